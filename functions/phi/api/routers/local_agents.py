@@ -1,0 +1,88 @@
+"""Endpoints the local agent calls with its agent key, and the fleet view for users."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from phi.api.deps import CallerAgent, CallerOrg, Conn, CurrentAgentKey
+from phi.db import agents as agents_repo
+from phi.db import local_agents as fleet_repo
+from phi.errors import Unauthorized
+from phi.services.credentials import vend_credentials
+
+router = APIRouter(tags=["local agents"])
+HEARTBEAT_SECONDS = 30
+
+
+class Credentials(BaseModel):
+    access_key_id: str
+    secret_access_key: str
+    session_token: str
+    expiration: str
+    region: str
+    queue_url: str
+    aws_endpoint_url: str | None
+
+
+class Heartbeat(BaseModel):
+    status: Literal["ONLINE", "OFFLINE"] = "ONLINE"
+    host: str = Field(min_length=1, max_length=255)
+    pid: int | None = None
+    version: str | None = Field(default=None, max_length=50)
+    tools: list[str] = Field(default_factory=list)
+    os: str | None = Field(default=None, max_length=200)
+    uptime_seconds: float | None = None
+    cpu_percent: float | None = None
+    memory_mb: float | None = None
+    last_error: str | None = Field(default=None, max_length=4000)
+
+
+class HeartbeatAck(BaseModel):
+    status: str
+    next_heartbeat_seconds: int
+
+
+class LocalAgentStatus(BaseModel):
+    id: UUID
+    agent_id: UUID
+    host: str | None
+    pid: int | None
+    version: str | None
+    os: str | None
+    tools: list[str]
+    stats: dict[str, Any]
+    last_error: str | None
+    last_heartbeat_at: datetime | None
+    status: Literal["ENROLLED", "ONLINE", "OFFLINE"]
+
+
+@router.post("/local-agents/credentials", response_model=Credentials)
+def credentials(key: CurrentAgentKey, conn: Conn) -> Credentials:
+    agent = agents_repo.get_agent_in_org(conn, key.agent_id, key.org_id)
+    if agent is None:
+        raise Unauthorized("The agent key is not valid or has been revoked.")
+    return Credentials.model_validate(vend_credentials(agent))
+
+
+@router.post("/local-agents/heartbeat", response_model=HeartbeatAck)
+def heartbeat(beat: Heartbeat, key: CurrentAgentKey, conn: Conn) -> HeartbeatAck:
+    fleet_repo.record_heartbeat(
+        conn, agent_id=key.agent_id, org_id=key.org_id, key_id=key.id, beat=beat.model_dump(),
+        interval=HEARTBEAT_SECONDS,
+    )
+    return HeartbeatAck(status=beat.status, next_heartbeat_seconds=HEARTBEAT_SECONDS)
+
+
+@router.get("/orgs/{org_id}/local-agents", response_model=list[LocalAgentStatus])
+def fleet_for_org(org: CallerOrg, conn: Conn) -> list[dict[str, Any]]:
+    return fleet_repo.list_local_agents(conn, org.id)
+
+
+@router.get("/agents/{agent_id}/local-agents", response_model=list[LocalAgentStatus])
+def fleet_for_agent(agent: CallerAgent, conn: Conn) -> list[dict[str, Any]]:
+    return fleet_repo.list_local_agents(conn, agent.org_id, agent.id)

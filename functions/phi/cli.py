@@ -1,0 +1,64 @@
+"""`phi`: run the embedded stack, the demo, and the migrations."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(help="Phi Agents: the cloud side on one machine (embedded stack), the demo, migrations.",
+                  no_args_is_help=True)
+DataDir = Annotated[Path, typer.Option(help="Folder for the embedded stack's data (kept across restarts)")]
+DEFAULT_DATA_DIR = Path(".phi")
+
+
+@app.command()
+def dev(
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    api_port: Annotated[int, typer.Option(help="Port for the REST API")] = 8000,
+    aws_port: Annotated[int, typer.Option(help="Port for the moto server (the local agent's AWS endpoint)")] = 4566,
+) -> None:
+    """Start the embedded stack (PostgreSQL, moto, state machine, API) until Ctrl-C."""
+    from phi.embedded.stack import EmbeddedStack
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    stack = EmbeddedStack(data_dir=data_dir.resolve(), api_port=api_port, moto_port=aws_port)
+    info = stack.start()
+    typer.echo(f"API:           {info.api_url}  (docs: {info.api_url}/docs)")
+    typer.echo(f"AWS endpoint:  {info.aws_endpoint_url}  (local agents get it in their config as cloud.aws_endpoint_url)")
+    typer.echo(f"State machine: {info.state_machine_arn}")
+    typer.echo("Press Ctrl-C to stop.")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stack.stop()
+        typer.echo("Stopped.")
+
+
+@app.command()
+def demo(data_dir: DataDir = DEFAULT_DATA_DIR) -> None:
+    """Run the daily warehouse report end to end on the embedded stack and print it."""
+    from phi.embedded.demo import run_demo
+
+    raise typer.Exit(run_demo(data_dir.resolve()))
+
+
+@app.command()
+def migrate(database_url: Annotated[str, typer.Option(envvar="PHI_DATABASE_URL", help="PostgreSQL DSN")]) -> None:
+    """Apply the versioned SQL migrations to a database."""
+    from phi.db.migrate import apply_migrations
+
+    applied = apply_migrations(database_url)
+    typer.echo(f"applied: {', '.join(applied) if applied else 'nothing (up to date)'}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,57 @@
+"""Local agent fleet: one row per (agent, host), updated by heartbeats."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+_STATUS = """CASE
+    WHEN la.last_heartbeat_at IS NULL THEN 'ENROLLED'
+    WHEN la.reported_status = 'OFFLINE' THEN 'OFFLINE'
+    WHEN la.last_heartbeat_at < now() - make_interval(secs => 3 * la.heartbeat_seconds) THEN 'OFFLINE'
+    ELSE 'ONLINE' END"""
+
+
+def record_heartbeat(
+    conn: psycopg.Connection, *, agent_id: UUID, org_id: UUID, key_id: UUID, beat: dict[str, Any], interval: int
+) -> None:
+    conn.execute(
+        """INSERT INTO local_agents (agent_id, org_id, key_id, host, pid, version, os, tools, reported_status,
+                                     stats, last_error, heartbeat_seconds, last_heartbeat_at)
+           VALUES (%(agent_id)s, %(org_id)s, %(key_id)s, %(host)s, %(pid)s, %(version)s, %(os)s, %(tools)s,
+                   %(status)s, %(stats)s, %(last_error)s, %(interval)s, now())
+           ON CONFLICT (agent_id, host) DO UPDATE SET
+             key_id = EXCLUDED.key_id, pid = EXCLUDED.pid, version = EXCLUDED.version, os = EXCLUDED.os,
+             tools = EXCLUDED.tools, reported_status = EXCLUDED.reported_status, stats = EXCLUDED.stats,
+             last_error = EXCLUDED.last_error, heartbeat_seconds = EXCLUDED.heartbeat_seconds,
+             last_heartbeat_at = now()""",
+        {
+            "agent_id": agent_id,
+            "org_id": org_id,
+            "key_id": key_id,
+            "host": beat["host"],
+            "pid": beat.get("pid"),
+            "version": beat.get("version"),
+            "os": beat.get("os"),
+            "tools": Jsonb(beat.get("tools", [])),
+            "status": beat["status"],
+            "stats": Jsonb(
+                {k: beat.get(k) for k in ("uptime_seconds", "cpu_percent", "memory_mb") if beat.get(k) is not None}
+            ),
+            "last_error": beat.get("last_error"),
+            "interval": interval,
+        },
+    )
+
+
+def list_local_agents(conn: psycopg.Connection, org_id: UUID, agent_id: UUID | None = None) -> list[dict[str, Any]]:
+    return conn.execute(
+        f"""SELECT la.id, la.agent_id, la.host, la.pid, la.version, la.os, la.tools, la.stats, la.last_error,
+                   la.last_heartbeat_at, la.heartbeat_seconds, {_STATUS} AS status
+            FROM local_agents la WHERE la.org_id = %s AND (%s::uuid IS NULL OR la.agent_id = %s::uuid)
+            ORDER BY la.created_at""",
+        (org_id, agent_id, agent_id),
+    ).fetchall()

@@ -1,0 +1,39 @@
+"""Organisations and memberships. Every read is through the caller's membership, so other tenants stay invisible."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import psycopg
+
+from phi.domain.models import Organization, OrgRole
+
+
+def create_org(conn: psycopg.Connection, name: str, owner_id: UUID) -> Organization:
+    row = conn.execute(
+        "INSERT INTO organizations (name, created_by) VALUES (%s, %s) RETURNING id, name, created_at",
+        (name, owner_id),
+    ).fetchone()
+    assert row is not None
+    conn.execute(
+        "INSERT INTO organization_members (org_id, user_id, role) VALUES (%s, %s, 'OWNER')", (row["id"], owner_id)
+    )
+    return Organization.model_validate({**row, "role": OrgRole.OWNER})
+
+
+def list_orgs_for_user(conn: psycopg.Connection, user_id: UUID) -> list[Organization]:
+    rows = conn.execute(
+        """SELECT o.id, o.name, o.created_at, m.role FROM organizations o
+           JOIN organization_members m ON m.org_id = o.id WHERE m.user_id = %s ORDER BY o.created_at, o.id""",
+        (user_id,),
+    ).fetchall()
+    return [Organization.model_validate(r) for r in rows]
+
+
+def get_org_for_user(conn: psycopg.Connection, org_id: UUID, user_id: UUID) -> Organization | None:
+    row = conn.execute(
+        """SELECT o.id, o.name, o.created_at, m.role FROM organizations o
+           JOIN organization_members m ON m.org_id = o.id WHERE o.id = %s AND m.user_id = %s""",
+        (org_id, user_id),
+    ).fetchone()
+    return Organization.model_validate(row) if row else None

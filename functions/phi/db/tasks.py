@@ -1,0 +1,162 @@
+"""Tasks, their event timeline and their tool calls."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from phi.domain.models import EventType, Task, TaskEvent, TaskStatus, ToolCall
+
+_COLUMNS = """id, org_id, agent_id, type, trigger, status, input, output, error, execution_arn,
+              created_at, started_at, finished_at"""
+_FINAL = ("SUCCEEDED", "FAILED", "SKIPPED")
+
+
+def create_task(
+    conn: psycopg.Connection,
+    *,
+    org_id: UUID,
+    agent_id: UUID,
+    task_type: str,
+    task_input: dict[str, Any],
+    trigger: str,
+    created_by: UUID | None,
+) -> Task:
+    row = conn.execute(
+        f"""INSERT INTO tasks (org_id, agent_id, type, input, trigger, created_by)
+            VALUES (%s, %s, %s, %s, %s, %s) RETURNING {_COLUMNS}""",
+        (org_id, agent_id, task_type, Jsonb(task_input), trigger, created_by),
+    ).fetchone()
+    return Task.model_validate(row)
+
+
+def get_task(conn: psycopg.Connection, task_id: UUID, org_id: UUID) -> Task | None:
+    row = conn.execute(f"SELECT {_COLUMNS} FROM tasks WHERE id = %s AND org_id = %s", (task_id, org_id)).fetchone()
+    return Task.model_validate(row) if row else None
+
+
+def get_task_for_user(conn: psycopg.Connection, task_id: UUID, user_id: UUID) -> Task | None:
+    row = conn.execute(
+        f"""SELECT {", ".join("t." + c.strip() for c in _COLUMNS.split(","))} FROM tasks t
+            JOIN organization_members m ON m.org_id = t.org_id WHERE t.id = %s AND m.user_id = %s""",
+        (task_id, user_id),
+    ).fetchone()
+    return Task.model_validate(row) if row else None
+
+
+def set_execution_arn(conn: psycopg.Connection, task_id: UUID, execution_arn: str) -> None:
+    conn.execute("UPDATE tasks SET execution_arn = %s WHERE id = %s", (execution_arn, task_id))
+
+
+def mark_running(conn: psycopg.Connection, task_id: UUID, org_id: UUID, execution_arn: str) -> bool:
+    """PENDING → RUNNING; False when the task is already past it (a retried StartTask)."""
+    row = conn.execute(
+        """UPDATE tasks SET status = 'RUNNING', started_at = now(), execution_arn = %s
+           WHERE id = %s AND org_id = %s AND status = 'PENDING' RETURNING id""",
+        (execution_arn, task_id, org_id),
+    ).fetchone()
+    return row is not None
+
+
+def finish(
+    conn: psycopg.Connection,
+    task_id: UUID,
+    org_id: UUID,
+    status: TaskStatus,
+    *,
+    output: dict[str, Any] | None = None,
+    error: dict[str, Any] | None = None,
+) -> bool:
+    """Sets the final status once; a second call (retry) changes nothing and returns False."""
+    row = conn.execute(
+        f"""UPDATE tasks SET status = %s, output = COALESCE(%s, output), error = %s, finished_at = now()
+            WHERE id = %s AND org_id = %s AND status NOT IN {_FINAL} RETURNING id""",
+        (status.value, Jsonb(output) if output is not None else None, Jsonb(error) if error else None, task_id, org_id),
+    ).fetchone()
+    return row is not None
+
+
+def add_event(
+    conn: psycopg.Connection,
+    task_id: UUID,
+    org_id: UUID,
+    event_type: EventType,
+    message: str,
+    data: dict[str, Any] | None = None,
+) -> None:
+    conn.execute(
+        "INSERT INTO task_events (task_id, org_id, type, message, data) VALUES (%s, %s, %s, %s, %s)",
+        (task_id, org_id, event_type.value, message, Jsonb(data or {})),
+    )
+
+
+def list_events(conn: psycopg.Connection, task_id: UUID, org_id: UUID) -> list[TaskEvent]:
+    rows = conn.execute(
+        "SELECT id, type, message, data, created_at FROM task_events WHERE task_id = %s AND org_id = %s ORDER BY id",
+        (task_id, org_id),
+    ).fetchall()
+    return [TaskEvent.model_validate(r) for r in rows]
+
+
+def create_tool_call(
+    conn: psycopg.Connection, task_id: UUID, org_id: UUID, step: int, tool: str, args: dict[str, Any]
+) -> ToolCall:
+    row = conn.execute(
+        """INSERT INTO tool_calls (task_id, org_id, step, tool, args) VALUES (%s, %s, %s, %s, %s)
+           RETURNING id, task_id, org_id, step, tool, args, status, error_code, error_message,
+                     requested_at, completed_at""",
+        (task_id, org_id, step, tool, Jsonb(args)),
+    ).fetchone()
+    return ToolCall.model_validate(row)
+
+
+def complete_tool_call(
+    conn: psycopg.Connection,
+    tool_call_id: UUID,
+    org_id: UUID,
+    *,
+    ok: bool,
+    error_code: str | None = None,
+    error_message: str | None = None,
+    result_bytes: int | None = None,
+) -> bool:
+    """Records the outcome once; False when it was already recorded (a duplicate delivery)."""
+    row = conn.execute(
+        """UPDATE tool_calls SET status = %s, error_code = %s, error_message = %s, result_bytes = %s,
+                                 completed_at = clock_timestamp()
+           WHERE id = %s AND org_id = %s AND status = 'REQUESTED' RETURNING id""",
+        ("COMPLETED" if ok else "FAILED", error_code, error_message, result_bytes, tool_call_id, org_id),
+    ).fetchone()
+    return row is not None
+
+
+def open_tool_call(conn: psycopg.Connection, task_id: UUID, org_id: UUID) -> ToolCall | None:
+    row = conn.execute(
+        """SELECT id, task_id, org_id, step, tool, args, status, error_code, error_message, requested_at, completed_at
+           FROM tool_calls WHERE task_id = %s AND org_id = %s AND status = 'REQUESTED'
+           ORDER BY requested_at DESC LIMIT 1""",
+        (task_id, org_id),
+    ).fetchone()
+    return ToolCall.model_validate(row) if row else None
+
+
+def finish_output(conn: psycopg.Connection, task_id: UUID, org_id: UUID, output: dict[str, Any]) -> None:
+    conn.execute("UPDATE tasks SET output = %s WHERE id = %s AND org_id = %s", (Jsonb(output), task_id, org_id))
+
+
+def fail_all_unfinished(conn: psycopg.Connection, reason: str) -> int:
+    """Platform maintenance: fails every task still PENDING/RUNNING, with the reason as an event."""
+    rows = conn.execute(
+        """UPDATE tasks SET status = 'FAILED', finished_at = now(),
+                  error = jsonb_build_object('error', 'Task.Orphaned', 'cause', %s::text)
+           WHERE status IN ('PENDING', 'RUNNING') RETURNING id, org_id""",
+        (reason,),
+    ).fetchall()
+    for row in rows:
+        add_event(conn, row["id"], row["org_id"], EventType.TASK_FAILED, f"Task.Orphaned: {reason}", {
+            "error": "Task.Orphaned", "cause": reason,
+        })
+    return len(rows)

@@ -1,0 +1,1 @@
+"""Typed models shared by the API, the handlers and the workflows."""

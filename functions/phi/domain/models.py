@@ -1,0 +1,121 @@
+"""Domain models returned by the repositories."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class OrgRole(StrEnum):
+    OWNER = "OWNER"
+    ADMIN = "ADMIN"
+    MEMBER = "MEMBER"
+
+
+class TaskStatus(StrEnum):
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    SKIPPED = "SKIPPED"
+
+
+class EventType(StrEnum):
+    TASK_CREATED = "TASK_CREATED"
+    TASK_STARTED = "TASK_STARTED"
+    TOOL_REQUESTED = "TOOL_REQUESTED"
+    TOOL_COMPLETED = "TOOL_COMPLETED"
+    TOOL_FAILED = "TOOL_FAILED"
+    KPIS_COMPUTED = "KPIS_COMPUTED"
+    REPORT_GENERATED = "REPORT_GENERATED"
+    TASK_COMPLETED = "TASK_COMPLETED"
+    TASK_FAILED = "TASK_FAILED"
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class User(Model):
+    id: UUID
+    email: str
+    full_name: str | None = None
+    is_platform_admin: bool = False
+    created_at: datetime
+
+
+class UserWithPassword(User):
+    password_hash: str
+
+
+class Organization(Model):
+    id: UUID
+    name: str
+    created_at: datetime
+    role: OrgRole | None = Field(default=None, description="The caller's role in this organisation")
+
+
+class Agent(Model):
+    id: UUID
+    org_id: UUID
+    name: str
+    status: str
+    industry_key: str | None = None
+    role_key: str | None = None
+    system_prompt: str | None = None
+    config: dict[str, Any] = Field(default_factory=dict)
+    queue_url: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class Task(Model):
+    id: UUID
+    org_id: UUID
+    agent_id: UUID
+    type: str
+    trigger: str
+    status: TaskStatus
+    input: dict[str, Any] = Field(default_factory=dict)
+    output: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+    execution_arn: str | None = None
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+class TaskEvent(Model):
+    id: int
+    type: str
+    message: str
+    data: dict[str, Any] = Field(default_factory=dict)
+    created_at: datetime
+
+
+class ToolCall(Model):
+    id: UUID
+    task_id: UUID
+    org_id: UUID
+    step: int
+    tool: str
+    args: dict[str, Any]
+    status: str
+    error_code: str | None = None
+    error_message: str | None = None
+    requested_at: datetime
+    completed_at: datetime | None = None
+
+
+class AgentKey(Model):
+    id: UUID
+    agent_id: UUID
+    org_id: UUID
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None

@@ -1,0 +1,112 @@
+"""The embedded stack's AWS: a moto server with Step Functions execution on, whose Lambda invocations run
+this project's handlers in-process. This is the embedded target's stand-in for AWS (DESIGN §1), not a test double
+of our own code: the same handlers and the same ASL file run here as on AWS."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import json
+import os
+import socket
+import traceback
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.core.config import default_user_config
+from moto.server import ThreadedMotoServer
+
+# Lambda function name suffix → handler module (the same handlers CDK deploys).
+HANDLERS = {
+    "start-task": "phi.handlers.start_task",
+    "think": "phi.handlers.think",
+    "finish-task": "phi.handlers.finish_task",
+    "mark-failed": "phi.handlers.mark_failed",
+}
+# ASL placeholder → function name suffix.
+PLACEHOLDERS = {
+    "StartTaskFunctionArn": "start-task",
+    "ThinkFunctionArn": "think",
+    "FinishTaskFunctionArn": "finish-task",
+    "MarkFailedFunctionArn": "mark-failed",
+}
+
+
+@dataclass
+class LambdaContext:
+    """The attributes Powertools reads from a real Lambda context."""
+
+    function_name: str
+    invoked_function_arn: str
+    memory_limit_in_mb: int = 1024
+    function_version: str = "$LATEST"
+    aws_request_id: str = ""
+    log_group_name: str = "/embedded"
+    log_stream_name: str = "embedded"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 900_000
+
+
+def _dispatch(
+    self: LambdaSimpleBackend, function_name: str, qualifier: str | None, body: Any, headers: Any,
+    response_headers: dict[str, str],
+) -> bytes:
+    name = function_name.rsplit(":", 1)[-1]
+    suffix = next((s for s in HANDLERS if name.endswith(s)), None)
+    if suffix is None:
+        response_headers["x-amz-function-error"] = "Unhandled"
+        return json.dumps({"errorType": "ResourceNotFound", "errorMessage": f"no handler for {name}"}).encode()
+    event = json.loads(body) if body else {}
+    context = LambdaContext(function_name=name, invoked_function_arn=function_name, aws_request_id=str(uuid.uuid4()))
+    try:
+        handler = importlib.import_module(HANDLERS[suffix]).handler
+        return json.dumps(handler(event, context), default=str).encode()
+    except Exception as exc:  # reported the way Lambda reports an unhandled error
+        response_headers["x-amz-function-error"] = "Unhandled"
+        return json.dumps({
+            "errorType": type(exc).__name__,
+            "errorMessage": str(exc) or type(exc).__name__,
+            "stackTrace": traceback.format_exception(exc)[-5:],
+        }).encode()
+
+
+def _send_task_failure_with_cause(self: Any) -> Any:
+    """moto 5.2's server drops `cause` from SendTaskFailure; forward it as AWS does."""
+    from moto.core.responses import EmptyResult
+
+    self.stepfunction_backend.send_task_failure(
+        self._get_param("taskToken"), error=self._get_param("error"), cause=self._get_param("cause")
+    )
+    return EmptyResult()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_moto(port: int) -> ThreadedMotoServer:
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    os.environ["MOTO_PORT"] = str(port)  # moto's ASL interpreter calls services back through this port
+    default_user_config["stepfunctions"] = {"execute_state_machine": True}
+    default_user_config["lambda"] = {"use_docker": False}
+    LambdaSimpleBackend.invoke = _dispatch  # type: ignore[method-assign]
+    StepFunctionResponse.send_task_failure = _send_task_failure_with_cause  # type: ignore[method-assign]
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per AWS call otherwise
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    return server
+
+
+def substitute_placeholders(definition: str, values: dict[str, str]) -> str:
+    """The same `${Name}` substitution CDK's definition_substitutions performs."""
+    for name, value in values.items():
+        definition = definition.replace("${" + name + "}", value)
+    if "${" in definition:
+        raise ValueError("unsubstituted placeholder left in the state machine definition")
+    return definition

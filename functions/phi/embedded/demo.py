@@ -1,0 +1,145 @@
+"""The README's main command: the whole task loop on the embedded stack, as a new customer would run it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+FINAL_STATUSES = {"SUCCEEDED", "FAILED", "SKIPPED"}
+
+
+@dataclass
+class ApiClient:
+    """A small client for the REST API (what a web app or script would do)."""
+
+    base_url: str
+    token: str | None = None
+
+    def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        response = httpx.request(method, self.base_url + path, headers=headers, timeout=30, **kwargs)
+        if response.status_code >= 400:
+            raise RuntimeError(f"{method} {path} → {response.status_code}: {response.text}")
+        content_type = response.headers.get("content-type", "")
+        return response.json() if content_type.startswith("application/json") else response.text
+
+    def sign_up(self, email: str, password: str, full_name: str) -> None:
+        self.token = self.call("POST", "/auth/signup", json={
+            "email": email, "password": password, "full_name": full_name,
+        })["access_token"]
+
+    def wait_for_task(self, task_id: str, timeout: float) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            task: dict[str, Any] = self.call("GET", f"/tasks/{task_id}")
+            if task["status"] in FINAL_STATUSES or time.monotonic() > deadline:
+                return task
+            time.sleep(0.25)
+
+
+@dataclass
+class DemoAgent:
+    agent_id: str
+    config_file: Path
+    agent_key: str
+
+
+def create_demo_agent(api: ApiClient, work_dir: Path) -> DemoAgent:
+    org = api.call("POST", "/orgs", json={"name": "Northwind Logistics"})
+    agent = api.call("POST", f"/orgs/{org['id']}/agents", json={
+        "name": "Warehouse analyst (Leeds DC)", "industry_key": "logistics", "role_key": "warehouse_analyst",
+        "tools": {"db": {"url_env": "PHI_WAREHOUSE_DB_URL", "statement_timeout_seconds": 30, "max_rows": 100000}},
+    })
+    config_file = work_dir / "phi-agent-config.yaml"
+    config_file.write_text(api.call("GET", f"/agents/{agent['id']}/config"))
+    key = api.call("POST", f"/agents/{agent['id']}/keys")["key"]
+    return DemoAgent(agent_id=agent["id"], config_file=config_file, agent_key=key)
+
+
+def start_local_agent(agent: DemoAgent, warehouse_db: Path, log_file: Path) -> subprocess.Popen[bytes]:
+    """The local agent runs as its own process, exactly as on a customer machine."""
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("PHI_", "AWS_"))},
+        "PHI_AGENT_KEY": agent.agent_key,
+        "PHI_WAREHOUSE_DB_URL": f"sqlite:///{warehouse_db}",
+    }
+    command = [sys.executable, "-m", "phi_agent", "run", "--config", str(agent.config_file)]
+    with log_file.open("ab") as log:
+        return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def print_timeline(task: dict[str, Any]) -> None:
+    started = datetime.fromisoformat(task["events"][0]["created_at"]) if task["events"] else None
+    print("\nEvent timeline")
+    for event in task["events"]:
+        offset = (datetime.fromisoformat(event["created_at"]) - started).total_seconds() if started else 0.0
+        print(f"  +{offset:7.3f}s  {event['type']:<17} {event['message']}")
+
+
+def run_demo(data_dir: Path) -> int:
+    from phi.embedded.stack import EmbeddedStack
+    from phi.workflows.warehouse.sample_data import generate_sample_warehouse
+
+    work_dir = data_dir / "demo"
+    work_dir.mkdir(parents=True, exist_ok=True)
+    report_day = datetime.now(UTC).date() - timedelta(days=1)
+    print("Phi Agents demo — the daily warehouse report, end to end, on the embedded stack\n")
+    stack = EmbeddedStack(data_dir=data_dir)
+    started = time.monotonic()
+    info = stack.start()
+    print(f"Embedded stack up in {time.monotonic() - started:.1f}s")
+    print(f"  API:                  {info.api_url}   (OpenAPI docs at {info.api_url}/docs)")
+    print(f"  AWS endpoint (moto):  {info.aws_endpoint_url}")
+    print(f"  PostgreSQL data:      {data_dir / 'pgdata'}\n")
+    agent_process = None
+    try:
+        warehouse_db = work_dir / "warehouse.sqlite"
+        summary = generate_sample_warehouse(warehouse_db, days=7, end_date=report_day, seed=42)
+        print(f"Sample warehouse database: {warehouse_db} ({summary.model_dump_json()})")
+        api = ApiClient(info.api_url)
+        api.sign_up(f"demo-{int(time.time())}@northwind.example", "demo-password-123", "Demo User")
+        agent = create_demo_agent(api, work_dir)
+        print(f"Agent {agent.agent_id} created with its own queue; config written to {agent.config_file}")
+        agent_process = start_local_agent(agent, warehouse_db, work_dir / "local-agent.log")
+        print(f"Local agent started as process {agent_process.pid} (log: {work_dir / 'local-agent.log'})\n")
+        return _run_report(api, agent, report_day)
+    finally:
+        if agent_process is not None:
+            stop_process(agent_process)
+        stack.stop()
+        print("\nStopped: local agent, API, moto server and PostgreSQL.")
+
+
+def _run_report(api: ApiClient, agent: DemoAgent, report_day: date) -> int:
+    started = time.monotonic()
+    run = api.call("POST", f"/agents/{agent.agent_id}/run-task", json={
+        "type": "DAILY_WAREHOUSE_REPORT", "input": {"date": report_day.isoformat(), "warehouse": "Leeds DC"},
+    })
+    task = api.wait_for_task(run["task_id"], timeout=180)
+    print(f"Task {task['id']} finished {task['status']} in {time.monotonic() - started:.1f}s\n")
+    if task["status"] == "SUCCEEDED":
+        print("=" * 100)
+        print(task["output"]["markdown"])
+        print("=" * 100)
+    else:
+        print(f"Error: {task.get('error')}")
+    print_timeline(task)
+    return 0 if task["status"] == "SUCCEEDED" else 1

@@ -1,0 +1,175 @@
+"""The embedded one-machine deployment: PostgreSQL (pgserver), a moto server for the AWS services, the same
+state machine file and handlers as AWS, and the FastAPI app under uvicorn."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from phi.embedded.aws import PLACEHOLDERS, free_port, start_moto, substitute_placeholders
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+ASL_FILE = REPO_ROOT / "statemachines" / "agent_task.asl.json"
+REGION = "us-east-1"
+STAGE = "dev"
+log = logging.getLogger("phi.embedded")
+
+
+@dataclass
+class StackInfo:
+    api_url: str
+    aws_endpoint_url: str
+    database_url: str
+    state_machine_arn: str
+    region: str = REGION
+
+
+@dataclass
+class EmbeddedStack:
+    """Start with `start()`, stop with `stop()`; data lives under `data_dir` and survives restarts."""
+
+    data_dir: Path
+    api_port: int = 0
+    moto_port: int = 0
+    tool_timeout_seconds: int = 300
+    tool_heartbeat_seconds: int = 120
+    extra_env: dict[str, str] = field(default_factory=dict)
+    info: StackInfo | None = None
+    _pg: Any = None
+    _moto: Any = None
+    _uvicorn: Any = None
+    _threads: list[threading.Thread] = field(default_factory=list)
+
+    def start(self) -> StackInfo:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        database_url = self._start_postgres()
+        self.moto_port = self.moto_port or free_port()
+        self.api_port = self.api_port or free_port()
+        endpoint = f"http://127.0.0.1:{self.moto_port}"
+        self._moto = start_moto(self.moto_port)
+        self._configure_environment(database_url, endpoint)
+        state_machine_arn = self._provision_aws(endpoint)
+        os.environ["PHI_STATE_MACHINE_ARN"] = state_machine_arn
+        self._reset_settings()
+        self._recover_after_restart()
+        self._start_api()
+        self.info = StackInfo(f"http://127.0.0.1:{self.api_port}", endpoint, database_url, state_machine_arn)
+        return self.info
+
+    def stop(self) -> None:
+        if self._uvicorn is not None:
+            self._uvicorn.should_exit = True
+        for thread in self._threads:
+            thread.join(timeout=10)
+        from phi.db.connection import close_pool
+
+        close_pool()
+        if self._moto is not None:
+            self._moto.stop()
+            self._moto = None
+        if self._pg is not None:
+            self._pg.cleanup()
+            self._pg = None
+
+    def _start_postgres(self) -> str:
+        import pgserver
+
+        self._pg = pgserver.get_server(self.data_dir / "pgdata", cleanup_mode="stop")
+        exists = self._pg.psql("SELECT 1 FROM pg_database WHERE datname = 'phi';")
+        if "(1 row)" not in exists:
+            self._pg.psql("CREATE DATABASE phi;")
+        dsn: str = self._pg.get_uri(database="phi")
+        from phi.db.migrate import apply_migrations
+
+        applied = apply_migrations(dsn)
+        if applied:
+            log.info("migrations applied: %s", ", ".join(applied))
+        return dsn
+
+    def _configure_environment(self, database_url: str, endpoint: str) -> None:
+        env = {
+            "PHI_STAGE": STAGE,
+            "PHI_DATABASE_URL": database_url,
+            "PHI_JWT_SECRET": self._jwt_secret(),
+            "PHI_API_URL": f"http://127.0.0.1:{self.api_port}",
+            "PHI_AGENT_QUEUE_PREFIX": f"phi-{STAGE}-agent-",
+            "PHI_DOCUMENTS_BUCKET": f"phi-{STAGE}-documents",
+            "PHI_TOOL_TIMEOUT_SECONDS": str(self.tool_timeout_seconds),
+            "PHI_TOOL_HEARTBEAT_SECONDS": str(self.tool_heartbeat_seconds),
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+            # moto accepts any credentials; these are not secrets.
+            "AWS_ACCESS_KEY_ID": "embedded",
+            "AWS_SECRET_ACCESS_KEY": "embedded",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_METRICS_DISABLED": "true",
+            "POWERTOOLS_SERVICE_NAME": "phi",
+        }
+        os.environ.update({**env, **self.extra_env})
+
+    def _jwt_secret(self) -> str:
+        secret_file = self.data_dir / "jwt-secret"
+        if not secret_file.exists():
+            secret_file.write_text(secrets.token_urlsafe(48))
+            secret_file.chmod(0o600)
+        return secret_file.read_text().strip()
+
+    def _provision_aws(self, endpoint: str) -> str:
+        kw: dict[str, Any] = {"endpoint_url": endpoint, "region_name": REGION}
+        iam, lam, sfn = boto3.client("iam", **kw), boto3.client("lambda", **kw), boto3.client("stepfunctions", **kw)
+        sqs, s3 = boto3.client("sqs", **kw), boto3.client("s3", **kw)
+        role = iam.create_role(RoleName=f"phi-{STAGE}-embedded", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        agent_role = iam.create_role(RoleName=f"phi-{STAGE}-local-agent", AssumeRolePolicyDocument="{}")
+        arns = {
+            placeholder: lam.create_function(
+                FunctionName=f"phi-{STAGE}-{suffix}", Runtime="python3.12", Role=role,
+                Handler="embedded", Code={"ZipFile": b"embedded"},
+            )["FunctionArn"]
+            for placeholder, suffix in PLACEHOLDERS.items()
+        }
+        definition = substitute_placeholders(ASL_FILE.read_text(), arns)
+        machine = sfn.create_state_machine(name=f"phi-{STAGE}-agent-task", definition=definition, roleArn=role)
+        dlq = sqs.create_queue(QueueName=f"phi-{STAGE}-agent-dlq")["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        s3.create_bucket(Bucket=os.environ["PHI_DOCUMENTS_BUCKET"])
+        os.environ["PHI_AGENT_DLQ_ARN"] = dlq_arn
+        os.environ["PHI_AGENT_ROLE_ARN"] = agent_role["Role"]["Arn"]
+        return str(machine["stateMachineArn"])
+
+    def _reset_settings(self) -> None:
+        from phi.aws import reset_clients
+        from phi.settings import get_settings
+
+        get_settings.cache_clear()
+        reset_clients()
+
+    def _recover_after_restart(self) -> None:
+        from phi.embedded.recovery import fail_orphaned_tasks, restore_agent_queues
+
+        restore_agent_queues()
+        fail_orphaned_tasks()
+
+    def _start_api(self) -> None:
+        import uvicorn
+
+        from phi.api.app import create_app
+
+        config = uvicorn.Config(create_app(), host="127.0.0.1", port=self.api_port, log_level="warning")
+        self._uvicorn = uvicorn.Server(config)
+        thread = threading.Thread(target=self._uvicorn.run, name="uvicorn", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+        deadline = time.monotonic() + 15
+        while not self._uvicorn.started:
+            if time.monotonic() > deadline or not thread.is_alive():
+                raise RuntimeError("the API did not start")
+            time.sleep(0.05)

@@ -1,0 +1,42 @@
+"""Domain errors. Each carries a stable code; the API maps them to HTTP statuses in one place (api/errors.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class PhiError(Exception):
+    code = "internal_error"
+
+    def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+
+class NotFound(PhiError):
+    code = "not_found"
+
+
+class BadRequest(PhiError):
+    code = "bad_request"
+
+
+class Unauthorized(PhiError):
+    code = "unauthorized"
+
+
+class Forbidden(PhiError):
+    code = "forbidden"
+
+
+class Conflict(PhiError):
+    code = "conflict"
+
+
+class RateLimited(PhiError):
+    code = "rate_limited"
+
+
+class ServiceUnavailable(PhiError):
+    code = "service_unavailable"

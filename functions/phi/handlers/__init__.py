@@ -1,0 +1,1 @@
+"""Thin Lambda handlers: Powertools decorators and one call into plain logic."""

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from phi.handlers.observability import bind_task_ids, logger, metrics, tracer
+from phi.workflows.contracts import TaskContext
+from phi.workflows.runner import finish_task
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    ctx = TaskContext.model_validate(event["ctx"])
+    bind_task_ids(ctx.model_dump())
+    result = finish_task(ctx)
+    metrics.add_metric(name="TasksSucceeded", unit=MetricUnit.Count, value=1)
+    logger.info("task succeeded")
+    return result

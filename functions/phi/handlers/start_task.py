@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from phi.handlers.observability import bind_task_ids, logger, metrics, tracer
+from phi.workflows.runner import StartEvent, start_task
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    start = StartEvent.model_validate(event["start"])
+    bind_task_ids({**start.model_dump(), "execution_id": event["execution_id"]})
+    result = start_task(start, event["execution_id"])
+    bind_task_ids(result["ctx"])
+    metrics.add_metric(name="TasksStarted", unit=MetricUnit.Count, value=1)
+    logger.info("task started", extra={"trigger": start.trigger, "type": start.type})
+    return result

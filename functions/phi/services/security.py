@@ -1,0 +1,73 @@
+"""Passwords (argon2), access tokens (JWT, HS256) and agent keys."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from uuid import UUID
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from phi.errors import Unauthorized
+from phi.settings import get_settings
+
+_hasher = PasswordHasher()
+_ALGORITHM = "HS256"
+AGENT_KEY_PREFIX = "phi_ak_"
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+@lru_cache(maxsize=1)
+def _jwt_secret() -> str:
+    settings = get_settings()
+    if settings.jwt_secret is not None:
+        return settings.jwt_secret.get_secret_value()
+    if settings.jwt_secret_arn:
+        from phi.aws import client
+
+        return str(client("secretsmanager").get_secret_value(SecretId=settings.jwt_secret_arn)["SecretString"])
+    raise RuntimeError("No JWT secret configured: set PHI_JWT_SECRET or PHI_JWT_SECRET_ARN")
+
+
+def issue_access_token(user_id: UUID) -> tuple[str, int]:
+    ttl = get_settings().jwt_ttl_seconds
+    now = datetime.now(UTC)
+    claims = {"sub": str(user_id), "iat": now, "exp": now + timedelta(seconds=ttl), "typ": "access"}
+    return jwt.encode(claims, _jwt_secret(), algorithm=_ALGORITHM), ttl
+
+
+def user_id_from_token(token: str) -> UUID:
+    try:
+        claims = jwt.decode(token, _jwt_secret(), algorithms=[_ALGORITHM], options={"require": ["exp", "sub"]})
+    except jwt.ExpiredSignatureError as exc:
+        raise Unauthorized("The access token has expired; log in again.") from exc
+    except jwt.InvalidTokenError as exc:
+        raise Unauthorized("The access token is not valid.") from exc
+    if claims.get("typ") != "access":
+        raise Unauthorized("The access token is not valid.")
+    return UUID(claims["sub"])
+
+
+def new_agent_key() -> tuple[str, str, str]:
+    """A fresh agent key: (key shown once, its display prefix, its hash)."""
+    prefix = secrets.token_hex(4)
+    key = f"{AGENT_KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    return key, f"{AGENT_KEY_PREFIX}{prefix}", hash_agent_key(key)
+
+
+def hash_agent_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()

@@ -1,0 +1,65 @@
+"""One settings model, read once at start-up (environment variables prefixed PHI_)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PHI_", extra="ignore")
+
+    stage: str = "dev"
+    region: str = Field(default="us-east-1", validation_alias="AWS_REGION")
+
+    # Database: a DSN (embedded stack) or, on AWS, the RDS Proxy host plus the Secrets Manager secret.
+    database_url: SecretStr | None = None
+    db_secret_arn: str | None = None
+    db_host: str | None = None
+    db_name: str = "phi"
+    db_pool_max: int = 4
+
+    # Auth
+    jwt_secret: SecretStr | None = None
+    jwt_secret_arn: str | None = None
+    jwt_ttl_seconds: int = 3600
+
+    # Orchestration
+    state_machine_arn: str | None = None
+    agent_queue_prefix: str = "phi-dev-agent-"
+    agent_dlq_arn: str | None = None
+    max_steps: int = 25
+    tool_timeout_seconds: int = 300
+    tool_heartbeat_seconds: int = 120
+
+    # Local agent access and schedules
+    agent_role_arn: str | None = None
+    scheduler_group: str | None = None
+    scheduler_role_arn: str | None = None
+
+    # Storage
+    documents_bucket: str | None = None
+    tool_results_prefix: str = "tool-results/"
+
+    # Public endpoints written into agent configs
+    api_url: str = "http://127.0.0.1:8000"
+    aws_endpoint_url: str | None = Field(default=None, validation_alias="AWS_ENDPOINT_URL")
+
+    # LLM: "none" means no generative model; reports say the narrative needs one.
+    llm_provider: Literal["none", "openai", "scripted"] = "none"
+    openai_api_key: SecretStr | None = None
+    openai_api_key_secret_arn: str | None = None
+    openai_base_url: str | None = None
+    llm_model_analysis: str = "gpt-4o-mini"
+    llm_model_profile: str = "gpt-4o-mini"
+    llm_temperature: float = 0.2
+    llm_timeout_seconds: float = 60.0
+    scripted_llm_file: str | None = None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

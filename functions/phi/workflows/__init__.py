@@ -1,0 +1,1 @@
+"""Task workflows: one LangGraph graph per task type, resumed by the Think step."""

@@ -1,0 +1,173 @@
+"""DAILY_WAREHOUSE_REPORT: load config → fetch the day's data through the local agent's db.query →
+KPIs in code → SOP passages → optional LLM narrative → Markdown report and executive summary.
+
+Each fetch interrupts the graph; Think resumes it with the tool's outcome (thread = task id)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, TypedDict
+from uuid import UUID
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import interrupt
+
+from phi.db import agents as agents_repo
+from phi.db import tasks as tasks_repo
+from phi.db.connection import transaction
+from phi.domain.models import EventType
+from phi.llm import ChatMessage, get_llm
+from phi.workflows.contracts import ToolOutcome, ToolRequest
+from phi.workflows.task_types import DAILY_WAREHOUSE_REPORT, DailyReportInput
+from phi.workflows.warehouse.kpis import TabularData, Thresholds, WarehouseKpis, compute_kpis
+from phi.workflows.warehouse.queries import default_queries
+from phi.workflows.warehouse.report import Citation, render_report
+
+TASK_TYPE = DAILY_WAREHOUSE_REPORT
+
+
+class ReportState(TypedDict, total=False):
+    task_id: str
+    org_id: str
+    agent_id: str
+    agent_name: str
+    day: str
+    warehouse: str | None
+    thresholds: dict[str, Any]
+    queries: dict[str, dict[str, Any]]
+    datasets: dict[str, dict[str, Any]]
+    failure: dict[str, str] | None
+    kpis: dict[str, Any]
+    citations: list[dict[str, Any]]
+    narrative: str | None
+    report: dict[str, Any]
+
+
+def load_config(state: ReportState) -> ReportState:
+    with transaction() as conn:
+        task = tasks_repo.get_task(conn, UUID(state["task_id"]), UUID(state["org_id"]))
+        agent = agents_repo.get_agent_in_org(conn, UUID(state["agent_id"]), UUID(state["org_id"]))
+    if task is None or agent is None:
+        return {"failure": {"error": "Task.NotFound", "cause": "The task or its agent no longer exists."}}
+    task_input = DailyReportInput.model_validate(task.input)
+    day = task_input.date or (datetime.now(UTC).date() - timedelta(days=1))
+    thresholds = Thresholds.model_validate(agent.config.get("thresholds") or {})
+    queries = {name: spec.model_dump() for name, spec in default_queries(day).items()}
+    return {
+        "agent_name": agent.name,
+        "day": day.isoformat(),
+        "warehouse": task_input.warehouse,
+        "thresholds": thresholds.model_dump(),
+        "queries": queries,
+        "datasets": {},
+        "failure": None,
+    }
+
+
+def fetch_next_dataset(state: ReportState) -> ReportState:
+    name = _next_dataset(state)
+    assert name is not None
+    spec = state["queries"][name]
+    request = ToolRequest(
+        tool="db.query", args={"sql": spec["sql"], "params": spec["params"]}, purpose=f"fetch {name}"
+    )
+    outcome = ToolOutcome.model_validate(interrupt(request.model_dump()))
+    if not outcome.ok:
+        cause = f"Fetching {name} through the local agent failed: {outcome.error}: {outcome.cause}"
+        return {"failure": {"error": outcome.error or "Tool.Error", "cause": cause}}
+    return {"datasets": {**state.get("datasets", {}), name: outcome.result or {}}}
+
+
+def compute(state: ReportState) -> ReportState:
+    datasets = {name: TabularData.model_validate(data) for name, data in state["datasets"].items()}
+    kpis = compute_kpis(date.fromisoformat(state["day"]), datasets, Thresholds.model_validate(state["thresholds"]))
+    _record(state, EventType.KPIS_COMPUTED, f"KPIs computed; {len(kpis.anomalies)} anomalies", {
+        "anomalies": [a.code for a in kpis.anomalies]
+    })
+    return {"kpis": kpis.model_dump(mode="json")}
+
+
+def retrieve_sops(state: ReportState) -> ReportState:
+    from phi.workflows.sop_retrieval import citations_for_anomalies
+
+    kpis = WarehouseKpis.model_validate(state["kpis"])
+    citations = citations_for_anomalies(UUID(state["org_id"]), UUID(state["agent_id"]), kpis)
+    return {"citations": [c.model_dump() for c in citations]}
+
+
+def analyse(state: ReportState) -> ReportState:
+    llm = get_llm()
+    if llm is None:
+        return {"narrative": None}
+    from phi.workflows.retry import call_llm_with_retry
+
+    prompt = _analysis_prompt(state)
+    response = call_llm_with_retry(lambda: llm.chat(prompt, purpose="analysis"))
+    return {"narrative": response.text.strip() or None}
+
+
+def render(state: ReportState) -> ReportState:
+    report = render_report(
+        WarehouseKpis.model_validate(state["kpis"]),
+        narrative=state.get("narrative"),
+        citations=[Citation.model_validate(c) for c in state.get("citations", [])],
+        agent_name=state["agent_name"],
+        warehouse=state.get("warehouse"),
+    )
+    output = {**report.model_dump(), "kpis": state["kpis"], "citations": state.get("citations", [])}
+    _record(state, EventType.REPORT_GENERATED, f"Report generated: {report.title}", {"title": report.title})
+    return {"report": output}
+
+
+def _next_dataset(state: ReportState) -> str | None:
+    fetched = state.get("datasets", {})
+    return next((name for name in state["queries"] if name not in fetched), None)
+
+
+def _after_fetch(state: ReportState) -> str:
+    if state.get("failure"):
+        return END
+    return "fetch_next_dataset" if _next_dataset(state) else "compute"
+
+
+def _after_load(state: ReportState) -> str:
+    return END if state.get("failure") else "fetch_next_dataset"
+
+
+def _record(state: ReportState, event: EventType, message: str, data: dict[str, Any]) -> None:
+    with transaction() as conn:
+        tasks_repo.add_event(conn, UUID(state["task_id"]), UUID(state["org_id"]), event, message, data)
+
+
+def _analysis_prompt(state: ReportState) -> list[ChatMessage]:
+    kpis = WarehouseKpis.model_validate(state["kpis"])
+    citations = "\n".join(f"- {c['document']} p.{c.get('page')}: {c['text']}" for c in state.get("citations", []))
+    return [
+        ChatMessage(
+            role="system",
+            content=(
+                "You are a warehouse operations analyst. Write a short analysis (max 200 words) of the day's KPIs: "
+                "likely causes of the anomalies and concrete next actions, following the SOP passages given. "
+                "Do not restate or invent numbers beyond those given."
+            ),
+        ),
+        ChatMessage(role="user", content=f"KPIs (JSON):\n{kpis.model_dump_json()}\n\nSOP passages:\n{citations}"),
+    ]
+
+
+def build_graph() -> StateGraph:
+    graph = StateGraph(ReportState)
+    graph.add_node("load_config", load_config)
+    graph.add_node("fetch_next_dataset", fetch_next_dataset)
+    graph.add_node("compute", compute)
+    graph.add_node("retrieve_sops", retrieve_sops)
+    graph.add_node("analyse", analyse)
+    graph.add_node("render", render)
+    graph.add_edge(START, "load_config")
+    graph.add_conditional_edges("load_config", _after_load, ["fetch_next_dataset", END])
+    graph.add_conditional_edges("fetch_next_dataset", _after_fetch, ["fetch_next_dataset", "compute", END])
+    graph.add_edge("compute", "retrieve_sops")
+    graph.add_edge("retrieve_sops", "analyse")
+    graph.add_edge("analyse", "render")
+    graph.add_edge("render", END)
+    return graph

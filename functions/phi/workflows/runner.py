@@ -1,0 +1,173 @@
+"""The task loop's steps (DESIGN §2) as plain functions; the Lambda handlers are one call into these."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from langgraph.checkpoint.postgres import PostgresSaver
+from langgraph.types import Command
+from psycopg.rows import dict_row
+from pydantic import BaseModel
+
+from phi.db import agents as agents_repo
+from phi.db import tasks as tasks_repo
+from phi.db.connection import resolve_dsn, transaction
+from phi.domain.models import EventType, TaskStatus
+from phi.errors import NotFound
+from phi.settings import get_settings
+from phi.workflows import daily_report
+from phi.workflows.contracts import TaskContext, ThinkOutput, ToolCallOut, ToolOutcome, ToolRequest
+from phi.workflows.task_types import validate_task_input
+from phi.workflows.tool_results import outcome_from_state, presigned_upload
+
+GRAPHS = {daily_report.TASK_TYPE: daily_report.build_graph}
+
+
+class StartEvent(BaseModel):
+    """What the API or a schedule passes to StartExecution."""
+
+    task_id: str | None = None
+    org_id: str
+    agent_id: str
+    type: str
+    input: dict[str, Any] = {}
+    trigger: str = "api"
+
+
+def start_task(start: StartEvent, execution_id: str) -> dict[str, Any]:
+    settings = get_settings()
+    org_id, agent_id = UUID(start.org_id), UUID(start.agent_id)
+    with transaction() as conn:
+        agent = agents_repo.get_agent_in_org(conn, agent_id, org_id)
+        if agent is None or agent.queue_url is None:
+            raise NotFound(f"Agent {agent_id} not found in organisation {org_id}")
+        task_id = UUID(start.task_id) if start.task_id else _create_scheduled_task(conn, start)
+        if tasks_repo.mark_running(conn, task_id, org_id, execution_id):
+            tasks_repo.add_event(conn, task_id, org_id, EventType.TASK_STARTED, f"{start.type} started", {
+                "execution_arn": execution_id, "trigger": start.trigger,
+            })
+    ctx = TaskContext(
+        task_id=str(task_id),
+        org_id=start.org_id,
+        agent_id=start.agent_id,
+        type=start.type,
+        queue_url=agent.queue_url,
+        max_steps=settings.max_steps,
+        tool_timeout_seconds=settings.tool_timeout_seconds,
+        tool_heartbeat_seconds=settings.tool_heartbeat_seconds,
+    )
+    return {"ctx": ctx.model_dump(), "step": 0, "tool_result": None}
+
+
+def _create_scheduled_task(conn: psycopg.Connection, start: StartEvent) -> UUID:
+    task = tasks_repo.create_task(
+        conn,
+        org_id=UUID(start.org_id),
+        agent_id=UUID(start.agent_id),
+        task_type=start.type,
+        task_input=validate_task_input(start.type, start.input),
+        trigger=start.trigger,
+        created_by=None,
+    )
+    return task.id
+
+
+@contextmanager
+def _checkpointer() -> Iterator[PostgresSaver]:
+    dsn = resolve_dsn(get_settings())
+    with psycopg.connect(dsn, autocommit=True, prepare_threshold=0, row_factory=dict_row) as conn:
+        yield PostgresSaver(conn)  # type: ignore[arg-type]
+
+
+def think(ctx: TaskContext, step: int, tool_result: dict[str, Any] | None) -> ThinkOutput:
+    task_id, org_id = UUID(ctx.task_id), UUID(ctx.org_id)
+    resume = _record_tool_outcome(ctx, tool_result) if tool_result is not None else None
+    graph_config: dict[str, Any] = {"configurable": {"thread_id": ctx.task_id}}
+    with _checkpointer() as saver:
+        graph = GRAPHS[ctx.type]().compile(checkpointer=saver)
+        if resume is None:
+            graph.invoke({"task_id": ctx.task_id, "org_id": ctx.org_id, "agent_id": ctx.agent_id}, graph_config)
+        else:
+            graph.invoke(Command(resume=resume.model_dump()), graph_config)
+        snapshot = graph.get_state(graph_config)
+    if snapshot.interrupts:
+        request = ToolRequest.model_validate(snapshot.interrupts[0].value)
+        return ThinkOutput(status="tool", tool_call=_request_tool(ctx, step, request))
+    values = snapshot.values
+    if values.get("failure"):
+        failure = values["failure"]
+        return ThinkOutput(status="failed", error={"error": failure["error"], "cause": failure["cause"]})
+    with transaction() as conn:
+        tasks_repo.finish_output(conn, task_id, org_id, values["report"])
+    return ThinkOutput(status="done")
+
+
+def _request_tool(ctx: TaskContext, step: int, request: ToolRequest) -> ToolCallOut:
+    task_id, org_id = UUID(ctx.task_id), UUID(ctx.org_id)
+    with transaction() as conn:
+        call = tasks_repo.create_tool_call(conn, task_id, org_id, step, request.tool, request.args)
+        tasks_repo.add_event(conn, task_id, org_id, EventType.TOOL_REQUESTED, f"{request.tool}: {request.purpose}", {
+            "tool_call_id": str(call.id), "tool": request.tool, "step": step,
+        })
+    deadline = datetime.now(UTC) + timedelta(seconds=ctx.tool_timeout_seconds)
+    return ToolCallOut(
+        tool_call_id=str(call.id),
+        tool=request.tool,
+        args=request.args,
+        deadline=deadline.isoformat(),
+        result_upload=presigned_upload(ctx.task_id, str(call.id)),
+    )
+
+
+def _record_tool_outcome(ctx: TaskContext, tool_result: dict[str, Any]) -> ToolOutcome:
+    task_id, org_id = UUID(ctx.task_id), UUID(ctx.org_id)
+    outcome = outcome_from_state(tool_result, ctx.tool_timeout_seconds)
+    with transaction() as conn:
+        call = tasks_repo.open_tool_call(conn, task_id, org_id)
+        if call is None:
+            return outcome
+        tasks_repo.complete_tool_call(
+            conn, call.id, org_id, ok=outcome.ok, error_code=outcome.error, error_message=outcome.cause,
+            result_bytes=outcome.result_bytes if outcome.ok else None,
+        )
+        if outcome.ok:
+            rows = (outcome.result or {}).get("row_count")
+            tasks_repo.add_event(conn, task_id, org_id, EventType.TOOL_COMPLETED, f"{call.tool} returned {rows} rows", {
+                "tool_call_id": str(call.id), "row_count": rows, "bytes": outcome.result_bytes,
+            })
+        else:
+            tasks_repo.add_event(conn, task_id, org_id, EventType.TOOL_FAILED, f"{call.tool} failed: {outcome.error}", {
+                "tool_call_id": str(call.id), "error": outcome.error, "cause": outcome.cause,
+            })
+    return outcome
+
+
+def finish_task(ctx: TaskContext) -> dict[str, Any]:
+    task_id, org_id = UUID(ctx.task_id), UUID(ctx.org_id)
+    with transaction() as conn:
+        if tasks_repo.finish(conn, task_id, org_id, TaskStatus.SUCCEEDED):
+            tasks_repo.add_event(conn, task_id, org_id, EventType.TASK_COMPLETED, "Task completed")
+    return {"task_id": ctx.task_id, "status": TaskStatus.SUCCEEDED.value}
+
+
+def mark_failed(state: dict[str, Any], execution_id: str) -> dict[str, Any]:
+    error = state.get("error") or {}
+    error_name = str(error.get("Error") or "Task.Failed")
+    cause = outcome_from_state({"Error": error_name, "Cause": error.get("Cause")}, 0).cause or ""
+    ids = state.get("ctx") or state
+    task_id, org_id = ids.get("task_id"), ids.get("org_id")
+    if not task_id or not org_id:  # a scheduled start that failed before its task row existed
+        return {"recorded": False, "error": error_name}
+    with transaction() as conn:
+        if tasks_repo.finish(
+            conn, UUID(task_id), UUID(org_id), TaskStatus.FAILED, error={"error": error_name, "cause": cause}
+        ):
+            tasks_repo.add_event(conn, UUID(task_id), UUID(org_id), EventType.TASK_FAILED, f"{error_name}: {cause}", {
+                "error": error_name, "cause": cause, "execution_arn": execution_id,
+            })
+    return {"recorded": True, "error": error_name}
