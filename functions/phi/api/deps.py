@@ -28,7 +28,8 @@ def get_conn() -> Iterator[psycopg.Connection]:
         yield conn
 
 
-Conn = Annotated[psycopg.Connection, Depends(get_conn)]
+# "function" scope: commit before the response is sent, so a client never reads ahead of its own write.
+Conn = Annotated[psycopg.Connection, Depends(get_conn, scope="function")]
 BearerToken = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 

@@ -4,6 +4,7 @@ of our own code: the same handlers and the same ASL file run here as on AWS."""
 
 from __future__ import annotations
 
+import copy
 import importlib
 import logging
 import json
@@ -83,6 +84,17 @@ def _send_task_failure_with_cause(self: Any) -> Any:
     return EmptyResult()
 
 
+def _copy_sharing_executions(self: Any, memo: dict[int, Any]) -> Any:
+    """moto deep-copies the state machine on every StartExecution, running executions (threads, locks)
+    included, which fails from the second execution on; the copy only needs the definition."""
+    clone = self.__class__.__new__(self.__class__)
+    memo[id(self)] = clone
+    for name, value in self.__dict__.items():
+        shared = name in {"executions", "backend"}
+        setattr(clone, name, value if shared else copy.deepcopy(value, memo))
+    return clone
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -90,6 +102,7 @@ def free_port() -> int:
 
 
 def start_moto(port: int) -> ThreadedMotoServer:
+    from moto.stepfunctions.models import StateMachineInstance
     from moto.stepfunctions.responses import StepFunctionResponse
 
     os.environ["MOTO_PORT"] = str(port)  # moto's ASL interpreter calls services back through this port
@@ -97,6 +110,7 @@ def start_moto(port: int) -> ThreadedMotoServer:
     default_user_config["lambda"] = {"use_docker": False}
     LambdaSimpleBackend.invoke = _dispatch  # type: ignore[method-assign]
     StepFunctionResponse.send_task_failure = _send_task_failure_with_cause  # type: ignore[method-assign]
+    StateMachineInstance.__deepcopy__ = _copy_sharing_executions  # type: ignore[attr-defined]
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per AWS call otherwise
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()

@@ -1,0 +1,42 @@
+# Two commands matter: `make demo` and `make test`. Both set everything up from a fresh clone.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: setup demo dev test lint typecheck unit integration e2e infra layers synth bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml local_agent/pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[embedded,dev]" -e ./local_agent
+	touch $(STAMP)
+
+demo: setup  ## the daily warehouse report, end to end, on the embedded stack
+	$(BIN)/phi demo
+
+dev: setup  ## the embedded stack until Ctrl-C
+	$(BIN)/phi dev
+
+lint: setup
+	$(BIN)/ruff check functions local_agent tests infra_cdk app.py bench
+
+typecheck: setup
+	$(BIN)/mypy functions/phi local_agent/phi_agent infra_cdk
+
+test: setup lint typecheck  ## everything: lint, types, unit, integration, end-to-end, infrastructure
+	$(BIN)/pytest -q
+
+unit: setup
+	$(BIN)/pytest -q tests/unit
+
+integration: setup
+	$(BIN)/pytest -q tests/integration
+
+e2e: setup
+	$(BIN)/pytest -q tests/e2e
+
+clean:
+	rm -rf $(VENV) .phi cdk.out layers/build

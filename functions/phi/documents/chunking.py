@@ -1,0 +1,151 @@
+"""Split an extracted document into retrieval chunks on heading and paragraph boundaries.
+
+Rules, in order of preference for a cut: a heading (always starts a new chunk), a paragraph break,
+a sentence end, a space. A word is never cut unless it alone is longer than a chunk may be.
+Each chunk after the first of a section starts with the end of the previous chunk (`overlap_chars`
+at most, from a sentence or word boundary) so a fact spanning a cut stays findable.
+`page` is the page where the chunk's own (non-overlap) text starts. Same input, same chunks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+
+from phi.documents.models import Chunk, ExtractedDocument
+from pydantic import BaseModel, ConfigDict
+
+_PARAGRAPH_JOINER = "\n\n"
+_SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+")
+
+
+class _Unit(BaseModel):
+    """A paragraph (or a piece of a long one) with the page it is on."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str
+    page: int | None
+
+
+class _Section(BaseModel):
+    heading: str | None
+    units: list[_Unit]
+
+
+def chunk(
+    doc: ExtractedDocument, *, min_chars: int = 500, max_chars: int = 1000, overlap_chars: int = 120
+) -> list[Chunk]:
+    if not 0 <= overlap_chars < min_chars <= max_chars:
+        raise ValueError("expected 0 <= overlap_chars < min_chars <= max_chars")
+    # Room for the overlap is reserved so that overlap + one unit always fits in max_chars.
+    max_unit = max_chars - overlap_chars - len(_PARAGRAPH_JOINER)
+    chunks: list[Chunk] = []
+    for section in _sections(doc):
+        for text, page in _pack_section(section, min_chars, max_chars, max_unit, overlap_chars):
+            chunks.append(
+                Chunk(
+                    index=len(chunks),
+                    text=text,
+                    page=page,
+                    heading=section.heading,
+                    content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+                )
+            )
+    return chunks
+
+
+def _sections(doc: ExtractedDocument) -> Iterator[_Section]:
+    """A section runs from one heading to the next; its heading text is part of its first chunk."""
+    current = _Section(heading=None, units=[])
+    for page in doc.pages:
+        for block in page.blocks:
+            if block.kind == "heading":
+                if current.units:
+                    yield current
+                current = _Section(heading=block.text, units=[])
+            current.units.append(_Unit(text=block.text, page=page.number))
+    if current.units:
+        yield current
+
+
+def _pack_section(
+    section: _Section, min_chars: int, max_chars: int, max_unit: int, overlap_chars: int
+) -> Iterator[tuple[str, int | None]]:
+    pending = [piece for unit in section.units for piece in _split_long_unit(unit, max_unit)]
+    parts: list[str] = []  # the chunk being built; parts[0] may be overlap
+    page: int | None = None
+    has_own_text = False
+    while pending:
+        unit = pending.pop(0)
+        if not has_own_text:
+            page = unit.page
+        length = _joined_length(parts)
+        if not parts or length + len(_PARAGRAPH_JOINER) + len(unit.text) <= max_chars:
+            parts.append(unit.text)
+            has_own_text = True
+            continue
+        if has_own_text and length < min_chars:
+            # Fill a too-short chunk with the head of the next paragraph instead of leaving it small.
+            room = max_chars - length - len(_PARAGRAPH_JOINER)
+            head, tail = _split_at_boundary(unit.text, room)
+            if head:
+                parts.append(head)
+                pending.insert(0, _Unit(text=tail, page=unit.page))
+                unit = pending.pop(0)
+        text = _PARAGRAPH_JOINER.join(parts)
+        yield text, page
+        overlap = _tail_on_boundary(text, overlap_chars)
+        parts = [overlap] if overlap else []
+        has_own_text = False
+        pending.insert(0, unit)
+    if has_own_text:
+        yield _PARAGRAPH_JOINER.join(parts), page
+
+
+def _joined_length(parts: list[str]) -> int:
+    return sum(len(part) for part in parts) + len(_PARAGRAPH_JOINER) * max(len(parts) - 1, 0)
+
+
+def _split_long_unit(unit: _Unit, max_unit: int) -> list[_Unit]:
+    pieces = []
+    rest = unit.text
+    while len(rest) > max_unit:
+        head, rest = _split_at_boundary(rest, max_unit)
+        if not head:  # a single "word" longer than a chunk: cutting it is the only way
+            head, rest = rest[:max_unit], rest[max_unit:]
+        pieces.append(_Unit(text=head, page=unit.page))
+    if rest:
+        pieces.append(_Unit(text=rest, page=unit.page))
+    return pieces
+
+
+def _split_at_boundary(text: str, limit: int) -> tuple[str, str]:
+    """The longest head of at most `limit` chars ending at a sentence end, else at a space."""
+    if len(text) <= limit:
+        return text, ""
+    window = text[: limit + 1]
+    sentence_ends = [match.start() for match in _SENTENCE_END.finditer(window) if match.start() <= limit]
+    # A sentence cut that keeps less than half the window wastes too much room; use a word cut then.
+    if sentence_ends and sentence_ends[-1] >= limit // 2:
+        cut = sentence_ends[-1]
+    else:
+        cut = window.rfind(" ", 0, limit + 1)
+        if cut <= 0:
+            return "", text
+    return text[:cut].rstrip(), text[cut:].lstrip()
+
+
+def _tail_on_boundary(text: str, overlap_chars: int) -> str:
+    """The end of `text`, at most `overlap_chars` long, starting at a sentence start if one fits."""
+    if overlap_chars == 0 or len(text) <= overlap_chars:
+        return "" if overlap_chars == 0 else text
+    window = text[-overlap_chars:]
+    starts = [match.end() for match in _SENTENCE_END.finditer(window)]
+    if starts and starts[0] < len(window):
+        return window[starts[0] :].strip()
+    space = window.find(" ")
+    if space == -1 or space == len(window) - 1:
+        return ""
+    return window[space + 1 :].strip()

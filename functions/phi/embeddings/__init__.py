@@ -1,0 +1,39 @@
+"""Embedding providers: an offline local model (embedded default) or the OpenAI API."""
+
+from __future__ import annotations
+
+from phi.embeddings.base import EmbeddingError, EmbeddingProvider, EmbeddingUnavailable
+from phi.embeddings.settings import EmbeddingSettings
+
+__all__ = [
+    "EmbeddingError",
+    "EmbeddingProvider",
+    "EmbeddingSettings",
+    "EmbeddingUnavailable",
+    "get_embedding_provider",
+]
+
+
+def get_embedding_provider(settings: EmbeddingSettings | None = None) -> EmbeddingProvider:
+    """The provider the settings name. Cheap: no model is loaded until the first `embed`."""
+    settings = settings or EmbeddingSettings()
+    if settings.embedding_provider == "openai":
+        from phi.embeddings.openai import DEFAULT_OPENAI_MODEL, OpenAIEmbeddings
+
+        if settings.openai_api_key is None:
+            raise EmbeddingError("PHI_EMBEDDING_PROVIDER=openai needs PHI_OPENAI_API_KEY")
+        return OpenAIEmbeddings(
+            settings.openai_api_key.get_secret_value(),
+            model=settings.embedding_model or DEFAULT_OPENAI_MODEL,
+            dimensions=settings.embedding_dimensions,
+            base_url=settings.openai_base_url,
+            timeout_seconds=settings.embedding_timeout_seconds,
+            max_retries=settings.embedding_max_retries,
+            max_batch_inputs=settings.embedding_max_batch_inputs,
+            max_batch_tokens=settings.embedding_max_batch_tokens,
+        )
+    from phi.embeddings.local import DEFAULT_LOCAL_MODEL, LocalEmbeddings
+
+    return LocalEmbeddings(
+        settings.embedding_model or DEFAULT_LOCAL_MODEL, cache_dir=settings.embedding_cache_dir
+    )

@@ -1,0 +1,1 @@
+"""Warehouse domain of the DAILY_WAREHOUSE_REPORT workflow: sample data, default queries, KPIs, report."""

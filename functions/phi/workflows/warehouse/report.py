@@ -1,0 +1,250 @@
+"""Render the daily warehouse report (Markdown plus an executive summary) from computed KPIs.
+
+Every figure comes from `WarehouseKpis`; the LLM only contributes the optional narrative text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pydantic import BaseModel
+
+from phi.workflows.warehouse.kpis import Anomaly, WarehouseKpis
+
+NO_LLM_STATEMENT = (
+    "Narrative analysis needs an LLM: none is configured (set PHI_LLM_PROVIDER=openai, with "
+    "PHI_OPENAI_API_KEY or PHI_OPENAI_BASE_URL for an OpenAI-compatible server). "
+    "All figures above are computed from the data."
+)
+MAX_QUOTE_CHARS = 600
+SUMMARY_ANOMALIES = 2  # keeps the executive summary within six bullets
+
+
+class Citation(BaseModel):
+    document: str
+    page: int | None = None
+    heading: str | None = None
+    text: str
+    anomaly_code: str | None = None
+
+
+class Report(BaseModel):
+    title: str
+    markdown: str
+    summary: str
+
+
+# --- number formatting --------------------------------------------------------------------------------
+
+
+def fmt_int(value: float) -> str:
+    return f"{round(value):,}"
+
+
+def fmt_qty(value: float) -> str:
+    return fmt_int(value) if float(value).is_integer() else f"{value:,.1f}"
+
+
+def fmt_pct(rate: float) -> str:
+    return f"{rate * 100:.1f}%"
+
+
+def fmt_hours(hours: float) -> str:
+    return f"{hours:,.1f} h"
+
+
+def fmt_rate(lines_per_hour: float) -> str:
+    return f"{lines_per_hour:,.1f}"
+
+
+def fmt_threshold(anomaly: Anomaly) -> str:
+    return _fmt_metric(anomaly.metric, anomaly.threshold)
+
+
+def _fmt_metric(metric: str, value: float) -> str:
+    if metric in ("late_rate", "hourly_pick_ratio"):
+        return fmt_pct(value)
+    if metric == "backlog_oldest_age_hours":
+        return fmt_hours(value)
+    if metric == "picker_lines_per_hour":
+        return f"{fmt_rate(value)} lines/h"
+    return fmt_int(value)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    return lines + ["| " + " | ".join(_cell(value) for value in row) + " |" for row in rows]
+
+
+# --- sections -----------------------------------------------------------------------------------------
+
+
+def _summary_bullets(kpis: WarehouseKpis) -> list[str]:
+    throughput, late, backlog = kpis.throughput, kpis.late, kpis.backlog
+    bullets = [
+        f"Shipped {fmt_int(throughput.orders_shipped)} orders; picked "
+        f"{fmt_int(throughput.lines_picked)} lines ({fmt_qty(throughput.units_picked)} units) "
+        f"with {len(kpis.pickers)} pickers.",
+        f"Late orders: {fmt_int(late.late_count)} ({fmt_pct(late.late_rate)} of orders due; "
+        f"limit {fmt_pct(kpis.thresholds.max_late_rate)}).",
+        f"Backlog at end of day: {fmt_int(backlog.orders)} open orders, "
+        f"oldest {fmt_hours(backlog.oldest_age_hours)}.",
+    ]
+    if not kpis.anomalies:
+        return [*bullets, "No anomalies: every figure is within its threshold."]
+    critical = sum(1 for anomaly in kpis.anomalies if anomaly.severity == "critical")
+    shown = sorted(kpis.anomalies, key=lambda a: a.severity != "critical")[:SUMMARY_ANOMALIES]
+    more = len(kpis.anomalies) - len(shown)
+    bullets.append(
+        f"{len(kpis.anomalies)} anomal{'y' if len(kpis.anomalies) == 1 else 'ies'} ({critical} critical)"
+        + (f"; {more} more below." if more else ".")
+    )
+    return bullets + [f"{anomaly.severity.capitalize()}: {anomaly.message}." for anomaly in shown]
+
+
+def _throughput_section(kpis: WarehouseKpis) -> list[str]:
+    t = kpis.throughput
+    rows = [
+        ["Orders received", fmt_int(t.orders_received)],
+        ["Orders shipped", fmt_int(t.orders_shipped)],
+        ["Lines picked", fmt_int(t.lines_picked)],
+        ["Units picked", fmt_qty(t.units_picked)],
+    ]
+    return ["## Throughput", "", *_table(["Measure", "Value"], rows)]
+
+
+def _hourly_section(kpis: WarehouseKpis) -> list[str]:
+    active = [h for h in kpis.hourly if h.lines]
+    if not active:
+        return ["## Picks per hour", "", "No picks were recorded on this day."]
+    dips = {a.subject for a in kpis.anomalies if a.code == "HOURLY_PICK_DIP"}
+    window = kpis.hourly[active[0].hour : active[-1].hour + 1]
+    rows = [
+        [f"{h.hour:02d}:00-{h.hour + 1:02d}:00", fmt_int(h.lines), fmt_qty(h.units),
+         "dip" if f"{h.hour:02d}:00" in dips else ""]
+        for h in window
+    ]  # fmt: skip
+    return ["## Picks per hour (UTC)", "", *_table(["Hour", "Lines", "Units", "Flag"], rows)]
+
+
+def _picker_section(kpis: WarehouseKpis) -> list[str]:
+    if not kpis.pickers:
+        return ["## Pick rate per picker", "", "No picks were recorded on this day."]
+    slow = {a.subject for a in kpis.anomalies if a.code == "PICKER_SLOW"}
+    rows = [
+        [p.picker_id, p.picker_name or "", p.shift or "", fmt_int(p.lines), fmt_qty(p.units),
+         f"{p.first_pick_at:%H:%M}-{p.last_pick_at:%H:%M}", fmt_hours(p.active_hours),
+         fmt_rate(p.lines_per_hour), "slow" if p.picker_id in slow else ""]
+        for p in kpis.pickers
+    ]  # fmt: skip
+    header = ["Picker", "Name", "Shift", "Lines", "Units", "First-last pick", "Active time", "Lines/h", "Flag"]
+    note = (
+        f"Lines per hour over each picker's first to last pick (at least "
+        f"{fmt_hours(kpis.thresholds.min_picker_active_hours)}); minimum "
+        f"{fmt_rate(kpis.thresholds.min_picker_lines_per_hour)} lines/h for pickers with at least "
+        f"{fmt_int(kpis.thresholds.min_picker_lines_for_rating)} lines."
+    )
+    return ["## Pick rate per picker", "", *_table(header, rows), "", note]
+
+
+def _late_section(kpis: WarehouseKpis) -> list[str]:
+    late = kpis.late
+    rows = [
+        ["Orders due (promised this day)", fmt_int(late.orders_due)],
+        ["Late orders", fmt_int(late.late_count)],
+        ["Late rate", fmt_pct(late.late_rate)],
+        ["Shipped after their promise", fmt_int(late.shipped_late)],
+        ["Promised this day, not shipped by its end", fmt_int(late.unshipped_past_promise)],
+    ]
+    lines = ["## Late orders", "", *_table(["Measure", "Value"], rows)]
+    if late.late_order_ids:
+        listed = ", ".join(late.late_order_ids)
+        suffix = (
+            f" (first {len(late.late_order_ids)} of {fmt_int(late.late_count)})"
+            if late.late_order_ids_truncated
+            else ""
+        )
+        lines += ["", f"Late order ids{suffix}: {listed}"]
+    return lines
+
+
+def _backlog_section(kpis: WarehouseKpis) -> list[str]:
+    backlog = kpis.backlog
+    rows = [
+        ["Open orders at end of day", fmt_int(backlog.orders)],
+        ["Open order lines", fmt_int(backlog.lines) if backlog.lines is not None else "n/a"],
+        ["Open orders past their promise", fmt_int(backlog.overdue)],
+        [
+            "Oldest open order created",
+            f"{backlog.oldest_created_at:%Y-%m-%d %H:%M}" if backlog.oldest_created_at else "n/a",
+        ],
+        ["Age of the oldest open order", fmt_hours(backlog.oldest_age_hours)],
+    ]
+    return ["## Backlog", "", *_table(["Measure", "Value"], rows)]
+
+
+def _anomaly_section(kpis: WarehouseKpis) -> list[str]:
+    if not kpis.anomalies:
+        return ["## Anomalies", "", "None: every figure is within its threshold."]
+    rows = [
+        [a.severity, a.code, a.subject or "", _fmt_metric(a.metric, a.value), fmt_threshold(a), a.message]
+        for a in kpis.anomalies
+    ]
+    return [
+        "## Anomalies",
+        "",
+        *_table(["Severity", "Code", "Subject", "Value", "Threshold", "Detail"], rows),
+    ]
+
+
+def _citation_section(citations: Sequence[Citation]) -> list[str]:
+    lines = ["## SOP references", ""]
+    if not citations:
+        return [*lines, "No relevant SOP passages were found or available for this report."]
+    for number, citation in enumerate(citations, 1):
+        where = ", ".join(
+            part for part in (citation.document, f"page {citation.page}" if citation.page is not None else "",
+                              citation.heading or "") if part
+        )  # fmt: skip
+        relates = f" (relates to {citation.anomaly_code})" if citation.anomaly_code else ""
+        text = citation.text.strip()
+        quote = text if len(text) <= MAX_QUOTE_CHARS else text[:MAX_QUOTE_CHARS].rstrip() + " …"
+        lines += [f"{number}. **{where}**{relates}", *[f"   > {line}" for line in quote.splitlines()], ""]
+    return lines[:-1]
+
+
+def _warnings_section(kpis: WarehouseKpis) -> list[str]:
+    if not kpis.data_warnings:
+        return []
+    return ["## Data notes", "", *[f"- {warning}" for warning in kpis.data_warnings]]
+
+
+# --- entry point --------------------------------------------------------------------------------------
+
+
+def render_report(
+    kpis: WarehouseKpis,
+    *,
+    narrative: str | None,
+    citations: Sequence[Citation] = (),
+    agent_name: str,
+    warehouse: str | None = None,
+) -> Report:
+    title = f"Daily warehouse report{f' — {warehouse}' if warehouse else ''} — {kpis.day:%A %d %B %Y}"
+    bullets = [f"- {bullet}" for bullet in _summary_bullets(kpis)]
+    analysis = narrative.strip() if narrative and narrative.strip() else NO_LLM_STATEMENT
+    sections = [
+        [f"# {title}", "", f"Prepared by {agent_name} for {kpis.period_start:%Y-%m-%d %H:%M} to "
+         f"{kpis.period_end:%Y-%m-%d %H:%M} UTC."],
+        ["## Executive summary", "", *bullets],
+        _throughput_section(kpis), _hourly_section(kpis), _picker_section(kpis), _late_section(kpis),
+        _backlog_section(kpis), _anomaly_section(kpis), _citation_section(citations),
+        ["## Analysis", "", analysis],
+        _warnings_section(kpis),
+    ]  # fmt: skip
+    markdown = "\n\n".join("\n".join(section).rstrip() for section in sections if section) + "\n"
+    return Report(title=title, markdown=markdown, summary="\n".join(bullets))
