@@ -100,7 +100,8 @@ def run_demo(data_dir: Path) -> int:
 
     work_dir = data_dir / "demo"
     work_dir.mkdir(parents=True, exist_ok=True)
-    report_day = datetime.now(UTC).date() - timedelta(days=1)
+    # The handlers' structured logs would drown the report; warnings and errors still show.
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     print("Phi Agents demo — the daily warehouse report, end to end, on the embedded stack\n")
     stack = EmbeddedStack(data_dir=data_dir)
     started = time.monotonic()
@@ -112,8 +113,14 @@ def run_demo(data_dir: Path) -> int:
     agent_process = None
     try:
         warehouse_db = work_dir / "warehouse.sqlite"
-        summary = generate_sample_warehouse(warehouse_db, days=7, end_date=report_day, seed=42)
-        print(f"Sample warehouse database: {warehouse_db} ({summary.model_dump_json()})")
+        summary = generate_sample_warehouse(warehouse_db, days=7, end_date=_yesterday(), seed=42)
+        report_day = _eventful_day(summary)
+        print(f"Sample warehouse database: {warehouse_db}")
+        print(f"  {summary.days} days ({summary.first_day} to {summary.last_day}); "
+              + ", ".join(f"{n:,} {table}" for table, n in summary.row_counts.items()))
+        for event in summary.events:
+            print(f"  scripted incident on {event.day}: {event.detail}")
+        print(f"Reporting on {report_day}, a day with incidents, so the anomaly checks have work to do.\n")
         api = ApiClient(info.api_url)
         api.sign_up(f"demo-{int(time.time())}@northwind.example", "demo-password-123", "Demo User")
         agent = create_demo_agent(api, work_dir)
@@ -126,6 +133,15 @@ def run_demo(data_dir: Path) -> int:
             stop_process(agent_process)
         stack.stop()
         print("\nStopped: local agent, API, moto server and PostgreSQL.")
+
+
+def _yesterday() -> date:
+    return datetime.now(UTC).date() - timedelta(days=1)
+
+
+def _eventful_day(summary: Any) -> date:
+    late_spikes = [event.day for event in summary.events if event.kind == "late_spike"]
+    return late_spikes[0] if late_spikes else summary.last_day
 
 
 def _run_report(api: ApiClient, agent: DemoAgent, report_day: date) -> int:

@@ -80,6 +80,10 @@ class EmbeddedStack:
             self._pg = None
 
     def _start_postgres(self) -> str:
+        if "XDG_RUNTIME_DIR" not in os.environ:  # pgserver keeps its lock file there
+            runtime_dir = self.data_dir / "run"
+            runtime_dir.mkdir(mode=0o700, exist_ok=True)
+            os.environ["XDG_RUNTIME_DIR"] = str(runtime_dir)
         import pgserver
 
         self._pg = pgserver.get_server(self.data_dir / "pgdata", cleanup_mode="stop")
