@@ -391,7 +391,7 @@ def _late_anomalies(late: LateOrders, limits: Thresholds) -> list[Anomaly]:
             threshold=limits.max_late_rate,
             severity=_severity_above(late.late_rate, limits.max_late_rate),
             message=(
-                f"{late.late_count} late orders, {late.late_rate:.1%} of orders due "
+                f"{late.late_count:,} late orders, {late.late_rate:.1%} of orders due "
                 f"(limit {limits.max_late_rate:.1%})"
             ),
         )

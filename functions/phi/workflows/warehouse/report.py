@@ -141,7 +141,17 @@ def _picker_section(kpis: WarehouseKpis) -> list[str]:
          fmt_rate(p.lines_per_hour), "slow" if p.picker_id in slow else ""]
         for p in kpis.pickers
     ]  # fmt: skip
-    header = ["Picker", "Name", "Shift", "Lines", "Units", "First-last pick", "Active time", "Lines/h", "Flag"]
+    header = [
+        "Picker",
+        "Name",
+        "Shift",
+        "Lines",
+        "Units",
+        "First-last pick",
+        "Active time",
+        "Lines/h",
+        "Flag",
+    ]
     note = (
         f"Lines per hour over each picker's first to last pick (at least "
         f"{fmt_hours(kpis.thresholds.min_picker_active_hours)}); minimum "

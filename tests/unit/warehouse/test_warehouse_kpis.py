@@ -1,0 +1,214 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import pytest
+from phi.workflows.warehouse.kpis import TabularData, Thresholds, compute_kpis
+
+DAY = date(2026, 11, 20)
+PICK_COLUMNS = ["picker_id", "picker_name", "picker_shift", "qty", "picked_at"]
+SHIPMENT_COLUMNS = ["order_id", "promised_at", "shipped_at"]
+ORDER_COLUMNS = ["order_id", "created_at", "promised_ship_at", "shipped_at", "line_count"]
+
+
+def picks(*rows: tuple[str, Any, str]) -> TabularData:
+    return TabularData(
+        columns=PICK_COLUMNS, rows=[[picker, f"Name {picker}", "early", qty, at] for picker, qty, at in rows]
+    )
+
+
+def table(columns: list[str], rows: list[list[Any]], **extra: Any) -> TabularData:
+    return TabularData(columns=columns, rows=rows, **extra)
+
+
+def hourly_picks(per_hour: dict[int, int]) -> TabularData:
+    rows = [
+        ("P1", 1.0, f"2026-11-20T{hour:02d}:{minute * 60 // count:02d}:00")
+        for hour, count in per_hour.items()
+        for minute in range(count)
+    ]
+    return picks(*rows)
+
+
+SHIPMENTS = table(
+    SHIPMENT_COLUMNS,
+    [
+        ["A", "2026-11-20T10:00:00", "2026-11-20T09:00:00"],  # due, on time
+        ["B", "2026-11-20T12:00:00", "2026-11-20T13:00:00"],  # due, shipped late
+        ["C", "2026-11-20T20:00:00", None],  # due, not shipped by the end of the day
+        ["D", "2026-11-19T21:30:00", "2026-11-20T08:00:00"],  # overdue from yesterday, shipped late today
+        ["E", "2026-11-21T21:30:00", "2026-11-20T16:00:00"],  # due tomorrow, shipped early today
+    ],
+)
+ORDERS = table(
+    ORDER_COLUMNS,
+    [
+        ["C", "2026-11-19T10:00:00", "2026-11-20T20:00:00", None, 2],
+        ["F", "2026-11-20T23:00:00", "2026-11-21T21:30:00", None, 3],
+        ["G", "2026-11-20T15:00:00", "2026-11-20T21:30:00", "2026-11-21T10:00:00", 1],
+        ["H", "2026-11-20T06:00:00", "2026-11-20T21:30:00", "2026-11-20T16:00:00", 4],
+        ["I", "2026-11-21T01:00:00", "2026-11-22T21:30:00", None, 1],
+    ],
+)
+PICKS = picks(
+    ("P1", 2, "2026-11-20T08:00:00"),
+    ("P1", 1, "2026-11-20T08:30:00"),
+    ("P1", 3, "2026-11-20T09:00:00"),
+    ("P1", 1, "2026-11-20T10:00:00"),
+    ("P2", 5, "2026-11-20T14:15:00"),
+)
+
+
+def test_known_day_gives_known_figures() -> None:
+    # Given a hand-made day
+    datasets = {"picks": PICKS, "shipments": SHIPMENTS, "orders": ORDERS}
+    # When the KPIs are computed
+    kpis = compute_kpis(DAY, datasets, Thresholds())
+    # Then throughput counts the day's shipments and picks
+    assert kpis.throughput.orders_shipped == 4  # A, B, D, E
+    assert kpis.throughput.lines_picked == 5
+    assert kpis.throughput.units_picked == 12
+    assert kpis.throughput.orders_received == 3  # F, G, H
+    # and pick rates use the first-to-last span, at least one hour
+    p1, p2 = kpis.pickers
+    assert (p1.picker_id, p1.lines, p1.units, p1.active_hours, p1.lines_per_hour) == ("P1", 4, 7, 2.0, 2.0)
+    assert (p2.picker_id, p2.lines, p2.active_hours, p2.lines_per_hour) == ("P2", 1, 1.0, 1.0)
+    assert p1.first_pick_at == datetime(2026, 11, 20, 8, 0)
+    # and the hourly series covers 24 clock hours
+    assert [h.lines for h in kpis.hourly][8:11] == [2, 1, 1]
+    assert kpis.hourly[14].units == 5
+    assert sum(h.lines for h in kpis.hourly) == 5
+
+
+def test_late_orders_count_shipped_late_and_unshipped_past_promise() -> None:
+    late = compute_kpis(DAY, {"shipments": SHIPMENTS}, Thresholds()).late
+    assert late.orders_due == 3  # A, B, C
+    assert late.late_count == 3  # B, C, D
+    assert (late.shipped_late, late.unshipped_past_promise) == (2, 1)
+    assert late.late_rate == pytest.approx(3 / 4)  # over A, B, C and the overdue D
+    assert late.late_order_ids == ["D", "B", "C"]  # by promise time
+
+
+def test_backlog_counts_orders_created_by_the_end_and_not_shipped_by_it() -> None:
+    backlog = compute_kpis(DAY, {"orders": ORDERS}, Thresholds()).backlog
+    assert backlog.orders == 3  # C, F, G (G ships tomorrow); H shipped, I created tomorrow
+    assert backlog.lines == 6
+    assert backlog.overdue == 2  # C and G were promised before the end of the day
+    assert backlog.oldest_created_at == datetime(2026, 11, 19, 10, 0)
+    assert backlog.oldest_age_hours == 38.0
+
+
+def test_each_threshold_crossing_raises_its_anomaly() -> None:
+    # Given tight thresholds that every figure of the hand-made day crosses
+    thresholds = Thresholds(
+        max_late_rate=0.10,
+        min_picker_lines_per_hour=3.0,
+        min_picker_lines_for_rating=2,
+        max_backlog_orders=2,
+        max_backlog_age_hours=12.0,
+        min_hourly_pick_ratio=0,
+    )
+    kpis = compute_kpis(DAY, {"picks": PICKS, "shipments": SHIPMENTS, "orders": ORDERS}, thresholds)
+    by_code = {anomaly.code: anomaly for anomaly in kpis.anomalies}
+    # Then each anomaly names its metric, value, threshold and severity
+    assert set(by_code) == {"LATE_RATE_HIGH", "PICKER_SLOW", "BACKLOG_ORDERS_HIGH", "BACKLOG_AGE_HIGH"}
+    assert (by_code["LATE_RATE_HIGH"].value, by_code["LATE_RATE_HIGH"].severity) == (0.75, "critical")
+    assert by_code["PICKER_SLOW"].subject == "P1"  # P2 has too few lines to be rated
+    assert by_code["PICKER_SLOW"].severity == "warning"  # 2.0 lines/h against 3.0
+    assert (by_code["BACKLOG_ORDERS_HIGH"].value, by_code["BACKLOG_ORDERS_HIGH"].threshold) == (3, 2)
+    assert by_code["BACKLOG_AGE_HIGH"].severity == "critical"  # 38 h against 12 h
+    assert "38.0 h" in by_code["BACKLOG_AGE_HIGH"].message
+
+
+def test_default_thresholds_leave_a_healthy_day_alone() -> None:
+    datasets = {
+        "picks": hourly_picks({h: 60 for h in range(6, 22)}),
+        "shipments": SHIPMENTS.model_copy(update={"rows": SHIPMENTS.rows[:1]}),
+    }
+    kpis = compute_kpis(DAY, datasets, Thresholds())
+    assert kpis.anomalies == []
+    assert kpis.pickers[0].lines_per_hour == pytest.approx(960 / (15 + 59 / 60), abs=0.01)  # 06:00 to 21:59
+
+
+def test_an_hour_far_below_the_median_is_a_dip() -> None:
+    # Given steady picking with one hour at a fifth of the rest
+    per_hour = {8: 10, 9: 10, 10: 10, 11: 2, 12: 10, 13: 10, 14: 10}
+    kpis = compute_kpis(DAY, {"picks": hourly_picks(per_hour)}, Thresholds(min_picker_lines_per_hour=0))
+    # Then only that hour is reported, as critical (0.2 is below half of 0.5)
+    dips = [a for a in kpis.anomalies if a.code == "HOURLY_PICK_DIP"]
+    assert [(d.subject, d.value, d.threshold, d.severity) for d in dips] == [("11:00", 0.2, 0.5, "critical")]
+
+
+def test_a_low_first_or_last_hour_is_not_a_dip() -> None:
+    per_hour = {6: 1, 7: 10, 8: 10, 9: 10, 10: 1}
+    kpis = compute_kpis(DAY, {"picks": hourly_picks(per_hour)}, Thresholds(min_picker_lines_per_hour=0))
+    assert kpis.anomalies == []
+
+
+def test_an_empty_day_gives_zeros_and_no_anomalies() -> None:
+    datasets = {
+        "picks": picks(),
+        "shipments": table(SHIPMENT_COLUMNS, []),
+        "orders": table(ORDER_COLUMNS, []),
+    }
+    kpis = compute_kpis(DAY, datasets, Thresholds())
+    assert kpis.throughput.lines_picked == 0
+    assert kpis.pickers == []
+    assert all(h.lines == 0 for h in kpis.hourly)
+    assert (kpis.late.late_count, kpis.late.late_rate) == (0, 0.0)
+    assert (kpis.backlog.orders, kpis.backlog.oldest_age_hours) == (0, 0.0)
+    assert kpis.anomalies == []
+    assert kpis.data_warnings == []
+
+
+def test_missing_and_truncated_datasets_are_warned_about() -> None:
+    truncated = table(PICK_COLUMNS, PICKS.rows, row_count=5, truncated=True)
+    kpis = compute_kpis(DAY, {"picks": truncated}, Thresholds())
+    assert kpis.throughput.lines_picked == 5
+    assert any("'picks' was truncated" in w and "lower bounds" in w for w in kpis.data_warnings)
+    assert any("'orders' was not provided" in w for w in kpis.data_warnings)
+    assert any("'shipments' was not provided" in w for w in kpis.data_warnings)
+
+
+def test_picks_outside_the_day_are_ignored_with_a_warning() -> None:
+    day_and_next = picks(("P1", 1, "2026-11-21T00:00:00"), ("P1", 1, "2026-11-20T23:59:59"))
+    kpis = compute_kpis(DAY, {"picks": day_and_next}, Thresholds())
+    assert kpis.throughput.lines_picked == 1
+    assert any("1 picks outside the report day" in w for w in kpis.data_warnings)
+
+
+def test_offset_timestamps_are_read_as_utc() -> None:
+    offsets = picks(("P1", 1, "2026-11-20T09:30:00+02:00"), ("P1", 1, "2026-11-20T12:00Z"))
+    kpis = compute_kpis(DAY, {"picks": offsets}, Thresholds())
+    assert [h.hour for h in kpis.hourly if h.lines] == [7, 12]
+
+
+@pytest.mark.parametrize(
+    ("dataset", "data", "message"),
+    [
+        (
+            "picks",
+            picks(("P1", 1, "yesterday-ish")),
+            r"dataset 'picks', row 0, column 'picked_at'.*'yesterday-ish'",
+        ),
+        ("picks", picks(("P1", "two", "2026-11-20T08:00:00")), r"dataset 'picks', row 0, column 'qty'"),
+        ("picks", picks(("", 1, "2026-11-20T08:00:00")), r"dataset 'picks', row 0, column 'picker_id'"),
+        (
+            "shipments",
+            table(SHIPMENT_COLUMNS, [["A", None, None]]),
+            r"'shipments', row 0, column 'promised_at'",
+        ),
+        ("orders", table(["order_id", "created_at"], []), r"dataset 'orders' lacks column\(s\) shipped_at"),
+        ("orders", table(ORDER_COLUMNS, [["A", "2026-11-20T08:00:00"]]), r"'orders', row 0: 2 values for 5"),
+    ],
+)
+def test_malformed_rows_raise_a_clear_error(dataset: str, data: TabularData, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        compute_kpis(DAY, {dataset: data}, Thresholds())
+
+
+def test_tabular_data_iterates_rows_as_dicts_and_defaults_the_row_count() -> None:
+    data = TabularData(columns=["a", "b"], rows=[[1, 2], [3, 4]])
+    assert list(data.iter_dicts()) == [{"a": 1, "b": 2}, {"a": 3, "b": 4}]
+    assert (data.row_count, data.truncated) == (2, False)
