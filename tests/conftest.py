@@ -4,6 +4,8 @@ the real ASL file, the FastAPI app under uvicorn) is started once per test sessi
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,14 +16,16 @@ from tests.support.api import ApiSession
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+def stack() -> Iterator[object]:
     from phi.embedded.stack import EmbeddedStack
 
-    embedded = EmbeddedStack(data_dir=tmp_path_factory.mktemp("phi-stack"), tool_timeout_seconds=60,
-                             tool_heartbeat_seconds=30)
+    # Not under pytest's tmp dir: that is mode 0700, and PostgreSQL runs as its own user.
+    data_dir = Path(tempfile.mkdtemp(prefix="phi-test-stack-"))
+    embedded = EmbeddedStack(data_dir=data_dir, tool_timeout_seconds=60, tool_heartbeat_seconds=30)
     embedded.start()
     yield embedded
     embedded.stop()
+    shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

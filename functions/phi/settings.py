@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     max_steps: int = 25
     tool_timeout_seconds: int = 300
     tool_heartbeat_seconds: int = 120
+    task_deadline_seconds: int | None = None  # default: max_steps × (tool timeout + 60 s)
 
     # Local agent access and schedules
     agent_role_arn: str | None = None

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import psycopg
 from psycopg.types.json import Jsonb
+from pydantic import BaseModel
 
 from phi.domain.models import EventType, Task, TaskEvent, TaskStatus, ToolCall
 
@@ -160,3 +162,51 @@ def fail_all_unfinished(conn: psycopg.Connection, reason: str) -> int:
             "error": "Task.Orphaned", "cause": reason,
         })
     return len(rows)
+
+
+def running_task_of_type(conn: psycopg.Connection, agent_id: UUID, org_id: UUID, task_type: str) -> UUID | None:
+    row = conn.execute(
+        """SELECT id FROM tasks WHERE agent_id = %s AND org_id = %s AND type = %s AND status = 'RUNNING'
+           ORDER BY started_at LIMIT 1""",
+        (agent_id, org_id, task_type),
+    ).fetchone()
+    return UUID(str(row["id"])) if row else None
+
+
+def running_started_before(conn: psycopg.Connection, cutoff: datetime) -> list[Task]:
+    """Platform maintenance (the deadline sweeper): RUNNING tasks of every organisation started before cutoff."""
+    rows = conn.execute(
+        f"SELECT {_COLUMNS} FROM tasks WHERE status = 'RUNNING' AND started_at < %s ORDER BY started_at LIMIT 500",
+        (cutoff,),
+    ).fetchall()
+    return [Task.model_validate(r) for r in rows]
+
+
+class TaskFilter(BaseModel):
+    agent_id: UUID | None = None
+    status: TaskStatus | None = None
+    type: str | None = None
+    limit: int = 50
+    offset: int = 0
+
+
+def list_tasks(conn: psycopg.Connection, org_id: UUID, where: TaskFilter) -> tuple[list[Task], int]:
+    """One page of the organisation's tasks, newest first, and the total that match."""
+    params = {
+        "org_id": org_id,
+        "agent_id": where.agent_id,
+        "status": where.status.value if where.status else None,
+        "type": where.type,
+        "limit": where.limit,
+        "offset": where.offset,
+    }
+    condition = """org_id = %(org_id)s AND (%(agent_id)s::uuid IS NULL OR agent_id = %(agent_id)s::uuid)
+                   AND (%(status)s::text IS NULL OR status = %(status)s::text)
+                   AND (%(type)s::text IS NULL OR type = %(type)s::text)"""
+    rows = conn.execute(
+        f"""SELECT {_COLUMNS} FROM tasks WHERE {condition}
+            ORDER BY created_at DESC, id LIMIT %(limit)s OFFSET %(offset)s""",
+        params,
+    ).fetchall()
+    total = conn.execute(f"SELECT count(*) AS n FROM tasks WHERE {condition}", params).fetchone()
+    return [Task.model_validate(r) for r in rows], int(total["n"]) if total else 0

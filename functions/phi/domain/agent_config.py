@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 
 class LlmSettings(BaseModel):
-    model: str
-    temperature: float = 0.2
+    model: str = Field(min_length=1, max_length=200, examples=["gpt-4o-mini"])
+    temperature: float = Field(default=0.2, ge=0, le=2)
 
 
 class ToolEntry(BaseModel):
@@ -18,10 +18,13 @@ class ToolEntry(BaseModel):
 
 
 class WorkflowEntry(BaseModel):
-    type: str
-    schedule: str | None = Field(default=None, description="5-field cron")
-    timezone: str = "UTC"
+    type: str = Field(min_length=1, max_length=100, examples=["DAILY_WAREHOUSE_REPORT"])
+    schedule: str | None = Field(default=None, max_length=100, description="5-field cron", examples=["0 7 * * *"])
+    timezone: str = Field(default="UTC", max_length=64, examples=["Europe/London"])
     input: dict[str, Any] = Field(default_factory=dict)
+    overlap: Literal["SKIP", "ALLOW"] = Field(
+        default="SKIP", description="When the previous scheduled run is still running: skip the new one, or allow it"
+    )
 
 
 class CloudConnection(BaseModel):

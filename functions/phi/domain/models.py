@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -14,6 +14,12 @@ class OrgRole(StrEnum):
     OWNER = "OWNER"
     ADMIN = "ADMIN"
     MEMBER = "MEMBER"
+
+
+class AgentStatus(StrEnum):
+    ACTIVE = "ACTIVE"
+    DISABLED = "DISABLED"
+    DELETED = "DELETED"
 
 
 class TaskStatus(StrEnum):
@@ -27,6 +33,7 @@ class TaskStatus(StrEnum):
 class EventType(StrEnum):
     TASK_CREATED = "TASK_CREATED"
     TASK_STARTED = "TASK_STARTED"
+    TASK_SKIPPED = "TASK_SKIPPED"
     TOOL_REQUESTED = "TOOL_REQUESTED"
     TOOL_COMPLETED = "TOOL_COMPLETED"
     TOOL_FAILED = "TOOL_FAILED"
@@ -59,18 +66,65 @@ class Organization(Model):
     role: OrgRole | None = Field(default=None, description="The caller's role in this organisation")
 
 
+class AgentTool(Model):
+    tool_id: UUID
+    key: str
+    config: dict[str, Any] = Field(default_factory=dict)
+
+
 class Agent(Model):
     id: UUID
     org_id: UUID
     name: str
-    status: str
+    status: AgentStatus
+    industry_id: UUID | None = None
     industry_key: str | None = None
+    role_template_id: UUID | None = None
     role_key: str | None = None
+    tools: list[AgentTool] = Field(default_factory=list, description="The agent's tools and their configuration")
     system_prompt: str | None = None
     config: dict[str, Any] = Field(default_factory=dict)
     queue_url: str | None = None
     created_at: datetime
     updated_at: datetime
+
+
+class Member(Model):
+    user_id: UUID
+    email: str
+    full_name: str | None = None
+    role: OrgRole
+    joined_at: datetime
+
+
+class Industry(Model):
+    id: UUID
+    key: str
+    name: str
+    description: str | None = None
+
+
+class RoleTemplate(Model):
+    id: UUID
+    industry_id: UUID
+    industry_key: str
+    key: str
+    name: str
+    description: str | None = None
+    default_capabilities: list[str] = Field(default_factory=list)
+    default_tools: list[str] = Field(default_factory=list, description="Keys of the tools the role usually needs")
+    default_workflows: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class Tool(Model):
+    id: UUID
+    key: str
+    name: str
+    description: str | None = None
+    runs_on: Literal["LOCAL", "CLOUD"]
+    operations: list[str] = Field(default_factory=list)
+    config_schema: dict[str, Any] = Field(description="JSON Schema of the tool's configuration")
+    available: bool
 
 
 class Task(Model):

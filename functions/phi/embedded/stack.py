@@ -46,6 +46,8 @@ class EmbeddedStack:
     _pg: Any = None
     _moto: Any = None
     _uvicorn: Any = None
+    scheduler: Any = None
+    scheduler_interval_seconds: float = 1.0
     _threads: list[threading.Thread] = field(default_factory=list)
 
     def start(self) -> StackInfo:
@@ -60,6 +62,7 @@ class EmbeddedStack:
         os.environ["PHI_STATE_MACHINE_ARN"] = state_machine_arn
         self._reset_settings()
         self._recover_after_restart()
+        self._start_scheduler()
         self._start_api()
         self.info = StackInfo(f"http://127.0.0.1:{self.api_port}", endpoint, database_url, state_machine_arn)
         return self.info
@@ -67,6 +70,8 @@ class EmbeddedStack:
     def stop(self) -> None:
         if self._uvicorn is not None:
             self._uvicorn.should_exit = True
+        if self.scheduler is not None:
+            self.scheduler.stop()
         for thread in self._threads:
             thread.join(timeout=10)
         from phi.db.connection import close_pool
@@ -145,6 +150,11 @@ class EmbeddedStack:
         dlq = sqs.create_queue(QueueName=f"phi-{STAGE}-agent-dlq")["QueueUrl"]
         dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         s3.create_bucket(Bucket=os.environ["PHI_DOCUMENTS_BUCKET"])
+        group = f"phi-{STAGE}"
+        boto3.client("scheduler", **kw).create_schedule_group(Name=group)
+        scheduler_role = iam.create_role(RoleName=f"phi-{STAGE}-scheduler", AssumeRolePolicyDocument="{}")
+        os.environ["PHI_SCHEDULER_GROUP"] = group
+        os.environ["PHI_SCHEDULER_ROLE_ARN"] = scheduler_role["Role"]["Arn"]
         os.environ["PHI_AGENT_DLQ_ARN"] = dlq_arn
         os.environ["PHI_AGENT_ROLE_ARN"] = agent_role["Role"]["Arn"]
         return str(machine["stateMachineArn"])
@@ -161,6 +171,14 @@ class EmbeddedStack:
 
         restore_agent_queues()
         fail_orphaned_tasks()
+
+    def _start_scheduler(self) -> None:
+        from phi.embedded.scheduler import LocalScheduler
+
+        self.scheduler = LocalScheduler(os.environ["PHI_SCHEDULER_GROUP"], self.scheduler_interval_seconds)
+        thread = threading.Thread(target=self.scheduler.run, name="scheduler", daemon=True)
+        thread.start()
+        self._threads.append(thread)
 
     def _start_api(self) -> None:
         import uvicorn

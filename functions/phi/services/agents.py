@@ -1,38 +1,108 @@
-"""Creating agents and exporting their configuration."""
+"""Creating, changing and deleting agents, and exporting their configuration for the local agent."""
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import Any, Literal, Self
 from uuid import UUID
 
 import psycopg
-from pydantic import BaseModel, Field
+import yaml
+from pydantic import BaseModel, Field, model_validator
 
+from phi.db import agent_keys as keys_repo
 from phi.db import agents as agents_repo
+from phi.db import catalog as catalog_repo
 from phi.domain.agent_config import AgentConfigDocument, CloudConnection, LlmSettings, ToolEntry, WorkflowEntry
-from phi.domain.models import Agent, Organization, OrgRole
+from phi.domain.models import Agent, AgentStatus, Organization, OrgRole, RoleTemplate, Tool
 from phi.errors import BadRequest, Forbidden, NotFound
-from phi.services.queues import create_agent_queue
-from phi.settings import get_settings
+from phi.services.catalog import validate_tool_config
+from phi.services.queues import create_agent_queue, delete_agent_queue
+from phi.services.schedules import delete_agent_schedules, sync_agent_schedules
+from phi.settings import Settings, get_settings
+from phi.workflows.task_types import validate_task_input
 
-# A catalog tool key → the operations the local agent runs for it.
-TOOL_OPERATIONS = {"db": "db.query", "file": "file.read"}
-DEFAULT_TOOL_SETTINGS: dict[str, dict[str, Any]] = {
-    "db": {"url_env": "PHI_WAREHOUSE_DB_URL", "statement_timeout_seconds": 30, "max_rows": 100000},
-}
+CONFIG_FILENAME = "phi-agent-config"
+_TOOL_EXAMPLE = {"db": {"url_env": "PHI_WAREHOUSE_DB_URL", "max_rows": 100000}}
 
 
-class AgentCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=120, examples=["Warehouse analyst (Leeds DC)"])
-    industry_key: str = Field(default="logistics", examples=["logistics"])
-    role_key: str = Field(default="warehouse_analyst", examples=["warehouse_analyst"])
+class ToolSelection(BaseModel):
+    """Which tools the agent gets and how they are configured, by catalog id or by key."""
+
+    tool_ids: list[UUID] | None = Field(
+        default=None, max_length=20, description="Catalog ids of the agent's tools (GET /tools)"
+    )
+    tool_config: dict[str, dict[str, Any]] | None = Field(
+        default=None,
+        description="Per-tool configuration keyed by tool id or tool key; validated against the tool's config_schema",
+        examples=[_TOOL_EXAMPLE],
+    )
     tools: dict[str, dict[str, Any]] | None = Field(
         default=None,
-        description="Tool key → tool configuration; defaults to the role template's tools",
-        examples=[{"db": {"url_env": "PHI_WAREHOUSE_DB_URL"}}],
+        description="Tool key → configuration: the short form of tool_ids plus tool_config",
+        examples=[_TOOL_EXAMPLE],
     )
-    workflows: list[WorkflowEntry] | None = None
+
+    @model_validator(mode="after")
+    def _one_way_to_name_tools(self) -> Self:
+        if self.tool_ids is not None and self.tools is not None:
+            raise ValueError("give either tool_ids (with tool_config) or tools, not both")
+        if self.tools is not None and self.tool_config is not None:
+            raise ValueError("tool_config goes with tool_ids; with tools, put each configuration in tools")
+        return self
+
+    def names_tools(self) -> bool:
+        return self.tool_ids is not None or self.tools is not None
+
+
+class AgentCreate(ToolSelection):
+    name: str = Field(min_length=1, max_length=120, examples=["Warehouse analyst (Leeds DC)"])
+    industry_id: UUID | None = Field(default=None, description="From GET /industries")
+    role_template_id: UUID | None = Field(default=None, description="From GET /role-templates")
+    industry_key: str | None = Field(default=None, max_length=100, examples=["logistics"])
+    role_key: str | None = Field(default=None, max_length=100, examples=["warehouse_analyst"])
+    workflows: list[WorkflowEntry] | None = Field(
+        default=None, max_length=20, description="Defaults to the role template's workflows"
+    )
     thresholds: dict[str, float] | None = Field(default=None, description="KPI thresholds for anomaly detection")
+    llm: LlmSettings | None = None
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "name": "Warehouse analyst (Leeds DC)",
+                    "industry_key": "logistics",
+                    "role_key": "warehouse_analyst",
+                    "tools": _TOOL_EXAMPLE,
+                }
+            ]
+        }
+    }
+
+    @model_validator(mode="after")
+    def _names_a_role(self) -> Self:
+        if self.role_template_id is None and self.role_key is None:
+            raise ValueError("give role_template_id (with industry_id) or role_key (with industry_key)")
+        return self
+
+
+class AgentUpdate(ToolSelection):
+    name: str | None = Field(default=None, min_length=1, max_length=120, examples=["Warehouse analyst (York DC)"])
+    status: Literal["ACTIVE", "DISABLED"] | None = Field(
+        default=None, description="DISABLED stops new tasks and pauses the agent's schedules"
+    )
+    llm: LlmSettings | None = None
+    workflows: list[WorkflowEntry] | None = Field(default=None, max_length=20)
+    thresholds: dict[str, float] | None = None
+
+    model_config = {"json_schema_extra": {"examples": [{"status": "DISABLED"}, {"name": "Night shift analyst"}]}}
+
+
+class RenderedConfig(BaseModel):
+    body: str
+    media_type: str
+    filename: str
 
 
 def require_admin(org: Organization) -> None:
@@ -40,44 +110,143 @@ def require_admin(org: Organization) -> None:
         raise Forbidden("Only an owner or admin of the organisation can do this.")
 
 
+def resolve_template(conn: psycopg.Connection, body: AgentCreate) -> RoleTemplate:
+    if body.role_template_id is not None:
+        template = catalog_repo.get_role_template(conn, body.role_template_id)
+        if template is None:
+            raise BadRequest("Unknown role_template_id; see GET /role-templates.")
+    else:
+        template = catalog_repo.find_role_template(conn, body.industry_key or "logistics", body.role_key or "")
+        if template is None:
+            raise BadRequest(f"Unknown industry/role template: {body.industry_key or 'logistics'}/{body.role_key}")
+    if body.industry_id is not None and body.industry_id != template.industry_id:
+        raise BadRequest("The role template does not belong to this industry.")
+    if body.industry_key is not None and body.industry_key != template.industry_key:
+        raise BadRequest("The role template does not belong to this industry.")
+    return template
+
+
+def resolve_tools(
+    conn: psycopg.Connection,
+    selection: ToolSelection,
+    default_keys: list[str],
+    current: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Tool key → validated configuration (schema defaults filled in); a tool without a configuration given keeps
+    its current one."""
+    per_tool = selection.tool_config or {}
+    if selection.tool_ids is not None:
+        tools = catalog_repo.tools_by_id(conn, selection.tool_ids)
+        unknown = {str(i) for i in selection.tool_ids} - {str(t.id) for t in tools}
+        if unknown:
+            raise BadRequest(f"Unknown tool ids: {', '.join(sorted(unknown))}; see GET /tools.")
+    else:
+        wanted = list(selection.tools) if selection.tools is not None else default_keys
+        per_tool = selection.tools if selection.tools is not None else per_tool
+        tools = catalog_repo.tools_by_key(conn, wanted)
+        unknown = set(wanted) - {t.key for t in tools}
+        if unknown:
+            raise BadRequest(f"Unknown tools: {', '.join(sorted(unknown))}; see GET /tools.")
+    stray = set(per_tool) - {t.key for t in tools} - {str(t.id) for t in tools}
+    if stray:
+        raise BadRequest(f"Configuration given for tools the agent does not get: {', '.join(sorted(stray))}")
+    return {t.key: validate_tool_config(t, _config_for(t, per_tool, current or {})) for t in tools}
+
+
+def _config_for(tool: Tool, per_tool: dict[str, dict[str, Any]], current: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    for name in (str(tool.id), tool.key):
+        if name in per_tool:
+            return per_tool[name]
+    return current.get(tool.key, {})
+
+
+def check_workflows(workflows: list[WorkflowEntry]) -> list[dict[str, Any]]:
+    types = [w.type for w in workflows]
+    if len(set(types)) != len(types):
+        raise BadRequest("Each workflow type may appear once per agent.")
+    return [{**w.model_dump(), "input": validate_task_input(w.type, w.input)} for w in workflows]
+
+
 def create_agent(conn: psycopg.Connection, org: Organization, user_id: UUID, body: AgentCreate) -> Agent:
     require_admin(org)
-    template = agents_repo.find_role_template(conn, body.industry_key, body.role_key)
-    if template is None:
-        raise BadRequest(f"Unknown industry/role template: {body.industry_key}/{body.role_key}")
-    tools = body.tools if body.tools is not None else {k: {} for k in template["default_tools"]}
-    tools = {key: {**DEFAULT_TOOL_SETTINGS.get(key, {}), **cfg} for key, cfg in tools.items()}
-    workflows = body.workflows or [WorkflowEntry.model_validate(w) for w in template["default_workflows"]]
+    template = resolve_template(conn, body)
+    tools = resolve_tools(conn, body, template.default_tools)
+    workflows = body.workflows or [WorkflowEntry.model_validate(w) for w in template.default_workflows]
+    settings = get_settings()
     config = {
-        "llm": {"model": get_settings().llm_model_analysis, "temperature": get_settings().llm_temperature},
-        "workflows": [w.model_dump() for w in workflows],
+        "llm": (body.llm or LlmSettings(model=settings.llm_model_analysis, temperature=settings.llm_temperature))
+        .model_dump(),
+        "workflows": check_workflows(workflows),
         "thresholds": body.thresholds or {},
     }
     agent_id = agents_repo.create_agent(
         conn,
         org_id=org.id,
         name=body.name,
-        industry_id=template["industry_id"],
-        role_template_id=template["role_template_id"],
+        industry_id=template.industry_id,
+        role_template_id=template.id,
         config=config,
         created_by=user_id,
     )
     agents_repo.set_tools(conn, agent_id, tools)
     agents_repo.set_queue_url(conn, agent_id, create_agent_queue(agent_id, org.id))
-    agent = agents_repo.get_agent_in_org(conn, agent_id, org.id)
+    agent = _reload(conn, agent_id, org.id)
+    sync_agent_schedules(conn, agent)
+    return agent
+
+
+def update_agent(conn: psycopg.Connection, agent: Agent, body: AgentUpdate) -> Agent:
+    config = dict(agent.config)
+    if body.llm is not None:
+        config["llm"] = body.llm.model_dump()
+    if body.workflows is not None:
+        config["workflows"] = check_workflows(body.workflows)
+    if body.thresholds is not None:
+        config["thresholds"] = body.thresholds
+    if body.names_tools() or body.tool_config is not None:
+        current = {t.key: t.config for t in agent.tools}
+        selection = body if body.names_tools() else ToolSelection(
+            tool_ids=[t.tool_id for t in agent.tools], tool_config=body.tool_config
+        )
+        agents_repo.set_tools(conn, agent.id, resolve_tools(conn, selection, [], current))
+    status = AgentStatus(body.status) if body.status else None
+    agents_repo.update_agent(
+        conn, agent.id, agent.org_id, name=body.name, status=status, config=config if config != agent.config else None
+    )
+    updated = _reload(conn, agent.id, agent.org_id)
+    if body.workflows is not None or updated.status != agent.status:
+        sync_agent_schedules(conn, updated)
+    return updated
+
+
+def delete_agent(conn: psycopg.Connection, agent: Agent) -> None:
+    """Soft delete: tasks keep their history; the queue, keys and schedules go."""
+    agents_repo.mark_deleted(conn, agent.id, agent.org_id)
+    keys_repo.revoke_all(conn, agent.id, agent.org_id)
+    delete_agent_schedules(conn, agent)
+    if agent.queue_url:
+        delete_agent_queue(agent.queue_url)
+
+
+def _reload(conn: psycopg.Connection, agent_id: UUID, org_id: UUID) -> Agent:
+    agent = agents_repo.get_agent_in_org(conn, agent_id, org_id)
     if agent is None:
         raise NotFound("Agent not found.")
     return agent
 
 
-def build_config(conn: psycopg.Connection, agent: Agent, api_url: str) -> AgentConfigDocument:
-    settings = get_settings()
+def config_document(
+    agent: Agent, catalog_tools: list[Tool], settings: Settings, api_url: str
+) -> AgentConfigDocument:
+    """The local agent's configuration (DESIGN §3): the operations of the agent's local tools, never secrets."""
+    by_id = {t.id: t for t in catalog_tools}
     tools = [
-        ToolEntry(key=TOOL_OPERATIONS[t["key"]], settings=t["config"])
-        for t in agents_repo.list_tools(conn, agent.id)
-        if t["key"] in TOOL_OPERATIONS
+        ToolEntry(key=operation, settings=agent_tool.config)
+        for agent_tool in agent.tools
+        if (tool := by_id.get(agent_tool.tool_id)) is not None and tool.runs_on == "LOCAL"
+        for operation in tool.operations
     ]
-    llm = agent.config.get("llm") or {"model": settings.llm_model_analysis}
+    llm = agent.config.get("llm") or {"model": settings.llm_model_analysis, "temperature": settings.llm_temperature}
     return AgentConfigDocument(
         agent_id=str(agent.id),
         org_id=str(agent.org_id),
@@ -94,4 +263,19 @@ def build_config(conn: psycopg.Connection, agent: Agent, api_url: str) -> AgentC
             api_url=api_url,
             aws_endpoint_url=settings.aws_endpoint_url,
         ),
+    )
+
+
+def build_config(conn: psycopg.Connection, agent: Agent, api_url: str) -> AgentConfigDocument:
+    return config_document(agent, catalog_repo.list_tools(conn), get_settings(), api_url)
+
+
+def render_config(document: AgentConfigDocument, fmt: Literal["yaml", "json"]) -> RenderedConfig:
+    data = document.model_dump(mode="json")
+    if fmt == "json":
+        return RenderedConfig(
+            body=json.dumps(data, indent=2), media_type="application/json", filename=f"{CONFIG_FILENAME}.json"
+        )
+    return RenderedConfig(
+        body=yaml.safe_dump(data, sort_keys=False), media_type="application/yaml", filename=f"{CONFIG_FILENAME}.yaml"
     )

@@ -15,6 +15,7 @@ from psycopg.rows import dict_row
 from pydantic import BaseModel
 
 from phi.db import agents as agents_repo
+from phi.db import schedules as schedules_repo
 from phi.db import tasks as tasks_repo
 from phi.db.connection import resolve_dsn, transaction
 from phi.domain.models import EventType, TaskStatus
@@ -47,6 +48,8 @@ def start_task(start: StartEvent, execution_id: str) -> dict[str, Any]:
         if agent is None or agent.queue_url is None:
             raise NotFound(f"Agent {agent_id} not found in organisation {org_id}")
         task_id = UUID(start.task_id) if start.task_id else _create_scheduled_task(conn, start)
+        if start.trigger == "schedule" and _previous_run_still_running(conn, start, task_id):
+            return {"skipped": True, "task_id": str(task_id)}
         if tasks_repo.mark_running(conn, task_id, org_id, execution_id):
             tasks_repo.add_event(conn, task_id, org_id, EventType.TASK_STARTED, f"{start.type} started", {
                 "execution_arn": execution_id, "trigger": start.trigger,
@@ -61,7 +64,22 @@ def start_task(start: StartEvent, execution_id: str) -> dict[str, Any]:
         tool_timeout_seconds=settings.tool_timeout_seconds,
         tool_heartbeat_seconds=settings.tool_heartbeat_seconds,
     )
-    return {"ctx": ctx.model_dump(), "step": 0, "tool_result": None}
+    return {"skipped": False, "ctx": ctx.model_dump(), "step": 0, "tool_result": None}
+
+
+def _previous_run_still_running(conn: psycopg.Connection, start: StartEvent, task_id: UUID) -> bool:
+    """Overlap policy SKIP: the new run is recorded as SKIPPED with the running task it yielded to."""
+    org_id, agent_id = UUID(start.org_id), UUID(start.agent_id)
+    if schedules_repo.overlap_policy(conn, agent_id, org_id, start.type) != "SKIP":
+        return False
+    running = tasks_repo.running_task_of_type(conn, agent_id, org_id, start.type)
+    if running is None or running == task_id:
+        return False
+    tasks_repo.finish(conn, task_id, org_id, TaskStatus.SKIPPED)
+    tasks_repo.add_event(conn, task_id, org_id, EventType.TASK_SKIPPED,
+                         f"Skipped: the previous {start.type} run ({running}) is still running",
+                         {"running_task_id": str(running)})
+    return True
 
 
 def _create_scheduled_task(conn: psycopg.Connection, start: StartEvent) -> UUID:

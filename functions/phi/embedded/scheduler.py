@@ -1,0 +1,81 @@
+"""The embedded stack's stand-in for EventBridge Scheduler's clock: it reads the same schedule definitions
+(from the scheduler API, on moto) and starts the state machine with each schedule's own target input."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from croniter import croniter
+
+from phi.aws import client
+from phi.db import schedules as schedules_repo
+from phi.db.connection import transaction
+from phi.services.schedules import from_eventbridge
+
+log = logging.getLogger("phi.embedded.scheduler")
+
+
+class LocalScheduler:
+    def __init__(self, group: str, interval_seconds: float = 1.0) -> None:
+        self.group = group
+        self.interval_seconds = interval_seconds
+        self._started = datetime.now(UTC)
+        self._last_fired: dict[str, datetime] = {}
+        self._stop = threading.Event()
+
+    def tick(self, now: datetime | None = None) -> list[str]:
+        """Fires every enabled schedule whose latest due time is past and not yet fired; returns their names."""
+        now = now or datetime.now(UTC)
+        fired = []
+        for schedule in self._schedules():
+            due = self._latest_due(schedule, now)
+            if due > self._last_fired.get(schedule["Name"], self._started):
+                self._last_fired[schedule["Name"]] = due
+                self._fire(schedule)
+                fired.append(schedule["Name"])
+        return fired
+
+    def run(self) -> None:
+        from phi.workflows.sweeper import fail_overdue_tasks
+
+        while not self._stop.wait(self.interval_seconds):
+            try:
+                self.tick()
+                fail_overdue_tasks()
+            except Exception:  # the clock must keep ticking through a transient outage
+                log.exception("scheduler tick failed")
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _schedules(self) -> list[dict[str, Any]]:
+        scheduler = client("scheduler")
+        names = [s["Name"] for s in scheduler.list_schedules(GroupName=self.group).get("Schedules", [])]
+        schedules = [scheduler.get_schedule(Name=name, GroupName=self.group) for name in names]
+        return [s for s in schedules if s.get("State") == "ENABLED"]
+
+    @staticmethod
+    def _latest_due(schedule: dict[str, Any], now: datetime) -> datetime:
+        zone = ZoneInfo(schedule.get("ScheduleExpressionTimezone") or "UTC")
+        cron = from_eventbridge(schedule["ScheduleExpression"])
+        due: datetime = croniter(cron, now.astimezone(zone)).get_prev(datetime)
+        return due.astimezone(UTC)
+
+    @staticmethod
+    def _fire(schedule: dict[str, Any]) -> None:
+        target = schedule["Target"]
+        # EventBridge Scheduler names its executions itself; moto needs one given.
+        client("stepfunctions").start_execution(
+            stateMachineArn=target["Arn"], input=target["Input"], name=f"schedule-{uuid.uuid4()}"
+        )
+        payload = json.loads(target["Input"])
+        with transaction() as conn:
+            schedules_repo.mark_fired(conn, UUID(payload["agent_id"]), UUID(payload["org_id"]), payload["type"])
+        log.info("schedule %s fired (%s for agent %s)", schedule["Name"], payload["type"], payload["agent_id"])

@@ -1,0 +1,22 @@
+"""Runs every few minutes (EventBridge rule): fails tasks that passed their overall deadline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from phi.handlers.observability import logger, metrics, tracer
+from phi.workflows.sweeper import fail_overdue_tasks
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    failed = fail_overdue_tasks()
+    if failed:
+        metrics.add_metric(name="TasksFailed", unit=MetricUnit.Count, value=failed)
+        logger.warning("overdue tasks failed", extra={"count": failed})
+    return {"failed": failed}

@@ -1,0 +1,173 @@
+"""One EventBridge Scheduler schedule per agent workflow, kept in sync with the agent's config.
+
+The schedule's target starts the task state machine with {agent_id, org_id, type, trigger: "schedule", input};
+StartTask creates the task row. The embedded stack fires the same schedule definitions itself."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import psycopg
+from croniter import croniter
+from pydantic import BaseModel
+
+from phi.aws import client
+from phi.db import schedules as schedules_repo
+from phi.domain.agent_config import WorkflowEntry
+from phi.domain.models import Agent
+from phi.errors import BadRequest
+from phi.settings import get_settings
+
+_EVENTBRIDGE_CRON_PREFIX = "cron("
+
+
+class ScheduleView(BaseModel):
+    workflow_type: str
+    cron: str
+    timezone: str
+    input: dict[str, Any]
+    enabled: bool
+    overlap_policy: str
+    next_run_at: datetime | None
+    last_fired_at: datetime | None
+    scheduler_name: str
+
+
+def schedule_name(agent_id: UUID, workflow_type: str) -> str:
+    """Scheduler names are at most 64 characters: the agent id plus a digest of the workflow type."""
+    return f"{agent_id}-{hashlib.sha256(workflow_type.encode()).hexdigest()[:8]}"
+
+
+def validate_schedule(cron: str, timezone: str) -> None:
+    if len(cron.split()) != 5 or not croniter.is_valid(cron):
+        raise BadRequest(f"Invalid schedule {cron!r}: expected a 5-field cron expression such as '0 7 * * *'")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise BadRequest(f"Unknown timezone {timezone!r}; use an IANA name such as 'Europe/London'") from exc
+    to_eventbridge(cron)
+
+
+def to_eventbridge(cron: str) -> str:
+    """5-field cron → EventBridge `cron(min hour dom month dow year)`; one of dom/dow must be '?',
+    and EventBridge numbers weekdays 1-7 from Sunday where cron uses 0-6."""
+    minute, hour, dom, month, dow = cron.split()
+    if dom != "*" and dow != "*":
+        raise BadRequest(f"Schedule {cron!r} restricts both day-of-month and day-of-week; EventBridge allows one")
+    dow = "?" if dow == "*" else _shift_weekdays(dow, +1)
+    if dom == "*" and dow != "?":
+        dom = "?"
+    return f"{_EVENTBRIDGE_CRON_PREFIX}{minute} {hour} {dom} {month} {dow} *)"
+
+
+def from_eventbridge(expression: str) -> str:
+    minute, hour, dom, month, dow, _year = expression.removeprefix(_EVENTBRIDGE_CRON_PREFIX).rstrip(")").split()
+    return " ".join([minute, hour, "*" if dom == "?" else dom, month, "*" if dow == "?" else _shift_weekdays(dow, -1)])
+
+
+def _shift_weekdays(field: str, offset: int) -> str:
+    def shift(token: str) -> str:
+        if not token.isdigit():
+            return token  # MON-FRI style names mean the same in both
+        day = int(token)
+        return str(day % 7 + 1) if offset > 0 else str(day - 1)
+
+    parts = []
+    for part in field.split(","):
+        step = ""
+        if "/" in part:
+            part, step = part.split("/", 1)
+            step = "/" + step
+        parts.append("-".join(shift(token) for token in part.split("-")) + step)
+    return ",".join(parts)
+
+
+def next_run(cron: str, timezone: str, after: datetime | None = None) -> datetime:
+    start = (after or datetime.now(UTC)).astimezone(ZoneInfo(timezone))
+    return croniter(cron, start).get_next(datetime).astimezone(UTC)  # type: ignore[no-any-return]
+
+
+def sync_agent_schedules(conn: psycopg.Connection, agent: Agent) -> list[ScheduleView]:
+    wanted = {
+        w.type: w for w in (WorkflowEntry.model_validate(raw) for raw in agent.config.get("workflows", []))
+        if w.schedule
+    }
+    for workflow in wanted.values():
+        validate_schedule(workflow.schedule or "", workflow.timezone)
+    for row in schedules_repo.list_for_agent(conn, agent.id, agent.org_id):
+        if row["workflow_type"] not in wanted:
+            _remove(conn, agent, row["workflow_type"])
+    enabled = agent.status == "ACTIVE"
+    for workflow in wanted.values():
+        _put(conn, agent, workflow, enabled)
+    return list_schedules(conn, agent)
+
+
+def delete_agent_schedules(conn: psycopg.Connection, agent: Agent) -> None:
+    for row in schedules_repo.list_for_agent(conn, agent.id, agent.org_id):
+        _remove(conn, agent, row["workflow_type"])
+
+
+def list_schedules(conn: psycopg.Connection, agent: Agent) -> list[ScheduleView]:
+    return [
+        ScheduleView(
+            workflow_type=row["workflow_type"],
+            cron=row["cron"],
+            timezone=row["timezone"],
+            input=row["input"],
+            enabled=row["enabled"],
+            overlap_policy=row["overlap_policy"],
+            next_run_at=next_run(row["cron"], row["timezone"]) if row["enabled"] else None,
+            last_fired_at=row["last_fired_at"],
+            scheduler_name=schedule_name(agent.id, row["workflow_type"]),
+        )
+        for row in schedules_repo.list_for_agent(conn, agent.id, agent.org_id)
+    ]
+
+
+def _put(conn: psycopg.Connection, agent: Agent, workflow: WorkflowEntry, enabled: bool) -> None:
+    schedules_repo.upsert(
+        conn, agent_id=agent.id, org_id=agent.org_id, workflow_type=workflow.type, cron=workflow.schedule or "",
+        timezone=workflow.timezone, task_input=workflow.input, enabled=enabled, overlap_policy=workflow.overlap,
+    )
+    settings = get_settings()
+    if not settings.scheduler_group:
+        return
+    definition = {
+        "Name": schedule_name(agent.id, workflow.type),
+        "GroupName": settings.scheduler_group,
+        "ScheduleExpression": to_eventbridge(workflow.schedule or ""),
+        "ScheduleExpressionTimezone": workflow.timezone,
+        "FlexibleTimeWindow": {"Mode": "OFF"},
+        "State": "ENABLED" if enabled else "DISABLED",
+        "Target": {
+            "Arn": settings.state_machine_arn,
+            "RoleArn": settings.scheduler_role_arn,
+            "Input": json.dumps({
+                "agent_id": str(agent.id), "org_id": str(agent.org_id), "type": workflow.type,
+                "trigger": "schedule", "input": workflow.input,
+            }),
+        },
+    }
+    scheduler = client("scheduler")
+    try:
+        scheduler.create_schedule(**definition)
+    except scheduler.exceptions.ConflictException:
+        scheduler.update_schedule(**definition)
+
+
+def _remove(conn: psycopg.Connection, agent: Agent, workflow_type: str) -> None:
+    schedules_repo.delete(conn, agent.id, agent.org_id, workflow_type)
+    settings = get_settings()
+    if not settings.scheduler_group:
+        return
+    scheduler = client("scheduler")
+    try:
+        scheduler.delete_schedule(Name=schedule_name(agent.id, workflow_type), GroupName=settings.scheduler_group)
+    except scheduler.exceptions.ResourceNotFoundException:
+        pass

@@ -1,0 +1,41 @@
+"""No task stays RUNNING past its overall deadline: overdue executions are stopped and their tasks FAILED."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from phi.aws import client
+from phi.db import tasks as tasks_repo
+from phi.db.connection import transaction
+from phi.domain.models import EventType, TaskStatus
+from phi.settings import get_settings
+
+
+def task_deadline_seconds() -> int:
+    settings = get_settings()
+    return settings.task_deadline_seconds or settings.max_steps * (settings.tool_timeout_seconds + 60)
+
+
+def fail_overdue_tasks(now: datetime | None = None) -> int:
+    deadline = task_deadline_seconds()
+    cutoff = (now or datetime.now(UTC)) - timedelta(seconds=deadline)
+    with transaction() as conn:
+        overdue = tasks_repo.running_started_before(conn, cutoff)
+    cause = f"The task passed its overall deadline of {deadline} s and was stopped."
+    for task in overdue:
+        if task.execution_arn:
+            _stop_execution(task.execution_arn, cause)
+        with transaction() as conn:
+            error = {"error": "Task.DeadlineExceeded", "cause": cause}
+            if tasks_repo.finish(conn, task.id, task.org_id, TaskStatus.FAILED, error=error):
+                tasks_repo.add_event(conn, task.id, task.org_id, EventType.TASK_FAILED, f"Task.DeadlineExceeded: {cause}",
+                                     error)
+    return len(overdue)
+
+
+def _stop_execution(execution_arn: str, cause: str) -> None:
+    sfn = client("stepfunctions")
+    try:
+        sfn.stop_execution(executionArn=execution_arn, error="Task.DeadlineExceeded", cause=cause)
+    except sfn.exceptions.ExecutionDoesNotExist:
+        pass
