@@ -29,7 +29,7 @@ def dev(
     stack = EmbeddedStack(data_dir=data_dir.resolve(), api_port=api_port, moto_port=aws_port)
     info = stack.start()
     typer.echo(f"API:           {info.api_url}  (docs: {info.api_url}/docs)")
-    typer.echo(f"AWS endpoint:  {info.aws_endpoint_url}  (local agents get it in their config as cloud.aws_endpoint_url)")
+    typer.echo(f"AWS endpoint:  {info.aws_endpoint_url}  (written into agent configs as cloud.aws_endpoint_url)")
     typer.echo(f"State machine: {info.state_machine_arn}")
     typer.echo("Press Ctrl-C to stop.")
     stop = threading.Event()

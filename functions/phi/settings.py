@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     db_host: str | None = None
     db_name: str = "phi"
     db_pool_max: int = 4
+    db_connect_timeout_seconds: float = 10.0
 
     # Auth
     jwt_secret: SecretStr | None = None
@@ -34,7 +35,7 @@ class Settings(BaseSettings):
     max_steps: int = 25
     tool_timeout_seconds: int = 300
     tool_heartbeat_seconds: int = 120
-    task_deadline_seconds: int | None = None  # default: max_steps × (tool timeout + 60 s)
+    task_deadline_seconds: int | None = None  # default: max_steps * (tool timeout + 60 s)
 
     # Local agent access and schedules
     agent_role_arn: str | None = None

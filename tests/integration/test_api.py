@@ -17,7 +17,8 @@ def test_signup_login_and_me(api_url: str) -> None:
     email = f"ana-{uuid.uuid4().hex[:8]}@example.com"
     session.sign_up(email, "a-long-password")
 
-    login = ApiSession(api_url).request("POST", "/auth/login", json={"email": email.upper(), "password": "a-long-password"})
+    credentials = {"email": email.upper(), "password": "a-long-password"}
+    login = ApiSession(api_url).request("POST", "/auth/login", json=credentials)
     assert login.status_code == 200
     me = session.ok("GET", "/me")
     assert me["user"]["email"] == email

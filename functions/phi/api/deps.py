@@ -7,8 +7,9 @@ from typing import Annotated
 from uuid import UUID
 
 import psycopg
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
 
 from phi.db import agent_keys as keys_repo
 from phi.db import agents as agents_repo
@@ -16,8 +17,8 @@ from phi.db import orgs as orgs_repo
 from phi.db import tasks as tasks_repo
 from phi.db import users as users_repo
 from phi.db.connection import transaction
-from phi.domain.models import Agent, AgentKey, Organization, Task, User
-from phi.errors import NotFound, Unauthorized
+from phi.domain.models import Agent, AgentKey, Organization, OrgRole, Task, User
+from phi.errors import Forbidden, NotFound, Unauthorized
 from phi.services.security import hash_agent_key, user_id_from_token
 
 _bearer = HTTPBearer(auto_error=False)
@@ -87,6 +88,53 @@ def task_of_caller(task_id: UUID, conn: Conn, user: CurrentUser) -> Task:
 
 
 CallerTask = Annotated[Task, Depends(task_of_caller)]
+
+
+def _require_admin_role(role: OrgRole | None) -> None:
+    if role not in (OrgRole.OWNER, OrgRole.ADMIN):
+        raise Forbidden("Only an owner or admin of the organisation can do this.")
+
+
+def admin_org(org: CallerOrg) -> Organization:
+    _require_admin_role(org.role)
+    return org
+
+
+# Role checks are dependencies so that they answer before the request body is validated.
+AdminOrg = Annotated[Organization, Depends(admin_org)]
+
+
+def admin_agent(agent: CallerAgent, conn: Conn, user: CurrentUser) -> Agent:
+    org = orgs_repo.get_org_for_user(conn, agent.org_id, user.id)
+    _require_admin_role(org.role if org else None)
+    return agent
+
+
+AdminAgent = Annotated[Agent, Depends(admin_agent)]
+
+
+class PageParams(BaseModel):
+    limit: int
+    offset: int
+
+
+def page_params(
+    limit: Annotated[int, Query(ge=1, le=200, description="Items per page")] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000, description="Items to skip")] = 0,
+) -> PageParams:
+    return PageParams(limit=limit, offset=offset)
+
+
+Page = Annotated[PageParams, Depends(page_params)]
+TOTAL_COUNT_HEADER = "X-Total-Count"
+
+
+def client_ip(request: Request) -> str:
+    """The caller's address as the platform saw it (Mangum fills it from API Gateway's sourceIp)."""
+    return request.client.host if request.client else "unknown"
+
+
+ClientIp = Annotated[str, Depends(client_ip)]
 
 
 def api_url(request: Request) -> str:

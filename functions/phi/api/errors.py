@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from phi.errors import (
@@ -29,16 +34,49 @@ _STATUS: dict[type[PhiError], int] = {
 }
 
 
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Stable, machine-readable code", examples=["not_found"])
+    message: str = Field(description="Readable explanation", examples=["Agent not found."])
+    details: dict[str, Any] = Field(default_factory=dict, description="Structured context, e.g. invalid fields")
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+# Documented on every operation; the example is what a client really receives.
+_DOCUMENTED_ERRORS: dict[int, tuple[str, str]] = {
+    400: ("bad_request", "Unknown tools: fax; see GET /tools."),
+    401: ("unauthorized", "Authentication required: send 'Authorization: Bearer <token>'."),
+    403: ("forbidden", "Only an owner or admin of the organisation can do this."),
+    404: ("not_found", "Agent not found."),
+    409: ("conflict", "This agent is disabled; enable it to run tasks."),
+    422: ("validation_error", "Invalid request: name: String should have at least 1 character"),
+    429: ("rate_limited", "Too many failed log-ins for this account; try again in 840 seconds."),
+}
+
+
 def error_body(code: str, message: str, details: object | None = None) -> dict[str, object]:
     return {"error": {"code": code, "message": message, "details": details or {}}}
+
+
+def _headers_for(status: int, exc: PhiError) -> dict[str, str] | None:
+    if status == 401:
+        return {"WWW-Authenticate": "Bearer"}
+    if status == 429 and "retry_after_seconds" in exc.details:
+        return {"Retry-After": str(exc.details["retry_after_seconds"])}
+    return None
 
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(PhiError)
     async def domain_error(_: Request, exc: PhiError) -> JSONResponse:
         status = next((s for cls, s in _STATUS.items() if isinstance(exc, cls)), 500)
-        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-        return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=status, headers=headers)
+        return JSONResponse(
+            error_body(exc.code, exc.message, exc.details),
+            status_code=status,
+            headers=_headers_for(status, exc),
+        )
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -47,6 +85,11 @@ def install_error_handlers(app: FastAPI) -> None:
         ]
         summary = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
         return JSONResponse(error_body("validation_error", f"Invalid request: {summary}", {"fields": fields}), 422)
+
+    @app.exception_handler(psycopg.DataError)
+    async def data_error(_: Request, exc: psycopg.DataError) -> JSONResponse:
+        # Values PostgreSQL cannot store (NUL characters, out-of-range numbers) are the client's to fix.
+        return JSONResponse(error_body("invalid_value", "The request holds a value that cannot be stored."), 400)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -59,3 +102,47 @@ def install_error_handlers(app: FastAPI) -> None:
 
         logger.exception("unhandled error")
         return JSONResponse(error_body("internal_error", "Something went wrong on our side."), status_code=500)
+
+    _document_errors(app)
+
+
+def _document_errors(app: FastAPI) -> None:
+    """Adds the shared error shape, with examples, to every operation of the OpenAPI document."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title,
+            version=app.version,
+            description=app.description,
+            routes=app.routes,
+            tags=app.openapi_tags,
+        )
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        error_schema = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(error_schema.pop("$defs", {}))
+        components["ErrorBody"] = error_schema
+        for path_item in schema.get("paths", {}).values():
+            for operation in path_item.values():
+                _add_error_responses(operation)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _add_error_responses(operation: dict[str, Any]) -> None:
+    responses = operation.setdefault("responses", {})
+    for status, (code, message) in _DOCUMENTED_ERRORS.items():
+        if status == 422 and "requestBody" not in operation and not operation.get("parameters"):
+            continue
+        responses[str(status)] = {
+            "description": responses.get(str(status), {}).get("description") or code.replace("_", " "),
+            "content": {
+                "application/json": {
+                    "schema": {"$ref": "#/components/schemas/ErrorBody"},
+                    "example": error_body(code, message),
+                }
+            },
+        }

@@ -1,11 +1,14 @@
-"""The process-wide connection pool, built from settings once (DSN on the embedded stack, Secrets Manager on AWS)."""
+"""Process-wide connection pools, built from settings once (DSN on the embedded stack, Secrets Manager on AWS):
+one for transactions, one in autocommit mode for LangGraph's checkpointer."""
 
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 from urllib.parse import quote
 
 import psycopg
@@ -15,8 +18,12 @@ from psycopg_pool import ConnectionPool
 from phi.errors import ServiceUnavailable
 from phi.settings import Settings, get_settings
 
-_pool: ConnectionPool | None = None
+_pools: dict[str, ConnectionPool] = {}
 _lock = threading.Lock()
+_POOL_KWARGS: dict[str, dict[str, Any]] = {
+    "transactions": {"row_factory": dict_row, "autocommit": False},
+    "checkpoints": {"row_factory": dict_row, "autocommit": True, "prepare_threshold": 0},
+}
 
 
 def resolve_dsn(settings: Settings) -> str:
@@ -31,36 +38,46 @@ def resolve_dsn(settings: Settings) -> str:
     raise RuntimeError("No database configured: set PHI_DATABASE_URL, or PHI_DB_SECRET_ARN and PHI_DB_HOST")
 
 
-def get_pool() -> ConnectionPool:
-    global _pool
+def get_pool(kind: str = "transactions") -> ConnectionPool:
     with _lock:
-        if _pool is None:
+        if kind not in _pools:
             settings = get_settings()
-            _pool = ConnectionPool(
+            _pools[kind] = ConnectionPool(
                 resolve_dsn(settings),
                 min_size=0,
                 max_size=settings.db_pool_max,
-                kwargs={"row_factory": dict_row, "autocommit": False},
+                kwargs=_POOL_KWARGS[kind],
                 open=True,
-                timeout=10,
+                timeout=settings.db_connect_timeout_seconds,
                 check=ConnectionPool.check_connection,
             )
-        return _pool
+        return _pools[kind]
 
 
 def close_pool() -> None:
-    global _pool
     with _lock:
-        if _pool is not None:
-            _pool.close()
-            _pool = None
+        for pool in _pools.values():
+            pool.close()
+        _pools.clear()
+
+
+@contextmanager
+def _unavailable_on_outage() -> Iterator[None]:
+    try:
+        yield
+    except (psycopg.OperationalError, TimeoutError) as exc:
+        logging.getLogger("phi.db").warning("database unavailable: %s: %s", type(exc).__name__, exc)
+        raise ServiceUnavailable("The database is not reachable right now; try again shortly.") from exc
 
 
 @contextmanager
 def transaction() -> Iterator[psycopg.Connection]:
     """One unit of work: commits on success, rolls back on error. Outages surface as ServiceUnavailable."""
-    try:
-        with get_pool().connection() as conn:
-            yield conn
-    except (psycopg.OperationalError, TimeoutError) as exc:
-        raise ServiceUnavailable("The database is not reachable right now; try again shortly.") from exc
+    with _unavailable_on_outage(), get_pool().connection() as conn:
+        yield conn
+
+
+@contextmanager
+def checkpoint_connection() -> Iterator[psycopg.Connection]:
+    with _unavailable_on_outage(), get_pool("checkpoints").connection() as conn:
+        yield conn

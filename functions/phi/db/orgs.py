@@ -1,7 +1,9 @@
-"""Organisations and memberships. Every read is through the caller's membership, so other tenants stay invisible."""
+"""Organisations and memberships. Every read is through the caller's membership, so other tenants stay "
+"invisible."""
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 import psycopg
@@ -10,13 +12,14 @@ from phi.domain.models import Organization, OrgRole
 
 
 def create_org(conn: psycopg.Connection, name: str, owner_id: UUID) -> Organization:
-    row = conn.execute(
+    row: Any = conn.execute(
         "INSERT INTO organizations (name, created_by) VALUES (%s, %s) RETURNING id, name, created_at",
         (name, owner_id),
     ).fetchone()
     assert row is not None
     conn.execute(
-        "INSERT INTO organization_members (org_id, user_id, role) VALUES (%s, %s, 'OWNER')", (row["id"], owner_id)
+        "INSERT INTO organization_members (org_id, user_id, role) VALUES (%s, %s, 'OWNER')",
+        (row["id"], owner_id),
     )
     return Organization.model_validate({**row, "role": OrgRole.OWNER})
 
@@ -37,3 +40,7 @@ def get_org_for_user(conn: psycopg.Connection, org_id: UUID, user_id: UUID) -> O
         (org_id, user_id),
     ).fetchone()
     return Organization.model_validate(row) if row else None
+
+
+def rename_org(conn: psycopg.Connection, org_id: UUID, name: str) -> None:
+    conn.execute("UPDATE organizations SET name = %s WHERE id = %s", (name, org_id))

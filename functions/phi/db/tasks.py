@@ -76,7 +76,13 @@ def finish(
     row = conn.execute(
         f"""UPDATE tasks SET status = %s, output = COALESCE(%s, output), error = %s, finished_at = now()
             WHERE id = %s AND org_id = %s AND status NOT IN {_FINAL} RETURNING id""",
-        (status.value, Jsonb(output) if output is not None else None, Jsonb(error) if error else None, task_id, org_id),
+        (
+            status.value,
+            Jsonb(output) if output is not None else None,
+            Jsonb(error) if error else None,
+            task_id,
+            org_id,
+        ),
     ).fetchone()
     return row is not None
 
@@ -137,7 +143,8 @@ def complete_tool_call(
 
 def open_tool_call(conn: psycopg.Connection, task_id: UUID, org_id: UUID) -> ToolCall | None:
     row = conn.execute(
-        """SELECT id, task_id, org_id, step, tool, args, status, error_code, error_message, requested_at, completed_at
+        """SELECT id, task_id, org_id, step, tool, args, status, error_code, error_message, requested_at,
+        completed_at
            FROM tool_calls WHERE task_id = %s AND org_id = %s AND status = 'REQUESTED'
            ORDER BY requested_at DESC LIMIT 1""",
         (task_id, org_id),
@@ -151,21 +158,29 @@ def finish_output(conn: psycopg.Connection, task_id: UUID, org_id: UUID, output:
 
 def fail_all_unfinished(conn: psycopg.Connection, reason: str) -> int:
     """Platform maintenance: fails every task still PENDING/RUNNING, with the reason as an event."""
-    rows = conn.execute(
+    rows: Any = conn.execute(
         """UPDATE tasks SET status = 'FAILED', finished_at = now(),
                   error = jsonb_build_object('error', 'Task.Orphaned', 'cause', %s::text)
            WHERE status IN ('PENDING', 'RUNNING') RETURNING id, org_id""",
         (reason,),
     ).fetchall()
     for row in rows:
-        add_event(conn, row["id"], row["org_id"], EventType.TASK_FAILED, f"Task.Orphaned: {reason}", {
-            "error": "Task.Orphaned", "cause": reason,
-        })
+        add_event(
+            conn,
+            row["id"],
+            row["org_id"],
+            EventType.TASK_FAILED,
+            f"Task.Orphaned: {reason}",
+            {
+                "error": "Task.Orphaned",
+                "cause": reason,
+            },
+        )
     return len(rows)
 
 
 def running_task_of_type(conn: psycopg.Connection, agent_id: UUID, org_id: UUID, task_type: str) -> UUID | None:
-    row = conn.execute(
+    row: Any = conn.execute(
         """SELECT id FROM tasks WHERE agent_id = %s AND org_id = %s AND type = %s AND status = 'RUNNING'
            ORDER BY started_at LIMIT 1""",
         (agent_id, org_id, task_type),
@@ -174,7 +189,8 @@ def running_task_of_type(conn: psycopg.Connection, agent_id: UUID, org_id: UUID,
 
 
 def running_started_before(conn: psycopg.Connection, cutoff: datetime) -> list[Task]:
-    """Platform maintenance (the deadline sweeper): RUNNING tasks of every organisation started before cutoff."""
+    """Platform maintenance (the deadline sweeper): RUNNING tasks of every organisation started before "
+    "cutoff."""
     rows = conn.execute(
         f"SELECT {_COLUMNS} FROM tasks WHERE status = 'RUNNING' AND started_at < %s ORDER BY started_at LIMIT 500",
         (cutoff,),
@@ -208,5 +224,5 @@ def list_tasks(conn: psycopg.Connection, org_id: UUID, where: TaskFilter) -> tup
             ORDER BY created_at DESC, id LIMIT %(limit)s OFFSET %(offset)s""",
         params,
     ).fetchall()
-    total = conn.execute(f"SELECT count(*) AS n FROM tasks WHERE {condition}", params).fetchone()
+    total: Any = conn.execute(f"SELECT count(*) AS n FROM tasks WHERE {condition}", params).fetchone()
     return [Task.model_validate(r) for r in rows], int(total["n"]) if total else 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import psycopg
@@ -33,3 +35,43 @@ def get_user_by_email(conn: psycopg.Connection, email: str) -> UserWithPassword 
         f"SELECT {_COLUMNS}, password_hash FROM users WHERE lower(email) = lower(%s)", (email,)
     ).fetchone()
     return UserWithPassword.model_validate(row) if row else None
+
+
+def update_user(conn: psycopg.Connection, user_id: UUID, full_name: str | None) -> User:
+    row = conn.execute(
+        f"UPDATE users SET full_name = %s WHERE id = %s RETURNING {_COLUMNS}", (full_name, user_id)
+    ).fetchone()
+    return User.model_validate(row)
+
+
+def record_login_failure(conn: psycopg.Connection, email: str, client_ip: str, window_seconds: int) -> None:
+    """Records a failure and prunes this pair's failures that have left the window, so the table stays "
+    "small."""
+    conn.execute(
+        """DELETE FROM login_attempts WHERE lower(email) = lower(%s) AND client_ip = %s
+             AND attempted_at < now() - make_interval(secs => %s)""",
+        (email, client_ip, window_seconds),
+    )
+    conn.execute(
+        "INSERT INTO login_attempts (email, client_ip, succeeded) VALUES (lower(%s), %s, false)",
+        (email, client_ip),
+    )
+
+
+def recent_login_failures(
+    conn: psycopg.Connection, email: str, client_ip: str, window_seconds: int
+) -> tuple[int, datetime | None]:
+    """Failures for this email from this address within the window, and when the oldest of them happened."""
+    row: Any = conn.execute(
+        """SELECT count(*) AS failures, min(attempted_at) AS oldest FROM login_attempts
+           WHERE lower(email) = lower(%s) AND client_ip = %s AND NOT succeeded
+             AND attempted_at > now() - make_interval(secs => %s)""",
+        (email, client_ip, window_seconds),
+    ).fetchone()
+    assert row is not None
+    return int(row["failures"]), row["oldest"]
+
+
+def clear_login_failures(conn: psycopg.Connection, email: str, client_ip: str) -> None:
+    """After a successful login the earlier failures of this email from this address no longer count."""
+    conn.execute("DELETE FROM login_attempts WHERE lower(email) = lower(%s) AND client_ip = %s", (email, client_ip))

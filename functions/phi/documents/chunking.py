@@ -13,8 +13,9 @@ import hashlib
 import re
 from collections.abc import Iterator
 
-from phi.documents.models import Chunk, ExtractedDocument
 from pydantic import BaseModel, ConfigDict
+
+from phi.documents.models import Chunk, ExtractedDocument
 
 _PARAGRAPH_JOINER = "\n\n"
 _SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+")

@@ -12,8 +12,9 @@ import zipfile
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Literal
 
-from phi.documents.models import Block, DocumentRejected, ExtractedDocument, Page
 from pydantic import BaseModel, ConfigDict
+
+from phi.documents.models import Block, DocumentRejected, ExtractedDocument, Page
 
 if TYPE_CHECKING:
     from docx.table import Table
@@ -45,9 +46,7 @@ def extract(data: bytes, filename: str, limits: ExtractionLimits | None = None) 
     if not data:
         raise DocumentRejected("empty file (0 bytes)")
     if len(data) > limits.max_bytes:
-        raise DocumentRejected(
-            f"file too large: {len(data):,} bytes, the limit is {limits.max_bytes:,} bytes"
-        )
+        raise DocumentRejected(f"file too large: {len(data):,} bytes, the limit is {limits.max_bytes:,} bytes")
     check_content_matches(data, file_format)
     if file_format == "pdf":
         document = _extract_pdf(data, limits)
@@ -185,13 +184,9 @@ def check_zip_is_safe(data: bytes, limits: ExtractionLimits) -> None:
         for entry in entries:
             ratio = entry.file_size / max(entry.compress_size, 1)
             if entry.file_size > _MIB and ratio > limits.max_compression_ratio:
-                raise DocumentRejected(
-                    f"rejected as a zip bomb: '{entry.filename}' expands {ratio:,.0f} times"
-                )
+                raise DocumentRejected(f"rejected as a zip bomb: '{entry.filename}' expands {ratio:,.0f} times")
         if "word/document.xml" not in archive.namelist():
-            raise DocumentRejected(
-                "the file is named .docx but is not a Word document (no word/document.xml)"
-            )
+            raise DocumentRejected("the file is named .docx but is not a Word document (no word/document.xml)")
 
 
 def _docx_paragraph_block(paragraph: Paragraph) -> Block | None:

@@ -16,13 +16,14 @@ from typing import Any, Literal
 from uuid import UUID
 
 import psycopg
+from psycopg import Connection
+from pydantic import BaseModel, ConfigDict
+
 from phi.documents import store
 from phi.documents.chunking import chunk
 from phi.documents.extract import ExtractionLimits, extract
 from phi.documents.models import Chunk, DocumentRejected
 from phi.embeddings.base import EmbeddingError, EmbeddingProvider, EmbeddingUnavailable
-from psycopg import Connection
-from pydantic import BaseModel, ConfigDict
 
 logger = logging.getLogger(__name__)
 
@@ -94,15 +95,11 @@ def _ingest(
         if duplicate is not None:
             reason = f"duplicate: the same content is already in READY document {duplicate}"
             store.mark_failed(conn, document.id, reason)
-            return IngestOutcome(
-                document_id=document.id, status="FAILED", reason=reason, duplicate_of=duplicate
-            )
+            return IngestOutcome(document_id=document.id, status="FAILED", reason=reason, duplicate_of=duplicate)
         count = store.write_chunks(
             conn, document.id, document.org_id, document.agent_id, chunks, embeddings, embedder.model_id
         )
-        store.mark_ready(
-            conn, document.id, pages=extracted.page_count, chunk_count=count, model_id=embedder.model_id
-        )
+        store.mark_ready(conn, document.id, pages=extracted.page_count, chunk_count=count, model_id=embedder.model_id)
     return IngestOutcome(
         document_id=document.id,
         status="READY",
@@ -119,8 +116,7 @@ def _embed_in_batches(embedder: EmbeddingProvider, texts: list[str]) -> list[lis
         batch_vectors = embedder.embed(batch)
         if len(batch_vectors) != len(batch) or any(len(v) != embedder.dimension for v in batch_vectors):
             raise EmbeddingError(
-                f"model {embedder.model_id} returned vectors that do not match"
-                f" its dimension {embedder.dimension}"
+                f"model {embedder.model_id} returned vectors that do not match its dimension {embedder.dimension}"
             )
         vectors.extend(batch_vectors)
     return vectors

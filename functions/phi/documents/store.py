@@ -14,10 +14,11 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from phi.documents.models import Chunk, SearchHit
 from psycopg import Connection, sql
 from psycopg.rows import dict_row
 from pydantic import BaseModel, ConfigDict
+
+from phi.documents.models import Chunk, SearchHit
 
 HNSW_M = 16
 HNSW_EF_CONSTRUCTION = 64
@@ -115,9 +116,7 @@ def write_chunks(
     return len(chunks)
 
 
-def mark_ready(
-    conn: Connection[Any], document_id: UUID, *, pages: int | None, chunk_count: int, model_id: str
-) -> None:
+def mark_ready(conn: Connection[Any], document_id: UUID, *, pages: int | None, chunk_count: int, model_id: str) -> None:
     conn.execute(
         "UPDATE documents SET status = 'READY', error = NULL, pages = %s, chunk_count = %s,"
         " embedding_model = %s, updated_at = now() WHERE id = %s",
@@ -128,8 +127,7 @@ def mark_ready(
 def mark_failed(conn: Connection[Any], document_id: UUID, reason: str) -> None:
     """Also for a dead-letter handler: a document whose ingest kept failing must not stay PROCESSING."""
     conn.execute(
-        "UPDATE documents SET status = 'FAILED', error = %s, chunk_count = 0, updated_at = now()"
-        " WHERE id = %s",
+        "UPDATE documents SET status = 'FAILED', error = %s, chunk_count = 0, updated_at = now() WHERE id = %s",
         (reason[:2000], document_id),
     )
 
@@ -167,9 +165,7 @@ def search_sql(dimension: int, model_id: str, agent_filter: str) -> sql.Composed
     """The nearest-neighbour query; model and dimension are literals so the partial index matches
     even when psycopg switches to a prepared (generic) plan."""
     _check_dimension(dimension)
-    distance = sql.SQL("(embedding::vector({dim})) <=> %(query)s::vector({dim})").format(
-        dim=sql.Literal(dimension)
-    )
+    distance = sql.SQL("(embedding::vector({dim})) <=> %(query)s::vector({dim})").format(dim=sql.Literal(dimension))
     filters = {
         "org": sql.SQL(""),
         "agent": sql.SQL(" AND agent_id = %(agent_id)s"),

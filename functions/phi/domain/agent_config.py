@@ -23,7 +23,8 @@ class WorkflowEntry(BaseModel):
     timezone: str = Field(default="UTC", max_length=64, examples=["Europe/London"])
     input: dict[str, Any] = Field(default_factory=dict)
     overlap: Literal["SKIP", "ALLOW"] = Field(
-        default="SKIP", description="When the previous scheduled run is still running: skip the new one, or allow it"
+        default="SKIP",
+        description="When the previous scheduled run is still running: skip the new one, or allow it",
     )
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import copy
 import importlib
-import logging
 import json
+import logging
 import os
 import socket
 import traceback

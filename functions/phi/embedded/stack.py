@@ -103,6 +103,15 @@ class EmbeddedStack:
             log.info("migrations applied: %s", ", ".join(applied))
         return dsn
 
+    def stop_database(self) -> None:
+        """Stops PostgreSQL, leaving everything else up (fault tests)."""
+        from pgserver._commands import pg_ctl
+
+        pg_ctl(["-m", "fast", "-w", "stop"], pgdata=self._pg.pgdata, user=self._pg.system_user, timeout=30)
+
+    def start_database(self) -> None:
+        self._pg.ensure_postgres_running()
+
     def _configure_environment(self, database_url: str, endpoint: str) -> None:
         env = {
             "PHI_STAGE": STAGE,
@@ -113,6 +122,9 @@ class EmbeddedStack:
             "PHI_DOCUMENTS_BUCKET": f"phi-{STAGE}-documents",
             "PHI_TOOL_TIMEOUT_SECONDS": str(self.tool_timeout_seconds),
             "PHI_TOOL_HEARTBEAT_SECONDS": str(self.tool_heartbeat_seconds),
+            # Every Lambda runs in this one process here, so the pool serves them all at once.
+            "PHI_DB_POOL_MAX": "24",
+            "PHI_DB_CONNECT_TIMEOUT_SECONDS": "30",
             "AWS_ENDPOINT_URL": endpoint,
             "AWS_REGION": REGION,
             "AWS_DEFAULT_REGION": REGION,

@@ -34,6 +34,4 @@ def get_embedding_provider(settings: EmbeddingSettings | None = None) -> Embeddi
         )
     from phi.embeddings.local import DEFAULT_LOCAL_MODEL, LocalEmbeddings
 
-    return LocalEmbeddings(
-        settings.embedding_model or DEFAULT_LOCAL_MODEL, cache_dir=settings.embedding_cache_dir
-    )
+    return LocalEmbeddings(settings.embedding_model or DEFAULT_LOCAL_MODEL, cache_dir=settings.embedding_cache_dir)

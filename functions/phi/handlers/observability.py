@@ -4,14 +4,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics, Tracer, single_metric
+from aws_lambda_powertools.metrics import MetricUnit
 
 logger = Logger(service="phi")
 tracer = Tracer(service="phi")
-metrics = Metrics(namespace="PhiAgents", service="phi")
+NAMESPACE = "PhiAgents"
+metrics = Metrics(namespace=NAMESPACE, service="phi")
 
 
 def bind_task_ids(ids: dict[str, Any]) -> None:
     """Puts org, agent, task and execution ids on every log line of this invocation."""
-    keys = {k: ids[k] for k in ("org_id", "agent_id", "task_id") if ids.get(k)}
+    keys = {k: ids[k] for k in ("org_id", "agent_id", "task_id", "execution_id") if ids.get(k)}
     logger.append_keys(**keys)
+    tracer.put_annotation("task_id", str(ids.get("task_id", "")))
+
+
+def record_tool_metrics(completed: dict[str, Any] | None) -> None:
+    """Tool latency and failures, by tool name."""
+    if not completed:
+        return
+    with single_metric(name="ToolLatency", unit=MetricUnit.Milliseconds, value=completed["latency_ms"],
+                       namespace=NAMESPACE) as metric:
+        metric.add_dimension(name="tool", value=completed["tool"])
+    if not completed["ok"]:
+        with single_metric(name="ToolFailures", unit=MetricUnit.Count, value=1, namespace=NAMESPACE) as metric:
+            metric.add_dimension(name="tool", value=completed["tool"])

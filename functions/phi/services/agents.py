@@ -8,12 +8,18 @@ from uuid import UUID
 
 import psycopg
 import yaml
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from phi.db import agent_keys as keys_repo
 from phi.db import agents as agents_repo
 from phi.db import catalog as catalog_repo
-from phi.domain.agent_config import AgentConfigDocument, CloudConnection, LlmSettings, ToolEntry, WorkflowEntry
+from phi.domain.agent_config import (
+    AgentConfigDocument,
+    CloudConnection,
+    LlmSettings,
+    ToolEntry,
+    WorkflowEntry,
+)
 from phi.domain.models import Agent, AgentStatus, Organization, OrgRole, RoleTemplate, Tool
 from phi.errors import BadRequest, Forbidden, NotFound
 from phi.services.catalog import validate_tool_config
@@ -23,7 +29,7 @@ from phi.settings import Settings, get_settings
 from phi.workflows.task_types import validate_task_input
 
 CONFIG_FILENAME = "phi-agent-config"
-_TOOL_EXAMPLE = {"db": {"url_env": "PHI_WAREHOUSE_DB_URL", "max_rows": 100000}}
+_TOOL_EXAMPLE: dict[str, Any] = {"db": {"url_env": "PHI_WAREHOUSE_DB_URL", "max_rows": 100000}}
 
 
 class ToolSelection(BaseModel):
@@ -67,8 +73,8 @@ class AgentCreate(ToolSelection):
     thresholds: dict[str, float] | None = Field(default=None, description="KPI thresholds for anomaly detection")
     llm: LlmSettings | None = None
 
-    model_config = {
-        "json_schema_extra": {
+    model_config = ConfigDict(
+        json_schema_extra={
             "examples": [
                 {
                     "name": "Warehouse analyst (Leeds DC)",
@@ -78,7 +84,7 @@ class AgentCreate(ToolSelection):
                 }
             ]
         }
-    }
+    )
 
     @model_validator(mode="after")
     def _names_a_role(self) -> Self:
@@ -96,7 +102,7 @@ class AgentUpdate(ToolSelection):
     workflows: list[WorkflowEntry] | None = Field(default=None, max_length=20)
     thresholds: dict[str, float] | None = None
 
-    model_config = {"json_schema_extra": {"examples": [{"status": "DISABLED"}, {"name": "Night shift analyst"}]}}
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "DISABLED"}, {"name": "Night shift analyst"}]})
 
 
 class RenderedConfig(BaseModel):
@@ -132,7 +138,8 @@ def resolve_tools(
     default_keys: list[str],
     current: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Tool key → validated configuration (schema defaults filled in); a tool without a configuration given keeps
+    """Tool key → validated configuration (schema defaults filled in); a tool without a configuration
+    given keeps
     its current one."""
     per_tool = selection.tool_config or {}
     if selection.tool_ids is not None:
@@ -174,8 +181,9 @@ def create_agent(conn: psycopg.Connection, org: Organization, user_id: UUID, bod
     workflows = body.workflows or [WorkflowEntry.model_validate(w) for w in template.default_workflows]
     settings = get_settings()
     config = {
-        "llm": (body.llm or LlmSettings(model=settings.llm_model_analysis, temperature=settings.llm_temperature))
-        .model_dump(),
+        "llm": (
+            body.llm or LlmSettings(model=settings.llm_model_analysis, temperature=settings.llm_temperature)
+        ).model_dump(),
         "workflows": check_workflows(workflows),
         "thresholds": body.thresholds or {},
     }
@@ -205,13 +213,20 @@ def update_agent(conn: psycopg.Connection, agent: Agent, body: AgentUpdate) -> A
         config["thresholds"] = body.thresholds
     if body.names_tools() or body.tool_config is not None:
         current = {t.key: t.config for t in agent.tools}
-        selection = body if body.names_tools() else ToolSelection(
-            tool_ids=[t.tool_id for t in agent.tools], tool_config=body.tool_config
+        selection = (
+            body
+            if body.names_tools()
+            else ToolSelection(tool_ids=[t.tool_id for t in agent.tools], tool_config=body.tool_config)
         )
         agents_repo.set_tools(conn, agent.id, resolve_tools(conn, selection, [], current))
     status = AgentStatus(body.status) if body.status else None
     agents_repo.update_agent(
-        conn, agent.id, agent.org_id, name=body.name, status=status, config=config if config != agent.config else None
+        conn,
+        agent.id,
+        agent.org_id,
+        name=body.name,
+        status=status,
+        config=config if config != agent.config else None,
     )
     updated = _reload(conn, agent.id, agent.org_id)
     if body.workflows is not None or updated.status != agent.status:
@@ -235,10 +250,9 @@ def _reload(conn: psycopg.Connection, agent_id: UUID, org_id: UUID) -> Agent:
     return agent
 
 
-def config_document(
-    agent: Agent, catalog_tools: list[Tool], settings: Settings, api_url: str
-) -> AgentConfigDocument:
-    """The local agent's configuration (DESIGN §3): the operations of the agent's local tools, never secrets."""
+def config_document(agent: Agent, catalog_tools: list[Tool], settings: Settings, api_url: str) -> AgentConfigDocument:
+    """The local agent's configuration (DESIGN §3): the operations of the agent's local tools, never "
+    "secrets."""
     by_id = {t.id: t for t in catalog_tools}
     tools = [
         ToolEntry(key=operation, settings=agent_tool.config)
@@ -246,7 +260,10 @@ def config_document(
         if (tool := by_id.get(agent_tool.tool_id)) is not None and tool.runs_on == "LOCAL"
         for operation in tool.operations
     ]
-    llm = agent.config.get("llm") or {"model": settings.llm_model_analysis, "temperature": settings.llm_temperature}
+    llm = agent.config.get("llm") or {
+        "model": settings.llm_model_analysis,
+        "temperature": settings.llm_temperature,
+    }
     return AgentConfigDocument(
         agent_id=str(agent.id),
         org_id=str(agent.org_id),
@@ -277,5 +294,7 @@ def render_config(document: AgentConfigDocument, fmt: Literal["yaml", "json"]) -
             body=json.dumps(data, indent=2), media_type="application/json", filename=f"{CONFIG_FILENAME}.json"
         )
     return RenderedConfig(
-        body=yaml.safe_dump(data, sort_keys=False), media_type="application/yaml", filename=f"{CONFIG_FILENAME}.yaml"
+        body=yaml.safe_dump(data, sort_keys=False),
+        media_type="application/yaml",
+        filename=f"{CONFIG_FILENAME}.yaml",
     )

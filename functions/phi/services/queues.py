@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from uuid import UUID
 
@@ -32,7 +33,5 @@ def create_agent_queue(agent_id: UUID, org_id: UUID) -> str:
 
 def delete_agent_queue(queue_url: str) -> None:
     sqs = client("sqs")
-    try:
+    with contextlib.suppress(sqs.exceptions.QueueDoesNotExist):
         sqs.delete_queue(QueueUrl=queue_url)
-    except sqs.exceptions.QueueDoesNotExist:
-        pass

@@ -5,6 +5,7 @@ StartTask creates the task row. The embedded stack fires the same schedule defin
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from datetime import UTC, datetime
@@ -167,7 +168,5 @@ def _remove(conn: psycopg.Connection, agent: Agent, workflow_type: str) -> None:
     if not settings.scheduler_group:
         return
     scheduler = client("scheduler")
-    try:
+    with contextlib.suppress(scheduler.exceptions.ResourceNotFoundException):
         scheduler.delete_schedule(Name=schedule_name(agent.id, workflow_type), GroupName=settings.scheduler_group)
-    except scheduler.exceptions.ResourceNotFoundException:
-        pass

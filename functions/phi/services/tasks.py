@@ -6,40 +6,47 @@ import json
 from typing import Any
 from uuid import UUID
 
+import psycopg
+
 from phi.aws import client
 from phi.db import tasks as tasks_repo
-from phi.db.connection import transaction
 from phi.domain.models import Agent, EventType, Task, TaskStatus
 from phi.errors import Conflict, ServiceUnavailable
 from phi.settings import get_settings
 from phi.workflows.task_types import validate_task_input
 
 
-def run_task(agent: Agent, user_id: UUID | None, task_type: str, task_input: dict[str, Any], trigger: str) -> Task:
+def run_task(
+    conn: psycopg.Connection,
+    agent: Agent,
+    user_id: UUID | None,
+    task_type: str,
+    task_input: dict[str, Any],
+    trigger: str,
+) -> Task:
+    """Uses the caller's connection and commits on it: a second pooled connection per request would let
+    a burst of requests hold every connection while each waits for another."""
     if agent.status != "ACTIVE":
         raise Conflict("This agent is disabled; enable it to run tasks.")
     clean_input = validate_task_input(task_type, task_input)
-    # Committed before the execution starts: StartTask reads this row.
-    with transaction() as conn:
-        task = tasks_repo.create_task(
-            conn, org_id=agent.org_id, agent_id=agent.id, task_type=task_type, task_input=clean_input,
-            trigger=trigger, created_by=user_id,
-        )
-        tasks_repo.add_event(conn, task.id, task.org_id, EventType.TASK_CREATED, f"{task_type} requested", {
-            "trigger": trigger,
-        })
+    task = tasks_repo.create_task(
+        conn, org_id=agent.org_id, agent_id=agent.id, task_type=task_type, task_input=clean_input,
+        trigger=trigger, created_by=user_id,
+    )
+    tasks_repo.add_event(conn, task.id, task.org_id, EventType.TASK_CREATED, f"{task_type} requested", {
+        "trigger": trigger,
+    })
+    conn.commit()  # StartTask reads this row
     try:
         execution_arn = _start_execution(task)
     except Exception as exc:
-        with transaction() as conn:
-            error = {"error": "Task.StartFailed", "cause": f"Could not start the workflow: {type(exc).__name__}"}
-            tasks_repo.finish(conn, task.id, task.org_id, TaskStatus.FAILED, error=error)
-            tasks_repo.add_event(conn, task.id, task.org_id, EventType.TASK_FAILED, error["cause"], error)
+        error = {"error": "Task.StartFailed", "cause": f"Could not start the workflow: {type(exc).__name__}"}
+        tasks_repo.finish(conn, task.id, task.org_id, TaskStatus.FAILED, error=error)
+        tasks_repo.add_event(conn, task.id, task.org_id, EventType.TASK_FAILED, error["cause"], error)
+        conn.commit()
         raise ServiceUnavailable("The workflow engine is not reachable right now; try again shortly.") from exc
-    with transaction() as conn:
-        tasks_repo.set_execution_arn(conn, task.id, execution_arn)
-        refreshed = tasks_repo.get_task(conn, task.id, task.org_id)
-    return refreshed or task
+    tasks_repo.set_execution_arn(conn, task.id, execution_arn)
+    return tasks_repo.get_task(conn, task.id, task.org_id) or task
 
 
 def _start_execution(task: Task) -> str:

@@ -13,6 +13,7 @@ class TaskContext(BaseModel):
     task_id: str
     org_id: str
     agent_id: str
+    execution_id: str = ""
     type: str
     queue_url: str
     max_steps: int
@@ -36,10 +37,20 @@ class ToolCallOut(BaseModel):
     result_upload: dict[str, str] | None = None
 
 
+class CompletedTool(BaseModel):
+    """The tool call this Think step closed, for metrics (latency = requested → result recorded)."""
+
+    tool: str
+    ok: bool
+    latency_ms: float
+    error: str | None = None
+
+
 class ThinkOutput(BaseModel):
     status: Literal["tool", "done", "failed"]
     tool_call: ToolCallOut | None = None
     error: dict[str, str] | None = None
+    completed_tool: CompletedTool | None = None
 
 
 class ToolOutcome(BaseModel):

@@ -11,18 +11,24 @@ from uuid import UUID
 import psycopg
 from langgraph.checkpoint.postgres import PostgresSaver
 from langgraph.types import Command
-from psycopg.rows import dict_row
 from pydantic import BaseModel
 
 from phi.db import agents as agents_repo
 from phi.db import schedules as schedules_repo
 from phi.db import tasks as tasks_repo
-from phi.db.connection import resolve_dsn, transaction
+from phi.db.connection import checkpoint_connection, transaction
 from phi.domain.models import EventType, TaskStatus
 from phi.errors import NotFound
 from phi.settings import get_settings
 from phi.workflows import daily_report
-from phi.workflows.contracts import TaskContext, ThinkOutput, ToolCallOut, ToolOutcome, ToolRequest
+from phi.workflows.contracts import (
+    CompletedTool,
+    TaskContext,
+    ThinkOutput,
+    ToolCallOut,
+    ToolOutcome,
+    ToolRequest,
+)
 from phi.workflows.task_types import validate_task_input
 from phi.workflows.tool_results import outcome_from_state, presigned_upload
 
@@ -58,6 +64,7 @@ def start_task(start: StartEvent, execution_id: str) -> dict[str, Any]:
         task_id=str(task_id),
         org_id=start.org_id,
         agent_id=start.agent_id,
+        execution_id=execution_id,
         type=start.type,
         queue_url=agent.queue_url,
         max_steps=settings.max_steps,
@@ -97,14 +104,13 @@ def _create_scheduled_task(conn: psycopg.Connection, start: StartEvent) -> UUID:
 
 @contextmanager
 def _checkpointer() -> Iterator[PostgresSaver]:
-    dsn = resolve_dsn(get_settings())
-    with psycopg.connect(dsn, autocommit=True, prepare_threshold=0, row_factory=dict_row) as conn:
+    with checkpoint_connection() as conn:
         yield PostgresSaver(conn)  # type: ignore[arg-type]
 
 
 def think(ctx: TaskContext, step: int, tool_result: dict[str, Any] | None) -> ThinkOutput:
     task_id, org_id = UUID(ctx.task_id), UUID(ctx.org_id)
-    resume = _record_tool_outcome(ctx, tool_result) if tool_result is not None else None
+    resume, completed = _record_tool_outcome(ctx, tool_result) if tool_result is not None else (None, None)
     graph_config: dict[str, Any] = {"configurable": {"thread_id": ctx.task_id}}
     with _checkpointer() as saver:
         graph = GRAPHS[ctx.type]().compile(checkpointer=saver)
@@ -115,14 +121,15 @@ def think(ctx: TaskContext, step: int, tool_result: dict[str, Any] | None) -> Th
         snapshot = graph.get_state(graph_config)
     if snapshot.interrupts:
         request = ToolRequest.model_validate(snapshot.interrupts[0].value)
-        return ThinkOutput(status="tool", tool_call=_request_tool(ctx, step, request))
+        return ThinkOutput(status="tool", tool_call=_request_tool(ctx, step, request), completed_tool=completed)
     values = snapshot.values
     if values.get("failure"):
         failure = values["failure"]
-        return ThinkOutput(status="failed", error={"error": failure["error"], "cause": failure["cause"]})
+        error = {"error": failure["error"], "cause": failure["cause"]}
+        return ThinkOutput(status="failed", error=error, completed_tool=completed)
     with transaction() as conn:
         tasks_repo.finish_output(conn, task_id, org_id, values["report"])
-    return ThinkOutput(status="done")
+    return ThinkOutput(status="done", completed_tool=completed)
 
 
 def _request_tool(ctx: TaskContext, step: int, request: ToolRequest) -> ToolCallOut:
@@ -142,13 +149,13 @@ def _request_tool(ctx: TaskContext, step: int, request: ToolRequest) -> ToolCall
     )
 
 
-def _record_tool_outcome(ctx: TaskContext, tool_result: dict[str, Any]) -> ToolOutcome:
+def _record_tool_outcome(ctx: TaskContext, tool_result: dict[str, Any]) -> tuple[ToolOutcome, CompletedTool | None]:
     task_id, org_id = UUID(ctx.task_id), UUID(ctx.org_id)
     outcome = outcome_from_state(tool_result, ctx.tool_timeout_seconds)
     with transaction() as conn:
         call = tasks_repo.open_tool_call(conn, task_id, org_id)
         if call is None:
-            return outcome
+            return outcome, None
         tasks_repo.complete_tool_call(
             conn, call.id, org_id, ok=outcome.ok, error_code=outcome.error, error_message=outcome.cause,
             result_bytes=outcome.result_bytes if outcome.ok else None,
@@ -162,7 +169,8 @@ def _record_tool_outcome(ctx: TaskContext, tool_result: dict[str, Any]) -> ToolO
             tasks_repo.add_event(conn, task_id, org_id, EventType.TOOL_FAILED, f"{call.tool} failed: {outcome.error}", {
                 "tool_call_id": str(call.id), "error": outcome.error, "cause": outcome.cause,
             })
-    return outcome
+    latency_ms = (datetime.now(UTC) - call.requested_at).total_seconds() * 1000
+    return outcome, CompletedTool(tool=call.tool, ok=outcome.ok, latency_ms=latency_ms, error=outcome.error)
 
 
 def finish_task(ctx: TaskContext) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime, timedelta
 
 from phi.aws import client
@@ -28,14 +29,12 @@ def fail_overdue_tasks(now: datetime | None = None) -> int:
         with transaction() as conn:
             error = {"error": "Task.DeadlineExceeded", "cause": cause}
             if tasks_repo.finish(conn, task.id, task.org_id, TaskStatus.FAILED, error=error):
-                tasks_repo.add_event(conn, task.id, task.org_id, EventType.TASK_FAILED, f"Task.DeadlineExceeded: {cause}",
-                                     error)
+                message = f"Task.DeadlineExceeded: {cause}"
+                tasks_repo.add_event(conn, task.id, task.org_id, EventType.TASK_FAILED, message, error)
     return len(overdue)
 
 
 def _stop_execution(execution_arn: str, cause: str) -> None:
     sfn = client("stepfunctions")
-    try:
+    with contextlib.suppress(sfn.exceptions.ExecutionDoesNotExist):
         sfn.stop_execution(executionArn=execution_arn, error="Task.DeadlineExceeded", cause=cause)
-    except sfn.exceptions.ExecutionDoesNotExist:
-        pass

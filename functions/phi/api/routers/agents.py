@@ -1,88 +1,199 @@
-"""Agents: create (with their own queue), read, export the local agent's configuration, agent keys."""
+"""Agents: create (with their own queue), list, change, delete, generate their profile, export the local
+agent's
+configuration, and the agent keys a local agent authenticates with."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-import yaml
-from fastapi import APIRouter, Depends, Query, Response, status
-from pydantic import BaseModel
+from fastapi import APIRouter, Depends, Header, Query, Response, status
+from pydantic import Field
 
-from phi.api.deps import CallerAgent, CallerOrg, Conn, CurrentUser, api_url
+from phi.api.deps import (
+    TOTAL_COUNT_HEADER,
+    AdminAgent,
+    AdminOrg,
+    CallerAgent,
+    CallerOrg,
+    Conn,
+    CurrentUser,
+    Page,
+    api_url,
+)
 from phi.db import agent_keys as keys_repo
 from phi.db import agents as agents_repo
-from phi.db import orgs as orgs_repo
-from phi.domain.models import Agent, AgentKey
+from phi.domain.models import Agent, AgentKey, AgentStatus
 from phi.errors import NotFound
-from phi.services.agents import AgentCreate, build_config, create_agent, require_admin
+from phi.services.agents import (
+    AgentCreate,
+    AgentUpdate,
+    build_config,
+    create_agent,
+    delete_agent,
+    render_config,
+)
+from phi.services.agents import update_agent as apply_update
+from phi.services.profiles import GeneratedProfile, ProfileRequest, generate_profile
 from phi.services.security import new_agent_key
 
 router = APIRouter(tags=["agents"])
 ApiUrl = Annotated[str, Depends(api_url)]
+LIST_HEADERS: dict[int | str, dict[str, Any]] = {
+    200: {
+        "headers": {
+            TOTAL_COUNT_HEADER: {
+                "description": "Items matching the filters, all pages",
+                "schema": {"type": "integer"},
+            }
+        }
+    }
+}
 
 
 class AgentKeyCreated(AgentKey):
-    key: str
+    key: str = Field(description="The secret; shown once, store it in the local agent's PHI_AGENT_KEY")
 
 
-@router.post("/orgs/{org_id}/agents", status_code=status.HTTP_201_CREATED, response_model=Agent)
-def create(body: AgentCreate, org: CallerOrg, conn: Conn, user: CurrentUser) -> Agent:
+@router.post(
+    "/orgs/{org_id}/agents",
+    status_code=status.HTTP_201_CREATED,
+    response_model=Agent,
+    summary="Create an agent (owner, admin)",
+    description="Name the role by `role_template_id` (with `industry_id`) or by `role_key` (with "
+    "`industry_key`), "
+    "and the tools by `tool_ids` with `tool_config`, or by `tools` (key → configuration). Each "
+    "configuration is "
+    "validated against the tool's `config_schema` (GET /tools). Creates the agent's own task queue.",
+)
+def create(body: AgentCreate, org: AdminOrg, conn: Conn, user: CurrentUser) -> Agent:
     return create_agent(conn, org, user.id, body)
 
 
-@router.get("/orgs/{org_id}/agents", response_model=list[Agent])
-def list_for_org(org: CallerOrg, conn: Conn) -> list[Agent]:
-    return agents_repo.list_agents(conn, org.id)
+@router.get("/orgs/{org_id}/agents", response_model=list[Agent], responses=LIST_HEADERS, summary="List agents")
+def list_for_org(
+    org: CallerOrg,
+    conn: Conn,
+    page: Page,
+    response: Response,
+    status_filter: Annotated[
+        Literal["ACTIVE", "DISABLED"] | None, Query(alias="status", description="Only agents in this status")
+    ] = None,
+    role_key: Annotated[str | None, Query(max_length=100, examples=["warehouse_analyst"])] = None,
+    q: Annotated[str | None, Query(max_length=200, description="Name contains (case-insensitive)")] = None,
+) -> list[Agent]:
+    where = agents_repo.AgentFilter(
+        status=AgentStatus(status_filter) if status_filter else None,
+        role_key=role_key,
+        name_contains=q,
+        limit=page.limit,
+        offset=page.offset,
+    )
+    agents, total = agents_repo.list_agents(conn, org.id, where)
+    response.headers[TOTAL_COUNT_HEADER] = str(total)
+    return agents
 
 
-@router.get("/agents/{agent_id}", response_model=Agent)
+@router.get("/agents/{agent_id}", response_model=Agent, summary="One agent")
 def get(agent: CallerAgent) -> Agent:
     return agent
 
 
+@router.patch(
+    "/agents/{agent_id}",
+    response_model=Agent,
+    summary="Change an agent (owner, admin)",
+    description="Only the fields given change. `status: DISABLED` stops new tasks and pauses schedules; "
+    "changing "
+    "`workflows` updates the schedules. Tools: `tool_ids`/`tools` replace the set; `tool_config` alone "
+    "changes "
+    "the configuration of tools the agent has.",
+)
+def update(body: AgentUpdate, agent: AdminAgent, conn: Conn) -> Agent:
+    return apply_update(conn, agent, body)
+
+
+@router.delete(
+    "/agents/{agent_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete an agent (owner, admin)",
+    description="Removes its queue, schedules and keys; its tasks stay readable (GET /tasks/{task_id}, "
+    "GET /orgs/{org_id}/tasks).",
+)
+def delete(agent: AdminAgent, conn: Conn) -> Response:
+    delete_agent(conn, agent)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/agents/{agent_id}/generate-profile",
+    response_model=GeneratedProfile,
+    summary="Generate the agent's profile (owner, admin)",
+    description="From the industry, the role template and up to 10 chunks of the agent's and the "
+    "organisation's "
+    "documents: system prompt, capabilities, example workflows, tool usage rules and safety constraints, "
+    "saved "
+    "on the agent. Without an LLM the profile is built from the role template (`generated_by: template`).",
+)
+def generate(agent: AdminAgent, conn: Conn, body: ProfileRequest | None = None) -> GeneratedProfile:
+    return generate_profile(conn, agent, body or ProfileRequest())
+
+
 @router.get(
     "/agents/{agent_id}/config",
-    responses={200: {"content": {"application/yaml": {}, "application/json": {}}}},
+    summary="The local agent's configuration file",
+    description="YAML by default; JSON with `?format=json` or `Accept: application/json`. Sent as a download "
+    "(Content-Disposition: attachment). Holds no secrets: the agent key is issued separately.",
+    responses={
+        200: {
+            "content": {
+                "application/yaml": {"example": "version: 1\nagent_id: 0b6f…\ntools:\n- key: db.query\n"},
+                "application/json": {"example": {"version": 1, "agent_id": "0b6f…", "tools": [{"key": "db.query"}]}},
+            }
+        }
+    },
 )
 def get_config(
     agent: CallerAgent,
     conn: Conn,
     base_url: ApiUrl,
-    format: Annotated[Literal["yaml", "json"], Query(description="yaml (default) or json")] = "yaml",
+    format: Annotated[Literal["yaml", "json"] | None, Query(description="yaml (default) or json")] = None,
+    accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Response:
-    document = build_config(conn, agent, base_url).model_dump(mode="json")
-    filename = f"phi-agent-config.{format}"
-    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
-    if format == "json":
-        import json
-
-        return Response(json.dumps(document, indent=2), media_type="application/json", headers=headers)
-    return Response(yaml.safe_dump(document, sort_keys=False), media_type="application/yaml", headers=headers)
+    chosen: Literal["yaml", "json"] = format or ("json" if accept and "application/json" in accept else "yaml")
+    rendered = render_config(build_config(conn, agent, base_url), chosen)
+    headers = {"Content-Disposition": f'attachment; filename="{rendered.filename}"'}
+    return Response(rendered.body, media_type=rendered.media_type, headers=headers)
 
 
-@router.post("/agents/{agent_id}/keys", status_code=status.HTTP_201_CREATED, response_model=AgentKeyCreated)
-def create_key(agent: CallerAgent, conn: Conn, user: CurrentUser) -> AgentKeyCreated:
-    org = orgs_repo.get_org_for_user(conn, agent.org_id, user.id)
-    assert org is not None
-    require_admin(org)
+@router.post(
+    "/agents/{agent_id}/keys",
+    status_code=status.HTTP_201_CREATED,
+    response_model=AgentKeyCreated,
+    summary="Issue an agent key (owner, admin)",
+    description="The key is returned once and stored only as a hash; the local agent sends it as a bearer token.",
+)
+def create_key(agent: AdminAgent, conn: Conn, user: CurrentUser) -> AgentKeyCreated:
     key, prefix, key_hash = new_agent_key()
     stored = keys_repo.insert_key(conn, agent.id, agent.org_id, prefix, key_hash, user.id)
     return AgentKeyCreated(**stored.model_dump(), key=key)
 
 
-@router.get("/agents/{agent_id}/keys", response_model=list[AgentKey])
+@router.get(
+    "/agents/{agent_id}/keys",
+    response_model=list[AgentKey],
+    summary="The agent's keys (prefix, created, last used)",
+)
 def list_keys(agent: CallerAgent, conn: Conn) -> list[AgentKey]:
     return keys_repo.list_keys(conn, agent.id, agent.org_id)
 
 
-@router.delete("/agents/{agent_id}/keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
-def revoke_key(key_id: UUID, agent: CallerAgent, conn: Conn, user: CurrentUser) -> Response:
-    org = orgs_repo.get_org_for_user(conn, agent.org_id, user.id)
-    assert org is not None
-    require_admin(org)
+@router.delete(
+    "/agents/{agent_id}/keys/{key_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Revoke a key (owner, admin)",
+)
+def revoke_key(key_id: UUID, agent: AdminAgent, conn: Conn) -> Response:
     if not keys_repo.revoke_key(conn, key_id, agent.id, agent.org_id):
         raise NotFound("Agent key not found.")
     return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-

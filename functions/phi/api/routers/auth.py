@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, status
-from pydantic import BaseModel, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from phi.api.deps import Conn, CurrentUser
+from phi.api.deps import ClientIp, Conn, CurrentUser
 from phi.db import orgs as orgs_repo
 from phi.db import users as users_repo
 from phi.domain.models import Organization, User
-from phi.errors import Unauthorized
-from phi.services.security import hash_password, issue_access_token, verify_password
+from phi.services.auth import MAX_FAILURES, WINDOW_SECONDS, authenticate
+from phi.services.security import hash_password, issue_access_token
 
 router = APIRouter(tags=["auth"])
 
@@ -22,38 +22,60 @@ class SignupRequest(BaseModel):
 
 
 class LoginRequest(BaseModel):
-    email: EmailStr
-    password: str = Field(min_length=1, max_length=256)
+    email: EmailStr = Field(examples=["ana@example.com"])
+    password: str = Field(min_length=1, max_length=256, examples=["correct horse battery"])
 
 
 class TokenResponse(BaseModel):
-    access_token: str
+    access_token: str = Field(description="Send as 'Authorization: Bearer <token>'")
     token_type: str = "bearer"
-    expires_in: int
+    expires_in: int = Field(description="Seconds until the token expires", examples=[3600])
     user: User
 
 
 class MeResponse(BaseModel):
     user: User
-    organizations: list[Organization]
+    organizations: list[Organization] = Field(description="The caller's organisations with the caller's role in each")
 
 
-@router.post("/auth/signup", status_code=status.HTTP_201_CREATED, response_model=TokenResponse)
+class MeUpdate(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"full_name": "Ana Ortiz-Marsh"}]})
+
+    full_name: str | None = Field(max_length=200)
+
+
+@router.post(
+    "/auth/signup",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TokenResponse,
+    summary="Create an account",
+)
 def signup(body: SignupRequest, conn: Conn) -> TokenResponse:
+    """Creates the account (password stored as an argon2 hash) and returns an access token."""
     user = users_repo.create_user(conn, body.email, hash_password(body.password), body.full_name)
     token, ttl = issue_access_token(user.id)
     return TokenResponse(access_token=token, expires_in=ttl, user=user)
 
 
-@router.post("/auth/login", response_model=TokenResponse)
-def login(body: LoginRequest, conn: Conn) -> TokenResponse:
-    found = users_repo.get_user_by_email(conn, body.email)
-    if found is None or not verify_password(found.password_hash, body.password):
-        raise Unauthorized("Wrong email or password.")
-    token, ttl = issue_access_token(found.id)
-    return TokenResponse(access_token=token, expires_in=ttl, user=User.model_validate(found.model_dump()))
+@router.post(
+    "/auth/login",
+    response_model=TokenResponse,
+    summary="Log in",
+    description=f"Returns an access token (JWT). After {MAX_FAILURES} failed attempts for one email from "
+    f"one address "
+    f"within {WINDOW_SECONDS // 60} minutes, answers 429 `rate_limited` with a Retry-After header.",
+)
+def login(body: LoginRequest, ip: ClientIp) -> TokenResponse:
+    user = authenticate(body.email, body.password, ip)
+    token, ttl = issue_access_token(user.id)
+    return TokenResponse(access_token=token, expires_in=ttl, user=user)
 
 
-@router.get("/me", response_model=MeResponse)
+@router.get("/me", response_model=MeResponse, summary="The caller and their organisations")
 def me(user: CurrentUser, conn: Conn) -> MeResponse:
     return MeResponse(user=user, organizations=orgs_repo.list_orgs_for_user(conn, user.id))
+
+
+@router.patch("/me", response_model=User, summary="Change the caller's own details")
+def update_me(body: MeUpdate, user: CurrentUser, conn: Conn) -> User:
+    return users_repo.update_user(conn, user.id, body.full_name)

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from phi.api.deps import CallerAgent, CallerOrg, Conn, CurrentAgentKey
 from phi.db import agents as agents_repo
@@ -30,6 +30,14 @@ class Credentials(BaseModel):
 
 
 class Heartbeat(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"status": "ONLINE", "host": "wh-server-1", "pid": 4242, "version": "0.1.0", "tools": ["db.query"]}
+            ]
+        }
+    )
+
     status: Literal["ONLINE", "OFFLINE"] = "ONLINE"
     host: str = Field(min_length=1, max_length=255)
     pid: int | None = None
@@ -61,7 +69,11 @@ class LocalAgentStatus(BaseModel):
     status: Literal["ENROLLED", "ONLINE", "OFFLINE"]
 
 
-@router.post("/local-agents/credentials", response_model=Credentials)
+@router.post(
+    "/local-agents/credentials",
+    response_model=Credentials,
+    summary="Short-lived AWS credentials for the key's agent (agent key)",
+)
 def credentials(key: CurrentAgentKey, conn: Conn) -> Credentials:
     agent = agents_repo.get_agent_in_org(conn, key.agent_id, key.org_id)
     if agent is None:
@@ -69,20 +81,30 @@ def credentials(key: CurrentAgentKey, conn: Conn) -> Credentials:
     return Credentials.model_validate(vend_credentials(agent))
 
 
-@router.post("/local-agents/heartbeat", response_model=HeartbeatAck)
+@router.post(
+    "/local-agents/heartbeat", response_model=HeartbeatAck, summary="Report the local agent's health (agent key)"
+)
 def heartbeat(beat: Heartbeat, key: CurrentAgentKey, conn: Conn) -> HeartbeatAck:
     fleet_repo.record_heartbeat(
-        conn, agent_id=key.agent_id, org_id=key.org_id, key_id=key.id, beat=beat.model_dump(),
+        conn,
+        agent_id=key.agent_id,
+        org_id=key.org_id,
+        key_id=key.id,
+        beat=beat.model_dump(),
         interval=HEARTBEAT_SECONDS,
     )
     return HeartbeatAck(status=beat.status, next_heartbeat_seconds=HEARTBEAT_SECONDS)
 
 
-@router.get("/orgs/{org_id}/local-agents", response_model=list[LocalAgentStatus])
+@router.get(
+    "/orgs/{org_id}/local-agents", response_model=list[LocalAgentStatus], summary="The organisation's local agents"
+)
 def fleet_for_org(org: CallerOrg, conn: Conn) -> list[dict[str, Any]]:
     return fleet_repo.list_local_agents(conn, org.id)
 
 
-@router.get("/agents/{agent_id}/local-agents", response_model=list[LocalAgentStatus])
+@router.get(
+    "/agents/{agent_id}/local-agents", response_model=list[LocalAgentStatus], summary="The agent's local agents"
+)
 def fleet_for_agent(agent: CallerAgent, conn: Conn) -> list[dict[str, Any]]:
     return fleet_repo.list_local_agents(conn, agent.org_id, agent.id)

@@ -27,5 +27,5 @@ def run_now(workflow_type: str, agent: CallerAgent, conn: Conn, user: CurrentUse
     schedule = next((s for s in list_schedules(conn, agent) if s.workflow_type == workflow_type), None)
     if schedule is None:
         raise NotFound(f"The agent has no schedule for {workflow_type}.")
-    task = run_task(agent, user.id, workflow_type, schedule.input, trigger="run_now")
+    task = run_task(conn, agent, user.id, workflow_type, schedule.input, trigger="run_now")
     return RunTaskResponse(task_id=str(task.id), status=task.status.value, execution_arn=task.execution_arn)

@@ -2,41 +2,127 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
 
-from fastapi import APIRouter, status
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Query, Response, status
+from pydantic import BaseModel, ConfigDict, Field
 
-from phi.api.deps import CallerAgent, CallerTask, Conn, CurrentUser
+from phi.api.deps import TOTAL_COUNT_HEADER, CallerAgent, CallerOrg, CallerTask, Conn, CurrentUser, Page
 from phi.db import tasks as tasks_repo
-from phi.domain.models import Task, TaskEvent
+from phi.domain.models import Task, TaskEvent, TaskStatus
 from phi.services.tasks import run_task
 
 router = APIRouter(tags=["tasks"])
+LIST_HEADERS: dict[int | str, dict[str, Any]] = {
+    200: {
+        "headers": {
+            TOTAL_COUNT_HEADER: {
+                "description": "Items matching the filters, all pages",
+                "schema": {"type": "integer"},
+            }
+        }
+    }
+}
+StatusFilter = Annotated[TaskStatus | None, Query(alias="status", description="Only tasks in this status")]
+TypeFilter = Annotated[str | None, Query(alias="type", max_length=100, examples=["DAILY_WAREHOUSE_REPORT"])]
 
 
 class RunTaskRequest(BaseModel):
-    type: str = Field(examples=["DAILY_WAREHOUSE_REPORT"])
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"type": "DAILY_WAREHOUSE_REPORT", "input": {"date": "2026-11-21"}}]}
+    )
+
+    type: str = Field(max_length=100, examples=["DAILY_WAREHOUSE_REPORT"])
     input: dict[str, Any] = Field(default_factory=dict, examples=[{"date": "2026-11-21"}])
 
 
 class RunTaskResponse(BaseModel):
     task_id: str
-    status: str
+    status: str = Field(examples=["PENDING"])
     execution_arn: str | None
+
+
+class TaskSummary(BaseModel):
+    """A task without its (possibly large) output: what a list shows."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: UUID
+    org_id: UUID
+    agent_id: UUID
+    type: str
+    trigger: str
+    status: TaskStatus
+    error: dict[str, Any] | None = None
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
 
 
 class TaskDetail(Task):
     events: list[TaskEvent]
 
 
-@router.post("/agents/{agent_id}/run-task", status_code=status.HTTP_202_ACCEPTED, response_model=RunTaskResponse)
-def run(body: RunTaskRequest, agent: CallerAgent, user: CurrentUser) -> RunTaskResponse:
-    task = run_task(agent, user.id, body.type, body.input, trigger="api")
+@router.post(
+    "/agents/{agent_id}/run-task",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=RunTaskResponse,
+    summary="Start a task (any member)",
+    description="409 when the agent is disabled.",
+)
+def run(body: RunTaskRequest, agent: CallerAgent, conn: Conn, user: CurrentUser) -> RunTaskResponse:
+    task = run_task(conn, agent, user.id, body.type, body.input, trigger="api")
     return RunTaskResponse(task_id=str(task.id), status=task.status.value, execution_arn=task.execution_arn)
 
 
-@router.get("/tasks/{task_id}", response_model=TaskDetail)
+@router.get(
+    "/agents/{agent_id}/tasks",
+    response_model=list[TaskSummary],
+    responses=LIST_HEADERS,
+    summary="The agent's tasks, newest first",
+)
+def list_for_agent(
+    agent: CallerAgent,
+    conn: Conn,
+    page: Page,
+    response: Response,
+    status_filter: StatusFilter = None,
+    type_filter: TypeFilter = None,
+) -> list[Task]:
+    where = tasks_repo.TaskFilter(
+        agent_id=agent.id, status=status_filter, type=type_filter, limit=page.limit, offset=page.offset
+    )
+    tasks, total = tasks_repo.list_tasks(conn, agent.org_id, where)
+    response.headers[TOTAL_COUNT_HEADER] = str(total)
+    return tasks
+
+
+@router.get(
+    "/orgs/{org_id}/tasks",
+    response_model=list[TaskSummary],
+    responses=LIST_HEADERS,
+    summary="The organisation's tasks, newest first (including those of deleted agents)",
+)
+def list_for_org(
+    org: CallerOrg,
+    conn: Conn,
+    page: Page,
+    response: Response,
+    status_filter: StatusFilter = None,
+    type_filter: TypeFilter = None,
+    agent_id: Annotated[UUID | None, Query()] = None,
+) -> list[Task]:
+    where = tasks_repo.TaskFilter(
+        agent_id=agent_id, status=status_filter, type=type_filter, limit=page.limit, offset=page.offset
+    )
+    tasks, total = tasks_repo.list_tasks(conn, org.id, where)
+    response.headers[TOTAL_COUNT_HEADER] = str(total)
+    return tasks
+
+
+@router.get("/tasks/{task_id}", response_model=TaskDetail, summary="A task with its output and events")
 def get(task: CallerTask, conn: Conn) -> TaskDetail:
     events = tasks_repo.list_events(conn, task.id, task.org_id)
     return TaskDetail(**task.model_dump(), events=events)

@@ -1,0 +1,59 @@
+"""Members of an organisation and their roles (OWNER, ADMIN, MEMBER)."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter, Response, status
+from pydantic import BaseModel, EmailStr, Field
+
+from phi.api.deps import AdminOrg, CallerOrg, Conn, CurrentUser
+from phi.db import members as members_repo
+from phi.domain.models import Member, OrgRole
+from phi.services import members as members_service
+
+router = APIRouter(tags=["members"])
+
+
+class MemberAdd(BaseModel):
+    email: EmailStr = Field(description="Email of a user who has signed up", examples=["bo@example.com"])
+    role: OrgRole = Field(default=OrgRole.MEMBER, description="Only an owner can add an owner", examples=["ADMIN"])
+
+
+class RoleChange(BaseModel):
+    role: OrgRole = Field(examples=["ADMIN"])
+
+
+@router.get("/orgs/{org_id}/members", response_model=list[Member], summary="Members and their roles")
+def list_members(org: CallerOrg, conn: Conn) -> list[Member]:
+    return members_repo.list_members(conn, org.id)
+
+
+@router.post(
+    "/orgs/{org_id}/members",
+    status_code=status.HTTP_201_CREATED,
+    response_model=Member,
+    summary="Add a signed-up user (owner, admin)",
+)
+def add_member(body: MemberAdd, org: AdminOrg, conn: Conn) -> Member:
+    return members_service.add_member(conn, org, str(body.email), body.role)
+
+
+@router.patch(
+    "/orgs/{org_id}/members/{user_id}", response_model=Member, summary="Change a member's role (owner, admin)"
+)
+def change_role(user_id: UUID, body: RoleChange, org: AdminOrg, conn: Conn) -> Member:
+    """Admins manage admins and members; only an owner makes or demotes owners. The last owner cannot "
+    "step down."""
+    return members_service.change_role(conn, org, user_id, body.role)
+
+
+@router.delete(
+    "/orgs/{org_id}/members/{user_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Remove a member, or leave (anyone may remove themselves)",
+)
+def remove_member(user_id: UUID, org: CallerOrg, conn: Conn, user: CurrentUser) -> Response:
+    """The last owner cannot leave (409 last_owner)."""
+    members_service.remove_member(conn, org, user, user_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,56 @@
+"""Organisation memberships and roles."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import psycopg
+
+from phi.domain.models import Member, OrgRole
+from phi.errors import Conflict
+
+_SELECT = """SELECT m.user_id, u.email, u.full_name, m.role, m.created_at AS joined_at
+             FROM organization_members m JOIN users u ON u.id = m.user_id"""
+
+
+def list_members(conn: psycopg.Connection, org_id: UUID) -> list[Member]:
+    rows = conn.execute(_SELECT + " WHERE m.org_id = %s ORDER BY m.created_at, u.email", (org_id,)).fetchall()
+    return [Member.model_validate(r) for r in rows]
+
+
+def get_member(conn: psycopg.Connection, org_id: UUID, user_id: UUID) -> Member | None:
+    row = conn.execute(_SELECT + " WHERE m.org_id = %s AND m.user_id = %s", (org_id, user_id)).fetchone()
+    return Member.model_validate(row) if row else None
+
+
+def add_member(conn: psycopg.Connection, org_id: UUID, user_id: UUID, role: OrgRole) -> None:
+    try:
+        with conn.transaction():
+            conn.execute(
+                "INSERT INTO organization_members (org_id, user_id, role) VALUES (%s, %s, %s)",
+                (org_id, user_id, role.value),
+            )
+    except psycopg.errors.UniqueViolation as exc:
+        raise Conflict("This user is already a member of the organisation.") from exc
+
+
+def set_role(conn: psycopg.Connection, org_id: UUID, user_id: UUID, role: OrgRole) -> None:
+    conn.execute(
+        "UPDATE organization_members SET role = %s WHERE org_id = %s AND user_id = %s",
+        (role.value, org_id, user_id),
+    )
+
+
+def remove_member(conn: psycopg.Connection, org_id: UUID, user_id: UUID) -> None:
+    conn.execute("DELETE FROM organization_members WHERE org_id = %s AND user_id = %s", (org_id, user_id))
+
+
+def lock_owners(conn: psycopg.Connection, org_id: UUID) -> list[UUID]:
+    """The owners, row-locked until commit, so two concurrent demotions cannot leave an organisation "
+    "ownerless."""
+    rows: Any = conn.execute(
+        "SELECT user_id FROM organization_members WHERE org_id = %s AND role = 'OWNER' ORDER BY user_id FOR UPDATE",
+        (org_id,),
+    ).fetchall()
+    return [UUID(str(r["user_id"])) for r in rows]

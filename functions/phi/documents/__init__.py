@@ -1,0 +1,1 @@
+"""Document memory: extraction, chunking, ingest and vector search over pgvector."""

@@ -1,0 +1,84 @@
+"""Who may change an organisation's membership.
+
+OWNER: everything, including making and removing owners. ADMIN: adds and removes admins and members.
+MEMBER: reads, and may leave. An organisation always keeps at least one owner."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import psycopg
+
+from phi.db import members as members_repo
+from phi.db import orgs as orgs_repo
+from phi.db import users as users_repo
+from phi.domain.models import Member, Organization, OrgRole, User
+from phi.errors import Conflict, Forbidden, NotFound
+
+_MANAGERS = (OrgRole.OWNER, OrgRole.ADMIN)
+
+
+class LastOwner(Conflict):
+    code = "last_owner"
+
+
+def _require_manager(org: Organization) -> None:
+    if org.role not in _MANAGERS:
+        raise Forbidden("Only an owner or admin of the organisation can change its members.")
+
+
+def _require_owner_for(org: Organization, *roles: OrgRole) -> None:
+    if OrgRole.OWNER in roles and org.role != OrgRole.OWNER:
+        raise Forbidden("Only an owner can make, change or remove owners.")
+
+
+def _member(conn: psycopg.Connection, org: Organization, user_id: UUID) -> Member:
+    member = members_repo.get_member(conn, org.id, user_id)
+    if member is None:
+        raise NotFound("Member not found.")
+    return member
+
+
+def _keep_an_owner(conn: psycopg.Connection, org: Organization, leaving_owner: UUID) -> None:
+    owners = members_repo.lock_owners(conn, org.id)
+    if owners == [leaving_owner]:
+        raise LastOwner("The organisation's last owner cannot leave or step down; make another member owner first.")
+
+
+def add_member(conn: psycopg.Connection, org: Organization, email: str, role: OrgRole) -> Member:
+    _require_manager(org)
+    _require_owner_for(org, role)
+    user = users_repo.get_user_by_email(conn, email)
+    if user is None:
+        raise NotFound("No account uses this email; ask them to sign up first.")
+    members_repo.add_member(conn, org.id, user.id, role)
+    return _member(conn, org, user.id)
+
+
+def change_role(conn: psycopg.Connection, org: Organization, user_id: UUID, role: OrgRole) -> Member:
+    _require_manager(org)
+    member = _member(conn, org, user_id)
+    _require_owner_for(org, role, member.role)
+    if member.role == OrgRole.OWNER and role != OrgRole.OWNER:
+        _keep_an_owner(conn, org, member.user_id)
+    members_repo.set_role(conn, org.id, user_id, role)
+    return _member(conn, org, user_id)
+
+
+def remove_member(conn: psycopg.Connection, org: Organization, caller: User, user_id: UUID) -> None:
+    leaving = caller.id == user_id
+    if not leaving:
+        _require_manager(org)
+    member = _member(conn, org, user_id)
+    if not leaving:
+        _require_owner_for(org, member.role)
+    if member.role == OrgRole.OWNER:
+        _keep_an_owner(conn, org, member.user_id)
+    members_repo.remove_member(conn, org.id, user_id)
+
+
+def rename_org(conn: psycopg.Connection, org: Organization, name: str) -> Organization:
+    if org.role not in _MANAGERS:
+        raise Forbidden("Only an owner or admin can rename the organisation.")
+    orgs_repo.rename_org(conn, org.id, name)
+    return org.model_copy(update={"name": name})

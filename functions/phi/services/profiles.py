@@ -1,0 +1,247 @@
+"""An agent's profile (system prompt, capabilities, example workflows, tool rules, safety constraints),
+written by the profile LLM from the industry, the role template and the organisation's documents, or built
+from the role template when no LLM is configured."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from typing import Any, Literal
+from uuid import UUID
+
+import psycopg
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from phi.db import agents as agents_repo
+from phi.db import catalog as catalog_repo
+from phi.db.agents import ProfileSource
+from phi.domain.models import Agent, Industry, RoleTemplate, Tool
+from phi.llm import ChatMessage, LlmProvider, get_llm
+
+MAX_SOURCES = 10
+_SOURCE_CHARS = 1500
+_FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.IGNORECASE)
+
+_WORKFLOW_STEPS: dict[str, list[str]] = {
+    "DAILY_WAREHOUSE_REPORT": [
+        "Load the agent's configuration and KPI thresholds",
+        "Fetch the day's warehouse data through the local database tool",
+        "Retrieve the SOP passages relevant to the day's figures",
+        "Compute the KPIs in code and flag the ones beyond their thresholds",
+        "Explain the anomalies, citing the SOPs",
+        "Write the report in Markdown with an executive summary",
+    ],
+}
+_TOOL_RULES: dict[str, str] = {
+    "db": "Query the warehouse database only through db.query, read-only; never try to change data.",
+    "file": "Read only CSV and Excel files under the configured base folder through file.read.",
+    "email": "Send email only to the configured recipients, and only finished reports.",
+    "cctv": "Use camera snapshots only for safety review; never identify or track individuals.",
+}
+_SAFETY = [
+    "Never invent figures: every number in a report comes from a tool result or a computation in code.",
+    "Say so when data is missing or a tool fails, instead of guessing.",
+    "Never reveal credentials, connection strings or personal data found in tool results.",
+    "Follow the organisation's SOPs; when a situation is not covered, recommend escalation to a person.",
+]
+
+
+class ExampleWorkflow(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    trigger: str = Field(min_length=1, max_length=200, description="What starts it, e.g. a schedule")
+    steps: list[str] = Field(min_length=1, max_length=15)
+
+
+class AgentProfile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    system_prompt: str = Field(min_length=40, max_length=8000)
+    capabilities: list[str] = Field(min_length=1, max_length=20)
+    example_workflows: list[ExampleWorkflow] = Field(max_length=10)
+    tool_usage_rules: list[str] = Field(max_length=20)
+    safety_constraints: list[str] = Field(min_length=1, max_length=20)
+
+
+class ProfileRequest(BaseModel):
+    instructions: str | None = Field(
+        default=None,
+        max_length=4000,
+        description="Extra guidance for the profile, e.g. the site's priorities",
+        examples=["Focus on late outbound orders; the site runs two shifts."],
+    )
+
+
+class GeneratedProfile(BaseModel):
+    agent_id: UUID
+    profile: AgentProfile
+    generated_by: Literal["llm", "template"] = Field(
+        description="llm: written by the profile model; template: built from the role template (no LLM, "
+        "or its "
+        "answer was unusable: see notice)"
+    )
+    model: str | None = None
+    document_chunks_used: int
+    notice: str | None = None
+
+
+class ProfileContext(BaseModel):
+    agent_name: str
+    industry: Industry | None
+    role: RoleTemplate | None
+    tools: list[Tool]
+    sources: list[ProfileSource]
+    instructions: str | None = None
+
+
+class ProfileParseError(ValueError):
+    pass
+
+
+def parse_profile(text: str) -> AgentProfile:
+    """The profile from an LLM answer: JSON, optionally inside a Markdown code fence."""
+    cleaned = _FENCE.sub("", text.strip())
+    try:
+        data = json.loads(cleaned)
+    except json.JSONDecodeError as exc:
+        raise ProfileParseError(f"the answer is not JSON ({exc.msg} at position {exc.pos})") from exc
+    if not isinstance(data, dict):
+        raise ProfileParseError("the answer is not a JSON object")
+    try:
+        return AgentProfile.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'profile'}: {e['msg']}" for e in exc.errors())
+        raise ProfileParseError(f"the answer does not match the profile schema ({problems})") from exc
+
+
+def template_profile(context: ProfileContext) -> AgentProfile:
+    role, industry = context.role, context.industry
+    role_name = role.name if role else "virtual employee"
+    lines = [
+        f"You are {context.agent_name}, a {role_name.lower()}" + (f" in {industry.name.lower()}." if industry else ".")
+    ]
+    if role and role.description:
+        lines.append(role.description)
+    if context.tools:
+        lines.append(
+            "You can use these tools: "
+            + "; ".join(f"{t.name} ({', '.join(t.operations)})" for t in context.tools)
+            + "."
+        )
+    if context.sources:
+        titles = sorted({s.filename for s in context.sources})
+        lines.append("Follow the organisation's documents: " + ", ".join(titles) + ".")
+    if context.instructions:
+        lines.append(context.instructions)
+    lines.append("Report facts from your tools, keep numbers exact, and escalate what you cannot resolve.")
+    workflows = [
+        ExampleWorkflow(
+            name=str(w.get("type", "workflow")).replace("_", " ").capitalize(),
+            trigger=f"Schedule {w['schedule']} ({w.get('timezone', 'UTC')})" if w.get("schedule") else "On request",
+            steps=_WORKFLOW_STEPS.get(str(w.get("type")), ["Gather the data with the tools", "Analyse it", "Report"]),
+        )
+        for w in (role.default_workflows if role else [])
+    ]
+    return AgentProfile(
+        system_prompt=" ".join(lines),
+        capabilities=(role.default_capabilities if role and role.default_capabilities else ["Answer questions"]),
+        example_workflows=workflows,
+        tool_usage_rules=[
+            _TOOL_RULES.get(t.key, f"Use {t.name} only for its purpose: {t.description}") for t in context.tools
+        ],
+        safety_constraints=list(_SAFETY),
+    )
+
+
+def profile_messages(context: ProfileContext) -> list[ChatMessage]:
+    facts: dict[str, Any] = {
+        "agent_name": context.agent_name,
+        "industry": context.industry.model_dump(mode="json", exclude={"id"}) if context.industry else None,
+        "role_template": context.role.model_dump(mode="json", exclude={"id", "industry_id"}) if context.role else None,
+        "tools": [
+            {
+                "key": t.key,
+                "name": t.name,
+                "description": t.description,
+                "operations": t.operations,
+                "runs_on": t.runs_on,
+            }
+            for t in context.tools
+        ],
+        "documents": [
+            {"file": s.filename, "type": s.source_type, "heading": s.heading, "text": s.text[:_SOURCE_CHARS]}
+            for s in context.sources
+        ],
+        "instructions": context.instructions,
+    }
+    system = (
+        "You write the operating profile of an AI virtual employee. Ground it in the role template and the "
+        "organisation's documents. Use only the listed tools. Numbers in reports are computed by code, "
+        "never by "
+        "the model. Answer with one JSON object matching the given schema and nothing else."
+    )
+    return [ChatMessage(role="system", content=system), ChatMessage(role="user", content=json.dumps(facts))]
+
+
+def llm_profile(llm: LlmProvider, context: ProfileContext) -> tuple[AgentProfile, str]:
+    response = llm.chat(profile_messages(context), purpose="profile", json_schema=AgentProfile.model_json_schema())
+    return parse_profile(response.text), response.model
+
+
+def load_context(conn: psycopg.Connection, agent: Agent, request: ProfileRequest) -> ProfileContext:
+    industry = catalog_repo.get_industry(conn, industry_id=agent.industry_id) if agent.industry_id else None
+    role = catalog_repo.get_role_template(conn, agent.role_template_id) if agent.role_template_id else None
+    tools = catalog_repo.tools_by_id(conn, [t.tool_id for t in agent.tools])
+    return ProfileContext(
+        agent_name=agent.name,
+        industry=industry,
+        role=role,
+        tools=tools,
+        sources=agents_repo.profile_sources(conn, agent.id, agent.org_id, MAX_SOURCES),
+        instructions=request.instructions,
+    )
+
+
+def generate_profile(conn: psycopg.Connection, agent: Agent, request: ProfileRequest) -> GeneratedProfile:
+    from phi.handlers.observability import logger
+
+    context = load_context(conn, agent, request)
+    notice: str | None = None
+    model: str | None = None
+    profile: AgentProfile | None = None
+    try:
+        llm = get_llm()
+        if llm is None:
+            notice = "No LLM is configured: the profile was built from the role template."
+        else:
+            profile, model = llm_profile(llm, context)
+    except Exception as exc:  # the template profile still gives the agent a usable prompt
+        logger.warning("profile generation fell back to the template", extra={"agent_id": str(agent.id)})
+        notice = f"The LLM's answer could not be used ({exc}); the profile was built from the role template."
+    generated_by: Literal["llm", "template"] = "llm" if profile is not None else "template"
+    profile = profile or template_profile(context)
+    _save(conn, agent, profile, generated_by, model)
+    return GeneratedProfile(
+        agent_id=agent.id,
+        profile=profile,
+        generated_by=generated_by,
+        model=model,
+        document_chunks_used=len(context.sources),
+        notice=notice,
+    )
+
+
+def _save(conn: psycopg.Connection, agent: Agent, profile: AgentProfile, generated_by: str, model: str | None) -> None:
+    stored = {
+        **profile.model_dump(exclude={"system_prompt"}),
+        "generated_by": generated_by,
+        "model": model,
+        "generated_at": datetime.now(UTC).isoformat(),
+    }
+    agents_repo.update_agent(
+        conn,
+        agent.id,
+        agent.org_id,
+        system_prompt=profile.system_prompt,
+        config={**agent.config, "profile": stored},
+    )

@@ -1,0 +1,1 @@
+"""The Phi Agents AWS CDK app: one construct per concern, wired together in ``stack.PhiStack``."""

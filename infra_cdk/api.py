@@ -1,0 +1,181 @@
+"""API: API Gateway REST API (throttled, access-logged, CORS) -> the FastAPI app in Lambda via Mangum."""
+
+from __future__ import annotations
+
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from infra_cdk import grants
+from infra_cdk.common import agent_queues_arn, executions_arn, schedules_arn, stage_log_group
+from infra_cdk.config import Handler, StageConfig
+from infra_cdk.lambdas import FunctionSpec, PhiFunctions
+from infra_cdk.nag import Suppression, arn_of, suppress
+from infra_cdk.schedules import Schedules
+from infra_cdk.storage import Storage
+
+API = FunctionSpec(
+    handler=Handler.API,
+    service="api",
+    description="Phi Agents REST API (FastAPI through Mangum)",
+    memory_mb=1024,
+    # API Gateway's integration timeout is 29 s.
+    timeout_seconds=29,
+)
+AGENT_QUEUE_ADMIN_ACTIONS = [
+    "sqs:CreateQueue",
+    "sqs:DeleteQueue",
+    "sqs:GetQueueAttributes",
+    "sqs:SetQueueAttributes",
+    "sqs:GetQueueUrl",
+    "sqs:TagQueue",
+]
+SCHEDULE_ACTIONS = [
+    "scheduler:CreateSchedule",
+    "scheduler:UpdateSchedule",
+    "scheduler:DeleteSchedule",
+    "scheduler:GetSchedule",
+]
+EXECUTION_ACTIONS = ["states:DescribeExecution", "states:GetExecutionHistory", "states:StopExecution"]
+CORS_HEADERS = ["Content-Type", "Authorization", "X-Agent-Key", "X-Requested-With"]
+
+
+class Api(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        functions: PhiFunctions,
+        storage: Storage,
+        schedules: Schedules,
+        state_machine_arn: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.function: lambda_.Function = functions.create(
+            self, API, extra_environment={"PHI_CORS_ALLOW_ORIGINS": ",".join(config.cors_allow_origins)}
+        )
+        self._grant(config, storage, schedules, state_machine_arn)
+
+        self.rest_api = apigw.LambdaRestApi(
+            self,
+            "RestApi",
+            rest_api_name=f"{config.prefix}-api",
+            description="Phi Agents REST API",
+            handler=self.function,
+            proxy=True,
+            endpoint_types=[apigw.EndpointType.REGIONAL],
+            cloud_watch_role=True,
+            # Multipart document uploads arrive base64-encoded in the Lambda event.
+            binary_media_types=["multipart/form-data", "application/octet-stream"],
+            deploy_options=apigw.StageOptions(
+                stage_name=config.stage.value,
+                throttling_rate_limit=config.api_rate_limit_rps,
+                throttling_burst_limit=config.api_burst_limit,
+                access_log_destination=apigw.LogGroupLogDestination(stage_log_group(self, "AccessLogs", config)),
+                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
+                    caller=False,
+                    http_method=True,
+                    ip=True,
+                    protocol=True,
+                    request_time=True,
+                    resource_path=True,
+                    response_length=True,
+                    status=True,
+                    user=False,
+                ),
+                logging_level=apigw.MethodLoggingLevel.ERROR,
+                data_trace_enabled=False,
+                metrics_enabled=True,
+                tracing_enabled=True,
+            ),
+            default_cors_preflight_options=apigw.CorsOptions(
+                allow_origins=config.cors_allow_origins,
+                allow_methods=apigw.Cors.ALL_METHODS,
+                allow_headers=CORS_HEADERS,
+                allow_credentials=True,
+            ),
+        )
+        self._suppress_findings(config, storage)
+
+    @property
+    def url(self) -> str:
+        return self.rest_api.url
+
+    def _grant(self, config: StageConfig, storage: Storage, schedules: Schedules, state_machine_arn: str) -> None:
+        role = self.function.role
+        assert role is not None
+        statements = [
+            iam.PolicyStatement(actions=AGENT_QUEUE_ADMIN_ACTIONS, resources=[agent_queues_arn(config)]),
+            iam.PolicyStatement(actions=["states:StartExecution"], resources=[state_machine_arn]),
+            iam.PolicyStatement(actions=EXECUTION_ACTIONS, resources=[executions_arn(config)]),
+            iam.PolicyStatement(actions=SCHEDULE_ACTIONS, resources=[schedules_arn(config)]),
+            iam.PolicyStatement(
+                actions=["iam:PassRole"],
+                resources=[schedules.role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}},
+            ),
+        ]
+        for statement in statements:
+            role.add_to_principal_policy(statement)
+        grants.objects(
+            self.function,
+            storage.bucket,
+            storage.key,
+            actions=["s3:PutObject", "s3:GetObject", "s3:DeleteObject"],
+        )
+
+    def _suppress_findings(self, config: StageConfig, storage: Storage) -> None:
+        suppress(
+            self.function,
+            [
+                Suppression(
+                    rule="AwsSolutions-IAM5",
+                    reason="Run-time resources the API manages by name pattern: the stage's agent queues "
+                    f"({config.agent_queue_prefix}*), executions of the one state machine, schedules in the "
+                    "stage's group, and objects of the documents bucket.",
+                    findings=[
+                        "Resource::arn:<AWS::Partition>:sqs:<AWS::Region>:<AWS::AccountId>:"
+                        f"{config.agent_queue_prefix}*",
+                        "Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
+                        f"{config.state_machine_name}:*",
+                        "Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/"
+                        f"{config.scheduler_group_name}/*",
+                        arn_of(storage.bucket, "/*"),
+                    ],
+                )
+            ],
+        )
+        suppress(
+            self.rest_api,
+            [
+                Suppression(
+                    rule="AwsSolutions-APIG2",
+                    reason="Every request is validated by the FastAPI app's pydantic models (one proxy route).",
+                ),
+                Suppression(
+                    rule="AwsSolutions-APIG4",
+                    reason="The app authenticates every route itself (JWT for users, agent keys for local "
+                    "agents); /auth/signup and /auth/login and CORS preflight must stay open.",
+                ),
+                Suppression(
+                    rule="AwsSolutions-COG4",
+                    reason="Users authenticate with the app's own JWTs, not a Cognito user pool.",
+                ),
+                Suppression(
+                    rule="AwsSolutions-APIG3",
+                    reason="No WAF web ACL by default (about 6 USD/month plus requests); stage throttling "
+                    "limits abuse. Associate a web ACL for internet-facing production.",
+                ),
+                Suppression(
+                    rule="AwsSolutions-IAM4",
+                    reason="API Gateway's account-level CloudWatch role uses the AWS managed policy "
+                    "AmazonAPIGatewayPushToCloudWatchLogs, which is what that role is for.",
+                    findings=[
+                        "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+                    ],
+                ),
+            ],
+        )

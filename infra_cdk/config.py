@@ -1,0 +1,189 @@
+"""Every constant of the deployment, and the per-stage settings read from CDK context."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, field_validator
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+FUNCTIONS_DIR = REPO_ROOT / "functions"
+MIGRATIONS_DIR = FUNCTIONS_DIR / "phi" / "db" / "migrations"
+STATE_MACHINE_FILE = REPO_ROOT / "statemachines" / "agent_task.asl.json"
+DEPS_LAYER_DIR = REPO_ROOT / "layers" / "build" / "deps"
+LAYER_BUILD_COMMAND = "python layers/build_layers.py"
+
+PROJECT = "phi"
+STACK_NAME_PREFIX = "PhiAgents"
+POWERTOOLS_METRICS_NAMESPACE = "PhiAgents"
+
+DB_NAME = "phi"
+DB_ADMIN_USER = "phi_admin"
+# The instance listens on a non-default port; clients only ever see the proxy on 5432.
+DB_INSTANCE_PORT = 5433
+DB_PROXY_PORT = 5432
+
+# Object keys under DOCUMENTS_PREFIX are ingested; TOOL_RESULTS_PREFIX holds large tool results
+# uploaded by local agents through pre-signed URLs (never ingested).
+DOCUMENTS_PREFIX = "documents/"
+TOOL_RESULTS_PREFIX = "tool-results/"
+TOOL_RESULTS_EXPIRY_DAYS = 30
+NONCURRENT_VERSION_EXPIRY_DAYS = 30
+
+# How often the sweeper fails tasks that passed their overall deadline (settings.task_deadline_seconds).
+SWEEPER_INTERVAL_MINUTES = 5
+
+# Step Functions waits at most this long for a local tool (settings.tool_timeout_seconds default);
+# a message older than twice that means the agent is not polling.
+AGENT_QUEUE_AGE_ALARM_SECONDS = 600
+
+EXCLUDE_FROM_CODE_ASSET = ["**/__pycache__", "**/*.pyc", "*.egg-info", "**/.mypy_cache", "**/.pytest_cache"]
+
+
+class Stage(StrEnum):
+    DEV = "dev"
+    PROD = "prod"
+
+
+class Handler(StrEnum):
+    """Lambda handlers inside the ``functions/`` code asset (package ``phi``)."""
+
+    API = "phi.handlers.api.handler"
+    START_TASK = "phi.handlers.start_task.handler"
+    THINK = "phi.handlers.think.handler"
+    FINISH_TASK = "phi.handlers.finish_task.handler"
+    MARK_FAILED = "phi.handlers.mark_failed.handler"
+    INGEST = "phi.handlers.ingest.handler"
+    MIGRATE = "phi.handlers.migrate.handler"
+    SWEEPER = "phi.handlers.sweeper.handler"
+
+
+# ASL placeholder -> the workflow handler whose function ARN replaces it.
+ASL_PLACEHOLDERS: dict[str, Handler] = {
+    "StartTaskFunctionArn": Handler.START_TASK,
+    "ThinkFunctionArn": Handler.THINK,
+    "FinishTaskFunctionArn": Handler.FINISH_TASK,
+    "MarkFailedFunctionArn": Handler.MARK_FAILED,
+}
+
+
+class StageConfig(BaseModel):
+    """What differs between stages; everything else is a constant above."""
+
+    stage: Stage
+    nat_gateways: int = Field(ge=1)
+    db_instance_class: str
+    db_multi_az: bool
+    db_allocated_storage_gb: int
+    db_max_allocated_storage_gb: int
+    db_backup_retention_days: int
+    deletion_protection: bool
+    # A name of aws_logs.RetentionDays (CloudWatch accepts only fixed retention periods).
+    log_retention: str
+    api_rate_limit_rps: int
+    api_burst_limit: int
+    cors_allow_origins: list[str]
+    llm_provider: str = "none"
+    openai_api_key_secret_arn: str | None = None
+    alarm_email: str | None = None
+
+    @field_validator("cors_allow_origins")
+    @classmethod
+    def origins_present(cls, origins: list[str]) -> list[str]:
+        if not origins:
+            raise ValueError("corsAllowOrigins needs at least one origin (the web app's URL)")
+        return origins
+
+    @property
+    def prefix(self) -> str:
+        return f"{PROJECT}-{self.stage.value}"
+
+    @property
+    def stack_name(self) -> str:
+        return f"{STACK_NAME_PREFIX}-{self.stage.value}"
+
+    @property
+    def agent_queue_prefix(self) -> str:
+        return f"{self.prefix}-agent-"
+
+    @property
+    def agent_dlq_name(self) -> str:
+        # Deliberately outside agent_queue_prefix: the API may create and delete agent queues,
+        # never this one.
+        return f"{self.prefix}-dlq-agent-tasks"
+
+    @property
+    def scheduler_group_name(self) -> str:
+        return self.prefix
+
+    @property
+    def state_machine_name(self) -> str:
+        return f"{self.prefix}-agent-task"
+
+    @property
+    def is_prod(self) -> bool:
+        return self.stage is Stage.PROD
+
+
+_STAGE_DEFAULTS: dict[Stage, dict[str, Any]] = {
+    Stage.DEV: {
+        "nat_gateways": 1,
+        "db_instance_class": "t4g.micro",
+        "db_multi_az": False,
+        "db_allocated_storage_gb": 20,
+        "db_max_allocated_storage_gb": 50,
+        "db_backup_retention_days": 1,
+        "deletion_protection": False,
+        "log_retention": "TWO_WEEKS",
+        "api_rate_limit_rps": 20,
+        "api_burst_limit": 40,
+        "cors_allow_origins": ["http://localhost:5173", "http://localhost:3000"],
+    },
+    Stage.PROD: {
+        "nat_gateways": 2,
+        "db_instance_class": "t4g.medium",
+        "db_multi_az": True,
+        "db_allocated_storage_gb": 50,
+        "db_max_allocated_storage_gb": 500,
+        "db_backup_retention_days": 14,
+        "deletion_protection": True,
+        "log_retention": "ONE_YEAR",
+        "api_rate_limit_rps": 100,
+        "api_burst_limit": 200,
+        "cors_allow_origins": [],
+    },
+}
+
+# CDK context key -> StageConfig field. Values come from cdk.json or `cdk synth -c key=value`.
+CONTEXT_KEYS: dict[str, str] = {
+    "corsAllowOrigins": "cors_allow_origins",
+    "llmProvider": "llm_provider",
+    "openaiApiKeySecretArn": "openai_api_key_secret_arn",
+    "alarmEmail": "alarm_email",
+    "natGateways": "nat_gateways",
+    "dbInstanceClass": "db_instance_class",
+}
+
+
+def _split_list(value: Any) -> Any:
+    return [item.strip() for item in value.split(",") if item.strip()] if isinstance(value, str) else value
+
+
+def stage_config(get_context: Any) -> StageConfig:
+    """Build the config from a ``node.try_get_context``-like callable (missing keys give None)."""
+    stage = Stage(get_context("stage") or Stage.DEV.value)
+    values: dict[str, Any] = dict(_STAGE_DEFAULTS[stage])
+    for context_key, field_name in CONTEXT_KEYS.items():
+        value = get_context(context_key)
+        if value not in (None, ""):
+            values[field_name] = _split_list(value) if field_name == "cors_allow_origins" else value
+    return StageConfig(stage=stage, **values)
+
+
+def cdk_json_context(cdk_json: Path = REPO_ROOT / "cdk.json") -> dict[str, Any]:
+    """The context the CLI passes to app.py (feature flags, defaults); tests synthesize with it too."""
+    context: dict[str, Any] = json.loads(cdk_json.read_text(encoding="utf-8"))["context"]
+    return context

@@ -1,0 +1,131 @@
+"""The one code asset and dependency layer that every Phi Lambda function shares."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aws_cdk import Duration
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+from pydantic import BaseModel, ConfigDict
+
+from infra_cdk.common import data_removal_policy, stage_log_group
+from infra_cdk.config import (
+    DEPS_LAYER_DIR,
+    EXCLUDE_FROM_CODE_ASSET,
+    FUNCTIONS_DIR,
+    LAYER_BUILD_COMMAND,
+    POWERTOOLS_METRICS_NAMESPACE,
+    Handler,
+    StageConfig,
+)
+from infra_cdk.nag import Suppression, suppress
+
+# The layer's wheels are built for CPython 3.12 on x86_64 (layers/build_layers.py): change both together.
+RUNTIME = lambda_.Runtime.PYTHON_3_12
+ARCHITECTURE = lambda_.Architecture.X86_64
+
+
+class FunctionSpec(BaseModel):
+    """How one handler runs: sizing and the name of its Powertools service."""
+
+    model_config = ConfigDict(frozen=True)
+
+    handler: Handler
+    service: str
+    description: str
+    memory_mb: int = 512
+    timeout_seconds: int = 30
+
+
+class LayerMissingError(RuntimeError):
+    pass
+
+
+def dependency_layer_code() -> lambda_.Code:
+    if not (DEPS_LAYER_DIR / "python").is_dir():
+        raise LayerMissingError(
+            f"The Lambda dependency layer is not built ({DEPS_LAYER_DIR} is missing). "
+            f"Run `{LAYER_BUILD_COMMAND}` from the repository root first."
+        )
+    return lambda_.Code.from_asset(str(DEPS_LAYER_DIR))
+
+
+class PhiFunctions(Construct):
+    """Creates functions that run ``functions/`` with the dependency layer, in the VPC, traced."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        vpc: ec2.IVpc,
+        security_group: ec2.ISecurityGroup,
+        environment: Mapping[str, str],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._config = config
+        self._vpc = vpc
+        self._security_group = security_group
+        self._environment = dict(environment)
+        self.code = lambda_.Code.from_asset(str(FUNCTIONS_DIR), exclude=EXCLUDE_FROM_CODE_ASSET)
+        self.dependency_layer = lambda_.LayerVersion(
+            self,
+            "DependencyLayer",
+            code=dependency_layer_code(),
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[ARCHITECTURE],
+            description="Phi Agents run-time dependencies ([project] dependencies of pyproject.toml)",
+            removal_policy=data_removal_policy(config),
+        )
+        self.functions: dict[Handler, lambda_.Function] = {}
+
+    def create(
+        self, scope: Construct, spec: FunctionSpec, extra_environment: Mapping[str, str] | None = None
+    ) -> lambda_.Function:
+        construct_id = spec.service.title().replace("-", "")
+        log_group = stage_log_group(scope, f"{construct_id}Logs", self._config)
+        environment = {
+            **self._environment,
+            "POWERTOOLS_SERVICE_NAME": f"{self._config.prefix}-{spec.service}",
+            "POWERTOOLS_METRICS_NAMESPACE": POWERTOOLS_METRICS_NAMESPACE,
+            **(extra_environment or {}),
+        }
+        function = lambda_.Function(
+            scope,
+            construct_id,
+            description=spec.description,
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            code=self.code,
+            handler=spec.handler.value,
+            layers=[self.dependency_layer],
+            memory_size=spec.memory_mb,
+            timeout=Duration.seconds(spec.timeout_seconds),
+            environment=environment,
+            vpc=self._vpc,
+            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
+            security_groups=[self._security_group],
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=log_group,
+        )
+        suppress(
+            function,
+            [
+                Suppression(
+                    rule="AwsSolutions-L1",
+                    reason="Pinned to Python 3.12 on purpose: the dependency layer's wheels are built for "
+                    "cp312 (layers/build_layers.py); a runtime upgrade is a deliberate change of both.",
+                ),
+                Suppression(
+                    rule="AwsSolutions-IAM5",
+                    reason="X-Ray trace upload (xray:PutTraceSegments, PutTelemetryRecords) does not "
+                    "support resource-level permissions.",
+                    findings=["Resource::*"],
+                ),
+            ],
+        )
+        self.functions[spec.handler] = function
+        return function

@@ -1,0 +1,202 @@
+"""The Phi Agents stack: wires the constructs of each concern together and exports what clients need."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Aws, CfnOutput, Stack, Tags
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct
+
+from infra_cdk import grants
+from infra_cdk.agent_access import AgentAccess
+from infra_cdk.api import Api
+from infra_cdk.config import DB_NAME, DOCUMENTS_PREFIX, PROJECT, TOOL_RESULTS_PREFIX, Handler, StageConfig
+from infra_cdk.data import Data, DatabaseMigrations
+from infra_cdk.ingest import Ingest
+from infra_cdk.lambdas import FunctionSpec, PhiFunctions
+from infra_cdk.nag import Suppression, suppress
+from infra_cdk.observability import Observability
+from infra_cdk.orchestration import Orchestration
+from infra_cdk.schedules import Schedules
+from infra_cdk.storage import Storage
+
+MIGRATE = FunctionSpec(
+    handler=Handler.MIGRATE,
+    service="migrate",
+    description="Applies the versioned SQL migrations (yoyo) during deploys",
+    timeout_seconds=600,
+)
+
+
+class PhiStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, description=f"Phi Agents ({config.stage.value})", **kwargs)
+        self.config = config
+        for key, value in {"project": PROJECT, "stage": config.stage.value}.items():
+            # CloudFormation rejects Tags on proxy target groups although the L1 construct offers them.
+            Tags.of(self).add(key, value, exclude_resource_types=["AWS::RDS::DBProxyTargetGroup"])
+
+        data = Data(self, "Data", config=config)
+        storage = Storage(self, "Storage", config=config)
+        jwt_secret = secretsmanager.Secret(
+            self,
+            "JwtSigningSecret",
+            secret_name=f"{config.prefix}/jwt-signing-key",
+            description="HMAC key that signs the API's user tokens",
+            generate_secret_string=secretsmanager.SecretStringGenerator(password_length=64, exclude_punctuation=True),
+        )
+        suppress(
+            jwt_secret,
+            [
+                Suppression(
+                    rule="AwsSolutions-SMG4",
+                    reason="Rotating the signing key logs every user out; it is rotated by hand "
+                    "(put-secret-value) when compromised, not on a schedule.",
+                )
+            ],
+        )
+        openai_secret = (
+            secretsmanager.Secret.from_secret_complete_arn(self, "OpenAiApiKey", config.openai_api_key_secret_arn)
+            if config.openai_api_key_secret_arn
+            else None
+        )
+
+        functions = PhiFunctions(
+            self,
+            "Functions",
+            config=config,
+            vpc=data.vpc,
+            security_group=data.lambda_security_group,
+            environment=_common_environment(config, data, storage),
+        )
+        migrate = functions.create(self, MIGRATE)
+        DatabaseMigrations(self, "Migrations", config=config, migrate_function=migrate, data=data)
+        ingest = Ingest(self, "Ingest", config=config, storage=storage, functions=functions)
+        orchestration = Orchestration(self, "Orchestration", config=config, storage=storage, functions=functions)
+        state_machine = orchestration.state_machine
+        schedules = Schedules(self, "Schedules", config=config, state_machine=state_machine)
+        api = Api(
+            self,
+            "Api",
+            config=config,
+            functions=functions,
+            storage=storage,
+            schedules=schedules,
+            state_machine_arn=state_machine.state_machine_arn,
+        )
+        api_role = api.function.role
+        assert api_role is not None
+        agent_access = AgentAccess(self, "AgentAccess", config=config, api_role=api_role, state_machine=state_machine)
+
+        _add_environment(
+            api.function,
+            {
+                "PHI_JWT_SECRET_ARN": jwt_secret.secret_arn,
+                "PHI_STATE_MACHINE_ARN": state_machine.state_machine_arn,
+                "PHI_AGENT_DLQ_ARN": orchestration.agent_dead_letter_queue.queue_arn,
+                "PHI_AGENT_ROLE_ARN": agent_access.role.role_arn,
+                "PHI_SCHEDULER_GROUP": schedules.group.schedule_group_name,
+                "PHI_SCHEDULER_ROLE_ARN": schedules.role.role_arn,
+            },
+        )
+        # Built from the RestApi id alone: the deployment stage depends on the API function, and
+        # the workflow functions must not (API function -> state machine -> workflow functions).
+        api_url = f"https://{api.rest_api.rest_api_id}.execute-api.{Aws.REGION}.{Aws.URL_SUFFIX}/{config.stage.value}/"
+        for function in [ingest.function, *orchestration.workflow_functions.values()]:
+            function.add_environment("PHI_API_URL", api_url)
+
+        all_functions = functions.functions
+        for function in all_functions.values():
+            grants.read_secrets(function, [data.secret])
+        grants.read_secrets(api.function, [jwt_secret])
+        if openai_secret is not None:
+            for handler in (Handler.API, Handler.THINK, Handler.INGEST):
+                grants.read_secrets(all_functions[handler], [openai_secret])
+
+        observability = Observability(
+            self,
+            "Observability",
+            config=config,
+            functions=all_functions,
+            state_machine=state_machine,
+            dead_letter_queues={"Ingest": ingest.dead_letter_queue, "Agent": orchestration.agent_dead_letter_queue},
+            ingest_queue=ingest.queue,
+            rest_api=api.rest_api,
+            database=data.instance,
+        )
+
+        outputs = {
+            "ApiUrl": (api.url, "REST API base URL: the web app's API URL and the local agent's api_url"),
+            "Region": (Aws.REGION, "Region of the queues and the state machine (local agent config)"),
+            "DocumentsBucketName": (storage.bucket.bucket_name, "Documents and tool results"),
+            "StateMachineArn": (state_machine.state_machine_arn, "Agent task state machine"),
+            "AgentQueuePrefix": (config.agent_queue_prefix, "Name prefix of per-agent SQS queues"),
+            "AgentRoleArn": (agent_access.role.role_arn, "Role the API assumes for local agents"),
+            "SchedulerGroupName": (schedules.group.schedule_group_name, "EventBridge Scheduler group"),
+            "DatabaseProxyEndpoint": (data.proxy.endpoint, "RDS Proxy endpoint (private)"),
+            "DatabaseSecretArn": (data.secret.secret_arn, "Database admin credentials"),
+            "DatabaseName": (DB_NAME, "Database name"),
+            "AlarmTopicArn": (observability.topic.topic_arn, "Subscribe to receive alarms"),
+            "DashboardName": (observability.dashboard.dashboard_name, "CloudWatch dashboard"),
+        }
+        for name, (value, description) in outputs.items():
+            CfnOutput(self, name, value=value, description=description)
+
+        _suppress_cdk_internals(self)
+
+
+def _common_environment(config: StageConfig, data: Data, storage: Storage) -> dict[str, str]:
+    environment = {
+        "PHI_STAGE": config.stage.value,
+        "PHI_DB_SECRET_ARN": data.secret.secret_arn,
+        "PHI_DB_HOST": data.proxy.endpoint,
+        "PHI_DB_NAME": DB_NAME,
+        "PHI_AGENT_QUEUE_PREFIX": config.agent_queue_prefix,
+        "PHI_DOCUMENTS_BUCKET": storage.bucket.bucket_name,
+        "PHI_DOCUMENTS_PREFIX": DOCUMENTS_PREFIX,
+        "PHI_TOOL_RESULTS_PREFIX": TOOL_RESULTS_PREFIX,
+        "PHI_LLM_PROVIDER": config.llm_provider,
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+    }
+    if config.openai_api_key_secret_arn:
+        environment["PHI_OPENAI_API_KEY_SECRET_ARN"] = config.openai_api_key_secret_arn
+    return environment
+
+
+def _add_environment(function: lambda_.Function, environment: dict[str, str]) -> None:
+    for key, value in environment.items():
+        function.add_environment(key, value)
+
+
+def _suppress_cdk_internals(stack: Stack) -> None:
+    """Findings on resources that aws-cdk-lib creates for its own custom resources."""
+    suppress(
+        stack,
+        [
+            Suppression(
+                rule="AwsSolutions-IAM4",
+                reason="Lambda functions (the app's and aws-cdk-lib's custom resource handlers) use the AWS "
+                "managed execution policies that exist for exactly this: writing their own logs and, in "
+                "the VPC, managing their network interfaces.",
+                findings=[
+                    "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+                    "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole",
+                ],
+            ),
+        ],
+    )
+    notifications_handler = stack.node.try_find_child("BucketNotificationsHandler050a0587b7544547bf325f094a3db834")
+    if notifications_handler is not None:
+        suppress(
+            notifications_handler,
+            [
+                Suppression(
+                    rule="AwsSolutions-IAM5",
+                    reason="aws-cdk-lib's bucket notifications handler calls s3:PutBucketNotification, "
+                    "which it scopes to Resource '*'.",
+                    findings=["Resource::*"],
+                )
+            ],
+        )

@@ -1,0 +1,95 @@
+"""The Phi API calls the agent makes with its agent key: credentials vending and heartbeats."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+
+from phi_agent import __version__
+from phi_agent.logs import log_fields, redact
+
+logger = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    def __init__(self, status: int | None, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}" if status is None else f"HTTP {status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+
+    @property
+    def is_auth_failure(self) -> bool:
+        return self.status in {401, 403}
+
+
+def _error_from_body(status: int, raw: bytes) -> ApiError:
+    try:
+        error = json.loads(raw)["error"]
+        return ApiError(status, str(error.get("code", "error")), redact(str(error.get("message", ""))))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return ApiError(status, "http_error", redact(raw[:300].decode("utf-8", errors="replace")))
+
+
+class ApiClient:
+    def __init__(
+        self,
+        api_url: str,
+        agent_key: str,
+        timeout_seconds: float = 10,
+        attempts: int = 4,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._base = api_url.rstrip("/")
+        self._agent_key = agent_key
+        self._timeout = timeout_seconds
+        self._attempts = attempts
+        self._sleep = sleep
+
+    def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST JSON; network errors and 5xx are retried with backoff, other HTTP errors raise at once."""
+        last: ApiError | None = None
+        for attempt in range(1, self._attempts + 1):
+            try:
+                return self._post_once(path, body)
+            except ApiError as error:
+                if error.status is not None and error.status < 500:
+                    raise
+                last = error
+            logger.warning(
+                "API call failed; retrying",
+                extra=log_fields(path=path, attempt=attempt, problem=str(last)),
+            )
+            if attempt < self._attempts:
+                self._sleep(min(10.0, 0.5 * 2**attempt))
+        assert last is not None
+        raise last
+
+    def _post_once(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        request = urllib.request.Request(
+            self._base + path,
+            data=json.dumps(body).encode("utf-8"),
+            method="POST",
+            headers={
+                "Authorization": f"Bearer {self._agent_key}",
+                "Content-Type": "application/json",
+                "Accept": "application/json",
+                "User-Agent": f"phi-agent/{__version__}",
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self._timeout) as response:
+                payload = json.loads(response.read() or b"{}")
+        except urllib.error.HTTPError as error:
+            raise _error_from_body(error.code, error.read()) from None
+        except (urllib.error.URLError, OSError, ValueError) as error:
+            reason = getattr(error, "reason", error)
+            raise ApiError(None, "network_error", f"{self._base}{path}: {reason}") from None
+        if not isinstance(payload, dict):
+            raise ApiError(None, "bad_response", f"{path} answered with something other than a JSON object")
+        return payload

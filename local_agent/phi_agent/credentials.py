@@ -1,0 +1,106 @@
+"""AWS access: short-lived credentials vended by the Phi API for the agent key, refreshed before expiry.
+
+Without an agent key the agent falls back to boto3's default credential chain ("ambient" mode), which
+is meant for development and tests only.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import boto3
+import botocore.session
+from botocore.config import Config
+from botocore.credentials import RefreshableCredentials
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from phi_agent.api import ApiClient, ApiError
+from phi_agent.config import AgentConfig
+from phi_agent.logs import log_fields
+
+logger = logging.getLogger(__name__)
+CREDENTIALS_PATH = "/local-agents/credentials"
+
+
+class VendedCredentials(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    access_key_id: str
+    secret_access_key: str
+    session_token: str
+    expiration: datetime
+    region: str | None = None
+    queue_url: str | None = None
+    aws_endpoint_url: str | None = None
+
+    def as_botocore_metadata(self) -> dict[str, Any]:
+        return {
+            "access_key": self.access_key_id,
+            "secret_key": self.secret_access_key,
+            "token": self.session_token,
+            "expiry_time": self.expiration.isoformat(),
+        }
+
+
+class _RefreshFiveMinutesEarly(RefreshableCredentials):
+    # botocore's defaults (15 / 10 minutes) would refresh short-lived vended credentials constantly.
+    _advisory_refresh_timeout = 5 * 60
+    _mandatory_refresh_timeout = 2 * 60
+
+
+class CredentialVendor:
+    def __init__(self, api: ApiClient) -> None:
+        self._api = api
+
+    def fetch(self) -> VendedCredentials:
+        payload = self._api.post(CREDENTIALS_PATH, {})
+        try:
+            credentials = VendedCredentials.model_validate(payload)
+        except ValidationError as error:
+            raise ApiError(None, "bad_response", f"credentials answer is not usable: {error}") from None
+        logger.info("received AWS credentials", extra=log_fields(expires=credentials.expiration.isoformat()))
+        return credentials
+
+    def refreshable(self) -> RefreshableCredentials:
+        first = self.fetch()
+        return _RefreshFiveMinutesEarly.create_from_metadata(
+            metadata=first.as_botocore_metadata(),
+            refresh_using=lambda: self.fetch().as_botocore_metadata(),
+            method="phi-agent-vended",
+        )
+
+
+def aws_session(config: AgentConfig, vendor: CredentialVendor | None) -> boto3.Session:
+    if vendor is None:
+        logger.warning(
+            "PHI_AGENT_KEY is not set: using the default AWS credential chain and skipping heartbeats "
+            "(development mode; production agents must set PHI_AGENT_KEY)"
+        )
+        return boto3.Session(region_name=config.cloud.region)
+    core = botocore.session.get_session()
+    core._credentials = vendor.refreshable()
+    return boto3.Session(botocore_session=core, region_name=config.cloud.region)
+
+
+@dataclass(frozen=True)
+class AwsClients:
+    sqs: Any
+    sfn: Any
+
+
+def aws_clients(session: boto3.Session, config: AgentConfig) -> AwsClients:
+    client_config = Config(
+        retries={"max_attempts": 5, "mode": "standard"},
+        connect_timeout=5,
+        # A long poll holds the connection open for wait_time_seconds.
+        read_timeout=config.local.wait_time_seconds + 15,
+        max_pool_connections=config.local.concurrency * 3 + 4,
+    )
+    endpoint = config.cloud.aws_endpoint_url or None
+    return AwsClients(
+        sqs=session.client("sqs", endpoint_url=endpoint, config=client_config),
+        sfn=session.client("stepfunctions", endpoint_url=endpoint, config=client_config),
+    )

@@ -1,0 +1,178 @@
+"""Turn a tool's row stream into the SendTaskSuccess output: inline when small, else gzip JSON lines on S3.
+
+Rows are read one at a time: at most the inline limit is ever held in memory; beyond it rows go
+straight to a compressed temporary file that is then streamed to the pre-signed URL.
+"""
+
+from __future__ import annotations
+
+import gzip
+import http.client
+import json
+import logging
+import tempfile
+import time
+from collections.abc import Callable
+from typing import IO, Any
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict
+
+from phi_agent.errors import ToolError
+from phi_agent.logs import log_fields
+from phi_agent.tools.base import TabularResult, json_safe
+
+logger = logging.getLogger(__name__)
+
+RESULT_FORMAT = "jsonl.gz"
+_WRITE_BATCH_ROWS = 2_000
+_UPLOAD_ATTEMPTS = 4
+_UPLOAD_BLOCK_BYTES = 1024 * 1024
+# Bytes of the inline wrapper around the rows: {"columns":…, "rows":[…], "row_count":N, "truncated":…}
+_INLINE_OVERHEAD_BYTES = 96
+
+
+class ResultUpload(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    url: str
+    key: str
+
+
+# One encoder for all rows: json.dumps with options would build a new encoder per call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def _encode(value: Any) -> str:
+    return _ENCODER.encode(value)
+
+
+class _GzipSpill:
+    """Compressed JSON lines in an anonymous temporary file (removed by the OS when closed)."""
+
+    def __init__(self, columns: list[str]) -> None:
+        self.file: IO[bytes] = tempfile.TemporaryFile(prefix="phi-agent-result-")  # noqa: SIM115 (closed by close())
+        self._gzip = gzip.GzipFile(fileobj=self.file, mode="wb", compresslevel=5)
+        self._pending: list[str] = [_encode({"columns": columns})]
+
+    def add(self, encoded_row: str) -> None:
+        self._pending.append(encoded_row)
+        if len(self._pending) >= _WRITE_BATCH_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._pending:
+            self._gzip.write(("\n".join(self._pending) + "\n").encode("utf-8"))
+            self._pending = []
+
+    def finish(self) -> int:
+        self._flush()
+        self._gzip.close()
+        size = self.file.tell()
+        self.file.seek(0)
+        return size
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def put_presigned(url: str, body: IO[bytes], size: int, sleep: Callable[[float], None] = time.sleep) -> None:
+    """HTTP PUT of `body` to a pre-signed URL, retrying network errors and 5xx answers with backoff."""
+    parts = urlsplit(url)
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    connection_type = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    for attempt in range(1, _UPLOAD_ATTEMPTS + 1):
+        body.seek(0)
+        connection = connection_type(parts.netloc, timeout=120, blocksize=_UPLOAD_BLOCK_BYTES)
+        try:
+            connection.request("PUT", target, body=body, headers={"Content-Length": str(size)})
+            response = connection.getresponse()
+            detail = response.read(2_000).decode("utf-8", errors="replace")
+            if 200 <= response.status < 300:
+                return
+            if response.status < 500:
+                raise ToolError(
+                    "Tool.InternalError", f"the result upload was refused (HTTP {response.status}): {detail}"
+                )
+            problem = f"HTTP {response.status}"
+        except (OSError, http.client.HTTPException) as error:
+            problem = f"{type(error).__name__}: {error}"
+        finally:
+            connection.close()
+        logger.warning("result upload failed; retrying", extra=log_fields(attempt=attempt, problem=problem))
+        if attempt < _UPLOAD_ATTEMPTS:
+            sleep(min(8.0, 0.5 * 2**attempt))
+    raise ToolError("Tool.InternalError", f"the result upload failed after {_UPLOAD_ATTEMPTS} attempts: {problem}")
+
+
+def build_output(
+    tool_call_id: str,
+    result: TabularResult,
+    inline_limit_bytes: int,
+    upload: ResultUpload | None,
+) -> dict[str, Any]:
+    """Read every row once and return the tool result (inline) or a reference to the uploaded result."""
+    inline_rows: list[list[Any]] = []
+    inline_bytes = _INLINE_OVERHEAD_BYTES + len(_encode(result.columns).encode("utf-8"))
+    spill: _GzipSpill | None = None
+    try:
+        for row in result.rows:
+            safe_row = [json_safe(value) for value in row]
+            if spill is not None:
+                spill.add(_encode(safe_row))
+                continue
+            inline_bytes += len(_encode(safe_row).encode("utf-8")) + 1
+            inline_rows.append(safe_row)
+            if inline_bytes > inline_limit_bytes:
+                spill = _start_spill(result.columns, inline_rows, upload, inline_limit_bytes)
+                inline_rows = []
+        if spill is None:
+            return _inline_output(tool_call_id, result, inline_rows)
+        assert upload is not None  # _start_spill refuses to spill without an upload target
+        size = spill.finish()
+        put_presigned(upload.url, spill.file, size)
+        return {
+            "v": 1,
+            "tool_call_id": tool_call_id,
+            "ok": True,
+            "result_ref": {
+                "key": upload.key,
+                "bytes": size,
+                "format": RESULT_FORMAT,
+                "row_count": result.rows.count,
+                "columns": result.columns,
+                "truncated": result.rows.truncated,
+            },
+        }
+    finally:
+        if spill is not None:
+            spill.close()
+
+
+def _start_spill(
+    columns: list[str], rows: list[list[Any]], upload: ResultUpload | None, inline_limit_bytes: int
+) -> _GzipSpill:
+    if upload is None:
+        raise ToolError(
+            "Tool.ResultTooLarge",
+            f"the result is larger than {inline_limit_bytes} bytes and the request has no result_upload; "
+            "ask for fewer rows or columns (max_rows) or aggregate in the query",
+        )
+    spill = _GzipSpill(columns)
+    for row in rows:
+        spill.add(_encode(row))
+    return spill
+
+
+def _inline_output(tool_call_id: str, result: TabularResult, rows: list[list[Any]]) -> dict[str, Any]:
+    return {
+        "v": 1,
+        "tool_call_id": tool_call_id,
+        "ok": True,
+        "result": {
+            "columns": result.columns,
+            "rows": rows,
+            "row_count": result.rows.count,
+            "truncated": result.rows.truncated,
+        },
+    }

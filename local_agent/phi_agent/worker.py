@@ -1,0 +1,328 @@
+"""The poll loop: long-poll the agent's queue, run each tool request, answer, then delete the message."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from phi_agent.config import AgentConfig
+from phi_agent.credentials import AwsClients
+from phi_agent.errors import ToolError
+from phi_agent.heartbeat import AgentState
+from phi_agent.logs import log_fields, redact, token_hint
+from phi_agent.messages import MalformedRequest, ToolRequest, parse_request
+from phi_agent.results import build_output
+from phi_agent.stepfunctions import TaskAnswerer
+from phi_agent.tools.registry import ToolRegistry
+
+logger = logging.getLogger(__name__)
+MAX_TASK_HEARTBEAT_SECONDS = 30.0
+_MAX_POLL_BACKOFF_SECONDS = 30.0
+
+
+@dataclass
+class Outcome:
+    output: dict[str, Any] | None = None
+    error: str = ""
+    cause: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.output is not None
+
+
+@dataclass
+class _InFlight:
+    task_token: str
+    receipt_handle: str
+    next_heartbeat: float
+    next_visibility: float
+    step_over: bool = False
+
+
+@dataclass
+class _KeepaliveTable:
+    entries: dict[int, _InFlight] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class Keepalive:
+    """While tools run: SendTaskHeartbeat for their tokens and extend their messages' visibility."""
+
+    def __init__(self, clients: AwsClients, answerer: TaskAnswerer, config: AgentConfig) -> None:
+        self._sqs = clients.sqs
+        self._answerer = answerer
+        self._queue_url = config.cloud.queue_url
+        self._heartbeat_every = min(MAX_TASK_HEARTBEAT_SECONDS, config.local.heartbeat_seconds)
+        self._visibility = config.local.visibility_timeout_seconds
+        self._table = _KeepaliveTable()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="phi-keepalive", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def track(self, task_token: str, receipt_handle: str) -> _InFlight:
+        now = time.monotonic()
+        entry = _InFlight(task_token, receipt_handle, now + self._heartbeat_every, now + self._visibility / 2)
+        with self._table.lock:
+            self._table.entries[id(entry)] = entry
+        return entry
+
+    def untrack(self, entry: _InFlight) -> None:
+        with self._table.lock:
+            self._table.entries.pop(id(entry), None)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(1.0):
+            with self._table.lock:
+                entries = list(self._table.entries.values())
+            for entry in entries:
+                self._keep(entry, time.monotonic())
+
+    def _keep(self, entry: _InFlight, now: float) -> None:
+        if now >= entry.next_heartbeat and not entry.step_over:
+            entry.next_heartbeat = now + self._heartbeat_every
+            if not self._answerer.heartbeat(entry.task_token):
+                entry.step_over = True
+                logger.warning(
+                    "the step ended while its tool was running",
+                    extra=log_fields(token=token_hint(entry.task_token)),
+                )
+        if now >= entry.next_visibility:
+            entry.next_visibility = now + self._visibility / 2
+            try:
+                self._sqs.change_message_visibility(
+                    QueueUrl=self._queue_url,
+                    ReceiptHandle=entry.receipt_handle,
+                    VisibilityTimeout=self._visibility,
+                )
+            except (ClientError, BotoCoreError) as error:
+                logger.warning("could not extend message visibility", extra=log_fields(problem=str(error)))
+
+
+class Worker:
+    def __init__(self, config: AgentConfig, clients: AwsClients, registry: ToolRegistry, state: AgentState) -> None:
+        self._config = config
+        self._sqs = clients.sqs
+        self._registry = registry
+        self._state = state
+        self._answerer = TaskAnswerer(clients.sfn)
+        self._keepalive = Keepalive(clients, self._answerer, config)
+        self._slots = threading.Semaphore(config.local.concurrency)
+        self._executor = ThreadPoolExecutor(config.local.concurrency, thread_name_prefix="phi-tool")
+        self._futures: set[Future[None]] = set()
+        self._futures_lock = threading.Lock()
+
+    # -- loop ---------------------------------------------------------------------------------------
+    def run(self, stop: threading.Event, on_stopping: Callable[[], None] | None = None) -> bool:
+        """Serve until `stop` is set; True when every running tool finished within the shutdown grace.
+
+        `on_stopping` runs as soon as the stop is seen (the agent reports OFFLINE before draining).
+        """
+        logger.info(
+            "polling for tool requests",
+            extra=log_fields(
+                agent_id=self._config.agent_id,
+                tools=self._registry.keys,
+                concurrency=self._config.local.concurrency,
+            ),
+        )
+        self._keepalive.start()
+        poller = threading.Thread(target=self._poll_loop, args=(stop,), name="phi-poller", daemon=True)
+        poller.start()
+        while not stop.wait(1.0):
+            pass
+        logger.info("stopping: no new requests; waiting for running tools")
+        if on_stopping is not None:
+            on_stopping()
+        # The poller may sit in a 20 s long poll; it releases anything it receives after the stop.
+        with self._futures_lock:
+            running = set(self._futures)
+        _, unfinished = wait_futures(running, timeout=self._config.local.shutdown_grace_seconds)
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._keepalive.stop()
+        if unfinished:
+            logger.warning(
+                "tools still running at shutdown; their requests will be redelivered",
+                extra=log_fields(count=len(unfinished)),
+            )
+        return not unfinished
+
+    def _poll_loop(self, stop: threading.Event) -> None:
+        backoff = 1.0
+        while not stop.is_set():
+            free = self._take_slots(stop)
+            if free == 0:
+                continue
+            try:
+                messages = self._receive(free)
+                backoff = 1.0
+            except (ClientError, BotoCoreError) as error:
+                self._release_slots(free)
+                self._state.record_error(f"receive failed: {error}")
+                logger.error("could not receive from the queue", extra=log_fields(problem=str(error), retry_in=backoff))
+                stop.wait(backoff)
+                backoff = min(_MAX_POLL_BACKOFF_SECONDS, backoff * 2)
+                continue
+            self._release_slots(free - len(messages))
+            if stop.is_set():
+                self._release_messages(messages)
+                self._release_slots(len(messages))
+                return
+            for message in messages:
+                self._submit(message)
+
+    def _take_slots(self, stop: threading.Event) -> int:
+        if not self._slots.acquire(timeout=0.5):
+            return 0
+        if stop.is_set():
+            self._slots.release()
+            return 0
+        taken = 1
+        while taken < min(10, self._config.local.concurrency) and self._slots.acquire(blocking=False):
+            taken += 1
+        return taken
+
+    def _release_slots(self, count: int) -> None:
+        for _ in range(count):
+            self._slots.release()
+
+    def _receive(self, count: int) -> list[dict[str, Any]]:
+        answer = self._sqs.receive_message(
+            QueueUrl=self._config.cloud.queue_url,
+            MaxNumberOfMessages=count,
+            WaitTimeSeconds=self._config.local.wait_time_seconds,
+            VisibilityTimeout=self._config.local.visibility_timeout_seconds,
+        )
+        messages: list[dict[str, Any]] = answer.get("Messages", [])
+        return messages
+
+    def _release_messages(self, messages: list[dict[str, Any]]) -> None:
+        for message in messages:
+            try:
+                self._sqs.change_message_visibility(
+                    QueueUrl=self._config.cloud.queue_url,
+                    ReceiptHandle=message["ReceiptHandle"],
+                    VisibilityTimeout=0,
+                )
+            except (ClientError, BotoCoreError):
+                logger.warning("could not release a message received during shutdown")
+
+    def _submit(self, message: dict[str, Any]) -> None:
+        future = self._executor.submit(self.handle_message, message)
+        with self._futures_lock:
+            self._futures.add(future)
+
+        def _done(finished: Future[None]) -> None:
+            with self._futures_lock:
+                self._futures.discard(finished)
+            self._slots.release()
+
+        future.add_done_callback(_done)
+
+    # -- one message --------------------------------------------------------------------------------
+    def handle_message(self, message: dict[str, Any]) -> None:
+        """Answer one request and delete it; never raises (a bad message must not stop the agent)."""
+        try:
+            self._handle(message)
+        except Exception as error:
+            self._state.record_error(f"unexpected error handling a message: {error}")
+            logger.exception("unexpected error handling a message; it will be redelivered")
+
+    def _handle(self, message: dict[str, Any]) -> None:
+        receipt_handle = message["ReceiptHandle"]
+        request = parse_request(message.get("Body", ""))
+        if isinstance(request, MalformedRequest):
+            self._handle_malformed(message, request)
+            return
+        fields = {
+            "task_id": request.task_id,
+            "tool_call_id": request.tool_call_id,
+            "tool": request.tool,
+            "agent_id": request.agent_id,
+            "token": token_hint(request.task_token),
+        }
+        logger.info("tool request received", extra=log_fields(**fields))
+        started = time.monotonic()
+        entry = self._keepalive.track(request.task_token, receipt_handle)
+        try:
+            outcome = self._run_tool(request)
+        finally:
+            self._keepalive.untrack(entry)
+        duration_ms = round((time.monotonic() - started) * 1000)
+        if outcome.output is not None:
+            answered = self._answerer.succeed(request.task_token, outcome.output)
+            logger.info("tool succeeded", extra=log_fields(duration_ms=duration_ms, **fields))
+        else:
+            self._state.record_error(f"{outcome.error}: {outcome.cause}")
+            answered = self._answerer.fail(request.task_token, outcome.error, outcome.cause)
+            logger.warning(
+                "tool failed",
+                extra=log_fields(duration_ms=duration_ms, error=outcome.error, cause=outcome.cause, **fields),
+            )
+        if answered:
+            self._delete(receipt_handle)
+
+    def _handle_malformed(self, message: dict[str, Any], request: MalformedRequest) -> None:
+        body_excerpt = redact(str(message.get("Body", ""))[:500])
+        self._state.record_error(f"malformed tool request: {request.reason}")
+        if request.task_token is None:
+            logger.error(
+                "malformed message without a task token; logged and deleted",
+                extra=log_fields(message_id=message.get("MessageId"), reason=request.reason, body=body_excerpt),
+            )
+            self._delete(message["ReceiptHandle"])
+            return
+        logger.error(
+            "malformed tool request; answering with Tool.BadRequest",
+            extra=log_fields(
+                message_id=message.get("MessageId"),
+                reason=request.reason,
+                token=token_hint(request.task_token),
+            ),
+        )
+        if self._answerer.fail(request.task_token, "Tool.BadRequest", request.reason):
+            self._delete(message["ReceiptHandle"])
+
+    def _run_tool(self, request: ToolRequest) -> Outcome:
+        try:
+            if request.agent_id != self._config.agent_id:
+                raise ToolError("Tool.BadRequest", f"the request is for agent {request.agent_id}, not this agent")
+            seconds_left = request.seconds_left()
+            if seconds_left is not None and seconds_left <= 0:
+                raise ToolError("Tool.Timeout", "the request's deadline passed before the agent could run it")
+            tool = self._registry.get(request.tool)
+            with tool.open(request.args, seconds_left) as result:
+                output = build_output(
+                    request.tool_call_id,
+                    result,
+                    self._config.local.inline_result_limit_bytes,
+                    request.result_upload,
+                )
+            return Outcome(output=output)
+        except ToolError as error:
+            return Outcome(error=error.error, cause=error.cause)
+        except Exception as error:
+            logger.exception("tool crashed", extra=log_fields(tool=request.tool))
+            return Outcome(error="Tool.InternalError", cause=redact(f"{type(error).__name__}: {error}"))
+
+    def _delete(self, receipt_handle: str) -> None:
+        try:
+            self._sqs.delete_message(QueueUrl=self._config.cloud.queue_url, ReceiptHandle=receipt_handle)
+        except (ClientError, BotoCoreError) as error:
+            # The answer is already in; a redelivery will be answered again and dropped as InvalidToken.
+            self._state.record_error(f"delete failed: {error}")
+            logger.warning("could not delete an answered message", extra=log_fields(problem=str(error)))

@@ -1,0 +1,105 @@
+"""cdk-nag (AwsSolutions), cfn-lint, the ASL file and the CDK CLI on the synthesized app."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cfnlint.api import ManualArgs, lint_file
+
+from infra_cdk.config import ASL_PLACEHOLDERS, REPO_ROOT, STATE_MACHINE_FILE, Handler
+from infra_cdk.synthesis import Synthesis
+
+pytestmark = pytest.mark.infra
+
+# CDK writes explicit DependsOn next to GetAtt references (e.g. function -> its role); harmless.
+CFN_LINT_IGNORED = ["W3005"]
+LINT_REGIONS = ["us-east-1", "eu-west-1", "eu-central-1"]
+
+
+def test_cdk_nag_aws_solutions_has_no_unacknowledged_findings(dev: Synthesis) -> None:
+    assert dev.validation_error is None, dev.validation_error
+    report = json.loads((dev.outdir / "validation-report.json").read_text(encoding="utf-8"))
+    violations = [violation for plugin in report["pluginReports"] for violation in plugin.get("violations", [])]
+    assert violations == []
+
+
+def test_every_acknowledgment_gives_a_reason(dev: Synthesis) -> None:
+    acknowledgments = [
+        entry.data
+        for construct in dev.stack.node.find_all()
+        for entry in construct.node.metadata
+        if "acknowledge" in entry.type.lower()
+    ]
+    assert acknowledgments, "the stack acknowledges some findings"
+    for acknowledgment in acknowledgments:
+        text = json.dumps(acknowledgment)
+        assert len(text) > 60, f"acknowledgment without a real reason: {text}"
+
+
+def test_cfn_lint_is_clean(dev: Synthesis) -> None:
+    matches = lint_file(dev.template_path, ManualArgs(regions=LINT_REGIONS, ignore_checks=CFN_LINT_IGNORED))
+    assert [str(match) for match in matches] == []
+
+
+def test_state_machine_definition_is_the_asl_file_with_only_placeholders_substituted(dev: Synthesis) -> None:
+    (state_machine,) = dev.resources("AWS::StepFunctions::StateMachine").values()
+    properties = state_machine["Properties"]
+    assert "DefinitionString" not in properties
+    asset_file = dev.outdir / f"asset.{properties['DefinitionS3Location']['Key']}"
+    assert asset_file.read_bytes() == STATE_MACHINE_FILE.read_bytes()
+
+    placeholders = set(re.findall(r"\$\{(\w+)\}", STATE_MACHINE_FILE.read_text(encoding="utf-8")))
+    substitutions = properties["DefinitionSubstitutions"]
+    assert set(substitutions) == placeholders == set(ASL_PLACEHOLDERS)
+
+    functions = dev.resources("AWS::Lambda::Function")
+    for placeholder, handler in ASL_PLACEHOLDERS.items():
+        logical_id, attribute = substitutions[placeholder]["Fn::GetAtt"]
+        assert attribute == "Arn"
+        assert functions[logical_id]["Properties"]["Handler"] == handler.value
+
+
+def test_state_machine_is_standard_logged_and_traced(dev: Synthesis) -> None:
+    (state_machine,) = dev.resources("AWS::StepFunctions::StateMachine").values()
+    properties = state_machine["Properties"]
+    assert properties["StateMachineType"] == "STANDARD"  # waitForTaskToken needs Standard
+    assert properties["TracingConfiguration"] == {"Enabled": True}
+    assert properties["LoggingConfiguration"]["Level"] == "ALL"
+    assert properties["StateMachineName"] == "phi-dev-agent-task"
+    assert Handler.THINK.value in {f["Properties"]["Handler"] for f in dev.resources("AWS::Lambda::Function").values()}
+
+
+CDK_CLI = REPO_ROOT / "infra_cdk" / "node_modules" / ".bin" / "cdk"
+
+
+@pytest.mark.skipif(not CDK_CLI.exists(), reason="CDK CLI not installed: npm ci --prefix infra_cdk")
+def test_cdk_cli_synthesizes_the_app(dev: Synthesis, tmp_path: Path) -> None:
+    """What the README tells users to run: the pinned CLI, cdk.json, app.py (cdk-nag included)."""
+    # cdk.json runs `python app.py`: make that the interpreter running the tests (the venv's).
+    python_dir = str(Path(sys.executable).parent)
+    env = {**os.environ, "PATH": f"{python_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    result = subprocess.run(
+        [str(CDK_CLI), "synth", "--quiet", "--output", str(tmp_path / "cdk.out"), "-c", "stage=dev"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    template = json.loads((tmp_path / "cdk.out" / "PhiAgents-dev.template.json").read_text(encoding="utf-8"))
+    # Same resources; only the CLI's CDKMetadata and the API deployment's content hash may differ.
+    assert resource_types(template) - Counter({"AWS::CDK::Metadata": 1}) == resource_types(dev.template_json)
+
+
+def resource_types(template: dict[str, Any]) -> Counter[str]:
+    return Counter(resource["Type"] for resource in template["Resources"].values())

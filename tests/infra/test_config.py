@@ -1,0 +1,36 @@
+"""Stage configuration read from CDK context."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from infra_cdk.config import Stage, cdk_json_context, stage_config
+
+pytestmark = pytest.mark.infra
+
+
+def context(values: dict[str, Any]) -> Any:
+    return values.get
+
+
+def test_defaults_to_dev_from_cdk_json() -> None:
+    config = stage_config(cdk_json_context().get)
+    assert config.stage is Stage.DEV
+    assert config.agent_queue_prefix == "phi-dev-agent-"
+    assert not config.agent_dlq_name.startswith(config.agent_queue_prefix)
+
+
+def test_prod_requires_the_web_app_origin() -> None:
+    with pytest.raises(ValidationError, match="corsAllowOrigins"):
+        stage_config(context({"stage": "prod"}))
+    config = stage_config(context({"stage": "prod", "corsAllowOrigins": "https://a.example, https://b.example"}))
+    assert config.cors_allow_origins == ["https://a.example", "https://b.example"]
+    assert config.db_multi_az and config.deletion_protection
+
+
+def test_unknown_stage_is_rejected() -> None:
+    with pytest.raises(ValueError, match="staging"):
+        stage_config(context({"stage": "staging"}))

@@ -1,0 +1,243 @@
+"""Catalog, agents (create by ids or keys, change, disable, delete), lists with pagination, tasks, config export."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+import pytest
+import yaml
+from botocore.exceptions import ClientError
+
+from tests.integration.api.tenant_fixtures import insert_task
+from tests.support.api import ApiSession
+
+
+def _catalog(session: ApiSession) -> tuple[dict[str, Any], dict[str, Any], dict[str, dict[str, Any]]]:
+    industry = next(i for i in session.ok("GET", "/industries") if i["key"] == "logistics")
+    roles = session.ok("GET", "/role-templates", params={"industry_key": "logistics"})
+    tools = {t["key"]: t for t in session.ok("GET", "/tools")}
+    return industry, next(r for r in roles if r["key"] == "ops_manager"), tools
+
+
+def test_the_catalog_lists_industries_roles_and_tools_with_config_schemas(new_user: ApiSession) -> None:
+    industry, role, tools = _catalog(new_user)
+    none_for_other = new_user.ok("GET", "/role-templates", params={"industry_key": "aerospace"})
+
+    assert role["industry_id"] == industry["id"] and "email" in role["default_tools"]
+    assert {"db", "file", "cctv", "email"} <= set(tools)
+    assert tools["file"]["config_schema"]["required"] == ["base_dir"]
+    assert tools["cctv"]["available"] is False
+    assert none_for_other == []
+
+
+def test_create_by_catalog_ids_validates_and_defaults_each_tool_config(new_user: ApiSession) -> None:
+    industry, role, tools = _catalog(new_user)
+    body = {
+        "name": "Ops manager",
+        "industry_id": industry["id"],
+        "role_template_id": role["id"],
+        "tool_ids": [tools["file"]["id"], tools["email"]["id"]],
+        "tool_config": {tools["file"]["id"]: {"base_dir": "/exports"}, "email": {"recipients": ["ops@example.com"]}},
+    }
+    agent = new_user.ok("POST", f"/orgs/{new_user.org_id}/agents", json=body)
+
+    configs = {t["key"]: t["config"] for t in agent["tools"]}
+    assert (agent["industry_key"], agent["role_key"]) == ("logistics", "ops_manager")
+    assert configs == {
+        "email": {"recipients": ["ops@example.com"]},
+        "file": {"base_dir": "/exports", "max_rows": 100000},
+    }
+
+
+@pytest.mark.parametrize(
+    ("tools", "code", "needle"),
+    [
+        ({"file": {}}, "invalid_tool_config", "base_dir"),
+        ({"db": {"max_rows": 0}}, "invalid_tool_config", "max_rows"),
+        ({"email": {"recipients": ["not-an-email"]}}, "invalid_tool_config", "email"),
+        ({"db": {"password": "hunter2"}}, "invalid_tool_config", "password"),
+        ({"cctv": {}}, "tool_unavailable", "cctv"),
+        ({"fax": {}}, "bad_request", "fax"),
+    ],
+)
+def test_bad_tool_configuration_is_a_clear_400(
+    new_user: ApiSession, tools: dict[str, Any], code: str, needle: str
+) -> None:
+    response = new_user.request(
+        "POST",
+        f"/orgs/{new_user.org_id}/agents",
+        json={
+            "name": "x",
+            "industry_key": "logistics",
+            "role_key": "warehouse_analyst",
+            "tools": tools,
+        },
+    )
+    assert (response.status_code, response.json()["error"]["code"]) == (400, code)
+    assert needle in response.json()["error"]["message"]
+
+
+def test_a_role_from_another_industry_or_no_role_is_refused(new_user: ApiSession) -> None:
+    _, role, _ = _catalog(new_user)
+    wrong = new_user.request(
+        "POST",
+        f"/orgs/{new_user.org_id}/agents",
+        json={
+            "name": "x",
+            "industry_key": "mining",
+            "role_template_id": role["id"],
+            "tools": {},
+        },
+    )
+    missing = new_user.request("POST", f"/orgs/{new_user.org_id}/agents", json={"name": "x", "tools": {}})
+    assert wrong.status_code == 400
+    assert (missing.status_code, missing.json()["error"]["code"]) == (422, "validation_error")
+
+
+def test_patch_changes_name_tools_config_and_workflows_and_syncs_schedules(new_user: ApiSession) -> None:
+    agent = new_user.create_agent()
+    workflow = {"type": "DAILY_WAREHOUSE_REPORT", "schedule": "30 5 * * 1-5", "timezone": "Europe/London"}
+
+    renamed = new_user.ok("PATCH", f"/agents/{agent['id']}", json={"name": "Night analyst"})
+    retuned = new_user.ok("PATCH", f"/agents/{agent['id']}", json={"tool_config": {"db": {"max_rows": 500}}})
+    regrouped = new_user.ok(
+        "PATCH",
+        f"/agents/{agent['id']}",
+        json={
+            "tools": {"db": {"max_rows": 500}, "file": {"base_dir": "/data"}},
+            "workflows": [workflow],
+            "llm": {"model": "gpt-4o", "temperature": 0.1},
+            "thresholds": {"late_orders": 3},
+        },
+    )
+    schedules = new_user.ok("GET", f"/agents/{agent['id']}/schedules")
+    bad_workflow = new_user.request("PATCH", f"/agents/{agent['id']}", json={"workflows": [{"type": "NOPE"}]})
+
+    assert renamed["name"] == "Night analyst" and renamed["tools"] == agent["tools"]
+    assert retuned["tools"][0]["config"]["max_rows"] == 500
+    assert retuned["tools"][0]["config"]["url_env"] == "PHI_WAREHOUSE_DB_URL"
+    assert [t["key"] for t in regrouped["tools"]] == ["db", "file"]
+    assert regrouped["config"]["llm"] == {"model": "gpt-4o", "temperature": 0.1}
+    assert regrouped["config"]["thresholds"] == {"late_orders": 3}
+    assert [(s["cron"], s["timezone"]) for s in schedules] == [("30 5 * * 1-5", "Europe/London")]
+    assert bad_workflow.status_code == 400
+
+
+def test_a_disabled_agent_runs_no_new_tasks_until_enabled(new_user: ApiSession) -> None:
+    agent = new_user.create_agent()
+    disabled = new_user.ok("PATCH", f"/agents/{agent['id']}", json={"status": "DISABLED"})
+    refused = new_user.request("POST", f"/agents/{agent['id']}/run-task", json={"type": "DAILY_WAREHOUSE_REPORT"})
+    paused = new_user.ok("GET", f"/agents/{agent['id']}/schedules")
+    enabled = new_user.ok("PATCH", f"/agents/{agent['id']}", json={"status": "ACTIVE"})
+
+    assert disabled["status"] == "DISABLED"
+    assert (refused.status_code, refused.json()["error"]["code"]) == (409, "conflict")
+    assert [s["enabled"] for s in paused] == [False]
+    assert enabled["status"] == "ACTIVE" and new_user.ok("GET", f"/agents/{agent['id']}/schedules")[0]["enabled"]
+
+
+def test_deleting_an_agent_removes_queue_keys_and_schedules_but_keeps_tasks(
+    new_user: ApiSession, stack: Any, api_url: str
+) -> None:
+    agent = new_user.create_agent()
+    key = new_user.ok("POST", f"/agents/{agent['id']}/keys")["key"]
+    assert new_user.org_id is not None
+    task_id = insert_task(new_user.org_id, agent["id"])
+
+    deleted = new_user.request("DELETE", f"/agents/{agent['id']}")
+
+    sqs = boto3.client("sqs", endpoint_url=stack.info.aws_endpoint_url, region_name="us-east-1")
+    with pytest.raises(ClientError):
+        sqs.get_queue_attributes(QueueUrl=agent["queue_url"], AttributeNames=["All"])
+    key_client = ApiSession(api_url)
+    key_client.token = key
+    assert deleted.status_code == 204
+    assert new_user.request("GET", f"/agents/{agent['id']}").status_code == 404
+    assert key_client.request("POST", "/local-agents/heartbeat", json={"host": "h"}).status_code == 401
+    assert new_user.ok("GET", f"/tasks/{task_id}")["agent_id"] == agent["id"]
+    assert [t["id"] for t in new_user.ok("GET", f"/orgs/{new_user.org_id}/tasks")] == [task_id]
+    from tests.integration.api.tenant_fixtures import sql
+
+    assert sql("SELECT count(*) AS n FROM schedules WHERE agent_id = %s", (agent["id"],))[0]["n"] == 0
+
+
+def test_agent_lists_paginate_and_filter(new_user: ApiSession) -> None:
+    for name in ("Alpha", "Beta", "Gamma"):
+        new_user.create_agent(name=f"{name} analyst")
+    gamma = new_user.ok("GET", f"/orgs/{new_user.org_id}/agents", params={"q": "gamma"})[0]
+    new_user.ok("PATCH", f"/agents/{gamma['id']}", json={"status": "DISABLED"})
+
+    page = new_user.request("GET", f"/orgs/{new_user.org_id}/agents", params={"limit": 2, "offset": 1})
+    disabled = new_user.ok("GET", f"/orgs/{new_user.org_id}/agents", params={"status": "DISABLED"})
+    by_role = new_user.request("GET", f"/orgs/{new_user.org_id}/agents", params={"role_key": "ops_manager"})
+    wildcard = new_user.ok("GET", f"/orgs/{new_user.org_id}/agents", params={"q": "%"})
+
+    assert [a["name"] for a in page.json()] == ["Beta analyst", "Gamma analyst"]
+    assert page.headers["x-total-count"] == "3"
+    assert [a["name"] for a in disabled] == ["Gamma analyst"]
+    assert by_role.json() == [] and by_role.headers["x-total-count"] == "0"
+    assert wildcard == []
+
+
+def test_task_lists_filter_by_status_and_type_newest_first(new_user: ApiSession) -> None:
+    agent = new_user.create_agent()
+    assert new_user.org_id is not None
+    ids = [
+        insert_task(new_user.org_id, agent["id"], t, s)
+        for t, s in [
+            ("DAILY_WAREHOUSE_REPORT", "SUCCEEDED"),
+            ("DAILY_WAREHOUSE_REPORT", "FAILED"),
+            ("AD_HOC", "SUCCEEDED"),
+        ]
+    ]
+
+    everything = new_user.request("GET", f"/agents/{agent['id']}/tasks", params={"limit": 2})
+    failed = new_user.ok("GET", f"/agents/{agent['id']}/tasks", params={"status": "FAILED"})
+    ad_hoc = new_user.ok("GET", f"/agents/{agent['id']}/tasks", params={"type": "AD_HOC"})
+    detail = new_user.ok("GET", f"/tasks/{ids[0]}")
+    bad_status = new_user.request("GET", f"/agents/{agent['id']}/tasks", params={"status": "LOST"})
+
+    assert [t["id"] for t in everything.json()] == [ids[2], ids[1]]
+    assert everything.headers["x-total-count"] == "3" and "output" not in everything.json()[0]
+    assert [t["id"] for t in failed] == [ids[1]]
+    assert [t["id"] for t in ad_hoc] == [ids[2]]
+    assert detail["events"] == [] and detail["status"] == "SUCCEEDED"
+    assert bad_status.status_code == 422
+
+
+def test_config_export_as_json_on_request_with_a_download_name(new_user: ApiSession) -> None:
+    agent = new_user.create_agent(
+        tools={"db": {}, "file": {"base_dir": "/exports"}, "email": {"recipients": ["a@b.co"]}}
+    )
+    as_json = new_user.request("GET", f"/agents/{agent['id']}/config", params={"format": "json"})
+    by_accept = new_user.request("GET", f"/agents/{agent['id']}/config", headers={"Accept": "application/json"})
+    as_yaml = yaml.safe_load(new_user.request("GET", f"/agents/{agent['id']}/config").text)
+
+    assert as_json.headers["content-type"].startswith("application/json")
+    assert 'filename="phi-agent-config.json"' in as_json.headers["content-disposition"]
+    assert by_accept.json() == as_json.json() == as_yaml
+    assert [t["key"] for t in as_yaml["tools"]] == ["db.query", "file.read"]  # email runs in the cloud
+    assert as_yaml["memory"]["namespaces"] == [f"org:{new_user.org_id}", f"agent:{agent['id']}"]
+    assert set(as_yaml["cloud"]) >= {"region", "queue_url", "api_url"}
+    assert as_yaml["llm"]["model"]
+
+
+def test_agent_keys_list_shows_use_and_revocation_never_the_secret(new_user: ApiSession, api_url: str) -> None:
+    agent = new_user.create_agent()
+    first = new_user.ok("POST", f"/agents/{agent['id']}/keys")
+    second = new_user.ok("POST", f"/agents/{agent['id']}/keys")
+    client = ApiSession(api_url)
+    client.token = first["key"]
+    client.ok("POST", "/local-agents/heartbeat", json={"host": "h1"})
+    new_user.ok("DELETE", f"/agents/{agent['id']}/keys/{second['id']}")
+
+    listed = {k["id"]: k for k in new_user.ok("GET", f"/agents/{agent['id']}/keys")}
+    from tests.integration.api.tenant_fixtures import sql
+
+    stored = sql("SELECT key_hash FROM agent_keys WHERE id = %s", (first["id"],))[0]["key_hash"]
+    assert listed[first["id"]]["last_used_at"] is not None and listed[first["id"]]["revoked_at"] is None
+    assert listed[second["id"]]["revoked_at"] is not None
+    assert all("key" not in k for k in listed.values())
+    assert first["key"].startswith(first["prefix"]) and stored != first["key"] and len(stored) == 64
+    assert new_user.request("DELETE", f"/agents/{agent['id']}/keys/{agent['id']}").status_code == 404

@@ -1,0 +1,121 @@
+"""`db.query` against real databases: embedded PostgreSQL (pgserver) and SQLite files."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from phi_agent.config import DbQuerySettings
+from phi_agent.errors import ToolError
+from phi_agent.results import build_output
+from phi_agent.tools.db_query import DbQueryTool
+
+
+@pytest.fixture
+def pg_tool(postgres_url: str) -> Iterator[DbQueryTool]:
+    tool = DbQueryTool(DbQuerySettings(url_env="X", statement_timeout_seconds=1, max_rows=20), postgres_url, 2)
+    yield tool
+    tool.dispose()
+
+
+def _run(tool: DbQueryTool, args: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
+    with tool.open(args, timeout) as result:
+        output = build_output("call", result, 131_072, None)
+    return dict(output["result"])
+
+
+def _error(tool: DbQueryTool, args: dict[str, Any]) -> ToolError:
+    with pytest.raises(ToolError) as caught:
+        _run(tool, args)
+    return caught.value
+
+
+def test_postgres_types_params_and_row_cap(pg_tool: DbQueryTool) -> None:
+    result = _run(pg_tool, {"sql": "SELECT * FROM stock WHERE qty = :qty", "params": {"qty": 4}})
+    assert result["columns"] == ["sku", "qty", "price", "updated", "day", "blob", "id"]
+    assert result["rows"] == [
+        ["SKU-4", 4, 5.0, "2026-01-02T03:04:05+00:00", "2026-01-02", "AP8=", "00000000-0000-0000-0000-000000000001"]
+    ]
+    capped = _run(pg_tool, {"sql": "SELECT qty FROM stock ORDER BY qty"})
+    assert capped["row_count"] == 20 and capped["truncated"] is True
+    assert _run(pg_tool, {"sql": "SELECT qty FROM stock ORDER BY qty", "max_rows": 3})["rows"] == [[1], [2], [3]]
+    assert _run(pg_tool, {"sql": "SELECT qty FROM stock", "max_rows": 500})["row_count"] == 20
+    exact = _run(pg_tool, {"sql": "SELECT qty FROM stock WHERE qty <= 20"})
+    assert exact["row_count"] == 20 and exact["truncated"] is False
+
+
+def test_postgres_refusals(pg_tool: DbQueryTool) -> None:
+    assert _error(pg_tool, {"sql": "UPDATE stock SET qty = 0"}).error == "Tool.ReadOnlyViolation"
+    assert _error(pg_tool, {"sql": "SELECT 1; DROP TABLE stock"}).error == "Tool.ReadOnlyViolation"
+    assert _error(pg_tool, {"sql": "WITH d AS (DELETE FROM stock RETURNING 1) SELECT * FROM d"}).error == (
+        "Tool.ReadOnlyViolation"
+    )
+    # Passes the statement check; the read-only transaction stops it.
+    refused = _error(pg_tool, {"sql": "SELECT sneaky_write()"})
+    assert refused.error == "Tool.ReadOnlyViolation" and "read-only transaction" in refused.cause
+    assert _run(pg_tool, {"sql": "SELECT count(*) FROM stock WHERE sku = 'sneaky'"})["rows"] == [[0]]
+    assert _error(pg_tool, {"sql": "SELECT * FROM stock WHERE qty = :q"}).error == "Tool.BadRequest"
+    assert _error(pg_tool, {"sql": "SELECT nothing FROM nowhere"}).error == "Tool.SqlError"
+
+
+def test_postgres_statement_timeout(pg_tool: DbQueryTool) -> None:
+    started = time.monotonic()
+    error = _error(pg_tool, {"sql": "SELECT pg_sleep(5)"})
+    assert error.error == "Tool.Timeout"
+    assert time.monotonic() - started < 4
+    # The pool's connection is healthy afterwards.
+    assert _run(pg_tool, {"sql": "SELECT 1 AS one"})["rows"] == [[1]]
+
+
+def test_postgres_rows_are_streamed_not_materialised(pg_tool: DbQueryTool) -> None:
+    # A billion-row series cannot be built within the 1 s timeout: only a server-side cursor answers.
+    result = _run(pg_tool, {"sql": "SELECT generate_series(1, 1000000000) AS i", "max_rows": 5})
+    assert result["rows"] == [[1], [2], [3], [4], [5]] and result["truncated"] is True
+
+
+def test_postgres_check_describes_the_connection_without_password(pg_tool: DbQueryTool) -> None:
+    description = pg_tool.check()
+    assert description.startswith("postgresql at postgresql+psycopg://")
+    assert "read-only transactions" in description
+
+
+@pytest.fixture
+def sqlite_tool(warehouse_sqlite: Path) -> Iterator[DbQueryTool]:
+    settings = DbQuerySettings(url_env="X", statement_timeout_seconds=0.5, max_rows=10)
+    tool = DbQueryTool(settings, f"sqlite:///{warehouse_sqlite}", 2)
+    yield tool
+    tool.dispose()
+
+
+def test_sqlite_query_params_and_cap(sqlite_tool: DbQueryTool) -> None:
+    result = _run(sqlite_tool, {"sql": "SELECT sku, price FROM stock WHERE sku = :s", "params": {"s": "SKU-0002"}})
+    assert result == {"columns": ["sku", "price"], "rows": [["SKU-0002", 3]], "row_count": 1, "truncated": False}
+    assert _run(sqlite_tool, {"sql": "SELECT * FROM stock"})["truncated"] is True
+
+
+def test_sqlite_refusals_and_read_only_connection(sqlite_tool: DbQueryTool, warehouse_sqlite: Path) -> None:
+    assert _error(sqlite_tool, {"sql": "DELETE FROM stock"}).error == "Tool.ReadOnlyViolation"
+    assert _error(sqlite_tool, {"sql": "ATTACH DATABASE '/tmp/x.db' AS x"}).error == "Tool.ReadOnlyViolation"
+    assert _error(sqlite_tool, {"sql": "SELECT 1; SELECT 2"}).error == "Tool.ReadOnlyViolation"
+    # Even a write that bypassed the statement check would meet a query_only connection.
+    with sqlite_tool._engine.connect() as connection, pytest.raises(Exception, match="readonly"):
+        connection.exec_driver_sql("DELETE FROM stock")
+    with sqlite3.connect(warehouse_sqlite) as check:
+        assert check.execute("SELECT count(*) FROM stock").fetchone() == (100,)
+
+
+def test_sqlite_timeout(sqlite_tool: DbQueryTool) -> None:
+    endless = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT max(i) FROM n"
+    started = time.monotonic()
+    assert _error(sqlite_tool, {"sql": endless}).error == "Tool.Timeout"
+    assert time.monotonic() - started < 3
+
+
+def test_unsupported_argument_is_a_bad_request(sqlite_tool: DbQueryTool) -> None:
+    error = _error(sqlite_tool, {"sql": "SELECT 1", "params": {"x": {"nested": 1}}})
+    assert error.error == "Tool.BadRequest" and "args.params.x" in error.cause

@@ -1,0 +1,100 @@
+"""`file.read` on real CSV and Excel files under a base folder."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openpyxl import Workbook
+
+from phi_agent.config import FileReadSettings
+from phi_agent.errors import ToolError
+from phi_agent.results import build_output
+from phi_agent.tools.file_read import FileReadTool
+
+
+@pytest.fixture
+def exports(tmp_path: Path) -> Path:
+    base = tmp_path / "exports"
+    (base / "daily").mkdir(parents=True)
+    (base / "daily" / "stock.csv").write_text(
+        "sku,qty,warehouse\nA-1,10,Lyon\nB-2,0,Paris\n\nC-3,7,Lyon\n", encoding="utf-8"
+    )
+    (base / "semicolon.csv").write_text("sku;qty\nA;1\nB;2\n", encoding="utf-8")
+    workbook = Workbook()
+    summary = workbook.active
+    summary.title = "Summary"
+    summary.append(["kpi", "value"])
+    summary.append(["fill_rate", 0.97])
+    moves = workbook.create_sheet("Moves")
+    moves.append(["when", "sku", "qty", None])
+    for i in range(30):
+        moves.append([datetime(2026, 1, 1, 8, i), f"SKU-{i}", i, "extra"])
+    workbook.save(base / "report.xlsx")
+    (tmp_path / "outside.csv").write_text("secret\n42\n")
+    os.symlink(tmp_path / "outside.csv", base / "link.csv")
+    (base / "notes.pdf").write_bytes(b"%PDF-1.4")
+    (base / "broken.xlsx").write_bytes(b"not a zip")
+    return base
+
+
+@pytest.fixture
+def tool(exports: Path) -> FileReadTool:
+    return FileReadTool(FileReadSettings(base_dir=exports, max_rows=25))
+
+
+def _read(tool: FileReadTool, **args: Any) -> dict[str, Any]:
+    with tool.open(args, None) as result:
+        return dict(build_output("c", result, 131_072, None)["result"])
+
+
+def _error(tool: FileReadTool, **args: Any) -> ToolError:
+    with pytest.raises(ToolError) as caught:
+        _read(tool, **args)
+    return caught.value
+
+
+def test_csv_with_columns_and_cap(tool: FileReadTool) -> None:
+    assert _read(tool, path="daily/stock.csv") == {
+        "columns": ["sku", "qty", "warehouse"],
+        "rows": [["A-1", "10", "Lyon"], ["B-2", "0", "Paris"], ["C-3", "7", "Lyon"]],
+        "row_count": 3,
+        "truncated": False,
+    }
+    picked = _read(tool, path="daily/stock.csv", columns=["warehouse", "sku"], max_rows=2)
+    assert picked["columns"] == ["warehouse", "sku"]
+    assert picked["rows"] == [["Lyon", "A-1"], ["Paris", "B-2"]] and picked["truncated"] is True
+    assert _read(tool, path="semicolon.csv")["rows"] == [["A", "1"], ["B", "2"]]
+
+
+def test_excel_sheets_types_and_cap(tool: FileReadTool) -> None:
+    first = _read(tool, path="report.xlsx")
+    assert first["columns"] == ["kpi", "value"] and first["rows"] == [["fill_rate", 0.97]]
+    moves = _read(tool, path="report.xlsx", sheet="Moves", columns=["when", "qty"])
+    assert moves["rows"][0] == ["2026-01-01T08:00:00", 0]
+    assert moves["row_count"] == 25 and moves["truncated"] is True
+    assert _read(tool, path="report.xlsx", sheet="Moves")["columns"] == ["when", "sku", "qty", "column_4"]
+
+
+def test_file_refusals(tool: FileReadTool, exports: Path) -> None:
+    assert _error(tool, path="../outside.csv").error == "Tool.PathNotAllowed"
+    assert _error(tool, path=str(exports.parent / "outside.csv")).error == "Tool.PathNotAllowed"
+    assert _error(tool, path="link.csv").error == "Tool.PathNotAllowed"
+    assert _error(tool, path="missing.csv").error == "Tool.FileNotFound"
+    assert _error(tool, path="notes.pdf").error == "Tool.BadRequest"
+    assert _error(tool, path="broken.xlsx").error == "Tool.BadRequest"
+    no_sheet = _error(tool, path="report.xlsx", sheet="Nope")
+    assert no_sheet.error == "Tool.BadRequest" and "Summary" in no_sheet.cause
+    no_column = _error(tool, path="daily/stock.csv", columns=["price"])
+    assert no_column.error == "Tool.BadRequest" and "price" in no_column.cause
+    assert _error(tool, path="daily/stock.csv", sheet="x").error == "Tool.BadRequest"
+
+
+def test_check_reports_the_base_folder(tool: FileReadTool, tmp_path: Path) -> None:
+    assert "exports" in tool.check()
+    missing = FileReadTool(FileReadSettings(base_dir=tmp_path / "nope"))
+    with pytest.raises(ToolError):
+        missing.check()

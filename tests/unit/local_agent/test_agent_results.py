@@ -1,0 +1,138 @@
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+
+import pytest
+
+from phi_agent.errors import ToolError, clip_cause
+from phi_agent.logs import JsonFormatter, redact, token_hint
+from phi_agent.messages import MalformedRequest, ToolRequest, parse_request
+from phi_agent.results import build_output
+from phi_agent.tools.base import CappedRows, TabularResult, json_safe
+
+
+def test_json_safe_follows_the_contract() -> None:
+    row = [
+        datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+        date(2026, 1, 2),
+        time(7, 30),
+        Decimal("12.50"),
+        b"\x00\xff",
+        None,
+        uuid.UUID(int=1),
+        float("nan"),
+        True,
+    ]
+    safe = [json_safe(value) for value in row]
+    assert safe == [
+        "2026-01-02T03:04:05+00:00",
+        "2026-01-02",
+        "07:30:00",
+        12.5,
+        base64.b64encode(b"\x00\xff").decode(),
+        None,
+        "00000000-0000-0000-0000-000000000001",
+        None,
+        True,
+    ]
+    json.dumps(safe, allow_nan=False)
+
+
+def test_capped_rows_reports_truncation_only_when_rows_remain() -> None:
+    exact = CappedRows(iter([[1], [2]]), 2)
+    assert list(exact) == [[1], [2]] and not exact.truncated and exact.count == 2
+    more = CappedRows(iter([[1], [2], [3]]), 2)
+    assert list(more) == [[1], [2]] and more.truncated
+
+
+def test_small_result_is_inline() -> None:
+    result = TabularResult(["sku", "qty"], CappedRows(iter([("A", 1), ("B", Decimal("2.5"))]), 10))
+    output = build_output("call-1", result, 131072, upload=None)
+    assert output == {
+        "v": 1,
+        "tool_call_id": "call-1",
+        "ok": True,
+        "result": {
+            "columns": ["sku", "qty"],
+            "rows": [["A", 1], ["B", 2.5]],
+            "row_count": 2,
+            "truncated": False,
+        },
+    }
+
+
+def test_large_result_without_upload_target_fails_with_result_too_large() -> None:
+    rows = CappedRows(([i, "x" * 100] for i in range(10_000)), 100_000)
+    with pytest.raises(ToolError) as caught:
+        build_output("call-1", TabularResult(["i", "pad"], rows), 4096, upload=None)
+    assert caught.value.error == "Tool.ResultTooLarge"
+    assert rows.count < 100, "the stream must stop as soon as the inline limit is passed"
+
+
+def test_inline_result_never_exceeds_the_limit() -> None:
+    limit = 2048
+    for count in range(1, 60):
+        rows = CappedRows(([i, "abcdefghij" * 3] for i in range(count)), 1000)
+        try:
+            output = build_output("c", TabularResult(["i", "s"], rows), limit, upload=None)
+        except ToolError:
+            break
+        assert len(json.dumps(output["result"], separators=(",", ":")).encode()) <= limit
+    else:
+        pytest.fail("the limit was never reached")
+
+
+def test_parse_request_accepts_the_contract_and_rejects_garbage() -> None:
+    body = {
+        "v": 1,
+        "task_token": "tok",
+        "task_id": "t1",
+        "tool_call_id": "c1",
+        "org_id": "o",
+        "agent_id": "a",
+        "tool": "db.query",
+        "args": {"sql": "SELECT 1"},
+        "deadline": "2030-01-01T00:00:00Z",
+        "result_upload": {"url": "http://x/y", "key": "k"},
+    }
+    parsed = parse_request(json.dumps(body))
+    assert isinstance(parsed, ToolRequest)
+    seconds_left = parsed.seconds_left()
+    assert seconds_left is not None and seconds_left > 0
+    not_json = parse_request("not json")
+    assert isinstance(not_json, MalformedRequest) and not_json.task_token is None
+    assert "not JSON" in not_json.reason
+    no_token = parse_request(json.dumps({"v": 1}))
+    assert isinstance(no_token, MalformedRequest) and no_token.task_token is None
+    bad_args = parse_request(json.dumps({**body, "args": "SELECT 1", "v": 2}))
+    assert isinstance(bad_args, MalformedRequest)
+    assert bad_args.task_token == "tok"
+    assert "args" in bad_args.reason and "v" in bad_args.reason
+
+
+def test_secrets_are_scrubbed() -> None:
+    text = (
+        "connect postgresql://bob:s3cret@db:5432/w failed; "
+        "url http://s3/b/k?X-Amz-Credential=AKIA1&X-Amz-Signature=abcdef&X-Amz-Security-Token=zzz "
+        "Authorization: Bearer agent-key-123"
+    )
+    cleaned = redact(text)
+    for secret in ("s3cret", "AKIA1", "abcdef", "zzz", "agent-key-123"):
+        assert secret not in cleaned
+    assert "postgresql://bob:***@db:5432/w" in cleaned
+    assert len(token_hint("a-long-task-token")) == 12
+    assert len(clip_cause("é" * 40_000).encode()) <= 32_000
+
+
+def test_json_log_lines_are_structured_and_scrubbed() -> None:
+    import logging
+
+    record = logging.LogRecord("phi", logging.INFO, __file__, 1, "db at %s", ("mysql://u:pw@h/db",), None)
+    record.fields = {"task_id": "t1", "url": "postgresql://a:b@c/d"}
+    line = json.loads(JsonFormatter().format(record))
+    assert line["level"] == "INFO" and line["task_id"] == "t1"
+    assert "pw" not in line["msg"] and ":b@" not in line["url"]
