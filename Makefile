@@ -8,10 +8,11 @@ STAMP := $(VENV)/.installed-stamp
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml local_agent/pyproject.toml
+$(STAMP): pyproject.toml local_agent/pyproject.toml infra_cdk/package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[embedded,dev]" -e ./local_agent
+	npm ci --prefix infra_cdk --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
 
 demo: setup  ## the daily warehouse report, end to end, on the embedded stack
@@ -37,6 +38,22 @@ integration: setup
 
 e2e: setup
 	$(BIN)/pytest -q tests/e2e
+
+infra: setup
+	$(BIN)/pytest -q tests/infra
+
+layers: setup  ## the Lambda dependency layer, built for the Lambda platform without Docker
+	$(BIN)/python layers/build_layers.py
+
+synth: layers  ## CloudFormation templates into cdk.out/ (cdk-nag on)
+	PATH="$(CURDIR)/$(BIN):$$PATH" npx --prefix infra_cdk cdk synth --quiet
+
+bench: setup  ## benchmark scripts; each prints its figures
+	$(BIN)/python -m pip install --quiet -e ".[bench]"
+	$(BIN)/python bench/bench_roundtrip.py
+	$(BIN)/python bench/bench_large_result.py
+	$(BIN)/python bench/bench_embeddings_quality.py
+	$(BIN)/python bench/bench_ingest.py
 
 clean:
 	rm -rf $(VENV) .phi cdk.out layers/build

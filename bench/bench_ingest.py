@@ -38,7 +38,8 @@ from phi.documents.chunking import chunk
 from phi.documents.extract import extract
 from phi.documents.ingest import embedding_input
 from phi.documents.models import Chunk
-from phi.embeddings import EmbeddingSettings, get_embedding_provider
+from phi.embeddings import get_embedding_provider
+from phi.settings import Settings
 
 T = TypeVar("T")
 
@@ -130,7 +131,7 @@ def new_org(conn: psycopg.Connection[Any]) -> uuid.UUID:
 
 
 def bench_pdf_ingest(conn: psycopg.Connection[Any]) -> tuple[list[Chunk], list[list[float]], str]:
-    embedder = get_embedding_provider(EmbeddingSettings())
+    embedder = get_embedding_provider(Settings())
     embedder.embed(["warm up"])  # model load is reported by bench_embeddings_quality.py
     data, generate_seconds = timed(make_100_page_pdf)
     document, extract_seconds = timed(lambda: extract(data, "bench.pdf"))

@@ -34,6 +34,10 @@ class Conflict(PhiError):
     code = "conflict"
 
 
+class PayloadTooLarge(PhiError):
+    code = "payload_too_large"
+
+
 class RateLimited(PhiError):
     code = "rate_limited"
 

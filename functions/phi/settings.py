@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     documents_bucket: str | None = None
     tool_results_prefix: str = "tool-results/"
 
+    # Comma-separated origins of the web app allowed to call the API from a browser
+    cors_allow_origins: str = ""
+
     # Public endpoints written into agent configs
     api_url: str = "http://127.0.0.1:8000"
     aws_endpoint_url: str | None = Field(default=None, validation_alias="AWS_ENDPOINT_URL")
@@ -60,6 +63,23 @@ class Settings(BaseSettings):
     llm_temperature: float = 0.2
     llm_timeout_seconds: float = 60.0
     scripted_llm_file: str | None = None
+
+    # Embeddings. "local": an offline model shipped in a Python package (embedded default; needs the
+    # `embedded` extra). "openai": the OpenAI embeddings API or any server speaking it (openai_base_url).
+    embedding_provider: Literal["local", "openai"] = "local"
+    # None picks the provider's default: "all-minilm-l6-v2" locally (384 dims; chosen on measured retrieval
+    # quality, see README), "text-embedding-3-small" on OpenAI; "wordllama-l2-supercat-256" is the light one.
+    embedding_model: str | None = None
+    embedding_dimensions: int | None = None
+    embedding_cache_dir: str | None = None
+    embedding_timeout_seconds: float = 30.0
+    embedding_max_retries: int = 5
+    # Per request OpenAI accepts at most 2048 inputs and 300k tokens; stay under both.
+    embedding_max_batch_inputs: int = 2048
+    embedding_max_batch_tokens: int = 250_000
+
+    # Documents
+    max_upload_bytes: int = 25 * 1024 * 1024
 
 
 @lru_cache(maxsize=1)

@@ -17,7 +17,8 @@ import pytest
 from tests.conftest import apply_settings
 from tests.support.api import ApiSession
 from tests.support.e2e import REPORT_DAY, StartAgent, event_types, run_report
-from tests.support.faulty_proxy import FaultyProxy, wait_until
+from tests.support.faulty_proxy import FaultyProxy
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 SUCCESS = "AWSStepFunctions.SendTaskSuccess"
@@ -167,7 +168,7 @@ def test_fifty_tasks_over_five_agents_all_complete_and_each_request_reaches_only
 
     # Then all complete, and every request an agent received was for one of its own tasks
     started = time.monotonic()
-    for agent_id, ids in task_ids.items():
+    for ids in task_ids.values():
         assert len(ids) == 10
         for task_id in ids:
             task = new_user.wait_for_task(task_id, timeout=max(30.0, 240 - (time.monotonic() - started)))

@@ -11,6 +11,7 @@ import pytest
 from tests.conftest import apply_settings
 from tests.support.api import ApiSession
 from tests.support.e2e import REPORT_DAY, StartAgent, event_types, run_report
+from tests.support.waiting import wait_until
 from tests.support.warehouse_reference import reference_figures
 
 pytestmark = pytest.mark.e2e
@@ -104,3 +105,33 @@ def test_a_killed_local_agent_ends_its_task_failed_with_a_reason(
     task = run_report(new_user, agent)
     assert task["status"] == "FAILED"
     assert task["error"]["error"] == "Tool.Timeout"
+
+
+def test_the_report_cites_the_sop_passage_stating_the_threshold_an_anomaly_crossed(
+    new_user: ApiSession, tmp_path: Path, start_local_agent: StartAgent
+) -> None:
+    from phi.embedded.sample_sops import shipping_sop_docx
+    from phi.workflows.warehouse.sample_data import generate_sample_warehouse
+
+    # Given the shipping SOP taught to the agent, and a day on which a carrier missed its pickups
+    agent = new_user.create_agent()
+    uploaded = new_user.request("POST", f"/agents/{agent['id']}/documents",
+                                files={"file": ("SOP-OUT-04.docx", shipping_sop_docx())}, data={"source_type": "SOP"})
+    summary = generate_sample_warehouse(tmp_path / "wh.sqlite", days=7, end_date=REPORT_DAY, seed=42)
+    spike_day = next(e.day for e in summary.events if e.kind == "late_spike")
+    wait_until(lambda: new_user.ok("GET", f"/agents/{agent['id']}/documents/{uploaded.json()['id']}")["status"]
+               == "READY", timeout=60)
+    start_local_agent(new_user, agent, f"sqlite:///{tmp_path / 'wh.sqlite'}")
+
+    # When the report for that day runs
+    run = new_user.ok("POST", f"/agents/{agent['id']}/run-task",
+                      json={"type": "DAILY_WAREHOUSE_REPORT", "input": {"date": spike_day.isoformat()}})
+    task = new_user.wait_for_task(run["task_id"])
+
+    # Then the late-rate anomaly is cited with the SOP passage that sets the 5% limit
+    assert task["status"] == "SUCCEEDED", task["error"]
+    assert "LATE_RATE_HIGH" in {a["code"] for a in task["output"]["kpis"]["anomalies"]}
+    cited = [c for c in task["output"]["citations"] if c["anomaly_code"] == "LATE_RATE_HIGH"]
+    assert any("5% of the orders due" in c["text"] and c["document"] == "SOP-OUT-04.docx" for c in cited), cited
+    assert "SOP-OUT-04.docx" in task["output"]["markdown"]
+    assert "Late shipments must stay at or below 5%" in task["output"]["markdown"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -13,6 +12,7 @@ import boto3
 from phi.services.schedules import next_run
 from tests.conftest import apply_settings
 from tests.support.api import ApiSession
+from tests.support.waiting import wait_until
 
 WORKFLOW = {"type": "DAILY_WAREHOUSE_REPORT", "schedule": "0 6 * * *", "timezone": "Europe/Berlin",
             "input": {"warehouse": "Leeds DC"}}
@@ -25,16 +25,6 @@ def _tasks_of(agent_id: str) -> list[dict[str, Any]]:
         return conn.execute(
             "SELECT id, status, trigger, input FROM tasks WHERE agent_id = %s ORDER BY created_at", (UUID(agent_id),)
         ).fetchall()
-
-
-def _wait_for(predicate: Any, timeout: float = 20) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("condition not reached")
 
 
 def test_an_agent_workflow_becomes_a_scheduler_schedule(new_user: ApiSession, stack: Any) -> None:
@@ -68,14 +58,14 @@ def test_the_embedded_clock_fires_a_due_schedule_once_and_skips_an_overlapping_r
     again = stack.scheduler.tick(now=due + timedelta(seconds=2))
 
     # Then exactly one task starts, created by StartTask with the schedule's input
-    first = _wait_for(lambda: [t for t in _tasks_of(agent["id"]) if t["status"] == "RUNNING"])
+    first = wait_until(lambda: [t for t in _tasks_of(agent["id"]) if t["status"] == "RUNNING"], timeout=20)
     assert len([n for n in fired if n.startswith(agent["id"])]) == 1
     assert not [n for n in again if n.startswith(agent["id"])]
     assert first[0]["trigger"] == "schedule" and first[0]["input"] == {"warehouse": "Leeds DC"}
 
     # And when the next day's run comes while the first is still running, it is skipped and recorded
     stack.scheduler.tick(now=due + timedelta(days=1, seconds=1))
-    skipped = _wait_for(lambda: [t for t in _tasks_of(agent["id"]) if t["status"] == "SKIPPED"])
+    skipped = wait_until(lambda: [t for t in _tasks_of(agent["id"]) if t["status"] == "SKIPPED"], timeout=20)
     task = new_user.ok("GET", f"/tasks/{skipped[0]['id']}")
     assert [e["type"] for e in task["events"]] == ["TASK_SKIPPED"]
     assert str(first[0]["id"]) in task["events"][0]["message"]

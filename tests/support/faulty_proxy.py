@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import http.client
 import threading
-from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlparse
 
@@ -79,15 +78,3 @@ class FaultyProxy:
             do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _relay
 
         return Handler
-
-
-def wait_until(predicate: Callable[[], object], timeout: float, interval: float = 0.1) -> object:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s")

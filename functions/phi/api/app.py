@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from phi.api.errors import install_error_handlers
-from phi.api.routers import agents, auth, catalog, local_agents, members, orgs, schedules, tasks
+from phi.api.routers import agents, auth, catalog, documents, local_agents, members, orgs, schedules, tasks
+from phi.settings import get_settings
 
 
 def create_app() -> FastAPI:
@@ -15,6 +17,13 @@ def create_app() -> FastAPI:
         description="Create virtual employees, teach them with your documents and run their tasks.",
     )
     install_error_handlers(app)
+    origins = [o.strip() for o in get_settings().cors_allow_origins.split(",") if o.strip()]
+    if origins:
+        app.add_middleware(
+            CORSMiddleware, allow_origins=origins, allow_credentials=False,
+            allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "X-Agent-Key", "X-Requested-With"],
+        )
     for router in (
         auth.router,
         orgs.router,
@@ -22,6 +31,7 @@ def create_app() -> FastAPI:
         tasks.router,
         local_agents.router,
         schedules.router,
+        documents.router,
     ):
         app.include_router(router)
     for router in (members.router, catalog.router):

@@ -17,6 +17,7 @@ from phi.errors import (
     Conflict,
     Forbidden,
     NotFound,
+    PayloadTooLarge,
     PhiError,
     RateLimited,
     ServiceUnavailable,
@@ -29,6 +30,7 @@ _STATUS: dict[type[PhiError], int] = {
     Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
+    PayloadTooLarge: 413,
     RateLimited: 429,
     ServiceUnavailable: 503,
 }

@@ -65,6 +65,24 @@ def create_demo_agent(api: ApiClient, work_dir: Path) -> DemoAgent:
     return DemoAgent(agent_id=agent["id"], config_file=config_file, agent_key=key)
 
 
+def teach_sops(api: ApiClient, agent: DemoAgent) -> None:
+    """Uploads the warehouse's SOPs and waits until the ingest pipeline has made them searchable."""
+    from phi.embedded.sample_sops import PICKING_SOP, shipping_sop_docx
+
+    uploads = [("SOP-OUT-04.docx", shipping_sop_docx()), ("SOP-PCK-02.md", PICKING_SOP.encode())]
+    documents = [
+        api.call("POST", f"/agents/{agent.agent_id}/documents", files={"file": upload}, data={"source_type": "SOP"})
+        for upload in uploads
+    ]
+    deadline = time.monotonic() + 120
+    for document in documents:
+        while document["status"] == "PROCESSING" and time.monotonic() < deadline:
+            time.sleep(0.25)
+            document = api.call("GET", f"/agents/{agent.agent_id}/documents/{document['id']}")
+        print(f"  {document['filename']}: {document['status']}, {document['chunk_count']} chunks"
+              + (f" ({document['error']})" if document["error"] else ""))
+
+
 def start_local_agent(agent: DemoAgent, warehouse_db: Path, log_file: Path) -> subprocess.Popen[bytes]:
     """The local agent runs as its own process, exactly as on a customer machine."""
     env = {
@@ -125,6 +143,8 @@ def run_demo(data_dir: Path) -> int:
         api.sign_up(f"demo-{int(time.time())}@northwind.example", "demo-password-123", "Demo User")
         agent = create_demo_agent(api, work_dir)
         print(f"Agent {agent.agent_id} created with its own queue; config written to {agent.config_file}")
+        print("Teaching it the warehouse SOPs (S3 → SQS → ingest → pgvector; the first embedding loads the model):")
+        teach_sops(api, agent)
         agent_process = start_local_agent(agent, warehouse_db, work_dir / "local-agent.log")
         print(f"Local agent started as process {agent_process.pid} (log: {work_dir / 'local-agent.log'})\n")
         return _run_report(api, agent, report_day)

@@ -3,6 +3,7 @@ state machine file and handlers as AWS, and the FastAPI app under uvicorn."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import secrets
@@ -47,8 +48,10 @@ class EmbeddedStack:
     _moto: Any = None
     _uvicorn: Any = None
     scheduler: Any = None
+    ingest_poller: Any = None
     scheduler_interval_seconds: float = 1.0
     _threads: list[threading.Thread] = field(default_factory=list)
+    _ingest_queue: tuple[str, str] = ("", "")
 
     def start(self) -> StackInfo:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -63,6 +66,7 @@ class EmbeddedStack:
         self._reset_settings()
         self._recover_after_restart()
         self._start_scheduler()
+        self._start_ingest_poller()
         self._start_api()
         self.info = StackInfo(f"http://127.0.0.1:{self.api_port}", endpoint, database_url, state_machine_arn)
         return self.info
@@ -70,8 +74,9 @@ class EmbeddedStack:
     def stop(self) -> None:
         if self._uvicorn is not None:
             self._uvicorn.should_exit = True
-        if self.scheduler is not None:
-            self.scheduler.stop()
+        for worker in (self.scheduler, self.ingest_poller):
+            if worker is not None:
+                worker.stop()
         for thread in self._threads:
             thread.join(timeout=10)
         from phi.db.connection import close_pool
@@ -162,6 +167,7 @@ class EmbeddedStack:
         dlq = sqs.create_queue(QueueName=f"phi-{STAGE}-agent-dlq")["QueueUrl"]
         dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         s3.create_bucket(Bucket=os.environ["PHI_DOCUMENTS_BUCKET"])
+        self._wire_ingest(sqs, s3)
         group = f"phi-{STAGE}"
         boto3.client("scheduler", **kw).create_schedule_group(Name=group)
         scheduler_role = iam.create_role(RoleName=f"phi-{STAGE}-scheduler", AssumeRolePolicyDocument="{}")
@@ -170,6 +176,31 @@ class EmbeddedStack:
         os.environ["PHI_AGENT_DLQ_ARN"] = dlq_arn
         os.environ["PHI_AGENT_ROLE_ARN"] = agent_role["Role"]["Arn"]
         return str(machine["stateMachineArn"])
+
+    def _wire_ingest(self, sqs: Any, s3: Any) -> None:
+        """S3 object-created (documents/) → ingest queue, with a dead-letter queue after 3 receives."""
+        dlq = sqs.create_queue(QueueName=f"phi-{STAGE}-ingest-dlq")["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 3})
+        queue = sqs.create_queue(QueueName=f"phi-{STAGE}-ingest",
+                                 Attributes={"VisibilityTimeout": "30", "RedrivePolicy": redrive})["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        s3.put_bucket_notification_configuration(
+            Bucket=os.environ["PHI_DOCUMENTS_BUCKET"],
+            NotificationConfiguration={"QueueConfigurations": [{
+                "QueueArn": arn, "Events": ["s3:ObjectCreated:*"],
+                "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "documents/"}]}},
+            }]},
+        )
+        self._ingest_queue = (queue, arn)
+
+    def _start_ingest_poller(self) -> None:
+        from phi.embedded.ingest_poller import IngestPoller
+
+        self.ingest_poller = IngestPoller(*self._ingest_queue, region=REGION)
+        thread = threading.Thread(target=self.ingest_poller.run, name="ingest-poller", daemon=True)
+        thread.start()
+        self._threads.append(thread)
 
     def _reset_settings(self) -> None:
         from phi.aws import reset_clients

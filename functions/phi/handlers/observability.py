@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer, single_metric
+from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
 logger = Logger(service="phi")
@@ -21,12 +21,11 @@ def bind_task_ids(ids: dict[str, Any]) -> None:
 
 
 def record_tool_metrics(completed: dict[str, Any] | None) -> None:
-    """Tool latency and failures, by tool name."""
+    """Tool latency and failures, by tool name. A Think step closes at most one tool call, so the
+    dimension can sit on the invocation's metrics (flushed by @metrics.log_metrics)."""
     if not completed:
         return
-    with single_metric(name="ToolLatency", unit=MetricUnit.Milliseconds, value=completed["latency_ms"],
-                       namespace=NAMESPACE) as metric:
-        metric.add_dimension(name="tool", value=completed["tool"])
+    metrics.add_dimension(name="tool", value=completed["tool"])
+    metrics.add_metric(name="ToolLatency", unit=MetricUnit.Milliseconds, value=completed["latency_ms"])
     if not completed["ok"]:
-        with single_metric(name="ToolFailures", unit=MetricUnit.Count, value=1, namespace=NAMESPACE) as metric:
-            metric.add_dimension(name="tool", value=completed["tool"])
+        metrics.add_metric(name="ToolFailures", unit=MetricUnit.Count, value=1)

@@ -9,7 +9,16 @@ from phi.workflows.warehouse.kpis import WarehouseKpis
 from phi.workflows.warehouse.report import Citation
 
 _PASSAGES_PER_ANOMALY = 2
-_MIN_SCORE = 0.2
+_MIN_SCORE = 0.3
+_NEAR_BEST = 0.1  # a second passage is cited only when it is about as relevant as the best one
+# What an SOP would say about each anomaly: a better search query than the figures alone.
+_TOPICS = {
+    "LATE_RATE_HIGH": "maximum share of late shipments; what to do when orders ship after their promised time",
+    "PICKER_SLOW": "minimum pick rate per picker in lines per hour; coaching a slow picker",
+    "BACKLOG_ORDERS_HIGH": "limit on open orders in the backlog at the end of the day; overtime and escalation",
+    "BACKLOG_AGE_HIGH": "maximum age of the oldest open order; escalation of old orders",
+    "HOURLY_PICK_DIP": "drop in picks per hour; scanner or system outage procedure",
+}
 
 
 def citations_for_anomalies(org_id: UUID, agent_id: UUID, kpis: WarehouseKpis) -> list[Citation]:
@@ -20,10 +29,13 @@ def citations_for_anomalies(org_id: UUID, agent_id: UUID, kpis: WarehouseKpis) -
     citations: list[Citation] = []
     seen: set[tuple[str, int | None, str]] = set()
     for anomaly in kpis.anomalies:
-        hits = search_documents(org_id, anomaly.message, top_k=_PASSAGES_PER_ANOMALY, agent_id=agent_id)
+        with transaction() as conn:
+            query = f"{_TOPICS.get(anomaly.code, anomaly.metric)}. {anomaly.message}"
+            hits = search_documents(conn, org_id, query, top_k=_PASSAGES_PER_ANOMALY, agent_id=agent_id)
+        best = max((hit.score for hit in hits), default=0.0)
         for hit in hits:
             key = (hit.filename, hit.page, hit.text[:80])
-            if hit.score < _MIN_SCORE or key in seen:
+            if hit.score < max(_MIN_SCORE, best - _NEAR_BEST) or key in seen:
                 continue
             seen.add(key)
             citations.append(

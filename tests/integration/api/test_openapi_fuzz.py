@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, Phase, settings
 from phi.api.app import create_app
 from tests.integration.api.tenant_fixtures import Tenant, furnished_tenant
 
-EXAMPLES_PER_OPERATION = 6
+EXAMPLES_PER_OPERATION = 5
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,6 @@ from typing import Any
 
 import psycopg
 import pytest
-from document_samples import make_docx, make_pdf, make_zip_bomb
-from documents_db import add_agent, add_document
 
 from phi.documents import store
 from phi.documents.extract import ExtractionLimits
@@ -18,6 +16,8 @@ from phi.documents.ingest import ingest_document
 from phi.documents.models import Chunk
 from phi.embeddings.base import EmbeddingUnavailable
 from phi.embeddings.local import WORDLLAMA, LocalEmbeddings
+from tests.support.document_samples import make_docx, make_pdf, make_zip_bomb
+from tests.support.documents_db import add_agent, add_document
 
 SOP_PAGES = [
     "Receiving. Inbound trucks must book a dock slot 24 hours in advance. The clerk checks the seal number "
@@ -187,7 +187,7 @@ def test_search_never_crosses_organisations_and_honours_agent_scope(
 ) -> None:
     org_a, org_b = uuid.uuid4(), uuid.uuid4()
     for org in (org_a, org_b):
-        conn.execute("INSERT INTO organizations (id) VALUES (%s)", (org,))
+        conn.execute("INSERT INTO organizations (id, name) VALUES (%s, 'Documents test org')", (org,))
     agent_1, agent_2 = add_agent(conn, org_a), add_agent(conn, org_a)
     text = b"Forklift speed inside the building is limited to 6 km/h."
     docs = {
@@ -224,7 +224,7 @@ def test_search_uses_the_models_hnsw_index_and_small_orgs_still_get_results(
     model_id, dimension = f"test-model-{uuid.uuid4().hex[:6]}", 16
     big_org, small_org = uuid.uuid4(), uuid.uuid4()
     for org in (big_org, small_org):
-        conn.execute("INSERT INTO organizations (id) VALUES (%s)", (org,))
+        conn.execute("INSERT INTO organizations (id, name) VALUES (%s, 'Documents test org')", (org,))
     rng = random.Random(7)
     with conn.transaction():
         for org, count in ((big_org, 3000), (small_org, 5)):

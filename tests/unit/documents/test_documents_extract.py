@@ -4,10 +4,10 @@ import io
 import zipfile
 
 import pytest
-from document_samples import encrypt_pdf, make_docx, make_pdf, make_zip_bomb
 
 from phi.documents.extract import ExtractionLimits, extract
 from phi.documents.models import DocumentRejected
+from tests.support.document_samples import encrypt_pdf, make_docx, make_pdf, make_zip_bomb
 
 
 def rejection(data: bytes, filename: str, limits: ExtractionLimits | None = None) -> str:

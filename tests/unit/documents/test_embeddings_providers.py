@@ -15,10 +15,11 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from phi.embeddings import EmbeddingSettings, get_embedding_provider
+from phi.embeddings import get_embedding_provider
 from phi.embeddings.base import EmbeddingError, EmbeddingProvider, EmbeddingUnavailable
 from phi.embeddings.local import MINILM, WORDLLAMA, LocalEmbeddings, _loaded
 from phi.embeddings.openai import OpenAIEmbeddings, batches_within_limits
+from phi.settings import Settings
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
@@ -161,28 +162,28 @@ def test_openai_refuses_empty_text_and_unknown_dimension() -> None:
 
 
 def test_factory_builds_the_configured_provider_without_loading_a_model(tmp_path: object) -> None:
-    local = get_embedding_provider(EmbeddingSettings(embedding_cache_dir=str(tmp_path)))
+    local = get_embedding_provider(Settings(embedding_cache_dir=str(tmp_path)))
     assert isinstance(local, LocalEmbeddings)
     assert local.model_id == MINILM.model_id
     assert (MINILM.model_id, str(tmp_path)) not in _loaded
 
     remote = get_embedding_provider(
-        EmbeddingSettings(embedding_provider="openai", openai_api_key=SecretStr("sk"), embedding_dimensions=256)
+        Settings(embedding_provider="openai", openai_api_key=SecretStr("sk"), embedding_dimensions=256)
     )
     assert isinstance(remote, OpenAIEmbeddings)
     assert (remote.model_id, remote.dimension) == ("text-embedding-3-small@256", 256)
 
     with pytest.raises(EmbeddingError, match="PHI_OPENAI_API_KEY"):
-        get_embedding_provider(EmbeddingSettings(embedding_provider="openai"))
+        get_embedding_provider(Settings(embedding_provider="openai"))
     with pytest.raises(EmbeddingError, match="unknown local embedding model"):
-        get_embedding_provider(EmbeddingSettings(embedding_model="nope"))
+        get_embedding_provider(Settings(embedding_model="nope"))
 
 
 def test_settings_read_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PHI_EMBEDDING_PROVIDER", "openai")
     monkeypatch.setenv("PHI_EMBEDDING_MODEL", "text-embedding-3-large")
 
-    settings = EmbeddingSettings()
+    settings = Settings()
 
     assert (settings.embedding_provider, settings.embedding_model) == ("openai", "text-embedding-3-large")
 

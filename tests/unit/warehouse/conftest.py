@@ -5,6 +5,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+
 from phi.workflows.warehouse.sample_data import SampleSummary, generate_sample_warehouse
 
 SAMPLE_END = date(2026, 11, 20)

@@ -4,6 +4,7 @@ from datetime import date, datetime
 from typing import Any
 
 import pytest
+
 from phi.workflows.warehouse.kpis import TabularData, Thresholds, compute_kpis
 
 DAY = date(2026, 11, 20)

@@ -6,10 +6,10 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+
 from phi.workflows.warehouse.kpis import TabularData, Thresholds, WarehouseKpis, compute_kpis
 from phi.workflows.warehouse.queries import default_queries
 from phi.workflows.warehouse.sample_data import SampleSummary
-
 from tests.support.warehouse_reference import reference_figures
 
 

@@ -5,6 +5,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+
 from phi.workflows.warehouse.kpis import TabularData, Thresholds, WarehouseKpis, compute_kpis
 from phi.workflows.warehouse.queries import default_queries
 from phi.workflows.warehouse.report import (

@@ -13,7 +13,8 @@ from phi.services.tasks import run_task
 router = APIRouter(tags=["schedules"])
 
 
-@router.get("/agents/{agent_id}/schedules", response_model=list[ScheduleView])
+@router.get("/agents/{agent_id}/schedules", response_model=list[ScheduleView],
+            summary="The agent's workflow schedules, each with its next run (any member)")
 def list_for_agent(agent: CallerAgent, conn: Conn) -> list[ScheduleView]:
     return list_schedules(conn, agent)
 
@@ -22,6 +23,7 @@ def list_for_agent(agent: CallerAgent, conn: Conn) -> list[ScheduleView]:
     "/agents/{agent_id}/schedules/{workflow_type}/run",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=RunTaskResponse,
+    summary="Run a scheduled workflow now, with the schedule's input (any member)",
 )
 def run_now(workflow_type: str, agent: CallerAgent, conn: Conn, user: CurrentUser) -> RunTaskResponse:
     schedule = next((s for s in list_schedules(conn, agent) if s.workflow_type == workflow_type), None)

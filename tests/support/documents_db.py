@@ -8,9 +8,15 @@ import uuid
 import psycopg
 
 
+def add_org(conn: psycopg.Connection) -> uuid.UUID:
+    org_id = uuid.uuid4()
+    conn.execute("INSERT INTO organizations (id, name) VALUES (%s, 'Documents test org')", (org_id,))
+    return org_id
+
+
 def add_agent(conn: psycopg.Connection, org_id: uuid.UUID) -> uuid.UUID:
     agent_id = uuid.uuid4()
-    conn.execute("INSERT INTO agents (id, org_id) VALUES (%s, %s)", (agent_id, org_id))
+    conn.execute("INSERT INTO agents (id, org_id, name) VALUES (%s, %s, 'Documents test agent')", (agent_id, org_id))
     return agent_id
 
 

@@ -1,0 +1,80 @@
+"""An agent's documents: upload (multipart, or a pre-signed URL for large files), list, delete, search."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, File, Form, Response, UploadFile, status
+from pydantic import BaseModel, Field
+
+from phi.api.deps import AdminAgent, CallerAgent, Conn, CurrentUser
+from phi.db import documents as documents_repo
+from phi.db.documents import Document
+from phi.documents.models import SearchHit
+from phi.services import documents as documents_service
+from phi.services.documents import SearchRequest, SourceType, UploadTicket
+
+router = APIRouter(tags=["documents"])
+
+
+class UploadUrlRequest(BaseModel):
+    filename: str = Field(min_length=1, max_length=255, examples=["SOP-late-shipments.pdf"])
+    source_type: SourceType = SourceType.SOP
+    org_wide: bool = Field(default=False, description="Teach every agent of the organisation, not just this one")
+
+
+@router.post(
+    "/agents/{agent_id}/documents",
+    status_code=status.HTTP_201_CREATED,
+    response_model=Document,
+    summary="Upload a document (PDF, DOCX, TXT, Markdown); it is ingested in the background",
+    responses={200: {"description": "The same content was already uploaded: the existing document"},
+               413: {"description": "Larger than the upload limit: use /documents/upload-url"}},
+)
+def upload(
+    agent: AdminAgent,
+    conn: Conn,
+    user: CurrentUser,
+    response: Response,
+    file: Annotated[UploadFile, File(description="The document")],
+    source_type: Annotated[SourceType, Form()] = SourceType.SOP,
+    org_wide: Annotated[bool, Form()] = False,
+) -> Document:
+    data = file.file.read()
+    document, created = documents_service.upload(
+        conn, agent, file.filename or "document", source_type, data, file.content_type, org_wide, user.id
+    )
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return document
+
+
+@router.post("/agents/{agent_id}/documents/upload-url", status_code=status.HTTP_201_CREATED,
+             response_model=UploadTicket, summary="A pre-signed URL to upload a large document straight to storage")
+def upload_url(body: UploadUrlRequest, agent: AdminAgent, conn: Conn, user: CurrentUser) -> UploadTicket:
+    return documents_service.create_upload_url(conn, agent, body.filename, body.source_type, body.org_wide, user.id)
+
+
+@router.get("/agents/{agent_id}/documents", response_model=list[Document],
+            summary="The agent's documents and the organisation-wide ones, with status, pages, chunks and errors")
+def list_documents(agent: CallerAgent, conn: Conn) -> list[Document]:
+    return documents_repo.list_for_agent(conn, agent.org_id, agent.id)
+
+
+@router.get("/agents/{agent_id}/documents/{document_id}", response_model=Document)
+def get_document(document_id: UUID, agent: CallerAgent, conn: Conn) -> Document:
+    return documents_service.get_for_agent(conn, agent, document_id)
+
+
+@router.delete("/agents/{agent_id}/documents/{document_id}", status_code=status.HTTP_204_NO_CONTENT,
+               summary="Delete a document, its chunks and its stored file")
+def delete_document(document_id: UUID, agent: AdminAgent, conn: Conn) -> Response:
+    documents_service.delete(conn, agent, document_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/agents/{agent_id}/search-docs", response_model=list[SearchHit],
+             summary="Semantic search over the agent's documents (and the organisation-wide ones)")
+def search_docs(body: SearchRequest, agent: CallerAgent, conn: Conn) -> list[SearchHit]:
+    return documents_service.search(conn, agent, body)
