@@ -158,6 +158,8 @@ def _common_environment(config: StageConfig, data: Data, storage: Storage) -> di
         "PHI_DOCUMENTS_PREFIX": DOCUMENTS_PREFIX,
         "PHI_TOOL_RESULTS_PREFIX": TOOL_RESULTS_PREFIX,
         "PHI_LLM_PROVIDER": config.llm_provider,
+        # torch-based local models do not fit Lambda's size limit: embeddings come from the API provider.
+        "PHI_EMBEDDING_PROVIDER": "openai",
         "POWERTOOLS_LOG_LEVEL": "INFO",
     }
     if config.openai_api_key_secret_arn:

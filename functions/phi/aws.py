@@ -18,9 +18,8 @@ _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeou
 def client(service: str) -> Any:
     with _lock:
         if service not in _clients:
-            _clients[service] = boto3.session.Session().client(
-                service, region_name=get_settings().region, config=_CONFIG
-            )
+            session: Any = boto3.session.Session()  # the service name is dynamic, so no typed overload applies
+            _clients[service] = session.client(service, region_name=get_settings().region, config=_CONFIG)
         return _clients[service]
 
 

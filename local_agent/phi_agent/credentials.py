@@ -81,7 +81,7 @@ def aws_session(config: AgentConfig, vendor: CredentialVendor | None) -> boto3.S
         )
         return boto3.Session(region_name=config.cloud.region)
     core = botocore.session.get_session()
-    core._credentials = vendor.refreshable()
+    core._credentials = vendor.refreshable()  # type: ignore[attr-defined]  # botocore has no public setter
     return boto3.Session(botocore_session=core, region_name=config.cloud.region)
 
 

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from typing import Annotated
 from uuid import UUID
 
-import psycopg
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
@@ -16,7 +15,7 @@ from phi.db import agents as agents_repo
 from phi.db import orgs as orgs_repo
 from phi.db import tasks as tasks_repo
 from phi.db import users as users_repo
-from phi.db.connection import transaction
+from phi.db.connection import DbConnection, transaction
 from phi.domain.models import Agent, AgentKey, Organization, OrgRole, Task, User
 from phi.errors import Forbidden, NotFound, Unauthorized
 from phi.services.security import hash_agent_key, user_id_from_token
@@ -24,13 +23,13 @@ from phi.services.security import hash_agent_key, user_id_from_token
 _bearer = HTTPBearer(auto_error=False)
 
 
-def get_conn() -> Iterator[psycopg.Connection]:
+def get_conn() -> Iterator[DbConnection]:
     with transaction() as conn:
         yield conn
 
 
 # "function" scope: commit before the response is sent, so a client never reads ahead of its own write.
-Conn = Annotated[psycopg.Connection, Depends(get_conn, scope="function")]
+Conn = Annotated[DbConnection, Depends(get_conn, scope="function")]
 BearerToken = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 from uuid import UUID
 
-import psycopg
-
+from phi.db.connection import DbConnection
 from phi.domain.models import AgentKey
 
 _COLUMNS = "id, agent_id, org_id, prefix, created_at, last_used_at, revoked_at"
 
 
 def insert_key(
-    conn: psycopg.Connection,
+    conn: DbConnection,
     agent_id: UUID,
     org_id: UUID,
     prefix: str,
@@ -28,7 +27,7 @@ def insert_key(
     return AgentKey.model_validate(row)
 
 
-def list_keys(conn: psycopg.Connection, agent_id: UUID, org_id: UUID) -> list[AgentKey]:
+def list_keys(conn: DbConnection, agent_id: UUID, org_id: UUID) -> list[AgentKey]:
     rows = conn.execute(
         f"SELECT {_COLUMNS} FROM agent_keys WHERE agent_id = %s AND org_id = %s ORDER BY created_at",
         (agent_id, org_id),
@@ -36,7 +35,7 @@ def list_keys(conn: psycopg.Connection, agent_id: UUID, org_id: UUID) -> list[Ag
     return [AgentKey.model_validate(r) for r in rows]
 
 
-def revoke_key(conn: psycopg.Connection, key_id: UUID, agent_id: UUID, org_id: UUID) -> bool:
+def revoke_key(conn: DbConnection, key_id: UUID, agent_id: UUID, org_id: UUID) -> bool:
     row = conn.execute(
         """UPDATE agent_keys SET revoked_at = COALESCE(revoked_at, now())
            WHERE id = %s AND agent_id = %s AND org_id = %s RETURNING id""",
@@ -45,7 +44,7 @@ def revoke_key(conn: psycopg.Connection, key_id: UUID, agent_id: UUID, org_id: U
     return row is not None
 
 
-def use_key(conn: psycopg.Connection, key_hash: str) -> AgentKey | None:
+def use_key(conn: DbConnection, key_hash: str) -> AgentKey | None:
     """The active key with this hash, its last use stamped; None for unknown or revoked keys."""
     row = conn.execute(
         """UPDATE agent_keys k SET last_used_at = now()
@@ -57,7 +56,7 @@ def use_key(conn: psycopg.Connection, key_hash: str) -> AgentKey | None:
     return AgentKey.model_validate(row) if row else None
 
 
-def revoke_all(conn: psycopg.Connection, agent_id: UUID, org_id: UUID) -> int:
+def revoke_all(conn: DbConnection, agent_id: UUID, org_id: UUID) -> int:
     return conn.execute(
         "UPDATE agent_keys SET revoked_at = now() WHERE agent_id = %s AND org_id = %s AND revoked_at IS NULL",
         (agent_id, org_id),

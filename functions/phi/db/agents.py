@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-import psycopg
 from psycopg.types.json import Jsonb
 from pydantic import BaseModel
 
+from phi.db.connection import DbConnection
 from phi.domain.models import Agent, AgentStatus
 
 _SELECT = """SELECT a.id, a.org_id, a.name, a.status, a.system_prompt, a.config, a.queue_url,
@@ -42,7 +42,7 @@ class ProfileSource(BaseModel):
 
 
 def create_agent(
-    conn: psycopg.Connection,
+    conn: DbConnection,
     *,
     org_id: UUID,
     name: str,
@@ -60,7 +60,7 @@ def create_agent(
     return UUID(str(row["id"]))
 
 
-def set_tools(conn: psycopg.Connection, agent_id: UUID, tool_configs: dict[str, dict[str, Any]]) -> None:
+def set_tools(conn: DbConnection, agent_id: UUID, tool_configs: dict[str, dict[str, Any]]) -> None:
     conn.execute("DELETE FROM agent_tools WHERE agent_id = %s", (agent_id,))
     for key, config in tool_configs.items():
         conn.execute(
@@ -70,19 +70,19 @@ def set_tools(conn: psycopg.Connection, agent_id: UUID, tool_configs: dict[str, 
         )
 
 
-def list_tools(conn: psycopg.Connection, agent_id: UUID) -> list[dict[str, Any]]:
-    return conn.execute(  # type: ignore[return-value]
+def list_tools(conn: DbConnection, agent_id: UUID) -> list[dict[str, Any]]:
+    return conn.execute(
         """SELECT t.key, t.operations, t.runs_on, at.config FROM agent_tools at
            JOIN tools t ON t.id = at.tool_id WHERE at.agent_id = %s ORDER BY t.key""",
         (agent_id,),
     ).fetchall()
 
 
-def set_queue_url(conn: psycopg.Connection, agent_id: UUID, queue_url: str) -> None:
+def set_queue_url(conn: DbConnection, agent_id: UUID, queue_url: str) -> None:
     conn.execute("UPDATE agents SET queue_url = %s, updated_at = now() WHERE id = %s", (queue_url, agent_id))
 
 
-def get_agent_for_user(conn: psycopg.Connection, agent_id: UUID, user_id: UUID) -> Agent | None:
+def get_agent_for_user(conn: DbConnection, agent_id: UUID, user_id: UUID) -> Agent | None:
     row = conn.execute(
         _SELECT
         + """ JOIN organization_members m ON m.org_id = a.org_id
@@ -92,14 +92,14 @@ def get_agent_for_user(conn: psycopg.Connection, agent_id: UUID, user_id: UUID) 
     return Agent.model_validate(row) if row else None
 
 
-def get_agent_in_org(conn: psycopg.Connection, agent_id: UUID, org_id: UUID) -> Agent | None:
+def get_agent_in_org(conn: DbConnection, agent_id: UUID, org_id: UUID) -> Agent | None:
     row = conn.execute(
         _SELECT + " WHERE a.id = %s AND a.org_id = %s AND a.status <> 'DELETED'", (agent_id, org_id)
     ).fetchone()
     return Agent.model_validate(row) if row else None
 
 
-def list_agents(conn: psycopg.Connection, org_id: UUID, where: AgentFilter | None = None) -> tuple[list[Agent], int]:
+def list_agents(conn: DbConnection, org_id: UUID, where: AgentFilter | None = None) -> tuple[list[Agent], int]:
     """One page of the organisation's live agents, oldest first, and the total that match."""
     where = where or AgentFilter()
     params = {
@@ -139,7 +139,7 @@ def _escape_like(text: str) -> str:
 
 
 def update_agent(
-    conn: psycopg.Connection,
+    conn: DbConnection,
     agent_id: UUID,
     org_id: UUID,
     *,
@@ -165,7 +165,7 @@ def update_agent(
     )
 
 
-def mark_deleted(conn: psycopg.Connection, agent_id: UUID, org_id: UUID) -> None:
+def mark_deleted(conn: DbConnection, agent_id: UUID, org_id: UUID) -> None:
     """Soft delete: the row stays so that the agent's task history keeps its owner."""
     conn.execute(
         "UPDATE agents SET status = 'DELETED', updated_at = now() WHERE id = %s AND org_id = %s",
@@ -173,7 +173,7 @@ def mark_deleted(conn: psycopg.Connection, agent_id: UUID, org_id: UUID) -> None
     )
 
 
-def profile_sources(conn: psycopg.Connection, agent_id: UUID, org_id: UUID, limit: int = 10) -> list[ProfileSource]:
+def profile_sources(conn: DbConnection, agent_id: UUID, org_id: UUID, limit: int = 10) -> list[ProfileSource]:
     """Chunks of the agent's own and the organisation-wide READY documents, job descriptions and SOPs "
     "first."""
     rows = conn.execute(
@@ -190,8 +190,8 @@ def profile_sources(conn: psycopg.Connection, agent_id: UUID, org_id: UUID, limi
     return [ProfileSource.model_validate(r) for r in rows]
 
 
-def list_all_queues(conn: psycopg.Connection) -> list[dict[str, Any]]:
+def list_all_queues(conn: DbConnection) -> list[dict[str, Any]]:
     """Every live agent's queue, across organisations: only for platform maintenance (embedded restarts)."""
-    return conn.execute(  # type: ignore[return-value]
+    return conn.execute(
         "SELECT id, org_id, queue_url FROM agents WHERE status <> 'DELETED' AND queue_url IS NOT NULL"
     ).fetchall()

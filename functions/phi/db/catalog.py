@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from uuid import UUID
 
-import psycopg
-
+from phi.db.connection import DbConnection
 from phi.domain.models import Industry, RoleTemplate, Tool
 
 _ROLE_SELECT = """SELECT r.id, r.industry_id, i.key AS industry_key, r.key, r.name, r.description,
@@ -15,13 +14,13 @@ _ROLE_SELECT = """SELECT r.id, r.industry_id, i.key AS industry_key, r.key, r.na
 _TOOL_COLUMNS = "id, key, name, description, runs_on, operations, config_schema, available"
 
 
-def list_industries(conn: psycopg.Connection) -> list[Industry]:
+def list_industries(conn: DbConnection) -> list[Industry]:
     rows = conn.execute("SELECT id, key, name, description FROM industries ORDER BY name, key").fetchall()
     return [Industry.model_validate(r) for r in rows]
 
 
 def get_industry(
-    conn: psycopg.Connection, *, industry_id: UUID | None = None, key: str | None = None
+    conn: DbConnection, *, industry_id: UUID | None = None, key: str | None = None
 ) -> Industry | None:
     row = conn.execute(
         """SELECT id, key, name, description FROM industries
@@ -33,7 +32,7 @@ def get_industry(
     return Industry.model_validate(row) if row else None
 
 
-def list_role_templates(conn: psycopg.Connection, industry_key: str | None = None) -> list[RoleTemplate]:
+def list_role_templates(conn: DbConnection, industry_key: str | None = None) -> list[RoleTemplate]:
     rows = conn.execute(
         _ROLE_SELECT + " WHERE (%(key)s::text IS NULL OR i.key = %(key)s::text) ORDER BY i.key, r.name",
         {"key": industry_key},
@@ -41,26 +40,26 @@ def list_role_templates(conn: psycopg.Connection, industry_key: str | None = Non
     return [RoleTemplate.model_validate(r) for r in rows]
 
 
-def get_role_template(conn: psycopg.Connection, template_id: UUID) -> RoleTemplate | None:
+def get_role_template(conn: DbConnection, template_id: UUID) -> RoleTemplate | None:
     row = conn.execute(_ROLE_SELECT + " WHERE r.id = %s", (template_id,)).fetchone()
     return RoleTemplate.model_validate(row) if row else None
 
 
-def find_role_template(conn: psycopg.Connection, industry_key: str, role_key: str) -> RoleTemplate | None:
+def find_role_template(conn: DbConnection, industry_key: str, role_key: str) -> RoleTemplate | None:
     row = conn.execute(_ROLE_SELECT + " WHERE i.key = %s AND r.key = %s", (industry_key, role_key)).fetchone()
     return RoleTemplate.model_validate(row) if row else None
 
 
-def list_tools(conn: psycopg.Connection) -> list[Tool]:
+def list_tools(conn: DbConnection) -> list[Tool]:
     rows = conn.execute(f"SELECT {_TOOL_COLUMNS} FROM tools ORDER BY key").fetchall()
     return [Tool.model_validate(r) for r in rows]
 
 
-def tools_by_id(conn: psycopg.Connection, tool_ids: Sequence[UUID]) -> list[Tool]:
+def tools_by_id(conn: DbConnection, tool_ids: Sequence[UUID]) -> list[Tool]:
     rows = conn.execute(f"SELECT {_TOOL_COLUMNS} FROM tools WHERE id = ANY(%s) ORDER BY key", (list(tool_ids),))
     return [Tool.model_validate(r) for r in rows.fetchall()]
 
 
-def tools_by_key(conn: psycopg.Connection, keys: Sequence[str]) -> list[Tool]:
+def tools_by_key(conn: DbConnection, keys: Sequence[str]) -> list[Tool]:
     rows = conn.execute(f"SELECT {_TOOL_COLUMNS} FROM tools WHERE key = ANY(%s) ORDER BY key", (list(keys),))
     return [Tool.model_validate(r) for r in rows.fetchall()]

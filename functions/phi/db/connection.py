@@ -8,15 +8,18 @@ import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 import psycopg
-from psycopg.rows import dict_row
+from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool
 
 from phi.errors import ServiceUnavailable
 from phi.settings import Settings, get_settings
+
+# Every pooled connection returns rows as dicts (see _POOL_KWARGS); repositories are typed accordingly.
+DbConnection = psycopg.Connection[DictRow]
 
 _pools: dict[str, ConnectionPool] = {}
 _lock = threading.Lock()
@@ -71,13 +74,13 @@ def _unavailable_on_outage() -> Iterator[None]:
 
 
 @contextmanager
-def transaction() -> Iterator[psycopg.Connection]:
+def transaction() -> Iterator[DbConnection]:
     """One unit of work: commits on success, rolls back on error. Outages surface as ServiceUnavailable."""
     with _unavailable_on_outage(), get_pool().connection() as conn:
-        yield conn
+        yield cast(DbConnection, conn)
 
 
 @contextmanager
-def checkpoint_connection() -> Iterator[psycopg.Connection]:
+def checkpoint_connection() -> Iterator[DbConnection]:
     with _unavailable_on_outage(), get_pool("checkpoints").connection() as conn:
-        yield conn
+        yield cast(DbConnection, conn)

@@ -6,8 +6,9 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-import psycopg
 from pydantic import BaseModel
+
+from phi.db.connection import DbConnection
 
 _COLUMNS = """id, org_id, agent_id, filename, source_type, content_type, s3_key, bytes, sha256, status, error,
               pages, chunk_count, embedding_model, created_at, updated_at"""
@@ -32,7 +33,7 @@ class Document(BaseModel):
     updated_at: datetime
 
 
-def insert(conn: psycopg.Connection, **values: Any) -> Document:
+def insert(conn: DbConnection, **values: Any) -> Document:
     columns = ", ".join(values)
     placeholders = ", ".join(f"%({name})s" for name in values)
     row = conn.execute(
@@ -41,14 +42,14 @@ def insert(conn: psycopg.Connection, **values: Any) -> Document:
     return Document.model_validate(row)
 
 
-def get_in_org(conn: psycopg.Connection, document_id: UUID, org_id: UUID) -> Document | None:
+def get_in_org(conn: DbConnection, document_id: UUID, org_id: UUID) -> Document | None:
     row = conn.execute(
         f"SELECT {_COLUMNS} FROM documents WHERE id = %s AND org_id = %s", (document_id, org_id)
     ).fetchone()
     return Document.model_validate(row) if row else None
 
 
-def list_for_agent(conn: psycopg.Connection, org_id: UUID, agent_id: UUID) -> list[Document]:
+def list_for_agent(conn: DbConnection, org_id: UUID, agent_id: UUID) -> list[Document]:
     """The agent's own documents and the organisation-wide ones it also learns from."""
     rows = conn.execute(
         f"""SELECT {_COLUMNS} FROM documents WHERE org_id = %s AND (agent_id = %s OR agent_id IS NULL)
@@ -59,7 +60,7 @@ def list_for_agent(conn: psycopg.Connection, org_id: UUID, agent_id: UUID) -> li
 
 
 def find_same_content(
-    conn: psycopg.Connection, org_id: UUID, agent_id: UUID | None, sha256: str
+    conn: DbConnection, org_id: UUID, agent_id: UUID | None, sha256: str
 ) -> Document | None:
     row = conn.execute(
         f"""SELECT {_COLUMNS} FROM documents WHERE org_id = %s AND agent_id IS NOT DISTINCT FROM %s
@@ -69,16 +70,16 @@ def find_same_content(
     return Document.model_validate(row) if row else None
 
 
-def set_key(conn: psycopg.Connection, document_id: UUID, s3_key: str) -> None:
+def set_key(conn: DbConnection, document_id: UUID, s3_key: str) -> None:
     conn.execute("UPDATE documents SET s3_key = %s WHERE id = %s", (s3_key, document_id))
 
 
-def record_object(conn: psycopg.Connection, document_id: UUID, size: int, sha256: str) -> None:
+def record_object(conn: DbConnection, document_id: UUID, size: int, sha256: str) -> None:
     conn.execute(
         "UPDATE documents SET bytes = %s, sha256 = %s, updated_at = now() WHERE id = %s",
         (size, sha256, document_id),
     )
 
 
-def delete(conn: psycopg.Connection, document_id: UUID, org_id: UUID) -> None:
+def delete(conn: DbConnection, document_id: UUID, org_id: UUID) -> None:
     conn.execute("DELETE FROM documents WHERE id = %s AND org_id = %s", (document_id, org_id))

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-import psycopg
 from psycopg.types.json import Jsonb
+
+from phi.db.connection import DbConnection
 
 _STATUS = """CASE
     WHEN la.last_heartbeat_at IS NULL THEN 'ENROLLED'
@@ -16,7 +17,7 @@ _STATUS = """CASE
 
 
 def record_heartbeat(
-    conn: psycopg.Connection, *, agent_id: UUID, org_id: UUID, key_id: UUID, beat: dict[str, Any], interval: int
+    conn: DbConnection, *, agent_id: UUID, org_id: UUID, key_id: UUID, beat: dict[str, Any], interval: int
 ) -> None:
     conn.execute(
         """INSERT INTO local_agents (agent_id, org_id, key_id, host, pid, version, os, tools, reported_status,
@@ -47,7 +48,7 @@ def record_heartbeat(
     )
 
 
-def list_local_agents(conn: psycopg.Connection, org_id: UUID, agent_id: UUID | None = None) -> list[dict[str, Any]]:
+def list_local_agents(conn: DbConnection, org_id: UUID, agent_id: UUID | None = None) -> list[dict[str, Any]]:
     return conn.execute(
         f"""SELECT la.id, la.agent_id, la.host, la.pid, la.version, la.os, la.tools, la.stats, la.last_error,
                    la.last_heartbeat_at, la.heartbeat_seconds, {_STATUS} AS status

@@ -7,6 +7,7 @@ from uuid import UUID
 
 import psycopg
 
+from phi.db.connection import DbConnection
 from phi.domain.models import Member, OrgRole
 from phi.errors import Conflict
 
@@ -14,17 +15,17 @@ _SELECT = """SELECT m.user_id, u.email, u.full_name, m.role, m.created_at AS joi
              FROM organization_members m JOIN users u ON u.id = m.user_id"""
 
 
-def list_members(conn: psycopg.Connection, org_id: UUID) -> list[Member]:
+def list_members(conn: DbConnection, org_id: UUID) -> list[Member]:
     rows = conn.execute(_SELECT + " WHERE m.org_id = %s ORDER BY m.created_at, u.email", (org_id,)).fetchall()
     return [Member.model_validate(r) for r in rows]
 
 
-def get_member(conn: psycopg.Connection, org_id: UUID, user_id: UUID) -> Member | None:
+def get_member(conn: DbConnection, org_id: UUID, user_id: UUID) -> Member | None:
     row = conn.execute(_SELECT + " WHERE m.org_id = %s AND m.user_id = %s", (org_id, user_id)).fetchone()
     return Member.model_validate(row) if row else None
 
 
-def add_member(conn: psycopg.Connection, org_id: UUID, user_id: UUID, role: OrgRole) -> None:
+def add_member(conn: DbConnection, org_id: UUID, user_id: UUID, role: OrgRole) -> None:
     try:
         with conn.transaction():
             conn.execute(
@@ -35,18 +36,18 @@ def add_member(conn: psycopg.Connection, org_id: UUID, user_id: UUID, role: OrgR
         raise Conflict("This user is already a member of the organisation.") from exc
 
 
-def set_role(conn: psycopg.Connection, org_id: UUID, user_id: UUID, role: OrgRole) -> None:
+def set_role(conn: DbConnection, org_id: UUID, user_id: UUID, role: OrgRole) -> None:
     conn.execute(
         "UPDATE organization_members SET role = %s WHERE org_id = %s AND user_id = %s",
         (role.value, org_id, user_id),
     )
 
 
-def remove_member(conn: psycopg.Connection, org_id: UUID, user_id: UUID) -> None:
+def remove_member(conn: DbConnection, org_id: UUID, user_id: UUID) -> None:
     conn.execute("DELETE FROM organization_members WHERE org_id = %s AND user_id = %s", (org_id, user_id))
 
 
-def lock_owners(conn: psycopg.Connection, org_id: UUID) -> list[UUID]:
+def lock_owners(conn: DbConnection, org_id: UUID) -> list[UUID]:
     """The owners, row-locked until commit, so two concurrent demotions cannot leave an organisation "
     "ownerless."""
     rows: Any = conn.execute(

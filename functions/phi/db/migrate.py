@@ -34,4 +34,4 @@ def _setup_checkpointer(dsn: str) -> None:
     from psycopg.rows import dict_row
 
     with psycopg.connect(dsn, autocommit=True, prepare_threshold=0, row_factory=dict_row) as conn:
-        PostgresSaver(conn).setup()  # type: ignore[arg-type]
+        PostgresSaver(conn).setup()

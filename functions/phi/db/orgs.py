@@ -6,12 +6,11 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-import psycopg
-
+from phi.db.connection import DbConnection
 from phi.domain.models import Organization, OrgRole
 
 
-def create_org(conn: psycopg.Connection, name: str, owner_id: UUID) -> Organization:
+def create_org(conn: DbConnection, name: str, owner_id: UUID) -> Organization:
     row: Any = conn.execute(
         "INSERT INTO organizations (name, created_by) VALUES (%s, %s) RETURNING id, name, created_at",
         (name, owner_id),
@@ -24,7 +23,7 @@ def create_org(conn: psycopg.Connection, name: str, owner_id: UUID) -> Organizat
     return Organization.model_validate({**row, "role": OrgRole.OWNER})
 
 
-def list_orgs_for_user(conn: psycopg.Connection, user_id: UUID) -> list[Organization]:
+def list_orgs_for_user(conn: DbConnection, user_id: UUID) -> list[Organization]:
     rows = conn.execute(
         """SELECT o.id, o.name, o.created_at, m.role FROM organizations o
            JOIN organization_members m ON m.org_id = o.id WHERE m.user_id = %s ORDER BY o.created_at, o.id""",
@@ -33,7 +32,7 @@ def list_orgs_for_user(conn: psycopg.Connection, user_id: UUID) -> list[Organiza
     return [Organization.model_validate(r) for r in rows]
 
 
-def get_org_for_user(conn: psycopg.Connection, org_id: UUID, user_id: UUID) -> Organization | None:
+def get_org_for_user(conn: DbConnection, org_id: UUID, user_id: UUID) -> Organization | None:
     row = conn.execute(
         """SELECT o.id, o.name, o.created_at, m.role FROM organizations o
            JOIN organization_members m ON m.org_id = o.id WHERE o.id = %s AND m.user_id = %s""",
@@ -42,5 +41,5 @@ def get_org_for_user(conn: psycopg.Connection, org_id: UUID, user_id: UUID) -> O
     return Organization.model_validate(row) if row else None
 
 
-def rename_org(conn: psycopg.Connection, org_id: UUID, name: str) -> None:
+def rename_org(conn: DbConnection, org_id: UUID, name: str) -> None:
     conn.execute("UPDATE organizations SET name = %s WHERE id = %s", (name, org_id))

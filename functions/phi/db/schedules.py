@@ -5,14 +5,15 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-import psycopg
 from psycopg.types.json import Jsonb
+
+from phi.db.connection import DbConnection
 
 _COLUMNS = "id, agent_id, org_id, workflow_type, cron, timezone, input, enabled, overlap_policy, last_fired_at"
 
 
 def upsert(
-    conn: psycopg.Connection, *, agent_id: UUID, org_id: UUID, workflow_type: str, cron: str, timezone: str,
+    conn: DbConnection, *, agent_id: UUID, org_id: UUID, workflow_type: str, cron: str, timezone: str,
     task_input: dict[str, Any], enabled: bool, overlap_policy: str,
 ) -> None:
     conn.execute(
@@ -24,21 +25,21 @@ def upsert(
     )
 
 
-def list_for_agent(conn: psycopg.Connection, agent_id: UUID, org_id: UUID) -> list[dict[str, Any]]:
+def list_for_agent(conn: DbConnection, agent_id: UUID, org_id: UUID) -> list[dict[str, Any]]:
     return conn.execute(
         f"SELECT {_COLUMNS} FROM schedules WHERE agent_id = %s AND org_id = %s ORDER BY workflow_type",
         (agent_id, org_id),
     ).fetchall()
 
 
-def delete(conn: psycopg.Connection, agent_id: UUID, org_id: UUID, workflow_type: str) -> None:
+def delete(conn: DbConnection, agent_id: UUID, org_id: UUID, workflow_type: str) -> None:
     conn.execute(
         "DELETE FROM schedules WHERE agent_id = %s AND org_id = %s AND workflow_type = %s",
         (agent_id, org_id, workflow_type),
     )
 
 
-def overlap_policy(conn: psycopg.Connection, agent_id: UUID, org_id: UUID, workflow_type: str) -> str:
+def overlap_policy(conn: DbConnection, agent_id: UUID, org_id: UUID, workflow_type: str) -> str:
     row = conn.execute(
         "SELECT overlap_policy FROM schedules WHERE agent_id = %s AND org_id = %s AND workflow_type = %s",
         (agent_id, org_id, workflow_type),
@@ -46,7 +47,7 @@ def overlap_policy(conn: psycopg.Connection, agent_id: UUID, org_id: UUID, workf
     return str(row["overlap_policy"]) if row else "SKIP"
 
 
-def mark_fired(conn: psycopg.Connection, agent_id: UUID, org_id: UUID, workflow_type: str) -> None:
+def mark_fired(conn: DbConnection, agent_id: UUID, org_id: UUID, workflow_type: str) -> None:
     conn.execute(
         "UPDATE schedules SET last_fired_at = now() WHERE agent_id = %s AND org_id = %s AND workflow_type = %s",
         (agent_id, org_id, workflow_type),

@@ -6,10 +6,10 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-import psycopg
 from psycopg.types.json import Jsonb
 from pydantic import BaseModel
 
+from phi.db.connection import DbConnection
 from phi.domain.models import EventType, Task, TaskEvent, TaskStatus, ToolCall
 
 _COLUMNS = """id, org_id, agent_id, type, trigger, status, input, output, error, execution_arn,
@@ -18,7 +18,7 @@ _FINAL = ("SUCCEEDED", "FAILED", "SKIPPED")
 
 
 def create_task(
-    conn: psycopg.Connection,
+    conn: DbConnection,
     *,
     org_id: UUID,
     agent_id: UUID,
@@ -35,12 +35,12 @@ def create_task(
     return Task.model_validate(row)
 
 
-def get_task(conn: psycopg.Connection, task_id: UUID, org_id: UUID) -> Task | None:
+def get_task(conn: DbConnection, task_id: UUID, org_id: UUID) -> Task | None:
     row = conn.execute(f"SELECT {_COLUMNS} FROM tasks WHERE id = %s AND org_id = %s", (task_id, org_id)).fetchone()
     return Task.model_validate(row) if row else None
 
 
-def get_task_for_user(conn: psycopg.Connection, task_id: UUID, user_id: UUID) -> Task | None:
+def get_task_for_user(conn: DbConnection, task_id: UUID, user_id: UUID) -> Task | None:
     row = conn.execute(
         f"""SELECT {", ".join("t." + c.strip() for c in _COLUMNS.split(","))} FROM tasks t
             JOIN organization_members m ON m.org_id = t.org_id WHERE t.id = %s AND m.user_id = %s""",
@@ -49,11 +49,11 @@ def get_task_for_user(conn: psycopg.Connection, task_id: UUID, user_id: UUID) ->
     return Task.model_validate(row) if row else None
 
 
-def set_execution_arn(conn: psycopg.Connection, task_id: UUID, execution_arn: str) -> None:
+def set_execution_arn(conn: DbConnection, task_id: UUID, execution_arn: str) -> None:
     conn.execute("UPDATE tasks SET execution_arn = %s WHERE id = %s", (execution_arn, task_id))
 
 
-def mark_running(conn: psycopg.Connection, task_id: UUID, org_id: UUID, execution_arn: str) -> bool:
+def mark_running(conn: DbConnection, task_id: UUID, org_id: UUID, execution_arn: str) -> bool:
     """PENDING → RUNNING; False when the task is already past it (a retried StartTask)."""
     row = conn.execute(
         """UPDATE tasks SET status = 'RUNNING', started_at = now(), execution_arn = %s
@@ -64,7 +64,7 @@ def mark_running(conn: psycopg.Connection, task_id: UUID, org_id: UUID, executio
 
 
 def finish(
-    conn: psycopg.Connection,
+    conn: DbConnection,
     task_id: UUID,
     org_id: UUID,
     status: TaskStatus,
@@ -88,7 +88,7 @@ def finish(
 
 
 def add_event(
-    conn: psycopg.Connection,
+    conn: DbConnection,
     task_id: UUID,
     org_id: UUID,
     event_type: EventType,
@@ -101,7 +101,7 @@ def add_event(
     )
 
 
-def list_events(conn: psycopg.Connection, task_id: UUID, org_id: UUID) -> list[TaskEvent]:
+def list_events(conn: DbConnection, task_id: UUID, org_id: UUID) -> list[TaskEvent]:
     rows = conn.execute(
         "SELECT id, type, message, data, created_at FROM task_events WHERE task_id = %s AND org_id = %s ORDER BY id",
         (task_id, org_id),
@@ -110,7 +110,7 @@ def list_events(conn: psycopg.Connection, task_id: UUID, org_id: UUID) -> list[T
 
 
 def create_tool_call(
-    conn: psycopg.Connection, task_id: UUID, org_id: UUID, step: int, tool: str, args: dict[str, Any]
+    conn: DbConnection, task_id: UUID, org_id: UUID, step: int, tool: str, args: dict[str, Any]
 ) -> ToolCall:
     row = conn.execute(
         """INSERT INTO tool_calls (task_id, org_id, step, tool, args) VALUES (%s, %s, %s, %s, %s)
@@ -122,7 +122,7 @@ def create_tool_call(
 
 
 def complete_tool_call(
-    conn: psycopg.Connection,
+    conn: DbConnection,
     tool_call_id: UUID,
     org_id: UUID,
     *,
@@ -141,7 +141,7 @@ def complete_tool_call(
     return row is not None
 
 
-def open_tool_call(conn: psycopg.Connection, task_id: UUID, org_id: UUID) -> ToolCall | None:
+def open_tool_call(conn: DbConnection, task_id: UUID, org_id: UUID) -> ToolCall | None:
     row = conn.execute(
         """SELECT id, task_id, org_id, step, tool, args, status, error_code, error_message, requested_at,
         completed_at
@@ -152,11 +152,11 @@ def open_tool_call(conn: psycopg.Connection, task_id: UUID, org_id: UUID) -> Too
     return ToolCall.model_validate(row) if row else None
 
 
-def finish_output(conn: psycopg.Connection, task_id: UUID, org_id: UUID, output: dict[str, Any]) -> None:
+def finish_output(conn: DbConnection, task_id: UUID, org_id: UUID, output: dict[str, Any]) -> None:
     conn.execute("UPDATE tasks SET output = %s WHERE id = %s AND org_id = %s", (Jsonb(output), task_id, org_id))
 
 
-def fail_all_unfinished(conn: psycopg.Connection, reason: str) -> int:
+def fail_all_unfinished(conn: DbConnection, reason: str) -> int:
     """Platform maintenance: fails every task still PENDING/RUNNING, with the reason as an event."""
     rows: Any = conn.execute(
         """UPDATE tasks SET status = 'FAILED', finished_at = now(),
@@ -179,7 +179,7 @@ def fail_all_unfinished(conn: psycopg.Connection, reason: str) -> int:
     return len(rows)
 
 
-def running_task_of_type(conn: psycopg.Connection, agent_id: UUID, org_id: UUID, task_type: str) -> UUID | None:
+def running_task_of_type(conn: DbConnection, agent_id: UUID, org_id: UUID, task_type: str) -> UUID | None:
     row: Any = conn.execute(
         """SELECT id FROM tasks WHERE agent_id = %s AND org_id = %s AND type = %s AND status = 'RUNNING'
            ORDER BY started_at LIMIT 1""",
@@ -188,7 +188,7 @@ def running_task_of_type(conn: psycopg.Connection, agent_id: UUID, org_id: UUID,
     return UUID(str(row["id"])) if row else None
 
 
-def running_started_before(conn: psycopg.Connection, cutoff: datetime) -> list[Task]:
+def running_started_before(conn: DbConnection, cutoff: datetime) -> list[Task]:
     """Platform maintenance (the deadline sweeper): RUNNING tasks of every organisation started before "
     "cutoff."""
     rows = conn.execute(
@@ -206,7 +206,7 @@ class TaskFilter(BaseModel):
     offset: int = 0
 
 
-def list_tasks(conn: psycopg.Connection, org_id: UUID, where: TaskFilter) -> tuple[list[Task], int]:
+def list_tasks(conn: DbConnection, org_id: UUID, where: TaskFilter) -> tuple[list[Task], int]:
     """One page of the organisation's tasks, newest first, and the total that match."""
     params = {
         "org_id": org_id,

@@ -8,13 +8,14 @@ from uuid import UUID
 
 import psycopg
 
+from phi.db.connection import DbConnection
 from phi.domain.models import User, UserWithPassword
 from phi.errors import Conflict
 
 _COLUMNS = "id, email, full_name, is_platform_admin, created_at"
 
 
-def create_user(conn: psycopg.Connection, email: str, password_hash: str, full_name: str | None) -> User:
+def create_user(conn: DbConnection, email: str, password_hash: str, full_name: str | None) -> User:
     try:
         row = conn.execute(
             f"INSERT INTO users (email, password_hash, full_name) VALUES (%s, %s, %s) RETURNING {_COLUMNS}",
@@ -25,26 +26,26 @@ def create_user(conn: psycopg.Connection, email: str, password_hash: str, full_n
     return User.model_validate(row)
 
 
-def get_user(conn: psycopg.Connection, user_id: UUID) -> User | None:
+def get_user(conn: DbConnection, user_id: UUID) -> User | None:
     row = conn.execute(f"SELECT {_COLUMNS} FROM users WHERE id = %s", (user_id,)).fetchone()
     return User.model_validate(row) if row else None
 
 
-def get_user_by_email(conn: psycopg.Connection, email: str) -> UserWithPassword | None:
+def get_user_by_email(conn: DbConnection, email: str) -> UserWithPassword | None:
     row = conn.execute(
         f"SELECT {_COLUMNS}, password_hash FROM users WHERE lower(email) = lower(%s)", (email,)
     ).fetchone()
     return UserWithPassword.model_validate(row) if row else None
 
 
-def update_user(conn: psycopg.Connection, user_id: UUID, full_name: str | None) -> User:
+def update_user(conn: DbConnection, user_id: UUID, full_name: str | None) -> User:
     row = conn.execute(
         f"UPDATE users SET full_name = %s WHERE id = %s RETURNING {_COLUMNS}", (full_name, user_id)
     ).fetchone()
     return User.model_validate(row)
 
 
-def record_login_failure(conn: psycopg.Connection, email: str, client_ip: str, window_seconds: int) -> None:
+def record_login_failure(conn: DbConnection, email: str, client_ip: str, window_seconds: int) -> None:
     """Records a failure and prunes this pair's failures that have left the window, so the table stays "
     "small."""
     conn.execute(
@@ -59,7 +60,7 @@ def record_login_failure(conn: psycopg.Connection, email: str, client_ip: str, w
 
 
 def recent_login_failures(
-    conn: psycopg.Connection, email: str, client_ip: str, window_seconds: int
+    conn: DbConnection, email: str, client_ip: str, window_seconds: int
 ) -> tuple[int, datetime | None]:
     """Failures for this email from this address within the window, and when the oldest of them happened."""
     row: Any = conn.execute(
@@ -72,6 +73,6 @@ def recent_login_failures(
     return int(row["failures"]), row["oldest"]
 
 
-def clear_login_failures(conn: psycopg.Connection, email: str, client_ip: str) -> None:
+def clear_login_failures(conn: DbConnection, email: str, client_ip: str) -> None:
     """After a successful login the earlier failures of this email from this address no longer count."""
     conn.execute("DELETE FROM login_attempts WHERE lower(email) = lower(%s) AND client_ip = %s", (email, client_ip))

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from uuid import UUID
 
-import psycopg
-
+from phi.db.connection import DbConnection
 from phi.documents import store
 from phi.documents.models import SearchHit
 from phi.embeddings import get_embedding_provider
 
 
 def search_documents(
-    conn: psycopg.Connection, org_id: UUID, query: str, *, top_k: int, agent_id: UUID | None = None,
+    conn: DbConnection, org_id: UUID, query: str, *, top_k: int, agent_id: UUID | None = None,
     include_org_wide: bool = True,
 ) -> list[SearchHit]:
     embedder = get_embedding_provider()

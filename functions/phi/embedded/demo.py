@@ -83,14 +83,18 @@ def teach_sops(api: ApiClient, agent: DemoAgent) -> None:
               + (f" ({document['error']})" if document["error"] else ""))
 
 
-def start_local_agent(agent: DemoAgent, warehouse_db: Path, log_file: Path) -> subprocess.Popen[bytes]:
+def start_local_agent(
+    agent: DemoAgent, warehouse_db: Path, log_file: Path, command: list[str] | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> subprocess.Popen[bytes]:
     """The local agent runs as its own process, exactly as on a customer machine."""
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("PHI_", "AWS_"))},
         "PHI_AGENT_KEY": agent.agent_key,
         "PHI_WAREHOUSE_DB_URL": f"sqlite:///{warehouse_db}",
+        **(extra_env or {}),
     }
-    command = [sys.executable, "-m", "phi_agent", "run", "--config", str(agent.config_file)]
+    command = command or [sys.executable, "-m", "phi_agent", "run", "--config", str(agent.config_file)]
     with log_file.open("ab") as log:
         return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
 

@@ -110,7 +110,7 @@ class EmbeddedStack:
 
     def stop_database(self) -> None:
         """Stops PostgreSQL, leaving everything else up (fault tests)."""
-        from pgserver._commands import pg_ctl
+        from pgserver._commands import pg_ctl  # type: ignore[attr-defined]  # generated at import time
 
         pg_ctl(["-m", "fast", "-w", "stop"], pgdata=self._pg.pgdata, user=self._pg.system_user, timeout=30)
 

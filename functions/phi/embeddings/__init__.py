@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from phi.embeddings.base import EmbeddingError, EmbeddingProvider, EmbeddingUnavailable
+from phi.secrets import openai_api_key
 from phi.settings import Settings, get_settings
 
 __all__ = [
@@ -19,10 +20,11 @@ def get_embedding_provider(settings: Settings | None = None) -> EmbeddingProvide
     if settings.embedding_provider == "openai":
         from phi.embeddings.openai import DEFAULT_OPENAI_MODEL, OpenAIEmbeddings
 
-        if settings.openai_api_key is None:
-            raise EmbeddingError("PHI_EMBEDDING_PROVIDER=openai needs PHI_OPENAI_API_KEY")
+        key = openai_api_key(settings)
+        if key is None:
+            raise EmbeddingError("PHI_EMBEDDING_PROVIDER=openai needs PHI_OPENAI_API_KEY (or its secret ARN)")
         return OpenAIEmbeddings(
-            settings.openai_api_key.get_secret_value(),
+            key,
             model=settings.embedding_model or DEFAULT_OPENAI_MODEL,
             dimensions=settings.embedding_dimensions,
             base_url=settings.openai_base_url,

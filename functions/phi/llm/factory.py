@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 from phi.llm.base import LlmProvider
+from phi.secrets import openai_api_key
 from phi.settings import Settings, get_settings
 
 
 def _openai_key(settings: Settings) -> str:
-    if settings.openai_api_key is not None:
-        return settings.openai_api_key.get_secret_value()
-    if settings.openai_api_key_secret_arn:
-        from phi.aws import client
-
-        secret = client("secretsmanager").get_secret_value(SecretId=settings.openai_api_key_secret_arn)
-        return str(secret["SecretString"])
-    if settings.openai_base_url:
-        return "not-needed"  # local OpenAI-compatible servers (Ollama, vLLM) accept any key
-    raise RuntimeError("PHI_LLM_PROVIDER=openai needs PHI_OPENAI_API_KEY (or PHI_OPENAI_BASE_URL for a local server)")
+    key = openai_api_key(settings)
+    if key is None:
+        raise RuntimeError(
+            "PHI_LLM_PROVIDER=openai needs PHI_OPENAI_API_KEY (or PHI_OPENAI_BASE_URL for a local server)"
+        )
+    return key
 
 
 def get_llm(settings: Settings | None = None) -> LlmProvider | None:

@@ -6,13 +6,13 @@ import json
 from typing import Any, Literal, Self
 from uuid import UUID
 
-import psycopg
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from phi.db import agent_keys as keys_repo
 from phi.db import agents as agents_repo
 from phi.db import catalog as catalog_repo
+from phi.db.connection import DbConnection
 from phi.domain.agent_config import (
     AgentConfigDocument,
     CloudConnection,
@@ -116,7 +116,7 @@ def require_admin(org: Organization) -> None:
         raise Forbidden("Only an owner or admin of the organisation can do this.")
 
 
-def resolve_template(conn: psycopg.Connection, body: AgentCreate) -> RoleTemplate:
+def resolve_template(conn: DbConnection, body: AgentCreate) -> RoleTemplate:
     if body.role_template_id is not None:
         template = catalog_repo.get_role_template(conn, body.role_template_id)
         if template is None:
@@ -133,7 +133,7 @@ def resolve_template(conn: psycopg.Connection, body: AgentCreate) -> RoleTemplat
 
 
 def resolve_tools(
-    conn: psycopg.Connection,
+    conn: DbConnection,
     selection: ToolSelection,
     default_keys: list[str],
     current: dict[str, dict[str, Any]] | None = None,
@@ -174,7 +174,7 @@ def check_workflows(workflows: list[WorkflowEntry]) -> list[dict[str, Any]]:
     return [{**w.model_dump(), "input": validate_task_input(w.type, w.input)} for w in workflows]
 
 
-def create_agent(conn: psycopg.Connection, org: Organization, user_id: UUID, body: AgentCreate) -> Agent:
+def create_agent(conn: DbConnection, org: Organization, user_id: UUID, body: AgentCreate) -> Agent:
     require_admin(org)
     template = resolve_template(conn, body)
     tools = resolve_tools(conn, body, template.default_tools)
@@ -203,7 +203,7 @@ def create_agent(conn: psycopg.Connection, org: Organization, user_id: UUID, bod
     return agent
 
 
-def update_agent(conn: psycopg.Connection, agent: Agent, body: AgentUpdate) -> Agent:
+def update_agent(conn: DbConnection, agent: Agent, body: AgentUpdate) -> Agent:
     config = dict(agent.config)
     if body.llm is not None:
         config["llm"] = body.llm.model_dump()
@@ -234,7 +234,7 @@ def update_agent(conn: psycopg.Connection, agent: Agent, body: AgentUpdate) -> A
     return updated
 
 
-def delete_agent(conn: psycopg.Connection, agent: Agent) -> None:
+def delete_agent(conn: DbConnection, agent: Agent) -> None:
     """Soft delete: tasks keep their history; the queue, keys and schedules go."""
     agents_repo.mark_deleted(conn, agent.id, agent.org_id)
     keys_repo.revoke_all(conn, agent.id, agent.org_id)
@@ -243,7 +243,7 @@ def delete_agent(conn: psycopg.Connection, agent: Agent) -> None:
         delete_agent_queue(agent.queue_url)
 
 
-def _reload(conn: psycopg.Connection, agent_id: UUID, org_id: UUID) -> Agent:
+def _reload(conn: DbConnection, agent_id: UUID, org_id: UUID) -> Agent:
     agent = agents_repo.get_agent_in_org(conn, agent_id, org_id)
     if agent is None:
         raise NotFound("Agent not found.")
@@ -283,7 +283,7 @@ def config_document(agent: Agent, catalog_tools: list[Tool], settings: Settings,
     )
 
 
-def build_config(conn: psycopg.Connection, agent: Agent, api_url: str) -> AgentConfigDocument:
+def build_config(conn: DbConnection, agent: Agent, api_url: str) -> AgentConfigDocument:
     return config_document(agent, catalog_repo.list_tools(conn), get_settings(), api_url)
 
 

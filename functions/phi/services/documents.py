@@ -10,11 +10,11 @@ from pathlib import PurePath
 from typing import Any
 from uuid import UUID, uuid4
 
-import psycopg
 from pydantic import BaseModel, Field
 
 from phi.aws import client
 from phi.db import documents as documents_repo
+from phi.db.connection import DbConnection
 from phi.db.documents import Document
 from phi.documents.extract import SUPPORTED_EXTENSIONS
 from phi.documents.models import SearchHit
@@ -76,7 +76,7 @@ def check_upload(filename: str, size: int) -> None:
 
 
 def upload(
-    conn: psycopg.Connection, agent: Agent, filename: str, source_type: SourceType, data: bytes,
+    conn: DbConnection, agent: Agent, filename: str, source_type: SourceType, data: bytes,
     content_type: str | None, org_wide: bool, user_id: UUID,
 ) -> tuple[Document, bool]:
     """Stores the file and records it PROCESSING; the same content again returns the existing document."""
@@ -105,7 +105,7 @@ def upload(
 
 
 def create_upload_url(
-    conn: psycopg.Connection, agent: Agent, filename: str, source_type: SourceType, org_wide: bool, user_id: UUID
+    conn: DbConnection, agent: Agent, filename: str, source_type: SourceType, org_wide: bool, user_id: UUID
 ) -> UploadTicket:
     """For files too large for the API: the client PUTs straight to S3; ingest checks size and type."""
     extension = PurePath(filename).suffix.lower()
@@ -124,20 +124,20 @@ def create_upload_url(
     return UploadTicket(document=document, upload_url=url, expires_in=UPLOAD_URL_SECONDS)
 
 
-def get_for_agent(conn: psycopg.Connection, agent: Agent, document_id: UUID) -> Document:
+def get_for_agent(conn: DbConnection, agent: Agent, document_id: UUID) -> Document:
     document = documents_repo.get_in_org(conn, document_id, agent.org_id)
     if document is None or document.agent_id not in (None, agent.id):
         raise NotFound("Document not found.")
     return document
 
 
-def delete(conn: psycopg.Connection, agent: Agent, document_id: UUID) -> None:
+def delete(conn: DbConnection, agent: Agent, document_id: UUID) -> None:
     document = get_for_agent(conn, agent, document_id)
     documents_repo.delete(conn, document.id, agent.org_id)  # chunks go with it (ON DELETE CASCADE)
     client("s3").delete_object(Bucket=get_settings().documents_bucket, Key=document.s3_key)
 
 
-def search(conn: psycopg.Connection, agent: Agent, request: SearchRequest) -> list[SearchHit]:
+def search(conn: DbConnection, agent: Agent, request: SearchRequest) -> list[SearchHit]:
     from phi.documents.search import search_documents
 
     return search_documents(

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from uuid import UUID
 
-import psycopg
-
 from phi.db import members as members_repo
 from phi.db import orgs as orgs_repo
 from phi.db import users as users_repo
+from phi.db.connection import DbConnection
 from phi.domain.models import Member, Organization, OrgRole, User
 from phi.errors import Conflict, Forbidden, NotFound
 
@@ -32,20 +31,20 @@ def _require_owner_for(org: Organization, *roles: OrgRole) -> None:
         raise Forbidden("Only an owner can make, change or remove owners.")
 
 
-def _member(conn: psycopg.Connection, org: Organization, user_id: UUID) -> Member:
+def _member(conn: DbConnection, org: Organization, user_id: UUID) -> Member:
     member = members_repo.get_member(conn, org.id, user_id)
     if member is None:
         raise NotFound("Member not found.")
     return member
 
 
-def _keep_an_owner(conn: psycopg.Connection, org: Organization, leaving_owner: UUID) -> None:
+def _keep_an_owner(conn: DbConnection, org: Organization, leaving_owner: UUID) -> None:
     owners = members_repo.lock_owners(conn, org.id)
     if owners == [leaving_owner]:
         raise LastOwner("The organisation's last owner cannot leave or step down; make another member owner first.")
 
 
-def add_member(conn: psycopg.Connection, org: Organization, email: str, role: OrgRole) -> Member:
+def add_member(conn: DbConnection, org: Organization, email: str, role: OrgRole) -> Member:
     _require_manager(org)
     _require_owner_for(org, role)
     user = users_repo.get_user_by_email(conn, email)
@@ -55,7 +54,7 @@ def add_member(conn: psycopg.Connection, org: Organization, email: str, role: Or
     return _member(conn, org, user.id)
 
 
-def change_role(conn: psycopg.Connection, org: Organization, user_id: UUID, role: OrgRole) -> Member:
+def change_role(conn: DbConnection, org: Organization, user_id: UUID, role: OrgRole) -> Member:
     _require_manager(org)
     member = _member(conn, org, user_id)
     _require_owner_for(org, role, member.role)
@@ -65,7 +64,7 @@ def change_role(conn: psycopg.Connection, org: Organization, user_id: UUID, role
     return _member(conn, org, user_id)
 
 
-def remove_member(conn: psycopg.Connection, org: Organization, caller: User, user_id: UUID) -> None:
+def remove_member(conn: DbConnection, org: Organization, caller: User, user_id: UUID) -> None:
     leaving = caller.id == user_id
     if not leaving:
         _require_manager(org)
@@ -77,7 +76,7 @@ def remove_member(conn: psycopg.Connection, org: Organization, caller: User, use
     members_repo.remove_member(conn, org.id, user_id)
 
 
-def rename_org(conn: psycopg.Connection, org: Organization, name: str) -> Organization:
+def rename_org(conn: DbConnection, org: Organization, name: str) -> Organization:
     if org.role not in _MANAGERS:
         raise Forbidden("Only an owner or admin can rename the organisation.")
     orgs_repo.rename_org(conn, org.id, name)

@@ -10,12 +10,12 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 from uuid import UUID
 
-import psycopg
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from phi.db import agents as agents_repo
 from phi.db import catalog as catalog_repo
 from phi.db.agents import ProfileSource
+from phi.db.connection import DbConnection
 from phi.domain.models import Agent, Industry, RoleTemplate, Tool
 from phi.llm import ChatMessage, LlmProvider, get_llm
 
@@ -188,7 +188,7 @@ def llm_profile(llm: LlmProvider, context: ProfileContext) -> tuple[AgentProfile
     return parse_profile(response.text), response.model
 
 
-def load_context(conn: psycopg.Connection, agent: Agent, request: ProfileRequest) -> ProfileContext:
+def load_context(conn: DbConnection, agent: Agent, request: ProfileRequest) -> ProfileContext:
     industry = catalog_repo.get_industry(conn, industry_id=agent.industry_id) if agent.industry_id else None
     role = catalog_repo.get_role_template(conn, agent.role_template_id) if agent.role_template_id else None
     tools = catalog_repo.tools_by_id(conn, [t.tool_id for t in agent.tools])
@@ -202,7 +202,7 @@ def load_context(conn: psycopg.Connection, agent: Agent, request: ProfileRequest
     )
 
 
-def generate_profile(conn: psycopg.Connection, agent: Agent, request: ProfileRequest) -> GeneratedProfile:
+def generate_profile(conn: DbConnection, agent: Agent, request: ProfileRequest) -> GeneratedProfile:
     from phi.handlers.observability import logger
 
     context = load_context(conn, agent, request)
@@ -231,7 +231,7 @@ def generate_profile(conn: psycopg.Connection, agent: Agent, request: ProfileReq
     )
 
 
-def _save(conn: psycopg.Connection, agent: Agent, profile: AgentProfile, generated_by: str, model: str | None) -> None:
+def _save(conn: DbConnection, agent: Agent, profile: AgentProfile, generated_by: str, model: str | None) -> None:
     stored = {
         **profile.model_dump(exclude={"system_prompt"}),
         "generated_by": generated_by,

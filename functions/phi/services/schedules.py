@@ -13,12 +13,12 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import psycopg
 from croniter import croniter
 from pydantic import BaseModel
 
 from phi.aws import client
 from phi.db import schedules as schedules_repo
+from phi.db.connection import DbConnection
 from phi.domain.agent_config import WorkflowEntry
 from phi.domain.models import Agent
 from phi.errors import BadRequest
@@ -90,10 +90,10 @@ def _shift_weekdays(field: str, offset: int) -> str:
 
 def next_run(cron: str, timezone: str, after: datetime | None = None) -> datetime:
     start = (after or datetime.now(UTC)).astimezone(ZoneInfo(timezone))
-    return croniter(cron, start).get_next(datetime).astimezone(UTC)  # type: ignore[no-any-return]
+    return croniter(cron, start).get_next(datetime).astimezone(UTC)
 
 
-def sync_agent_schedules(conn: psycopg.Connection, agent: Agent) -> list[ScheduleView]:
+def sync_agent_schedules(conn: DbConnection, agent: Agent) -> list[ScheduleView]:
     wanted = {
         w.type: w for w in (WorkflowEntry.model_validate(raw) for raw in agent.config.get("workflows", []))
         if w.schedule
@@ -109,12 +109,12 @@ def sync_agent_schedules(conn: psycopg.Connection, agent: Agent) -> list[Schedul
     return list_schedules(conn, agent)
 
 
-def delete_agent_schedules(conn: psycopg.Connection, agent: Agent) -> None:
+def delete_agent_schedules(conn: DbConnection, agent: Agent) -> None:
     for row in schedules_repo.list_for_agent(conn, agent.id, agent.org_id):
         _remove(conn, agent, row["workflow_type"])
 
 
-def list_schedules(conn: psycopg.Connection, agent: Agent) -> list[ScheduleView]:
+def list_schedules(conn: DbConnection, agent: Agent) -> list[ScheduleView]:
     return [
         ScheduleView(
             workflow_type=row["workflow_type"],
@@ -131,7 +131,7 @@ def list_schedules(conn: psycopg.Connection, agent: Agent) -> list[ScheduleView]
     ]
 
 
-def _put(conn: psycopg.Connection, agent: Agent, workflow: WorkflowEntry, enabled: bool) -> None:
+def _put(conn: DbConnection, agent: Agent, workflow: WorkflowEntry, enabled: bool) -> None:
     schedules_repo.upsert(
         conn, agent_id=agent.id, org_id=agent.org_id, workflow_type=workflow.type, cron=workflow.schedule or "",
         timezone=workflow.timezone, task_input=workflow.input, enabled=enabled, overlap_policy=workflow.overlap,
@@ -162,7 +162,7 @@ def _put(conn: psycopg.Connection, agent: Agent, workflow: WorkflowEntry, enable
         scheduler.update_schedule(**definition)
 
 
-def _remove(conn: psycopg.Connection, agent: Agent, workflow_type: str) -> None:
+def _remove(conn: DbConnection, agent: Agent, workflow_type: str) -> None:
     schedules_repo.delete(conn, agent.id, agent.org_id, workflow_type)
     settings = get_settings()
     if not settings.scheduler_group:

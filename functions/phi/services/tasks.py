@@ -6,10 +6,9 @@ import json
 from typing import Any
 from uuid import UUID
 
-import psycopg
-
 from phi.aws import client
 from phi.db import tasks as tasks_repo
+from phi.db.connection import DbConnection
 from phi.domain.models import Agent, EventType, Task, TaskStatus
 from phi.errors import Conflict, ServiceUnavailable
 from phi.settings import get_settings
@@ -17,7 +16,7 @@ from phi.workflows.task_types import validate_task_input
 
 
 def run_task(
-    conn: psycopg.Connection,
+    conn: DbConnection,
     agent: Agent,
     user_id: UUID | None,
     task_type: str,

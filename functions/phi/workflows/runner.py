@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-import psycopg
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.postgres import PostgresSaver
 from langgraph.types import Command
 from pydantic import BaseModel
@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from phi.db import agents as agents_repo
 from phi.db import schedules as schedules_repo
 from phi.db import tasks as tasks_repo
-from phi.db.connection import checkpoint_connection, transaction
+from phi.db.connection import DbConnection, checkpoint_connection, transaction
 from phi.domain.models import EventType, TaskStatus
 from phi.errors import NotFound
 from phi.settings import get_settings
@@ -74,7 +74,7 @@ def start_task(start: StartEvent, execution_id: str) -> dict[str, Any]:
     return {"skipped": False, "ctx": ctx.model_dump(), "step": 0, "tool_result": None}
 
 
-def _previous_run_still_running(conn: psycopg.Connection, start: StartEvent, task_id: UUID) -> bool:
+def _previous_run_still_running(conn: DbConnection, start: StartEvent, task_id: UUID) -> bool:
     """Overlap policy SKIP: the new run is recorded as SKIPPED with the running task it yielded to."""
     org_id, agent_id = UUID(start.org_id), UUID(start.agent_id)
     if schedules_repo.overlap_policy(conn, agent_id, org_id, start.type) != "SKIP":
@@ -89,7 +89,7 @@ def _previous_run_still_running(conn: psycopg.Connection, start: StartEvent, tas
     return True
 
 
-def _create_scheduled_task(conn: psycopg.Connection, start: StartEvent) -> UUID:
+def _create_scheduled_task(conn: DbConnection, start: StartEvent) -> UUID:
     task = tasks_repo.create_task(
         conn,
         org_id=UUID(start.org_id),
@@ -105,13 +105,13 @@ def _create_scheduled_task(conn: psycopg.Connection, start: StartEvent) -> UUID:
 @contextmanager
 def _checkpointer() -> Iterator[PostgresSaver]:
     with checkpoint_connection() as conn:
-        yield PostgresSaver(conn)  # type: ignore[arg-type]
+        yield PostgresSaver(conn)
 
 
 def think(ctx: TaskContext, step: int, tool_result: dict[str, Any] | None) -> ThinkOutput:
     task_id, org_id = UUID(ctx.task_id), UUID(ctx.org_id)
     resume, completed = _record_tool_outcome(ctx, tool_result) if tool_result is not None else (None, None)
-    graph_config: dict[str, Any] = {"configurable": {"thread_id": ctx.task_id}}
+    graph_config: RunnableConfig = {"configurable": {"thread_id": ctx.task_id}}
     with _checkpointer() as saver:
         graph = GRAPHS[ctx.type]().compile(checkpointer=saver)
         if resume is None:
