@@ -60,5 +60,23 @@ def migrate(database_url: Annotated[str, typer.Option(envvar="PHI_DATABASE_URL",
     typer.echo(f"applied: {', '.join(applied) if applied else 'nothing (up to date)'}")
 
 
+@app.command("grant-admin")
+def grant_admin(
+    email: Annotated[str, typer.Argument(help="Email of a signed-up user")],
+    database_url: Annotated[str, typer.Option(envvar="PHI_DATABASE_URL", help="PostgreSQL DSN")],
+) -> None:
+    """Make a user a platform administrator (sees every organisation's tasks under /admin)."""
+    import psycopg
+
+    with psycopg.connect(database_url) as conn:
+        updated = conn.execute(
+            "UPDATE users SET is_platform_admin = true WHERE lower(email) = lower(%s)", (email,)
+        ).rowcount
+    if not updated:
+        typer.echo(f"no user with email {email}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{email} is now a platform administrator")
+
+
 if __name__ == "__main__":
     app()

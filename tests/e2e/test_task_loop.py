@@ -135,3 +135,26 @@ def test_the_report_cites_the_sop_passage_stating_the_threshold_an_anomaly_cross
     assert any("5% of the orders due" in c["text"] and c["document"] == "SOP-OUT-04.docx" for c in cited), cited
     assert "SOP-OUT-04.docx" in task["output"]["markdown"]
     assert "Late shipments must stay at or below 5%" in task["output"]["markdown"]
+
+
+def test_results_too_large_to_inline_travel_through_s3_and_the_report_is_unchanged(
+    new_user: ApiSession, warehouse_db: Path, start_local_agent: StartAgent, stack: object
+) -> None:
+    # Given a local agent that may inline at most 1 KiB, so every result goes through a pre-signed S3 upload
+    agent = new_user.create_agent()
+    start_local_agent(new_user, agent, f"sqlite:///{warehouse_db}", local={"inline_result_limit_bytes": 1024})
+
+    # When the report runs
+    task = run_report(new_user, agent)
+
+    # Then Think read every result back from S3, and the figures still match the database
+    assert task["status"] == "SUCCEEDED", task["error"]
+    completed = [e for e in task["events"] if e["type"] == "TOOL_COMPLETED"]
+    assert len(completed) == 3 and all(e["data"]["bytes"] > 1024 for e in completed)
+    expected = reference_figures(warehouse_db, REPORT_DAY)
+    assert task["output"]["kpis"]["throughput"]["lines_picked"] == expected["lines_picked"]
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url=stack.info.aws_endpoint_url, region_name="us-east-1")  # type: ignore[attr-defined]
+    stored = s3.list_objects_v2(Bucket="phi-dev-documents", Prefix=f"tool-results/{task['id']}/")
+    assert stored["KeyCount"] == 3

@@ -153,3 +153,36 @@ def test_heartbeat_makes_the_local_agent_online_and_a_stop_offline(new_user: Api
 
     assert [(a["host"], a["status"]) for a in online] == [("wh-server-1", "ONLINE")]
     assert [(a["host"], a["status"]) for a in offline] == [("wh-server-1", "OFFLINE")]
+
+
+def test_platform_admins_see_every_organisations_tasks_and_others_are_refused(
+    new_user: ApiSession, api_url: str
+) -> None:
+    from phi.db.connection import transaction
+
+    agent = new_user.create_agent()
+    task = new_user.ok("POST", f"/agents/{agent['id']}/run-task", json={"type": "DAILY_WAREHOUSE_REPORT"})
+    admin = ApiSession(api_url)
+    admin_email = f"ops-{uuid.uuid4().hex[:8]}@example.com"
+    admin.sign_up(admin_email)
+    refused = admin.request("GET", "/admin/tasks")
+    with transaction() as conn:
+        conn.execute("UPDATE users SET is_platform_admin = true WHERE email = %s", (admin_email,))
+
+    listed = admin.request("GET", "/admin/tasks", params={"org_id": new_user.org_id})
+
+    assert refused.status_code == 403
+    assert listed.status_code == 200
+    assert [t["id"] for t in listed.json()] == [task["task_id"]]
+    assert listed.headers["x-total-count"] == "1"
+
+
+def test_a_task_shows_its_step_functions_history_next_to_its_events(new_user: ApiSession) -> None:
+    agent = new_user.create_agent()
+    run = new_user.ok("POST", f"/agents/{agent['id']}/run-task", json={"type": "DAILY_WAREHOUSE_REPORT"})
+
+    task = new_user.ok("GET", f"/tasks/{run['task_id']}")
+
+    history = task["execution_history"]
+    assert history[0]["type"] == "ExecutionStarted"
+    assert any(event["state"] == "StartTask" for event in history)

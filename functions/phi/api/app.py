@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from phi.api.errors import install_error_handlers
-from phi.api.routers import agents, auth, catalog, documents, local_agents, members, orgs, schedules, tasks
+from phi.api.routers import admin, agents, auth, catalog, documents, local_agents, members, orgs, schedules, tasks
 from phi.settings import get_settings
 
 
@@ -32,6 +32,7 @@ def create_app() -> FastAPI:
         local_agents.router,
         schedules.router,
         documents.router,
+        admin.router,
     ):
         app.include_router(router)
     for router in (members.router, catalog.router):

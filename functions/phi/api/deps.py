@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import Depends, Query, Request
@@ -126,6 +126,17 @@ def page_params(
 
 Page = Annotated[PageParams, Depends(page_params)]
 TOTAL_COUNT_HEADER = "X-Total-Count"
+# The paginated lists' response header, documented once for every list route.
+LIST_HEADERS: dict[int | str, dict[str, Any]] = {
+    200: {
+        "headers": {
+            TOTAL_COUNT_HEADER: {
+                "description": "Items matching the filters, all pages",
+                "schema": {"type": "integer"},
+            }
+        }
+    }
+}
 
 
 def client_ip(request: Request) -> str:
@@ -141,3 +152,12 @@ def api_url(request: Request) -> str:
 
     configured = get_settings().api_url
     return configured if configured else str(request.base_url).rstrip("/")
+
+
+def platform_admin(user: CurrentUser) -> User:
+    if not user.is_platform_admin:
+        raise Forbidden("Only platform administrators can do this.")
+    return user
+
+
+PlatformAdmin = Annotated[User, Depends(platform_admin)]

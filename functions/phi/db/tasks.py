@@ -206,8 +206,9 @@ class TaskFilter(BaseModel):
     offset: int = 0
 
 
-def list_tasks(conn: DbConnection, org_id: UUID, where: TaskFilter) -> tuple[list[Task], int]:
-    """One page of the organisation's tasks, newest first, and the total that match."""
+def list_tasks(conn: DbConnection, org_id: UUID | None, where: TaskFilter) -> tuple[list[Task], int]:
+    """One page of the organisation's tasks, newest first, and the total that match.
+    `org_id=None` spans every organisation: only the platform-admin route passes it."""
     params = {
         "org_id": org_id,
         "agent_id": where.agent_id,
@@ -216,7 +217,8 @@ def list_tasks(conn: DbConnection, org_id: UUID, where: TaskFilter) -> tuple[lis
         "limit": where.limit,
         "offset": where.offset,
     }
-    condition = """org_id = %(org_id)s AND (%(agent_id)s::uuid IS NULL OR agent_id = %(agent_id)s::uuid)
+    condition = """(%(org_id)s::uuid IS NULL OR org_id = %(org_id)s::uuid)
+                   AND (%(agent_id)s::uuid IS NULL OR agent_id = %(agent_id)s::uuid)
                    AND (%(status)s::text IS NULL OR status = %(status)s::text)
                    AND (%(type)s::text IS NULL OR type = %(type)s::text)"""
     rows = conn.execute(

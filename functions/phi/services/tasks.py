@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 from uuid import UUID
+
+from pydantic import BaseModel
 
 from phi.aws import client
 from phi.db import tasks as tasks_repo
@@ -61,3 +64,37 @@ def _start_execution(task: Task) -> str:
         stateMachineArn=get_settings().state_machine_arn, name=str(task.id), input=json.dumps(payload)
     )
     return str(response["executionArn"])
+
+
+class ExecutionEvent(BaseModel):
+    """One Step Functions history event, trimmed to what an operator reads."""
+
+    timestamp: datetime
+    type: str
+    state: str | None = None
+    error: str | None = None
+    cause: str | None = None
+
+
+def execution_history(execution_arn: str | None, limit: int = 200) -> list[ExecutionEvent] | None:
+    """The execution's state history next to the task's own events; None when it cannot be read."""
+    if not execution_arn:
+        return None
+    try:
+        events = client("stepfunctions").get_execution_history(
+            executionArn=execution_arn, maxResults=limit, reverseOrder=False
+        )["events"]
+    except Exception:  # the workflow engine's history is a convenience; the task's own events remain
+        return None
+    return [_trim(event) for event in events]
+
+
+def _trim(event: dict[str, Any]) -> ExecutionEvent:
+    details = next((v for k, v in event.items() if k.endswith("EventDetails") and isinstance(v, dict)), {})
+    return ExecutionEvent(
+        timestamp=event["timestamp"],
+        type=event["type"],
+        state=details.get("name"),
+        error=details.get("error"),
+        cause=(details.get("cause") or None) and str(details.get("cause"))[:500],
+    )

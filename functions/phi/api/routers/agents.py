@@ -4,13 +4,14 @@ configuration, and the agent keys a local agent authenticates with."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, Query, Response, status
 from pydantic import Field
 
 from phi.api.deps import (
+    LIST_HEADERS,
     TOTAL_COUNT_HEADER,
     AdminAgent,
     AdminOrg,
@@ -39,16 +40,6 @@ from phi.services.security import new_agent_key
 
 router = APIRouter(tags=["agents"])
 ApiUrl = Annotated[str, Depends(api_url)]
-LIST_HEADERS: dict[int | str, dict[str, Any]] = {
-    200: {
-        "headers": {
-            TOTAL_COUNT_HEADER: {
-                "description": "Items matching the filters, all pages",
-                "schema": {"type": "integer"},
-            }
-        }
-    }
-}
 
 
 class AgentKeyCreated(AgentKey):

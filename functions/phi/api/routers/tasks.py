@@ -9,22 +9,12 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from phi.api.deps import TOTAL_COUNT_HEADER, CallerAgent, CallerOrg, CallerTask, Conn, CurrentUser, Page
+from phi.api.deps import LIST_HEADERS, TOTAL_COUNT_HEADER, CallerAgent, CallerOrg, CallerTask, Conn, CurrentUser, Page
 from phi.db import tasks as tasks_repo
 from phi.domain.models import Task, TaskEvent, TaskStatus
-from phi.services.tasks import run_task
+from phi.services.tasks import ExecutionEvent, execution_history, run_task
 
 router = APIRouter(tags=["tasks"])
-LIST_HEADERS: dict[int | str, dict[str, Any]] = {
-    200: {
-        "headers": {
-            TOTAL_COUNT_HEADER: {
-                "description": "Items matching the filters, all pages",
-                "schema": {"type": "integer"},
-            }
-        }
-    }
-}
 StatusFilter = Annotated[TaskStatus | None, Query(alias="status", description="Only tasks in this status")]
 TypeFilter = Annotated[str | None, Query(alias="type", max_length=100, examples=["DAILY_WAREHOUSE_REPORT"])]
 
@@ -63,6 +53,9 @@ class TaskSummary(BaseModel):
 
 class TaskDetail(Task):
     events: list[TaskEvent]
+    execution_history: list[ExecutionEvent] | None = Field(
+        default=None, description="The Step Functions execution's state history (when it can be read)"
+    )
 
 
 @router.post(
@@ -125,4 +118,5 @@ def list_for_org(
 @router.get("/tasks/{task_id}", response_model=TaskDetail, summary="A task with its output and events")
 def get(task: CallerTask, conn: Conn) -> TaskDetail:
     events = tasks_repo.list_events(conn, task.id, task.org_id)
-    return TaskDetail(**task.model_dump(), events=events)
+    history = execution_history(task.execution_arn)
+    return TaskDetail(**task.model_dump(), events=events, execution_history=history)
