@@ -46,7 +46,7 @@ layers: setup  ## the Lambda dependency layer, built for the Lambda platform wit
 	$(BIN)/python layers/build_layers.py
 
 synth: layers  ## CloudFormation templates into cdk.out/ (cdk-nag on)
-	PATH="$(CURDIR)/$(BIN):$$PATH" npx --prefix infra_cdk cdk synth --quiet
+	JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1 PATH="$(CURDIR)/$(BIN):$$PATH" npx --prefix infra_cdk cdk synth --quiet
 
 bench: setup  ## benchmark scripts; each prints its figures
 	$(BIN)/python -m pip install --quiet -e ".[bench]"

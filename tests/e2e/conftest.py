@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 import yaml
 
+from phi.embedded.demo import stop_process
 from tests.support.api import ApiSession
-from tests.support.e2e import REPORT_DAY, LocalAgentProcess, StartAgent, stop
+from tests.support.e2e import REPORT_DAY, LocalAgentProcess, StartAgent
 
 
 @pytest.fixture(scope="session")
@@ -49,4 +50,4 @@ def start_local_agent(tmp_path: Path) -> Iterator[StartAgent]:
 
     yield start
     for agent_process in started:
-        stop(agent_process.process)
+        stop_process(agent_process.process)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -10,12 +11,11 @@ from typing import Any
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-# app.py and infra_cdk/ live at the repository root, which pytest does not put on sys.path itself.
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
+from infra_cdk.synthesis import Synthesis, synthesize
 
-from infra_cdk.synthesis import Synthesis, synthesize  # noqa: E402
+REPO_ROOT = Path(__file__).resolve().parents[2]
+# jsii prints a banner about Node 20's end of life on every synthesis; it says nothing about our code.
+os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 
 
 def load_layer_builder() -> ModuleType:

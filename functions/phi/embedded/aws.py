@@ -101,17 +101,23 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_moto(port: int) -> ThreadedMotoServer:
+def patch_moto() -> None:
+    """Step Functions execution on, Lambda invocations dispatched to our handlers, and two moto 5.2 fixes.
+    Idempotent; process-wide, like moto's own backends."""
     from moto.stepfunctions.models import StateMachineInstance
     from moto.stepfunctions.responses import StepFunctionResponse
 
-    os.environ["MOTO_PORT"] = str(port)  # moto's ASL interpreter calls services back through this port
     default_user_config["stepfunctions"] = {"execute_state_machine": True}
     default_user_config["lambda"] = {"use_docker": False}
     LambdaSimpleBackend.invoke = _dispatch  # type: ignore[method-assign]
     StepFunctionResponse.send_task_failure = _send_task_failure_with_cause  # type: ignore[method-assign]
     StateMachineInstance.__deepcopy__ = _copy_sharing_executions  # type: ignore[attr-defined]
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per AWS call otherwise
+
+
+def start_moto(port: int) -> ThreadedMotoServer:
+    os.environ["MOTO_PORT"] = str(port)  # moto's ASL interpreter calls services back through this port
+    patch_moto()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     return server

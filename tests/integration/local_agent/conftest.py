@@ -3,9 +3,7 @@ embedded PostgreSQL (pgserver), SQLite files and a small stand-in for the Phi AP
 
 from __future__ import annotations
 
-import copy
 import json
-import logging
 import sqlite3
 import tempfile
 import threading
@@ -125,31 +123,13 @@ class Cloud:
         return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
 
 
-def _share_backend_on_deepcopy(self: Any, memo: dict[int, Any]) -> Any:
-    memo[id(self.backend)] = self.backend
-    clone = self.__class__.__new__(self.__class__)
-    memo[id(self)] = clone
-    for name, value in self.__dict__.items():
-        setattr(clone, name, copy.deepcopy(value, memo))
-    return clone
-
-
-def _patch_moto_state_machine_copy() -> None:
-    """moto 5.2.1 deep-copies a state machine, and with it its whole backend, on every StartExecution:
-    once one execution exists (it holds an RLock) every later StartExecution fails with HTTP 500."""
-    from moto.stepfunctions.models import StateMachine
-
-    StateMachine.__deepcopy__ = _share_backend_on_deepcopy  # type: ignore[attr-defined]
-
-
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[tuple[str, int]]:
-    from moto.core.config import default_user_config
     from moto.server import ThreadedMotoServer
 
-    default_user_config["stepfunctions"]["execute_state_machine"] = True
-    _patch_moto_state_machine_copy()
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    from phi.embedded.aws import patch_moto
+
+    patch_moto()  # the same moto set-up and fixes as the embedded stack
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

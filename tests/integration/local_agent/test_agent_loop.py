@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from phi_agent.stepfunctions import TaskAnswerer
+from tests.support.waiting import wait_until
 
 
 def _env(db: Path) -> dict[str, str]:
@@ -40,7 +41,7 @@ def test_db_query_round_trip_success_and_failures(
         assert cloud.run_tool(queue, "db.query", {"sql": "DELETE FROM stock"})["error"] == "Tool.ReadOnlyViolation"
         assert cloud.run_tool(queue, "file.read", {"path": "x.csv"})["error"] == "Tool.NotAllowed"
         assert cloud.run_tool(queue, "db.query", {"sql": "SELECT nope FROM missing"})["error"] == "Tool.SqlError"
-        _wait_until(lambda: cloud.queue_depth(queue) == 0)
+        wait_until(lambda: cloud.queue_depth(queue) == 0, timeout=10)
 
 
 def test_malformed_messages_never_stop_the_agent(
@@ -51,7 +52,7 @@ def test_malformed_messages_never_stop_the_agent(
     with run_agent(make_config(queue), _env(warehouse_sqlite)):
         sqs.send_message(QueueUrl=queue, MessageBody="this is not JSON")
         sqs.send_message(QueueUrl=queue, MessageBody=json.dumps({"v": 1, "tool": "db.query"}))
-        _wait_until(lambda: cloud.queue_depth(queue) == 0)  # logged and deleted, not redelivered
+        wait_until(lambda: cloud.queue_depth(queue) == 0, timeout=10)  # logged and deleted, not redelivered
         # These carry a token, so they are answered with Tool.BadRequest.
         failed = cloud.run_tool(queue, "db.query", "SELECT 1")
         assert failed["status"] == "FAILED" and failed["error"] == "Tool.BadRequest"
@@ -61,7 +62,7 @@ def test_malformed_messages_never_stop_the_agent(
         assert foreign["error"] == "Tool.BadRequest"
         still_serving = cloud.run_tool(queue, "db.query", {"sql": "SELECT count(*) AS n FROM stock"})
         assert json.loads(still_serving["output"])["result"]["rows"] == [[100]]
-        _wait_until(lambda: cloud.queue_depth(queue) == 0)
+        wait_until(lambda: cloud.queue_depth(queue) == 0, timeout=10)
 
 
 def test_second_completion_of_a_token_is_dropped(cloud: Any) -> None:
@@ -116,13 +117,5 @@ def test_long_tool_sends_task_heartbeats_and_extends_visibility(
     assert elapsed >= 6
     assert heartbeats.calls >= 3, "SendTaskHeartbeat about every second while the tool runs"
     assert extensions.calls >= 1, "the message's visibility is extended at half the visibility timeout"
-    _wait_until(lambda: cloud.queue_depth(queue) == 0)
+    wait_until(lambda: cloud.queue_depth(queue) == 0, timeout=10)
 
-
-def _wait_until(condition: Any, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")

@@ -8,11 +8,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.support.waiting import wait_until
 
 GOOD_KEY = "phi_ak_test_good_key"
 
@@ -24,14 +25,6 @@ def _agent_env(db: Path, key: str | None) -> dict[str, str]:
         env["PHI_AGENT_KEY"] = key
     return env
 
-
-def _wait_for(condition: Any, timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
 
 
 def _start(config: Path, env: dict[str, str], tmp_path: Path) -> tuple[subprocess.Popen[bytes], Path]:
@@ -53,7 +46,7 @@ def test_agent_process_serves_with_vended_credentials_and_stops_cleanly(
     config = make_config(queue, api_url=phi_api.url, heartbeat_seconds=1)
     process, log = _start(config, _agent_env(warehouse_sqlite, GOOD_KEY), tmp_path)
     try:
-        _wait_for(lambda: len(phi_api.heartbeats) >= 1)
+        wait_until(lambda: len(phi_api.heartbeats) >= 1, timeout=15)
         result = cloud.run_tool(queue, "db.query", {"sql": "SELECT max(qty) AS top FROM stock"})
         assert result["status"] == "SUCCEEDED", log.read_text()
         assert json.loads(result["output"])["result"]["rows"] == [[100]]
