@@ -158,3 +158,29 @@ def test_results_too_large_to_inline_travel_through_s3_and_the_report_is_unchang
     s3 = boto3.client("s3", endpoint_url=stack.info.aws_endpoint_url, region_name="us-east-1")  # type: ignore[attr-defined]
     stored = s3.list_objects_v2(Bucket="phi-dev-documents", Prefix=f"tool-results/{task['id']}/")
     assert stored["KeyCount"] == 3
+
+
+def test_with_an_llm_configured_the_report_gains_its_narrative_from_the_computed_kpis(
+    new_user: ApiSession, warehouse_db: Path, start_local_agent: StartAgent, settings_override: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    import json
+
+    # Given an LLM (the scripted provider stands in for OpenAI, which cannot be reached from here)
+    script = tmp_path / "llm.json"
+    script.write_text(json.dumps({"analysis": ["Late shipments clustered after the 13:00 wave; call the carrier."]}))
+    apply_settings({"PHI_LLM_PROVIDER": "scripted", "PHI_SCRIPTED_LLM_FILE": str(script)})
+    agent = new_user.create_agent()
+    start_local_agent(new_user, agent, f"sqlite:///{warehouse_db}")
+
+    # When the report runs
+    task = run_report(new_user, agent)
+
+    # Then the narrative is in the report, and the model was given the code-computed figures
+    assert task["status"] == "SUCCEEDED", task["error"]
+    markdown = task["output"]["markdown"]
+    assert "Late shipments clustered after the 13:00 wave" in markdown
+    assert "needs an LLM" not in markdown
+    prompt = json.loads(script.read_text())["seen"][0]["messages"][1]["content"]
+    lines_picked = task["output"]["kpis"]["throughput"]["lines_picked"]
+    assert f'"lines_picked":{lines_picked}' in prompt

@@ -1,0 +1,38 @@
+"""The session policy that scopes a local agent's vended credentials to its own queue."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from phi.domain.models import Agent
+from phi.services.credentials import queue_arn, session_policy
+
+
+def _agent(queue_name: str) -> Agent:
+    now = datetime.now(UTC)
+    return Agent(id=uuid.uuid4(), org_id=uuid.uuid4(), name="a", status="ACTIVE", created_at=now, updated_at=now,
+                 queue_url=f"https://sqs.eu-west-1.amazonaws.com/111122223333/{queue_name}")
+
+
+def test_the_queue_statement_names_only_the_agents_own_queue() -> None:
+    agent = _agent("phi-prod-agent-1234")
+    policy = session_policy(agent, "eu-west-1")
+
+    queue_statement = policy["Statement"][0]
+    assert queue_statement["Resource"] == "arn:aws:sqs:eu-west-1:111122223333:phi-prod-agent-1234"
+    assert "*" not in queue_statement["Resource"]
+    assert all(action.startswith("sqs:") and "*" not in action for action in queue_statement["Action"])
+    assert "sqs:SendMessage" not in queue_statement["Action"]  # an agent answers through Step Functions only
+
+
+def test_the_only_other_permissions_are_the_task_callbacks() -> None:
+    policy = session_policy(_agent("phi-prod-agent-9"), "eu-west-1")
+    other_actions = {action for statement in policy["Statement"][1:] for action in statement["Action"]}
+    assert other_actions == {"states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"}
+
+
+def test_queue_arn_from_a_local_endpoint_url() -> None:
+    assert queue_arn("http://127.0.0.1:4566/123456789012/phi-dev-agent-x", "us-east-1") == (
+        "arn:aws:sqs:us-east-1:123456789012:phi-dev-agent-x"
+    )
