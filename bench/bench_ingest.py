@@ -30,9 +30,11 @@ from typing import Any, TypeVar
 
 import numpy as np
 import psycopg
+from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "functions"))
 
+from phi.db.migrate import apply_migrations
 from phi.documents import store
 from phi.documents.chunking import chunk
 from phi.documents.extract import extract
@@ -42,27 +44,6 @@ from phi.embeddings import get_embedding_provider
 from phi.settings import Settings
 
 T = TypeVar("T")
-
-SCHEMA = """
-CREATE EXTENSION IF NOT EXISTS vector;
-CREATE TABLE organizations (id uuid PRIMARY KEY);
-CREATE TABLE agents (id uuid PRIMARY KEY, org_id uuid NOT NULL REFERENCES organizations(id));
-CREATE TABLE documents (
-  id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-  org_id uuid NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
-  agent_id uuid NULL REFERENCES agents(id) ON DELETE SET NULL,
-  filename text NOT NULL, source_type text NOT NULL, content_type text, s3_key text NOT NULL,
-  bytes bigint NOT NULL, sha256 text NOT NULL, status text NOT NULL DEFAULT 'PROCESSING', error text,
-  pages int, chunk_count int, embedding_model text, created_by uuid NULL,
-  created_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now());
-CREATE TABLE document_chunks (
-  id bigserial PRIMARY KEY,
-  document_id uuid NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
-  org_id uuid NOT NULL, agent_id uuid NULL, chunk_index int NOT NULL, text text NOT NULL, page int,
-  heading text, content_hash text NOT NULL, embedding vector NOT NULL, embedding_model text NOT NULL,
-  created_at timestamptz NOT NULL DEFAULT now(), UNIQUE (document_id, chunk_index));
-CREATE INDEX ON document_chunks (org_id, agent_id);
-"""
 
 TOPICS = [
     ("Receiving", "inbound trucks, seal numbers, delivery notes and counted pallets"),
@@ -106,8 +87,7 @@ def embedded_postgres() -> Iterator[str]:
     try:
         server.psql("CREATE DATABASE bench;")
         url = server.get_uri("bench")
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(SCHEMA)
+        apply_migrations(url)
         yield url
     finally:
         server.cleanup()
@@ -126,7 +106,7 @@ def new_document(conn: psycopg.Connection[Any], org_id: uuid.UUID, name: str) ->
 
 def new_org(conn: psycopg.Connection[Any]) -> uuid.UUID:
     org_id = uuid.uuid4()
-    conn.execute("INSERT INTO organizations (id) VALUES (%s)", (org_id,))
+    conn.execute("INSERT INTO organizations (id, name) VALUES (%s, 'Bench org')", (org_id,))
     return org_id
 
 
@@ -257,6 +237,7 @@ def bench_search(conn: psycopg.Connection[Any], args: argparse.Namespace, dimens
     print(f"vectors: random unit, {dimension} dims; loaded with COPY in {load_seconds:.0f} s")
     print(f"HNSW m={store.HNSW_M}, ef_construction={store.HNSW_EF_CONSTRUCTION}, built in {index_seconds:.0f} s")
     print(f"{args.queries} queries, top_k=10; exact = same query with index scans disabled")
+    print(f"plan: {search_plan(conn, target_org, queries[0], model_id, dimension)}")
     print(f"{'ef_search':>10}{'p50 ms':>10}{'p95 ms':>10}{'recall@10':>12}")
     for ef_search in (40, 100, 200, 400):
         latencies, recalls = [], []
@@ -275,6 +256,17 @@ def bench_search(conn: psycopg.Connection[Any], args: argparse.Namespace, dimens
         exact_latencies.append(seconds * 1000)
     p50, p95 = percentile(exact_latencies, 0.5), percentile(exact_latencies, 0.95)
     print(f"{'exact':>10}{p50:>10.1f}{p95:>10.1f}{1.0:>12.3f}")
+
+
+def search_plan(
+    conn: psycopg.Connection[Any], org_id: uuid.UUID, query: list[float], model_id: str, dimension: int
+) -> str:
+    """How PostgreSQL runs the search: the scan nodes of its plan, to show whether the HNSW index is used."""
+    params = {"query": store.vector_literal(query), "org_id": org_id, "agent_id": None, "top_k": 10}
+    with conn.transaction():
+        rows = conn.execute(sql.SQL("EXPLAIN ") + store.search_sql(dimension, model_id, "org"), params).fetchall()
+    scans = [str(row[0]).strip().lstrip("-> ") for row in rows if "Scan" in str(row[0])]
+    return "; ".join(scans)
 
 
 def exact_top_ids(

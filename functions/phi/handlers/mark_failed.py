@@ -5,13 +5,13 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from phi.handlers.observability import bind_task_ids, logger, metrics, tracer
+from phi.handlers.observability import bind_task_ids, log_metrics, logger, metrics, tracer
 from phi.workflows.runner import mark_failed
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
-@metrics.log_metrics
+@log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     state = event["state"]
     bind_task_ids(state.get("ctx") or state.get("start") or state)

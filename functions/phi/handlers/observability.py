@@ -2,15 +2,36 @@
 
 from __future__ import annotations
 
+import functools
+import warnings
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
+# A Think step that closes no tool call has no metric to publish; that is normal, not worth a warning.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
+
 logger = Logger(service="phi")
 tracer = Tracer(service="phi")
 NAMESPACE = "PhiAgents"
 metrics = Metrics(namespace=NAMESPACE, service="phi")
+
+
+def log_metrics(handler: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """Powertools' log_metrics, plus emptying the buffer afterwards: with metrics disabled (the embedded
+    stack) Powertools keeps every value and finally prints them all at once."""
+    flushed = metrics.log_metrics(handler)
+
+    @functools.wraps(handler)
+    def run(event: Any, context: Any) -> Any:
+        try:
+            return flushed(event, context)
+        finally:
+            metrics.clear_metrics()
+
+    return run
 
 
 def bind_task_ids(ids: dict[str, Any]) -> None:
@@ -22,7 +43,7 @@ def bind_task_ids(ids: dict[str, Any]) -> None:
 
 def record_tool_metrics(completed: dict[str, Any] | None) -> None:
     """Tool latency and failures, by tool name. A Think step closes at most one tool call, so the
-    dimension can sit on the invocation's metrics (flushed by @metrics.log_metrics)."""
+    dimension can sit on the invocation's metrics (flushed by @log_metrics)."""
     if not completed:
         return
     metrics.add_dimension(name="tool", value=completed["tool"])

@@ -7,13 +7,13 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from phi.handlers.observability import logger, metrics, tracer
+from phi.handlers.observability import log_metrics, logger, metrics, tracer
 from phi.workflows.sweeper import fail_overdue_tasks
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
-@metrics.log_metrics
+@log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     failed = fail_overdue_tasks()
     if failed:

@@ -4,14 +4,14 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from phi.handlers.observability import bind_task_ids, logger, metrics, record_tool_metrics, tracer
+from phi.handlers.observability import bind_task_ids, log_metrics, logger, record_tool_metrics, tracer
 from phi.workflows.contracts import TaskContext
 from phi.workflows.runner import think
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
-@metrics.log_metrics
+@log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     ctx = TaskContext.model_validate(event["ctx"])
     bind_task_ids(ctx.model_dump())
