@@ -26,6 +26,8 @@ def dev(
     from phi.embedded.stack import EmbeddedStack
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for chatty in ("pgserver", "yoyo", "botocore"):  # every initdb/pg_ctl line, migration step, endpoint
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     stack = EmbeddedStack(data_dir=data_dir.resolve(), api_port=api_port, moto_port=aws_port)
     info = stack.start()
     typer.echo(f"API:           {info.api_url}  (docs: {info.api_url}/docs)")
