@@ -16,14 +16,11 @@
 from __future__ import annotations
 
 import argparse
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -34,12 +31,12 @@ from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "functions"))
 
-from phi.db.migrate import apply_migrations
 from phi.documents import store
 from phi.documents.chunking import chunk
 from phi.documents.extract import extract
 from phi.documents.ingest import embedding_input
 from phi.documents.models import Chunk
+from phi.embedded.postgres import scratch_database
 from phi.embeddings import get_embedding_provider
 from phi.settings import Settings
 
@@ -76,22 +73,6 @@ def make_100_page_pdf() -> bytes:
             pdf.multi_cell(0, 5, sentences, new_x="LMARGIN", new_y="NEXT")
             pdf.ln(3)
     return bytes(pdf.output())
-
-
-@contextmanager
-def embedded_postgres() -> Iterator[str]:
-    import pgserver
-
-    data_dir = Path(tempfile.mkdtemp(prefix="phi-bench-pg-"))
-    server = pgserver.get_server(data_dir, cleanup_mode="stop")
-    try:
-        server.psql("CREATE DATABASE bench;")
-        url = server.get_uri("bench")
-        apply_migrations(url)
-        yield url
-    finally:
-        server.cleanup()
-        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def new_document(conn: psycopg.Connection[Any], org_id: uuid.UUID, name: str) -> uuid.UUID:
@@ -289,7 +270,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--write-rows", type=int, default=5_000)
     args = parser.parse_args()
-    with embedded_postgres() as url, psycopg.connect(url, autocommit=True) as conn:
+    with scratch_database("phi_bench") as url, psycopg.connect(url, autocommit=True) as conn:
         chunks, vectors, model_id = bench_pdf_ingest(conn)
         bench_copy_vs_insert(conn, chunks, vectors, model_id, args.write_rows)
         bench_search(conn, args, dimension=len(vectors[0]))

@@ -5,32 +5,20 @@ One server per test session; tests use fresh organisation ids, so they never see
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import psycopg
 import pytest
 
-from phi.db.migrate import apply_migrations
+from phi.embedded.postgres import scratch_database
 from tests.support.documents_db import add_org
 
 
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
-    pgserver = pytest.importorskip("pgserver")
-    data_dir = Path(tempfile.mkdtemp(prefix="phi-docs-pg-"))
-    server = pgserver.get_server(data_dir, cleanup_mode="stop")
-    try:
-        server.psql("CREATE DATABASE phi_documents_test;")
-        url = server.get_uri("phi_documents_test")
-        apply_migrations(url)
+    with scratch_database("phi_documents_test") as url:
         yield url
-    finally:
-        server.cleanup()
-        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import tempfile
 import threading
 import time
 import uuid
@@ -151,11 +150,9 @@ def cloud(moto_server: tuple[str, int], monkeypatch: pytest.MonkeyPatch) -> Clou
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    import pgserver
+    from phi.embedded.postgres import scratch_database
 
-    with tempfile.TemporaryDirectory(prefix="phi-agent-pg-") as data_dir:
-        server = pgserver.get_server(data_dir, cleanup_mode="stop")
-        url = server.get_uri()
+    with scratch_database("phi_agent_test", migrate=False) as url:
         engine = create_engine(database_url(url))
         with engine.begin() as connection:
             connection.execute(text("DROP TABLE IF EXISTS stock; DROP SEQUENCE IF EXISTS s"))
@@ -180,10 +177,7 @@ def postgres_url() -> Iterator[str]:
                 )
             )
         engine.dispose()
-        try:
-            yield url
-        finally:
-            server.cleanup()
+        yield url
 
 
 @pytest.fixture
