@@ -184,3 +184,43 @@ def test_with_an_llm_configured_the_report_gains_its_narrative_from_the_computed
     prompt = json.loads(script.read_text())["seen"][0]["messages"][1]["content"]
     lines_picked = task["output"]["kpis"]["throughput"]["lines_picked"]
     assert f'"lines_picked":{lines_picked}' in prompt
+
+
+def test_a_threshold_the_agent_config_ties_to_an_sop_is_read_from_that_sop(
+    new_user: ApiSession, tmp_path: Path, start_local_agent: StartAgent
+) -> None:
+    from phi.embedded.sample_sops import shipping_sop_docx
+    from phi.workflows.warehouse.sample_data import generate_sample_warehouse
+
+    # Given an SOP that sets a stricter late-shipment limit (3%), and an agent whose config names it as the source
+    sop = shipping_sop_docx()  # states 5%: the agent must take its limit from the SOP the config names
+    strict = tmp_path / "SOP-OUT-05.md"
+    strict.write_text("# SOP-OUT-05 Premium service\n\n## Service level\n\nLate shipments must stay at or below "
+                      "3% of the orders due on any day.\n")
+    agent = new_user.create_agent(threshold_sources={"max_late_rate": "SOP-OUT-05.md"})
+    for name, data in (("SOP-OUT-04.docx", sop), ("SOP-OUT-05.md", strict.read_bytes())):
+        uploaded = new_user.request("POST", f"/agents/{agent['id']}/documents", files={"file": (name, data)},
+                                    data={"source_type": "SOP"}).json()
+        wait_until(lambda u=uploaded: new_user.ok("GET", f"/agents/{agent['id']}/documents/{u['id']}")["status"]
+                   == "READY", timeout=60)
+    generate_sample_warehouse(tmp_path / "wh.sqlite", days=7, end_date=REPORT_DAY, seed=7)
+    start_local_agent(new_user, agent, f"sqlite:///{tmp_path / 'wh.sqlite'}")
+
+    # When the report runs
+    task = run_report(new_user, agent)
+
+    # Then the late-rate limit is the SOP's 3%, and the SOP passage is cited as its source
+    assert task["status"] == "SUCCEEDED", task["error"]
+    assert task["output"]["kpis"]["thresholds"]["max_late_rate"] == pytest.approx(0.03)
+    sources = [c for c in task["output"]["citations"] if c["anomaly_code"] == "threshold max_late_rate"]
+    assert [c["document"] for c in sources] == ["SOP-OUT-05.md"]
+    assert "3% of the orders due" in sources[0]["text"]
+
+
+def test_an_sop_that_cannot_be_read_for_a_threshold_is_refused_when_configuring(new_user: ApiSession) -> None:
+    response = new_user.request("POST", f"/orgs/{new_user.org_id}/agents", json={
+        "name": "x", "industry_key": "logistics", "role_key": "warehouse_analyst",
+        "tools": {"db": {}}, "threshold_sources": {"min_picker_lines_for_rating": "SOP.md"},
+    })
+    assert response.status_code == 422
+    assert "cannot read min_picker_lines_for_rating" in response.json()["error"]["message"]

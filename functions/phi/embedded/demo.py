@@ -58,6 +58,9 @@ def create_demo_agent(api: ApiClient, work_dir: Path) -> DemoAgent:
     agent = api.call("POST", f"/orgs/{org['id']}/agents", json={
         "name": "Warehouse analyst (Leeds DC)", "industry_key": "logistics", "role_key": "warehouse_analyst",
         "tools": {"db": {"url_env": "PHI_WAREHOUSE_DB_URL", "statement_timeout_seconds": 30, "max_rows": 100000}},
+        # The limits the anomaly checks use are the ones the SOPs state.
+        "threshold_sources": {"max_late_rate": "SOP-OUT-04.docx", "max_backlog_orders": "SOP-OUT-04.docx",
+                              "min_picker_lines_per_hour": "SOP-PCK-02.md"},
     })
     config_file = work_dir / "phi-agent-config.yaml"
     config_file.write_text(api.call("GET", f"/agents/{agent['id']}/config"))

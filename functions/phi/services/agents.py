@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 from uuid import UUID
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from phi.db import agent_keys as keys_repo
 from phi.db import agents as agents_repo
@@ -61,6 +61,25 @@ class ToolSelection(BaseModel):
         return self.tool_ids is not None or self.tools is not None
 
 
+def _check_threshold_sources(sources: dict[str, str]) -> dict[str, str]:
+    from phi.workflows.warehouse.sop_thresholds import READERS
+
+    unknown = sorted(set(sources) - set(READERS))
+    if unknown:
+        raise ValueError(f"cannot read {', '.join(unknown)} from an SOP; readable: {', '.join(sorted(READERS))}")
+    return sources
+
+
+ThresholdSources = Annotated[
+    dict[str, Annotated[str, Field(min_length=1, max_length=255)]],
+    AfterValidator(_check_threshold_sources),
+    Field(
+        description="Threshold → the filename of the SOP that states it; the report then uses the SOP's value",
+        examples=[{"max_late_rate": "SOP-OUT-04.docx"}],
+    ),
+]
+
+
 class AgentCreate(ToolSelection):
     name: str = Field(min_length=1, max_length=120, examples=["Warehouse analyst (Leeds DC)"])
     industry_id: UUID | None = Field(default=None, description="From GET /industries")
@@ -71,6 +90,7 @@ class AgentCreate(ToolSelection):
         default=None, max_length=20, description="Defaults to the role template's workflows"
     )
     thresholds: dict[str, float] | None = Field(default=None, description="KPI thresholds for anomaly detection")
+    threshold_sources: ThresholdSources | None = None
     llm: LlmSettings | None = None
 
     model_config = ConfigDict(
@@ -101,6 +121,7 @@ class AgentUpdate(ToolSelection):
     llm: LlmSettings | None = None
     workflows: list[WorkflowEntry] | None = Field(default=None, max_length=20)
     thresholds: dict[str, float] | None = None
+    threshold_sources: ThresholdSources | None = None
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"status": "DISABLED"}, {"name": "Night shift analyst"}]})
 
@@ -186,6 +207,7 @@ def create_agent(conn: DbConnection, org: Organization, user_id: UUID, body: Age
         ).model_dump(),
         "workflows": check_workflows(workflows),
         "thresholds": body.thresholds or {},
+        "threshold_sources": body.threshold_sources or {},
     }
     agent_id = agents_repo.create_agent(
         conn,
@@ -211,6 +233,8 @@ def update_agent(conn: DbConnection, agent: Agent, body: AgentUpdate) -> Agent:
         config["workflows"] = check_workflows(body.workflows)
     if body.thresholds is not None:
         config["thresholds"] = body.thresholds
+    if body.threshold_sources is not None:
+        config["threshold_sources"] = body.threshold_sources
     if body.names_tools() or body.tool_config is not None:
         current = {t.key: t.config for t in agent.tools}
         selection = (

@@ -37,6 +37,7 @@ class ReportState(TypedDict, total=False):
     queries: dict[str, dict[str, Any]]
     datasets: dict[str, dict[str, Any]]
     failure: dict[str, str] | None
+    sourced_thresholds: list[dict[str, Any]]
     kpis: dict[str, Any]
     citations: list[dict[str, Any]]
     narrative: str | None
@@ -51,9 +52,12 @@ def load_config(state: ReportState) -> ReportState:
         return {"failure": {"error": "Task.NotFound", "cause": "The task or its agent no longer exists."}}
     task_input = DailyReportInput.model_validate(task.input)
     day = task_input.date or (datetime.now(UTC).date() - timedelta(days=1))
-    thresholds = Thresholds.model_validate(agent.config.get("thresholds") or {})
+    sourced = _thresholds_from_sops(state, agent.config.get("threshold_sources") or {})
+    stated = {t.field: t.value for t in sourced if t.value is not None}
+    thresholds = Thresholds.model_validate({**(agent.config.get("thresholds") or {}), **stated})
     queries = {name: spec.model_dump() for name, spec in default_queries(day).items()}
     return {
+        "sourced_thresholds": [t.model_dump() for t in sourced],
         "agent_name": agent.name,
         "day": day.isoformat(),
         "warehouse": task_input.warehouse,
@@ -62,6 +66,15 @@ def load_config(state: ReportState) -> ReportState:
         "datasets": {},
         "failure": None,
     }
+
+
+def _thresholds_from_sops(state: ReportState, sources: dict[str, str]) -> list[Any]:
+    """The limits the agent's config says an SOP sets; they take precedence over configured numbers."""
+    if not sources:
+        return []
+    from phi.workflows.sop_retrieval import thresholds_from_sops
+
+    return thresholds_from_sops(UUID(state["org_id"]), UUID(state["agent_id"]), sources)
 
 
 def fetch_next_dataset(state: ReportState) -> ReportState:
@@ -81,6 +94,10 @@ def fetch_next_dataset(state: ReportState) -> ReportState:
 def compute(state: ReportState) -> ReportState:
     datasets = {name: TabularData.model_validate(data) for name, data in state["datasets"].items()}
     kpis = compute_kpis(date.fromisoformat(state["day"]), datasets, Thresholds.model_validate(state["thresholds"]))
+    kpis.data_warnings.extend(
+        f"{t['field']}: {t['document']} states no value for it; the configured limit was used"
+        for t in state.get("sourced_thresholds", []) if t["value"] is None
+    )
     _record(state, EventType.KPIS_COMPUTED, f"KPIs computed; {len(kpis.anomalies)} anomalies", {
         "anomalies": [a.code for a in kpis.anomalies]
     })
@@ -91,8 +108,27 @@ def retrieve_sops(state: ReportState) -> ReportState:
     from phi.workflows.sop_retrieval import citations_for_anomalies
 
     kpis = WarehouseKpis.model_validate(state["kpis"])
+    sources = [
+        Citation(document=t["document"], page=t["page"], heading=t["heading"], text=t["text"],
+                 anomaly_code=f"threshold {t['field']}")
+        for t in state.get("sourced_thresholds", []) if t["value"] is not None
+    ]
     citations = citations_for_anomalies(UUID(state["org_id"]), UUID(state["agent_id"]), kpis)
-    return {"citations": [c.model_dump() for c in citations]}
+    return {"citations": [c.model_dump() for c in _merge_same_passages([*sources, *citations])]}
+
+
+def _merge_same_passages(citations: list[Citation]) -> list[Citation]:
+    """One citation per passage, naming everything it supports (a threshold's source and the anomaly it set)."""
+    merged: dict[tuple[str, int | None, str | None], Citation] = {}
+    for citation in citations:
+        key = (citation.document, citation.page, citation.text)
+        if key in merged and citation.anomaly_code:
+            first = merged[key]
+            codes = ", ".join(code for code in (first.anomaly_code, citation.anomaly_code) if code)
+            merged[key] = first.model_copy(update={"anomaly_code": codes})
+        else:
+            merged.setdefault(key, citation)
+    return list(merged.values())
 
 
 def analyse(state: ReportState) -> ReportState:
