@@ -192,15 +192,49 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
+_SUBJECTS = ["Pickers", "The shift lead", "Forklift drivers", "The dock supervisor", "Receiving staff", "Packers",
+             "The safety officer", "The inventory controller", "Loaders", "The night shift"]
+_ACTIONS = ["check", "scan", "count", "report", "label", "inspect", "stage", "wrap", "replenish", "escalate"]
+_OBJECTS = ["damaged pallets", "late shipments", "open orders", "carrier pickups", "bin locations", "cycle counts",
+            "hazardous goods", "returns", "cold-chain cartons", "oversized parcels", "pick lists", "dock doors"]
+_WHERE = ["in zone A", "in the freezer aisle", "at dock 3", "in the mezzanine", "at the returns desk",
+          "in bulk storage", "at the packing benches", "in the yard", "at goods-in", "at the despatch lanes"]
+_WHEN = ["before the 10:00 wave", "at the start of every shift", "after a scanner outage", "at month end",
+         "when a carrier misses its slot", "during peak season", "before 09:00", "within 30 minutes"]
+
+
+def synthetic_passages(rng: np.random.Generator, count: int) -> list[str]:
+    """SOP-like sentences from a warehouse vocabulary: real embeddings have the neighbourhood structure that
+    uniformly random vectors lack."""
+    parts = (_SUBJECTS, _ACTIONS, _OBJECTS, _WHERE, _WHEN)
+    picks = [rng.integers(0, len(p), count) for p in parts]
+    return [
+        f"{_SUBJECTS[a]} {_ACTIONS[b]} {_OBJECTS[c]} {_WHERE[d]} {_WHEN[e]} (rule {i})."
+        for i, (a, b, c, d, e) in enumerate(zip(*picks, strict=True))
+    ]
+
+
+def embedded_vectors(texts: list[str]) -> np.ndarray:
+    from phi.embeddings.local import LocalEmbeddings
+
+    return np.asarray(LocalEmbeddings("wordllama-l2-supercat-256").embed(texts), dtype=np.float32)
+
+
 def bench_search(conn: psycopg.Connection[Any], args: argparse.Namespace, dimension: int) -> None:
     rng = np.random.default_rng(42)
-    model_id = f"bench-random-{dimension}"
+    real = args.vectors == "wordllama"
+    if real:
+        dimension = 256
+        make: Callable[[int], np.ndarray] = lambda n: embedded_vectors(synthetic_passages(rng, n))  # noqa: E731
+    else:
+        make = lambda n: random_unit_vectors(rng, n, dimension)  # noqa: E731
+    model_id = f"bench-{args.vectors}-{dimension}"
     target_org = new_org(conn)
-    target = random_unit_vectors(rng, args.org_chunks, dimension)
     started = time.perf_counter()
+    target = make(args.org_chunks)
     load_random_chunks(conn, target_org, target, model_id)
     for _ in range(args.other_orgs):
-        load_random_chunks(conn, new_org(conn), random_unit_vectors(rng, args.other_chunks, dimension), model_id)
+        load_random_chunks(conn, new_org(conn), make(args.other_chunks), model_id)
     load_seconds = time.perf_counter() - started
     conn.execute("SET maintenance_work_mem = '1GB'")  # the graph must fit in memory to build fast
     conn.execute("SET max_parallel_maintenance_workers = 1")
@@ -215,7 +249,8 @@ def bench_search(conn: psycopg.Connection[Any], args: argparse.Namespace, dimens
 
     orgs = args.other_orgs + 1
     print(f"\n## Search: {args.org_chunks:,} chunks in the searched organisation, {total:,} in {orgs} orgs")
-    print(f"vectors: random unit, {dimension} dims; loaded with COPY in {load_seconds:.0f} s")
+    kind = "WordLlama embeddings of synthetic SOP sentences" if real else "random unit vectors"
+    print(f"vectors: {kind}, {dimension} dims; made and loaded with COPY in {load_seconds:.0f} s")
     print(f"HNSW m={store.HNSW_M}, ef_construction={store.HNSW_EF_CONSTRUCTION}, built in {index_seconds:.0f} s")
     print(f"{args.queries} queries, top_k=10; exact = same query with index scans disabled")
     print(f"plan: {search_plan(conn, target_org, queries[0], model_id, dimension)}")
@@ -269,6 +304,8 @@ def main() -> None:
     parser.add_argument("--other-chunks", type=int, default=20_000)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--write-rows", type=int, default=5_000)
+    parser.add_argument("--vectors", choices=["wordllama", "random"], default="wordllama",
+                        help="search corpus: real embeddings of synthetic passages, or uniformly random vectors")
     args = parser.parse_args()
     with scratch_database("phi_bench") as url, psycopg.connect(url, autocommit=True) as conn:
         chunks, vectors, model_id = bench_pdf_ingest(conn)
