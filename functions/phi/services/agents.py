@@ -26,7 +26,7 @@ from phi.services.catalog import validate_tool_config
 from phi.services.queues import create_agent_queue, delete_agent_queue
 from phi.services.schedules import delete_agent_schedules, sync_agent_schedules
 from phi.settings import Settings, get_settings
-from phi.workflows.task_types import validate_task_input
+from phi.workflows.task_types import TimezoneName, validate_task_input
 
 CONFIG_FILENAME = "phi-agent-config"
 _TOOL_EXAMPLE: dict[str, Any] = {"db": {"url_env": "PHI_WAREHOUSE_DB_URL", "max_rows": 100000}}
@@ -91,6 +91,13 @@ class AgentCreate(ToolSelection):
     )
     thresholds: dict[str, float] | None = Field(default=None, description="KPI thresholds for anomaly detection")
     threshold_sources: ThresholdSources | None = None
+    warehouse_timezone: TimezoneName = Field(
+        default="UTC",
+        description=(
+            "IANA time zone of the warehouse: report days run from local midnight to local midnight, and "
+            "timestamps the database stores without an offset are read as local times in it"
+        ),
+    )
     llm: LlmSettings | None = None
 
     model_config = ConfigDict(
@@ -122,6 +129,7 @@ class AgentUpdate(ToolSelection):
     workflows: list[WorkflowEntry] | None = Field(default=None, max_length=20)
     thresholds: dict[str, float] | None = None
     threshold_sources: ThresholdSources | None = None
+    warehouse_timezone: TimezoneName | None = None
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"status": "DISABLED"}, {"name": "Night shift analyst"}]})
 
@@ -208,6 +216,7 @@ def create_agent(conn: DbConnection, org: Organization, user_id: UUID, body: Age
         "workflows": check_workflows(workflows),
         "thresholds": body.thresholds or {},
         "threshold_sources": body.threshold_sources or {},
+        "warehouse_timezone": body.warehouse_timezone,
     }
     agent_id = agents_repo.create_agent(
         conn,
@@ -235,6 +244,8 @@ def update_agent(conn: DbConnection, agent: Agent, body: AgentUpdate) -> Agent:
         config["thresholds"] = body.thresholds
     if body.threshold_sources is not None:
         config["threshold_sources"] = body.threshold_sources
+    if body.warehouse_timezone is not None:
+        config["warehouse_timezone"] = body.warehouse_timezone
     if body.names_tools() or body.tool_config is not None:
         current = {t.key: t.config for t in agent.tools}
         selection = (

@@ -5,7 +5,6 @@ Each fetch interrupts the graph; Think resumes it with the tool's outcome (threa
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypedDict
 from uuid import UUID
 
@@ -19,9 +18,11 @@ from phi.domain.models import EventType
 from phi.llm import ChatMessage, get_llm
 from phi.workflows.contracts import ToolOutcome, ToolRequest
 from phi.workflows.task_types import DAILY_WAREHOUSE_REPORT, DailyReportInput
+from phi.workflows.timeframes import DEFAULT_TIMEZONE, ReportDay, report_day, yesterday
 from phi.workflows.warehouse.kpis import TabularData, Thresholds, WarehouseKpis, compute_kpis
 from phi.workflows.warehouse.queries import default_queries
 from phi.workflows.warehouse.report import Citation, render_report
+from phi.workflows.warehouse.sop_thresholds import SourcedThreshold, unread_threshold_note
 
 TASK_TYPE = DAILY_WAREHOUSE_REPORT
 
@@ -32,6 +33,7 @@ class ReportState(TypedDict, total=False):
     agent_id: str
     agent_name: str
     day: str
+    timezone: str
     warehouse: str | None
     thresholds: dict[str, Any]
     queries: dict[str, dict[str, Any]]
@@ -51,7 +53,8 @@ def load_config(state: ReportState) -> ReportState:
     if task is None or agent is None:
         return {"failure": {"error": "Task.NotFound", "cause": "The task or its agent no longer exists."}}
     task_input = DailyReportInput.model_validate(task.input)
-    day = task_input.date or (datetime.now(UTC).date() - timedelta(days=1))
+    timezone = task_input.timezone or agent.config.get("warehouse_timezone") or DEFAULT_TIMEZONE
+    day = report_day(task_input.date or yesterday(timezone), timezone)
     sourced = _thresholds_from_sops(state, agent.config.get("threshold_sources") or {})
     stated = {t.field: t.value for t in sourced if t.value is not None}
     thresholds = Thresholds.model_validate({**(agent.config.get("thresholds") or {}), **stated})
@@ -59,7 +62,8 @@ def load_config(state: ReportState) -> ReportState:
     return {
         "sourced_thresholds": [t.model_dump() for t in sourced],
         "agent_name": agent.name,
-        "day": day.isoformat(),
+        "day": day.day.isoformat(),
+        "timezone": timezone,
         "warehouse": task_input.warehouse,
         "thresholds": thresholds.model_dump(),
         "queries": queries,
@@ -93,15 +97,22 @@ def fetch_next_dataset(state: ReportState) -> ReportState:
 
 def compute(state: ReportState) -> ReportState:
     datasets = {name: TabularData.model_validate(data) for name, data in state["datasets"].items()}
-    kpis = compute_kpis(date.fromisoformat(state["day"]), datasets, Thresholds.model_validate(state["thresholds"]))
+    thresholds = Thresholds.model_validate(state["thresholds"])
+    kpis = compute_kpis(_report_day(state), datasets, thresholds)
     kpis.data_warnings.extend(
-        f"{t['field']}: {t['document']} states no value for it; the configured limit was used"
+        unread_threshold_note(SourcedThreshold.model_validate(t), thresholds)
         for t in state.get("sourced_thresholds", []) if t["value"] is None
     )
     _record(state, EventType.KPIS_COMPUTED, f"KPIs computed; {len(kpis.anomalies)} anomalies", {
         "anomalies": [a.code for a in kpis.anomalies]
     })
     return {"kpis": kpis.model_dump(mode="json")}
+
+
+def _report_day(state: ReportState) -> ReportDay:
+    from datetime import date
+
+    return report_day(date.fromisoformat(state["day"]), state.get("timezone") or DEFAULT_TIMEZONE)
 
 
 def retrieve_sops(state: ReportState) -> ReportState:

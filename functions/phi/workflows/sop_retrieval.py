@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from pydantic import BaseModel
-
 from phi.db.connection import transaction
 from phi.workflows.warehouse.kpis import WarehouseKpis
 from phi.workflows.warehouse.report import Citation
-from phi.workflows.warehouse.sop_thresholds import READERS, read_threshold
+from phi.workflows.warehouse.sop_thresholds import READERS, SourcedThreshold, read_threshold
 
 _PASSAGES_PER_ANOMALY = 2
 _MIN_SCORE = 0.3
@@ -61,17 +59,9 @@ def _has_ready_chunks(org_id: UUID, agent_id: UUID) -> bool:
     return bool(row and row["present"])
 
 
-class SourcedThreshold(BaseModel):
-    field: str
-    document: str
-    value: float | None
-    page: int | None = None
-    heading: str | None = None
-    text: str | None = None
-
-
 def thresholds_from_sops(org_id: UUID, agent_id: UUID, sources: dict[str, str]) -> list[SourcedThreshold]:
-    """For each threshold the agent's config ties to an SOP, the value that SOP states (None if it states none)."""
+    """For each threshold the agent's config ties to an SOP, the value that SOP states, with the passage it was
+    read from; when none could be read, value None with the document's most relevant passage (if any)."""
     from phi.documents.search import search_documents
 
     found = []
@@ -79,15 +69,16 @@ def thresholds_from_sops(org_id: UUID, agent_id: UUID, sources: dict[str, str]) 
         reader = READERS[field]
         with transaction() as conn:
             hits = search_documents(conn, org_id, reader.topic, top_k=8, agent_id=agent_id)
+        own = [hit for hit in hits if hit.filename == document]
         stated = next(
-            ((hit, value) for hit in hits if hit.filename == document
-             if (value := read_threshold(field, hit.text)) is not None),
+            ((hit, value) for hit in own if (value := read_threshold(field, hit.text, hit.heading)) is not None),
             None,
         )
-        if stated is None:
-            found.append(SourcedThreshold(field=field, document=document, value=None))
-        else:
-            hit, value = stated
-            found.append(SourcedThreshold(field=field, document=document, value=value, page=hit.page,
-                                          heading=hit.heading, text=hit.text))
+        hit, value = stated if stated is not None else (own[0] if own else None, None)
+        found.append(
+            SourcedThreshold(
+                field=field, document=document, value=value,
+                page=hit.page if hit else None, heading=hit.heading if hit else None, text=hit.text if hit else None,
+            )
+        )  # fmt: skip
     return found

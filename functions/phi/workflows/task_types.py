@@ -3,18 +3,37 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, Field, ValidationError
 
 from phi.errors import BadRequest
 
 DAILY_WAREHOUSE_REPORT = "DAILY_WAREHOUSE_REPORT"
 
 
+def _known_timezone(name: str) -> str:
+    from phi.workflows.timeframes import check_timezone
+
+    return check_timezone(name)
+
+
+TimezoneName = Annotated[str, Field(min_length=1, max_length=64, examples=["Europe/London"]),
+                         AfterValidator(_known_timezone)]  # fmt: skip
+
+
 class DailyReportInput(BaseModel):
-    date: dt.date | None = Field(default=None, description="Report day (YYYY-MM-DD); defaults to yesterday (UTC)")
+    date: dt.date | None = Field(
+        default=None, description="Report day (YYYY-MM-DD) in the warehouse's time zone; defaults to yesterday there"
+    )
     warehouse: str | None = Field(default=None, max_length=200, examples=["Leeds DC"])
+    timezone: TimezoneName | None = Field(
+        default=None,
+        description=(
+            "IANA time zone of the warehouse (the day runs from local midnight to local midnight, and timestamps "
+            "stored without an offset are read as local times); defaults to the agent's warehouse_timezone, else UTC"
+        ),
+    )
 
 
 INPUT_MODELS: dict[str, type[BaseModel]] = {DAILY_WAREHOUSE_REPORT: DailyReportInput}

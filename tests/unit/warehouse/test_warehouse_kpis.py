@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 
+from phi.workflows.timeframes import report_day
 from phi.workflows.warehouse.kpis import TabularData, Thresholds, compute_kpis
 
 DAY = date(2026, 11, 20)
@@ -75,7 +76,7 @@ def test_known_day_gives_known_figures() -> None:
     p1, p2 = kpis.pickers
     assert (p1.picker_id, p1.lines, p1.units, p1.active_hours, p1.lines_per_hour) == ("P1", 4, 7, 2.0, 2.0)
     assert (p2.picker_id, p2.lines, p2.active_hours, p2.lines_per_hour) == ("P2", 1, 1.0, 1.0)
-    assert p1.first_pick_at == datetime(2026, 11, 20, 8, 0)
+    assert p1.first_pick_at == datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
     # and the hourly series covers 24 clock hours
     assert [h.lines for h in kpis.hourly][8:11] == [2, 1, 1]
     assert kpis.hourly[14].units == 5
@@ -88,6 +89,7 @@ def test_late_orders_count_shipped_late_and_unshipped_past_promise() -> None:
     assert late.late_count == 3  # B, C, D
     assert (late.shipped_late, late.unshipped_past_promise) == (2, 1)
     assert late.late_rate == pytest.approx(3 / 4)  # over A, B, C and the overdue D
+    assert (late.promised_earlier_shipped_late, late.rate_base) == (1, 4)
     assert late.late_order_ids == ["D", "B", "C"]  # by promise time
 
 
@@ -96,7 +98,7 @@ def test_backlog_counts_orders_created_by_the_end_and_not_shipped_by_it() -> Non
     assert backlog.orders == 3  # C, F, G (G ships tomorrow); H shipped, I created tomorrow
     assert backlog.lines == 6
     assert backlog.overdue == 2  # C and G were promised before the end of the day
-    assert backlog.oldest_created_at == datetime(2026, 11, 19, 10, 0)
+    assert backlog.oldest_created_at == datetime(2026, 11, 19, 10, 0, tzinfo=UTC)
     assert backlog.oldest_age_hours == 38.0
 
 
@@ -147,7 +149,7 @@ def test_a_low_first_or_last_hour_is_not_a_dip() -> None:
     assert kpis.anomalies == []
 
 
-def test_an_empty_day_gives_zeros_and_no_anomalies() -> None:
+def test_an_empty_day_gives_zeros_and_a_critical_no_data_anomaly() -> None:
     datasets = {
         "picks": picks(),
         "shipments": table(SHIPMENT_COLUMNS, []),
@@ -159,7 +161,7 @@ def test_an_empty_day_gives_zeros_and_no_anomalies() -> None:
     assert all(h.lines == 0 for h in kpis.hourly)
     assert (kpis.late.late_count, kpis.late.late_rate) == (0, 0.0)
     assert (kpis.backlog.orders, kpis.backlog.oldest_age_hours) == (0, 0.0)
-    assert kpis.anomalies == []
+    assert [(a.code, a.severity) for a in kpis.anomalies] == [("NO_DATA", "critical")]
     assert kpis.data_warnings == []
 
 
@@ -172,11 +174,14 @@ def test_missing_and_truncated_datasets_are_warned_about() -> None:
     assert any("'shipments' was not provided" in w for w in kpis.data_warnings)
 
 
-def test_picks_outside_the_day_are_ignored_with_a_warning() -> None:
+def test_picks_of_the_window_outside_the_day_are_not_counted() -> None:
     day_and_next = picks(("P1", 1, "2026-11-21T00:00:00"), ("P1", 1, "2026-11-20T23:59:59"))
     kpis = compute_kpis(DAY, {"picks": day_and_next}, Thresholds())
     assert kpis.throughput.lines_picked == 1
-    assert any("1 picks outside the report day" in w for w in kpis.data_warnings)
+    assert kpis.data_quality[1].model_dump() == {
+        "dataset": "picks", "rows": 2, "unreadable": 0, "outside_window": 0, "in_day": 1, "examples": [],
+    }  # fmt: skip
+    assert not any("picks" in w for w in kpis.data_warnings)
 
 
 def test_offset_timestamps_are_read_as_utc() -> None:
@@ -185,28 +190,74 @@ def test_offset_timestamps_are_read_as_utc() -> None:
     assert [h.hour for h in kpis.hourly if h.lines] == [7, 12]
 
 
+def test_the_day_and_its_hours_are_the_warehouses_local_ones() -> None:
+    # Given picks stored as UTC instants and as zone-less local times, for a warehouse in New York (UTC-5)
+    stored = picks(
+        ("P1", 1, "2026-11-20T04:59:00Z"),  # 23:59 on the 19th in New York: not the day
+        ("P1", 1, "2026-11-20T05:30:00Z"),  # 00:30 in New York
+        ("P1", 1, "2026-11-20 00:45:00"),  # zone-less: 00:45 in New York
+        ("P1", 1, "2026-11-21T03:00:00+00:00"),  # 22:00 in New York
+        ("P1", 1, "2026-11-21 00:00:00"),  # zone-less: the next day
+    )
+    kpis = compute_kpis(report_day(DAY, "America/New_York"), {"picks": stored}, Thresholds())
+    # Then the day runs from New York midnight to midnight, and the hours are New York hours
+    assert kpis.throughput.lines_picked == 3
+    assert {h.hour: h.lines for h in kpis.hourly if h.lines} == {0: 2, 22: 1}
+    assert f"{kpis.pickers[0].first_pick_at:%Y-%m-%d %H:%M %z}" == "2026-11-20 00:30 -0500"
+
+
 @pytest.mark.parametrize(
     ("dataset", "data", "message"),
     [
-        (
-            "picks",
-            picks(("P1", 1, "yesterday-ish")),
-            r"dataset 'picks', row 0, column 'picked_at'.*'yesterday-ish'",
-        ),
-        ("picks", picks(("P1", "two", "2026-11-20T08:00:00")), r"dataset 'picks', row 0, column 'qty'"),
-        ("picks", picks(("", 1, "2026-11-20T08:00:00")), r"dataset 'picks', row 0, column 'picker_id'"),
-        (
-            "shipments",
-            table(SHIPMENT_COLUMNS, [["A", None, None]]),
-            r"'shipments', row 0, column 'promised_at'",
-        ),
         ("orders", table(["order_id", "created_at"], []), r"dataset 'orders' lacks column\(s\) shipped_at"),
         ("orders", table(ORDER_COLUMNS, [["A", "2026-11-20T08:00:00"]]), r"'orders', row 0: 2 values for 5"),
     ],
 )
-def test_malformed_rows_raise_a_clear_error(dataset: str, data: TabularData, message: str) -> None:
+def test_a_dataset_of_the_wrong_shape_raises_a_clear_error(dataset: str, data: TabularData, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         compute_kpis(DAY, {dataset: data}, Thresholds())
+
+
+@pytest.mark.parametrize(
+    ("dataset", "data", "example"),
+    [
+        ("picks", picks(("P1", 1, "yesterday-ish")), "row 0, picked_at: 'yesterday-ish' is not an ISO-8601"),
+        ("picks", picks(("P1", 1, 1763625600)), "row 0, picked_at: the number 1763625600 is not a timestamp"),
+        ("picks", picks(("P1", "two", "2026-11-20T08:00:00")), "row 0, qty: expected a number, got 'two'"),
+        ("picks", picks(("", 1, "2026-11-20T08:00:00")), "row 0, picker_id: missing value"),
+        ("shipments", table(SHIPMENT_COLUMNS, [["A", None, None]]), "row 0, promised_at: missing timestamp"),
+    ],
+)
+def test_a_row_that_cannot_be_read_is_skipped_counted_and_raised(
+    dataset: str, data: TabularData, example: str
+) -> None:
+    kpis = compute_kpis(DAY, {dataset: data}, Thresholds())
+    quality = next(q for q in kpis.data_quality if q.dataset == dataset)
+    assert (quality.rows, quality.unreadable, len(quality.examples)) == (1, 1, 1)
+    assert quality.examples[0].startswith(example)
+    anomaly = next(a for a in kpis.anomalies if a.code == "DATA_QUALITY")
+    assert (anomaly.subject, anomaly.value, anomaly.severity) == (dataset, 1.0, "critical")
+
+
+def test_a_few_unreadable_rows_among_many_are_a_data_note_not_an_anomaly() -> None:
+    many = picks(*[("P1", 1, f"2026-11-20T{h:02d}:{m:02d}:00") for h in range(8, 16) for m in range(0, 60, 2)],
+                 ("P1", 1, "garbage"))  # fmt: skip
+    kpis = compute_kpis(DAY, {"picks": many}, Thresholds(min_picker_lines_per_hour=0))
+    assert kpis.throughput.lines_picked == 240
+    assert "DATA_QUALITY" not in {a.code for a in kpis.anomalies}  # 1 of 241 is below the 1% threshold
+    assert any("1 of 241 rows of 'picks' were skipped" in w for w in kpis.data_warnings)
+
+
+def test_rows_far_outside_the_requested_window_are_counted() -> None:
+    stray = picks(("P1", 1, "2026-11-20T08:00:00"), ("P1", 1, "2026-10-01T08:00:00"))
+    kpis = compute_kpis(DAY, {"picks": stray}, Thresholds())
+    assert kpis.data_quality[1].outside_window == 1
+    assert "1 far outside the requested window" in next(a.message for a in kpis.anomalies if a.code == "DATA_QUALITY")
+
+
+def test_orders_due_and_no_pick_all_day_is_flagged() -> None:
+    kpis = compute_kpis(DAY, {"picks": picks(), "shipments": SHIPMENTS}, Thresholds())
+    assert [(a.code, a.severity) for a in kpis.anomalies][:1] == [("NO_PICKS", "critical")]
 
 
 def test_tabular_data_iterates_rows_as_dicts_and_defaults_the_row_count() -> None:

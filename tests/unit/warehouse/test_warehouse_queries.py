@@ -1,42 +1,37 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
+from phi.workflows.timeframes import report_day
 from phi.workflows.warehouse.kpis import TabularData, Thresholds, WarehouseKpis, compute_kpis
 from phi.workflows.warehouse.queries import default_queries
 from phi.workflows.warehouse.sample_data import SampleSummary
+from tests.support.warehouse_forms import run_report_queries
 from tests.support.warehouse_reference import reference_figures
 
 
 def run_queries(path: Path, day: date) -> dict[str, TabularData]:
-    """What the local agent's db.query tool would return for the default queries."""
-    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        results = {}
-        for name, spec in default_queries(day).items():
-            cursor = connection.execute(spec.sql, spec.params)
-            rows = [list(row) for row in cursor.fetchall()]
-            columns = [column[0] for column in cursor.description]
-            results[name] = TabularData(columns=columns, rows=rows, row_count=len(rows), truncated=False)
-        return results
-    finally:
-        connection.close()
+    """What the local agent's db.query tool returns for the default queries."""
+    return run_report_queries(f"sqlite:///{path}", report_day(day))
 
 
 def kpis_for(path: Path, day: date) -> WarehouseKpis:
     return compute_kpis(day, run_queries(path, day), Thresholds())
 
 
-def test_queries_use_named_half_open_day_bounds() -> None:
-    queries = default_queries(date(2026, 11, 20))
+def test_queries_bind_a_typed_window_around_the_day() -> None:
+    # The Europe/London day of 2026-11-20 is fetched with a window of aware instants around it
+    queries = default_queries(report_day(date(2026, 11, 20), "Europe/London"))
     assert set(queries) == {"orders", "picks", "shipments"}
     for spec in queries.values():
-        assert spec.params == {"day_start": "2026-11-20T00:00:00", "day_end": "2026-11-21T00:00:00"}
+        assert spec.params == {
+            "window_start": {"$datetime": "2026-11-18T23:59:59+00:00"},
+            "window_end": {"$datetime": "2026-11-22T00:00:00+00:00"},
+        }
         assert set(re.findall(r":(\w+)", spec.sql)) == set(spec.params)
         assert "?" not in spec.sql
 
@@ -60,13 +55,15 @@ def test_kpis_from_the_queries_equal_the_reference_figures(
     assert kpis.picker_lines() == reference["picker_lines"]
     assert reference["lines_picked"] > 0
     assert kpis.data_warnings == []
+    assert not {a.code for a in kpis.anomalies} & {"NO_DATA", "NO_PICKS", "DATA_QUALITY"}
 
 
-def test_picks_dataset_holds_only_the_day(sample_db: tuple[Path, SampleSummary]) -> None:
+def test_picks_dataset_holds_the_window_around_the_day(sample_db: tuple[Path, SampleSummary]) -> None:
     path, summary = sample_db
     picks = run_queries(path, summary.last_day)["picks"]
     stamps = [row["picked_at"] for row in picks.iter_dicts()]
-    assert stamps and all(stamp.startswith(str(summary.last_day)) for stamp in stamps)
+    days = {(summary.last_day + timedelta(days=n)).isoformat() for n in (-1, 0)}  # the sample ends that day
+    assert stamps and {stamp[:10] for stamp in stamps} == days
     assert {"picker_id", "picker_name", "zone_id", "qty", "order_id"} <= set(picks.columns)
 
 
@@ -76,9 +73,9 @@ def test_orders_dataset_is_bounded_to_orders_open_during_the_day(
     path, summary = sample_db
     orders = run_queries(path, summary.last_day)["orders"]
     total = summary.row_counts["orders"]
-    assert 0 < orders.row_count < total / 3
+    assert 0 < orders.row_count < total / 2  # the window's open orders, not the history
     assert all(
-        row["shipped_at"] is None or row["shipped_at"] >= f"{summary.last_day}T00:00:00"
+        row["shipped_at"] is None or row["shipped_at"] >= f"{summary.last_day - timedelta(days=1)}T00:00:00"
         for row in orders.iter_dicts()
     )
 

@@ -1,14 +1,14 @@
 from __future__ import annotations
 
-import sqlite3
 from datetime import date
 from pathlib import Path
 
 import pytest
 
+from phi.workflows.timeframes import report_day
 from phi.workflows.warehouse.kpis import TabularData, Thresholds, WarehouseKpis, compute_kpis
-from phi.workflows.warehouse.queries import default_queries
 from phi.workflows.warehouse.report import (
+    LATE_RATE_DEFINITION,
     NO_LLM_STATEMENT,
     Citation,
     fmt_int,
@@ -17,22 +17,13 @@ from phi.workflows.warehouse.report import (
     render_report,
 )
 from phi.workflows.warehouse.sample_data import SampleSummary
+from tests.support.warehouse_forms import run_report_queries
 
 DAY = date(2026, 11, 20)
 
 
 def _sample_kpis(path: Path, day: date) -> WarehouseKpis:
-    connection = sqlite3.connect(path)
-    try:
-        datasets = {}
-        for name, spec in default_queries(day).items():
-            cursor = connection.execute(spec.sql, spec.params)
-            datasets[name] = TabularData(
-                columns=[c[0] for c in cursor.description], rows=[list(row) for row in cursor.fetchall()]
-            )
-        return compute_kpis(day, datasets, Thresholds())
-    finally:
-        connection.close()
+    return compute_kpis(day, run_report_queries(f"sqlite:///{path}", report_day(day)), Thresholds())
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +49,7 @@ def test_report_carries_the_computed_figures(spike_kpis: WarehouseKpis) -> None:
     assert f"| Orders shipped | {t.orders_shipped:,} |" in report.markdown
     assert f"| Lines picked | {t.lines_picked:,} |" in report.markdown
     assert f"| Units picked | {round(t.units_picked):,} |" in report.markdown
-    assert f"| Late rate | {late.late_rate * 100:.1f}% |" in report.markdown
+    assert f"| Late rate (late ÷ counted) | {late.late_rate * 100:.1f}% |" in report.markdown
     assert f"| Open orders at end of day | {spike_kpis.backlog.orders:,} |" in report.markdown
     for picker in spike_kpis.pickers:
         assert f"| {picker.picker_id} | " in report.markdown
@@ -73,7 +64,9 @@ def test_summary_has_three_to_six_bullets_with_key_figures_and_anomalies(spike_k
     assert 3 <= len(bullets) <= 6
     assert all(line.startswith("- ") for line in bullets)
     assert f"Shipped {spike_kpis.throughput.orders_shipped:,} orders" in report.summary
-    assert f"{spike_kpis.late.late_rate * 100:.1f}% of orders due" in report.summary
+    late = spike_kpis.late
+    counted = f"{late.late_count:,} of {late.rate_base:,} counted for the rate ({late.late_rate * 100:.1f}%"
+    assert counted in report.summary
     assert "Critical: " in report.summary
     assert report.summary in report.markdown
 
@@ -91,8 +84,22 @@ def test_without_an_llm_the_analysis_says_so() -> None:
     assert "PHI_LLM_PROVIDER=openai" in report.markdown
     assert "No picks were recorded on this day." in report.markdown
     assert "No relevant SOP passages were found or available" in report.markdown
-    assert "None: every figure is within its threshold." in report.markdown
+    assert "every figure is within its threshold" not in report.markdown  # no data is not a quiet day
+    assert "| critical | NO_DATA |" in report.markdown
     assert "## Data notes" in report.markdown  # the missing datasets
+
+
+def test_the_late_rate_shows_its_denominator_and_defines_it(spike_kpis: WarehouseKpis) -> None:
+    report = render_report(spike_kpis, narrative=None, agent_name="Wanda")
+    late = spike_kpis.late
+    assert late.rate_base == late.orders_due + late.promised_earlier_shipped_late
+    assert f"| Orders promised for this day | {late.orders_due:,} |" in report.markdown
+    assert f"| Orders promised earlier, shipped late this day | {late.promised_earlier_shipped_late:,} |" in (
+        report.markdown
+    )
+    assert f"| Orders counted for the rate | {late.rate_base:,} |" in report.markdown
+    assert f"| Late rate (late ÷ counted) | {late.late_count / late.rate_base * 100:.1f}% |" in report.markdown
+    assert LATE_RATE_DEFINITION in report.markdown
 
 
 def test_narrative_and_citations_are_rendered(spike_kpis: WarehouseKpis) -> None:

@@ -1,36 +1,51 @@
 """Deterministic warehouse KPIs for one report day, computed from the `db.query` results.
 
-Definitions (the report day is the half-open UTC interval [day 00:00, next day 00:00)):
+Definitions (the report day is the half-open interval [local midnight, next local midnight) in the
+warehouse's time zone, `phi.workflows.timeframes.ReportDay`; zone-less timestamps are wall-clock times in
+that zone):
 - throughput: orders with a shipment shipped during the day; pick lines (rows of `picks`) and units
   picked during the day; orders received (created) during the day.
 - pick rate per picker: lines / active hours, active hours = first to last pick of the day, at least
   `Thresholds.min_picker_active_hours`.
 - late orders: shipped during the day after their promise, plus promised during the day and not
-  shipped by its end. The rate is over the orders due that day, i.e. promised during the day, together
-  with the overdue orders that shipped late that day (so it stays within 0-100%).
+  shipped by its end. The late rate is late orders / orders counted for the rate, where the orders counted
+  are those promised during the day plus those promised earlier that shipped late during it (so it stays
+  within 0-100%); the report shows that denominator next to the rate.
 - backlog: orders created by the end of the day and not shipped by it; age of the oldest in hours.
-- hourly dip: an hour strictly inside the picking window (first to last hour with picks) whose lines
-  fall below `min_hourly_pick_ratio` times the median hour of that window.
+- hourly: lines per local wall-clock hour; a dip is an hour strictly inside the picking window (first to
+  last hour with picks) whose lines fall below `min_hourly_pick_ratio` times the median hour of that window.
+- data quality: the queries fetch a window wider than the day; every row's timestamps are parsed and the
+  day is kept exactly. Rows whose timestamps (or numbers) cannot be read are skipped and counted, as are rows
+  the database returned although their timestamps lie far outside the window it was asked for; a notable
+  share raises DATA_QUALITY. A day with no rows at all raises NO_DATA; orders due or shipped with no pick
+  recorded all day raises NO_PICKS.
 """
 
 from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, Field, model_validator
 
-from phi.workflows.warehouse.queries import DATASETS, day_bounds
+from phi.workflows.timeframes import ReportDay, TimestampError, parse_timestamp, report_day
+from phi.workflows.warehouse.queries import DATASETS
 
 LATE_ORDER_IDS_CAP = 50
 CRITICAL_FACTOR = 2.0  # a crossing this many times beyond its threshold is critical
+QUALITY_EXAMPLES = 3
+# Rows the database returns as inside the window may read a little outside it (text compared as text ignores
+# offsets, and ' ' sorts before 'T'); further out than this, the database and the report disagree.
+WINDOW_TOLERANCE = timedelta(days=2)
+DATA_CODES = ("NO_DATA", "DATA_QUALITY", "NO_PICKS")  # anomalies about the data itself, shown first
 
 Severity = Literal["warning", "critical"]
+T = TypeVar("T")
 
 
 class TabularData(BaseModel):
@@ -53,13 +68,16 @@ class TabularData(BaseModel):
 
 
 class Thresholds(BaseModel):
-    max_late_rate: float = Field(default=0.05, ge=0, le=1, description="late orders / orders due")
+    max_late_rate: float = Field(default=0.05, ge=0, le=1, description="late orders / orders counted for the rate")
     min_picker_lines_per_hour: float = Field(default=10.0, ge=0)
     min_picker_lines_for_rating: int = Field(default=20, ge=0, description="fewer lines: picker not rated")
     min_picker_active_hours: float = Field(default=1.0, gt=0, description="shortest active span used")
     max_backlog_orders: int = Field(default=200, ge=0)
     max_backlog_age_hours: float = Field(default=24.0, ge=0)
     min_hourly_pick_ratio: float = Field(default=0.5, ge=0, le=1, description="hour's lines / median hour")
+    max_unreadable_share: float = Field(
+        default=0.01, ge=0, le=1, description="share of a dataset's rows that may be unreadable or misplaced"
+    )
 
 
 class Throughput(BaseModel):
@@ -70,7 +88,7 @@ class Throughput(BaseModel):
 
 
 class HourlyPicks(BaseModel):
-    hour: int
+    hour: int = Field(description="Local wall-clock hour in the warehouse's time zone")
     lines: int
     units: float
 
@@ -88,9 +106,13 @@ class PickerRate(BaseModel):
 
 
 class LateOrders(BaseModel):
-    orders_due: int
+    orders_due: int = Field(description="Orders promised during the day")
+    promised_earlier_shipped_late: int = Field(
+        default=0, description="Orders promised before the day that shipped (late) during it"
+    )
+    rate_base: int = Field(default=0, description="Orders counted for the rate: the two above, each once")
     late_count: int
-    late_rate: float
+    late_rate: float = Field(description="late_count / rate_base (0 when nothing is counted)")
     shipped_late: int
     unshipped_past_promise: int
     late_order_ids: list[str]
@@ -105,6 +127,27 @@ class Backlog(BaseModel):
     oldest_age_hours: float
 
 
+class DatasetQuality(BaseModel):
+    """How many of a dataset's rows the report could use."""
+
+    dataset: str
+    rows: int = Field(description="Rows the query returned (the day and its surrounding window)")
+    unreadable: int = Field(default=0, description="Rows skipped: a timestamp or number could not be read")
+    outside_window: int = Field(
+        default=0, description="Rows skipped: their timestamps lie far outside the window the query asked for"
+    )
+    in_day: int = Field(default=0, description="Rows whose timestamps fall on the report day")
+    examples: list[str] = Field(default_factory=list, description="Why the first skipped rows were skipped")
+
+    @property
+    def skipped(self) -> int:
+        return self.unreadable + self.outside_window
+
+    @property
+    def skipped_share(self) -> float:
+        return self.skipped / self.rows if self.rows else 0.0
+
+
 class Anomaly(BaseModel):
     code: str
     metric: str
@@ -117,6 +160,7 @@ class Anomaly(BaseModel):
 
 class WarehouseKpis(BaseModel):
     day: date
+    timezone: str = "UTC"
     period_start: datetime
     period_end: datetime
     throughput: Throughput
@@ -125,6 +169,7 @@ class WarehouseKpis(BaseModel):
     late: LateOrders
     backlog: Backlog
     anomalies: list[Anomaly]
+    data_quality: list[DatasetQuality] = Field(default_factory=list)
     data_warnings: list[str]
     thresholds: Thresholds
 
@@ -141,14 +186,19 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
+class RowError(ValueError):
+    """One row the report cannot use; it is skipped and counted."""
+
+
 @dataclass(frozen=True)
 class _Row:
     dataset: str
     index: int
     values: dict[str, Any]
+    tz: tzinfo
 
-    def _fail(self, column: str, problem: str) -> ValueError:
-        return ValueError(f"dataset {self.dataset!r}, row {self.index}, column {column!r}: {problem}")
+    def _fail(self, column: str, problem: str) -> RowError:
+        return RowError(f"row {self.index}, {column}: {problem}")
 
     def text(self, column: str) -> str:
         value = self.values.get(column)
@@ -163,11 +213,11 @@ class _Row:
     def number(self, column: str) -> float:
         value = self.values.get(column)
         if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
-            raise self._fail(column, f"expected a number, got {value!r}")
+            raise self._fail(column, f"expected a number, got {str(value)[:40]!r}")
         try:
             return float(value)
         except ValueError:
-            raise self._fail(column, f"expected a number, got {value!r}") from None
+            raise self._fail(column, f"expected a number, got {str(value)[:40]!r}") from None
 
     def optional_int(self, column: str) -> int | None:
         return None if self.values.get(column) is None else int(self.number(column))
@@ -182,21 +232,13 @@ class _Row:
         value = self.values.get(column)
         if value is None or value == "":
             return None
-        if isinstance(value, datetime):
-            return _as_naive_utc(value)
-        if not isinstance(value, str):
-            raise self._fail(column, f"expected an ISO-8601 timestamp, got {value!r}")
         try:
-            return _as_naive_utc(datetime.fromisoformat(value))
-        except ValueError:
-            raise self._fail(column, f"invalid ISO-8601 timestamp {value!r}") from None
+            return parse_timestamp(value, self.tz)
+        except TimestampError as error:
+            raise self._fail(column, str(error)) from None
 
 
-def _as_naive_utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is None else moment.astimezone(UTC).replace(tzinfo=None)
-
-
-def _rows(name: str, data: TabularData) -> Iterator[_Row]:
+def _rows(name: str, data: TabularData, tz: tzinfo) -> Iterator[_Row]:
     missing = [column for column in REQUIRED_COLUMNS[name] if column not in data.columns]
     if missing:
         raise ValueError(
@@ -206,7 +248,7 @@ def _rows(name: str, data: TabularData) -> Iterator[_Row]:
     for index, values in enumerate(data.rows):
         if len(values) != width:
             raise ValueError(f"dataset {name!r}, row {index}: {len(values)} values for {width} columns")
-        yield _Row(name, index, dict(zip(data.columns, values, strict=True)))
+        yield _Row(name, index, dict(zip(data.columns, values, strict=True)), tz)
 
 
 @dataclass(frozen=True)
@@ -234,69 +276,112 @@ class _Order:
     line_count: int | None
 
 
-def _picks(data: TabularData) -> list[_Pick]:
-    return [
-        _Pick(
+@dataclass
+class _Reading(Generic[T]):
+    items: list[T] = field(default_factory=list)
+    quality: DatasetQuality | None = None
+
+
+def _read(
+    name: str,
+    data: TabularData,
+    day: ReportDay,
+    build: Callable[[_Row], T],
+    in_window: Callable[[T, datetime, datetime], bool],
+    on_day: Callable[[T], bool],
+) -> _Reading[T]:
+    """Every row read (timestamps normalised to UTC); unreadable and far-out rows skipped and counted."""
+    quality = DatasetQuality(dataset=name, rows=len(data.rows))
+    reading: _Reading[T] = _Reading(quality=quality)
+    low, high = day.query_start - WINDOW_TOLERANCE, day.query_end + WINDOW_TOLERANCE
+    for row in _rows(name, data, day.tz):
+        try:
+            item = build(row)
+        except RowError as error:
+            quality.unreadable += 1
+            if len(quality.examples) < QUALITY_EXAMPLES:
+                quality.examples.append(str(error))
+            continue
+        if not in_window(item, low, high):
+            quality.outside_window += 1
+            if len(quality.examples) < QUALITY_EXAMPLES:
+                quality.examples.append(f"row {row.index}: outside the window the query asked for")
+            continue
+        quality.in_day += on_day(item)
+        reading.items.append(item)
+    return reading
+
+
+def _between(moment: datetime | None, low: datetime, high: datetime) -> bool:
+    return moment is not None and low <= moment < high
+
+
+def _picks(data: TabularData, day: ReportDay) -> _Reading[_Pick]:
+    def build(row: _Row) -> _Pick:
+        return _Pick(
             row.text("picker_id"),
             row.optional_text("picker_name"),
             row.optional_text("picker_shift"),
             row.number("qty"),
             row.timestamp("picked_at"),
         )
-        for row in _rows("picks", data)
-    ]
+
+    return _read(
+        "picks", data, day, build,
+        lambda p, low, high: _between(p.picked_at, low, high), lambda p: day.contains(p.picked_at),
+    )  # fmt: skip
 
 
-def _shipments(data: TabularData) -> list[_Shipment]:
-    return [
-        _Shipment(row.text("order_id"), row.timestamp("promised_at"), row.optional_timestamp("shipped_at"))
-        for row in _rows("shipments", data)
-    ]
+def _shipments(data: TabularData, day: ReportDay) -> _Reading[_Shipment]:
+    def build(row: _Row) -> _Shipment:
+        return _Shipment(row.text("order_id"), row.timestamp("promised_at"), row.optional_timestamp("shipped_at"))
+
+    return _read(
+        "shipments", data, day, build,
+        lambda s, low, high: _between(s.promised_at, low, high) or _between(s.shipped_at, low, high),
+        lambda s: day.contains(s.promised_at) or day.contains(s.shipped_at),
+    )  # fmt: skip
 
 
-def _orders(data: TabularData) -> list[_Order]:
-    return [
-        _Order(
+def _orders(data: TabularData, day: ReportDay) -> _Reading[_Order]:
+    def build(row: _Row) -> _Order:
+        return _Order(
             row.text("order_id"),
             row.timestamp("created_at"),
             row.optional_timestamp("promised_ship_at"),
             row.optional_timestamp("shipped_at"),
             row.optional_int("line_count"),
         )
-        for row in _rows("orders", data)
-    ]
+
+    return _read(
+        "orders", data, day, build,
+        lambda o, low, high: o.created_at < high and (o.shipped_at is None or o.shipped_at >= low),
+        lambda o: day.contains(o.created_at) or day.contains(o.shipped_at),
+    )  # fmt: skip
 
 
 # --- figures ----------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Period:
-    start: datetime
-    end: datetime
-
-    def __contains__(self, moment: datetime | None) -> bool:
-        return moment is not None and self.start <= moment < self.end
-
-
-def _hourly(picks: Sequence[_Pick]) -> list[HourlyPicks]:
+def _hourly(picks: Sequence[_Pick], day: ReportDay) -> list[HourlyPicks]:
     lines, units = [0] * 24, [0.0] * 24
     for pick in picks:
-        lines[pick.picked_at.hour] += 1
-        units[pick.picked_at.hour] += pick.qty
+        hour = day.local(pick.picked_at).hour
+        lines[hour] += 1
+        units[hour] += pick.qty
     return [HourlyPicks(hour=hour, lines=lines[hour], units=units[hour]) for hour in range(24)]
 
 
-def _picker_rates(picks: Sequence[_Pick], min_active_hours: float) -> list[PickerRate]:
+def _picker_rates(picks: Sequence[_Pick], min_active_hours: float, day: ReportDay) -> list[PickerRate]:
     by_picker: dict[str, list[_Pick]] = defaultdict(list)
     for pick in picks:
         by_picker[pick.picker_id].append(pick)
     return [
-        _picker_rate(picker_id, by_picker[picker_id], min_active_hours) for picker_id in sorted(by_picker)
+        _picker_rate(picker_id, by_picker[picker_id], min_active_hours, day) for picker_id in sorted(by_picker)
     ]
 
 
-def _picker_rate(picker_id: str, picks: list[_Pick], min_active_hours: float) -> PickerRate:
+def _picker_rate(picker_id: str, picks: list[_Pick], min_active_hours: float, day: ReportDay) -> PickerRate:
     first = min(pick.picked_at for pick in picks)
     last = max(pick.picked_at for pick in picks)
     active_hours = max((last - first).total_seconds() / 3600, min_active_hours)
@@ -307,32 +392,34 @@ def _picker_rate(picker_id: str, picks: list[_Pick], min_active_hours: float) ->
         shift=named.shift,
         lines=len(picks),
         units=sum(pick.qty for pick in picks),
-        first_pick_at=first,
-        last_pick_at=last,
+        first_pick_at=day.local(first),
+        last_pick_at=day.local(last),
         active_hours=round(active_hours, 3),
         lines_per_hour=round(len(picks) / active_hours, 2),
     )
 
 
-def _late_orders(shipments: Sequence[_Shipment], period: _Period) -> LateOrders:
+def _late_orders(shipments: Sequence[_Shipment], day: ReportDay) -> LateOrders:
     shipped_late = {
         s.order_id: s.promised_at
         for s in shipments
-        if s.shipped_at in period and s.shipped_at is not None and s.shipped_at > s.promised_at
+        if day.contains(s.shipped_at) and s.shipped_at is not None and s.shipped_at > s.promised_at
     }
     unshipped = {
         s.order_id: s.promised_at
         for s in shipments
-        if s.promised_at in period and (s.shipped_at is None or s.shipped_at >= period.end)
+        if day.contains(s.promised_at) and (s.shipped_at is None or s.shipped_at >= day.end)
     }
-    due = {s.order_id for s in shipments if s.promised_at in period}
+    due = {s.order_id for s in shipments if day.contains(s.promised_at)}
     late = shipped_late | unshipped
-    considered = len(due | late.keys())
+    counted = due | late.keys()
     listed = sorted(late, key=lambda order_id: (late[order_id], order_id))
     return LateOrders(
         orders_due=len(due),
+        promised_earlier_shipped_late=len(counted - due),
+        rate_base=len(counted),
         late_count=len(late),
-        late_rate=len(late) / considered if considered else 0.0,
+        late_rate=len(late) / len(counted) if counted else 0.0,
         shipped_late=len(shipped_late),
         unshipped_past_promise=len(unshipped),
         late_order_ids=listed[:LATE_ORDER_IDS_CAP],
@@ -340,10 +427,10 @@ def _late_orders(shipments: Sequence[_Shipment], period: _Period) -> LateOrders:
     )
 
 
-def _backlog(orders: Sequence[_Order], period: _Period) -> Backlog:
+def _backlog(orders: Sequence[_Order], day: ReportDay) -> Backlog:
     open_orders: dict[str, _Order] = {}
     for order in orders:
-        if order.created_at < period.end and (order.shipped_at is None or order.shipped_at >= period.end):
+        if order.created_at < day.end and (order.shipped_at is None or order.shipped_at >= day.end):
             open_orders.setdefault(order.order_id, order)
     oldest = min((order.created_at for order in open_orders.values()), default=None)
     counts = [order.line_count for order in open_orders.values()]
@@ -351,19 +438,19 @@ def _backlog(orders: Sequence[_Order], period: _Period) -> Backlog:
         orders=len(open_orders),
         lines=None if any(count is None for count in counts) else sum(c for c in counts if c is not None),
         overdue=sum(
-            1 for o in open_orders.values() if o.promised_at is not None and o.promised_at < period.end
+            1 for o in open_orders.values() if o.promised_at is not None and o.promised_at < day.end
         ),
-        oldest_created_at=oldest,
-        oldest_age_hours=round((period.end - oldest).total_seconds() / 3600, 2) if oldest else 0.0,
+        oldest_created_at=day.local(oldest) if oldest else None,
+        oldest_age_hours=round((day.end - oldest).total_seconds() / 3600, 2) if oldest else 0.0,
     )
 
 
 def _throughput(
-    picks: Sequence[_Pick], shipments: Sequence[_Shipment], orders: Sequence[_Order], period: _Period
+    picks: Sequence[_Pick], shipments: Sequence[_Shipment], orders: Sequence[_Order], day: ReportDay
 ) -> Throughput:
     return Throughput(
-        orders_received=len({order.order_id for order in orders if order.created_at in period}),
-        orders_shipped=len({s.order_id for s in shipments if s.shipped_at in period}),
+        orders_received=len({order.order_id for order in orders if day.contains(order.created_at)}),
+        orders_shipped=len({s.order_id for s in shipments if day.contains(s.shipped_at)}),
         lines_picked=len(picks),
         units_picked=sum(pick.qty for pick in picks),
     )
@@ -391,7 +478,7 @@ def _late_anomalies(late: LateOrders, limits: Thresholds) -> list[Anomaly]:
             threshold=limits.max_late_rate,
             severity=_severity_above(late.late_rate, limits.max_late_rate),
             message=(
-                f"{late.late_count:,} late orders, {late.late_rate:.1%} of orders due "
+                f"{late.late_count:,} late orders of {late.rate_base:,} counted, {late.late_rate:.1%} "
                 f"(limit {limits.max_late_rate:.1%})"
             ),
         )
@@ -453,12 +540,15 @@ def _backlog_anomalies(backlog: Backlog, limits: Thresholds) -> list[Anomaly]:
     return anomalies
 
 
-def _hourly_anomalies(hourly: Sequence[HourlyPicks], limits: Thresholds) -> list[Anomaly]:
+def _hourly_anomalies(hourly: Sequence[HourlyPicks], limits: Thresholds, day: ReportDay) -> list[Anomaly]:
     active = [h.hour for h in hourly if h.lines > 0]
     if len(active) < 3:
         return []
-    window = hourly[active[0] : active[-1] + 1]
+    existing = day.local_hours()  # a DST spring-forward day has no 01:00 or 02:00 hour to flag
+    window = [h for h in hourly[active[0] : active[-1] + 1] if h.hour in existing]
     median = statistics.median(h.lines for h in window)
+    if median == 0:  # most hours of the window idle (sparse picking): no typical hour to compare with
+        return []
     anomalies = []
     for h in window[1:-1]:  # the first and last hours are usually partial
         ratio = h.lines / median
@@ -480,10 +570,80 @@ def _hourly_anomalies(hourly: Sequence[HourlyPicks], limits: Thresholds) -> list
     return anomalies
 
 
+def _data_anomalies(
+    day: ReportDay,
+    quality: Sequence[DatasetQuality],
+    throughput: Throughput,
+    late: LateOrders,
+    limits: Thresholds,
+    picks_provided: bool = True,
+) -> list[Anomaly]:
+    anomalies = []
+    fetched = sum(q.rows for q in quality)
+    if sum(q.in_day for q in quality) == 0:
+        around = (
+            f"the queries returned {fetched:,} rows (open orders, rows of the days around it) but none falls on it"
+            if fetched
+            else "the queries returned no rows at all"
+        )
+        anomalies.append(
+            Anomaly(
+                code="NO_DATA",
+                metric="rows_on_day",
+                value=0,
+                threshold=1,
+                severity="critical",
+                message=(
+                    f"No data for {day.day:%Y-%m-%d} ({day.timezone}): {around}. No figure in this report "
+                    "describes a real day. Check the source: is the local agent connected to the right database, "
+                    "did the day's export or sync run, is the warehouse time zone right?"
+                ),
+            )
+        )
+    elif picks_provided and throughput.lines_picked == 0 and (late.orders_due or throughput.orders_shipped):
+        anomalies.append(
+            Anomaly(
+                code="NO_PICKS",
+                metric="lines_picked",
+                value=0,
+                threshold=1,
+                severity="critical",
+                message=(
+                    f"No picks recorded all day although {late.orders_due:,} orders were due and "
+                    f"{throughput.orders_shipped:,} shipped: check that picking is being recorded and the picks "
+                    "table is being filled"
+                ),
+            )
+        )
+    for q in quality:
+        if q.skipped and q.skipped_share >= limits.max_unreadable_share:
+            parts = [
+                f"{q.unreadable:,} with a timestamp or number that could not be read" if q.unreadable else "",
+                f"{q.outside_window:,} far outside the requested window" if q.outside_window else "",
+            ]
+            examples = "; ".join(q.examples)
+            anomalies.append(
+                Anomaly(
+                    code="DATA_QUALITY",
+                    metric="unusable_row_share",
+                    value=round(q.skipped_share, 4),
+                    threshold=limits.max_unreadable_share,
+                    subject=q.dataset,
+                    severity=_severity_above(q.skipped_share, limits.max_unreadable_share),
+                    message=(
+                        f"{q.skipped:,} of {q.rows:,} {q.dataset} rows ({q.skipped_share:.1%}) were left out of "
+                        f"every figure: {', '.join(p for p in parts if p)} (e.g. {examples}). The figures that "
+                        f"use {q.dataset} are understated"
+                    ),
+                )
+            )
+    return anomalies
+
+
 # --- entry point ------------------------------------------------------------------------------------
 
 
-def _dataset_warnings(datasets: dict[str, TabularData]) -> list[str]:
+def _dataset_warnings(datasets: dict[str, TabularData], quality: Sequence[DatasetQuality]) -> list[str]:
     warnings = []
     for name in DATASETS:
         data = datasets.get(name)
@@ -498,6 +658,13 @@ def _dataset_warnings(datasets: dict[str, TabularData]) -> list[str]:
             warnings.append(
                 f"Dataset '{name}' reports {data.row_count:,} rows but carries {len(data.rows):,}."
             )
+    for q in quality:
+        if q.skipped:
+            warnings.append(
+                f"{q.skipped:,} of {q.rows:,} rows of '{q.dataset}' were skipped "
+                f"({q.unreadable:,} unreadable, {q.outside_window:,} far outside the requested window): "
+                + "; ".join(q.examples)
+            )
     return warnings
 
 
@@ -505,36 +672,43 @@ def _dataset(datasets: dict[str, TabularData], name: str) -> TabularData:
     return datasets.get(name) or TabularData(columns=list(REQUIRED_COLUMNS[name]), rows=[])
 
 
-def compute_kpis(day: date, datasets: dict[str, TabularData], thresholds: Thresholds) -> WarehouseKpis:
-    """All figures of one report day; raises ValueError naming the dataset and column of a bad row."""
-    period = _Period(*day_bounds(day))
-    all_picks = _picks(_dataset(datasets, "picks"))
-    picks = [pick for pick in all_picks if pick.picked_at in period]
-    shipments = _shipments(_dataset(datasets, "shipments"))
-    orders = _orders(_dataset(datasets, "orders"))
-    warnings = _dataset_warnings(datasets)
-    if len(all_picks) > len(picks):
-        warnings.append(f"{len(all_picks) - len(picks):,} picks outside the report day were ignored.")
-    hourly = _hourly(picks)
-    pickers = _picker_rates(picks, thresholds.min_picker_active_hours)
-    late = _late_orders(shipments, period)
-    backlog = _backlog(orders, period)
+def compute_kpis(
+    day: ReportDay | date, datasets: dict[str, TabularData], thresholds: Thresholds
+) -> WarehouseKpis:
+    """All figures of one report day (a plain date is a UTC day). Unreadable rows are skipped and counted;
+    raises ValueError naming the dataset when a dataset lacks a required column."""
+    if not isinstance(day, ReportDay):
+        day = report_day(day)
+    picks_read = _picks(_dataset(datasets, "picks"), day)
+    shipments_read = _shipments(_dataset(datasets, "shipments"), day)
+    orders_read = _orders(_dataset(datasets, "orders"), day)
+    quality = [r.quality for r in (orders_read, picks_read, shipments_read) if r.quality is not None]
+    picks = [pick for pick in picks_read.items if day.contains(pick.picked_at)]
+    shipments, orders = shipments_read.items, orders_read.items
+    hourly = _hourly(picks, day)
+    pickers = _picker_rates(picks, thresholds.min_picker_active_hours, day)
+    late = _late_orders(shipments, day)
+    backlog = _backlog(orders, day)
+    throughput = _throughput(picks, shipments, orders, day)
     anomalies = (
-        _late_anomalies(late, thresholds)
+        _data_anomalies(day, quality, throughput, late, thresholds, "picks" in datasets)
+        + _late_anomalies(late, thresholds)
         + _picker_anomalies(pickers, thresholds)
         + _backlog_anomalies(backlog, thresholds)
-        + _hourly_anomalies(hourly, thresholds)
+        + _hourly_anomalies(hourly, thresholds, day)
     )
     return WarehouseKpis(
-        day=day,
-        period_start=period.start,
-        period_end=period.end,
-        throughput=_throughput(picks, shipments, orders, period),
+        day=day.day,
+        timezone=day.timezone,
+        period_start=day.start,
+        period_end=day.end,
+        throughput=throughput,
         hourly=hourly,
         pickers=pickers,
         late=late,
         backlog=backlog,
         anomalies=anomalies,
-        data_warnings=warnings,
+        data_quality=quality,
+        data_warnings=_dataset_warnings(datasets, quality),
         thresholds=thresholds,
     )

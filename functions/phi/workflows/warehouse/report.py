@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel
 
-from phi.workflows.warehouse.kpis import Anomaly, WarehouseKpis
+from phi.workflows.warehouse.kpis import DATA_CODES, Anomaly, WarehouseKpis
 
 NO_LLM_STATEMENT = (
     "Narrative analysis needs an LLM: none is configured (set PHI_LLM_PROVIDER=openai, with "
@@ -18,6 +18,10 @@ NO_LLM_STATEMENT = (
 )
 MAX_QUOTE_CHARS = 600
 SUMMARY_ANOMALIES = 2  # keeps the executive summary within six bullets
+LATE_RATE_DEFINITION = (
+    "The late rate is the late orders divided by the orders counted for the rate: the orders promised for this "
+    "day plus the orders promised earlier that shipped late on it, each counted once."
+)
 
 
 class Citation(BaseModel):
@@ -62,7 +66,7 @@ def fmt_threshold(anomaly: Anomaly) -> str:
 
 
 def _fmt_metric(metric: str, value: float) -> str:
-    if metric in ("late_rate", "hourly_pick_ratio"):
+    if metric in ("late_rate", "hourly_pick_ratio", "unusable_row_share"):
         return fmt_pct(value)
     if metric == "backlog_oldest_age_hours":
         return fmt_hours(value)
@@ -89,21 +93,32 @@ def _summary_bullets(kpis: WarehouseKpis) -> list[str]:
         f"Shipped {fmt_int(throughput.orders_shipped)} orders; picked "
         f"{fmt_int(throughput.lines_picked)} lines ({fmt_qty(throughput.units_picked)} units) "
         f"with {len(kpis.pickers)} pickers.",
-        f"Late orders: {fmt_int(late.late_count)} ({fmt_pct(late.late_rate)} of orders due; "
-        f"limit {fmt_pct(kpis.thresholds.max_late_rate)}).",
+        f"Late orders: {fmt_int(late.late_count)} of {fmt_int(late.rate_base)} counted for the rate "
+        f"({fmt_pct(late.late_rate)}; limit {fmt_pct(kpis.thresholds.max_late_rate)}).",
         f"Backlog at end of day: {fmt_int(backlog.orders)} open orders, "
         f"oldest {fmt_hours(backlog.oldest_age_hours)}.",
     ]
     if not kpis.anomalies:
         return [*bullets, "No anomalies: every figure is within its threshold."]
     critical = sum(1 for anomaly in kpis.anomalies if anomaly.severity == "critical")
-    shown = sorted(kpis.anomalies, key=lambda a: a.severity != "critical")[:SUMMARY_ANOMALIES]
+    shown = _by_importance(kpis.anomalies)[:SUMMARY_ANOMALIES]
     more = len(kpis.anomalies) - len(shown)
     bullets.append(
         f"{len(kpis.anomalies)} anomal{'y' if len(kpis.anomalies) == 1 else 'ies'} ({critical} critical)"
         + (f"; {more} more below." if more else ".")
     )
     return bullets + [f"{anomaly.severity.capitalize()}: {anomaly.message}." for anomaly in shown]
+
+
+def _by_importance(anomalies: Sequence[Anomaly]) -> list[Anomaly]:
+    """Anomalies about the data itself first (they qualify every other figure), then critical ones."""
+    return sorted(anomalies, key=lambda a: (a.code not in DATA_CODES, a.severity != "critical"))
+
+
+def _data_banner(kpis: WarehouseKpis) -> list[str]:
+    """A warning above everything else when the data itself is missing or partly unreadable."""
+    data = [a for a in _by_importance(kpis.anomalies) if a.code in DATA_CODES]
+    return [f"> **⚠ {a.code.replace('_', ' ')}: {a.message}.**" for a in data]
 
 
 def _throughput_section(kpis: WarehouseKpis) -> list[str]:
@@ -128,7 +143,7 @@ def _hourly_section(kpis: WarehouseKpis) -> list[str]:
          "dip" if f"{h.hour:02d}:00" in dips else ""]
         for h in window
     ]  # fmt: skip
-    return ["## Picks per hour (UTC)", "", *_table(["Hour", "Lines", "Units", "Flag"], rows)]
+    return [f"## Picks per hour ({kpis.timezone})", "", *_table(["Hour", "Lines", "Units", "Flag"], rows)]
 
 
 def _picker_section(kpis: WarehouseKpis) -> list[str]:
@@ -164,13 +179,15 @@ def _picker_section(kpis: WarehouseKpis) -> list[str]:
 def _late_section(kpis: WarehouseKpis) -> list[str]:
     late = kpis.late
     rows = [
-        ["Orders due (promised this day)", fmt_int(late.orders_due)],
+        ["Orders promised for this day", fmt_int(late.orders_due)],
+        ["Orders promised earlier, shipped late this day", fmt_int(late.promised_earlier_shipped_late)],
+        ["Orders counted for the rate", fmt_int(late.rate_base)],
         ["Late orders", fmt_int(late.late_count)],
-        ["Late rate", fmt_pct(late.late_rate)],
-        ["Shipped after their promise", fmt_int(late.shipped_late)],
+        ["Late rate (late ÷ counted)", fmt_pct(late.late_rate)],
+        ["Shipped this day after their promise", fmt_int(late.shipped_late)],
         ["Promised this day, not shipped by its end", fmt_int(late.unshipped_past_promise)],
     ]
-    lines = ["## Late orders", "", *_table(["Measure", "Value"], rows)]
+    lines = ["## Late orders", "", *_table(["Measure", "Value"], rows), "", LATE_RATE_DEFINITION]
     if late.late_order_ids:
         listed = ", ".join(late.late_order_ids)
         suffix = (
@@ -202,7 +219,7 @@ def _anomaly_section(kpis: WarehouseKpis) -> list[str]:
         return ["## Anomalies", "", "None: every figure is within its threshold."]
     rows = [
         [a.severity, a.code, a.subject or "", _fmt_metric(a.metric, a.value), fmt_threshold(a), a.message]
-        for a in kpis.anomalies
+        for a in _by_importance(kpis.anomalies)
     ]
     return [
         "## Anomalies",
@@ -249,7 +266,8 @@ def render_report(
     analysis = narrative.strip() if narrative and narrative.strip() else NO_LLM_STATEMENT
     sections = [
         [f"# {title}", "", f"Prepared by {agent_name} for {kpis.period_start:%Y-%m-%d %H:%M} to "
-         f"{kpis.period_end:%Y-%m-%d %H:%M} UTC."],
+         f"{kpis.period_end:%Y-%m-%d %H:%M} {kpis.timezone}; every time below is a {kpis.timezone} time.",
+         *(["", *_data_banner(kpis)] if _data_banner(kpis) else [])],
         ["## Executive summary", "", *bullets],
         _throughput_section(kpis), _hourly_section(kpis), _picker_section(kpis), _late_section(kpis),
         _backlog_section(kpis), _anomaly_section(kpis), _citation_section(citations),
