@@ -7,7 +7,8 @@ import math
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from datetime import date, datetime
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url, text
@@ -19,6 +20,9 @@ from phi_agent.tools.base import CappedRows, TabularResult, effective_max_rows, 
 from phi_agent.tools.sql_guard import check_read_only, dialect_for
 
 ParamValue = bool | int | float | str | None
+# Typed parameters: {"$datetime": "<ISO-8601 with offset>"} binds a time-zone-aware timestamp (ISO text for
+# SQLite, which has no timestamp type); {"$date": "YYYY-MM-DD"} binds a date.
+TypedParam = dict[Literal["$datetime", "$date"], str]
 STREAM_BATCH_ROWS = 1_000
 _SQLITE_PROGRESS_STEPS = 10_000
 
@@ -27,7 +31,7 @@ class DbQueryArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     sql: str = Field(min_length=1, max_length=200_000)
-    params: dict[str, ParamValue] | None = None
+    params: dict[str, ParamValue | TypedParam] | None = None
     max_rows: int | None = Field(default=None, ge=0)
 
 
@@ -151,7 +155,7 @@ class DbQueryTool:
                     self._start_read_only(connection, timeout)
                     with self._sqlite_deadline(connection, timeout):
                         streaming = connection.execution_options(stream_results=True, yield_per=STREAM_BATCH_ROWS)
-                        result = streaming.execute(text(request.sql), _bind(request.params))
+                        result = streaming.execute(text(request.sql), _bind(request.params, self._engine.dialect.name))
                         if not result.returns_rows:
                             raise ToolError("Tool.ReadOnlyViolation", "the statement returned no rows")
                         yield TabularResult(list(result.keys()), CappedRows(result, limit))
@@ -183,5 +187,23 @@ class DbQueryTool:
         return "statement check only: use a read-only database login"
 
 
-def _bind(params: Mapping[str, ParamValue] | None) -> dict[str, ParamValue]:
-    return dict(params or {})
+def _typed(name: str, value: TypedParam, dialect: str) -> object:
+    if len(value) != 1:
+        raise ToolError("Tool.BadRequest", f"args.params.{name}: give exactly one of $datetime or $date")
+    (kind, raw), = value.items()
+    try:
+        if kind == "$date":
+            return date.fromisoformat(raw)
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ToolError("Tool.BadRequest", f"args.params.{name}: {raw[:40]!r} is not an ISO-8601 {kind[1:]}") from None
+    if moment.tzinfo is None:
+        raise ToolError("Tool.BadRequest", f"args.params.{name}: a $datetime needs an offset or Z")
+    return moment.isoformat() if dialect == "sqlite" else moment
+
+
+def _bind(params: Mapping[str, ParamValue | TypedParam] | None, dialect: str) -> dict[str, object]:
+    return {
+        name: _typed(name, value, dialect) if isinstance(value, dict) else value
+        for name, value in (params or {}).items()
+    }
