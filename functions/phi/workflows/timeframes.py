@@ -9,7 +9,9 @@ Reusable by any workflow that reports on a local calendar day (the daily warehou
 
 The rule for zone-less values: a timestamp that carries no offset (SQLite text without `Z`/`+hh:mm`,
 PostgreSQL `TIMESTAMP`, MySQL `DATETIME`, a spreadsheet cell) is a wall-clock time **in the site's time
-zone**. Values with an offset or `Z`, and native time-zone-aware values, are exact instants.
+zone**. Values with an offset or `Z`, and native time-zone-aware values, are exact instants. A zone-less
+value in the hour a DST change repeats is taken at its first occurrence (fold=0); one in a skipped hour maps
+with the offset in force before the change.
 """
 
 from __future__ import annotations

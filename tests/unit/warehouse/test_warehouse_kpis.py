@@ -206,6 +206,17 @@ def test_the_day_and_its_hours_are_the_warehouses_local_ones() -> None:
     assert f"{kpis.pickers[0].first_pick_at:%Y-%m-%d %H:%M %z}" == "2026-11-20 00:30 -0500"
 
 
+def test_the_hour_a_dst_change_skips_is_not_a_dip() -> None:
+    # Given steady picking through the night London's clocks jump from 01:00 to 02:00
+    stored = hourly_picks({0: 10, 2: 10, 3: 10, 4: 10}).model_copy()
+    stored.rows = [[*row[:4], row[4].replace("2026-11-20", "2026-03-29")] for row in stored.rows]
+    kpis = compute_kpis(report_day(date(2026, 3, 29), "Europe/London"), {"picks": stored}, Thresholds())
+    # Then the day is 23 hours long and the missing 01:00 hour raises nothing
+    assert kpis.throughput.lines_picked == 40
+    assert {h.hour: h.lines for h in kpis.hourly if h.lines} == {0: 10, 2: 10, 3: 10, 4: 10}
+    assert "HOURLY_PICK_DIP" not in {a.code for a in kpis.anomalies}
+
+
 @pytest.mark.parametrize(
     ("dataset", "data", "message"),
     [

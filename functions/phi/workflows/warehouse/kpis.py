@@ -595,8 +595,8 @@ def _data_anomalies(
                 severity="critical",
                 message=(
                     f"No data for {day.day:%Y-%m-%d} ({day.timezone}): {around}. No figure in this report "
-                    "describes a real day. Check the source: is the local agent connected to the right database, "
-                    "did the day's export or sync run, is the warehouse time zone right?"
+                    "describes a real day. Check the source: that the local agent reads the right database, that "
+                    "the day's export or sync ran, and that the warehouse time zone is right"
                 ),
             )
         )
