@@ -17,7 +17,8 @@ with the offset in force before the change.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import BaseModel, Field
 
@@ -41,13 +42,19 @@ class TimestampError(ValueError):
     """A value that is not a readable timestamp (the message says why, quoting a bounded part of it)."""
 
 
+@lru_cache(maxsize=1)
+def _known_zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
 def zone(name: str) -> ZoneInfo:
-    """The IANA time zone, or a ValueError that names the bad value."""
-    if not name or len(name) > 64:
+    """The IANA time zone, or a ValueError that names the bad value (only names of the tz database are
+    opened: never a directory or another file of it)."""
+    if not name or len(name) > 64 or name not in _known_zones():
         raise ValueError(f"unknown time zone {name[:64]!r}: use an IANA name such as 'Europe/London' or 'UTC'")
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise ValueError(f"unknown time zone {name!r}: use an IANA name such as 'Europe/London' or 'UTC'") from None
 
 

@@ -48,8 +48,9 @@ def test_yesterday_is_the_local_day_before_today() -> None:
 def test_an_unknown_time_zone_is_refused_with_its_name() -> None:
     with pytest.raises(ValueError, match="unknown time zone 'Europe/Leeds'"):
         zone("Europe/Leeds")
-    with pytest.raises(ValueError, match="unknown time zone"):
-        report_day(date(2026, 11, 20), "../../etc/passwd")
+    for bad in ("../../etc/passwd", "America", "Etc", "zone.tab", "UTC\x00", "", "x" * 200):
+        with pytest.raises(ValueError, match="unknown time zone"):
+            report_day(date(2026, 11, 20), bad)
 
 
 @pytest.mark.parametrize(

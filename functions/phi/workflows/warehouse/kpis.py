@@ -633,7 +633,7 @@ def _data_anomalies(
                     message=(
                         f"{q.skipped:,} of {q.rows:,} {q.dataset} rows ({q.skipped_share:.1%}) were left out of "
                         f"every figure: {', '.join(p for p in parts if p)} (e.g. {examples}). The figures that "
-                        f"use {q.dataset} are understated"
+                        f"use {q.dataset} may be understated"
                     ),
                 )
             )

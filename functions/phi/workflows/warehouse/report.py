@@ -266,7 +266,7 @@ def render_report(
     analysis = narrative.strip() if narrative and narrative.strip() else NO_LLM_STATEMENT
     sections = [
         [f"# {title}", "", f"Prepared by {agent_name} for {kpis.period_start:%Y-%m-%d %H:%M} to "
-         f"{kpis.period_end:%Y-%m-%d %H:%M} {kpis.timezone}; every time below is a {kpis.timezone} time.",
+         f"{kpis.period_end:%Y-%m-%d %H:%M} {kpis.timezone}; all times below are in {kpis.timezone}.",
          *(["", *_data_banner(kpis)] if _data_banner(kpis) else [])],
         ["## Executive summary", "", *bullets],
         _throughput_section(kpis), _hourly_section(kpis), _picker_section(kpis), _late_section(kpis),
