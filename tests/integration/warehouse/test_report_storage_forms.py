@@ -180,13 +180,26 @@ def postgres_server() -> Iterator[str]:
         yield url
 
 
+READER = "wh_reader"
+
+
 def _database(server_url: str, name: str) -> str:
     """A fresh database whose time zone (for every session the local agent opens) is New York's."""
     with psycopg.connect(server_url, autocommit=True) as admin:
         admin.execute(f"DROP DATABASE IF EXISTS {name}")
         admin.execute(f"CREATE DATABASE {name}")
         admin.execute(f"ALTER DATABASE {name} SET timezone TO '{SESSION_ZONE}'")
+        if admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (READER,)).fetchone() is None:
+            admin.execute(f"CREATE ROLE {READER} LOGIN")
     return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+def _reader_url(url: str) -> str:
+    """The same database through a read-only login, as the local agent should connect."""
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {READER}")
+    reader = make_url(url).set(drivername="postgresql+psycopg", username=READER, password=None)
+    return reader.render_as_string(hide_password=False)
 
 
 @pytest.mark.parametrize("timezone", ZONES)
@@ -200,14 +213,16 @@ def test_postgresql_timestamps_in_a_new_york_database_give_the_known_figures(
     with psycopg.connect(url, autocommit=True) as connection:
         connection.execute(f"SET TIME ZONE '{SESSION_ZONE}'")
         write_postgres(connection, zone, column_type)
-    agent_url = url.replace("postgresql://", "postgresql+psycopg://", 1)
-    # (the local agent's sessions really run in New York time)
-    from phi_agent.config import DbQuerySettings
-    from phi_agent.tools.db_query import DbQueryTool
-
-    tool = DbQueryTool(DbQuerySettings(url_env="UNUSED"), agent_url, pool_size=1)
-    with tool.open({"sql": "SELECT current_setting('TimeZone') AS tz"}, None) as result:
-        assert [list(row) for row in result.rows] == [[SESSION_ZONE]]
-    tool.dispose()
-    # When the report's queries run through the local agent's db.query tool, then every figure is the known answer
-    assert_known_answers(kpis_from(agent_url, timezone))
+    agent_url = _reader_url(url)
+    with psycopg.connect(url) as fresh:  # every new session, the local agent's included, runs in New York time
+        assert fresh.execute("SHOW TimeZone").fetchone() == (SESSION_ZONE,)
+    # When the report's queries run through the local agent's db.query tool
+    report = report_day(DAY, timezone)
+    datasets = run_report_queries(agent_url, report)
+    # Then TIMESTAMPTZ values arrive as New York times, and every figure is the known answer
+    stamps = [row["picked_at"] for row in datasets["picks"].iter_dicts()]
+    if column_type == "TIMESTAMPTZ":
+        assert stamps and all(stamp.endswith("-05:00") for stamp in stamps)
+    else:
+        assert stamps and all(len(stamp) == 19 for stamp in stamps)  # zone-less 'YYYY-MM-DDTHH:MM:SS'
+    assert_known_answers(compute_kpis(report, datasets, Thresholds()))
