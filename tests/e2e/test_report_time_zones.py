@@ -22,7 +22,7 @@ def _run(session: ApiSession, agent: dict[str, object], **task_input: str) -> di
         f"/agents/{agent['id']}/run-task",
         json={"type": "DAILY_WAREHOUSE_REPORT", "input": {"date": DAY.isoformat(), **task_input}},
     )
-    return session.wait_for_task(run["task_id"])
+    return session.wait_for_task(run["task_id"], timeout=300)  # a bound, not a speed assumption (shared machine)
 
 
 def test_the_report_day_is_the_warehouses_local_day(
