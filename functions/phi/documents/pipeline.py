@@ -8,6 +8,7 @@ from urllib.parse import unquote_plus
 
 from phi.aws import client
 from phi.db import documents as documents_repo
+from phi.db import search_plan
 from phi.db.connection import transaction
 from phi.documents import store
 from phi.documents.ingest import ingest_document
@@ -32,5 +33,8 @@ def ingest_s3_object(bucket: str, raw_key: str) -> dict[str, Any]:
     with transaction() as conn:
         documents_repo.record_object(conn, document_id, len(data), hashlib.sha256(data).hexdigest())
         conn.commit()
-        outcome = ingest_document(conn, document_id, data, get_embedding_provider())
+        embedder = get_embedding_provider()
+        outcome = ingest_document(conn, document_id, data, embedder)
+        if outcome.status == "READY":  # a large organisation gets its own vector index (phi.db.search_plan)
+            search_plan.ensure_org_vector_index_for_document(conn, document_id, embedder.dimension)
     return {"key": key, **outcome.model_dump(mode="json")}

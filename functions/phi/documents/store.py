@@ -18,6 +18,7 @@ from psycopg import Connection, sql
 from psycopg.rows import dict_row
 from pydantic import BaseModel, ConfigDict
 
+from phi.db import search_plan
 from phi.documents.models import Chunk, SearchHit
 
 HNSW_M = 16
@@ -202,7 +203,10 @@ def search(
     if not 1 <= top_k <= 1000:
         raise ValueError("top_k must be between 1 and 1000")
     agent_filter = "org" if agent_id is None else ("agent_or_org_wide" if include_org_wide else "agent")
-    query = search_sql(dimension, model_id, agent_filter)
+    plan = search_plan.plan_search(conn, org_id, model_id, dimension, agent_filter, agent_id)
+    query = search_plan.planned_search_sql(plan, dimension, model_id, agent_filter, org_id) or search_sql(
+        dimension, model_id, agent_filter
+    )
     params = {
         "query": vector_literal(query_embedding),
         "org_id": org_id,
@@ -212,7 +216,7 @@ def search(
     with conn.transaction(), conn.cursor(row_factory=dict_row) as cursor:
         cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(max(ef_search, top_k)),))
         rows = cursor.execute(query, params).fetchall()
-        if len(rows) < top_k:
+        if len(rows) < top_k and plan.strategy != "exact":
             cursor.execute("SELECT set_config('enable_indexscan', 'off', true)")
             rows = cursor.execute(query, params).fetchall()
             # SET LOCAL outlives a savepoint: restore it for the rest of a caller's transaction.

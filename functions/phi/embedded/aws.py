@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import socket
+import threading
 import traceback
 import uuid
 from dataclasses import dataclass
@@ -95,6 +96,58 @@ def _copy_sharing_executions(self: Any, memo: dict[int, Any]) -> Any:
     return clone
 
 
+def _invoke_in_process(parameters: dict[str, Any], region: str, state_credentials: Any) -> dict[str, Any]:
+    """Step Functions' `lambda:invoke` without the HTTP hop back into moto: the same dispatch to our handler,
+    answered in the shape boto3's Invoke returns (Payload already parsed, as moto's caller expects)."""
+    payload = parameters.get("Payload")
+    body = payload if isinstance(payload, bytes | str) or payload is None else json.dumps(payload)
+    response_headers: dict[str, str] = {}
+    raw = _dispatch(None, parameters["FunctionName"], parameters.get("Qualifier"), body, None,  # type: ignore[arg-type]
+                    response_headers)
+    try:
+        parsed: Any = json.loads(raw)
+    except ValueError:
+        parsed = raw.decode("utf-8", "replace")
+    response: dict[str, Any] = {"StatusCode": 200, "ExecutedVersion": "$LATEST", "Payload": parsed}
+    if "x-amz-function-error" in response_headers:
+        response["FunctionError"] = response_headers["x-amz-function-error"]
+    return response
+
+
+_cached_clients: dict[tuple[str, str, str], Any] = {}
+_cached_clients_lock = threading.Lock()
+_moto_originals: dict[str, Any] = {}
+
+
+def _cached_boto_client(region: str, service: str, state_credentials: Any = None) -> Any:
+    """moto's interpreter builds a new boto3 client for every service call it makes (tens of ms of CPU each);
+    clients are thread-safe, so one per region, service and moto port serves every execution."""
+    from moto.core.models import botocore_stubber
+    from moto.settings import moto_server_port
+
+    key = (region, service, f"{moto_server_port()}:{botocore_stubber.enabled}")
+    with _cached_clients_lock:
+        if key not in _cached_clients:
+            _cached_clients[key] = _moto_originals["boto_client_for"](region, service, state_credentials)
+        return _cached_clients[key]
+
+
+def fast_step_functions(enabled: bool = True) -> None:
+    """Shortcuts in moto's Step Functions interpreter (on by default through patch_moto): Lambda tasks
+    dispatched in-process instead of through an HTTP call back into moto, and one boto3 client per service
+    instead of one per call. Off restores moto's own path (bench/bench_roundtrip.py's baseline)."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_sqs
+
+    if not _moto_originals:
+        _moto_originals.update(invoke=lambda_eval_utils._invoke_lambda_function,
+                               boto_client_for=lambda_eval_utils.boto_client_for)
+    lambda_eval_utils._invoke_lambda_function = _invoke_in_process if enabled else _moto_originals["invoke"]
+    client_for = _cached_boto_client if enabled else _moto_originals["boto_client_for"]
+    lambda_eval_utils.boto_client_for = client_for
+    state_task_service_sqs.boto_client_for = client_for
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -110,6 +163,7 @@ def patch_moto() -> None:
     default_user_config["stepfunctions"] = {"execute_state_machine": True}
     default_user_config["lambda"] = {"use_docker": False}
     LambdaSimpleBackend.invoke = _dispatch  # type: ignore[method-assign]
+    fast_step_functions(True)
     StepFunctionResponse.send_task_failure = _send_task_failure_with_cause  # type: ignore[method-assign]
     StateMachineInstance.__deepcopy__ = _copy_sharing_executions  # type: ignore[attr-defined]
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per AWS call otherwise
