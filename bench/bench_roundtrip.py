@@ -238,6 +238,8 @@ def main() -> None:
         print(f"{tasks} reports x 3 tool calls per variant, {args.concurrency} reports at a time, 2 cores")
         baseline = [sys.executable, str(REPO / "bench" / "polling_baseline_agent.py")]
         warehouse = work / "warehouse.sqlite"
+        # One report first, outside the figures: loads the embedding model and imports every handler.
+        measure("warm-up", None, api, work, warehouse, day, 1, 1, probes)
         results = [
             measure("phi-agent, moto shortcuts on", None, api, work, warehouse, day, tasks, args.concurrency, probes),
             measure("phi-agent, moto's own path", None, api, work, warehouse, day, tasks, args.concurrency, probes,

@@ -45,7 +45,7 @@ class SearchPlan(BaseModel):
 
 def org_index_name(org_id: UUID, model_id: str, dimension: int) -> str:
     digest = hashlib.sha256(f"{model_id}:{dimension}".encode()).hexdigest()[:8]
-    return f"document_chunks_hnsw_org_{org_id.hex}_{digest}"  # 58 characters: under PostgreSQL's 63
+    return f"document_chunks_org_{org_id.hex}_{digest}"  # 61 characters: PostgreSQL cuts names at 63
 
 
 def _one(conn: Connection[Any], query: Any, params: Any) -> tuple[Any, ...] | None:

@@ -1,0 +1,47 @@
+"""The embedded stack's shortcuts in moto's Step Functions interpreter (phi.embedded.aws.fast_step_functions)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_sqs
+
+from phi.embedded import aws
+
+
+@pytest.fixture
+def shortcuts() -> Iterator[None]:
+    aws.patch_moto()
+    yield
+    aws.fast_step_functions(True)
+
+
+def test_a_lambda_task_is_answered_in_process_the_way_invoke_answers(shortcuts: None) -> None:
+    response = aws._invoke_in_process(
+        {"FunctionName": "arn:aws:lambda:us-east-1:123456789012:function:phi-dev-unknown", "Payload": b"{}"},
+        "us-east-1", None,
+    )
+    assert response["StatusCode"] == 200
+    assert response["FunctionError"] == "Unhandled"  # what moto's caller turns into Lambda.Unknown / a Catch
+    assert response["Payload"]["errorType"] == "ResourceNotFound"
+
+
+def test_the_shortcuts_can_be_turned_off_and_on_again(shortcuts: None) -> None:
+    assert lambda_eval_utils._invoke_lambda_function is aws._invoke_in_process
+    assert state_task_service_sqs.boto_client_for is aws._cached_boto_client
+    aws.fast_step_functions(False)
+    assert lambda_eval_utils._invoke_lambda_function is not aws._invoke_in_process
+    assert state_task_service_sqs.boto_client_for is not aws._cached_boto_client
+    aws.fast_step_functions(True)
+    assert lambda_eval_utils._invoke_lambda_function is aws._invoke_in_process
+
+
+def test_one_client_per_service_and_moto_port(shortcuts: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MOTO_PORT", "5999")
+    first = aws._cached_boto_client("us-east-1", "sqs")
+    assert aws._cached_boto_client("us-east-1", "sqs") is first
+    assert aws._cached_boto_client("us-east-1", "lambda") is not first
+    monkeypatch.setenv("MOTO_PORT", "5998")  # a restarted stack on another port gets its own client
+    assert aws._cached_boto_client("us-east-1", "sqs") is not first
