@@ -54,6 +54,7 @@ bench: setup  ## benchmark scripts; each prints its figures
 	$(BIN)/python bench/bench_large_result.py
 	$(BIN)/python bench/bench_embeddings_quality.py
 	$(BIN)/python bench/bench_ingest.py
+	$(BIN)/python bench/bench_search_scale.py --chunks 100000 --orgs 100 --large 20000  # README: the 1,000,000-chunk run
 
 clean:
 	rm -rf $(VENV) .phi cdk.out layers/build

@@ -70,9 +70,10 @@ class Probes:
                 self.marks.setdefault(tool_call_id, {}).setdefault(name, datetime.now(UTC))
 
     def install(self) -> None:
-        import phi.handlers.think as think_module
         from moto.sqs.models import SQSBackend
         from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+        import phi.handlers.think as think_module
 
         handler, send_message, send_task_success = (
             think_module.handler, SQSBackend.send_message, StepFunctionsParserBackend.send_task_success)

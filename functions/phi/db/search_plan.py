@@ -95,6 +95,8 @@ def planned_search_sql(plan: SearchPlan, dimension: int, model_id: str, agent_fi
     """
     if plan.strategy == "shared_index":
         return None
+    distance: sql.Composable
+    org: sql.Composable
     if plan.strategy == "exact":
         distance = sql.SQL("embedding <=> %(query)s::vector")
         org = sql.SQL("%(org_id)s")

@@ -194,15 +194,18 @@ def search(
 ) -> list[SearchHit]:
     """Closest chunks of one organisation (and agent, plus org-wide documents if asked).
 
-    HNSW filters after the graph walk (pgvector < 0.8), so a small organisation among large ones
-    can come back with fewer than `top_k` hits; then the same query runs exactly, which for such
-    an organisation is cheap.
+    The strategy follows the scope's size (phi.db.search_plan): exact search for up to
+    EXACT_MAX_CHUNKS chunks, the organisation's own HNSW index above that when it has one, the
+    model's shared index otherwise. HNSW filters after the graph walk (pgvector < 0.8), so an index
+    search that comes back with fewer than `top_k` hits runs again exactly.
     """
     if len(query_embedding) != dimension:
         raise ValueError(f"query embedding has {len(query_embedding)} dimensions, expected {dimension}")
     if not 1 <= top_k <= 1000:
         raise ValueError("top_k must be between 1 and 1000")
-    agent_filter = "org" if agent_id is None else ("agent_or_org_wide" if include_org_wide else "agent")
+    agent_filter: search_plan.AgentFilter = (
+        "org" if agent_id is None else ("agent_or_org_wide" if include_org_wide else "agent")
+    )
     plan = search_plan.plan_search(conn, org_id, model_id, dimension, agent_filter, agent_id)
     query = search_plan.planned_search_sql(plan, dimension, model_id, agent_filter, org_id) or search_sql(
         dimension, model_id, agent_filter
