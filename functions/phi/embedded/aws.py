@@ -148,6 +148,17 @@ def fast_step_functions(enabled: bool = True) -> None:
     state_task_service_sqs.boto_client_for = client_for
 
 
+def _heartbeat_endpoint_seeing_early_answers(self: Any, heartbeat_seconds: int) -> Any:
+    """moto 5.2 sets up a waitForTaskToken step's heartbeat endpoint only after it has sent the message; an answer
+    (SendTaskSuccess/Failure) that arrives in between is stored but never wakes the heartbeat wait, so the step
+    sits until its timeout and fails with States.Timeout. A fast local agent on a busy machine hits that window:
+    wake the new endpoint when the answer is already in."""
+    endpoint = _moto_originals["setup_heartbeat_endpoint"](self, heartbeat_seconds)
+    if self._outcome is not None:
+        endpoint.notify()
+    return endpoint
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -155,15 +166,19 @@ def free_port() -> int:
 
 
 def patch_moto() -> None:
-    """Step Functions execution on, Lambda invocations dispatched to our handlers, and two moto 5.2 fixes.
+    """Step Functions execution on, Lambda invocations dispatched to our handlers, and three moto 5.2 fixes.
     Idempotent; process-wide, like moto's own backends."""
     from moto.stepfunctions.models import StateMachineInstance
+    from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint
     from moto.stepfunctions.responses import StepFunctionResponse
 
     default_user_config["stepfunctions"] = {"execute_state_machine": True}
     default_user_config["lambda"] = {"use_docker": False}
     LambdaSimpleBackend.invoke = _dispatch  # type: ignore[method-assign]
     fast_step_functions(True)
+    if "setup_heartbeat_endpoint" not in _moto_originals:
+        _moto_originals["setup_heartbeat_endpoint"] = CallbackEndpoint.setup_heartbeat_endpoint
+        CallbackEndpoint.setup_heartbeat_endpoint = _heartbeat_endpoint_seeing_early_answers  # type: ignore[method-assign]
     StepFunctionResponse.send_task_failure = _send_task_failure_with_cause  # type: ignore[method-assign]
     StateMachineInstance.__deepcopy__ = _copy_sharing_executions  # type: ignore[attr-defined]
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per AWS call otherwise

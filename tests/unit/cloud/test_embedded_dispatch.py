@@ -45,3 +45,13 @@ def test_one_client_per_service_and_moto_port(shortcuts: None, monkeypatch: pyte
     assert aws._cached_boto_client("us-east-1", "lambda") is not first
     monkeypatch.setenv("MOTO_PORT", "5998")  # a restarted stack on another port gets its own client
     assert aws._cached_boto_client("us-east-1", "sqs") is not first
+
+
+def test_an_answer_that_arrives_before_the_heartbeat_wait_starts_is_not_lost(shortcuts: None) -> None:
+    from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint, CallbackOutcomeSuccess
+
+    endpoint = CallbackEndpoint(callback_id="token")
+    endpoint.notify(CallbackOutcomeSuccess(callback_id="token", output="{}"))  # the agent was quick
+    heartbeat = endpoint.setup_heartbeat_endpoint(heartbeat_seconds=3600)
+    assert heartbeat.clear_and_wait() is True  # returns at once instead of waiting out the heartbeat
+    assert endpoint.get_outcome() is not None
