@@ -121,7 +121,18 @@ class _SheetScanner:
         self.cells = 0
 
     def __iter__(self) -> Iterator[Sequence[Any]]:
-        for row in self._rows:
+        rows = iter(self._rows)
+        while True:
+            try:
+                row = next(rows)
+            except StopIteration:
+                return
+            except ToolError:
+                raise
+            except Exception as error:  # a truncated or corrupt part shows only while it is read
+                raise ToolError(
+                    "Tool.BadRequest", f"'{self._name}' is not a readable Excel file ({type(error).__name__}: {error})"
+                ) from None
             self.cells += max(1, len(row))
             if self.cells > self._max_cells:
                 raise ToolError(
