@@ -317,7 +317,15 @@ class SqlGuard:
 
     def _check_relation(self, node: exp.Table) -> None:
         if isinstance(node.this, exp.Func):
-            return  # a table function: checked as a function
+            # A table function: its name is checked as a function; its schema here.
+            parts = [node.args.get("catalog"), node.args.get("db")]
+            qualifier = ".".join(self._normal_name(part) for part in parts if part is not None)
+            if qualifier and not (self.read == "postgres" and qualifier == "pg_catalog"):
+                name = node.this.name or node.this.sql_name().lower()
+                raise _refuse(
+                    f"the function {qualifier}.{name}() is not allowed (schema-qualified functions are not allowed)"
+                )
+            return
         name = self._normal_name(node.this) if isinstance(node.this, exp.Identifier) else node.name.lower()
         refused = _REFUSED_RELATIONS.get(self.read, frozenset())
         if name in refused or (self.read == "sqlite" and name.startswith("pragma_")):

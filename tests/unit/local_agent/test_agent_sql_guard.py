@@ -85,6 +85,8 @@ def test_read_only_queries_pass_on_postgresql(sql: str) -> None:
         ("SELECT pg_catalog.pg_read_file('/etc/hostname')", "pg_catalog.pg_read_file()"),
         ('SELECT "pg_catalog"."pg_read_binary_file"(\'/etc/hostname\')', "pg_catalog.pg_read_binary_file()"),
         ("SELECT public.lower('A')", "public.lower()"),
+        ("SELECT * FROM public.generate_series(1, 2) AS g", "public."),
+        ("SELECT * FROM evil.unnest(ARRAY[1]) AS u", "evil."),
         ("SELECT * FROM pg_ls_dir('.')", "pg_ls_dir()"),
         ("SELECT * FROM t, LATERAL pg_ls_dir('.') AS f", "pg_ls_dir()"),
         ("SELECT pg_ls_waldir()", "pg_ls_waldir()"),
