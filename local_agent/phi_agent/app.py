@@ -11,7 +11,9 @@ from enum import IntEnum
 from phi_agent.api import ApiClient
 from phi_agent.config import RuntimeConfig
 from phi_agent.credentials import AwsClients, CredentialVendor, aws_clients, aws_session
+from phi_agent.errors import ToolError
 from phi_agent.heartbeat import AgentState, Heartbeater
+from phi_agent.logs import log_fields
 from phi_agent.tools.registry import ToolRegistry, build_registry
 from phi_agent.worker import Worker
 
@@ -29,6 +31,7 @@ class ExitCode(IntEnum):
     CLOUD_UNREACHABLE = 5
     TOOL_CHECK_FAILED = 6
     STOPPED_WITH_RUNNING_TOOLS = 7
+    PRIVILEGED_DB_LOGIN = 8
 
 
 @dataclass
@@ -46,9 +49,11 @@ def api_client(runtime: RuntimeConfig, attempts: int = 4) -> ApiClient | None:
     return ApiClient(runtime.agent.cloud.api_url, runtime.agent_key, attempts=attempts)
 
 
-def build_agent(runtime: RuntimeConfig, environ: Mapping[str, str]) -> Agent:
+def build_agent(
+    runtime: RuntimeConfig, environ: Mapping[str, str], *, allow_privileged_db_login: bool = False
+) -> Agent:
     """Raises ConfigError for a bad tool setting and ApiError when the agent key is refused."""
-    registry = build_registry(runtime.agent, environ)
+    registry = build_registry(runtime.agent, environ, allow_privileged_db_login=allow_privileged_db_login)
     try:
         api = api_client(runtime)
         vendor = CredentialVendor(api) if api is not None else None
@@ -62,6 +67,23 @@ def build_agent(runtime: RuntimeConfig, environ: Mapping[str, str]) -> Agent:
         Heartbeater(heartbeat_api, state, runtime.agent.local.heartbeat_seconds) if heartbeat_api is not None else None
     )
     return Agent(runtime, registry, clients, state, heartbeater)
+
+
+def privileged_logins(registry: ToolRegistry) -> list[str]:
+    """Describe every db.query login that is privileged; an unreachable database is checked on connect."""
+    problems = []
+    for tool in registry.db_tools():
+        try:
+            privileges = tool.privileges()
+        except ToolError as error:
+            logger.warning(
+                "could not check the database login's privileges now; each new connection is checked",
+                extra=log_fields(problem=error.cause),
+            )
+            continue
+        if privileges is not None and privileges.dangerous:
+            problems.append(f"{tool.safe_url()}: {privileges.describe()}")
+    return problems
 
 
 def serve(agent: Agent, stop: threading.Event) -> bool:

@@ -15,6 +15,7 @@ from phi_agent.config import ConfigError, RuntimeConfig, load_config
 from phi_agent.credentials import CredentialVendor, aws_clients, aws_session
 from phi_agent.errors import ToolError
 from phi_agent.logs import redact
+from phi_agent.tools.db_query import DbQueryTool
 from phi_agent.tools.registry import ToolRegistry, build_registry
 
 
@@ -88,17 +89,43 @@ def _check_queue(runtime: RuntimeConfig, session: boto3.Session, report: CheckRe
     report.add("queue", f"{runtime.agent.cloud.queue_url} reachable ({waiting} request(s) waiting)")
 
 
-def _check_tools(registry: ToolRegistry, report: CheckReport) -> None:
+def _check_tools(registry: ToolRegistry, report: CheckReport, allow_privileged: bool) -> None:
     for key, tool in registry.items():
         try:
             report.add(key, tool.check())
         except ToolError as error:
             report.add(key, f"{error.error}: {error.cause}", ExitCode.TOOL_CHECK_FAILED)
+            continue
         except Exception as error:
             report.add(key, f"{type(error).__name__}: {error}", ExitCode.TOOL_CHECK_FAILED)
+            continue
+        if isinstance(tool, DbQueryTool):
+            _check_login(tool, report, allow_privileged)
 
 
-def run_checks(config_path: Path, environ: Mapping[str, str]) -> CheckReport:
+def _check_login(tool: DbQueryTool, report: CheckReport, allow_privileged: bool) -> None:
+    try:
+        privileges = tool.privileges()
+    except ToolError as error:
+        report.add("db login", f"could not read the login's privileges: {error.cause}", ExitCode.TOOL_CHECK_FAILED)
+        return
+    if privileges is None:
+        return
+    if privileges.dangerous:
+        report.add(
+            "db login",
+            f"{privileges.describe()}\nWARNING: this login can reach the server's files or other sessions; "
+            "phi-agent run refuses it unless started with --allow-privileged-db-login. "
+            "Create a read-only login (see the README).",
+            None if allow_privileged else ExitCode.PRIVILEGED_DB_LOGIN,
+        )
+    else:
+        report.add("db login", privileges.describe())
+
+
+def run_checks(
+    config_path: Path, environ: Mapping[str, str], *, allow_privileged_db_login: bool = False
+) -> CheckReport:
     report = CheckReport(config_path)
     try:
         runtime = load_config(config_path, environ)
@@ -109,13 +136,14 @@ def run_checks(config_path: Path, environ: Mapping[str, str]) -> CheckReport:
     report.add("config", f"agent {agent.agent_id} '{agent.name}', tools: {', '.join(agent.tool_keys()) or 'none'}")
     registry: ToolRegistry | None = None
     try:
-        registry = build_registry(agent, environ)
+        # check inspects a privileged login instead of refusing its connections.
+        registry = build_registry(agent, environ, allow_privileged_db_login=True)
     except ConfigError as error:
         report.add("tool settings", "\n".join(error.problems), ExitCode.CONFIG_INVALID)
     session = _check_credentials(runtime, report)
     if session is not None:
         _check_queue(runtime, session, report)
     if registry is not None:
-        _check_tools(registry, report)
+        _check_tools(registry, report, allow_privileged_db_login)
         registry.close()
     return report

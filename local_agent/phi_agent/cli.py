@@ -14,7 +14,7 @@ import click
 
 from phi_agent import __version__
 from phi_agent.api import ApiError
-from phi_agent.app import ExitCode, build_agent, serve
+from phi_agent.app import ExitCode, build_agent, privileged_logins, serve
 from phi_agent.checks import run_checks
 from phi_agent.config import ConfigError, RuntimeConfig, load_config
 from phi_agent.logs import configure_logging, log_fields
@@ -30,7 +30,8 @@ Exit codes:
   4  the agent key was refused (PHI_AGENT_KEY)
   5  the Phi API or the AWS queue cannot be reached
   6  a tool cannot reach its database or folder (check)
-  7  stopped while tools were still running (their requests are redelivered)"""
+  7  stopped while tools were still running (their requests are redelivered)
+  8  the database login is privileged (superuser, server files…): use a read-only login"""
 
 _ENVIRONMENT_HELP = """\b
 Environment:
@@ -92,6 +93,15 @@ def _install_stop_handlers(stop: threading.Event) -> None:
     signal.signal(signal.SIGTERM, _on_signal)
 
 
+allow_privileged_option = click.option(
+    "--allow-privileged-db-login",
+    is_flag=True,
+    default=False,
+    help="Run db.query even with a superuser login or one holding pg_read_server_files, pg_write_server_files, "
+    "pg_execute_server_program or pg_signal_backend (not recommended: use a read-only login).",
+)
+
+
 @app.command(epilog=_ENVIRONMENT_HELP + "\n\n" + _EXIT_CODES_HELP)
 @config_option
 @click.option(
@@ -100,7 +110,8 @@ def _install_stop_handlers(stop: threading.Event) -> None:
     show_default=True,
     type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
 )
-def run(config_path: Path, log_level: str) -> None:
+@allow_privileged_option
+def run(config_path: Path, log_level: str, allow_privileged_db_login: bool) -> None:
     """Serve tool requests until stopped (Ctrl-C or SIGTERM stop it cleanly).
 
     Logs are JSON lines on stderr.
@@ -108,7 +119,7 @@ def run(config_path: Path, log_level: str) -> None:
     configure_logging(log_level)
     runtime = _load(config_path)
     try:
-        agent = build_agent(runtime, os.environ)
+        agent = build_agent(runtime, os.environ, allow_privileged_db_login=allow_privileged_db_login)
     except ConfigError as error:
         click.echo(f"phi-agent: invalid configuration in {config_path}:", err=True)
         for problem in error.problems:
@@ -117,6 +128,17 @@ def run(config_path: Path, log_level: str) -> None:
     except ApiError as error:
         logger.error("could not get AWS credentials from the Phi API", extra=log_fields(problem=str(error)))
         sys.exit(ExitCode.AUTH_FAILED if error.is_auth_failure else ExitCode.CLOUD_UNREACHABLE)
+    if not allow_privileged_db_login:
+        refused = privileged_logins(agent.registry)
+        if refused:
+            agent.registry.close()
+            click.echo("phi-agent: refusing to run db.query with a privileged database login:", err=True)
+            for problem in refused:
+                click.echo(f"  - {problem}", err=True)
+            click.echo(
+                "  Create a read-only login (see the README) or pass --allow-privileged-db-login.", err=True
+            )
+            sys.exit(ExitCode.PRIVILEGED_DB_LOGIN)
     stop = threading.Event()
     _install_stop_handlers(stop)
     finished = serve(agent, stop)
@@ -129,10 +151,12 @@ def run(config_path: Path, log_level: str) -> None:
 
 @app.command(epilog=_ENVIRONMENT_HELP + "\n\n" + _EXIT_CODES_HELP)
 @config_option
-def check(config_path: Path) -> None:
-    """Check the config, the credentials, the queue and every tool's connection, then print a report."""
+@allow_privileged_option
+def check(config_path: Path, allow_privileged_db_login: bool) -> None:
+    """Check the config, the credentials, the queue and every tool's connection (and the database login's
+    privileges), then print a report."""
     configure_logging("ERROR")
-    report = run_checks(config_path, os.environ)
+    report = run_checks(config_path, os.environ, allow_privileged_db_login=allow_privileged_db_login)
     click.echo(report.render())
     sys.exit(report.exit_code)
 

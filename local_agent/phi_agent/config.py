@@ -32,15 +32,31 @@ class ToolEntry(_Lenient):
     settings: dict[str, Any] = Field(default_factory=dict)
 
 
+DEFAULT_MAX_RESULT_BYTES = 64 * 1024 * 1024
+DEFAULT_MAX_ROW_BYTES = 4 * 1024 * 1024
+
+
 class DbQuerySettings(_Lenient):
     url_env: str = Field(min_length=1)
     statement_timeout_seconds: float = Field(default=30, gt=0)
     max_rows: int = Field(default=100_000, gt=0)
+    max_result_bytes: int = Field(default=DEFAULT_MAX_RESULT_BYTES, ge=1_024)
+    max_row_bytes: int = Field(default=DEFAULT_MAX_ROW_BYTES, ge=1_024)
 
 
 class FileReadSettings(_Lenient):
     base_dir: Path
     max_rows: int = Field(default=100_000, gt=0)
+    max_result_bytes: int = Field(default=DEFAULT_MAX_RESULT_BYTES, ge=1_024)
+    max_row_bytes: int = Field(default=DEFAULT_MAX_ROW_BYTES, ge=1_024)
+    # Excel files are zip archives: refuse bombs before parsing them.
+    max_file_bytes: int = Field(default=200 * 1024 * 1024, ge=1_024)
+    max_uncompressed_bytes: int = Field(default=500 * 1024 * 1024, ge=1_024)
+    max_compression_ratio: float = Field(default=100, gt=1)
+    max_shared_strings_bytes: int = Field(default=64 * 1024 * 1024, ge=1_024)
+    max_cells: int = Field(default=20_000_000, gt=0)
+    max_columns: int = Field(default=4_096, gt=0)
+    timeout_seconds: float = Field(default=60, gt=0)
 
 
 class CloudConfig(_Lenient):
@@ -55,6 +71,10 @@ class LocalConfig(_Lenient):
     heartbeat_seconds: float = Field(default=30, gt=0)
     wait_time_seconds: int = Field(default=20, ge=0, le=20)
     visibility_timeout_seconds: int = Field(default=60, ge=10, le=43_200)
+    # A received message stays hidden this long until its tool starts (then it is extended to
+    # visibility_timeout_seconds while the tool runs): a message lost to a dying agent's last long poll
+    # comes back quickly.
+    initial_visibility_seconds: int = Field(default=15, ge=2, le=43_200)
     inline_result_limit_bytes: int = Field(default=131_072, ge=1_024, le=200_000)
     shutdown_grace_seconds: float = Field(default=30, ge=0)
 

@@ -75,8 +75,10 @@ class Keepalive:
         self._thread.join(timeout=10)
 
     def track(self, task_token: str, receipt_handle: str) -> _InFlight:
+        """Keep a running tool's message hidden: extended at once (it was received with a short
+        visibility), then every half visibility timeout."""
         now = time.monotonic()
-        entry = _InFlight(task_token, receipt_handle, now + self._heartbeat_every, now + self._visibility / 2)
+        entry = _InFlight(task_token, receipt_handle, now + self._heartbeat_every, now)
         with self._table.lock:
             self._table.entries[id(entry)] = entry
         return entry
@@ -84,6 +86,10 @@ class Keepalive:
     def untrack(self, entry: _InFlight) -> None:
         with self._table.lock:
             self._table.entries.pop(id(entry), None)
+
+    def tracked(self) -> list[_InFlight]:
+        with self._table.lock:
+            return list(self._table.entries.values())
 
     def _loop(self) -> None:
         while not self._stop.wait(1.0):
@@ -123,8 +129,9 @@ class Worker:
         self._keepalive = Keepalive(clients, self._answerer, config)
         self._slots = threading.Semaphore(config.local.concurrency)
         self._executor = ThreadPoolExecutor(config.local.concurrency, thread_name_prefix="phi-tool")
-        self._futures: set[Future[None]] = set()
+        self._futures: dict[Future[None], dict[str, Any]] = {}
         self._futures_lock = threading.Lock()
+        self._poller: threading.Thread | None = None
 
     # -- loop ---------------------------------------------------------------------------------------
     def run(self, stop: threading.Event, on_stopping: Callable[[], None] | None = None) -> bool:
@@ -142,24 +149,42 @@ class Worker:
         )
         self._keepalive.start()
         poller = threading.Thread(target=self._poll_loop, args=(stop,), name="phi-poller", daemon=True)
+        self._poller = poller
         poller.start()
         while not stop.wait(1.0):
             pass
         logger.info("stopping: no new requests; waiting for running tools")
         if on_stopping is not None:
             on_stopping()
-        # The poller may sit in a 20 s long poll; it releases anything it receives after the stop.
+        started = time.monotonic()
         with self._futures_lock:
             running = set(self._futures)
         _, unfinished = wait_futures(running, timeout=self._config.local.shutdown_grace_seconds)
         self._executor.shutdown(wait=False, cancel_futures=True)
+        # The poller may still sit in a long poll: wait for it to come back, so that whatever it receives
+        # is made visible again at once rather than left hidden by a process that is gone.
+        poll_budget = self._config.local.wait_time_seconds + 10.0 - (time.monotonic() - started)
+        poller.join(timeout=max(1.0, poll_budget))
+        self._release_unstarted()
+        if unfinished:
+            self._release_running()
         self._keepalive.stop()
         if unfinished:
             logger.warning(
-                "tools still running at shutdown; their requests will be redelivered",
+                "tools still running at shutdown; their requests are made visible again for redelivery",
                 extra=log_fields(count=len(unfinished)),
             )
         return not unfinished
+
+    def _release_unstarted(self) -> None:
+        """Messages whose tool never started (cancelled in the executor's queue) go back to the queue now."""
+        with self._futures_lock:
+            cancelled = [message for future, message in self._futures.items() if future.cancelled()]
+        self._release_messages(cancelled)
+
+    def _release_running(self) -> None:
+        for entry in self._keepalive.tracked():
+            self._release_receipts([entry.receipt_handle])
 
     def _poll_loop(self, stop: threading.Event) -> None:
         backoff = 1.0
@@ -205,30 +230,34 @@ class Worker:
             QueueUrl=self._config.cloud.queue_url,
             MaxNumberOfMessages=count,
             WaitTimeSeconds=self._config.local.wait_time_seconds,
-            VisibilityTimeout=self._config.local.visibility_timeout_seconds,
+            VisibilityTimeout=self._config.local.initial_visibility_seconds,
         )
         messages: list[dict[str, Any]] = answer.get("Messages", [])
         return messages
 
     def _release_messages(self, messages: list[dict[str, Any]]) -> None:
-        for message in messages:
+        self._release_receipts([message["ReceiptHandle"] for message in messages])
+
+    def _release_receipts(self, receipt_handles: list[str]) -> None:
+        for receipt_handle in receipt_handles:
             try:
                 self._sqs.change_message_visibility(
-                    QueueUrl=self._config.cloud.queue_url,
-                    ReceiptHandle=message["ReceiptHandle"],
-                    VisibilityTimeout=0,
+                    QueueUrl=self._config.cloud.queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=0
                 )
             except (ClientError, BotoCoreError):
-                logger.warning("could not release a message received during shutdown")
+                logger.warning("could not make a message visible again during shutdown")
+        if receipt_handles:
+            logger.info("messages made visible again for redelivery", extra=log_fields(count=len(receipt_handles)))
 
     def _submit(self, message: dict[str, Any]) -> None:
         future = self._executor.submit(self.handle_message, message)
         with self._futures_lock:
-            self._futures.add(future)
+            self._futures[future] = message
 
         def _done(finished: Future[None]) -> None:
-            with self._futures_lock:
-                self._futures.discard(finished)
+            if not finished.cancelled():
+                with self._futures_lock:
+                    self._futures.pop(finished, None)
             self._slots.release()
 
         future.add_done_callback(_done)

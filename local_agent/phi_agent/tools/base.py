@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from time import monotonic
 from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -19,21 +20,95 @@ ArgsT = TypeVar("ArgsT", bound=BaseModel)
 
 
 class CappedRows:
-    """Yields at most `limit` rows; reading one extra row tells whether the source was truncated."""
+    """Yields at most `limit` rows; reading one extra row tells whether the source was truncated.
 
-    def __init__(self, rows: Iterable[Sequence[Any]], limit: int) -> None:
+    Also enforces the byte budget (a row over `max_row_bytes`, or all rows over `max_bytes`, fail the call
+    with `Tool.ResultTooLarge`) and the wall-clock deadline (`Tool.Timeout`), checked at every row read.
+    """
+
+    def __init__(
+        self,
+        rows: Iterable[Sequence[Any]],
+        limit: int,
+        *,
+        max_bytes: int | None = None,
+        max_row_bytes: int | None = None,
+        deadline: float | None = None,
+    ) -> None:
         self._rows = iter(rows)
         self._limit = limit
+        self._max_bytes = max_bytes
+        self._max_row_bytes = max_row_bytes
+        self._deadline = deadline
         self.count = 0
+        self.bytes = 0
         self.truncated = False
 
     def __iter__(self) -> Iterator[Sequence[Any]]:
         for row in self._rows:
+            check_deadline(self._deadline)
             if self.count >= self._limit:
                 self.truncated = True
                 return
+            self._account(row)
             self.count += 1
             yield row
+        check_deadline(self._deadline)
+
+    def _account(self, row: Sequence[Any]) -> None:
+        if self._max_bytes is None and self._max_row_bytes is None:
+            return
+        budget = self._max_row_bytes if self._max_row_bytes is not None else self._max_bytes
+        size = row_size(row, budget)
+        if self._max_row_bytes is not None and size > self._max_row_bytes:
+            raise ToolError(
+                "Tool.ResultTooLarge",
+                f"row {self.count + 1} holds more than {self._max_row_bytes} bytes (the per-row limit); "
+                "select fewer or shorter columns (e.g. left(text_column, 1000))",
+            )
+        self.bytes += size
+        if self._max_bytes is not None and self.bytes > self._max_bytes:
+            raise ToolError(
+                "Tool.ResultTooLarge",
+                f"the result exceeds {self._max_bytes} bytes after {self.count} rows (the result size limit); "
+                "ask for fewer rows (max_rows) or columns, or aggregate in the query",
+            )
+
+
+def check_deadline(deadline: float | None) -> None:
+    if deadline is not None and monotonic() > deadline:
+        raise ToolError("Tool.Timeout", "the tool ran past its time limit while reading rows")
+
+
+def value_size(value: Any, budget: int | None = None) -> int:
+    """Approximate size in bytes of a value once written as JSON (fast; stops early past `budget`)."""
+    if value is None or isinstance(value, bool):
+        return 4
+    if isinstance(value, str):
+        return len(value) + 2
+    if isinstance(value, bytes | bytearray | memoryview):
+        return (len(value) * 4) // 3 + 4
+    if isinstance(value, int | float | Decimal):
+        return 24
+    if isinstance(value, list | tuple):
+        return row_size(value, budget) + 2
+    if isinstance(value, dict):
+        total = 2
+        for key, item in value.items():
+            total += len(str(key)) + 3 + value_size(item, budget)
+            if budget is not None and total > budget:
+                return total
+        return total
+    return 40
+
+
+def row_size(row: Sequence[Any], budget: int | None = None) -> int:
+    total = 0
+    for item in row:
+        total += value_size(item, budget) + 1
+        if budget is not None and total > budget:
+            return total
+    return total
 
 
 class TabularResult:

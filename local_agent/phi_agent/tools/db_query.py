@@ -1,14 +1,31 @@
-"""`db.query`: one read-only SQL query against the database named by an environment variable."""
+"""`db.query`: one read-only SQL query against the database named by an environment variable.
+
+Layers, each enough on its own for what it covers:
+1. the statement check (`sql_guard`): one SELECT-like statement of allow-listed parts, re-generated from the
+   checked tree before it runs;
+2. the session: PostgreSQL sessions start with `default_transaction_read_only=on` and each query runs in a
+   read-only transaction with a statement timeout, and the session is reset (`DISCARD ALL`) before the
+   pooled connection is reused; SQLite files are opened read-only (`mode=ro`), `query_only`, with an
+   authorizer that allows only reads and allow-listed functions and a cap on the size of any value;
+3. the agent's own wall-clock deadline, which cancels the query (and the fetch) whatever the server's
+   settings say; rows are capped by count and by bytes;
+4. the login: `run` refuses a superuser or a login holding server-file / signal roles (see `privileges`).
+"""
 
 from __future__ import annotations
 
 import importlib.util
+import logging
 import math
+import sqlite3
+import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url, text
@@ -16,23 +33,51 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, InvalidRequestError, SQLAl
 
 from phi_agent.config import DbQuerySettings
 from phi_agent.errors import ToolError
+from phi_agent.logs import log_fields
 from phi_agent.tools.base import CappedRows, TabularResult, effective_max_rows, parse_args
-from phi_agent.tools.sql_guard import check_read_only, dialect_for
+from phi_agent.tools.params import decode_params
+from phi_agent.tools.sql_guard import SqlGuard
 
-ParamValue = bool | int | float | str | None
-# Typed parameters: {"$datetime": "<ISO-8601 with offset>"} binds a time-zone-aware timestamp (ISO text for
-# SQLite, which has no timestamp type); {"$date": "YYYY-MM-DD"} binds a date.
-TypedParam = dict[Literal["$datetime", "$date"], str]
+logger = logging.getLogger(__name__)
 STREAM_BATCH_ROWS = 1_000
 _SQLITE_PROGRESS_STEPS = 10_000
+# Predefined PostgreSQL roles that reach the server's files or other sessions.
+DANGEROUS_PG_ROLES = ("pg_read_server_files", "pg_write_server_files", "pg_execute_server_program", "pg_signal_backend")
 
 
 class DbQueryArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     sql: str = Field(min_length=1, max_length=200_000)
-    params: dict[str, ParamValue | TypedParam] | None = None
+    params: dict[str, Any] | None = None
     max_rows: int | None = Field(default=None, ge=0)
+
+
+@dataclass
+class Privileges:
+    """What the database login may do, as `phi-agent check` reports it."""
+
+    login: str
+    dangerous: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        parts = [f"login {self.login}"]
+        if self.dangerous:
+            parts.append("DANGEROUS: " + ", ".join(self.dangerous))
+        parts.extend(self.notes)
+        return "; ".join(parts)
+
+
+class PrivilegedLoginError(ToolError):
+    def __init__(self, privileges: Privileges) -> None:
+        super().__init__(
+            "Tool.NotAllowed",
+            f"the database login {privileges.login} is privileged ({', '.join(privileges.dangerous)}); "
+            "phi-agent refuses to run queries with it. Use a read-only login (see the README), or start "
+            "phi-agent run with --allow-privileged-db-login if you accept the risk.",
+        )
+        self.privileges = privileges
 
 
 def database_url(raw: str) -> URL:
@@ -49,12 +94,27 @@ def database_url(raw: str) -> URL:
     return url
 
 
-def _enable_sqlite_query_only(engine: Engine) -> None:
-    @event.listens_for(engine, "connect")
-    def _query_only(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA query_only = ON")
-        cursor.close()
+def sqlite_path(url: URL) -> Path | None:
+    """The file of a SQLite URL (None for an in-memory database)."""
+    database = url.database
+    if not database or database == ":memory:":
+        return None
+    if database.startswith("file:"):
+        database = database[len("file:") :].split("?", 1)[0]
+    return Path(database)
+
+
+def _sqlite_creator(path: Path | None) -> Callable[[], sqlite3.Connection]:
+    def connect() -> sqlite3.Connection:
+        if path is None:
+            return sqlite3.connect(":memory:", check_same_thread=False)
+        if not path.is_file():
+            # mode=ro never creates a file; say plainly what is wrong instead of "unable to open".
+            raise sqlite3.OperationalError(f"the SQLite database file {path} does not exist")
+        uri = f"file:{quote(str(path.resolve()))}?mode=ro"
+        return sqlite3.connect(uri, uri=True, check_same_thread=False)
+
+    return connect
 
 
 def _error_text(error: SQLAlchemyError) -> str:
@@ -78,6 +138,10 @@ def map_database_error(error: SQLAlchemyError) -> ToolError:
         return ToolError("Tool.Timeout", f"the query ran longer than its time limit ({message})")
     if sqlstate == "25006" or "readonly" in lowered or "read-only" in lowered or "read only" in lowered:
         return ToolError("Tool.ReadOnlyViolation", f"the database refused a write: {message}")
+    if "not authorized" in lowered or "prohibited" in lowered:
+        return ToolError("Tool.NotAllowed", f"the database refused the query: {message}")
+    if "string or blob too big" in lowered:
+        return ToolError("Tool.ResultTooLarge", f"a value is larger than the per-row byte limit ({message})")
     if isinstance(error, StatementError) and isinstance(original, InvalidRequestError | ArgumentError):
         return ToolError("Tool.BadRequest", f"args.params: {message}")
     if isinstance(error, DBAPIError) and error.connection_invalidated:
@@ -85,30 +149,120 @@ def map_database_error(error: SQLAlchemyError) -> ToolError:
     return ToolError("Tool.SqlError", message)
 
 
+class _Watchdog:
+    """Cancels the running query when the wall-clock deadline passes, whatever the server settings say."""
+
+    def __init__(self, seconds: float, cancel: Callable[[], None]) -> None:
+        self.expired = False
+        self._cancel = cancel
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+
+    def _fire(self) -> None:
+        self.expired = True
+        try:
+            self._cancel()
+        except Exception as error:  # the query may have just finished; nothing to cancel
+            logger.debug("query cancel failed", extra=log_fields(problem=str(error)))
+
+    def __enter__(self) -> _Watchdog:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._timer.cancel()
+
+
 class DbQueryTool:
     key = "db.query"
 
-    def __init__(self, settings: DbQuerySettings, url: str, pool_size: int) -> None:
+    def __init__(
+        self, settings: DbQuerySettings, url: str, pool_size: int, *, allow_privileged_login: bool = False
+    ) -> None:
         self._settings = settings
         self._url = database_url(url)
+        self._allow_privileged = allow_privileged_login
         self._engine = self._create_engine(pool_size)
-        self._dialect = dialect_for(self._engine.dialect.name)
+        self._guard = SqlGuard(self._engine.dialect.name)
 
     @property
     def dialect_name(self) -> str:
         return self._engine.dialect.name
 
+    @property
+    def guard(self) -> SqlGuard:
+        return self._guard
+
     def safe_url(self) -> str:
         return self._url.render_as_string(hide_password=True)
 
+    # -- engine and session set-up ------------------------------------------------------------------
     def _create_engine(self, pool_size: int) -> Engine:
         options: dict[str, Any] = {"pool_pre_ping": True}
-        if self._url.get_backend_name() != "sqlite":
-            options.update(pool_size=pool_size, max_overflow=1, pool_recycle=1800)
+        backend = self._url.get_backend_name()
+        if backend == "sqlite":
+            options["creator"] = _sqlite_creator(sqlite_path(self._url))
+            engine = create_engine(self._url.set(query={}), **options)
+            self._prepare_sqlite(engine)
+            return engine
+        options.update(pool_size=pool_size, max_overflow=1, pool_recycle=1800)
+        if backend == "postgresql":
+            existing = self._url.query.get("options", "")
+            existing = " ".join(existing) if isinstance(existing, tuple) else existing
+            options["connect_args"] = {"options": f"{existing} -c default_transaction_read_only=on".strip()}
+            options["pool_reset_on_return"] = None  # the reset event below rolls back and discards
         engine = create_engine(self._url, **options)
-        if engine.dialect.name == "sqlite":
-            _enable_sqlite_query_only(engine)
+        if engine.dialect.name == "postgresql":
+            self._prepare_postgresql(engine)
+        elif engine.dialect.name in {"mysql", "mariadb"}:
+            self._prepare_mysql(engine)
         return engine
+
+    def _prepare_sqlite(self, engine: Engine) -> None:
+        max_value = self._settings.max_row_bytes
+
+        @event.listens_for(engine, "connect")
+        def _read_only(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA query_only = ON")
+            cursor.close()
+            # No string or blob larger than one row's budget can even be built, and nothing can be attached.
+            dbapi_connection.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, max(1_024, max_value))
+            dbapi_connection.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
+
+    def _prepare_postgresql(self, engine: Engine) -> None:
+        @event.listens_for(engine, "connect")
+        def _refuse_privileged(dbapi_connection: Any, _record: Any) -> None:
+            if self._allow_privileged:
+                return
+            privileges = _postgres_privileges(dbapi_connection)
+            if privileges.dangerous:
+                dbapi_connection.close()
+                raise PrivilegedLoginError(privileges)
+
+        @event.listens_for(engine, "reset")
+        def _reset_session(dbapi_connection: Any, _record: Any, reset_state: Any) -> None:
+            # Whatever the query left behind (settings, advisory locks, prepared plans, LISTEN, temp
+            # tables) is gone before the connection serves the next call.
+            dbapi_connection.rollback()
+            if reset_state.terminate_only:
+                return
+            previous = dbapi_connection.autocommit
+            dbapi_connection.autocommit = True
+            try:
+                cursor = dbapi_connection.cursor()
+                cursor.execute("DISCARD ALL")
+                cursor.close()
+            finally:
+                dbapi_connection.autocommit = previous
+
+    def _prepare_mysql(self, engine: Engine) -> None:
+        @event.listens_for(engine, "connect")
+        def _session(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("SET SESSION TRANSACTION READ ONLY")
+            cursor.execute("SET time_zone = '+00:00'")
+            cursor.close()
 
     def dispose(self) -> None:
         self._engine.dispose()
@@ -120,50 +274,107 @@ class DbQueryTool:
         if name == "postgresql":
             connection.exec_driver_sql("SET TRANSACTION READ ONLY")
             connection.exec_driver_sql(f"SET LOCAL statement_timeout = {milliseconds}")
+            connection.exec_driver_sql("SET LOCAL idle_in_transaction_session_timeout = 0")
         elif name in {"mysql", "mariadb"}:
             connection.exec_driver_sql("SET TRANSACTION READ ONLY")
             connection.exec_driver_sql(f"SET SESSION max_execution_time = {milliseconds}")
+        elif name == "mssql":
+            raw = connection.connection.dbapi_connection
+            if raw is not None and hasattr(raw, "timeout"):
+                raw.timeout = max(1, math.ceil(timeout_seconds))
+
+    # -- cancellation -------------------------------------------------------------------------------
+    def _canceller(self, connection: Connection) -> Callable[[], None]:
+        raw: Any = connection.connection.dbapi_connection
+        name = self._engine.dialect.name
+        if name == "sqlite":
+            return lambda: raw.interrupt()
+        if name == "postgresql" and hasattr(raw, "cancel"):
+            return lambda: raw.cancel()
+        if name in {"mysql", "mariadb"} and hasattr(raw, "thread_id"):
+            thread_id = raw.thread_id()
+            return lambda: self._kill_mysql_query(thread_id)
+        return lambda: None
+
+    def _kill_mysql_query(self, thread_id: int) -> None:
+        helper = self._engine.raw_connection()
+        try:
+            cursor = helper.cursor()
+            cursor.execute(f"KILL QUERY {int(thread_id)}")
+            cursor.close()
+        finally:
+            helper.close()
 
     @contextmanager
-    def _sqlite_deadline(self, connection: Connection, timeout_seconds: float) -> Iterator[None]:
+    def _sqlite_session(self, connection: Connection, deadline: float) -> Iterator[None]:
         if self._engine.dialect.name != "sqlite":
             yield
             return
-        raw = connection.connection.dbapi_connection
-        deadline = time.monotonic() + timeout_seconds
+        raw: Any = connection.connection.dbapi_connection
+        allowed = self._guard.allowed_functions
+
+        def authorize(action: int, arg1: str | None, arg2: str | None, _db: str | None, _src: str | None) -> int:
+            if action in {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_RECURSIVE}:
+                return sqlite3.SQLITE_OK
+            if action == sqlite3.SQLITE_FUNCTION and (arg2 or "").lower() in allowed:
+                return sqlite3.SQLITE_OK
+            return sqlite3.SQLITE_DENY
+
         # SQLite has no statement timeout: its progress handler aborts the query ("interrupted").
-        raw.set_progress_handler(lambda: int(time.monotonic() > deadline), _SQLITE_PROGRESS_STEPS)  # type: ignore[union-attr]
+        raw.set_progress_handler(lambda: int(time.monotonic() > deadline), _SQLITE_PROGRESS_STEPS)
+        raw.set_authorizer(authorize)
         try:
             yield
         finally:
-            raw.set_progress_handler(None, _SQLITE_PROGRESS_STEPS)  # type: ignore[union-attr]
+            raw.set_authorizer(None)
+            raw.set_progress_handler(None, _SQLITE_PROGRESS_STEPS)
 
     def _timeout(self, timeout_seconds: float | None) -> float:
         configured = self._settings.statement_timeout_seconds
         return configured if timeout_seconds is None else max(0.001, min(configured, timeout_seconds))
 
+    # -- the tool -----------------------------------------------------------------------------------
     @contextmanager
     def open(self, args: dict[str, Any], timeout_seconds: float | None) -> Iterator[TabularResult]:
         request = parse_args(DbQueryArgs, args)
-        check_read_only(request.sql, self._dialect)
+        checked = self._guard.check(request.sql)
+        params = decode_params(request.params, self._engine.dialect.name)
         timeout = self._timeout(timeout_seconds)
+        deadline = time.monotonic() + timeout
         limit = effective_max_rows(request.max_rows, self._settings.max_rows)
+        watchdog: _Watchdog | None = None
         try:
             with self._engine.connect() as connection:
                 transaction = connection.begin()
                 try:
                     self._start_read_only(connection, timeout)
-                    with self._sqlite_deadline(connection, timeout):
+                    with (
+                        self._sqlite_session(connection, deadline),
+                        _Watchdog(max(0.001, deadline - time.monotonic()), self._canceller(connection)) as watchdog,
+                    ):
                         streaming = connection.execution_options(stream_results=True, yield_per=STREAM_BATCH_ROWS)
-                        result = streaming.execute(text(request.sql), _bind(request.params, self._engine.dialect.name))
+                        result = streaming.execute(text(checked.sql), params)
                         if not result.returns_rows:
-                            raise ToolError("Tool.ReadOnlyViolation", "the statement returned no rows")
-                        yield TabularResult(list(result.keys()), CappedRows(result, limit))
+                            raise ToolError("Tool.NotAllowed", "the statement returned no rows")
+                        rows = CappedRows(
+                            result,
+                            limit,
+                            max_bytes=self._settings.max_result_bytes,
+                            max_row_bytes=self._settings.max_row_bytes,
+                            deadline=deadline,
+                        )
+                        yield TabularResult(list(result.keys()), rows)
                         result.close()
                 finally:
                     transaction.rollback()
         except SQLAlchemyError as error:
+            if watchdog is not None and watchdog.expired:
+                raise ToolError("Tool.Timeout", f"the query ran longer than its time limit ({timeout:g} s)") from None
             raise map_database_error(error) from None
+        except ToolError:
+            raise
+        except sqlite3.Error as error:  # raised by the SQLite driver outside SQLAlchemy's wrapping
+            raise ToolError("Tool.SqlError", str(error)) from None
 
     def check(self) -> str:
         try:
@@ -178,32 +389,83 @@ class DbQueryTool:
             raise map_database_error(error) from None
         return f"{self.dialect_name} at {self.safe_url()} ({self._read_only_mode()})"
 
+    def privileges(self) -> Privileges | None:
+        """The login's privileges (None where the database has no logins or cannot tell)."""
+        name = self._engine.dialect.name
+        try:
+            if name == "postgresql":
+                raw = self._engine.raw_connection()
+                try:
+                    return _postgres_privileges(raw.dbapi_connection)
+                finally:
+                    raw.close()
+            if name in {"mysql", "mariadb"}:
+                with self._engine.connect() as connection:
+                    grants = [str(row[0]) for row in connection.exec_driver_sql("SHOW GRANTS")]
+                    login = str(connection.exec_driver_sql("SELECT CURRENT_USER()").scalar_one())
+                return mysql_privileges(login, grants)
+            if name == "mssql":
+                with self._engine.connect() as connection:
+                    row = connection.exec_driver_sql(
+                        "SELECT SUSER_NAME(), IS_SRVROLEMEMBER('sysadmin'), IS_SRVROLEMEMBER('bulkadmin')"
+                    ).one()
+                dangerous = [role for role, member in (("sysadmin", row[1]), ("bulkadmin", row[2])) if member == 1]
+                return Privileges(str(row[0]), dangerous)
+        except PrivilegedLoginError as error:
+            return error.privileges
+        except SQLAlchemyError as error:
+            raise map_database_error(error) from None
+        return None
+
     def _read_only_mode(self) -> str:
         name = self._engine.dialect.name
-        if name in {"postgresql", "mysql", "mariadb"}:
+        if name == "postgresql":
+            return "read-only sessions and transactions + statement check"
+        if name in {"mysql", "mariadb"}:
             return "read-only transactions + statement check"
         if name == "sqlite":
-            return "query_only connection + statement check"
+            return "read-only file (mode=ro), query_only, authorizer + statement check"
         return "statement check only: use a read-only database login"
 
 
-def _typed(name: str, value: TypedParam, dialect: str) -> object:
-    if len(value) != 1:
-        raise ToolError("Tool.BadRequest", f"args.params.{name}: give exactly one of $datetime or $date")
-    (kind, raw), = value.items()
+def _postgres_privileges(dbapi_connection: Any) -> Privileges:
+    roles = ", ".join(f"'{role}'" for role in DANGEROUS_PG_ROLES)
+    cursor = dbapi_connection.cursor()
     try:
-        if kind == "$date":
-            return date.fromisoformat(raw)
-        moment = datetime.fromisoformat(raw)
-    except ValueError:
-        raise ToolError("Tool.BadRequest", f"args.params.{name}: {raw[:40]!r} is not an ISO-8601 {kind[1:]}") from None
-    if moment.tzinfo is None:
-        raise ToolError("Tool.BadRequest", f"args.params.{name}: a $datetime needs an offset or Z")
-    return moment.isoformat() if dialect == "sqlite" else moment
+        cursor.execute(
+            "SELECT current_user::text, r.rolsuper, r.rolcreaterole, r.rolcreatedb, r.rolreplication, r.rolbypassrls, "
+            "ARRAY(SELECT b.rolname::text FROM pg_roles b WHERE b.rolname IN (" + roles + ") "
+            "AND pg_has_role(current_user, b.oid, 'MEMBER') ORDER BY 1), "
+            "(SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+            "AND n.nspname NOT LIKE 'pg_toast%' "
+            "AND has_table_privilege(c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE')) "
+            "FROM pg_roles r WHERE r.rolname = current_user"
+        )
+        row = cursor.fetchone()
+    finally:
+        cursor.close()
+        dbapi_connection.rollback()
+    login, superuser, createrole, createdb, replication, bypassrls, roles_held, writable = row
+    # A superuser holds every role; naming it is enough.
+    dangerous = ["superuser"] if superuser else list(roles_held or [])
+    notes = [
+        f"can {what}" for what, flag in (("create roles", createrole), ("create databases", createdb),
+                                         ("replicate", replication), ("bypass row security", bypassrls)) if flag
+    ]
+    notes.append(f"may write to {writable} table(s)" if writable else "no write privilege on any table")
+    return Privileges(str(login), dangerous, notes)
 
 
-def _bind(params: Mapping[str, ParamValue | TypedParam] | None, dialect: str) -> dict[str, object]:
-    return {
-        name: _typed(name, value, dialect) if isinstance(value, dict) else value
-        for name, value in (params or {}).items()
-    }
+def mysql_privileges(login: str, grants: list[str]) -> Privileges:
+    """Dangerous global privileges in MySQL `SHOW GRANTS` lines (FILE reads server files, SUPER…)."""
+    dangerous: list[str] = []
+    for line in grants:
+        upper = line.upper()
+        if " ON *.* " not in upper:
+            continue
+        for privilege in ("ALL PRIVILEGES", "SUPER", "FILE", "PROCESS", "SHUTDOWN", "RELOAD", "CONNECTION_ADMIN"):
+            if privilege in upper and privilege.lower() not in dangerous:
+                dangerous.append(privilege.lower())
+    writes = any(word in line.upper() for line in grants for word in ("INSERT", "UPDATE", "DELETE", "ALL PRIVILEGES"))
+    return Privileges(login, dangerous, ["may write to some tables" if writes else "no write privilege found"])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import os
+import time
+import zipfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -13,11 +15,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from phi_agent.config import FileReadSettings
 from phi_agent.errors import ToolError
-from phi_agent.tools.base import CappedRows, TabularResult, effective_max_rows, parse_args
+from phi_agent.tools.base import CappedRows, TabularResult, check_deadline, effective_max_rows, parse_args
 
 CSV_SUFFIXES = frozenset({".csv", ".tsv", ".txt"})
 EXCEL_SUFFIXES = frozenset({".xlsx", ".xlsm"})
 _SNIFF_BYTES = 64 * 1024
+_MAX_ZIP_MEMBERS = 10_000
+_RATIO_CHECK_MIN_BYTES = 1024 * 1024
 
 
 class FileReadArgs(BaseModel):
@@ -88,6 +92,95 @@ def _non_empty(rows: Iterator[Sequence[Any]]) -> Iterator[Sequence[Any]]:
             yield row
 
 
+def _limited_lines(handle: Any, max_line_bytes: int, name: str) -> Iterator[str]:
+    """Lines of a text file; a line longer than the per-row budget fails before it is parsed."""
+    while True:
+        line = handle.readline(max_line_bytes + 1)
+        if not line:
+            return
+        if len(line) > max_line_bytes and not line.endswith("\n"):
+            raise ToolError(
+                "Tool.ResultTooLarge",
+                f"'{name}' has a line longer than {max_line_bytes} characters (the per-row limit)",
+            )
+        yield line
+
+
+class _SheetScanner:
+    """Counts every row and cell openpyxl produces (empty ones too) and checks the deadline at each row.
+
+    A workbook can declare a row a billion rows down or a cell in the last column: openpyxl then yields
+    every empty row in between, so the cost of reading is bounded here, not by the number of real rows.
+    """
+
+    def __init__(self, rows: Iterator[Sequence[Any]], max_cells: int, deadline: float, name: str) -> None:
+        self._rows = rows
+        self._max_cells = max_cells
+        self._deadline = deadline
+        self._name = name
+        self.cells = 0
+
+    def __iter__(self) -> Iterator[Sequence[Any]]:
+        rows = iter(self._rows)
+        while True:
+            try:
+                row = next(rows)
+            except StopIteration:
+                return
+            except ToolError:
+                raise
+            except Exception as error:  # a truncated or corrupt part shows only while it is read
+                raise ToolError(
+                    "Tool.BadRequest", f"'{self._name}' is not a readable Excel file ({type(error).__name__}: {error})"
+                ) from None
+            self.cells += max(1, len(row))
+            if self.cells > self._max_cells:
+                raise ToolError(
+                    "Tool.ResultTooLarge",
+                    f"'{self._name}' holds more than {self._max_cells} cells (empty rows and cells included); "
+                    "the sheet is too large to read (or is a decompression bomb)",
+                )
+            check_deadline(self._deadline)
+            yield row
+
+
+def check_workbook_archive(path: Path, settings: FileReadSettings) -> None:
+    """Refuse an .xlsx whose zip declares too much data or compresses suspiciously well, before parsing."""
+    if path.stat().st_size > settings.max_file_bytes:
+        raise ToolError(
+            "Tool.ResultTooLarge", f"'{path.name}' is larger than {settings.max_file_bytes} bytes (the file size limit)"
+        )
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as error:
+        raise ToolError("Tool.BadRequest", f"'{path.name}' is not a readable Excel file ({error})") from None
+    if len(members) > _MAX_ZIP_MEMBERS:
+        raise ToolError("Tool.BadRequest", f"'{path.name}' has {len(members)} parts: not a plausible workbook")
+    declared = sum(member.file_size for member in members)
+    if declared > settings.max_uncompressed_bytes:
+        raise ToolError(
+            "Tool.ResultTooLarge",
+            f"'{path.name}' unpacks to {declared} bytes, more than the {settings.max_uncompressed_bytes} "
+            "allowed; export fewer rows or split the file",
+        )
+    for member in members:
+        ratio = member.file_size / max(1, member.compress_size)
+        if member.file_size >= _RATIO_CHECK_MIN_BYTES and ratio > settings.max_compression_ratio:
+            raise ToolError(
+                "Tool.BadRequest",
+                f"'{path.name}': part {member.filename} is compressed {ratio:.0f}:1 (more than "
+                f"{settings.max_compression_ratio:g}:1 allowed); refusing a probable decompression bomb",
+            )
+        shared_strings = member.filename.lower().endswith("sharedstrings.xml")
+        if shared_strings and member.file_size > settings.max_shared_strings_bytes:
+            raise ToolError(
+                "Tool.ResultTooLarge",
+                f"'{path.name}': its shared strings take {member.file_size} bytes, more than the "
+                f"{settings.max_shared_strings_bytes} allowed",
+            )
+
+
 class FileReadTool:
     key = "file.read"
 
@@ -103,14 +196,18 @@ class FileReadTool:
         request = parse_args(FileReadArgs, args)
         path = resolve_under(self._settings.base_dir, request.path)
         limit = effective_max_rows(request.max_rows, self._settings.max_rows)
+        timeout = self._settings.timeout_seconds if timeout_seconds is None else min(
+            timeout_seconds, self._settings.timeout_seconds
+        )
+        deadline = time.monotonic() + max(0.001, timeout)
         suffix = path.suffix.lower()
         if suffix in CSV_SUFFIXES:
             if request.sheet is not None:
                 raise ToolError("Tool.BadRequest", "args.sheet: only Excel files have sheets")
-            with self._open_csv(path, request.columns, limit) as result:
+            with self._open_csv(path, request.columns, limit, deadline) as result:
                 yield result
         elif suffix in EXCEL_SUFFIXES:
-            with self._open_excel(path, request.sheet, request.columns, limit) as result:
+            with self._open_excel(path, request.sheet, request.columns, limit, deadline) as result:
                 yield result
         else:
             raise ToolError(
@@ -119,26 +216,47 @@ class FileReadTool:
             )
 
     @contextmanager
-    def _open_csv(self, path: Path, columns: list[str] | None, limit: int) -> Iterator[TabularResult]:
+    def _open_csv(
+        self, path: Path, columns: list[str] | None, limit: int, deadline: float
+    ) -> Iterator[TabularResult]:
         dialect = _csv_dialect(path)
         try:
             with path.open("r", encoding="utf-8-sig", newline="") as handle:
-                reader = csv.reader(handle, dialect)
+                lines = _limited_lines(handle, self._settings.max_row_bytes, path.name)
+                reader = csv.reader(lines, dialect)
                 header = _header_names(next(reader, []))
+                self._check_width(header, path)
                 indexes = _column_picker(header, columns)
-                rows = CappedRows(_pick(_non_empty(reader), indexes), limit)
+                rows = self._capped(_pick(_non_empty(reader), indexes), limit, deadline)
                 yield TabularResult([header[i] for i in indexes], rows)
         except UnicodeDecodeError as error:
             raise ToolError("Tool.BadRequest", f"'{path.name}' is not UTF-8 text ({error.reason})") from None
         except csv.Error as error:
             raise ToolError("Tool.BadRequest", f"'{path.name}' is not valid CSV ({error})") from None
 
+    def _capped(self, rows: Iterator[Sequence[Any]], limit: int, deadline: float) -> CappedRows:
+        return CappedRows(
+            rows,
+            limit,
+            max_bytes=self._settings.max_result_bytes,
+            max_row_bytes=self._settings.max_row_bytes,
+            deadline=deadline,
+        )
+
+    def _check_width(self, header: list[str], path: Path) -> None:
+        if len(header) > self._settings.max_columns:
+            raise ToolError(
+                "Tool.ResultTooLarge",
+                f"'{path.name}' has {len(header)} columns, more than the {self._settings.max_columns} allowed",
+            )
+
     @contextmanager
     def _open_excel(
-        self, path: Path, sheet: str | None, columns: list[str] | None, limit: int
+        self, path: Path, sheet: str | None, columns: list[str] | None, limit: int, deadline: float
     ) -> Iterator[TabularResult]:
         from openpyxl import load_workbook  # imported here: slow to import and only Excel needs it
 
+        check_workbook_archive(path, self._settings)
         try:
             workbook = load_workbook(path, read_only=True, data_only=True)
         except Exception as error:  # openpyxl raises many unrelated types for a corrupt file
@@ -150,10 +268,22 @@ class FileReadTool:
                     f"args.sheet: no sheet '{sheet}'; the workbook has {workbook.sheetnames}",
                 )
             worksheet = workbook[sheet] if sheet is not None else workbook.worksheets[0]
-            values = worksheet.iter_rows(values_only=True)
-            header = _header_names(next(values, ()))
+            # The declared dimension (e.g. A1:XFD1048576) is the file's claim, not its content: ignore it.
+            declared_width = worksheet.max_column if isinstance(worksheet.max_column, int) else 0
+            reset = getattr(worksheet, "reset_dimensions", None)
+            if reset is not None:
+                reset()
+            check_deadline(deadline)
+            cells = worksheet.iter_rows(values_only=True)
+            scanner = _SheetScanner(cells, self._settings.max_cells, deadline, path.name)
+            values = iter(scanner)
+            first = tuple(next(values, ()))
+            if len(first) < declared_width <= self._settings.max_columns:
+                first += (None,) * (declared_width - len(first))  # trailing empty header cells still name columns
+            header = _header_names(first)
+            self._check_width(header, path)
             indexes = _column_picker(header, columns)
-            rows = CappedRows(_pick(_non_empty(values), indexes), limit)
+            rows = self._capped(_pick(_non_empty(values), indexes), limit, deadline)
             yield TabularResult([header[i] for i in indexes], rows)
         finally:
             workbook.close()

@@ -41,6 +41,9 @@ class ToolRegistry:
             )
         return tool
 
+    def db_tools(self) -> list[DbQueryTool]:
+        return [tool for tool in self._tools.values() if isinstance(tool, DbQueryTool)]
+
     def close(self) -> None:
         for tool in self._tools.values():
             if isinstance(tool, DbQueryTool):
@@ -59,7 +62,9 @@ def _settings(model: type[SettingsT], entry: ToolEntry, index: int) -> SettingsT
         raise ConfigError(problems) from None
 
 
-def _build_tool(entry: ToolEntry, index: int, environ: Mapping[str, str], concurrency: int) -> Tool:
+def _build_tool(
+    entry: ToolEntry, index: int, environ: Mapping[str, str], concurrency: int, allow_privileged_db_login: bool
+) -> Tool:
     if entry.key == "db.query":
         db_settings = _settings(DbQuerySettings, entry, index)
         url = environ.get(db_settings.url_env, "").strip()
@@ -71,7 +76,9 @@ def _build_tool(entry: ToolEntry, index: int, environ: Mapping[str, str], concur
                 ]
             )
         try:
-            return DbQueryTool(db_settings, url, pool_size=concurrency)
+            return DbQueryTool(
+                db_settings, url, pool_size=concurrency, allow_privileged_login=allow_privileged_db_login
+            )
         except Exception as error:  # SQLAlchemy raises ArgumentError, NoSuchModuleError, ImportError...
             problem = f"{db_settings.url_env} is not a usable database URL ({redact(str(error))})"
             raise ConfigError([f"tools[{index}].settings.url_env: {problem}"]) from None
@@ -79,7 +86,9 @@ def _build_tool(entry: ToolEntry, index: int, environ: Mapping[str, str], concur
     return FileReadTool(file_settings)
 
 
-def build_registry(config: AgentConfig, environ: Mapping[str, str]) -> ToolRegistry:
+def build_registry(
+    config: AgentConfig, environ: Mapping[str, str], *, allow_privileged_db_login: bool = False
+) -> ToolRegistry:
     """Build every enabled tool; settings problems are reported together, naming the field."""
     tools: dict[str, Tool] = {}
     problems: list[str] = []
@@ -91,7 +100,9 @@ def build_registry(config: AgentConfig, environ: Mapping[str, str]) -> ToolRegis
             )
             continue
         try:
-            tools[entry.key] = _build_tool(entry, index, environ, config.local.concurrency)
+            tools[entry.key] = _build_tool(
+                entry, index, environ, config.local.concurrency, allow_privileged_db_login
+            )
         except ConfigError as error:
             problems.extend(error.problems)
     if problems:

@@ -1,214 +1,397 @@
-"""Statement check for `db.query`: one read-only statement, nothing that writes.
+"""Statement check for `db.query`: one read-only query, built only from allow-listed parts.
 
-This is the second line of defence: where the database has read-only transactions the query also runs
-in one. The scanner understands comments, string literals, quoted identifiers and dollar quoting, so
-keywords hidden in strings neither pass nor cause false refusals.
+The query is parsed with sqlglot in the database's own dialect (from the SQLAlchemy URL), checked against
+allow-lists, and the SQL the database then runs is *re-generated from the checked tree* (comments dropped),
+so what runs is exactly what was checked, whatever a tokenizer difference between sqlglot and the server
+(MySQL's `/*! … */`, SQLite's `#`, backslash escapes) might otherwise have hidden.
+
+- exactly one statement, and it is a SELECT, WITH … SELECT, VALUES or TABLE (set operations of those too);
+- no data-modifying CTEs, no locking clauses (FOR UPDATE/SHARE…), no SELECT INTO, no statements nested
+  anywhere (every node of the tree must be of an allowed kind);
+- every function called, wherever it appears (select list, WHERE, CASE, ORDER BY, window, FROM, LATERAL),
+  is normalised (quotes, U& escapes, schema qualification, case) and must be on the dialect's allow-list of
+  side-effect-free functions; schema-qualified calls are allowed only for `pg_catalog` on PostgreSQL;
+- anything that cannot be parsed is refused (fail closed).
+
+Every refusal is `Tool.NotAllowed` with a readable reason that names the function or construct.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 
-from phi_agent.errors import ToolError
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
+from sqlglot.tokens import Token, TokenType
 
-_READ_STATEMENTS = frozenset({"SELECT", "WITH", "VALUES", "TABLE"})
-# Keywords that can make an otherwise read-looking statement write (data-modifying CTEs, SELECT INTO,
-# row locks) or that are DDL / privileges. Quoted identifiers ("update") are not keywords.
-_WRITE_KEYWORDS = frozenset(
+from phi_agent.errors import ToolError
+from phi_agent.tools.sql_functions import ALLOWED_FUNCTIONS, SYNTAX_FORMS
+
+# sqlglot warns when it falls back to an opaque command ("CALL …"); the guard refuses those anyway.
+logging.getLogger("sqlglot").setLevel(logging.ERROR)
+
+# SQLAlchemy dialect name → sqlglot dialect.
+SQLGLOT_DIALECTS = {
+    "postgresql": "postgres",
+    "sqlite": "sqlite",
+    "mysql": "mysql",
+    "mariadb": "mysql",
+    "mssql": "tsql",
+    "oracle": "oracle",
+}
+MAX_NODES = 20_000
+MAX_DEPTH = 200
+
+_ALLOWED_ROOTS = (exp.Select, exp.SetOperation, exp.Values, exp.Subquery)
+# Node kinds refused wherever they appear, with the reason given to the caller.
+_REFUSED_NODES: dict[type[exp.Expression], str] = {
+    exp.Into: "SELECT … INTO (or INTO OUTFILE) writes: not allowed",
+    exp.Lock: "locking clauses (FOR UPDATE / FOR SHARE / LOCK IN SHARE MODE) take row locks: not allowed",
+    exp.Operator: "OPERATOR(schema.op) calls an operator chosen by name: not allowed",
+    exp.DynamicIdentifier: "dynamic identifiers are not allowed",
+    exp.Parameter: "session or server variables ($1, @x, @@x) are not allowed; use :name parameters",
+    exp.SessionParameter: "session or server variables (@@x) are not allowed",
+}
+# Table hints that only relax locking (SQL Server reporting queries use them).
+_ALLOWED_TABLE_HINTS = frozenset({"NOLOCK", "READUNCOMMITTED", "READCOMMITTED", "NOWAIT"})
+# Classes of `sqlglot.expressions.query` that may appear in a read-only query.
+_ALLOWED_QUERY_NODES: frozenset[type[exp.Expression]] = frozenset(
     {
-        "INSERT",
-        "UPDATE",
-        "DELETE",
-        "MERGE",
-        "UPSERT",
-        "INTO",
-        "TRUNCATE",
-        "DROP",
-        "CREATE",
-        "ALTER",
-        "GRANT",
-        "REVOKE",
-        "RENAME",
+        exp.With,
+        exp.CTE,
+        exp.TableAlias,
+        exp.BitString,
+        exp.HexString,
+        exp.ByteString,
+        exp.RawString,
+        exp.National,
+        exp.Introducer,
+        exp.From,
+        exp.Having,
+        exp.Fetch,
+        exp.Group,
+        exp.Cube,
+        exp.Rollup,
+        exp.GroupingSets,
+        exp.Limit,
+        exp.Join,
+        exp.Lateral,
+        exp.Offset,
+        exp.Order,
+        exp.Qualify,
+        exp.Tuple,
+        exp.Table,
+        exp.Union,
+        exp.Except,
+        exp.Intersect,
+        exp.Values,
+        exp.Select,
+        exp.Subquery,
+        exp.TableSample,
+        exp.Window,
+        exp.WindowSpec,
+        exp.Where,
+        exp.JSONPath,
+        exp.JSONPathKey,
+        exp.JSONPathRoot,
+        exp.JSONPathSubscript,
+        exp.JSONPathWildcard,
+        exp.JSONPathSlice,
+        exp.JSONKeyValue,
+        exp.RecursiveWithSearch,
     }
 )
-_ROW_LOCK_FOLLOWERS = frozenset({"SHARE", "UPDATE", "NO", "KEY"})
-# Functions that write, reach the server's files or other servers, or change server state.
-_DENIED_FUNCTIONS = frozenset(
-    {
-        "NEXTVAL",
-        "SETVAL",
-        "SET_CONFIG",
-        "PG_READ_FILE",
-        "PG_READ_BINARY_FILE",
-        "PG_LS_DIR",
-        "PG_STAT_FILE",
-        "LO_IMPORT",
-        "LO_EXPORT",
-        "LO_UNLINK",
-        "LO_FROM_BYTEA",
-        "LO_PUT",
-        "DBLINK",
-        "DBLINK_EXEC",
-        "DBLINK_CONNECT",
-        "PG_TERMINATE_BACKEND",
-        "PG_CANCEL_BACKEND",
-        "PG_RELOAD_CONF",
-        "PG_ROTATE_LOGFILE",
-        "PG_ADVISORY_LOCK",
-        "PG_ADVISORY_XACT_LOCK",
-        "PG_NOTIFY",
-        "QUERY_TO_XML",
-        "LOAD_EXTENSION",
-        "WRITEFILE",
-        "READFILE",
-        "EDIT",
-        "FTS3_TOKENIZER",
-        "LOAD_FILE",
-        "SLEEP",
-        "BENCHMARK",
-        "GET_LOCK",
-        "XP_CMDSHELL",
-        "OPENROWSET",
-        "OPENQUERY",
-        "OPENDATASOURCE",
-    }
-)
-_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
-_DOLLAR_TAG = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)?\$")
+# Modules of sqlglot expressions whose nodes never belong in a read-only query.
+_REFUSED_MODULES = ("ddl", "dml", "constraints", "properties")
+_FUNCTION_HEAD = re.compile(r'\s*(?:"((?:[^"]|"")+)"|`([^`]+)`|\[([^\]]+)\]|([A-Za-z_][A-Za-z0-9_$]*))\s*\(')
+_PLACEHOLDER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+# System relations whose contents are secrets or server files, refused even for a privileged login.
+_REFUSED_RELATIONS = {
+    "postgres": frozenset(
+        {
+            "pg_authid",
+            "pg_shadow",
+            "pg_user_mapping",
+            "pg_user_mappings",
+            "pg_largeobject",
+            "pg_largeobject_metadata",
+            "pg_file_settings",
+            "pg_hba_file_rules",
+            "pg_ident_file_mappings",
+            "pg_stat_activity",
+            "pg_stat_ssl",
+            "pg_stat_gssapi",
+            "pg_replication_slots",
+            "pg_subscription",
+        }
+    ),
+    "mysql": frozenset({"user", "global_grants", "processlist"}),
+    "tsql": frozenset({"sql_logins", "linked_logins", "credentials"}),
+}
 
 
 @dataclass(frozen=True)
-class Dialect:
-    backslash_escapes: bool = False
-    dollar_quotes: bool = False
-    bracket_identifiers: bool = False
-    backtick_identifiers: bool = False
+class CheckedQuery:
+    """The SQL to run (re-generated from the checked tree) and the functions it calls."""
 
-
-def dialect_for(name: str) -> Dialect:
-    """Quoting rules of a SQLAlchemy dialect name (postgresql, sqlite, mysql, mariadb, mssql, ...)."""
-    if name == "postgresql":
-        return Dialect(dollar_quotes=True)
-    if name in {"mysql", "mariadb"}:
-        return Dialect(backslash_escapes=True, backtick_identifiers=True)
-    if name == "mssql":
-        return Dialect(bracket_identifiers=True)
-    if name == "sqlite":
-        return Dialect(bracket_identifiers=True, backtick_identifiers=True)
-    return Dialect()
-
-
-def _skip_quoted(sql: str, start: int, quote: str, backslash_escapes: bool) -> int:
-    """Index just past the literal opened at `start`; doubled quotes (and maybe backslashes) escape."""
-    i = start + 1
-    while i < len(sql):
-        char = sql[i]
-        if backslash_escapes and char == "\\":
-            i += 2
-            continue
-        if char == quote:
-            if i + 1 < len(sql) and sql[i + 1] == quote:
-                i += 2
-                continue
-            return i + 1
-        i += 1
-    raise ToolError("Tool.SqlError", f"unterminated quoted text starting at character {start + 1}")
-
-
-def _skip_block_comment(sql: str, start: int) -> int:
-    depth, i = 0, start
-    while i < len(sql):
-        if sql.startswith("/*", i):
-            depth, i = depth + 1, i + 2
-        elif sql.startswith("*/", i):
-            depth, i = depth - 1, i + 2
-            if depth == 0:
-                return i
-        else:
-            i += 1
-    raise ToolError("Tool.SqlError", "unterminated /* comment")
-
-
-def tokenize(sql: str, dialect: Dialect) -> list[str]:
-    """Upper-cased words and single punctuation characters; literals and comments become placeholders."""
-    tokens: list[str] = []
-    i = 0
-    while i < len(sql):
-        char = sql[i]
-        if char.isspace():
-            i += 1
-        elif sql.startswith("--", i) or (char == "#" and dialect.backtick_identifiers):
-            newline = sql.find("\n", i)
-            i = len(sql) if newline < 0 else newline + 1
-        elif sql.startswith("/*", i):
-            i = _skip_block_comment(sql, i)
-        elif char == "'":
-            escaped_string = dialect.backslash_escapes or (
-                dialect.dollar_quotes and bool(tokens) and tokens[-1] == "E" and sql[i - 1] in "eE"
-            )
-            if escaped_string and tokens and tokens[-1] == "E":
-                tokens.pop()
-            i = _skip_quoted(sql, i, "'", escaped_string)
-            tokens.append("<literal>")
-        elif char == '"' or (char == "`" and dialect.backtick_identifiers):
-            i = _skip_quoted(sql, i, char, backslash_escapes=False)
-            tokens.append("<identifier>")
-        elif char == "[" and dialect.bracket_identifiers:
-            end = sql.find("]", i)
-            if end < 0:
-                raise ToolError("Tool.SqlError", "unterminated [identifier]")
-            i = end + 1
-            tokens.append("<identifier>")
-        elif char == "$" and dialect.dollar_quotes and (tag := _DOLLAR_TAG.match(sql, i)):
-            end = sql.find(tag.group(0), tag.end())
-            if end < 0:
-                raise ToolError("Tool.SqlError", "unterminated dollar-quoted text")
-            i = end + len(tag.group(0))
-            tokens.append("<literal>")
-        elif word := _WORD.match(sql, i):
-            tokens.append(word.group(0).upper())
-            i = word.end()
-        else:
-            tokens.append(char)
-            i += 1
-    return tokens
-
-
-def _split_statements(tokens: list[str]) -> list[list[str]]:
-    statements: list[list[str]] = [[]]
-    for token in tokens:
-        if token == ";":
-            statements.append([])
-        else:
-            statements[-1].append(token)
-    return [statement for statement in statements if statement]
+    sql: str
+    functions: frozenset[str]
 
 
 def _refuse(reason: str) -> ToolError:
     return ToolError(
-        "Tool.ReadOnlyViolation",
-        f"{reason}. Only a single read-only query (SELECT, WITH ... SELECT, VALUES or TABLE) is allowed; "
-        'quote an identifier ("name") if it clashes with a keyword.',
+        "Tool.NotAllowed",
+        f"{reason}. db.query runs one read-only query (SELECT, WITH … SELECT, VALUES or TABLE) "
+        "using allow-listed functions only.",
     )
 
 
-def check_read_only(sql: str, dialect: Dialect) -> None:
-    """Raise `Tool.ReadOnlyViolation` unless `sql` is exactly one statement that only reads."""
-    statements = _split_statements(tokenize(sql, dialect))
-    if not statements:
-        raise ToolError("Tool.BadRequest", "args.sql: the query is empty")
-    if len(statements) > 1:
-        raise _refuse(f"the query contains {len(statements)} statements")
-    tokens = statements[0]
-    first_word = next((token for token in tokens if token != "("), "")
-    if first_word not in _READ_STATEMENTS:
-        raise _refuse(f"{first_word or 'the statement'} is not a read-only statement")
-    for position, token in enumerate(tokens):
-        following = tokens[position + 1] if position + 1 < len(tokens) else ""
-        if token in _WRITE_KEYWORDS:
-            raise _refuse(f"the query contains {token}")
-        if token == "FOR" and following in _ROW_LOCK_FOLLOWERS:
-            raise _refuse(f"the query takes row locks (FOR {following})")
-        if token in _DENIED_FUNCTIONS and following == "(":
-            raise _refuse(f"the function {token.lower()}() is not allowed")
+def decode_unicode_escapes(body: str, escape: str = "\\") -> str:
+    """The text of a PostgreSQL U&"…" / U&'…' literal: \\XXXX and \\+XXXXXX are code points."""
+    out: list[str] = []
+    i = 0
+    while i < len(body):
+        char = body[i]
+        if char != escape:
+            out.append(char)
+            i += 1
+            continue
+        if body.startswith(escape, i + 1):
+            out.append(escape)
+            i += 2
+        elif body.startswith("+", i + 1) and re.fullmatch(r"[0-9A-Fa-f]{6}", body[i + 2 : i + 8]):
+            out.append(chr(int(body[i + 2 : i + 8], 16)))
+            i += 8
+        elif re.fullmatch(r"[0-9A-Fa-f]{4}", body[i + 1 : i + 5]):
+            out.append(chr(int(body[i + 1 : i + 5], 16)))
+            i += 5
+        else:
+            out.append(char)
+            i += 1
+    return "".join(out)
+
+
+class SqlGuard:
+    """Checks queries for one SQLAlchemy dialect (`postgresql`, `sqlite`, `mysql`, `mssql`, …)."""
+
+    def __init__(self, dialect_name: str) -> None:
+        self.dialect_name = dialect_name
+        self.read = SQLGLOT_DIALECTS.get(dialect_name, "")
+        self.allowed_functions = ALLOWED_FUNCTIONS.get(self.read, ALLOWED_FUNCTIONS[""])
+        self._case_sensitive_quoted = self.read == "postgres"
+
+    # -- entry point --------------------------------------------------------------------------------
+    def check(self, sql: str) -> CheckedQuery:
+        if not sql.strip():
+            raise ToolError("Tool.BadRequest", "args.sql: the query is empty")
+        tokens = self._tokens(sql)
+        self._refuse_unicode_escapes(sql, tokens)
+        tree = self._parse_one(sql)
+        functions = self._check_tree(tree)
+        canonical = self._render(tree)
+        # The re-generated SQL must itself pass and be stable: anything else means the round trip
+        # changed the query, and what runs would not be what was checked.
+        again = self._parse_one(canonical)
+        self._check_tree(again)
+        if self._render(again) != canonical:
+            raise _refuse("the query does not survive a parse/print round trip unchanged")
+        return CheckedQuery(canonical, frozenset(functions))
+
+    # -- parsing ------------------------------------------------------------------------------------
+    def _tokens(self, sql: str) -> list[Token]:
+        try:
+            return list(sqlglot.tokenize(sql, read=self.read or None))
+        except SqlglotError as error:
+            raise _refuse(f"the query could not be parsed ({_first_line(error)})") from None
+
+    def _parse_one(self, sql: str) -> exp.Expr:
+        try:
+            statements = [s for s in sqlglot.parse(sql, read=self.read or None) if s is not None]
+        except SqlglotError as error:
+            raise _refuse(f"the query could not be parsed ({_first_line(error)})") from None
+        except RecursionError:
+            raise _refuse("the query is nested too deeply") from None
+        statements = [s for s in statements if not isinstance(s, exp.Semicolon)]
+        if not statements:
+            raise ToolError("Tool.BadRequest", "args.sql: the query is empty")
+        if len(statements) > 1:
+            raise _refuse(f"the query contains {len(statements)} statements")
+        return statements[0]
+
+    def _refuse_unicode_escapes(self, sql: str, tokens: list[Token]) -> None:
+        """U&"…" names a function or column by escapes that sqlglot does not decode: refuse, decoded."""
+        for first, amp, third in zip(tokens, tokens[1:], tokens[2:], strict=False):
+            if (
+                first.text.upper() == "U"
+                and amp.token_type == TokenType.AMP
+                and amp.start == first.end + 1
+                and third.start == amp.end + 1
+                and third.token_type in {TokenType.IDENTIFIER, TokenType.STRING}
+            ):
+                decoded = decode_unicode_escapes(third.text)
+                raise _refuse(
+                    f'Unicode-escaped names and strings (U&"…") are not allowed: U&"{third.text}" is "{decoded}"'
+                )
+        if re.search(r"\bU&['\"]", sql, flags=re.IGNORECASE) and self.read == "postgres":
+            raise _refuse('Unicode-escaped names and strings (U&"…") are not allowed')
+
+    # -- the checks ---------------------------------------------------------------------------------
+    def _check_tree(self, tree: exp.Expr) -> set[str]:
+        root = tree.unnest() if isinstance(tree, exp.Subquery) else tree
+        if not isinstance(root, _ALLOWED_ROOTS):
+            raise _refuse(f"{_statement_name(tree)} is not a read-only query")
+        functions: set[str] = set()
+        for count, node in enumerate(tree.walk(), start=1):
+            if count > MAX_NODES:
+                raise _refuse(f"the query has more than {MAX_NODES} parts")
+            if node.depth > MAX_DEPTH:
+                raise _refuse("the query is nested too deeply")
+            self._check_node(node)
+            if isinstance(node, exp.Func):
+                name = self._check_function(node)
+                if name:
+                    functions.add(name)
+            elif isinstance(node, exp.Table):
+                self._check_relation(node)
+            elif isinstance(node, exp.Placeholder):
+                _check_placeholder(node)
+        return functions
+
+    def _check_node(self, node: exp.Expr) -> None:
+        kind = type(node)
+        for refused, reason in _REFUSED_NODES.items():
+            if isinstance(node, refused):
+                raise _refuse(reason)
+        if isinstance(node, exp.WithTableHint):
+            hints = {hint.sql().upper() for hint in node.expressions}
+            if not hints <= _ALLOWED_TABLE_HINTS:
+                raise _refuse(f"the table hint(s) {', '.join(sorted(hints - _ALLOWED_TABLE_HINTS))} are not allowed")
+            return
+        module = kind.__module__.rsplit(".", 1)[-1]
+        if module in _REFUSED_MODULES or isinstance(node, exp.Command):
+            raise _refuse(f"{_statement_name(node)} is not allowed in a read-only query")
+        if module == "query" and kind not in _ALLOWED_QUERY_NODES:
+            raise _refuse(f"the SQL construct {kind.__name__} is not allowed in a read-only query")
+        if isinstance(node, exp.With) and any(not isinstance(cte.this, _ALLOWED_ROOTS) for cte in node.expressions):
+            raise _refuse("a WITH clause may only hold queries, not data-modifying statements")
+
+    def _normal_name(self, identifier: exp.Expr | str) -> str:
+        if isinstance(identifier, exp.Identifier):
+            if identifier.quoted and self._case_sensitive_quoted:
+                return identifier.this
+            return str(identifier.this).lower()
+        return str(identifier).lower()
+
+    def _check_function(self, node: exp.Func) -> str:
+        qualifier = self._qualifier(node)
+        if isinstance(node, exp.Anonymous):
+            name = self._normal_name(node.this if isinstance(node.this, exp.Identifier) else str(node.this))
+            shown = f"{qualifier}.{name}" if qualifier else name
+            if qualifier and not (self.read == "postgres" and qualifier == "pg_catalog"):
+                raise _refuse(f"the function {shown}() is not allowed (schema-qualified functions are not allowed)")
+            if name not in self.allowed_functions:
+                raise _refuse(f"the function {shown}() is not allowed")
+            return name
+        if qualifier and not (self.read == "postgres" and qualifier == "pg_catalog"):
+            raise _refuse(f"the function {qualifier}.{node.sql_name().lower()}() is not allowed")
+        # A built-in function sqlglot knows: check the name it will be called by on this database.
+        rendered = node.sql(dialect=self.read or None, comments=False)
+        head = _FUNCTION_HEAD.match(rendered)
+        if head is None:
+            return ""  # operator or keyword syntax (a + b, x -> 'k', CASE …): its parts are checked separately
+        raw = next(group for group in head.groups() if group is not None)
+        quoted = head.group(4) is None
+        name = raw if (quoted and self._case_sensitive_quoted) else raw.lower()
+        if name in SYNTAX_FORMS or name in self.allowed_functions:
+            return name
+        raise _refuse(f"the function {name}() is not allowed")
+
+    def _qualifier(self, node: exp.Func) -> str:
+        parent = node.parent
+        if isinstance(parent, exp.Dot) and parent.expression is node:
+            return ".".join(self._normal_name(part) for part in _dot_parts(parent.this))
+        return ""
+
+    def _check_relation(self, node: exp.Table) -> None:
+        if isinstance(node.this, exp.Func):
+            # A table function: its name is checked as a function; its schema here.
+            parts = [node.args.get("catalog"), node.args.get("db")]
+            qualifier = ".".join(self._normal_name(part) for part in parts if part is not None)
+            if qualifier and not (self.read == "postgres" and qualifier == "pg_catalog"):
+                name = node.this.name or node.this.sql_name().lower()
+                raise _refuse(
+                    f"the function {qualifier}.{name}() is not allowed (schema-qualified functions are not allowed)"
+                )
+            return
+        name = self._normal_name(node.this) if isinstance(node.this, exp.Identifier) else node.name.lower()
+        refused = _REFUSED_RELATIONS.get(self.read, frozenset())
+        if name in refused or (self.read == "sqlite" and name.startswith("pragma_")):
+            raise _refuse(f"reading {name} is not allowed (it holds secrets or server internals)")
+
+    def _render(self, tree: exp.Expr) -> str:
+        def named_placeholders(node: exp.Expr) -> exp.Expr:
+            if isinstance(node, exp.Placeholder):
+                return exp.var(f":{node.name}")
+            return node
+
+        prepared = tree.copy().transform(named_placeholders, copy=False)
+        return prepared.sql(dialect=self.read or None, comments=False, normalize_functions=False)
+
+
+def _check_placeholder(node: exp.Placeholder) -> None:
+    name = node.name
+    if not name or not _PLACEHOLDER_NAME.match(name):
+        raise ToolError(
+            "Tool.BadRequest",
+            "args.sql: use named parameters (:name) with args.params; positional or unusual placeholders "
+            f"({node.sql()}) are not supported",
+        )
+
+
+def _dot_parts(node: exp.Expr) -> list[exp.Expr]:
+    if isinstance(node, exp.Dot):
+        return [*_dot_parts(node.this), node.expression]
+    if isinstance(node, exp.Column):
+        return [part for part in node.parts]
+    return [node]
+
+
+def _statement_name(node: exp.Expr) -> str:
+    if isinstance(node, exp.Command):
+        return str(node.this).upper() or "the statement"
+    if isinstance(node, exp.Alias) and isinstance(node.this, exp.Column):
+        return node.this.name.upper()
+    return {
+        "Insert": "INSERT",
+        "Update": "UPDATE",
+        "Delete": "DELETE",
+        "Merge": "MERGE",
+        "Create": "CREATE",
+        "Drop": "DROP",
+        "Alter": "ALTER",
+        "TruncateTable": "TRUNCATE",
+        "Copy": "COPY",
+        "Set": "SET",
+        "Pragma": "PRAGMA",
+        "Attach": "ATTACH",
+        "Detach": "DETACH",
+        "Use": "USE",
+        "Transaction": "BEGIN",
+        "Commit": "COMMIT",
+        "Rollback": "ROLLBACK",
+        "Grant": "GRANT",
+        "Revoke": "REVOKE",
+        "Describe": "DESCRIBE",
+    }.get(type(node).__name__, type(node).__name__.upper())
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip().splitlines()
+    return re.sub(r"\x1b\[[0-9;]*m", "", text[0])[:300] if text else type(error).__name__
+
+
+def guard_for(dialect_name: str) -> SqlGuard:
+    return SqlGuard(dialect_name)

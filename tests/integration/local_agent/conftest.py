@@ -223,8 +223,10 @@ def write_yaml(path: Path, data: dict[str, Any]) -> Path:
 class AgentThread:
     """The real agent (config → credentials → tools → poll loop) in a thread of the test process."""
 
-    def __init__(self, config_path: Path, environ: dict[str, str]) -> None:
-        self.agent: Agent = build_agent(load_config(config_path, environ), environ)
+    def __init__(self, config_path: Path, environ: dict[str, str], *, allow_privileged_db_login: bool = False) -> None:
+        self.agent: Agent = build_agent(
+            load_config(config_path, environ), environ, allow_privileged_db_login=allow_privileged_db_login
+        )
         self.stop = threading.Event()
         self.finished: bool | None = None
         self._thread = threading.Thread(target=self._serve, daemon=True)

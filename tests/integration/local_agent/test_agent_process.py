@@ -120,3 +120,73 @@ def test_invalid_config_exits_with_code_3_naming_the_field(tmp_path: Path) -> No
     )
     assert result.returncode == 3
     assert "cloud.queue_url: field required" in result.stderr
+
+
+def _queue_counts(cloud: Any, queue: str) -> tuple[int, int]:
+    attributes = cloud.client("sqs").get_queue_attributes(
+        QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"]), int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+
+def test_a_restarted_agent_picks_up_a_request_at_once(
+    cloud: Any, phi_api: Any, warehouse_sqlite: Path, make_config: Any, tmp_path: Path
+) -> None:
+    """A request sent while the old process is stopping (its 20 s long poll still open) is not left
+    invisible by a process that is gone: the old agent waits for its poll, makes what it received
+    visible again, and the new agent answers it."""
+    queue = cloud.new_queue()
+    config = make_config(queue, api_url=phi_api.url, wait_time_seconds=20, visibility_timeout_seconds=60)
+    env = _agent_env(warehouse_sqlite, GOOD_KEY)
+    old, old_log = _start(config, env, tmp_path)
+    new: subprocess.Popen[bytes] | None = None
+    try:
+        # Serving: after this answer its poller is straight back in a 20 s long poll.
+        first = cloud.run_tool(queue, "db.query", {"sql": "SELECT 1 AS one"})
+        assert first["status"] == "SUCCEEDED", old_log.read_text()
+        old.send_signal(signal.SIGTERM)
+        execution = cloud.start_tool(queue, "db.query", {"sql": "SELECT count(*) AS n FROM stock"})
+        assert old.wait(timeout=60) == 0
+        # The request is visible (or was answered before the stop took effect), never hidden for 60 s.
+        visible, hidden = _queue_counts(cloud, queue)
+        assert hidden == 0, (visible, hidden, old_log.read_text())
+        new_log = tmp_path / "agent-new.log"
+        new = subprocess.Popen(
+            [sys.executable, "-m", "phi_agent", "run", "--config", str(config)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=new_log.open("wb"),
+        )
+        # Well inside the 60 s visibility timeout a hidden message would have waited for.
+        result = cloud.wait_finished(execution, timeout=45)
+        assert result["status"] == "SUCCEEDED", new_log.read_text()
+        assert json.loads(result["output"])["result"]["rows"] == [[100]]
+        if visible:
+            assert "messages made visible again for redelivery" in old_log.read_text()
+    finally:
+        for process in (old, new):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait()
+
+
+def test_run_refuses_a_privileged_database_login(
+    cloud: Any, postgres_url: str, make_config: Any, tmp_path: Path
+) -> None:
+    config = make_config(cloud.new_queue())
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PHI_")}
+    env["PHI_WAREHOUSE_DB_URL"] = postgres_url  # the embedded server's superuser
+    command = [sys.executable, "-m", "phi_agent", "run", "--config", str(config)]
+    refused = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 8, refused.stderr
+    assert "privileged database login" in refused.stderr and "superuser" in refused.stderr
+    assert "--allow-privileged-db-login" in refused.stderr
+    check = subprocess.run(
+        [sys.executable, "-m", "phi_agent", "check", "--config", str(config)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "[FAIL] db login" in check.stdout and "superuser" in check.stdout, check.stdout
+    assert "WARNING" in check.stdout

@@ -1,13 +1,22 @@
+"""The SQL guard on its own: parsing, allow-lists and the SQL it hands to the database, per dialect."""
+
 from __future__ import annotations
 
 import pytest
 
 from phi_agent.errors import ToolError
-from phi_agent.tools.sql_guard import check_read_only, dialect_for
+from phi_agent.tools.sql_guard import SqlGuard, decode_unicode_escapes
 
-PG = dialect_for("postgresql")
-MYSQL = dialect_for("mysql")
-SQLITE = dialect_for("sqlite")
+PG = SqlGuard("postgresql")
+SQLITE = SqlGuard("sqlite")
+MYSQL = SqlGuard("mysql")
+MSSQL = SqlGuard("mssql")
+
+
+def _refused(guard: SqlGuard, sql: str) -> ToolError:
+    with pytest.raises(ToolError) as caught:
+        guard.check(sql)
+    return caught.value
 
 
 @pytest.mark.parametrize(
@@ -26,68 +35,149 @@ SQLITE = dialect_for("sqlite")
         "SELECT $$ ; DELETE FROM t $$",
         "SELECT $tag$ it's ; INSERT $tag$",
         "SELECT replace(name, 'a', 'b'), '10:30'::time FROM t",
-        "SELECT o.id FROM orders o FOR_NOTHING",
+        "SELECT date_trunc('hour', ts) AS h, count(*) FROM t WHERE ts >= :start AND ts < :end GROUP BY 1 ORDER BY 1",
+        "SELECT h, coalesce(c, 0) FROM generate_series(0, 23) AS h LEFT JOIN counts USING (h)",
+        "SELECT sku, sum(qty) OVER (PARTITION BY sku ORDER BY day ROWS BETWEEN 6 PRECEDING AND CURRENT ROW) FROM t",
+        "SELECT payload->>'carrier', jsonb_build_object('n', count(*)) FROM t GROUP BY 1",
+        "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY qty), count(*) FILTER (WHERE qty > 1) FROM t",
+        "SELECT * FROM t LEFT JOIN LATERAL (SELECT max(x) AS m FROM u WHERE u.id = t.id) l ON true",
+        "SELECT pg_catalog.lower(sku), extract(epoch FROM ts), ts AT TIME ZONE 'UTC', interval '1 day' FROM t",
     ],
 )
-def test_read_only_queries_pass(sql: str) -> None:
-    check_read_only(sql, PG)
+def test_read_only_queries_pass_on_postgresql(sql: str) -> None:
+    checked = PG.check(sql)
+    assert checked.sql  # re-generated, comments dropped
+    assert "--" not in checked.sql and "/*" not in checked.sql
 
 
 @pytest.mark.parametrize(
     ("sql", "reason"),
     [
-        ("DELETE FROM stock", "DELETE is not a read-only statement"),
-        ("UPDATE stock SET qty = 0", "UPDATE is not a read-only statement"),
-        ("INSERT INTO stock VALUES (1)", "INSERT is not a read-only statement"),
-        ("DROP TABLE stock", "DROP is not a read-only statement"),
-        ("CREATE TABLE x (a int)", "CREATE is not a read-only statement"),
-        ("ALTER TABLE stock ADD c int", "ALTER is not a read-only statement"),
-        ("TRUNCATE stock", "TRUNCATE is not a read-only statement"),
-        ("GRANT ALL ON stock TO bob", "GRANT is not a read-only statement"),
-        ("COPY stock TO '/tmp/x'", "COPY is not a read-only statement"),
-        ("SET ROLE postgres", "SET is not a read-only statement"),
+        ("DELETE FROM stock", "DELETE is not a read-only query"),
+        ("UPDATE stock SET qty = 0", "UPDATE is not a read-only query"),
+        ("INSERT INTO stock VALUES (1)", "INSERT is not a read-only query"),
+        ("DROP TABLE stock", "DROP is not a read-only query"),
+        ("CREATE TABLE x (a int)", "CREATE is not a read-only query"),
+        ("TRUNCATE stock", "TRUNCATE is not a read-only query"),
+        ("COPY stock TO '/tmp/x'", "COPY is not a read-only query"),
+        ("COPY (SELECT 1) TO PROGRAM 'id'", "COPY"),
+        ("SET ROLE postgres", "is not a read-only query"),
+        ("SET statement_timeout = 0", "SET is not a read-only query"),
+        ("CALL do_things()", "CALL is not a read-only query"),
+        ("DO $$ BEGIN PERFORM 1; END $$", "DO is not a read-only query"),
+        ("LISTEN x", "is not a read-only query"),
+        ("SHOW data_directory", "SHOW is not a read-only query"),
+        ("EXPLAIN ANALYZE DELETE FROM t", "EXPLAIN is not a read-only query"),
         ("SELECT 1; SELECT 2", "2 statements"),
         ("SELECT 1; DELETE FROM stock", "2 statements"),
-        ("WITH gone AS (DELETE FROM stock RETURNING *) SELECT * FROM gone", "contains DELETE"),
-        ("WITH x AS (UPDATE stock SET qty = 1 RETURNING 1) SELECT 1", "contains UPDATE"),
-        ("WITH x AS (INSERT INTO t VALUES (1) RETURNING 1) SELECT 1", "contains INSERT"),
-        ("SELECT * INTO new_table FROM stock", "contains INTO"),
-        ("SELECT * FROM stock FOR UPDATE", "row locks (FOR UPDATE)"),
-        ("SELECT * FROM stock FOR SHARE", "row locks"),
+        ("WITH gone AS (DELETE FROM stock RETURNING *) SELECT * FROM gone", "data-modifying"),
+        ("WITH x AS (UPDATE stock SET qty = 1 RETURNING 1) SELECT 1", "data-modifying"),
+        ("WITH x AS (INSERT INTO t VALUES (1) RETURNING 1) SELECT 1", "data-modifying"),
+        ("SELECT * INTO new_table FROM stock", "INTO"),
+        ("SELECT * FROM stock FOR UPDATE", "locking clauses"),
+        ("SELECT * FROM stock FOR SHARE SKIP LOCKED", "locking clauses"),
         ("SELECT nextval('seq')", "nextval()"),
         ("SELECT pg_read_file('/etc/passwd')", "pg_read_file()"),
-        ("SELECT dblink_exec('x', 'drop table t')", "dblink_exec()"),
-        ("SELECT E'\\'' ; DELETE FROM t; -- '", "2 statements"),
+        ("SELECT \"pg_read_file\"('/etc/hostname')", "pg_read_file()"),
+        ("SELECT \"PG_READ_FILE\"('/etc/hostname')", "PG_READ_FILE()"),
+        ("SELECT U&\"\\0070g_read_file\"('/etc/hostname')", "pg_read_file"),
+        ("SELECT u&\"\\+000070g_read_file\"('/etc/hostname')", "pg_read_file"),
+        ("SELECT pg_catalog.pg_read_file('/etc/hostname')", "pg_catalog.pg_read_file()"),
+        ('SELECT "pg_catalog"."pg_read_binary_file"(\'/etc/hostname\')', "pg_catalog.pg_read_binary_file()"),
+        ("SELECT public.lower('A')", "public.lower()"),
+        ("SELECT * FROM public.generate_series(1, 2) AS g", "public."),
+        ("SELECT * FROM evil.unnest(ARRAY[1]) AS u", "evil."),
+        ("SELECT * FROM pg_ls_dir('.')", "pg_ls_dir()"),
+        ("SELECT * FROM t, LATERAL pg_ls_dir('.') AS f", "pg_ls_dir()"),
+        ("SELECT pg_ls_waldir()", "pg_ls_waldir()"),
+        ("SELECT \"lo_export\"(1, '/tmp/x')", "lo_export()"),
+        ("SELECT lo_get(1)", "lo_get()"),
+        ("SELECT lo_import('/etc/passwd')", "lo_import()"),
+        ("SELECT \"set_config\"('statement_timeout', '0', true)", "set_config()"),
+        ("SELECT current_setting('data_directory')", "current_setting()"),
+        ("SELECT CASE WHEN qty > 1 THEN pg_sleep(8) END FROM stock", "pg_sleep()"),
+        ("SELECT qty FROM stock ORDER BY pg_sleep(1)", "pg_sleep()"),
+        ("SELECT sum(qty) OVER (ORDER BY pg_sleep(1)) FROM stock", "pg_sleep()"),
+        ("SELECT * FROM stock WHERE qty IN (SELECT pg_sleep(1))", "pg_sleep()"),
+        ("SELECT (SELECT (SELECT pg_terminate_backend(pid)) FROM pg_locks LIMIT 1)", "pg_terminate_backend()"),
+        ('SELECT "pg_terminate_backend"(1)', "pg_terminate_backend()"),
+        ("SELECT pg_cancel_backend(1)", "pg_cancel_backend()"),
+        ("SELECT pg_try_advisory_lock(1)", "pg_try_advisory_lock()"),
+        ("SELECT pg_advisory_lock_shared(1)", "pg_advisory_lock_shared()"),
+        ("SELECT pg_notify('c', 'x')", "pg_notify()"),
+        ("SELECT * FROM dblink('host=evil', 'SELECT 1') AS t(a int)", "dblink()"),
+        ("SELECT query_to_xml('DELETE FROM t', true, true, '')", "query_to_xml()"),
+        ("SELECT repeat('x', 1000000000)", "repeat()"),
+        ("SELECT sneaky_write()", "sneaky_write()"),
+        ("SELECT * FROM pg_authid", "pg_authid"),
+        ("SELECT passwd FROM pg_catalog.pg_shadow", "pg_shadow"),
+        ("SELECT E'\\\\'' FROM t", "could not be parsed"),
+        ("SELECT * FROM t WHERE a = ?", "named parameters"),
     ],
 )
-def test_writes_ddl_and_multiple_statements_are_refused(sql: str, reason: str) -> None:
-    with pytest.raises(ToolError) as caught:
-        check_read_only(sql, PG)
-    assert caught.value.error == "Tool.ReadOnlyViolation"
-    assert reason in caught.value.cause
+def test_attacks_are_refused_on_postgresql(sql: str, reason: str) -> None:
+    error = _refused(PG, sql)
+    assert error.error in {"Tool.NotAllowed", "Tool.BadRequest"}
+    assert reason in error.cause
 
 
-def test_mysql_backslash_escape_cannot_hide_a_second_statement() -> None:
-    # In MySQL '\'' is one quote inside a string: the DELETE below is real code there.
-    sql = "SELECT '\\'' ; DELETE FROM t; -- '"
-    with pytest.raises(ToolError, match="2 statements"):
-        check_read_only(sql, MYSQL)
+def test_sqlite_quoting_comments_and_functions() -> None:
+    assert SQLITE.check("SELECT [sku], `qty` FROM [stock]").sql
+    assert SQLITE.check("SELECT strftime('%Y-%m-%d %H', ts), json_extract(j, '$.a'), ifnull(a, 0) FROM t").sql
+    for sql, reason in [
+        ("SELECT \"fts3_tokenizer\"('simple')", "fts3_tokenizer()"),
+        ("SELECT load_extension('evil.so')", "load_extension()"),
+        ("SELECT zeroblob(200000000)", "zeroblob()"),
+        ("SELECT randomblob(200000000)", "randomblob()"),
+        ("SELECT readfile('/etc/passwd')", "readfile()"),
+        ("SELECT 1 #, load_extension('evil.so')", "could not be parsed"),
+        ("ATTACH DATABASE '/tmp/x.db' AS x", "ATTACH"),
+        ("PRAGMA writable_schema = 1", "PRAGMA"),
+        ("SELECT * FROM pragma_database_list", "pragma_database_list"),
+        ("SELECT * FROM pragma_table_info('stock')", "pragma_table_info()"),
+        ("VACUUM INTO '/tmp/copy.db'", "not"),
+    ]:
+        error = _refused(SQLITE, sql)
+        assert error.error == "Tool.NotAllowed" and reason in error.cause, (sql, error.cause)
 
 
-def test_sqlite_load_extension_refused_and_brackets_understood() -> None:
-    check_read_only("SELECT [delete] FROM [update]", SQLITE)
-    with pytest.raises(ToolError, match="load_extension"):
-        check_read_only("SELECT load_extension('evil.so')", SQLITE)
-    with pytest.raises(ToolError, match="not a read-only statement"):
-        check_read_only("ATTACH DATABASE 'x.db' AS x", SQLITE)
-    with pytest.raises(ToolError, match="not a read-only statement"):
-        check_read_only("PRAGMA query_only = OFF", SQLITE)
+def test_mysql_executable_comments_and_escapes_cannot_hide_code() -> None:
+    # MySQL runs the body of /*! … */: the re-generated SQL drops comments, so it cannot run.
+    assert MYSQL.check("SELECT 1 /*!50000 , sleep(5) */").sql == "SELECT 1"
+    # In MySQL '\'' is one quote inside a string: the sleep below is real code there, and is seen.
+    assert "sleep()" in _refused(MYSQL, "SELECT '\\'' , sleep(1) -- '").cause
+    assert "load_file()" in _refused(MYSQL, "SELECT load_file('/etc/passwd')").cause
+    assert _refused(MYSQL, "SELECT * FROM t LOCK IN SHARE MODE").error == "Tool.NotAllowed"
+    assert _refused(MYSQL, "SELECT * FROM t INTO OUTFILE '/tmp/x'").error == "Tool.NotAllowed"
+    assert _refused(MYSQL, "SELECT benchmark(100000000, md5('x'))").error == "Tool.NotAllowed"
+    assert _refused(MYSQL, "SELECT get_lock('x', 10)").error == "Tool.NotAllowed"
 
 
-def test_empty_and_unterminated_sql() -> None:
-    with pytest.raises(ToolError) as empty:
-        check_read_only("  -- nothing\n ; ", PG)
-    assert empty.value.error == "Tool.BadRequest"
-    with pytest.raises(ToolError) as open_string:
-        check_read_only("SELECT 'abc", PG)
-    assert open_string.value.error == "Tool.SqlError"
+def test_sql_server_refusals() -> None:
+    assert MSSQL.check("SELECT TOP 5 * FROM t WHERE a = :a").sql == "SELECT TOP 5 * FROM t WHERE a = :a"
+    assert "openrowset()" in _refused(MSSQL, "SELECT * FROM OPENROWSET('SQLNCLI', 'x', 'SELECT 1')").cause
+    assert _refused(MSSQL, "EXEC xp_cmdshell 'dir'").error == "Tool.NotAllowed"
+    assert "UPDLOCK" in _refused(MSSQL, "SELECT * FROM t WITH (UPDLOCK)").cause
+    assert MSSQL.check("SELECT a FROM t WITH (NOLOCK)").sql
+
+
+def test_named_parameters_survive_the_round_trip() -> None:
+    checked = PG.check("SELECT * FROM stock WHERE qty = :qty AND updated >= :since")
+    assert checked.sql == "SELECT * FROM stock WHERE qty = :qty AND updated >= :since"
+    assert SQLITE.check("SELECT * FROM t WHERE a = :a").sql == "SELECT * FROM t WHERE a = :a"
+
+
+def test_what_runs_is_the_checked_tree_without_comments() -> None:
+    checked = PG.check("SELECT 1 /* ; DROP TABLE t */ AS one -- trailing")
+    assert checked.sql == "SELECT 1 AS one"
+
+
+def test_empty_query_is_a_bad_request() -> None:
+    assert _refused(PG, "   ").error == "Tool.BadRequest"
+    assert _refused(PG, ";").error == "Tool.BadRequest"
+
+
+def test_unicode_escape_decoding() -> None:
+    assert decode_unicode_escapes("\\0070g_read_file") == "pg_read_file"
+    assert decode_unicode_escapes("\\+000070g") == "pg"
+    assert decode_unicode_escapes("a\\\\b") == "a\\b"

@@ -1,0 +1,194 @@
+"""`file.read` against Excel bombs built here: a zip's declared sizes and compression ratio are checked
+before openpyxl parses anything, and reading is bounded by cells, bytes and the time limit."""
+
+from __future__ import annotations
+
+import struct
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openpyxl import Workbook
+
+from phi_agent.config import FileReadSettings
+from phi_agent.errors import ToolError
+from phi_agent.results import build_output
+from phi_agent.tools.file_read import FileReadTool
+
+_CONTENT_TYPES = (
+    '<?xml version="1.0" encoding="UTF-8"?>'
+    '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+    '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+    '<Default Extension="xml" ContentType="application/xml"/>'
+    '<Override PartName="/xl/workbook.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+    '<Override PartName="/xl/worksheets/sheet1.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+    '<Override PartName="/xl/sharedStrings.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
+    "</Types>"
+)
+_ROOT_RELS = (
+    '<?xml version="1.0" encoding="UTF-8"?>'
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+    'officeDocument" Target="xl/workbook.xml"/></Relationships>'
+)
+_WORKBOOK = (
+    '<?xml version="1.0" encoding="UTF-8"?>'
+    '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+    'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+    '<sheets><sheet name="Data" sheetId="1" r:id="rId1"/></sheets></workbook>'
+)
+_WORKBOOK_RELS = (
+    '<?xml version="1.0" encoding="UTF-8"?>'
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" '
+    'Target="worksheets/sheet1.xml"/>'
+    '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+    'sharedStrings" Target="sharedStrings.xml"/></Relationships>'
+)
+_SHEET_HEAD = (
+    '<?xml version="1.0" encoding="UTF-8"?>'
+    '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+    '<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="inlineStr"><is><t>qty</t></is></c></row>'
+)
+_SHEET_TAIL = "</sheetData></worksheet>"
+
+
+def _workbook(
+    path: Path,
+    rows: list[str] | None = None,
+    repeat_row: tuple[str, int] | None = None,
+    shared_string: tuple[str, int] = ("sku", 1),
+) -> Path:
+    """A minimal .xlsx written part by part (streamed, so a bomb is cheap to build)."""
+    text, times = shared_string
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", _CONTENT_TYPES)
+        archive.writestr("_rels/.rels", _ROOT_RELS)
+        archive.writestr("xl/workbook.xml", _WORKBOOK)
+        archive.writestr("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS)
+        with archive.open("xl/sharedStrings.xml", "w", force_zip64=True) as part:
+            part.write(
+                b'<?xml version="1.0" encoding="UTF-8"?>'
+                b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" '
+                b'uniqueCount="1"><si><t>'
+            )
+            chunk = text.encode() * 1_000_000
+            for _ in range(times // 1_000_000):
+                part.write(chunk)
+            part.write(text.encode() * (times % 1_000_000))
+            part.write(b"</t></si></sst>")
+        with archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as part:
+            part.write(_SHEET_HEAD.encode())
+            for row in rows or []:
+                part.write(row.encode())
+            if repeat_row is not None:
+                block = repeat_row[0].encode() * 10_000
+                for _ in range(repeat_row[1] // 10_000):
+                    part.write(block)
+            part.write(_SHEET_TAIL.encode())
+    return path
+
+
+def _tool(base: Path, **settings: Any) -> FileReadTool:
+    return FileReadTool(FileReadSettings(base_dir=base, **settings))
+
+
+def _read(tool: FileReadTool, path: str, timeout: float | None = None) -> dict[str, Any]:
+    with tool.open({"path": path}, timeout) as result:
+        return dict(build_output("call", result, 131_072, None)["result"])
+
+
+def _drain(tool: FileReadTool, path: str, timeout: float | None = None) -> int:
+    """Read every row as the result builder would, without its inline-size limit."""
+    with tool.open({"path": path}, timeout) as result:
+        return sum(1 for _ in result.rows)
+
+
+def _refused(tool: FileReadTool, path: str, timeout: float | None = None) -> ToolError:
+    with pytest.raises(ToolError) as caught:
+        _drain(tool, path, timeout)
+    return caught.value
+
+
+def test_a_hand_built_workbook_reads(tmp_path: Path) -> None:
+    _workbook(
+        tmp_path / "ok.xlsx",
+        rows=['<row r="2"><c r="A2" t="inlineStr"><is><t>SKU-1</t></is></c><c r="B2"><v>4</v></c></row>'],
+    )
+    assert _read(_tool(tmp_path), "ok.xlsx") == {
+        "columns": ["sku", "qty"],
+        "rows": [["SKU-1", 4]],
+        "row_count": 1,
+        "truncated": False,
+    }
+
+
+def test_millions_of_empty_rows_are_refused_before_parsing(tmp_path: Path) -> None:
+    # 3 million <row/> elements: about 60 MB of XML that compresses to a few hundred KB.
+    bomb = _workbook(tmp_path / "empty-rows.xlsx", repeat_row=("<row/>", 3_000_000))
+    assert bomb.stat().st_size < 2_000_000
+    error = _refused(_tool(tmp_path), "empty-rows.xlsx")
+    assert error.error == "Tool.BadRequest" and "compressed" in error.cause and "sheet1.xml" in error.cause
+
+
+def test_a_huge_shared_string_is_refused_before_parsing(tmp_path: Path) -> None:
+    _workbook(tmp_path / "huge-string.xlsx", shared_string=("x", 80_000_000))
+    error = _refused(_tool(tmp_path), "huge-string.xlsx")
+    assert error.error in {"Tool.BadRequest", "Tool.ResultTooLarge"} and "sharedStrings.xml" in error.cause
+    # Under a generous ratio limit, the shared-strings cap still holds.
+    relaxed = _refused(_tool(tmp_path, max_compression_ratio=1_000_000), "huge-string.xlsx")
+    assert relaxed.error == "Tool.ResultTooLarge" and "shared strings" in relaxed.cause
+
+
+def test_declared_unpacked_size_is_capped(tmp_path: Path) -> None:
+    _workbook(tmp_path / "big.xlsx", shared_string=("x", 3_000_000))
+    error = _refused(_tool(tmp_path, max_uncompressed_bytes=2_000_000, max_compression_ratio=10**6), "big.xlsx")
+    assert error.error == "Tool.ResultTooLarge" and "unpacks to" in error.cause
+
+
+def test_a_row_far_down_the_sheet_is_bounded_by_cells_and_by_time(tmp_path: Path) -> None:
+    # Tiny and barely compressible, but openpyxl would yield two billion empty rows before row 2000000000.
+    _workbook(tmp_path / "far.xlsx", rows=['<row r="2000000000"><c r="A2000000000"><v>1</v></c></row>'])
+    by_cells = _refused(_tool(tmp_path, max_cells=200_000), "far.xlsx")
+    assert by_cells.error == "Tool.ResultTooLarge" and "200000 cells" in by_cells.cause
+    by_time = _refused(_tool(tmp_path, max_cells=10**12), "far.xlsx", timeout=1)
+    assert by_time.error == "Tool.Timeout"
+
+
+def test_a_cell_in_the_last_column_is_bounded(tmp_path: Path) -> None:
+    rows = [f'<row r="{i}"><c r="XFD{i}"><v>1</v></c></row>' for i in range(2, 2_000)]
+    _workbook(tmp_path / "wide.xlsx", rows=rows)
+    error = _refused(_tool(tmp_path, max_cells=1_000_000), "wide.xlsx")
+    assert error.error == "Tool.ResultTooLarge" and "cells" in error.cause
+
+
+def test_a_lying_declared_size_cannot_unpack_more(tmp_path: Path) -> None:
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(["sku", "qty"])
+    for i in range(5_000):
+        sheet.append([f"SKU-{i}", i])
+    path = tmp_path / "liar.xlsx"
+    workbook.save(path)
+    # Rewrite the central directory's uncompressed size of the sheet to a small number.
+    data = bytearray(path.read_bytes())
+    name = b"xl/worksheets/sheet1.xml"
+    offset = data.rfind(b"PK\x01\x02", 0, data.rfind(name))
+    struct.pack_into("<I", data, offset + 24, 100)
+    path.write_bytes(bytes(data))
+    error = _refused(_tool(tmp_path), "liar.xlsx")
+    assert error.error == "Tool.BadRequest" and "not a readable Excel file" in error.cause
+
+
+def test_csv_lines_and_rows_are_capped(tmp_path: Path) -> None:
+    (tmp_path / "wide.csv").write_text("a,b\n" + "x," * 3_000_000 + "y\n")
+    error = _refused(_tool(tmp_path, max_row_bytes=1_000_000), "wide.csv")
+    assert error.error == "Tool.ResultTooLarge" and "per-row limit" in error.cause
+    (tmp_path / "many.csv").write_text("a\n" + ("y" * 1_000 + "\n") * 5_000)
+    total = _refused(_tool(tmp_path, max_result_bytes=1_000_000), "many.csv")
+    assert total.error == "Tool.ResultTooLarge" and "1000000 bytes" in total.cause

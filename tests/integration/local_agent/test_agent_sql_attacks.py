@@ -1,0 +1,386 @@
+"""`db.query` attacked as an attacker holding the cloud side would: the corpus runs against SQLite and the
+embedded PostgreSQL, as a superuser login (the guard is the only barrier: started with the override) and as
+a read-only login created here. Every attack is refused, or harmless because the database refuses it; the
+queries a warehouse report needs still work."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from sqlalchemy import make_url
+
+from phi_agent.app import privileged_logins
+from phi_agent.config import DbQuerySettings
+from phi_agent.errors import ToolError
+from phi_agent.results import build_output
+from phi_agent.tools.db_query import DbQueryTool
+from phi_agent.tools.registry import ToolRegistry
+
+READER = "phi_reader"
+FILES = "phi_files_reader"
+
+
+@dataclass
+class Target:
+    kind: str  # sqlite | pg_superuser | pg_readonly
+    tool: DbQueryTool
+    url: str
+
+    @property
+    def postgres(self) -> bool:
+        return self.kind.startswith("pg_")
+
+
+def _settings(**overrides: Any) -> DbQuerySettings:
+    values: dict[str, Any] = {"url_env": "X", "statement_timeout_seconds": 5, "max_rows": 1000} | overrides
+    return DbQuerySettings(**values)
+
+
+def _raw_url(url: str) -> str:
+    """A libpq connection string for psycopg from a SQLAlchemy URL."""
+    parsed = make_url(url)
+    host = parsed.query.get("host") or parsed.host or ""
+    return psycopg.conninfo.make_conninfo(
+        dbname=parsed.database, user=parsed.username, password=parsed.password or None, host=host, port=parsed.port
+    )
+
+
+@pytest.fixture(scope="module")
+def reader_url(postgres_url: str) -> str:
+    with psycopg.connect(_raw_url(postgres_url), autocommit=True) as admin:
+        for role in (READER, FILES):
+            admin.execute(f"DROP ROLE IF EXISTS {role}")
+        admin.execute(f"CREATE ROLE {READER} LOGIN PASSWORD 'reader-pw'")
+        admin.execute(f"GRANT SELECT ON stock TO {READER}")
+        admin.execute(f"CREATE ROLE {FILES} LOGIN PASSWORD 'files-pw'")
+        admin.execute(f"GRANT pg_read_server_files TO {FILES}")
+    return make_url(postgres_url).set(username=READER, password="reader-pw").render_as_string(hide_password=False)
+
+
+@pytest.fixture(params=["sqlite", "pg_superuser", "pg_readonly"])
+def target(request: pytest.FixtureRequest, warehouse_sqlite: Path) -> Iterator[Target]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{warehouse_sqlite}"
+        tool = DbQueryTool(_settings(), url, 2)
+    elif request.param == "pg_superuser":
+        url = request.getfixturevalue("postgres_url")
+        tool = DbQueryTool(_settings(), url, 2, allow_privileged_login=True)
+    else:
+        url = request.getfixturevalue("reader_url")
+        tool = DbQueryTool(_settings(), url, 2)
+    yield Target(request.param, tool, url)
+    tool.dispose()
+
+
+def _run(tool: DbQueryTool, args: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
+    with tool.open(args, timeout) as result:
+        output = build_output("call", result, 131_072, None)
+    return dict(output["result"])
+
+
+def _drain(tool: DbQueryTool, args: dict[str, Any]) -> int:
+    """Read every row as the result builder would, without its inline-size limit."""
+    with tool.open(args, None) as result:
+        return sum(1 for _ in result.rows)
+
+
+def _error(tool: DbQueryTool, sql: str, **args: Any) -> ToolError:
+    with pytest.raises(ToolError) as caught:
+        _run(tool, {"sql": sql, **args})
+    return caught.value
+
+
+# --- attacks --------------------------------------------------------------------------------------------
+COMMON_ATTACKS = [
+    "DELETE FROM stock",
+    "UPDATE stock SET qty = 0",
+    "SELECT 1; DELETE FROM stock",
+    "WITH gone AS (DELETE FROM stock RETURNING *) SELECT * FROM gone",
+    "SELECT * INTO stolen FROM stock",
+    "SELECT * FROM stock FOR UPDATE",
+    "CREATE TABLE stolen AS SELECT * FROM stock",
+    "DROP TABLE stock",
+]
+POSTGRES_ATTACKS = [
+    "SELECT \"pg_read_file\"('/etc/hostname')",
+    "SELECT U&\"\\0070g_read_file\"('/etc/hostname')",
+    "SELECT pg_catalog.pg_read_file('/etc/hostname')",
+    "SELECT \"pg_read_binary_file\"('/etc/hostname')",
+    "SELECT * FROM \"pg_ls_dir\"('.')",
+    "SELECT pg_ls_waldir()",
+    "SELECT lo_get(1)",
+    "SELECT lo_from_bytea(0, 'x')",
+    "SELECT current_setting('data_directory')",
+    "SELECT pg_notify('phi', 'x')",
+    "SELECT \"set_config\"('statement_timeout', '0', true) AS s, CASE WHEN g > 1000 THEN pg_sleep(8) END "
+    "FROM generate_series(1, 1001) g",
+    "SELECT pg_sleep(8)",
+    "SELECT pg_try_advisory_lock(42)",
+    "SELECT pg_advisory_lock_shared(42)",
+    "SELECT count(*) FROM stock WHERE qty IN (SELECT pg_advisory_lock(42))",
+    "SELECT * FROM dblink('dbname=postgres', 'SELECT 1') AS t(a int)",
+    "SELECT query_to_xml('DELETE FROM stock RETURNING 1', true, true, '')",
+    "SELECT sneaky_write()",
+    "SELECT public.sneaky_write()",
+    "SELECT nextval('s')",
+    "COPY stock TO PROGRAM 'id'",
+    "CALL anything()",
+    "DO $$ BEGIN DELETE FROM stock; END $$",
+    "SET default_transaction_read_only = off",
+    "SELECT * FROM pg_authid",
+    "SELECT x FROM stock, LATERAL (SELECT pg_sleep(1)) AS l(x)",
+    "SELECT qty FROM stock ORDER BY CASE WHEN qty > 0 THEN pg_sleep(1) END",
+]
+SQLITE_ATTACKS = [
+    "SELECT \"fts3_tokenizer\"('simple')",
+    "SELECT load_extension('/tmp/evil.so')",
+    "SELECT zeroblob(200000000) FROM stock",
+    "SELECT 1 #, load_extension('/tmp/evil.so')",
+    "ATTACH DATABASE '/tmp/phi-attack.db' AS x",
+    "PRAGMA query_only = OFF",
+    "SELECT * FROM pragma_database_list",
+    "VACUUM INTO '/tmp/phi-attack-copy.db'",
+]
+
+
+def test_attack_corpus_is_refused(target: Target) -> None:
+    attacks = COMMON_ATTACKS + (POSTGRES_ATTACKS if target.postgres else SQLITE_ATTACKS)
+    for sql in attacks:
+        error = _error(target.tool, sql)
+        assert error.error in {"Tool.NotAllowed", "Tool.BadRequest"}, (target.kind, sql, error.error, error.cause)
+    # Nothing changed, nothing leaked into the session.
+    assert _run(target.tool, {"sql": "SELECT count(*) FROM stock WHERE qty > 0"})["rows"][0][0] > 0
+    assert not Path("/tmp/phi-attack.db").exists() and not Path("/tmp/phi-attack-copy.db").exists()
+
+
+def test_lo_export_and_terminate_backend_do_nothing(target: Target, tmp_path: Path) -> None:
+    if not target.postgres:
+        pytest.skip("PostgreSQL functions")
+    written = tmp_path / f"lo-{uuid.uuid4().hex}"
+    assert _error(target.tool, f"SELECT \"lo_export\"(1, '{written}')").error == "Tool.NotAllowed"
+    assert not written.exists()
+    with psycopg.connect(_raw_url(target.url)) as bystander:
+        pid = bystander.info.backend_pid
+        assert _error(target.tool, f'SELECT "pg_terminate_backend"({pid})').error == "Tool.NotAllowed"
+        assert _error(target.tool, f"SELECT pg_cancel_backend({pid})").error == "Tool.NotAllowed"
+        assert bystander.execute("SELECT 1").fetchone() == (1,)
+
+
+# --- allowed queries ------------------------------------------------------------------------------------
+POSTGRES_ALLOWED: list[tuple[dict[str, Any], list[list[Any]]]] = [
+    (
+        {"sql": "SELECT count(*), sum(qty), min(qty), max(qty), round(avg(qty), 2) FROM stock"},
+        [[50, 1275, 1, 50, 25.5]],
+    ),
+    ({"sql": "SELECT count(*) FROM stock a JOIN stock b ON a.qty = b.qty + 1"}, [[49]]),
+    (
+        {"sql": "SELECT sku, row_number() OVER (ORDER BY qty DESC) AS rn FROM stock ORDER BY qty DESC LIMIT 2"},
+        [["SKU-50", 1], ["SKU-49", 2]],
+    ),
+    ({"sql": "WITH big AS (SELECT qty FROM stock WHERE qty > 45) SELECT count(*) FROM big"}, [[5]]),
+    (
+        {
+            "sql": "SELECT (updated AT TIME ZONE 'UTC')::date, extract(hour FROM updated AT TIME ZONE 'UTC'), "
+            "date_trunc('hour', updated AT TIME ZONE 'UTC') FROM stock WHERE qty = 1"
+        },
+        [["2026-01-02", 3, "2026-01-02T03:00:00"]],
+    ),
+    ({"sql": "SELECT CAST(qty AS text) || '-' || price::text FROM stock WHERE qty = 2"}, [["2-2.50"]]),
+    ({"sql": "SELECT jsonb_build_object('sku', sku, 'qty', qty)->>'sku' FROM stock WHERE qty = 3"}, [["SKU-3"]]),
+    ({"sql": "SELECT count(*) FROM generate_series(0, 23) AS h"}, [[24]]),
+    (
+        {
+            "sql": "SELECT h, count(s.sku) FROM generate_series(2, 3) AS h "
+            "LEFT JOIN stock s ON extract(hour FROM s.updated AT TIME ZONE 'UTC') = h GROUP BY h ORDER BY h"
+        },
+        [[2, 0], [3, 50]],
+    ),
+    (
+        {
+            "sql": "SELECT count(*) FROM stock WHERE updated >= :start AND updated < :end",
+            "params": {
+                "start": {"$datetime": "2026-01-02T04:00:00+01:00"},
+                "end": {"$datetime": "2026-01-02T03:04:06Z"},
+            },
+        },
+        [[50]],
+    ),
+    ({"sql": "SELECT count(*) FROM stock WHERE day = :d", "params": {"d": {"$date": "2026-01-02"}}}, [[50]]),
+    (
+        {"sql": "TABLE stock LIMIT 1"},
+        [["SKU-1", 1, 1.25, "2026-01-02T03:04:05+00:00", "2026-01-02", "AP8=", "00000000-0000-0000-0000-000000000001"]],
+    ),
+]
+SQLITE_ALLOWED: list[tuple[dict[str, Any], list[list[Any]]]] = [
+    ({"sql": "SELECT count(*), sum(qty), min(qty), max(qty), avg(qty) FROM stock"}, [[100, 5050, 1, 100, 50.5]]),
+    ({"sql": "SELECT count(*) FROM stock a JOIN stock b ON a.qty = b.qty + 1"}, [[99]]),
+    (
+        {"sql": "SELECT sku, row_number() OVER (ORDER BY qty DESC) AS rn FROM stock ORDER BY qty DESC LIMIT 2"},
+        [["SKU-0100", 1], ["SKU-0099", 2]],
+    ),
+    ({"sql": "WITH big AS (SELECT qty FROM stock WHERE qty > 95) SELECT count(*) FROM big"}, [[5]]),
+    ({"sql": "SELECT strftime('%H', updated), date(updated) FROM stock WHERE qty = 1"}, [["07", "2026-01-01"]]),
+    ({"sql": "SELECT CAST(qty AS TEXT) || '-' || sku FROM stock WHERE qty = 2"}, [["2-SKU-0002"]]),
+    ({"sql": "SELECT json_extract(json_object('sku', sku), '$.sku') FROM stock WHERE qty = 3"}, [["SKU-0003"]]),
+    (
+        {"sql": "WITH RECURSIVE h(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM h WHERE n < 23) SELECT count(*) FROM h"},
+        [[24]],
+    ),
+    (
+        {
+            "sql": "SELECT count(*) FROM stock WHERE updated >= :start",
+            "params": {"start": {"$datetime": "2026-01-01T06:00:00Z"}},
+        },
+        [[100]],
+    ),
+    ({"sql": "SELECT count(*) FROM stock WHERE date(updated) = :d", "params": {"d": {"$date": "2026-01-01"}}}, [[100]]),
+]
+
+
+def test_allowed_queries_work(target: Target) -> None:
+    for args, rows in POSTGRES_ALLOWED if target.postgres else SQLITE_ALLOWED:
+        assert _run(target.tool, args)["rows"] == rows, (target.kind, args["sql"])
+
+
+# --- the login ------------------------------------------------------------------------------------------
+def test_privileged_logins_are_reported_and_refused(postgres_url: str, reader_url: str) -> None:
+    superuser = DbQueryTool(_settings(), postgres_url, 1)
+    files_url = make_url(reader_url).set(username=FILES, password="files-pw").render_as_string(hide_password=False)
+    files = DbQueryTool(_settings(), files_url, 1)
+    reader = DbQueryTool(_settings(), reader_url, 1)
+    try:
+        privileges = superuser.privileges()
+        assert privileges is not None and privileges.dangerous == ["superuser"]
+        assert "may write to" in privileges.describe()
+        refused = _error(superuser, "SELECT 1")
+        assert refused.error == "Tool.NotAllowed" and "superuser" in refused.cause
+        assert "--allow-privileged-db-login" in refused.cause
+        files_privileges = files.privileges()
+        assert files_privileges is not None and files_privileges.dangerous == ["pg_read_server_files"]
+        assert _error(files, "SELECT 1").error == "Tool.NotAllowed"
+        reader_privileges = reader.privileges()
+        assert reader_privileges is not None and reader_privileges.dangerous == []
+        assert "no write privilege on any table" in reader_privileges.describe()
+        assert _run(reader, {"sql": "SELECT 1 AS one"})["rows"] == [[1]]
+        problems = privileged_logins(ToolRegistry({"db.query": superuser}))
+        assert len(problems) == 1 and "superuser" in problems[0] and "***" in problems[0]
+        assert privileged_logins(ToolRegistry({"db.query": reader})) == []
+    finally:
+        for tool in (superuser, files, reader):
+            tool.dispose()
+
+
+# --- defence in depth -----------------------------------------------------------------------------------
+def test_postgres_sessions_are_read_only_and_reset_after_each_call(postgres_url: str) -> None:
+    tool = DbQueryTool(_settings(), postgres_url, 1, allow_privileged_login=True)
+    try:
+        # Whatever a call might leave on its pooled connection (a bypass of the guard, simulated here)…
+        with tool._engine.connect() as connection:
+            assert connection.exec_driver_sql("SHOW default_transaction_read_only").scalar_one() == "on"
+            connection.exec_driver_sql("SET SESSION statement_timeout = 123456")
+            connection.exec_driver_sql("SELECT pg_advisory_lock(4242)")
+            connection.commit()
+            pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+        # …is gone before the connection is used again.
+        with tool._engine.connect() as connection:
+            assert connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one() == pid
+            assert connection.exec_driver_sql("SHOW statement_timeout").scalar_one() != "123456"
+            assert connection.exec_driver_sql("SHOW default_transaction_read_only").scalar_one() == "on"
+            held = connection.exec_driver_sql(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242"
+            ).scalar_one()
+            assert held == 0
+        assert _run(tool, {"sql": "SELECT 1 AS one"})["rows"] == [[1]]
+    finally:
+        tool.dispose()
+
+
+def test_the_agent_cancels_a_query_whatever_the_server_timeout(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tool = DbQueryTool(_settings(statement_timeout_seconds=1), postgres_url, 1, allow_privileged_login=True)
+    # As if the server's statement timeout had been switched off: only the agent's own deadline is left.
+    monkeypatch.setattr(tool, "_start_read_only", lambda connection, seconds: None)
+    try:
+        error = _error(tool, "SELECT count(*) FROM generate_series(1, 20000000000)")
+        assert error.error == "Tool.Timeout"
+        assert _run(tool, {"sql": "SELECT 1 AS one"})["rows"] == [[1]]
+    finally:
+        tool.dispose()
+
+
+def test_the_deadline_covers_the_fetch(postgres_url: str) -> None:
+    settings = _settings(statement_timeout_seconds=1, max_rows=10**9, max_result_bytes=10**12)
+    tool = DbQueryTool(settings, postgres_url, 1, allow_privileged_login=True)
+    try:
+        with (
+            pytest.raises(ToolError) as caught,
+            tool.open({"sql": "SELECT i FROM generate_series(1, 1000000000) i"}, None) as result,
+        ):
+            for _ in result.rows:
+                pass
+        assert caught.value.error == "Tool.Timeout"
+    finally:
+        tool.dispose()
+
+
+def test_results_are_capped_by_bytes(target: Target) -> None:
+    settings = _settings(max_row_bytes=100_000, max_result_bytes=1_000_000, statement_timeout_seconds=60)
+    tool = DbQueryTool(settings, target.url, 1, allow_privileged_login=True)
+    try:
+        if target.postgres:
+            huge_value = "SELECT string_agg(sku, ',') FROM stock, generate_series(1, 20000)"
+            many_rows = (
+                "SELECT (SELECT string_agg(s.sku, ',') FROM stock s, generate_series(1, 100) a) || g "
+                "FROM generate_series(1, 3000) g"
+            )
+        else:
+            huge_value = (
+                "WITH RECURSIVE s(x) AS (SELECT 'xxxxxxxxxx' UNION ALL SELECT x || x FROM s "
+                "WHERE length(x) < 200000000) SELECT max(x) FROM s"
+            )
+            many_rows = (
+                "SELECT substr(group_concat(a.sku, ''), 1, 60000) FROM stock AS a, stock AS b, stock AS c "
+                "GROUP BY b.qty"
+            )
+        with pytest.raises(ToolError) as value:
+            _drain(tool, {"sql": huge_value})
+        assert value.value.error == "Tool.ResultTooLarge" and "limit" in value.value.cause, value.value.cause
+        with pytest.raises(ToolError) as total:
+            _drain(tool, {"sql": many_rows, "max_rows": 1000})
+        assert total.value.error == "Tool.ResultTooLarge" and "1000000 bytes" in total.value.cause, total.value.cause
+    finally:
+        tool.dispose()
+
+
+def test_sqlite_is_opened_read_only_and_check_never_creates_a_file(tmp_path: Path, warehouse_sqlite: Path) -> None:
+    missing = tmp_path / "missing.db"
+    tool = DbQueryTool(_settings(), f"sqlite:///{missing}", 1)
+    with pytest.raises(ToolError) as caught:
+        tool.check()
+    assert "does not exist" in caught.value.cause
+    assert not missing.exists()
+    tool.dispose()
+    tool = DbQueryTool(_settings(), f"sqlite:///{warehouse_sqlite}", 1)
+    try:
+        assert "mode=ro" in tool.check()
+        # Even with the guard bypassed and query_only switched off, the file is read-only…
+        with tool._engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA query_only = OFF")
+            with pytest.raises(Exception, match="readonly"):
+                connection.exec_driver_sql("DELETE FROM stock")
+        # …and the authorizer refuses functions that are not allowed.
+        with tool._engine.connect() as connection, tool._sqlite_session(connection, time.monotonic() + 5):
+            with pytest.raises(Exception, match="not authorized"):
+                connection.exec_driver_sql("SELECT zeroblob(10)")
+            with pytest.raises(Exception, match="not authorized"):
+                connection.exec_driver_sql("ATTACH DATABASE ':memory:' AS x")
+    finally:
+        tool.dispose()

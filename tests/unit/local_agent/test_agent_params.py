@@ -1,0 +1,64 @@
+"""Typed `db.query` parameters: {"$datetime": …} and {"$date": …} decoded per database."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+
+import pytest
+
+from phi_agent.errors import ToolError
+from phi_agent.tools.params import decode_params
+
+
+def test_plain_values_pass_through() -> None:
+    params = {"s": "x", "i": 3, "f": 1.5, "b": True, "n": None}
+    assert decode_params(params, "postgresql") == params
+    assert decode_params(None, "sqlite") == {}
+
+
+def test_datetime_is_aware_for_postgresql() -> None:
+    decoded = decode_params({"start": {"$datetime": "2026-11-20T00:00:00+01:00"}}, "postgresql")["start"]
+    assert decoded == datetime(2026, 11, 20, tzinfo=timezone(timedelta(hours=1)))
+    assert decoded.utcoffset() == timedelta(hours=1)
+    z = decode_params({"end": {"$datetime": "2026-11-21T00:00:00Z"}}, "postgresql")["end"]
+    assert z == datetime(2026, 11, 21, tzinfo=UTC)
+
+
+def test_datetime_for_sqlite_is_iso_text_in_the_given_offset() -> None:
+    params = {"a": {"$datetime": "2026-11-20T00:00:00+01:00"}, "b": {"$datetime": "2026-11-20 06:30:00.250Z"}}
+    assert decode_params(params, "sqlite") == {
+        "a": "2026-11-20T00:00:00+01:00",
+        "b": "2026-11-20T06:30:00.250000+00:00",
+    }
+
+
+@pytest.mark.parametrize("dialect", ["mysql", "mssql"])
+def test_datetime_for_drivers_without_offsets_is_the_same_instant_in_utc(dialect: str) -> None:
+    decoded = decode_params({"a": {"$datetime": "2026-11-20T00:00:00+01:00"}}, dialect)["a"]
+    assert decoded == datetime(2026, 11, 19, 23, 0) and decoded.tzinfo is None
+
+
+def test_date() -> None:
+    assert decode_params({"d": {"$date": "2026-11-20"}}, "postgresql") == {"d": date(2026, 11, 20)}
+    assert decode_params({"d": {"$date": "2026-11-20"}}, "sqlite") == {"d": "2026-11-20"}
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ({"$datetime": "2026-11-20T00:00:00"}, "no UTC offset"),
+        ({"$datetime": "yesterday"}, "not an ISO-8601"),
+        ({"$datetime": 1700000000}, "must be an ISO-8601 string"),
+        ({"$date": "2026-11-20T00:00:00Z"}, "not a date"),
+        ({"$date": "20261120"}, "not a date"),
+        ({"$time": "10:00"}, "unknown typed value '$time'"),
+        ({"$datetime": "2026-11-20T00:00:00Z", "$date": "2026-11-20"}, "must be exactly"),
+        ({"nested": 1}, "must be exactly"),
+        ([1, 2], "unsupported value of type list"),
+    ],
+)
+def test_bad_typed_values_are_bad_requests_naming_the_parameter(value: object, reason: str) -> None:
+    with pytest.raises(ToolError) as caught:
+        decode_params({"day_start": value}, "postgresql")
+    assert caught.value.error == "Tool.BadRequest"
+    assert caught.value.cause.startswith("args.params.day_start: ") and reason in caught.value.cause
