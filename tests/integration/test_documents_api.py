@@ -141,6 +141,24 @@ def test_the_same_content_twice_is_one_document(new_user: ApiSession, agent: dic
     assert len(new_user.ok("GET", f"/agents/{agent['id']}/documents")) == 1
 
 
+def test_content_of_a_failed_document_uploaded_again_is_answered_as_its_duplicate(
+    new_user: ApiSession, agent: dict[str, Any]
+) -> None:
+    data = b"%PDF-1.7\n" + uuid.uuid4().bytes * 40  # not a readable PDF: it fails
+    first = _upload(new_user, agent, "scan-2024.pdf", data)
+    failed = _wait_until_processed(new_user, agent, first.json()["id"])
+    assert failed["status"] == "FAILED"
+
+    again = _upload(new_user, agent, "scan-2024 (copy).pdf", data)
+
+    assert again.status_code == 409
+    error = again.json()["error"]
+    assert error["code"] == "conflict"
+    assert f"duplicate of 'scan-2024.pdf' (document {failed['id']})" in error["message"]
+    assert failed["error"] in error["message"]
+    assert len(new_user.ok("GET", f"/agents/{agent['id']}/documents")) == 1
+
+
 def test_delete_removes_the_document_its_chunks_and_its_object(
     new_user: ApiSession, agent: dict[str, Any], stack: Any
 ) -> None:

@@ -1,11 +1,12 @@
-"""Semantic search over an organisation's documents with the configured embedding model."""
+"""Search over an organisation's documents: the configured embedding model's vector ranking fused with
+PostgreSQL's full-text ranking of the same question (hybrid retrieval, see phi.db.documents)."""
 
 from __future__ import annotations
 
 from uuid import UUID
 
+from phi.db import documents as documents_repo
 from phi.db.connection import DbConnection
-from phi.documents import store
 from phi.documents.models import SearchHit
 from phi.embeddings import get_embedding_provider
 
@@ -16,7 +17,7 @@ def search_documents(
 ) -> list[SearchHit]:
     embedder = get_embedding_provider()
     [vector] = embedder.embed([query])
-    return store.search(
+    return documents_repo.search(
         conn, org_id, vector, embedder.model_id, embedder.dimension, top_k=top_k, agent_id=agent_id,
-        include_org_wide=include_org_wide,
+        include_org_wide=include_org_wide, query_text=query,
     )
