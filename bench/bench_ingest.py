@@ -134,7 +134,9 @@ def bench_copy_vs_insert(
     ][:rows]
     matrix = np.tile(np.asarray(vectors, dtype=np.float32), (repeats, 1))[:rows]
     org_id = new_org(conn)
-    columns = "document_id, org_id, agent_id, chunk_index, text, page, heading, content_hash, embedding, embedding_model"
+    columns = (
+        "document_id, org_id, agent_id, chunk_index, text, page, heading, content_hash, embedding, embedding_model"
+    )
 
     def binary_copy() -> None:
         document_id = new_document(conn, org_id, "copy.pdf")
@@ -143,7 +145,8 @@ def bench_copy_vs_insert(
 
     def text_copy() -> None:  # the previous write_chunks: vectors formatted as text in Python
         document_id = new_document(conn, org_id, "text-copy.pdf")
-        with conn.transaction(), conn.cursor() as cursor, cursor.copy(f"COPY document_chunks ({columns}) FROM STDIN") as copy:
+        statement = f"COPY document_chunks ({columns}) FROM STDIN"
+        with conn.transaction(), conn.cursor() as cursor, cursor.copy(statement) as copy:
             for item, vector in zip(many_chunks, matrix.tolist(), strict=True):
                 copy.write_row((document_id, org_id, None, item.index, item.text, item.page, item.heading,
                                 item.content_hash, store.vector_literal(vector), model_id))
@@ -153,7 +156,8 @@ def bench_copy_vs_insert(
         with conn.transaction(), conn.cursor() as cursor:
             for item, vector in zip(many_chunks, matrix.tolist(), strict=True):
                 cursor.execute(
-                    f"INSERT INTO document_chunks ({columns}) VALUES (%s, %s, NULL, %s, %s, %s, %s, %s, %s::vector, %s)",
+                    f"INSERT INTO document_chunks ({columns})"
+                    " VALUES (%s, %s, NULL, %s, %s, %s, %s, %s, %s::vector, %s)",
                     (document_id, org_id, item.index, item.text, item.page, item.heading, item.content_hash,
                      store.vector_literal(vector), model_id),
                 )

@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     # The sweeper fails a document whose ingest made no progress for this long (above the ingest queue's
     # visibility timeout, so a retry pending on the queue is not cut short), and expires unused upload URLs.
     document_stale_seconds: int = 2 * 3600
+    # Weight of PostgreSQL's full-text ranking fused with the vector ranking in document search; 0 = vector only
+    # (the default: on our labelled paraphrase questions every weight tried lowered recall, see bench_retrieval.py).
+    search_text_weight: float = 0.0
 
 
 @lru_cache(maxsize=1)

@@ -34,6 +34,8 @@ HNSW_MAX_DIMENSION = 2000
 # paper (Cormack et al., 2009); it damps the head of each ranking so that neither alone decides.
 RRF_K = 60
 HYBRID_CANDIDATES = 40
+# The full-text ranking's weight in the fusion, against 1 for the vector ranking (measured in bench_retrieval.py).
+TEXT_WEIGHT = 1.0
 
 AnyConnection = psycopg.Connection[Any]
 DocumentStatus = Literal["PROCESSING", "READY", "FAILED", "EXPIRED"]
@@ -234,7 +236,7 @@ def write_chunks(
 ) -> int:
     """Replace the document's chunks with `chunks` (idempotent for a re-ingest) by one binary COPY.
 
-    `embeddings` is a (chunks × dimension) numpy array or anything numpy turns into one. Vectors travel in
+    `embeddings` is a (chunks x dimension) numpy array or anything numpy turns into one. Vectors travel in
     pgvector's binary format (int16 dimension, int16 unused, float4 big-endian each), made by numpy in one
     conversion: no per-number text formatting or parsing on either side.
     """
@@ -297,6 +299,9 @@ def ensure_vector_index(conn: AnyConnection, model_id: str, dimension: int) -> s
             " configure shorter vectors (PHI_EMBEDDING_DIMENSIONS)"
         )
     name = vector_index_name(model_id, dimension)
+    # Two first ingests of a new model at once would both try to create it (a unique violation on pg_class):
+    # the second waits here, then finds it.
+    conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"create index {name}",))
     conn.execute(
         sql.SQL(
             "CREATE INDEX IF NOT EXISTS {name} ON document_chunks USING hnsw ((embedding::vector({dim}))"
@@ -362,8 +367,9 @@ def hybrid_search_sql(dimension: int, model_id: str, agent_filter: AgentFilter) 
         "  SELECT id, ts_rank_cd(search_text, q) AS rank_cd FROM document_chunks, text_query"
         "  WHERE {scope} AND search_text @@ q ORDER BY rank_cd DESC, id LIMIT %(candidates)s) AS t),"
         " fused AS ("
-        " SELECT id, sum(1.0 / ({k} + rank)) AS fused FROM"
-        " (SELECT id, rank FROM vector_hits UNION ALL SELECT id, rank FROM text_hits) AS both_rankings"
+        " SELECT id, sum(weight / ({k} + rank)) AS fused FROM"
+        " (SELECT id, rank, 1.0 AS weight FROM vector_hits"
+        "  UNION ALL SELECT id, rank, %(text_weight)s::float8 AS weight FROM text_hits) AS both_rankings"
         " GROUP BY id ORDER BY fused DESC, id LIMIT %(top_k)s)"
         " SELECT c.document_id, d.filename, c.chunk_index, c.text, c.page, c.heading,"
         " 1 - ({distance}) AS score FROM fused JOIN document_chunks AS c ON c.id = fused.id"
@@ -382,6 +388,7 @@ def search(
     include_org_wide: bool = True,
     ef_search: int = DEFAULT_EF_SEARCH,
     query_text: str | None = None,
+    text_weight: float = TEXT_WEIGHT,
 ) -> list[SearchHit]:
     """Closest chunks of one organisation (and agent, plus org-wide documents if asked).
 
@@ -403,7 +410,7 @@ def search(
     }
     if query_text:
         query = hybrid_search_sql(dimension, model_id, agent_filter)
-        params |= {"text": query_text, "candidates": max(HYBRID_CANDIDATES, top_k)}
+        params |= {"text": query_text, "candidates": max(HYBRID_CANDIDATES, top_k), "text_weight": text_weight}
     else:
         query = search_sql(dimension, model_id, agent_filter)
     walk = max(ef_search, top_k, params.get("candidates", 0))

@@ -80,7 +80,7 @@ def _sections(doc: ExtractedDocument) -> Iterator[_Section]:
         yield current
 
 
-HEADING_SEPARATOR = " › "
+HEADING_SEPARATOR = " > "
 
 
 def _merge_heading_only(sections: list[_Section]) -> list[_Section]:

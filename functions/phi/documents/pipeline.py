@@ -27,7 +27,8 @@ def ingest_s3_object(bucket: str, raw_key: str) -> dict[str, Any]:
         limit = get_settings().max_upload_bytes
         if size > limit:
             with transaction() as conn:
-                documents_repo.mark_failed(conn, document_id, f"the file is {size:,} bytes; the limit is {limit:,} bytes")
+                reason = f"the file is {size:,} bytes; the limit is {limit:,} bytes"
+                documents_repo.mark_failed(conn, document_id, reason)
             return {"key": key, "status": "FAILED", "reason": "too large"}
         data = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     except Exception as error:  # retried by the queue; the reason stays on the document for the sweeper

@@ -1,5 +1,5 @@
-"""Search over an organisation's documents: the configured embedding model's vector ranking fused with
-PostgreSQL's full-text ranking of the same question (hybrid retrieval, see phi.db.documents)."""
+"""Search over an organisation's documents with the configured embedding model; with
+PHI_SEARCH_TEXT_WEIGHT > 0, fused with PostgreSQL's full-text ranking of the same question (hybrid retrieval)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from phi.db import documents as documents_repo
 from phi.db.connection import DbConnection
 from phi.documents.models import SearchHit
 from phi.embeddings import get_embedding_provider
+from phi.settings import get_settings
 
 
 def search_documents(
@@ -17,7 +18,8 @@ def search_documents(
 ) -> list[SearchHit]:
     embedder = get_embedding_provider()
     [vector] = embedder.embed([query])
+    text_weight = get_settings().search_text_weight
     return documents_repo.search(
         conn, org_id, vector, embedder.model_id, embedder.dimension, top_k=top_k, agent_id=agent_id,
-        include_org_wide=include_org_wide, query_text=query,
+        include_org_wide=include_org_wide, query_text=query if text_weight > 0 else None, text_weight=text_weight,
     )

@@ -178,7 +178,9 @@ def test_unexpected_errors_fail_the_document_with_the_error_type(conn: psycopg.C
 
     outcome = ingest_document(conn, document_id, data, BrokenEmbedder())
 
-    reason = "internal error while processing the document (RuntimeError: bug); upload it again, or report it if it recurs"
+    reason = (
+        "internal error while processing the document (RuntimeError: bug); upload it again, or report it if it recurs"
+    )
     assert (outcome.status, outcome.reason) == ("FAILED", reason)
     assert document_row(conn, document_id)["error"] == reason
 

@@ -145,3 +145,29 @@ def test_an_unused_upload_url_ends_expired_and_recent_or_used_ones_are_left_alon
     assert status_and_error(conn, unused) == ("EXPIRED", "the upload URL expired before a file was uploaded")
     assert status_and_error(conn, recent)[0] == "PROCESSING"
     assert status_and_error(conn, used)[0] == "PROCESSING"
+
+
+def test_hybrid_search_lifts_the_full_text_match_and_stays_in_the_organisation(
+    conn: psycopg.Connection, new_org: uuid.UUID
+) -> None:
+    embedder = CountingEmbedder()  # vectors that say almost nothing: the text ranking decides
+    texts = {
+        "yard.txt": b"Trailers wait in the yard until a door is free.",
+        "forklift.txt": b"Forklift batteries are charged in the ventilated room.",
+        "visitors.txt": b"Visitors sign in at reception.",
+    }
+    for name, data in texts.items():
+        document_id = add_document(conn, new_org, name, data)
+        assert ingest_document(conn, document_id, data, embedder).status == "READY"
+    other_org = uuid.uuid4()
+    conn.execute("INSERT INTO organizations (id, name) VALUES (%s, 'Other org')", (other_org,))
+    other = add_document(conn, other_org, "other-forklift.txt", b"Forklift batteries of another company.")
+    assert ingest_document(conn, other, b"Forklift batteries of another company.", embedder).status == "READY"
+    [vector] = embedder.embed(["where are forklift batteries charged"])
+
+    hits = repo.search(conn, new_org, vector, embedder.model_id, embedder.dimension, top_k=3,
+                       query_text="where are forklift batteries charged", text_weight=1.0)
+
+    assert [hit.filename for hit in hits][0] == "forklift.txt"
+    assert {hit.filename for hit in hits} == set(texts)
+    assert all(-1.0 <= hit.score <= 1.0 for hit in hits)

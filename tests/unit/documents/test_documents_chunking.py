@@ -152,7 +152,7 @@ def test_a_heading_without_text_joins_the_section_that_follows() -> None:
         heading("Appendix"),
     ]))
 
-    assert [c.heading for c in chunks] == ["Receiving › Dock booking", "Seals"]
+    assert [c.heading for c in chunks] == ["Receiving > Dock booking", "Seals"]
     assert chunks[0].text.startswith("Receiving\n\nDock booking\n\nInbound trucks")
     assert chunks[1].text.endswith("seal number.\n\nAppendix")  # a trailing title joins the last section
     assert not any(c.text in ("Receiving", "Appendix") for c in chunks)

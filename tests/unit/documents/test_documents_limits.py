@@ -79,6 +79,6 @@ def test_a_pdf_whose_text_holds_nul_characters_yields_clean_text() -> None:
 
 
 def test_a_text_file_with_control_characters_keeps_its_words() -> None:
-    document = extract("Pallets\x1b are wrapped\x08 twice.\x0cLabels face out.".encode(), "sop.txt")
+    document = extract(b"Pallets\x1b are wrapped\x08 twice.\x0cLabels face out.", "sop.txt")
 
     assert document.pages[0].text == "Pallets are wrapped twice.\nLabels face out."
