@@ -25,7 +25,7 @@ def _upload(session: ApiSession, agent: dict[str, Any], name: str, data: bytes, 
 
 
 def _wait_until_processed(session: ApiSession, agent: dict[str, Any], document_id: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 300  # the first ingest loads the model: minutes on a loaded 2-core machine
     while time.monotonic() < deadline:
         document: dict[str, Any] = session.ok("GET", f"/agents/{agent['id']}/documents/{document_id}")
         if document["status"] != "PROCESSING":
