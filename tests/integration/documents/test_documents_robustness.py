@@ -168,6 +168,6 @@ def test_hybrid_search_lifts_the_full_text_match_and_stays_in_the_organisation(
     hits = repo.search(conn, new_org, vector, embedder.model_id, embedder.dimension, top_k=3,
                        query_text="where are forklift batteries charged", text_weight=1.0)
 
-    assert [hit.filename for hit in hits][0] == "forklift.txt"
+    assert hits[0].filename == "forklift.txt"
     assert {hit.filename for hit in hits} == set(texts)
     assert all(-1.0 <= hit.score <= 1.0 for hit in hits)
