@@ -35,8 +35,8 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "functions"))
 
+from phi.db import documents as store
 from phi.db import search_plan
-from phi.documents import store
 from phi.embedded.postgres import scratch_database
 
 T = TypeVar("T")

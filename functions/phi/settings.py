@@ -80,6 +80,18 @@ class Settings(BaseSettings):
 
     # Documents
     max_upload_bytes: int = 25 * 1024 * 1024
+    # Bounded work per document, checked before embedding (a document over a limit ends FAILED with the reason):
+    # 2M characters is ~1,000 dense pages; 4,000 chunks embed in about 2 minutes with MiniLM on 2 cores.
+    ingest_max_chars: int = 2_000_000
+    ingest_max_chunks: int = 4_000
+    ingest_max_page_seconds: float = 20.0
+    ingest_max_seconds: float = 120.0
+    # The sweeper fails a document whose ingest made no progress for this long (above the ingest queue's
+    # visibility timeout, so a retry pending on the queue is not cut short), and expires unused upload URLs.
+    document_stale_seconds: int = 2 * 3600
+    # Weight of PostgreSQL's full-text ranking fused with the vector ranking in document search; 0 = vector only
+    # (the default: on our labelled paraphrase questions every weight tried lowered recall, see bench_retrieval.py).
+    search_text_weight: float = 0.0
 
 
 @lru_cache(maxsize=1)

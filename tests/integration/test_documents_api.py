@@ -25,7 +25,7 @@ def _upload(session: ApiSession, agent: dict[str, Any], name: str, data: bytes, 
 
 
 def _wait_until_processed(session: ApiSession, agent: dict[str, Any], document_id: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 300  # the first ingest loads the model: minutes on a loaded 2-core machine
     while time.monotonic() < deadline:
         document: dict[str, Any] = session.ok("GET", f"/agents/{agent['id']}/documents/{document_id}")
         if document["status"] != "PROCESSING":
@@ -138,6 +138,24 @@ def test_the_same_content_twice_is_one_document(new_user: ApiSession, agent: dic
 
     assert (first.status_code, second.status_code) == (201, 200)
     assert second.json()["id"] == first.json()["id"]
+    assert len(new_user.ok("GET", f"/agents/{agent['id']}/documents")) == 1
+
+
+def test_content_of_a_failed_document_uploaded_again_is_answered_as_its_duplicate(
+    new_user: ApiSession, agent: dict[str, Any]
+) -> None:
+    data = b"%PDF-1.7\n" + uuid.uuid4().bytes * 40  # not a readable PDF: it fails
+    first = _upload(new_user, agent, "scan-2024.pdf", data)
+    failed = _wait_until_processed(new_user, agent, first.json()["id"])
+    assert failed["status"] == "FAILED"
+
+    again = _upload(new_user, agent, "scan-2024 (copy).pdf", data)
+
+    assert again.status_code == 409
+    error = again.json()["error"]
+    assert error["code"] == "conflict"
+    assert f"duplicate of 'scan-2024.pdf' (document {failed['id']})" in error["message"]
+    assert failed["error"] in error["message"]
     assert len(new_user.ok("GET", f"/agents/{agent['id']}/documents")) == 1
 
 

@@ -56,3 +56,27 @@ def make_zip_bomb(uncompressed_bytes: int) -> bytes:
             for _ in range(uncompressed_bytes // len(block)):
                 entry.write(block)
     return output.getvalue()
+
+
+def make_pdf_with_content_streams(pages: int, stream_bytes: int, text: str = "Forklift speed is six km/h") -> bytes:
+    """A small PDF whose pages each draw the same line over and over: `stream_bytes` of content per page,
+    flate-compressed ~100x, the shape of an ingest bomb (few KB on disk, millions of characters of text)."""
+    from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
+
+    writer = PdfWriter()
+    font = DictionaryObject(
+        {NameObject("/Type"): NameObject("/Font"), NameObject("/Subtype"): NameObject("/Type1"),
+         NameObject("/BaseFont"): NameObject("/Helvetica")}
+    )
+    line = f"BT /F1 10 Tf 20 700 Td ({text}) Tj ET\n".encode("latin-1")
+    for _ in range(pages):
+        page = writer.add_blank_page(612, 792)
+        stream = DecodedStreamObject()
+        stream.set_data(line * max(stream_bytes // len(line), 1))
+        page[NameObject("/Contents")] = writer._add_object(stream.flate_encode())
+        page[NameObject("/Resources")] = DictionaryObject(
+            {NameObject("/Font"): DictionaryObject({NameObject("/F1"): font})}
+        )
+    output = io.BytesIO()
+    writer.write(output)
+    return output.getvalue()

@@ -5,6 +5,9 @@ a sentence end, a space. A word is never cut unless it alone is longer than a ch
 Each chunk after the first of a section starts with the end of the previous chunk (`overlap_chars`
 at most, from a sentence or word boundary) so a fact spanning a cut stays findable.
 `page` is the page where the chunk's own (non-overlap) text starts. Same input, same chunks.
+A heading with no text of its own before the next heading (a chapter title above its first section) is
+merged into the section that follows, never left as a chunk of its own: a title-only chunk matches many
+questions a little and answers none (measured in bench/bench_retrieval.py).
 """
 
 from __future__ import annotations
@@ -36,14 +39,20 @@ class _Section(BaseModel):
 
 
 def chunk(
-    doc: ExtractedDocument, *, min_chars: int = 500, max_chars: int = 1000, overlap_chars: int = 120
+    doc: ExtractedDocument,
+    *,
+    min_chars: int = 500,
+    max_chars: int = 1000,
+    overlap_chars: int = 120,
+    merge_heading_only: bool = True,
 ) -> list[Chunk]:
     if not 0 <= overlap_chars < min_chars <= max_chars:
         raise ValueError("expected 0 <= overlap_chars < min_chars <= max_chars")
     # Room for the overlap is reserved so that overlap + one unit always fits in max_chars.
     max_unit = max_chars - overlap_chars - len(_PARAGRAPH_JOINER)
     chunks: list[Chunk] = []
-    for section in _sections(doc):
+    sections = _sections(doc)
+    for section in _merge_heading_only(list(sections)) if merge_heading_only else sections:
         for text, page in _pack_section(section, min_chars, max_chars, max_unit, overlap_chars):
             chunks.append(
                 Chunk(
@@ -69,6 +78,33 @@ def _sections(doc: ExtractedDocument) -> Iterator[_Section]:
             current.units.append(_Unit(text=block.text, page=page.number))
     if current.units:
         yield current
+
+
+HEADING_SEPARATOR = " > "
+
+
+def _merge_heading_only(sections: list[_Section]) -> list[_Section]:
+    """Headings without a body join the next section with a body (the last ones join the previous section)."""
+    merged: list[_Section] = []
+    waiting: list[_Section] = []
+    for section in sections:
+        if section.heading is not None and len(section.units) == 1:  # only its heading
+            waiting.append(section)
+            continue
+        if waiting:
+            headings = [s.heading for s in [*waiting, section] if s.heading is not None]
+            units = [unit for s in waiting for unit in s.units] + section.units
+            section = _Section(heading=HEADING_SEPARATOR.join(headings), units=units)
+            waiting = []
+        merged.append(section)
+    if waiting:
+        units = [unit for s in waiting for unit in s.units]
+        if merged:
+            merged[-1] = _Section(heading=merged[-1].heading, units=merged[-1].units + units)
+        else:
+            headings = [s.heading for s in waiting if s.heading is not None]
+            merged.append(_Section(heading=HEADING_SEPARATOR.join(headings), units=units))
+    return merged
 
 
 def _pack_section(

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import io
 import re
+import time
 import zipfile
 from pathlib import PurePath
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -38,6 +39,35 @@ class ExtractionLimits(BaseModel):
     max_uncompressed_bytes: int = 200 * _MIB
     max_compression_ratio: float = 100.0
     max_zip_entries: int = 5000
+    # Bounded work per document, checked before anything is embedded: a small file can still decompress into
+    # pages of millions of characters (a PDF content stream compresses ~1000x) and 100,000s of chunks.
+    max_chars: int = 2_000_000
+    max_chunks: int = 4_000
+    max_page_content_bytes: int = 8 * _MIB
+    max_page_seconds: float = 20.0
+    max_seconds: float = 120.0
+
+    @classmethod
+    def from_settings(cls) -> ExtractionLimits:
+        from phi.settings import get_settings
+
+        settings = get_settings()
+        return cls(
+            max_chars=settings.ingest_max_chars,
+            max_chunks=settings.ingest_max_chunks,
+            max_page_seconds=settings.ingest_max_page_seconds,
+            max_seconds=settings.ingest_max_seconds,
+        )
+
+
+# C0 and C1 control characters (tab and line breaks aside), lone surrogates and non-characters: PostgreSQL
+# refuses NUL in text, and none of them carries meaning in a passage. Vertical tab and form feed break lines.
+_CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_LINE_BREAKING_CONTROLS = re.compile("[\x0b\x0c]")
+
+
+def clean_text(text: str) -> str:
+    return _CONTROL_CHARACTERS.sub("", _LINE_BREAKING_CONTROLS.sub("\n", text))
 
 
 def extract(data: bytes, filename: str, limits: ExtractionLimits | None = None) -> ExtractedDocument:
@@ -53,11 +83,29 @@ def extract(data: bytes, filename: str, limits: ExtractionLimits | None = None) 
     elif file_format == "docx":
         document = _extract_docx(data, limits)
     else:
-        document = _extract_plain_text(data, file_format)
+        document = _extract_plain_text(data, file_format, limits)
+    document = _cleaned(document)
+    _check_char_count(document.char_count, limits)
     if not any(page.blocks for page in document.pages):
         hint = " (a scanned PDF? text recognition is not supported)" if file_format == "pdf" else ""
         raise DocumentRejected(f"no extractable text{hint}")
     return document
+
+
+def _cleaned(document: ExtractedDocument) -> ExtractedDocument:
+    pages = []
+    for page in document.pages:
+        blocks = [block.model_copy(update={"text": clean_text(block.text).strip()}) for block in page.blocks]
+        pages.append(page.model_copy(update={"blocks": [block for block in blocks if block.text]}))
+    return document.model_copy(update={"pages": pages})
+
+
+def _check_char_count(count: int, limits: ExtractionLimits, where: str = "") -> None:
+    if count > limits.max_chars:
+        raise DocumentRejected(
+            f"too much text: more than {limits.max_chars:,} characters{where}, the limit per document;"
+            " split it into smaller documents"
+        )
 
 
 def detect_format(filename: str) -> Format:
@@ -100,13 +148,60 @@ def _extract_pdf(data: bytes, limits: ExtractionLimits) -> ExtractedDocument:
     if page_count > limits.max_pages:
         raise DocumentRejected(f"too many pages: {page_count}, the limit is {limits.max_pages}")
     pages: list[Page] = []
+    started = time.monotonic()
+    chars = 0
     for number, pdf_page in enumerate(reader.pages, start=1):
         try:
-            text = pdf_page.extract_text() or ""
+            _check_page_content_size(pdf_page, number, limits)
+            text = _page_text_within_deadline(pdf_page, number, started, limits)
+        except DocumentRejected:
+            raise
         except Exception as error:  # pypdf raises many types on broken content streams
             raise DocumentRejected(f"corrupt PDF: page {number} cannot be read ({_short(error)})") from error
+        chars += len(text)
+        _check_char_count(chars, limits, f" (reached on page {number} of {page_count})")
         pages.append(Page(number=number, blocks=_paragraph_blocks(text)))
     return ExtractedDocument(format="pdf", pages=pages)
+
+
+class _PageDeadline(Exception):
+    pass
+
+
+def _check_page_content_size(pdf_page: Any, number: int, limits: ExtractionLimits) -> None:
+    contents = pdf_page.get_contents()
+    size = len(contents.get_data()) if contents is not None else 0
+    if size > limits.max_page_content_bytes:
+        raise DocumentRejected(
+            f"page {number} is too complex to read: its content is {size:,} bytes once decompressed,"
+            f" the limit is {limits.max_page_content_bytes:,}"
+        )
+
+
+def _page_text_within_deadline(pdf_page: Any, number: int, started: float, limits: ExtractionLimits) -> str:
+    """pypdf calls the visitor for every content-stream operator, which bounds the time of text layout."""
+    page_deadline = time.monotonic() + limits.max_page_seconds
+    document_deadline = started + limits.max_seconds
+    calls = 0
+
+    def check(*_: Any) -> None:
+        nonlocal calls
+        calls += 1
+        if calls % 256 == 0 and time.monotonic() > min(page_deadline, document_deadline):
+            raise _PageDeadline
+
+    try:
+        return str(pdf_page.extract_text(visitor_operand_before=check) or "")
+    except _PageDeadline:
+        if time.monotonic() > document_deadline:
+            raise DocumentRejected(
+                f"reading the text took longer than {limits.max_seconds:g} s (stopped on page {number});"
+                " split the document or export it again as a simpler PDF"
+            ) from None
+        raise DocumentRejected(
+            f"page {number} took longer than {limits.max_page_seconds:g} s to read;"
+            " the PDF is too complex (export it again as a simpler PDF)"
+        ) from None
 
 
 def _open_if_encrypted(reader: PdfReader) -> None:
@@ -149,7 +244,9 @@ def _extract_docx(data: bytes, limits: ExtractionLimits) -> ExtractedDocument:
     except Exception as error:  # python-docx surfaces KeyError, XMLSyntaxError, ValueError...
         raise DocumentRejected(f"corrupt Word document: {_short(error)}") from error
     blocks: list[Block] = []
+    started, chars = time.monotonic(), 0
     for item in word.iter_inner_content():
+        before = len(blocks)
         if isinstance(item, Paragraph):
             block = _docx_paragraph_block(item)
             if block is not None:
@@ -158,6 +255,10 @@ def _extract_docx(data: bytes, limits: ExtractionLimits) -> ExtractedDocument:
             table_text = _docx_table_text(item)
             if table_text:
                 blocks.append(Block(kind="paragraph", text=table_text))
+        chars += sum(len(block.text) for block in blocks[before:])
+        _check_char_count(chars, limits)
+        if time.monotonic() - started > limits.max_seconds:
+            raise DocumentRejected(f"reading the text took longer than {limits.max_seconds:g} s; split the document")
     return ExtractedDocument(format="docx", pages=[Page(number=None, blocks=blocks)])
 
 
@@ -219,8 +320,9 @@ def _docx_table_text(table: Table) -> str:
 # ------------------------------------------------------------------------------------- TXT, Markdown
 
 
-def _extract_plain_text(data: bytes, file_format: Format) -> ExtractedDocument:
+def _extract_plain_text(data: bytes, file_format: Format, limits: ExtractionLimits) -> ExtractedDocument:
     text = decode_text(data, file_format)
+    _check_char_count(len(text), limits)
     blocks = _markdown_blocks(text) if file_format == "md" else _paragraph_blocks(text)
     return ExtractedDocument(format=file_format, pages=[Page(number=None, blocks=blocks)])
 

@@ -1,11 +1,13 @@
 """One document from bytes to searchable chunks: extract → chunk → embed → COPY → READY or FAILED.
 
 Failure policy, so that an SQS batch neither loses documents nor retries bad input forever:
-- the input is unusable (`DocumentRejected`) or the provider refuses it (`EmbeddingError`):
-  the document becomes FAILED with a readable reason and the outcome is returned;
-- a transient problem (`EmbeddingUnavailable`, lost database connection): re-raised with the
-  document left PROCESSING, so the message is retried; a dead-letter handler calls `mark_failed`;
-- anything else: FAILED with "internal error: <type>", logged with its traceback, and returned.
+- the input is unusable (`DocumentRejected`, which includes every ingest limit) or the provider refuses it
+  (`EmbeddingError`): the document becomes FAILED with a readable reason and the outcome is returned;
+- a transient problem (`EmbeddingUnavailable`, lost database connection): the reason is noted on the document,
+  which stays PROCESSING, and the error is re-raised so the message is retried; when retries run out the
+  sweeper (phi.documents.sweeper) fails it with that reason;
+- anything else: FAILED with a sentence naming the error, logged with its traceback, and returned.
+Every limit is checked before the first chunk is embedded.
 """
 
 from __future__ import annotations
@@ -16,10 +18,9 @@ from typing import Any, Literal
 from uuid import UUID
 
 import psycopg
-from psycopg import Connection
 from pydantic import BaseModel, ConfigDict
 
-from phi.documents import store
+from phi.db import documents as repo
 from phi.documents.chunking import chunk
 from phi.documents.extract import ExtractionLimits, extract
 from phi.documents.models import Chunk, DocumentRejected
@@ -28,6 +29,7 @@ from phi.embeddings.base import EmbeddingError, EmbeddingProvider, EmbeddingUnav
 logger = logging.getLogger(__name__)
 
 EMBED_BATCH_SIZE = 256
+AnyConnection = psycopg.Connection[Any]
 
 
 class IngestOutcome(BaseModel):
@@ -43,7 +45,7 @@ class IngestOutcome(BaseModel):
 
 
 def ingest_document(
-    conn: Connection[Any],
+    conn: AnyConnection,
     document_id: UUID,
     data: bytes,
     embedder: EmbeddingProvider,
@@ -51,20 +53,29 @@ def ingest_document(
 ) -> IngestOutcome:
     # Every statement runs in a transaction block: commits on a non-autocommit connection too.
     with conn.transaction():
-        document = store.get_document(conn, document_id)
+        document = repo.get(conn, document_id)
     if document is None:  # deleted after upload: nothing to do, and nothing to retry
         return IngestOutcome(document_id=document_id, status="SKIPPED", reason="document no longer exists")
     try:
-        return _ingest(conn, document, data, embedder, limits or ExtractionLimits())
+        return _ingest(conn, document, data, embedder, limits or ExtractionLimits.from_settings())
     except DocumentRejected as rejected:
         return _fail(conn, document_id, rejected.reason)
     except EmbeddingError as error:
         return _fail(conn, document_id, f"embedding failed: {error}")
-    except (EmbeddingUnavailable, psycopg.OperationalError):
+    except (EmbeddingUnavailable, psycopg.OperationalError) as error:
+        _note_transient(conn, document_id, error)
         raise
     except Exception as error:
         logger.exception("ingest of document %s failed unexpectedly", document_id)
-        return _fail(conn, document_id, f"internal error: {type(error).__name__}")
+        return _fail(conn, document_id, unexpected_reason(error))
+
+
+def unexpected_reason(error: BaseException) -> str:
+    """A sentence a person can act on, naming the error without a traceback."""
+    detail = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    detail = detail if len(detail) <= 200 else detail[:197] + "..."
+    named = f"{type(error).__name__}: {detail}" if detail else type(error).__name__
+    return f"internal error while processing the document ({named}); upload it again, or report it if it recurs"
 
 
 def embedding_input(item: Chunk) -> str:
@@ -75,8 +86,8 @@ def embedding_input(item: Chunk) -> str:
 
 
 def _ingest(
-    conn: Connection[Any],
-    document: store.DocumentRow,
+    conn: AnyConnection,
+    document: repo.Document,
     data: bytes,
     embedder: EmbeddingProvider,
     limits: ExtractionLimits,
@@ -85,21 +96,26 @@ def _ingest(
     chunks = chunk(extracted)
     if not chunks:
         raise DocumentRejected("no extractable text")
+    if len(chunks) > limits.max_chunks:
+        raise DocumentRejected(
+            f"too many passages: the text makes {len(chunks):,} chunks, the limit is {limits.max_chunks:,}"
+            " per document; split it into smaller documents"
+        )
     embeddings = _embed_in_batches(embedder, [embedding_input(item) for item in chunks])
     content_sha256 = hashlib.sha256(data).hexdigest()
     _ensure_index_once(conn, embedder.model_id, embedder.dimension)
     with conn.transaction():
-        duplicate = store.find_ready_duplicate(
+        duplicate = repo.find_ready_duplicate(
             conn, document.org_id, document.agent_id, content_sha256, exclude_id=document.id
         )
         if duplicate is not None:
             reason = f"duplicate: the same content is already in READY document {duplicate}"
-            store.mark_failed(conn, document.id, reason)
+            repo.mark_failed(conn, document.id, reason)
             return IngestOutcome(document_id=document.id, status="FAILED", reason=reason, duplicate_of=duplicate)
-        count = store.write_chunks(
+        count = repo.write_chunks(
             conn, document.id, document.org_id, document.agent_id, chunks, embeddings, embedder.model_id
         )
-        store.mark_ready(conn, document.id, pages=extracted.page_count, chunk_count=count, model_id=embedder.model_id)
+        repo.mark_ready(conn, document.id, pages=extracted.page_count, chunk_count=count, model_id=embedder.model_id)
     return IngestOutcome(
         document_id=document.id,
         status="READY",
@@ -109,8 +125,10 @@ def _ingest(
     )
 
 
-def _embed_in_batches(embedder: EmbeddingProvider, texts: list[str]) -> list[list[float]]:
-    vectors: list[list[float]] = []
+def _embed_in_batches(embedder: EmbeddingProvider, texts: list[str]) -> Any:
+    import numpy as np
+
+    matrix = np.empty((len(texts), embedder.dimension), dtype=np.float32)
     for start in range(0, len(texts), EMBED_BATCH_SIZE):
         batch = texts[start : start + EMBED_BATCH_SIZE]
         batch_vectors = embedder.embed(batch)
@@ -118,30 +136,47 @@ def _embed_in_batches(embedder: EmbeddingProvider, texts: list[str]) -> list[lis
             raise EmbeddingError(
                 f"model {embedder.model_id} returned vectors that do not match its dimension {embedder.dimension}"
             )
-        vectors.extend(batch_vectors)
-    return vectors
+        matrix[start : start + len(batch)] = batch_vectors
+    return matrix
 
 
 _indexed: set[tuple[str, str, int]] = set()
 
 
-def _ensure_index_once(conn: Connection[Any], model_id: str, dimension: int) -> None:
+def _ensure_index_once(conn: AnyConnection, model_id: str, dimension: int) -> None:
     # CREATE INDEX takes a lock that blocks concurrent chunk writes: run it once per process and
     # database, in its own short transaction rather than inside every ingest.
     key = (_database_key(conn), model_id, dimension)
     if key in _indexed:
         return
     with conn.transaction():
-        store.ensure_vector_index(conn, model_id, dimension)
+        repo.ensure_vector_index(conn, model_id, dimension)
     _indexed.add(key)
 
 
-def _database_key(conn: Connection[Any]) -> str:
+def _database_key(conn: AnyConnection) -> str:
     info = conn.info
     return f"{info.host}:{info.port}/{info.dbname}"
 
 
-def _fail(conn: Connection[Any], document_id: UUID, reason: str) -> IngestOutcome:
+def _note_transient(conn: AnyConnection, document_id: UUID, error: BaseException) -> None:
+    reason = f"the last attempt failed: {type(error).__name__}: {str(error).strip()[:300]}"
+    try:
+        _recover(conn)
+        with conn.transaction():
+            repo.note_attempt_failed(conn, document_id, reason)
+    except psycopg.Error:  # the connection itself is gone: the retry (or the sweeper) will tell
+        logger.warning("could not note the failed attempt on document %s", document_id)
+
+
+def _recover(conn: AnyConnection) -> None:
+    """After an error outside a transaction block, a non-autocommit connection must roll back first."""
+    if conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
+        conn.rollback()
+
+
+def _fail(conn: AnyConnection, document_id: UUID, reason: str) -> IngestOutcome:
+    _recover(conn)
     with conn.transaction():
-        store.mark_failed(conn, document_id, reason)
+        repo.mark_failed(conn, document_id, reason)
     return IngestOutcome(document_id=document_id, status="FAILED", reason=reason)

@@ -10,7 +10,7 @@ from phi.aws import client
 from phi.db import documents as documents_repo
 from phi.db import search_plan
 from phi.db.connection import transaction
-from phi.documents import store
+from phi.documents.extract import ExtractionLimits
 from phi.documents.ingest import ingest_document
 from phi.embeddings import get_embedding_provider
 from phi.services.documents import document_id_from_key
@@ -22,19 +22,26 @@ def ingest_s3_object(bucket: str, raw_key: str) -> dict[str, Any]:
     document_id = document_id_from_key(key)
     if document_id is None:
         return {"key": key, "status": "IGNORED", "reason": "not a document key"}
-    s3 = client("s3")
-    size = int(s3.head_object(Bucket=bucket, Key=key)["ContentLength"])
-    limit = get_settings().max_upload_bytes
-    if size > limit:
+    try:
+        s3 = client("s3")
+        size = int(s3.head_object(Bucket=bucket, Key=key)["ContentLength"])
+        limit = get_settings().max_upload_bytes
+        if size > limit:
+            with transaction() as conn:
+                reason = f"the file is {size:,} bytes; the limit is {limit:,} bytes"
+                documents_repo.mark_failed(conn, document_id, reason)
+            return {"key": key, "status": "FAILED", "reason": "too large"}
+        data = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except Exception as error:  # retried by the queue; the reason stays on the document for the sweeper
         with transaction() as conn:
-            store.mark_failed(conn, document_id, f"the file is {size:,} bytes; the limit is {limit:,} bytes")
-        return {"key": key, "status": "FAILED", "reason": "too large"}
-    data = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+            reason = f"the last attempt could not read the stored file: {type(error).__name__}: {str(error)[:300]}"
+            documents_repo.note_attempt_failed(conn, document_id, reason)
+        raise
     with transaction() as conn:
         documents_repo.record_object(conn, document_id, len(data), hashlib.sha256(data).hexdigest())
         conn.commit()
         embedder = get_embedding_provider()
-        outcome = ingest_document(conn, document_id, data, embedder)
+        outcome = ingest_document(conn, document_id, data, embedder, ExtractionLimits.from_settings())
         if outcome.status == "READY":  # a large organisation gets its own vector index (phi.db.search_plan)
             search_plan.ensure_org_vector_index_for_document(conn, document_id, embedder.dimension)
     return {"key": key, **outcome.model_dump(mode="json")}

@@ -1,13 +1,15 @@
-"""Semantic search over an organisation's documents with the configured embedding model."""
+"""Search over an organisation's documents with the configured embedding model; with
+PHI_SEARCH_TEXT_WEIGHT > 0, fused with PostgreSQL's full-text ranking of the same question (hybrid retrieval)."""
 
 from __future__ import annotations
 
 from uuid import UUID
 
+from phi.db import documents as documents_repo
 from phi.db.connection import DbConnection
-from phi.documents import store
 from phi.documents.models import SearchHit
 from phi.embeddings import get_embedding_provider
+from phi.settings import get_settings
 
 
 def search_documents(
@@ -16,7 +18,8 @@ def search_documents(
 ) -> list[SearchHit]:
     embedder = get_embedding_provider()
     [vector] = embedder.embed([query])
-    return store.search(
+    text_weight = get_settings().search_text_weight
+    return documents_repo.search(
         conn, org_id, vector, embedder.model_id, embedder.dimension, top_k=top_k, agent_id=agent_id,
-        include_org_wide=include_org_wide,
+        include_org_wide=include_org_wide, query_text=query if text_weight > 0 else None, text_weight=text_weight,
     )

@@ -43,12 +43,14 @@ class LocalScheduler:
         return fired
 
     def run(self) -> None:
+        from phi.documents.sweeper import sweep_documents
         from phi.workflows.sweeper import fail_overdue_tasks
 
         while not self._stop.wait(self.interval_seconds):
             try:
                 self.tick()
                 fail_overdue_tasks()
+                sweep_documents()
             except Exception:  # the clock must keep ticking through a transient outage
                 log.exception("scheduler tick failed")
 

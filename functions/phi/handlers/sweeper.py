@@ -1,4 +1,5 @@
-"""Runs every few minutes (EventBridge rule): fails tasks that passed their overall deadline."""
+"""Runs every few minutes (EventBridge rule): fails tasks that passed their overall deadline, fails documents
+whose ingest stopped progressing and expires unused upload URLs."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from phi.documents.sweeper import sweep_documents
 from phi.handlers.observability import log_metrics, logger, metrics, tracer
 from phi.workflows.sweeper import fail_overdue_tasks
 
@@ -19,4 +21,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if failed:
         metrics.add_metric(name="TasksFailed", unit=MetricUnit.Count, value=failed)
         logger.warning("overdue tasks failed", extra={"count": failed})
-    return {"failed": failed}
+    documents = sweep_documents()
+    if documents.failed:
+        metrics.add_metric(name="DocumentsFailed", unit=MetricUnit.Count, value=documents.failed)
+    return {"failed": failed, "documents_failed": documents.failed, "uploads_expired": documents.expired}

@@ -19,7 +19,7 @@ from phi.db.documents import Document
 from phi.documents.extract import SUPPORTED_EXTENSIONS
 from phi.documents.models import SearchHit
 from phi.domain.models import Agent
-from phi.errors import BadRequest, NotFound, PayloadTooLarge, ServiceUnavailable
+from phi.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, ServiceUnavailable
 from phi.settings import get_settings
 
 DOCUMENTS_PREFIX = "documents/"
@@ -84,6 +84,13 @@ def upload(
     owner = None if org_wide else agent.id
     digest = hashlib.sha256(data).hexdigest()
     existing = documents_repo.find_same_content(conn, agent.org_id, owner, digest)
+    if existing is not None and existing.status == "FAILED":
+        raise Conflict(
+            f"This file is a duplicate of '{existing.filename}' (document {existing.id}), which was uploaded with"
+            f" the same content and failed: {existing.error or 'no reason recorded'}. Delete that document to"
+            " upload this content again.",
+            details={"duplicate_of": str(existing.id), "filename": existing.filename, "status": existing.status},
+        )
     if existing is not None:
         return existing, False
     document_id = uuid4()

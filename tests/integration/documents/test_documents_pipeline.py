@@ -10,7 +10,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from phi.documents import store
+from phi.db import documents as repo
 from phi.documents.extract import ExtractionLimits
 from phi.documents.ingest import ingest_document
 from phi.documents.models import Chunk
@@ -53,7 +53,7 @@ def chunk_count(conn: psycopg.Connection, document_id: uuid.UUID) -> int:
 
 def ask(conn: psycopg.Connection, embedder: LocalEmbeddings, org_id: uuid.UUID, question: str, **kw: Any) -> Any:
     [vector] = embedder.embed([question])
-    return store.search(conn, org_id, vector, embedder.model_id, embedder.dimension, **kw)
+    return repo.search(conn, org_id, vector, embedder.model_id, embedder.dimension, **kw)
 
 
 def test_pdf_is_ingested_and_found_with_page_and_score(
@@ -178,8 +178,11 @@ def test_unexpected_errors_fail_the_document_with_the_error_type(conn: psycopg.C
 
     outcome = ingest_document(conn, document_id, data, BrokenEmbedder())
 
-    assert (outcome.status, outcome.reason) == ("FAILED", "internal error: RuntimeError")
-    assert document_row(conn, document_id)["error"] == "internal error: RuntimeError"
+    reason = (
+        "internal error while processing the document (RuntimeError: bug); upload it again, or report it if it recurs"
+    )
+    assert (outcome.status, outcome.reason) == ("FAILED", reason)
+    assert document_row(conn, document_id)["error"] == reason
 
 
 def test_search_never_crosses_organisations_and_honours_agent_scope(
@@ -233,25 +236,25 @@ def test_search_uses_the_models_hnsw_index_and_small_orgs_still_get_results(
                 Chunk(index=i, text=f"chunk {i}", page=None, heading=None, content_hash=str(i)) for i in range(count)
             ]
             vectors = [random_unit_vector(rng, dimension) for _ in range(count)]
-            store.write_chunks(conn, document_id, org, None, chunks, vectors, model_id)
-        index_name = store.ensure_vector_index(conn, model_id, dimension)
+            repo.write_chunks(conn, document_id, org, None, chunks, vectors, model_id)
+        index_name = repo.ensure_vector_index(conn, model_id, dimension)
         conn.execute("ANALYZE document_chunks")
 
     query = random_unit_vector(rng, dimension)
-    plan_sql = store.search_sql(dimension, model_id, "org")
+    plan_sql = repo.search_sql(dimension, model_id, "org")
     with conn.transaction():
         conn.execute("SET LOCAL enable_seqscan = off")  # the table is tiny; ask which index fits
         plan = "\n".join(
             row[0]
             for row in conn.execute(
                 b"EXPLAIN " + plan_sql.as_bytes(conn),
-                {"query": store.vector_literal(query), "org_id": big_org, "agent_id": None, "top_k": 10},
+                {"query": repo.vector_literal(query), "org_id": big_org, "agent_id": None, "top_k": 10},
             )
         )
     assert f"Index Scan using {index_name}" in plan
 
-    hits = store.search(conn, big_org, query, model_id, dimension, top_k=10, ef_search=200)
+    hits = repo.search(conn, big_org, query, model_id, dimension, top_k=10, ef_search=200)
     assert len(hits) == 10
     assert hits == sorted(hits, key=lambda hit: -hit.score)
     # 5 chunks among 3005: the graph walk alone would usually miss them; the exact fallback does not.
-    assert len(store.search(conn, small_org, query, model_id, dimension, top_k=10)) == 5
+    assert len(repo.search(conn, small_org, query, model_id, dimension, top_k=10)) == 5

@@ -8,8 +8,8 @@ import uuid
 
 import psycopg
 
+from phi.db import documents as store
 from phi.db import search_plan
-from phi.documents import store
 from phi.documents.models import Chunk
 from tests.support.documents_db import add_agent, add_document, add_org
 

@@ -30,6 +30,7 @@ class UploadUrlRequest(BaseModel):
     response_model=Document,
     summary="Upload a document (PDF, DOCX, TXT, Markdown); it is ingested in the background",
     responses={200: {"description": "The same content was already uploaded: the existing document"},
+               409: {"description": "The same content was uploaded before and failed: names that document and why"},
                413: {"description": "Larger than the upload limit: use /documents/upload-url"}},
 )
 def upload(

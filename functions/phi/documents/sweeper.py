@@ -1,0 +1,38 @@
+"""No document stays PROCESSING: the periodic sweeper (a Lambda on a schedule on AWS, the scheduler loop on the
+embedded stack) fails documents whose ingest stopped progressing, with the last attempt's reason, and expires
+pre-signed uploads that were never used. This covers messages that went to the ingest dead-letter queue too:
+their documents stop progressing, whatever killed them (a timeout, an out-of-memory, repeated errors)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+from pydantic import BaseModel
+
+from phi.db import documents as documents_repo
+from phi.db.connection import transaction
+from phi.settings import get_settings
+
+log = logging.getLogger("phi.documents.sweeper")
+# A PUT that started just before its URL expired may still be arriving.
+UPLOAD_GRACE_SECONDS = 15 * 60
+
+
+class DocumentSweep(BaseModel):
+    failed: int
+    expired: int
+
+
+def sweep_documents(now: datetime | None = None) -> DocumentSweep:
+    from phi.services.documents import UPLOAD_URL_SECONDS  # imported on use: the sweeper Lambda stays light
+
+    now = now or datetime.now(UTC)
+    stale_before = now - timedelta(seconds=get_settings().document_stale_seconds)
+    unused_before = now - timedelta(seconds=UPLOAD_URL_SECONDS + UPLOAD_GRACE_SECONDS)
+    with transaction() as conn:
+        failed = documents_repo.fail_stale_processing(conn, stale_before)
+        expired = documents_repo.expire_unused_uploads(conn, unused_before)
+    for document in failed:
+        log.warning("document %s (org %s) failed by the sweeper: %s", document.id, document.org_id, document.error)
+    return DocumentSweep(failed=len(failed), expired=len(expired))

@@ -1,0 +1,84 @@
+"""Bounded work per document (characters, page content, time) and text cleaning, on PDFs generated here."""
+
+from __future__ import annotations
+
+import pytest
+
+from phi.documents.extract import ExtractionLimits, clean_text, extract
+from phi.documents.models import DocumentRejected
+from tests.support.document_samples import make_pdf_with_content_streams
+
+
+def test_a_pdf_whose_pages_expand_to_millions_of_characters_is_rejected_by_its_text_size() -> None:
+    bomb = make_pdf_with_content_streams(pages=4, stream_bytes=400_000)
+    assert len(bomb) < 60_000  # a small file on disk...
+
+    with pytest.raises(DocumentRejected) as rejected:
+        extract(bomb, "bomb.pdf", ExtractionLimits(max_chars=100_000))
+
+    # ...whose first page alone is over the limit: reading stops there
+    assert rejected.value.reason.startswith("too much text: more than 100,000 characters (reached on page 1 of 4)")
+
+
+def test_a_page_with_an_oversized_content_stream_is_rejected_before_its_text_is_read() -> None:
+    bomb = make_pdf_with_content_streams(pages=2, stream_bytes=300_000)
+
+    with pytest.raises(DocumentRejected) as rejected:
+        extract(bomb, "bomb.pdf", ExtractionLimits(max_page_content_bytes=100_000))
+
+    assert "page 1 is too complex to read" in rejected.value.reason
+    assert "the limit is 100,000" in rejected.value.reason
+
+
+def test_reading_a_page_past_its_time_limit_is_stopped_with_the_page_named() -> None:
+    pdf = make_pdf_with_content_streams(pages=2, stream_bytes=20_000)
+
+    with pytest.raises(DocumentRejected) as rejected:
+        extract(pdf, "slow.pdf", ExtractionLimits(max_page_seconds=0))
+
+    assert rejected.value.reason.startswith("page 1 took longer than 0 s to read")
+
+
+def test_reading_a_document_past_its_time_limit_is_stopped() -> None:
+    pdf = make_pdf_with_content_streams(pages=2, stream_bytes=20_000)
+
+    with pytest.raises(DocumentRejected) as rejected:
+        extract(pdf, "slow.pdf", ExtractionLimits(max_seconds=0))
+
+    assert rejected.value.reason.startswith("reading the text took longer than 0 s (stopped on page 1)")
+
+
+def test_a_pdf_within_the_limits_is_read() -> None:
+    pdf = make_pdf_with_content_streams(pages=2, stream_bytes=2_000)
+
+    document = extract(pdf, "fine.pdf")
+
+    assert document.page_count == 2
+    assert "Forklift speed is six km/h" in document.pages[1].text
+
+
+def test_plain_text_over_the_character_limit_is_rejected() -> None:
+    with pytest.raises(DocumentRejected, match="too much text: more than 1,000 characters"):
+        extract(b"word " * 1000, "long.txt", ExtractionLimits(max_chars=1000))
+
+
+def test_control_characters_are_removed_and_line_breaking_ones_become_line_breaks() -> None:
+    assert clean_text("Seal\x00 check\x01ed\x7f\x9b\ud800") == "Seal checked"
+    assert clean_text("page one\x0cpage two\x0bline") == "page one\npage two\nline"
+    assert clean_text("tabs\tand\nlines\r\nstay") == "tabs\tand\nlines\r\nstay"
+
+
+def test_a_pdf_whose_text_holds_nul_characters_yields_clean_text() -> None:
+    pdf = make_pdf_with_content_streams(pages=1, stream_bytes=100, text="Dock\\000 door\\001 seven")
+
+    document = extract(pdf, "nul.pdf")
+
+    text = document.pages[0].text
+    assert "Dock door seven" in text
+    assert not any(ord(char) < 9 for char in text)
+
+
+def test_a_text_file_with_control_characters_keeps_its_words() -> None:
+    document = extract(b"Pallets\x1b are wrapped\x08 twice.\x0cLabels face out.", "sop.txt")
+
+    assert document.pages[0].text == "Pallets are wrapped twice.\nLabels face out."
