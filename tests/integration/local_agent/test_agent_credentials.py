@@ -66,7 +66,7 @@ def test_short_lived_credentials_are_refreshed_before_expiry_on_real_signed_call
     from phi_agent.credentials import aws_clients, aws_session
 
     vended = _vend_for(phi_api, timedelta(seconds=12), lambda: datetime.now(UTC))
-    config = load_config(make_config(cloud.new_queue()), {})
+    config = load_config(make_config(cloud.new_queue()), {}).agent
     session = aws_session(config, CredentialVendor(ApiClient(phi_api.url, GOOD_KEY, attempts=1)))
     sqs = aws_clients(session, config).sqs
     signed: list[tuple[str, datetime]] = []
