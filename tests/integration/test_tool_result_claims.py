@@ -142,13 +142,15 @@ def test_a_bomb_of_tiny_rows_stops_at_the_row_limit(stack: Any, settings_overrid
         (b"not gzip at all", "not gzip-compressed JSON lines"),
         (gzip.compress(b'{"columns":["a"]}\n[1]\n')[:-12], "not gzip-compressed JSON lines"),
         (gzip.compress(b'{"rows":[]}\n'), "header line"),
-        (gzip.compress(b'{"columns":["a","b"]}\n[1]\n'), "not a list of 2 values"),
+        (gzip.compress(b'{"columns":["a","b"]}\n[1]\n'), "not one list of 2 values"),
+        (gzip.compress(b'{"columns":["a"]}\n[1],[2]\n'), "not one list of 1 values"),
         (gzip.compress(b'{"columns":["a"]}\n[1\n'), "not gzip-compressed JSON lines"),
         (gzip.compress(b'{"columns":["a"]}\n\n\n\n[1]\n'), "empty line"),
         (gzip.compress(b""), "empty"),
         (gzip.compress(b"[" * 100_000 + b"\n"), "RecursionError"),
     ],
-    ids=["not-gzip", "cut-short", "no-columns", "ragged-row", "bad-json", "blank-lines", "empty", "deep-nesting"],
+    ids=["not-gzip", "cut-short", "no-columns", "ragged-row", "two-rows-a-line", "bad-json", "blank-lines", "empty",
+         "deep-nesting"],
 )
 def test_a_malformed_result_fails_the_step_with_a_readable_cause(stack: Any, body: bytes, expected: str) -> None:
     key = _put(stack, body)

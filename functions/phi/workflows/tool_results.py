@@ -137,10 +137,9 @@ def read_result_stream(compressed: IO[bytes], max_bytes: int, max_rows: int) -> 
                     lines[0] = b"".join([*carry, lines[0]])
                 last = lines.pop()
                 carry = [last] if last else []
-                for line in lines:
-                    parser.add(line)
+                parser.add(lines)
         if carry:
-            parser.add(b"".join(carry))
+            parser.add([b"".join(carry)])
     except (OSError, EOFError, zlib.error, ValueError, RecursionError) as error:
         # OSError: not gzip; EOFError: cut short; ValueError: bad JSON or UTF-8.
         raise BadResult(f"The tool result is not gzip-compressed JSON lines: {type(error).__name__}: {error}") from None
@@ -158,20 +157,28 @@ class _RowParser:
         self.columns: list[str] | None = None
         self.rows: list[list[Any]] = []
 
-    def add(self, line: bytes) -> None:
-        if not line:
-            raise BadResult(f"The tool result has an empty line after row {len(self.rows)}.")
-        value = json.loads(line)
-        if self.columns is None:
-            self.columns = _header_columns(value)
+    def add(self, lines: list[bytes]) -> None:
+        """Complete lines of one chunk; parsed as one JSON array (much faster than a parse per line)."""
+        if self.columns is None and lines:
+            if not lines[0]:
+                raise BadResult("The tool result starts with an empty line instead of its header.")
+            self.columns = _header_columns(json.loads(lines[0]))
+            lines = lines[1:]
+        if not lines:
             return
-        if not isinstance(value, list) or len(value) != len(self.columns):
-            raise BadResult(f"Row {len(self.rows) + 1} of the tool result is not a list of {len(self.columns)} values.")
-        if len(self.rows) >= self.max_rows:
+        if not all(lines):
+            raise BadResult(f"The tool result has an empty line after row {len(self.rows)}.")
+        parsed = json.loads(b"[" + b",".join(lines) + b"]")
+        width = len(self.columns or [])
+        if len(parsed) != len(lines) or not all(isinstance(row, list) and len(row) == width for row in parsed):
+            raise BadResult(
+                f"A line after row {len(self.rows)} of the tool result is not one list of {width} values."
+            )
+        if len(self.rows) + len(parsed) > self.max_rows:
             raise BadResult(
                 f"The tool result has more than {self.max_rows:,} rows; aggregate in the query or ask for fewer."
             )
-        self.rows.append(value)
+        self.rows.extend(parsed)
 
 
 def _header_columns(value: Any) -> list[str]:
