@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     # Storage
     documents_bucket: str | None = None
     tool_results_prefix: str = "tool-results/"
+    # Large tool results (gzip JSON lines in S3) are read as a stream and refused past these limits.
+    max_tool_result_bytes: int = 32 * 1024 * 1024  # uncompressed
+    max_tool_result_rows: int = 1_000_000
 
     # Comma-separated origins of the web app allowed to call the API from a browser
     cors_allow_origins: str = ""

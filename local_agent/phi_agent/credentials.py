@@ -7,8 +7,9 @@ is meant for development and tests only.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -45,15 +46,30 @@ class VendedCredentials(BaseModel):
         }
 
 
-class _RefreshFiveMinutesEarly(RefreshableCredentials):
-    # botocore's defaults (15 / 10 minutes) would refresh short-lived vended credentials constantly.
-    _advisory_refresh_timeout = 5 * 60
-    _mandatory_refresh_timeout = 2 * 60
+# The API vends 15-minute sessions (the shortest STS grants), so that a revoked or disabled key stops
+# working soon. botocore refreshes when the advisory window opens (and blocks for it once the mandatory one
+# does); both are set from each credential's lifetime: a third and a sixth of it, at most 5 and 2 minutes.
+# A 15-minute session is renewed after 10 minutes; nothing is ever signed with expired credentials.
+_ADVISORY_MAX_SECONDS = 5 * 60
+_MANDATORY_MAX_SECONDS = 2 * 60
+
+
+def refresh_windows(lifetime_seconds: float) -> tuple[float, float]:
+    """(advisory, mandatory) refresh windows, in seconds before expiry, for credentials of this lifetime."""
+    lifetime = max(lifetime_seconds, 0.0)
+    return min(_ADVISORY_MAX_SECONDS, lifetime / 3), min(_MANDATORY_MAX_SECONDS, lifetime / 6)
+
+
+class _VendedRefreshable(RefreshableCredentials):
+    def set_windows(self, lifetime_seconds: float) -> None:
+        # botocore reads these per instance (class defaults: 15 and 10 minutes, longer than our sessions).
+        self._advisory_refresh_timeout, self._mandatory_refresh_timeout = refresh_windows(lifetime_seconds)
 
 
 class CredentialVendor:
-    def __init__(self, api: ApiClient) -> None:
+    def __init__(self, api: ApiClient, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self._api = api
+        self._clock = clock
 
     def fetch(self) -> VendedCredentials:
         payload = self._api.post(CREDENTIALS_PATH, {})
@@ -61,16 +77,32 @@ class CredentialVendor:
             credentials = VendedCredentials.model_validate(payload)
         except ValidationError as error:
             raise ApiError(None, "bad_response", f"credentials answer is not usable: {error}") from None
+        if credentials.expiration.tzinfo is None:
+            raise ApiError(None, "bad_response", "credentials answer is not usable: expiration has no time zone")
         logger.info("received AWS credentials", extra=log_fields(expires=credentials.expiration.isoformat()))
         return credentials
 
     def refreshable(self) -> RefreshableCredentials:
         first = self.fetch()
-        return _RefreshFiveMinutesEarly.create_from_metadata(
-            metadata=first.as_botocore_metadata(),
-            refresh_using=lambda: self.fetch().as_botocore_metadata(),
+        refreshable = _VendedRefreshable(
+            access_key=first.access_key_id,
+            secret_key=first.secret_access_key,
+            token=first.session_token,
+            expiry_time=first.expiration,
+            refresh_using=lambda: self._refresh(refreshable),
             method="phi-agent-vended",
+            time_fetcher=self._clock,
         )
+        refreshable.set_windows(self._lifetime(first))
+        return refreshable
+
+    def _refresh(self, refreshable: _VendedRefreshable) -> dict[str, Any]:
+        fresh = self.fetch()
+        refreshable.set_windows(self._lifetime(fresh))
+        return fresh.as_botocore_metadata()
+
+    def _lifetime(self, credentials: VendedCredentials) -> float:
+        return (credentials.expiration - self._clock()).total_seconds()
 
 
 def aws_session(config: AgentConfig, vendor: CredentialVendor | None) -> boto3.Session:

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from phi.api.errors import install_error_handlers
+from phi.api.limits import BodySizeLimit
 from phi.api.routers import admin, agents, auth, catalog, documents, local_agents, members, orgs, schedules, tasks
 from phi.settings import get_settings
 
@@ -17,6 +18,7 @@ def create_app() -> FastAPI:
         description="Create virtual employees, teach them with your documents and run their tasks.",
     )
     install_error_handlers(app)
+    app.add_middleware(BodySizeLimit)  # added first: inside CORS, so a 413 still carries the CORS headers
     origins = [o.strip() for o in get_settings().cors_allow_origins.split(",") if o.strip()]
     if origins:
         app.add_middleware(

@@ -23,24 +23,41 @@ from phi.services.security import hash_agent_key, user_id_from_token
 _bearer = HTTPBearer(auto_error=False)
 
 
-def get_conn() -> Iterator[DbConnection]:
+def bearer_token(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> str:
+    """The caller's bearer credential; answers 401 before anything touches the database or a secret."""
+    if credentials is None or not credentials.credentials:
+        raise Unauthorized("Authentication required: send 'Authorization: Bearer <token>'.")
+    return credentials.credentials
+
+
+BearerToken = Annotated[str, Depends(bearer_token)]
+
+
+def get_conn(_: BearerToken) -> Iterator[DbConnection]:
+    """A transaction for an authenticated route: it depends on the credential being present, so a request
+    without one is refused before a connection (or, on AWS, the database secret) is fetched."""
+    with transaction() as conn:
+        yield conn
+
+
+def get_public_conn() -> Iterator[DbConnection]:
+    """A transaction for the few routes open without credentials (sign-up)."""
     with transaction() as conn:
         yield conn
 
 
 # "function" scope: commit before the response is sent, so a client never reads ahead of its own write.
 Conn = Annotated[DbConnection, Depends(get_conn, scope="function")]
-BearerToken = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+PublicConn = Annotated[DbConnection, Depends(get_public_conn, scope="function")]
 
 
-def _token(credentials: HTTPAuthorizationCredentials | None) -> str:
-    if credentials is None or not credentials.credentials:
-        raise Unauthorized("Authentication required: send 'Authorization: Bearer <token>'.")
-    return credentials.credentials
+def token_user_id(token: BearerToken) -> UUID:
+    """The user a valid access token names: checked (signature, expiry, claims) before any database access."""
+    return user_id_from_token(token)
 
 
-def current_user(conn: Conn, credentials: BearerToken) -> User:
-    user = users_repo.get_user(conn, user_id_from_token(_token(credentials)))
+def current_user(user_id: Annotated[UUID, Depends(token_user_id)], conn: Conn) -> User:
+    user = users_repo.get_user(conn, user_id)
     if user is None:
         raise Unauthorized("The access token is not valid.")
     return user
@@ -49,8 +66,8 @@ def current_user(conn: Conn, credentials: BearerToken) -> User:
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
-def current_agent_key(conn: Conn, credentials: BearerToken) -> AgentKey:
-    key = keys_repo.use_key(conn, hash_agent_key(_token(credentials)))
+def current_agent_key(token: BearerToken, conn: Conn) -> AgentKey:
+    key = keys_repo.use_key(conn, hash_agent_key(token))
     if key is None:
         raise Unauthorized("The agent key is not valid or has been revoked.")
     return key
@@ -140,7 +157,15 @@ LIST_HEADERS: dict[int | str, dict[str, Any]] = {
 
 
 def client_ip(request: Request) -> str:
-    """The caller's address as the platform saw it (Mangum fills it from API Gateway's sourceIp)."""
+    """The caller's address as the platform saw it, for the login limiter; never X-Forwarded-For, which any
+    client can write. On AWS: API Gateway's own record of the connection (requestContext.identity.sourceIp of
+    the REST API event, or requestContext.http.sourceIp of an HTTP API), from the event Mangum keeps in the
+    scope. Elsewhere: the TCP peer (the embedded stack runs uvicorn without proxy headers)."""
+    event = request.scope.get("aws.event")
+    if isinstance(event, dict):
+        context = event.get("requestContext") or {}
+        source = (context.get("identity") or {}).get("sourceIp") or (context.get("http") or {}).get("sourceIp")
+        return str(source) if source else "unknown"
     return request.client.host if request.client else "unknown"
 
 

@@ -114,11 +114,18 @@ def create_tool_call(
 ) -> ToolCall:
     row = conn.execute(
         """INSERT INTO tool_calls (task_id, org_id, step, tool, args) VALUES (%s, %s, %s, %s, %s)
-           RETURNING id, task_id, org_id, step, tool, args, status, error_code, error_message,
+           RETURNING id, task_id, org_id, step, tool, args, status, error_code, error_message, result_key,
                      requested_at, completed_at""",
         (task_id, org_id, step, tool, Jsonb(args)),
     ).fetchone()
     return ToolCall.model_validate(row)
+
+
+def set_result_key(conn: DbConnection, tool_call_id: UUID, org_id: UUID, result_key: str) -> None:
+    """Records the S3 key issued with the request: the only key a large result may be read from."""
+    conn.execute(
+        "UPDATE tool_calls SET result_key = %s WHERE id = %s AND org_id = %s", (result_key, tool_call_id, org_id)
+    )
 
 
 def complete_tool_call(
@@ -143,8 +150,8 @@ def complete_tool_call(
 
 def open_tool_call(conn: DbConnection, task_id: UUID, org_id: UUID) -> ToolCall | None:
     row = conn.execute(
-        """SELECT id, task_id, org_id, step, tool, args, status, error_code, error_message, requested_at,
-        completed_at
+        """SELECT id, task_id, org_id, step, tool, args, status, error_code, error_message, result_key,
+                  requested_at, completed_at
            FROM tool_calls WHERE task_id = %s AND org_id = %s AND status = 'REQUESTED'
            ORDER BY requested_at DESC LIMIT 1""",
         (task_id, org_id),

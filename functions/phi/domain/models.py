@@ -161,6 +161,7 @@ class ToolCall(Model):
     status: str
     error_code: str | None = None
     error_message: str | None = None
+    result_key: str | None = Field(default=None, description="S3 key issued for a large result (claim check)")
     requested_at: datetime
     completed_at: datetime | None = None
 

@@ -228,7 +228,11 @@ class EmbeddedStack:
 
         from phi.api.app import create_app
 
-        config = uvicorn.Config(create_app(), host="127.0.0.1", port=self.api_port, log_level="warning")
+        # proxy_headers=False: no proxy stands in front, so X-Forwarded-For is the client's own claim and must
+        # not replace the peer address (the login limiter counts failures per address).
+        config = uvicorn.Config(
+            create_app(), host="127.0.0.1", port=self.api_port, log_level="warning", proxy_headers=False
+        )
         self._uvicorn = uvicorn.Server(config)
         thread = threading.Thread(target=self._uvicorn.run, name="uvicorn", daemon=True)
         thread.start()

@@ -1,4 +1,12 @@
-"""Short-lived AWS credentials for one local agent: its own queue and the SendTask* calls, nothing else."""
+"""Short-lived AWS credentials for one local agent: its own queue and the SendTask* calls, nothing else.
+
+Scope of the callbacks: for task tokens handed out by a service integration (our
+`sqs:sendMessage.waitForTaskToken` step), IAM authorises SendTaskSuccess/Failure/Heartbeat against the
+ARN of the *state machine* whose execution issued the token (for activity tokens it is the activity's ARN).
+It cannot be narrowed to one execution or one task: every organisation's tasks run on the same state
+machine, so the policy names that state machine and the separation between organisations rests on the
+token itself, a bearer secret that travels only in the agent's own queue (README, Security).
+"""
 
 from __future__ import annotations
 
@@ -7,19 +15,21 @@ from typing import Any
 from urllib.parse import urlparse
 
 from phi.aws import client
-from phi.domain.models import Agent
-from phi.errors import ServiceUnavailable
+from phi.domain.models import Agent, AgentStatus
+from phi.errors import Forbidden, ServiceUnavailable
 from phi.settings import get_settings
 
-SESSION_SECONDS = 3600
-_QUEUE_ACTIONS = [
+# The shortest session STS grants (AssumeRole's DurationSeconds minimum): a revoked or disabled agent key
+# stops working at the next refresh, at most this long after the revocation.
+SESSION_SECONDS = 900
+QUEUE_ACTIONS = [
     "sqs:ReceiveMessage",
     "sqs:DeleteMessage",
     "sqs:ChangeMessageVisibility",
     "sqs:GetQueueAttributes",
     "sqs:GetQueueUrl",
 ]
-_CALLBACK_ACTIONS = ["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"]
+CALLBACK_ACTIONS = ["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"]
 
 
 def queue_arn(queue_url: str, region: str) -> str:
@@ -27,27 +37,30 @@ def queue_arn(queue_url: str, region: str) -> str:
     return f"arn:aws:sqs:{region}:{account}:{name}"
 
 
-def session_policy(agent: Agent, region: str) -> dict[str, Any]:
-    """Narrows the agent role to this agent's queue. The role's own policy bounds it further (intersection)."""
+def session_policy(agent: Agent, region: str, state_machine_arn: str) -> dict[str, Any]:
+    """Narrows the agent role to this agent's queue and the task state machine's callbacks. The role's own
+    policy bounds it further (the session gets the intersection)."""
     assert agent.queue_url is not None
     return {
         "Version": "2012-10-17",
         "Statement": [
-            {"Effect": "Allow", "Action": _QUEUE_ACTIONS, "Resource": queue_arn(agent.queue_url, region)},
-            # Task tokens are not resources; the role limits these to the task state machine's executions.
-            {"Effect": "Allow", "Action": _CALLBACK_ACTIONS, "Resource": "*"},
+            {"Effect": "Allow", "Action": QUEUE_ACTIONS, "Resource": queue_arn(agent.queue_url, region)},
+            # IAM evaluates callback-token calls against the issuing state machine's ARN (module docstring).
+            {"Effect": "Allow", "Action": CALLBACK_ACTIONS, "Resource": state_machine_arn},
         ],
     }
 
 
 def vend_credentials(agent: Agent) -> dict[str, Any]:
+    if agent.status != AgentStatus.ACTIVE:
+        raise Forbidden("This agent is disabled; enable it before its local agent can connect.")
     settings = get_settings()
-    if not settings.agent_role_arn:
-        raise ServiceUnavailable("Credential vending is not configured (PHI_AGENT_ROLE_ARN).")
+    if not settings.agent_role_arn or not settings.state_machine_arn:
+        raise ServiceUnavailable("Credential vending is not configured (PHI_AGENT_ROLE_ARN, PHI_STATE_MACHINE_ARN).")
     response = client("sts").assume_role(
         RoleArn=settings.agent_role_arn,
         RoleSessionName=f"phi-agent-{str(agent.id)[:40]}",
-        Policy=json.dumps(session_policy(agent, settings.region)),
+        Policy=json.dumps(session_policy(agent, settings.region, settings.state_machine_arn)),
         DurationSeconds=SESSION_SECONDS,
         Tags=[{"Key": "phi:agent_id", "Value": str(agent.id)}, {"Key": "phi:org_id", "Value": str(agent.org_id)}],
     )

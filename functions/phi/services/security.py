@@ -59,7 +59,10 @@ def user_id_from_token(token: str) -> UUID:
         raise Unauthorized("The access token is not valid.") from exc
     if claims.get("typ") != "access":
         raise Unauthorized("The access token is not valid.")
-    return UUID(claims["sub"])
+    try:
+        return UUID(str(claims["sub"]))
+    except (ValueError, TypeError):  # validly signed, but not a token this service issued
+        raise Unauthorized("The access token is not valid.") from None
 
 
 def new_agent_key() -> tuple[str, str, str]:

@@ -136,6 +136,9 @@ def _request_tool(ctx: TaskContext, step: int, request: ToolRequest) -> ToolCall
     task_id, org_id = UUID(ctx.task_id), UUID(ctx.org_id)
     with transaction() as conn:
         call = tasks_repo.create_tool_call(conn, task_id, org_id, step, request.tool, request.args)
+        upload = presigned_upload(ctx.task_id, str(call.id))
+        if upload is not None:  # the claim check: the only key this call's large result is read from
+            tasks_repo.set_result_key(conn, call.id, org_id, upload["key"])
         tasks_repo.add_event(conn, task_id, org_id, EventType.TOOL_REQUESTED, f"{request.tool}: {request.purpose}", {
             "tool_call_id": str(call.id), "tool": request.tool, "step": step,
         })
@@ -145,17 +148,19 @@ def _request_tool(ctx: TaskContext, step: int, request: ToolRequest) -> ToolCall
         tool=request.tool,
         args=request.args,
         deadline=deadline.isoformat(),
-        result_upload=presigned_upload(ctx.task_id, str(call.id)),
+        result_upload=upload,
     )
 
 
 def _record_tool_outcome(ctx: TaskContext, tool_result: dict[str, Any]) -> tuple[ToolOutcome, CompletedTool | None]:
     task_id, org_id = UUID(ctx.task_id), UUID(ctx.org_id)
-    outcome = outcome_from_state(tool_result, ctx.tool_timeout_seconds)
     with transaction() as conn:
         call = tasks_repo.open_tool_call(conn, task_id, org_id)
-        if call is None:
-            return outcome, None
+    # Outside the transaction: a large result is read from S3 (only from the key issued with `call`).
+    outcome = outcome_from_state(tool_result, ctx.tool_timeout_seconds, call)
+    if call is None:
+        return outcome, None
+    with transaction() as conn:
         tasks_repo.complete_tool_call(
             conn, call.id, org_id, ok=outcome.ok, error_code=outcome.error, error_message=outcome.cause,
             result_bytes=outcome.result_bytes if outcome.ok else None,

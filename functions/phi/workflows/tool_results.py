@@ -1,29 +1,59 @@
-"""Turns what RunLocalTool left in `$.tool_result` into a ToolOutcome; reads large results from S3 transparently."""
+"""Turns what RunLocalTool left in `$.tool_result` into a ToolOutcome; reads large results from S3 transparently.
+
+Large results are a claim check: Think issues a pre-signed upload for one S3 key with each tool request and
+records that key with the tool call. A `result_ref` naming any other key is refused (it could name another
+task's, or another organisation's, result), and the object is decompressed as a stream within size limits,
+so a gzip bomb fails the step instead of the Think function.
+"""
 
 from __future__ import annotations
 
 import gzip
 import json
-from typing import Any
+import zlib
+from typing import IO, Any
+
+from botocore.exceptions import ClientError
 
 from phi.aws import client
+from phi.domain.models import ToolCall
 from phi.settings import get_settings
 from phi.workflows.contracts import ToolOutcome
 
+BAD_RESULT = "Tool.BadResult"
 _FRIENDLY_ERRORS = {
     "States.Timeout": "Tool.Timeout",
     "States.HeartbeatTimeout": "Tool.Timeout",
 }
 
 
-def outcome_from_state(tool_result: dict[str, Any], timeout_seconds: int) -> ToolOutcome:
+class BadResult(Exception):
+    """The local agent's answer cannot be accepted; the message is the readable cause."""
+
+
+def outcome_from_state(tool_result: dict[str, Any], timeout_seconds: int, call: ToolCall | None = None) -> ToolOutcome:
+    """`call` is the open tool call the answer belongs to (None when there is none, e.g. a late duplicate)."""
     if "Error" in tool_result:
         return _failure(tool_result, timeout_seconds)
+    try:
+        return _success(tool_result, call)
+    except BadResult as problem:
+        return ToolOutcome(ok=False, error=BAD_RESULT, cause=str(problem))
+
+
+def _success(tool_result: dict[str, Any], call: ToolCall | None) -> ToolOutcome:
     if not tool_result.get("ok", False):
-        return ToolOutcome(ok=False, error="Tool.BadResult", cause="The local agent answered without a result.")
+        raise BadResult("The local agent answered without a result.")
+    if call is not None and str(tool_result.get("tool_call_id")) != str(call.id):
+        raise BadResult(
+            f"The local agent answered for tool call {str(tool_result.get('tool_call_id'))[:64]!r}, "
+            f"but this step is waiting for {call.id}."
+        )
     if "result_ref" in tool_result:
-        return _from_reference(tool_result["result_ref"])
+        return _from_reference(tool_result["result_ref"], call)
     result = tool_result.get("result") or {}
+    if not isinstance(result, dict):
+        raise BadResult("The local agent's inline result is not an object.")
     return ToolOutcome(ok=True, result=result, result_bytes=len(json.dumps(result)))
 
 
@@ -51,23 +81,116 @@ def _cause_text(cause: Any) -> str:
     return str(cause)
 
 
-def _from_reference(ref: dict[str, Any]) -> ToolOutcome:
-    bucket = get_settings().documents_bucket
-    body = client("s3").get_object(Bucket=bucket, Key=ref["key"])["Body"].read()
-    lines = gzip.decompress(body).decode().splitlines()
-    header = json.loads(lines[0])
-    rows = [json.loads(line) for line in lines[1:] if line]
-    result = {
-        "columns": header["columns"],
-        "rows": rows,
-        "row_count": len(rows),
-        "truncated": bool(ref.get("truncated", False)),
-    }
-    return ToolOutcome(ok=True, result=result, result_bytes=int(ref.get("bytes", len(body))))
+def _from_reference(ref: Any, call: ToolCall | None) -> ToolOutcome:
+    if not isinstance(ref, dict) or not isinstance(ref.get("key"), str):
+        raise BadResult("The local agent's result_ref has no object key.")
+    if call is None or not call.result_key:
+        raise BadResult("The local agent referred to an uploaded result, but no upload was issued for this step.")
+    if ref["key"] != call.result_key:
+        raise BadResult(
+            "The local agent referred to a result object that was not issued for this tool call; "
+            "a large result is read only from the upload issued with the request."
+        )
+    settings = get_settings()
+    try:
+        stored = client("s3").get_object(Bucket=settings.documents_bucket, Key=call.result_key)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            raise BadResult("The local agent referred to a result it did not upload.") from None
+        raise
+    body = stored["Body"]
+    try:
+        compressed = int(stored.get("ContentLength") or 0)
+        if compressed > settings.max_tool_result_bytes:
+            raise BadResult(_too_large(settings.max_tool_result_bytes))
+        columns, rows = read_result_stream(body, settings.max_tool_result_bytes, settings.max_tool_result_rows)
+    finally:
+        body.close()
+    result = {"columns": columns, "rows": rows, "row_count": len(rows), "truncated": bool(ref.get("truncated", False))}
+    return ToolOutcome(ok=True, result=result, result_bytes=compressed)
+
+
+def _too_large(max_bytes: int) -> str:
+    return (
+        f"The tool result is larger than the {max_bytes:,}-byte limit (uncompressed); "
+        "ask for fewer rows or columns, or aggregate in the query."
+    )
+
+
+def read_result_stream(compressed: IO[bytes], max_bytes: int, max_rows: int) -> tuple[list[str], list[list[Any]]]:
+    """Gzip JSON lines (a {"columns"} header, then one JSON array per row), decompressed as a stream in
+    chunks: never more than `max_bytes` of uncompressed data is read, so memory is bounded by the limits."""
+    parser = _RowParser(max_rows)
+    remaining = max_bytes
+    carry: list[bytes] = []  # the start of a line that continues in the next chunk
+    try:
+        with gzip.GzipFile(fileobj=compressed, mode="rb") as stream:
+            while chunk := stream.read(min(_CHUNK_BYTES, remaining + 1)):
+                remaining -= len(chunk)
+                if remaining < 0:
+                    raise BadResult(_too_large(max_bytes))
+                if b"\n" not in chunk:
+                    carry.append(chunk)
+                    continue
+                lines = chunk.split(b"\n")
+                if carry:
+                    lines[0] = b"".join([*carry, lines[0]])
+                last = lines.pop()
+                carry = [last] if last else []
+                parser.add(lines)
+        if carry:
+            parser.add([b"".join(carry)])
+    except (OSError, EOFError, zlib.error, ValueError, RecursionError) as error:
+        # OSError: not gzip; EOFError: cut short; ValueError: bad JSON or UTF-8.
+        raise BadResult(f"The tool result is not gzip-compressed JSON lines: {type(error).__name__}: {error}") from None
+    if parser.columns is None:
+        raise BadResult("The tool result is empty: no header line naming the columns.")
+    return parser.columns, parser.rows
+
+
+_CHUNK_BYTES = 1024 * 1024
+
+
+class _RowParser:
+    def __init__(self, max_rows: int) -> None:
+        self.max_rows = max_rows
+        self.columns: list[str] | None = None
+        self.rows: list[list[Any]] = []
+
+    def add(self, lines: list[bytes]) -> None:
+        """Complete lines of one chunk; parsed as one JSON array (much faster than a parse per line)."""
+        if self.columns is None and lines:
+            if not lines[0]:
+                raise BadResult("The tool result starts with an empty line instead of its header.")
+            self.columns = _header_columns(json.loads(lines[0]))
+            lines = lines[1:]
+        if not lines:
+            return
+        if not all(lines):
+            raise BadResult(f"The tool result has an empty line after row {len(self.rows)}.")
+        parsed = json.loads(b"[" + b",".join(lines) + b"]")
+        width = len(self.columns or [])
+        if len(parsed) != len(lines) or not all(isinstance(row, list) and len(row) == width for row in parsed):
+            raise BadResult(
+                f"A line after row {len(self.rows)} of the tool result is not one list of {width} values."
+            )
+        if len(self.rows) + len(parsed) > self.max_rows:
+            raise BadResult(
+                f"The tool result has more than {self.max_rows:,} rows; aggregate in the query or ask for fewer."
+            )
+        self.rows.extend(parsed)
+
+
+def _header_columns(value: Any) -> list[str]:
+    columns = value.get("columns") if isinstance(value, dict) else None
+    if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
+        raise BadResult('The tool result does not start with a {"columns": [...]} header line.')
+    return columns
 
 
 def presigned_upload(task_id: str, tool_call_id: str) -> dict[str, str] | None:
-    """A pre-signed PUT for results too large to return inline; None when no bucket is configured."""
+    """A pre-signed PUT for results too large to return inline; None when no bucket is configured.
+    The caller records the key with the tool call: it is the only key the result will be read from."""
     settings = get_settings()
     if not settings.documents_bucket:
         return None

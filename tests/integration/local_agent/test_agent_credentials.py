@@ -9,23 +9,78 @@ import pytest
 
 from phi_agent.api import ApiClient, ApiError
 from phi_agent.credentials import CredentialVendor
+from tests.support.waiting import wait_until
 
 GOOD_KEY = "phi_ak_test_good_key"
 
 
-def test_credentials_are_refreshed_before_expiry(phi_api: Any) -> None:
-    phi_api.credentials["expiration"] = (datetime.now(UTC) + timedelta(minutes=30)).isoformat()
-    vendor = CredentialVendor(ApiClient(phi_api.url, GOOD_KEY, attempts=1))
-    credentials = vendor.refreshable()
-    assert credentials.get_frozen_credentials().access_key == "ASIAVENDED"
-    assert phi_api.credential_calls == 1, "30 minutes left: no refresh yet"
+class _Clock:
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
 
-    phi_api.credentials["expiration"] = (datetime.now(UTC) + timedelta(minutes=4)).isoformat()
-    short_lived = vendor.refreshable()
-    phi_api.credentials["access_key_id"] = "ASIAREFRESHED"
-    phi_api.credentials["expiration"] = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
-    assert short_lived.get_frozen_credentials().access_key == "ASIAREFRESHED"
-    assert phi_api.credential_calls == 3
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def _vend_for(phi_api: Any, lifetime: timedelta, clock: Any) -> list[tuple[str, datetime]]:
+    """Each credentials call answers a new key valid for `lifetime` from the clock's now; returns the log."""
+    vended: list[tuple[str, datetime]] = []
+    answer = phi_api.handle
+
+    def handle(path: str, authorization: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if path == "/local-agents/credentials":
+            expiry = clock() + lifetime
+            vended.append((f"ASIAVENDED{len(vended):06d}", expiry))
+            phi_api.credentials = {**phi_api.credentials, "access_key_id": vended[-1][0],
+                                   "expiration": expiry.isoformat()}
+        return answer(path, authorization, body)  # type: ignore[no-any-return]
+
+    phi_api.handle = handle
+    return vended
+
+
+def test_fifteen_minute_credentials_are_renewed_five_minutes_before_they_expire(phi_api: Any) -> None:
+    # Given credentials vended for 15 minutes (the API's session length), on a clock the test moves
+    clock = _Clock()
+    vended = _vend_for(phi_api, timedelta(minutes=15), clock)
+    credentials = CredentialVendor(ApiClient(phi_api.url, GOOD_KEY, attempts=1), clock=clock).refreshable()
+    first = credentials.get_frozen_credentials().access_key
+
+    # When 9 minutes have passed they are still used; at 10 min 30 s (4 min 30 s left) they are renewed
+    clock.now += timedelta(minutes=9)
+    still = credentials.get_frozen_credentials().access_key
+    clock.now += timedelta(minutes=1, seconds=30)
+    renewed = credentials.get_frozen_credentials().access_key
+
+    assert (first, still) == (vended[0][0], vended[0][0])
+    assert renewed == vended[1][0] and len(vended) == 2
+    assert vended[0][1] > clock.now, "renewed while the old credentials were still valid"
+
+
+def test_short_lived_credentials_are_refreshed_before_expiry_on_real_signed_calls(
+    phi_api: Any, cloud: Any, make_config: Any
+) -> None:
+    """With 12-second credentials (a stand-in for the 15-minute sessions) and real time, every AWS call the
+    agent makes is signed with credentials that have not expired, across several refreshes."""
+    from phi_agent.config import load_config
+    from phi_agent.credentials import aws_clients, aws_session
+
+    vended = _vend_for(phi_api, timedelta(seconds=12), lambda: datetime.now(UTC))
+    config = load_config(make_config(cloud.new_queue()), {}).agent
+    session = aws_session(config, CredentialVendor(ApiClient(phi_api.url, GOOD_KEY, attempts=1)))
+    sqs = aws_clients(session, config).sqs
+    signed: list[tuple[str, datetime]] = []
+
+    def record(request: Any, **_: Any) -> None:
+        authorization = request.headers["Authorization"].decode()
+        signed.append((authorization.split("Credential=")[1].split("/")[0], datetime.now(UTC)))
+
+    sqs.meta.events.register("before-send.sqs", record)
+    wait_until(lambda: sqs.list_queues() and len(vended) >= 4, timeout=180, interval=0.25)
+
+    expiry = dict(vended)
+    assert {key for key, _ in signed} >= {key for key, _ in vended[:3]}, "each refresh was used"
+    assert all(used_at < expiry[key] for key, used_at in signed), "a call was signed with expired credentials"
 
 
 def test_bad_agent_key_is_an_auth_failure(phi_api: Any) -> None:

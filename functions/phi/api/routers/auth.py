@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from phi.api.deps import ClientIp, Conn, CurrentUser
+from phi.api.deps import ClientIp, Conn, CurrentUser, PublicConn
 from phi.db import orgs as orgs_repo
 from phi.db import users as users_repo
 from phi.domain.models import Organization, User
@@ -50,7 +50,7 @@ class MeUpdate(BaseModel):
     response_model=TokenResponse,
     summary="Create an account",
 )
-def signup(body: SignupRequest, conn: Conn) -> TokenResponse:
+def signup(body: SignupRequest, conn: PublicConn) -> TokenResponse:
     """Creates the account (password stored as an argon2 hash) and returns an access token."""
     user = users_repo.create_user(conn, body.email, hash_password(body.password), body.full_name)
     token, ttl = issue_access_token(user.id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -12,10 +13,39 @@ from phi.api.deps import AdminAgent, CallerAgent, Conn, CurrentUser
 from phi.db import documents as documents_repo
 from phi.db.documents import Document
 from phi.documents.models import SearchHit
+from phi.errors import BadRequest, PayloadTooLarge
 from phi.services import documents as documents_service
 from phi.services.documents import SearchRequest, SourceType, UploadTicket
+from phi.settings import get_settings
 
 router = APIRouter(tags=["documents"])
+MAX_FILENAME_CHARS = 255
+
+
+class PublicDocument(BaseModel):
+    """A document as members see it: no storage internals (bucket keys stay on the server)."""
+
+    id: UUID
+    org_id: UUID
+    agent_id: UUID | None = Field(description="None for an organisation-wide document")
+    filename: str
+    source_type: str
+    content_type: str | None
+    bytes: int | None
+    sha256: str | None
+    status: str = Field(examples=["READY"])
+    error: str | None
+    pages: int | None
+    chunk_count: int | None
+    embedding_model: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class PublicUploadTicket(BaseModel):
+    document: PublicDocument
+    upload_url: str = Field(description="HTTP PUT the file's bytes here (no extra headers needed)")
+    expires_in: int
 
 
 class UploadUrlRequest(BaseModel):
@@ -27,8 +57,10 @@ class UploadUrlRequest(BaseModel):
 @router.post(
     "/agents/{agent_id}/documents",
     status_code=status.HTTP_201_CREATED,
-    response_model=Document,
+    response_model=PublicDocument,
     summary="Upload a document (PDF, DOCX, TXT, Markdown); it is ingested in the background",
+    description="The body is refused with 413 as soon as it passes the upload limit (it is never read whole "
+    f"first); file names are limited to {MAX_FILENAME_CHARS} characters.",
     responses={200: {"description": "The same content was already uploaded: the existing document"},
                409: {"description": "The same content was uploaded before and failed: names that document and why"},
                413: {"description": "Larger than the upload limit: use /documents/upload-url"}},
@@ -42,9 +74,15 @@ def upload(
     source_type: Annotated[SourceType, Form()] = SourceType.SOP,
     org_wide: Annotated[bool, Form()] = False,
 ) -> Document:
-    data = file.file.read()
+    filename = file.filename or "document"
+    if len(filename) > MAX_FILENAME_CHARS:
+        raise BadRequest(f"The file name is {len(filename):,} characters long; the limit is {MAX_FILENAME_CHARS}.")
+    limit = get_settings().max_upload_bytes
+    data = file.file.read(limit + 1)  # the body itself was cut off while streaming (phi.api.limits)
+    if len(data) > limit:
+        raise PayloadTooLarge(f"The file is larger than the {limit:,}-byte limit; use /documents/upload-url.")
     document, created = documents_service.upload(
-        conn, agent, file.filename or "document", source_type, data, file.content_type, org_wide, user.id
+        conn, agent, filename, source_type, data, file.content_type, org_wide, user.id
     )
     if not created:
         response.status_code = status.HTTP_200_OK
@@ -52,18 +90,19 @@ def upload(
 
 
 @router.post("/agents/{agent_id}/documents/upload-url", status_code=status.HTTP_201_CREATED,
-             response_model=UploadTicket, summary="A pre-signed URL to upload a large document straight to storage")
+             response_model=PublicUploadTicket,
+             summary="A pre-signed URL to upload a large document straight to storage")
 def upload_url(body: UploadUrlRequest, agent: AdminAgent, conn: Conn, user: CurrentUser) -> UploadTicket:
     return documents_service.create_upload_url(conn, agent, body.filename, body.source_type, body.org_wide, user.id)
 
 
-@router.get("/agents/{agent_id}/documents", response_model=list[Document],
+@router.get("/agents/{agent_id}/documents", response_model=list[PublicDocument],
             summary="The agent's documents and the organisation-wide ones, with status, pages, chunks and errors")
 def list_documents(agent: CallerAgent, conn: Conn) -> list[Document]:
     return documents_repo.list_for_agent(conn, agent.org_id, agent.id)
 
 
-@router.get("/agents/{agent_id}/documents/{document_id}", response_model=Document)
+@router.get("/agents/{agent_id}/documents/{document_id}", response_model=PublicDocument)
 def get_document(document_id: UUID, agent: CallerAgent, conn: Conn) -> Document:
     return documents_service.get_for_agent(conn, agent, document_id)
 

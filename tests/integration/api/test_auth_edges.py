@@ -1,0 +1,114 @@
+"""Authentication edges: odd token subjects, disabled agents' keys, the login limiter's idea of the caller's
+address (the peer on the embedded stack, API Gateway's sourceIp on AWS; never X-Forwarded-For)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+import pytest
+
+from tests.integration.api.tenant_fixtures import unique_email
+from tests.support.api import ApiSession
+
+
+def _token(sub: Any) -> str:
+    claims = {"sub": sub, "typ": "access", "exp": datetime.now(UTC) + timedelta(hours=1)}
+    return jwt.encode(claims, os.environ["PHI_JWT_SECRET"], algorithm="HS256")
+
+
+@pytest.mark.parametrize("sub", ["not-a-uuid", "admin", "../../etc/passwd", "1234", "0" * 40, " "])
+def test_a_validly_signed_token_whose_subject_is_not_a_user_id_is_401(api_url: str, sub: str) -> None:
+    response = ApiSession(api_url).request("GET", "/me", headers={"Authorization": f"Bearer {_token(sub)}"})
+    assert response.status_code == 401, response.text
+    assert response.json()["error"]["code"] == "unauthorized"
+
+
+def test_a_disabled_agents_key_gets_no_credentials_until_it_is_enabled(new_user: ApiSession, api_url: str) -> None:
+    agent = new_user.create_agent()
+    agent_client = ApiSession(api_url)
+    agent_client.token = new_user.ok("POST", f"/agents/{agent['id']}/keys")["key"]
+
+    new_user.ok("PATCH", f"/agents/{agent['id']}", json={"status": "DISABLED"})
+    refused = agent_client.request("POST", "/local-agents/credentials")
+    new_user.ok("PATCH", f"/agents/{agent['id']}", json={"status": "ACTIVE"})
+    granted = agent_client.request("POST", "/local-agents/credentials")
+
+    assert refused.status_code == 403, refused.text
+    assert "disabled" in refused.json()["error"]["message"]
+    assert "session_token" not in refused.text
+    assert granted.status_code == 200
+
+
+def test_vended_credentials_last_the_shortest_session_sts_grants(new_user: ApiSession, api_url: str) -> None:
+    agent = new_user.create_agent()
+    agent_client = ApiSession(api_url)
+    agent_client.token = new_user.ok("POST", f"/agents/{agent['id']}/keys")["key"]
+    before = datetime.now(UTC)
+    credentials = agent_client.ok("POST", "/local-agents/credentials")
+    lifetime = datetime.fromisoformat(credentials["expiration"]) - before
+    assert timedelta(minutes=14) < lifetime <= timedelta(minutes=15, seconds=5), lifetime
+
+
+def _wrong_passwords(send: Any, email: str, count: int = 12) -> list[int]:
+    return [send(email, f"wrong-{i}", f"203.0.113.{i}, 198.51.100.{i}") for i in range(count)]
+
+
+def test_the_login_limiter_ignores_x_forwarded_for_on_the_embedded_stack(api_url: str) -> None:
+    # Given an account, and a client that claims a new address in X-Forwarded-For with every attempt
+    email = unique_email("xff")
+    ApiSession(api_url).sign_up(email, "the-right-password")
+    client = ApiSession(api_url)
+
+    def send(email: str, password: str, forwarded: str) -> int:
+        return client.request(
+            "POST", "/auth/login", json={"email": email, "password": password},
+            headers={"X-Forwarded-For": forwarded, "X-Real-IP": forwarded.split(",")[0]},
+        ).status_code
+
+    # When it tries 12 wrong passwords
+    statuses = _wrong_passwords(send, email)
+
+    # Then the limiter counted them against the one real peer address: locked out after 5
+    assert statuses[:5] == [401] * 5 and set(statuses[5:]) == {429}, statuses
+    assert send(email, "the-right-password", "192.0.2.77") == 429
+
+
+def _api_gateway_event(body: dict[str, Any], source_ip: str, forwarded: str) -> dict[str, Any]:
+    """A REST API (v1) proxy event as API Gateway sends it to the Lambda."""
+    return {
+        "resource": "/{proxy+}", "path": "/auth/login", "httpMethod": "POST",
+        "headers": {"content-type": "application/json", "X-Forwarded-For": forwarded, "Host": "api.example.com"},
+        "multiValueHeaders": {}, "queryStringParameters": None, "multiValueQueryStringParameters": None,
+        "pathParameters": {"proxy": "auth/login"}, "stageVariables": None,
+        "requestContext": {
+            "resourcePath": "/{proxy+}", "httpMethod": "POST", "path": "/prod/auth/login", "stage": "prod",
+            "requestId": str(uuid.uuid4()), "accountId": "123456789012", "apiId": "abc123",
+            "identity": {"sourceIp": source_ip, "userAgent": "test"},
+        },
+        "body": base64.b64encode(json.dumps(body).encode()).decode(), "isBase64Encoded": True,
+    }
+
+
+def test_the_login_limiter_counts_api_gateways_source_ip_on_aws(api_url: str) -> None:
+    from phi.handlers.api import handler
+
+    email = unique_email("apigw")
+    ApiSession(api_url).sign_up(email, "the-right-password")
+
+    def send_from(source_ip: str) -> Any:
+        def send(email: str, password: str, forwarded: str) -> int:
+            event = _api_gateway_event({"email": email, "password": password}, source_ip, forwarded)
+            return int(handler(event, None)["statusCode"])  # type: ignore[arg-type]
+        return send
+
+    # 12 wrong passwords from one source address, each claiming another in X-Forwarded-For: locked out
+    statuses = _wrong_passwords(send_from("198.18.0.10"), email)
+    assert statuses[:5] == [401] * 5 and set(statuses[5:]) == {429}, statuses
+    # The count is per source address: another address may still log in
+    assert send_from("198.18.0.11")(email, "the-right-password", "198.18.0.10") == 200

@@ -1,0 +1,134 @@
+"""Document uploads are bounded while they stream: an oversized body is refused before it is read whole, and
+document listings carry no storage internals."""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from typing import Any
+from urllib.parse import urlsplit
+
+from tests.conftest import apply_settings
+from tests.support.api import ApiSession
+
+LIMIT = 2 * 1024 * 1024
+
+
+def _admin_agent(session: ApiSession) -> dict[str, Any]:
+    return session.create_agent()
+
+
+def _raw_upload(api_url: str, token: str, agent_id: str, headers: dict[str, str], chunks: Any) -> tuple[int, bytes]:
+    """Sends a multipart upload over a plain socket; returns (body bytes the server took, response bytes)."""
+    parts = urlsplit(api_url)
+    sock = socket.create_connection((parts.hostname, parts.port), timeout=60)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 64 * 1024)
+    head = [f"POST /agents/{agent_id}/documents HTTP/1.1", f"Host: {parts.netloc}",
+            f"Authorization: Bearer {token}", *[f"{k}: {v}" for k, v in headers.items()], "", ""]
+    sent = 0
+    response = b""
+    try:
+        sock.sendall("\r\n".join(head).encode())
+        for chunk in chunks:
+            sock.sendall(chunk)
+            sent += len(chunk)
+    except OSError:  # the server answered and closed the connection while the client was still sending
+        pass
+    try:
+        while data := sock.recv(65536):
+            response += data
+    except OSError:
+        pass
+    finally:
+        sock.close()
+    return sent, response
+
+
+def _multipart_chunks(boundary: str, file_bytes: int, chunked: bool) -> Any:
+    opening = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.txt\"\r\n"
+               "Content-Type: text/plain\r\n\r\n").encode()
+    closing = f"\r\n--{boundary}--\r\n".encode()
+    block = b"warehouse SOP text " * (64 * 1024 // 19)
+
+    def frame(data: bytes) -> bytes:
+        return f"{len(data):x}\r\n".encode() + data + b"\r\n" if chunked else data
+
+    yield frame(opening)
+    remaining = file_bytes
+    while remaining > 0:
+        piece = block[: min(len(block), remaining)]
+        remaining -= len(piece)
+        yield frame(piece)
+    yield frame(closing)
+    if chunked:
+        yield b"0\r\n\r\n"
+
+
+def test_a_body_declared_larger_than_the_limit_is_refused_before_it_is_sent(
+    new_user: ApiSession, api_url: str, settings_override: dict[str, str]
+) -> None:
+    apply_settings({"PHI_MAX_UPLOAD_BYTES": str(LIMIT)})
+    agent = _admin_agent(new_user)
+    boundary = uuid.uuid4().hex
+    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}", "Content-Length": str(500 * 1024 * 1024)}
+
+    # The client sends the headers only: the answer comes without the server waiting for 500 MB
+    sent, response = _raw_upload(api_url, new_user.token or "", agent["id"], headers, [])
+
+    assert sent == 0
+    assert response.startswith(b"HTTP/1.1 413"), response[:200]
+    assert b"payload_too_large" in response
+
+
+def test_a_streamed_body_is_cut_off_once_it_passes_the_limit(
+    new_user: ApiSession, api_url: str, settings_override: dict[str, str]
+) -> None:
+    # Given a 2 MB limit and a client streaming 256 MB without announcing the length (chunked)
+    apply_settings({"PHI_MAX_UPLOAD_BYTES": str(LIMIT)})
+    agent = _admin_agent(new_user)
+    boundary = uuid.uuid4().hex
+    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}", "Transfer-Encoding": "chunked"}
+
+    sent, response = _raw_upload(
+        api_url, new_user.token or "", agent["id"], headers, _multipart_chunks(boundary, 256 * 1024 * 1024, True)
+    )
+
+    # Then the server stopped reading a little past the limit (socket buffers aside), far from 256 MB
+    assert sent < LIMIT + 16 * 1024 * 1024, f"the server took {sent:,} bytes"
+    assert not response or response.startswith(b"HTTP/1.1 413"), response[:200]
+    documents = new_user.ok("GET", f"/agents/{agent['id']}/documents")
+    assert documents == []
+
+
+def test_a_file_just_under_the_limit_is_accepted_and_one_just_over_refused(
+    new_user: ApiSession, settings_override: dict[str, str]
+) -> None:
+    apply_settings({"PHI_MAX_UPLOAD_BYTES": str(LIMIT)})
+    agent = _admin_agent(new_user)
+    under = new_user.request("POST", f"/agents/{agent['id']}/documents",
+                             files={"file": ("under.txt", b"a" * (LIMIT - 10), "text/plain")})
+    over = new_user.request("POST", f"/agents/{agent['id']}/documents",
+                            files={"file": ("over.txt", b"a" * (LIMIT + 1), "text/plain")})
+    assert under.status_code == 201, under.text
+    assert over.status_code == 413 and over.json()["error"]["code"] in ("payload_too_large", "too_large")
+
+
+def test_an_overlong_file_name_is_refused(new_user: ApiSession) -> None:
+    agent = _admin_agent(new_user)
+    response = new_user.request("POST", f"/agents/{agent['id']}/documents",
+                                files={"file": ("a" * 300 + ".txt", b"hello", "text/plain")})
+    assert response.status_code == 400, response.text
+    assert "file name" in response.json()["error"]["message"]
+
+
+def test_document_answers_carry_no_storage_keys(new_user: ApiSession) -> None:
+    agent = _admin_agent(new_user)
+    uploaded = new_user.ok("POST", f"/agents/{agent['id']}/documents",
+                           files={"file": ("sop.md", b"# Late shipments\nAt most 5% late.", "text/markdown")})
+    ticket = new_user.ok("POST", f"/agents/{agent['id']}/documents/upload-url", json={"filename": "big.pdf"})
+    listed = new_user.ok("GET", f"/agents/{agent['id']}/documents")
+    one = new_user.ok("GET", f"/agents/{agent['id']}/documents/{uploaded['id']}")
+
+    for document in (uploaded, ticket["document"], *listed, one):
+        assert "s3_key" not in document and "documents/" not in str(document.values()), document
+    assert {d["id"] for d in listed} == {uploaded["id"], ticket["document"]["id"]}
