@@ -1,9 +1,15 @@
-"""Build the Lambda dependency layer without Docker and print its size.
+"""Build the Lambda dependency layer and the functions' code asset without Docker, and print their size.
 
-The layer holds the root ``pyproject.toml`` ``[project] dependencies`` installed for the Lambda
-platform (CPython 3.12, x86_64, glibc manylinux wheels only), so it works from any OS. Output:
-``layers/build/deps/python/`` (the layout Lambda expects) plus ``layers/build/deps.stamp`` which
-records a hash of the inputs; an unchanged build is skipped.
+The layer holds the root ``pyproject.toml`` ``[project] dependencies`` plus the ``lambda`` extra (WordLlama)
+installed for the Lambda platform (CPython 3.12, x86_64, glibc manylinux wheels only), so it works from any
+OS. Output: ``layers/build/deps/python/`` (the layout Lambda expects) plus ``layers/build/deps.stamp``, a hash
+of the inputs (an unchanged layer is skipped), and ``layers/build/code/`` (``functions/``'s package, the
+code asset CDK deploys).
+
+Both are compiled to bytecode by a CPython 3.12 interpreter (Lambda's), as *unchecked-hash* .pyc files:
+Lambda's file systems are read-only, so without them every cold start compiles every module it imports,
+and timestamp-checked .pyc would be stale after CDK's zip (which resets file times). Tracebacks name the
+deployed paths (/opt/python, /var/task).
 
 Run from the repository root:  ``python layers/build_layers.py`` (``--force`` to rebuild).
 """
@@ -11,8 +17,10 @@ Run from the repository root:  ``python layers/build_layers.py`` (``--force`` to
 from __future__ import annotations
 
 import argparse
+import glob
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -27,6 +35,12 @@ BUILD_DIR = REPO_ROOT / "layers" / "build"
 DEPS_LAYER_DIR = BUILD_DIR / "deps"
 STAMP_FILE = BUILD_DIR / "deps.stamp"
 FUNCTIONS_DIR = REPO_ROOT / "functions"
+CODE_DIR = BUILD_DIR / "code"
+# Where Lambda puts them: tracebacks from the precompiled bytecode name these paths.
+LAMBDA_LAYER_ROOT = "/opt/python"
+LAMBDA_CODE_ROOT = "/var/task"
+# Bumped when the build itself changes, so an old layer is rebuilt.
+BUILD_VERSION = 2
 
 LAMBDA_PYTHON_VERSION = "3.12"
 # Lambda python3.12 runs on Amazon Linux 2023 (glibc 2.34): manylinux_2_28 wheels load there too,
@@ -37,7 +51,67 @@ LAMBDA_PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_28_x86_64")
 SIZE_BUDGET_MB = 150.0
 # Files that are never imported at run time.
 PRUNE_DIR_NAMES = ("__pycache__",)
-PRUNE_FILE_SUFFIXES = (".pyc", ".pyi")
+# (C/C++/Cython sources ship next to some compiled extensions: only the .so is loaded.)
+PRUNE_FILE_SUFFIXES = (".pyc", ".pyi", ".c", ".cpp", ".pyx", ".pxd")
+# Packages installed as dependencies of dependencies that no code path here imports (each checked: the
+# benchmark and tests/infra import every handler from the built layer in an isolated Python 3.12).
+PRUNE_PACKAGES: dict[str, str] = {
+    "zstandard": "24 MB; langsmith (through langchain-core) imports it only to compress trace uploads to "
+    "LangSmith, which this project never enables",
+}
+# Not copied into the code asset.
+CODE_EXCLUDE = ("__pycache__", "*.pyc", "*.egg-info", ".mypy_cache", ".pytest_cache")
+
+
+class LayerBuildError(RuntimeError):
+    pass
+
+
+def lambda_python() -> str | None:
+    """A CPython 3.12 interpreter to compile bytecode for Lambda's runtime (PHI_LAMBDA_PYTHON overrides)."""
+    candidates = [os.environ.get("PHI_LAMBDA_PYTHON"), sys.executable]
+    candidates += sorted(glob.glob(os.path.expanduser(f"~/.pyenv/versions/{LAMBDA_PYTHON_VERSION}.*/bin/python3")))
+    candidates.append(shutil.which(f"python{LAMBDA_PYTHON_VERSION}"))
+    for candidate in candidates:
+        if candidate and Path(candidate).exists() and _python_version(candidate) == LAMBDA_PYTHON_VERSION:
+            return candidate
+    return None
+
+
+def _python_version(python: str) -> str | None:
+    """'3.12' for a working interpreter (a pyenv shim without that version installed is not one)."""
+    try:
+        result = subprocess.run(
+            [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True, text=True, timeout=30, check=False,
+        )
+    except OSError:
+        return None
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def compile_bytecode(tree: Path, deployed_root: str, python: str) -> None:
+    """Unchecked-hash .pyc for every module of ``tree``, for the interpreter ``python`` (Lambda's 3.12)."""
+    command = [
+        python,
+        "-m",
+        "compileall",
+        "-q",
+        "-j",
+        "0",
+        "--invalidation-mode",
+        "unchecked-hash",
+        "-s",
+        str(tree),
+        "-p",
+        deployed_root,
+        str(tree),
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    # compileall exits 1 when some file does not compile (e.g. a package's Python 2 test data): those were
+    # never importable; anything else is a failure.
+    if result.returncode not in (0, 1):
+        raise LayerBuildError(f"compileall failed ({result.returncode}): {result.stderr[-2000:]}")
 
 
 class LayerReport(BaseModel):
@@ -54,6 +128,8 @@ class BuildReport(BaseModel):
     budget_mb: float
     built: bool
     seconds: float
+    bytecode: bool
+    code_path: str
 
     @property
     def within_budget(self) -> bool:
@@ -61,25 +137,35 @@ class BuildReport(BaseModel):
 
 
 def runtime_requirements(pyproject: Path = REPO_ROOT / "pyproject.toml") -> list[str]:
-    """The Lambda run-time dependencies: ``[project] dependencies``, not the extras."""
+    """The Lambda run-time dependencies: ``[project] dependencies`` and the ``lambda`` extra, no other extra."""
     data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-    requirements: list[str] = data["project"]["dependencies"]
+    requirements: list[str] = [
+        *data["project"]["dependencies"],
+        *data["project"].get("optional-dependencies", {}).get("lambda", []),
+    ]
     return requirements
 
 
-def inputs_hash(requirements: list[str]) -> str:
+def inputs_hash(requirements: list[str], bytecode: bool = True) -> str:
     payload = json.dumps(
-        {"requirements": requirements, "python": LAMBDA_PYTHON_VERSION, "platforms": LAMBDA_PLATFORMS},
+        {
+            "requirements": requirements,
+            "python": LAMBDA_PYTHON_VERSION,
+            "platforms": LAMBDA_PLATFORMS,
+            "pruned": sorted(PRUNE_PACKAGES),
+            "bytecode": bytecode,
+            "build": BUILD_VERSION,
+        },
         sort_keys=True,
     )
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def is_up_to_date(requirements: list[str]) -> bool:
+def is_up_to_date(requirements: list[str], bytecode: bool = True) -> bool:
     return (
         STAMP_FILE.exists()
         and (DEPS_LAYER_DIR / "python").is_dir()
-        and STAMP_FILE.read_text(encoding="utf-8").strip() == inputs_hash(requirements)
+        and STAMP_FILE.read_text(encoding="utf-8").strip() == inputs_hash(requirements, bytecode)
     )
 
 
@@ -113,7 +199,25 @@ def prune(tree: Path) -> None:
             file.unlink()
 
 
-def build_deps_layer(requirements: list[str]) -> None:
+def prune_packages(site_packages: Path) -> None:
+    for name in PRUNE_PACKAGES:
+        shutil.rmtree(site_packages / name, ignore_errors=True)
+        for dist_info in site_packages.glob(f"{name}-*.dist-info"):
+            shutil.rmtree(dist_info, ignore_errors=True)
+
+
+def place_wordllama_tokenizer(site_packages: Path) -> None:
+    """wordllama's loader looks for its tokenizer in ``<package>/tokenizer/`` while the wheel ships it in
+    ``tokenizers/``: put it where the loader looks, so the read-only layer serves it and nothing is downloaded."""
+    shipped = site_packages / "wordllama" / "tokenizers"
+    if shipped.is_dir():
+        target = site_packages / "wordllama" / "tokenizer"
+        target.mkdir(exist_ok=True)
+        for source in shipped.glob("*.json"):
+            shutil.move(source, target / source.name)
+
+
+def build_deps_layer(requirements: list[str], python: str | None) -> None:
     staging = BUILD_DIR / "deps.staging"
     shutil.rmtree(staging, ignore_errors=True)
     site_packages = staging / "python"
@@ -122,9 +226,24 @@ def build_deps_layer(requirements: list[str]) -> None:
     # pip --target leaves a bin/ with console scripts pointing at this machine's interpreter.
     shutil.rmtree(site_packages / "bin", ignore_errors=True)
     prune(site_packages)
+    prune_packages(site_packages)
+    place_wordllama_tokenizer(site_packages)
+    if python is not None:
+        compile_bytecode(site_packages, LAMBDA_LAYER_ROOT, python)
     shutil.rmtree(DEPS_LAYER_DIR, ignore_errors=True)
     staging.rename(DEPS_LAYER_DIR)
-    STAMP_FILE.write_text(inputs_hash(requirements) + "\n", encoding="utf-8")
+    STAMP_FILE.write_text(inputs_hash(requirements, python is not None) + "\n", encoding="utf-8")
+
+
+def build_code(python: str | None, target: Path = CODE_DIR) -> None:
+    """``functions/`` as Lambda's code asset (package ``phi``), with bytecode. Small: rebuilt every time."""
+    staging = target.with_name(target.name + ".staging")
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(FUNCTIONS_DIR, staging, ignore=shutil.ignore_patterns(*CODE_EXCLUDE))
+    if python is not None:
+        compile_bytecode(staging, LAMBDA_CODE_ROOT, python)
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)
 
 
 def tree_size(tree: Path, skip_dir_names: tuple[str, ...] = ()) -> tuple[int, int]:
@@ -144,15 +263,23 @@ def megabytes(size: int) -> float:
 
 
 def ensure_built(force: bool = False) -> BuildReport:
-    """Build the layer when its inputs changed (or ``force``) and measure it."""
+    """Build the layer when its inputs changed (or ``force``), the code asset always, and measure them."""
     started = time.monotonic()
     requirements = runtime_requirements()
-    built = force or not is_up_to_date(requirements)
+    python = lambda_python()
+    if python is None:
+        print(
+            f"warning: no Python {LAMBDA_PYTHON_VERSION} found (set PHI_LAMBDA_PYTHON): building without bytecode, "
+            "so every cold start compiles what it imports",
+            file=sys.stderr,
+        )
+    built = force or not is_up_to_date(requirements, python is not None)
+    BUILD_DIR.mkdir(parents=True, exist_ok=True)
     if built:
-        BUILD_DIR.mkdir(parents=True, exist_ok=True)
-        build_deps_layer(requirements)
+        build_deps_layer(requirements, python)
+    build_code(python)
     layer_bytes, layer_files = tree_size(DEPS_LAYER_DIR)
-    code_bytes, _ = tree_size(FUNCTIONS_DIR, skip_dir_names=PRUNE_DIR_NAMES)
+    code_bytes, _ = tree_size(CODE_DIR)
     layer = LayerReport(name="deps", path=str(DEPS_LAYER_DIR), unzipped_mb=megabytes(layer_bytes), files=layer_files)
     return BuildReport(
         layers=[layer],
@@ -161,6 +288,8 @@ def ensure_built(force: bool = False) -> BuildReport:
         budget_mb=SIZE_BUDGET_MB,
         built=built,
         seconds=round(time.monotonic() - started, 1),
+        bytecode=python is not None,
+        code_path=str(CODE_DIR),
     )
 
 
@@ -171,12 +300,13 @@ def largest_packages(tree: Path, limit: int = 8) -> list[tuple[str, float]]:
 
 def print_report(report: BuildReport) -> None:
     action = "built" if report.built else "up to date"
-    print(f"Lambda layers ({action} in {report.seconds} s), Python {LAMBDA_PYTHON_VERSION} x86_64:")
+    bytecode = "with" if report.bytecode else "WITHOUT"
+    print(f"Lambda layers ({action} in {report.seconds} s), Python {LAMBDA_PYTHON_VERSION} x86_64, {bytecode} bytecode:")
     for layer in report.layers:
         print(f"  layer {layer.name}: {layer.unzipped_mb} MB unzipped, {layer.files} files ({layer.path})")
         for name, size in largest_packages(Path(layer.path) / "python"):
             print(f"      {name:<32} {size:>6} MB")
-    print(f"  function code (functions/): {report.function_code_mb} MB")
+    print(f"  function code ({report.code_path}): {report.function_code_mb} MB")
     verdict = "OK" if report.within_budget else "OVER BUDGET"
     print(
         f"  each function, code + layers: {report.function_total_mb} MB unzipped "
