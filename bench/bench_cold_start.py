@@ -5,10 +5,11 @@ isolated CPython 3.12 (``-I -S -B``: no environment-driven paths, no site-packag
 sys.path holds only the code asset and the layer, with the environment CDK gives the function. Prints CPU
 and wall seconds per handler (median of ``--repeat`` runs) for three variants measured in the same run:
 
-- baseline: the code of ``--baseline-ref`` (git; by default the commit before this work) with no bytecode —
-  how main deployed before: eager imports, every module compiled at each cold start;
-- no bytecode: today's code, but no .pyc may be read (``-X pycache_prefix`` points at an empty folder);
-- deployed: today's code asset and layer as built, with their unchecked-hash bytecode.
+- baseline: the code of ``--baseline-ref`` (git; by default the commit before this work) on a layer with no
+  bytecode — how main deployed before: eager imports, every module compiled at each cold start;
+- no bytecode: today's code on the same layer without bytecode (``-X pycache_prefix`` at an empty folder
+  keeps the code's own .pyc out of reach too);
+- deployed: today's code asset and layer as built (bytecode for everything a handler imports).
 
 Run from the repository root:  ``python bench/bench_cold_start.py [--repeat 3] [--baseline-ref REF]``
 """
@@ -140,15 +141,16 @@ def main(argv: list[str] | None = None) -> int:
         empty_cache = Path(scratch) / "no-pycache"
         empty_cache.mkdir()
         old_code = baseline_code(args.baseline_ref, Path(scratch) / "baseline")
+        bare_layer = builder.ensure_variant_without_bytecode()  # type: ignore[attr-defined]
         variants = {
-            f"baseline ({args.baseline_ref}, no bytecode)": (old_code, empty_cache),
-            "today's code, no bytecode": (code, empty_cache),
-            "deployed (bytecode)": (code, None),
+            f"baseline ({args.baseline_ref}, no bytecode)": (old_code, bare_layer, empty_cache),
+            "today's code, no bytecode": (code, bare_layer, empty_cache),
+            "deployed (bytecode)": (code, layer, None),
         }
         results: dict[str, dict[str, dict]] = {name: {} for name in variants}
         for service, module in HANDLERS.items():
-            for name, (code_dir, prefix) in variants.items():
-                runs = [time_import(python, module, code_dir, layer, service, prefix) for _ in range(args.repeat)]
+            for name, (code_dir, layer_dir, prefix) in variants.items():
+                runs = [time_import(python, module, code_dir, layer_dir, service, prefix) for _ in range(args.repeat)]
                 results[name][service] = median_of(runs)
 
     print(f"\nHandler import, CPU seconds (wall in brackets), median of {args.repeat}, Python 3.12 -I -S -B:")

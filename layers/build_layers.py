@@ -54,17 +54,131 @@ PRUNE_DIR_NAMES = ("__pycache__",)
 # (C/C++/Cython sources ship next to some compiled extensions: only the .so is loaded.)
 PRUNE_FILE_SUFFIXES = (".pyc", ".pyi", ".c", ".cpp", ".pyx", ".pxd")
 # Packages installed as dependencies of dependencies that no code path here imports (each checked: the
-# benchmark and tests/infra import every handler from the built layer in an isolated Python 3.12).
+# benchmark and tests/infra import every handler, and embed with WordLlama, from the built layer in an
+# isolated Python 3.12).
 PRUNE_PACKAGES: dict[str, str] = {
     "zstandard": "24 MB; langsmith (through langchain-core) imports it only to compress trace uploads to "
     "LangSmith, which this project never enables",
+    "huggingface_hub": "a dependency of tokenizers used only by Tokenizer.from_pretrained (downloads); "
+    "WordLlama loads its tokenizer from the layer with Tokenizer.from_file",
+    "hf_xet": "huggingface_hub's download accelerator",
+    "fsspec": "huggingface_hub's file-system layer",
+    "filelock": "huggingface_hub's download lock",
+    "dns": "dnspython: email-validator uses it only for deliverability checks, which pydantic's EmailStr skips",
 }
+# Directories inside packages that are never imported at run time.
+PRUNE_GLOBS = (
+    "numpy/**/tests",
+    "numpy/f2py",
+    "numpy/_pyinstaller",
+    "numpy/_core/include",
+    "numpy/random/_examples",
+    "wordllama/trainers",
+    "wordllama/extract",
+    "aws_lambda_powertools/event_handler",  # the API is FastAPI
+    "langsmith/sandbox",
+    "langsmith/evaluation",
+    "langsmith/wrappers",
+    "langsmith/testing",
+    "lxml/includes",
+)
+# botocore ships the models of ~450 services; these are the ones the code calls (phi.aws.client("...") — a test
+# checks every name used is kept), what botocore's credential chain may load, and X-Ray (the tracer's sampler).
+BOTOCORE_SERVICES = ("s3", "scheduler", "secretsmanager", "sqs", "stepfunctions", "sts", "sso", "sso-oidc", "xray")
+# Modules imported on first use rather than at cold start: traced with the handlers, so they get bytecode too.
+FIRST_USE_MODULES = (
+    "phi.embeddings.local",
+    "phi.embeddings.openai",
+    "phi.llm.openai_provider",
+    "phi.documents.extract",
+    "phi.workflows.runner",
+    "phi.db.migrate",
+    "wordllama",
+    "pypdf",
+    "docx",
+    "psycopg",
+    "psycopg_pool",
+    "langgraph.checkpoint.postgres",
+    "yoyo",
+    "boto3",
+    "botocore.client",
+)
 # Not copied into the code asset.
 CODE_EXCLUDE = ("__pycache__", "*.pyc", "*.egg-info", ".mypy_cache", ".pytest_cache")
 
 
 class LayerBuildError(RuntimeError):
     pass
+
+
+# What CDK gives the functions (infra_cdk/stack.py), with placeholder values: enough for every handler to import
+# (each validates its settings at cold start) with tracing on, as on Lambda. Nothing is called at import.
+LAMBDA_IMPORT_ENVIRONMENT = {
+    "AWS_REGION": "us-east-1",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",
+    "AWS_LAMBDA_FUNCTION_NAME": "phi-build-trace",
+    "PHI_STAGE": "dev",
+    "PHI_DB_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:phi-dev/db/admin",
+    "PHI_DB_HOST": "proxy.example.internal",
+    "PHI_DOCUMENTS_BUCKET": "phi-dev-documents",
+    "PHI_LLM_PROVIDER": "none",
+    "PHI_EMBEDDING_PROVIDER": "local",
+    "PHI_EMBEDDING_MODEL": "wordllama-l2-supercat-256",
+    "PHI_JWT_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:phi-dev/jwt-signing-key",
+    "PHI_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:phi-dev-agent-task",
+    "PHI_AGENT_ROLE_ARN": "arn:aws:iam::123456789012:role/agent",
+    "PHI_SCHEDULER_GROUP": "phi-dev",
+    "PHI_SCHEDULER_ROLE_ARN": "arn:aws:iam::123456789012:role/scheduler",
+    "PHI_CORS_ALLOW_ORIGINS": "http://localhost:5173",
+    "POWERTOOLS_SERVICE_NAME": "phi-build-trace",
+    "POWERTOOLS_METRICS_NAMESPACE": "PhiAgents",
+}
+HANDLER_MODULES = (
+    "phi.handlers.api",
+    "phi.handlers.start_task",
+    "phi.handlers.think",
+    "phi.handlers.finish_task",
+    "phi.handlers.mark_failed",
+    "phi.handlers.ingest",
+    "phi.handlers.migrate",
+    "phi.handlers.sweeper",
+)
+# Runs in Lambda's Python with only the code and the layer on sys.path: imports every handler and what they
+# import on first use, then replaces each layer module that was imported by its bytecode.
+_TRACE_AND_COMPILE = """
+import importlib, json, os, py_compile, sys
+code, layer, deployed, modules = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
+sys.path[:0] = [code, layer]
+for name in modules:
+    importlib.import_module(name)
+sources = {getattr(module, "__file__", None) or "" for module in list(sys.modules.values())}
+sources = sorted(s for s in sources if s.endswith(".py") and s.startswith(layer + "/"))
+for source in sources:
+    # Sourceless: foo.pyc replaces foo.py (the loader's legacy layout), so the bytecode costs no space.
+    py_compile.compile(source, cfile=source + "c", dfile=deployed + source[len(layer):], doraise=True)
+for source in sources:
+    os.remove(source)
+print(len(sources))
+"""
+
+
+def compile_traced_bytecode(site_packages: Path, python: str) -> int:
+    """Bytecode for the layer modules a handler imports at cold start or on first use (traced, not guessed).
+
+    Those ~1,600 third-party modules ship as bytecode only (sourceless .pyc in place of the .py): bytecode
+    beside the sources would add ~22 MB and break the size budget. Tracebacks through them keep file and line,
+    without the source text; our own code (the code asset) keeps its sources. Modules no handler imports stay
+    sources and compile on first import."""
+    modules = [*HANDLER_MODULES, *FIRST_USE_MODULES]
+    result = subprocess.run(
+        [python, "-I", "-S", "-B", "-c", _TRACE_AND_COMPILE, str(FUNCTIONS_DIR), str(site_packages),
+         LAMBDA_LAYER_ROOT, json.dumps(modules)],
+        capture_output=True, text=True, env=LAMBDA_IMPORT_ENVIRONMENT, cwd=str(BUILD_DIR), check=False,
+    )
+    if result.returncode != 0:
+        raise LayerBuildError(f"importing the handlers from the layer failed: {result.stderr[-3000:]}")
+    return int(result.stdout.strip().splitlines()[-1])
 
 
 def lambda_python() -> str | None:
@@ -206,6 +320,28 @@ def prune_packages(site_packages: Path) -> None:
             shutil.rmtree(dist_info, ignore_errors=True)
 
 
+def prune_paths(site_packages: Path) -> None:
+    for pattern in PRUNE_GLOBS:
+        for path in site_packages.glob(pattern):
+            shutil.rmtree(path, ignore_errors=True)
+    data = site_packages / "botocore" / "data"
+    if data.is_dir():
+        for service in data.iterdir():
+            if service.is_dir() and service.name not in BOTOCORE_SERVICES:
+                shutil.rmtree(service)
+
+
+def strip_shared_libraries(site_packages: Path) -> bool:
+    """Debug symbols out of every shared library (GNU strip); False when no strip is installed."""
+    strip = shutil.which("strip")
+    if strip is None:
+        return False
+    libraries = [str(p) for p in site_packages.rglob("*.so*") if p.is_file() and not p.is_symlink()]
+    for start in range(0, len(libraries), 200):
+        subprocess.run([strip, "--strip-unneeded", *libraries[start : start + 200]], capture_output=True, check=False)
+    return True
+
+
 def place_wordllama_tokenizer(site_packages: Path) -> None:
     """wordllama's loader looks for its tokenizer in ``<package>/tokenizer/`` while the wheel ships it in
     ``tokenizers/``: put it where the loader looks, so the read-only layer serves it and nothing is downloaded."""
@@ -217,8 +353,10 @@ def place_wordllama_tokenizer(site_packages: Path) -> None:
             shutil.move(source, target / source.name)
 
 
-def build_deps_layer(requirements: list[str], python: str | None) -> None:
-    staging = BUILD_DIR / "deps.staging"
+def build_deps_layer(
+    requirements: list[str], python: str | None, target: Path = DEPS_LAYER_DIR, stamp: Path = STAMP_FILE
+) -> None:
+    staging = target.with_name(target.name + ".staging")
     shutil.rmtree(staging, ignore_errors=True)
     site_packages = staging / "python"
     site_packages.mkdir(parents=True)
@@ -227,12 +365,24 @@ def build_deps_layer(requirements: list[str], python: str | None) -> None:
     shutil.rmtree(site_packages / "bin", ignore_errors=True)
     prune(site_packages)
     prune_packages(site_packages)
+    prune_paths(site_packages)
+    strip_shared_libraries(site_packages)
     place_wordllama_tokenizer(site_packages)
     if python is not None:
-        compile_bytecode(site_packages, LAMBDA_LAYER_ROOT, python)
-    shutil.rmtree(DEPS_LAYER_DIR, ignore_errors=True)
-    staging.rename(DEPS_LAYER_DIR)
-    STAMP_FILE.write_text(inputs_hash(requirements, python is not None) + "\n", encoding="utf-8")
+        compile_traced_bytecode(site_packages, python)
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)
+    stamp.write_text(inputs_hash(requirements, python is not None) + "\n", encoding="utf-8")
+
+
+def ensure_variant_without_bytecode(target: Path = BUILD_DIR / "deps-no-bytecode") -> Path:
+    """The same layer with no bytecode at all (the benchmark's baseline); skipped when up to date."""
+    requirements = runtime_requirements()
+    stamp = target.with_suffix(".stamp")
+    if not (stamp.exists() and stamp.read_text(encoding="utf-8").strip() == inputs_hash(requirements, False)):
+        BUILD_DIR.mkdir(parents=True, exist_ok=True)
+        build_deps_layer(requirements, None, target, stamp)
+    return target / "python"
 
 
 def build_code(python: str | None, target: Path = CODE_DIR) -> None:
