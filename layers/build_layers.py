@@ -451,7 +451,8 @@ def largest_packages(tree: Path, limit: int = 8) -> list[tuple[str, float]]:
 def print_report(report: BuildReport) -> None:
     action = "built" if report.built else "up to date"
     bytecode = "with" if report.bytecode else "WITHOUT"
-    print(f"Lambda layers ({action} in {report.seconds} s), Python {LAMBDA_PYTHON_VERSION} x86_64, {bytecode} bytecode:")
+    platform = f"Python {LAMBDA_PYTHON_VERSION} x86_64, {bytecode} bytecode"
+    print(f"Lambda layers ({action} in {report.seconds} s), {platform}:")
     for layer in report.layers:
         print(f"  layer {layer.name}: {layer.unzipped_mb} MB unzipped, {layer.files} files ({layer.path})")
         for name, size in largest_packages(Path(layer.path) / "python"):

@@ -15,8 +15,8 @@ import pytest
 from cfnlint.api import ManualArgs, lint_file
 
 from infra_cdk.config import ASL_PLACEHOLDERS, REPO_ROOT, STATE_MACHINE_FILE, Handler
-from phi import names
 from infra_cdk.synthesis import Synthesis
+from phi import names
 
 pytestmark = pytest.mark.infra
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -76,16 +77,16 @@ def test_the_execution_timeout_is_in_the_definition_so_the_timed_out_alarm_can_f
 
 
 def test_each_function_logs_and_emits_metrics_as_its_own_service(dev: Synthesis) -> None:
-    services = {handler: environment(props)["POWERTOOLS_SERVICE_NAME"] for handler, (_, props) in phi_functions(dev).items()}
+    functions = phi_functions(dev)
+    services = {handler: environment(props)["POWERTOOLS_SERVICE_NAME"] for handler, (_, props) in functions.items()}
     assert services == {handler: f"phi-dev-{handler.service.value}" for handler in Handler}
-    observability = (names.__file__.rsplit("/", 1)[0]) + "/handlers/observability.py"
-    assert "service=" not in open(observability, encoding="utf-8").read()
+    observability = Path(names.__file__).parent / "handlers" / "observability.py"
+    assert "service=" not in observability.read_text(encoding="utf-8")
 
 
 def test_api_gateway_preflight_and_the_app_agree_on_cors(dev: Synthesis) -> None:
-    options = [
-        m["Properties"] for m in dev.resources("AWS::ApiGateway::Method").values() if m["Properties"]["HttpMethod"] == "OPTIONS"
-    ]
+    methods = [m["Properties"] for m in dev.resources("AWS::ApiGateway::Method").values()]
+    options = [m for m in methods if m["HttpMethod"] == "OPTIONS"]
     assert options
     for method in options:
         headers = method["Integration"]["IntegrationResponses"][0]["ResponseParameters"]

@@ -8,9 +8,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from phi.handlers.observability import log_metrics, logger, metrics, tracer
-from phi.workflows.sweeper import fail_overdue_tasks
 from phi.names import Service
 from phi.settings import settings_for
+from phi.workflows.sweeper import fail_overdue_tasks
 
 settings_for(Service.SWEEPER)  # a missing variable fails the cold start, naming it
 
