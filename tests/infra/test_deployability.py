@@ -33,7 +33,7 @@ def test_migrations_wait_for_the_proxy_target_group(dev: Synthesis) -> None:
 
 
 def test_exactly_one_ingress_rule_lets_the_proxy_reach_the_database(dev: Synthesis) -> None:
-    (instance,) = dev.resources("AWS::RDS::DBInstance").values()
+    ((instance_id, instance),) = dev.resources("AWS::RDS::DBInstance").items()
     (database_group,) = [ref["Fn::GetAtt"][0] for ref in instance["Properties"]["VPCSecurityGroups"]]
     (proxy,) = dev.resources("AWS::RDS::DBProxy").values()
     (proxy_group,) = [ref["Fn::GetAtt"][0] for ref in proxy["Properties"]["VpcSecurityGroupIds"]]
@@ -46,7 +46,9 @@ def test_exactly_one_ingress_rule_lets_the_proxy_reach_the_database(dev: Synthes
     assert len(rules) == 1, rules
     (rule,) = rules
     assert rule["SourceSecurityGroupId"] == {"Fn::GetAtt": [proxy_group, "GroupId"]}
-    assert rule["FromPort"] == rule["ToPort"] == instance["Properties"]["Port"]
+    # The instance's own port (5433), as add_proxy wires it.
+    assert rule["FromPort"] == rule["ToPort"] == {"Fn::GetAtt": [instance_id, "Endpoint.Port"]}
+    assert instance["Properties"]["Port"] == "5433"
 
 
 def test_the_default_deploy_embeds_with_wordllama_and_an_openai_key_switches_to_openai(dev: Synthesis) -> None:
