@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from typing import Any
 
 _Asgi = Any  # an ASGI application: async (scope, receive, send) -> None
@@ -15,7 +16,7 @@ class StageRootPath:
     def __init__(self, app: _Asgi) -> None:
         self.app = app
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
         if scope.get("type") == "http":
             request_context = (scope.get("aws.event") or {}).get("requestContext") or {}
             stage, domain = request_context.get("stage"), str(request_context.get("domainName") or "")
