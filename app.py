@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""CDK entry point (cdk.json): `npx --prefix infra_cdk cdk synth -c stage=dev`. See infra_cdk/DEPLOY.md."""
+"""CDK entry point (cdk.json): `npx --prefix infra_cdk cdk synth -c stage=dev`. See "Deploying to AWS" in README.md."""
 
 from __future__ import annotations
 

@@ -14,14 +14,14 @@ from infra_cdk.lambdas import FunctionSpec, PhiFunctions
 from infra_cdk.nag import Suppression, arn_of, suppress
 from infra_cdk.schedules import Schedules
 from infra_cdk.storage import Storage
+from phi import names
 
 API = FunctionSpec(
     handler=Handler.API,
-    service="api",
     description="Phi Agents REST API (FastAPI through Mangum)",
     memory_mb=1024,
-    # API Gateway's integration timeout is 29 s.
-    timeout_seconds=29,
+    # API Gateway's integration timeout; every outbound call of a request has a budget below it (phi.budgets).
+    timeout_seconds=names.API_INTEGRATION_TIMEOUT_SECONDS,
 )
 AGENT_QUEUE_ADMIN_ACTIONS = [
     "sqs:CreateQueue",
@@ -38,7 +38,6 @@ SCHEDULE_ACTIONS = [
     "scheduler:GetSchedule",
 ]
 EXECUTION_ACTIONS = ["states:DescribeExecution", "states:GetExecutionHistory", "states:StopExecution"]
-CORS_HEADERS = ["Content-Type", "Authorization", "X-Agent-Key", "X-Requested-With"]
 
 
 class Api(Construct):
@@ -91,11 +90,12 @@ class Api(Construct):
                 metrics_enabled=True,
                 tracing_enabled=True,
             ),
+            # The same policy as the app's CORSMiddleware (phi.names): bearer tokens, no credentialed requests.
             default_cors_preflight_options=apigw.CorsOptions(
                 allow_origins=config.cors_allow_origins,
-                allow_methods=apigw.Cors.ALL_METHODS,
-                allow_headers=CORS_HEADERS,
-                allow_credentials=True,
+                allow_methods=list(names.CORS_ALLOW_METHODS),
+                allow_headers=list(names.CORS_ALLOW_HEADERS),
+                allow_credentials=names.CORS_ALLOW_CREDENTIALS,
             ),
         )
         self._suppress_findings(config, storage)

@@ -9,18 +9,23 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
+from phi import names
+from phi.names import Service
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS_DIR = REPO_ROOT / "functions"
 MIGRATIONS_DIR = FUNCTIONS_DIR / "phi" / "db" / "migrations"
 STATE_MACHINE_FILE = REPO_ROOT / "statemachines" / "agent_task.asl.json"
 DEPS_LAYER_DIR = REPO_ROOT / "layers" / "build" / "deps"
+# functions/ with its bytecode compiled for Lambda's Python (layers/build_layers.py): the code asset.
+CODE_ASSET_DIR = REPO_ROOT / "layers" / "build" / "code"
 LAYER_BUILD_COMMAND = "python layers/build_layers.py"
 
-PROJECT = "phi"
-STACK_NAME_PREFIX = "PhiAgents"
-POWERTOOLS_METRICS_NAMESPACE = "PhiAgents"
+PROJECT = names.PROJECT
+STACK_NAME_PREFIX = names.STACK_NAME_PREFIX
+POWERTOOLS_METRICS_NAMESPACE = names.METRICS_NAMESPACE
 
-DB_NAME = "phi"
+DB_NAME = names.DB_NAME
 DB_ADMIN_USER = "phi_admin"
 # The instance listens on a non-default port; clients only ever see the proxy on 5432.
 DB_INSTANCE_PORT = 5433
@@ -28,8 +33,8 @@ DB_PROXY_PORT = 5432
 
 # Object keys under DOCUMENTS_PREFIX are ingested; TOOL_RESULTS_PREFIX holds large tool results
 # uploaded by local agents through pre-signed URLs (never ingested).
-DOCUMENTS_PREFIX = "documents/"
-TOOL_RESULTS_PREFIX = "tool-results/"
+DOCUMENTS_PREFIX = names.DOCUMENTS_PREFIX
+TOOL_RESULTS_PREFIX = names.TOOL_RESULTS_PREFIX
 TOOL_RESULTS_EXPIRY_DAYS = 30
 NONCURRENT_VERSION_EXPIRY_DAYS = 30
 
@@ -40,7 +45,7 @@ SWEEPER_INTERVAL_MINUTES = 5
 # a message older than twice that means the agent is not polling.
 AGENT_QUEUE_AGE_ALARM_SECONDS = 600
 
-EXCLUDE_FROM_CODE_ASSET = ["**/__pycache__", "**/*.pyc", "*.egg-info", "**/.mypy_cache", "**/.pytest_cache"]
+EXCLUDE_FROM_CODE_ASSET = ["*.egg-info", "**/.mypy_cache", "**/.pytest_cache"]
 
 
 class Stage(StrEnum):
@@ -51,22 +56,23 @@ class Stage(StrEnum):
 class Handler(StrEnum):
     """Lambda handlers inside the ``functions/`` code asset (package ``phi``)."""
 
-    API = "phi.handlers.api.handler"
-    START_TASK = "phi.handlers.start_task.handler"
-    THINK = "phi.handlers.think.handler"
-    FINISH_TASK = "phi.handlers.finish_task.handler"
-    MARK_FAILED = "phi.handlers.mark_failed.handler"
-    INGEST = "phi.handlers.ingest.handler"
-    MIGRATE = "phi.handlers.migrate.handler"
-    SWEEPER = "phi.handlers.sweeper.handler"
+    API = Service.API.handler
+    START_TASK = Service.START_TASK.handler
+    THINK = Service.THINK.handler
+    FINISH_TASK = Service.FINISH_TASK.handler
+    MARK_FAILED = Service.MARK_FAILED.handler
+    INGEST = Service.INGEST.handler
+    MIGRATE = Service.MIGRATE.handler
+    SWEEPER = Service.SWEEPER.handler
+
+    @property
+    def service(self) -> Service:
+        return Service[self.name]
 
 
-# ASL placeholder -> the workflow handler whose function ARN replaces it.
+# ASL placeholder -> the workflow handler whose function ARN replaces it (names.FUNCTION_PLACEHOLDERS).
 ASL_PLACEHOLDERS: dict[str, Handler] = {
-    "StartTaskFunctionArn": Handler.START_TASK,
-    "ThinkFunctionArn": Handler.THINK,
-    "FinishTaskFunctionArn": Handler.FINISH_TASK,
-    "MarkFailedFunctionArn": Handler.MARK_FAILED,
+    placeholder: Handler[service.name] for placeholder, service in names.FUNCTION_PLACEHOLDERS.items()
 }
 
 
@@ -99,7 +105,7 @@ class StageConfig(BaseModel):
 
     @property
     def prefix(self) -> str:
-        return f"{PROJECT}-{self.stage.value}"
+        return names.stage_prefix(self.stage.value)
 
     @property
     def stack_name(self) -> str:
@@ -107,21 +113,27 @@ class StageConfig(BaseModel):
 
     @property
     def agent_queue_prefix(self) -> str:
-        return f"{self.prefix}-agent-"
+        return names.agent_queue_prefix(self.stage.value)
 
     @property
     def agent_dlq_name(self) -> str:
-        # Deliberately outside agent_queue_prefix: the API may create and delete agent queues,
-        # never this one.
-        return f"{self.prefix}-dlq-agent-tasks"
+        return names.agent_dlq_name(self.stage.value)
+
+    @property
+    def ingest_queue_name(self) -> str:
+        return names.ingest_queue_name(self.stage.value)
+
+    @property
+    def ingest_dlq_name(self) -> str:
+        return names.ingest_dlq_name(self.stage.value)
 
     @property
     def scheduler_group_name(self) -> str:
-        return self.prefix
+        return names.scheduler_group_name(self.stage.value)
 
     @property
     def state_machine_name(self) -> str:
-        return f"{self.prefix}-agent-task"
+        return names.state_machine_name(self.stage.value)
 
     @property
     def is_prod(self) -> bool:

@@ -107,13 +107,14 @@ class Data(Construct):
             max_connections_percent=90,
             debug_logging=False,
         )
-        db_security_group.add_ingress_rule(
-            proxy_security_group, ec2.Port.tcp(DB_INSTANCE_PORT), "RDS Proxy to PostgreSQL"
-        )
+        # add_proxy already lets the proxy's security group reach the instance's port (one ingress rule).
         proxy_security_group.add_ingress_rule(
             self.lambda_security_group, ec2.Port.tcp(DB_PROXY_PORT), "Lambda functions to RDS Proxy"
         )
         self.proxy_security_group = proxy_security_group
+        target_group = self.proxy.node.find_child("ProxyTargetGroup")
+        assert isinstance(target_group, rds.CfnDBProxyTargetGroup), "aws-cdk-lib names the proxy's target group"
+        self.proxy_target_group = target_group
         self._suppress_findings(config)
 
     def _suppress_findings(self, config: StageConfig) -> None:
@@ -122,7 +123,7 @@ class Data(Construct):
                 rule="AwsSolutions-SMG4",
                 reason="The Lambdas cache the database password for the life of an execution environment; "
                 "rotating it under them would break connections until the app re-reads the secret on "
-                "authentication failure. Rotate by hand (see DEPLOY.md) until then.",
+                "authentication failure. Rotate by hand (README, Deploying to AWS) until then.",
             ),
             Suppression(
                 rule="AwsSolutions-RDS6",
@@ -192,8 +193,10 @@ class DatabaseMigrations(Construct):
                 "ProxyEndpoint": data.proxy.endpoint,
             },
         )
-        # The handler connects through the proxy: the proxy's ingress rules must exist first.
+        # The handler connects through the proxy: its ingress rules and its target group (the proxy's link to the
+        # instance, which CloudFormation otherwise creates in parallel) must exist first.
         self.resource.node.add_dependency(data.proxy_security_group)
+        self.resource.node.add_dependency(data.proxy_target_group)
         suppress(
             provider,
             [

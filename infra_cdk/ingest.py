@@ -18,7 +18,6 @@ from infra_cdk.storage import Storage
 
 INGEST = FunctionSpec(
     handler=Handler.INGEST,
-    service="ingest",
     description="Extracts, chunks and embeds uploaded documents",
     memory_mb=1024,
     timeout_seconds=300,
@@ -43,7 +42,7 @@ class Ingest(Construct):
         self.dead_letter_queue = sqs.Queue(
             self,
             "DeadLetterQueue",
-            queue_name=f"{config.prefix}-ingest-dlq",
+            queue_name=config.ingest_dlq_name,
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
             retention_period=Duration.days(14),
@@ -51,7 +50,7 @@ class Ingest(Construct):
         self.queue = sqs.Queue(
             self,
             "Queue",
-            queue_name=f"{config.prefix}-ingest",
+            queue_name=config.ingest_queue_name,
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
             # AWS guidance for Lambda event sources: at least six times the function timeout.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
 from aws_cdk import Duration
 from aws_cdk import aws_ec2 as ec2
@@ -12,6 +13,7 @@ from pydantic import BaseModel, ConfigDict
 
 from infra_cdk.common import data_removal_policy, stage_log_group
 from infra_cdk.config import (
+    CODE_ASSET_DIR,
     DEPS_LAYER_DIR,
     EXCLUDE_FROM_CODE_ASSET,
     FUNCTIONS_DIR,
@@ -21,6 +23,7 @@ from infra_cdk.config import (
     StageConfig,
 )
 from infra_cdk.nag import Suppression, suppress
+from phi.names import Service, function_name
 
 # The layer's wheels are built for CPython 3.12 on x86_64 (layers/build_layers.py): change both together.
 RUNTIME = lambda_.Runtime.PYTHON_3_12
@@ -28,15 +31,18 @@ ARCHITECTURE = lambda_.Architecture.X86_64
 
 
 class FunctionSpec(BaseModel):
-    """How one handler runs: sizing and the name of its Powertools service."""
+    """How one handler runs: its sizing; its Powertools service name follows from the handler."""
 
     model_config = ConfigDict(frozen=True)
 
     handler: Handler
-    service: str
     description: str
     memory_mb: int = 512
     timeout_seconds: int = 30
+
+    @property
+    def service(self) -> Service:
+        return self.handler.service
 
 
 class LayerMissingError(RuntimeError):
@@ -50,6 +56,24 @@ def dependency_layer_code() -> lambda_.Code:
             f"Run `{LAYER_BUILD_COMMAND}` from the repository root first."
         )
     return lambda_.Code.from_asset(str(DEPS_LAYER_DIR))
+
+
+def _sources(root: Path) -> dict[str, bytes]:
+    return {
+        str(path.relative_to(root)): path.read_bytes()
+        for path in root.rglob("*")
+        if path.is_file() and path.suffix in {".py", ".sql", ".typed"} and ".egg-info" not in str(path)
+    }
+
+
+def function_code() -> lambda_.Code:
+    """The built code asset, refused when it is not exactly today's ``functions/`` (never deploy stale code)."""
+    if not CODE_ASSET_DIR.is_dir() or _sources(CODE_ASSET_DIR) != _sources(FUNCTIONS_DIR):
+        raise LayerMissingError(
+            f"The functions' code asset ({CODE_ASSET_DIR}) is missing or older than functions/. "
+            f"Run `{LAYER_BUILD_COMMAND}` from the repository root first."
+        )
+    return lambda_.Code.from_asset(str(CODE_ASSET_DIR), exclude=EXCLUDE_FROM_CODE_ASSET)
 
 
 class PhiFunctions(Construct):
@@ -70,7 +94,7 @@ class PhiFunctions(Construct):
         self._vpc = vpc
         self._security_group = security_group
         self._environment = dict(environment)
-        self.code = lambda_.Code.from_asset(str(FUNCTIONS_DIR), exclude=EXCLUDE_FROM_CODE_ASSET)
+        self.code = function_code()
         self.dependency_layer = lambda_.LayerVersion(
             self,
             "DependencyLayer",
@@ -85,11 +109,12 @@ class PhiFunctions(Construct):
     def create(
         self, scope: Construct, spec: FunctionSpec, extra_environment: Mapping[str, str] | None = None
     ) -> lambda_.Function:
-        construct_id = spec.service.title().replace("-", "")
+        construct_id = spec.service.value.title().replace("-", "")
         log_group = stage_log_group(scope, f"{construct_id}Logs", self._config)
         environment = {
             **self._environment,
-            "POWERTOOLS_SERVICE_NAME": f"{self._config.prefix}-{spec.service}",
+            # Each function logs, traces and emits metrics as its own service (phi-<stage>-think, ...).
+            "POWERTOOLS_SERVICE_NAME": function_name(self._config.stage.value, spec.service),
             "POWERTOOLS_METRICS_NAMESPACE": POWERTOOLS_METRICS_NAMESPACE,
             **(extra_environment or {}),
         }

@@ -25,32 +25,30 @@ from infra_cdk.config import (
 from infra_cdk.lambdas import FunctionSpec, PhiFunctions
 from infra_cdk.nag import Suppression, arn_of, suppress
 from infra_cdk.storage import Storage
+from phi.names import EXECUTION_TIMEOUT_PLACEHOLDER, EXECUTION_TIMEOUT_SECONDS
 
 WORKFLOW_FUNCTIONS = (
     FunctionSpec(
         handler=Handler.START_TASK,
-        service="start-task",
+       
         description="Creates or claims the task row and resolves the agent's queue",
     ),
     FunctionSpec(
         handler=Handler.THINK,
-        service="think",
+       
         description="Resumes the task's LangGraph graph until it needs a local tool or finishes",
         memory_mb=1024,
         # LLM calls dominate; the state machine retries only Lambda service errors.
         timeout_seconds=600,
     ),
-    FunctionSpec(handler=Handler.FINISH_TASK, service="finish-task", description="Stores output, final status"),
-    FunctionSpec(handler=Handler.MARK_FAILED, service="mark-failed", description="Records the error, FAILED"),
+    FunctionSpec(handler=Handler.FINISH_TASK, description="Stores output, final status"),
+    FunctionSpec(handler=Handler.MARK_FAILED, description="Records the error, FAILED"),
 )
 SWEEPER = FunctionSpec(
     handler=Handler.SWEEPER,
-    service="sweeper",
     description="Stops executions and fails tasks that passed their overall deadline",
     timeout_seconds=120,
 )
-# A task that runs longer than this is stuck, whatever its step budget says.
-EXECUTION_TIMEOUT = Duration.hours(24)
 
 
 class Orchestration(Construct):
@@ -102,11 +100,14 @@ class Orchestration(Construct):
             state_machine_name=config.state_machine_name,
             state_machine_type=sfn.StateMachineType.STANDARD,
             definition_body=sfn.DefinitionBody.from_file(str(STATE_MACHINE_FILE)),
+            # The execution timeout lives in the file (TimeoutSeconds): from_file ignores `timeout=`.
             definition_substitutions={
-                placeholder: self.workflow_functions[handler].function_arn
-                for placeholder, handler in ASL_PLACEHOLDERS.items()
+                **{
+                    placeholder: self.workflow_functions[handler].function_arn
+                    for placeholder, handler in ASL_PLACEHOLDERS.items()
+                },
+                EXECUTION_TIMEOUT_PLACEHOLDER: str(EXECUTION_TIMEOUT_SECONDS),
             },
-            timeout=EXECUTION_TIMEOUT,
             tracing_enabled=True,
             logs=sfn.LogOptions(
                 destination=log_group,

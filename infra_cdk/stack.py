@@ -22,9 +22,11 @@ from infra_cdk.orchestration import Orchestration
 from infra_cdk.schedules import Schedules
 from infra_cdk.storage import Storage
 
+# The offline embedding model that fits Lambda (phi.embeddings.local.WORDLLAMA; its package is in the layer).
+LAMBDA_LOCAL_EMBEDDING_MODEL = "wordllama-l2-supercat-256"
+
 MIGRATE = FunctionSpec(
     handler=Handler.MIGRATE,
-    service="migrate",
     description="Applies the versioned SQL migrations (yoyo) during deploys",
     timeout_seconds=600,
 )
@@ -138,6 +140,10 @@ class PhiStack(Stack):
             "DatabaseProxyEndpoint": (data.proxy.endpoint, "RDS Proxy endpoint (private)"),
             "DatabaseSecretArn": (data.secret.secret_arn, "Database admin credentials"),
             "DatabaseName": (DB_NAME, "Database name"),
+            "EmbeddingModel": (
+                "openai" if config.openai_api_key_secret_arn else LAMBDA_LOCAL_EMBEDDING_MODEL,
+                "Embeds documents and queries: WordLlama in the Lambda (no key), or OpenAI's API when a key is set",
+            ),
             "AlarmTopicArn": (observability.topic.topic_arn, "Subscribe to receive alarms"),
             "DashboardName": (observability.dashboard.dashboard_name, "CloudWatch dashboard"),
         }
@@ -158,13 +164,20 @@ def _common_environment(config: StageConfig, data: Data, storage: Storage) -> di
         "PHI_DOCUMENTS_PREFIX": DOCUMENTS_PREFIX,
         "PHI_TOOL_RESULTS_PREFIX": TOOL_RESULTS_PREFIX,
         "PHI_LLM_PROVIDER": config.llm_provider,
-        # torch-based local models do not fit Lambda's size limit: embeddings come from the API provider.
-        "PHI_EMBEDDING_PROVIDER": "openai",
+        **embedding_environment(config),
         "POWERTOOLS_LOG_LEVEL": "INFO",
     }
     if config.openai_api_key_secret_arn:
         environment["PHI_OPENAI_API_KEY_SECRET_ARN"] = config.openai_api_key_secret_arn
     return environment
+
+
+def embedding_environment(config: StageConfig) -> dict[str, str]:
+    """With an OpenAI key, OpenAI's embeddings; without one (the default deploy), WordLlama from the layer: numpy
+    only, weights in the wheel, so uploads are ingested and searchable with no key (torch models do not fit)."""
+    if config.openai_api_key_secret_arn:
+        return {"PHI_EMBEDDING_PROVIDER": "openai"}
+    return {"PHI_EMBEDDING_PROVIDER": "local", "PHI_EMBEDDING_MODEL": LAMBDA_LOCAL_EMBEDDING_MODEL}
 
 
 def _add_environment(function: lambda_.Function, environment: dict[str, str]) -> None:

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from phi import names
+
+
+class MissingSettingError(RuntimeError):
+    """A setting this handler needs is not configured: raised at cold start, naming the variable."""
 
 
 class Settings(BaseSettings):
@@ -30,7 +37,7 @@ class Settings(BaseSettings):
 
     # Orchestration
     state_machine_arn: str | None = None
-    agent_queue_prefix: str = "phi-dev-agent-"
+    agent_queue_prefix: str = names.agent_queue_prefix(names.DEFAULT_STAGE)
     agent_dlq_arn: str | None = None
     max_steps: int = 25
     tool_timeout_seconds: int = 300
@@ -44,13 +51,19 @@ class Settings(BaseSettings):
 
     # Storage
     documents_bucket: str | None = None
-    tool_results_prefix: str = "tool-results/"
+    tool_results_prefix: str = names.TOOL_RESULTS_PREFIX
     # Large tool results (gzip JSON lines in S3) are read as a stream and refused past these limits.
     max_tool_result_bytes: int = 32 * 1024 * 1024  # uncompressed
     max_tool_result_rows: int = 1_000_000
 
     # Comma-separated origins of the web app allowed to call the API from a browser
     cors_allow_origins: str = ""
+
+    # Budget of every AWS call (botocore's standard retry mode is the one retry layer): at most
+    # attempts x (connect + read) + backoff = 3 x (2 + 5) + 3 = 24 s, below API Gateway's 29 s (phi.aws).
+    aws_connect_timeout_seconds: float = 2.0
+    aws_read_timeout_seconds: float = 5.0
+    aws_max_attempts: int = Field(default=3, ge=1, le=10)
 
     # Public endpoints written into agent configs
     api_url: str = "http://127.0.0.1:8000"
@@ -64,7 +77,10 @@ class Settings(BaseSettings):
     llm_model_analysis: str = "gpt-4o-mini"
     llm_model_profile: str = "gpt-4o-mini"
     llm_temperature: float = 0.2
+    # One LLM request (the SDK does not retry; phi.workflows.retry is the one retry layer, in Think only).
     llm_timeout_seconds: float = 60.0
+    # Profile generation runs inside an API request: one LLM request, cut off after this, then the role template.
+    profile_llm_budget_seconds: float = Field(default=20.0, gt=0, lt=names.API_INTEGRATION_TIMEOUT_SECONDS)
     scripted_llm_file: str | None = None
 
     # Embeddings. "local": an offline model shipped in a Python package (embedded default; needs the
@@ -97,6 +113,72 @@ class Settings(BaseSettings):
     search_text_weight: float = 0.0
 
 
+    def env_name(self, field: str) -> str:
+        """The environment variable that sets ``field``."""
+        alias = type(self).model_fields[field].validation_alias
+        return alias if isinstance(alias, str) else f"PHI_{field.upper()}"
+
+    def missing(self, requirement: Requirement) -> str | None:
+        """None when one alternative of ``requirement`` is fully set; otherwise what to set, readably."""
+        if any(all(getattr(self, field) not in (None, "") for field in option) for option in requirement):
+            return None
+        return " or ".join(" + ".join(self.env_name(field) for field in option) for option in requirement)
+
+    def require(self, requirements: Sequence[Requirement]) -> Settings:
+        """Fails with every missing variable named, so a misconfigured function fails at its cold start
+        instead of calling AWS with a None (e.g. StartExecution without a state machine ARN)."""
+        problems = [problem for requirement in requirements if (problem := self.missing(requirement))]
+        if problems:
+            raise MissingSettingError("missing configuration: set " + "; ".join(problems))
+        return self
+
+    def required(self, field: str) -> str:
+        """The value of a setting that must be present where it is used."""
+        value = getattr(self, field)
+        if value in (None, ""):
+            raise MissingSettingError(f"missing configuration: set {self.env_name(field)}")
+        return str(value.get_secret_value() if isinstance(value, SecretStr) else value)
+
+
+# A requirement is a tuple of alternatives; each alternative is the fields that together satisfy it.
+Requirement = tuple[tuple[str, ...], ...]
+DATABASE: Requirement = (("database_url",), ("db_secret_arn", "db_host"))
+JWT_SECRET: Requirement = (("jwt_secret",), ("jwt_secret_arn",))
+STATE_MACHINE: Requirement = (("state_machine_arn",),)
+DOCUMENTS_BUCKET: Requirement = (("documents_bucket",),)
+SCHEDULES: Requirement = (("scheduler_group", "scheduler_role_arn"),)
+AGENT_ROLE: Requirement = (("agent_role_arn",),)
+OPENAI_ACCESS: Requirement = (("openai_api_key",), ("openai_api_key_secret_arn",), ("openai_base_url",))
+
+# What each Lambda function needs before it may serve a request (names.Service value -> requirements).
+HANDLER_REQUIREMENTS: dict[names.Service, tuple[Requirement, ...]] = {
+    names.Service.API: (DATABASE, JWT_SECRET, STATE_MACHINE, DOCUMENTS_BUCKET, SCHEDULES, AGENT_ROLE),
+    names.Service.START_TASK: (DATABASE,),
+    names.Service.THINK: (DATABASE, DOCUMENTS_BUCKET),
+    names.Service.FINISH_TASK: (DATABASE,),
+    names.Service.MARK_FAILED: (DATABASE,),
+    names.Service.INGEST: (DATABASE, DOCUMENTS_BUCKET),
+    names.Service.MIGRATE: (DATABASE,),
+    names.Service.SWEEPER: (DATABASE,),
+}
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
+
+
+# Functions that call the LLM or embed text (search in the API, documents in ingest, SOPs in Think).
+_MODEL_USERS = {names.Service.API, names.Service.THINK, names.Service.INGEST}
+
+
+def requirements_for(service: names.Service, settings: Settings) -> tuple[Requirement, ...]:
+    requirements = HANDLER_REQUIREMENTS[service]
+    uses_openai = settings.llm_provider == "openai" or settings.embedding_provider == "openai"
+    return (*requirements, OPENAI_ACCESS) if service in _MODEL_USERS and uses_openai else requirements
+
+
+def settings_for(service: names.Service) -> Settings:
+    """The settings, validated for one handler: called at module level, so a gap fails the cold start."""
+    settings = get_settings()
+    return settings.require(requirements_for(service, settings))

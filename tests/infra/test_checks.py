@@ -16,6 +16,7 @@ from cfnlint.api import ManualArgs, lint_file
 
 from infra_cdk.config import ASL_PLACEHOLDERS, REPO_ROOT, STATE_MACHINE_FILE, Handler
 from infra_cdk.synthesis import Synthesis
+from phi import names
 
 pytestmark = pytest.mark.infra
 
@@ -58,7 +59,8 @@ def test_state_machine_definition_is_the_asl_file_with_only_placeholders_substit
 
     placeholders = set(re.findall(r"\$\{(\w+)\}", STATE_MACHINE_FILE.read_text(encoding="utf-8")))
     substitutions = properties["DefinitionSubstitutions"]
-    assert set(substitutions) == placeholders == set(ASL_PLACEHOLDERS)
+    assert set(substitutions) == placeholders == set(names.ASL_PLACEHOLDERS)
+    assert set(ASL_PLACEHOLDERS) == set(names.FUNCTION_PLACEHOLDERS)
 
     functions = dev.resources("AWS::Lambda::Function")
     for placeholder, handler in ASL_PLACEHOLDERS.items():

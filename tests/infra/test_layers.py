@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
+import re
+import subprocess
+import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -9,6 +13,7 @@ from typing import Any
 import pytest
 
 pytestmark = pytest.mark.infra
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_each_function_fits_the_size_budget(layer_report: Any) -> None:
@@ -21,7 +26,8 @@ def test_each_function_fits_the_size_budget(layer_report: Any) -> None:
 
 def test_layer_holds_the_runtime_dependencies_for_lambda(layer_builder: ModuleType, layer_report: Any) -> None:
     site_packages = Path(layer_report.layers[0].path) / "python"
-    for package in ("fastapi", "mangum", "psycopg", "psycopg_pool", "langgraph", "aws_lambda_powertools", "yoyo"):
+    expected = ("fastapi", "mangum", "psycopg", "psycopg_pool", "langgraph", "aws_lambda_powertools", "yoyo")
+    for package in (*expected, "wordllama", "numpy"):
         assert (site_packages / package).is_dir(), f"{package} missing from the layer"
     extensions = list(site_packages.glob("pydantic_core/*.so")) + list(site_packages.glob("psycopg_binary/*.so"))
     assert extensions, "compiled wheels missing"
@@ -33,7 +39,8 @@ def test_layer_is_built_from_the_project_dependencies_only(layer_builder: Module
     requirements = layer_builder.runtime_requirements()
     names = {requirement.split("[")[0].split(">")[0].split("=")[0].strip() for requirement in requirements}
     assert {"fastapi", "mangum", "yoyo-migrations"} <= names
-    assert not names & {"pgserver", "moto", "uvicorn", "pytest"}, "embedded/dev extras stay out of Lambda"
+    assert not names & {"pgserver", "moto", "uvicorn", "pytest", "torch"}, "embedded/dev extras stay out of Lambda"
+    assert "wordllama" in names, "the lambda extra (the offline embedding model that fits) is in"
 
 
 def test_pip_targets_the_lambda_platform(layer_builder: ModuleType, tmp_path: Path) -> None:
@@ -47,3 +54,82 @@ def test_unchanged_inputs_skip_the_rebuild(layer_builder: ModuleType, layer_repo
     again = layer_builder.ensure_built()
     assert not again.built
     assert again.layers == layer_report.layers
+
+
+def lambda_python_or_skip(layer_builder: ModuleType) -> str:
+    python: str | None = layer_builder.lambda_python()
+    if python is None:
+        pytest.skip("no CPython 3.12 on this machine (set PHI_LAMBDA_PYTHON)")
+    return python
+
+
+def run_in_lambda_python(
+    layer_builder: ModuleType, layer_report: Any, code: str, tmp_path: Path
+) -> subprocess.CompletedProcess[str]:
+    """Lambda's Python with only the code asset and the layer on sys.path, read-only as far as bytecode goes."""
+    python = lambda_python_or_skip(layer_builder)
+    paths = [layer_report.code_path, str(Path(layer_report.layers[0].path) / "python")]
+    return subprocess.run(
+        [python, "-I", "-S", "-B", "-c", f"import sys; sys.path[:0] = {paths!r}\n{code}"],
+        env={**layer_builder.LAMBDA_IMPORT_ENVIRONMENT, "HOME": str(tmp_path)},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_every_handler_imports_from_the_code_asset_and_the_layer_alone(
+    layer_builder: ModuleType, layer_report: Any, tmp_path: Path
+) -> None:
+    imports = "\n".join(f"import {module}" for module in layer_builder.HANDLER_MODULES)
+    result = run_in_lambda_python(layer_builder, layer_report, imports + "\nprint('ok')", tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip() == "ok"
+
+
+def test_the_default_deploy_embeds_with_wordllama_from_the_layer_without_writing_or_downloading(
+    layer_builder: ModuleType, layer_report: Any, tmp_path: Path
+) -> None:
+    code = (
+        "from phi.embeddings.local import LocalEmbeddings\n"
+        "vectors = LocalEmbeddings('wordllama-l2-supercat-256').embed(['late outbound orders', 'pick rate'])\n"
+        "print(len(vectors), len(vectors[0]))"
+    )
+    result = run_in_lambda_python(layer_builder, layer_report, code, tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.split() == ["2", "256"]
+    assert not list(tmp_path.rglob("*.json")), "the tokenizer is read from the layer, not copied"
+
+
+def test_handler_imports_ship_as_bytecode_for_python_312(layer_report: Any) -> None:
+    site_packages = Path(layer_report.layers[0].path) / "python"
+    magic = importlib.util.MAGIC_NUMBER if sys.version_info[:2] == (3, 12) else None
+    for module in ("fastapi/__init__", "pydantic/main", "langgraph/graph/state", "psycopg/connection"):
+        assert (site_packages / f"{module}.pyc").is_file(), module
+        assert not (site_packages / f"{module}.py").exists(), f"{module}: bytecode replaces the source"
+        if magic is not None:
+            assert (site_packages / f"{module}.pyc").read_bytes()[:4] == magic
+    code = Path(layer_report.code_path)
+    for handler in code.glob("phi/handlers/*.py"):
+        compiled = handler.parent / "__pycache__" / f"{handler.stem}.cpython-312.pyc"
+        header = compiled.read_bytes()[:8]
+        # PEP 552 flags: hash-based (bit 0) and not checked against the source (bit 1 clear).
+        assert int.from_bytes(header[4:8], "little") == 0b01, handler
+
+
+def test_pruned_packages_are_gone_and_every_aws_service_the_code_calls_is_kept(
+    layer_builder: ModuleType, layer_report: Any
+) -> None:
+    site_packages = Path(layer_report.layers[0].path) / "python"
+    for package in layer_builder.PRUNE_PACKAGES:
+        assert not (site_packages / package).exists(), package
+    used = set()
+    for source in (REPO_ROOT / "functions" / "phi").rglob("*.py"):
+        used |= set(re.findall(r'client\("([a-z0-9-]+)"\)', source.read_text(encoding="utf-8")))
+    assert used and used <= set(layer_builder.BOTOCORE_SERVICES), used - set(layer_builder.BOTOCORE_SERVICES)
+    kept = {path.name for path in (site_packages / "botocore" / "data").iterdir() if path.is_dir()}
+    assert kept == set(layer_builder.BOTOCORE_SERVICES)
+    assert (site_packages / "wordllama" / "weights" / "l2_supercat_256.safetensors").is_file()
+    assert list((site_packages / "wordllama" / "tokenizer").glob("*.json"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from phi import names
 from phi.api.errors import install_error_handlers
 from phi.api.limits import BodySizeLimit
 from phi.api.routers import admin, agents, auth, catalog, documents, local_agents, members, orgs, schedules, tasks
@@ -22,9 +23,9 @@ def create_app() -> FastAPI:
     origins = [o.strip() for o in get_settings().cors_allow_origins.split(",") if o.strip()]
     if origins:
         app.add_middleware(
-            CORSMiddleware, allow_origins=origins, allow_credentials=False,
-            allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE", "OPTIONS"],
-            allow_headers=["Authorization", "Content-Type", "X-Agent-Key", "X-Requested-With"],
+            # The same policy as API Gateway's preflight (infra_cdk/api.py), from one place.
+            CORSMiddleware, allow_origins=origins, allow_credentials=names.CORS_ALLOW_CREDENTIALS,
+            allow_methods=list(names.CORS_ALLOW_METHODS), allow_headers=list(names.CORS_ALLOW_HEADERS),
         )
     for router in (
         auth.router,

@@ -20,20 +20,12 @@ from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.config import default_user_config
 from moto.server import ThreadedMotoServer
 
+from phi import names
+
 # Lambda function name suffix → handler module (the same handlers CDK deploys).
-HANDLERS = {
-    "start-task": "phi.handlers.start_task",
-    "think": "phi.handlers.think",
-    "finish-task": "phi.handlers.finish_task",
-    "mark-failed": "phi.handlers.mark_failed",
-}
+HANDLERS = {service.value: service.module for service in names.FUNCTION_PLACEHOLDERS.values()}
 # ASL placeholder → function name suffix.
-PLACEHOLDERS = {
-    "StartTaskFunctionArn": "start-task",
-    "ThinkFunctionArn": "think",
-    "FinishTaskFunctionArn": "finish-task",
-    "MarkFailedFunctionArn": "mark-failed",
-}
+PLACEHOLDERS = {placeholder: service.value for placeholder, service in names.FUNCTION_PLACEHOLDERS.items()}
 
 
 @dataclass
@@ -190,6 +182,12 @@ def start_moto(port: int) -> ThreadedMotoServer:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     return server
+
+
+def state_machine_definition(template: str, function_arns: dict[str, str]) -> str:
+    """The ASL file with the function ARNs and the execution timeout substituted, as CDK deploys it."""
+    values = {**function_arns, names.EXECUTION_TIMEOUT_PLACEHOLDER: str(names.EXECUTION_TIMEOUT_SECONDS)}
+    return substitute_placeholders(template, values)
 
 
 def substitute_placeholders(definition: str, values: dict[str, str]) -> str:

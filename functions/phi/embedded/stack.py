@@ -15,7 +15,8 @@ from typing import Any
 
 import boto3
 
-from phi.embedded.aws import PLACEHOLDERS, free_port, start_moto, substitute_placeholders
+from phi import names
+from phi.embedded.aws import PLACEHOLDERS, free_port, start_moto, state_machine_definition
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 ASL_FILE = REPO_ROOT / "statemachines" / "agent_task.asl.json"
@@ -123,8 +124,8 @@ class EmbeddedStack:
             "PHI_DATABASE_URL": database_url,
             "PHI_JWT_SECRET": self._jwt_secret(),
             "PHI_API_URL": f"http://127.0.0.1:{self.api_port}",
-            "PHI_AGENT_QUEUE_PREFIX": f"phi-{STAGE}-agent-",
-            "PHI_DOCUMENTS_BUCKET": f"phi-{STAGE}-documents",
+            "PHI_AGENT_QUEUE_PREFIX": names.agent_queue_prefix(STAGE),
+            "PHI_DOCUMENTS_BUCKET": f"{names.stage_prefix(STAGE)}-documents",
             "PHI_TOOL_TIMEOUT_SECONDS": str(self.tool_timeout_seconds),
             "PHI_TOOL_HEARTBEAT_SECONDS": str(self.tool_heartbeat_seconds),
             # Every Lambda runs in this one process here, so the pool serves them all at once.
@@ -157,18 +158,18 @@ class EmbeddedStack:
         agent_role = iam.create_role(RoleName=f"phi-{STAGE}-local-agent", AssumeRolePolicyDocument="{}")
         arns = {
             placeholder: lam.create_function(
-                FunctionName=f"phi-{STAGE}-{suffix}", Runtime="python3.12", Role=role,
+                FunctionName=f"{names.stage_prefix(STAGE)}-{suffix}", Runtime="python3.12", Role=role,
                 Handler="embedded", Code={"ZipFile": b"embedded"},
             )["FunctionArn"]
             for placeholder, suffix in PLACEHOLDERS.items()
         }
-        definition = substitute_placeholders(ASL_FILE.read_text(), arns)
-        machine = sfn.create_state_machine(name=f"phi-{STAGE}-agent-task", definition=definition, roleArn=role)
-        dlq = sqs.create_queue(QueueName=f"phi-{STAGE}-agent-dlq")["QueueUrl"]
+        definition = state_machine_definition(ASL_FILE.read_text(), arns)
+        machine = sfn.create_state_machine(name=names.state_machine_name(STAGE), definition=definition, roleArn=role)
+        dlq = sqs.create_queue(QueueName=names.agent_dlq_name(STAGE))["QueueUrl"]
         dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         s3.create_bucket(Bucket=os.environ["PHI_DOCUMENTS_BUCKET"])
         self._wire_ingest(sqs, s3)
-        group = f"phi-{STAGE}"
+        group = names.scheduler_group_name(STAGE)
         boto3.client("scheduler", **kw).create_schedule_group(Name=group)
         scheduler_role = iam.create_role(RoleName=f"phi-{STAGE}-scheduler", AssumeRolePolicyDocument="{}")
         os.environ["PHI_SCHEDULER_GROUP"] = group
@@ -179,17 +180,17 @@ class EmbeddedStack:
 
     def _wire_ingest(self, sqs: Any, s3: Any) -> None:
         """S3 object-created (documents/) → ingest queue, with a dead-letter queue after 3 receives."""
-        dlq = sqs.create_queue(QueueName=f"phi-{STAGE}-ingest-dlq")["QueueUrl"]
+        dlq = sqs.create_queue(QueueName=names.ingest_dlq_name(STAGE))["QueueUrl"]
         dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 3})
-        queue = sqs.create_queue(QueueName=f"phi-{STAGE}-ingest",
+        queue = sqs.create_queue(QueueName=names.ingest_queue_name(STAGE),
                                  Attributes={"VisibilityTimeout": "30", "RedrivePolicy": redrive})["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         s3.put_bucket_notification_configuration(
             Bucket=os.environ["PHI_DOCUMENTS_BUCKET"],
             NotificationConfiguration={"QueueConfigurations": [{
                 "QueueArn": arn, "Events": ["s3:ObjectCreated:*"],
-                "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "documents/"}]}},
+                "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": names.DOCUMENTS_PREFIX}]}},
             }]},
         )
         self._ingest_queue = (queue, arn)

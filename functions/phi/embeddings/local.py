@@ -102,14 +102,16 @@ def _load_wordllama(cache_dir: Path) -> _EncodeFn:
         root.handlers[:] = root_handlers
         root.setLevel(root_level)
     # The loader looks for the tokenizer under `<cache>/tokenizers/` or `<package>/tokenizer/`, while
-    # the wheel ships it in `<package>/tokenizers/`: copy it to the cache so nothing is downloaded.
-    shipped = Path(wordllama.__file__).parent / "tokenizers"
+    # the wheel ships it in `<package>/tokenizers/`: copy it to the cache so nothing is downloaded. The Lambda
+    # layer already has it in `<package>/tokenizer/` (layers/build_layers.py): nothing to write there.
+    package = Path(wordllama.__file__).parent
     target = cache_dir / "wordllama" / "tokenizers"
-    target.mkdir(parents=True, exist_ok=True)
-    for source in shipped.glob("*.json"):
-        destination = target / source.name
-        if not destination.exists():
-            shutil.copyfile(source, destination)
+    if not list((package / "tokenizer").glob("*.json")):
+        target.mkdir(parents=True, exist_ok=True)
+        for source in (package / "tokenizers").glob("*.json"):
+            destination = target / source.name
+            if not destination.exists():
+                shutil.copyfile(source, destination)
     model = wordllama.WordLlama.load(config="l2_supercat", dim=256, cache_dir=target.parent, disable_download=True)
 
     def encode(texts: list[str]) -> Any:

@@ -6,8 +6,12 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from phi.handlers.observability import bind_task_ids, log_metrics, logger, metrics, tracer
+from phi.names import Service
+from phi.settings import settings_for
 from phi.workflows.contracts import TaskContext
-from phi.workflows.runner import finish_task
+from phi.workflows.steps import finish_task
+
+settings_for(Service.FINISH_TASK)  # a missing variable fails the cold start, naming it
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -15,6 +15,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from phi.documents.pipeline import ingest_s3_object
 from phi.handlers.observability import logger, tracer
+from phi.names import Service
+from phi.settings import settings_for
+
+settings_for(Service.INGEST)  # a missing variable fails the cold start, naming it
 
 processor = BatchProcessor(event_type=EventType.SQS)
 

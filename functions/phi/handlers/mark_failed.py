@@ -6,7 +6,11 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from phi.handlers.observability import bind_task_ids, log_metrics, logger, metrics, tracer
-from phi.workflows.runner import mark_failed
+from phi.names import Service
+from phi.settings import settings_for
+from phi.workflows.steps import mark_failed
+
+settings_for(Service.MARK_FAILED)  # a missing variable fails the cold start, naming it
 
 
 @logger.inject_lambda_context(clear_state=True)

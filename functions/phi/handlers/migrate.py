@@ -11,7 +11,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from phi.db.connection import resolve_dsn
 from phi.db.migrate import apply_migrations
 from phi.handlers.observability import logger
-from phi.settings import get_settings
+from phi.names import Service
+from phi.settings import get_settings, settings_for
+
+settings_for(Service.MIGRATE)  # a missing variable fails the cold start, naming it
 
 PHYSICAL_ID = "phi-database-migrations"
 

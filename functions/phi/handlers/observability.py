@@ -1,4 +1,7 @@
-"""Powertools Logger, Tracer and Metrics shared by every handler (service name from POWERTOOLS_SERVICE_NAME)."""
+"""Powertools Logger, Tracer and Metrics shared by every handler.
+
+The service name is never set here: Powertools reads POWERTOOLS_SERVICE_NAME, which CDK sets per function
+(``phi-<stage>-think``, …), so each function logs, traces and emits metrics as itself."""
 
 from __future__ import annotations
 
@@ -10,13 +13,15 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
+from phi.names import METRICS_NAMESPACE
+
 # A Think step that closes no tool call has no metric to publish; that is normal, not worth a warning.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 
-logger = Logger(service="phi")
-tracer = Tracer(service="phi")
-NAMESPACE = "PhiAgents"
-metrics = Metrics(namespace=NAMESPACE, service="phi")
+logger = Logger()
+tracer = Tracer()
+NAMESPACE = METRICS_NAMESPACE
+metrics = Metrics(namespace=NAMESPACE)
 
 
 def log_metrics(handler: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:

@@ -10,7 +10,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from phi.documents.sweeper import sweep_documents
 from phi.handlers.observability import log_metrics, logger, metrics, tracer
+from phi.names import Service
+from phi.settings import settings_for
 from phi.workflows.sweeper import fail_overdue_tasks
+
+settings_for(Service.SWEEPER)  # a missing variable fails the cold start, naming it
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -5,8 +5,12 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from phi.handlers.observability import bind_task_ids, log_metrics, logger, record_tool_metrics, tracer
+from phi.names import Service
+from phi.settings import settings_for
 from phi.workflows.contracts import TaskContext
 from phi.workflows.runner import think
+
+settings_for(Service.THINK)  # a missing variable fails the cold start, naming it
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -16,12 +16,13 @@ def _openai_key(settings: Settings) -> str:
     return key
 
 
-def get_llm(settings: Settings | None = None) -> LlmProvider | None:
+def get_llm(settings: Settings | None = None, *, timeout_seconds: float | None = None) -> LlmProvider | None:
+    """``timeout_seconds`` bounds each request (default settings.llm_timeout_seconds); providers never retry."""
     settings = settings or get_settings()
     if settings.llm_provider == "openai":
         from phi.llm.openai_provider import OpenAIProvider
 
-        return OpenAIProvider(settings, _openai_key(settings))
+        return OpenAIProvider(settings, _openai_key(settings), timeout_seconds)
     if settings.llm_provider == "scripted":
         from phi.llm.scripted import ScriptedProvider
 

@@ -11,14 +11,15 @@ from phi.settings import Settings
 class OpenAIProvider:
     name = "openai"
 
-    def __init__(self, settings: Settings, api_key: str) -> None:
+    def __init__(self, settings: Settings, api_key: str, timeout_seconds: float | None = None) -> None:
         from openai import OpenAI  # imported here: only tasks that call an LLM pay for it
 
+        # No SDK retries: the caller owns the one retry layer (phi.workflows.retry) or has none (a budget).
         self._client = OpenAI(
             api_key=api_key,
             base_url=settings.openai_base_url,
-            timeout=settings.llm_timeout_seconds,
-            max_retries=3,
+            timeout=timeout_seconds or settings.llm_timeout_seconds,
+            max_retries=0,
         )
         self._models: dict[Purpose, str] = {
             "analysis": settings.llm_model_analysis,

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import re
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeout
 from datetime import UTC, datetime
 from typing import Any, Literal
 from uuid import UUID
@@ -18,6 +20,7 @@ from phi.db.agents import ProfileSource
 from phi.db.connection import DbConnection
 from phi.domain.models import Agent, Industry, RoleTemplate, Tool
 from phi.llm import ChatMessage, LlmProvider, get_llm
+from phi.settings import get_settings
 
 MAX_SOURCES = 10
 _SOURCE_CHARS = 1500
@@ -188,6 +191,23 @@ def llm_profile(llm: LlmProvider, context: ProfileContext) -> tuple[AgentProfile
     return parse_profile(response.text), response.model
 
 
+class ProfileBudgetExceeded(TimeoutError):
+    pass
+
+
+def llm_profile_within(budget_seconds: float, llm: LlmProvider, context: ProfileContext) -> tuple[AgentProfile, str]:
+    """One LLM request, cut off after ``budget_seconds`` whatever the client does (the request runs in a worker
+    thread that is left to finish or time out on its own). Inside an API request there is no retry: API Gateway
+    answers 504 after 29 s, and a template profile now is worth more than an LLM profile too late."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="profile-llm")
+    future = pool.submit(llm_profile, llm, context)
+    pool.shutdown(wait=False)
+    try:
+        return future.result(timeout=budget_seconds)
+    except FuturesTimeout as exc:
+        raise ProfileBudgetExceeded(f"the profile model did not answer within {budget_seconds:g} s") from exc
+
+
 def load_context(conn: DbConnection, agent: Agent, request: ProfileRequest) -> ProfileContext:
     industry = catalog_repo.get_industry(conn, industry_id=agent.industry_id) if agent.industry_id else None
     role = catalog_repo.get_role_template(conn, agent.role_template_id) if agent.role_template_id else None
@@ -209,12 +229,13 @@ def generate_profile(conn: DbConnection, agent: Agent, request: ProfileRequest) 
     notice: str | None = None
     model: str | None = None
     profile: AgentProfile | None = None
+    budget = get_settings().profile_llm_budget_seconds
     try:
-        llm = get_llm()
+        llm = get_llm(timeout_seconds=budget)
         if llm is None:
             notice = "No LLM is configured: the profile was built from the role template."
         else:
-            profile, model = llm_profile(llm, context)
+            profile, model = llm_profile_within(budget, llm, context)
     except Exception as exc:  # the template profile still gives the agent a usable prompt
         logger.warning("profile generation fell back to the template", extra={"agent_id": str(agent.id)})
         notice = f"The LLM's answer could not be used ({exc}); the profile was built from the role template."

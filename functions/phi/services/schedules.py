@@ -147,8 +147,8 @@ def _put(conn: DbConnection, agent: Agent, workflow: WorkflowEntry, enabled: boo
         "FlexibleTimeWindow": {"Mode": "OFF"},
         "State": "ENABLED" if enabled else "DISABLED",
         "Target": {
-            "Arn": settings.state_machine_arn,
-            "RoleArn": settings.scheduler_role_arn,
+            "Arn": settings.required("state_machine_arn"),
+            "RoleArn": settings.required("scheduler_role_arn"),
             "Input": json.dumps({
                 "agent_id": str(agent.id), "org_id": str(agent.org_id), "type": workflow.type,
                 "trigger": "schedule", "input": workflow.input,

@@ -61,7 +61,7 @@ def _start_execution(task: Task) -> str:
         "trigger": task.trigger,
     }
     response = client("stepfunctions").start_execution(
-        stateMachineArn=get_settings().state_machine_arn, name=str(task.id), input=json.dumps(payload)
+        stateMachineArn=get_settings().required("state_machine_arn"), name=str(task.id), input=json.dumps(payload)
     )
     return str(response["executionArn"])
 

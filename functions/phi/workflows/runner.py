@@ -1,4 +1,4 @@
-"""The task loop's steps (DESIGN §2) as plain functions; the Lambda handlers are one call into these."""
+"""Think, the task loop's LangGraph step (DESIGN §2); the light steps are in steps.py (re-exported here)."""
 
 from __future__ import annotations
 
@@ -11,15 +11,10 @@ from uuid import UUID
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.postgres import PostgresSaver
 from langgraph.types import Command
-from pydantic import BaseModel
 
-from phi.db import agents as agents_repo
-from phi.db import schedules as schedules_repo
 from phi.db import tasks as tasks_repo
-from phi.db.connection import DbConnection, checkpoint_connection, transaction
-from phi.domain.models import EventType, TaskStatus
-from phi.errors import NotFound
-from phi.settings import get_settings
+from phi.db.connection import checkpoint_connection, transaction
+from phi.domain.models import EventType
 from phi.workflows import daily_report
 from phi.workflows.contracts import (
     CompletedTool,
@@ -29,77 +24,12 @@ from phi.workflows.contracts import (
     ToolOutcome,
     ToolRequest,
 )
-from phi.workflows.task_types import validate_task_input
+from phi.workflows.steps import StartEvent, finish_task, mark_failed, start_task
 from phi.workflows.tool_results import outcome_from_state, presigned_upload
 
+__all__ = ["StartEvent", "finish_task", "mark_failed", "start_task", "think"]
+
 GRAPHS = {daily_report.TASK_TYPE: daily_report.build_graph}
-
-
-class StartEvent(BaseModel):
-    """What the API or a schedule passes to StartExecution."""
-
-    task_id: str | None = None
-    org_id: str
-    agent_id: str
-    type: str
-    input: dict[str, Any] = {}
-    trigger: str = "api"
-
-
-def start_task(start: StartEvent, execution_id: str) -> dict[str, Any]:
-    settings = get_settings()
-    org_id, agent_id = UUID(start.org_id), UUID(start.agent_id)
-    with transaction() as conn:
-        agent = agents_repo.get_agent_in_org(conn, agent_id, org_id)
-        if agent is None or agent.queue_url is None:
-            raise NotFound(f"Agent {agent_id} not found in organisation {org_id}")
-        task_id = UUID(start.task_id) if start.task_id else _create_scheduled_task(conn, start)
-        if start.trigger == "schedule" and _previous_run_still_running(conn, start, task_id):
-            return {"skipped": True, "task_id": str(task_id)}
-        if tasks_repo.mark_running(conn, task_id, org_id, execution_id):
-            tasks_repo.add_event(conn, task_id, org_id, EventType.TASK_STARTED, f"{start.type} started", {
-                "execution_arn": execution_id, "trigger": start.trigger,
-            })
-    ctx = TaskContext(
-        task_id=str(task_id),
-        org_id=start.org_id,
-        agent_id=start.agent_id,
-        execution_id=execution_id,
-        type=start.type,
-        queue_url=agent.queue_url,
-        max_steps=settings.max_steps,
-        tool_timeout_seconds=settings.tool_timeout_seconds,
-        tool_heartbeat_seconds=settings.tool_heartbeat_seconds,
-    )
-    return {"skipped": False, "ctx": ctx.model_dump(), "step": 0, "tool_result": None}
-
-
-def _previous_run_still_running(conn: DbConnection, start: StartEvent, task_id: UUID) -> bool:
-    """Overlap policy SKIP: the new run is recorded as SKIPPED with the running task it yielded to."""
-    org_id, agent_id = UUID(start.org_id), UUID(start.agent_id)
-    if schedules_repo.overlap_policy(conn, agent_id, org_id, start.type) != "SKIP":
-        return False
-    running = tasks_repo.running_task_of_type(conn, agent_id, org_id, start.type)
-    if running is None or running == task_id:
-        return False
-    tasks_repo.finish(conn, task_id, org_id, TaskStatus.SKIPPED)
-    tasks_repo.add_event(conn, task_id, org_id, EventType.TASK_SKIPPED,
-                         f"Skipped: the previous {start.type} run ({running}) is still running",
-                         {"running_task_id": str(running)})
-    return True
-
-
-def _create_scheduled_task(conn: DbConnection, start: StartEvent) -> UUID:
-    task = tasks_repo.create_task(
-        conn,
-        org_id=UUID(start.org_id),
-        agent_id=UUID(start.agent_id),
-        task_type=start.type,
-        task_input=validate_task_input(start.type, start.input),
-        trigger=start.trigger,
-        created_by=None,
-    )
-    return task.id
 
 
 @contextmanager
@@ -176,29 +106,3 @@ def _record_tool_outcome(ctx: TaskContext, tool_result: dict[str, Any]) -> tuple
             })
     latency_ms = (datetime.now(UTC) - call.requested_at).total_seconds() * 1000
     return outcome, CompletedTool(tool=call.tool, ok=outcome.ok, latency_ms=latency_ms, error=outcome.error)
-
-
-def finish_task(ctx: TaskContext) -> dict[str, Any]:
-    task_id, org_id = UUID(ctx.task_id), UUID(ctx.org_id)
-    with transaction() as conn:
-        if tasks_repo.finish(conn, task_id, org_id, TaskStatus.SUCCEEDED):
-            tasks_repo.add_event(conn, task_id, org_id, EventType.TASK_COMPLETED, "Task completed")
-    return {"task_id": ctx.task_id, "status": TaskStatus.SUCCEEDED.value}
-
-
-def mark_failed(state: dict[str, Any], execution_id: str) -> dict[str, Any]:
-    error = state.get("error") or {}
-    error_name = str(error.get("Error") or "Task.Failed")
-    cause = outcome_from_state({"Error": error_name, "Cause": error.get("Cause")}, 0).cause or ""
-    ids = state.get("ctx") or state
-    task_id, org_id = ids.get("task_id"), ids.get("org_id")
-    if not task_id or not org_id:  # a scheduled start that failed before its task row existed
-        return {"recorded": False, "error": error_name}
-    with transaction() as conn:
-        if tasks_repo.finish(
-            conn, UUID(task_id), UUID(org_id), TaskStatus.FAILED, error={"error": error_name, "cause": cause}
-        ):
-            tasks_repo.add_event(conn, UUID(task_id), UUID(org_id), EventType.TASK_FAILED, f"{error_name}: {cause}", {
-                "error": error_name, "cause": cause, "execution_arn": execution_id,
-            })
-    return {"recorded": True, "error": error_name}

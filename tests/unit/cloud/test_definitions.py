@@ -3,21 +3,31 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from phi.embedded.aws import PLACEHOLDERS, substitute_placeholders
+from phi import names
+from phi.embedded.aws import PLACEHOLDERS, state_machine_definition, substitute_placeholders
 
 ASL = Path(__file__).resolve().parents[3] / "statemachines" / "agent_task.asl.json"
+ARNS = {name: f"arn:aws:lambda:us-east-1:1:function:{name}" for name in PLACEHOLDERS}
 
 
-def test_the_asl_file_is_plain_json_with_exactly_the_known_placeholders() -> None:
+def definition() -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(state_machine_definition(ASL.read_text(), ARNS))
+    return loaded
+
+
+def test_the_asl_file_is_json_once_exactly_the_known_placeholders_are_substituted() -> None:
     text = ASL.read_text()
-    json.loads(text)
-    values = {name: f"arn:aws:lambda:us-east-1:1:function:{name}" for name in PLACEHOLDERS}
-    definition = json.loads(substitute_placeholders(text, values))
-    assert definition["States"]["Think"]["Parameters"]["FunctionName"] == values["ThinkFunctionArn"]
+    assert set(re.findall(r"\$\{(\w+)\}", text)) == set(names.ASL_PLACEHOLDERS)
+    loaded = definition()
+    assert loaded["States"]["Think"]["Parameters"]["FunctionName"] == ARNS["ThinkFunctionArn"]
+    # The execution timeout is a number at the top level (what makes ExecutionsTimedOut possible).
+    assert loaded["TimeoutSeconds"] == names.EXECUTION_TIMEOUT_SECONDS
 
 
 def test_a_missing_substitution_is_refused() -> None:
@@ -26,7 +36,7 @@ def test_a_missing_substitution_is_refused() -> None:
 
 
 def test_every_waiting_state_has_a_timeout_a_heartbeat_and_a_catch() -> None:
-    states = json.loads(ASL.read_text())["States"]
+    states = definition()["States"]
     waiting = [s for s in states.values() if str(s.get("Resource", "")).endswith(".waitForTaskToken")]
     assert waiting
     for state in waiting:
@@ -36,7 +46,7 @@ def test_every_waiting_state_has_a_timeout_a_heartbeat_and_a_catch() -> None:
 
 
 def test_the_loop_is_bounded_by_a_step_counter() -> None:
-    states = json.loads(ASL.read_text())["States"]
+    states = definition()["States"]
     bound = states["Route"]["Choices"][0]
     assert bound["Next"] == "StepLimitReached"
     assert {"Variable": "$.step", "NumericGreaterThanEqualsPath": "$.ctx.max_steps"} in bound["And"]

@@ -1,0 +1,175 @@
+"""Cold starts of the Lambda handlers (issue 15 §1): each handler's import, timed the way Lambda runs it.
+
+Builds the layer and the code asset (layers/build_layers.py), then imports each handler module in a fresh,
+isolated CPython 3.12 (``-I -S -B``: no environment-driven paths, no site-packages, no .pyc written) whose
+sys.path holds only the code asset and the layer, with the environment CDK gives the function. Prints CPU
+and wall seconds per handler (median of ``--repeat`` runs) for three variants measured in the same run:
+
+- baseline: the code of ``--baseline-ref`` (git; by default the commit before this work) on a layer with no
+  bytecode — how main deployed before: eager imports, every module compiled at each cold start;
+- no bytecode: today's code on the same layer without bytecode (``-X pycache_prefix`` at an empty folder
+  keeps the code's own .pyc out of reach too);
+- deployed: today's code asset and layer as built (bytecode for everything a handler imports).
+
+Run from the repository root:  ``python bench/bench_cold_start.py [--repeat 3] [--baseline-ref REF]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+from io import BytesIO
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+# The last commit of main before the cold-start work (issue 15 §1).
+DEFAULT_BASELINE_REF = "01b7d51"
+HANDLERS = {
+    "api": "phi.handlers.api",
+    "start-task": "phi.handlers.start_task",
+    "think": "phi.handlers.think",
+    "finish-task": "phi.handlers.finish_task",
+    "mark-failed": "phi.handlers.mark_failed",
+    "ingest": "phi.handlers.ingest",
+    "migrate": "phi.handlers.migrate",
+    "sweeper": "phi.handlers.sweeper",
+}
+GOALS = {"api": 0.3, "think": 0.6}
+DEFAULT_GOAL = 0.3
+
+# What CDK sets (infra_cdk/stack.py), with placeholder values: nothing is called at import.
+LAMBDA_ENVIRONMENT = {
+    "AWS_REGION": "us-east-1",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",
+    "PHI_STAGE": "dev",
+    "PHI_DB_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:phi-dev/db/admin",
+    "PHI_DB_HOST": "proxy.example.internal",
+    "PHI_DB_NAME": "phi",
+    "PHI_AGENT_QUEUE_PREFIX": "phi-dev-agent-",
+    "PHI_DOCUMENTS_BUCKET": "phi-dev-documents",
+    "PHI_LLM_PROVIDER": "none",
+    "PHI_EMBEDDING_PROVIDER": "local",
+    "PHI_EMBEDDING_MODEL": "wordllama-l2-supercat-256",
+    "PHI_JWT_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:phi-dev/jwt-signing-key",
+    "PHI_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:phi-dev-agent-task",
+    "PHI_AGENT_ROLE_ARN": "arn:aws:iam::123456789012:role/agent",
+    "PHI_SCHEDULER_GROUP": "phi-dev",
+    "PHI_SCHEDULER_ROLE_ARN": "arn:aws:iam::123456789012:role/scheduler",
+    "PHI_CORS_ALLOW_ORIGINS": "http://localhost:5173",
+    "POWERTOOLS_METRICS_NAMESPACE": "PhiAgents",
+    "POWERTOOLS_LOG_LEVEL": "INFO",
+}
+CHILD = """
+import importlib, json, sys, time
+sys.path[:0] = [{code!r}, {layer!r}]
+cpu, wall = time.process_time(), time.perf_counter()
+importlib.import_module({module!r})
+print(json.dumps({{"cpu": time.process_time() - cpu, "wall": time.perf_counter() - wall}}))
+"""
+
+
+def load_builder() -> object:
+    spec = importlib.util.spec_from_file_location("build_layers", REPO_ROOT / "layers" / "build_layers.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["build_layers"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def baseline_code(ref: str, target: Path) -> Path:
+    """``functions/`` as it was at ``ref`` (no bytecode)."""
+    archive = subprocess.run(
+        ["git", "-C", str(REPO_ROOT), "archive", "--format=tar", ref, "functions"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    with tarfile.open(fileobj=BytesIO(archive)) as tar:
+        tar.extractall(target, filter="data")
+    return target / "functions"
+
+
+def time_import(python: str, module: str, code: Path, layer: Path, service: str, pycache_prefix: Path | None) -> dict:
+    flags = ["-I", "-S", "-B"]
+    if pycache_prefix is not None:
+        flags += ["-X", f"pycache_prefix={pycache_prefix}"]
+    env = {**LAMBDA_ENVIRONMENT, "POWERTOOLS_SERVICE_NAME": f"phi-dev-{service}", "AWS_LAMBDA_FUNCTION_NAME": service}
+    result = subprocess.run(
+        [python, *flags, "-c", CHILD.format(code=str(code), layer=str(layer), module=module)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tempfile.gettempdir(),
+        check=False,
+    )
+    if result.returncode != 0:
+        return {"error": result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "failed"}
+    measured: dict = json.loads(result.stdout.strip().splitlines()[-1])
+    return measured
+
+
+def median_of(runs: list[dict]) -> dict:
+    if any("error" in run for run in runs):
+        return next(run for run in runs if "error" in run)
+    return {key: statistics.median(run[key] for run in runs) for key in ("cpu", "wall")}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--baseline-ref", default=DEFAULT_BASELINE_REF)
+    args = parser.parse_args(argv)
+
+    builder = load_builder()
+    report = builder.ensure_built()  # type: ignore[attr-defined]
+    builder.print_report(report)  # type: ignore[attr-defined]
+    python = builder.lambda_python()  # type: ignore[attr-defined]
+    if python is None or not report.bytecode:
+        print("no Python 3.12 found: set PHI_LAMBDA_PYTHON", file=sys.stderr)
+        return 2
+    layer = Path(report.layers[0].path) / "python"
+    code = Path(report.code_path)
+
+    with tempfile.TemporaryDirectory() as scratch:
+        empty_cache = Path(scratch) / "no-pycache"
+        empty_cache.mkdir()
+        old_code = baseline_code(args.baseline_ref, Path(scratch) / "baseline")
+        bare_layer = builder.ensure_variant_without_bytecode()  # type: ignore[attr-defined]
+        variants = {
+            f"baseline ({args.baseline_ref}, no bytecode)": (old_code, bare_layer, empty_cache),
+            "today's code, no bytecode": (code, bare_layer, empty_cache),
+            "deployed (bytecode)": (code, layer, None),
+        }
+        results: dict[str, dict[str, dict]] = {name: {} for name in variants}
+        for service, module in HANDLERS.items():
+            for name, (code_dir, layer_dir, prefix) in variants.items():
+                runs = [time_import(python, module, code_dir, layer_dir, service, prefix) for _ in range(args.repeat)]
+                results[name][service] = median_of(runs)
+
+    print(f"\nHandler import, CPU seconds (wall in brackets), median of {args.repeat}, Python 3.12 -I -S -B:")
+    names = list(variants)
+    print(f"{'handler':<12} " + " ".join(f"{name:>34}" for name in names) + f" {'goal':>6} {'speed-up':>9}")
+    for service in HANDLERS:
+        cells = []
+        for name in names:
+            measured = results[name][service]
+            cells.append(
+                f"{'error: ' + measured['error'][:26]:>34}"
+                if "error" in measured
+                else f"{measured['cpu']:>25.2f} [{measured['wall']:>5.2f}]"
+            )
+        before, after = results[names[0]][service], results[names[-1]][service]
+        ratio = f"{before['cpu'] / after['cpu']:.1f}x" if "cpu" in before and "cpu" in after else "-"
+        print(f"{service:<12} " + " ".join(cells) + f" {GOALS.get(service, DEFAULT_GOAL):>6.1f} {ratio:>9}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

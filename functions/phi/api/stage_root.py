@@ -1,0 +1,25 @@
+"""The API Gateway stage as the app's root path, so links the app builds (``/docs`` → openapi.json) work."""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from typing import Any
+
+_Asgi = Any  # an ASGI application: async (scope, receive, send) -> None
+
+
+class StageRootPath:
+    """Tells the app it is mounted under the API Gateway stage (``/dev``) when called on the execute-api
+    domain, so ``/docs`` loads ``/dev/openapi.json``. Mangum strips nothing and sets no root_path itself; a
+    custom domain (no stage in its URLs) is left alone."""
+
+    def __init__(self, app: _Asgi) -> None:
+        self.app = app
+
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
+        if scope.get("type") == "http":
+            request_context = (scope.get("aws.event") or {}).get("requestContext") or {}
+            stage, domain = request_context.get("stage"), str(request_context.get("domainName") or "")
+            if stage and ".execute-api." in domain:
+                scope = {**scope, "root_path": f"/{stage}"}
+        await self.app(scope, receive, send)

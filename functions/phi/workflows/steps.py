@@ -1,0 +1,113 @@
+"""The task loop's light steps (DESIGN §2): StartTask, FinishTask, MarkFailed. Plain functions over the
+database; nothing here imports LangGraph, so their Lambda functions start fast (Think lives in runner.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel
+
+from phi.db import agents as agents_repo
+from phi.db import schedules as schedules_repo
+from phi.db import tasks as tasks_repo
+from phi.db.connection import DbConnection, transaction
+from phi.domain.models import EventType, TaskStatus
+from phi.errors import NotFound
+from phi.settings import get_settings
+from phi.workflows.contracts import TaskContext
+from phi.workflows.task_types import validate_task_input
+from phi.workflows.tool_results import outcome_from_state
+
+
+class StartEvent(BaseModel):
+    """What the API or a schedule passes to StartExecution."""
+
+    task_id: str | None = None
+    org_id: str
+    agent_id: str
+    type: str
+    input: dict[str, Any] = {}
+    trigger: str = "api"
+
+
+def start_task(start: StartEvent, execution_id: str) -> dict[str, Any]:
+    settings = get_settings()
+    org_id, agent_id = UUID(start.org_id), UUID(start.agent_id)
+    with transaction() as conn:
+        agent = agents_repo.get_agent_in_org(conn, agent_id, org_id)
+        if agent is None or agent.queue_url is None:
+            raise NotFound(f"Agent {agent_id} not found in organisation {org_id}")
+        task_id = UUID(start.task_id) if start.task_id else _create_scheduled_task(conn, start)
+        if start.trigger == "schedule" and _previous_run_still_running(conn, start, task_id):
+            return {"skipped": True, "task_id": str(task_id)}
+        if tasks_repo.mark_running(conn, task_id, org_id, execution_id):
+            tasks_repo.add_event(conn, task_id, org_id, EventType.TASK_STARTED, f"{start.type} started", {
+                "execution_arn": execution_id, "trigger": start.trigger,
+            })
+    ctx = TaskContext(
+        task_id=str(task_id),
+        org_id=start.org_id,
+        agent_id=start.agent_id,
+        execution_id=execution_id,
+        type=start.type,
+        queue_url=agent.queue_url,
+        max_steps=settings.max_steps,
+        tool_timeout_seconds=settings.tool_timeout_seconds,
+        tool_heartbeat_seconds=settings.tool_heartbeat_seconds,
+    )
+    return {"skipped": False, "ctx": ctx.model_dump(), "step": 0, "tool_result": None}
+
+
+def _previous_run_still_running(conn: DbConnection, start: StartEvent, task_id: UUID) -> bool:
+    """Overlap policy SKIP: the new run is recorded as SKIPPED with the running task it yielded to."""
+    org_id, agent_id = UUID(start.org_id), UUID(start.agent_id)
+    if schedules_repo.overlap_policy(conn, agent_id, org_id, start.type) != "SKIP":
+        return False
+    running = tasks_repo.running_task_of_type(conn, agent_id, org_id, start.type)
+    if running is None or running == task_id:
+        return False
+    tasks_repo.finish(conn, task_id, org_id, TaskStatus.SKIPPED)
+    tasks_repo.add_event(conn, task_id, org_id, EventType.TASK_SKIPPED,
+                         f"Skipped: the previous {start.type} run ({running}) is still running",
+                         {"running_task_id": str(running)})
+    return True
+
+
+def _create_scheduled_task(conn: DbConnection, start: StartEvent) -> UUID:
+    task = tasks_repo.create_task(
+        conn,
+        org_id=UUID(start.org_id),
+        agent_id=UUID(start.agent_id),
+        task_type=start.type,
+        task_input=validate_task_input(start.type, start.input),
+        trigger=start.trigger,
+        created_by=None,
+    )
+    return task.id
+
+
+def finish_task(ctx: TaskContext) -> dict[str, Any]:
+    task_id, org_id = UUID(ctx.task_id), UUID(ctx.org_id)
+    with transaction() as conn:
+        if tasks_repo.finish(conn, task_id, org_id, TaskStatus.SUCCEEDED):
+            tasks_repo.add_event(conn, task_id, org_id, EventType.TASK_COMPLETED, "Task completed")
+    return {"task_id": ctx.task_id, "status": TaskStatus.SUCCEEDED.value}
+
+
+def mark_failed(state: dict[str, Any], execution_id: str) -> dict[str, Any]:
+    error = state.get("error") or {}
+    error_name = str(error.get("Error") or "Task.Failed")
+    cause = outcome_from_state({"Error": error_name, "Cause": error.get("Cause")}, 0).cause or ""
+    ids = state.get("ctx") or state
+    task_id, org_id = ids.get("task_id"), ids.get("org_id")
+    if not task_id or not org_id:  # a scheduled start that failed before its task row existed
+        return {"recorded": False, "error": error_name}
+    with transaction() as conn:
+        if tasks_repo.finish(
+            conn, UUID(task_id), UUID(org_id), TaskStatus.FAILED, error={"error": error_name, "cause": cause}
+        ):
+            tasks_repo.add_event(conn, UUID(task_id), UUID(org_id), EventType.TASK_FAILED, f"{error_name}: {cause}", {
+                "error": error_name, "cause": cause, "execution_arn": execution_id,
+            })
+    return {"recorded": True, "error": error_name}

@@ -1,0 +1,114 @@
+"""What a first deploy on a real AWS account depends on (issue 11 §6), asserted on the synthesized template."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra_cdk.config import STATE_MACHINE_FILE, Handler, stage_config
+from infra_cdk.stack import LAMBDA_LOCAL_EMBEDDING_MODEL, embedding_environment
+from infra_cdk.synthesis import Synthesis
+from phi import names
+from phi.embedded.aws import state_machine_definition
+from tests.infra.test_template import as_list, phi_functions
+
+pytestmark = pytest.mark.infra
+
+
+def environment(properties: dict[str, Any]) -> dict[str, Any]:
+    variables: dict[str, Any] = properties["Environment"]["Variables"]
+    return variables
+
+
+def test_migrations_wait_for_the_proxy_target_group(dev: Synthesis) -> None:
+    """Without it CloudFormation registers the instance with the proxy in parallel, and the first migration
+    finds a proxy with no target: the deploy fails and rolls back."""
+    (target_group_id,) = dev.resources("AWS::RDS::DBProxyTargetGroup")
+    (migrations,) = dev.resources("Custom::PhiDatabaseMigrations").values()
+    assert target_group_id in as_list(migrations.get("DependsOn", []))
+
+
+def test_exactly_one_ingress_rule_lets_the_proxy_reach_the_database(dev: Synthesis) -> None:
+    ((instance_id, instance),) = dev.resources("AWS::RDS::DBInstance").items()
+    (database_group,) = [ref["Fn::GetAtt"][0] for ref in instance["Properties"]["VPCSecurityGroups"]]
+    (proxy,) = dev.resources("AWS::RDS::DBProxy").values()
+    (proxy_group,) = [ref["Fn::GetAtt"][0] for ref in proxy["Properties"]["VpcSecurityGroupIds"]]
+    rules = [
+        rule["Properties"]
+        for rule in dev.resources("AWS::EC2::SecurityGroupIngress").values()
+        if rule["Properties"]["GroupId"] == {"Fn::GetAtt": [database_group, "GroupId"]}
+    ]
+    rules += dev.template_json["Resources"][database_group]["Properties"].get("SecurityGroupIngress", [])
+    assert len(rules) == 1, rules
+    (rule,) = rules
+    assert rule["SourceSecurityGroupId"] == {"Fn::GetAtt": [proxy_group, "GroupId"]}
+    # The instance's own port (5433), as add_proxy wires it.
+    assert rule["FromPort"] == rule["ToPort"] == {"Fn::GetAtt": [instance_id, "Endpoint.Port"]}
+    assert instance["Properties"]["Port"] == "5433"
+
+
+def test_the_default_deploy_embeds_with_wordllama_and_an_openai_key_switches_to_openai(dev: Synthesis) -> None:
+    for handler, (_, properties) in phi_functions(dev).items():
+        variables = environment(properties)
+        assert variables["PHI_EMBEDDING_PROVIDER"] == "local", handler
+        assert variables["PHI_EMBEDDING_MODEL"] == LAMBDA_LOCAL_EMBEDDING_MODEL == "wordllama-l2-supercat-256"
+    (output,) = [o for name, o in dev.template_json["Outputs"].items() if name == "EmbeddingModel"]
+    assert output["Value"] == LAMBDA_LOCAL_EMBEDDING_MODEL
+
+    with_key = stage_config(
+        {"openaiApiKeySecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:openai-AbCdEf"}.get
+    )
+    assert embedding_environment(with_key) == {"PHI_EMBEDDING_PROVIDER": "openai"}
+
+
+def test_the_execution_timeout_is_in_the_definition_so_the_timed_out_alarm_can_fire(dev: Synthesis) -> None:
+    (state_machine,) = dev.resources("AWS::StepFunctions::StateMachine").values()
+    substitutions = state_machine["Properties"]["DefinitionSubstitutions"]
+    assert substitutions[names.EXECUTION_TIMEOUT_PLACEHOLDER] == str(names.EXECUTION_TIMEOUT_SECONDS)
+    text = STATE_MACHINE_FILE.read_text(encoding="utf-8")
+    assert re.search(r'^  "TimeoutSeconds": \$\{ExecutionTimeoutSeconds\},$', text, re.MULTILINE)
+    # What CloudFormation hands Step Functions: the same text with every placeholder substituted.
+    definition = json.loads(state_machine_definition(text, {p: "arn" for p in names.FUNCTION_PLACEHOLDERS}))
+    assert definition["TimeoutSeconds"] == 86_400
+    alarms = [a["Properties"] for a in dev.resources("AWS::CloudWatch::Alarm").values()]
+    assert any(a.get("MetricName") == "ExecutionsTimedOut" for a in alarms)
+
+
+def test_each_function_logs_and_emits_metrics_as_its_own_service(dev: Synthesis) -> None:
+    functions = phi_functions(dev)
+    services = {handler: environment(props)["POWERTOOLS_SERVICE_NAME"] for handler, (_, props) in functions.items()}
+    assert services == {handler: f"phi-dev-{handler.service.value}" for handler in Handler}
+    observability = Path(names.__file__).parent / "handlers" / "observability.py"
+    assert "service=" not in observability.read_text(encoding="utf-8")
+
+
+def test_api_gateway_preflight_and_the_app_agree_on_cors(dev: Synthesis) -> None:
+    methods = [m["Properties"] for m in dev.resources("AWS::ApiGateway::Method").values()]
+    options = [m for m in methods if m["HttpMethod"] == "OPTIONS"]
+    assert options
+    for method in options:
+        headers = method["Integration"]["IntegrationResponses"][0]["ResponseParameters"]
+        assert "method.response.header.Access-Control-Allow-Credentials" not in headers
+        allowed = headers["method.response.header.Access-Control-Allow-Headers"].strip("'").split(",")
+        assert allowed == list(names.CORS_ALLOW_HEADERS)
+    assert names.CORS_ALLOW_CREDENTIALS is False
+
+
+def test_the_api_function_times_out_with_api_gateway(dev: Synthesis) -> None:
+    _, api = phi_functions(dev)[Handler.API]
+    assert api["Timeout"] == names.API_INTEGRATION_TIMEOUT_SECONDS == 29
+
+
+def test_names_come_from_the_one_module(dev: Synthesis) -> None:
+    stage = dev.config.stage.value
+    queues = {q["Properties"]["QueueName"] for q in dev.resources("AWS::SQS::Queue").values()}
+    assert queues == {names.ingest_queue_name(stage), names.ingest_dlq_name(stage), names.agent_dlq_name(stage)}
+    assert not names.agent_dlq_name(stage).startswith(names.agent_queue_prefix(stage))
+    (state_machine,) = dev.resources("AWS::StepFunctions::StateMachine").values()
+    assert state_machine["Properties"]["StateMachineName"] == names.state_machine_name(stage)
+    (group,) = dev.resources("AWS::Scheduler::ScheduleGroup").values()
+    assert group["Properties"]["Name"] == names.scheduler_group_name(stage)

@@ -1,0 +1,86 @@
+"""The API as Lambda serves it: through Mangum behind an API Gateway stage, with CORS as the preflight says."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from mangum import Mangum
+
+from phi import names
+from phi.api.app import create_app
+from phi.api.stage_root import StageRootPath
+from phi.settings import get_settings
+
+ORIGIN = "https://app.example.com"
+
+
+@pytest.fixture
+def app(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    monkeypatch.setenv("PHI_CORS_ALLOW_ORIGINS", ORIGIN)
+    get_settings.cache_clear()
+    yield create_app()
+    get_settings.cache_clear()
+
+
+class Context:
+    function_name = "phi-dev-api"
+    aws_request_id = "r"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 29_000
+
+
+def rest_event(path: str, domain: str) -> dict[str, Any]:
+    """An API Gateway REST proxy event as Lambda receives it: the path has no stage, requestContext has it."""
+    return {
+        "resource": "/{proxy+}",
+        "path": path,
+        "httpMethod": "GET",
+        "headers": {"host": domain},
+        "multiValueHeaders": {"host": [domain]},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "requestContext": {"stage": "dev", "domainName": domain, "path": f"/dev{path}", "identity": {}},
+        "body": None,
+        "isBase64Encoded": False,
+    }
+
+
+def body_of(response: dict[str, Any]) -> str:
+    body = response["body"]
+    return base64.b64decode(body).decode() if response.get("isBase64Encoded") else str(body)
+
+
+def test_docs_behind_the_stage_load_the_openapi_document_with_the_stage_prefix(app: Any) -> None:
+    handler = Mangum(StageRootPath(app), lifespan="off")
+    response = handler(rest_event("/docs", "abc123.execute-api.us-east-1.amazonaws.com"), Context())
+    assert response["statusCode"] == 200
+    assert "'/dev/openapi.json'" in body_of(response)
+    # The routes themselves still match: the stage is a prefix of links, not of the path.
+    assert handler(rest_event("/health", "abc123.execute-api.us-east-1.amazonaws.com"), Context())["statusCode"] == 200
+
+
+def test_a_custom_domain_without_the_stage_in_its_urls_is_left_alone(app: Any) -> None:
+    handler = Mangum(StageRootPath(app), lifespan="off")
+    response = handler(rest_event("/docs", "api.example.com"), Context())
+    assert "'/openapi.json'" in body_of(response)
+
+
+def test_the_app_answers_preflight_like_api_gateway_without_credentials(app: Any) -> None:
+    client = TestClient(app)
+    response = client.options(
+        "/health",
+        headers={
+            "Origin": ORIGIN,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization,content-type",
+        },
+    )
+    assert response.status_code == 200
+    assert response.headers["access-control-allow-origin"] == ORIGIN
+    assert "access-control-allow-credentials" not in response.headers
+    assert names.CORS_ALLOW_CREDENTIALS is False
