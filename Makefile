@@ -21,8 +21,11 @@ demo: setup  ## the daily warehouse report, end to end, on the embedded stack
 dev: setup  ## the embedded stack until Ctrl-C
 	$(BIN)/phi dev
 
+LINTED := functions local_agent tests infra_cdk app.py bench
+
 lint: setup
-	$(BIN)/ruff check functions local_agent tests infra_cdk app.py bench
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
 
 typecheck: setup
 	$(BIN)/mypy functions/phi local_agent/phi_agent infra_cdk

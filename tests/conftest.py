@@ -21,7 +21,8 @@ def stack() -> Iterator[object]:
 
     # Not under pytest's tmp dir: that is mode 0700, and PostgreSQL runs as its own user.
     data_dir = Path(tempfile.mkdtemp(prefix="phi-test-stack-"))
-    embedded = EmbeddedStack(data_dir=data_dir, tool_timeout_seconds=60, tool_heartbeat_seconds=30)
+    # Tool steps long enough that no test races them on a slow, shared machine; tests of the timeouts set their own.
+    embedded = EmbeddedStack(data_dir=data_dir, tool_timeout_seconds=300, tool_heartbeat_seconds=300)
     embedded.start()
     yield embedded
     embedded.stop()

@@ -23,13 +23,17 @@ def dev(
     aws_port: Annotated[int, typer.Option(help="Port for the moto server (the local agent's AWS endpoint)")] = 4566,
 ) -> None:
     """Start the embedded stack (PostgreSQL, moto, state machine, API) until Ctrl-C."""
-    from phi.embedded.stack import EmbeddedStack
+    from phi.embedded.stack import DataDirInUse, EmbeddedStack
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for chatty in ("pgserver", "yoyo", "botocore"):  # every initdb/pg_ctl line, migration step, endpoint
         logging.getLogger(chatty).setLevel(logging.WARNING)
     stack = EmbeddedStack(data_dir=data_dir.resolve(), api_port=api_port, moto_port=aws_port)
-    info = stack.start()
+    try:
+        info = stack.start()
+    except DataDirInUse as exc:
+        typer.echo(f"phi dev: {exc}", err=True)
+        raise typer.Exit(1) from None
     typer.echo(f"API:           {info.api_url}  (docs: {info.api_url}/docs)")
     typer.echo(f"AWS endpoint:  {info.aws_endpoint_url}  (written into agent configs as cloud.aws_endpoint_url)")
     typer.echo(f"State machine: {info.state_machine_arn}")
@@ -49,8 +53,14 @@ def dev(
 def demo(data_dir: DataDir = DEFAULT_DATA_DIR) -> None:
     """Run the daily warehouse report end to end on the embedded stack and print it."""
     from phi.embedded.demo import run_demo
+    from phi.embedded.stack import DataDirInUse
 
-    raise typer.Exit(run_demo(data_dir.resolve()))
+    try:
+        code = run_demo(data_dir.resolve())
+    except DataDirInUse as exc:
+        typer.echo(f"phi demo: {exc}", err=True)
+        code = 1
+    raise typer.Exit(code)
 
 
 @app.command()

@@ -59,6 +59,9 @@ class FileReadSettings(_Lenient):
     timeout_seconds: float = Field(default=60, gt=0)
 
 
+FILES_DIR_DEFAULT = "files"  # file.read's folder when nothing names one: `files/` next to the config file
+
+
 class CloudConfig(_Lenient):
     region: str = Field(min_length=1)
     queue_url: str = Field(min_length=1)
@@ -77,6 +80,9 @@ class LocalConfig(_Lenient):
     initial_visibility_seconds: int = Field(default=15, ge=2, le=43_200)
     inline_result_limit_bytes: int = Field(default=131_072, ge=1_024, le=200_000)
     shutdown_grace_seconds: float = Field(default=30, ge=0)
+    # This machine's own say over its tools: tool key → settings that win over the ones the cloud sent
+    # (e.g. {"file.read": {"base_dir": "/srv/exports"}}). Relative folders are relative to the config file.
+    tools: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
 class AgentConfig(_Lenient):
@@ -136,6 +142,20 @@ def _concurrency_override(agent: AgentConfig, environ: Mapping[str, str]) -> Age
     return agent.model_copy(update={"local": local})
 
 
+def _local_tool_settings(agent: AgentConfig, path: Path) -> AgentConfig:
+    """Each tool's settings with this machine's overrides (`local.tools`) applied, and file.read's base folder
+    decided here when neither side names one; relative folders are taken from the config file's folder."""
+    tools = []
+    for entry in agent.tools:
+        settings = {**entry.settings, **agent.local.tools.get(entry.key, {})}
+        if entry.key == "file.read":
+            base_dir = settings.get("base_dir") or FILES_DIR_DEFAULT
+            if isinstance(base_dir, str):  # anything else is left for the settings check to name
+                settings["base_dir"] = str(path.parent / Path(base_dir).expanduser())
+        tools.append(entry.model_copy(update={"settings": settings}))
+    return agent.model_copy(update={"tools": tools})
+
+
 def load_config(path: Path, environ: Mapping[str, str] | None = None) -> RuntimeConfig:
     """Read and validate the agent config; every problem names the field at fault."""
     env = os.environ if environ is None else environ
@@ -147,7 +167,7 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Runtime
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:
         raise ConfigError([f"{path}: not valid YAML ({error})"]) from None
-    agent = _concurrency_override(parse_agent_config(data), env)
+    agent = _local_tool_settings(_concurrency_override(parse_agent_config(data), env), path)
     if isinstance(data, dict) and "agent_key" in data:
         raise ConfigError([f"agent_key: must not be in the YAML; set the {AGENT_KEY_ENV} environment variable"])
     agent_key = env.get(AGENT_KEY_ENV) or None

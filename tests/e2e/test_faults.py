@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -87,25 +86,28 @@ def test_a_success_after_the_step_timed_out_is_logged_and_dropped_and_the_task_f
     new_user: ApiSession, stack: Any, warehouse_db: Path, start_local_agent: StartAgent,
     settings_override: dict[str, str],
 ) -> None:
-    # Given a 3 s tool step and a network that holds the agent's answer for 6 s
+    # Given a 3 s tool step and a network that holds the agent's answer until the step is over (a condition, not a
+    # delay: however slow the machine, the answer arrives after the timeout)
     apply_settings({"PHI_TOOL_TIMEOUT_SECONDS": "3", "PHI_TOOL_HEARTBEAT_SECONDS": "3"})
     with FaultyProxy(stack.info.aws_endpoint_url) as proxy:
-        proxy.hold_target, proxy.hold_seconds = SUCCESS, 6
+        proxy.hold_target, proxy.hold_seconds = SUCCESS, 600
         agent = new_user.create_agent()
         local = start_local_agent(new_user, agent, f"sqlite:///{warehouse_db}", aws_endpoint_url=proxy.url)
 
-        # When the report runs
-        task = run_report(new_user, agent, timeout=60)
-
-        # Then the task failed with the timeout recorded, and the late success reached Step Functions and was refused
+        # When the report runs, the step times out while the agent's answer is held
+        task = run_report(new_user, agent)
         assert task["status"] == "FAILED"
         assert task["error"]["error"] == "Tool.Timeout"
-        wait_until(lambda: SUCCESS in proxy.forwarded, timeout=15)
-        wait_until(lambda: "the step was already over" in local.log(), timeout=10)
+        assert proxy.held.wait(120), "the local agent answered (and its answer was held)"
+        proxy.hold_target = None
+        proxy.release.set()
+
+        # Then the late success reached Step Functions and was refused, and the agent logged and dropped it
+        wait_until(lambda: SUCCESS in proxy.forwarded, timeout=60)
+        wait_until(lambda: "the step was already over" in local.log(), timeout=60)
 
         # And the agent went on: still running, it serves the next task once the network is healthy again
-        proxy.hold_target = None
-        apply_settings({"PHI_TOOL_TIMEOUT_SECONDS": "60"})
+        apply_settings({"PHI_TOOL_TIMEOUT_SECONDS": "60", "PHI_TOOL_HEARTBEAT_SECONDS": "30"})
         second = run_report(new_user, agent)
     assert second["status"] == "SUCCEEDED", local.log()[-3000:]
     assert local.process.poll() is None
@@ -167,15 +169,14 @@ def test_fifty_tasks_over_five_agents_all_complete_and_each_request_reaches_only
         thread.join()
 
     # Then all complete, and every request an agent received was for one of its own tasks
-    started = time.monotonic()
-    for ids in task_ids.values():
-        assert len(ids) == 10
-        for task_id in ids:
-            task = new_user.wait_for_task(task_id, timeout=max(30.0, 240 - (time.monotonic() - started)))
-            assert task["status"] == "SUCCEEDED", (task_id, task["error"])
+    assert sorted(len(ids) for ids in task_ids.values()) == [10] * 5
+    finished = new_user.wait_for_tasks([task_id for ids in task_ids.values() for task_id in ids])
+    for task_id, task in finished.items():
+        assert task["status"] == "SUCCEEDED", (task_id, task["error"])
     for agent_id, local in locals_.items():
         received = [json.loads(line) for line in local.log().splitlines()
                     if '"tool request received"' in line]
-        assert len(received) == 30
+        # 3 tool calls per task; delivery is at least once, so a slow machine may see a request twice
+        assert len({r["tool_call_id"] for r in received}) == 30
         assert {r["task_id"] for r in received} == set(task_ids[agent_id])
         assert {r["agent_id"] for r in received} == {agent_id}

@@ -24,11 +24,9 @@ class ApiSession:
     def ok(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self.request(method, path, **kwargs)
         assert response.status_code < 400, f"{method} {path} → {response.status_code} {response.text}"
-        return (
-            response.json()
-            if response.headers.get("content-type", "").startswith("application/json")
-            else (response.text)
-        )
+        if response.headers.get("content-type", "").startswith("application/json"):
+            return response.json()
+        return response.text
 
     def sign_up(self, email: str, password: str = "test-password-123") -> dict[str, Any]:
         body = self.ok(
@@ -51,7 +49,26 @@ class ApiSession:
         }
         return self.ok("POST", f"/orgs/{self.org_id}/agents", json=body)
 
-    def wait_for_task(self, task_id: str, timeout: float = 120) -> dict[str, Any]:
+    def wait_for_tasks(self, task_ids: list[str], stall_timeout: float = 300) -> dict[str, dict[str, Any]]:
+        """Every task's final state. Bounded by progress, not by a budget for the whole batch: it fails only when
+        no task has finished for `stall_timeout` seconds, however slow the machine is."""
+        finished: dict[str, dict[str, Any]] = {}
+        deadline = time.monotonic() + stall_timeout
+        while len(finished) < len(task_ids):
+            for task_id in task_ids:
+                if task_id not in finished:
+                    task: dict[str, Any] = self.ok("GET", f"/tasks/{task_id}")
+                    if task["status"] in {"SUCCEEDED", "FAILED", "SKIPPED"}:
+                        finished[task_id] = task
+                        deadline = time.monotonic() + stall_timeout
+            if len(finished) < len(task_ids):
+                if time.monotonic() > deadline:
+                    pending = [t for t in task_ids if t not in finished]
+                    raise AssertionError(f"no task finished for {stall_timeout}s; still running: {pending}")
+                time.sleep(0.5)
+        return finished
+
+    def wait_for_task(self, task_id: str, timeout: float = 300) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while True:
             task: dict[str, Any] = self.ok("GET", f"/tasks/{task_id}")

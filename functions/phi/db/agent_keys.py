@@ -1,5 +1,5 @@
-"""Agent keys: stored as SHA-256 of a high-entropy secret (a password hash would only slow every tool "
-"call)."""
+"""Agent keys: stored as SHA-256 of a high-entropy secret (a password hash would only slow every tool
+call)."""
 
 from __future__ import annotations
 

@@ -174,8 +174,7 @@ def mark_deleted(conn: DbConnection, agent_id: UUID, org_id: UUID) -> None:
 
 
 def profile_sources(conn: DbConnection, agent_id: UUID, org_id: UUID, limit: int = 10) -> list[ProfileSource]:
-    """Chunks of the agent's own and the organisation-wide READY documents, job descriptions and SOPs "
-    "first."""
+    """Chunks of the agent's own and the organisation-wide READY documents, job descriptions and SOPs first."""
     rows = conn.execute(
         """SELECT d.filename, d.source_type, c.heading, c.text FROM document_chunks c
            JOIN documents d ON d.id = c.document_id

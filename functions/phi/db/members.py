@@ -48,8 +48,7 @@ def remove_member(conn: DbConnection, org_id: UUID, user_id: UUID) -> None:
 
 
 def lock_owners(conn: DbConnection, org_id: UUID) -> list[UUID]:
-    """The owners, row-locked until commit, so two concurrent demotions cannot leave an organisation "
-    "ownerless."""
+    """The owners, row-locked until commit, so two concurrent demotions cannot leave an organisation ownerless."""
     rows: Any = conn.execute(
         "SELECT user_id FROM organization_members WHERE org_id = %s AND role = 'OWNER' ORDER BY user_id FOR UPDATE",
         (org_id,),

@@ -1,5 +1,5 @@
-"""Organisations and memberships. Every read is through the caller's membership, so other tenants stay "
-"invisible."""
+"""Organisations and memberships. Every read is through the caller's membership, so other tenants stay
+invisible."""
 
 from __future__ import annotations
 

@@ -196,8 +196,7 @@ def running_task_of_type(conn: DbConnection, agent_id: UUID, org_id: UUID, task_
 
 
 def running_started_before(conn: DbConnection, cutoff: datetime) -> list[Task]:
-    """Platform maintenance (the deadline sweeper): RUNNING tasks of every organisation started before "
-    "cutoff."""
+    """Platform maintenance (the deadline sweeper): RUNNING tasks of every organisation started before cutoff."""
     rows = conn.execute(
         f"SELECT {_COLUMNS} FROM tasks WHERE status = 'RUNNING' AND started_at < %s ORDER BY started_at LIMIT 500",
         (cutoff,),

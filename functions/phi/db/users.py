@@ -46,8 +46,7 @@ def update_user(conn: DbConnection, user_id: UUID, full_name: str | None) -> Use
 
 
 def record_login_failure(conn: DbConnection, email: str, client_ip: str, window_seconds: int) -> None:
-    """Records a failure and prunes this pair's failures that have left the window, so the table stays "
-    "small."""
+    """Records a failure and prunes this pair's failures that have left the window, so the table stays small."""
     conn.execute(
         """DELETE FROM login_attempts WHERE lower(email) = lower(%s) AND client_ip = %s
              AND attempted_at < now() - make_interval(secs => %s)""",

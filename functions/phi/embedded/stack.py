@@ -25,6 +25,10 @@ STAGE = "dev"
 log = logging.getLogger("phi.embedded")
 
 
+class DataDirInUse(RuntimeError):
+    """Another live stack runs on the same data folder."""
+
+
 @dataclass
 class StackInfo:
     api_url: str
@@ -53,9 +57,18 @@ class EmbeddedStack:
     scheduler_interval_seconds: float = 1.0
     _threads: list[threading.Thread] = field(default_factory=list)
     _ingest_queue: tuple[str, str] = ("", "")
+    _data_lock: Any = None
 
     def start(self) -> StackInfo:
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._lock_data_dir()
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()  # nothing half-started stays behind, PostgreSQL included
+            raise
+
+    def _start(self) -> StackInfo:
         database_url = self._start_postgres()
         self.moto_port = self.moto_port or free_port()
         self.api_port = self.api_port or free_port()
@@ -87,8 +100,23 @@ class EmbeddedStack:
             self._moto.stop()
             self._moto = None
         if self._pg is not None:
-            self._pg.cleanup()
-            self._pg = None
+            self._stop_postgres()
+        if self._data_lock is not None:
+            self._data_lock.release()
+            self._data_lock = None
+
+    def _lock_data_dir(self) -> None:
+        """One stack per data folder. The lock is the operating system's, so it dies with its process, even with
+        a SIGKILL: holding it means no live stack uses this PostgreSQL but this one."""
+        import fasteners
+
+        lock = fasteners.InterProcessLock(str(self.data_dir / "stack.lock"))
+        if not lock.acquire(blocking=False):
+            raise DataDirInUse(
+                f"another phi process (dev or demo) is running on {self.data_dir}; stop it first, or give this one "
+                "its own --data-dir"
+            )
+        self._data_lock = lock
 
     def _start_postgres(self) -> str:
         if "XDG_RUNTIME_DIR" not in os.environ:  # pgserver keeps its lock file there
@@ -97,7 +125,13 @@ class EmbeddedStack:
             os.environ["XDG_RUNTIME_DIR"] = str(runtime_dir)
         import pgserver
 
-        self._pg = pgserver.get_server(self.data_dir / "pgdata", cleanup_mode="stop")
+        pgdata = self.data_dir / "pgdata"
+        # pgserver stops the server when the last process that holds a handle on it lets go, and keeps those
+        # processes' ids in this file. A stack killed hard never let go, so its id stays there and the server would
+        # outlive every later clean stop. With the data folder locked no other live process holds a handle: forget
+        # the dead ones, so this stack adopts the old server and stops it like one it started.
+        (pgdata / ".handle_pids.json").unlink(missing_ok=True)
+        self._pg = pgserver.get_server(pgdata, cleanup_mode="stop")
         exists = self._pg.psql("SELECT 1 FROM pg_database WHERE datname = 'phi';")
         if "(1 row)" not in exists:
             self._pg.psql("CREATE DATABASE phi;")
@@ -108,6 +142,15 @@ class EmbeddedStack:
         if applied:
             log.info("migrations applied: %s", ", ".join(applied))
         return dsn
+
+    def _stop_postgres(self) -> None:
+        """Stops the server this stack started or adopted, and checks that it is gone (a running server has a
+        postmaster.pid file; it is the last thing a stopping server removes)."""
+        self._pg.cleanup()
+        if (Path(self._pg.pgdata) / "postmaster.pid").exists():  # pgserver left it running: stop it here
+            log.warning("PostgreSQL still running after pgserver's cleanup; stopping it")
+            self.stop_database()
+        self._pg = None
 
     def stop_database(self) -> None:
         """Stops PostgreSQL, leaving everything else up (fault tests)."""

@@ -81,7 +81,12 @@ ThresholdSources = Annotated[
 
 
 class AgentCreate(ToolSelection):
-    name: str = Field(min_length=1, max_length=120, examples=["Warehouse analyst (Leeds DC)"])
+    """A role template is all an agent needs: its name, tools (with their defaults) and workflows come from it."""
+
+    name: str | None = Field(
+        default=None, min_length=1, max_length=120, examples=["Warehouse analyst (Leeds DC)"],
+        description="Defaults to the role template's name",
+    )
     industry_id: UUID | None = Field(default=None, description="From GET /industries")
     role_template_id: UUID | None = Field(default=None, description="From GET /role-templates")
     industry_key: str | None = Field(default=None, max_length=100, examples=["logistics"])
@@ -167,9 +172,8 @@ def resolve_tools(
     default_keys: list[str],
     current: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Tool key → validated configuration (schema defaults filled in); a tool without a configuration
-    given keeps
-    its current one."""
+    """Tool key → validated configuration (schema defaults filled in); a tool without a configuration given
+    keeps its current one."""
     per_tool = selection.tool_config or {}
     if selection.tool_ids is not None:
         tools = catalog_repo.tools_by_id(conn, selection.tool_ids)
@@ -221,7 +225,7 @@ def create_agent(conn: DbConnection, org: Organization, user_id: UUID, body: Age
     agent_id = agents_repo.create_agent(
         conn,
         org_id=org.id,
-        name=body.name,
+        name=body.name or template.name,
         industry_id=template.industry_id,
         role_template_id=template.id,
         config=config,
@@ -286,8 +290,7 @@ def _reload(conn: DbConnection, agent_id: UUID, org_id: UUID) -> Agent:
 
 
 def config_document(agent: Agent, catalog_tools: list[Tool], settings: Settings, api_url: str) -> AgentConfigDocument:
-    """The local agent's configuration (DESIGN §3): the operations of the agent's local tools, never "
-    "secrets."""
+    """The local agent's configuration (DESIGN §3): the operations of the agent's local tools, never secrets."""
     by_id = {t.id: t for t in catalog_tools}
     tools = [
         ToolEntry(key=operation, settings=agent_tool.config)

@@ -79,8 +79,7 @@ class GeneratedProfile(BaseModel):
     agent_id: UUID
     profile: AgentProfile
     generated_by: Literal["llm", "template"] = Field(
-        description="llm: written by the profile model; template: built from the role template (no LLM, "
-        "or its "
+        description="llm: written by the profile model; template: built from the role template (no LLM, or its "
         "answer was unusable: see notice)"
     )
     model: str | None = None
@@ -179,8 +178,7 @@ def profile_messages(context: ProfileContext) -> list[ChatMessage]:
     }
     system = (
         "You write the operating profile of an AI virtual employee. Ground it in the role template and the "
-        "organisation's documents. Use only the listed tools. Numbers in reports are computed by code, "
-        "never by "
+        "organisation's documents. Use only the listed tools. Numbers in reports are computed by code, never by "
         "the model. Answer with one JSON object matching the given schema and nothing else."
     )
     return [ChatMessage(role="system", content=system), ChatMessage(role="user", content=json.dumps(facts))]

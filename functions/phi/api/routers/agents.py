@@ -1,6 +1,5 @@
 """Agents: create (with their own queue), list, change, delete, generate their profile, export the local
-agent's
-configuration, and the agent keys a local agent authenticates with."""
+agent's configuration, and the agent keys a local agent authenticates with."""
 
 from __future__ import annotations
 
@@ -51,10 +50,10 @@ class AgentKeyCreated(AgentKey):
     status_code=status.HTTP_201_CREATED,
     response_model=Agent,
     summary="Create an agent (owner, admin)",
-    description="Name the role by `role_template_id` (with `industry_id`) or by `role_key` (with "
-    "`industry_key`), "
-    "and the tools by `tool_ids` with `tool_config`, or by `tools` (key → configuration). Each "
-    "configuration is "
+    description="Name the role by `role_template_id` (with `industry_id`) or by `role_key` (with `industry_key`); "
+    "that is all an agent needs: its name, tools and workflows default to the role template's, and each tool "
+    "gets its schema's defaults (the file tool's folder is then decided by the local agent). To choose, name "
+    "the tools by `tool_ids` with `tool_config`, or by `tools` (key → configuration); each configuration is "
     "validated against the tool's `config_schema` (GET /tools). Creates the agent's own task queue.",
 )
 def create(body: AgentCreate, org: AdminOrg, conn: Conn, user: CurrentUser) -> Agent:
@@ -94,10 +93,8 @@ def get(agent: CallerAgent) -> Agent:
     "/agents/{agent_id}",
     response_model=Agent,
     summary="Change an agent (owner, admin)",
-    description="Only the fields given change. `status: DISABLED` stops new tasks and pauses schedules; "
-    "changing "
-    "`workflows` updates the schedules. Tools: `tool_ids`/`tools` replace the set; `tool_config` alone "
-    "changes "
+    description="Only the fields given change. `status: DISABLED` stops new tasks and pauses schedules; changing "
+    "`workflows` updates the schedules. Tools: `tool_ids`/`tools` replace the set; `tool_config` alone changes "
     "the configuration of tools the agent has.",
 )
 def update(body: AgentUpdate, agent: AdminAgent, conn: Conn) -> Agent:
@@ -120,10 +117,8 @@ def delete(agent: AdminAgent, conn: Conn) -> Response:
     "/agents/{agent_id}/generate-profile",
     response_model=GeneratedProfile,
     summary="Generate the agent's profile (owner, admin)",
-    description="From the industry, the role template and up to 10 chunks of the agent's and the "
-    "organisation's "
-    "documents: system prompt, capabilities, example workflows, tool usage rules and safety constraints, "
-    "saved "
+    description="From the industry, the role template and up to 10 chunks of the agent's and the organisation's "
+    "documents: system prompt, capabilities, example workflows, tool usage rules and safety constraints, saved "
     "on the agent. Without an LLM the profile is built from the role template (`generated_by: template`).",
 )
 def generate(agent: AdminAgent, conn: Conn, body: ProfileRequest | None = None) -> GeneratedProfile:

@@ -61,9 +61,8 @@ def signup(body: SignupRequest, conn: PublicConn) -> TokenResponse:
     "/auth/login",
     response_model=TokenResponse,
     summary="Log in",
-    description=f"Returns an access token (JWT). After {MAX_FAILURES} failed attempts for one email from "
-    f"one address "
-    f"within {WINDOW_SECONDS // 60} minutes, answers 429 `rate_limited` with a Retry-After header.",
+    description=f"Returns an access token (JWT). After {MAX_FAILURES} failed attempts for one email from one "
+    f"address within {WINDOW_SECONDS // 60} minutes, answers 429 `rate_limited` with a Retry-After header.",
 )
 def login(body: LoginRequest, ip: ClientIp) -> TokenResponse:
     user = authenticate(body.email, body.password, ip)

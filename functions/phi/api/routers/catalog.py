@@ -31,8 +31,7 @@ def role_templates(
     "/tools",
     response_model=list[Tool],
     summary="Tools, each with the JSON Schema of its configuration",
-    description="`config_schema` validates the per-tool configuration given when creating or changing an "
-    "agent; "
+    description="`config_schema` validates the per-tool configuration given when creating or changing an agent; "
     "tools with `available: false` cannot be given to an agent yet.",
 )
 def tools(conn: Conn, _: CurrentUser) -> list[Tool]:

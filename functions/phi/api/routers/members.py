@@ -43,8 +43,8 @@ def add_member(body: MemberAdd, org: AdminOrg, conn: Conn) -> Member:
     "/orgs/{org_id}/members/{user_id}", response_model=Member, summary="Change a member's role (owner, admin)"
 )
 def change_role(user_id: UUID, body: RoleChange, org: AdminOrg, conn: Conn) -> Member:
-    """Admins manage admins and members; only an owner makes or demotes owners. The last owner cannot "
-    "step down."""
+    """Admins manage admins and members; only an owner makes or demotes owners. The last owner cannot step
+    down."""
     return members_service.change_role(conn, org, user_id, body.role)
 
 

@@ -1,0 +1,105 @@
+"""`phi dev` as a user runs it: killed hard, started again, stopped cleanly — and PostgreSQL goes with it."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from phi.embedded.aws import free_port
+from tests.support.waiting import wait_until
+
+pytestmark = pytest.mark.e2e
+
+
+class DevProcess:
+    def __init__(self, data_dir: Path, log_file: Path) -> None:
+        self.api_port, self.aws_port = free_port(), free_port()
+        self.log_file = log_file
+        command = [sys.executable, "-m", "phi.cli", "dev", "--data-dir", str(data_dir),
+                   "--api-port", str(self.api_port), "--aws-port", str(self.aws_port)]
+        with log_file.open("ab") as log:
+            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+
+    def log(self) -> str:
+        return self.log_file.read_text(errors="replace")
+
+    def healthy(self) -> bool:
+        assert self.process.poll() is None, f"phi dev exited with {self.process.returncode}:\n{self.log()}"
+        try:
+            return httpx.get(f"http://127.0.0.1:{self.api_port}/health", timeout=5).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE  # exited but not yet reaped counts as gone
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _postmaster_pid(pgdata: Path) -> int | None:
+    pid_file = pgdata / "postmaster.pid"
+    if not pid_file.exists():
+        return None
+    pid = int(pid_file.read_text().split("\n", 1)[0])
+    return pid if _alive(pid) else None
+
+
+def _postgres_processes(pgdata: Path) -> list[psutil.Process]:
+    return [
+        process for process in psutil.process_iter(attrs=["name", "cmdline"])
+        if process.info["name"] == "postgres" and str(pgdata) in " ".join(process.info["cmdline"] or [])
+        and _alive(process.pid)
+    ]
+
+
+@pytest.fixture
+def data_dir() -> Iterator[Path]:
+    # Not under pytest's tmp dir: that is mode 0700, and PostgreSQL runs as its own user.
+    path = Path(tempfile.mkdtemp(prefix="phi-dev-restart-"))
+    yield path
+    for process in _postgres_processes(path / "pgdata"):  # whatever the outcome, leave no server behind
+        process.kill()
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_after_a_hard_kill_the_next_start_adopts_postgresql_and_a_clean_stop_stops_it(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    pgdata = data_dir / "pgdata"
+    # Given `phi dev` running, then killed hard (SIGKILL: no clean-up at all)
+    first = DevProcess(data_dir, tmp_path / "first.log")
+    wait_until(first.healthy, timeout=180, interval=0.5)
+    postmaster = _postmaster_pid(pgdata)
+    assert postmaster is not None
+    first.process.send_signal(signal.SIGKILL)
+    first.process.wait(timeout=30)
+    assert _alive(postmaster), "precondition: a hard kill leaves PostgreSQL running"
+
+    # When it is started again, it adopts that PostgreSQL and serves
+    second = DevProcess(data_dir, tmp_path / "second.log")
+    wait_until(second.healthy, timeout=180, interval=0.5)
+    assert _postmaster_pid(pgdata) == postmaster
+
+    # And a second stack on the same data folder is refused while this one runs
+    third = DevProcess(data_dir, tmp_path / "third.log")
+    assert third.process.wait(timeout=120) == 1
+    assert "another phi process" in third.log()
+    assert second.healthy()
+
+    # Then a clean stop (SIGTERM, as Ctrl-C) ends the process and PostgreSQL with it
+    second.process.send_signal(signal.SIGTERM)
+    assert second.process.wait(timeout=120) == 0, second.log()
+    assert "Stopped." in second.log()
+    wait_until(lambda: not _alive(postmaster), timeout=30)
+    assert _postgres_processes(pgdata) == []
