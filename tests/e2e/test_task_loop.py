@@ -99,7 +99,7 @@ def test_a_killed_local_agent_ends_its_task_failed_with_a_reason(
     agent = new_user.create_agent()
     local_agent = start_local_agent(new_user, agent, f"sqlite:///{warehouse_db}")
     local_agent.process.kill()
-    local_agent.process.wait(timeout=10)
+    local_agent.process.wait(timeout=60)
 
     # When the report runs, then it ends FAILED with the timeout recorded
     task = run_report(new_user, agent)
@@ -120,7 +120,7 @@ def test_the_report_cites_the_sop_passage_stating_the_threshold_an_anomaly_cross
     summary = generate_sample_warehouse(tmp_path / "wh.sqlite", days=7, end_date=REPORT_DAY, seed=42)
     spike_day = next(e.day for e in summary.events if e.kind == "late_spike")
     wait_until(lambda: new_user.ok("GET", f"/agents/{agent['id']}/documents/{uploaded.json()['id']}")["status"]
-               == "READY", timeout=60)
+               == "READY", timeout=300)
     start_local_agent(new_user, agent, f"sqlite:///{tmp_path / 'wh.sqlite'}")
 
     # When the report for that day runs
@@ -202,7 +202,7 @@ def test_a_threshold_the_agent_config_ties_to_an_sop_is_read_from_that_sop(
         uploaded = new_user.request("POST", f"/agents/{agent['id']}/documents", files={"file": (name, data)},
                                     data={"source_type": "SOP"}).json()
         wait_until(lambda u=uploaded: new_user.ok("GET", f"/agents/{agent['id']}/documents/{u['id']}")["status"]
-                   == "READY", timeout=60)
+                   == "READY", timeout=300)
     generate_sample_warehouse(tmp_path / "wh.sqlite", days=7, end_date=REPORT_DAY, seed=7)
     start_local_agent(new_user, agent, f"sqlite:///{tmp_path / 'wh.sqlite'}")
 

@@ -48,8 +48,9 @@ def test_an_agent_workflow_becomes_a_scheduler_schedule(new_user: ApiSession, st
 def test_the_embedded_clock_fires_a_due_schedule_once_and_skips_an_overlapping_run(
     new_user: ApiSession, stack: Any, settings_override: dict[str, str]
 ) -> None:
-    # Given a scheduled agent whose local agent is not running (so a run stays RUNNING for a while)
-    apply_settings({"PHI_TOOL_TIMEOUT_SECONDS": "30"})
+    # Given a scheduled agent whose local agent is not running, so a run stays RUNNING (for an hour: as long as the
+    # test needs, however slow the machine)
+    apply_settings({"PHI_TOOL_TIMEOUT_SECONDS": "3600", "PHI_TOOL_HEARTBEAT_SECONDS": "3600"})
     agent = new_user.create_agent(workflows=[WORKFLOW])
     due = next_run("0 6 * * *", "Europe/Berlin")
 
@@ -58,14 +59,14 @@ def test_the_embedded_clock_fires_a_due_schedule_once_and_skips_an_overlapping_r
     again = stack.scheduler.tick(now=due + timedelta(seconds=2))
 
     # Then exactly one task starts, created by StartTask with the schedule's input
-    first = wait_until(lambda: [t for t in _tasks_of(agent["id"]) if t["status"] == "RUNNING"], timeout=20)
+    first = wait_until(lambda: [t for t in _tasks_of(agent["id"]) if t["status"] == "RUNNING"], timeout=120)
     assert len([n for n in fired if n.startswith(agent["id"])]) == 1
     assert not [n for n in again if n.startswith(agent["id"])]
     assert first[0]["trigger"] == "schedule" and first[0]["input"] == {"warehouse": "Leeds DC"}
 
     # And when the next day's run comes while the first is still running, it is skipped and recorded
     stack.scheduler.tick(now=due + timedelta(days=1, seconds=1))
-    skipped = wait_until(lambda: [t for t in _tasks_of(agent["id"]) if t["status"] == "SKIPPED"], timeout=20)
+    skipped = wait_until(lambda: [t for t in _tasks_of(agent["id"]) if t["status"] == "SKIPPED"], timeout=120)
     task = new_user.ok("GET", f"/tasks/{skipped[0]['id']}")
     assert [e["type"] for e in task["events"]] == ["TASK_SKIPPED"]
     assert str(first[0]["id"]) in task["events"][0]["message"]

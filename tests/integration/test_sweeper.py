@@ -27,7 +27,7 @@ def test_a_task_past_its_deadline_is_stopped_and_failed_with_the_reason(
                     "PHI_TOOL_HEARTBEAT_SECONDS": "3600"})
     agent = new_user.create_agent()
     run = new_user.ok("POST", f"/agents/{agent['id']}/run-task", json={"type": "DAILY_WAREHOUSE_REPORT"})
-    started = wait_until(lambda: _status(run["task_id"])["status"] == "RUNNING" and _status(run["task_id"]), 60)
+    started = wait_until(lambda: _status(run["task_id"])["status"] == "RUNNING" and _status(run["task_id"]), 300)
 
     # When the sweeper runs at a time before the deadline, the task is left alone (other tests' tasks in the
     # shared database may be swept: only this test's task is looked at)

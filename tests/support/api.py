@@ -13,7 +13,7 @@ class ApiSession:
         self.base_url = base_url
         self.token: str | None = None
         self.org_id: str | None = None
-        self.client = httpx.Client(base_url=base_url, timeout=30)
+        self.client = httpx.Client(base_url=base_url, timeout=120)
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         headers = kwargs.pop("headers", {})

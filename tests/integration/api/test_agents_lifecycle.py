@@ -26,7 +26,7 @@ def test_the_catalog_lists_industries_roles_and_tools_with_config_schemas(new_us
 
     assert role["industry_id"] == industry["id"] and "email" in role["default_tools"]
     assert {"db", "file", "cctv", "email"} <= set(tools)
-    assert tools["file"]["config_schema"]["required"] == ["base_dir"]
+    assert "required" not in tools["file"]["config_schema"]  # the local agent decides the folder by default
     assert tools["cctv"]["available"] is False
     assert none_for_other == []
 
@@ -50,10 +50,27 @@ def test_create_by_catalog_ids_validates_and_defaults_each_tool_config(new_user:
     }
 
 
+def test_a_role_template_is_all_an_agent_needs(new_user: ApiSession) -> None:
+    # The README's walkthrough: no name, no tools, no workflows given
+    agent = new_user.ok("POST", f"/orgs/{new_user.org_id}/agents", json={"role_key": "warehouse_analyst"})
+    config = yaml.safe_load(new_user.ok("GET", f"/agents/{agent['id']}/config"))
+
+    assert agent["name"] == "Warehouse analyst" and agent["role_key"] == "warehouse_analyst"
+    assert {t["key"]: t["config"] for t in agent["tools"]} == {
+        "db": {"url_env": "PHI_WAREHOUSE_DB_URL", "statement_timeout_seconds": 30, "max_rows": 100000},
+        "file": {"max_rows": 100000},  # no folder: the local agent decides it
+    }
+    assert [w["type"] for w in agent["config"]["workflows"]] == ["DAILY_WAREHOUSE_REPORT"]
+    assert [t["key"] for t in config["tools"]] == ["db.query", "file.read"]
+    missing_role = new_user.request("POST", f"/orgs/{new_user.org_id}/agents", json={"name": "Analyst"})
+    assert missing_role.status_code == 422, missing_role.text
+    assert "role_key" in missing_role.json()["error"]["message"]
+
+
 @pytest.mark.parametrize(
     ("tools", "code", "needle"),
     [
-        ({"file": {}}, "invalid_tool_config", "base_dir"),
+        ({"file": {"base_dir": ""}}, "invalid_tool_config", "base_dir"),
         ({"db": {"max_rows": 0}}, "invalid_tool_config", "max_rows"),
         ({"email": {"recipients": ["not-an-email"]}}, "invalid_tool_config", "email"),
         ({"db": {"password": "hunter2"}}, "invalid_tool_config", "password"),

@@ -104,7 +104,7 @@ class Cloud:
     def run_tool(self, queue_url: str, tool: str, args: dict[str, Any], **extra: Any) -> dict[str, Any]:
         return self.wait_finished(self.start_tool(queue_url, tool, args, **extra))
 
-    def wait_finished(self, execution_arn: str, timeout: float = 30) -> dict[str, Any]:
+    def wait_finished(self, execution_arn: str, timeout: float = 120) -> dict[str, Any]:
         sfn = self.client("stepfunctions")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -240,7 +240,7 @@ class AgentThread:
 
     def __exit__(self, *_: object) -> None:
         self.stop.set()
-        self._thread.join(timeout=30)
+        self._thread.join(timeout=120)
         assert not self._thread.is_alive(), "the agent did not stop"
 
 

@@ -42,7 +42,7 @@ def test_db_query_round_trip_success_and_failures(
         assert cloud.run_tool(queue, "db.query", {"sql": "DELETE FROM stock"})["error"] == "Tool.NotAllowed"
         assert cloud.run_tool(queue, "file.read", {"path": "x.csv"})["error"] == "Tool.NotAllowed"
         assert cloud.run_tool(queue, "db.query", {"sql": "SELECT nope FROM missing"})["error"] == "Tool.SqlError"
-        wait_until(lambda: cloud.queue_depth(queue) == 0, timeout=10)
+        wait_until(lambda: cloud.queue_depth(queue) == 0, timeout=60)
 
 
 def test_malformed_messages_never_stop_the_agent(
@@ -53,7 +53,7 @@ def test_malformed_messages_never_stop_the_agent(
     with run_agent(make_config(queue), _env(warehouse_sqlite)):
         sqs.send_message(QueueUrl=queue, MessageBody="this is not JSON")
         sqs.send_message(QueueUrl=queue, MessageBody=json.dumps({"v": 1, "tool": "db.query"}))
-        wait_until(lambda: cloud.queue_depth(queue) == 0, timeout=10)  # logged and deleted, not redelivered
+        wait_until(lambda: cloud.queue_depth(queue) == 0, timeout=60)  # logged and deleted, not redelivered
         # These carry a token, so they are answered with Tool.BadRequest.
         failed = cloud.run_tool(queue, "db.query", "SELECT 1")
         assert failed["status"] == "FAILED" and failed["error"] == "Tool.BadRequest"
@@ -63,13 +63,14 @@ def test_malformed_messages_never_stop_the_agent(
         assert foreign["error"] == "Tool.BadRequest"
         still_serving = cloud.run_tool(queue, "db.query", {"sql": "SELECT count(*) AS n FROM stock"})
         assert json.loads(still_serving["output"])["result"]["rows"] == [[100]]
-        wait_until(lambda: cloud.queue_depth(queue) == 0, timeout=10)
+        wait_until(lambda: cloud.queue_depth(queue) == 0, timeout=60)
 
 
 def test_second_completion_of_a_token_is_dropped(cloud: Any) -> None:
     queue = cloud.new_queue()
     execution = cloud.start_tool(queue, "db.query", {"sql": "SELECT 1"})
-    message = cloud.client("sqs").receive_message(QueueUrl=queue, WaitTimeSeconds=5)["Messages"][0]
+    sqs = cloud.client("sqs")
+    message = wait_until(lambda: sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1).get("Messages"), 120)[0]
     token = json.loads(message["Body"])["task_token"]
     answerer = TaskAnswerer(cloud.client("stepfunctions"))
     assert answerer.succeed(token, {"v": 1, "tool_call_id": "c", "ok": True, "result": {}}) is True
@@ -113,13 +114,16 @@ def test_long_tool_sends_task_heartbeats_and_extends_visibility(
     extensions = _Counting(clients.sqs, "change_message_visibility")
     runner.agent.clients = type(clients)(sqs=extensions, sfn=heartbeats)
     with runner:
+        # 12 s of work: keep-alives are due at 1 s intervals and at 5 s (half the visibility), so a slow machine
+        # has 7 s of slack before the tool ends
         started = time.monotonic()
-        finished = cloud.run_tool(queue, "db.query", {"sql": "SELECT 42 AS answer FROM pg_sleep(6)"})
+        execution = cloud.start_tool(queue, "db.query", {"sql": "SELECT 42 AS answer FROM pg_sleep(12)"})
+        finished = cloud.wait_finished(execution, timeout=120)
         elapsed = time.monotonic() - started
     assert finished["status"] == "SUCCEEDED", finished
     assert json.loads(finished["output"])["result"]["rows"] == [[42]]
-    assert elapsed >= 6
+    assert elapsed >= 12
     assert heartbeats.calls >= 3, "SendTaskHeartbeat about every second while the tool runs"
     assert extensions.calls >= 2, "the visibility is extended when the tool starts, then at half the timeout"
-    wait_until(lambda: cloud.queue_depth(queue) == 0, timeout=10)
+    wait_until(lambda: cloud.queue_depth(queue) == 0, timeout=60)
 

@@ -46,12 +46,12 @@ def test_agent_process_serves_with_vended_credentials_and_stops_cleanly(
     config = make_config(queue, api_url=phi_api.url, heartbeat_seconds=1)
     process, log = _start(config, _agent_env(warehouse_sqlite, GOOD_KEY), tmp_path)
     try:
-        wait_until(lambda: len(phi_api.heartbeats) >= 1, timeout=15)
+        wait_until(lambda: len(phi_api.heartbeats) >= 1, timeout=120)
         result = cloud.run_tool(queue, "db.query", {"sql": "SELECT max(qty) AS top FROM stock"})
         assert result["status"] == "SUCCEEDED", log.read_text()
         assert json.loads(result["output"])["result"]["rows"] == [[100]]
         process.send_signal(stop_signal)
-        assert process.wait(timeout=20) == 0
+        assert process.wait(timeout=120) == 0
     finally:
         if process.poll() is None:
             process.kill()
@@ -87,7 +87,7 @@ def test_refused_agent_key_exits_with_code_4(
 ) -> None:
     config = make_config(cloud.new_queue(), api_url=phi_api.url)
     process, log = _start(config, _agent_env(warehouse_sqlite, "wrong-key"), tmp_path)
-    assert process.wait(timeout=20) == 4
+    assert process.wait(timeout=120) == 4
     assert "unknown agent key" in log.read_text()
     assert "wrong-key" not in log.read_text()
 

@@ -71,8 +71,27 @@ def test_tool_settings_errors_name_the_field(write_config, config_dict, tmp_path
     assert any(
         p.startswith("tools[0].settings.url_env: the environment variable PHI_NOT_SET_ANYWHERE") for p in problems
     )
-    assert "tools[1].settings.base_dir: field required" in problems
     assert any(p.startswith("tools[1].settings.max_rows: input should be greater than 0") for p in problems)
+
+
+def test_the_file_folder_is_decided_locally_and_the_local_config_overrides_tool_settings(
+    write_config, config_dict, tmp_path: Path
+) -> None:
+    # Given the cloud names no folder for file.read: the agent reads `files/` next to its config file
+    path = write_config(config_dict(tools=[{"key": "file.read", "settings": {"max_rows": 10}}]))
+    settings = load_config(path, environ={}).agent.tools[0].settings
+    assert settings == {"max_rows": 10, "base_dir": str(path.parent / "files")}
+
+    # And this machine's own config wins over what the cloud sent, relative folders from the config's folder
+    local = {"tools": {"file.read": {"base_dir": "exports", "max_rows": 5}, "db.query": {"max_rows": 7}}}
+    data = config_dict(
+        tools=[{"key": "file.read", "settings": {"base_dir": "/cloud/said"}},
+               {"key": "db.query", "settings": {"url_env": "PHI_DB", "max_rows": 100}}],
+        local=local,
+    )
+    tools = load_config(write_config(data), environ={}).agent.tools
+    assert tools[0].settings == {"base_dir": str(path.parent / "exports"), "max_rows": 5}
+    assert tools[1].settings == {"url_env": "PHI_DB", "max_rows": 7}
 
 
 def test_registry_serves_only_enabled_tools(write_config, config_dict, tmp_path: Path) -> None:
