@@ -151,7 +151,7 @@ def _local_tool_settings(agent: AgentConfig, path: Path) -> AgentConfig:
         if entry.key == "file.read":
             base_dir = settings.get("base_dir") or FILES_DIR_DEFAULT
             if isinstance(base_dir, str):  # anything else is left for the settings check to name
-                settings["base_dir"] = str(path.parent / Path(base_dir).expanduser())
+                settings["base_dir"] = str(path.absolute().parent / Path(base_dir).expanduser())
         tools.append(entry.model_copy(update={"settings": settings}))
     return agent.model_copy(update={"tools": tools})
 

@@ -24,8 +24,18 @@ class DevProcess:
     def __init__(self, data_dir: Path, log_file: Path) -> None:
         self.api_port, self.aws_port = free_port(), free_port()
         self.log_file = log_file
-        command = [sys.executable, "-m", "phi.cli", "dev", "--data-dir", str(data_dir),
-                   "--api-port", str(self.api_port), "--aws-port", str(self.aws_port)]
+        command = [
+            sys.executable,
+            "-m",
+            "phi.cli",
+            "dev",
+            "--data-dir",
+            str(data_dir),
+            "--api-port",
+            str(self.api_port),
+            "--aws-port",
+            str(self.aws_port),
+        ]
         with log_file.open("ab") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
 
@@ -57,8 +67,10 @@ def _postmaster_pid(pgdata: Path) -> int | None:
 
 def _postgres_processes(pgdata: Path) -> list[psutil.Process]:
     return [
-        process for process in psutil.process_iter(attrs=["name", "cmdline"])
-        if process.info["name"] == "postgres" and str(pgdata) in " ".join(process.info["cmdline"] or [])
+        process
+        for process in psutil.process_iter(attrs=["name", "cmdline"])
+        if process.info["name"] == "postgres"
+        and str(pgdata) in " ".join(process.info["cmdline"] or [])
         and _alive(process.pid)
     ]
 

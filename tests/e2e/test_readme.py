@@ -34,8 +34,9 @@ def test_the_readme_curl_walkthrough_works_as_written(api_url: str, tmp_path: Pa
     assert shutil.which("curl") and shutil.which("python3"), "the walkthrough needs curl and python3"
     session = readme_shell_session()
     env = {**os.environ, "API": api_url}
-    done = subprocess.run(["bash", "-euo", "pipefail", "-c", session], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", session], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, f"stdout:\n{done.stdout}\nstderr:\n{done.stderr}"
 
     # The last command printed the agent key, and the config it downloaded is one the local agent runs with
