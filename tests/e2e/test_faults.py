@@ -86,13 +86,15 @@ def test_a_success_after_the_step_timed_out_is_logged_and_dropped_and_the_task_f
     new_user: ApiSession, stack: Any, warehouse_db: Path, start_local_agent: StartAgent,
     settings_override: dict[str, str],
 ) -> None:
-    # Given a 3 s tool step and a network that holds the agent's answer until the step is over (a condition, not a
-    # delay: however slow the machine, the answer arrives after the timeout)
-    apply_settings({"PHI_TOOL_TIMEOUT_SECONDS": "3", "PHI_TOOL_HEARTBEAT_SECONDS": "3"})
+    # Given a local agent that is up (it has reported in), a 20 s tool step (time enough to start the tool on a
+    # slow machine: past the request's deadline the agent refuses to start it), and a network that holds the
+    # agent's answer until the step is over (a condition, not a delay: the answer always arrives late)
+    apply_settings({"PHI_TOOL_TIMEOUT_SECONDS": "20", "PHI_TOOL_HEARTBEAT_SECONDS": "20"})
     with FaultyProxy(stack.info.aws_endpoint_url) as proxy:
         proxy.hold_target, proxy.hold_seconds = SUCCESS, 600
         agent = new_user.create_agent()
         local = start_local_agent(new_user, agent, f"sqlite:///{warehouse_db}", aws_endpoint_url=proxy.url)
+        wait_until(lambda: new_user.ok("GET", f"/agents/{agent['id']}/local-agents"), timeout=120)
 
         # When the report runs, the step times out while the agent's answer is held
         task = run_report(new_user, agent)
