@@ -69,7 +69,7 @@ class Cloud:
                     "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
                     "Parameters": {"QueueUrl": queue_url, "MessageBody": body},
                     "TimeoutSeconds": 600,  # bounds only: no test here races the step timeouts on a slow machine
-                    "HeartbeatSeconds": 600,
+                    "HeartbeatSeconds": 590,  # must be below TimeoutSeconds
                     "End": True,
                 }
             },
