@@ -83,3 +83,14 @@ def record_object(conn: DbConnection, document_id: UUID, size: int, sha256: str)
 
 def delete(conn: DbConnection, document_id: UUID, org_id: UUID) -> None:
     conn.execute("DELETE FROM documents WHERE id = %s AND org_id = %s", (document_id, org_id))
+
+
+def has_ready_chunks(conn: DbConnection, org_id: UUID, agent_id: UUID) -> bool:
+    """Whether the agent (or its organisation, org-wide) has any searchable passage."""
+    row = conn.execute(
+        """SELECT EXISTS (SELECT 1 FROM document_chunks c JOIN documents d ON d.id = c.document_id
+                          WHERE c.org_id = %s AND (c.agent_id = %s OR c.agent_id IS NULL)
+                            AND d.status = 'READY') AS present""",
+        (org_id, agent_id),
+    ).fetchone()
+    return bool(row and row["present"])

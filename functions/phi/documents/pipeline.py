@@ -11,8 +11,8 @@ from phi.db import documents as documents_repo
 from phi.db.connection import transaction
 from phi.documents import store
 from phi.documents.ingest import ingest_document
+from phi.domain.document_keys import document_id_from_key
 from phi.embeddings import get_embedding_provider
-from phi.services.documents import document_id_from_key
 from phi.settings import get_settings
 
 

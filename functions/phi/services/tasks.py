@@ -11,11 +11,11 @@ from pydantic import BaseModel
 
 from phi.aws import client
 from phi.db import tasks as tasks_repo
-from phi.db.connection import DbConnection
+from phi.db.connection import DbConnection, commit
+from phi.definitions.registry import validate_task_input
 from phi.domain.models import Agent, EventType, Task, TaskStatus
 from phi.errors import Conflict, ServiceUnavailable
 from phi.settings import get_settings
-from phi.workflows.task_types import validate_task_input
 
 
 def run_task(
@@ -38,14 +38,14 @@ def run_task(
     tasks_repo.add_event(conn, task.id, task.org_id, EventType.TASK_CREATED, f"{task_type} requested", {
         "trigger": trigger,
     })
-    conn.commit()  # StartTask reads this row
+    commit(conn)  # StartTask reads this row
     try:
         execution_arn = _start_execution(task)
     except Exception as exc:
         error = {"error": "Task.StartFailed", "cause": f"Could not start the workflow: {type(exc).__name__}"}
         tasks_repo.finish(conn, task.id, task.org_id, TaskStatus.FAILED, error=error)
         tasks_repo.add_event(conn, task.id, task.org_id, EventType.TASK_FAILED, error["cause"], error)
-        conn.commit()
+        commit(conn)
         raise ServiceUnavailable("The workflow engine is not reachable right now; try again shortly.") from exc
     tasks_repo.set_execution_arn(conn, task.id, execution_arn)
     return tasks_repo.get_task(conn, task.id, task.org_id) or task

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.postgres import PostgresSaver
 from langgraph.types import Command
 from pydantic import BaseModel
@@ -17,10 +16,10 @@ from phi.db import agents as agents_repo
 from phi.db import schedules as schedules_repo
 from phi.db import tasks as tasks_repo
 from phi.db.connection import DbConnection, checkpoint_connection, transaction
+from phi.definitions.registry import get_type, validate_task_input
 from phi.domain.models import EventType, TaskStatus
 from phi.errors import NotFound
 from phi.settings import get_settings
-from phi.workflows import daily_report
 from phi.workflows.contracts import (
     CompletedTool,
     TaskContext,
@@ -29,10 +28,9 @@ from phi.workflows.contracts import (
     ToolOutcome,
     ToolRequest,
 )
-from phi.workflows.task_types import validate_task_input
+from phi.workflows.live_ports import live_ports
+from phi.workflows.ports import Ports, graph_config
 from phi.workflows.tool_results import outcome_from_state, presigned_upload
-
-GRAPHS = {daily_report.TASK_TYPE: daily_report.build_graph}
 
 
 class StartEvent(BaseModel):
@@ -108,17 +106,19 @@ def _checkpointer() -> Iterator[PostgresSaver]:
         yield PostgresSaver(conn)
 
 
-def think(ctx: TaskContext, step: int, tool_result: dict[str, Any] | None) -> ThinkOutput:
+def think(ctx: TaskContext, step: int, tool_result: dict[str, Any] | None, ports: Ports | None = None) -> ThinkOutput:
+    """Resumes the task's graph and answers with the Think contract only: a tool request, done (the graph's
+    `output` stored on the task), or failed (the graph's `failure`). What the graph does is its own affair."""
     task_id, org_id = UUID(ctx.task_id), UUID(ctx.org_id)
     resume, completed = _record_tool_outcome(ctx, tool_result) if tool_result is not None else (None, None)
-    graph_config: RunnableConfig = {"configurable": {"thread_id": ctx.task_id}}
+    config = graph_config(ctx.task_id, ports or live_ports(ctx))
     with _checkpointer() as saver:
-        graph = GRAPHS[ctx.type]().compile(checkpointer=saver)
+        graph = get_type(ctx.type).load_graph_builder()().compile(checkpointer=saver)
         if resume is None:
-            graph.invoke({"task_id": ctx.task_id, "org_id": ctx.org_id, "agent_id": ctx.agent_id}, graph_config)
+            graph.invoke({"task_id": ctx.task_id, "org_id": ctx.org_id, "agent_id": ctx.agent_id}, config)
         else:
-            graph.invoke(Command(resume=resume.model_dump()), graph_config)
-        snapshot = graph.get_state(graph_config)
+            graph.invoke(Command(resume=resume.model_dump()), config)
+        snapshot = graph.get_state(config)
     if snapshot.interrupts:
         request = ToolRequest.model_validate(snapshot.interrupts[0].value)
         return ThinkOutput(status="tool", tool_call=_request_tool(ctx, step, request), completed_tool=completed)
@@ -128,7 +128,7 @@ def think(ctx: TaskContext, step: int, tool_result: dict[str, Any] | None) -> Th
         error = {"error": failure["error"], "cause": failure["cause"]}
         return ThinkOutput(status="failed", error=error, completed_tool=completed)
     with transaction() as conn:
-        tasks_repo.finish_output(conn, task_id, org_id, values["report"])
+        tasks_repo.finish_output(conn, task_id, org_id, values.get("output") or {})
     return ThinkOutput(status="done", completed_tool=completed)
 
 
