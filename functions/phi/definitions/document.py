@@ -22,6 +22,7 @@ SCHEMA_FILE = Path(__file__).with_name("workflow-definition.schema.json")
 MAX_DOCUMENT_BYTES = 256 * 1024
 KEY_PATTERN = "^[A-Za-z][A-Za-z0-9_]{0,63}$"
 INPUT_TYPES = ("string", "integer", "number", "boolean", "date")
+RESERVED_IDS = frozenset({"inputs", "results"})
 
 
 def build_schema() -> dict[str, Any]:
@@ -201,6 +202,9 @@ def _graph_problems(definition: WorkflowDefinition) -> list[Problem]:
     for i, node in enumerate(definition.nodes):
         if node.id in seen:
             problems.append(Problem(node=node.id, field=f"nodes[{i}].id", message=f"id {node.id!r} is used twice"))
+        if node.id in RESERVED_IDS:
+            problems.append(Problem(node=node.id, field=f"nodes[{i}].id",
+                                    message=f"{node.id!r} is reserved (templates see the inputs and results by it)"))
         seen.add(node.id)
     for i, edge in enumerate(definition.edges):
         for end, name in (("from", edge.source), ("to", edge.target)):

@@ -88,12 +88,16 @@ def fill(value: Any, context: dict[str, Any]) -> Any:
     if not isinstance(value, str) or "{" not in value:
         return value
     from jinja2 import TemplateError as JinjaError
+    from jinja2 import Undefined
 
     check_template(value)
     try:
         whole = _WHOLE_EXPRESSION.match(value.strip())
         if whole:
-            return _environment().compile_expression(whole["expr"], undefined_to_none=False)(**context)
+            value = _environment().compile_expression(whole["expr"], undefined_to_none=False)(**context)
+            if isinstance(value, Undefined):
+                raise TemplateError(f"template {value!r} names something undefined: {whole['expr'].strip()}")
+            return value
         rendered = str(_environment().from_string(value).render(**context))
     except JinjaError as exc:
         raise TemplateError(f"template {value!r} failed: {exc}") from exc
