@@ -424,3 +424,42 @@ def write_schema_file() -> None:
 
 if __name__ == "__main__":  # python -m phi.definitions.document: regenerate the kept schema file
     write_schema_file()
+
+
+def task_input_for(task_type: str, raw: dict[str, Any], stored: dict[str, Any] | None) -> dict[str, Any]:
+    """A task's validated input: against the agent's stored definition of that type when it has one (relative
+    dates kept for run time), else against the built-in type's input model."""
+    if stored is not None:
+        return validate_inputs(WorkflowDefinition.model_validate({**stored, "edges": _edges(stored)}), raw)
+    from phi.definitions.registry import validate_task_input
+
+    return validate_task_input(task_type, raw)
+
+
+def parse_stored(stored: dict[str, Any]) -> WorkflowDefinition:
+    """A definition read back from the database (validated when it was stored; versions are immutable)."""
+    return WorkflowDefinition.model_validate({**stored, "edges": _edges(stored)})
+
+
+def diff(old: Any, new: Any, path: str = "") -> list[dict[str, Any]]:
+    """Changes from `old` to `new` as {op: add | remove | replace, path (JSON pointer), old, new}; nodes are
+    matched by id (so moving or inserting a node does not show as changing every node after it)."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        changes: list[dict[str, Any]] = []
+        for key in [*old, *(k for k in new if k not in old)]:
+            where = f"{path}/{str(key).replace('~', '~0').replace('/', '~1')}"
+            if key not in new:
+                changes.append({"op": "remove", "path": where, "old": old[key]})
+            elif key not in old:
+                changes.append({"op": "add", "path": where, "new": new[key]})
+            else:
+                changes += diff(old[key], new[key], where)
+        return changes
+    if isinstance(old, list) and isinstance(new, list) and path == "/nodes":
+        by_id = lambda items: {n.get("id"): n for n in items if isinstance(n, dict)}  # noqa: E731
+        return diff(by_id(old), by_id(new), path)
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        return [c for i, (a, b) in enumerate(zip(old, new, strict=True)) for c in diff(a, b, f"{path}/{i}")]
+    if old != new:
+        return [{"op": "replace", "path": path or "/", "old": old, "new": new}]
+    return []

@@ -143,6 +143,9 @@ class Task(Model):
     created_at: datetime
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    workflow_version_id: UUID | None = Field(
+        default=None, description="The workflow definition version this task ran (none for built-in workflows)"
+    )
 
 
 class TaskEvent(Model):

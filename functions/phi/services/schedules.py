@@ -21,6 +21,7 @@ from pydantic import BaseModel
 
 from phi.aws import client
 from phi.db import schedules as schedules_repo
+from phi.db import workflows as workflows_repo
 from phi.db.connection import DbConnection, after_commit
 from phi.domain.agent_config import WorkflowEntry
 from phi.domain.models import Agent
@@ -101,6 +102,7 @@ def sync_agent_schedules(conn: DbConnection, agent: Agent) -> list[ScheduleView]
         w.type: w for w in (WorkflowEntry.model_validate(raw) for raw in agent.config.get("workflows", []))
         if w.schedule
     }
+    wanted.update(_definition_schedules(conn, agent))  # a stored definition's schedule wins over the config's
     for workflow in wanted.values():
         validate_schedule(workflow.schedule or "", workflow.timezone)
     for row in schedules_repo.list_for_agent(conn, agent.id, agent.org_id):
@@ -110,6 +112,20 @@ def sync_agent_schedules(conn: DbConnection, agent: Agent) -> list[ScheduleView]
     for workflow in wanted.values():
         _put(conn, agent, workflow, enabled)
     return list_schedules(conn, agent)
+
+
+def _definition_schedules(conn: DbConnection, agent: Agent) -> dict[str, WorkflowEntry]:
+    """The schedules the agent's current workflow definitions carry (DESIGN §8: schedules live in them)."""
+    entries = {}
+    for row in workflows_repo.current_definitions(conn, agent.id, agent.org_id):
+        schedule = row.definition.get("schedule")
+        if schedule:
+            key = row.definition["key"]
+            entries[key] = WorkflowEntry(
+                type=key, schedule=schedule["cron"], timezone=schedule.get("timezone", "UTC"),
+                input=schedule.get("input") or {}, overlap=schedule.get("overlap", "SKIP"),
+            )
+    return entries
 
 
 def delete_agent_schedules(conn: DbConnection, agent: Agent) -> None:

@@ -11,8 +11,9 @@ from pydantic import BaseModel
 
 from phi.aws import client
 from phi.db import tasks as tasks_repo
+from phi.db import workflows as workflows_repo
 from phi.db.connection import DbConnection, commit
-from phi.definitions.registry import validate_task_input
+from phi.definitions.document import task_input_for
 from phi.domain.models import Agent, EventType, Task, TaskStatus
 from phi.errors import Conflict, ServiceUnavailable
 from phi.settings import get_settings
@@ -30,10 +31,11 @@ def run_task(
     a burst of requests hold every connection while each waits for another."""
     if agent.status != "ACTIVE":
         raise Conflict("This agent is disabled; enable it to run tasks.")
-    clean_input = validate_task_input(task_type, task_input)
+    stored = workflows_repo.current_version_for_key(conn, agent.id, agent.org_id, task_type)
+    clean_input = task_input_for(task_type, task_input, stored.definition if stored else None)
     task = tasks_repo.create_task(
         conn, org_id=agent.org_id, agent_id=agent.id, task_type=task_type, task_input=clean_input,
-        trigger=trigger, created_by=user_id,
+        trigger=trigger, created_by=user_id, workflow_version_id=stored.id if stored else None,
     )
     tasks_repo.add_event(conn, task.id, task.org_id, EventType.TASK_CREATED, f"{task_type} requested", {
         "trigger": trigger,

@@ -9,17 +9,21 @@ from typing import Any
 from uuid import UUID
 
 from langgraph.checkpoint.postgres import PostgresSaver
+from langgraph.graph import StateGraph
 from langgraph.types import Command
 from pydantic import BaseModel
 
 from phi.db import agents as agents_repo
 from phi.db import schedules as schedules_repo
 from phi.db import tasks as tasks_repo
+from phi.db import workflows as workflows_repo
 from phi.db.connection import DbConnection, checkpoint_connection, transaction
-from phi.definitions.registry import get_type, validate_task_input
+from phi.definitions.document import parse_stored, task_input_for
+from phi.definitions.registry import get_type
 from phi.domain.models import EventType, TaskStatus
 from phi.errors import NotFound
 from phi.settings import get_settings
+from phi.workflows.compiler import compile_definition
 from phi.workflows.contracts import (
     CompletedTool,
     TaskContext,
@@ -52,6 +56,7 @@ def start_task(start: StartEvent, execution_id: str) -> dict[str, Any]:
         if agent is None or agent.queue_url is None:
             raise NotFound(f"Agent {agent_id} not found in organisation {org_id}")
         task_id = UUID(start.task_id) if start.task_id else _create_scheduled_task(conn, start)
+        task = tasks_repo.get_task(conn, task_id, org_id)
         if start.trigger == "schedule" and _previous_run_still_running(conn, start, task_id):
             return {"skipped": True, "task_id": str(task_id)}
         if tasks_repo.mark_running(conn, task_id, org_id, execution_id):
@@ -68,6 +73,7 @@ def start_task(start: StartEvent, execution_id: str) -> dict[str, Any]:
         max_steps=settings.max_steps,
         tool_timeout_seconds=settings.tool_timeout_seconds,
         tool_heartbeat_seconds=settings.tool_heartbeat_seconds,
+        workflow_version_id=str(task.workflow_version_id) if task and task.workflow_version_id else None,
     )
     return {"skipped": False, "ctx": ctx.model_dump(), "step": 0, "tool_result": None}
 
@@ -88,14 +94,17 @@ def _previous_run_still_running(conn: DbConnection, start: StartEvent, task_id: 
 
 
 def _create_scheduled_task(conn: DbConnection, start: StartEvent) -> UUID:
+    org_id, agent_id = UUID(start.org_id), UUID(start.agent_id)
+    stored = workflows_repo.current_version_for_key(conn, agent_id, org_id, start.type)
     task = tasks_repo.create_task(
         conn,
-        org_id=UUID(start.org_id),
-        agent_id=UUID(start.agent_id),
+        org_id=org_id,
+        agent_id=agent_id,
         task_type=start.type,
-        task_input=validate_task_input(start.type, start.input),
+        task_input=task_input_for(start.type, start.input, stored.definition if stored else None),
         trigger=start.trigger,
         created_by=None,
+        workflow_version_id=stored.id if stored else None,
     )
     return task.id
 
@@ -113,7 +122,7 @@ def think(ctx: TaskContext, step: int, tool_result: dict[str, Any] | None, ports
     resume, completed = _record_tool_outcome(ctx, tool_result) if tool_result is not None else (None, None)
     config = graph_config(ctx.task_id, ports or live_ports(ctx))
     with _checkpointer() as saver:
-        graph = get_type(ctx.type).load_graph_builder()().compile(checkpointer=saver)
+        graph = _graph_for(ctx).compile(checkpointer=saver)
         if resume is None:
             graph.invoke({"task_id": ctx.task_id, "org_id": ctx.org_id, "agent_id": ctx.agent_id}, config)
         else:
@@ -130,6 +139,19 @@ def think(ctx: TaskContext, step: int, tool_result: dict[str, Any] | None, ports
     with transaction() as conn:
         tasks_repo.finish_output(conn, task_id, org_id, values.get("output") or {})
     return ThinkOutput(status="done", completed_tool=completed)
+
+
+def _graph_for(ctx: TaskContext) -> StateGraph:
+    """The task's graph: its stored definition's version (immutable, so every resume compiles the same graph),
+    else the built-in type's own graph."""
+    if ctx.workflow_version_id is None:
+        builder: StateGraph = get_type(ctx.type).load_graph_builder()()
+        return builder
+    with transaction() as conn:
+        version = workflows_repo.get_version_by_id(conn, UUID(ctx.workflow_version_id), UUID(ctx.org_id))
+    if version is None:
+        raise NotFound(f"Workflow version {ctx.workflow_version_id} not found")
+    return compile_definition(parse_stored(version.definition))
 
 
 def _request_tool(ctx: TaskContext, step: int, request: ToolRequest) -> ToolCallOut:
