@@ -143,3 +143,12 @@ def test_inputs_are_typed_and_relative_dates_resolved_at_run_time() -> None:
 def test_the_kept_schema_file_is_the_published_schema() -> None:
     # regenerate with: python -m phi.definitions.document
     assert json.loads(SCHEMA_FILE.read_text()) == build_schema()
+
+
+def test_the_readme_example_is_a_valid_definition() -> None:
+    readme = (SCHEMA_FILE.parents[3] / "README.md").read_text()
+    section = readme.split("## Workflows as data", 1)[1]
+    example = section.split("```json", 1)[1].split("```", 1)[0]
+    definition = validate_definition(json.loads(example))
+    assert {n.kind for n in definition.nodes} == {"local_tool", "table", "compute", "condition", "search_docs",
+                                                  "llm", "render"}
