@@ -237,3 +237,22 @@ def test_local_tool_nodes_interrupt_for_the_local_agent_as_today() -> None:
     assert not graph.get_state(config).interrupts
     assert values["output"]["title"] == "Late shipments 2026-11-20"
     assert isinstance(ports.llm, FakeLlm) and not isinstance(ports.tools, FakeTools)
+
+
+def test_the_readme_example_runs_with_fake_ports() -> None:
+    import json
+
+    from phi.definitions.document import SCHEMA_FILE
+
+    section = (SCHEMA_FILE.parents[3] / "README.md").read_text().split("## Workflows as data", 1)[1]
+    example = json.loads(section.split("```json", 1)[1].split("```", 1)[0])
+    hit = SearchHit(document_id=uuid4(), filename="SOP-OUT-04.docx", chunk_index=0, page=1, heading=None,
+                    text="Escalate late carriers.", score=0.9)
+    state, ports = _run(example, _answer_with({k: v for k, v in SHIPMENTS.items()}), hits=[hit],
+                        llm_answers=["DHL and UPS were late."], task_input={"date": "2026-11-20"})
+    assert state.get("failure") is None, state.get("failure")
+    # 3 of 5 shipments late or unshipped: 60 % > 5 %, so the SOP search and the analysis ran
+    assert state["results"]["too_late"] == {"value": True}
+    assert state["output"]["title"] == "Late shipments on 2026-11-20"
+    assert "DHL and UPS were late." in state["output"]["markdown"]
+    assert state["output"]["workflow"]["skipped"] == []
