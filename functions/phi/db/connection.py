@@ -9,7 +9,9 @@ Who commits (the unit of work):
   `after_commit(conn, hook)` and run only once the data they belong to is committed; a rollback drops them.
 - `commit(conn)` commits early and runs the hooks registered so far. Only these call it: routes whose response
   needs what a hook made (creating an agent returns its queue URL) and services/tasks.run_task (StartTask
-  reads the task row, so it must be committed before StartExecution). Repositories never commit.
+  reads the task row, so it must be committed before StartExecution). services/documents.upload commits the
+  document row before putting the object (the object-created event must find the row) and deletes the row
+  again if the put fails. Repositories never commit.
 - Hooks run after the commit while the connection is still held, so a hook may write on it (the queue URL of
   a new agent); that write is committed when the block ends. A hook that fails cannot undo the commit before
   it: it is logged and re-raised (the client sees the error; the database stays the source of truth, and the

@@ -59,8 +59,8 @@ class NewVersion(BaseModel):
 
 
 class Rollback(BaseModel):
-    to_version: int = Field(ge=1)
-    reason: str | None = Field(default=None, max_length=500)
+    to_version: int = Field(ge=1, examples=[1])
+    reason: str | None = Field(default=None, max_length=500, examples=["Version 3's SQL misses cancelled orders"])
 
 
 class Change(BaseModel):

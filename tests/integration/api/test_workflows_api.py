@@ -154,3 +154,38 @@ def test_the_schema_is_published(new_user: ApiSession) -> None:
     assert schema["$schema"].endswith("2020-12/schema")
     assert set(schema["properties"]["nodes"]["items"]["properties"]["kind"]["enum"]) >= {
         "local_tool", "table", "compute", "search_docs", "llm", "render", "condition"}
+
+
+def test_a_definitions_schedule_reaches_the_scheduler_and_a_scheduled_start_records_the_version(
+    new_user: ApiSession, stack: Any
+) -> None:
+    import boto3
+
+    from phi.workflows.runner import StartEvent, start_task
+
+    # Given a stored workflow with a schedule
+    agent = _agent(new_user)
+    scheduled = {**DEFINITION, "schedule": {"cron": "15 5 * * *", "timezone": "Europe/Berlin",
+                                            "input": {"date": "yesterday"}}}
+    new_user.ok("POST", f"/agents/{agent['id']}/workflows", json={"definition": scheduled})
+
+    # Then EventBridge Scheduler (moto) holds it, after the commit, with the definition's cron and zone
+    [listed] = [s for s in new_user.ok("GET", f"/agents/{agent['id']}/schedules")
+                if s["workflow_type"] == "late_by_carrier"]
+    scheduler = boto3.client("scheduler", endpoint_url=stack.info.aws_endpoint_url, region_name="us-east-1")
+    remote = scheduler.get_schedule(Name=listed["scheduler_name"], GroupName="phi-dev")
+    assert remote["ScheduleExpression"] == "cron(15 5 * * ? *)"
+    assert remote["ScheduleExpressionTimezone"] == "Europe/Berlin"
+
+    # And when the schedule fires, StartTask creates a task that records the current version
+    started = start_task(StartEvent(org_id=str(new_user.org_id), agent_id=agent["id"], type="late_by_carrier",
+                                    input={"date": "yesterday"}, trigger="schedule"), "arn:test:execution")
+    assert started["ctx"]["workflow_version_id"]
+    [task] = sql("SELECT input, workflow_version_id FROM tasks WHERE id = %s", (UUID(started["ctx"]["task_id"]),))
+    assert task["input"] == {"date": "yesterday"}  # resolved when it runs, in Europe/Berlin
+    assert str(task["workflow_version_id"]) == started["ctx"]["workflow_version_id"]
+
+    # And removing the schedule from the definition removes it from the scheduler
+    new_user.ok("PUT", f"/agents/{agent['id']}/workflows/late_by_carrier", json={"definition": DEFINITION})
+    with pytest.raises(scheduler.exceptions.ResourceNotFoundException):
+        scheduler.get_schedule(Name=listed["scheduler_name"], GroupName="phi-dev")

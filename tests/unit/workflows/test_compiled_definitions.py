@@ -248,7 +248,7 @@ def test_the_readme_example_runs_with_fake_ports() -> None:
     example = json.loads(section.split("```json", 1)[1].split("```", 1)[0])
     hit = SearchHit(document_id=uuid4(), filename="SOP-OUT-04.docx", chunk_index=0, page=1, heading=None,
                     text="Escalate late carriers.", score=0.9)
-    state, ports = _run(example, _answer_with({k: v for k, v in SHIPMENTS.items()}), hits=[hit],
+    state, _ = _run(example, _answer_with(dict(SHIPMENTS)), hits=[hit],
                         llm_answers=["DHL and UPS were late."], task_input={"date": "2026-11-20"})
     assert state.get("failure") is None, state.get("failure")
     # 3 of 5 shipments late or unshipped: 60 % > 5 %, so the SOP search and the analysis ran
