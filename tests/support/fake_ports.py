@@ -85,7 +85,9 @@ def sqlite_tools(db_path: Path) -> Callable[[ToolRequest], ToolOutcome]:
             return ToolOutcome(ok=False, error="Tool.NotAllowed", cause=f"{request.tool} is not configured")
         connection = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
         try:
-            cursor = connection.execute(request.args["sql"], request.args.get("params") or {})
+            from phi_agent.tools.db_query import _bind  # the local agent's own binding of typed parameters
+
+            cursor = connection.execute(request.args["sql"], _bind(request.args.get("params"), "sqlite"))
             columns = [d[0] for d in cursor.description]
             rows = [list(row) for row in cursor.fetchall()]
         except sqlite3.Error as exc:

@@ -42,7 +42,8 @@ def test_the_report_is_computed_from_the_tool_results_through_the_ports(warehous
     assert isinstance(ports.tools, FakeTools)
     requests = ports.tools.requests
     assert [r.tool for r in requests] == ["db.query"] * 3
-    assert all(r.args["params"] and ":day_end" in r.args["sql"] for r in requests)
+    assert all(r.args["params"] for r in requests)
+    assert all(f":{name}" in r.args["sql"] for r in requests for name in r.args["params"])
     assert all(str(v) not in r.args["sql"] for r in requests for v in r.args["params"].values())
     assert isinstance(ports.events, FakeEvents)
     assert [e for e, _, _ in ports.events.recorded] == [EventType.KPIS_COMPUTED, EventType.REPORT_GENERATED]
