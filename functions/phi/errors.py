@@ -44,3 +44,9 @@ class RateLimited(PhiError):
 
 class ServiceUnavailable(PhiError):
     code = "service_unavailable"
+
+
+class InvalidDefinition(BadRequest):
+    """A workflow definition that does not validate; details["errors"] lists {node, field, message}."""
+
+    code = "invalid_definition"

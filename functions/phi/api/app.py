@@ -8,7 +8,19 @@ from fastapi.middleware.cors import CORSMiddleware
 from phi import names
 from phi.api.errors import install_error_handlers
 from phi.api.limits import BodySizeLimit
-from phi.api.routers import admin, agents, auth, catalog, documents, local_agents, members, orgs, schedules, tasks
+from phi.api.routers import (
+    admin,
+    agents,
+    auth,
+    catalog,
+    documents,
+    local_agents,
+    members,
+    orgs,
+    schedules,
+    tasks,
+    workflows,
+)
 from phi.settings import get_settings
 
 
@@ -34,6 +46,7 @@ def create_app() -> FastAPI:
         tasks.router,
         local_agents.router,
         schedules.router,
+        workflows.router,
         documents.router,
         admin.router,
     ):

@@ -100,7 +100,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected_error(_: Request, exc: Exception) -> JSONResponse:
-        from phi.handlers.observability import logger
+        from phi.log import logger
 
         logger.exception("unhandled error")
         return JSONResponse(error_body("internal_error", "Something went wrong on our side."), status_code=500)

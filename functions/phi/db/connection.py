@@ -1,12 +1,29 @@
 """Process-wide connection pools, built from settings once (DSN on the embedded stack, Secrets Manager on AWS):
-one for transactions, one in autocommit mode for LangGraph's checkpointer."""
+one for transactions, one in autocommit mode for LangGraph's checkpointer.
+
+Who commits (the unit of work):
+- `transaction()` is the unit of work. It commits when its block ends without an error and rolls back
+  otherwise. An API request runs in one (api/deps.get_conn, committed before the response is sent); each
+  step of the task loop (runner, live ports) opens its own short ones.
+- Side effects outside the database (SQS queues, Scheduler schedules, S3 deletes) are registered with
+  `after_commit(conn, hook)` and run only once the data they belong to is committed; a rollback drops them.
+- `commit(conn)` commits early and runs the hooks registered so far. Only these call it: routes whose response
+  needs what a hook made (creating an agent returns its queue URL) and services/tasks.run_task (StartTask
+  reads the task row, so it must be committed before StartExecution). services/documents.upload commits the
+  document row before putting the object (the object-created event must find the row) and deletes the row
+  again if the put fails. Repositories never commit.
+- Hooks run after the commit while the connection is still held, so a hook may write on it (the queue URL of
+  a new agent); that write is committed when the block ends. A hook that fails cannot undo the commit before
+  it: it is logged and re-raised (the client sees the error; the database stays the source of truth, and the
+  schedule/queue resync repairs AWS from it)."""
 
 from __future__ import annotations
 
 import json
 import logging
 import threading
-from collections.abc import Iterator
+import weakref
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, cast
 from urllib.parse import quote
@@ -73,11 +90,48 @@ def _unavailable_on_outage() -> Iterator[None]:
         raise ServiceUnavailable("The database is not reachable right now; try again shortly.") from exc
 
 
+AfterCommit = Callable[[], None]
+_after_commit: weakref.WeakKeyDictionary[DbConnection, list[AfterCommit]] = weakref.WeakKeyDictionary()
+
+
+def after_commit(conn: DbConnection, hook: AfterCommit) -> None:
+    """Runs `hook` once the current transaction on `conn` commits; never if it rolls back."""
+    if conn not in _after_commit:
+        raise RuntimeError("after_commit needs a connection from transaction()")
+    _after_commit[conn].append(hook)
+
+
+def commit(conn: DbConnection) -> None:
+    """Commits now and runs the after-commit hooks registered so far; `conn` stays usable."""
+    conn.commit()
+    _run_hooks(conn)
+
+
+def _run_hooks(conn: DbConnection) -> None:
+    hooks = _after_commit.get(conn)
+    while hooks:
+        hook = hooks.pop(0)
+        try:
+            hook()
+        except Exception:
+            logging.getLogger("phi.db").exception("after-commit hook %s failed", getattr(hook, "__name__", hook))
+            hooks.clear()
+            raise
+
+
 @contextmanager
 def transaction() -> Iterator[DbConnection]:
-    """One unit of work: commits on success, rolls back on error. Outages surface as ServiceUnavailable."""
-    with _unavailable_on_outage(), get_pool().connection() as conn:
-        yield cast(DbConnection, conn)
+    """One unit of work: commits on success, rolls back on error. After the commit, and still holding the
+    connection, it runs the after-commit hooks (what a hook writes on `conn` is committed in turn).
+    Outages surface as ServiceUnavailable."""
+    with _unavailable_on_outage(), get_pool().connection() as pooled:
+        conn = cast(DbConnection, pooled)
+        _after_commit[conn] = []
+        try:
+            yield conn
+            commit(conn)
+        finally:
+            _after_commit.pop(conn, None)
 
 
 @contextmanager

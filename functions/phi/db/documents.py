@@ -435,3 +435,15 @@ def search(
 def _check_dimension(dimension: int) -> None:
     if not 1 <= dimension <= 16000:  # pgvector's limit for `vector`
         raise ValueError(f"vector dimension {dimension} outside 1..16000")
+
+
+def has_ready_chunks(conn: AnyConnection, org_id: UUID, agent_id: UUID) -> bool:
+    """Whether the agent (or its organisation, org-wide) has any searchable passage."""
+    row = _one(
+        conn,
+        """SELECT EXISTS (SELECT 1 FROM document_chunks c JOIN documents d ON d.id = c.document_id
+                          WHERE c.org_id = %s AND (c.agent_id = %s OR c.agent_id IS NULL)
+                            AND d.status = 'READY') AS present""",
+        (org_id, agent_id),
+    )
+    return bool(row and row["present"])

@@ -13,7 +13,7 @@ from phi.db.connection import DbConnection
 from phi.domain.models import EventType, Task, TaskEvent, TaskStatus, ToolCall
 
 _COLUMNS = """id, org_id, agent_id, type, trigger, status, input, output, error, execution_arn,
-              created_at, started_at, finished_at"""
+              created_at, started_at, finished_at, workflow_version_id"""
 _FINAL = ("SUCCEEDED", "FAILED", "SKIPPED")
 
 
@@ -26,11 +26,12 @@ def create_task(
     task_input: dict[str, Any],
     trigger: str,
     created_by: UUID | None,
+    workflow_version_id: UUID | None = None,
 ) -> Task:
     row = conn.execute(
-        f"""INSERT INTO tasks (org_id, agent_id, type, input, trigger, created_by)
-            VALUES (%s, %s, %s, %s, %s, %s) RETURNING {_COLUMNS}""",
-        (org_id, agent_id, task_type, Jsonb(task_input), trigger, created_by),
+        f"""INSERT INTO tasks (org_id, agent_id, type, input, trigger, created_by, workflow_version_id)
+            VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING {_COLUMNS}""",
+        (org_id, agent_id, task_type, Jsonb(task_input), trigger, created_by, workflow_version_id),
     ).fetchone()
     return Task.model_validate(row)
 

@@ -12,8 +12,8 @@ from phi.db import search_plan
 from phi.db.connection import transaction
 from phi.documents.extract import ExtractionLimits
 from phi.documents.ingest import ingest_document
+from phi.domain.document_keys import document_id_from_key
 from phi.embeddings import get_embedding_provider
-from phi.services.documents import document_id_from_key
 from phi.settings import get_settings
 
 

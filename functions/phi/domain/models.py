@@ -39,6 +39,8 @@ class EventType(StrEnum):
     TOOL_FAILED = "TOOL_FAILED"
     KPIS_COMPUTED = "KPIS_COMPUTED"
     REPORT_GENERATED = "REPORT_GENERATED"
+    NODE_COMPLETED = "NODE_COMPLETED"
+    NODE_SKIPPED = "NODE_SKIPPED"
     TASK_COMPLETED = "TASK_COMPLETED"
     TASK_FAILED = "TASK_FAILED"
 
@@ -141,6 +143,9 @@ class Task(Model):
     created_at: datetime
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    workflow_version_id: UUID | None = Field(
+        default=None, description="The workflow definition version this task ran (none for built-in workflows)"
+    )
 
 
 class TaskEvent(Model):

@@ -23,7 +23,7 @@ from typing import Any
 
 from phi.aws import client
 from phi.embedded.aws import LambdaContext
-from phi.services.documents import DOCUMENTS_PREFIX
+from phi.names import DOCUMENTS_PREFIX
 
 log = logging.getLogger("phi.embedded.ingest")
 RECEIVE_BATCH = 10

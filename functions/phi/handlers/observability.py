@@ -10,18 +10,19 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
+from phi.log import logger
 from phi.names import METRICS_NAMESPACE
 
 # A Think step that closes no tool call has no metric to publish; that is normal, not worth a warning.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 
-logger = Logger()
 tracer = Tracer()
 NAMESPACE = METRICS_NAMESPACE
 metrics = Metrics(namespace=NAMESPACE)
+__all__ = ["bind_task_ids", "log_metrics", "logger", "metrics", "record_tool_metrics", "tracer"]
 
 
 def log_metrics(handler: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:

@@ -12,7 +12,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from phi.db import agent_keys as keys_repo
 from phi.db import agents as agents_repo
 from phi.db import catalog as catalog_repo
-from phi.db.connection import DbConnection
+from phi.db.connection import DbConnection, after_commit
+from phi.definitions.registry import TimezoneName, validate_task_input
 from phi.domain.agent_config import (
     AgentConfigDocument,
     CloudConnection,
@@ -26,7 +27,6 @@ from phi.services.catalog import validate_tool_config
 from phi.services.queues import create_agent_queue, delete_agent_queue
 from phi.services.schedules import delete_agent_schedules, sync_agent_schedules
 from phi.settings import Settings, get_settings
-from phi.workflows.task_types import TimezoneName, validate_task_input
 
 CONFIG_FILENAME = "phi-agent-config"
 _TOOL_EXAMPLE: dict[str, Any] = {"db": {"url_env": "PHI_WAREHOUSE_DB_URL", "max_rows": 100000}}
@@ -208,6 +208,8 @@ def check_workflows(workflows: list[WorkflowEntry]) -> list[dict[str, Any]]:
 
 
 def create_agent(conn: DbConnection, org: Organization, user_id: UUID, body: AgentCreate) -> Agent:
+    """The agent's rows now; its queue and schedules after the caller's transaction commits (the returned
+    agent has no queue_url until then: commit with phi.db.connection.commit and reload to read it)."""
     require_admin(org)
     template = resolve_template(conn, body)
     tools = resolve_tools(conn, body, template.default_tools)
@@ -232,10 +234,16 @@ def create_agent(conn: DbConnection, org: Organization, user_id: UUID, body: Age
         created_by=user_id,
     )
     agents_repo.set_tools(conn, agent_id, tools)
-    agents_repo.set_queue_url(conn, agent_id, create_agent_queue(agent_id, org.id))
     agent = _reload(conn, agent_id, org.id)
     sync_agent_schedules(conn, agent)
+    after_commit(conn, lambda: _provision_queue(conn, agent_id, org.id))
     return agent
+
+
+def _provision_queue(conn: DbConnection, agent_id: UUID, org_id: UUID) -> None:
+    """After the agent is committed: its queue, then its URL (committed by the same unit of work). A failure
+    here leaves an agent without a queue (its tasks refuse to start), never a queue without an agent."""
+    agents_repo.set_queue_url(conn, agent_id, create_agent_queue(agent_id, org_id))
 
 
 def update_agent(conn: DbConnection, agent: Agent, body: AgentUpdate) -> Agent:
@@ -279,7 +287,8 @@ def delete_agent(conn: DbConnection, agent: Agent) -> None:
     keys_repo.revoke_all(conn, agent.id, agent.org_id)
     delete_agent_schedules(conn, agent)
     if agent.queue_url:
-        delete_agent_queue(agent.queue_url)
+        queue_url = agent.queue_url
+        after_commit(conn, lambda: delete_agent_queue(queue_url))
 
 
 def _reload(conn: DbConnection, agent_id: UUID, org_id: UUID) -> Agent:

@@ -4,7 +4,6 @@ pipeline (phi.handlers.ingest) turns them into chunks."""
 from __future__ import annotations
 
 import hashlib
-import re
 from enum import StrEnum
 from pathlib import PurePath
 from typing import Any
@@ -14,15 +13,15 @@ from pydantic import BaseModel, Field
 
 from phi.aws import client
 from phi.db import documents as documents_repo
-from phi.db.connection import DbConnection
+from phi.db.connection import DbConnection, after_commit
 from phi.db.documents import Document
 from phi.documents.extract import SUPPORTED_EXTENSIONS
 from phi.documents.models import SearchHit
+from phi.domain.document_keys import object_key, safe_filename
 from phi.domain.models import Agent
 from phi.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, ServiceUnavailable
 from phi.settings import get_settings
 
-DOCUMENTS_PREFIX = "documents/"
 UPLOAD_URL_SECONDS = 900
 
 
@@ -44,23 +43,6 @@ class SearchRequest(BaseModel):
     query: str = Field(min_length=1, max_length=2000, examples=["What do we do when a carrier misses a pickup?"])
     top_k: int = Field(default=5, ge=1, le=50)
     include_org_wide: bool = Field(default=True, description="Also search the organisation-wide documents")
-
-
-def object_key(org_id: UUID, document_id: UUID, filename: str) -> str:
-    return f"{DOCUMENTS_PREFIX}{org_id}/{document_id}/{safe_filename(filename)}"
-
-
-def document_id_from_key(key: str) -> UUID | None:
-    parts = key.removeprefix(DOCUMENTS_PREFIX).split("/")
-    try:
-        return UUID(parts[1]) if key.startswith(DOCUMENTS_PREFIX) and len(parts) >= 3 else None
-    except ValueError:
-        return None
-
-
-def safe_filename(filename: str) -> str:
-    name = PurePath(filename.replace("\\", "/")).name
-    return re.sub(r"[^A-Za-z0-9._ -]", "_", name).strip() or "document"
 
 
 def check_upload(filename: str, size: int) -> None:
@@ -141,7 +123,8 @@ def get_for_agent(conn: DbConnection, agent: Agent, document_id: UUID) -> Docume
 def delete(conn: DbConnection, agent: Agent, document_id: UUID) -> None:
     document = get_for_agent(conn, agent, document_id)
     documents_repo.delete(conn, document.id, agent.org_id)  # chunks go with it (ON DELETE CASCADE)
-    client("s3").delete_object(Bucket=get_settings().documents_bucket, Key=document.s3_key)
+    bucket, key = get_settings().documents_bucket, document.s3_key
+    after_commit(conn, lambda: client("s3").delete_object(Bucket=bucket, Key=key))  # the row goes first
 
 
 def search(conn: DbConnection, agent: Agent, request: SearchRequest) -> list[SearchHit]:

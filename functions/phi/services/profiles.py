@@ -221,7 +221,7 @@ def load_context(conn: DbConnection, agent: Agent, request: ProfileRequest) -> P
 
 
 def generate_profile(conn: DbConnection, agent: Agent, request: ProfileRequest) -> GeneratedProfile:
-    from phi.handlers.observability import logger
+    from phi.log import logger
 
     context = load_context(conn, agent, request)
     notice: str | None = None

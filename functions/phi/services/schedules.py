@@ -1,7 +1,10 @@
 """One EventBridge Scheduler schedule per agent workflow, kept in sync with the agent's config.
 
 The schedule's target starts the task state machine with {agent_id, org_id, type, trigger: "schedule", input};
-StartTask creates the task row. The embedded stack fires the same schedule definitions itself."""
+StartTask creates the task row. The embedded stack fires the same schedule definitions itself.
+
+The schedule rows change in the caller's transaction; EventBridge Scheduler follows after it commits
+(phi.db.connection.after_commit), so a rolled-back change leaves no schedule behind."""
 
 from __future__ import annotations
 
@@ -18,7 +21,8 @@ from pydantic import BaseModel
 
 from phi.aws import client
 from phi.db import schedules as schedules_repo
-from phi.db.connection import DbConnection
+from phi.db import workflows as workflows_repo
+from phi.db.connection import DbConnection, after_commit
 from phi.domain.agent_config import WorkflowEntry
 from phi.domain.models import Agent
 from phi.errors import BadRequest
@@ -98,6 +102,7 @@ def sync_agent_schedules(conn: DbConnection, agent: Agent) -> list[ScheduleView]
         w.type: w for w in (WorkflowEntry.model_validate(raw) for raw in agent.config.get("workflows", []))
         if w.schedule
     }
+    wanted.update(_definition_schedules(conn, agent))  # a stored definition's schedule wins over the config's
     for workflow in wanted.values():
         validate_schedule(workflow.schedule or "", workflow.timezone)
     for row in schedules_repo.list_for_agent(conn, agent.id, agent.org_id):
@@ -107,6 +112,20 @@ def sync_agent_schedules(conn: DbConnection, agent: Agent) -> list[ScheduleView]
     for workflow in wanted.values():
         _put(conn, agent, workflow, enabled)
     return list_schedules(conn, agent)
+
+
+def _definition_schedules(conn: DbConnection, agent: Agent) -> dict[str, WorkflowEntry]:
+    """The schedules the agent's current workflow definitions carry (DESIGN §8: schedules live in them)."""
+    entries = {}
+    for row in workflows_repo.current_definitions(conn, agent.id, agent.org_id):
+        schedule = row.definition.get("schedule")
+        if schedule:
+            key = row.definition["key"]
+            entries[key] = WorkflowEntry(
+                type=key, schedule=schedule["cron"], timezone=schedule.get("timezone", "UTC"),
+                input=schedule.get("input") or {}, overlap=schedule.get("overlap", "SKIP"),
+            )
+    return entries
 
 
 def delete_agent_schedules(conn: DbConnection, agent: Agent) -> None:
@@ -155,6 +174,10 @@ def _put(conn: DbConnection, agent: Agent, workflow: WorkflowEntry, enabled: boo
             }),
         },
     }
+    after_commit(conn, lambda: _put_aws_schedule(definition))
+
+
+def _put_aws_schedule(definition: dict[str, Any]) -> None:
     scheduler = client("scheduler")
     try:
         scheduler.create_schedule(**definition)
@@ -167,6 +190,11 @@ def _remove(conn: DbConnection, agent: Agent, workflow_type: str) -> None:
     settings = get_settings()
     if not settings.scheduler_group:
         return
+    name, group = schedule_name(agent.id, workflow_type), settings.scheduler_group
+    after_commit(conn, lambda: _delete_aws_schedule(name, group))
+
+
+def _delete_aws_schedule(name: str, group: str) -> None:
     scheduler = client("scheduler")
     with contextlib.suppress(scheduler.exceptions.ResourceNotFoundException):
-        scheduler.delete_schedule(Name=schedule_name(agent.id, workflow_type), GroupName=settings.scheduler_group)
+        scheduler.delete_schedule(Name=name, GroupName=group)

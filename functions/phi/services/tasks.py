@@ -11,11 +11,12 @@ from pydantic import BaseModel
 
 from phi.aws import client
 from phi.db import tasks as tasks_repo
-from phi.db.connection import DbConnection
+from phi.db import workflows as workflows_repo
+from phi.db.connection import DbConnection, commit
+from phi.definitions.document import task_input_for
 from phi.domain.models import Agent, EventType, Task, TaskStatus
 from phi.errors import Conflict, ServiceUnavailable
 from phi.settings import get_settings
-from phi.workflows.task_types import validate_task_input
 
 
 def run_task(
@@ -30,22 +31,23 @@ def run_task(
     a burst of requests hold every connection while each waits for another."""
     if agent.status != "ACTIVE":
         raise Conflict("This agent is disabled; enable it to run tasks.")
-    clean_input = validate_task_input(task_type, task_input)
+    stored = workflows_repo.current_version_for_key(conn, agent.id, agent.org_id, task_type)
+    clean_input = task_input_for(task_type, task_input, stored.definition if stored else None)
     task = tasks_repo.create_task(
         conn, org_id=agent.org_id, agent_id=agent.id, task_type=task_type, task_input=clean_input,
-        trigger=trigger, created_by=user_id,
+        trigger=trigger, created_by=user_id, workflow_version_id=stored.id if stored else None,
     )
     tasks_repo.add_event(conn, task.id, task.org_id, EventType.TASK_CREATED, f"{task_type} requested", {
         "trigger": trigger,
     })
-    conn.commit()  # StartTask reads this row
+    commit(conn)  # StartTask reads this row
     try:
         execution_arn = _start_execution(task)
     except Exception as exc:
         error = {"error": "Task.StartFailed", "cause": f"Could not start the workflow: {type(exc).__name__}"}
         tasks_repo.finish(conn, task.id, task.org_id, TaskStatus.FAILED, error=error)
         tasks_repo.add_event(conn, task.id, task.org_id, EventType.TASK_FAILED, error["cause"], error)
-        conn.commit()
+        commit(conn)
         raise ServiceUnavailable("The workflow engine is not reachable right now; try again shortly.") from exc
     tasks_repo.set_execution_arn(conn, task.id, execution_arn)
     return tasks_repo.get_task(conn, task.id, task.org_id) or task

@@ -19,6 +19,7 @@ class TaskContext(BaseModel):
     max_steps: int
     tool_timeout_seconds: int
     tool_heartbeat_seconds: int
+    workflow_version_id: str | None = None  # the stored definition this task runs; None: a built-in type
 
 
 class ToolRequest(BaseModel):

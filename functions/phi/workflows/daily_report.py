@@ -6,17 +6,14 @@ Each fetch interrupts the graph; Think resumes it with the tool's outcome (threa
 from __future__ import annotations
 
 from typing import Any, TypedDict
-from uuid import UUID
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
-from langgraph.types import interrupt
 
-from phi.db import agents as agents_repo
-from phi.db import tasks as tasks_repo
-from phi.db.connection import transaction
 from phi.domain.models import EventType
-from phi.llm import ChatMessage, get_llm
-from phi.workflows.contracts import ToolOutcome, ToolRequest
+from phi.llm import ChatMessage
+from phi.workflows.contracts import ToolRequest
+from phi.workflows.ports import DocumentsPort, ports_of
 from phi.workflows.task_types import DAILY_WAREHOUSE_REPORT, DailyReportInput
 from phi.workflows.timeframes import DEFAULT_TIMEZONE, ReportDay, report_day, yesterday
 from phi.workflows.warehouse.kpis import TabularData, Thresholds, WarehouseKpis, compute_kpis
@@ -43,25 +40,25 @@ class ReportState(TypedDict, total=False):
     kpis: dict[str, Any]
     citations: list[dict[str, Any]]
     narrative: str | None
-    report: dict[str, Any]
+    output: dict[str, Any]
 
 
-def load_config(state: ReportState) -> ReportState:
-    with transaction() as conn:
-        task = tasks_repo.get_task(conn, UUID(state["task_id"]), UUID(state["org_id"]))
-        agent = agents_repo.get_agent_in_org(conn, UUID(state["agent_id"]), UUID(state["org_id"]))
-    if task is None or agent is None:
+def load_config(state: ReportState, config: RunnableConfig) -> ReportState:
+    ports = ports_of(config)
+    task = ports.task.load()
+    if task is None:
         return {"failure": {"error": "Task.NotFound", "cause": "The task or its agent no longer exists."}}
+    agent_config = task.agent_config
     task_input = DailyReportInput.model_validate(task.input)
-    timezone = task_input.timezone or agent.config.get("warehouse_timezone") or DEFAULT_TIMEZONE
-    day = report_day(task_input.date or yesterday(timezone), timezone)
-    sourced = _thresholds_from_sops(state, agent.config.get("threshold_sources") or {})
+    timezone = task_input.timezone or agent_config.get("warehouse_timezone") or DEFAULT_TIMEZONE
+    day = report_day(task_input.date or yesterday(timezone, ports.clock.now()), timezone)
+    sourced = _thresholds_from_sops(ports.documents, agent_config.get("threshold_sources") or {})
     stated = {t.field: t.value for t in sourced if t.value is not None}
-    thresholds = Thresholds.model_validate({**(agent.config.get("thresholds") or {}), **stated})
+    thresholds = Thresholds.model_validate({**(agent_config.get("thresholds") or {}), **stated})
     queries = {name: spec.model_dump() for name, spec in default_queries(day).items()}
     return {
         "sourced_thresholds": [t.model_dump() for t in sourced],
-        "agent_name": agent.name,
+        "agent_name": task.agent_name,
         "day": day.day.isoformat(),
         "timezone": timezone,
         "warehouse": task_input.warehouse,
@@ -72,30 +69,30 @@ def load_config(state: ReportState) -> ReportState:
     }
 
 
-def _thresholds_from_sops(state: ReportState, sources: dict[str, str]) -> list[Any]:
+def _thresholds_from_sops(documents: DocumentsPort, sources: dict[str, str]) -> list[Any]:
     """The limits the agent's config says an SOP sets; they take precedence over configured numbers."""
     if not sources:
         return []
     from phi.workflows.sop_retrieval import thresholds_from_sops
 
-    return thresholds_from_sops(UUID(state["org_id"]), UUID(state["agent_id"]), sources)
+    return thresholds_from_sops(documents, sources)
 
 
-def fetch_next_dataset(state: ReportState) -> ReportState:
+def fetch_next_dataset(state: ReportState, config: RunnableConfig) -> ReportState:
     name = _next_dataset(state)
     assert name is not None
     spec = state["queries"][name]
     request = ToolRequest(
         tool="db.query", args={"sql": spec["sql"], "params": spec["params"]}, purpose=f"fetch {name}"
     )
-    outcome = ToolOutcome.model_validate(interrupt(request.model_dump()))
+    outcome = ports_of(config).tools.call(request)
     if not outcome.ok:
         cause = f"Fetching {name} through the local agent failed: {outcome.error}: {outcome.cause}"
         return {"failure": {"error": outcome.error or "Tool.Error", "cause": cause}}
     return {"datasets": {**state.get("datasets", {}), name: outcome.result or {}}}
 
 
-def compute(state: ReportState) -> ReportState:
+def compute(state: ReportState, config: RunnableConfig) -> ReportState:
     datasets = {name: TabularData.model_validate(data) for name, data in state["datasets"].items()}
     thresholds = Thresholds.model_validate(state["thresholds"])
     kpis = compute_kpis(_report_day(state), datasets, thresholds)
@@ -103,7 +100,7 @@ def compute(state: ReportState) -> ReportState:
         unread_threshold_note(SourcedThreshold.model_validate(t), thresholds)
         for t in state.get("sourced_thresholds", []) if t["value"] is None
     )
-    _record(state, EventType.KPIS_COMPUTED, f"KPIs computed; {len(kpis.anomalies)} anomalies", {
+    _record(config, EventType.KPIS_COMPUTED, f"KPIs computed; {len(kpis.anomalies)} anomalies", {
         "anomalies": [a.code for a in kpis.anomalies]
     })
     return {"kpis": kpis.model_dump(mode="json")}
@@ -115,7 +112,7 @@ def _report_day(state: ReportState) -> ReportDay:
     return report_day(date.fromisoformat(state["day"]), state.get("timezone") or DEFAULT_TIMEZONE)
 
 
-def retrieve_sops(state: ReportState) -> ReportState:
+def retrieve_sops(state: ReportState, config: RunnableConfig) -> ReportState:
     from phi.workflows.sop_retrieval import citations_for_anomalies
 
     kpis = WarehouseKpis.model_validate(state["kpis"])
@@ -124,7 +121,7 @@ def retrieve_sops(state: ReportState) -> ReportState:
                  anomaly_code=f"threshold {t['field']}")
         for t in state.get("sourced_thresholds", []) if t["value"] is not None
     ]
-    citations = citations_for_anomalies(UUID(state["org_id"]), UUID(state["agent_id"]), kpis)
+    citations = citations_for_anomalies(ports_of(config).documents, kpis)
     return {"citations": [c.model_dump() for c in _merge_same_passages([*sources, *citations])]}
 
 
@@ -142,8 +139,8 @@ def _merge_same_passages(citations: list[Citation]) -> list[Citation]:
     return list(merged.values())
 
 
-def analyse(state: ReportState) -> ReportState:
-    llm = get_llm()
+def analyse(state: ReportState, config: RunnableConfig) -> ReportState:
+    llm = ports_of(config).llm
     if llm is None:
         return {"narrative": None}
     from phi.workflows.retry import call_llm_with_retry
@@ -153,7 +150,7 @@ def analyse(state: ReportState) -> ReportState:
     return {"narrative": response.text.strip() or None}
 
 
-def render(state: ReportState) -> ReportState:
+def render(state: ReportState, config: RunnableConfig) -> ReportState:
     report = render_report(
         WarehouseKpis.model_validate(state["kpis"]),
         narrative=state.get("narrative"),
@@ -162,8 +159,8 @@ def render(state: ReportState) -> ReportState:
         warehouse=state.get("warehouse"),
     )
     output = {**report.model_dump(), "kpis": state["kpis"], "citations": state.get("citations", [])}
-    _record(state, EventType.REPORT_GENERATED, f"Report generated: {report.title}", {"title": report.title})
-    return {"report": output}
+    _record(config, EventType.REPORT_GENERATED, f"Report generated: {report.title}", {"title": report.title})
+    return {"output": output}
 
 
 def _next_dataset(state: ReportState) -> str | None:
@@ -181,9 +178,8 @@ def _after_load(state: ReportState) -> str:
     return END if state.get("failure") else "fetch_next_dataset"
 
 
-def _record(state: ReportState, event: EventType, message: str, data: dict[str, Any]) -> None:
-    with transaction() as conn:
-        tasks_repo.add_event(conn, UUID(state["task_id"]), UUID(state["org_id"]), event, message, data)
+def _record(config: RunnableConfig, event: EventType, message: str, data: dict[str, Any]) -> None:
+    ports_of(config).events.record(event, message, data)
 
 
 def _analysis_prompt(state: ReportState) -> list[ChatMessage]:

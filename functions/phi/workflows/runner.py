@@ -8,14 +8,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.postgres import PostgresSaver
+from langgraph.graph import StateGraph
 from langgraph.types import Command
 
 from phi.db import tasks as tasks_repo
+from phi.db import workflows as workflows_repo
 from phi.db.connection import checkpoint_connection, transaction
+from phi.definitions.document import parse_stored
+from phi.definitions.registry import get_type
 from phi.domain.models import EventType
-from phi.workflows import daily_report
+from phi.errors import NotFound
+from phi.workflows.compiler import compile_definition
 from phi.workflows.contracts import (
     CompletedTool,
     TaskContext,
@@ -24,12 +28,12 @@ from phi.workflows.contracts import (
     ToolOutcome,
     ToolRequest,
 )
+from phi.workflows.live_ports import live_ports
+from phi.workflows.ports import Ports, graph_config
 from phi.workflows.steps import StartEvent, finish_task, mark_failed, start_task
 from phi.workflows.tool_results import outcome_from_state, presigned_upload
 
 __all__ = ["StartEvent", "finish_task", "mark_failed", "start_task", "think"]
-
-GRAPHS = {daily_report.TASK_TYPE: daily_report.build_graph}
 
 
 @contextmanager
@@ -38,17 +42,19 @@ def _checkpointer() -> Iterator[PostgresSaver]:
         yield PostgresSaver(conn)
 
 
-def think(ctx: TaskContext, step: int, tool_result: dict[str, Any] | None) -> ThinkOutput:
+def think(ctx: TaskContext, step: int, tool_result: dict[str, Any] | None, ports: Ports | None = None) -> ThinkOutput:
+    """Resumes the task's graph and answers with the Think contract only: a tool request, done (the graph's
+    `output` stored on the task), or failed (the graph's `failure`). What the graph does is its own affair."""
     task_id, org_id = UUID(ctx.task_id), UUID(ctx.org_id)
     resume, completed = _record_tool_outcome(ctx, tool_result) if tool_result is not None else (None, None)
-    graph_config: RunnableConfig = {"configurable": {"thread_id": ctx.task_id}}
+    config = graph_config(ctx.task_id, ports or live_ports(ctx))
     with _checkpointer() as saver:
-        graph = GRAPHS[ctx.type]().compile(checkpointer=saver)
+        graph = _graph_for(ctx).compile(checkpointer=saver)
         if resume is None:
-            graph.invoke({"task_id": ctx.task_id, "org_id": ctx.org_id, "agent_id": ctx.agent_id}, graph_config)
+            graph.invoke({"task_id": ctx.task_id, "org_id": ctx.org_id, "agent_id": ctx.agent_id}, config)
         else:
-            graph.invoke(Command(resume=resume.model_dump()), graph_config)
-        snapshot = graph.get_state(graph_config)
+            graph.invoke(Command(resume=resume.model_dump()), config)
+        snapshot = graph.get_state(config)
     if snapshot.interrupts:
         request = ToolRequest.model_validate(snapshot.interrupts[0].value)
         return ThinkOutput(status="tool", tool_call=_request_tool(ctx, step, request), completed_tool=completed)
@@ -58,8 +64,21 @@ def think(ctx: TaskContext, step: int, tool_result: dict[str, Any] | None) -> Th
         error = {"error": failure["error"], "cause": failure["cause"]}
         return ThinkOutput(status="failed", error=error, completed_tool=completed)
     with transaction() as conn:
-        tasks_repo.finish_output(conn, task_id, org_id, values["report"])
+        tasks_repo.finish_output(conn, task_id, org_id, values.get("output") or {})
     return ThinkOutput(status="done", completed_tool=completed)
+
+
+def _graph_for(ctx: TaskContext) -> StateGraph:
+    """The task's graph: its stored definition's version (immutable, so every resume compiles the same graph),
+    else the built-in type's own graph."""
+    if ctx.workflow_version_id is None:
+        builder: StateGraph = get_type(ctx.type).load_graph_builder()()
+        return builder
+    with transaction() as conn:
+        version = workflows_repo.get_version_by_id(conn, UUID(ctx.workflow_version_id), UUID(ctx.org_id))
+    if version is None:
+        raise NotFound(f"Workflow version {ctx.workflow_version_id} not found")
+    return compile_definition(parse_stored(version.definition))
 
 
 def _request_tool(ctx: TaskContext, step: int, request: ToolRequest) -> ToolCallOut:

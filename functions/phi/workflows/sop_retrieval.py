@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from uuid import UUID
-
-from phi.db.connection import transaction
+from phi.workflows.ports import DocumentsPort
 from phi.workflows.warehouse.kpis import WarehouseKpis
 from phi.workflows.warehouse.report import Citation
 from phi.workflows.warehouse.sop_thresholds import READERS, SourcedThreshold, read_threshold
@@ -22,17 +20,14 @@ _TOPICS = {
 }
 
 
-def citations_for_anomalies(org_id: UUID, agent_id: UUID, kpis: WarehouseKpis) -> list[Citation]:
-    if not kpis.anomalies or not _has_ready_chunks(org_id, agent_id):
+def citations_for_anomalies(documents: DocumentsPort, kpis: WarehouseKpis) -> list[Citation]:
+    if not kpis.anomalies or not documents.has_documents():
         return []
-    from phi.documents.search import search_documents
-
     citations: list[Citation] = []
     seen: set[tuple[str, int | None, str]] = set()
     for anomaly in kpis.anomalies:
-        with transaction() as conn:
-            query = f"{_TOPICS.get(anomaly.code, anomaly.metric)}. {anomaly.message}"
-            hits = search_documents(conn, org_id, query, top_k=_PASSAGES_PER_ANOMALY, agent_id=agent_id)
+        query = f"{_TOPICS.get(anomaly.code, anomaly.metric)}. {anomaly.message}"
+        hits = documents.search(query, _PASSAGES_PER_ANOMALY)
         best = max((hit.score for hit in hits), default=0.0)
         for hit in hits:
             key = (hit.filename, hit.page, hit.text[:80])
@@ -48,27 +43,13 @@ def citations_for_anomalies(org_id: UUID, agent_id: UUID, kpis: WarehouseKpis) -
     return citations
 
 
-def _has_ready_chunks(org_id: UUID, agent_id: UUID) -> bool:
-    with transaction() as conn:
-        row = conn.execute(
-            """SELECT EXISTS (SELECT 1 FROM document_chunks c JOIN documents d ON d.id = c.document_id
-                              WHERE c.org_id = %s AND (c.agent_id = %s OR c.agent_id IS NULL)
-                                AND d.status = 'READY') AS present""",
-            (org_id, agent_id),
-        ).fetchone()
-    return bool(row and row["present"])
-
-
-def thresholds_from_sops(org_id: UUID, agent_id: UUID, sources: dict[str, str]) -> list[SourcedThreshold]:
+def thresholds_from_sops(documents: DocumentsPort, sources: dict[str, str]) -> list[SourcedThreshold]:
     """For each threshold the agent's config ties to an SOP, the value that SOP states, with the passage it was
     read from; when none could be read, value None with the document's most relevant passage (if any)."""
-    from phi.documents.search import search_documents
-
     found = []
     for field, document in sources.items():
         reader = READERS[field]
-        with transaction() as conn:
-            hits = search_documents(conn, org_id, reader.topic, top_k=8, agent_id=agent_id)
+        hits = documents.search(reader.topic, 8)
         own = [hit for hit in hits if hit.filename == document]
         stated = next(
             ((hit, value) for hit in own if (value := read_threshold(field, hit.text, hit.heading)) is not None),

@@ -11,12 +11,13 @@ from pydantic import BaseModel
 from phi.db import agents as agents_repo
 from phi.db import schedules as schedules_repo
 from phi.db import tasks as tasks_repo
+from phi.db import workflows as workflows_repo
 from phi.db.connection import DbConnection, transaction
+from phi.definitions.document import task_input_for
 from phi.domain.models import EventType, TaskStatus
 from phi.errors import NotFound
 from phi.settings import get_settings
 from phi.workflows.contracts import TaskContext
-from phi.workflows.task_types import validate_task_input
 from phi.workflows.tool_results import outcome_from_state
 
 
@@ -39,6 +40,7 @@ def start_task(start: StartEvent, execution_id: str) -> dict[str, Any]:
         if agent is None or agent.queue_url is None:
             raise NotFound(f"Agent {agent_id} not found in organisation {org_id}")
         task_id = UUID(start.task_id) if start.task_id else _create_scheduled_task(conn, start)
+        task = tasks_repo.get_task(conn, task_id, org_id)
         if start.trigger == "schedule" and _previous_run_still_running(conn, start, task_id):
             return {"skipped": True, "task_id": str(task_id)}
         if tasks_repo.mark_running(conn, task_id, org_id, execution_id):
@@ -55,6 +57,7 @@ def start_task(start: StartEvent, execution_id: str) -> dict[str, Any]:
         max_steps=settings.max_steps,
         tool_timeout_seconds=settings.tool_timeout_seconds,
         tool_heartbeat_seconds=settings.tool_heartbeat_seconds,
+        workflow_version_id=str(task.workflow_version_id) if task and task.workflow_version_id else None,
     )
     return {"skipped": False, "ctx": ctx.model_dump(), "step": 0, "tool_result": None}
 
@@ -75,14 +78,17 @@ def _previous_run_still_running(conn: DbConnection, start: StartEvent, task_id: 
 
 
 def _create_scheduled_task(conn: DbConnection, start: StartEvent) -> UUID:
+    org_id, agent_id = UUID(start.org_id), UUID(start.agent_id)
+    stored = workflows_repo.current_version_for_key(conn, agent_id, org_id, start.type)
     task = tasks_repo.create_task(
         conn,
-        org_id=UUID(start.org_id),
-        agent_id=UUID(start.agent_id),
+        org_id=org_id,
+        agent_id=agent_id,
         task_type=start.type,
-        task_input=validate_task_input(start.type, start.input),
+        task_input=task_input_for(start.type, start.input, stored.definition if stored else None),
         trigger=start.trigger,
         created_by=None,
+        workflow_version_id=stored.id if stored else None,
     )
     return task.id
 

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
+from phi.definitions.registry import validate_task_input
 from phi.errors import BadRequest
-from phi.workflows.task_types import validate_task_input
 
 
 def test_daily_report_input_is_normalised() -> None:

@@ -23,6 +23,7 @@ from phi.api.deps import (
 )
 from phi.db import agent_keys as keys_repo
 from phi.db import agents as agents_repo
+from phi.db.connection import commit
 from phi.domain.models import Agent, AgentKey, AgentStatus
 from phi.errors import NotFound
 from phi.services.agents import (
@@ -57,7 +58,9 @@ class AgentKeyCreated(AgentKey):
     "validated against the tool's `config_schema` (GET /tools). Creates the agent's own task queue.",
 )
 def create(body: AgentCreate, org: AdminOrg, conn: Conn, user: CurrentUser) -> Agent:
-    return create_agent(conn, org, user.id, body)
+    created = create_agent(conn, org, user.id, body)
+    commit(conn)  # the queue is made after the agent is committed; the response carries its URL
+    return agents_repo.get_agent_in_org(conn, created.id, org.id) or created
 
 
 @router.get("/orgs/{org_id}/agents", response_model=list[Agent], responses=LIST_HEADERS, summary="List agents")

@@ -1,0 +1,161 @@
+"""A safe expression language for conditions, filters and derived columns: a subset of JSON Logic
+(https://jsonlogic.com), evaluated by walking the JSON — never eval, no attribute access, no loops, bounded
+depth and size.
+
+    {"var": "kpis.late.rate"}            a value from the data by dotted path ({"var": ["x", default]})
+    {">": [{"var": "late"}, 0.05]}        comparisons: == != < <= > >=   (also "<" with 3 args: between)
+    {"and": [..]} {"or": [..]} {"!": x}   logic; {"if": [cond, then, else]}
+    {"+": [..]} {"-": [a, b]} {"*": [..]} {"/": [a, b]} {"min": [..]} {"max": [..]}   arithmetic
+    {"in": [x, [..] or "text"]}           membership; {"missing": ["a", "b"]} names the absent ones
+    {"round": [x, digits]} {"abs": x} {"cat": [..]} {"lower": x} {"upper": x}
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Mapping
+from typing import Any
+
+MAX_DEPTH = 32
+MAX_NODES = 2_000
+
+
+class ExpressionError(ValueError):
+    """An expression that cannot be evaluated, with the reason."""
+
+
+def _var(data: Any, path: Any, default: Any = None) -> Any:
+    if path in (None, ""):
+        return data
+    current = data
+    for part in str(path).split("."):
+        if isinstance(current, Mapping) and part in current:
+            current = current[part]
+        elif isinstance(current, list | tuple) and part.isdigit() and int(part) < len(current):
+            current = current[int(part)]
+        else:
+            return default
+    return current
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool) or value is None:
+        raise ExpressionError(f"expected a number, got {value!r}")
+    try:
+        return float(value)
+    except (TypeError, ValueError) as exc:
+        raise ExpressionError(f"expected a number, got {value!r}") from exc
+
+
+def _compare(op: Callable[[Any, Any], bool]) -> Callable[[list[Any]], bool]:
+    def run(args: list[Any]) -> bool:
+        if len(args) not in (2, 3):
+            raise ExpressionError("comparisons take 2 arguments (3 for a between test)")
+        if any(a is None for a in args):
+            return False  # nothing compares with a missing value
+        try:
+            if len(args) == 3:
+                return bool(op(args[0], args[1]) and op(args[1], args[2]))
+            return bool(op(args[0], args[1]))
+        except TypeError as exc:
+            raise ExpressionError(f"cannot compare {args[0]!r} with {args[1]!r}") from exc
+
+    return run
+
+
+def _divide(args: list[Any]) -> float | None:
+    a, b = (_number(x) for x in args)
+    return None if b == 0 else a / b
+
+
+_OPERATORS: dict[str, Callable[[list[Any]], Any]] = {
+    "==": lambda a: a[0] == a[1],
+    "!=": lambda a: a[0] != a[1],
+    "<": _compare(operator.lt),
+    "<=": _compare(operator.le),
+    ">": _compare(operator.gt),
+    ">=": _compare(operator.ge),
+    "!": lambda a: not a[0],
+    "!!": lambda a: bool(a[0]),
+    "+": lambda a: sum(_number(x) for x in a),
+    "*": lambda a: _product([_number(x) for x in a]),
+    "-": lambda a: -_number(a[0]) if len(a) == 1 else _number(a[0]) - _number(a[1]),
+    "/": _divide,
+    "min": lambda a: min(_number(x) for x in a) if a else None,
+    "max": lambda a: max(_number(x) for x in a) if a else None,
+    "abs": lambda a: abs(_number(a[0])),
+    "round": lambda a: round(_number(a[0]), int(a[1]) if len(a) > 1 else 0),
+    "in": lambda a: a[0] in a[1] if isinstance(a[1], list | str) else False,
+    "cat": lambda a: "".join("" if x is None else str(x) for x in a),
+    "lower": lambda a: str(a[0]).lower(),
+    "upper": lambda a: str(a[0]).upper(),
+}
+KNOWN = frozenset({*_OPERATORS, "var", "and", "or", "if", "missing"})
+
+
+def _product(values: list[float]) -> float:
+    result = 1.0
+    for value in values:
+        result *= value
+    return result
+
+
+def check(expression: Any) -> None:
+    """Raises ExpressionError naming the first unknown operator or a tree too deep or too large."""
+    count = 0
+
+    def walk(node: Any, depth: int) -> None:
+        nonlocal count
+        count += 1
+        if depth > MAX_DEPTH or count > MAX_NODES:
+            raise ExpressionError(f"expression too large (at most depth {MAX_DEPTH}, {MAX_NODES} terms)")
+        if isinstance(node, dict):
+            if len(node) != 1:
+                raise ExpressionError(f"an operation is an object with exactly one operator, got {sorted(node)}")
+            [(op, args)] = node.items()
+            if op not in KNOWN:
+                raise ExpressionError(f"unknown operator {op!r}; known: {', '.join(sorted(KNOWN))}")
+            for arg in args if isinstance(args, list) else [args]:
+                walk(arg, depth + 1)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item, depth + 1)
+
+    walk(expression, 0)
+
+
+def evaluate(expression: Any, data: Any) -> Any:
+    """The value of `expression` over `data` (call check() first on untrusted input)."""
+    if isinstance(expression, list):
+        return [evaluate(item, data) for item in expression]
+    if not isinstance(expression, dict):
+        return expression
+    [(op, raw)] = expression.items()
+    args = raw if isinstance(raw, list) else [raw]
+    if op == "var":
+        return _var(data, evaluate(args[0], data) if args else None, evaluate(args[1], data) if len(args) > 1 else None)
+    if op == "missing":
+        return [name for name in (evaluate(a, data) for a in args) if _var(data, name) is None]
+    if op == "and":
+        value: Any = True
+        for arg in args:
+            value = evaluate(arg, data)
+            if not value:
+                return value
+        return value
+    if op == "or":
+        value = False
+        for arg in args:
+            value = evaluate(arg, data)
+            if value:
+                return value
+        return value
+    if op == "if":
+        for index in range(0, len(args) - 1, 2):
+            if evaluate(args[index], data):
+                return evaluate(args[index + 1], data)
+        return evaluate(args[-1], data) if len(args) % 2 == 1 else None
+    function = _OPERATORS.get(op)
+    if function is None:
+        raise ExpressionError(f"unknown operator {op!r}")
+    return function([evaluate(arg, data) for arg in args])

@@ -1,0 +1,161 @@
+"""An agent's workflows as versioned definitions (DESIGN §8): list, read, add a version (validated, errors at
+the field), list versions, compare two, roll back. Versions are immutable; each new version resyncs the
+agent's schedules, whose AWS side runs after the commit (phi.db.connection.after_commit)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from phi.db import workflows as workflows_repo
+from phi.db.connection import DbConnection
+from phi.definitions.document import diff, parse_stored, to_document, validate_definition
+from phi.domain.models import Agent
+from phi.errors import BadRequest, Conflict, NotFound
+from phi.services.schedules import sync_agent_schedules
+
+Source = Literal["template", "api", "patch", "rollback"]
+
+
+class VersionInfo(BaseModel):
+    version: int
+    source: str
+    reason: str | None
+    author_id: UUID | None
+    author_email: str | None
+    based_on: int | None = Field(description="The version this one was made from (a rollback's target)")
+    created_at: datetime
+
+
+class WorkflowSummary(BaseModel):
+    key: str
+    name: str
+    current_version: int
+    schedule: dict[str, Any] | None
+    updated_at: datetime
+
+
+class WorkflowView(BaseModel):
+    key: str
+    current_version: int
+    version: VersionInfo
+    definition: dict[str, Any]
+
+
+class VersionView(VersionInfo):
+    definition: dict[str, Any]
+
+
+class NewVersion(BaseModel):
+    definition: dict[str, Any] = Field(description="The whole definition (GET /workflow-schema)")
+    reason: str | None = Field(default=None, max_length=500, examples=["Our orders table is called ord_hdr"])
+    based_on: int | None = Field(
+        default=None, ge=1,
+        description="The version this edit started from; refused (409) when another version was added since",
+    )
+
+
+class Rollback(BaseModel):
+    to_version: int = Field(ge=1, examples=[1])
+    reason: str | None = Field(default=None, max_length=500, examples=["Version 3's SQL misses cancelled orders"])
+
+
+class Change(BaseModel):
+    op: Literal["add", "remove", "replace"]
+    path: str = Field(description="JSON pointer; nodes are addressed by id: /nodes/<id>/settings/sql")
+    old: Any = None
+    new: Any = None
+
+
+class VersionDiff(BaseModel):
+    key: str
+    from_version: int
+    to_version: int
+    changes: list[Change]
+
+
+def _info(row: workflows_repo.VersionRow) -> VersionInfo:
+    return VersionInfo.model_validate(row.model_dump())
+
+
+def _workflow(conn: DbConnection, agent: Agent, key: str) -> workflows_repo.WorkflowRow:
+    found = workflows_repo.get(conn, agent.id, agent.org_id, key)
+    if found is None or found.current_version == 0:
+        raise NotFound(f"The agent has no workflow {key!r}.")
+    return found
+
+
+def list_workflows(conn: DbConnection, agent: Agent) -> list[WorkflowSummary]:
+    updated = {w.key: w.updated_at for w in workflows_repo.list_for_agent(conn, agent.id, agent.org_id)}
+    return [
+        WorkflowSummary(key=row.definition["key"], name=row.definition["name"], current_version=row.version,
+                        schedule=row.definition.get("schedule"), updated_at=updated.get(row.definition["key"],
+                                                                                      row.created_at))
+        for row in workflows_repo.current_definitions(conn, agent.id, agent.org_id)
+    ]
+
+
+def get_workflow(conn: DbConnection, agent: Agent, key: str) -> WorkflowView:
+    workflow = _workflow(conn, agent, key)
+    row = workflows_repo.get_version(conn, workflow.id, agent.org_id, workflow.current_version)
+    assert row is not None
+    return WorkflowView(key=key, current_version=row.version, version=_info(row), definition=row.definition)
+
+
+def add_version(
+    conn: DbConnection, agent: Agent, key: str, body: NewVersion, author_id: UUID | None, source: Source = "api",
+    *, must_be_new: bool = False, rollback_of: int | None = None,
+) -> WorkflowView:
+    definition = validate_definition({**body.definition, "key": body.definition.get("key", key)})
+    if definition.key != key:
+        raise BadRequest(f"The definition's key {definition.key!r} differs from the workflow's key {key!r}.",
+                         details={"errors": [{"node": None, "field": "key", "message": "differs from the URL"}]})
+    document = to_document(definition)
+    workflows_repo.create(conn, agent.id, agent.org_id, key)
+    workflow = workflows_repo.get(conn, agent.id, agent.org_id, key, lock=True)
+    assert workflow is not None
+    if must_be_new and workflow.current_version:
+        raise Conflict(f"The agent already has a workflow {key!r}; PUT a new version instead.")
+    if body.based_on is not None and body.based_on != workflow.current_version:
+        raise Conflict(f"Version {workflow.current_version} was added since version {body.based_on}; "
+                       "start again from the current version.",
+                       details={"current_version": workflow.current_version})
+    current = workflows_repo.get_version(conn, workflow.id, agent.org_id, workflow.current_version)
+    if current is not None and current.definition == document:
+        return get_workflow(conn, agent, key)  # nothing changed: no new version
+    workflows_repo.add_version(conn, workflow, definition=document, source=source, reason=body.reason,
+                               author_id=author_id, based_on=rollback_of or body.based_on)
+    sync_agent_schedules(conn, agent)
+    return get_workflow(conn, agent, key)
+
+
+def list_versions(conn: DbConnection, agent: Agent, key: str, limit: int, offset: int) -> list[VersionInfo]:
+    workflow = _workflow(conn, agent, key)
+    return [_info(r) for r in workflows_repo.list_versions(conn, workflow.id, agent.org_id, limit, offset)]
+
+
+def get_version(conn: DbConnection, agent: Agent, key: str, version: int) -> VersionView:
+    workflow = _workflow(conn, agent, key)
+    row = workflows_repo.get_version(conn, workflow.id, agent.org_id, version)
+    if row is None:
+        raise NotFound(f"Workflow {key!r} has no version {version}.")
+    return VersionView(**_info(row).model_dump(), definition=row.definition)
+
+
+def compare(conn: DbConnection, agent: Agent, key: str, from_version: int, to_version: int) -> VersionDiff:
+    old = get_version(conn, agent, key, from_version).definition
+    new = get_version(conn, agent, key, to_version).definition
+    changes = [Change.model_validate(c) for c in diff(old, new)]
+    return VersionDiff(key=key, from_version=from_version, to_version=to_version, changes=changes)
+
+
+def rollback(conn: DbConnection, agent: Agent, key: str, body: Rollback, author_id: UUID | None) -> WorkflowView:
+    """A new version with the definition of an old one (history is never rewritten)."""
+    target = get_version(conn, agent, key, body.to_version)
+    parse_stored(target.definition)
+    reason = body.reason or f"Rolled back to version {body.to_version}"
+    new = NewVersion(definition=target.definition, reason=reason)
+    return add_version(conn, agent, key, new, author_id, source="rollback", rollback_of=body.to_version)

@@ -1,0 +1,277 @@
+"""A validated workflow definition → a LangGraph graph, built at Think time.
+
+The graph runs the nodes one at a time in a topological order of the edges: START → prepare → each node →
+finish → END, ending early on a failure. A node runs when it is a root (no incoming edge) or when an incoming
+edge comes from a node that ran and its `when` holds; otherwise it is skipped (NODE_SKIPPED). A strict
+order keeps joins and conditions simple and the run reproducible; the local agent's tools are the slow part
+and they are sequential anyway (one tool call per Think step).
+
+State: inputs (resolved), results (node id → result), ran, skipped, notes, and the runner's contract keys
+`failure` and `output`."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Callable
+from typing import Any, TypedDict
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.graph import END, START, StateGraph
+
+from phi.definitions import expressions, templating
+from phi.definitions.document import NodeSpec, WorkflowDefinition, local_today, validate_inputs
+from phi.definitions.functions import COMPUTE, RENDER, check_contract, map_columns
+from phi.definitions.table import TableError, apply_ops
+from phi.domain.models import EventType
+from phi.errors import InvalidDefinition
+from phi.llm import ChatMessage
+from phi.workflows.contracts import ToolRequest
+from phi.workflows.ports import Ports, ports_of
+
+MAX_LLM_CONTEXT_CHARS = 20_000
+DEFAULT_SYSTEM = (
+    "You are an operations analyst. Use only the figures given; never invent or recompute numbers. "
+    "Be brief and concrete."
+)
+
+
+class DefinitionState(TypedDict, total=False):
+    task_id: str
+    org_id: str
+    agent_id: str
+    inputs: dict[str, Any]
+    results: dict[str, Any]
+    ran: list[str]
+    skipped: list[str]
+    notes: list[str]
+    failure: dict[str, str] | None
+    output: dict[str, Any]
+
+
+class NodeFailed(Exception):
+    def __init__(self, error: str, cause: str) -> None:
+        super().__init__(cause)
+        self.error, self.cause = error, cause
+
+
+def _context(state: DefinitionState) -> dict[str, Any]:
+    """What templates and expressions see: inputs, and every result by its node id."""
+    results = state.get("results") or {}
+    return {**results, "inputs": state.get("inputs") or {}, "results": results}
+
+
+def _fill(value: Any, state: DefinitionState) -> Any:
+    if isinstance(value, dict):
+        return {k: _fill(v, state) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, state) for v in value]
+    return templating.fill(value, _context(state))
+
+
+def _table(state: DefinitionState, node_id: str, reader: str) -> dict[str, Any]:
+    value = (state.get("results") or {}).get(node_id)
+    if not (isinstance(value, dict) and "columns" in value and "rows" in value):
+        raise NodeFailed("Workflow.NotATable", f"{reader} reads {node_id!r}, which has no table result"
+                         f"{' (it was skipped)' if node_id in (state.get('skipped') or []) else ''}")
+    return value
+
+
+def _local_tool(node: NodeSpec, state: DefinitionState, ports: Ports) -> Any:
+    s = node.settings
+    if s["tool"] == "db.query":
+        args: dict[str, Any] = {"sql": s["sql"], "params": _fill(s.get("params") or {}, state)}
+    else:
+        args = {"path": str(_fill(s["path"], state)),
+                **{k: s[k] for k in ("sheet", "columns") if k in s}}
+    if "max_rows" in s:
+        args["max_rows"] = s["max_rows"]
+    outcome = ports.tools.call(ToolRequest(tool=s["tool"], args=args, purpose=f"{node.id}"))
+    if not outcome.ok:
+        raise NodeFailed(outcome.error or "Tool.Error",
+                         f"Node {node.id}: {s['tool']} on the local agent failed: {outcome.error}: {outcome.cause}")
+    return outcome.result or {}
+
+
+def _table_node(node: NodeSpec, state: DefinitionState, ports: Ports) -> Any:
+    s = node.settings
+    base = _table(state, s["input"], node.id)
+    joined = {op["right"]: _table(state, op["right"], node.id) for op in s["ops"] if op["op"] == "join"}
+    return apply_ops(base, s["ops"], joined)
+
+
+def _compute(node: NodeSpec, state: DefinitionState, ports: Ports) -> Any:
+    s = node.settings
+    function = COMPUTE[s["function"]]
+    mapping = s.get("column_mapping") or {}
+    datasets = {name: map_columns(_table(state, source, node.id), mapping.get(name) or {})
+                for name, source in s["inputs"].items()}
+    problems = check_contract(function, datasets)
+    if problems:
+        raise NodeFailed("Workflow.ContractError", f"Node {node.id}: {function.name}: " + "; ".join(problems))
+    try:
+        return function.run(datasets, _fill(s.get("args") or {}, state))
+    except (ValueError, KeyError) as exc:
+        raise NodeFailed("Workflow.ComputeError", f"Node {node.id}: {function.name}: {exc}") from exc
+
+
+def _search_docs(node: NodeSpec, state: DefinitionState, ports: Ports) -> Any:
+    s = node.settings
+    query = str(_fill(s["query"], state))
+    if not ports.documents.has_documents():
+        return {"query": query, "hits": []}
+    hits = [h for h in ports.documents.search(query, int(s.get("top_k", 3)))
+            if h.score >= float(s.get("min_score", 0.0))]
+    return {"query": query, "hits": [h.model_dump(mode="json") for h in hits]}
+
+
+def _llm(node: NodeSpec, state: DefinitionState, ports: Ports) -> Any:
+    s = node.settings
+    if ports.llm is None:
+        return {"text": None, "note": f"{node.id}: skipped, no LLM is configured"}
+    from phi.workflows.retry import call_llm_with_retry
+
+    results = state.get("results") or {}
+    context = {name: results.get(name) for name in s.get("context") or []}
+    prompt = str(_fill(s["prompt"], state))
+    if context:
+        prompt += "\n\nData (JSON):\n" + json.dumps(context, default=str)[:MAX_LLM_CONTEXT_CHARS]
+    messages = [ChatMessage(role="system", content=str(_fill(s.get("system") or DEFAULT_SYSTEM, state))),
+                ChatMessage(role="user", content=prompt)]
+    llm = ports.llm
+    response = call_llm_with_retry(lambda: llm.chat(messages, purpose=s.get("purpose", "analysis")))
+    return {"text": response.text.strip() or None, "model": response.model}
+
+
+def _render(node: NodeSpec, state: DefinitionState, ports: Ports, definition: WorkflowDefinition) -> Any:
+    s = node.settings
+    results = state.get("results") or {}
+    if s.get("names"):
+        named = {name: results.get(source) for name, source in s["names"].items()}
+    else:
+        shown = s.get("sections") or [n for n in state.get("ran") or [] if n != node.id]
+        named = {name: results[name] for name in shown if name in results}
+    title = str(_fill(s.get("title") or definition.name, state))
+    output = RENDER[s["template"]].run(title, named, list(state.get("notes") or []))
+    ports.events.record(EventType.REPORT_GENERATED, f"Report generated: {output.get('title', title)}",
+                        {"node": node.id})
+    return output
+
+
+def _condition(node: NodeSpec, state: DefinitionState, ports: Ports) -> Any:
+    return {"value": bool(expressions.evaluate(node.settings["expression"], _context(state)))}
+
+
+Executor = Callable[[NodeSpec, DefinitionState, Ports], Any]
+EXECUTORS: dict[str, Executor] = {
+    "local_tool": _local_tool, "table": _table_node, "compute": _compute, "search_docs": _search_docs,
+    "llm": _llm, "condition": _condition,
+}
+
+
+def _active(definition: WorkflowDefinition, node_id: str, state: DefinitionState) -> bool:
+    incoming = [e for e in definition.edges if e.target == node_id]
+    if not incoming:
+        return True
+    ran = set(state.get("ran") or [])
+    context = _context(state)
+    return any(e.source in ran and (e.when is None or bool(expressions.evaluate(e.when, context)))
+               for e in incoming)
+
+
+def _step(definition: WorkflowDefinition, node: NodeSpec) -> Any:  # a LangGraph node taking (state, config)
+    def run(state: DefinitionState, config: RunnableConfig) -> DefinitionState:
+        ports = ports_of(config)
+        try:
+            active = _active(definition, node.id, state)
+        except expressions.ExpressionError as exc:
+            return {"failure": {"error": "Workflow.ExpressionError", "cause": f"Edge into {node.id}: {exc}"}}
+        if not active:
+            ports.events.record(EventType.NODE_SKIPPED, f"{node.id} skipped: no incoming edge holds",
+                                {"node": node.id})
+            return {"skipped": [*(state.get("skipped") or []), node.id]}
+        try:
+            if node.kind == "render":
+                result = _render(node, state, ports, definition)
+            else:
+                result = EXECUTORS[node.kind](node, state, ports)
+        except NodeFailed as exc:
+            return {"failure": {"error": exc.error, "cause": exc.cause}}
+        except (TableError, expressions.ExpressionError) as exc:
+            return {"failure": {"error": "Workflow.TableError", "cause": f"Node {node.id}: {exc}"}}
+        except templating.TemplateError as exc:
+            return {"failure": {"error": "Workflow.TemplateError", "cause": f"Node {node.id}: {exc}"}}
+        update: DefinitionState = {
+            "results": {**(state.get("results") or {}), node.id: result},
+            "ran": [*(state.get("ran") or []), node.id],
+        }
+        if isinstance(result, dict) and result.get("note"):
+            update["notes"] = [*(state.get("notes") or []), str(result["note"])]
+        if node.kind != "render":
+            rows = result.get("row_count") if isinstance(result, dict) else None
+            ports.events.record(EventType.NODE_COMPLETED, f"{node.id} ({node.kind}) done"
+                                + (f": {rows} rows" if rows is not None else ""), {"node": node.id, "rows": rows})
+        return update
+
+    return run
+
+
+def _prepare(definition: WorkflowDefinition) -> Any:
+    def run(state: DefinitionState, config: RunnableConfig) -> DefinitionState:
+        ports = ports_of(config)
+        task = ports.task.load()
+        if task is None:
+            return {"failure": {"error": "Task.NotFound", "cause": "The task or its agent no longer exists."}}
+        try:
+            inputs = validate_inputs(definition, task.input, today=local_today(definition, ports.clock.now()),
+                                     resolve_relative=True)
+        except InvalidDefinition as exc:
+            return {"failure": {"error": "Workflow.InvalidInput", "cause": exc.message}}
+        return {"inputs": inputs, "results": {}, "ran": [], "skipped": [], "notes": [], "failure": None}
+
+    return run
+
+
+def _finish(definition: WorkflowDefinition) -> Any:
+    kinds = {n.id: n.kind for n in definition.nodes}
+
+    def run(state: DefinitionState) -> DefinitionState:
+        results, ran = state.get("results") or {}, state.get("ran") or []
+        chosen = definition.output if definition.output in ran else None
+        chosen = chosen or next((n for n in reversed(ran) if kinds[n] == "render"), None)
+        chosen = chosen or (ran[-1] if ran else None)
+        value = results.get(chosen) if chosen else None
+        output = dict(value) if isinstance(value, dict) else {"value": value}
+        if state.get("notes"):
+            output.setdefault("notes", state["notes"])
+        output["workflow"] = {"key": definition.key, "ran": ran, "skipped": state.get("skipped") or []}
+        return {"output": output}
+
+    return run
+
+
+def _name(node_id: str) -> str:
+    return f"n_{node_id}"
+
+
+def compile_definition(definition: WorkflowDefinition) -> StateGraph:
+    graph = StateGraph(DefinitionState)
+    order = definition.order()
+    by_id = {n.id: n for n in definition.nodes}
+    graph.add_node("prepare", _prepare(definition))
+    for node_id in order:
+        graph.add_node(_name(node_id), _step(definition, by_id[node_id]))
+    graph.add_node("finish", _finish(definition))
+    graph.add_edge(START, "prepare")
+    chain = ["prepare", *(_name(n) for n in order), "finish"]
+    for current, following in itertools.pairwise(chain):
+        graph.add_conditional_edges(current, _unless_failed(following), [following, END])
+    graph.add_edge("finish", END)
+    return graph
+
+
+def _unless_failed(following: str) -> Callable[[DefinitionState], str]:
+    def route(state: DefinitionState) -> str:
+        return END if state.get("failure") else following
+
+    return route

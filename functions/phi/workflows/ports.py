@@ -1,0 +1,84 @@
+"""What a workflow graph may reach outside itself, as a small typed object passed in LangGraph's
+`configurable` (key "ports"). Nodes never open a database connection, call AWS or pick an LLM themselves:
+Think passes the live ports (phi.workflows.live_ports), tests pass fakes — so every node and every graph runs
+in a unit test without PostgreSQL, moto or a local agent.
+
+The contract between a graph and the runner is its state's `failure` ({error, cause} or None) and `output`
+(the task's output, a JSON object); a tool the local agent must run is requested through `ports.tools`,
+which suspends the graph (LangGraph interrupt) until Think resumes it with the tool's outcome."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from langchain_core.runnables import RunnableConfig
+from pydantic import BaseModel
+
+from phi.documents.models import SearchHit
+from phi.domain.models import EventType
+from phi.llm.base import LlmProvider
+from phi.workflows.contracts import ToolOutcome, ToolRequest
+
+PORTS_KEY = "ports"
+
+
+class TaskSnapshot(BaseModel):
+    """What a graph knows of its task when it starts: ids, validated input and the agent's settings."""
+
+    task_id: str
+    org_id: str
+    agent_id: str
+    type: str
+    input: dict[str, Any]
+    agent_name: str
+    agent_config: dict[str, Any]
+
+
+class TaskPort(Protocol):
+    def load(self) -> TaskSnapshot | None: ...
+
+
+class EventsPort(Protocol):
+    def record(self, event: EventType, message: str, data: dict[str, Any]) -> None: ...
+
+
+class DocumentsPort(Protocol):
+    def has_documents(self) -> bool: ...
+
+    def search(self, query: str, top_k: int) -> list[SearchHit]: ...
+
+
+class ToolsPort(Protocol):
+    def call(self, request: ToolRequest) -> ToolOutcome: ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+@dataclass
+class Ports:
+    task: TaskPort
+    events: EventsPort
+    documents: DocumentsPort
+    tools: ToolsPort
+    llm: LlmProvider | None = None
+    clock: Clock = field(default_factory=SystemClock)
+
+
+def ports_of(config: RunnableConfig) -> Ports:
+    ports = (config.get("configurable") or {}).get(PORTS_KEY)
+    if not isinstance(ports, Ports):
+        raise RuntimeError("The workflow was run without its ports (configurable['ports'])")
+    return ports
+
+
+def graph_config(thread_id: str, ports: Ports) -> RunnableConfig:
+    return {"configurable": {"thread_id": thread_id, PORTS_KEY: ports}}

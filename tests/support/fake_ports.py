@@ -1,0 +1,121 @@
+"""Fake ports for workflow unit tests: an in-memory task, a list of events, canned document passages, a
+scripted LLM and tools answered by a Python function (for db.query: real SQL on a real SQLite file)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from phi.documents.models import SearchHit
+from phi.domain.models import EventType
+from phi.llm.base import ChatMessage, LlmResponse, Purpose
+from phi.workflows.contracts import ToolOutcome, ToolRequest
+from phi.workflows.ports import Ports, TaskSnapshot
+
+
+@dataclass
+class FakeTask:
+    snapshot: TaskSnapshot | None
+
+    def load(self) -> TaskSnapshot | None:
+        return self.snapshot
+
+
+@dataclass
+class FakeEvents:
+    recorded: list[tuple[EventType, str, dict[str, Any]]] = field(default_factory=list)
+
+    def record(self, event: EventType, message: str, data: dict[str, Any]) -> None:
+        self.recorded.append((event, message, data))
+
+
+@dataclass
+class FakeDocuments:
+    hits: list[SearchHit] = field(default_factory=list)
+    queries: list[str] = field(default_factory=list)
+
+    def has_documents(self) -> bool:
+        return bool(self.hits)
+
+    def search(self, query: str, top_k: int) -> list[SearchHit]:
+        self.queries.append(query)
+        return self.hits[:top_k]
+
+
+@dataclass
+class FakeTools:
+    answer: Callable[[ToolRequest], ToolOutcome]
+    requests: list[ToolRequest] = field(default_factory=list)
+
+    def call(self, request: ToolRequest) -> ToolOutcome:
+        self.requests.append(request)
+        return self.answer(request)
+
+
+@dataclass
+class FakeLlm:
+    answers: list[str]
+    name: str = "fake"
+    prompts: list[list[ChatMessage]] = field(default_factory=list)
+
+    def chat(
+        self, messages: list[ChatMessage], *, purpose: Purpose, json_schema: dict[str, Any] | None = None
+    ) -> LlmResponse:
+        self.prompts.append(messages)
+        return LlmResponse(text=self.answers.pop(0), model="fake")
+
+
+@dataclass
+class FixedClock:
+    moment: datetime = datetime(2026, 11, 21, 7, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self.moment
+
+
+def sqlite_tools(db_path: Path) -> Callable[[ToolRequest], ToolOutcome]:
+    """db.query answered from a SQLite file with bound parameters, as the local agent would answer it."""
+
+    def answer(request: ToolRequest) -> ToolOutcome:
+        if request.tool != "db.query":
+            return ToolOutcome(ok=False, error="Tool.NotAllowed", cause=f"{request.tool} is not configured")
+        connection = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+        try:
+            from phi_agent.tools.db_query import _bind  # the local agent's own binding of typed parameters
+
+            cursor = connection.execute(request.args["sql"], _bind(request.args.get("params"), "sqlite"))
+            columns = [d[0] for d in cursor.description]
+            rows = [list(row) for row in cursor.fetchall()]
+        except sqlite3.Error as exc:
+            return ToolOutcome(ok=False, error="Tool.SqlError", cause=str(exc))
+        finally:
+            connection.close()
+        return ToolOutcome(ok=True, result={"columns": columns, "rows": rows, "row_count": len(rows)})
+
+    return answer
+
+
+def snapshot(task_type: str = "DAILY_WAREHOUSE_REPORT", task_input: dict[str, Any] | None = None,
+             agent_config: dict[str, Any] | None = None) -> TaskSnapshot:
+    return TaskSnapshot(
+        task_id="00000000-0000-0000-0000-000000000001", org_id="00000000-0000-0000-0000-000000000002",
+        agent_id="00000000-0000-0000-0000-000000000003", type=task_type, input=task_input or {},
+        agent_name="Test analyst", agent_config=agent_config or {},
+    )
+
+
+def fake_ports(
+    task: TaskSnapshot | None,
+    tools: Callable[[ToolRequest], ToolOutcome],
+    *,
+    hits: list[SearchHit] | None = None,
+    llm_answers: list[str] | None = None,
+) -> Ports:
+    return Ports(
+        task=FakeTask(task), events=FakeEvents(), documents=FakeDocuments(hits or []), tools=FakeTools(tools),
+        llm=FakeLlm(llm_answers) if llm_answers is not None else None, clock=FixedClock(),
+    )

@@ -1,0 +1,258 @@
+"""Definitions compiled to LangGraph graphs and run with fake ports: each node kind, and a multi-node graph."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import pytest
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.types import Command
+
+from phi.definitions.document import validate_definition
+from phi.definitions.expressions import ExpressionError, check, evaluate
+from phi.definitions.table import apply_ops
+from phi.definitions.templating import TemplateError, fill
+from phi.documents.models import SearchHit
+from phi.domain.models import EventType
+from phi.workflows.compiler import compile_definition
+from phi.workflows.contracts import ToolOutcome, ToolRequest
+from phi.workflows.live_ports import LocalAgentTools
+from phi.workflows.ports import graph_config
+from tests.support.fake_ports import FakeEvents, FakeLlm, FakeTools, fake_ports, snapshot, sqlite_tools
+from tests.support.warehouse_reference import reference_figures
+
+REPORT_DAY = date(2026, 11, 20)
+START = {"task_id": "t", "org_id": "o", "agent_id": "a"}
+SHIPMENTS = {"columns": ["order_id", "carrier", "promised_at", "shipped_at", "qty"], "rows": [
+    ["o1", "DHL", "2026-11-20T10:00:00", "2026-11-20T12:00:00", 3],
+    ["o2", "DHL", "2026-11-20T10:00:00", "2026-11-20T09:00:00", 1],
+    ["o3", "UPS", "2026-11-20T11:00:00", "2026-11-20T15:00:00", 2],
+    ["o4", "DPD", "2026-11-20T11:00:00", None, 5],
+    ["o5", "DHL", "2026-11-20T08:00:00", "2026-11-20T07:30:00", 4],
+]}
+
+
+def _run(document: dict[str, Any], tools: Any, **kwargs: Any) -> tuple[dict[str, Any], Any]:
+    ports = fake_ports(snapshot(task_type=document["key"], task_input=kwargs.pop("task_input", {})), tools, **kwargs)
+    graph = compile_definition(validate_definition(document)).compile()
+    return graph.invoke(START, graph_config("t", ports)), ports
+
+
+def _answer_with(table: dict[str, Any]) -> Any:
+    def answer(request: ToolRequest) -> ToolOutcome:
+        return ToolOutcome(ok=True, result=table)
+
+    return answer
+
+
+# --- the pure pieces ---------------------------------------------------------------------------------------
+
+def test_expressions_evaluate_without_eval_and_refuse_unknown_operators() -> None:
+    data = {"kpis": {"late": {"rate": 0.07}}, "n": 3}
+    assert evaluate({">": [{"var": "kpis.late.rate"}, 0.05]}, data) is True
+    assert evaluate({"if": [{"<": [{"var": "n"}, 2]}, "few", "many"]}, data) == "many"
+    assert evaluate({"/": [1, 0]}, data) is None
+    assert evaluate({">": [{"var": "missing"}, 1]}, data) is False
+    with pytest.raises(ExpressionError):
+        check({"lambda": ["x"]})
+    with pytest.raises(ExpressionError):
+        check({"!": [{"!": [{"!": [True]}]}]} if False else {"+": [1] * 3000})
+
+
+def test_templates_are_sandboxed_and_keep_parameter_types() -> None:
+    context = {"inputs": {"date": "2026-11-20", "top": 5}}
+    assert fill("{{ inputs.top }}", context) == 5
+    assert fill("{{ day_end(inputs.date) }}", context) == "2026-11-21T00:00:00"
+    assert fill("Report for {{ inputs.date }}", context) == "Report for 2026-11-20"
+    with pytest.raises(TemplateError):
+        fill("{{ inputs.__class__.__mro__ }}", context)
+    with pytest.raises(TemplateError):
+        fill("{{ 'x' * 1000000000 }}", context)
+    with pytest.raises(TemplateError):
+        fill("{{ nothing_here }}", context)
+
+
+def test_table_operations_filter_group_sort_top_k_join_derive() -> None:
+    carriers = {"columns": ["carrier", "name"], "rows": [["DHL", "DHL Parcel"], ["UPS", "UPS Ltd"]]}
+    ops = [
+        {"op": "filter", "where": {"or": [{"==": [{"var": "shipped_at"}, None]},
+                                          {">": [{"var": "shipped_at"}, {"var": "promised_at"}]}]}},
+        {"op": "derive", "column": "double_qty", "expr": {"*": [{"var": "qty"}, 2]}},
+        {"op": "group_by", "keys": ["carrier"], "aggs": {"late": {"fn": "count"}, "units": {"fn": "sum",
+                                                                                          "column": "double_qty"}}},
+        {"op": "join", "right": "carriers", "on": ["carrier"], "how": "left"},
+        {"op": "top_k", "k": 2, "by": "units"},
+    ]
+    result = apply_ops(SHIPMENTS, ops, {"carriers": carriers})
+    assert result["columns"] == ["carrier", "late", "units", "name"]
+    assert result["rows"] == [["DPD", 1, 10.0, None], ["DHL", 1, 6.0, "DHL Parcel"]]
+    sorted_rows = apply_ops(SHIPMENTS, [{"op": "sort", "by": ["qty"], "descending": True},
+                                        {"op": "select", "columns": ["order_id"]}, {"op": "limit", "n": 2}], {})
+    assert sorted_rows["rows"] == [["o4"], ["o5"]]
+
+
+# --- each node kind in a compiled graph ------------------------------------------------------------------------
+
+def _late_workflow(**extra_nodes: Any) -> dict[str, Any]:
+    return {
+        "key": "late_by_carrier", "name": "Late shipments by carrier",
+        "inputs": {"date": {"type": "date", "default": "yesterday"}, "top": {"type": "integer", "default": 2}},
+        "nodes": [
+            {"id": "shipments", "kind": "local_tool", "settings": {
+                "tool": "db.query",
+                "sql": "SELECT * FROM shipments WHERE promised_at >= :start AND promised_at < :end",
+                "params": {"start": "{{ day_start(inputs.date) }}", "end": "{{ day_end(inputs.date) }}"}}},
+            {"id": "late", "kind": "table", "settings": {"input": "shipments", "ops": [
+                {"op": "filter", "where": {">": [{"var": "shipped_at"}, {"var": "promised_at"}]}},
+                {"op": "group_by", "keys": ["carrier"], "aggs": {"late": {"fn": "count"}}},
+                {"op": "sort", "by": ["carrier"]}]}},
+            {"id": "any_late", "kind": "condition", "settings": {"expression": {">": [{"var": "late.row_count"}, 0]}}},
+            {"id": "sops", "kind": "search_docs", "settings": {"query": "late shipments on {{ inputs.date }}",
+                                                                "top_k": 2}},
+            {"id": "analysis", "kind": "llm", "settings": {"prompt": "Why were shipments late?",
+                                                            "context": ["late"]}},
+            {"id": "report", "kind": "render", "settings": {"template": "sections",
+                                                             "title": "Late shipments {{ inputs.date }}",
+                                                             "sections": ["late", "sops", "analysis"]}},
+            {"id": "all_good", "kind": "render", "settings": {"template": "sections", "title": "No late shipments",
+                                                               "sections": []}},
+        ],
+        "edges": [["shipments", "late"], ["late", "any_late"],
+                  {"from": "any_late", "to": "sops", "when": {"var": "any_late.value"}},
+                  {"from": "any_late", "to": "all_good", "when": {"!": {"var": "any_late.value"}}},
+                  ["sops", "analysis"], ["analysis", "report"]],
+    }
+
+
+def test_a_multi_node_graph_runs_every_kind_through_the_ports() -> None:
+    hit = SearchHit(document_id=uuid4(), filename="SOP-OUT-04.docx", chunk_index=0, page=3, heading="Late",
+                    text="Call the carrier when two shipments are late.", score=0.8)
+    state, ports = _run(_late_workflow(), _answer_with(SHIPMENTS), hits=[hit], llm_answers=["UPS missed the wave."],
+                        task_input={"date": "2026-11-20"})
+
+    assert state.get("failure") is None
+    # local_tool: the SQL as written, values as bound parameters filled from the inputs
+    [request] = ports.tools.requests
+    assert request.args == {"sql": _late_workflow()["nodes"][0]["settings"]["sql"],
+                            "params": {"start": "2026-11-20T00:00:00", "end": "2026-11-21T00:00:00"}}
+    # table → condition → search_docs → llm → render; the other branch skipped
+    assert state["results"]["late"]["rows"] == [["DHL", 1], ["UPS", 1]]
+    assert state["results"]["any_late"] == {"value": True}
+    assert state["results"]["sops"]["query"] == "late shipments on 2026-11-20"
+    assert '"late"' in ports.llm.prompts[0][1].content  # the table went to the model as data
+    output = state["output"]
+    assert output["title"] == "Late shipments 2026-11-20"
+    assert "| DHL | 1 |" in output["markdown"] and "UPS missed the wave." in output["markdown"]
+    assert "SOP-OUT-04.docx" in output["markdown"]
+    assert output["workflow"]["skipped"] == ["all_good"]
+    assert isinstance(ports.events, FakeEvents)
+    assert (EventType.NODE_SKIPPED, "all_good skipped: no incoming edge holds", {"node": "all_good"}) \
+        in ports.events.recorded
+
+
+def test_the_other_branch_runs_when_the_condition_is_false_and_no_llm_leaves_a_note() -> None:
+    on_time = {**SHIPMENTS, "rows": [r for r in SHIPMENTS["rows"] if r[3] and r[3] <= r[2]]}
+    state, _ = _run(_late_workflow(), _answer_with(on_time), task_input={"date": "2026-11-20"})
+    assert state["output"]["title"] == "No late shipments"
+    assert set(state["output"]["workflow"]["skipped"]) == {"sops", "analysis", "report"}
+
+    workflow = _late_workflow()
+    workflow["nodes"] = workflow["nodes"][:6]
+    workflow["edges"] = [e for e in workflow["edges"] if not (isinstance(e, dict) and e["to"] == "all_good")]
+    state, _ = _run(workflow, _answer_with(SHIPMENTS), task_input={"date": "2026-11-20"})
+    assert state["results"]["analysis"]["text"] is None
+    assert "analysis: skipped, no LLM is configured" in state["output"]["markdown"]
+
+
+def test_a_tool_failure_names_the_node_and_stops_the_graph() -> None:
+    def broken(request: ToolRequest) -> ToolOutcome:
+        return ToolOutcome(ok=False, error="Tool.SqlError", cause="no such table: shipments")
+
+    state, _ = _run(_late_workflow(), broken)
+    assert state["failure"]["error"] == "Tool.SqlError"
+    assert "Node shipments" in state["failure"]["cause"] and "no such table" in state["failure"]["cause"]
+    assert "output" not in state and "late" not in state["results"]
+
+
+def test_a_table_op_on_a_missing_column_fails_readably() -> None:
+    table = {"columns": ["id"], "rows": [[1]]}
+    state, _ = _run(_late_workflow(), _answer_with(table))
+    assert state["failure"]["error"] == "Workflow.TableError"
+    assert "late" in state["failure"]["cause"] and "carrier" in state["failure"]["cause"]
+
+
+def test_relative_dates_resolve_in_the_schedules_time_zone() -> None:
+    workflow = {**_late_workflow(), "schedule": {"cron": "0 7 * * *", "timezone": "Pacific/Auckland"}}
+    # FixedClock is 2026-11-21 07:00 UTC = 2026-11-21 20:00 in Auckland → yesterday is 2026-11-20
+    state, _ = _run(workflow, _answer_with(SHIPMENTS))
+    assert state["inputs"]["date"] == "2026-11-20"
+    workflow["schedule"]["timezone"] = "Pacific/Pago_Pago"  # UTC-11: still 2026-11-20 there → yesterday 19th
+    state, _ = _run(workflow, _answer_with(SHIPMENTS))
+    assert state["inputs"]["date"] == "2026-11-19"
+
+
+def test_compute_maps_the_customers_columns_to_the_contract(warehouse_sqlite: Path) -> None:
+    # Given a customer whose shipments table calls its columns differently (renamed in SQL here)
+    workflow = {
+        "key": "kpis_only", "name": "KPIs",
+        "inputs": {"date": {"type": "date", "required": True}},
+        "nodes": [
+            {"id": "ship", "kind": "local_tool", "settings": {"tool": "db.query", "sql": (
+                "SELECT order_id AS ord_no, promised_at AS due, shipped_at AS sent, carrier FROM shipments "
+                "WHERE (promised_at >= :s AND promised_at < :e) OR (shipped_at >= :s AND shipped_at < :e)"),
+                "params": {"s": "{{ day_start(inputs.date) }}", "e": "{{ day_end(inputs.date) }}"}}},
+            {"id": "kpis", "kind": "compute", "settings": {
+                "function": "warehouse.daily_kpis", "inputs": {"shipments": "ship"},
+                "column_mapping": {"shipments": {"order_id": "ord_no", "promised_at": "due", "shipped_at": "sent"}},
+                "args": {"day": "{{ inputs.date }}"}}},
+        ],
+        "edges": [["ship", "kpis"]],
+        "output": "kpis",
+    }
+    state, _ = _run(workflow, sqlite_tools(warehouse_sqlite), task_input={"date": REPORT_DAY.isoformat()})
+    assert state.get("failure") is None, state.get("failure")
+    assert state["output"]["late"]["late_count"] == reference_figures(warehouse_sqlite, REPORT_DAY)["late_orders"]
+
+    # Without the mapping, the contract names the missing columns
+    del workflow["nodes"][1]["settings"]["column_mapping"]
+    state, _ = _run(workflow, sqlite_tools(warehouse_sqlite), task_input={"date": REPORT_DAY.isoformat()})
+    assert state["failure"]["error"] == "Workflow.ContractError"
+    assert "order_id, promised_at, shipped_at" in state["failure"]["cause"]
+
+
+def test_local_tool_nodes_interrupt_for_the_local_agent_as_today() -> None:
+    ports = fake_ports(snapshot(task_type="late_by_carrier", task_input={"date": "2026-11-20"}),
+                       _answer_with(SHIPMENTS), llm_answers=["ok"])
+    ports.tools = LocalAgentTools()
+    graph = compile_definition(validate_definition(_late_workflow())).compile(checkpointer=InMemorySaver())
+    config = graph_config("interrupt", ports)
+    graph.invoke(START, config)
+    [pending] = graph.get_state(config).interrupts
+    assert ToolRequest.model_validate(pending.value).tool == "db.query"
+    graph.invoke(Command(resume=ToolOutcome(ok=True, result=SHIPMENTS).model_dump()), config)
+    values = graph.get_state(config).values
+    assert not graph.get_state(config).interrupts
+    assert values["output"]["title"] == "Late shipments 2026-11-20"
+    assert isinstance(ports.llm, FakeLlm) and not isinstance(ports.tools, FakeTools)
+
+
+def test_the_readme_example_runs_with_fake_ports() -> None:
+    import json
+
+    from phi.definitions.document import SCHEMA_FILE
+
+    section = (SCHEMA_FILE.parents[3] / "README.md").read_text().split("## Workflows as data", 1)[1]
+    example = json.loads(section.split("```json", 1)[1].split("```", 1)[0])
+    hit = SearchHit(document_id=uuid4(), filename="SOP-OUT-04.docx", chunk_index=0, page=1, heading=None,
+                    text="Escalate late carriers.", score=0.9)
+    state, _ = _run(example, _answer_with(dict(SHIPMENTS)), hits=[hit],
+                        llm_answers=["DHL and UPS were late."], task_input={"date": "2026-11-20"})
+    assert state.get("failure") is None, state.get("failure")
+    # 3 of 5 shipments late or unshipped: 60 % > 5 %, so the SOP search and the analysis ran
+    assert state["results"]["too_late"] == {"value": True}
+    assert state["output"]["title"] == "Late shipments on 2026-11-20"
+    assert "DHL and UPS were late." in state["output"]["markdown"]
+    assert state["output"]["workflow"]["skipped"] == []

@@ -1,0 +1,108 @@
+"""The daily report graph below end-to-end: fake ports, a real SQLite sample, no PostgreSQL, moto or agent."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from uuid import uuid4
+
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.types import Command
+
+from phi.definitions.registry import DAILY_WAREHOUSE_REPORT, get_type
+from phi.documents.models import SearchHit
+from phi.domain.models import EventType
+from phi.workflows.contracts import ToolOutcome, ToolRequest
+from phi.workflows.live_ports import LocalAgentTools
+from phi.workflows.ports import graph_config
+from tests.support.fake_ports import FakeEvents, FakeLlm, FakeTools, fake_ports, snapshot, sqlite_tools
+from tests.support.warehouse_reference import reference_figures
+
+REPORT_DAY = date(2026, 11, 20)
+START = {"task_id": "t", "org_id": "o", "agent_id": "a"}
+
+
+def _graph():  # type: ignore[no-untyped-def]
+    return get_type(DAILY_WAREHOUSE_REPORT).load_graph_builder()().compile()
+
+
+def test_the_report_is_computed_from_the_tool_results_through_the_ports(warehouse_sqlite: Path) -> None:
+    ports = fake_ports(snapshot(task_input={"date": REPORT_DAY.isoformat()}), sqlite_tools(warehouse_sqlite))
+
+    state = _graph().invoke(START, graph_config("t1", ports))
+
+    assert state.get("failure") is None
+    expected = reference_figures(warehouse_sqlite, REPORT_DAY)
+    kpis = state["output"]["kpis"]
+    assert kpis["throughput"]["lines_picked"] == expected["lines_picked"]
+    assert kpis["late"]["late_count"] == expected["late_orders"]
+    assert kpis["backlog"]["orders"] == expected["backlog_orders"]
+    assert f"{expected['lines_picked']:,}" in state["output"]["markdown"]
+    # the SQL went out with bound parameters, never with the values spliced in
+    assert isinstance(ports.tools, FakeTools)
+    requests = ports.tools.requests
+    assert [r.tool for r in requests] == ["db.query"] * 3
+    assert all(r.args["params"] for r in requests)
+    assert all(f":{name}" in r.args["sql"] for r in requests for name in r.args["params"])
+    assert all(str(v) not in r.args["sql"] for r in requests for v in r.args["params"].values())
+    assert isinstance(ports.events, FakeEvents)
+    assert [e for e, _, _ in ports.events.recorded] == [EventType.KPIS_COMPUTED, EventType.REPORT_GENERATED]
+
+
+def test_without_a_date_the_report_is_on_the_day_before_the_clock(warehouse_sqlite: Path) -> None:
+    ports = fake_ports(snapshot(), sqlite_tools(warehouse_sqlite))
+    state = _graph().invoke(START, graph_config("t2", ports))
+    assert state["day"] == "2026-11-20"  # FixedClock: 2026-11-21 07:00 UTC
+
+
+def test_a_tool_failure_ends_the_graph_with_a_readable_failure_and_no_output(warehouse_sqlite: Path) -> None:
+    def broken(request: ToolRequest) -> ToolOutcome:
+        return ToolOutcome(ok=False, error="Tool.SqlError", cause="no such table: orders")
+
+    state = _graph().invoke(START, graph_config("t3", fake_ports(snapshot(), broken)))
+
+    assert state["failure"]["error"] == "Tool.SqlError"
+    assert "no such table: orders" in state["failure"]["cause"]
+    assert "output" not in state
+
+
+def test_a_vanished_task_fails_before_any_tool_is_asked_for() -> None:
+    ports = fake_ports(None, lambda r: ToolOutcome(ok=True, result={}))
+    state = _graph().invoke(START, graph_config("t4", ports))
+    assert state["failure"]["error"] == "Task.NotFound"
+    assert isinstance(ports.tools, FakeTools) and ports.tools.requests == []
+
+
+def test_the_llm_port_writes_the_narrative_and_sops_are_cited(warehouse_sqlite: Path) -> None:
+    hit = SearchHit(document_id=uuid4(), filename="SOP-OUT-04.docx", chunk_index=0, page=2, heading="Late",
+                    text="Escalate when the late rate exceeds its limit.", score=0.9)
+    ports = fake_ports(snapshot(task_input={"date": REPORT_DAY.isoformat()}), sqlite_tools(warehouse_sqlite),
+                       hits=[hit], llm_answers=["Carrier cut-offs were missed; re-plan waves."])
+
+    state = _graph().invoke(START, graph_config("t5", ports))
+
+    assert "Carrier cut-offs were missed" in state["output"]["markdown"]
+    assert isinstance(ports.llm, FakeLlm) and len(ports.llm.prompts) == 1
+    if state["output"]["kpis"]["anomalies"]:
+        assert any(c["document"] == "SOP-OUT-04.docx" for c in state["output"]["citations"])
+
+
+def test_the_live_tool_port_suspends_the_graph_until_resumed(warehouse_sqlite: Path) -> None:
+    # Given the real LocalAgentTools port (a LangGraph interrupt) and an in-memory checkpointer
+    ports = fake_ports(snapshot(task_input={"date": REPORT_DAY.isoformat()}), sqlite_tools(warehouse_sqlite))
+    ports.tools = LocalAgentTools()
+    answer = sqlite_tools(warehouse_sqlite)
+    graph = get_type(DAILY_WAREHOUSE_REPORT).load_graph_builder()().compile(checkpointer=InMemorySaver())
+    config = graph_config("t6", ports)
+
+    # When the graph runs, it stops at each tool request; resuming with the outcome goes on
+    graph.invoke(START, config)
+    asked = 0
+    while (interrupts := graph.get_state(config).interrupts):
+        request = ToolRequest.model_validate(interrupts[0].value)
+        asked += 1
+        graph.invoke(Command(resume=answer(request).model_dump()), config)
+
+    # Then three fetches were asked for, and the output is there
+    assert asked == 3
+    assert graph.get_state(config).values["output"]["title"]

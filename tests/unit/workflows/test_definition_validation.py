@@ -1,0 +1,154 @@
+"""Validation of workflow definitions: every problem names the node and the field."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+
+from phi.definitions.document import SCHEMA_FILE, build_schema, to_document, validate_definition, validate_inputs
+from phi.errors import InvalidDefinition
+
+VALID: dict[str, Any] = {
+    "key": "late_by_carrier",
+    "name": "Late shipments by carrier",
+    "inputs": {"date": {"type": "date", "default": "yesterday"}, "top": {"type": "integer", "default": 3}},
+    "schedule": {"cron": "0 7 * * 1-5", "timezone": "Europe/London", "overlap": "SKIP"},
+    "nodes": [
+        {"id": "shipments", "kind": "local_tool", "settings": {
+            "tool": "db.query", "sql": "SELECT * FROM shipments WHERE promised_at >= :start AND promised_at < :end",
+            "params": {"start": "{{ day_start(inputs.date) }}", "end": "{{ day_end(inputs.date) }}"}}},
+        {"id": "late", "kind": "table", "settings": {"input": "shipments", "ops": [
+            {"op": "filter", "where": {">": [{"var": "shipped_at"}, {"var": "promised_at"}]}},
+            {"op": "group_by", "keys": ["carrier"], "aggs": {"late": {"fn": "count"}}},
+            {"op": "top_k", "k": 3, "by": "late"}]}},
+        {"id": "any_late", "kind": "condition", "settings": {"expression": {">": [{"var": "late.row_count"}, 0]}}},
+        {"id": "report", "kind": "render", "settings": {"template": "sections", "sections": ["late"]}},
+    ],
+    "edges": [["shipments", "late"], ["late", "any_late"],
+              {"from": "any_late", "to": "report", "when": {"var": "any_late.value"}}],
+}
+
+
+def _problems(document: dict[str, Any]) -> list[dict[str, Any]]:
+    with pytest.raises(InvalidDefinition) as raised:
+        validate_definition(document)
+    errors: list[dict[str, Any]] = raised.value.details["errors"]
+    return errors
+
+
+def test_a_valid_definition_validates_and_round_trips() -> None:
+    definition = validate_definition(VALID)
+    assert definition.order() == ["shipments", "late", "any_late", "report"]
+    assert validate_definition(to_document(definition)) == definition
+
+
+def test_a_settings_error_names_the_node_and_the_field() -> None:
+    document = copy.deepcopy(VALID)
+    document["nodes"][1]["settings"]["ops"][2]["k"] = "three"
+    [problem] = _problems(document)
+    assert problem["node"] == "late"
+    assert problem["field"] == "nodes[1].settings.ops[2].k"
+    assert "integer" in problem["message"]
+
+
+def test_db_query_needs_its_sql_and_file_read_takes_no_sql() -> None:
+    document = copy.deepcopy(VALID)
+    del document["nodes"][0]["settings"]["sql"]
+    problems = _problems(document)
+    assert problems[0]["node"] == "shipments" and "sql" in problems[0]["message"]
+    document = copy.deepcopy(VALID)
+    document["nodes"][0]["settings"] = {"tool": "file.read", "path": "x.csv", "sql": "SELECT 1"}
+    assert _problems(document)[0]["field"].startswith("nodes[0].settings")
+
+
+def test_unknown_kind_and_unknown_table_operation_are_named() -> None:
+    document = copy.deepcopy(VALID)
+    document["nodes"][1]["settings"]["ops"][0] = {"op": "pivot"}
+    assert _problems(document)[0]["field"] == "nodes[1].settings.ops[0].op"
+    document = copy.deepcopy(VALID)
+    document["nodes"][2]["kind"] = "shell"
+    assert _problems(document)[0]["field"] == "nodes[2].kind"
+
+
+def test_edges_must_name_existing_nodes() -> None:
+    document = copy.deepcopy(VALID)
+    document["edges"].append(["late", "nowhere"])
+    [problem] = _problems(document)
+    assert problem == {"node": None, "field": "edges[3].to", "message": "no node has the id 'nowhere'"}
+
+
+def test_cycles_are_refused() -> None:
+    document = copy.deepcopy(VALID)
+    document["edges"].append(["report", "shipments"])
+    problems = _problems(document)
+    assert {p["node"] for p in problems} == {"shipments", "late", "any_late", "report"}
+    assert all("cycle" in p["message"] for p in problems)
+
+
+def test_unconnected_nodes_and_reads_not_reachable_before_are_reported() -> None:
+    document = copy.deepcopy(VALID)
+    document["nodes"].append({"id": "orphan", "kind": "condition", "settings": {"expression": True}})
+    [problem] = _problems(document)
+    assert problem["node"] == "orphan" and "connected to no other node" in problem["message"]
+    document = copy.deepcopy(VALID)
+    document["nodes"][3]["settings"]["sections"] = ["late"]
+    document["nodes"][1]["settings"]["input"] = "report"  # reads a node that runs after it
+    problems = _problems(document)
+    assert problems[0]["node"] == "late" and "not reachable before it" in problems[0]["message"]
+
+
+def test_expressions_and_templates_are_checked_before_anything_runs() -> None:
+    document = copy.deepcopy(VALID)
+    document["nodes"][2]["settings"]["expression"] = {"__import__": ["os"]}
+    [problem] = _problems(document)
+    assert problem["field"] == "nodes[2].settings.expression" and "unknown operator" in problem["message"]
+    document = copy.deepcopy(VALID)
+    document["nodes"][0]["settings"]["params"]["start"] = "{{ day_start(inputs.date) "
+    [problem] = _problems(document)
+    assert problem["field"] == "nodes[0].settings.params.start" and "parse" in problem["message"]
+
+
+def test_compute_column_mapping_is_checked_against_the_contract() -> None:
+    document = copy.deepcopy(VALID)
+    document["nodes"].append({"id": "kpis", "kind": "compute", "settings": {
+        "function": "warehouse.daily_kpis", "inputs": {"shipments": "shipments"},
+        "column_mapping": {"shipments": {"promised": "due_at"}}, "args": {"day": "{{ inputs.date }}"}}})
+    document["edges"].append(["shipments", "kpis"])
+    [problem] = _problems(document)
+    assert problem["node"] == "kpis" and problem["field"] == "nodes[4].settings.column_mapping.shipments"
+
+
+def test_schedule_cron_and_time_zone_are_validated() -> None:
+    document = copy.deepcopy(VALID)
+    document["schedule"] = {"cron": "every morning", "timezone": "Mars/Olympus"}
+    fields = {p["field"] for p in _problems(document)}
+    assert fields == {"schedule.cron", "schedule.timezone"}
+
+
+def test_inputs_are_typed_and_relative_dates_resolved_at_run_time() -> None:
+    definition = validate_definition(VALID)
+    import datetime as dt
+
+    assert validate_inputs(definition, {}) == {"date": "yesterday", "top": 3}
+    today = dt.date(2026, 11, 21)
+    assert validate_inputs(definition, {}, today=today, resolve_relative=True)["date"] == "2026-11-20"
+    with pytest.raises(InvalidDefinition) as raised:
+        validate_inputs(definition, {"top": "many", "colour": "red"})
+    assert {p["field"] for p in raised.value.details["errors"]} == {"top", "colour"}
+
+
+def test_the_kept_schema_file_is_the_published_schema() -> None:
+    # regenerate with: python -m phi.definitions.document
+    assert json.loads(SCHEMA_FILE.read_text()) == build_schema()
+
+
+def test_the_readme_example_is_a_valid_definition() -> None:
+    readme = (SCHEMA_FILE.parents[3] / "README.md").read_text()
+    section = readme.split("## Workflows as data", 1)[1]
+    example = section.split("```json", 1)[1].split("```", 1)[0]
+    definition = validate_definition(json.loads(example))
+    assert {n.kind for n in definition.nodes} == {"local_tool", "table", "compute", "condition", "search_docs",
+                                                  "llm", "render"}
