@@ -148,8 +148,20 @@ def bench_copy_vs_insert(
         statement = f"COPY document_chunks ({columns}) FROM STDIN"
         with conn.transaction(), conn.cursor() as cursor, cursor.copy(statement) as copy:
             for item, vector in zip(many_chunks, matrix.tolist(), strict=True):
-                copy.write_row((document_id, org_id, None, item.index, item.text, item.page, item.heading,
-                                item.content_hash, store.vector_literal(vector), model_id))
+                copy.write_row(
+                    (
+                        document_id,
+                        org_id,
+                        None,
+                        item.index,
+                        item.text,
+                        item.page,
+                        item.heading,
+                        item.content_hash,
+                        store.vector_literal(vector),
+                        model_id,
+                    )
+                )
 
     def row_by_row() -> None:
         document_id = new_document(conn, org_id, "insert.pdf")
@@ -158,8 +170,17 @@ def bench_copy_vs_insert(
                 cursor.execute(
                     f"INSERT INTO document_chunks ({columns})"
                     " VALUES (%s, %s, NULL, %s, %s, %s, %s, %s, %s::vector, %s)",
-                    (document_id, org_id, item.index, item.text, item.page, item.heading, item.content_hash,
-                     store.vector_literal(vector), model_id),
+                    (
+                        document_id,
+                        org_id,
+                        item.index,
+                        item.text,
+                        item.page,
+                        item.heading,
+                        item.content_hash,
+                        store.vector_literal(vector),
+                        model_id,
+                    ),
                 )
 
     _, copy_seconds = timed(binary_copy)
@@ -170,8 +191,10 @@ def bench_copy_vs_insert(
     print(f"{'binary COPY (numpy -> pgvector)':<34}{copy_seconds:>10.2f}{rows / copy_seconds:>12.0f}")
     print(f"{'text COPY (previous)':<34}{text_seconds:>10.2f}{rows / text_seconds:>12.0f}")
     print(f"{'row-by-row INSERT (baseline)':<34}{insert_seconds:>10.2f}{rows / insert_seconds:>12.0f}")
-    print(f"binary COPY is {insert_seconds / copy_seconds:.1f}x row-by-row INSERT and "
-          f"{text_seconds / copy_seconds:.1f}x the text COPY")
+    print(
+        f"binary COPY is {insert_seconds / copy_seconds:.1f}x row-by-row INSERT and "
+        f"{text_seconds / copy_seconds:.1f}x the text COPY"
+    )
 
 
 def random_unit_vectors(rng: np.random.Generator, count: int, dimension: int) -> np.ndarray:
@@ -198,15 +221,55 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-_SUBJECTS = ["Pickers", "The shift lead", "Forklift drivers", "The dock supervisor", "Receiving staff", "Packers",
-             "The safety officer", "The inventory controller", "Loaders", "The night shift"]
+_SUBJECTS = [
+    "Pickers",
+    "The shift lead",
+    "Forklift drivers",
+    "The dock supervisor",
+    "Receiving staff",
+    "Packers",
+    "The safety officer",
+    "The inventory controller",
+    "Loaders",
+    "The night shift",
+]
 _ACTIONS = ["check", "scan", "count", "report", "label", "inspect", "stage", "wrap", "replenish", "escalate"]
-_OBJECTS = ["damaged pallets", "late shipments", "open orders", "carrier pickups", "bin locations", "cycle counts",
-            "hazardous goods", "returns", "cold-chain cartons", "oversized parcels", "pick lists", "dock doors"]
-_WHERE = ["in zone A", "in the freezer aisle", "at dock 3", "in the mezzanine", "at the returns desk",
-          "in bulk storage", "at the packing benches", "in the yard", "at goods-in", "at the despatch lanes"]
-_WHEN = ["before the 10:00 wave", "at the start of every shift", "after a scanner outage", "at month end",
-         "when a carrier misses its slot", "during peak season", "before 09:00", "within 30 minutes"]
+_OBJECTS = [
+    "damaged pallets",
+    "late shipments",
+    "open orders",
+    "carrier pickups",
+    "bin locations",
+    "cycle counts",
+    "hazardous goods",
+    "returns",
+    "cold-chain cartons",
+    "oversized parcels",
+    "pick lists",
+    "dock doors",
+]
+_WHERE = [
+    "in zone A",
+    "in the freezer aisle",
+    "at dock 3",
+    "in the mezzanine",
+    "at the returns desk",
+    "in bulk storage",
+    "at the packing benches",
+    "in the yard",
+    "at goods-in",
+    "at the despatch lanes",
+]
+_WHEN = [
+    "before the 10:00 wave",
+    "at the start of every shift",
+    "after a scanner outage",
+    "at month end",
+    "when a carrier misses its slot",
+    "during peak season",
+    "before 09:00",
+    "within 30 minutes",
+]
 
 
 def synthetic_passages(rng: np.random.Generator, count: int) -> list[str]:
@@ -311,8 +374,12 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--write-rows", type=int, default=5_000)
     parser.add_argument("--write-only", action="store_true", help="stop after the chunk-writing comparison")
-    parser.add_argument("--vectors", choices=["wordllama", "random"], default="wordllama",
-                        help="search corpus: real embeddings of synthetic passages, or uniformly random vectors")
+    parser.add_argument(
+        "--vectors",
+        choices=["wordllama", "random"],
+        default="wordllama",
+        help="search corpus: real embeddings of synthetic passages, or uniformly random vectors",
+    )
     args = parser.parse_args()
     with scratch_database("phi_bench") as url, psycopg.connect(url, autocommit=True) as conn:
         chunks, vectors, model_id = bench_pdf_ingest(conn)

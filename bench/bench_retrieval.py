@@ -92,8 +92,15 @@ def ingest(
     by_key: dict[tuple[uuid.UUID, int], Chunk] = {}
     for filename, text in documents.items():
         chunks = chunk(extract(text.encode(), filename), merge_heading_only=merge)
-        document = repo.insert(conn, org_id=org_id, filename=filename, source_type="SOP", s3_key=filename,
-                               bytes=len(text), sha256=uuid.uuid4().hex)
+        document = repo.insert(
+            conn,
+            org_id=org_id,
+            filename=filename,
+            source_type="SOP",
+            s3_key=filename,
+            bytes=len(text),
+            sha256=uuid.uuid4().hex,
+        )
         vectors = embedder.embed([embedding_input(item) for item in chunks])
         repo.write_chunks(conn, document.id, org_id, None, chunks, vectors, embedder.model_id)
         repo.mark_ready(conn, document.id, pages=None, chunk_count=len(chunks), model_id=embedder.model_id)
@@ -102,16 +109,30 @@ def ingest(
 
 
 def evaluate(
-    name: str, conn: psycopg.Connection[Any], embedder: EmbeddingProvider, org_id: uuid.UUID,
-    chunks: dict[tuple[uuid.UUID, int], Chunk], passages: dict[str, str], queries: list[Query],
-    vectors: list[list[float]], text_weight: float | None,
+    name: str,
+    conn: psycopg.Connection[Any],
+    embedder: EmbeddingProvider,
+    org_id: uuid.UUID,
+    chunks: dict[tuple[uuid.UUID, int], Chunk],
+    passages: dict[str, str],
+    queries: list[Query],
+    vectors: list[list[float]],
+    text_weight: float | None,
 ) -> Result:
     recall_1, recall_5, para_1, latencies, heading_only = [], [], [], [], 0
     for round_number in range(REPEATS):
         for query, vector in zip(queries, vectors, strict=True):
             started = time.perf_counter()
-            hits = repo.search(conn, org_id, vector, embedder.model_id, embedder.dimension, top_k=5,
-                               query_text=query.query if text_weight else None, text_weight=text_weight or 0)
+            hits = repo.search(
+                conn,
+                org_id,
+                vector,
+                embedder.model_id,
+                embedder.dimension,
+                top_k=5,
+                query_text=query.query if text_weight else None,
+                text_weight=text_weight or 0,
+            )
             latencies.append(time.perf_counter() - started)
             if round_number > 0:
                 continue
@@ -125,9 +146,13 @@ def evaluate(
             heading_only += bool(ranked) and ranked[0] is None
     quantiles = statistics.quantiles(latencies, n=100)
     return Result(
-        name=name, recall_at_1=statistics.mean(recall_1), recall_at_5=statistics.mean(recall_5),
-        paraphrase_recall_at_1=statistics.mean(para_1), p50_ms=1000 * statistics.median(latencies),
-        p95_ms=1000 * quantiles[94], heading_only_top1=heading_only,
+        name=name,
+        recall_at_1=statistics.mean(recall_1),
+        recall_at_5=statistics.mean(recall_5),
+        paraphrase_recall_at_1=statistics.mean(para_1),
+        p50_ms=1000 * statistics.median(latencies),
+        p95_ms=1000 * quantiles[94],
+        heading_only_top1=heading_only,
     )
 
 
@@ -137,8 +162,11 @@ def main() -> None:
     embedder = get_embedding_provider(Settings())
     embedder.embed(["warm up"])
     paraphrases = sum(query.kind == "paraphrase" for query in queries)
-    print(f"{len(queries)} questions ({paraphrases} paraphrases) over {len(passages)} passages in "
-          f"{len(documents)} Markdown SOPs; model {embedder.model_id}; latency over {REPEATS} rounds", flush=True)
+    print(
+        f"{len(queries)} questions ({paraphrases} paraphrases) over {len(passages)} passages in "
+        f"{len(documents)} Markdown SOPs; model {embedder.model_id}; latency over {REPEATS} rounds",
+        flush=True,
+    )
     embed_times = []
     for query in queries[:10]:
         started = time.perf_counter()
@@ -146,8 +174,11 @@ def main() -> None:
         embed_times.append(time.perf_counter() - started)
     vectors = embedder.embed([query.query for query in queries])
     embed_p95 = statistics.quantiles(embed_times, n=100)[94]
-    print(f"embedding one question: p50 {1000 * statistics.median(embed_times):.1f} ms,"
-          f" p95 {1000 * embed_p95:.1f} ms (every variant)\n", flush=True)
+    print(
+        f"embedding one question: p50 {1000 * statistics.median(embed_times):.1f} ms,"
+        f" p95 {1000 * embed_p95:.1f} ms (every variant)\n",
+        flush=True,
+    )
     with scratch_database("phi_bench_retrieval") as url, psycopg.connect(url, autocommit=True) as conn:
         repo.ensure_vector_index(conn, embedder.model_id, embedder.dimension)
         old_org, old_chunks = ingest(conn, embedder, documents, merge=False)
@@ -170,11 +201,15 @@ def main() -> None:
     print(header)
     print("-" * len(header))
     for r in results:
-        print(f"{r.name:<38}{r.recall_at_1:>7.3f}{r.recall_at_5:>7.3f}{r.paraphrase_recall_at_1:>10.3f}"
-              f"{r.p50_ms:>9.2f}{r.p95_ms:>9.2f}{r.heading_only_top1:>15}")
+        print(
+            f"{r.name:<38}{r.recall_at_1:>7.3f}{r.recall_at_5:>7.3f}{r.paraphrase_recall_at_1:>10.3f}"
+            f"{r.p50_ms:>9.2f}{r.p95_ms:>9.2f}{r.heading_only_top1:>15}"
+        )
     before, after = results[0], results[-1]
-    print(f"\nafter vs before: R@1 {after.recall_at_1 - before.recall_at_1:+.3f}, "
-          f"R@5 {after.recall_at_5 - before.recall_at_5:+.3f}, p95 {after.p95_ms / before.p95_ms:.2f}x")
+    print(
+        f"\nafter vs before: R@1 {after.recall_at_1 - before.recall_at_1:+.3f}, "
+        f"R@5 {after.recall_at_5 - before.recall_at_5:+.3f}, p95 {after.p95_ms / before.p95_ms:.2f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -51,8 +51,10 @@ def agent_times(log_file: Path) -> tuple[dict[str, datetime], dict[str, datetime
         elif '"tool succeeded"' in line:
             record = json.loads(line)
             if record["tool_call_id"] in starts:
-                done.setdefault(record["tool_call_id"],
-                                starts[record["tool_call_id"]] + timedelta(milliseconds=record["duration_ms"]))
+                done.setdefault(
+                    record["tool_call_id"],
+                    starts[record["tool_call_id"]] + timedelta(milliseconds=record["duration_ms"]),
+                )
     return starts, done
 
 
@@ -76,7 +78,10 @@ class Probes:
         import phi.handlers.think as think_module
 
         handler, send_message, send_task_success = (
-            think_module.handler, SQSBackend.send_message, StepFunctionsParserBackend.send_task_success)
+            think_module.handler,
+            SQSBackend.send_message,
+            StepFunctionsParserBackend.send_task_success,
+        )
 
         def think(event: dict[str, Any], context: Any) -> Any:
             self.mark((event.get("tool_result") or {}).get("tool_call_id"), "think_start")
@@ -139,8 +144,11 @@ def run_tasks(api: Any, agent_id: str, report_day: str, tasks: int, concurrency:
                 if not pending:
                     return
                 pending.pop()
-            run = api.call("POST", f"/agents/{agent_id}/run-task",
-                           json={"type": "DAILY_WAREHOUSE_REPORT", "input": {"date": report_day}})
+            run = api.call(
+                "POST",
+                f"/agents/{agent_id}/run-task",
+                json={"type": "DAILY_WAREHOUSE_REPORT", "input": {"date": report_day}},
+            )
             # The figures come from timestamps, not from this loop: poll gently, since the API shares the
             # process (and its interpreter lock) with moto and every handler being measured.
             task = api.wait_for_task(run["task_id"], timeout=600, interval=1.0)
@@ -155,8 +163,18 @@ def run_tasks(api: Any, agent_id: str, report_day: str, tasks: int, concurrency:
     return statuses
 
 
-def measure(variant: str, command: list[str] | None, api: Any, work: Path, warehouse: Path, day: str,
-            tasks: int, concurrency: int, probes: Probes, fast: bool = True) -> dict[str, Any]:
+def measure(
+    variant: str,
+    command: list[str] | None,
+    api: Any,
+    work: Path,
+    warehouse: Path,
+    day: str,
+    tasks: int,
+    concurrency: int,
+    probes: Probes,
+    fast: bool = True,
+) -> dict[str, Any]:
     from phi.embedded.aws import fast_step_functions
     from phi.embedded.demo import create_demo_agent, start_local_agent, stop_process
 
@@ -188,14 +206,23 @@ def measure(variant: str, command: list[str] | None, api: Any, work: Path, wareh
         for label, start, end in SEGMENTS:
             if start in instants and end in instants:
                 segments[label].append((instants[end] - instants[start]).total_seconds() * 1000)
-    return {"variant": variant, "tasks": len(statuses), "succeeded": statuses.count("SUCCEEDED"),
-            "tool_calls": len(calls), "wall_s": wall, "dispatch": dispatch, "roundtrip": roundtrip,
-            "segments": segments}
+    return {
+        "variant": variant,
+        "tasks": len(statuses),
+        "succeeded": statuses.count("SUCCEEDED"),
+        "tool_calls": len(calls),
+        "wall_s": wall,
+        "dispatch": dispatch,
+        "roundtrip": roundtrip,
+        "segments": segments,
+    }
 
 
 def print_table(results: list[dict[str, Any]]) -> None:
-    print(f"\n{'variant':<40}{'calls':>6}  {'dispatch p50/p95/p99 (ms)':>28}  {'round trip p50/p95/p99 (ms)':>30}  "
-          f"{'wall s':>7}")
+    print(
+        f"\n{'variant':<40}{'calls':>6}  {'dispatch p50/p95/p99 (ms)':>28}  {'round trip p50/p95/p99 (ms)':>30}  "
+        f"{'wall s':>7}"
+    )
     for r in results:
         d = "/".join(f"{percentile(r['dispatch'], q):.0f}" for q in (50, 95, 99))
         t = "/".join(f"{percentile(r['roundtrip'], q):.0f}" for q in (50, 95, 99))
@@ -245,12 +272,33 @@ def main() -> None:
         measure("warm-up", None, api, work, warehouse, day, 1, 1, probes)
         results = [
             measure("phi-agent, moto shortcuts on", None, api, work, warehouse, day, tasks, args.concurrency, probes),
-            measure("phi-agent, moto's own path", None, api, work, warehouse, day, tasks, args.concurrency, probes,
-                    fast=False),
+            measure(
+                "phi-agent, moto's own path",
+                None,
+                api,
+                work,
+                warehouse,
+                day,
+                tasks,
+                args.concurrency,
+                probes,
+                fast=False,
+            ),
         ]
         if args.polling_baseline:
-            results.append(measure("5 s polling (original design)", baseline, api, work, warehouse, day, tasks,
-                                   args.concurrency, probes))
+            results.append(
+                measure(
+                    "5 s polling (original design)",
+                    baseline,
+                    api,
+                    work,
+                    warehouse,
+                    day,
+                    tasks,
+                    args.concurrency,
+                    probes,
+                )
+            )
         print_table(results)
     finally:
         stack.stop()

@@ -115,16 +115,27 @@ def copy_rows(org: Org, vectors: np.ndarray, chunks_per_doc: int) -> bytes:
     embedding_model), built as one numpy record array: every field has a fixed width here."""
     count, dim = vectors.shape
     model = MODEL.encode()
-    dtype = np.dtype([
-        ("fields", ">i2"),
-        ("doc_len", ">i4"), ("doc", "V16"),
-        ("org_len", ">i4"), ("org", "V16"),
-        ("idx_len", ">i4"), ("idx", ">i4"),
-        ("text_len", ">i4"), ("text", "S16"),
-        ("hash_len", ">i4"), ("hash", "S1"),
-        ("vec_len", ">i4"), ("vec_dim", ">i2"), ("vec_unused", ">i2"), ("vec", ">f4", (dim,)),
-        ("model_len", ">i4"), ("model", f"S{len(model)}"),
-    ])
+    dtype = np.dtype(
+        [
+            ("fields", ">i2"),
+            ("doc_len", ">i4"),
+            ("doc", "V16"),
+            ("org_len", ">i4"),
+            ("org", "V16"),
+            ("idx_len", ">i4"),
+            ("idx", ">i4"),
+            ("text_len", ">i4"),
+            ("text", "S16"),
+            ("hash_len", ">i4"),
+            ("hash", "S1"),
+            ("vec_len", ">i4"),
+            ("vec_dim", ">i2"),
+            ("vec_unused", ">i2"),
+            ("vec", ">f4", (dim,)),
+            ("model_len", ">i4"),
+            ("model", f"S{len(model)}"),
+        ]
+    )
     rows = np.zeros(count, dtype=dtype)
     rows["fields"] = 7
     rows["doc_len"], rows["org_len"], rows["idx_len"] = 16, 16, 4
@@ -140,8 +151,9 @@ def copy_rows(org: Org, vectors: np.ndarray, chunks_per_doc: int) -> bytes:
     return rows.tobytes()
 
 
-def load(conn: psycopg.Connection[Any], orgs: list[Org], model: VectorModel, chunks_per_doc: int,
-         keep: set[str]) -> None:
+def load(
+    conn: psycopg.Connection[Any], orgs: list[Org], model: VectorModel, chunks_per_doc: int, keep: set[str]
+) -> None:
     with conn.cursor() as cursor:
         with cursor.copy("COPY organizations (id, name) FROM STDIN") as copy:
             for org in orgs:
@@ -155,8 +167,20 @@ def load(conn: psycopg.Connection[Any], orgs: list[Org], model: VectorModel, chu
                     document_id = uuid.uuid4()
                     org.documents.append(document_id)
                     size = min(chunks_per_doc, org.size - start)
-                    copy.write_row((document_id, org.id, f"doc-{number}.pdf", "SOP", f"k/{document_id}", 0, "-",
-                                    "READY", size, MODEL))
+                    copy.write_row(
+                        (
+                            document_id,
+                            org.id,
+                            f"doc-{number}.pdf",
+                            "SOP",
+                            f"k/{document_id}",
+                            0,
+                            "-",
+                            "READY",
+                            size,
+                            MODEL,
+                        )
+                    )
         with cursor.copy(
             "COPY document_chunks (document_id, org_id, chunk_index, text, content_hash, embedding,"
             " embedding_model) FROM STDIN WITH (FORMAT binary)"
@@ -182,8 +206,9 @@ def exact_top(org: Org, query: np.ndarray, k: int = 10) -> tuple[set[tuple[uuid.
 CHUNKS_PER_DOC = 50
 
 
-def shared_index_search(conn: psycopg.Connection[Any], org: Org, query: list[float], dim: int,
-                        ef_search: int) -> list[Any]:
+def shared_index_search(
+    conn: psycopg.Connection[Any], org: Org, query: list[float], dim: int, ef_search: int
+) -> list[Any]:
     """The search as it was: the shared index with the organisation as a filter, exact when short."""
     sql_text = store.search_sql(dim, MODEL, "org")
     params = {"query": store.vector_literal(query), "org_id": org.id, "agent_id": None, "top_k": 10}
@@ -199,8 +224,12 @@ def shared_index_search(conn: psycopg.Connection[Any], org: Org, query: list[flo
 Hit = tuple[uuid.UUID, int, float]  # document, chunk index, similarity
 
 
-def measure(label: str, run: Callable[[list[float]], list[Hit]], queries: np.ndarray,
-            truths: list[tuple[set[tuple[uuid.UUID, int]], float]]) -> dict[str, Any]:
+def measure(
+    label: str,
+    run: Callable[[list[float]], list[Hit]],
+    queries: np.ndarray,
+    truths: list[tuple[set[tuple[uuid.UUID, int]], float]],
+) -> dict[str, Any]:
     run(queries[0].tolist())  # warm the cache and the connection
     latencies, recalls = [], []
     for query, (truth, tenth) in zip(queries, truths, strict=True):
@@ -208,8 +237,12 @@ def measure(label: str, run: Callable[[list[float]], list[Hit]], queries: np.nda
         latencies.append(seconds * 1000)
         found = sum(1 for document, index, score in hits if (document, index) in truth or score >= tenth - 1e-5)
         recalls.append(min(found, 10) / 10)
-    return {"label": label, "p50": percentile(latencies, 0.5), "p95": percentile(latencies, 0.95),
-            "recall": statistics.mean(recalls)}
+    return {
+        "label": label,
+        "p50": percentile(latencies, 0.5),
+        "p95": percentile(latencies, 0.95),
+        "recall": statistics.mean(recalls),
+    }
 
 
 def plan_text(conn: psycopg.Connection[Any], query_sql: Any, params: dict[str, Any]) -> str:
@@ -220,8 +253,11 @@ def plan_text(conn: psycopg.Connection[Any], query_sql: Any, params: dict[str, A
 
 def print_results(org: Org, results: list[dict[str, Any]]) -> None:
     for r in results:
-        print(f"{org.label + ' ' + format(org.size, ','):<16}{r['label']:<44}{r['p50']:>8.1f}{r['p95']:>8.1f}"
-              f"{r['recall']:>11.3f}", flush=True)
+        print(
+            f"{org.label + ' ' + format(org.size, ','):<16}{r['label']:<44}{r['p50']:>8.1f}{r['p95']:>8.1f}"
+            f"{r['recall']:>11.3f}",
+            flush=True,
+        )
 
 
 def main() -> None:
@@ -234,21 +270,29 @@ def main() -> None:
     parser.add_argument("--dim", type=int, default=256)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--ef-search", type=int, nargs="+", default=[40, 100, 200])
-    parser.add_argument("--skip-shared-index", action="store_true",
-                        help="do not build the shared index over every chunk (no 'before' figures; much faster)")
+    parser.add_argument(
+        "--skip-shared-index",
+        action="store_true",
+        help="do not build the shared index over every chunk (no 'before' figures; much faster)",
+    )
     args = parser.parse_args()
     model = VectorModel(np.random.default_rng(7), args.dim)
     orgs = [Org(label, uuid.uuid4(), size) for label, size in org_sizes(args)]
     measured = {"large", "medium", "small"}
-    print(f"{args.chunks:,} chunks, {args.orgs:,} organisations, {args.dim} dims; measured: "
-          + ", ".join(f"{o.label} {o.size:,}" for o in orgs if o.label in measured)
-          + f"; exact search up to {search_plan.EXACT_MAX_CHUNKS:,} chunks; {args.queries} queries each", flush=True)
+    print(
+        f"{args.chunks:,} chunks, {args.orgs:,} organisations, {args.dim} dims; measured: "
+        + ", ".join(f"{o.label} {o.size:,}" for o in orgs if o.label in measured)
+        + f"; exact search up to {search_plan.EXACT_MAX_CHUNKS:,} chunks; {args.queries} queries each",
+        flush=True,
+    )
     with scratch_database("phi_bench_scale") as url, psycopg.connect(url, autocommit=True) as conn:
         conn.execute("SET maintenance_work_mem = '4GB'")  # each graph must fit in memory to build fast
         conn.execute("SET max_parallel_maintenance_workers = 2")
         _, seconds = timed(lambda: load(conn, orgs, model, CHUNKS_PER_DOC, measured))
-        print(f"generated and loaded with binary COPY in {seconds:.0f} s ({args.chunks / seconds:,.0f} chunks/s)",
-              flush=True)
+        print(
+            f"generated and loaded with binary COPY in {seconds:.0f} s ({args.chunks / seconds:,.0f} chunks/s)",
+            flush=True,
+        )
         _, seconds = timed(lambda: conn.execute("VACUUM ANALYZE document_chunks"))
         print(f"VACUUM ANALYZE in {seconds:.0f} s", flush=True)
         targets = [o for o in orgs if o.label in measured]
@@ -266,11 +310,20 @@ def main() -> None:
             print(header)
             for org in targets:  # before any organisation has its own index
                 queries, truths = workload[org.label]
-                print_results(org, [measure(
-                    f"before: shared index + filter, ef_search={ef}",
-                    lambda q, ef=ef, o=org: [(r[0], r[2], float(r[6])) for r in
-                                             shared_index_search(conn, o, q, args.dim, ef)],
-                    queries, truths) for ef in args.ef_search])
+                print_results(
+                    org,
+                    [
+                        measure(
+                            f"before: shared index + filter, ef_search={ef}",
+                            lambda q, ef=ef, o=org: [
+                                (r[0], r[2], float(r[6])) for r in shared_index_search(conn, o, q, args.dim, ef)
+                            ],
+                            queries,
+                            truths,
+                        )
+                        for ef in args.ef_search
+                    ],
+                )
 
         for org in orgs:
             name, seconds = timed(lambda o=org: search_plan.ensure_org_vector_index(conn, o.id, MODEL, args.dim))
@@ -280,15 +333,29 @@ def main() -> None:
         print(header)
         for org in targets:
             queries, truths = workload[org.label]
-            print_results(org, [measure(
-                f"after: search_plan, ef_search={ef}",
-                lambda q, ef=ef, o=org: [(h.document_id, h.chunk_index, h.score) for h in store.search(
-                    conn, o.id, q, MODEL, args.dim, 10, ef_search=ef)],
-                queries, truths) for ef in args.ef_search])
+            print_results(
+                org,
+                [
+                    measure(
+                        f"after: search_plan, ef_search={ef}",
+                        lambda q, ef=ef, o=org: [
+                            (h.document_id, h.chunk_index, h.score)
+                            for h in store.search(conn, o.id, q, MODEL, args.dim, 10, ef_search=ef)
+                        ],
+                        queries,
+                        truths,
+                    )
+                    for ef in args.ef_search
+                ],
+            )
             plan = search_plan.plan_search(conn, org.id, MODEL, args.dim, "org")
             query_sql = search_plan.planned_search_sql(plan, args.dim, MODEL, "org", org.id)
-            params = {"query": store.vector_literal(queries[0].tolist()), "org_id": org.id, "agent_id": None,
-                      "top_k": 10}
+            params = {
+                "query": store.vector_literal(queries[0].tolist()),
+                "org_id": org.id,
+                "agent_id": None,
+                "top_k": 10,
+            }
             print(f"{'':<16}plan: {plan.strategy} -> {plan_text(conn, query_sql, params) if query_sql else '-'}")
 
 

@@ -30,12 +30,10 @@ from phi.names import EXECUTION_TIMEOUT_PLACEHOLDER, EXECUTION_TIMEOUT_SECONDS
 WORKFLOW_FUNCTIONS = (
     FunctionSpec(
         handler=Handler.START_TASK,
-       
         description="Creates or claims the task row and resolves the agent's queue",
     ),
     FunctionSpec(
         handler=Handler.THINK,
-       
         description="Resumes the task's LangGraph graph until it needs a local tool or finishes",
         memory_mb=1024,
         # LLM calls dominate; the state machine retries only Lambda service errors.

@@ -10,8 +10,9 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer(help="Phi Agents: the cloud side on one machine (embedded stack), the demo, migrations.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Phi Agents: the cloud side on one machine (embedded stack), the demo, migrations.", no_args_is_help=True
+)
 DataDir = Annotated[Path, typer.Option(help="Folder for the embedded stack's data (kept across restarts)")]
 DEFAULT_DATA_DIR = Path(".phi")
 

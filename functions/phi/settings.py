@@ -112,7 +112,6 @@ class Settings(BaseSettings):
     # (the default: on our labelled paraphrase questions every weight tried lowered recall, see bench_retrieval.py).
     search_text_weight: float = 0.0
 
-
     def env_name(self, field: str) -> str:
         """The environment variable that sets ``field``."""
         alias = type(self).model_fields[field].validation_alias

@@ -135,9 +135,7 @@ def run(config_path: Path, log_level: str, allow_privileged_db_login: bool) -> N
             click.echo("phi-agent: refusing to run db.query with a privileged database login:", err=True)
             for problem in refused:
                 click.echo(f"  - {problem}", err=True)
-            click.echo(
-                "  Create a read-only login (see the README) or pass --allow-privileged-db-login.", err=True
-            )
+            click.echo("  Create a read-only login (see the README) or pass --allow-privileged-db-login.", err=True)
             sys.exit(ExitCode.PRIVILEGED_DB_LOGIN)
     stop = threading.Event()
     _install_stop_handlers(stop)

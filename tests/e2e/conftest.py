@@ -30,7 +30,11 @@ def start_local_agent(tmp_path: Path) -> Iterator[StartAgent]:
     started: list[LocalAgentProcess] = []
 
     def start(
-        session: ApiSession, agent: dict[str, Any], db_url: str, *, aws_endpoint_url: str | None = None,
+        session: ApiSession,
+        agent: dict[str, Any],
+        db_url: str,
+        *,
+        aws_endpoint_url: str | None = None,
         local: dict[str, Any] | None = None,
     ) -> LocalAgentProcess:
         config = yaml.safe_load(session.ok("GET", f"/agents/{agent['id']}/config"))

@@ -34,10 +34,18 @@ def test_an_agent_killed_mid_tool_and_restarted_completes_the_task_once(
     with FaultyProxy(stack.info.aws_endpoint_url) as proxy:
         proxy.hold_target, proxy.hold_seconds = SUCCESS, 60
         agent = new_user.create_agent()
-        local = start_local_agent(new_user, agent, f"sqlite:///{warehouse_db}", aws_endpoint_url=proxy.url,
-                                  local={"visibility_timeout_seconds": 10})
-        run = new_user.ok("POST", f"/agents/{agent['id']}/run-task",
-                          json={"type": "DAILY_WAREHOUSE_REPORT", "input": {"date": REPORT_DAY.isoformat()}})
+        local = start_local_agent(
+            new_user,
+            agent,
+            f"sqlite:///{warehouse_db}",
+            aws_endpoint_url=proxy.url,
+            local={"visibility_timeout_seconds": 10},
+        )
+        run = new_user.ok(
+            "POST",
+            f"/agents/{agent['id']}/run-task",
+            json={"type": "DAILY_WAREHOUSE_REPORT", "input": {"date": REPORT_DAY.isoformat()}},
+        )
 
         # When it is killed after running the tool but before its answer got through, then restarted
         assert proxy.held.wait(120)
@@ -61,11 +69,15 @@ def test_a_request_delivered_twice_completes_once_and_the_duplicate_is_dropped(
 ) -> None:
     # Given the first tool request sitting in the agent's queue twice
     agent = new_user.create_agent()
-    run = new_user.ok("POST", f"/agents/{agent['id']}/run-task",
-                      json={"type": "DAILY_WAREHOUSE_REPORT", "input": {"date": REPORT_DAY.isoformat()}})
+    run = new_user.ok(
+        "POST",
+        f"/agents/{agent['id']}/run-task",
+        json={"type": "DAILY_WAREHOUSE_REPORT", "input": {"date": REPORT_DAY.isoformat()}},
+    )
     sqs = boto3.client("sqs", endpoint_url=stack.info.aws_endpoint_url, region_name="us-east-1")
-    message = wait_until(lambda: sqs.receive_message(QueueUrl=agent["queue_url"], WaitTimeSeconds=1).get("Messages"),
-                         timeout=120)[0]  # type: ignore[index]
+    message = wait_until(
+        lambda: sqs.receive_message(QueueUrl=agent["queue_url"], WaitTimeSeconds=1).get("Messages"), timeout=120
+    )[0]  # type: ignore[index]
     for _ in range(2):
         sqs.send_message(QueueUrl=agent["queue_url"], MessageBody=message["Body"])
     sqs.delete_message(QueueUrl=agent["queue_url"], ReceiptHandle=message["ReceiptHandle"])
@@ -83,7 +95,10 @@ def test_a_request_delivered_twice_completes_once_and_the_duplicate_is_dropped(
 
 
 def test_a_success_after_the_step_timed_out_is_logged_and_dropped_and_the_task_fails_with_the_timeout(
-    new_user: ApiSession, stack: Any, warehouse_db: Path, start_local_agent: StartAgent,
+    new_user: ApiSession,
+    stack: Any,
+    warehouse_db: Path,
+    start_local_agent: StartAgent,
     settings_override: dict[str, str],
 ) -> None:
     # Given a local agent that is up (it has reported in), a 20 s tool step (time enough to start the tool on a
@@ -128,8 +143,10 @@ def test_a_postgresql_restart_gives_clear_503s_then_recovers_without_losing_a_wr
     # When PostgreSQL goes down, requests get a clear 503 (not a hang, not a 500)
     stack.stop_database()
     try:
-        during = [new_user.request("GET", f"/orgs/{before['id']}"),
-                  new_user.request("POST", "/orgs", json={"name": "During the outage"})]
+        during = [
+            new_user.request("GET", f"/orgs/{before['id']}"),
+            new_user.request("POST", "/orgs", json={"name": "During the outage"}),
+        ]
     finally:
         stack.start_database()
     for response in during:
@@ -150,14 +167,19 @@ def test_fifty_tasks_over_five_agents_all_complete_and_each_request_reaches_only
 ) -> None:
     # Given five agents, each with its own local agent process
     agents = [new_user.create_agent(name=f"Analyst {i}") for i in range(5)]
-    locals_ = {a["id"]: start_local_agent(new_user, a, f"sqlite:///{warehouse_db}", local={"concurrency": 4})
-               for a in agents}
+    locals_ = {
+        a["id"]: start_local_agent(new_user, a, f"sqlite:///{warehouse_db}", local={"concurrency": 4}) for a in agents
+    }
 
     # When 50 tasks are started at once, ten per agent
     def start(agent: dict[str, Any]) -> str:
         body = {"type": "DAILY_WAREHOUSE_REPORT", "input": {"date": REPORT_DAY.isoformat()}}
-        response = httpx.post(f"{new_user.base_url}/agents/{agent['id']}/run-task", json=body, timeout=120,
-                              headers={"Authorization": f"Bearer {new_user.token}"})
+        response = httpx.post(
+            f"{new_user.base_url}/agents/{agent['id']}/run-task",
+            json=body,
+            timeout=120,
+            headers={"Authorization": f"Bearer {new_user.token}"},
+        )
         assert response.status_code == 202, response.text
         return str(response.json()["task_id"])
 
@@ -176,8 +198,7 @@ def test_fifty_tasks_over_five_agents_all_complete_and_each_request_reaches_only
     for task_id, task in finished.items():
         assert task["status"] == "SUCCEEDED", (task_id, task["error"])
     for agent_id, local in locals_.items():
-        received = [json.loads(line) for line in local.log().splitlines()
-                    if '"tool request received"' in line]
+        received = [json.loads(line) for line in local.log().splitlines() if '"tool request received"' in line]
         # 3 tool calls per task; delivery is at least once, so a slow machine may see a request twice
         assert len({r["tool_call_id"] for r in received}) == 30
         assert {r["task_id"] for r in received} == set(task_ids[agent_id])

@@ -91,7 +91,9 @@ def test_a_local_agent_that_never_answers_fails_the_task_at_the_step_timeout(
 
 
 def test_a_killed_local_agent_ends_its_task_failed_with_a_reason(
-    new_user: ApiSession, warehouse_db: Path, settings_override: dict[str, str],
+    new_user: ApiSession,
+    warehouse_db: Path,
+    settings_override: dict[str, str],
     start_local_agent: StartAgent,
 ) -> None:
     # Given a local agent that dies (SIGKILL: no goodbye) before the task runs
@@ -115,17 +117,26 @@ def test_the_report_cites_the_sop_passage_stating_the_threshold_an_anomaly_cross
 
     # Given the shipping SOP taught to the agent, and a day on which a carrier missed its pickups
     agent = new_user.create_agent()
-    uploaded = new_user.request("POST", f"/agents/{agent['id']}/documents",
-                                files={"file": ("SOP-OUT-04.docx", shipping_sop_docx())}, data={"source_type": "SOP"})
+    uploaded = new_user.request(
+        "POST",
+        f"/agents/{agent['id']}/documents",
+        files={"file": ("SOP-OUT-04.docx", shipping_sop_docx())},
+        data={"source_type": "SOP"},
+    )
     summary = generate_sample_warehouse(tmp_path / "wh.sqlite", days=7, end_date=REPORT_DAY, seed=42)
     spike_day = next(e.day for e in summary.events if e.kind == "late_spike")
-    wait_until(lambda: new_user.ok("GET", f"/agents/{agent['id']}/documents/{uploaded.json()['id']}")["status"]
-               == "READY", timeout=300)
+    wait_until(
+        lambda: new_user.ok("GET", f"/agents/{agent['id']}/documents/{uploaded.json()['id']}")["status"] == "READY",
+        timeout=300,
+    )
     start_local_agent(new_user, agent, f"sqlite:///{tmp_path / 'wh.sqlite'}")
 
     # When the report for that day runs
-    run = new_user.ok("POST", f"/agents/{agent['id']}/run-task",
-                      json={"type": "DAILY_WAREHOUSE_REPORT", "input": {"date": spike_day.isoformat()}})
+    run = new_user.ok(
+        "POST",
+        f"/agents/{agent['id']}/run-task",
+        json={"type": "DAILY_WAREHOUSE_REPORT", "input": {"date": spike_day.isoformat()}},
+    )
     task = new_user.wait_for_task(run["task_id"])
 
     # Then the late-rate anomaly is cited with the SOP passage that sets the 5% limit
@@ -161,7 +172,10 @@ def test_results_too_large_to_inline_travel_through_s3_and_the_report_is_unchang
 
 
 def test_with_an_llm_configured_the_report_gains_its_narrative_from_the_computed_kpis(
-    new_user: ApiSession, warehouse_db: Path, start_local_agent: StartAgent, settings_override: dict[str, str],
+    new_user: ApiSession,
+    warehouse_db: Path,
+    start_local_agent: StartAgent,
+    settings_override: dict[str, str],
     tmp_path: Path,
 ) -> None:
     import json
@@ -195,14 +209,19 @@ def test_a_threshold_the_agent_config_ties_to_an_sop_is_read_from_that_sop(
     # Given an SOP that sets a stricter late-shipment limit (3%), and an agent whose config names it as the source
     sop = shipping_sop_docx()  # states 5%: the agent must take its limit from the SOP the config names
     strict = tmp_path / "SOP-OUT-05.md"
-    strict.write_text("# SOP-OUT-05 Premium service\n\n## Service level\n\nLate shipments must stay at or below "
-                      "3% of the orders due on any day.\n")
+    strict.write_text(
+        "# SOP-OUT-05 Premium service\n\n## Service level\n\nLate shipments must stay at or below "
+        "3% of the orders due on any day.\n"
+    )
     agent = new_user.create_agent(threshold_sources={"max_late_rate": "SOP-OUT-05.md"})
     for name, data in (("SOP-OUT-04.docx", sop), ("SOP-OUT-05.md", strict.read_bytes())):
-        uploaded = new_user.request("POST", f"/agents/{agent['id']}/documents", files={"file": (name, data)},
-                                    data={"source_type": "SOP"}).json()
-        wait_until(lambda u=uploaded: new_user.ok("GET", f"/agents/{agent['id']}/documents/{u['id']}")["status"]
-                   == "READY", timeout=300)
+        uploaded = new_user.request(
+            "POST", f"/agents/{agent['id']}/documents", files={"file": (name, data)}, data={"source_type": "SOP"}
+        ).json()
+        wait_until(
+            lambda u=uploaded: new_user.ok("GET", f"/agents/{agent['id']}/documents/{u['id']}")["status"] == "READY",
+            timeout=300,
+        )
     generate_sample_warehouse(tmp_path / "wh.sqlite", days=7, end_date=REPORT_DAY, seed=7)
     start_local_agent(new_user, agent, f"sqlite:///{tmp_path / 'wh.sqlite'}")
 
@@ -218,9 +237,16 @@ def test_a_threshold_the_agent_config_ties_to_an_sop_is_read_from_that_sop(
 
 
 def test_an_sop_that_cannot_be_read_for_a_threshold_is_refused_when_configuring(new_user: ApiSession) -> None:
-    response = new_user.request("POST", f"/orgs/{new_user.org_id}/agents", json={
-        "name": "x", "industry_key": "logistics", "role_key": "warehouse_analyst",
-        "tools": {"db": {}}, "threshold_sources": {"min_picker_lines_for_rating": "SOP.md"},
-    })
+    response = new_user.request(
+        "POST",
+        f"/orgs/{new_user.org_id}/agents",
+        json={
+            "name": "x",
+            "industry_key": "logistics",
+            "role_key": "warehouse_analyst",
+            "tools": {"db": {}},
+            "threshold_sources": {"min_picker_lines_for_rating": "SOP.md"},
+        },
+    )
     assert response.status_code == 422
     assert "cannot read min_picker_lines_for_rating" in response.json()["error"]["message"]

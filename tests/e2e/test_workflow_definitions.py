@@ -19,18 +19,41 @@ LATE_BY_CARRIER: dict[str, Any] = {
     "name": "Late shipments by carrier",
     "inputs": {"date": {"type": "date", "default": "yesterday"}},
     "nodes": [
-        {"id": "shipments", "kind": "local_tool", "settings": {
-            "tool": "db.query",
-            "sql": "SELECT shipment_id, carrier, promised_at, shipped_at FROM shipments "
-                   "WHERE promised_at >= :start AND promised_at < :end",
-            "params": {"start": "{{ day_start(inputs.date) }}", "end": "{{ day_end(inputs.date) }}"}}},
-        {"id": "late", "kind": "table", "settings": {"input": "shipments", "ops": [
-            {"op": "filter", "where": {"or": [{"==": [{"var": "shipped_at"}, None]},
-                                              {">": [{"var": "shipped_at"}, {"var": "promised_at"}]}]}},
-            {"op": "group_by", "keys": ["carrier"], "aggs": {"late": {"fn": "count"}}},
-            {"op": "sort", "by": ["carrier"]}]}},
-        {"id": "report", "kind": "render", "settings": {"template": "sections",
-                                                         "title": "Late shipments on {{ inputs.date }}"}},
+        {
+            "id": "shipments",
+            "kind": "local_tool",
+            "settings": {
+                "tool": "db.query",
+                "sql": "SELECT shipment_id, carrier, promised_at, shipped_at FROM shipments "
+                "WHERE promised_at >= :start AND promised_at < :end",
+                "params": {"start": "{{ day_start(inputs.date) }}", "end": "{{ day_end(inputs.date) }}"},
+            },
+        },
+        {
+            "id": "late",
+            "kind": "table",
+            "settings": {
+                "input": "shipments",
+                "ops": [
+                    {
+                        "op": "filter",
+                        "where": {
+                            "or": [
+                                {"==": [{"var": "shipped_at"}, None]},
+                                {">": [{"var": "shipped_at"}, {"var": "promised_at"}]},
+                            ]
+                        },
+                    },
+                    {"op": "group_by", "keys": ["carrier"], "aggs": {"late": {"fn": "count"}}},
+                    {"op": "sort", "by": ["carrier"]},
+                ],
+            },
+        },
+        {
+            "id": "report",
+            "kind": "render",
+            "settings": {"template": "sections", "title": "Late shipments on {{ inputs.date }}"},
+        },
     ],
     "edges": [["shipments", "late"], ["late", "report"]],
 }
@@ -50,8 +73,11 @@ def test_a_stored_definition_runs_through_the_local_agent_and_records_its_versio
     start_local_agent(new_user, agent, f"sqlite:///{warehouse_db}")
 
     # When it runs
-    run = new_user.ok("POST", f"/agents/{agent['id']}/run-task",
-                      json={"type": "late_by_carrier", "input": {"date": REPORT_DAY.isoformat()}})
+    run = new_user.ok(
+        "POST",
+        f"/agents/{agent['id']}/run-task",
+        json={"type": "late_by_carrier", "input": {"date": REPORT_DAY.isoformat()}},
+    )
     task = new_user.wait_for_task(run["task_id"], timeout=180)
 
     # Then the figures are SQLite's own, and the task names the version it ran

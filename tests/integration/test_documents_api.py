@@ -20,8 +20,9 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 def _upload(session: ApiSession, agent: dict[str, Any], name: str, data: bytes, **form: str) -> Any:
-    return session.request("POST", f"/agents/{agent['id']}/documents", files={"file": (name, data)},
-                           data={"source_type": "SOP", **form})
+    return session.request(
+        "POST", f"/agents/{agent['id']}/documents", files={"file": (name, data)}, data={"source_type": "SOP", **form}
+    )
 
 
 def _wait_until_processed(session: ApiSession, agent: dict[str, Any], document_id: str) -> dict[str, Any]:
@@ -53,8 +54,11 @@ def test_sops_are_ingested_and_searchable(new_user: ApiSession, agent: dict[str,
     # Then both are READY with chunks, and a question finds the passage that answers it
     assert shipping["status"] == "READY" and shipping["chunk_count"] >= 1, shipping
     assert picking["status"] == "READY" and picking["embedding_model"] == "all-minilm-l6-v2"
-    hits = new_user.ok("POST", f"/agents/{agent['id']}/search-docs",
-                       json={"query": "What if a carrier does not turn up to collect the parcels?", "top_k": 3})
+    hits = new_user.ok(
+        "POST",
+        f"/agents/{agent['id']}/search-docs",
+        json={"query": "What if a carrier does not turn up to collect the parcels?", "top_k": 3},
+    )
     assert hits[0]["filename"] == "SOP-OUT-04.docx"
     assert "misses a scheduled pickup" in hits[0]["text"]
     assert hits[0]["heading"] == "3. Missed carrier pickups"
@@ -68,8 +72,9 @@ def test_a_pdf_keeps_its_page_numbers(new_user: ApiSession, agent: dict[str, Any
     response = _upload(new_user, agent, "SOP-INV-01.pdf", make_pdf(pages))
 
     document = _wait_until_processed(new_user, agent, response.json()["id"])
-    hits = new_user.ok("POST", f"/agents/{agent['id']}/search-docs",
-                       json={"query": "how often are bins counted", "top_k": 1})
+    hits = new_user.ok(
+        "POST", f"/agents/{agent['id']}/search-docs", json={"query": "how often are bins counted", "top_k": 1}
+    )
 
     assert document["status"] == "READY" and document["pages"] == 2
     assert hits[0]["page"] == 2
@@ -123,8 +128,9 @@ def test_an_oversize_upload_is_refused_and_an_oversize_presigned_upload_fails(
 
 
 def test_a_presigned_upload_is_ingested(new_user: ApiSession, agent: dict[str, Any]) -> None:
-    ticket = new_user.ok("POST", f"/agents/{agent['id']}/documents/upload-url",
-                         json={"filename": "SOP-PCK-02.md", "source_type": "SOP"})
+    ticket = new_user.ok(
+        "POST", f"/agents/{agent['id']}/documents/upload-url", json={"filename": "SOP-PCK-02.md", "source_type": "SOP"}
+    )
     assert httpx.put(ticket["upload_url"], content=PICKING_SOP.encode()).status_code == 200
 
     document = _wait_until_processed(new_user, agent, ticket["document"]["id"])

@@ -46,8 +46,9 @@ def queue(stack: object) -> Any:
 
 
 def run_poller(queue: str, handler: RecordingHandler, workers: int) -> IngestPoller:
-    poller = IngestPoller(queue, "arn:aws:sqs:us-east-1:123456789012:fairness", "us-east-1",
-                          workers=workers, handler=handler)
+    poller = IngestPoller(
+        queue, "arn:aws:sqs:us-east-1:123456789012:fairness", "us-east-1", workers=workers, handler=handler
+    )
     threading.Thread(target=poller.run, daemon=True).start()
     return poller
 

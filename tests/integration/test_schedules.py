@@ -14,8 +14,12 @@ from tests.conftest import apply_settings
 from tests.support.api import ApiSession
 from tests.support.waiting import wait_until
 
-WORKFLOW = {"type": "DAILY_WAREHOUSE_REPORT", "schedule": "0 6 * * *", "timezone": "Europe/Berlin",
-            "input": {"warehouse": "Leeds DC"}}
+WORKFLOW = {
+    "type": "DAILY_WAREHOUSE_REPORT",
+    "schedule": "0 6 * * *",
+    "timezone": "Europe/Berlin",
+    "input": {"warehouse": "Leeds DC"},
+}
 
 
 def _tasks_of(agent_id: str) -> list[dict[str, Any]]:
@@ -38,8 +42,11 @@ def test_an_agent_workflow_becomes_a_scheduler_schedule(new_user: ApiSession, st
     assert definition["ScheduleExpressionTimezone"] == "Europe/Berlin"
     assert definition["Target"]["Arn"] == stack.info.state_machine_arn
     assert json.loads(definition["Target"]["Input"]) == {
-        "agent_id": agent["id"], "org_id": new_user.org_id, "type": "DAILY_WAREHOUSE_REPORT",
-        "trigger": "schedule", "input": {"warehouse": "Leeds DC"},
+        "agent_id": agent["id"],
+        "org_id": new_user.org_id,
+        "type": "DAILY_WAREHOUSE_REPORT",
+        "trigger": "schedule",
+        "input": {"warehouse": "Leeds DC"},
     }
     expected_next = next_run("0 6 * * *", "Europe/Berlin")
     assert datetime.fromisoformat(listed[0]["next_run_at"]) == expected_next

@@ -23,8 +23,9 @@ def test_a_task_past_its_deadline_is_stopped_and_failed_with_the_reason(
 ) -> None:
     # Given a task waiting for a local agent that is not running, and a one-hour overall deadline (long, so that
     # neither the stack's own sweeper nor the tool step's timeout can end the task however slow the machine is)
-    apply_settings({"PHI_TASK_DEADLINE_SECONDS": "3600", "PHI_TOOL_TIMEOUT_SECONDS": "3600",
-                    "PHI_TOOL_HEARTBEAT_SECONDS": "3600"})
+    apply_settings(
+        {"PHI_TASK_DEADLINE_SECONDS": "3600", "PHI_TOOL_TIMEOUT_SECONDS": "3600", "PHI_TOOL_HEARTBEAT_SECONDS": "3600"}
+    )
     agent = new_user.create_agent()
     run = new_user.ok("POST", f"/agents/{agent['id']}/run-task", json={"type": "DAILY_WAREHOUSE_REPORT"})
     started = wait_until(lambda: _status(run["task_id"])["status"] == "RUNNING" and _status(run["task_id"]), 300)

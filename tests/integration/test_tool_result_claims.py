@@ -44,8 +44,17 @@ def _gzip_bomb(uncompressed_bytes: int) -> bytes:
 
 
 def _issued_call(key: str | None) -> ToolCall:
-    return ToolCall(id=uuid.uuid4(), task_id=uuid.uuid4(), org_id=uuid.uuid4(), step=1, tool="db.query", args={},
-                    status="REQUESTED", result_key=key, requested_at=datetime.now(UTC))
+    return ToolCall(
+        id=uuid.uuid4(),
+        task_id=uuid.uuid4(),
+        org_id=uuid.uuid4(),
+        step=1,
+        tool="db.query",
+        args={},
+        status="REQUESTED",
+        result_key=key,
+        requested_at=datetime.now(UTC),
+    )
 
 
 def _put(stack: Any, body: bytes) -> str:
@@ -55,8 +64,12 @@ def _put(stack: Any, body: bytes) -> str:
 
 
 def _answer(call: ToolCall, key: str, **ref: Any) -> dict[str, Any]:
-    return {"v": 1, "tool_call_id": str(call.id), "ok": True,
-            "result_ref": {"key": key, "bytes": 0, "format": "jsonl.gz", **ref}}
+    return {
+        "v": 1,
+        "tool_call_id": str(call.id),
+        "ok": True,
+        "result_ref": {"key": key, "bytes": 0, "format": "jsonl.gz", **ref},
+    }
 
 
 # --- The rules, on Think's reader with objects in the embedded stack's S3 ---------------------------------
@@ -149,8 +162,17 @@ def test_a_bomb_of_tiny_rows_stops_at_the_row_limit(stack: Any, settings_overrid
         (gzip.compress(b""), "empty"),
         (gzip.compress(b"[" * 100_000 + b"\n"), "RecursionError"),
     ],
-    ids=["not-gzip", "cut-short", "no-columns", "ragged-row", "two-rows-a-line", "bad-json", "blank-lines", "empty",
-         "deep-nesting"],
+    ids=[
+        "not-gzip",
+        "cut-short",
+        "no-columns",
+        "ragged-row",
+        "two-rows-a-line",
+        "bad-json",
+        "blank-lines",
+        "empty",
+        "deep-nesting",
+    ],
 )
 def test_a_malformed_result_fails_the_step_with_a_readable_cause(stack: Any, body: bytes, expected: str) -> None:
     key = _put(stack, body)
@@ -198,17 +220,41 @@ def test_an_agent_cannot_pull_another_organisations_result_into_its_task(stack: 
     victim_task, victim_request = _first_request(stack, victim)
     secret = _jsonl_gz(["order_id", "customer"], [["V-1", "Victim Customer Ltd"]])
     assert httpx.put(victim_request["result_upload"]["url"], content=secret).status_code == 200
-    sfn.send_task_success(taskToken=victim_request["task_token"], output=json.dumps(
-        {"v": 1, "tool_call_id": victim_request["tool_call_id"], "ok": True,
-         "result_ref": {"key": victim_request["result_upload"]["key"], "bytes": len(secret), "format": "jsonl.gz"}}))
+    sfn.send_task_success(
+        taskToken=victim_request["task_token"],
+        output=json.dumps(
+            {
+                "v": 1,
+                "tool_call_id": victim_request["tool_call_id"],
+                "ok": True,
+                "result_ref": {
+                    "key": victim_request["result_upload"]["key"],
+                    "bytes": len(secret),
+                    "format": "jsonl.gz",
+                },
+            }
+        ),
+    )
     completed = wait_until(lambda: _tool_events(victim, victim_task), timeout=60)
     assert completed[0]["type"] == "TOOL_COMPLETED", completed
 
     # When the attacker's agent answers its own step naming the victim's result object
     attacker_task, attacker_request = _first_request(stack, attacker)
-    sfn.send_task_success(taskToken=attacker_request["task_token"], output=json.dumps(
-        {"v": 1, "tool_call_id": attacker_request["tool_call_id"], "ok": True,
-         "result_ref": {"key": victim_request["result_upload"]["key"], "bytes": len(secret), "format": "jsonl.gz"}}))
+    sfn.send_task_success(
+        taskToken=attacker_request["task_token"],
+        output=json.dumps(
+            {
+                "v": 1,
+                "tool_call_id": attacker_request["tool_call_id"],
+                "ok": True,
+                "result_ref": {
+                    "key": victim_request["result_upload"]["key"],
+                    "bytes": len(secret),
+                    "format": "jsonl.gz",
+                },
+            }
+        ),
+    )
 
     # Then the attacker's step fails with Tool.BadResult, and nothing of the victim's result reaches its task
     failed = wait_until(lambda: _tool_events(attacker, attacker_task), timeout=60)
@@ -222,9 +268,17 @@ def test_a_gzip_bomb_at_the_issued_key_fails_the_step_and_the_task(stack: Any, n
     task_id, request = _first_request(stack, new_user)
     bomb = _gzip_bomb(256 * 1024 * 1024)
     assert httpx.put(request["result_upload"]["url"], content=bomb).status_code == 200
-    _aws(stack, "stepfunctions").send_task_success(taskToken=request["task_token"], output=json.dumps(
-        {"v": 1, "tool_call_id": request["tool_call_id"], "ok": True,
-         "result_ref": {"key": request["result_upload"]["key"], "bytes": len(bomb), "format": "jsonl.gz"}}))
+    _aws(stack, "stepfunctions").send_task_success(
+        taskToken=request["task_token"],
+        output=json.dumps(
+            {
+                "v": 1,
+                "tool_call_id": request["tool_call_id"],
+                "ok": True,
+                "result_ref": {"key": request["result_upload"]["key"], "bytes": len(bomb), "format": "jsonl.gz"},
+            }
+        ),
+    )
 
     task = new_user.wait_for_task(task_id, timeout=90)
 

@@ -51,8 +51,12 @@ def test_a_failed_agent_creation_leaves_no_queue_behind(new_user: ApiSession, st
     from phi.services.queues import queue_name
 
     me = new_user.ok("GET", "/me")["user"]
-    body = AgentCreate(name="Rolled back", role_key="warehouse_analyst", industry_key="logistics",
-                       tools={"db": {"url_env": "PHI_WAREHOUSE_DB_URL"}})
+    body = AgentCreate(
+        name="Rolled back",
+        role_key="warehouse_analyst",
+        industry_key="logistics",
+        tools={"db": {"url_env": "PHI_WAREHOUSE_DB_URL"}},
+    )
     created: list[UUID] = []
     with pytest.raises(RuntimeError), transaction() as conn:
         org = orgs_repo.get_org_for_user(conn, UUID(str(new_user.org_id)), UUID(me["id"]))

@@ -23,8 +23,14 @@ def _raw_upload(api_url: str, token: str, agent_id: str, headers: dict[str, str]
     parts = urlsplit(api_url)
     sock = socket.create_connection((parts.hostname, parts.port), timeout=60)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 64 * 1024)
-    head = [f"POST /agents/{agent_id}/documents HTTP/1.1", f"Host: {parts.netloc}",
-            f"Authorization: Bearer {token}", *[f"{k}: {v}" for k, v in headers.items()], "", ""]
+    head = [
+        f"POST /agents/{agent_id}/documents HTTP/1.1",
+        f"Host: {parts.netloc}",
+        f"Authorization: Bearer {token}",
+        *[f"{k}: {v}" for k, v in headers.items()],
+        "",
+        "",
+    ]
     sent = 0
     response = b""
     try:
@@ -45,8 +51,10 @@ def _raw_upload(api_url: str, token: str, agent_id: str, headers: dict[str, str]
 
 
 def _multipart_chunks(boundary: str, file_bytes: int, chunked: bool) -> Any:
-    opening = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.txt\"\r\n"
-               "Content-Type: text/plain\r\n\r\n").encode()
+    opening = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.txt"\r\n'
+        "Content-Type: text/plain\r\n\r\n"
+    ).encode()
     closing = f"\r\n--{boundary}--\r\n".encode()
     block = b"warehouse SOP text " * (64 * 1024 // 19)
 
@@ -105,26 +113,32 @@ def test_a_file_just_under_the_limit_is_accepted_and_one_just_over_refused(
 ) -> None:
     apply_settings({"PHI_MAX_UPLOAD_BYTES": str(LIMIT)})
     agent = _admin_agent(new_user)
-    under = new_user.request("POST", f"/agents/{agent['id']}/documents",
-                             files={"file": ("under.txt", b"a" * (LIMIT - 10), "text/plain")})
-    over = new_user.request("POST", f"/agents/{agent['id']}/documents",
-                            files={"file": ("over.txt", b"a" * (LIMIT + 1), "text/plain")})
+    under = new_user.request(
+        "POST", f"/agents/{agent['id']}/documents", files={"file": ("under.txt", b"a" * (LIMIT - 10), "text/plain")}
+    )
+    over = new_user.request(
+        "POST", f"/agents/{agent['id']}/documents", files={"file": ("over.txt", b"a" * (LIMIT + 1), "text/plain")}
+    )
     assert under.status_code == 201, under.text
     assert over.status_code == 413 and over.json()["error"]["code"] in ("payload_too_large", "too_large")
 
 
 def test_an_overlong_file_name_is_refused(new_user: ApiSession) -> None:
     agent = _admin_agent(new_user)
-    response = new_user.request("POST", f"/agents/{agent['id']}/documents",
-                                files={"file": ("a" * 300 + ".txt", b"hello", "text/plain")})
+    response = new_user.request(
+        "POST", f"/agents/{agent['id']}/documents", files={"file": ("a" * 300 + ".txt", b"hello", "text/plain")}
+    )
     assert response.status_code == 400, response.text
     assert "file name" in response.json()["error"]["message"]
 
 
 def test_document_answers_carry_no_storage_keys(new_user: ApiSession) -> None:
     agent = _admin_agent(new_user)
-    uploaded = new_user.ok("POST", f"/agents/{agent['id']}/documents",
-                           files={"file": ("sop.md", b"# Late shipments\nAt most 5% late.", "text/markdown")})
+    uploaded = new_user.ok(
+        "POST",
+        f"/agents/{agent['id']}/documents",
+        files={"file": ("sop.md", b"# Late shipments\nAt most 5% late.", "text/markdown")},
+    )
     ticket = new_user.ok("POST", f"/agents/{agent['id']}/documents/upload-url", json={"filename": "big.pdf"})
     listed = new_user.ok("GET", f"/agents/{agent['id']}/documents")
     one = new_user.ok("GET", f"/agents/{agent['id']}/documents/{uploaded['id']}")

@@ -29,9 +29,7 @@ class ApiSession:
         return response.text
 
     def sign_up(self, email: str, password: str = "test-password-123") -> dict[str, Any]:
-        body = self.ok(
-            "POST", "/auth/signup", json={"email": email, "password": password, "full_name": "Test"}
-        )
+        body = self.ok("POST", "/auth/signup", json={"email": email, "password": password, "full_name": "Test"})
         self.token = body["access_token"]
         return body
 
@@ -75,7 +73,5 @@ class ApiSession:
             if task["status"] in {"SUCCEEDED", "FAILED", "SKIPPED"}:
                 return task
             if time.monotonic() > deadline:
-                raise AssertionError(
-                    f"task {task_id} still {task['status']} after {timeout}s: {task['events']}"
-                )
+                raise AssertionError(f"task {task_id} still {task['status']} after {timeout}s: {task['events']}")
             time.sleep(0.2)

@@ -65,8 +65,11 @@ def make_pdf_with_content_streams(pages: int, stream_bytes: int, text: str = "Fo
 
     writer = PdfWriter()
     font = DictionaryObject(
-        {NameObject("/Type"): NameObject("/Font"), NameObject("/Subtype"): NameObject("/Type1"),
-         NameObject("/BaseFont"): NameObject("/Helvetica")}
+        {
+            NameObject("/Type"): NameObject("/Font"),
+            NameObject("/Subtype"): NameObject("/Type1"),
+            NameObject("/BaseFont"): NameObject("/Helvetica"),
+        }
     )
     line = f"BT /F1 10 Tf 20 700 Td ({text}) Tj ET\n".encode("latin-1")
     for _ in range(pages):

@@ -41,6 +41,9 @@ def event_types(task: dict[str, Any]) -> list[str]:
 
 
 def run_report(session: ApiSession, agent: dict[str, Any], timeout: float = 300) -> dict[str, Any]:
-    run = session.ok("POST", f"/agents/{agent['id']}/run-task",
-                     json={"type": "DAILY_WAREHOUSE_REPORT", "input": {"date": REPORT_DAY.isoformat()}})
+    run = session.ok(
+        "POST",
+        f"/agents/{agent['id']}/run-task",
+        json={"type": "DAILY_WAREHOUSE_REPORT", "input": {"date": REPORT_DAY.isoformat()}},
+    )
     return session.wait_for_task(run["task_id"], timeout=timeout)

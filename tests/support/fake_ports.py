@@ -99,12 +99,19 @@ def sqlite_tools(db_path: Path) -> Callable[[ToolRequest], ToolOutcome]:
     return answer
 
 
-def snapshot(task_type: str = "DAILY_WAREHOUSE_REPORT", task_input: dict[str, Any] | None = None,
-             agent_config: dict[str, Any] | None = None) -> TaskSnapshot:
+def snapshot(
+    task_type: str = "DAILY_WAREHOUSE_REPORT",
+    task_input: dict[str, Any] | None = None,
+    agent_config: dict[str, Any] | None = None,
+) -> TaskSnapshot:
     return TaskSnapshot(
-        task_id="00000000-0000-0000-0000-000000000001", org_id="00000000-0000-0000-0000-000000000002",
-        agent_id="00000000-0000-0000-0000-000000000003", type=task_type, input=task_input or {},
-        agent_name="Test analyst", agent_config=agent_config or {},
+        task_id="00000000-0000-0000-0000-000000000001",
+        org_id="00000000-0000-0000-0000-000000000002",
+        agent_id="00000000-0000-0000-0000-000000000003",
+        type=task_type,
+        input=task_input or {},
+        agent_name="Test analyst",
+        agent_config=agent_config or {},
     )
 
 
@@ -116,6 +123,10 @@ def fake_ports(
     llm_answers: list[str] | None = None,
 ) -> Ports:
     return Ports(
-        task=FakeTask(task), events=FakeEvents(), documents=FakeDocuments(hits or []), tools=FakeTools(tools),
-        llm=FakeLlm(llm_answers) if llm_answers is not None else None, clock=FixedClock(),
+        task=FakeTask(task),
+        events=FakeEvents(),
+        documents=FakeDocuments(hits or []),
+        tools=FakeTools(tools),
+        llm=FakeLlm(llm_answers) if llm_answers is not None else None,
+        clock=FixedClock(),
     )

@@ -36,8 +36,11 @@ def create_app() -> FastAPI:
     if origins:
         app.add_middleware(
             # The same policy as API Gateway's preflight (infra_cdk/api.py), from one place.
-            CORSMiddleware, allow_origins=origins, allow_credentials=names.CORS_ALLOW_CREDENTIALS,
-            allow_methods=list(names.CORS_ALLOW_METHODS), allow_headers=list(names.CORS_ALLOW_HEADERS),
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_credentials=names.CORS_ALLOW_CREDENTIALS,
+            allow_methods=list(names.CORS_ALLOW_METHODS),
+            allow_headers=list(names.CORS_ALLOW_HEADERS),
         )
     for router in (
         auth.router,

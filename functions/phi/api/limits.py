@@ -93,14 +93,16 @@ async def _refuse(send: Send, limit: int) -> None:
             "upload large documents with POST /agents/{agent_id}/documents/upload-url.",
         )
     ).encode()
-    await send({
-        "type": "http.response.start",
-        "status": 413,
-        # The unread rest of the body cannot be skipped on this connection: close it.
-        "headers": [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-            (b"connection", b"close"),
-        ],
-    })
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            # The unread rest of the body cannot be skipped on this connection: close it.
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

@@ -19,9 +19,7 @@ def list_industries(conn: DbConnection) -> list[Industry]:
     return [Industry.model_validate(r) for r in rows]
 
 
-def get_industry(
-    conn: DbConnection, *, industry_id: UUID | None = None, key: str | None = None
-) -> Industry | None:
+def get_industry(conn: DbConnection, *, industry_id: UUID | None = None, key: str | None = None) -> Industry | None:
     row = conn.execute(
         """SELECT id, key, name, description FROM industries
            WHERE (%(id)s::uuid IS NULL OR id = %(id)s::uuid) AND (%(key)s::text IS NULL OR key =

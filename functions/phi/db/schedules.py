@@ -13,8 +13,16 @@ _COLUMNS = "id, agent_id, org_id, workflow_type, cron, timezone, input, enabled,
 
 
 def upsert(
-    conn: DbConnection, *, agent_id: UUID, org_id: UUID, workflow_type: str, cron: str, timezone: str,
-    task_input: dict[str, Any], enabled: bool, overlap_policy: str,
+    conn: DbConnection,
+    *,
+    agent_id: UUID,
+    org_id: UUID,
+    workflow_type: str,
+    cron: str,
+    timezone: str,
+    task_input: dict[str, Any],
+    enabled: bool,
+    overlap_policy: str,
 ) -> None:
     conn.execute(
         """INSERT INTO schedules (agent_id, org_id, workflow_type, cron, timezone, input, enabled, overlap_policy)

@@ -62,8 +62,14 @@ def _scope(agent_filter: AgentFilter) -> sql.SQL:
 
 
 def plan_search(
-    conn: Connection[Any], org_id: UUID, model_id: str, dimension: int, agent_filter: AgentFilter,
-    agent_id: UUID | None = None, *, exact_max_chunks: int = EXACT_MAX_CHUNKS,
+    conn: Connection[Any],
+    org_id: UUID,
+    model_id: str,
+    dimension: int,
+    agent_filter: AgentFilter,
+    agent_id: UUID | None = None,
+    *,
+    exact_max_chunks: int = EXACT_MAX_CHUNKS,
 ) -> SearchPlan:
     """One query: the chunks in scope (from documents.chunk_count) and whether the org has its own index."""
     index = org_index_name(org_id, model_id, dimension)
@@ -84,8 +90,9 @@ def plan_search(
     return SearchPlan(strategy="shared_index", chunks=chunks)
 
 
-def planned_search_sql(plan: SearchPlan, dimension: int, model_id: str, agent_filter: AgentFilter,
-                       org_id: UUID) -> sql.Composed | None:
+def planned_search_sql(
+    plan: SearchPlan, dimension: int, model_id: str, agent_filter: AgentFilter, org_id: UUID
+) -> sql.Composed | None:
     """The nearest-neighbour query for an exact or org-index plan (None: use the shared-index query).
 
     Exact: the distance on the bare column matches no HNSW index expression, so the planner reads the
@@ -122,7 +129,11 @@ def org_chunk_count(conn: Connection[Any], org_id: UUID, model_id: str) -> int:
 
 
 def ensure_org_vector_index(
-    conn: Connection[Any], org_id: UUID, model_id: str, dimension: int, *,
+    conn: Connection[Any],
+    org_id: UUID,
+    model_id: str,
+    dimension: int,
+    *,
     exact_max_chunks: int = EXACT_MAX_CHUNKS,
 ) -> str | None:
     """Give a large organisation its own partial HNSW index once its chunks pass `exact_max_chunks`; returns

@@ -70,8 +70,14 @@ def create(conn: DbConnection, agent_id: UUID, org_id: UUID, key: str) -> Workfl
 
 
 def add_version(
-    conn: DbConnection, workflow: WorkflowRow, *, definition: dict[str, Any], source: str, reason: str | None,
-    author_id: UUID | None, based_on: int | None,
+    conn: DbConnection,
+    workflow: WorkflowRow,
+    *,
+    definition: dict[str, Any],
+    source: str,
+    reason: str | None,
+    author_id: UUID | None,
+    based_on: int | None,
 ) -> VersionRow:
     """The next version, made current. The caller holds the workflow row locked (get(..., lock=True))."""
     number = conn.execute(

@@ -27,16 +27,29 @@ RESERVED_IDS = frozenset({"inputs", "results"})
 
 def build_schema() -> dict[str, Any]:
     node_rules = [
-        {"if": {"properties": {"kind": {"const": kind.name}}, "required": ["kind"]},
-         "then": {"properties": {"settings": kind.settings}}}
+        {
+            "if": {"properties": {"kind": {"const": kind.name}}, "required": ["kind"]},
+            "then": {"properties": {"settings": kind.settings}},
+        }
         for kind in KINDS.values()
     ]
-    edge = {"oneOf": [
-        {"type": "array", "prefixItems": [NODE_ID, NODE_ID], "minItems": 2, "maxItems": 2,
-         "description": "[from, to]"},
-        {"type": "object", "additionalProperties": False, "required": ["from", "to"],
-         "properties": {"from": NODE_ID, "to": NODE_ID, "when": EXPRESSION}},
-    ]}
+    edge = {
+        "oneOf": [
+            {
+                "type": "array",
+                "prefixItems": [NODE_ID, NODE_ID],
+                "minItems": 2,
+                "maxItems": 2,
+                "description": "[from, to]",
+            },
+            {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["from", "to"],
+                "properties": {"from": NODE_ID, "to": NODE_ID, "when": EXPRESSION},
+            },
+        ]
+    }
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "Phi workflow definition",
@@ -48,26 +61,57 @@ def build_schema() -> dict[str, Any]:
             "key": {"type": "string", "pattern": KEY_PATTERN, "description": "The task type this workflow runs as"},
             "name": {"type": "string", "minLength": 1, "maxLength": 120},
             "description": {"type": "string", "maxLength": 2000},
-            "inputs": {"type": "object", "maxProperties": 30, "propertyNames": {"pattern": NODE_ID_PATTERN},
-                       "additionalProperties": {
-                           "type": "object", "additionalProperties": False, "required": ["type"],
-                           "properties": {"type": {"enum": list(INPUT_TYPES)}, "required": {"type": "boolean"},
-                                          "default": {"description": "a value, or for a date: today / yesterday"},
-                                          "description": {"type": "string", "maxLength": 500},
-                                          "enum": {"type": "array", "maxItems": 100}}}},
-            "schedule": {"type": "object", "additionalProperties": False, "required": ["cron"], "properties": {
-                "cron": {"type": "string", "maxLength": 100, "description": "5-field cron, e.g. 0 7 * * *"},
-                "timezone": {"type": "string", "maxLength": 64, "default": "UTC"},
-                "overlap": {"enum": ["SKIP", "ALLOW"], "default": "SKIP"},
-                "input": {"type": "object", "description": "the inputs of scheduled runs"}}},
-            "nodes": {"type": "array", "minItems": 1, "maxItems": 100, "items": {
-                "type": "object", "additionalProperties": False, "required": ["id", "kind", "settings"],
-                "properties": {"id": NODE_ID, "kind": {"enum": list(KINDS)}, "settings": {"type": "object"},
-                               "description": {"type": "string", "maxLength": 500}},
-                "allOf": node_rules}},
+            "inputs": {
+                "type": "object",
+                "maxProperties": 30,
+                "propertyNames": {"pattern": NODE_ID_PATTERN},
+                "additionalProperties": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["type"],
+                    "properties": {
+                        "type": {"enum": list(INPUT_TYPES)},
+                        "required": {"type": "boolean"},
+                        "default": {"description": "a value, or for a date: today / yesterday"},
+                        "description": {"type": "string", "maxLength": 500},
+                        "enum": {"type": "array", "maxItems": 100},
+                    },
+                },
+            },
+            "schedule": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["cron"],
+                "properties": {
+                    "cron": {"type": "string", "maxLength": 100, "description": "5-field cron, e.g. 0 7 * * *"},
+                    "timezone": {"type": "string", "maxLength": 64, "default": "UTC"},
+                    "overlap": {"enum": ["SKIP", "ALLOW"], "default": "SKIP"},
+                    "input": {"type": "object", "description": "the inputs of scheduled runs"},
+                },
+            },
+            "nodes": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": 100,
+                "items": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["id", "kind", "settings"],
+                    "properties": {
+                        "id": NODE_ID,
+                        "kind": {"enum": list(KINDS)},
+                        "settings": {"type": "object"},
+                        "description": {"type": "string", "maxLength": 500},
+                    },
+                    "allOf": node_rules,
+                },
+            },
             "edges": {"type": "array", "maxItems": 500, "items": edge},
-            "output": {**NODE_ID, "description": "the node whose result is the task's output (default: the last "
-                                                 "render node that ran, else the last node that ran)"},
+            "output": {
+                **NODE_ID,
+                "description": "the node whose result is the task's output (default: the last "
+                "render node that ran, else the last node that ran)",
+            },
         },
     }
 
@@ -203,8 +247,13 @@ def _graph_problems(definition: WorkflowDefinition) -> list[Problem]:
         if node.id in seen:
             problems.append(Problem(node=node.id, field=f"nodes[{i}].id", message=f"id {node.id!r} is used twice"))
         if node.id in RESERVED_IDS:
-            problems.append(Problem(node=node.id, field=f"nodes[{i}].id",
-                                    message=f"{node.id!r} is reserved (templates see the inputs and results by it)"))
+            problems.append(
+                Problem(
+                    node=node.id,
+                    field=f"nodes[{i}].id",
+                    message=f"{node.id!r} is reserved (templates see the inputs and results by it)",
+                )
+            )
         seen.add(node.id)
     for i, edge in enumerate(definition.edges):
         for end, name in (("from", edge.source), ("to", edge.target)):
@@ -223,9 +272,15 @@ def _graph_problems(definition: WorkflowDefinition) -> list[Problem]:
         return [Problem(node=n, field=f"nodes[{index[n]}]", message="is on a cycle of edges") for n in cyclic]
     linked = {e.source for e in definition.edges} | {e.target for e in definition.edges}
     if len(definition.nodes) > 1:
-        problems += [Problem(node=n.id, field=f"nodes[{index[n.id]}]",
-                             message="is connected to no other node: it would never receive anything")
-                     for n in definition.nodes if n.id not in linked]
+        problems += [
+            Problem(
+                node=n.id,
+                field=f"nodes[{index[n.id]}]",
+                message="is connected to no other node: it would never receive anything",
+            )
+            for n in definition.nodes
+            if n.id not in linked
+        ]
     ancestors = _ancestors(definition)
     for node in definition.nodes:
         for field, read in KINDS[node.kind].reads(node.settings):
@@ -233,8 +288,13 @@ def _graph_problems(definition: WorkflowDefinition) -> list[Problem]:
             if read not in index:
                 problems.append(Problem(node=node.id, field=where, message=f"no node has the id {read!r}"))
             elif read not in ancestors[node.id]:
-                problems.append(Problem(node=node.id, field=where, message=f"reads {read!r}, which is not reachable "
-                                        "before it: add a path of edges from it"))
+                problems.append(
+                    Problem(
+                        node=node.id,
+                        field=where,
+                        message=f"reads {read!r}, which is not reachable before it: add a path of edges from it",
+                    )
+                )
     return problems
 
 
@@ -273,22 +333,44 @@ def _settings_problems(definition: WorkflowDefinition) -> list[Problem]:
             function = COMPUTE[s["function"]]
             unknown = set(s["inputs"]) - set(function.datasets)
             if unknown and function.datasets:
-                problems.append(Problem(node=node.id, field=f"{where}.inputs", message=(
-                    f"{function.name} takes no dataset {', '.join(sorted(unknown))}; it takes "
-                    f"{', '.join(function.datasets)}")))
+                problems.append(
+                    Problem(
+                        node=node.id,
+                        field=f"{where}.inputs",
+                        message=(
+                            f"{function.name} takes no dataset {', '.join(sorted(unknown))}; it takes "
+                            f"{', '.join(function.datasets)}"
+                        ),
+                    )
+                )
             for name, mapping in (s.get("column_mapping") or {}).items():
                 if name not in s["inputs"]:
-                    problems.append(Problem(node=node.id, field=f"{where}.column_mapping.{name}",
-                                            message=f"maps columns of {name!r}, which is not among the inputs"))
+                    problems.append(
+                        Problem(
+                            node=node.id,
+                            field=f"{where}.column_mapping.{name}",
+                            message=f"maps columns of {name!r}, which is not among the inputs",
+                        )
+                    )
                 contract = function.datasets.get(name, ())
                 extra = [c for c in mapping if contract and c not in contract]
                 if extra:
-                    problems.append(Problem(node=node.id, field=f"{where}.column_mapping.{name}", message=(
-                        f"{', '.join(extra)} not in the contract of {name!r} ({', '.join(contract)})")))
+                    problems.append(
+                        Problem(
+                            node=node.id,
+                            field=f"{where}.column_mapping.{name}",
+                            message=(f"{', '.join(extra)} not in the contract of {name!r} ({', '.join(contract)})"),
+                        )
+                    )
             missing = [d for d in function.datasets if d not in s["inputs"] and d not in function.optional_datasets]
             if missing:
-                problems.append(Problem(node=node.id, field=f"{where}.inputs",
-                                        message=f"{function.name} needs the dataset(s) {', '.join(missing)}"))
+                problems.append(
+                    Problem(
+                        node=node.id,
+                        field=f"{where}.inputs",
+                        message=f"{function.name} needs the dataset(s) {', '.join(missing)}",
+                    )
+                )
             for name, value in (s.get("args") or {}).items():
                 problems += _template_problem(value, node.id, f"{where}.args.{name}")
         elif node.kind in ("search_docs", "llm", "render"):
@@ -316,8 +398,9 @@ def _schedule_problems(definition: WorkflowDefinition) -> list[Problem]:
     try:
         validate_inputs(definition, definition.schedule.input, today=dt.date(2000, 1, 1))
     except InvalidDefinition as exc:
-        problems += [Problem(field=f"schedule.input.{p['field']}", message=p["message"])
-                     for p in exc.details.get("errors", [])]
+        problems += [
+            Problem(field=f"schedule.input.{p['field']}", message=p["message"]) for p in exc.details.get("errors", [])
+        ]
     return problems
 
 
@@ -326,8 +409,10 @@ def _raise(problems: list[Problem]) -> None:
         first = problems[0]
         where = f"node {first.node!r}, " if first.node else ""
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise InvalidDefinition(f"Invalid workflow definition: {where}{first.field}: {first.message}{more}",
-                                details={"errors": [p.model_dump() for p in problems]})
+        raise InvalidDefinition(
+            f"Invalid workflow definition: {where}{first.field}: {first.message}{more}",
+            details={"errors": [p.model_dump() for p in problems]},
+        )
 
 
 def validate_definition(raw: Any) -> WorkflowDefinition:
@@ -344,10 +429,13 @@ def validate_definition(raw: Any) -> WorkflowDefinition:
 def to_document(definition: WorkflowDefinition) -> dict[str, Any]:
     """The JSON a client sends and reads back (edges as {from, to, when})."""
     data = definition.model_dump(mode="json", exclude_none=True, exclude={"edges"})
-    data["inputs"] = {k: v.model_dump(mode="json", exclude_none=True, exclude_defaults=True) | {"type": v.type}
-                      for k, v in definition.inputs.items()}
-    data["edges"] = [{"from": e.source, "to": e.target, **({"when": e.when} if e.when is not None else {})}
-                     for e in definition.edges]
+    data["inputs"] = {
+        k: v.model_dump(mode="json", exclude_none=True, exclude_defaults=True) | {"type": v.type}
+        for k, v in definition.inputs.items()
+    }
+    data["edges"] = [
+        {"from": e.source, "to": e.target, **({"when": e.when} if e.when is not None else {})} for e in definition.edges
+    ]
     return data
 
 
@@ -376,12 +464,14 @@ def _coerce(name: str, spec: InputSpec, value: Any, today: dt.date) -> Any:
     return value
 
 
-def validate_inputs(definition: WorkflowDefinition, raw: dict[str, Any], *, today: dt.date | None = None,
-                    resolve_relative: bool = False) -> dict[str, Any]:
+def validate_inputs(
+    definition: WorkflowDefinition, raw: dict[str, Any], *, today: dt.date | None = None, resolve_relative: bool = False
+) -> dict[str, Any]:
     """The task input a definition accepts: known names, right types, required ones present. Relative dates
     (today/yesterday) stay as written unless `resolve_relative` (done at run time, in the schedule's zone)."""
-    problems = [Problem(field=name, message="is not an input of this workflow") for name in raw
-                if name not in definition.inputs]
+    problems = [
+        Problem(field=name, message="is not an input of this workflow") for name in raw if name not in definition.inputs
+    ]
     clean: dict[str, Any] = {}
     day = today or dt.date.today()
     for name, spec in definition.inputs.items():

@@ -29,8 +29,9 @@ def _daily_kpis(datasets: dict[str, Table], args: dict[str, Any]) -> dict[str, A
     from phi.workflows.warehouse.kpis import TabularData, Thresholds, compute_kpis
 
     tables = {name: TabularData.model_validate(table) for name, table in datasets.items()}
-    kpis = compute_kpis(date.fromisoformat(str(args["day"])[:10]), tables,
-                        Thresholds.model_validate(args.get("thresholds") or {}))
+    kpis = compute_kpis(
+        date.fromisoformat(str(args["day"])[:10]), tables, Thresholds.model_validate(args.get("thresholds") or {})
+    )
     return kpis.model_dump(mode="json")
 
 
@@ -69,7 +70,9 @@ COMPUTE: dict[str, ComputeFunction] = {
             run=_daily_kpis,
             optional_datasets=frozenset({"orders", "picks", "shipments"}),
             args_schema={
-                "type": "object", "required": ["day"], "additionalProperties": False,
+                "type": "object",
+                "required": ["day"],
+                "additionalProperties": False,
                 "properties": {"day": {"type": "string"}, "thresholds": {"type": "object"}},
             },
         ),
@@ -102,8 +105,10 @@ def check_contract(function: ComputeFunction, datasets: dict[str, Table]) -> lis
             continue
         missing = [c for c in required if c not in (table.get("columns") or [])]
         if missing:
-            problems.append(f"dataset {name!r} lacks column(s) {', '.join(missing)} "
-                            f"(has: {', '.join(table.get('columns') or [])}); map them with column_mapping")
+            problems.append(
+                f"dataset {name!r} lacks column(s) {', '.join(missing)} "
+                f"(has: {', '.join(table.get('columns') or [])}); map them with column_mapping"
+            )
     return problems
 
 
@@ -167,8 +172,9 @@ def _warehouse_daily_report(title: str, results: dict[str, Any], notes: list[str
 
     kpis = WarehouseKpis.model_validate(results["kpis"])
     hits = (results.get("citations") or {}).get("hits") or []
-    citations = [Citation(document=h["filename"], page=h.get("page"), heading=h.get("heading"), text=h["text"])
-                 for h in hits]
+    citations = [
+        Citation(document=h["filename"], page=h.get("page"), heading=h.get("heading"), text=h["text"]) for h in hits
+    ]
     narrative = (results.get("narrative") or {}).get("text")
     report = render_report(kpis, narrative=narrative, citations=citations, agent_name=title or "Phi agent")
     return {**report.model_dump(), "kpis": results["kpis"], "notes": notes}
@@ -177,10 +183,17 @@ def _warehouse_daily_report(title: str, results: dict[str, Any], notes: list[str
 RENDER: dict[str, RenderTemplate] = {
     t.name: t
     for t in (
-        RenderTemplate("sections", "A title, then one section per named result: tables as Markdown tables "
-                       "(first 50 rows), LLM text, document passages, key figures; then the notes", _sections),
-        RenderTemplate("warehouse.daily_report", "The daily warehouse report: results named kpis (from "
-                       "warehouse.daily_kpis), optional citations (search_docs) and narrative (llm)",
-                       _warehouse_daily_report),
+        RenderTemplate(
+            "sections",
+            "A title, then one section per named result: tables as Markdown tables "
+            "(first 50 rows), LLM text, document passages, key figures; then the notes",
+            _sections,
+        ),
+        RenderTemplate(
+            "warehouse.daily_report",
+            "The daily warehouse report: results named kpis (from "
+            "warehouse.daily_kpis), optional citations (search_docs) and narrative (llm)",
+            _warehouse_daily_report,
+        ),
     )
 }

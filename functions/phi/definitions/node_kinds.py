@@ -13,7 +13,7 @@ NODE_ID_PATTERN = "^[a-z][a-z0-9_]{0,62}$"
 NODE_ID: dict[str, Any] = {"type": "string", "pattern": NODE_ID_PATTERN}
 TEMPLATE_TEXT: dict[str, Any] = {"type": "string", "maxLength": 4000}
 EXPRESSION: dict[str, Any] = {
-    "description": "A JSON Logic expression (see phi.definitions.expressions): {\">\": [{\"var\": \"x\"}, 1]}",
+    "description": 'A JSON Logic expression (see phi.definitions.expressions): {">": [{"var": "x"}, 1]}',
     "type": ["object", "array", "string", "number", "boolean", "null"],
 }
 PARAM_VALUE: dict[str, Any] = {"type": ["string", "number", "integer", "boolean", "null"]}
@@ -32,27 +32,60 @@ def _obj(required: list[str], properties: dict[str, Any], **extra: Any) -> dict[
 
 
 def _op(name: str, required: list[str], properties: dict[str, Any]) -> dict[str, Any]:
-    return {"if": {"properties": {"op": {"const": name}}, "required": ["op"]},
-            "then": _obj(["op", *required], {"op": {"const": name}, **properties})}
+    return {
+        "if": {"properties": {"op": {"const": name}}, "required": ["op"]},
+        "then": _obj(["op", *required], {"op": {"const": name}, **properties}),
+    }
 
 
 COLUMNS = {"type": "array", "minItems": 1, "maxItems": 200, "items": {"type": "string", "minLength": 1}}
 TABLE_OPS: dict[str, dict[str, Any]] = {
-    "select": _op("select", ["columns"], {"columns": COLUMNS, "rename": {
-        "type": "object", "additionalProperties": {"type": "string", "minLength": 1}}}),
+    "select": _op(
+        "select",
+        ["columns"],
+        {"columns": COLUMNS, "rename": {"type": "object", "additionalProperties": {"type": "string", "minLength": 1}}},
+    ),
     "filter": _op("filter", ["where"], {"where": EXPRESSION}),
     "derive": _op("derive", ["column", "expr"], {"column": {"type": "string", "minLength": 1}, "expr": EXPRESSION}),
     "sort": _op("sort", ["by"], {"by": COLUMNS, "descending": {"type": "boolean"}}),
-    "top_k": _op("top_k", ["k", "by"], {"k": {"type": "integer", "minimum": 1, "maximum": 10_000},
-                                        "by": {"type": "string"}, "descending": {"type": "boolean"}}),
-    "group_by": _op("group_by", ["aggs"], {
-        "keys": {"type": "array", "maxItems": 20, "items": {"type": "string"}},
-        "aggs": {"type": "object", "minProperties": 1, "maxProperties": 50, "additionalProperties": _obj(
-            ["fn"], {"fn": {"enum": ["count", "count_distinct", "sum", "min", "max", "avg"]},
-                     "column": {"type": "string"}})},
-    }),
-    "join": _op("join", ["right", "on"], {"right": NODE_ID, "on": COLUMNS, "how": {"enum": ["inner", "left"]},
-                                          "right_prefix": {"type": "string", "maxLength": 40}}),
+    "top_k": _op(
+        "top_k",
+        ["k", "by"],
+        {
+            "k": {"type": "integer", "minimum": 1, "maximum": 10_000},
+            "by": {"type": "string"},
+            "descending": {"type": "boolean"},
+        },
+    ),
+    "group_by": _op(
+        "group_by",
+        ["aggs"],
+        {
+            "keys": {"type": "array", "maxItems": 20, "items": {"type": "string"}},
+            "aggs": {
+                "type": "object",
+                "minProperties": 1,
+                "maxProperties": 50,
+                "additionalProperties": _obj(
+                    ["fn"],
+                    {
+                        "fn": {"enum": ["count", "count_distinct", "sum", "min", "max", "avg"]},
+                        "column": {"type": "string"},
+                    },
+                ),
+            },
+        },
+    ),
+    "join": _op(
+        "join",
+        ["right", "on"],
+        {
+            "right": NODE_ID,
+            "on": COLUMNS,
+            "how": {"enum": ["inner", "left"]},
+            "right_prefix": {"type": "string", "maxLength": 40},
+        },
+    ),
     "limit": _op("limit", ["n"], {"n": {"type": "integer", "minimum": 0, "maximum": 1_000_000}}),
 }
 
@@ -87,59 +120,100 @@ KINDS: dict[str, NodeKind] = {
             "Runs db.query (the customer's SQL, parameters bound) or file.read (CSV/Excel under the agent's "
             "folder) on the local agent; parameters and path are filled from the inputs by the sandboxed "
             "template engine, never spliced into the SQL",
-            _obj(["tool"], {
-                "tool": {"enum": ["db.query", "file.read"]},
-                "sql": {"type": "string", "minLength": 1, "maxLength": 200_000},
-                "params": {"type": "object", "maxProperties": 100, "additionalProperties": PARAM_VALUE},
-                "path": {"type": "string", "minLength": 1, "maxLength": 4096},
-                "sheet": {"type": "string", "maxLength": 200},
-                "columns": COLUMNS,
-                "max_rows": {"type": "integer", "minimum": 1, "maximum": 1_000_000},
-            }, allOf=[
-                {"if": {"properties": {"tool": {"const": "db.query"}}},
-                 "then": {"required": ["sql"], "properties": {"path": False, "sheet": False, "columns": False}}},
-                {"if": {"properties": {"tool": {"const": "file.read"}}},
-                 "then": {"required": ["path"], "properties": {"sql": False, "params": False}}},
-            ]),
+            _obj(
+                ["tool"],
+                {
+                    "tool": {"enum": ["db.query", "file.read"]},
+                    "sql": {"type": "string", "minLength": 1, "maxLength": 200_000},
+                    "params": {"type": "object", "maxProperties": 100, "additionalProperties": PARAM_VALUE},
+                    "path": {"type": "string", "minLength": 1, "maxLength": 4096},
+                    "sheet": {"type": "string", "maxLength": 200},
+                    "columns": COLUMNS,
+                    "max_rows": {"type": "integer", "minimum": 1, "maximum": 1_000_000},
+                },
+                allOf=[
+                    {
+                        "if": {"properties": {"tool": {"const": "db.query"}}},
+                        "then": {"required": ["sql"], "properties": {"path": False, "sheet": False, "columns": False}},
+                    },
+                    {
+                        "if": {"properties": {"tool": {"const": "file.read"}}},
+                        "then": {"required": ["path"], "properties": {"sql": False, "params": False}},
+                    },
+                ],
+            ),
             _reads_nothing,
         ),
         NodeKind(
             "table",
             "select, filter, derive, sort, top_k, group_by, join, limit on another node's table, in the cloud",
-            _obj(["input", "ops"], {
-                "input": NODE_ID,
-                "ops": {"type": "array", "minItems": 1, "maxItems": 50, "items": {
-                    "type": "object", "required": ["op"],
-                    "properties": {"op": {"enum": list(TABLE_OPS)}},
-                    "allOf": list(TABLE_OPS.values()),
-                }},
-            }),
+            _obj(
+                ["input", "ops"],
+                {
+                    "input": NODE_ID,
+                    "ops": {
+                        "type": "array",
+                        "minItems": 1,
+                        "maxItems": 50,
+                        "items": {
+                            "type": "object",
+                            "required": ["op"],
+                            "properties": {"op": {"enum": list(TABLE_OPS)}},
+                            "allOf": list(TABLE_OPS.values()),
+                        },
+                    },
+                },
+            ),
             _reads_table,
         ),
         NodeKind(
             "compute",
-            "A registered pure function over tables: " + "; ".join(
+            "A registered pure function over tables: "
+            + "; ".join(
                 f"{f.name} ({f.description}; datasets: "
-                + ", ".join(f"{d}[{', '.join(cols) or 'any columns'}]" for d, cols in f.datasets.items()) + ")"
-                for f in COMPUTE.values()),
-            _obj(["function", "inputs"], {
-                "function": {"enum": list(COMPUTE)},
-                "inputs": {"type": "object", "minProperties": 1, "maxProperties": 20,
-                           "additionalProperties": NODE_ID, "description": "dataset name → node id"},
-                "column_mapping": {"type": "object", "additionalProperties": {
-                    "type": "object", "additionalProperties": {"type": "string", "minLength": 1}},
-                    "description": "dataset → {contract column: your column}"},
-                "args": {"type": "object", "additionalProperties": True,
-                         "description": "function arguments; strings are templates"},
-            }),
+                + ", ".join(f"{d}[{', '.join(cols) or 'any columns'}]" for d, cols in f.datasets.items())
+                + ")"
+                for f in COMPUTE.values()
+            ),
+            _obj(
+                ["function", "inputs"],
+                {
+                    "function": {"enum": list(COMPUTE)},
+                    "inputs": {
+                        "type": "object",
+                        "minProperties": 1,
+                        "maxProperties": 20,
+                        "additionalProperties": NODE_ID,
+                        "description": "dataset name → node id",
+                    },
+                    "column_mapping": {
+                        "type": "object",
+                        "additionalProperties": {
+                            "type": "object",
+                            "additionalProperties": {"type": "string", "minLength": 1},
+                        },
+                        "description": "dataset → {contract column: your column}",
+                    },
+                    "args": {
+                        "type": "object",
+                        "additionalProperties": True,
+                        "description": "function arguments; strings are templates",
+                    },
+                },
+            ),
             _reads_mapping("inputs"),
         ),
         NodeKind(
             "search_docs",
             "Passages of the agent's and the organisation's documents (SOPs) nearest to a templated query",
-            _obj(["query"], {"query": {**TEMPLATE_TEXT, "minLength": 1},
-                             "top_k": {"type": "integer", "minimum": 1, "maximum": 20},
-                             "min_score": {"type": "number", "minimum": 0, "maximum": 1}}),
+            _obj(
+                ["query"],
+                {
+                    "query": {**TEMPLATE_TEXT, "minLength": 1},
+                    "top_k": {"type": "integer", "minimum": 1, "maximum": 20},
+                    "min_score": {"type": "number", "minimum": 0, "maximum": 1},
+                },
+            ),
             _reads_nothing,
         ),
         NodeKind(
@@ -147,20 +221,43 @@ KINDS: dict[str, NodeKind] = {
             "A model call for the purpose named (analysis, classification); the prompt is a template that can "
             "name other results; skipped with a visible note when no LLM is configured. Numbers are computed "
             "by other nodes, never by the model",
-            _obj(["prompt"], {"purpose": {"enum": ["analysis", "classification"]},
-                              "system": TEMPLATE_TEXT, "prompt": {**TEMPLATE_TEXT, "minLength": 1},
-                              "context": {"type": "array", "maxItems": 20, "items": NODE_ID,
-                                          "description": "results given to the model as JSON"}}),
+            _obj(
+                ["prompt"],
+                {
+                    "purpose": {"enum": ["analysis", "classification"]},
+                    "system": TEMPLATE_TEXT,
+                    "prompt": {**TEMPLATE_TEXT, "minLength": 1},
+                    "context": {
+                        "type": "array",
+                        "maxItems": 20,
+                        "items": NODE_ID,
+                        "description": "results given to the model as JSON",
+                    },
+                },
+            ),
             _reads_mapping("context"),
         ),
         NodeKind(
             "render",
             "Markdown from a registered template: " + "; ".join(f"{t.name} ({t.description})" for t in RENDER.values()),
-            _obj(["template"], {"template": {"enum": list(RENDER)}, "title": TEMPLATE_TEXT,
-                                "sections": {"type": "array", "maxItems": 50, "items": NODE_ID,
-                                             "description": "results shown, in order (default: all so far)"},
-                                "names": {"type": "object", "additionalProperties": NODE_ID,
-                                          "description": "template's name → node id"}}),
+            _obj(
+                ["template"],
+                {
+                    "template": {"enum": list(RENDER)},
+                    "title": TEMPLATE_TEXT,
+                    "sections": {
+                        "type": "array",
+                        "maxItems": 50,
+                        "items": NODE_ID,
+                        "description": "results shown, in order (default: all so far)",
+                    },
+                    "names": {
+                        "type": "object",
+                        "additionalProperties": NODE_ID,
+                        "description": "template's name → node id",
+                    },
+                },
+            ),
             lambda s: _reads_mapping("sections")(s) + _reads_mapping("names")(s),
         ),
         NodeKind(

@@ -13,13 +13,26 @@ from phi.settings import get_settings
 
 
 def search_documents(
-    conn: DbConnection, org_id: UUID, query: str, *, top_k: int, agent_id: UUID | None = None,
+    conn: DbConnection,
+    org_id: UUID,
+    query: str,
+    *,
+    top_k: int,
+    agent_id: UUID | None = None,
     include_org_wide: bool = True,
 ) -> list[SearchHit]:
     embedder = get_embedding_provider()
     [vector] = embedder.embed([query])
     text_weight = get_settings().search_text_weight
     return documents_repo.search(
-        conn, org_id, vector, embedder.model_id, embedder.dimension, top_k=top_k, agent_id=agent_id,
-        include_org_wide=include_org_wide, query_text=query if text_weight > 0 else None, text_weight=text_weight,
+        conn,
+        org_id,
+        vector,
+        embedder.model_id,
+        embedder.dimension,
+        top_k=top_k,
+        agent_id=agent_id,
+        include_org_wide=include_org_wide,
+        query_text=query if text_weight > 0 else None,
+        text_weight=text_weight,
     )

@@ -45,7 +45,11 @@ class LambdaContext:
 
 
 def _dispatch(
-    self: LambdaSimpleBackend, function_name: str, qualifier: str | None, body: Any, headers: Any,
+    self: LambdaSimpleBackend,
+    function_name: str,
+    qualifier: str | None,
+    body: Any,
+    headers: Any,
     response_headers: dict[str, str],
 ) -> bytes:
     name = function_name.rsplit(":", 1)[-1]
@@ -60,11 +64,13 @@ def _dispatch(
         return json.dumps(handler(event, context), default=str).encode()
     except Exception as exc:  # reported the way Lambda reports an unhandled error
         response_headers["x-amz-function-error"] = "Unhandled"
-        return json.dumps({
-            "errorType": type(exc).__name__,
-            "errorMessage": str(exc) or type(exc).__name__,
-            "stackTrace": traceback.format_exception(exc)[-5:],
-        }).encode()
+        return json.dumps(
+            {
+                "errorType": type(exc).__name__,
+                "errorMessage": str(exc) or type(exc).__name__,
+                "stackTrace": traceback.format_exception(exc)[-5:],
+            }
+        ).encode()
 
 
 def _send_task_failure_with_cause(self: Any) -> Any:
@@ -94,8 +100,14 @@ def _invoke_in_process(parameters: dict[str, Any], region: str, state_credential
     payload = parameters.get("Payload")
     body = payload if isinstance(payload, bytes | str) or payload is None else json.dumps(payload)
     response_headers: dict[str, str] = {}
-    raw = _dispatch(None, parameters["FunctionName"], parameters.get("Qualifier"), body, None,  # type: ignore[arg-type]
-                    response_headers)
+    raw = _dispatch(
+        None,
+        parameters["FunctionName"],
+        parameters.get("Qualifier"),
+        body,
+        None,  # type: ignore[arg-type]
+        response_headers,
+    )
     try:
         parsed: Any = json.loads(raw)
     except ValueError:
@@ -132,8 +144,9 @@ def fast_step_functions(enabled: bool = True) -> None:
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_sqs
 
     if not _moto_originals:
-        _moto_originals.update(invoke=lambda_eval_utils._invoke_lambda_function,
-                               boto_client_for=lambda_eval_utils.boto_client_for)
+        _moto_originals.update(
+            invoke=lambda_eval_utils._invoke_lambda_function, boto_client_for=lambda_eval_utils.boto_client_for
+        )
     lambda_eval_utils._invoke_lambda_function = _invoke_in_process if enabled else _moto_originals["invoke"]
     client_for = _cached_boto_client if enabled else _moto_originals["boto_client_for"]
     lambda_eval_utils.boto_client_for = client_for

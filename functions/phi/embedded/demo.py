@@ -37,9 +37,15 @@ class ApiClient:
         return response.json() if content_type.startswith("application/json") else response.text
 
     def sign_up(self, email: str, password: str, full_name: str) -> None:
-        self.token = self.call("POST", "/auth/signup", json={
-            "email": email, "password": password, "full_name": full_name,
-        })["access_token"]
+        self.token = self.call(
+            "POST",
+            "/auth/signup",
+            json={
+                "email": email,
+                "password": password,
+                "full_name": full_name,
+            },
+        )["access_token"]
 
     def wait_for_task(self, task_id: str, timeout: float, interval: float = 0.25) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
@@ -59,13 +65,22 @@ class DemoAgent:
 
 def create_demo_agent(api: ApiClient, work_dir: Path) -> DemoAgent:
     org = api.call("POST", "/orgs", json={"name": "Northwind Logistics"})
-    agent = api.call("POST", f"/orgs/{org['id']}/agents", json={
-        "name": "Warehouse analyst (Leeds DC)", "industry_key": "logistics", "role_key": "warehouse_analyst",
-        "tools": {"db": {"url_env": "PHI_WAREHOUSE_DB_URL", "statement_timeout_seconds": 30, "max_rows": 100000}},
-        # The limits the anomaly checks use are the ones the SOPs state.
-        "threshold_sources": {"max_late_rate": "SOP-OUT-04.docx", "max_backlog_orders": "SOP-OUT-04.docx",
-                              "min_picker_lines_per_hour": "SOP-PCK-02.md"},
-    })
+    agent = api.call(
+        "POST",
+        f"/orgs/{org['id']}/agents",
+        json={
+            "name": "Warehouse analyst (Leeds DC)",
+            "industry_key": "logistics",
+            "role_key": "warehouse_analyst",
+            "tools": {"db": {"url_env": "PHI_WAREHOUSE_DB_URL", "statement_timeout_seconds": 30, "max_rows": 100000}},
+            # The limits the anomaly checks use are the ones the SOPs state.
+            "threshold_sources": {
+                "max_late_rate": "SOP-OUT-04.docx",
+                "max_backlog_orders": "SOP-OUT-04.docx",
+                "min_picker_lines_per_hour": "SOP-PCK-02.md",
+            },
+        },
+    )
     config_file = work_dir / "phi-agent-config.yaml"
     config_file.write_text(api.call("GET", f"/agents/{agent['id']}/config"))
     key = api.call("POST", f"/agents/{agent['id']}/keys")["key"]
@@ -86,12 +101,17 @@ def teach_sops(api: ApiClient, agent: DemoAgent) -> None:
         while document["status"] == "PROCESSING" and time.monotonic() < deadline:
             time.sleep(0.25)
             document = api.call("GET", f"/agents/{agent.agent_id}/documents/{document['id']}")
-        print(f"  {document['filename']}: {document['status']}, {document['chunk_count']} chunks"
-              + (f" ({document['error']})" if document["error"] else ""))
+        print(
+            f"  {document['filename']}: {document['status']}, {document['chunk_count']} chunks"
+            + (f" ({document['error']})" if document["error"] else "")
+        )
 
 
 def start_local_agent(
-    agent: DemoAgent, warehouse_db: Path, log_file: Path, command: list[str] | None = None,
+    agent: DemoAgent,
+    warehouse_db: Path,
+    log_file: Path,
+    command: list[str] | None = None,
     extra_env: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
     """The local agent runs as its own process, exactly as on a customer machine."""
@@ -145,8 +165,10 @@ def run_demo(data_dir: Path) -> int:
         summary = generate_sample_warehouse(warehouse_db, days=7, end_date=_yesterday(), seed=42)
         report_day = _eventful_day(summary)
         print(f"Sample warehouse database: {warehouse_db}")
-        print(f"  {summary.days} days ({summary.first_day} to {summary.last_day}); "
-              + ", ".join(f"{n:,} {table}" for table, n in summary.row_counts.items()))
+        print(
+            f"  {summary.days} days ({summary.first_day} to {summary.last_day}); "
+            + ", ".join(f"{n:,} {table}" for table, n in summary.row_counts.items())
+        )
         for event in summary.events:
             print(f"  scripted incident on {event.day}: {event.detail}")
         print(f"Reporting on {report_day}, a day with incidents, so the anomaly checks have work to do.\n")
@@ -177,9 +199,14 @@ def _eventful_day(summary: Any) -> date:
 
 def _run_report(api: ApiClient, agent: DemoAgent, report_day: date) -> int:
     started = time.monotonic()
-    run = api.call("POST", f"/agents/{agent.agent_id}/run-task", json={
-        "type": "DAILY_WAREHOUSE_REPORT", "input": {"date": report_day.isoformat(), "warehouse": "Leeds DC"},
-    })
+    run = api.call(
+        "POST",
+        f"/agents/{agent.agent_id}/run-task",
+        json={
+            "type": "DAILY_WAREHOUSE_REPORT",
+            "input": {"date": report_day.isoformat(), "warehouse": "Leeds DC"},
+        },
+    )
     task = api.wait_for_task(run["task_id"], timeout=180)
     print(f"Task {task['id']} finished {task['status']} in {time.monotonic() - started:.1f}s\n")
     if task["status"] == "SUCCEEDED":

@@ -114,10 +114,17 @@ class IngestPoller:
         if room <= 0:
             self._stop.wait(0.2)
             return 0
-        messages = client("sqs").receive_message(
-            QueueUrl=self.queue_url, MaxNumberOfMessages=min(RECEIVE_BATCH, room), WaitTimeSeconds=wait_seconds,
-            VisibilityTimeout=VISIBILITY_SECONDS, AttributeNames=["All"],
-        ).get("Messages", [])
+        messages = (
+            client("sqs")
+            .receive_message(
+                QueueUrl=self.queue_url,
+                MaxNumberOfMessages=min(RECEIVE_BATCH, room),
+                WaitTimeSeconds=wait_seconds,
+                VisibilityTimeout=VISIBILITY_SECONDS,
+                AttributeNames=["All"],
+            )
+            .get("Messages", [])
+        )
         for message in messages:
             with self._held_lock:
                 self._held[message["MessageId"]] = (message["ReceiptHandle"], time.monotonic() + VISIBILITY_SECONDS)
@@ -159,8 +166,9 @@ class IngestPoller:
             from phi.handlers.ingest import handler as lambda_handler
 
             handler = lambda_handler
-        context = LambdaContext(function_name="phi-dev-ingest", invoked_function_arn="embedded",
-                                aws_request_id=str(uuid.uuid4()))
+        context = LambdaContext(
+            function_name="phi-dev-ingest", invoked_function_arn="embedded", aws_request_id=str(uuid.uuid4())
+        )
         response = handler({"Records": [self._record(message)]}, context)
         sqs = client("sqs")
         if response.get("batchItemFailures"):  # retried shortly, and dead-lettered after the queue's receive limit

@@ -9,22 +9,37 @@ SHIPPING_SOP_TITLE = "SOP-OUT-04 Outbound shipping and carrier exceptions"
 SHIPPING_SOP = [
     ("Heading 1", SHIPPING_SOP_TITLE),
     ("Heading 2", "1. Purpose"),
-    ("Normal", "This procedure sets how outbound orders are released to carriers at the Leeds distribution "
-               "centre and what the shift lead does when shipments leave after the time promised to the customer."),
+    (
+        "Normal",
+        "This procedure sets how outbound orders are released to carriers at the Leeds distribution "
+        "centre and what the shift lead does when shipments leave after the time promised to the customer.",
+    ),
     ("Heading 2", "2. Service level"),
-    ("Normal", "Late shipments must stay at or below 5% of the orders due on any day. An order is late when it "
-               "ships after its promised ship time, or is still unshipped at the end of the day it was promised."),
-    ("Normal", "When the late rate exceeds 5% the shift lead opens a carrier exception report before 09:00 the "
-               "next morning, lists the late order numbers, and informs customer service so that customers can "
-               "be told of the delay."),
+    (
+        "Normal",
+        "Late shipments must stay at or below 5% of the orders due on any day. An order is late when it "
+        "ships after its promised ship time, or is still unshipped at the end of the day it was promised.",
+    ),
+    (
+        "Normal",
+        "When the late rate exceeds 5% the shift lead opens a carrier exception report before 09:00 the "
+        "next morning, lists the late order numbers, and informs customer service so that customers can "
+        "be told of the delay.",
+    ),
     ("Heading 2", "3. Missed carrier pickups"),
-    ("Normal", "If a carrier misses a scheduled pickup wave, the dock supervisor calls the carrier's depot within "
-               "15 minutes, moves the orders to the next wave of an alternative carrier, and records the missed "
-               "pickup in the carrier scorecard."),
+    (
+        "Normal",
+        "If a carrier misses a scheduled pickup wave, the dock supervisor calls the carrier's depot within "
+        "15 minutes, moves the orders to the next wave of an alternative carrier, and records the missed "
+        "pickup in the carrier scorecard.",
+    ),
     ("Heading 2", "4. Backlog"),
-    ("Normal", "Open orders at the end of the day must not exceed 200. Above that, the operations manager approves "
-               "overtime for the early shift and releases the oldest orders first. No open order may be older than "
-               "24 hours."),
+    (
+        "Normal",
+        "Open orders at the end of the day must not exceed 200. Above that, the operations manager approves "
+        "overtime for the early shift and releases the oldest orders first. No open order may be older than "
+        "24 hours.",
+    ),
 ]
 
 PICKING_SOP = """# SOP-PCK-02 Picking performance and equipment outages

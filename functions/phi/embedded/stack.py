@@ -201,8 +201,11 @@ class EmbeddedStack:
         agent_role = iam.create_role(RoleName=f"phi-{STAGE}-local-agent", AssumeRolePolicyDocument="{}")
         arns = {
             placeholder: lam.create_function(
-                FunctionName=f"{names.stage_prefix(STAGE)}-{suffix}", Runtime="python3.12", Role=role,
-                Handler="embedded", Code={"ZipFile": b"embedded"},
+                FunctionName=f"{names.stage_prefix(STAGE)}-{suffix}",
+                Runtime="python3.12",
+                Role=role,
+                Handler="embedded",
+                Code={"ZipFile": b"embedded"},
             )["FunctionArn"]
             for placeholder, suffix in PLACEHOLDERS.items()
         }
@@ -226,15 +229,21 @@ class EmbeddedStack:
         dlq = sqs.create_queue(QueueName=names.ingest_dlq_name(STAGE))["QueueUrl"]
         dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 3})
-        queue = sqs.create_queue(QueueName=names.ingest_queue_name(STAGE),
-                                 Attributes={"VisibilityTimeout": "30", "RedrivePolicy": redrive})["QueueUrl"]
+        queue = sqs.create_queue(
+            QueueName=names.ingest_queue_name(STAGE), Attributes={"VisibilityTimeout": "30", "RedrivePolicy": redrive}
+        )["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         s3.put_bucket_notification_configuration(
             Bucket=os.environ["PHI_DOCUMENTS_BUCKET"],
-            NotificationConfiguration={"QueueConfigurations": [{
-                "QueueArn": arn, "Events": ["s3:ObjectCreated:*"],
-                "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": names.DOCUMENTS_PREFIX}]}},
-            }]},
+            NotificationConfiguration={
+                "QueueConfigurations": [
+                    {
+                        "QueueArn": arn,
+                        "Events": ["s3:ObjectCreated:*"],
+                        "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": names.DOCUMENTS_PREFIX}]}},
+                    }
+                ]
+            },
         )
         self._ingest_queue = (queue, arn)
 

@@ -84,7 +84,10 @@ class AgentCreate(ToolSelection):
     """A role template is all an agent needs: its name, tools (with their defaults) and workflows come from it."""
 
     name: str | None = Field(
-        default=None, min_length=1, max_length=120, examples=["Warehouse analyst (Leeds DC)"],
+        default=None,
+        min_length=1,
+        max_length=120,
+        examples=["Warehouse analyst (Leeds DC)"],
         description="Defaults to the role template's name",
     )
     industry_id: UUID | None = Field(default=None, description="From GET /industries")

@@ -58,8 +58,14 @@ def check_upload(filename: str, size: int) -> None:
 
 
 def upload(
-    conn: DbConnection, agent: Agent, filename: str, source_type: SourceType, data: bytes,
-    content_type: str | None, org_wide: bool, user_id: UUID,
+    conn: DbConnection,
+    agent: Agent,
+    filename: str,
+    source_type: SourceType,
+    data: bytes,
+    content_type: str | None,
+    org_wide: bool,
+    user_id: UUID,
 ) -> tuple[Document, bool]:
     """Stores the file and records it PROCESSING; the same content again returns the existing document."""
     check_upload(filename, len(data))
@@ -78,14 +84,26 @@ def upload(
     document_id = uuid4()
     key = object_key(agent.org_id, document_id, filename)
     document = documents_repo.insert(
-        conn, id=document_id, org_id=agent.org_id, agent_id=owner, filename=safe_filename(filename),
-        source_type=source_type.value, content_type=content_type, s3_key=key, bytes=len(data), sha256=digest,
+        conn,
+        id=document_id,
+        org_id=agent.org_id,
+        agent_id=owner,
+        filename=safe_filename(filename),
+        source_type=source_type.value,
+        content_type=content_type,
+        s3_key=key,
+        bytes=len(data),
+        sha256=digest,
         created_by=user_id,
     )
     conn.commit()  # the row must exist before the object-created event reaches the ingest handler
     try:
-        client("s3").put_object(Bucket=get_settings().documents_bucket, Key=key, Body=data,
-                                ContentType=content_type or "application/octet-stream")
+        client("s3").put_object(
+            Bucket=get_settings().documents_bucket,
+            Key=key,
+            Body=data,
+            ContentType=content_type or "application/octet-stream",
+        )
     except Exception as exc:
         documents_repo.delete(conn, document_id, agent.org_id)
         conn.commit()
@@ -103,8 +121,14 @@ def create_upload_url(
     document_id = uuid4()
     key = object_key(agent.org_id, document_id, filename)
     document = documents_repo.insert(
-        conn, id=document_id, org_id=agent.org_id, agent_id=None if org_wide else agent.id,
-        filename=safe_filename(filename), source_type=source_type.value, content_type=None, s3_key=key,
+        conn,
+        id=document_id,
+        org_id=agent.org_id,
+        agent_id=None if org_wide else agent.id,
+        filename=safe_filename(filename),
+        source_type=source_type.value,
+        content_type=None,
+        s3_key=key,
         created_by=user_id,
     )
     url = client("s3").generate_presigned_url(
@@ -131,7 +155,11 @@ def search(conn: DbConnection, agent: Agent, request: SearchRequest) -> list[Sea
     from phi.documents.search import search_documents
 
     return search_documents(
-        conn, agent.org_id, request.query, top_k=request.top_k, agent_id=agent.id,
+        conn,
+        agent.org_id,
+        request.query,
+        top_k=request.top_k,
+        agent_id=agent.id,
         include_org_wide=request.include_org_wide,
     )
 

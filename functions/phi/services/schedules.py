@@ -99,7 +99,8 @@ def next_run(cron: str, timezone: str, after: datetime | None = None) -> datetim
 
 def sync_agent_schedules(conn: DbConnection, agent: Agent) -> list[ScheduleView]:
     wanted = {
-        w.type: w for w in (WorkflowEntry.model_validate(raw) for raw in agent.config.get("workflows", []))
+        w.type: w
+        for w in (WorkflowEntry.model_validate(raw) for raw in agent.config.get("workflows", []))
         if w.schedule
     }
     wanted.update(_definition_schedules(conn, agent))  # a stored definition's schedule wins over the config's
@@ -122,8 +123,11 @@ def _definition_schedules(conn: DbConnection, agent: Agent) -> dict[str, Workflo
         if schedule:
             key = row.definition["key"]
             entries[key] = WorkflowEntry(
-                type=key, schedule=schedule["cron"], timezone=schedule.get("timezone", "UTC"),
-                input=schedule.get("input") or {}, overlap=schedule.get("overlap", "SKIP"),
+                type=key,
+                schedule=schedule["cron"],
+                timezone=schedule.get("timezone", "UTC"),
+                input=schedule.get("input") or {},
+                overlap=schedule.get("overlap", "SKIP"),
             )
     return entries
 
@@ -152,8 +156,15 @@ def list_schedules(conn: DbConnection, agent: Agent) -> list[ScheduleView]:
 
 def _put(conn: DbConnection, agent: Agent, workflow: WorkflowEntry, enabled: bool) -> None:
     schedules_repo.upsert(
-        conn, agent_id=agent.id, org_id=agent.org_id, workflow_type=workflow.type, cron=workflow.schedule or "",
-        timezone=workflow.timezone, task_input=workflow.input, enabled=enabled, overlap_policy=workflow.overlap,
+        conn,
+        agent_id=agent.id,
+        org_id=agent.org_id,
+        workflow_type=workflow.type,
+        cron=workflow.schedule or "",
+        timezone=workflow.timezone,
+        task_input=workflow.input,
+        enabled=enabled,
+        overlap_policy=workflow.overlap,
     )
     settings = get_settings()
     if not settings.scheduler_group:
@@ -168,10 +179,15 @@ def _put(conn: DbConnection, agent: Agent, workflow: WorkflowEntry, enabled: boo
         "Target": {
             "Arn": settings.required("state_machine_arn"),
             "RoleArn": settings.required("scheduler_role_arn"),
-            "Input": json.dumps({
-                "agent_id": str(agent.id), "org_id": str(agent.org_id), "type": workflow.type,
-                "trigger": "schedule", "input": workflow.input,
-            }),
+            "Input": json.dumps(
+                {
+                    "agent_id": str(agent.id),
+                    "org_id": str(agent.org_id),
+                    "type": workflow.type,
+                    "trigger": "schedule",
+                    "input": workflow.input,
+                }
+            ),
         },
     }
     after_commit(conn, lambda: _put_aws_schedule(definition))

@@ -34,12 +34,25 @@ def run_task(
     stored = workflows_repo.current_version_for_key(conn, agent.id, agent.org_id, task_type)
     clean_input = task_input_for(task_type, task_input, stored.definition if stored else None)
     task = tasks_repo.create_task(
-        conn, org_id=agent.org_id, agent_id=agent.id, task_type=task_type, task_input=clean_input,
-        trigger=trigger, created_by=user_id, workflow_version_id=stored.id if stored else None,
+        conn,
+        org_id=agent.org_id,
+        agent_id=agent.id,
+        task_type=task_type,
+        task_input=clean_input,
+        trigger=trigger,
+        created_by=user_id,
+        workflow_version_id=stored.id if stored else None,
     )
-    tasks_repo.add_event(conn, task.id, task.org_id, EventType.TASK_CREATED, f"{task_type} requested", {
-        "trigger": trigger,
-    })
+    tasks_repo.add_event(
+        conn,
+        task.id,
+        task.org_id,
+        EventType.TASK_CREATED,
+        f"{task_type} requested",
+        {
+            "trigger": trigger,
+        },
+    )
     commit(conn)  # StartTask reads this row
     try:
         execution_arn = _start_execution(task)

@@ -53,7 +53,8 @@ class NewVersion(BaseModel):
     definition: dict[str, Any] = Field(description="The whole definition (GET /workflow-schema)")
     reason: str | None = Field(default=None, max_length=500, examples=["Our orders table is called ord_hdr"])
     based_on: int | None = Field(
-        default=None, ge=1,
+        default=None,
+        ge=1,
         description="The version this edit started from; refused (409) when another version was added since",
     )
 
@@ -91,9 +92,13 @@ def _workflow(conn: DbConnection, agent: Agent, key: str) -> workflows_repo.Work
 def list_workflows(conn: DbConnection, agent: Agent) -> list[WorkflowSummary]:
     updated = {w.key: w.updated_at for w in workflows_repo.list_for_agent(conn, agent.id, agent.org_id)}
     return [
-        WorkflowSummary(key=row.definition["key"], name=row.definition["name"], current_version=row.version,
-                        schedule=row.definition.get("schedule"), updated_at=updated.get(row.definition["key"],
-                                                                                      row.created_at))
+        WorkflowSummary(
+            key=row.definition["key"],
+            name=row.definition["name"],
+            current_version=row.version,
+            schedule=row.definition.get("schedule"),
+            updated_at=updated.get(row.definition["key"], row.created_at),
+        )
         for row in workflows_repo.current_definitions(conn, agent.id, agent.org_id)
     ]
 
@@ -106,13 +111,22 @@ def get_workflow(conn: DbConnection, agent: Agent, key: str) -> WorkflowView:
 
 
 def add_version(
-    conn: DbConnection, agent: Agent, key: str, body: NewVersion, author_id: UUID | None, source: Source = "api",
-    *, must_be_new: bool = False, rollback_of: int | None = None,
+    conn: DbConnection,
+    agent: Agent,
+    key: str,
+    body: NewVersion,
+    author_id: UUID | None,
+    source: Source = "api",
+    *,
+    must_be_new: bool = False,
+    rollback_of: int | None = None,
 ) -> WorkflowView:
     definition = validate_definition({**body.definition, "key": body.definition.get("key", key)})
     if definition.key != key:
-        raise BadRequest(f"The definition's key {definition.key!r} differs from the workflow's key {key!r}.",
-                         details={"errors": [{"node": None, "field": "key", "message": "differs from the URL"}]})
+        raise BadRequest(
+            f"The definition's key {definition.key!r} differs from the workflow's key {key!r}.",
+            details={"errors": [{"node": None, "field": "key", "message": "differs from the URL"}]},
+        )
     document = to_document(definition)
     workflows_repo.create(conn, agent.id, agent.org_id, key)
     workflow = workflows_repo.get(conn, agent.id, agent.org_id, key, lock=True)
@@ -120,14 +134,23 @@ def add_version(
     if must_be_new and workflow.current_version:
         raise Conflict(f"The agent already has a workflow {key!r}; PUT a new version instead.")
     if body.based_on is not None and body.based_on != workflow.current_version:
-        raise Conflict(f"Version {workflow.current_version} was added since version {body.based_on}; "
-                       "start again from the current version.",
-                       details={"current_version": workflow.current_version})
+        raise Conflict(
+            f"Version {workflow.current_version} was added since version {body.based_on}; "
+            "start again from the current version.",
+            details={"current_version": workflow.current_version},
+        )
     current = workflows_repo.get_version(conn, workflow.id, agent.org_id, workflow.current_version)
     if current is not None and current.definition == document:
         return get_workflow(conn, agent, key)  # nothing changed: no new version
-    workflows_repo.add_version(conn, workflow, definition=document, source=source, reason=body.reason,
-                               author_id=author_id, based_on=rollback_of or body.based_on)
+    workflows_repo.add_version(
+        conn,
+        workflow,
+        definition=document,
+        source=source,
+        reason=body.reason,
+        author_id=author_id,
+        based_on=rollback_of or body.based_on,
+    )
     sync_agent_schedules(conn, agent)
     return get_workflow(conn, agent, key)
 

@@ -72,8 +72,11 @@ def _fill(value: Any, state: DefinitionState) -> Any:
 def _table(state: DefinitionState, node_id: str, reader: str) -> dict[str, Any]:
     value = (state.get("results") or {}).get(node_id)
     if not (isinstance(value, dict) and "columns" in value and "rows" in value):
-        raise NodeFailed("Workflow.NotATable", f"{reader} reads {node_id!r}, which has no table result"
-                         f"{' (it was skipped)' if node_id in (state.get('skipped') or []) else ''}")
+        raise NodeFailed(
+            "Workflow.NotATable",
+            f"{reader} reads {node_id!r}, which has no table result"
+            f"{' (it was skipped)' if node_id in (state.get('skipped') or []) else ''}",
+        )
     return value
 
 
@@ -82,14 +85,15 @@ def _local_tool(node: NodeSpec, state: DefinitionState, ports: Ports) -> Any:
     if s["tool"] == "db.query":
         args: dict[str, Any] = {"sql": s["sql"], "params": _fill(s.get("params") or {}, state)}
     else:
-        args = {"path": str(_fill(s["path"], state)),
-                **{k: s[k] for k in ("sheet", "columns") if k in s}}
+        args = {"path": str(_fill(s["path"], state)), **{k: s[k] for k in ("sheet", "columns") if k in s}}
     if "max_rows" in s:
         args["max_rows"] = s["max_rows"]
     outcome = ports.tools.call(ToolRequest(tool=s["tool"], args=args, purpose=f"{node.id}"))
     if not outcome.ok:
-        raise NodeFailed(outcome.error or "Tool.Error",
-                         f"Node {node.id}: {s['tool']} on the local agent failed: {outcome.error}: {outcome.cause}")
+        raise NodeFailed(
+            outcome.error or "Tool.Error",
+            f"Node {node.id}: {s['tool']} on the local agent failed: {outcome.error}: {outcome.cause}",
+        )
     return outcome.result or {}
 
 
@@ -104,8 +108,10 @@ def _compute(node: NodeSpec, state: DefinitionState, ports: Ports) -> Any:
     s = node.settings
     function = COMPUTE[s["function"]]
     mapping = s.get("column_mapping") or {}
-    datasets = {name: map_columns(_table(state, source, node.id), mapping.get(name) or {})
-                for name, source in s["inputs"].items()}
+    datasets = {
+        name: map_columns(_table(state, source, node.id), mapping.get(name) or {})
+        for name, source in s["inputs"].items()
+    }
     problems = check_contract(function, datasets)
     if problems:
         raise NodeFailed("Workflow.ContractError", f"Node {node.id}: {function.name}: " + "; ".join(problems))
@@ -120,8 +126,9 @@ def _search_docs(node: NodeSpec, state: DefinitionState, ports: Ports) -> Any:
     query = str(_fill(s["query"], state))
     if not ports.documents.has_documents():
         return {"query": query, "hits": []}
-    hits = [h for h in ports.documents.search(query, int(s.get("top_k", 3)))
-            if h.score >= float(s.get("min_score", 0.0))]
+    hits = [
+        h for h in ports.documents.search(query, int(s.get("top_k", 3))) if h.score >= float(s.get("min_score", 0.0))
+    ]
     return {"query": query, "hits": [h.model_dump(mode="json") for h in hits]}
 
 
@@ -136,8 +143,10 @@ def _llm(node: NodeSpec, state: DefinitionState, ports: Ports) -> Any:
     prompt = str(_fill(s["prompt"], state))
     if context:
         prompt += "\n\nData (JSON):\n" + json.dumps(context, default=str)[:MAX_LLM_CONTEXT_CHARS]
-    messages = [ChatMessage(role="system", content=str(_fill(s.get("system") or DEFAULT_SYSTEM, state))),
-                ChatMessage(role="user", content=prompt)]
+    messages = [
+        ChatMessage(role="system", content=str(_fill(s.get("system") or DEFAULT_SYSTEM, state))),
+        ChatMessage(role="user", content=prompt),
+    ]
     llm = ports.llm
     response = call_llm_with_retry(lambda: llm.chat(messages, purpose=s.get("purpose", "analysis")))
     return {"text": response.text.strip() or None, "model": response.model}
@@ -153,8 +162,9 @@ def _render(node: NodeSpec, state: DefinitionState, ports: Ports, definition: Wo
         named = {name: results[name] for name in shown if name in results}
     title = str(_fill(s.get("title") or definition.name, state))
     output = RENDER[s["template"]].run(title, named, list(state.get("notes") or []))
-    ports.events.record(EventType.REPORT_GENERATED, f"Report generated: {output.get('title', title)}",
-                        {"node": node.id})
+    ports.events.record(
+        EventType.REPORT_GENERATED, f"Report generated: {output.get('title', title)}", {"node": node.id}
+    )
     return output
 
 
@@ -164,8 +174,12 @@ def _condition(node: NodeSpec, state: DefinitionState, ports: Ports) -> Any:
 
 Executor = Callable[[NodeSpec, DefinitionState, Ports], Any]
 EXECUTORS: dict[str, Executor] = {
-    "local_tool": _local_tool, "table": _table_node, "compute": _compute, "search_docs": _search_docs,
-    "llm": _llm, "condition": _condition,
+    "local_tool": _local_tool,
+    "table": _table_node,
+    "compute": _compute,
+    "search_docs": _search_docs,
+    "llm": _llm,
+    "condition": _condition,
 }
 
 
@@ -175,8 +189,7 @@ def _active(definition: WorkflowDefinition, node_id: str, state: DefinitionState
         return True
     ran = set(state.get("ran") or [])
     context = _context(state)
-    return any(e.source in ran and (e.when is None or bool(expressions.evaluate(e.when, context)))
-               for e in incoming)
+    return any(e.source in ran and (e.when is None or bool(expressions.evaluate(e.when, context))) for e in incoming)
 
 
 def _step(definition: WorkflowDefinition, node: NodeSpec) -> Any:  # a LangGraph node taking (state, config)
@@ -187,8 +200,7 @@ def _step(definition: WorkflowDefinition, node: NodeSpec) -> Any:  # a LangGraph
         except expressions.ExpressionError as exc:
             return {"failure": {"error": "Workflow.ExpressionError", "cause": f"Edge into {node.id}: {exc}"}}
         if not active:
-            ports.events.record(EventType.NODE_SKIPPED, f"{node.id} skipped: no incoming edge holds",
-                                {"node": node.id})
+            ports.events.record(EventType.NODE_SKIPPED, f"{node.id} skipped: no incoming edge holds", {"node": node.id})
             return {"skipped": [*(state.get("skipped") or []), node.id]}
         try:
             if node.kind == "render":
@@ -209,8 +221,11 @@ def _step(definition: WorkflowDefinition, node: NodeSpec) -> Any:  # a LangGraph
             update["notes"] = [*(state.get("notes") or []), str(result["note"])]
         if node.kind != "render":
             rows = result.get("row_count") if isinstance(result, dict) else None
-            ports.events.record(EventType.NODE_COMPLETED, f"{node.id} ({node.kind}) done"
-                                + (f": {rows} rows" if rows is not None else ""), {"node": node.id, "rows": rows})
+            ports.events.record(
+                EventType.NODE_COMPLETED,
+                f"{node.id} ({node.kind}) done" + (f": {rows} rows" if rows is not None else ""),
+                {"node": node.id, "rows": rows},
+            )
         return update
 
     return run
@@ -223,8 +238,9 @@ def _prepare(definition: WorkflowDefinition) -> Any:
         if task is None:
             return {"failure": {"error": "Task.NotFound", "cause": "The task or its agent no longer exists."}}
         try:
-            inputs = validate_inputs(definition, task.input, today=local_today(definition, ports.clock.now()),
-                                     resolve_relative=True)
+            inputs = validate_inputs(
+                definition, task.input, today=local_today(definition, ports.clock.now()), resolve_relative=True
+            )
         except InvalidDefinition as exc:
             return {"failure": {"error": "Workflow.InvalidInput", "cause": exc.message}}
         return {"inputs": inputs, "results": {}, "ran": [], "skipped": [], "notes": [], "failure": None}

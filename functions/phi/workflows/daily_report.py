@@ -82,9 +82,7 @@ def fetch_next_dataset(state: ReportState, config: RunnableConfig) -> ReportStat
     name = _next_dataset(state)
     assert name is not None
     spec = state["queries"][name]
-    request = ToolRequest(
-        tool="db.query", args={"sql": spec["sql"], "params": spec["params"]}, purpose=f"fetch {name}"
-    )
+    request = ToolRequest(tool="db.query", args={"sql": spec["sql"], "params": spec["params"]}, purpose=f"fetch {name}")
     outcome = ports_of(config).tools.call(request)
     if not outcome.ok:
         cause = f"Fetching {name} through the local agent failed: {outcome.error}: {outcome.cause}"
@@ -98,11 +96,15 @@ def compute(state: ReportState, config: RunnableConfig) -> ReportState:
     kpis = compute_kpis(_report_day(state), datasets, thresholds)
     kpis.data_warnings.extend(
         unread_threshold_note(SourcedThreshold.model_validate(t), thresholds)
-        for t in state.get("sourced_thresholds", []) if t["value"] is None
+        for t in state.get("sourced_thresholds", [])
+        if t["value"] is None
     )
-    _record(config, EventType.KPIS_COMPUTED, f"KPIs computed; {len(kpis.anomalies)} anomalies", {
-        "anomalies": [a.code for a in kpis.anomalies]
-    })
+    _record(
+        config,
+        EventType.KPIS_COMPUTED,
+        f"KPIs computed; {len(kpis.anomalies)} anomalies",
+        {"anomalies": [a.code for a in kpis.anomalies]},
+    )
     return {"kpis": kpis.model_dump(mode="json")}
 
 
@@ -117,9 +119,15 @@ def retrieve_sops(state: ReportState, config: RunnableConfig) -> ReportState:
 
     kpis = WarehouseKpis.model_validate(state["kpis"])
     sources = [
-        Citation(document=t["document"], page=t["page"], heading=t["heading"], text=t["text"],
-                 anomaly_code=f"threshold {t['field']}")
-        for t in state.get("sourced_thresholds", []) if t["value"] is not None
+        Citation(
+            document=t["document"],
+            page=t["page"],
+            heading=t["heading"],
+            text=t["text"],
+            anomaly_code=f"threshold {t['field']}",
+        )
+        for t in state.get("sourced_thresholds", [])
+        if t["value"] is not None
     ]
     citations = citations_for_anomalies(ports_of(config).documents, kpis)
     return {"citations": [c.model_dump() for c in _merge_same_passages([*sources, *citations])]}

@@ -31,8 +31,13 @@ class DbTask:
         if task is None or agent is None:
             return None
         return TaskSnapshot(
-            task_id=self.ctx.task_id, org_id=self.ctx.org_id, agent_id=self.ctx.agent_id, type=task.type,
-            input=task.input, agent_name=agent.name, agent_config=agent.config,
+            task_id=self.ctx.task_id,
+            org_id=self.ctx.org_id,
+            agent_id=self.ctx.agent_id,
+            type=task.type,
+            input=task.input,
+            agent_name=agent.name,
+            agent_config=agent.config,
         )
 
 
@@ -71,6 +76,10 @@ class LocalAgentTools:
 
 def live_ports(ctx: TaskContext) -> Ports:
     return Ports(
-        task=DbTask(ctx), events=DbEvents(ctx), documents=AgentDocuments(ctx), tools=LocalAgentTools(),
-        llm=get_llm(), clock=SystemClock(),
+        task=DbTask(ctx),
+        events=DbEvents(ctx),
+        documents=AgentDocuments(ctx),
+        tools=LocalAgentTools(),
+        llm=get_llm(),
+        clock=SystemClock(),
     )

@@ -88,9 +88,18 @@ def _request_tool(ctx: TaskContext, step: int, request: ToolRequest) -> ToolCall
         upload = presigned_upload(ctx.task_id, str(call.id))
         if upload is not None:  # the claim check: the only key this call's large result is read from
             tasks_repo.set_result_key(conn, call.id, org_id, upload["key"])
-        tasks_repo.add_event(conn, task_id, org_id, EventType.TOOL_REQUESTED, f"{request.tool}: {request.purpose}", {
-            "tool_call_id": str(call.id), "tool": request.tool, "step": step,
-        })
+        tasks_repo.add_event(
+            conn,
+            task_id,
+            org_id,
+            EventType.TOOL_REQUESTED,
+            f"{request.tool}: {request.purpose}",
+            {
+                "tool_call_id": str(call.id),
+                "tool": request.tool,
+                "step": step,
+            },
+        )
     deadline = datetime.now(UTC) + timedelta(seconds=ctx.tool_timeout_seconds)
     return ToolCallOut(
         tool_call_id=str(call.id),
@@ -111,17 +120,40 @@ def _record_tool_outcome(ctx: TaskContext, tool_result: dict[str, Any]) -> tuple
         return outcome, None
     with transaction() as conn:
         tasks_repo.complete_tool_call(
-            conn, call.id, org_id, ok=outcome.ok, error_code=outcome.error, error_message=outcome.cause,
+            conn,
+            call.id,
+            org_id,
+            ok=outcome.ok,
+            error_code=outcome.error,
+            error_message=outcome.cause,
             result_bytes=outcome.result_bytes if outcome.ok else None,
         )
         if outcome.ok:
             rows = (outcome.result or {}).get("row_count")
-            tasks_repo.add_event(conn, task_id, org_id, EventType.TOOL_COMPLETED, f"{call.tool} returned {rows} rows", {
-                "tool_call_id": str(call.id), "row_count": rows, "bytes": outcome.result_bytes,
-            })
+            tasks_repo.add_event(
+                conn,
+                task_id,
+                org_id,
+                EventType.TOOL_COMPLETED,
+                f"{call.tool} returned {rows} rows",
+                {
+                    "tool_call_id": str(call.id),
+                    "row_count": rows,
+                    "bytes": outcome.result_bytes,
+                },
+            )
         else:
-            tasks_repo.add_event(conn, task_id, org_id, EventType.TOOL_FAILED, f"{call.tool} failed: {outcome.error}", {
-                "tool_call_id": str(call.id), "error": outcome.error, "cause": outcome.cause,
-            })
+            tasks_repo.add_event(
+                conn,
+                task_id,
+                org_id,
+                EventType.TOOL_FAILED,
+                f"{call.tool} failed: {outcome.error}",
+                {
+                    "tool_call_id": str(call.id),
+                    "error": outcome.error,
+                    "cause": outcome.cause,
+                },
+            )
     latency_ms = (datetime.now(UTC) - call.requested_at).total_seconds() * 1000
     return outcome, CompletedTool(tool=call.tool, ok=outcome.ok, latency_ms=latency_ms, error=outcome.error)

@@ -36,7 +36,10 @@ def citations_for_anomalies(documents: DocumentsPort, kpis: WarehouseKpis) -> li
             seen.add(key)
             citations.append(
                 Citation(
-                    document=hit.filename, page=hit.page, heading=hit.heading, text=hit.text,
+                    document=hit.filename,
+                    page=hit.page,
+                    heading=hit.heading,
+                    text=hit.text,
                     anomaly_code=anomaly.code,
                 )
             )

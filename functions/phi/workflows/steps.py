@@ -44,9 +44,17 @@ def start_task(start: StartEvent, execution_id: str) -> dict[str, Any]:
         if start.trigger == "schedule" and _previous_run_still_running(conn, start, task_id):
             return {"skipped": True, "task_id": str(task_id)}
         if tasks_repo.mark_running(conn, task_id, org_id, execution_id):
-            tasks_repo.add_event(conn, task_id, org_id, EventType.TASK_STARTED, f"{start.type} started", {
-                "execution_arn": execution_id, "trigger": start.trigger,
-            })
+            tasks_repo.add_event(
+                conn,
+                task_id,
+                org_id,
+                EventType.TASK_STARTED,
+                f"{start.type} started",
+                {
+                    "execution_arn": execution_id,
+                    "trigger": start.trigger,
+                },
+            )
     ctx = TaskContext(
         task_id=str(task_id),
         org_id=start.org_id,
@@ -71,9 +79,14 @@ def _previous_run_still_running(conn: DbConnection, start: StartEvent, task_id: 
     if running is None or running == task_id:
         return False
     tasks_repo.finish(conn, task_id, org_id, TaskStatus.SKIPPED)
-    tasks_repo.add_event(conn, task_id, org_id, EventType.TASK_SKIPPED,
-                         f"Skipped: the previous {start.type} run ({running}) is still running",
-                         {"running_task_id": str(running)})
+    tasks_repo.add_event(
+        conn,
+        task_id,
+        org_id,
+        EventType.TASK_SKIPPED,
+        f"Skipped: the previous {start.type} run ({running}) is still running",
+        {"running_task_id": str(running)},
+    )
     return True
 
 
@@ -113,7 +126,16 @@ def mark_failed(state: dict[str, Any], execution_id: str) -> dict[str, Any]:
         if tasks_repo.finish(
             conn, UUID(task_id), UUID(org_id), TaskStatus.FAILED, error={"error": error_name, "cause": cause}
         ):
-            tasks_repo.add_event(conn, UUID(task_id), UUID(org_id), EventType.TASK_FAILED, f"{error_name}: {cause}", {
-                "error": error_name, "cause": cause, "execution_arn": execution_id,
-            })
+            tasks_repo.add_event(
+                conn,
+                UUID(task_id),
+                UUID(org_id),
+                EventType.TASK_FAILED,
+                f"{error_name}: {cause}",
+                {
+                    "error": error_name,
+                    "cause": cause,
+                    "execution_arn": execution_id,
+                },
+            )
     return {"recorded": True, "error": error_name}

@@ -171,9 +171,7 @@ class _RowParser:
         parsed = json.loads(b"[" + b",".join(lines) + b"]")
         width = len(self.columns or [])
         if len(parsed) != len(lines) or not all(isinstance(row, list) and len(row) == width for row in parsed):
-            raise BadResult(
-                f"A line after row {len(self.rows)} of the tool result is not one list of {width} values."
-            )
+            raise BadResult(f"A line after row {len(self.rows)} of the tool result is not one list of {width} values.")
         if len(self.rows) + len(parsed) > self.max_rows:
             raise BadResult(
                 f"The tool result has more than {self.max_rows:,} rows; aggregate in the query or ask for fewer."

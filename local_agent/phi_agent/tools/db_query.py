@@ -450,8 +450,14 @@ def _postgres_privileges(dbapi_connection: Any) -> Privileges:
     # A superuser holds every role; naming it is enough.
     dangerous = ["superuser"] if superuser else list(roles_held or [])
     notes = [
-        f"can {what}" for what, flag in (("create roles", createrole), ("create databases", createdb),
-                                         ("replicate", replication), ("bypass row security", bypassrls)) if flag
+        f"can {what}"
+        for what, flag in (
+            ("create roles", createrole),
+            ("create databases", createdb),
+            ("replicate", replication),
+            ("bypass row security", bypassrls),
+        )
+        if flag
     ]
     notes.append(f"may write to {writable} table(s)" if writable else "no write privilege on any table")
     return Privileges(str(login), dangerous, notes)

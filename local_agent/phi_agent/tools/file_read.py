@@ -196,8 +196,10 @@ class FileReadTool:
         request = parse_args(FileReadArgs, args)
         path = resolve_under(self._settings.base_dir, request.path)
         limit = effective_max_rows(request.max_rows, self._settings.max_rows)
-        timeout = self._settings.timeout_seconds if timeout_seconds is None else min(
-            timeout_seconds, self._settings.timeout_seconds
+        timeout = (
+            self._settings.timeout_seconds
+            if timeout_seconds is None
+            else min(timeout_seconds, self._settings.timeout_seconds)
         )
         deadline = time.monotonic() + max(0.001, timeout)
         suffix = path.suffix.lower()
@@ -216,9 +218,7 @@ class FileReadTool:
             )
 
     @contextmanager
-    def _open_csv(
-        self, path: Path, columns: list[str] | None, limit: int, deadline: float
-    ) -> Iterator[TabularResult]:
+    def _open_csv(self, path: Path, columns: list[str] | None, limit: int, deadline: float) -> Iterator[TabularResult]:
         dialect = _csv_dialect(path)
         try:
             with path.open("r", encoding="utf-8-sig", newline="") as handle:

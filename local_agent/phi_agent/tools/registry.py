@@ -100,9 +100,7 @@ def build_registry(
             )
             continue
         try:
-            tools[entry.key] = _build_tool(
-                entry, index, environ, config.local.concurrency, allow_privileged_db_login
-            )
+            tools[entry.key] = _build_tool(entry, index, environ, config.local.concurrency, allow_privileged_db_login)
         except ConfigError as error:
             problems.extend(error.problems)
     if problems:

@@ -67,7 +67,9 @@ def test_the_login_limiter_ignores_x_forwarded_for_on_the_embedded_stack(api_url
 
     def send(email: str, password: str, forwarded: str) -> int:
         return client.request(
-            "POST", "/auth/login", json={"email": email, "password": password},
+            "POST",
+            "/auth/login",
+            json={"email": email, "password": password},
             headers={"X-Forwarded-For": forwarded, "X-Real-IP": forwarded.split(",")[0]},
         ).status_code
 
@@ -82,16 +84,27 @@ def test_the_login_limiter_ignores_x_forwarded_for_on_the_embedded_stack(api_url
 def _api_gateway_event(body: dict[str, Any], source_ip: str, forwarded: str) -> dict[str, Any]:
     """A REST API (v1) proxy event as API Gateway sends it to the Lambda."""
     return {
-        "resource": "/{proxy+}", "path": "/auth/login", "httpMethod": "POST",
+        "resource": "/{proxy+}",
+        "path": "/auth/login",
+        "httpMethod": "POST",
         "headers": {"content-type": "application/json", "X-Forwarded-For": forwarded, "Host": "api.example.com"},
-        "multiValueHeaders": {}, "queryStringParameters": None, "multiValueQueryStringParameters": None,
-        "pathParameters": {"proxy": "auth/login"}, "stageVariables": None,
+        "multiValueHeaders": {},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": {"proxy": "auth/login"},
+        "stageVariables": None,
         "requestContext": {
-            "resourcePath": "/{proxy+}", "httpMethod": "POST", "path": "/prod/auth/login", "stage": "prod",
-            "requestId": str(uuid.uuid4()), "accountId": "123456789012", "apiId": "abc123",
+            "resourcePath": "/{proxy+}",
+            "httpMethod": "POST",
+            "path": "/prod/auth/login",
+            "stage": "prod",
+            "requestId": str(uuid.uuid4()),
+            "accountId": "123456789012",
+            "apiId": "abc123",
             "identity": {"sourceIp": source_ip, "userAgent": "test"},
         },
-        "body": base64.b64encode(json.dumps(body).encode()).decode(), "isBase64Encoded": True,
+        "body": base64.b64encode(json.dumps(body).encode()).decode(),
+        "isBase64Encoded": True,
     }
 
 
@@ -105,6 +118,7 @@ def test_the_login_limiter_counts_api_gateways_source_ip_on_aws(api_url: str) ->
         def send(email: str, password: str, forwarded: str) -> int:
             event = _api_gateway_event({"email": email, "password": password}, source_ip, forwarded)
             return int(handler(event, None)["statusCode"])  # type: ignore[arg-type]
+
         return send
 
     # 12 wrong passwords from one source address, each claiming another in X-Forwarded-For: locked out

@@ -17,13 +17,26 @@ DEFINITION: dict[str, Any] = {
     "name": "Late shipments by carrier",
     "inputs": {"date": {"type": "date", "default": "yesterday"}},
     "nodes": [
-        {"id": "shipments", "kind": "local_tool", "settings": {
-            "tool": "db.query",
-            "sql": "SELECT carrier, promised_at, shipped_at FROM shipments WHERE promised_at >= :start",
-            "params": {"start": "{{ day_start(inputs.date) }}"}}},
-        {"id": "late", "kind": "table", "settings": {"input": "shipments", "ops": [
-            {"op": "filter", "where": {">": [{"var": "shipped_at"}, {"var": "promised_at"}]}},
-            {"op": "group_by", "keys": ["carrier"], "aggs": {"late": {"fn": "count"}}}]}},
+        {
+            "id": "shipments",
+            "kind": "local_tool",
+            "settings": {
+                "tool": "db.query",
+                "sql": "SELECT carrier, promised_at, shipped_at FROM shipments WHERE promised_at >= :start",
+                "params": {"start": "{{ day_start(inputs.date) }}"},
+            },
+        },
+        {
+            "id": "late",
+            "kind": "table",
+            "settings": {
+                "input": "shipments",
+                "ops": [
+                    {"op": "filter", "where": {">": [{"var": "shipped_at"}, {"var": "promised_at"}]}},
+                    {"op": "group_by", "keys": ["carrier"], "aggs": {"late": {"fn": "count"}}},
+                ],
+            },
+        },
         {"id": "report", "kind": "render", "settings": {"template": "sections"}},
     ],
     "edges": [["shipments", "late"], ["late", "report"]],
@@ -56,11 +69,15 @@ def test_a_workflow_is_created_read_versioned_compared_and_rolled_back(new_user:
     # Then the versions, the difference and the old version itself are readable
     assert [v["version"] for v in new_user.ok("GET", f"{base}/late_by_carrier/versions")] == [2, 1]
     diff = new_user.ok("GET", f"{base}/late_by_carrier/diff", params={"from": 1, "to": 2})
-    assert diff["changes"] == [{"op": "replace", "path": "/nodes/shipments/settings/sql",
-                                "old": DEFINITION["nodes"][0]["settings"]["sql"],
-                                "new": edited["nodes"][0]["settings"]["sql"]}]
-    assert new_user.ok("GET", f"{base}/late_by_carrier/versions/1")["definition"]["nodes"][0] \
-        == DEFINITION["nodes"][0]
+    assert diff["changes"] == [
+        {
+            "op": "replace",
+            "path": "/nodes/shipments/settings/sql",
+            "old": DEFINITION["nodes"][0]["settings"]["sql"],
+            "new": edited["nodes"][0]["settings"]["sql"],
+        }
+    ]
+    assert new_user.ok("GET", f"{base}/late_by_carrier/versions/1")["definition"]["nodes"][0] == DEFINITION["nodes"][0]
 
     # And an edit based on a stale version is refused, with the current version named
     stale = new_user.request("PUT", f"{base}/late_by_carrier", json={"definition": DEFINITION, "based_on": 1})
@@ -98,20 +115,20 @@ def test_versions_cannot_be_edited_in_the_database(new_user: ApiSession) -> None
     import psycopg
 
     with pytest.raises(psycopg.errors.RaiseException, match="immutable"):
-        sql("""UPDATE workflow_versions SET reason = 'rewritten' WHERE workflow_id IN
-               (SELECT id FROM workflows WHERE agent_id = %s)""", (UUID(agent["id"]),))
+        sql(
+            """UPDATE workflow_versions SET reason = 'rewritten' WHERE workflow_id IN
+               (SELECT id FROM workflows WHERE agent_id = %s)""",
+            (UUID(agent["id"]),),
+        )
 
 
-def test_members_read_owners_and_admins_write_and_other_organisations_see_nothing(
-    victim: Tenant, api_url: str
-) -> None:
+def test_members_read_owners_and_admins_write_and_other_organisations_see_nothing(victim: Tenant, api_url: str) -> None:
     agent_id = victim.ids["agent_id"]
     base = f"/agents/{agent_id}/workflows"
     assert victim.admin.request("POST", base, json={"definition": DEFINITION}).status_code == 201
     assert victim.member.ok("GET", f"{base}/late_by_carrier")["current_version"] == 1
     assert victim.member.request("PUT", f"{base}/late_by_carrier", json={"definition": DEFINITION}).status_code == 403
-    assert victim.member.request("POST", f"{base}/late_by_carrier/rollback",
-                                 json={"to_version": 1}).status_code == 403
+    assert victim.member.request("POST", f"{base}/late_by_carrier/rollback", json={"to_version": 1}).status_code == 403
     intruder = signed_up(api_url, "wf-intruder")
     intruder.create_org("Elsewhere")
     for path in (base, f"{base}/late_by_carrier", f"{base}/late_by_carrier/versions"):
@@ -135,16 +152,23 @@ def test_a_schedule_in_the_definition_is_synced_and_removed_with_it(new_user: Ap
 def test_a_task_of_a_stored_workflow_records_its_version_and_its_inputs_are_validated(new_user: ApiSession) -> None:
     agent = _agent(new_user)
     view = new_user.ok("POST", f"/agents/{agent['id']}/workflows", json={"definition": DEFINITION})
-    bad = new_user.request("POST", f"/agents/{agent['id']}/run-task",
-                           json={"type": "late_by_carrier", "input": {"date": "not a day", "colour": "red"}})
+    bad = new_user.request(
+        "POST",
+        f"/agents/{agent['id']}/run-task",
+        json={"type": "late_by_carrier", "input": {"date": "not a day", "colour": "red"}},
+    )
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_definition"
     assert {e["field"] for e in bad.json()["error"]["details"]["errors"]} == {"date", "colour"}
 
-    run = new_user.ok("POST", f"/agents/{agent['id']}/run-task",
-                      json={"type": "late_by_carrier", "input": {"date": "2026-11-20"}})
+    run = new_user.ok(
+        "POST", f"/agents/{agent['id']}/run-task", json={"type": "late_by_carrier", "input": {"date": "2026-11-20"}}
+    )
     task = new_user.ok("GET", f"/tasks/{run['task_id']}")
-    version_id = sql("""SELECT v.id FROM workflow_versions v JOIN workflows w ON w.id = v.workflow_id
-                        WHERE w.agent_id = %s AND v.version = %s""", (UUID(agent["id"]), view["current_version"]))
+    version_id = sql(
+        """SELECT v.id FROM workflow_versions v JOIN workflows w ON w.id = v.workflow_id
+                        WHERE w.agent_id = %s AND v.version = %s""",
+        (UUID(agent["id"]), view["current_version"]),
+    )
     assert task["workflow_version_id"] == str(version_id[0]["id"])
     assert task["input"] == {"date": "2026-11-20"}
 
@@ -153,7 +177,14 @@ def test_the_schema_is_published(new_user: ApiSession) -> None:
     schema = new_user.ok("GET", "/workflow-schema")
     assert schema["$schema"].endswith("2020-12/schema")
     assert set(schema["properties"]["nodes"]["items"]["properties"]["kind"]["enum"]) >= {
-        "local_tool", "table", "compute", "search_docs", "llm", "render", "condition"}
+        "local_tool",
+        "table",
+        "compute",
+        "search_docs",
+        "llm",
+        "render",
+        "condition",
+    }
 
 
 def test_a_definitions_schedule_reaches_the_scheduler_and_a_scheduled_start_records_the_version(
@@ -165,21 +196,32 @@ def test_a_definitions_schedule_reaches_the_scheduler_and_a_scheduled_start_reco
 
     # Given a stored workflow with a schedule
     agent = _agent(new_user)
-    scheduled = {**DEFINITION, "schedule": {"cron": "15 5 * * *", "timezone": "Europe/Berlin",
-                                            "input": {"date": "yesterday"}}}
+    scheduled = {
+        **DEFINITION,
+        "schedule": {"cron": "15 5 * * *", "timezone": "Europe/Berlin", "input": {"date": "yesterday"}},
+    }
     new_user.ok("POST", f"/agents/{agent['id']}/workflows", json={"definition": scheduled})
 
     # Then EventBridge Scheduler (moto) holds it, after the commit, with the definition's cron and zone
-    [listed] = [s for s in new_user.ok("GET", f"/agents/{agent['id']}/schedules")
-                if s["workflow_type"] == "late_by_carrier"]
+    [listed] = [
+        s for s in new_user.ok("GET", f"/agents/{agent['id']}/schedules") if s["workflow_type"] == "late_by_carrier"
+    ]
     scheduler = boto3.client("scheduler", endpoint_url=stack.info.aws_endpoint_url, region_name="us-east-1")
     remote = scheduler.get_schedule(Name=listed["scheduler_name"], GroupName="phi-dev")
     assert remote["ScheduleExpression"] == "cron(15 5 * * ? *)"
     assert remote["ScheduleExpressionTimezone"] == "Europe/Berlin"
 
     # And when the schedule fires, StartTask creates a task that records the current version
-    started = start_task(StartEvent(org_id=str(new_user.org_id), agent_id=agent["id"], type="late_by_carrier",
-                                    input={"date": "yesterday"}, trigger="schedule"), "arn:test:execution")
+    started = start_task(
+        StartEvent(
+            org_id=str(new_user.org_id),
+            agent_id=agent["id"],
+            type="late_by_carrier",
+            input={"date": "yesterday"},
+            trigger="schedule",
+        ),
+        "arn:test:execution",
+    )
     assert started["ctx"]["workflow_version_id"]
     [task] = sql("SELECT input, workflow_version_id FROM tasks WHERE id = %s", (UUID(started["ctx"]["task_id"]),))
     assert task["input"] == {"date": "yesterday"}  # resolved when it runs, in Europe/Berlin

@@ -96,7 +96,8 @@ def test_a_transient_failure_is_noted_and_the_sweeper_fails_the_document_with_it
     with pytest.raises(EmbeddingUnavailable):
         ingest_document(conn, document_id, data, UnavailableEmbedder())
     assert status_and_error(conn, document_id) == (
-        "PROCESSING", "the last attempt failed: EmbeddingUnavailable: HTTP 503 after 6 attempts"
+        "PROCESSING",
+        "the last attempt failed: EmbeddingUnavailable: HTTP 503 after 6 attempts",
     )
     # Its retries ran out long ago (only this test's document is that old)
     conn.execute("UPDATE documents SET updated_at = now() - interval '30 days' WHERE id = %s", (document_id,))
@@ -105,7 +106,8 @@ def test_a_transient_failure_is_noted_and_the_sweeper_fails_the_document_with_it
 
     assert document_id in {document.id for document in failed}
     assert status_and_error(conn, document_id) == (
-        "FAILED", "ingest did not finish: the last attempt failed: EmbeddingUnavailable: HTTP 503 after 6 attempts"
+        "FAILED",
+        "ingest did not finish: the last attempt failed: EmbeddingUnavailable: HTTP 503 after 6 attempts",
     )
 
 
@@ -119,9 +121,7 @@ def test_a_stopped_ingest_without_a_reason_is_failed_with_a_readable_one(
 
     status, error = status_and_error(conn, document_id)
     assert status == "FAILED"
-    assert error == (
-        "ingest did not finish: it stopped without a reason (the ingest worker timed out or was stopped)"
-    )
+    assert error == ("ingest did not finish: it stopped without a reason (the ingest worker timed out or was stopped)")
 
 
 def test_an_unused_upload_url_ends_expired_and_recent_or_used_ones_are_left_alone(
@@ -165,8 +165,16 @@ def test_hybrid_search_lifts_the_full_text_match_and_stays_in_the_organisation(
     assert ingest_document(conn, other, b"Forklift batteries of another company.", embedder).status == "READY"
     [vector] = embedder.embed(["where are forklift batteries charged"])
 
-    hits = repo.search(conn, new_org, vector, embedder.model_id, embedder.dimension, top_k=3,
-                       query_text="where are forklift batteries charged", text_weight=1.0)
+    hits = repo.search(
+        conn,
+        new_org,
+        vector,
+        embedder.model_id,
+        embedder.dimension,
+        top_k=3,
+        query_text="where are forklift batteries charged",
+        text_weight=1.0,
+    )
 
     assert hits[0].filename == "forklift.txt"
     assert {hit.filename for hit in hits} == set(texts)

@@ -22,11 +22,17 @@ def unit_vector(rng: random.Random) -> list[float]:
     return [v / norm for v in values]
 
 
-def add_ready_chunks(conn: psycopg.Connection, org_id: uuid.UUID, model_id: str, vectors: list[list[float]],
-                     agent_id: uuid.UUID | None = None) -> uuid.UUID:
+def add_ready_chunks(
+    conn: psycopg.Connection,
+    org_id: uuid.UUID,
+    model_id: str,
+    vectors: list[list[float]],
+    agent_id: uuid.UUID | None = None,
+) -> uuid.UUID:
     document_id = add_document(conn, org_id, f"{uuid.uuid4().hex}.txt", uuid.uuid4().bytes, agent_id)
-    chunks = [Chunk(index=i, text=f"chunk {i}", page=None, heading=None, content_hash=str(i))
-              for i in range(len(vectors))]
+    chunks = [
+        Chunk(index=i, text=f"chunk {i}", page=None, heading=None, content_hash=str(i)) for i in range(len(vectors))
+    ]
     with conn.transaction():
         store.write_chunks(conn, document_id, org_id, agent_id, chunks, vectors, model_id)
         store.mark_ready(conn, document_id, pages=None, chunk_count=len(vectors), model_id=model_id)

@@ -31,8 +31,11 @@ def _vend_for(phi_api: Any, lifetime: timedelta, clock: Any) -> list[tuple[str, 
         if path == "/local-agents/credentials":
             expiry = clock() + lifetime
             vended.append((f"ASIAVENDED{len(vended):06d}", expiry))
-            phi_api.credentials = {**phi_api.credentials, "access_key_id": vended[-1][0],
-                                   "expiration": expiry.isoformat()}
+            phi_api.credentials = {
+                **phi_api.credentials,
+                "access_key_id": vended[-1][0],
+                "expiration": expiry.isoformat(),
+            }
         return answer(path, authorization, body)  # type: ignore[no-any-return]
 
     phi_api.handle = handle

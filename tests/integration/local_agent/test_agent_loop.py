@@ -126,4 +126,3 @@ def test_long_tool_sends_task_heartbeats_and_extends_visibility(
     assert heartbeats.calls >= 3, "SendTaskHeartbeat about every second while the tool runs"
     assert extensions.calls >= 2, "the visibility is extended when the tool starts, then at half the timeout"
     wait_until(lambda: cloud.queue_depth(queue) == 0, timeout=60)
-

@@ -26,7 +26,6 @@ def _agent_env(db: Path, key: str | None) -> dict[str, str]:
     return env
 
 
-
 def _start(config: Path, env: dict[str, str], tmp_path: Path) -> tuple[subprocess.Popen[bytes], Path]:
     log = tmp_path / "agent.log"
     process = subprocess.Popen(

@@ -26,6 +26,7 @@ def exploding_io(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         def _explode(*_: Any, **__: Any) -> Any:
             touched.append(what)
             raise TouchedOutside(what)
+
         return _explode
 
     monkeypatch.setattr("phi.db.connection.get_pool", explode("database pool"))

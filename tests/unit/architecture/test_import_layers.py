@@ -21,14 +21,25 @@ from pathlib import Path
 PHI = Path(__file__).resolve().parents[3] / "functions" / "phi"
 
 LAYERS: dict[str, int] = {
-    "phi.domain": 0, "phi.errors": 0, "phi.settings": 0, "phi.log": 0,
-    "phi.aws": 1, "phi.secrets": 1, "phi.definitions": 1, "phi.workflows.warehouse": 1, "phi.workflows.timeframes": 1,
+    "phi.domain": 0,
+    "phi.errors": 0,
+    "phi.settings": 0,
+    "phi.log": 0,
+    "phi.aws": 1,
+    "phi.secrets": 1,
+    "phi.definitions": 1,
+    "phi.workflows.warehouse": 1,
+    "phi.workflows.timeframes": 1,
     "phi.db": 2,
-    "phi.documents": 3, "phi.embeddings": 3, "phi.llm": 3,
-    "phi.services": 4, "phi.workflows": 4,
+    "phi.documents": 3,
+    "phi.embeddings": 3,
+    "phi.llm": 3,
+    "phi.services": 4,
+    "phi.workflows": 4,
     "phi.api": 5,
     "phi.handlers": 6,
-    "phi.embedded": 7, "phi.cli": 7,
+    "phi.embedded": 7,
+    "phi.cli": 7,
 }
 
 
@@ -65,8 +76,10 @@ def violations() -> list[str]:
             if target is None or target == source or source.startswith(target + ".") or target.startswith(source + "."):
                 continue
             if LAYERS[target] > LAYERS[source] or (LAYERS[target] == LAYERS[source] and LAYERS[source] == 4):
-                problems.append(f"{path.relative_to(PHI.parent)}:{line}: {source} (layer {LAYERS[source]}) "
-                                f"imports {imported} ({target}, layer {LAYERS[target]})")
+                problems.append(
+                    f"{path.relative_to(PHI.parent)}:{line}: {source} (layer {LAYERS[source]}) "
+                    f"imports {imported} ({target}, layer {LAYERS[target]})"
+                )
     return problems
 
 

@@ -11,8 +11,15 @@ from phi.services.credentials import queue_arn, session_policy
 
 def _agent(queue_name: str) -> Agent:
     now = datetime.now(UTC)
-    return Agent(id=uuid.uuid4(), org_id=uuid.uuid4(), name="a", status="ACTIVE", created_at=now, updated_at=now,
-                 queue_url=f"https://sqs.eu-west-1.amazonaws.com/111122223333/{queue_name}")
+    return Agent(
+        id=uuid.uuid4(),
+        org_id=uuid.uuid4(),
+        name="a",
+        status="ACTIVE",
+        created_at=now,
+        updated_at=now,
+        queue_url=f"https://sqs.eu-west-1.amazonaws.com/111122223333/{queue_name}",
+    )
 
 
 STATE_MACHINE = "arn:aws:states:eu-west-1:111122223333:stateMachine:phi-prod-agent-task"
@@ -33,7 +40,9 @@ def test_the_only_other_permissions_are_the_task_callbacks_on_the_task_state_mac
     policy = session_policy(_agent("phi-prod-agent-9"), "eu-west-1", STATE_MACHINE)
     others = policy["Statement"][1:]
     assert {action for statement in others for action in statement["Action"]} == {
-        "states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"
+        "states:SendTaskSuccess",
+        "states:SendTaskFailure",
+        "states:SendTaskHeartbeat",
     }
     # IAM checks callback-token calls against the state machine that issued the token: never "*"
     assert [statement["Resource"] for statement in others] == [STATE_MACHINE]

@@ -21,7 +21,8 @@ def shortcuts() -> Iterator[None]:
 def test_a_lambda_task_is_answered_in_process_the_way_invoke_answers(shortcuts: None) -> None:
     response = aws._invoke_in_process(
         {"FunctionName": "arn:aws:lambda:us-east-1:123456789012:function:phi-dev-unknown", "Payload": b"{}"},
-        "us-east-1", None,
+        "us-east-1",
+        None,
     )
     assert response["StatusCode"] == 200
     assert response["FunctionError"] == "Unhandled"  # what moto's caller turns into Lambda.Unknown / a Catch

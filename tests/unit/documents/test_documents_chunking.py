@@ -143,14 +143,18 @@ def test_invalid_sizes_are_refused() -> None:
 
 
 def test_a_heading_without_text_joins_the_section_that_follows() -> None:
-    chunks = chunk(doc([
-        heading("Receiving"),
-        heading("Dock booking", 2),
-        paragraph("Inbound trucks book a dock slot 24 hours ahead."),
-        heading("Seals", 2),
-        paragraph("The clerk checks the seal number."),
-        heading("Appendix"),
-    ]))
+    chunks = chunk(
+        doc(
+            [
+                heading("Receiving"),
+                heading("Dock booking", 2),
+                paragraph("Inbound trucks book a dock slot 24 hours ahead."),
+                heading("Seals", 2),
+                paragraph("The clerk checks the seal number."),
+                heading("Appendix"),
+            ]
+        )
+    )
 
     assert [c.heading for c in chunks] == ["Receiving > Dock booking", "Seals"]
     assert chunks[0].text.startswith("Receiving\n\nDock booking\n\nInbound trucks")
@@ -159,7 +163,8 @@ def test_a_heading_without_text_joins_the_section_that_follows() -> None:
 
 
 def test_heading_only_chunks_remain_when_merging_is_off() -> None:
-    chunks = chunk(doc([heading("Receiving"), heading("Dock booking", 2), paragraph("Book a slot.")]),
-                   merge_heading_only=False)
+    chunks = chunk(
+        doc([heading("Receiving"), heading("Dock booking", 2), paragraph("Book a slot.")]), merge_heading_only=False
+    )
 
     assert [c.text for c in chunks] == ["Receiving", "Dock booking\n\nBook a slot."]

@@ -85,8 +85,10 @@ def test_the_file_folder_is_decided_locally_and_the_local_config_overrides_tool_
     # And this machine's own config wins over what the cloud sent, relative folders from the config's folder
     local = {"tools": {"file.read": {"base_dir": "exports", "max_rows": 5}, "db.query": {"max_rows": 7}}}
     data = config_dict(
-        tools=[{"key": "file.read", "settings": {"base_dir": "/cloud/said"}},
-               {"key": "db.query", "settings": {"url_env": "PHI_DB", "max_rows": 100}}],
+        tools=[
+            {"key": "file.read", "settings": {"base_dir": "/cloud/said"}},
+            {"key": "db.query", "settings": {"url_env": "PHI_DB", "max_rows": 100}},
+        ],
         local=local,
     )
     tools = load_config(write_config(data), environ={}).agent.tools

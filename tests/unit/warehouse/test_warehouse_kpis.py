@@ -239,9 +239,7 @@ def test_a_dataset_of_the_wrong_shape_raises_a_clear_error(dataset: str, data: T
         ("shipments", table(SHIPMENT_COLUMNS, [["A", None, None]]), "row 0, promised_at: missing timestamp"),
     ],
 )
-def test_a_row_that_cannot_be_read_is_skipped_counted_and_raised(
-    dataset: str, data: TabularData, example: str
-) -> None:
+def test_a_row_that_cannot_be_read_is_skipped_counted_and_raised(dataset: str, data: TabularData, example: str) -> None:
     kpis = compute_kpis(DAY, {dataset: data}, Thresholds())
     quality = next(q for q in kpis.data_quality if q.dataset == dataset)
     assert (quality.rows, quality.unreadable, len(quality.examples)) == (1, 1, 1)

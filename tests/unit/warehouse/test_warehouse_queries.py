@@ -37,9 +37,7 @@ def test_queries_bind_a_typed_window_around_the_day() -> None:
 
 
 @pytest.mark.parametrize("offset", range(7))
-def test_kpis_from_the_queries_equal_the_reference_figures(
-    sample_db: tuple[Path, SampleSummary], offset: int
-) -> None:
+def test_kpis_from_the_queries_equal_the_reference_figures(sample_db: tuple[Path, SampleSummary], offset: int) -> None:
     # Given the sample warehouse and the default queries run through sqlite3
     path, summary = sample_db
     day = summary.first_day + timedelta(days=offset)

@@ -113,9 +113,7 @@ def test_narrative_and_citations_are_rendered(spike_kpis: WarehouseKpis) -> None
         ),
         Citation(document="Picking | guide.docx", text="x" * 700),
     ]
-    report = render_report(
-        spike_kpis, narrative="DHL missed its pickups.", citations=citations, agent_name="W"
-    )
+    report = render_report(spike_kpis, narrative="DHL missed its pickups.", citations=citations, agent_name="W")
     assert "## Analysis\n\nDHL missed its pickups." in report.markdown
     assert NO_LLM_STATEMENT not in report.markdown
     assert "1. **SOP-12 Shipping.pdf, page 4, Late shipments** (relates to LATE_RATE_HIGH)" in report.markdown

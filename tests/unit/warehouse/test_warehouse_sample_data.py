@@ -78,9 +78,7 @@ def test_orders_per_day_and_lines_per_order_are_in_range(sample_db: tuple[Path, 
 
 def test_a_few_orders_are_carried_over_from_before_the_window(sample_db: tuple[Path, SampleSummary]) -> None:
     path, summary = sample_db
-    before = _scalar(
-        path, "SELECT COUNT(*) FROM orders WHERE created_at < ?", f"{summary.first_day}T00:00:00"
-    )
+    before = _scalar(path, "SELECT COUNT(*) FROM orders WHERE created_at < ?", f"{summary.first_day}T00:00:00")
     assert before == summary.orders_carried_over
     assert 0 < before < 100
 
@@ -99,9 +97,7 @@ def test_the_slow_picker_day_has_one_clearly_slow_picker(sample_db: tuple[Path, 
     event = next(e for e in summary.events if e.kind == "slow_picker")
     slow_id = event.detail.split()[0]
     counts = dict(
-        _rows(
-            path, "SELECT picker_id, COUNT(*) FROM picks WHERE date(picked_at) = ? GROUP BY 1", str(event.day)
-        )
+        _rows(path, "SELECT picker_id, COUNT(*) FROM picks WHERE date(picked_at) = ? GROUP BY 1", str(event.day))
     )
     others = [n for picker, n in counts.items() if picker != slow_id]
     assert counts[slow_id] < 0.6 * statistics.median(others)
@@ -109,9 +105,7 @@ def test_the_slow_picker_day_has_one_clearly_slow_picker(sample_db: tuple[Path, 
 
 def test_hourly_picks_dip_over_lunch(sample_db: tuple[Path, SampleSummary]) -> None:
     path, _ = sample_db
-    hourly = dict(
-        _rows(path, "SELECT CAST(substr(picked_at, 12, 2) AS INTEGER), COUNT(*) FROM picks GROUP BY 1")
-    )
+    hourly = dict(_rows(path, "SELECT CAST(substr(picked_at, 12, 2) AS INTEGER), COUNT(*) FROM picks GROUP BY 1"))
     assert set(hourly) <= set(range(6, 22))
     morning = statistics.mean([hourly[8], hourly[9], hourly[10]])
     assert hourly[11] < 0.9 * morning
@@ -185,9 +179,7 @@ def test_timestamp_columns_are_indexed(sample_db: tuple[Path, SampleSummary]) ->
     assert expected <= indexed
 
 
-def test_cli_writes_the_database_and_prints_the_summary(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_cli_writes_the_database_and_prints_the_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "cli.sqlite"
     assert main(["--out", str(out), "--days", "1", "--end-date", "2026-02-02", "--seed", "5"]) == 0
     summary = SampleSummary.model_validate_json(capsys.readouterr().out)

@@ -26,13 +26,16 @@ from tests.support.warehouse_reference import reference_figures
 
 REPORT_DAY = date(2026, 11, 20)
 START = {"task_id": "t", "org_id": "o", "agent_id": "a"}
-SHIPMENTS = {"columns": ["order_id", "carrier", "promised_at", "shipped_at", "qty"], "rows": [
-    ["o1", "DHL", "2026-11-20T10:00:00", "2026-11-20T12:00:00", 3],
-    ["o2", "DHL", "2026-11-20T10:00:00", "2026-11-20T09:00:00", 1],
-    ["o3", "UPS", "2026-11-20T11:00:00", "2026-11-20T15:00:00", 2],
-    ["o4", "DPD", "2026-11-20T11:00:00", None, 5],
-    ["o5", "DHL", "2026-11-20T08:00:00", "2026-11-20T07:30:00", 4],
-]}
+SHIPMENTS = {
+    "columns": ["order_id", "carrier", "promised_at", "shipped_at", "qty"],
+    "rows": [
+        ["o1", "DHL", "2026-11-20T10:00:00", "2026-11-20T12:00:00", 3],
+        ["o2", "DHL", "2026-11-20T10:00:00", "2026-11-20T09:00:00", 1],
+        ["o3", "UPS", "2026-11-20T11:00:00", "2026-11-20T15:00:00", 2],
+        ["o4", "DPD", "2026-11-20T11:00:00", None, 5],
+        ["o5", "DHL", "2026-11-20T08:00:00", "2026-11-20T07:30:00", 4],
+    ],
+}
 
 
 def _run(document: dict[str, Any], tools: Any, **kwargs: Any) -> tuple[dict[str, Any], Any]:
@@ -49,6 +52,7 @@ def _answer_with(table: dict[str, Any]) -> Any:
 
 
 # --- the pure pieces ---------------------------------------------------------------------------------------
+
 
 def test_expressions_evaluate_without_eval_and_refuse_unknown_operators() -> None:
     data = {"kpis": {"late": {"rate": 0.07}}, "n": 3}
@@ -78,66 +82,124 @@ def test_templates_are_sandboxed_and_keep_parameter_types() -> None:
 def test_table_operations_filter_group_sort_top_k_join_derive() -> None:
     carriers = {"columns": ["carrier", "name"], "rows": [["DHL", "DHL Parcel"], ["UPS", "UPS Ltd"]]}
     ops = [
-        {"op": "filter", "where": {"or": [{"==": [{"var": "shipped_at"}, None]},
-                                          {">": [{"var": "shipped_at"}, {"var": "promised_at"}]}]}},
+        {
+            "op": "filter",
+            "where": {
+                "or": [{"==": [{"var": "shipped_at"}, None]}, {">": [{"var": "shipped_at"}, {"var": "promised_at"}]}]
+            },
+        },
         {"op": "derive", "column": "double_qty", "expr": {"*": [{"var": "qty"}, 2]}},
-        {"op": "group_by", "keys": ["carrier"], "aggs": {"late": {"fn": "count"}, "units": {"fn": "sum",
-                                                                                          "column": "double_qty"}}},
+        {
+            "op": "group_by",
+            "keys": ["carrier"],
+            "aggs": {"late": {"fn": "count"}, "units": {"fn": "sum", "column": "double_qty"}},
+        },
         {"op": "join", "right": "carriers", "on": ["carrier"], "how": "left"},
         {"op": "top_k", "k": 2, "by": "units"},
     ]
     result = apply_ops(SHIPMENTS, ops, {"carriers": carriers})
     assert result["columns"] == ["carrier", "late", "units", "name"]
     assert result["rows"] == [["DPD", 1, 10.0, None], ["DHL", 1, 6.0, "DHL Parcel"]]
-    sorted_rows = apply_ops(SHIPMENTS, [{"op": "sort", "by": ["qty"], "descending": True},
-                                        {"op": "select", "columns": ["order_id"]}, {"op": "limit", "n": 2}], {})
+    sorted_rows = apply_ops(
+        SHIPMENTS,
+        [
+            {"op": "sort", "by": ["qty"], "descending": True},
+            {"op": "select", "columns": ["order_id"]},
+            {"op": "limit", "n": 2},
+        ],
+        {},
+    )
     assert sorted_rows["rows"] == [["o4"], ["o5"]]
 
 
 # --- each node kind in a compiled graph ------------------------------------------------------------------------
 
+
 def _late_workflow(**extra_nodes: Any) -> dict[str, Any]:
     return {
-        "key": "late_by_carrier", "name": "Late shipments by carrier",
+        "key": "late_by_carrier",
+        "name": "Late shipments by carrier",
         "inputs": {"date": {"type": "date", "default": "yesterday"}, "top": {"type": "integer", "default": 2}},
         "nodes": [
-            {"id": "shipments", "kind": "local_tool", "settings": {
-                "tool": "db.query",
-                "sql": "SELECT * FROM shipments WHERE promised_at >= :start AND promised_at < :end",
-                "params": {"start": "{{ day_start(inputs.date) }}", "end": "{{ day_end(inputs.date) }}"}}},
-            {"id": "late", "kind": "table", "settings": {"input": "shipments", "ops": [
-                {"op": "filter", "where": {">": [{"var": "shipped_at"}, {"var": "promised_at"}]}},
-                {"op": "group_by", "keys": ["carrier"], "aggs": {"late": {"fn": "count"}}},
-                {"op": "sort", "by": ["carrier"]}]}},
+            {
+                "id": "shipments",
+                "kind": "local_tool",
+                "settings": {
+                    "tool": "db.query",
+                    "sql": "SELECT * FROM shipments WHERE promised_at >= :start AND promised_at < :end",
+                    "params": {"start": "{{ day_start(inputs.date) }}", "end": "{{ day_end(inputs.date) }}"},
+                },
+            },
+            {
+                "id": "late",
+                "kind": "table",
+                "settings": {
+                    "input": "shipments",
+                    "ops": [
+                        {"op": "filter", "where": {">": [{"var": "shipped_at"}, {"var": "promised_at"}]}},
+                        {"op": "group_by", "keys": ["carrier"], "aggs": {"late": {"fn": "count"}}},
+                        {"op": "sort", "by": ["carrier"]},
+                    ],
+                },
+            },
             {"id": "any_late", "kind": "condition", "settings": {"expression": {">": [{"var": "late.row_count"}, 0]}}},
-            {"id": "sops", "kind": "search_docs", "settings": {"query": "late shipments on {{ inputs.date }}",
-                                                                "top_k": 2}},
-            {"id": "analysis", "kind": "llm", "settings": {"prompt": "Why were shipments late?",
-                                                            "context": ["late"]}},
-            {"id": "report", "kind": "render", "settings": {"template": "sections",
-                                                             "title": "Late shipments {{ inputs.date }}",
-                                                             "sections": ["late", "sops", "analysis"]}},
-            {"id": "all_good", "kind": "render", "settings": {"template": "sections", "title": "No late shipments",
-                                                               "sections": []}},
+            {
+                "id": "sops",
+                "kind": "search_docs",
+                "settings": {"query": "late shipments on {{ inputs.date }}", "top_k": 2},
+            },
+            {"id": "analysis", "kind": "llm", "settings": {"prompt": "Why were shipments late?", "context": ["late"]}},
+            {
+                "id": "report",
+                "kind": "render",
+                "settings": {
+                    "template": "sections",
+                    "title": "Late shipments {{ inputs.date }}",
+                    "sections": ["late", "sops", "analysis"],
+                },
+            },
+            {
+                "id": "all_good",
+                "kind": "render",
+                "settings": {"template": "sections", "title": "No late shipments", "sections": []},
+            },
         ],
-        "edges": [["shipments", "late"], ["late", "any_late"],
-                  {"from": "any_late", "to": "sops", "when": {"var": "any_late.value"}},
-                  {"from": "any_late", "to": "all_good", "when": {"!": {"var": "any_late.value"}}},
-                  ["sops", "analysis"], ["analysis", "report"]],
+        "edges": [
+            ["shipments", "late"],
+            ["late", "any_late"],
+            {"from": "any_late", "to": "sops", "when": {"var": "any_late.value"}},
+            {"from": "any_late", "to": "all_good", "when": {"!": {"var": "any_late.value"}}},
+            ["sops", "analysis"],
+            ["analysis", "report"],
+        ],
     }
 
 
 def test_a_multi_node_graph_runs_every_kind_through_the_ports() -> None:
-    hit = SearchHit(document_id=uuid4(), filename="SOP-OUT-04.docx", chunk_index=0, page=3, heading="Late",
-                    text="Call the carrier when two shipments are late.", score=0.8)
-    state, ports = _run(_late_workflow(), _answer_with(SHIPMENTS), hits=[hit], llm_answers=["UPS missed the wave."],
-                        task_input={"date": "2026-11-20"})
+    hit = SearchHit(
+        document_id=uuid4(),
+        filename="SOP-OUT-04.docx",
+        chunk_index=0,
+        page=3,
+        heading="Late",
+        text="Call the carrier when two shipments are late.",
+        score=0.8,
+    )
+    state, ports = _run(
+        _late_workflow(),
+        _answer_with(SHIPMENTS),
+        hits=[hit],
+        llm_answers=["UPS missed the wave."],
+        task_input={"date": "2026-11-20"},
+    )
 
     assert state.get("failure") is None
     # local_tool: the SQL as written, values as bound parameters filled from the inputs
     [request] = ports.tools.requests
-    assert request.args == {"sql": _late_workflow()["nodes"][0]["settings"]["sql"],
-                            "params": {"start": "2026-11-20T00:00:00", "end": "2026-11-21T00:00:00"}}
+    assert request.args == {
+        "sql": _late_workflow()["nodes"][0]["settings"]["sql"],
+        "params": {"start": "2026-11-20T00:00:00", "end": "2026-11-21T00:00:00"},
+    }
     # table → condition → search_docs → llm → render; the other branch skipped
     assert state["results"]["late"]["rows"] == [["DHL", 1], ["UPS", 1]]
     assert state["results"]["any_late"] == {"value": True}
@@ -149,8 +211,11 @@ def test_a_multi_node_graph_runs_every_kind_through_the_ports() -> None:
     assert "SOP-OUT-04.docx" in output["markdown"]
     assert output["workflow"]["skipped"] == ["all_good"]
     assert isinstance(ports.events, FakeEvents)
-    assert (EventType.NODE_SKIPPED, "all_good skipped: no incoming edge holds", {"node": "all_good"}) \
-        in ports.events.recorded
+    assert (
+        EventType.NODE_SKIPPED,
+        "all_good skipped: no incoming edge holds",
+        {"node": "all_good"},
+    ) in ports.events.recorded
 
 
 def test_the_other_branch_runs_when_the_condition_is_false_and_no_llm_leaves_a_note() -> None:
@@ -197,17 +262,32 @@ def test_relative_dates_resolve_in_the_schedules_time_zone() -> None:
 def test_compute_maps_the_customers_columns_to_the_contract(warehouse_sqlite: Path) -> None:
     # Given a customer whose shipments table calls its columns differently (renamed in SQL here)
     workflow = {
-        "key": "kpis_only", "name": "KPIs",
+        "key": "kpis_only",
+        "name": "KPIs",
         "inputs": {"date": {"type": "date", "required": True}},
         "nodes": [
-            {"id": "ship", "kind": "local_tool", "settings": {"tool": "db.query", "sql": (
-                "SELECT order_id AS ord_no, promised_at AS due, shipped_at AS sent, carrier FROM shipments "
-                "WHERE (promised_at >= :s AND promised_at < :e) OR (shipped_at >= :s AND shipped_at < :e)"),
-                "params": {"s": "{{ day_start(inputs.date) }}", "e": "{{ day_end(inputs.date) }}"}}},
-            {"id": "kpis", "kind": "compute", "settings": {
-                "function": "warehouse.daily_kpis", "inputs": {"shipments": "ship"},
-                "column_mapping": {"shipments": {"order_id": "ord_no", "promised_at": "due", "shipped_at": "sent"}},
-                "args": {"day": "{{ inputs.date }}"}}},
+            {
+                "id": "ship",
+                "kind": "local_tool",
+                "settings": {
+                    "tool": "db.query",
+                    "sql": (
+                        "SELECT order_id AS ord_no, promised_at AS due, shipped_at AS sent, carrier FROM shipments "
+                        "WHERE (promised_at >= :s AND promised_at < :e) OR (shipped_at >= :s AND shipped_at < :e)"
+                    ),
+                    "params": {"s": "{{ day_start(inputs.date) }}", "e": "{{ day_end(inputs.date) }}"},
+                },
+            },
+            {
+                "id": "kpis",
+                "kind": "compute",
+                "settings": {
+                    "function": "warehouse.daily_kpis",
+                    "inputs": {"shipments": "ship"},
+                    "column_mapping": {"shipments": {"order_id": "ord_no", "promised_at": "due", "shipped_at": "sent"}},
+                    "args": {"day": "{{ inputs.date }}"},
+                },
+            },
         ],
         "edges": [["ship", "kpis"]],
         "output": "kpis",
@@ -224,8 +304,11 @@ def test_compute_maps_the_customers_columns_to_the_contract(warehouse_sqlite: Pa
 
 
 def test_local_tool_nodes_interrupt_for_the_local_agent_as_today() -> None:
-    ports = fake_ports(snapshot(task_type="late_by_carrier", task_input={"date": "2026-11-20"}),
-                       _answer_with(SHIPMENTS), llm_answers=["ok"])
+    ports = fake_ports(
+        snapshot(task_type="late_by_carrier", task_input={"date": "2026-11-20"}),
+        _answer_with(SHIPMENTS),
+        llm_answers=["ok"],
+    )
     ports.tools = LocalAgentTools()
     graph = compile_definition(validate_definition(_late_workflow())).compile(checkpointer=InMemorySaver())
     config = graph_config("interrupt", ports)
@@ -246,10 +329,22 @@ def test_the_readme_example_runs_with_fake_ports() -> None:
 
     section = (SCHEMA_FILE.parents[3] / "README.md").read_text().split("## Workflows as data", 1)[1]
     example = json.loads(section.split("```json", 1)[1].split("```", 1)[0])
-    hit = SearchHit(document_id=uuid4(), filename="SOP-OUT-04.docx", chunk_index=0, page=1, heading=None,
-                    text="Escalate late carriers.", score=0.9)
-    state, _ = _run(example, _answer_with(dict(SHIPMENTS)), hits=[hit],
-                        llm_answers=["DHL and UPS were late."], task_input={"date": "2026-11-20"})
+    hit = SearchHit(
+        document_id=uuid4(),
+        filename="SOP-OUT-04.docx",
+        chunk_index=0,
+        page=1,
+        heading=None,
+        text="Escalate late carriers.",
+        score=0.9,
+    )
+    state, _ = _run(
+        example,
+        _answer_with(dict(SHIPMENTS)),
+        hits=[hit],
+        llm_answers=["DHL and UPS were late."],
+        task_input={"date": "2026-11-20"},
+    )
     assert state.get("failure") is None, state.get("failure")
     # 3 of 5 shipments late or unshipped: 60 % > 5 %, so the SOP search and the analysis ran
     assert state["results"]["too_late"] == {"value": True}

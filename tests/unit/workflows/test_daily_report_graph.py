@@ -74,10 +74,21 @@ def test_a_vanished_task_fails_before_any_tool_is_asked_for() -> None:
 
 
 def test_the_llm_port_writes_the_narrative_and_sops_are_cited(warehouse_sqlite: Path) -> None:
-    hit = SearchHit(document_id=uuid4(), filename="SOP-OUT-04.docx", chunk_index=0, page=2, heading="Late",
-                    text="Escalate when the late rate exceeds its limit.", score=0.9)
-    ports = fake_ports(snapshot(task_input={"date": REPORT_DAY.isoformat()}), sqlite_tools(warehouse_sqlite),
-                       hits=[hit], llm_answers=["Carrier cut-offs were missed; re-plan waves."])
+    hit = SearchHit(
+        document_id=uuid4(),
+        filename="SOP-OUT-04.docx",
+        chunk_index=0,
+        page=2,
+        heading="Late",
+        text="Escalate when the late rate exceeds its limit.",
+        score=0.9,
+    )
+    ports = fake_ports(
+        snapshot(task_input={"date": REPORT_DAY.isoformat()}),
+        sqlite_tools(warehouse_sqlite),
+        hits=[hit],
+        llm_answers=["Carrier cut-offs were missed; re-plan waves."],
+    )
 
     state = _graph().invoke(START, graph_config("t5", ports))
 
@@ -98,7 +109,7 @@ def test_the_live_tool_port_suspends_the_graph_until_resumed(warehouse_sqlite: P
     # When the graph runs, it stops at each tool request; resuming with the outcome goes on
     graph.invoke(START, config)
     asked = 0
-    while (interrupts := graph.get_state(config).interrupts):
+    while interrupts := graph.get_state(config).interrupts:
         request = ToolRequest.model_validate(interrupts[0].value)
         asked += 1
         graph.invoke(Command(resume=answer(request).model_dump()), config)

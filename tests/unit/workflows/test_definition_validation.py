@@ -17,18 +17,35 @@ VALID: dict[str, Any] = {
     "inputs": {"date": {"type": "date", "default": "yesterday"}, "top": {"type": "integer", "default": 3}},
     "schedule": {"cron": "0 7 * * 1-5", "timezone": "Europe/London", "overlap": "SKIP"},
     "nodes": [
-        {"id": "shipments", "kind": "local_tool", "settings": {
-            "tool": "db.query", "sql": "SELECT * FROM shipments WHERE promised_at >= :start AND promised_at < :end",
-            "params": {"start": "{{ day_start(inputs.date) }}", "end": "{{ day_end(inputs.date) }}"}}},
-        {"id": "late", "kind": "table", "settings": {"input": "shipments", "ops": [
-            {"op": "filter", "where": {">": [{"var": "shipped_at"}, {"var": "promised_at"}]}},
-            {"op": "group_by", "keys": ["carrier"], "aggs": {"late": {"fn": "count"}}},
-            {"op": "top_k", "k": 3, "by": "late"}]}},
+        {
+            "id": "shipments",
+            "kind": "local_tool",
+            "settings": {
+                "tool": "db.query",
+                "sql": "SELECT * FROM shipments WHERE promised_at >= :start AND promised_at < :end",
+                "params": {"start": "{{ day_start(inputs.date) }}", "end": "{{ day_end(inputs.date) }}"},
+            },
+        },
+        {
+            "id": "late",
+            "kind": "table",
+            "settings": {
+                "input": "shipments",
+                "ops": [
+                    {"op": "filter", "where": {">": [{"var": "shipped_at"}, {"var": "promised_at"}]}},
+                    {"op": "group_by", "keys": ["carrier"], "aggs": {"late": {"fn": "count"}}},
+                    {"op": "top_k", "k": 3, "by": "late"},
+                ],
+            },
+        },
         {"id": "any_late", "kind": "condition", "settings": {"expression": {">": [{"var": "late.row_count"}, 0]}}},
         {"id": "report", "kind": "render", "settings": {"template": "sections", "sections": ["late"]}},
     ],
-    "edges": [["shipments", "late"], ["late", "any_late"],
-              {"from": "any_late", "to": "report", "when": {"var": "any_late.value"}}],
+    "edges": [
+        ["shipments", "late"],
+        ["late", "any_late"],
+        {"from": "any_late", "to": "report", "when": {"var": "any_late.value"}},
+    ],
 }
 
 
@@ -113,9 +130,18 @@ def test_expressions_and_templates_are_checked_before_anything_runs() -> None:
 
 def test_compute_column_mapping_is_checked_against_the_contract() -> None:
     document = copy.deepcopy(VALID)
-    document["nodes"].append({"id": "kpis", "kind": "compute", "settings": {
-        "function": "warehouse.daily_kpis", "inputs": {"shipments": "shipments"},
-        "column_mapping": {"shipments": {"promised": "due_at"}}, "args": {"day": "{{ inputs.date }}"}}})
+    document["nodes"].append(
+        {
+            "id": "kpis",
+            "kind": "compute",
+            "settings": {
+                "function": "warehouse.daily_kpis",
+                "inputs": {"shipments": "shipments"},
+                "column_mapping": {"shipments": {"promised": "due_at"}},
+                "args": {"day": "{{ inputs.date }}"},
+            },
+        }
+    )
     document["edges"].append(["shipments", "kpis"])
     [problem] = _problems(document)
     assert problem["node"] == "kpis" and problem["field"] == "nodes[4].settings.column_mapping.shipments"
@@ -150,5 +176,12 @@ def test_the_readme_example_is_a_valid_definition() -> None:
     section = readme.split("## Workflows as data", 1)[1]
     example = section.split("```json", 1)[1].split("```", 1)[0]
     definition = validate_definition(json.loads(example))
-    assert {n.kind for n in definition.nodes} == {"local_tool", "table", "compute", "condition", "search_docs",
-                                                  "llm", "render"}
+    assert {n.kind for n in definition.nodes} == {
+        "local_tool",
+        "table",
+        "compute",
+        "condition",
+        "search_docs",
+        "llm",
+        "render",
+    }

@@ -61,9 +61,11 @@ class UploadUrlRequest(BaseModel):
     summary="Upload a document (PDF, DOCX, TXT, Markdown); it is ingested in the background",
     description="The body is refused with 413 as soon as it passes the upload limit (it is never read whole "
     f"first); file names are limited to {MAX_FILENAME_CHARS} characters.",
-    responses={200: {"description": "The same content was already uploaded: the existing document"},
-               409: {"description": "The same content was uploaded before and failed: names that document and why"},
-               413: {"description": "Larger than the upload limit: use /documents/upload-url"}},
+    responses={
+        200: {"description": "The same content was already uploaded: the existing document"},
+        409: {"description": "The same content was uploaded before and failed: names that document and why"},
+        413: {"description": "Larger than the upload limit: use /documents/upload-url"},
+    },
 )
 def upload(
     agent: AdminAgent,
@@ -89,15 +91,21 @@ def upload(
     return document
 
 
-@router.post("/agents/{agent_id}/documents/upload-url", status_code=status.HTTP_201_CREATED,
-             response_model=PublicUploadTicket,
-             summary="A pre-signed URL to upload a large document straight to storage")
+@router.post(
+    "/agents/{agent_id}/documents/upload-url",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PublicUploadTicket,
+    summary="A pre-signed URL to upload a large document straight to storage",
+)
 def upload_url(body: UploadUrlRequest, agent: AdminAgent, conn: Conn, user: CurrentUser) -> UploadTicket:
     return documents_service.create_upload_url(conn, agent, body.filename, body.source_type, body.org_wide, user.id)
 
 
-@router.get("/agents/{agent_id}/documents", response_model=list[PublicDocument],
-            summary="The agent's documents and the organisation-wide ones, with status, pages, chunks and errors")
+@router.get(
+    "/agents/{agent_id}/documents",
+    response_model=list[PublicDocument],
+    summary="The agent's documents and the organisation-wide ones, with status, pages, chunks and errors",
+)
 def list_documents(agent: CallerAgent, conn: Conn) -> list[Document]:
     return documents_repo.list_for_agent(conn, agent.org_id, agent.id)
 
@@ -107,14 +115,20 @@ def get_document(document_id: UUID, agent: CallerAgent, conn: Conn) -> Document:
     return documents_service.get_for_agent(conn, agent, document_id)
 
 
-@router.delete("/agents/{agent_id}/documents/{document_id}", status_code=status.HTTP_204_NO_CONTENT,
-               summary="Delete a document, its chunks and its stored file")
+@router.delete(
+    "/agents/{agent_id}/documents/{document_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a document, its chunks and its stored file",
+)
 def delete_document(document_id: UUID, agent: AdminAgent, conn: Conn) -> Response:
     documents_service.delete(conn, agent, document_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/agents/{agent_id}/search-docs", response_model=list[SearchHit],
-             summary="Semantic search over the agent's documents (and the organisation-wide ones)")
+@router.post(
+    "/agents/{agent_id}/search-docs",
+    response_model=list[SearchHit],
+    summary="Semantic search over the agent's documents (and the organisation-wide ones)",
+)
 def search_docs(body: SearchRequest, agent: CallerAgent, conn: Conn) -> list[SearchHit]:
     return documents_service.search(conn, agent, body)

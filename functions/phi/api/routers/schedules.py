@@ -13,8 +13,11 @@ from phi.services.tasks import run_task
 router = APIRouter(tags=["schedules"])
 
 
-@router.get("/agents/{agent_id}/schedules", response_model=list[ScheduleView],
-            summary="The agent's workflow schedules, each with its next run (any member)")
+@router.get(
+    "/agents/{agent_id}/schedules",
+    response_model=list[ScheduleView],
+    summary="The agent's workflow schedules, each with its next run (any member)",
+)
 def list_for_agent(agent: CallerAgent, conn: Conn) -> list[ScheduleView]:
     return list_schedules(conn, agent)
 

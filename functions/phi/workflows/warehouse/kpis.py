@@ -241,9 +241,7 @@ class _Row:
 def _rows(name: str, data: TabularData, tz: tzinfo) -> Iterator[_Row]:
     missing = [column for column in REQUIRED_COLUMNS[name] if column not in data.columns]
     if missing:
-        raise ValueError(
-            f"dataset {name!r} lacks column(s) {', '.join(missing)} (has: {', '.join(data.columns)})"
-        )
+        raise ValueError(f"dataset {name!r} lacks column(s) {', '.join(missing)} (has: {', '.join(data.columns)})")
     width = len(data.columns)
     for index, values in enumerate(data.rows):
         if len(values) != width:
@@ -376,9 +374,7 @@ def _picker_rates(picks: Sequence[_Pick], min_active_hours: float, day: ReportDa
     by_picker: dict[str, list[_Pick]] = defaultdict(list)
     for pick in picks:
         by_picker[pick.picker_id].append(pick)
-    return [
-        _picker_rate(picker_id, by_picker[picker_id], min_active_hours, day) for picker_id in sorted(by_picker)
-    ]
+    return [_picker_rate(picker_id, by_picker[picker_id], min_active_hours, day) for picker_id in sorted(by_picker)]
 
 
 def _picker_rate(picker_id: str, picks: list[_Pick], min_active_hours: float, day: ReportDay) -> PickerRate:
@@ -437,9 +433,7 @@ def _backlog(orders: Sequence[_Order], day: ReportDay) -> Backlog:
     return Backlog(
         orders=len(open_orders),
         lines=None if any(count is None for count in counts) else sum(c for c in counts if c is not None),
-        overdue=sum(
-            1 for o in open_orders.values() if o.promised_at is not None and o.promised_at < day.end
-        ),
+        overdue=sum(1 for o in open_orders.values() if o.promised_at is not None and o.promised_at < day.end),
         oldest_created_at=day.local(oldest) if oldest else None,
         oldest_age_hours=round((day.end - oldest).total_seconds() / 3600, 2) if oldest else 0.0,
     )
@@ -489,8 +483,7 @@ def _picker_anomalies(pickers: Iterable[PickerRate], limits: Thresholds) -> list
     slow = [
         p
         for p in pickers
-        if p.lines >= limits.min_picker_lines_for_rating
-        and p.lines_per_hour < limits.min_picker_lines_per_hour
+        if p.lines >= limits.min_picker_lines_for_rating and p.lines_per_hour < limits.min_picker_lines_per_hour
     ]
     return [
         Anomaly(
@@ -655,9 +648,7 @@ def _dataset_warnings(datasets: dict[str, TabularData], quality: Sequence[Datase
                 "the figures it feeds are lower bounds."
             )
         elif data.row_count != len(data.rows):
-            warnings.append(
-                f"Dataset '{name}' reports {data.row_count:,} rows but carries {len(data.rows):,}."
-            )
+            warnings.append(f"Dataset '{name}' reports {data.row_count:,} rows but carries {len(data.rows):,}.")
     for q in quality:
         if q.skipped:
             warnings.append(
@@ -672,9 +663,7 @@ def _dataset(datasets: dict[str, TabularData], name: str) -> TabularData:
     return datasets.get(name) or TabularData(columns=list(REQUIRED_COLUMNS[name]), rows=[])
 
 
-def compute_kpis(
-    day: ReportDay | date, datasets: dict[str, TabularData], thresholds: Thresholds
-) -> WarehouseKpis:
+def compute_kpis(day: ReportDay | date, datasets: dict[str, TabularData], thresholds: Thresholds) -> WarehouseKpis:
     """All figures of one report day (a plain date is a UTC day). Unreadable rows are skipped and counted;
     raises ValueError naming the dataset when a dataset lacks a required column."""
     if not isinstance(day, ReportDay):

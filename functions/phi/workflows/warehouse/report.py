@@ -95,8 +95,7 @@ def _summary_bullets(kpis: WarehouseKpis) -> list[str]:
         f"with {len(kpis.pickers)} pickers.",
         f"Late orders: {fmt_int(late.late_count)} of {fmt_int(late.rate_base)} counted for the rate "
         f"({fmt_pct(late.late_rate)}; limit {fmt_pct(kpis.thresholds.max_late_rate)}).",
-        f"Backlog at end of day: {fmt_int(backlog.orders)} open orders, "
-        f"oldest {fmt_hours(backlog.oldest_age_hours)}.",
+        f"Backlog at end of day: {fmt_int(backlog.orders)} open orders, oldest {fmt_hours(backlog.oldest_age_hours)}.",
     ]
     if not kpis.anomalies:
         return [*bullets, "No anomalies: every figure is within its threshold."]

@@ -234,9 +234,7 @@ def _new_order(world: _World, order_id: str, created_at: datetime) -> _Order:
     rng = world.rng
     line_count = rng.choices(range(1, 6), LINES_PER_ORDER_WEIGHTS)[0]
     skus = rng.choices(world.sku_ids, world.sku_weights, k=line_count)
-    lines = [
-        _Line(number, sku, max(1, round(rng.expovariate(1 / 3.0)))) for number, sku in enumerate(skus, 1)
-    ]
+    lines = [_Line(number, sku, max(1, round(rng.expovariate(1 / 3.0)))) for number, sku in enumerate(skus, 1)]
     priority = rng.choices(PRIORITIES, PRIORITY_WEIGHTS)[0]
     return _Order(
         order_id=order_id,
@@ -258,9 +256,7 @@ def _orders_for_day(world: _World, day: date, count: int, *, from_clock: time = 
         for hour in rng.choices(range(24), HOURLY_ORDER_WEIGHTS, k=count)
     )
     stamps = [day_start + offset for offset in offsets if (day_start + offset).time() >= from_clock]
-    return [
-        _new_order(world, f"SO-{day:%Y%m%d}-{number:04d}", stamp) for number, stamp in enumerate(stamps, 1)
-    ]
+    return [_new_order(world, f"SO-{day:%Y%m%d}-{number:04d}", stamp) for number, stamp in enumerate(stamps, 1)]
 
 
 def _daily_volume(rng: random.Random, day: date) -> int:
@@ -271,18 +267,14 @@ def _daily_volume(rng: random.Random, day: date) -> int:
 def _plan_days(world: _World, volumes: list[int]) -> tuple[list[_DayPlan], list[ScenarioEvent]]:
     rng = world.rng
     kinds = ["late_spike", "slow_picker", "pick_outage"]
-    event_days = dict(
-        zip(kinds, rng.sample(range(len(world.days)), min(len(kinds), len(world.days))), strict=False)
-    )
+    event_days = dict(zip(kinds, rng.sample(range(len(world.days)), min(len(kinds), len(world.days))), strict=False))
     mean_lines = sum((n + 1) * w for n, w in enumerate(LINES_PER_ORDER_WEIGHTS))
     plans, events = [], []
     for index, (day, volume) in enumerate(zip(world.days, volumes, strict=True)):
         working = _roster(world, volume * mean_lines)
         slow = outage = missed = None
         if event_days.get("late_spike") == index:
-            late_crew = sorted(
-                p.picker_id for p in world.pickers if p.shift == "late" and p.picker_id in working
-            )
+            late_crew = sorted(p.picker_id for p in world.pickers if p.shift == "late" and p.picker_id in working)
             sick = rng.sample(late_crew, min(SICK_ON_SPIKE_DAY, len(late_crew) - 1))
             working -= set(sick)
             missed = (CARRIERS[0], _at(day, MISSED_PICKUPS_FROM))
@@ -307,9 +299,7 @@ def _plan_days(world: _World, volumes: list[int]) -> tuple[list[_DayPlan], list[
             start = _at(day, time(rng.choice([9, 10, 15, 16]), 5))
             outage = (start, start + timedelta(minutes=45))
             events.append(
-                ScenarioEvent(
-                    day=day, kind="pick_outage", detail=f"scanners down {start:%H:%M}-{outage[1]:%H:%M}"
-                )
+                ScenarioEvent(day=day, kind="pick_outage", detail=f"scanners down {start:%H:%M}-{outage[1]:%H:%M}")
             )
         plans.append(_DayPlan(day, volume, frozenset(working), slow, outage, missed))
     return plans, events
@@ -355,9 +345,7 @@ def _picker_clocks(world: _World, plans: list[_DayPlan]) -> list[_PickerClock]:
     for picker in world.pickers:
         windows = []
         for plan in plans:
-            crew = sorted(
-                p.picker_id for p in world.pickers if p.shift == picker.shift and p.picker_id in plan.working
-            )
+            crew = sorted(p.picker_id for p in world.pickers if p.shift == picker.shift and p.picker_id in plan.working)
             slot = crew.index(picker.picker_id) % 4 if picker.picker_id in crew else 0
             windows.extend(_windows(picker, plan, slot))
         clocks.append(_PickerClock(picker, windows))
@@ -451,13 +439,8 @@ def _write(path: Path, world: _World, skus: list[tuple[str, str, str]]) -> dict[
         "zones": list(ZONES),
         "skus": list(skus),
         "pickers": [(p.picker_id, p.name, p.shift) for p in world.pickers],
-        "orders": [
-            (o.order_id, _iso(o.created_at), _iso(o.promised_at), o.priority, o.customer)
-            for o in world.orders
-        ],
-        "order_lines": [
-            (o.order_id, line.line_no, line.sku_id, line.qty) for o in world.orders for line in o.lines
-        ],
+        "orders": [(o.order_id, _iso(o.created_at), _iso(o.promised_at), o.priority, o.customer) for o in world.orders],
+        "order_lines": [(o.order_id, line.line_no, line.sku_id, line.qty) for o in world.orders for line in o.lines],
         "picks": [
             (number, p.order_id, p.line_no, p.sku_id, p.picker_id, p.qty, _iso(p.picked_at))
             for number, p in enumerate(sorted(world.picks, key=lambda p: p.picked_at), 1)
