@@ -32,15 +32,6 @@ class AgentFilter(BaseModel):
     offset: int = 0
 
 
-class ProfileSource(BaseModel):
-    """A document chunk offered to profile generation."""
-
-    filename: str
-    source_type: str
-    heading: str | None
-    text: str
-
-
 def create_agent(
     conn: DbConnection,
     *,
@@ -171,22 +162,6 @@ def mark_deleted(conn: DbConnection, agent_id: UUID, org_id: UUID) -> None:
         "UPDATE agents SET status = 'DELETED', updated_at = now() WHERE id = %s AND org_id = %s",
         (agent_id, org_id),
     )
-
-
-def profile_sources(conn: DbConnection, agent_id: UUID, org_id: UUID, limit: int = 10) -> list[ProfileSource]:
-    """Chunks of the agent's own and the organisation-wide READY documents, job descriptions and SOPs first."""
-    rows = conn.execute(
-        """SELECT d.filename, d.source_type, c.heading, c.text FROM document_chunks c
-           JOIN documents d ON d.id = c.document_id
-           WHERE d.org_id = %(org_id)s AND c.org_id = %(org_id)s AND d.status = 'READY'
-             AND (d.agent_id = %(agent_id)s OR d.agent_id IS NULL)
-           ORDER BY (d.agent_id IS NULL),
-                    array_position(ARRAY['JD', 'SOP', 'POLICY', 'MANUAL', 'OTHER'], d.source_type),
-                    d.created_at, c.chunk_index
-           LIMIT %(limit)s""",
-        {"org_id": org_id, "agent_id": agent_id, "limit": limit},
-    ).fetchall()
-    return [ProfileSource.model_validate(r) for r in rows]
 
 
 def list_all_queues(conn: DbConnection) -> list[dict[str, Any]]:

@@ -134,6 +134,46 @@ def find_ready_duplicate(
     return row["id"] if row else None
 
 
+def find_failed_duplicate(
+    conn: AnyConnection, org_id: UUID, agent_id: UUID | None, sha256: str, exclude_id: UUID
+) -> Document | None:
+    """An earlier FAILED document with the same content for the same owner (the pre-signed upload path, which
+    learns the content only when the object arrives)."""
+    row = _one(
+        conn,
+        f"SELECT {_COLUMNS} FROM documents WHERE org_id = %s AND agent_id IS NOT DISTINCT FROM %s AND sha256 = %s"
+        " AND status = 'FAILED' AND id <> %s ORDER BY created_at LIMIT 1",
+        (org_id, agent_id, sha256, exclude_id),
+    )
+    return Document.model_validate(row) if row else None
+
+
+class ProfileSource(BaseModel):
+    """A document chunk offered to profile generation."""
+
+    filename: str
+    source_type: str
+    heading: str | None
+    text: str
+
+
+def profile_sources(conn: AnyConnection, agent_id: UUID, org_id: UUID, limit: int = 10) -> list[ProfileSource]:
+    """Chunks of the agent's own and the organisation-wide READY documents, job descriptions and SOPs first."""
+    rows = _all(
+        conn,
+        """SELECT d.filename, d.source_type, c.heading, c.text FROM document_chunks c
+           JOIN documents d ON d.id = c.document_id
+           WHERE d.org_id = %(org_id)s AND c.org_id = %(org_id)s AND d.status = 'READY'
+             AND (d.agent_id = %(agent_id)s OR d.agent_id IS NULL)
+           ORDER BY (d.agent_id IS NULL),
+                    array_position(ARRAY['JD', 'SOP', 'POLICY', 'MANUAL', 'OTHER'], d.source_type),
+                    d.created_at, c.chunk_index
+           LIMIT %(limit)s""",
+        {"org_id": org_id, "agent_id": agent_id, "limit": limit},
+    )
+    return [ProfileSource.model_validate(r) for r in rows]
+
+
 def set_key(conn: AnyConnection, document_id: UUID, s3_key: str) -> None:
     conn.execute("UPDATE documents SET s3_key = %s WHERE id = %s", (s3_key, document_id))
 

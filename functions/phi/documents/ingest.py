@@ -92,6 +92,14 @@ def _ingest(
     embedder: EmbeddingProvider,
     limits: ExtractionLimits,
 ) -> IngestOutcome:
+    failed = repo.find_failed_duplicate(
+        conn, document.org_id, document.agent_id, hashlib.sha256(data).hexdigest(), exclude_id=document.id
+    )
+    if failed is not None:  # the same answer as the API gives a direct upload of that content (409)
+        raise DocumentRejected(
+            f"duplicate of '{failed.filename}' (document {failed.id}), which has the same content and failed:"
+            f" {failed.error or 'no reason recorded'}; delete that document to upload this content again"
+        )
     extracted = extract(data, document.filename, limits)
     chunks = chunk(extracted)
     if not chunks:

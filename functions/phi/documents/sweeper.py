@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from phi.db import documents as documents_repo
 from phi.db.connection import transaction
+from phi.domain.document_keys import UPLOAD_URL_SECONDS
 from phi.settings import get_settings
 
 log = logging.getLogger("phi.documents.sweeper")
@@ -25,7 +26,6 @@ class DocumentSweep(BaseModel):
 
 
 def sweep_documents(now: datetime | None = None) -> DocumentSweep:
-    from phi.services.documents import UPLOAD_URL_SECONDS  # imported on use: the sweeper Lambda stays light
 
     now = now or datetime.now(UTC)
     stale_before = now - timedelta(seconds=get_settings().document_stale_seconds)

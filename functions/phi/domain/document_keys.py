@@ -9,6 +9,9 @@ from uuid import UUID
 
 from phi.names import DOCUMENTS_PREFIX
 
+# How long a pre-signed upload URL stays valid; the sweeper expires a document whose upload never came.
+UPLOAD_URL_SECONDS = 900
+
 
 def object_key(org_id: UUID, document_id: UUID, filename: str) -> str:
     return f"{DOCUMENTS_PREFIX}{org_id}/{document_id}/{safe_filename(filename)}"

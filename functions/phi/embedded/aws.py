@@ -101,11 +101,11 @@ def _invoke_in_process(parameters: dict[str, Any], region: str, state_credential
     body = payload if isinstance(payload, bytes | str) or payload is None else json.dumps(payload)
     response_headers: dict[str, str] = {}
     raw = _dispatch(
-        None,
+        None,  # type: ignore[arg-type]
         parameters["FunctionName"],
         parameters.get("Qualifier"),
         body,
-        None,  # type: ignore[arg-type]
+        None,
         response_headers,
     )
     try:

@@ -17,12 +17,10 @@ from phi.db.connection import DbConnection, after_commit
 from phi.db.documents import Document
 from phi.documents.extract import SUPPORTED_EXTENSIONS
 from phi.documents.models import SearchHit
-from phi.domain.document_keys import object_key, safe_filename
+from phi.domain.document_keys import UPLOAD_URL_SECONDS, object_key, safe_filename
 from phi.domain.models import Agent
 from phi.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, ServiceUnavailable
 from phi.settings import get_settings
-
-UPLOAD_URL_SECONDS = 900
 
 
 class SourceType(StrEnum):

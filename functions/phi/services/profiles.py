@@ -16,8 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from phi.db import agents as agents_repo
 from phi.db import catalog as catalog_repo
-from phi.db.agents import ProfileSource
+from phi.db import documents as documents_repo
 from phi.db.connection import DbConnection
+from phi.db.documents import ProfileSource
 from phi.domain.models import Agent, Industry, RoleTemplate, Tool
 from phi.llm import ChatMessage, LlmProvider, get_llm
 from phi.settings import get_settings
@@ -215,7 +216,7 @@ def load_context(conn: DbConnection, agent: Agent, request: ProfileRequest) -> P
         industry=industry,
         role=role,
         tools=tools,
-        sources=agents_repo.profile_sources(conn, agent.id, agent.org_id, MAX_SOURCES),
+        sources=documents_repo.profile_sources(conn, agent.id, agent.org_id, MAX_SOURCES),
         instructions=request.instructions,
     )
 

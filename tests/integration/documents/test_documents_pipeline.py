@@ -112,6 +112,23 @@ def test_uploading_the_same_content_again_adds_no_chunks(
     assert len(ask(conn, embedder, new_org, "trailer waiting time")) == 1
 
 
+def test_content_of_a_failed_document_arriving_by_upload_url_is_failed_as_its_duplicate(
+    conn: psycopg.Connection, new_org: uuid.UUID, embedder: LocalEmbeddings
+) -> None:
+    data = make_pdf(["A page that gets truncated."])[:400]
+    first = add_document(conn, new_org, "scan.pdf", data)
+    assert ingest_document(conn, first, data, embedder).status == "FAILED"
+    again = add_document(conn, new_org, "scan-again.pdf", data)  # as a pre-signed upload records it
+
+    outcome = ingest_document(conn, again, data, embedder)
+
+    assert outcome.status == "FAILED"
+    assert outcome.reason is not None
+    assert outcome.reason.startswith(f"duplicate of 'scan.pdf' (document {first}), which has the same content")
+    assert "corrupt PDF" in outcome.reason
+    assert document_row(conn, again)["error"] == outcome.reason
+
+
 @pytest.mark.parametrize(
     ("filename", "data", "reason"),
     [

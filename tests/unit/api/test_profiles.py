@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from phi.db.agents import ProfileSource
+from phi.db.documents import ProfileSource
 from phi.domain.models import Industry, RoleTemplate, Tool
 from phi.services.profiles import AgentProfile, ProfileContext, ProfileParseError, parse_profile, template_profile
 

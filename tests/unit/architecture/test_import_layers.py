@@ -1,8 +1,8 @@
 """The layering contract of functions/phi: a module imports only from its own layer or the layers below.
 
-    0  phi.domain, phi.errors, phi.settings, phi.log                  plain models, settings, errors, the logger
+    0  phi.names, phi.domain, phi.errors, phi.settings, phi.log       names, models, settings, errors, logger
     1  phi.aws, phi.secrets, phi.definitions, phi.workflows.warehouse AWS clients and secrets; workflow types and
-       phi.workflows.timeframes                                       definitions; the warehouse's pure functions
+       phi.workflows.timeframes, phi.documents.models                 definitions; pure functions; document models
     2  phi.db                                                         SQL, one module per aggregate
     3  phi.documents, phi.embeddings, phi.llm                         document pipeline and providers
     4  phi.services | phi.workflows                                   the API's use cases | the task loop's graphs
@@ -21,6 +21,7 @@ from pathlib import Path
 PHI = Path(__file__).resolve().parents[3] / "functions" / "phi"
 
 LAYERS: dict[str, int] = {
+    "phi.names": 0,
     "phi.domain": 0,
     "phi.errors": 0,
     "phi.settings": 0,
@@ -30,6 +31,7 @@ LAYERS: dict[str, int] = {
     "phi.definitions": 1,
     "phi.workflows.warehouse": 1,
     "phi.workflows.timeframes": 1,
+    "phi.documents.models": 1,
     "phi.db": 2,
     "phi.documents": 3,
     "phi.embeddings": 3,
