@@ -85,9 +85,10 @@ def sqlite_tools(db_path: Path) -> Callable[[ToolRequest], ToolOutcome]:
             return ToolOutcome(ok=False, error="Tool.NotAllowed", cause=f"{request.tool} is not configured")
         connection = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
         try:
-            from phi_agent.tools.db_query import _bind  # the local agent's own binding of typed parameters
+            from phi_agent.tools.params import decode_params  # the local agent's own binding of typed parameters
 
-            cursor = connection.execute(request.args["sql"], _bind(request.args.get("params"), "sqlite"))
+            params = decode_params(request.args.get("params"), "sqlite")
+            cursor = connection.execute(request.args["sql"], params)
             columns = [d[0] for d in cursor.description]
             rows = [list(row) for row in cursor.fetchall()]
         except sqlite3.Error as exc:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 from datetime import UTC, datetime, timedelta
 
 from phi.aws import client
 from phi.db import tasks as tasks_repo
 from phi.db.connection import transaction
 from phi.domain.models import EventType, TaskStatus
+from phi.log import logger
 from phi.settings import get_settings
 
 
@@ -35,6 +35,12 @@ def fail_overdue_tasks(now: datetime | None = None) -> int:
 
 
 def _stop_execution(execution_arn: str, cause: str) -> None:
+    """Best effort: one execution that cannot be stopped (gone, a malformed ARN, a throttled call) must not stop
+    the sweep; its task is failed all the same, and the execution ends at its own timeout (in the ASL file)."""
     sfn = client("stepfunctions")
-    with contextlib.suppress(sfn.exceptions.ExecutionDoesNotExist):
+    try:
         sfn.stop_execution(executionArn=execution_arn, error="Task.DeadlineExceeded", cause=cause)
+    except (sfn.exceptions.ExecutionDoesNotExist, sfn.exceptions.InvalidArn):
+        pass
+    except Exception:
+        logger.warning("could not stop overdue execution %s", execution_arn, exc_info=True)

@@ -3,6 +3,7 @@ secret: on AWS a missing token must cost no Secrets Manager call and no database
 
 from __future__ import annotations
 
+import contextvars
 import re
 from typing import Any
 
@@ -17,24 +18,47 @@ class TouchedOutside(Exception):
     pass
 
 
+# Set while this test's own app serves a request (and in the worker threads FastAPI runs its sync dependencies in,
+# which inherit the request's context): the embedded stack that other tests started may still be running in this
+# process, and its scheduler, ingest poller and API threads must neither be counted nor broken by the patches.
+IN_TEST_REQUEST: contextvars.ContextVar[bool] = contextvars.ContextVar("in_test_request", default=False)
+
+
+def _marked(app: Any) -> Any:
+    async def serve(scope: Any, receive: Any, send: Any) -> None:
+        token = IN_TEST_REQUEST.set(True)
+        try:
+            await app(scope, receive, send)
+        finally:
+            IN_TEST_REQUEST.reset(token)
+
+    return serve
+
+
 @pytest.fixture
 def exploding_io(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Database pools, AWS clients and secrets all explode (and are recorded) when touched."""
+    """Database pools, AWS clients and secrets all explode (and are recorded) when a test request touches them."""
     touched: list[str] = []
 
-    def explode(what: str) -> Any:
-        def _explode(*_: Any, **__: Any) -> Any:
+    def explode(what: str, original: Any) -> Any:
+        def _explode(*args: Any, **kwargs: Any) -> Any:
+            if not IN_TEST_REQUEST.get():
+                return original(*args, **kwargs)
             touched.append(what)
             raise TouchedOutside(what)
 
         return _explode
 
-    monkeypatch.setattr("phi.db.connection.get_pool", explode("database pool"))
-    monkeypatch.setattr("phi.db.connection.resolve_dsn", explode("database secret"))
+    import phi.db.connection
+    import phi.secrets
+    import phi.services.security
+
+    monkeypatch.setattr("phi.db.connection.get_pool", explode("database pool", phi.db.connection.get_pool))
+    monkeypatch.setattr("phi.db.connection.resolve_dsn", explode("database secret", phi.db.connection.resolve_dsn))
     monkeypatch.setattr("phi.aws._clients", {})  # no cached client: every phi.aws.client() call creates one
-    monkeypatch.setattr(boto3.session.Session, "client", explode("AWS client"))
-    monkeypatch.setattr("phi.services.security._jwt_secret", explode("JWT secret"))
-    monkeypatch.setattr("phi.secrets._secret_string", explode("secret"))
+    monkeypatch.setattr(boto3.session.Session, "client", explode("AWS client", boto3.session.Session.client))
+    monkeypatch.setattr("phi.services.security._jwt_secret", explode("JWT secret", phi.services.security._jwt_secret))
+    monkeypatch.setattr("phi.secrets._secret_string", explode("secret", phi.secrets._secret_string))
     return touched
 
 
@@ -68,7 +92,7 @@ def test_the_routes_open_without_credentials_are_only_sign_up_log_in_and_health(
 def test_a_request_without_credentials_is_refused_before_any_database_or_secret_access(
     exploding_io: list[str], method: str, path: str
 ) -> None:
-    client = TestClient(create_app(), raise_server_exceptions=False)
+    client = TestClient(_marked(create_app()), raise_server_exceptions=False)
     for headers in ({}, {"Authorization": "Bearer "}, {"Authorization": "Basic dXNlcjpwYXNz"}):
         response = client.request(method, path, headers=headers)
         assert response.status_code == 401, (headers, response.status_code, response.text, exploding_io)

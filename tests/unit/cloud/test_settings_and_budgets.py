@@ -72,7 +72,10 @@ def test_a_configured_handler_starts() -> None:
 
 
 def test_requirements_name_every_missing_variable_and_accept_either_alternative() -> None:
-    settings = Settings(_env_file=None, db_secret_arn="arn:secret")  # type: ignore[call-arg]
+    # Explicit values win over the environment (an embedded stack started by other tests sets PHI_* variables)
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, db_secret_arn="arn:secret", database_url=None, db_host=None, documents_bucket=None
+    )
     with pytest.raises(MissingSettingError) as raised:
         settings.require(HANDLER_REQUIREMENTS[names.Service.THINK])
     assert str(raised.value) == (
