@@ -26,6 +26,7 @@ import tarfile
 import tempfile
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # The last commit of main before the cold-start work (issue 15 §1).
@@ -43,29 +44,6 @@ HANDLERS = {
 GOALS = {"api": 0.3, "think": 0.6}
 DEFAULT_GOAL = 0.3
 
-# What CDK sets (infra_cdk/stack.py), with placeholder values: nothing is called at import.
-LAMBDA_ENVIRONMENT = {
-    "AWS_REGION": "us-east-1",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",
-    "PHI_STAGE": "dev",
-    "PHI_DB_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:phi-dev/db/admin",
-    "PHI_DB_HOST": "proxy.example.internal",
-    "PHI_DB_NAME": "phi",
-    "PHI_AGENT_QUEUE_PREFIX": "phi-dev-agent-",
-    "PHI_DOCUMENTS_BUCKET": "phi-dev-documents",
-    "PHI_LLM_PROVIDER": "none",
-    "PHI_EMBEDDING_PROVIDER": "local",
-    "PHI_EMBEDDING_MODEL": "wordllama-l2-supercat-256",
-    "PHI_JWT_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:phi-dev/jwt-signing-key",
-    "PHI_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:phi-dev-agent-task",
-    "PHI_AGENT_ROLE_ARN": "arn:aws:iam::123456789012:role/agent",
-    "PHI_SCHEDULER_GROUP": "phi-dev",
-    "PHI_SCHEDULER_ROLE_ARN": "arn:aws:iam::123456789012:role/scheduler",
-    "PHI_CORS_ALLOW_ORIGINS": "http://localhost:5173",
-    "POWERTOOLS_METRICS_NAMESPACE": "PhiAgents",
-    "POWERTOOLS_LOG_LEVEL": "INFO",
-}
 CHILD = """
 import importlib, json, sys, time
 sys.path[:0] = [{code!r}, {layer!r}]
@@ -100,7 +78,13 @@ def time_import(python: str, module: str, code: Path, layer: Path, service: str,
     flags = ["-I", "-S", "-B"]
     if pycache_prefix is not None:
         flags += ["-X", f"pycache_prefix={pycache_prefix}"]
-    env = {**LAMBDA_ENVIRONMENT, "POWERTOOLS_SERVICE_NAME": f"phi-dev-{service}", "AWS_LAMBDA_FUNCTION_NAME": service}
+    builder: Any = sys.modules.get("build_layers") or load_builder()
+    env = {  # what CDK sets, as the layer build's import trace uses it, named for this function
+        **builder.LAMBDA_IMPORT_ENVIRONMENT,
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+        "POWERTOOLS_SERVICE_NAME": f"phi-dev-{service}",
+        "AWS_LAMBDA_FUNCTION_NAME": service,
+    }
     result = subprocess.run(
         [python, *flags, "-c", CHILD.format(code=str(code), layer=str(layer), module=module)],
         capture_output=True,
