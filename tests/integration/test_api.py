@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from tests.support.api import ApiSession
+from tests.support.waiting import wait_until
 
 
 def test_signup_login_and_me(api_url: str) -> None:
@@ -181,8 +182,11 @@ def test_a_task_shows_its_step_functions_history_next_to_its_events(new_user: Ap
     agent = new_user.create_agent()
     run = new_user.ok("POST", f"/agents/{agent['id']}/run-task", json={"type": "DAILY_WAREHOUSE_REPORT"})
 
-    task = new_user.ok("GET", f"/tasks/{run['task_id']}")
+    # The engine records its history as the execution runs: wait until StartTask appears in it
+    def history_with_start_task() -> list[dict] | None:
+        history = new_user.ok("GET", f"/tasks/{run['task_id']}")["execution_history"]
+        return history if history and any(event["state"] == "StartTask" for event in history) else None
 
-    history = task["execution_history"]
+    history = wait_until(history_with_start_task, 300, interval=0.5)
     assert history[0]["type"] == "ExecutionStarted"
     assert any(event["state"] == "StartTask" for event in history)
