@@ -4,9 +4,16 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup demo dev test lint typecheck unit integration e2e infra layers synth bench clean
+.PHONY: setup browser demo dev test lint typecheck unit integration e2e infra layers synth bench clean
 
-setup: $(STAMP)
+setup: $(STAMP) browser
+
+browser:  ## Debian's chromium, which the console's browser tests drive (Playwright never downloads one here)
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "Installing chromium (apt-get) for the console's browser tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium </dev/null; }
 
 $(STAMP): pyproject.toml local_agent/pyproject.toml infra_cdk/package-lock.json
 	$(PYTHON) -m venv $(VENV)

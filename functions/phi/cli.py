@@ -36,6 +36,7 @@ def dev(
         typer.echo(f"phi dev: {exc}", err=True)
         raise typer.Exit(1) from None
     typer.echo(f"API:           {info.api_url}  (docs: {info.api_url}/docs)")
+    typer.echo(f"Console:       {info.api_url}/console  (sign up there, in a browser)")
     typer.echo(f"AWS endpoint:  {info.aws_endpoint_url}  (written into agent configs as cloud.aws_endpoint_url)")
     typer.echo(f"State machine: {info.state_machine_arn}")
     typer.echo("Press Ctrl-C to stop.")

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from phi import names
+from phi.api.console import install as install_console
 from phi.api.errors import install_error_handlers
 from phi.api.limits import BodySizeLimit
 from phi.api.routers import (
@@ -56,6 +57,7 @@ def create_app() -> FastAPI:
         app.include_router(router)
     for router in (members.router, catalog.router):
         app.include_router(router)
+    install_console(app)
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, str]:

@@ -8,10 +8,11 @@ import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from phi.api.console.rendering import console_error_response, is_console_request
 from phi.errors import (
     BadRequest,
     Conflict,
@@ -72,8 +73,10 @@ def _headers_for(status: int, exc: PhiError) -> dict[str, str] | None:
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(PhiError)
-    async def domain_error(_: Request, exc: PhiError) -> JSONResponse:
+    async def domain_error(request: Request, exc: PhiError) -> Response:
         status = next((s for cls, s in _STATUS.items() if isinstance(exc, cls)), 500)
+        if is_console_request(request):
+            return console_error_response(request, status, exc.message)
         return JSONResponse(
             error_body(exc.code, exc.message, exc.details),
             status_code=status,
@@ -81,7 +84,9 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        if is_console_request(request):
+            return console_error_response(request, 422, "Invalid request.")
         fields = [
             {"field": ".".join(str(p) for p in e["loc"] if p != "body"), "message": e["msg"]} for e in exc.errors()
         ]
@@ -94,15 +99,19 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(error_body("invalid_value", "The request holds a value that cannot be stored."), 400)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if is_console_request(request):
+            return console_error_response(request, exc.status_code, str(exc.detail))
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code)
 
     @app.exception_handler(Exception)
-    async def unexpected_error(_: Request, exc: Exception) -> JSONResponse:
+    async def unexpected_error(request: Request, exc: Exception) -> Response:
         from phi.log import logger
 
         logger.exception("unhandled error")
+        if is_console_request(request):
+            return console_error_response(request, 500, "Something went wrong on our side.")
         return JSONResponse(error_body("internal_error", "Something went wrong on our side."), status_code=500)
 
     _document_errors(app)

@@ -107,6 +107,15 @@ def commit(conn: DbConnection) -> None:
     _run_hooks(conn)
 
 
+def rollback(conn: DbConnection) -> None:
+    """Rolls back now and forgets the after-commit hooks registered so far; `conn` stays usable (a page that
+    shows a refused change's error on the same request reads on after it)."""
+    conn.rollback()
+    hooks = _after_commit.get(conn)
+    if hooks:
+        hooks.clear()
+
+
 def _run_hooks(conn: DbConnection) -> None:
     hooks = _after_commit.get(conn)
     while hooks:

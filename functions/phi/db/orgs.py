@@ -43,3 +43,13 @@ def get_org_for_user(conn: DbConnection, org_id: UUID, user_id: UUID) -> Organiz
 
 def rename_org(conn: DbConnection, org_id: UUID, name: str) -> None:
     conn.execute("UPDATE organizations SET name = %s WHERE id = %s", (name, org_id))
+
+
+def list_orgs_by_id(conn: DbConnection, org_ids: list[UUID]) -> list[Organization]:
+    """Organisations by id with no membership check: only for platform administrators' views."""
+    if not org_ids:
+        return []
+    rows = conn.execute(
+        "SELECT id, name, created_at FROM organizations WHERE id = ANY(%s) ORDER BY name", (org_ids,)
+    ).fetchall()
+    return [Organization.model_validate(r) for r in rows]

@@ -1,0 +1,430 @@
+"""Console pages of agents: the list and the create form (industry → role template → tools), the agent page
+(general information, tools, documents and upload, profile generation, system prompt, configuration download,
+agent keys, test task, task history), document search, and a task's page with its report, timeline and the
+Step Functions state history.
+
+Lookups go through the caller's membership (`agent_of_caller`, `task_of_caller`: another organisation's id is
+"not found"); owner/admin actions go through the API's `admin_agent`/`admin_org` checks."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
+from pydantic import ValidationError
+
+from phi.api.console.charts import Point, bar_chart, line_chart
+from phi.api.console.pages import field_errors
+from phi.api.console.rendering import TERMINAL_STATUSES, redirect, render
+from phi.api.console.session import ConsoleConn, ConsoleUser, CsrfChecked
+from phi.api.deps import admin_agent, admin_org, agent_of_caller, api_url, org_of_caller, task_of_caller
+from phi.api.routers.agents import AgentKeyCreated
+from phi.db import agent_keys as keys_repo
+from phi.db import agents as agents_repo
+from phi.db import catalog as catalog_repo
+from phi.db import documents as documents_repo
+from phi.db import local_agents as fleet_repo
+from phi.db import orgs as orgs_repo
+from phi.db import tasks as tasks_repo
+from phi.db.connection import DbConnection, commit, rollback
+from phi.domain.models import Agent, OrgRole, Task, TaskStatus, User
+from phi.errors import BadRequest, PayloadTooLarge, PhiError
+from phi.services import documents as documents_service
+from phi.services import workflows as workflows_service
+from phi.services.agents import AgentCreate, build_config, create_agent, render_config
+from phi.services.documents import SearchRequest, SourceType
+from phi.services.profiles import ProfileRequest, generate_profile
+from phi.services.security import new_agent_key
+from phi.services.tasks import execution_history, run_task
+from phi.settings import get_settings
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+TASK_POLL_SECONDS = 2
+DOCUMENT_POLL_SECONDS = 2
+BUILT_IN_TASK_TYPES = ("DAILY_WAREHOUSE_REPORT",)
+MAX_FILENAME_CHARS = 255
+
+
+def _can_manage(conn: DbConnection, org_id: UUID, user: User) -> bool:
+    org = orgs_repo.get_org_for_user(conn, org_id, user.id)
+    return bool(org and org.role in (OrgRole.OWNER, OrgRole.ADMIN))
+
+
+# ---------------------------------------------------------------- agents list and create form
+
+
+@router.get("/orgs/{org_id}/agents")
+def agents_page(
+    request: Request,
+    org_id: UUID,
+    conn: ConsoleConn,
+    user: ConsoleUser,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    org = org_of_caller(org_id, conn, user)
+    agents, total = agents_repo.list_agents(conn, org.id, agents_repo.AgentFilter(name_contains=q or None, limit=200))
+    return render(
+        request,
+        "agents.html",
+        title=f"Agents · {org.name}",
+        user=user,
+        org=org,
+        agents=agents,
+        total=total,
+        q=q or "",
+        can_manage=org.role in (OrgRole.OWNER, OrgRole.ADMIN),
+    )
+
+
+def _form_context(conn: DbConnection, industry_key: str | None, role_key: str | None) -> dict[str, Any]:
+    industries = catalog_repo.list_industries(conn)
+    industry_key = industry_key or (industries[0].key if industries else None)
+    roles = catalog_repo.list_role_templates(conn, industry_key) if industry_key else []
+    role = next((r for r in roles if r.key == role_key), roles[0] if roles else None)
+    tools = catalog_repo.list_tools(conn)
+    return {
+        "industries": industries,
+        "industry_key": industry_key,
+        "roles": roles,
+        "role": role,
+        "tools": tools,
+        "default_tools": set(role.default_tools) if role else set(),
+    }
+
+
+@router.get("/orgs/{org_id}/agents/new")
+def new_agent_page(
+    request: Request,
+    org_id: UUID,
+    conn: ConsoleConn,
+    user: ConsoleUser,
+    industry_key: Annotated[str | None, Query(max_length=100)] = None,
+    role_key: Annotated[str | None, Query(max_length=100)] = None,
+) -> Response:
+    org = admin_org(org_of_caller(org_id, conn, user))
+    context = _form_context(conn, industry_key, role_key)
+    return render(
+        request, "agent_new.html", title=f"New agent · {org.name}", user=user, org=org, errors={}, values={}, **context
+    )
+
+
+@router.get("/orgs/{org_id}/agents/new/choices")
+def new_agent_choices(
+    request: Request,
+    org_id: UUID,
+    conn: ConsoleConn,
+    user: ConsoleUser,
+    industry_key: Annotated[str | None, Query(max_length=100)] = None,
+    role_key: Annotated[str | None, Query(max_length=100)] = None,
+) -> Response:
+    """The role templates of the chosen industry and the tools of the chosen role (htmx fragment)."""
+    org = admin_org(org_of_caller(org_id, conn, user))
+    return render(request, "_agent_choices.html", org=org, **_form_context(conn, industry_key, role_key))
+
+
+@router.post("/orgs/{org_id}/agents", dependencies=[CsrfChecked])
+def create_agent_from_form(
+    request: Request,
+    org_id: UUID,
+    conn: ConsoleConn,
+    user: ConsoleUser,
+    name: Annotated[str, Form(max_length=400)] = "",
+    industry_key: Annotated[str, Form(max_length=100)] = "",
+    role_key: Annotated[str, Form(max_length=100)] = "",
+    warehouse_timezone: Annotated[str, Form(max_length=100)] = "UTC",
+    tool_keys: Annotated[list[str] | None, Form(max_length=20)] = None,
+) -> Response:
+    org = admin_org(org_of_caller(org_id, conn, user))
+    values = {
+        "name": name,
+        "industry_key": industry_key,
+        "role_key": role_key,
+        "warehouse_timezone": warehouse_timezone,
+    }
+    chosen_tools = tool_keys or []
+    try:
+        body = AgentCreate(
+            name=name.strip() or None,
+            industry_key=industry_key or None,
+            role_key=role_key or None,
+            warehouse_timezone=warehouse_timezone.strip() or "UTC",
+            tools={key: {} for key in chosen_tools},
+        )
+        agent = create_agent(conn, org, user.id, body)
+    except (ValidationError, PhiError) as exc:
+        rollback(conn)
+        errors = field_errors(exc) if isinstance(exc, ValidationError) else {"form": exc.message}
+        context = _form_context(conn, industry_key or None, role_key or None)
+        context["default_tools"] = set(chosen_tools)
+        return render(
+            request,
+            "agent_new.html",
+            400,
+            title=f"New agent · {org.name}",
+            user=user,
+            org=org,
+            errors=errors,
+            values=values,
+            **context,
+        )
+    commit(conn)  # the queue is made after the agent is committed (after-commit hook)
+    return redirect(request, f"/agents/{agent.id}")
+
+
+# ---------------------------------------------------------------- the agent page
+
+
+def _documents(conn: DbConnection, agent: Agent) -> list[Any]:
+    return documents_repo.list_for_agent(conn, agent.org_id, agent.id)
+
+
+def _agent_tasks(conn: DbConnection, agent: Agent) -> list[Task]:
+    tasks, _ = tasks_repo.list_tasks(conn, agent.org_id, tasks_repo.TaskFilter(agent_id=agent.id, limit=20))
+    return tasks
+
+
+def _task_types(conn: DbConnection, agent: Agent) -> list[str]:
+    keys = [w.key for w in workflows_service.list_workflows(conn, agent)]
+    return [*BUILT_IN_TASK_TYPES, *(k for k in keys if k not in BUILT_IN_TASK_TYPES)]
+
+
+@router.get("/agents/{agent_id}")
+def agent_page(request: Request, agent_id: UUID, conn: ConsoleConn, user: ConsoleUser) -> Response:
+    agent = agent_of_caller(agent_id, conn, user)
+    org = org_of_caller(agent.org_id, conn, user)
+    tools = {t.key: t for t in catalog_repo.list_tools(conn)}
+    return render(
+        request,
+        "agent.html",
+        title=agent.name,
+        user=user,
+        org=org,
+        agent=agent,
+        catalog=tools,
+        can_manage=org.role in (OrgRole.OWNER, OrgRole.ADMIN),
+        documents=_documents(conn, agent),
+        tasks=_agent_tasks(conn, agent),
+        keys=keys_repo.list_keys(conn, agent.id, agent.org_id),
+        fleet=fleet_repo.list_local_agents(conn, agent.org_id, agent.id),
+        profile=agent.config.get("profile"),
+        task_types=_task_types(conn, agent),
+        source_types=list(SourceType),
+        default_day=date.today().isoformat(),
+        task_poll=TASK_POLL_SECONDS,
+        document_poll=DOCUMENT_POLL_SECONDS,
+        generated=None,
+        upload_error=None,
+    )
+
+
+@router.get("/agents/{agent_id}/documents")
+def documents_fragment(request: Request, agent_id: UUID, conn: ConsoleConn, user: ConsoleUser) -> Response:
+    agent = agent_of_caller(agent_id, conn, user)
+    return render(
+        request,
+        "_documents.html",
+        agent=agent,
+        documents=_documents(conn, agent),
+        document_poll=DOCUMENT_POLL_SECONDS,
+        can_manage=_can_manage(conn, agent.org_id, user),
+        upload_error=None,
+    )
+
+
+@router.post("/agents/{agent_id}/documents", dependencies=[CsrfChecked])
+def upload_document(
+    request: Request,
+    agent_id: UUID,
+    conn: ConsoleConn,
+    user: ConsoleUser,
+    file: Annotated[UploadFile | None, File()] = None,
+    source_type: Annotated[str, Form(max_length=20)] = "SOP",
+    org_wide: Annotated[bool, Form()] = False,
+) -> Response:
+    agent = admin_agent(agent_of_caller(agent_id, conn, user), conn, user)
+    error: str | None = None
+    try:
+        if file is None or not file.filename:
+            raise BadRequest("Choose a file to upload.")
+        if len(file.filename) > MAX_FILENAME_CHARS:
+            raise BadRequest(f"The file name is longer than {MAX_FILENAME_CHARS} characters.")
+        limit = get_settings().max_upload_bytes
+        data = file.file.read(limit + 1)
+        if len(data) > limit:
+            raise PayloadTooLarge(f"The file is larger than the {limit:,}-byte limit.")
+        documents_service.upload(
+            conn, agent, file.filename, SourceType(source_type), data, file.content_type, org_wide, user.id
+        )
+    except (PhiError, ValueError) as exc:
+        rollback(conn)
+        error = exc.message if isinstance(exc, PhiError) else "Choose a document type."
+    commit(conn)  # the ingest starts after the commit; the list below shows the new document
+    return render(
+        request,
+        "_documents.html",
+        400 if error else 200,
+        agent=agent,
+        documents=_documents(conn, agent),
+        document_poll=DOCUMENT_POLL_SECONDS,
+        can_manage=True,
+        upload_error=error,
+    )
+
+
+@router.post("/agents/{agent_id}/profile", dependencies=[CsrfChecked])
+def generate_profile_action(request: Request, agent_id: UUID, conn: ConsoleConn, user: ConsoleUser) -> Response:
+    agent = admin_agent(agent_of_caller(agent_id, conn, user), conn, user)
+    generated = generate_profile(conn, agent, ProfileRequest())
+    agent = agents_repo.get_agent_in_org(conn, agent.id, agent.org_id) or agent
+    return render(
+        request,
+        "_profile.html",
+        agent=agent,
+        profile=agent.config.get("profile"),
+        generated=generated,
+        can_manage=True,
+    )
+
+
+@router.get("/agents/{agent_id}/config")
+def download_config(
+    request: Request,
+    agent_id: UUID,
+    conn: ConsoleConn,
+    user: ConsoleUser,
+    format: Annotated[str, Query(pattern="^(yaml|json)$")] = "yaml",
+) -> Response:
+    agent = agent_of_caller(agent_id, conn, user)
+    rendered = render_config(build_config(conn, agent, api_url(request)), "json" if format == "json" else "yaml")
+    headers = {"Content-Disposition": f'attachment; filename="{rendered.filename}"'}
+    return Response(rendered.body, media_type=rendered.media_type, headers=headers)
+
+
+@router.post("/agents/{agent_id}/keys", dependencies=[CsrfChecked])
+def issue_key(request: Request, agent_id: UUID, conn: ConsoleConn, user: ConsoleUser) -> Response:
+    agent = admin_agent(agent_of_caller(agent_id, conn, user), conn, user)
+    key, prefix, key_hash = new_agent_key()
+    stored = keys_repo.insert_key(conn, agent.id, agent.org_id, prefix, key_hash, user.id)
+    created = AgentKeyCreated(**stored.model_dump(), key=key)
+    response = render(request, "_new_key.html", agent=agent, created=created)
+    response.headers["Cache-Control"] = "no-store"  # the secret is shown once and must not be cached
+    return response
+
+
+@router.post("/agents/{agent_id}/run", dependencies=[CsrfChecked])
+def run_test_task(
+    request: Request,
+    agent_id: UUID,
+    conn: ConsoleConn,
+    user: ConsoleUser,
+    task_type: Annotated[str, Form(max_length=100)] = "DAILY_WAREHOUSE_REPORT",
+    day: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    agent = agent_of_caller(agent_id, conn, user)
+    task_input: dict[str, Any] = {}
+    if day:
+        try:
+            task_input["date"] = date.fromisoformat(day).isoformat()
+        except ValueError as exc:
+            raise BadRequest(f"{day!r} is not a date (YYYY-MM-DD).") from exc
+    task = run_task(conn, agent, user.id, task_type, task_input, trigger="console")
+    return redirect(request, f"/tasks/{task.id}")
+
+
+@router.get("/agents/{agent_id}/tasks")
+def tasks_fragment(request: Request, agent_id: UUID, conn: ConsoleConn, user: ConsoleUser) -> Response:
+    agent = agent_of_caller(agent_id, conn, user)
+    return render(
+        request, "_agent_tasks.html", agent=agent, tasks=_agent_tasks(conn, agent), task_poll=TASK_POLL_SECONDS
+    )
+
+
+# ---------------------------------------------------------------- document search
+
+
+@router.get("/agents/{agent_id}/search")
+def search_page(
+    request: Request,
+    agent_id: UUID,
+    conn: ConsoleConn,
+    user: ConsoleUser,
+    q: Annotated[str | None, Query(max_length=2000)] = None,
+) -> Response:
+    agent = agent_of_caller(agent_id, conn, user)
+    org = org_of_caller(agent.org_id, conn, user)
+    hits: list[Any] | None = None
+    error: str | None = None
+    if q and q.strip():
+        try:
+            hits = documents_service.search(conn, agent, SearchRequest(query=q.strip(), top_k=8))
+        except PhiError as exc:
+            error = exc.message
+    template = "_search_results.html" if request.headers.get("HX-Request") == "true" else "search.html"
+    return render(
+        request,
+        template,
+        title=f"Search · {agent.name}",
+        user=user,
+        org=org,
+        agent=agent,
+        q=q or "",
+        hits=hits,
+        error=error,
+    )
+
+
+# ---------------------------------------------------------------- a task
+
+
+def _late_rate_points(conn: DbConnection, task: Task) -> list[Point]:
+    """The late rate of the agent's recent successful reports, one point per report day (the latest run)."""
+    where = tasks_repo.TaskFilter(agent_id=task.agent_id, status=TaskStatus.SUCCEEDED, type=task.type, limit=30)
+    recent, _ = tasks_repo.list_tasks(conn, task.org_id, where)
+    by_day: dict[str, float] = {}
+    for earlier in recent:  # newest first: the first run of a day wins
+        kpis = (earlier.output or {}).get("kpis") or {}
+        day, late = kpis.get("day"), (kpis.get("late") or {}).get("late_rate")
+        if isinstance(day, str) and isinstance(late, int | float) and day not in by_day:
+            by_day[day] = float(late)
+    days = sorted(by_day)[-14:]
+    return [Point(label=d[5:], value=by_day[d]) for d in days]
+
+
+def _task_context(conn: DbConnection, task: Task) -> dict[str, Any]:
+    events = tasks_repo.list_events(conn, task.id, task.org_id)
+    kpis = (task.output or {}).get("kpis") or {}
+    hourly = [Point(label=f"{h['hour']:02d}", value=float(h["lines"])) for h in kpis.get("hourly") or []]
+    charts = []
+    if hourly:
+        charts.append(bar_chart("picks-per-hour", "Lines picked per hour", hourly, "lines"))
+    if kpis.get("late"):
+        late_points = _late_rate_points(conn, task)
+        if late_points:
+            charts.append(line_chart("late-rate", "Late rate by report day (recent reports)", late_points))
+    return {
+        "task": task,
+        "events": events,
+        "history": execution_history(task.execution_arn),
+        "charts": charts,
+        "citations": (task.output or {}).get("citations") or [],
+        "running": task.status.value not in TERMINAL_STATUSES,
+        "task_poll": TASK_POLL_SECONDS,
+    }
+
+
+@router.get("/tasks/{task_id}")
+def task_page(request: Request, task_id: UUID, conn: ConsoleConn, user: ConsoleUser) -> Response:
+    task = task_of_caller(task_id, conn, user)
+    org = org_of_caller(task.org_id, conn, user)
+    agent = agents_repo.get_agent_in_org(conn, task.agent_id, task.org_id)
+    return render(
+        request, "task.html", title=f"{task.type} · task", user=user, org=org, agent=agent, **_task_context(conn, task)
+    )
+
+
+@router.get("/tasks/{task_id}/live")
+def task_live(request: Request, task_id: UUID, conn: ConsoleConn, user: ConsoleUser) -> Response:
+    task = task_of_caller(task_id, conn, user)
+    return render(request, "_task_live.html", **_task_context(conn, task))

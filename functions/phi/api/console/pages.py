@@ -1,0 +1,298 @@
+"""Console pages: log-in and sign-up, the organisations dashboard, an organisation's overview, fleet and
+members, and the platform administrators' task list.
+
+Every page goes through the API's own rules: the organisation is looked up through the caller's membership
+(`org_of_caller`, so another organisation's URL is "not found"), role checks are the API's (`admin_org`), and
+changes go through the same services."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Form, Query, Request, Response
+from pydantic import ValidationError
+
+from phi.api.console.rendering import redirect, render
+from phi.api.console.session import ConsoleConn, ConsoleUser, CsrfChecked, end_session, start_session
+from phi.api.deps import admin_org, client_ip, org_of_caller
+from phi.api.routers.auth import SignupRequest
+from phi.api.routers.orgs import OrgCreate
+from phi.db import agents as agents_repo
+from phi.db import local_agents as fleet_repo
+from phi.db import members as members_repo
+from phi.db import orgs as orgs_repo
+from phi.db import tasks as tasks_repo
+from phi.db import users as users_repo
+from phi.db.connection import rollback, transaction
+from phi.domain.models import OrgRole, User
+from phi.errors import Forbidden, PhiError
+from phi.services import members as members_service
+from phi.services.auth import authenticate
+from phi.services.security import hash_password, issue_access_token
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+FLEET_POLL_SECONDS = 5
+
+
+def field_errors(exc: ValidationError) -> dict[str, str]:
+    """Pydantic's errors by field name, for showing each next to its input."""
+    errors: dict[str, str] = {}
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else "form"
+        errors.setdefault(field, error["msg"].removeprefix("Value error, "))
+    return errors
+
+
+def _safe_next(next_path: str | None) -> str:
+    """Only a console path is followed after log-in: never another site."""
+    if next_path and next_path.startswith("/") and not next_path.startswith("//") and "\\" not in next_path:
+        return next_path
+    return "/orgs"
+
+
+@router.get("")
+def home(request: Request) -> Response:
+    return redirect(request, "/orgs")
+
+
+@router.get("/login")
+def login_page(request: Request, next: Annotated[str | None, Query(max_length=500)] = None) -> Response:
+    return render(request, "login.html", title="Log in", next=_safe_next(next), errors={}, values={})
+
+
+@router.post("/login", dependencies=[CsrfChecked])
+def login(
+    request: Request,
+    email: Annotated[str, Form(max_length=320)] = "",
+    password: Annotated[str, Form(max_length=256)] = "",
+    next: Annotated[str | None, Form(max_length=500)] = None,
+) -> Response:
+    values = {"email": email}
+    if not email or not password:
+        errors = {"email": "Enter your email."} if not email else {"password": "Enter your password."}
+        return render(request, "login.html", 400, title="Log in", next=_safe_next(next), errors=errors, values=values)
+    try:
+        user = authenticate(email, password, client_ip(request))
+    except PhiError as exc:
+        status = 429 if exc.code == "rate_limited" else 401
+        errors = {"form": exc.message}
+        return render(
+            request, "login.html", status, title="Log in", next=_safe_next(next), errors=errors, values=values
+        )
+    return _signed_in(request, user, _safe_next(next))
+
+
+def _signed_in(request: Request, user: User, next_path: str) -> Response:
+    token, ttl = issue_access_token(user.id)
+    response = redirect(request, next_path)
+    start_session(request, response, token, ttl)
+    return response
+
+
+@router.get("/signup")
+def signup_page(request: Request) -> Response:
+    return render(request, "signup.html", title="Sign up", errors={}, values={})
+
+
+@router.post("/signup", dependencies=[CsrfChecked])
+def signup(
+    request: Request,
+    email: Annotated[str, Form(max_length=320)] = "",
+    password: Annotated[str, Form(max_length=256)] = "",
+    full_name: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    values = {"email": email, "full_name": full_name}
+    try:
+        body = SignupRequest(email=email, password=password, full_name=full_name or None)
+    except ValidationError as exc:
+        return render(request, "signup.html", 400, title="Sign up", errors=field_errors(exc), values=values)
+    try:
+        with transaction() as conn:
+            user = users_repo.create_user(conn, str(body.email), hash_password(body.password), body.full_name)
+    except PhiError as exc:
+        return render(request, "signup.html", 409, title="Sign up", errors={"email": exc.message}, values=values)
+    return _signed_in(request, user, "/orgs")
+
+
+@router.post("/logout", dependencies=[CsrfChecked])
+def logout(request: Request) -> Response:
+    response = redirect(request, "/login")
+    end_session(request, response)
+    return response
+
+
+@router.get("/orgs")
+def dashboard(request: Request, conn: ConsoleConn, user: ConsoleUser) -> Response:
+    orgs = orgs_repo.list_orgs_for_user(conn, user.id)
+    return render(request, "orgs.html", title="Organisations", user=user, orgs=orgs, errors={}, values={})
+
+
+@router.post("/orgs", dependencies=[CsrfChecked])
+def create_org(
+    request: Request, conn: ConsoleConn, user: ConsoleUser, name: Annotated[str, Form(max_length=400)] = ""
+) -> Response:
+    try:
+        body = OrgCreate(name=name.strip())
+    except ValidationError as exc:
+        orgs = orgs_repo.list_orgs_for_user(conn, user.id)
+        errors = field_errors(exc)
+        return render(request, "orgs.html", 400, title="Organisations", user=user, orgs=orgs, errors=errors, values={})
+    org = orgs_repo.create_org(conn, body.name, user.id)
+    return redirect(request, f"/orgs/{org.id}")
+
+
+@router.get("/orgs/{org_id}")
+def org_overview(request: Request, org_id: UUID, conn: ConsoleConn, user: ConsoleUser) -> Response:
+    org = org_of_caller(org_id, conn, user)
+    agents, agent_count = agents_repo.list_agents(conn, org.id, agents_repo.AgentFilter(limit=10))
+    tasks, task_count = tasks_repo.list_tasks(conn, org.id, tasks_repo.TaskFilter(limit=10))
+    fleet = fleet_repo.list_local_agents(conn, org.id)
+    members = members_repo.list_members(conn, org.id)
+    return render(
+        request,
+        "org.html",
+        title=org.name,
+        user=user,
+        org=org,
+        agents=agents,
+        agent_count=agent_count,
+        tasks=tasks,
+        task_count=task_count,
+        agent_names={a.id: a.name for a in agents},
+        online=sum(1 for la in fleet if la["status"] == "ONLINE"),
+        fleet_count=len(fleet),
+        member_count=len(members),
+    )
+
+
+def _fleet(conn: Any, org_id: UUID) -> list[dict[str, Any]]:
+    fleet = fleet_repo.list_local_agents(conn, org_id)
+    agents, _ = agents_repo.list_agents(conn, org_id, agents_repo.AgentFilter(limit=200))
+    names = {a.id: a.name for a in agents}
+    return [{**la, "agent_name": names.get(la["agent_id"], "(deleted agent)")} for la in fleet]
+
+
+@router.get("/orgs/{org_id}/fleet")
+def fleet_page(request: Request, org_id: UUID, conn: ConsoleConn, user: ConsoleUser) -> Response:
+    org = org_of_caller(org_id, conn, user)
+    return render(
+        request,
+        "fleet.html",
+        title=f"Local agents · {org.name}",
+        user=user,
+        org=org,
+        fleet=_fleet(conn, org.id),
+        poll=FLEET_POLL_SECONDS,
+    )
+
+
+@router.get("/orgs/{org_id}/fleet/rows")
+def fleet_rows(request: Request, org_id: UUID, conn: ConsoleConn, user: ConsoleUser) -> Response:
+    org = org_of_caller(org_id, conn, user)
+    return render(request, "_fleet_rows.html", org=org, fleet=_fleet(conn, org.id), poll=FLEET_POLL_SECONDS)
+
+
+def _members_page(request: Request, conn: Any, user: User, org_id: UUID, status: int = 200, **extra: Any) -> Response:
+    org = org_of_caller(org_id, conn, user)
+    members = members_repo.list_members(conn, org.id)
+    context: dict[str, Any] = {"errors": {}, "values": {}, "notice": None, **extra}
+    return render(
+        request,
+        "members.html",
+        status,
+        title=f"Members · {org.name}",
+        user=user,
+        org=org,
+        members=members,
+        roles=list(OrgRole),
+        **context,
+    )
+
+
+@router.get("/orgs/{org_id}/members")
+def members_page(request: Request, org_id: UUID, conn: ConsoleConn, user: ConsoleUser) -> Response:
+    return _members_page(request, conn, user, org_id)
+
+
+@router.post("/orgs/{org_id}/members", dependencies=[CsrfChecked])
+def add_member(
+    request: Request,
+    org_id: UUID,
+    conn: ConsoleConn,
+    user: ConsoleUser,
+    email: Annotated[str, Form(max_length=320)] = "",
+    role: Annotated[str, Form(max_length=20)] = "MEMBER",
+) -> Response:
+    org = admin_org(org_of_caller(org_id, conn, user))
+    values = {"email": email, "role": role}
+    try:
+        members_service.add_member(conn, org, email.strip(), OrgRole(role))
+    except (PhiError, ValueError) as exc:
+        rollback(conn)
+        message = exc.message if isinstance(exc, PhiError) else "Choose a role."
+        return _members_page(request, conn, user, org_id, 400, errors={"email": message}, values=values)
+    return redirect(request, f"/orgs/{org_id}/members")
+
+
+@router.post("/orgs/{org_id}/members/{member_id}/role", dependencies=[CsrfChecked])
+def change_role(
+    request: Request,
+    org_id: UUID,
+    member_id: UUID,
+    conn: ConsoleConn,
+    user: ConsoleUser,
+    role: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    org = admin_org(org_of_caller(org_id, conn, user))
+    try:
+        members_service.change_role(conn, org, member_id, OrgRole(role))
+    except (PhiError, ValueError) as exc:
+        rollback(conn)
+        message = exc.message if isinstance(exc, PhiError) else "Choose a role."
+        return _members_page(request, conn, user, org_id, 400, errors={"members": message})
+    return redirect(request, f"/orgs/{org_id}/members")
+
+
+@router.post("/orgs/{org_id}/members/{member_id}/remove", dependencies=[CsrfChecked])
+def remove_member(request: Request, org_id: UUID, member_id: UUID, conn: ConsoleConn, user: ConsoleUser) -> Response:
+    org = org_of_caller(org_id, conn, user)
+    try:
+        members_service.remove_member(conn, org, user, member_id)
+    except PhiError as exc:
+        if exc.code == "not_found":
+            raise
+        rollback(conn)
+        return _members_page(
+            request, conn, user, org_id, 409 if exc.code != "forbidden" else 403, errors={"members": exc.message}
+        )
+    return redirect(request, "/orgs" if member_id == user.id else f"/orgs/{org_id}/members")
+
+
+@router.get("/admin/tasks")
+def admin_tasks(
+    request: Request,
+    conn: ConsoleConn,
+    user: ConsoleUser,
+    status: Annotated[str | None, Query(max_length=20)] = None,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> Response:
+    if not user.is_platform_admin:
+        raise Forbidden("Only platform administrators can see every organisation's tasks.")
+    chosen = status if status in {"PENDING", "RUNNING", "SUCCEEDED", "FAILED", "SKIPPED"} else None
+    where = tasks_repo.TaskFilter(status=chosen, limit=50, offset=offset)  # type: ignore[arg-type]
+    tasks, total = tasks_repo.list_tasks(conn, None, where)
+    events = {t.id: tasks_repo.list_events(conn, t.id, t.org_id) for t in tasks}
+    org_names = {o.id: o.name for o in orgs_repo.list_orgs_by_id(conn, list({t.org_id for t in tasks}))}
+    return render(
+        request,
+        "admin_tasks.html",
+        title="All tasks (admin)",
+        user=user,
+        tasks=tasks,
+        total=total,
+        events=events,
+        org_names=org_names,
+        status=chosen,
+        offset=offset,
+    )

@@ -1,0 +1,122 @@
+"""Templates (Jinja2, autoescaped), the Markdown renderer and the console's error pages."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
+
+from phi.api.console.session import console_root, csrf_token, remember_csrf
+
+HERE = Path(__file__).resolve().parent
+TERMINAL_STATUSES = frozenset({"SUCCEEDED", "FAILED", "SKIPPED"})
+
+
+def _datetime(value: datetime | str | None) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.strftime("%Y-%m-%d %H:%M:%S %Z").strip()
+
+
+def _markdown(text: str | None) -> Markup:
+    # Raw HTML in the source is escaped, never passed through: reports quote customers' data and documents.
+    return Markup(_markdown_parser().render(text or ""))
+
+
+@lru_cache(maxsize=1)
+def _markdown_parser() -> Any:
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
+
+
+def _pretty_json(value: Any) -> str:
+    return json.dumps(value, indent=2, sort_keys=False, default=str, ensure_ascii=False)
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["dt"] = _datetime
+    env.filters["markdown"] = _markdown
+    env.filters["pretty_json"] = _pretty_json
+    env.globals["TERMINAL_STATUSES"] = TERMINAL_STATUSES
+    return env
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    root = console_root(request)
+    html = (
+        environment()
+        .get_template(template)
+        .render(
+            C=root,
+            csrf=csrf_token(request),
+            path=request.url.path,
+            **context,
+        )
+    )
+    response = HTMLResponse(html, status_code=status_code)
+    remember_csrf(request, response)
+    return response
+
+
+def redirect(request: Request, path: str) -> Response:
+    """A redirect within the console after a POST (303: the browser follows with a GET); htmx follows HX-Redirect."""
+    url = console_root(request) + path
+    if is_htmx(request):
+        return Response(status_code=204, headers={"HX-Redirect": url})
+    return RedirectResponse(url, status_code=303)
+
+
+_TITLES = {
+    400: "That did not work",
+    403: "Not allowed",
+    404: "Not found",
+    409: "Conflict",
+    413: "Too large",
+    422: "Not found",
+    429: "Too many attempts",
+    500: "Something went wrong",
+    503: "Unavailable",
+}
+
+
+def is_console_request(request: Request) -> bool:
+    return request.url.path.startswith(console_root(request) + "/") or request.url.path == console_root(request)
+
+
+def console_error_response(request: Request, status_code: int, message: str) -> Response:
+    """How the console shows an error the API would answer as JSON: the login page for a missing or expired
+    session, otherwise a page (or, for an htmx request, a fragment) that names the problem."""
+    if status_code == 401:
+        return redirect(request, "/login")
+    if status_code == 422:
+        # A malformed id in a console URL is a page that does not exist.
+        status_code, message = 404, "This page does not exist, or you have no access to it."
+    title = _TITLES.get(status_code, "Error")
+    template = "_error_fragment.html" if is_htmx(request) else "error.html"
+    response = render(request, template, status_code=status_code, title=title, message=message)
+    if is_htmx(request):
+        # htmx swaps only 2xx answers by default; show the error where the action was.
+        response.headers["HX-Retarget"] = "#flash"
+        response.headers["HX-Reswap"] = "innerHTML"
+    return response

@@ -1,0 +1,122 @@
+"""The console's session and CSRF protection.
+
+The session is the API's own access token (the same JWT, the same expiry) kept in an HttpOnly, SameSite=Lax
+cookie scoped to the console's path, so page scripts never see it and other sites' pages never send it on a
+POST. Every state-changing request carries a CSRF token (double submit): the value of a second cookie, repeated
+in the form's hidden `csrf_token` field or, for htmx requests, in the `X-CSRF-Token` header."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Iterator
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import Depends, Request, Response
+
+from phi.db import users as users_repo
+from phi.db.connection import DbConnection, transaction
+from phi.domain.models import User
+from phi.errors import Forbidden, Unauthorized
+from phi.services.security import user_id_from_token
+
+SESSION_COOKIE = "phi_console_session"
+CSRF_COOKIE = "phi_console_csrf"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_COOKIE_SECONDS = 7 * 24 * 3600
+
+
+def console_root(request: Request) -> str:
+    """The console's URL path, under the API Gateway stage when there is one (StageRootPath)."""
+    return f"{request.scope.get('root_path', '')}/console"
+
+
+def _secure(request: Request) -> bool:
+    return request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
+
+
+def csrf_token(request: Request) -> str:
+    """The CSRF token of this browser: the cookie's, or a new one (set on the response by `render`)."""
+    existing = request.cookies.get(CSRF_COOKIE)
+    if existing and 20 <= len(existing) <= 100:
+        return existing
+    token = getattr(request.state, "new_csrf_token", None)
+    if token is None:
+        token = secrets.token_urlsafe(32)
+        request.state.new_csrf_token = token
+    return str(token)
+
+
+def remember_csrf(request: Request, response: Response) -> None:
+    """Sets the CSRF cookie when this request created the token."""
+    token = getattr(request.state, "new_csrf_token", None)
+    if token:
+        response.set_cookie(
+            CSRF_COOKIE,
+            token,
+            max_age=CSRF_COOKIE_SECONDS,
+            path=console_root(request),
+            httponly=True,  # the pages carry it in their forms; no script needs to read the cookie
+            samesite="lax",
+            secure=_secure(request),
+        )
+
+
+async def check_csrf(request: Request) -> None:
+    """Refuses a state-changing request whose CSRF token is missing or differs from the cookie's."""
+    expected = request.cookies.get(CSRF_COOKIE) or ""
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None:
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            value = (await request.form()).get(CSRF_FIELD)
+            sent = value if isinstance(value, str) else None
+    if not expected or not sent or not hmac.compare_digest(expected.encode(), sent.encode()):
+        raise Forbidden("This form has expired or did not come from the console; reload the page and try again.")
+
+
+CsrfChecked = Depends(check_csrf)
+
+
+def start_session(request: Request, response: Response, token: str, ttl_seconds: int) -> None:
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=ttl_seconds,
+        path=console_root(request),
+        httponly=True,
+        samesite="lax",
+        secure=_secure(request),
+    )
+
+
+def end_session(request: Request, response: Response) -> None:
+    response.delete_cookie(SESSION_COOKIE, path=console_root(request), httponly=True, samesite="lax")
+
+
+def session_user_id(request: Request) -> UUID:
+    """The user the session cookie's token names: checked before any database access."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        raise Unauthorized("Log in to use the console.")
+    return user_id_from_token(token)
+
+
+def console_conn(_: Annotated[UUID, Depends(session_user_id)]) -> Iterator[DbConnection]:
+    with transaction() as conn:
+        yield conn
+
+
+ConsoleConn = Annotated[DbConnection, Depends(console_conn, scope="function")]
+
+
+def console_user(user_id: Annotated[UUID, Depends(session_user_id)], conn: ConsoleConn) -> User:
+    user = users_repo.get_user(conn, user_id)
+    if user is None:
+        raise Unauthorized("Your session has ended; log in again.")
+    return user
+
+
+ConsoleUser = Annotated[User, Depends(console_user)]
