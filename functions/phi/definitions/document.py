@@ -21,8 +21,10 @@ from phi.errors import InvalidDefinition
 SCHEMA_FILE = Path(__file__).with_name("workflow-definition.schema.json")
 MAX_DOCUMENT_BYTES = 256 * 1024
 KEY_PATTERN = "^[A-Za-z][A-Za-z0-9_]{0,63}$"
-INPUT_TYPES = ("string", "integer", "number", "boolean", "date")
-RESERVED_IDS = frozenset({"inputs", "results"})
+INPUT_TYPES = ("string", "integer", "number", "boolean", "date", "timezone")
+# Names templates and expressions see besides the node ids: inputs, results, the agent (id, name, config) and
+# now (the run's start, ISO-8601 UTC, from the clock port).
+RESERVED_IDS = frozenset({"inputs", "results", "agent", "now"})
 
 
 def build_schema() -> dict[str, Any]:
@@ -72,7 +74,7 @@ def build_schema() -> dict[str, Any]:
                     "properties": {
                         "type": {"enum": list(INPUT_TYPES)},
                         "required": {"type": "boolean"},
-                        "default": {"description": "a value, or for a date: today / yesterday"},
+                        "default": {"description": "a value; a date may be today / yesterday"},
                         "description": {"type": "string", "maxLength": 500},
                         "enum": {"type": "array", "maxItems": 100},
                     },
@@ -122,7 +124,7 @@ def published_schema() -> dict[str, Any]:
 
 
 class InputSpec(BaseModel):
-    type: Literal["string", "integer", "number", "boolean", "date"]
+    type: Literal["string", "integer", "number", "boolean", "date", "timezone"]
     required: bool = False
     default: Any = None
     description: str | None = None
@@ -331,7 +333,8 @@ def _settings_problems(definition: WorkflowDefinition) -> list[Problem]:
                         problems += _expression_problem(op[key], node.id, f"{where}.ops[{j}].{key}")
         elif node.kind == "compute":
             function = COMPUTE[s["function"]]
-            unknown = set(s["inputs"]) - set(function.datasets)
+            inputs = s.get("inputs") or {}
+            unknown = set(inputs) - set(function.datasets)
             if unknown and function.datasets:
                 problems.append(
                     Problem(
@@ -344,7 +347,7 @@ def _settings_problems(definition: WorkflowDefinition) -> list[Problem]:
                     )
                 )
             for name, mapping in (s.get("column_mapping") or {}).items():
-                if name not in s["inputs"]:
+                if name not in inputs:
                     problems.append(
                         Problem(
                             node=node.id,
@@ -352,7 +355,7 @@ def _settings_problems(definition: WorkflowDefinition) -> list[Problem]:
                             message=f"maps columns of {name!r}, which is not among the inputs",
                         )
                     )
-                contract = function.datasets.get(name, ())
+                contract = (*function.datasets.get(name, ()), *function.optional_columns.get(name, ()))
                 extra = [c for c in mapping if contract and c not in contract]
                 if extra:
                     problems.append(
@@ -362,7 +365,7 @@ def _settings_problems(definition: WorkflowDefinition) -> list[Problem]:
                             message=(f"{', '.join(extra)} not in the contract of {name!r} ({', '.join(contract)})"),
                         )
                     )
-            missing = [d for d in function.datasets if d not in s["inputs"] and d not in function.optional_datasets]
+            missing = [d for d in function.datasets if d not in inputs and d not in function.optional_datasets]
             if missing:
                 problems.append(
                     Problem(
@@ -376,6 +379,8 @@ def _settings_problems(definition: WorkflowDefinition) -> list[Problem]:
         elif node.kind in ("search_docs", "llm", "render"):
             for key in ("query", "prompt", "system", "title"):
                 problems += _template_problem(s.get(key), node.id, f"{where}.{key}")
+            for name, value in (s.get("args") or {}).items():
+                problems += _template_problem(value, node.id, f"{where}.args.{name}")
         elif node.kind == "condition":
             problems += _expression_problem(s["expression"], node.id, f"{where}.expression")
     return problems
@@ -447,6 +452,10 @@ def _coerce(name: str, spec: InputSpec, value: Any, today: dt.date) -> Any:
             return dt.date.fromisoformat(str(value)).isoformat()
         except ValueError as exc:
             raise ValueError("expected a date YYYY-MM-DD, today or yesterday") from exc
+    if spec.type == "timezone":
+        from phi.workflows.timeframes import check_timezone
+
+        return check_timezone(str(value)[:64]) if isinstance(value, str) else check_timezone("")
     if spec.type == "boolean":
         if not isinstance(value, bool):
             raise ValueError("expected true or false")

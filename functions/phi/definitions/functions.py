@@ -22,17 +22,47 @@ class ComputeFunction:
     datasets: dict[str, tuple[str, ...]]  # dataset → required columns (the contract)
     run: Callable[[dict[str, Table], dict[str, Any]], dict[str, Any]]
     optional_datasets: frozenset[str] = field(default_factory=frozenset)
+    optional_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)  # read when present; mappable
     args_schema: dict[str, Any] = field(default_factory=lambda: {"type": "object"})
 
 
 def _daily_kpis(datasets: dict[str, Table], args: dict[str, Any]) -> dict[str, Any]:
+    """The day's KPIs. Limits an SOP states (`sourced_thresholds`, from the warehouse.threshold_sources search)
+    take precedence over the configured `thresholds`; a limit that could not be read is named in the warnings."""
+    from phi.workflows.timeframes import report_day
     from phi.workflows.warehouse.kpis import TabularData, Thresholds, compute_kpis
+    from phi.workflows.warehouse.sop_thresholds import SourcedThreshold, unread_threshold_note
 
     tables = {name: TabularData.model_validate(table) for name, table in datasets.items()}
-    kpis = compute_kpis(
-        date.fromisoformat(str(args["day"])[:10]), tables, Thresholds.model_validate(args.get("thresholds") or {})
-    )
+    sourced = [SourcedThreshold.model_validate(t) for t in args.get("sourced_thresholds") or []]
+    stated = {t.field: t.value for t in sourced if t.value is not None}
+    thresholds = Thresholds.model_validate({**(args.get("thresholds") or {}), **stated})
+    day = report_day(date.fromisoformat(str(args["day"])[:10]), str(args.get("timezone") or "UTC"))
+    kpis = compute_kpis(day, tables, thresholds, windowed=bool(args.get("windowed", True)))
+    kpis.data_warnings.extend(unread_threshold_note(t, thresholds) for t in sourced if t.value is None)
     return kpis.model_dump(mode="json")
+
+
+def _report_day(datasets: dict[str, Table], args: dict[str, Any]) -> dict[str, Any]:
+    """A calendar day in a time zone (`date`, else yesterday there at `now`): its local bounds, and the wider
+    window of instants a query fetches so that it holds every row of the day whatever form the database keeps
+    its timestamps in (typed `$datetime` parameters the local agent binds as time-zone-aware timestamps)."""
+    from datetime import datetime
+
+    from phi.workflows.timeframes import iso_instant, report_day, yesterday
+
+    timezone = str(args.get("timezone") or "UTC")
+    now = datetime.fromisoformat(str(args["now"])) if args.get("now") else None
+    day = date.fromisoformat(str(args["date"])[:10]) if args.get("date") else yesterday(timezone, now)
+    found = report_day(day, timezone)
+    return {
+        "day": found.day.isoformat(),
+        "timezone": found.timezone,
+        "start": found.start.isoformat(),
+        "end": found.end.isoformat(),
+        "window_start": {"$datetime": iso_instant(found.query_start)},
+        "window_end": {"$datetime": iso_instant(found.query_end)},
+    }
 
 
 def _describe(datasets: dict[str, Table], args: dict[str, Any]) -> dict[str, Any]:
@@ -59,22 +89,44 @@ def _warehouse_contract() -> dict[str, tuple[str, ...]]:
     return dict(REQUIRED_COLUMNS)
 
 
+def _warehouse_optional_columns() -> dict[str, tuple[str, ...]]:
+    from phi.workflows.warehouse.kpis import OPTIONAL_COLUMNS
+
+    return dict(OPTIONAL_COLUMNS)
+
+
 COMPUTE: dict[str, ComputeFunction] = {
     f.name: f
     for f in (
         ComputeFunction(
             name="warehouse.daily_kpis",
             description="Throughput, late shipments, backlog, picker rates and anomalies of one day "
-            "(args: day = 'YYYY-MM-DD', thresholds = {max_late_rate, …})",
+            "(args: day = 'YYYY-MM-DD', timezone, thresholds = {max_late_rate, …}, sourced_thresholds, windowed = "
+            "false for whole exports rather than the queries' window)",
             datasets=_warehouse_contract(),
             run=_daily_kpis,
             optional_datasets=frozenset({"orders", "picks", "shipments"}),
+            optional_columns=_warehouse_optional_columns(),
             args_schema={
                 "type": "object",
                 "required": ["day"],
                 "additionalProperties": False,
-                "properties": {"day": {"type": "string"}, "thresholds": {"type": "object"}},
+                "properties": {
+                    "day": {"type": "string"},
+                    "timezone": {"type": "string"},
+                    "thresholds": {"type": "object"},
+                    "sourced_thresholds": {"type": "array"},
+                    "windowed": {"type": "boolean"},
+                },
             },
+        ),
+        ComputeFunction(
+            name="time.report_day",
+            description="A calendar day in a time zone and the query window around it (args: date = 'YYYY-MM-DD' "
+            "or empty for yesterday there, timezone = IANA name, now = ISO instant); gives day, timezone, start, "
+            "end, and window_start/window_end as typed $datetime query parameters",
+            datasets={},
+            run=_report_day,
         ),
         ComputeFunction(
             name="stats.describe",
@@ -171,13 +223,22 @@ def _warehouse_daily_report(title: str, results: dict[str, Any], notes: list[str
     from phi.workflows.warehouse.report import Citation, render_report
 
     kpis = WarehouseKpis.model_validate(results["kpis"])
-    hits = (results.get("citations") or {}).get("hits") or []
-    citations = [
-        Citation(document=h["filename"], page=h.get("page"), heading=h.get("heading"), text=h["text"]) for h in hits
+    found = results.get("citations") or {}
+    citations = [Citation.model_validate(c) for c in found.get("citations") or []] + [
+        Citation(document=h["filename"], page=h.get("page"), heading=h.get("heading"), text=h["text"])
+        for h in found.get("hits") or []
     ]
     narrative = (results.get("narrative") or {}).get("text")
-    report = render_report(kpis, narrative=narrative, citations=citations, agent_name=title or "Phi agent")
-    return {**report.model_dump(), "kpis": results["kpis"], "notes": notes}
+    warehouse = (results.get("args") or {}).get("warehouse") or None
+    report = render_report(
+        kpis, narrative=narrative, citations=citations, agent_name=title or "Phi agent", warehouse=warehouse
+    )
+    return {
+        **report.model_dump(),
+        "kpis": results["kpis"],
+        "citations": [c.model_dump() for c in citations],
+        "notes": notes,
+    }
 
 
 RENDER: dict[str, RenderTemplate] = {
@@ -192,8 +253,22 @@ RENDER: dict[str, RenderTemplate] = {
         RenderTemplate(
             "warehouse.daily_report",
             "The daily warehouse report: results named kpis (from "
-            "warehouse.daily_kpis), optional citations (search_docs) and narrative (llm)",
+            "warehouse.daily_kpis), optional citations (search_docs: passages, or the warehouse.anomaly_citations "
+            "strategy), narrative (llm); args: warehouse (its name in the title); title: the agent's name",
             _warehouse_daily_report,
         ),
     )
+}
+
+
+# --- search strategies ------------------------------------------------------------------------------------
+
+# Registered searches a search_docs node may name instead of a query; they run in phi.workflows.sop_retrieval
+# (they need the documents port) and are listed here so the schema can name them.
+SEARCHES: dict[str, str] = {
+    "warehouse.threshold_sources": "for each threshold the agent's config ties to an SOP (args: sources = "
+    "{threshold: filename}), the value that SOP states with the passage it was read from; gives thresholds",
+    "warehouse.anomaly_citations": "the SOP passages about each anomaly of a warehouse.daily_kpis result "
+    "(args: kpis, topics = {anomaly code: what an SOP would say}, sourced_thresholds = the passages the "
+    "limits were read from, cited too); gives citations",
 }

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from phi.definitions.functions import COMPUTE, RENDER
+from phi.definitions.functions import COMPUTE, RENDER, SEARCHES
 
 NODE_ID_PATTERN = "^[a-z][a-z0-9_]{0,62}$"
 NODE_ID: dict[str, Any] = {"type": "string", "pattern": NODE_ID_PATTERN}
@@ -176,7 +176,7 @@ KINDS: dict[str, NodeKind] = {
                 for f in COMPUTE.values()
             ),
             _obj(
-                ["function", "inputs"],
+                ["function"],
                 {
                     "function": {"enum": list(COMPUTE)},
                     "inputs": {
@@ -184,7 +184,7 @@ KINDS: dict[str, NodeKind] = {
                         "minProperties": 1,
                         "maxProperties": 20,
                         "additionalProperties": NODE_ID,
-                        "description": "dataset name → node id",
+                        "description": "dataset name → node id (none for a function of its args alone)",
                     },
                     "column_mapping": {
                         "type": "object",
@@ -205,14 +205,22 @@ KINDS: dict[str, NodeKind] = {
         ),
         NodeKind(
             "search_docs",
-            "Passages of the agent's and the organisation's documents (SOPs) nearest to a templated query",
+            "Passages of the agent's and the organisation's documents (SOPs) nearest to a templated query; or a "
+            "registered search strategy over results (args are templates): "
+            + "; ".join(f"{name} ({description})" for name, description in SEARCHES.items()),
             _obj(
-                ["query"],
+                [],
                 {
                     "query": {**TEMPLATE_TEXT, "minLength": 1},
                     "top_k": {"type": "integer", "minimum": 1, "maximum": 20},
                     "min_score": {"type": "number", "minimum": 0, "maximum": 1},
+                    "strategy": {"enum": list(SEARCHES)},
+                    "args": {"type": "object", "maxProperties": 20, "description": "strategy arguments; templates"},
                 },
+                oneOf=[
+                    {"required": ["query"], "not": {"required": ["strategy"]}},
+                    {"required": ["strategy"], "not": {"required": ["query"]}},
+                ],
             ),
             _reads_nothing,
         ),
@@ -255,6 +263,11 @@ KINDS: dict[str, NodeKind] = {
                         "type": "object",
                         "additionalProperties": NODE_ID,
                         "description": "template's name → node id",
+                    },
+                    "args": {
+                        "type": "object",
+                        "maxProperties": 20,
+                        "description": "extra values for the template (templates), given to it as the result 'args'",
                     },
                 },
             ),

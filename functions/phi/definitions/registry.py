@@ -1,18 +1,13 @@
-"""The one registry of workflow types: each type's input model and the graph that runs it.
-
-A type's graph is named by an import path ("module:function") and resolved only by the Think step, so this
-module stays importable by the API without LangGraph. A type backed by a stored definition (§8) uses the
-generic compiler; a built-in type names its own graph builder."""
+"""Which workflow types exist and what input each takes: the template catalogue's workflows
+(phi.definitions.templates), each run by the generic compiler from its definition. An agent's own stored
+version of a workflow takes precedence (phi.definitions.document.task_input_for); a type neither stored nor in
+the catalogue is refused naming the known ones."""
 
 from __future__ import annotations
 
-import datetime as dt
-import importlib
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, Field, ValidationError
+from pydantic import AfterValidator, Field
 
 from phi.errors import BadRequest
 
@@ -29,64 +24,24 @@ TimezoneName = Annotated[str, Field(min_length=1, max_length=64, examples=["Euro
                          AfterValidator(_known_timezone)]  # fmt: skip
 
 
-class DailyReportInput(BaseModel):
-    date: dt.date | None = Field(
-        default=None, description="Report day (YYYY-MM-DD) in the warehouse's time zone; defaults to yesterday there"
-    )
-    warehouse: str | None = Field(default=None, max_length=200, examples=["Leeds DC"])
-    timezone: TimezoneName | None = Field(
-        default=None,
-        description=(
-            "IANA time zone of the warehouse (the day runs from local midnight to local midnight, and timestamps "
-            "stored without an offset are read as local times); defaults to the agent's warehouse_timezone, else UTC"
-        ),
-    )
+def known_types() -> list[str]:
+    from phi.definitions.templates import catalogue
+
+    return sorted(t.workflow_key for t in catalogue().values())
 
 
-@dataclass(frozen=True)
-class WorkflowType:
-    key: str
-    input_model: type[BaseModel]
-    graph: str  # "module:function" returning an uncompiled langgraph StateGraph
-    description: str = ""
+def template_definition(task_type: str) -> dict[str, Any]:
+    """The catalogue's definition of a workflow type, or BadRequest naming the known types."""
+    from phi.definitions.templates import template_for_workflow
 
-    def load_graph_builder(self) -> Callable[[], Any]:
-        module, _, name = self.graph.partition(":")
-        builder: Callable[[], Any] = getattr(importlib.import_module(module), name)
-        return builder
-
-
-WORKFLOW_TYPES: dict[str, WorkflowType] = {}
-
-
-def register(workflow_type: WorkflowType) -> WorkflowType:
-    if workflow_type.key in WORKFLOW_TYPES:
-        raise ValueError(f"workflow type {workflow_type.key} is registered twice")
-    WORKFLOW_TYPES[workflow_type.key] = workflow_type
-    return workflow_type
-
-
-register(
-    WorkflowType(
-        key=DAILY_WAREHOUSE_REPORT,
-        input_model=DailyReportInput,
-        graph="phi.workflows.daily_report:build_graph",
-        description="Yesterday's warehouse KPIs, anomalies with SOP citations and an optional LLM analysis",
-    )
-)
-
-
-def get_type(task_type: str) -> WorkflowType:
-    found = WORKFLOW_TYPES.get(task_type)
+    found = template_for_workflow(task_type)
     if found is None:
-        raise BadRequest(f"Unknown task type {task_type!r}; known: {', '.join(sorted(WORKFLOW_TYPES))}")
-    return found
+        raise BadRequest(f"Unknown task type {task_type!r}; known: {', '.join(known_types())}")
+    return found.definition
 
 
 def validate_task_input(task_type: str, task_input: dict[str, Any]) -> dict[str, Any]:
-    model = get_type(task_type).input_model
-    try:
-        return model.model_validate(task_input).model_dump(mode="json", exclude_none=True)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise BadRequest(f"Invalid input for {task_type}: {problems}") from exc
+    """A task input checked against the catalogue's definition of the type (relative dates kept for run time)."""
+    from phi.definitions.document import parse_stored, validate_inputs
+
+    return validate_inputs(parse_stored(template_definition(task_type)), task_input)

@@ -26,6 +26,7 @@ from phi.errors import BadRequest, Forbidden, NotFound
 from phi.services.catalog import validate_tool_config
 from phi.services.queues import create_agent_queue, delete_agent_queue
 from phi.services.schedules import delete_agent_schedules, sync_agent_schedules
+from phi.services.workflows import adopt_workflows, entry_of
 from phi.settings import Settings, get_settings
 
 CONFIG_FILENAME = "phi-agent-config"
@@ -216,7 +217,7 @@ def create_agent(conn: DbConnection, org: Organization, user_id: UUID, body: Age
     require_admin(org)
     template = resolve_template(conn, body)
     tools = resolve_tools(conn, body, template.default_tools)
-    workflows = body.workflows or [WorkflowEntry.model_validate(w) for w in template.default_workflows]
+    workflows = body.workflows or _role_workflows(template)
     settings = get_settings()
     config = {
         "llm": (
@@ -238,9 +239,23 @@ def create_agent(conn: DbConnection, org: Organization, user_id: UUID, body: Age
     )
     agents_repo.set_tools(conn, agent_id, tools)
     agent = _reload(conn, agent_id, org.id)
+    adopt_workflows(conn, agent, workflows, user_id, from_role=body.workflows is None)
     sync_agent_schedules(conn, agent)
     after_commit(conn, lambda: _provision_queue(conn, agent_id, org.id))
     return agent
+
+
+def _role_workflows(template: RoleTemplate) -> list[WorkflowEntry]:
+    """The role's workflows (its default_workflows name them): as the catalogue's templates define them, with
+    their schedules; an entry the catalogue lacks stays as the role states it."""
+    from phi.definitions.templates import template_for_workflow
+
+    entries = []
+    for raw in template.default_workflows:
+        entry = WorkflowEntry.model_validate(raw)
+        found = template_for_workflow(entry.type)
+        entries.append(entry_of(found) if found is not None else entry)
+    return entries
 
 
 def _provision_queue(conn: DbConnection, agent_id: UUID, org_id: UUID) -> None:
@@ -249,7 +264,7 @@ def _provision_queue(conn: DbConnection, agent_id: UUID, org_id: UUID) -> None:
     agents_repo.set_queue_url(conn, agent_id, create_agent_queue(agent_id, org_id))
 
 
-def update_agent(conn: DbConnection, agent: Agent, body: AgentUpdate) -> Agent:
+def update_agent(conn: DbConnection, agent: Agent, body: AgentUpdate, user_id: UUID | None = None) -> Agent:
     config = dict(agent.config)
     if body.llm is not None:
         config["llm"] = body.llm.model_dump()
@@ -279,6 +294,8 @@ def update_agent(conn: DbConnection, agent: Agent, body: AgentUpdate) -> Agent:
         config=config if config != agent.config else None,
     )
     updated = _reload(conn, agent.id, agent.org_id)
+    if body.workflows is not None:
+        adopt_workflows(conn, updated, body.workflows, user_id, from_role=False)
     if body.workflows is not None or updated.status != agent.status:
         sync_agent_schedules(conn, updated)
     return updated

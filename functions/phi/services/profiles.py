@@ -19,6 +19,7 @@ from phi.db import catalog as catalog_repo
 from phi.db import documents as documents_repo
 from phi.db.connection import DbConnection
 from phi.db.documents import ProfileSource
+from phi.definitions.templates import WorkflowTemplate, list_templates, template_for_workflow
 from phi.domain.models import Agent, Industry, RoleTemplate, Tool
 from phi.llm import ChatMessage, LlmProvider, get_llm
 from phi.settings import get_settings
@@ -27,16 +28,6 @@ MAX_SOURCES = 10
 _SOURCE_CHARS = 1500
 _FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.IGNORECASE)
 
-_WORKFLOW_STEPS: dict[str, list[str]] = {
-    "DAILY_WAREHOUSE_REPORT": [
-        "Load the agent's configuration and KPI thresholds",
-        "Fetch the day's warehouse data through the local database tool",
-        "Retrieve the SOP passages relevant to the day's figures",
-        "Compute the KPIs in code and flag the ones beyond their thresholds",
-        "Explain the anomalies, citing the SOPs",
-        "Write the report in Markdown with an executive summary",
-    ],
-}
 _TOOL_RULES: dict[str, str] = {
     "db": "Query the warehouse database only through db.query, read-only; never try to change data.",
     "file": "Read only CSV and Excel files under the configured base folder through file.read.",
@@ -95,6 +86,29 @@ class ProfileContext(BaseModel):
     tools: list[Tool]
     sources: list[ProfileSource]
     instructions: str | None = None
+    templates: list[WorkflowTemplate] = Field(
+        default_factory=list, description="The catalogue's workflows for the role (role_templates() fills it)"
+    )
+
+
+def role_templates(role: RoleTemplate | None) -> list[WorkflowTemplate]:
+    """The workflows the catalogue proposes for a role: those its role template names first, then the
+    catalogue's other templates for the same industry and role."""
+    if role is None:
+        return []
+    named = [t for w in role.default_workflows if (t := template_for_workflow(str(w.get("type")))) is not None]
+    others = [t for t in list_templates(industry=role.industry_key, role=role.key) if t not in named]
+    return named + others
+
+
+def _steps(template: WorkflowTemplate) -> list[str]:
+    nodes = template.definition["nodes"]
+    return [str(n.get("description") or f"{n['id']} ({n['kind']})") for n in nodes][:15]
+
+
+def _trigger(template: WorkflowTemplate) -> str:
+    schedule = template.schedule
+    return f"Schedule {schedule['cron']} ({schedule.get('timezone', 'UTC')})" if schedule else "On request"
 
 
 class ProfileParseError(ValueError):
@@ -137,14 +151,7 @@ def template_profile(context: ProfileContext) -> AgentProfile:
     if context.instructions:
         lines.append(context.instructions)
     lines.append("Report facts from your tools, keep numbers exact, and escalate what you cannot resolve.")
-    workflows = [
-        ExampleWorkflow(
-            name=str(w.get("type", "workflow")).replace("_", " ").capitalize(),
-            trigger=f"Schedule {w['schedule']} ({w.get('timezone', 'UTC')})" if w.get("schedule") else "On request",
-            steps=_WORKFLOW_STEPS.get(str(w.get("type")), ["Gather the data with the tools", "Analyse it", "Report"]),
-        )
-        for w in (role.default_workflows if role else [])
-    ]
+    workflows = [ExampleWorkflow(name=t.title, trigger=_trigger(t), steps=_steps(t)) for t in context.templates][:10]
     return AgentProfile(
         system_prompt=" ".join(lines),
         capabilities=(role.default_capabilities if role and role.default_capabilities else ["Answer questions"]),
@@ -176,11 +183,22 @@ def profile_messages(context: ProfileContext) -> list[ChatMessage]:
             for s in context.sources
         ],
         "instructions": context.instructions,
+        "workflow_catalogue": [
+            {
+                "template": t.key,
+                "title": t.title,
+                "description": t.description,
+                "trigger": _trigger(t),
+                "steps": _steps(t),
+            }
+            for t in context.templates
+        ],
     }
     system = (
         "You write the operating profile of an AI virtual employee. Ground it in the role template and the "
         "organisation's documents. Use only the listed tools. Numbers in reports are computed by code, never by "
-        "the model. Answer with one JSON object matching the given schema and nothing else."
+        "the model. Propose example_workflows from the workflow catalogue given (its titles, triggers and steps), "
+        "not new ones. Answer with one JSON object matching the given schema and nothing else."
     )
     return [ChatMessage(role="system", content=system), ChatMessage(role="user", content=json.dumps(facts))]
 
@@ -218,6 +236,7 @@ def load_context(conn: DbConnection, agent: Agent, request: ProfileRequest) -> P
         tools=tools,
         sources=documents_repo.profile_sources(conn, agent.id, agent.org_id, MAX_SOURCES),
         instructions=request.instructions,
+        templates=role_templates(role),
     )
 
 

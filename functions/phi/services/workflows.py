@@ -13,6 +13,8 @@ from pydantic import BaseModel, Field
 from phi.db import workflows as workflows_repo
 from phi.db.connection import DbConnection
 from phi.definitions.document import diff, parse_stored, to_document, validate_definition
+from phi.definitions.templates import WorkflowTemplate, template_for_workflow
+from phi.domain.agent_config import WorkflowEntry
 from phi.domain.models import Agent
 from phi.errors import BadRequest, Conflict, NotFound
 from phi.services.schedules import sync_agent_schedules
@@ -182,3 +184,63 @@ def rollback(conn: DbConnection, agent: Agent, key: str, body: Rollback, author_
     reason = body.reason or f"Rolled back to version {body.to_version}"
     new = NewVersion(definition=target.definition, reason=reason)
     return add_version(conn, agent, key, new, author_id, source="rollback", rollback_of=body.to_version)
+
+
+# --- templates: what a new agent gets, and the config's schedule shortcut ------------------------------------
+
+
+def with_schedule(definition: dict[str, Any], entry: WorkflowEntry) -> dict[str, Any]:
+    """The definition with the schedule the agent's workflow entry gives (none when the entry has none)."""
+    changed = {k: v for k, v in definition.items() if k != "schedule"}
+    if entry.schedule:
+        changed["schedule"] = {
+            "cron": entry.schedule,
+            "timezone": entry.timezone,
+            "overlap": entry.overlap,
+            "input": entry.input,
+        }
+    return changed
+
+
+def entry_of(template: WorkflowTemplate) -> WorkflowEntry:
+    """The agent config's entry for a template (its schedule as the definition states it)."""
+    schedule = template.schedule or {}
+    return WorkflowEntry(
+        type=template.workflow_key,
+        schedule=schedule.get("cron"),
+        timezone=schedule.get("timezone", "UTC"),
+        input=schedule.get("input") or {},
+        overlap=schedule.get("overlap", "SKIP"),
+    )
+
+
+def adopt_workflows(
+    conn: DbConnection, agent: Agent, entries: list[WorkflowEntry], author_id: UUID | None, *, from_role: bool
+) -> None:
+    """Each workflow the agent's config names, stored as a version in the caller's unit of work (schedules resync
+    after it commits): a workflow the agent does not have yet starts as its template (source "template"), with
+    the entry's schedule unless the entry comes from the role (then the template's own schedule stands); one it
+    has gets a new version (source "patch") only when the entry changes its schedule. A stored workflow the
+    entries no longer name loses its schedule (it stays runnable on request)."""
+    named = {e.type for e in entries}
+    for entry in entries:
+        stored = workflows_repo.current_version_for_key(conn, agent.id, agent.org_id, entry.type)
+        if stored is None:
+            template = template_for_workflow(entry.type)
+            if template is None:
+                continue
+            definition = template.definition if from_role else with_schedule(template.definition, entry)
+            reason = f"Created from the template {template.key}"
+            body = NewVersion(definition=definition, reason=reason)
+            add_version(conn, agent, entry.type, body, author_id, source="template")
+        else:
+            changed = with_schedule(stored.definition, entry)
+            if changed.get("schedule") != stored.definition.get("schedule"):
+                body = NewVersion(definition=changed, reason="Schedule changed in the agent's workflows")
+                add_version(conn, agent, entry.type, body, author_id, source="patch")
+    for row in workflows_repo.current_definitions(conn, agent.id, agent.org_id):
+        key = row.definition["key"]
+        if key not in named and row.definition.get("schedule"):
+            unscheduled = {k: v for k, v in row.definition.items() if k != "schedule"}
+            body = NewVersion(definition=unscheduled, reason="No longer scheduled in the agent's workflows")
+            add_version(conn, agent, key, body, author_id, source="patch")

@@ -6,8 +6,9 @@ edge comes from a node that ran and its `when` holds; otherwise it is skipped (N
 order keeps joins and conditions simple and the run reproducible; the local agent's tools are the slow part
 and they are sequential anyway (one tool call per Think step).
 
-State: inputs (resolved), results (node id → result), ran, skipped, notes, and the runner's contract keys
-`failure` and `output`."""
+State: inputs (resolved), agent ({id, name, config}: the agent's settings, e.g. its time zone and
+thresholds), now (the run's start from the clock port, ISO-8601), results (node id → result), ran, skipped,
+notes, and the runner's contract keys `failure` and `output`."""
 
 from __future__ import annotations
 
@@ -41,6 +42,8 @@ class DefinitionState(TypedDict, total=False):
     org_id: str
     agent_id: str
     inputs: dict[str, Any]
+    agent: dict[str, Any]
+    now: str
     results: dict[str, Any]
     ran: list[str]
     skipped: list[str]
@@ -56,9 +59,15 @@ class NodeFailed(Exception):
 
 
 def _context(state: DefinitionState) -> dict[str, Any]:
-    """What templates and expressions see: inputs, and every result by its node id."""
+    """What templates and expressions see: inputs, the agent, now, and every result by its node id."""
     results = state.get("results") or {}
-    return {**results, "inputs": state.get("inputs") or {}, "results": results}
+    return {
+        **results,
+        "inputs": state.get("inputs") or {},
+        "results": results,
+        "agent": state.get("agent") or {},
+        "now": state.get("now") or "",
+    }
 
 
 def _fill(value: Any, state: DefinitionState) -> Any:
@@ -110,7 +119,7 @@ def _compute(node: NodeSpec, state: DefinitionState, ports: Ports) -> Any:
     mapping = s.get("column_mapping") or {}
     datasets = {
         name: map_columns(_table(state, source, node.id), mapping.get(name) or {})
-        for name, source in s["inputs"].items()
+        for name, source in (s.get("inputs") or {}).items()
     }
     problems = check_contract(function, datasets)
     if problems:
@@ -123,6 +132,13 @@ def _compute(node: NodeSpec, state: DefinitionState, ports: Ports) -> Any:
 
 def _search_docs(node: NodeSpec, state: DefinitionState, ports: Ports) -> Any:
     s = node.settings
+    if "strategy" in s:
+        from phi.workflows.sop_retrieval import SEARCH_STRATEGIES
+
+        try:
+            return SEARCH_STRATEGIES[s["strategy"]](ports.documents, _fill(s.get("args") or {}, state))
+        except (ValueError, KeyError) as exc:
+            raise NodeFailed("Workflow.SearchError", f"Node {node.id}: {s['strategy']}: {exc}") from exc
     query = str(_fill(s["query"], state))
     if not ports.documents.has_documents():
         return {"query": query, "hits": []}
@@ -142,7 +158,8 @@ def _llm(node: NodeSpec, state: DefinitionState, ports: Ports) -> Any:
     context = {name: results.get(name) for name in s.get("context") or []}
     prompt = str(_fill(s["prompt"], state))
     if context:
-        prompt += "\n\nData (JSON):\n" + json.dumps(context, default=str)[:MAX_LLM_CONTEXT_CHARS]
+        # compact separators: fewer tokens for the same figures
+        prompt += "\n\nData (JSON):\n" + json.dumps(context, default=str, separators=(",", ":"))[:MAX_LLM_CONTEXT_CHARS]
     messages = [
         ChatMessage(role="system", content=str(_fill(s.get("system") or DEFAULT_SYSTEM, state))),
         ChatMessage(role="user", content=prompt),
@@ -160,6 +177,8 @@ def _render(node: NodeSpec, state: DefinitionState, ports: Ports, definition: Wo
     else:
         shown = s.get("sections") or [n for n in state.get("ran") or [] if n != node.id]
         named = {name: results[name] for name in shown if name in results}
+    if s.get("args"):
+        named["args"] = _fill(s["args"], state)
     title = str(_fill(s.get("title") or definition.name, state))
     output = RENDER[s["template"]].run(title, named, list(state.get("notes") or []))
     ports.events.record(
@@ -243,7 +262,17 @@ def _prepare(definition: WorkflowDefinition) -> Any:
             )
         except InvalidDefinition as exc:
             return {"failure": {"error": "Workflow.InvalidInput", "cause": exc.message}}
-        return {"inputs": inputs, "results": {}, "ran": [], "skipped": [], "notes": [], "failure": None}
+        agent = {"id": task.agent_id, "name": task.agent_name, "config": task.agent_config}
+        return {
+            "inputs": inputs,
+            "agent": agent,
+            "now": ports.clock.now().isoformat(),
+            "results": {},
+            "ran": [],
+            "skipped": [],
+            "notes": [],
+            "failure": None,
+        }
 
     return run
 

@@ -16,7 +16,7 @@ from phi.db import tasks as tasks_repo
 from phi.db import workflows as workflows_repo
 from phi.db.connection import checkpoint_connection, transaction
 from phi.definitions.document import parse_stored
-from phi.definitions.registry import get_type
+from phi.definitions.registry import template_definition
 from phi.domain.models import EventType
 from phi.errors import NotFound
 from phi.workflows.compiler import compile_definition
@@ -70,10 +70,9 @@ def think(ctx: TaskContext, step: int, tool_result: dict[str, Any] | None, ports
 
 def _graph_for(ctx: TaskContext) -> StateGraph:
     """The task's graph: its stored definition's version (immutable, so every resume compiles the same graph),
-    else the built-in type's own graph."""
+    else the catalogue's template of its type (an agent created before it stored its workflows)."""
     if ctx.workflow_version_id is None:
-        builder: StateGraph = get_type(ctx.type).load_graph_builder()()
-        return builder
+        return compile_definition(parse_stored(template_definition(ctx.type)))
     with transaction() as conn:
         version = workflows_repo.get_version_by_id(conn, UUID(ctx.workflow_version_id), UUID(ctx.org_id))
     if version is None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from phi.workflows.ports import DocumentsPort
 from phi.workflows.warehouse.kpis import WarehouseKpis
 from phi.workflows.warehouse.report import Citation
@@ -20,13 +23,16 @@ _TOPICS = {
 }
 
 
-def citations_for_anomalies(documents: DocumentsPort, kpis: WarehouseKpis) -> list[Citation]:
+def citations_for_anomalies(
+    documents: DocumentsPort, kpis: WarehouseKpis, topics: dict[str, str] | None = None
+) -> list[Citation]:
     if not kpis.anomalies or not documents.has_documents():
         return []
+    topics = _TOPICS if topics is None else topics
     citations: list[Citation] = []
     seen: set[tuple[str, int | None, str]] = set()
     for anomaly in kpis.anomalies:
-        query = f"{_TOPICS.get(anomaly.code, anomaly.metric)}. {anomaly.message}"
+        query = f"{topics.get(anomaly.code, anomaly.metric)}. {anomaly.message}"
         hits = documents.search(query, _PASSAGES_PER_ANOMALY)
         best = max((hit.score for hit in hits), default=0.0)
         for hit in hits:
@@ -66,3 +72,51 @@ def thresholds_from_sops(documents: DocumentsPort, sources: dict[str, str]) -> l
             )
         )  # fmt: skip
     return found
+
+
+def merge_same_passages(citations: list[Citation]) -> list[Citation]:
+    """One citation per passage, naming everything it supports (a threshold's source and the anomaly it set)."""
+    merged: dict[tuple[str, int | None, str | None], Citation] = {}
+    for citation in citations:
+        key = (citation.document, citation.page, citation.text)
+        if key in merged and citation.anomaly_code:
+            first = merged[key]
+            codes = ", ".join(code for code in (first.anomaly_code, citation.anomaly_code) if code)
+            merged[key] = first.model_copy(update={"anomaly_code": codes})
+        else:
+            merged.setdefault(key, citation)
+    return list(merged.values())
+
+
+# --- search strategies a search_docs node may name (phi.definitions.functions.SEARCHES) ---------------------
+
+
+def threshold_sources(documents: DocumentsPort, args: dict[str, Any]) -> dict[str, Any]:
+    sources = args.get("sources") or {}
+    if not isinstance(sources, dict):
+        raise ValueError("sources must map a threshold to the filename of the SOP that states it")
+    unknown = sorted(set(sources) - set(READERS))
+    if unknown:
+        raise ValueError(f"cannot read {', '.join(unknown)} from an SOP; readable: {', '.join(sorted(READERS))}")
+    found = thresholds_from_sops(documents, {str(k): str(v) for k, v in sources.items()}) if sources else []
+    return {"thresholds": [t.model_dump() for t in found]}
+
+
+def anomaly_citations(documents: DocumentsPort, args: dict[str, Any]) -> dict[str, Any]:
+    kpis = WarehouseKpis.model_validate(args["kpis"])
+    topics = args.get("topics")
+    sourced = [SourcedThreshold.model_validate(t) for t in args.get("sourced_thresholds") or []]
+    sources = [
+        Citation(document=t.document, page=t.page, heading=t.heading, text=t.text or "",
+                 anomaly_code=f"threshold {t.field}")
+        for t in sourced
+        if t.value is not None
+    ]  # fmt: skip
+    found = citations_for_anomalies(documents, kpis, dict(topics) if isinstance(topics, dict) else None)
+    return {"citations": [c.model_dump() for c in merge_same_passages([*sources, *found])]}
+
+
+SEARCH_STRATEGIES: dict[str, Callable[[DocumentsPort, dict[str, Any]], dict[str, Any]]] = {
+    "warehouse.threshold_sources": threshold_sources,
+    "warehouse.anomaly_citations": anomaly_citations,
+}

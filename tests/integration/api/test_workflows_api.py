@@ -57,7 +57,7 @@ def test_a_workflow_is_created_read_versioned_compared_and_rolled_back(new_user:
     assert created.json()["current_version"] == 1
     assert created.json()["version"]["source"] == "api" and created.json()["version"]["reason"] == "first cut"
     assert created.json()["version"]["author_email"] == new_user.ok("GET", "/me")["user"]["email"]
-    assert [w["key"] for w in new_user.ok("GET", base)] == ["late_by_carrier"]
+    assert [w["key"] for w in new_user.ok("GET", base)] == ["DAILY_WAREHOUSE_REPORT", "late_by_carrier"]
 
     # When the SQL changes, a second version is added; the same definition again adds none
     edited = copy.deepcopy(DEFINITION)
@@ -105,7 +105,7 @@ def test_an_invalid_definition_is_refused_with_the_node_and_the_field(new_user: 
     assert error["details"]["errors"][0]["field"] == "nodes[1].settings.ops[1].aggs.late.fn"
     assert "node 'late'" in error["message"]
     # nothing was stored
-    assert new_user.ok("GET", f"/agents/{agent['id']}/workflows") == []
+    assert [w["key"] for w in new_user.ok("GET", f"/agents/{agent['id']}/workflows")] == ["DAILY_WAREHOUSE_REPORT"]
     assert new_user.request("GET", f"/agents/{agent['id']}/workflows/late_by_carrier").status_code == 404
 
 
@@ -166,7 +166,7 @@ def test_a_task_of_a_stored_workflow_records_its_version_and_its_inputs_are_vali
     task = new_user.ok("GET", f"/tasks/{run['task_id']}")
     version_id = sql(
         """SELECT v.id FROM workflow_versions v JOIN workflows w ON w.id = v.workflow_id
-                        WHERE w.agent_id = %s AND v.version = %s""",
+                        WHERE w.agent_id = %s AND w.key = 'late_by_carrier' AND v.version = %s""",
         (UUID(agent["id"]), view["current_version"]),
     )
     assert task["workflow_version_id"] == str(version_id[0]["id"])

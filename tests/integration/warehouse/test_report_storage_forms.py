@@ -17,7 +17,7 @@ from sqlalchemy import make_url
 
 from phi.workflows.timeframes import report_day
 from phi.workflows.warehouse.kpis import Thresholds, WarehouseKpis, compute_kpis
-from phi.workflows.warehouse.queries import PICKS_SQL
+from phi.workflows.warehouse.queries import template_sql
 from phi.workflows.warehouse.report import render_report
 from tests.support.warehouse_forms import (
     DAY,
@@ -94,7 +94,7 @@ def test_the_sqlite_window_holds_every_pick_of_the_day_however_the_bounds_are_wr
     # When the picks query runs with its window bounds written as text in any ISO form a driver might use
     connection = sqlite3.connect(path)
     params = {"window_start": bound_text(day.query_start), "window_end": bound_text(day.query_end)}  # type: ignore[operator]
-    picked = [row[-1] for row in connection.execute(PICKS_SQL, params)]
+    picked = [row[-1] for row in connection.execute(template_sql("picks"), params)]
     connection.close()
     # Then all eleven picks of the day are among the rows returned
     from phi.workflows.timeframes import parse_timestamp

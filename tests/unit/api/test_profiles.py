@@ -9,7 +9,14 @@ import pytest
 
 from phi.db.documents import ProfileSource
 from phi.domain.models import Industry, RoleTemplate, Tool
-from phi.services.profiles import AgentProfile, ProfileContext, ProfileParseError, parse_profile, template_profile
+from phi.services.profiles import (
+    AgentProfile,
+    ProfileContext,
+    ProfileParseError,
+    parse_profile,
+    role_templates,
+    template_profile,
+)
 
 VALID = {
     "system_prompt": "You are a warehouse analyst. Compute KPIs in code and cite the SOPs you rely on.",
@@ -49,8 +56,11 @@ def _context(**overrides: object) -> ProfileContext:
         "role": role,
         "tools": [db],
         "sources": [],
+        "templates": role_templates(role),
     }
     values.update(overrides)
+    if "role" in overrides:
+        values["templates"] = role_templates(overrides["role"])  # type: ignore[arg-type]
     return ProfileContext.model_validate(values)
 
 
@@ -87,7 +97,9 @@ def test_the_template_profile_uses_the_role_tools_documents_and_instructions() -
     assert "db.query" in profile.system_prompt
     assert profile.capabilities == ["Compute daily warehouse KPIs"]
     assert profile.example_workflows[0].trigger == "Schedule 0 7 * * * (UTC)"
-    assert "Compute the KPIs in code" in " ".join(profile.example_workflows[0].steps)
+    # proposed from the template catalogue: the daily warehouse report, its steps its nodes
+    assert profile.example_workflows[0].name == "Daily warehouse report"
+    assert "All figures of the day, in code" in " ".join(profile.example_workflows[0].steps)
     assert profile.tool_usage_rules[0].startswith("Query the warehouse database only through db.query")
     assert any("Never invent figures" in rule for rule in profile.safety_constraints)
 

@@ -68,6 +68,25 @@ class WorkflowTemplate(BaseModel):
     definition: dict[str, Any]
 
 
+class TemplateSummary(BaseModel):
+    """A catalogue entry without its definition (GET /workflow-templates/{key} has it)."""
+
+    key: str = Field(examples=["daily_warehouse_report"])
+    workflow_key: str = Field(examples=["DAILY_WAREHOUSE_REPORT"])
+    industry: str
+    role: str
+    title: str
+    description: str
+    schedule: dict[str, Any] | None = None
+    nodes: list[str] = Field(description="The definition's node ids, in document order")
+
+
+def summary_of(template: WorkflowTemplate) -> TemplateSummary:
+    return TemplateSummary(
+        **template.model_dump(exclude={"definition"}), nodes=[n["id"] for n in template.definition["nodes"]]
+    )
+
+
 def _load_file(path: Path) -> WorkflowTemplate:
     key = path.stem
     try:

@@ -184,6 +184,12 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "picks": ("picker_id", "qty", "picked_at"),
     "shipments": ("order_id", "promised_at", "shipped_at"),
 }
+# Read when present: the promise (overdue backlog), line counts (backlog lines), picker names and shifts.
+OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {
+    "orders": ("promised_ship_at", "line_count"),
+    "picks": ("picker_name", "picker_shift"),
+    "shipments": (),
+}
 
 
 class RowError(ValueError):
@@ -287,8 +293,10 @@ def _read(
     build: Callable[[_Row], T],
     in_window: Callable[[T, datetime, datetime], bool],
     on_day: Callable[[T], bool],
+    windowed: bool = True,
 ) -> _Reading[T]:
-    """Every row read (timestamps normalised to UTC); unreadable and far-out rows skipped and counted."""
+    """Every row read (timestamps normalised to UTC); unreadable and far-out rows skipped and counted (far-out
+    rows are left out silently when the dataset is a whole export rather than a query's window)."""
     quality = DatasetQuality(dataset=name, rows=len(data.rows))
     reading: _Reading[T] = _Reading(quality=quality)
     low, high = day.query_start - WINDOW_TOLERANCE, day.query_end + WINDOW_TOLERANCE
@@ -301,6 +309,8 @@ def _read(
                 quality.examples.append(str(error))
             continue
         if not in_window(item, low, high):
+            if not windowed:
+                continue
             quality.outside_window += 1
             if len(quality.examples) < QUALITY_EXAMPLES:
                 quality.examples.append(f"row {row.index}: outside the window the query asked for")
@@ -314,7 +324,7 @@ def _between(moment: datetime | None, low: datetime, high: datetime) -> bool:
     return moment is not None and low <= moment < high
 
 
-def _picks(data: TabularData, day: ReportDay) -> _Reading[_Pick]:
+def _picks(data: TabularData, day: ReportDay, windowed: bool = True) -> _Reading[_Pick]:
     def build(row: _Row) -> _Pick:
         return _Pick(
             row.text("picker_id"),
@@ -326,22 +336,22 @@ def _picks(data: TabularData, day: ReportDay) -> _Reading[_Pick]:
 
     return _read(
         "picks", data, day, build,
-        lambda p, low, high: _between(p.picked_at, low, high), lambda p: day.contains(p.picked_at),
+        lambda p, low, high: _between(p.picked_at, low, high), lambda p: day.contains(p.picked_at), windowed,
     )  # fmt: skip
 
 
-def _shipments(data: TabularData, day: ReportDay) -> _Reading[_Shipment]:
+def _shipments(data: TabularData, day: ReportDay, windowed: bool = True) -> _Reading[_Shipment]:
     def build(row: _Row) -> _Shipment:
         return _Shipment(row.text("order_id"), row.timestamp("promised_at"), row.optional_timestamp("shipped_at"))
 
     return _read(
         "shipments", data, day, build,
         lambda s, low, high: _between(s.promised_at, low, high) or _between(s.shipped_at, low, high),
-        lambda s: day.contains(s.promised_at) or day.contains(s.shipped_at),
+        lambda s: day.contains(s.promised_at) or day.contains(s.shipped_at), windowed,
     )  # fmt: skip
 
 
-def _orders(data: TabularData, day: ReportDay) -> _Reading[_Order]:
+def _orders(data: TabularData, day: ReportDay, windowed: bool = True) -> _Reading[_Order]:
     def build(row: _Row) -> _Order:
         return _Order(
             row.text("order_id"),
@@ -354,7 +364,7 @@ def _orders(data: TabularData, day: ReportDay) -> _Reading[_Order]:
     return _read(
         "orders", data, day, build,
         lambda o, low, high: o.created_at < high and (o.shipped_at is None or o.shipped_at >= low),
-        lambda o: day.contains(o.created_at) or day.contains(o.shipped_at),
+        lambda o: day.contains(o.created_at) or day.contains(o.shipped_at), windowed,
     )  # fmt: skip
 
 
@@ -663,14 +673,18 @@ def _dataset(datasets: dict[str, TabularData], name: str) -> TabularData:
     return datasets.get(name) or TabularData(columns=list(REQUIRED_COLUMNS[name]), rows=[])
 
 
-def compute_kpis(day: ReportDay | date, datasets: dict[str, TabularData], thresholds: Thresholds) -> WarehouseKpis:
+def compute_kpis(
+    day: ReportDay | date, datasets: dict[str, TabularData], thresholds: Thresholds, *, windowed: bool = True
+) -> WarehouseKpis:
     """All figures of one report day (a plain date is a UTC day). Unreadable rows are skipped and counted;
-    raises ValueError naming the dataset when a dataset lacks a required column."""
+    raises ValueError naming the dataset when a dataset lacks a required column. `windowed`: the datasets are
+    the window the queries fetch, so rows far outside it are a data problem; False for whole exports (files),
+    whose rows of other days are simply not the day's."""
     if not isinstance(day, ReportDay):
         day = report_day(day)
-    picks_read = _picks(_dataset(datasets, "picks"), day)
-    shipments_read = _shipments(_dataset(datasets, "shipments"), day)
-    orders_read = _orders(_dataset(datasets, "orders"), day)
+    picks_read = _picks(_dataset(datasets, "picks"), day, windowed)
+    shipments_read = _shipments(_dataset(datasets, "shipments"), day, windowed)
+    orders_read = _orders(_dataset(datasets, "orders"), day, windowed)
     quality = [r.quality for r in (orders_read, picks_read, shipments_read) if r.quality is not None]
     picks = [pick for pick in picks_read.items if day.contains(pick.picked_at)]
     shipments, orders = shipments_read.items, orders_read.items

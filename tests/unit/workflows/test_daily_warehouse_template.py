@@ -1,4 +1,5 @@
-"""The daily report graph below end-to-end: fake ports, a real SQLite sample, no PostgreSQL, moto or agent."""
+"""The daily warehouse report, compiled from its template by the generic compiler, below end-to-end: fake ports,
+a real SQLite sample, no PostgreSQL, moto or agent."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from uuid import uuid4
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
-from phi.definitions.registry import DAILY_WAREHOUSE_REPORT, get_type
+from phi.definitions.document import parse_stored
+from phi.definitions.templates import get_template
 from phi.documents.models import SearchHit
 from phi.domain.models import EventType
+from phi.workflows.compiler import compile_definition
 from phi.workflows.contracts import ToolOutcome, ToolRequest
 from phi.workflows.live_ports import LocalAgentTools
 from phi.workflows.ports import graph_config
@@ -22,8 +25,12 @@ REPORT_DAY = date(2026, 11, 20)
 START = {"task_id": "t", "org_id": "o", "agent_id": "a"}
 
 
+def _builder():  # type: ignore[no-untyped-def]
+    return compile_definition(parse_stored(get_template("daily_warehouse_report").definition))
+
+
 def _graph():  # type: ignore[no-untyped-def]
-    return get_type(DAILY_WAREHOUSE_REPORT).load_graph_builder()().compile()
+    return _builder().compile()
 
 
 def test_the_report_is_computed_from_the_tool_results_through_the_ports(warehouse_sqlite: Path) -> None:
@@ -46,13 +53,24 @@ def test_the_report_is_computed_from_the_tool_results_through_the_ports(warehous
     assert all(f":{name}" in r.args["sql"] for r in requests for name in r.args["params"])
     assert all(str(v) not in r.args["sql"] for r in requests for v in r.args["params"].values())
     assert isinstance(ports.events, FakeEvents)
-    assert [e for e, _, _ in ports.events.recorded] == [EventType.KPIS_COMPUTED, EventType.REPORT_GENERATED]
+    recorded = [e for e, _, _ in ports.events.recorded]
+    assert recorded[-1] == EventType.REPORT_GENERATED
+    assert recorded.count(EventType.NODE_COMPLETED) == 8  # every node but the report
 
 
 def test_without_a_date_the_report_is_on_the_day_before_the_clock(warehouse_sqlite: Path) -> None:
     ports = fake_ports(snapshot(), sqlite_tools(warehouse_sqlite))
     state = _graph().invoke(START, graph_config("t2", ports))
-    assert state["day"] == "2026-11-20"  # FixedClock: 2026-11-21 07:00 UTC
+    assert state["results"]["day"]["day"] == "2026-11-20"  # FixedClock: 2026-11-21 07:00 UTC
+    assert state["output"]["kpis"]["day"] == "2026-11-20"
+
+
+def test_without_a_date_yesterday_is_in_the_warehouses_time_zone(warehouse_sqlite: Path) -> None:
+    # FixedClock: 2026-11-21 07:00 UTC is already 16:00 on the 21st in Tokyo, still the 20th in Los Angeles
+    for zone, day in (("Asia/Tokyo", "2026-11-20"), ("America/Los_Angeles", "2026-11-19")):
+        ports = fake_ports(snapshot(agent_config={"warehouse_timezone": zone}), sqlite_tools(warehouse_sqlite))
+        state = _graph().invoke(START, graph_config(f"t2-{zone}", ports))
+        assert (state["output"]["kpis"]["day"], state["output"]["kpis"]["timezone"]) == (day, zone)
 
 
 def test_a_tool_failure_ends_the_graph_with_a_readable_failure_and_no_output(warehouse_sqlite: Path) -> None:
@@ -103,7 +121,7 @@ def test_the_live_tool_port_suspends_the_graph_until_resumed(warehouse_sqlite: P
     ports = fake_ports(snapshot(task_input={"date": REPORT_DAY.isoformat()}), sqlite_tools(warehouse_sqlite))
     ports.tools = LocalAgentTools()
     answer = sqlite_tools(warehouse_sqlite)
-    graph = get_type(DAILY_WAREHOUSE_REPORT).load_graph_builder()().compile(checkpointer=InMemorySaver())
+    graph = _builder().compile(checkpointer=InMemorySaver())
     config = graph_config("t6", ports)
 
     # When the graph runs, it stops at each tool request; resuming with the outcome goes on
