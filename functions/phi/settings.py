@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from phi import names
@@ -112,6 +112,28 @@ class Settings(BaseSettings):
     # (the default: on our labelled paraphrase questions every weight tried lowered recall, see bench_retrieval.py).
     search_text_weight: float = 0.0
 
+    # Notifications (workflow `notify` nodes). "outbox" keeps every email in the database, readable through the
+    # API (the embedded stack's only mode: it never sends real email); "ses" sends through Amazon SES (sesv2)
+    # from `email_sender`, an address of the SES identity the deployment's IAM policy is scoped to.
+    email_delivery: Literal["outbox", "ses"] = "outbox"
+    email_sender: str | None = None
+    # Outbound HTTPS (webhooks, `http` nodes; phi.guarded_http): a deadline for one whole exchange and a cap
+    # on the response body. A node may ask for less, never for more.
+    outbound_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    outbound_max_response_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+
+    @field_validator("email_sender")
+    @classmethod
+    def _sender_is_an_address(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        from email.utils import parseaddr
+
+        address = parseaddr(value)[1]
+        if "@" not in address or address.startswith("@") or address.endswith("@"):
+            raise ValueError(f"PHI_EMAIL_SENDER must be an e-mail address (optionally 'Name <a@b>'), not {value!r}")
+        return value
+
     def env_name(self, field: str) -> str:
         """The environment variable that sets ``field``."""
         alias = type(self).model_fields[field].validation_alias
@@ -148,6 +170,7 @@ DOCUMENTS_BUCKET: Requirement = (("documents_bucket",),)
 SCHEDULES: Requirement = (("scheduler_group", "scheduler_role_arn"),)
 AGENT_ROLE: Requirement = (("agent_role_arn",),)
 OPENAI_ACCESS: Requirement = (("openai_api_key",), ("openai_api_key_secret_arn",), ("openai_base_url",))
+EMAIL_SENDER: Requirement = (("email_sender",),)
 
 # What each Lambda function needs before it may serve a request (names.Service value -> requirements).
 HANDLER_REQUIREMENTS: dict[names.Service, tuple[Requirement, ...]] = {
@@ -174,7 +197,11 @@ _MODEL_USERS = {names.Service.API, names.Service.THINK, names.Service.INGEST}
 def requirements_for(service: names.Service, settings: Settings) -> tuple[Requirement, ...]:
     requirements = HANDLER_REQUIREMENTS[service]
     uses_openai = settings.llm_provider == "openai" or settings.embedding_provider == "openai"
-    return (*requirements, OPENAI_ACCESS) if service in _MODEL_USERS and uses_openai else requirements
+    if service in _MODEL_USERS and uses_openai:
+        requirements = (*requirements, OPENAI_ACCESS)
+    if service == names.Service.THINK and settings.email_delivery == "ses":  # notify nodes run in Think
+        requirements = (*requirements, EMAIL_SENDER)
+    return requirements
 
 
 def settings_for(service: names.Service) -> Settings:

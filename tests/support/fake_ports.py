@@ -12,9 +12,18 @@ from typing import Any
 
 from phi.documents.models import SearchHit
 from phi.domain.models import EventType
+from phi.guarded_http import OutboundRefused
 from phi.llm.base import ChatMessage, LlmResponse, Purpose
 from phi.workflows.contracts import ToolOutcome, ToolRequest
-from phi.workflows.ports import Ports, TaskSnapshot
+from phi.workflows.ports import (
+    DeliveryReport,
+    EmailMessage,
+    HttpFetch,
+    HttpFetched,
+    Ports,
+    TaskSnapshot,
+    WebhookMessage,
+)
 
 
 @dataclass
@@ -77,6 +86,52 @@ class FixedClock:
         return self.moment
 
 
+@dataclass
+class FakeNotifier:
+    """Keeps what would be sent; `fail_with` makes every delivery fail with that reason."""
+
+    emails: list[EmailMessage] = field(default_factory=list)
+    webhooks: list[WebhookMessage] = field(default_factory=list)
+    fail_with: str | None = None
+
+    def _report(self, channel: Any, delivery: Any, number: int) -> DeliveryReport:
+        status: Any = "FAILED" if self.fail_with else ("CAPTURED" if delivery == "outbox" else "SENT")
+        return DeliveryReport(
+            notification_id=f"fake-{channel}-{number}",
+            channel=channel,
+            delivery=delivery,
+            status=status,
+            error=self.fail_with,
+        )
+
+    def email(self, message: EmailMessage) -> DeliveryReport:
+        self.emails.append(message)
+        return self._report("email", "outbox", len(self.emails))
+
+    def webhook(self, message: WebhookMessage) -> DeliveryReport:
+        self.webhooks.append(message)
+        return self._report("webhook", "https", len(self.webhooks))
+
+
+@dataclass
+class FakeHttp:
+    """Answers `http` nodes from a function of the request (which may raise OutboundRefused)."""
+
+    answer: Callable[[HttpFetch], HttpFetched]
+    requests: list[HttpFetch] = field(default_factory=list)
+
+    def fetch(self, request: HttpFetch) -> HttpFetched:
+        self.requests.append(request)
+        return self.answer(request)
+
+
+def refusing_http(code: str, message: str) -> Callable[[HttpFetch], HttpFetched]:
+    def answer(request: HttpFetch) -> HttpFetched:
+        raise OutboundRefused(code, message)
+
+    return answer
+
+
 def sqlite_tools(db_path: Path) -> Callable[[ToolRequest], ToolOutcome]:
     """db.query answered from a SQLite file with bound parameters, as the local agent would answer it."""
 
@@ -122,6 +177,7 @@ def fake_ports(
     *,
     hits: list[SearchHit] | None = None,
     llm_answers: list[str] | None = None,
+    http: Callable[[HttpFetch], HttpFetched] | None = None,
 ) -> Ports:
     return Ports(
         task=FakeTask(task),
@@ -130,4 +186,6 @@ def fake_ports(
         tools=FakeTools(tools),
         llm=FakeLlm(llm_answers) if llm_answers is not None else None,
         clock=FixedClock(),
+        notifier=FakeNotifier(),
+        http=FakeHttp(http or refusing_http("Http.HostNotAllowed", "no host is allowed in this test")),
     )

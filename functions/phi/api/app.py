@@ -17,6 +17,7 @@ from phi.api.routers import (
     documents,
     local_agents,
     members,
+    notifications,
     orgs,
     schedules,
     tasks,
@@ -51,6 +52,7 @@ def create_app() -> FastAPI:
         local_agents.router,
         schedules.router,
         workflows.router,
+        notifications.router,
         documents.router,
         admin.router,
     ):

@@ -318,6 +318,14 @@ def _template_problem(text: Any, node: str | None, field: str) -> list[Problem]:
     return []
 
 
+def _nested_template_problems(value: Any, node: str, field: str) -> list[Problem]:
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _nested_template_problems(v, node, f"{field}.{k}")]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _nested_template_problems(v, node, f"{field}[{i}]")]
+    return _template_problem(value, node, field)
+
+
 def _settings_problems(definition: WorkflowDefinition) -> list[Problem]:
     problems: list[Problem] = []
     for i, node in enumerate(definition.nodes):
@@ -383,6 +391,13 @@ def _settings_problems(definition: WorkflowDefinition) -> list[Problem]:
                 problems += _template_problem(value, node.id, f"{where}.args.{name}")
         elif node.kind == "condition":
             problems += _expression_problem(s["expression"], node.id, f"{where}.expression")
+        elif node.kind == "notify":
+            for key in ("subject", "body"):
+                problems += _template_problem(s.get(key), node.id, f"{where}.{key}")
+            problems += _nested_template_problems(s.get("payload"), node.id, f"{where}.payload")
+        elif node.kind == "http":
+            problems += _nested_template_problems(s.get("query"), node.id, f"{where}.query")
+            problems += _nested_template_problems(s.get("body"), node.id, f"{where}.body")
     return problems
 
 

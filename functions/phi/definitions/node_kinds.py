@@ -112,6 +112,69 @@ def _reads_nothing(settings: dict[str, Any]) -> list[tuple[str, str]]:
     return []
 
 
+HTTPS_URL: dict[str, Any] = {
+    "type": "string",
+    "pattern": "^https://[^\\s]+$",
+    "maxLength": 2000,
+    "description": "https:// only; the host must be on the organisation's allow-list (GET/POST …/outbound-hosts)",
+}
+EMAIL_ADDRESS: dict[str, Any] = {"type": "string", "pattern": "^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", "maxLength": 254}
+NOTIFY_SETTINGS = _obj(
+    ["channel"],
+    {
+        "channel": {"enum": ["email", "webhook"]},
+        "to": {"type": "array", "minItems": 1, "maxItems": 50, "items": EMAIL_ADDRESS},
+        "subject": {**TEMPLATE_TEXT, "minLength": 1},
+        "body": {**TEMPLATE_TEXT, "minLength": 1, "description": "a template over the inputs and results"},
+        "url": HTTPS_URL,
+        "payload": {
+            "type": "object",
+            "maxProperties": 50,
+            "description": "the webhook's `data`: each string is a template ('{{ kpis.late }}' keeps its type)",
+        },
+        "on_error": {
+            "enum": ["note", "fail"],
+            "description": "a failed delivery adds a note to the report (default) or fails the task",
+        },
+    },
+    allOf=[
+        {
+            "if": {"properties": {"channel": {"const": "email"}}},
+            "then": {"required": ["to", "subject", "body"], "properties": {"url": False, "payload": False}},
+        },
+        {
+            "if": {"properties": {"channel": {"const": "webhook"}}},
+            "then": {"required": ["url"], "properties": {"to": False, "subject": False}},
+        },
+    ],
+)
+HTTP_SETTINGS = _obj(
+    ["url"],
+    {
+        "url": HTTPS_URL,
+        "method": {"enum": ["GET", "POST"]},
+        "query": {
+            "type": "object",
+            "maxProperties": 50,
+            "additionalProperties": {"type": ["string", "number", "integer", "boolean"]},
+            "description": "query parameters; strings are templates",
+        },
+        "body": {"type": "object", "maxProperties": 100, "description": "POST's JSON body; strings are templates"},
+        "format": {"enum": ["json", "csv"], "description": "default json"},
+        "rows": {
+            "type": "string",
+            "maxLength": 200,
+            "pattern": "^[A-Za-z0-9_\\-]+(\\.[A-Za-z0-9_\\-]+)*$",
+            "description": "JSON: dotted path to the list of records (default: the whole document)",
+        },
+        "max_rows": {"type": "integer", "minimum": 1, "maximum": 200_000},
+        "max_bytes": {"type": "integer", "minimum": 1024, "maximum": 64 * 1024 * 1024},
+        "timeout_seconds": {"type": "number", "exclusiveMinimum": 0, "maximum": 60},
+    },
+    allOf=[{"if": {"properties": {"method": {"const": "GET"}}}, "then": {"properties": {"body": False}}}],
+)
+
+
 KINDS: dict[str, NodeKind] = {
     k.name: k
     for k in (
@@ -272,6 +335,21 @@ KINDS: dict[str, NodeKind] = {
                 },
             ),
             lambda s: _reads_mapping("sections")(s) + _reads_mapping("names")(s),
+        ),
+        NodeKind(
+            "notify",
+            "Email (Amazon SES on AWS; the captured outbox on the embedded stack) or a webhook (HTTPS POST to an "
+            "allow-listed host, signed with the organisation's secret); subject, body and payload are templates. "
+            "Send only when something holds by putting a `when` on the edge into it",
+            NOTIFY_SETTINGS,
+            _reads_nothing,
+        ),
+        NodeKind(
+            "http",
+            "GET or POST to an allow-listed HTTPS host; the JSON (records at `rows`) or CSV answer becomes a table. "
+            "No redirects, private addresses refused, bounded time and size",
+            HTTP_SETTINGS,
+            _reads_nothing,
         ),
         NodeKind(
             "condition",

@@ -20,17 +20,19 @@ from typing import Any, TypedDict
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 
-from phi.definitions import expressions, templating
+from phi.definitions import expressions, payloads, templating
 from phi.definitions.document import NodeSpec, WorkflowDefinition, local_today, validate_inputs
 from phi.definitions.functions import COMPUTE, RENDER, check_contract, map_columns
 from phi.definitions.table import TableError, apply_ops
 from phi.domain.models import EventType
 from phi.errors import InvalidDefinition
+from phi.guarded_http import OutboundRefused
 from phi.llm import ChatMessage
 from phi.workflows.contracts import ToolRequest
-from phi.workflows.ports import Ports, ports_of
+from phi.workflows.ports import EmailMessage, HttpFetch, Ports, WebhookMessage, ports_of
 
 MAX_LLM_CONTEXT_CHARS = 20_000
+MAX_SUBJECT_CHARS = 200
 DEFAULT_SYSTEM = (
     "You are an operations analyst. Use only the figures given; never invent or recompute numbers. "
     "Be brief and concrete."
@@ -187,6 +189,60 @@ def _render(node: NodeSpec, state: DefinitionState, ports: Ports, definition: Wo
     return output
 
 
+def _notify(node: NodeSpec, state: DefinitionState, ports: Ports) -> Any:
+    s = node.settings
+    if ports.notifier is None:
+        raise NodeFailed("Workflow.NoNotifier", f"Node {node.id}: this runner has no notifier")
+    if s["channel"] == "email":
+        subject = " ".join(str(_fill(s["subject"], state)).split())[:MAX_SUBJECT_CHARS]  # one line
+        message = EmailMessage(node_id=node.id, to=list(s["to"]), subject=subject, body=str(_fill(s["body"], state)))
+        report = ports.notifier.email(message)
+    else:
+        body = {
+            "task_id": state.get("task_id"),
+            "agent_id": state.get("agent_id"),
+            "node": node.id,
+            "text": str(_fill(s["body"], state)) if "body" in s else None,
+            "data": _fill(s.get("payload") or {}, state),
+        }
+        report = ports.notifier.webhook(WebhookMessage(node_id=node.id, url=s["url"], body=body))
+    result: dict[str, Any] = report.model_dump(mode="json")
+    if report.status == "FAILED":
+        cause = f"Node {node.id}: the {s['channel']} was not delivered: {report.error}"
+        if s.get("on_error") == "fail":
+            raise NodeFailed("Notify.DeliveryFailed", cause)
+        result["note"] = cause
+    return result
+
+
+def _http(node: NodeSpec, state: DefinitionState, ports: Ports) -> Any:
+    s = node.settings
+    if ports.http is None:
+        raise NodeFailed("Workflow.NoHttp", f"Node {node.id}: this runner has no HTTP port")
+    method = s.get("method", "GET")
+    request = HttpFetch(
+        method=method,
+        url=s["url"],
+        params={k: str(v) for k, v in _fill(s.get("query") or {}, state).items()},
+        json_body=_fill(s["body"], state) if method == "POST" and "body" in s else None,
+        timeout_seconds=s.get("timeout_seconds"),
+        max_bytes=s.get("max_bytes"),
+    )
+    try:
+        fetched = ports.http.fetch(request)
+    except OutboundRefused as exc:
+        raise NodeFailed(exc.code, f"Node {node.id}: {method} {s['url']} refused: {exc.message}") from exc
+    if not 200 <= fetched.status < 300:
+        raise NodeFailed("Http.Status", f"Node {node.id}: {method} {s['url']} answered HTTP {fetched.status}")
+    max_rows = int(s.get("max_rows", payloads.MAX_ROWS))
+    try:
+        if s.get("format", "json") == "csv":
+            return payloads.csv_table(fetched.content, max_rows)
+        return payloads.json_table(fetched.content, s.get("rows"), max_rows)
+    except payloads.PayloadError as exc:
+        raise NodeFailed("Http.BadPayload", f"Node {node.id}: {exc}") from exc
+
+
 def _condition(node: NodeSpec, state: DefinitionState, ports: Ports) -> Any:
     return {"value": bool(expressions.evaluate(node.settings["expression"], _context(state)))}
 
@@ -199,6 +255,8 @@ EXECUTORS: dict[str, Executor] = {
     "search_docs": _search_docs,
     "llm": _llm,
     "condition": _condition,
+    "notify": _notify,
+    "http": _http,
 }
 
 

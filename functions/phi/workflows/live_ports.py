@@ -3,6 +3,11 @@ the configured LLM, and the local agent through a LangGraph interrupt."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
@@ -10,13 +15,26 @@ from langgraph.types import interrupt
 
 from phi.db import agents as agents_repo
 from phi.db import documents as documents_repo
+from phi.db import notifications as notifications_repo
 from phi.db import tasks as tasks_repo
-from phi.db.connection import transaction
+from phi.db.connection import DbConnection, after_commit, transaction
 from phi.documents.models import SearchHit
 from phi.domain.models import EventType
+from phi.guarded_http import OutboundPolicy, OutboundRefused
+from phi.guarded_http import request as guarded_request
 from phi.llm import get_llm
+from phi.settings import get_settings
 from phi.workflows.contracts import TaskContext, ToolOutcome, ToolRequest
-from phi.workflows.ports import Ports, SystemClock, TaskSnapshot
+from phi.workflows.ports import (
+    DeliveryReport,
+    EmailMessage,
+    HttpFetch,
+    HttpFetched,
+    Ports,
+    SystemClock,
+    TaskSnapshot,
+    WebhookMessage,
+)
 
 
 class DbTask:
@@ -74,6 +92,177 @@ class LocalAgentTools:
         return ToolOutcome.model_validate(interrupt(request.model_dump()))
 
 
+PolicyFactory = Callable[[frozenset[str], float, int], OutboundPolicy]
+WEBHOOK_MAX_RESPONSE_BYTES = 64 * 1024
+SIGNATURE_HEADER = "X-Phi-Signature"
+TIMESTAMP_HEADER = "X-Phi-Timestamp"
+
+
+def default_policy(hosts: frozenset[str], timeout_seconds: float, max_bytes: int) -> OutboundPolicy:
+    return OutboundPolicy(allowed_hosts=hosts, timeout_seconds=timeout_seconds, max_response_bytes=max_bytes)
+
+
+def _allowed_hosts(conn: DbConnection, org_id: UUID) -> frozenset[str]:
+    return frozenset(h.host for h in notifications_repo.list_hosts(conn, org_id))
+
+
+def sign_webhook(secret: str, timestamp: str, body: bytes) -> str:
+    """HMAC-SHA256 over "<timestamp>.<body>", hex: what a receiver recomputes with its copy of the secret."""
+    return "sha256=" + hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+
+
+class OrgNotifier:
+    """Email (Amazon SES, or the captured outbox) and signed webhooks for one task. Each notification is a row
+    committed PENDING first; the delivery runs after that commit (an after-commit hook) and records its outcome,
+    so a rollback sends nothing and a replayed node finds the row delivered instead of sending twice."""
+
+    def __init__(self, ctx: TaskContext, policy: PolicyFactory = default_policy) -> None:
+        self.org_id, self.agent_id, self.task_id = UUID(ctx.org_id), UUID(ctx.agent_id), UUID(ctx.task_id)
+        self.policy = policy
+
+    def email(self, message: EmailMessage) -> DeliveryReport:
+        settings = get_settings()
+        delivery = "ses" if settings.email_delivery == "ses" else "outbox"
+
+        def send(conn: DbConnection, notification_id: UUID) -> dict[str, Any]:
+            if delivery == "outbox":
+                return {"status": "CAPTURED"}
+            return _send_with_ses(settings.required("email_sender"), message)
+
+        return self._deliver("email", delivery, message.to, message.subject, message.body, message.node_id, send)
+
+    def webhook(self, message: WebhookMessage) -> DeliveryReport:
+        settings = get_settings()
+        body = json.dumps(message.body, default=str, separators=(",", ":"), sort_keys=True)
+
+        def send(conn: DbConnection, notification_id: UUID) -> dict[str, Any]:
+            secret = notifications_repo.webhook_secret(conn, self.org_id)
+            if secret is None:
+                return {"status": "FAILED", "error": "the organisation has no webhook secret: create one first"}
+            policy = self.policy(
+                _allowed_hosts(conn, self.org_id), settings.outbound_timeout_seconds, WEBHOOK_MAX_RESPONSE_BYTES
+            )
+            return _post_webhook(policy, message.url, body.encode(), secret, str(notification_id))
+
+        return self._deliver("webhook", "https", [message.url], None, body, message.node_id, send)
+
+    def _deliver(
+        self,
+        channel: Any,
+        delivery: Any,
+        recipients: list[str],
+        subject: str | None,
+        body: str,
+        node_id: str,
+        send: Callable[[DbConnection, UUID], dict[str, Any]],
+    ) -> DeliveryReport:
+        delivered: dict[str, Any] = {}
+        with transaction() as conn:
+            row, pending = notifications_repo.claim(
+                conn,
+                org_id=self.org_id,
+                agent_id=self.agent_id,
+                task_id=self.task_id,
+                node_id=node_id,
+                channel=channel,
+                delivery=delivery,
+                recipients=recipients,
+                subject=subject,
+                body=body,
+            )
+            delivered["row"] = row
+            if pending:
+
+                def deliver() -> None:  # after the PENDING row is committed
+                    outcome = send(conn, row.id)
+                    delivered["row"] = notifications_repo.record_delivery(conn, row.id, self.org_id, **outcome)
+
+                after_commit(conn, deliver)
+        final = delivered["row"]
+        return DeliveryReport(
+            notification_id=str(final.id),
+            channel=final.channel,
+            delivery=final.delivery,
+            status=final.status,
+            error=final.error,
+            response_status=final.response_status,
+        )
+
+
+def _send_with_ses(sender: str, message: EmailMessage) -> dict[str, Any]:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from phi.aws import client
+
+    try:
+        answer = client("sesv2").send_email(
+            FromEmailAddress=sender,
+            Destination={"ToAddresses": message.to},
+            Content={
+                "Simple": {
+                    "Subject": {"Data": message.subject, "Charset": "UTF-8"},
+                    "Body": {"Text": {"Data": message.body, "Charset": "UTF-8"}},
+                }
+            },
+        )
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        return {"status": "FAILED", "error": f"SES refused the email: {error.get('Code')}: {error.get('Message')}"}
+    except BotoCoreError as exc:
+        return {"status": "FAILED", "error": f"SES could not be reached: {type(exc).__name__}"}
+    return {"status": "SENT", "provider_message_id": answer.get("MessageId")}
+
+
+def _post_webhook(policy: OutboundPolicy, url: str, body: bytes, secret: str, notification_id: str) -> dict[str, Any]:
+    timestamp = str(int(time.time()))
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "phi-agents-webhook/1",
+        TIMESTAMP_HEADER: timestamp,
+        SIGNATURE_HEADER: sign_webhook(secret, timestamp, body),
+        "X-Phi-Notification-Id": notification_id,
+    }
+    try:
+        response = guarded_request(policy, "POST", url, content=body, headers=headers)
+    except OutboundRefused as exc:
+        return {"status": "FAILED", "error": f"{exc.code}: {exc.message}"}
+    if 200 <= response.status < 300:
+        return {"status": "SENT", "response_status": response.status}
+    return {
+        "status": "FAILED",
+        "response_status": response.status,
+        "error": f"the webhook answered HTTP {response.status}",
+    }
+
+
+class GuardedHttp:
+    """The `http` node's requests: to the organisation's allow-listed hosts only, through phi.guarded_http."""
+
+    def __init__(self, ctx: TaskContext, policy: PolicyFactory = default_policy) -> None:
+        self.org_id = UUID(ctx.org_id)
+        self.policy = policy
+
+    def fetch(self, request: HttpFetch) -> HttpFetched:
+        settings = get_settings()
+        with transaction() as conn:
+            hosts = _allowed_hosts(conn, self.org_id)
+        timeout = min(request.timeout_seconds or settings.outbound_timeout_seconds, settings.outbound_timeout_seconds)
+        cap = min(request.max_bytes or settings.outbound_max_response_bytes, settings.outbound_max_response_bytes)
+        content = None if request.json_body is None else json.dumps(request.json_body, default=str).encode()
+        headers = {"Accept": "application/json, text/csv;q=0.9", "User-Agent": "phi-agents-http/1"}
+        if content is not None:
+            headers["Content-Type"] = "application/json"
+        response = guarded_request(
+            self.policy(hosts, timeout, cap),
+            request.method,
+            request.url,
+            content=content,
+            headers=headers,
+            params=request.params or None,
+        )
+        return HttpFetched(status=response.status, content_type=response.content_type, content=response.content)
+
+
 def live_ports(ctx: TaskContext) -> Ports:
     return Ports(
         task=DbTask(ctx),
@@ -82,4 +271,6 @@ def live_ports(ctx: TaskContext) -> Ports:
         tools=LocalAgentTools(),
         llm=get_llm(),
         clock=SystemClock(),
+        notifier=OrgNotifier(ctx),
+        http=GuardedHttp(ctx),
     )

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from langchain_core.runnables import RunnableConfig
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from phi.documents.models import SearchHit
 from phi.domain.models import EventType
@@ -54,6 +54,59 @@ class ToolsPort(Protocol):
     def call(self, request: ToolRequest) -> ToolOutcome: ...
 
 
+class EmailMessage(BaseModel):
+    node_id: str
+    to: list[str]
+    subject: str
+    body: str
+
+
+class WebhookMessage(BaseModel):
+    node_id: str
+    url: str
+    body: dict[str, Any]  # sent as JSON, signed with the organisation's webhook secret
+
+
+class DeliveryReport(BaseModel):
+    """What became of one notification: SENT (SES accepted it, the webhook answered 2xx), CAPTURED (kept in
+    the outbox, the embedded stack's stand-in for email), or FAILED with the reason."""
+
+    notification_id: str
+    channel: Literal["email", "webhook"]
+    delivery: Literal["outbox", "ses", "https"]
+    status: Literal["PENDING", "SENT", "CAPTURED", "FAILED"]
+    error: str | None = None
+    response_status: int | None = None
+
+
+class NotifierPort(Protocol):
+    def email(self, message: EmailMessage) -> DeliveryReport: ...
+
+    def webhook(self, message: WebhookMessage) -> DeliveryReport: ...
+
+
+class HttpFetch(BaseModel):
+    method: Literal["GET", "POST"] = "GET"
+    url: str
+    params: dict[str, str] = Field(default_factory=dict)
+    json_body: Any = None
+    timeout_seconds: float | None = None  # at most the deployment's limit
+    max_bytes: int | None = None  # at most the deployment's limit
+
+
+class HttpFetched(BaseModel):
+    status: int
+    content_type: str
+    content: bytes
+
+
+class HttpPort(Protocol):
+    def fetch(self, request: HttpFetch) -> HttpFetched:
+        """The response, or phi.guarded_http.OutboundRefused with the reason (host not allow-listed, not
+        HTTPS, private address, redirect, too large, too slow)."""
+        ...
+
+
 class Clock(Protocol):
     def now(self) -> datetime: ...
 
@@ -71,6 +124,8 @@ class Ports:
     tools: ToolsPort
     llm: LlmProvider | None = None
     clock: Clock = field(default_factory=SystemClock)
+    notifier: NotifierPort | None = None
+    http: HttpPort | None = None
 
 
 def ports_of(config: RunnableConfig) -> Ports:

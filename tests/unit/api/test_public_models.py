@@ -8,8 +8,9 @@ from phi.api.app import create_app
 
 # Field names that would expose storage layout, credential material or orchestration secrets.
 INTERNAL_FIELDS = {"s3_key", "result_key", "password_hash", "key_hash", "task_token", "jwt_secret", "bucket"}
-# Credential material is the point of this answer (vended to the agent key that asked).
-EXPECTED_SECRETS = {("Credentials", "secret_access_key")}
+# Credential material is the point of these answers: vended to the agent key that asked; a new webhook signing
+# secret, shown once to the owner or admin who created it (never readable again).
+EXPECTED_SECRETS = {("Credentials", "secret_access_key"), ("NewWebhookSecret", "secret")}
 
 
 def _response_schemas(schema: dict[str, Any]) -> set[str]:

@@ -1,7 +1,8 @@
 """The layering contract of functions/phi: a module imports only from its own layer or the layers below.
 
     0  phi.names, phi.domain, phi.errors, phi.settings, phi.log       names, models, settings, errors, logger
-    1  phi.aws, phi.secrets, phi.definitions, phi.workflows.warehouse AWS clients and secrets; workflow types and
+    1  phi.aws, phi.secrets, phi.guarded_http,                        AWS clients, secrets, guarded outbound HTTPS;
+       phi.definitions, phi.workflows.warehouse                       workflow types and
        phi.workflows.timeframes, phi.documents.models                 definitions; pure functions; document models
     2  phi.db                                                         SQL, one module per aggregate
     3  phi.documents, phi.embeddings, phi.llm                         document pipeline and providers
@@ -28,6 +29,7 @@ LAYERS: dict[str, int] = {
     "phi.log": 0,
     "phi.aws": 1,
     "phi.secrets": 1,
+    "phi.guarded_http": 1,
     "phi.definitions": 1,
     "phi.workflows.warehouse": 1,
     "phi.workflows.timeframes": 1,

@@ -1,0 +1,134 @@
+"""The organisation's outbox (every notification its workflows sent), the allow-list of hosts its workflows
+may call (webhooks, `http` nodes) and its webhook signing secret. Reading: any member; changing: owner or
+admin (checked by the routes' dependencies)."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import datetime
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from phi.db import notifications as repo
+from phi.db.connection import DbConnection
+from phi.errors import BadRequest, NotFound
+
+HOST_PATTERN = re.compile(r"^(?=.{1,253}(:|$))([a-z0-9]([a-z0-9\-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}(:[0-9]{1,5})?$")
+MAX_HOSTS = 200
+SECRET_PREFIX = "phi_whsec_"
+
+
+class OutboxMessage(BaseModel):
+    """One notification a workflow sent: email (SES, or captured in the outbox on the embedded stack) or webhook."""
+
+    id: UUID
+    agent_id: UUID | None
+    task_id: UUID | None
+    node_id: str = Field(description="the workflow node that sent it")
+    channel: repo.Channel
+    delivery: repo.Delivery = Field(description="outbox (captured, not sent), ses, or https (a webhook)")
+    recipients: list[str] = Field(description="e-mail addresses, or the webhook's URL")
+    subject: str | None
+    body: str = Field(description="the e-mail's text, or the webhook's JSON body")
+    status: repo.Status
+    provider_message_id: str | None = Field(description="SES's message id")
+    response_status: int | None = Field(description="the webhook's HTTP status")
+    error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+
+class OutboundHost(BaseModel):
+    host: str = Field(examples=["hooks.example.com", "api.example.com:8443"])
+    created_at: datetime
+
+
+class NewOutboundHost(BaseModel):
+    host: str = Field(
+        min_length=1,
+        max_length=260,
+        examples=["hooks.example.com"],
+        description="a host name (port 443), or host:port; no scheme, no path, no IP address",
+    )
+
+
+class WebhookSecretInfo(BaseModel):
+    exists: bool
+    created_at: datetime | None
+
+
+class NewWebhookSecret(BaseModel):
+    secret: str = Field(description="shown once: store it where your webhook receiver can read it")
+    created_at: datetime
+    algorithm: str = "HMAC-SHA256 over '<X-Phi-Timestamp>.<body>', hex, in X-Phi-Signature as sha256=<hex>"
+
+
+def _message(row: repo.NotificationRow) -> OutboxMessage:
+    return OutboxMessage.model_validate(row.model_dump())
+
+
+def list_outbox(
+    conn: DbConnection,
+    org_id: UUID,
+    *,
+    limit: int,
+    offset: int,
+    channel: repo.Channel | None,
+    task_id: UUID | None,
+) -> tuple[list[OutboxMessage], int]:
+    rows, total = repo.list_for_org(conn, org_id, limit=limit, offset=offset, channel=channel, task_id=task_id)
+    return [_message(r) for r in rows], total
+
+
+def get_message(conn: DbConnection, org_id: UUID, message_id: UUID) -> OutboxMessage:
+    row = repo.get(conn, message_id, org_id)
+    if row is None:
+        raise NotFound("Message not found.")
+    return _message(row)
+
+
+def normalise_host(raw: str) -> str:
+    """host or host:port, lower case, IDNA; refuses schemes, paths, wildcards and IP addresses."""
+    text = raw.strip().lower().rstrip(".")
+    name, _, port = text.partition(":")
+    try:
+        name = name.encode("idna").decode("ascii")
+    except UnicodeError as exc:
+        raise BadRequest(f"{raw!r} is not a valid host name") from exc
+    host = f"{name}:{port}" if port else name
+    if not HOST_PATTERN.match(host) or (port and not 0 < int(port) < 65536):
+        raise BadRequest(
+            f"{raw!r} is not a host name: give a name such as hooks.example.com or api.example.com:8443 "
+            "(no https://, no path, no IP address, no wildcard)"
+        )
+    return host
+
+
+def list_hosts(conn: DbConnection, org_id: UUID) -> list[OutboundHost]:
+    return [OutboundHost.model_validate(h.model_dump()) for h in repo.list_hosts(conn, org_id)]
+
+
+def add_host(conn: DbConnection, org_id: UUID, raw: str, user_id: UUID) -> OutboundHost:
+    host = normalise_host(raw)
+    if len(repo.list_hosts(conn, org_id)) >= MAX_HOSTS:
+        raise BadRequest(f"The allow-list holds at most {MAX_HOSTS} hosts.")
+    return OutboundHost.model_validate(repo.add_host(conn, org_id, host, user_id).model_dump())
+
+
+def remove_host(conn: DbConnection, org_id: UUID, raw: str) -> None:
+    if not repo.remove_host(conn, org_id, normalise_host(raw)):
+        raise NotFound("That host is not on the allow-list.")
+
+
+def webhook_secret_info(conn: DbConnection, org_id: UUID) -> WebhookSecretInfo:
+    created = repo.webhook_secret_created_at(conn, org_id)
+    return WebhookSecretInfo(exists=created is not None, created_at=created)
+
+
+def rotate_webhook_secret(conn: DbConnection, org_id: UUID, user_id: UUID) -> NewWebhookSecret:
+    """A new secret (replacing any earlier one), returned this once and never again."""
+    secret = SECRET_PREFIX + secrets.token_urlsafe(32)
+    created = repo.set_webhook_secret(conn, org_id, secret, user_id)
+    return NewWebhookSecret(secret=secret, created_at=created)
