@@ -3,6 +3,7 @@ limit" as an ordinary edge condition on the warehouse report definition, with fi
 
 from __future__ import annotations
 
+import copy
 import json
 from datetime import date
 from pathlib import Path
@@ -11,12 +12,12 @@ from typing import Any
 import pytest
 
 from phi.definitions.document import validate_definition
+from phi.definitions.templates import get_template
 from phi.domain.models import EventType
 from phi.errors import InvalidDefinition
 from phi.workflows.compiler import compile_definition
 from phi.workflows.contracts import ToolOutcome, ToolRequest
 from phi.workflows.ports import HttpFetch, HttpFetched, graph_config
-from phi.workflows.warehouse.queries import ORDERS_SQL, PICKS_SQL, SHIPMENTS_SQL
 from tests.support.fake_ports import (
     FakeEvents,
     FakeHttp,
@@ -30,10 +31,6 @@ from tests.support.warehouse_reference import reference_figures
 
 REPORT_DAY = date(2026, 11, 20)
 START = {"task_id": "t-1", "org_id": "o-1", "agent_id": "a-1"}
-WINDOW = {
-    "window_start": "{{ day_start(add_days(inputs.date, -1)) }}",
-    "window_end": "{{ day_end(add_days(inputs.date, 1)) }}",
-}
 
 
 def _run(
@@ -47,86 +44,45 @@ def _run(
     return graph.invoke(START, graph_config("t", ports)), ports
 
 
-def warehouse_report(limit_input: bool = True) -> dict[str, Any]:
-    """The daily warehouse report as a definition, with an alert e-mail sent only when the late rate is over
-    the limit given as an input."""
-    return {
-        "key": "daily_warehouse_report_with_alert",
-        "name": "Daily warehouse report",
-        "inputs": {
-            "date": {"type": "date", "default": "yesterday"},
-            "max_late_rate": {"type": "number", "default": 0.05},
-        },
-        "nodes": [
-            {
-                "id": "orders",
-                "kind": "local_tool",
-                "settings": {"tool": "db.query", "sql": ORDERS_SQL, "params": WINDOW},
+def warehouse_report_with_alert() -> dict[str, Any]:
+    """The daily warehouse report template as shipped, plus an alert e-mail after the report that is sent only
+    when the day's late rate is over a limit given as an input: an ordinary edge with a condition."""
+    document = copy.deepcopy(get_template("daily_warehouse_report").definition)
+    document["inputs"]["alert_over"] = {"type": "number", "default": 0.05}
+    document["nodes"].append(
+        {
+            "id": "alert",
+            "kind": "notify",
+            "settings": {
+                "channel": "email",
+                "to": ["ops@example.com", "shift-lead@example.com"],
+                "subject": "Late shipments over the limit on {{ day.day }}",
+                "body": (
+                    "{{ kpis.late.late_count }} late orders on {{ day.day }}: "
+                    "{{ '%.1f' | format(kpis.late.late_rate * 100) }}% against a limit of "
+                    "{{ '%.1f' | format(inputs.alert_over * 100) }}%.\n\n{{ report.summary }}"
+                ),
             },
-            {"id": "picks", "kind": "local_tool", "settings": {"tool": "db.query", "sql": PICKS_SQL, "params": WINDOW}},
-            {
-                "id": "shipments",
-                "kind": "local_tool",
-                "settings": {"tool": "db.query", "sql": SHIPMENTS_SQL, "params": WINDOW},
-            },
-            {
-                "id": "kpis",
-                "kind": "compute",
-                "settings": {
-                    "function": "warehouse.daily_kpis",
-                    "inputs": {"orders": "orders", "picks": "picks", "shipments": "shipments"},
-                    "args": {"day": "{{ inputs.date }}", "thresholds": {"max_late_rate": "{{ inputs.max_late_rate }}"}},
-                },
-            },
-            {
-                "id": "report",
-                "kind": "render",
-                "settings": {"template": "warehouse.daily_report", "title": "Leeds DC", "names": {"kpis": "kpis"}},
-            },
-            {
-                "id": "alert",
-                "kind": "notify",
-                "settings": {
-                    "channel": "email",
-                    "to": ["ops@example.com", "shift-lead@example.com"],
-                    "subject": "Late shipments over the limit on {{ inputs.date }}",
-                    "body": (
-                        "{{ kpis.late.late_count }} late orders on {{ inputs.date }}: "
-                        "{{ '%.1f' | format(kpis.late.late_rate * 100) }}% against a limit of "
-                        "{{ '%.1f' | format(inputs.max_late_rate * 100) }}%.\n\n{{ report.summary }}"
-                    ),
-                },
-            },
-        ],
-        "edges": [
-            ["orders", "kpis"],
-            ["picks", "kpis"],
-            ["shipments", "kpis"],
-            ["kpis", "report"],
-            {
-                "from": "report",
-                "to": "alert",
-                "when": {">": [{"var": "kpis.late.late_rate"}, {"var": "inputs.max_late_rate"}]},
-            },
-        ],
-        "output": "report",
-    }
+        }
+    )
+    document["edges"].append(
+        {"from": "report", "to": "alert", "when": {">": [{"var": "kpis.late.late_rate"}, {"var": "inputs.alert_over"}]}}
+    )
+    return document
 
 
 def test_the_alert_is_sent_only_when_the_late_rate_is_over_the_limit(warehouse_sqlite: Path) -> None:
     reference = reference_figures(warehouse_sqlite, REPORT_DAY)
     assert reference["late_orders"] > 0  # the sample day has late orders, so some limit is exceeded
 
-    # The day's real late rate, from the report itself (the alert's figures must agree with it)
-    state, ports = _run(
-        warehouse_report(), sqlite_tools(warehouse_sqlite), {"date": REPORT_DAY.isoformat(), "max_late_rate": 1.0}
-    )
+    # limit 100 %: the report runs as always, the alert is skipped and the skip is visible
+    day = REPORT_DAY.isoformat()
+    state, ports = _run(warehouse_report_with_alert(), sqlite_tools(warehouse_sqlite), {"date": day, "alert_over": 1.0})
     assert state.get("failure") is None, state.get("failure")
     late = state["results"]["kpis"]["late"]
     assert late["late_count"] == reference["late_orders"]
     rate = late["late_rate"]
     assert 0 < rate < 1
-    # limit 100 %: not over it, so no e-mail, and the skip is visible
     assert isinstance(ports.notifier, FakeNotifier) and ports.notifier.emails == []
     assert state["output"]["workflow"]["skipped"] == ["alert"]
     assert isinstance(ports.events, FakeEvents)
@@ -135,7 +91,7 @@ def test_the_alert_is_sent_only_when_the_late_rate_is_over_the_limit(warehouse_s
     # a limit just under the day's rate: the e-mail goes, its text filled from the graph's results
     limit = round(rate - 0.001, 4)
     state, ports = _run(
-        warehouse_report(), sqlite_tools(warehouse_sqlite), {"date": REPORT_DAY.isoformat(), "max_late_rate": limit}
+        warehouse_report_with_alert(), sqlite_tools(warehouse_sqlite), {"date": day, "alert_over": limit}
     )
     [email] = ports.notifier.emails
     assert email.node_id == "alert" and email.to == ["ops@example.com", "shift-lead@example.com"]
