@@ -12,6 +12,7 @@ def test_report_markdown_renders_tables_and_escapes_raw_html() -> None:
     assert "<table>" in html and "<td>A</td>" in html
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert "<img" not in html
+    assert str(markdown("# Daily report\n\n## Late")).startswith("<h2>Daily report</h2>\n<h3>Late</h3>")
 
 
 def test_bar_chart_is_an_svg_with_a_title_and_a_description_of_its_figures() -> None:

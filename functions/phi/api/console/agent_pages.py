@@ -8,7 +8,7 @@ Lookups go through the caller's membership (`agent_of_caller`, `task_of_caller`:
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -211,7 +211,7 @@ def agent_page(request: Request, agent_id: UUID, conn: ConsoleConn, user: Consol
         profile=agent.config.get("profile"),
         task_types=_task_types(conn, agent),
         source_types=list(SourceType),
-        default_day=date.today().isoformat(),
+        default_day=(datetime.now(UTC).date() - timedelta(days=1)).isoformat(),
         task_poll=TASK_POLL_SECONDS,
         document_poll=DOCUMENT_POLL_SECONDS,
         generated=None,
@@ -329,7 +329,9 @@ def run_test_task(
             task_input["date"] = date.fromisoformat(day).isoformat()
         except ValueError as exc:
             raise BadRequest(f"{day!r} is not a date (YYYY-MM-DD).") from exc
-    task = run_task(conn, agent, user.id, task_type, task_input, trigger="console")
+    task = run_task(
+        conn, agent, user.id, task_type, task_input, trigger="api"
+    )  # the console is a client of the API: same trigger
     return redirect(request, f"/tasks/{task.id}")
 
 

@@ -28,8 +28,14 @@ def _datetime(value: datetime | str | None) -> str:
 
 
 def _markdown(text: str | None) -> Markup:
-    # Raw HTML in the source is escaped, never passed through: reports quote customers' data and documents.
-    return Markup(_markdown_parser().render(text or ""))
+    """Markdown as HTML inside a page: raw HTML in the source is escaped, never passed through (reports quote
+    customers' data and documents), and headings move one level down under the page's own h1."""
+    parser = _markdown_parser()
+    tokens = parser.parse(text or "")
+    for token in tokens:
+        if token.type in ("heading_open", "heading_close"):
+            token.tag = f"h{min(int(token.tag[1]) + 1, 6)}"
+    return Markup(parser.renderer.render(tokens, parser.options, {}))
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,269 @@
+"""The console in a real browser: Playwright driving Debian's Chromium against the embedded stack.
+
+The main journey — sign up → organisation → agent → upload an SOP → generate the profile → download the config →
+start a real `phi-agent run` process → run the daily report → watch it complete with its timeline — and the
+limits: a member sees no admin actions, another organisation's agent URL shows not found, and the pages fit a
+phone's width. Every wait is on a page condition (Playwright's expect), never a sleep.
+
+Screenshots go to the test's temporary folder; with PHI_UPDATE_SCREENSHOTS=1 they replace the README's ones in
+tests/e2e/console_screenshots/."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from phi.embedded.demo import stop_process
+from tests.support.api import ApiSession
+from tests.support.e2e import REPORT_DAY, LocalAgentProcess
+
+pytestmark = pytest.mark.e2e
+playwright_sync = pytest.importorskip("playwright.sync_api")
+expect = playwright_sync.expect
+expect.set_options(timeout=30_000)  # a bound for a shared, slow machine; each wait ends as soon as its condition holds
+
+CHROMIUM = os.environ.get("PHI_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS = Path(__file__).resolve().parent / "console_screenshots"
+LAPTOP = {"width": 1280, "height": 860}
+PHONE = {"width": 390, "height": 844}
+PASSWORD = "console-password-1"
+SOP_TEXT = """# SOP: late shipments
+
+## Escalation
+When a carrier misses its pick-up window, the shift lead calls the carrier within 30 minutes and re-books the
+orders on the next collection. More than 5% of the day's orders shipped late is an incident: the warehouse
+manager reviews the carrier's performance the next morning.
+
+## Picking
+Pickers are expected to reach 90 picks an hour; an hour below half of the median hour is reviewed.
+"""
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: `make setup` installs Debian's chromium"
+    with playwright_sync.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def screenshots(tmp_path: Path) -> Path:
+    return SCREENSHOTS if os.environ.get("PHI_UPDATE_SCREENSHOTS") == "1" else tmp_path / "screenshots"
+
+
+@pytest.fixture
+def local_agents() -> Iterator[list[LocalAgentProcess]]:
+    started: list[LocalAgentProcess] = []
+    yield started
+    for agent_process in started:
+        stop_process(agent_process.process)
+
+
+def _shot(page: Any, folder: Path, name: str, full_page: bool = True) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=full_page)
+
+
+def _sign_up(page: Any, api_url: str, email: str) -> None:
+    page.goto(f"{api_url}/console/signup")
+    page.get_by_label("Your name").fill("Ana Console")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("heading", name="Your organisations")).to_be_visible()
+
+
+def _log_in(page: Any, api_url: str, email: str) -> None:
+    page.goto(f"{api_url}/console/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Your organisations")).to_be_visible()
+
+
+def _fits_the_width(page: Any) -> bool:
+    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"))
+
+
+def test_sign_up_to_a_completed_report_in_the_browser(
+    api_url: str,
+    browser: Any,
+    warehouse_db: Path,
+    tmp_path: Path,
+    screenshots: Path,
+    local_agents: list[LocalAgentProcess],
+) -> None:
+    context = browser.new_context(viewport=LAPTOP, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    email = f"ana-{uuid.uuid4().hex[:10]}@example.com"
+    org_name = f"Northwind {uuid.uuid4().hex[:4]}"
+
+    # Sign up, then create an organisation
+    page.goto(f"{api_url}/console/login")
+    _shot(page, screenshots, "01-login")
+    _sign_up(page, api_url, email)
+    expect(page.get_by_text("You are not in any organisation yet")).to_be_visible()
+    page.get_by_label("Name").fill(org_name)
+    page.get_by_role("button", name="Create organisation").click()
+    expect(page.get_by_role("heading", name=org_name)).to_be_visible()
+
+    # Create an agent: industry → role template → tools
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Agents", exact=True).click()
+    expect(page.get_by_text("No agents yet.")).to_be_visible()
+    page.get_by_role("link", name="New agent").click()
+    expect(page.get_by_label("Industry")).to_have_value("logistics")
+    page.get_by_label("Role template").select_option("warehouse_analyst")  # htmx reloads the role's tools
+    expect(page.get_by_label(re.compile("^Warehouse database"))).to_be_checked()
+    _shot(page, screenshots, "02-new-agent")
+    page.get_by_label(re.compile("^Name")).fill("York DC analyst")
+    page.get_by_role("button", name="Create agent").click()
+    expect(page.get_by_role("heading", name="York DC analyst")).to_be_visible()
+    agent_url = page.url
+    agent_id = agent_url.rstrip("/").rsplit("/", 1)[1]
+
+    # Upload an SOP and watch it become searchable
+    sop = tmp_path / "SOP-late-shipments.md"
+    sop.write_text(SOP_TEXT)
+    page.get_by_label(re.compile("^Document \\(")).set_input_files(str(sop))
+    page.get_by_role("button", name="Upload", exact=True).click()
+    document_row = page.locator("#documents tr", has_text="SOP-late-shipments.md")
+    expect(document_row).to_be_visible()
+    expect(document_row.get_by_text("READY")).to_be_visible(timeout=240_000)
+
+    # Generate the profile: the system prompt appears
+    page.get_by_role("button", name="Generate profile").click()
+    expect(page.get_by_text("Profile generated")).to_be_visible(timeout=120_000)
+    expect(page.locator("#system-prompt")).to_contain_text("York DC analyst")
+
+    # Download the local agent's configuration and issue a key
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Download config").click()
+    config_file = tmp_path / "phi-agent-config.yaml"
+    download_info.value.save_as(config_file)
+    config = yaml.safe_load(config_file.read_text())
+    assert config["agent_id"] == agent_id
+    _shot(page, screenshots, "03-agent")
+    page.get_by_role("button", name="Issue an agent key").click()
+    key = page.locator("#agent-key").inner_text().strip()
+    assert key.startswith("phi_ak_")
+
+    # Start a real local agent next to the warehouse database; the fleet page shows it online
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PHI_", "AWS_"))}
+    env.update({"PHI_AGENT_KEY": key, "PHI_WAREHOUSE_DB_URL": f"sqlite:///{warehouse_db}"})
+    agent_process = LocalAgentProcess(subprocess.Popen(["true"]), config_file, tmp_path / "agent.log", env)
+    agent_process.restart()
+    local_agents.append(agent_process)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Local agents").click()
+    fleet_row = page.locator("#fleet tr", has_text="York DC analyst")
+    expect(fleet_row.get_by_text("ONLINE")).to_be_visible(timeout=120_000)  # arrives by htmx polling
+    expect(fleet_row).to_contain_text(str(agent_process.process.pid))
+    _shot(page, screenshots, "04-fleet")
+
+    # Run the daily report and watch it complete, with its timeline, without reloading
+    page.goto(agent_url)
+    page.get_by_label("Workflow").select_option("DAILY_WAREHOUSE_REPORT")
+    page.get_by_label("Day").fill(REPORT_DAY.isoformat())
+    page.get_by_role("button", name="Run test task").click()
+    expect(page.get_by_role("heading", name="DAILY_WAREHOUSE_REPORT")).to_be_visible()
+    expect(page.locator("#task-status")).to_contain_text("SUCCEEDED", timeout=300_000)
+    timeline = page.locator("#timeline")
+    for event in ("TASK_CREATED", "TASK_STARTED", "TOOL_REQUESTED", "TOOL_COMPLETED", "TASK_COMPLETED"):
+        expect(timeline).to_contain_text(event)
+    expect(page.locator("#execution-history")).to_contain_text("RunLocalTool")
+    expect(page.locator("article.markdown table").first).to_be_visible()
+    expect(page.locator("svg.chart title", has_text="Lines picked per hour")).to_have_count(1)
+    expect(page.locator("svg.chart title", has_text="Late rate by report day")).to_have_count(1)
+    _shot(page, screenshots, "05-task-report", full_page=False)
+
+    # The agent's history shows the task; the pages fit a phone's width
+    page.goto(agent_url)
+    expect(page.locator("#agent-tasks")).to_contain_text("SUCCEEDED")
+    task_url = page.locator("#agent-tasks a", has_text="DAILY_WAREHOUSE_REPORT").first.get_attribute("href")
+    phone = browser.new_context(viewport=PHONE, storage_state=context.storage_state())
+    phone_page = phone.new_page()
+    for url in (agent_url, f"{api_url}{task_url}"):
+        phone_page.goto(url)
+        expect(phone_page.locator("h1").first).to_be_visible()
+        assert _fits_the_width(phone_page), url
+    _shot(phone_page, screenshots, "06-task-phone", full_page=False)
+
+    # Document search answers with the SOP's passage and its citation
+    page.goto(f"{agent_url}/search")
+    page.get_by_label("Question").fill("What happens when a carrier misses its pick-up?")
+    page.get_by_role("button", name="Search", exact=True).click()
+    hit = page.locator(".hit", has_text="re-books the orders").first
+    expect(hit.locator("cite")).to_have_text("SOP-late-shipments.md")
+    _shot(page, screenshots, "07-search")
+    phone.close()
+    context.close()
+
+
+def test_a_member_sees_no_admin_actions_and_another_organisations_agent_is_not_found(
+    api_url: str, browser: Any, screenshots: Path
+) -> None:
+    # Given an organisation with an agent, a member of it, and another organisation's agent
+    owner = ApiSession(api_url)
+    owner.sign_up(f"owner-{uuid.uuid4().hex[:10]}@example.com")
+    owner.create_org(f"Acme {uuid.uuid4().hex[:4]}")
+    agent = owner.create_agent(name="Acme analyst")
+    other = ApiSession(api_url)
+    other.sign_up(f"other-{uuid.uuid4().hex[:10]}@example.com")
+    other.create_org("Other Co")
+    foreign_agent = other.create_agent(name="Secret analyst")
+    member_email = f"member-{uuid.uuid4().hex[:10]}@example.com"
+    ApiSession(api_url).sign_up(member_email, PASSWORD)
+    owner.ok("POST", f"/orgs/{owner.org_id}/members", json={"email": member_email, "role": "MEMBER"})
+
+    context = browser.new_context(viewport=LAPTOP)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    _log_in(page, api_url, member_email)
+
+    # The member sees the agent but none of the owner/admin actions
+    page.goto(f"{api_url}/console/agents/{agent['id']}")
+    expect(page.get_by_role("heading", name="Acme analyst")).to_be_visible()
+    expect(page.get_by_role("link", name="Download config")).to_be_visible()
+    expect(page.get_by_role("button", name="Run test task")).to_be_visible()
+    for admin_action in ("Generate profile", "Issue an agent key", "Upload"):
+        expect(page.get_by_role("button", name=admin_action)).to_have_count(0)
+    expect(page.get_by_role("link", name="Admin")).to_have_count(0)
+    page.goto(f"{api_url}/console/orgs/{owner.org_id}/agents")
+    expect(page.get_by_role("link", name="New agent")).to_have_count(0)
+    page.goto(f"{api_url}/console/orgs/{owner.org_id}/members")
+    expect(page.get_by_role("button", name="Add member")).to_have_count(0)
+    _shot(page, screenshots, "08-members-as-member")
+
+    # Another organisation's agent URL is "not found", exactly like a missing one
+    response = page.goto(f"{api_url}/console/agents/{foreign_agent['id']}")
+    assert response is not None and response.status == 404
+    expect(page.get_by_role("heading", name="Not found")).to_be_visible()
+    expect(page.get_by_text("Secret analyst")).to_have_count(0)
+    context.close()
+
+
+def test_screenshots_in_the_readme_exist() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    shown = re.findall(r"tests/e2e/console_screenshots/([\w-]+\.png)", readme)
+    assert shown, "the README shows the console's screenshots"
+    for name in shown:
+        assert (SCREENSHOTS / name).is_file(), name
