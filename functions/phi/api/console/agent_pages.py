@@ -400,11 +400,13 @@ def _task_context(conn: DbConnection, task: Task) -> dict[str, Any]:
     hourly = [Point(label=f"{h['hour']:02d}", value=float(h["lines"])) for h in kpis.get("hourly") or []]
     charts = []
     if hourly:
-        charts.append(bar_chart("picks-per-hour", "Lines picked per hour", hourly, "lines"))
+        caption = f"Lines picked per hour ({kpis.get('timezone', 'UTC')})"
+        charts.append((caption, bar_chart("picks-per-hour", "Lines picked per hour", hourly, "lines")))
     if kpis.get("late"):
         late_points = _late_rate_points(conn, task)
         if late_points:
-            charts.append(line_chart("late-rate", "Late rate by report day (recent reports)", late_points))
+            title = "Late rate by report day (recent reports)"
+            charts.append((title, line_chart("late-rate", title, late_points)))
     return {
         "task": task,
         "events": events,

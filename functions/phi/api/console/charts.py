@@ -71,7 +71,7 @@ def line_chart(chart_id: str, title: str, points: Sequence[Point], as_percent: b
     top = max(max(p.value for p in points), 0.01)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     step = plot_w / max(len(points) - 1, 1)
-    fmt = "{:.0%}" if as_percent else "{:g}"
+    fmt = "{:.1%}" if as_percent else "{:g}"
     coords = []
     marks = []
     for index, point in enumerate(points):
