@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import subprocess
+import uuid
 from pathlib import Path
 
 import httpx
@@ -32,7 +33,10 @@ def test_the_readme_curl_walkthrough_works_as_written(api_url: str, tmp_path: Pa
     from phi_agent.tools.registry import build_registry
 
     assert shutil.which("curl") and shutil.which("python3"), "the walkthrough needs curl and python3"
-    session = readme_shell_session()
+    # The README signs up ana@example.com; other tests on the same stack (the OpenAPI fuzz uses the documented
+    # examples) may have taken that address, so this run signs up its own.
+    session = readme_shell_session().replace("ana@example.com", f"ana-{uuid.uuid4().hex[:12]}@example.com")
+    assert "@example.com" in session
     env = {**os.environ, "API": api_url}
     done = subprocess.run(
         ["bash", "-euo", "pipefail", "-c", session], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
