@@ -26,7 +26,7 @@ from phi.db import tasks as tasks_repo
 from phi.db import users as users_repo
 from phi.db.connection import rollback, transaction
 from phi.domain.models import OrgRole, User
-from phi.errors import Forbidden, PhiError
+from phi.errors import BadRequest, Forbidden, PhiError
 from phi.services import members as members_service
 from phi.services.auth import authenticate
 from phi.services.security import hash_password, issue_access_token
@@ -275,13 +275,18 @@ def admin_tasks(
     conn: ConsoleConn,
     user: ConsoleUser,
     status: Annotated[str | None, Query(max_length=20)] = None,
+    org_id: Annotated[str | None, Query(max_length=64)] = None,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> Response:
     if not user.is_platform_admin:
         raise Forbidden("Only platform administrators can see every organisation's tasks.")
+    try:
+        org_filter = UUID(org_id.strip()) if org_id and org_id.strip() else None
+    except ValueError as exc:
+        raise BadRequest(f"{org_id!r} is not an organisation id.") from exc
     chosen = status if status in {"PENDING", "RUNNING", "SUCCEEDED", "FAILED", "SKIPPED"} else None
     where = tasks_repo.TaskFilter(status=chosen, limit=50, offset=offset)  # type: ignore[arg-type]
-    tasks, total = tasks_repo.list_tasks(conn, None, where)
+    tasks, total = tasks_repo.list_tasks(conn, org_filter, where)
     events = {t.id: tasks_repo.list_events(conn, t.id, t.org_id) for t in tasks}
     org_names = {o.id: o.name for o in orgs_repo.list_orgs_by_id(conn, list({t.org_id for t in tasks}))}
     return render(

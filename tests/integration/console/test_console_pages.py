@@ -1,0 +1,130 @@
+"""Console pages over HTTP against the embedded stack: forms that change things, with their errors shown where
+they belong (agent creation, members and roles, workflow edits, diffs and roll-back), and the admin page."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+
+from tests.support.api import ApiSession
+from tests.support.console import ConsoleSession
+
+
+def _console_owner(api_url: str) -> tuple[ConsoleSession, str]:
+    console = ConsoleSession(api_url)
+    console.sign_up()
+    created = console.post("/console/orgs", {"name": f"Org {uuid.uuid4().hex[:6]}"})
+    assert created.status_code == 303
+    return console, created.headers["location"].rsplit("/", 1)[1]
+
+
+def test_the_create_form_makes_an_agent_from_a_role_and_shows_errors_at_their_field(api_url: str) -> None:
+    console, org_id = _console_owner(api_url)
+    form = console.client.get(f"/console/orgs/{org_id}/agents/new")
+    assert form.status_code == 200 and 'name="role_key"' in form.text
+    choices = console.client.get(
+        f"/console/orgs/{org_id}/agents/new/choices",
+        params={"industry_key": "logistics"},
+        headers={"HX-Request": "true"},
+    )
+    assert 'value="warehouse_analyst"' in choices.text and 'value="db" checked' in choices.text
+
+    bad = console.post(
+        f"/console/orgs/{org_id}/agents",
+        {"industry_key": "logistics", "role_key": "warehouse_analyst", "warehouse_timezone": "Mars/Olympus"},
+    )
+    assert bad.status_code == 400
+    assert 'id="warehouse_timezone-error"' in bad.text
+
+    good = console.post(
+        f"/console/orgs/{org_id}/agents",
+        {"name": "Leeds analyst", "industry_key": "logistics", "role_key": "warehouse_analyst", "tool_keys": ["db"]},
+    )
+    assert good.status_code == 303
+    page = console.client.get(good.headers["location"])
+    assert "<h1>Leeds analyst</h1>" in page.text and "<code>db</code>" in page.text
+    assert "<code>file</code>" not in page.text  # only the tools ticked
+
+
+def test_members_are_added_and_their_roles_changed_with_errors_next_to_the_form(api_url: str) -> None:
+    console, org_id = _console_owner(api_url)
+    colleague = ApiSession(api_url)
+    email = f"bo-{uuid.uuid4().hex[:10]}@example.com"
+    colleague.sign_up(email)
+
+    unknown = console.post(f"/console/orgs/{org_id}/members", {"email": "nobody-here@example.com", "role": "MEMBER"})
+    assert unknown.status_code == 400 and 'id="email-error"' in unknown.text
+
+    added = console.post(f"/console/orgs/{org_id}/members", {"email": email, "role": "MEMBER"})
+    assert added.status_code == 303
+    user_id = colleague.ok("GET", "/me")["user"]["id"]
+    promoted = console.post(f"/console/orgs/{org_id}/members/{user_id}/role", {"role": "ADMIN"})
+    assert promoted.status_code == 303
+    assert colleague.ok("GET", f"/orgs/{org_id}")["role"] == "ADMIN"
+
+    me = next(m for m in colleague.ok("GET", f"/orgs/{org_id}/members") if m["role"] == "OWNER")
+    last_owner = console.post(f"/console/orgs/{org_id}/members/{me['user_id']}/remove")
+    assert last_owner.status_code == 409 and "owner" in last_owner.text.lower()
+
+
+def test_a_workflow_is_edited_with_errors_at_the_field_compared_and_rolled_back(api_url: str) -> None:
+    owner = ApiSession(api_url)
+    owner.sign_up(f"wf-{uuid.uuid4().hex[:10]}@example.com")
+    owner.create_org("Workflows Ltd")
+    agent = owner.create_agent()
+    console = ConsoleSession(api_url)
+    email = console.sign_up()
+    owner.ok("POST", f"/orgs/{owner.org_id}/members", json={"email": email, "role": "ADMIN"})
+    key = owner.ok("GET", f"/agents/{agent['id']}/workflows")[0]["key"]
+    base = f"/console/agents/{agent['id']}/workflows/{key}"
+    definition = owner.ok("GET", f"/agents/{agent['id']}/workflows/{key}")["definition"]
+
+    listed = console.client.get(f"/console/agents/{agent['id']}/workflows")
+    assert listed.status_code == 200 and key in listed.text
+    editor = console.client.get(f"{base}/edit")
+    assert editor.status_code == 200 and 'name="definition"' in editor.text
+
+    broken = json.loads(json.dumps(definition))
+    broken["edges"] = [*broken.get("edges", []), [broken["nodes"][0]["id"], "nowhere"]]
+    refused = console.post(f"{base}/edit", {"definition": json.dumps(broken), "reason": "try", "based_on": "1"})
+    assert refused.status_code == 400
+    assert 'aria-invalid="true" aria-describedby="definition-error"' in refused.text
+    assert "nowhere" in refused.text
+    not_json = console.post(f"{base}/edit", {"definition": "{not json", "based_on": "1"})
+    assert not_json.status_code == 400 and "Not valid JSON" in not_json.text
+
+    renamed = {**definition, "name": "Daily report (renamed)"}
+    saved = console.post(f"{base}/edit", {"definition": json.dumps(renamed), "reason": "new name", "based_on": "1"})
+    assert saved.status_code == 303 and saved.headers["location"].endswith("?saved=2")
+
+    diff = console.client.get(f"{base}/diff", params={"from": 1, "to": 2})
+    assert diff.status_code == 200 and "<code>/name</code>" in diff.text and "Daily report (renamed)" in diff.text
+
+    rolled = console.post(f"{base}/rollback", {"to_version": "1"})
+    assert rolled.status_code == 303
+    page = console.client.get(base)
+    assert re.search(r"rollback\s*\(from v1\)", page.text)
+    assert owner.ok("GET", f"/agents/{agent['id']}/workflows/{key}")["definition"]["name"] == definition["name"]
+
+
+def test_platform_admins_see_every_organisations_tasks_with_their_events(api_url: str) -> None:
+    from phi.db.connection import transaction
+
+    owner = ApiSession(api_url)
+    owner.sign_up(f"t-{uuid.uuid4().hex[:10]}@example.com")
+    owner.create_org("Tasks Inc")
+    agent = owner.create_agent()
+    task = owner.ok("POST", f"/agents/{agent['id']}/run-task", json={"type": "DAILY_WAREHOUSE_REPORT"})
+    admin = ConsoleSession(api_url)
+    admin_email = admin.sign_up()
+    assert admin.client.get("/console/admin/tasks").status_code == 403
+    with transaction() as conn:
+        conn.execute("UPDATE users SET is_platform_admin = true WHERE email = %s", (admin_email,))
+
+    page = admin.client.get("/console/admin/tasks", params={"org_id": owner.org_id})
+    assert page.status_code == 200
+    assert f'id="task-{task["task_id"]}"' in page.text
+    assert "Tasks Inc" in page.text and "TASK_CREATED" in page.text
+    assert 'href="/console/admin/tasks"' in page.text  # the nav shows admins their page
+    assert admin.client.get("/console/admin/tasks", params={"org_id": "nope"}).status_code == 400
