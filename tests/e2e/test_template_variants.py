@@ -73,6 +73,20 @@ def _assert_reference_figures(task: dict[str, Any], source: Path) -> None:
     assert f"{expected['lines_picked']:,}" in task["output"]["markdown"]
 
 
+def test_the_template_as_shipped_gives_the_reference_figures_on_a_second_dataset(
+    new_user: ApiSession, source_warehouse: Path, start_local_agent: StartAgent
+) -> None:
+    agent = new_user.create_agent()
+    start_local_agent(new_user, agent, f"sqlite:///{source_warehouse}")
+
+    task = _run(new_user, agent)
+
+    _assert_reference_figures(task, source_warehouse)
+    version = new_user.ok("GET", f"/agents/{agent['id']}/workflows/DAILY_WAREHOUSE_REPORT")
+    assert version["current_version"] == 1 and version["version"]["source"] == "template"
+    assert task["output"]["workflow"]["ran"][-1] == "report"
+
+
 def _postgres_warehouse(admin_dsn: str, source: Path) -> str:
     """A database of the embedded PostgreSQL holding the source data under other names (schema wms), read by
     a login that may only read it; its URL for the local agent."""

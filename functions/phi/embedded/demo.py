@@ -135,6 +135,14 @@ def stop_process(process: subprocess.Popen[bytes]) -> None:
             process.kill()
 
 
+def print_workflows(api: ApiClient, agent: DemoAgent) -> None:
+    """What the agent runs: its workflows as data, each version 1 of a catalogue template (GET /workflow-templates)."""
+    for workflow in api.call("GET", f"/agents/{agent.agent_id}/workflows"):
+        view = api.call("GET", f"/agents/{agent.agent_id}/workflows/{workflow['key']}")
+        nodes = ", ".join(f"{n['id']} ({n['kind']})" for n in view["definition"]["nodes"])
+        print(f"  workflow {workflow['key']} v{view['current_version']} ({view['version']['reason']}): {nodes}")
+
+
 def print_timeline(task: dict[str, Any]) -> None:
     started = datetime.fromisoformat(task["events"][0]["created_at"]) if task["events"] else None
     print("\nEvent timeline")
@@ -176,6 +184,7 @@ def run_demo(data_dir: Path) -> int:
         api.sign_up(f"demo-{int(time.time())}@northwind.example", "demo-password-123", "Demo User")
         agent = create_demo_agent(api, work_dir)
         print(f"Agent {agent.agent_id} created with its own queue; config written to {agent.config_file}")
+        print_workflows(api, agent)
         print("Teaching it the warehouse SOPs (S3 → SQS → ingest → pgvector; the first embedding loads the model):")
         teach_sops(api, agent)
         agent_process = start_local_agent(agent, warehouse_db, work_dir / "local-agent.log")
