@@ -50,3 +50,10 @@ class InvalidDefinition(BadRequest):
     """A workflow definition that does not validate; details["errors"] lists {node, field, message}."""
 
     code = "invalid_definition"
+
+
+class LlmBudgetExhausted(RateLimited):
+    """The organisation's monthly LLM token budget is spent; details: budget_tokens, used_tokens, resets_at,
+    retry_after_seconds (until the month turns, UTC)."""
+
+    code = "llm_budget_exhausted"

@@ -14,6 +14,11 @@ def _secret_string(secret_arn: str) -> str:
     return str(client("secretsmanager").get_secret_value(SecretId=secret_arn)["SecretString"])
 
 
+def secret_string(secret_arn: str) -> str:
+    """A Secrets Manager secret's value, read once per cold start."""
+    return _secret_string(secret_arn)
+
+
 def openai_api_key(settings: Settings) -> str | None:
     """The OpenAI (or compatible) key; a local OpenAI-compatible server (Ollama, vLLM) accepts any key."""
     if settings.openai_api_key is not None:

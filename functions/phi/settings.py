@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from phi import names
@@ -16,8 +27,65 @@ class MissingSettingError(RuntimeError):
     """A setting this handler needs is not configured: raised at cold start, naming the variable."""
 
 
+# What an LLM call is for; each purpose has its own ordered routes (PHI_LLM_ROUTES).
+LlmPurpose = Literal["analysis", "profile", "classification", "planning"]
+LLM_PURPOSES: tuple[LlmPurpose, ...] = ("analysis", "profile", "classification", "planning")
+
+
+class LlmRoute(BaseModel):
+    """One provider + model a purpose may use. The API key is a reference (an environment variable's name or a
+    Secrets Manager ARN), never the key itself: configuration is logged and shown, keys must not be."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    provider: Literal["openai", "scripted"] = Field(
+        default="openai", description="openai: OpenAI or any OpenAI-compatible server (vLLM, Ollama) at base_url"
+    )
+    model: str = Field(min_length=1, max_length=200)
+    base_url: str | None = Field(default=None, max_length=500, pattern=r"^https?://")
+    api_key_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    api_key_secret_arn: str | None = Field(default=None, pattern=r"^arn:")
+    timeout_seconds: float | None = Field(default=None, gt=0, le=600)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_inline_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict) and any(k in data for k in ("api_key", "key", "openai_api_key")):
+            raise ValueError("a route names its key (api_key_env or api_key_secret_arn), it never holds one")
+        return data
+
+    @property
+    def label(self) -> str:
+        """provider/model@host — what logs, events and metrics show (never a key)."""
+        host = self.base_url.split("://", 1)[1].split("/", 1)[0] if self.base_url else None
+        return f"{self.provider}/{self.model}" + (f"@{host}" if host else "")
+
+
+LlmRoutingTable = dict[LlmPurpose, list[LlmRoute]]
+_ROUTES_FILE = TypeAdapter(dict[Literal[LlmPurpose, "default"], list[LlmRoute]])
+
+
+def parse_llm_routes(raw: str) -> LlmRoutingTable:
+    """PHI_LLM_ROUTES: {"<purpose>" | "default": [route, ...]}; every purpose must end up with a route. Errors
+    name the place and the problem, never the value (which might hold a mistakenly pasted key)."""
+    try:
+        table = _ROUTES_FILE.validate_json(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'routes'}: {e['msg']}" for e in exc.errors(include_input=False)
+        )
+        raise ValueError(f"PHI_LLM_ROUTES is invalid: {problems}") from None
+    default = table.get("default") or []
+    routed: LlmRoutingTable = {p: table.get(p) or default for p in LLM_PURPOSES}
+    unrouted = [p for p, routes in routed.items() if not routes]
+    if unrouted:
+        raise ValueError(f'PHI_LLM_ROUTES has no route for {", ".join(unrouted)} (add them or a "default" list)')
+    return routed
+
+
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PHI_", extra="ignore")
+    # Inputs stay out of validation errors: a bad value may be a secret (a DSN, a key pasted in the wrong place).
+    model_config = SettingsConfigDict(env_prefix="PHI_", extra="ignore", hide_input_in_errors=True)
 
     stage: str = "dev"
     region: str = Field(default="us-east-1", validation_alias="AWS_REGION")
@@ -82,6 +150,38 @@ class Settings(BaseSettings):
     # Profile generation runs inside an API request: one LLM request, cut off after this, then the role template.
     profile_llm_budget_seconds: float = Field(default=20.0, gt=0, lt=names.API_INTEGRATION_TIMEOUT_SECONDS)
     scripted_llm_file: str | None = None
+    # The routing table (JSON): purpose → ordered routes, the next tried when one fails (phi.llm.routing).
+    # Unset: one route per purpose built from the settings above (PHI_LLM_PROVIDER, PHI_OPENAI_BASE_URL, ...).
+    llm_routes: str | None = None
+    _llm_routing: LlmRoutingTable = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _validate_llm_routes(self) -> Settings:
+        self._llm_routing = parse_llm_routes(self.llm_routes) if self.llm_routes else self._single_route_table()
+        unset = sorted(
+            {r.api_key_env for rs in self._llm_routing.values() for r in rs if r.api_key_env} - set(os.environ)
+        )
+        if unset:
+            raise ValueError(f"PHI_LLM_ROUTES names key variables that are not set: {', '.join(unset)}")
+        return self
+
+    def _single_route_table(self) -> LlmRoutingTable:
+        if self.llm_provider == "none":
+            return {}
+        base_url = self.openai_base_url if self.llm_provider == "openai" else None
+        models: dict[LlmPurpose, str] = {
+            "analysis": self.llm_model_analysis,
+            "profile": self.llm_model_profile,
+            "classification": self.llm_model_analysis,
+            "planning": self.llm_model_analysis,
+        }
+        if self.llm_provider == "scripted":
+            models = dict.fromkeys(LLM_PURPOSES, "scripted")
+        return {p: [LlmRoute(provider=self.llm_provider, model=m, base_url=base_url)] for p, m in models.items()}
+
+    def llm_routing(self) -> LlmRoutingTable:
+        """Purpose → ordered routes; empty when no generative model is configured."""
+        return self._llm_routing
 
     # Embeddings. "local": an offline model shipped in a Python package (embedded default; needs the
     # `embedded` extra). "openai": the OpenAI embeddings API or any server speaking it (openai_base_url).
@@ -196,7 +296,14 @@ _MODEL_USERS = {names.Service.API, names.Service.THINK, names.Service.INGEST}
 
 def requirements_for(service: names.Service, settings: Settings) -> tuple[Requirement, ...]:
     requirements = HANDLER_REQUIREMENTS[service]
-    uses_openai = settings.llm_provider == "openai" or settings.embedding_provider == "openai"
+    # A route with no key reference and no base_url of its own uses the default OpenAI key.
+    default_key_routes = [
+        r
+        for routes in settings.llm_routing().values()
+        for r in routes
+        if r.provider == "openai" and not (r.base_url or r.api_key_env or r.api_key_secret_arn)
+    ]
+    uses_openai = bool(default_key_routes) or settings.embedding_provider == "openai"
     if service in _MODEL_USERS and uses_openai:
         requirements = (*requirements, OPENAI_ACCESS)
     if service == names.Service.THINK and settings.email_delivery == "ses":  # notify nodes run in Think

@@ -198,6 +198,9 @@ def test_with_an_llm_configured_the_report_gains_its_narrative_from_the_computed
     prompt = json.loads(script.read_text())["seen"][0]["messages"][1]["content"]
     lines_picked = task["output"]["kpis"]["throughput"]["lines_picked"]
     assert f'"lines_picked":{lines_picked}' in prompt
+    # and the task keeps its LLM call (model, purpose, latency), shown on the task and in its events
+    assert [(c["purpose"], c["model"], c["ok"]) for c in task["llm_calls"]] == [("analysis", "scripted", True)]
+    assert [e["type"] for e in task["events"]].count("LLM_CALLED") == 1
 
 
 def test_a_threshold_the_agent_config_ties_to_an_sop_is_read_from_that_sop(

@@ -67,7 +67,7 @@ class FakeTools:
 
 @dataclass
 class FakeLlm:
-    answers: list[str]
+    answers: list[str | Exception]  # an exception is raised in place of an answer (a refused or failed call)
     name: str = "fake"
     prompts: list[list[ChatMessage]] = field(default_factory=list)
 
@@ -75,7 +75,10 @@ class FakeLlm:
         self, messages: list[ChatMessage], *, purpose: Purpose, json_schema: dict[str, Any] | None = None
     ) -> LlmResponse:
         self.prompts.append(messages)
-        return LlmResponse(text=self.answers.pop(0), model="fake")
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return LlmResponse(text=answer, model="fake")
 
 
 @dataclass
@@ -176,7 +179,7 @@ def fake_ports(
     tools: Callable[[ToolRequest], ToolOutcome],
     *,
     hits: list[SearchHit] | None = None,
-    llm_answers: list[str] | None = None,
+    llm_answers: list[str | Exception] | None = None,
     http: Callable[[HttpFetch], HttpFetched] | None = None,
 ) -> Ports:
     return Ports(

@@ -15,6 +15,7 @@ from phi.api.routers import (
     auth,
     catalog,
     documents,
+    llm,
     local_agents,
     members,
     notifications,
@@ -55,6 +56,7 @@ def create_app() -> FastAPI:
         notifications.router,
         documents.router,
         admin.router,
+        llm.router,
     ):
         app.include_router(router)
     for router in (members.router, catalog.router):

@@ -120,6 +120,15 @@ def admin_org(org: CallerOrg) -> Organization:
 AdminOrg = Annotated[Organization, Depends(admin_org)]
 
 
+def owner_org(org: CallerOrg) -> Organization:
+    if org.role != OrgRole.OWNER:
+        raise Forbidden("Only an owner of the organisation can do this.")
+    return org
+
+
+OwnerOrg = Annotated[Organization, Depends(owner_org)]
+
+
 def admin_agent(agent: CallerAgent, conn: Conn, user: CurrentUser) -> Agent:
     org = orgs_repo.get_org_for_user(conn, agent.org_id, user.id)
     _require_admin_role(org.role if org else None)

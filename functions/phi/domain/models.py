@@ -41,6 +41,7 @@ class EventType(StrEnum):
     REPORT_GENERATED = "REPORT_GENERATED"
     NODE_COMPLETED = "NODE_COMPLETED"
     NODE_SKIPPED = "NODE_SKIPPED"
+    LLM_CALLED = "LLM_CALLED"
     TASK_COMPLETED = "TASK_COMPLETED"
     TASK_FAILED = "TASK_FAILED"
 
@@ -179,3 +180,18 @@ class AgentKey(Model):
     created_at: datetime
     last_used_at: datetime | None = None
     revoked_at: datetime | None = None
+
+
+class LlmCall(Model):
+    """One request to one LLM route: what an organisation's token use and a task's LLM work are made of."""
+
+    purpose: str = Field(examples=["analysis"])
+    route: str = Field(description="provider/model@host, never a key", examples=["openai/gpt-4o-mini"])
+    model: str = Field(examples=["gpt-4o-mini"])
+    attempt: int = Field(ge=1, description="Position of the route in the purpose's list (2 = first fallback)")
+    ok: bool
+    error: str | None = Field(default=None, description="The failure's kind and HTTP status when not ok")
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_ms: int = 0
+    created_at: datetime | None = None

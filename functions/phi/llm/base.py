@@ -6,7 +6,9 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel
 
-Purpose = Literal["analysis", "profile", "classification"]
+from phi.settings import LlmPurpose
+
+Purpose = LlmPurpose
 
 
 class ChatMessage(BaseModel):

@@ -5,31 +5,30 @@ from __future__ import annotations
 from typing import Any
 
 from phi.llm.base import ChatMessage, LlmResponse, Purpose
-from phi.settings import Settings
 
 
 class OpenAIProvider:
+    """One route: one server, one model. Which model serves which purpose is the routing table's (phi.llm.routing)."""
+
     name = "openai"
 
-    def __init__(self, settings: Settings, api_key: str, timeout_seconds: float | None = None) -> None:
+    def __init__(
+        self, *, model: str, api_key: str, base_url: str | None, timeout_seconds: float, temperature: float
+    ) -> None:
         from openai import OpenAI  # imported here: only tasks that call an LLM pay for it
 
         # No SDK retries: the caller owns the one retry layer (phi.workflows.retry) or has none (a budget).
-        self._client = OpenAI(
-            api_key=api_key,
-            base_url=settings.openai_base_url,
-            timeout=timeout_seconds or settings.llm_timeout_seconds,
-            max_retries=0,
-        )
-        self._models: dict[Purpose, str] = {
-            "analysis": settings.llm_model_analysis,
-            "profile": settings.llm_model_profile,
-            "classification": settings.llm_model_analysis,
-        }
-        self._temperature = settings.llm_temperature
+        self._client = OpenAI(api_key=api_key, base_url=base_url, timeout=timeout_seconds, max_retries=0)
+        self._model = model
+        self._temperature = temperature
 
     def chat(
-        self, messages: list[ChatMessage], *, purpose: Purpose, json_schema: dict[str, Any] | None = None
+        self,
+        messages: list[ChatMessage],
+        *,
+        purpose: Purpose,
+        json_schema: dict[str, Any] | None = None,
+        timeout_seconds: float | None = None,
     ) -> LlmResponse:
         extra: dict[str, Any] = {}
         if json_schema is not None:
@@ -37,8 +36,10 @@ class OpenAIProvider:
                 "type": "json_schema",
                 "json_schema": {"name": "output", "schema": json_schema},
             }
+        if timeout_seconds is not None:
+            extra["timeout"] = timeout_seconds
         completion = self._client.chat.completions.create(
-            model=self._models[purpose],
+            model=self._model,
             messages=[m.model_dump() for m in messages],  # type: ignore[misc]
             temperature=self._temperature,
             **extra,
@@ -46,7 +47,7 @@ class OpenAIProvider:
         usage = completion.usage
         return LlmResponse(
             text=completion.choices[0].message.content or "",
-            model=completion.model,
+            model=completion.model or self._model,
             prompt_tokens=usage.prompt_tokens if usage else 0,
             completion_tokens=usage.completion_tokens if usage else 0,
         )

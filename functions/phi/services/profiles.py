@@ -22,6 +22,7 @@ from phi.db.documents import ProfileSource
 from phi.definitions.templates import WorkflowTemplate, list_templates, template_for_workflow
 from phi.domain.models import Agent, Industry, RoleTemplate, Tool
 from phi.llm import ChatMessage, LlmProvider, get_llm
+from phi.llm.accounting import DbLlmAccounting
 from phi.settings import get_settings
 
 MAX_SOURCES = 10
@@ -249,7 +250,7 @@ def generate_profile(conn: DbConnection, agent: Agent, request: ProfileRequest) 
     profile: AgentProfile | None = None
     budget = get_settings().profile_llm_budget_seconds
     try:
-        llm = get_llm(timeout_seconds=budget)
+        llm = get_llm(timeout_seconds=budget, accounting=DbLlmAccounting(agent.org_id, agent_id=agent.id))
         if llm is None:
             notice = "No LLM is configured: the profile was built from the role template."
         else:

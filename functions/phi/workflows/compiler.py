@@ -25,7 +25,7 @@ from phi.definitions.document import NodeSpec, WorkflowDefinition, local_today, 
 from phi.definitions.functions import COMPUTE, RENDER, check_contract, map_columns
 from phi.definitions.table import TableError, apply_ops
 from phi.domain.models import EventType
-from phi.errors import InvalidDefinition
+from phi.errors import InvalidDefinition, LlmBudgetExhausted
 from phi.guarded_http import OutboundRefused
 from phi.llm import ChatMessage
 from phi.workflows.contracts import ToolRequest
@@ -167,7 +167,10 @@ def _llm(node: NodeSpec, state: DefinitionState, ports: Ports) -> Any:
         ChatMessage(role="user", content=prompt),
     ]
     llm = ports.llm
-    response = call_llm_with_retry(lambda: llm.chat(messages, purpose=s.get("purpose", "analysis")))
+    try:
+        response = call_llm_with_retry(lambda: llm.chat(messages, purpose=s.get("purpose", "analysis")))
+    except LlmBudgetExhausted as exc:  # the workflow goes on without the model's text, and says why
+        return {"text": None, "note": f"{node.id}: skipped, {exc.message}"}
     return {"text": response.text.strip() or None, "model": response.model}
 
 

@@ -23,6 +23,7 @@ from phi.domain.models import EventType
 from phi.guarded_http import OutboundPolicy, OutboundRefused
 from phi.guarded_http import request as guarded_request
 from phi.llm import get_llm
+from phi.llm.accounting import DbLlmAccounting
 from phi.settings import get_settings
 from phi.workflows.contracts import TaskContext, ToolOutcome, ToolRequest
 from phi.workflows.ports import (
@@ -269,7 +270,9 @@ def live_ports(ctx: TaskContext) -> Ports:
         events=DbEvents(ctx),
         documents=AgentDocuments(ctx),
         tools=LocalAgentTools(),
-        llm=get_llm(),
+        llm=get_llm(
+            accounting=DbLlmAccounting(UUID(ctx.org_id), task_id=UUID(ctx.task_id), agent_id=UUID(ctx.agent_id))
+        ),
         clock=SystemClock(),
         notifier=OrgNotifier(ctx),
         http=GuardedHttp(ctx),

@@ -1,4 +1,5 @@
-"""LLM calls retried with exponential backoff, bounded in attempts and total time."""
+"""LLM calls retried with exponential backoff, bounded in attempts and total time. Each attempt goes through
+every route of the purpose in order (phi.llm.routing), so a retry happens only once all of them failed."""
 
 from __future__ import annotations
 
@@ -13,25 +14,15 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from phi.llm.failures import is_transient
+
 T = TypeVar("T")
 _MAX_TOTAL_SECONDS = 120
 
 
-def _is_transient(exc: BaseException) -> bool:
-    status = getattr(exc, "status_code", None)
-    if isinstance(status, int):
-        return status == 429 or status >= 500
-    return isinstance(exc, ConnectionError | TimeoutError) or type(exc).__name__ in {
-        "APIConnectionError",
-        "APITimeoutError",
-        "RateLimitError",
-        "InternalServerError",
-    }
-
-
 def call_llm_with_retry(call: Callable[[], T]) -> T:
     retrying = Retrying(
-        retry=retry_if_exception(_is_transient),
+        retry=retry_if_exception(is_transient),
         stop=stop_after_attempt(4) | stop_after_delay(_MAX_TOTAL_SECONDS),
         wait=wait_exponential_jitter(initial=1, max=20),
         reraise=True,

@@ -24,6 +24,8 @@ MEMBER_MAY = {
     ("POST", "/agents/{agent_id}/schedules/{workflow_type}/run"),
     ("POST", "/agents/{agent_id}/search-docs"),
 }
+# Mutating routes only an OWNER may call: an admin is refused too.
+OWNER_ONLY = {("PUT", "/orgs/{org_id}/llm-budget")}
 _PARAM = re.compile(r"{([^}]+)}")
 
 
@@ -89,6 +91,8 @@ def test_an_admin_passes_the_role_check(method: str, path: str, victim: Tenant) 
     status, code = _call(victim.admin, method, fill(path, victim.ids))
     if (method, path) == ("DELETE", "/orgs/{org_id}/members/{user_id}"):
         assert (status, code) == (403, "forbidden")  # the path names the owner: only an owner removes an owner
+    elif (method, path) in OWNER_ONLY:
+        assert (status, code) == (403, "forbidden")
     else:
         assert status != 403, code
 

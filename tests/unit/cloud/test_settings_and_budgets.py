@@ -102,7 +102,7 @@ def test_an_aws_call_fits_in_the_api_integration_timeout_with_one_retry_layer() 
 
 def test_the_llm_client_never_retries_and_takes_the_callers_timeout() -> None:
     settings = Settings(llm_provider="openai", openai_api_key="k")  # type: ignore[call-arg]
-    provider = OpenAIProvider(settings, "k", timeout_seconds=7.5)
+    provider = OpenAIProvider(model="m", api_key="k", base_url=None, timeout_seconds=7.5, temperature=0.2)
     client: Any = provider._client
     assert client.max_retries == 0
     assert client.timeout == 7.5

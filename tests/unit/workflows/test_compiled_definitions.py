@@ -232,6 +232,20 @@ def test_the_other_branch_runs_when_the_condition_is_false_and_no_llm_leaves_a_n
     assert "analysis: skipped, no LLM is configured" in state["output"]["markdown"]
 
 
+def test_a_spent_llm_budget_skips_the_llm_node_with_a_note_and_the_report_still_goes_out() -> None:
+    from phi.errors import LlmBudgetExhausted
+
+    refused = LlmBudgetExhausted("the organisation's monthly LLM token budget is spent (10 of 10 tokens used)")
+    state, ports = _run(
+        _late_workflow(), _answer_with(SHIPMENTS), llm_answers=[refused], task_input={"date": "2026-11-20"}
+    )
+
+    assert state.get("failure") is None
+    assert state["results"]["analysis"]["text"] is None
+    assert "analysis: skipped, the organisation's monthly LLM token budget is spent" in state["output"]["markdown"]
+    assert len(ports.llm.prompts) == 1  # asked once: a refusal is not retried
+
+
 def test_a_tool_failure_names_the_node_and_stops_the_graph() -> None:
     def broken(request: ToolRequest) -> ToolOutcome:
         return ToolOutcome(ok=False, error="Tool.SqlError", cause="no such table: shipments")

@@ -1,4 +1,4 @@
-"""Platform administration: every organisation's tasks (platform admins only)."""
+"""Platform administration: every organisation's tasks, and the platform's metrics (platform admins only)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response
 from phi.api.deps import LIST_HEADERS, TOTAL_COUNT_HEADER, Conn, Page, PlatformAdmin
 from phi.db import tasks as tasks_repo
 from phi.domain.models import Task, TaskStatus
+from phi.services.metrics import CONTENT_TYPE, render_metrics
 
 router = APIRouter(tags=["admin"])
 
@@ -34,3 +35,22 @@ def list_all_tasks(
     tasks, total = tasks_repo.list_tasks(conn, org_id, where)
     response.headers[TOTAL_COUNT_HEADER] = str(total)
     return tasks
+
+
+_METRICS_EXAMPLE = """# HELP phi_tasks Tasks by organisation, status and type
+# TYPE phi_tasks gauge
+phi_tasks{org_id="9f0c…",status="SUCCEEDED",type="DAILY_WAREHOUSE_REPORT"} 42.0
+"""
+
+
+@router.get(
+    "/metrics",
+    summary="Platform metrics in the Prometheus text format (platform admins only)",
+    description="Tasks by status and type, documents by status (both per organisation), LLM tokens and calls by "
+    "model and purpose, a histogram of tool round trips, and agent queue depths (SQS, cached briefly). Scrape "
+    "with a platform administrator's bearer token.",
+    response_class=Response,
+    responses={200: {"content": {CONTENT_TYPE: {"schema": {"type": "string"}, "example": _METRICS_EXAMPLE}}}},
+)
+def metrics(admin: PlatformAdmin, conn: Conn) -> Response:
+    return Response(content=render_metrics(conn), media_type=CONTENT_TYPE)

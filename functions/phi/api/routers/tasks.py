@@ -10,8 +10,9 @@ from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from phi.api.deps import LIST_HEADERS, TOTAL_COUNT_HEADER, CallerAgent, CallerOrg, CallerTask, Conn, CurrentUser, Page
+from phi.db import llm_calls as llm_calls_repo
 from phi.db import tasks as tasks_repo
-from phi.domain.models import Task, TaskEvent, TaskStatus
+from phi.domain.models import LlmCall, Task, TaskEvent, TaskStatus
 from phi.services.tasks import ExecutionEvent, execution_history, run_task
 
 router = APIRouter(tags=["tasks"])
@@ -55,6 +56,9 @@ class TaskDetail(Task):
     events: list[TaskEvent]
     execution_history: list[ExecutionEvent] | None = Field(
         default=None, description="The Step Functions execution's state history (when it can be read)"
+    )
+    llm_calls: list[LlmCall] = Field(
+        default_factory=list, description="Every request the task made to an LLM route, fallbacks included"
     )
 
 
@@ -119,4 +123,5 @@ def list_for_org(
 def get(task: CallerTask, conn: Conn) -> TaskDetail:
     events = tasks_repo.list_events(conn, task.id, task.org_id)
     history = execution_history(task.execution_arn)
-    return TaskDetail(**task.model_dump(), events=events, execution_history=history)
+    llm_calls = llm_calls_repo.list_for_task(conn, task.id, task.org_id)
+    return TaskDetail(**task.model_dump(), events=events, execution_history=history, llm_calls=llm_calls)
