@@ -128,3 +128,32 @@ def test_platform_admins_see_every_organisations_tasks_with_their_events(api_url
     assert "Tasks Inc" in page.text and "TASK_CREATED" in page.text
     assert 'href="/console/admin/tasks"' in page.text  # the nav shows admins their page
     assert admin.client.get("/console/admin/tasks", params={"org_id": "nope"}).status_code == 400
+
+
+def test_a_running_task_is_polled_on_its_page_the_agent_page_and_the_overview(api_url: str) -> None:
+    console, org_id = _console_owner(api_url)
+    created = console.post(
+        f"/console/orgs/{org_id}/agents", {"industry_key": "logistics", "role_key": "warehouse_analyst"}
+    )
+    agent_path = created.headers["location"]
+    agent_id = agent_path.rsplit("/", 1)[1]
+
+    # No local agent runs: the task waits for its first tool call
+    started = console.post(
+        f"/console/agents/{agent_id}/run", {"task_type": "DAILY_WAREHOUSE_REPORT", "day": "2026-11-20"}
+    )
+    assert started.status_code == 303
+    task_path = started.headers["location"]
+    task_id = task_path.rsplit("/", 1)[1]
+
+    task_page = console.client.get(task_path).text
+    assert f'hx-get="/console/tasks/{task_id}/live"' in task_page and "TASK_CREATED" in task_page
+    live = console.client.get(f"{task_path}/live", headers={"HX-Request": "true"})
+    assert live.status_code == 200 and live.text.lstrip().startswith('<div id="task-live"')
+    assert f'hx-get="/console/agents/{agent_id}/tasks"' in console.client.get(agent_path).text
+    assert f'hx-get="/console/orgs/{org_id}/tasks/rows"' in console.client.get(f"/console/orgs/{org_id}").text
+    rows = console.client.get(f"/console/orgs/{org_id}/tasks/rows", headers={"HX-Request": "true"})
+    assert f'href="/console/tasks/{task_id}"' in rows.text
+
+    bad_day = console.post(f"/console/agents/{agent_id}/run", {"task_type": "DAILY_WAREHOUSE_REPORT", "day": "20/11"})
+    assert bad_day.status_code == 400 and "is not a date" in bad_day.text

@@ -145,7 +145,7 @@ def create_org(
 @router.get("/orgs/{org_id}")
 def org_overview(request: Request, org_id: UUID, conn: ConsoleConn, user: ConsoleUser) -> Response:
     org = org_of_caller(org_id, conn, user)
-    agents, agent_count = agents_repo.list_agents(conn, org.id, agents_repo.AgentFilter(limit=10))
+    agents, agent_count = agents_repo.list_agents(conn, org.id, agents_repo.AgentFilter(limit=200))
     tasks, task_count = tasks_repo.list_tasks(conn, org.id, tasks_repo.TaskFilter(limit=10))
     fleet = fleet_repo.list_local_agents(conn, org.id)
     members = members_repo.list_members(conn, org.id)
@@ -155,7 +155,7 @@ def org_overview(request: Request, org_id: UUID, conn: ConsoleConn, user: Consol
         title=org.name,
         user=user,
         org=org,
-        agents=agents,
+        agents=agents[:12],
         agent_count=agent_count,
         tasks=tasks,
         task_count=task_count,
@@ -164,6 +164,15 @@ def org_overview(request: Request, org_id: UUID, conn: ConsoleConn, user: Consol
         fleet_count=len(fleet),
         member_count=len(members),
     )
+
+
+@router.get("/orgs/{org_id}/tasks/rows")
+def org_task_rows(request: Request, org_id: UUID, conn: ConsoleConn, user: ConsoleUser) -> Response:
+    """The overview's recent tasks (htmx fragment, polled while one is still running)."""
+    org = org_of_caller(org_id, conn, user)
+    tasks, _ = tasks_repo.list_tasks(conn, org.id, tasks_repo.TaskFilter(limit=10))
+    agents, _ = agents_repo.list_agents(conn, org.id, agents_repo.AgentFilter(limit=200))
+    return render(request, "_org_tasks.html", org=org, tasks=tasks, agent_names={a.id: a.name for a in agents})
 
 
 def _fleet(conn: Any, org_id: UUID) -> list[dict[str, Any]]:
