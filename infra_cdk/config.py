@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from phi import names
 from phi.names import Service
+from phi.settings import parse_llm_routes
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS_DIR = REPO_ROOT / "functions"
@@ -94,6 +95,8 @@ class StageConfig(BaseModel):
     cors_allow_origins: list[str]
     llm_provider: str = "none"
     openai_api_key_secret_arn: str | None = None
+    # PHI_LLM_ROUTES (JSON), checked at synth: on AWS a route's key is a Secrets Manager secret the functions may read.
+    llm_routes: str | None = None
     alarm_email: str | None = None
 
     @field_validator("cors_allow_origins")
@@ -102,6 +105,25 @@ class StageConfig(BaseModel):
         if not origins:
             raise ValueError("corsAllowOrigins needs at least one origin (the web app's URL)")
         return origins
+
+    @field_validator("llm_routes")
+    @classmethod
+    def routes_valid(cls, raw: str | None) -> str | None:
+        if raw is None:
+            return None
+        table = parse_llm_routes(raw)
+        if any(route.api_key_env for routes in table.values() for route in routes):
+            raise ValueError("llmRoutes: on AWS a route names its key with api_key_secret_arn, not api_key_env")
+        return raw
+
+    @property
+    def llm_route_secret_arns(self) -> list[str]:
+        """The Secrets Manager secrets the routes name, each once, in order."""
+        if not self.llm_routes:
+            return []
+        table = parse_llm_routes(self.llm_routes)
+        arns = [r.api_key_secret_arn for routes in table.values() for r in routes if r.api_key_secret_arn]
+        return list(dict.fromkeys(arns))
 
     @property
     def prefix(self) -> str:
@@ -174,6 +196,7 @@ CONTEXT_KEYS: dict[str, str] = {
     "corsAllowOrigins": "cors_allow_origins",
     "llmProvider": "llm_provider",
     "openaiApiKeySecretArn": "openai_api_key_secret_arn",
+    "llmRoutes": "llm_routes",
     "alarmEmail": "alarm_email",
     "natGateways": "nat_gateways",
     "dbInstanceClass": "db_instance_class",

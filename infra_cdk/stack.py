@@ -116,6 +116,12 @@ class PhiStack(Stack):
         if openai_secret is not None:
             for handler in (Handler.API, Handler.THINK, Handler.INGEST):
                 grants.read_secrets(all_functions[handler], [openai_secret])
+        route_secrets = [
+            secretsmanager.Secret.from_secret_complete_arn(self, f"LlmRouteKey{index}", arn)
+            for index, arn in enumerate(config.llm_route_secret_arns)
+        ]
+        for handler in (Handler.API, Handler.THINK):  # the functions that call an LLM
+            grants.read_secrets(all_functions[handler], route_secrets)
 
         observability = Observability(
             self,
@@ -169,6 +175,8 @@ def _common_environment(config: StageConfig, data: Data, storage: Storage) -> di
     }
     if config.openai_api_key_secret_arn:
         environment["PHI_OPENAI_API_KEY_SECRET_ARN"] = config.openai_api_key_secret_arn
+    if config.llm_routes:
+        environment["PHI_LLM_ROUTES"] = config.llm_routes
     return environment
 
 

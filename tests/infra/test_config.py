@@ -34,3 +34,18 @@ def test_prod_requires_the_web_app_origin() -> None:
 def test_unknown_stage_is_rejected() -> None:
     with pytest.raises(ValueError, match="staging"):
         stage_config(context({"stage": "staging"}))
+
+
+def test_llm_routes_are_checked_at_synth_and_their_secrets_collected() -> None:
+    arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:vllm-AbCdEf"
+    routes = (
+        '{"default": [{"model": "gpt-4o-mini"}], "planning": [{"model": "qwen", '
+        f'"base_url": "https://vllm.internal/v1", "api_key_secret_arn": "{arn}"}}, {{"model": "gpt-4o"}}]}}'
+    )
+    config = stage_config(context({"llmRoutes": routes}))
+    assert config.llm_route_secret_arns == [arn]
+
+    with pytest.raises(ValidationError, match="api_key_secret_arn, not api_key_env"):
+        stage_config(context({"llmRoutes": '{"default": [{"model": "m", "api_key_env": "HOME"}]}'}))
+    with pytest.raises(ValidationError, match="no route for profile"):
+        stage_config(context({"llmRoutes": '{"analysis": [{"model": "m"}]}'}))
