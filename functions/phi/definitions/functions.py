@@ -83,6 +83,31 @@ def _describe(datasets: dict[str, Table], args: dict[str, Any]) -> dict[str, Any
     return {"rows": count, "columns": stats}
 
 
+def _within_days(datasets: dict[str, Table], args: dict[str, Any]) -> dict[str, Any]:
+    """The rows of whole local days (first_day … last_day in `timezone`) by one timestamp column, each value
+    read as phi.workflows.timeframes reads it (zone-less values are wall-clock times in the zone)."""
+    from phi.workflows.timeframes import local_period, rows_within_period
+
+    table = datasets["table"]
+    period = local_period(
+        date.fromisoformat(str(args["first_day"])[:10]),
+        date.fromisoformat(str(args["last_day"])[:10]),
+        str(args.get("timezone") or "UTC"),
+    )
+    columns = list(table.get("columns") or [])
+    rows, outside, unreadable = rows_within_period(columns, list(table.get("rows") or []), args["column"], period)
+    result = {
+        "columns": columns,
+        "rows": rows,
+        "row_count": len(rows),
+        "period": period.model_dump(mode="json"),
+        "left_out": {"outside_period": outside, "unreadable": unreadable},
+    }
+    if unreadable:
+        result["note"] = f"{unreadable} row(s) left out: their {args['column']} is not a readable timestamp"
+    return result
+
+
 def _warehouse_contract() -> dict[str, tuple[str, ...]]:
     from phi.workflows.warehouse.kpis import REQUIRED_COLUMNS
 
@@ -127,6 +152,24 @@ COMPUTE: dict[str, ComputeFunction] = {
             "end, and window_start/window_end as typed $datetime query parameters",
             datasets={},
             run=_report_day,
+        ),
+        ComputeFunction(
+            name="time.within_days",
+            description="The rows of whole local days, by one timestamp column (args: column, first_day, "
+            "last_day = 'YYYY-MM-DD', timezone = IANA name; zone-less values are read as times in that zone)",
+            datasets={"table": ()},
+            run=_within_days,
+            args_schema={
+                "type": "object",
+                "required": ["column", "first_day", "last_day"],
+                "additionalProperties": False,
+                "properties": {
+                    "column": {"type": "string"},
+                    "first_day": {"type": "string"},
+                    "last_day": {"type": "string"},
+                    "timezone": {"type": "string"},
+                },
+            },
         ),
         ComputeFunction(
             name="stats.describe",
@@ -241,6 +284,18 @@ def _warehouse_daily_report(title: str, results: dict[str, Any], notes: list[str
     }
 
 
+def _shift_handover(title: str, results: dict[str, Any], notes: list[str]) -> dict[str, Any]:
+    from phi.workflows.operations.handover import render_shift_handover
+
+    return render_shift_handover(title, results, notes)
+
+
+def _incident_summary(title: str, results: dict[str, Any], notes: list[str]) -> dict[str, Any]:
+    from phi.workflows.safety.incidents import render_incident_summary
+
+    return render_incident_summary(title, results, notes)
+
+
 RENDER: dict[str, RenderTemplate] = {
     t.name: t
     for t in (
@@ -256,6 +311,19 @@ RENDER: dict[str, RenderTemplate] = {
             "warehouse.daily_kpis), optional citations (search_docs: passages, or the warehouse.anomaly_citations "
             "strategy), narrative (llm); args: warehouse (its name in the title); title: the agent's name",
             _warehouse_daily_report,
+        ),
+        RenderTemplate(
+            "operations.shift_handover",
+            "The shift handover note: results named shift, backlog, oldest_open, late_by_carrier, "
+            "exceptions_by_kind, open_exceptions, optional citations (search_docs) and narrative (llm)",
+            _shift_handover,
+        ),
+        RenderTemplate(
+            "safety.weekly_incident_summary",
+            "The weekly incident summary: results named week (time.within_days), by_type, by_zone, "
+            "overdue_actions, overdue_by_owner, optional citations and hazard_citations (search_docs) and "
+            "narrative (llm)",
+            _incident_summary,
         ),
     )
 }

@@ -62,6 +62,46 @@ Pickers never climb racking. Damaged pallets are reported to the safety officer 
 """
 
 
+SAFETY_SOP = """# SOP-SAF-01 Incident reporting and corrective actions
+
+## 1. Reporting
+
+Every incident and every near miss is logged in the incident log before the end of the shift in which it
+happened, with the zone, the type and the severity. The shift lead checks the area is safe before work resumes.
+
+## 2. Corrective actions
+
+Each incident gets a corrective action with an owner and a due date set by its severity: high severity within
+3 days, medium within 7 days, low within 14 days. A near miss may be closed with a briefing of the shift.
+
+## 3. Overdue actions and escalation
+
+A corrective action not completed by its due date is overdue. The safety officer lists the overdue actions
+and their owners in the weekly incident summary every Monday. An action more than 7 days overdue is escalated
+to the site manager, who agrees a new date with its owner.
+
+## 4. Forklifts and pedestrians
+
+Forklifts and pedestrians are kept apart by marked walkways. Every forklift and pedestrian incident is reviewed
+for the crossing point: add a marked crossing, a convex mirror or a speed limit at blind corners.
+
+## 5. Spills in the hazardous goods cage
+
+A spill in the hazardous goods cage (zone H) or the chill zone is contained with the spill kit at once, the area
+is closed, and the safety data sheet of the product is followed. The spill kit is refilled the same day.
+
+## 6. Racking damage
+
+Damaged racking is offloaded and closed at once. A racking inspector grades the damage: red means the bay
+stays empty until repaired, amber means repair within 4 weeks.
+
+## 7. Slips, trips and manual handling
+
+Housekeeping rounds every two hours remove shrink-wrap and spills from the aisles. Heavy SKUs are slotted
+between knee and shoulder height; pickers refresh their lifting training every year.
+"""
+
+
 def shipping_sop_docx() -> bytes:
     from docx import Document
 

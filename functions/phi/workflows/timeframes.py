@@ -171,3 +171,56 @@ def parse_timestamp(value: object, tz: tzinfo) -> datetime:
     if moment.tzinfo is None or moment.utcoffset() is None:
         moment = moment.replace(tzinfo=tz)
     return moment.astimezone(UTC)
+
+
+# --- keeping the rows of a span of local days ---------------------------------------------------------
+
+MAX_SPAN_DAYS = 366
+
+
+class LocalPeriod(BaseModel):
+    """Whole calendar days first_day … last_day in a time zone, as the half-open interval [start, end)."""
+
+    first_day: date
+    last_day: date
+    timezone: str
+    start: datetime
+    end: datetime
+
+
+def local_period(first_day: date, last_day: date, timezone: str = DEFAULT_TIMEZONE) -> LocalPeriod:
+    if last_day < first_day:
+        raise ValueError(f"the period ends ({last_day}) before it starts ({first_day})")
+    if (last_day - first_day).days >= MAX_SPAN_DAYS:
+        raise ValueError(f"a period of at most {MAX_SPAN_DAYS} days, got {(last_day - first_day).days + 1}")
+    tz = zone(timezone)
+    return LocalPeriod(
+        first_day=first_day,
+        last_day=last_day,
+        timezone=timezone,
+        start=_local_midnight(first_day, tz),
+        end=_local_midnight(last_day + timedelta(days=1), tz),
+    )
+
+
+def rows_within_period(
+    columns: list[str], rows: list[list[object]], column: str, period: LocalPeriod
+) -> tuple[list[list[object]], int, int]:
+    """The rows whose `column` falls in the period (timestamps read by `parse_timestamp` in the period's
+    zone), the number outside it and the number whose value is not a readable timestamp."""
+    if column not in columns:
+        raise ValueError(f"no column {column!r} (has: {', '.join(columns)})")
+    index, tz = columns.index(column), zone(period.timezone)
+    start, end = period.start.astimezone(UTC), period.end.astimezone(UTC)
+    kept, outside, unreadable = [], 0, 0
+    for row in rows:
+        try:
+            moment = parse_timestamp(row[index], tz)
+        except TimestampError:
+            unreadable += 1
+            continue
+        if start <= moment < end:
+            kept.append(row)
+        else:
+            outside += 1
+    return kept, outside, unreadable

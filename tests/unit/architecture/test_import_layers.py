@@ -3,7 +3,8 @@
     0  phi.names, phi.domain, phi.errors, phi.settings, phi.log       names, models, settings, errors, logger
     1  phi.aws, phi.secrets, phi.guarded_http,                        AWS clients, secrets, guarded outbound HTTPS;
        phi.definitions, phi.workflows.warehouse                       workflow types and
-       phi.workflows.timeframes, phi.documents.models                 definitions; pure functions; document models
+       phi.workflows.timeframes, phi.workflows.operations,            definitions; pure functions; document models
+       phi.workflows.safety, phi.documents.models
     2  phi.db                                                         SQL, one module per aggregate
     3  phi.documents, phi.embeddings, phi.llm                         document pipeline and providers
     4  phi.services | phi.workflows                                   the API's use cases | the task loop's graphs
@@ -33,6 +34,8 @@ LAYERS: dict[str, int] = {
     "phi.definitions": 1,
     "phi.workflows.warehouse": 1,
     "phi.workflows.timeframes": 1,
+    "phi.workflows.operations": 1,
+    "phi.workflows.safety": 1,
     "phi.documents.models": 1,
     "phi.db": 2,
     "phi.documents": 3,

@@ -22,6 +22,9 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from phi.workflows.operations.sample_data import ShiftFacts, write_shift_tables
+from phi.workflows.safety.sample_data import write_safety_tables
+
 ISO_FORMAT = "%Y-%m-%dT%H:%M:%S"
 
 SCHEMA = """
@@ -471,6 +474,36 @@ def _write(path: Path, world: _World, skus: list[tuple[str, str, str]]) -> dict[
     return {table: len(table_rows) for table, table_rows in rows.items()}
 
 
+def _shift_facts(world: _World, plan: _DayPlan) -> list[ShiftFacts]:
+    facts = []
+    for shift, (start_clock, end_clock) in SHIFTS.items():
+        start, end = _at(plan.day, start_clock), _at(plan.day, end_clock)
+        missed: tuple[tuple[str, datetime], ...] = ()
+        if plan.missed_pickups:
+            carrier, since = plan.missed_pickups
+            waves = (_at(plan.day, wave) for wave in CARRIER_WAVES)
+            missed = tuple((carrier, wave) for wave in waves if wave >= since and start <= wave < end)
+        outage = plan.outage if plan.outage and start <= plan.outage[0] < end else None
+        crew = sum(1 for p in world.pickers if p.shift == shift and p.picker_id in plan.working)
+        facts.append(ShiftFacts(shift, start, end, crew, missed, outage))
+    return facts
+
+
+def _write_role_tables(path: Path, world: _World, plans: list[_DayPlan], seed: int) -> dict[str, int]:
+    """The operations manager's shift tables and the safety officer's incident log, from their own seeded
+    generators (the tables above stay exactly as they are)."""
+    shifts = [facts for plan in plans for facts in _shift_facts(world, plan)]
+    data_end = _at(world.days[-1] + timedelta(days=1), time(0))
+    connection = sqlite3.connect(path)
+    try:
+        counts = write_shift_tables(connection, shifts, seed, data_end)
+        counts |= write_safety_tables(connection, world.days[-1], seed)
+        connection.commit()
+    finally:
+        connection.close()
+    return counts
+
+
 def _iso(moment: datetime) -> str:
     return moment.strftime(ISO_FORMAT)
 
@@ -501,6 +534,7 @@ def generate_sample_warehouse(
     _simulate_picking(world, plans)
     _ship_orders(world, plans)
     counts = _write(path, world, skus)
+    counts |= _write_role_tables(path, world, plans, seed)
     return SampleSummary(
         path=str(path),
         seed=seed,

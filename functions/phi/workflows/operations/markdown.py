@@ -1,0 +1,89 @@
+"""Small Markdown pieces the role reports share (shift handover, weekly incident summary): tables from
+{columns, rows} results, numbers read from one-row totals, SOP citations from search_docs results, and the
+analysis section with its honest no-LLM statement."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, TypeGuard
+
+from phi.definitions.table import rows_of
+from phi.workflows.warehouse.report import MAX_QUOTE_CHARS, NO_LLM_STATEMENT
+
+Table = dict[str, Any]
+
+
+def is_table(value: Any) -> TypeGuard[Table]:
+    return isinstance(value, dict) and "columns" in value and "rows" in value
+
+
+def records(value: Any) -> list[dict[str, Any]]:
+    """The rows of a table result as dicts; nothing for a missing (skipped) or non-table result."""
+    return list(rows_of(value)) if is_table(value) else []
+
+
+def whole(value: Any) -> int:
+    """A count as an int (sums of 0/1 flags come back from group_by as floats; a missing total is 0)."""
+    return round(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
+
+
+def total(value: Any, column: str) -> int:
+    """A column of a one-row totals table (group_by without keys); 0 when there was nothing to total."""
+    found = records(value)
+    return whole(found[0].get(column)) if found else 0
+
+
+def cell(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        value = round(value) if value.is_integer() else round(value, 1)
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def table_lines(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    return lines + ["| " + " | ".join(cell(value) for value in row) + " |" for row in rows]
+
+
+def hits_of(*results: Any) -> list[dict[str, Any]]:
+    """The passages of search_docs results, each once (two searches may find the same passage)."""
+    seen: set[tuple[Any, ...]] = set()
+    hits = []
+    for result in results:
+        found = result.get("hits") if isinstance(result, dict) else None
+        for hit in found or []:
+            key = (hit.get("document_id"), hit.get("chunk_index"), hit.get("filename"), hit.get("text"))
+            if key not in seen:
+                seen.add(key)
+                hits.append(hit)
+    return hits
+
+
+def citation_lines(hits: Sequence[dict[str, Any]]) -> list[str]:
+    lines = ["## SOP references", ""]
+    if not hits:
+        return [*lines, "No relevant SOP passages were found or available for this report."]
+    for number, hit in enumerate(hits, 1):
+        page = f"page {hit['page']}" if hit.get("page") is not None else ""
+        where = ", ".join(part for part in (hit.get("filename") or "", page, hit.get("heading") or "") if part)
+        text = str(hit.get("text") or "").strip()
+        quote = text if len(text) <= MAX_QUOTE_CHARS else text[:MAX_QUOTE_CHARS].rstrip() + " …"
+        lines += [f"{number}. **{where}**", *[f"   > {line}" for line in quote.splitlines()], ""]
+    return lines[:-1]
+
+
+def citations(hits: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {"document": h.get("filename"), "page": h.get("page"), "heading": h.get("heading"), "text": h.get("text")}
+        for h in hits
+    ]
+
+
+def analysis_lines(heading: str, narrative: Any) -> list[str]:
+    text = (narrative or {}).get("text") if isinstance(narrative, dict) else None
+    return [f"## {heading}", "", text.strip() if isinstance(text, str) and text.strip() else NO_LLM_STATEMENT]
+
+
+def join_sections(sections: Sequence[Sequence[str]]) -> str:
+    return "\n\n".join("\n".join(section).rstrip() for section in sections if section) + "\n"

@@ -1,0 +1,1 @@
+"""The safety officer's workflows: the weekly incident summary (its Markdown and its sample data)."""

@@ -1,0 +1,153 @@
+"""The weekly incident summary (render template `safety.weekly_incident_summary`).
+
+It presents results computed by the definition's other nodes and adds no figure of its own beyond totals
+of the columns it shows. The names it reads (each optional; a missing one shows as empty):
+
+- `week`: the week's incidents (a `time.within_days` result: a table with its `period`);
+- `by_type`: one row per incident type (incident_type, incidents, high_severity);
+- `by_zone`: one row per zone (zone_id, zone_name, incidents);
+- `overdue_actions`: the corrective actions overdue at the end of the week (action_id, …, days_overdue);
+- `overdue_by_owner`: one row per owner (owner, actions, most_days_overdue);
+- `citations`, `hazard_citations`: search_docs results (SOP passages); `narrative`: an llm result.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from phi.workflows.operations.markdown import (
+    analysis_lines,
+    citation_lines,
+    citations,
+    hits_of,
+    is_table,
+    join_sections,
+    records,
+    table_lines,
+    whole,
+)
+
+
+def _period(results: dict[str, Any]) -> dict[str, Any] | None:
+    week = results.get("week")
+    period = week.get("period") if isinstance(week, dict) else None
+    return period if isinstance(period, dict) else None
+
+
+def incident_figures(results: dict[str, Any]) -> dict[str, Any]:
+    by_type = {
+        str(row.get("incident_type")): {
+            "incidents": whole(row.get("incidents")),
+            "high_severity": whole(row.get("high_severity")),
+        }
+        for row in records(results.get("by_type"))
+    }
+    by_zone = {str(row.get("zone_id")): whole(row.get("incidents")) for row in records(results.get("by_zone"))}
+    overdue = records(results.get("overdue_actions"))
+    week = results.get("week")
+    return {
+        "period": _period(results),
+        "incidents": len(week["rows"]) if is_table(week) else 0,
+        "high_severity": sum(t["high_severity"] for t in by_type.values()),
+        "by_type": by_type,
+        "by_zone": by_zone,
+        "overdue_actions": len(overdue),
+        "overdue_action_ids": [str(row.get("action_id")) for row in overdue],
+        "overdue_by_owner": {
+            str(row.get("owner")): whole(row.get("actions")) for row in records(results.get("overdue_by_owner"))
+        },
+    }
+
+
+def _day(value: Any) -> str:
+    try:
+        return date.fromisoformat(str(value)[:10]).strftime("%a %d %b %Y")
+    except ValueError:
+        return str(value)
+
+
+def _label(kind: str) -> str:
+    return kind.replace("_", " ")
+
+
+def _summary(figures: dict[str, Any]) -> list[str]:
+    by_type = sorted(figures["by_type"].items(), key=lambda item: (-item[1]["incidents"], item[0]))
+    top = ", ".join(f"{_label(kind)} {t['incidents']}" for kind, t in by_type[:3])
+    zones = sorted(figures["by_zone"].items(), key=lambda item: (-item[1], item[0]))
+    busiest = f"; most in zone {zones[0][0]} ({zones[0][1]})" if zones else ""
+    owners = ", ".join(f"{owner} {n}" for owner, n in sorted(figures["overdue_by_owner"].items()))
+    return [
+        f"- {figures['incidents']} incidents this week, {figures['high_severity']} of high severity"
+        + (f" ({top}){busiest}." if top else "."),
+        f"- {figures['overdue_actions']} corrective actions overdue at the end of the week"
+        + (f" ({owners})." if owners else "."),
+    ]
+
+
+def render_incident_summary(title: str, results: dict[str, Any], notes: list[str]) -> dict[str, Any]:
+    figures = incident_figures(results)
+    period = figures["period"]
+    by_type = [[_label(k), t["incidents"], t["high_severity"]] for k, t in figures["by_type"].items()]
+    zones = records(results.get("by_zone"))
+    zone_rows = [[row.get("zone_id"), row.get("zone_name"), whole(row.get("incidents"))] for row in zones]
+    overdue = results.get("overdue_actions")
+    owners = records(results.get("overdue_by_owner"))
+    hits = hits_of(results.get("citations"), results.get("hazard_citations"))
+    summary = _summary(figures)
+    header = [f"# {title}"]
+    if period:
+        header += [
+            "",
+            f"Incidents from {_day(period.get('first_day'))} to {_day(period.get('last_day'))} "
+            f"({period.get('timezone')}); corrective actions as of the end of the week.",
+        ]
+    sections = [
+        header,
+        ["## Summary", "", *summary],
+        [
+            "## Incidents by type",
+            "",
+            *(
+                table_lines(
+                    ["Type", "Incidents", "High severity"],
+                    [*by_type, ["Total", figures["incidents"], figures["high_severity"]]],
+                )
+                if by_type
+                else ["No incidents were logged this week."]
+            ),
+        ],
+        ["## Incidents by zone", "", *(table_lines(["Zone", "Name", "Incidents"], zone_rows) if zone_rows else ["—"])],
+        [
+            "## Overdue corrective actions",
+            "",
+            *(
+                table_lines(list(overdue["columns"]), overdue["rows"])
+                if is_table(overdue) and overdue["rows"]
+                else ["None: every action due by the end of the week was completed."]
+            ),
+            *(
+                [
+                    "",
+                    "By owner:",
+                    "",
+                    *table_lines(
+                        ["Owner", "Actions", "Most days overdue"],
+                        [[r.get("owner"), whole(r.get("actions")), whole(r.get("most_days_overdue"))] for r in owners],
+                    ),
+                ]
+                if owners
+                else []
+            ),
+        ],
+        citation_lines(hits),
+        analysis_lines("Analysis", results.get("narrative")),
+        ["## Notes", "", *[f"- {note}" for note in notes]] if notes else [],
+    ]
+    return {
+        "title": title,
+        "markdown": join_sections(sections),
+        "summary": "\n".join(summary),
+        "figures": figures,
+        "citations": citations(hits),
+    }
