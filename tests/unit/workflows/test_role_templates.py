@@ -4,7 +4,6 @@ parameters, as the local agent answers it); every figure compared with SQL writt
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ import pytest
 
 from phi.definitions.document import validate_definition
 from phi.definitions.functions import COMPUTE
+from phi.definitions.templates import get_template, list_templates
 from phi.documents.models import SearchHit
 from phi.domain.models import EventType
 from phi.workflows.compiler import compile_definition
@@ -22,14 +22,12 @@ from phi.workflows.warehouse.sample_data import generate_sample_warehouse
 from tests.support.fake_ports import FakeEvents, FakeLlm, fake_ports, snapshot, sqlite_tools
 from tests.support.role_reference import handover_reference, weekly_reference
 
-TEMPLATES = Path(__file__).resolve().parents[3] / "functions" / "phi" / "definitions" / "templates"
 START = {"task_id": "t", "org_id": "o", "agent_id": "a"}
 LAST_DAY = date(2026, 11, 20)
 
 
 def _definition(name: str) -> dict[str, Any]:
-    document: dict[str, Any] = json.loads((TEMPLATES / f"{name}.json").read_text())["definition"]
-    return document
+    return get_template(name).definition
 
 
 def _hit(text: str, filename: str = "SOP-SAF-01.md") -> SearchHit:
@@ -51,7 +49,9 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
     return path, generate_sample_warehouse(path, days=7, end_date=LAST_DAY, seed=42)
 
 
-def test_both_templates_are_valid_definitions_of_the_node_kinds_we_have() -> None:
+def test_the_catalogue_has_one_template_for_each_other_seeded_role() -> None:
+    assert [t.key for t in list_templates(industry="logistics", role="ops_manager")] == ["shift_handover"]
+    assert [t.key for t in list_templates(industry="logistics", role="safety_officer")] == ["weekly_incident_summary"]
     kinds = set()
     for name in ("shift_handover", "weekly_incident_summary"):
         definition = validate_definition(_definition(name))
