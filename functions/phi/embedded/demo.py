@@ -61,13 +61,14 @@ class DemoAgent:
     agent_id: str
     config_file: Path
     agent_key: str
+    org_id: str = ""
 
 
-def create_demo_agent(api: ApiClient, work_dir: Path) -> DemoAgent:
-    org = api.call("POST", "/orgs", json={"name": "Northwind Logistics"})
+def create_demo_agent(api: ApiClient, work_dir: Path, org_id: str | None = None) -> DemoAgent:
+    org_id = org_id or api.call("POST", "/orgs", json={"name": "Northwind Logistics"})["id"]
     agent = api.call(
         "POST",
-        f"/orgs/{org['id']}/agents",
+        f"/orgs/{org_id}/agents",
         json={
             "name": "Warehouse analyst (Leeds DC)",
             "industry_key": "logistics",
@@ -81,10 +82,13 @@ def create_demo_agent(api: ApiClient, work_dir: Path) -> DemoAgent:
             },
         },
     )
-    config_file = work_dir / "phi-agent-config.yaml"
+    return _with_key(api, agent, work_dir / "phi-agent-config.yaml", org_id)
+
+
+def _with_key(api: ApiClient, agent: dict[str, Any], config_file: Path, org_id: str) -> DemoAgent:
     config_file.write_text(api.call("GET", f"/agents/{agent['id']}/config"))
     key = api.call("POST", f"/agents/{agent['id']}/keys")["key"]
-    return DemoAgent(agent_id=agent["id"], config_file=config_file, agent_key=key)
+    return DemoAgent(agent_id=agent["id"], config_file=config_file, agent_key=key, org_id=org_id)
 
 
 def teach_sops(api: ApiClient, agent: DemoAgent) -> None:
@@ -189,7 +193,10 @@ def run_demo(data_dir: Path) -> int:
         teach_sops(api, agent)
         agent_process = start_local_agent(agent, warehouse_db, work_dir / "local-agent.log")
         print(f"Local agent started as process {agent_process.pid} (log: {work_dir / 'local-agent.log'})\n")
-        return _run_report(api, agent, report_day)
+        status = _run_report(api, agent, report_day)
+        stop_process(agent_process)
+        agent_process = None
+        return _run_role_templates(api, agent.org_id, warehouse_db, work_dir, report_day, summary.last_day) or status
     finally:
         if agent_process is not None:
             stop_process(agent_process)
@@ -226,3 +233,103 @@ def _run_report(api: ApiClient, agent: DemoAgent, report_day: date) -> int:
         print(f"Error: {task.get('error')}")
     print_timeline(task)
     return 0 if task["status"] == "SUCCEEDED" else 1
+
+
+# --- the other seeded roles: their templates from the catalogue ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class RoleRun:
+    role: str
+    name: str
+    workflow: str  # the catalogue template's workflow key
+    sops: tuple[str, ...]
+    task_input: dict[str, Any]
+
+
+def _sop_upload(name: str) -> tuple[str, bytes]:
+    from phi.embedded.sample_sops import PICKING_SOP, SAFETY_SOP, shipping_sop_docx
+
+    data = {
+        "SOP-OUT-04.docx": shipping_sop_docx,
+        "SOP-PCK-02.md": PICKING_SOP.encode,
+        "SOP-SAF-01.md": SAFETY_SOP.encode,
+    }
+    return name, data[name]()
+
+
+def _role_agent(api: ApiClient, org_id: str, run: RoleRun, work_dir: Path) -> DemoAgent:
+    """An agent of the role; its workflows come from the role template (the catalogue's template is added
+    when the role does not name it, as an older database seed would not)."""
+    from phi.definitions.templates import template_for_workflow
+
+    created = api.call(
+        "POST",
+        f"/orgs/{org_id}/agents",
+        json={
+            "name": run.name,
+            "industry_key": "logistics",
+            "role_key": run.role,
+            "tools": {"db": {"url_env": "PHI_WAREHOUSE_DB_URL", "statement_timeout_seconds": 30}},
+        },
+    )
+    keys = {w["key"] for w in api.call("GET", f"/agents/{created['id']}/workflows")}
+    template = template_for_workflow(run.workflow)
+    if run.workflow not in keys and template is not None:
+        api.call("POST", f"/agents/{created['id']}/workflows", json={"definition": template.definition})
+    agent = _with_key(api, created, work_dir / f"phi-agent-config-{run.role}.yaml", org_id)
+    uploads = [_sop_upload(name) for name in run.sops]
+    documents = [
+        api.call("POST", f"/agents/{agent.agent_id}/documents", files={"file": upload}, data={"source_type": "SOP"})
+        for upload in uploads
+    ]
+    deadline = time.monotonic() + 120
+    for document in documents:
+        while document["status"] == "PROCESSING" and time.monotonic() < deadline:
+            time.sleep(0.25)
+            document = api.call("GET", f"/agents/{agent.agent_id}/documents/{document['id']}")
+    return agent
+
+
+def _run_role_templates(
+    api: ApiClient, org_id: str, warehouse_db: Path, work_dir: Path, day: date, week_ending: date
+) -> int:
+    """The late shift's handover on the eventful day, and the safety summary of the sample's last seven days."""
+    runs = [
+        RoleRun(
+            "ops_manager",
+            "Operations manager (Leeds DC)",
+            "SHIFT_HANDOVER",
+            ("SOP-OUT-04.docx",),
+            {"date": day.isoformat(), "shift": "late"},
+        ),
+        RoleRun(
+            "safety_officer",
+            "Safety officer (Leeds DC)",
+            "WEEKLY_INCIDENT_SUMMARY",
+            ("SOP-SAF-01.md",),
+            {"week_ending": week_ending.isoformat()},
+        ),
+    ]
+    status = 0
+    for run in runs:
+        print(f"\n{run.name}: role {run.role}, workflow {run.workflow} from the template catalogue")
+        agent = _role_agent(api, org_id, run, work_dir)
+        process = start_local_agent(agent, warehouse_db, work_dir / f"local-agent-{run.role}.log")
+        try:
+            started = time.monotonic()
+            task_run = api.call(
+                "POST", f"/agents/{agent.agent_id}/run-task", json={"type": run.workflow, "input": run.task_input}
+            )
+            task = api.wait_for_task(task_run["task_id"], timeout=180)
+        finally:
+            stop_process(process)
+        print(f"Task {task['id']} finished {task['status']} in {time.monotonic() - started:.1f}s\n")
+        if task["status"] == "SUCCEEDED":
+            print("=" * 100)
+            print(task["output"]["markdown"])
+            print("=" * 100)
+        else:
+            print(f"Error: {task.get('error')}")
+            status = 1
+    return status
