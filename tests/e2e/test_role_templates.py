@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from phi.definitions.document import to_document, validate_definition
 from phi.definitions.templates import get_template
 from tests.support.api import ApiSession
 from tests.support.e2e import REPORT_DAY, StartAgent, event_types
@@ -20,9 +21,20 @@ pytestmark = pytest.mark.e2e
 
 
 def _agent_with(session: ApiSession, role: str, template: str) -> dict[str, Any]:
-    agent = session.create_agent(name=f"{role} agent", role_key=role)
-    definition = get_template(template).definition
-    session.ok("POST", f"/agents/{agent['id']}/workflows", json={"definition": definition, "reason": "template"})
+    """An agent of the role (with just the database tool): the role template names the catalogue's workflow,
+    stored as the agent's version 1 with the template's schedule."""
+    role_tools = next(r for r in session.ok("GET", "/role-templates") if r["key"] == role)["default_tools"]
+    assert "db" in role_tools
+    agent = session.ok(
+        "POST",
+        f"/orgs/{session.org_id}/agents",
+        json={"role_key": role, "tools": {"db": {"url_env": "PHI_WAREHOUSE_DB_URL"}}},
+    )
+    workflow_key = get_template(template).workflow_key
+    assert [w["type"] for w in agent["config"]["workflows"]] == [workflow_key]
+    stored = session.ok("GET", f"/agents/{agent['id']}/workflows/{workflow_key}")
+    as_stored = to_document(validate_definition(get_template(template).definition))
+    assert stored["version"]["source"] == "template" and stored["definition"] == as_stored
     return agent
 
 

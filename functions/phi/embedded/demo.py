@@ -259,10 +259,8 @@ def _sop_upload(name: str) -> tuple[str, bytes]:
 
 
 def _role_agent(api: ApiClient, org_id: str, run: RoleRun, work_dir: Path) -> DemoAgent:
-    """An agent of the role; its workflows come from the role template (the catalogue's template is added
-    when the role does not name it, as an older database seed would not)."""
-    from phi.definitions.templates import template_for_workflow
-
+    """An agent of the role (with the database tool): the role template gives it its workflow from the
+    catalogue."""
     created = api.call(
         "POST",
         f"/orgs/{org_id}/agents",
@@ -273,10 +271,6 @@ def _role_agent(api: ApiClient, org_id: str, run: RoleRun, work_dir: Path) -> De
             "tools": {"db": {"url_env": "PHI_WAREHOUSE_DB_URL", "statement_timeout_seconds": 30}},
         },
     )
-    keys = {w["key"] for w in api.call("GET", f"/agents/{created['id']}/workflows")}
-    template = template_for_workflow(run.workflow)
-    if run.workflow not in keys and template is not None:
-        api.call("POST", f"/agents/{created['id']}/workflows", json={"definition": template.definition})
     agent = _with_key(api, created, work_dir / f"phi-agent-config-{run.role}.yaml", org_id)
     uploads = [_sop_upload(name) for name in run.sops]
     documents = [

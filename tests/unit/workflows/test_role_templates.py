@@ -36,9 +36,12 @@ def _hit(text: str, filename: str = "SOP-SAF-01.md") -> SearchHit:
     )
 
 
-def _run(name: str, db: Path, task_input: dict[str, Any], **kwargs: Any) -> tuple[dict[str, Any], Any]:
+def _run(
+    name: str, db: Path, task_input: dict[str, Any], agent_config: dict[str, Any] | None = None, **kwargs: Any
+) -> tuple[dict[str, Any], Any]:
     document = _definition(name)
-    ports = fake_ports(snapshot(task_type=document["key"], task_input=task_input), sqlite_tools(db), **kwargs)
+    task = snapshot(task_type=document["key"], task_input=task_input, agent_config=agent_config)
+    ports = fake_ports(task, sqlite_tools(db), **kwargs)
     graph = compile_definition(validate_definition(document)).compile()
     return graph.invoke(START, graph_config("t", ports)), ports
 
@@ -128,7 +131,7 @@ def test_weekly_incident_summary_figures_equal_independent_sql(sample: tuple[Pat
     assert figures["by_zone"] == expected["by_zone"]
     assert sorted(figures["overdue_action_ids"]) == sorted(expected["overdue"]) != []
     assert figures["overdue_by_owner"] == expected["overdue_by_owner"]
-    assert figures["period"]["first_day"] == "2026-11-14" and figures["period"]["timezone"] == "Europe/London"
+    assert figures["period"]["first_day"] == "2026-11-14" and figures["period"]["timezone"] == "UTC"
     overdue_rows = {row[0]: row[-1] for row in state["results"]["overdue_actions"]["rows"]}
     assert overdue_rows == expected["overdue"]
 
@@ -152,6 +155,10 @@ def test_the_week_is_the_same_whatever_zone_the_wall_clock_times_are_read_in(sam
         state, _ = _run("weekly_incident_summary", path, {"week_ending": LAST_DAY.isoformat(), "timezone": zone})
         figures[zone] = state["output"]["figures"]["by_type"]
     assert figures["UTC"] == figures["America/New_York"] == figures["Asia/Tokyo"] != {}
+    # without the input, the agent's warehouse time zone
+    state, _ = _run("weekly_incident_summary", path, {}, agent_config={"warehouse_timezone": "Asia/Tokyo"})
+    assert state["output"]["figures"]["period"]["timezone"] == "Asia/Tokyo"
+    assert state["output"]["figures"]["period"]["last_day"] == "2026-11-20"  # yesterday in Europe/London
 
 
 def test_a_shift_the_roster_does_not_have_hands_over_nothing_and_says_so(sample: tuple[Path, Any]) -> None:
