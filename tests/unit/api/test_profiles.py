@@ -107,3 +107,14 @@ def test_the_template_profile_uses_the_role_tools_documents_and_instructions() -
 def test_the_template_profile_without_a_role_is_still_valid() -> None:
     profile = template_profile(_context(role=None, industry=None, tools=[]))
     assert profile.capabilities and profile.example_workflows == [] and profile.tool_usage_rules == []
+
+
+def test_the_profile_model_is_given_the_roles_workflow_catalogue_to_propose_from() -> None:
+    from phi.services.profiles import profile_messages
+
+    system, user = profile_messages(_context())
+    facts = json.loads(user.content)
+    assert [w["template"] for w in facts["workflow_catalogue"]] == ["daily_warehouse_report"]
+    assert facts["workflow_catalogue"][0]["trigger"] == "Schedule 0 7 * * * (UTC)"
+    assert "from the workflow catalogue" in system.content
+    assert profile_messages(_context(role=None))[1].content.count("daily_warehouse_report") == 0
