@@ -21,6 +21,7 @@ from phi.db.connection import DbConnection
 from phi.db.documents import ProfileSource
 from phi.definitions.templates import WorkflowTemplate, list_templates, template_for_workflow
 from phi.domain.models import Agent, Industry, RoleTemplate, Tool
+from phi.errors import LlmBudgetExhausted
 from phi.llm import ChatMessage, LlmProvider, get_llm
 from phi.llm.accounting import DbLlmAccounting
 from phi.settings import get_settings
@@ -255,6 +256,8 @@ def generate_profile(conn: DbConnection, agent: Agent, request: ProfileRequest) 
             notice = "No LLM is configured: the profile was built from the role template."
         else:
             profile, model = llm_profile_within(budget, llm, context)
+    except LlmBudgetExhausted as exc:  # no model was asked
+        notice = f"{exc.message} The profile was built from the role template."
     except Exception as exc:  # the template profile still gives the agent a usable prompt
         logger.warning("profile generation fell back to the template", extra={"agent_id": str(agent.id)})
         notice = f"The LLM's answer could not be used ({exc}); the profile was built from the role template."

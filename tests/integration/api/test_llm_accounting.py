@@ -118,5 +118,6 @@ def test_a_spent_budget_leaves_the_profile_to_the_template_and_says_so(
     generated = new_user.ok("POST", f"/agents/{agent['id']}/generate-profile")
 
     assert generated["generated_by"] == "template"
-    assert "monthly LLM token budget is spent" in generated["notice"]
+    assert generated["notice"].startswith("The organisation's monthly LLM token budget is spent (0 of 0 tokens used)")
+    assert generated["notice"].endswith("The profile was built from the role template.")
     assert "seen" not in json.loads(script.read_text())  # the model was never asked
