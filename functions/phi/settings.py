@@ -120,9 +120,10 @@ class Settings(BaseSettings):
     # Storage
     documents_bucket: str | None = None
     tool_results_prefix: str = names.TOOL_RESULTS_PREFIX
-    # Large tool results (gzip JSON lines in S3) are read as a stream and refused past these limits.
-    max_tool_result_bytes: int = 32 * 1024 * 1024  # uncompressed
-    max_tool_result_rows: int = 1_000_000
+    # Large tool results and table outputs (gzip JSON lines in S3) are read and written as streams, in bounded
+    # memory, and refused past these limits (which bound the time a Think step spends on one table).
+    max_tool_result_bytes: int = 1024 * 1024 * 1024  # uncompressed
+    max_tool_result_rows: int = 5_000_000
 
     # Comma-separated origins of the web app allowed to call the API from a browser
     cors_allow_origins: str = ""

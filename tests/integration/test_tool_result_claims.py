@@ -15,6 +15,7 @@ import boto3
 import httpx
 import pytest
 
+from phi.definitions.table_format import MAX_LINE_BYTES, TableLimits, read_rows
 from phi.domain.models import ToolCall
 from phi.settings import get_settings
 from phi.workflows.tool_results import outcome_from_state
@@ -87,8 +88,16 @@ def test_a_ten_megabyte_result_from_the_issued_key_comes_back_intact(stack: Any)
     assert outcome.ok, outcome.cause
     assert outcome.result is not None
     assert sum(len(json.dumps(r)) + 1 for r in rows) > 10_000_000, "the uncompressed result should be over 10 MB"
-    assert outcome.result["columns"] == columns and outcome.result["rows"] == rows
+    # the graph gets a reference with a preview; the rows stay in the object, which reads back intact
+    assert outcome.result["columns"] == columns and "rows" not in outcome.result
     assert outcome.result["row_count"] == len(rows) and outcome.result_bytes == len(body)
+    assert outcome.result["preview"] == rows[: len(outcome.result["preview"])] and outcome.result["preview"]
+    assert outcome.result["table_ref"] == {"key": key, "bytes": len(body), "format": "jsonl.gz"}
+    assert len(json.dumps(outcome.result)) < 16 * 1024
+    stored = _aws(stack, "s3").get_object(Bucket=get_settings().documents_bucket, Key=key)["Body"]
+    limits = TableLimits(max_bytes=get_settings().max_tool_result_bytes, max_rows=len(rows))
+    read_columns, read_rows_ = read_rows(stored, limits)
+    assert read_columns == columns and list(read_rows_) == rows
 
 
 def test_a_key_other_than_the_one_issued_for_the_call_is_refused_unread(stack: Any) -> None:
@@ -133,11 +142,19 @@ def test_a_gzip_bomb_is_refused_at_the_size_limit_without_holding_it_in_memory(s
     finally:
         tracemalloc.stop()
 
-    # Then the step fails with a readable cause, and no more than the limit was ever held in memory
-    limit = get_settings().max_tool_result_bytes
+    # Then the step fails with a readable cause, and no more than one line's limit was ever held in memory
     assert not outcome.ok and outcome.error == "Tool.BadResult"
-    assert f"{limit:,}-byte limit" in (outcome.cause or "")
-    assert peak < limit + 16 * 1024 * 1024, f"peak {peak:,} bytes while reading a bomb"
+    assert f"line longer than the {MAX_LINE_BYTES:,}-byte limit" in (outcome.cause or "")
+    assert peak < MAX_LINE_BYTES + 16 * 1024 * 1024, f"peak {peak:,} bytes while reading a bomb"
+
+
+def test_a_result_past_the_byte_limit_is_refused(stack: Any, settings_override: dict[str, str]) -> None:
+    apply_settings({"PHI_MAX_TOOL_RESULT_BYTES": "100000"})
+    body = gzip.compress(b'{"columns":["a"]}\n' + b'["0123456789"]\n' * 20_000)
+    key = _put(stack, body)
+    call = _issued_call(key)
+    outcome = outcome_from_state(_answer(call, key), 30, call)
+    assert outcome.error == "Tool.BadResult" and "100,000-byte limit" in (outcome.cause or ""), outcome.cause
 
 
 def test_a_bomb_of_tiny_rows_stops_at_the_row_limit(stack: Any, settings_override: dict[str, str]) -> None:

@@ -1,15 +1,19 @@
 """Fake ports for workflow unit tests: an in-memory task, a list of events, canned document passages, a
-scripted LLM and tools answered by a Python function (for db.query: real SQL on a real SQLite file)."""
+scripted LLM, tools answered by a Python function (for db.query: real SQL on a real SQLite file) and an
+in-memory table store (the stored tables' real format, in a dict instead of S3)."""
 
 from __future__ import annotations
 
+import io
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
+from phi.definitions.table import TableError
+from phi.definitions.table_format import TableLimits
 from phi.documents.models import SearchHit
 from phi.domain.models import EventType
 from phi.guarded_http import OutboundRefused
@@ -79,6 +83,25 @@ class FakeLlm:
         if isinstance(answer, Exception):
             raise answer
         return LlmResponse(text=answer, model="fake")
+
+
+@dataclass
+class MemoryTables:
+    """The table store in memory: objects by key, as S3Tables keeps them in the claim-check bucket."""
+
+    limits: TableLimits = field(default_factory=lambda: TableLimits(max_bytes=64 * 1024 * 1024, max_rows=2_000_000))
+    objects: dict[str, bytes] = field(default_factory=dict)
+    prefix: str = "tool-results/t/"
+
+    def open(self, key: str) -> IO[bytes]:
+        if key not in self.objects:
+            raise TableError(f"the stored table {key!r} is gone (expired?)")
+        return io.BytesIO(self.objects[key])
+
+    def save(self, name: str, body: IO[bytes]) -> str:
+        key = f"{self.prefix}tables/{name}.jsonl.gz"
+        self.objects[key] = body.read()
+        return key
 
 
 @dataclass
@@ -181,6 +204,7 @@ def fake_ports(
     hits: list[SearchHit] | None = None,
     llm_answers: list[str | Exception] | None = None,
     http: Callable[[HttpFetch], HttpFetched] | None = None,
+    tables: MemoryTables | None = None,
 ) -> Ports:
     return Ports(
         task=FakeTask(task),
@@ -191,4 +215,5 @@ def fake_ports(
         clock=FixedClock(),
         notifier=FakeNotifier(),
         http=FakeHttp(http or refusing_http("Http.HostNotAllowed", "no host is allowed in this test")),
+        tables=tables if tables is not None else MemoryTables(),
     )

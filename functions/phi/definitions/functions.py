@@ -231,8 +231,9 @@ def markdown_table(table: Table, limit: int = MAX_TABLE_ROWS_SHOWN) -> str:
         return "_(no columns)_"
     lines = ["| " + " | ".join(_cell(c) for c in columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows[:limit]]
-    if len(rows) > limit:
-        lines.append(f"\n_{len(rows) - limit:,} more rows not shown._")
+    total = max(len(rows), int(table.get("row_count") or 0))  # a stored table comes with its first rows only
+    if total > limit:
+        lines.append(f"\n_{total - limit:,} more rows not shown._")
     if not rows:
         lines.append("\n_No rows._")
     return "\n".join(lines)

@@ -1,21 +1,41 @@
-"""Cloud-side operations on tabular results ({columns, rows}): select, filter, derive, sort, top_k, group_by,
-join and limit. Rows stream through filter/select/derive/limit one at a time; top_k keeps k rows (a heap);
-group_by keeps one accumulator per group; sort and join's right side are the only ones held whole, and
-every result is capped (MAX_ROWS) with a readable error rather than an unbounded list."""
+"""Cloud-side operations on tabular results: select, filter, derive, sort, top_k, group_by, join and limit.
+
+The operations run as a pipeline over an iterator of rows (`run_ops`), so a table of any size passes through in
+bounded memory, whether it came inline ({columns, rows}) or streams from a stored table (table_format):
+
+- filter, select, derive, limit: one row at a time;
+- top_k: a heap of k rows (k ≤ 10,000 by the schema);
+- group_by: one accumulator per group, at most MAX_GROUPS groups (and MAX_DISTINCT_VALUES values held by the
+  count_distinct aggregates), else a readable error;
+- sort: in memory up to SORT_RUN_ROWS rows; beyond, an external merge sort: sorted runs are spilled to
+  temporary files (gzip JSON lines) and merged, up to MAX_SORT_ROWS rows;
+- join: a hash join that holds the right side (at most MAX_JOIN_RIGHT_ROWS rows) and streams the left.
+
+Every limit fails with a TableError naming the operation and the way out (filter or aggregate earlier).
+`apply_ops` is the same pipeline on an inline table, returning an inline table of at most MAX_ROWS rows."""
 
 from __future__ import annotations
 
+import gzip
 import heapq
 import itertools
-from collections.abc import Iterable, Iterator
-from typing import Any
+import json
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from typing import IO, Any
 
-from phi.definitions.expressions import evaluate
+from phi.definitions.expressions import compile_expression
 
-MAX_ROWS = 200_000
+MAX_ROWS = 200_000  # an inline result (apply_ops), and what a compute node reads from a stored table
 MAX_GROUPS = 100_000
+MAX_DISTINCT_VALUES = 1_000_000
+MAX_JOIN_RIGHT_ROWS = 200_000
+SORT_RUN_ROWS = 100_000
+MAX_SORT_ROWS = 5_000_000
 
 Row = dict[str, Any]
+# The other table a join reads: its node id → (columns, rows).
+RightTables = Callable[[str], tuple[list[str], Iterable[Row]]]
 
 
 class TableError(ValueError):
@@ -28,14 +48,14 @@ def rows_of(table: dict[str, Any]) -> Iterator[Row]:
         yield dict(zip(columns, values, strict=False))
 
 
-def to_table(rows: Iterable[Row], columns: list[str] | None = None) -> dict[str, Any]:
+def to_table(rows: Iterable[Row], columns: list[str] | None = None, max_rows: int = MAX_ROWS) -> dict[str, Any]:
     out: list[list[Any]] = []
     names = list(columns) if columns is not None else None
     for row in rows:
         if names is None:
             names = list(row)
-        if len(out) >= MAX_ROWS:
-            raise TableError(f"result larger than {MAX_ROWS:,} rows; filter or aggregate earlier")
+        if len(out) >= max_rows:
+            raise TableError(f"result larger than {max_rows:,} rows; filter or aggregate earlier")
         out.append([row.get(name) for name in names])
     return {"columns": names or [], "rows": out, "row_count": len(out)}
 
@@ -55,6 +75,14 @@ def _sort_key(value: Any) -> tuple[int, Any]:
     return (2, str(value))
 
 
+def _hashable(values: tuple[Any, ...], where: str, columns: list[str]) -> tuple[Any, ...]:
+    """A row's key values, refusing lists and objects (they cannot be grouped or joined on) readably."""
+    for column, value in zip(columns, values, strict=True):
+        if isinstance(value, list | dict):
+            raise TableError(f"{where}: column {column!r} holds a {type(value).__name__}; use plain values as keys")
+    return values
+
+
 class _Accumulator:
     """One aggregate of one group, in constant memory (count_distinct keeps its distinct values)."""
 
@@ -64,24 +92,27 @@ class _Accumulator:
         self.fn, self.count, self.total = fn, 0, 0.0
         self.low: Any = None
         self.high: Any = None
-        self.seen: set[Any] = set()
+        self.seen: set[Any] | None = set() if fn == "count_distinct" else None
 
-    def add(self, value: Any, counted: bool) -> None:
+    def add(self, value: Any, counted: bool) -> int:
+        """Adds one row's value; the number of distinct values newly held (count_distinct only)."""
         if self.fn == "count":
             self.count += 1 if counted else 0
-        elif self.fn == "count_distinct":
-            if value is not None:
+        elif self.seen is not None:
+            if value is not None and value not in self.seen:
                 self.seen.add(value)
+                return 1
         elif isinstance(value, int | float) and not isinstance(value, bool):
             self.count += 1
             self.total += value
             self.low = value if self.low is None else min(self.low, value)
             self.high = value if self.high is None else max(self.high, value)
+        return 0
 
     def result(self) -> Any:
         if self.fn == "count":
             return self.count
-        if self.fn == "count_distinct":
+        if self.seen is not None:
             return len(self.seen)
         if self.count == 0:
             return None
@@ -89,96 +120,174 @@ class _Accumulator:
 
 
 def apply_ops(table: dict[str, Any], ops: list[dict[str, Any]], tables: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Runs `ops` in order over `table`; `tables` holds the other nodes' results (for join)."""
-    columns = list(table.get("columns") or [])
-    rows: Iterable[Row] = rows_of(table)
-    for index, op in enumerate(ops):
-        name = op["op"]
-        where = f"ops[{index}] ({name})"
-        if name == "select":
-            wanted = list(op["columns"])
-            _need(columns, wanted, where)
-            rename = op.get("rename") or {}
-            rows = ({rename.get(c, c): row[c] for c in wanted} for row in rows)
-            columns = [rename.get(c, c) for c in wanted]
-        elif name == "filter":
-            condition = op["where"]
-            rows = (row for row in rows if evaluate(condition, row))
-        elif name == "derive":
-            column, expression = op["column"], op["expr"]
-            rows = ({**row, column: evaluate(expression, row)} for row in rows)
-            columns = [*columns, column] if column not in columns else columns
-        elif name == "limit":
-            rows = itertools.islice(rows, int(op["n"]))
-        elif name == "sort":
-            by = list(op["by"])
-            _need(columns, by, where)
-            materialised = list(itertools.islice(rows, MAX_ROWS + 1))
-            if len(materialised) > MAX_ROWS:
-                raise TableError(f"{where}: more than {MAX_ROWS:,} rows to sort")
-            materialised.sort(key=lambda r: tuple(_sort_key(r[c]) for c in by), reverse=bool(op.get("descending")))
-            rows = iter(materialised)
-        elif name == "top_k":
-            by, k = op["by"], int(op["k"])
-            _need(columns, [by], where)
-            if op.get("descending", True):
-                rows = iter(heapq.nlargest(k, rows, key=lambda r: _sort_key(r[by])))
-            else:
-                rows = iter(heapq.nsmallest(k, rows, key=lambda r: _sort_key(r[by])))
-        elif name == "group_by":
-            keys, aggs = list(op.get("keys") or []), dict(op["aggs"])
-            _need(columns, keys, where)
-            _need(columns, [a["column"] for a in aggs.values() if a.get("column")], where)
-            rows = _group(rows, keys, aggs, where)
-            columns = [*keys, *aggs]
-        elif name == "join":
-            right = tables.get(op["right"])
-            if right is None:
-                raise TableError(f"{where}: node {op['right']!r} has no table result")
-            on = list(op["on"])
-            _need(columns, on, where)
-            _need(list(right.get("columns") or []), on, f"{where} right side")
-            extra = [c for c in right.get("columns") or [] if c not in on]
-            prefix = op.get("right_prefix", "")
-            renamed = {c: (f"{prefix}{c}" if prefix or c in columns else c) for c in extra}
-            if not prefix:
-                renamed = {c: (f"{op['right']}_{c}" if c in columns else c) for c in extra}
-            rows = _join(rows, right, on, renamed, op.get("how", "inner"))
-            columns = [*columns, *renamed.values()]
-        else:  # the schema admits no other operation
-            raise TableError(f"{where}: unknown operation")
+    """Runs `ops` in order over an inline `table`; `tables` holds the other nodes' inline results (for join)."""
+
+    def right(node_id: str) -> tuple[list[str], Iterable[Row]]:
+        other = tables.get(node_id)
+        if other is None:
+            raise TableError(f"join: node {node_id!r} has no table result")
+        return list(other.get("columns") or []), rows_of(other)
+
+    columns, rows = run_ops(list(table.get("columns") or []), rows_of(table), ops, right)
     return to_table(rows, columns)
+
+
+def run_ops(
+    columns: list[str], rows: Iterable[Row], ops: list[dict[str, Any]], right: RightTables
+) -> tuple[list[str], Iterator[Row]]:
+    """The output columns, and the output rows as a lazy iterator: nothing is read until it is consumed."""
+    current: Iterable[Row] = rows
+    for index, op in enumerate(ops):
+        columns, current = _one_op(columns, current, op, f"ops[{index}] ({op['op']})", right)
+    return columns, iter(current)
+
+
+def _one_op(
+    columns: list[str], rows: Iterable[Row], op: dict[str, Any], where: str, right: RightTables
+) -> tuple[list[str], Iterable[Row]]:
+    name = op["op"]
+    if name == "select":
+        wanted = list(op["columns"])
+        _need(columns, wanted, where)
+        rename = op.get("rename") or {}
+        return [rename.get(c, c) for c in wanted], ({rename.get(c, c): row.get(c) for c in wanted} for row in rows)
+    if name == "filter":
+        holds = compile_expression(op["where"])
+        return columns, (row for row in rows if holds(row))
+    if name == "derive":
+        column, value_of = op["column"], compile_expression(op["expr"])
+        derived = ({**row, column: value_of(row)} for row in rows)
+        return ([*columns, column] if column not in columns else columns), derived
+    if name == "limit":
+        return columns, itertools.islice(rows, int(op["n"]))
+    if name == "sort":
+        by = list(op["by"])
+        _need(columns, by, where)
+        return columns, _sort(rows, columns, by, bool(op.get("descending")), where)
+    if name == "top_k":
+        by, k = op["by"], int(op["k"])
+        _need(columns, [by], where)
+        pick = heapq.nlargest if op.get("descending", True) else heapq.nsmallest
+        return columns, _lazy(lambda: iter(pick(k, rows, key=lambda r: _sort_key(r.get(by)))))
+    if name == "group_by":
+        keys, aggs = list(op.get("keys") or []), dict(op["aggs"])
+        _need(columns, keys, where)
+        _need(columns, [a["column"] for a in aggs.values() if a.get("column")], where)
+        return [*keys, *aggs], _group(rows, keys, aggs, where)
+    if name == "join":
+        on = list(op["on"])
+        _need(columns, on, where)
+        right_columns, right_rows = right(op["right"])
+        _need(right_columns, on, f"{where} right side")
+        extra = [c for c in right_columns if c not in on]
+        prefix = op.get("right_prefix", "")
+        if prefix:
+            renamed = {c: f"{prefix}{c}" for c in extra}
+        else:
+            renamed = {c: (f"{op['right']}_{c}" if c in columns else c) for c in extra}
+        joined = _join(rows, right_rows, on, renamed, op.get("how", "inner"), where)
+        return [*columns, *renamed.values()], joined
+    raise TableError(f"{where}: unknown operation")  # the schema admits no other operation
+
+
+def _lazy(make: Callable[[], Iterator[Row]]) -> Iterator[Row]:
+    """Defers a blocking operation (top_k) until its rows are asked for, like the streaming ones."""
+    yield from make()
 
 
 def _group(rows: Iterable[Row], keys: list[str], aggs: dict[str, dict[str, Any]], where: str) -> Iterator[Row]:
     groups: dict[tuple[Any, ...], dict[str, _Accumulator]] = {}
+    distinct = 0
     for row in rows:
-        key = tuple(row[k] for k in keys)
-        state = groups.get(key)
+        key = tuple([row.get(k) for k in keys])
+        try:
+            state = groups.get(key)
+        except TypeError:  # a list or object as a key
+            raise TableError(f"{where}: a key column holds a list or object; group by plain values") from None
         if state is None:
             if len(groups) >= MAX_GROUPS:
-                raise TableError(f"{where}: more than {MAX_GROUPS:,} groups")
+                raise TableError(f"{where}: more than {MAX_GROUPS:,} groups; group by fewer or coarser keys")
             state = groups[key] = {name: _Accumulator(a["fn"]) for name, a in aggs.items()}
         for name, agg in aggs.items():
             column = agg.get("column")
             value = row.get(column) if column else None
-            state[name].add(value, counted=column is None or value is not None)
+            try:
+                distinct += state[name].add(value, counted=column is None or value is not None)
+            except TypeError:
+                raise TableError(f"{where}: {name}: column {column!r} holds a list or object") from None
+        if distinct > MAX_DISTINCT_VALUES:
+            raise TableError(f"{where}: count_distinct holds more than {MAX_DISTINCT_VALUES:,} distinct values")
     for key, state in groups.items():
         yield {**dict(zip(keys, key, strict=True)), **{name: acc.result() for name, acc in state.items()}}
 
 
 def _join(
-    rows: Iterable[Row], right: dict[str, Any], on: list[str], renamed: dict[str, str], how: str
+    rows: Iterable[Row], right: Iterable[Row], on: list[str], renamed: dict[str, str], how: str, where: str
 ) -> Iterator[Row]:
     index: dict[tuple[Any, ...], list[Row]] = {}
-    for count, row in enumerate(rows_of(right)):
-        if count >= MAX_ROWS:
-            raise TableError(f"join: the right side has more than {MAX_ROWS:,} rows")
-        index.setdefault(tuple(row[c] for c in on), []).append(row)
+    for count, row in enumerate(right):
+        if count >= MAX_JOIN_RIGHT_ROWS:
+            raise TableError(
+                f"{where}: the right side has more than {MAX_JOIN_RIGHT_ROWS:,} rows; "
+                "join the larger table as the input and the smaller one as the right side"
+            )
+        index.setdefault(_hashable(tuple(row.get(c) for c in on), where, on), []).append(row)
     empty = dict.fromkeys(renamed.values())
     for row in rows:
-        matches = index.get(tuple(row[c] for c in on), [])
+        matches = index.get(_hashable(tuple(row.get(c) for c in on), where, on), [])
         if not matches and how == "left":
             yield {**row, **empty}
         for match in matches:
-            yield {**row, **{renamed[c]: match[c] for c in renamed}}
+            yield {**row, **{renamed[c]: match.get(c) for c in renamed}}
+
+
+# --- sort: in memory, or an external merge sort over spilled runs ------------------------------------------
+
+
+def _sort(rows: Iterable[Row], columns: list[str], by: list[str], descending: bool, where: str) -> Iterator[Row]:
+    def key(row: Row) -> tuple[Any, ...]:
+        return tuple(_sort_key(row.get(c)) for c in by)
+
+    runs: list[IO[bytes]] = []
+    buffer: list[Row] = []
+    total = 0
+    try:
+        for row in rows:
+            total += 1
+            if total > MAX_SORT_ROWS:
+                raise TableError(f"{where}: more than {MAX_SORT_ROWS:,} rows to sort; filter or aggregate first")
+            buffer.append(row)
+            if len(buffer) >= SORT_RUN_ROWS:
+                buffer.sort(key=key, reverse=descending)
+                runs.append(_spill(buffer, columns))
+                buffer = []
+        buffer.sort(key=key, reverse=descending)  # stable: ties keep their order, as in one big sort
+        if not runs:
+            yield from buffer
+            return
+        if buffer:
+            runs.append(_spill(buffer, columns))
+            buffer = []
+        # merge is stable too: on ties the earlier run (the earlier rows) comes first
+        yield from heapq.merge(*(_unspill(run, columns) for run in runs), key=key, reverse=descending)
+    finally:
+        for run in runs:
+            run.close()
+
+
+def _spill(rows: list[Row], columns: list[str]) -> IO[bytes]:
+    """A sorted run in an anonymous temporary file (removed when closed), as gzip JSON lines of values."""
+    file: IO[bytes] = tempfile.TemporaryFile(prefix="phi-sort-run-")  # noqa: SIM115 (closed by _sort)
+    with gzip.GzipFile(fileobj=file, mode="wb", compresslevel=1) as stream:
+        for start in range(0, len(rows), 5_000):
+            batch = rows[start : start + 5_000]
+            text = "\n".join(json.dumps([row.get(c) for c in columns], default=str) for row in batch)
+            stream.write(text.encode("utf-8") + b"\n")
+    file.seek(0)
+    return file
+
+
+def _unspill(file: IO[bytes], columns: list[str]) -> Iterator[Row]:
+    with gzip.GzipFile(fileobj=file, mode="rb") as stream:
+        for line in stream:
+            yield dict(zip(columns, json.loads(line), strict=False))

@@ -8,13 +8,17 @@ and they are sequential anyway (one tool call per Think step).
 
 State: inputs (resolved), agent ({id, name, config}: the agent's settings, e.g. its time zone and
 thresholds), now (the run's start from the clock port, ISO-8601), results (node id → result), ran, skipped,
-notes, and the runner's contract keys `failure` and `output`."""
+notes, and the runner's contract keys `failure` and `output`. The state is checkpointed after every node, so it
+never holds a large table: a table result is inline only when small, else a reference to a stored object with a
+preview (phi.workflows.tables). Table nodes stream their inputs from the store and write their outputs back;
+compute and render read what they need from the reference, within documented caps."""
 
 from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from contextlib import ExitStack
 from typing import Any, TypedDict
 
 from langchain_core.runnables import RunnableConfig
@@ -22,14 +26,16 @@ from langgraph.graph import END, START, StateGraph
 
 from phi.definitions import expressions, payloads, templating
 from phi.definitions.document import NodeSpec, WorkflowDefinition, local_today, validate_inputs
-from phi.definitions.functions import COMPUTE, RENDER, check_contract, map_columns
-from phi.definitions.table import TableError, apply_ops
+from phi.definitions.functions import COMPUTE, MAX_TABLE_ROWS_SHOWN, RENDER, check_contract, map_columns
+from phi.definitions.table import Row, TableError, run_ops
+from phi.definitions.table_format import is_table
 from phi.domain.models import EventType
 from phi.errors import InvalidDefinition, LlmBudgetExhausted
 from phi.guarded_http import OutboundRefused
 from phi.llm import ChatMessage
 from phi.workflows.contracts import ToolRequest
 from phi.workflows.ports import EmailMessage, HttpFetch, Ports, WebhookMessage, ports_of
+from phi.workflows.tables import head, keep, keep_tool_result, materialise, open_rows
 
 MAX_LLM_CONTEXT_CHARS = 20_000
 MAX_SUBJECT_CHARS = 200
@@ -82,7 +88,7 @@ def _fill(value: Any, state: DefinitionState) -> Any:
 
 def _table(state: DefinitionState, node_id: str, reader: str) -> dict[str, Any]:
     value = (state.get("results") or {}).get(node_id)
-    if not (isinstance(value, dict) and "columns" in value and "rows" in value):
+    if not is_table(value):
         raise NodeFailed(
             "Workflow.NotATable",
             f"{reader} reads {node_id!r}, which has no table result"
@@ -105,14 +111,24 @@ def _local_tool(node: NodeSpec, state: DefinitionState, ports: Ports) -> Any:
             outcome.error or "Tool.Error",
             f"Node {node.id}: {s['tool']} on the local agent failed: {outcome.error}: {outcome.cause}",
         )
-    return outcome.result or {}
+    return keep_tool_result(ports, node.id, outcome.result or {})
 
 
 def _table_node(node: NodeSpec, state: DefinitionState, ports: Ports) -> Any:
+    """Streams the input (inline or stored) through the operations and keeps the output (inline when small,
+    else written as a new stored table): memory is bounded by the operations' own caps, not the table."""
     s = node.settings
     base = _table(state, s["input"], node.id)
-    joined = {op["right"]: _table(state, op["right"], node.id) for op in s["ops"] if op["op"] == "join"}
-    return apply_ops(base, s["ops"], joined)
+    with ExitStack() as stack:
+        columns, values = open_rows(base, ports, stack, f"The table of {s['input']}")
+
+        def right(node_id: str) -> tuple[list[str], Iterable[Row]]:
+            other_columns, other = open_rows(_table(state, node_id, node.id), ports, stack, f"The table of {node_id}")
+            return other_columns, (dict(zip(other_columns, v, strict=False)) for v in other)
+
+        rows = (dict(zip(columns, v, strict=False)) for v in values)
+        out_columns, out = run_ops(columns, rows, s["ops"], right)
+        return keep(ports, node.id, out_columns, ([row.get(c) for c in out_columns] for row in out))
 
 
 def _compute(node: NodeSpec, state: DefinitionState, ports: Ports) -> Any:
@@ -120,7 +136,9 @@ def _compute(node: NodeSpec, state: DefinitionState, ports: Ports) -> Any:
     function = COMPUTE[s["function"]]
     mapping = s.get("column_mapping") or {}
     datasets = {
-        name: map_columns(_table(state, source, node.id), mapping.get(name) or {})
+        name: map_columns(
+            materialise(_table(state, source, node.id), ports, f"Dataset {name!r} ({source})"), mapping.get(name) or {}
+        )
         for name, source in (s.get("inputs") or {}).items()
     }
     problems = check_contract(function, datasets)
@@ -182,6 +200,11 @@ def _render(node: NodeSpec, state: DefinitionState, ports: Ports, definition: Wo
     else:
         shown = s.get("sections") or [n for n in state.get("ran") or [] if n != node.id]
         named = {name: results[name] for name in shown if name in results}
+    # a stored table is shown by its first rows and its row count, read from its reference
+    named = {
+        name: head(value, ports, MAX_TABLE_ROWS_SHOWN, f"The table {name}") if is_table(value) else value
+        for name, value in named.items()
+    }
     if s.get("args"):
         named["args"] = _fill(s["args"], state)
     title = str(_fill(s.get("title") or definition.name, state))
@@ -240,10 +263,12 @@ def _http(node: NodeSpec, state: DefinitionState, ports: Ports) -> Any:
     max_rows = int(s.get("max_rows", payloads.MAX_ROWS))
     try:
         if s.get("format", "json") == "csv":
-            return payloads.csv_table(fetched.content, max_rows)
-        return payloads.json_table(fetched.content, s.get("rows"), max_rows)
+            table = payloads.csv_table(fetched.content, max_rows)
+        else:
+            table = payloads.json_table(fetched.content, s.get("rows"), max_rows)
     except payloads.PayloadError as exc:
         raise NodeFailed("Http.BadPayload", f"Node {node.id}: {exc}") from exc
+    return keep_tool_result(ports, node.id, table)  # a large table goes to the store, like a tool's
 
 
 def _condition(node: NodeSpec, state: DefinitionState, ports: Ports) -> Any:

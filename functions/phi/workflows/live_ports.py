@@ -1,5 +1,5 @@
 """The ports of a task running in Think: PostgreSQL for the task and its events, the organisation's documents,
-the configured LLM, and the local agent through a LangGraph interrupt."""
+the configured LLM, the local agent through a LangGraph interrupt, and the task's tables in S3."""
 
 from __future__ import annotations
 
@@ -8,16 +8,20 @@ import hmac
 import json
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import IO, Any
 from uuid import UUID
 
+from botocore.exceptions import ClientError
 from langgraph.types import interrupt
 
+from phi.aws import client
 from phi.db import agents as agents_repo
 from phi.db import documents as documents_repo
 from phi.db import notifications as notifications_repo
 from phi.db import tasks as tasks_repo
 from phi.db.connection import DbConnection, after_commit, transaction
+from phi.definitions.table import TableError
+from phi.definitions.table_format import TableLimits
 from phi.documents.models import SearchHit
 from phi.domain.models import EventType
 from phi.guarded_http import OutboundPolicy, OutboundRefused
@@ -264,7 +268,36 @@ class GuardedHttp:
         return HttpFetched(status=response.status, content_type=response.content_type, content=response.content)
 
 
+class S3Tables:
+    """The task's tables in the claim-check bucket: the local agent's large results
+    (`<prefix><task>/<tool call>.jsonl.gz`) and the outputs of table nodes (`<prefix><task>/tables/<node>.jsonl.gz`).
+    Only keys under the task's own prefix are read: a reference in the state can never name another task's object."""
+
+    def __init__(self, ctx: TaskContext, bucket: str) -> None:
+        settings = get_settings()
+        self.bucket = bucket
+        self.prefix = f"{settings.tool_results_prefix}{ctx.task_id}/"
+        self.limits = TableLimits(max_bytes=settings.max_tool_result_bytes, max_rows=settings.max_tool_result_rows)
+
+    def open(self, key: str) -> IO[bytes]:
+        if not key.startswith(self.prefix) or ".." in key:
+            raise TableError("a table reference names an object outside this task's results")
+        try:
+            body: IO[bytes] = client("s3").get_object(Bucket=self.bucket, Key=key)["Body"]
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                raise TableError(f"the stored table {key.removeprefix(self.prefix)!r} is gone (expired?)") from None
+            raise
+        return body
+
+    def save(self, name: str, body: IO[bytes]) -> str:
+        key = f"{self.prefix}tables/{name}.jsonl.gz"
+        client("s3").put_object(Bucket=self.bucket, Key=key, Body=body, ContentType="application/gzip")
+        return key
+
+
 def live_ports(ctx: TaskContext) -> Ports:
+    bucket = get_settings().documents_bucket
     return Ports(
         task=DbTask(ctx),
         events=DbEvents(ctx),
@@ -276,4 +309,5 @@ def live_ports(ctx: TaskContext) -> Ports:
         clock=SystemClock(),
         notifier=OrgNotifier(ctx),
         http=GuardedHttp(ctx),
+        tables=S3Tables(ctx, bucket) if bucket else None,
     )

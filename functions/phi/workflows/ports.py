@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal, Protocol
+from typing import IO, Any, Literal, Protocol
 
 from langchain_core.runnables import RunnableConfig
 from pydantic import BaseModel, Field
 
+from phi.definitions.table_format import TableLimits
 from phi.documents.models import SearchHit
 from phi.domain.models import EventType
 from phi.llm.base import LlmProvider
@@ -104,6 +105,20 @@ class HttpPort(Protocol):
     def fetch(self, request: HttpFetch) -> HttpFetched:
         """The response, or phi.guarded_http.OutboundRefused with the reason (host not allow-listed, not
         HTTPS, private address, redirect, too large, too slow)."""
+
+
+class TableStore(Protocol):
+    """Where large tables live outside the graph state (the task's claim-check objects, table_format).
+    A store reads only its own task's objects."""
+
+    limits: TableLimits
+
+    def open(self, key: str) -> IO[bytes]:
+        """The gzip-compressed object at `key`, as a stream the caller closes; TableError if it is not there."""
+        ...
+
+    def save(self, name: str, body: IO[bytes]) -> str:
+        """Stores a gzip-compressed table read from `body` under the task's own prefix; its key."""
         ...
 
 
@@ -126,6 +141,7 @@ class Ports:
     clock: Clock = field(default_factory=SystemClock)
     notifier: NotifierPort | None = None
     http: HttpPort | None = None
+    tables: TableStore | None = None  # None: no bucket configured, tables stay inline (up to table.MAX_ROWS)
 
 
 def ports_of(config: RunnableConfig) -> Ports:

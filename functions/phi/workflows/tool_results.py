@@ -3,19 +3,19 @@
 Large results are a claim check: Think issues a pre-signed upload for one S3 key with each tool request and
 records that key with the tool call. A `result_ref` naming any other key is refused (it could name another
 task's, or another organisation's, result), and the object is decompressed as a stream within size limits,
-so a gzip bomb fails the step instead of the Think function.
+so a gzip bomb fails the step instead of the Think function. The object is read once, to check it and count
+its rows; the rows stay in S3 and the graph gets a table reference (phi.definitions.table_format).
 """
 
 from __future__ import annotations
 
-import gzip
 import json
-import zlib
-from typing import IO, Any
+from typing import Any
 
 from botocore.exceptions import ClientError
 
 from phi.aws import client
+from phi.definitions.table_format import TableFormatError, TableLimits, reference, scan, too_large
 from phi.domain.models import ToolCall
 from phi.settings import get_settings
 from phi.workflows.contracts import ToolOutcome
@@ -99,91 +99,21 @@ def _from_reference(ref: Any, call: ToolCall | None) -> ToolOutcome:
             raise BadResult("The local agent referred to a result it did not upload.") from None
         raise
     body = stored["Body"]
+    limits = TableLimits(max_bytes=settings.max_tool_result_bytes, max_rows=settings.max_tool_result_rows)
     try:
         compressed = int(stored.get("ContentLength") or 0)
-        if compressed > settings.max_tool_result_bytes:
-            raise BadResult(_too_large(settings.max_tool_result_bytes))
-        columns, rows = read_result_stream(body, settings.max_tool_result_bytes, settings.max_tool_result_rows)
+        if compressed > limits.max_bytes:
+            raise BadResult(too_large("The tool result", limits.max_bytes))
+        columns, row_count, preview = scan(body, limits)
+    except TableFormatError as problem:
+        raise BadResult(str(problem)) from None
     finally:
         body.close()
-    result = {"columns": columns, "rows": rows, "row_count": len(rows), "truncated": bool(ref.get("truncated", False))}
-    return ToolOutcome(ok=True, result=result, result_bytes=compressed)
-
-
-def _too_large(max_bytes: int) -> str:
-    return (
-        f"The tool result is larger than the {max_bytes:,}-byte limit (uncompressed); "
-        "ask for fewer rows or columns, or aggregate in the query."
+    # The rows stay in the object: the graph gets a reference (read by table nodes as a stream).
+    result = reference(
+        columns, row_count, preview, call.result_key, compressed, truncated=bool(ref.get("truncated", False))
     )
-
-
-def read_result_stream(compressed: IO[bytes], max_bytes: int, max_rows: int) -> tuple[list[str], list[list[Any]]]:
-    """Gzip JSON lines (a {"columns"} header, then one JSON array per row), decompressed as a stream in
-    chunks: never more than `max_bytes` of uncompressed data is read, so memory is bounded by the limits."""
-    parser = _RowParser(max_rows)
-    remaining = max_bytes
-    carry: list[bytes] = []  # the start of a line that continues in the next chunk
-    try:
-        with gzip.GzipFile(fileobj=compressed, mode="rb") as stream:
-            while chunk := stream.read(min(_CHUNK_BYTES, remaining + 1)):
-                remaining -= len(chunk)
-                if remaining < 0:
-                    raise BadResult(_too_large(max_bytes))
-                if b"\n" not in chunk:
-                    carry.append(chunk)
-                    continue
-                lines = chunk.split(b"\n")
-                if carry:
-                    lines[0] = b"".join([*carry, lines[0]])
-                last = lines.pop()
-                carry = [last] if last else []
-                parser.add(lines)
-        if carry:
-            parser.add([b"".join(carry)])
-    except (OSError, EOFError, zlib.error, ValueError, RecursionError) as error:
-        # OSError: not gzip; EOFError: cut short; ValueError: bad JSON or UTF-8.
-        raise BadResult(f"The tool result is not gzip-compressed JSON lines: {type(error).__name__}: {error}") from None
-    if parser.columns is None:
-        raise BadResult("The tool result is empty: no header line naming the columns.")
-    return parser.columns, parser.rows
-
-
-_CHUNK_BYTES = 1024 * 1024
-
-
-class _RowParser:
-    def __init__(self, max_rows: int) -> None:
-        self.max_rows = max_rows
-        self.columns: list[str] | None = None
-        self.rows: list[list[Any]] = []
-
-    def add(self, lines: list[bytes]) -> None:
-        """Complete lines of one chunk; parsed as one JSON array (much faster than a parse per line)."""
-        if self.columns is None and lines:
-            if not lines[0]:
-                raise BadResult("The tool result starts with an empty line instead of its header.")
-            self.columns = _header_columns(json.loads(lines[0]))
-            lines = lines[1:]
-        if not lines:
-            return
-        if not all(lines):
-            raise BadResult(f"The tool result has an empty line after row {len(self.rows)}.")
-        parsed = json.loads(b"[" + b",".join(lines) + b"]")
-        width = len(self.columns or [])
-        if len(parsed) != len(lines) or not all(isinstance(row, list) and len(row) == width for row in parsed):
-            raise BadResult(f"A line after row {len(self.rows)} of the tool result is not one list of {width} values.")
-        if len(self.rows) + len(parsed) > self.max_rows:
-            raise BadResult(
-                f"The tool result has more than {self.max_rows:,} rows; aggregate in the query or ask for fewer."
-            )
-        self.rows.extend(parsed)
-
-
-def _header_columns(value: Any) -> list[str]:
-    columns = value.get("columns") if isinstance(value, dict) else None
-    if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
-        raise BadResult('The tool result does not start with a {"columns": [...]} header line.')
-    return columns
+    return ToolOutcome(ok=True, result=result, result_bytes=compressed)
 
 
 def presigned_upload(task_id: str, tool_call_id: str) -> dict[str, str] | None:

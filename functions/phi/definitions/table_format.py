@@ -1,0 +1,305 @@
+"""Stored tables and table references: how a large table lives outside the graph state.
+
+A stored table is gzip-compressed JSON lines: a `{"columns": [...]}` header line, then one JSON array per row.
+It is the format the local agent uploads its large results in (the claim check, phi_agent.results), and the one
+`table` nodes write their outputs in, so every reader reads both the same way.
+
+Graph state never holds a large table. It holds either a small table inline,
+
+    {"columns": [...], "rows": [[...], ...], "row_count": N}              (at most INLINE_MAX_ROWS rows and
+                                                                            INLINE_MAX_BYTES of JSON)
+or a *table reference* to a stored table,
+
+    {"columns": [...], "row_count": N, "truncated": false, "preview": [first rows],
+     "table_ref": {"key": "tool-results/<task id>/…jsonl.gz", "bytes": <compressed size>, "format": "jsonl.gz"}}
+
+Readers and writers work in chunks, so memory is bounded by the chunk and line sizes, never by the table: every
+reader has a byte and a row limit and fails with a readable reason (TableFormatError) on malformed input."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import IO, Any, TypeGuard
+
+from phi.definitions.table import TableError
+
+FORMAT = "jsonl.gz"
+INLINE_MAX_ROWS = 1_000
+INLINE_MAX_BYTES = 64 * 1024
+PREVIEW_ROWS = 20
+PREVIEW_MAX_BYTES = 8 * 1024
+MAX_LINE_BYTES = 8 * 1024 * 1024  # one row; a longer line is refused (a one-line gzip bomb stops here)
+MAX_COLUMNS = 1_000
+CHUNK_BYTES = 1024 * 1024
+_WRITE_BATCH_ROWS = 2_000
+
+# One encoder for every row (json.dumps with options builds a new encoder per call); the local agent's too.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+class TableFormatError(TableError):
+    """A stored table that cannot be read (not gzip, bad JSON, ragged rows, over a limit); readable message."""
+
+
+@dataclass(frozen=True)
+class TableLimits:
+    """Uncompressed bytes and rows a stored table may have, when read and when written."""
+
+    max_bytes: int
+    max_rows: int
+
+
+def is_table(value: Any) -> TypeGuard[dict[str, Any]]:
+    return isinstance(value, dict) and "columns" in value and ("rows" in value or "table_ref" in value)
+
+
+def is_reference(value: Any) -> TypeGuard[dict[str, Any]]:
+    return isinstance(value, dict) and isinstance(value.get("table_ref"), dict) and "columns" in value
+
+
+def encode(value: Any) -> str:
+    return _ENCODER.encode(value)
+
+
+# --- reading ---------------------------------------------------------------------------------------------------
+
+
+def read_rows(
+    compressed: IO[bytes], limits: TableLimits, what: str = "The tool result"
+) -> tuple[list[str], Iterator[list[Any]]]:
+    """The columns, and an iterator over the rows of a stored table, decompressed and parsed chunk by chunk.
+    The header is read at once (a missing or malformed one raises here); a problem further on raises
+    TableFormatError while iterating. `what` names the table in messages."""
+    batches = _row_batches(compressed, limits, what)
+    first = next(batches, None)
+    if not isinstance(first, _Header):
+        raise TableFormatError(f"{what} is empty: no header line naming the columns.")
+    return first.columns, (row for batch in batches if isinstance(batch, list) for row in batch)
+
+
+def scan(
+    compressed: IO[bytes], limits: TableLimits, what: str = "The tool result"
+) -> tuple[list[str], int, list[list[Any]]]:
+    """Reads a whole stored table once without keeping it: columns, row count and a small preview."""
+    columns, rows = read_rows(compressed, limits, what)
+    preview = Preview()
+    count = 0
+    for row in rows:
+        count += 1
+        preview.offer(row)
+    return columns, count, preview.rows
+
+
+@dataclass
+class _Header:
+    columns: list[str]
+
+
+def _row_batches(compressed: IO[bytes], limits: TableLimits, what: str) -> Iterator[_Header | list[list[Any]]]:
+    """The header, then the rows of each decompressed chunk (parsed as one JSON array: much faster than a parse
+    per line). At most `limits.max_bytes` of uncompressed data is read, and a line is held at most whole."""
+    parser = _Parser(limits.max_rows, what)
+    remaining = limits.max_bytes
+    carry: list[bytes] = []  # the start of a line that continues in the next chunk
+    carried = 0
+    try:
+        with gzip.GzipFile(fileobj=compressed, mode="rb") as stream:
+            while chunk := stream.read(min(CHUNK_BYTES, remaining + 1)):
+                remaining -= len(chunk)
+                if remaining < 0:
+                    raise TableFormatError(too_large(what, limits.max_bytes))
+                if b"\n" not in chunk:
+                    carry.append(chunk)
+                    carried += len(chunk)
+                    _check_line(carried, what, parser.count)
+                    continue
+                lines = chunk.split(b"\n")
+                if carry:
+                    lines[0] = b"".join([*carry, lines[0]])
+                last = lines.pop()
+                carry, carried = ([last], len(last)) if last else ([], 0)
+                _check_line(max(carried, *(len(line) for line in lines)), what, parser.count)
+                yield from parser.add(lines)
+            if carry:
+                yield from parser.add([b"".join(carry)])
+    except (OSError, EOFError, zlib.error, ValueError, RecursionError) as error:
+        if isinstance(error, TableFormatError):
+            raise
+        # OSError: not gzip; EOFError: cut short; ValueError: bad JSON or UTF-8.
+        raise TableFormatError(
+            f"{what} is not gzip-compressed JSON lines: {type(error).__name__}: {str(error)[:200]}"
+        ) from None
+    if parser.columns is None:
+        raise TableFormatError(f"{what} is empty: no header line naming the columns.")
+
+
+def _check_line(length: int, what: str, after_row: int) -> None:
+    if length > MAX_LINE_BYTES:
+        raise TableFormatError(
+            f"{what} has a line longer than the {MAX_LINE_BYTES:,}-byte limit (after row {after_row:,})."
+        )
+
+
+def too_large(what: str, max_bytes: int) -> str:
+    return (
+        f"{what} is larger than the {max_bytes:,}-byte limit (uncompressed); "
+        "ask for fewer rows or columns, or aggregate in the query."
+    )
+
+
+class _Parser:
+    def __init__(self, max_rows: int, what: str) -> None:
+        self.max_rows, self.what = max_rows, what
+        self.columns: list[str] | None = None
+        self.count = 0
+
+    def add(self, lines: list[bytes]) -> Iterator[_Header | list[list[Any]]]:
+        if self.columns is None and lines:
+            if not lines[0]:
+                raise TableFormatError(f"{self.what} starts with an empty line instead of its header.")
+            self.columns = header_columns(json.loads(lines[0]), self.what)
+            yield _Header(self.columns)
+            lines = lines[1:]
+        if not lines:
+            return
+        if not all(lines):
+            raise TableFormatError(f"{self.what} has an empty line after row {self.count:,}.")
+        parsed = json.loads(b"[" + b",".join(lines) + b"]")
+        width = len(self.columns or [])
+        if len(parsed) != len(lines) or not all(isinstance(row, list) and len(row) == width for row in parsed):
+            raise TableFormatError(
+                f"A line after row {self.count:,} of {self.what.lower()} is not one list of {width} values."
+            )
+        if self.count + len(parsed) > self.max_rows:
+            raise TableFormatError(
+                f"{self.what} has more than {self.max_rows:,} rows; aggregate in the query or ask for fewer."
+            )
+        self.count += len(parsed)
+        yield parsed
+
+
+def header_columns(value: Any, what: str = "The tool result") -> list[str]:
+    columns = value.get("columns") if isinstance(value, dict) else None
+    if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
+        raise TableFormatError(f'{what} does not start with a {{"columns": [...]}} header line.')
+    if len(columns) > MAX_COLUMNS:
+        raise TableFormatError(f"{what} has {len(columns):,} columns; at most {MAX_COLUMNS:,} are read.")
+    return columns
+
+
+# --- writing ---------------------------------------------------------------------------------------------------
+
+
+class Preview:
+    """The first rows of a table, at most PREVIEW_ROWS and about PREVIEW_MAX_BYTES of JSON."""
+
+    def __init__(self) -> None:
+        self.rows: list[list[Any]] = []
+        self._bytes = 0
+        self._full = False
+
+    def offer(self, row: list[Any]) -> None:
+        if self._full:
+            return
+        size = len(encode(row))
+        if len(self.rows) >= PREVIEW_ROWS or self._bytes + size > PREVIEW_MAX_BYTES:
+            self._full = True
+            return
+        self.rows.append(row)
+        self._bytes += size
+
+
+class TableWriter:
+    """Rows as gzip JSON lines into a binary file, refusing to write more than `limits` (so that whatever is
+    written can be read back); keeps the row count and a preview for the reference."""
+
+    def __init__(self, file: IO[bytes], columns: list[str], limits: TableLimits, what: str) -> None:
+        self.file, self.columns, self.limits, self.what = file, columns, limits, what
+        self.row_count = 0
+        self.preview = Preview()
+        self._gzip = gzip.GzipFile(fileobj=file, mode="wb", compresslevel=5)
+        self._pending: list[str] = [encode({"columns": columns})]
+        self._bytes = 0
+
+    def add(self, row: list[Any]) -> None:
+        if self.row_count >= self.limits.max_rows:
+            raise TableFormatError(
+                f"{self.what} has more than {self.limits.max_rows:,} rows; filter or aggregate earlier."
+            )
+        if not isinstance(row, list) or len(row) != len(self.columns):
+            raise TableFormatError(
+                f"{self.what}: row {self.row_count + 1:,} is not one list of {len(self.columns)} values."
+            )
+        line = encode(row)
+        if len(line) > MAX_LINE_BYTES:
+            raise TableFormatError(f"{self.what}: row {self.row_count + 1:,} is longer than {MAX_LINE_BYTES:,} bytes.")
+        self._bytes += len(line) + 1
+        if self._bytes > self.limits.max_bytes:
+            raise TableFormatError(too_large(self.what, self.limits.max_bytes))
+        self.row_count += 1
+        self.preview.offer(row)
+        self._pending.append(line)
+        if len(self._pending) >= _WRITE_BATCH_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._pending:
+            self._gzip.write(("\n".join(self._pending) + "\n").encode("utf-8"))
+            self._pending = []
+
+    def finish(self) -> int:
+        """Closes the gzip stream and rewinds the file; the compressed size."""
+        self._flush()
+        self._gzip.close()
+        size = self.file.tell()
+        self.file.seek(0)
+        return size
+
+    def reference(self, key: str, compressed_bytes: int, truncated: bool = False) -> dict[str, Any]:
+        return reference(self.columns, self.row_count, self.preview.rows, key, compressed_bytes, truncated)
+
+
+def reference(
+    columns: list[str], row_count: int, preview: list[list[Any]], key: str, compressed_bytes: int, truncated: bool
+) -> dict[str, Any]:
+    return {
+        "columns": columns,
+        "row_count": row_count,
+        "truncated": truncated,
+        "preview": preview,
+        "table_ref": {"key": key, "bytes": compressed_bytes, "format": FORMAT},
+    }
+
+
+def inline_or_stored(
+    columns: list[str],
+    rows: Iterable[list[Any]],
+    store: Callable[[list[str], Iterator[list[Any]]], dict[str, Any]] | None,
+    max_inline_rows: int,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A small table inline, a larger one through `store` (which writes it and returns its reference).
+    Without a store (no bucket configured) tables stay inline up to `max_inline_rows`, then fail readably."""
+    kept: list[list[Any]] = []
+    size = len(encode(columns)) + 64
+    iterator = iter(rows)
+    for row in iterator:
+        kept.append(row)
+        if store is None:
+            if len(kept) > max_inline_rows:
+                raise TableError(f"result larger than {max_inline_rows:,} rows; filter or aggregate earlier")
+            continue
+        size += len(encode(row)) + 1
+        if len(kept) > INLINE_MAX_ROWS or size > INLINE_MAX_BYTES:
+            return store(columns, _chain(kept, iterator))
+    return {"columns": columns, "rows": kept, "row_count": len(kept), **(extra or {})}
+
+
+def _chain(first: list[list[Any]], rest: Iterator[list[Any]]) -> Iterator[list[Any]]:
+    yield from first
+    first.clear()  # written: no need to hold it any longer
+    yield from rest

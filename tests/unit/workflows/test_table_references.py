@@ -1,0 +1,498 @@
+"""Large tables stay out of the graph state: table references, the stored-table format, and every table
+operation streaming over references with the in-memory table store (fake port) — caps, readable errors and
+hostile input included."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langgraph.checkpoint.memory import InMemorySaver
+
+from phi.definitions import table as table_module
+from phi.definitions import table_format
+from phi.definitions.document import validate_definition
+from phi.definitions.expressions import ExpressionError, compile_expression, evaluate
+from phi.definitions.registry import DAILY_WAREHOUSE_REPORT, get_type
+from phi.definitions.table import TableError, apply_ops, run_ops
+from phi.definitions.table_format import (
+    PREVIEW_ROWS,
+    TableFormatError,
+    TableLimits,
+    TableWriter,
+    read_rows,
+    reference,
+    scan,
+)
+from phi.workflows.compiler import compile_definition
+from phi.workflows.contracts import ToolOutcome, ToolRequest
+from phi.workflows.ports import graph_config
+from tests.support.fake_ports import MemoryTables, fake_ports, snapshot, sqlite_tools
+
+START = {"task_id": "t", "org_id": "o", "agent_id": "a"}
+COLUMNS = ["order_id", "carrier", "promised_at", "shipped_at", "qty"]
+CARRIERS = ["DHL", "UPS", "DPD", "GLS", "Colissimo", None]
+LIMITS = TableLimits(max_bytes=64 * 1024 * 1024, max_rows=1_000_000)
+
+
+def shipments(n: int) -> list[list[Any]]:
+    """Deterministic shipments: about a third late, some never shipped, carriers with ties and a None."""
+    return [
+        [
+            f"o{i}",
+            CARRIERS[(i * 7) % len(CARRIERS)],
+            f"2026-11-20T{i % 24:02d}:00:00",
+            None if i % 11 == 0 else f"2026-11-20T{(i + (i % 3)) % 24:02d}:00:00",
+            (i * 13) % 17,
+        ]
+        for i in range(n)
+    ]
+
+
+def stored(tables: MemoryTables, columns: list[str], rows: list[list[Any]], key: str) -> dict[str, Any]:
+    """A stored table as the local agent uploads one, and the reference Think makes of it (tool_results)."""
+    out = io.BytesIO()
+    writer = TableWriter(out, columns, LIMITS, "test")
+    for row in rows:
+        writer.add(row)
+    size = writer.finish()
+    tables.objects[key] = out.getvalue()
+    columns_read, count, preview = scan(io.BytesIO(tables.objects[key]), LIMITS)
+    return reference(columns_read, count, preview, key, size, truncated=False)
+
+
+def decode(tables: MemoryTables, ref: dict[str, Any]) -> list[list[Any]]:
+    columns, rows = read_rows(io.BytesIO(tables.objects[ref["table_ref"]["key"]]), LIMITS)
+    assert columns == ref["columns"]
+    return list(rows)
+
+
+def workflow(ops: list[dict[str, Any]], *extra_nodes: dict[str, Any], edges: list[Any] | None = None) -> Any:
+    return validate_definition(
+        {
+            "key": "refs",
+            "name": "References",
+            "nodes": [
+                {"id": "shipments", "kind": "local_tool", "settings": {"tool": "db.query", "sql": "SELECT 1"}},
+                {"id": "out", "kind": "table", "settings": {"input": "shipments", "ops": ops}},
+                *extra_nodes,
+            ],
+            "edges": edges or [["shipments", "out"]],
+        }
+    )
+
+
+def run(definition: Any, answer: dict[str, Any], tables: MemoryTables) -> tuple[dict[str, Any], InMemorySaver]:
+    def tools(request: ToolRequest) -> ToolOutcome:
+        return ToolOutcome(ok=True, result=answer)
+
+    ports = fake_ports(snapshot(task_type="refs"), tools, tables=tables)
+    saver = InMemorySaver()
+    graph = compile_definition(definition).compile(checkpointer=saver)
+    return graph.invoke(START, graph_config("t", ports)), saver
+
+
+LATE = {"or": [{"==": [{"var": "shipped_at"}, None]}, {">": [{"var": "shipped_at"}, {"var": "promised_at"}]}]}
+PIPELINE: list[dict[str, Any]] = [
+    {"op": "filter", "where": LATE},
+    {"op": "derive", "column": "double_qty", "expr": {"*": [{"var": "qty"}, 2]}},
+    {
+        "op": "group_by",
+        "keys": ["carrier"],
+        "aggs": {
+            "late": {"fn": "count"},
+            "units": {"fn": "sum", "column": "double_qty"},
+            "orders": {"fn": "count_distinct", "column": "order_id"},
+            "biggest": {"fn": "max", "column": "qty"},
+            "mean": {"fn": "avg", "column": "qty"},
+        },
+    },
+    {"op": "top_k", "k": 3, "by": "late"},
+]
+
+
+# --- expressions compiled once per op give exactly what evaluate gives ----------------------------------------
+
+EXPRESSIONS: list[Any] = [
+    LATE,
+    {"*": [{"var": "qty"}, 2]},
+    {"<": [1, {"var": "qty"}, 10]},
+    {">=": [{"var": "carrier"}, "DHL"]},
+    {"if": [{"<": [{"var": "qty"}, 5]}, "small", {"<": [{"var": "qty"}, 10]}, "mid", "big"]},
+    {"if": []},
+    {"and": [{"var": "shipped_at"}, {"!": {"var": "missing_column"}}]},
+    {"or": [{"var": "missing_column"}, 0, ""]},
+    {"var": ["missing_column", "fallback"]},
+    {"var": "nested.a"},
+    {"var": ""},
+    {"var": []},
+    {"missing": ["qty", "nothing"]},
+    {"in": [{"var": "carrier"}, ["DHL", "UPS"]]},
+    {"cat": [{"var": "order_id"}, "-", {"upper": {"var": "carrier"}}]},
+    {"round": [{"/": [{"var": "qty"}, 3]}, 2]},
+    {"/": [{"var": "qty"}, 0]},
+    {"max": [{"var": "qty"}, 3, {"abs": -4}]},
+    {"-": [{"var": "qty"}]},
+    {"!=": [{"var": "carrier"}, None]},
+    [1, {"var": "qty"}],
+    "plain text",
+    {">": [{"var": "carrier"}, 3]},  # text with a number: an ExpressionError either way
+    {"+": [{"var": "carrier"}, 1]},
+]
+
+
+@pytest.mark.parametrize("expression", EXPRESSIONS, ids=[json.dumps(e)[:40] for e in EXPRESSIONS])
+def test_a_compiled_expression_agrees_with_evaluate_on_every_row(expression: Any) -> None:
+    compiled = compile_expression(expression)
+    for values in [*shipments(40), ["o", "DHL", None, None, None]]:
+        row: dict[str, Any] = {**dict(zip(COLUMNS, values, strict=True)), "nested": {"a": values[4]}}
+        try:
+            expected: Any = evaluate(expression, row)
+        except ExpressionError as error:
+            expected = ("error", str(error))
+        try:
+            got: Any = compiled(row)
+        except ExpressionError as error:
+            got = ("error", str(error))
+        assert got == expected, row
+
+
+def test_compiling_refuses_what_check_refuses() -> None:
+    with pytest.raises(ExpressionError, match="unknown operator"):
+        compile_expression({"__import__": ["os"]})
+    with pytest.raises(ExpressionError, match="too large"):
+        compile_expression({"+": [1] * 3000})
+
+
+# --- the stored-table format ----------------------------------------------------------------------------------
+
+
+def test_a_stored_table_reads_back_row_for_row_with_a_bounded_preview() -> None:
+    tables = MemoryTables()
+    rows = [*shipments(3_000), ['é ✓ \n quoted "x"', None, "", "", 1.5]]
+    ref = stored(tables, COLUMNS, rows, "k")
+    assert decode(tables, ref) == rows
+    assert ref["row_count"] == len(rows) and ref["columns"] == COLUMNS
+    assert ref["preview"] == rows[:PREVIEW_ROWS]
+    wide = stored(tables, ["text"], [["x" * 3000] for _ in range(10)], "wide")
+    assert len(json.dumps(wide["preview"])) <= table_format.PREVIEW_MAX_BYTES + 100
+    assert len(wide["preview"]) < 10
+
+
+def _gz(text: bytes) -> bytes:
+    return gzip.compress(text)
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (b"not gzip at all", "not gzip-compressed JSON lines"),
+        (_gz(b'{"columns":["a"]}\n[1]\n')[:-12], "not gzip-compressed JSON lines"),
+        (_gz(b'{"rows":[]}\n'), "header line"),
+        (_gz(b'{"columns":["a","b"]}\n[1]\n'), "not one list of 2 values"),
+        (_gz(b'{"columns":["a"]}\n[1],[2]\n'), "not one list of 1 values"),
+        (_gz(b'{"columns":["a"]}\n[1\n'), "not gzip-compressed JSON lines"),
+        (_gz(b'{"columns":["a"]}\n\n\n[1]\n'), "empty line"),
+        (_gz(b"\n" + b'{"columns":["a"]}\n'), "empty line instead of its header"),
+        (_gz(b""), "empty"),
+        (_gz(b"[" * 100_000 + b"\n"), "RecursionError"),
+        (_gz(b'{"columns":["a"]}\n[1]\n[' + b"9" * 300_000), "longer than the 100,000-byte limit"),
+        (_gz(json.dumps({"columns": [f"c{i}" for i in range(1_001)]}).encode() + b"\n"), "1,001 columns"),
+        (_gz(b'{"columns":["a"]}\n' + b"[0]\n" * 2_000), "more than 1,000 rows"),
+        (_gz(b'{"columns":["a"]}\n' + (b'["' + b"x" * 1_000 + b'"]\n') * 600), "500,000-byte limit"),
+    ],
+    ids=[
+        "not-gzip",
+        "cut-short",
+        "no-columns",
+        "ragged-row",
+        "two-rows-a-line",
+        "bad-json",
+        "blank-lines",
+        "blank-header",
+        "empty",
+        "deep-nesting",
+        "endless-line",
+        "too-many-columns",
+        "too-many-rows",
+        "too-many-bytes",
+    ],
+)
+def test_a_malformed_or_oversized_stored_table_fails_with_a_readable_reason(
+    body: bytes, expected: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(table_format, "MAX_LINE_BYTES", 100_000)
+    limits = TableLimits(max_bytes=500_000, max_rows=1_000)
+    with pytest.raises(TableFormatError) as raised:
+        scan(io.BytesIO(body), limits)
+    assert expected in str(raised.value), raised.value
+
+
+def test_the_writer_refuses_rows_it_could_not_read_back() -> None:
+    writer = TableWriter(io.BytesIO(), ["a", "b"], TableLimits(max_bytes=1_000, max_rows=3), "The result of x")
+    with pytest.raises(TableFormatError, match="not one list of 2 values"):
+        writer.add([1])
+    for i in range(3):
+        writer.add([i, i])
+    with pytest.raises(TableFormatError, match="more than 3 rows"):
+        writer.add([4, 4])
+    big = TableWriter(io.BytesIO(), ["a"], TableLimits(max_bytes=1_000, max_rows=100), "The result of x")
+    with pytest.raises(TableFormatError, match="1,000-byte limit"):
+        for _ in range(10):
+            big.add(["y" * 200])
+
+
+# --- table nodes on references -----------------------------------------------------------------------------------
+
+
+def test_a_pipeline_over_a_reference_gives_what_it_gives_inline_and_the_state_stays_small() -> None:
+    rows = shipments(20_000)
+    tables = MemoryTables()
+    ref = stored(tables, COLUMNS, rows, "tool-results/t/call.jsonl.gz")
+
+    state, saver = run(workflow(PIPELINE), ref, tables)
+
+    assert state.get("failure") is None, state.get("failure")
+    expected = apply_ops({"columns": COLUMNS, "rows": rows}, PIPELINE, {})
+    assert state["results"]["out"] == expected
+    assert state["results"]["shipments"] == ref  # the tool result stays a reference
+    checkpoint = saver.get_tuple(graph_config("t", fake_ports(None, lambda r: ToolOutcome(ok=False))))
+    assert checkpoint is not None
+    state_bytes = len(saver.serde.dumps_typed(checkpoint.checkpoint["channel_values"])[1])
+    assert state_bytes < 16 * 1024 < len(json.dumps(rows)) // 50, state_bytes
+
+
+def test_a_large_output_is_written_as_a_new_stored_table_and_referenced() -> None:
+    rows = shipments(5_000)
+    tables = MemoryTables()
+    ops = [{"op": "filter", "where": LATE}, {"op": "select", "columns": ["order_id", "qty"], "rename": {"qty": "n"}}]
+
+    state, _ = run(workflow(ops), {"columns": COLUMNS, "rows": rows, "row_count": len(rows)}, tables)
+
+    out = state["results"]["out"]
+    expected = apply_ops({"columns": COLUMNS, "rows": rows}, ops, {})
+    assert "rows" not in out and out["row_count"] == expected["row_count"] > table_format.INLINE_MAX_ROWS
+    assert out["columns"] == ["order_id", "n"] and out["preview"] == expected["rows"][:PREVIEW_ROWS]
+    assert out["table_ref"]["key"] == "tool-results/t/tables/out.jsonl.gz" and out["table_ref"]["format"] == "jsonl.gz"
+    assert decode(tables, out) == expected["rows"]
+    # the local agent's large inline answer was stored as well
+    assert state["results"]["shipments"]["table_ref"]["key"] == "tool-results/t/tables/shipments.jsonl.gz"
+    assert decode(tables, state["results"]["shipments"]) == rows
+
+
+def test_a_join_streams_the_input_and_reads_a_referenced_right_side() -> None:
+    rows = shipments(6_000)
+    tables = MemoryTables()
+    carriers = [[c, f"{c} Ltd", i] for i, c in enumerate(CARRIERS) if c]
+    carriers_ref = stored(tables, ["carrier", "name", "rank"], carriers * 300, "tool-results/t/carriers.jsonl.gz")
+    ops: list[dict[str, Any]] = [
+        {"op": "filter", "where": {"==": [{"var": "qty"}, 3]}},
+        {"op": "join", "right": "carriers", "on": ["carrier"], "how": "left"},
+        {"op": "group_by", "keys": ["name"], "aggs": {"n": {"fn": "count"}}},
+        {"op": "sort", "by": ["n", "name"], "descending": True},
+    ]
+    definition = workflow(
+        ops,
+        {"id": "carriers", "kind": "local_tool", "settings": {"tool": "db.query", "sql": "SELECT 2"}},
+        edges=[["shipments", "carriers"], ["carriers", "out"]],
+    )
+
+    def tools(request: ToolRequest) -> ToolOutcome:
+        refs = {
+            "SELECT 1": stored(tables, COLUMNS, rows, "tool-results/t/shipments.jsonl.gz"),
+            "SELECT 2": carriers_ref,
+        }
+        return ToolOutcome(ok=True, result=refs[request.args["sql"]])
+
+    state = (
+        compile_definition(definition)
+        .compile()
+        .invoke(START, graph_config("t", fake_ports(snapshot(task_type="refs"), tools, tables=tables)))
+    )
+    assert state.get("failure") is None, state.get("failure")
+    expected = apply_ops(
+        {"columns": COLUMNS, "rows": rows},
+        ops,
+        {"carriers": {"columns": ["carrier", "name", "rank"], "rows": carriers * 300}},
+    )
+    assert state["results"]["out"] == expected and expected["row_count"] == 6  # five carriers and the unmatched None
+
+
+def test_the_join_refuses_a_right_side_over_its_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(table_module, "MAX_JOIN_RIGHT_ROWS", 100)
+    right = {"columns": ["carrier", "x"], "rows": [[c, i] for i, c in enumerate(CARRIERS * 20)]}
+    with pytest.raises(TableError, match="the right side has more than 100 rows; join the larger table as the input"):
+        apply_ops(
+            {"columns": COLUMNS, "rows": shipments(10)}, [{"op": "join", "right": "r", "on": ["carrier"]}], {"r": right}
+        )
+
+
+def test_group_by_refuses_too_many_groups_distinct_values_or_list_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    table = {"columns": COLUMNS, "rows": shipments(500)}
+    monkeypatch.setattr(table_module, "MAX_GROUPS", 100)
+    with pytest.raises(TableError, match=r"ops\[0\] \(group_by\): more than 100 groups"):
+        apply_ops(table, [{"op": "group_by", "keys": ["order_id"], "aggs": {"n": {"fn": "count"}}}], {})
+    monkeypatch.setattr(table_module, "MAX_DISTINCT_VALUES", 50)
+    with pytest.raises(TableError, match="count_distinct holds more than 50 distinct values"):
+        apply_ops(
+            table,
+            [{"op": "group_by", "keys": ["carrier"], "aggs": {"n": {"fn": "count_distinct", "column": "order_id"}}}],
+            {},
+        )
+    listed = {"columns": ["k", "v"], "rows": [[["a", "list"], 1]]}
+    with pytest.raises(TableError, match="holds a list or object"):
+        apply_ops(listed, [{"op": "group_by", "keys": ["k"], "aggs": {"n": {"fn": "count"}}}], {})
+    with pytest.raises(TableError, match="holds a list or object"):
+        apply_ops(
+            listed, [{"op": "group_by", "keys": ["v"], "aggs": {"n": {"fn": "count_distinct", "column": "k"}}}], {}
+        )
+    with pytest.raises(TableError, match="holds a list"):
+        apply_ops(listed, [{"op": "join", "right": "r", "on": ["k"]}], {"r": listed})
+
+
+@pytest.mark.parametrize("descending", [False, True])
+def test_a_sort_over_spilled_runs_equals_one_in_memory_sort(descending: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(table_module, "SORT_RUN_ROWS", 7)
+    spilled: list[int] = []
+    spill = table_module._spill
+
+    def counted_spill(rows: list[dict[str, Any]], columns: list[str]) -> Any:
+        spilled.append(len(rows))
+        return spill(rows, columns)
+
+    monkeypatch.setattr(table_module, "_spill", counted_spill)
+    rows = [[*r, "mixed" if i % 9 == 0 else i % 4] for i, r in enumerate(shipments(100))]
+    table = {"columns": [*COLUMNS, "m"], "rows": rows}
+
+    result = apply_ops(table, [{"op": "sort", "by": ["carrier", "m"], "descending": descending}], {})
+
+    def key(r: list[Any]) -> tuple[Any, ...]:
+        return tuple(table_module._sort_key(v) for v in (r[1], r[5]))
+
+    assert result["rows"] == sorted(rows, key=key, reverse=descending)  # stable: ties keep their order
+    assert sum(spilled) == 100 and len(spilled) == 15
+
+
+def test_a_sort_over_its_cap_fails_readably(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(table_module, "MAX_SORT_ROWS", 50)
+    with pytest.raises(TableError, match=r"ops\[0\] \(sort\): more than 50 rows to sort; filter or aggregate first"):
+        apply_ops({"columns": COLUMNS, "rows": shipments(60)}, [{"op": "sort", "by": ["qty"]}], {})
+
+
+def test_operations_stream_nothing_is_read_before_the_output_is_consumed() -> None:
+    consumed: list[int] = []
+
+    def rows() -> Any:
+        for i, values in enumerate(shipments(1_000)):
+            consumed.append(i)
+            yield dict(zip(COLUMNS, values, strict=True))
+
+    ops: list[dict[str, Any]] = [{"op": "filter", "where": LATE}, {"op": "limit", "n": 5}]
+    _, out = run_ops(COLUMNS, rows(), ops, lambda node: ([], []))
+    assert consumed == []
+    assert len(list(out)) == 5 and len(consumed) < 30  # limit stops reading the input
+
+
+# --- compute and render read references; failures are readable -------------------------------------------------
+
+
+def _compute_workflow(source_ops: list[dict[str, Any]] | None) -> Any:
+    """shipments → (out →) stats: stats.describe over the table node's output, or straight over the tool result."""
+    source = "out" if source_ops is not None else "shipments"
+    nodes: list[dict[str, Any]] = [
+        {"id": "shipments", "kind": "local_tool", "settings": {"tool": "db.query", "sql": "SELECT 1"}},
+        {"id": "stats", "kind": "compute", "settings": {"function": "stats.describe", "inputs": {"table": source}}},
+    ]
+    edges: list[Any] = [["shipments", "stats"]]
+    if source_ops is not None:
+        nodes.append({"id": "out", "kind": "table", "settings": {"input": "shipments", "ops": source_ops}})
+        edges = [["shipments", "out"], ["out", "stats"]]
+    return validate_definition({"key": "k", "name": "n", "nodes": nodes, "edges": edges})
+
+
+def test_compute_reads_a_reference_and_refuses_one_over_its_cap() -> None:
+    tables = MemoryTables()
+    rows = shipments(4_000)
+    ref = stored(tables, COLUMNS, rows, "tool-results/t/a.jsonl.gz")
+    state, _ = run(_compute_workflow([{"op": "select", "columns": ["qty"]}]), ref, tables)
+    assert state.get("failure") is None, state.get("failure")
+    assert "table_ref" in state["results"]["out"]  # 4,000 rows: stored, and read back by the compute node
+    assert state["results"]["stats"]["rows"] == 4_000
+    assert state["results"]["stats"]["columns"]["qty"]["sum"] == sum(r[4] for r in rows)
+
+    huge = {**ref, "row_count": 300_000}  # refused before anything is read
+    state, _ = run(_compute_workflow(None), huge, tables)
+    assert state["failure"]["error"] == "Workflow.TableError"
+    assert "Node stats" in state["failure"]["cause"]
+    assert "300,000 rows; at most 200,000 are read into memory here" in state["failure"]["cause"]
+
+
+def test_render_shows_the_first_rows_of_a_reference_and_counts_the_rest() -> None:
+    tables = MemoryTables()
+    rows = shipments(3_000)
+    report = {"id": "report", "kind": "render", "settings": {"template": "sections", "sections": ["out"]}}
+    definition = workflow(
+        [{"op": "select", "columns": ["order_id"]}], report, edges=[["shipments", "out"], ["out", "report"]]
+    )
+    state, _ = run(definition, stored(tables, COLUMNS, rows, "tool-results/t/a.jsonl.gz"), tables)
+    markdown = state["output"]["markdown"]
+    assert "| o49 |" in markdown and "| o50 |" not in markdown
+    assert "_2,950 more rows not shown._" in markdown
+
+
+def test_a_reference_to_a_missing_or_corrupt_object_fails_the_node_readably() -> None:
+    tables = MemoryTables()
+    ref = stored(tables, COLUMNS, shipments(10), "tool-results/t/a.jsonl.gz")
+    tables.objects["tool-results/t/a.jsonl.gz"] = gzip.compress(b'{"columns":["order_id"]}\n["o1", 2]\n')
+    state, _ = run(workflow([{"op": "limit", "n": 3}]), ref, tables)
+    assert state["failure"]["error"] == "Workflow.TableError"
+    assert (
+        "Node out: A line after row 0 of the table of shipments is not one list of 1 values"
+        in state["failure"]["cause"]
+    )
+
+    del tables.objects["tool-results/t/a.jsonl.gz"]
+    state, _ = run(workflow([{"op": "limit", "n": 3}]), ref, tables)
+    assert state["failure"]["error"] == "Workflow.TableError" and "is gone" in state["failure"]["cause"]
+
+
+def test_without_a_store_tables_stay_inline_up_to_the_inline_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = shipments(3_000)
+
+    def tools(request: ToolRequest) -> ToolOutcome:
+        return ToolOutcome(ok=True, result={"columns": COLUMNS, "rows": rows, "row_count": len(rows)})
+
+    ports = fake_ports(snapshot(task_type="refs"), tools)
+    ports.tables = None
+    graph = compile_definition(workflow([{"op": "filter", "where": LATE}])).compile()
+    state = graph.invoke(START, graph_config("t", ports))
+    assert state["results"]["out"] == apply_ops(
+        {"columns": COLUMNS, "rows": rows}, [{"op": "filter", "where": LATE}], {}
+    )
+
+    monkeypatch.setattr("phi.workflows.tables.MAX_ROWS", 100)
+    state = graph.invoke(START, graph_config("t2", ports))
+    assert state["failure"]["error"] == "Workflow.TableError" and "larger than 100 rows" in state["failure"]["cause"]
+
+
+def test_the_built_in_daily_report_reads_referenced_results(warehouse_sqlite: Path) -> None:
+    tables = MemoryTables()
+    inline = sqlite_tools(warehouse_sqlite)
+
+    def as_references(request: ToolRequest) -> ToolOutcome:
+        outcome = inline(request)
+        assert outcome.result is not None
+        key = f"tool-results/t/{len(tables.objects)}.jsonl.gz"
+        return ToolOutcome(ok=True, result=stored(tables, outcome.result["columns"], outcome.result["rows"], key))
+
+    graph = get_type(DAILY_WAREHOUSE_REPORT).load_graph_builder()().compile()
+    task = snapshot(task_input={"date": date(2026, 11, 20).isoformat()})
+    by_reference = graph.invoke(START, graph_config("r", fake_ports(task, as_references, tables=tables)))
+    by_value = graph.invoke(START, graph_config("v", fake_ports(task, inline)))
+    assert by_reference.get("failure") is None and len(tables.objects) == 3
+    assert by_reference["output"]["kpis"] == by_value["output"]["kpis"]
