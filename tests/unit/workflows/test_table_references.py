@@ -16,9 +16,8 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from phi.definitions import table as table_module
 from phi.definitions import table_format
-from phi.definitions.document import validate_definition
+from phi.definitions.document import parse_stored, validate_definition
 from phi.definitions.expressions import ExpressionError, compile_expression, evaluate
-from phi.definitions.registry import DAILY_WAREHOUSE_REPORT, get_type
 from phi.definitions.table import TableError, apply_ops, run_ops
 from phi.definitions.table_format import (
     PREVIEW_ROWS,
@@ -29,6 +28,7 @@ from phi.definitions.table_format import (
     reference,
     scan,
 )
+from phi.definitions.templates import get_template
 from phi.workflows.compiler import compile_definition
 from phi.workflows.contracts import ToolOutcome, ToolRequest
 from phi.workflows.ports import graph_config
@@ -480,7 +480,7 @@ def test_without_a_store_tables_stay_inline_up_to_the_inline_cap(monkeypatch: py
     assert state["failure"]["error"] == "Workflow.TableError" and "larger than 100 rows" in state["failure"]["cause"]
 
 
-def test_the_built_in_daily_report_reads_referenced_results(warehouse_sqlite: Path) -> None:
+def test_the_daily_warehouse_report_has_the_same_figures_from_referenced_results(warehouse_sqlite: Path) -> None:
     tables = MemoryTables()
     inline = sqlite_tools(warehouse_sqlite)
 
@@ -490,9 +490,13 @@ def test_the_built_in_daily_report_reads_referenced_results(warehouse_sqlite: Pa
         key = f"tool-results/t/{len(tables.objects)}.jsonl.gz"
         return ToolOutcome(ok=True, result=stored(tables, outcome.result["columns"], outcome.result["rows"], key))
 
-    graph = get_type(DAILY_WAREHOUSE_REPORT).load_graph_builder()().compile()
+    graph = compile_definition(parse_stored(get_template("daily_warehouse_report").definition)).compile()
     task = snapshot(task_input={"date": date(2026, 11, 20).isoformat()})
     by_reference = graph.invoke(START, graph_config("r", fake_ports(task, as_references, tables=tables)))
-    by_value = graph.invoke(START, graph_config("v", fake_ports(task, inline)))
+    by_value_ports = fake_ports(task, inline)
+    by_value_ports.tables = None  # everything inline, as before table references
+    by_value = graph.invoke(START, graph_config("v", by_value_ports))
     assert by_reference.get("failure") is None and len(tables.objects) == 3
+    assert all("table_ref" in by_reference["results"][name] for name in ("orders", "picks", "shipments"))
     assert by_reference["output"]["kpis"] == by_value["output"]["kpis"]
+    assert by_reference["output"]["markdown"] == by_value["output"]["markdown"]
