@@ -34,3 +34,8 @@ def schedules_arn(config: StageConfig) -> str:
 
 def executions_arn(config: StageConfig) -> str:
     return f"arn:{Aws.PARTITION}:states:{Aws.REGION}:{Aws.ACCOUNT_ID}:execution:{config.state_machine_name}:*"
+
+
+def ses_identity_arn(identity: str) -> str:
+    """A verified SES identity (a domain or an address) of this account and region."""
+    return f"arn:{Aws.PARTITION}:ses:{Aws.REGION}:{Aws.ACCOUNT_ID}:identity/{identity}"

@@ -77,6 +77,13 @@ ASL_PLACEHOLDERS: dict[str, Handler] = {
 }
 
 
+def sender_address(sender: str) -> str:
+    """'Phi Alerts <alerts@example.com>' → 'alerts@example.com'."""
+    from email.utils import parseaddr
+
+    return parseaddr(sender)[1].lower()
+
+
 class StageConfig(BaseModel):
     """What differs between stages; everything else is a constant above."""
 
@@ -98,6 +105,25 @@ class StageConfig(BaseModel):
     # PHI_LLM_ROUTES (JSON), checked at synth: on AWS a route's key is a Secrets Manager secret the functions may read.
     llm_routes: str | None = None
     alarm_email: str | None = None
+    # Workflow e-mail (notify nodes) through Amazon SES: the From address, and the SES identity it belongs to
+    # (a verified domain or address; default: the address's domain). Without a sender, e-mails stay in the
+    # outbox (readable through the API) and nothing is sent.
+    email_sender: str | None = None
+    ses_identity: str | None = None
+
+    @field_validator("email_sender")
+    @classmethod
+    def sender_is_an_address(cls, value: str | None) -> str | None:
+        if value is not None and "@" not in sender_address(value):
+            raise ValueError(f"emailSender must be an e-mail address (optionally 'Name <a@b>'), not {value!r}")
+        return value
+
+    @property
+    def email_identity(self) -> str | None:
+        """The SES identity the Think function may send from (its IAM policy is scoped to it)."""
+        if self.email_sender is None:
+            return None
+        return self.ses_identity or sender_address(self.email_sender).rsplit("@", 1)[1]
 
     @field_validator("cors_allow_origins")
     @classmethod
@@ -198,6 +224,8 @@ CONTEXT_KEYS: dict[str, str] = {
     "openaiApiKeySecretArn": "openai_api_key_secret_arn",
     "llmRoutes": "llm_routes",
     "alarmEmail": "alarm_email",
+    "emailSender": "email_sender",
+    "sesIdentity": "ses_identity",
     "natGateways": "nat_gateways",
     "dbInstanceClass": "db_instance_class",
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import Aws, CfnOutput, Stack, Tags
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
@@ -12,7 +13,16 @@ from constructs import Construct
 from infra_cdk import grants
 from infra_cdk.agent_access import AgentAccess
 from infra_cdk.api import Api
-from infra_cdk.config import DB_NAME, DOCUMENTS_PREFIX, PROJECT, TOOL_RESULTS_PREFIX, Handler, StageConfig
+from infra_cdk.common import ses_identity_arn
+from infra_cdk.config import (
+    DB_NAME,
+    DOCUMENTS_PREFIX,
+    PROJECT,
+    TOOL_RESULTS_PREFIX,
+    Handler,
+    StageConfig,
+    sender_address,
+)
 from infra_cdk.data import Data, DatabaseMigrations
 from infra_cdk.ingest import Ingest
 from infra_cdk.lambdas import FunctionSpec, PhiFunctions
@@ -123,6 +133,8 @@ class PhiStack(Stack):
         for handler in (Handler.API, Handler.THINK):  # the functions that call an LLM
             grants.read_secrets(all_functions[handler], route_secrets)
 
+        email_delivery = _email_delivery(config, orchestration.workflow_functions[Handler.THINK])
+
         observability = Observability(
             self,
             "Observability",
@@ -152,6 +164,11 @@ class PhiStack(Stack):
             ),
             "AlarmTopicArn": (observability.topic.topic_arn, "Subscribe to receive alarms"),
             "DashboardName": (observability.dashboard.dashboard_name, "CloudWatch dashboard"),
+            "EmailDelivery": (
+                email_delivery,
+                "How notify nodes' e-mails go out: through Amazon SES from the emailSender context value, or "
+                "kept in the outbox (GET /orgs/{id}/outbox) when no sender is configured",
+            ),
         }
         for name, (value, description) in outputs.items():
             CfnOutput(self, name, value=value, description=description)
@@ -186,6 +203,24 @@ def embedding_environment(config: StageConfig) -> dict[str, str]:
     if config.openai_api_key_secret_arn:
         return {"PHI_EMBEDDING_PROVIDER": "openai"}
     return {"PHI_EMBEDDING_PROVIDER": "local", "PHI_EMBEDDING_MODEL": LAMBDA_LOCAL_EMBEDDING_MODEL}
+
+
+def _email_delivery(config: StageConfig, think: lambda_.Function) -> str:
+    """Notify nodes run in Think: with a sender, it may send through SES from that address of that identity
+    only; without one, e-mails are kept in the outbox. Returns what the EmailDelivery output says."""
+    identity = config.email_identity
+    if config.email_sender is None or identity is None:
+        think.add_environment("PHI_EMAIL_DELIVERY", "outbox")
+        return "outbox (no emailSender in the CDK context)"
+    _add_environment(think, {"PHI_EMAIL_DELIVERY": "ses", "PHI_EMAIL_SENDER": config.email_sender})
+    think.add_to_role_policy(
+        iam.PolicyStatement(
+            actions=["ses:SendEmail"],
+            resources=[ses_identity_arn(identity)],
+            conditions={"StringEquals": {"ses:FromAddress": sender_address(config.email_sender)}},
+        )
+    )
+    return f"ses from {config.email_sender} (identity {identity}, verified in SES by you)"
 
 
 def _add_environment(function: lambda_.Function, environment: dict[str, str]) -> None:

@@ -84,7 +84,18 @@ PRUNE_GLOBS = (
 )
 # botocore ships the models of ~450 services; these are the ones the code calls (phi.aws.client("...") — a test
 # checks every name used is kept), what botocore's credential chain may load, and X-Ray (the tracer's sampler).
-BOTOCORE_SERVICES = ("s3", "scheduler", "secretsmanager", "sqs", "stepfunctions", "sts", "sso", "sso-oidc", "xray")
+BOTOCORE_SERVICES = (
+    "s3",
+    "scheduler",
+    "secretsmanager",
+    "sesv2",
+    "sqs",
+    "stepfunctions",
+    "sts",
+    "sso",
+    "sso-oidc",
+    "xray",
+)
 # Modules imported on first use rather than at cold start: traced with the handlers, so they get bytecode too.
 FIRST_USE_MODULES = (
     "phi.embeddings.local",
@@ -172,9 +183,23 @@ def compile_traced_bytecode(site_packages: Path, python: str) -> int:
     sources and compile on first import."""
     modules = [*HANDLER_MODULES, *FIRST_USE_MODULES]
     result = subprocess.run(
-        [python, "-I", "-S", "-B", "-c", _TRACE_AND_COMPILE, str(FUNCTIONS_DIR), str(site_packages),
-         LAMBDA_LAYER_ROOT, json.dumps(modules)],
-        capture_output=True, text=True, env=LAMBDA_IMPORT_ENVIRONMENT, cwd=str(BUILD_DIR), check=False,
+        [
+            python,
+            "-I",
+            "-S",
+            "-B",
+            "-c",
+            _TRACE_AND_COMPILE,
+            str(FUNCTIONS_DIR),
+            str(site_packages),
+            LAMBDA_LAYER_ROOT,
+            json.dumps(modules),
+        ],
+        capture_output=True,
+        text=True,
+        env=LAMBDA_IMPORT_ENVIRONMENT,
+        cwd=str(BUILD_DIR),
+        check=False,
     )
     if result.returncode != 0:
         raise LayerBuildError(f"importing the handlers from the layer failed: {result.stderr[-3000:]}")
@@ -197,7 +222,10 @@ def _python_version(python: str) -> str | None:
     try:
         result = subprocess.run(
             [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-            capture_output=True, text=True, timeout=30, check=False,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
         )
     except OSError:
         return None

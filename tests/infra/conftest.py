@@ -48,7 +48,12 @@ def dev(layer_report: Any, tmp_path_factory: pytest.TempPathFactory) -> Synthesi
 
 @pytest.fixture(scope="session")
 def prod(layer_report: Any, tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
-    context = {"stage": "prod", "corsAllowOrigins": "https://app.example.com", "alarmEmail": "ops@example.com"}
+    context = {
+        "stage": "prod",
+        "corsAllowOrigins": "https://app.example.com",
+        "alarmEmail": "ops@example.com",
+        "emailSender": "Phi Alerts <alerts@example.com>",  # notify e-mail through SES (dev keeps the outbox)
+    }
     synthesis = synthesize(tmp_path_factory.mktemp("cdk-out-prod"), context)
     if not synthesis.template_json:
         pytest.fail(f"synthesis produced no template: {synthesis.validation_error}")
