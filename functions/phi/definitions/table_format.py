@@ -280,7 +280,6 @@ def inline_or_stored(
     rows: Iterable[list[Any]],
     store: Callable[[list[str], Iterator[list[Any]]], dict[str, Any]] | None,
     max_inline_rows: int,
-    extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A small table inline, a larger one through `store` (which writes it and returns its reference).
     Without a store (no bucket configured) tables stay inline up to `max_inline_rows`, then fail readably."""
@@ -296,10 +295,10 @@ def inline_or_stored(
         size += len(encode(row)) + 1
         if len(kept) > INLINE_MAX_ROWS or size > INLINE_MAX_BYTES:
             return store(columns, _chain(kept, iterator))
-    return {"columns": columns, "rows": kept, "row_count": len(kept), **(extra or {})}
+    return {"columns": columns, "rows": kept, "row_count": len(kept)}
 
 
 def _chain(first: list[list[Any]], rest: Iterator[list[Any]]) -> Iterator[list[Any]]:
     yield from first
-    first.clear()  # written: no need to hold it any longer
+    first.clear()  # written: the rest streams without holding the first rows
     yield from rest
