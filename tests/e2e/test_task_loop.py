@@ -203,6 +203,40 @@ def test_with_an_llm_configured_the_report_gains_its_narrative_from_the_computed
     assert [e["type"] for e in task["events"]].count("LLM_CALLED") == 1
 
 
+def test_a_routed_llm_falls_back_inside_the_task_and_a_spent_budget_leaves_the_report_without_narrative(
+    new_user: ApiSession,
+    warehouse_db: Path,
+    start_local_agent: StartAgent,
+    settings_override: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    import json
+
+    # Given two routes for analysis (scripted stand-ins), the first of which answers 503
+    script = tmp_path / "llm.json"
+    script.write_text(json.dumps({"analysis": [{"fail": 503}, {"text": "Carrier X was late.", "prompt_tokens": 900}]}))
+    routes = {"default": [{"provider": "scripted", "model": "primary"}, {"provider": "scripted", "model": "backup"}]}
+    apply_settings({"PHI_LLM_ROUTES": json.dumps(routes), "PHI_SCRIPTED_LLM_FILE": str(script)})
+    agent = new_user.create_agent()
+    start_local_agent(new_user, agent, f"sqlite:///{warehouse_db}")
+
+    # When the report runs, the backup route writes the narrative and both attempts are on the task
+    task = run_report(new_user, agent)
+    assert task["status"] == "SUCCEEDED", task["error"]
+    assert "Carrier X was late." in task["output"]["markdown"]
+    assert [(c["model"], c["ok"], c["error"]) for c in task["llm_calls"]] == [
+        ("primary", False, "ScriptedHttpError (HTTP 503)"),
+        ("backup", True, None),
+    ]
+
+    # When the organisation's budget is spent, the next report still runs, without a narrative, and says why
+    new_user.ok("PUT", f"/orgs/{new_user.org_id}/llm-budget", json={"monthly_token_budget": 900})
+    task = run_report(new_user, agent)
+    assert task["status"] == "SUCCEEDED", task["error"]
+    assert task["llm_calls"] == []
+    assert "monthly LLM token budget is spent (900 of 900 tokens used)" in task["output"]["markdown"]
+
+
 def test_a_threshold_the_agent_config_ties_to_an_sop_is_read_from_that_sop(
     new_user: ApiSession, tmp_path: Path, start_local_agent: StartAgent
 ) -> None:

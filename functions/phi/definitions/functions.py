@@ -273,9 +273,15 @@ def _warehouse_daily_report(title: str, results: dict[str, Any], notes: list[str
         for h in found.get("hits") or []
     ]
     narrative = (results.get("narrative") or {}).get("text")
+    refused = (results.get("narrative") or {}).get("refused")
     warehouse = (results.get("args") or {}).get("warehouse") or None
     report = render_report(
-        kpis, narrative=narrative, citations=citations, agent_name=title or "Phi agent", warehouse=warehouse
+        kpis,
+        narrative=narrative,
+        citations=citations,
+        agent_name=title or "Phi agent",
+        warehouse=warehouse,
+        narrative_refused=refused,
     )
     return {
         **report.model_dump(),

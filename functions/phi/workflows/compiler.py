@@ -188,7 +188,7 @@ def _llm(node: NodeSpec, state: DefinitionState, ports: Ports) -> Any:
     try:
         response = call_llm_with_retry(lambda: llm.chat(messages, purpose=s.get("purpose", "analysis")))
     except LlmBudgetExhausted as exc:  # the workflow goes on without the model's text, and says why
-        return {"text": None, "note": f"{node.id}: skipped, {exc.message}"}
+        return {"text": None, "note": f"{node.id}: skipped, {exc.message}", "refused": exc.message}
     return {"text": response.text.strip() or None, "model": response.model}
 
 

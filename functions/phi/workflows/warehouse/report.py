@@ -259,10 +259,17 @@ def render_report(
     citations: Sequence[Citation] = (),
     agent_name: str,
     warehouse: str | None = None,
+    narrative_refused: str | None = None,
 ) -> Report:
+    """``narrative_refused``: why the model was not asked although one is configured (a spent LLM budget)."""
     title = f"Daily warehouse report{f' — {warehouse}' if warehouse else ''} — {kpis.day:%A %d %B %Y}"
     bullets = [f"- {bullet}" for bullet in _summary_bullets(kpis)]
-    analysis = narrative.strip() if narrative and narrative.strip() else NO_LLM_STATEMENT
+    unavailable = (
+        f"Narrative analysis skipped: {narrative_refused} All figures above are computed from the data."
+        if narrative_refused
+        else NO_LLM_STATEMENT
+    )
+    analysis = narrative.strip() if narrative and narrative.strip() else unavailable
     sections = [
         [f"# {title}", "", f"Prepared by {agent_name} for {kpis.period_start:%Y-%m-%d %H:%M} to "
          f"{kpis.period_end:%Y-%m-%d %H:%M} {kpis.timezone}; all times below are in {kpis.timezone}.",
