@@ -71,6 +71,7 @@ def test_workflows_given_at_creation_keep_their_schedule_and_a_patch_adds_a_vers
     new_user.ok("PATCH", f"/agents/{agent['id']}", json={"workflows": [{**workflow, "schedule": "30 5 * * 1-5"}]})
     second = new_user.ok("GET", base)
     assert second["current_version"] == 2 and second["version"]["source"] == "patch"
+    assert second["version"]["author_email"] == new_user.ok("GET", "/me")["user"]["email"]
     assert second["definition"]["schedule"]["cron"] == "30 5 * * 1-5"
     assert [s["cron"] for s in new_user.ok("GET", f"/agents/{agent['id']}/schedules")] == ["30 5 * * 1-5"]
 

@@ -100,8 +100,8 @@ def get(agent: CallerAgent) -> Agent:
     "`workflows` updates the schedules. Tools: `tool_ids`/`tools` replace the set; `tool_config` alone changes "
     "the configuration of tools the agent has.",
 )
-def update(body: AgentUpdate, agent: AdminAgent, conn: Conn) -> Agent:
-    return apply_update(conn, agent, body)
+def update(body: AgentUpdate, agent: AdminAgent, conn: Conn, user: CurrentUser) -> Agent:
+    return apply_update(conn, agent, body, user.id)
 
 
 @router.delete(
