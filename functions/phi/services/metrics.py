@@ -3,15 +3,15 @@
 Counts are gauges of what the tables hold now; LLM tokens and tool calls are counters (rows are only added, so
 the sums only grow — except when an organisation is deleted, which Prometheus reads as a counter reset).
 Queue depths cost one SQS GetQueueAttributes per agent queue: at most MAX_QUEUES queues are read (the rest are
-counted as unreported), in a few threads, and the figures are kept for QUEUE_DEPTH_TTL_SECONDS so a fast scraper
-or several scrapers do not multiply the calls."""
+counted as unreported), in a few threads within QUEUE_READ_BUDGET_SECONDS, and the figures are kept for
+QUEUE_DEPTH_TTL_SECONDS so a fast scraper or several scrapers do not multiply the calls."""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
 from phi.db import metrics as metrics_repo
@@ -23,6 +23,8 @@ TOOL_LATENCY_BOUNDS_SECONDS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 
 MAX_QUEUES = 200
 QUEUE_DEPTH_TTL_SECONDS = 30.0
 _QUEUE_READERS = 8
+# All queue reads of one scrape end within this (well inside API Gateway's 29 s); later answers are dropped.
+QUEUE_READ_BUDGET_SECONDS = 8.0
 
 
 class QueueDepth:
@@ -75,8 +77,11 @@ def read_queue_depths(conn: DbConnection) -> Callable[[], tuple[list[QueueDepth]
     queues, total = metrics_repo.agent_queues(conn, MAX_QUEUES)
 
     def read() -> tuple[list[QueueDepth], int, int]:
-        with ThreadPoolExecutor(max_workers=_QUEUE_READERS, thread_name_prefix="metrics-sqs") as pool:
-            depths = [d for d in pool.map(_read_depth, queues) if d is not None]
+        pool = ThreadPoolExecutor(max_workers=_QUEUE_READERS, thread_name_prefix="metrics-sqs")
+        futures = [pool.submit(_read_depth, queue) for queue in queues]
+        done, _ = wait(futures, timeout=QUEUE_READ_BUDGET_SECONDS)
+        pool.shutdown(wait=False, cancel_futures=True)
+        depths = [d for f in futures if f in done and (d := f.result()) is not None]
         return depths, total - len(queues), len(queues) - len(depths)
 
     return read
