@@ -15,9 +15,11 @@ DEFAULT_STAGE = "dev"
 DB_NAME = "phi"
 
 # Object keys under DOCUMENTS_PREFIX are ingested; TOOL_RESULTS_PREFIX holds large tool results that local agents
-# upload through pre-signed URLs (never ingested).
+# upload through pre-signed URLs (never ingested); REQUEST_RESULTS_PREFIX the full results of ad-hoc requests
+# (CSV and gzip JSON lines, written by Think, downloaded through pre-signed URLs).
 DOCUMENTS_PREFIX = "documents/"
 TOOL_RESULTS_PREFIX = "tool-results/"
+REQUEST_RESULTS_PREFIX = "request-results/"
 
 # API Gateway's REST integration timeout. Everything the API Lambda calls within one request has a budget below it.
 API_INTEGRATION_TIMEOUT_SECONDS = 29

@@ -120,6 +120,7 @@ class Settings(BaseSettings):
     # Storage
     documents_bucket: str | None = None
     tool_results_prefix: str = names.TOOL_RESULTS_PREFIX
+    request_results_prefix: str = names.REQUEST_RESULTS_PREFIX
     # Large tool results and table outputs (gzip JSON lines in S3) are read and written as streams, in bounded
     # memory, and refused past these limits (which bound the time a Think step spends on one table).
     max_tool_result_bytes: int = 1024 * 1024 * 1024  # uncompressed
@@ -183,6 +184,11 @@ class Settings(BaseSettings):
     def llm_routing(self) -> LlmRoutingTable:
         """Purpose → ordered routes; empty when no generative model is configured."""
         return self._llm_routing
+    # Requests to an agent (DESIGN §9) classify and plan inside an API request: all their LLM calls together
+    # are cut off after this; an ad-hoc result's preview rows and its CSV link's lifetime.
+    request_llm_budget_seconds: float = Field(default=24.0, gt=0, lt=names.API_INTEGRATION_TIMEOUT_SECONDS)
+    request_preview_rows: int = Field(default=20, ge=1, le=1000)
+    request_download_url_seconds: int = Field(default=900, ge=60, le=7 * 24 * 3600)
 
     # Embeddings. "local": an offline model shipped in a Python package (embedded default; needs the
     # `embedded` extra). "openai": the OpenAI embeddings API or any server speaking it (openai_base_url).

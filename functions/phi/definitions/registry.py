@@ -12,6 +12,9 @@ from pydantic import AfterValidator, Field
 from phi.errors import BadRequest
 
 DAILY_WAREHOUSE_REPORT = "DAILY_WAREHOUSE_REPORT"
+# The task type of a request's one-off pipeline (DESIGN §9, execute lane; trigger "request"). It has no entry in
+# the registry: its definition is kept with the request (agent_requests.pipeline) and compiled like a stored one.
+AD_HOC = "AD_HOC"
 
 
 def _known_timezone(name: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -33,6 +34,26 @@ def run_task(
         raise Conflict("This agent is disabled; enable it to run tasks.")
     stored = workflows_repo.current_version_for_key(conn, agent.id, agent.org_id, task_type)
     clean_input = task_input_for(task_type, task_input, stored.definition if stored else None)
+    return start_task(
+        conn, agent, user_id, task_type, clean_input, trigger, workflow_version_id=stored.id if stored else None
+    )
+
+
+def start_task(
+    conn: DbConnection,
+    agent: Agent,
+    user_id: UUID | None,
+    task_type: str,
+    clean_input: dict[str, Any],
+    trigger: str,
+    *,
+    workflow_version_id: UUID | None = None,
+    before_start: Callable[[Task], None] | None = None,
+) -> Task:
+    """Creates the task row with an already validated input, commits, starts its execution. `before_start`
+    writes what the task needs in the same transaction, before StartTask can read it (an ad-hoc request's link)."""
+    if agent.status != "ACTIVE":
+        raise Conflict("This agent is disabled; enable it to run tasks.")
     task = tasks_repo.create_task(
         conn,
         org_id=agent.org_id,
@@ -41,7 +62,7 @@ def run_task(
         task_input=clean_input,
         trigger=trigger,
         created_by=user_id,
-        workflow_version_id=stored.id if stored else None,
+        workflow_version_id=workflow_version_id,
     )
     tasks_repo.add_event(
         conn,
@@ -53,6 +74,8 @@ def run_task(
             "trigger": trigger,
         },
     )
+    if before_start is not None:
+        before_start(task)
     commit(conn)  # StartTask reads this row
     try:
         execution_arn = _start_execution(task)

@@ -12,11 +12,12 @@ from langgraph.checkpoint.postgres import PostgresSaver
 from langgraph.graph import StateGraph
 from langgraph.types import Command
 
+from phi.db import requests as requests_repo
 from phi.db import tasks as tasks_repo
 from phi.db import workflows as workflows_repo
 from phi.db.connection import checkpoint_connection, transaction
 from phi.definitions.document import parse_stored
-from phi.definitions.registry import template_definition
+from phi.definitions.registry import AD_HOC, template_definition
 from phi.domain.models import EventType
 from phi.errors import NotFound
 from phi.workflows.compiler import compile_definition
@@ -30,6 +31,7 @@ from phi.workflows.contracts import (
 )
 from phi.workflows.live_ports import live_ports
 from phi.workflows.ports import Ports, graph_config
+from phi.workflows.request_results import store_result
 from phi.workflows.steps import StartEvent, finish_task, mark_failed, start_task
 from phi.workflows.tool_results import outcome_from_state, presigned_upload
 
@@ -63,14 +65,28 @@ def think(ctx: TaskContext, step: int, tool_result: dict[str, Any] | None, ports
         failure = values["failure"]
         error = {"error": failure["error"], "cause": failure["cause"]}
         return ThinkOutput(status="failed", error=error, completed_tool=completed)
+    output = values.get("output") or {}
+    if _is_ad_hoc(ctx):  # a request's result: the table to S3, a preview and the reference on the task
+        output = store_result(ctx.org_id, ctx.task_id, output)
     with transaction() as conn:
-        tasks_repo.finish_output(conn, task_id, org_id, values.get("output") or {})
+        tasks_repo.finish_output(conn, task_id, org_id, output)
     return ThinkOutput(status="done", completed_tool=completed)
+
+
+def _is_ad_hoc(ctx: TaskContext) -> bool:
+    return ctx.workflow_version_id is None and ctx.type == AD_HOC
 
 
 def _graph_for(ctx: TaskContext) -> StateGraph:
     """The task's graph: its stored definition's version (immutable, so every resume compiles the same graph),
-    else the catalogue's template of its type (an agent created before it stored its workflows)."""
+    else the catalogue's template of its type (an agent created before it stored its workflows); an ad-hoc
+    request's task compiles the pipeline kept with its request."""
+    if _is_ad_hoc(ctx):  # a request's one-off pipeline, kept with the request and never changed after it
+        with transaction() as conn:
+            pipeline = requests_repo.pipeline_for_task(conn, UUID(ctx.task_id), UUID(ctx.org_id))
+        if pipeline is None:
+            raise NotFound(f"No pipeline is kept for ad-hoc task {ctx.task_id}")
+        return compile_definition(parse_stored(pipeline))
     if ctx.workflow_version_id is None:
         return compile_definition(parse_stored(template_definition(ctx.type)))
     with transaction() as conn:

@@ -23,6 +23,7 @@ MEMBER_MAY = {
     ("POST", "/agents/{agent_id}/run-task"),
     ("POST", "/agents/{agent_id}/schedules/{workflow_type}/run"),
     ("POST", "/agents/{agent_id}/search-docs"),
+    ("POST", "/agents/{agent_id}/requests"),  # a request changes nothing by itself: a proposal awaits an admin
 }
 # Mutating routes only an OWNER may call: an admin is refused too.
 OWNER_ONLY = {("PUT", "/orgs/{org_id}/llm-budget")}

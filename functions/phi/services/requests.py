@@ -1,0 +1,470 @@
+"""Requests to an agent (DESIGN §9): classify the lane, then run a one-off pipeline (execute) or propose a JSON
+Patch of a workflow (patch). Every request is kept with its lane, how the lane was chosen and its outcome — a
+task, a proposal, or a refusal in words (a refused request is committed before the error answers, so it is
+listed too)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from phi.aws import client
+from phi.db import catalog as catalog_repo
+from phi.db import requests as requests_repo
+from phi.db import tasks as tasks_repo
+from phi.db import workflows as workflows_repo
+from phi.db.connection import DbConnection, commit
+from phi.definitions.document import validate_inputs
+from phi.definitions.patching import patched_definition, validate_for_agent
+from phi.definitions.registry import AD_HOC
+from phi.domain.models import Agent, Task
+from phi.errors import BadRequest, Conflict, InvalidDefinition, NotFound, PhiError
+from phi.services.lanes import Classification, Lane, classify_by_rules
+from phi.services.planning import (
+    Budget,
+    LlmCall,
+    PlanningContext,
+    classify_with_llm,
+    plan_patch,
+    plan_pipeline,
+)
+from phi.services.tasks import start_task
+from phi.settings import get_settings
+
+AD_HOC_TRIGGER = "request"
+
+
+class LlmRequired(BadRequest):
+    code = "llm_required"
+
+
+class NewRequest(BaseModel):
+    prompt: str = Field(min_length=1, max_length=4000, examples=["show me the 10 most late carriers yesterday"])
+    lane: Lane | None = Field(default=None, description="Force a lane instead of classifying the prompt")
+    pipeline: dict[str, Any] | None = Field(
+        default=None,
+        description="Execute lane without an LLM: the one-off pipeline as a workflow definition (nodes, edges; "
+        "key and name optional, no schedule). GET /workflow-schema has the format.",
+    )
+    input: dict[str, Any] = Field(default_factory=dict, description="Inputs of the pipeline, if it declares any")
+    patch: list[dict[str, Any]] | None = Field(
+        default=None, description="Patch lane without an LLM: RFC 6902 operations against the current definition"
+    )
+    workflow: str | None = Field(
+        default=None, max_length=64, description="Patch lane: the key of the workflow to change"
+    )
+    based_on: int | None = Field(
+        default=None, ge=1, description="Patch lane: the version the patch was written against (refused if stale)"
+    )
+
+
+class LaneDecision(BaseModel):
+    lane: Lane
+    source: Literal["caller", "llm", "rules"] = Field(description="Who chose the lane")
+    confidence: float | None = None
+    reason: str
+
+
+class Refusal(BaseModel):
+    code: str
+    message: str
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class ToolCallInfo(BaseModel):
+    tool: str
+    status: str
+    error: str | None = None
+    bytes: int | None = None
+    latency_ms: float | None = None
+
+
+class RequestMetadata(BaseModel):
+    rows: int | None = Field(default=None, description="Rows in the full result")
+    bytes: int | None = Field(default=None, description="Size of the full result as CSV")
+    model: str | None = Field(default=None, description="The model that classified or planned, if any")
+    tokens: int = Field(default=0, description="Prompt + completion tokens of the request's LLM calls")
+    llm_calls: list[LlmCall] = Field(default_factory=list)
+    run_seconds: float | None = Field(default=None, description="Task start to finish")
+    tool_calls: int = 0
+    tool_call_details: list[ToolCallInfo] = Field(default_factory=list)
+
+
+class Download(BaseModel):
+    url: str = Field(description="Pre-signed GET of the full result as CSV")
+    expires_at: datetime
+
+
+class RequestResult(BaseModel):
+    columns: list[str] | None = None
+    preview: list[list[Any]] | None = Field(default=None, description="The first rows")
+    row_count: int | None = None
+    value: Any = Field(default=None, description="The output when it is not a table (e.g. a rendered report)")
+    csv: Download | None = None
+
+
+class RequestSummary(BaseModel):
+    id: UUID
+    agent_id: UUID
+    prompt: str
+    lane: Lane
+    lane_source: str
+    outcome: Literal["task", "proposal", "refused"]
+    status: str = Field(description="The task's status, the proposal's status, or REFUSED")
+    task_id: UUID | None
+    proposal_id: UUID | None
+    created_by: UUID | None
+    created_at: datetime
+
+
+class RequestView(RequestSummary):
+    decision: LaneDecision
+    refusal: Refusal | None
+    pipeline: dict[str, Any] | None = Field(description="The execute lane's pipeline as it ran")
+    error: dict[str, Any] | None = Field(default=None, description="The task's error, if it failed")
+    result: RequestResult | None
+    metadata: RequestMetadata
+
+
+# --- submitting --------------------------------------------------------------------------------------------------
+
+
+def _decide(body: NewRequest, llm: Any, budget: Budget, calls: list[LlmCall]) -> LaneDecision:
+    if body.pipeline is not None and body.patch is not None:
+        raise BadRequest("Give a pipeline (execute lane) or a patch (patch lane), not both.")
+    if body.lane is not None:
+        return LaneDecision(lane=body.lane, source="caller", reason="The caller chose the lane.")
+    if body.pipeline is not None:
+        return LaneDecision(lane="execute", source="caller", reason="An explicit pipeline was given: execute lane.")
+    if body.patch is not None:
+        return LaneDecision(lane="patch", source="caller", reason="An explicit JSON Patch was given: patch lane.")
+    note = ""
+    if llm is not None:
+        try:
+            answer: Classification = classify_with_llm(llm, body.prompt, budget, calls)
+            return LaneDecision(lane=answer.lane, source="llm", confidence=answer.confidence, reason=answer.reason)
+        except Exception as exc:  # the rules still decide; the reason says why the model did not
+            note = f" (the model's answer could not be used: {str(exc)[:200]})"
+    rules = classify_by_rules(body.prompt)
+    return LaneDecision(lane=rules.lane, source="rules", confidence=rules.confidence, reason=rules.reason + note)
+
+
+def _llm() -> tuple[Any, str | None]:
+    """The provider, or None with why (not configured, or configured wrongly)."""
+    from phi.llm import get_llm
+
+    try:
+        return get_llm(timeout_seconds=get_settings().request_llm_budget_seconds), None
+    except RuntimeError as exc:
+        return None, str(exc)
+
+
+def allowed_tools(conn: DbConnection, agent: Agent) -> list[str]:
+    tools = catalog_repo.tools_by_id(conn, [t.tool_id for t in agent.tools])
+    return sorted({op for t in tools for op in t.operations})
+
+
+def _context(conn: DbConnection, agent: Agent) -> PlanningContext:
+    from phi.workflows.warehouse.queries import ORDERS_SQL, PICKS_SQL, SHIPMENTS_SQL
+
+    return PlanningContext(
+        agent_name=agent.name,
+        tools=allowed_tools(conn, agent),
+        workflows=[r.definition for r in workflows_repo.current_definitions(conn, agent.id, agent.org_id)],
+        built_in_queries={"orders": ORDERS_SQL, "picks": PICKS_SQL, "shipments": SHIPMENTS_SQL},
+    )
+
+
+def submit(conn: DbConnection, agent: Agent, user_id: UUID | None, body: NewRequest) -> RequestView:
+    llm, llm_problem = _llm()
+    budget = Budget(get_settings().request_llm_budget_seconds)
+    calls: list[LlmCall] = []
+    decision = _decide(body, llm, budget, calls)
+    if llm_problem and decision.source == "rules":
+        decision.reason += f" (LLM not usable: {llm_problem})"
+    state = _Submission(conn, agent, user_id, body, decision, calls)
+    try:
+        if decision.lane == "execute":
+            return state.execute(llm, budget)
+        return state.patch(llm, budget)
+    except PhiError as error:
+        state.refuse(error)
+        raise
+
+
+class _Submission:
+    def __init__(
+        self,
+        conn: DbConnection,
+        agent: Agent,
+        user_id: UUID | None,
+        body: NewRequest,
+        decision: LaneDecision,
+        calls: list[LlmCall],
+    ) -> None:
+        self.conn, self.agent, self.user_id, self.body = conn, agent, user_id, body
+        self.decision, self.calls = decision, calls
+        self.request_id: UUID | None = None
+
+    def _row(self, outcome: str, **extra: Any) -> requests_repo.RequestRow:
+        return requests_repo.create_request(
+            self.conn,
+            org_id=self.agent.org_id,
+            agent_id=self.agent.id,
+            created_by=self.user_id,
+            prompt=self.body.prompt,
+            lane=self.decision.lane,
+            lane_source=self.decision.source,
+            confidence=self.decision.confidence,
+            lane_reason=self.decision.reason,
+            outcome=outcome,
+            llm_usage=[c.model_dump() for c in self.calls],
+            **extra,
+        )
+
+    def refuse(self, error: PhiError) -> None:
+        """Keeps the refused request (committed now, the error then answers) and names it in the error."""
+        if self.request_id is not None:
+            return
+        self.conn.rollback()
+        refusal = Refusal(code=error.code, message=error.message, details=error.details)
+        row = self._row("refused", refusal=refusal.model_dump(mode="json"))
+        commit(self.conn)
+        error.details = {**error.details, "request_id": str(row.id), "lane": self.decision.lane}
+
+    # --- execute lane ---
+
+    def execute(self, llm: Any, budget: Budget) -> RequestView:
+        if self.body.patch is not None:
+            raise BadRequest("A JSON Patch belongs to the patch lane; this request is in the execute lane.")
+        raw = self.body.pipeline
+        if raw is None:
+            if llm is None:
+                raise LlmRequired(
+                    "This request is in the execute lane, and planning a pipeline needs an LLM, which is not "
+                    "configured. Give the pipeline yourself (`pipeline`: nodes and edges, see GET /workflow-schema) "
+                    "or configure an LLM (PHI_LLM_PROVIDER)."
+                )
+            try:
+                raw, _ = plan_pipeline(llm, self.body.prompt, _context(self.conn, self.agent), budget, self.calls)
+            except Exception as exc:
+                raise BadRequest(f"The model could not plan a pipeline: {str(exc)[:300]}") from exc
+        definition = _one_off(raw, self.body.prompt)
+        try:
+            checked, _ = validate_for_agent(definition, allowed_tools(self.conn, self.agent))
+            clean_input = validate_inputs(checked, self.body.input)
+        except InvalidDefinition as exc:
+            source = "The planned pipeline" if self.body.pipeline is None else "The pipeline"
+            raise InvalidDefinition(
+                f"{source} is not valid: {exc.message.removeprefix('Invalid workflow definition: ')}",
+                details=exc.details,
+            ) from exc
+        from phi.definitions.document import to_document
+
+        pipeline = to_document(checked)
+        row = self._row("task", pipeline=pipeline)
+        self.request_id = row.id
+
+        def link(task: Task) -> None:
+            requests_repo.set_task(self.conn, row.id, self.agent.org_id, task.id)
+
+        start_task(self.conn, self.agent, self.user_id, AD_HOC, clean_input, AD_HOC_TRIGGER, before_start=link)
+        return get_request(self.conn, self.agent, row.id)
+
+    # --- patch lane ---
+
+    def patch(self, llm: Any, budget: Budget) -> RequestView:
+        if self.body.pipeline is not None:
+            raise BadRequest("A pipeline belongs to the execute lane; this request is in the patch lane.")
+        current = workflows_repo.current_definitions(self.conn, self.agent.id, self.agent.org_id)
+        if not current:
+            raise Conflict(
+                "This request is in the patch lane, but the agent has no workflow definitions to change "
+                "(built-in workflows are code): add one with POST /agents/{id}/workflows first."
+            )
+        operations, key, explanation = self.body.patch, self.body.workflow, None
+        if operations is None:
+            if llm is None:
+                raise LlmRequired(
+                    "This request is in the patch lane, and writing the change needs an LLM, which is not "
+                    "configured. Give the change yourself (`patch`: RFC 6902 operations against the definition "
+                    "GET /agents/{id}/workflows/{key} returns) or configure an LLM (PHI_LLM_PROVIDER)."
+                )
+            try:
+                key_by_model, operations, explanation = plan_patch(
+                    llm, self.body.prompt, _context(self.conn, self.agent), budget, self.calls
+                )
+            except Exception as exc:
+                raise BadRequest(f"The model could not write a change: {str(exc)[:300]}") from exc
+            key = key or key_by_model
+        target = _target(current, key)
+        if self.body.based_on is not None and self.body.based_on != target.version:
+            raise Conflict(
+                f"The patch was written against version {self.body.based_on} of {target.definition['key']!r}, "
+                f"which is at version {target.version} now: write it against the current definition.",
+                details={"current_version": target.version},
+            )
+        document, warnings, changes, summary = patched_definition(
+            target.definition, operations, allowed_tools(self.conn, self.agent)
+        )
+        row = self._row("proposal")
+        self.request_id = row.id
+        requests_repo.create_proposal(
+            self.conn,
+            org_id=self.agent.org_id,
+            agent_id=self.agent.id,
+            workflow_id=target.workflow_id,
+            request_id=row.id,
+            base_version=target.version,
+            patch=list(operations),
+            definition=document,
+            summary=summary,
+            explanation=explanation,
+            changes=changes,
+            warnings=[w.model_dump() for w in warnings],
+            created_by=self.user_id,
+        )
+        return get_request(self.conn, self.agent, row.id)
+
+
+def _one_off(raw: Any, prompt: str) -> Any:
+    """An ad-hoc pipeline's defaults (key ad_hoc, the prompt as its name); a schedule is refused: it runs once."""
+    if not isinstance(raw, dict):
+        raise InvalidDefinition("The pipeline must be a JSON object with nodes and edges.")
+    if "schedule" in raw:
+        raise InvalidDefinition(
+            "A one-off pipeline runs once, now: it has no schedule. To run something on a schedule, "
+            "change a workflow (patch lane) or add one (POST /agents/{id}/workflows)."
+        )
+    return {"key": "ad_hoc", "name": prompt.strip()[:120] or "Ad-hoc request", **raw}
+
+
+def _target(current: list[workflows_repo.VersionRow], key: str | None) -> workflows_repo.VersionRow:
+    keys = [r.definition["key"] for r in current]
+    if key:
+        found = next((r for r in current if r.definition["key"] == key), None)
+        if found is None:
+            raise NotFound(f"The agent has no workflow {key!r}; its workflows: {', '.join(keys)}.")
+        return found
+    if len(current) > 1:
+        raise BadRequest(f"The agent has {len(current)} workflows ({', '.join(keys)}): name one with `workflow`.")
+    return current[0]
+
+
+# --- reading -----------------------------------------------------------------------------------------------------
+
+
+def _status(row: requests_repo.RequestRow, task: Task | None, proposal_status: str | None) -> str:
+    if row.outcome == "refused":
+        return "REFUSED"
+    if row.outcome == "task":
+        return task.status.value if task else "PENDING"
+    return proposal_status or "PENDING"
+
+
+def _summary(row: requests_repo.RequestRow, status: str) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "agent_id": row.agent_id,
+        "prompt": row.prompt,
+        "lane": row.lane,
+        "lane_source": row.lane_source,
+        "outcome": row.outcome,
+        "status": status,
+        "task_id": row.task_id,
+        "proposal_id": row.proposal_id,
+        "created_by": row.created_by,
+        "created_at": row.created_at,
+    }
+
+
+def list_requests(conn: DbConnection, agent: Agent, limit: int, offset: int) -> tuple[list[RequestSummary], int]:
+    rows, total = requests_repo.list_requests(conn, agent.id, agent.org_id, limit, offset)
+    summaries = []
+    for row in rows:
+        task = tasks_repo.get_task(conn, row.task_id, row.org_id) if row.task_id else None
+        proposal = requests_repo.get_proposal(conn, row.proposal_id, row.org_id) if row.proposal_id else None
+        status = _status(row, task, proposal.status if proposal else None)
+        summaries.append(RequestSummary.model_validate(_summary(row, status)))
+    return summaries, total
+
+
+def get_request(conn: DbConnection, agent: Agent, request_id: UUID) -> RequestView:
+    row = requests_repo.get_request(conn, request_id, agent.org_id)
+    if row is None or row.agent_id != agent.id:
+        raise NotFound("Request not found.")
+    task = tasks_repo.get_task(conn, row.task_id, row.org_id) if row.task_id else None
+    proposal = requests_repo.get_proposal(conn, row.proposal_id, row.org_id) if row.proposal_id else None
+    calls = [LlmCall.model_validate(c) for c in row.llm_usage]
+    metadata = RequestMetadata(
+        model=next((c.model for c in reversed(calls)), None),
+        tokens=sum(c.prompt_tokens + c.completion_tokens for c in calls),
+        llm_calls=calls,
+    )
+    result = None
+    if task is not None:
+        result = _result(task, metadata)
+        _task_metadata(conn, task, metadata)
+    return RequestView(
+        **_summary(row, _status(row, task, proposal.status if proposal else None)),
+        decision=LaneDecision(
+            lane=row.lane,  # type: ignore[arg-type]
+            source=row.lane_source,  # type: ignore[arg-type]
+            confidence=row.confidence,
+            reason=row.lane_reason,
+        ),
+        refusal=Refusal.model_validate(row.refusal) if row.refusal else None,
+        pipeline=row.pipeline,
+        error=task.error if task else None,
+        result=result,
+        metadata=metadata,
+    )
+
+
+def _task_metadata(conn: DbConnection, task: Task, metadata: RequestMetadata) -> None:
+    if task.started_at and task.finished_at:
+        metadata.run_seconds = round((task.finished_at - task.started_at).total_seconds(), 3)
+    calls = requests_repo.tool_calls_of_task(conn, task.id, task.org_id)
+    metadata.tool_calls = len(calls)
+    metadata.tool_call_details = [
+        ToolCallInfo(
+            tool=c.tool,
+            status=c.status,
+            error=c.error_code,
+            bytes=c.result_bytes,
+            latency_ms=round((c.completed_at - c.requested_at).total_seconds() * 1000, 1) if c.completed_at else None,
+        )
+        for c in calls
+    ]
+
+
+def _result(task: Task, metadata: RequestMetadata) -> RequestResult | None:
+    output = task.output
+    if not output:
+        return None
+    if not (isinstance(output.get("columns"), list) and isinstance(output.get("rows"), list)):
+        return RequestResult(value={k: v for k, v in output.items() if k != "workflow"})
+    reference = output.get("result") or {}
+    metadata.rows = int(reference.get("rows", output.get("row_count", len(output["rows"]))))
+    metadata.bytes = reference.get("csv_bytes")
+    return RequestResult(
+        columns=output["columns"],
+        preview=output["rows"][: get_settings().request_preview_rows],
+        row_count=metadata.rows,
+        csv=_download(reference.get("csv_key"), task),
+    )
+
+
+def _download(key: str | None, task: Task) -> Download | None:
+    settings = get_settings()
+    expected_prefix = f"{settings.request_results_prefix}{task.org_id}/{task.id}/"
+    if not key or not settings.documents_bucket or not key.startswith(expected_prefix):
+        return None
+    seconds = settings.request_download_url_seconds
+    url = client("s3").generate_presigned_url(
+        "get_object", Params={"Bucket": settings.documents_bucket, "Key": key}, ExpiresIn=seconds
+    )
+    return Download(url=url, expires_at=datetime.now(UTC) + timedelta(seconds=seconds))
