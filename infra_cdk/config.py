@@ -36,6 +36,7 @@ DB_PROXY_PORT = 5432
 # uploaded by local agents through pre-signed URLs (never ingested).
 DOCUMENTS_PREFIX = names.DOCUMENTS_PREFIX
 TOOL_RESULTS_PREFIX = names.TOOL_RESULTS_PREFIX
+REQUEST_RESULTS_PREFIX = names.REQUEST_RESULTS_PREFIX  # ad-hoc requests' full results (Think writes them)
 TOOL_RESULTS_EXPIRY_DAYS = 30
 NONCURRENT_VERSION_EXPIRY_DAYS = 30
 

@@ -16,6 +16,7 @@ from infra_cdk import grants
 from infra_cdk.common import agent_queues_arn, data_removal_policy, executions_arn
 from infra_cdk.config import (
     ASL_PLACEHOLDERS,
+    REQUEST_RESULTS_PREFIX,
     STATE_MACHINE_FILE,
     SWEEPER_INTERVAL_MINUTES,
     TOOL_RESULTS_PREFIX,
@@ -64,9 +65,14 @@ class Orchestration(Construct):
             spec.handler: functions.create(self, spec) for spec in WORKFLOW_FUNCTIONS
         }
         think = self.workflow_functions[Handler.THINK]
-        # Think reads large tool results and pre-signs the upload URLs local agents put them to.
+        # Think reads large tool results and pre-signs the upload URLs local agents put them to; it writes the
+        # full results of ad-hoc requests (the API pre-signs their downloads).
         grants.objects(
-            think, storage.bucket, storage.key, actions=["s3:GetObject", "s3:PutObject"], prefixes=[TOOL_RESULTS_PREFIX]
+            think,
+            storage.bucket,
+            storage.key,
+            actions=["s3:GetObject", "s3:PutObject"],
+            prefixes=[TOOL_RESULTS_PREFIX, REQUEST_RESULTS_PREFIX],
         )
         self.workflow_functions[Handler.START_TASK].add_to_role_policy(
             iam.PolicyStatement(
@@ -162,8 +168,12 @@ class Orchestration(Construct):
             [
                 Suppression(
                     rule="AwsSolutions-IAM5",
-                    reason="Tool results get one object key per tool call under tool-results/.",
-                    findings=[arn_of(storage.bucket, f"/{TOOL_RESULTS_PREFIX}*")],
+                    reason="Tool results get one object key per tool call under tool-results/, ad-hoc request "
+                    "results one per task under request-results/.",
+                    findings=[
+                        arn_of(storage.bucket, f"/{TOOL_RESULTS_PREFIX}*"),
+                        arn_of(storage.bucket, f"/{REQUEST_RESULTS_PREFIX}*"),
+                    ],
                 )
             ],
         )
