@@ -13,7 +13,7 @@ from phi.errors import BadRequest
 
 DAILY_WAREHOUSE_REPORT = "DAILY_WAREHOUSE_REPORT"
 # The task type of a request's one-off pipeline (DESIGN §9, execute lane; trigger "request"). It has no entry in
-# the registry: its definition is kept with the request (agent_requests.pipeline) and compiled like a stored one.
+# the template catalogue: its definition is kept with the request (agent_requests.pipeline), compiled like one.
 AD_HOC = "AD_HOC"
 
 

@@ -2,8 +2,8 @@
 "planning") — a one-off pipeline for the execute lane, a JSON Patch for the patch lane. Each call runs inside an
 API request, so all of them together are cut off after `request_llm_budget_seconds`; nothing here retries.
 
-What the model sees: the agent's tools, the data contracts it can rely on (its workflows' local-tool steps and
-the built-in report's queries), the compute functions' column contracts and the workflow JSON Schema. What it
+What the model sees: the agent's tools, the data contracts it can rely on (its workflows' local-tool steps: their
+SQL, files and columns), the compute functions' column contracts and the workflow JSON Schema. What it
 answers is only a proposal: the caller validates it exactly like a definition written by a person."""
 
 from __future__ import annotations
@@ -53,8 +53,7 @@ class Budget:
 class PlanningContext(BaseModel):
     agent_name: str
     tools: list[str] = Field(description="operations the agent's local agent runs, e.g. db.query")
-    workflows: list[dict[str, Any]] = Field(description="the agent's current workflow definitions")
-    built_in_queries: dict[str, str] = Field(default_factory=dict, description="dataset → SQL the built-in uses")
+    workflows: list[dict[str, Any]] = Field(description="the agent's current workflow definitions (with their SQL)")
 
 
 def _chat(
@@ -112,7 +111,6 @@ def _contracts(context: PlanningContext) -> str:
             "agent": context.agent_name,
             "tools": context.tools,
             "data the agent's workflows already read (their local_tool steps)": local_steps,
-            "queries of the built-in daily warehouse report": context.built_in_queries,
             "compute functions and their column contracts": compute,
         },
         indent=1,

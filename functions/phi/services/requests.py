@@ -168,13 +168,10 @@ def allowed_tools(conn: DbConnection, agent: Agent) -> list[str]:
 
 
 def _context(conn: DbConnection, agent: Agent) -> PlanningContext:
-    from phi.workflows.warehouse.queries import ORDERS_SQL, PICKS_SQL, SHIPMENTS_SQL
-
     return PlanningContext(
         agent_name=agent.name,
         tools=allowed_tools(conn, agent),
         workflows=[r.definition for r in workflows_repo.current_definitions(conn, agent.id, agent.org_id)],
-        built_in_queries={"orders": ORDERS_SQL, "picks": PICKS_SQL, "shipments": SHIPMENTS_SQL},
     )
 
 

@@ -31,7 +31,8 @@ def _agent_with_workflow(session: ApiSession) -> dict[str, Any]:
 
 
 def _propose(session: ApiSession, agent: dict[str, Any], patch: list[dict[str, Any]], prompt: str = "x") -> Any:
-    return session.ok("POST", f"/agents/{agent['id']}/requests", json={"prompt": prompt, "patch": patch})
+    body = {"prompt": prompt, "patch": patch, "workflow": "late_by_carrier"}
+    return session.ok("POST", f"/agents/{agent['id']}/requests", json=body)
 
 
 def test_without_an_llm_or_a_pipeline_the_request_is_refused_in_words_and_kept(new_user: ApiSession) -> None:
@@ -96,13 +97,19 @@ def test_invalid_patches_are_refused_with_the_problem_and_kept(new_user: ApiSess
     agent = _agent_with_workflow(new_user)
     base = f"/agents/{agent['id']}/requests"
 
-    bad_path = new_user.request("POST", base, json={"prompt": "x", "patch": [{"op": "remove", "path": "/nodes/9"}]})
-    bad_result = new_user.request("POST", base, json={"prompt": "x", "patch": [{"op": "remove", "path": "/nodes/0"}]})
+    key = "late_by_carrier"
+    bad_path = new_user.request(
+        "POST", base, json={"prompt": "x", "workflow": key, "patch": [{"op": "remove", "path": "/nodes/9"}]}
+    )
+    bad_result = new_user.request(
+        "POST", base, json={"prompt": "x", "workflow": key, "patch": [{"op": "remove", "path": "/nodes/0"}]}
+    )
     no_tool = new_user.request(
         "POST",
         base,
-        json={"prompt": "x", "patch": [{"op": "replace", "path": "/nodes/0/settings/tool", "value": "file.read"}]},
-    )
+        json={"prompt": "x", "workflow": key,
+              "patch": [{"op": "replace", "path": "/nodes/0/settings/tool", "value": "file.read"}]},
+    )  # fmt: skip
 
     assert bad_path.status_code == 400 and bad_path.json()["error"]["code"] == "invalid_patch"
     assert "Operation 1 (remove /nodes/9) does not apply" in bad_path.json()["error"]["message"]
@@ -367,3 +374,17 @@ def test_requests_that_contradict_themselves_are_refused(
     agent = _agent_with_workflow(new_user)
     refused = new_user.request("POST", f"/agents/{agent['id']}/requests", json={"prompt": "p", **body})
     assert refused.status_code == 400 and words in refused.json()["error"]["message"], refused.text
+
+
+def test_a_patch_must_name_its_workflow_when_the_agent_has_several(new_user: ApiSession) -> None:
+    agent = _agent_with_workflow(new_user)  # its role's template workflow, and late_by_carrier
+    keys = [w["key"] for w in new_user.ok("GET", f"/agents/{agent['id']}/workflows")]
+
+    refused = new_user.request("POST", f"/agents/{agent['id']}/requests", json={"prompt": "p", "patch": RENAME})
+    unknown = new_user.request(
+        "POST", f"/agents/{agent['id']}/requests", json={"prompt": "p", "patch": RENAME, "workflow": "nope"}
+    )
+
+    assert len(keys) >= 2
+    assert refused.status_code == 400 and "name one with `workflow`" in refused.json()["error"]["message"]
+    assert unknown.status_code == 404 and "no workflow 'nope'" in unknown.json()["error"]["message"]
