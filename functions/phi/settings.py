@@ -184,6 +184,7 @@ class Settings(BaseSettings):
     def llm_routing(self) -> LlmRoutingTable:
         """Purpose → ordered routes; empty when no generative model is configured."""
         return self._llm_routing
+
     # Requests to an agent (DESIGN §9) classify and plan inside an API request: all their LLM calls together
     # are cut off after this; an ad-hoc result's preview rows and its CSV link's lifetime.
     request_llm_budget_seconds: float = Field(default=24.0, gt=0, lt=names.API_INTEGRATION_TIMEOUT_SECONDS)

@@ -32,7 +32,7 @@ from phi.services.lanes import (
 MAX_CONTEXT_CHARS = 60_000
 
 
-class LlmCall(BaseModel):
+class RequestLlmCall(BaseModel):
     purpose: str
     model: str
     prompt_tokens: int = 0
@@ -62,7 +62,7 @@ def _chat(
     purpose: Purpose,
     schema: dict[str, Any],
     budget: Budget,
-    calls: list[LlmCall],
+    calls: list[RequestLlmCall],
 ) -> str:
     seconds = budget.left()
     if seconds <= 0.5:
@@ -76,7 +76,7 @@ def _chat(
     except FuturesTimeout as exc:
         raise UnusableAnswer(f"the model did not answer within {seconds:.0f} s") from exc
     calls.append(
-        LlmCall(
+        RequestLlmCall(
             purpose=purpose,
             model=response.model,
             prompt_tokens=response.prompt_tokens,
@@ -87,7 +87,7 @@ def _chat(
     return response.text
 
 
-def classify_with_llm(llm: LlmProvider, prompt: str, budget: Budget, calls: list[LlmCall]) -> Classification:
+def classify_with_llm(llm: LlmProvider, prompt: str, budget: Budget, calls: list[RequestLlmCall]) -> Classification:
     messages = [
         ChatMessage(role="system", content=CLASSIFICATION_SYSTEM),
         ChatMessage(role="user", content=prompt),
@@ -139,7 +139,7 @@ PATCH_ANSWER = {
 
 
 def plan_pipeline(
-    llm: LlmProvider, prompt: str, context: PlanningContext, budget: Budget, calls: list[LlmCall]
+    llm: LlmProvider, prompt: str, context: PlanningContext, budget: Budget, calls: list[RequestLlmCall]
 ) -> tuple[dict[str, Any], str]:
     """(definition, explanation): a one-off pipeline that answers `prompt`, in the workflow format."""
     system = (
@@ -159,7 +159,7 @@ def plan_pipeline(
 
 
 def plan_patch(
-    llm: LlmProvider, prompt: str, context: PlanningContext, budget: Budget, calls: list[LlmCall]
+    llm: LlmProvider, prompt: str, context: PlanningContext, budget: Budget, calls: list[RequestLlmCall]
 ) -> tuple[str, list[Any], str]:
     """(workflow key, RFC 6902 operations, explanation): a permanent change to one of the agent's workflows."""
     system = (

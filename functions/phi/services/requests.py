@@ -21,12 +21,12 @@ from phi.definitions.document import validate_inputs
 from phi.definitions.patching import patched_definition, validate_for_agent
 from phi.definitions.registry import AD_HOC
 from phi.domain.models import Agent, Task
-from phi.errors import BadRequest, Conflict, InvalidDefinition, NotFound, PhiError
+from phi.errors import BadRequest, Conflict, InvalidDefinition, LlmBudgetExhausted, NotFound, PhiError
 from phi.services.lanes import Classification, Lane, classify_by_rules
 from phi.services.planning import (
     Budget,
-    LlmCall,
     PlanningContext,
+    RequestLlmCall,
     classify_with_llm,
     plan_patch,
     plan_pipeline,
@@ -87,7 +87,7 @@ class RequestMetadata(BaseModel):
     bytes: int | None = Field(default=None, description="Size of the full result as CSV")
     model: str | None = Field(default=None, description="The model that classified or planned, if any")
     tokens: int = Field(default=0, description="Prompt + completion tokens of the request's LLM calls")
-    llm_calls: list[LlmCall] = Field(default_factory=list)
+    llm_calls: list[RequestLlmCall] = Field(default_factory=list)
     run_seconds: float | None = Field(default=None, description="Task start to finish")
     tool_calls: int = 0
     tool_call_details: list[ToolCallInfo] = Field(default_factory=list)
@@ -132,7 +132,7 @@ class RequestView(RequestSummary):
 # --- submitting --------------------------------------------------------------------------------------------------
 
 
-def _decide(body: NewRequest, llm: Any, budget: Budget, calls: list[LlmCall]) -> LaneDecision:
+def _decide(body: NewRequest, llm: Any, budget: Budget, calls: list[RequestLlmCall]) -> LaneDecision:
     if body.pipeline is not None and body.patch is not None:
         raise BadRequest("Give a pipeline (execute lane) or a patch (patch lane), not both.")
     if body.lane is not None:
@@ -152,12 +152,15 @@ def _decide(body: NewRequest, llm: Any, budget: Budget, calls: list[LlmCall]) ->
     return LaneDecision(lane=rules.lane, source="rules", confidence=rules.confidence, reason=rules.reason + note)
 
 
-def _llm() -> tuple[Any, str | None]:
-    """The provider, or None with why (not configured, or configured wrongly)."""
+def _llm(agent: Agent) -> tuple[Any, str | None]:
+    """The provider (its calls accounted on the organisation, within its token budget), or None with why (not
+    configured, or configured wrongly)."""
     from phi.llm import get_llm
+    from phi.llm.accounting import DbLlmAccounting
 
     try:
-        return get_llm(timeout_seconds=get_settings().request_llm_budget_seconds), None
+        accounting = DbLlmAccounting(agent.org_id, agent_id=agent.id)
+        return get_llm(timeout_seconds=get_settings().request_llm_budget_seconds, accounting=accounting), None
     except RuntimeError as exc:
         return None, str(exc)
 
@@ -176,9 +179,9 @@ def _context(conn: DbConnection, agent: Agent) -> PlanningContext:
 
 
 def submit(conn: DbConnection, agent: Agent, user_id: UUID | None, body: NewRequest) -> RequestView:
-    llm, llm_problem = _llm()
+    llm, llm_problem = _llm(agent)
     budget = Budget(get_settings().request_llm_budget_seconds)
-    calls: list[LlmCall] = []
+    calls: list[RequestLlmCall] = []
     decision = _decide(body, llm, budget, calls)
     if llm_problem and decision.source == "rules":
         decision.reason += f" (LLM not usable: {llm_problem})"
@@ -200,7 +203,7 @@ class _Submission:
         user_id: UUID | None,
         body: NewRequest,
         decision: LaneDecision,
-        calls: list[LlmCall],
+        calls: list[RequestLlmCall],
     ) -> None:
         self.conn, self.agent, self.user_id, self.body = conn, agent, user_id, body
         self.decision, self.calls = decision, calls
@@ -247,6 +250,8 @@ class _Submission:
                 )
             try:
                 raw, _ = plan_pipeline(llm, self.body.prompt, _context(self.conn, self.agent), budget, self.calls)
+            except LlmBudgetExhausted:
+                raise
             except Exception as exc:
                 raise BadRequest(f"The model could not plan a pipeline: {str(exc)[:300]}") from exc
         definition = _one_off(raw, self.body.prompt)
@@ -294,6 +299,8 @@ class _Submission:
                 key_by_model, operations, explanation = plan_patch(
                     llm, self.body.prompt, _context(self.conn, self.agent), budget, self.calls
                 )
+            except LlmBudgetExhausted:
+                raise
             except Exception as exc:
                 raise BadRequest(f"The model could not write a change: {str(exc)[:300]}") from exc
             key = key or key_by_model
@@ -395,7 +402,7 @@ def get_request(conn: DbConnection, agent: Agent, request_id: UUID) -> RequestVi
         raise NotFound("Request not found.")
     task = tasks_repo.get_task(conn, row.task_id, row.org_id) if row.task_id else None
     proposal = requests_repo.get_proposal(conn, row.proposal_id, row.org_id) if row.proposal_id else None
-    calls = [LlmCall.model_validate(c) for c in row.llm_usage]
+    calls = [RequestLlmCall.model_validate(c) for c in row.llm_usage]
     metadata = RequestMetadata(
         model=next((c.model for c in reversed(calls)), None),
         tokens=sum(c.prompt_tokens + c.completion_tokens for c in calls),
