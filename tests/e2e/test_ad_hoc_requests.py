@@ -82,3 +82,38 @@ def test_an_explicit_pipeline_runs_through_the_local_agent_with_preview_csv_and_
     assert metadata["model"] is None and metadata["tokens"] == 0
     assert view["status"] == "SUCCEEDED"
     assert [r["id"] for r in new_user.ok("GET", f"/agents/{agent['id']}/requests")] == [created["id"]]
+
+
+def test_a_large_result_streams_from_its_stored_table_into_the_csv(
+    new_user: ApiSession, warehouse_db: Path, start_local_agent: StartAgent
+) -> None:
+    # Given a request whose result is far larger than what the graph state keeps inline
+    agent = new_user.create_agent()
+    start_local_agent(new_user, agent, f"sqlite:///{warehouse_db}")
+    pipeline = {
+        "nodes": [
+            {"id": "picks", "kind": "local_tool", "settings": {
+                "tool": "db.query", "sql": "SELECT pick_id, picker_id, qty FROM picks"}},
+            {"id": "sorted", "kind": "table", "settings": {"input": "picks", "ops": [
+                {"op": "sort", "by": ["pick_id"]}]}},
+        ],
+        "edges": [["picks", "sorted"]],
+    }  # fmt: skip
+    with sqlite3.connect(warehouse_db) as db:
+        typed = [list(r) for r in db.execute("SELECT pick_id, picker_id, qty FROM picks ORDER BY pick_id")]
+    expected = [[str(v) for v in r] for r in typed]
+    assert len(expected) > 1000, "the sample should hold more picks than an inline table"
+
+    # When it runs
+    created = new_user.ok("POST", f"/agents/{agent['id']}/requests", json={"prompt": "all picks", "pipeline": pipeline})
+    task = new_user.wait_for_task(str(created["task_id"]), timeout=180)
+    view = new_user.ok("GET", f"/agents/{agent['id']}/requests/{created['id']}")
+
+    # Then the task keeps a reference and a preview, and the CSV holds every row
+    assert task["status"] == "SUCCEEDED", task
+    assert "table_ref" in task["output"] and len(task["output"]["rows"]) == 20
+    download = httpx.get(view["result"]["csv"]["url"], timeout=60)
+    rows = list(csv.reader(io.StringIO(download.text)))
+    assert rows[1:] == expected
+    assert view["metadata"]["rows"] == len(expected) and view["metadata"]["bytes"] == len(download.content)
+    assert view["result"]["preview"] == typed[:20]

@@ -1,7 +1,8 @@
 """An ad-hoc request's result (DESIGN §9, execute lane): the full table goes to S3 as CSV (what people download,
-through a pre-signed URL) and as gzip JSON lines (typed values, the same form as large tool results); the task's
-output keeps the reference and a preview of the first rows, so neither the database nor the state machine
-carries the whole table."""
+through a pre-signed URL) next to its typed form (gzip JSON lines: the graph's own stored table when the result
+was large, else written here); the task's output keeps the reference and a preview of the first rows, so neither
+the database nor the state machine carries the whole table. A large result is streamed from its stored object,
+row by row, in bounded memory."""
 
 from __future__ import annotations
 
@@ -9,14 +10,17 @@ import csv
 import gzip
 import io
 import json
-from typing import Any
+import tempfile
+from contextlib import ExitStack
+from typing import IO, Any
 
 from phi.aws import client
+from phi.definitions.table_format import is_reference, is_table
 from phi.settings import get_settings
+from phi.workflows.ports import Ports
+from phi.workflows.tables import open_rows
 
-
-def is_table(value: Any) -> bool:
-    return isinstance(value, dict) and isinstance(value.get("columns"), list) and isinstance(value.get("rows"), list)
+_SPOOL_BYTES = 8 * 1024 * 1024
 
 
 def _cell(value: Any) -> Any:
@@ -24,24 +28,35 @@ def _cell(value: Any) -> Any:
         return ""
     if isinstance(value, dict | list):
         return json.dumps(value, default=str)
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return f"'{value}"  # a spreadsheet opening the download never runs a formula from the data
     return value
 
 
+class _CsvWriter:
+    """RFC 4180 CSV with a header row, encoded to UTF-8 into a binary file as rows arrive."""
+
+    def __init__(self, target: IO[bytes], columns: list[str]) -> None:
+        self.target, self.bytes = target, 0
+        self._buffer = io.StringIO()
+        self._writer = csv.writer(self._buffer, lineterminator="\r\n")
+        self.add(columns, header=True)
+
+    def add(self, row: list[Any], *, header: bool = False) -> None:
+        self._writer.writerow(row if header else [_cell(v) for v in row])
+        data = self._buffer.getvalue().encode("utf-8")
+        self._buffer.seek(0)
+        self._buffer.truncate()
+        self.target.write(data)
+        self.bytes += len(data)
+
+
 def to_csv(columns: list[str], rows: list[list[Any]]) -> bytes:
-    """RFC 4180 CSV with a header row; cells that look like formulas are prefixed with ' so that a spreadsheet
-    opening the download never runs them (CSV injection)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(columns)
+    target = io.BytesIO()
+    writer = _CsvWriter(target, columns)
     for row in rows:
-        cells = [_cell(v) for v in row]
-        writer.writerow([f"'{c}" if isinstance(c, str) and c[:1] in ("=", "+", "-", "@") else c for c in cells])
-    return buffer.getvalue().encode("utf-8")
-
-
-def to_json_lines(columns: list[str], rows: list[list[Any]]) -> bytes:
-    lines = [json.dumps({"columns": columns})] + [json.dumps(r, default=str) for r in rows]
-    return gzip.compress(("\n".join(lines) + "\n").encode("utf-8"), compresslevel=6)
+        writer.add(row)
+    return target.getvalue()
 
 
 def result_keys(org_id: str, task_id: str) -> tuple[str, str]:
@@ -49,37 +64,55 @@ def result_keys(org_id: str, task_id: str) -> tuple[str, str]:
     return f"{prefix}.csv", f"{prefix}.jsonl.gz"
 
 
-def store_result(org_id: str, task_id: str, output: dict[str, Any]) -> dict[str, Any]:
-    """The task output to keep: for a table, its preview rows and `result` {csv_key, json_key, rows, bytes};
-    anything else as it is. Without a bucket (no S3 configured) the table stays inline, said so in `result`."""
+def store_result(org_id: str, task_id: str, output: dict[str, Any], ports: Ports) -> dict[str, Any]:
+    """The task output to keep: for a table (inline, or a reference to a stored one), its first rows and
+    `result` {rows, csv_key, csv_bytes, json_key}; anything else as it is. Without a bucket the (small, inline)
+    table stays inline, and `result` says so."""
     if not is_table(output):
         return output
     settings = get_settings()
     columns = [str(c) for c in output["columns"]]
-    rows = output["rows"]
-    preview = rows[: settings.request_preview_rows]
-    kept = {k: v for k, v in output.items() if k not in ("rows",)}
-    csv_bytes = to_csv(columns, rows)
-    reference: dict[str, Any] = {"rows": len(rows), "columns": len(columns), "csv_bytes": len(csv_bytes)}
-    if settings.documents_bucket:
-        csv_key, json_key = result_keys(org_id, task_id)
-        json_bytes = to_json_lines(columns, rows)
-        s3 = client("s3")
+    preview: list[list[Any]] = []
+    kept = {k: v for k, v in output.items() if k != "rows"}
+    if not settings.documents_bucket:
+        rows = list(output.get("rows") or [])
+        reference = {"rows": len(rows), "csv_bytes": len(to_csv(columns, rows)), "note": "no bucket: kept inline"}
+        return {**kept, "rows": rows, "row_count": len(rows), "result": reference}
+    csv_key, json_key = result_keys(org_id, task_id)
+    s3 = client("s3")
+    count = 0
+    with ExitStack() as stack:
+        _, rows_iter = open_rows(output, ports, stack, "The request's result")
+        spool = stack.enter_context(tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES))
+        json_spool = None if is_reference(output) else stack.enter_context(io.BytesIO())
+        gz = stack.enter_context(gzip.GzipFile(fileobj=json_spool, mode="wb")) if json_spool is not None else None
+        if gz is not None:
+            gz.write((json.dumps({"columns": columns}) + "\n").encode())
+        writer = _CsvWriter(spool, columns)
+        for row in rows_iter:
+            count += 1
+            writer.add(row)
+            if len(preview) < settings.request_preview_rows:
+                preview.append(row)
+            if gz is not None:
+                gz.write((json.dumps(row, default=str) + "\n").encode())
+        spool.seek(0)
         s3.put_object(
             Bucket=settings.documents_bucket,
             Key=csv_key,
-            Body=csv_bytes,
+            Body=spool,
             ContentType="text/csv; charset=utf-8",
             ContentDisposition=f'attachment; filename="result-{task_id}.csv"',
         )
-        s3.put_object(
-            Bucket=settings.documents_bucket,
-            Key=json_key,
-            Body=json_bytes,
-            ContentType="application/x-ndjson",
-            ContentEncoding="gzip",
-        )
-        reference.update(csv_key=csv_key, json_key=json_key, json_bytes=len(json_bytes))
-        return {**kept, "rows": preview, "row_count": len(rows), "preview_rows": len(preview), "result": reference}
-    reference["note"] = "no result bucket is configured: the whole table is kept inline"
-    return {**kept, "rows": rows, "row_count": len(rows), "preview_rows": len(rows), "result": reference}
+        if gz is not None and json_spool is not None:
+            gz.close()
+            s3.put_object(
+                Bucket=settings.documents_bucket,
+                Key=json_key,
+                Body=json_spool.getvalue(),
+                ContentType="application/gzip",
+            )
+        else:
+            json_key = str(output["table_ref"]["key"])  # the graph's own stored table is the typed form
+    reference = {"rows": count, "csv_key": csv_key, "csv_bytes": writer.bytes, "json_key": json_key}
+    return {**kept, "rows": preview, "row_count": count, "result": reference}

@@ -18,6 +18,7 @@ from phi.db import workflows as workflows_repo
 from phi.db.connection import checkpoint_connection, transaction
 from phi.definitions.document import parse_stored
 from phi.definitions.registry import AD_HOC, template_definition
+from phi.definitions.table import TableError
 from phi.domain.models import EventType
 from phi.errors import NotFound
 from phi.workflows.compiler import compile_definition
@@ -49,7 +50,8 @@ def think(ctx: TaskContext, step: int, tool_result: dict[str, Any] | None, ports
     `output` stored on the task), or failed (the graph's `failure`). What the graph does is its own affair."""
     task_id, org_id = UUID(ctx.task_id), UUID(ctx.org_id)
     resume, completed = _record_tool_outcome(ctx, tool_result) if tool_result is not None else (None, None)
-    config = graph_config(ctx.task_id, ports or live_ports(ctx))
+    ports = ports or live_ports(ctx)
+    config = graph_config(ctx.task_id, ports)
     with _checkpointer() as saver:
         graph = _graph_for(ctx).compile(checkpointer=saver)
         if resume is None:
@@ -67,7 +69,11 @@ def think(ctx: TaskContext, step: int, tool_result: dict[str, Any] | None, ports
         return ThinkOutput(status="failed", error=error, completed_tool=completed)
     output = values.get("output") or {}
     if _is_ad_hoc(ctx):  # a request's result: the table to S3, a preview and the reference on the task
-        output = store_result(ctx.org_id, ctx.task_id, output)
+        try:
+            output = store_result(ctx.org_id, ctx.task_id, output, ports)
+        except TableError as exc:
+            error = {"error": "Request.ResultError", "cause": f"The result could not be stored: {exc}"}
+            return ThinkOutput(status="failed", error=error, completed_tool=completed)
     with transaction() as conn:
         tasks_repo.finish_output(conn, task_id, org_id, output)
     return ThinkOutput(status="done", completed_tool=completed)
