@@ -37,6 +37,7 @@ SCHEDULE_ACTIONS = [
     "scheduler:DeleteSchedule",
     "scheduler:GetSchedule",
 ]
+APPROVAL_RESPONSE_ACTIONS = ["states:SendTaskSuccess", "states:SendTaskFailure"]
 EXECUTION_ACTIONS = ["states:DescribeExecution", "states:GetExecutionHistory", "states:StopExecution"]
 
 
@@ -110,6 +111,8 @@ class Api(Construct):
         statements = [
             iam.PolicyStatement(actions=AGENT_QUEUE_ADMIN_ACTIONS, resources=[agent_queues_arn(config)]),
             iam.PolicyStatement(actions=["states:StartExecution"], resources=[state_machine_arn]),
+            # A person's decision completes the task token an AwaitApproval step waits on.
+            iam.PolicyStatement(actions=APPROVAL_RESPONSE_ACTIONS, resources=[state_machine_arn]),
             iam.PolicyStatement(actions=EXECUTION_ACTIONS, resources=[executions_arn(config)]),
             iam.PolicyStatement(actions=SCHEDULE_ACTIONS, resources=[schedules_arn(config)]),
             iam.PolicyStatement(

@@ -63,6 +63,7 @@ class Handler(StrEnum):
     THINK = Service.THINK.handler
     FINISH_TASK = Service.FINISH_TASK.handler
     MARK_FAILED = Service.MARK_FAILED.handler
+    AWAIT_APPROVAL = Service.AWAIT_APPROVAL.handler
     INGEST = Service.INGEST.handler
     MIGRATE = Service.MIGRATE.handler
     SWEEPER = Service.SWEEPER.handler

@@ -42,6 +42,10 @@ WORKFLOW_FUNCTIONS = (
     ),
     FunctionSpec(handler=Handler.FINISH_TASK, description="Stores output, final status"),
     FunctionSpec(handler=Handler.MARK_FAILED, description="Records the error, FAILED"),
+    FunctionSpec(
+        handler=Handler.AWAIT_APPROVAL,
+        description="Records an approval request with the task token the execution waits on",
+    ),
 )
 SWEEPER = FunctionSpec(
     handler=Handler.SWEEPER,

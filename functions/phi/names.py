@@ -42,6 +42,7 @@ class Service(StrEnum):
     THINK = "think"
     FINISH_TASK = "finish-task"
     MARK_FAILED = "mark-failed"
+    AWAIT_APPROVAL = "await-approval"
     INGEST = "ingest"
     MIGRATE = "migrate"
     SWEEPER = "sweeper"
@@ -62,6 +63,7 @@ FUNCTION_PLACEHOLDERS: dict[str, Service] = {
     "ThinkFunctionArn": Service.THINK,
     "FinishTaskFunctionArn": Service.FINISH_TASK,
     "MarkFailedFunctionArn": Service.MARK_FAILED,
+    "AwaitApprovalFunctionArn": Service.AWAIT_APPROVAL,
 }
 # ASL placeholder of the execution's TimeoutSeconds (a number, so it stands unquoted in the file).
 EXECUTION_TIMEOUT_PLACEHOLDER = "ExecutionTimeoutSeconds"

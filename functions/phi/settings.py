@@ -287,6 +287,7 @@ HANDLER_REQUIREMENTS: dict[names.Service, tuple[Requirement, ...]] = {
     names.Service.THINK: (DATABASE, DOCUMENTS_BUCKET),
     names.Service.FINISH_TASK: (DATABASE,),
     names.Service.MARK_FAILED: (DATABASE,),
+    names.Service.AWAIT_APPROVAL: (DATABASE,),
     names.Service.INGEST: (DATABASE, DOCUMENTS_BUCKET),
     names.Service.MIGRATE: (DATABASE,),
     names.Service.SWEEPER: (DATABASE,),

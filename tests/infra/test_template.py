@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from infra_cdk.config import DOCUMENTS_PREFIX, Handler
+from infra_cdk.config import DOCUMENTS_PREFIX, STATE_MACHINE_FILE, Handler
 from infra_cdk.data import migrations_hash
 from infra_cdk.synthesis import Synthesis
+from phi import names
+from phi.embedded.aws import state_machine_definition
 
 pytestmark = pytest.mark.infra
 
@@ -268,7 +270,7 @@ def test_state_machine_role_is_least_privilege(dev: Synthesis) -> None:
     invoke = [s for s in statements if s["Action"] == "lambda:InvokeFunction"]
     assert len(invoke) == 1
     functions = phi_functions(dev)
-    workflow = {Handler.START_TASK, Handler.THINK, Handler.FINISH_TASK, Handler.MARK_FAILED}
+    workflow = {Handler.START_TASK, Handler.THINK, Handler.FINISH_TASK, Handler.MARK_FAILED, Handler.AWAIT_APPROVAL}
     assert {r["Fn::GetAtt"][0] for r in as_list(invoke[0]["Resource"])} == {functions[h][0] for h in workflow}
     send = [s for s in statements if s["Action"] == "sqs:SendMessage"]
     assert len(send) == 1 and "phi-dev-agent-*" in json.dumps(send[0]["Resource"])
@@ -385,3 +387,25 @@ def test_sweeper_runs_on_a_schedule_and_may_stop_executions(dev: Synthesis) -> N
     statements = role_statements(dev, function_role(dev, Handler.SWEEPER))
     stop = next(s for s in statements if s["Action"] == "states:StopExecution")
     assert ":execution:phi-dev-agent-task:*" in json.dumps(stop["Resource"])
+
+
+def test_approvals_complete_task_tokens_of_the_agent_task_state_machine_only(dev: Synthesis) -> None:
+    (logical_id,) = dev.resources("AWS::StepFunctions::StateMachine")
+    api_statements = role_statements(dev, function_role(dev, Handler.API))
+    respond = [s for s in api_statements if any(a.startswith("states:SendTask") for a in as_list(s["Action"]))]
+    assert {"states:SendTaskSuccess", "states:SendTaskFailure"} <= actions_of(respond)
+    assert "states:SendTaskHeartbeat" not in actions_of(api_statements)
+    # CDK merges them with StartExecution: the one resource they share is the agent-task state machine.
+    assert all(as_list(s["Resource"]) == [{"Ref": logical_id}] for s in respond)
+    # The await-approval function only records the request: it never completes a token itself.
+    approval_statements = role_statements(dev, function_role(dev, Handler.AWAIT_APPROVAL))
+    assert not any(a.startswith("states:") for a in actions_of(approval_statements))
+    # The state machine waits on it with a task token, for as long as the node says.
+    definition = json.loads(
+        state_machine_definition(STATE_MACHINE_FILE.read_text(), {p: "arn" for p in names.FUNCTION_PLACEHOLDERS})
+    )
+    await_approval = definition["States"]["AwaitApproval"]
+    assert await_approval["Resource"] == "arn:aws:states:::lambda:invoke.waitForTaskToken"
+    assert await_approval["Parameters"]["Payload"]["task_token.$"] == "$$.Task.Token"
+    assert await_approval["TimeoutSecondsPath"] == "$.think.approval.timeout_seconds"
+    assert [c["Next"] for c in await_approval["Catch"]] == ["NextStep"]

@@ -18,7 +18,7 @@ from phi.documents.models import SearchHit
 from phi.domain.models import EventType
 from phi.guarded_http import OutboundRefused
 from phi.llm.base import ChatMessage, LlmResponse, Purpose
-from phi.workflows.contracts import ToolOutcome, ToolRequest
+from phi.workflows.contracts import ApprovalOutcome, ApprovalRequest, ToolOutcome, ToolRequest
 from phi.workflows.ports import (
     DeliveryReport,
     EmailMessage,
@@ -65,6 +65,18 @@ class FakeTools:
     requests: list[ToolRequest] = field(default_factory=list)
 
     def call(self, request: ToolRequest) -> ToolOutcome:
+        self.requests.append(request)
+        return self.answer(request)
+
+
+@dataclass
+class FakeApprovals:
+    """A person's decision given by a Python function (the live port suspends the graph instead)."""
+
+    answer: Callable[[ApprovalRequest], ApprovalOutcome]
+    requests: list[ApprovalRequest] = field(default_factory=list)
+
+    def request(self, request: ApprovalRequest) -> ApprovalOutcome:
         self.requests.append(request)
         return self.answer(request)
 
@@ -205,6 +217,7 @@ def fake_ports(
     llm_answers: list[str | Exception] | None = None,
     http: Callable[[HttpFetch], HttpFetched] | None = None,
     tables: MemoryTables | None = None,
+    approvals: Callable[[ApprovalRequest], ApprovalOutcome] | None = None,
 ) -> Ports:
     return Ports(
         task=FakeTask(task),
@@ -216,4 +229,5 @@ def fake_ports(
         notifier=FakeNotifier(),
         http=FakeHttp(http or refusing_http("Http.HostNotAllowed", "no host is allowed in this test")),
         tables=tables if tables is not None else MemoryTables(),
+        approvals=FakeApprovals(approvals) if approvals is not None else None,
     )

@@ -12,6 +12,7 @@ from phi.api.limits import BodySizeLimit
 from phi.api.routers import (
     admin,
     agents,
+    approvals,
     auth,
     catalog,
     documents,
@@ -59,6 +60,7 @@ def create_app() -> FastAPI:
         documents.router,
         admin.router,
         llm.router,
+        approvals.router,
     ):
         app.include_router(router)
     for router in (members.router, catalog.router):

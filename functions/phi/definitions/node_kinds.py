@@ -16,6 +16,8 @@ EXPRESSION: dict[str, Any] = {
     "description": 'A JSON Logic expression (see phi.definitions.expressions): {">": [{"var": "x"}, 1]}',
     "type": ["object", "array", "string", "number", "boolean", "null"],
 }
+# An approval waits at most this long: the whole execution is capped at 24 hours (phi.names).
+MAX_APPROVAL_TIMEOUT_SECONDS = 23 * 3600
 PARAM_VALUE: dict[str, Any] = {"type": ["string", "number", "integer", "boolean", "null"]}
 
 
@@ -349,6 +351,51 @@ KINDS: dict[str, NodeKind] = {
             "GET or POST to an allow-listed HTTPS host; the JSON (records at `rows`) or CSV answer becomes a table. "
             "No redirects, private addresses refused, bounded time and size",
             HTTP_SETTINGS,
+            _reads_nothing,
+        ),
+        NodeKind(
+            "approval",
+            "Pauses the task until a person approves or rejects (Step Functions' task-token pattern): title and "
+            "summary are templates over the inputs and results; approvers are roles (default OWNER, ADMIN) or "
+            "named members; on rejection the task fails, or goes on with the decision as the node's result "
+            "(on_reject: continue); on timeout it fails, or the node is skipped with the nodes that need it "
+            "(on_timeout: skip). Its result: {decision, decided_by, decided_at, comment}",
+            _obj(
+                ["timeout_seconds"],
+                {
+                    "title": {**TEMPLATE_TEXT, "maxLength": 300},
+                    "summary": TEMPLATE_TEXT,
+                    "approvers": _obj(
+                        [],
+                        {
+                            "roles": {
+                                "type": "array",
+                                "minItems": 1,
+                                "uniqueItems": True,
+                                "items": {"enum": ["OWNER", "ADMIN", "MEMBER"]},
+                            },
+                            "emails": {
+                                "type": "array",
+                                "maxItems": 50,
+                                "items": {
+                                    "type": "string",
+                                    "minLength": 3,
+                                    "maxLength": 320,
+                                    "pattern": "^[^@\\s]+@[^@\\s]+$",
+                                },
+                            },
+                        },
+                    ),
+                    "timeout_seconds": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": MAX_APPROVAL_TIMEOUT_SECONDS,
+                        "description": "how long the task waits for a decision (below the task's 24-hour limit)",
+                    },
+                    "on_timeout": {"enum": ["fail", "skip"], "default": "fail"},
+                    "on_reject": {"enum": ["fail", "continue"], "default": "fail"},
+                },
+            ),
             _reads_nothing,
         ),
         NodeKind(

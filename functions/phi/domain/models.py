@@ -42,6 +42,10 @@ class EventType(StrEnum):
     NODE_COMPLETED = "NODE_COMPLETED"
     NODE_SKIPPED = "NODE_SKIPPED"
     LLM_CALLED = "LLM_CALLED"
+    APPROVAL_REQUESTED = "APPROVAL_REQUESTED"
+    APPROVAL_APPROVED = "APPROVAL_APPROVED"
+    APPROVAL_REJECTED = "APPROVAL_REJECTED"
+    APPROVAL_TIMED_OUT = "APPROVAL_TIMED_OUT"
     TASK_COMPLETED = "TASK_COMPLETED"
     TASK_FAILED = "TASK_FAILED"
 
@@ -195,3 +199,39 @@ class LlmCall(Model):
     completion_tokens: int = 0
     latency_ms: int = 0
     created_at: datetime | None = None
+
+
+class ApprovalStatus(StrEnum):
+    PENDING = "PENDING"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+    TIMED_OUT = "TIMED_OUT"
+    CANCELLED = "CANCELLED"  # the task ended (failed, stopped) while the approval was pending
+
+
+class Approval(Model):
+    """An approval a running workflow waits for. The task token stays in the database: see ApprovalWithToken."""
+
+    id: UUID
+    org_id: UUID
+    agent_id: UUID
+    task_id: UUID
+    step: int
+    node_id: str
+    title: str
+    summary: str
+    approver_roles: list[OrgRole]
+    approver_emails: list[str]
+    on_timeout: Literal["fail", "skip"]
+    status: ApprovalStatus
+    requested_at: datetime
+    expires_at: datetime
+    decided_by: UUID | None = None
+    decided_by_email: str | None = None
+    decided_at: datetime | None = None
+    comment: str | None = None
+    resumed_at: datetime | None = None
+
+
+class ApprovalWithToken(Approval):
+    task_token: str

@@ -33,7 +33,7 @@ from phi.domain.models import EventType
 from phi.errors import InvalidDefinition, LlmBudgetExhausted
 from phi.guarded_http import OutboundRefused
 from phi.llm import ChatMessage
-from phi.workflows.contracts import ToolRequest
+from phi.workflows.contracts import ApprovalRequest, Approvers, ToolRequest
 from phi.workflows.ports import EmailMessage, HttpFetch, Ports, WebhookMessage, ports_of
 from phi.workflows.tables import head, keep, keep_tool_result, materialise, open_rows
 
@@ -112,6 +112,47 @@ def _local_tool(node: NodeSpec, state: DefinitionState, ports: Ports) -> Any:
             f"Node {node.id}: {s['tool']} on the local agent failed: {outcome.error}: {outcome.cause}",
         )
     return keep_tool_result(ports, node.id, outcome.result or {})
+
+
+class NodeSkipped(Exception):
+    """The node ends without a result, as if no incoming edge held: nodes that need it are skipped too."""
+
+
+def _approval(node: NodeSpec, state: DefinitionState, ports: Ports) -> Any:
+    s = node.settings
+    if ports.approvals is None:
+        raise NodeFailed("Approval.Unavailable", f"Node {node.id}: approvals are not available to this run")
+    approvers = s.get("approvers") or {}
+    emails = list(approvers.get("emails") or [])
+    # Named people alone are the approvers when no role is given; with neither, owners and admins decide.
+    roles = approvers.get("roles") or ([] if emails else ["OWNER", "ADMIN"])
+    request = ApprovalRequest(
+        node_id=node.id,
+        title=str(_fill(s.get("title") or f"Approve {node.id}", state))[:300],
+        summary=str(_fill(s.get("summary") or "", state))[:4000],
+        approvers=Approvers(roles=roles, emails=emails),
+        timeout_seconds=int(s["timeout_seconds"]),
+        on_timeout=s.get("on_timeout", "fail"),
+    )
+    outcome = ports.approvals.request(request)
+    decision = {
+        "decision": outcome.decision,
+        "decided_by": outcome.decided_by,
+        "decided_at": outcome.decided_at,
+        "comment": outcome.comment,
+    }
+    if outcome.decision == "approved":
+        return decision
+    if outcome.decision == "rejected":
+        if s.get("on_reject", "fail") == "continue":
+            return decision
+        reason = f": {outcome.comment}" if outcome.comment else ""
+        raise NodeFailed("Approval.Rejected", f"Node {node.id}: rejected by {outcome.decided_by}{reason}")
+    if outcome.decision == "timed_out":
+        if request.on_timeout == "skip":
+            raise NodeSkipped(f"{node.id} skipped: no decision within {request.timeout_seconds} s")
+        raise NodeFailed("Approval.TimedOut", f"Node {node.id}: no decision within {request.timeout_seconds} s")
+    raise NodeFailed(outcome.error or "Approval.Error", f"Node {node.id}: the approval failed: {outcome.cause}")
 
 
 def _table_node(node: NodeSpec, state: DefinitionState, ports: Ports) -> Any:
@@ -285,6 +326,7 @@ EXECUTORS: dict[str, Executor] = {
     "condition": _condition,
     "notify": _notify,
     "http": _http,
+    "approval": _approval,
 }
 
 
@@ -314,6 +356,9 @@ def _step(definition: WorkflowDefinition, node: NodeSpec) -> Any:  # a LangGraph
                 result = EXECUTORS[node.kind](node, state, ports)
         except NodeFailed as exc:
             return {"failure": {"error": exc.error, "cause": exc.cause}}
+        except NodeSkipped as exc:
+            ports.events.record(EventType.NODE_SKIPPED, str(exc), {"node": node.id})
+            return {"skipped": [*(state.get("skipped") or []), node.id]}
         except (TableError, expressions.ExpressionError) as exc:
             return {"failure": {"error": "Workflow.TableError", "cause": f"Node {node.id}: {exc}"}}
         except templating.TemplateError as exc:

@@ -47,9 +47,54 @@ class CompletedTool(BaseModel):
     error: str | None = None
 
 
+ApprovalDecision = Literal["approved", "rejected", "timed_out", "error"]
+ApproverRole = Literal["OWNER", "ADMIN", "MEMBER"]
+
+
+def _owners_and_admins() -> list[ApproverRole]:
+    return ["OWNER", "ADMIN"]
+
+
+class Approvers(BaseModel):
+    """Who may decide: members with one of these roles, or these users (by e-mail), in the task's organisation."""
+
+    roles: list[ApproverRole] = Field(default_factory=_owners_and_admins)
+    emails: list[str] = Field(default_factory=list)
+
+
+class ApprovalRequest(BaseModel):
+    """What an `approval` node asks for (the value passed to LangGraph's interrupt, under the key "approval")."""
+
+    node_id: str
+    title: str = Field(max_length=300)
+    summary: str = Field(default="", max_length=4000)
+    approvers: Approvers = Field(default_factory=Approvers)
+    timeout_seconds: int = Field(ge=1)
+    on_timeout: Literal["fail", "skip"] = "fail"
+
+
+class ApprovalOut(ApprovalRequest):
+    """`$.think.approval` in the state machine: the request and the step it was made at, handed to AwaitApproval."""
+
+    step: int
+
+
+class ApprovalOutcome(BaseModel):
+    """What an approval node sees when resumed: the recorded decision (who, when, comment), or why there is none."""
+
+    decision: ApprovalDecision
+    approval_id: str | None = None
+    decided_by: str | None = None  # the decider's e-mail
+    decided_at: str | None = None  # ISO-8601
+    comment: str | None = None
+    error: str | None = None
+    cause: str | None = None
+
+
 class ThinkOutput(BaseModel):
-    status: Literal["tool", "done", "failed"]
+    status: Literal["tool", "approval", "done", "failed"]
     tool_call: ToolCallOut | None = None
+    approval: ApprovalOut | None = None
     error: dict[str, str] | None = None
     completed_tool: CompletedTool | None = None
 

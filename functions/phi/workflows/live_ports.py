@@ -29,7 +29,7 @@ from phi.guarded_http import request as guarded_request
 from phi.llm import get_llm
 from phi.llm.accounting import DbLlmAccounting
 from phi.settings import get_settings
-from phi.workflows.contracts import TaskContext, ToolOutcome, ToolRequest
+from phi.workflows.contracts import ApprovalOutcome, ApprovalRequest, TaskContext, ToolOutcome, ToolRequest
 from phi.workflows.ports import (
     DeliveryReport,
     EmailMessage,
@@ -296,6 +296,17 @@ class S3Tables:
         return key
 
 
+APPROVAL_INTERRUPT_KEY = "approval"
+
+
+class PersonApprovals:
+    """Suspends the graph until Think resumes it with a person's decision (must run inside a node); the state
+    machine waits on a task token meanwhile (AwaitApproval)."""
+
+    def request(self, request: ApprovalRequest) -> ApprovalOutcome:
+        return ApprovalOutcome.model_validate(interrupt({APPROVAL_INTERRUPT_KEY: request.model_dump()}))
+
+
 def live_ports(ctx: TaskContext) -> Ports:
     bucket = get_settings().documents_bucket
     return Ports(
@@ -310,4 +321,5 @@ def live_ports(ctx: TaskContext) -> Ports:
         notifier=OrgNotifier(ctx),
         http=GuardedHttp(ctx),
         tables=S3Tables(ctx, bucket) if bucket else None,
+        approvals=PersonApprovals(),
     )

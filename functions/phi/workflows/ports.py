@@ -5,7 +5,8 @@ in a unit test without PostgreSQL, moto or a local agent.
 
 The contract between a graph and the runner is its state's `failure` ({error, cause} or None) and `output`
 (the task's output, a JSON object); a tool the local agent must run is requested through `ports.tools`,
-which suspends the graph (LangGraph interrupt) until Think resumes it with the tool's outcome."""
+which suspends the graph (LangGraph interrupt) until Think resumes it with the tool's outcome; a person's decision
+is asked through `ports.approvals` the same way (DESIGN §9)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from phi.definitions.table_format import TableLimits
 from phi.documents.models import SearchHit
 from phi.domain.models import EventType
 from phi.llm.base import LlmProvider
-from phi.workflows.contracts import ToolOutcome, ToolRequest
+from phi.workflows.contracts import ApprovalOutcome, ApprovalRequest, ToolOutcome, ToolRequest
 
 PORTS_KEY = "ports"
 
@@ -122,6 +123,10 @@ class TableStore(Protocol):
         ...
 
 
+class ApprovalsPort(Protocol):
+    def request(self, request: ApprovalRequest) -> ApprovalOutcome: ...
+
+
 class Clock(Protocol):
     def now(self) -> datetime: ...
 
@@ -142,6 +147,7 @@ class Ports:
     notifier: NotifierPort | None = None
     http: HttpPort | None = None
     tables: TableStore | None = None  # None: no bucket configured, tables stay inline (up to table.MAX_ROWS)
+    approvals: ApprovalsPort | None = None  # None: an approval node fails, saying approvals are unavailable
 
 
 def ports_of(config: RunnableConfig) -> Ports:

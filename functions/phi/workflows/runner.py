@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,7 +10,8 @@ from uuid import UUID
 
 from langgraph.checkpoint.postgres import PostgresSaver
 from langgraph.graph import StateGraph
-from langgraph.types import Command
+from langgraph.types import Command, Interrupt
+from pydantic import BaseModel
 
 from phi.db import requests as requests_repo
 from phi.db import tasks as tasks_repo
@@ -21,8 +22,11 @@ from phi.definitions.registry import AD_HOC, template_definition
 from phi.definitions.table import TableError
 from phi.domain.models import EventType
 from phi.errors import NotFound
+from phi.workflows.approvals import resume_approval
 from phi.workflows.compiler import compile_definition
 from phi.workflows.contracts import (
+    ApprovalOut,
+    ApprovalRequest,
     CompletedTool,
     TaskContext,
     ThinkOutput,
@@ -30,7 +34,7 @@ from phi.workflows.contracts import (
     ToolOutcome,
     ToolRequest,
 )
-from phi.workflows.live_ports import live_ports
+from phi.workflows.live_ports import APPROVAL_INTERRUPT_KEY, live_ports
 from phi.workflows.ports import Ports, graph_config
 from phi.workflows.request_results import store_result
 from phi.workflows.steps import StartEvent, finish_task, mark_failed, start_task
@@ -46,22 +50,34 @@ def _checkpointer() -> Iterator[PostgresSaver]:
 
 
 def think(ctx: TaskContext, step: int, tool_result: dict[str, Any] | None, ports: Ports | None = None) -> ThinkOutput:
-    """Resumes the task's graph and answers with the Think contract only: a tool request, done (the graph's
-    `output` stored on the task), or failed (the graph's `failure`). What the graph does is its own affair."""
+    """Resumes the task's graph and answers with the Think contract only: a tool request, an approval request,
+    done (the graph's `output` stored on the task), or failed (the graph's `failure`). What the graph does is its
+    own affair."""
     task_id, org_id = UUID(ctx.task_id), UUID(ctx.org_id)
-    resume, completed = _record_tool_outcome(ctx, tool_result) if tool_result is not None else (None, None)
     ports = ports or live_ports(ctx)
     config = graph_config(ctx.task_id, ports)
     with _checkpointer() as saver:
         graph = _graph_for(ctx).compile(checkpointer=saver)
+        resume: BaseModel | None = None
+        completed: CompletedTool | None = None
+        if tool_result is not None:
+            # The step Think resumes after: the graph's pending interrupt says whether it asked a person or a tool.
+            if _asks_approval(graph.get_state(config).interrupts):
+                resume = resume_approval(ctx, tool_result)
+            else:
+                resume, completed = _record_tool_outcome(ctx, tool_result)
         if resume is None:
             graph.invoke({"task_id": ctx.task_id, "org_id": ctx.org_id, "agent_id": ctx.agent_id}, config)
         else:
             graph.invoke(Command(resume=resume.model_dump()), config)
         snapshot = graph.get_state(config)
+    if _asks_approval(snapshot.interrupts):
+        request = ApprovalRequest.model_validate(snapshot.interrupts[0].value[APPROVAL_INTERRUPT_KEY])
+        approval = ApprovalOut(**request.model_dump(), step=step)
+        return ThinkOutput(status="approval", approval=approval, completed_tool=completed)
     if snapshot.interrupts:
-        request = ToolRequest.model_validate(snapshot.interrupts[0].value)
-        return ThinkOutput(status="tool", tool_call=_request_tool(ctx, step, request), completed_tool=completed)
+        request_tool = ToolRequest.model_validate(snapshot.interrupts[0].value)
+        return ThinkOutput(status="tool", tool_call=_request_tool(ctx, step, request_tool), completed_tool=completed)
     values = snapshot.values
     if values.get("failure"):
         failure = values["failure"]
@@ -81,6 +97,11 @@ def think(ctx: TaskContext, step: int, tool_result: dict[str, Any] | None, ports
 
 def _is_ad_hoc(ctx: TaskContext) -> bool:
     return ctx.workflow_version_id is None and ctx.type == AD_HOC
+
+
+def _asks_approval(interrupts: Sequence[Interrupt]) -> bool:
+    value = interrupts[0].value if interrupts else None
+    return isinstance(value, dict) and APPROVAL_INTERRUPT_KEY in value
 
 
 def _graph_for(ctx: TaskContext) -> StateGraph:

@@ -9,6 +9,7 @@ from uuid import UUID
 from pydantic import BaseModel
 
 from phi.db import agents as agents_repo
+from phi.db import approvals as approvals_repo
 from phi.db import schedules as schedules_repo
 from phi.db import tasks as tasks_repo
 from phi.db import workflows as workflows_repo
@@ -138,4 +139,6 @@ def mark_failed(state: dict[str, Any], execution_id: str) -> dict[str, Any]:
                     "execution_arn": execution_id,
                 },
             )
+        # An approval the failed execution waited on can no longer be decided.
+        approvals_repo.cancel_pending_for_task(conn, UUID(task_id), UUID(org_id))
     return {"recorded": True, "error": error_name}

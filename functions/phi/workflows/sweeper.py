@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from phi.aws import client
+from phi.db import approvals as approvals_repo
 from phi.db import tasks as tasks_repo
 from phi.db.connection import transaction
 from phi.domain.models import EventType, TaskStatus
@@ -19,9 +20,16 @@ def task_deadline_seconds() -> int:
 
 def fail_overdue_tasks(now: datetime | None = None) -> int:
     deadline = task_deadline_seconds()
-    cutoff = (now or datetime.now(UTC)) - timedelta(seconds=deadline)
+    now = now or datetime.now(UTC)
     with transaction() as conn:
-        overdue = tasks_repo.running_started_before(conn, cutoff)
+        candidates = tasks_repo.running_started_before(conn, now - timedelta(seconds=deadline))
+        # Time spent waiting for a person's approval does not count against the deadline.
+        waited = approvals_repo.seconds_waited(conn, [t.id for t in candidates], now)
+    overdue = [
+        t
+        for t in candidates
+        if t.started_at is None or t.started_at + timedelta(seconds=deadline + waited.get(t.id, 0.0)) < now
+    ]
     cause = f"The task passed its overall deadline of {deadline} s and was stopped."
     for task in overdue:
         if task.execution_arn:
@@ -31,6 +39,7 @@ def fail_overdue_tasks(now: datetime | None = None) -> int:
             if tasks_repo.finish(conn, task.id, task.org_id, TaskStatus.FAILED, error=error):
                 message = f"Task.DeadlineExceeded: {cause}"
                 tasks_repo.add_event(conn, task.id, task.org_id, EventType.TASK_FAILED, message, error)
+                approvals_repo.cancel_pending_for_task(conn, task.id, task.org_id)
     return len(overdue)
 
 

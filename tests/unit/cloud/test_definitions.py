@@ -35,14 +35,17 @@ def test_a_missing_substitution_is_refused() -> None:
         substitute_placeholders(ASL.read_text(), {"ThinkFunctionArn": "x"})
 
 
-def test_every_waiting_state_has_a_timeout_a_heartbeat_and_a_catch() -> None:
+def test_every_waiting_state_has_a_timeout_and_a_catch_and_machines_heartbeat() -> None:
     states = definition()["States"]
-    waiting = [s for s in states.values() if str(s.get("Resource", "")).endswith(".waitForTaskToken")]
-    assert waiting
-    for state in waiting:
-        assert state["TimeoutSecondsPath"] and state["HeartbeatSecondsPath"]
+    waiting = {n: s for n, s in states.items() if str(s.get("Resource", "")).endswith(".waitForTaskToken")}
+    assert set(waiting) == {"RunLocalTool", "AwaitApproval"}
+    for state in waiting.values():
+        assert state["TimeoutSecondsPath"]
         assert state["Catch"][0]["ErrorEquals"] == ["States.ALL"]
         assert state["Catch"][0]["Next"] == "NextStep"  # the error goes back to Think
+    # The local agent heartbeats while a tool runs; a person deciding does not, so only the timeout bounds that.
+    assert waiting["RunLocalTool"]["HeartbeatSecondsPath"]
+    assert "HeartbeatSecondsPath" not in waiting["AwaitApproval"]
 
 
 def test_the_loop_is_bounded_by_a_step_counter() -> None:
