@@ -1,0 +1,191 @@
+"""Console pages of the two lanes (DESIGN §9): the agent's request box, and each request with its lane and
+outcome — a result table with its CSV download, or a proposed workflow change to approve or reject.
+
+The same services and checks as the API: any member may ask and read; approving, rejecting or rebasing a
+proposal is for owners and admins (`admin_agent`)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Form, Request, Response
+
+from phi.api.console.rendering import TERMINAL_STATUSES, redirect, render
+from phi.api.console.session import ConsoleConn, ConsoleUser, CsrfChecked
+from phi.api.deps import admin_agent, agent_of_caller, org_of_caller
+from phi.db import orgs as orgs_repo
+from phi.db.connection import DbConnection, rollback
+from phi.domain.models import Agent, OrgRole, User
+from phi.errors import NotFound, PhiError
+from phi.services import proposals as proposals_service
+from phi.services import requests as requests_service
+from phi.services import workflows as workflows_service
+from phi.services.proposals import Decision
+from phi.services.requests import NewRequest
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+REQUEST_POLL_SECONDS = 2
+MAX_JSON_CHARS = 100_000
+
+
+def _role(conn: DbConnection, org_id: UUID, user: User) -> OrgRole | None:
+    org = orgs_repo.get_org_for_user(conn, org_id, user.id)
+    return org.role if org else None
+
+
+def _box_context(conn: DbConnection, agent: Agent) -> dict[str, Any]:
+    requests, total = requests_service.list_requests(conn, agent, 20, 0)
+    return {
+        "requests": requests,
+        "total": total,
+        "workflows": workflows_service.list_workflows(conn, agent),
+        "running": any(r.status not in TERMINAL_STATUSES and r.outcome == "task" for r in requests),
+        "poll": REQUEST_POLL_SECONDS,
+    }
+
+
+@router.get("/agents/{agent_id}/requests")
+def request_box(request: Request, agent_id: UUID, conn: ConsoleConn, user: ConsoleUser) -> Response:
+    agent = agent_of_caller(agent_id, conn, user)
+    org = org_of_caller(agent.org_id, conn, user)
+    return render(
+        request,
+        "requests.html",
+        title=f"Ask · {agent.name}",
+        user=user,
+        org=org,
+        agent=agent,
+        errors={},
+        values={},
+        **_box_context(conn, agent),
+    )
+
+
+@router.get("/agents/{agent_id}/requests/list")
+def request_list(request: Request, agent_id: UUID, conn: ConsoleConn, user: ConsoleUser) -> Response:
+    agent = agent_of_caller(agent_id, conn, user)
+    return render(request, "_request_rows.html", agent=agent, **_box_context(conn, agent))
+
+
+def _parse_json(text: str, field: str, errors: dict[str, str], kind: type) -> Any:
+    if not text.strip():
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        errors[field] = f"Not valid JSON: {exc}"
+        return None
+    if not isinstance(value, kind):
+        errors[field] = f"Must be a JSON {'object' if kind is dict else 'array'}."
+        return None
+    return value
+
+
+@router.post("/agents/{agent_id}/requests", dependencies=[CsrfChecked])
+def submit_request(
+    request: Request,
+    agent_id: UUID,
+    conn: ConsoleConn,
+    user: ConsoleUser,
+    prompt: Annotated[str, Form(max_length=4000)] = "",
+    lane: Annotated[str, Form(max_length=20)] = "",
+    pipeline: Annotated[str, Form(max_length=MAX_JSON_CHARS)] = "",
+    patch: Annotated[str, Form(max_length=MAX_JSON_CHARS)] = "",
+    workflow: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    agent = agent_of_caller(agent_id, conn, user)
+    org = org_of_caller(agent.org_id, conn, user)
+    values = {"prompt": prompt, "lane": lane, "pipeline": pipeline, "patch": patch, "workflow": workflow}
+    errors: dict[str, str] = {}
+    if not prompt.strip():
+        errors["prompt"] = "Say what you need."
+    parsed_pipeline = _parse_json(pipeline, "pipeline", errors, dict)
+    parsed_patch = _parse_json(patch, "patch", errors, list)
+    if not errors:
+        try:
+            body = NewRequest.model_validate(
+                {
+                    "prompt": prompt.strip(),
+                    "lane": lane or None,
+                    "pipeline": parsed_pipeline,
+                    "patch": parsed_patch,
+                    "workflow": workflow or None,
+                }
+            )
+            made = requests_service.submit(conn, agent, user.id, body)
+            return redirect(request, f"/agents/{agent.id}/requests/{made.id}")
+        except PhiError as exc:
+            rollback(conn)  # the service has already committed the refused request, which the page then shows
+            refused_id = exc.details.get("request_id")
+            if refused_id:
+                return redirect(request, f"/agents/{agent.id}/requests/{refused_id}")
+            errors["form"] = exc.message
+        except ValueError as exc:  # pydantic's ValidationError
+            errors["form"] = str(exc).splitlines()[-1] if str(exc) else "The request is not valid."
+    return render(
+        request,
+        "requests.html",
+        400,
+        title=f"Ask · {agent.name}",
+        user=user,
+        org=org,
+        agent=agent,
+        errors=errors,
+        values=values,
+        **_box_context(conn, agent),
+    )
+
+
+def _request_context(conn: DbConnection, agent: Agent, request_id: UUID, user: User) -> dict[str, Any]:
+    view = requests_service.get_request(conn, agent, request_id)
+    proposal = proposals_service.get_proposal(conn, agent, view.proposal_id) if view.proposal_id else None
+    role = _role(conn, agent.org_id, user)
+    return {
+        "req": view,
+        "proposal": proposal,
+        "can_decide": role in (OrgRole.OWNER, OrgRole.ADMIN),
+        "running": view.outcome == "task" and view.status not in TERMINAL_STATUSES,
+        "poll": REQUEST_POLL_SECONDS,
+    }
+
+
+@router.get("/agents/{agent_id}/requests/{request_id}")
+def request_page(request: Request, agent_id: UUID, request_id: UUID, conn: ConsoleConn, user: ConsoleUser) -> Response:
+    agent = agent_of_caller(agent_id, conn, user)
+    org = org_of_caller(agent.org_id, conn, user)
+    context = _request_context(conn, agent, request_id, user)
+    return render(request, "request.html", title="Request", user=user, org=org, agent=agent, **context)
+
+
+@router.get("/agents/{agent_id}/requests/{request_id}/live")
+def request_live(request: Request, agent_id: UUID, request_id: UUID, conn: ConsoleConn, user: ConsoleUser) -> Response:
+    agent = agent_of_caller(agent_id, conn, user)
+    return render(request, "_request_live.html", agent=agent, **_request_context(conn, agent, request_id, user))
+
+
+@router.post("/agents/{agent_id}/proposals/{proposal_id}/{decision}", dependencies=[CsrfChecked])
+def decide_proposal(
+    request: Request,
+    agent_id: UUID,
+    proposal_id: UUID,
+    decision: str,
+    conn: ConsoleConn,
+    user: ConsoleUser,
+    reason: Annotated[str, Form(max_length=500)] = "",
+    request_id: Annotated[UUID | None, Form()] = None,
+) -> Response:
+    agent = admin_agent(agent_of_caller(agent_id, conn, user), conn, user)
+    body = Decision(reason=reason or None)
+    if decision == "approve":
+        proposals_service.approve(conn, agent, proposal_id, user.id, body)
+    elif decision == "reject":
+        proposals_service.reject(conn, agent, proposal_id, user.id, body)
+    elif decision == "rebase":
+        proposals_service.rebase(conn, agent, proposal_id)
+    else:
+        raise NotFound("This page does not exist.")
+    if request_id:
+        return redirect(request, f"/agents/{agent.id}/requests/{request_id}")
+    return redirect(request, f"/agents/{agent.id}/requests")
