@@ -13,10 +13,11 @@ from pydantic import BaseModel, Field
 
 from phi.aws import client
 from phi.db import catalog as catalog_repo
+from phi.db import llm_calls as llm_calls_repo
 from phi.db import requests as requests_repo
 from phi.db import tasks as tasks_repo
 from phi.db import workflows as workflows_repo
-from phi.db.connection import DbConnection, commit
+from phi.db.connection import DbConnection, commit, rollback
 from phi.definitions.document import validate_inputs
 from phi.definitions.patching import patched_definition, validate_for_agent
 from phi.definitions.registry import AD_HOC
@@ -85,8 +86,8 @@ class ToolCallInfo(BaseModel):
 class RequestMetadata(BaseModel):
     rows: int | None = Field(default=None, description="Rows in the full result")
     bytes: int | None = Field(default=None, description="Size of the full result as CSV")
-    model: str | None = Field(default=None, description="The model that classified or planned, if any")
-    tokens: int = Field(default=0, description="Prompt + completion tokens of the request's LLM calls")
+    model: str | None = Field(default=None, description="The model that planned (else classified, else ran), if any")
+    tokens: int = Field(default=0, description="Prompt + completion tokens of the request's and its task's LLM calls")
     llm_calls: list[RequestLlmCall] = Field(default_factory=list)
     run_seconds: float | None = Field(default=None, description="Task start to finish")
     tool_calls: int = 0
@@ -229,7 +230,7 @@ class _Submission:
         """Keeps the refused request (committed now, the error then answers) and names it in the error."""
         if self.request_id is not None:
             return
-        self.conn.rollback()
+        rollback(self.conn)  # nothing of the refused attempt stays, not even an after-commit hook
         refusal = Refusal(code=error.code, message=error.message, details=error.details)
         row = self._row("refused", refusal=refusal.model_dump(mode="json"))
         commit(self.conn)
@@ -429,6 +430,19 @@ def get_request(conn: DbConnection, agent: Agent, request_id: UUID) -> RequestVi
 
 
 def _task_metadata(conn: DbConnection, task: Task, metadata: RequestMetadata) -> None:
+    for call in llm_calls_repo.list_for_task(conn, task.id, task.org_id):  # the pipeline's own llm nodes
+        if call.ok:
+            metadata.llm_calls.append(
+                RequestLlmCall(
+                    purpose=call.purpose,
+                    model=call.model,
+                    prompt_tokens=call.prompt_tokens,
+                    completion_tokens=call.completion_tokens,
+                    latency_ms=call.latency_ms,
+                )
+            )
+            metadata.tokens += call.prompt_tokens + call.completion_tokens
+            metadata.model = metadata.model or call.model
     if task.started_at and task.finished_at:
         metadata.run_seconds = round((task.finished_at - task.started_at).total_seconds(), 3)
     calls = requests_repo.tool_calls_of_task(conn, task.id, task.org_id)

@@ -330,9 +330,11 @@ def test_the_llm_plans_a_pipeline_that_runs_as_an_ad_hoc_task(
     new_user: ApiSession, tmp_path: Path, settings_override: dict[str, str]
 ) -> None:
     agent = new_user.create_agent()
-    plan = {"definition": {"nodes": [{"id": "sops", "kind": "search_docs", "settings": {"query": "late carriers"}}]},
+    answer = {"id": "answer", "kind": "llm", "settings": {"prompt": "Sum up", "context": ["sops"]}}
+    plan = {"definition": {"nodes": [{"id": "sops", "kind": "search_docs", "settings": {"query": "late carriers"}},
+                                     answer], "edges": [["sops", "answer"]], "output": "sops"},
             "explanation": "Searches the SOPs."}  # fmt: skip
-    script = _script(tmp_path, settings_override, {"planning": [json.dumps(plan)]})
+    script = _script(tmp_path, settings_override, {"planning": [json.dumps(plan)], "analysis": ["Nothing found."]})
 
     request = new_user.ok(
         "POST", f"/agents/{agent['id']}/requests", json={"prompt": "what do our SOPs say?", "lane": "execute"}
@@ -344,6 +346,8 @@ def test_the_llm_plans_a_pipeline_that_runs_as_an_ad_hoc_task(
     assert task["status"] == "SUCCEEDED" and task["type"] == "AD_HOC" and task["trigger"] == "request"
     assert view["pipeline"]["key"] == "ad_hoc" and view["pipeline"]["name"] == "what do our SOPs say?"
     assert view["result"]["value"]["query"] == "late carriers" and view["status"] == "SUCCEEDED"
+    assert [c["purpose"] for c in view["metadata"]["llm_calls"]] == ["planning", "analysis"]
+    assert view["metadata"]["model"] == "scripted"
 
 
 def test_a_planned_pipeline_that_does_not_validate_is_refused_with_its_problems(
