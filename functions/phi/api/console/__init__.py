@@ -8,11 +8,17 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from phi.api.console import agent_pages, pages, request_pages, workflow_pages
+from phi.api.console import agent_pages, approval_pages, pages, request_pages, workflow_pages
 from phi.api.console.rendering import HERE
 
 
 def install(app: FastAPI) -> None:
-    for router in (pages.router, agent_pages.router, workflow_pages.router, request_pages.router):
+    for router in (
+        pages.router,
+        agent_pages.router,
+        workflow_pages.router,
+        request_pages.router,
+        approval_pages.router,
+    ):
         app.include_router(router)
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")

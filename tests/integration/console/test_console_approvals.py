@@ -1,0 +1,75 @@
+"""The console's approvals page against the embedded stack: a running workflow waits on its approval node; an
+approver approves it in the console and the task completes; a member who is not an approver sees no buttons and
+is refused; another organisation's approvals page is not found."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from tests.support.api import ApiSession
+from tests.support.console import ConsoleSession
+from tests.support.waiting import wait_until
+
+PAY_SUPPLIER: dict[str, Any] = {
+    "key": "pay_supplier",
+    "name": "Pay a supplier",
+    "inputs": {"amount": {"type": "integer", "required": True}},
+    "nodes": [
+        {
+            "id": "approve",
+            "kind": "approval",
+            "settings": {"title": "Pay {{ inputs.amount }} EUR?", "summary": "Over the limit", "timeout_seconds": 600},
+        },
+        {"id": "report", "kind": "render", "settings": {"template": "sections", "title": "Paid {{ inputs.amount }}"}},
+    ],
+    "edges": [["approve", "report"]],
+}
+
+
+def _join(api_url: str, owner: ApiSession, role: str) -> ConsoleSession:
+    console = ConsoleSession(api_url)
+    owner.ok("POST", f"/orgs/{owner.org_id}/members", json={"email": console.sign_up(), "role": role})
+    return console
+
+
+def test_an_approver_approves_in_the_console_and_the_task_completes(api_url: str) -> None:
+    owner = ApiSession(api_url)
+    owner.sign_up(f"pay-{uuid.uuid4().hex[:10]}@example.com")
+    owner.create_org("Payables Ltd")
+    agent = owner.create_agent()
+    owner.ok("POST", f"/agents/{agent['id']}/workflows", json={"definition": PAY_SUPPLIER})
+    admin = _join(api_url, owner, "ADMIN")
+    member = _join(api_url, owner, "MEMBER")
+    page_path = f"/console/orgs/{owner.org_id}/approvals"
+    assert "Nothing waits for a decision." in admin.client.get(page_path).text
+
+    run = owner.ok("POST", f"/agents/{agent['id']}/run-task", json={"type": "pay_supplier", "input": {"amount": 250}})
+
+    def pending() -> str | None:
+        html: str = admin.client.get(f"{page_path}/rows", headers={"HX-Request": "true"}).text
+        return html if "Pay 250 EUR?" in html else None
+
+    rows = wait_until(pending, timeout=120, interval=0.3)
+    approval_id = re.search(r'id="approval-([0-9a-f-]{36})"', rows)
+    assert approval_id, rows
+    assert ">Approve<" in rows and "every 5s" in rows  # the list keeps refreshing
+    as_member = member.client.get(page_path).text
+    assert "Pay 250 EUR?" in as_member and "You are not one of its approvers." in as_member
+    assert ">Approve<" not in as_member
+    refused = member.post(f"{page_path}/{approval_id.group(1)}/approve")
+    assert refused.status_code == 403
+
+    approved = admin.post(f"{page_path}/{approval_id.group(1)}/approve", {"comment": "invoice checked"})
+    assert approved.status_code == 303
+    task = owner.wait_for_task(run["task_id"], timeout=120)
+    assert task["status"] == "SUCCEEDED", task
+    decided = admin.client.get(page_path, params={"show": "all"}).text
+    assert "invoice checked" in decided and "APPROVED" in decided
+    assert "Nothing waits for a decision." in admin.client.get(page_path).text
+
+    outsider = ConsoleSession(api_url)
+    outsider.sign_up()
+    assert outsider.client.get(page_path).status_code == 404
+    assert outsider.post(f"{page_path}/{approval_id.group(1)}/reject").status_code == 404
