@@ -268,6 +268,8 @@ class _Submission:
         from phi.definitions.document import to_document
 
         pipeline = to_document(checked)
+        if self.agent.status != "ACTIVE":  # refused here, so that the refusal is kept
+            raise Conflict("This agent is disabled; enable it to run requests.")
         row = self._row("task", pipeline=pipeline)
         self.request_id = row.id
 

@@ -392,3 +392,15 @@ def test_a_patch_must_name_its_workflow_when_the_agent_has_several(new_user: Api
     assert len(keys) >= 2
     assert refused.status_code == 400 and "name one with `workflow`" in refused.json()["error"]["message"]
     assert unknown.status_code == 404 and "no workflow 'nope'" in unknown.json()["error"]["message"]
+
+
+def test_a_disabled_agent_refuses_a_pipeline_and_the_refusal_is_kept(new_user: ApiSession) -> None:
+    agent = new_user.create_agent()
+    new_user.ok("PATCH", f"/agents/{agent['id']}", json={"status": "DISABLED"})
+    pipeline = {"nodes": [{"id": "sops", "kind": "search_docs", "settings": {"query": "late"}}]}
+
+    refused = new_user.request("POST", f"/agents/{agent['id']}/requests", json={"prompt": "p", "pipeline": pipeline})
+
+    assert refused.status_code == 409 and "disabled" in refused.json()["error"]["message"]
+    kept = new_user.ok("GET", f"/agents/{agent['id']}/requests/{refused.json()['error']['details']['request_id']}")
+    assert kept["status"] == "REFUSED" and kept["task_id"] is None
