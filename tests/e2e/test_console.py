@@ -10,6 +10,7 @@ tests/e2e/console_screenshots/."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -267,3 +268,66 @@ def test_screenshots_in_the_readme_exist() -> None:
     assert shown, "the README shows the console's screenshots"
     for name in shown:
         assert (SCREENSHOTS / name).is_file(), name
+
+
+PAY_SUPPLIER: dict[str, Any] = {
+    "key": "pay_supplier",
+    "name": "Pay a supplier",
+    "inputs": {"amount": {"type": "integer", "required": True}},
+    "nodes": [
+        {
+            "id": "approve",
+            "kind": "approval",
+            "settings": {"title": "Pay {{ inputs.amount }} EUR?", "summary": "Over the limit", "timeout_seconds": 600},
+        },
+        {"id": "report", "kind": "render", "settings": {"template": "sections", "title": "Paid {{ inputs.amount }}"}},
+    ],
+    "edges": [["approve", "report"]],
+}
+
+
+def test_a_patch_request_and_an_approval_decided_in_the_browser(api_url: str, browser: Any, screenshots: Path) -> None:
+    # Given an organisation whose agent has a workflow that waits for an approval
+    owner_email = f"lanes-{uuid.uuid4().hex[:10]}@example.com"
+    owner = ApiSession(api_url)
+    owner.sign_up(owner_email, PASSWORD)
+    owner.create_org(f"Lanes {uuid.uuid4().hex[:4]}")
+    agent = owner.create_agent(name="Payables analyst")
+    owner.ok("POST", f"/agents/{agent['id']}/workflows", json={"definition": PAY_SUPPLIER})
+    context = browser.new_context(viewport=LAPTOP)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    _log_in(page, api_url, owner_email)
+
+    # A lasting change goes to the patch lane and is approved on its request's page
+    page.goto(f"{api_url}/console/agents/{agent['id']}/requests")
+    expect(page.get_by_text("No requests yet.")).to_be_visible()
+    page.get_by_label("Your request").fill("call the payment workflow 'Supplier payments'")
+    page.get_by_label("Lane").select_option("patch")
+    page.get_by_text("Give the pipeline or the patch yourself").click()
+    page.get_by_label("Workflow to change").select_option("pay_supplier")
+    page.get_by_label("Patch (JSON Patch operations)").fill(
+        json.dumps([{"op": "replace", "path": "/name", "value": "Supplier payments"}])
+    )
+    page.get_by_role("button", name="Send request").click()
+    expect(page.locator("#request-lane")).to_contain_text("patch")
+    expect(page.get_by_role("heading", name="Proposed change to pay_supplier")).to_be_visible()
+    _shot(page, screenshots, "09-request-proposal")
+    page.get_by_role("button", name="Approve", exact=True).click()
+    expect(page.get_by_text("became version 2")).to_be_visible()
+    assert owner.ok("GET", f"/agents/{agent['id']}/workflows/pay_supplier")["definition"]["name"] == "Supplier payments"
+
+    # A running workflow's approval appears without a reload, and approving it lets the task finish
+    page.goto(f"{api_url}/console/orgs/{owner.org_id}/approvals")
+    expect(page.get_by_text("Nothing waits for a decision.")).to_be_visible()
+    run = owner.ok("POST", f"/agents/{agent['id']}/run-task", json={"type": "pay_supplier", "input": {"amount": 250}})
+    pending = page.locator("#approvals li", has_text="Pay 250 EUR?")
+    expect(pending).to_be_visible(timeout=120_000)  # arrives by htmx polling
+    _shot(page, screenshots, "10-approvals")
+    pending.get_by_label("Comment").fill("invoice checked")
+    pending.get_by_role("button", name="Approve").click()
+    expect(page.get_by_text("Nothing waits for a decision.")).to_be_visible()
+    page.goto(f"{api_url}/console/tasks/{run['task_id']}")
+    expect(page.locator("#task-status")).to_contain_text("SUCCEEDED", timeout=120_000)
+    expect(page.locator("#timeline")).to_contain_text("invoice checked")
+    context.close()
