@@ -33,3 +33,19 @@ def test_line_chart_names_each_day_and_escapes_labels() -> None:
 def test_charts_with_no_points_are_empty() -> None:
     assert str(bar_chart("x", "t", [], "lines")) == ""
     assert str(line_chart("x", "t", [])) == ""
+
+
+def test_console_requests_are_recognised_with_or_without_the_stage_in_the_path() -> None:
+    from starlette.requests import Request
+
+    from phi.api.console.rendering import is_console_request
+
+    def request(path: str, root_path: str = "") -> Request:
+        return Request({"type": "http", "method": "GET", "path": path, "root_path": root_path, "headers": []})
+
+    assert is_console_request(request("/console/orgs"))
+    assert is_console_request(request("/console"))
+    assert is_console_request(request("/console/orgs", root_path="/dev"))
+    assert is_console_request(request("/dev/console/orgs", root_path="/dev"))
+    assert not is_console_request(request("/consoles"))
+    assert not is_console_request(request("/agents/x", root_path="/dev"))

@@ -107,7 +107,12 @@ _TITLES = {
 
 
 def is_console_request(request: Request) -> bool:
-    return request.url.path.startswith(console_root(request) + "/") or request.url.path == console_root(request)
+    """Whether the request is for a console page, with or without the API Gateway stage in its path."""
+    root = str(request.scope.get("root_path", ""))
+    path = str(request.scope.get("path", ""))
+    if root and path.startswith(root + "/"):
+        path = path[len(root) :]
+    return path == "/console" or path.startswith("/console/")
 
 
 def console_error_response(request: Request, status_code: int, message: str) -> Response:
