@@ -13,7 +13,7 @@ browser:  ## Debian's chromium, which the console's browser tests drive (Playwri
 	  echo "Installing chromium (apt-get) for the console's browser tests"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium </dev/null; }
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium </dev/null; }
 
 $(STAMP): pyproject.toml local_agent/pyproject.toml infra_cdk/package-lock.json
 	$(PYTHON) -m venv $(VENV)
