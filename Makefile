@@ -38,7 +38,7 @@ typecheck: setup
 	$(BIN)/mypy functions/phi local_agent/phi_agent infra_cdk
 
 test: setup lint typecheck  ## everything: lint, types, unit, integration, end-to-end, infrastructure
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=25
 
 unit: setup
 	$(BIN)/pytest -q tests/unit

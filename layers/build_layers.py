@@ -40,7 +40,7 @@ CODE_DIR = BUILD_DIR / "code"
 LAMBDA_LAYER_ROOT = "/opt/python"
 LAMBDA_CODE_ROOT = "/var/task"
 # Bumped when the build itself changes, so an old layer is rebuilt.
-BUILD_VERSION = 2
+BUILD_VERSION = 3
 
 LAMBDA_PYTHON_VERSION = "3.12"
 # Lambda python3.12 runs on Amazon Linux 2023 (glibc 2.34): manylinux_2_28 wheels load there too,
@@ -81,6 +81,9 @@ PRUNE_GLOBS = (
     "langsmith/wrappers",
     "langsmith/testing",
     "lxml/includes",
+    # python-docx uses lxml.etree only; nothing in the layer imports lxml.objectify or lxml.html (4 MB).
+    "lxml/objectify.*",
+    "lxml/html",
 )
 # botocore ships the models of ~450 services; these are the ones the code calls (phi.aws.client("...") — a test
 # checks every name used is kept), what botocore's credential chain may load, and X-Ray (the tracer's sampler).
@@ -351,7 +354,10 @@ def prune_packages(site_packages: Path) -> None:
 def prune_paths(site_packages: Path) -> None:
     for pattern in PRUNE_GLOBS:
         for path in site_packages.glob(pattern):
-            shutil.rmtree(path, ignore_errors=True)
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
     data = site_packages / "botocore" / "data"
     if data.is_dir():
         for service in data.iterdir():

@@ -47,6 +47,20 @@ def insert_task(
     return str(row["id"])
 
 
+def insert_approval(org_id: str, agent_id: str, task_id: str) -> str:
+    """A pending approval for the owners and admins, as an approval node leaves it (the token is never used:
+    the probes are refused, or fail validation, before any decision is recorded)."""
+    row = sql(
+        """INSERT INTO approvals (org_id, agent_id, task_id, step, node_id, title, approver_roles, on_timeout,
+                                  task_token, expires_at)
+           VALUES (%s, %s, %s, 1, 'sign_off', 'Sign off', ARRAY['OWNER', 'ADMIN'], 'fail', 'token-never-sent',
+                   now() + interval '1 day')
+           RETURNING id""",
+        (UUID(org_id), UUID(agent_id), UUID(task_id)),
+    )[0]
+    return str(row["id"])
+
+
 def insert_document(org_id: str, agent_id: str | None, chunks: list[str], source_type: str = "SOP") -> str:
     document = sql(
         """INSERT INTO documents (org_id, agent_id, filename, source_type, s3_key, bytes, sha256, status)
@@ -103,6 +117,7 @@ def furnished_tenant(api_url: str) -> Tenant:
         "workflow_type": WORKFLOW["type"],
         "agent_key": key["key"],
     }
+    tenant.ids["approval_id"] = insert_approval(owner.org_id, agent["id"], tenant.ids["task_id"])
     schedule = sql("SELECT id FROM schedules WHERE agent_id = %s", (UUID(agent["id"]),))
     if schedule:
         tenant.ids["schedule_id"] = str(schedule[0]["id"])
