@@ -96,19 +96,27 @@ def teach_sops(api: ApiClient, agent: DemoAgent) -> None:
     from phi.embedded.sample_sops import PICKING_SOP, shipping_sop_docx
 
     uploads = [("SOP-OUT-04.docx", shipping_sop_docx()), ("SOP-PCK-02.md", PICKING_SOP.encode())]
+    for document in upload_sops(api, agent, uploads):
+        print(
+            f"  {document['filename']}: {document['status']}, {document['chunk_count']} chunks"
+            + (f" ({document['error']})" if document["error"] else "")
+        )
+
+
+def upload_sops(api: ApiClient, agent: DemoAgent, uploads: list[tuple[str, bytes]]) -> list[dict[str, Any]]:
+    """Uploads SOP files and waits (two minutes at most) until ingest has finished each; returns them as they are."""
     documents = [
         api.call("POST", f"/agents/{agent.agent_id}/documents", files={"file": upload}, data={"source_type": "SOP"})
         for upload in uploads
     ]
     deadline = time.monotonic() + 120
+    finished = []
     for document in documents:
         while document["status"] == "PROCESSING" and time.monotonic() < deadline:
             time.sleep(0.25)
             document = api.call("GET", f"/agents/{agent.agent_id}/documents/{document['id']}")
-        print(
-            f"  {document['filename']}: {document['status']}, {document['chunk_count']} chunks"
-            + (f" ({document['error']})" if document["error"] else "")
-        )
+        finished.append(document)
+    return finished
 
 
 def start_local_agent(
@@ -272,16 +280,7 @@ def _role_agent(api: ApiClient, org_id: str, run: RoleRun, work_dir: Path) -> De
         },
     )
     agent = _with_key(api, created, work_dir / f"phi-agent-config-{run.role}.yaml", org_id)
-    uploads = [_sop_upload(name) for name in run.sops]
-    documents = [
-        api.call("POST", f"/agents/{agent.agent_id}/documents", files={"file": upload}, data={"source_type": "SOP"})
-        for upload in uploads
-    ]
-    deadline = time.monotonic() + 120
-    for document in documents:
-        while document["status"] == "PROCESSING" and time.monotonic() < deadline:
-            time.sleep(0.25)
-            document = api.call("GET", f"/agents/{agent.agent_id}/documents/{document['id']}")
+    upload_sops(api, agent, [_sop_upload(name) for name in run.sops])
     return agent
 
 

@@ -157,3 +157,38 @@ def test_a_running_task_is_polled_on_its_page_the_agent_page_and_the_overview(ap
 
     bad_day = console.post(f"/console/agents/{agent_id}/run", {"task_type": "DAILY_WAREHOUSE_REPORT", "day": "20/11"})
     assert bad_day.status_code == 400 and "is not a date" in bad_day.text
+
+
+def test_the_test_task_day_goes_to_the_workflows_own_date_input(api_url: str) -> None:
+    owner = ApiSession(api_url)
+    owner.sign_up(f"asof-{uuid.uuid4().hex[:10]}@example.com")
+    owner.create_org("As Of Ltd")
+    agent = owner.create_agent()
+    definition = {
+        "key": "LATE_AS_OF",
+        "name": "Late shipments as of a day",
+        "inputs": {"as_of": {"type": "date", "default": "yesterday"}},
+        "nodes": [
+            {
+                "id": "shipments",
+                "kind": "local_tool",
+                "settings": {
+                    "tool": "db.query",
+                    "sql": "SELECT carrier FROM shipments WHERE promised_at < :end",
+                    "params": {"end": "{{ day_end(inputs.as_of) }}"},
+                },
+            },
+            {"id": "report", "kind": "render", "settings": {"template": "sections", "title": "As of"}},
+        ],
+        "edges": [["shipments", "report"]],
+    }
+    owner.ok("POST", f"/agents/{agent['id']}/workflows", json={"definition": definition})
+    console = ConsoleSession(api_url)
+    email = console.sign_up()
+    owner.ok("POST", f"/orgs/{owner.org_id}/members", json={"email": email, "role": "MEMBER"})
+
+    assert "<option>LATE_AS_OF</option>" in console.client.get(f"/console/agents/{agent['id']}").text
+    started = console.post(f"/console/agents/{agent['id']}/run", {"task_type": "LATE_AS_OF", "day": "2026-11-20"})
+    assert started.status_code == 303, started.text
+    task_id = started.headers["location"].rsplit("/", 1)[1]
+    assert owner.ok("GET", f"/tasks/{task_id}")["input"] == {"as_of": "2026-11-20"}

@@ -28,6 +28,7 @@ from phi.db import documents as documents_repo
 from phi.db import local_agents as fleet_repo
 from phi.db import orgs as orgs_repo
 from phi.db import tasks as tasks_repo
+from phi.db import workflows as workflows_repo
 from phi.db.connection import DbConnection, commit, rollback
 from phi.domain.models import Agent, OrgRole, Task, TaskStatus, User
 from phi.errors import BadRequest, PayloadTooLarge, PhiError
@@ -190,6 +191,16 @@ def _task_types(conn: DbConnection, agent: Agent) -> list[str]:
     return [*BUILT_IN_TASK_TYPES, *(k for k in keys if k not in BUILT_IN_TASK_TYPES)]
 
 
+def _date_input(conn: DbConnection, agent: Agent, task_type: str) -> str | None:
+    """The first date-typed input of the agent's current definition of `task_type` (the built-in type's `date`
+    when the agent stores none)."""
+    stored = workflows_repo.current_version_for_key(conn, agent.id, agent.org_id, task_type)
+    if stored is None:
+        return "date" if task_type in BUILT_IN_TASK_TYPES else None
+    inputs = stored.definition.get("inputs") or {}
+    return next((name for name, spec in inputs.items() if isinstance(spec, dict) and spec.get("type") == "date"), None)
+
+
 @router.get("/agents/{agent_id}")
 def agent_page(request: Request, agent_id: UUID, conn: ConsoleConn, user: ConsoleUser) -> Response:
     agent = agent_of_caller(agent_id, conn, user)
@@ -326,9 +337,13 @@ def run_test_task(
     task_input: dict[str, Any] = {}
     if day:
         try:
-            task_input["date"] = date.fromisoformat(day).isoformat()
+            chosen = date.fromisoformat(day).isoformat()
         except ValueError as exc:
             raise BadRequest(f"{day!r} is not a date (YYYY-MM-DD).") from exc
+        # The day goes to the workflow's own date input (`date`, `week_ending`, ...); one without any runs as is.
+        date_input = _date_input(conn, agent, task_type)
+        if date_input is not None:
+            task_input[date_input] = chosen
     task = run_task(
         conn, agent, user.id, task_type, task_input, trigger="api"
     )  # the console is a client of the API: same trigger

@@ -19,13 +19,10 @@ from datetime import datetime
 from typing import Any
 
 from phi.workflows.operations.markdown import (
-    analysis_lines,
-    citation_lines,
-    citations,
     hits_of,
     is_table,
-    join_sections,
     records,
+    report_document,
     table_lines,
     total,
     whole,
@@ -200,14 +197,14 @@ def render_shift_handover(title: str, results: dict[str, Any], notes: list[str])
             "",
             *_plain_table(results.get("open_exceptions"), "None."),
         ],
-        citation_lines(hits),
-        analysis_lines("Handover note", results.get("narrative")),
-        ["## Notes", "", *[f"- {note}" for note in notes]] if notes else [],
     ]
-    return {
-        "title": title,
-        "markdown": join_sections(sections),
-        "summary": "\n".join(summary),
-        "figures": figures,
-        "citations": citations(hits),
-    }
+    return report_document(
+        title,
+        sections,
+        hits=hits,
+        analysis_heading="Handover note",
+        narrative=results.get("narrative"),
+        notes=notes,
+        summary=summary,
+        figures=figures,
+    )

@@ -87,3 +87,31 @@ def analysis_lines(heading: str, narrative: Any) -> list[str]:
 
 def join_sections(sections: Sequence[Sequence[str]]) -> str:
     return "\n\n".join("\n".join(section).rstrip() for section in sections if section) + "\n"
+
+
+def report_document(
+    title: str,
+    body: Sequence[Sequence[str]],
+    *,
+    hits: Sequence[dict[str, Any]],
+    analysis_heading: str,
+    narrative: Any,
+    notes: Sequence[str],
+    summary: Sequence[str],
+    figures: dict[str, Any],
+) -> dict[str, Any]:
+    """A rendered report: its own sections, then the SOP references, the analysis (or the no-LLM statement) and
+    the notes, the same in every template's renderer."""
+    sections = [
+        *body,
+        citation_lines(hits),
+        analysis_lines(analysis_heading, narrative),
+        ["## Notes", "", *[f"- {note}" for note in notes]] if notes else [],
+    ]
+    return {
+        "title": title,
+        "markdown": join_sections(sections),
+        "summary": "\n".join(summary),
+        "figures": figures,
+        "citations": citations(hits),
+    }

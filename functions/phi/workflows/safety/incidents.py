@@ -17,13 +17,10 @@ from datetime import date
 from typing import Any
 
 from phi.workflows.operations.markdown import (
-    analysis_lines,
-    citation_lines,
-    citations,
     hits_of,
     is_table,
-    join_sections,
     records,
+    report_document,
     table_lines,
     whole,
 )
@@ -140,14 +137,14 @@ def render_incident_summary(title: str, results: dict[str, Any], notes: list[str
                 else []
             ),
         ],
-        citation_lines(hits),
-        analysis_lines("Analysis", results.get("narrative")),
-        ["## Notes", "", *[f"- {note}" for note in notes]] if notes else [],
     ]
-    return {
-        "title": title,
-        "markdown": join_sections(sections),
-        "summary": "\n".join(summary),
-        "figures": figures,
-        "citations": citations(hits),
-    }
+    return report_document(
+        title,
+        sections,
+        hits=hits,
+        analysis_heading="Analysis",
+        narrative=results.get("narrative"),
+        notes=notes,
+        summary=summary,
+        figures=figures,
+    )
