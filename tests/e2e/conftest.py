@@ -11,9 +11,8 @@ from typing import Any
 import pytest
 import yaml
 
-from phi.embedded.demo import stop_process
 from tests.support.api import ApiSession
-from tests.support.e2e import REPORT_DAY, LocalAgentProcess, StartAgent
+from tests.support.e2e import REPORT_DAY, LocalAgentProcess, StartAgent, stop_after_test
 
 
 @pytest.fixture(scope="session")
@@ -53,5 +52,4 @@ def start_local_agent(tmp_path: Path) -> Iterator[StartAgent]:
         return agent_process
 
     yield start
-    for agent_process in started:
-        stop_process(agent_process.process)
+    stop_after_test(started)

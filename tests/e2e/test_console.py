@@ -22,9 +22,8 @@ from typing import Any
 import pytest
 import yaml
 
-from phi.embedded.demo import stop_process
 from tests.support.api import ApiSession
-from tests.support.e2e import REPORT_DAY, LocalAgentProcess
+from tests.support.e2e import REPORT_DAY, LocalAgentProcess, stop_after_test
 
 pytestmark = pytest.mark.e2e
 playwright_sync = pytest.importorskip("playwright.sync_api")
@@ -75,8 +74,7 @@ def screenshots(tmp_path: Path) -> Path:
 def local_agents() -> Iterator[list[LocalAgentProcess]]:
     started: list[LocalAgentProcess] = []
     yield started
-    for agent_process in started:
-        stop_process(agent_process.process)
+    stop_after_test(started)
 
 
 def _shot(page: Any, folder: Path, name: str, full_page: bool = True) -> None:

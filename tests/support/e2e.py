@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -34,6 +35,20 @@ class LocalAgentProcess:
 
 
 StartAgent = Callable[..., LocalAgentProcess]
+
+
+def stop_after_test(agents: list[LocalAgentProcess]) -> None:
+    """A graceful stop waits out the agent's long poll (up to 20 s, so that whatever it receives is released);
+    after a test nothing is pending, so every agent is signalled at once and what is still polling is killed."""
+    for agent_process in agents:
+        if agent_process.process.poll() is None:
+            agent_process.process.send_signal(signal.SIGTERM)
+    for agent_process in agents:
+        try:
+            agent_process.process.wait(timeout=3)
+        except subprocess.TimeoutExpired:
+            agent_process.process.kill()
+            agent_process.process.wait()
 
 
 def event_types(task: dict[str, Any]) -> list[str]:
