@@ -9,7 +9,6 @@ import json
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 
@@ -410,11 +409,12 @@ def _schedule_problems(definition: WorkflowDefinition) -> list[Problem]:
     cron = definition.schedule.cron
     if len(cron.split()) != 5 or not croniter.is_valid(cron):
         problems.append(Problem(field="schedule.cron", message=f"{cron!r} is not a 5-field cron expression"))
+    from phi.workflows.timeframes import zone
+
     try:
-        ZoneInfo(definition.schedule.timezone)
-    except (KeyError, ValueError):
-        zone = definition.schedule.timezone
-        problems.append(Problem(field="schedule.timezone", message=f"unknown time zone {zone!r}"))
+        zone(definition.schedule.timezone)
+    except ValueError as exc:
+        problems.append(Problem(field="schedule.timezone", message=str(exc)))
     try:
         validate_inputs(definition, definition.schedule.input, today=dt.date(2000, 1, 1))
     except InvalidDefinition as exc:
@@ -524,8 +524,9 @@ def validate_inputs(
 
 def local_today(definition: WorkflowDefinition, now: dt.datetime) -> dt.date:
     """'today' for a run at `now`: in the schedule's time zone, else UTC."""
-    zone = ZoneInfo(definition.schedule.timezone) if definition.schedule else dt.UTC
-    return now.astimezone(zone).date()
+    from phi.workflows.timeframes import zone
+
+    return now.astimezone(zone(definition.schedule.timezone) if definition.schedule else dt.UTC).date()
 
 
 def checked_contract(function_name: str, datasets: dict[str, Any]) -> list[str]:

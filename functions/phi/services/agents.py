@@ -191,6 +191,10 @@ def resolve_tools(
         unknown = set(wanted) - {t.key for t in tools}
         if unknown:
             raise BadRequest(f"Unknown tools: {', '.join(sorted(unknown))}; see GET /tools.")
+        if selection.tools is None:
+            # A role's defaults may name a tool that is not available yet (the safety officer's CCTV): the agent
+            # gets the others; asking for it by name is still refused in words.
+            tools = [t for t in tools if t.available]
     stray = set(per_tool) - {t.key for t in tools} - {str(t.id) for t in tools}
     if stray:
         raise BadRequest(f"Configuration given for tools the agent does not get: {', '.join(sorted(stray))}")

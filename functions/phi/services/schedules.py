@@ -14,7 +14,6 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
 from pydantic import BaseModel
@@ -27,6 +26,7 @@ from phi.domain.agent_config import WorkflowEntry
 from phi.domain.models import Agent
 from phi.errors import BadRequest
 from phi.settings import get_settings
+from phi.workflows.timeframes import zone
 
 _EVENTBRIDGE_CRON_PREFIX = "cron("
 
@@ -52,9 +52,9 @@ def validate_schedule(cron: str, timezone: str) -> None:
     if len(cron.split()) != 5 or not croniter.is_valid(cron):
         raise BadRequest(f"Invalid schedule {cron!r}: expected a 5-field cron expression such as '0 7 * * *'")
     try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise BadRequest(f"Unknown timezone {timezone!r}; use an IANA name such as 'Europe/London'") from exc
+        zone(timezone)
+    except ValueError as exc:
+        raise BadRequest(f"Invalid schedule time zone: {exc}") from exc
     to_eventbridge(cron)
 
 
@@ -93,7 +93,7 @@ def _shift_weekdays(field: str, offset: int) -> str:
 
 
 def next_run(cron: str, timezone: str, after: datetime | None = None) -> datetime:
-    start = (after or datetime.now(UTC)).astimezone(ZoneInfo(timezone))
+    start = (after or datetime.now(UTC)).astimezone(zone(timezone))
     return croniter(cron, start).get_next(datetime).astimezone(UTC)
 
 

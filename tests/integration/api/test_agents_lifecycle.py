@@ -67,6 +67,22 @@ def test_a_role_template_is_all_an_agent_needs(new_user: ApiSession) -> None:
     assert "role_key" in missing_role.json()["error"]["message"]
 
 
+def test_a_roles_defaults_skip_tools_not_available_yet_and_name_the_configuration_they_need(
+    new_user: ApiSession,
+) -> None:
+    url = f"/orgs/{new_user.org_id}/agents"
+    needs_recipients = new_user.request("POST", url, json={"role_key": "safety_officer"})
+    assert (needs_recipients.status_code, needs_recipients.json()["error"]["code"]) == (400, "invalid_tool_config")
+    assert "recipients" in needs_recipients.json()["error"]["message"]
+
+    body = {"role_key": "safety_officer", "tool_config": {"email": {"recipients": ["safety@example.com"]}}}
+    agent = new_user.ok("POST", url, json=body)
+    assert sorted(t["key"] for t in agent["tools"]) == ["db", "email", "file"]  # no CCTV: not available yet
+    assert [w["type"] for w in agent["config"]["workflows"]] == ["WEEKLY_INCIDENT_SUMMARY"]
+    asked_by_name = new_user.request("POST", url, json={"role_key": "safety_officer", "tools": {"cctv": {}}})
+    assert asked_by_name.json()["error"]["code"] == "tool_unavailable"
+
+
 @pytest.mark.parametrize(
     ("tools", "code", "needle"),
     [

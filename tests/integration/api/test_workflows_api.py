@@ -109,6 +109,22 @@ def test_an_invalid_definition_is_refused_with_the_node_and_the_field(new_user: 
     assert new_user.request("GET", f"/agents/{agent['id']}/workflows/late_by_carrier").status_code == 404
 
 
+@pytest.mark.parametrize("zone", ["Europe", "a" * 64, "../../etc/passwd", "Europe/London\u0000", "Mars/Base"])
+def test_a_schedule_time_zone_that_is_not_an_iana_name_is_a_field_error_never_a_500(
+    new_user: ApiSession, zone: str
+) -> None:
+    agent = _agent(new_user)
+    scheduled = {**DEFINITION, "schedule": {"cron": "0 7 * * *", "timezone": zone}}
+    response = new_user.request("POST", f"/agents/{agent['id']}/workflows", json={"definition": scheduled})
+    assert response.status_code in (400, 422), response.text
+    fields = [e.get("field", "") for e in response.json()["error"].get("details", {}).get("errors", [])]
+    assert any("timezone" in field for field in fields) or "time zone" in response.json()["error"]["message"]
+    run = new_user.request(
+        "POST", f"/agents/{agent['id']}/run-task", json={"type": "DAILY_WAREHOUSE_REPORT", "input": {"timezone": zone}}
+    )
+    assert run.status_code in (400, 422), run.text
+
+
 def test_versions_cannot_be_edited_in_the_database(new_user: ApiSession) -> None:
     agent = _agent(new_user)
     new_user.ok("POST", f"/agents/{agent['id']}/workflows", json={"definition": DEFINITION})
