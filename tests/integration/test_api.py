@@ -48,6 +48,36 @@ def test_tampered_and_missing_tokens_are_rejected(new_user: ApiSession) -> None:
     assert ApiSession(new_user.base_url).request("GET", "/me").status_code == 401
 
 
+def test_logging_out_ends_every_token_issued_before_and_a_new_log_in_works(api_url: str) -> None:
+    from tests.support.console import ConsoleSession
+
+    email = f"out-{uuid.uuid4().hex[:8]}@example.com"
+    api = ApiSession(api_url)
+    api.sign_up(email, "a-long-password")
+    console = ConsoleSession(api_url)
+    assert console.log_in(email, "a-long-password").status_code == 303
+    copied_cookie = dict(console.client.cookies)
+    assert console.client.get("/console/orgs").status_code == 200
+
+    assert api.request("POST", "/auth/logout").status_code == 204
+    assert api.request("GET", "/me").status_code == 401  # the bearer token that logged out
+    stolen = ConsoleSession(api_url)
+    stolen.client.cookies.update(copied_cookie)
+    assert stolen.client.get("/console/orgs").status_code in (303, 401)  # the console's copy, too
+
+    fresh = ApiSession(api_url)
+    fresh.token = fresh.ok("POST", "/auth/login", json={"email": email, "password": "a-long-password"})["access_token"]
+    assert fresh.ok("GET", "/me")["user"]["email"] == email
+    again = ConsoleSession(api_url)
+    assert again.log_in(email, "a-long-password").status_code == 303
+    kept = dict(again.client.cookies)
+    assert again.post("/console/logout").status_code == 303  # the console's log-out ends them all as well
+    replayed = ConsoleSession(api_url)
+    replayed.client.cookies.update(kept)
+    assert replayed.client.get("/console/orgs").status_code in (303, 401)
+    assert fresh.request("GET", "/me").status_code == 401
+
+
 def test_validation_errors_name_the_field(new_user: ApiSession) -> None:
     response = new_user.request("POST", f"/orgs/{new_user.org_id}/agents", json={"name": ""})
     assert response.status_code == 422

@@ -18,7 +18,7 @@ from phi.db import users as users_repo
 from phi.db.connection import DbConnection, transaction
 from phi.domain.models import Agent, AgentKey, Organization, OrgRole, Task, User
 from phi.errors import Forbidden, NotFound, Unauthorized
-from phi.services.security import hash_agent_key, user_id_from_token
+from phi.services.security import ensure_session_live, hash_agent_key, user_id_from_token
 
 _bearer = HTTPBearer(auto_error=False)
 
@@ -56,10 +56,11 @@ def token_user_id(token: BearerToken) -> UUID:
     return user_id_from_token(token)
 
 
-def current_user(user_id: Annotated[UUID, Depends(token_user_id)], conn: Conn) -> User:
+def current_user(user_id: Annotated[UUID, Depends(token_user_id)], token: BearerToken, conn: Conn) -> User:
     user = users_repo.get_user(conn, user_id)
     if user is None:
         raise Unauthorized("The access token is not valid.")
+    ensure_session_live(user, token)
     return user
 
 

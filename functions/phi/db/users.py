@@ -12,7 +12,7 @@ from phi.db.connection import DbConnection
 from phi.domain.models import User, UserWithPassword
 from phi.errors import Conflict
 
-_COLUMNS = "id, email, full_name, is_platform_admin, created_at"
+_COLUMNS = "id, email, full_name, is_platform_admin, created_at, sessions_ended_at"
 
 
 def create_user(conn: DbConnection, email: str, password_hash: str, full_name: str | None) -> User:
@@ -75,3 +75,8 @@ def recent_login_failures(
 def clear_login_failures(conn: DbConnection, email: str, client_ip: str) -> None:
     """After a successful login the earlier failures of this email from this address no longer count."""
     conn.execute("DELETE FROM login_attempts WHERE lower(email) = lower(%s) AND client_ip = %s", (email, client_ip))
+
+
+def end_sessions(conn: DbConnection, user_id: UUID) -> None:
+    """Tokens issued before now stop working."""
+    conn.execute("UPDATE users SET sessions_ended_at = clock_timestamp() WHERE id = %s", (user_id,))

@@ -60,6 +60,8 @@ class User(Model):
     full_name: str | None = None
     is_platform_admin: bool = False
     created_at: datetime
+    # Tokens issued before it are refused (log-out); never shown in a response.
+    sessions_ended_at: datetime | None = Field(default=None, exclude=True)
 
 
 class UserWithPassword(User):

@@ -54,7 +54,7 @@ def validate_schedule(cron: str, timezone: str) -> None:
     try:
         zone(timezone)
     except ValueError as exc:
-        raise BadRequest(f"Invalid schedule time zone: {exc}") from exc
+        raise BadRequest(f"Invalid schedule timezone: {exc}") from exc
     to_eventbridge(cron)
 
 

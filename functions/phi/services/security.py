@@ -11,7 +11,9 @@ from uuid import UUID
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from pydantic import BaseModel
 
+from phi.domain.models import User
 from phi.errors import Unauthorized
 from phi.settings import get_settings
 
@@ -46,13 +48,20 @@ def _jwt_secret() -> str:
 def issue_access_token(user_id: UUID) -> tuple[str, int]:
     ttl = get_settings().jwt_ttl_seconds
     now = datetime.now(UTC)
-    claims = {"sub": str(user_id), "iat": now, "exp": now + timedelta(seconds=ttl), "typ": "access"}
+    # `iat` keeps its microseconds: a log-out refuses tokens issued before it, and a log-in a moment later
+    # must not fall in the same whole second.
+    claims = {"sub": str(user_id), "iat": now.timestamp(), "exp": now + timedelta(seconds=ttl), "typ": "access"}
     return jwt.encode(claims, _jwt_secret(), algorithm=_ALGORITHM), ttl
 
 
-def user_id_from_token(token: str) -> UUID:
+class AccessToken(BaseModel):
+    user_id: UUID
+    issued_at: datetime
+
+
+def read_access_token(token: str) -> AccessToken:
     try:
-        claims = jwt.decode(token, _jwt_secret(), algorithms=[_ALGORITHM], options={"require": ["exp", "sub"]})
+        claims = jwt.decode(token, _jwt_secret(), algorithms=[_ALGORITHM], options={"require": ["exp", "sub", "iat"]})
     except jwt.ExpiredSignatureError as exc:
         raise Unauthorized("The access token has expired; log in again.") from exc
     except jwt.InvalidTokenError as exc:
@@ -60,9 +69,19 @@ def user_id_from_token(token: str) -> UUID:
     if claims.get("typ") != "access":
         raise Unauthorized("The access token is not valid.")
     try:
-        return UUID(str(claims["sub"]))
-    except (ValueError, TypeError):  # validly signed, but not a token this service issued
+        return AccessToken(user_id=UUID(str(claims["sub"])), issued_at=datetime.fromtimestamp(claims["iat"], UTC))
+    except (ValueError, TypeError, OverflowError):  # validly signed, but not a token this service issued
         raise Unauthorized("The access token is not valid.") from None
+
+
+def user_id_from_token(token: str) -> UUID:
+    return read_access_token(token).user_id
+
+
+def ensure_session_live(user: User, token: str) -> None:
+    """Refuses a token issued before the user logged out (everywhere: the API and the console)."""
+    if user.sessions_ended_at is not None and read_access_token(token).issued_at < user.sessions_ended_at:
+        raise Unauthorized("This session was logged out; log in again.")
 
 
 def new_agent_key() -> tuple[str, str, str]:

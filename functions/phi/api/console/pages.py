@@ -14,7 +14,14 @@ from fastapi import APIRouter, Form, Query, Request, Response
 from pydantic import ValidationError
 
 from phi.api.console.rendering import redirect, render
-from phi.api.console.session import ConsoleConn, ConsoleUser, CsrfChecked, end_session, start_session
+from phi.api.console.session import (
+    ConsoleConn,
+    ConsoleUser,
+    CsrfChecked,
+    end_all_sessions,
+    end_session,
+    start_session,
+)
 from phi.api.deps import admin_org, client_ip, org_of_caller
 from phi.api.routers.auth import SignupRequest
 from phi.api.routers.orgs import OrgCreate
@@ -117,6 +124,7 @@ def signup(
 
 @router.post("/logout", dependencies=[CsrfChecked])
 def logout(request: Request) -> Response:
+    end_all_sessions(request)
     response = redirect(request, "/login")
     end_session(request, response)
     return response

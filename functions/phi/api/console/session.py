@@ -19,7 +19,7 @@ from phi.db import users as users_repo
 from phi.db.connection import DbConnection, transaction
 from phi.domain.models import User
 from phi.errors import Forbidden, Unauthorized
-from phi.services.security import user_id_from_token
+from phi.services.security import ensure_session_live, user_id_from_token
 
 SESSION_COOKIE = "phi_console_session"
 CSRF_COOKIE = "phi_console_csrf"
@@ -112,11 +112,25 @@ def console_conn(_: Annotated[UUID, Depends(session_user_id)]) -> Iterator[DbCon
 ConsoleConn = Annotated[DbConnection, Depends(console_conn, scope="function")]
 
 
-def console_user(user_id: Annotated[UUID, Depends(session_user_id)], conn: ConsoleConn) -> User:
+def console_user(request: Request, user_id: Annotated[UUID, Depends(session_user_id)], conn: ConsoleConn) -> User:
     user = users_repo.get_user(conn, user_id)
     if user is None:
         raise Unauthorized("Your session has ended; log in again.")
+    ensure_session_live(user, request.cookies.get(SESSION_COOKIE, ""))
     return user
+
+
+def end_all_sessions(request: Request) -> None:
+    """Log-out: every token the user holds (this cookie, other browsers', API bearer tokens) stops working."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return
+    try:
+        user_id = user_id_from_token(token)
+    except Unauthorized:
+        return  # expired or forged: nothing to end
+    with transaction() as conn:
+        users_repo.end_sessions(conn, user_id)
 
 
 ConsoleUser = Annotated[User, Depends(console_user)]

@@ -70,6 +70,17 @@ def login(body: LoginRequest, ip: ClientIp) -> TokenResponse:
     return TokenResponse(access_token=token, expires_in=ttl, user=user)
 
 
+@router.post(
+    "/auth/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Log out everywhere",
+    description="Every access token issued to the caller until now stops working (other devices and the "
+    "console included); log in again for a new one.",
+)
+def logout(user: CurrentUser, conn: Conn) -> None:
+    users_repo.end_sessions(conn, user.id)
+
+
 @router.get("/me", response_model=MeResponse, summary="The caller and their organisations")
 def me(user: CurrentUser, conn: Conn) -> MeResponse:
     return MeResponse(user=user, organizations=orgs_repo.list_orgs_for_user(conn, user.id))
