@@ -112,6 +112,9 @@ class StageConfig(BaseModel):
     # outbox (readable through the API) and nothing is sent.
     email_sender: str | None = None
     ses_identity: str | None = None
+    # X-Ray SDK subsegments and task annotations on top of Lambda's active tracing (costs each cold start the
+    # SDK's import, ~0.15-0.2 s: phi.handlers.observability). Context `xraySdk=true`.
+    xray_sdk: bool = False
 
     @field_validator("email_sender")
     @classmethod
@@ -228,6 +231,7 @@ CONTEXT_KEYS: dict[str, str] = {
     "alarmEmail": "alarm_email",
     "emailSender": "email_sender",
     "sesIdentity": "ses_identity",
+    "xraySdk": "xray_sdk",
     "natGateways": "nat_gateways",
     "dbInstanceClass": "db_instance_class",
 }

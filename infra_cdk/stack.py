@@ -194,6 +194,8 @@ def _common_environment(config: StageConfig, data: Data, storage: Storage) -> di
         environment["PHI_OPENAI_API_KEY_SECRET_ARN"] = config.openai_api_key_secret_arn
     if config.llm_routes:
         environment["PHI_LLM_ROUTES"] = config.llm_routes
+    if config.xray_sdk:
+        environment["PHI_XRAY_SDK"] = "true"
     return environment
 
 

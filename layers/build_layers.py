@@ -116,6 +116,9 @@ FIRST_USE_MODULES = (
     "yoyo",
     "boto3",
     "botocore.client",
+    # PHI_XRAY_SDK=true (CDK context xraySdk): the X-Ray SDK is imported at the first invocation.
+    "aws_lambda_powertools.tracing",
+    "aws_xray_sdk.core",
 )
 # Not copied into the code asset.
 CODE_EXCLUDE = ("__pycache__", "*.pyc", "*.egg-info", ".mypy_cache", ".pytest_cache")
@@ -300,6 +303,7 @@ def inputs_hash(requirements: list[str], bytecode: bool = True) -> str:
             "pruned": sorted(PRUNE_PACKAGES),
             "bytecode": bytecode,
             "build": BUILD_VERSION,
+            "first_use": FIRST_USE_MODULES,
         },
         sort_keys=True,
     )

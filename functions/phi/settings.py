@@ -135,6 +135,10 @@ class Settings(BaseSettings):
     aws_read_timeout_seconds: float = 5.0
     aws_max_attempts: int = Field(default=3, ge=1, le=10)
 
+    # X-Ray SDK subsegments (AWS calls, annotations with the task id) on top of Lambda's own active tracing.
+    # Off by default: importing the SDK costs every cold start ~0.15-0.2 s of CPU (bench/bench_cold_start.py).
+    xray_sdk: bool = False
+
     # Public endpoints written into agent configs
     api_url: str = "http://127.0.0.1:8000"
     aws_endpoint_url: str | None = Field(default=None, validation_alias="AWS_ENDPOINT_URL")

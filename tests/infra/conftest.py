@@ -53,6 +53,7 @@ def prod(layer_report: Any, tmp_path_factory: pytest.TempPathFactory) -> Synthes
         "corsAllowOrigins": "https://app.example.com",
         "alarmEmail": "ops@example.com",
         "emailSender": "Phi Alerts <alerts@example.com>",  # notify e-mail through SES (dev keeps the outbox)
+        "xraySdk": "true",  # X-Ray SDK subsegments (dev: Lambda's active tracing only)
     }
     synthesis = synthesize(tmp_path_factory.mktemp("cdk-out-prod"), context)
     if not synthesis.template_json:

@@ -49,3 +49,8 @@ def test_llm_routes_are_checked_at_synth_and_their_secrets_collected() -> None:
         stage_config(context({"llmRoutes": '{"default": [{"model": "m", "api_key_env": "HOME"}]}'}))
     with pytest.raises(ValidationError, match="no route for profile"):
         stage_config(context({"llmRoutes": '{"analysis": [{"model": "m"}]}'}))
+
+
+def test_the_xray_sdk_is_off_unless_the_context_turns_it_on() -> None:
+    assert stage_config(cdk_json_context().get).xray_sdk is False
+    assert stage_config(context({"xraySdk": "true"})).xray_sdk is True

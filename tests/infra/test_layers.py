@@ -133,3 +133,28 @@ def test_pruned_packages_are_gone_and_every_aws_service_the_code_calls_is_kept(
     assert kept == set(layer_builder.BOTOCORE_SERVICES)
     assert (site_packages / "wordllama" / "weights" / "l2_supercat_256.safetensors").is_file()
     assert list((site_packages / "wordllama" / "tokenizer").glob("*.json"))
+
+
+def test_no_handler_loads_the_xray_sdk_at_cold_start_unless_it_is_on(
+    layer_builder: ModuleType, layer_report: Any, tmp_path: Path
+) -> None:
+    """The X-Ray SDK is ~0.15-0.2 s of every cold start: off by default, loaded at the first invocation when on."""
+    imports = "\n".join(f"import {module}" for module in layer_builder.HANDLER_MODULES)
+    result = run_in_lambda_python(
+        layer_builder, layer_report, imports + "\nprint(sorted(m for m in sys.modules if 'xray' in m))", tmp_path
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip() == "[]"
+
+    traced = (
+        "import os; os.environ['PHI_XRAY_SDK'] = 'true'\n"
+        "from phi.handlers.observability import bind_task_ids, tracer\n"
+        "handler = tracer.capture_lambda_handler(lambda event, context: event['n'] + 1)\n"
+        "assert 'aws_xray_sdk' not in sys.modules, 'imported before the first invocation'\n"
+        "print(handler({'n': 41}, None))\n"
+        "bind_task_ids({'task_id': 't-1'})\n"
+        "print('aws_xray_sdk.core' in sys.modules, type(tracer._tracer).__name__)"
+    )
+    result = run_in_lambda_python(layer_builder, layer_report, traced, tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.split() == ["42", "True", "Tracer"]

@@ -115,6 +115,7 @@ def test_functions_share_code_layer_runtime_vpc_and_tracing(dev: Synthesis) -> N
         assert environment >= COMMON_ENVIRONMENT, (handler, COMMON_ENVIRONMENT - environment)
         assert properties["Environment"]["Variables"]["PHI_AGENT_QUEUE_PREFIX"] == "phi-dev-agent-"
         assert properties["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"] == "PhiAgents"
+        assert "PHI_XRAY_SDK" not in environment, "off by default: the SDK's import is ~0.2 s of each cold start"
         if handler is Handler.API:
             assert environment >= API_ONLY_ENVIRONMENT
             assert "PHI_API_URL" not in environment  # would be a cycle; the API derives it per request
@@ -377,6 +378,9 @@ def test_prod_is_multi_az_protected_and_nag_clean(prod: Synthesis) -> None:
     template.has_resource_properties("AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "ops@example.com"})
     template.has_resource_properties("AWS::ApiGateway::Stage", {"StageName": "prod"})
     assert prod.config.stack_name == "PhiAgents-prod"
+    for handler, (_, properties) in phi_functions(prod).items():
+        assert properties["Environment"]["Variables"]["PHI_XRAY_SDK"] == "true", handler
+        assert properties["TracingConfig"] == {"Mode": "Active"}
 
 
 def test_sweeper_runs_on_a_schedule_and_may_stop_executions(dev: Synthesis) -> None:
