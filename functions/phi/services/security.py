@@ -61,7 +61,9 @@ class AccessToken(BaseModel):
 
 def read_access_token(token: str) -> AccessToken:
     try:
-        claims = jwt.decode(token, _jwt_secret(), algorithms=[_ALGORITHM], options={"require": ["exp", "sub", "iat"]})
+        # iat is required too (log-out compares it), but checked below: PyJWT checks required claims before
+        # expiry, and an expired token should say that it expired.
+        claims = jwt.decode(token, _jwt_secret(), algorithms=[_ALGORITHM], options={"require": ["exp", "sub"]})
     except jwt.ExpiredSignatureError as exc:
         raise Unauthorized("The access token has expired; log in again.") from exc
     except jwt.InvalidTokenError as exc:
@@ -70,7 +72,7 @@ def read_access_token(token: str) -> AccessToken:
         raise Unauthorized("The access token is not valid.")
     try:
         return AccessToken(user_id=UUID(str(claims["sub"])), issued_at=datetime.fromtimestamp(claims["iat"], UTC))
-    except (ValueError, TypeError, OverflowError):  # validly signed, but not a token this service issued
+    except (KeyError, ValueError, TypeError, OverflowError):  # validly signed, but not a token this service issued
         raise Unauthorized("The access token is not valid.") from None
 
 

@@ -121,6 +121,8 @@ def test_expired_and_foreign_tokens_are_rejected(new_user: ApiSession) -> None:
     not_a_user = jwt.encode(
         {"sub": str(uuid.uuid4()), "typ": "access", "exp": past + timedelta(hours=1)}, secret, algorithm="HS256"
     )
+    # Signed and current, but without the issue time log-out compares: never let it past a log-out.
+    no_issue_time = jwt.encode({"sub": me_id, "typ": "access", "exp": past + timedelta(hours=1)}, secret, "HS256")
 
     responses = {
         name: new_user.request("GET", "/me", headers={"Authorization": f"Bearer {token}"})
@@ -129,12 +131,14 @@ def test_expired_and_foreign_tokens_are_rejected(new_user: ApiSession) -> None:
             ("wrong_type", wrong_type),
             ("unsigned", unsigned),
             ("not_a_user", not_a_user),
+            ("no_issue_time", no_issue_time),
         ]
     }
 
     assert {name: r.status_code for name, r in responses.items()} == dict.fromkeys(responses, 401)
     assert "expired" in responses["expired"].json()["error"]["message"]
     assert responses["expired"].headers["www-authenticate"] == "Bearer"
+    assert responses["no_issue_time"].json()["error"]["message"] == "The access token is not valid."
 
 
 def test_passwords_are_stored_as_argon2_hashes(api_url: str) -> None:
