@@ -102,7 +102,7 @@ def ingest(
             sha256=uuid.uuid4().hex,
         )
         vectors = embedder.embed([embedding_input(item) for item in chunks])
-        repo.write_chunks(conn, document.id, org_id, None, chunks, vectors, embedder.model_id)
+        repo.write_chunks(conn, document.id, org_id, None, chunks, vectors, embedder.model_id, full_text=True)
         repo.mark_ready(conn, document.id, pages=None, chunk_count=len(chunks), model_id=embedder.model_id)
         by_key.update({(document.id, item.index): item for item in chunks})
     return org_id, by_key

@@ -246,6 +246,11 @@ class Settings(BaseSettings):
             raise ValueError(f"PHI_EMAIL_SENDER must be an e-mail address (optionally 'Name <a@b>'), not {value!r}")
         return value
 
+    @property
+    def hybrid_search(self) -> bool:
+        """Full-text ranking is fused into document search: chunks are then written with their full-text vector."""
+        return self.search_text_weight > 0
+
     def env_name(self, field: str) -> str:
         """The environment variable that sets ``field``."""
         alias = type(self).model_fields[field].validation_alias

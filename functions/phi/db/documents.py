@@ -2,8 +2,9 @@
 
 `document_chunks.embedding` is a dimensionless `vector` so that models of different dimensions can coexist;
 each model gets its own partial HNSW index on `embedding::vector(<dim>)`, and searches use exactly that
-expression and predicate so the planner can pick the index. `document_chunks.search_text` is a generated
-`tsvector` (heading + text, English configuration) with a GIN index, for the full-text half of hybrid search.
+expression and predicate so the planner can pick the index. `document_chunks.search_text` is a `tsvector`
+(heading + text, English configuration) with a GIN index, for the full-text half of hybrid search: written with
+the chunks only when asked (hybrid search on), otherwise NULL until `fill_missing_search_text` computes it.
 
 Every function reads rows through its own dict-row cursor, so it works on any psycopg connection (the pools'
 dict-row connections and plain ones alike). Nothing here commits unless it says so: callers own the transaction.
@@ -274,8 +275,10 @@ def write_chunks(
     chunks: Sequence[Chunk],
     embeddings: Any,
     model_id: str,
+    full_text: bool = False,
 ) -> int:
-    """Replace the document's chunks with `chunks` (idempotent for a re-ingest) by one binary COPY.
+    """Replace the document's chunks with `chunks` (idempotent for a re-ingest) by one binary COPY; with
+    `full_text`, their full-text vectors too (to_tsvector is most of a write's cost: only for hybrid search).
 
     `embeddings` is a (chunks x dimension) numpy array or anything numpy turns into one. Vectors travel in
     pgvector's binary format (int16 dimension, int16 unused, float4 big-endian each), made by numpy in one
@@ -319,7 +322,29 @@ def write_chunks(
     rows.append(_COPY_TRAILER)
     with conn.cursor() as cursor, cursor.copy(statement) as copy:
         copy.write(b"".join(rows))
+    if full_text:
+        conn.execute(
+            sql.SQL("UPDATE document_chunks SET search_text = {} WHERE document_id = %s").format(_SEARCH_TEXT),
+            (document_id,),
+        )
     return len(chunks)
+
+
+# The full-text vector of a chunk: its heading and text, English configuration (stemming, stop words).
+_SEARCH_TEXT = sql.SQL("to_tsvector('english', coalesce(heading, '') || ' ' || text)")
+
+
+def fill_missing_search_text(conn: AnyConnection, limit: int) -> int:
+    """Computes the full-text vector of up to `limit` chunks written without one (hybrid search was off when
+    they were written); returns how many. Concurrent callers skip each other's rows."""
+    cursor = conn.execute(
+        sql.SQL(
+            "UPDATE document_chunks SET search_text = {} WHERE id IN ("
+            " SELECT id FROM document_chunks WHERE search_text IS NULL ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)"
+        ).format(_SEARCH_TEXT),
+        (limit,),
+    )
+    return cursor.rowcount
 
 
 def _field(value: bytes) -> bytes:

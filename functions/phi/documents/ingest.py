@@ -25,6 +25,7 @@ from phi.documents.chunking import chunk
 from phi.documents.extract import ExtractionLimits, extract
 from phi.documents.models import Chunk, DocumentRejected
 from phi.embeddings.base import EmbeddingError, EmbeddingProvider, EmbeddingUnavailable
+from phi.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +122,14 @@ def _ingest(
             repo.mark_failed(conn, document.id, reason)
             return IngestOutcome(document_id=document.id, status="FAILED", reason=reason, duplicate_of=duplicate)
         count = repo.write_chunks(
-            conn, document.id, document.org_id, document.agent_id, chunks, embeddings, embedder.model_id
+            conn,
+            document.id,
+            document.org_id,
+            document.agent_id,
+            chunks,
+            embeddings,
+            embedder.model_id,
+            full_text=get_settings().hybrid_search,
         )
         repo.mark_ready(conn, document.id, pages=extracted.page_count, chunk_count=count, model_id=embedder.model_id)
     return IngestOutcome(

@@ -28,4 +28,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     documents = sweep_documents()
     if documents.failed:
         metrics.add_metric(name="DocumentsFailed", unit=MetricUnit.Count, value=documents.failed)
-    return {"failed": failed, "documents_failed": documents.failed, "uploads_expired": documents.expired}
+    return {
+        "failed": failed,
+        "documents_failed": documents.failed,
+        "uploads_expired": documents.expired,
+        "search_text_filled": documents.search_text_filled,
+    }

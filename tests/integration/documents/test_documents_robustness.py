@@ -10,9 +10,12 @@ import psycopg
 import pytest
 
 from phi.db import documents as repo
+from phi.db.connection import close_pool
 from phi.documents.extract import ExtractionLimits
 from phi.documents.ingest import ingest_document
+from phi.documents.sweeper import sweep_documents
 from phi.embeddings.base import EmbeddingUnavailable
+from tests.conftest import apply_settings
 from tests.support.document_samples import make_pdf_with_content_streams
 from tests.support.documents_db import add_document
 
@@ -148,8 +151,9 @@ def test_an_unused_upload_url_ends_expired_and_recent_or_used_ones_are_left_alon
 
 
 def test_hybrid_search_lifts_the_full_text_match_and_stays_in_the_organisation(
-    conn: psycopg.Connection, new_org: uuid.UUID
+    conn: psycopg.Connection, new_org: uuid.UUID, settings_override: dict[str, str]
 ) -> None:
+    apply_settings({"PHI_SEARCH_TEXT_WEIGHT": "1"})  # chunks are written with their full-text vectors
     embedder = CountingEmbedder()  # vectors that say almost nothing: the text ranking decides
     texts = {
         "yard.txt": b"Trailers wait in the yard until a door is free.",
@@ -179,3 +183,64 @@ def test_hybrid_search_lifts_the_full_text_match_and_stays_in_the_organisation(
     assert hits[0].filename == "forklift.txt"
     assert {hit.filename for hit in hits} == set(texts)
     assert all(-1.0 <= hit.score <= 1.0 for hit in hits)
+
+
+def search_text_missing(conn: psycopg.Connection, document_id: uuid.UUID) -> list[bool]:
+    rows = conn.execute(
+        "SELECT search_text IS NULL FROM document_chunks WHERE document_id = %s ORDER BY chunk_index", (document_id,)
+    ).fetchall()
+    assert rows, "the document has chunks"
+    return [row[0] for row in rows]
+
+
+def test_full_text_vectors_are_written_only_with_hybrid_search_on_and_the_sweeper_fills_in_the_rest(
+    conn: psycopg.Connection, database_url: str, new_org: uuid.UUID, settings_override: dict[str, str]
+) -> None:
+    embedder = CountingEmbedder()
+    before = b"Dock doors are inspected before the early shift."
+    written_before = add_document(conn, new_org, "doors.txt", before)
+    assert ingest_document(conn, written_before, before, embedder).status == "READY"
+    assert all(search_text_missing(conn, written_before)), "hybrid search is off: to_tsvector is not paid"
+
+    # Hybrid search on, the sweeper pointed at this database: new chunks get their vector as they are written,
+    # and the sweeper computes the missing ones in bounded batches.
+    close_pool()
+    apply_settings({"PHI_SEARCH_TEXT_WEIGHT": "1", "PHI_DATABASE_URL": database_url})
+    try:
+        after = b"Pallet wrap is recycled at the south gate."
+        written_after = add_document(conn, new_org, "wrap.txt", after)
+        assert ingest_document(conn, written_after, after, embedder).status == "READY"
+        assert not any(search_text_missing(conn, written_after))
+
+        for _ in range(1_000):  # other tests' chunks may be waiting too; each sweep fills a bounded batch
+            if not any(search_text_missing(conn, written_before)) or sweep_documents().search_text_filled == 0:
+                break
+        assert not any(search_text_missing(conn, written_before))
+    finally:
+        close_pool()
+
+    [vector] = embedder.embed(["when are the dock doors inspected"])
+    hits = repo.search(
+        conn,
+        new_org,
+        vector,
+        embedder.model_id,
+        embedder.dimension,
+        top_k=1,
+        query_text="when are the dock doors inspected",
+        text_weight=1.0,
+    )
+    assert [hit.filename for hit in hits] == ["doors.txt"]
+
+
+def test_filling_missing_full_text_is_bounded_and_ends(conn: psycopg.Connection, new_org: uuid.UUID) -> None:
+    embedder = CountingEmbedder()
+    data = "\n\n".join(f"Section {n}: bay {n} is counted every week." for n in range(3)).encode()
+    document_id = add_document(conn, new_org, "bays.md", data)
+    assert ingest_document(conn, document_id, data, embedder).status == "READY"
+
+    assert repo.fill_missing_search_text(conn, 1) == 1
+    while repo.fill_missing_search_text(conn, 500):
+        pass
+    assert not any(search_text_missing(conn, document_id))
+    assert repo.fill_missing_search_text(conn, 500) == 0
