@@ -39,6 +39,17 @@ def test_the_shortcuts_can_be_turned_off_and_on_again(shortcuts: None) -> None:
     assert lambda_eval_utils._invoke_lambda_function is aws._invoke_in_process
 
 
+def test_the_server_finds_services_from_one_listing_of_motos_package(shortcuts: None) -> None:
+    from moto import backends
+
+    listed_once = backends.list_of_moto_modules()
+    assert listed_once is backends.list_of_moto_modules()  # no folder listing per request
+    aws.fast_step_functions(False)
+    assert set(backends.list_of_moto_modules()) == set(listed_once) >= {"sqs", "stepfunctions", "s3", "scheduler"}
+    aws.fast_step_functions(True)
+    assert backends.list_of_moto_modules() is listed_once
+
+
 def test_one_client_per_service_and_moto_port(shortcuts: None, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MOTO_PORT", "5999")
     first = aws._cached_boto_client("us-east-1", "sqs")
