@@ -64,7 +64,9 @@ bench: setup  ## benchmark scripts; each prints its figures
 	$(BIN)/python bench/bench_large_result.py
 	$(BIN)/python bench/bench_table_pipeline.py
 	$(BIN)/python bench/bench_embeddings_quality.py
+	$(BIN)/python bench/bench_retrieval.py
 	$(BIN)/python bench/bench_ingest.py
+	$(BIN)/python bench/bench_cold_start.py
 	$(BIN)/python bench/bench_search_scale.py --chunks 100000 --orgs 100 --large 20000  # README: the 1,000,000-chunk run
 
 clean:
