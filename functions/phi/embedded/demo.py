@@ -139,10 +139,19 @@ def start_local_agent(
 
 
 def stop_process(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
+    stop_processes([process])
+
+
+def stop_processes(processes: list[subprocess.Popen[bytes]], timeout: float = 30.0) -> None:
+    """SIGTERM to all at once, then wait: a local agent ends its current long poll (up to 20 s) before it exits,
+    so that a request received meanwhile goes straight back to the queue; stopped together, they wait it out once."""
+    running = [process for process in processes if process.poll() is None]
+    for process in running:
         process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for process in running:
         try:
-            process.wait(timeout=30)
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             process.kill()
 
@@ -179,7 +188,7 @@ def run_demo(data_dir: Path) -> int:
     print(f"  API:                  {info.api_url}   (OpenAPI docs at {info.api_url}/docs)")
     print(f"  AWS endpoint (moto):  {info.aws_endpoint_url}")
     print(f"  PostgreSQL data:      {data_dir / 'pgdata'}\n")
-    agent_process = None
+    agent_processes: list[subprocess.Popen[bytes]] = []
     try:
         warehouse_db = work_dir / "warehouse.sqlite"
         summary = generate_sample_warehouse(warehouse_db, days=7, end_date=_yesterday(), seed=42)
@@ -200,14 +209,17 @@ def run_demo(data_dir: Path) -> int:
         print("Teaching it the warehouse SOPs (S3 → SQS → ingest → pgvector; the first embedding loads the model):")
         teach_sops(api, agent)
         agent_process = start_local_agent(agent, warehouse_db, work_dir / "local-agent.log")
+        agent_processes.append(agent_process)
         print(f"Local agent started as process {agent_process.pid} (log: {work_dir / 'local-agent.log'})\n")
         status = _run_report(api, agent, report_day)
-        stop_process(agent_process)
-        agent_process = None
-        return _run_role_templates(api, agent.org_id, warehouse_db, work_dir, report_day, summary.last_day) or status
+        roles = _run_role_templates(
+            api, agent.org_id, warehouse_db, work_dir, report_day, summary.last_day, agent_processes
+        )
+        return roles or status
     finally:
-        if agent_process is not None:
-            stop_process(agent_process)
+        if agent_processes:
+            print("\nStopping the local agents (each ends its current long poll first, up to 20 s) ...")
+            stop_processes(agent_processes)
         stack.stop()
         print("\nStopped: local agent, API, moto server and PostgreSQL.")
 
@@ -285,7 +297,13 @@ def _role_agent(api: ApiClient, org_id: str, run: RoleRun, work_dir: Path) -> De
 
 
 def _run_role_templates(
-    api: ApiClient, org_id: str, warehouse_db: Path, work_dir: Path, day: date, week_ending: date
+    api: ApiClient,
+    org_id: str,
+    warehouse_db: Path,
+    work_dir: Path,
+    day: date,
+    week_ending: date,
+    agent_processes: list[subprocess.Popen[bytes]],
 ) -> int:
     """The late shift's handover on the eventful day, and the safety summary of the sample's last seven days."""
     runs = [
@@ -308,15 +326,12 @@ def _run_role_templates(
     for run in runs:
         print(f"\n{run.name}: role {run.role}, workflow {run.workflow} from the template catalogue")
         agent = _role_agent(api, org_id, run, work_dir)
-        process = start_local_agent(agent, warehouse_db, work_dir / f"local-agent-{run.role}.log")
-        try:
-            started = time.monotonic()
-            task_run = api.call(
-                "POST", f"/agents/{agent.agent_id}/run-task", json={"type": run.workflow, "input": run.task_input}
-            )
-            task = api.wait_for_task(task_run["task_id"], timeout=180)
-        finally:
-            stop_process(process)
+        agent_processes.append(start_local_agent(agent, warehouse_db, work_dir / f"local-agent-{run.role}.log"))
+        started = time.monotonic()
+        task_run = api.call(
+            "POST", f"/agents/{agent.agent_id}/run-task", json={"type": run.workflow, "input": run.task_input}
+        )
+        task = api.wait_for_task(task_run["task_id"], timeout=180)
         print(f"Task {task['id']} finished {task['status']} in {time.monotonic() - started:.1f}s\n")
         if task["status"] == "SUCCEEDED":
             print("=" * 100)

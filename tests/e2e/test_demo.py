@@ -1,0 +1,40 @@
+"""`make demo`'s main job, `phi demo`, run as a new user runs it: its own embedded stack in a fresh data folder."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def test_the_demo_runs_the_three_role_templates_end_to_end_and_stops_everything(tmp_path: Path) -> None:
+    # The demo starts and configures its own stack: nothing of this test session's stack may leak into it.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PHI_", "AWS_"))}
+    phi = Path(sys.executable).with_name("phi")
+    result = subprocess.run(
+        [str(phi), "demo", "--data-dir", str(tmp_path / "phi-data")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+    output = result.stdout
+    assert result.returncode == 0, (output[-3000:], result.stderr[-3000:])
+    assert output.count("finished SUCCEEDED") == 3, output[-3000:]
+    for title in ("# Daily warehouse report — Leeds DC", "# Shift handover — Leeds DC", "# Weekly incident summary"):
+        assert title in output
+    assert "SOP-OUT-04.docx: READY" in output
+    assert "TASK_COMPLETED" in output  # the event timeline
+    assert "Narrative analysis needs an LLM: none is configured" in output  # the honest no-LLM path
+    assert output.rstrip().endswith("Stopped: local agent, API, moto server and PostgreSQL.")
+    [pid] = re.findall(r"Local agent started as process (\d+)", output)
+    with pytest.raises(ProcessLookupError):  # stopped and reaped, not left running
+        os.kill(int(pid), 0)
