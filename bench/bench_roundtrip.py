@@ -5,9 +5,11 @@ p50/p95/p99, and where the time goes, for
   in-process, one boto3 client per service in moto's Step Functions interpreter);
 - the same with moto's own path (each Lambda task an HTTP call back into moto through a new boto3 client),
   the baseline, in the same run;
+- with --claim-check-variant, also phi-agent sending every result through S3 (its inline limit at 1 KiB): what
+  carrying up to 128 KiB of rows through the state machine costs the embedded stack's interpreter;
 - with --polling-baseline, also a client that polls every 5 seconds as the original design did.
 
-    python bench/bench_roundtrip.py [--tool-calls 201] [--concurrency 10] [--polling-baseline]
+    python bench/bench_roundtrip.py [--tool-calls 201] [--concurrency 10] [--claim-check-variant] [--polling-baseline]
 
 Times come from the database (tool_calls.requested_at: written by Think just before it returns;
 completed_at: written when the next Think step starts), from the agent's log ("tool request received",
@@ -30,6 +32,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -174,6 +178,7 @@ def measure(
     concurrency: int,
     probes: Probes,
     fast: bool = True,
+    inline_limit_bytes: int | None = None,
 ) -> dict[str, Any]:
     from phi.embedded.aws import fast_step_functions
     from phi.embedded.demo import create_demo_agent, start_local_agent, stop_process
@@ -181,6 +186,10 @@ def measure(
     fast_step_functions(fast)
     folder = Path(tempfile.mkdtemp(prefix="variant-", dir=work))
     agent = create_demo_agent(api, folder)
+    if inline_limit_bytes is not None:  # the machine's own setting, as a customer would put it in the config file
+        config = yaml.safe_load(agent.config_file.read_text(encoding="utf-8"))
+        config.setdefault("local", {})["inline_result_limit_bytes"] = inline_limit_bytes
+        agent.config_file.write_text(yaml.safe_dump(config), encoding="utf-8")
     log_file = folder / "agent.log"
     if command is not None:
         command = [*command, str(agent.config_file)]
@@ -247,6 +256,11 @@ def main() -> None:
     parser.add_argument("--tool-calls", type=int, default=201, help="tool calls per variant (3 per report)")
     parser.add_argument("--concurrency", type=int, default=10, help="reports running at once")
     parser.add_argument("--polling-baseline", action="store_true", help="also run the 5 s polling client")
+    parser.add_argument(
+        "--claim-check-variant",
+        action="store_true",
+        help="also run phi-agent with every result through S3 (inline limit 1 KiB instead of 128 KiB)",
+    )
     args = parser.parse_args()
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     from phi.embedded.demo import ApiClient
@@ -285,6 +299,21 @@ def main() -> None:
                 fast=False,
             ),
         ]
+        if args.claim_check_variant:
+            results.append(
+                measure(
+                    "phi-agent, every result via S3",
+                    None,
+                    api,
+                    work,
+                    warehouse,
+                    day,
+                    tasks,
+                    args.concurrency,
+                    probes,
+                    inline_limit_bytes=1024,
+                )
+            )
         if args.polling_baseline:
             results.append(
                 measure(
