@@ -47,6 +47,40 @@ def test_the_create_form_makes_an_agent_from_a_role_and_shows_errors_at_their_fi
     assert "<code>file</code>" not in page.text  # only the tools ticked
 
 
+def test_a_role_with_email_asks_for_its_recipients_at_their_field_and_keeps_them(api_url: str) -> None:
+    console = ConsoleSession(api_url)
+    email = console.sign_up()
+    org_id = console.post("/console/orgs", {"name": f"Org {uuid.uuid4().hex[:6]}"}).headers["location"].rsplit("/")[-1]
+    choices = console.client.get(
+        f"/console/orgs/{org_id}/agents/new/choices",
+        params={"industry_key": "logistics", "role_key": "ops_manager"},
+        headers={"HX-Request": "true"},
+    )
+    assert 'value="email" checked' in choices.text and 'id="email_recipients"' in choices.text
+    form = {"industry_key": "logistics", "role_key": "ops_manager", "tool_keys": ["db", "email"]}
+
+    missing = console.post(f"/console/orgs/{org_id}/agents", form)
+    assert missing.status_code == 400
+    assert 'id="email_recipients-error"' in missing.text and "at least one recipient" in missing.text
+    invalid = console.post(f"/console/orgs/{org_id}/agents", {**form, "email_recipients": "ops@, leads"})
+    assert invalid.status_code == 400 and 'id="email_recipients-error"' in invalid.text
+    assert 'value="ops@, leads"' in invalid.text  # what was typed is kept
+
+    created = console.post(
+        f"/console/orgs/{org_id}/agents", {**form, "email_recipients": "ops@example.com, leads@example.com"}
+    )
+    assert created.status_code == 303
+    agent_id = created.headers["location"].rsplit("/", 1)[1]
+    api = ApiSession(api_url)
+    api.token = api.ok("POST", "/auth/login", json={"email": email, "password": "console-password-1"})["access_token"]
+    agent = api.ok("GET", f"/agents/{agent_id}")
+    tools = {tool["key"]: tool["config"] for tool in agent["tools"]}
+    assert tools["email"]["recipients"] == ["ops@example.com", "leads@example.com"]
+    # "Run a test task" offers the agent's own workflow first (the built-in report after it).
+    options = re.findall(r"<option>([A-Z_]+)</option>", console.client.get(f"/console/agents/{agent_id}").text)
+    assert options[:2] == ["SHIFT_HANDOVER", "DAILY_WAREHOUSE_REPORT"]
+
+
 def test_members_are_added_and_their_roles_changed_with_errors_next_to_the_form(api_url: str) -> None:
     console, org_id = _console_owner(api_url)
     colleague = ApiSession(api_url)

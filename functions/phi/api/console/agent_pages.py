@@ -8,6 +8,7 @@ Lookups go through the caller's membership (`agent_of_caller`, `task_of_caller`:
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
@@ -136,6 +137,7 @@ def create_agent_from_form(
     role_key: Annotated[str, Form(max_length=100)] = "",
     warehouse_timezone: Annotated[str, Form(max_length=100)] = "UTC",
     tool_keys: Annotated[list[str] | None, Form(max_length=20)] = None,
+    email_recipients: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     org = admin_org(org_of_caller(org_id, conn, user))
     values = {
@@ -143,20 +145,29 @@ def create_agent_from_form(
         "industry_key": industry_key,
         "role_key": role_key,
         "warehouse_timezone": warehouse_timezone,
+        "email_recipients": email_recipients,
     }
     chosen_tools = tool_keys or []
+    tools: dict[str, dict[str, Any]] = {key: {} for key in chosen_tools}
+    recipients = [address for address in re.split(r"[\s,;]+", email_recipients) if address]
     try:
+        if "email" in tools:
+            if not recipients:
+                raise BadRequest("Email needs at least one recipient (or untick Email).")
+            tools["email"] = {"recipients": recipients}
         body = AgentCreate(
             name=name.strip() or None,
             industry_key=industry_key or None,
             role_key=role_key or None,
             warehouse_timezone=warehouse_timezone.strip() or "UTC",
-            tools={key: {} for key in chosen_tools},
+            tools=tools,
         )
         agent = create_agent(conn, org, user.id, body)
     except (ValidationError, PhiError) as exc:
         rollback(conn)
         errors = field_errors(exc) if isinstance(exc, ValidationError) else {"form": exc.message}
+        if "form" in errors and errors["form"].startswith(("Email needs", "Invalid configuration for tool 'email'")):
+            errors["email_recipients"] = errors.pop("form")  # shown at the recipients field
         context = _form_context(conn, industry_key or None, role_key or None)
         context["default_tools"] = set(chosen_tools)
         return render(
@@ -187,8 +198,9 @@ def _agent_tasks(conn: DbConnection, agent: Agent) -> list[Task]:
 
 
 def _task_types(conn: DbConnection, agent: Agent) -> list[str]:
+    """The agent's own workflows first (the first is the one selected), then the built-in types it can also run."""
     keys = [w.key for w in workflows_service.list_workflows(conn, agent)]
-    return [*BUILT_IN_TASK_TYPES, *(k for k in keys if k not in BUILT_IN_TASK_TYPES)]
+    return [*keys, *(t for t in BUILT_IN_TASK_TYPES if t not in keys)]
 
 
 def _date_input(conn: DbConnection, agent: Agent, task_type: str) -> str | None:
