@@ -284,50 +284,15 @@ def main() -> None:
         warehouse = work / "warehouse.sqlite"
         # One report first, outside the figures: loads the embedding model and imports every handler.
         measure("warm-up", None, api, work, warehouse, day, 1, 1, probes)
-        results = [
-            measure("phi-agent, moto shortcuts on", None, api, work, warehouse, day, tasks, args.concurrency, probes),
-            measure(
-                "phi-agent, moto's own path",
-                None,
-                api,
-                work,
-                warehouse,
-                day,
-                tasks,
-                args.concurrency,
-                probes,
-                fast=False,
-            ),
-        ]
+
+        def variant(name: str, command: list[str] | None = None, **options: Any) -> dict[str, Any]:
+            return measure(name, command, api, work, warehouse, day, tasks, args.concurrency, probes, **options)
+
+        results = [variant("phi-agent, moto shortcuts on"), variant("phi-agent, moto's own path", fast=False)]
         if args.claim_check_variant:
-            results.append(
-                measure(
-                    "phi-agent, every result via S3",
-                    None,
-                    api,
-                    work,
-                    warehouse,
-                    day,
-                    tasks,
-                    args.concurrency,
-                    probes,
-                    inline_limit_bytes=1024,
-                )
-            )
+            results.append(variant("phi-agent, every result via S3", inline_limit_bytes=1024))
         if args.polling_baseline:
-            results.append(
-                measure(
-                    "5 s polling (original design)",
-                    baseline,
-                    api,
-                    work,
-                    warehouse,
-                    day,
-                    tasks,
-                    args.concurrency,
-                    probes,
-                )
-            )
+            results.append(variant("5 s polling (original design)", baseline))
         print_table(results)
     finally:
         stack.stop()
