@@ -13,6 +13,7 @@ from phi.db import documents as repo
 from phi.db.connection import close_pool
 from phi.documents.extract import ExtractionLimits
 from phi.documents.ingest import ingest_document
+from phi.documents.models import SearchHit
 from phi.documents.sweeper import sweep_documents
 from phi.embeddings.base import EmbeddingUnavailable
 from tests.conftest import apply_settings
@@ -150,6 +151,16 @@ def test_an_unused_upload_url_ends_expired_and_recent_or_used_ones_are_left_alon
     assert status_and_error(conn, used)[0] == "PROCESSING"
 
 
+def hybrid_search(
+    conn: psycopg.Connection, org_id: uuid.UUID, embedder: CountingEmbedder, question: str, top_k: int
+) -> list[SearchHit]:
+    """Vector and full-text rankings fused 1:1."""
+    [vector] = embedder.embed([question])
+    return repo.search(
+        conn, org_id, vector, embedder.model_id, embedder.dimension, top_k=top_k, query_text=question, text_weight=1.0
+    )
+
+
 def test_hybrid_search_lifts_the_full_text_match_and_stays_in_the_organisation(
     conn: psycopg.Connection, new_org: uuid.UUID, settings_override: dict[str, str]
 ) -> None:
@@ -167,18 +178,7 @@ def test_hybrid_search_lifts_the_full_text_match_and_stays_in_the_organisation(
     conn.execute("INSERT INTO organizations (id, name) VALUES (%s, 'Other org')", (other_org,))
     other = add_document(conn, other_org, "other-forklift.txt", b"Forklift batteries of another company.")
     assert ingest_document(conn, other, b"Forklift batteries of another company.", embedder).status == "READY"
-    [vector] = embedder.embed(["where are forklift batteries charged"])
-
-    hits = repo.search(
-        conn,
-        new_org,
-        vector,
-        embedder.model_id,
-        embedder.dimension,
-        top_k=3,
-        query_text="where are forklift batteries charged",
-        text_weight=1.0,
-    )
+    hits = hybrid_search(conn, new_org, embedder, "where are forklift batteries charged", top_k=3)
 
     assert hits[0].filename == "forklift.txt"
     assert {hit.filename for hit in hits} == set(texts)
@@ -219,17 +219,7 @@ def test_full_text_vectors_are_written_only_with_hybrid_search_on_and_the_sweepe
     finally:
         close_pool()
 
-    [vector] = embedder.embed(["when are the dock doors inspected"])
-    hits = repo.search(
-        conn,
-        new_org,
-        vector,
-        embedder.model_id,
-        embedder.dimension,
-        top_k=1,
-        query_text="when are the dock doors inspected",
-        text_weight=1.0,
-    )
+    hits = hybrid_search(conn, new_org, embedder, "when are the dock doors inspected", top_k=1)
     assert [hit.filename for hit in hits] == ["doors.txt"]
 
 
