@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,6 +12,7 @@ from uuid import UUID
 
 from langgraph.checkpoint.postgres import PostgresSaver
 from langgraph.graph import StateGraph
+from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command, Interrupt
 from pydantic import BaseModel
 
@@ -57,7 +60,7 @@ def think(ctx: TaskContext, step: int, tool_result: dict[str, Any] | None, ports
     ports = ports or live_ports(ctx)
     config = graph_config(ctx.task_id, ports)
     with _checkpointer() as saver:
-        graph = _graph_for(ctx).compile(checkpointer=saver)
+        graph = _compiled_graph_for(ctx).copy(update={"checkpointer": saver})
         resume: BaseModel | None = None
         completed: CompletedTool | None = None
         if tool_result is not None:
@@ -102,6 +105,52 @@ def _is_ad_hoc(ctx: TaskContext) -> bool:
 def _asks_approval(interrupts: Sequence[Interrupt]) -> bool:
     value = interrupts[0].value if interrupts else None
     return isinstance(value, dict) and APPROVAL_INTERRUPT_KEY in value
+
+
+class CompiledGraphs:
+    """Compiled graphs of this process (a warm Lambda, the embedded stack), least recently used first out.
+
+    Compiling costs ~15 ms per Think step (LangGraph inspects every node's function); the definitions compiled
+    never change under their key — a stored version is immutable, a template is code, an ad-hoc task's pipeline
+    is kept unchanged with its request — and a compiled graph holds no task's state (that is in the checkpointer
+    and the config), so steps share it and each takes a copy bound to its own checkpointer."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._graphs: OrderedDict[tuple[str, ...], CompiledStateGraph] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, ...], build: Callable[[], StateGraph]) -> CompiledStateGraph:
+        with self._lock:
+            if key in self._graphs:
+                self._graphs.move_to_end(key)
+                return self._graphs[key]
+        compiled = build().compile()
+        with self._lock:
+            self._graphs[key] = compiled
+            while len(self._graphs) > self._size:
+                self._graphs.popitem(last=False)
+        return compiled
+
+    def clear(self) -> None:
+        with self._lock:
+            self._graphs.clear()
+
+
+_compiled_graphs = CompiledGraphs(size=64)
+
+
+def _compiled_graph_for(ctx: TaskContext) -> CompiledStateGraph:
+    """Keyed by the organisation and what fixes the definition, so a graph is only reused for the organisation
+    whose scoped read built it."""
+    key: tuple[str, ...]
+    if _is_ad_hoc(ctx):
+        key = ("ad-hoc", ctx.org_id, ctx.task_id)
+    elif ctx.workflow_version_id is None:
+        key = ("template", ctx.type)
+    else:
+        key = ("version", ctx.org_id, ctx.workflow_version_id)
+    return _compiled_graphs.get(key, lambda: _graph_for(ctx))
 
 
 def _graph_for(ctx: TaskContext) -> StateGraph:

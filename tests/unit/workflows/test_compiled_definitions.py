@@ -365,3 +365,40 @@ def test_the_readme_example_runs_with_fake_ports() -> None:
     assert state["output"]["title"] == "Late shipments on 2026-11-20"
     assert "DHL and UPS were late." in state["output"]["markdown"]
     assert state["output"]["workflow"]["skipped"] == []
+
+
+def test_one_compiled_graph_serves_interleaved_tasks_each_with_its_own_checkpointer() -> None:
+    """Think keeps compiled graphs per process (phi.workflows.runner.CompiledGraphs) and binds each step's copy to
+    that step's checkpointer: two tasks paused and resumed in turn through the one graph keep their own data."""
+    from phi.workflows.runner import CompiledGraphs
+
+    graphs = CompiledGraphs(size=2)
+    builds: list[str] = []
+
+    def build() -> Any:
+        builds.append("late_by_carrier")
+        return compile_definition(validate_definition(_late_workflow()))
+
+    one_late = {**SHIPMENTS, "rows": SHIPMENTS["rows"][:1]}
+    tasks = {}
+    for name, table in (("first", SHIPMENTS), ("second", one_late)):
+        ports = fake_ports(
+            snapshot(task_type="late_by_carrier", task_input={"date": "2026-11-20"}), None, llm_answers=["ok"]
+        )
+        ports.tools = LocalAgentTools()
+        graph = graphs.get(("version", "org", "v1"), build).copy(update={"checkpointer": InMemorySaver()})
+        config = graph_config(name, ports)
+        graph.invoke(START, config)
+        tasks[name] = (graph, config, table)
+    assert builds == ["late_by_carrier"], "the second task reuses the compiled graph"
+    for graph, config, table in tasks.values():
+        graph.invoke(Command(resume=ToolOutcome(ok=True, result=table).model_dump()), config)
+    late_counts = {
+        name: graph.get_state(config).values["results"]["late"]["rows"] for name, (graph, config, _) in tasks.items()
+    }
+    assert late_counts == {"first": [["DHL", 1], ["UPS", 1]], "second": [["DHL", 1]]}
+
+    graphs.get(("version", "org", "v2"), build)
+    graphs.get(("version", "org", "v3"), build)  # the least recently used (v1) makes room
+    graphs.get(("version", "org", "v1"), build)
+    assert len(builds) == 4
