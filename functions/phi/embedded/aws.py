@@ -5,6 +5,7 @@ of our own code: the same handlers and the same ASL file run here as on AWS."""
 from __future__ import annotations
 
 import copy
+import functools
 import importlib
 import json
 import logging
@@ -139,26 +140,32 @@ def _cached_boto_client(region: str, service: str, state_credentials: Any = None
 def fast_step_functions(enabled: bool = True) -> None:
     """Shortcuts in moto's Step Functions interpreter (on by default through patch_moto): Lambda tasks
     dispatched in-process instead of through an HTTP call back into moto, and one boto3 client per service
-    instead of one per call; and moto's server finding each request's service without listing its package folder
+    instead of one per call; moto's server finding each request's service without listing its package folder
     (it stats each of its ~200 entries, per request, under the one lock every request shares; the folder does not
-    change while the process runs). Off restores moto's own path (bench/bench_roundtrip.py's baseline)."""
+    change while the process runs); and each JSONPath of the definition parsed once (moto builds a new PLY parser
+    for every path it evaluates, ~0.5 ms each, some twenty per tool round trip; a parsed path is only read).
+    Off restores moto's own path (bench/bench_roundtrip.py's baseline)."""
     from moto import backends
     from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_sqs
+    from moto.stepfunctions.parser.asl.utils import json_path
 
     if "invoke" not in _moto_originals:
         _moto_originals.update(
             invoke=lambda_eval_utils._invoke_lambda_function,
             boto_client_for=lambda_eval_utils.boto_client_for,
             list_of_moto_modules=backends.list_of_moto_modules,
+            parse_json_path=json_path.parse,
         )
         modules = tuple(backends.list_of_moto_modules())
         _moto_originals["listed_once"] = lambda: modules
+        _moto_originals["parse_json_path_once"] = functools.lru_cache(maxsize=4096)(json_path.parse)
     lambda_eval_utils._invoke_lambda_function = _invoke_in_process if enabled else _moto_originals["invoke"]
     client_for = _cached_boto_client if enabled else _moto_originals["boto_client_for"]
     lambda_eval_utils.boto_client_for = client_for
     state_task_service_sqs.boto_client_for = client_for
     backends.list_of_moto_modules = _moto_originals["listed_once" if enabled else "list_of_moto_modules"]
+    json_path.parse = _moto_originals["parse_json_path_once" if enabled else "parse_json_path"]
 
 
 def _heartbeat_endpoint_seeing_early_answers(self: Any, heartbeat_seconds: int) -> Any:

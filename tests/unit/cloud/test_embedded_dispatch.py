@@ -67,3 +67,17 @@ def test_an_answer_that_arrives_before_the_heartbeat_wait_starts_is_not_lost(sho
     heartbeat = endpoint.setup_heartbeat_endpoint(heartbeat_seconds=3600)
     assert heartbeat.clear_and_wait() is True  # returns at once instead of waiting out the heartbeat
     assert endpoint.get_outcome() is not None
+
+
+def test_each_json_path_is_parsed_once_and_evaluates_as_before(shortcuts: None) -> None:
+    from moto.stepfunctions.parser.asl.utils import json_path
+
+    state = {"think": {"tool_call": {"args": {"sql": "SELECT 1"}}}, "rows": [[1], [2]]}
+    assert json_path.parse("$.think.tool_call.args") is json_path.parse("$.think.tool_call.args")
+    shortcut_values = [json_path.extract_json(p, state) for p in ("$.think.tool_call.args", "$.rows[1]", "$.rows[*]")]
+    aws.fast_step_functions(False)
+    assert json_path.parse("$.think.tool_call.args") is not json_path.parse("$.think.tool_call.args")
+    assert shortcut_values == [
+        json_path.extract_json(p, state) for p in ("$.think.tool_call.args", "$.rows[1]", "$.rows[*]")
+    ]
+    assert shortcut_values == [{"sql": "SELECT 1"}, [2], [[1], [2]]]
