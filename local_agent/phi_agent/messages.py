@@ -24,6 +24,9 @@ class ToolRequest(BaseModel):
     args: dict[str, Any] = Field(default_factory=dict)
     deadline: datetime | None = None
     result_upload: ResultUpload | None = None
+    # Set by a cloud that reads an inline result sent as one JSON text (`result_text`); an older cloud leaves
+    # it out and gets the JSON object it knows.
+    result_as_text: bool = False
 
     def seconds_left(self, now: datetime | None = None) -> float | None:
         if self.deadline is None:

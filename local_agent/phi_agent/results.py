@@ -105,15 +105,29 @@ def put_presigned(url: str, body: IO[bytes], size: int, sleep: Callable[[float],
     raise ToolError("Tool.InternalError", f"the result upload failed after {_UPLOAD_ATTEMPTS} attempts: {problem}")
 
 
+def _answer_bytes(encoded: str, as_text: bool) -> int:
+    """What an encoded piece adds to the answer's UTF-8 size; inside a JSON string (as_text) every quote and
+    backslash gains an escaping backslash, and the inline limit is on what is sent."""
+    size = len(encoded.encode("utf-8"))
+    if as_text:
+        size += encoded.count('"') + encoded.count("\\")
+    return size
+
+
 def build_output(
     tool_call_id: str,
     result: TabularResult,
     inline_limit_bytes: int,
     upload: ResultUpload | None,
+    as_text: bool = False,
 ) -> dict[str, Any]:
-    """Read every row once and return the tool result (inline) or a reference to the uploaded result."""
+    """Read every row once and return the tool result (inline) or a reference to the uploaded result.
+
+    `as_text` (the request's `result_as_text`): an inline result goes as one JSON text (`result_text`) instead
+    of a JSON object; the state machine carries it opaque to Think, which alone reads the rows (a state machine
+    interpreter copies and re-serialises its state at each transition, which costs per value, not per byte)."""
     inline_rows: list[list[Any]] = []
-    inline_bytes = _INLINE_OVERHEAD_BYTES + len(_encode(result.columns).encode("utf-8"))
+    inline_bytes = _INLINE_OVERHEAD_BYTES + _answer_bytes(_encode(result.columns), as_text)
     spill: _GzipSpill | None = None
     try:
         for row in result.rows:
@@ -121,13 +135,13 @@ def build_output(
             if spill is not None:
                 spill.add(_encode(safe_row))
                 continue
-            inline_bytes += len(_encode(safe_row).encode("utf-8")) + 1
+            inline_bytes += _answer_bytes(_encode(safe_row), as_text) + 1
             inline_rows.append(safe_row)
             if inline_bytes > inline_limit_bytes:
                 spill = _start_spill(result.columns, inline_rows, upload, inline_limit_bytes)
                 inline_rows = []
         if spill is None:
-            return _inline_output(tool_call_id, result, inline_rows)
+            return _inline_output(tool_call_id, result, inline_rows, as_text)
         assert upload is not None  # _start_spill refuses to spill without an upload target
         size = spill.finish()
         put_presigned(upload.url, spill.file, size)
@@ -164,15 +178,13 @@ def _start_spill(
     return spill
 
 
-def _inline_output(tool_call_id: str, result: TabularResult, rows: list[list[Any]]) -> dict[str, Any]:
-    return {
-        "v": 1,
-        "tool_call_id": tool_call_id,
-        "ok": True,
-        "result": {
-            "columns": result.columns,
-            "rows": rows,
-            "row_count": result.rows.count,
-            "truncated": result.rows.truncated,
-        },
+def _inline_output(tool_call_id: str, result: TabularResult, rows: list[list[Any]], as_text: bool) -> dict[str, Any]:
+    inline = {
+        "columns": result.columns,
+        "rows": rows,
+        "row_count": result.rows.count,
+        "truncated": result.rows.truncated,
     }
+    if as_text:
+        return {"v": 1, "tool_call_id": tool_call_id, "ok": True, "result_text": _encode(inline)}
+    return {"v": 1, "tool_call_id": tool_call_id, "ok": True, "result": inline}

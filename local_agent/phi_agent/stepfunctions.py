@@ -63,7 +63,10 @@ class TaskAnswerer:
         return True
 
     def succeed(self, task_token: str, output: dict[str, Any]) -> bool:
-        return self._answer("send_task_success", task_token, output=json.dumps(output, separators=(",", ":")))
+        # UTF-8 as it is, not \u-escaped: the inline limit counts UTF-8 bytes, and an escaped character takes up to
+        # three times its bytes, past Step Functions' 256 KiB.
+        encoded = json.dumps(output, separators=(",", ":"), ensure_ascii=False)
+        return self._answer("send_task_success", task_token, output=encoded)
 
     def fail(self, task_token: str, error: str, cause: str) -> bool:
         return self._answer("send_task_failure", task_token, error=error[:256], cause=clip_cause(cause))

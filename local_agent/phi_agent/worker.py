@@ -340,6 +340,7 @@ class Worker:
                     result,
                     self._config.local.inline_result_limit_bytes,
                     request.result_upload,
+                    as_text=request.result_as_text,
                 )
             return Outcome(output=output)
         except ToolError as error:

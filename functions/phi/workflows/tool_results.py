@@ -21,6 +21,8 @@ from phi.settings import get_settings
 from phi.workflows.contracts import ToolOutcome
 
 BAD_RESULT = "Tool.BadResult"
+# Step Functions passes at most 256 KiB of state; an inline result is never longer (larger ones go through S3).
+MAX_INLINE_RESULT_TEXT = 256 * 1024
 _FRIENDLY_ERRORS = {
     "States.Timeout": "Tool.Timeout",
     "States.HeartbeatTimeout": "Tool.Timeout",
@@ -51,10 +53,28 @@ def _success(tool_result: dict[str, Any], call: ToolCall | None) -> ToolOutcome:
         )
     if "result_ref" in tool_result:
         return _from_reference(tool_result["result_ref"], call)
+    if "result_text" in tool_result:
+        return _from_text(tool_result["result_text"])
     result = tool_result.get("result") or {}
     if not isinstance(result, dict):
         raise BadResult("The local agent's inline result is not an object.")
     return ToolOutcome(ok=True, result=result, result_bytes=len(json.dumps(result)))
+
+
+def _from_text(text: Any) -> ToolOutcome:
+    """An inline result sent as one JSON text (the tool request's `result_as_text`), carried opaque by the state
+    machine. Bounded by Step Functions' own 256 KiB limit on AWS; checked here as well, as any outside JSON."""
+    if not isinstance(text, str):
+        raise BadResult("The local agent's result_text is not a string.")
+    if len(text) > MAX_INLINE_RESULT_TEXT:
+        raise BadResult(f"The local agent's inline result is longer than {MAX_INLINE_RESULT_TEXT:,} characters.")
+    try:
+        result = json.loads(text)
+    except (ValueError, RecursionError) as problem:
+        raise BadResult(f"The local agent's result_text is not JSON: {str(problem)[:200]}") from None
+    if not isinstance(result, dict):
+        raise BadResult("The local agent's inline result is not an object.")
+    return ToolOutcome(ok=True, result=result, result_bytes=len(text.encode("utf-8", "replace")))
 
 
 def _failure(tool_result: dict[str, Any], timeout_seconds: int) -> ToolOutcome:

@@ -46,6 +46,8 @@ def test_every_waiting_state_has_a_timeout_and_a_catch_and_machines_heartbeat() 
     # The local agent heartbeats while a tool runs; a person deciding does not, so only the timeout bounds that.
     assert waiting["RunLocalTool"]["HeartbeatSecondsPath"]
     assert "HeartbeatSecondsPath" not in waiting["AwaitApproval"]
+    # An inline result comes back as one JSON text that the states after it carry without looking inside.
+    assert waiting["RunLocalTool"]["Parameters"]["MessageBody"]["result_as_text"] is True
 
 
 def test_the_loop_is_bounded_by_a_step_counter() -> None:

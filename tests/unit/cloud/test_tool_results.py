@@ -4,13 +4,38 @@ from __future__ import annotations
 
 import json
 
-from phi.workflows.tool_results import outcome_from_state
+import pytest
+
+from phi.workflows.tool_results import MAX_INLINE_RESULT_TEXT, outcome_from_state
 
 
 def test_inline_success_carries_the_result() -> None:
     result = {"columns": ["a"], "rows": [[1]], "row_count": 1, "truncated": False}
     outcome = outcome_from_state({"v": 1, "tool_call_id": "x", "ok": True, "result": result}, 30)
     assert outcome.ok and outcome.result == result and outcome.result_bytes == len(json.dumps(result))
+
+
+def test_an_inline_result_sent_as_text_is_read_as_the_same_result() -> None:
+    result = {"columns": ["a", "b"], "rows": [[1, 'say "hi" é']], "row_count": 1, "truncated": False}
+    text = json.dumps(result, ensure_ascii=False)
+    outcome = outcome_from_state({"v": 1, "tool_call_id": "x", "ok": True, "result_text": text}, 30)
+    assert outcome.ok and outcome.result == result and outcome.result_bytes == len(text.encode())
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ({"columns": []}, "not a string"),
+        ("[1, 2]", "not an object"),
+        ('{"columns": [', "not JSON"),
+        ("[" * 100_000 + "]" * 100_000, "not JSON"),
+        (" " * (MAX_INLINE_RESULT_TEXT + 1), "longer than"),
+    ],
+)
+def test_a_bad_result_text_fails_the_step_with_a_readable_cause(text: object, expected: str) -> None:
+    outcome = outcome_from_state({"v": 1, "tool_call_id": "x", "ok": True, "result_text": text}, 30)
+    assert not outcome.ok and outcome.error == "Tool.BadResult"
+    assert expected in (outcome.cause or "")
 
 
 def test_a_step_timeout_becomes_a_readable_tool_timeout() -> None:

@@ -65,6 +65,35 @@ def test_small_result_is_inline() -> None:
     }
 
 
+def test_a_result_asked_as_text_is_one_json_text_of_the_same_result() -> None:
+    rows = [("A", 1), ('say "hi" \\ é 💡', Decimal("2.5"))]
+    as_object = build_output("call-1", TabularResult(["sku", "qty"], CappedRows(iter(rows), 10)), 131072, None)
+    as_text = build_output(
+        "call-1", TabularResult(["sku", "qty"], CappedRows(iter(rows), 10)), 131072, None, as_text=True
+    )
+    assert set(as_text) == {"v", "tool_call_id", "ok", "result_text"}
+    assert isinstance(as_text["result_text"], str)
+    assert json.loads(as_text["result_text"]) == as_object["result"]
+
+
+@pytest.mark.parametrize("as_text", [False, True])
+@pytest.mark.parametrize("cell", ["abcdefghij" * 3, '"quoted" \\path\\ ' * 2, "é漢字💡" * 4, "\n\t\x01"])
+def test_the_answer_sent_never_exceeds_the_inline_limit(as_text: bool, cell: str) -> None:
+    """Counted on what goes over the wire: UTF-8 JSON (not \\u-escaped), with a text's escaping backslashes."""
+    limit = 2048
+    for count in range(1, 200):
+        rows = CappedRows(([i, cell] for i in range(count)), 1000)
+        try:
+            output = build_output("c", TabularResult(["i", "s"], rows), limit, upload=None, as_text=as_text)
+        except ToolError:
+            break
+        inline = output["result_text"] if as_text else output["result"]
+        sent = json.dumps(inline, separators=(",", ":"), ensure_ascii=False).encode()
+        assert len(sent) <= limit
+    else:
+        pytest.fail("the limit was never reached")
+
+
 def test_large_result_without_upload_target_fails_with_result_too_large() -> None:
     rows = CappedRows(([i, "x" * 100] for i in range(10_000)), 100_000)
     with pytest.raises(ToolError) as caught:
@@ -108,6 +137,9 @@ def test_parse_request_accepts_the_contract_and_rejects_garbage() -> None:
     assert "not JSON" in not_json.reason
     no_token = parse_request(json.dumps({"v": 1}))
     assert isinstance(no_token, MalformedRequest) and no_token.task_token is None
+    assert parsed.result_as_text is False, "a cloud that does not ask gets the JSON object it knows"
+    asked = parse_request(json.dumps({**body, "result_as_text": True}))
+    assert isinstance(asked, ToolRequest) and asked.result_as_text is True
     bad_args = parse_request(json.dumps({**body, "args": "SELECT 1", "v": 2}))
     assert isinstance(bad_args, MalformedRequest)
     assert bad_args.task_token == "tok"
@@ -136,3 +168,18 @@ def test_json_log_lines_are_structured_and_scrubbed() -> None:
     line = json.loads(JsonFormatter().format(record))
     assert line["level"] == "INFO" and line["task_id"] == "t1"
     assert "pw" not in line["msg"] and ":b@" not in line["url"]
+
+
+def test_success_is_sent_as_utf8_json_not_escaped() -> None:
+    """Escaping non-ASCII (\\u00e9, a surrogate pair for an emoji) would send up to 3x the bytes the limit counted."""
+    from phi_agent.stepfunctions import TaskAnswerer
+
+    sent: dict[str, str] = {}
+
+    class RecordingStepFunctions:
+        def send_task_success(self, taskToken: str, output: str) -> None:
+            sent.update(token=taskToken, output=output)
+
+    assert TaskAnswerer(RecordingStepFunctions()).succeed("tok", {"result_text": '["é💡"]'})
+    assert sent["output"] == '{"result_text":"[\\"é💡\\"]"}'
+    assert json.loads(sent["output"]) == {"result_text": '["é💡"]'}
