@@ -1,6 +1,7 @@
 """Retrieval quality and latency of document search, end to end, before and after each change, in one run.
 
-    python bench/bench_retrieval.py
+    python bench/bench_retrieval.py [--misses]
+    PHI_EMBEDDING_MODEL=wordllama-l2-supercat-256 python bench/bench_retrieval.py   # the Lambda's model
 
 The 64 SOP passages of bench/data become 21 Markdown SOPs ("# Receiving", then "## Dock appointments" and its
 passage, ...), which go through the real chunker, the default embedding model (MiniLM) and the real

@@ -265,6 +265,7 @@ _COPY_COLUMNS = (
 _COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)
 _COPY_TRAILER = struct.pack("!h", -1)
 _NULL = struct.pack("!i", -1)
+_COPY_BLOCK_ROWS = 4096
 
 
 def vector_literal(vector: Sequence[float]) -> str:
@@ -340,7 +341,7 @@ def write_chunk_pieces(conn: AnyConnection, document_id: UUID, keys: Sequence[tu
     by one binary COPY. Call it after `write_chunks` of the same chunks, which removed the previous pieces."""
     import numpy as np
 
-    matrix = np.asarray(embeddings, dtype=">f4")
+    matrix = np.asarray(embeddings, dtype=np.float32)  # big-endian block by block, as COPY sends it
     if len(keys) == 0:
         return 0
     if matrix.ndim != 2 or matrix.shape[0] != len(keys):
@@ -352,25 +353,22 @@ def write_chunk_pieces(conn: AnyConnection, document_id: UUID, keys: Sequence[tu
         raise ValueError("piece embeddings contain NaN or infinite values")
     head = struct.pack("!h", 4) + _field(document_id.bytes)
     vector_prefix = struct.pack("!ihh", 4 + 4 * dimension, dimension, 0)
-    rows = [_COPY_HEADER]
-    for (chunk_index, piece_index), vector_bytes in zip(keys, map(bytes, matrix), strict=True):
-        rows.append(
-            b"".join(
-                (
-                    head,
-                    b"\x00\x00\x00\x04" + struct.pack("!i", chunk_index),
-                    b"\x00\x00\x00\x04" + struct.pack("!i", piece_index),
-                    vector_prefix,
-                    vector_bytes,
-                )
-            )
-        )
-    rows.append(_COPY_TRAILER)
     statement = sql.SQL(
         "COPY document_chunk_pieces (document_id, chunk_index, piece_index, embedding) FROM STDIN (FORMAT BINARY)"
     )
+    # Up to MAX_PIECES_PER_CHUNK rows per chunk: sent in blocks, so the COPY buffer stays small whatever their number.
     with conn.cursor() as cursor, cursor.copy(statement) as copy:
-        copy.write(b"".join(rows))
+        copy.write(_COPY_HEADER)
+        for start in range(0, len(keys), _COPY_BLOCK_ROWS):
+            end = start + _COPY_BLOCK_ROWS
+            block = zip(keys[start:end], map(bytes, matrix[start:end].astype(">f4")), strict=True)
+            copy.write(
+                b"".join(
+                    head + struct.pack("!iiii", 4, chunk_index, 4, piece_index) + vector_prefix + vector_bytes
+                    for (chunk_index, piece_index), vector_bytes in block
+                )
+            )
+        copy.write(_COPY_TRAILER)
     return len(keys)
 
 

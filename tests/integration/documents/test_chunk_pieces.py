@@ -136,3 +136,18 @@ def test_ingest_stores_one_vector_per_piece_replaces_them_on_reingest_and_delete
 
     repo.delete(conn, document_id, new_org)
     assert pieces_of(conn, document_id) == []
+
+
+def test_pieces_beyond_one_copy_block_are_all_written(conn: psycopg.Connection, new_org: uuid.UUID) -> None:
+    model_id = f"pieces-model-{uuid.uuid4().hex[:6]}"
+    chunks = 500
+    pieces = {index: [at(0.1 + 0.8 * n / 10, axis=1 + n % 3) for n in range(10)] for index in range(chunks)}
+    assert chunks * 10 > repo._COPY_BLOCK_ROWS
+
+    document_id = write(conn, new_org, model_id, [at(0.5)] * chunks, pieces)
+
+    stored = pieces_of(conn, document_id)
+    assert len(stored) == chunks * 10
+    assert stored[:3] == [(0, 0), (0, 1), (0, 2)] and stored[-1] == (chunks - 1, 9)
+    [hit] = repo.search(conn, new_org, QUERY, model_id, DIMENSION, top_k=1)
+    assert hit.score == pytest.approx((0.5 + 0.82) / 2)
