@@ -5,6 +5,8 @@ each model gets its own partial HNSW index on `embedding::vector(<dim>)`, and se
 expression and predicate so the planner can pick the index. `document_chunks.search_text` is a `tsvector`
 (heading + text, English configuration) with a GIN index, for the full-text half of hybrid search: written with
 the chunks only when asked (hybrid search on), otherwise NULL until `fill_missing_search_text` computes it.
+`document_chunk_pieces` holds one vector per sentence piece of a chunk (`write_chunk_pieces`): vector search
+re-ranks its nearest chunks by the mean of their own similarity and their best piece's (`rescored_sql`).
 
 Every function reads rows through its own dict-row cursor, so it works on any psycopg connection (the pools'
 dict-row connections and plain ones alike). Nothing here commits unless it says so: callers own the transaction.
@@ -36,6 +38,9 @@ HNSW_MAX_DIMENSION = 2000
 # paper (Cormack et al., 2009); it damps the head of each ranking so that neither alone decides.
 RRF_K = 60
 HYBRID_CANDIDATES = 40
+# Nearest chunks re-ranked with their sentence pieces. Rescoring every chunk instead changes no answer of
+# bench_retrieval.py (the right chunk is within the nearest 25 for each question there); 40 leaves a margin.
+PIECE_CANDIDATES = 40
 # The full-text ranking's weight in the fusion, against 1 for the vector ranking (measured in bench_retrieval.py).
 TEXT_WEIGHT = 1.0
 
@@ -260,6 +265,7 @@ _COPY_COLUMNS = (
 _COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)
 _COPY_TRAILER = struct.pack("!h", -1)
 _NULL = struct.pack("!i", -1)
+_COPY_BLOCK_ROWS = 4096
 
 
 def vector_literal(vector: Sequence[float]) -> str:
@@ -330,6 +336,42 @@ def write_chunks(
     return len(chunks)
 
 
+def write_chunk_pieces(conn: AnyConnection, document_id: UUID, keys: Sequence[tuple[int, int]], embeddings: Any) -> int:
+    """Add the vectors of the document's chunk pieces (`keys`: chunk index, piece index; one embeddings row each)
+    by one binary COPY. Call it after `write_chunks` of the same chunks, which removed the previous pieces."""
+    import numpy as np
+
+    matrix = np.asarray(embeddings, dtype=np.float32)  # big-endian block by block, as COPY sends it
+    if len(keys) == 0:
+        return 0
+    if matrix.ndim != 2 or matrix.shape[0] != len(keys):
+        shape = "x".join(map(str, matrix.shape))
+        raise ValueError(f"{len(keys)} pieces but embeddings of shape {shape}")
+    dimension = matrix.shape[1]
+    _check_dimension(dimension)
+    if not np.isfinite(matrix).all():
+        raise ValueError("piece embeddings contain NaN or infinite values")
+    head = struct.pack("!h", 4) + _field(document_id.bytes)
+    vector_prefix = struct.pack("!ihh", 4 + 4 * dimension, dimension, 0)
+    statement = sql.SQL(
+        "COPY document_chunk_pieces (document_id, chunk_index, piece_index, embedding) FROM STDIN (FORMAT BINARY)"
+    )
+    # Up to MAX_PIECES_PER_CHUNK rows per chunk: sent in blocks, so the COPY buffer stays small whatever their number.
+    with conn.cursor() as cursor, cursor.copy(statement) as copy:
+        copy.write(_COPY_HEADER)
+        for start in range(0, len(keys), _COPY_BLOCK_ROWS):
+            end = start + _COPY_BLOCK_ROWS
+            block = zip(keys[start:end], map(bytes, matrix[start:end].astype(">f4")), strict=True)
+            copy.write(
+                b"".join(
+                    head + struct.pack("!iiii", 4, chunk_index, 4, piece_index) + vector_prefix + vector_bytes
+                    for (chunk_index, piece_index), vector_bytes in block
+                )
+            )
+        copy.write(_COPY_TRAILER)
+    return len(keys)
+
+
 # The full-text vector of a chunk: its heading and text, English configuration (stemming, stop words).
 _SEARCH_TEXT = sql.SQL("to_tsvector('english', coalesce(heading, '') || ' ' || text)")
 
@@ -397,18 +439,20 @@ def _distance(dimension: int) -> sql.Composed:
     return sql.SQL("(embedding::vector({dim})) <=> %(query)s::vector({dim})").format(dim=sql.Literal(dimension))
 
 
-def search_sql(dimension: int, model_id: str, agent_filter: AgentFilter) -> sql.Composed:
-    """The nearest-neighbour query; model and dimension are literals so the partial index matches
-    even when psycopg switches to a prepared (generic) plan."""
+def search_sql(dimension: int, model_id: str, agent_filter: AgentFilter, limit: str = "top_k") -> sql.Composed:
+    """The nearest-neighbour query, as many rows as the parameter named `limit`; model and dimension are literals
+    so the partial index matches even when psycopg switches to a prepared (generic) plan."""
     _check_dimension(dimension)
     distance = _distance(dimension)
     return sql.SQL(
         "SELECT c.document_id, d.filename, c.chunk_index, c.text, c.page, c.heading, 1 - c.distance AS score"
         " FROM (SELECT document_id, chunk_index, text, page, heading, {distance} AS distance"
         " FROM document_chunks WHERE embedding_model = {model} AND org_id = %(org_id)s{agent}"
-        " ORDER BY {distance} LIMIT %(top_k)s) AS c"
+        " ORDER BY {distance} LIMIT {limit}) AS c"
         " JOIN documents AS d ON d.id = c.document_id ORDER BY c.distance, c.document_id, c.chunk_index"
-    ).format(distance=distance, model=sql.Literal(model_id), agent=_AGENT_FILTERS[agent_filter])
+    ).format(
+        distance=distance, model=sql.Literal(model_id), agent=_AGENT_FILTERS[agent_filter], limit=sql.Placeholder(limit)
+    )
 
 
 def hybrid_search_sql(dimension: int, model_id: str, agent_filter: AgentFilter) -> sql.Composed:
@@ -443,6 +487,20 @@ def hybrid_search_sql(dimension: int, model_id: str, agent_filter: AgentFilter) 
     ).format(distance=distance, scope=scope, k=sql.Literal(RRF_K))
 
 
+def rescored_sql(chunk_query: sql.Composable) -> sql.Composed:
+    """`chunk_query` (the nearest chunks, `%(candidates)s` of them) re-ranked with the chunks' sentence pieces:
+    score = the mean of the chunk's own similarity and its best piece's (its own again when it has no pieces),
+    `%(top_k)s` rows. Pieces are read through their primary key, a few per candidate."""
+    return sql.SQL(
+        "SELECT h.document_id, h.filename, h.chunk_index, h.text, h.page, h.heading,"
+        " (h.score + coalesce(p.best, h.score)) / 2 AS score"
+        " FROM ({chunks}) AS h LEFT JOIN LATERAL ("
+        "  SELECT max(1 - (embedding <=> %(query)s::vector)) AS best FROM document_chunk_pieces"
+        "  WHERE document_id = h.document_id AND chunk_index = h.chunk_index) AS p ON true"
+        " ORDER BY score DESC, h.document_id, h.chunk_index LIMIT %(top_k)s"
+    ).format(chunks=chunk_query)
+
+
 def search(
     conn: AnyConnection,
     org_id: UUID,
@@ -455,10 +513,13 @@ def search(
     ef_search: int = DEFAULT_EF_SEARCH,
     query_text: str | None = None,
     text_weight: float = TEXT_WEIGHT,
+    pieces: bool = True,
 ) -> list[SearchHit]:
     """Closest chunks of one organisation (and agent, plus org-wide documents if asked).
 
-    With `query_text`, hybrid: the vector ranking fused with the full-text ranking of that text.
+    With `pieces` (vector search), the `PIECE_CANDIDATES` nearest chunks are re-ranked by the mean of their own
+    similarity and their best sentence piece's (`rescored_sql`); `score` is that mean.
+    With `query_text`, hybrid: the vector ranking fused with the full-text ranking of that text (no pieces).
     HNSW filters after the graph walk (pgvector < 0.8), so a small organisation among large ones
     can come back with fewer than `top_k` hits; then the same query runs exactly, which for such
     an organisation is cheap.
@@ -481,9 +542,14 @@ def search(
     else:
         # The strategy follows the scope's size (phi.db.search_plan): exact for a small scope, the
         # organisation's own HNSW index for a large one that has it, the model's shared index otherwise.
+        # With pieces, the chunk query returns the candidates (its row count is the `candidates` parameter).
         plan = search_plan.plan_search(conn, org_id, model_id, dimension, agent_filter, agent_id)
-        planned = search_plan.planned_search_sql(plan, dimension, model_id, agent_filter, org_id)
-        query = planned or search_sql(dimension, model_id, agent_filter)
+        limit = "candidates" if pieces else "top_k"
+        planned = search_plan.planned_search_sql(plan, dimension, model_id, agent_filter, org_id, limit)
+        query = planned or search_sql(dimension, model_id, agent_filter, limit)
+        if pieces:
+            query = rescored_sql(query)
+            params["candidates"] = max(PIECE_CANDIDATES, top_k)
         exact = plan.strategy == "exact"
     walk = max(ef_search, top_k, params.get("candidates", 0))
     with conn.transaction(), conn.cursor(row_factory=dict_row) as cursor:

@@ -91,14 +91,14 @@ def plan_search(
 
 
 def planned_search_sql(
-    plan: SearchPlan, dimension: int, model_id: str, agent_filter: AgentFilter, org_id: UUID
+    plan: SearchPlan, dimension: int, model_id: str, agent_filter: AgentFilter, org_id: UUID, limit: str = "top_k"
 ) -> sql.Composed | None:
     """The nearest-neighbour query for an exact or org-index plan (None: use the shared-index query).
 
     Exact: the distance on the bare column matches no HNSW index expression, so the planner reads the
     organisation's rows through the B-tree and sorts them. Org index: the distance on `embedding::vector(dim)`
     and the literal organisation id match the organisation's partial index.
-    Parameters: query (vector text), org_id, agent_id, top_k.
+    Parameters: query (vector text), org_id, agent_id, and the row count named by `limit` (top_k).
     """
     if plan.strategy == "shared_index":
         return None
@@ -114,9 +114,15 @@ def planned_search_sql(
         "SELECT c.document_id, d.filename, c.chunk_index, c.text, c.page, c.heading, 1 - c.distance AS score"
         " FROM (SELECT document_id, chunk_index, text, page, heading, {distance} AS distance"
         " FROM document_chunks WHERE embedding_model = {model} AND org_id = {org}{scope}"
-        " ORDER BY {distance} LIMIT %(top_k)s) AS c"
+        " ORDER BY {distance} LIMIT {limit}) AS c"
         " JOIN documents AS d ON d.id = c.document_id ORDER BY c.distance, c.document_id, c.chunk_index"
-    ).format(distance=distance, model=sql.Literal(model_id), org=org, scope=_scope(agent_filter))
+    ).format(
+        distance=distance,
+        model=sql.Literal(model_id),
+        org=org,
+        scope=_scope(agent_filter),
+        limit=sql.Placeholder(limit),
+    )
 
 
 def org_chunk_count(conn: Connection[Any], org_id: UUID, model_id: str) -> int:

@@ -186,3 +186,40 @@ def _tail_on_boundary(text: str, overlap_chars: int) -> str:
     if space == -1 or space == len(window) - 1:
         return ""
     return window[space + 1 :].strip()
+
+
+# Sentence pieces of a chunk, for scoring a chunk by its best-matching sentence as well as by its whole text
+# (multi-vector retrieval): one vector per chunk averages every topic the chunk touches, so a question about
+# one of its sentences can lose to a chunk that is vaguely about everything (measured in bench/bench_retrieval.py).
+_PIECE_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+MIN_PIECE_WORDS = 3  # a shorter sentence ("Yes.", "See 4.2.") joins the next one: alone it matches anything a little
+MAX_PIECES_PER_CHUNK = 12  # bounds the vectors per chunk: more sentences are grouped into this many windows
+
+
+def chunk_pieces(item: Chunk) -> list[str]:
+    """The sentences of a chunk's own text (its heading lines left out: the chunk's vector has them), short ones
+    joined to the next, at most `MAX_PIECES_PER_CHUNK` (consecutive sentences grouped evenly beyond that).
+    A chunk that is only a heading has no pieces. Same chunk, same pieces."""
+    headings = set(item.heading.split(HEADING_SEPARATOR)) if item.heading else set()
+    sentences: list[str] = []
+    for paragraph in item.text.split(_PARAGRAPH_JOINER):
+        paragraph = paragraph.strip()
+        if not paragraph or paragraph in headings:
+            continue
+        sentences.extend(s.strip() for s in _PIECE_SENTENCE_END.split(paragraph) if s.strip())
+    pieces: list[str] = []
+    pending = ""
+    for sentence in sentences:
+        pending = f"{pending} {sentence}" if pending else sentence
+        if len(pending.split()) >= MIN_PIECE_WORDS:
+            pieces.append(pending)
+            pending = ""
+    if pending:
+        if pieces:
+            pieces[-1] = f"{pieces[-1]} {pending}"
+        else:
+            pieces.append(pending)
+    if len(pieces) > MAX_PIECES_PER_CHUNK:
+        size = -(-len(pieces) // MAX_PIECES_PER_CHUNK)  # ceil: sentences per window
+        pieces = [" ".join(pieces[start : start + size]) for start in range(0, len(pieces), size)]
+    return pieces

@@ -1,4 +1,5 @@
-"""One document from bytes to searchable chunks: extract → chunk → embed → COPY → READY or FAILED.
+"""One document from bytes to searchable chunks: extract → chunk → embed (each chunk, and each of its sentence
+pieces) → COPY → READY or FAILED.
 
 Failure policy, so that an SQS batch neither loses documents nor retries bad input forever:
 - the input is unusable (`DocumentRejected`, which includes every ingest limit) or the provider refuses it
@@ -21,7 +22,7 @@ import psycopg
 from pydantic import BaseModel, ConfigDict
 
 from phi.db import documents as repo
-from phi.documents.chunking import chunk
+from phi.documents.chunking import chunk, chunk_pieces
 from phi.documents.extract import ExtractionLimits, extract
 from phi.documents.models import Chunk, DocumentRejected
 from phi.embeddings.base import EmbeddingError, EmbeddingProvider, EmbeddingUnavailable
@@ -79,6 +80,32 @@ def unexpected_reason(error: BaseException) -> str:
     return f"internal error while processing the document ({named}); upload it again, or report it if it recurs"
 
 
+class ChunkVectors(BaseModel):
+    """A document's vectors: one row per chunk, and one per sentence piece with its (chunk index, piece index)."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    chunks: Any  # numpy float32 (chunks x dimension)
+    piece_keys: list[tuple[int, int]]
+    pieces: Any  # numpy float32 (pieces x dimension)
+
+
+def embed_chunks(embedder: EmbeddingProvider, chunks: list[Chunk]) -> ChunkVectors:
+    """The chunks' vectors (`embedding_input`) and their sentence pieces' (`chunk_pieces`, at most
+    `MAX_PIECES_PER_CHUNK` per chunk, so the chunk limit bounds them too)."""
+    keys: list[tuple[int, int]] = []
+    texts: list[str] = []
+    for item in chunks:
+        for piece_index, piece in enumerate(chunk_pieces(item)):
+            keys.append((item.index, piece_index))
+            texts.append(piece)
+    return ChunkVectors(
+        chunks=_embed_in_batches(embedder, [embedding_input(item) for item in chunks]),
+        piece_keys=keys,
+        pieces=_embed_in_batches(embedder, texts),
+    )
+
+
 def embedding_input(item: Chunk) -> str:
     """Later chunks of a section no longer contain its heading; give the model that context."""
     if item.heading and not item.text.startswith(item.heading):
@@ -110,7 +137,7 @@ def _ingest(
             f"too many passages: the text makes {len(chunks):,} chunks, the limit is {limits.max_chunks:,}"
             " per document; split it into smaller documents"
         )
-    embeddings = _embed_in_batches(embedder, [embedding_input(item) for item in chunks])
+    vectors = embed_chunks(embedder, chunks)
     content_sha256 = hashlib.sha256(data).hexdigest()
     _ensure_index_once(conn, embedder.model_id, embedder.dimension)
     with conn.transaction():
@@ -127,10 +154,11 @@ def _ingest(
             document.org_id,
             document.agent_id,
             chunks,
-            embeddings,
+            vectors.chunks,
             embedder.model_id,
             full_text=get_settings().hybrid_search,
         )
+        repo.write_chunk_pieces(conn, document.id, vectors.piece_keys, vectors.pieces)
         repo.mark_ready(conn, document.id, pages=extracted.page_count, chunk_count=count, model_id=embedder.model_id)
     return IngestOutcome(
         document_id=document.id,

@@ -1,5 +1,6 @@
-"""Search over an organisation's documents with the configured embedding model; with
-PHI_SEARCH_TEXT_WEIGHT > 0, fused with PostgreSQL's full-text ranking of the same question (hybrid retrieval)."""
+"""Search over an organisation's documents with the configured embedding model: the nearest chunks, re-ranked
+by their best-matching sentence as well (multi-vector, phi.db.documents.search); with PHI_SEARCH_TEXT_WEIGHT > 0,
+fused with PostgreSQL's full-text ranking of the same question instead (hybrid retrieval)."""
 
 from __future__ import annotations
 

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from phi.documents.chunking import chunk
-from phi.documents.models import Block, ExtractedDocument, Page
+from phi.documents.chunking import MAX_PIECES_PER_CHUNK, MIN_PIECE_WORDS, chunk, chunk_pieces
+from phi.documents.models import Block, Chunk, ExtractedDocument, Page
 
 SENTENCE = "The loader scans each pallet onto the trailer before the doors close. "
 
@@ -168,3 +168,41 @@ def test_heading_only_chunks_remain_when_merging_is_off() -> None:
     )
 
     assert [c.text for c in chunks] == ["Receiving", "Dock booking\n\nBook a slot."]
+
+
+def test_pieces_are_the_sentences_of_a_chunk_without_its_heading_lines() -> None:
+    [item] = chunk(
+        doc(
+            [
+                heading("Receiving"),
+                heading("Seal check", level=2),
+                paragraph("The clerk checks the seal number. A broken seal is photographed!\nIs it reported? Yes."),
+            ],
+            paged=False,
+        )
+    )
+
+    assert item.heading == "Receiving > Seal check"
+    assert chunk_pieces(item) == [
+        "The clerk checks the seal number.",
+        "A broken seal is photographed!",
+        "Is it reported? Yes.",  # a sentence under MIN_PIECE_WORDS words joins its neighbour
+    ]
+    assert chunk_pieces(item) == chunk_pieces(item)
+
+
+def test_a_heading_only_chunk_has_no_pieces_and_a_short_text_is_one() -> None:
+    assert chunk_pieces(Chunk(index=0, text="Returns", page=None, heading="Returns", content_hash="x")) == []
+    assert chunk_pieces(Chunk(index=0, text="See 4.2.", page=None, heading=None, content_hash="x")) == ["See 4.2."]
+
+
+def test_a_chunk_of_many_sentences_has_at_most_the_maximum_of_pieces_in_reading_order() -> None:
+    sentences = [f"Step {n} is done by the operator on duty." for n in range(30)]
+    item = Chunk(index=0, text=" ".join(sentences), page=None, heading=None, content_hash="x")
+
+    pieces = chunk_pieces(item)
+
+    assert len(pieces) == MAX_PIECES_PER_CHUNK - 2  # 30 sentences in windows of 3
+    assert " ".join(pieces) == item.text
+    assert pieces[0] == " ".join(sentences[:3])
+    assert min(len(piece.split()) for piece in pieces) >= MIN_PIECE_WORDS
