@@ -11,6 +11,12 @@ and wall seconds per handler (median of ``--repeat`` runs) for three variants me
   keeps the code's own .pyc out of reach too);
 - deployed: today's code asset and layer as built (bytecode for everything a handler imports).
 
+The import is the figure against the goal. The API function defers what only some requests need (the web
+console's pages are installed at the first /console request), so the benchmark also times, in the same kind of
+interpreter on the deployed variant, what the first requests through the Lambda handler then pay: the import
+(which builds the app), a first API request (GET /health), a first authenticated route answered without
+credentials (401, no database), and, in a second interpreter, a first console page (GET /console/login).
+
 Run from the repository root:  ``python bench/bench_cold_start.py [--repeat 3] [--baseline-ref REF]``
 """
 
@@ -53,6 +59,60 @@ print(json.dumps({{"cpu": time.process_time() - cpu, "wall": time.perf_counter()
 """
 
 
+# The API's first requests, each sequence in a fresh interpreter: a cold start followed by these GETs (no
+# database, no AWS call: /health, a 401 before any I/O, and the console's log-in page).
+FIRST_REQUEST_SEQUENCES = {
+    "api": ("/health", "/orgs", "/health"),
+    "console": ("/console/login", "/console/login"),
+}
+FIRST_REQUEST_LABELS = {
+    ("api", 0): "first API request (GET /health)",
+    ("api", 1): "first authenticated route, no token (GET /orgs)",
+    ("api", 2): "a warm API request (GET /health)",
+    ("console", 0): "first console page (GET /console/login)",
+    ("console", 1): "a warm console page (GET /console/login)",
+}
+
+# Imports the API handler, then calls it as Lambda does with API Gateway REST proxy events on the
+# execute-api domain (so the stage /dev is the root path, as deployed); CPU and wall seconds per step.
+CHILD_REQUESTS = """
+import importlib, json, sys, time
+sys.path[:0] = [{code!r}, {layer!r}]
+
+
+class Context:
+    function_name = "phi-dev-api"
+    aws_request_id = "bench"
+
+    def get_remaining_time_in_millis(self):
+        return 29_000
+
+
+def event(path):
+    domain = "abc123.execute-api.us-east-1.amazonaws.com"
+    return {{
+        "resource": "/{{proxy+}}", "path": path, "httpMethod": "GET",
+        "headers": {{"host": domain}}, "multiValueHeaders": {{"host": [domain]}},
+        "queryStringParameters": None, "multiValueQueryStringParameters": None,
+        "requestContext": {{"stage": "dev", "domainName": domain, "path": "/dev" + path,
+                            "identity": {{"sourceIp": "192.0.2.1"}}}},
+        "body": None, "isBase64Encoded": False,
+    }}
+
+
+steps = []
+cpu, wall = time.process_time(), time.perf_counter()
+module = importlib.import_module({module!r})
+steps.append({{"cpu": time.process_time() - cpu, "wall": time.perf_counter() - wall}})
+for path in {paths!r}:
+    cpu, wall = time.process_time(), time.perf_counter()
+    response = module.handler(event(path), Context())
+    steps.append({{"cpu": time.process_time() - cpu, "wall": time.perf_counter() - wall,
+                   "status": response["statusCode"]}})
+print(json.dumps(steps))
+"""
+
+
 def load_builder() -> object:
     spec = importlib.util.spec_from_file_location("build_layers", REPO_ROOT / "layers" / "build_layers.py")
     assert spec is not None and spec.loader is not None
@@ -74,7 +134,7 @@ def baseline_code(ref: str, target: Path) -> Path:
     return target / "functions"
 
 
-def time_import(python: str, module: str, code: Path, layer: Path, service: str, pycache_prefix: Path | None) -> dict:
+def _run_child(python: str, script: str, service: str, pycache_prefix: Path | None) -> Any:
     flags = ["-I", "-S", "-B"]
     if pycache_prefix is not None:
         flags += ["-X", f"pycache_prefix={pycache_prefix}"]
@@ -86,7 +146,7 @@ def time_import(python: str, module: str, code: Path, layer: Path, service: str,
         "AWS_LAMBDA_FUNCTION_NAME": service,
     }
     result = subprocess.run(
-        [python, *flags, "-c", CHILD.format(code=str(code), layer=str(layer), module=module)],
+        [python, *flags, "-c", script],
         capture_output=True,
         text=True,
         env=env,
@@ -95,8 +155,51 @@ def time_import(python: str, module: str, code: Path, layer: Path, service: str,
     )
     if result.returncode != 0:
         return {"error": result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "failed"}
-    measured: dict = json.loads(result.stdout.strip().splitlines()[-1])
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def time_import(python: str, module: str, code: Path, layer: Path, service: str, pycache_prefix: Path | None) -> dict:
+    measured: dict = _run_child(
+        python, CHILD.format(code=str(code), layer=str(layer), module=module), service, pycache_prefix
+    )
     return measured
+
+
+def time_first_requests(python: str, code: Path, layer: Path, paths: tuple[str, ...]) -> list[dict] | dict:
+    """The API handler's import, then each GET through the handler, in one fresh interpreter: CPU and wall
+    seconds per step (the import first) and each response's status."""
+    script = CHILD_REQUESTS.format(code=str(code), layer=str(layer), module=HANDLERS["api"], paths=list(paths))
+    measured: list[dict] | dict = _run_child(python, script, "api", None)
+    return measured
+
+
+def median_steps(runs: list[list[dict] | dict]) -> list[dict] | dict:
+    """Per step, the median CPU and wall seconds over the runs (the status of the last run)."""
+    failed = [run for run in runs if isinstance(run, dict)]
+    if failed:
+        return failed[0]
+    sequences = [run for run in runs if isinstance(run, list)]
+    return [{**median_of(list(steps)), "status": steps[-1].get("status")} for steps in zip(*sequences, strict=True)]
+
+
+def print_first_requests(python: str, code: Path, layer: Path, repeat: int) -> None:
+    print(
+        f"\nThe API's first requests through the Lambda handler (deployed variant), CPU seconds (wall in brackets), "
+        f"median of {repeat}; each sequence in a fresh interpreter:"
+    )
+    for sequence, paths in FIRST_REQUEST_SEQUENCES.items():
+        measured = median_steps([time_first_requests(python, code, layer, paths) for _ in range(repeat)])
+        if isinstance(measured, dict):
+            print(f"{sequence}: error: {measured.get('error')}")
+            continue
+        print(f"{sequence}:")
+        rows = [("import (builds the app)", measured[0])]
+        rows += [(FIRST_REQUEST_LABELS[(sequence, i)], step) for i, step in enumerate(measured[1:])]
+        for label, step in rows:
+            status = f"  -> {step['status']}" if step.get("status") is not None else ""
+            print(f"  {label:<52} {step['cpu']:>6.3f} [{step['wall']:>6.3f}]{status}")
+        first = measured[0]["cpu"] + measured[1]["cpu"]
+        print(f"  {'= cold start + ' + FIRST_REQUEST_LABELS[(sequence, 0)]:<52} {first:>6.3f}")
 
 
 def median_of(runs: list[dict]) -> dict:
@@ -152,6 +255,7 @@ def main(argv: list[str] | None = None) -> int:
         before, after = results[names[0]][service], results[names[-1]][service]
         ratio = f"{before['cpu'] / after['cpu']:.1f}x" if "cpu" in before and "cpu" in after else "-"
         print(f"{service:<12} " + " ".join(cells) + f" {GOALS.get(service, DEFAULT_GOAL):>6.1f} {ratio:>9}")
+    print_first_requests(python, code, layer, args.repeat)
     return 0
 
 

@@ -107,6 +107,10 @@ FIRST_USE_MODULES = (
     "phi.documents.extract",
     "phi.workflows.runner",
     "phi.db.migrate",
+    # The web console: its pages are installed into the API's app at the first /console request, and its
+    # Markdown renderer is imported at the first report it shows.
+    "phi.api.console.site",
+    "markdown_it",
     "wordllama",
     "pypdf",
     "docx",

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from phi import names
-from phi.api.console import install as install_console
+from phi.api.console import InstallOnFirstUse as InstallConsoleOnFirstUse
 from phi.api.errors import install_error_handlers
 from phi.api.limits import BodySizeLimit
 from phi.api.routers import (
@@ -36,7 +36,9 @@ def create_app() -> FastAPI:
         description="Create virtual employees, teach them with your documents and run their tasks.",
     )
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit)  # added first: inside CORS, so a 413 still carries the CORS headers
+    # The console's pages are added at its first request (phi.api.console): API requests never import them.
+    app.add_middleware(InstallConsoleOnFirstUse, target=app)
+    app.add_middleware(BodySizeLimit)  # added before CORS, so inside it: a 413 still carries the CORS headers
     origins = [o.strip() for o in get_settings().cors_allow_origins.split(",") if o.strip()]
     if origins:
         app.add_middleware(
@@ -65,7 +67,6 @@ def create_app() -> FastAPI:
         app.include_router(router)
     for router in (members.router, catalog.router):
         app.include_router(router)
-    install_console(app)
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, str]:

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from phi.api.console.rendering import console_error_response, is_console_request
+from phi.api.console import is_console_request
 from phi.errors import (
     BadRequest,
     Conflict,
@@ -71,12 +71,20 @@ def _headers_for(status: int, exc: PhiError) -> dict[str, str] | None:
     return None
 
 
+def _console_error(request: Request, status: int, message: str) -> Response:
+    # Imported when a console request fails, not with the handlers: the renderer brings Jinja2 and the console's
+    # session module, which API requests never need (see phi.api.console).
+    from phi.api.console.rendering import console_error_response
+
+    return console_error_response(request, status, message)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(PhiError)
     async def domain_error(request: Request, exc: PhiError) -> Response:
         status = next((s for cls, s in _STATUS.items() if isinstance(exc, cls)), 500)
         if is_console_request(request):
-            return console_error_response(request, status, exc.message)
+            return _console_error(request, status, exc.message)
         return JSONResponse(
             error_body(exc.code, exc.message, exc.details),
             status_code=status,
@@ -86,7 +94,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         if is_console_request(request):
-            return console_error_response(request, 422, "Invalid request.")
+            return _console_error(request, 422, "Invalid request.")
         fields = [
             {"field": ".".join(str(p) for p in e["loc"] if p != "body"), "message": e["msg"]} for e in exc.errors()
         ]
@@ -101,7 +109,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if is_console_request(request):
-            return console_error_response(request, exc.status_code, str(exc.detail))
+            return _console_error(request, exc.status_code, str(exc.detail))
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code)
 
@@ -111,7 +119,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
         logger.exception("unhandled error")
         if is_console_request(request):
-            return console_error_response(request, 500, "Something went wrong on our side.")
+            return _console_error(request, 500, "Something went wrong on our side.")
         return JSONResponse(error_body("internal_error", "Something went wrong on our side."), status_code=500)
 
     _document_errors(app)

@@ -38,7 +38,7 @@ def test_charts_with_no_points_are_empty() -> None:
 def test_console_requests_are_recognised_with_or_without_the_stage_in_the_path() -> None:
     from starlette.requests import Request
 
-    from phi.api.console.rendering import is_console_request
+    from phi.api.console import is_console_request
 
     def request(path: str, root_path: str = "") -> Request:
         return Request({"type": "http", "method": "GET", "path": path, "root_path": root_path, "headers": []})

@@ -106,15 +106,6 @@ _TITLES = {
 }
 
 
-def is_console_request(request: Request) -> bool:
-    """Whether the request is for a console page, with or without the API Gateway stage in its path."""
-    root = str(request.scope.get("root_path", ""))
-    path = str(request.scope.get("path", ""))
-    if root and path.startswith(root + "/"):
-        path = path[len(root) :]
-    return path == "/console" or path.startswith("/console/")
-
-
 def console_error_response(request: Request, status_code: int, message: str) -> Response:
     """How the console shows an error the API would answer as JSON: the login page for a missing or expired
     session, otherwise a page (or, for an htmx request, a fragment) that names the problem."""
