@@ -11,7 +11,11 @@ _Asgi = Any  # an ASGI application: async (scope, receive, send) -> None
 class StageRootPath:
     """Tells the app it is mounted under the API Gateway stage (``/dev``) when called on the execute-api
     domain, so ``/docs`` loads ``/dev/openapi.json``. Mangum strips nothing and sets no root_path itself; a
-    custom domain (no stage in its URLs) is left alone."""
+    custom domain (no stage in its URLs) is left alone.
+
+    The stage goes in front of the path too: ASGI's `path` includes `root_path`, which Starlette's routing and
+    mounts strip again. With the root path alone, a mount (the console's static files) looked for
+    ``/console/static/…`` under its own root ``/dev/console/static`` and answered 404."""
 
     def __init__(self, app: _Asgi) -> None:
         self.app = app
@@ -21,5 +25,9 @@ class StageRootPath:
             request_context = (scope.get("aws.event") or {}).get("requestContext") or {}
             stage, domain = request_context.get("stage"), str(request_context.get("domainName") or "")
             if stage and ".execute-api." in domain:
-                scope = {**scope, "root_path": f"/{stage}"}
+                root = f"/{stage}"
+                path = str(scope.get("path") or "/")
+                if not path.startswith(root + "/"):
+                    path = root + path
+                scope = {**scope, "root_path": root, "path": path, "raw_path": path.encode()}
         await self.app(scope, receive, send)

@@ -84,3 +84,14 @@ def test_the_app_answers_preflight_like_api_gateway_without_credentials(app: Any
     assert response.headers["access-control-allow-origin"] == ORIGIN
     assert "access-control-allow-credentials" not in response.headers
     assert names.CORS_ALLOW_CREDENTIALS is False
+
+
+def test_the_consoles_static_files_load_behind_the_stage_and_on_a_custom_domain(app: Any) -> None:
+    """A mount (the console's static files) matched the path without the stage against its root with it: 404."""
+    handler = Mangum(StageRootPath(app), lifespan="off")
+    for domain in ("abc123.execute-api.us-east-1.amazonaws.com", "api.example.com"):
+        response = handler(rest_event("/console/static/console.css", domain), Context())
+        assert response["statusCode"] == 200, domain
+        assert "{" in body_of(response)
+        assert handler(rest_event("/console/static/missing.css", domain), Context())["statusCode"] == 404
+        assert handler(rest_event("/health", domain), Context())["statusCode"] == 200
