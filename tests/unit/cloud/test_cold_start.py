@@ -1,0 +1,79 @@
+"""The think handler imports with the garbage collector paused, and leaves it on, with what it imported frozen."""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from phi.handlers.cold_start import imports_without_gc
+
+FUNCTIONS = Path(__file__).resolve().parents[3] / "functions"
+
+
+@pytest.fixture
+def collector_restored() -> Iterator[None]:
+    enabled = gc.isenabled()
+    yield
+    gc.unfreeze()  # the frozen objects go back to the oldest generation: this test process stays as it was
+    if enabled:
+        gc.enable()
+    else:
+        gc.disable()
+
+
+def test_the_collector_is_off_during_the_block_then_on_with_what_exists_frozen(collector_restored: None) -> None:
+    gc.enable()
+    frozen_before = gc.get_freeze_count()
+    with imports_without_gc():
+        assert not gc.isenabled()
+        survivors = [[index] for index in range(1_000)]  # tracked objects made during the block
+    assert gc.isenabled()
+    assert gc.get_freeze_count() >= frozen_before + len(survivors)
+
+
+def test_a_collector_that_was_off_stays_off(collector_restored: None) -> None:
+    gc.disable()
+    with imports_without_gc():
+        pass
+    assert not gc.isenabled()
+
+
+def test_a_failing_import_still_gives_the_collector_back(collector_restored: None) -> None:
+    gc.enable()
+    with pytest.raises(ImportError), imports_without_gc():
+        import phi.no_such_module  # type: ignore[import-not-found]  # noqa: F401
+    assert gc.isenabled()
+
+
+def test_the_think_handler_cold_start_leaves_the_collector_on_and_its_imports_frozen() -> None:
+    """A fresh interpreter, as on Lambda: the import must not leave the collector off for the invocations."""
+    code = (
+        "import gc, json\n"
+        "import phi.handlers.think\n"
+        "print(json.dumps({'enabled': gc.isenabled(), 'frozen': gc.get_freeze_count(),"
+        " 'langgraph': 'langgraph.graph' in __import__('sys').modules}))"
+    )
+    keep = {k: v for k, v in os.environ.items() if not k.startswith(("PHI_", "AWS_", "POWERTOOLS_"))}
+    environment = {
+        **keep,
+        "AWS_REGION": "us-east-1",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "PHI_DATABASE_URL": "postgresql://u:p@127.0.0.1:1/phi",
+        "PHI_DOCUMENTS_BUCKET": "b",
+        "PYTHONPATH": str(FUNCTIONS),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=environment, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    state = json.loads(result.stdout.strip().splitlines()[-1])
+    assert state["enabled"] is True
+    assert state["langgraph"] is True
+    assert state["frozen"] > 50_000, state  # LangGraph, LangChain Core, pydantic, psycopg: ~130,000 objects
