@@ -189,6 +189,9 @@ def _common_environment(config: StageConfig, data: Data, storage: Storage) -> di
         "PHI_LLM_PROVIDER": config.llm_provider,
         **embedding_environment(config),
         "POWERTOOLS_LOG_LEVEL": "INFO",
+        # No pydantic plugins are used; without this, the first model built at each cold start looks for their
+        # entry points through every package's metadata in the layer (~15 ms of a handler's import).
+        "PYDANTIC_DISABLE_PLUGINS": "1",
     }
     if config.openai_api_key_secret_arn:
         environment["PHI_OPENAI_API_KEY_SECRET_ARN"] = config.openai_api_key_secret_arn

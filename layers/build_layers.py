@@ -154,6 +154,7 @@ LAMBDA_IMPORT_ENVIRONMENT = {
     "PHI_CORS_ALLOW_ORIGINS": "http://localhost:5173",
     "POWERTOOLS_SERVICE_NAME": "phi-build-trace",
     "POWERTOOLS_METRICS_NAMESPACE": "PhiAgents",
+    "PYDANTIC_DISABLE_PLUGINS": "1",
 }
 HANDLER_MODULES = (
     "phi.handlers.api",
