@@ -290,16 +290,8 @@ def write_chunks(
     pgvector's binary format (int16 dimension, int16 unused, float4 big-endian each), made by numpy in one
     conversion: no per-number text formatting or parsing on either side.
     """
-    import numpy as np  # imported on use: the API Lambda never writes chunks
-
-    matrix = np.asarray(embeddings, dtype=">f4")
-    if matrix.ndim != 2 or matrix.shape[0] != len(chunks):
-        shape = "x".join(map(str, matrix.shape))
-        raise ValueError(f"{len(chunks)} chunks but embeddings of shape {shape}")
+    matrix = _embedding_matrix(embeddings, len(chunks), "chunks", ">f4")
     dimension = matrix.shape[1]
-    _check_dimension(dimension)
-    if not np.isfinite(matrix).all():
-        raise ValueError("embeddings contain NaN or infinite values")
     conn.execute("DELETE FROM document_chunks WHERE document_id = %s", (document_id,))
     statement = sql.SQL("COPY document_chunks ({}) FROM STDIN (FORMAT BINARY)").format(
         sql.SQL(", ").join(map(sql.Identifier, _COPY_COLUMNS))
@@ -336,21 +328,27 @@ def write_chunks(
     return len(chunks)
 
 
+def _embedding_matrix(embeddings: Any, rows: int, what: str, dtype: str) -> Any:
+    """`embeddings` as a (rows x dimension) numpy array of `dtype`, or a ValueError saying what is wrong."""
+    import numpy as np  # imported on use: the API Lambda never writes chunks
+
+    matrix = np.asarray(embeddings, dtype=dtype)
+    if matrix.ndim != 2 or matrix.shape[0] != rows:
+        shape = "x".join(map(str, matrix.shape))
+        raise ValueError(f"{rows} {what} but embeddings of shape {shape}")
+    _check_dimension(matrix.shape[1])
+    if not np.isfinite(matrix).all():
+        raise ValueError(f"the {what}' embeddings contain NaN or infinite values")
+    return matrix
+
+
 def write_chunk_pieces(conn: AnyConnection, document_id: UUID, keys: Sequence[tuple[int, int]], embeddings: Any) -> int:
     """Add the vectors of the document's chunk pieces (`keys`: chunk index, piece index; one embeddings row each)
     by one binary COPY. Call it after `write_chunks` of the same chunks, which removed the previous pieces."""
-    import numpy as np
-
-    matrix = np.asarray(embeddings, dtype=np.float32)  # big-endian block by block, as COPY sends it
     if len(keys) == 0:
         return 0
-    if matrix.ndim != 2 or matrix.shape[0] != len(keys):
-        shape = "x".join(map(str, matrix.shape))
-        raise ValueError(f"{len(keys)} pieces but embeddings of shape {shape}")
+    matrix = _embedding_matrix(embeddings, len(keys), "pieces", "float32")  # made big-endian block by block
     dimension = matrix.shape[1]
-    _check_dimension(dimension)
-    if not np.isfinite(matrix).all():
-        raise ValueError("piece embeddings contain NaN or infinite values")
     head = struct.pack("!h", 4) + _field(document_id.bytes)
     vector_prefix = struct.pack("!ihh", 4 + 4 * dimension, dimension, 0)
     statement = sql.SQL(

@@ -4,7 +4,6 @@ session and CSRF cookies under the stage — through the Lambda handler as deplo
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import subprocess
@@ -18,38 +17,8 @@ from mangum import Mangum
 
 from phi.api.app import create_app
 from phi.api.stage_root import StageRootPath
-
-DOMAIN = "abc123.execute-api.us-east-1.amazonaws.com"
-
-
-class Context:
-    function_name = "phi-dev-api"
-    aws_request_id = "r"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 29_000
-
-
-def rest_event(method: str, path: str, headers: dict[str, str] | None = None, body: str | None = None) -> dict:
-    """An API Gateway REST proxy event on the execute-api domain (stage dev), as Lambda receives it."""
-    all_headers = {"host": DOMAIN, **(headers or {})}
-    return {
-        "resource": "/{proxy+}",
-        "path": path,
-        "httpMethod": method,
-        "headers": all_headers,
-        "multiValueHeaders": {name: [value] for name, value in all_headers.items()},
-        "queryStringParameters": None,
-        "multiValueQueryStringParameters": None,
-        "requestContext": {"stage": "dev", "domainName": DOMAIN, "path": f"/dev{path}", "identity": {}},
-        "body": body,
-        "isBase64Encoded": False,
-    }
-
-
-def body_of(response: dict[str, Any]) -> str:
-    body = response["body"]
-    return base64.b64decode(body).decode() if response.get("isBase64Encoded") else str(body)
+from tests.support.lambda_events import LambdaContext as Context
+from tests.support.lambda_events import body_of, rest_event
 
 
 def set_cookies(response: dict[str, Any]) -> list[str]:
@@ -118,7 +87,9 @@ def test_the_console_behind_the_stage_keeps_its_session_csrf_and_error_pages_whe
 
     form = {"content-type": "application/x-www-form-urlencoded"}
     # A change without the CSRF token is refused with the console's error page, not the API's JSON.
-    refused = handler(rest_event("POST", "/console/login", form, urlencode({"email": "a@example.com"})), Context())
+    refused = handler(
+        rest_event("POST", "/console/login", headers=form, body=urlencode({"email": "a@example.com"})), Context()
+    )
     assert refused["statusCode"] == 403
     assert "did not come from the console" in body_of(refused)
     assert refused["headers"]["content-type"].startswith("text/html")
@@ -127,8 +98,8 @@ def test_the_console_behind_the_stage_keeps_its_session_csrf_and_error_pages_whe
         rest_event(
             "POST",
             "/console/login",
-            {**form, "cookie": f"phi_console_csrf={token}"},
-            urlencode({"email": "a@example.com", "csrf_token": token}),
+            headers={**form, "cookie": f"phi_console_csrf={token}"},
+            body=urlencode({"email": "a@example.com", "csrf_token": token}),
         ),
         Context(),
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,6 +13,8 @@ from phi import names
 from phi.api.app import create_app
 from phi.api.stage_root import StageRootPath
 from phi.settings import get_settings
+from tests.support.lambda_events import EXECUTE_API_DOMAIN, body_of, rest_event
+from tests.support.lambda_events import LambdaContext as Context
 
 ORIGIN = "https://app.example.com"
 
@@ -26,47 +27,18 @@ def app(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     get_settings.cache_clear()
 
 
-class Context:
-    function_name = "phi-dev-api"
-    aws_request_id = "r"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 29_000
-
-
-def rest_event(path: str, domain: str) -> dict[str, Any]:
-    """An API Gateway REST proxy event as Lambda receives it: the path has no stage, requestContext has it."""
-    return {
-        "resource": "/{proxy+}",
-        "path": path,
-        "httpMethod": "GET",
-        "headers": {"host": domain},
-        "multiValueHeaders": {"host": [domain]},
-        "queryStringParameters": None,
-        "multiValueQueryStringParameters": None,
-        "requestContext": {"stage": "dev", "domainName": domain, "path": f"/dev{path}", "identity": {}},
-        "body": None,
-        "isBase64Encoded": False,
-    }
-
-
-def body_of(response: dict[str, Any]) -> str:
-    body = response["body"]
-    return base64.b64decode(body).decode() if response.get("isBase64Encoded") else str(body)
-
-
 def test_docs_behind_the_stage_load_the_openapi_document_with_the_stage_prefix(app: Any) -> None:
     handler = Mangum(StageRootPath(app), lifespan="off")
-    response = handler(rest_event("/docs", "abc123.execute-api.us-east-1.amazonaws.com"), Context())
+    response = handler(rest_event("GET", "/docs", EXECUTE_API_DOMAIN), Context())
     assert response["statusCode"] == 200
     assert "'/dev/openapi.json'" in body_of(response)
     # The routes themselves still match: the stage is a prefix of links, not of the path.
-    assert handler(rest_event("/health", "abc123.execute-api.us-east-1.amazonaws.com"), Context())["statusCode"] == 200
+    assert handler(rest_event("GET", "/health", EXECUTE_API_DOMAIN), Context())["statusCode"] == 200
 
 
 def test_a_custom_domain_without_the_stage_in_its_urls_is_left_alone(app: Any) -> None:
     handler = Mangum(StageRootPath(app), lifespan="off")
-    response = handler(rest_event("/docs", "api.example.com"), Context())
+    response = handler(rest_event("GET", "/docs", "api.example.com"), Context())
     assert "'/openapi.json'" in body_of(response)
 
 
@@ -89,9 +61,9 @@ def test_the_app_answers_preflight_like_api_gateway_without_credentials(app: Any
 def test_the_consoles_static_files_load_behind_the_stage_and_on_a_custom_domain(app: Any) -> None:
     """A mount (the console's static files) matched the path without the stage against its root with it: 404."""
     handler = Mangum(StageRootPath(app), lifespan="off")
-    for domain in ("abc123.execute-api.us-east-1.amazonaws.com", "api.example.com"):
-        response = handler(rest_event("/console/static/console.css", domain), Context())
+    for domain in (EXECUTE_API_DOMAIN, "api.example.com"):
+        response = handler(rest_event("GET", "/console/static/console.css", domain), Context())
         assert response["statusCode"] == 200, domain
         assert "{" in body_of(response)
-        assert handler(rest_event("/console/static/missing.css", domain), Context())["statusCode"] == 404
-        assert handler(rest_event("/health", domain), Context())["statusCode"] == 200
+        assert handler(rest_event("GET", "/console/static/missing.css", domain), Context())["statusCode"] == 404
+        assert handler(rest_event("GET", "/health", domain), Context())["statusCode"] == 200
