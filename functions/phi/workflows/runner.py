@@ -132,10 +132,6 @@ class CompiledGraphs:
                 self._graphs.popitem(last=False)
         return compiled
 
-    def clear(self) -> None:
-        with self._lock:
-            self._graphs.clear()
-
 
 _compiled_graphs = CompiledGraphs(size=64)
 
