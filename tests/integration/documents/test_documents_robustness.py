@@ -11,6 +11,7 @@ import pytest
 
 from phi.db import documents as repo
 from phi.db.connection import close_pool
+from phi.documents import search as search_module
 from phi.documents.extract import ExtractionLimits
 from phi.documents.ingest import ingest_document
 from phi.documents.models import SearchHit
@@ -229,8 +230,31 @@ def test_filling_missing_full_text_is_bounded_and_ends(conn: psycopg.Connection,
     document_id = add_document(conn, new_org, "bays.md", data)
     assert ingest_document(conn, document_id, data, embedder).status == "READY"
 
-    assert repo.fill_missing_search_text(conn, 1) == 1
-    while repo.fill_missing_search_text(conn, 500):
-        pass
+    assert repo.fill_missing_search_text(conn, 1) == 1  # bounded: one row at a limit of one
+    # It ends: a filled chunk is never missing again, so the sweeps run out (other tests' chunks included; no count
+    # of rows this test did not write is asserted).
+    for _ in range(10_000):
+        filled = repo.fill_missing_search_text(conn, 500)
+        assert 0 <= filled <= 500
+        if filled == 0:
+            break
+    else:
+        pytest.fail("filling missing full text did not end")
     assert not any(search_text_missing(conn, document_id))
-    assert repo.fill_missing_search_text(conn, 500) == 0
+
+
+def test_a_repeated_search_question_is_embedded_once_per_process_and_finds_the_same(
+    conn: psycopg.Connection, new_org: uuid.UUID, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    embedder = CountingEmbedder()
+    data = b"Dock doors are inspected before the early shift.\n\nPallet wrap is recycled at the south gate."
+    document_id = add_document(conn, new_org, "gates.md", data)
+    assert ingest_document(conn, document_id, data, embedder).status == "READY"
+    monkeypatch.setattr(search_module, "get_embedding_provider", lambda: embedder)
+    question = f"when are dock doors inspected ({uuid.uuid4()})"  # a question no other test asked
+    asked_before = embedder.texts
+
+    first = search_module.search_documents(conn, new_org, question, top_k=2)
+    second = search_module.search_documents(conn, new_org, question, top_k=2)
+    assert embedder.texts == asked_before + 1
+    assert first == second and {hit.document_id for hit in first} == {document_id}

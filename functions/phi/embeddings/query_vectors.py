@@ -1,0 +1,55 @@
+"""Search questions' vectors, kept per process.
+
+A workflow asks the same questions on every run (its SOP topics: "dock appointment slots", ...), and people
+repeat searches; embedding one costs a model call each time (CPU for the local model, a paid request to
+OpenAI). A warm process embeds each question once per model. Bounded: `QUERY_VECTORS_KEPT` questions, the least
+recently used dropped first, each vector kept as float32 (what pgvector stores anyway, so a search with a kept
+vector is the search with a fresh one)."""
+
+from __future__ import annotations
+
+import threading
+from array import array
+from collections import OrderedDict
+
+from phi.embeddings.base import EmbeddingProvider
+
+QUERY_VECTORS_KEPT = 256
+# A question longer than this is embedded every time rather than kept (the API bounds a search's question
+# anyway); it keeps one entry's key small next to its vector.
+LONGEST_KEPT_QUESTION = 2_000
+
+
+class QueryVectors:
+    """A bounded, thread-safe map (model, dimension, question) → vector. Vectors of different models never mix:
+    the key holds the model id and dimension that documents are stored and searched under."""
+
+    def __init__(self, kept: int = QUERY_VECTORS_KEPT) -> None:
+        if kept < 1:
+            raise ValueError("kept must be at least 1")
+        self._kept = kept
+        self._vectors: OrderedDict[tuple[str, int, str], array[float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def vector(self, embedder: EmbeddingProvider, question: str) -> list[float]:
+        key = (embedder.model_id, embedder.dimension, question)
+        with self._lock:
+            kept = self._vectors.get(key)
+            if kept is not None:
+                self._vectors.move_to_end(key)
+                return kept.tolist()
+        [fresh] = embedder.embed([question])  # outside the lock: other questions go on meanwhile
+        stored = array("f", fresh)
+        if len(question) <= LONGEST_KEPT_QUESTION:
+            with self._lock:
+                self._vectors[key] = stored
+                self._vectors.move_to_end(key)
+                while len(self._vectors) > self._kept:
+                    self._vectors.popitem(last=False)
+        return stored.tolist()
+
+    def __len__(self) -> int:
+        return len(self._vectors)
+
+
+query_vectors = QueryVectors()
