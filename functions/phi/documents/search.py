@@ -1,7 +1,7 @@
 """Search over an organisation's documents with the configured embedding model: the nearest chunks, re-ranked
 by their best-matching sentence as well (multi-vector, phi.db.documents.search); with PHI_SEARCH_TEXT_WEIGHT > 0,
 fused with PostgreSQL's full-text ranking of the same question instead (hybrid retrieval). A question's vector
-is kept per process (phi.embeddings.query_vectors): a workflow asks the same ones every run."""
+is kept per process and organisation (phi.embeddings.query_vectors): a workflow asks the same ones every run."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def search_documents(
     include_org_wide: bool = True,
 ) -> list[SearchHit]:
     embedder = get_embedding_provider()
-    vector = query_vectors.vector(embedder, query)
+    vector = query_vectors.vector(embedder, query, scope=str(org_id))
     text_weight = get_settings().search_text_weight
     return documents_repo.search(
         conn,

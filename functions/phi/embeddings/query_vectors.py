@@ -4,7 +4,8 @@ A workflow asks the same questions on every run (its SOP topics: "dock appointme
 repeat searches; embedding one costs a model call each time (CPU for the local model, a paid request to
 OpenAI). A warm process embeds each question once per model. Bounded: `QUERY_VECTORS_KEPT` questions, the least
 recently used dropped first, each vector kept as float32 (what pgvector stores anyway, so a search with a kept
-vector is the search with a fresh one)."""
+vector is the search with a fresh one). Kept per organisation: a Lambda container serves many, and a question
+answered faster because another organisation asked it would tell that it had."""
 
 from __future__ import annotations
 
@@ -21,18 +22,19 @@ LONGEST_KEPT_QUESTION = 2_000
 
 
 class QueryVectors:
-    """A bounded, thread-safe map (model, dimension, question) → vector. Vectors of different models never mix:
-    the key holds the model id and dimension that documents are stored and searched under."""
+    """A bounded, thread-safe map (scope, model, dimension, question) → vector. Vectors of different models never
+    mix: the key holds the model id and dimension that documents are stored and searched under."""
 
     def __init__(self, kept: int = QUERY_VECTORS_KEPT) -> None:
         if kept < 1:
             raise ValueError("kept must be at least 1")
         self._kept = kept
-        self._vectors: OrderedDict[tuple[str, int, str], array[float]] = OrderedDict()
+        self._vectors: OrderedDict[tuple[str, str, int, str], array[float]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def vector(self, embedder: EmbeddingProvider, question: str) -> list[float]:
-        key = (embedder.model_id, embedder.dimension, question)
+    def vector(self, embedder: EmbeddingProvider, question: str, scope: str) -> list[float]:
+        """The question's vector; `scope` (the organisation) keeps one tenant's questions from answering another's."""
+        key = (scope, embedder.model_id, embedder.dimension, question)
         with self._lock:
             kept = self._vectors.get(key)
             if kept is not None:

@@ -11,6 +11,8 @@ import pytest
 
 from phi.embeddings.query_vectors import LONGEST_KEPT_QUESTION, QueryVectors
 
+ORG = "org-1"
+
 
 class RecordingEmbedder:
     def __init__(self, model_id: str = "recording-4", dimension: int = 4) -> None:
@@ -25,9 +27,9 @@ class RecordingEmbedder:
 
 def test_a_question_is_embedded_once_and_answers_the_same_vector() -> None:
     kept, embedder = QueryVectors(), RecordingEmbedder()
-    first = kept.vector(embedder, "dock appointment slots")
+    first = kept.vector(embedder, "dock appointment slots", ORG)
     first.append(99.0)  # a caller's copy: changing it changes nothing kept
-    second = kept.vector(embedder, "dock appointment slots")
+    second = kept.vector(embedder, "dock appointment slots", ORG)
     assert embedder.asked == ["dock appointment slots"]
     assert second == first[:-1]
     fresh = embedder.embed(["dock appointment slots"])[0]
@@ -39,27 +41,27 @@ def test_vectors_of_different_models_or_dimensions_never_mix() -> None:
     kept = QueryVectors()
     small, large, other = RecordingEmbedder(), RecordingEmbedder(dimension=8), RecordingEmbedder("another-4")
     for embedder in (small, large, other, small, large, other):
-        kept.vector(embedder, "cycle count")
+        kept.vector(embedder, "cycle count", ORG)
     assert [small.asked, large.asked, other.asked] == [["cycle count"]] * 3
     assert len(kept) == 3
 
 
 def test_the_least_recently_used_question_is_dropped_beyond_the_bound() -> None:
     kept, embedder = QueryVectors(kept=2), RecordingEmbedder()
-    kept.vector(embedder, "a")
-    kept.vector(embedder, "b")
-    kept.vector(embedder, "a")  # "a" is now the most recent
-    kept.vector(embedder, "c")  # drops "b"
+    kept.vector(embedder, "a", ORG)
+    kept.vector(embedder, "b", ORG)
+    kept.vector(embedder, "a", ORG)  # "a" is now the most recent
+    kept.vector(embedder, "c", ORG)  # drops "b"
     assert len(kept) == 2
-    kept.vector(embedder, "a")
-    kept.vector(embedder, "b")
+    kept.vector(embedder, "a", ORG)
+    kept.vector(embedder, "b", ORG)
     assert embedder.asked == ["a", "b", "c", "b"]
 
 
 def test_a_very_long_question_is_embedded_every_time_and_not_kept() -> None:
     kept, embedder = QueryVectors(), RecordingEmbedder()
     question = "x" * (LONGEST_KEPT_QUESTION + 1)
-    assert kept.vector(embedder, question) == kept.vector(embedder, question)
+    assert kept.vector(embedder, question, ORG) == kept.vector(embedder, question, ORG)
     assert len(embedder.asked) == 2 and len(kept) == 0
 
 
@@ -74,9 +76,9 @@ def test_a_failing_embedding_keeps_nothing_and_the_next_call_tries_again() -> No
 
     kept, embedder = QueryVectors(), Flaky()
     with pytest.raises(RuntimeError):
-        kept.vector(embedder, "pick rate")
+        kept.vector(embedder, "pick rate", ORG)
     embedder.fail = False
-    assert kept.vector(embedder, "pick rate") and embedder.asked == ["pick rate"]
+    assert kept.vector(embedder, "pick rate", ORG) and embedder.asked == ["pick rate"]
 
 
 def test_threads_asking_at_once_each_get_their_own_question_s_vector() -> None:
@@ -88,7 +90,7 @@ def test_threads_asking_at_once_each_get_their_own_question_s_vector() -> None:
     def ask(offset: int) -> None:
         for n in range(64):
             question = questions[(n + offset) % len(questions)]
-            answers[question].append(kept.vector(embedder, question))
+            answers[question].append(kept.vector(embedder, question, ORG))
 
     threads = [threading.Thread(target=ask, args=(offset,)) for offset in range(4)]
     for thread in threads:
@@ -97,6 +99,14 @@ def test_threads_asking_at_once_each_get_their_own_question_s_vector() -> None:
         thread.join()
     assert all(vector == expected[q] for q, vectors in answers.items() for vector in vectors)
     assert len(kept) <= 8
+
+
+def test_one_organisation_s_question_never_answers_another_s() -> None:
+    kept, embedder = QueryVectors(), RecordingEmbedder()
+    kept.vector(embedder, "planned layoffs", "org-1")
+    kept.vector(embedder, "planned layoffs", "org-2")
+    kept.vector(embedder, "planned layoffs", "org-1")
+    assert embedder.asked == ["planned layoffs", "planned layoffs"]
 
 
 def test_the_bound_must_be_positive() -> None:
