@@ -46,6 +46,12 @@ class ServiceUnavailable(PhiError):
     code = "service_unavailable"
 
 
+class RequestTimedOut(ServiceUnavailable):
+    """The database stopped a statement that ran past the request's time limit."""
+
+    code = "request_timed_out"
+
+
 class InvalidDefinition(BadRequest):
     """A workflow definition that does not validate; details["errors"] lists {node, field, message}."""
 

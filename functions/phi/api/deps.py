@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -19,6 +20,7 @@ from phi.db.connection import DbConnection, transaction
 from phi.domain.models import Agent, AgentKey, Organization, OrgRole, Task, User
 from phi.errors import Forbidden, NotFound, Unauthorized
 from phi.services.security import ensure_session_live, hash_agent_key, user_id_from_token
+from phi.settings import get_settings
 
 _bearer = HTTPBearer(auto_error=False)
 
@@ -33,16 +35,24 @@ def bearer_token(credentials: Annotated[HTTPAuthorizationCredentials | None, Dep
 BearerToken = Annotated[str, Depends(bearer_token)]
 
 
+@contextmanager
+def api_transaction() -> Iterator[DbConnection]:
+    """The unit of work of an API or console request: each statement limited to
+    PHI_API_STATEMENT_TIMEOUT_SECONDS (a 503 `request_timed_out` past it)."""
+    with transaction(get_settings().api_statement_timeout_seconds) as conn:
+        yield conn
+
+
 def get_conn(_: BearerToken) -> Iterator[DbConnection]:
     """A transaction for an authenticated route: it depends on the credential being present, so a request
     without one is refused before a connection (or, on AWS, the database secret) is fetched."""
-    with transaction() as conn:
+    with api_transaction() as conn:
         yield conn
 
 
 def get_public_conn() -> Iterator[DbConnection]:
     """A transaction for the few routes open without credentials (sign-up)."""
-    with transaction() as conn:
+    with api_transaction() as conn:
         yield conn
 
 
@@ -183,8 +193,6 @@ ClientIp = Annotated[str, Depends(client_ip)]
 
 
 def api_url(request: Request) -> str:
-    from phi.settings import get_settings
-
     configured = get_settings().api_url
     return configured if configured else str(request.base_url).rstrip("/")
 

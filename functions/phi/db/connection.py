@@ -32,7 +32,7 @@ import psycopg
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool
 
-from phi.errors import ServiceUnavailable
+from phi.errors import RequestTimedOut, ServiceUnavailable
 from phi.settings import Settings, get_settings
 
 # Every pooled connection returns rows as dicts (see _POOL_KWARGS); repositories are typed accordingly.
@@ -85,6 +85,11 @@ def close_pool() -> None:
 def _unavailable_on_outage() -> Iterator[None]:
     try:
         yield
+    except psycopg.errors.QueryCanceled as exc:  # an OperationalError too, but the database is fine
+        raise RequestTimedOut(
+            "The request took longer than the database allows and was stopped; ask for less (a shorter period,"
+            " fewer rows) or try again."
+        ) from exc
     except (psycopg.OperationalError, TimeoutError) as exc:
         logging.getLogger("phi.db").warning("database unavailable: %s: %s", type(exc).__name__, exc)
         raise ServiceUnavailable("The database is not reachable right now; try again shortly.") from exc
@@ -129,14 +134,19 @@ def _run_hooks(conn: DbConnection) -> None:
 
 
 @contextmanager
-def transaction() -> Iterator[DbConnection]:
+def transaction(statement_timeout_seconds: float | None = None) -> Iterator[DbConnection]:
     """One unit of work: commits on success, rolls back on error. After the commit, and still holding the
     connection, it runs the after-commit hooks (what a hook writes on `conn` is committed in turn).
-    Outages surface as ServiceUnavailable."""
+    Outages surface as ServiceUnavailable; with `statement_timeout_seconds`, a statement of this transaction
+    that runs longer is stopped and surfaces as RequestTimedOut (the limit ends with the transaction: SET LOCAL,
+    which pins an RDS Proxy connection only for the transaction's length)."""
     with _unavailable_on_outage(), get_pool().connection() as pooled:
         conn = cast(DbConnection, pooled)
         _after_commit[conn] = []
         try:
+            if statement_timeout_seconds is not None:
+                milliseconds = max(1, round(statement_timeout_seconds * 1000))
+                conn.execute("SELECT set_config('statement_timeout', %s, true)", (f"{milliseconds}ms",))
             yield conn
             commit(conn)
         finally:

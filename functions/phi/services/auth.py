@@ -12,6 +12,7 @@ from phi.db.connection import transaction
 from phi.domain.models import User
 from phi.errors import RateLimited, Unauthorized
 from phi.services.security import hash_password, verify_password
+from phi.settings import get_settings
 
 MAX_FAILURES = 5
 WINDOW_SECONDS = 15 * 60
@@ -30,7 +31,8 @@ def retry_after_seconds(oldest_failure: datetime, now: datetime) -> int:
 
 
 def authenticate(email: str, password: str, client_ip: str) -> User:
-    with transaction() as conn:
+    # Its own transaction (a failure is committed even though the request fails), under the API's statement limit.
+    with transaction(get_settings().api_statement_timeout_seconds) as conn:
         failures, oldest = users_repo.recent_login_failures(conn, email, client_ip, WINDOW_SECONDS)
         if failures >= MAX_FAILURES and oldest is not None:
             wait = retry_after_seconds(oldest, datetime.now(UTC))

@@ -15,8 +15,9 @@ from uuid import UUID
 
 from fastapi import Depends, Request, Response
 
+from phi.api.deps import api_transaction
 from phi.db import users as users_repo
-from phi.db.connection import DbConnection, transaction
+from phi.db.connection import DbConnection
 from phi.domain.models import User
 from phi.errors import Forbidden, Unauthorized
 from phi.services.security import ensure_session_live, user_id_from_token
@@ -105,7 +106,7 @@ def session_user_id(request: Request) -> UUID:
 
 
 def console_conn(_: Annotated[UUID, Depends(session_user_id)]) -> Iterator[DbConnection]:
-    with transaction() as conn:
+    with api_transaction() as conn:
         yield conn
 
 
@@ -129,7 +130,7 @@ def end_all_sessions(request: Request) -> None:
         user_id = user_id_from_token(token)
     except Unauthorized:
         return  # expired or forged: nothing to end
-    with transaction() as conn:
+    with api_transaction() as conn:
         users_repo.end_sessions(conn, user_id)
 
 
