@@ -11,6 +11,10 @@ and wall seconds per handler (median of ``--repeat`` runs) for three variants me
   keeps the code's own .pyc out of reach too);
 - deployed: today's code asset and layer as built (bytecode for everything a handler imports).
 
+It also times each goal's floor, the same way on the deployed layer: what the framework a handler is built on
+costs alone, with one trivial route or graph and none of our code (FastAPI + Mangum for the API, LangGraph with
+its PostgreSQL checkpointer for Think). A goal below its floor cannot be met on that framework.
+
 The import is the figure against the goal. The API function defers what only some requests need (the web
 console's pages are installed at the first /console request), so the benchmark also times, in the same kind of
 interpreter on the deployed variant, what the first requests through the Lambda handler then pay: the import
@@ -57,6 +61,56 @@ cpu, wall = time.process_time(), time.perf_counter()
 importlib.import_module({module!r})
 print(json.dumps({{"cpu": time.process_time() - cpu, "wall": time.perf_counter() - wall}}))
 """
+
+
+# The frameworks alone, timed as CHILD times a handler: each builds the least a handler on it could (one route
+# through Mangum; one compiled graph next to the PostgreSQL checkpointer Think resumes from), with none of our code.
+FLOORS = {
+    "api": (
+        "FastAPI + Mangum, one route",
+        """
+import fastapi, mangum, pydantic
+class Answer(pydantic.BaseModel):
+    status: str
+app = fastapi.FastAPI()
+@app.get("/health", response_model=Answer)
+def health() -> Answer:
+    return Answer(status="ok")
+handler = mangum.Mangum(app, lifespan="off")
+""",
+    ),
+    "think": (
+        "LangGraph + its PostgreSQL checkpointer, one graph",
+        """
+from typing import TypedDict
+from langgraph.checkpoint.postgres import PostgresSaver
+from langgraph.graph import StateGraph
+class State(TypedDict):
+    step: int
+graph = StateGraph(State)
+graph.add_node("step", lambda state: {"step": state["step"] + 1})
+graph.set_entry_point("step")
+graph.set_finish_point("step")
+compiled = graph.compile()
+""",
+    ),
+}
+# With the collector paused as the two handlers import (phi.handlers.cold_start), so that the floor gets the same help.
+CHILD_FLOOR = """
+import gc, json, sys, time
+sys.path[:0] = [{layer!r}]
+cpu, wall = time.process_time(), time.perf_counter()
+gc.disable()
+exec(compile({source!r}, "<floor>", "exec"), {{}})
+gc.freeze()
+gc.enable()
+print(json.dumps({{"cpu": time.process_time() - cpu, "wall": time.perf_counter() - wall}}))
+"""
+
+
+def time_floor(python: str, service: str, layer: Path) -> dict:
+    measured: dict = _run_child(python, CHILD_FLOOR.format(layer=str(layer), source=FLOORS[service][1]), service, None)
+    return measured
 
 
 # The API's first requests, each sequence in a fresh interpreter: a cold start followed by these GETs (no
@@ -255,6 +309,18 @@ def main(argv: list[str] | None = None) -> int:
         before, after = results[names[0]][service], results[names[-1]][service]
         ratio = f"{before['cpu'] / after['cpu']:.1f}x" if "cpu" in before and "cpu" in after else "-"
         print(f"{service:<12} " + " ".join(cells) + f" {GOALS.get(service, DEFAULT_GOAL):>6.1f} {ratio:>9}")
+    print(f"\nEach goal's floor: the framework alone, deployed layer, CPU seconds (wall), median of {args.repeat}:")
+    for service, (label, _) in FLOORS.items():
+        floor = median_of([time_floor(python, service, layer) for _ in range(args.repeat)])
+        handler = results[names[-1]][service]
+        if "error" in floor or "cpu" not in handler:
+            print(f"{service:<12} {label:<52} error: {floor.get('error', handler.get('error'))}")
+            continue
+        ours = handler["cpu"] - floor["cpu"]
+        print(
+            f"{service:<12} {label:<52} {floor['cpu']:>6.2f} [{floor['wall']:>5.2f}]  goal {GOALS[service]:.1f};"
+            f" the handler adds {ours:.2f} s"
+        )
     print_first_requests(python, code, layer, args.repeat)
     return 0
 
