@@ -38,8 +38,8 @@ BearerToken = Annotated[str, Depends(bearer_token)]
 @contextmanager
 def api_transaction() -> Iterator[DbConnection]:
     """The unit of work of an API or console request: each statement limited to
-    PHI_API_STATEMENT_TIMEOUT_SECONDS (a 503 `request_timed_out` past it)."""
-    with transaction(get_settings().api_statement_timeout_seconds) as conn:
+    PHI_API_STATEMENT_TIMEOUT_SECONDS (a 503 `request_timed_out` past it; 0 sets no limit)."""
+    with transaction(get_settings().api_statement_timeout_seconds or None) as conn:
         yield conn
 
 

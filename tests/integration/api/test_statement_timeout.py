@@ -46,6 +46,12 @@ def test_the_limit_holds_for_the_request_s_transaction_only(stack: object, setti
         assert conn.execute("SHOW statement_timeout").fetchone() == {"statement_timeout": "0"}
 
 
+def test_zero_sets_no_limit(stack: object, settings_override: dict[str, str]) -> None:
+    apply_settings({"PHI_API_STATEMENT_TIMEOUT_SECONDS": "0"})
+    with api_transaction() as conn:
+        assert conn.execute("SHOW statement_timeout").fetchone() == {"statement_timeout": "0"}
+
+
 def test_a_slow_statement_surfaces_as_request_timed_out_not_as_an_outage(stack: object) -> None:
     with pytest.raises(RequestTimedOut), transaction(statement_timeout_seconds=0.2) as conn:
         conn.execute("SELECT pg_sleep(30)")
