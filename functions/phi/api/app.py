@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from phi import names
@@ -64,12 +64,24 @@ def create_app() -> FastAPI:
         llm.router,
         approvals.router,
     ):
-        app.include_router(router)
+        _declare_on_app(app, router)
     for router in (members.router, catalog.router):
-        app.include_router(router)
+        _declare_on_app(app, router)
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
     return app
+
+
+def _declare_on_app(app: FastAPI, router: APIRouter) -> None:
+    """The router's routes, as the router built them, become the app's own.
+
+    `app.include_router` keeps the router and builds each route again, with the include's prefix, tags and
+    dependencies, at the app's first request: ~0.12 s of dependency analysis for our 78 routes on every API
+    Lambda's first answer after a cold start (issue 15 §1; bench/bench_cold_start.py prints it). Our routers
+    are included with nothing of that (no prefix, tags and dependencies set on the router itself, no
+    dependency overrides), so the routes they built are already the ones the app needs.
+    tests/unit/api/test_route_declaration.py checks that the app serves and documents the same."""
+    app.router.routes.extend(router.routes)
