@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -16,7 +15,7 @@ from phi.db import agents as agents_repo
 from phi.db import orgs as orgs_repo
 from phi.db import tasks as tasks_repo
 from phi.db import users as users_repo
-from phi.db.connection import DbConnection, transaction
+from phi.db.connection import DbConnection, api_transaction
 from phi.domain.models import Agent, AgentKey, Organization, OrgRole, Task, User
 from phi.errors import Forbidden, NotFound, Unauthorized
 from phi.services.security import ensure_session_live, hash_agent_key, user_id_from_token
@@ -33,14 +32,6 @@ def bearer_token(credentials: Annotated[HTTPAuthorizationCredentials | None, Dep
 
 
 BearerToken = Annotated[str, Depends(bearer_token)]
-
-
-@contextmanager
-def api_transaction() -> Iterator[DbConnection]:
-    """The unit of work of an API or console request: each statement limited to
-    PHI_API_STATEMENT_TIMEOUT_SECONDS (a 503 `request_timed_out` past it; 0 sets no limit)."""
-    with transaction(get_settings().api_statement_timeout_seconds or None) as conn:
-        yield conn
 
 
 def get_conn(_: BearerToken) -> Iterator[DbConnection]:

@@ -138,8 +138,8 @@ def transaction(statement_timeout_seconds: float | None = None) -> Iterator[DbCo
     """One unit of work: commits on success, rolls back on error. After the commit, and still holding the
     connection, it runs the after-commit hooks (what a hook writes on `conn` is committed in turn).
     Outages surface as ServiceUnavailable; with `statement_timeout_seconds`, a statement of this transaction
-    that runs longer is stopped and surfaces as RequestTimedOut (the limit ends with the transaction: SET LOCAL,
-    which pins an RDS Proxy connection only for the transaction's length)."""
+    that runs longer is stopped and surfaces as RequestTimedOut (the limit ends with the transaction, as with
+    SET LOCAL; whether RDS Proxy then pins the session is not measured: see the README's Security section)."""
     with _unavailable_on_outage(), get_pool().connection() as pooled:
         conn = cast(DbConnection, pooled)
         _after_commit[conn] = []
@@ -151,6 +151,14 @@ def transaction(statement_timeout_seconds: float | None = None) -> Iterator[DbCo
             commit(conn)
         finally:
             _after_commit.pop(conn, None)
+
+
+@contextmanager
+def api_transaction() -> Iterator[DbConnection]:
+    """The unit of work of an API or console request, log-in included: each statement limited to
+    PHI_API_STATEMENT_TIMEOUT_SECONDS (RequestTimedOut, a 503, past it; 0 sets no limit)."""
+    with transaction(get_settings().api_statement_timeout_seconds or None) as conn:
+        yield conn
 
 
 @contextmanager

@@ -9,11 +9,10 @@ answered faster because another organisation asked it would tell that it had."""
 
 from __future__ import annotations
 
-import threading
 from array import array
-from collections import OrderedDict
 
 from phi.embeddings.base import EmbeddingProvider
+from phi.recently_used import RecentlyUsed
 
 QUERY_VECTORS_KEPT = 256
 # A question longer than this is embedded every time rather than kept (the API bounds a search's question
@@ -26,29 +25,15 @@ class QueryVectors:
     mix: the key holds the model id and dimension that documents are stored and searched under."""
 
     def __init__(self, kept: int = QUERY_VECTORS_KEPT) -> None:
-        if kept < 1:
-            raise ValueError("kept must be at least 1")
-        self._kept = kept
-        self._vectors: OrderedDict[tuple[str, str, int, str], array[float]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._vectors: RecentlyUsed[tuple[str, str, int, str], array[float]] = RecentlyUsed(kept)
 
     def vector(self, embedder: EmbeddingProvider, question: str, scope: str) -> list[float]:
         """The question's vector; `scope` (the organisation) keeps one tenant's questions from answering another's."""
         key = (scope, embedder.model_id, embedder.dimension, question)
-        with self._lock:
-            kept = self._vectors.get(key)
-            if kept is not None:
-                self._vectors.move_to_end(key)
-                return kept.tolist()
-        [fresh] = embedder.embed([question])  # outside the lock: other questions go on meanwhile
-        stored = array("f", fresh)
-        if len(question) <= LONGEST_KEPT_QUESTION:
-            with self._lock:
-                self._vectors[key] = stored
-                self._vectors.move_to_end(key)
-                while len(self._vectors) > self._kept:
-                    self._vectors.popitem(last=False)
-        return stored.tolist()
+        stored = self._vectors.get(
+            key, lambda: array("f", embedder.embed([question])[0]), keep=len(question) <= LONGEST_KEPT_QUESTION
+        )
+        return stored.tolist()  # a copy: the caller may change it
 
     def __len__(self) -> int:
         return len(self._vectors)

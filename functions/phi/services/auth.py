@@ -8,11 +8,10 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 from phi.db import users as users_repo
-from phi.db.connection import transaction
+from phi.db.connection import api_transaction
 from phi.domain.models import User
 from phi.errors import RateLimited, Unauthorized
 from phi.services.security import hash_password, verify_password
-from phi.settings import get_settings
 
 MAX_FAILURES = 5
 WINDOW_SECONDS = 15 * 60
@@ -32,7 +31,7 @@ def retry_after_seconds(oldest_failure: datetime, now: datetime) -> int:
 
 def authenticate(email: str, password: str, client_ip: str) -> User:
     # Its own transaction (a failure is committed even though the request fails), under the API's statement limit.
-    with transaction(get_settings().api_statement_timeout_seconds or None) as conn:
+    with api_transaction() as conn:
         failures, oldest = users_repo.recent_login_failures(conn, email, client_ip, WINDOW_SECONDS)
         if failures >= MAX_FAILURES and oldest is not None:
             wait = retry_after_seconds(oldest, datetime.now(UTC))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -25,6 +23,7 @@ from phi.definitions.registry import AD_HOC, template_definition
 from phi.definitions.table import TableError
 from phi.domain.models import EventType
 from phi.errors import NotFound
+from phi.recently_used import RecentlyUsed
 from phi.workflows.approvals import resume_approval
 from phi.workflows.compiler import compile_definition
 from phi.workflows.contracts import (
@@ -116,21 +115,10 @@ class CompiledGraphs:
     and the config), so steps share it and each takes a copy bound to its own checkpointer."""
 
     def __init__(self, size: int) -> None:
-        self._size = size
-        self._graphs: OrderedDict[tuple[str, ...], CompiledStateGraph] = OrderedDict()
-        self._lock = threading.Lock()
+        self._graphs: RecentlyUsed[tuple[str, ...], CompiledStateGraph] = RecentlyUsed(size)
 
     def get(self, key: tuple[str, ...], build: Callable[[], StateGraph]) -> CompiledStateGraph:
-        with self._lock:
-            if key in self._graphs:
-                self._graphs.move_to_end(key)
-                return self._graphs[key]
-        compiled = build().compile()
-        with self._lock:
-            self._graphs[key] = compiled
-            while len(self._graphs) > self._size:
-                self._graphs.popitem(last=False)
-        return compiled
+        return self._graphs.get(key, lambda: build().compile())
 
 
 _compiled_graphs = CompiledGraphs(size=64)

@@ -7,8 +7,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from phi.api.deps import api_transaction
-from phi.db.connection import after_commit, transaction
+from phi.db.connection import after_commit, api_transaction, transaction
 from phi.errors import RequestTimedOut
 from tests.conftest import apply_settings
 from tests.support.api import ApiSession

@@ -22,7 +22,7 @@ from phi.api.console.session import (
     end_session,
     start_session,
 )
-from phi.api.deps import admin_org, api_transaction, client_ip, org_of_caller
+from phi.api.deps import admin_org, client_ip, org_of_caller
 from phi.api.routers.auth import SignupRequest
 from phi.api.routers.orgs import OrgCreate
 from phi.db import agents as agents_repo
@@ -31,7 +31,7 @@ from phi.db import members as members_repo
 from phi.db import orgs as orgs_repo
 from phi.db import tasks as tasks_repo
 from phi.db import users as users_repo
-from phi.db.connection import rollback
+from phi.db.connection import api_transaction, rollback
 from phi.domain.models import OrgRole, User
 from phi.errors import BadRequest, Forbidden, PhiError
 from phi.services import members as members_service

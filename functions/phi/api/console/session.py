@@ -15,9 +15,8 @@ from uuid import UUID
 
 from fastapi import Depends, Request, Response
 
-from phi.api.deps import api_transaction
 from phi.db import users as users_repo
-from phi.db.connection import DbConnection
+from phi.db.connection import DbConnection, api_transaction
 from phi.domain.models import User
 from phi.errors import Forbidden, Unauthorized
 from phi.services.security import ensure_session_live, user_id_from_token
