@@ -4,9 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup browser demo dev test lint typecheck unit integration e2e infra layers synth bench clean
+.PHONY: setup browser mariadb demo dev test lint typecheck unit integration e2e infra layers synth bench clean
 
-setup: $(STAMP) browser
+setup: $(STAMP) browser mariadb
 
 browser:  ## Debian's chromium, which the console's browser tests drive (Playwright never downloads one here)
 	@command -v chromium >/dev/null 2>&1 || { \
@@ -15,10 +15,17 @@ browser:  ## Debian's chromium, which the console's browser tests drive (Playwri
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium </dev/null; }
 
+mariadb:  ## Debian's mariadb-server, which the local agent's MySQL-family tests start in a temporary directory
+	@command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || { \
+	  echo "Installing mariadb-server (apt-get) for the local agent's MySQL / MariaDB tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mariadb-server </dev/null; }
+
 $(STAMP): pyproject.toml local_agent/pyproject.toml infra_cdk/package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[embedded,dev]" -e ./local_agent
+	$(BIN)/python -m pip install --quiet -e ".[embedded,dev]" -e "./local_agent[mysql]"
 	npm ci --prefix infra_cdk --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
 

@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -117,6 +118,36 @@ def _sqlite_creator(path: Path | None) -> Callable[[], sqlite3.Connection]:
     return connect
 
 
+# MySQL's field type code for TIMESTAMP columns (the client protocol's, the same for every driver).
+_MYSQL_TIMESTAMP_FIELD = 7
+
+
+def _mysql_conversions(driver: str) -> dict[Any, Any]:
+    """The driver's result conversions, with TIMESTAMP values made UTC-aware: MySQL stores a TIMESTAMP as an
+    instant and returns it as wall-clock time of the session's zone, which every session here sets to
+    '+00:00'. Left zone-less, the cloud would read it as the warehouse's wall-clock time (the rule for DATETIME
+    and other zone-less values) and shift it by the warehouse's offset."""
+    if driver == "pymysql":
+        from pymysql.converters import conversions, convert_datetime
+    elif driver == "mysqldb":
+        from MySQLdb.converters import (  # type: ignore[import-not-found,no-redef,unused-ignore]
+            DateTime_or_None as convert_datetime,
+        )
+        from MySQLdb.converters import conversions  # type: ignore[import-not-found,no-redef,unused-ignore]
+    else:
+        raise ValueError(
+            f"the MySQL driver {driver!r} is not supported: use mysql+pymysql:// (or mysql+mysqldb://), whose "
+            "TIMESTAMP values the agent can read as UTC instants"
+        )
+
+    def utc_timestamp(value: Any) -> Any:
+        moment = convert_datetime(value)
+        # A zero date ('0000-00-00 00:00:00') stays text: the cloud counts it as unreadable.
+        return moment.replace(tzinfo=UTC) if isinstance(moment, datetime) else moment
+
+    return {**conversions, _MYSQL_TIMESTAMP_FIELD: utc_timestamp}
+
+
 def _error_text(error: SQLAlchemyError) -> str:
     original = getattr(error, "orig", None)
     message = str(original) if original is not None else str(error)
@@ -133,7 +164,8 @@ def map_database_error(error: SQLAlchemyError) -> ToolError:
         sqlstate == "57014"
         or "statement timeout" in lowered
         or lowered == "interrupted"
-        or ("max_execution_time" in lowered)
+        or "max_execution_time" in lowered
+        or "max_statement_time" in lowered
     ):
         return ToolError("Tool.Timeout", f"the query ran longer than its time limit ({message})")
     if sqlstate == "25006" or "readonly" in lowered or "read-only" in lowered or "read only" in lowered:
@@ -211,6 +243,8 @@ class DbQueryTool:
             existing = " ".join(existing) if isinstance(existing, tuple) else existing
             options["connect_args"] = {"options": f"{existing} -c default_transaction_read_only=on".strip()}
             options["pool_reset_on_return"] = None  # the reset event below rolls back and discards
+        if backend in {"mysql", "mariadb"}:
+            options["connect_args"] = {"conv": _mysql_conversions(self._url.get_driver_name())}
         engine = create_engine(self._url, **options)
         if engine.dialect.name == "postgresql":
             self._prepare_postgresql(engine)
@@ -277,7 +311,10 @@ class DbQueryTool:
             connection.exec_driver_sql("SET LOCAL idle_in_transaction_session_timeout = 0")
         elif name in {"mysql", "mariadb"}:
             connection.exec_driver_sql("SET TRANSACTION READ ONLY")
-            connection.exec_driver_sql(f"SET SESSION max_execution_time = {milliseconds}")
+            if getattr(self._engine.dialect, "is_mariadb", False):  # MariaDB's name and unit (seconds)
+                connection.exec_driver_sql(f"SET SESSION max_statement_time = {milliseconds / 1000:.3f}")
+            else:
+                connection.exec_driver_sql(f"SET SESSION max_execution_time = {milliseconds}")
         elif name == "mssql":
             raw = connection.connection.dbapi_connection
             if raw is not None and hasattr(raw, "timeout"):
