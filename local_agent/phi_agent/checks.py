@@ -101,6 +101,7 @@ def _check_tools(registry: ToolRegistry, report: CheckReport, allow_privileged: 
             continue
         if isinstance(tool, DbQueryTool):
             _check_login(tool, report, allow_privileged)
+            _check_temp_file_limit(tool, report)
 
 
 def _check_login(tool: DbQueryTool, report: CheckReport, allow_privileged: bool) -> None:
@@ -121,6 +122,26 @@ def _check_login(tool: DbQueryTool, report: CheckReport, allow_privileged: bool)
         )
     else:
         report.add("db login", privileges.describe())
+
+
+def _check_temp_file_limit(tool: DbQueryTool, report: CheckReport) -> None:
+    """A warning, not a failure: without the limit one sorting query can fill the server's disk until its timeout."""
+    try:
+        limit = tool.temp_file_limit()
+    except ToolError as error:
+        report.add("temp files", f"could not read temp_file_limit: {error.cause}")
+        return
+    if limit is None:
+        return
+    if limit == "-1":
+        report.add(
+            "temp files",
+            "the database login's temp_file_limit = -1 (unlimited)\nWARNING: one query can write temporary files "
+            "on the database server until its time limit; run ALTER ROLE <login> SET temp_file_limit = '1GB' "
+            "(see the README).",
+        )
+    else:
+        report.add("temp files", f"the database login's temp_file_limit = {limit}")
 
 
 def run_checks(

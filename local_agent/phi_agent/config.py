@@ -49,11 +49,14 @@ class FileReadSettings(_Lenient):
     max_rows: int = Field(default=100_000, gt=0)
     max_result_bytes: int = Field(default=DEFAULT_MAX_RESULT_BYTES, ge=1_024)
     max_row_bytes: int = Field(default=DEFAULT_MAX_ROW_BYTES, ge=1_024)
-    # Excel files are zip archives: refuse bombs before parsing them.
+    # Files larger than max_file_bytes are refused (CSV too). Excel files are zip archives: refuse bombs
+    # before parsing them.
     max_file_bytes: int = Field(default=200 * 1024 * 1024, ge=1_024)
     max_uncompressed_bytes: int = Field(default=500 * 1024 * 1024, ge=1_024)
     max_compression_ratio: float = Field(default=100, gt=1)
     max_shared_strings_bytes: int = Field(default=64 * 1024 * 1024, ge=1_024)
+    # Any other part but the sheets (styles, workbook, themes…): openpyxl parses them whole before reading.
+    max_part_bytes: int = Field(default=16 * 1024 * 1024, ge=1_024)
     max_cells: int = Field(default=20_000_000, gt=0)
     max_columns: int = Field(default=4_096, gt=0)
     timeout_seconds: float = Field(default=60, gt=0)

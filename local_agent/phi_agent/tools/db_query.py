@@ -14,7 +14,9 @@ Layers, each enough on its own for what it covers:
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import json
 import logging
 import math
 import sqlite3
@@ -40,7 +42,14 @@ from phi_agent.tools.params import decode_params
 from phi_agent.tools.sql_guard import SqlGuard
 
 logger = logging.getLogger(__name__)
-STREAM_BATCH_ROWS = 1_000
+# Rows the driver may hold before the agent has measured them: it loads a whole fetch before any cap is
+# checked, so the fetch is sized from the byte limits (see rows_per_fetch), never above this.
+MAX_ROWS_PER_FETCH = 1_000
+# JSON values from the database deeper than this are refused: parsing and measuring them recurse.
+MAX_JSON_DEPTH = 100
+# SQLite builds its table-valued JSON functions on first use by declaring a virtual table, which the
+# authorizer (rightly) sees as a schema write; built once at connect, before the authorizer is set.
+_SQLITE_TABLE_FUNCTIONS = "SELECT 1 FROM json_each('[]'), json_tree('[]')"
 _SQLITE_PROGRESS_STEPS = 10_000
 # Predefined PostgreSQL roles that reach the server's files or other sessions.
 DANGEROUS_PG_ROLES = ("pg_read_server_files", "pg_write_server_files", "pg_execute_server_program", "pg_signal_backend")
@@ -146,6 +155,47 @@ def _mysql_conversions(driver: str) -> dict[Any, Any]:
         return moment.replace(tzinfo=UTC) if isinstance(moment, datetime) else moment
 
     return {**conversions, _MYSQL_TIMESTAMP_FIELD: utc_timestamp}
+
+
+def rows_per_fetch(max_result_bytes: int, max_row_bytes: int) -> int:
+    """How many rows one fetch may bring: rows within the per-row limit then fill at most the result limit.
+
+    The driver loads a whole fetch before the agent measures a row, so a fixed batch of large rows would
+    take (batch x row size) of memory before any limit is checked.
+    """
+    return max(1, min(MAX_ROWS_PER_FETCH, max_result_bytes // max_row_bytes))
+
+
+def json_depth(value: Any) -> int:
+    """Nesting depth of a parsed JSON value, walked without recursion."""
+    deepest = 0
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            deepest = max(deepest, depth)
+            pending.extend((child, depth + 1) for child in item)
+    return deepest
+
+
+def load_bounded_json(data: str | bytes) -> Any:
+    """json.loads for the driver's json/jsonb values, refusing nesting the agent could not measure or send."""
+    try:
+        value = json.loads(data)
+    except RecursionError:
+        value = None
+        too_deep = True
+    else:
+        too_deep = json_depth(value) > MAX_JSON_DEPTH
+    if too_deep:
+        raise ToolError(
+            "Tool.ResultTooLarge",
+            f"a JSON value is nested more than {MAX_JSON_DEPTH} levels deep; select a part of it "
+            "(e.g. column->'key') or cast it to text",
+        )
+    return value
 
 
 def _error_text(error: SQLAlchemyError) -> str:
@@ -259,6 +309,9 @@ class DbQueryTool:
         def _read_only(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA query_only = ON")
+            # A SQLite built without JSON has no such functions: nothing to build then.
+            with contextlib.suppress(sqlite3.OperationalError):
+                cursor.execute(_SQLITE_TABLE_FUNCTIONS).fetchall()
             cursor.close()
             # No string or blob larger than one row's budget can even be built, and nothing can be attached.
             dbapi_connection.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, max(1_024, max_value))
@@ -273,6 +326,10 @@ class DbQueryTool:
             if privileges.dangerous:
                 dbapi_connection.close()
                 raise PrivilegedLoginError(privileges)
+
+        @event.listens_for(engine, "connect")
+        def _bounded_json(dbapi_connection: Any, _record: Any) -> None:
+            _use_bounded_json(dbapi_connection)
 
         @event.listens_for(engine, "reset")
         def _reset_session(dbapi_connection: Any, _record: Any, reset_state: Any) -> None:
@@ -389,7 +446,12 @@ class DbQueryTool:
                         self._sqlite_session(connection, deadline),
                         _Watchdog(max(0.001, deadline - time.monotonic()), self._canceller(connection)) as watchdog,
                     ):
-                        streaming = connection.execution_options(stream_results=True, yield_per=STREAM_BATCH_ROWS)
+                        streaming = connection.execution_options(
+                            stream_results=True,
+                            max_row_buffer=rows_per_fetch(
+                                self._settings.max_result_bytes, self._settings.max_row_bytes
+                            ),
+                        )
                         result = streaming.execute(text(checked.sql), params)
                         if not result.returns_rows:
                             raise ToolError("Tool.NotAllowed", "the statement returned no rows")
@@ -454,6 +516,20 @@ class DbQueryTool:
             raise map_database_error(error) from None
         return None
 
+    def temp_file_limit(self) -> str | None:
+        """PostgreSQL's `temp_file_limit` for this login ("-1" is unlimited; None on other databases).
+
+        Only a superuser can set it, so the agent cannot bound the temporary files a sort or a hash writes on
+        the server; the login's own setting (`ALTER ROLE … SET temp_file_limit`) does.
+        """
+        if self._engine.dialect.name != "postgresql":
+            return None
+        try:
+            with self._engine.connect() as connection:
+                return str(connection.exec_driver_sql("SHOW temp_file_limit").scalar_one())
+        except SQLAlchemyError as error:
+            raise map_database_error(error) from None
+
     def _read_only_mode(self) -> str:
         name = self._engine.dialect.name
         if name == "postgresql":
@@ -463,6 +539,19 @@ class DbQueryTool:
         if name == "sqlite":
             return "read-only file (mode=ro), query_only, authorizer + statement check"
         return "statement check only: use a read-only database login"
+
+
+def _use_bounded_json(dbapi_connection: Any) -> None:
+    """Parse json/jsonb values with `load_bounded_json` (psycopg 3 or psycopg2)."""
+    if type(dbapi_connection).__module__.startswith("psycopg2"):
+        import psycopg2.extras
+
+        psycopg2.extras.register_default_json(dbapi_connection, loads=load_bounded_json)
+        psycopg2.extras.register_default_jsonb(dbapi_connection, loads=load_bounded_json)
+        return
+    from psycopg.types.json import set_json_loads
+
+    set_json_loads(load_bounded_json, dbapi_connection)
 
 
 def _postgres_privileges(dbapi_connection: Any) -> Privileges:

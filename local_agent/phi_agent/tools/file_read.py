@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import os
+import re
+import threading
 import time
 import zipfile
 from collections.abc import Iterator, Sequence
@@ -20,6 +22,9 @@ from phi_agent.tools.base import CappedRows, TabularResult, check_deadline, effe
 CSV_SUFFIXES = frozenset({".csv", ".tsv", ".txt"})
 EXCEL_SUFFIXES = frozenset({".xlsx", ".xlsm"})
 _SNIFF_BYTES = 64 * 1024
+_SNIFF_LINES = 20
+_DELIMITERS = (",", ";", "\t", "|")
+_QUOTED = re.compile(r'"[^"]*"')
 _MAX_ZIP_MEMBERS = 10_000
 _RATIO_CHECK_MIN_BYTES = 1024 * 1024
 
@@ -76,14 +81,34 @@ def _pick(rows: Iterator[Sequence[Any]], indexes: list[int]) -> Iterator[list[An
 
 
 def _csv_dialect(path: Path) -> type[csv.Dialect] | str:
-    with path.open("r", encoding="utf-8-sig", newline="") as sample_file:
-        sample = sample_file.read(_SNIFF_BYTES)
     if path.suffix.lower() == ".tsv":
         return "excel-tab"
-    try:
-        return csv.Sniffer().sniff(sample, delimiters=",;\t|")
-    except csv.Error:
-        return "excel"
+    with path.open("r", encoding="utf-8-sig", newline="") as sample_file:
+        sample = sample_file.read(_SNIFF_BYTES)
+    delimiter = guess_delimiter(sample)
+    if delimiter == "\t":
+        return "excel-tab"
+    return type("Detected", (csv.excel,), {"delimiter": delimiter})
+
+
+def guess_delimiter(sample: str) -> str:
+    """The delimiter of a CSV sample: the candidate found most consistently in its first lines.
+
+    Linear in the sample (csv.Sniffer is quadratic on crafted input and holds the GIL meanwhile). Quoted
+    text is ignored; a delimiter found the same number of times on every line wins, then the most frequent.
+    """
+    lines = [_QUOTED.sub("", line) for line in sample.splitlines()[:_SNIFF_LINES] if line.strip()]
+    if len(lines) > 1 and not sample.endswith(("\n", "\r")):
+        lines.pop()  # the sample may end inside a line
+    best, best_score = ",", (False, 0)
+    for candidate in _DELIMITERS:
+        counts = [line.count(candidate) for line in lines]
+        if not counts or counts[0] == 0:
+            continue
+        score = (all(count == counts[0] for count in counts), counts[0])
+        if score > best_score:
+            best, best_score = candidate, score
+    return best
 
 
 def _non_empty(rows: Iterator[Sequence[Any]]) -> Iterator[Sequence[Any]]:
@@ -92,18 +117,51 @@ def _non_empty(rows: Iterator[Sequence[Any]]) -> Iterator[Sequence[Any]]:
             yield row
 
 
-def _limited_lines(handle: Any, max_line_bytes: int, name: str) -> Iterator[str]:
-    """Lines of a text file; a line longer than the per-row budget fails before it is parsed."""
-    while True:
-        line = handle.readline(max_line_bytes + 1)
-        if not line:
-            return
-        if len(line) > max_line_bytes and not line.endswith("\n"):
-            raise ToolError(
-                "Tool.ResultTooLarge",
-                f"'{name}' has a line longer than {max_line_bytes} characters (the per-row limit)",
-            )
-        yield line
+class _BoundedCsvSource:
+    """The lines csv.reader parses, bounded per *logical* row and by the deadline.
+
+    A quoted field may hold newlines, so one row can span the whole file while every physical line is
+    short: the characters read since the last row was produced are counted, and reading stops with a
+    readable reason past the per-row limit, before the csv module has built the row.
+    """
+
+    def __init__(self, handle: Any, max_row_chars: int, deadline: float, name: str) -> None:
+        self._handle = handle
+        self._max_row_chars = max_row_chars
+        self._deadline = deadline
+        self._name = name
+        self._row_chars = 0
+
+    def lines(self) -> Iterator[str]:
+        while True:
+            line = self._handle.readline(self._max_row_chars - self._row_chars + 1)
+            if not line:
+                return
+            self._row_chars += len(line)
+            if self._row_chars > self._max_row_chars:
+                raise ToolError(
+                    "Tool.ResultTooLarge",
+                    f"'{self._name}' has a row longer than {self._max_row_chars} characters (the per-row limit; "
+                    "a quoted field may span lines)",
+                )
+            check_deadline(self._deadline)
+            yield line
+
+    def rows(self, reader: Iterator[list[str]]) -> Iterator[list[str]]:
+        """The reader's rows; each one starts a new count (csv.reader reads no further than the row it yields)."""
+        for row in reader:
+            self._row_chars = 0
+            yield row
+
+
+_field_limit_lock = threading.Lock()
+
+
+def _allow_csv_fields_up_to(max_chars: int) -> None:
+    """csv's field limit (process-wide, 128 KiB by default) follows the per-row limit; it is only ever raised."""
+    with _field_limit_lock:
+        if csv.field_size_limit() < max_chars:
+            csv.field_size_limit(max_chars)
 
 
 class _SheetScanner:
@@ -144,12 +202,22 @@ class _SheetScanner:
             yield row
 
 
-def check_workbook_archive(path: Path, settings: FileReadSettings) -> None:
-    """Refuse an .xlsx whose zip declares too much data or compresses suspiciously well, before parsing."""
+def check_file_size(path: Path, settings: FileReadSettings) -> None:
     if path.stat().st_size > settings.max_file_bytes:
         raise ToolError(
             "Tool.ResultTooLarge", f"'{path.name}' is larger than {settings.max_file_bytes} bytes (the file size limit)"
         )
+
+
+def _is_worksheet(member: zipfile.ZipInfo) -> bool:
+    """A sheet's own XML: read row by row later, bounded by cells, bytes and time rather than by size."""
+    name = member.filename.lower()
+    return name.startswith("xl/worksheets/") and name.count("/") == 2 and name.endswith(".xml")
+
+
+def check_workbook_archive(path: Path, settings: FileReadSettings) -> None:
+    """Refuse an .xlsx whose zip declares too much data or compresses suspiciously well, before parsing."""
+    check_file_size(path, settings)
     try:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
@@ -178,6 +246,14 @@ def check_workbook_archive(path: Path, settings: FileReadSettings) -> None:
                 "Tool.ResultTooLarge",
                 f"'{path.name}': its shared strings take {member.file_size} bytes, more than the "
                 f"{settings.max_shared_strings_bytes} allowed",
+            )
+        # openpyxl parses the other parts (styles, workbook, relationships…) whole, into trees many times
+        # their size, before the first cell is read: they are bounded before it opens the file.
+        if not shared_strings and not _is_worksheet(member) and member.file_size > settings.max_part_bytes:
+            raise ToolError(
+                "Tool.ResultTooLarge",
+                f"'{path.name}': part {member.filename} unpacks to {member.file_size} bytes, more than the "
+                f"{settings.max_part_bytes} allowed for a part other than a sheet",
             )
 
 
@@ -219,11 +295,13 @@ class FileReadTool:
 
     @contextmanager
     def _open_csv(self, path: Path, columns: list[str] | None, limit: int, deadline: float) -> Iterator[TabularResult]:
-        dialect = _csv_dialect(path)
+        check_file_size(path, self._settings)
+        _allow_csv_fields_up_to(self._settings.max_row_bytes)
         try:
+            dialect = _csv_dialect(path)
             with path.open("r", encoding="utf-8-sig", newline="") as handle:
-                lines = _limited_lines(handle, self._settings.max_row_bytes, path.name)
-                reader = csv.reader(lines, dialect)
+                source = _BoundedCsvSource(handle, self._settings.max_row_bytes, deadline, path.name)
+                reader = source.rows(csv.reader(source.lines(), dialect))
                 header = _header_names(next(reader, []))
                 self._check_width(header, path)
                 indexes = _column_picker(header, columns)
