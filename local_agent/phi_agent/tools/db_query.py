@@ -38,7 +38,7 @@ from phi_agent.config import DbQuerySettings
 from phi_agent.errors import ToolError
 from phi_agent.logs import log_fields
 from phi_agent.tools.base import CappedRows, TabularResult, effective_max_rows, parse_args
-from phi_agent.tools.params import decode_params
+from phi_agent.tools.params import decode_params, match_placeholders
 from phi_agent.tools.sql_guard import SqlGuard
 
 logger = logging.getLogger(__name__)
@@ -265,7 +265,7 @@ class DbQueryTool:
         self._url = database_url(url)
         self._allow_privileged = allow_privileged_login
         self._engine = self._create_engine(pool_size)
-        self._guard = SqlGuard(self._engine.dialect.name)
+        self._guard = SqlGuard(self._engine.dialect.name, default_schema=self._url.database)
 
     @property
     def dialect_name(self) -> str:
@@ -433,6 +433,7 @@ class DbQueryTool:
         request = parse_args(DbQueryArgs, args)
         checked = self._guard.check(request.sql)
         params = decode_params(request.params, self._engine.dialect.name)
+        match_placeholders(params, checked.parameters)
         timeout = self._timeout(timeout_seconds)
         deadline = time.monotonic() + timeout
         limit = effective_max_rows(request.max_rows, self._settings.max_rows)
@@ -452,7 +453,12 @@ class DbQueryTool:
                                 self._settings.max_result_bytes, self._settings.max_row_bytes
                             ),
                         )
-                        result = streaming.execute(text(checked.sql), params)
+                        try:
+                            result = streaming.execute(text(checked.text_sql), params)
+                        except OverflowError as error:  # a driver that cannot hold a value raises it unwrapped
+                            raise ToolError(
+                                "Tool.BadRequest", f"args.params: a value is out of range for this database ({error})"
+                            ) from None
                         if not result.returns_rows:
                             raise ToolError("Tool.NotAllowed", "the statement returned no rows")
                         rows = CappedRows(
@@ -554,6 +560,25 @@ def _use_bounded_json(dbapi_connection: Any) -> None:
     set_json_loads(load_bounded_json, dbapi_connection)
 
 
+# Functions outside the system schemas that the login may execute and that take one row (a table's
+# composite type, or a pseudo-type such as record/anyelement) and nothing else without a default:
+# PostgreSQL's functional notation calls them as `alias.name`, which reads like a column.
+_ROW_FUNCTIONS_SQL = """
+SELECT p.oid::regprocedure::text
+FROM pg_proc p
+JOIN pg_namespace n ON n.oid = p.pronamespace
+JOIN pg_type t ON t.oid = p.proargtypes[0]
+WHERE p.pronargs >= 1 AND p.pronargs - p.pronargdefaults <= 1 AND p.prokind = 'f'
+  AND (t.typtype = 'p' OR t.typrelid <> 0)
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
+  AND NOT EXISTS (
+    SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.classid = 'pg_proc'::regclass AND d.deptype = 'e'
+  )
+  AND has_function_privilege(p.oid, 'EXECUTE')
+ORDER BY 1
+"""
+
+
 def _postgres_privileges(dbapi_connection: Any) -> Privileges:
     roles = ", ".join(f"'{role}'" for role in DANGEROUS_PG_ROLES)
     cursor = dbapi_connection.cursor()
@@ -569,6 +594,8 @@ def _postgres_privileges(dbapi_connection: Any) -> Privileges:
             "FROM pg_roles r WHERE r.rolname = current_user"
         )
         row = cursor.fetchone()
+        cursor.execute(_ROW_FUNCTIONS_SQL)
+        row_functions = [str(name) for (name,) in cursor.fetchall()]
     finally:
         cursor.close()
         dbapi_connection.rollback()
@@ -586,6 +613,13 @@ def _postgres_privileges(dbapi_connection: Any) -> Privileges:
         if flag
     ]
     notes.append(f"may write to {writable} table(s)" if writable else "no write privilege on any table")
+    if row_functions:
+        shown = ", ".join(row_functions[:5]) + (f" and {len(row_functions) - 5} more" if len(row_functions) > 5 else "")
+        notes.append(
+            f"WARNING: may execute {len(row_functions)} function(s) of a table row ({shown}); PostgreSQL runs "
+            "f(row) for `alias.f`, which the statement check cannot tell from a column: REVOKE EXECUTE on "
+            "them FROM PUBLIC and from this login"
+        )
     return Privileges(str(login), dangerous, notes)
 
 

@@ -12,7 +12,8 @@ value may also be a one-key object naming its type:
 - `{"$date": "2026-11-20"}` → a `datetime.date` (SQLite: the text `2026-11-20`).
 
 Any other object (`{"$time": …}`, two keys, a plain mapping) or a list is `Tool.BadRequest` naming the
-parameter.
+parameter, and so is a value the database cannot hold (an integer outside SQLite's 64 bits, a date and time
+that leaves the years 1 to 9999 once moved to UTC). The names given must be exactly the query's placeholders.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any
 from phi_agent.errors import ToolError
 
 TYPED_KEYS = ("$datetime", "$date")
+SQLITE_INTEGERS = range(-(2**63), 2**63)
 PlainValue = bool | int | float | str | None
 BoundValue = PlainValue | datetime | date
 
@@ -89,6 +91,31 @@ def for_driver(value: BoundValue, dialect_name: str) -> Any:
 
 def decode_params(params: Mapping[str, Any] | None, dialect_name: str) -> dict[str, Any]:
     """`args.params` decoded and converted for the database; raises Tool.BadRequest naming the parameter."""
-    return {
-        str(name): for_driver(decode_value(str(name), value), dialect_name) for name, value in (params or {}).items()
-    }
+    return {str(name): _driver_value(str(name), value, dialect_name) for name, value in (params or {}).items()}
+
+
+def _driver_value(name: str, raw: Any, dialect_name: str) -> Any:
+    value = decode_value(name, raw)
+    if dialect_name == "sqlite" and isinstance(value, int) and value not in SQLITE_INTEGERS:
+        raise _bad(
+            name,
+            f"{value} does not fit in a SQLite integer (64 bits); pass it as a string or a number with a decimal point",
+        )
+    try:
+        return for_driver(value, dialect_name)
+    except OverflowError:
+        raise _bad(name, f"{raw!r} is out of range for {dialect_name} once converted to UTC") from None
+
+
+def match_placeholders(params: Mapping[str, Any], placeholders: frozenset[str]) -> None:
+    """The query's `:name` placeholders and the names in `args.params` must be the same."""
+    missing = sorted(placeholders - set(params))
+    unused = sorted(set(params) - placeholders)
+    used = ", ".join(f":{name}" for name in sorted(placeholders)) or "no parameters"
+    if missing:
+        raise ToolError(
+            "Tool.BadRequest",
+            f"args.params: no value for {', '.join(':' + name for name in missing)} (the query uses {used})",
+        )
+    if unused:
+        raise _bad(unused[0], f"the query has no placeholder :{unused[0]} (it uses {used})")

@@ -5,8 +5,10 @@ Deliberately absent, among others: everything that reads or writes server files 
 lo_*, load_file, readfile), changes settings or session state (set_config, current_setting except below,
 advisory locks, pg_notify, nextval/setval), signals other sessions (pg_terminate_backend,
 pg_cancel_backend), reaches other servers (dblink*, openrowset), runs SQL given as text (query_to_xml,
-ts_stat), sleeps (pg_sleep, sleep, benchmark), or only exists to build huge values (repeat, zeroblob,
-randomblob, lpad/rpad; SQLite's printf/format, whose width loop runs for seconds inside one step).
+ts_stat), sleeps (pg_sleep, sleep, benchmark), or can build a huge value from a tiny query through a width or a
+count (repeat, replicate, space, zeroblob, randomblob, lpad/rpad, and `format`/`printf` on every database:
+PostgreSQL's `format('%150000000s', 'x')` builds 150 MB inside the server before any row limit applies,
+SQLite's width loop runs for seconds inside one step).
 
 `generate_series` and `unnest` are allowed: they are pure, warehouse reports use them to fill empty hours
 and days, and the size of what they produce is bounded by the agent's deadline and its row and byte caps.
@@ -37,7 +39,7 @@ regr_r2 regr_count regr_avgx regr_avgy percentile_cont percentile_disc mode bool
 bit_or any_value
 char_length character_length octet_length bit_length position strpos left right initcap reverse split_part
 regexp_replace regexp_match regexp_matches regexp_split_to_array regexp_split_to_table regexp_like
-regexp_count regexp_substr regexp_instr translate btrim concat_ws format md5 sha224 sha256 sha384 sha512
+regexp_count regexp_substr regexp_instr translate btrim concat_ws md5 sha224 sha256 sha384 sha512
 encode decode to_hex ascii chr starts_with quote_ident quote_literal quote_nullable normalize unistr
 unnest generate_series array_length array_position array_positions array_to_string string_to_array
 string_to_table cardinality array_append array_prepend array_cat array_remove array_replace array_upper
@@ -66,7 +68,7 @@ makedate maketime extract convert_tz date time timestamp to_days from_days
 group_concat json_extract json_unquote json_object json_array json_arrayagg json_objectagg json_length
 json_contains json_keys json_type json_valid
 ifnull if instr locate left right lpad_disabled char_length character_length octet_length reverse
-regexp_replace regexp_like regexp_substr regexp_instr concat_ws format md5 sha1 sha2 hex unhex ascii
+regexp_replace regexp_like regexp_substr regexp_instr concat_ws md5 sha1 sha2 hex unhex ascii
 truncate div pow pi degrees radians sin cos tan asin acos atan atan2 cot rand
 std stddev stddev_pop stddev_samp variance var_pop var_samp bit_and bit_or bit_xor any_value
 cast convert
@@ -74,7 +76,7 @@ cast convert
 
 _TSQL = """
 getdate getutcdate sysdatetime sysutcdatetime sysdatetimeoffset datepart datename datediff datediff_big
-dateadd datefromparts datetimefromparts eomonth year month day isdate todatetimeoffset switchoffset format
+dateadd datefromparts datetimefromparts eomonth year month day isdate todatetimeoffset switchoffset
 string_agg iif isnull choose charindex patindex len datalength left right reverse stuff str concat_ws
 try_cast try_convert convert cast json_value json_query isjson stdev stdevp var varp count_big
 square pi degrees radians sin cos tan asin acos atan atn2 cot rand

@@ -11,7 +11,16 @@ so what runs is exactly what was checked, whatever a tokenizer difference betwee
 - every function called, wherever it appears (select list, WHERE, CASE, ORDER BY, window, FROM, LATERAL),
   is normalised (quotes, U& escapes, schema qualification, case) and must be on the dialect's allow-list of
   side-effect-free functions; schema-qualified calls are allowed only for `pg_catalog` on PostgreSQL;
-- anything that cannot be parsed is refused (fail closed).
+- no field selection on a row value (PostgreSQL `(s).label` runs a function `label(s)` when `s` has no
+  such field);
+- no relation of the database's system schemas (catalogs, statistics, other sessions, stored credentials),
+  see `SYSTEM_SCHEMAS`; SQLite's `sqlite_master`/`sqlite_schema` stay readable (the schema of the file the
+  login reads anyway), its `pragma_*` table functions do not;
+- anything that cannot be parsed, checked or re-generated faithfully is refused (fail closed).
+
+Only real placeholders (`:name` outside literals and quoted names) are parameters: every other `:` in the
+re-generated SQL is escaped for SQLAlchemy's `text()`, so a `:p` inside `':p'` stays text and a driver
+that binds on the client side (psycopg2, PyMySQL) can never paste a value into a literal.
 
 Every refusal is `Tool.NotAllowed` with a readable reason that names the function or construct.
 """
@@ -20,11 +29,13 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 from dataclasses import dataclass
 
 import sqlglot
+from sqlalchemy import text
 from sqlglot import exp
-from sqlglot.errors import SqlglotError
+from sqlglot.errors import ErrorLevel, SqlglotError
 from sqlglot.tokens import Token, TokenType
 
 from phi_agent.errors import ToolError
@@ -108,36 +119,31 @@ _ALLOWED_QUERY_NODES: frozenset[type[exp.Expression]] = frozenset(
 _REFUSED_MODULES = ("ddl", "dml", "constraints", "properties")
 _FUNCTION_HEAD = re.compile(r'\s*(?:"((?:[^"]|"")+)"|`([^`]+)`|\[([^\]]+)\]|([A-Za-z_][A-Za-z0-9_$]*))\s*\(')
 _PLACEHOLDER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-# System relations whose contents are secrets or server files, refused even for a privileged login.
-_REFUSED_RELATIONS = {
-    "postgres": frozenset(
-        {
-            "pg_authid",
-            "pg_shadow",
-            "pg_user_mapping",
-            "pg_user_mappings",
-            "pg_largeobject",
-            "pg_largeobject_metadata",
-            "pg_file_settings",
-            "pg_hba_file_rules",
-            "pg_ident_file_mappings",
-            "pg_stat_activity",
-            "pg_stat_ssl",
-            "pg_stat_gssapi",
-            "pg_replication_slots",
-            "pg_subscription",
-        }
-    ),
-    "mysql": frozenset({"user", "global_grants", "processlist"}),
-    "tsql": frozenset({"sql_logins", "linked_logins", "credentials"}),
+# Schemas of the database's own catalogs, statistics and stored credentials: every relation in them is
+# refused, whatever its name (a list of names was always one view short: user_mapping_options, pg_settings…).
+SYSTEM_SCHEMAS = {
+    "postgres": frozenset({"pg_catalog", "information_schema", "pg_toast"}),
+    "mysql": frozenset({"mysql", "performance_schema", "sys", "information_schema"}),
+    "tsql": frozenset({"sys", "information_schema"}),
+    "oracle": frozenset({"sys", "system"}),
 }
+# Unqualified names with these prefixes resolve to system relations without a schema: PostgreSQL searches
+# pg_catalog first, SQL Server resolves its compatibility views (sysprocesses, syslogins…) from any schema.
+_SYSTEM_NAME_PREFIXES = {"postgres": ("pg_",), "tsql": ("sys",)}
+# Database-qualified names that reach SQL Server's system databases.
+_SYSTEM_DATABASES = {"tsql": frozenset({"master", "msdb", "tempdb", "model"})}
+_SENTINEL_PREFIX = "phi_placeholder_"
 
 
 @dataclass(frozen=True)
 class CheckedQuery:
-    """The SQL to run (re-generated from the checked tree) and the functions it calls."""
+    """The checked query: `sql` is the SQL re-generated from the checked tree (`:name` placeholders),
+    `text_sql` the same for SQLAlchemy's `text()` (every other `:` escaped), `parameters` the names of its
+    placeholders and `functions` the functions it calls."""
 
     sql: str
+    text_sql: str
+    parameters: frozenset[str]
     functions: frozenset[str]
 
 
@@ -177,28 +183,45 @@ def decode_unicode_escapes(body: str, escape: str = "\\") -> str:
 class SqlGuard:
     """Checks queries for one SQLAlchemy dialect (`postgresql`, `sqlite`, `mysql`, `mssql`, …)."""
 
-    def __init__(self, dialect_name: str) -> None:
+    def __init__(self, dialect_name: str, default_schema: str | None = None) -> None:
+        """`default_schema`: where unqualified names resolve (MySQL: the URL's database), if known."""
         self.dialect_name = dialect_name
         self.read = SQLGLOT_DIALECTS.get(dialect_name, "")
         self.allowed_functions = ALLOWED_FUNCTIONS.get(self.read, ALLOWED_FUNCTIONS[""])
         self._case_sensitive_quoted = self.read == "postgres"
+        self._system_schemas = SYSTEM_SCHEMAS.get(self.read, frozenset())
+        self._default_schema = (default_schema or "").lower() if self.read == "mysql" else ""
 
     # -- entry point --------------------------------------------------------------------------------
     def check(self, sql: str) -> CheckedQuery:
         if not sql.strip():
             raise ToolError("Tool.BadRequest", "args.sql: the query is empty")
+        try:
+            return self._check(sql)
+        except ToolError:
+            raise
+        except RecursionError:
+            raise _refuse("the query is nested too deeply") from None
+        except Exception as error:
+            # sqlglot's parser and generator raise plain Python errors on some malformed calls
+            # (levenshtein_less_equal(), date_add(1)…): still a refusal, never an internal error.
+            raise _refuse(f"the query could not be checked ({type(error).__name__}: {_first_line(error)})") from None
+
+    def _check(self, sql: str) -> CheckedQuery:
         tokens = self._tokens(sql)
         self._refuse_unicode_escapes(sql, tokens)
         tree = self._parse_one(sql)
         functions = self._check_tree(tree)
-        canonical = self._render(tree)
-        # The re-generated SQL must itself pass and be stable: anything else means the round trip
-        # changed the query, and what runs would not be what was checked.
+        canonical, text_sql, parameters = self._render(tree, sql)
+        # The re-generated SQL must itself pass and be stable, and keep the statement's shape: anything
+        # else means the round trip changed the query, and what runs would not be what was checked.
         again = self._parse_one(canonical)
         self._check_tree(again)
-        if self._render(again) != canonical:
+        if self._render(again, canonical)[0] != canonical:
             raise _refuse("the query does not survive a parse/print round trip unchanged")
-        return CheckedQuery(canonical, frozenset(functions))
+        if _shape(again) != _shape(tree):
+            raise _refuse("the query cannot be written for this database without changing its meaning")
+        return CheckedQuery(canonical, text_sql, parameters, frozenset(functions))
 
     # -- parsing ------------------------------------------------------------------------------------
     def _tokens(self, sql: str) -> list[Token]:
@@ -265,6 +288,11 @@ class SqlGuard:
         for refused, reason in _REFUSED_NODES.items():
             if isinstance(node, refused):
                 raise _refuse(reason)
+        if isinstance(node, exp.Dot) and not _is_name(node.this):
+            raise _refuse(
+                f"selecting a field of a row value ({node.sql(dialect=self.read or None)}) is not allowed: "
+                "PostgreSQL runs a function of that name on the row when the row has no such field"
+            )
         if isinstance(node, exp.WithTableHint):
             hints = {hint.sql().upper() for hint in node.expressions}
             if not hints <= _ALLOWED_TABLE_HINTS:
@@ -326,19 +354,62 @@ class SqlGuard:
                     f"the function {qualifier}.{name}() is not allowed (schema-qualified functions are not allowed)"
                 )
             return
+        shown = node.sql(dialect=self.read or None, comments=False)
+        if isinstance(node.this, exp.Dot):
+            raise _refuse(f"reading {shown} is not allowed (a name of four parts reaches a linked server)")
+        catalog, schema = (self._part(node, key) for key in ("catalog", "db"))
         name = self._normal_name(node.this) if isinstance(node.this, exp.Identifier) else node.name.lower()
-        refused = _REFUSED_RELATIONS.get(self.read, frozenset())
-        if name in refused or (self.read == "sqlite" and name.startswith("pragma_")):
-            raise _refuse(f"reading {name} is not allowed (it holds secrets or server internals)")
+        reason = f"reading {shown} is not allowed (the database's system relations hold secrets and server internals)"
+        if catalog.lower() in _SYSTEM_DATABASES.get(self.read, frozenset()):
+            raise _refuse(reason)
+        if self.read == "sqlite" and name.lower().startswith("pragma_"):
+            raise _refuse(reason)  # pragma_* reads and sets PRAGMAs, in any schema
+        if schema:
+            if schema.lower() in self._system_schemas or (self.read == "postgres" and schema.startswith("pg_")):
+                raise _refuse(reason)
+            return
+        if name.lower().startswith(_SYSTEM_NAME_PREFIXES.get(self.read, ())) or (
+            self._default_schema in self._system_schemas
+        ):
+            raise _refuse(f"{reason}; a table of yours with such a name can be read schema-qualified")
 
-    def _render(self, tree: exp.Expr) -> str:
-        def named_placeholders(node: exp.Expr) -> exp.Expr:
+    def _part(self, node: exp.Table, key: str) -> str:
+        part = node.args.get(key)
+        return self._normal_name(part) if isinstance(part, exp.Identifier) and part.this else ""
+
+    def _render(self, tree: exp.Expr, source: str) -> tuple[str, str, frozenset[str]]:
+        """The SQL of the tree, that SQL for `text()` and the placeholder names.
+
+        Placeholders are generated as unique sentinel names first, so that the only `:name` in the text
+        given to SQLAlchemy are the real placeholders: a `:` anywhere else (in a literal, a quoted name,
+        a `::` cast) is escaped, and stays text whatever the driver's way of binding."""
+        nonce = _SENTINEL_PREFIX + secrets.token_hex(8)
+        while nonce in source.lower():
+            nonce = _SENTINEL_PREFIX + secrets.token_hex(8)
+        names: list[str] = []
+
+        def to_sentinel(node: exp.Expr) -> exp.Expr:
             if isinstance(node, exp.Placeholder):
-                return exp.var(f":{node.name}")
+                names.append(node.name)
+                return exp.var(f"{nonce}_{len(names) - 1}")
             return node
 
-        prepared = tree.copy().transform(named_placeholders, copy=False)
-        return prepared.sql(dialect=self.read or None, comments=False, normalize_functions=False)
+        prepared = tree.copy().transform(to_sentinel, copy=False)
+        generated = prepared.sql(
+            dialect=self.read or None,
+            comments=False,
+            normalize_functions=False,
+            unsupported_level=ErrorLevel.RAISE,
+        )
+        sentinel = re.compile(re.escape(nonce) + r"_(\d+)\b")
+        if sorted({int(index) for index in sentinel.findall(generated)}) != list(range(len(names))):
+            raise _refuse("the query's parameters do not survive re-generation")
+        canonical = sentinel.sub(lambda match: ":" + names[int(match.group(1))], generated)
+        text_sql = sentinel.sub(lambda match: ":" + names[int(match.group(1))], generated.replace(":", "\\:"))
+        parameters = frozenset(names)
+        if set(text(text_sql).compile().params) != parameters:
+            raise _refuse("the query's parameters cannot be bound safely")
+        return canonical, text_sql, parameters
 
 
 def _check_placeholder(node: exp.Placeholder) -> None:
@@ -349,6 +420,23 @@ def _check_placeholder(node: exp.Placeholder) -> None:
             "args.sql: use named parameters (:name) with args.params; positional or unusual placeholders "
             f"({node.sql()}) are not supported",
         )
+
+
+def _is_name(node: exp.Expr) -> bool:
+    """A plain (possibly qualified) name, as opposed to a value: `pg_catalog`, `s.addr`."""
+    if isinstance(node, exp.Dot):
+        return _is_name(node.this) and isinstance(node.expression, exp.Identifier)
+    return isinstance(node, exp.Identifier | exp.Column | exp.Var)
+
+
+def _shape(tree: exp.Expr) -> list[tuple[str, int]]:
+    """The kinds of the query's parts and the width of each select list, in order: a re-generation that
+    drops an expression or a clause changes it."""
+    return [
+        (type(node).__name__, len(node.expressions))
+        for node in tree.walk()
+        if isinstance(node, exp.Select | exp.SetOperation | exp.Subquery | exp.CTE | exp.Join)
+    ]
 
 
 def _dot_parts(node: exp.Expr) -> list[exp.Expr]:
@@ -393,5 +481,5 @@ def _first_line(error: Exception) -> str:
     return re.sub(r"\x1b\[[0-9;]*m", "", text[0])[:300] if text else type(error).__name__
 
 
-def guard_for(dialect_name: str) -> SqlGuard:
-    return SqlGuard(dialect_name)
+def guard_for(dialect_name: str, default_schema: str | None = None) -> SqlGuard:
+    return SqlGuard(dialect_name, default_schema)

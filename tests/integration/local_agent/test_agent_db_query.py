@@ -61,7 +61,11 @@ def test_postgres_refusals(pg_tool: DbQueryTool, monkeypatch: pytest.MonkeyPatch
     # A function that writes is not on the allow-list…
     assert "sneaky_write()" in _error(pg_tool, {"sql": "SELECT sneaky_write()"}).cause
     # …and were the statement check bypassed, the read-only transaction would stop it.
-    monkeypatch.setattr(pg_tool.guard, "check", lambda sql: CheckedQuery(sql, frozenset()))
+    monkeypatch.setattr(
+        pg_tool.guard,
+        "check",
+        lambda sql: CheckedQuery(sql=sql, text_sql=sql, parameters=frozenset(), functions=frozenset()),
+    )
     refused = _error(pg_tool, {"sql": "SELECT sneaky_write()"})
     assert refused.error == "Tool.ReadOnlyViolation" and "read-only transaction" in refused.cause
     assert _run(pg_tool, {"sql": "SELECT count(*) FROM stock WHERE sku = 'sneaky'"})["rows"] == [[0]]

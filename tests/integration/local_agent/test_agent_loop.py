@@ -108,7 +108,7 @@ def test_long_tool_sends_task_heartbeats_and_extends_visibility(
     # pg_sleep is not on the guard's allow-list: this test is about heartbeats, so the check is bypassed.
     runner = run_agent(config, {"PHI_WAREHOUSE_DB_URL": postgres_url}, allow_privileged_db_login=True)
     db_tool = runner.agent.registry.db_tools()[0]
-    db_tool.guard.check = lambda sql: CheckedQuery(sql, frozenset())  # type: ignore[method-assign]
+    db_tool.guard.check = lambda sql: CheckedQuery(sql=sql, text_sql=sql, parameters=frozenset(), functions=frozenset())  # type: ignore[method-assign]
     clients = runner.agent.clients
     heartbeats = _Counting(clients.sfn, "send_task_heartbeat")
     extensions = _Counting(clients.sqs, "change_message_visibility")

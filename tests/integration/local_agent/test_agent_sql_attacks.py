@@ -384,3 +384,87 @@ def test_sqlite_is_opened_read_only_and_check_never_creates_a_file(tmp_path: Pat
                 connection.exec_driver_sql("ATTACH DATABASE ':memory:' AS x")
     finally:
         tool.dispose()
+
+
+# --- parameters: only real placeholders ------------------------------------------------------------------
+def test_colons_in_literals_and_quoted_names_are_text(target: Target) -> None:
+    if target.postgres:
+        sql = (
+            "SELECT '{\"qty\":1}'::jsonb ->> 'qty' AS q, 'status :open' AS s, 1 AS \":n\", '10:30'::time AS t "
+            "FROM stock WHERE sku = :sku"
+        )
+        expected = [["1", "status :open", 1, "10:30:00"]]
+        sku = "SKU-1"
+    else:
+        sql = (
+            "SELECT json_extract('{\"a\":1}', '$.a') AS a, 'status :open' AS s, 1 AS \":n\" FROM stock WHERE sku = :sku"
+        )
+        expected = [[1, "status :open", 1]]
+        sku = "SKU-0001"
+    result = _run(target.tool, {"sql": sql, "params": {"sku": sku}})
+    assert result["rows"] == expected and result["columns"][2] == ":n"
+
+
+def test_a_value_for_a_colon_inside_a_literal_is_refused_and_never_spliced(target: Target) -> None:
+    before = _run(target.tool, {"sql": "SELECT count(*) FROM stock"})["rows"]
+    payload = " AS z; COMMIT; BEGIN READ WRITE; DELETE FROM stock; COMMIT; SELECT $$x$$ AS a, "
+    error = _error(target.tool, "SELECT ':p' AS a", params={"p": payload})
+    assert error.error == "Tool.BadRequest" and error.cause.startswith("args.params.p: the query has no placeholder :p")
+    assert _run(target.tool, {"sql": "SELECT ':p' AS a"})["rows"] == [[":p"]]
+    missing = _error(target.tool, "SELECT count(*) FROM stock WHERE qty > :low AND qty < :high", params={"low": 1})
+    assert missing.error == "Tool.BadRequest" and ":high" in missing.cause
+    assert _run(target.tool, {"sql": "SELECT count(*) FROM stock"})["rows"] == before
+
+
+def test_an_integer_sqlite_cannot_hold_is_a_bad_request(target: Target) -> None:
+    if target.postgres:
+        pytest.skip("SQLite integers")
+    error = _error(target.tool, "SELECT :n AS n", params={"n": 10**30})
+    assert error.error == "Tool.BadRequest" and error.cause.startswith("args.params.n: ")
+
+
+# --- system catalogs, functional notation, width functions -----------------------------------------------
+def test_secrets_in_postgres_system_catalogs_are_refused(target: Target) -> None:
+    if not target.postgres:
+        pytest.skip("PostgreSQL catalogs")
+    for sql in [
+        "SELECT option_name, option_value FROM information_schema.user_mapping_options",
+        "SELECT setconfig FROM pg_db_role_setting",
+        "SELECT name, setting FROM pg_settings",
+        "SELECT prosrc FROM pg_proc WHERE proname = 'sneaky_write'",
+        "SELECT count(*) FROM pg_catalog.pg_class",
+        "SELECT table_name FROM information_schema.tables",
+    ]:
+        error = _error(target.tool, sql)
+        assert error.error == "Tool.NotAllowed" and "system relations" in error.cause, (sql, error.cause)
+
+
+def test_sqlite_schema_table_stays_readable(target: Target) -> None:
+    if target.postgres:
+        pytest.skip("SQLite")
+    assert _run(target.tool, {"sql": "SELECT name FROM sqlite_master WHERE type = 'table'"})["rows"] == [["stock"]]
+
+
+def test_functions_of_a_table_row_are_refused_in_field_syntax_and_reported(postgres_url: str, reader_url: str) -> None:
+    function = f"row_label_{uuid.uuid4().hex[:8]}"
+    reader = DbQueryTool(_settings(), reader_url, 1)
+    with psycopg.connect(_raw_url(postgres_url), autocommit=True) as admin:
+        admin.execute(f"CREATE FUNCTION {function}(s stock) RETURNS text LANGUAGE sql AS $$ SELECT s.sku $$")
+        try:
+            error = _error(reader, f"SELECT (s).{function} FROM stock s")
+            assert error.error == "Tool.NotAllowed" and "field of a row value" in error.cause
+            privileges = reader.privileges()
+            assert privileges is not None and f"{function}(stock)" in privileges.describe()
+            assert "REVOKE EXECUTE" in privileges.describe()
+            admin.execute(f"REVOKE EXECUTE ON FUNCTION {function}(stock) FROM PUBLIC")
+            privileges = reader.privileges()
+            assert privileges is not None and function not in privileges.describe()
+        finally:
+            admin.execute(f"DROP FUNCTION {function}(stock)")
+            reader.dispose()
+
+
+def test_format_cannot_build_a_huge_value(target: Target) -> None:
+    function = "format('%150000000s', 'x')" if target.postgres else "printf('%150000000s', 'x')"
+    error = _error(target.tool, f"SELECT length({function})")
+    assert error.error == "Tool.NotAllowed" and "()" in error.cause

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 
 from phi_agent.errors import ToolError
-from phi_agent.tools.params import decode_params
+from phi_agent.tools.params import decode_params, match_placeholders
 
 
 def test_plain_values_pass_through() -> None:
@@ -62,3 +62,40 @@ def test_bad_typed_values_are_bad_requests_naming_the_parameter(value: object, r
         decode_params({"day_start": value}, "postgresql")
     assert caught.value.error == "Tool.BadRequest"
     assert caught.value.cause.startswith("args.params.day_start: ") and reason in caught.value.cause
+
+
+@pytest.mark.parametrize(
+    ("dialect", "value", "reason"),
+    [
+        ("mysql", {"$datetime": "9999-12-31T23:59:59-01:00"}, "out of range for mysql"),
+        ("mssql", {"$datetime": "0001-01-01T00:00:00+01:00"}, "out of range for mssql"),
+        ("sqlite", 10**30, "does not fit in a SQLite integer"),
+        ("sqlite", -(2**63) - 1, "does not fit in a SQLite integer"),
+    ],
+)
+def test_values_the_database_cannot_hold_are_bad_requests(dialect: str, value: object, reason: str) -> None:
+    with pytest.raises(ToolError) as caught:
+        decode_params({"t": value}, dialect)
+    assert caught.value.error == "Tool.BadRequest"
+    assert caught.value.cause.startswith("args.params.t: ") and reason in caught.value.cause
+
+
+def test_the_largest_sqlite_integers_pass() -> None:
+    assert decode_params({"a": 2**63 - 1, "b": -(2**63)}, "sqlite") == {"a": 2**63 - 1, "b": -(2**63)}
+    assert decode_params({"a": 10**30}, "postgresql") == {"a": 10**30}
+
+
+def test_params_must_name_exactly_the_placeholders() -> None:
+    match_placeholders({"a": 1}, frozenset({"a"}))
+    match_placeholders({}, frozenset())
+    with pytest.raises(ToolError) as missing:
+        match_placeholders({"a": 1}, frozenset({"a", "b"}))
+    assert missing.value.error == "Tool.BadRequest"
+    assert missing.value.cause == "args.params: no value for :b (the query uses :a, :b)"
+    with pytest.raises(ToolError) as unused:
+        match_placeholders({"a": 1, "p": "x"}, frozenset({"a"}))
+    assert unused.value.error == "Tool.BadRequest"
+    assert unused.value.cause == "args.params.p: the query has no placeholder :p (it uses :a)"
+    with pytest.raises(ToolError) as none:
+        match_placeholders({"p": "x"}, frozenset())
+    assert none.value.cause == "args.params.p: the query has no placeholder :p (it uses no parameters)"

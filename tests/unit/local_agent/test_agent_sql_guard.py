@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from sqlalchemy import text
+from sqlalchemy.dialects.mysql.pymysql import MySQLDialect_pymysql
+from sqlalchemy.dialects.postgresql.psycopg2 import PGDialect_psycopg2
 
 from phi_agent.errors import ToolError
 from phi_agent.tools.sql_guard import SqlGuard, decode_unicode_escapes
@@ -99,7 +104,7 @@ def test_read_only_queries_pass_on_postgresql(sql: str) -> None:
         ("SELECT qty FROM stock ORDER BY pg_sleep(1)", "pg_sleep()"),
         ("SELECT sum(qty) OVER (ORDER BY pg_sleep(1)) FROM stock", "pg_sleep()"),
         ("SELECT * FROM stock WHERE qty IN (SELECT pg_sleep(1))", "pg_sleep()"),
-        ("SELECT (SELECT (SELECT pg_terminate_backend(pid)) FROM pg_locks LIMIT 1)", "pg_terminate_backend()"),
+        ("SELECT (SELECT (SELECT pg_terminate_backend(qty)) FROM stock LIMIT 1)", "pg_terminate_backend()"),
         ('SELECT "pg_terminate_backend"(1)', "pg_terminate_backend()"),
         ("SELECT pg_cancel_backend(1)", "pg_cancel_backend()"),
         ("SELECT pg_try_advisory_lock(1)", "pg_try_advisory_lock()"),
@@ -181,3 +186,136 @@ def test_unicode_escape_decoding() -> None:
     assert decode_unicode_escapes("\\0070g_read_file") == "pg_read_file"
     assert decode_unicode_escapes("\\+000070g") == "pg"
     assert decode_unicode_escapes("a\\\\b") == "a\\b"
+
+
+# --- only real placeholders are parameters ---------------------------------------------------------------
+# psycopg2 and PyMySQL are not installed here; SQLAlchemy ships their dialects, which compile the statement
+# exactly as those drivers then receive it (client-side binding pastes each value where its marker stands).
+CLIENT_SIDE_BINDING = [PGDialect_psycopg2(), MySQLDialect_pymysql()]
+
+
+@pytest.mark.parametrize("dialect", CLIENT_SIDE_BINDING, ids=lambda dialect: dialect.driver)
+@pytest.mark.parametrize(
+    ("sql", "literal"),
+    [
+        ("SELECT ':p' AS a", "':p'"),
+        ("SELECT 'status :open' AS s, qty FROM stock WHERE sku = :sku", "'status :open'"),
+        ('SELECT "a:b" FROM t WHERE c = :c', ":b"),
+        ("SELECT 'a%(p)s' LIKE :pattern AS m", "'a%%(p)s'"),
+    ],
+)
+def test_a_colon_inside_a_literal_is_never_a_bind_parameter(dialect: Any, sql: str, literal: str) -> None:
+    guard = MYSQL if dialect.name == "mysql" else PG
+    checked = guard.check(sql.replace('"', "`") if dialect.name == "mysql" else sql)
+    compiled = text(checked.text_sql).compile(dialect=dialect)
+    assert set(compiled.params) == checked.parameters
+    assert literal in str(compiled), str(compiled)
+
+
+def test_placeholders_are_the_names_outside_literals() -> None:
+    checked = PG.check("""SELECT ':x' AS a, '{"qty":1}'::jsonb ->> 'qty' AS q, "t:z" AS b FROM t WHERE c = :y""")
+    assert checked.parameters == {"y"}
+    assert (
+        checked.sql == """SELECT ':x' AS a, CAST('{"qty":1}' AS JSONB) ->> 'qty' AS q, "t:z" AS b FROM t WHERE c = :y"""
+    )
+    assert SQLITE.check("SELECT json_extract('{\"a\":1}', '$.a') AS a").parameters == frozenset()
+
+
+# --- crashes and lossy re-generation are refusals ----------------------------------------------------------
+@pytest.mark.parametrize(
+    ("guard", "sql"),
+    [
+        (PG, "SELECT levenshtein_less_equal()"),
+        (SQLITE, "SELECT var_map(1)"),
+        (MYSQL, "SELECT date_add(1)"),
+        (MSSQL, "SELECT datediff(1, 2)"),
+        (PG, "SELECT combined_parameterized_agg(1, 2, 3)"),
+        (MSSQL, "SELECT SPLIT_PART(sku, ',', 1) FROM t"),
+    ],
+)
+def test_inputs_the_parser_cannot_handle_are_readable_refusals(guard: SqlGuard, sql: str) -> None:
+    error = _refused(guard, sql)
+    assert error.error == "Tool.NotAllowed" and "db.query runs one read-only query" in error.cause
+
+
+# --- system schemas --------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("guard", "sql"),
+    [
+        (PG, "SELECT option_value FROM information_schema.user_mapping_options"),
+        (PG, "SELECT setconfig FROM pg_db_role_setting"),
+        (PG, "SELECT name, setting FROM pg_settings"),
+        (PG, "SELECT prosrc FROM pg_catalog.pg_proc"),
+        (PG, "SELECT query FROM pg_stat_statements"),
+        (PG, 'SELECT * FROM "pg_catalog"."pg_class"'),
+        (PG, "SELECT * FROM postgres.pg_toast.pg_toast_1255"),
+        (PG, "SELECT * FROM pg_temp_3.t"),
+        (PG, "SELECT * FROM stock JOIN information_schema.tables t ON true"),
+        (MYSQL, "SELECT * FROM mysql.global_priv"),
+        (MYSQL, "SELECT * FROM `MySQL`.slave_master_info"),
+        (MYSQL, "SELECT * FROM performance_schema.events_statements_history"),
+        (MYSQL, "SELECT * FROM sys.session"),
+        (MYSQL, "SELECT * FROM information_schema.processlist"),
+        (MSSQL, "SELECT * FROM sys.dm_exec_requests"),
+        (MSSQL, "SELECT * FROM [sys].[sql_logins]"),
+        (MSSQL, "SELECT * FROM INFORMATION_SCHEMA.TABLES"),
+        (MSSQL, "SELECT * FROM sysprocesses"),
+        (MSSQL, "SELECT * FROM master.dbo.spt_values"),
+        (MSSQL, "SELECT * FROM msdb..backupset"),
+        (MSSQL, "SELECT * FROM otherdb.sys.objects"),
+        (MSSQL, "SELECT * FROM linkedsrv.otherdb.dbo.customers"),
+        (SQLITE, "SELECT * FROM main.pragma_database_list"),
+    ],
+)
+def test_relations_of_system_schemas_are_refused(guard: SqlGuard, sql: str) -> None:
+    error = _refused(guard, sql)
+    assert error.error == "Tool.NotAllowed" and "is not allowed" in error.cause, error.cause
+
+
+@pytest.mark.parametrize(
+    ("guard", "sql"),
+    [
+        (MYSQL, "SELECT * FROM shop.user"),
+        (MYSQL, "SELECT * FROM user"),
+        (MYSQL, "SELECT * FROM processlist_copy"),
+        (PG, "SELECT * FROM public.pg_import_log"),
+        (PG, "SELECT * FROM reporting.stock"),
+        (MSSQL, "SELECT * FROM dbo.system_log"),
+        (MSSQL, "SELECT * FROM warehouse.dbo.stock"),
+        (SQLITE, "SELECT name, sql FROM sqlite_master"),
+        (SQLITE, "SELECT name FROM sqlite_schema"),
+    ],
+)
+def test_customer_relations_with_system_like_names_pass(guard: SqlGuard, sql: str) -> None:
+    assert guard.check(sql).sql
+
+
+def test_unqualified_mysql_names_are_refused_when_the_default_database_is_a_system_one() -> None:
+    assert "reading user" in _refused(SqlGuard("mysql", default_schema="mysql"), "SELECT * FROM user").cause
+    assert SqlGuard("mysql", default_schema="shop").check("SELECT * FROM user").sql
+
+
+# --- functional notation and width functions ---------------------------------------------------------------
+@pytest.mark.parametrize(
+    "sql",
+    ["SELECT (s).label FROM stock s", "SELECT (s.address).street FROM stock s", "SELECT (ROW(1, 2)).f1"],
+)
+def test_field_selection_on_a_row_value_is_refused(sql: str) -> None:
+    assert "selecting a field of a row value" in _refused(PG, sql).cause
+
+
+@pytest.mark.parametrize(
+    ("guard", "sql"),
+    [
+        (PG, "SELECT format('%150000000s', 'x')"),
+        (PG, "SELECT pg_catalog.format('%s', 'x')"),
+        (MYSQL, "SELECT format(1234.5, 2)"),
+        (MSSQL, "SELECT FORMAT(1, 'D9')"),
+        (SQLITE, "SELECT printf('%.*c', 100000000, 'x')"),
+        (SQLITE, "SELECT format('%100000000d', 1)"),
+    ],
+)
+def test_width_functions_are_refused_on_every_database(guard: SqlGuard, sql: str) -> None:
+    error = _refused(guard, sql)
+    assert error.error == "Tool.NotAllowed", error.cause
+    assert "format()" in error.cause or "printf()" in error.cause, error.cause
