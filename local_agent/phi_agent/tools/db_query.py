@@ -36,6 +36,7 @@ from phi_agent.errors import ToolError
 from phi_agent.logs import log_fields
 from phi_agent.tools.base import CappedRows, TabularResult, effective_max_rows, parse_args
 from phi_agent.tools.params import decode_params
+from phi_agent.tools.postgres_types import load_infinity_as_text
 from phi_agent.tools.sql_guard import SqlGuard
 
 logger = logging.getLogger(__name__)
@@ -239,6 +240,13 @@ class DbQueryTool:
             if privileges.dangerous:
                 dbapi_connection.close()
                 raise PrivilegedLoginError(privileges)
+
+        @event.listens_for(engine, "connect")
+        def _load_infinite_values(dbapi_connection: Any, _record: Any) -> None:
+            # One 'infinity' timestamp or date would otherwise fail the whole query (psycopg 3 only: psycopg2
+            # connections have no `adapters`).
+            if hasattr(dbapi_connection, "adapters"):
+                load_infinity_as_text(dbapi_connection)
 
         @event.listens_for(engine, "reset")
         def _reset_session(dbapi_connection: Any, _record: Any, reset_state: Any) -> None:

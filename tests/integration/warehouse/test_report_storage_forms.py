@@ -228,6 +228,32 @@ def test_postgresql_timestamps_in_a_new_york_database_give_the_known_figures(
     assert_known_answers(compute_kpis(report, datasets, Thresholds()))
 
 
+def test_postgresql_infinite_promises_are_none_and_infinite_instants_are_counted_unreadable(
+    postgres_server: str,
+) -> None:
+    # Given the known day in TIMESTAMPTZ columns plus a shipment promised 'infinity' (no promise) that shipped
+    # on the day, and an open order created '-infinity'
+    zone = ZoneInfo("Europe/Berlin")
+    url = _database(postgres_server, "wh_infinity")
+    with psycopg.connect(url, autocommit=True) as connection:
+        write_postgres(connection, zone, "TIMESTAMPTZ")
+        connection.execute("INSERT INTO shipments VALUES ('S-X', 'X', 'DHL', 'infinity', '2026-11-20 10:00+01')")
+        connection.execute("INSERT INTO orders VALUES ('Y', '-infinity', '2026-11-20 12:00+01', 'normal', 'Acme')")
+    # When the report's queries run through the local agent's db.query tool
+    report = report_day(DAY, "Europe/Berlin")
+    kpis = compute_kpis(report, run_report_queries(_reader_url(url), report), Thresholds())
+    # Then the report runs: the endless promise is no promise (shipped, neither due nor late) …
+    assert kpis.throughput.orders_shipped == EXPECTED["orders_shipped"] + 1
+    assert (kpis.late.orders_due, kpis.late.late_count) == (EXPECTED["orders_due"], EXPECTED["late_count"])
+    shipments = next(q for q in kpis.data_quality if q.dataset == "shipments")
+    assert shipments.unreadable == 0
+    # … and the order created at '-infinity' is an unreadable row, with the reason
+    orders = next(q for q in kpis.data_quality if q.dataset == "orders")
+    assert orders.unreadable == 1
+    assert "created_at: '-infinity' (PostgreSQL's endless value) is not a real instant" in orders.examples[0]
+    assert kpis.backlog.orders == EXPECTED["backlog_orders"]
+
+
 def test_postgresql_date_promises_are_kept_by_shipping_on_the_promised_day(postgres_server: str) -> None:
     # Given the known day with shipments' promises in a DATE column (the promised day only)
     zone = ZoneInfo("Europe/Berlin")
