@@ -16,7 +16,10 @@ with the offset in force before the change.
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -101,7 +104,7 @@ class ReportDay(BaseModel):
         return (self.end.astimezone(UTC) - self.start.astimezone(UTC)).total_seconds() / 3600
 
 
-def _local_midnight(day: date, tz: ZoneInfo) -> datetime:
+def _local_midnight(day: date, tz: tzinfo) -> datetime:
     # A midnight skipped by a DST change (a few zones switch at 00:00) resolves, with fold=0, to the first
     # instant after the gap.
     return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC).astimezone(tz)
@@ -135,42 +138,240 @@ def iso_instant(moment: datetime) -> str:
 # --- reading row timestamps ---------------------------------------------------------------------------
 
 _ZONE_SUFFIXES = (" UTC", " GMT", "UTC", "GMT", "z")
+# PostgreSQL's endless timestamps and dates; the local agent hands them over as this text.
+_INFINITIES = frozenset({"infinity", "+infinity", "-infinity"})
+# A date is at most 10 characters in every ISO form ('2026-11-20', '20261120', '2026-W47-5'); a timestamp
+# needs at least 11 ('20261120T08').
+_LONGEST_ISO_DATE = 10
+# English month and weekday names, read without strptime's %b/%a (those follow the process's locale).
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        (("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",), ("jun", "june"),
+         ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"), ("oct", "october"),
+         ("nov", "november"), ("dec", "december")),
+        start=1,
+    )
+    for name in names
+}  # fmt: skip
+_WEEKDAYS = {
+    name: number
+    for number, names in enumerate(
+        (("mon", "monday"), ("tue", "tues", "tuesday"), ("wed", "wednesday"), ("thu", "thur", "thurs", "thursday"),
+         ("fri", "friday"), ("sat", "saturday"), ("sun", "sunday")),
+    )
+    for name in names
+}  # fmt: skip
+_WORD = r"[A-Za-z]{3,9}"
+# RFC 2822 / HTTP dates: '[Fri, ]20 Nov 2026 08:05[:00] +0100' (or GMT, UT, UTC, the US zones RFC 2822 names;
+# a four-digit year only: a two-digit one is a guess). email.utils reads them once they have this shape.
+_RFC_2822 = re.compile(
+    rf"(?:(?P<weekday>{_WORD}),?\s+)?\d{{1,2}}\s+{_WORD}\s+\d{{4}}\s+\d{{1,2}}:\d{{2}}(?::\d{{2}})?\s+"
+    r"(?:[+-]\d{4}|UTC?|GMT|[ECMP][SD]T)",
+    re.IGNORECASE,
+)
+# A date with an English month name, day first or month first, then optionally a zone-less time of day:
+# '20 Nov 2026', '20 November 2026 08:05', 'Nov 20, 2026 8:05 AM', 'Friday, November 20 2026 08:05:30'.
+_MONTH_NAME_DATE = re.compile(
+    rf"(?:(?P<weekday>{_WORD}),?\s+)?"
+    rf"(?:(?P<day>\d{{1,2}})\s+(?P<month>{_WORD})\.?|(?P<month_first>{_WORD})\.?\s+(?P<day_second>\d{{1,2}}))"
+    r",?\s+(?P<year>\d{4})"
+    r"(?:,?\s+(?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:\.(?P<fraction>\d{1,6}))?)?"
+    r"(?:\s*(?P<meridiem>[ap])\.?m\.?)?)?",
+    re.IGNORECASE,
+)
+# Day first, as everywhere dots separate a date's parts: 20.11.2026, 20.11.2026 08:05, 20.11.2026 08:05:30.
+_DOTTED_DATE = re.compile(r"\d{1,2}\.\d{1,2}\.\d{4}(?P<time> \d{1,2}:\d{2}(?P<seconds>:\d{2})?)?")
+_ISO_ORDINAL_DATE = re.compile(r"(?P<year>\d{4})-(?P<day>\d{3})(?=$|[T ])")
+# ISO-8601's end of a day, '…T24:00[:00[.000]]' with an optional offset: the next day's midnight.
+_ISO_END_OF_DAY = re.compile(r"(?P<date>.+?)[T ]24(?::00(?::00(?:[.,]0+)?)?)?(?P<offset>Z|[+-]\d{2}(?::?\d{2})?)?")
+# Java's ZonedDateTime and RFC 9557: '2026-11-20T08:05+01:00[Europe/Berlin]'.
+_ZONE_ID_SUFFIX = re.compile(r"(?P<moment>.+?)\[(?P<zone>[A-Za-z0-9_+\-/]{1,64})\]")
 
 
-def _text_timestamp(text: str) -> datetime:
+class InfiniteTimestampError(TimestampError):
+    """PostgreSQL's 'infinity' or '-infinity': no real instant (as a promise: none was made)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """A promise or deadline read from a row. A timestamp is met by anything up to and including it; a date
+    alone ('ship by 2026-11-20', a `DATE` column) is met by anything before the next local midnight, and
+    falls due on that local day. (A dataclass: one is built per row.)"""
+
+    due: datetime  # aware UTC: the timestamp, or the local midnight that starts the promised day
+    ends: datetime  # aware UTC: the timestamp, or the local midnight that ends the promised day
+    whole_day: bool
+
+    def missed_by(self, moment: datetime) -> bool:
+        """Whether something done at `moment` (aware) is late for it."""
+        return moment >= self.ends if self.whole_day else moment > self.ends
+
+
+def _quoted(text: str) -> str:
+    return repr(text.strip()[:40])
+
+
+def _iso_text(value: str) -> datetime | date:
+    """ISO-8601 text, including the forms `fromisoformat` does not read: ' UTC'/'GMT'/'z' for Z, ordinal dates
+    ('2026-324'), 24:00 (the next midnight) and a trailing zone ID ('…+01:00[Europe/Berlin]': the offset
+    decides the instant; without one the wall clock is read in that zone)."""
+    zone_id = None
+    if value.endswith("]") and (match := _ZONE_ID_SUFFIX.fullmatch(value)):
+        try:
+            value, zone_id = match["moment"], zone(match["zone"])
+        except ValueError as error:
+            raise TimestampError(str(error)) from None
+    for suffix in _ZONE_SUFFIXES:
+        if value.endswith(suffix) and value[: -len(suffix)][-1:].isdigit():
+            value = value[: -len(suffix)].rstrip() + "Z"
+            break
+    if match := _ISO_ORDINAL_DATE.match(value):
+        year, day_of_year = int(match["year"]), int(match["day"])
+        if not 1 <= day_of_year <= (date(year, 12, 31) - date(year, 1, 1)).days + 1:
+            raise TimestampError(f"{year} has no day {day_of_year}")
+        value = (date(year, 1, 1) + timedelta(days=day_of_year - 1)).isoformat() + value[match.end() :]
+    next_day = False
+    if "24" in value[8:] and (match := _ISO_END_OF_DAY.fullmatch(value)) and len(match["date"]) >= 8:
+        value, next_day = f"{match['date']}T00:00{match['offset'] or ''}", True
+    if len(value) <= _LONGEST_ISO_DATE and not next_day:
+        if zone_id is not None:
+            raise TimestampError("a time zone without a time of day")
+        return date.fromisoformat(value)
+    moment = datetime.fromisoformat(value) + timedelta(days=next_day)
+    if zone_id is not None and moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone_id)
+    return moment
+
+
+def _rfc_2822(value: str) -> datetime:
+    moment = parsedate_to_datetime(value)
+    if moment.tzinfo is None:  # '-0000': UTC, its local zone unknown (RFC 2822 3.3)
+        moment = moment.replace(tzinfo=UTC)
+    return moment
+
+
+def _month_name_date(match: re.Match[str]) -> datetime | date:
+    month = _MONTHS.get((match["month"] or match["month_first"]).lower())
+    if month is None:
+        raise TimestampError(f"{(match['month'] or match['month_first'])!r} is not an English month name")
+    day = date(int(match["year"]), month, int(match["day"] or match["day_second"]))
+    if match["hour"] is None:
+        return day
+    hour = int(match["hour"])
+    if match["meridiem"]:
+        if not 1 <= hour <= 12:
+            raise TimestampError(f"hour {hour} with AM/PM")
+        hour = hour % 12 + (12 if match["meridiem"].lower() == "p" else 0)
+    fraction = int((match["fraction"] or "0").ljust(6, "0"))
+    return datetime.combine(day, time(hour, int(match["minute"]), int(match["second"] or 0), fraction))
+
+
+def _check_weekday(match: re.Match[str], moment: datetime | date) -> None:
+    if match["weekday"] is None:
+        return
+    weekday = _WEEKDAYS.get(match["weekday"].lower())
+    if weekday is None:
+        raise TimestampError(f"{match['weekday']!r} is not an English weekday name")
+    if weekday != moment.weekday():
+        raise TimestampError(f"{moment:%Y-%m-%d} is a {moment:%A}, not a {match['weekday']}")
+
+
+def _other_text(value: str) -> datetime | date:
+    """The forms `fromisoformat` does not read; ValueError for anything else."""
+    if value[:4].isdigit():  # a year first: ISO-8601 (none of the other forms starts so)
+        return _iso_text(value)
+    if match := _RFC_2822.fullmatch(value):
+        moment: datetime | date = _rfc_2822(value)
+    elif match := _MONTH_NAME_DATE.fullmatch(value):
+        moment = _month_name_date(match)
+    elif match := _DOTTED_DATE.fullmatch(value):
+        if not match["time"]:
+            return datetime.strptime(value, "%d.%m.%Y").date()
+        return datetime.strptime(value, "%d.%m.%Y %H:%M:%S" if match["seconds"] else "%d.%m.%Y %H:%M")
+    else:
+        raise ValueError("no known form")
+    _check_weekday(match, moment)
+    return moment
+
+
+def _text_timestamp(text: str) -> datetime | date:
+    """A timestamp written as text, or a `date` when it is a date alone."""
     value = text.strip()
     if not value:
         raise TimestampError("empty text")
     if len(value) > MAX_TIMESTAMP_CHARS:
         raise TimestampError(f"text of {len(value)} characters is too long for a timestamp ({value[:24]!r}…)")
-    for suffix in _ZONE_SUFFIXES:  # '… UTC', '…z': forms fromisoformat does not take
-        if value.endswith(suffix) and value[: -len(suffix)][-1:].isdigit():
-            value = value[: -len(suffix)].rstrip() + "Z"
-            break
-    try:
-        return datetime.fromisoformat(value)
+    try:  # the common case first: plain ISO-8601
+        return date.fromisoformat(value) if len(value) <= _LONGEST_ISO_DATE else datetime.fromisoformat(value)
     except ValueError:
-        raise TimestampError(f"{text.strip()[:40]!r} is not an ISO-8601 date or timestamp") from None
+        pass
+    if value.lower() in _INFINITIES:
+        raise InfiniteTimestampError(f"{_quoted(text)} (PostgreSQL's endless value) is not a real instant")
+    try:
+        return _other_text(value)
+    except ValueError as error:  # a TimestampError of the readers says what is wrong with a value of their form
+        if isinstance(error, TimestampError):
+            why = str(error)
+        elif "/" in value:
+            why = "a slash date is ambiguous: 03/12/2026 is March or December"
+        else:
+            why = "not ISO-8601, RFC 2822, an English month name or DD.MM.YYYY"
+        raise TimestampError(f"{_quoted(text)} is not a readable date or timestamp ({why})") from None
+
+
+def _value(value: object) -> datetime | date:
+    if isinstance(value, date):  # a datetime is a date too
+        return value
+    if isinstance(value, str):
+        return _text_timestamp(value)
+    if isinstance(value, (int, float)):  # bool is an int
+        raise TimestampError(f"the number {value!r} is not a timestamp (epoch values are not read)")
+    raise TimestampError(f"a {type(value).__name__} is not a timestamp")
+
+
+def _utc(moment: datetime, tz: tzinfo, value: object) -> datetime:
+    if moment.utcoffset() is None:
+        moment = moment.replace(tzinfo=tz)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01 east of UTC, 9999-12-31 west of it
+        raise TimestampError(f"{_quoted(str(value))} is out of the range of instants") from None
 
 
 def parse_timestamp(value: object, tz: tzinfo) -> datetime:
-    """A row value as an aware UTC datetime: native datetimes and dates, or ISO-8601 text with `T` or a
-    space before the time, with or without fractional seconds, with or without an offset or `Z`.
+    """A row value as an aware UTC datetime: native datetimes and dates, or text in an unambiguous form —
+    ISO-8601 (`T` or a space before the time, fractional seconds, an offset, `Z` or ` UTC`, week and ordinal
+    dates, 24:00, a trailing `[Zone/Name]`), RFC 2822 / HTTP dates, English month names ('20 Nov 2026 08:05',
+    'Nov 20, 2026 8:05 AM') and day-first dotted dates ('20.11.2026 08:05').
     Zone-less values are wall-clock times in `tz`; a date alone is its local midnight.
-    Raises TimestampError for anything else (numbers are refused: seconds or milliseconds is a guess)."""
-    if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, date):
-        moment = datetime.combine(value, time(0))
-    elif isinstance(value, str):
-        moment = _text_timestamp(value)
-    elif isinstance(value, int | float):  # bool is an int
-        raise TimestampError(f"the number {value!r} is not a timestamp (epoch values are not read)")
-    else:
-        raise TimestampError(f"a {type(value).__name__} is not a timestamp")
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        moment = moment.replace(tzinfo=tz)
-    return moment.astimezone(UTC)
+    Raises TimestampError for anything else: numbers (seconds or milliseconds is a guess), slash dates
+    (03/12/2026 is March or December), PostgreSQL's 'infinity' (InfiniteTimestampError)."""
+    moment = _value(value)
+    if not isinstance(moment, datetime):
+        moment = datetime.combine(moment, time(0))
+    return _utc(moment, tz, value)
+
+
+def parse_deadline(value: object, tz: tzinfo) -> Deadline | None:
+    """A promise or deadline (see `Deadline`); None for PostgreSQL's 'infinity' and '-infinity' (no promise
+    made). Raises TimestampError as `parse_timestamp` does."""
+    try:
+        moment = _value(value)
+    except InfiniteTimestampError:
+        return None
+    if isinstance(moment, datetime):
+        instant = _utc(moment, tz, value)
+        return Deadline(due=instant, ends=instant, whole_day=False)
+    try:
+        following = moment + timedelta(days=1)
+    except OverflowError:
+        raise TimestampError(f"{_quoted(str(value))} is out of the range of instants") from None
+    return Deadline(
+        due=_utc(datetime.combine(moment, time(0)), tz, value),
+        ends=_utc(datetime.combine(following, time(0)), tz, value),
+        whole_day=True,
+    )
 
 
 # --- keeping the rows of a span of local days ---------------------------------------------------------

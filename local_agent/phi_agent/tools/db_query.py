@@ -39,6 +39,7 @@ from phi_agent.errors import ToolError
 from phi_agent.logs import log_fields
 from phi_agent.tools.base import CappedRows, TabularResult, effective_max_rows, parse_args
 from phi_agent.tools.params import decode_params, match_placeholders
+from phi_agent.tools.postgres_types import load_infinity_as_text
 from phi_agent.tools.sql_guard import SqlGuard
 
 logger = logging.getLogger(__name__)
@@ -330,6 +331,13 @@ class DbQueryTool:
         @event.listens_for(engine, "connect")
         def _bounded_json(dbapi_connection: Any, _record: Any) -> None:
             _use_bounded_json(dbapi_connection)
+
+        @event.listens_for(engine, "connect")
+        def _load_infinite_values(dbapi_connection: Any, _record: Any) -> None:
+            # One 'infinity' timestamp or date would otherwise fail the whole query (psycopg 3 only: psycopg2
+            # connections have no `adapters`).
+            if hasattr(dbapi_connection, "adapters"):
+                load_infinity_as_text(dbapi_connection)
 
         @event.listens_for(engine, "reset")
         def _reset_session(dbapi_connection: Any, _record: Any, reset_state: Any) -> None:

@@ -92,6 +92,38 @@ def test_postgres_check_describes_the_connection_without_password(pg_tool: DbQue
     assert "read-only sessions and transactions" in description
 
 
+def test_postgres_infinite_timestamps_and_dates_arrive_as_text(pg_tool: DbQueryTool) -> None:
+    # PostgreSQL's 'infinity' has no Python datetime: one such value used to fail the whole query.
+    sql = (
+        "SELECT v.id, v.at::timestamp AS at, v.at::timestamptz AS at_tz, v.on_day::date AS on_day FROM (VALUES "
+        "(1, 'infinity', 'infinity'), (2, '-infinity', '-infinity'), (3, '2026-11-20 08:05:00+00', '2026-11-20')"
+        ") AS v (id, at, on_day) ORDER BY v.id"
+    )
+    assert _run(pg_tool, {"sql": sql})["rows"] == [
+        [1, "infinity", "infinity", "infinity"],
+        [2, "-infinity", "-infinity", "-infinity"],
+        [3, "2026-11-20T08:05:00", "2026-11-20T08:05:00+00:00", "2026-11-20"],
+    ]
+
+
+def test_postgres_infinite_values_load_as_text_in_binary_results_too(postgres_url: str) -> None:
+    import psycopg
+
+    from phi_agent.tools.postgres_types import load_infinity_as_text
+
+    with psycopg.connect(postgres_url) as connection:
+        load_infinity_as_text(connection)
+        cursor = connection.cursor(binary=True)
+        cursor.execute(
+            "SELECT 'infinity'::timestamp, '-infinity'::timestamptz, 'infinity'::date, '-infinity'::date, "
+            "'2026-11-20 08:05'::timestamp, '2026-11-20'::date"
+        )
+        row = cursor.fetchone()
+    assert row is not None
+    assert list(row[:4]) == ["infinity", "-infinity", "infinity", "-infinity"]
+    assert (row[4].isoformat(), row[5].isoformat()) == ("2026-11-20T08:05:00", "2026-11-20")
+
+
 @pytest.fixture
 def sqlite_tool(warehouse_sqlite: Path) -> Iterator[DbQueryTool]:
     settings = DbQuerySettings(url_env="X", statement_timeout_seconds=0.5, max_rows=10)

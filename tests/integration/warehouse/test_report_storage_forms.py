@@ -120,7 +120,7 @@ def test_unreadable_timestamps_are_counted_and_raise_a_data_quality_anomaly_no_r
     anomaly = next(a for a in kpis.anomalies if a.code == "DATA_QUALITY")
     assert (anomaly.subject, anomaly.severity) == ("picks", "critical")
     assert anomaly.value == pytest.approx(3 / 18, abs=1e-4)
-    assert "'2026-11-20 8:05:00' is not an ISO-8601" in anomaly.message
+    assert "'2026-11-20 8:05:00' is not a readable date or timestamp" in anomaly.message
     # and the warning stands above every figure and leads the executive summary
     head = report.markdown.split("## Executive summary")[0]
     assert "**⚠ DATA QUALITY: 3 of 18 picks rows (16.7%) were left out of every figure" in head
@@ -226,3 +226,49 @@ def test_postgresql_timestamps_in_a_new_york_database_give_the_known_figures(
     else:
         assert stamps and all(len(stamp) == 19 for stamp in stamps)  # zone-less 'YYYY-MM-DDTHH:MM:SS'
     assert_known_answers(compute_kpis(report, datasets, Thresholds()))
+
+
+def test_postgresql_infinite_promises_are_none_and_infinite_instants_are_counted_unreadable(
+    postgres_server: str,
+) -> None:
+    # Given the known day in TIMESTAMPTZ columns plus a shipment promised 'infinity' (no promise) that shipped
+    # on the day, and an open order created '-infinity'
+    zone = ZoneInfo("Europe/Berlin")
+    url = _database(postgres_server, "wh_infinity")
+    with psycopg.connect(url, autocommit=True) as connection:
+        write_postgres(connection, zone, "TIMESTAMPTZ")
+        connection.execute("INSERT INTO shipments VALUES ('S-X', 'X', 'DHL', 'infinity', '2026-11-20 10:00+01')")
+        connection.execute("INSERT INTO orders VALUES ('Y', '-infinity', '2026-11-20 12:00+01', 'normal', 'Acme')")
+    # When the report's queries run through the local agent's db.query tool
+    report = report_day(DAY, "Europe/Berlin")
+    kpis = compute_kpis(report, run_report_queries(_reader_url(url), report), Thresholds())
+    # Then the report runs: the endless promise is no promise (shipped, neither due nor late) …
+    assert kpis.throughput.orders_shipped == EXPECTED["orders_shipped"] + 1
+    assert (kpis.late.orders_due, kpis.late.late_count) == (EXPECTED["orders_due"], EXPECTED["late_count"])
+    shipments = next(q for q in kpis.data_quality if q.dataset == "shipments")
+    assert shipments.unreadable == 0
+    # … and the order created at '-infinity' is an unreadable row, with the reason
+    orders = next(q for q in kpis.data_quality if q.dataset == "orders")
+    assert orders.unreadable == 1
+    assert "created_at: '-infinity' (PostgreSQL's endless value) is not a real instant" in orders.examples[0]
+    assert kpis.backlog.orders == EXPECTED["backlog_orders"]
+
+
+def test_postgresql_date_promises_are_kept_by_shipping_on_the_promised_day(postgres_server: str) -> None:
+    # Given the known day with shipments' promises in a DATE column (the promised day only)
+    zone = ZoneInfo("Europe/Berlin")
+    url = _database(postgres_server, "wh_date_promise")
+    with psycopg.connect(url, autocommit=True) as connection:
+        write_postgres(connection, zone, "TIMESTAMP")
+        connection.execute("ALTER TABLE shipments ALTER COLUMN promised_at TYPE DATE")
+    # When the report's queries run through the local agent's db.query tool
+    report = report_day(DAY, "Europe/Berlin")
+    datasets = run_report_queries(_reader_url(url), report)
+    assert {row["promised_at"] for row in datasets["shipments"].iter_dicts()} >= {"2026-11-20", "2026-11-19"}
+    kpis = compute_kpis(report, datasets, Thresholds())
+    # Then an order shipped on its promised day is on time: only C (never shipped) and D (promised the 19th)
+    # are late; A, B, C and F are due on the day
+    late = kpis.late
+    assert (late.orders_due, late.late_count, late.rate_base) == (4, 2, 5)
+    assert late.late_order_ids == ["D", "C"]
+    assert (late.shipped_late, late.unshipped_past_promise) == (1, 1)

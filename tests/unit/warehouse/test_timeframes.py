@@ -8,7 +8,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from phi.workflows.timeframes import TimestampError, parse_timestamp, report_day, yesterday, zone
+from phi.workflows.timeframes import (
+    InfiniteTimestampError,
+    TimestampError,
+    parse_deadline,
+    parse_timestamp,
+    report_day,
+    yesterday,
+    zone,
+)
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -82,9 +90,13 @@ def test_timestamps_in_every_common_form_are_read_as_instants(value: object, exp
 @pytest.mark.parametrize(
     ("value", "reason"),
     [
-        ("20/11/2026 08:00", "is not an ISO-8601 date or timestamp"),
-        ("2026-11-20 8:00:00", "is not an ISO-8601 date or timestamp"),
-        ("2026-11-20T08:00:00 CET", "is not an ISO-8601 date or timestamp"),
+        ("20/11/2026 08:00", r"is not a readable date or timestamp \(a slash date is ambiguous"),
+        ("03/12/2026 14:05", "a slash date is ambiguous: 03/12/2026 is March or December"),
+        ("11/20/2026 08:00 AM", "a slash date is ambiguous"),
+        ("2026/11/20 08:00:00", "a slash date is ambiguous"),
+        ("2026-11-20 8:00:00", "is not a readable date or timestamp"),
+        ("2026-11-20T08:00:00 CET", "is not a readable date or timestamp"),  # CET is no offset: a guess
+        ("garbage", "not ISO-8601, RFC 2822, an English month name or DD.MM.YYYY"),
         ("", "empty text"),
         ("2026-11-20T08:00:00" + " " * 10 + "x" * 60, "too long for a timestamp"),
         (1763625600, "the number 1763625600 is not a timestamp"),
@@ -96,3 +108,122 @@ def test_timestamps_in_every_common_form_are_read_as_instants(value: object, exp
 def test_anything_else_is_refused_with_a_reason(value: object, reason: str) -> None:
     with pytest.raises(TimestampError, match=reason):
         parse_timestamp(value, BERLIN)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected_utc"),
+    [
+        # RFC 2822 / HTTP dates: the zone or offset they carry decides
+        ("Fri, 20 Nov 2026 08:05:00 +0100", "2026-11-20 07:05:00"),
+        ("Fri, 20 Nov 2026 08:05:00 GMT", "2026-11-20 08:05:00"),
+        ("20 Nov 2026 08:05 -0500", "2026-11-20 13:05:00"),
+        ("Fri, 20 Nov 2026 08:05:00 UTC", "2026-11-20 08:05:00"),
+        ("Fri, 20 Nov 2026 08:05:00 -0000", "2026-11-20 08:05:00"),  # RFC 2822: UTC, local zone unknown
+        ("Fri, 20 Nov 2026 08:05:00 EST", "2026-11-20 13:05:00"),
+        # English month names, zone-less: Berlin wall clock
+        ("20 Nov 2026 08:05", "2026-11-20 07:05:00"),
+        ("20 November 2026 08:05:30", "2026-11-20 07:05:30"),
+        ("Nov 20, 2026 8:05 AM", "2026-11-20 07:05:00"),
+        ("November 20, 2026 8:05 PM", "2026-11-20 19:05:00"),
+        ("Nov 20, 2026 12:05 AM", "2026-11-19 23:05:00"),
+        ("nov 20 2026 12:05 pm", "2026-11-20 11:05:00"),
+        ("Friday, November 20, 2026 08:05", "2026-11-20 07:05:00"),
+        ("Sept 3, 2026", "2026-09-02 22:00:00"),  # a date alone: local midnight (CEST)
+        ("November 20 2026", "2026-11-19 23:00:00"),
+        # dotted dates are day first
+        ("20.11.2026 08:05", "2026-11-20 07:05:00"),
+        ("03.12.2026 08:05:30", "2026-12-03 07:05:30"),
+        ("3.12.2026", "2026-12-02 23:00:00"),
+        # ISO-8601 forms fromisoformat does not read
+        ("2026-324", "2026-11-19 23:00:00"),  # ordinal date: day 324 is 20 November
+        ("2026-324T08:05:00Z", "2026-11-20 08:05:00"),
+        ("2024-366", "2024-12-30 23:00:00"),  # a leap year's last day
+        ("2026-11-20T24:00", "2026-11-20 23:00:00"),  # the end of the day: the next local midnight
+        ("2026-11-20 24:00:00.000", "2026-11-20 23:00:00"),
+        ("2026-11-20T24:00:00+01:00", "2026-11-20 23:00:00"),
+        ("2026-11-20T24:00Z", "2026-11-21 00:00:00"),
+        ("2026-11-20T08:05+01:00[Europe/Berlin]", "2026-11-20 07:05:00"),  # Java's ZonedDateTime
+        ("2026-11-20T08:05:00Z[UTC]", "2026-11-20 08:05:00"),
+        ("2026-11-20T08:05-05:00[America/New_York]", "2026-11-20 13:05:00"),
+        ("2026-11-20T08:05[America/New_York]", "2026-11-20 13:05:00"),  # no offset: that zone's wall clock
+    ],
+)
+def test_unambiguous_non_iso_forms_are_read(value: str, expected_utc: str) -> None:
+    moment = parse_timestamp(value, BERLIN)
+    assert moment.tzinfo is UTC
+    assert moment == datetime.fromisoformat(expected_utc).replace(tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("Thu, 20 Nov 2026 08:05:00 +0100", "2026-11-20 is a Friday, not a Thu"),
+        ("Fri, 20 Nov 26 08:05:00 GMT", "is not a readable date or timestamp"),  # a two-digit year is a guess
+        ("Fri, 20 Nov 2026 08:05:00 CET", "is not a readable date or timestamp"),  # not an RFC 2822 zone
+        ("20 Noe 2026 08:05", "'Noe' is not an English month name"),
+        ("20 Nov 2026 13:05 PM", "hour 13 with AM/PM"),
+        ("31 Nov 2026", "is not a readable date or timestamp"),
+        ("Funday, 20 Nov 2026", "'Funday' is not an English weekday name"),
+        ("20.11.26 08:05", "is not a readable date or timestamp"),  # a two-digit year is a guess
+        ("31.11.2026", "is not a readable date or timestamp"),
+        ("20.11.2026 25:00", "is not a readable date or timestamp"),
+        ("2026-367", "2026 has no day 367"),
+        ("2026-000", "2026 has no day 0"),
+        ("2026-11-20T24:01", "is not a readable date or timestamp"),  # only 24:00 exactly is the day's end
+        ("2026-11-20T24:00:01Z", "is not a readable date or timestamp"),
+        ("2026-11-20T08:05+01:00[Mars/Olympus]", "unknown time zone 'Mars/Olympus'"),
+        ("2026-11-20[Europe/Berlin]", "a time zone without a time of day"),
+        ("infinity", "PostgreSQL's endless value\) is not a real instant"),
+        ("-infinity", "is not a real instant"),
+        ("0001-01-01", "is out of the range of instants"),  # before year 1 in UTC: not a crash
+        ("Fri, 20 Nov 2026 08:05:00 +0100" + " " * 40 + "x", "too long for a timestamp"),
+    ],
+)
+def test_non_iso_lookalikes_are_refused_with_a_reason(value: str, reason: str) -> None:
+    with pytest.raises(TimestampError, match=reason):
+        parse_timestamp(value, BERLIN)
+
+
+def test_infinity_is_its_own_error() -> None:
+    with pytest.raises(InfiniteTimestampError):
+        parse_timestamp(" Infinity ", BERLIN)
+
+
+@pytest.mark.parametrize("value", ["2026-11-20", " 2026-11-20 ", date(2026, 11, 20), "20.11.2026", "Nov 20, 2026",
+                                   "2026-324", "2026-W47-5", "20261120"])  # fmt: skip
+def test_a_date_alone_is_a_deadline_for_the_whole_local_day(value: object) -> None:
+    deadline = parse_deadline(value, BERLIN)
+    assert deadline is not None and deadline.whole_day
+    assert deadline.due == datetime(2026, 11, 19, 23, tzinfo=UTC)  # it falls due on that local day
+    assert not deadline.missed_by(datetime(2026, 11, 20, 22, 59, 59, 999999, tzinfo=UTC))  # 23:59:59.999999
+    assert deadline.missed_by(datetime(2026, 11, 20, 23, tzinfo=UTC))  # the next local midnight
+
+
+def test_a_date_deadline_on_a_dst_day_ends_at_the_next_local_midnight() -> None:
+    deadline = parse_deadline("2026-10-25", BERLIN)  # 25 hours long: CEST until 03:00, then CET
+    assert deadline is not None
+    assert deadline.due == datetime(2026, 10, 24, 22, tzinfo=UTC)
+    assert deadline.ends == datetime(2026, 10, 25, 23, tzinfo=UTC)
+    assert not deadline.missed_by(datetime(2026, 10, 25, 22, 30, tzinfo=UTC))  # 23:30 CET on the day
+
+
+@pytest.mark.parametrize(
+    "value", ["2026-11-20T00:00:00", datetime(2026, 11, 20), "2026-11-20 09:00", "Fri, 20 Nov 2026 08:00:00 GMT"]
+)
+def test_a_timestamp_deadline_is_met_up_to_its_instant(value: object) -> None:
+    deadline = parse_deadline(value, BERLIN)
+    expected = parse_timestamp(value, BERLIN)
+    assert deadline is not None and not deadline.whole_day
+    assert deadline.due == deadline.ends == expected
+    assert not deadline.missed_by(expected) and deadline.missed_by(expected + timedelta(microseconds=1))
+
+
+@pytest.mark.parametrize("value", ["infinity", "-infinity", "+Infinity"])
+def test_an_infinite_deadline_is_no_deadline(value: str) -> None:
+    assert parse_deadline(value, BERLIN) is None
+
+
+@pytest.mark.parametrize(("value", "reason"), [("9999-12-31", "out of the range"), ("garbage", "not a readable")])
+def test_an_unreadable_deadline_is_refused_with_a_reason(value: str, reason: str) -> None:
+    with pytest.raises(TimestampError, match=reason):
+        parse_deadline(value, BERLIN)

@@ -232,7 +232,7 @@ def test_a_dataset_of_the_wrong_shape_raises_a_clear_error(dataset: str, data: T
 @pytest.mark.parametrize(
     ("dataset", "data", "example"),
     [
-        ("picks", picks(("P1", 1, "yesterday-ish")), "row 0, picked_at: 'yesterday-ish' is not an ISO-8601"),
+        ("picks", picks(("P1", 1, "yesterday-ish")), "row 0, picked_at: 'yesterday-ish' is not a readable date"),
         ("picks", picks(("P1", 1, 1763625600)), "row 0, picked_at: the number 1763625600 is not a timestamp"),
         ("picks", picks(("P1", "two", "2026-11-20T08:00:00")), "row 0, qty: expected a number, got 'two'"),
         ("picks", picks(("", 1, "2026-11-20T08:00:00")), "row 0, picker_id: missing value"),
@@ -273,3 +273,91 @@ def test_tabular_data_iterates_rows_as_dicts_and_defaults_the_row_count() -> Non
     data = TabularData(columns=["a", "b"], rows=[[1, 2], [3, 4]])
     assert list(data.iter_dicts()) == [{"a": 1, "b": 2}, {"a": 3, "b": 4}]
     assert (data.row_count, data.truncated) == (2, False)
+
+
+def _date_promised_shipments(as_date: Any) -> TabularData:
+    return table(
+        SHIPMENT_COLUMNS,
+        [
+            ["A", as_date(20), "2026-11-20T09:00:00"],  # shipped on its promised day: on time
+            ["B", as_date(20), "2026-11-20T23:59:59"],  # the last second of it: on time
+            ["C", as_date(20), "2026-11-21T00:30:00"],  # after it: late, unshipped at the day's end
+            ["D", as_date(20), None],  # due, not shipped: late
+            ["E", as_date(19), "2026-11-20T08:00:00"],  # promised yesterday, shipped today: late
+            ["F", as_date(21), "2026-11-20T11:00:00"],  # promised tomorrow, shipped today: early
+            ["G", datetime(2026, 11, 20), "2026-11-20T09:00:00"],  # a timestamp at midnight stays one: late
+            ["H", "2026-11-20T00:00:00", "2026-11-20T09:00:00"],  # late
+        ],
+    )
+
+
+@pytest.mark.parametrize(
+    "as_date",
+    [lambda day: f"2026-11-{day}", lambda day: date(2026, 11, day), lambda day: f"{day}.11.2026"],
+    ids=["iso text", "native date", "dotted text"],
+)
+def test_a_promise_of_a_date_alone_is_kept_by_shipping_before_the_next_local_midnight(as_date: Any) -> None:
+    # Given promises stored as dates (a DATE column, or text without a time) for a warehouse in Berlin
+    datasets = {
+        "shipments": _date_promised_shipments(as_date),
+        "orders": table(
+            ORDER_COLUMNS,
+            [
+                ["D", "2026-11-19T10:00:00", as_date(20), None, 1],  # open at the end, promised today: overdue
+                ["G", "2026-11-20T10:00:00", as_date(21), None, 1],  # open, promised tomorrow: not overdue
+            ],
+        ),
+    }
+    kpis = compute_kpis(report_day(DAY, "Europe/Berlin"), datasets, Thresholds())
+    # Then a shipment on the promised day is on time, and a promise of the day is still due on it
+    late = kpis.late
+    assert sorted(late.late_order_ids) == ["C", "D", "E", "G", "H"]
+    assert (late.orders_due, late.shipped_late, late.unshipped_past_promise) == (6, 3, 2)  # A-D G H; E G H; C D
+    assert (late.promised_earlier_shipped_late, late.rate_base) == (1, 7)
+    assert (kpis.backlog.orders, kpis.backlog.overdue) == (2, 1)
+    assert kpis.throughput.orders_shipped == 6  # A, B, E, F, G, H
+
+
+def test_a_date_promise_on_a_dst_day_lasts_until_its_local_midnight() -> None:
+    # Given Berlin's 25-hour day of 25 October 2026 (CEST until 03:00, then CET)
+    shipments = table(
+        SHIPMENT_COLUMNS,
+        [
+            ["A", "2026-10-25", "2026-10-25T23:30:00+01:00"],  # 23:30 local: on time
+            ["B", "2026-10-24", "2026-10-25T00:30:00+02:00"],  # the day after its promise: late
+            ["C", "2026-10-25", "2026-10-26T00:00:00+01:00"],  # the next local midnight: late
+        ],
+    )
+    late = compute_kpis(report_day(date(2026, 10, 25), "Europe/Berlin"), {"shipments": shipments}, Thresholds()).late
+    assert sorted(late.late_order_ids) == ["B", "C"]
+    assert (late.orders_due, late.shipped_late, late.unshipped_past_promise) == (2, 1, 1)
+
+
+@pytest.mark.parametrize("endless", ["infinity", "-infinity"])
+def test_an_infinite_promise_is_no_promise(endless: str) -> None:
+    # Given PostgreSQL's endless promise (as the local agent hands it over) on a shipment and an open order
+    shipments = table(SHIPMENT_COLUMNS, [["A", endless, "2026-11-20T09:00:00"], ["B", endless, None]])
+    orders = table(ORDER_COLUMNS, [["B", "2026-11-19T10:00:00", endless, None, 1]])
+    kpis = compute_kpis(DAY, {"shipments": shipments, "orders": orders}, Thresholds())
+    # Then the rows are read: the shipment counts as shipped, nothing is due or late, the open order not overdue
+    assert [q.unreadable for q in kpis.data_quality] == [0, 0, 0]
+    assert kpis.throughput.orders_shipped == 1
+    assert (kpis.late.orders_due, kpis.late.late_count) == (0, 0)
+    assert (kpis.backlog.orders, kpis.backlog.overdue) == (1, 0)
+
+
+@pytest.mark.parametrize(
+    ("dataset", "data", "example"),
+    [
+        ("picks", picks(("P1", 1, "infinity")), "row 0, picked_at: 'infinity' (PostgreSQL's endless value) is not a"),
+        ("orders", table(ORDER_COLUMNS, [["A", "-infinity", None, None, 1]]), "row 0, created_at: '-infinity' (Pos"),
+        ("shipments", table(SHIPMENT_COLUMNS, [["A", "2026-11-20", "infinity"]]), "row 0, shipped_at: 'infinity' "),
+    ],
+)
+def test_an_infinite_instant_is_an_unreadable_row_with_its_reason(
+    dataset: str, data: TabularData, example: str
+) -> None:
+    kpis = compute_kpis(DAY, {dataset: data}, Thresholds())
+    quality = next(q for q in kpis.data_quality if q.dataset == dataset)
+    assert (quality.rows, quality.unreadable) == (1, 1)
+    assert quality.examples[0].startswith(example)

@@ -7,15 +7,21 @@ that zone):
   picked during the day; orders received (created) during the day.
 - pick rate per picker: lines / active hours, active hours = first to last pick of the day, at least
   `Thresholds.min_picker_active_hours`.
+- promises (shipments.promised_at, orders.promised_ship_at) are `phi.workflows.timeframes.Deadline`s: a
+  timestamp is kept by shipping at or before it; a date alone ('2026-11-20', a `DATE` column) by shipping
+  before the next local midnight, and it falls due on that local day. PostgreSQL's 'infinity' /
+  '-infinity' there means no promise: never due, never late.
 - late orders: shipped during the day after their promise, plus promised during the day and not
   shipped by its end. The late rate is late orders / orders counted for the rate, where the orders counted
   are those promised during the day plus those promised earlier that shipped late during it (so it stays
   within 0-100%); the report shows that denominator next to the rate.
-- backlog: orders created by the end of the day and not shipped by it; age of the oldest in hours.
+- backlog: orders created by the end of the day and not shipped by it; age of the oldest in hours; overdue:
+  those whose promise the end of the day has missed.
 - hourly: lines per local wall-clock hour; a dip is an hour strictly inside the picking window (first to
   last hour with picks) whose lines fall below `min_hourly_pick_ratio` times the median hour of that window.
 - data quality: the queries fetch a window wider than the day; every row's timestamps are parsed and the
-  day is kept exactly. Rows whose timestamps (or numbers) cannot be read are skipped and counted, as are rows
+  day is kept exactly. Rows whose timestamps (or numbers) cannot be read — including a required timestamp that
+  is empty or PostgreSQL's 'infinity' — are skipped and counted (with the reason), as are rows
   the database returned although their timestamps lie far outside the window it was asked for; a notable
   share raises DATA_QUALITY. A day with no rows at all raises NO_DATA; orders due or shipped with no pick
   recorded all day raises NO_PICKS.
@@ -33,7 +39,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, Field, model_validator
 
-from phi.workflows.timeframes import ReportDay, TimestampError, parse_timestamp, report_day
+from phi.workflows.timeframes import Deadline, ReportDay, TimestampError, parse_deadline, parse_timestamp, report_day
 from phi.workflows.warehouse.queries import DATASETS
 
 LATE_ORDER_IDS_CAP = 50
@@ -243,6 +249,18 @@ class _Row:
         except TimestampError as error:
             raise self._fail(column, str(error)) from None
 
+    def deadline(self, column: str, *, required: bool) -> Deadline | None:
+        """A promise: None when the row has none ('infinity'; an empty value where it is optional)."""
+        value = self.values.get(column)
+        if value is None or value == "":
+            if required:
+                raise self._fail(column, "missing timestamp")
+            return None
+        try:
+            return parse_deadline(value, self.tz)
+        except TimestampError as error:
+            raise self._fail(column, str(error)) from None
+
 
 def _rows(name: str, data: TabularData, tz: tzinfo) -> Iterator[_Row]:
     missing = [column for column in REQUIRED_COLUMNS[name] if column not in data.columns]
@@ -267,15 +285,19 @@ class _Pick:
 @dataclass(frozen=True)
 class _Shipment:
     order_id: str
-    promised_at: datetime
+    promise: Deadline | None
     shipped_at: datetime | None
+
+    @property
+    def due(self) -> datetime | None:
+        return self.promise.due if self.promise else None
 
 
 @dataclass(frozen=True)
 class _Order:
     order_id: str
     created_at: datetime
-    promised_at: datetime | None
+    promise: Deadline | None
     shipped_at: datetime | None
     line_count: int | None
 
@@ -342,12 +364,14 @@ def _picks(data: TabularData, day: ReportDay, windowed: bool = True) -> _Reading
 
 def _shipments(data: TabularData, day: ReportDay, windowed: bool = True) -> _Reading[_Shipment]:
     def build(row: _Row) -> _Shipment:
-        return _Shipment(row.text("order_id"), row.timestamp("promised_at"), row.optional_timestamp("shipped_at"))
+        return _Shipment(
+            row.text("order_id"), row.deadline("promised_at", required=True), row.optional_timestamp("shipped_at")
+        )
 
     return _read(
         "shipments", data, day, build,
-        lambda s, low, high: _between(s.promised_at, low, high) or _between(s.shipped_at, low, high),
-        lambda s: day.contains(s.promised_at) or day.contains(s.shipped_at), windowed,
+        lambda s, low, high: _between(s.due, low, high) or _between(s.shipped_at, low, high),
+        lambda s: day.contains(s.due) or day.contains(s.shipped_at), windowed,
     )  # fmt: skip
 
 
@@ -356,7 +380,7 @@ def _orders(data: TabularData, day: ReportDay, windowed: bool = True) -> _Readin
         return _Order(
             row.text("order_id"),
             row.timestamp("created_at"),
-            row.optional_timestamp("promised_ship_at"),
+            row.deadline("promised_ship_at", required=False),
             row.optional_timestamp("shipped_at"),
             row.optional_int("line_count"),
         )
@@ -407,16 +431,19 @@ def _picker_rate(picker_id: str, picks: list[_Pick], min_active_hours: float, da
 
 def _late_orders(shipments: Sequence[_Shipment], day: ReportDay) -> LateOrders:
     shipped_late = {
-        s.order_id: s.promised_at
+        s.order_id: s.promise.due
         for s in shipments
-        if day.contains(s.shipped_at) and s.shipped_at is not None and s.shipped_at > s.promised_at
+        if s.promise is not None
+        and s.shipped_at is not None
+        and day.contains(s.shipped_at)
+        and s.promise.missed_by(s.shipped_at)
     }
     unshipped = {
-        s.order_id: s.promised_at
+        s.order_id: s.promise.due
         for s in shipments
-        if day.contains(s.promised_at) and (s.shipped_at is None or s.shipped_at >= day.end)
+        if s.promise is not None and day.contains(s.promise.due) and (s.shipped_at is None or s.shipped_at >= day.end)
     }
-    due = {s.order_id for s in shipments if day.contains(s.promised_at)}
+    due = {s.order_id for s in shipments if day.contains(s.due)}
     late = shipped_late | unshipped
     counted = due | late.keys()
     listed = sorted(late, key=lambda order_id: (late[order_id], order_id))
@@ -443,7 +470,7 @@ def _backlog(orders: Sequence[_Order], day: ReportDay) -> Backlog:
     return Backlog(
         orders=len(open_orders),
         lines=None if any(count is None for count in counts) else sum(c for c in counts if c is not None),
-        overdue=sum(1 for o in open_orders.values() if o.promised_at is not None and o.promised_at < day.end),
+        overdue=sum(1 for o in open_orders.values() if o.promise is not None and o.promise.missed_by(day.end)),
         oldest_created_at=day.local(oldest) if oldest else None,
         oldest_age_hours=round((day.end - oldest).total_seconds() / 3600, 2) if oldest else 0.0,
     )
