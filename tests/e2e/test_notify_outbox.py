@@ -42,7 +42,7 @@ LATE_ALERT: dict[str, Any] = {
 
 
 def test_a_notify_node_captures_its_email_in_the_outbox(new_user: ApiSession) -> None:
-    agent = new_user.create_agent()
+    agent = new_user.create_agent(tools={"db": {}, "email": {"recipients": ["ops@example.com"]}})
     new_user.ok("POST", f"/agents/{agent['id']}/workflows", json={"definition": LATE_ALERT})
 
     def run(late_rate: float) -> dict[str, Any]:

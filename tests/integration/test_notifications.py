@@ -32,8 +32,9 @@ def server() -> Iterator[TlsServer]:
 
 
 def _task(session: ApiSession) -> TaskContext:
-    """A task row of the session's organisation (the notifications' owner), without running anything."""
-    agent = session.create_agent()
+    """A task row of the session's organisation (the notifications' owner), without running anything; its agent
+    may e-mail ops@example.com (the recipient of its email tool)."""
+    agent = session.create_agent(tools={"db": {}, "email": {"recipients": ["ops@example.com"]}})
     with transaction() as conn:
         task = tasks_repo.create_task(
             conn,

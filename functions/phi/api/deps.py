@@ -131,9 +131,17 @@ def owner_org(org: CallerOrg) -> Organization:
 OwnerOrg = Annotated[Organization, Depends(owner_org)]
 
 
-def admin_agent(agent: CallerAgent, conn: Conn, user: CurrentUser) -> Agent:
+def role_in_agent_org(agent: CallerAgent, conn: Conn, user: CurrentUser) -> OrgRole | None:
+    """The caller's role in the organisation of the agent of the path."""
     org = orgs_repo.get_org_for_user(conn, agent.org_id, user.id)
-    _require_admin_role(org.role if org else None)
+    return org.role if org else None
+
+
+CallerAgentRole = Annotated[OrgRole | None, Depends(role_in_agent_org)]
+
+
+def admin_agent(agent: CallerAgent, conn: Conn, user: CurrentUser) -> Agent:
+    _require_admin_role(role_in_agent_org(agent, conn, user))
     return agent
 
 

@@ -1,6 +1,7 @@
 """Changes to a workflow definition as RFC 6902 JSON Patch (DESIGN §9, the patch lane), and the checks a
-definition made by a person or a model must pass beyond the schema: tools the agent has, and a structural
-review whose findings are warnings (nodes that can never run, results nobody uses).
+definition made by a person or a model must pass beyond the schema: tools the agent has, e-mail only to the
+recipients of its email tool, and a structural review whose findings are warnings (nodes that can never run,
+results nobody uses).
 
 A patch is applied to a copy, all or nothing; the result is validated like any definition. Every refusal is a
 sentence naming the operation or the node."""
@@ -11,7 +12,10 @@ import copy
 from collections.abc import Iterable
 from typing import Any
 
+from pydantic import BaseModel, Field
+
 from phi.definitions.document import Problem, WorkflowDefinition, diff, to_document, validate_definition
+from phi.domain.recipients import EmailRecipients
 from phi.errors import InvalidDefinition
 
 MAX_PATCH_OPERATIONS = 100
@@ -76,6 +80,13 @@ def apply_patch(document: dict[str, Any], patch: Any) -> dict[str, Any]:
     return result
 
 
+class AgentScope(BaseModel):
+    """What the agent's owner gave it, which a definition for the agent must stay within."""
+
+    operations: frozenset[str] = Field(description="Its tools' operations, e.g. db.query, file.read")
+    email: EmailRecipients = Field(default_factory=EmailRecipients, description="Who it may e-mail")
+
+
 def tool_problems(definition: WorkflowDefinition, allowed_tools: Iterable[str]) -> list[Problem]:
     """Local tools the agent does not have (its tools' operations, e.g. db.query, file.read)."""
     allowed = set(allowed_tools)
@@ -92,6 +103,52 @@ def tool_problems(definition: WorkflowDefinition, allowed_tools: Iterable[str]) 
                 )
             )
     return problems
+
+
+def email_problems(definition: WorkflowDefinition, recipients: EmailRecipients) -> list[Problem]:
+    """E-mail notify nodes writing to an address the agent's email tool does not list (or with no email tool)."""
+    problems = []
+    for index, node in enumerate(definition.nodes):
+        if node.kind != "notify" or node.settings.get("channel") != "email":
+            continue
+        refusal = recipients.refusal(node.settings.get("to") or [])
+        if refusal is not None:
+            problems.append(Problem(node=node.id, field=f"nodes[{index}].settings.to", message=refusal))
+    return problems
+
+
+def outbound_side_effects(definition: WorkflowDefinition) -> list[Problem]:
+    """Nodes that act outside the platform with content the definition's author chooses, beyond e-mail to the
+    configured recipients: webhooks (signed with the organisation's secret) and `http` POSTs."""
+    found = []
+    for index, node in enumerate(definition.nodes):
+        if node.kind == "notify" and node.settings.get("channel") == "webhook":
+            found.append(
+                Problem(
+                    node=node.id,
+                    field=f"nodes[{index}].settings.channel",
+                    message="sends a webhook signed with the organisation's secret",
+                )
+            )
+        elif node.kind == "http" and node.settings.get("method", "GET") == "POST":
+            found.append(
+                Problem(
+                    node=node.id,
+                    field=f"nodes[{index}].settings.method",
+                    message=f"POSTs to {node.settings.get('url')}",
+                )
+            )
+    return found
+
+
+def refuse_problems(problems: list[Problem]) -> None:
+    """InvalidDefinition naming the first problem, all of them in details["errors"]; nothing when none."""
+    if problems:
+        first = problems[0]
+        raise InvalidDefinition(
+            f"Invalid workflow definition: node {first.node!r}, {first.field}: {first.message}",
+            details={"errors": [p.model_dump() for p in problems]},
+        )
 
 
 def _constant_false(expression: Any) -> bool:
@@ -128,16 +185,11 @@ def structural_warnings(definition: WorkflowDefinition) -> list[Problem]:
     return warnings
 
 
-def validate_for_agent(raw: Any, allowed_tools: Iterable[str]) -> tuple[WorkflowDefinition, list[Problem]]:
-    """A definition as the agent could run it: schema, graph, settings, then the agent's tools. Returns the
-    definition and the structural warnings."""
+def validate_for_agent(raw: Any, scope: AgentScope) -> tuple[WorkflowDefinition, list[Problem]]:
+    """A definition as the agent could run it: schema, graph, settings, then the agent's tools and the
+    recipients of its email tool. Returns the definition and the structural warnings."""
     definition = validate_definition(raw)
-    problems = tool_problems(definition, allowed_tools)
-    if problems:
-        raise InvalidDefinition(
-            f"Invalid workflow definition: node {problems[0].node!r}, {problems[0].field}: {problems[0].message}",
-            details={"errors": [p.model_dump() for p in problems]},
-        )
+    refuse_problems(tool_problems(definition, scope.operations) + email_problems(definition, scope.email))
     return definition, structural_warnings(definition)
 
 
@@ -191,13 +243,13 @@ def summarise(old: dict[str, Any], new: dict[str, Any]) -> str:
 
 
 def patched_definition(
-    current: dict[str, Any], patch: Any, allowed_tools: Iterable[str]
+    current: dict[str, Any], patch: Any, scope: AgentScope
 ) -> tuple[dict[str, Any], list[Problem], list[dict[str, Any]], str]:
     """Applies `patch` to a copy of `current` and validates the result for the agent: (the new stored document,
     warnings, changes as {op, path, old, new}, summary). Refuses a patch that changes nothing."""
     raw = apply_patch(current, patch)
     try:
-        definition, warnings = validate_for_agent(raw, allowed_tools)
+        definition, warnings = validate_for_agent(raw, scope)
     except InvalidDefinition as exc:
         raise PatchRefused(
             "The patched workflow would not be valid: " + exc.message.removeprefix("Invalid workflow definition: "),

@@ -53,6 +53,9 @@ class Budget:
 class PlanningContext(BaseModel):
     agent_name: str
     tools: list[str] = Field(description="operations the agent's local agent runs, e.g. db.query")
+    email_recipients: list[str] = Field(
+        default_factory=list, description="the only addresses an email notify node may write to (its email tool)"
+    )
     workflows: list[dict[str, Any]] = Field(description="the agent's current workflow definitions (with their SQL)")
 
 
@@ -110,6 +113,7 @@ def _contracts(context: PlanningContext) -> str:
         {
             "agent": context.agent_name,
             "tools": context.tools,
+            "e-mail recipients (the only addresses a notify email node may write to)": context.email_recipients,
             "data the agent's workflows already read (their local_tool steps)": local_steps,
             "compute functions and their column contracts": compute,
         },

@@ -20,7 +20,7 @@ from phi.db.connection import DbConnection
 from phi.definitions.patching import PatchRefused, patched_definition, validate_for_agent
 from phi.domain.models import Agent
 from phi.errors import Conflict, InvalidDefinition, NotFound
-from phi.services.requests import allowed_tools
+from phi.services.requests import agent_scope
 from phi.services.workflows import NewVersion, add_version
 
 ProposalStatus = Literal["PENDING", "APPROVED", "REJECTED"]
@@ -139,8 +139,8 @@ def approve(conn: DbConnection, agent: Agent, proposal_id: UUID, user_id: UUID, 
             _stale_message(conn, row, workflow.current_version),
             details={"base_version": row.base_version, "current_version": workflow.current_version},
         )
-    try:  # the agent's tools may have changed since the proposal was made
-        validate_for_agent(row.definition, allowed_tools(conn, agent))
+    try:  # the agent's tools or recipients may have changed since
+        validate_for_agent(row.definition, agent_scope(conn, agent))
     except InvalidDefinition as exc:
         raise Conflict(f"The proposed workflow is no longer valid for this agent: {exc.message}") from exc
     reason = body.reason or f"Approved proposal: {row.summary}"
@@ -180,7 +180,7 @@ def rebase(conn: DbConnection, agent: Agent, proposal_id: UUID) -> ProposalView:
         return _view(conn, row)  # already against the current version
     try:
         document, warnings, changes, summary = patched_definition(
-            current.definition, row.patch, allowed_tools(conn, agent)
+            current.definition, row.patch, agent_scope(conn, agent)
         )
     except PatchRefused as exc:
         raise Conflict(

@@ -18,11 +18,12 @@ from phi.db import requests as requests_repo
 from phi.db import tasks as tasks_repo
 from phi.db import workflows as workflows_repo
 from phi.db.connection import DbConnection, commit, rollback
-from phi.definitions.document import validate_inputs
-from phi.definitions.patching import patched_definition, validate_for_agent
+from phi.definitions.document import WorkflowDefinition, validate_inputs
+from phi.definitions.patching import AgentScope, outbound_side_effects, patched_definition, validate_for_agent
 from phi.definitions.registry import AD_HOC
-from phi.domain.models import Agent, Task
-from phi.errors import BadRequest, Conflict, InvalidDefinition, LlmBudgetExhausted, NotFound, PhiError
+from phi.domain.models import Agent, OrgRole, Task
+from phi.domain.recipients import EmailRecipients
+from phi.errors import BadRequest, Conflict, Forbidden, InvalidDefinition, LlmBudgetExhausted, NotFound, PhiError
 from phi.services.lanes import Classification, Lane, classify_by_rules
 from phi.services.planning import (
     Budget,
@@ -166,27 +167,36 @@ def _llm(agent: Agent) -> tuple[Any, str | None]:
         return None, str(exc)
 
 
-def allowed_tools(conn: DbConnection, agent: Agent) -> list[str]:
+def agent_scope(conn: DbConnection, agent: Agent) -> AgentScope:
+    """What a definition for the agent may use: its tools' operations and the recipients of its email tool."""
     tools = catalog_repo.tools_by_id(conn, [t.tool_id for t in agent.tools])
-    return sorted({op for t in tools for op in t.operations})
+    return AgentScope(
+        operations=frozenset(op for t in tools for op in t.operations), email=EmailRecipients.of_tools(agent.tools)
+    )
 
 
 def _context(conn: DbConnection, agent: Agent) -> PlanningContext:
+    scope = agent_scope(conn, agent)
     return PlanningContext(
         agent_name=agent.name,
-        tools=allowed_tools(conn, agent),
+        tools=sorted(scope.operations),
+        email_recipients=sorted(scope.email.configured or []),
         workflows=[r.definition for r in workflows_repo.current_definitions(conn, agent.id, agent.org_id)],
     )
 
 
-def submit(conn: DbConnection, agent: Agent, user_id: UUID | None, body: NewRequest) -> RequestView:
+def submit(
+    conn: DbConnection, agent: Agent, user_id: UUID | None, role: OrgRole | None, body: NewRequest
+) -> RequestView:
+    """`role` is the caller's in the agent's organisation: a one-off pipeline's webhooks and POSTs need an owner
+    or admin."""
     llm, llm_problem = _llm(agent)
     budget = Budget(get_settings().request_llm_budget_seconds)
     calls: list[RequestLlmCall] = []
     decision = _decide(body, llm, budget, calls)
     if llm_problem and decision.source == "rules":
         decision.reason += f" (LLM not usable: {llm_problem})"
-    state = _Submission(conn, agent, user_id, body, decision, calls)
+    state = _Submission(conn, agent, user_id, role, body, decision, calls)
     try:
         if decision.lane == "execute":
             return state.execute(llm, budget)
@@ -202,11 +212,12 @@ class _Submission:
         conn: DbConnection,
         agent: Agent,
         user_id: UUID | None,
+        role: OrgRole | None,
         body: NewRequest,
         decision: LaneDecision,
         calls: list[RequestLlmCall],
     ) -> None:
-        self.conn, self.agent, self.user_id, self.body = conn, agent, user_id, body
+        self.conn, self.agent, self.user_id, self.role, self.body = conn, agent, user_id, role, body
         self.decision, self.calls = decision, calls
         self.request_id: UUID | None = None
 
@@ -257,7 +268,7 @@ class _Submission:
                 raise BadRequest(f"The model could not plan a pipeline: {str(exc)[:300]}") from exc
         definition = _one_off(raw, self.body.prompt)
         try:
-            checked, _ = validate_for_agent(definition, allowed_tools(self.conn, self.agent))
+            checked, _ = validate_for_agent(definition, agent_scope(self.conn, self.agent))
             clean_input = validate_inputs(checked, self.body.input)
         except InvalidDefinition as exc:
             source = "The planned pipeline" if self.body.pipeline is None else "The pipeline"
@@ -265,6 +276,7 @@ class _Submission:
                 f"{source} is not valid: {exc.message.removeprefix('Invalid workflow definition: ')}",
                 details=exc.details,
             ) from exc
+        _require_role_for_side_effects(checked, self.role)
         from phi.definitions.document import to_document
 
         pipeline = to_document(checked)
@@ -315,7 +327,7 @@ class _Submission:
                 details={"current_version": target.version},
             )
         document, warnings, changes, summary = patched_definition(
-            target.definition, operations, allowed_tools(self.conn, self.agent)
+            target.definition, operations, agent_scope(self.conn, self.agent)
         )
         row = self._row("proposal")
         self.request_id = row.id
@@ -335,6 +347,22 @@ class _Submission:
             created_by=self.user_id,
         )
         return get_request(self.conn, self.agent, row.id)
+
+
+def _require_role_for_side_effects(definition: WorkflowDefinition, role: OrgRole | None) -> None:
+    """A member may ask questions and e-mail the agent's configured recipients, but a webhook signed with the
+    organisation's secret or a POST to a partner's API with a payload of their choosing is for an owner or
+    admin (as saving a workflow that does so is)."""
+    if role in (OrgRole.OWNER, OrgRole.ADMIN):
+        return
+    effects = outbound_side_effects(definition)
+    if effects:
+        first = effects[0]
+        raise Forbidden(
+            f"Node {first.node!r} ({first.field}) {first.message}: in a one-off request only an owner or admin "
+            "of the organisation may send webhooks or POST to other systems.",
+            details={"errors": [e.model_dump() for e in effects]},
+        )
 
 
 def _one_off(raw: Any, prompt: str) -> Any:

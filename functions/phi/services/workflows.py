@@ -13,9 +13,11 @@ from pydantic import BaseModel, Field
 from phi.db import workflows as workflows_repo
 from phi.db.connection import DbConnection
 from phi.definitions.document import diff, parse_stored, to_document, validate_definition
+from phi.definitions.patching import email_problems, refuse_problems
 from phi.definitions.templates import WorkflowTemplate, template_for_workflow
 from phi.domain.agent_config import WorkflowEntry
 from phi.domain.models import Agent
+from phi.domain.recipients import EmailRecipients
 from phi.errors import BadRequest, Conflict, NotFound
 from phi.services.schedules import sync_agent_schedules
 
@@ -129,6 +131,10 @@ def add_version(
             f"The definition's key {definition.key!r} differs from the workflow's key {key!r}.",
             details={"errors": [{"node": None, "field": "key", "message": "differs from the URL"}]},
         )
+    if source in ("api", "rollback"):
+        # A person's definition e-mails only the agent's configured recipients. The platform's own versions
+        # (a template, a schedule change) are not refused for it: the notifier checks again when it sends.
+        refuse_problems(email_problems(definition, EmailRecipients.of_tools(agent.tools)))
     document = to_document(definition)
     workflows_repo.create(conn, agent.id, agent.org_id, key)
     workflow = workflows_repo.get(conn, agent.id, agent.org_id, key, lock=True)

@@ -24,6 +24,7 @@ from phi.definitions.table import TableError
 from phi.definitions.table_format import TableLimits
 from phi.documents.models import SearchHit
 from phi.domain.models import EventType
+from phi.domain.recipients import EmailRecipients
 from phi.guarded_http import OutboundPolicy, OutboundRefused
 from phi.guarded_http import request as guarded_request
 from phi.llm import get_llm
@@ -119,7 +120,10 @@ def sign_webhook(secret: str, timestamp: str, body: bytes) -> str:
 class OrgNotifier:
     """Email (Amazon SES, or the captured outbox) and signed webhooks for one task. Each notification is a row
     committed PENDING first; the delivery runs after that commit (an after-commit hook) and records its outcome,
-    so a rollback sends nothing and a replayed node finds the row delivered instead of sending twice."""
+    so a rollback sends nothing and a replayed node finds the row delivered instead of sending twice.
+
+    E-mail goes only to the recipients the agent's email tool lists at the moment of sending: a workflow saved
+    when an address was listed fails its delivery (FAILED, with the reason) once the address is removed."""
 
     def __init__(self, ctx: TaskContext, policy: PolicyFactory = default_policy) -> None:
         self.org_id, self.agent_id, self.task_id = UUID(ctx.org_id), UUID(ctx.agent_id), UUID(ctx.task_id)
@@ -130,6 +134,9 @@ class OrgNotifier:
         delivery = "ses" if settings.email_delivery == "ses" else "outbox"
 
         def send(conn: DbConnection, notification_id: UUID) -> dict[str, Any]:
+            refusal = _recipients_now(conn, self.org_id, self.agent_id).refusal(message.to)
+            if refusal is not None:
+                return {"status": "FAILED", "error": f"not sent: {refusal}"}
             if delivery == "outbox":
                 return {"status": "CAPTURED"}
             return _send_with_ses(settings.required("email_sender"), message)
@@ -192,6 +199,11 @@ class OrgNotifier:
             error=final.error,
             response_status=final.response_status,
         )
+
+
+def _recipients_now(conn: DbConnection, org_id: UUID, agent_id: UUID) -> EmailRecipients:
+    agent = agents_repo.get_agent_in_org(conn, agent_id, org_id)
+    return EmailRecipients.of_tools(agent.tools if agent else [])
 
 
 def _send_with_ses(sender: str, message: EmailMessage) -> dict[str, Any]:

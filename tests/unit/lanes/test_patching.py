@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from phi.definitions.document import to_document, validate_definition
-from phi.definitions.patching import PatchRefused, apply_patch, patched_definition, structural_warnings
+from phi.definitions.patching import AgentScope, PatchRefused, apply_patch, patched_definition, structural_warnings
 
-TOOLS = ["db.query", "file.read"]
+TOOLS = AgentScope(operations=frozenset({"db.query", "file.read"}))
 BASE: dict[str, Any] = to_document(
     validate_definition(
         {
@@ -109,7 +109,7 @@ def test_a_tool_the_agent_does_not_have_is_refused() -> None:
                                                         "settings": {"tool": "file.read", "path": "x.csv"}}},
              {"op": "add", "path": "/edges/-", "value": ["shipments", "export"]}]  # fmt: skip
     with pytest.raises(PatchRefused) as refused:
-        patched_definition(BASE, patch, ["db.query"])
+        patched_definition(BASE, patch, AgentScope(operations=frozenset({"db.query"})))
     assert "the agent has no tool 'file.read' (its tools: db.query)" in refused.value.message
 
 

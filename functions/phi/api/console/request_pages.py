@@ -114,7 +114,7 @@ def submit_request(
                     "workflow": workflow or None,
                 }
             )
-            made = requests_service.submit(conn, agent, user.id, body)
+            made = requests_service.submit(conn, agent, user.id, org.role, body)
             return redirect(request, f"/agents/{agent.id}/requests/{made.id}")
         except PhiError as exc:
             rollback(conn)  # the service has already committed the refused request, which the page then shows

@@ -1,7 +1,8 @@
 """Talking to an agent (DESIGN §9): requests, their lanes and outcomes, and the patch lane's proposals.
 
-Any member may make a request and read requests and proposals; approving, rejecting and rebasing a proposal
-is for owners and admins. Another organisation's ids answer 404."""
+Any member may make a request and read requests and proposals (a one-off pipeline that sends a webhook or
+POSTs is for owners and admins); approving, rejecting and rebasing a proposal is for owners and admins.
+Another organisation's ids answer 404."""
 
 from __future__ import annotations
 
@@ -10,7 +11,17 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Response, status
 
-from phi.api.deps import LIST_HEADERS, TOTAL_COUNT_HEADER, AdminAgent, CallerAgent, CallerOrg, Conn, CurrentUser, Page
+from phi.api.deps import (
+    LIST_HEADERS,
+    TOTAL_COUNT_HEADER,
+    AdminAgent,
+    CallerAgent,
+    CallerAgentRole,
+    CallerOrg,
+    Conn,
+    CurrentUser,
+    Page,
+)
 from phi.services import proposals as proposals_service
 from phi.services import requests as service
 from phi.services.proposals import Decision, ProposalStatus, ProposalView
@@ -38,6 +49,10 @@ _REFUSALS: dict[int | str, dict[str, Any]] = {
         "`invalid_definition` / `invalid_patch`: what does not validate, in `error.details.errors`). "
         "The refused request is kept: `error.details.request_id`."
     },
+    403: {
+        "description": "A member's one-off pipeline sends a webhook or POSTs (`http` method POST): owner or admin "
+        "only. Kept as a refused request."
+    },
     409: {"description": "The agent is disabled, has no workflow to change, or the patch's base is stale"},
 }
 
@@ -51,13 +66,14 @@ _REFUSALS: dict[int | str, dict[str, Any]] = {
     description="The lane is the caller's (`lane`), implied by an explicit `pipeline` or `patch`, or "
     "classified: by the LLM (purpose classification) when one is configured, else by rules that say so in "
     "`decision.reason`. Execute: the pipeline (given, or planned by the LLM) is validated like a workflow and "
-    "runs as a task (type AD_HOC, trigger request); follow it with GET …/requests/{id}. Patch: the JSON Patch "
+    "runs as a task (type AD_HOC, trigger request); follow it with GET …/requests/{id}. E-mail goes only to the "
+    "recipients of the agent's email tool; webhooks and POSTs need an owner or admin. Patch: the JSON Patch "
     "(given, or written by the LLM) is applied to a copy of the current definition, validated and stored as a "
     "proposal for an owner or admin to approve.",
     openapi_extra={"requestBody": {"content": {"application/json": {"example": _PIPELINE_EXAMPLE}}}},
 )
-def create(body: NewRequest, agent: CallerAgent, conn: Conn, user: CurrentUser) -> RequestView:
-    return service.submit(conn, agent, user.id, body)
+def create(body: NewRequest, agent: CallerAgent, role: CallerAgentRole, conn: Conn, user: CurrentUser) -> RequestView:
+    return service.submit(conn, agent, user.id, role, body)
 
 
 @router.get(
