@@ -22,11 +22,20 @@ class ToolRequest(BaseModel):
     agent_id: str
     tool: str = Field(min_length=1)
     args: dict[str, Any] = Field(default_factory=dict)
+    # db.query's per-database texts ({"sqlite": "...", ...}), beside `args` rather than in it: an agent older than
+    # the field ignores it here and runs `args.sql`, where inside `args` its db.query would refuse the unknown key.
+    sql_variants: dict[str, Any] | None = None
     deadline: datetime | None = None
     result_upload: ResultUpload | None = None
     # Set by a cloud that reads an inline result sent as one JSON text (`result_text`); an older cloud leaves
     # it out and gets the JSON object it knows.
     result_as_text: bool = False
+
+    def tool_args(self) -> dict[str, Any]:
+        """The tool's arguments, with the SQL variants among them when the request carries any."""
+        if not self.sql_variants:
+            return self.args
+        return {**self.args, "sql_variants": self.sql_variants}
 
     def seconds_left(self, now: datetime | None = None) -> float | None:
         if self.deadline is None:

@@ -334,7 +334,7 @@ class Worker:
             if seconds_left is not None and seconds_left <= 0:
                 raise ToolError("Tool.Timeout", "the request's deadline passed before the agent could run it")
             tool = self._registry.get(request.tool)
-            with tool.open(request.args, seconds_left) as result:
+            with tool.open(request.tool_args(), seconds_left) as result:
                 output = build_output(
                     request.tool_call_id,
                     result,

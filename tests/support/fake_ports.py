@@ -181,7 +181,8 @@ def sqlite_tools(db_path: Path) -> Callable[[ToolRequest], ToolOutcome]:
             from phi_agent.tools.params import decode_params  # the local agent's own binding of typed parameters
 
             params = decode_params(request.args.get("params"), "sqlite")
-            cursor = connection.execute(request.args["sql"], params)
+            sql = (request.sql_variants or {}).get("sqlite") or request.args["sql"]  # the agent's choice on SQLite
+            cursor = connection.execute(sql, params)
             columns = [d[0] for d in cursor.description]
             rows = [list(row) for row in cursor.fetchall()]
         except sqlite3.Error as exc:

@@ -80,6 +80,8 @@ def renamed_definition(template: dict[str, Any], schema: str = "") -> dict[str, 
     nodes = _nodes(edited)
     for name, sql in renamed_sql(schema).items():
         nodes[name]["settings"]["sql"] = sql
+        # the template's SQLite text names the template's tables; an agent on SQLite would run it instead of `sql`
+        nodes[name]["settings"].pop("sql_variants", None)
     nodes["kpis"]["settings"]["column_mapping"] = RENAMED_MAPPING
     return edited
 

@@ -174,7 +174,7 @@ def run_report_queries(url: str, day: Any) -> dict[str, Any]:
     try:
         results = {}
         for name, spec in default_queries(day).items():
-            with tool.open({"sql": spec.sql, "params": spec.params}, None) as result:
+            with tool.open(spec.args(), None) as result:
                 rows = [[json_safe(value) for value in row] for row in result.rows]
                 results[name] = TabularData(
                     columns=result.columns, rows=rows, row_count=len(rows), truncated=result.rows.truncated

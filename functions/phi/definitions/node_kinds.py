@@ -150,6 +150,20 @@ NOTIFY_SETTINGS = _obj(
         },
     ],
 )
+SQL_TEXT = {"type": "string", "minLength": 1, "maxLength": 200_000}
+# The database names are SQLAlchemy's dialect names, which the local agent sees (it cannot be known here).
+SQL_DIALECTS = ("sqlite", "postgresql", "mysql", "mariadb", "mssql")
+SQL_VARIANTS = {
+    "type": "object",
+    "minProperties": 1,
+    "properties": {name: SQL_TEXT for name in SQL_DIALECTS},
+    "additionalProperties": False,
+    "description": (
+        "db.query: SQL for one database, run instead of `sql` by an agent whose database it is (keys: "
+        + ", ".join(SQL_DIALECTS)
+        + "; mysql and mariadb stand in for each other); any other database runs `sql`"
+    ),
+}
 HTTP_SETTINGS = _obj(
     ["url"],
     {
@@ -189,7 +203,8 @@ KINDS: dict[str, NodeKind] = {
                 ["tool"],
                 {
                     "tool": {"enum": ["db.query", "file.read"]},
-                    "sql": {"type": "string", "minLength": 1, "maxLength": 200_000},
+                    "sql": SQL_TEXT,
+                    "sql_variants": SQL_VARIANTS,
                     "params": {"type": "object", "maxProperties": 100, "additionalProperties": PARAM_VALUE},
                     "path": {"type": "string", "minLength": 1, "maxLength": 4096},
                     "sheet": {"type": "string", "maxLength": 200},
@@ -203,7 +218,10 @@ KINDS: dict[str, NodeKind] = {
                     },
                     {
                         "if": {"properties": {"tool": {"const": "file.read"}}},
-                        "then": {"required": ["path"], "properties": {"sql": False, "params": False}},
+                        "then": {
+                            "required": ["path"],
+                            "properties": {"sql": False, "sql_variants": False, "params": False},
+                        },
                     },
                 ],
             ),

@@ -99,13 +99,15 @@ def _table(state: DefinitionState, node_id: str, reader: str) -> dict[str, Any]:
 
 def _local_tool(node: NodeSpec, state: DefinitionState, ports: Ports) -> Any:
     s = node.settings
+    variants: dict[str, str] | None = None
     if s["tool"] == "db.query":
         args: dict[str, Any] = {"sql": s["sql"], "params": _fill(s.get("params") or {}, state)}
+        variants = s.get("sql_variants") or None
     else:
         args = {"path": str(_fill(s["path"], state)), **{k: s[k] for k in ("sheet", "columns") if k in s}}
     if "max_rows" in s:
         args["max_rows"] = s["max_rows"]
-    outcome = ports.tools.call(ToolRequest(tool=s["tool"], args=args, purpose=f"{node.id}"))
+    outcome = ports.tools.call(ToolRequest(tool=s["tool"], args=args, purpose=f"{node.id}", sql_variants=variants))
     if not outcome.ok:
         raise NodeFailed(
             outcome.error or "Tool.Error",

@@ -28,12 +28,15 @@ class ToolRequest(BaseModel):
     tool: str
     args: dict[str, Any]
     purpose: str = ""
+    sql_variants: dict[str, str] | None = None  # db.query: per-database SQL; the agent falls back to args.sql
 
 
 class ToolCallOut(BaseModel):
     tool_call_id: str
     tool: str
     args: dict[str, Any]
+    # Beside `args`, not in it: an agent that predates per-database SQL ignores it and runs `args.sql`.
+    sql_variants: dict[str, str] | None = None
     deadline: str
     result_upload: dict[str, str] | None = None
 

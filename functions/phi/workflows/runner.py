@@ -159,7 +159,8 @@ def _graph_for(ctx: TaskContext) -> StateGraph:
 def _request_tool(ctx: TaskContext, step: int, request: ToolRequest) -> ToolCallOut:
     task_id, org_id = UUID(ctx.task_id), UUID(ctx.org_id)
     with transaction() as conn:
-        call = tasks_repo.create_tool_call(conn, task_id, org_id, step, request.tool, request.args)
+        recorded = {**request.args, "sql_variants": request.sql_variants} if request.sql_variants else request.args
+        call = tasks_repo.create_tool_call(conn, task_id, org_id, step, request.tool, recorded)
         upload = presigned_upload(ctx.task_id, str(call.id))
         if upload is not None:  # the claim check: the only key this call's large result is read from
             tasks_repo.set_result_key(conn, call.id, org_id, upload["key"])
@@ -180,6 +181,7 @@ def _request_tool(ctx: TaskContext, step: int, request: ToolRequest) -> ToolCall
         tool_call_id=str(call.id),
         tool=request.tool,
         args=request.args,
+        sql_variants=request.sql_variants,
         deadline=deadline.isoformat(),
         result_upload=upload,
     )

@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -56,12 +56,30 @@ _SQLITE_PROGRESS_STEPS = 10_000
 DANGEROUS_PG_ROLES = ("pg_read_server_files", "pg_write_server_files", "pg_execute_server_program", "pg_signal_backend")
 
 
+# The SQLAlchemy dialect names a `sql_variants` key may carry: `mariadb` is what a `mariadb://` URL gives (a
+# MariaDB server behind a `mysql://` URL is `mysql`); the two speak the same SQL, so each falls back to the other.
+SqlDialect = Literal["sqlite", "postgresql", "mysql", "mariadb", "mssql"]
+SqlText = Annotated[str, Field(min_length=1, max_length=200_000)]
+
+
 class DbQueryArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    sql: str = Field(min_length=1, max_length=200_000)
+    sql: SqlText
+    sql_variants: dict[SqlDialect, SqlText] | None = None
     params: dict[str, Any] | None = None
     max_rows: int | None = Field(default=None, ge=0)
+
+    def sql_for(self, dialect: str) -> str:
+        """The variant written for this database (SQLAlchemy's dialect name), else the portable `sql`."""
+        variants: dict[str, str] = {str(name): text for name, text in (self.sql_variants or {}).items()}
+        for name in _DIALECT_FALLBACKS.get(dialect, (dialect,)):
+            if name in variants:
+                return variants[name]
+        return self.sql
+
+
+_DIALECT_FALLBACKS = {"mysql": ("mysql", "mariadb"), "mariadb": ("mariadb", "mysql")}
 
 
 @dataclass
@@ -439,7 +457,7 @@ class DbQueryTool:
     @contextmanager
     def open(self, args: dict[str, Any], timeout_seconds: float | None) -> Iterator[TabularResult]:
         request = parse_args(DbQueryArgs, args)
-        checked = self._guard.check(request.sql)
+        checked = self._guard.check(request.sql_for(self._engine.dialect.name))
         params = decode_params(request.params, self._engine.dialect.name)
         match_placeholders(params, checked.parameters)
         timeout = self._timeout(timeout_seconds)

@@ -179,7 +179,8 @@ def test_picks_of_the_window_outside_the_day_are_not_counted() -> None:
     kpis = compute_kpis(DAY, {"picks": day_and_next}, Thresholds())
     assert kpis.throughput.lines_picked == 1
     assert kpis.data_quality[1].model_dump() == {
-        "dataset": "picks", "rows": 2, "unreadable": 0, "outside_window": 0, "in_day": 1, "examples": [],
+        "dataset": "picks", "rows": 2, "unreadable": 0, "unreadable_timestamps": 0, "outside_window": 0, "in_day": 1,
+        "examples": [],
     }  # fmt: skip
     assert not any("picks" in w for w in kpis.data_warnings)
 
@@ -361,3 +362,13 @@ def test_an_infinite_instant_is_an_unreadable_row_with_its_reason(
     quality = next(q for q in kpis.data_quality if q.dataset == dataset)
     assert (quality.rows, quality.unreadable) == (1, 1)
     assert quality.examples[0].startswith(example)
+
+
+def test_a_readable_timestamp_the_window_cannot_compare_is_read_not_flagged_as_far_outside() -> None:
+    # The SQLite variants return every row whose timestamp text is not shaped like an ISO date, whatever its
+    # date: one from a year before is simply not the day's, while a row with an ISO date that far out is flagged
+    compact = picks(("P1", 1, "2026-11-20T08:00:00"), ("P1", 1, "20251120T080000"), ("P1", 1, " 2025-11-20 08:00"))
+    quality = compute_kpis(DAY, {"picks": compact}, Thresholds()).data_quality[1]
+    assert (quality.outside_window, quality.unreadable, quality.in_day) == (0, 0, 1)
+    iso = picks(("P1", 1, "2026-11-20T08:00:00"), ("P1", 1, "2025-11-20T08:00:00"))
+    assert compute_kpis(DAY, {"picks": iso}, Thresholds()).data_quality[1].outside_window == 1

@@ -52,6 +52,9 @@ def test_the_report_is_computed_from_the_tool_results_through_the_ports(warehous
     assert all(r.args["params"] for r in requests)
     assert all(f":{name}" in r.args["sql"] for r in requests for name in r.args["params"])
     assert all(str(v) not in r.args["sql"] for r in requests for v in r.args["params"].values())
+    # each query also carries its SQLite text, beside the args an older agent reads
+    assert all(r.sql_variants and "typeof(" in r.sql_variants["sqlite"] for r in requests)
+    assert all("sql_variants" not in r.args for r in requests)
     assert isinstance(ports.events, FakeEvents)
     recorded = [e for e, _, _ in ports.events.recorded]
     assert recorded[-1] == EventType.REPORT_GENERATED

@@ -29,6 +29,7 @@ that zone):
 
 from __future__ import annotations
 
+import re
 import statistics
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -48,6 +49,9 @@ QUALITY_EXAMPLES = 3
 # Rows the database returns as inside the window may read a little outside it (text compared as text ignores
 # offsets, and ' ' sorts before 'T'); further out than this, the database and the report disagree.
 WINDOW_TOLERANCE = timedelta(days=2)
+# The text a window comparison can order (what the SQLite variants' GLOB keeps in the window); the variants return
+# every other row whatever its date, so such a row read far from the window is no disagreement with the database.
+_WINDOW_COMPARABLE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 DATA_CODES = ("NO_DATA", "DATA_QUALITY", "NO_PICKS")  # anomalies about the data itself, shown first
 
 Severity = Literal["warning", "critical"]
@@ -139,6 +143,9 @@ class DatasetQuality(BaseModel):
     dataset: str
     rows: int = Field(description="Rows the query returned (the day and its surrounding window)")
     unreadable: int = Field(default=0, description="Rows skipped: a timestamp or number could not be read")
+    unreadable_timestamps: int = Field(
+        default=0, description="Of the unreadable rows, those whose timestamp is missing or in a form not read"
+    )
     outside_window: int = Field(
         default=0, description="Rows skipped: their timestamps lie far outside the window the query asked for"
     )
@@ -202,6 +209,10 @@ class RowError(ValueError):
     """One row the report cannot use; it is skipped and counted."""
 
 
+class RowTimestampError(RowError):
+    """A row whose timestamp is missing or not in a form the report reads."""
+
+
 @dataclass(frozen=True)
 class _Row:
     dataset: str
@@ -237,7 +248,7 @@ class _Row:
     def timestamp(self, column: str) -> datetime:
         moment = self.optional_timestamp(column)
         if moment is None:
-            raise self._fail(column, "missing timestamp")
+            raise RowTimestampError(f"row {self.index}, {column}: missing timestamp")
         return moment
 
     def optional_timestamp(self, column: str) -> datetime | None:
@@ -247,19 +258,19 @@ class _Row:
         try:
             return parse_timestamp(value, self.tz)
         except TimestampError as error:
-            raise self._fail(column, str(error)) from None
+            raise RowTimestampError(f"row {self.index}, {column}: {error}") from None
 
     def deadline(self, column: str, *, required: bool) -> Deadline | None:
         """A promise: None when the row has none ('infinity'; an empty value where it is optional)."""
         value = self.values.get(column)
         if value is None or value == "":
             if required:
-                raise self._fail(column, "missing timestamp")
+                raise RowTimestampError(f"row {self.index}, {column}: missing timestamp")
             return None
         try:
             return parse_deadline(value, self.tz)
         except TimestampError as error:
-            raise self._fail(column, str(error)) from None
+            raise RowTimestampError(f"row {self.index}, {column}: {error}") from None
 
 
 def _rows(name: str, data: TabularData, tz: tzinfo) -> Iterator[_Row]:
@@ -316,6 +327,7 @@ def _read(
     in_window: Callable[[T, datetime, datetime], bool],
     on_day: Callable[[T], bool],
     windowed: bool = True,
+    window_columns: tuple[str, ...] = (),
 ) -> _Reading[T]:
     """Every row read (timestamps normalised to UTC); unreadable and far-out rows skipped and counted (far-out
     rows are left out silently when the dataset is a whole export rather than a query's window)."""
@@ -327,11 +339,12 @@ def _read(
             item = build(row)
         except RowError as error:
             quality.unreadable += 1
+            quality.unreadable_timestamps += isinstance(error, RowTimestampError)
             if len(quality.examples) < QUALITY_EXAMPLES:
                 quality.examples.append(str(error))
             continue
         if not in_window(item, low, high):
-            if not windowed:
+            if not windowed or _fetched_whatever_its_date(row, window_columns):
                 continue
             quality.outside_window += 1
             if len(quality.examples) < QUALITY_EXAMPLES:
@@ -340,6 +353,15 @@ def _read(
         quality.in_day += on_day(item)
         reading.items.append(item)
     return reading
+
+
+def _fetched_whatever_its_date(row: _Row, columns: tuple[str, ...]) -> bool:
+    """A text timestamp a window cannot compare (e.g. `20261120T080500`), which the query returned although it
+    could not tell its date: read far from the window, it is simply not the day's."""
+    return any(
+        isinstance(value, str) and not _WINDOW_COMPARABLE_TEXT.match(value)
+        for value in (row.values.get(column) for column in columns)
+    )
 
 
 def _between(moment: datetime | None, low: datetime, high: datetime) -> bool:
@@ -359,6 +381,7 @@ def _picks(data: TabularData, day: ReportDay, windowed: bool = True) -> _Reading
     return _read(
         "picks", data, day, build,
         lambda p, low, high: _between(p.picked_at, low, high), lambda p: day.contains(p.picked_at), windowed,
+        ("picked_at",),
     )  # fmt: skip
 
 
@@ -372,6 +395,7 @@ def _shipments(data: TabularData, day: ReportDay, windowed: bool = True) -> _Rea
         "shipments", data, day, build,
         lambda s, low, high: _between(s.due, low, high) or _between(s.shipped_at, low, high),
         lambda s: day.contains(s.due) or day.contains(s.shipped_at), windowed,
+        ("promised_at", "shipped_at"),
     )  # fmt: skip
 
 
@@ -389,6 +413,7 @@ def _orders(data: TabularData, day: ReportDay, windowed: bool = True) -> _Readin
         "orders", data, day, build,
         lambda o, low, high: o.created_at < high and (o.shipped_at is None or o.shipped_at >= low),
         lambda o: day.contains(o.created_at) or day.contains(o.shipped_at), windowed,
+        ("created_at", "shipped_at"),
     )  # fmt: skip
 
 
@@ -652,6 +677,15 @@ def _data_anomalies(
                 f"{q.outside_window:,} far outside the requested window" if q.outside_window else "",
             ]
             examples = "; ".join(q.examples)
+            # Name the cause: a timestamp form the report does not read is one the database's window cannot
+            # compare either, and fixing how it is stored is the remedy.
+            remedy = (
+                f" {q.unreadable_timestamps:,} of them have a timestamp that is missing or not stored as ISO-8601 "
+                "(e.g. '2026-11-20 08:05:00', with an optional offset) or as a native timestamp: such values can be "
+                "neither read nor compared with the report's window, so store them in that form."
+                if q.unreadable_timestamps
+                else ""
+            )
             anomalies.append(
                 Anomaly(
                     code="DATA_QUALITY",
@@ -662,8 +696,8 @@ def _data_anomalies(
                     severity=_severity_above(q.skipped_share, limits.max_unreadable_share),
                     message=(
                         f"{q.skipped:,} of {q.rows:,} {q.dataset} rows ({q.skipped_share:.1%}) were left out of "
-                        f"every figure: {', '.join(p for p in parts if p)} (e.g. {examples}). The figures that "
-                        f"use {q.dataset} may be understated"
+                        f"every figure: {', '.join(p for p in parts if p)} (e.g. {examples}).{remedy} The "
+                        f"figures that use {q.dataset} may be understated"
                     ),
                 )
             )
