@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from phi.api.deps import CallerAgent, CallerOrg, Conn, CurrentAgentKey
 from phi.db import agents as agents_repo
 from phi.db import local_agents as fleet_repo
+from phi.domain.request_body import RequestBody
 from phi.errors import Unauthorized
 from phi.services.credentials import vend_credentials
 
@@ -29,7 +30,7 @@ class Credentials(BaseModel):
     aws_endpoint_url: str | None
 
 
-class Heartbeat(BaseModel):
+class Heartbeat(RequestBody):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
