@@ -99,6 +99,19 @@ def _log_in(page: Any, api_url: str, email: str) -> None:
     expect(page.get_by_role("heading", name="Your organisations")).to_be_visible()
 
 
+def _refused_by_the_policy(page: Any) -> list[str]:
+    """What the console's Content-Security-Policy refuses on this page, collected as the page runs: Chromium
+    reports each refusal (an inline script or style, an eval, a file from elsewhere) on the console."""
+    refused: list[str] = []
+
+    def note(message: Any) -> None:
+        if "Content Security Policy" in message.text:
+            refused.append(message.text)
+
+    page.on("console", note)
+    return refused
+
+
 def _fits_the_width(page: Any) -> bool:
     return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"))
 
@@ -114,6 +127,7 @@ def test_sign_up_to_a_completed_report_in_the_browser(
     context = browser.new_context(viewport=LAPTOP, accept_downloads=True)
     page = context.new_page()
     page.set_default_timeout(30_000)
+    refused = _refused_by_the_policy(page)
     email = f"ana-{uuid.uuid4().hex[:10]}@example.com"
     org_name = f"Northwind {uuid.uuid4().hex[:4]}"
 
@@ -213,6 +227,7 @@ def test_sign_up_to_a_completed_report_in_the_browser(
     hit = page.locator(".hit", has_text="re-books the orders").first
     expect(hit.locator("cite")).to_have_text("SOP-late-shipments.md")
     _shot(page, screenshots, "07-search")
+    assert refused == [], "the console's pages need what their Content-Security-Policy refuses"
     phone.close()
     context.close()
 
@@ -295,6 +310,7 @@ def test_a_patch_request_and_an_approval_decided_in_the_browser(api_url: str, br
     context = browser.new_context(viewport=LAPTOP)
     page = context.new_page()
     page.set_default_timeout(30_000)
+    refused = _refused_by_the_policy(page)
     _log_in(page, api_url, owner_email)
 
     # A lasting change goes to the patch lane and is approved on its request's page
@@ -328,4 +344,5 @@ def test_a_patch_request_and_an_approval_decided_in_the_browser(api_url: str, br
     page.goto(f"{api_url}/console/tasks/{run['task_id']}")
     expect(page.locator("#task-status")).to_contain_text("SUCCEEDED", timeout=120_000)
     expect(page.locator("#timeline")).to_contain_text("invoice checked")
+    assert refused == [], "the console's pages need what their Content-Security-Policy refuses"
     context.close()

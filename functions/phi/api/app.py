@@ -26,6 +26,7 @@ from phi.api.routers import (
     tasks,
     workflows,
 )
+from phi.api.security_headers import SecurityHeaders
 from phi.settings import get_settings
 
 
@@ -39,6 +40,7 @@ def create_app() -> FastAPI:
     # The console's pages are added at its first request (phi.api.console): API requests never import them.
     app.add_middleware(InstallConsoleOnFirstUse, target=app)
     app.add_middleware(BodySizeLimit)  # added before CORS, so inside it: a 413 still carries the CORS headers
+    app.add_middleware(SecurityHeaders)  # outside the size limit: its 413 carries them too
     origins = [o.strip() for o in get_settings().cors_allow_origins.split(",") if o.strip()]
     if origins:
         app.add_middleware(

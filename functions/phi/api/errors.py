@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from phi.api.console import is_console_request
+from phi.api.security_headers import security_headers
 from phi.errors import (
     BadRequest,
     Conflict,
@@ -119,8 +120,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
         logger.exception("unhandled error")
         if is_console_request(request):
-            return _console_error(request, 500, "Something went wrong on our side.")
-        return JSONResponse(error_body("internal_error", "Something went wrong on our side."), status_code=500)
+            response = _console_error(request, 500, "Something went wrong on our side.")
+        else:
+            response = JSONResponse(error_body("internal_error", "Something went wrong on our side."), 500)
+        # Starlette sends this answer outside every middleware, SecurityHeaders included.
+        response.headers.update(security_headers(request.scope))
+        return response
 
     _document_errors(app)
 

@@ -6,10 +6,17 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from phi.domain.request_body import RequestBody
+
 
 class LlmSettings(BaseModel):
     model: str = Field(min_length=1, max_length=200, examples=["gpt-4o-mini"])
     temperature: float = Field(default=0.2, ge=0, le=2)
+
+
+class LlmSettingsInput(LlmSettings, RequestBody):
+    """LlmSettings as a request body states them: an unknown field is refused. Stored configurations are read
+    with LlmSettings, which keeps ignoring one."""
 
 
 class ToolEntry(BaseModel):
@@ -26,6 +33,11 @@ class WorkflowEntry(BaseModel):
         default="SKIP",
         description="When the previous scheduled run is still running: skip the new one, or allow it",
     )
+
+
+class WorkflowEntryInput(WorkflowEntry, RequestBody):
+    """WorkflowEntry as a request body states it (a misspelt `inputs` is refused, not run with no input).
+    Stored configurations and role templates' default workflows are read with WorkflowEntry."""
 
 
 class CloudConnection(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal, Self
 from uuid import UUID
 
@@ -18,10 +19,13 @@ from phi.domain.agent_config import (
     AgentConfigDocument,
     CloudConnection,
     LlmSettings,
+    LlmSettingsInput,
     ToolEntry,
     WorkflowEntry,
+    WorkflowEntryInput,
 )
 from phi.domain.models import Agent, AgentStatus, Organization, OrgRole, RoleTemplate, Tool
+from phi.domain.request_body import RequestBody
 from phi.errors import BadRequest, Forbidden, NotFound
 from phi.services.catalog import validate_tool_config
 from phi.services.queues import create_agent_queue, delete_agent_queue
@@ -33,7 +37,7 @@ CONFIG_FILENAME = "phi-agent-config"
 _TOOL_EXAMPLE: dict[str, Any] = {"db": {"url_env": "PHI_WAREHOUSE_DB_URL", "max_rows": 100000}}
 
 
-class ToolSelection(BaseModel):
+class ToolSelection(RequestBody):
     """Which tools the agent gets and how they are configured, by catalog id or by key."""
 
     tool_ids: list[UUID] | None = Field(
@@ -95,7 +99,7 @@ class AgentCreate(ToolSelection):
     role_template_id: UUID | None = Field(default=None, description="From GET /role-templates")
     industry_key: str | None = Field(default=None, max_length=100, examples=["logistics"])
     role_key: str | None = Field(default=None, max_length=100, examples=["warehouse_analyst"])
-    workflows: list[WorkflowEntry] | None = Field(
+    workflows: list[WorkflowEntryInput] | None = Field(
         default=None, max_length=20, description="Defaults to the role template's workflows"
     )
     thresholds: dict[str, float] | None = Field(default=None, description="KPI thresholds for anomaly detection")
@@ -107,7 +111,7 @@ class AgentCreate(ToolSelection):
             "timestamps the database stores without an offset are read as local times in it"
         ),
     )
-    llm: LlmSettings | None = None
+    llm: LlmSettingsInput | None = None
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -134,8 +138,8 @@ class AgentUpdate(ToolSelection):
     status: Literal["ACTIVE", "DISABLED"] | None = Field(
         default=None, description="DISABLED stops new tasks and pauses the agent's schedules"
     )
-    llm: LlmSettings | None = None
-    workflows: list[WorkflowEntry] | None = Field(default=None, max_length=20)
+    llm: LlmSettingsInput | None = None
+    workflows: list[WorkflowEntryInput] | None = Field(default=None, max_length=20)
     thresholds: dict[str, float] | None = None
     threshold_sources: ThresholdSources | None = None
     warehouse_timezone: TimezoneName | None = None
@@ -208,7 +212,7 @@ def _config_for(tool: Tool, per_tool: dict[str, dict[str, Any]], current: dict[s
     return current.get(tool.key, {})
 
 
-def check_workflows(workflows: list[WorkflowEntry]) -> list[dict[str, Any]]:
+def check_workflows(workflows: Sequence[WorkflowEntry]) -> list[dict[str, Any]]:
     types = [w.type for w in workflows]
     if len(set(types)) != len(types):
         raise BadRequest("Each workflow type may appear once per agent.")

@@ -19,6 +19,7 @@ from phi.documents.extract import SUPPORTED_EXTENSIONS
 from phi.documents.models import SearchHit
 from phi.domain.document_keys import UPLOAD_URL_SECONDS, object_key, safe_filename
 from phi.domain.models import Agent
+from phi.domain.request_body import RequestBody
 from phi.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, ServiceUnavailable
 from phi.settings import get_settings
 
@@ -37,7 +38,7 @@ class UploadTicket(BaseModel):
     expires_in: int
 
 
-class SearchRequest(BaseModel):
+class SearchRequest(RequestBody):
     query: str = Field(min_length=1, max_length=2000, examples=["What do we do when a carrier misses a pickup?"])
     top_k: int = Field(default=5, ge=1, le=50)
     include_org_wide: bool = Field(default=True, description="Also search the organisation-wide documents")

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from phi.db import notifications as repo
 from phi.db.connection import DbConnection
+from phi.domain.request_body import RequestBody
 from phi.errors import BadRequest, NotFound
 
 HOST_PATTERN = re.compile(r"^(?=.{1,253}(:|$))([a-z0-9]([a-z0-9\-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}(:[0-9]{1,5})?$")
@@ -45,7 +46,7 @@ class OutboundHost(BaseModel):
     created_at: datetime
 
 
-class NewOutboundHost(BaseModel):
+class NewOutboundHost(RequestBody):
     host: str = Field(
         min_length=1,
         max_length=260,

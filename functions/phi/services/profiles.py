@@ -21,6 +21,7 @@ from phi.db.connection import DbConnection
 from phi.db.documents import ProfileSource
 from phi.definitions.templates import WorkflowTemplate, list_templates, template_for_workflow
 from phi.domain.models import Agent, Industry, RoleTemplate, Tool
+from phi.domain.request_body import RequestBody
 from phi.errors import LlmBudgetExhausted
 from phi.llm import ChatMessage, LlmProvider, get_llm
 from phi.llm.accounting import DbLlmAccounting
@@ -60,7 +61,7 @@ class AgentProfile(BaseModel):
     safety_constraints: list[str] = Field(min_length=1, max_length=20)
 
 
-class ProfileRequest(BaseModel):
+class ProfileRequest(RequestBody):
     instructions: str | None = Field(
         default=None,
         max_length=4000,

@@ -19,6 +19,7 @@ from phi.db import workflows as workflows_repo
 from phi.db.connection import DbConnection
 from phi.definitions.patching import PatchRefused, patched_definition, validate_for_agent
 from phi.domain.models import Agent
+from phi.domain.request_body import RequestBody
 from phi.errors import Conflict, InvalidDefinition, NotFound
 from phi.services.requests import agent_scope
 from phi.services.workflows import NewVersion, add_version
@@ -56,7 +57,7 @@ class ProposalView(BaseModel):
     rebased_from: int | None = Field(description="The base it had before its last rebase")
 
 
-class Decision(BaseModel):
+class Decision(RequestBody):
     reason: str | None = Field(default=None, max_length=500, examples=["Ops asked for this on Monday"])
 
 

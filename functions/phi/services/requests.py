@@ -23,6 +23,7 @@ from phi.definitions.patching import AgentScope, outbound_side_effects, patched_
 from phi.definitions.registry import AD_HOC
 from phi.domain.models import Agent, OrgRole, Task
 from phi.domain.recipients import EmailRecipients
+from phi.domain.request_body import RequestBody
 from phi.errors import BadRequest, Conflict, Forbidden, InvalidDefinition, LlmBudgetExhausted, NotFound, PhiError
 from phi.services.lanes import Classification, Lane, classify_by_rules
 from phi.services.planning import (
@@ -43,7 +44,7 @@ class LlmRequired(BadRequest):
     code = "llm_required"
 
 
-class NewRequest(BaseModel):
+class NewRequest(RequestBody):
     prompt: str = Field(min_length=1, max_length=4000, examples=["show me the 10 most late carriers yesterday"])
     lane: Lane | None = Field(default=None, description="Force a lane instead of classifying the prompt")
     pipeline: dict[str, Any] | None = Field(

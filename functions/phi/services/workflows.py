@@ -4,6 +4,7 @@ agent's schedules, whose AWS side runs after the commit (phi.db.connection.after
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
@@ -18,6 +19,7 @@ from phi.definitions.templates import WorkflowTemplate, template_for_workflow
 from phi.domain.agent_config import WorkflowEntry
 from phi.domain.models import Agent
 from phi.domain.recipients import EmailRecipients
+from phi.domain.request_body import RequestBody
 from phi.errors import BadRequest, Conflict, NotFound
 from phi.services.schedules import sync_agent_schedules
 
@@ -53,7 +55,7 @@ class VersionView(VersionInfo):
     definition: dict[str, Any]
 
 
-class NewVersion(BaseModel):
+class NewVersion(RequestBody):
     definition: dict[str, Any] = Field(description="The whole definition (GET /workflow-schema)")
     reason: str | None = Field(default=None, max_length=500, examples=["Our orders table is called ord_hdr"])
     based_on: int | None = Field(
@@ -63,7 +65,7 @@ class NewVersion(BaseModel):
     )
 
 
-class Rollback(BaseModel):
+class Rollback(RequestBody):
     to_version: int = Field(ge=1, examples=[1])
     reason: str | None = Field(default=None, max_length=500, examples=["Version 3's SQL misses cancelled orders"])
 
@@ -221,7 +223,7 @@ def entry_of(template: WorkflowTemplate) -> WorkflowEntry:
 
 
 def adopt_workflows(
-    conn: DbConnection, agent: Agent, entries: list[WorkflowEntry], author_id: UUID | None, *, from_role: bool
+    conn: DbConnection, agent: Agent, entries: Sequence[WorkflowEntry], author_id: UUID | None, *, from_role: bool
 ) -> None:
     """Each workflow the agent's config names, stored as a version in the caller's unit of work (schedules resync
     after it commits): a workflow the agent does not have yet starts as its template (source "template"), with

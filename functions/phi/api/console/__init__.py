@@ -21,15 +21,27 @@ if TYPE_CHECKING:
     from starlette.types import ASGIApp, Receive, Scope, Send
 
 PREFIX = "/console"
+STATIC_PREFIX = f"{PREFIX}/static"
 
 
-def is_console_path(scope: MutableMapping[str, Any]) -> bool:
-    """Whether a request is for the console, with or without the API Gateway stage in its path."""
+def _path_in_app(scope: MutableMapping[str, Any]) -> str:
+    """The request's path without the API Gateway stage (StageRootPath puts it in front of the path)."""
     root = str(scope.get("root_path", ""))
     path = str(scope.get("path", ""))
     if root and path.startswith(root + "/"):
         path = path[len(root) :]
+    return path
+
+
+def is_console_path(scope: MutableMapping[str, Any]) -> bool:
+    """Whether a request is for the console, with or without the API Gateway stage in its path."""
+    path = _path_in_app(scope)
     return path == PREFIX or path.startswith(PREFIX + "/")
+
+
+def is_console_static_path(scope: MutableMapping[str, Any]) -> bool:
+    """Whether a request is for one of the console's static files (its script and style sheets)."""
+    return _path_in_app(scope).startswith(STATIC_PREFIX + "/")
 
 
 def is_console_request(request: Request) -> bool:

@@ -331,9 +331,9 @@ def issue_key(request: Request, agent_id: UUID, conn: ConsoleConn, user: Console
     key, prefix, key_hash = new_agent_key()
     stored = keys_repo.insert_key(conn, agent.id, agent.org_id, prefix, key_hash, user.id)
     created = AgentKeyCreated(**stored.model_dump(), key=key)
-    response = render(request, "_new_key.html", agent=agent, created=created)
-    response.headers["Cache-Control"] = "no-store"  # the secret is shown once and must not be cached
-    return response
+    # The secret is shown once: like every console answer it is sent with Cache-Control: no-store
+    # (phi.api.security_headers).
+    return render(request, "_new_key.html", agent=agent, created=created)
 
 
 @router.post("/agents/{agent_id}/run", dependencies=[CsrfChecked])

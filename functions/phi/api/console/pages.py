@@ -7,12 +7,15 @@ changes go through the same services."""
 
 from __future__ import annotations
 
+import posixpath
 from typing import Annotated, Any
+from urllib.parse import quote, unquote, urlsplit
 from uuid import UUID
 
 from fastapi import APIRouter, Form, Query, Request, Response
 from pydantic import ValidationError
 
+from phi.api.console import PREFIX
 from phi.api.console.rendering import redirect, render
 from phi.api.console.session import (
     ConsoleConn,
@@ -38,7 +41,8 @@ from phi.services import members as members_service
 from phi.services.auth import authenticate
 from phi.services.security import hash_password, issue_access_token
 
-router = APIRouter(prefix="/console", include_in_schema=False)
+router = APIRouter(prefix=PREFIX, include_in_schema=False)
+DEFAULT_NEXT = "/orgs"
 FLEET_POLL_SECONDS = 5
 
 
@@ -51,11 +55,25 @@ def field_errors(exc: ValidationError) -> dict[str, str]:
     return errors
 
 
-def _safe_next(next_path: str | None) -> str:
-    """Only a console path is followed after log-in: never another site."""
-    if next_path and next_path.startswith("/") and not next_path.startswith("//") and "\\" not in next_path:
-        return next_path
-    return "/orgs"
+def safe_next(next_path: str | None) -> str:
+    """Where log-in goes next: `next_path` (a path inside the console, e.g. "/agents/<id>") as a canonical path
+    that a browser resolves to the same place, when it stays inside the console; else the organisations page.
+
+    The path is read as a browser would read it once the console's root is put in front of it (`redirect`):
+    %-escapes decoded (`%2e%2e` is `..`), backslashes as slashes, then dot segments and repeated slashes
+    resolved. What is sent back is that resolved path, escaped again, so the browser has nothing left to
+    resolve: `/../../openapi.json` would have left the console. The check is on the path under the console's
+    own root, so it holds behind the API Gateway stage too (the redirect puts /dev/console in front)."""
+    if not next_path or not next_path.startswith("/") or next_path[1:2] in ("/", "\\"):
+        return DEFAULT_NEXT  # //host and /\host name another site
+    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in next_path):
+        return DEFAULT_NEXT  # browsers drop tabs and line breaks from URLs: "/\t/host" would become "//host"
+    parts = urlsplit(next_path)
+    resolved = posixpath.normpath(PREFIX + "/" + unquote(parts.path).replace("\\", "/").lstrip("/"))
+    if not resolved.startswith(PREFIX + "/"):
+        return DEFAULT_NEXT
+    path = quote(resolved.removeprefix(PREFIX))
+    return f"{path}?{parts.query}" if parts.query else path
 
 
 @router.get("")
@@ -65,7 +83,7 @@ def home(request: Request) -> Response:
 
 @router.get("/login")
 def login_page(request: Request, next: Annotated[str | None, Query(max_length=500)] = None) -> Response:
-    return render(request, "login.html", title="Log in", next=_safe_next(next), errors={}, values={})
+    return render(request, "login.html", title="Log in", next=safe_next(next), errors={}, values={})
 
 
 @router.post("/login", dependencies=[CsrfChecked])
@@ -78,16 +96,14 @@ def login(
     values = {"email": email}
     if not email or not password:
         errors = {"email": "Enter your email."} if not email else {"password": "Enter your password."}
-        return render(request, "login.html", 400, title="Log in", next=_safe_next(next), errors=errors, values=values)
+        return render(request, "login.html", 400, title="Log in", next=safe_next(next), errors=errors, values=values)
     try:
         user = authenticate(email, password, client_ip(request))
     except PhiError as exc:
         status = 429 if exc.code == "rate_limited" else 401
         errors = {"form": exc.message}
-        return render(
-            request, "login.html", status, title="Log in", next=_safe_next(next), errors=errors, values=values
-        )
-    return _signed_in(request, user, _safe_next(next))
+        return render(request, "login.html", status, title="Log in", next=safe_next(next), errors=errors, values=values)
+    return _signed_in(request, user, safe_next(next))
 
 
 def _signed_in(request: Request, user: User, next_path: str) -> Response:

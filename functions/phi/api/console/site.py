@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from phi.api.console import PREFIX, agent_pages, approval_pages, pages, request_pages, workflow_pages
+from phi.api.console import STATIC_PREFIX, agent_pages, approval_pages, pages, request_pages, workflow_pages
 from phi.api.console.rendering import HERE
 
 
@@ -19,4 +19,4 @@ def install(app: FastAPI) -> None:
         approval_pages.router,
     ):
         app.include_router(router)
-    app.mount(f"{PREFIX}/static", StaticFiles(directory=HERE / "static"), name="console-static")
+    app.mount(STATIC_PREFIX, StaticFiles(directory=HERE / "static"), name="console-static")

@@ -13,6 +13,7 @@ from phi.api.deps import LIST_HEADERS, TOTAL_COUNT_HEADER, CallerOrg, Conn, Curr
 from phi.db import approvals as approvals_repo
 from phi.db import orgs as orgs_repo
 from phi.domain.models import Approval, ApprovalStatus, OrgRole
+from phi.domain.request_body import RequestBody
 from phi.errors import NotFound
 from phi.services.approvals import decide, may_decide
 
@@ -79,8 +80,8 @@ class ApprovalView(BaseModel):
         )
 
 
-class DecisionRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"comment": "Checked the figures."}]})
+class DecisionRequest(RequestBody):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"comment": "Checked the figures."}]})
 
     comment: str | None = Field(default=None, max_length=2000)
 

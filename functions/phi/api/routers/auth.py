@@ -9,19 +9,20 @@ from phi.api.deps import ClientIp, Conn, CurrentUser, PublicConn
 from phi.db import orgs as orgs_repo
 from phi.db import users as users_repo
 from phi.domain.models import Organization, User
+from phi.domain.request_body import RequestBody
 from phi.services.auth import MAX_FAILURES, WINDOW_SECONDS, authenticate
 from phi.services.security import hash_password, issue_access_token
 
 router = APIRouter(tags=["auth"])
 
 
-class SignupRequest(BaseModel):
+class SignupRequest(RequestBody):
     email: EmailStr = Field(examples=["ana@example.com"])
     password: str = Field(min_length=10, max_length=256, examples=["correct horse battery"])
     full_name: str | None = Field(default=None, max_length=200, examples=["Ana Ortiz"])
 
 
-class LoginRequest(BaseModel):
+class LoginRequest(RequestBody):
     email: EmailStr = Field(examples=["ana@example.com"])
     password: str = Field(min_length=1, max_length=256, examples=["correct horse battery"])
 
@@ -38,7 +39,7 @@ class MeResponse(BaseModel):
     organizations: list[Organization] = Field(description="The caller's organisations with the caller's role in each")
 
 
-class MeUpdate(BaseModel):
+class MeUpdate(RequestBody):
     model_config = ConfigDict(json_schema_extra={"examples": [{"full_name": "Ana Ortiz-Marsh"}]})
 
     full_name: str | None = Field(max_length=200)

@@ -13,6 +13,7 @@ from phi.api.deps import AdminAgent, CallerAgent, Conn, CurrentUser
 from phi.db import documents as documents_repo
 from phi.db.documents import Document
 from phi.documents.models import SearchHit
+from phi.domain.request_body import RequestBody
 from phi.errors import BadRequest, PayloadTooLarge
 from phi.services import documents as documents_service
 from phi.services.documents import SearchRequest, SourceType, UploadTicket
@@ -48,7 +49,7 @@ class PublicUploadTicket(BaseModel):
     expires_in: int
 
 
-class UploadUrlRequest(BaseModel):
+class UploadUrlRequest(RequestBody):
     filename: str = Field(min_length=1, max_length=255, examples=["SOP-late-shipments.pdf"])
     source_type: SourceType = SourceType.SOP
     org_wide: bool = Field(default=False, description="Teach every agent of the organisation, not just this one")

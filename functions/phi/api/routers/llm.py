@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from phi.api.deps import CallerOrg, Conn, OwnerOrg
+from phi.domain.request_body import RequestBody
 from phi.services.llm_usage import LlmUsage, llm_usage, set_llm_budget
 
 router = APIRouter(tags=["llm"])
 
 
-class LlmBudgetUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"monthly_token_budget": 2_000_000}]})
+class LlmBudgetUpdate(RequestBody):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"monthly_token_budget": 2_000_000}]})
 
     monthly_token_budget: int | None = Field(
         ge=0, le=10**12, description="Tokens (prompt + completion) per calendar month (UTC); null removes the limit"

@@ -30,12 +30,17 @@ class Credentials(BaseModel):
 
 
 class Heartbeat(BaseModel):
+    """What a local agent reports. Unlike a person's request body, an unknown field is ignored: agents run on
+    customers' machines and are upgraded on their own schedule, so a newer agent's extra field must not make an
+    older API refuse its heartbeats."""
+
     model_config = ConfigDict(
+        extra="ignore",
         json_schema_extra={
             "examples": [
                 {"status": "ONLINE", "host": "wh-server-1", "pid": 4242, "version": "0.1.0", "tools": ["db.query"]}
             ]
-        }
+        },
     )
 
     status: Literal["ONLINE", "OFFLINE"] = "ONLINE"

@@ -5,22 +5,23 @@ from __future__ import annotations
 from uuid import UUID
 
 from fastapi import APIRouter, Response, status
-from pydantic import BaseModel, EmailStr, Field
+from pydantic import EmailStr, Field
 
 from phi.api.deps import AdminOrg, CallerOrg, Conn, CurrentUser
 from phi.db import members as members_repo
 from phi.domain.models import Member, OrgRole
+from phi.domain.request_body import RequestBody
 from phi.services import members as members_service
 
 router = APIRouter(tags=["members"])
 
 
-class MemberAdd(BaseModel):
+class MemberAdd(RequestBody):
     email: EmailStr = Field(description="Email of a user who has signed up", examples=["bo@example.com"])
     role: OrgRole = Field(default=OrgRole.MEMBER, description="Only an owner can add an owner", examples=["ADMIN"])
 
 
-class RoleChange(BaseModel):
+class RoleChange(RequestBody):
     role: OrgRole = Field(examples=["ADMIN"])
 
 

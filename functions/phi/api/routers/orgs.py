@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, status
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from phi.api.deps import AdminOrg, CallerOrg, Conn, CurrentUser
 from phi.db import orgs as orgs_repo
 from phi.domain.models import Organization
+from phi.domain.request_body import RequestBody
 from phi.services.members import rename_org
 
 router = APIRouter(tags=["organisations"])
 
 
-class OrgCreate(BaseModel):
+class OrgCreate(RequestBody):
     name: str = Field(min_length=1, max_length=200, examples=["Northwind Logistics"])
 
 
-class OrgUpdate(BaseModel):
+class OrgUpdate(RequestBody):
     name: str = Field(min_length=1, max_length=200, examples=["Northwind Logistics UK"])
 
 

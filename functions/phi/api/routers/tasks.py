@@ -13,6 +13,7 @@ from phi.api.deps import LIST_HEADERS, TOTAL_COUNT_HEADER, CallerAgent, CallerOr
 from phi.db import llm_calls as llm_calls_repo
 from phi.db import tasks as tasks_repo
 from phi.domain.models import LlmCall, Task, TaskEvent, TaskStatus
+from phi.domain.request_body import RequestBody
 from phi.services.tasks import ExecutionEvent, execution_history, run_task
 
 router = APIRouter(tags=["tasks"])
@@ -20,7 +21,7 @@ StatusFilter = Annotated[TaskStatus | None, Query(alias="status", description="O
 TypeFilter = Annotated[str | None, Query(alias="type", max_length=100, examples=["DAILY_WAREHOUSE_REPORT"])]
 
 
-class RunTaskRequest(BaseModel):
+class RunTaskRequest(RequestBody):
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"type": "DAILY_WAREHOUSE_REPORT", "input": {"date": "2026-11-21"}}]}
     )

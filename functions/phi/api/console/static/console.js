@@ -15,3 +15,13 @@ document.addEventListener("htmx:afterRequest", function (event) {
   if (bar) { bar.hidden = true; bar.value = 0; }
   if (event.detail.successful) form.reset();
 });
+// A list that polls (data-poll-waits-while-editing) is not refreshed while the user is in one of its forms: the
+// swap would take away a comment being typed. A listener rather than an hx-trigger filter ("every 5s [...]"):
+// htmx compiles filters with Function(), which the console's Content-Security-Policy refuses.
+document.addEventListener("htmx:beforeRequest", function (event) {
+  var list = event.detail.elt;
+  if (!list.hasAttribute || !list.hasAttribute("data-poll-waits-while-editing")) return;
+  var active = document.activeElement;
+  var form = active && active.closest ? active.closest("form") : null;
+  if (form && list.contains(form)) event.preventDefault();
+});
