@@ -92,7 +92,11 @@ DROPPED_BY_THE_WINDOW = [
 ]
 
 
-@pytest.mark.parametrize(("case", "form"), DROPPED_BY_THE_WINDOW)
+# Forms the window cannot compare but the cloud reads (`parse_timestamp`): such a row must reach the report.
+READABLE_FORMS = {"dotted", "rfc_2822", "month_name"}
+
+
+@pytest.mark.parametrize(("case", "form"), [(c, f) for c, f in DROPPED_BY_THE_WINDOW if f not in READABLE_FORMS])
 def test_one_odd_sqlite_timestamp_among_good_rows_is_counted_as_unreadable(
     tmp_path: Path, case: str, form: str
 ) -> None:
@@ -108,6 +112,24 @@ def test_one_odd_sqlite_timestamp_among_good_rows_is_counted_as_unreadable(
     # and every good row is still counted
     assert_counted_as_unreadable(kpis, dataset)
     assert_good_rows_counted(kpis)
+
+
+@pytest.mark.parametrize(("case", "form"), [(c, f) for c, f in DROPPED_BY_THE_WINDOW if f in READABLE_FORMS])
+def test_one_readable_odd_sqlite_timestamp_reaches_the_report_and_is_counted_on_its_day(
+    tmp_path: Path, case: str, form: str
+) -> None:
+    # Given the known day stored as ISO text in SQLite, and the report's figures for it
+    path = write_sqlite(tmp_path / "wh.sqlite", ZONE, SQLITE_FORMS["sqlite_space_naive"](ZONE))
+    day = report_day(DAY, "Europe/Berlin")
+    before = compute_kpis(day, run_report_queries(f"sqlite:///{path}", day), Thresholds())
+    # When one row of the day is added with its timestamp in a form the window cannot compare
+    dataset, extra = odd_rows(ODD_FORMS[form])[case]
+    add_rows(path, extra)
+    after = compute_kpis(day, run_report_queries(f"sqlite:///{path}", day), Thresholds())
+    # Then the row reached the cloud, was read, and counts among the day's rows of its dataset
+    old, new = (next(q for q in kpis.data_quality if q.dataset == dataset) for kpis in (before, after))
+    assert (new.rows, new.in_day) == (old.rows + 1, old.in_day + 1)
+    assert (new.unreadable, new.outside_window) == (old.unreadable, old.outside_window) == (0, 0)
 
 
 # --- NULL timestamps on PostgreSQL ------------------------------------------------------------------------
