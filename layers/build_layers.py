@@ -81,7 +81,7 @@ PRUNE_GLOBS = (
     "langsmith/wrappers",
     "langsmith/testing",
     "lxml/includes",
-    # python-docx uses lxml.etree only; nothing in the layer imports lxml.objectify or lxml.html (4 MB).
+    # phi.documents.extract and python-docx use lxml.etree only; nothing in the layer imports lxml.objectify or lxml.html (4 MB).
     "lxml/objectify.*",
     "lxml/html",
 )

@@ -221,6 +221,10 @@ class Settings(BaseSettings):
     ingest_max_chunks: int = 4_000
     ingest_max_page_seconds: float = 20.0
     ingest_max_seconds: float = 120.0
+    # A batch of documents shares one Lambda run: a document's reading stops this long before the run's own time
+    # limit (kept for embedding, writing and a clean exit), and one is started only with at least this much
+    # reading time ahead. A document stopped or not started for want of time is retried, never failed.
+    ingest_reserve_seconds: float = 30.0
     # The sweeper fails a document whose ingest made no progress for this long (above the ingest queue's
     # visibility timeout, so a retry pending on the queue is not cut short), and expires unused upload URLs.
     document_stale_seconds: int = 2 * 3600

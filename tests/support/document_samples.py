@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
 
 import docx
 from fpdf import FPDF
@@ -83,3 +84,82 @@ def make_pdf_with_content_streams(pages: int, stream_bytes: int, text: str = "Fo
     output = io.BytesIO()
     writer.write(output)
     return output.getvalue()
+
+
+WORD_NAMESPACE = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+
+
+def make_docx_with_body(body_xml: str, content_types: dict[str, str] | None = None) -> bytes:
+    """A real python-docx package whose word/document.xml body is `body_xml` (WordprocessingML with the `w:`
+    prefix, plus `mc:`/`wps:`/`v:` if used). `content_types`: part name → content type overrides to set."""
+    skeleton = io.BytesIO()
+    docx.Document().save(skeleton)
+    document_xml = (
+        f'<w:document xmlns:w="{WORD_NAMESPACE}"'
+        ' xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006"'
+        ' xmlns:wps="http://schemas.microsoft.com/office/word/2010/wordprocessingShape"'
+        ' xmlns:v="urn:schemas-microsoft-com:vml">'
+        f"<w:body>{body_xml}</w:body></w:document>"
+    )
+    output = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(skeleton.getvalue())) as source,
+        zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "word/document.xml":
+                data = document_xml.encode()
+            elif item.filename == "[Content_Types].xml" and content_types:
+                text = data.decode()
+                for part, content_type in content_types.items():
+                    start = text.index(f'PartName="{part}"')
+                    type_start = text.index('ContentType="', start) + len('ContentType="')
+                    type_end = text.index('"', type_start)
+                    text = text[:type_start] + content_type + text[type_end:]
+                data = text.encode()
+            target.writestr(item.filename, data)
+    return output.getvalue()
+
+
+def word_paragraph(text: str, style: str = "") -> str:
+    properties = f'<w:pPr><w:pStyle w:val="{style}"/></w:pPr>' if style else ""
+    return f"<w:p>{properties}<w:r><w:t>{text}</w:t></w:r></w:p>"
+
+
+def word_cell(content: str, properties: str = "") -> str:
+    return f"<w:tc>{f'<w:tcPr>{properties}</w:tcPr>' if properties else ''}{content}</w:tc>"
+
+
+def make_raw_pdf(objects: dict[int, bytes], extra_trailer: bytes = b"") -> bytes:
+    """A PDF written object by object (number → body), for structures no PDF library writes on purpose."""
+    output = bytearray(b"%PDF-1.7\n")
+    offsets = {}
+    for number in sorted(objects):
+        offsets[number] = len(output)
+        output += b"%d 0 obj\n" % number + objects[number] + b"\nendobj\n"
+    xref_at = len(output)
+    size = max(objects) + 1
+    output += b"xref\n0 %d\n0000000000 65535 f \n" % size
+    for number in range(1, size):
+        output += b"%010d 00000 %s \n" % (offsets.get(number, 0), b"n" if number in offsets else b"f")
+    output += b"trailer\n<< /Size %d /Root 1 0 R %s>>\nstartxref\n%d\n%%%%EOF\n" % (size, extra_trailer, xref_at)
+    return bytes(output)
+
+
+def pdf_stream(data: bytes, extra: bytes = b"") -> bytes:
+    compressed = zlib.compress(data, 9)
+    return b"<< /Length %d /Filter /FlateDecode %s>>\nstream\n" % (len(compressed), extra) + compressed + b"\nendstream"
+
+
+def one_page_pdf_objects(
+    content: bytes, font: bytes = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
+) -> dict[int, bytes]:
+    return {
+        1: b"<< /Type /Catalog /Pages 2 0 R >>",
+        2: b"<< /Type /Pages /Kids [4 0 R] /Count 1 >>",
+        3: font,
+        4: b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >>"
+        b" /Contents 5 0 R >>",
+        5: pdf_stream(content),
+    }

@@ -8,12 +8,15 @@ at most, from a sentence or word boundary) so a fact spanning a cut stays findab
 A heading with no text of its own before the next heading (a chapter title above its first section) is
 merged into the section that follows, never left as a chunk of its own: a title-only chunk matches many
 questions a little and answers none (measured in bench/bench_retrieval.py).
+A chunk's `heading` is at most `MAX_HEADING_CHARS` long (the innermost headings of a merged chain are kept), and
+its length counts toward the chunk's size, since `embedding_input` puts it before the text of later chunks.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections import deque
 from collections.abc import Iterator
 
 from pydantic import BaseModel, ConfigDict
@@ -45,24 +48,32 @@ def chunk(
     max_chars: int = 1000,
     overlap_chars: int = 120,
     merge_heading_only: bool = True,
+    max_chunks: int | None = None,
 ) -> list[Chunk]:
+    """The document's chunks; with `max_chunks`, at most `max_chunks + 1` of them (enough to tell it is too many)."""
     if not 0 <= overlap_chars < min_chars <= max_chars:
         raise ValueError("expected 0 <= overlap_chars < min_chars <= max_chars")
-    # Room for the overlap is reserved so that overlap + one unit always fits in max_chars.
-    max_unit = max_chars - overlap_chars - len(_PARAGRAPH_JOINER)
+    heading_limit = min(MAX_HEADING_CHARS, max_chars // 5)
     chunks: list[Chunk] = []
     sections = _sections(doc)
     for section in _merge_heading_only(list(sections)) if merge_heading_only else sections:
-        for text, page in _pack_section(section, min_chars, max_chars, max_unit, overlap_chars):
+        heading = _capped_heading(section.heading, heading_limit) if section.heading is not None else None
+        # The heading goes before the text in the embedding input: it takes its share of the size.
+        room = max_chars - (len(heading) + 1 if heading else 0)
+        # Room for the overlap is reserved so that overlap + one unit always fits.
+        max_unit = max(room - overlap_chars - len(_PARAGRAPH_JOINER), 1)
+        for text, page in _pack_section(section, min(min_chars, room), room, max_unit, overlap_chars):
             chunks.append(
                 Chunk(
                     index=len(chunks),
                     text=text,
                     page=page,
-                    heading=section.heading,
+                    heading=heading,
                     content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
                 )
             )
+            if max_chunks is not None and len(chunks) > max_chunks:
+                return chunks
     return chunks
 
 
@@ -81,6 +92,24 @@ def _sections(doc: ExtractedDocument) -> Iterator[_Section]:
 
 
 HEADING_SEPARATOR = " > "
+MAX_HEADING_CHARS = 200
+
+
+def _capped_heading(heading: str, limit: int) -> str:
+    """The innermost headings of a chain that fit in `limit` characters; one longer heading is cut at a word."""
+    kept: list[str] = []
+    length = 0
+    for part in reversed(heading.split(HEADING_SEPARATOR)):
+        added = len(part) + (len(HEADING_SEPARATOR) if kept else 0)
+        if length + added > limit:
+            break
+        kept.append(part)
+        length += added
+    if kept:
+        return HEADING_SEPARATOR.join(reversed(kept))
+    last = heading.rsplit(HEADING_SEPARATOR, 1)[-1]
+    head, _ = _split_at_boundary(last, limit - 1)
+    return (head or last[: limit - 1]) + "…"
 
 
 def _merge_heading_only(sections: list[_Section]) -> list[_Section]:
@@ -110,12 +139,12 @@ def _merge_heading_only(sections: list[_Section]) -> list[_Section]:
 def _pack_section(
     section: _Section, min_chars: int, max_chars: int, max_unit: int, overlap_chars: int
 ) -> Iterator[tuple[str, int | None]]:
-    pending = [piece for unit in section.units for piece in _split_long_unit(unit, max_unit)]
+    pending = deque(piece for unit in section.units for piece in _split_long_unit(unit, max_unit))
     parts: list[str] = []  # the chunk being built; parts[0] may be overlap
     page: int | None = None
     has_own_text = False
     while pending:
-        unit = pending.pop(0)
+        unit = pending.popleft()
         if not has_own_text:
             page = unit.page
         length = _joined_length(parts)
@@ -129,14 +158,14 @@ def _pack_section(
             head, tail = _split_at_boundary(unit.text, room)
             if head:
                 parts.append(head)
-                pending.insert(0, _Unit(text=tail, page=unit.page))
-                unit = pending.pop(0)
+                pending.appendleft(_Unit(text=tail, page=unit.page))
+                unit = pending.popleft()
         text = _PARAGRAPH_JOINER.join(parts)
         yield text, page
         overlap = _tail_on_boundary(text, overlap_chars)
         parts = [overlap] if overlap else []
         has_own_text = False
-        pending.insert(0, unit)
+        pending.appendleft(unit)
     if has_own_text:
         yield _PARAGRAPH_JOINER.join(parts), page
 

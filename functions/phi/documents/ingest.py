@@ -4,7 +4,8 @@ pieces) → COPY → READY or FAILED.
 Failure policy, so that an SQS batch neither loses documents nor retries bad input forever:
 - the input is unusable (`DocumentRejected`, which includes every ingest limit) or the provider refuses it
   (`EmbeddingError`): the document becomes FAILED with a readable reason and the outcome is returned;
-- a transient problem (`EmbeddingUnavailable`, lost database connection): the reason is noted on the document,
+- a transient problem (`EmbeddingUnavailable`, lost database connection, `OutOfTime`: the run's time ran out
+  before the document was read): the reason is noted on the document,
   which stays PROCESSING, and the error is re-raised so the message is retried; when retries run out the
   sweeper (phi.documents.sweeper) fails it with that reason;
 - anything else: FAILED with a sentence naming the error, logged with its traceback, and returned.
@@ -24,13 +25,16 @@ from pydantic import BaseModel, ConfigDict
 from phi.db import documents as repo
 from phi.documents.chunking import chunk, chunk_pieces
 from phi.documents.extract import ExtractionLimits, extract
-from phi.documents.models import Chunk, DocumentRejected
+from phi.documents.models import Chunk, DocumentRejected, OutOfTime
 from phi.embeddings.base import EmbeddingError, EmbeddingProvider, EmbeddingUnavailable
 from phi.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
 EMBED_BATCH_SIZE = 256
+# Far above a chunk and its (capped) heading, far below what any provider accepts (OpenAI: 8,191 tokens): a bound
+# on what one input can cost whatever the chunker produced.
+MAX_EMBEDDING_INPUT_CHARS = 8_000
 AnyConnection = psycopg.Connection[Any]
 
 
@@ -64,7 +68,7 @@ def ingest_document(
         return _fail(conn, document_id, rejected.reason)
     except EmbeddingError as error:
         return _fail(conn, document_id, f"embedding failed: {error}")
-    except (EmbeddingUnavailable, psycopg.OperationalError) as error:
+    except (EmbeddingUnavailable, psycopg.OperationalError, OutOfTime) as error:
         _note_transient(conn, document_id, error)
         raise
     except Exception as error:
@@ -108,9 +112,10 @@ def embed_chunks(embedder: EmbeddingProvider, chunks: list[Chunk]) -> ChunkVecto
 
 def embedding_input(item: Chunk) -> str:
     """Later chunks of a section no longer contain its heading; give the model that context."""
+    text = item.text
     if item.heading and not item.text.startswith(item.heading):
-        return f"{item.heading}\n{item.text}"
-    return item.text
+        text = f"{item.heading}\n{item.text}"
+    return text[:MAX_EMBEDDING_INPUT_CHARS]
 
 
 def _ingest(
@@ -129,12 +134,12 @@ def _ingest(
             f" {failed.error or 'no reason recorded'}; delete that document to upload this content again"
         )
     extracted = extract(data, document.filename, limits)
-    chunks = chunk(extracted)
+    chunks = chunk(extracted, max_chunks=limits.max_chunks)
     if not chunks:
         raise DocumentRejected("no extractable text")
     if len(chunks) > limits.max_chunks:
         raise DocumentRejected(
-            f"too many passages: the text makes {len(chunks):,} chunks, the limit is {limits.max_chunks:,}"
+            f"too many passages: the text makes more than {limits.max_chunks:,} chunks, the limit"
             " per document; split it into smaller documents"
         )
     vectors = embed_chunks(embedder, chunks)

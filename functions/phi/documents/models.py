@@ -81,3 +81,7 @@ class SearchHit(BaseModel):
     page: int | None
     heading: str | None
     score: float = Field(description="1 - cosine distance: 1 is identical, 0 unrelated")
+
+
+class OutOfTime(Exception):
+    """The caller's own time ran out before this document was done (not the document's fault): it is retried."""

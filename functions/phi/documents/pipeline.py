@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -12,20 +13,26 @@ from phi.db import search_plan
 from phi.db.connection import transaction
 from phi.documents.extract import ExtractionLimits
 from phi.documents.ingest import ingest_document
+from phi.documents.models import OutOfTime
 from phi.domain.document_keys import document_id_from_key
 from phi.embeddings import get_embedding_provider
 from phi.settings import get_settings
 
 
-def ingest_s3_object(bucket: str, raw_key: str) -> dict[str, Any]:
+def ingest_s3_object(bucket: str, raw_key: str, must_finish_by: float | None = None) -> dict[str, Any]:
+    """`must_finish_by`: the time.monotonic() by which the caller needs control back; `OutOfTime` is raised
+    (and the message should be retried) when too little time is left to start, or reading did not finish."""
     key = unquote_plus(raw_key)  # S3 event keys are URL-encoded
     document_id = document_id_from_key(key)
     if document_id is None:
         return {"key": key, "status": "IGNORED", "reason": "not a document key"}
+    settings = get_settings()
+    if must_finish_by is not None and time.monotonic() + settings.ingest_reserve_seconds > must_finish_by:
+        raise OutOfTime(f"not started: too little time left in this run for document {document_id}")
     try:
         s3 = client("s3")
         size = int(s3.head_object(Bucket=bucket, Key=key)["ContentLength"])
-        limit = get_settings().max_upload_bytes
+        limit = settings.max_upload_bytes
         if size > limit:
             with transaction() as conn:
                 reason = f"the file is {size:,} bytes; the limit is {limit:,} bytes"
@@ -41,7 +48,8 @@ def ingest_s3_object(bucket: str, raw_key: str) -> dict[str, Any]:
         documents_repo.record_object(conn, document_id, len(data), hashlib.sha256(data).hexdigest())
         conn.commit()
         embedder = get_embedding_provider()
-        outcome = ingest_document(conn, document_id, data, embedder, ExtractionLimits.from_settings())
+        limits = ExtractionLimits.from_settings().model_copy(update={"must_finish_by": must_finish_by})
+        outcome = ingest_document(conn, document_id, data, embedder, limits)
         if outcome.status == "READY":  # a large organisation gets its own vector index (phi.db.search_plan)
             search_plan.ensure_org_vector_index_for_document(conn, document_id, embedder.dimension)
     return {"key": key, **outcome.model_dump(mode="json")}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -14,7 +15,7 @@ from phi.db.connection import close_pool
 from phi.documents import search as search_module
 from phi.documents.extract import ExtractionLimits
 from phi.documents.ingest import ingest_document
-from phi.documents.models import SearchHit
+from phi.documents.models import OutOfTime, SearchHit
 from phi.documents.sweeper import sweep_documents
 from phi.embeddings.base import EmbeddingUnavailable
 from tests.conftest import apply_settings
@@ -76,7 +77,7 @@ def test_a_document_of_too_many_chunks_fails_before_anything_is_embedded(
 
     assert outcome.status == "FAILED"
     assert outcome.reason is not None and outcome.reason.startswith(
-        "too many passages: the text makes 40 chunks, the limit is 10 per document"
+        "too many passages: the text makes more than 10 chunks, the limit per document"
     )
     assert embedder.texts == 0
 
@@ -258,3 +259,19 @@ def test_a_repeated_search_question_is_embedded_once_per_process_and_finds_the_s
     second = search_module.search_documents(conn, new_org, question, top_k=2)
     assert embedder.texts == asked_before + 1
     assert first == second and {hit.document_id for hit in first} == {document_id}
+
+
+def test_a_document_whose_run_ran_out_of_time_is_left_for_a_retry_not_failed(
+    conn: psycopg.Connection, new_org: uuid.UUID
+) -> None:
+    data = "\n\n".join(f"Rule {n}: pallets are wrapped twice." for n in range(3_000)).encode()
+    document_id = add_document(conn, new_org, "rules.txt", data)
+    embedder = CountingEmbedder()
+
+    with pytest.raises(OutOfTime):
+        ingest_document(conn, document_id, data, embedder, ExtractionLimits(must_finish_by=time.monotonic() - 1))
+
+    status, error = status_and_error(conn, document_id)
+    assert status == "PROCESSING"
+    assert error is not None and error.startswith("the last attempt failed: OutOfTime: no time left to read")
+    assert embedder.texts == 0

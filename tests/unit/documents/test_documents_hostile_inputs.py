@@ -1,0 +1,318 @@
+"""Small uploads built to make extraction or chunking run out of memory or time, or to hide or lose text: each is
+stopped with a reason, or read in bounded work. Limits are lowered here instead of making huge files."""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+import time
+
+import pytest
+
+from phi.documents.chunking import MAX_HEADING_CHARS, chunk
+from phi.documents.extract import ExtractionLimits, extract
+from phi.documents.ingest import MAX_EMBEDDING_INPUT_CHARS, embedding_input
+from phi.documents.models import Block, Chunk, DocumentRejected, ExtractedDocument, OutOfTime, Page
+from tests.support.document_samples import (
+    make_docx_with_body,
+    make_pdf,
+    make_raw_pdf,
+    one_page_pdf_objects,
+    pdf_stream,
+    word_cell,
+    word_paragraph,
+)
+
+
+def rejection(data: bytes, filename: str, limits: ExtractionLimits | None = None) -> str:
+    with pytest.raises(DocumentRejected) as caught:
+        extract(data, filename, limits)
+    return caught.value.reason
+
+
+def texts(data: bytes, filename: str) -> list[tuple[str, str]]:
+    return [(block.kind, block.text) for block in extract(data, filename).pages[0].blocks]
+
+
+# ------------------------------------------------------------------------------------- Markdown, plain text
+
+
+def test_a_markdown_heading_followed_by_many_spaces_is_read_in_linear_time() -> None:
+    # The old heading pattern backtracked catastrophically: 2,000 spaces took 9 s, 5,000 never ended.
+    # A child process, so that a regression fails on the (generous) timeout instead of hanging the suite.
+    script = (
+        "from phi.documents.extract import extract\n"
+        "line = '# a' + ' ' * 50_000 + 'b'\n"
+        "blocks = extract((line + '\\n\\n## Closing ##\\n' + line + '#').encode(), 'notes.md').pages[0].blocks\n"
+        "print([(b.kind, b.level, b.text[:2], b.text[-2:]) for b in blocks])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)
+
+    assert done.stdout.strip() == "[('heading', 1, 'a ', ' b'), ('heading', 2, 'Cl', 'ng'), ('heading', 1, 'a ', 'b#')]"
+
+
+def test_markdown_closing_hashes_are_removed_only_after_a_space() -> None:
+    data = b"# Use C#\n\nBody.\n\n## Returns ##   \n\nMore.\n\n### ###\n\nText."
+
+    assert texts(data, "guide.md") == [
+        ("heading", "Use C#"),
+        ("paragraph", "Body."),
+        ("heading", "Returns"),
+        ("paragraph", "More."),
+        ("paragraph", "### ###"),
+        ("paragraph", "Text."),
+    ]
+
+
+@pytest.mark.parametrize("filename", ["notes.md", "notes.txt"])
+def test_reading_text_and_markdown_has_the_same_time_limit_as_pdf(filename: str) -> None:
+    data = "\n\n".join(f"Rule {n} applies." for n in range(2_000)).encode()
+
+    assert rejection(data, filename, ExtractionLimits(max_seconds=0)).startswith(
+        "reading the text took longer than 0 s"
+    )
+
+
+@pytest.mark.parametrize("filename", ["notes.md", "notes.txt"])
+def test_a_text_of_too_many_paragraphs_is_rejected_while_it_is_read(filename: str) -> None:
+    data = "\n\n".join(f"p{n}" for n in range(1_000)).encode()
+
+    assert rejection(data, filename, ExtractionLimits(max_blocks=100)).startswith("too many paragraphs: more than 100")
+
+
+def test_a_text_file_mentioning_the_pdf_magic_number_is_read() -> None:
+    data = b"# Exporting\n\nChoose the %PDF- header option and save the file.\n"
+
+    assert texts(data, "export.md")[1] == ("paragraph", "Choose the %PDF- header option and save the file.")
+
+
+def test_binary_data_without_nul_bytes_is_not_read_as_text() -> None:
+    generator = random.Random(7)
+    data = b"hello\n" * 2000 + bytes(generator.randrange(1, 256) for _ in range(50_000))
+
+    assert "contains binary data" in rejection(data, "dump.txt")
+
+
+def test_a_nul_byte_after_the_first_8_kib_makes_the_file_binary() -> None:
+    data = b"text " * 2000 + b"\x00" * 10 + b" more text\n"
+
+    assert "contains binary data" in rejection(data, "log.txt")
+
+
+def test_bidirectional_override_characters_are_removed_from_the_text() -> None:
+    data = "Gloves \u202eon always\u202c and \u2066goggles\u2069.".encode()
+
+    assert texts(data, "rules.txt") == [("paragraph", "Gloves on always and goggles.")]
+
+
+# ---------------------------------------------------------------------------------------------------- DOCX
+
+
+def test_a_cell_spanning_millions_of_grid_columns_is_read_once() -> None:
+    # python-docx repeats a cell once per column it spans: 50M entries from a 34 KB file.
+    body = word_paragraph("Intro") + "<w:tbl><w:tr>"
+    body += word_cell(word_paragraph("Forklift"), '<w:gridSpan w:val="50000000"/>') + "</w:tr></w:tbl>"
+
+    assert texts(make_docx_with_body(body), "span.docx") == [("paragraph", "Intro"), ("paragraph", "Forklift")]
+
+
+def test_thousands_of_vertically_merged_cells_are_read_without_recursion() -> None:
+    # python-docx resolves each merged cell by recursing upward: 1,500 rows is past Python's recursion limit.
+    rows = "<w:tr>" + word_cell(word_paragraph("Top"), '<w:vMerge w:val="restart"/>')
+    rows += word_cell(word_paragraph("Duty 0")) + "</w:tr>"
+    rows += "".join(
+        f"<w:tr>{word_cell('<w:p/>', '<w:vMerge/>')}{word_cell(word_paragraph(f'Duty {n}'))}</w:tr>"
+        for n in range(1, 1_500)
+    )
+
+    [(kind, text)] = texts(make_docx_with_body(f"<w:tbl>{rows}</w:tbl>"), "duties.docx")
+
+    lines = text.split("\n")
+    assert kind == "paragraph"
+    assert lines[:2] == ["Top | Duty 0", " | Duty 1"]
+    assert len(lines) == 1_500
+
+
+def test_a_large_document_part_is_rejected_by_its_size_and_read_as_a_stream() -> None:
+    # 190 MB of empty paragraphs with random revision ids (compressing only ~10x) took 3.46 GB as a tree.
+    generator = random.Random(3)
+    body = "".join(f'<w:p w:rsidR="{generator.getrandbits(32):08X}"/>' for _ in range(150_000)) + word_paragraph("End")
+    data = make_docx_with_body(body)
+
+    assert "the limit is 1,048,576" in rejection(data, "empty.docx", ExtractionLimits(max_docx_part_bytes=1024**2))
+    # Within the limit it is read in bounded memory: measured in a child process (libxml2 allocates outside
+    # tracemalloc's sight); a tree of these 4 MB of XML alone would take ~70 MB more than the streaming read.
+    script = (
+        "import resource, sys\n"
+        "from phi.documents.extract import extract\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "text = extract(sys.stdin.buffer.read(), 'empty.docx').pages[0].text\n"
+        "print(text, (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], input=data, capture_output=True, timeout=120, check=True)
+    text, grown_mb = done.stdout.decode().split()
+    assert text == "End"
+    assert int(grown_mb) < 40
+
+
+def test_nested_tables_content_controls_revisions_text_boxes_and_tags_are_read_in_order() -> None:
+    inner = f"<w:tbl><w:tr>{word_cell(word_paragraph('Inner A'))}{word_cell(word_paragraph('Inner B'))}</w:tr></w:tbl>"
+    text_box = (
+        "<w:p><w:r><mc:AlternateContent>"
+        "<mc:Choice Requires='wps'><w:drawing><wps:txbx><w:txbxContent>"
+        f"{word_paragraph('Text box line')}"
+        "</w:txbxContent></wps:txbx></w:drawing></mc:Choice>"
+        "<mc:Fallback><w:pict><v:textbox><w:txbxContent>"
+        f"{word_paragraph('Text box line')}"
+        "</w:txbxContent></v:textbox></w:pict></mc:Fallback>"
+        "</mc:AlternateContent></w:r><w:r><w:t>Anchor paragraph.</w:t></w:r></w:p>"
+    )
+    body = (
+        word_paragraph("Safety rules", style="Heading1")
+        + f"<w:tbl><w:tr>{word_cell(word_paragraph('Outer') + inner)}{word_cell(word_paragraph('Right'))}</w:tr>"
+        + "</w:tbl>"
+        + f"<w:sdt><w:sdtPr/><w:sdtContent>{word_paragraph('Inside a content control')}</w:sdtContent></w:sdt>"
+        + "<w:p><w:r><w:t xml:space='preserve'>Keep </w:t></w:r>"
+        "<w:del><w:r><w:delText>removed </w:delText></w:r></w:del>"
+        "<w:moveFrom><w:r><w:t>moved away </w:t></w:r></w:moveFrom>"
+        "<w:ins><w:r><w:t>inserted </w:t></w:r></w:ins>"
+        "<w:smartTag w:uri='x' w:element='y'><w:r><w:t>tagged </w:t></w:r></w:smartTag>"
+        "<w:customXml w:element='z'><w:r><w:t>custom</w:t></w:r></w:customXml></w:p>" + text_box
+    )
+
+    assert texts(make_docx_with_body(body), "rules.docx") == [
+        ("heading", "Safety rules"),
+        ("paragraph", "Outer\nInner A | Inner B | Right"),
+        ("paragraph", "Inside a content control"),
+        ("paragraph", "Keep inserted tagged custom"),
+        ("paragraph", "Text box line"),
+        ("paragraph", "Anchor paragraph."),
+    ]
+
+
+def test_tables_nested_too_deeply_are_rejected_with_that_reason() -> None:
+    body = word_paragraph("x")
+    for _ in range(20):
+        body = f"<w:tbl><w:tr>{word_cell(body)}</w:tr></w:tbl>"
+    deeper = word_paragraph("x")
+    for _ in range(100):
+        deeper = f"<w:tbl><w:tr>{word_cell(deeper)}</w:tr></w:tbl>"
+
+    assert (
+        rejection(make_docx_with_body(body), "deep.docx")
+        == "tables nested too deeply: more than 16 tables inside each other"
+    )
+    assert "nested too deeply" in rejection(make_docx_with_body(deeper), "deeper.docx")
+
+
+def test_a_macro_enabled_document_renamed_docx_is_rejected_with_what_it_is() -> None:
+    macro = "application/vnd.ms-word.document.macroEnabled.main+xml"
+    data = make_docx_with_body(word_paragraph("Hello"), content_types={"/word/document.xml": macro})
+
+    assert rejection(data, "report.docx").startswith("macro-enabled Word files are not supported; save it as .docx")
+
+
+# ----------------------------------------------------------------------------------------------------- PDF
+
+
+def test_a_font_map_that_decompresses_past_the_stream_limit_is_rejected() -> None:
+    # Only page contents had a cap (8 MiB); a ToUnicode map of 70 MB took 1.78 GB before pypdf's own limit fired.
+    cmap = (
+        b"/CIDInit /ProcSet findresource begin 12 dict begin begincmap 1 begincodespacerange <00> <FF>"
+        b" endcodespacerange\n1 beginbfchar\n<41> <0042>\nendbfchar\n" + b"% padding\n" * 50_000 + b"endcmap end end"
+    )
+    font = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /ToUnicode 6 0 R >>"
+    objects = {**one_page_pdf_objects(b"BT /F1 12 Tf 10 10 Td (AAAA) Tj ET", font=font), 6: pdf_stream(cmap)}
+    data = make_raw_pdf(objects)
+    assert extract(data, "font.pdf").pages[0].text == "BBBB"  # the map is used when within the limits
+
+    reason = rejection(data, "font.pdf", ExtractionLimits(max_stream_bytes=100_000))
+
+    assert reason.startswith("the PDF is too complex to read: page 1 exceeds a safety limit")
+
+
+def test_a_pdf_with_an_unknown_security_handler_is_rejected() -> None:
+    objects = {**one_page_pdf_objects(b"BT /F1 12 Tf 10 10 Td (Hi) Tj ET"), 9: b"<< /Filter /Unknown /V 9 /R 9 >>"}
+    data = make_raw_pdf(objects, extra_trailer=b"/Encrypt 9 0 R /ID [<00> <00>] ")
+
+    assert rejection(data, "locked.pdf").startswith("this kind of PDF is not supported")
+
+
+def test_a_page_tree_claiming_two_to_the_forty_pages_is_rejected_by_a_limit() -> None:
+    objects = {
+        1: b"<< /Type /Catalog /Pages 100 0 R >>",
+        3: b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        4: b"<< /Type /Page /MediaBox [0 0 612 792] /Contents 5 0 R >>",
+        5: pdf_stream(b"BT ET"),
+    }
+    for depth in range(40):  # every node lists the same child twice
+        child = 4 if depth == 39 else 101 + depth
+        objects[100 + depth] = b"<< /Type /Pages /Kids [%d 0 R %d 0 R] /Count %d >>" % (child, child, 2 ** (40 - depth))
+
+    assert rejection(make_raw_pdf(objects), "pages.pdf").startswith(
+        "the PDF is too complex to read: the file exceeds a safety limit"
+    )
+
+
+# ------------------------------------------------------------------------------------------------ chunking
+
+
+def test_a_huge_heading_is_capped_on_its_chunks_and_counts_toward_their_size() -> None:
+    long_heading = "Heading " * 60_000  # ~500 KB on one line
+    body = [Block(kind="paragraph", text=f"Rule {n} says the forklift stays below six km/h. " * 5) for n in range(20)]
+    document = ExtractedDocument(
+        format="md", pages=[Page(number=None, blocks=[Block(kind="heading", text=long_heading, level=1), *body])]
+    )
+
+    chunks = chunk(document)
+
+    assert len(chunks) > 2
+    assert all(item.heading is not None and len(item.heading) <= MAX_HEADING_CHARS for item in chunks)
+    assert all(len(embedding_input(item)) <= 1_000 for item in chunks)
+
+
+def test_a_long_chain_of_headings_keeps_the_innermost_ones() -> None:
+    headings = [Block(kind="heading", text=f"Part {n}", level=1) for n in range(5_000)]
+    document = ExtractedDocument(
+        format="md", pages=[Page(number=None, blocks=[*headings, Block(kind="paragraph", text="The only rule.")])]
+    )
+
+    chunks = chunk(document)
+
+    assert {item.heading for item in chunks} == {chunks[0].heading}
+    heading = chunks[0].heading or ""
+    assert heading.endswith("Part 4998 > Part 4999")
+    assert len(heading) <= MAX_HEADING_CHARS
+
+
+def test_the_embedding_input_is_capped_at_the_model_input_size() -> None:
+    item = Chunk(index=1, text="x" * 20_000, page=None, heading="h" * 20_000, content_hash="x")
+
+    assert len(embedding_input(item)) == MAX_EMBEDDING_INPUT_CHARS
+
+
+def test_chunking_stops_one_chunk_past_the_limit() -> None:
+    blocks = [Block(kind="paragraph", text=f"Rule {n} " + "applies to every pallet. " * 40) for n in range(300)]
+    document = ExtractedDocument(format="txt", pages=[Page(number=None, blocks=blocks)])
+
+    assert len(chunk(document)) > 300
+    assert len(chunk(document, max_chunks=10)) == 11
+
+
+# -------------------------------------------------------------------------------------------- time budget
+
+
+@pytest.mark.parametrize(
+    ("data", "filename"),
+    [
+        ("\n\n".join(f"Rule {n}." for n in range(2_000)).encode(), "rules.md"),
+        (make_docx_with_body(word_paragraph("Rule.") * 2_000), "rules.docx"),
+        (make_pdf(["Rule one.", "Rule two."]), "rules.pdf"),
+    ],
+)
+def test_when_the_callers_time_runs_out_reading_stops_as_out_of_time_not_as_a_rejection(
+    data: bytes, filename: str
+) -> None:
+    with pytest.raises(OutOfTime):
+        extract(data, filename, ExtractionLimits(must_finish_by=time.monotonic() - 1))
