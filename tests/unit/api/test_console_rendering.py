@@ -49,3 +49,12 @@ def test_console_requests_are_recognised_with_or_without_the_stage_in_the_path()
     assert is_console_request(request("/dev/console/orgs", root_path="/dev"))
     assert not is_console_request(request("/consoles"))
     assert not is_console_request(request("/agents/x", root_path="/dev"))
+
+
+def test_aligned_table_columns_use_classes_not_inline_styles() -> None:
+    # The console's Content-Security-Policy refuses style attributes, so a report's right-aligned figures
+    # would lose their alignment (and the browser would report a violation) if the renderer wrote them.
+    html = str(environment().filters["markdown"]("| zone | lines | mid |\n|:---|---:|:--:|\n| A | 12 | x |"))
+    assert "style=" not in html
+    assert '<th class="align-right">lines</th>' in html and '<td class="align-right">12</td>' in html
+    assert '<td class="align-left">A</td>' in html and '<td class="align-center">x</td>' in html

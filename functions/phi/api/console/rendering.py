@@ -35,6 +35,11 @@ def _markdown(text: str | None) -> Markup:
     for token in tokens:
         if token.type in ("heading_open", "heading_close"):
             token.tag = f"h{min(int(token.tag[1]) + 1, 6)}"
+        elif token.type in ("th_open", "td_open") and "style" in token.attrs:
+            # A column's alignment as a class: the console's Content-Security-Policy refuses inline styles.
+            alignment = str(token.attrs.pop("style")).removeprefix("text-align:")
+            if alignment in ("left", "center", "right"):
+                token.attrJoin("class", f"align-{alignment}")
     return Markup(parser.renderer.render(tokens, parser.options, {}))
 
 
