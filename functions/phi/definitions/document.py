@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from phi.definitions import expressions, templating
 from phi.definitions.functions import COMPUTE, check_contract
+from phi.definitions.nesting import TooLarge, joined, measure
 from phi.definitions.node_kinds import EXPRESSION, KINDS, NODE_ID, NODE_ID_PATTERN
 from phi.errors import InvalidDefinition
 
@@ -400,15 +401,40 @@ def _settings_problems(definition: WorkflowDefinition) -> list[Problem]:
     return problems
 
 
+def cron_problem(cron: str) -> str | None:
+    """Why `cron` cannot schedule anything, or None: it is not a 5-field expression, or no date matches it
+    (30 February, 31 April), which croniter would only find out when asked for the next run."""
+    from croniter import CroniterBadDateError, croniter
+
+    if len(cron.split()) != 5 or not croniter.is_valid(cron):
+        return f"{cron!r} is not a 5-field cron expression"
+    try:
+        croniter(cron, dt.datetime.now(dt.UTC)).get_next(dt.datetime)
+    except CroniterBadDateError:
+        return f"{cron!r} never fires: no date matches it (such as 30 February or 31 April)"
+    return None
+
+
+def nesting_problems(value: Any, where: str = "") -> list[Problem]:
+    """Nested JSON from a user or a model that nests deeper than nesting.MAX_JSON_DEPTH levels or is larger than
+    a definition may be, found by a walk that does not recurse: copy.deepcopy, json, jsonschema and jsonpatch
+    all do, and fail with a RecursionError a few hundred levels down."""
+    try:
+        measure(value, MAX_DOCUMENT_BYTES)
+    except TooLarge as exc:
+        if exc.too_deep:
+            return [Problem(field=joined(where, exc.where) or "(document)", message=str(exc))]
+        return [Problem(field=where or "(document)", message=f"larger than {MAX_DOCUMENT_BYTES // 1024} KiB")]
+    return []
+
+
 def _schedule_problems(definition: WorkflowDefinition) -> list[Problem]:
     if definition.schedule is None:
         return []
-    from croniter import croniter
-
     problems = []
-    cron = definition.schedule.cron
-    if len(cron.split()) != 5 or not croniter.is_valid(cron):
-        problems.append(Problem(field="schedule.cron", message=f"{cron!r} is not a 5-field cron expression"))
+    problem = cron_problem(definition.schedule.cron)
+    if problem:
+        problems.append(Problem(field="schedule.cron", message=problem))
     from phi.workflows.timeframes import zone
 
     try:
@@ -437,6 +463,7 @@ def _raise(problems: list[Problem]) -> None:
 
 def validate_definition(raw: Any) -> WorkflowDefinition:
     """The definition, or InvalidDefinition whose details list every problem as {node, field, message}."""
+    _raise(nesting_problems(raw))
     if len(json.dumps(raw, default=str)) > MAX_DOCUMENT_BYTES:
         _raise([Problem(field="(document)", message=f"larger than {MAX_DOCUMENT_BYTES // 1024} KiB")])
     _raise(_schema_problems(raw))
@@ -493,6 +520,12 @@ def validate_inputs(
 ) -> dict[str, Any]:
     """The task input a definition accepts: known names, right types, required ones present. Relative dates
     (today/yesterday) stay as written unless `resolve_relative` (done at run time, in the schedule's zone)."""
+    nested = nesting_problems(raw)
+    if nested:
+        raise InvalidDefinition(
+            f"Invalid input: {nested[0].field}: {nested[0].message}",
+            details={"errors": [p.model_dump() for p in nested]},
+        )
     problems = [
         Problem(field=name, message="is not an input of this workflow") for name in raw if name not in definition.inputs
     ]

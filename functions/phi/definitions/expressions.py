@@ -16,7 +16,8 @@ import operator
 from collections.abc import Callable, Mapping
 from typing import Any
 
-MAX_DEPTH = 32
+from phi.definitions.nesting import MAX_DEPTH
+
 MAX_NODES = 2_000
 
 

@@ -14,7 +14,14 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from phi.definitions.document import Problem, WorkflowDefinition, diff, to_document, validate_definition
+from phi.definitions.document import (
+    Problem,
+    WorkflowDefinition,
+    diff,
+    nesting_problems,
+    to_document,
+    validate_definition,
+)
 from phi.domain.recipients import EmailRecipients
 from phi.errors import InvalidDefinition
 
@@ -51,7 +58,19 @@ def _check_shape(patch: Any) -> list[dict[str, Any]]:
             raise PatchRefused(f"{where.capitalize()}: {operation['op']} needs a value.")
         if operation["op"] in ("move", "copy") and not isinstance(operation.get("from"), str):
             raise PatchRefused(f"{where.capitalize()}: {operation['op']} needs from (a JSON pointer).")
+        _refuse_nesting(operation.get("value"), f"{where.capitalize()}: its value", f"patch[{index}].value")
     return patch
+
+
+def _refuse_nesting(value: Any, what: str, where: str) -> None:
+    """Before jsonpatch (and copy.deepcopy) recurse into a value: see document.nesting_problems."""
+    problems = nesting_problems(value, where)
+    if problems:
+        place = f" (at {problems[0].field})" if problems[0].field != (where or "(document)") else ""
+        raise PatchRefused(
+            f"{what} is {problems[0].message}{place}.",
+            details={"errors": [p.model_dump() for p in problems]},
+        )
 
 
 def apply_patch(document: dict[str, Any], patch: Any) -> dict[str, Any]:
@@ -75,6 +94,8 @@ def apply_patch(document: dict[str, Any], patch: Any) -> dict[str, Any]:
             ) from exc
         except (TypeError, ValueError, IndexError, KeyError) as exc:
             raise PatchRefused(f"{_describe(index, operation).capitalize()} cannot apply: {exc}.") from exc
+        # copy and move nest what is there deeper, or twice: measured after each operation, before the next
+        _refuse_nesting(result, f"After {_describe(index, operation)}, the definition", "")
     if not isinstance(result, dict):
         raise PatchRefused("The patch replaces the whole definition with something that is not an object.")
     return result

@@ -22,6 +22,7 @@ from phi.aws import client
 from phi.db import schedules as schedules_repo
 from phi.db import workflows as workflows_repo
 from phi.db.connection import DbConnection, after_commit
+from phi.definitions.document import cron_problem
 from phi.domain.agent_config import WorkflowEntry
 from phi.domain.models import Agent
 from phi.errors import BadRequest
@@ -49,8 +50,9 @@ def schedule_name(agent_id: UUID, workflow_type: str) -> str:
 
 
 def validate_schedule(cron: str, timezone: str) -> None:
-    if len(cron.split()) != 5 or not croniter.is_valid(cron):
-        raise BadRequest(f"Invalid schedule {cron!r}: expected a 5-field cron expression such as '0 7 * * *'")
+    problem = cron_problem(cron)
+    if problem:
+        raise BadRequest(f"Invalid schedule: {problem}; expected a 5-field cron expression such as '0 7 * * *'")
     try:
         zone(timezone)
     except ValueError as exc:

@@ -404,3 +404,50 @@ def test_a_disabled_agent_refuses_a_pipeline_and_the_refusal_is_kept(new_user: A
     assert refused.status_code == 409 and "disabled" in refused.json()["error"]["message"]
     kept = new_user.ok("GET", f"/agents/{agent['id']}/requests/{refused.json()['error']['details']['request_id']}")
     assert kept["status"] == "REFUSED" and kept["task_id"] is None
+
+
+def _nested_json(depth: int) -> str:
+    return '{"a":' * depth + "{}" + "}" * depth  # 3.5 KB at 500 levels; JSON parsing accepts it
+
+
+def test_a_patch_value_nested_too_deep_is_a_400_naming_the_place_and_kept(new_user: ApiSession) -> None:
+    agent = _agent_with_workflow(new_user)
+    body = (
+        '{"prompt": "x", "workflow": "late_by_carrier", '
+        f'"patch": [{{"op": "add", "path": "/nodes/-", "value": {_nested_json(500)}}}]}}'
+    )
+
+    refused = new_user.request(
+        "POST", f"/agents/{agent['id']}/requests", content=body, headers={"content-type": "application/json"}
+    )
+
+    assert refused.status_code == 400, refused.text[:300]
+    error = refused.json()["error"]
+    assert error["code"] == "invalid_patch"
+    assert (
+        "Operation 1 (add /nodes/-): its value is nested deeper than 96 levels (at patch[0].value.a.a."
+        in (error["message"])
+    )
+    kept = new_user.ok("GET", f"/agents/{agent['id']}/requests/{error['details']['request_id']}")
+    assert kept["status"] == "REFUSED" and kept["refusal"]["code"] == "invalid_patch"
+
+
+@pytest.mark.parametrize("place", ["pipeline", "input"])
+def test_a_pipeline_or_input_nested_too_deep_is_a_400_naming_the_place(new_user: ApiSession, place: str) -> None:
+    agent = new_user.create_agent()
+    payload = f', "payload": {_nested_json(500)}' if place == "pipeline" else ""
+    pipeline = (
+        '{"inputs": {"top": {"type": "integer"}}, "nodes": [{"id": "mail", "kind": "notify", "settings": '
+        f'{{"channel": "webhook", "url": "https://hooks.example.com/x", "body": "b"{payload}}}}}]}}'
+    )
+    task_input = f'{{"top": {_nested_json(500)}}}' if place == "input" else "{}"
+    body = f'{{"prompt": "x", "pipeline": {pipeline}, "input": {task_input}}}'
+
+    refused = new_user.request(
+        "POST", f"/agents/{agent['id']}/requests", content=body, headers={"content-type": "application/json"}
+    )
+
+    assert refused.status_code == 400, refused.text[:300]
+    error = refused.json()["error"]
+    field = "nodes[0].settings.payload.a.a.a.a…" if place == "pipeline" else "top.a.a.a.a.a.a.a…"
+    assert {"node": None, "field": field, "message": "nested deeper than 96 levels"} in error["details"]["errors"]

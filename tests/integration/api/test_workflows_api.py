@@ -247,3 +247,47 @@ def test_a_definitions_schedule_reaches_the_scheduler_and_a_scheduled_start_reco
     new_user.ok("PUT", f"/agents/{agent['id']}/workflows/late_by_carrier", json={"definition": DEFINITION})
     with pytest.raises(scheduler.exceptions.ResourceNotFoundException):
         scheduler.get_schedule(Name=listed["scheduler_name"], GroupName="phi-dev")
+
+
+@pytest.mark.parametrize("cron", ["0 0 30 2 *", "0 0 31 4 *"])
+def test_a_cron_that_never_fires_is_a_400_at_schedule_cron(new_user: ApiSession, cron: str) -> None:
+    agent = _agent(new_user)
+    definition = {**copy.deepcopy(DEFINITION), "schedule": {"cron": cron, "timezone": "UTC"}}
+
+    refused = new_user.request("POST", f"/agents/{agent['id']}/workflows", json={"definition": definition})
+    in_config = new_user.request(
+        "POST",
+        f"/orgs/{new_user.org_id}/agents",
+        json={"name": "Never", "industry_key": "logistics", "role_key": "warehouse_analyst",
+              "tools": {"db": {"url_env": "PHI_WAREHOUSE_DB_URL"}},
+              "workflows": [{"type": "DAILY_WAREHOUSE_REPORT", "schedule": cron, "timezone": "UTC"}]},
+    )  # fmt: skip
+
+    assert refused.status_code == 400, refused.text[:300]
+    assert refused.json()["error"]["details"]["errors"] == [
+        {"node": None, "field": "schedule.cron",
+         "message": f"{cron!r} never fires: no date matches it (such as 30 February or 31 April)"}
+    ]  # fmt: skip
+    assert in_config.status_code == 400 and "never fires" in in_config.json()["error"]["message"], in_config.text
+    assert "late_by_carrier" not in [w["key"] for w in new_user.ok("GET", f"/agents/{agent['id']}/workflows")]
+
+
+def test_a_proposal_setting_a_cron_that_never_fires_is_refused_when_made(new_user: ApiSession) -> None:
+    agent = _agent(new_user)
+    scheduled = {**copy.deepcopy(DEFINITION), "schedule": {"cron": "0 6 * * *", "timezone": "UTC"}}
+    new_user.ok("POST", f"/agents/{agent['id']}/workflows", json={"definition": scheduled})
+
+    refused = new_user.request(
+        "POST",
+        f"/agents/{agent['id']}/requests",
+        json={
+            "prompt": "x",
+            "workflow": "late_by_carrier",
+            "patch": [{"op": "replace", "path": "/schedule/cron", "value": "0 0 30 2 *"}],
+        },
+    )
+
+    assert refused.status_code == 400, refused.text[:300]
+    assert refused.json()["error"]["code"] == "invalid_patch", refused.text[:300]
+    assert "schedule.cron: '0 0 30 2 *' never fires" in refused.json()["error"]["message"]
+    assert new_user.ok("GET", f"/agents/{agent['id']}/proposals") == []

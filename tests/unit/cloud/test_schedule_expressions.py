@@ -30,6 +30,8 @@ def test_cron_round_trips_through_eventbridge_syntax(cron: str, eventbridge: str
         ("61 7 * * *", "UTC", "5-field"),
         ("0 7 * * *", "Mars/Olympus", "timezone"),
         ("0 7 1 * 1", "UTC", "both day-of-month and day-of-week"),
+        ("0 0 30 2 *", "UTC", "never fires"),
+        ("0 0 31 4 *", "UTC", "never fires"),
     ],
 )
 def test_bad_schedules_are_refused_with_a_reason(cron: str, timezone: str, message: str) -> None:

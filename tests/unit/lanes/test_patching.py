@@ -132,3 +132,35 @@ def test_structural_warnings_unreachable_and_unused_nodes() -> None:
     warnings = {(w.node, w.message) for w in structural_warnings(definition)}
     assert ("extra", "is unreachable: every edge into it is false") in warnings
     assert structural_warnings(validate_definition(BASE)) == []
+
+
+def _nested(depth: int) -> Any:
+    value: Any = {}
+    for _ in range(depth):
+        value = {"a": value}
+    return value
+
+
+def test_a_patch_value_nested_too_deep_is_refused_naming_it_before_it_is_applied() -> None:
+    patch = [{"op": "add", "path": "/nodes/-", "value": _nested(500)}]
+
+    with pytest.raises(PatchRefused) as refused:
+        apply_patch(BASE, patch)
+
+    assert refused.value.message == (
+        "Operation 1 (add /nodes/-): its value is nested deeper than 96 levels (at patch[0].value.a.a.a.a.a.a.a.a…)."
+    )
+
+
+def test_copies_that_nest_or_double_the_definition_are_refused_at_the_operation() -> None:
+    nesting = [{"op": "copy", "from": "/nodes", "path": "/nodes/0/settings/x"}] * 100
+    doubling = [{"op": "copy", "from": "", "path": f"/x{i}"} for i in range(40)]
+
+    with pytest.raises(
+        PatchRefused, match=r"After operation \d+ \(copy /nodes/0/settings/x\), the definition is nested"
+    ):
+        apply_patch(BASE, nesting)
+    with pytest.raises(
+        PatchRefused, match=r"After operation \d+ \(copy /x\d+\), the definition is larger than 256 KiB"
+    ):
+        apply_patch(BASE, doubling)

@@ -185,3 +185,73 @@ def test_the_readme_example_is_a_valid_definition() -> None:
         "llm",
         "render",
     }
+
+
+def _nested(depth: int) -> Any:
+    return json.loads('{"a":' * depth + "{}" + "}" * depth)  # as a request body brings it
+
+
+@pytest.mark.parametrize(
+    "where, field",
+    [
+        ("payload", "nodes[0].settings.payload.a.a.a.a…"),
+        ("when", "edges[0].when.a.a.a.a.a…"),
+        ("input", "schedule.input.a.a.a.a.a.a…"),
+    ],
+)
+def test_json_nested_too_deep_anywhere_in_a_definition_is_refused_naming_the_place(where: str, field: str) -> None:
+    document: dict[str, Any] = {
+        "key": "deep",
+        "name": "Deep",
+        "nodes": [
+            {"id": "mail", "kind": "notify", "settings": {"channel": "email", "to": ["ops@example.com"],
+                                                          "subject": "s", "body": "b"}},
+            {"id": "report", "kind": "render", "settings": {"template": "sections"}},
+        ],
+        "edges": [{"from": "mail", "to": "report"}],
+    }  # fmt: skip
+    if where == "payload":
+        document["nodes"][0]["settings"]["payload"] = _nested(500)
+    elif where == "when":
+        document["edges"][0]["when"] = _nested(500)
+    else:
+        document["schedule"] = {"cron": "0 7 * * *", "input": _nested(500)}
+
+    problems = _problems(document)
+
+    assert problems == [{"node": None, "field": field, "message": "nested deeper than 96 levels"}]
+
+
+def test_a_definition_nests_as_deep_as_expressions_allow_and_no_deeper() -> None:
+    expression: Any = {"var": "late"}
+    for _ in range(31):
+        expression = {"!": [expression]}
+    deepest = copy.deepcopy(VALID)
+    deepest["nodes"][1]["settings"]["ops"][0]["where"] = expression
+    deeper = copy.deepcopy(VALID)
+    deeper["nodes"][1]["settings"]["ops"][0]["where"] = {"!": [_nested(100)]}
+
+    assert validate_definition(deepest).nodes[1].settings["ops"][0]["where"] == expression
+    assert _problems(deeper)[0]["message"] == "nested deeper than 96 levels"
+
+
+def test_an_input_nested_too_deep_is_refused_naming_it() -> None:
+    definition = validate_definition(VALID)
+    with pytest.raises(InvalidDefinition) as raised:
+        validate_inputs(definition, {"top": _nested(500)})
+    assert raised.value.details["errors"][0]["field"] == "top.a.a.a.a.a.a.a…"
+    assert "nested deeper than 96 levels" in raised.value.message
+
+
+def _scheduled(cron: str) -> dict[str, Any]:
+    return {**copy.deepcopy(VALID), "schedule": {"cron": cron, "timezone": "UTC"}}
+
+
+@pytest.mark.parametrize("cron", ["0 0 30 2 *", "0 0 31 4 *", "* * 31 2,4,6,9,11 *", "0 0 30,31 2 *"])
+def test_a_cron_that_never_fires_is_refused_at_schedule_cron_and_a_rare_one_is_not(cron: str) -> None:
+    assert _problems(_scheduled(cron)) == [
+        {"node": None, "field": "schedule.cron",
+         "message": f"{cron!r} never fires: no date matches it (such as 30 February or 31 April)"}
+    ]  # fmt: skip
+    for rare in ("0 0 29 2 *", "0 0 31 * *", "0 0 L 2 *"):
+        assert validate_definition(_scheduled(rare)).schedule is not None
