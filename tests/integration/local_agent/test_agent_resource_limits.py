@@ -6,7 +6,6 @@ from __future__ import annotations
 import random
 import string
 import time
-import tracemalloc
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +22,7 @@ from phi_agent.errors import ToolError
 from phi_agent.tools.db_query import DbQueryTool
 from phi_agent.tools.file_read import FileReadTool
 from phi_agent.tools.registry import ToolRegistry
+from tests.support.memory import peaks_in_child
 
 PLAIN_READER = "phi_limits_reader"
 BOUNDED_READER = "phi_limits_bounded_reader"
@@ -63,22 +63,41 @@ def pg_reader(reader_urls: dict[str, str]) -> Iterator[DbQueryTool]:
     tool.dispose()
 
 
-def test_postgres_fetches_no_more_rows_than_the_byte_limits_allow(pg_reader: DbQueryTool) -> None:
+# What a tool refusal costs, measured alone in a fresh interpreter (tests.support.memory says why).
+_REFUSAL_SETUP = """
+from phi_agent.config import DbQuerySettings, FileReadSettings
+from phi_agent.tools.db_query import DbQueryTool
+from phi_agent.tools.file_read import FileReadTool
+from phi_agent.errors import ToolError
+
+def refusal(tool, args):
+    try:
+        with tool.open(args, None) as result:
+            for _ in result.rows:
+                pass
+    except ToolError as error:
+        return (error.error, error.cause)
+    return None
+"""
+
+
+def test_postgres_fetches_no_more_rows_than_the_byte_limits_allow(reader_urls: dict[str, str]) -> None:
     # 1,000 small rows, then rows of 20 kB (each well under the 64 KiB row limit): the 256 KiB result limit
     # trips after a dozen of them, and the driver must not have loaded a large batch of them first.
     sql = (
         "WITH pad AS (SELECT string_agg('x', '') AS text FROM generate_series(1, 20000)) "
         "SELECT g, CASE WHEN g > 1000 THEN pad.text END AS pad FROM pad, generate_series(1, 3000) AS g"
     )
-    tracemalloc.start()
-    try:
-        error = _refusal(pg_reader, {"sql": sql})
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert error.error == "Tool.ResultTooLarge" and "262144 bytes" in error.cause
+    tool = (
+        f"DbQueryTool(DbQuerySettings(url_env='X', statement_timeout_seconds=30, max_result_bytes=256 * 1024, "
+        f"max_row_bytes=64 * 1024), {reader_urls[PLAIN_READER]!r}, 1)"
+    )
+    # The connection is opened (and the pool filled) before the measured call.
+    setup = _REFUSAL_SETUP + f"\ntool = {tool}\nrefusal(tool, {{'sql': 'SELECT 1 AS one'}})\n"
+    (measured,) = peaks_in_child(setup, [f"refusal(tool, {{'sql': {sql!r}}})"])
+    assert measured.value is not None and "Tool.ResultTooLarge" in measured.value and "262144 bytes" in measured.value
     # A batch of 1,000 such rows is 20 MB; the limits allow 4 rows per fetch (80 kB) plus the result (256 KiB).
-    assert peak < 6 * 1024 * 1024, f"{peak / 1e6:.1f} MB held while reading a result capped at 256 KiB"
+    assert measured.peak < 6 * 1024 * 1024, f"{measured.peak / 1e6:.1f} MB held reading a result capped at 256 KiB"
 
 
 def _nested_json(depth: int, inner: str = "", cast: str = "jsonb") -> str:
@@ -178,15 +197,14 @@ def test_csv_delimiter_detection_is_fast_and_within_the_deadline(files: Path) ->
 def test_a_csv_row_spanning_many_lines_is_bounded_by_the_row_limit(files: Path) -> None:
     # Every physical line is 5 characters; the quoted fields make the whole file one logical row.
     (files / "one_row.csv").write_text("sku,qty\n" + '"a\n",' * 60_000 + "x\n", encoding="utf-8")
+    settings = f"FileReadSettings(base_dir={str(files)!r}, max_row_bytes=64 * 1024)"
+    (measured,) = peaks_in_child(
+        _REFUSAL_SETUP + f"\ntool = FileReadTool({settings})\n", ["refusal(tool, {'path': 'one_row.csv'})"]
+    )
+    assert measured.value is not None and "Tool.ResultTooLarge" in measured.value
+    assert "row longer than 65536 characters" in measured.value
+    assert measured.peak < 8 * 1024 * 1024, f"{measured.peak / 1e6:.1f} MB held reading a row capped at 64 KiB"
     tool = FileReadTool(FileReadSettings(base_dir=files, max_row_bytes=64 * 1024))
-    tracemalloc.start()
-    try:
-        error = _refusal(tool, {"path": "one_row.csv"})
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert error.error == "Tool.ResultTooLarge" and "row longer than 65536 characters" in error.cause
-    assert peak < 8 * 1024 * 1024
     # Rows with quoted newlines within the limit still read.
     (files / "notes.csv").write_text('sku,note\nA,"two\nlines"\nB,plain\n', encoding="utf-8")
     assert _drain(tool, {"path": "notes.csv"}) == [["A", "two\nlines"], ["B", "plain"]]
