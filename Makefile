@@ -15,12 +15,14 @@ browser:  ## Debian's chromium, which the console's browser tests drive (Playwri
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium </dev/null; }
 
-mariadb:  ## Debian's mariadb-server, which the local agent's MySQL-family tests start in a temporary directory
+# The server's core packages only: the binaries without the system service, so nothing starts or listens on the
+# machine; the tests start their own server in a temporary directory on a Unix socket.
+mariadb:  ## Debian's MariaDB server binaries, which the local agent's MySQL-family tests run
 	@command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || { \
-	  echo "Installing mariadb-server (apt-get) for the local agent's MySQL / MariaDB tests"; \
+	  echo "Installing mariadb-server-core (apt-get) for the local agent's MySQL / MariaDB tests"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mariadb-server </dev/null; }
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mariadb-server-core mariadb-client-core </dev/null; }
 
 $(STAMP): pyproject.toml local_agent/pyproject.toml infra_cdk/package-lock.json
 	$(PYTHON) -m venv $(VENV)

@@ -1,5 +1,6 @@
-"""A throwaway MariaDB server for the local agent's MySQL-family tests: Debian's `mariadb-server` (installed by
-`make setup`), started in a temporary data directory on a Unix socket only (no TCP port), stopped afterwards."""
+"""A throwaway MariaDB server for the local agent's MySQL-family tests: Debian's `mariadb-server-core` (installed
+by `make setup`: the binaries, no system service), started in a temporary data directory on a Unix socket only
+(no TCP port), stopped afterwards."""
 
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ def _program(*names: str) -> str:
         )
         if found:
             return found
-    raise RuntimeError(f"{names[0]} is not installed: `make setup` installs Debian's mariadb-server")
+    raise RuntimeError(f"{names[0]} is not installed: `make setup` installs Debian's mariadb-server-core")
 
 
 def _accepts_connections(socket: Path) -> bool:
