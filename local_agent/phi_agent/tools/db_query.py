@@ -347,15 +347,8 @@ class DbQueryTool:
                 raise PrivilegedLoginError(privileges)
 
         @event.listens_for(engine, "connect")
-        def _bounded_json(dbapi_connection: Any, _record: Any) -> None:
-            _use_bounded_json(dbapi_connection)
-
-        @event.listens_for(engine, "connect")
-        def _load_infinite_values(dbapi_connection: Any, _record: Any) -> None:
-            # One 'infinity' timestamp or date would otherwise fail the whole query (psycopg 3 only: psycopg2
-            # connections have no `adapters`).
-            if hasattr(dbapi_connection, "adapters"):
-                load_infinity_as_text(dbapi_connection)
+        def _result_loaders(dbapi_connection: Any, _record: Any) -> None:
+            _install_postgres_loaders(dbapi_connection)
 
         @event.listens_for(engine, "reset")
         def _reset_session(dbapi_connection: Any, _record: Any, reset_state: Any) -> None:
@@ -573,8 +566,9 @@ class DbQueryTool:
         return "statement check only: use a read-only database login"
 
 
-def _use_bounded_json(dbapi_connection: Any) -> None:
-    """Parse json/jsonb values with `load_bounded_json` (psycopg 3 or psycopg2)."""
+def _install_postgres_loaders(dbapi_connection: Any) -> None:
+    """How a connection loads values: json/jsonb through `load_bounded_json` (psycopg 3 or psycopg2), and, on
+    psycopg 3, 'infinity' timestamps and dates as text (one of them would otherwise fail the whole query)."""
     if type(dbapi_connection).__module__.startswith("psycopg2"):
         import psycopg2.extras
 
@@ -584,6 +578,7 @@ def _use_bounded_json(dbapi_connection: Any) -> None:
     from psycopg.types.json import set_json_loads
 
     set_json_loads(load_bounded_json, dbapi_connection)
+    load_infinity_as_text(dbapi_connection)
 
 
 # Functions outside the system schemas that the login may execute and that take one row (a table's

@@ -252,23 +252,21 @@ class _Row:
         return moment
 
     def optional_timestamp(self, column: str) -> datetime | None:
-        value = self.values.get(column)
-        if value is None or value == "":
-            return None
-        try:
-            return parse_timestamp(value, self.tz)
-        except TimestampError as error:
-            raise RowTimestampError(f"row {self.index}, {column}: {error}") from None
+        return self._parsed(column, parse_timestamp)
 
     def deadline(self, column: str, *, required: bool) -> Deadline | None:
         """A promise: None when the row has none ('infinity'; an empty value where it is optional)."""
+        if required and self.values.get(column) in (None, ""):
+            raise RowTimestampError(f"row {self.index}, {column}: missing timestamp")
+        return self._parsed(column, parse_deadline)
+
+    def _parsed(self, column: str, parse: Callable[[Any, tzinfo], T]) -> T | None:
+        """The column's value read by `parse`; None when empty; a RowTimestampError naming the row otherwise."""
         value = self.values.get(column)
         if value is None or value == "":
-            if required:
-                raise RowTimestampError(f"row {self.index}, {column}: missing timestamp")
             return None
         try:
-            return parse_deadline(value, self.tz)
+            return parse(value, self.tz)
         except TimestampError as error:
             raise RowTimestampError(f"row {self.index}, {column}: {error}") from None
 
