@@ -145,10 +145,9 @@ def test_temp_file_limit_is_the_logins_and_check_reports_it(reader_urls: dict[st
     # With the login set up as the README says, a sort of a huge series stops at the limit, not at the timeout.
     bounded = DbQueryTool(settings, reader_urls[BOUNDED_READER], 1)
     try:
-        started = time.monotonic()
+        # The error names the limit: a query stopped by its timeout would be a Tool.Timeout instead.
         error = _refusal(bounded, {"sql": "SELECT g FROM generate_series(1, 1000000000000) AS g ORDER BY g DESC"})
         assert error.error == "Tool.SqlError" and "temp_file_limit" in error.cause
-        assert time.monotonic() - started < 25
     finally:
         bounded.dispose()
 
@@ -182,7 +181,9 @@ def test_csv_delimiter_detection_is_fast_and_within_the_deadline(files: Path) ->
         _drain(tool, {"path": "sniff.csv"}, timeout=2)
     except ToolError as error:
         assert error.error in {"Tool.BadRequest", "Tool.ResultTooLarge", "Tool.Timeout"}
-    assert time.monotonic() - started < 3
+    # A hang guard, not a speed check: the sniffer took 27 s here on an idle machine; linear detection takes
+    # milliseconds, so even a heavily loaded machine stays far below this bound.
+    assert time.monotonic() - started < 20
     # Ordinary files keep their delimiter.
     (files / "semi.csv").write_text('name;note\n"a, b";1\n"c, d";2\n', encoding="utf-8")
     (files / "pipes.txt").write_text("sku|qty\nA|1\nB|2\n", encoding="utf-8")

@@ -5,7 +5,6 @@ the memory is spent; and ordinary templates render as before."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -121,10 +120,10 @@ def test_a_short_template_cannot_build_a_huge_value(template: str, refusals: dic
     ],
 )
 def test_a_template_cannot_loop_or_recurse_for_long(template: str) -> None:
-    started = time.monotonic()
+    # Unbounded, these run for hours (and pytest's timeout fails the test); bounded, the step or depth limit stops
+    # them (or, on a machine too slow for that, the render's own time limit, also a TemplateError).
     with pytest.raises(TemplateError, match=r"steps|nest deeper than 32|longer than"):
         fill(template, {"rows": list(range(1000))})
-    assert time.monotonic() - started < 5
 
 
 @pytest.mark.parametrize(
