@@ -15,11 +15,12 @@ It also times each goal's floor, the same way on the deployed layer: what the fr
 costs alone, with one trivial route or graph and none of our code (FastAPI + Mangum for the API, LangGraph with
 its PostgreSQL checkpointer for Think). A goal below its floor cannot be met on that framework.
 
-The import is the figure against the goal. The API function defers what only some requests need (the web
-console's pages are installed at the first /console request), so the benchmark also times, in the same kind of
-interpreter on the deployed variant, what the first requests through the Lambda handler then pay: the import
-(which builds the app), a first API request (GET /health), a first authenticated route answered without
-credentials (401, no database), and, in a second interpreter, a first console page (GET /console/login).
+The import is the figure against the goal. The API function defers what only some requests need (each router and
+the web console's pages are installed at the first request that can reach them), so the benchmark also times, in
+the same kind of interpreter on the deployed variant, what the first requests through the Lambda handler then
+pay: the import (which builds the app), a first API request (GET /health), a first authenticated route answered
+without credentials (401, no database), a route as the very first request (its router, the API's dependencies
+and the database driver), and, in another interpreter, a first console page (GET /console/login).
 
 Run from the repository root:  ``python bench/bench_cold_start.py [--repeat 3] [--baseline-ref REF]``
 """
@@ -114,15 +115,22 @@ def time_floor(python: str, service: str, layer: Path) -> dict:
 
 
 # The API's first requests, each sequence in a fresh interpreter: a cold start followed by these GETs (no
-# database, no AWS call: /health, a 401 before any I/O, and the console's log-in page).
+# database, no AWS call: /health, 401s before any I/O, and the console's log-in page). A router is installed at the
+# first request that can reach it (phi.api.route_groups), so a route's first request pays for its router, the
+# API's dependencies and the database driver: "route first" is the cold start as a client's call sees it.
+AN_AGENT = "/agents/0b6a7b64-6c52-4d56-9a44-3f1f0c1f2a55"
 FIRST_REQUEST_SEQUENCES = {
     "api": ("/health", "/orgs", "/health"),
+    "route first": (f"{AN_AGENT}/tasks", f"{AN_AGENT}/documents", f"{AN_AGENT}/tasks"),
     "console": ("/console/login", "/console/login"),
 }
 FIRST_REQUEST_LABELS = {
     ("api", 0): "first API request (GET /health)",
     ("api", 1): "first authenticated route, no token (GET /orgs)",
     ("api", 2): "a warm API request (GET /health)",
+    ("route first", 0): "first request, a route (GET …/tasks, no token)",
+    ("route first", 1): "another router's first request (…/documents)",
+    ("route first", 2): "a warm route (GET …/tasks, no token)",
     ("console", 0): "first console page (GET /console/login)",
     ("console", 1): "a warm console page (GET /console/login)",
 }

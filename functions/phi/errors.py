@@ -22,6 +22,12 @@ class BadRequest(PhiError):
     code = "bad_request"
 
 
+class UnstorableValue(BadRequest):
+    """A value the database cannot store (a NUL character, an out-of-range number): the client's to fix."""
+
+    code = "invalid_value"
+
+
 class Unauthorized(PhiError):
     code = "unauthorized"
 

@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+from typing import Any
+
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from phi import names
-from phi.api.console import InstallOnFirstUse as InstallConsoleOnFirstUse
 from phi.api.errors import install_error_handlers
 from phi.api.limits import BodySizeLimit
-from phi.api.routers import (
-    admin,
-    agents,
-    approvals,
-    auth,
-    catalog,
-    documents,
-    llm,
-    local_agents,
-    members,
-    notifications,
-    orgs,
-    requests,
-    schedules,
-    tasks,
-    workflows,
-)
+from phi.api.route_groups import InstallOnFirstUse, RouteGroups
 from phi.api.security_headers import SecurityHeaders
 from phi.settings import get_settings
 
@@ -37,8 +22,11 @@ def create_app() -> FastAPI:
         description="Create virtual employees, teach them with your documents and run their tasks.",
     )
     install_error_handlers(app)
-    # The console's pages are added at its first request (phi.api.console): API requests never import them.
-    app.add_middleware(InstallConsoleOnFirstUse, target=app)
+    # The routers and the console's pages are added at the first request that can reach them (phi.api.route_groups).
+    groups = RouteGroups(app)
+    app.state.route_groups = groups
+    app.add_middleware(InstallOnFirstUse, groups=groups)
+    _document_every_group(app, groups)
     app.add_middleware(BodySizeLimit)  # added before CORS, so inside it: a 413 still carries the CORS headers
     app.add_middleware(SecurityHeaders)  # outside the size limit: its 413 carries them too
     origins = [o.strip() for o in get_settings().cors_allow_origins.split(",") if o.strip()]
@@ -51,24 +39,6 @@ def create_app() -> FastAPI:
             allow_methods=list(names.CORS_ALLOW_METHODS),
             allow_headers=list(names.CORS_ALLOW_HEADERS),
         )
-    for router in (
-        auth.router,
-        orgs.router,
-        agents.router,
-        tasks.router,
-        local_agents.router,
-        schedules.router,
-        workflows.router,
-        notifications.router,
-        requests.router,
-        documents.router,
-        admin.router,
-        llm.router,
-        approvals.router,
-    ):
-        _declare_on_app(app, router)
-    for router in (members.router, catalog.router):
-        _declare_on_app(app, router)
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, str]:
@@ -77,13 +47,12 @@ def create_app() -> FastAPI:
     return app
 
 
-def _declare_on_app(app: FastAPI, router: APIRouter) -> None:
-    """The router's routes, as the router built them, become the app's own.
+def _document_every_group(app: FastAPI, groups: RouteGroups) -> None:
+    """The OpenAPI document (and /docs from it) describes every route, installed or not yet."""
+    document = app.openapi
 
-    `app.include_router` keeps the router and builds each route again, with the include's prefix, tags and
-    dependencies, at the app's first request: ~0.12 s of dependency analysis for our 78 routes on every API
-    Lambda's first answer after a cold start (issue 15 §1; bench/bench_cold_start.py prints it). Our routers
-    are included with nothing of that (no prefix, tags and dependencies set on the router itself, no
-    dependency overrides), so the routes they built are already the ones the app needs.
-    tests/unit/api/test_route_declaration.py checks that the app serves and documents the same."""
-    app.router.routes.extend(router.routes)
+    def openapi() -> dict[str, Any]:
+        groups.install_routers()
+        return document()
+
+    app.openapi = openapi  # type: ignore[method-assign]

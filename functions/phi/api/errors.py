@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
@@ -101,11 +100,6 @@ def install_error_handlers(app: FastAPI) -> None:
         ]
         summary = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
         return JSONResponse(error_body("validation_error", f"Invalid request: {summary}", {"fields": fields}), 422)
-
-    @app.exception_handler(psycopg.DataError)
-    async def data_error(_: Request, exc: psycopg.DataError) -> JSONResponse:
-        # Values PostgreSQL cannot store (NUL characters, out-of-range numbers) are the client's to fix.
-        return JSONResponse(error_body("invalid_value", "The request holds a value that cannot be stored."), 400)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

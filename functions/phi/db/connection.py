@@ -32,7 +32,7 @@ import psycopg
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool
 
-from phi.errors import RequestTimedOut, ServiceUnavailable
+from phi.errors import RequestTimedOut, ServiceUnavailable, UnstorableValue
 from phi.settings import Settings, get_settings
 
 # Every pooled connection returns rows as dicts (see _POOL_KWARGS); repositories are typed accordingly.
@@ -156,9 +156,13 @@ def transaction(statement_timeout_seconds: float | None = None) -> Iterator[DbCo
 @contextmanager
 def api_transaction() -> Iterator[DbConnection]:
     """The unit of work of an API or console request, log-in included: each statement limited to
-    PHI_API_STATEMENT_TIMEOUT_SECONDS (RequestTimedOut, a 503, past it; 0 sets no limit)."""
-    with transaction(get_settings().api_statement_timeout_seconds or None) as conn:
-        yield conn
+    PHI_API_STATEMENT_TIMEOUT_SECONDS (RequestTimedOut, a 503, past it; 0 sets no limit). A value of the
+    request that PostgreSQL cannot store is the client's to fix: UnstorableValue, a 400."""
+    try:
+        with transaction(get_settings().api_statement_timeout_seconds or None) as conn:
+            yield conn
+    except psycopg.DataError as exc:
+        raise UnstorableValue("The request holds a value that cannot be stored.") from exc
 
 
 @contextmanager

@@ -1,4 +1,4 @@
-"""The console is installed into the API's app at its first request (phi.api.console.InstallOnFirstUse): API
+"""The console is installed into the API's app at its first request (phi.api.route_groups): API
 requests never import it, and once installed it behaves as before — pages, static files, error pages, the
 session and CSRF cookies under the stage — through the Lambda handler as deployed."""
 

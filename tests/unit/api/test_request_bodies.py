@@ -13,7 +13,6 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError
 
 from phi.api.app import create_app
-from phi.api.console.site import install as install_console
 from phi.domain.agent_config import LlmSettings, WorkflowEntry, WorkflowEntryInput
 from phi.domain.request_body import RequestBody
 
@@ -41,7 +40,7 @@ def _body_params(dependant: Dependant) -> list[Any]:
 
 def _request_body_models() -> dict[type[BaseModel], str]:
     app = create_app()
-    install_console(app)  # the console's routes read forms, not models, but would be found here if they did
+    app.state.route_groups.install_all()  # the console's routes read forms, not models, but would be found too
     models: dict[type[BaseModel], str] = {}
     for route in app.routes:
         if isinstance(route, APIRoute):

@@ -1,4 +1,4 @@
-"""The API routers' routes are declared on the app itself (phi.api.app._declare_on_app): no included-router
+"""The API routers' routes are declared on the app itself (phi.api.route_groups.routes_of): no included-router
 wrapper that FastAPI would rebuild at the first request, and the same routes, tags and documentation as an
 include gives."""
 
@@ -14,6 +14,7 @@ from phi.api.routers import agents, auth, catalog, members, orgs, tasks
 
 def test_every_route_is_the_app_s_own_with_its_router_s_tags() -> None:
     app = create_app()
+    app.state.route_groups.install_routers()  # the console's are included: it is installed at its first request
     served = {id(route) for route in app.routes}
     for router in (auth.router, orgs.router, agents.router, tasks.router, members.router, catalog.router):
         assert router.routes, "a router with no routes"

@@ -1,5 +1,5 @@
 """The console's pages and static files, as one install step: imported at the first console request
-(phi.api.console.InstallOnFirstUse): the console's imports start here."""
+(phi.api.console.install_console): the console's imports start here."""
 
 from __future__ import annotations
 
