@@ -5,10 +5,6 @@ session and CSRF cookies under the stage — through the Lambda handler as deplo
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import textwrap
 from typing import Any
 from urllib.parse import urlencode
 
@@ -17,6 +13,7 @@ from mangum import Mangum
 
 from phi.api.app import create_app
 from phi.api.stage_root import StageRootPath
+from tests.support.fresh_interpreter import json_from_fresh_interpreter
 from tests.support.lambda_events import LambdaContext as Context
 from tests.support.lambda_events import body_of, rest_event
 
@@ -29,7 +26,7 @@ def set_cookies(response: dict[str, Any]) -> list[str]:
 
 def test_api_requests_never_import_the_console_and_the_first_console_request_does() -> None:
     # A fresh interpreter: in this one, other tests have imported the console already.
-    script = textwrap.dedent(
+    found = json_from_fresh_interpreter(
         """
         import json, sys
         from fastapi.testclient import TestClient
@@ -52,14 +49,6 @@ def test_api_requests_never_import_the_console_and_the_first_console_request_doe
         print(json.dumps({"seen": seen, "answers": answers}))
         """
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
-        check=True,
-    )
-    found = json.loads(result.stdout.strip().splitlines()[-1])
     assert found["seen"]["built"] == []
     assert found["seen"]["after_api_requests"] == []
     assert found["answers"] == {

@@ -5,14 +5,9 @@ install each router once."""
 
 from __future__ import annotations
 
-import json
-import os
 import pkgutil
 import random
 import re
-import subprocess
-import sys
-import textwrap
 import threading
 from collections import Counter
 from typing import Any
@@ -25,6 +20,7 @@ from starlette.routing import BaseRoute, Match
 import phi.api.routers
 from phi.api.app import create_app
 from phi.api.route_groups import ROUTER_PATHS, RouteGroups, routes_of
+from tests.support.fresh_interpreter import json_from_fresh_interpreter
 
 A_UUID = "0b6a7b64-6c52-4d56-9a44-3f1f0c1f2a55"
 PARAMETER = re.compile(r"\{[^}]+\}")
@@ -158,7 +154,7 @@ def test_concurrent_first_requests_install_each_router_once() -> None:
 
 def test_a_cold_app_imports_only_the_routers_its_requests_reach() -> None:
     # A fresh interpreter: in this one, other tests have imported every router already.
-    script = textwrap.dedent(
+    found = json_from_fresh_interpreter(
         """
         import json, sys
         from fastapi.testclient import TestClient
@@ -181,14 +177,6 @@ def test_a_cold_app_imports_only_the_routers_its_requests_reach() -> None:
         print(json.dumps({"seen": seen, "documented": len(paths)}))
         """
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
-        check=True,
-    )
-    found = json.loads(result.stdout.strip().splitlines()[-1])
     assert found["seen"]["built"] == []
     assert found["seen"]["health"] == []
     assert found["seen"]["orgs"] == ["orgs"]
