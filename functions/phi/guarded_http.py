@@ -179,6 +179,8 @@ def request(
     """One guarded exchange (see the module's docstring); raises OutboundRefused."""
     import httpx
 
+    from phi.deadline_transport import deadline_transport
+
     started = time.monotonic()
     deadline = started + policy.timeout_seconds
     target = _parse(url, policy)
@@ -190,7 +192,7 @@ def request(
     remaining = max(deadline - time.monotonic(), 0.001)
     try:
         with httpx.Client(
-            verify=_tls_context(policy),
+            transport=deadline_transport(_tls_context(policy), deadline),
             follow_redirects=False,
             trust_env=False,  # no HTTP(S)_PROXY: the connection goes to the checked address only
             timeout=httpx.Timeout(remaining),

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import boto3
+import pytest
 
 from phi.services.schedules import next_run
 from tests.conftest import apply_settings
@@ -98,3 +99,33 @@ def test_a_schedule_that_fired_records_when(new_user: ApiSession, stack: Any) ->
 
     listed = new_user.ok("GET", f"/agents/{agent['id']}/schedules")
     assert listed[0]["last_fired_at"] is not None
+
+
+def _fire_stale_target(stack: Any, target: dict[str, Any]) -> str:
+    """Starts the state machine with a schedule's target, as EventBridge does when a firing is already under way
+    as the schedule changes (or when the scheduler's copy missed an update); returns the execution's final status."""
+    stepfunctions = boto3.client("stepfunctions", endpoint_url=stack.info.aws_endpoint_url, region_name="us-east-1")
+    name = f"schedule-{uuid4()}"  # EventBridge names its executions itself; moto needs one given
+    arn = stepfunctions.start_execution(stateMachineArn=target["Arn"], input=target["Input"], name=name)["executionArn"]
+    return wait_until(
+        lambda: (status := stepfunctions.describe_execution(executionArn=arn)["status"]) != "RUNNING" and status,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    "change", [{"status": "DISABLED"}, {"workflows": [{"type": "DAILY_WAREHOUSE_REPORT"}]}], ids=["disabled", "removed"]
+)
+def test_a_firing_after_the_agent_was_disabled_or_its_schedule_removed_starts_no_task(
+    new_user: ApiSession, stack: Any, change: dict[str, Any]
+) -> None:
+    agent = new_user.create_agent(workflows=[WORKFLOW])
+    scheduler = boto3.client("scheduler", endpoint_url=stack.info.aws_endpoint_url, region_name="us-east-1")
+    name = new_user.ok("GET", f"/agents/{agent['id']}/schedules")[0]["scheduler_name"]
+    target = scheduler.get_schedule(Name=name, GroupName="phi-dev")["Target"]
+
+    new_user.ok("PATCH", f"/agents/{agent['id']}", json=change)
+    status = _fire_stale_target(stack, target)
+
+    assert status == "SUCCEEDED"
+    assert _tasks_of(agent["id"]) == []

@@ -36,6 +36,7 @@ class TlsServer:
     ca: trustme.CA
     received: list[Received] = field(default_factory=list)
     slow_seconds: float = 3.0
+    trickle_seconds: float = 0.03
 
     def client_context(self) -> ssl.SSLContext:
         context = ssl.create_default_context()
@@ -102,6 +103,11 @@ def _handler(server: TlsServer) -> type[BaseHTTPRequestHandler]:
                     chunk = b"y" * 8192
                     self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
                 self.wfile.write(b"0\r\n\r\n")
+            elif path == "/trickle":  # headers a byte at a time for ~3 s, never finished: each gap far below a read
+                # timeout, so only a deadline for the whole exchange ends it before the server hangs up
+                for byte in b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Padding: " + b"p" * 60:
+                    self.wfile.write(bytes([byte]))
+                    time.sleep(server.trickle_seconds)
             elif path == "/slow":
                 time.sleep(server.slow_seconds)
                 self._send(200, b"{}")

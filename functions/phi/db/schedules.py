@@ -55,6 +55,15 @@ def overlap_policy(conn: DbConnection, agent_id: UUID, org_id: UUID, workflow_ty
     return str(row["overlap_policy"]) if row else "SKIP"
 
 
+def is_enabled(conn: DbConnection, agent_id: UUID, org_id: UUID, workflow_type: str) -> bool:
+    """Whether the platform's record still holds this schedule, enabled (a disabled agent's are paused)."""
+    row = conn.execute(
+        "SELECT enabled FROM schedules WHERE agent_id = %s AND org_id = %s AND workflow_type = %s",
+        (agent_id, org_id, workflow_type),
+    ).fetchone()
+    return bool(row and row["enabled"])
+
+
 def mark_fired(conn: DbConnection, agent_id: UUID, org_id: UUID, workflow_type: str) -> None:
     conn.execute(
         "UPDATE schedules SET last_fired_at = now() WHERE agent_id = %s AND org_id = %s AND workflow_type = %s",

@@ -78,19 +78,28 @@ def from_eventbridge(expression: str) -> str:
 
 
 def _shift_weekdays(field: str, offset: int) -> str:
+    """Renumbers the day-of-week field between cron (0-7, Sunday 0 or 7) and EventBridge (1-7 from Sunday):
+    plain days, range ends, and the day of `5#2` (second Friday); names (MON-FRI) mean the same in both."""
+
     def shift(token: str) -> str:
-        if not token.isdigit():
-            return token  # MON-FRI style names mean the same in both
-        day = int(token)
-        return str(day % 7 + 1) if offset > 0 else str(day - 1)
+        day, nth = token.partition("#")[::2]
+        if not day.isdigit():
+            return token
+        shifted = int(day) % 7 + 1 if offset > 0 else int(day) - 1
+        return str(shifted) + (f"#{nth}" if nth else "")
 
     parts = []
     for part in field.split(","):
-        step = ""
-        if "/" in part:
-            part, step = part.split("/", 1)
-            step = "/" + step
-        parts.append("-".join(shift(token) for token in part.split("-")) + step)
+        span, _, step = part.partition("/")
+        ends = span.split("-")
+        if offset > 0 and len(ends) == 2 and ends[1] == "7" and ends[0].isdigit():
+            # Cron's Sunday 7 is EventBridge's 1, which would turn the range around (6-7 → 7-1, which
+            # EventBridge refuses): Sunday joins as a day of its own.
+            if step:
+                raise BadRequest(f"Schedule day-of-week {field!r}: write Sunday as 0 in a range with a step")
+            parts += ([f"{shift(ends[0])}-7"] if ends[0] != "6" else ["7"]) + ["1"]
+            continue
+        parts.append("-".join(shift(token) for token in ends) + (f"/{step}" if step else ""))
     return ",".join(parts)
 
 

@@ -3,6 +3,7 @@ database; nothing here imports LangGraph, so their Lambda functions start fast (
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from uuid import UUID
 
@@ -15,11 +16,13 @@ from phi.db import tasks as tasks_repo
 from phi.db import workflows as workflows_repo
 from phi.db.connection import DbConnection, transaction
 from phi.definitions.document import task_input_for
-from phi.domain.models import EventType, TaskStatus
+from phi.domain.models import AgentStatus, EventType, TaskStatus
 from phi.errors import NotFound
 from phi.settings import get_settings
 from phi.workflows.contracts import TaskContext
 from phi.workflows.tool_results import outcome_from_state
+
+log = logging.getLogger("phi.steps")
 
 
 class StartEvent(BaseModel):
@@ -40,6 +43,8 @@ def start_task(start: StartEvent, execution_id: str) -> dict[str, Any]:
         agent = agents_repo.get_agent_in_org(conn, agent_id, org_id)
         if agent is None or agent.queue_url is None:
             raise NotFound(f"Agent {agent_id} not found in organisation {org_id}")
+        if start.task_id is None and not _schedule_still_enabled(conn, start, agent.status):
+            return {"skipped": True, "task_id": None}
         task_id = UUID(start.task_id) if start.task_id else _create_scheduled_task(conn, start)
         task = tasks_repo.get_task(conn, task_id, org_id)
         if start.trigger == "schedule" and _previous_run_still_running(conn, start, task_id):
@@ -69,6 +74,22 @@ def start_task(start: StartEvent, execution_id: str) -> dict[str, Any]:
         workflow_version_id=str(task.workflow_version_id) if task and task.workflow_version_id else None,
     )
     return {"skipped": False, "ctx": ctx.model_dump(), "step": 0, "tool_result": None}
+
+
+def _schedule_still_enabled(conn: DbConnection, start: StartEvent, agent_status: AgentStatus) -> bool:
+    """A scheduled start runs only while the database still holds its schedule, enabled, for an active agent.
+    The scheduler's copy follows the database after each commit, so a firing already under way when the agent
+    was disabled or the schedule removed — or a copy whose update failed — must not start a task."""
+    org_id, agent_id = UUID(start.org_id), UUID(start.agent_id)
+    if agent_status == AgentStatus.ACTIVE and schedules_repo.is_enabled(conn, agent_id, org_id, start.type):
+        return True
+    log.warning(
+        "scheduled start of %s for agent %s ignored: the agent is %s, or its schedule was removed or paused",
+        start.type,
+        agent_id,
+        agent_status.value,
+    )
+    return False
 
 
 def _previous_run_still_running(conn: DbConnection, start: StartEvent, task_id: UUID) -> bool:

@@ -2,7 +2,8 @@
 
     0  phi.names, phi.domain, phi.errors, phi.settings, phi.log,      names, models, settings, errors, logger,
        phi.recently_used                                              a bounded cache
-    1  phi.aws, phi.secrets, phi.guarded_http,                        AWS clients, secrets, guarded outbound HTTPS;
+    1  phi.aws, phi.secrets, phi.guarded_http,                        AWS clients, secrets, guarded outbound HTTPS
+       phi.deadline_transport,                                        (and its one deadline);
        phi.definitions, phi.workflows.warehouse                       workflow types and
        phi.workflows.timeframes, phi.workflows.operations,            definitions; pure functions; document models
        phi.workflows.safety, phi.documents.models
@@ -33,6 +34,7 @@ LAYERS: dict[str, int] = {
     "phi.aws": 1,
     "phi.secrets": 1,
     "phi.guarded_http": 1,
+    "phi.deadline_transport": 1,
     "phi.definitions": 1,
     "phi.workflows.warehouse": 1,
     "phi.workflows.timeframes": 1,

@@ -16,11 +16,27 @@ from phi.services.schedules import from_eventbridge, next_run, schedule_name, to
         ("0 0 1 * *", "cron(0 0 1 * ? *)"),
         ("*/15 * * * 0,6", "cron(*/15 * ? * 1,7 *)"),
         ("0 7 * * MON-FRI", "cron(0 7 ? * MON-FRI *)"),
+        ("0 9 * * 5#2", "cron(0 9 ? * 6#2 *)"),  # the second Friday
+        ("0 9 * * 0#1", "cron(0 9 ? * 1#1 *)"),  # the first Sunday
     ],
 )
 def test_cron_round_trips_through_eventbridge_syntax(cron: str, eventbridge: str) -> None:
     assert to_eventbridge(cron) == eventbridge
     assert from_eventbridge(eventbridge) == cron
+
+
+@pytest.mark.parametrize(
+    "cron, eventbridge",
+    [
+        ("0 9 * * 6-7", "cron(0 9 ? * 7,1 *)"),  # Saturday and Sunday, not EventBridge's backwards range 7-1
+        ("0 9 * * 4-7", "cron(0 9 ? * 5-7,1 *)"),
+        ("0 9 * * 7", "cron(0 9 ? * 1 *)"),
+    ],
+)
+def test_sunday_as_7_becomes_eventbridge_1_without_reversing_a_range(cron: str, eventbridge: str) -> None:
+    assert to_eventbridge(cron) == eventbridge
+    later = datetime(2026, 7, 1, tzinfo=UTC)
+    assert next_run(from_eventbridge(eventbridge), "UTC", later) == next_run(cron, "UTC", later)
 
 
 @pytest.mark.parametrize(
@@ -32,6 +48,7 @@ def test_cron_round_trips_through_eventbridge_syntax(cron: str, eventbridge: str
         ("0 7 1 * 1", "UTC", "both day-of-month and day-of-week"),
         ("0 0 30 2 *", "UTC", "never fires"),
         ("0 0 31 4 *", "UTC", "never fires"),
+        ("0 0 * * 1-7/2", "UTC", "Sunday as 0"),
     ],
 )
 def test_bad_schedules_are_refused_with_a_reason(cron: str, timezone: str, message: str) -> None:

@@ -139,5 +139,11 @@ def test_slow_answers_time_out(server: TlsServer) -> None:
     assert "0.5 s" in error.message
 
 
+def test_one_deadline_covers_an_answer_trickled_a_byte_at_a_time(server: TlsServer) -> None:
+    # Each byte comes well within a read timeout; the server sends headers for ~6 times the deadline, then hangs up.
+    error = _refused("Http.Timeout", server.policy(timeout_seconds=0.5), "GET", server.url("/trickle"))
+    assert "0.5 s" in error.message
+
+
 def test_error_statuses_are_returned_to_the_caller(server: TlsServer) -> None:
     assert request(server.policy(), "GET", server.url("/fail")).status == 500
