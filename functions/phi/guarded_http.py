@@ -9,7 +9,9 @@ Every request:
   the connection elsewhere (DNS rebinding);
 - never follows a redirect (a 3xx is refused: its target was not checked), ignores proxy variables;
 - is bounded: a deadline for the whole exchange (DNS included), and a cap on the response body, enforced while
-  streaming (a Content-Length over the cap is refused before reading).
+  streaming (a Content-Length over the cap is refused before reading) on the decoded bytes: a gzip or deflate
+  answer is inflated at most up to the cap (a few KiB of gzip can inflate to gigabytes), other content
+  encodings are refused.
 
 The checks run in this order and each refusal is an OutboundRefused with a stable code and a readable reason."""
 
@@ -19,7 +21,8 @@ import ipaddress
 import socket
 import ssl
 import time
-from collections.abc import Callable, Iterable
+import zlib
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
@@ -201,7 +204,8 @@ def request(
                 method,
                 httpx.URL(pinned).copy_merge_params(params) if params else pinned,  # keep the URL's own query
                 content=content,
-                headers={**(headers or {}), "Host": host_header},
+                # Encodings _decoded reads within the cap, unless the caller asks for another (then refused).
+                headers={"Accept-Encoding": "gzip, deflate", **(headers or {}), "Host": host_header},
                 extensions={"sni_hostname": target.host},
             )
             response = client.send(outgoing, stream=True)
@@ -212,7 +216,9 @@ def request(
                         f"{target.host} answered {response.status_code} (a redirect to "
                         f"{response.headers.get('location', 'somewhere')!r}); redirects are not followed",
                     )
-                body = _read_capped(response.iter_bytes(), response.headers, policy, deadline, target.host)
+                encoding = response.headers.get("content-encoding", "")
+                chunks = _decoded(response.iter_raw(), encoding, policy.max_response_bytes, target.host)
+                body = _read_capped(chunks, response.headers, policy, deadline, target.host)
             finally:
                 response.close()
     except httpx.TimeoutException as exc:
@@ -228,6 +234,44 @@ def request(
         address=address,
         elapsed_seconds=time.monotonic() - started,
     )
+
+
+_GZIP = frozenset({"gzip", "x-gzip"})
+
+
+def _decoded(raw: Iterable[bytes], content_encoding: str, cap: int, host: str) -> Iterator[bytes]:
+    """The body as sent, decoded from gzip or deflate in pieces of at most `cap` + 1 bytes each, so the caller's
+    cap stops an inflation bomb after one piece; httpx's own decoder inflates each network read whole first."""
+    codings = [c.strip().lower() for c in content_encoding.split(",") if c.strip().lower() not in ("", "identity")]
+    if not codings:
+        yield from raw
+        return
+    if len(codings) > 1 or codings[0] not in {*_GZIP, "deflate"}:
+        raise OutboundRefused(
+            "Http.Encoding", f"{host} answered in the content encoding {content_encoding!r}; only gzip and deflate"
+        )
+    coding = codings[0]
+    decoder = zlib.decompressobj(zlib.MAX_WBITS | 16 if coding in _GZIP else zlib.MAX_WBITS)
+    started = False
+    try:
+        for chunk in raw:
+            if not chunk:
+                continue
+            try:
+                piece = decoder.decompress(chunk, cap + 1)
+            except zlib.error:
+                if started or coding in _GZIP:
+                    raise
+                # HTTP's deflate is zlib-wrapped; some servers send the raw stream instead (httpx reads both).
+                decoder = zlib.decompressobj(-zlib.MAX_WBITS)
+                piece = decoder.decompress(chunk, cap + 1)
+            started = True
+            yield piece
+            while decoder.unconsumed_tail:
+                yield decoder.decompress(decoder.unconsumed_tail, cap + 1)
+        yield decoder.flush()
+    except zlib.error as exc:
+        raise OutboundRefused("Http.Encoding", f"{host} sent a body that is not valid {coding}: {exc}") from exc
 
 
 def _read_capped(chunks: Iterable[bytes], headers: Any, policy: OutboundPolicy, deadline: float, host: str) -> bytes:

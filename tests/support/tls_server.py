@@ -8,6 +8,7 @@ import json
 import ssl
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,6 +21,31 @@ from phi.guarded_http import OutboundPolicy
 
 HOST = "hooks.test"
 LOOPBACK = "127.0.0.1"
+
+
+def _deflated(data: bytes, wbits: int) -> bytes:
+    compressor = zlib.compressobj(9, zlib.DEFLATED, wbits)
+    return compressor.compress(data) + compressor.flush()
+
+
+def _gzip_bomb(inflated_bytes: int) -> bytes:
+    """Zeros that inflate to `inflated_bytes` from about a thousandth of that, built without holding them."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    block = bytes(1024 * 1024)
+    parts = [compressor.compress(block) for _ in range(inflated_bytes // len(block))]
+    return b"".join(parts) + compressor.flush()
+
+
+ROWS_JSON = json.dumps({"data": {"items": [{"carrier": "DHL", "late": 3}, {"carrier": "UPS", "late": 1}]}}).encode()
+# Bodies sent with a Content-Encoding, by path.
+ENCODED = {
+    "/gzip": ("gzip", _deflated(ROWS_JSON, zlib.MAX_WBITS | 16)),
+    "/deflate": ("deflate", _deflated(ROWS_JSON, zlib.MAX_WBITS)),
+    "/deflate-raw": ("deflate", _deflated(ROWS_JSON, -zlib.MAX_WBITS)),
+    "/gzip-bomb": ("gzip", _gzip_bomb(256 * 1024 * 1024)),
+    "/gzip-broken": ("gzip", b"\x1f\x8b\x08\x00 not gzip at all"),
+    "/brotli": ("br", b"\x8b\x02\x80{}\x03"),
+}
 
 
 @dataclass
@@ -108,6 +134,9 @@ def _handler(server: TlsServer) -> type[BaseHTTPRequestHandler]:
                 for byte in b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Padding: " + b"p" * 60:
                     self.wfile.write(bytes([byte]))
                     time.sleep(server.trickle_seconds)
+            elif path in ENCODED:
+                encoding, body = ENCODED[path]
+                self._send(200, body, "application/json", **{"Content-Encoding": encoding})
             elif path == "/slow":
                 time.sleep(server.slow_seconds)
                 self._send(200, b"{}")

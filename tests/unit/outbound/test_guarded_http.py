@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from phi.guarded_http import OutboundRefused, is_public_address, request
+from tests.support.memory import peaks_in_child
 from tests.support.tls_server import HOST, TlsServer, tls_server
 
 
@@ -132,6 +133,40 @@ def test_answers_over_the_size_cap_are_refused(server: TlsServer) -> None:
     error = _refused("Http.TooLarge", server.policy(max_response_bytes=100_000), "GET", server.url("/big-chunked"))
     assert "more than the limit of 100,000 bytes" in error.message
     assert len(request(server.policy(max_response_bytes=300_000), "GET", server.url("/big")).content) == 200_000
+
+
+@pytest.mark.parametrize("path", ["/gzip", "/deflate", "/deflate-raw"])
+def test_compressed_answers_are_read(server: TlsServer, path: str) -> None:
+    answer = request(server.policy(), "GET", server.url(path))
+    assert json.loads(answer.content)["data"]["items"][0] == {"carrier": "DHL", "late": 3}
+    assert server.received[-1].headers["Accept-Encoding"] == "gzip, deflate"
+
+
+def test_an_inflation_bomb_is_refused_at_the_cap_without_inflating_it_in_memory() -> None:
+    # In a fresh interpreter, so that the peak is the request's own (tests.support.memory).
+    setup = """
+import atexit
+from phi.guarded_http import request
+from tests.support.tls_server import tls_server
+running = tls_server()
+server = running.__enter__()
+atexit.register(running.__exit__, None, None, None)  # while the server's thread still runs
+policy = server.policy(max_response_bytes=1024 * 1024, timeout_seconds=60)
+request(policy, "GET", server.url("/gzip"))  # warm: the TLS and HTTP machinery's first allocations
+"""
+    call = 'request(policy, "GET", server.url("/gzip-bomb"))'
+    (measured,) = peaks_in_child(setup, [call])
+    assert measured.error is not None and measured.error.startswith("OutboundRefused"), measured
+    assert "more than the limit of 1,048,576 bytes" in measured.error
+    # 256 MiB of zeros in ~256 KiB of gzip: httpx's decoder inflated each ~64 KiB read whole (~64 MiB at once).
+    assert measured.peak < 12 * 1024 * 1024, measured.peak
+
+
+def test_unreadable_or_unknown_content_encodings_are_refused_with_the_reason(server: TlsServer) -> None:
+    error = _refused("Http.Encoding", server.policy(), "GET", server.url("/gzip-broken"))
+    assert "not valid gzip" in error.message
+    error = _refused("Http.Encoding", server.policy(), "GET", server.url("/brotli"))
+    assert "'br'" in error.message and "only gzip and deflate" in error.message
 
 
 def test_slow_answers_time_out(server: TlsServer) -> None:
