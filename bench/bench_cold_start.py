@@ -96,7 +96,7 @@ compiled = graph.compile()
 """,
     ),
 }
-# With the collector paused as the two handlers import (phi.handlers.cold_start), so that the floor gets the same help.
+# With the collector paused as the two handlers import (phi.lifetime), so that the floor gets the same help.
 CHILD_FLOOR = """
 import gc, json, sys, time
 sys.path[:0] = [{layer!r}]

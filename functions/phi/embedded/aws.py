@@ -15,6 +15,7 @@ import threading
 import traceback
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from moto.awslambda_simple.models import LambdaSimpleBackend
@@ -84,6 +85,39 @@ def _send_task_failure_with_cause(self: Any) -> Any:
     return EmptyResult()
 
 
+def _execution_history(self: Any) -> Any:
+    """GetExecutionHistory, with two changes to moto 5.2's: `includeExecutionData` false leaves each event's input
+    and output out, as AWS does (moto ignores it; a history carries the whole state at every step, which a caller
+    reading names, errors and causes should not have to receive and parse); and, with the shortcuts on, the
+    events written as JSON directly. moto's generic serializer tries every one of the ~60 members a history event
+    may have, under several spellings each, for every event: milliseconds of CPU per call for the history of one
+    report, which the API reads on every task view (a console or script polling a running task)."""
+    from moto.core.responses import ActionResult
+
+    history = self.stepfunction_backend.get_execution_history(self._get_param("executionArn"))
+    if self._get_param("includeExecutionData", True) is False:
+        history = {**history, "events": [_without_execution_data(event) for event in history["events"]]}
+    if _moto_originals.get("history_as_json"):
+        return json.dumps(history, default=_epoch_seconds)  # moto answers a str as the 200 body
+    return ActionResult(history)
+
+
+def _epoch_seconds(value: Any) -> float:
+    """Timestamps as the JSON protocol writes them (what moto's serializer writes too)."""
+    if isinstance(value, datetime):
+        return value.timestamp()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _without_execution_data(event: dict[str, Any]) -> dict[str, Any]:
+    return {
+        key: {k: v for k, v in value.items() if k not in ("input", "output")}
+        if key.endswith("EventDetails") and isinstance(value, dict)
+        else value
+        for key, value in event.items()
+    }
+
+
 def _copy_sharing_executions(self: Any, memo: dict[int, Any]) -> Any:
     """moto deep-copies the state machine on every StartExecution, running executions (threads, locks)
     included, which fails from the second execution on; the copy only needs the definition."""
@@ -137,18 +171,46 @@ def _cached_boto_client(region: str, service: str, state_credentials: Any = None
         return _cached_clients[key]
 
 
+def _parsed_program(definition: str) -> Any:
+    """An execution's own copy of the definition's parsed program. moto parses the ASL again with ANTLR for every
+    execution (~28 ms of CPU for ours); the parse is kept per definition text and each execution gets a deep copy
+    (~2 ms), so nothing an evaluation might set on a component (e.g. its lazily drawn heap key) is shared."""
+    return copy.deepcopy(_moto_originals["parse_program_once"](definition))
+
+
+def _evaluation_entrypoint_from_parsed_program(self: Any) -> Any:
+    return _parsed_program(self._evaluation_details.state_machine_details.definition)
+
+
+def _enrich_response_without_scanning_json(headers: dict[str, str], body: Any) -> tuple[dict[str, str], Any]:
+    """moto runs a look-behind regex over every response body to put the request id into an XML <RequestId>;
+    over a JSON body (GetExecutionHistory's runs to hundreds of KB) it finds nothing and costs milliseconds.
+    Same result: the headers are enriched as before, the body rewritten only when it has the element."""
+    if isinstance(body, str) and "<RequestId>" in body:
+        return _moto_originals["enrich_response"](headers, body)
+    headers, _ = _moto_originals["enrich_response"](headers, "")
+    return headers, body
+
+
 def fast_step_functions(enabled: bool = True) -> None:
     """Shortcuts in moto's Step Functions interpreter (on by default through patch_moto): Lambda tasks
     dispatched in-process instead of through an HTTP call back into moto, and one boto3 client per service
     instead of one per call; moto's server finding each request's service without listing its package folder
     (it stats each of its ~200 entries, per request, under the one lock every request shares; the folder does not
-    change while the process runs); and each JSONPath of the definition parsed once (moto builds a new PLY parser
-    for every path it evaluates, ~0.5 ms each, some twenty per tool round trip; a parsed path is only read).
+    change while the process runs); each JSONPath of the definition parsed once (moto builds a new PLY parser
+    for every path it evaluates, ~0.5 ms each, some twenty per tool round trip; a parsed path is only read), the
+    ResultPaths included; the definition parsed once per text rather than once per execution (each execution
+    evaluates its own copy); no regex over JSON response bodies looking for an XML request id; and execution
+    histories written as JSON directly (see _execution_history).
     Off restores moto's own path (bench/bench_roundtrip.py's baseline)."""
     from moto import backends
+    from moto.core.responses import BaseResponse
+    from moto.stepfunctions.parser.asl.component.common.path import result_path
     from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_sqs
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
     from moto.stepfunctions.parser.asl.utils import json_path
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
     if "invoke" not in _moto_originals:
         _moto_originals.update(
@@ -156,16 +218,32 @@ def fast_step_functions(enabled: bool = True) -> None:
             boto_client_for=lambda_eval_utils.boto_client_for,
             list_of_moto_modules=backends.list_of_moto_modules,
             parse_json_path=json_path.parse,
+            parse_result_path=result_path.parse,
+            evaluation_entrypoint=ExecutionWorker._get_evaluation_entrypoint,
+            enrich_response=BaseResponse._enrich_response,
         )
         modules = tuple(backends.list_of_moto_modules())
         _moto_originals["listed_once"] = lambda: modules
         _moto_originals["parse_json_path_once"] = functools.lru_cache(maxsize=4096)(json_path.parse)
+        _moto_originals["parse_result_path_once"] = functools.lru_cache(maxsize=4096)(result_path.parse)
+        # A few definitions per stack (one per state machine and version); each parse is kept whole.
+        _moto_originals["parse_program_once"] = functools.lru_cache(maxsize=32)(
+            lambda definition: AmazonStateLanguageParser.parse(definition)[0]
+        )
     lambda_eval_utils._invoke_lambda_function = _invoke_in_process if enabled else _moto_originals["invoke"]
     client_for = _cached_boto_client if enabled else _moto_originals["boto_client_for"]
     lambda_eval_utils.boto_client_for = client_for
     state_task_service_sqs.boto_client_for = client_for
     backends.list_of_moto_modules = _moto_originals["listed_once" if enabled else "list_of_moto_modules"]
     json_path.parse = _moto_originals["parse_json_path_once" if enabled else "parse_json_path"]
+    result_path.parse = _moto_originals["parse_result_path_once" if enabled else "parse_result_path"]
+    ExecutionWorker._get_evaluation_entrypoint = (  # type: ignore[method-assign]
+        _evaluation_entrypoint_from_parsed_program if enabled else _moto_originals["evaluation_entrypoint"]
+    )
+    _moto_originals["history_as_json"] = enabled
+    BaseResponse._enrich_response = staticmethod(  # type: ignore[method-assign]
+        _enrich_response_without_scanning_json if enabled else _moto_originals["enrich_response"]
+    )
 
 
 def _heartbeat_endpoint_seeing_early_answers(self: Any, heartbeat_seconds: int) -> Any:
@@ -186,7 +264,7 @@ def free_port() -> int:
 
 
 def patch_moto() -> None:
-    """Step Functions execution on, Lambda invocations dispatched to our handlers, and three moto 5.2 fixes.
+    """Step Functions execution on, Lambda invocations dispatched to our handlers, and four moto 5.2 fixes.
     Idempotent; process-wide, like moto's own backends."""
     from moto.stepfunctions.models import StateMachineInstance
     from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint
@@ -200,6 +278,7 @@ def patch_moto() -> None:
         _moto_originals["setup_heartbeat_endpoint"] = CallbackEndpoint.setup_heartbeat_endpoint
         CallbackEndpoint.setup_heartbeat_endpoint = _heartbeat_endpoint_seeing_early_answers  # type: ignore[method-assign]
     StepFunctionResponse.send_task_failure = _send_task_failure_with_cause  # type: ignore[method-assign]
+    StepFunctionResponse.get_execution_history = _execution_history  # type: ignore[method-assign]
     StateMachineInstance.__deepcopy__ = _copy_sharing_executions  # type: ignore[attr-defined]
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per AWS call otherwise
 

@@ -22,6 +22,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from phi.embeddings.base import EmbeddingError
+from phi.lifetime import imports_without_gc
 
 _EncodeFn = Callable[[list[str]], Any]  # returns a (n, dimension) float array
 
@@ -86,7 +87,9 @@ def _get_encoder(spec: LocalModelSpec, cache_dir: Path) -> _EncodeFn:
     with _load_lock:
         if key not in _loaded:
             loader = _load_wordllama if spec is WORDLLAMA else _load_minilm
-            _loaded[key] = loader(cache_dir)
+            # The model and its libraries live as long as the process: frozen out of later collections.
+            with imports_without_gc():
+                _loaded[key] = loader(cache_dir)
         return _loaded[key]
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from phi.handlers.cold_start import imports_without_gc
+from phi.lifetime import imports_without_gc
 
 # FastAPI, pydantic, psycopg, the routers and the app built from them live as long as the process: with the
-# collector paused while they are made, the cold start is ~8% shorter (see phi.handlers.cold_start).
+# collector paused while they are made, the cold start is ~8% shorter (see phi.lifetime).
 with imports_without_gc():
     from mangum import Mangum
 

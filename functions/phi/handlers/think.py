@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from phi.handlers.cold_start import imports_without_gc
+from phi.lifetime import imports_without_gc
 
 # LangGraph and what it brings are most of this function's cold start; without the collector pausing they cost
-# ~0.13 s more (see phi.handlers.cold_start).
+# ~0.13 s more (see phi.lifetime).
 with imports_without_gc():
     from aws_lambda_powertools.utilities.typing import LambdaContext
 

@@ -119,8 +119,10 @@ def execution_history(execution_arn: str | None, limit: int = 200) -> list[Execu
     if not execution_arn:
         return None
     try:
+        # Each event's input and output would carry the whole state at every step; only names, errors and
+        # causes are shown.
         events = client("stepfunctions").get_execution_history(
-            executionArn=execution_arn, maxResults=limit, reverseOrder=False
+            executionArn=execution_arn, maxResults=limit, reverseOrder=False, includeExecutionData=False
         )["events"]
     except Exception:  # the workflow engine's history is a convenience; the task's own events remain
         return None

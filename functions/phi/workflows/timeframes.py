@@ -20,10 +20,10 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from email.utils import parsedate_to_datetime
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 DEFAULT_TIMEZONE = "UTC"
 MAX_TIMESTAMP_CHARS = 64
@@ -70,6 +70,8 @@ def check_timezone(name: str) -> str:
 class ReportDay(BaseModel):
     """One calendar day in a time zone: the exact interval, and the wider window a query fetches."""
 
+    model_config = ConfigDict(frozen=True)
+
     day: date
     timezone: str = Field(description="IANA name; zone-less timestamps are read as wall-clock times in it")
     start: datetime = Field(description="Local midnight starting the day (aware)")
@@ -81,9 +83,19 @@ class ReportDay(BaseModel):
     def tz(self) -> ZoneInfo:
         return zone(self.timezone)
 
+    @cached_property
+    def utc_bounds(self) -> tuple[datetime, datetime]:
+        """The day's bounds as UTC instants; computed once (the model is frozen): a report asks `contains` for
+        every timestamp of every row."""
+        return self.start.astimezone(UTC), self.end.astimezone(UTC)
+
     def contains(self, moment: datetime | None) -> bool:
-        # Aware datetimes of different zones compare as instants (same-zone ones would compare wall clocks).
-        return moment is not None and self.start.astimezone(UTC) <= moment.astimezone(UTC) < self.end.astimezone(UTC)
+        # Aware datetimes of different zones compare as instants; same-zone ones compare wall clocks, which for
+        # UTC is the instant too (not so for a local zone on a DST day: hence bounds in UTC).
+        if moment is None:
+            return False
+        start, end = self.utc_bounds
+        return start <= moment < end
 
     def in_window(self, moment: datetime) -> bool:
         return self.query_start <= moment < self.query_end

@@ -1,7 +1,7 @@
 """The layering contract of functions/phi: a module imports only from its own layer or the layers below.
 
     0  phi.names, phi.domain, phi.errors, phi.settings, phi.log,      names, models, settings, errors, logger,
-       phi.recently_used                                              a bounded cache
+       phi.recently_used, phi.lifetime                                a bounded cache, process-lifetime objects
     1  phi.aws, phi.secrets, phi.guarded_http,                        AWS clients, secrets, guarded outbound HTTPS
        phi.deadline_transport,                                        (and its one deadline);
        phi.definitions, phi.workflows.warehouse                       workflow types and
@@ -31,6 +31,7 @@ LAYERS: dict[str, int] = {
     "phi.settings": 0,
     "phi.log": 0,
     "phi.recently_used": 0,
+    "phi.lifetime": 0,
     "phi.aws": 1,
     "phi.secrets": 1,
     "phi.guarded_http": 1,

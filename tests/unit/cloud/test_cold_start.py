@@ -1,4 +1,5 @@
-"""The think handler imports with the garbage collector paused, and leaves it on, with what it imported frozen."""
+"""The think handler imports, and a local embedding model loads, with the garbage collector paused, and leave it on,
+with what they made frozen."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from phi.handlers.cold_start import imports_without_gc
+from phi.lifetime import imports_without_gc
 
 FUNCTIONS = Path(__file__).resolve().parents[3] / "functions"
 
@@ -77,3 +78,23 @@ def test_the_think_handler_cold_start_leaves_the_collector_on_and_its_imports_fr
     assert state["enabled"] is True
     assert state["langgraph"] is True
     assert state["frozen"] > 50_000, state  # LangGraph, LangChain Core, pydantic, psycopg: ~130,000 objects
+
+
+def test_a_local_embedding_model_loads_with_the_collector_paused_and_leaves_what_it_made_frozen(tmp_path: Path) -> None:
+    """Loaded on first use, in a process already serving: its libraries and the model live as long as the process,
+    and without the freeze every later full collection walks them again."""
+    code = (
+        "import gc, json\n"
+        "from phi.embeddings.local import LocalEmbeddings\n"
+        "before = gc.get_freeze_count()\n"
+        f"LocalEmbeddings('wordllama-l2-supercat-256', cache_dir={str(tmp_path)!r}).embed(['dock slots'])\n"
+        "print(json.dumps({'enabled': gc.isenabled(), 'frozen': gc.get_freeze_count() - before}))"
+    )
+    environment = {**os.environ, "PYTHONPATH": str(FUNCTIONS)}
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=environment, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    state = json.loads(result.stdout.strip().splitlines()[-1])
+    assert state["enabled"] is True
+    assert state["frozen"] > 20_000, state  # WordLlama and numpy's objects: ~60,000

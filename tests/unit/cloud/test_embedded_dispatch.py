@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_sqs
 
 from phi.embedded import aws
+from tests.support.waiting import wait_until
 
 
 @pytest.fixture
@@ -81,3 +86,135 @@ def test_each_json_path_is_parsed_once_and_evaluates_as_before(shortcuts: None) 
         json_path.extract_json(p, state) for p in ("$.think.tool_call.args", "$.rows[1]", "$.rows[*]")
     ]
     assert shortcut_values == [{"sql": "SELECT 1"}, [2], [[1], [2]]]
+
+
+def test_json_bodies_are_not_scanned_for_an_xml_request_id(shortcuts: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.core import responses
+
+    scanned: list[str] = []
+    real_sub = responses.re.sub
+
+    def counting_sub(pattern: str, replacement: str, body: str) -> str:
+        scanned.append(body)
+        return real_sub(pattern, replacement, body)
+
+    monkeypatch.setattr(responses.re, "sub", counting_sub)
+    body = json.dumps({"events": [{"type": "PassStateEntered", "input": "x" * 1000}]})
+    headers, same = responses.BaseResponse._enrich_response({"status": 200}, body)  # type: ignore[arg-type]
+    assert same is body and body not in scanned
+    assert headers["status"] == "200" and headers["x-amzn-requestid"]  # the headers are enriched as before
+    headers, xml = responses.BaseResponse._enrich_response(  # type: ignore[arg-type]
+        {}, "<R><RequestId>placeholder</RequestId></R>"
+    )
+    assert xml == f"<R><RequestId>{headers['x-amzn-requestid']}</RequestId></R>"
+
+
+@pytest.fixture(scope="module")
+def step_functions() -> Iterator[Any]:
+    """A moto server of its own (no stack needed for Pass states) and a Step Functions client on it."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    aws.patch_moto()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield boto3.client(
+        "stepfunctions",
+        endpoint_url=f"http://{host}:{port}",
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    server.stop()
+
+
+def _pass_machine(sfn: Any) -> str:
+    definition = {
+        "Comment": uuid.uuid4().hex,  # a definition text no other test has parsed
+        "StartAt": "Greet",
+        "States": {
+            "Greet": {"Type": "Pass", "Parameters": {"who.$": "$.name"}, "ResultPath": "$.greeting", "Next": "Done"},
+            "Done": {"Type": "Succeed"},
+        },
+    }
+    return str(
+        sfn.create_state_machine(
+            name=f"pass-{uuid.uuid4().hex[:8]}",
+            definition=json.dumps(definition),
+            roleArn="arn:aws:iam::123456789012:role/sfn",
+        )["stateMachineArn"]
+    )
+
+
+def _finished(sfn: Any, execution_arn: str) -> dict[str, Any]:
+    return wait_until(  # type: ignore[no-any-return]
+        lambda: (d := sfn.describe_execution(executionArn=execution_arn))["status"] != "RUNNING" and d, 60
+    )
+
+
+def test_each_execution_evaluates_its_own_copy_of_a_definition_parsed_once(
+    shortcuts: None, step_functions: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+    machine = _pass_machine(step_functions)
+    parses: list[str] = []
+    real_parse = AmazonStateLanguageParser.parse
+    monkeypatch.setattr(AmazonStateLanguageParser, "parse", staticmethod(lambda d: parses.append(d) or real_parse(d)))
+    names = [f"picker-{i}" for i in range(8)]
+    with ThreadPoolExecutor(max_workers=len(names)) as pool:  # executions started and evaluated concurrently
+        arns = list(
+            pool.map(
+                lambda n: step_functions.start_execution(
+                    stateMachineArn=machine, name=n, input=json.dumps({"name": n})
+                )["executionArn"],
+                names,
+            )
+        )
+        finished = list(pool.map(lambda arn: _finished(step_functions, arn), arns))
+    assert [json.loads(f["output"]) for f in finished] == [{"name": n, "greeting": {"who": n}} for n in names]
+    assert len(parses) == 1  # moto's own path parses the definition for every execution
+    program = aws._parsed_program(parses[0])
+    assert program is not aws._parsed_program(parses[0])  # nothing evaluated is shared between executions
+
+
+def test_history_leaves_out_execution_data_when_asked(shortcuts: None, step_functions: Any) -> None:
+    machine = _pass_machine(step_functions)
+    execution = step_functions.start_execution(stateMachineArn=machine, name="ada", input=json.dumps({"name": "Ada"}))
+    assert _finished(step_functions, execution["executionArn"])["status"] == "SUCCEEDED"
+
+    def details(**options: Any) -> list[dict[str, Any]]:
+        events = step_functions.get_execution_history(executionArn=execution["executionArn"], **options)["events"]
+        return [v for event in events for k, v in event.items() if k.endswith("EventDetails")]
+
+    assert any("Ada" in str(d.get("input")) for d in details())  # by default, as on AWS, the data is there
+    trimmed = details(includeExecutionData=False)
+    assert trimmed and not [d for d in trimmed if "input" in d or "output" in d]
+    assert {"Greet", "Done"} <= {d.get("name") for d in trimmed}  # what an operator reads stays
+
+
+def test_a_history_written_directly_reads_as_motos_own_serializer_writes_it(
+    shortcuts: None, step_functions: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.core.serialize import ResponseSerializer
+
+    machine = _pass_machine(step_functions)
+    execution = step_functions.start_execution(stateMachineArn=machine, name="grace", input=json.dumps({"name": "G"}))
+    assert _finished(step_functions, execution["executionArn"])["status"] == "SUCCEEDED"
+    serialized: list[Any] = []
+    real_serialize = ResponseSerializer.serialize
+    monkeypatch.setattr(ResponseSerializer, "serialize", lambda s, r: serialized.append(r) or real_serialize(s, r))
+    direct = [
+        step_functions.get_execution_history(executionArn=execution["executionArn"], **o)
+        for o in ({}, {"includeExecutionData": False})
+    ]
+    assert serialized == []  # written directly, not member by member
+    aws.fast_step_functions(False)
+    own = [
+        step_functions.get_execution_history(executionArn=execution["executionArn"], **o)
+        for o in ({}, {"includeExecutionData": False})
+    ]
+    assert len(serialized) == 2  # moto's own path
+    assert [d["events"] for d in direct] == [o["events"] for o in own]
+    assert len(direct[0]["events"]) >= 4 and direct[0]["events"][0]["timestamp"].tzinfo is not None

@@ -7,6 +7,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from pydantic import ValidationError
 
 from phi.workflows.timeframes import (
     InfiniteTimestampError,
@@ -19,6 +20,22 @@ from phi.workflows.timeframes import (
 )
 
 BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def test_a_report_day_is_fixed_once_made_so_its_bounds_are_worked_out_once() -> None:
+    # `contains` runs for every timestamp of every row; the day's UTC bounds are kept, so the day cannot change.
+    day = report_day(date(2026, 10, 25), "Europe/London")  # 25 hours: the clocks go back at 02:00 BST
+    with pytest.raises(ValidationError):
+        day.start = datetime(2026, 10, 26, tzinfo=UTC)  # type: ignore[misc]
+    assert day == report_day(date(2026, 10, 25), "Europe/London")
+    london = ZoneInfo("Europe/London")
+    first_one_am, second_one_am = (datetime(2026, 10, 25, 1, 30, fold=f, tzinfo=london) for f in (0, 1))
+    assert day.contains(first_one_am) and day.contains(second_one_am)
+    assert day.contains(datetime(2026, 10, 25, 23, 59, tzinfo=london))  # the 25th hour: 23:59 GMT
+    assert not day.contains(datetime(2026, 10, 26, tzinfo=london))
+    assert day.contains(datetime(2026, 10, 24, 23, tzinfo=UTC))  # local midnight (BST) is 23:00 UTC the day before
+    assert not day.contains(datetime(2026, 10, 24, 22, 59, tzinfo=UTC))
+    assert not day.contains(None)
 
 
 def test_a_report_day_runs_from_local_midnight_to_local_midnight() -> None:
