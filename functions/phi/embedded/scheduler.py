@@ -12,11 +12,10 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from croniter import croniter
-
 from phi.aws import client
 from phi.db import schedules as schedules_repo
 from phi.db.connection import transaction
+from phi.definitions.schedule_times import latest_fire
 from phi.services.schedules import from_eventbridge
 
 log = logging.getLogger("phi.embedded.scheduler")
@@ -66,9 +65,7 @@ class LocalScheduler:
     @staticmethod
     def _latest_due(schedule: dict[str, Any], now: datetime) -> datetime:
         zone = ZoneInfo(schedule.get("ScheduleExpressionTimezone") or "UTC")
-        cron = from_eventbridge(schedule["ScheduleExpression"])
-        due: datetime = croniter(cron, now.astimezone(zone)).get_prev(datetime)
-        return due.astimezone(UTC)
+        return latest_fire(from_eventbridge(schedule["ScheduleExpression"]), zone, now)
 
     @staticmethod
     def _fire(schedule: dict[str, Any]) -> None:

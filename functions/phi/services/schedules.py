@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from croniter import croniter
 from pydantic import BaseModel
 
 from phi.aws import client
@@ -23,6 +22,7 @@ from phi.db import schedules as schedules_repo
 from phi.db import workflows as workflows_repo
 from phi.db.connection import DbConnection, after_commit
 from phi.definitions.document import cron_problem
+from phi.definitions.schedule_times import next_fire
 from phi.domain.agent_config import WorkflowEntry
 from phi.domain.models import Agent
 from phi.errors import BadRequest
@@ -104,8 +104,8 @@ def _shift_weekdays(field: str, offset: int) -> str:
 
 
 def next_run(cron: str, timezone: str, after: datetime | None = None) -> datetime:
-    start = (after or datetime.now(UTC)).astimezone(zone(timezone))
-    return croniter(cron, start).get_next(datetime).astimezone(UTC)
+    """When the schedule fires next, as EventBridge Scheduler does across daylight saving time."""
+    return next_fire(cron, zone(timezone), after or datetime.now(UTC))
 
 
 def sync_agent_schedules(conn: DbConnection, agent: Agent) -> list[ScheduleView]:
