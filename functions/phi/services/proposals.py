@@ -59,6 +59,13 @@ class ProposalView(BaseModel):
 
 class Decision(RequestBody):
     reason: str | None = Field(default=None, max_length=500, examples=["Ops asked for this on Monday"])
+    base_version: int | None = Field(
+        default=None,
+        ge=1,
+        description="On approve: the base version of the proposal as reviewed; if another admin rebased it since "
+        "(its definition is then the patch on a newer version), the approval answers 409 instead",
+        examples=[1],
+    )
 
 
 def _view(conn: DbConnection, row: requests_repo.ProposalRow) -> ProposalView:
@@ -132,6 +139,12 @@ def _stale_message(conn: DbConnection, row: requests_repo.ProposalRow, current: 
 def approve(conn: DbConnection, agent: Agent, proposal_id: UUID, user_id: UUID, body: Decision) -> ProposalView:
     row = _proposal(conn, agent, proposal_id, lock=True)
     _pending(row)
+    if body.base_version is not None and body.base_version != row.base_version:
+        raise Conflict(
+            f"This proposal was rebased since you reviewed it: it now stands against version {row.base_version} of "
+            f"{row.workflow_key!r}, not version {body.base_version}. Review the change again before approving it.",
+            details={"reviewed_base_version": body.base_version, "base_version": row.base_version},
+        )
     workflow = workflows_repo.get(conn, agent.id, agent.org_id, row.workflow_key, lock=True)
     if workflow is None or workflow.current_version == 0:
         raise Conflict(f"The workflow {row.workflow_key!r} no longer exists; reject this proposal.")

@@ -147,6 +147,29 @@ def test_a_proposal_on_an_older_version_is_refused_until_rebased(new_user: ApiSe
     assert "FROM shp" in workflow["definition"]["nodes"][0]["settings"]["sql"]
 
 
+def test_an_approval_of_what_was_reviewed_is_refused_once_someone_rebased_it(new_user: ApiSession) -> None:
+    agent = _agent_with_workflow(new_user)
+    base = f"/agents/{agent['id']}"
+    first = _propose(new_user, agent, RENAME)["proposal_id"]
+    second = _propose(new_user, agent, NEW_SQL)["proposal_id"]
+    reviewed = new_user.ok("GET", f"{base}/proposals/{second}")  # the reviewer reads it against version 1
+    new_user.ok("POST", f"{base}/proposals/{first}/approve")
+    new_user.ok("POST", f"{base}/proposals/{second}/rebase")  # another admin: now the patch on version 2
+
+    refused = new_user.request(
+        "POST", f"{base}/proposals/{second}/approve", json={"base_version": reviewed["base_version"]}
+    )
+    still = new_user.ok("GET", f"{base}/proposals/{second}")
+    approved = new_user.ok("POST", f"{base}/proposals/{second}/approve", json={"base_version": 2})
+
+    assert refused.status_code == 409, refused.text
+    error = refused.json()["error"]
+    assert "rebased since you reviewed it" in error["message"] and "version 2" in error["message"]
+    assert error["details"] == {"reviewed_base_version": 1, "base_version": 2}
+    assert still["status"] == "PENDING"
+    assert approved["status"] == "APPROVED" and approved["applied_version"] == 3
+
+
 def test_a_rebase_that_no_longer_applies_is_refused_in_words(new_user: ApiSession) -> None:
     agent = _agent_with_workflow(new_user)
     base = f"/agents/{agent['id']}"

@@ -89,9 +89,16 @@ def test_a_patch_proposal_is_approved_by_an_admin_and_not_by_a_member(api_url: s
 
     as_admin = admin.client.get(request_path).text
     assert ">Approve<" in as_admin and ">Reject<" in as_admin
+    assert '<input type="hidden" name="base_version" value="1">' in as_admin  # approves what the page shows
+    not_what_was_shown = admin.post(
+        f"/console/agents/{agent['id']}/proposals/{proposal_id}/approve",
+        {"reason": "fine by me", "request_id": request_id, "base_version": "7"},
+    )
+    assert not_what_was_shown.status_code == 409
+    assert "rebased since you reviewed it" in not_what_was_shown.text
     approved = admin.post(
         f"/console/agents/{agent['id']}/proposals/{proposal_id}/approve",
-        {"reason": "fine by me", "request_id": request_id},
+        {"reason": "fine by me", "request_id": request_id, "base_version": "1"},
     )
     assert approved.status_code == 303 and approved.headers["location"] == request_path
     workflow = owner.ok("GET", f"/agents/{agent['id']}/workflows/{key}")

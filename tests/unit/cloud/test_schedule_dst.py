@@ -36,7 +36,7 @@ def fired_by_the_embedded_clock(cron: str, zone: str, start: datetime, end: date
 
 
 def test_a_time_in_the_repeated_hour_fires_once_the_first_time() -> None:
-    # 1 November 2026, New York: 01:00–01:59 happens at 05:xx UTC (EDT), then again at 06:xx UTC (EST).
+    # 1 November 2026, New York: 01:00-01:59 happens at 05:xx UTC (EDT), then again at 06:xx UTC (EST).
     fired = fired_by_the_embedded_clock("30 1 * * *", "America/New_York", utc(2026, 11, 1, 4), utc(2026, 11, 1, 9))
     assert fired == [utc(2026, 11, 1, 5, 30)]
     assert latest_fire("30 1 * * *", NEW_YORK, utc(2026, 11, 1, 6, 40)) == utc(2026, 11, 1, 5, 30)

@@ -175,9 +175,10 @@ def decide_proposal(
     user: ConsoleUser,
     reason: Annotated[str, Form(max_length=500)] = "",
     request_id: Annotated[UUID | None, Form()] = None,
+    base_version: Annotated[int | None, Form(ge=1)] = None,  # the version the page showed: approve what was seen
 ) -> Response:
     agent = admin_agent(agent_of_caller(agent_id, conn, user), conn, user)
-    body = Decision(reason=reason or None)
+    body = Decision(reason=reason or None, base_version=base_version)
     if decision == "approve":
         proposals_service.approve(conn, agent, proposal_id, user.id, body)
     elif decision == "reject":

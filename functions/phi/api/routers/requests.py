@@ -152,7 +152,8 @@ _STALE: dict[int | str, dict[str, Any]] = {
     responses=_STALE,
     summary="Approve: the change becomes the workflow's new version (owner, admin)",
     description="Source `patch`; schedules resync after the commit. A proposal made against an older version "
-    "answers 409 until rebased; of two approvals on the same base, one wins and the other answers 409.",
+    "answers 409 until rebased; of two approvals on the same base, one wins and the other answers 409. Send the "
+    "`base_version` you reviewed: if the proposal was rebased since, the approval answers 409 instead.",
 )
 def approve(
     proposal_id: UUID, agent: AdminAgent, conn: Conn, user: CurrentUser, body: Decision | None = None
