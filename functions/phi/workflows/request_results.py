@@ -23,13 +23,22 @@ from phi.workflows.tables import open_rows
 _SPOOL_BYTES = 8 * 1024 * 1024
 
 
+# What makes a spreadsheet read a cell as a formula (OWASP's list): such text is prefixed with a quote, so opening
+# the download never runs a formula that came with the data or with a column name of the customer's SQL.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(text: str) -> str:
+    return f"'{text}" if text.startswith(_FORMULA_STARTS) else text
+
+
 def _cell(value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, dict | list):
-        return json.dumps(value, default=str)
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return f"'{value}"  # a spreadsheet opening the download never runs a formula from the data
+        return _inert(json.dumps(value, default=str))
+    if isinstance(value, str):
+        return _inert(value)
     return value
 
 
@@ -43,7 +52,7 @@ class _CsvWriter:
         self.add(columns, header=True)
 
     def add(self, row: list[Any], *, header: bool = False) -> None:
-        self._writer.writerow(row if header else [_cell(v) for v in row])
+        self._writer.writerow([_inert(str(c)) for c in row] if header else [_cell(v) for v in row])
         data = self._buffer.getvalue().encode("utf-8")
         self._buffer.seek(0)
         self._buffer.truncate()
