@@ -9,7 +9,9 @@ bounded memory, whether it came inline ({columns, rows}) or streams from a store
   count_distinct aggregates), else a readable error;
 - sort: in memory up to SORT_RUN_ROWS rows; beyond, an external merge sort: sorted runs are spilled to
   temporary files (gzip JSON lines) and merged, up to MAX_SORT_ROWS rows;
-- join: a hash join that holds the right side (at most MAX_JOIN_RIGHT_ROWS rows) and streams the left.
+- join: a hash join that holds the right side (at most MAX_JOIN_RIGHT_ROWS rows) and streams the left; it gives
+  at most MAX_JOIN_OUTPUT_ROWS rows, as keys repeated on both sides multiply (1,000 rows by 1,000 on one key give a
+  million, and a second join a billion, with no table over the inline cap).
 
 Every limit fails with a TableError naming the operation and the way out (filter or aggregate earlier).
 `apply_ops` is the same pipeline on an inline table, returning an inline table of at most MAX_ROWS rows."""
@@ -30,6 +32,7 @@ MAX_ROWS = 200_000  # an inline result (apply_ops), and what a compute node read
 MAX_GROUPS = 100_000
 MAX_DISTINCT_VALUES = 1_000_000
 MAX_JOIN_RIGHT_ROWS = 200_000
+MAX_JOIN_OUTPUT_ROWS = 5_000_000  # as many as a stored table holds (PHI_MAX_TOOL_RESULT_ROWS)
 SORT_RUN_ROWS = 100_000
 MAX_SORT_ROWS = 5_000_000
 
@@ -233,8 +236,15 @@ def _join(
             )
         index.setdefault(_hashable(tuple(row.get(c) for c in on), where, on), []).append(row)
     empty = dict.fromkeys(renamed.values())
+    given = 0
     for row in rows:
         matches = index.get(_hashable(tuple(row.get(c) for c in on), where, on), [])
+        given += len(matches) or int(how == "left")
+        if given > MAX_JOIN_OUTPUT_ROWS:
+            raise TableError(
+                f"{where}: the join gives more than {MAX_JOIN_OUTPUT_ROWS:,} rows (keys repeat on both sides); "
+                "join on more columns, or aggregate one side by the keys first"
+            )
         if not matches and how == "left":
             yield {**row, **empty}
         for match in matches:

@@ -332,6 +332,18 @@ def test_the_join_refuses_a_right_side_over_its_cap(monkeypatch: pytest.MonkeyPa
         )
 
 
+@pytest.mark.parametrize("how", ["inner", "left"])
+def test_the_join_refuses_an_output_multiplied_by_repeated_keys(how: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # 30 rows by 30 on one key give 900 rows, over a cap of 500; a second join would give 27,000
+    monkeypatch.setattr(table_module, "MAX_JOIN_OUTPUT_ROWS", 500)
+    same_key = {"columns": ["k", "i"], "rows": [[1, i] for i in range(30)]}
+    ops = [{"op": "join", "right": "r", "on": ["k"], "how": how, "right_prefix": "r_"}]
+    with pytest.raises(TableError, match=r"ops\[0\] \(join\): the join gives more than 500 rows \(keys repeat"):
+        apply_ops(same_key, ops, {"r": same_key})
+    one_each = {"columns": ["k", "i"], "rows": [[i, i] for i in range(400)]}
+    assert apply_ops(one_each, ops, {"r": one_each})["row_count"] == 400
+
+
 def test_group_by_refuses_too_many_groups_distinct_values_or_list_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     table = {"columns": COLUMNS, "rows": shipments(500)}
     monkeypatch.setattr(table_module, "MAX_GROUPS", 100)
