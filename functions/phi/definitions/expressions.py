@@ -8,10 +8,17 @@ depth and size.
     {"+": [..]} {"-": [a, b]} {"*": [..]} {"/": [a, b]} {"min": [..]} {"max": [..]}   arithmetic
     {"in": [x, [..] or "text"]}           membership; {"missing": ["a", "b"]} names the absent ones
     {"round": [x, digits]} {"abs": x} {"cat": [..]} {"lower": x} {"upper": x}
+
+Each operator takes a fixed number of arguments where that matters (ARITY, checked with the rest by check()).
+Evaluation fails only with ExpressionError, naming the operator: an argument of the wrong type, arithmetic whose
+result is not a finite number (JSON has no NaN or Infinity: the result could be neither stored nor shown), or a
+`cat` longer than MAX_TEXT_CHARS — derived columns feed each other, so text that could grow unchecked would
+multiply with every op (a column of 10 characters catted 200 times, three times over, is 80 MB per row).
 """
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -19,6 +26,7 @@ from typing import Any
 from phi.definitions.nesting import MAX_DEPTH
 
 MAX_NODES = 2_000
+MAX_TEXT_CHARS = 100_000  # as templating.MAX_OUTPUT_CHARS: what a template may print of one value
 
 
 class ExpressionError(ValueError):
@@ -43,9 +51,37 @@ def _number(value: Any) -> float:
     if isinstance(value, bool) or value is None:
         raise ExpressionError(f"expected a number, got {value!r}")
     try:
-        return float(value)
-    except (TypeError, ValueError) as exc:
-        raise ExpressionError(f"expected a number, got {value!r}") from exc
+        number = float(value)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ExpressionError(f"expected a number, got {_shown(value)}") from exc
+    if not math.isfinite(number):
+        raise ExpressionError(f"expected a finite number, got {_shown(value)}")
+    return number
+
+
+def _finite(value: Any) -> Any:
+    """An arithmetic result as it can be stored: JSON has no NaN or Infinity."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ExpressionError("the result is not a finite number (it overflows)")
+    return value
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:80]}…"
+
+
+def _cat(values: list[Any]) -> str:
+    """The texts joined, refused before the joined text is built when it would be over MAX_TEXT_CHARS."""
+    texts: list[str] = []
+    length = 0
+    for value in values:
+        text = "" if value is None else str(value)
+        length += len(text)
+        if length > MAX_TEXT_CHARS:
+            raise ExpressionError(f"the text would be longer than {MAX_TEXT_CHARS:,} characters")
+        texts.append(text)
+    return "".join(texts)
 
 
 def _compare(op: Callable[[Any, Any], bool]) -> Callable[[list[Any]], bool]:
@@ -78,19 +114,55 @@ _OPERATORS: dict[str, Callable[[list[Any]], Any]] = {
     ">=": _compare(operator.ge),
     "!": lambda a: not a[0],
     "!!": lambda a: bool(a[0]),
-    "+": lambda a: sum(_number(x) for x in a),
-    "*": lambda a: _product([_number(x) for x in a]),
-    "-": lambda a: -_number(a[0]) if len(a) == 1 else _number(a[0]) - _number(a[1]),
-    "/": _divide,
+    "+": lambda a: _finite(sum(_number(x) for x in a)),
+    "*": lambda a: _finite(_product([_number(x) for x in a])),
+    "-": lambda a: -_number(a[0]) if len(a) == 1 else _finite(_number(a[0]) - _number(a[1])),
+    "/": lambda a: _finite(_divide(a)),
     "min": lambda a: min(_number(x) for x in a) if a else None,
     "max": lambda a: max(_number(x) for x in a) if a else None,
     "abs": lambda a: abs(_number(a[0])),
-    "round": lambda a: round(_number(a[0]), int(a[1]) if len(a) > 1 else 0),
+    "round": lambda a: _finite(round(_number(a[0]), int(a[1]) if len(a) > 1 else 0)),
     "in": lambda a: a[0] in a[1] if isinstance(a[1], list | str) else False,
-    "cat": lambda a: "".join("" if x is None else str(x) for x in a),
+    "cat": _cat,
     "lower": lambda a: str(a[0]).lower(),
     "upper": lambda a: str(a[0]).upper(),
 }
+# (least, most) arguments; an operator not named here takes any number. "var" takes a path and a default.
+ARITY: dict[str, tuple[int, int]] = {
+    "==": (2, 2),
+    "!=": (2, 2),
+    "<": (2, 3),
+    "<=": (2, 3),
+    ">": (2, 3),
+    ">=": (2, 3),
+    "!": (1, 1),
+    "!!": (1, 1),
+    "-": (1, 2),
+    "/": (2, 2),
+    "abs": (1, 1),
+    "round": (1, 2),
+    "in": (2, 2),
+    "lower": (1, 1),
+    "upper": (1, 1),
+    "var": (0, 2),
+}
+
+
+def _guarded(op: str, function: Callable[[list[Any]], Any]) -> Callable[[list[Any]], Any]:
+    """The operator, failing only with an ExpressionError that names it (never a bare TypeError from the data)."""
+
+    def run(args: list[Any]) -> Any:
+        try:
+            return function(args)
+        except ExpressionError:
+            raise
+        except (TypeError, ValueError, IndexError, ArithmeticError) as exc:
+            raise ExpressionError(f"{op}: {exc}") from None
+
+    return run
+
+
+_OPERATORS = {op: _guarded(op, function) for op, function in _OPERATORS.items()}
 KNOWN = frozenset({*_OPERATORS, "var", "and", "or", "if", "missing"})
 
 
@@ -116,6 +188,11 @@ def check(expression: Any) -> None:
             [(op, args)] = node.items()
             if op not in KNOWN:
                 raise ExpressionError(f"unknown operator {op!r}; known: {', '.join(sorted(KNOWN))}")
+            least, most = ARITY.get(op, (0, len(args) if isinstance(args, list) else 1))
+            given = len(args) if isinstance(args, list) else 1
+            if not least <= given <= most:
+                wanted = str(least) if least == most else f"{least} to {most}"
+                raise ExpressionError(f"{op!r} takes {wanted} argument(s), got {given}")
             for arg in args if isinstance(args, list) else [args]:
                 walk(arg, depth + 1)
         elif isinstance(node, list):

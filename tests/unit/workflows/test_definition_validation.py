@@ -128,6 +128,20 @@ def test_expressions_and_templates_are_checked_before_anything_runs() -> None:
     assert problem["field"] == "nodes[0].settings.params.start" and "parse" in problem["message"]
 
 
+def test_an_operator_given_the_wrong_number_of_arguments_is_refused_naming_the_field() -> None:
+    document = copy.deepcopy(VALID)
+    document["nodes"][1]["settings"]["ops"][0]["where"] = {"and": [True, {"==": [{"var": "carrier"}]}]}
+    [problem] = _problems(document)
+    assert (problem["field"], problem["message"]) == (
+        "nodes[1].settings.ops[0].where",
+        "'==' takes 2 argument(s), got 1",
+    )
+    document = copy.deepcopy(VALID)
+    document["edges"][2]["when"] = {"!": []}
+    [problem] = _problems(document)
+    assert (problem["field"], problem["message"]) == ("edges[2].when", "'!' takes 1 argument(s), got 0")
+
+
 def test_compute_column_mapping_is_checked_against_the_contract() -> None:
     document = copy.deepcopy(VALID)
     document["nodes"].append(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -167,6 +168,38 @@ def test_compiling_refuses_what_check_refuses() -> None:
         compile_expression({"__import__": ["os"]})
     with pytest.raises(ExpressionError, match="too large"):
         compile_expression({"+": [1] * 3000})
+
+
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        ({"in": [{"var": "qty"}, "DHL"]}, "in: 'in <string>' requires string as left operand, not int"),
+        ({"round": [{"var": "qty"}, "two"]}, "round: invalid literal for int()"),
+        ({"*": [{"var": "qty"}, 1e308, 10]}, "the result is not a finite number"),
+        ({"+": [{"var": "qty"}, "nan"]}, "expected a finite number, got 'nan'"),
+        ({"cat": [{"var": "carrier"}] * 300}, "the text would be longer than 500 characters"),
+    ],
+)
+def test_an_expression_the_data_cannot_satisfy_fails_the_node_naming_it(
+    expression: Any, message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("phi.definitions.expressions.MAX_TEXT_CHARS", 500)
+    answer = {"columns": ["carrier", "qty"], "rows": [["DHL", 1], ["UPS", 2]], "row_count": 2}
+    state, _ = run(workflow([{"op": "derive", "column": "c", "expr": expression}]), answer, MemoryTables())
+    assert state["failure"]["error"] == "Workflow.TableError"
+    assert state["failure"]["cause"].startswith("Node out: ") and message in state["failure"]["cause"]
+    with pytest.raises(ExpressionError, match=re.escape(message)):
+        evaluate(expression, {"carrier": "DHL", "qty": 1})
+
+
+def test_text_built_by_derived_columns_cannot_multiply_from_op_to_op(monkeypatch: pytest.MonkeyPatch) -> None:
+    # each derive repeats the previous column 200 times: 10, 2,000, 400,000 characters, then 80 MB
+    monkeypatch.setattr("phi.definitions.expressions.MAX_TEXT_CHARS", 100_000)
+    ops: list[dict[str, Any]] = [{"op": "derive", "column": "c0", "expr": {"cat": ["0123456789"]}}]
+    ops += [{"op": "derive", "column": f"c{n}", "expr": {"cat": [{"var": f"c{n - 1}"}] * 200}} for n in (1, 2, 3)]
+    with pytest.raises(ExpressionError, match=r"the text would be longer than 100,000 characters"):
+        apply_ops({"columns": ["a"], "rows": [[1]]}, ops, {})
+    assert len(apply_ops({"columns": ["a"], "rows": [[1]]}, ops[:2], {})["rows"][0][2]) == 2_000
 
 
 # --- the stored-table format ----------------------------------------------------------------------------------
