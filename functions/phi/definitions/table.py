@@ -140,9 +140,22 @@ def run_ops(
 ) -> tuple[list[str], Iterator[Row]]:
     """The output columns, and the output rows as a lazy iterator: nothing is read until it is consumed."""
     current: Iterable[Row] = rows
+    _distinct_columns(columns, "the input")
     for index, op in enumerate(ops):
-        columns, current = _one_op(columns, current, op, f"ops[{index}] ({op['op']})", right)
+        where = f"ops[{index}] ({op['op']})"
+        columns, current = _one_op(columns, current, op, where, right)
+        _distinct_columns(columns, where)
     return columns, iter(current)
+
+
+def _distinct_columns(columns: list[str], where: str) -> None:
+    """Rows are dicts by column name: two columns of one name would silently show one value under both."""
+    twice = sorted({c for c in columns if columns.count(c) > 1})
+    if twice:
+        raise TableError(
+            f"{where} has the column(s) {', '.join(map(repr, twice))} twice; rename one (in the query, with "
+            "select's rename, another aggregate name, or the join's right_prefix)"
+        )
 
 
 def _one_op(

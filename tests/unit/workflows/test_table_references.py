@@ -377,6 +377,27 @@ def test_the_join_refuses_an_output_multiplied_by_repeated_keys(how: str, monkey
     assert apply_ops(one_each, ops, {"r": one_each})["row_count"] == 400
 
 
+@pytest.mark.parametrize(
+    ("ops", "twice"),
+    [
+        ([{"op": "select", "columns": ["order_id", "carrier"], "rename": {"order_id": "carrier"}}], "'carrier'"),
+        ([{"op": "select", "columns": ["qty", "qty"]}], "'qty'"),
+        ([{"op": "group_by", "keys": ["carrier"], "aggs": {"carrier": {"fn": "count"}}}], "'carrier'"),
+        ([{"op": "join", "right": "r", "on": ["order_id"], "right_prefix": "q"}], "'qty'"),
+        (
+            [{"op": "derive", "column": "r_carrier", "expr": 1}, {"op": "join", "right": "r", "on": ["order_id"]}],
+            "'r_carrier'",
+        ),
+    ],
+)
+def test_two_columns_of_one_name_are_refused_not_silently_merged(ops: list[Any], twice: str) -> None:
+    right = {"columns": ["order_id", "carrier", "ty"], "rows": [["o1", "R", 1]]}
+    with pytest.raises(TableError, match=rf"\) has the column\(s\) {twice} twice; rename one"):
+        apply_ops({"columns": COLUMNS, "rows": shipments(5)}, ops, {"r": right})
+    with pytest.raises(TableError, match=r"^the input has the column\(s\) 'id' twice"):  # SELECT * over a join
+        apply_ops({"columns": ["id", "id"], "rows": [[1, 2]]}, [{"op": "limit", "n": 1}], {})
+
+
 def test_group_by_refuses_too_many_groups_distinct_values_or_list_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     table = {"columns": COLUMNS, "rows": shipments(500)}
     monkeypatch.setattr(table_module, "MAX_GROUPS", 100)
