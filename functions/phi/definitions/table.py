@@ -22,6 +22,7 @@ import gzip
 import heapq
 import itertools
 import json
+import math
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
@@ -231,10 +232,16 @@ def _group(rows: Iterable[Row], keys: list[str], aggs: dict[str, dict[str, Any]]
                 distinct += state[name].add(value, counted=column is None or value is not None)
             except TypeError:
                 raise TableError(f"{where}: {name}: column {column!r} holds a list or object") from None
+            except OverflowError:
+                raise TableError(f"{where}: {name}: column {column!r} holds a number too large to add") from None
         if distinct > MAX_DISTINCT_VALUES:
             raise TableError(f"{where}: count_distinct holds more than {MAX_DISTINCT_VALUES:,} distinct values")
     for key, state in groups.items():
-        yield {**dict(zip(keys, key, strict=True)), **{name: acc.result() for name, acc in state.items()}}
+        results = {name: acc.result() for name, acc in state.items()}
+        for name, value in results.items():
+            if isinstance(value, float) and not math.isfinite(value):  # JSON could hold no such result
+                raise TableError(f"{where}: {name}: the {aggs[name]['fn']} overflows (it is not a finite number)")
+        yield {**dict(zip(keys, key, strict=True)), **results}
 
 
 def _join(

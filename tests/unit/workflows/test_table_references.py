@@ -421,6 +421,20 @@ def test_group_by_refuses_too_many_groups_distinct_values_or_list_keys(monkeypat
         apply_ops(listed, [{"op": "join", "right": "r", "on": ["k"]}], {"r": listed})
 
 
+@pytest.mark.parametrize(
+    ("values", "fn", "message"),
+    [
+        ([1e308, 1e308], "sum", "n: the sum overflows"),
+        ([1e308, 1e308], "avg", "n: the avg overflows"),
+        ([10**400], "avg", "n: column 'v' holds a number too large to add"),
+    ],
+)
+def test_an_aggregate_that_overflows_fails_readably(values: list[Any], fn: str, message: str) -> None:
+    table = {"columns": ["v"], "rows": [[v] for v in values]}
+    with pytest.raises(TableError, match=rf"^ops\[0\] \(group_by\): {message}"):
+        apply_ops(table, [{"op": "group_by", "keys": [], "aggs": {"n": {"fn": fn, "column": "v"}}}], {})
+
+
 @pytest.mark.parametrize("descending", [False, True])
 def test_a_sort_over_spilled_runs_equals_one_in_memory_sort(descending: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(table_module, "SORT_RUN_ROWS", 7)
