@@ -189,7 +189,7 @@ def _compute(node: NodeSpec, state: DefinitionState, ports: Ports) -> Any:
         raise NodeFailed("Workflow.ContractError", f"Node {node.id}: {function.name}: " + "; ".join(problems))
     try:
         return function.run(datasets, _fill(s.get("args") or {}, state))
-    except (ValueError, KeyError) as exc:
+    except (ValueError, KeyError, ArithmeticError) as exc:  # ArithmeticError: a date at the calendar's end…
         raise NodeFailed("Workflow.ComputeError", f"Node {node.id}: {function.name}: {exc}") from exc
 
 
@@ -365,6 +365,10 @@ def _step(definition: WorkflowDefinition, node: NodeSpec) -> Any:  # a LangGraph
             return {"failure": {"error": "Workflow.TableError", "cause": f"Node {node.id}: {exc}"}}
         except templating.TemplateError as exc:
             return {"failure": {"error": "Workflow.TemplateError", "cause": f"Node {node.id}: {exc}"}}
+        if not _finite_json(result):
+            cause = f"Node {node.id}: its result holds a number that is not finite (NaN or Infinity), "
+            cause += "which JSON cannot hold"
+            return {"failure": {"error": "Workflow.ResultError", "cause": cause}}
         update: DefinitionState = {
             "results": {**(state.get("results") or {}), node.id: result},
             "ran": [*(state.get("ran") or []), node.id],
@@ -381,6 +385,17 @@ def _step(definition: WorkflowDefinition, node: NodeSpec) -> Any:  # a LangGraph
         return update
 
     return run
+
+
+def _finite_json(result: Any) -> bool:
+    """False when the result holds NaN or ±Infinity (from data, a function's arithmetic, a fetched document):
+    neither the task's output (a jsonb column) nor a downloaded result could hold it, so the task would fail
+    later, storing it, without saying which node made it."""
+    try:
+        json.dumps(result, allow_nan=False, default=str)
+    except ValueError:
+        return False
+    return True
 
 
 def _prepare(definition: WorkflowDefinition) -> Any:

@@ -263,6 +263,41 @@ def test_a_table_op_on_a_missing_column_fails_readably() -> None:
     assert "late" in state["failure"]["cause"] and "carrier" in state["failure"]["cause"]
 
 
+def _describe_workflow(args: dict[str, Any], function: str = "stats.describe") -> dict[str, Any]:
+    settings: dict[str, Any] = {"function": function, "args": args}
+    if function == "stats.describe":
+        settings["inputs"] = {"table": "data"}
+    return {
+        "key": "stats",
+        "name": "Stats",
+        "nodes": [
+            {"id": "data", "kind": "local_tool", "settings": {"tool": "db.query", "sql": "SELECT v FROM t"}},
+            {"id": "stats", "kind": "compute", "settings": settings},
+        ],
+        "edges": [["data", "stats"]],
+        "output": "stats",
+    }
+
+
+@pytest.mark.parametrize(("values", "node"), [([1e308, 1e308], "stats"), ([float("nan")], "data")])
+def test_a_result_json_cannot_hold_fails_the_node_that_made_it(values: list[float], node: str) -> None:
+    # stats.describe's sum overflows, or a tool's answer holds a NaN (as a fetched document may): the task's
+    # output is a jsonb column, so the task would fail storing it, later, without naming the node
+    table = {"columns": ["v"], "rows": [[v] for v in values]}
+    state, _ = _run(_describe_workflow({}), _answer_with(table))
+    assert state["failure"] == {
+        "error": "Workflow.ResultError",
+        "cause": f"Node {node}: its result holds a number that is not finite (NaN or Infinity), which JSON cannot hold",
+    }
+
+
+def test_a_compute_function_past_the_calendars_end_fails_the_node_readably() -> None:
+    table = {"columns": ["v"], "rows": [[1]]}
+    state, _ = _run(_describe_workflow({"date": "9999-12-31"}, "time.report_day"), _answer_with(table))
+    assert state["failure"]["error"] == "Workflow.ComputeError"
+    assert state["failure"]["cause"].startswith("Node stats: time.report_day: date value out of range")
+
+
 def test_relative_dates_resolve_in_the_schedules_time_zone() -> None:
     workflow = {**_late_workflow(), "schedule": {"cron": "0 7 * * *", "timezone": "Pacific/Auckland"}}
     # FixedClock is 2026-11-21 07:00 UTC = 2026-11-21 20:00 in Auckland → yesterday is 2026-11-20
