@@ -71,12 +71,20 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 80 else f"{text[:80]}…"
 
 
+def _text(value: Any) -> str:
+    """A plain value as text. A list or object is refused: its text would be built whole before anything could
+    measure it, and derived columns can nest lists of lists that share their items (small in memory, not as text)."""
+    if isinstance(value, list | tuple | dict):
+        raise ExpressionError(f"takes plain values (text, numbers), not a {type(value).__name__}")
+    return "" if value is None else str(value)
+
+
 def _cat(values: list[Any]) -> str:
     """The texts joined, refused before the joined text is built when it would be over MAX_TEXT_CHARS."""
     texts: list[str] = []
     length = 0
     for value in values:
-        text = "" if value is None else str(value)
+        text = _text(value)
         length += len(text)
         if length > MAX_TEXT_CHARS:
             raise ExpressionError(f"the text would be longer than {MAX_TEXT_CHARS:,} characters")
@@ -124,8 +132,8 @@ _OPERATORS: dict[str, Callable[[list[Any]], Any]] = {
     "round": lambda a: _finite(round(_number(a[0]), int(a[1]) if len(a) > 1 else 0)),
     "in": lambda a: a[0] in a[1] if isinstance(a[1], list | str) else False,
     "cat": _cat,
-    "lower": lambda a: str(a[0]).lower(),
-    "upper": lambda a: str(a[0]).upper(),
+    "lower": lambda a: _text(a[0]).lower(),
+    "upper": lambda a: _text(a[0]).upper(),
 }
 # (least, most) arguments; an operator not named here takes any number. "var" takes a path and a default.
 ARITY: dict[str, tuple[int, int]] = {

@@ -27,7 +27,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
-from phi.definitions.expressions import compile_expression
+from phi.definitions.expressions import MAX_TEXT_CHARS, compile_expression
 
 MAX_ROWS = 200_000  # an inline result (apply_ops), and what a compute node reads from a stored table
 MAX_GROUPS = 100_000
@@ -173,7 +173,7 @@ def _one_op(
         return columns, (row for row in rows if holds(row))
     if name == "derive":
         column, value_of = op["column"], compile_expression(op["expr"])
-        derived = ({**row, column: value_of(row)} for row in rows)
+        derived = _derived(rows, column, value_of, where)
         return ([*columns, column] if column not in columns else columns), derived
     if name == "limit":
         return columns, itertools.islice(rows, int(op["n"]))
@@ -205,6 +205,40 @@ def _one_op(
         joined = _join(rows, right_rows, on, renamed, op.get("how", "inner"), where)
         return [*columns, *renamed.values()], joined
     raise TableError(f"{where}: unknown operation")  # the schema admits no other operation
+
+
+def _derived(rows: Iterable[Row], column: str, value_of: Callable[[Row], Any], where: str) -> Iterator[Row]:
+    """Each row with its derived value. A list or object value is measured (its items may be lists the previous
+    ops built, shared rather than copied: a list of 900 lists of 900 texts is small in memory, 8 MB as JSON, and
+    one more such op makes it 7 GB), up to MAX_TEXT_CHARS; text is bounded by the expressions themselves."""
+    for row in rows:
+        value = value_of(row)
+        if isinstance(value, list | dict) and _json_size_over(value, MAX_TEXT_CHARS):
+            raise TableError(
+                f"{where}: the value of {column!r} is larger than {MAX_TEXT_CHARS:,} characters as JSON; "
+                "derive plain values"
+            )
+        yield {**row, column: value}
+
+
+def _json_size_over(value: Any, limit: int) -> bool:
+    """Whether value's JSON is longer than `limit` characters (about: text by its length, other scalars as 8),
+    walking at most `limit` items of it."""
+    size, pending = 0, [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            size += 2 + len(item)
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list | tuple):
+            size += 2 + len(item)
+            pending.extend(item)
+        else:
+            size += len(item) + 2 if isinstance(item, str) else 8
+        if size > limit:
+            return True
+    return False
 
 
 def _lazy(make: Callable[[], Iterator[Row]]) -> Iterator[Row]:

@@ -202,6 +202,19 @@ def test_text_built_by_derived_columns_cannot_multiply_from_op_to_op(monkeypatch
     assert len(apply_ops({"columns": ["a"], "rows": [[1]]}, ops[:2], {})["rows"][0][2]) == 2_000
 
 
+def test_derived_lists_of_lists_cannot_multiply_as_text_or_json() -> None:
+    # lists share their items: 900 lists of 900 texts are small in memory, 8 MB as JSON; once more, 7 GB
+    ops: list[dict[str, Any]] = [{"op": "derive", "column": "c0", "expr": {"cat": ["0123456789"]}}]
+    ops += [{"op": "derive", "column": f"c{n}", "expr": [{"var": f"c{n - 1}"}] * 900} for n in (1, 2)]
+    with pytest.raises(TableError, match=r"ops\[2\] \(derive\): the value of 'c2' is larger than 100,000 characters"):
+        apply_ops({"columns": ["a"], "rows": [[1]]}, ops, {})
+    for text_op in ("cat", "upper", "lower"):
+        catted = [*ops[:2], {"op": "derive", "column": "t", "expr": {text_op: [{"var": "c1"}]}}]
+        with pytest.raises(ExpressionError, match=r"takes plain values \(text, numbers\), not a list"):
+            apply_ops({"columns": ["a"], "rows": [[1]]}, catted, {})
+    assert len(apply_ops({"columns": ["a"], "rows": [[1]]}, ops[:2], {})["rows"][0][2]) == 900
+
+
 # --- the stored-table format ----------------------------------------------------------------------------------
 
 
