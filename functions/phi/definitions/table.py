@@ -35,6 +35,10 @@ MAX_DISTINCT_VALUES = 1_000_000
 MAX_JOIN_RIGHT_ROWS = 200_000
 MAX_JOIN_OUTPUT_ROWS = 5_000_000  # as many as a stored table holds (PHI_MAX_TOOL_RESULT_ROWS)
 SORT_RUN_ROWS = 100_000
+# Text the derive ops of one table node may build in all. One derived value is at most MAX_TEXT_CHARS, but the ops
+# that hold rows (sort's in-memory run, top_k's heap, a join's right side) count rows, not bytes: 100,000 rows of
+# one 100,000-character derived column would be 10 GB in a sort's run. Think has 1 GB.
+MAX_DERIVED_CHARS = 200_000_000
 MAX_SORT_ROWS = 5_000_000
 
 Row = dict[str, Any]
@@ -142,9 +146,10 @@ def run_ops(
     """The output columns, and the output rows as a lazy iterator: nothing is read until it is consumed."""
     current: Iterable[Row] = rows
     _distinct_columns(columns, "the input")
+    derived_chars = _Budget(MAX_DERIVED_CHARS)
     for index, op in enumerate(ops):
         where = f"ops[{index}] ({op['op']})"
-        columns, current = _one_op(columns, current, op, where, right)
+        columns, current = _one_op(columns, current, op, where, right, derived_chars)
         _distinct_columns(columns, where)
     return columns, iter(current)
 
@@ -159,8 +164,28 @@ def _distinct_columns(columns: list[str], where: str) -> None:
         )
 
 
+class _Budget:
+    """What the derive ops of one pipeline have built so far, against their common limit."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit, self.spent = limit, 0
+
+    def spend(self, amount: int, where: str) -> None:
+        self.spent += amount
+        if self.spent > self.limit:
+            raise TableError(
+                f"{where}: the derived columns hold more than {self.limit:,} characters of text in all; "
+                "derive shorter values, or filter and aggregate before deriving"
+            )
+
+
 def _one_op(
-    columns: list[str], rows: Iterable[Row], op: dict[str, Any], where: str, right: RightTables
+    columns: list[str],
+    rows: Iterable[Row],
+    op: dict[str, Any],
+    where: str,
+    right: RightTables,
+    derived_chars: _Budget,
 ) -> tuple[list[str], Iterable[Row]]:
     name = op["op"]
     if name == "select":
@@ -173,7 +198,7 @@ def _one_op(
         return columns, (row for row in rows if holds(row))
     if name == "derive":
         column, value_of = op["column"], compile_expression(op["expr"])
-        derived = _derived(rows, column, value_of, where)
+        derived = _derived(rows, column, value_of, where, derived_chars)
         return ([*columns, column] if column not in columns else columns), derived
     if name == "limit":
         return columns, itertools.islice(rows, int(op["n"]))
@@ -207,25 +232,33 @@ def _one_op(
     raise TableError(f"{where}: unknown operation")  # the schema admits no other operation
 
 
-def _derived(rows: Iterable[Row], column: str, value_of: Callable[[Row], Any], where: str) -> Iterator[Row]:
-    """Each row with its derived value. A list or object value is measured (its items may be lists the previous
-    ops built, shared rather than copied: a list of 900 lists of 900 texts is small in memory, 8 MB as JSON, and
-    one more such op makes it 7 GB), up to MAX_TEXT_CHARS; text is bounded by the expressions themselves."""
+def _derived(
+    rows: Iterable[Row], column: str, value_of: Callable[[Row], Any], where: str, derived_chars: _Budget
+) -> Iterator[Row]:
+    """Each row with its derived value, its size spent from the pipeline's budget. A list or object value is
+    measured (its items may be lists the previous ops built, shared rather than copied: a list of 900 lists of 900
+    texts is small in memory, 8 MB as JSON, and one more such op makes it 7 GB) and refused over MAX_TEXT_CHARS;
+    text is bounded by the expressions themselves."""
     for row in rows:
         value = value_of(row)
-        if isinstance(value, list | dict) and _json_size_over(value, MAX_TEXT_CHARS):
-            raise TableError(
-                f"{where}: the value of {column!r} is larger than {MAX_TEXT_CHARS:,} characters as JSON; "
-                "derive plain values"
-            )
+        if isinstance(value, str):
+            derived_chars.spend(len(value), where)
+        elif isinstance(value, list | dict):
+            size = _json_size(value, MAX_TEXT_CHARS)
+            if size > MAX_TEXT_CHARS:
+                raise TableError(
+                    f"{where}: the value of {column!r} is larger than {MAX_TEXT_CHARS:,} characters as JSON; "
+                    "derive plain values"
+                )
+            derived_chars.spend(size, where)
         yield {**row, column: value}
 
 
-def _json_size_over(value: Any, limit: int) -> bool:
-    """Whether value's JSON is longer than `limit` characters (about: text by its length, other scalars as 8),
-    walking at most `limit` items of it."""
+def _json_size(value: Any, limit: int) -> int:
+    """About the length of value's JSON (text by its length, other scalars as 8), or more than `limit` once it
+    is over: at most `limit` items of it are walked."""
     size, pending = 0, [value]
-    while pending:
+    while pending and size <= limit:
         item = pending.pop()
         if isinstance(item, dict):
             size += 2 + len(item)
@@ -236,9 +269,7 @@ def _json_size_over(value: Any, limit: int) -> bool:
             pending.extend(item)
         else:
             size += len(item) + 2 if isinstance(item, str) else 8
-        if size > limit:
-            return True
-    return False
+    return size
 
 
 def _lazy(make: Callable[[], Iterator[Row]]) -> Iterator[Row]:

@@ -202,6 +202,20 @@ def test_text_built_by_derived_columns_cannot_multiply_from_op_to_op(monkeypatch
     assert len(apply_ops({"columns": ["a"], "rows": [[1]]}, ops[:2], {})["rows"][0][2]) == 2_000
 
 
+def test_the_text_all_derive_ops_of_a_node_build_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a sort holds up to 100,000 rows whatever their size: 100,000-character derived values would make it 10 GB
+    monkeypatch.setattr(table_module, "MAX_DERIVED_CHARS", 50_000, raising=False)
+    table = {"columns": ["i", "pad"], "rows": [[i, "x" * 100] for i in range(60)]}
+    ops: list[dict[str, Any]] = [
+        {"op": "derive", "column": "t", "expr": {"cat": [{"var": "pad"}] * 5}},
+        {"op": "derive", "column": "u", "expr": {"upper": {"var": "t"}}},
+        {"op": "sort", "by": ["i"], "descending": True},
+    ]
+    assert apply_ops({**table, "rows": table["rows"][:40]}, ops, {})["row_count"] == 40  # 40 rows of 1,000 characters
+    with pytest.raises(TableError, match=r"^ops\[0\] \(derive\): the derived columns hold more than 50,000 char"):
+        apply_ops(table, ops, {})
+
+
 def test_derived_lists_of_lists_cannot_multiply_as_text_or_json() -> None:
     # lists share their items: 900 lists of 900 texts are small in memory, 8 MB as JSON; once more, 7 GB
     ops: list[dict[str, Any]] = [{"op": "derive", "column": "c0", "expr": {"cat": ["0123456789"]}}]
