@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from phi.definitions import expressions, templating
 from phi.definitions.functions import COMPUTE, check_contract
-from phi.definitions.nesting import TooLarge, joined, measure
+from phi.definitions.nesting import NotFinite, TooLarge, joined, measure
 from phi.definitions.node_kinds import EXPRESSION, KINDS, NODE_ID, NODE_ID_PATTERN
 from phi.errors import InvalidDefinition
 
@@ -418,9 +418,12 @@ def cron_problem(cron: str) -> str | None:
 def nesting_problems(value: Any, where: str = "") -> list[Problem]:
     """Nested JSON from a user or a model that nests deeper than nesting.MAX_JSON_DEPTH levels or is larger than
     a definition may be, found by a walk that does not recurse: copy.deepcopy, json, jsonschema and jsonpatch
-    all do, and fail with a RecursionError a few hundred levels down."""
+    all do, and fail with a RecursionError a few hundred levels down. Also a NaN or Infinity (`1e999`), which
+    would be stored as null: `{">": [x, Infinity]}` would silently become `{">": [x, null]}`, never true."""
     try:
-        measure(value, MAX_DOCUMENT_BYTES)
+        measure(value, MAX_DOCUMENT_BYTES, finite=True)
+    except NotFinite as exc:
+        return [Problem(field=joined(where, exc.where) or "(document)", message=str(exc))]
     except TooLarge as exc:
         if exc.too_deep:
             return [Problem(field=joined(where, exc.where) or "(document)", message=str(exc))]

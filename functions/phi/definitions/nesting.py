@@ -9,6 +9,7 @@ limit, whatever the value."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any
@@ -28,6 +29,15 @@ class TooLarge(ValueError):
     def __init__(self, message: str, where: str, *, too_deep: bool) -> None:
         super().__init__(message)
         self.where, self.too_deep = where, too_deep
+
+
+class NotFinite(ValueError):
+    """NaN or ±Infinity, which Python's JSON parser reads but JSON (and a jsonb column) cannot hold: stored, it
+    would become null and change what the value means. `where` is the path to it."""
+
+    def __init__(self, where: str) -> None:
+        super().__init__("NaN and Infinity are not JSON numbers; give a finite number")
+        self.where = where
 
 
 def number_chars(value: int | float | Decimal) -> int:
@@ -70,11 +80,13 @@ def measure(
     max_depth: int | None = MAX_JSON_DEPTH,
     expand: Callable[[Any], Any] | None = None,
     indent: int = 0,
+    finite: bool = False,
 ) -> int:
     """About how many characters `value` prints as in JSON (strings, numbers, mappings, lists, tuples, sets;
     `expand` may map another object to what it holds), each item on a line of its own indented by `indent`
     spaces per level when `indent` is given. Raises TooLarge naming the place when the value nests
-    deeper than `max_depth` containers or prints longer than `max_chars`."""
+    deeper than `max_depth` containers or prints longer than `max_chars`; with `finite`, NotFinite naming the
+    place of a NaN or an Infinity."""
     size = 0
 
     def grow(chars: int, link: tuple[Any, Any] | None) -> None:
@@ -99,6 +111,8 @@ def measure(
             grow(len(item) + 2, here)
             continue
         if item is None or isinstance(item, int | float | Decimal):
+            if finite and isinstance(item, float | Decimal) and not math.isfinite(item):
+                raise NotFinite(_path(here))
             grow(number_chars(item) if item is not None else 4, here)
             continue
         if expand is not None and not isinstance(item, Mapping | list | tuple | set | frozenset):

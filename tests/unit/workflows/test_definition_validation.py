@@ -142,6 +142,18 @@ def test_an_operator_given_the_wrong_number_of_arguments_is_refused_naming_the_f
     assert (problem["field"], problem["message"]) == ("edges[2].when", "'!' takes 1 argument(s), got 0")
 
 
+@pytest.mark.parametrize("number", [float("inf"), float("-inf"), float("nan")])
+def test_nan_or_infinity_is_refused_naming_the_place_not_stored_as_null(number: float) -> None:
+    # Python's JSON parser reads NaN, Infinity and 1e999; stored as jsonb they would become null
+    document = copy.deepcopy(VALID)
+    document["nodes"][2]["settings"]["expression"] = {">": [{"var": "late.row_count"}, number]}
+    [problem] = _problems(document)
+    assert problem["field"] == "nodes[2].settings.expression.>[1]"
+    assert problem["message"] == "NaN and Infinity are not JSON numbers; give a finite number"
+    with pytest.raises(InvalidDefinition, match=r"Invalid input: top: NaN and Infinity are not JSON numbers"):
+        validate_inputs(validate_definition(VALID), {"top": number})
+
+
 def test_compute_column_mapping_is_checked_against_the_contract() -> None:
     document = copy.deepcopy(VALID)
     document["nodes"].append(
