@@ -7,6 +7,7 @@ import base64
 import json
 import os
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -126,3 +127,19 @@ def test_the_login_limiter_counts_api_gateways_source_ip_on_aws(api_url: str) ->
     assert statuses[:5] == [401] * 5 and set(statuses[5:]) == {429}, statuses
     # The count is per source address: another address may still log in
     assert send_from("198.18.0.11")(email, "the-right-password", "198.18.0.10") == 200
+
+
+def test_wrong_passwords_sent_at_once_get_no_more_checks_than_the_limit(api_url: str) -> None:
+    # Given an account, and a client that sends 24 wrong passwords for it at the same time
+    email = unique_email("burst")
+    ApiSession(api_url).sign_up(email, "the-right-password")
+
+    def attempt(number: int) -> int:
+        body = {"email": email, "password": f"wrong-{number}"}
+        return ApiSession(api_url).request("POST", "/auth/login", json=body).status_code
+
+    with ThreadPoolExecutor(max_workers=24) as pool:
+        statuses = list(pool.map(attempt, range(24)))
+
+    # Then only the limit's 5 had their password checked; the rest were refused without a check
+    assert sorted(statuses) == [401] * 5 + [429] * 19, statuses
