@@ -55,12 +55,9 @@ def lock_login_attempts(conn: DbConnection, email: str, client_ip: str) -> None:
 
 
 def record_login_failure(conn: DbConnection, email: str, client_ip: str, window_seconds: int) -> None:
-    """Records a failure and prunes this pair's failures that have left the window, so the table stays small."""
-    conn.execute(
-        """DELETE FROM login_attempts WHERE lower(email) = lower(%s) AND client_ip = %s
-             AND attempted_at < now() - make_interval(secs => %s)""",
-        (email, client_ip, window_seconds),
-    )
+    """Records a failure and removes every failure that has left the window (any email's and address's: a
+    client trying many emails leaves failures for pairs that are never tried again), so the table stays small."""
+    conn.execute("DELETE FROM login_attempts WHERE attempted_at < now() - make_interval(secs => %s)", (window_seconds,))
     conn.execute(
         "INSERT INTO login_attempts (email, client_ip, succeeded) VALUES (lower(%s), %s, false)",
         (email, client_ip),
