@@ -32,6 +32,7 @@ def retry_after_seconds(oldest_failure: datetime, now: datetime) -> int:
 def authenticate(email: str, password: str, client_ip: str) -> User:
     # Its own transaction (a failure is committed even though the request fails), under the API's statement limit.
     with api_transaction() as conn:
+        users_repo.lock_login_attempts(conn, email, client_ip)  # count, check and record as one step
         failures, oldest = users_repo.recent_login_failures(conn, email, client_ip, WINDOW_SECONDS)
         if failures >= MAX_FAILURES and oldest is not None:
             wait = retry_after_seconds(oldest, datetime.now(UTC))

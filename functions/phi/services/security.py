@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import secrets
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -84,6 +86,15 @@ def ensure_session_live(user: User, token: str) -> None:
     """Refuses a token issued before the user logged out (everywhere: the API and the console)."""
     if user.sessions_ended_at is not None and read_access_token(token).issued_at < user.sessions_ended_at:
         raise Unauthorized("This session was logged out; log in again.")
+
+
+def session_csrf_token(session_token: str) -> str:
+    """The console's CSRF token for a session: a MAC of its access token under the signing secret. It changes
+    with every log-in, and only the server can pair a token with a session, so a CSRF cookie written into the
+    browser by someone else (a sibling domain, a plain-HTTP answer) does not make that someone's form valid."""
+    message = b"console-csrf\x00" + session_token.encode()
+    digest = hmac.new(_jwt_secret().encode(), message, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 def new_agent_key() -> tuple[str, str, str]:

@@ -7,6 +7,7 @@ import base64
 import json
 import os
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -126,3 +127,41 @@ def test_the_login_limiter_counts_api_gateways_source_ip_on_aws(api_url: str) ->
     assert statuses[:5] == [401] * 5 and set(statuses[5:]) == {429}, statuses
     # The count is per source address: another address may still log in
     assert send_from("198.18.0.11")(email, "the-right-password", "198.18.0.10") == 200
+
+
+def test_wrong_passwords_sent_at_once_get_no_more_checks_than_the_limit(api_url: str) -> None:
+    # Given an account, and a client that sends 24 wrong passwords for it at the same time
+    email = unique_email("burst")
+    ApiSession(api_url).sign_up(email, "the-right-password")
+
+    def attempt(number: int) -> int:
+        body = {"email": email, "password": f"wrong-{number}"}
+        return ApiSession(api_url).request("POST", "/auth/login", json=body).status_code
+
+    with ThreadPoolExecutor(max_workers=24) as pool:
+        statuses = list(pool.map(attempt, range(24)))
+
+    # Then only the limit's 5 had their password checked; the rest were refused without a check
+    assert sorted(statuses) == [401] * 5 + [429] * 19, statuses
+
+
+def test_a_failed_log_in_removes_expired_failures_of_other_emails_and_addresses(api_url: str) -> None:
+    from phi.db.connection import transaction
+
+    # Given a failure from 16 minutes ago for an email and address that are never tried again
+    abandoned = unique_email("abandoned")
+    with transaction() as conn:
+        conn.execute(
+            """INSERT INTO login_attempts (email, client_ip, succeeded, attempted_at)
+               VALUES (%s, '198.51.100.250', false, now() - interval '16 minutes')""",
+            (abandoned,),
+        )
+
+    # When another email fails to log in
+    failed = ApiSession(api_url).request("POST", "/auth/login", json={"email": unique_email("other"), "password": "x"})
+
+    # Then the expired failure is gone: the table does not grow with every email ever tried
+    assert failed.status_code == 401
+    with transaction() as conn:
+        left = conn.execute("SELECT count(*) AS n FROM login_attempts WHERE email = %s", (abandoned,)).fetchone()
+    assert left is not None and left["n"] == 0

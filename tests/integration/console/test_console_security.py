@@ -52,3 +52,29 @@ def test_log_in_goes_next_only_to_a_console_page(api_url: str) -> None:
         resolved = httpx.URL(api_url).join(response.headers["location"])
         assert (resolved.host, resolved.path) == (httpx.URL(api_url).host, lands_on), next_path
         assert console.client.get(resolved).status_code == 200, next_path
+
+
+def test_a_csrf_token_is_bound_to_its_session(api_url: str) -> None:
+    # Given a signed-in browser
+    console = ConsoleSession(api_url)
+    email = console.sign_up()
+    session = console.client.cookies["phi_console_session"]
+
+    # When someone who can write cookies into it (a sibling domain, a plain-HTTP answer) plants a CSRF cookie of
+    # their own and posts a form with the same value
+    planted = "planted-csrf-token-" + uuid.uuid4().hex
+    forged = httpx.post(
+        f"{api_url}/console/orgs",
+        data={"name": "Made by a forged form", "csrf_token": planted},
+        cookies={"phi_console_session": session, "phi_console_csrf": planted},
+    )
+    # Then the form is refused: the pair matches, but not the session
+    assert forged.status_code == 403, forged.headers.get("location")
+
+    # And a new log-in gets a new token: the previous session's no longer passes
+    previous_token = console.csrf()
+    assert console.post("/console/logout").status_code == 303
+    assert console.log_in(email, PASSWORD).status_code == 303
+    stale = console.client.post("/console/orgs", data={"name": "Stale token", "csrf_token": previous_token})
+    assert stale.status_code == 403
+    assert console.post("/console/orgs", {"name": "Fresh token"}).status_code == 303

@@ -2,8 +2,10 @@
 
 The session is the API's own access token (the same JWT, the same expiry) kept in an HttpOnly, SameSite=Lax
 cookie scoped to the console's path, so page scripts never see it and other sites' pages never send it on a
-POST. Every state-changing request carries a CSRF token (double submit): the value of a second cookie, repeated
-in the form's hidden `csrf_token` field or, for htmx requests, in the `X-CSRF-Token` header."""
+POST. Every state-changing request carries a CSRF token in the form's hidden `csrf_token` field or, for htmx
+requests, in the `X-CSRF-Token` header. With a session the token is bound to it (a MAC of the session's access
+token, `session_csrf_token`), so a CSRF cookie planted by someone else proves nothing; before log-in (the log-in
+and sign-up forms) it is a double submit of a random second cookie."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from phi.db import users as users_repo
 from phi.db.connection import DbConnection, api_transaction
 from phi.domain.models import User
 from phi.errors import Forbidden, Unauthorized
-from phi.services.security import ensure_session_live, user_id_from_token
+from phi.services.security import ensure_session_live, session_csrf_token, user_id_from_token
 
 SESSION_COOKIE = "phi_console_session"
 CSRF_COOKIE = "phi_console_csrf"
@@ -37,11 +39,21 @@ def _secure(request: Request) -> bool:
     return request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
 
 
-def csrf_token(request: Request) -> str:
-    """The CSRF token of this browser: the cookie's, or a new one (set on the response by `render`)."""
+def _expected_csrf(request: Request) -> str | None:
+    """The token a form of this browser must carry: its session's, or without a session the CSRF cookie's."""
+    session = request.cookies.get(SESSION_COOKIE)
+    if session:
+        return session_csrf_token(session)
     existing = request.cookies.get(CSRF_COOKIE)
-    if existing and 20 <= len(existing) <= 100:
-        return existing
+    return existing if existing and 20 <= len(existing) <= 100 else None
+
+
+def csrf_token(request: Request) -> str:
+    """The CSRF token for this browser's forms: the expected one, or a new random one for the CSRF cookie (set on
+    the response by `render`) when the browser has neither a session nor that cookie yet."""
+    expected = _expected_csrf(request)
+    if expected:
+        return expected
     token = getattr(request.state, "new_csrf_token", None)
     if token is None:
         token = secrets.token_urlsafe(32)
@@ -65,8 +77,8 @@ def remember_csrf(request: Request, response: Response) -> None:
 
 
 async def check_csrf(request: Request) -> None:
-    """Refuses a state-changing request whose CSRF token is missing or differs from the cookie's."""
-    expected = request.cookies.get(CSRF_COOKIE) or ""
+    """Refuses a state-changing request whose CSRF token is missing or differs from the expected one."""
+    expected = _expected_csrf(request) or ""
     sent = request.headers.get(CSRF_HEADER)
     if sent is None:
         content_type = request.headers.get("content-type", "")
