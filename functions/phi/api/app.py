@@ -39,11 +39,6 @@ def create_app() -> FastAPI:
             allow_methods=list(names.CORS_ALLOW_METHODS),
             allow_headers=list(names.CORS_ALLOW_HEADERS),
         )
-
-    @app.get("/health", tags=["health"])
-    def health() -> dict[str, str]:
-        return {"status": "ok"}
-
     return app
 
 

@@ -178,9 +178,9 @@ def test_a_cold_app_imports_only_the_routers_its_requests_reach() -> None:
         """
     )
     assert found["seen"]["built"] == []
-    assert found["seen"]["health"] == []
-    assert found["seen"]["orgs"] == ["orgs"]
-    assert found["seen"]["keys"] == ["agents", "orgs"]
+    assert found["seen"]["health"] == ["health"]
+    assert found["seen"]["orgs"] == ["health", "orgs"]
+    assert found["seen"]["keys"] == ["agents", "health", "orgs"]
     assert found["seen"]["openapi"] == sorted(ROUTER_PATHS)
     assert found["seen"]["console"] is False  # the document does not describe the console
     assert found["documented"] == len(full_app().openapi()["paths"])
