@@ -74,6 +74,14 @@ TABLE_OPS: dict[str, dict[str, Any]] = {
                         "fn": {"enum": ["count", "count_distinct", "sum", "min", "max", "avg"]},
                         "column": {"type": "string"},
                     },
+                    # Only count counts rows; every other aggregate reads a column (without one it was always null).
+                    **{
+                        "if": {
+                            "properties": {"fn": {"enum": ["count_distinct", "sum", "min", "max", "avg"]}},
+                            "required": ["fn"],
+                        },
+                        "then": {"required": ["column"]},
+                    },
                 ),
             },
         },

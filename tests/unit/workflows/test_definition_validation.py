@@ -281,3 +281,16 @@ def test_a_cron_that_never_fires_is_refused_at_schedule_cron_and_a_rare_one_is_n
     ]  # fmt: skip
     for rare in ("0 0 29 2 *", "0 0 31 * *", "0 0 L 2 *"):
         assert validate_definition(_scheduled(rare)).schedule is not None
+
+
+@pytest.mark.parametrize("fn", ["count_distinct", "sum", "min", "max", "avg"])
+def test_an_aggregate_other_than_count_needs_its_column(fn: str) -> None:
+    # Without a column such an aggregate read nothing: always null (or 0 for count_distinct), never an error.
+    document = copy.deepcopy(VALID)
+    document["nodes"][1]["settings"]["ops"][1]["aggs"] = {"late": {"fn": fn}}
+    [problem] = _problems(document)
+    assert problem["field"].startswith("nodes[1].settings.ops[1]"), problem
+    assert "column" in problem["message"], problem
+    for aggs in ({"late": {"fn": fn, "column": "carrier"}}, {"late": {"fn": "count"}}):  # count counts rows
+        document["nodes"][1]["settings"]["ops"][1]["aggs"] = aggs
+        validate_definition(document)
