@@ -12,6 +12,14 @@ import httpcore
 import httpx
 
 
+def _time_left(deadline: float, asked: float | None, expired: type[Exception]) -> float:
+    """What one socket operation may wait: the time asked for, at most the time left until the deadline."""
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise expired("the exchange's deadline passed")
+    return remaining if asked is None else min(asked, remaining)
+
+
 class DeadlineStream(httpcore.NetworkStream):
     """A connection whose every read and write may wait only until the exchange's deadline. httpx's timeouts
     apply to each socket operation afresh, so a server that trickles its status line and headers a byte at a
@@ -21,10 +29,7 @@ class DeadlineStream(httpcore.NetworkStream):
         self._inner, self._deadline = inner, deadline
 
     def _timeout(self, asked: float | None, expired: type[Exception]) -> float:
-        remaining = self._deadline - time.monotonic()
-        if remaining <= 0:
-            raise expired("the exchange's deadline passed")
-        return remaining if asked is None else min(asked, remaining)
+        return _time_left(self._deadline, asked, expired)
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         return self._inner.read(max_bytes, self._timeout(timeout, httpcore.ReadTimeout))
@@ -57,10 +62,7 @@ class DeadlineBackend(httpcore.NetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.NetworkStream:
-        remaining = self._deadline - time.monotonic()
-        if remaining <= 0:
-            raise httpcore.ConnectTimeout("the exchange's deadline passed")
-        limit = remaining if timeout is None else min(timeout, remaining)
+        limit = _time_left(self._deadline, timeout, httpcore.ConnectTimeout)
         stream = self._inner.connect_tcp(host, port, limit, local_address, socket_options)
         return DeadlineStream(stream, self._deadline)
 

@@ -117,20 +117,19 @@ class RouteGroups:
         self._rank: dict[int, int] = {}  # id(route) -> its group's place in ROUTER_PATHS
         self._framework_routes = {id(route) for route in app.router.routes}  # OpenAPI and docs pages: first
 
-    def install_for(self, path: str) -> None:
-        wanted = self.groups_serving(path) - self.installed
-        if wanted:
-            self._install(wanted)
-
     def install_routers(self) -> None:
-        wanted = set(ROUTER_PATHS) - self.installed
-        if wanted:
-            self._install(wanted)
+        self._install_missing(set(ROUTER_PATHS))
 
     def install_all(self) -> None:
-        wanted = {*ROUTER_PATHS, CONSOLE} - self.installed
-        if wanted:
-            self._install(wanted)
+        self._install_missing({*ROUTER_PATHS, CONSOLE})
+
+    def install_for(self, path: str) -> None:
+        if len(self.installed) <= len(ROUTER_PATHS):  # once all are in, a request's path is matched only by the router
+            self._install_missing(self.groups_serving(path))
+
+    def _install_missing(self, groups: set[str]) -> None:
+        if groups - self.installed:  # the common case, checked without the lock: everything is installed
+            self._install(groups)
 
     def groups_serving(self, path: str) -> set[str]:
         if is_console_url_path(path):
