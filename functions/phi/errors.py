@@ -36,6 +36,12 @@ class Forbidden(PhiError):
     code = "forbidden"
 
 
+class WrongPassword(Forbidden):
+    """A signed-in caller's proof of their current password failed."""
+
+    code = "wrong_password"
+
+
 class Conflict(PhiError):
     code = "conflict"
 

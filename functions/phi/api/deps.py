@@ -57,7 +57,10 @@ def token_user_id(token: BearerToken) -> UUID:
     return user_id_from_token(token)
 
 
-def current_user(user_id: Annotated[UUID, Depends(token_user_id)], token: BearerToken, conn: Conn) -> User:
+TokenUserId = Annotated[UUID, Depends(token_user_id)]
+
+
+def current_user(user_id: TokenUserId, token: BearerToken, conn: Conn) -> User:
     user = users_repo.get_user(conn, user_id)
     if user is None:
         raise Unauthorized("The access token is not valid.")

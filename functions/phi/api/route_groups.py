@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 # Each module of phi.api.routers with the paths its routes serve, in the order the app declares them.
 ROUTER_PATHS: Final[dict[str, tuple[str, ...]]] = {
-    "auth": ("/auth/signup", "/auth/login", "/auth/logout", "/me"),
+    "auth": ("/auth/signup", "/auth/login", "/auth/logout", "/auth/password", "/me"),
     "orgs": ("/orgs", "/orgs/{org_id}"),
     "agents": (
         "/orgs/{org_id}/agents",

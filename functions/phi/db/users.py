@@ -86,3 +86,11 @@ def clear_login_failures(conn: DbConnection, email: str, client_ip: str) -> None
 def end_sessions(conn: DbConnection, user_id: UUID) -> None:
     """Tokens issued before now stop working."""
     conn.execute("UPDATE users SET sessions_ended_at = clock_timestamp() WHERE id = %s", (user_id,))
+
+
+def set_password(conn: DbConnection, user_id: UUID, password_hash: str, sessions_ended_at: datetime) -> None:
+    """A new password; tokens issued before `sessions_ended_at` stop working."""
+    conn.execute(
+        "UPDATE users SET password_hash = %s, sessions_ended_at = %s WHERE id = %s",
+        (password_hash, sessions_ended_at, user_id),
+    )

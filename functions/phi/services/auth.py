@@ -6,12 +6,15 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from uuid import UUID
+
+from pydantic import BaseModel
 
 from phi.db import users as users_repo
-from phi.db.connection import api_transaction
+from phi.db.connection import DbConnection, api_transaction
 from phi.domain.models import User
-from phi.errors import RateLimited, Unauthorized
-from phi.services.security import hash_password, verify_password
+from phi.errors import BadRequest, RateLimited, Unauthorized, WrongPassword
+from phi.services.security import ensure_session_live, hash_password, issue_access_token, verify_password
 
 MAX_FAILURES = 5
 WINDOW_SECONDS = 15 * 60
@@ -29,17 +32,21 @@ def retry_after_seconds(oldest_failure: datetime, now: datetime) -> int:
     return max(1, math.ceil(remaining))
 
 
+def _refuse_when_throttled(conn: DbConnection, email: str, client_ip: str) -> None:
+    users_repo.lock_login_attempts(conn, email, client_ip)  # count, check and record as one step
+    failures, oldest = users_repo.recent_login_failures(conn, email, client_ip, WINDOW_SECONDS)
+    if failures >= MAX_FAILURES and oldest is not None:
+        wait = retry_after_seconds(oldest, datetime.now(UTC))
+        raise RateLimited(
+            f"Too many failed log-ins for this account; try again in {wait} seconds.",
+            details={"retry_after_seconds": wait},
+        )
+
+
 def authenticate(email: str, password: str, client_ip: str) -> User:
     # Its own transaction (a failure is committed even though the request fails), under the API's statement limit.
     with api_transaction() as conn:
-        users_repo.lock_login_attempts(conn, email, client_ip)  # count, check and record as one step
-        failures, oldest = users_repo.recent_login_failures(conn, email, client_ip, WINDOW_SECONDS)
-        if failures >= MAX_FAILURES and oldest is not None:
-            wait = retry_after_seconds(oldest, datetime.now(UTC))
-            raise RateLimited(
-                f"Too many failed log-ins for this account; try again in {wait} seconds.",
-                details={"retry_after_seconds": wait},
-            )
+        _refuse_when_throttled(conn, email, client_ip)
         found = users_repo.get_user_by_email(conn, email)
         if found is not None and verify_password(found.password_hash, password):
             users_repo.clear_login_failures(conn, email, client_ip)
@@ -49,3 +56,41 @@ def authenticate(email: str, password: str, client_ip: str) -> User:
         users_repo.record_login_failure(conn, email, client_ip, WINDOW_SECONDS)
     # Raised after the commit: the failure must be counted even though the request fails.
     raise Unauthorized("Wrong email or password.")
+
+
+class PasswordChanged(BaseModel):
+    user: User
+    access_token: str
+    expires_in: int
+
+
+def change_password(
+    user_id: UUID, session_token: str, current_password: str, new_password: str, client_ip: str
+) -> PasswordChanged:
+    """Replaces the caller's password once the current one is proved, ends every session issued before (a
+    password is changed because it may be known to someone else) and issues the caller a new access token.
+
+    A wrong current password counts as a failed log-in for the account's email from this address: a stolen
+    session must not become a way round the log-in limit to guess the password. One transaction of its own
+    (the request's would roll the failure back with the error), so the route takes no other connection."""
+    if new_password == current_password:
+        raise BadRequest("The new password must differ from the current one.", details={"field": "new_password"})
+    with api_transaction() as conn:
+        user = users_repo.get_user(conn, user_id)
+        if user is None:
+            raise Unauthorized("The access token is not valid.")
+        ensure_session_live(user, session_token)
+        _refuse_when_throttled(conn, user.email, client_ip)
+        found = users_repo.get_user_by_email(conn, user.email)
+        proved = found is not None and found.id == user.id and verify_password(found.password_hash, current_password)
+        if not proved:
+            users_repo.record_login_failure(conn, user.email, client_ip, WINDOW_SECONDS)
+        else:
+            users_repo.clear_login_failures(conn, user.email, client_ip)
+            # One instant for both: tokens issued before it stop working, the new one (issued at it) does not.
+            now = datetime.now(UTC)
+            users_repo.set_password(conn, user.id, hash_password(new_password), sessions_ended_at=now)
+            token, ttl = issue_access_token(user.id, issued_at=now)
+    if not proved:  # raised after the commit, so that the failure is counted
+        raise WrongPassword("The current password is wrong.", details={"field": "current_password"})
+    return PasswordChanged(user=user, access_token=token, expires_in=ttl)

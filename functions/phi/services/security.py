@@ -47,9 +47,9 @@ def _jwt_secret() -> str:
     raise RuntimeError("No JWT secret configured: set PHI_JWT_SECRET or PHI_JWT_SECRET_ARN")
 
 
-def issue_access_token(user_id: UUID) -> tuple[str, int]:
+def issue_access_token(user_id: UUID, issued_at: datetime | None = None) -> tuple[str, int]:
     ttl = get_settings().jwt_ttl_seconds
-    now = datetime.now(UTC)
+    now = issued_at or datetime.now(UTC)
     # `iat` keeps its microseconds: a log-out refuses tokens issued before it, and a log-in a moment later
     # must not fall in the same whole second.
     claims = {"sub": str(user_id), "iat": now.timestamp(), "exp": now + timedelta(seconds=ttl), "typ": "access"}

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from phi.api.console import PREFIX
 from phi.api.console.rendering import redirect, render
 from phi.api.console.session import (
+    SESSION_COOKIE,
     ConsoleConn,
     ConsoleUser,
     CsrfChecked,
@@ -26,7 +27,7 @@ from phi.api.console.session import (
     start_session,
 )
 from phi.api.deps import admin_org, client_ip, org_of_caller
-from phi.api.routers.auth import SignupRequest
+from phi.api.routers.auth import PasswordChange, SignupRequest
 from phi.api.routers.orgs import OrgCreate
 from phi.db import agents as agents_repo
 from phi.db import local_agents as fleet_repo
@@ -36,9 +37,9 @@ from phi.db import tasks as tasks_repo
 from phi.db import users as users_repo
 from phi.db.connection import api_transaction, rollback
 from phi.domain.models import OrgRole, User
-from phi.errors import BadRequest, Forbidden, PhiError
+from phi.errors import BadRequest, Forbidden, PhiError, RateLimited, WrongPassword
 from phi.services import members as members_service
-from phi.services.auth import authenticate
+from phi.services.auth import authenticate, change_password
 from phi.services.security import hash_password, issue_access_token
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
@@ -143,6 +144,49 @@ def logout(request: Request) -> Response:
     end_all_sessions(request)
     response = redirect(request, "/login")
     end_session(request, response)
+    return response
+
+
+@router.get("/account")
+def account(
+    request: Request, user: ConsoleUser, changed: Annotated[bool, Query(include_in_schema=False)] = False
+) -> Response:
+    return render(request, "account.html", title="Your account", user=user, changed=changed, errors={})
+
+
+@router.post("/account/password", dependencies=[CsrfChecked])
+def account_password(
+    request: Request,
+    user: ConsoleUser,
+    current_password: Annotated[str, Form(max_length=256)] = "",
+    new_password: Annotated[str, Form(max_length=256)] = "",
+    confirm_password: Annotated[str, Form(max_length=256)] = "",
+) -> Response:
+    def again(status: int, errors: dict[str, str]) -> Response:
+        return render(request, "account.html", status, title="Your account", user=user, changed=False, errors=errors)
+
+    try:
+        body = PasswordChange(current_password=current_password, new_password=new_password)
+    except ValidationError as exc:
+        return again(400, field_errors(exc))
+    if confirm_password != new_password:
+        return again(400, {"confirm_password": "The two new passwords differ."})
+    try:
+        changed = change_password(
+            user.id,
+            request.cookies.get(SESSION_COOKIE, ""),
+            body.current_password,
+            body.new_password,
+            client_ip(request),
+        )
+    except WrongPassword as exc:
+        return again(403, {"current_password": exc.message})
+    except RateLimited as exc:
+        return again(429, {"form": exc.message})
+    except BadRequest as exc:
+        return again(400, {"new_password": exc.message})
+    response = redirect(request, "/account?changed=true")
+    start_session(request, response, changed.access_token, changed.expires_in)
     return response
 
 

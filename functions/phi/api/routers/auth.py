@@ -5,12 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from phi.api.deps import ClientIp, Conn, CurrentUser, PublicConn
+from phi.api.deps import BearerToken, ClientIp, Conn, CurrentUser, PublicConn, TokenUserId
 from phi.db import orgs as orgs_repo
 from phi.db import users as users_repo
 from phi.domain.models import Organization, User
 from phi.domain.request_body import RequestBody
-from phi.services.auth import MAX_FAILURES, WINDOW_SECONDS, authenticate
+from phi.services.auth import MAX_FAILURES, WINDOW_SECONDS, authenticate, change_password
 from phi.services.security import hash_password, issue_access_token
 
 router = APIRouter(tags=["auth"])
@@ -25,6 +25,11 @@ class SignupRequest(RequestBody):
 class LoginRequest(RequestBody):
     email: EmailStr = Field(examples=["ana@example.com"])
     password: str = Field(min_length=1, max_length=256, examples=["correct horse battery"])
+
+
+class PasswordChange(RequestBody):
+    current_password: str = Field(min_length=1, max_length=256)
+    new_password: str = Field(min_length=10, max_length=256, examples=["a longer passphrase this time"])
 
 
 class TokenResponse(BaseModel):
@@ -80,6 +85,19 @@ def login(body: LoginRequest, ip: ClientIp) -> TokenResponse:
 )
 def logout(user: CurrentUser, conn: Conn) -> None:
     users_repo.end_sessions(conn, user.id)
+
+
+@router.post(
+    "/auth/password",
+    response_model=TokenResponse,
+    summary="Change the caller's password",
+    description="Needs the current password (403 `wrong_password`; wrong attempts count towards the log-in "
+    f"limit: after {MAX_FAILURES}, 429 `rate_limited`). Every access token issued before stops working, on every "
+    "device and the console; the answer carries a new one.",
+)
+def password(body: PasswordChange, user_id: TokenUserId, token: BearerToken, ip: ClientIp) -> TokenResponse:
+    changed = change_password(user_id, token, body.current_password, body.new_password, ip)
+    return TokenResponse(access_token=changed.access_token, expires_in=changed.expires_in, user=changed.user)
 
 
 @router.get("/me", response_model=MeResponse, summary="The caller and their organisations")
