@@ -84,22 +84,32 @@ def _sort_key(value: Any) -> tuple[int, Any]:
 
 
 def _hashable(values: tuple[Any, ...], where: str, columns: list[str]) -> tuple[Any, ...]:
-    """A row's key values, refusing lists and objects (they cannot be grouped or joined on) readably."""
+    """A row's key values as a key that tells `true` from `1` (Python holds them equal, JSON does not), refusing
+    lists and objects (they cannot be grouped or joined on) readably."""
     for column, value in zip(columns, values, strict=True):
         if isinstance(value, list | dict):
             raise TableError(f"{where}: column {column!r} holds a {type(value).__name__}; use plain values as keys")
-    return values
+    return tuple(_distinct_value(value) for value in values)
+
+
+def _distinct_value(value: Any) -> Any:
+    """`value` as a set member or key: a boolean tagged (no JSON value is a tuple), so that `true` and `1` are
+    two values; `1` and `1.0` stay one number, as in SQL."""
+    return (bool, value) if isinstance(value, bool) else value
 
 
 class _Accumulator:
     """One aggregate of one group, in constant memory (count_distinct keeps its distinct values)."""
 
-    __slots__ = ("count", "fn", "high", "low", "seen", "total")
+    __slots__ = ("count", "fn", "high", "high_text", "low", "low_text", "seen", "total")
 
     def __init__(self, fn: str) -> None:
         self.fn, self.count, self.total = fn, 0, 0.0
         self.low: Any = None
         self.high: Any = None
+        # min/max of a column without numbers: its text (ISO dates and times, codes), compared as text
+        self.low_text: str | None = None
+        self.high_text: str | None = None
         self.seen: set[Any] | None = set() if fn == "count_distinct" else None
 
     def add(self, value: Any, counted: bool) -> int:
@@ -107,14 +117,19 @@ class _Accumulator:
         if self.fn == "count":
             self.count += 1 if counted else 0
         elif self.seen is not None:
-            if value is not None and value not in self.seen:
-                self.seen.add(value)
-                return 1
+            if value is not None:
+                value = _distinct_value(value)
+                if value not in self.seen:
+                    self.seen.add(value)
+                    return 1
         elif isinstance(value, int | float) and not isinstance(value, bool):
             self.count += 1
             self.total += value
             self.low = value if self.low is None else min(self.low, value)
             self.high = value if self.high is None else max(self.high, value)
+        elif isinstance(value, str) and self.fn in ("min", "max"):
+            self.low_text = value if self.low_text is None else min(self.low_text, value)
+            self.high_text = value if self.high_text is None else max(self.high_text, value)
         return 0
 
     def result(self) -> Any:
@@ -123,7 +138,7 @@ class _Accumulator:
         if self.seen is not None:
             return len(self.seen)
         if self.count == 0:
-            return None
+            return {"min": self.low_text, "max": self.high_text}.get(self.fn)
         return {"sum": self.total, "min": self.low, "max": self.high}.get(self.fn, self.total / self.count)
 
 
@@ -280,16 +295,16 @@ def _lazy(make: Callable[[], Iterator[Row]]) -> Iterator[Row]:
 def _group(rows: Iterable[Row], keys: list[str], aggs: dict[str, dict[str, Any]], where: str) -> Iterator[Row]:
     groups: dict[tuple[Any, ...], dict[str, _Accumulator]] = {}
     distinct = 0
+    first_keys: dict[tuple[Any, ...], tuple[Any, ...]] = {}  # each group's key values as its first row had them
     for row in rows:
-        key = tuple([row.get(k) for k in keys])
-        try:
-            state = groups.get(key)
-        except TypeError:  # a list or object as a key
-            raise TableError(f"{where}: a key column holds a list or object; group by plain values") from None
+        values = tuple([row.get(k) for k in keys])
+        key = _hashable(values, where, keys)
+        state = groups.get(key)
         if state is None:
             if len(groups) >= MAX_GROUPS:
                 raise TableError(f"{where}: more than {MAX_GROUPS:,} groups; group by fewer or coarser keys")
             state = groups[key] = {name: _Accumulator(a["fn"]) for name, a in aggs.items()}
+            first_keys[key] = values
         for name, agg in aggs.items():
             column = agg.get("column")
             value = row.get(column) if column else None
@@ -306,7 +321,7 @@ def _group(rows: Iterable[Row], keys: list[str], aggs: dict[str, dict[str, Any]]
         for name, value in results.items():
             if isinstance(value, float) and not math.isfinite(value):  # JSON could hold no such result
                 raise TableError(f"{where}: {name}: the {aggs[name]['fn']} overflows (it is not a finite number)")
-        yield {**dict(zip(keys, key, strict=True)), **results}
+        yield {**dict(zip(keys, first_keys[key], strict=True)), **results}
 
 
 def _join(

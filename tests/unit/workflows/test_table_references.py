@@ -438,7 +438,7 @@ def test_group_by_refuses_too_many_groups_distinct_values_or_list_keys(monkeypat
             {},
         )
     listed = {"columns": ["k", "v"], "rows": [[["a", "list"], 1]]}
-    with pytest.raises(TableError, match="holds a list or object"):
+    with pytest.raises(TableError, match="column 'k' holds a list; use plain values as keys"):
         apply_ops(listed, [{"op": "group_by", "keys": ["k"], "aggs": {"n": {"fn": "count"}}}], {})
     with pytest.raises(TableError, match="holds a list or object"):
         apply_ops(
@@ -446,6 +446,47 @@ def test_group_by_refuses_too_many_groups_distinct_values_or_list_keys(monkeypat
         )
     with pytest.raises(TableError, match="holds a list"):
         apply_ops(listed, [{"op": "join", "right": "r", "on": ["k"]}], {"r": listed})
+
+
+def test_true_and_1_are_two_keys_and_two_distinct_values_while_1_and_1_point_0_are_one() -> None:
+    table = {"columns": ["k", "v"], "rows": [[True, "a"], [1, "b"], [1.0, "c"], [False, "d"], [0, "e"], [None, "f"]]}
+    grouped = apply_ops(table, [{"op": "group_by", "keys": ["k"], "aggs": {"n": {"fn": "count"}}}], {})
+    assert grouped["rows"] == [[True, 1], [1, 2], [False, 1], [0, 1], [None, 1]]
+
+    flipped = {"columns": ["v", "k"], "rows": [[row[1], row[0]] for row in table["rows"]]}
+    distinct = apply_ops(
+        flipped, [{"op": "group_by", "keys": [], "aggs": {"n": {"fn": "count_distinct", "column": "k"}}}], {}
+    )
+    assert distinct["rows"] == [[4]]  # true, 1 (= 1.0), false, 0; null is not a value
+
+    right = {"columns": ["k", "label"], "rows": [[True, "yes"], [1, "one"]]}
+    joined = apply_ops(table, [{"op": "join", "right": "r", "on": ["k"]}], {"r": right})
+    assert [(row[0], row[2]) for row in joined["rows"]] == [(True, "yes"), (1, "one"), (1.0, "one")]
+
+
+def test_min_and_max_read_numbers_and_without_any_the_columns_text() -> None:
+    table = {
+        "columns": ["site", "v"],
+        "rows": [
+            ["a", "2026-11-03T08:00:00Z"],
+            ["a", "2026-11-21T17:30:00Z"],
+            ["a", None],
+            ["a", "2026-10-30T23:59:00Z"],
+            ["b", 5],
+            ["b", "n/a"],  # a stray text among numbers does not become the maximum
+            ["b", 2.5],
+            ["c", True],
+            ["c", None],
+        ],
+    }
+    ops = [
+        {"op": "group_by", "keys": ["site"], "aggs": {fn: {"fn": fn, "column": "v"} for fn in ("min", "max", "sum")}}
+    ]
+    assert apply_ops(table, ops, {})["rows"] == [
+        ["a", "2026-10-30T23:59:00Z", "2026-11-21T17:30:00Z", None],
+        ["b", 2.5, 5, 7.5],
+        ["c", None, None, None],
+    ]
 
 
 @pytest.mark.parametrize(
