@@ -97,9 +97,28 @@ def _execution_history(self: Any) -> Any:
     history = self.stepfunction_backend.get_execution_history(self._get_param("executionArn"))
     if self._get_param("includeExecutionData", True) is False:
         history = {**history, "events": [_without_execution_data(event) for event in history["events"]]}
+    history = _history_page(
+        history, self._get_param("reverseOrder", False), self._get_param("maxResults"), self._get_param("nextToken")
+    )
     if _moto_originals.get("history_as_json"):
         return json.dumps(history, default=_epoch_seconds)  # moto answers a str as the 200 body
     return ActionResult(history)
+
+
+def _history_page(
+    history: dict[str, Any], reverse: bool, max_results: int | None, next_token: str | None
+) -> dict[str, Any]:
+    """`reverseOrder`, `maxResults` (1-1000, 0 or absent: 100) and `nextToken` as AWS applies them (moto 5.2
+    ignores them and answers every event, oldest first): a caller asking for the newest events of a long
+    execution gets those, and the token for the rest."""
+    events = list(reversed(history["events"])) if reverse else list(history["events"])
+    start = int(next_token) if next_token and next_token.isdigit() else 0
+    size = max_results if isinstance(max_results, int) and 0 < max_results <= 1000 else 100
+    page = {key: value for key, value in history.items() if key != "nextToken"}
+    page["events"] = events[start : start + size]
+    if start + size < len(events):
+        page["nextToken"] = str(start + size)
+    return page
 
 
 def _epoch_seconds(value: Any) -> float:

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from phi.aws import client
 from phi.db import tasks as tasks_repo
@@ -114,19 +114,27 @@ class ExecutionEvent(BaseModel):
     cause: str | None = None
 
 
-def execution_history(execution_arn: str | None, limit: int = 200) -> list[ExecutionEvent] | None:
-    """The execution's state history next to the task's own events; None when it cannot be read."""
+class ExecutionHistory(BaseModel):
+    events: list[ExecutionEvent]
+    complete: bool = Field(description="False when older events were left out (only the newest are kept)")
+
+
+def execution_history(execution_arn: str | None, limit: int = 200) -> ExecutionHistory | None:
+    """The newest `limit` events of the execution's state history, oldest first (how a long task ended matters
+    more than how it began), next to the task's own events; None when it cannot be read."""
     if not execution_arn:
         return None
     try:
         # Each event's input and output would carry the whole state at every step; only names, errors and
         # causes are shown.
-        events = client("stepfunctions").get_execution_history(
-            executionArn=execution_arn, maxResults=limit, reverseOrder=False, includeExecutionData=False
-        )["events"]
+        page = client("stepfunctions").get_execution_history(
+            executionArn=execution_arn, maxResults=limit, reverseOrder=True, includeExecutionData=False
+        )
     except Exception:  # the workflow engine's history is a convenience; the task's own events remain
         return None
-    return [_trim(event) for event in events]
+    newest = sorted(page["events"], key=lambda event: event["id"])[-limit:]
+    complete = "nextToken" not in page and len(page["events"]) <= limit
+    return ExecutionHistory(events=[_trim(event) for event in newest], complete=complete)
 
 
 def _trim(event: dict[str, Any]) -> ExecutionEvent:

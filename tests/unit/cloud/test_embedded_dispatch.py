@@ -218,3 +218,38 @@ def test_a_history_written_directly_reads_as_motos_own_serializer_writes_it(
     assert len(serialized) == 2  # moto's own path
     assert [d["events"] for d in direct] == [o["events"] for o in own]
     assert len(direct[0]["events"]) >= 4 and direct[0]["events"][0]["timestamp"].tzinfo is not None
+
+
+def test_a_long_executions_history_shows_its_newest_events_and_says_older_ones_were_left_out(
+    shortcuts: None, step_functions: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from phi.services import tasks as tasks_service
+
+    states: dict[str, Any] = {f"Step{i}": {"Type": "Pass", "Next": f"Step{i + 1}"} for i in range(40)}
+    states["Step40"] = {"Type": "Fail", "Error": "Warehouse.Unreachable", "Cause": "the local agent is offline"}
+    machine = step_functions.create_state_machine(
+        name=f"long-{uuid.uuid4().hex[:8]}",
+        definition=json.dumps({"StartAt": "Step0", "States": states}),
+        roleArn="arn:aws:iam::123456789012:role/sfn",
+    )["stateMachineArn"]
+    arn = step_functions.start_execution(stateMachineArn=machine, name="long", input="{}")["executionArn"]
+    assert _finished(step_functions, arn)["status"] == "FAILED"
+    monkeypatch.setattr(tasks_service, "client", lambda service: step_functions)
+
+    short = tasks_service.execution_history(arn, limit=10)
+    whole = tasks_service.execution_history(arn, limit=1000)
+
+    assert short is not None and whole is not None
+    assert [e.type for e in short.events] == [e.type for e in whole.events][-10:]  # the newest, oldest first
+    assert short.events[-1].type == "ExecutionFailed" and short.events[-1].error == "Warehouse.Unreachable"
+    assert not short.complete
+    assert whole.complete and whole.events[0].type == "ExecutionStarted" and len(whole.events) > 80
+
+    # The embedded engine pages as AWS does: newest first on request, maxResults at a time, then the token
+    first = step_functions.get_execution_history(executionArn=arn, reverseOrder=True, maxResults=50)
+    rest = step_functions.get_execution_history(
+        executionArn=arn, reverseOrder=True, maxResults=1000, nextToken=first["nextToken"]
+    )
+    assert "nextToken" not in rest
+    ids = [e["id"] for e in first["events"] + rest["events"]]
+    assert ids == sorted(ids, reverse=True) and len(ids) == len(whole.events)

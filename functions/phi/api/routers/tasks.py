@@ -56,7 +56,12 @@ class TaskSummary(BaseModel):
 class TaskDetail(Task):
     events: list[TaskEvent]
     execution_history: list[ExecutionEvent] | None = Field(
-        default=None, description="The Step Functions execution's state history (when it can be read)"
+        default=None,
+        description="The Step Functions execution's state history, oldest first: its newest 200 events (when it "
+        "can be read)",
+    )
+    execution_history_complete: bool | None = Field(
+        default=None, description="False when older events of a long execution were left out of execution_history"
     )
     llm_calls: list[LlmCall] = Field(
         default_factory=list, description="Every request the task made to an LLM route, fallbacks included"
@@ -125,4 +130,10 @@ def get(task: CallerTask, conn: Conn) -> TaskDetail:
     events = tasks_repo.list_events(conn, task.id, task.org_id)
     history = execution_history(task.execution_arn)
     llm_calls = llm_calls_repo.list_for_task(conn, task.id, task.org_id)
-    return TaskDetail(**task.model_dump(), events=events, execution_history=history, llm_calls=llm_calls)
+    return TaskDetail(
+        **task.model_dump(),
+        events=events,
+        execution_history=history.events if history else None,
+        execution_history_complete=history.complete if history else None,
+        llm_calls=llm_calls,
+    )
