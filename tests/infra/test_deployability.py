@@ -112,3 +112,15 @@ def test_names_come_from_the_one_module(dev: Synthesis) -> None:
     assert state_machine["Properties"]["StateMachineName"] == names.state_machine_name(stage)
     (group,) = dev.resources("AWS::Scheduler::ScheduleGroup").values()
     assert group["Properties"]["Name"] == names.scheduler_group_name(stage)
+
+
+def test_the_scheduler_may_assume_its_role_for_the_stages_schedule_group(dev: Synthesis) -> None:
+    """EventBridge Scheduler names the schedule *group* as aws:SourceArn when it assumes a schedule's role; a
+    condition on schedule ARNs never matches, and every scheduled run fails to start."""
+    (group_id,) = dev.resources("AWS::Scheduler::ScheduleGroup")
+    roles = dev.resources("AWS::IAM::Role")
+    (trust,) = next(r for logical_id, r in roles.items() if "StartExecutionRole" in logical_id)["Properties"][
+        "AssumeRolePolicyDocument"
+    ]["Statement"]
+    source_arns = [values["aws:SourceArn"] for values in trust["Condition"].values() if "aws:SourceArn" in values]
+    assert source_arns == [{"Fn::GetAtt": [group_id, "Arn"]}]
