@@ -124,3 +124,15 @@ def test_the_scheduler_may_assume_its_role_for_the_stages_schedule_group(dev: Sy
     ]["Statement"]
     source_arns = [values["aws:SourceArn"] for values in trust["Condition"].values() if "aws:SourceArn" in values]
     assert source_arns == [{"Fn::GetAtt": [group_id, "Arn"]}]
+
+
+def test_every_function_but_migrate_waits_for_the_migrations(dev: Synthesis) -> None:
+    """Otherwise the sweeper's rule, the ingest event source and the API go live on a database without tables
+    (errors and alarms on the first deploy), and on an update new code meets the old schema."""
+    (migrations_id,) = dev.resources("Custom::PhiDatabaseMigrations")
+    waiting = {
+        handler
+        for handler, (logical_id, _) in phi_functions(dev).items()
+        if migrations_id in as_list(dev.template_json["Resources"][logical_id].get("DependsOn", []))
+    }
+    assert waiting == set(Handler) - {Handler.MIGRATE}
