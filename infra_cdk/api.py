@@ -23,6 +23,13 @@ API = FunctionSpec(
     # API Gateway's integration timeout; every outbound call of a request has a budget below it (phi.budgets).
     timeout_seconds=names.API_INTEGRATION_TIMEOUT_SECONDS,
 )
+# Lambda takes at most 6 MB in a synchronous invocation, and API Gateway hands a multipart upload to the function
+# base64-encoded (4/3 larger) inside an event of headers and request context. A larger direct upload would fail in
+# front of the app (API Gateway's bare 413/5xx, no CORS headers); under this limit the app answers its own readable
+# 413 naming /documents/upload-url, the pre-signed path straight to S3 (up to the ingest limit, PHI_MAX_UPLOAD_BYTES
+# of the ingest function).
+LAMBDA_SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024
+DIRECT_UPLOAD_MAX_BYTES = 4 * 1024 * 1024
 AGENT_QUEUE_ADMIN_ACTIONS = [
     "sqs:CreateQueue",
     "sqs:DeleteQueue",
@@ -55,7 +62,12 @@ class Api(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.function: lambda_.Function = functions.create(
-            self, API, extra_environment={"PHI_CORS_ALLOW_ORIGINS": ",".join(config.cors_allow_origins)}
+            self,
+            API,
+            extra_environment={
+                "PHI_CORS_ALLOW_ORIGINS": ",".join(config.cors_allow_origins),
+                "PHI_MAX_UPLOAD_BYTES": str(DIRECT_UPLOAD_MAX_BYTES),
+            },
         )
         self._grant(config, storage, schedules, state_machine_arn)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from infra_cdk.stack import LAMBDA_LOCAL_EMBEDDING_MODEL, embedding_environment
 from infra_cdk.synthesis import Synthesis
 from phi import names
 from phi.embedded.aws import state_machine_definition
+from phi.settings import Settings
 from tests.infra.test_template import as_list, phi_functions
 
 pytestmark = pytest.mark.infra
@@ -136,3 +138,18 @@ def test_every_function_but_migrate_waits_for_the_migrations(dev: Synthesis) -> 
         if migrations_id in as_list(dev.template_json["Resources"][logical_id].get("DependsOn", []))
     }
     assert waiting == set(Handler) - {Handler.MIGRATE}
+
+
+def test_direct_uploads_fit_through_api_gateway_and_lambda(dev: Synthesis) -> None:
+    """A multipart body reaches the function base64-encoded inside the event, and Lambda takes at most 6 MB
+    synchronously: the API's own limit must refuse (readably, naming upload-url) before that one does."""
+    from phi.api.limits import MULTIPART_OVERHEAD_BYTES
+
+    event_envelope_bytes = 64 * 1024  # headers, multiValueHeaders and requestContext around the body
+    functions = phi_functions(dev)
+    direct_limit = int(environment(functions[Handler.API][1])["PHI_MAX_UPLOAD_BYTES"])
+    encoded_body = math.ceil((direct_limit + MULTIPART_OVERHEAD_BYTES) / 3) * 4
+    assert encoded_body + event_envelope_bytes <= 6 * 1024 * 1024
+    # Pre-signed uploads go straight to S3: ingest keeps the full document limit.
+    assert "PHI_MAX_UPLOAD_BYTES" not in environment(functions[Handler.INGEST][1])
+    assert Settings.model_fields["max_upload_bytes"].default > direct_limit
