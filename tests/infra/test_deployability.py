@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from infra_cdk.stack import LAMBDA_LOCAL_EMBEDDING_MODEL, embedding_environment
 from infra_cdk.synthesis import Synthesis
 from phi import names
 from phi.embedded.aws import state_machine_definition
-from phi.settings import Settings
+from phi.settings import Settings, requirements_for
 from tests.infra.test_template import as_list, phi_functions
 
 pytestmark = pytest.mark.infra
@@ -153,3 +154,32 @@ def test_direct_uploads_fit_through_api_gateway_and_lambda(dev: Synthesis) -> No
     # Pre-signed uploads go straight to S3: ingest keeps the full document limit.
     assert "PHI_MAX_UPLOAD_BYTES" not in environment(functions[Handler.INGEST][1])
     assert Settings.model_fields["max_upload_bytes"].default > direct_limit
+
+
+def _placeholder(name: str, value: Any) -> str:
+    """A CloudFormation intrinsic (Ref, GetAtt, Join) resolves at deploy time: a plausible stand-in."""
+    return value if isinstance(value, str) else f"arn:aws:placeholder:us-east-1:123456789012:{name.lower()}"
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_each_function_starts_with_the_environment_the_template_gives_it(
+    stage: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What each handler checks at its cold start (phi.settings.settings_for), from the template's variables."""
+    synthesis: Synthesis = request.getfixturevalue(stage)
+    for name in list(os.environ):
+        if name.startswith(("PHI_", "AWS_")):
+            monkeypatch.delenv(name)
+    for handler, (_, properties) in phi_functions(synthesis).items():
+        variables = {name: _placeholder(name, value) for name, value in environment(properties).items()}
+        for name, value in variables.items():
+            monkeypatch.setenv(name, value)
+        settings = Settings()
+        settings.require(requirements_for(handler.service, settings))
+        # Secrets travel as ARNs only: no key, password or token value in a function's environment.
+        secret_looking = [
+            n for n in variables if re.search("SECRET|PASSWORD|TOKEN|API_KEY", n) and not n.endswith("_ARN")
+        ]
+        assert secret_looking == [], handler
+        for name in variables:
+            monkeypatch.delenv(name)
