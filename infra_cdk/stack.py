@@ -116,8 +116,10 @@ class PhiStack(Stack):
         )
         # Built from the RestApi id alone: the deployment stage depends on the API function, and
         # the workflow functions must not (API function -> state machine -> workflow functions).
+        # The API function needs it most: it writes it into every agent config it serves (GET /agents/{id}/config);
+        # without it a downloaded config sends the local agent to the default http://127.0.0.1:8000.
         api_url = f"https://{api.rest_api.rest_api_id}.execute-api.{Aws.REGION}.{Aws.URL_SUFFIX}/{config.stage.value}/"
-        for function in [ingest.function, *orchestration.workflow_functions.values()]:
+        for function in [api.function, ingest.function, *orchestration.workflow_functions.values()]:
             function.add_environment("PHI_API_URL", api_url)
 
         all_functions = functions.functions

@@ -183,3 +183,15 @@ def test_each_function_starts_with_the_environment_the_template_gives_it(
         assert secret_looking == [], handler
         for name in variables:
             monkeypatch.delenv(name)
+
+
+def test_agent_configs_served_on_aws_point_at_the_deployed_api(dev: Synthesis) -> None:
+    """The API writes PHI_API_URL into every agent config it serves; unset, it is the default 127.0.0.1:8000."""
+    functions = phi_functions(dev)
+    api_url = environment(functions[Handler.API][1])["PHI_API_URL"]
+    (rest_api_id,) = dev.resources("AWS::ApiGateway::RestApi")
+    parts = api_url["Fn::Join"][1]
+    assert parts[0] == "https://"
+    assert {"Ref": rest_api_id} in parts
+    assert parts[-1].endswith(f"/{dev.config.stage.value}/")
+    assert api_url == environment(functions[Handler.THINK][1])["PHI_API_URL"]
