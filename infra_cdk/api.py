@@ -9,7 +9,7 @@ from constructs import Construct
 
 from infra_cdk import grants
 from infra_cdk.common import agent_queues_arn, executions_arn, schedules_arn, stage_log_group
-from infra_cdk.config import Handler, StageConfig
+from infra_cdk.config import DOCUMENTS_PREFIX, REQUEST_RESULTS_PREFIX, Handler, StageConfig
 from infra_cdk.lambdas import FunctionSpec, PhiFunctions
 from infra_cdk.nag import Suppression, arn_of, suppress
 from infra_cdk.schedules import Schedules
@@ -135,11 +135,17 @@ class Api(Construct):
         ]
         for statement in statements:
             role.add_to_principal_policy(statement)
+        # Objects by what the API does with them: stores and deletes uploaded documents (and pre-signs their upload),
+        # pre-signs the download of ad-hoc requests' results. Tool results and everything else are Think's.
         grants.objects(
             self.function,
             storage.bucket,
             storage.key,
-            actions=["s3:PutObject", "s3:GetObject", "s3:DeleteObject"],
+            actions=["s3:PutObject", "s3:DeleteObject"],
+            prefixes=[DOCUMENTS_PREFIX],
+        )
+        grants.objects(
+            self.function, storage.bucket, storage.key, actions=["s3:GetObject"], prefixes=[REQUEST_RESULTS_PREFIX]
         )
 
     def _suppress_findings(self, config: StageConfig, storage: Storage) -> None:
@@ -150,7 +156,7 @@ class Api(Construct):
                     rule="AwsSolutions-IAM5",
                     reason="Run-time resources the API manages by name pattern: the stage's agent queues "
                     f"({config.agent_queue_prefix}*), executions of the one state machine, schedules in the "
-                    "stage's group, and objects of the documents bucket.",
+                    "stage's group, uploaded documents and ad-hoc requests' results (one key each).",
                     findings=[
                         "Resource::arn:<AWS::Partition>:sqs:<AWS::Region>:<AWS::AccountId>:"
                         f"{config.agent_queue_prefix}*",
@@ -158,7 +164,8 @@ class Api(Construct):
                         f"{config.state_machine_name}:*",
                         "Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/"
                         f"{config.scheduler_group_name}/*",
-                        arn_of(storage.bucket, "/*"),
+                        arn_of(storage.bucket, f"/{DOCUMENTS_PREFIX}*"),
+                        arn_of(storage.bucket, f"/{REQUEST_RESULTS_PREFIX}*"),
                     ],
                 )
             ],

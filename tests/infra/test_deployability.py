@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
-from infra_cdk.config import STATE_MACHINE_FILE, Handler, stage_config
+from infra_cdk.config import DOCUMENTS_PREFIX, STATE_MACHINE_FILE, Handler, stage_config
 from infra_cdk.stack import LAMBDA_LOCAL_EMBEDDING_MODEL, embedding_environment
 from infra_cdk.synthesis import Synthesis
 from phi import names
 from phi.embedded.aws import state_machine_definition
 from phi.settings import Settings, requirements_for
-from tests.infra.test_template import as_list, phi_functions
+from tests.infra.test_template import as_list, function_role, phi_functions, role_statements
 
 pytestmark = pytest.mark.infra
 
@@ -195,3 +195,24 @@ def test_agent_configs_served_on_aws_point_at_the_deployed_api(dev: Synthesis) -
     assert {"Ref": rest_api_id} in parts
     assert parts[-1].endswith(f"/{dev.config.stage.value}/")
     assert api_url == environment(functions[Handler.THINK][1])["PHI_API_URL"]
+
+
+def test_the_api_reaches_only_uploaded_documents_and_request_results_in_the_bucket(dev: Synthesis) -> None:
+    """It stores/deletes documents and pre-signs result downloads; the bucket's other keys (tool results of every
+    organisation's tasks) are Think's alone."""
+    (bucket_id,) = (i for i in dev.resources("AWS::S3::Bucket") if i.startswith("StorageDocuments"))
+    statements = role_statements(dev, function_role(dev, Handler.API))
+    object_grants = {
+        action: resource["Fn::Join"][1][1]
+        for statement in statements
+        for action in as_list(statement["Action"])
+        if action.startswith("s3:")
+        for resource in as_list(statement["Resource"])
+        if isinstance(resource, dict)
+        and resource.get("Fn::Join", ["", [None]])[1][0] == {"Fn::GetAtt": [bucket_id, "Arn"]}
+    }
+    assert object_grants == {
+        "s3:PutObject": f"/{DOCUMENTS_PREFIX}*",
+        "s3:DeleteObject": f"/{DOCUMENTS_PREFIX}*",
+        "s3:GetObject": f"/{names.REQUEST_RESULTS_PREFIX}*",
+    }
