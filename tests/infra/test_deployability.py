@@ -216,3 +216,11 @@ def test_the_api_reaches_only_uploaded_documents_and_request_results_in_the_buck
         "s3:DeleteObject": f"/{DOCUMENTS_PREFIX}*",
         "s3:GetObject": f"/{names.REQUEST_RESULTS_PREFIX}*",
     }
+
+
+def test_no_function_but_the_api_may_use_the_agent_queues(dev: Synthesis) -> None:
+    """StartTask reads the agent's queue URL from its row; the state machine sends, the API administers."""
+    prefix = f":{names.agent_queue_prefix(dev.config.stage.value)}*"
+    for handler in set(Handler) - {Handler.API}:
+        statements = role_statements(dev, function_role(dev, handler))
+        assert prefix not in json.dumps(statements), handler
