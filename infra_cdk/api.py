@@ -111,7 +111,26 @@ class Api(Construct):
                 allow_credentials=names.CORS_ALLOW_CREDENTIALS,
             ),
         )
+        self._cors_on_gateway_errors(config)
         self._suppress_findings(config, storage)
+
+    def _cors_on_gateway_errors(self, config: StageConfig) -> None:
+        """The errors API Gateway answers itself (throttling 429, the 29 s integration timeout 504, a function that
+        fails before the app runs 502, a body over 10 MB 413) carry no CORS headers by default: the browser hides
+        them, and the web app sees a bare network/CORS error instead of the status. With one origin it is named;
+        with several the request's Origin is echoed (these bodies are API Gateway's own messages, and the API
+        takes bearer tokens, never credentials, so nothing more is readable than the status)."""
+        origins = config.cors_allow_origins
+        allow_origin = f"'{origins[0]}'" if len(origins) == 1 else "method.request.header.Origin"
+        for construct_id, response_type in (
+            ("GatewayErrors4xx", apigw.ResponseType.DEFAULT_4_XX),
+            ("GatewayErrors5xx", apigw.ResponseType.DEFAULT_5_XX),
+        ):
+            self.rest_api.add_gateway_response(
+                construct_id,
+                type=response_type,
+                response_headers={"Access-Control-Allow-Origin": allow_origin, "Vary": "'Origin'"},
+            )
 
     @property
     def url(self) -> str:

@@ -224,3 +224,18 @@ def test_no_function_but_the_api_may_use_the_agent_queues(dev: Synthesis) -> Non
     for handler in set(Handler) - {Handler.API}:
         statements = role_statements(dev, function_role(dev, handler))
         assert prefix not in json.dumps(statements), handler
+
+
+def test_errors_api_gateway_answers_itself_are_readable_by_the_web_app(dev: Synthesis, prod: Synthesis) -> None:
+    """Throttling, the 29 s timeout, a function failing before the app: without CORS headers the browser shows
+    only a CORS error."""
+    expected = {"dev": "method.request.header.Origin", "prod": "'https://app.example.com'"}
+    for synthesis in (dev, prod):
+        responses = {
+            r["Properties"]["ResponseType"]: r["Properties"]["ResponseParameters"]
+            for r in synthesis.resources("AWS::ApiGateway::GatewayResponse").values()
+        }
+        assert set(responses) >= {"DEFAULT_4XX", "DEFAULT_5XX"}
+        for response_type in ("DEFAULT_4XX", "DEFAULT_5XX"):
+            allow_origin = responses[response_type]["gatewayresponse.header.Access-Control-Allow-Origin"]
+            assert allow_origin == expected[synthesis.config.stage.value]
