@@ -9,7 +9,7 @@ from constructs import Construct
 
 from infra_cdk import grants
 from infra_cdk.common import agent_queues_arn, executions_arn, schedules_arn, stage_log_group
-from infra_cdk.config import Handler, StageConfig
+from infra_cdk.config import DOCUMENTS_PREFIX, REQUEST_RESULTS_PREFIX, Handler, StageConfig
 from infra_cdk.lambdas import FunctionSpec, PhiFunctions
 from infra_cdk.nag import Suppression, arn_of, suppress
 from infra_cdk.schedules import Schedules
@@ -23,6 +23,13 @@ API = FunctionSpec(
     # API Gateway's integration timeout; every outbound call of a request has a budget below it (phi.budgets).
     timeout_seconds=names.API_INTEGRATION_TIMEOUT_SECONDS,
 )
+# Lambda takes at most 6 MB in a synchronous invocation, and API Gateway hands a multipart upload to the function
+# base64-encoded (4/3 larger) inside an event of headers and request context. A larger direct upload would fail in
+# front of the app (API Gateway's bare 413/5xx, no CORS headers); under this limit the app answers its own readable
+# 413 naming /documents/upload-url, the pre-signed path straight to S3 (up to the ingest limit, PHI_MAX_UPLOAD_BYTES
+# of the ingest function).
+LAMBDA_SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024
+DIRECT_UPLOAD_MAX_BYTES = 4 * 1024 * 1024
 AGENT_QUEUE_ADMIN_ACTIONS = [
     "sqs:CreateQueue",
     "sqs:DeleteQueue",
@@ -55,7 +62,12 @@ class Api(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.function: lambda_.Function = functions.create(
-            self, API, extra_environment={"PHI_CORS_ALLOW_ORIGINS": ",".join(config.cors_allow_origins)}
+            self,
+            API,
+            extra_environment={
+                "PHI_CORS_ALLOW_ORIGINS": ",".join(config.cors_allow_origins),
+                "PHI_MAX_UPLOAD_BYTES": str(DIRECT_UPLOAD_MAX_BYTES),
+            },
         )
         self._grant(config, storage, schedules, state_machine_arn)
 
@@ -99,7 +111,26 @@ class Api(Construct):
                 allow_credentials=names.CORS_ALLOW_CREDENTIALS,
             ),
         )
+        self._cors_on_gateway_errors(config)
         self._suppress_findings(config, storage)
+
+    def _cors_on_gateway_errors(self, config: StageConfig) -> None:
+        """The errors API Gateway answers itself (throttling 429, the 29 s integration timeout 504, a function that
+        fails before the app runs 502, a body over 10 MB 413) carry no CORS headers by default: the browser hides
+        them, and the web app sees a bare network/CORS error instead of the status. With one origin it is named;
+        with several the request's Origin is echoed (these bodies are API Gateway's own messages, and the API
+        takes bearer tokens, never credentials, so nothing more is readable than the status)."""
+        origins = config.cors_allow_origins
+        allow_origin = f"'{origins[0]}'" if len(origins) == 1 else "method.request.header.Origin"
+        for construct_id, response_type in (
+            ("GatewayErrors4xx", apigw.ResponseType.DEFAULT_4_XX),
+            ("GatewayErrors5xx", apigw.ResponseType.DEFAULT_5_XX),
+        ):
+            self.rest_api.add_gateway_response(
+                construct_id,
+                type=response_type,
+                response_headers={"Access-Control-Allow-Origin": allow_origin, "Vary": "'Origin'"},
+            )
 
     @property
     def url(self) -> str:
@@ -123,11 +154,17 @@ class Api(Construct):
         ]
         for statement in statements:
             role.add_to_principal_policy(statement)
+        # Objects by what the API does with them: stores and deletes uploaded documents (and pre-signs their upload),
+        # pre-signs the download of ad-hoc requests' results. Tool results and everything else are Think's.
         grants.objects(
             self.function,
             storage.bucket,
             storage.key,
-            actions=["s3:PutObject", "s3:GetObject", "s3:DeleteObject"],
+            actions=["s3:PutObject", "s3:DeleteObject"],
+            prefixes=[DOCUMENTS_PREFIX],
+        )
+        grants.objects(
+            self.function, storage.bucket, storage.key, actions=["s3:GetObject"], prefixes=[REQUEST_RESULTS_PREFIX]
         )
 
     def _suppress_findings(self, config: StageConfig, storage: Storage) -> None:
@@ -138,7 +175,7 @@ class Api(Construct):
                     rule="AwsSolutions-IAM5",
                     reason="Run-time resources the API manages by name pattern: the stage's agent queues "
                     f"({config.agent_queue_prefix}*), executions of the one state machine, schedules in the "
-                    "stage's group, and objects of the documents bucket.",
+                    "stage's group, uploaded documents and ad-hoc requests' results (one key each).",
                     findings=[
                         "Resource::arn:<AWS::Partition>:sqs:<AWS::Region>:<AWS::AccountId>:"
                         f"{config.agent_queue_prefix}*",
@@ -146,7 +183,8 @@ class Api(Construct):
                         f"{config.state_machine_name}:*",
                         "Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/"
                         f"{config.scheduler_group_name}/*",
-                        arn_of(storage.bucket, "/*"),
+                        arn_of(storage.bucket, f"/{DOCUMENTS_PREFIX}*"),
+                        arn_of(storage.bucket, f"/{REQUEST_RESULTS_PREFIX}*"),
                     ],
                 )
             ],

@@ -78,11 +78,6 @@ class Orchestration(Construct):
             actions=["s3:GetObject", "s3:PutObject"],
             prefixes=[TOOL_RESULTS_PREFIX, REQUEST_RESULTS_PREFIX],
         )
-        self.workflow_functions[Handler.START_TASK].add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["sqs:GetQueueUrl", "sqs:GetQueueAttributes"], resources=[agent_queues_arn(config)]
-            )
-        )
 
         self.agent_dead_letter_queue = sqs.Queue(
             self,
@@ -197,20 +192,6 @@ class Orchestration(Construct):
                         "Resource::arn:<AWS::Partition>:sqs:<AWS::Region>:<AWS::AccountId>:"
                         f"{config.agent_queue_prefix}*",
                         "Resource::*",
-                    ],
-                )
-            ],
-        )
-        suppress(
-            self.workflow_functions[Handler.START_TASK],
-            [
-                Suppression(
-                    rule="AwsSolutions-IAM5",
-                    reason=f"Reads the URL/attributes of the task's agent queue ({config.agent_queue_prefix}*), "
-                    "created at run time.",
-                    findings=[
-                        "Resource::arn:<AWS::Partition>:sqs:<AWS::Region>:<AWS::AccountId>:"
-                        f"{config.agent_queue_prefix}*"
                     ],
                 )
             ],

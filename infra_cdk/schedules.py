@@ -8,7 +8,7 @@ from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from infra_cdk.common import data_removal_policy, schedules_arn
+from infra_cdk.common import data_removal_policy
 from infra_cdk.config import StageConfig
 
 
@@ -29,10 +29,13 @@ class Schedules(Construct):
             description=f"{config.prefix}: EventBridge Scheduler starts agent task executions",
             assumed_by=iam.ServicePrincipal(
                 "scheduler.amazonaws.com",
-                # Confused-deputy guard: only this account's schedules in this group.
+                # Confused-deputy guard: only this account's schedules in this group. Scheduler presents the
+                # schedule *group's* ARN as aws:SourceArn (its user guide: "must be a schedule group", never a
+                # schedule); a schedule/<group>/* pattern never matches, and every scheduled run would fail to
+                # assume this role.
                 conditions={
                     "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
-                    "ArnLike": {"aws:SourceArn": schedules_arn(config)},
+                    "ArnEquals": {"aws:SourceArn": self.group.schedule_group_arn},
                 },
             ),
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from aws_cdk import Aws, CfnOutput, Stack, Tags
@@ -84,7 +85,7 @@ class PhiStack(Stack):
             environment=_common_environment(config, data, storage),
         )
         migrate = functions.create(self, MIGRATE)
-        DatabaseMigrations(self, "Migrations", config=config, migrate_function=migrate, data=data)
+        migrations = DatabaseMigrations(self, "Migrations", config=config, migrate_function=migrate, data=data)
         ingest = Ingest(self, "Ingest", config=config, storage=storage, functions=functions)
         orchestration = Orchestration(self, "Orchestration", config=config, storage=storage, functions=functions)
         state_machine = orchestration.state_machine
@@ -115,11 +116,14 @@ class PhiStack(Stack):
         )
         # Built from the RestApi id alone: the deployment stage depends on the API function, and
         # the workflow functions must not (API function -> state machine -> workflow functions).
+        # The API function needs it most: it writes it into every agent config it serves (GET /agents/{id}/config);
+        # without it a downloaded config sends the local agent to the default http://127.0.0.1:8000.
         api_url = f"https://{api.rest_api.rest_api_id}.execute-api.{Aws.REGION}.{Aws.URL_SUFFIX}/{config.stage.value}/"
-        for function in [ingest.function, *orchestration.workflow_functions.values()]:
+        for function in [api.function, ingest.function, *orchestration.workflow_functions.values()]:
             function.add_environment("PHI_API_URL", api_url)
 
         all_functions = functions.functions
+        _run_after_migrations(all_functions, migrations)
         for function in all_functions.values():
             grants.read_secrets(function, [data.secret])
         grants.read_secrets(api.function, [jwt_secret])
@@ -226,6 +230,16 @@ def _email_delivery(config: StageConfig, think: lambda_.Function) -> str:
         )
     )
     return f"ses from {config.email_sender} (identity {identity}, verified in SES by you)"
+
+
+def _run_after_migrations(functions: Mapping[Handler, lambda_.Function], migrations: DatabaseMigrations) -> None:
+    """Every function but ``migrate`` is created (and, on an update, gets its new code) only once the migrations
+    have run: otherwise the sweeper's rule, the ingest queue's event source and the API are live while the
+    database has no tables yet (errors and alarms on the very first deploy), and new code meets an old schema.
+    Everything that invokes a function (rule, event source, API integration, state machine) follows it."""
+    for handler, function in functions.items():
+        if handler is not Handler.MIGRATE:
+            function.node.add_dependency(migrations.resource)
 
 
 def _add_environment(function: lambda_.Function, environment: dict[str, str]) -> None:

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import json
+import math
+import os
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from infra_cdk.config import STATE_MACHINE_FILE, Handler, stage_config
+from infra_cdk.config import DOCUMENTS_PREFIX, STATE_MACHINE_FILE, Handler, stage_config
 from infra_cdk.stack import LAMBDA_LOCAL_EMBEDDING_MODEL, embedding_environment
 from infra_cdk.synthesis import Synthesis
 from phi import names
 from phi.embedded.aws import state_machine_definition
-from tests.infra.test_template import as_list, phi_functions
+from phi.settings import Settings, requirements_for
+from tests.infra.test_template import as_list, function_role, phi_functions, role_statements
 
 pytestmark = pytest.mark.infra
 
@@ -112,3 +115,127 @@ def test_names_come_from_the_one_module(dev: Synthesis) -> None:
     assert state_machine["Properties"]["StateMachineName"] == names.state_machine_name(stage)
     (group,) = dev.resources("AWS::Scheduler::ScheduleGroup").values()
     assert group["Properties"]["Name"] == names.scheduler_group_name(stage)
+
+
+def test_the_scheduler_may_assume_its_role_for_the_stages_schedule_group(dev: Synthesis) -> None:
+    """EventBridge Scheduler names the schedule *group* as aws:SourceArn when it assumes a schedule's role; a
+    condition on schedule ARNs never matches, and every scheduled run fails to start."""
+    (group_id,) = dev.resources("AWS::Scheduler::ScheduleGroup")
+    roles = dev.resources("AWS::IAM::Role")
+    (trust,) = next(r for logical_id, r in roles.items() if "StartExecutionRole" in logical_id)["Properties"][
+        "AssumeRolePolicyDocument"
+    ]["Statement"]
+    source_arns = [values["aws:SourceArn"] for values in trust["Condition"].values() if "aws:SourceArn" in values]
+    assert source_arns == [{"Fn::GetAtt": [group_id, "Arn"]}]
+
+
+def test_every_function_but_migrate_waits_for_the_migrations(dev: Synthesis) -> None:
+    """Otherwise the sweeper's rule, the ingest event source and the API go live on a database without tables
+    (errors and alarms on the first deploy), and on an update new code meets the old schema."""
+    (migrations_id,) = dev.resources("Custom::PhiDatabaseMigrations")
+    waiting = {
+        handler
+        for handler, (logical_id, _) in phi_functions(dev).items()
+        if migrations_id in as_list(dev.template_json["Resources"][logical_id].get("DependsOn", []))
+    }
+    assert waiting == set(Handler) - {Handler.MIGRATE}
+
+
+def test_direct_uploads_fit_through_api_gateway_and_lambda(dev: Synthesis) -> None:
+    """A multipart body reaches the function base64-encoded inside the event, and Lambda takes at most 6 MB
+    synchronously: the API's own limit must refuse (readably, naming upload-url) before that one does."""
+    from phi.api.limits import MULTIPART_OVERHEAD_BYTES
+
+    event_envelope_bytes = 64 * 1024  # headers, multiValueHeaders and requestContext around the body
+    functions = phi_functions(dev)
+    direct_limit = int(environment(functions[Handler.API][1])["PHI_MAX_UPLOAD_BYTES"])
+    encoded_body = math.ceil((direct_limit + MULTIPART_OVERHEAD_BYTES) / 3) * 4
+    assert encoded_body + event_envelope_bytes <= 6 * 1024 * 1024
+    # Pre-signed uploads go straight to S3: ingest keeps the full document limit.
+    assert "PHI_MAX_UPLOAD_BYTES" not in environment(functions[Handler.INGEST][1])
+    assert Settings.model_fields["max_upload_bytes"].default > direct_limit
+
+
+def _placeholder(name: str, value: Any) -> str:
+    """A CloudFormation intrinsic (Ref, GetAtt, Join) resolves at deploy time: a plausible stand-in."""
+    return value if isinstance(value, str) else f"arn:aws:placeholder:us-east-1:123456789012:{name.lower()}"
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_each_function_starts_with_the_environment_the_template_gives_it(
+    stage: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What each handler checks at its cold start (phi.settings.settings_for), from the template's variables."""
+    synthesis: Synthesis = request.getfixturevalue(stage)
+    for name in list(os.environ):
+        if name.startswith(("PHI_", "AWS_")):
+            monkeypatch.delenv(name)
+    for handler, (_, properties) in phi_functions(synthesis).items():
+        variables = {name: _placeholder(name, value) for name, value in environment(properties).items()}
+        for name, value in variables.items():
+            monkeypatch.setenv(name, value)
+        settings = Settings()
+        settings.require(requirements_for(handler.service, settings))
+        # Secrets travel as ARNs only: no key, password or token value in a function's environment.
+        secret_looking = [
+            n for n in variables if re.search("SECRET|PASSWORD|TOKEN|API_KEY", n) and not n.endswith("_ARN")
+        ]
+        assert secret_looking == [], handler
+        for name in variables:
+            monkeypatch.delenv(name)
+
+
+def test_agent_configs_served_on_aws_point_at_the_deployed_api(dev: Synthesis) -> None:
+    """The API writes PHI_API_URL into every agent config it serves; unset, it is the default 127.0.0.1:8000."""
+    functions = phi_functions(dev)
+    api_url = environment(functions[Handler.API][1])["PHI_API_URL"]
+    (rest_api_id,) = dev.resources("AWS::ApiGateway::RestApi")
+    parts = api_url["Fn::Join"][1]
+    assert parts[0] == "https://"
+    assert {"Ref": rest_api_id} in parts
+    assert parts[-1].endswith(f"/{dev.config.stage.value}/")
+    assert api_url == environment(functions[Handler.THINK][1])["PHI_API_URL"]
+
+
+def test_the_api_reaches_only_uploaded_documents_and_request_results_in_the_bucket(dev: Synthesis) -> None:
+    """It stores/deletes documents and pre-signs result downloads; the bucket's other keys (tool results of every
+    organisation's tasks) are Think's alone."""
+    (bucket_id,) = (i for i in dev.resources("AWS::S3::Bucket") if i.startswith("StorageDocuments"))
+    statements = role_statements(dev, function_role(dev, Handler.API))
+    object_grants = {
+        action: resource["Fn::Join"][1][1]
+        for statement in statements
+        for action in as_list(statement["Action"])
+        if action.startswith("s3:")
+        for resource in as_list(statement["Resource"])
+        if isinstance(resource, dict)
+        and resource.get("Fn::Join", ["", [None]])[1][0] == {"Fn::GetAtt": [bucket_id, "Arn"]}
+    }
+    assert object_grants == {
+        "s3:PutObject": f"/{DOCUMENTS_PREFIX}*",
+        "s3:DeleteObject": f"/{DOCUMENTS_PREFIX}*",
+        "s3:GetObject": f"/{names.REQUEST_RESULTS_PREFIX}*",
+    }
+
+
+def test_no_function_but_the_api_may_use_the_agent_queues(dev: Synthesis) -> None:
+    """StartTask reads the agent's queue URL from its row; the state machine sends, the API administers."""
+    prefix = f":{names.agent_queue_prefix(dev.config.stage.value)}*"
+    for handler in set(Handler) - {Handler.API}:
+        statements = role_statements(dev, function_role(dev, handler))
+        assert prefix not in json.dumps(statements), handler
+
+
+def test_errors_api_gateway_answers_itself_are_readable_by_the_web_app(dev: Synthesis, prod: Synthesis) -> None:
+    """Throttling, the 29 s timeout, a function failing before the app: without CORS headers the browser shows
+    only a CORS error."""
+    expected = {"dev": "method.request.header.Origin", "prod": "'https://app.example.com'"}
+    for synthesis in (dev, prod):
+        responses = {
+            r["Properties"]["ResponseType"]: r["Properties"]["ResponseParameters"]
+            for r in synthesis.resources("AWS::ApiGateway::GatewayResponse").values()
+        }
+        assert set(responses) >= {"DEFAULT_4XX", "DEFAULT_5XX"}
+        for response_type in ("DEFAULT_4XX", "DEFAULT_5XX"):
+            allow_origin = responses[response_type]["gatewayresponse.header.Access-Control-Allow-Origin"]
+            assert allow_origin == expected[synthesis.config.stage.value]

@@ -32,19 +32,22 @@ QUEUE_ACTIONS = [
 CALLBACK_ACTIONS = ["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"]
 
 
-def queue_arn(queue_url: str, region: str) -> str:
+def queue_arn(queue_url: str, region: str, partition: str = "aws") -> str:
     account, name = urlparse(queue_url).path.strip("/").split("/")[-2:]
-    return f"arn:aws:sqs:{region}:{account}:{name}"
+    return f"arn:{partition}:sqs:{region}:{account}:{name}"
 
 
 def session_policy(agent: Agent, region: str, state_machine_arn: str) -> dict[str, Any]:
     """Narrows the agent role to this agent's queue and the task state machine's callbacks. The role's own
     policy bounds it further (the session gets the intersection)."""
     assert agent.queue_url is not None
+    # The queue lives in the state machine's partition (aws, aws-cn, aws-us-gov): an ARN in another one matches
+    # nothing, and the agent would be denied its own queue.
+    partition = state_machine_arn.split(":")[1]
     return {
         "Version": "2012-10-17",
         "Statement": [
-            {"Effect": "Allow", "Action": QUEUE_ACTIONS, "Resource": queue_arn(agent.queue_url, region)},
+            {"Effect": "Allow", "Action": QUEUE_ACTIONS, "Resource": queue_arn(agent.queue_url, region, partition)},
             # IAM evaluates callback-token calls against the issuing state machine's ARN (module docstring).
             {"Effect": "Allow", "Action": CALLBACK_ACTIONS, "Resource": state_machine_arn},
         ],

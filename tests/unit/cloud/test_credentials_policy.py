@@ -69,3 +69,11 @@ def test_queue_arn_from_a_local_endpoint_url() -> None:
     assert queue_arn("http://127.0.0.1:4566/123456789012/phi-dev-agent-x", "us-east-1") == (
         "arn:aws:sqs:us-east-1:123456789012:phi-dev-agent-x"
     )
+
+
+def test_the_queue_is_named_in_the_state_machines_partition() -> None:
+    agent = _agent("phi-prod-agent-7").model_copy(
+        update={"queue_url": "https://sqs.cn-north-1.amazonaws.com.cn/111122223333/phi-prod-agent-7"}
+    )
+    policy = session_policy(agent, "cn-north-1", "arn:aws-cn:states:cn-north-1:111122223333:stateMachine:phi-prod")
+    assert policy["Statement"][0]["Resource"] == "arn:aws-cn:sqs:cn-north-1:111122223333:phi-prod-agent-7"
