@@ -5,6 +5,7 @@ stopped execution's last step, or one StopExecution did not reach) never overwri
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from uuid import UUID
 
@@ -12,6 +13,7 @@ from phi.aws import client
 from phi.workflows.contracts import TaskContext
 from phi.workflows.runner import think
 from phi.workflows.steps import StartEvent, finish_task, mark_failed, start_task
+from phi_agent.stepfunctions import TaskAnswerer
 from tests.integration.api.tenant_fixtures import insert_task, signed_up, sql
 from tests.support.api import ApiSession
 from tests.support.waiting import wait_until
@@ -77,6 +79,16 @@ def test_a_task_waiting_on_an_offline_local_agent_is_cancelled_and_its_execution
 
     # And its Step Functions execution is stopped
     wait_until(lambda: _execution_status(waiting["execution_arn"]) == "ABORTED", timeout=60, interval=0.2)
+    assert new_user.ok("GET", f"/tasks/{task_id}")["status"] == "CANCELLED"
+
+    # A local agent that comes back and answers the tool request drops its answer (the step is over) and stops
+    # the tool's work (its heartbeat says so): it neither fails nor retries the message
+    message = client("sqs").receive_message(QueueUrl=agent["queue_url"], MaxNumberOfMessages=1, WaitTimeSeconds=5)
+    token = json.loads(message["Messages"][0]["Body"])["task_token"]
+    answerer = TaskAnswerer(client("stepfunctions"))
+    assert answerer.heartbeat(token) is False
+    assert answerer.succeed(token, {"v": 1, "ok": True, "result_text": "[]"}) is True
+    assert answerer.fail(token, "Tool.Error", "late") is True
     assert new_user.ok("GET", f"/tasks/{task_id}")["status"] == "CANCELLED"
 
     # Cancelling again is idempotent: the same answer, the first reason and event stand
