@@ -6,11 +6,13 @@ boto3 is imported on first use, not at import: handlers that never call AWS do n
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any
 
 from phi.settings import Settings, get_settings
 
+log = logging.getLogger("phi.aws")
 _clients: dict[str, Any] = {}
 _lock = threading.Lock()
 # botocore's standard mode waits min(random(0, 1) * 2**attempt, 20) s between attempts.
@@ -44,6 +46,23 @@ def client(service: str) -> Any:
             session: Any = boto3.session.Session()  # the service name is dynamic, so no typed overload applies
             _clients[service] = session.client(service, region_name=settings.region, config=boto_config(settings))
         return _clients[service]
+
+
+def stop_execution(execution_arn: str, *, error: str, cause: str) -> bool:
+    """Best effort, after the database has recorded why the task ended: True when Step Functions took the stop.
+    An execution that is gone, already ended or cannot be stopped (a malformed ARN, a throttled call) is logged,
+    never raised: the task's row already says how it ended, and the next step of a still running execution reads
+    it (Think ends a cancelled task's execution), or the execution ends at its own timeout (in the ASL file)."""
+    sfn = client("stepfunctions")
+    try:
+        sfn.stop_execution(executionArn=execution_arn, error=error[:256], cause=cause[:32768])
+    except (sfn.exceptions.ExecutionDoesNotExist, sfn.exceptions.InvalidArn):
+        log.info("execution %s not stopped: it does not exist (yet)", execution_arn)
+        return False
+    except Exception:
+        log.warning("could not stop execution %s", execution_arn, exc_info=True)
+        return False
+    return True
 
 
 def reset_clients() -> None:

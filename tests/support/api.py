@@ -56,7 +56,7 @@ class ApiSession:
             for task_id in task_ids:
                 if task_id not in finished:
                     task: dict[str, Any] = self.ok("GET", f"/tasks/{task_id}")
-                    if task["status"] in {"SUCCEEDED", "FAILED", "SKIPPED"}:
+                    if task["status"] in {"SUCCEEDED", "FAILED", "SKIPPED", "CANCELLED"}:
                         finished[task_id] = task
                         deadline = time.monotonic() + stall_timeout
             if len(finished) < len(task_ids):
@@ -70,7 +70,7 @@ class ApiSession:
         deadline = time.monotonic() + timeout
         while True:
             task: dict[str, Any] = self.ok("GET", f"/tasks/{task_id}")
-            if task["status"] in {"SUCCEEDED", "FAILED", "SKIPPED"}:
+            if task["status"] in {"SUCCEEDED", "FAILED", "SKIPPED", "CANCELLED"}:
                 return task
             if time.monotonic() > deadline:
                 raise AssertionError(f"task {task_id} still {task['status']} after {timeout}s: {task['events']}")

@@ -42,7 +42,13 @@ ROUTER_PATHS: Final[dict[str, tuple[str, ...]]] = {
         "/agents/{agent_id}/keys",
         "/agents/{agent_id}/keys/{key_id}",
     ),
-    "tasks": ("/agents/{agent_id}/run-task", "/agents/{agent_id}/tasks", "/orgs/{org_id}/tasks", "/tasks/{task_id}"),
+    "tasks": (
+        "/agents/{agent_id}/run-task",
+        "/agents/{agent_id}/tasks",
+        "/orgs/{org_id}/tasks",
+        "/tasks/{task_id}",
+        "/tasks/{task_id}/cancel",
+    ),
     "local_agents": (
         "/local-agents/credentials",
         "/local-agents/heartbeat",

@@ -10,11 +10,13 @@ from psycopg.types.json import Jsonb
 from pydantic import BaseModel
 
 from phi.db.connection import DbConnection
-from phi.domain.models import EventType, Task, TaskEvent, TaskStatus, ToolCall
+from phi.domain.models import FINAL_TASK_STATUSES, EventType, Task, TaskEvent, TaskStatus, ToolCall
 
 _COLUMNS = """id, org_id, agent_id, type, trigger, status, input, output, error, execution_arn,
               created_at, started_at, finished_at, workflow_version_id"""
-_FINAL = ("SUCCEEDED", "FAILED", "SKIPPED")
+# Every status UPDATE below is conditional on the task not being final yet: the first final status written wins,
+# so a step finishing at the moment a person cancels never overwrites CANCELLED (nor the reverse).
+_FINAL = tuple(sorted(s.value for s in FINAL_TASK_STATUSES))
 
 
 def create_task(
@@ -39,6 +41,11 @@ def create_task(
 def get_task(conn: DbConnection, task_id: UUID, org_id: UUID) -> Task | None:
     row = conn.execute(f"SELECT {_COLUMNS} FROM tasks WHERE id = %s AND org_id = %s", (task_id, org_id)).fetchone()
     return Task.model_validate(row) if row else None
+
+
+def status_of(conn: DbConnection, task_id: UUID, org_id: UUID) -> TaskStatus | None:
+    row: Any = conn.execute("SELECT status FROM tasks WHERE id = %s AND org_id = %s", (task_id, org_id)).fetchone()
+    return TaskStatus(row["status"]) if row else None
 
 
 def get_task_for_user(conn: DbConnection, task_id: UUID, user_id: UUID) -> Task | None:
@@ -86,6 +93,16 @@ def finish(
         ),
     ).fetchone()
     return row is not None
+
+
+def cancel(conn: DbConnection, task_id: UUID, org_id: UUID, error: dict[str, Any]) -> Task | None:
+    """PENDING/RUNNING → CANCELLED, with the reason as the task's error; None when the task is already final."""
+    row = conn.execute(
+        f"""UPDATE tasks SET status = 'CANCELLED', error = %s, finished_at = now()
+            WHERE id = %s AND org_id = %s AND status NOT IN {_FINAL} RETURNING {_COLUMNS}""",
+        (Jsonb(error), task_id, org_id),
+    ).fetchone()
+    return Task.model_validate(row) if row else None
 
 
 def add_event(

@@ -28,6 +28,10 @@ class TaskStatus(StrEnum):
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"
     SKIPPED = "SKIPPED"
+    CANCELLED = "CANCELLED"  # a person cancelled it while it was pending or running
+
+
+FINAL_TASK_STATUSES = frozenset({TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.SKIPPED, TaskStatus.CANCELLED})
 
 
 class EventType(StrEnum):
@@ -48,6 +52,7 @@ class EventType(StrEnum):
     APPROVAL_TIMED_OUT = "APPROVAL_TIMED_OUT"
     TASK_COMPLETED = "TASK_COMPLETED"
     TASK_FAILED = "TASK_FAILED"
+    TASK_CANCELLED = "TASK_CANCELLED"
 
 
 class Model(BaseModel):

@@ -276,6 +276,28 @@ def _heartbeat_endpoint_seeing_early_answers(self: Any, heartbeat_seconds: int) 
     return endpoint
 
 
+def _set_stop_waking_callback_waits(self: Any, stop_date: Any, cause: str | None, error: str | None) -> None:
+    """moto 5.2's StopExecution marks the program stopped but leaves a waitForTaskToken step waiting until its
+    heartbeat or timeout (minutes), the execution RUNNING all that time; on AWS the execution ends ABORTED at once.
+    Wake every wait of the execution: each finds the program stopped and the execution ends, as on AWS."""
+    _moto_originals["set_stop"](self, stop_date=stop_date, cause=cause, error=error)
+    for endpoint in list(self.callback_pool_manager._pool.values()):
+        endpoint._notify_event.set()
+        if endpoint._heartbeat_endpoint is not None:
+            endpoint._heartbeat_endpoint.notify()
+
+
+def _set_error_unless_stopped(self: Any, error: Any) -> None:
+    """A step that a stop interrupted fails as it unwinds (its wait ended without an answer); moto records that
+    failure over the stop and the execution ends FAILED. On AWS a stopped execution is ABORTED, whatever its
+    steps were doing."""
+    from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped
+
+    if isinstance(self._program_state, ProgramStopped):
+        return
+    _moto_originals["set_error"](self, error=error)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -283,10 +305,11 @@ def free_port() -> int:
 
 
 def patch_moto() -> None:
-    """Step Functions execution on, Lambda invocations dispatched to our handlers, and four moto 5.2 fixes.
+    """Step Functions execution on, Lambda invocations dispatched to our handlers, and six moto 5.2 fixes.
     Idempotent; process-wide, like moto's own backends."""
     from moto.stepfunctions.models import StateMachineInstance
     from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint
+    from moto.stepfunctions.parser.asl.eval.environment import Environment
     from moto.stepfunctions.responses import StepFunctionResponse
 
     default_user_config["stepfunctions"] = {"execute_state_machine": True}
@@ -296,6 +319,10 @@ def patch_moto() -> None:
     if "setup_heartbeat_endpoint" not in _moto_originals:
         _moto_originals["setup_heartbeat_endpoint"] = CallbackEndpoint.setup_heartbeat_endpoint
         CallbackEndpoint.setup_heartbeat_endpoint = _heartbeat_endpoint_seeing_early_answers  # type: ignore[method-assign]
+    if "set_stop" not in _moto_originals:
+        _moto_originals.update(set_stop=Environment.set_stop, set_error=Environment.set_error)
+        Environment.set_stop = _set_stop_waking_callback_waits  # type: ignore[method-assign]
+        Environment.set_error = _set_error_unless_stopped  # type: ignore[method-assign]
     StepFunctionResponse.send_task_failure = _send_task_failure_with_cause  # type: ignore[method-assign]
     StepFunctionResponse.get_execution_history = _execution_history  # type: ignore[method-assign]
     StateMachineInstance.__deepcopy__ = _copy_sharing_executions  # type: ignore[attr-defined]

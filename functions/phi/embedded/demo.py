@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-FINAL_STATUSES = {"SUCCEEDED", "FAILED", "SKIPPED"}
+FINAL_STATUSES = {"SUCCEEDED", "FAILED", "SKIPPED", "CANCELLED"}
 # One TLS context for every call: without it each httpx.request loads the CA bundle again (~10 ms of CPU),
 # in the embedded stack's own process when a benchmark or test drives the API.
 _TLS = ssl.create_default_context()

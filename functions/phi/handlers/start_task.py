@@ -20,8 +20,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     start = StartEvent.model_validate(event["start"])
     bind_task_ids({**start.model_dump(), "execution_id": event["execution_id"]})
     result = start_task(start, event["execution_id"])
-    if result["skipped"]:  # a scheduled run that yields (overlap) or whose schedule is gone: there is no ctx
-        logger.info("scheduled start skipped", extra={"trigger": start.trigger, "type": start.type})
+    if result["skipped"]:  # a scheduled run that yields (overlap), whose schedule is gone, or a cancelled task
+        logger.info("start skipped", extra={"trigger": start.trigger, "type": start.type})
         return result
     bind_task_ids(result["ctx"])
     metrics.add_metric(name="TasksStarted", unit=MetricUnit.Count, value=1)

@@ -10,12 +10,13 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from phi.aws import client
+from phi.aws import client, stop_execution
+from phi.db import approvals as approvals_repo
 from phi.db import tasks as tasks_repo
 from phi.db import workflows as workflows_repo
-from phi.db.connection import DbConnection, commit
+from phi.db.connection import DbConnection, after_commit, commit
 from phi.definitions.document import task_input_for
-from phi.domain.models import Agent, EventType, Task, TaskStatus
+from phi.domain.models import Agent, EventType, Task, TaskStatus, User
 from phi.errors import Conflict, ServiceUnavailable
 from phi.settings import get_settings
 
@@ -102,6 +103,62 @@ def _start_execution(task: Task) -> str:
         stateMachineArn=get_settings().required("state_machine_arn"), name=str(task.id), input=json.dumps(payload)
     )
     return str(response["executionArn"])
+
+
+CANCELLED_ERROR = "Task.Cancelled"
+
+
+def cancel_task(conn: DbConnection, task: Task, user: User, reason: str | None) -> Task:
+    """Ends a pending or running task as CANCELLED, then stops its execution. The database first: the row, the
+    event saying who cancelled and why, and the task's pending approval closed, all in one commit; StopExecution
+    after it. The conditional update lets exactly one final status win, so a step finishing at the same moment
+    either lands first (the cancel is a 409) or finds the task CANCELLED and changes nothing.
+
+    Cancelling a cancelled task again is idempotent: the first cancel stands (its reason, its event) and the stop
+    is asked again, which repairs an execution whose first StopExecution failed. A task finished otherwise is a
+    409."""
+    cause = f"Cancelled by {user.email}" + (f": {reason}" if reason else "")
+    cancelled = tasks_repo.cancel(conn, task.id, task.org_id, {"error": CANCELLED_ERROR, "cause": cause})
+    if cancelled is None:
+        current = tasks_repo.get_task(conn, task.id, task.org_id) or task
+        if current.status != TaskStatus.CANCELLED:
+            raise Conflict(
+                f"This task has already finished ({current.status.value}); only a pending or running task can be "
+                "cancelled.",
+                details={"status": current.status.value},
+            )
+        cancelled = current
+    else:
+        tasks_repo.add_event(
+            conn,
+            task.id,
+            task.org_id,
+            EventType.TASK_CANCELLED,
+            cause,
+            {
+                "cancelled_by": str(user.id),
+                "cancelled_by_email": user.email,
+                "reason": reason,
+                "previous_status": task.status.value,
+            },
+        )
+        approvals_repo.cancel_pending_for_task(conn, task.id, task.org_id)
+    execution_arn = _execution_arn_of(cancelled)
+    after_commit(conn, lambda: _stop_cancelled(execution_arn, cause))
+    return cancelled
+
+
+def _stop_cancelled(execution_arn: str, cause: str) -> None:
+    stop_execution(execution_arn, error=CANCELLED_ERROR, cause=cause)
+
+
+def _execution_arn_of(task: Task) -> str:
+    """The task's execution: recorded once StartExecution answered; before that, the one StartExecution names
+    after the task (an execution not started yet is not found; StartTask then skips the cancelled task)."""
+    if task.execution_arn:
+        return task.execution_arn
+    state_machine_arn = get_settings().required("state_machine_arn")
+    return f"{state_machine_arn.replace(':stateMachine:', ':execution:', 1)}:{task.id}"
 
 
 class ExecutionEvent(BaseModel):

@@ -21,7 +21,7 @@ from phi.db.connection import checkpoint_connection, transaction
 from phi.definitions.document import parse_stored
 from phi.definitions.registry import AD_HOC, template_definition
 from phi.definitions.table import TableError
-from phi.domain.models import EventType
+from phi.domain.models import EventType, TaskStatus
 from phi.errors import NotFound
 from phi.recently_used import RecentlyUsed
 from phi.workflows.approvals import resume_approval
@@ -56,6 +56,10 @@ def think(ctx: TaskContext, step: int, tool_result: dict[str, Any] | None, ports
     done (the graph's `output` stored on the task), or failed (the graph's `failure`). What the graph does is its
     own affair."""
     task_id, org_id = UUID(ctx.task_id), UUID(ctx.org_id)
+    if _cancelled(task_id, org_id):
+        # StopExecution normally ends a cancelled task's execution; when it failed, the next step ends it here.
+        error = {"error": "Task.Cancelled", "cause": "The task was cancelled; its workflow stops."}
+        return ThinkOutput(status="failed", error=error)
     ports = ports or live_ports(ctx)
     config = graph_config(ctx.task_id, ports)
     with _checkpointer() as saver:
@@ -95,6 +99,11 @@ def think(ctx: TaskContext, step: int, tool_result: dict[str, Any] | None, ports
     with transaction() as conn:
         tasks_repo.finish_output(conn, task_id, org_id, output)
     return ThinkOutput(status="done", completed_tool=completed)
+
+
+def _cancelled(task_id: UUID, org_id: UUID) -> bool:
+    with transaction() as conn:
+        return tasks_repo.status_of(conn, task_id, org_id) == TaskStatus.CANCELLED
 
 
 def _is_ad_hoc(ctx: TaskContext) -> bool:

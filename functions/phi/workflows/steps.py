@@ -16,7 +16,7 @@ from phi.db import tasks as tasks_repo
 from phi.db import workflows as workflows_repo
 from phi.db.connection import DbConnection, transaction
 from phi.definitions.document import task_input_for
-from phi.domain.models import AgentStatus, EventType, TaskStatus
+from phi.domain.models import FINAL_TASK_STATUSES, AgentStatus, EventType, TaskStatus
 from phi.errors import NotFound
 from phi.settings import get_settings
 from phi.workflows.contracts import TaskContext
@@ -47,6 +47,11 @@ def start_task(start: StartEvent, execution_id: str) -> dict[str, Any]:
             return {"skipped": True, "task_id": None}
         task_id = UUID(start.task_id) if start.task_id else _create_scheduled_task(conn, start)
         task = tasks_repo.get_task(conn, task_id, org_id)
+        if task is not None and task.status in FINAL_TASK_STATUSES:
+            # Cancelled before its execution got here (StopExecution comes after the cancel's commit, and may
+            # fail): the execution ends as skipped rather than run a task nobody wants any more.
+            log.info("start of task %s skipped: it is already %s", task_id, task.status.value)
+            return {"skipped": True, "task_id": str(task_id)}
         if start.trigger == "schedule" and _previous_run_still_running(conn, start, task_id):
             return {"skipped": True, "task_id": str(task_id)}
         if tasks_repo.mark_running(conn, task_id, org_id, execution_id):

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from phi.aws import client
+from phi.aws import stop_execution
 from phi.db import approvals as approvals_repo
 from phi.db import tasks as tasks_repo
 from phi.db.connection import transaction
 from phi.domain.models import EventType, TaskStatus
-from phi.log import logger
 from phi.settings import get_settings
 
 
@@ -33,7 +32,7 @@ def fail_overdue_tasks(now: datetime | None = None) -> int:
     cause = f"The task passed its overall deadline of {deadline} s and was stopped."
     for task in overdue:
         if task.execution_arn:
-            _stop_execution(task.execution_arn, cause)
+            stop_execution(task.execution_arn, error="Task.DeadlineExceeded", cause=cause)
         with transaction() as conn:
             error = {"error": "Task.DeadlineExceeded", "cause": cause}
             if tasks_repo.finish(conn, task.id, task.org_id, TaskStatus.FAILED, error=error):
@@ -41,15 +40,3 @@ def fail_overdue_tasks(now: datetime | None = None) -> int:
                 tasks_repo.add_event(conn, task.id, task.org_id, EventType.TASK_FAILED, message, error)
                 approvals_repo.cancel_pending_for_task(conn, task.id, task.org_id)
     return len(overdue)
-
-
-def _stop_execution(execution_arn: str, cause: str) -> None:
-    """Best effort: one execution that cannot be stopped (gone, a malformed ARN, a throttled call) must not stop
-    the sweep; its task is failed all the same, and the execution ends at its own timeout (in the ASL file)."""
-    sfn = client("stepfunctions")
-    try:
-        sfn.stop_execution(executionArn=execution_arn, error="Task.DeadlineExceeded", cause=cause)
-    except (sfn.exceptions.ExecutionDoesNotExist, sfn.exceptions.InvalidArn):
-        pass
-    except Exception:
-        logger.warning("could not stop overdue execution %s", execution_arn, exc_info=True)

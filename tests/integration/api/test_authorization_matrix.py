@@ -24,6 +24,7 @@ MEMBER_MAY = {
     ("POST", "/agents/{agent_id}/schedules/{workflow_type}/run"),
     ("POST", "/agents/{agent_id}/search-docs"),
     ("POST", "/agents/{agent_id}/requests"),  # a request changes nothing by itself: a proposal awaits an admin
+    ("POST", "/tasks/{task_id}/cancel"),  # who may start a task may stop one
 }
 # Mutating routes only an OWNER may call: an admin is refused too.
 OWNER_ONLY = {("PUT", "/orgs/{org_id}/llm-budget")}

@@ -143,3 +143,34 @@ def test_the_config_download_is_the_apis(api_url: str) -> None:
 def test_console_routes_are_not_in_the_openapi_document(api_url: str) -> None:
     paths = httpx.get(f"{api_url}/openapi.json").json()["paths"]
     assert not [p for p in paths if p.startswith("/console")]
+
+
+def test_a_member_cancels_a_running_task_from_its_page(api_url: str) -> None:
+    # Given a task waiting on its local agent, which is not running, and a member of the organisation
+    owner, agent = _api_owner_with_agent(api_url)
+    run = owner.ok("POST", f"/agents/{agent['id']}/run-task", json={"type": "DAILY_WAREHOUSE_REPORT"})
+    member = ConsoleSession(api_url)
+    owner.ok("POST", f"/orgs/{owner.org_id}/members", json={"email": member.sign_up(), "role": "MEMBER"})
+    page_path = f"/console/tasks/{run['task_id']}"
+
+    # The running task's page offers the cancel, behind a confirmation, to the member
+    page = member.client.get(page_path).text
+    assert "Cancel this task…" in page and "Yes, cancel the task" in page and "every 2s" in page
+    assert f'action="/console/tasks/{run["task_id"]}/cancel"' in page
+
+    # Without the CSRF token the cancel is refused and the task runs on; another organisation's user gets not found
+    assert member.post(f"{page_path}/cancel", {"reason": "forged"}, with_csrf=False).status_code == 403
+    outsider = ConsoleSession(api_url)
+    outsider.sign_up()
+    assert outsider.post(f"{page_path}/cancel", {"reason": "not mine"}).status_code == 404
+    assert owner.ok("GET", f"/tasks/{run['task_id']}")["status"] in {"PENDING", "RUNNING"}
+
+    # Confirmed, the task is cancelled with the reason, and its page shows CANCELLED with no cancel left
+    confirmed = member.post(f"{page_path}/cancel", {"reason": "Started by mistake"})
+    assert confirmed.status_code == 303 and confirmed.headers["location"].endswith(page_path)
+    task = owner.ok("GET", f"/tasks/{run['task_id']}")
+    assert task["status"] == "CANCELLED" and "Started by mistake" in task["error"]["cause"]
+    after = member.client.get(page_path).text
+    assert 'class="badge status-cancelled">CANCELLED<' in after
+    assert "Cancel this task…" not in after and "every 2s" not in after  # ended: no more refreshing
+    assert "TASK_CANCELLED" in after and "Started by mistake" in after

@@ -1,7 +1,7 @@
 """Console pages of agents: the list and the create form (industry → role template → tools), the agent page
 (general information, tools, documents and upload, profile generation, system prompt, configuration download,
-agent keys, test task, task history), document search, and a task's page with its report, timeline and the
-Step Functions state history.
+agent keys, test task, task history), document search, and a task's page with its report, timeline, the
+Step Functions state history and, while it runs, a Cancel button.
 
 Lookups go through the caller's membership (`agent_of_caller`, `task_of_caller`: another organisation's id is
 "not found"); owner/admin actions go through the API's `admin_agent`/`admin_org` checks."""
@@ -39,7 +39,7 @@ from phi.services.agents import AgentCreate, build_config, create_agent, render_
 from phi.services.documents import SearchRequest, SourceType
 from phi.services.profiles import ProfileRequest, generate_profile
 from phi.services.security import new_agent_key
-from phi.services.tasks import execution_history, run_task
+from phi.services.tasks import cancel_task, execution_history, run_task
 from phi.settings import get_settings
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -453,6 +453,20 @@ def task_page(request: Request, task_id: UUID, conn: ConsoleConn, user: ConsoleU
     return render(
         request, "task.html", title=f"{task.type} · task", user=user, org=org, agent=agent, **_task_context(conn, task)
     )
+
+
+@router.post("/tasks/{task_id}/cancel", dependencies=[CsrfChecked])
+def cancel_task_from_form(
+    request: Request,
+    task_id: UUID,
+    conn: ConsoleConn,
+    user: ConsoleUser,
+    reason: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """Any member may cancel, as in the API; a task that finished meanwhile is the API's 409, as a page."""
+    task = task_of_caller(task_id, conn, user)
+    cancel_task(conn, task, user, reason.strip() or None)
+    return redirect(request, f"/tasks/{task.id}")
 
 
 @router.get("/tasks/{task_id}/live")

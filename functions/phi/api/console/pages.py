@@ -36,7 +36,7 @@ from phi.db import orgs as orgs_repo
 from phi.db import tasks as tasks_repo
 from phi.db import users as users_repo
 from phi.db.connection import api_transaction, rollback
-from phi.domain.models import OrgRole, User
+from phi.domain.models import OrgRole, TaskStatus, User
 from phi.errors import BadRequest, Forbidden, PhiError, RateLimited, WrongPassword
 from phi.services import members as members_service
 from phi.services.auth import authenticate, change_password
@@ -361,8 +361,9 @@ def admin_tasks(
         org_filter = UUID(org_id.strip()) if org_id and org_id.strip() else None
     except ValueError as exc:
         raise BadRequest(f"{org_id!r} is not an organisation id.") from exc
-    chosen = status if status in {"PENDING", "RUNNING", "SUCCEEDED", "FAILED", "SKIPPED"} else None
-    where = tasks_repo.TaskFilter(status=chosen, limit=50, offset=offset)  # type: ignore[arg-type]
+    statuses = [s.value for s in TaskStatus]
+    chosen = TaskStatus(status) if status in statuses else None
+    where = tasks_repo.TaskFilter(status=chosen, limit=50, offset=offset)
     tasks, total = tasks_repo.list_tasks(conn, org_filter, where)
     events = {t.id: tasks_repo.list_events(conn, t.id, t.org_id) for t in tasks}
     org_names = {o.id: o.name for o in orgs_repo.list_orgs_by_id(conn, list({t.org_id for t in tasks}))}
@@ -375,6 +376,7 @@ def admin_tasks(
         total=total,
         events=events,
         org_names=org_names,
-        status=chosen,
+        status=chosen.value if chosen else None,
+        statuses=statuses,
         offset=offset,
     )

@@ -14,9 +14,10 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from phi.api.console.session import console_root, csrf_token, remember_csrf
+from phi.domain.models import FINAL_TASK_STATUSES
 
 HERE = Path(__file__).resolve().parent
-TERMINAL_STATUSES = frozenset({"SUCCEEDED", "FAILED", "SKIPPED"})
+TERMINAL_STATUSES = frozenset(status.value for status in FINAL_TASK_STATUSES)
 
 
 def _datetime(value: datetime | str | None) -> str:

@@ -14,7 +14,7 @@ from phi.db import llm_calls as llm_calls_repo
 from phi.db import tasks as tasks_repo
 from phi.domain.models import LlmCall, Task, TaskEvent, TaskStatus
 from phi.domain.request_body import RequestBody
-from phi.services.tasks import ExecutionEvent, execution_history, run_task
+from phi.services.tasks import ExecutionEvent, cancel_task, execution_history, run_task
 
 router = APIRouter(tags=["tasks"])
 StatusFilter = Annotated[TaskStatus | None, Query(alias="status", description="Only tasks in this status")]
@@ -34,6 +34,12 @@ class RunTaskResponse(BaseModel):
     task_id: str
     status: str = Field(examples=["PENDING"])
     execution_arn: str | None
+
+
+class CancelTaskRequest(RequestBody):
+    reason: str | None = Field(
+        default=None, max_length=500, description="Why, recorded on the task", examples=["Started by mistake"]
+    )
 
 
 class TaskSummary(BaseModel):
@@ -137,3 +143,15 @@ def get(task: CallerTask, conn: Conn) -> TaskDetail:
         execution_history_complete=history.complete if history else None,
         llm_calls=llm_calls,
     )
+
+
+@router.post(
+    "/tasks/{task_id}/cancel",
+    response_model=TaskSummary,
+    summary="Cancel a pending or running task (any member)",
+    description="Ends the task as CANCELLED (with who cancelled and why as an event; a pending approval of the task "
+    "is cancelled too), then stops its Step Functions execution. Cancelling a cancelled task again answers it "
+    "unchanged; 409 when the task has already finished otherwise.",
+)
+def cancel(task: CallerTask, conn: Conn, user: CurrentUser, body: CancelTaskRequest | None = None) -> Task:
+    return cancel_task(conn, task, user, body.reason if body else None)
