@@ -346,3 +346,53 @@ def test_a_patch_request_and_an_approval_decided_in_the_browser(api_url: str, br
     expect(page.locator("#timeline")).to_contain_text("invoice checked")
     assert refused == [], "the console's pages need what their Content-Security-Policy refuses"
     context.close()
+
+
+def test_long_names_without_spaces_wrap_within_a_phone_and_a_laptop(api_url: str, browser: Any) -> None:
+    # Given an organisation, an agent, a document, a workflow and a waiting approval whose names are users' data:
+    # each one long word, as a pasted id or a file name without spaces is
+    email = f"long-{uuid.uuid4().hex[:10]}@example.com"
+    owner = ApiSession(api_url)
+    owner.sign_up(email, PASSWORD)
+    owner.create_org("Org" + "W" * 197)
+    agent = owner.create_agent(name="Agent" + "Z" * 115)
+    owner.ok(
+        "POST",
+        f"/agents/{agent['id']}/documents",
+        files={"file": ("SOP" + "F" * 150 + ".md", b"# Picking\n\nPick the oldest stock first.\n")},
+        data={"source_type": "SOP"},
+    )
+    flow = {
+        **json.loads(json.dumps(PAY_SUPPLIER)),
+        "key": "pay_long",
+        "name": "Pay" + "Q" * 60,
+        "inputs": {"note": {"type": "string", "required": True}},
+    }
+    flow["nodes"][0]["settings"] = {"title": "Pay {{ inputs.note }}?", "summary": "S" * 300, "timeout_seconds": 600}
+    owner.ok("POST", f"/agents/{agent['id']}/workflows", json={"definition": flow})
+    run = owner.ok("POST", f"/agents/{agent['id']}/run-task", json={"type": "pay_long", "input": {"note": "N" * 300}})
+    pages = [
+        "/console/orgs",
+        f"/console/orgs/{owner.org_id}",
+        f"/console/orgs/{owner.org_id}/agents",
+        f"/console/orgs/{owner.org_id}/members",
+        f"/console/orgs/{owner.org_id}/approvals",
+        f"/console/agents/{agent['id']}",
+        f"/console/agents/{agent['id']}/workflows/pay_long",
+        f"/console/agents/{agent['id']}/requests",
+        f"/console/tasks/{run['task_id']}",
+    ]
+
+    for viewport in (PHONE, LAPTOP):
+        context = browser.new_context(viewport=viewport)
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        _log_in(page, api_url, email)
+        page.goto(f"{api_url}/console/orgs/{owner.org_id}/approvals")
+        expect(page.locator("#approvals li", has_text="N" * 50)).to_be_visible(timeout=120_000)
+        # Then every page fits the screen's width: the long words wrap (tables scroll inside their own frame)
+        for path in pages:
+            page.goto(f"{api_url}{path}")
+            expect(page.locator("h1").first).to_be_visible()
+            assert _fits_the_width(page), (viewport, path)
+        context.close()
