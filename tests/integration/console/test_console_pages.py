@@ -19,6 +19,16 @@ def _console_owner(api_url: str) -> tuple[ConsoleSession, str]:
     return console, created.headers["location"].rsplit("/", 1)[1]
 
 
+def test_an_organisation_name_too_long_is_shown_at_its_field_and_kept(api_url: str) -> None:
+    console = ConsoleSession(api_url)
+    console.sign_up()
+    name = "Northwind " + "W" * 191
+    refused = console.post("/console/orgs", {"name": name})
+    assert refused.status_code == 400
+    assert "at most 200 characters" in refused.text
+    assert f'value="{name}"' in refused.text  # what was typed is kept, to shorten it
+
+
 def test_the_create_form_makes_an_agent_from_a_role_and_shows_errors_at_their_field(api_url: str) -> None:
     console, org_id = _console_owner(api_url)
     form = console.client.get(f"/console/orgs/{org_id}/agents/new")
@@ -131,6 +141,10 @@ def test_a_workflow_is_edited_with_errors_at_the_field_compared_and_rolled_back(
     renamed = {**definition, "name": "Daily report (renamed)"}
     saved = console.post(f"{base}/edit", {"definition": json.dumps(renamed), "reason": "new name", "based_on": "1"})
     assert saved.status_code == 303 and saved.headers["location"].endswith("?saved=2")
+    assert "Saved: version 2 is current." in console.client.get(saved.headers["location"]).text
+    # The notice shows a version number, never words a link carries
+    spoofed = console.client.get(base, params={"saved": "2. Your account is locked: call +1 555 0100 and"})
+    assert spoofed.status_code == 400 and "Your account is locked" not in spoofed.text
 
     diff = console.client.get(f"{base}/diff", params={"from": 1, "to": 2})
     assert diff.status_code == 200 and "<code>/name</code>" in diff.text and "Daily report (renamed)" in diff.text
@@ -158,6 +172,10 @@ def test_platform_admins_see_every_organisations_tasks_with_their_events(api_url
 
     page = admin.client.get("/console/admin/tasks", params={"org_id": owner.org_id})
     assert page.status_code == 200
+    assert f'id="org_id" name="org_id" value="{owner.org_id}"' in page.text  # the filter stays filled in
+    later = admin.client.get("/console/admin/tasks", params={"org_id": owner.org_id, "offset": 50}).text
+    newer = re.search(r'<a href="\?([^"]+)">Newer</a>', later)
+    assert newer and f"org_id={owner.org_id}" in newer.group(1)  # and paging keeps it
     assert f'id="task-{task["task_id"]}"' in page.text
     assert "Tasks Inc" in page.text and "TASK_CREATED" in page.text
     assert 'href="/console/admin/tasks"' in page.text  # the nav shows admins their page
