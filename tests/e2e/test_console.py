@@ -396,3 +396,42 @@ def test_long_names_without_spaces_wrap_within_a_phone_and_a_laptop(api_url: str
             expect(page.locator("h1").first).to_be_visible()
             assert _fits_the_width(page), (viewport, path)
         context.close()
+
+
+def test_removing_a_member_asks_first_and_a_dismissed_question_changes_nothing(api_url: str, browser: Any) -> None:
+    # Given an organisation with a member, its owner on the members page
+    owner_email = f"confirm-{uuid.uuid4().hex[:10]}@example.com"
+    owner = ApiSession(api_url)
+    owner.sign_up(owner_email, PASSWORD)
+    owner.create_org(f"Confirm {uuid.uuid4().hex[:4]}")
+    member_email = f"member-{uuid.uuid4().hex[:10]}@example.com"
+    ApiSession(api_url).sign_up(member_email, PASSWORD)
+    owner.ok("POST", f"/orgs/{owner.org_id}/members", json={"email": member_email, "role": "MEMBER"})
+    context = browser.new_context(viewport=LAPTOP)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    refused = _refused_by_the_policy(page)
+    _log_in(page, api_url, owner_email)
+    page.goto(f"{api_url}/console/orgs/{owner.org_id}/members")
+    remove = page.get_by_role("button", name=f"Remove {member_email}")
+    questions: list[str] = []
+
+    # When the owner clicks Remove and answers no
+    def answer_no(dialog: Any) -> None:
+        questions.append(dialog.message)
+        dialog.dismiss()
+
+    page.once("dialog", answer_no)
+    remove.click()
+    # Then the question named the member, and nothing was sent
+    expect(remove).to_be_visible()
+    assert questions and member_email in questions[0]
+    assert member_email in {m["email"] for m in owner.ok("GET", f"/orgs/{owner.org_id}/members")}
+
+    # And answering yes removes them
+    page.once("dialog", lambda dialog: dialog.accept())
+    remove.click()
+    expect(page.get_by_text(member_email)).to_have_count(0)
+    assert member_email not in {m["email"] for m in owner.ok("GET", f"/orgs/{owner.org_id}/members")}
+    assert refused == [], "the console's pages need what their Content-Security-Policy refuses"
+    context.close()
