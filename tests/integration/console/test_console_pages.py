@@ -244,3 +244,40 @@ def test_the_test_task_day_goes_to_the_workflows_own_date_input(api_url: str) ->
     assert started.status_code == 303, started.text
     task_id = started.headers["location"].rsplit("/", 1)[1]
     assert owner.ok("GET", f"/tasks/{task_id}")["input"] == {"as_of": "2026-11-20"}
+
+
+def test_a_task_whose_result_is_a_table_shows_it_as_a_table_not_as_json(api_url: str) -> None:
+    from phi.db import tasks as tasks_repo
+    from phi.db.connection import transaction
+    from phi.domain.models import TaskStatus
+
+    # Given a finished one-off task whose output is a table of 12,345 rows, 2 of them kept inline
+    console = ConsoleSession(api_url)
+    email = console.sign_up()
+    owner = ApiSession(api_url)
+    owner.token = owner.ok("POST", "/auth/login", json={"email": email, "password": "console-password-1"})[
+        "access_token"
+    ]
+    owner.create_org("Tables Ltd")
+    agent = owner.create_agent()
+    output = {"columns": ["carrier", "late"], "rows": [["<b>DHL</b>", 3], ["UPS", None]], "row_count": 12_345}
+    with transaction() as conn:
+        task = tasks_repo.create_task(
+            conn,
+            org_id=uuid.UUID(str(owner.org_id)),
+            agent_id=uuid.UUID(agent["id"]),
+            task_type="AD_HOC",
+            task_input={},
+            trigger="request",
+            created_by=None,
+        )
+        tasks_repo.finish(conn, task.id, task.org_id, TaskStatus.SUCCEEDED, output=output)
+
+    # When its page is opened
+    page = console.client.get(f"/console/tasks/{task.id}").text
+
+    # Then the rows are a table with its columns, the count says how many there are in all
+    assert '<th scope="col">carrier</th><th scope="col">late</th>' in page
+    assert "<tr><td>&lt;b&gt;DHL&lt;/b&gt;</td><td>3</td></tr><tr><td>UPS</td><td></td></tr>" in page
+    assert "12,345 rows; the first 2 shown." in page
+    assert "&#34;rows&#34;" not in page  # not the output's JSON

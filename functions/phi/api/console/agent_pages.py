@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from phi.api.console.charts import Point, bar_chart, line_chart
 from phi.api.console.pages import field_errors
@@ -421,6 +421,24 @@ def _late_rate_points(conn: DbConnection, task: Task) -> list[Point]:
     return [Point(label=d[5:], value=by_day[d]) for d in days]
 
 
+class OutputTable(BaseModel):
+    """A task's output that is a table (a one-off request's pipeline): its columns and the rows it keeps inline."""
+
+    columns: list[str]
+    rows: list[list[Any]]
+    row_count: int | None = None
+
+
+def _output_table(output: dict[str, Any] | None) -> OutputTable | None:
+    """The output as a table when it is one, so that the page shows a table rather than its JSON."""
+    if not output or "columns" not in output or "rows" not in output:
+        return None
+    try:
+        return OutputTable.model_validate(output)
+    except ValidationError:
+        return None  # another shape: shown as JSON
+
+
 def _task_context(conn: DbConnection, task: Task) -> dict[str, Any]:
     events = tasks_repo.list_events(conn, task.id, task.org_id)
     kpis = (task.output or {}).get("kpis") or {}
@@ -440,6 +458,7 @@ def _task_context(conn: DbConnection, task: Task) -> dict[str, Any]:
         "history": execution_history(task.execution_arn),
         "charts": charts,
         "citations": (task.output or {}).get("citations") or [],
+        "table": _output_table(task.output),
         "running": task.status.value not in TERMINAL_STATUSES,
         "task_poll": TASK_POLL_SECONDS,
     }
