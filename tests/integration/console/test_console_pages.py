@@ -281,3 +281,24 @@ def test_a_task_whose_result_is_a_table_shows_it_as_a_table_not_as_json(api_url:
     assert "<tr><td>&lt;b&gt;DHL&lt;/b&gt;</td><td>3</td></tr><tr><td>UPS</td><td></td></tr>" in page
     assert "12,345 rows; the first 2 shown." in page
     assert "&#34;rows&#34;" not in page  # not the output's JSON
+
+
+def test_a_tasks_input_reads_as_it_was_written(api_url: str) -> None:
+    console = ConsoleSession(api_url)
+    email = console.sign_up()
+    owner = ApiSession(api_url)
+    owner.token = owner.ok("POST", "/auth/login", json={"email": email, "password": "console-password-1"})[
+        "access_token"
+    ]
+    owner.create_org("Inputs AG")
+    agent = owner.create_agent()
+    task = owner.ok(
+        "POST",
+        f"/agents/{agent['id']}/run-task",
+        json={"type": "DAILY_WAREHOUSE_REPORT", "input": {"warehouse": "Zürich <Nord>"}},
+    )
+
+    page = console.client.get(f"/console/tasks/{task['task_id']}").text
+
+    # Not Jinja's tojson "Z\u00fcrich \u003cNord\u003e"; escaped as the page's text, never as markup
+    assert "<code>{&#34;warehouse&#34;: &#34;Zürich &lt;Nord&gt;&#34;}</code>" in page

@@ -51,6 +51,12 @@ def _markdown_parser() -> Any:
     return MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
 
 
+def _compact_json(value: Any) -> str:
+    """JSON on one line, its strings as written: "Zürich <North>" reads as that, where Jinja's tojson writes
+    unicode escapes (meant for a script block). The page's autoescape makes it safe as text."""
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
 def _pretty_json(value: Any) -> str:
     return json.dumps(value, indent=2, sort_keys=False, default=str, ensure_ascii=False)
 
@@ -66,6 +72,7 @@ def environment() -> Environment:
     env.filters["dt"] = _datetime
     env.filters["markdown"] = _markdown
     env.filters["pretty_json"] = _pretty_json
+    env.filters["compact_json"] = _compact_json
     env.globals["TERMINAL_STATUSES"] = TERMINAL_STATUSES
     return env
 
