@@ -192,3 +192,20 @@ def test_the_config_download_is_the_apis(api_url: str) -> None:
 def test_console_routes_are_not_in_the_openapi_document(api_url: str) -> None:
     paths = httpx.get(f"{api_url}/openapi.json").json()["paths"]
     assert not [p for p in paths if p.startswith("/console")]
+
+
+def test_an_issued_key_is_counted_in_the_agent_pages_list_at_once(api_url: str) -> None:
+    owner, agent = _api_owner_with_agent(api_url)
+    console = ConsoleSession(api_url)
+    email = console.sign_up()
+    owner.ok("POST", f"/orgs/{owner.org_id}/members", json={"email": email, "role": "ADMIN"})
+    token = console.csrf(f"/console/agents/{agent['id']}")
+    htmx = {"HX-Request": "true", "X-CSRF-Token": token}
+
+    first = console.client.post(f"/console/agents/{agent['id']}/keys", headers=htmx)
+    second = console.client.post(f"/console/agents/{agent['id']}/keys", headers=htmx)
+
+    # The answer carries the new key and, out of band, the list of keys that now counts it
+    assert first.status_code == 200 and 'id="agent-key"' in first.text
+    assert '<div id="agent-keys" hx-swap-oob="true">' in second.text
+    assert "<summary>2 agent key(s)</summary>" in second.text

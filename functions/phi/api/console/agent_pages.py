@@ -333,7 +333,8 @@ def issue_key(request: Request, agent_id: UUID, conn: ConsoleConn, user: Console
     created = AgentKeyCreated(**stored.model_dump(), key=key)
     # The secret is shown once: like every console answer it is sent with Cache-Control: no-store
     # (phi.api.security_headers).
-    return render(request, "_new_key.html", agent=agent, created=created)
+    keys = keys_repo.list_keys(conn, agent.id, agent.org_id)
+    return render(request, "_new_key.html", agent=agent, created=created, keys=keys)
 
 
 @router.post("/agents/{agent_id}/run", dependencies=[CsrfChecked])
