@@ -246,6 +246,38 @@ def test_the_test_task_day_goes_to_the_workflows_own_date_input(api_url: str) ->
     assert owner.ok("GET", f"/tasks/{task_id}")["input"] == {"as_of": "2026-11-20"}
 
 
+def test_a_workflow_that_needs_more_than_a_day_runs_with_its_inputs_given_in_the_form(api_url: str) -> None:
+    owner = ApiSession(api_url)
+    owner.sign_up(f"inputs-{uuid.uuid4().hex[:10]}@example.com")
+    owner.create_org("Payables Ltd")
+    agent = owner.create_agent()
+    definition = {
+        "key": "pay_supplier",
+        "name": "Pay a supplier",
+        "inputs": {"amount": {"type": "integer", "required": True}, "due": {"type": "date", "required": True}},
+        "nodes": [{"id": "report", "kind": "render", "settings": {"template": "sections", "title": "Pay"}}],
+        "edges": [],
+    }
+    owner.ok("POST", f"/agents/{agent['id']}/workflows", json={"definition": definition})
+    console = ConsoleSession(api_url)
+    email = console.sign_up()
+    owner.ok("POST", f"/orgs/{owner.org_id}/members", json={"email": email, "role": "MEMBER"})
+    run = f"/console/agents/{agent['id']}/run"
+
+    # Without its amount the workflow cannot run; the form gives it, the day fills its date
+    missing = console.post(run, {"task_type": "pay_supplier", "day": "2026-11-20"})
+    assert missing.status_code == 400 and "amount" in missing.text
+    started = console.post(run, {"task_type": "pay_supplier", "day": "2026-11-20", "input_json": '{"amount": 250}'})
+    assert started.status_code == 303, started.text
+    task_id = started.headers["location"].rsplit("/", 1)[1]
+    assert owner.ok("GET", f"/tasks/{task_id}")["input"] == {"amount": 250, "due": "2026-11-20"}
+
+    not_json = console.post(run, {"task_type": "pay_supplier", "input_json": "{amount: 250}"})
+    assert not_json.status_code == 400 and "Input: not valid JSON" in not_json.text
+    not_an_object = console.post(run, {"task_type": "pay_supplier", "input_json": "[250]"})
+    assert not_an_object.status_code == 400 and "Input: give a JSON object" in not_an_object.text
+
+
 def test_a_task_whose_result_is_a_table_shows_it_as_a_table_not_as_json(api_url: str) -> None:
     from phi.db import tasks as tasks_repo
     from phi.db.connection import transaction
