@@ -178,6 +178,7 @@ def test_sign_up_to_a_completed_report_in_the_browser(
     _shot(page, screenshots, "03-agent")
     page.get_by_role("button", name="Issue an agent key").click()
     key = page.locator("#agent-key").inner_text().strip()
+    expect(page.locator("#agent-keys summary")).to_have_text("1 agent key(s)")  # the list counts it at once
     assert key.startswith("phi_ak_")
 
     # Start a real local agent next to the warehouse database; the fleet page shows it online
@@ -344,5 +345,94 @@ def test_a_patch_request_and_an_approval_decided_in_the_browser(api_url: str, br
     page.goto(f"{api_url}/console/tasks/{run['task_id']}")
     expect(page.locator("#task-status")).to_contain_text("SUCCEEDED", timeout=120_000)
     expect(page.locator("#timeline")).to_contain_text("invoice checked")
+    assert refused == [], "the console's pages need what their Content-Security-Policy refuses"
+    context.close()
+
+
+def test_long_names_without_spaces_wrap_within_a_phone_and_a_laptop(api_url: str, browser: Any) -> None:
+    # Given an organisation, an agent, a document, a workflow and a waiting approval whose names are users' data:
+    # each one long word, as a pasted id or a file name without spaces is
+    email = f"long-{uuid.uuid4().hex[:10]}@example.com"
+    owner = ApiSession(api_url)
+    owner.sign_up(email, PASSWORD)
+    owner.create_org("Org" + "W" * 197)
+    agent = owner.create_agent(name="Agent" + "Z" * 115)
+    owner.ok(
+        "POST",
+        f"/agents/{agent['id']}/documents",
+        files={"file": ("SOP" + "F" * 150 + ".md", b"# Picking\n\nPick the oldest stock first.\n")},
+        data={"source_type": "SOP"},
+    )
+    flow = {
+        **json.loads(json.dumps(PAY_SUPPLIER)),
+        "key": "pay_long",
+        "name": "Pay" + "Q" * 60,
+        "inputs": {"note": {"type": "string", "required": True}},
+    }
+    flow["nodes"][0]["settings"] = {"title": "Pay {{ inputs.note }}?", "summary": "S" * 300, "timeout_seconds": 600}
+    owner.ok("POST", f"/agents/{agent['id']}/workflows", json={"definition": flow})
+    run = owner.ok("POST", f"/agents/{agent['id']}/run-task", json={"type": "pay_long", "input": {"note": "N" * 300}})
+    pages = [
+        "/console/orgs",
+        f"/console/orgs/{owner.org_id}",
+        f"/console/orgs/{owner.org_id}/agents",
+        f"/console/orgs/{owner.org_id}/members",
+        f"/console/orgs/{owner.org_id}/approvals",
+        f"/console/agents/{agent['id']}",
+        f"/console/agents/{agent['id']}/workflows/pay_long",
+        f"/console/agents/{agent['id']}/requests",
+        f"/console/tasks/{run['task_id']}",
+    ]
+
+    for viewport in (PHONE, LAPTOP):
+        context = browser.new_context(viewport=viewport)
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        _log_in(page, api_url, email)
+        page.goto(f"{api_url}/console/orgs/{owner.org_id}/approvals")
+        expect(page.locator("#approvals li", has_text="N" * 50)).to_be_visible(timeout=120_000)
+        # Then every page fits the screen's width: the long words wrap (tables scroll inside their own frame)
+        for path in pages:
+            page.goto(f"{api_url}{path}")
+            expect(page.locator("h1").first).to_be_visible()
+            assert _fits_the_width(page), (viewport, path)
+        context.close()
+
+
+def test_removing_a_member_asks_first_and_a_dismissed_question_changes_nothing(api_url: str, browser: Any) -> None:
+    # Given an organisation with a member, its owner on the members page
+    owner_email = f"confirm-{uuid.uuid4().hex[:10]}@example.com"
+    owner = ApiSession(api_url)
+    owner.sign_up(owner_email, PASSWORD)
+    owner.create_org(f"Confirm {uuid.uuid4().hex[:4]}")
+    member_email = f"member-{uuid.uuid4().hex[:10]}@example.com"
+    ApiSession(api_url).sign_up(member_email, PASSWORD)
+    owner.ok("POST", f"/orgs/{owner.org_id}/members", json={"email": member_email, "role": "MEMBER"})
+    context = browser.new_context(viewport=LAPTOP)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    refused = _refused_by_the_policy(page)
+    _log_in(page, api_url, owner_email)
+    page.goto(f"{api_url}/console/orgs/{owner.org_id}/members")
+    remove = page.get_by_role("button", name=f"Remove {member_email}")
+    questions: list[str] = []
+
+    # When the owner clicks Remove and answers no
+    def answer_no(dialog: Any) -> None:
+        questions.append(dialog.message)
+        dialog.dismiss()
+
+    page.once("dialog", answer_no)
+    remove.click()
+    # Then the question named the member, and nothing was sent
+    expect(remove).to_be_visible()
+    assert questions and member_email in questions[0]
+    assert member_email in {m["email"] for m in owner.ok("GET", f"/orgs/{owner.org_id}/members")}
+
+    # And answering yes removes them
+    page.once("dialog", lambda dialog: dialog.accept())
+    remove.click()
+    expect(page.get_by_text(member_email)).to_have_count(0)
+    assert member_email not in {m["email"] for m in owner.ok("GET", f"/orgs/{owner.org_id}/members")}
     assert refused == [], "the console's pages need what their Content-Security-Policy refuses"
     context.close()

@@ -79,6 +79,17 @@ def _console_error(request: Request, status: int, message: str) -> Response:
     return console_error_response(request, status, message)
 
 
+def _console_validation_error(request: Request, exc: RequestValidationError) -> Response:
+    """A malformed id in a console URL is a page that does not exist (404); a form field or a query parameter
+    out of its bounds (a filter longer than its limit, a version that is not a number) is the user's input,
+    answered with 400 and a message naming the field."""
+    errors = exc.errors()
+    if any(error["loc"][:1] == ("path",) for error in errors):
+        return _console_error(request, 404, "This page does not exist, or you have no access to it.")
+    summary = "; ".join(f"{error['loc'][-1] if error['loc'] else 'form'}: {error['msg']}" for error in errors)
+    return _console_error(request, 400, f"Invalid request: {summary}.")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(PhiError)
     async def domain_error(request: Request, exc: PhiError) -> Response:
@@ -94,7 +105,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         if is_console_request(request):
-            return _console_error(request, 422, "Invalid request.")
+            return _console_validation_error(request, exc)
         fields = [
             {"field": ".".join(str(p) for p in e["loc"] if p != "body"), "message": e["msg"]} for e in exc.errors()
         ]

@@ -19,6 +19,16 @@ def _console_owner(api_url: str) -> tuple[ConsoleSession, str]:
     return console, created.headers["location"].rsplit("/", 1)[1]
 
 
+def test_an_organisation_name_too_long_is_shown_at_its_field_and_kept(api_url: str) -> None:
+    console = ConsoleSession(api_url)
+    console.sign_up()
+    name = "Northwind " + "W" * 191
+    refused = console.post("/console/orgs", {"name": name})
+    assert refused.status_code == 400
+    assert "at most 200 characters" in refused.text
+    assert f'value="{name}"' in refused.text  # what was typed is kept, to shorten it
+
+
 def test_the_create_form_makes_an_agent_from_a_role_and_shows_errors_at_their_field(api_url: str) -> None:
     console, org_id = _console_owner(api_url)
     form = console.client.get(f"/console/orgs/{org_id}/agents/new")
@@ -131,6 +141,10 @@ def test_a_workflow_is_edited_with_errors_at_the_field_compared_and_rolled_back(
     renamed = {**definition, "name": "Daily report (renamed)"}
     saved = console.post(f"{base}/edit", {"definition": json.dumps(renamed), "reason": "new name", "based_on": "1"})
     assert saved.status_code == 303 and saved.headers["location"].endswith("?saved=2")
+    assert "Saved: version 2 is current." in console.client.get(saved.headers["location"]).text
+    # The notice shows a version number, never words a link carries
+    spoofed = console.client.get(base, params={"saved": "2. Your account is locked: call +1 555 0100 and"})
+    assert spoofed.status_code == 400 and "Your account is locked" not in spoofed.text
 
     diff = console.client.get(f"{base}/diff", params={"from": 1, "to": 2})
     assert diff.status_code == 200 and "<code>/name</code>" in diff.text and "Daily report (renamed)" in diff.text
@@ -158,6 +172,10 @@ def test_platform_admins_see_every_organisations_tasks_with_their_events(api_url
 
     page = admin.client.get("/console/admin/tasks", params={"org_id": owner.org_id})
     assert page.status_code == 200
+    assert f'id="org_id" name="org_id" value="{owner.org_id}"' in page.text  # the filter stays filled in
+    later = admin.client.get("/console/admin/tasks", params={"org_id": owner.org_id, "offset": 50}).text
+    newer = re.search(r'<a href="\?([^"]+)">Newer</a>', later)
+    assert newer and f"org_id={owner.org_id}" in newer.group(1)  # and paging keeps it
     assert f'id="task-{task["task_id"]}"' in page.text
     assert "Tasks Inc" in page.text and "TASK_CREATED" in page.text
     assert 'href="/console/admin/tasks"' in page.text  # the nav shows admins their page
@@ -226,3 +244,93 @@ def test_the_test_task_day_goes_to_the_workflows_own_date_input(api_url: str) ->
     assert started.status_code == 303, started.text
     task_id = started.headers["location"].rsplit("/", 1)[1]
     assert owner.ok("GET", f"/tasks/{task_id}")["input"] == {"as_of": "2026-11-20"}
+
+
+def test_a_workflow_that_needs_more_than_a_day_runs_with_its_inputs_given_in_the_form(api_url: str) -> None:
+    owner = ApiSession(api_url)
+    owner.sign_up(f"inputs-{uuid.uuid4().hex[:10]}@example.com")
+    owner.create_org("Payables Ltd")
+    agent = owner.create_agent()
+    definition = {
+        "key": "pay_supplier",
+        "name": "Pay a supplier",
+        "inputs": {"amount": {"type": "integer", "required": True}, "due": {"type": "date", "required": True}},
+        "nodes": [{"id": "report", "kind": "render", "settings": {"template": "sections", "title": "Pay"}}],
+        "edges": [],
+    }
+    owner.ok("POST", f"/agents/{agent['id']}/workflows", json={"definition": definition})
+    console = ConsoleSession(api_url)
+    email = console.sign_up()
+    owner.ok("POST", f"/orgs/{owner.org_id}/members", json={"email": email, "role": "MEMBER"})
+    run = f"/console/agents/{agent['id']}/run"
+
+    # Without its amount the workflow cannot run; the form gives it, the day fills its date
+    missing = console.post(run, {"task_type": "pay_supplier", "day": "2026-11-20"})
+    assert missing.status_code == 400 and "amount" in missing.text
+    started = console.post(run, {"task_type": "pay_supplier", "day": "2026-11-20", "input_json": '{"amount": 250}'})
+    assert started.status_code == 303, started.text
+    task_id = started.headers["location"].rsplit("/", 1)[1]
+    assert owner.ok("GET", f"/tasks/{task_id}")["input"] == {"amount": 250, "due": "2026-11-20"}
+
+    not_json = console.post(run, {"task_type": "pay_supplier", "input_json": "{amount: 250}"})
+    assert not_json.status_code == 400 and "Input: not valid JSON" in not_json.text
+    not_an_object = console.post(run, {"task_type": "pay_supplier", "input_json": "[250]"})
+    assert not_an_object.status_code == 400 and "Input: give a JSON object" in not_an_object.text
+
+
+def test_a_task_whose_result_is_a_table_shows_it_as_a_table_not_as_json(api_url: str) -> None:
+    from phi.db import tasks as tasks_repo
+    from phi.db.connection import transaction
+    from phi.domain.models import TaskStatus
+
+    # Given a finished one-off task whose output is a table of 12,345 rows, 2 of them kept inline
+    console = ConsoleSession(api_url)
+    email = console.sign_up()
+    owner = ApiSession(api_url)
+    owner.token = owner.ok("POST", "/auth/login", json={"email": email, "password": "console-password-1"})[
+        "access_token"
+    ]
+    owner.create_org("Tables Ltd")
+    agent = owner.create_agent()
+    output = {"columns": ["carrier", "late"], "rows": [["<b>DHL</b>", 3], ["UPS", None]], "row_count": 12_345}
+    with transaction() as conn:
+        task = tasks_repo.create_task(
+            conn,
+            org_id=uuid.UUID(str(owner.org_id)),
+            agent_id=uuid.UUID(agent["id"]),
+            task_type="AD_HOC",
+            task_input={},
+            trigger="request",
+            created_by=None,
+        )
+        tasks_repo.finish(conn, task.id, task.org_id, TaskStatus.SUCCEEDED, output=output)
+
+    # When its page is opened
+    page = console.client.get(f"/console/tasks/{task.id}").text
+
+    # Then the rows are a table with its columns, the count says how many there are in all
+    assert '<th scope="col">carrier</th><th scope="col">late</th>' in page
+    assert "<tr><td>&lt;b&gt;DHL&lt;/b&gt;</td><td>3</td></tr><tr><td>UPS</td><td></td></tr>" in page
+    assert "12,345 rows; the first 2 shown." in page
+    assert "&#34;rows&#34;" not in page  # not the output's JSON
+
+
+def test_a_tasks_input_reads_as_it_was_written(api_url: str) -> None:
+    console = ConsoleSession(api_url)
+    email = console.sign_up()
+    owner = ApiSession(api_url)
+    owner.token = owner.ok("POST", "/auth/login", json={"email": email, "password": "console-password-1"})[
+        "access_token"
+    ]
+    owner.create_org("Inputs AG")
+    agent = owner.create_agent()
+    task = owner.ok(
+        "POST",
+        f"/agents/{agent['id']}/run-task",
+        json={"type": "DAILY_WAREHOUSE_REPORT", "input": {"warehouse": "Zürich <Nord>"}},
+    )
+
+    page = console.client.get(f"/console/tasks/{task['task_id']}").text
+
+    # Not Jinja's tojson "Z\u00fcrich \u003cNord\u003e"; escaped as the page's text, never as markup
+    assert "<code>{&#34;warehouse&#34;: &#34;Zürich &lt;Nord&gt;&#34;}</code>" in page

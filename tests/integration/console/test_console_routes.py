@@ -22,9 +22,40 @@ def test_pages_without_a_session_lead_to_the_login_page(api_url: str) -> None:
     client = httpx.Client(base_url=api_url)
     response = client.get("/console/orgs")
     assert response.status_code == 303
-    assert response.headers["location"].endswith("/console/login")
+    assert response.headers["location"].endswith("/console/login?next=%2Forgs")
     htmx = client.get("/console/orgs", headers={"HX-Request": "true"})
     assert htmx.headers["HX-Redirect"].endswith("/console/login")
+
+
+def test_a_page_opened_without_a_session_is_where_log_in_leads_back(api_url: str) -> None:
+    # Given a task's page, a link someone was sent, and its polled fragment left open past the session's end
+    owner = ApiSession(api_url)
+    email = f"back-{uuid.uuid4().hex[:10]}@example.com"
+    owner.sign_up(email, "console-password-1")
+    owner.create_org("Links Ltd")
+    agent = owner.create_agent()
+    task = owner.ok("POST", f"/agents/{agent['id']}/run-task", json={"type": "DAILY_WAREHOUSE_REPORT"})
+    task_path = f"/tasks/{task['task_id']}"
+    console = ConsoleSession(api_url)
+
+    # When the browser opens them without a session
+    opened = console.client.get(f"/console{task_path}", params={"tab": "timeline"})
+    polled = console.client.get(
+        f"/console{task_path}/live",
+        headers={"HX-Request": "true", "HX-Current-URL": f"{api_url}/console{task_path}"},
+    )
+
+    # Then the log-in page carries the page as `next`, and logging in leads back to it
+    assert opened.status_code == 303
+    login_page = console.client.get(opened.headers["location"])
+    assert f'name="next" value="{task_path}?tab=timeline"' in login_page.text
+    assert polled.headers["HX-Redirect"].endswith(f"/console/login?next=%2Ftasks%2F{task['task_id']}")
+    logged_in = console.post("/console/login", {"email": email, "password": "console-password-1", "next": task_path})
+    assert logged_in.headers["location"] == f"/console{task_path}"
+    assert console.client.get(logged_in.headers["location"]).status_code == 200
+    # A form posted without a session is not replayed after log-in
+    posted = ConsoleSession(api_url).post(f"/console/agents/{agent['id']}/run", {"task_type": "x"})
+    assert posted.headers["location"].endswith("/console/login")
 
 
 def test_signup_sets_an_httponly_samesite_session_and_a_post_without_csrf_is_refused(api_url: str) -> None:
@@ -107,6 +138,24 @@ def test_another_organisations_agent_and_task_urls_show_not_found(api_url: str) 
     assert run.status_code == 404
 
 
+def test_a_query_or_form_field_out_of_bounds_is_a_bad_request_naming_it_not_a_missing_page(api_url: str) -> None:
+    owner, agent = _api_owner_with_agent(api_url)
+    console = ConsoleSession(api_url)
+    email = console.sign_up()
+    owner.ok("POST", f"/orgs/{owner.org_id}/members", json={"email": email, "role": "ADMIN"})
+
+    too_long = console.client.get(f"/console/orgs/{owner.org_id}/agents", params={"q": "x" * 201})
+    assert too_long.status_code == 400
+    assert (
+        "<h1>That did not work</h1>" in too_long.text
+        and "q: String should have at most 200 characters" in too_long.text
+    )
+    not_a_number = console.post(f"/console/agents/{agent['id']}/workflows/DAILY_WAREHOUSE_REPORT/rollback", {})
+    assert not_a_number.status_code == 400 and "to_version: Field required" in not_a_number.text
+    # A malformed id in the path is still a page that does not exist
+    assert console.client.get(f"/console/orgs/{owner.org_id[:-1]}/agents").status_code == 404
+
+
 def test_a_member_sees_no_admin_actions_and_cannot_use_them(api_url: str) -> None:
     owner, agent = _api_owner_with_agent(api_url)
     member = ConsoleSession(api_url)
@@ -174,3 +223,20 @@ def test_a_member_cancels_a_running_task_from_its_page(api_url: str) -> None:
     assert 'class="badge status-cancelled">CANCELLED<' in after
     assert "Cancel this task…" not in after and "every 2s" not in after  # ended: no more refreshing
     assert "TASK_CANCELLED" in after and "Started by mistake" in after
+
+
+def test_an_issued_key_is_counted_in_the_agent_pages_list_at_once(api_url: str) -> None:
+    owner, agent = _api_owner_with_agent(api_url)
+    console = ConsoleSession(api_url)
+    email = console.sign_up()
+    owner.ok("POST", f"/orgs/{owner.org_id}/members", json={"email": email, "role": "ADMIN"})
+    token = console.csrf(f"/console/agents/{agent['id']}")
+    htmx = {"HX-Request": "true", "X-CSRF-Token": token}
+
+    first = console.client.post(f"/console/agents/{agent['id']}/keys", headers=htmx)
+    second = console.client.post(f"/console/agents/{agent['id']}/keys", headers=htmx)
+
+    # The answer carries the new key and, out of band, the list of keys that now counts it
+    assert first.status_code == 200 and 'id="agent-key"' in first.text
+    assert '<div id="agent-keys" hx-swap-oob="true">' in second.text
+    assert "<summary>2 agent key(s)</summary>" in second.text

@@ -98,7 +98,7 @@ def test_the_console_behind_the_stage_keeps_its_session_csrf_and_error_pages_whe
     # Without a session, a page leads to the log-in page under the stage; an unknown console path is its 404 page.
     dashboard = handler(rest_event("GET", "/console/orgs"), Context())
     assert dashboard["statusCode"] == 303
-    assert dashboard["headers"]["location"] == "/dev/console/login"
+    assert dashboard["headers"]["location"] == "/dev/console/login?next=%2Forgs"  # back to the page after log-in
     missing = handler(rest_event("GET", "/console/no-such-page"), Context())
     assert missing["statusCode"] == 404 and missing["headers"]["content-type"].startswith("text/html")
 

@@ -8,13 +8,14 @@ Lookups go through the caller's membership (`agent_of_caller`, `task_of_caller`:
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from phi.api.console.charts import Point, bar_chart, line_chart
 from phi.api.console.pages import field_errors
@@ -47,6 +48,7 @@ TASK_POLL_SECONDS = 2
 DOCUMENT_POLL_SECONDS = 2
 BUILT_IN_TASK_TYPES = ("DAILY_WAREHOUSE_REPORT",)
 MAX_FILENAME_CHARS = 255
+MAX_INPUT_CHARS = 20_000
 
 
 def _can_manage(conn: DbConnection, org_id: UUID, user: User) -> bool:
@@ -333,7 +335,22 @@ def issue_key(request: Request, agent_id: UUID, conn: ConsoleConn, user: Console
     created = AgentKeyCreated(**stored.model_dump(), key=key)
     # The secret is shown once: like every console answer it is sent with Cache-Control: no-store
     # (phi.api.security_headers).
-    return render(request, "_new_key.html", agent=agent, created=created)
+    keys = keys_repo.list_keys(conn, agent.id, agent.org_id)
+    return render(request, "_new_key.html", agent=agent, created=created, keys=keys)
+
+
+def _input_of_form(text: str) -> dict[str, Any]:
+    """The run form's other inputs, a JSON object: a workflow that needs more than a day (an amount, a
+    warehouse) could not be run from the console without them."""
+    if not text.strip():
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise BadRequest(f"Input: not valid JSON ({exc}).") from exc
+    if not isinstance(value, dict):
+        raise BadRequest('Input: give a JSON object, e.g. {"amount": 250}.')
+    return value
 
 
 @router.post("/agents/{agent_id}/run", dependencies=[CsrfChecked])
@@ -344,9 +361,10 @@ def run_test_task(
     user: ConsoleUser,
     task_type: Annotated[str, Form(max_length=100)] = "DAILY_WAREHOUSE_REPORT",
     day: Annotated[str, Form(max_length=10)] = "",
+    input_json: Annotated[str, Form(max_length=MAX_INPUT_CHARS)] = "",
 ) -> Response:
     agent = agent_of_caller(agent_id, conn, user)
-    task_input: dict[str, Any] = {}
+    task_input = _input_of_form(input_json)
     if day:
         try:
             chosen = date.fromisoformat(day).isoformat()
@@ -355,7 +373,7 @@ def run_test_task(
         # The day goes to the workflow's own date input (`date`, `week_ending`, ...); one without any runs as is.
         date_input = _date_input(conn, agent, task_type)
         if date_input is not None:
-            task_input[date_input] = chosen
+            task_input.setdefault(date_input, chosen)  # a date given in the input is the one meant
     task = run_task(
         conn, agent, user.id, task_type, task_input, trigger="api"
     )  # the console is a client of the API: same trigger
@@ -421,6 +439,24 @@ def _late_rate_points(conn: DbConnection, task: Task) -> list[Point]:
     return [Point(label=d[5:], value=by_day[d]) for d in days]
 
 
+class OutputTable(BaseModel):
+    """A task's output that is a table (a one-off request's pipeline): its columns and the rows it keeps inline."""
+
+    columns: list[str]
+    rows: list[list[Any]]
+    row_count: int | None = None
+
+
+def _output_table(output: dict[str, Any] | None) -> OutputTable | None:
+    """The output as a table when it is one, so that the page shows a table rather than its JSON."""
+    if not output or "columns" not in output or "rows" not in output:
+        return None
+    try:
+        return OutputTable.model_validate(output)
+    except ValidationError:
+        return None  # another shape: shown as JSON
+
+
 def _task_context(conn: DbConnection, task: Task) -> dict[str, Any]:
     events = tasks_repo.list_events(conn, task.id, task.org_id)
     kpis = (task.output or {}).get("kpis") or {}
@@ -440,6 +476,7 @@ def _task_context(conn: DbConnection, task: Task) -> dict[str, Any]:
         "history": execution_history(task.execution_arn),
         "charts": charts,
         "citations": (task.output or {}).get("citations") or [],
+        "table": _output_table(task.output),
         "running": task.status.value not in TERMINAL_STATUSES,
         "task_poll": TASK_POLL_SECONDS,
     }

@@ -204,8 +204,10 @@ def create_org(
         body = OrgCreate(name=name.strip())
     except ValidationError as exc:
         orgs = orgs_repo.list_orgs_for_user(conn, user.id)
-        errors = field_errors(exc)
-        return render(request, "orgs.html", 400, title="Organisations", user=user, orgs=orgs, errors=errors, values={})
+        errors, values = field_errors(exc), {"name": name}
+        return render(
+            request, "orgs.html", 400, title="Organisations", user=user, orgs=orgs, errors=errors, values=values
+        )
     org = orgs_repo.create_org(conn, body.name, user.id)
     return redirect(request, f"/orgs/{org.id}")
 
@@ -378,5 +380,6 @@ def admin_tasks(
         org_names=org_names,
         status=chosen.value if chosen else None,
         statuses=statuses,
+        org_id=org_filter,
         offset=offset,
     )

@@ -7,6 +7,7 @@ from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -51,6 +52,12 @@ def _markdown_parser() -> Any:
     return MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
 
 
+def _compact_json(value: Any) -> str:
+    """JSON on one line, its strings as written: "Zürich <North>" reads as that, where Jinja's tojson writes
+    unicode escapes (meant for a script block). The page's autoescape makes it safe as text."""
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
 def _pretty_json(value: Any) -> str:
     return json.dumps(value, indent=2, sort_keys=False, default=str, ensure_ascii=False)
 
@@ -66,6 +73,7 @@ def environment() -> Environment:
     env.filters["dt"] = _datetime
     env.filters["markdown"] = _markdown
     env.filters["pretty_json"] = _pretty_json
+    env.filters["compact_json"] = _compact_json
     env.globals["TERMINAL_STATUSES"] = TERMINAL_STATUSES
     return env
 
@@ -99,13 +107,36 @@ def redirect(request: Request, path: str) -> Response:
     return RedirectResponse(url, status_code=303)
 
 
+MAX_NEXT_CHARS = 500  # the log-in page's `next` parameter accepts no more
+
+
+def login_path(request: Request) -> str:
+    """The log-in page, with the console page the browser was on as `next`, so that logging in leads back to it
+    (a link to a task opened without a session, a page left open past the session's end). For an htmx request
+    that page is htmx's HX-Current-URL; a form posted without a session is not replayed: its page is not known.
+    Log-in checks `next` again (`safe_next`): this only proposes it."""
+    if is_htmx(request):
+        current = urlsplit(request.headers.get("HX-Current-URL", ""))
+        path, query = current.path, current.query
+    elif request.method == "GET":
+        path, query = request.url.path, request.url.query
+    else:
+        return "/login"
+    root = console_root(request)
+    if not path.startswith(root + "/"):
+        return "/login"
+    next_path = path.removeprefix(root) + (f"?{query}" if query else "")
+    if next_path in ("/login", "/signup") or len(next_path) > MAX_NEXT_CHARS:
+        return "/login"
+    return f"/login?{urlencode({'next': next_path})}"
+
+
 _TITLES = {
     400: "That did not work",
     403: "Not allowed",
     404: "Not found",
     409: "Conflict",
     413: "Too large",
-    422: "Not found",
     429: "Too many attempts",
     500: "Something went wrong",
     503: "Unavailable",
@@ -116,10 +147,7 @@ def console_error_response(request: Request, status_code: int, message: str) -> 
     """How the console shows an error the API would answer as JSON: the login page for a missing or expired
     session, otherwise a page (or, for an htmx request, a fragment) that names the problem."""
     if status_code == 401:
-        return redirect(request, "/login")
-    if status_code == 422:
-        # A malformed id in a console URL is a page that does not exist.
-        status_code, message = 404, "This page does not exist, or you have no access to it."
+        return redirect(request, login_path(request))
     title = _TITLES.get(status_code, "Error")
     template = "_error_fragment.html" if is_htmx(request) else "error.html"
     response = render(request, template, status_code=status_code, title=title, message=message)

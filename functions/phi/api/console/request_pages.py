@@ -156,7 +156,13 @@ def request_page(request: Request, agent_id: UUID, request_id: UUID, conn: Conso
     agent = agent_of_caller(agent_id, conn, user)
     org = org_of_caller(agent.org_id, conn, user)
     context = _request_context(conn, agent, request_id, user)
-    return render(request, "request.html", title="Request", user=user, org=org, agent=agent, **context)
+    title = f"{_shortened(context['req'].prompt)} · request"  # a tab or a bookmark tells requests apart
+    return render(request, "request.html", title=title, user=user, org=org, agent=agent, **context)
+
+
+def _shortened(text: str, limit: int = 60) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 @router.get("/agents/{agent_id}/requests/{request_id}/live")

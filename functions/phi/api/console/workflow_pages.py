@@ -53,6 +53,7 @@ def workflow_page(
     conn: ConsoleConn,
     user: ConsoleUser,
     version: Annotated[int | None, Query(ge=1)] = None,
+    saved: Annotated[int | None, Query(ge=1)] = None,  # a number: the notice never shows words from a link
 ) -> Response:
     agent = agent_of_caller(agent_id, conn, user)
     org = org_of_caller(agent.org_id, conn, user)
@@ -67,7 +68,7 @@ def workflow_page(
         agent=agent,
         shown=shown,
         can_manage=org.role in (OrgRole.OWNER, OrgRole.ADMIN),
-        notice=request.query_params.get("saved"),
+        notice=saved,
         **context,
     )
 

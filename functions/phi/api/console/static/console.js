@@ -25,3 +25,14 @@ document.addEventListener("htmx:beforeRequest", function (event) {
   var form = active && active.closest ? active.closest("form") : null;
   if (form && list.contains(form)) event.preventDefault();
 });
+// An action that cannot be undone (leaving or removing a member, rejecting, rolling back) asks first: its button
+// (or form) says data-confirm="<question>". A listener rather than an inline onsubmit, which the console's
+// Content-Security-Policy refuses; on the capturing phase, so that it runs before htmx sends a form.
+document.addEventListener("submit", function (event) {
+  var button = event.submitter;
+  var question = (button && button.getAttribute("data-confirm")) || event.target.getAttribute("data-confirm");
+  if (question && !window.confirm(question)) {
+    event.preventDefault();
+    event.stopImmediatePropagation();
+  }
+}, true);
