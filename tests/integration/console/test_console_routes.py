@@ -9,6 +9,7 @@ import httpx
 
 from tests.support.api import ApiSession
 from tests.support.console import ConsoleSession
+from tests.support.invitations import invite_and_accept_in_console
 
 
 def _api_owner_with_agent(api_url: str) -> tuple[ApiSession, dict[str, object]]:
@@ -54,7 +55,7 @@ def test_every_state_changing_route_refuses_a_request_without_the_csrf_token(api
     org_path = created.headers["location"].split("/console", 1)[1]
 
     # Logged in, but neither the form field nor the header carries the token
-    for path in ("/console/orgs", f"/console{org_path}/agents", f"/console{org_path}/members", "/console/logout"):
+    for path in ("/console/orgs", f"/console{org_path}/agents", f"/console{org_path}/invitations", "/console/logout"):
         response = console.post(path, {"name": "Other"}, with_csrf=False)
         assert response.status_code == 403, path
     # The htmx header is accepted in place of the form field
@@ -110,8 +111,7 @@ def test_another_organisations_agent_and_task_urls_show_not_found(api_url: str) 
 def test_a_member_sees_no_admin_actions_and_cannot_use_them(api_url: str) -> None:
     owner, agent = _api_owner_with_agent(api_url)
     member = ConsoleSession(api_url)
-    email = member.sign_up()
-    owner.ok("POST", f"/orgs/{owner.org_id}/members", json={"email": email, "role": "MEMBER"})
+    invite_and_accept_in_console(owner, str(owner.org_id), member, member.sign_up(), "MEMBER")
 
     page = member.client.get(f"/console/agents/{agent['id']}")
     assert page.status_code == 200 and agent["name"] in page.text
@@ -131,8 +131,7 @@ def test_a_member_sees_no_admin_actions_and_cannot_use_them(api_url: str) -> Non
 def test_the_config_download_is_the_apis(api_url: str) -> None:
     owner, agent = _api_owner_with_agent(api_url)
     member = ConsoleSession(api_url)
-    email = member.sign_up()
-    owner.ok("POST", f"/orgs/{owner.org_id}/members", json={"email": email, "role": "MEMBER"})
+    invite_and_accept_in_console(owner, str(owner.org_id), member, member.sign_up(), "MEMBER")
 
     download = member.client.get(f"/console/agents/{agent['id']}/config")
     assert download.status_code == 200
