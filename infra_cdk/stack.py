@@ -137,7 +137,7 @@ class PhiStack(Stack):
         for handler in (Handler.API, Handler.THINK):  # the functions that call an LLM
             grants.read_secrets(all_functions[handler], route_secrets)
 
-        email_delivery = _email_delivery(config, orchestration.workflow_functions[Handler.THINK])
+        email_delivery = _email_delivery(config, [orchestration.workflow_functions[Handler.THINK], api.function])
 
         observability = Observability(
             self,
@@ -214,21 +214,24 @@ def embedding_environment(config: StageConfig) -> dict[str, str]:
     return {"PHI_EMBEDDING_PROVIDER": "local", "PHI_EMBEDDING_MODEL": LAMBDA_LOCAL_EMBEDDING_MODEL}
 
 
-def _email_delivery(config: StageConfig, think: lambda_.Function) -> str:
-    """Notify nodes run in Think: with a sender, it may send through SES from that address of that identity
-    only; without one, e-mails are kept in the outbox. Returns what the EmailDelivery output says."""
+def _email_delivery(config: StageConfig, senders: list[lambda_.Function]) -> str:
+    """Notify nodes run in Think and invitations are sent by the API: with a sender, they may send through SES
+    from that address of that identity only; without one, e-mails are kept in the outbox. Returns what the
+    EmailDelivery output says."""
     identity = config.email_identity
     if config.email_sender is None or identity is None:
-        think.add_environment("PHI_EMAIL_DELIVERY", "outbox")
+        for function in senders:
+            function.add_environment("PHI_EMAIL_DELIVERY", "outbox")
         return "outbox (no emailSender in the CDK context)"
-    _add_environment(think, {"PHI_EMAIL_DELIVERY": "ses", "PHI_EMAIL_SENDER": config.email_sender})
-    think.add_to_role_policy(
-        iam.PolicyStatement(
-            actions=["ses:SendEmail"],
-            resources=[ses_identity_arn(identity)],
-            conditions={"StringEquals": {"ses:FromAddress": sender_address(config.email_sender)}},
+    for function in senders:
+        _add_environment(function, {"PHI_EMAIL_DELIVERY": "ses", "PHI_EMAIL_SENDER": config.email_sender})
+        function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["ses:SendEmail"],
+                resources=[ses_identity_arn(identity)],
+                conditions={"StringEquals": {"ses:FromAddress": sender_address(config.email_sender)}},
+            )
         )
-    )
     return f"ses from {config.email_sender} (identity {identity}, verified in SES by you)"
 
 

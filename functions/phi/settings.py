@@ -232,7 +232,7 @@ class Settings(BaseSettings):
     # (the default: on our labelled paraphrase questions every weight tried lowered recall, see bench_retrieval.py).
     search_text_weight: float = 0.0
 
-    # Notifications (workflow `notify` nodes). "outbox" keeps every email in the database, readable through the
+    # E-mail (workflow `notify` nodes, invitations). "outbox" keeps every email in the database, readable through the
     # API (the embedded stack's only mode: it never sends real email); "ses" sends through Amazon SES (sesv2)
     # from `email_sender`, an address of the SES identity the deployment's IAM policy is scoped to.
     email_delivery: Literal["outbox", "ses"] = "outbox"
@@ -316,6 +316,9 @@ def get_settings() -> Settings:
     return Settings()
 
 
+# Functions that send e-mail: Think (notify nodes) and the API (invitations).
+_EMAIL_SENDERS = {names.Service.THINK, names.Service.API}
+
 # Functions that call the LLM or embed text (search in the API, documents in ingest, SOPs in Think).
 _MODEL_USERS = {names.Service.API, names.Service.THINK, names.Service.INGEST}
 
@@ -332,7 +335,7 @@ def requirements_for(service: names.Service, settings: Settings) -> tuple[Requir
     uses_openai = bool(default_key_routes) or settings.embedding_provider == "openai"
     if service in _MODEL_USERS and uses_openai:
         requirements = (*requirements, OPENAI_ACCESS)
-    if service == names.Service.THINK and settings.email_delivery == "ses":  # notify nodes run in Think
+    if service in _EMAIL_SENDERS and settings.email_delivery == "ses":
         requirements = (*requirements, EMAIL_SENDER)
     return requirements
 

@@ -16,6 +16,7 @@ from phi.workflows.sweeper import fail_overdue_tasks
 from tests.conftest import apply_settings
 from tests.support.api import ApiSession
 from tests.support.e2e import event_types
+from tests.support.invitations import invite_and_accept
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -68,10 +69,8 @@ def _pending(session: ApiSession, task_id: str) -> dict[str, Any]:
 
 def _member(api_url: str, owner: ApiSession, role: str) -> ApiSession:
     member = ApiSession(api_url)
-    email = f"member-{uuid.uuid4().hex[:12]}@example.com"
-    member.sign_up(email)
-    owner.ok("POST", f"/orgs/{owner.org_id}/members", json={"email": email, "role": role})
-    member.org_id = owner.org_id
+    member.sign_up(f"member-{uuid.uuid4().hex[:12]}@example.com")
+    invite_and_accept(owner, str(owner.org_id), member, role)
     return member
 
 

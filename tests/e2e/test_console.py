@@ -24,6 +24,7 @@ import yaml
 
 from tests.support.api import ApiSession
 from tests.support.e2e import REPORT_DAY, LocalAgentProcess, stop_after_test
+from tests.support.invitations import invite_and_accept
 
 pytestmark = pytest.mark.e2e
 playwright_sync = pytest.importorskip("playwright.sync_api")
@@ -246,8 +247,9 @@ def test_a_member_sees_no_admin_actions_and_another_organisations_agent_is_not_f
     other.create_org("Other Co")
     foreign_agent = other.create_agent(name="Secret analyst")
     member_email = f"member-{uuid.uuid4().hex[:10]}@example.com"
-    ApiSession(api_url).sign_up(member_email, PASSWORD)
-    owner.ok("POST", f"/orgs/{owner.org_id}/members", json={"email": member_email, "role": "MEMBER"})
+    member = ApiSession(api_url)
+    member.sign_up(member_email, PASSWORD)
+    invite_and_accept(owner, str(owner.org_id), member, "MEMBER")
 
     context = browser.new_context(viewport=LAPTOP)
     page = context.new_page()
@@ -265,7 +267,7 @@ def test_a_member_sees_no_admin_actions_and_another_organisations_agent_is_not_f
     page.goto(f"{api_url}/console/orgs/{owner.org_id}/agents")
     expect(page.get_by_role("link", name="New agent")).to_have_count(0)
     page.goto(f"{api_url}/console/orgs/{owner.org_id}/members")
-    expect(page.get_by_role("button", name="Add member")).to_have_count(0)
+    expect(page.get_by_role("button", name="Invite")).to_have_count(0)
     _shot(page, screenshots, "08-members-as-member")
 
     # Another organisation's agent URL is "not found", exactly like a missing one
@@ -406,8 +408,9 @@ def test_removing_a_member_asks_first_and_a_dismissed_question_changes_nothing(a
     owner.sign_up(owner_email, PASSWORD)
     owner.create_org(f"Confirm {uuid.uuid4().hex[:4]}")
     member_email = f"member-{uuid.uuid4().hex[:10]}@example.com"
-    ApiSession(api_url).sign_up(member_email, PASSWORD)
-    owner.ok("POST", f"/orgs/{owner.org_id}/members", json={"email": member_email, "role": "MEMBER"})
+    member = ApiSession(api_url)
+    member.sign_up(member_email, PASSWORD)
+    invite_and_accept(owner, str(owner.org_id), member)
     context = browser.new_context(viewport=LAPTOP)
     page = context.new_page()
     page.set_default_timeout(30_000)

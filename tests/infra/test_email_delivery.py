@@ -1,6 +1,7 @@
-"""Notify e-mail on AWS, on the real synthesized templates: dev (no emailSender) keeps e-mails in the outbox and
-grants no SES action; prod (emailSender in the context) sends through SES, and Think — the only function that
-sends — may call ses:SendEmail only on that identity and only from that address."""
+"""E-mail on AWS, on the real synthesized templates: dev (no emailSender) keeps e-mails in the outbox and grants
+no SES action; prod (emailSender in the context) sends through SES, and Think (notify nodes) and the API
+(invitations) — the only functions that send — may call ses:SendEmail only on that identity and only from that
+address."""
 
 from __future__ import annotations
 
@@ -19,35 +20,40 @@ def _ses_statements(statements: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [s for s in statements if any(str(a).startswith("ses:") for a in as_list(s["Action"]))]
 
 
-def _think_environment(synthesis: Synthesis) -> dict[str, Any]:
-    _, properties = phi_functions(synthesis)[Handler.THINK]
+SENDERS = (Handler.THINK, Handler.API)
+
+
+def _environment(synthesis: Synthesis, handler: Handler) -> dict[str, Any]:
+    _, properties = phi_functions(synthesis)[handler]
     environment: dict[str, Any] = properties["Environment"]["Variables"]
     return environment
 
 
 def test_without_a_sender_emails_stay_in_the_outbox_and_no_ses_action_is_granted(dev: Synthesis) -> None:
-    environment = _think_environment(dev)
-    assert environment["PHI_EMAIL_DELIVERY"] == "outbox" and "PHI_EMAIL_SENDER" not in environment
+    for handler in SENDERS:
+        environment = _environment(dev, handler)
+        assert environment["PHI_EMAIL_DELIVERY"] == "outbox" and "PHI_EMAIL_SENDER" not in environment
     assert _ses_statements(list(all_statements(dev))) == []
     assert dev.template_json["Outputs"]["EmailDelivery"]["Value"].startswith("outbox")
 
 
-def test_with_a_sender_think_may_send_only_from_that_address_of_that_identity(prod: Synthesis) -> None:
-    environment = _think_environment(prod)
-    assert environment["PHI_EMAIL_DELIVERY"] == "ses"
-    assert environment["PHI_EMAIL_SENDER"] == "Phi Alerts <alerts@example.com>"
+def test_with_a_sender_think_and_the_api_may_send_only_from_that_address_of_that_identity(prod: Synthesis) -> None:
+    for handler in SENDERS:
+        environment = _environment(prod, handler)
+        assert environment["PHI_EMAIL_DELIVERY"] == "ses"
+        assert environment["PHI_EMAIL_SENDER"] == "Phi Alerts <alerts@example.com>"
 
-    [statement] = _ses_statements(role_statements(prod, function_role(prod, Handler.THINK)))
-    assert statement["Effect"] == "Allow" and as_list(statement["Action"]) == ["ses:SendEmail"]
-    [resource] = as_list(statement["Resource"])
-    parts = resource["Fn::Join"][1]
-    assert parts[-1] == ":identity/example.com" and ":ses:" in parts
-    assert {"Ref": "AWS::Region"} in parts and {"Ref": "AWS::AccountId"} in parts
-    assert statement["Condition"] == {"StringEquals": {"ses:FromAddress": "alerts@example.com"}}
+        [statement] = _ses_statements(role_statements(prod, function_role(prod, handler)))
+        assert statement["Effect"] == "Allow" and as_list(statement["Action"]) == ["ses:SendEmail"]
+        [resource] = as_list(statement["Resource"])
+        parts = resource["Fn::Join"][1]
+        assert parts[-1] == ":identity/example.com" and ":ses:" in parts
+        assert {"Ref": "AWS::Region"} in parts and {"Ref": "AWS::AccountId"} in parts
+        assert statement["Condition"] == {"StringEquals": {"ses:FromAddress": "alerts@example.com"}}
 
-    # no other function (the API included) may send e-mail, and nothing grants ses:* or on every identity
+    # no other function may send e-mail, and nothing grants ses:* or on every identity
     for handler in phi_functions(prod):
-        if handler is not Handler.THINK:
+        if handler not in SENDERS:
             assert not {
                 a for a in actions_of(role_statements(prod, function_role(prod, handler))) if a.startswith("ses:")
             }

@@ -22,6 +22,7 @@ from phi.workflows.live_ports import GuardedHttp, OrgNotifier
 from phi.workflows.ports import EmailMessage, HttpFetch, WebhookMessage
 from tests.conftest import apply_settings
 from tests.support.api import ApiSession
+from tests.support.invitations import invite_and_accept
 from tests.support.tls_server import HOST, TlsServer, tls_server
 
 
@@ -203,7 +204,7 @@ def test_the_allow_list_is_managed_by_owners_and_admins(new_user: ApiSession, st
     member = ApiSession(new_user.base_url)
     email = f"member-{uuid.uuid4().hex[:10]}@example.com"
     member.sign_up(email)
-    new_user.ok("POST", f"/orgs/{org}/members", json={"email": email, "role": "MEMBER"})
+    invite_and_accept(new_user, org, member, "MEMBER")
     assert [h["host"] for h in member.ok("GET", f"/orgs/{org}/outbound-hosts")] == hosts
     assert member.request("POST", f"/orgs/{org}/outbound-hosts", json={"host": "x.example.com"}).status_code == 403
     assert member.request("DELETE", f"/orgs/{org}/outbound-hosts/hooks.example.com").status_code == 403

@@ -10,6 +10,7 @@ from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
+from phi.api.console import PREFIX as CONSOLE_PREFIX
 from phi.db import agent_keys as keys_repo
 from phi.db import agents as agents_repo
 from phi.db import orgs as orgs_repo
@@ -111,6 +112,11 @@ def task_of_caller(task_id: UUID, conn: Conn, user: CurrentUser) -> Task:
 CallerTask = Annotated[Task, Depends(task_of_caller)]
 
 
+def is_manager(org: Organization) -> bool:
+    """An owner or admin of the organisation: who manages its agents and members."""
+    return org.role in (OrgRole.OWNER, OrgRole.ADMIN)
+
+
 def _require_admin_role(role: OrgRole | None) -> None:
     if role not in (OrgRole.OWNER, OrgRole.ADMIN):
         raise Forbidden("Only an owner or admin of the organisation can do this.")
@@ -197,6 +203,15 @@ ClientIp = Annotated[str, Depends(client_ip)]
 def api_url(request: Request) -> str:
     configured = get_settings().api_url
     return configured if configured else str(request.base_url).rstrip("/")
+
+
+def console_url(request: Request) -> str:
+    """The console's absolute URL, for links that leave the app (the link of an invitation e-mail): under
+    PHI_API_URL when it is set, else under the URL the request reached (on API Gateway its domain and stage,
+    which StageRootPath makes the root path)."""
+    settings = get_settings()
+    base = settings.api_url if "api_url" in settings.model_fields_set else str(request.base_url)
+    return base.rstrip("/") + CONSOLE_PREFIX
 
 
 def platform_admin(user: CurrentUser) -> User:

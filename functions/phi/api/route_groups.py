@@ -97,6 +97,7 @@ ROUTER_PATHS: Final[dict[str, tuple[str, ...]]] = {
         "/approvals/{approval_id}/reject",
     ),
     "members": ("/orgs/{org_id}/members", "/orgs/{org_id}/members/{user_id}"),
+    "invitations": ("/orgs/{org_id}/invitations", "/orgs/{org_id}/invitations/{invitation_id}", "/invitations/accept"),
     "catalog": ("/industries", "/role-templates", "/tools", "/workflow-templates", "/workflow-templates/{key}"),
     "health": ("/health",),
 }

@@ -25,6 +25,16 @@ def get_member(conn: DbConnection, org_id: UUID, user_id: UUID) -> Member | None
     return Member.model_validate(row) if row else None
 
 
+def is_member_email(conn: DbConnection, org_id: UUID, email: str) -> bool:
+    """Whether the account using this e-mail (any case) is a member of the organisation."""
+    row = conn.execute(
+        """SELECT 1 FROM organization_members m JOIN users u ON u.id = m.user_id
+           WHERE m.org_id = %s AND lower(u.email) = lower(%s)""",
+        (org_id, email),
+    ).fetchone()
+    return row is not None
+
+
 def add_member(conn: DbConnection, org_id: UUID, user_id: UUID, role: OrgRole) -> None:
     try:
         with conn.transaction():

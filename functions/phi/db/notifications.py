@@ -22,7 +22,7 @@ class NotificationRow(BaseModel):
     org_id: UUID
     agent_id: UUID | None
     task_id: UUID | None
-    node_id: str
+    node_id: str | None
     channel: Channel
     delivery: Delivery
     recipients: list[str]
@@ -41,6 +41,8 @@ class OutboundHostRow(BaseModel):
     created_at: datetime
 
 
+# A workflow's notification names its node; the product's own e-mails (invitations) name none.
+_FROM_A_WORKFLOW = "node_id IS NOT NULL"
 _COLUMNS = """id, org_id, agent_id, task_id, node_id, channel, delivery, recipients, subject, body, status,
               provider_message_id, response_status, error, created_at, sent_at"""
 
@@ -75,6 +77,20 @@ def claim(
     return found, found.status in ("PENDING", "FAILED")
 
 
+def add_pending_email(
+    conn: DbConnection, *, org_id: UUID, delivery: Delivery, recipients: list[str], subject: str, body: str
+) -> NotificationRow:
+    """An e-mail the product itself sends for the organisation (an invitation), not a workflow's: no agent, task
+    or node. PENDING until its delivery, which runs after this row is committed, records the outcome."""
+    row = conn.execute(
+        f"""INSERT INTO notifications (org_id, channel, delivery, recipients, subject, body, status)
+            VALUES (%s, 'email', %s, %s, %s, %s, 'PENDING') RETURNING {_COLUMNS}""",
+        (org_id, delivery, Jsonb(recipients), subject, body),
+    ).fetchone()
+    assert row is not None
+    return NotificationRow.model_validate(row)
+
+
 def record_delivery(
     conn: DbConnection,
     notification_id: UUID,
@@ -103,9 +119,12 @@ def list_for_org(
     offset: int,
     channel: Channel | None = None,
     task_id: UUID | None = None,
+    workflow_only: bool = False,
 ) -> tuple[list[NotificationRow], int]:
     where: list[str] = ["org_id = %s"]
     args: list[Any] = [org_id]
+    if workflow_only:
+        where.append(_FROM_A_WORKFLOW)
     if channel is not None:
         where.append("channel = %s")
         args.append(channel)
@@ -122,9 +141,12 @@ def list_for_org(
     return [NotificationRow.model_validate(r) for r in rows], int(count["n"]) if count else 0
 
 
-def get(conn: DbConnection, notification_id: UUID, org_id: UUID) -> NotificationRow | None:
+def get(
+    conn: DbConnection, notification_id: UUID, org_id: UUID, *, workflow_only: bool = False
+) -> NotificationRow | None:
+    scope = f" AND {_FROM_A_WORKFLOW}" if workflow_only else ""
     row = conn.execute(
-        f"SELECT {_COLUMNS} FROM notifications WHERE id = %s AND org_id = %s", (notification_id, org_id)
+        f"SELECT {_COLUMNS} FROM notifications WHERE id = %s AND org_id = %s{scope}", (notification_id, org_id)
     ).fetchone()
     return NotificationRow.model_validate(row) if row else None
 

@@ -1,6 +1,7 @@
 """Who may change an organisation's membership.
 
-OWNER: everything, including making and removing owners. ADMIN: adds and removes admins and members.
+OWNER: everything, including making (inviting) and removing owners. ADMIN: invites and removes admins and
+members. Nobody adds an account directly: a member joins by accepting an invitation (phi.services.invitations).
 MEMBER: reads, and may leave. An organisation always keeps at least one owner."""
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from uuid import UUID
 
 from phi.db import members as members_repo
 from phi.db import orgs as orgs_repo
-from phi.db import users as users_repo
 from phi.db.connection import DbConnection
 from phi.domain.models import Member, Organization, OrgRole, User
 from phi.errors import Conflict, Forbidden, NotFound
@@ -21,12 +21,12 @@ class LastOwner(Conflict):
     code = "last_owner"
 
 
-def _require_manager(org: Organization) -> None:
+def require_manager(org: Organization) -> None:
     if org.role not in _MANAGERS:
         raise Forbidden("Only an owner or admin of the organisation can change its members.")
 
 
-def _require_owner_for(org: Organization, *roles: OrgRole) -> None:
+def require_owner_for(org: Organization, *roles: OrgRole) -> None:
     if OrgRole.OWNER in roles and org.role != OrgRole.OWNER:
         raise Forbidden("Only an owner can make, change or remove owners.")
 
@@ -44,20 +44,10 @@ def _keep_an_owner(conn: DbConnection, org: Organization, leaving_owner: UUID) -
         raise LastOwner("The organisation's last owner cannot leave or step down; make another member owner first.")
 
 
-def add_member(conn: DbConnection, org: Organization, email: str, role: OrgRole) -> Member:
-    _require_manager(org)
-    _require_owner_for(org, role)
-    user = users_repo.get_user_by_email(conn, email)
-    if user is None:
-        raise NotFound("No account uses this email; ask them to sign up first.")
-    members_repo.add_member(conn, org.id, user.id, role)
-    return _member(conn, org, user.id)
-
-
 def change_role(conn: DbConnection, org: Organization, user_id: UUID, role: OrgRole) -> Member:
-    _require_manager(org)
+    require_manager(org)
     member = _member(conn, org, user_id)
-    _require_owner_for(org, role, member.role)
+    require_owner_for(org, role, member.role)
     if member.role == OrgRole.OWNER and role != OrgRole.OWNER:
         _keep_an_owner(conn, org, member.user_id)
     members_repo.set_role(conn, org.id, user_id, role)
@@ -67,10 +57,10 @@ def change_role(conn: DbConnection, org: Organization, user_id: UUID, role: OrgR
 def remove_member(conn: DbConnection, org: Organization, caller: User, user_id: UUID) -> None:
     leaving = caller.id == user_id
     if not leaving:
-        _require_manager(org)
+        require_manager(org)
     member = _member(conn, org, user_id)
     if not leaving:
-        _require_owner_for(org, member.role)
+        require_owner_for(org, member.role)
     if member.role == OrgRole.OWNER:
         _keep_an_owner(conn, org, member.user_id)
     members_repo.remove_member(conn, org.id, user_id)

@@ -1,6 +1,8 @@
-"""The organisation's outbox (every notification its workflows sent), the allow-list of hosts its workflows
-may call (webhooks, `http` nodes) and its webhook signing secret. Reading: any member; changing: owner or
-admin (checked by the routes' dependencies)."""
+"""The organisation's outbox (every notification its workflows sent, and the invitations it e-mailed), the
+allow-list of hosts its workflows
+may call (webhooks, `http` nodes) and its webhook signing secret. Reading: any member, except that only an
+owner or admin sees the invitations (a captured one holds its accept link); changing: owner or admin (checked
+by the routes' dependencies)."""
 
 from __future__ import annotations
 
@@ -27,7 +29,9 @@ class OutboxMessage(BaseModel):
     id: UUID
     agent_id: UUID | None
     task_id: UUID | None
-    node_id: str = Field(description="the workflow node that sent it")
+    node_id: str | None = Field(
+        description="the workflow node that sent it; none for the product's own e-mails (an invitation)"
+    )
     channel: repo.Channel
     delivery: repo.Delivery = Field(description="outbox (captured, not sent), ses, or https (a webhook)")
     recipients: list[str] = Field(description="e-mail addresses, or the webhook's URL")
@@ -78,13 +82,16 @@ def list_outbox(
     offset: int,
     channel: repo.Channel | None,
     task_id: UUID | None,
+    workflow_only: bool,
 ) -> tuple[list[OutboxMessage], int]:
-    rows, total = repo.list_for_org(conn, org_id, limit=limit, offset=offset, channel=channel, task_id=task_id)
+    rows, total = repo.list_for_org(
+        conn, org_id, limit=limit, offset=offset, channel=channel, task_id=task_id, workflow_only=workflow_only
+    )
     return [_message(r) for r in rows], total
 
 
-def get_message(conn: DbConnection, org_id: UUID, message_id: UUID) -> OutboxMessage:
-    row = repo.get(conn, message_id, org_id)
+def get_message(conn: DbConnection, org_id: UUID, message_id: UUID, *, workflow_only: bool) -> OutboxMessage:
+    row = repo.get(conn, message_id, org_id, workflow_only=workflow_only)
     if row is None:
         raise NotFound("Message not found.")
     return _message(row)

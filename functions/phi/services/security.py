@@ -105,4 +105,16 @@ def new_agent_key() -> tuple[str, str, str]:
 
 
 def hash_agent_key(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
+    return hash_secret_token(key)
+
+
+def new_invitation_token() -> tuple[str, str]:
+    """A fresh invitation token: (the token, for the invitee's e-mail only, its hash, the only thing stored)."""
+    token = secrets.token_urlsafe(32)
+    return token, hash_secret_token(token)
+
+
+def hash_secret_token(token: str) -> str:
+    """SHA-256 of a random token (an agent key, an invitation): enough for 256 random bits, which no one can
+    guess from the hash, and it lets the token be looked up by its hash."""
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -25,6 +25,7 @@ from phi.definitions.table_format import TableLimits
 from phi.documents.models import SearchHit
 from phi.domain.models import EventType
 from phi.domain.recipients import EmailRecipients
+from phi.email_delivery import send_with_ses
 from phi.guarded_http import OutboundPolicy, OutboundRefused
 from phi.guarded_http import request as guarded_request
 from phi.llm import get_llm
@@ -139,7 +140,7 @@ class OrgNotifier:
                 return {"status": "FAILED", "error": f"not sent: {refusal}"}
             if delivery == "outbox":
                 return {"status": "CAPTURED"}
-            return _send_with_ses(settings.required("email_sender"), message)
+            return send_with_ses(settings.required("email_sender"), message.to, message.subject, message.body)
 
         return self._deliver("email", delivery, message.to, message.subject, message.body, message.node_id, send)
 
@@ -204,30 +205,6 @@ class OrgNotifier:
 def _recipients_now(conn: DbConnection, org_id: UUID, agent_id: UUID) -> EmailRecipients:
     agent = agents_repo.get_agent_in_org(conn, agent_id, org_id)
     return EmailRecipients.of_tools(agent.tools if agent else [])
-
-
-def _send_with_ses(sender: str, message: EmailMessage) -> dict[str, Any]:
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    from phi.aws import client
-
-    try:
-        answer = client("sesv2").send_email(
-            FromEmailAddress=sender,
-            Destination={"ToAddresses": message.to},
-            Content={
-                "Simple": {
-                    "Subject": {"Data": message.subject, "Charset": "UTF-8"},
-                    "Body": {"Text": {"Data": message.body, "Charset": "UTF-8"}},
-                }
-            },
-        )
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        return {"status": "FAILED", "error": f"SES refused the email: {error.get('Code')}: {error.get('Message')}"}
-    except BotoCoreError as exc:
-        return {"status": "FAILED", "error": f"SES could not be reached: {type(exc).__name__}"}
-    return {"status": "SENT", "provider_message_id": answer.get("MessageId")}
 
 
 def _post_webhook(policy: OutboundPolicy, url: str, body: bytes, secret: str, notification_id: str) -> dict[str, Any]:

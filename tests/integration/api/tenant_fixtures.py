@@ -9,6 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from tests.support.api import ApiSession
+from tests.support.invitations import invite_and_accept
 
 WORKFLOW = {"type": "DAILY_WAREHOUSE_REPORT", "schedule": "0 6 * * *", "timezone": "UTC"}
 
@@ -98,11 +99,9 @@ class Tenant:
 
 def furnished_tenant(api_url: str) -> Tenant:
     owner, admin, member = (signed_up(api_url, p) for p in ("owner", "admin", "member"))
-    owner.create_org("Victim Ltd")
+    org_id = owner.create_org("Victim Ltd")
     for session, role in ((admin, "ADMIN"), (member, "MEMBER")):
-        email = session.ok("GET", "/me")["user"]["email"]
-        owner.ok("POST", f"/orgs/{owner.org_id}/members", json={"email": email, "role": role})
-        session.org_id = owner.org_id
+        invite_and_accept(owner, org_id, session, role)
     agent = owner.create_agent(workflows=[WORKFLOW])
     key = owner.ok("POST", f"/agents/{agent['id']}/keys")
     assert owner.org_id is not None

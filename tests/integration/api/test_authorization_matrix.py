@@ -63,7 +63,7 @@ def intruder(api_url: str) -> ApiSession:
 def test_the_matrix_covers_the_routes_that_matter() -> None:
     assert ("DELETE", "/agents/{agent_id}") in MEMBER_REFUSED
     assert ("GET", "/tasks/{task_id}") in ID_ROUTES
-    assert ("POST", "/orgs/{org_id}/members") in MEMBER_REFUSED
+    assert ("POST", "/orgs/{org_id}/invitations") in MEMBER_REFUSED
     assert len(ID_ROUTES) >= 20
 
 

@@ -10,61 +10,66 @@ import jwt
 
 from tests.integration.api.tenant_fixtures import signed_up, unique_email, user_id
 from tests.support.api import ApiSession
+from tests.support.invitations import invite_and_accept
 
 
-def test_owner_adds_changes_and_removes_members_and_removed_members_lose_access(api_url: str) -> None:
+def test_owner_invites_changes_and_removes_members_and_removed_members_lose_access(api_url: str) -> None:
     owner, bo = signed_up(api_url, "owner"), signed_up(api_url, "bo")
     org = owner.create_org("Roles Ltd")
     bo_email, bo_id = bo.ok("GET", "/me")["user"]["email"], user_id(bo)
 
-    added = owner.ok("POST", f"/orgs/{org}/members", json={"email": bo_email.upper()})
+    invite_and_accept(owner, org, bo)
     bo_sees = bo.request("GET", f"/orgs/{org}").status_code
     promoted = owner.ok("PATCH", f"/orgs/{org}/members/{bo_id}", json={"role": "ADMIN"})
     listed = owner.ok("GET", f"/orgs/{org}/members")
-    again = owner.request("POST", f"/orgs/{org}/members", json={"email": bo_email})
+    again = owner.request("POST", f"/orgs/{org}/invitations", json={"email": bo_email.upper()})
     removed = owner.request("DELETE", f"/orgs/{org}/members/{bo_id}")
 
-    assert (added["role"], added["email"]) == ("MEMBER", bo_email)
     assert bo_sees == 200
     assert promoted["role"] == "ADMIN"
+    assert sorted((m["role"], m["email"]) for m in listed if m["user_id"] == bo_id) == [("ADMIN", bo_email)]
     assert sorted(m["role"] for m in listed) == ["ADMIN", "OWNER"]
     assert (again.status_code, again.json()["error"]["code"]) == (409, "conflict")
     assert removed.status_code == 204
     assert bo.request("GET", f"/orgs/{org}").status_code == 404
 
 
-def test_unknown_email_is_a_clear_404(new_user: ApiSession) -> None:
-    response = new_user.request("POST", f"/orgs/{new_user.org_id}/members", json={"email": unique_email("ghost")})
-    assert response.status_code == 404
-    assert "sign up" in response.json()["error"]["message"]
+def test_an_account_is_no_longer_added_by_its_address(api_url: str) -> None:
+    owner, bo = signed_up(api_url, "owner"), signed_up(api_url, "bo")
+    org = owner.create_org("No Shortcut Ltd")
+
+    direct = owner.request("POST", f"/orgs/{org}/members", json={"email": bo.ok("GET", "/me")["user"]["email"]})
+
+    assert direct.status_code == 405
+    assert bo.request("GET", f"/orgs/{org}").status_code == 404
 
 
 def test_an_admin_cannot_make_or_remove_owners(api_url: str) -> None:
     owner, admin, cy = signed_up(api_url, "owner"), signed_up(api_url, "admin"), signed_up(api_url, "cy")
     org = owner.create_org("Admins Ltd")
-    owner.ok("POST", f"/orgs/{org}/members", json={"email": admin.ok("GET", "/me")["user"]["email"], "role": "ADMIN"})
+    invite_and_accept(owner, org, admin, "ADMIN")
+    cy_email = cy.ok("GET", "/me")["user"]["email"]
 
-    make_owner = admin.request(
-        "POST", f"/orgs/{org}/members", json={"email": cy.ok("GET", "/me")["user"]["email"], "role": "OWNER"}
-    )
+    invite_owner = admin.request("POST", f"/orgs/{org}/invitations", json={"email": cy_email, "role": "OWNER"})
     remove_owner = admin.request("DELETE", f"/orgs/{org}/members/{user_id(owner)}")
     demote_owner = admin.request("PATCH", f"/orgs/{org}/members/{user_id(owner)}", json={"role": "MEMBER"})
-    add_member = admin.request("POST", f"/orgs/{org}/members", json={"email": cy.ok("GET", "/me")["user"]["email"]})
+    invite_member = admin.request("POST", f"/orgs/{org}/invitations", json={"email": cy_email})
 
-    assert [make_owner.status_code, remove_owner.status_code, demote_owner.status_code] == [403, 403, 403]
-    assert add_member.status_code == 201
+    assert [invite_owner.status_code, remove_owner.status_code, demote_owner.status_code] == [403, 403, 403]
+    assert (invite_member.status_code, invite_member.json()["role"]) == (201, "MEMBER")
+    assert [i["role"] for i in owner.ok("GET", f"/orgs/{org}/invitations")] == ["MEMBER"]
 
 
 def test_the_last_owner_cannot_leave_or_step_down_but_a_member_can_leave(api_url: str) -> None:
     owner, member = signed_up(api_url, "owner"), signed_up(api_url, "member")
     org = owner.create_org("Solo Ltd")
-    owner.ok("POST", f"/orgs/{org}/members", json={"email": member.ok("GET", "/me")["user"]["email"]})
+    invite_and_accept(owner, org, member)
     owner_id = user_id(owner)
 
     leave = owner.request("DELETE", f"/orgs/{org}/members/{owner_id}")
     step_down = owner.request("PATCH", f"/orgs/{org}/members/{owner_id}", json={"role": "ADMIN"})
     member_leaves = member.request("DELETE", f"/orgs/{org}/members/{user_id(member)}")
-    owner.ok("POST", f"/orgs/{org}/members", json={"email": member.ok("GET", "/me")["user"]["email"], "role": "OWNER"})
+    invite_and_accept(owner, org, member, "OWNER")
     now_steps_down = owner.request("PATCH", f"/orgs/{org}/members/{owner_id}", json={"role": "ADMIN"})
 
     assert (leave.status_code, leave.json()["error"]["code"]) == (409, "last_owner")

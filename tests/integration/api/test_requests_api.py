@@ -17,6 +17,7 @@ from tests.conftest import apply_settings
 from tests.integration.api.tenant_fixtures import signed_up, sql
 from tests.integration.api.test_workflows_api import DEFINITION
 from tests.support.api import ApiSession
+from tests.support.invitations import invite_and_accept
 from tests.support.waiting import wait_until
 
 RENAME = [{"op": "replace", "path": "/name", "value": "Late shipments per carrier"}]
@@ -191,8 +192,7 @@ def test_a_rebase_that_no_longer_applies_is_refused_in_words(new_user: ApiSessio
 def test_a_member_proposes_but_only_owners_and_admins_decide(new_user: ApiSession, api_url: str) -> None:
     agent = _agent_with_workflow(new_user)
     member = signed_up(api_url, "member")
-    new_user.ok("POST", f"/orgs/{new_user.org_id}/members", json={"email": member.ok("GET", "/me")["user"]["email"],
-                                                                  "role": "MEMBER"})  # fmt: skip
+    invite_and_accept(new_user, str(new_user.org_id), member, "MEMBER")
     proposal = _propose(member, agent, RENAME)["proposal_id"]
 
     refused = member.request("POST", f"/agents/{agent['id']}/proposals/{proposal}/approve")

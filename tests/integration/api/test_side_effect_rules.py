@@ -12,6 +12,7 @@ import pytest
 
 from tests.integration.api.tenant_fixtures import signed_up
 from tests.support.api import ApiSession
+from tests.support.invitations import invite_and_accept
 
 OPS = "ops@example.com"
 
@@ -26,11 +27,9 @@ class Org:
 @pytest.fixture(scope="module")
 def org(api_url: str) -> Org:
     owner, admin, member = (signed_up(api_url, p) for p in ("owner", "admin", "member"))
-    owner.create_org("Sender Ltd")
+    org_id = owner.create_org("Sender Ltd")
     for session, role in ((admin, "ADMIN"), (member, "MEMBER")):
-        email = session.ok("GET", "/me")["user"]["email"]
-        owner.ok("POST", f"/orgs/{owner.org_id}/members", json={"email": email, "role": role})
-        session.org_id = owner.org_id
+        invite_and_accept(owner, org_id, session, role)
     return Org(owner=owner, admin=admin, member=member)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from tests.support.api import ApiSession
 from tests.support.console import ConsoleSession
+from tests.support.invitations import invite_and_accept_in_console
 from tests.support.waiting import wait_until
 
 PAY_SUPPLIER: dict[str, Any] = {
@@ -30,7 +31,7 @@ PAY_SUPPLIER: dict[str, Any] = {
 
 def _join(api_url: str, owner: ApiSession, role: str) -> ConsoleSession:
     console = ConsoleSession(api_url)
-    owner.ok("POST", f"/orgs/{owner.org_id}/members", json={"email": console.sign_up(), "role": role})
+    invite_and_accept_in_console(owner, str(owner.org_id), console, console.sign_up(), role)
     return console
 
 

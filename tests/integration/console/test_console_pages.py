@@ -9,6 +9,7 @@ import uuid
 
 from tests.support.api import ApiSession
 from tests.support.console import ConsoleSession
+from tests.support.invitations import invite_and_accept, invite_and_accept_in_console
 
 
 def _console_owner(api_url: str) -> tuple[ConsoleSession, str]:
@@ -91,17 +92,17 @@ def test_a_role_with_email_asks_for_its_recipients_at_their_field_and_keeps_them
     assert options[:2] == ["SHIFT_HANDOVER", "DAILY_WAREHOUSE_REPORT"]
 
 
-def test_members_are_added_and_their_roles_changed_with_errors_next_to_the_form(api_url: str) -> None:
-    console, org_id = _console_owner(api_url)
+def test_members_roles_are_changed_with_errors_next_to_the_form(api_url: str) -> None:
+    owner = ApiSession(api_url)
+    owner_email = f"own-{uuid.uuid4().hex[:10]}@example.com"
+    owner.sign_up(owner_email, "console-password-1")
+    org_id = owner.create_org("Roles Ltd")
+    console = ConsoleSession(api_url)
+    assert console.log_in(owner_email, "console-password-1").status_code == 303
     colleague = ApiSession(api_url)
-    email = f"bo-{uuid.uuid4().hex[:10]}@example.com"
-    colleague.sign_up(email)
+    colleague.sign_up(f"bo-{uuid.uuid4().hex[:10]}@example.com")
+    invite_and_accept(owner, org_id, colleague, "MEMBER")
 
-    unknown = console.post(f"/console/orgs/{org_id}/members", {"email": "nobody-here@example.com", "role": "MEMBER"})
-    assert unknown.status_code == 400 and 'id="email-error"' in unknown.text
-
-    added = console.post(f"/console/orgs/{org_id}/members", {"email": email, "role": "MEMBER"})
-    assert added.status_code == 303
     user_id = colleague.ok("GET", "/me")["user"]["id"]
     promoted = console.post(f"/console/orgs/{org_id}/members/{user_id}/role", {"role": "ADMIN"})
     assert promoted.status_code == 303
@@ -119,7 +120,7 @@ def test_a_workflow_is_edited_with_errors_at_the_field_compared_and_rolled_back(
     agent = owner.create_agent()
     console = ConsoleSession(api_url)
     email = console.sign_up()
-    owner.ok("POST", f"/orgs/{owner.org_id}/members", json={"email": email, "role": "ADMIN"})
+    invite_and_accept_in_console(owner, str(owner.org_id), console, email, "ADMIN")
     key = owner.ok("GET", f"/agents/{agent['id']}/workflows")[0]["key"]
     base = f"/console/agents/{agent['id']}/workflows/{key}"
     definition = owner.ok("GET", f"/agents/{agent['id']}/workflows/{key}")["definition"]
@@ -237,7 +238,7 @@ def test_the_test_task_day_goes_to_the_workflows_own_date_input(api_url: str) ->
     owner.ok("POST", f"/agents/{agent['id']}/workflows", json={"definition": definition})
     console = ConsoleSession(api_url)
     email = console.sign_up()
-    owner.ok("POST", f"/orgs/{owner.org_id}/members", json={"email": email, "role": "MEMBER"})
+    invite_and_accept_in_console(owner, str(owner.org_id), console, email, "MEMBER")
 
     assert "<option>LATE_AS_OF</option>" in console.client.get(f"/console/agents/{agent['id']}").text
     started = console.post(f"/console/agents/{agent['id']}/run", {"task_type": "LATE_AS_OF", "day": "2026-11-20"})
@@ -261,7 +262,7 @@ def test_a_workflow_that_needs_more_than_a_day_runs_with_its_inputs_given_in_the
     owner.ok("POST", f"/agents/{agent['id']}/workflows", json={"definition": definition})
     console = ConsoleSession(api_url)
     email = console.sign_up()
-    owner.ok("POST", f"/orgs/{owner.org_id}/members", json={"email": email, "role": "MEMBER"})
+    invite_and_accept_in_console(owner, str(owner.org_id), console, email, "MEMBER")
     run = f"/console/agents/{agent['id']}/run"
 
     # Without its amount the workflow cannot run; the form gives it, the day fills its date

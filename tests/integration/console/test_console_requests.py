@@ -10,6 +10,7 @@ from typing import Any
 
 from tests.support.api import ApiSession
 from tests.support.console import ConsoleSession
+from tests.support.invitations import invite_and_accept_in_console
 from tests.support.waiting import wait_until
 
 SEARCH_PIPELINE = {
@@ -25,8 +26,7 @@ def _org_with_member(api_url: str, role: str) -> tuple[ApiSession, dict[str, Any
     owner.create_org("Requests Ltd")
     agent = owner.create_agent()
     console = ConsoleSession(api_url)
-    email = console.sign_up()
-    owner.ok("POST", f"/orgs/{owner.org_id}/members", json={"email": email, "role": role})
+    invite_and_accept_in_console(owner, str(owner.org_id), console, console.sign_up(), role)
     return owner, agent, console
 
 
@@ -70,7 +70,7 @@ def test_a_one_off_pipeline_runs_and_its_page_follows_it_to_the_end(api_url: str
 def test_a_patch_proposal_is_approved_by_an_admin_and_not_by_a_member(api_url: str) -> None:
     owner, agent, admin = _org_with_member(api_url, "ADMIN")
     member = ConsoleSession(api_url)
-    owner.ok("POST", f"/orgs/{owner.org_id}/members", json={"email": member.sign_up(), "role": "MEMBER"})
+    invite_and_accept_in_console(owner, str(owner.org_id), member, member.sign_up(), "MEMBER")
     key = owner.ok("GET", f"/agents/{agent['id']}/workflows")[0]["key"]
     patch = [{"op": "replace", "path": "/name", "value": "Daily report, renamed by request"}]
 

@@ -9,6 +9,7 @@ import httpx
 
 from tests.support.api import ApiSession
 from tests.support.console import ConsoleSession
+from tests.support.invitations import invite_and_accept_in_console
 
 
 def _api_owner_with_agent(api_url: str) -> tuple[ApiSession, dict[str, object]]:
@@ -85,7 +86,7 @@ def test_every_state_changing_route_refuses_a_request_without_the_csrf_token(api
     org_path = created.headers["location"].split("/console", 1)[1]
 
     # Logged in, but neither the form field nor the header carries the token
-    for path in ("/console/orgs", f"/console{org_path}/agents", f"/console{org_path}/members", "/console/logout"):
+    for path in ("/console/orgs", f"/console{org_path}/agents", f"/console{org_path}/invitations", "/console/logout"):
         response = console.post(path, {"name": "Other"}, with_csrf=False)
         assert response.status_code == 403, path
     # The htmx header is accepted in place of the form field
@@ -142,7 +143,7 @@ def test_a_query_or_form_field_out_of_bounds_is_a_bad_request_naming_it_not_a_mi
     owner, agent = _api_owner_with_agent(api_url)
     console = ConsoleSession(api_url)
     email = console.sign_up()
-    owner.ok("POST", f"/orgs/{owner.org_id}/members", json={"email": email, "role": "ADMIN"})
+    invite_and_accept_in_console(owner, str(owner.org_id), console, email, "ADMIN")
 
     too_long = console.client.get(f"/console/orgs/{owner.org_id}/agents", params={"q": "x" * 201})
     assert too_long.status_code == 400
@@ -159,8 +160,7 @@ def test_a_query_or_form_field_out_of_bounds_is_a_bad_request_naming_it_not_a_mi
 def test_a_member_sees_no_admin_actions_and_cannot_use_them(api_url: str) -> None:
     owner, agent = _api_owner_with_agent(api_url)
     member = ConsoleSession(api_url)
-    email = member.sign_up()
-    owner.ok("POST", f"/orgs/{owner.org_id}/members", json={"email": email, "role": "MEMBER"})
+    invite_and_accept_in_console(owner, str(owner.org_id), member, member.sign_up(), "MEMBER")
 
     page = member.client.get(f"/console/agents/{agent['id']}")
     assert page.status_code == 200 and agent["name"] in page.text
@@ -180,8 +180,7 @@ def test_a_member_sees_no_admin_actions_and_cannot_use_them(api_url: str) -> Non
 def test_the_config_download_is_the_apis(api_url: str) -> None:
     owner, agent = _api_owner_with_agent(api_url)
     member = ConsoleSession(api_url)
-    email = member.sign_up()
-    owner.ok("POST", f"/orgs/{owner.org_id}/members", json={"email": email, "role": "MEMBER"})
+    invite_and_accept_in_console(owner, str(owner.org_id), member, member.sign_up(), "MEMBER")
 
     download = member.client.get(f"/console/agents/{agent['id']}/config")
     assert download.status_code == 200
@@ -199,7 +198,7 @@ def test_a_member_cancels_a_running_task_from_its_page(api_url: str) -> None:
     owner, agent = _api_owner_with_agent(api_url)
     run = owner.ok("POST", f"/agents/{agent['id']}/run-task", json={"type": "DAILY_WAREHOUSE_REPORT"})
     member = ConsoleSession(api_url)
-    owner.ok("POST", f"/orgs/{owner.org_id}/members", json={"email": member.sign_up(), "role": "MEMBER"})
+    invite_and_accept_in_console(owner, str(owner.org_id), member, member.sign_up(), "MEMBER")
     page_path = f"/console/tasks/{run['task_id']}"
 
     # The running task's page offers the cancel, behind a confirmation, to the member
@@ -229,7 +228,7 @@ def test_an_issued_key_is_counted_in_the_agent_pages_list_at_once(api_url: str) 
     owner, agent = _api_owner_with_agent(api_url)
     console = ConsoleSession(api_url)
     email = console.sign_up()
-    owner.ok("POST", f"/orgs/{owner.org_id}/members", json={"email": email, "role": "ADMIN"})
+    invite_and_accept_in_console(owner, str(owner.org_id), console, email, "ADMIN")
     token = console.csrf(f"/console/agents/{agent['id']}")
     htmx = {"HX-Request": "true", "X-CSRF-Token": token}
 

@@ -13,10 +13,11 @@ def _settings(**values: object) -> Settings:
     return Settings(database_url="postgresql://x", documents_bucket="b", **values)  # type: ignore[arg-type]
 
 
-def test_ses_delivery_needs_a_sender_in_think_only() -> None:
+def test_ses_delivery_needs_a_sender_in_think_and_the_api_only() -> None:
     ses = _settings(email_delivery="ses")
-    with pytest.raises(MissingSettingError, match="PHI_EMAIL_SENDER"):
-        ses.require(requirements_for(names.Service.THINK, ses))
+    for sending in (names.Service.THINK, names.Service.API):  # notify nodes; invitations
+        with pytest.raises(MissingSettingError, match="PHI_EMAIL_SENDER"):
+            ses.require(requirements_for(sending, ses))
     ses.require(requirements_for(names.Service.FINISH_TASK, ses))  # other functions never send
     sender = _settings(email_delivery="ses", email_sender="Phi Alerts <alerts@example.com>")
     sender.require(requirements_for(names.Service.THINK, sender))

@@ -1,5 +1,6 @@
 """Console pages: log-in and sign-up, the organisations dashboard, an organisation's overview, fleet and
-members, and the platform administrators' task list.
+members (with its invitations, and the invitee's page that accepts one), and the platform administrators' task
+list.
 
 Every page goes through the API's own rules: the organisation is looked up through the caller's membership
 (`org_of_caller`, so another organisation's URL is "not found"), role checks are the API's (`admin_org`), and
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import posixpath
 from typing import Annotated, Any
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, unquote, urlencode, urlsplit
 from uuid import UUID
 
 from fastapi import APIRouter, Form, Query, Request, Response
@@ -26,8 +27,9 @@ from phi.api.console.session import (
     end_session,
     start_session,
 )
-from phi.api.deps import admin_org, client_ip, org_of_caller
+from phi.api.deps import admin_org, client_ip, console_url, is_manager, org_of_caller
 from phi.api.routers.auth import PasswordChange, SignupRequest
+from phi.api.routers.invitations import InvitationCreate
 from phi.api.routers.orgs import OrgCreate
 from phi.db import agents as agents_repo
 from phi.db import local_agents as fleet_repo
@@ -37,10 +39,12 @@ from phi.db import tasks as tasks_repo
 from phi.db import users as users_repo
 from phi.db.connection import api_transaction, rollback
 from phi.domain.models import OrgRole, TaskStatus, User
-from phi.errors import BadRequest, Forbidden, PhiError, RateLimited, WrongPassword
+from phi.errors import BadRequest, Forbidden, PhiError, RateLimited, Unauthorized, WrongPassword
+from phi.services import invitations as invitations_service
 from phi.services import members as members_service
 from phi.services.auth import authenticate, change_password
-from phi.services.security import hash_password, issue_access_token
+from phi.services.invitations import ACCEPT_PATH
+from phi.services.security import ensure_session_live, hash_password, issue_access_token, user_id_from_token
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 DEFAULT_NEXT = "/orgs"
@@ -115,8 +119,8 @@ def _signed_in(request: Request, user: User, next_path: str) -> Response:
 
 
 @router.get("/signup")
-def signup_page(request: Request) -> Response:
-    return render(request, "signup.html", title="Sign up", errors={}, values={})
+def signup_page(request: Request, next: Annotated[str | None, Query(max_length=500)] = None) -> Response:
+    return render(request, "signup.html", title="Sign up", next=safe_next(next), errors={}, values={})
 
 
 @router.post("/signup", dependencies=[CsrfChecked])
@@ -125,18 +129,20 @@ def signup(
     email: Annotated[str, Form(max_length=320)] = "",
     password: Annotated[str, Form(max_length=256)] = "",
     full_name: Annotated[str, Form(max_length=200)] = "",
+    next: Annotated[str | None, Form(max_length=500)] = None,
 ) -> Response:
     values = {"email": email, "full_name": full_name}
+    page = {"title": "Sign up", "next": safe_next(next), "values": values}
     try:
         body = SignupRequest(email=email, password=password, full_name=full_name or None)
     except ValidationError as exc:
-        return render(request, "signup.html", 400, title="Sign up", errors=field_errors(exc), values=values)
+        return render(request, "signup.html", 400, errors=field_errors(exc), **page)
     try:
         with api_transaction() as conn:
             user = users_repo.create_user(conn, str(body.email), hash_password(body.password), body.full_name)
     except PhiError as exc:
-        return render(request, "signup.html", 409, title="Sign up", errors={"email": exc.message}, values=values)
-    return _signed_in(request, user, "/orgs")
+        return render(request, "signup.html", 409, errors={"email": exc.message}, **page)
+    return _signed_in(request, user, safe_next(next))
 
 
 @router.post("/logout", dependencies=[CsrfChecked])
@@ -275,6 +281,7 @@ def fleet_rows(request: Request, org_id: UUID, conn: ConsoleConn, user: ConsoleU
 def _members_page(request: Request, conn: Any, user: User, org_id: UUID, status: int = 200, **extra: Any) -> Response:
     org = org_of_caller(org_id, conn, user)
     members = members_repo.list_members(conn, org.id)
+    invitations = invitations_service.list_pending(conn, org) if is_manager(org) else []
     context: dict[str, Any] = {"errors": {}, "values": {}, "notice": None, **extra}
     return render(
         request,
@@ -284,18 +291,25 @@ def _members_page(request: Request, conn: Any, user: User, org_id: UUID, status:
         user=user,
         org=org,
         members=members,
+        invitations=invitations,
         roles=list(OrgRole),
         **context,
     )
 
 
 @router.get("/orgs/{org_id}/members")
-def members_page(request: Request, org_id: UUID, conn: ConsoleConn, user: ConsoleUser) -> Response:
-    return _members_page(request, conn, user, org_id)
+def members_page(
+    request: Request,
+    org_id: UUID,
+    conn: ConsoleConn,
+    user: ConsoleUser,
+    invited: Annotated[bool, Query(include_in_schema=False)] = False,
+) -> Response:
+    return _members_page(request, conn, user, org_id, invited=invited)
 
 
-@router.post("/orgs/{org_id}/members", dependencies=[CsrfChecked])
-def add_member(
+@router.post("/orgs/{org_id}/invitations", dependencies=[CsrfChecked])
+def invite(
     request: Request,
     org_id: UUID,
     conn: ConsoleConn,
@@ -306,12 +320,61 @@ def add_member(
     org = admin_org(org_of_caller(org_id, conn, user))
     values = {"email": email, "role": role}
     try:
-        members_service.add_member(conn, org, email.strip(), OrgRole(role))
-    except (PhiError, ValueError) as exc:
+        body = InvitationCreate.model_validate({"email": email.strip(), "role": role})
+    except ValidationError as exc:
+        return _members_page(request, conn, user, org_id, 400, errors=field_errors(exc), values=values)
+    try:
+        invitations_service.invite(conn, org, user, str(body.email), body.role, console_url(request))
+    except PhiError as exc:
         rollback(conn)
-        message = exc.message if isinstance(exc, PhiError) else "Choose a role."
-        return _members_page(request, conn, user, org_id, 400, errors={"email": message}, values=values)
+        status = 409 if exc.code == "conflict" else 403 if exc.code == "forbidden" else 400
+        return _members_page(request, conn, user, org_id, status, errors={"email": exc.message}, values=values)
+    return redirect(request, f"/orgs/{org_id}/members?invited=true")
+
+
+@router.post("/orgs/{org_id}/invitations/{invitation_id}/revoke", dependencies=[CsrfChecked])
+def revoke_invitation(
+    request: Request, org_id: UUID, invitation_id: UUID, conn: ConsoleConn, user: ConsoleUser
+) -> Response:
+    org = admin_org(org_of_caller(org_id, conn, user))
+    invitations_service.revoke(conn, org, invitation_id)
     return redirect(request, f"/orgs/{org_id}/members")
+
+
+def _signed_in_user(request: Request) -> User | None:
+    """The user of a live console session, or None (no cookie, an expired or ended session)."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    try:
+        with api_transaction() as conn:
+            user = users_repo.get_user(conn, user_id_from_token(token))
+        if user is not None:
+            ensure_session_live(user, token)
+    except Unauthorized:
+        return None
+    return user
+
+
+@router.get("/invitations/accept")
+def invitation_page(request: Request, token: Annotated[str, Query(max_length=200)] = "") -> Response:
+    """The invitation e-mail's link. Signed out, the log-in page (with a way to sign up instead) brings the
+    invitee back here; signed in, the organisation and role on offer, accepted with a POST."""
+    here = f"{ACCEPT_PATH}?{urlencode({'token': token})}"
+    user = _signed_in_user(request)
+    if user is None:
+        return redirect(request, f"/login?{urlencode({'next': here})}")
+    with api_transaction() as conn:
+        invitation = invitations_service.for_invitee(conn, user, token)
+    return render(request, "invitation.html", title="Invitation", user=user, invitation=invitation, token=token)
+
+
+@router.post("/invitations/accept", dependencies=[CsrfChecked])
+def accept_invitation(
+    request: Request, conn: ConsoleConn, user: ConsoleUser, token: Annotated[str, Form(max_length=200)] = ""
+) -> Response:
+    org = invitations_service.accept(conn, user, token)
+    return redirect(request, f"/orgs/{org.id}")
 
 
 @router.post("/orgs/{org_id}/members/{member_id}/role", dependencies=[CsrfChecked])

@@ -1,11 +1,12 @@
-"""Members of an organisation and their roles (OWNER, ADMIN, MEMBER)."""
+"""Members of an organisation and their roles (OWNER, ADMIN, MEMBER). One joins by accepting an invitation
+(phi.api.routers.invitations); there is no adding an account by its address."""
 
 from __future__ import annotations
 
 from uuid import UUID
 
 from fastapi import APIRouter, Response, status
-from pydantic import EmailStr, Field
+from pydantic import Field
 
 from phi.api.deps import AdminOrg, CallerOrg, Conn, CurrentUser
 from phi.db import members as members_repo
@@ -16,11 +17,6 @@ from phi.services import members as members_service
 router = APIRouter(tags=["members"])
 
 
-class MemberAdd(RequestBody):
-    email: EmailStr = Field(description="Email of a user who has signed up", examples=["bo@example.com"])
-    role: OrgRole = Field(default=OrgRole.MEMBER, description="Only an owner can add an owner", examples=["ADMIN"])
-
-
 class RoleChange(RequestBody):
     role: OrgRole = Field(examples=["ADMIN"])
 
@@ -28,16 +24,6 @@ class RoleChange(RequestBody):
 @router.get("/orgs/{org_id}/members", response_model=list[Member], summary="Members and their roles")
 def list_members(org: CallerOrg, conn: Conn) -> list[Member]:
     return members_repo.list_members(conn, org.id)
-
-
-@router.post(
-    "/orgs/{org_id}/members",
-    status_code=status.HTTP_201_CREATED,
-    response_model=Member,
-    summary="Add a signed-up user (owner, admin)",
-)
-def add_member(body: MemberAdd, org: AdminOrg, conn: Conn) -> Member:
-    return members_service.add_member(conn, org, str(body.email), body.role)
 
 
 @router.patch(

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Response, status
 
-from phi.api.deps import LIST_HEADERS, TOTAL_COUNT_HEADER, AdminOrg, CallerOrg, Conn, CurrentUser, Page
+from phi.api.deps import LIST_HEADERS, TOTAL_COUNT_HEADER, AdminOrg, CallerOrg, Conn, CurrentUser, Page, is_manager
 from phi.db.notifications import Channel
 from phi.services import notifications as service
 from phi.services.notifications import (
@@ -27,7 +27,8 @@ router = APIRouter(tags=["notifications"])
     responses=LIST_HEADERS,
     summary="Notifications the organisation's workflows sent, newest first (any member)",
     description="Every email (status CAPTURED on the embedded stack, which never sends real email; SENT when "
-    "Amazon SES accepted it) and every webhook (SENT on a 2xx answer), with failures and their reasons.",
+    "Amazon SES accepted it) and every webhook (SENT on a 2xx answer), with failures and their reasons. Owners "
+    "and admins also see the invitation e-mails (no node_id): a captured one holds the invitation's link.",
 )
 def list_outbox(
     org: CallerOrg,
@@ -38,7 +39,13 @@ def list_outbox(
     task_id: Annotated[UUID | None, Query(description="only this task's")] = None,
 ) -> list[OutboxMessage]:
     messages, total = service.list_outbox(
-        conn, org.id, limit=page.limit, offset=page.offset, channel=channel, task_id=task_id
+        conn,
+        org.id,
+        limit=page.limit,
+        offset=page.offset,
+        channel=channel,
+        task_id=task_id,
+        workflow_only=not is_manager(org),
     )
     response.headers[TOTAL_COUNT_HEADER] = str(total)
     return messages
@@ -46,7 +53,7 @@ def list_outbox(
 
 @router.get("/orgs/{org_id}/outbox/{message_id}", response_model=OutboxMessage, summary="One notification (any member)")
 def get_message(message_id: UUID, org: CallerOrg, conn: Conn) -> OutboxMessage:
-    return service.get_message(conn, org.id, message_id)
+    return service.get_message(conn, org.id, message_id, workflow_only=not is_manager(org))
 
 
 @router.get(

@@ -1,0 +1,216 @@
+"""Invitations: the only way into an organisation. The e-mailed token and an account using the invited address
+are both needed; every unusable invitation is the same 404; the inviter learns nothing about accounts."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from uuid import UUID
+
+import pytest
+
+from tests.conftest import apply_settings
+from tests.integration.api.tenant_fixtures import signed_up, sql, unique_email, user_id
+from tests.support.api import ApiSession
+from tests.support.invitations import ACCEPT_LINK, emailed_link, invitation_email, invite, invite_and_accept
+
+
+def _sha256(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _accept(session: ApiSession, token: str) -> tuple[int, str]:
+    response = session.request("POST", "/invitations/accept", json={"token": token})
+    return response.status_code, response.json().get("error", {}).get("message", "")
+
+
+def _owner(api_url: str, name: str = "Invites Ltd") -> tuple[ApiSession, str]:
+    owner = signed_up(api_url, "owner")
+    return owner, owner.create_org(name)
+
+
+def test_an_account_registered_first_with_the_invited_address_cannot_join_without_the_emailed_token(
+    api_url: str,
+) -> None:
+    owner, org = _owner(api_url)
+    victim_address = unique_email("victim")
+    attacker = ApiSession(api_url)
+    attacker.sign_up(victim_address)  # before the victim: addresses are not verified
+    attacker_own = signed_up(api_url, "attacker")
+
+    invited = owner.request("POST", f"/orgs/{org}/invitations", json={"email": victim_address, "role": "ADMIN"})
+    # the attacker controls another invited mailbox: that invitation's token is theirs to read
+    other_token = invite(owner, org, attacker_own.ok("GET", "/me")["user"]["email"])
+
+    assert invited.status_code == 201
+    assert attacker.request("GET", f"/orgs/{org}").status_code == 404  # inviting made no membership
+    assert attacker.request("GET", f"/orgs/{org}/outbox").status_code == 404  # nor can they read the e-mail
+    assert _accept(attacker, "guessed-" + uuid.uuid4().hex)[0] == 404
+    assert _accept(attacker, other_token)[0] == 404
+    assert attacker.request("GET", f"/orgs/{org}").status_code == 404
+    assert [i["email"] for i in owner.ok("GET", f"/orgs/{org}/invitations")].count(victim_address) == 1
+
+
+def test_the_invitee_joins_with_the_invited_role_and_the_answer_is_the_organisation(api_url: str) -> None:
+    owner, org = _owner(api_url, "Welcome Ltd")
+    bo = signed_up(api_url, "bo")
+    email = bo.ok("GET", "/me")["user"]["email"]
+
+    token = invite(owner, org, email.upper(), "ADMIN")  # the address's case does not matter
+    link = emailed_link(owner, org, email.upper())
+    status, _ = _accept(bo, token)
+    joined = bo.ok("GET", f"/orgs/{org}")
+
+    assert status == 200
+    assert link.startswith(f"{api_url}/console/invitations/accept?token=")
+    assert (joined["name"], joined["role"]) == ("Welcome Ltd", "ADMIN")
+    assert [m["role"] for m in owner.ok("GET", f"/orgs/{org}/members") if m["user_id"] == user_id(bo)] == ["ADMIN"]
+    assert owner.ok("GET", f"/orgs/{org}/invitations") == []
+
+
+def test_the_token_is_in_no_answer_and_stored_only_as_its_hash(api_url: str) -> None:
+    owner, org = _owner(api_url)
+    bo = signed_up(api_url, "bo")
+    email = bo.ok("GET", "/me")["user"]["email"]
+
+    created = owner.request("POST", f"/orgs/{org}/invitations", json={"email": email}).text
+    listed = owner.request("GET", f"/orgs/{org}/invitations").text
+    token = invite(owner, org, email)  # again: a new token, which the answers must not hold either
+    again = owner.ok("GET", f"/orgs/{org}/invitations")
+    rows = sql("SELECT * FROM org_invitations WHERE org_id = %s", (UUID(org),))
+    accepted = bo.request("POST", "/invitations/accept", json={"token": token}).text
+
+    for answer in (created, listed, json.dumps(again), accepted):
+        assert token not in answer and "token" not in answer
+    assert [r["token_hash"] for r in rows] == [_sha256(token)]
+    assert token not in json.dumps(rows, default=str)
+
+
+def test_a_member_does_not_see_invitation_emails_in_the_outbox(api_url: str) -> None:
+    owner, org = _owner(api_url)
+    member = signed_up(api_url, "member")
+    invite_and_accept(owner, org, member)
+    invited = unique_email("invitee")
+    invite(owner, org, invited)
+    message = invitation_email(owner, org, invited)
+
+    assert message["status"] == "CAPTURED" and ACCEPT_LINK.search(message["body"])
+    assert [m["id"] for m in member.ok("GET", f"/orgs/{org}/outbox")] == []
+    assert member.request("GET", f"/orgs/{org}/outbox/{message['id']}").status_code == 404
+    assert member.request("GET", f"/orgs/{org}/invitations").status_code == 403
+
+
+def test_the_right_token_with_another_address_s_account_is_the_same_404_as_an_unknown_token(api_url: str) -> None:
+    owner, org = _owner(api_url)
+    invited, other = signed_up(api_url, "invited"), signed_up(api_url, "other")
+    token = invite(owner, org, invited.ok("GET", "/me")["user"]["email"])
+
+    wrong_account = _accept(other, token)
+    unknown = _accept(other, "x" * 43)
+
+    assert wrong_account[0] == 404 and wrong_account == unknown
+    assert other.request("GET", f"/orgs/{org}").status_code == 404
+    assert _accept(invited, token)[0] == 200  # still usable by its addressee
+
+
+def test_a_token_works_once(api_url: str) -> None:
+    owner, org = _owner(api_url)
+    bo = signed_up(api_url, "bo")
+    token = invite(owner, org, bo.ok("GET", "/me")["user"]["email"])
+
+    first, second = _accept(bo, token), _accept(bo, token)
+
+    assert first[0] == 200
+    assert second == _accept(bo, "x" * 43) and second[0] == 404
+
+
+def test_an_expired_invitation_is_the_same_404(api_url: str) -> None:
+    owner, org = _owner(api_url)
+    bo = signed_up(api_url, "bo")
+    email = bo.ok("GET", "/me")["user"]["email"]
+    token = invite(owner, org, email)
+    [pending] = owner.ok("GET", f"/orgs/{org}/invitations")
+    valid_for = datetime.fromisoformat(pending["expires_at"]) - datetime.fromisoformat(pending["created_at"])
+    sql("UPDATE org_invitations SET expires_at = now() - interval '1 second' WHERE token_hash = %s",
+        (_sha256(token),))  # fmt: skip
+
+    assert _accept(bo, token) == _accept(bo, "x" * 43)
+    assert bo.request("GET", f"/orgs/{org}").status_code == 404
+    assert valid_for == timedelta(days=7)
+    assert _accept(bo, invite(owner, org, email))[0] == 200  # invite again: a fresh link works
+
+
+def test_a_revoked_invitation_is_the_same_404_and_inviting_again_replaces_the_token(api_url: str) -> None:
+    owner, org = _owner(api_url)
+    bo = signed_up(api_url, "bo")
+    email = bo.ok("GET", "/me")["user"]["email"]
+    revoked_token = invite(owner, org, email)
+    [pending] = owner.ok("GET", f"/orgs/{org}/invitations")
+
+    revoked = owner.request("DELETE", f"/orgs/{org}/invitations/{pending['id']}")
+    revoked_again = owner.request("DELETE", f"/orgs/{org}/invitations/{pending['id']}")
+    replaced_token = invite(owner, org, email, "MEMBER")
+    new_token = invite(owner, org, email, "ADMIN")
+
+    assert (revoked.status_code, revoked_again.status_code) == (204, 404)
+    assert _accept(bo, revoked_token) == _accept(bo, "x" * 43)
+    assert _accept(bo, replaced_token)[0] == 404
+    assert [i["role"] for i in owner.ok("GET", f"/orgs/{org}/invitations")] == ["ADMIN"]
+    assert _accept(bo, new_token)[0] == 200 and bo.ok("GET", f"/orgs/{org}")["role"] == "ADMIN"
+
+
+def test_the_inviter_gets_the_same_answer_whether_or_not_an_account_uses_the_address(api_url: str) -> None:
+    owner, org = _owner(api_url)
+    existing = signed_up(api_url, "exists").ok("GET", "/me")["user"]["email"]
+    nobody = unique_email("nobody")
+
+    answers = [owner.request("POST", f"/orgs/{org}/invitations", json={"email": e}) for e in (existing, nobody)]
+    mails = [invitation_email(owner, org, e) for e in (existing, nobody)]
+
+    assert [a.status_code for a in answers] == [201, 201]
+    shapes = [
+        {k: v for k, v in a.json().items() if k not in ("id", "email", "created_at", "expires_at")} for a in answers
+    ]
+    assert shapes[0] == shapes[1] and shapes[0]["status"] == "PENDING"
+    assert [m["status"] for m in mails] == ["CAPTURED", "CAPTURED"]
+
+
+def test_concurrent_acceptances_of_one_token_make_one_membership(api_url: str) -> None:
+    owner, org = _owner(api_url)
+    bo = signed_up(api_url, "bo")
+    token = invite(owner, org, bo.ok("GET", "/me")["user"]["email"])
+    sessions = []
+    for _ in range(6):
+        session = ApiSession(api_url)
+        session.token = bo.token
+        sessions.append(session)
+
+    with ThreadPoolExecutor(len(sessions)) as pool:
+        statuses = sorted(pool.map(lambda s: _accept(s, token)[0], sessions))
+
+    assert statuses == [200, 404, 404, 404, 404, 404]
+    assert [m["user_id"] for m in owner.ok("GET", f"/orgs/{org}/members")].count(user_id(bo)) == 1
+
+
+@pytest.mark.usefixtures("stack")
+def test_with_ses_the_outbox_keeps_the_invitation_without_its_link(
+    api_url: str, settings_override: dict[str, str]
+) -> None:
+    from phi.aws import client
+
+    owner, org = _owner(api_url)
+    sender = f"invites-{uuid.uuid4().hex[:8]}@example.com"
+    settings_override.update({"PHI_EMAIL_DELIVERY": "ses", "PHI_EMAIL_SENDER": sender})
+    apply_settings(settings_override)
+    client("ses").verify_email_identity(EmailAddress=sender)
+    invited = unique_email("invitee")
+
+    created = owner.request("POST", f"/orgs/{org}/invitations", json={"email": invited})
+    message = invitation_email(owner, org, invited)
+
+    assert created.status_code == 201
+    assert (message["delivery"], message["status"]) == ("ses", "SENT") and message["provider_message_id"]
+    assert "token=" not in message["body"] and ACCEPT_LINK.search(message["body"]) is None
