@@ -117,5 +117,6 @@ def test_the_console_account_page_changes_the_password_and_keeps_this_browser_si
     assert console.client.get(done.headers["location"]).text.count("Password changed") == 1
     assert console.client.get("/console/orgs").status_code == 200
     logged_out = other_browser.client.get("/console/orgs")
-    assert logged_out.status_code == 303 and logged_out.headers["location"].endswith("/console/login")
+    assert logged_out.status_code == 303
+    assert logged_out.headers["location"].endswith("/console/login?next=%2Forgs")
     assert _log_in(api_url, email, "console-password-2") == 200
