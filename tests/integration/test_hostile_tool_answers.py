@@ -241,3 +241,47 @@ def test_a_retried_scheduled_start_runs_the_task_it_already_created(
     assert [(str(r["id"]), r["status"]) for r in rows] == [(first["ctx"]["task_id"], "RUNNING")]
     events = new_user.ok("GET", f"/tasks/{first['ctx']['task_id']}")["events"]
     assert [e["type"] for e in events].count("TASK_STARTED") == 1
+
+
+def _answer_every_request(stack: Any, session: ApiSession, agent: dict[str, Any], task_id: str, text: str) -> None:
+    """Play the local agent until the task ends, answering every tool request with the same result."""
+    sqs, sfn = _aws(stack, "sqs"), _aws(stack, "stepfunctions")
+
+    def answered_or_ended() -> bool:
+        if session.ok("GET", f"/tasks/{task_id}")["status"] != "RUNNING":
+            return True
+        for message in sqs.receive_message(QueueUrl=agent["queue_url"], WaitTimeSeconds=1).get("Messages", []):
+            request = json.loads(message["Body"])
+            sqs.delete_message(QueueUrl=agent["queue_url"], ReceiptHandle=message["ReceiptHandle"])
+            answer = {"v": 1, "tool_call_id": request["tool_call_id"], "ok": True, "result_text": text}
+            sfn.send_task_success(taskToken=request["task_token"], output=json.dumps(answer))
+        return False
+
+    wait_until(answered_or_ended, timeout=90)
+
+
+def test_a_table_wider_than_the_column_limit_is_a_bad_result(stack: Any, new_user: ApiSession) -> None:
+    agent = new_user.create_agent()
+    task_id = new_user.ok("POST", f"/agents/{agent['id']}/run-task", json={"type": "DAILY_WAREHOUSE_REPORT"})["task_id"]
+    wide = {"columns": [f"c{i}" for i in range(10_000)], "rows": [[1] * 10_000], "row_count": 1}
+
+    _answer_every_request(stack, new_user, agent, task_id, json.dumps(wide))
+
+    task = _ended(new_user, task_id)
+    assert task["status"] == "FAILED" and task["error"]["error"] == "Tool.BadResult", task["error"]
+    assert "10,000 columns" in task["error"]["cause"]
+
+
+def test_a_node_failure_quoting_much_data_fails_the_task_with_a_bounded_cause(stack: Any, new_user: ApiSession) -> None:
+    # Given tables the report cannot use whose column names the failure lists: ~90 KB of names, three times
+    agent = new_user.create_agent()
+    task_id = new_user.ok("POST", f"/agents/{agent['id']}/run-task", json={"type": "DAILY_WAREHOUSE_REPORT"})["task_id"]
+    columns = [f"column_{i:04d}_" + "x" * 90 for i in range(900)]
+    unusable = {"columns": columns, "rows": [[1] * 900], "row_count": 1}
+
+    _answer_every_request(stack, new_user, agent, task_id, json.dumps(unusable))
+
+    # Then the task fails with the node's own error, its cause cut short, not at Step Functions' payload limit
+    task = _ended(new_user, task_id)
+    assert task["status"] == "FAILED" and task["error"]["error"] == "Workflow.ContractError", task["error"]
+    assert task["error"]["cause"].endswith("more characters left out)") and len(task["error"]["cause"]) < 5000

@@ -41,7 +41,7 @@ from phi.workflows.live_ports import APPROVAL_INTERRUPT_KEY, live_ports
 from phi.workflows.ports import Ports, graph_config
 from phi.workflows.request_results import store_result
 from phi.workflows.steps import StartEvent, finish_task, mark_failed, start_task
-from phi.workflows.tool_results import outcome_from_state, presigned_upload
+from phi.workflows.tool_results import MAX_CAUSE_CHARS, error_name, outcome_from_state, presigned_upload, readable
 
 __all__ = ["StartEvent", "finish_task", "mark_failed", "start_task", "think"]
 
@@ -75,7 +75,9 @@ def think(ctx: TaskContext, step: int, tool_result: Any, ports: Ports | None = N
     values = snapshot.values
     if values.get("failure"):
         failure = values["failure"]
-        error = {"error": failure["error"], "cause": failure["cause"]}
+        # A node's cause may quote data (every column of a table, a whole value): the state machine carries it on,
+        # within 256 KiB in all, and people read it.
+        error = {"error": error_name(failure["error"]), "cause": readable(str(failure["cause"]), MAX_CAUSE_CHARS)}
         return ThinkOutput(status="failed", error=error, completed_tool=completed)
     output = values.get("output") or {}
     if _is_ad_hoc(ctx):  # a request's result: the table to S3, a preview and the reference on the task

@@ -16,7 +16,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from phi.aws import client
-from phi.definitions.table_format import TableFormatError, TableLimits, reference, scan, too_large
+from phi.definitions.table_format import MAX_COLUMNS, TableFormatError, TableLimits, reference, scan, too_large
 from phi.domain.models import ToolCall
 from phi.settings import get_settings
 from phi.workflows.contracts import ToolOutcome
@@ -72,7 +72,7 @@ def _success(tool_result: dict[str, Any], call: ToolCall | None) -> ToolOutcome:
     result = tool_result.get("result") or {}
     if not isinstance(result, dict):
         raise BadResult("The local agent's inline result is not an object.")
-    return ToolOutcome(ok=True, result=_storable(result), result_bytes=len(json.dumps(result)))
+    return ToolOutcome(ok=True, result=_storable(_inline_table(result)), result_bytes=len(json.dumps(result)))
 
 
 def _from_text(text: Any) -> ToolOutcome:
@@ -88,7 +88,31 @@ def _from_text(text: Any) -> ToolOutcome:
         raise BadResult(f"The local agent's result_text is not JSON: {str(problem)[:200]}") from None
     if not isinstance(result, dict):
         raise BadResult("The local agent's inline result is not an object.")
-    return ToolOutcome(ok=True, result=_storable(result), result_bytes=len(text.encode("utf-8", "replace")))
+    result = _storable(_inline_table(result))
+    return ToolOutcome(ok=True, result=result, result_bytes=len(text.encode("utf-8", "replace")))
+
+
+def _inline_table(result: dict[str, Any]) -> dict[str, Any]:
+    """An inline table is held to the rules of an uploaded one (phi.definitions.table_format): columns named by
+    strings, within MAX_COLUMNS, and every row a list of one value per column."""
+    if "columns" not in result and "rows" not in result:
+        return result
+    columns = result.get("columns")
+    if not isinstance(columns, list) or not all(isinstance(name, str) for name in columns):
+        raise BadResult("The local agent's inline result has no list of column names.")
+    if len(columns) > MAX_COLUMNS:
+        raise BadResult(
+            f"The local agent's inline result has {len(columns):,} columns; at most {MAX_COLUMNS:,} are read."
+        )
+    rows = result.get("rows", [])
+    if not isinstance(rows, list):
+        raise BadResult("The local agent's inline result has rows that are not a list.")
+    for number, row in enumerate(rows, start=1):
+        if not isinstance(row, list) or len(row) != len(columns):
+            raise BadResult(
+                f"Row {number:,} of the local agent's inline result is not one list of {len(columns)} values."
+            )
+    return result
 
 
 def _storable(value: Any, depth: int = 0) -> Any:

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from phi.definitions.table_format import MAX_COLUMNS
 from phi.workflows.tool_results import (
     MAX_CAUSE_CHARS,
     MAX_ERROR_NAME,
@@ -93,10 +94,10 @@ def test_a_hostile_error_name_is_bounded_to_a_dotted_name() -> None:
 
 
 def test_nul_characters_in_a_result_become_replacement_characters() -> None:
-    text = json.dumps({"columns": ["a\u0000"], "rows": [["x\u0000y", {"k\u0000": ["\u0000"]}]], "row_count": 1})
+    text = json.dumps({"columns": ["a\u0000", "b"], "rows": [["x\u0000y", {"k\u0000": ["\u0000"]}]], "row_count": 1})
     outcome = outcome_from_state({"v": 1, "tool_call_id": "x", "ok": True, "result_text": text}, 30)
     assert outcome.ok and outcome.result is not None
-    assert outcome.result["columns"] == ["a\ufffd"]
+    assert outcome.result["columns"] == ["a\ufffd", "b"]
     assert outcome.result["rows"] == [["x\ufffdy", {"k\ufffd": ["\ufffd"]}]]
 
 
@@ -110,3 +111,25 @@ def test_a_result_nested_deeper_than_any_table_is_a_bad_result(key: str) -> None
     outcome = outcome_from_state({"v": 1, "tool_call_id": "x", "ok": True, key: value}, 30)
     assert not outcome.ok and outcome.error == "Tool.BadResult"
     assert f"more than {MAX_RESULT_DEPTH} levels" in (outcome.cause or "")
+
+
+@pytest.mark.parametrize(
+    ("result", "expected"),
+    [
+        ({"columns": ["a"], "rows": "zzz"}, "rows that are not a list"),
+        ({"columns": ["a", "b"], "rows": [[1, 2], [1]]}, "Row 2 of the local agent's inline result is not one list"),
+        ({"columns": ["a"], "rows": [{"a": 1}]}, "Row 1 of"),
+        ({"columns": [1, None], "rows": [[1, 2]]}, "no list of column names"),
+        ({"columns": "a,b", "rows": []}, "no list of column names"),
+        ({"rows": [[1]]}, "no list of column names"),
+        ({"columns": [f"c{i}" for i in range(MAX_COLUMNS + 1)], "rows": []}, f"at most {MAX_COLUMNS:,}"),
+    ],
+)
+@pytest.mark.parametrize("key", ["result_text", "result"])
+def test_an_inline_table_is_held_to_the_rules_of_an_uploaded_one(
+    result: dict[str, object], expected: str, key: str
+) -> None:
+    value = json.dumps(result) if key == "result_text" else result
+    outcome = outcome_from_state({"v": 1, "tool_call_id": "x", "ok": True, key: value}, 30)
+    assert not outcome.ok and outcome.error == "Tool.BadResult"
+    assert expected in (outcome.cause or "")
