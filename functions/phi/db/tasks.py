@@ -61,6 +61,14 @@ def set_execution_arn(conn: DbConnection, task_id: UUID, execution_arn: str) -> 
     conn.execute("UPDATE tasks SET execution_arn = %s WHERE id = %s", (execution_arn, task_id))
 
 
+def task_of_execution(conn: DbConnection, agent_id: UUID, org_id: UUID, execution_arn: str) -> UUID | None:
+    row: Any = conn.execute(
+        "SELECT id FROM tasks WHERE execution_arn = %s AND agent_id = %s AND org_id = %s ORDER BY created_at LIMIT 1",
+        (execution_arn, agent_id, org_id),
+    ).fetchone()
+    return UUID(str(row["id"])) if row else None
+
+
 def mark_running(conn: DbConnection, task_id: UUID, org_id: UUID, execution_arn: str) -> bool:
     """PENDING → RUNNING; False when the task is already past it (a retried StartTask)."""
     row = conn.execute(
@@ -164,6 +172,18 @@ def complete_tool_call(
         ("COMPLETED" if ok else "FAILED", error_code, error_message, result_bytes, tool_call_id, org_id),
     ).fetchone()
     return row is not None
+
+
+def tool_call_at_step(conn: DbConnection, task_id: UUID, org_id: UUID, step: int) -> ToolCall | None:
+    """The tool call a Think step already made (a step makes at most one)."""
+    row = conn.execute(
+        """SELECT id, task_id, org_id, step, tool, args, status, error_code, error_message, result_key,
+                  requested_at, completed_at
+           FROM tool_calls WHERE task_id = %s AND org_id = %s AND step = %s
+           ORDER BY requested_at DESC LIMIT 1""",
+        (task_id, org_id, step),
+    ).fetchone()
+    return ToolCall.model_validate(row) if row else None
 
 
 def open_tool_call(conn: DbConnection, task_id: UUID, org_id: UUID) -> ToolCall | None:

@@ -43,12 +43,13 @@ class LocalScheduler:
 
     def run(self) -> None:
         from phi.documents.sweeper import sweep_documents
-        from phi.workflows.sweeper import fail_overdue_tasks
+        from phi.workflows.sweeper import fail_overdue_tasks, fail_tasks_whose_execution_ended
 
         while not self._stop.wait(self.interval_seconds):
             try:
                 self.tick()
                 fail_overdue_tasks()
+                fail_tasks_whose_execution_ended()
                 sweep_documents()
             except Exception:  # the clock must keep ticking through a transient outage
                 log.exception("scheduler tick failed")

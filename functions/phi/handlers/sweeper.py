@@ -1,5 +1,6 @@
-"""Runs every few minutes (EventBridge rule): fails tasks that passed their overall deadline, fails documents
-whose ingest stopped progressing and expires unused upload URLs."""
+"""Runs every few minutes (EventBridge rule): fails tasks that passed their overall deadline or whose execution
+ended without recording their end, fails documents whose ingest stopped progressing and expires unused upload
+URLs."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from phi.documents.sweeper import sweep_documents
 from phi.handlers.observability import log_metrics, logger, metrics, tracer
 from phi.names import Service
 from phi.settings import settings_for
-from phi.workflows.sweeper import fail_overdue_tasks
+from phi.workflows.sweeper import fail_overdue_tasks, fail_tasks_whose_execution_ended
 
 settings_for(Service.SWEEPER)  # a missing variable fails the cold start, naming it
 
@@ -21,7 +22,7 @@ settings_for(Service.SWEEPER)  # a missing variable fails the cold start, naming
 @tracer.capture_lambda_handler
 @log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    failed = fail_overdue_tasks()
+    failed = fail_overdue_tasks() + fail_tasks_whose_execution_ended()
     if failed:
         metrics.add_metric(name="TasksFailed", unit=MetricUnit.Count, value=failed)
         logger.warning("overdue tasks failed", extra={"count": failed})

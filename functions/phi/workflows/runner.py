@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.postgres import PostgresSaver
 from langgraph.graph import StateGraph
 from langgraph.graph.state import CompiledStateGraph
@@ -40,9 +41,11 @@ from phi.workflows.live_ports import APPROVAL_INTERRUPT_KEY, live_ports
 from phi.workflows.ports import Ports, graph_config
 from phi.workflows.request_results import store_result
 from phi.workflows.steps import StartEvent, finish_task, mark_failed, start_task
-from phi.workflows.tool_results import outcome_from_state, presigned_upload
+from phi.workflows.tool_results import MAX_CAUSE_CHARS, error_name, outcome_from_state, presigned_upload, readable
 
 __all__ = ["StartEvent", "finish_task", "mark_failed", "start_task", "think"]
+
+THINK_STEP_KEY = "think_step"  # in each checkpoint's metadata: the state machine's step that wrote it
 
 
 @contextmanager
@@ -51,7 +54,7 @@ def _checkpointer() -> Iterator[PostgresSaver]:
         yield PostgresSaver(conn)
 
 
-def think(ctx: TaskContext, step: int, tool_result: dict[str, Any] | None, ports: Ports | None = None) -> ThinkOutput:
+def think(ctx: TaskContext, step: int, tool_result: Any, ports: Ports | None = None) -> ThinkOutput:
     """Resumes the task's graph and answers with the Think contract only: a tool request, an approval request,
     done (the graph's `output` stored on the task), or failed (the graph's `failure`). What the graph does is its
     own affair."""
@@ -64,18 +67,7 @@ def think(ctx: TaskContext, step: int, tool_result: dict[str, Any] | None, ports
     config = graph_config(ctx.task_id, ports)
     with _checkpointer() as saver:
         graph = _compiled_graph_for(ctx).copy(update={"checkpointer": saver})
-        resume: BaseModel | None = None
-        completed: CompletedTool | None = None
-        if tool_result is not None:
-            # The step Think resumes after: the graph's pending interrupt says whether it asked a person or a tool.
-            if _asks_approval(graph.get_state(config).interrupts):
-                resume = resume_approval(ctx, tool_result)
-            else:
-                resume, completed = _record_tool_outcome(ctx, tool_result)
-        if resume is None:
-            graph.invoke({"task_id": ctx.task_id, "org_id": ctx.org_id, "agent_id": ctx.agent_id}, config)
-        else:
-            graph.invoke(Command(resume=resume.model_dump()), config)
+        completed = _advance(graph, ctx, step, tool_result, config)
         snapshot = graph.get_state(config)
     if _asks_approval(snapshot.interrupts):
         request = ApprovalRequest.model_validate(snapshot.interrupts[0].value[APPROVAL_INTERRUPT_KEY])
@@ -87,7 +79,9 @@ def think(ctx: TaskContext, step: int, tool_result: dict[str, Any] | None, ports
     values = snapshot.values
     if values.get("failure"):
         failure = values["failure"]
-        error = {"error": failure["error"], "cause": failure["cause"]}
+        # A node's cause may quote data (every column of a table, a whole value): the state machine carries it on,
+        # within 256 KiB in all, and people read it.
+        error = {"error": error_name(failure["error"]), "cause": readable(str(failure["cause"]), MAX_CAUSE_CHARS)}
         return ThinkOutput(status="failed", error=error, completed_tool=completed)
     output = values.get("output") or {}
     if _is_ad_hoc(ctx):  # a request's result: the table to S3, a preview and the reference on the task
@@ -104,6 +98,35 @@ def think(ctx: TaskContext, step: int, tool_result: dict[str, Any] | None, ports
 def _cancelled(task_id: UUID, org_id: UUID) -> bool:
     with transaction() as conn:
         return tasks_repo.status_of(conn, task_id, org_id) == TaskStatus.CANCELLED
+
+
+def _advance(
+    graph: CompiledStateGraph, ctx: TaskContext, step: int, tool_result: Any, config: RunnableConfig
+) -> CompletedTool | None:
+    """Runs the graph as far as this step takes it. What to do is read from the graph's checkpoint, never from
+    whether the state machine passed a tool result (an agent may answer `null`): no checkpoint yet starts the
+    graph; a pending interrupt is resumed with what the step left, whatever it is. Each checkpoint records the
+    step that wrote it, so a Think that Step Functions retries after it already ran goes no further than the
+    first attempt did (no tool call answered twice, no graph started again)."""
+    state = graph.get_state(config)
+    step_config: RunnableConfig = {**config, "metadata": {THINK_STEP_KEY: step}}
+    if state.created_at is None:
+        graph.invoke({"task_id": ctx.task_id, "org_id": ctx.org_id, "agent_id": ctx.agent_id}, step_config)
+        return None
+    already_ran = (state.metadata or {}).get(THINK_STEP_KEY) == step
+    if state.interrupts and not already_ran:
+        # The graph's pending interrupt says whether it asked a person or a tool.
+        resume: BaseModel
+        completed: CompletedTool | None = None
+        if _asks_approval(state.interrupts):
+            resume = resume_approval(ctx, tool_result if isinstance(tool_result, dict) else {})
+        else:
+            resume, completed = _record_tool_outcome(ctx, tool_result)
+        graph.invoke(Command(resume=resume.model_dump()), step_config)
+        return completed
+    if state.next and not state.interrupts:  # an attempt stopped part-way: go on from its last checkpoint
+        graph.invoke(None, step_config)
+    return None
 
 
 def _is_ad_hoc(ctx: TaskContext) -> bool:
@@ -166,7 +189,20 @@ def _graph_for(ctx: TaskContext) -> StateGraph:
 
 
 def _request_tool(ctx: TaskContext, step: int, request: ToolRequest) -> ToolCallOut:
+    """The step's tool call: recorded once, and handed out again to a retried Think of the same step."""
     task_id, org_id = UUID(ctx.task_id), UUID(ctx.org_id)
+    deadline = datetime.now(UTC) + timedelta(seconds=ctx.tool_timeout_seconds)
+    with transaction() as conn:
+        earlier = tasks_repo.tool_call_at_step(conn, task_id, org_id, step)
+    if earlier is not None:
+        return ToolCallOut(
+            tool_call_id=str(earlier.id),
+            tool=request.tool,
+            args=request.args,
+            sql_variants=request.sql_variants,
+            deadline=deadline.isoformat(),
+            result_upload=presigned_upload(ctx.task_id, str(earlier.id)),
+        )
     with transaction() as conn:
         recorded = {**request.args, "sql_variants": request.sql_variants} if request.sql_variants else request.args
         call = tasks_repo.create_tool_call(conn, task_id, org_id, step, request.tool, recorded)
@@ -185,7 +221,6 @@ def _request_tool(ctx: TaskContext, step: int, request: ToolRequest) -> ToolCall
                 "step": step,
             },
         )
-    deadline = datetime.now(UTC) + timedelta(seconds=ctx.tool_timeout_seconds)
     return ToolCallOut(
         tool_call_id=str(call.id),
         tool=request.tool,
@@ -196,7 +231,7 @@ def _request_tool(ctx: TaskContext, step: int, request: ToolRequest) -> ToolCall
     )
 
 
-def _record_tool_outcome(ctx: TaskContext, tool_result: dict[str, Any]) -> tuple[ToolOutcome, CompletedTool | None]:
+def _record_tool_outcome(ctx: TaskContext, tool_result: Any) -> tuple[ToolOutcome, CompletedTool | None]:
     task_id, org_id = UUID(ctx.task_id), UUID(ctx.org_id)
     with transaction() as conn:
         call = tasks_repo.open_tool_call(conn, task_id, org_id)

@@ -45,7 +45,7 @@ def start_task(start: StartEvent, execution_id: str) -> dict[str, Any]:
             raise NotFound(f"Agent {agent_id} not found in organisation {org_id}")
         if start.task_id is None and not _schedule_still_enabled(conn, start, agent.status):
             return {"skipped": True, "task_id": None}
-        task_id = UUID(start.task_id) if start.task_id else _create_scheduled_task(conn, start)
+        task_id = UUID(start.task_id) if start.task_id else _scheduled_task(conn, start, execution_id)
         task = tasks_repo.get_task(conn, task_id, org_id)
         if task is not None and task.status in FINAL_TASK_STATUSES:
             # Cancelled before its execution got here (StopExecution comes after the cancel's commit, and may
@@ -105,20 +105,26 @@ def _previous_run_still_running(conn: DbConnection, start: StartEvent, task_id: 
     running = tasks_repo.running_task_of_type(conn, agent_id, org_id, start.type)
     if running is None or running == task_id:
         return False
-    tasks_repo.finish(conn, task_id, org_id, TaskStatus.SKIPPED)
-    tasks_repo.add_event(
-        conn,
-        task_id,
-        org_id,
-        EventType.TASK_SKIPPED,
-        f"Skipped: the previous {start.type} run ({running}) is still running",
-        {"running_task_id": str(running)},
-    )
+    if tasks_repo.finish(conn, task_id, org_id, TaskStatus.SKIPPED):
+        tasks_repo.add_event(
+            conn,
+            task_id,
+            org_id,
+            EventType.TASK_SKIPPED,
+            f"Skipped: the previous {start.type} run ({running}) is still running",
+            {"running_task_id": str(running)},
+        )
     return True
 
 
-def _create_scheduled_task(conn: DbConnection, start: StartEvent) -> UUID:
+def _scheduled_task(conn: DbConnection, start: StartEvent, execution_id: str) -> UUID:
+    """The task this execution created: made once, and found again by a StartTask that Step Functions retries after
+    it committed (a second row would stay PENDING for ever, or, with overlap SKIP, skip the run in favour of the
+    execution's own first task, whose execution then ends)."""
     org_id, agent_id = UUID(start.org_id), UUID(start.agent_id)
+    earlier = tasks_repo.task_of_execution(conn, agent_id, org_id, execution_id)
+    if earlier is not None:
+        return earlier
     stored = workflows_repo.current_version_for_key(conn, agent_id, org_id, start.type)
     task = tasks_repo.create_task(
         conn,
@@ -130,6 +136,7 @@ def _create_scheduled_task(conn: DbConnection, start: StartEvent) -> UUID:
         created_by=None,
         workflow_version_id=stored.id if stored else None,
     )
+    tasks_repo.set_execution_arn(conn, task.id, execution_id)
     return task.id
 
 

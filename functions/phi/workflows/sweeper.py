@@ -1,15 +1,23 @@
-"""No task stays RUNNING past its overall deadline: overdue executions are stopped and their tasks FAILED."""
+"""No task stays RUNNING past its overall deadline: overdue executions are stopped and their tasks FAILED. Nor
+after its execution ended without recording how the task ended (stopped outside the product, deleted, or failed
+where no Catch reaches, e.g. States.DataLimitExceeded): such a task is FAILED with what ended it."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from phi.aws import stop_execution
+from phi.aws import client, stop_execution
 from phi.db import approvals as approvals_repo
 from phi.db import tasks as tasks_repo
 from phi.db.connection import transaction
 from phi.domain.models import EventType, TaskStatus
+from phi.log import logger
 from phi.settings import get_settings
+from phi.workflows.tool_results import outcome_from_state
+
+# An execution a task just started in is left alone this long: its ending is the state machine's to record.
+ENDED_EXECUTION_GRACE_SECONDS = 60
 
 
 def task_deadline_seconds() -> int:
@@ -40,3 +48,46 @@ def fail_overdue_tasks(now: datetime | None = None) -> int:
                 tasks_repo.add_event(conn, task.id, task.org_id, EventType.TASK_FAILED, message, error)
                 approvals_repo.cancel_pending_for_task(conn, task.id, task.org_id)
     return len(overdue)
+
+
+def fail_tasks_whose_execution_ended(now: datetime | None = None) -> int:
+    """FAILED, with the execution's own error and cause as the reason, for every RUNNING task whose execution is no
+    longer running. A task whose execution ends normally is final before it ends (FinishTask and MarkFailed run
+    inside it), so this only finds executions that ended without them."""
+    now = now or datetime.now(UTC)
+    with transaction() as conn:
+        candidates = tasks_repo.running_started_before(conn, now - timedelta(seconds=ENDED_EXECUTION_GRACE_SECONDS))
+    failed = 0
+    for task in candidates:
+        if not task.execution_arn:
+            continue
+        ending = _execution_ending(task.execution_arn)
+        if ending is None:
+            continue
+        with transaction() as conn:
+            if tasks_repo.finish(conn, task.id, task.org_id, TaskStatus.FAILED, error=ending):
+                message = f"{ending['error']}: {ending['cause']}"
+                tasks_repo.add_event(conn, task.id, task.org_id, EventType.TASK_FAILED, message, ending)
+                approvals_repo.cancel_pending_for_task(conn, task.id, task.org_id)
+                failed += 1
+    return failed
+
+
+def _execution_ending(execution_arn: str) -> dict[str, str] | None:
+    """The task's error for an execution that is no longer running; None while it runs or cannot be asked."""
+    sfn = client("stepfunctions")
+    try:
+        execution: dict[str, Any] = sfn.describe_execution(executionArn=execution_arn)
+    except sfn.exceptions.ExecutionDoesNotExist:
+        return {"error": "Task.ExecutionEnded", "cause": "The task's execution no longer exists."}
+    except Exception:  # throttled, or a malformed ARN: the next sweep asks again, the deadline still applies
+        logger.warning("could not look up execution %s", execution_arn, exc_info=True)
+        return None
+    status = str(execution.get("status") or "")
+    if status in ("RUNNING", "PENDING_REDRIVE"):
+        return None
+    # The execution's error and cause read like a step's: bounded, and a Lambda error's JSON (with its stack
+    # trace) reduced to its message.
+    reported = outcome_from_state({"Error": execution.get("error") or status, "Cause": execution.get("cause")}, 0)
+    cause = f"The task's execution ended ({status}: {reported.error}) without recording how the task ended"
+    return {"error": "Task.ExecutionEnded", "cause": f"{cause}: {reported.cause}" if execution.get("cause") else cause}

@@ -10,12 +10,13 @@ its rows; the rows stay in S3 and the graph gets a table reference (phi.definiti
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from phi.aws import client
-from phi.definitions.table_format import TableFormatError, TableLimits, reference, scan, too_large
+from phi.definitions.table_format import MAX_COLUMNS, TableFormatError, TableLimits, reference, scan, too_large
 from phi.domain.models import ToolCall
 from phi.settings import get_settings
 from phi.workflows.contracts import ToolOutcome
@@ -23,6 +24,15 @@ from phi.workflows.contracts import ToolOutcome
 BAD_RESULT = "Tool.BadResult"
 # Step Functions passes at most 256 KiB of state; an inline result is never longer (larger ones go through S3).
 MAX_INLINE_RESULT_TEXT = 256 * 1024
+# What of the agent's own words (an error name, a cause) is kept: they reach the tool call, the task's events
+# and its error, which the state machine carries on (256 KiB in all) and people read.
+MAX_ERROR_NAME = 128
+MAX_CAUSE_CHARS = 4000
+# A tool's result is a table, a few levels deep; thousands of levels only exhaust the recursion of whatever
+# serialises the graph's state later, far from the agent's answer.
+MAX_RESULT_DEPTH = 64
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_NOT_IN_AN_ERROR_NAME = re.compile(r"[^\w.:-]")
 _FRIENDLY_ERRORS = {
     "States.Timeout": "Tool.Timeout",
     "States.HeartbeatTimeout": "Tool.Timeout",
@@ -33,8 +43,12 @@ class BadResult(Exception):
     """The local agent's answer cannot be accepted; the message is the readable cause."""
 
 
-def outcome_from_state(tool_result: dict[str, Any], timeout_seconds: int, call: ToolCall | None = None) -> ToolOutcome:
-    """`call` is the open tool call the answer belongs to (None when there is none, e.g. a late duplicate)."""
+def outcome_from_state(tool_result: Any, timeout_seconds: int, call: ToolCall | None = None) -> ToolOutcome:
+    """`call` is the open tool call the answer belongs to (None when there is none, e.g. a late duplicate).
+    `tool_result` is whatever the step left: the agent's SendTaskSuccess output may be any JSON, or none."""
+    if not isinstance(tool_result, dict):
+        kind = "no answer" if tool_result is None else f"a JSON {type(tool_result).__name__}"
+        return ToolOutcome(ok=False, error=BAD_RESULT, cause=f"The local agent answered with {kind}, not an object.")
     if "Error" in tool_result:
         return _failure(tool_result, timeout_seconds)
     try:
@@ -58,7 +72,7 @@ def _success(tool_result: dict[str, Any], call: ToolCall | None) -> ToolOutcome:
     result = tool_result.get("result") or {}
     if not isinstance(result, dict):
         raise BadResult("The local agent's inline result is not an object.")
-    return ToolOutcome(ok=True, result=result, result_bytes=len(json.dumps(result)))
+    return ToolOutcome(ok=True, result=_storable(_inline_table(result)), result_bytes=len(json.dumps(result)))
 
 
 def _from_text(text: Any) -> ToolOutcome:
@@ -74,19 +88,72 @@ def _from_text(text: Any) -> ToolOutcome:
         raise BadResult(f"The local agent's result_text is not JSON: {str(problem)[:200]}") from None
     if not isinstance(result, dict):
         raise BadResult("The local agent's inline result is not an object.")
+    result = _storable(_inline_table(result))
     return ToolOutcome(ok=True, result=result, result_bytes=len(text.encode("utf-8", "replace")))
 
 
+def _inline_table(result: dict[str, Any]) -> dict[str, Any]:
+    """An inline table is held to the rules of an uploaded one (phi.definitions.table_format): columns named by
+    strings, within MAX_COLUMNS, and every row a list of one value per column."""
+    if "columns" not in result and "rows" not in result:
+        return result
+    columns = result.get("columns")
+    if not isinstance(columns, list) or not all(isinstance(name, str) for name in columns):
+        raise BadResult("The local agent's inline result has no list of column names.")
+    if len(columns) > MAX_COLUMNS:
+        raise BadResult(
+            f"The local agent's inline result has {len(columns):,} columns; at most {MAX_COLUMNS:,} are read."
+        )
+    rows = result.get("rows", [])
+    if not isinstance(rows, list):
+        raise BadResult("The local agent's inline result has rows that are not a list.")
+    for number, row in enumerate(rows, start=1):
+        if not isinstance(row, list) or len(row) != len(columns):
+            raise BadResult(
+                f"Row {number:,} of the local agent's inline result is not one list of {len(columns)} values."
+            )
+    return result
+
+
+def _storable(value: Any, depth: int = 0) -> Any:
+    """The result as the task can keep it: PostgreSQL holds no NUL character in text or jsonb (a database column
+    may), so each becomes U+FFFD; a result nested deeper than any table is refused."""
+    if depth > MAX_RESULT_DEPTH:
+        raise BadResult(f"The local agent's result is nested more than {MAX_RESULT_DEPTH} levels deep.")
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, list):
+        return [_storable(item, depth + 1) for item in value]
+    if isinstance(value, dict):
+        return {str(key).replace("\x00", "\ufffd"): _storable(item, depth + 1) for key, item in value.items()}
+    return value
+
+
 def _failure(tool_result: dict[str, Any], timeout_seconds: int) -> ToolOutcome:
-    raw_error = str(tool_result.get("Error") or "Tool.Error")
+    raw_error = error_name(tool_result.get("Error"))
     error = _FRIENDLY_ERRORS.get(raw_error, raw_error)
-    cause = _cause_text(tool_result.get("Cause"))
+    cause = readable(_cause_text(tool_result.get("Cause")), MAX_CAUSE_CHARS)
     if error == "Tool.Timeout" and not cause:
         cause = (
             f"The local agent did not answer within {timeout_seconds} s ({raw_error}). "
             "Is phi-agent running and connected for this agent?"
         )
     return ToolOutcome(ok=False, error=error, cause=cause or "no details given")
+
+
+def error_name(name: Any) -> str:
+    """An error name as recorded: the characters of a dotted name only, bounded (the agent's is any string)."""
+    cleaned = _NOT_IN_AN_ERROR_NAME.sub("_", str(name or ""))[:MAX_ERROR_NAME]
+    return cleaned or "Tool.Error"
+
+
+def readable(text: str, limit: int) -> str:
+    """Text from outside kept as people read it and the database stores it: control characters (NUL among them,
+    which PostgreSQL refuses) become spaces, tabs and newlines stay, and only the first `limit` characters."""
+    cleaned = _CONTROL_CHARACTERS.sub(" ", text)
+    if len(cleaned) <= limit:
+        return cleaned
+    return f"{cleaned[:limit]}… ({len(cleaned) - limit:,} more characters left out)"
 
 
 def _cause_text(cause: Any) -> str:
@@ -133,7 +200,7 @@ def _from_reference(ref: Any, call: ToolCall | None) -> ToolOutcome:
     result = reference(
         columns, row_count, preview, call.result_key, compressed, truncated=bool(ref.get("truncated", False))
     )
-    return ToolOutcome(ok=True, result=result, result_bytes=compressed)
+    return ToolOutcome(ok=True, result=_storable(result), result_bytes=compressed)
 
 
 def presigned_upload(task_id: str, tool_call_id: str) -> dict[str, str] | None:
