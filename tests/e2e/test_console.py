@@ -25,6 +25,7 @@ import yaml
 from tests.support.api import ApiSession
 from tests.support.e2e import REPORT_DAY, LocalAgentProcess, stop_after_test
 from tests.support.invitations import invite_and_accept
+from tests.support.task_loop import PAY_SUPPLIER
 
 pytestmark = pytest.mark.e2e
 playwright_sync = pytest.importorskip("playwright.sync_api")
@@ -284,22 +285,6 @@ def test_screenshots_in_the_readme_exist() -> None:
     assert shown, "the README shows the console's screenshots"
     for name in shown:
         assert (SCREENSHOTS / name).is_file(), name
-
-
-PAY_SUPPLIER: dict[str, Any] = {
-    "key": "pay_supplier",
-    "name": "Pay a supplier",
-    "inputs": {"amount": {"type": "integer", "required": True}},
-    "nodes": [
-        {
-            "id": "approve",
-            "kind": "approval",
-            "settings": {"title": "Pay {{ inputs.amount }} EUR?", "summary": "Over the limit", "timeout_seconds": 600},
-        },
-        {"id": "report", "kind": "render", "settings": {"template": "sections", "title": "Paid {{ inputs.amount }}"}},
-    ],
-    "edges": [["approve", "report"]],
-}
 
 
 def test_a_patch_request_and_an_approval_decided_in_the_browser(api_url: str, browser: Any, screenshots: Path) -> None:

@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-import boto3
 import pytest
 
 from phi.db.connection import transaction
@@ -19,23 +18,8 @@ from phi.workflows.contracts import TaskContext
 from phi.workflows.runner import StartEvent, start_task, think
 from phi.workflows.sweeper import fail_tasks_whose_execution_ended
 from tests.support.api import ApiSession
+from tests.support.task_loop import aws_client, first_tool_request
 from tests.support.waiting import wait_until
-
-
-def _aws(stack: Any, service: str) -> Any:
-    return boto3.client(service, endpoint_url=stack.info.aws_endpoint_url, region_name="us-east-1")
-
-
-def _first_request(stack: Any, session: ApiSession) -> tuple[str, dict[str, Any], dict[str, Any]]:
-    """Start a report for a new agent and take its first tool request off the agent's queue."""
-    agent = session.create_agent()
-    run = session.ok("POST", f"/agents/{agent['id']}/run-task", json={"type": "DAILY_WAREHOUSE_REPORT"})
-    sqs = _aws(stack, "sqs")
-    message = wait_until(
-        lambda: sqs.receive_message(QueueUrl=agent["queue_url"], WaitTimeSeconds=1).get("Messages"), timeout=60
-    )[0]
-    sqs.delete_message(QueueUrl=agent["queue_url"], ReceiptHandle=message["ReceiptHandle"])
-    return run["task_id"], json.loads(message["Body"]), agent
 
 
 def _ended(session: ApiSession, task_id: str) -> dict[str, Any]:
@@ -58,9 +42,9 @@ def _success(output: str) -> Callable[[Any, dict[str, Any]], None]:
 def test_an_answer_that_is_not_an_object_fails_the_task_as_a_bad_result(
     stack: Any, new_user: ApiSession, send: Callable[[Any, dict[str, Any]], None], expected_cause: str
 ) -> None:
-    task_id, request, _ = _first_request(stack, new_user)
+    task_id, request, _ = first_tool_request(stack, new_user)
 
-    send(_aws(stack, "stepfunctions"), request)
+    send(aws_client(stack, "stepfunctions"), request)
 
     task = _ended(new_user, task_id)
     assert task["status"] == "FAILED" and task["error"]["error"] == "Tool.BadResult", task["error"]
@@ -70,9 +54,9 @@ def test_an_answer_that_is_not_an_object_fails_the_task_as_a_bad_result(
 
 
 def test_a_failure_cause_with_control_characters_is_recorded_readable(stack: Any, new_user: ApiSession) -> None:
-    task_id, request, _ = _first_request(stack, new_user)
+    task_id, request, _ = first_tool_request(stack, new_user)
 
-    _aws(stack, "stepfunctions").send_task_failure(
+    aws_client(stack, "stepfunctions").send_task_failure(
         taskToken=request["task_token"], error="Tool.SqlError", cause="no such\x00 table\x1b[0m: orders"
     )
 
@@ -84,9 +68,9 @@ def test_a_failure_cause_with_control_characters_is_recorded_readable(stack: Any
 
 
 def test_a_huge_failure_cause_fails_the_task_instead_of_leaving_it_running(stack: Any, new_user: ApiSession) -> None:
-    task_id, request, _ = _first_request(stack, new_user)
+    task_id, request, _ = first_tool_request(stack, new_user)
 
-    _aws(stack, "stepfunctions").send_task_failure(
+    aws_client(stack, "stepfunctions").send_task_failure(
         taskToken=request["task_token"], error="Tool.SqlError", cause="x" * 100_000
     )
 
@@ -96,10 +80,10 @@ def test_a_huge_failure_cause_fails_the_task_instead_of_leaving_it_running(stack
 
 
 def test_a_deeply_nested_result_is_a_bad_result(stack: Any, new_user: ApiSession) -> None:
-    task_id, request, _ = _first_request(stack, new_user)
+    task_id, request, _ = first_tool_request(stack, new_user)
     text = '{"columns": ["a"], "rows": [[' + "[" * 900 + "]" * 900 + ']], "row_count": 1}'
 
-    _aws(stack, "stepfunctions").send_task_success(
+    aws_client(stack, "stepfunctions").send_task_success(
         taskToken=request["task_token"],
         output=json.dumps({"v": 1, "tool_call_id": request["tool_call_id"], "ok": True, "result_text": text}),
     )
@@ -120,7 +104,7 @@ def _tool_calls(task_id: str) -> list[dict[str, Any]]:
 def test_a_retried_think_answers_as_the_first_attempt_did(stack: Any, new_user: ApiSession) -> None:
     # Given a task waiting at step 0's tool call, and the answer to it (the execution itself is left waiting:
     # the test plays Step Functions, calling Think for step 1 twice with the same input, as a Retry does)
-    task_id, request, agent = _first_request(stack, new_user)
+    task_id, request, agent = first_tool_request(stack, new_user)
     settings = get_settings()
     ctx = TaskContext(
         task_id=task_id,
@@ -160,7 +144,7 @@ def _execution_arn(task_id: str) -> str:
 def _ended_execution(stack: Any, error: str, cause: str) -> str:
     """An execution that failed where no Catch reaches (as States.DataLimitExceeded does, or a MarkFailed that
     failed every retry): moto's StopExecution does not end an execution waiting on a task token."""
-    sfn = _aws(stack, "stepfunctions")
+    sfn = aws_client(stack, "stepfunctions")
     definition = {"StartAt": "Fail", "States": {"Fail": {"Type": "Fail", "Error": error, "Cause": cause}}}
     machine = sfn.create_state_machine(
         name=f"ended-{uuid.uuid4().hex[:12]}",
@@ -180,7 +164,7 @@ def _use_execution(task_id: str, execution_arn: str) -> None:
 def test_a_task_whose_execution_ended_without_it_is_failed_with_a_readable_reason(
     stack: Any, new_user: ApiSession
 ) -> None:
-    task_id, _, _ = _first_request(stack, new_user)
+    task_id, _, _ = first_tool_request(stack, new_user)
     lambda_error = {"errorType": "DataError", "errorMessage": "the database went away", "stackTrace": ["File x"]}
     _use_execution(task_id, _ended_execution(stack, "DataError", json.dumps(lambda_error)))
 
@@ -195,7 +179,7 @@ def test_a_task_whose_execution_ended_without_it_is_failed_with_a_readable_reaso
 
 
 def test_a_task_whose_execution_vanished_is_failed(stack: Any, new_user: ApiSession) -> None:
-    task_id, _, _ = _first_request(stack, new_user)
+    task_id, _, _ = first_tool_request(stack, new_user)
     _use_execution(task_id, _execution_arn(task_id).rsplit(":", 1)[0] + f":{uuid.uuid4()}")
 
     fail_tasks_whose_execution_ended(now=datetime.now(UTC) + timedelta(seconds=120))
@@ -208,7 +192,7 @@ def test_a_task_whose_execution_vanished_is_failed(stack: Any, new_user: ApiSess
 
 
 def test_a_running_execution_is_left_alone(stack: Any, new_user: ApiSession) -> None:
-    task_id, _, _ = _first_request(stack, new_user)
+    task_id, _, _ = first_tool_request(stack, new_user)
 
     fail_tasks_whose_execution_ended(now=datetime.now(UTC) + timedelta(seconds=120))
 
@@ -245,7 +229,7 @@ def test_a_retried_scheduled_start_runs_the_task_it_already_created(
 
 def _answer_every_request(stack: Any, session: ApiSession, agent: dict[str, Any], task_id: str, text: str) -> None:
     """Play the local agent until the task ends, answering every tool request with the same result."""
-    sqs, sfn = _aws(stack, "sqs"), _aws(stack, "stepfunctions")
+    sqs, sfn = aws_client(stack, "sqs"), aws_client(stack, "stepfunctions")
 
     def answered_or_ended() -> bool:
         if session.ok("GET", f"/tasks/{task_id}")["status"] != "RUNNING":

@@ -12,7 +12,6 @@ import uuid
 from typing import Any
 from uuid import UUID
 
-import boto3
 import httpx
 import pytest
 
@@ -22,7 +21,7 @@ from phi.workflows.contracts import TaskContext
 from phi.workflows.live_ports import S3Tables
 from tests.integration.api.tenant_fixtures import sql
 from tests.support.api import ApiSession
-from tests.support.waiting import wait_until
+from tests.support.task_loop import aws_client, first_tool_request
 
 ROWS = 200_000
 COLUMNS = ["id", "sku", "carrier", "qty", "promised_at", "shipped_at", "note"]
@@ -83,22 +82,6 @@ def move(i: int) -> list[Any]:
     ]
 
 
-def _aws(stack: Any, service: str) -> Any:
-    return boto3.client(service, endpoint_url=stack.info.aws_endpoint_url, region_name="us-east-1")
-
-
-def _first_request(
-    stack: Any, session: ApiSession, agent: dict[str, Any], task_type: str
-) -> tuple[str, dict[str, Any]]:
-    run = session.ok("POST", f"/agents/{agent['id']}/run-task", json={"type": task_type, "input": {}})
-    sqs = _aws(stack, "sqs")
-    message = wait_until(
-        lambda: sqs.receive_message(QueueUrl=agent["queue_url"], WaitTimeSeconds=1).get("Messages"), timeout=60
-    )[0]
-    sqs.delete_message(QueueUrl=agent["queue_url"], ReceiptHandle=message["ReceiptHandle"])
-    return run["task_id"], json.loads(message["Body"])
-
-
 def _checkpoint_bytes(task_id: str) -> int:
     [row] = sql(
         """SELECT (SELECT coalesce(sum(octet_length(checkpoint::text) + octet_length(metadata::text)), 0)
@@ -129,7 +112,7 @@ def test_a_large_result_is_read_and_written_through_s3_and_never_enters_the_grap
     # Given a workflow whose table nodes read a 200,000-row result the local agent uploaded (the claim check)
     agent = new_user.create_agent()
     new_user.ok("POST", f"/agents/{agent['id']}/workflows", json={"definition": DEFINITION})
-    task_id, request = _first_request(stack, new_user, agent, "late_moves")
+    task_id, request, _ = first_tool_request(stack, new_user, agent, "late_moves", task_input={})
     rows = [move(i) for i in range(ROWS)]
     text = "\n".join([json.dumps({"columns": COLUMNS}), *(json.dumps(r) for r in rows)]) + "\n"
     body = gzip.compress(text.encode(), compresslevel=5)
@@ -137,7 +120,7 @@ def test_a_large_result_is_read_and_written_through_s3_and_never_enters_the_grap
     assert httpx.put(request["result_upload"]["url"], content=body).status_code == 200
 
     # When the local agent answers with the reference
-    _aws(stack, "stepfunctions").send_task_success(
+    aws_client(stack, "stepfunctions").send_task_success(
         taskToken=request["task_token"],
         output=json.dumps(
             {
@@ -168,7 +151,7 @@ def test_a_large_result_is_read_and_written_through_s3_and_never_enters_the_grap
 
     # and the large table output was written to S3 as a new claim-check object under the task's prefix
     prefix = f"{get_settings().tool_results_prefix}{task_id}/"
-    stored = _aws(stack, "s3").get_object(
+    stored = aws_client(stack, "s3").get_object(
         Bucket=get_settings().documents_bucket, Key=f"{prefix}tables/late_moves.jsonl.gz"
     )
     lines = gzip.decompress(stored["Body"].read()).splitlines()
@@ -188,7 +171,7 @@ def test_the_live_table_store_reads_only_its_own_tasks_objects(stack: Any) -> No
     assert settings.documents_bucket
     mine, theirs = str(uuid.uuid4()), str(uuid.uuid4())
     theirs_key = f"{settings.tool_results_prefix}{theirs}/call.jsonl.gz"
-    _aws(stack, "s3").put_object(
+    aws_client(stack, "s3").put_object(
         Bucket=settings.documents_bucket, Key=theirs_key, Body=gzip.compress(b'{"columns":[]}\n')
     )
     ctx = TaskContext(

@@ -11,7 +11,6 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 import httpx
 import pytest
 
@@ -21,11 +20,8 @@ from phi.settings import get_settings
 from phi.workflows.tool_results import outcome_from_state
 from tests.conftest import apply_settings
 from tests.support.api import ApiSession
+from tests.support.task_loop import aws_client, first_tool_request
 from tests.support.waiting import wait_until
-
-
-def _aws(stack: Any, service: str) -> Any:
-    return boto3.client(service, endpoint_url=stack.info.aws_endpoint_url, region_name="us-east-1")
 
 
 def _jsonl_gz(columns: list[str], rows: list[list[Any]]) -> bytes:
@@ -60,7 +56,7 @@ def _issued_call(key: str | None) -> ToolCall:
 
 def _put(stack: Any, body: bytes) -> str:
     key = f"{get_settings().tool_results_prefix}{uuid.uuid4()}/{uuid.uuid4()}.jsonl.gz"
-    _aws(stack, "s3").put_object(Bucket=get_settings().documents_bucket, Key=key, Body=body)
+    aws_client(stack, "s3").put_object(Bucket=get_settings().documents_bucket, Key=key, Body=body)
     return key
 
 
@@ -94,7 +90,7 @@ def test_a_ten_megabyte_result_from_the_issued_key_comes_back_intact(stack: Any)
     assert outcome.result["preview"] == rows[: len(outcome.result["preview"])] and outcome.result["preview"]
     assert outcome.result["table_ref"] == {"key": key, "bytes": len(body), "format": "jsonl.gz"}
     assert len(json.dumps(outcome.result)) < 16 * 1024
-    stored = _aws(stack, "s3").get_object(Bucket=get_settings().documents_bucket, Key=key)["Body"]
+    stored = aws_client(stack, "s3").get_object(Bucket=get_settings().documents_bucket, Key=key)["Body"]
     limits = TableLimits(max_bytes=get_settings().max_tool_result_bytes, max_rows=len(rows))
     read_columns, read_rows_ = read_rows(stored, limits)
     assert read_columns == columns and list(read_rows_) == rows
@@ -209,18 +205,6 @@ def test_a_result_never_uploaded_is_a_bad_result(stack: Any) -> None:
 # --- The attack, through the whole loop: one organisation's agent key names another's result -----------------
 
 
-def _first_request(stack: Any, session: ApiSession) -> tuple[str, dict[str, Any]]:
-    """Start a report for a new agent of `session` and take its first tool request off the agent's queue."""
-    agent = session.create_agent()
-    run = session.ok("POST", f"/agents/{agent['id']}/run-task", json={"type": "DAILY_WAREHOUSE_REPORT"})
-    sqs = _aws(stack, "sqs")
-    message = wait_until(
-        lambda: sqs.receive_message(QueueUrl=agent["queue_url"], WaitTimeSeconds=1).get("Messages"), timeout=60
-    )[0]
-    sqs.delete_message(QueueUrl=agent["queue_url"], ReceiptHandle=message["ReceiptHandle"])
-    return run["task_id"], json.loads(message["Body"])
-
-
 def _tool_events(session: ApiSession, task_id: str) -> list[dict[str, Any]]:
     events = session.ok("GET", f"/tasks/{task_id}")["events"]
     return [e for e in events if e["type"] in ("TOOL_COMPLETED", "TOOL_FAILED")]
@@ -231,10 +215,10 @@ def test_an_agent_cannot_pull_another_organisations_result_into_its_task(stack: 
     for session in (victim, attacker):
         session.sign_up(f"claims-{uuid.uuid4().hex[:12]}@example.com")
         session.create_org("Claims")
-    sfn = _aws(stack, "stepfunctions")
+    sfn = aws_client(stack, "stepfunctions")
 
     # Given the victim's agent uploaded a large result through its own pre-signed URL, and it was accepted
-    victim_task, victim_request = _first_request(stack, victim)
+    victim_task, victim_request, _ = first_tool_request(stack, victim)
     secret = _jsonl_gz(["order_id", "customer"], [["V-1", "Victim Customer Ltd"]])
     assert httpx.put(victim_request["result_upload"]["url"], content=secret).status_code == 200
     sfn.send_task_success(
@@ -256,7 +240,7 @@ def test_an_agent_cannot_pull_another_organisations_result_into_its_task(stack: 
     assert completed[0]["type"] == "TOOL_COMPLETED", completed
 
     # When the attacker's agent answers its own step naming the victim's result object
-    attacker_task, attacker_request = _first_request(stack, attacker)
+    attacker_task, attacker_request, _ = first_tool_request(stack, attacker)
     sfn.send_task_success(
         taskToken=attacker_request["task_token"],
         output=json.dumps(
@@ -282,10 +266,10 @@ def test_an_agent_cannot_pull_another_organisations_result_into_its_task(stack: 
 
 
 def test_a_gzip_bomb_at_the_issued_key_fails_the_step_and_the_task(stack: Any, new_user: ApiSession) -> None:
-    task_id, request = _first_request(stack, new_user)
+    task_id, request, _ = first_tool_request(stack, new_user)
     bomb = _gzip_bomb(256 * 1024 * 1024)
     assert httpx.put(request["result_upload"]["url"], content=bomb).status_code == 200
-    _aws(stack, "stepfunctions").send_task_success(
+    aws_client(stack, "stepfunctions").send_task_success(
         taskToken=request["task_token"],
         output=json.dumps(
             {

@@ -195,14 +195,22 @@ def _request_tool(ctx: TaskContext, step: int, request: ToolRequest) -> ToolCall
     with transaction() as conn:
         earlier = tasks_repo.tool_call_at_step(conn, task_id, org_id, step)
     if earlier is not None:
-        return ToolCallOut(
-            tool_call_id=str(earlier.id),
-            tool=request.tool,
-            args=request.args,
-            sql_variants=request.sql_variants,
-            deadline=deadline.isoformat(),
-            result_upload=presigned_upload(ctx.task_id, str(earlier.id)),
-        )
+        call_id, upload = str(earlier.id), presigned_upload(ctx.task_id, str(earlier.id))
+    else:
+        call_id, upload = _record_tool_call(ctx, step, request)
+    return ToolCallOut(
+        tool_call_id=call_id,
+        tool=request.tool,
+        args=request.args,
+        sql_variants=request.sql_variants,
+        deadline=deadline.isoformat(),
+        result_upload=upload,
+    )
+
+
+def _record_tool_call(ctx: TaskContext, step: int, request: ToolRequest) -> tuple[str, dict[str, str] | None]:
+    """Records the step's tool call and its requested event; its id and, for a large result, where to upload it."""
+    task_id, org_id = UUID(ctx.task_id), UUID(ctx.org_id)
     with transaction() as conn:
         recorded = {**request.args, "sql_variants": request.sql_variants} if request.sql_variants else request.args
         call = tasks_repo.create_tool_call(conn, task_id, org_id, step, request.tool, recorded)
@@ -215,20 +223,9 @@ def _request_tool(ctx: TaskContext, step: int, request: ToolRequest) -> ToolCall
             org_id,
             EventType.TOOL_REQUESTED,
             f"{request.tool}: {request.purpose}",
-            {
-                "tool_call_id": str(call.id),
-                "tool": request.tool,
-                "step": step,
-            },
+            {"tool_call_id": str(call.id), "tool": request.tool, "step": step},
         )
-    return ToolCallOut(
-        tool_call_id=str(call.id),
-        tool=request.tool,
-        args=request.args,
-        sql_variants=request.sql_variants,
-        deadline=deadline.isoformat(),
-        result_upload=upload,
-    )
+    return str(call.id), upload
 
 
 def _record_tool_outcome(ctx: TaskContext, tool_result: Any) -> tuple[ToolOutcome, CompletedTool | None]:

@@ -16,22 +16,8 @@ from phi.workflows.steps import StartEvent, finish_task, mark_failed, start_task
 from phi_agent.stepfunctions import TaskAnswerer
 from tests.integration.api.tenant_fixtures import insert_task, signed_up, sql
 from tests.support.api import ApiSession
+from tests.support.task_loop import PAY_SUPPLIER
 from tests.support.waiting import wait_until
-
-PAY_SUPPLIER: dict[str, Any] = {
-    "key": "pay_supplier",
-    "name": "Pay a supplier",
-    "inputs": {"amount": {"type": "integer", "required": True}},
-    "nodes": [
-        {
-            "id": "approve",
-            "kind": "approval",
-            "settings": {"title": "Pay {{ inputs.amount }} EUR?", "summary": "Over the limit", "timeout_seconds": 600},
-        },
-        {"id": "report", "kind": "render", "settings": {"template": "sections", "title": "Paid {{ inputs.amount }}"}},
-    ],
-    "edges": [["approve", "report"]],
-}
 
 
 def _execution_status(execution_arn: str) -> str:

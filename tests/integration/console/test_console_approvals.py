@@ -6,27 +6,12 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Any
 
 from tests.support.api import ApiSession
 from tests.support.console import ConsoleSession
 from tests.support.invitations import invite_and_accept_in_console
+from tests.support.task_loop import PAY_SUPPLIER
 from tests.support.waiting import wait_until
-
-PAY_SUPPLIER: dict[str, Any] = {
-    "key": "pay_supplier",
-    "name": "Pay a supplier",
-    "inputs": {"amount": {"type": "integer", "required": True}},
-    "nodes": [
-        {
-            "id": "approve",
-            "kind": "approval",
-            "settings": {"title": "Pay {{ inputs.amount }} EUR?", "summary": "Over the limit", "timeout_seconds": 600},
-        },
-        {"id": "report", "kind": "render", "settings": {"template": "sections", "title": "Paid {{ inputs.amount }}"}},
-    ],
-    "edges": [["approve", "report"]],
-}
 
 
 def _join(api_url: str, owner: ApiSession, role: str) -> ConsoleSession:
