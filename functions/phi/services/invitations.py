@@ -52,13 +52,21 @@ class Invitation(BaseModel):
     expires_at: datetime = Field(description="7 days after it was sent; invite again once it has expired")
 
 
+class SentInvitation(BaseModel):
+    """What inviting answers the inviter: the invitation and, when no e-mail service sends it (the embedded stack),
+    the link to pass on, which the organisation's outbox keeps too."""
+
+    invitation: Invitation
+    link_to_pass_on: str | None = None
+
+
 def _invitation(row: repo.InvitationRow) -> Invitation:
     return Invitation.model_validate(row.model_dump())
 
 
 def invite(
     conn: DbConnection, org: Organization, inviter: User, email: str, role: OrgRole, console_url: str
-) -> Invitation:
+) -> SentInvitation:
     """Invites the address (replacing an invitation pending for it) and e-mails it the link once this
     transaction commits. The same answer whether or not an account uses the address."""
     require_manager(org)
@@ -67,17 +75,18 @@ def invite(
         raise Conflict("This address is already a member of the organisation.")
     token, token_hash = new_invitation_token()
     row = repo.invite(conn, org.id, email, role, token_hash, inviter.id, int(VALID_FOR.total_seconds()))
-    _email_invitation(conn, org, inviter, row, f"{console_url}{ACCEPT_PATH}?token={token}")
-    return _invitation(row)
+    link = f"{console_url}{ACCEPT_PATH}?token={token}"
+    captured = _email_invitation(conn, org, inviter, row, link)
+    return SentInvitation(invitation=_invitation(row), link_to_pass_on=link if captured else None)
 
 
 def _email_invitation(
     conn: DbConnection, org: Organization, inviter: User, invitation: repo.InvitationRow, link: str
-) -> None:
+) -> bool:
     """The invitation e-mail, through the notifications' path: a PENDING row of the organisation's outbox, then
     the delivery after the commit (a rolled-back invitation sends nothing). When SES delivers it, the row keeps
     the text without the link, so no one reading the outbox can use it; captured (no e-mail service), the row is
-    the delivery and keeps the link for the inviter to pass on."""
+    the delivery and keeps the link for the inviter to pass on. True when captured (nothing is sent)."""
     settings = get_settings()
     delivery: notifications_repo.Delivery = "ses" if settings.email_delivery == "ses" else "outbox"
     subject = f"You are invited to {org.name} on Phi Agents"
@@ -96,6 +105,7 @@ def _email_invitation(
         notifications_repo.record_delivery(conn, row.id, org.id, **outcome)
 
     after_commit(conn, deliver)
+    return delivery == "outbox"
 
 
 def _invitation_text(org: Organization, inviter: User, invitation: repo.InvitationRow, link: str) -> str:

@@ -324,11 +324,15 @@ def invite(
     except ValidationError as exc:
         return _members_page(request, conn, user, org_id, 400, errors=field_errors(exc), values=values)
     try:
-        invitations_service.invite(conn, org, user, str(body.email), body.role, console_url(request))
+        sent = invitations_service.invite(conn, org, user, str(body.email), body.role, console_url(request))
     except PhiError as exc:
         rollback(conn)
         status = 409 if exc.code == "conflict" else 403 if exc.code == "forbidden" else 400
         return _members_page(request, conn, user, org_id, status, errors={"email": exc.message}, values=values)
+    if sent.link_to_pass_on:
+        # No e-mail service sends it: the inviter is shown the link once, here, as an agent key is (the outbox
+        # keeps it too). A page, not a redirect: the link must not travel in a URL.
+        return _members_page(request, conn, user, org_id, captured=sent)
     return redirect(request, f"/orgs/{org_id}/members?invited=true")
 
 

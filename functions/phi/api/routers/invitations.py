@@ -43,7 +43,7 @@ class InvitationAccept(RequestBody):
     "e-mail service (the embedded stack), the message is captured in the organisation's outbox: pass its link on.",
 )
 def invite(body: InvitationCreate, org: AdminOrg, conn: Conn, user: CurrentUser, console: ConsoleUrl) -> Invitation:
-    return service.invite(conn, org, user, str(body.email), body.role, console)
+    return service.invite(conn, org, user, str(body.email), body.role, console).invitation
 
 
 @router.get("/orgs/{org_id}/invitations", response_model=list[Invitation], summary="Pending invitations (owner, admin)")
