@@ -12,7 +12,8 @@ from pydantic import BaseModel
 from phi.db.connection import DbConnection
 from phi.domain.models import OrgRole
 
-InvitationStatus = Literal["PENDING", "ACCEPTED", "REVOKED"]
+# EXPIRED is never stored: it is a PENDING invitation whose time ran out, as its readers are told.
+InvitationStatus = Literal["PENDING", "EXPIRED", "ACCEPTED", "REVOKED"]
 
 
 class InvitationRow(BaseModel):
@@ -60,9 +61,14 @@ def invite(
     return InvitationRow.model_validate(row)
 
 
-def list_pending(conn: DbConnection, org_id: UUID) -> list[InvitationRow]:
+def list_open(conn: DbConnection, org_id: UUID) -> list[InvitationRow]:
+    """The invitations neither accepted nor revoked: still pending, or EXPIRED (unused in time; inviting the
+    address again renews it, revoking removes it)."""
     rows = conn.execute(
-        f"""SELECT {_COLUMNS} FROM org_invitations WHERE org_id = %s AND status = 'PENDING'
+        """SELECT id, org_id, email, role,
+                  CASE WHEN expires_at <= now() THEN 'EXPIRED' ELSE status END AS status,
+                  invited_by, created_at, expires_at
+             FROM org_invitations WHERE org_id = %s AND status = 'PENDING'
             ORDER BY created_at DESC, id""",
         (org_id,),
     ).fetchall()

@@ -119,9 +119,9 @@ def _invitation_text(org: Organization, inviter: User, invitation: repo.Invitati
     )
 
 
-def list_pending(conn: DbConnection, org: Organization) -> list[Invitation]:
+def list_open(conn: DbConnection, org: Organization) -> list[Invitation]:
     require_manager(org)
-    return [_invitation(r) for r in repo.list_pending(conn, org.id)]
+    return [_invitation(r) for r in repo.list_open(conn, org.id)]
 
 
 def revoke(conn: DbConnection, org: Organization, invitation_id: UUID) -> None:

@@ -140,7 +140,11 @@ def test_an_expired_invitation_is_the_same_404(api_url: str) -> None:
     assert _accept(bo, token) == _accept(bo, "x" * 43)
     assert bo.request("GET", f"/orgs/{org}").status_code == 404
     assert valid_for == timedelta(days=7)
-    assert _accept(bo, invite(owner, org, email))[0] == 200  # invite again: a fresh link works
+    # The inviter sees it expired, not pending; inviting again renews it and a fresh link works
+    [expired] = owner.ok("GET", f"/orgs/{org}/invitations")
+    assert (expired["id"], expired["status"]) == (pending["id"], "EXPIRED")
+    assert _accept(bo, invite(owner, org, email))[0] == 200
+    assert owner.ok("GET", f"/orgs/{org}/invitations") == []
 
 
 def test_a_revoked_invitation_is_the_same_404_and_inviting_again_replaces_the_token(api_url: str) -> None:

@@ -8,9 +8,10 @@ import re
 import uuid
 from urllib.parse import parse_qs, urlsplit
 
+from tests.integration.api.tenant_fixtures import sql
 from tests.support.api import ApiSession
 from tests.support.console import ConsoleSession
-from tests.support.invitations import emailed_link
+from tests.support.invitations import emailed_link, invite
 
 PASSWORD = "console-password-1"
 
@@ -109,3 +110,21 @@ def test_a_signed_in_invitee_logs_in_through_the_link_and_another_account_gets_n
     assert without_csrf.status_code == 403
     assert accepted.status_code == 303
     assert invitee_email in [m["email"] for m in owner.ok("GET", f"/orgs/{org_id}/members")]
+
+
+def test_an_expired_invitation_is_listed_as_expired_until_renewed_or_revoked(api_url: str) -> None:
+    owner, console, org_id = _owner(api_url)
+    invitee_email = f"late-{uuid.uuid4().hex[:10]}@example.com"
+    invite(owner, org_id, invitee_email)
+    sql("UPDATE org_invitations SET expires_at = now() - interval '1 minute' WHERE org_id = %s", (org_id,))
+
+    expired_page = console.client.get(f"/console/orgs/{org_id}/members").text
+    renewed = console.post(f"/console/orgs/{org_id}/invitations", {"email": invitee_email})
+
+    row = re.search(rf"<tr>\s*<td>{re.escape(invitee_email)}</td>.*?</tr>", expired_page, re.S)
+    assert row and "EXPIRED" in row.group(0) and "invite the address again" in row.group(0)
+    assert renewed.status_code == 200
+    [pending] = owner.ok("GET", f"/orgs/{org_id}/invitations")
+    assert (
+        pending["status"] == "PENDING" and "EXPIRED" not in console.client.get(f"/console/orgs/{org_id}/members").text
+    )

@@ -281,7 +281,7 @@ def fleet_rows(request: Request, org_id: UUID, conn: ConsoleConn, user: ConsoleU
 def _members_page(request: Request, conn: Any, user: User, org_id: UUID, status: int = 200, **extra: Any) -> Response:
     org = org_of_caller(org_id, conn, user)
     members = members_repo.list_members(conn, org.id)
-    invitations = invitations_service.list_pending(conn, org) if is_manager(org) else []
+    invitations = invitations_service.list_open(conn, org) if is_manager(org) else []
     context: dict[str, Any] = {"errors": {}, "values": {}, "notice": None, **extra}
     return render(
         request,

@@ -46,9 +46,15 @@ def invite(body: InvitationCreate, org: AdminOrg, conn: Conn, user: CurrentUser,
     return service.invite(conn, org, user, str(body.email), body.role, console).invitation
 
 
-@router.get("/orgs/{org_id}/invitations", response_model=list[Invitation], summary="Pending invitations (owner, admin)")
+@router.get(
+    "/orgs/{org_id}/invitations",
+    response_model=list[Invitation],
+    summary="Invitations not yet accepted or revoked (owner, admin)",
+    description="Newest first: PENDING ones, and EXPIRED ones (unused within 7 days: inviting the address again "
+    "sends a new link, revoking removes it from this list).",
+)
 def list_invitations(org: AdminOrg, conn: Conn) -> list[Invitation]:
-    return service.list_pending(conn, org)
+    return service.list_open(conn, org)
 
 
 @router.delete(
