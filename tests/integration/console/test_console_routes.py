@@ -239,3 +239,13 @@ def test_an_issued_key_is_counted_in_the_agent_pages_list_at_once(api_url: str) 
     assert first.status_code == 200 and 'id="agent-key"' in first.text
     assert '<div id="agent-keys" hx-swap-oob="true">' in second.text
     assert "<summary>2 agent key(s)</summary>" in second.text
+
+
+def test_every_page_names_the_console_icon_which_is_served_under_the_content_security_policy(api_url: str) -> None:
+    client = httpx.Client(base_url=api_url)
+    login = client.get("/console/login")
+    icon = client.get("/console/static/favicon.svg")
+
+    assert '<link rel="icon" href="/console/static/favicon.svg"' in login.text  # browsers ask /favicon.ico otherwise
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
+    assert "img-src 'self'" in login.headers["content-security-policy"]
