@@ -21,6 +21,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     ctx = TaskContext.model_validate(event["ctx"])
     bind_task_ids(ctx.model_dump())
     result = finish_task(ctx)
-    metrics.add_metric(name="TasksSucceeded", unit=MetricUnit.Count, value=1)
+    if result["recorded"]:  # a task cancelled or swept before its execution ended is not counted again
+        metrics.add_metric(name="TasksSucceeded", unit=MetricUnit.Count, value=1)
     logger.info("task succeeded")
     return result

@@ -20,6 +20,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     state = event["state"]
     bind_task_ids(state.get("ctx") or state.get("start") or state)
     result = mark_failed(state, event["execution_id"])
-    metrics.add_metric(name="TasksFailed", unit=MetricUnit.Count, value=1)
+    if result["recorded"]:  # a task cancelled or swept before its execution ended is not counted again
+        metrics.add_metric(name="TasksFailed", unit=MetricUnit.Count, value=1)
     logger.warning("task failed", extra={"error": result["error"]})
     return result

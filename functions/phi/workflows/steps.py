@@ -141,11 +141,17 @@ def _scheduled_task(conn: DbConnection, start: StartEvent, execution_id: str) ->
 
 
 def finish_task(ctx: TaskContext) -> dict[str, Any]:
+    """SUCCEEDED, unless the task ended first (cancelled, or failed by the sweeper): then nothing changes, and the
+    answer says the status it has (`recorded` false, so no success is counted)."""
     task_id, org_id = UUID(ctx.task_id), UUID(ctx.org_id)
     with transaction() as conn:
-        if tasks_repo.finish(conn, task_id, org_id, TaskStatus.SUCCEEDED):
+        recorded = tasks_repo.finish(conn, task_id, org_id, TaskStatus.SUCCEEDED)
+        if recorded:
             tasks_repo.add_event(conn, task_id, org_id, EventType.TASK_COMPLETED, "Task completed")
-    return {"task_id": ctx.task_id, "status": TaskStatus.SUCCEEDED.value}
+            status: TaskStatus | None = TaskStatus.SUCCEEDED
+        else:
+            status = tasks_repo.status_of(conn, task_id, org_id)
+    return {"task_id": ctx.task_id, "status": status.value if status else None, "recorded": recorded}
 
 
 def mark_failed(state: dict[str, Any], execution_id: str) -> dict[str, Any]:
@@ -157,9 +163,10 @@ def mark_failed(state: dict[str, Any], execution_id: str) -> dict[str, Any]:
     if not task_id or not org_id:  # a scheduled start that failed before its task row existed
         return {"recorded": False, "error": error_name}
     with transaction() as conn:
-        if tasks_repo.finish(
+        recorded = tasks_repo.finish(
             conn, UUID(task_id), UUID(org_id), TaskStatus.FAILED, error={"error": error_name, "cause": cause}
-        ):
+        )
+        if recorded:
             tasks_repo.add_event(
                 conn,
                 UUID(task_id),
@@ -174,4 +181,5 @@ def mark_failed(state: dict[str, Any], execution_id: str) -> dict[str, Any]:
             )
         # An approval the failed execution waited on can no longer be decided.
         approvals_repo.cancel_pending_for_task(conn, UUID(task_id), UUID(org_id))
-    return {"recorded": True, "error": error_name}
+    # Not recorded: the task had ended already (cancelled, or failed by the sweeper); nothing is counted twice.
+    return {"recorded": recorded, "error": error_name}

@@ -164,8 +164,13 @@ def test_the_task_loop_s_steps_after_a_cancel_leave_it_cancelled(new_user: ApiSe
     assert start_task(start, ctx.execution_id) == {"skipped": True, "task_id": task_id}
     thought = think(ctx, 1, None)
     assert thought.status == "failed" and thought.error and thought.error["error"] == "Task.Cancelled"
-    finish_task(ctx)
-    mark_failed({"ctx": ctx.model_dump(), "error": {"Error": "States.TaskFailed", "Cause": "late"}}, ctx.execution_id)
+    finished = finish_task(ctx)
+    failed = mark_failed(
+        {"ctx": ctx.model_dump(), "error": {"Error": "States.TaskFailed", "Cause": "late"}}, ctx.execution_id
+    )
+    # ... and say so: the task keeps its status, and no success or failure is counted for it
+    assert finished == {"task_id": task_id, "status": "CANCELLED", "recorded": False}
+    assert failed == {"recorded": False, "error": "States.TaskFailed"}
 
     row = sql("SELECT status, error, started_at FROM tasks WHERE id = %s", (UUID(task_id),))[0]
     assert row["status"] == "CANCELLED" and row["error"]["error"] == "Task.Cancelled"
