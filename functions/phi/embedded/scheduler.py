@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +20,7 @@ from phi.definitions.schedule_times import latest_fire
 from phi.services.schedules import from_eventbridge
 
 log = logging.getLogger("phi.embedded.scheduler")
+ENDED_EXECUTION_CHECK_SECONDS = 30.0
 
 
 class LocalScheduler:
@@ -45,11 +47,15 @@ class LocalScheduler:
         from phi.documents.sweeper import sweep_documents
         from phi.workflows.sweeper import fail_overdue_tasks, fail_tasks_whose_execution_ended
 
+        last_execution_check = 0.0
         while not self._stop.wait(self.interval_seconds):
             try:
                 self.tick()
                 fail_overdue_tasks()
-                fail_tasks_whose_execution_ended()
+                # Asks Step Functions about each RUNNING task: as often as the AWS sweeper, not every tick.
+                if time.monotonic() - last_execution_check >= ENDED_EXECUTION_CHECK_SECONDS:
+                    last_execution_check = time.monotonic()
+                    fail_tasks_whose_execution_ended()
                 sweep_documents()
             except Exception:  # the clock must keep ticking through a transient outage
                 log.exception("scheduler tick failed")

@@ -4,6 +4,7 @@ where no Catch reaches, e.g. States.DataLimitExceeded): such a task is FAILED wi
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,13 +12,17 @@ from phi.aws import client, stop_execution
 from phi.db import approvals as approvals_repo
 from phi.db import tasks as tasks_repo
 from phi.db.connection import transaction
-from phi.domain.models import EventType, TaskStatus
+from phi.domain.models import EventType, Task, TaskStatus
 from phi.log import logger
 from phi.settings import get_settings
 from phi.workflows.tool_results import outcome_from_state
 
 # An execution a task just started in is left alone this long: its ending is the state machine's to record.
 ENDED_EXECUTION_GRACE_SECONDS = 60
+# Each check is a DescribeExecution call (Step Functions refills ~15 a second): a sweep checks at most this many
+# RUNNING tasks, drawn at random, so many tasks waiting for people are all checked over a few sweeps without
+# one sweep being throttled or running out of time.
+MAX_EXECUTION_CHECKS_PER_SWEEP = 100
 
 
 def task_deadline_seconds() -> int:
@@ -51,26 +56,33 @@ def fail_overdue_tasks(now: datetime | None = None) -> int:
 
 
 def fail_tasks_whose_execution_ended(now: datetime | None = None) -> int:
-    """FAILED, with the execution's own error and cause as the reason, for every RUNNING task whose execution is no
+    """FAILED, with the execution's own error and cause as the reason, for RUNNING tasks whose execution is no
     longer running. A task whose execution ends normally is final before it ends (FinishTask and MarkFailed run
     inside it), so this only finds executions that ended without them."""
     now = now or datetime.now(UTC)
     with transaction() as conn:
         candidates = tasks_repo.running_started_before(conn, now - timedelta(seconds=ENDED_EXECUTION_GRACE_SECONDS))
-    failed = 0
-    for task in candidates:
-        if not task.execution_arn:
-            continue
-        ending = _execution_ending(task.execution_arn)
-        if ending is None:
-            continue
-        with transaction() as conn:
-            if tasks_repo.finish(conn, task.id, task.org_id, TaskStatus.FAILED, error=ending):
-                message = f"{ending['error']}: {ending['cause']}"
-                tasks_repo.add_event(conn, task.id, task.org_id, EventType.TASK_FAILED, message, ending)
-                approvals_repo.cancel_pending_for_task(conn, task.id, task.org_id)
-                failed += 1
-    return failed
+    return sum(fail_if_execution_ended(task) for task in tasks_to_check(candidates))
+
+
+def tasks_to_check(candidates: list[Task], limit: int = MAX_EXECUTION_CHECKS_PER_SWEEP) -> list[Task]:
+    """The tasks with an execution, at most `limit` of them, drawn at random when there are more."""
+    with_execution = [t for t in candidates if t.execution_arn]
+    return random.sample(with_execution, limit) if len(with_execution) > limit else with_execution
+
+
+def fail_if_execution_ended(task: Task) -> bool:
+    """True when the task's execution had ended and the task, still RUNNING, is now FAILED with its reason."""
+    ending = _execution_ending(task.execution_arn) if task.execution_arn else None
+    if ending is None:
+        return False
+    with transaction() as conn:
+        if not tasks_repo.finish(conn, task.id, task.org_id, TaskStatus.FAILED, error=ending):
+            return False
+        message = f"{ending['error']}: {ending['cause']}"
+        tasks_repo.add_event(conn, task.id, task.org_id, EventType.TASK_FAILED, message, ending)
+        approvals_repo.cancel_pending_for_task(conn, task.id, task.org_id)
+    return True
 
 
 def _execution_ending(execution_arn: str) -> dict[str, str] | None:
