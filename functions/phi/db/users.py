@@ -7,6 +7,7 @@ from typing import Any
 from uuid import UUID
 
 import psycopg
+from pydantic import BaseModel
 
 from phi.db.connection import DbConnection
 from phi.domain.models import User, UserWithPassword
@@ -45,13 +46,11 @@ def update_user(conn: DbConnection, user_id: UUID, full_name: str | None) -> Use
     return User.model_validate(row)
 
 
-def lock_login_attempts(conn: DbConnection, email: str, client_ip: str) -> None:
-    """Serialises log-ins for one email and address until the transaction ends: without it, attempts sent at
-    once all read the failure count before any of them records a failure, and every one gets its password
-    checked (a burst of 30 had 27 checked under a limit of 5)."""
-    conn.execute(
-        "SELECT pg_advisory_xact_lock(hashtextextended('login ' || lower(%s) || ' ' || %s, 0))", (email, client_ip)
-    )
+def lock_login_attempts(conn: DbConnection, email: str) -> None:
+    """Serialises log-ins for one email until the transaction ends: without it, attempts sent at once all read the
+    failure counts before any of them records a failure, and every one gets its password checked (a burst of 30
+    had 27 checked under a limit of 5)."""
+    conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('login ' || lower(%s), 0))", (email,))
 
 
 def record_login_failure(conn: DbConnection, email: str, client_ip: str, window_seconds: int) -> None:
@@ -64,18 +63,31 @@ def record_login_failure(conn: DbConnection, email: str, client_ip: str, window_
     )
 
 
-def recent_login_failures(
-    conn: DbConnection, email: str, client_ip: str, window_seconds: int
-) -> tuple[int, datetime | None]:
-    """Failures for this email from this address within the window, and when the oldest of them happened."""
+class LoginFailures(BaseModel):
+    from_address: int
+    oldest_from_address: datetime | None
+    from_anywhere: int
+    nth_newest_from_anywhere: datetime | None  # the account-wide count falls below n when this one leaves the window
+
+
+def recent_login_failures(conn: DbConnection, email: str, client_ip: str, window_seconds: int, n: int) -> LoginFailures:
+    """Failures for this email within the window: from this address (and the oldest of them), and from every
+    address (and the n-th newest of them)."""
     row: Any = conn.execute(
-        """SELECT count(*) AS failures, min(attempted_at) AS oldest FROM login_attempts
-           WHERE lower(email) = lower(%s) AND client_ip = %s AND NOT succeeded
-             AND attempted_at > now() - make_interval(secs => %s)""",
-        (email, client_ip, window_seconds),
+        """WITH recent AS (
+               SELECT client_ip, attempted_at FROM login_attempts
+               WHERE lower(email) = lower(%(email)s) AND NOT succeeded
+                 AND attempted_at > now() - make_interval(secs => %(window)s))
+           SELECT count(*) FILTER (WHERE client_ip = %(ip)s) AS from_address,
+                  min(attempted_at) FILTER (WHERE client_ip = %(ip)s) AS oldest_from_address,
+                  count(*) AS from_anywhere,
+                  (SELECT attempted_at FROM recent ORDER BY attempted_at DESC OFFSET %(nth)s LIMIT 1)
+                      AS nth_newest_from_anywhere
+           FROM recent""",
+        {"email": email, "window": window_seconds, "ip": client_ip, "nth": max(n - 1, 0)},
     ).fetchone()
     assert row is not None
-    return int(row["failures"]), row["oldest"]
+    return LoginFailures.model_validate(row)
 
 
 def clear_login_failures(conn: DbConnection, email: str, client_ip: str) -> None:

@@ -129,6 +129,35 @@ def test_the_login_limiter_counts_api_gateways_source_ip_on_aws(api_url: str) ->
     assert send_from("198.18.0.11")(email, "the-right-password", "198.18.0.10") == 200
 
 
+def test_guessing_one_accounts_password_from_many_addresses_is_bounded_too(api_url: str) -> None:
+    from phi.handlers.api import handler
+    from phi.services.auth import MAX_ACCOUNT_FAILURES, MAX_FAILURES, WINDOW_SECONDS
+
+    email = unique_email("spread")
+    ApiSession(api_url).sign_up(email, "the-right-password")
+
+    def send(password: str, source_ip: str) -> dict[str, Any]:
+        event = _api_gateway_event({"email": email, "password": password}, source_ip, source_ip)
+        return handler(event, None)  # type: ignore[arg-type]
+
+    # When a campaign tries wrong passwords from many addresses, fewer than the per-address limit from each
+    per_address = MAX_FAILURES - 1
+    addresses = [f"198.19.{i // 250}.{i % 250}" for i in range(MAX_ACCOUNT_FAILURES // per_address + 2)]
+    statuses = [int(send(f"wrong-{a}-{k}", a)["statusCode"]) for a in addresses for k in range(per_address)]
+
+    # Then only the account-wide limit's worth had their password checked, and a new address is refused too
+    assert statuses[:MAX_ACCOUNT_FAILURES] == [401] * MAX_ACCOUNT_FAILURES
+    assert set(statuses[MAX_ACCOUNT_FAILURES:]) == {429}, statuses
+    refused = send("the-right-password", "198.19.99.1")
+    wait = json.loads(refused["body"])["error"]["details"]["retry_after_seconds"]
+    assert refused["statusCode"] == 429 and 0 < wait <= WINDOW_SECONDS
+    # ... while another account is not affected
+    other = unique_email("bystander")
+    ApiSession(api_url).sign_up(other, "the-right-password")
+    event = _api_gateway_event({"email": other, "password": "the-right-password"}, addresses[0], addresses[0])
+    assert handler(event, None)["statusCode"] == 200  # type: ignore[arg-type]
+
+
 def test_wrong_passwords_sent_at_once_get_no_more_checks_than_the_limit(api_url: str) -> None:
     # Given an account, and a client that sends 24 wrong passwords for it at the same time
     email = unique_email("burst")
