@@ -42,3 +42,30 @@ def test_a_task_past_its_deadline_is_stopped_and_failed_with_the_reason(
     assert task["error"]["error"] == "Task.DeadlineExceeded"
     assert task["events"][-1]["type"] == "TASK_FAILED"
     assert "3600 s" in task["events"][-1]["message"]
+
+
+def test_the_ended_execution_check_can_reach_every_running_task_not_only_the_oldest_500(new_user: ApiSession) -> None:
+    from phi.db import tasks as tasks_repo
+
+    agent = new_user.create_agent()
+    long_ago = datetime(2001, 1, 1, tzinfo=UTC)
+    with transaction() as conn:
+        # 501 RUNNING tasks, inserted and read in one transaction that is rolled back: no sweeper ever sees them
+        ids = [
+            row["id"]
+            for row in conn.execute(
+                """INSERT INTO tasks (org_id, agent_id, type, status, trigger, started_at, execution_arn)
+                   SELECT %s, %s, 'DAILY_WAREHOUSE_REPORT', 'RUNNING', 'api', %s + make_interval(secs => i),
+                          'arn:aws:states:us-east-1:123456789012:execution:phi-test:' || i
+                   FROM generate_series(1, 501) AS i
+                   RETURNING id""",
+                (UUID(new_user.org_id), UUID(agent["id"]), long_ago),
+            ).fetchall()
+        ]
+        cutoff = long_ago + timedelta(seconds=1000)
+        every = {t.id for t in tasks_repo.running_started_before(conn, cutoff, limit=None)}
+        oldest = {t.id for t in tasks_repo.running_started_before(conn, cutoff)}
+        conn.rollback()
+
+    assert set(ids) <= every
+    assert len(oldest) == 500 and ids[500] not in oldest  # the deadline's query: the oldest 500 only

@@ -233,11 +233,13 @@ def running_task_of_type(conn: DbConnection, agent_id: UUID, org_id: UUID, task_
     return UUID(str(row["id"])) if row else None
 
 
-def running_started_before(conn: DbConnection, cutoff: datetime) -> list[Task]:
-    """Platform maintenance (the deadline sweeper): RUNNING tasks of every organisation started before cutoff."""
+def running_started_before(conn: DbConnection, cutoff: datetime, limit: int | None = 500) -> list[Task]:
+    """Platform maintenance (the sweeper): RUNNING tasks of every organisation started before cutoff, oldest first,
+    at most `limit` (None: all of them)."""
     rows = conn.execute(
-        f"SELECT {_COLUMNS} FROM tasks WHERE status = 'RUNNING' AND started_at < %s ORDER BY started_at LIMIT 500",
-        (cutoff,),
+        f"""SELECT {_COLUMNS} FROM tasks WHERE status = 'RUNNING' AND started_at < %s ORDER BY started_at
+            LIMIT %s""",
+        (cutoff, limit),
     ).fetchall()
     return [Task.model_validate(r) for r in rows]
 

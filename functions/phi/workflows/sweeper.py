@@ -61,7 +61,9 @@ def fail_tasks_whose_execution_ended(now: datetime | None = None) -> int:
     inside it), so this only finds executions that ended without them."""
     now = now or datetime.now(UTC)
     with transaction() as conn:
-        candidates = tasks_repo.running_started_before(conn, now - timedelta(seconds=ENDED_EXECUTION_GRACE_SECONDS))
+        # All of them (not the oldest 500 the deadline needs): the draw below must be able to reach every task.
+        cutoff = now - timedelta(seconds=ENDED_EXECUTION_GRACE_SECONDS)
+        candidates = tasks_repo.running_started_before(conn, cutoff, limit=None)
     return sum(fail_if_execution_ended(task) for task in tasks_to_check(candidates))
 
 
