@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Aws, Duration, RemovalPolicy
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -26,7 +26,7 @@ from infra_cdk.config import (
 from infra_cdk.lambdas import FunctionSpec, PhiFunctions
 from infra_cdk.nag import Suppression, arn_of, suppress
 from infra_cdk.storage import Storage
-from phi.names import EXECUTION_TIMEOUT_PLACEHOLDER, EXECUTION_TIMEOUT_SECONDS
+from phi.names import EXECUTION_TIMEOUT_PLACEHOLDER, EXECUTION_TIMEOUT_SECONDS, PARTITION_PLACEHOLDER
 
 WORKFLOW_FUNCTIONS = (
     FunctionSpec(
@@ -110,6 +110,7 @@ class Orchestration(Construct):
                     for placeholder, handler in ASL_PLACEHOLDERS.items()
                 },
                 EXECUTION_TIMEOUT_PLACEHOLDER: str(EXECUTION_TIMEOUT_SECONDS),
+                PARTITION_PLACEHOLDER: Aws.PARTITION,
             },
             tracing_enabled=True,
             logs=sfn.LogOptions(

@@ -67,7 +67,11 @@ FUNCTION_PLACEHOLDERS: dict[str, Service] = {
 }
 # ASL placeholder of the execution's TimeoutSeconds (a number, so it stands unquoted in the file).
 EXECUTION_TIMEOUT_PLACEHOLDER = "ExecutionTimeoutSeconds"
-ASL_PLACEHOLDERS = (*FUNCTION_PLACEHOLDERS, EXECUTION_TIMEOUT_PLACEHOLDER)
+# ASL placeholder of the partition in the service integrations' ARNs (arn:aws-cn:states:::lambda:invoke in China,
+# arn:aws-us-gov:… in GovCloud): CDK gives the stack's partition, the embedded stack "aws".
+PARTITION_PLACEHOLDER = "Partition"
+EMBEDDED_PARTITION = "aws"
+ASL_PLACEHOLDERS = (*FUNCTION_PLACEHOLDERS, EXECUTION_TIMEOUT_PLACEHOLDER, PARTITION_PLACEHOLDER)
 
 
 def stage_prefix(stage: str) -> str:

@@ -63,6 +63,9 @@ def test_state_machine_definition_is_the_asl_file_with_only_placeholders_substit
     assert set(ASL_PLACEHOLDERS) == set(names.FUNCTION_PLACEHOLDERS)
 
     functions = dev.resources("AWS::Lambda::Function")
+    # Service integrations name the stack's partition (arn:aws-cn:states:::… in China), not arn:aws
+    assert substitutions[names.PARTITION_PLACEHOLDER] == {"Ref": "AWS::Partition"}
+    assert '"arn:aws:' not in STATE_MACHINE_FILE.read_text(encoding="utf-8")
     for placeholder, handler in ASL_PLACEHOLDERS.items():
         logical_id, attribute = substitutions[placeholder]["Fn::GetAtt"]
         assert attribute == "Arn"

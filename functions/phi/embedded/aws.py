@@ -338,8 +338,12 @@ def start_moto(port: int) -> ThreadedMotoServer:
 
 
 def state_machine_definition(template: str, function_arns: dict[str, str]) -> str:
-    """The ASL file with the function ARNs and the execution timeout substituted, as CDK deploys it."""
-    values = {**function_arns, names.EXECUTION_TIMEOUT_PLACEHOLDER: str(names.EXECUTION_TIMEOUT_SECONDS)}
+    """The ASL file with the function ARNs, the execution timeout and the partition substituted, as CDK deploys it."""
+    values = {
+        **function_arns,
+        names.EXECUTION_TIMEOUT_PLACEHOLDER: str(names.EXECUTION_TIMEOUT_SECONDS),
+        names.PARTITION_PLACEHOLDER: names.EMBEDDED_PARTITION,
+    }
     return substitute_placeholders(template, values)
 
 
