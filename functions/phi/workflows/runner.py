@@ -189,15 +189,8 @@ def _graph_for(ctx: TaskContext) -> StateGraph:
 
 
 def _request_tool(ctx: TaskContext, step: int, request: ToolRequest) -> ToolCallOut:
-    """The step's tool call: recorded once, and handed out again to a retried Think of the same step."""
-    task_id, org_id = UUID(ctx.task_id), UUID(ctx.org_id)
     deadline = datetime.now(UTC) + timedelta(seconds=ctx.tool_timeout_seconds)
-    with transaction() as conn:
-        earlier = tasks_repo.tool_call_at_step(conn, task_id, org_id, step)
-    if earlier is not None:
-        call_id, upload = str(earlier.id), presigned_upload(ctx.task_id, str(earlier.id))
-    else:
-        call_id, upload = _record_tool_call(ctx, step, request)
+    call_id, upload = _tool_call_of_step(ctx, step, request)
     return ToolCallOut(
         tool_call_id=call_id,
         tool=request.tool,
@@ -208,10 +201,14 @@ def _request_tool(ctx: TaskContext, step: int, request: ToolRequest) -> ToolCall
     )
 
 
-def _record_tool_call(ctx: TaskContext, step: int, request: ToolRequest) -> tuple[str, dict[str, str] | None]:
-    """Records the step's tool call and its requested event; its id and, for a large result, where to upload it."""
+def _tool_call_of_step(ctx: TaskContext, step: int, request: ToolRequest) -> tuple[str, dict[str, str] | None]:
+    """The step's tool call, recorded once with its requested event (a retried Think of the same step is handed the
+    call it already made): its id and, for a large result, where to upload it."""
     task_id, org_id = UUID(ctx.task_id), UUID(ctx.org_id)
     with transaction() as conn:
+        earlier = tasks_repo.tool_call_at_step(conn, task_id, org_id, step)
+        if earlier is not None:
+            return str(earlier.id), presigned_upload(ctx.task_id, str(earlier.id))
         recorded = {**request.args, "sql_variants": request.sql_variants} if request.sql_variants else request.args
         call = tasks_repo.create_tool_call(conn, task_id, org_id, step, request.tool, recorded)
         upload = presigned_upload(ctx.task_id, str(call.id))

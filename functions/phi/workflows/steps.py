@@ -10,7 +10,6 @@ from uuid import UUID
 from pydantic import BaseModel
 
 from phi.db import agents as agents_repo
-from phi.db import approvals as approvals_repo
 from phi.db import schedules as schedules_repo
 from phi.db import tasks as tasks_repo
 from phi.db import workflows as workflows_repo
@@ -20,6 +19,7 @@ from phi.domain.models import FINAL_TASK_STATUSES, AgentStatus, EventType, TaskS
 from phi.errors import NotFound
 from phi.settings import get_settings
 from phi.workflows.contracts import TaskContext
+from phi.workflows.failures import record_failure
 from phi.workflows.tool_results import outcome_from_state
 
 log = logging.getLogger("phi.steps")
@@ -163,23 +163,7 @@ def mark_failed(state: dict[str, Any], execution_id: str) -> dict[str, Any]:
     if not task_id or not org_id:  # a scheduled start that failed before its task row existed
         return {"recorded": False, "error": error_name}
     with transaction() as conn:
-        recorded = tasks_repo.finish(
-            conn, UUID(task_id), UUID(org_id), TaskStatus.FAILED, error={"error": error_name, "cause": cause}
-        )
-        if recorded:
-            tasks_repo.add_event(
-                conn,
-                UUID(task_id),
-                UUID(org_id),
-                EventType.TASK_FAILED,
-                f"{error_name}: {cause}",
-                {
-                    "error": error_name,
-                    "cause": cause,
-                    "execution_arn": execution_id,
-                },
-            )
-        # An approval the failed execution waited on can no longer be decided.
-        approvals_repo.cancel_pending_for_task(conn, UUID(task_id), UUID(org_id))
+        error = {"error": error_name, "cause": cause}
+        recorded = record_failure(conn, UUID(task_id), UUID(org_id), error, {**error, "execution_arn": execution_id})
     # Not recorded: the task had ended already (cancelled, or failed by the sweeper); nothing is counted twice.
     return {"recorded": recorded, "error": error_name}

@@ -12,9 +12,10 @@ from phi.aws import client, stop_execution
 from phi.db import approvals as approvals_repo
 from phi.db import tasks as tasks_repo
 from phi.db.connection import transaction
-from phi.domain.models import EventType, Task, TaskStatus
+from phi.domain.models import Task
 from phi.log import logger
 from phi.settings import get_settings
+from phi.workflows.failures import record_failure
 from phi.workflows.tool_results import outcome_from_state
 
 # An execution a task just started in is left alone this long: its ending is the state machine's to record.
@@ -47,11 +48,7 @@ def fail_overdue_tasks(now: datetime | None = None) -> int:
         if task.execution_arn:
             stop_execution(task.execution_arn, error="Task.DeadlineExceeded", cause=cause)
         with transaction() as conn:
-            error = {"error": "Task.DeadlineExceeded", "cause": cause}
-            if tasks_repo.finish(conn, task.id, task.org_id, TaskStatus.FAILED, error=error):
-                message = f"Task.DeadlineExceeded: {cause}"
-                tasks_repo.add_event(conn, task.id, task.org_id, EventType.TASK_FAILED, message, error)
-                approvals_repo.cancel_pending_for_task(conn, task.id, task.org_id)
+            record_failure(conn, task.id, task.org_id, {"error": "Task.DeadlineExceeded", "cause": cause})
     return len(overdue)
 
 
@@ -67,8 +64,10 @@ def fail_tasks_whose_execution_ended(now: datetime | None = None) -> int:
     return sum(fail_if_execution_ended(task) for task in tasks_to_check(candidates))
 
 
-def tasks_to_check(candidates: list[Task], limit: int = MAX_EXECUTION_CHECKS_PER_SWEEP) -> list[Task]:
-    """The tasks with an execution, at most `limit` of them, drawn at random when there are more."""
+def tasks_to_check(candidates: list[Task], limit: int | None = None) -> list[Task]:
+    """The tasks with an execution, at most `limit` of them (MAX_EXECUTION_CHECKS_PER_SWEEP by default), drawn at
+    random when there are more."""
+    limit = MAX_EXECUTION_CHECKS_PER_SWEEP if limit is None else limit
     with_execution = [t for t in candidates if t.execution_arn]
     return random.sample(with_execution, limit) if len(with_execution) > limit else with_execution
 
@@ -79,12 +78,7 @@ def fail_if_execution_ended(task: Task) -> bool:
     if ending is None:
         return False
     with transaction() as conn:
-        if not tasks_repo.finish(conn, task.id, task.org_id, TaskStatus.FAILED, error=ending):
-            return False
-        message = f"{ending['error']}: {ending['cause']}"
-        tasks_repo.add_event(conn, task.id, task.org_id, EventType.TASK_FAILED, message, ending)
-        approvals_repo.cancel_pending_for_task(conn, task.id, task.org_id)
-    return True
+        return record_failure(conn, task.id, task.org_id, ending)
 
 
 def _execution_ending(execution_arn: str) -> dict[str, str] | None:
