@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -15,6 +16,7 @@ from phi.db import tasks as tasks_repo
 from phi.db.connection import transaction
 from phi.domain.models import TaskStatus
 from phi.settings import get_settings
+from phi.workflows import sweeper
 from phi.workflows.contracts import TaskContext
 from phi.workflows.runner import StartEvent, start_task, think
 from phi.workflows.sweeper import fail_if_execution_ended, fail_tasks_whose_execution_ended
@@ -24,7 +26,7 @@ from tests.support.waiting import wait_until
 
 
 def _ended(session: ApiSession, task_id: str) -> dict[str, Any]:
-    return session.wait_for_task(task_id, timeout=90)
+    return session.wait_for_task(task_id)
 
 
 def _success(output: str) -> Callable[[Any, dict[str, Any]], None]:
@@ -167,8 +169,12 @@ def _sweep(session: ApiSession, task_id: str) -> bool:
 
 
 def _use_execution(task_id: str, execution_arn: str) -> None:
+    """The task runs in `execution_arn` from now on, started just now: the stack's own sweeper leaves it alone
+    for its first minute, whatever the time this test took to get here."""
     with transaction() as conn:
-        conn.execute("UPDATE tasks SET execution_arn = %s WHERE id = %s", (execution_arn, UUID(task_id)))
+        conn.execute(
+            "UPDATE tasks SET execution_arn = %s, started_at = now() WHERE id = %s", (execution_arn, UUID(task_id))
+        )
 
 
 def test_a_task_whose_execution_ended_without_it_is_failed_with_a_readable_reason(
@@ -214,7 +220,8 @@ def test_a_retried_scheduled_start_runs_the_task_it_already_created(
 ) -> None:
     # Given a scheduled workflow, and StartTask for one execution run twice (Step Functions retries it when the
     # invoke fails after the function committed)
-    workflow = {"type": "DAILY_WAREHOUSE_REPORT", "schedule": "0 6 * * *", "timezone": "UTC", "input": {}}
+    # (once a year: the stack's own scheduler must not fire it during the test)
+    workflow = {"type": "DAILY_WAREHOUSE_REPORT", "schedule": "0 6 1 1 *", "timezone": "UTC", "input": {}}
     agent = new_user.create_agent(workflows=[workflow])
     with transaction() as conn:
         conn.execute("UPDATE schedules SET overlap_policy = %s WHERE agent_id = %s", (overlap, UUID(agent["id"])))
@@ -241,7 +248,8 @@ def _answer_every_request(stack: Any, session: ApiSession, agent: dict[str, Any]
     sqs, sfn = aws_client(stack, "sqs"), aws_client(stack, "stepfunctions")
 
     def answered_or_ended() -> bool:
-        if session.ok("GET", f"/tasks/{task_id}")["status"] != "RUNNING":
+        # (PENDING until StartTask runs: on a busy machine the first look may come before it)
+        if session.ok("GET", f"/tasks/{task_id}")["status"] not in ("PENDING", "RUNNING"):
             return True
         for message in sqs.receive_message(QueueUrl=agent["queue_url"], WaitTimeSeconds=1).get("Messages", []):
             request = json.loads(message["Body"])
@@ -250,7 +258,7 @@ def _answer_every_request(stack: Any, session: ApiSession, agent: dict[str, Any]
             sfn.send_task_success(taskToken=request["task_token"], output=json.dumps(answer))
         return False
 
-    wait_until(answered_or_ended, timeout=90)
+    wait_until(answered_or_ended, timeout=300)
 
 
 def test_a_table_wider_than_the_column_limit_is_a_bad_result(stack: Any, new_user: ApiSession) -> None:
@@ -281,12 +289,20 @@ def test_a_node_failure_quoting_much_data_fails_the_task_with_a_bounded_cause(st
 
 
 def test_the_sweep_leaves_a_task_alone_in_its_first_minute_even_if_its_execution_ended(
-    stack: Any, new_user: ApiSession
+    stack: Any, new_user: ApiSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # (its ending is the state machine's to record: MarkFailed may still be on its way)
     task_id, _, _ = first_tool_request(stack, new_user)
     _use_execution(task_id, _ended_execution(stack, "DataError", "late"))
+    with transaction() as conn:
+        task = tasks_repo.get_task(conn, UUID(task_id), UUID(new_user.org_id))
+    assert task is not None and task.started_at is not None
+    # every RUNNING task is checked, so this one is surely among them
+    monkeypatch.setattr(sweeper, "MAX_EXECUTION_CHECKS_PER_SWEEP", 1_000_000)
 
-    fail_tasks_whose_execution_ended()
+    fail_tasks_whose_execution_ended(now=task.started_at + timedelta(seconds=30))
+    within_the_minute = new_user.ok("GET", f"/tasks/{task_id}")["status"]
+    fail_tasks_whose_execution_ended(now=task.started_at + timedelta(seconds=61))
+    after_it = new_user.ok("GET", f"/tasks/{task_id}")["status"]
 
-    assert new_user.ok("GET", f"/tasks/{task_id}")["status"] == "RUNNING"
+    assert (within_the_minute, after_it) == ("RUNNING", "FAILED")

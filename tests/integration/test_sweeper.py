@@ -51,17 +51,18 @@ def test_the_ended_execution_check_can_reach_every_running_task_not_only_the_old
     long_ago = datetime(2001, 1, 1, tzinfo=UTC)
     with transaction() as conn:
         # 501 RUNNING tasks, inserted and read in one transaction that is rolled back: no sweeper ever sees them
-        ids = [
-            row["id"]
-            for row in conn.execute(
+        rows = sorted(
+            conn.execute(
                 """INSERT INTO tasks (org_id, agent_id, type, status, trigger, started_at, execution_arn)
                    SELECT %s, %s, 'DAILY_WAREHOUSE_REPORT', 'RUNNING', 'api', %s + make_interval(secs => i),
                           'arn:aws:states:us-east-1:123456789012:execution:phi-test:' || i
                    FROM generate_series(1, 501) AS i
-                   RETURNING id""",
+                   RETURNING id, started_at""",
                 (UUID(new_user.org_id), UUID(agent["id"]), long_ago),
-            ).fetchall()
-        ]
+            ).fetchall(),
+            key=lambda row: row["started_at"],
+        )
+        ids = [row["id"] for row in rows]  # oldest first
         cutoff = long_ago + timedelta(seconds=1000)
         every = {t.id for t in tasks_repo.running_started_before(conn, cutoff, limit=None)}
         oldest = {t.id for t in tasks_repo.running_started_before(conn, cutoff)}

@@ -5,7 +5,6 @@ stopped execution's last step, or one StopExecution did not reach) never overwri
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from uuid import UUID
 
@@ -16,7 +15,7 @@ from phi.workflows.steps import StartEvent, finish_task, mark_failed, start_task
 from phi_agent.stepfunctions import TaskAnswerer
 from tests.integration.api.tenant_fixtures import insert_task, signed_up, sql
 from tests.support.api import ApiSession
-from tests.support.task_loop import PAY_SUPPLIER
+from tests.support.task_loop import PAY_SUPPLIER, first_tool_request
 from tests.support.waiting import wait_until
 
 
@@ -31,12 +30,11 @@ def _waiting_on_its_local_agent(session: ApiSession, task_id: str) -> dict[str, 
 
 
 def test_a_task_waiting_on_an_offline_local_agent_is_cancelled_and_its_execution_aborted(
-    new_user: ApiSession, api_url: str
+    stack: Any, new_user: ApiSession, api_url: str
 ) -> None:
-    # Given a task whose local agent is not running: it sits in RunLocalTool
-    agent = new_user.create_agent()
-    run = new_user.ok("POST", f"/agents/{agent['id']}/run-task", json={"type": "DAILY_WAREHOUSE_REPORT"})
-    task_id = run["task_id"]
+    # Given a task whose local agent is not running: it sits in RunLocalTool (its tool request taken off the queue
+    # here, for the agent that comes back below)
+    task_id, request, agent = first_tool_request(stack, new_user)
     waiting = wait_until(lambda: _waiting_on_its_local_agent(new_user, task_id), timeout=120, interval=0.3)
 
     # Another organisation's member cannot cancel it: not found, as everywhere
@@ -69,8 +67,7 @@ def test_a_task_waiting_on_an_offline_local_agent_is_cancelled_and_its_execution
 
     # A local agent that comes back and answers the tool request drops its answer (the step is over) and stops
     # the tool's work (its heartbeat says so): it neither fails nor retries the message
-    message = client("sqs").receive_message(QueueUrl=agent["queue_url"], MaxNumberOfMessages=1, WaitTimeSeconds=5)
-    token = json.loads(message["Messages"][0]["Body"])["task_token"]
+    token = request["task_token"]
     answerer = TaskAnswerer(client("stepfunctions"))
     assert answerer.heartbeat(token) is False
     assert answerer.succeed(token, {"v": 1, "ok": True, "result_text": "[]"}) is True
