@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import posixpath
 from typing import Annotated, Any
-from urllib.parse import quote, unquote, urlencode, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 from uuid import UUID
 
 from fastapi import APIRouter, Form, Query, Request, Response
@@ -39,12 +39,11 @@ from phi.db import tasks as tasks_repo
 from phi.db import users as users_repo
 from phi.db.connection import api_transaction, rollback
 from phi.domain.models import OrgRole, TaskStatus, User
-from phi.errors import BadRequest, Forbidden, PhiError, RateLimited, Unauthorized, WrongPassword
+from phi.errors import BadRequest, Forbidden, PhiError, RateLimited, WrongPassword
 from phi.services import invitations as invitations_service
 from phi.services import members as members_service
 from phi.services.auth import authenticate, change_password
-from phi.services.invitations import ACCEPT_PATH
-from phi.services.security import ensure_session_live, hash_password, issue_access_token, user_id_from_token
+from phi.services.security import hash_password, issue_access_token
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 DEFAULT_NEXT = "/orgs"
@@ -345,31 +344,14 @@ def revoke_invitation(
     return redirect(request, f"/orgs/{org_id}/members")
 
 
-def _signed_in_user(request: Request) -> User | None:
-    """The user of a live console session, or None (no cookie, an expired or ended session)."""
-    token = request.cookies.get(SESSION_COOKIE)
-    if not token:
-        return None
-    try:
-        with api_transaction() as conn:
-            user = users_repo.get_user(conn, user_id_from_token(token))
-        if user is not None:
-            ensure_session_live(user, token)
-    except Unauthorized:
-        return None
-    return user
-
-
 @router.get("/invitations/accept")
-def invitation_page(request: Request, token: Annotated[str, Query(max_length=200)] = "") -> Response:
+def invitation_page(
+    request: Request, conn: ConsoleConn, user: ConsoleUser, token: Annotated[str, Query(max_length=200)] = ""
+) -> Response:
     """The invitation e-mail's link. Signed out, the log-in page (with a way to sign up instead) brings the
-    invitee back here; signed in, the organisation and role on offer, accepted with a POST."""
-    here = f"{ACCEPT_PATH}?{urlencode({'token': token})}"
-    user = _signed_in_user(request)
-    if user is None:
-        return redirect(request, f"/login?{urlencode({'next': here})}")
-    with api_transaction() as conn:
-        invitation = invitations_service.for_invitee(conn, user, token)
+    invitee back here, as for any console page; signed in, the organisation and role on offer, accepted with a
+    POST."""
+    invitation = invitations_service.for_invitee(conn, user, token)
     return render(request, "invitation.html", title="Invitation", user=user, invitation=invitation, token=token)
 
 
