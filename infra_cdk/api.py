@@ -27,8 +27,7 @@ API = FunctionSpec(
 # base64-encoded (4/3 larger) inside an event of headers and request context. A larger direct upload would fail in
 # front of the app (API Gateway's bare 413/5xx, no CORS headers); under this limit the app answers its own readable
 # 413 naming /documents/upload-url, the pre-signed path straight to S3 (up to the ingest limit, PHI_MAX_UPLOAD_BYTES
-# of the ingest function).
-LAMBDA_SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024
+# of the ingest function). 4 MiB: base64 of it is 5.3 MiB, which leaves the event's other parts room under 6 MB.
 DIRECT_UPLOAD_MAX_BYTES = 4 * 1024 * 1024
 AGENT_QUEUE_ADMIN_ACTIONS = [
     "sqs:CreateQueue",

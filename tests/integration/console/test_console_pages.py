@@ -277,6 +277,8 @@ def test_a_workflow_that_needs_more_than_a_day_runs_with_its_inputs_given_in_the
     assert not_json.status_code == 400 and "Input: not valid JSON" in not_json.text
     not_an_object = console.post(run, {"task_type": "pay_supplier", "input_json": "[250]"})
     assert not_an_object.status_code == 400 and "Input: give a JSON object" in not_an_object.text
+    too_deep = console.post(run, {"task_type": "pay_supplier", "input_json": "[" * 9_000 + "]" * 9_000})
+    assert too_deep.status_code == 400 and "Input: nested too deeply" in too_deep.text
 
 
 def test_a_task_whose_result_is_a_table_shows_it_as_a_table_not_as_json(api_url: str) -> None:

@@ -348,6 +348,8 @@ def _input_of_form(text: str) -> dict[str, Any]:
         value = json.loads(text)
     except ValueError as exc:
         raise BadRequest(f"Input: not valid JSON ({exc}).") from exc
+    except RecursionError as exc:  # 20,000 characters hold thousands of nested brackets
+        raise BadRequest("Input: nested too deeply.") from exc
     if not isinstance(value, dict):
         raise BadRequest('Input: give a JSON object, e.g. {"amount": 250}.')
     return value
