@@ -85,11 +85,19 @@ def _sort_key(value: Any) -> tuple[int, Any]:
 
 def _hashable(values: tuple[Any, ...], where: str, columns: list[str]) -> tuple[Any, ...]:
     """A row's key values as a key that tells `true` from `1` (Python holds them equal, JSON does not), refusing
-    lists and objects (they cannot be grouped or joined on) readably."""
-    for column, value in zip(columns, values, strict=True):
-        if isinstance(value, list | dict):
-            raise TableError(f"{where}: column {column!r} holds a {type(value).__name__}; use plain values as keys")
-    return tuple(_distinct_value(value) for value in values)
+    lists and objects (they cannot be grouped or joined on) readably. Runs for every row grouped or joined: the
+    key is built in one pass and the column is looked for only when it cannot be hashed."""
+    key = tuple([(bool, value) if value is True or value is False else value for value in values])
+    try:
+        hash(key)
+    except TypeError:
+        for column, value in zip(columns, values, strict=True):
+            if isinstance(value, list | dict):
+                raise TableError(
+                    f"{where}: column {column!r} holds a {type(value).__name__}; use plain values as keys"
+                ) from None
+        raise
+    return key
 
 
 def _distinct_value(value: Any) -> Any:
