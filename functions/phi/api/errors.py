@@ -90,10 +90,16 @@ def _console_validation_error(request: Request, exc: RequestValidationError) -> 
     return _console_error(request, 400, f"Invalid request: {summary}.")
 
 
+def status_of(exc: PhiError) -> int:
+    """The HTTP status of a domain error: the one place the mapping is made (a console form showing the error on
+    its own page uses it too)."""
+    return next((s for cls, s in _STATUS.items() if isinstance(exc, cls)), 500)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(PhiError)
     async def domain_error(request: Request, exc: PhiError) -> Response:
-        status = next((s for cls, s in _STATUS.items() if isinstance(exc, cls)), 500)
+        status = status_of(exc)
         if is_console_request(request):
             return _console_error(request, status, exc.message)
         return JSONResponse(

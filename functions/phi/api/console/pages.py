@@ -28,6 +28,7 @@ from phi.api.console.session import (
     start_session,
 )
 from phi.api.deps import admin_org, client_ip, console_url, is_manager, org_of_caller
+from phi.api.errors import status_of
 from phi.api.routers.auth import PasswordChange, SignupRequest
 from phi.api.routers.invitations import InvitationCreate
 from phi.api.routers.orgs import OrgCreate
@@ -104,9 +105,10 @@ def login(
     try:
         user = authenticate(email, password, client_ip(request))
     except PhiError as exc:
-        status = 429 if exc.code == "rate_limited" else 401
         errors = {"form": exc.message}
-        return render(request, "login.html", status, title="Log in", next=safe_next(next), errors=errors, values=values)
+        return render(
+            request, "login.html", status_of(exc), title="Log in", next=safe_next(next), errors=errors, values=values
+        )
     return _signed_in(request, user, safe_next(next))
 
 
@@ -326,8 +328,8 @@ def invite(
         sent = invitations_service.invite(conn, org, user, str(body.email), body.role, console_url(request))
     except PhiError as exc:
         rollback(conn)
-        status = 409 if exc.code == "conflict" else 403 if exc.code == "forbidden" else 400
-        return _members_page(request, conn, user, org_id, status, errors={"email": exc.message}, values=values)
+        errors = {"email": exc.message}
+        return _members_page(request, conn, user, org_id, status_of(exc), errors=errors, values=values)
     if sent.link_to_pass_on:
         # No e-mail service sends it: the inviter is shown the link once, here, as an agent key is (the outbox
         # keeps it too). A page, not a redirect: the link must not travel in a URL.
