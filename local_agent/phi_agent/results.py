@@ -108,7 +108,7 @@ def put_presigned(url: str, body: IO[bytes], size: int, sleep: Callable[[float],
 def _answer_bytes(encoded: str, as_text: bool) -> int:
     """What an encoded piece adds to the answer's UTF-8 size; inside a JSON string (as_text) every quote and
     backslash gains an escaping backslash, and the inline limit is on what is sent."""
-    size = len(encoded.encode("utf-8"))
+    size = len(encoded) if encoded.isascii() else len(encoded.encode("utf-8"))  # isascii() is O(1)
     if as_text:
         size += encoded.count('"') + encoded.count("\\")
     return size
@@ -126,22 +126,28 @@ def build_output(
     `as_text` (the request's `result_as_text`): an inline result goes as one JSON text (`result_text`) instead
     of a JSON object; the state machine carries it opaque to Think, which alone reads the rows (a state machine
     interpreter copies and re-serialises its state at each transition, which costs per value, not per byte)."""
+    # Each row is encoded once: its text counts towards the inline limit and is what is sent (as_text) or
+    # spilled; the rows as values are kept only for an answer sent as an object.
     inline_rows: list[list[Any]] = []
+    inline_texts: list[str] = []
     inline_bytes = _INLINE_OVERHEAD_BYTES + _answer_bytes(_encode(result.columns), as_text)
     spill: _GzipSpill | None = None
     try:
         for row in result.rows:
             safe_row = [json_safe(value) for value in row]
+            encoded = _encode(safe_row)
             if spill is not None:
-                spill.add(_encode(safe_row))
+                spill.add(encoded)
                 continue
-            inline_bytes += _answer_bytes(_encode(safe_row), as_text) + 1
-            inline_rows.append(safe_row)
+            inline_bytes += _answer_bytes(encoded, as_text) + 1
+            inline_texts.append(encoded)
+            if not as_text:
+                inline_rows.append(safe_row)
             if inline_bytes > inline_limit_bytes:
-                spill = _start_spill(result.columns, inline_rows, upload, inline_limit_bytes)
-                inline_rows = []
+                spill = _start_spill(result.columns, inline_texts, upload, inline_limit_bytes)
+                inline_rows, inline_texts = [], []
         if spill is None:
-            return _inline_output(tool_call_id, result, inline_rows, as_text)
+            return _inline_output(tool_call_id, result, inline_rows, inline_texts, as_text)
         assert upload is not None  # _start_spill refuses to spill without an upload target
         size = spill.finish()
         put_presigned(upload.url, spill.file, size)
@@ -164,7 +170,7 @@ def build_output(
 
 
 def _start_spill(
-    columns: list[str], rows: list[list[Any]], upload: ResultUpload | None, inline_limit_bytes: int
+    columns: list[str], encoded_rows: list[str], upload: ResultUpload | None, inline_limit_bytes: int
 ) -> _GzipSpill:
     if upload is None:
         raise ToolError(
@@ -173,18 +179,25 @@ def _start_spill(
             "ask for fewer rows or columns (max_rows) or aggregate in the query",
         )
     spill = _GzipSpill(columns)
-    for row in rows:
-        spill.add(_encode(row))
+    for encoded in encoded_rows:
+        spill.add(encoded)
     return spill
 
 
-def _inline_output(tool_call_id: str, result: TabularResult, rows: list[list[Any]], as_text: bool) -> dict[str, Any]:
+def _inline_output(
+    tool_call_id: str, result: TabularResult, rows: list[list[Any]], encoded_rows: list[str], as_text: bool
+) -> dict[str, Any]:
+    if as_text:
+        # What _encode() gives for {"columns", "rows", "row_count", "truncated"}, from the rows' own texts.
+        text = (
+            f'{{"columns":{_encode(result.columns)},"rows":[{",".join(encoded_rows)}],'
+            f'"row_count":{_encode(result.rows.count)},"truncated":{_encode(result.rows.truncated)}}}'
+        )
+        return {"v": 1, "tool_call_id": tool_call_id, "ok": True, "result_text": text}
     inline = {
         "columns": result.columns,
         "rows": rows,
         "row_count": result.rows.count,
         "truncated": result.rows.truncated,
     }
-    if as_text:
-        return {"v": 1, "tool_call_id": tool_call_id, "ok": True, "result_text": _encode(inline)}
     return {"v": 1, "tool_call_id": tool_call_id, "ok": True, "result": inline}

@@ -30,6 +30,8 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import sqlglot
@@ -55,6 +57,11 @@ SQLGLOT_DIALECTS = {
 }
 MAX_NODES = 20_000
 MAX_DEPTH = 200
+# Checked queries kept per guard: a workflow sends the same few statements on every run, and checking one
+# (two parses, two renders) costs more CPU than running it on a small table. Only accepted queries of at most
+# _CACHEABLE_SQL_CHARS are kept (at most ~2 MB of SQL); a refusal is checked again each time.
+_CACHED_QUERIES = 128
+_CACHEABLE_SQL_CHARS = 16_384
 
 _ALLOWED_ROOTS = (exp.Select, exp.SetOperation, exp.Values, exp.Subquery)
 # Node kinds refused wherever they appear, with the reason given to the caller.
@@ -191,11 +198,29 @@ class SqlGuard:
         self._case_sensitive_quoted = self.read == "postgres"
         self._system_schemas = SYSTEM_SCHEMAS.get(self.read, frozenset())
         self._default_schema = (default_schema or "").lower() if self.read == "mysql" else ""
+        # The verdict depends only on the text and on this guard's dialect and schema, fixed above.
+        self._accepted: OrderedDict[str, CheckedQuery] = OrderedDict()
+        self._accepted_lock = threading.Lock()
 
     # -- entry point --------------------------------------------------------------------------------
     def check(self, sql: str) -> CheckedQuery:
         if not sql.strip():
             raise ToolError("Tool.BadRequest", "args.sql: the query is empty")
+        with self._accepted_lock:
+            checked = self._accepted.get(sql)
+            if checked is not None:
+                self._accepted.move_to_end(sql)
+                return checked
+        checked = self._check_refusing(sql)
+        if len(sql) <= _CACHEABLE_SQL_CHARS:
+            with self._accepted_lock:
+                self._accepted[sql] = checked
+                if len(self._accepted) > _CACHED_QUERIES:
+                    self._accepted.popitem(last=False)
+        return checked
+
+    def _check_refusing(self, sql: str) -> CheckedQuery:
+        """The check itself: every failure is a readable refusal, never an internal error."""
         try:
             return self._check(sql)
         except ToolError:

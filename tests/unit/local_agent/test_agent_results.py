@@ -74,6 +74,17 @@ def test_a_result_asked_as_text_is_one_json_text_of_the_same_result() -> None:
     assert set(as_text) == {"v", "tool_call_id", "ok", "result_text"}
     assert isinstance(as_text["result_text"], str)
     assert json.loads(as_text["result_text"]) == as_object["result"]
+    # Byte for byte what one compact UTF-8 encoding of the object gives (the text is assembled from the rows').
+    compact = json.dumps(as_object["result"], ensure_ascii=False, separators=(",", ":"))
+    assert as_text["result_text"] == compact
+
+
+@pytest.mark.parametrize("rows, limit", [([], 10), ([(1,), (2,), (3,)], 2)])
+def test_an_empty_or_truncated_result_as_text_is_the_same_result(rows: list[tuple[int]], limit: int) -> None:
+    as_object = build_output("c", TabularResult(["n"], CappedRows(iter(rows), limit)), 131072, None)
+    as_text = build_output("c", TabularResult(["n"], CappedRows(iter(rows), limit)), 131072, None, as_text=True)
+    assert as_text["result_text"] == json.dumps(as_object["result"], separators=(",", ":"))
+    assert as_object["result"]["truncated"] is (len(rows) > limit)
 
 
 @pytest.mark.parametrize("as_text", [False, True])

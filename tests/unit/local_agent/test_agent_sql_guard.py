@@ -319,3 +319,42 @@ def test_width_functions_are_refused_on_every_database(guard: SqlGuard, sql: str
     error = _refused(guard, sql)
     assert error.error == "Tool.NotAllowed", error.cause
     assert "format()" in error.cause or "printf()" in error.cause, error.cause
+
+
+def test_an_accepted_query_is_checked_once_and_kept_within_bounds(monkeypatch: pytest.MonkeyPatch) -> None:
+    guard = SqlGuard("sqlite")
+    parses: list[str] = []
+    original = guard._parse_one
+
+    def counting(sql: str) -> Any:
+        parses.append(sql)
+        return original(sql)
+
+    monkeypatch.setattr(guard, "_parse_one", counting)
+    first = guard.check("SELECT sku, qty FROM stock WHERE qty < :low")
+    assert len(parses) == 2  # the query, then its re-generated text
+    assert guard.check("SELECT sku, qty FROM stock WHERE qty < :low") is first
+    assert len(parses) == 2
+    # Another text is another check, even when it means the same.
+    guard.check("select sku, qty from stock where qty < :low")
+    assert len(parses) == 4
+    # At most _CACHED_QUERIES are kept: the oldest is checked again after that many others.
+    from phi_agent.tools import sql_guard
+
+    for number in range(sql_guard._CACHED_QUERIES):
+        guard.check(f"SELECT {number} AS n")
+    parses.clear()
+    guard.check("SELECT sku, qty FROM stock WHERE qty < :low")
+    assert len(parses) == 2
+
+
+def test_a_refused_query_stays_refused_and_a_long_one_is_not_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    guard = SqlGuard("sqlite")
+    for _ in range(2):
+        assert "load_extension" in _refused(guard, "SELECT load_extension('x')").cause
+    from phi_agent.tools import sql_guard
+
+    long_sql = "SELECT '" + "x" * sql_guard._CACHEABLE_SQL_CHARS + "' AS n"
+    assert len(long_sql) > sql_guard._CACHEABLE_SQL_CHARS
+    guard.check(long_sql)
+    assert long_sql not in guard._accepted
