@@ -214,3 +214,25 @@ def test_within_days_refuses_an_unknown_zone_and_a_reversed_period() -> None:
             {"table": {"columns": ["at"], "rows": []}},
             {"column": "at", "first_day": "2026-11-20", "last_day": "2026-11-14"},
         )
+
+
+def test_the_summary_sentence_names_three_types_and_counts_the_rest() -> None:
+    from phi.workflows.safety.incidents import _summary
+
+    def figures(counts: dict[str, int]) -> dict[str, Any]:
+        return {
+            "incidents": sum(counts.values()),
+            "high_severity": 1,
+            "by_type": {kind: {"incidents": n, "high_severity": 0} for kind, n in counts.items()},
+            "by_zone": {"A": 2},
+            "overdue_actions": 0,
+            "overdue_by_owner": {},
+        }
+
+    five = _summary(figures({"near_miss": 4, "spill": 1, "slip_trip_fall": 3, "racking": 2, "fall": 1}))[0]
+    assert five.startswith("- 11 incidents this week, 1 of high severity (near miss 4, slip trip fall 3, racking 2")
+    assert ", 2 of 2 other types)" in five
+    four = _summary(figures({"near_miss": 2, "spill": 1, "slip_trip_fall": 1, "racking": 1}))[0]
+    assert "(near miss 2, racking 1, slip trip fall 1, 1 of 1 other type)" in four
+    three = _summary(figures({"near_miss": 2, "spill": 1, "racking": 1}))[0]
+    assert "(near miss 2, racking 1, spill 1)" in three
