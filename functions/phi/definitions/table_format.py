@@ -34,6 +34,11 @@ PREVIEW_ROWS = 20
 PREVIEW_MAX_BYTES = 8 * 1024
 MAX_LINE_BYTES = 8 * 1024 * 1024  # one row; a longer line is refused (a one-line gzip bomb stops here)
 MAX_COLUMNS = 1_000
+# How deep one value of a table (a JSON column) may nest, in containers. The local agent refuses deeper values at
+# the source with the same figure (phi_agent.tools.db_query.MAX_JSON_DEPTH); an inline result is held to it in
+# phi.workflows.tool_results (a value sits three levels down: the result, its rows, the row). Deeper values would
+# only exhaust the recursion of whatever copies or serialises the graph's state later.
+MAX_VALUE_DEPTH = 61
 CHUNK_BYTES = 1024 * 1024
 _WRITE_BATCH_ROWS = 2_000
 
@@ -168,18 +173,42 @@ class _Parser:
             return
         if not all(lines):
             raise TableFormatError(f"{self.what} has an empty line after row {self.count:,}.")
-        parsed = json.loads(b"[" + b",".join(lines) + b"]")
+        text = b"[" + b",".join(lines) + b"]"
+        parsed = json.loads(text)
         width = len(self.columns or [])
         if len(parsed) != len(lines) or not all(isinstance(row, list) and len(row) == width for row in parsed):
             raise TableFormatError(
                 f"A line after row {self.count:,} of {self.what.lower()} is not one list of {width} values."
             )
+        # Each row opens one bracket: more of them, or a brace, and a value may nest (or a text holds one).
+        if b"{" in text or text.count(b"[") > len(lines) + 1:
+            self._refuse_deep_values(parsed)
         if self.count + len(parsed) > self.max_rows:
             raise TableFormatError(
                 f"{self.what} has more than {self.max_rows:,} rows; aggregate in the query or ask for fewer."
             )
         self.count += len(parsed)
         yield parsed
+
+    def _refuse_deep_values(self, rows: list[list[Any]]) -> None:
+        for number, row in enumerate(rows, start=self.count + 1):
+            if any(isinstance(value, list | dict) and nested_too_deep(value) for value in row):
+                raise TableFormatError(
+                    f"Row {number:,} of {self.what.lower()} holds a value nested more than {MAX_VALUE_DEPTH} levels "
+                    "deep; select a part of it or cast it to text."
+                )
+
+
+def nested_too_deep(value: Any, limit: int = MAX_VALUE_DEPTH) -> bool:
+    """Whether `value` nests more than `limit` lists and objects, walked without recursion (stops past `limit`)."""
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        children = item.values() if isinstance(item, dict) else item
+        if depth > limit:
+            return True
+        pending.extend((child, depth + 1) for child in children if isinstance(child, list | dict))
+    return False
 
 
 def header_columns(value: Any, what: str = "The tool result") -> list[str]:

@@ -16,7 +16,15 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from phi.aws import client
-from phi.definitions.table_format import MAX_COLUMNS, TableFormatError, TableLimits, reference, scan, too_large
+from phi.definitions.table_format import (
+    MAX_COLUMNS,
+    MAX_VALUE_DEPTH,
+    TableFormatError,
+    TableLimits,
+    reference,
+    scan,
+    too_large,
+)
 from phi.domain.models import ToolCall
 from phi.settings import get_settings
 from phi.workflows.contracts import ToolOutcome
@@ -29,8 +37,9 @@ MAX_INLINE_RESULT_TEXT = 256 * 1024
 MAX_ERROR_NAME = 128
 MAX_CAUSE_CHARS = 4000
 # A tool's result is a table, a few levels deep; thousands of levels only exhaust the recursion of whatever
-# serialises the graph's state later, far from the agent's answer.
-MAX_RESULT_DEPTH = 64
+# serialises the graph's state later, far from the agent's answer. A value of a row sits three levels down (the
+# result, its rows, the row), so an inline value may nest as deep as a stored table's (the local agent's limit).
+MAX_RESULT_DEPTH = 3 + MAX_VALUE_DEPTH
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _NOT_IN_AN_ERROR_NAME = re.compile(r"[^\w.:-]")
 _FRIENDLY_ERRORS = {
@@ -117,11 +126,15 @@ def _inline_table(result: dict[str, Any]) -> dict[str, Any]:
 
 def _storable(value: Any, depth: int = 0) -> Any:
     """The result as the task can keep it: PostgreSQL holds no NUL character in text or jsonb (a database column
-    may), so each becomes U+FFFD; a result nested deeper than any table is refused."""
-    if depth > MAX_RESULT_DEPTH:
-        raise BadResult(f"The local agent's result is nested more than {MAX_RESULT_DEPTH} levels deep.")
+    may), so each becomes U+FFFD; a result of more than MAX_RESULT_DEPTH levels of lists and objects is refused
+    (the result is the first)."""
     if isinstance(value, str):
         return value.replace("\x00", "\ufffd")
+    if isinstance(value, list | dict) and depth >= MAX_RESULT_DEPTH:
+        raise BadResult(
+            f"The local agent's result is nested more than {MAX_RESULT_DEPTH} levels deep (a value of a row at "
+            f"most {MAX_VALUE_DEPTH}); select a part of the value or cast it to text."
+        )
     if isinstance(value, list):
         return [_storable(item, depth + 1) for item in value]
     if isinstance(value, dict):

@@ -46,8 +46,10 @@ logger = logging.getLogger(__name__)
 # Rows the driver may hold before the agent has measured them: it loads a whole fetch before any cap is
 # checked, so the fetch is sized from the byte limits (see rows_per_fetch), never above this.
 MAX_ROWS_PER_FETCH = 1_000
-# JSON values from the database deeper than this are refused: parsing and measuring them recurse.
-MAX_JSON_DEPTH = 100
+# JSON values from the database nesting more lists and objects than this are refused here, with a reason that says
+# what to do: parsing and measuring them recurse, and the cloud reads a value of a row nested at most this deep
+# (phi.definitions.table_format.MAX_VALUE_DEPTH), inline or uploaded.
+MAX_JSON_DEPTH = 61
 # SQLite builds its table-valued JSON functions on first use by declaring a virtual table, which the
 # authorizer (rightly) sees as a schema write; built once at connect, before the authorizer is set.
 _SQLITE_TABLE_FUNCTIONS = "SELECT 1 FROM json_each('[]'), json_tree('[]')"

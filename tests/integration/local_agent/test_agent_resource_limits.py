@@ -19,7 +19,7 @@ from sqlalchemy import make_url
 from phi_agent.checks import CheckReport, _check_tools
 from phi_agent.config import DbQuerySettings, FileReadSettings
 from phi_agent.errors import ToolError
-from phi_agent.tools.db_query import DbQueryTool
+from phi_agent.tools.db_query import MAX_JSON_DEPTH, DbQueryTool
 from phi_agent.tools.file_read import FileReadTool
 from phi_agent.tools.registry import ToolRegistry
 from tests.support.memory import peaks_in_child
@@ -108,15 +108,17 @@ def _nested_json(depth: int, inner: str = "", cast: str = "jsonb") -> str:
 
 def test_deeply_nested_json_from_postgres_is_a_readable_refusal(pg_reader: DbQueryTool) -> None:
     deep = _refusal(pg_reader, {"sql": _nested_json(5000)})
-    assert deep.error == "Tool.ResultTooLarge" and "nested more than 100 levels" in deep.cause
+    assert deep.error == "Tool.ResultTooLarge" and f"nested more than {MAX_JSON_DEPTH} levels" in deep.cause
     # Deep enough to overflow the recursive measuring of a row, shallow enough for json.loads.
     medium = _refusal(pg_reader, {"sql": _nested_json(600, cast="json")})
     assert medium.error == "Tool.ResultTooLarge"
-    rows = _drain(pg_reader, {"sql": _nested_json(100, "7")})
+    # At the limit (what the cloud reads), and one level more.
+    rows = _drain(pg_reader, {"sql": _nested_json(MAX_JSON_DEPTH, "7")})
     value = rows[0][0]
-    for _ in range(100):
+    for _ in range(MAX_JSON_DEPTH):
         value = value[0]
     assert value == 7
+    assert _refusal(pg_reader, {"sql": _nested_json(MAX_JSON_DEPTH + 1, "7")}).error == "Tool.ResultTooLarge"
     assert _drain(pg_reader, {"sql": "SELECT jsonb_build_object('sku', 'A', 'qty', 3) AS j"}) == [
         [{"sku": "A", "qty": 3}]
     ]

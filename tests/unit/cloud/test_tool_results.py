@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gzip
+import io
 import json
 
 import pytest
 
-from phi.definitions.table_format import MAX_COLUMNS
+from phi.definitions.table_format import MAX_COLUMNS, MAX_VALUE_DEPTH, TableFormatError, TableLimits, read_rows
 from phi.workflows.tool_results import (
     MAX_CAUSE_CHARS,
     MAX_ERROR_NAME,
@@ -111,6 +113,53 @@ def test_a_result_nested_deeper_than_any_table_is_a_bad_result(key: str) -> None
     outcome = outcome_from_state({"v": 1, "tool_call_id": "x", "ok": True, key: value}, 30)
     assert not outcome.ok and outcome.error == "Tool.BadResult"
     assert f"more than {MAX_RESULT_DEPTH} levels" in (outcome.cause or "")
+
+
+def _nested(levels: int, innermost: object) -> object:
+    value = innermost
+    for index in range(levels - 1):
+        value = [value] if index % 2 else {"k": value}
+    return [value]
+
+
+@pytest.mark.parametrize("innermost", [[], 7, "text", {}])
+def test_the_agent_and_the_cloud_read_a_value_to_the_same_depth(innermost: object) -> None:
+    """One limit end to end: what the local agent sends (its own check on a JSON column) the cloud reads, inline
+    or uploaded, and one level more is refused at the source and again by the cloud."""
+    from phi_agent.errors import ToolError
+    from phi_agent.tools.db_query import MAX_JSON_DEPTH, load_bounded_json
+
+    assert MAX_JSON_DEPTH == MAX_VALUE_DEPTH
+    # An empty innermost list or object is a level of its own; a scalar is not.
+    deepest = _nested(MAX_VALUE_DEPTH - (1 if isinstance(innermost, list | dict) else 0), innermost)
+    too_deep = [deepest]
+    assert load_bounded_json(json.dumps(deepest)) == deepest
+    with pytest.raises(ToolError, match=f"nested more than {MAX_JSON_DEPTH} levels"):
+        load_bounded_json(json.dumps(too_deep))
+
+    def inline(value: object) -> object:
+        text = json.dumps({"columns": ["a"], "rows": [[1], [value]], "row_count": 2})
+        return outcome_from_state({"v": 1, "tool_call_id": "x", "ok": True, "result_text": text}, 30)
+
+    assert inline(deepest).ok
+    refused = inline(too_deep)
+    assert not refused.ok and f"at most {MAX_VALUE_DEPTH}" in (refused.cause or "")
+
+    def stored(value: object) -> list[list[object]]:
+        lines = [json.dumps({"columns": ["a"]}), json.dumps([1]), json.dumps([value])]
+        body = io.BytesIO(gzip.compress("\n".join(lines).encode()))
+        _, rows = read_rows(body, TableLimits(max_bytes=10**7, max_rows=10))
+        return list(rows)
+
+    assert stored(deepest) == [[1], [deepest]]
+    with pytest.raises(TableFormatError, match=f"Row 2 of .* nested more than {MAX_VALUE_DEPTH} levels"):
+        stored(too_deep)
+
+
+def test_a_stored_table_whose_text_holds_brackets_is_read_as_it_is() -> None:
+    lines = [json.dumps({"columns": ["a", "b"]}), json.dumps(["[[{x}]]", [1, {"k": [2]}]])]
+    _, rows = read_rows(io.BytesIO(gzip.compress("\n".join(lines).encode())), TableLimits(10**6, 10))
+    assert list(rows) == [["[[{x}]]", [1, {"k": [2]}]]]
 
 
 @pytest.mark.parametrize(
