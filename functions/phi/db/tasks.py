@@ -14,6 +14,7 @@ from phi.domain.models import FINAL_TASK_STATUSES, EventType, Task, TaskEvent, T
 
 _COLUMNS = """id, org_id, agent_id, type, trigger, status, input, output, error, execution_arn,
               created_at, started_at, finished_at, workflow_version_id"""
+_QUALIFIED_COLUMNS = ", ".join(f"t.{column.strip()}" for column in _COLUMNS.split(","))
 # Every status UPDATE below is conditional on the task not being final yet: the first final status written wins,
 # so a step finishing at the moment a person cancels never overwrites CANCELLED (nor the reverse).
 _FINAL = tuple(sorted(s.value for s in FINAL_TASK_STATUSES))
@@ -103,14 +104,23 @@ def finish(
     return row is not None
 
 
-def cancel(conn: DbConnection, task_id: UUID, org_id: UUID, error: dict[str, Any]) -> Task | None:
-    """PENDING/RUNNING → CANCELLED, with the reason as the task's error; None when the task is already final."""
+def cancel(conn: DbConnection, task_id: UUID, org_id: UUID, error: dict[str, Any]) -> tuple[Task, TaskStatus] | None:
+    """PENDING/RUNNING → CANCELLED, with the reason as the task's error: the task and the status it had when the
+    row was locked (a StartTask may have made a PENDING task RUNNING since the caller read it); None when the task
+    is already final."""
     row = conn.execute(
-        f"""UPDATE tasks SET status = 'CANCELLED', error = %s, finished_at = now()
-            WHERE id = %s AND org_id = %s AND status NOT IN {_FINAL} RETURNING {_COLUMNS}""",
-        (Jsonb(error), task_id, org_id),
+        f"""WITH before AS (
+                SELECT id, status FROM tasks WHERE id = %s AND org_id = %s AND status NOT IN {_FINAL} FOR UPDATE
+            )
+            UPDATE tasks t SET status = 'CANCELLED', error = %s, finished_at = now()
+            FROM before WHERE t.id = before.id
+            RETURNING {_QUALIFIED_COLUMNS}, before.status AS previous_status""",
+        (task_id, org_id, Jsonb(error)),
     ).fetchone()
-    return Task.model_validate(row) if row else None
+    if row is None:
+        return None
+    previous = TaskStatus(row.pop("previous_status"))
+    return Task.model_validate(row), previous
 
 
 def add_event(

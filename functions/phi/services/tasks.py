@@ -118,8 +118,8 @@ def cancel_task(conn: DbConnection, task: Task, user: User, reason: str | None) 
     is asked again, which repairs an execution whose first StopExecution failed. A task finished otherwise is a
     409."""
     cause = f"Cancelled by {user.email}" + (f": {reason}" if reason else "")
-    cancelled = tasks_repo.cancel(conn, task.id, task.org_id, {"error": CANCELLED_ERROR, "cause": cause})
-    if cancelled is None:
+    changed = tasks_repo.cancel(conn, task.id, task.org_id, {"error": CANCELLED_ERROR, "cause": cause})
+    if changed is None:
         current = tasks_repo.get_task(conn, task.id, task.org_id) or task
         if current.status != TaskStatus.CANCELLED:
             raise Conflict(
@@ -129,6 +129,7 @@ def cancel_task(conn: DbConnection, task: Task, user: User, reason: str | None) 
             )
         cancelled = current
     else:
+        cancelled, previous_status = changed
         tasks_repo.add_event(
             conn,
             task.id,
@@ -139,7 +140,7 @@ def cancel_task(conn: DbConnection, task: Task, user: User, reason: str | None) 
                 "cancelled_by": str(user.id),
                 "cancelled_by_email": user.email,
                 "reason": reason,
-                "previous_status": task.status.value,
+                "previous_status": previous_status.value,
             },
         )
         approvals_repo.cancel_pending_for_task(conn, task.id, task.org_id)

@@ -100,6 +100,33 @@ def test_a_finished_task_cannot_be_cancelled(new_user: ApiSession) -> None:
     assert new_user.ok("GET", f"/tasks/{task_id}")["status"] == "SUCCEEDED"
 
 
+def test_the_cancel_records_the_status_the_task_had_when_it_was_cancelled(new_user: ApiSession) -> None:
+    """The task a request read may start running before the cancel's update: the event says RUNNING, not the
+    PENDING the request had read."""
+    from phi.db import tasks as tasks_repo
+    from phi.db import users as users_repo
+    from phi.db.connection import transaction
+    from phi.services.tasks import cancel_task
+
+    agent = new_user.create_agent()
+    assert new_user.org_id
+    task_id = insert_task(new_user.org_id, agent["id"], status="PENDING")
+    me = new_user.ok("GET", "/me")["user"]
+    with transaction() as conn:
+        read_by_the_request = tasks_repo.get_task(conn, UUID(task_id), UUID(new_user.org_id))
+        user = users_repo.get_user(conn, UUID(me["id"]))
+    assert read_by_the_request is not None and read_by_the_request.status.value == "PENDING" and user is not None
+    sql("UPDATE tasks SET status = 'RUNNING', started_at = now() WHERE id = %s", (UUID(task_id),))
+
+    with transaction() as conn:
+        cancelled = cancel_task(conn, read_by_the_request, user, "changed my mind")
+
+    assert cancelled.status.value == "CANCELLED"
+    events = new_user.ok("GET", f"/tasks/{task_id}")["events"]
+    (event,) = [e for e in events if e["type"] == "TASK_CANCELLED"]
+    assert event["data"]["previous_status"] == "RUNNING"
+
+
 def test_a_reason_longer_than_allowed_is_refused_naming_the_field(new_user: ApiSession) -> None:
     agent = new_user.create_agent()
     assert new_user.org_id
