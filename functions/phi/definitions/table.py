@@ -35,9 +35,12 @@ MAX_DISTINCT_VALUES = 1_000_000
 MAX_JOIN_RIGHT_ROWS = 200_000
 MAX_JOIN_OUTPUT_ROWS = 5_000_000  # as many as a stored table holds (PHI_MAX_TOOL_RESULT_ROWS)
 SORT_RUN_ROWS = 100_000
-# Text the derive ops of one table node may build in all. One derived value is at most MAX_TEXT_CHARS, but the ops
-# that hold rows (sort's in-memory run, top_k's heap, a join's right side) count rows, not bytes: 100,000 rows of
-# one 100,000-character derived column would be 10 GB in a sort's run. Think has 1 GB.
+# Derived text the ops that hold rows may take in, per table node. One derived value is at most MAX_TEXT_CHARS, but
+# those ops count rows, not bytes: 100,000 rows of one 100,000-character derived column would be 10 GB in a sort's
+# run (Think has 1 GB). Counted where rows are held — every row a sort takes (its runs also go to disk), what
+# top_k's heap may hold, each group's key and the text its min, max and count_distinct aggregates keep — and not
+# where rows only pass through (select, filter, derive, limit, a join's left side): a stored output is bounded by
+# the table store's own byte limit, so deriving a column over millions of streamed rows is no problem.
 MAX_DERIVED_CHARS = 200_000_000
 MAX_SORT_ROWS = 5_000_000
 
@@ -140,6 +143,10 @@ class _Accumulator:
             self.high_text = value if self.high_text is None else max(self.high_text, value)
         return 0
 
+    def text_chars(self) -> int:
+        """The text a min or max keeps (count_distinct's values are counted as they are added)."""
+        return len(self.low_text or "") + len(self.high_text or "")
+
     def result(self) -> Any:
         if self.fn == "count":
             return self.count
@@ -169,10 +176,11 @@ def run_ops(
     """The output columns, and the output rows as a lazy iterator: nothing is read until it is consumed."""
     current: Iterable[Row] = rows
     _distinct_columns(columns, "the input")
-    derived_chars = _Budget(MAX_DERIVED_CHARS)
+    held = _HeldText(MAX_DERIVED_CHARS, frozenset())
     for index, op in enumerate(ops):
         where = f"ops[{index}] ({op['op']})"
-        columns, current = _one_op(columns, current, op, where, right, derived_chars)
+        columns, current = _one_op(columns, current, op, where, right, held)
+        held = held.after(op)
         _distinct_columns(columns, where)
     return columns, iter(current)
 
@@ -188,7 +196,7 @@ def _distinct_columns(columns: list[str], where: str) -> None:
 
 
 class _Budget:
-    """What the derive ops of one pipeline have built so far, against their common limit."""
+    """The derived text the holding ops of one pipeline have taken in, against their common limit."""
 
     def __init__(self, limit: int) -> None:
         self.limit, self.spent = limit, 0
@@ -197,9 +205,46 @@ class _Budget:
         self.spent += amount
         if self.spent > self.limit:
             raise TableError(
-                f"{where}: the derived columns hold more than {self.limit:,} characters of text in all; "
+                f"{where}: the derived values it holds come to more than {self.limit:,} characters of text; "
                 "derive shorter values, or filter and aggregate before deriving"
             )
+
+
+class _HeldText:
+    """Which columns hold derived values at this point of the pipeline (they follow select's renames, and
+    group_by's keys and min/max), and the budget the ops that hold rows spend their text from."""
+
+    def __init__(self, limit_or_budget: int | _Budget, columns: frozenset[str]) -> None:
+        self.budget = limit_or_budget if isinstance(limit_or_budget, _Budget) else _Budget(limit_or_budget)
+        self.columns = columns
+
+    def after(self, op: dict[str, Any]) -> _HeldText:
+        name, columns = op["op"], self.columns
+        if name == "derive":
+            columns = columns | {op["column"]}
+        elif name == "select":
+            rename = op.get("rename") or {}
+            columns = frozenset(rename.get(c, c) for c in op["columns"] if c in columns)
+        elif name == "group_by":
+            keys = {k for k in op.get("keys") or [] if k in columns}
+            kept = {n for n, a in dict(op["aggs"]).items() if a["fn"] in ("min", "max") and a.get("column") in columns}
+            columns = frozenset(keys | kept)
+        return _HeldText(self.budget, columns)
+
+    def chars(self, row: Row) -> int:
+        """The derived text `row` carries (lists and objects as JSON, at most MAX_TEXT_CHARS each)."""
+        return sum(_value_chars(row.get(column)) for column in self.columns)
+
+    def spend(self, amount: int, where: str) -> None:
+        self.budget.spend(amount, where)
+
+
+def _value_chars(value: Any) -> int:
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, list | dict):
+        return _json_size(value, MAX_TEXT_CHARS)
+    return 0
 
 
 def _one_op(
@@ -208,7 +253,7 @@ def _one_op(
     op: dict[str, Any],
     where: str,
     right: RightTables,
-    derived_chars: _Budget,
+    held: _HeldText,
 ) -> tuple[list[str], Iterable[Row]]:
     name = op["op"]
     if name == "select":
@@ -221,24 +266,24 @@ def _one_op(
         return columns, (row for row in rows if holds(row))
     if name == "derive":
         column, value_of = op["column"], compile_expression(op["expr"])
-        derived = _derived(rows, column, value_of, where, derived_chars)
+        derived = _derived(rows, column, value_of, where)
         return ([*columns, column] if column not in columns else columns), derived
     if name == "limit":
         return columns, itertools.islice(rows, int(op["n"]))
     if name == "sort":
         by = list(op["by"])
         _need(columns, by, where)
-        return columns, _sort(rows, columns, by, bool(op.get("descending")), where)
+        return columns, _sort(_taken(rows, held, where), columns, by, bool(op.get("descending")), where)
     if name == "top_k":
         by, k = op["by"], int(op["k"])
         _need(columns, [by], where)
         pick = heapq.nlargest if op.get("descending", True) else heapq.nsmallest
-        return columns, _lazy(lambda: iter(pick(k, rows, key=lambda r: _sort_key(r.get(by)))))
+        return columns, _lazy(lambda: iter(pick(k, _heaped(rows, k, held, where), key=lambda r: _sort_key(r.get(by)))))
     if name == "group_by":
         keys, aggs = list(op.get("keys") or []), dict(op["aggs"])
         _need(columns, keys, where)
         _need(columns, [a["column"] for a in aggs.values() if a.get("column")], where)
-        return [*keys, *aggs], _group(rows, keys, aggs, where)
+        return [*keys, *aggs], _group(rows, keys, aggs, where, held)
     if name == "join":
         on = list(op["on"])
         _need(columns, on, where)
@@ -255,26 +300,46 @@ def _one_op(
     raise TableError(f"{where}: unknown operation")  # the schema admits no other operation
 
 
-def _derived(
-    rows: Iterable[Row], column: str, value_of: Callable[[Row], Any], where: str, derived_chars: _Budget
-) -> Iterator[Row]:
-    """Each row with its derived value, its size spent from the pipeline's budget. A list or object value is
-    measured (its items may be lists the previous ops built, shared rather than copied: a list of 900 lists of 900
-    texts is small in memory, 8 MB as JSON, and one more such op makes it 7 GB) and refused over MAX_TEXT_CHARS;
-    text is bounded by the expressions themselves."""
+def _derived(rows: Iterable[Row], column: str, value_of: Callable[[Row], Any], where: str) -> Iterator[Row]:
+    """Each row with its derived value. A list or object value is measured (its items may be lists the previous
+    ops built, shared rather than copied: a list of 900 lists of 900 texts is small in memory, 8 MB as JSON, and
+    one more such op makes it 7 GB) and refused over MAX_TEXT_CHARS; text is bounded by the expressions
+    themselves. What the values add up to is counted where rows are held (_HeldText)."""
     for row in rows:
         value = value_of(row)
-        if isinstance(value, str):
-            derived_chars.spend(len(value), where)
-        elif isinstance(value, list | dict):
-            size = _json_size(value, MAX_TEXT_CHARS)
-            if size > MAX_TEXT_CHARS:
-                raise TableError(
-                    f"{where}: the value of {column!r} is larger than {MAX_TEXT_CHARS:,} characters as JSON; "
-                    "derive plain values"
-                )
-            derived_chars.spend(size, where)
+        if isinstance(value, list | dict) and _json_size(value, MAX_TEXT_CHARS) > MAX_TEXT_CHARS:
+            raise TableError(
+                f"{where}: the value of {column!r} is larger than {MAX_TEXT_CHARS:,} characters as JSON; "
+                "derive plain values"
+            )
         yield {**row, column: value}
+
+
+def _taken(rows: Iterable[Row], held: _HeldText, where: str) -> Iterable[Row]:
+    """Rows an op takes in whole (a sort: in memory, then in its spilled runs), their derived text spent."""
+    if not held.columns:
+        return rows
+    return (_spent(row, held, where) for row in rows)
+
+
+def _spent(row: Row, held: _HeldText, where: str) -> Row:
+    held.spend(held.chars(row), where)
+    return row
+
+
+def _heaped(rows: Iterable[Row], k: int, held: _HeldText, where: str) -> Iterable[Row]:
+    """Rows on their way into top_k's heap: it holds at most k of them, none with more derived text than the
+    widest seen, so that much is spent (and grows with it), not the text of every row that passes."""
+    if not held.columns:
+        yield from rows
+        return
+    widest = spent = 0
+    for seen, row in enumerate(rows, start=1):
+        widest = max(widest, held.chars(row))
+        holds = min(seen, k) * widest
+        held.spend(holds - spent, where)
+        spent = holds
+        yield row
 
 
 def _json_size(value: Any, limit: int) -> int:
@@ -300,10 +365,14 @@ def _lazy(make: Callable[[], Iterator[Row]]) -> Iterator[Row]:
     yield from make()
 
 
-def _group(rows: Iterable[Row], keys: list[str], aggs: dict[str, dict[str, Any]], where: str) -> Iterator[Row]:
+def _group(
+    rows: Iterable[Row], keys: list[str], aggs: dict[str, dict[str, Any]], where: str, held: _HeldText
+) -> Iterator[Row]:
     groups: dict[tuple[Any, ...], dict[str, _Accumulator]] = {}
     distinct = 0
     first_keys: dict[tuple[Any, ...], tuple[Any, ...]] = {}  # each group's key values as its first row had them
+    held_keys = [k for k in keys if k in held.columns]
+    held_aggs = {name for name, a in aggs.items() if a.get("column") in held.columns}
     for row in rows:
         values = tuple([row.get(k) for k in keys])
         key = _hashable(values, where, keys)
@@ -313,15 +382,22 @@ def _group(rows: Iterable[Row], keys: list[str], aggs: dict[str, dict[str, Any]]
                 raise TableError(f"{where}: more than {MAX_GROUPS:,} groups; group by fewer or coarser keys")
             state = groups[key] = {name: _Accumulator(a["fn"]) for name, a in aggs.items()}
             first_keys[key] = values
+            if held_keys:
+                held.spend(sum(_value_chars(row.get(k)) for k in held_keys), where)
         for name, agg in aggs.items():
             column = agg.get("column")
             value = row.get(column) if column else None
+            accumulator = state[name]
+            before = accumulator.text_chars() if name in held_aggs else 0
             try:
-                distinct += state[name].add(value, counted=column is None or value is not None)
+                added = accumulator.add(value, counted=column is None or value is not None)
+                distinct += added
             except TypeError:
                 raise TableError(f"{where}: {name}: column {column!r} holds a list or object") from None
             except OverflowError:
                 raise TableError(f"{where}: {name}: column {column!r} holds a number too large to add") from None
+            if name in held_aggs:  # the text a min or max now keeps, or a distinct value newly kept
+                held.spend(accumulator.text_chars() - before + (_value_chars(value) if added else 0), where)
         if distinct > MAX_DISTINCT_VALUES:
             raise TableError(f"{where}: count_distinct holds more than {MAX_DISTINCT_VALUES:,} distinct values")
     for key, state in groups.items():

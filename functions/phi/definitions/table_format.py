@@ -30,6 +30,9 @@ from phi.definitions.table import TableError
 FORMAT = "jsonl.gz"
 INLINE_MAX_ROWS = 1_000
 INLINE_MAX_BYTES = 64 * 1024
+# Without a table store (no bucket configured) every table stays inline in the graph state: its rows are bounded
+# by count (the caller's max_inline_rows) and by this, whatever text the ops derived.
+INLINE_WITHOUT_STORE_MAX_BYTES = 64 * 1024 * 1024
 PREVIEW_ROWS = 20
 PREVIEW_MAX_BYTES = 8 * 1024
 MAX_LINE_BYTES = 8 * 1024 * 1024  # one row; a longer line is refused (a one-line gzip bomb stops here)
@@ -317,11 +320,16 @@ def inline_or_stored(
     iterator = iter(rows)
     for row in iterator:
         kept.append(row)
+        size += len(encode(row)) + 1
         if store is None:
             if len(kept) > max_inline_rows:
                 raise TableError(f"result larger than {max_inline_rows:,} rows; filter or aggregate earlier")
+            if size > INLINE_WITHOUT_STORE_MAX_BYTES:
+                raise TableError(
+                    f"result larger than {INLINE_WITHOUT_STORE_MAX_BYTES:,} bytes as JSON, and no table store "
+                    "(bucket) is configured to keep it; filter or aggregate earlier"
+                )
             continue
-        size += len(encode(row)) + 1
         if len(kept) > INLINE_MAX_ROWS or size > INLINE_MAX_BYTES:
             return store(columns, _chain(kept, iterator))
     return {"columns": columns, "rows": kept, "row_count": len(kept)}

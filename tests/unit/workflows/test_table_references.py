@@ -202,7 +202,10 @@ def test_text_built_by_derived_columns_cannot_multiply_from_op_to_op(monkeypatch
     assert len(apply_ops({"columns": ["a"], "rows": [[1]]}, ops[:2], {})["rows"][0][2]) == 2_000
 
 
-def test_the_text_all_derive_ops_of_a_node_build_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+_HOLDS_TOO_MUCH = "the derived values it holds come to more than 50,000 characters"
+
+
+def test_the_derived_text_a_sort_takes_in_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     # a sort holds up to 100,000 rows whatever their size: 100,000-character derived values would make it 10 GB
     monkeypatch.setattr(table_module, "MAX_DERIVED_CHARS", 50_000, raising=False)
     table = {"columns": ["i", "pad"], "rows": [[i, "x" * 100] for i in range(60)]}
@@ -212,8 +215,56 @@ def test_the_text_all_derive_ops_of_a_node_build_is_bounded(monkeypatch: pytest.
         {"op": "sort", "by": ["i"], "descending": True},
     ]
     assert apply_ops({**table, "rows": table["rows"][:40]}, ops, {})["row_count"] == 40  # 40 rows of 1,000 characters
-    with pytest.raises(TableError, match=r"^ops\[0\] \(derive\): the derived columns hold more than 50,000 char"):
+    with pytest.raises(TableError, match=rf"^ops\[2\] \(sort\): {_HOLDS_TOO_MUCH}"):
         apply_ops(table, ops, {})
+    # The derived columns are followed through a rename; a column selected away is not held any more.
+    renamed = [*ops[:2], {"op": "select", "columns": ["i", "t", "u"], "rename": {"u": "v"}}, ops[2]]
+    with pytest.raises(TableError, match=rf"^ops\[3\] \(sort\): {_HOLDS_TOO_MUCH}"):
+        apply_ops(table, renamed, {})
+    dropped = [*ops[:2], {"op": "select", "columns": ["i", "pad"]}, ops[2]]
+    assert apply_ops(table, dropped, {})["row_count"] == 60
+
+
+def test_derived_text_that_only_streams_through_is_not_limited(monkeypatch: pytest.MonkeyPatch) -> None:
+    # select, filter, derive and limit hold no rows: a derived column over every row of a large table streams to
+    # the output (bounded there by the table store's own byte limit)
+    monkeypatch.setattr(table_module, "MAX_DERIVED_CHARS", 50_000, raising=False)
+    table = {"columns": ["i", "pad"], "rows": [[i, "x" * 100] for i in range(300)]}
+    ops: list[dict[str, Any]] = [
+        {"op": "derive", "column": "t", "expr": {"cat": [{"var": "pad"}] * 5}},
+        {"op": "filter", "where": {">=": [{"var": "i"}, 0]}},
+        {"op": "derive", "column": "u", "expr": {"upper": {"var": "t"}}},
+    ]
+    out = apply_ops(table, ops, {})  # 300 rows of 1,000 derived characters: 300,000
+    assert out["row_count"] == 300 and out["rows"][-1][3] == "X" * 500
+
+
+def test_top_k_spends_what_its_heap_can_hold_not_every_row(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(table_module, "MAX_DERIVED_CHARS", 50_000, raising=False)
+    table = {"columns": ["i", "pad"], "rows": [[i, "x" * 100] for i in range(300)]}
+    derive: dict[str, Any] = {"op": "derive", "column": "t", "expr": {"cat": [{"var": "pad"}] * 10}}
+    top = apply_ops(table, [derive, {"op": "top_k", "by": "i", "k": 10}], {})  # 10 rows of 1,000 held
+    assert [row[0] for row in top["rows"]] == list(range(299, 289, -1))
+    with pytest.raises(TableError, match=rf"^ops\[1\] \(top_k\): {_HOLDS_TOO_MUCH}"):
+        apply_ops(table, [derive, {"op": "top_k", "by": "i", "k": 100}], {})  # 100 rows of 1,000 may be held
+
+
+def test_group_by_spends_the_derived_text_of_its_keys_and_kept_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(table_module, "MAX_DERIVED_CHARS", 50_000, raising=False)
+    table = {"columns": ["i", "pad"], "rows": [[i, "x" * 100] for i in range(300)]}
+    label = {"op": "derive", "column": "label", "expr": {"cat": [{"var": "pad"}] * 10 + [{"min": [{"var": "i"}, 2]}]}}
+    count = {"op": "group_by", "keys": ["label"], "aggs": {"n": {"fn": "count"}}}
+    grouped = apply_ops(table, [label, count], {})  # 300 rows, 3 groups of 1,001 characters held
+    assert sorted(row[1] for row in grouped["rows"]) == [1, 1, 298]
+    each = {"op": "derive", "column": "label", "expr": {"cat": [{"var": "pad"}] * 10 + [{"var": "i"}]}}
+    with pytest.raises(TableError, match=rf"^ops\[1\] \(group_by\): {_HOLDS_TOO_MUCH}"):
+        apply_ops(table, [each, count], {})  # 300 groups of ~1,002 characters
+    distinct = {"op": "group_by", "keys": [], "aggs": {"labels": {"fn": "count_distinct", "column": "label"}}}
+    with pytest.raises(TableError, match=rf"^ops\[1\] \(group_by\): {_HOLDS_TOO_MUCH}"):
+        apply_ops(table, [each, distinct], {})
+    assert apply_ops(table, [label, distinct], {})["rows"] == [[3]]
+    longest = {"op": "group_by", "keys": [], "aggs": {"top": {"fn": "max", "column": "label"}}}
+    assert apply_ops(table, [each, longest], {})["rows"][0][0].endswith("99")  # one text kept at a time
 
 
 def test_derived_lists_of_lists_cannot_multiply_as_text_or_json() -> None:
@@ -626,6 +677,13 @@ def test_without_a_store_tables_stay_inline_up_to_the_inline_cap(monkeypatch: py
     monkeypatch.setattr("phi.workflows.tables.MAX_ROWS", 100)
     state = graph.invoke(START, graph_config("t2", ports))
     assert state["failure"]["error"] == "Workflow.TableError" and "larger than 100 rows" in state["failure"]["cause"]
+
+    # And by size: derived text is not counted while it streams, so the inline table counts its bytes.
+    monkeypatch.setattr("phi.workflows.tables.MAX_ROWS", 200_000)
+    monkeypatch.setattr(table_format, "INLINE_WITHOUT_STORE_MAX_BYTES", 100_000)
+    state = graph.invoke(START, graph_config("t3", ports))
+    assert state["failure"]["error"] == "Workflow.TableError"
+    assert "larger than 100,000 bytes as JSON, and no table store (bucket)" in state["failure"]["cause"]
 
 
 def test_the_daily_warehouse_report_has_the_same_figures_from_referenced_results(warehouse_sqlite: Path) -> None:
