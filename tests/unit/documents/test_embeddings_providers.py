@@ -11,14 +11,16 @@ import json
 import logging
 import math
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
 from pydantic import SecretStr
 
 from phi.embeddings import get_embedding_provider
+from phi.embeddings import local as local_module
 from phi.embeddings.base import EmbeddingError, EmbeddingProvider, EmbeddingUnavailable
-from phi.embeddings.local import MINILM, WORDLLAMA, LocalEmbeddings, _loaded
+from phi.embeddings.local import MINILM, MPNET, WORDLLAMA, LocalEmbeddings, _loaded
 from phi.embeddings.openai import OpenAIEmbeddings, batches_within_limits
 from phi.settings import Settings
 
@@ -233,3 +235,102 @@ def test_minilm_draws_no_progress_bar_at_info_level(
         model.embed(["dock appointment slots"])
         model.embed(["pallet wrap", "seal check"])
     assert "Batches" not in capfd.readouterr().err
+
+
+def test_mpnet_runs_offline_from_the_verified_parts(tmp_path: Path) -> None:
+    """The five installed parts put together, hash-checked against the publisher's weights, loaded offline."""
+    pytest.importorskip("sentence_transformers")
+    model = LocalEmbeddings(MPNET.model_id, cache_dir=str(tmp_path))
+    assert model.dimension == 768
+    assert_semantic(model)
+    folder = tmp_path / "all-mpnet-base-v2"
+    assert (folder / ".verified-sha256").read_text() == local_module.MPNET_WEIGHTS_SHA256
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["all-mpnet-base-v2"]  # no archive or staging left
+
+
+def _fake_parts(tmp_path: Path, files: dict[str, bytes], chunks: int = 3) -> tuple[str, ...]:
+    """A model archive like the real one (a top folder, some files beside the model's), cut in `chunks` parts."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as bundle:
+        for name, data in files.items():
+            bundle.writestr(name, data)
+    data = buffer.getvalue()
+    size = -(-len(data) // chunks)
+    names = []
+    for number in range(chunks):
+        part = tmp_path / "parts" / f"part-{number}" / f"all-mpnet-base-v2.zip.{number + 1:03d}"
+        part.parent.mkdir(parents=True)
+        part.write_bytes(data[number * size : (number + 1) * size])
+        names.append(str(part))
+    return tuple(names)
+
+
+def _model_files(weights: bytes) -> dict[str, bytes]:
+    files = {f"all-mpnet-base-v2/{name}": b"{}" for name in local_module.MPNET_FILES}
+    files["all-mpnet-base-v2/model.safetensors"] = weights
+    files["all-mpnet-base-v2/desktop.ini"] = b"not the model's"
+    return files
+
+
+def test_the_parts_are_put_together_once_and_only_the_model_s_files_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hashlib
+
+    weights = b"weights" * 1000
+    files = _model_files(weights)
+    files["../../escaped.txt"] = b"x"  # a path out of the folder is no file of the model's
+    parts = _fake_parts(tmp_path, files)
+    monkeypatch.setattr(local_module, "_part_file", Path)
+    monkeypatch.setattr(local_module, "MPNET_WEIGHTS_SHA256", hashlib.sha256(weights).hexdigest())
+    cache = tmp_path / "cache"
+
+    folder = local_module.mpnet_folder(cache, parts)
+
+    assert (folder / "model.safetensors").read_bytes() == weights
+    assert (folder / "1_Pooling" / "config.json").read_bytes() == b"{}"
+    assert not (folder / "desktop.ini").exists() and not (tmp_path / "escaped.txt").exists()
+    assert sorted(p.name for p in cache.iterdir()) == ["all-mpnet-base-v2"]
+    for part in parts:  # verified once: later loads read the folder, not the parts
+        Path(part).unlink()
+    assert local_module.mpnet_folder(cache, parts) == folder
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ("weights", "are not the published ones"),
+        ("missing", "lacks tokenizer.json"),
+        ("large", "larger than"),
+        ("broken", "cannot be read"),
+    ],
+)
+def test_parts_that_are_not_the_model_are_refused_and_leave_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str, message: str
+) -> None:
+    import hashlib
+
+    weights = b"weights" * 1000
+    files = _model_files(b"other bytes" if change == "weights" else weights)
+    if change == "missing":
+        del files["all-mpnet-base-v2/tokenizer.json"]
+    parts = _fake_parts(tmp_path, files)
+    if change == "broken":
+        Path(parts[1]).write_bytes(b"\0" * 100)
+    monkeypatch.setattr(local_module, "_part_file", Path)
+    monkeypatch.setattr(local_module, "MPNET_WEIGHTS_SHA256", hashlib.sha256(weights).hexdigest())
+    if change == "large":
+        monkeypatch.setattr(local_module, "MPNET_MAX_BYTES", 1_000)
+    cache = tmp_path / "cache"
+
+    with pytest.raises(EmbeddingError, match=message):
+        local_module.mpnet_folder(cache, parts)
+    assert list(cache.iterdir()) == []
+
+
+def test_a_missing_part_is_named() -> None:
+    with pytest.raises(EmbeddingError, match="no-such-part-package is missing"):
+        local_module._part_file("no-such-part-package")
