@@ -17,7 +17,7 @@ from phi.db import orgs as orgs_repo
 from phi.db import tasks as tasks_repo
 from phi.db import users as users_repo
 from phi.db.connection import DbConnection, api_transaction
-from phi.domain.models import Agent, AgentKey, Organization, OrgRole, Task, User
+from phi.domain.models import Agent, AgentKey, Organization, OrgRole, Task, User, is_manager_role
 from phi.errors import Forbidden, NotFound, Unauthorized
 from phi.services.security import ensure_session_live, hash_agent_key, user_id_from_token
 from phi.settings import get_settings
@@ -114,11 +114,11 @@ CallerTask = Annotated[Task, Depends(task_of_caller)]
 
 def is_manager(org: Organization) -> bool:
     """An owner or admin of the organisation: who manages its agents and members."""
-    return org.role in (OrgRole.OWNER, OrgRole.ADMIN)
+    return is_manager_role(org.role)
 
 
 def _require_admin_role(role: OrgRole | None) -> None:
-    if role not in (OrgRole.OWNER, OrgRole.ADMIN):
+    if not is_manager_role(role):
         raise Forbidden("Only an owner or admin of the organisation can do this.")
 
 

@@ -16,6 +16,11 @@ class OrgRole(StrEnum):
     MEMBER = "MEMBER"
 
 
+def is_manager_role(role: OrgRole | None) -> bool:
+    """An owner or admin: who manages an organisation's members, agents, keys and workflows (the one rule)."""
+    return role in (OrgRole.OWNER, OrgRole.ADMIN)
+
+
 class AgentStatus(StrEnum):
     ACTIVE = "ACTIVE"
     DISABLED = "DISABLED"

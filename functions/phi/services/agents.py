@@ -24,7 +24,7 @@ from phi.domain.agent_config import (
     WorkflowEntry,
     WorkflowEntryInput,
 )
-from phi.domain.models import Agent, AgentStatus, Organization, OrgRole, RoleTemplate, Tool
+from phi.domain.models import Agent, AgentStatus, Organization, RoleTemplate, Tool, is_manager_role
 from phi.domain.request_body import RequestBody
 from phi.errors import BadRequest, Forbidden, NotFound
 from phi.services.catalog import validate_tool_config
@@ -154,7 +154,7 @@ class RenderedConfig(BaseModel):
 
 
 def require_admin(org: Organization) -> None:
-    if org.role not in (OrgRole.OWNER, OrgRole.ADMIN):
+    if not is_manager_role(org.role):
         raise Forbidden("Only an owner or admin of the organisation can do this.")
 
 

@@ -11,10 +11,8 @@ from uuid import UUID
 from phi.db import members as members_repo
 from phi.db import orgs as orgs_repo
 from phi.db.connection import DbConnection
-from phi.domain.models import Member, Organization, OrgRole, User
+from phi.domain.models import Member, Organization, OrgRole, User, is_manager_role
 from phi.errors import Conflict, Forbidden, NotFound
-
-_MANAGERS = (OrgRole.OWNER, OrgRole.ADMIN)
 
 
 class LastOwner(Conflict):
@@ -22,7 +20,7 @@ class LastOwner(Conflict):
 
 
 def require_manager(org: Organization) -> None:
-    if org.role not in _MANAGERS:
+    if not is_manager_role(org.role):
         raise Forbidden("Only an owner or admin of the organisation can change its members.")
 
 
@@ -67,7 +65,7 @@ def remove_member(conn: DbConnection, org: Organization, caller: User, user_id: 
 
 
 def rename_org(conn: DbConnection, org: Organization, name: str) -> Organization:
-    if org.role not in _MANAGERS:
+    if not is_manager_role(org.role):
         raise Forbidden("Only an owner or admin can rename the organisation.")
     orgs_repo.rename_org(conn, org.id, name)
     return org.model_copy(update={"name": name})

@@ -21,7 +21,7 @@ from phi.db.connection import DbConnection, commit, rollback
 from phi.definitions.document import WorkflowDefinition, validate_inputs
 from phi.definitions.patching import AgentScope, outbound_side_effects, patched_definition, validate_for_agent
 from phi.definitions.registry import AD_HOC
-from phi.domain.models import Agent, OrgRole, Task
+from phi.domain.models import Agent, OrgRole, Task, is_manager_role
 from phi.domain.recipients import EmailRecipients
 from phi.domain.request_body import RequestBody
 from phi.errors import BadRequest, Conflict, Forbidden, InvalidDefinition, LlmBudgetExhausted, NotFound, PhiError
@@ -354,7 +354,7 @@ def _require_role_for_side_effects(definition: WorkflowDefinition, role: OrgRole
     """A member may ask questions and e-mail the agent's configured recipients, but a webhook signed with the
     organisation's secret or a POST to a partner's API with a payload of their choosing is for an owner or
     admin (as saving a workflow that does so is)."""
-    if role in (OrgRole.OWNER, OrgRole.ADMIN):
+    if is_manager_role(role):
         return
     effects = outbound_side_effects(definition)
     if effects:

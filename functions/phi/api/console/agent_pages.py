@@ -32,7 +32,7 @@ from phi.db import orgs as orgs_repo
 from phi.db import tasks as tasks_repo
 from phi.db import workflows as workflows_repo
 from phi.db.connection import DbConnection, commit, rollback
-from phi.domain.models import Agent, OrgRole, Task, TaskStatus, User
+from phi.domain.models import Agent, Task, TaskStatus, User, is_manager_role
 from phi.errors import BadRequest, PayloadTooLarge, PhiError
 from phi.services import documents as documents_service
 from phi.services import workflows as workflows_service
@@ -53,7 +53,7 @@ MAX_INPUT_CHARS = 20_000
 
 def _can_manage(conn: DbConnection, org_id: UUID, user: User) -> bool:
     org = orgs_repo.get_org_for_user(conn, org_id, user.id)
-    return bool(org and org.role in (OrgRole.OWNER, OrgRole.ADMIN))
+    return bool(org and is_manager_role(org.role))
 
 
 # ---------------------------------------------------------------- agents list and create form
@@ -78,7 +78,7 @@ def agents_page(
         agents=agents,
         total=total,
         q=q or "",
-        can_manage=org.role in (OrgRole.OWNER, OrgRole.ADMIN),
+        can_manage=is_manager_role(org.role),
     )
 
 
@@ -228,7 +228,7 @@ def agent_page(request: Request, agent_id: UUID, conn: ConsoleConn, user: Consol
         org=org,
         agent=agent,
         catalog=tools,
-        can_manage=org.role in (OrgRole.OWNER, OrgRole.ADMIN),
+        can_manage=is_manager_role(org.role),
         documents=_documents(conn, agent),
         tasks=_agent_tasks(conn, agent),
         keys=keys_repo.list_keys(conn, agent.id, agent.org_id),

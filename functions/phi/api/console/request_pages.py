@@ -17,7 +17,7 @@ from phi.api.console.session import ConsoleConn, ConsoleUser, CsrfChecked
 from phi.api.deps import admin_agent, agent_of_caller, org_of_caller
 from phi.db import orgs as orgs_repo
 from phi.db.connection import DbConnection, rollback
-from phi.domain.models import Agent, OrgRole, User
+from phi.domain.models import Agent, OrgRole, User, is_manager_role
 from phi.errors import NotFound, PhiError
 from phi.services import proposals as proposals_service
 from phi.services import requests as requests_service
@@ -145,7 +145,7 @@ def _request_context(conn: DbConnection, agent: Agent, request_id: UUID, user: U
     return {
         "req": view,
         "proposal": proposal,
-        "can_decide": role in (OrgRole.OWNER, OrgRole.ADMIN),
+        "can_decide": is_manager_role(role),
         "running": view.outcome == "task" and view.status not in TERMINAL_STATUSES,
         "poll": REQUEST_POLL_SECONDS,
     }

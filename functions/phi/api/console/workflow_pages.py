@@ -14,7 +14,7 @@ from phi.api.console.rendering import redirect, render
 from phi.api.console.session import ConsoleConn, ConsoleUser, CsrfChecked
 from phi.api.deps import admin_agent, agent_of_caller, org_of_caller
 from phi.db.connection import rollback
-from phi.domain.models import OrgRole
+from phi.domain.models import is_manager_role
 from phi.errors import PhiError
 from phi.services import workflows as service
 from phi.services.workflows import NewVersion, Rollback
@@ -35,7 +35,7 @@ def workflows_page(request: Request, agent_id: UUID, conn: ConsoleConn, user: Co
         org=org,
         agent=agent,
         workflows=service.list_workflows(conn, agent),
-        can_manage=org.role in (OrgRole.OWNER, OrgRole.ADMIN),
+        can_manage=is_manager_role(org.role),
     )
 
 
@@ -67,7 +67,7 @@ def workflow_page(
         org=org,
         agent=agent,
         shown=shown,
-        can_manage=org.role in (OrgRole.OWNER, OrgRole.ADMIN),
+        can_manage=is_manager_role(org.role),
         notice=saved,
         **context,
     )
