@@ -327,6 +327,22 @@ def patch_moto() -> None:
     StepFunctionResponse.get_execution_history = _execution_history  # type: ignore[method-assign]
     StateMachineInstance.__deepcopy__ = _copy_sharing_executions  # type: ignore[attr-defined]
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per AWS call otherwise
+    evaluation_log = logging.getLogger(_MOTO_EVALUATION_LOGGER)
+    if not any(isinstance(f, _QuietHandledFailures) for f in evaluation_log.filters):
+        evaluation_log.addFilter(_QuietHandledFailures())
+
+
+# moto's interpreter logs every failure event at ERROR as it passes each state, with the whole state's repr
+# (thousands of characters): a tool error the ASL catches, a cancelled task's stopped wait. Step Functions itself
+# logs nothing of the kind; the execution history and the task's own error say what failed. Unexpected exceptions
+# in the interpreter are still logged.
+_MOTO_EVALUATION_LOGGER = "moto.stepfunctions.parser.asl.component.eval_component"
+
+
+class _QuietHandledFailures(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        first = record.args[0] if isinstance(record.args, tuple) and record.args else ""
+        return not str(first).startswith("Exception=FailureEventException")
 
 
 def start_moto(port: int) -> ThreadedMotoServer:

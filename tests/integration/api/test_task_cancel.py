@@ -5,8 +5,11 @@ stopped execution's last step, or one StopExecution did not reach) never overwri
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from uuid import UUID
+
+import pytest
 
 from phi.aws import client
 from phi.workflows.contracts import TaskContext
@@ -30,7 +33,7 @@ def _waiting_on_its_local_agent(session: ApiSession, task_id: str) -> dict[str, 
 
 
 def test_a_task_waiting_on_an_offline_local_agent_is_cancelled_and_its_execution_aborted(
-    stack: Any, new_user: ApiSession, api_url: str
+    stack: Any, new_user: ApiSession, api_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     # Given a task whose local agent is not running: it sits in RunLocalTool (its tool request taken off the queue
     # here, for the agent that comes back below)
@@ -45,6 +48,7 @@ def test_a_task_waiting_on_an_offline_local_agent_is_cancelled_and_its_execution
     assert new_user.ok("GET", f"/tasks/{task_id}")["status"] == "RUNNING"
 
     # When a member cancels it, with a reason
+    caplog.set_level(logging.DEBUG, logger="moto")
     response = new_user.request("POST", f"/tasks/{task_id}/cancel", json={"reason": "Started by mistake"})
 
     # Then the task is CANCELLED at once, with who and why on its timeline
@@ -64,6 +68,8 @@ def test_a_task_waiting_on_an_offline_local_agent_is_cancelled_and_its_execution
     # And its Step Functions execution is stopped
     wait_until(lambda: _execution_status(waiting["execution_arn"]) == "ABORTED", timeout=60, interval=0.2)
     assert new_user.ok("GET", f"/tasks/{task_id}")["status"] == "CANCELLED"
+    # without an error in the stack's log: the interpreter's failure events are what the history shows
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR and "FailureEventException" in r.getMessage()]
 
     # A local agent that comes back and answers the tool request drops its answer (the step is over) and stops
     # the tool's work (its heartbeat says so): it neither fails nor retries the message
