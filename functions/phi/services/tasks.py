@@ -18,6 +18,7 @@ from phi.db.connection import DbConnection, after_commit, commit
 from phi.definitions.document import task_input_for
 from phi.domain.models import Agent, EventType, Task, TaskStatus, User
 from phi.errors import Conflict, ServiceUnavailable
+from phi.recently_used import RecentlyUsed
 from phi.settings import get_settings
 
 
@@ -177,11 +178,26 @@ class ExecutionHistory(BaseModel):
     complete: bool = Field(description="False when older events were left out (only the newest are kept)")
 
 
+# Events that close an execution: its history never changes after one, so it is read once per process (a warm
+# API Lambda), not at every GET of the task — GetExecutionHistory has an account-wide request quota, which a
+# console or script polling finished tasks would otherwise spend.
+_CLOSING_EVENTS = frozenset({"ExecutionSucceeded", "ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut"})
+_closed_histories: RecentlyUsed[tuple[str, int], ExecutionHistory | None] = RecentlyUsed(size=256)
+
+
 def execution_history(execution_arn: str | None, limit: int = 200) -> ExecutionHistory | None:
     """The newest `limit` events of the execution's state history, oldest first (how a long task ended matters
     more than how it began), next to the task's own events; None when it cannot be read."""
     if not execution_arn:
         return None
+    key = (execution_arn, limit)
+    history = _closed_histories.get(key, lambda: _read_history(execution_arn, limit), keep=False)
+    if history is not None and history.events and history.events[-1].type in _CLOSING_EVENTS:
+        _closed_histories.get(key, lambda: history)  # kept (a no-op when it was already)
+    return history
+
+
+def _read_history(execution_arn: str, limit: int) -> ExecutionHistory | None:
     try:
         # Each event's input and output would carry the whole state at every step; only names, errors and
         # causes are shown.

@@ -1,0 +1,66 @@
+"""The task view's Step Functions history: a closed execution's is read once per process, a running one's every
+time. (The AWS client is a stand-in counting its calls: what is tested is when it is called.)"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from phi.services import tasks as tasks_service
+
+
+class CountingStepFunctions:
+    def __init__(self, events: list[dict[str, Any]]) -> None:
+        self.events = events
+        self.calls = 0
+
+    def get_execution_history(self, **_: Any) -> dict[str, Any]:
+        self.calls += 1
+        return {"events": list(self.events)}
+
+
+def _event(number: int, kind: str) -> dict[str, Any]:
+    return {"id": number, "timestamp": datetime(2026, 12, 5, 8, 0, number, tzinfo=UTC), "type": kind}
+
+
+@pytest.fixture
+def step_functions(monkeypatch: pytest.MonkeyPatch) -> CountingStepFunctions:
+    fake = CountingStepFunctions([_event(1, "ExecutionStarted"), _event(2, "TaskStateEntered")])
+    monkeypatch.setattr(tasks_service, "client", lambda service: fake)
+    return fake
+
+
+def test_a_running_execution_is_read_every_time_and_a_closed_one_once(step_functions: CountingStepFunctions) -> None:
+    arn = f"arn:aws:states:eu-west-1:123456789012:execution:tasks:{uuid.uuid4()}"
+    for _ in range(3):
+        history = tasks_service.execution_history(arn)
+        assert history is not None and [e.type for e in history.events][-1] == "TaskStateEntered"
+    assert step_functions.calls == 3
+
+    step_functions.events.append(_event(3, "ExecutionAborted"))
+    for _ in range(3):
+        history = tasks_service.execution_history(arn)
+        assert history is not None and history.events[-1].type == "ExecutionAborted"
+    assert step_functions.calls == 4
+    # Another execution, and another page size, are read on their own.
+    assert tasks_service.execution_history(arn, limit=5) is not None
+    assert tasks_service.execution_history(arn.replace("tasks:", "other:")) is not None
+    assert step_functions.calls == 6
+
+
+def test_a_history_that_cannot_be_read_is_none_and_read_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+
+    class Failing:
+        def get_execution_history(self, **_: Any) -> dict[str, Any]:
+            calls.append("x")
+            raise RuntimeError("throttled")
+
+    monkeypatch.setattr(tasks_service, "client", lambda service: Failing())
+    arn = f"arn:aws:states:eu-west-1:123456789012:execution:tasks:{uuid.uuid4()}"
+    assert tasks_service.execution_history(arn) is None
+    assert tasks_service.execution_history(arn) is None
+    assert len(calls) == 2
