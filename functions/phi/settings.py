@@ -18,9 +18,10 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from phi import names
+
+ENV_PREFIX = "PHI_"
 
 
 class MissingSettingError(RuntimeError):
@@ -83,9 +84,28 @@ def parse_llm_routes(raw: str) -> LlmRoutingTable:
     return routed
 
 
-class Settings(BaseSettings):
+def _environment_values(model: type[BaseModel]) -> dict[str, str]:
+    """Each field's value from the environment, as text for pydantic to convert: ``PHI_<FIELD>``, or the field's
+    own variable where it names one (``AWS_REGION``); names are matched without regard to case. Every field is a
+    scalar, so nothing needs decoding first. (pydantic-settings did this, at ~35 ms of CPU on every cold start for
+    its import alone; bench/bench_cold_start.py.)"""
+    environment = {name.lower(): value for name, value in os.environ.items()}
+    values: dict[str, str] = {}
+    for field, info in model.model_fields.items():
+        variable = info.validation_alias if isinstance(info.validation_alias, str) else ENV_PREFIX + field
+        if (value := environment.get(variable.lower())) is not None:
+            values[field] = value
+    return values
+
+
+class Settings(BaseModel):
+    """Read from the environment when made; values passed in take the place of the environment's."""
+
     # Inputs stay out of validation errors: a bad value may be a secret (a DSN, a key pasted in the wrong place).
-    model_config = SettingsConfigDict(env_prefix="PHI_", extra="ignore", hide_input_in_errors=True)
+    model_config = ConfigDict(extra="ignore", hide_input_in_errors=True, populate_by_name=True)
+
+    def __init__(self, **values: Any) -> None:
+        super().__init__(**{**_environment_values(type(self)), **values})
 
     stage: str = "dev"
     region: str = Field(default="us-east-1", validation_alias="AWS_REGION")
@@ -262,7 +282,7 @@ class Settings(BaseSettings):
     def env_name(self, field: str) -> str:
         """The environment variable that sets ``field``."""
         alias = type(self).model_fields[field].validation_alias
-        return alias if isinstance(alias, str) else f"PHI_{field.upper()}"
+        return alias if isinstance(alias, str) else f"{ENV_PREFIX}{field.upper()}"
 
     def missing(self, requirement: Requirement) -> str | None:
         """None when one alternative of ``requirement`` is fully set; otherwise what to set, readably."""

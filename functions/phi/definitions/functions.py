@@ -109,13 +109,13 @@ def _within_days(datasets: dict[str, Table], args: dict[str, Any]) -> dict[str, 
 
 
 def _warehouse_contract() -> dict[str, tuple[str, ...]]:
-    from phi.workflows.warehouse.kpis import REQUIRED_COLUMNS
+    from phi.workflows.warehouse.columns import REQUIRED_COLUMNS
 
     return dict(REQUIRED_COLUMNS)
 
 
 def _warehouse_optional_columns() -> dict[str, tuple[str, ...]]:
-    from phi.workflows.warehouse.kpis import OPTIONAL_COLUMNS
+    from phi.workflows.warehouse.columns import OPTIONAL_COLUMNS
 
     return dict(OPTIONAL_COLUMNS)
 

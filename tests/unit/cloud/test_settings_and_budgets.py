@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from phi import names
 from phi.aws import boto_config, call_budget_seconds
@@ -74,7 +75,7 @@ def test_a_configured_handler_starts() -> None:
 def test_requirements_name_every_missing_variable_and_accept_either_alternative() -> None:
     # Explicit values win over the environment (an embedded stack started by other tests sets PHI_* variables)
     settings = Settings(  # type: ignore[call-arg]
-        _env_file=None, db_secret_arn="arn:secret", database_url=None, db_host=None, documents_bucket=None
+        db_secret_arn="arn:secret", database_url=None, db_host=None, documents_bucket=None
     )
     with pytest.raises(MissingSettingError) as raised:
         settings.require(HANDLER_REQUIREMENTS[names.Service.THINK])
@@ -83,6 +84,34 @@ def test_requirements_name_every_missing_variable_and_accept_either_alternative(
     )
     complete = Settings(db_secret_arn="arn:secret", db_host="proxy", documents_bucket="b")  # type: ignore[call-arg]
     assert complete.require(HANDLER_REQUIREMENTS[names.Service.THINK]) is complete
+
+
+def test_settings_are_read_from_phi_variables_whatever_their_case_and_values_passed_in_win(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PHI_MAX_STEPS", "7")
+    monkeypatch.setenv("phi_tool_timeout_seconds", "90")  # names match without regard to case
+    monkeypatch.setenv("PHI_XRAY_SDK", "true")
+    monkeypatch.setenv("PHI_JWT_SECRET", "from-the-environment")
+    monkeypatch.setenv("AWS_REGION", "eu-west-2")  # a field with a variable of its own
+    monkeypatch.setenv("PHI_REGION", "us-west-1")  # ... is not read under the prefix
+    monkeypatch.setenv("PHI_NOT_A_SETTING", "x")  # ignored
+    settings = Settings()  # type: ignore[call-arg]
+    assert (settings.max_steps, settings.tool_timeout_seconds, settings.xray_sdk) == (7, 90, True)
+    assert settings.region == "eu-west-2"
+    assert settings.jwt_secret is not None and settings.jwt_secret.get_secret_value() == "from-the-environment"
+    assert "from-the-environment" not in repr(settings)
+    overridden = Settings(max_steps=3, region="ap-south-1", jwt_secret=None)  # type: ignore[call-arg]
+    assert (overridden.max_steps, overridden.region, overridden.jwt_secret) == (3, "ap-south-1", None)
+    assert overridden.tool_timeout_seconds == 90  # the rest still from the environment
+
+
+def test_a_bad_setting_is_refused_naming_the_field_but_not_the_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PHI_DB_POOL_MAX", "postgresql://user:hunter2@db/phi")  # a DSN pasted in the wrong place
+    with pytest.raises(ValidationError) as raised:
+        Settings()  # type: ignore[call-arg]
+    assert "db_pool_max" in str(raised.value)
+    assert "hunter2" not in str(raised.value)
 
 
 def test_a_required_value_read_where_it_is_used_names_its_variable() -> None:

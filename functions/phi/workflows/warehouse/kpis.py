@@ -41,6 +41,7 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, Field, model_validator
 
 from phi.workflows.timeframes import Deadline, ReportDay, TimestampError, parse_deadline, parse_timestamp, report_day
+from phi.workflows.warehouse.columns import REQUIRED_COLUMNS
 from phi.workflows.warehouse.queries import DATASETS
 
 LATE_ORDER_IDS_CAP = 50
@@ -191,18 +192,6 @@ class WarehouseKpis(BaseModel):
 
 
 # --- reading rows -----------------------------------------------------------------------------------
-
-REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
-    "orders": ("order_id", "created_at", "shipped_at"),
-    "picks": ("picker_id", "qty", "picked_at"),
-    "shipments": ("order_id", "promised_at", "shipped_at"),
-}
-# Read when present: the promise (overdue backlog), line counts (backlog lines), picker names and shifts.
-OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {
-    "orders": ("promised_ship_at", "line_count"),
-    "picks": ("picker_name", "picker_shift"),
-    "shipments": (),
-}
 
 
 class RowError(ValueError):
