@@ -82,6 +82,10 @@ class LocalConfig(_Lenient):
     # comes back quickly.
     initial_visibility_seconds: int = Field(default=15, ge=2, le=43_200)
     inline_result_limit_bytes: int = Field(default=131_072, ge=1_024, le=200_000)
+    # A request that waited on the queue at least this long (by the queue's clock: the agent was offline or busy)
+    # is checked with Step Functions before its tool runs, and not run when its step is over — the task was
+    # cancelled, or timed out, while it waited. 0 checks every request (one more call to Step Functions each).
+    stale_request_seconds: float = Field(default=30, ge=0)
     shutdown_grace_seconds: float = Field(default=30, ge=0)
     # This machine's own say over its tools: tool key → settings that win over the ones the cloud sent
     # (e.g. {"file.read": {"base_dir": "/srv/exports"}}). Relative folders are relative to the config file.

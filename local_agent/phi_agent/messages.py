@@ -52,6 +52,18 @@ class MalformedRequest(BaseModel):
     tool_call_id: str = ""
 
 
+def queued_seconds(message: dict[str, Any], now: float) -> float | None:
+    """How long a received message waited since it was sent, by the queue's `SentTimestamp` (milliseconds since
+    the epoch) against `now` (seconds since the epoch); None when the queue did not say."""
+    sent = (message.get("Attributes") or {}).get("SentTimestamp")
+    if not isinstance(sent, str | int):
+        return None
+    try:
+        return now - int(sent) / 1000
+    except ValueError:
+        return None
+
+
 def parse_request(body: str) -> ToolRequest | MalformedRequest:
     try:
         data = json.loads(body)

@@ -18,7 +18,7 @@ from phi_agent.credentials import AwsClients
 from phi_agent.errors import ToolError
 from phi_agent.heartbeat import AgentState
 from phi_agent.logs import log_fields, redact, token_hint
-from phi_agent.messages import MalformedRequest, ToolRequest, parse_request
+from phi_agent.messages import MalformedRequest, ToolRequest, parse_request, queued_seconds
 from phi_agent.results import build_output
 from phi_agent.stepfunctions import TaskAnswerer
 from phi_agent.tools.registry import ToolRegistry
@@ -231,6 +231,7 @@ class Worker:
             MaxNumberOfMessages=count,
             WaitTimeSeconds=self._config.local.wait_time_seconds,
             VisibilityTimeout=self._config.local.initial_visibility_seconds,
+            AttributeNames=["SentTimestamp"],  # MessageSystemAttributeNames needs a newer boto3 than we require
         )
         messages: list[dict[str, Any]] = answer.get("Messages", [])
         return messages
@@ -285,6 +286,12 @@ class Worker:
             "token": token_hint(request.task_token),
         }
         logger.info("tool request received", extra=log_fields(**fields))
+        if self._step_ended_while_queued(message, request):
+            logger.warning(
+                "the step ended while its request waited on the queue; tool not run", extra=log_fields(**fields)
+            )
+            self._delete(receipt_handle)
+            return
         started = time.monotonic()
         entry = self._keepalive.track(request.task_token, receipt_handle)
         try:
@@ -304,6 +311,15 @@ class Worker:
             )
         if answered:
             self._delete(receipt_handle)
+
+    def _step_ended_while_queued(self, message: dict[str, Any], request: ToolRequest) -> bool:
+        """A request that waited long enough for its task to be cancelled or time out meanwhile is checked first:
+        work on the customer's database nobody waits for any more is not started. (A network error answers
+        "not ended": the tool runs, and its answer is dropped if the step is over.)"""
+        waited = queued_seconds(message, time.time())
+        if waited is None or waited < self._config.local.stale_request_seconds:
+            return False
+        return not self._answerer.heartbeat(request.task_token)
 
     def _handle_malformed(self, message: dict[str, Any], request: MalformedRequest) -> None:
         body_excerpt = redact(str(message.get("Body", ""))[:500])

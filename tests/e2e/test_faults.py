@@ -94,6 +94,43 @@ def test_a_request_delivered_twice_completes_once_and_the_duplicate_is_dropped(
     wait_until(lambda: local.log().count(duplicated) >= 2, timeout=60)
 
 
+def test_a_request_that_waited_on_the_queue_past_its_tasks_cancel_is_not_run(
+    new_user: ApiSession, stack: Any, warehouse_db: Path, start_local_agent: StartAgent
+) -> None:
+    # Given a report whose first tool request waits on the queue of a local agent that is not running
+    agent = new_user.create_agent()
+    run = new_user.ok(
+        "POST",
+        f"/agents/{agent['id']}/run-task",
+        json={"type": "DAILY_WAREHOUSE_REPORT", "input": {"date": REPORT_DAY.isoformat()}},
+    )
+    waiting = wait_until(
+        lambda: (
+            (t := new_user.ok("GET", f"/tasks/{run['task_id']}"))["status"] == "RUNNING"
+            and "TOOL_REQUESTED" in event_types(t)
+            and t
+        ),
+        timeout=120,
+        interval=0.3,
+    )
+    request = next(e for e in waiting["events"] if e["type"] == "TOOL_REQUESTED")
+    sfn = boto3.client("stepfunctions", endpoint_url=stack.info.aws_endpoint_url, region_name="us-east-1")
+
+    # When the task is cancelled (its execution stopped) before the agent comes back, set to check every request
+    assert new_user.ok("POST", f"/tasks/{run['task_id']}/cancel")["status"] == "CANCELLED"
+    wait_until(lambda: sfn.describe_execution(executionArn=waiting["execution_arn"])["status"] == "ABORTED", timeout=60)
+    local = start_local_agent(new_user, agent, f"sqlite:///{warehouse_db}", local={"stale_request_seconds": 0})
+
+    # Then the agent receives the request, finds its step over, and drops it without running the tool
+    wait_until(lambda: "the step ended while its request waited on the queue" in local.log(), timeout=120)
+    log = local.log()
+    assert request["data"]["tool_call_id"] in log
+    assert '"tool succeeded"' not in log and '"tool failed"' not in log, log[-3000:]
+
+    # And a request whose step is still open is checked and run: the next report succeeds
+    assert run_report(new_user, agent)["status"] == "SUCCEEDED", local.log()[-3000:]
+
+
 def test_a_success_after_the_step_timed_out_is_logged_and_dropped_and_the_task_fails_with_the_timeout(
     new_user: ApiSession,
     stack: Any,

@@ -5,12 +5,13 @@ import json
 import uuid
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
 from phi_agent.errors import ToolError, clip_cause
 from phi_agent.logs import JsonFormatter, redact, token_hint
-from phi_agent.messages import MalformedRequest, ToolRequest, parse_request
+from phi_agent.messages import MalformedRequest, ToolRequest, parse_request, queued_seconds
 from phi_agent.results import build_output
 from phi_agent.tools.base import CappedRows, TabularResult, json_safe
 
@@ -194,3 +195,19 @@ def test_success_is_sent_as_utf8_json_not_escaped() -> None:
     assert TaskAnswerer(RecordingStepFunctions()).succeed("tok", {"result_text": '["é💡"]'})
     assert sent["output"] == '{"result_text":"[\\"é💡\\"]"}'
     assert json.loads(sent["output"]) == {"result_text": '["é💡"]'}
+
+
+@pytest.mark.parametrize(
+    ("attributes", "waited"),
+    [
+        ({"SentTimestamp": "1764900000000"}, 42.5),
+        ({"SentTimestamp": 1764900000000}, 42.5),
+        ({}, None),
+        (None, None),
+        ({"SentTimestamp": "yesterday"}, None),
+        ({"SentTimestamp": None}, None),
+    ],
+)
+def test_how_long_a_message_waited_is_read_from_the_queue_s_sent_timestamp(attributes: Any, waited: Any) -> None:
+    message = {"Body": "{}", "ReceiptHandle": "r", **({"Attributes": attributes} if attributes is not None else {})}
+    assert queued_seconds(message, now=1_764_900_042.5) == waited
