@@ -38,6 +38,7 @@ UNUSABLE = (
     "account's. Ask the organisation for a new one."
 )
 LINK_NOT_KEPT = "(the link was sent to the invitee only and is not kept)"
+LINK_GIVEN_TO_INVITER = "(no e-mail was sent: the link was shown once to whoever sent the invitation, and is not kept)"
 
 
 class Invitation(BaseModel):
@@ -52,12 +53,15 @@ class Invitation(BaseModel):
     expires_at: datetime = Field(description="7 days after it was sent; invite again once it has expired")
 
 
-class SentInvitation(BaseModel):
+class SentInvitation(Invitation):
     """What inviting answers the inviter: the invitation and, when no e-mail service sends it (the embedded stack),
-    the link to pass on, which the organisation's outbox keeps too."""
+    the link to pass on — this once: the organisation's outbox keeps the e-mail without it."""
 
-    invitation: Invitation
-    link_to_pass_on: str | None = None
+    link_to_pass_on: str | None = Field(
+        default=None,
+        description="Only when no e-mail was sent (no e-mail service): the invitation's link, for the inviter to "
+        "pass on; shown this once, kept nowhere",
+    )
 
 
 def _invitation(row: repo.InvitationRow) -> Invitation:
@@ -77,21 +81,22 @@ def invite(
     row = repo.invite(conn, org.id, email, role, token_hash, inviter.id, int(VALID_FOR.total_seconds()))
     link = f"{console_url}{ACCEPT_PATH}?token={token}"
     captured = _email_invitation(conn, org, inviter, row, link)
-    return SentInvitation(invitation=_invitation(row), link_to_pass_on=link if captured else None)
+    return SentInvitation(**_invitation(row).model_dump(), link_to_pass_on=link if captured else None)
 
 
 def _email_invitation(
     conn: DbConnection, org: Organization, inviter: User, invitation: repo.InvitationRow, link: str
 ) -> bool:
     """The invitation e-mail, through the notifications' path: a PENDING row of the organisation's outbox, then
-    the delivery after the commit (a rolled-back invitation sends nothing). When SES delivers it, the row keeps
-    the text without the link, so no one reading the outbox can use it; captured (no e-mail service), the row is
-    the delivery and keeps the link for the inviter to pass on. True when captured (nothing is sent)."""
+    the delivery after the commit (a rolled-back invitation sends nothing). The row never keeps the link: whoever
+    reads the outbox (owners and admins) could otherwise take a seat it was not invited to — an admin an OWNER's,
+    since addresses are not verified. Captured (no e-mail service), the row is the delivery and the inviter gets
+    the link in the answer, once. True when captured (nothing is sent)."""
     settings = get_settings()
     delivery: notifications_repo.Delivery = "ses" if settings.email_delivery == "ses" else "outbox"
     subject = f"You are invited to {org.name} on Phi Agents"
     body = _invitation_text(org, inviter, invitation, link)
-    kept = body if delivery == "outbox" else _invitation_text(org, inviter, invitation, LINK_NOT_KEPT)
+    kept = _invitation_text(org, inviter, invitation, LINK_GIVEN_TO_INVITER if delivery == "outbox" else LINK_NOT_KEPT)
     row = notifications_repo.add_pending_email(
         conn, org_id=org.id, delivery=delivery, recipients=[invitation.email], subject=subject, body=kept
     )

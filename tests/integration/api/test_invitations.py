@@ -8,6 +8,7 @@ import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
 from uuid import UUID
 
 import pytest
@@ -15,7 +16,7 @@ import pytest
 from tests.conftest import apply_settings
 from tests.integration.api.tenant_fixtures import signed_up, sql, unique_email, user_id
 from tests.support.api import ApiSession
-from tests.support.invitations import ACCEPT_LINK, emailed_link, invitation_email, invite, invite_and_accept
+from tests.support.invitations import ACCEPT_LINK, invitation_email, invite, invite_and_accept, link_to_pass_on
 
 
 def _sha256(token: str) -> str:
@@ -59,9 +60,8 @@ def test_the_invitee_joins_with_the_invited_role_and_the_answer_is_the_organisat
     bo = signed_up(api_url, "bo")
     email = bo.ok("GET", "/me")["user"]["email"]
 
-    token = invite(owner, org, email.upper(), "ADMIN")  # the address's case does not matter
-    link = emailed_link(owner, org, email.upper())
-    status, _ = _accept(bo, token)
+    link = link_to_pass_on(owner, org, email.upper(), "ADMIN")  # the address's case does not matter
+    status, _ = _accept(bo, parse_qs(urlsplit(link).query)["token"][0])
     joined = bo.ok("GET", f"/orgs/{org}")
 
     assert status == 200
@@ -71,22 +71,26 @@ def test_the_invitee_joins_with_the_invited_role_and_the_answer_is_the_organisat
     assert owner.ok("GET", f"/orgs/{org}/invitations") == []
 
 
-def test_the_token_is_in_no_answer_and_stored_only_as_its_hash(api_url: str) -> None:
+def test_the_token_is_given_once_to_the_inviter_and_stored_only_as_its_hash(api_url: str) -> None:
     owner, org = _owner(api_url)
     bo = signed_up(api_url, "bo")
     email = bo.ok("GET", "/me")["user"]["email"]
 
-    created = owner.request("POST", f"/orgs/{org}/invitations", json={"email": email}).text
+    first = owner.ok("POST", f"/orgs/{org}/invitations", json={"email": email})
     listed = owner.request("GET", f"/orgs/{org}/invitations").text
-    token = invite(owner, org, email)  # again: a new token, which the answers must not hold either
+    token = invite(owner, org, email)  # again: a new token, which no later answer and no stored row may hold
     again = owner.ok("GET", f"/orgs/{org}/invitations")
+    outbox = owner.request("GET", f"/orgs/{org}/outbox", params={"limit": 200}).text
     rows = sql("SELECT * FROM org_invitations WHERE org_id = %s", (UUID(org),))
+    emails = sql("SELECT * FROM notifications WHERE org_id = %s", (UUID(org),))
     accepted = bo.request("POST", "/invitations/accept", json={"token": token}).text
 
-    for answer in (created, listed, json.dumps(again), accepted):
-        assert token not in answer and "token" not in answer
+    # no e-mail service here: the inviter's answer holds the link to pass on (its own token), nothing else does
+    assert ACCEPT_LINK.fullmatch(first["link_to_pass_on"]) and token not in json.dumps(first)
+    for answer in (listed, json.dumps(again), outbox, accepted):
+        assert token not in answer and "token=" not in answer
     assert [r["token_hash"] for r in rows] == [_sha256(token)]
-    assert token not in json.dumps(rows, default=str)
+    assert len(emails) == 2 and token not in json.dumps(rows + emails, default=str)
 
 
 def test_a_member_does_not_see_invitation_emails_in_the_outbox(api_url: str) -> None:
@@ -97,7 +101,7 @@ def test_a_member_does_not_see_invitation_emails_in_the_outbox(api_url: str) -> 
     invite(owner, org, invited)
     message = invitation_email(owner, org, invited)
 
-    assert message["status"] == "CAPTURED" and ACCEPT_LINK.search(message["body"])
+    assert message["status"] == "CAPTURED" and "the link was shown once to whoever sent" in message["body"]
     assert [m["id"] for m in member.ok("GET", f"/orgs/{org}/outbox")] == []
     assert member.request("GET", f"/orgs/{org}/outbox/{message['id']}").status_code == 404
     assert member.request("GET", f"/orgs/{org}/invitations").status_code == 403
@@ -176,9 +180,11 @@ def test_the_inviter_gets_the_same_answer_whether_or_not_an_account_uses_the_add
 
     assert [a.status_code for a in answers] == [201, 201]
     shapes = [
-        {k: v for k, v in a.json().items() if k not in ("id", "email", "created_at", "expires_at")} for a in answers
+        {k: v for k, v in a.json().items() if k not in ("id", "email", "created_at", "expires_at", "link_to_pass_on")}
+        for a in answers
     ]
     assert shapes[0] == shapes[1] and shapes[0]["status"] == "PENDING"
+    assert all(ACCEPT_LINK.fullmatch(a.json()["link_to_pass_on"]) for a in answers)
     assert [m["status"] for m in mails] == ["CAPTURED", "CAPTURED"]
 
 
@@ -215,6 +221,29 @@ def test_with_ses_the_outbox_keeps_the_invitation_without_its_link(
     created = owner.request("POST", f"/orgs/{org}/invitations", json={"email": invited})
     message = invitation_email(owner, org, invited)
 
-    assert created.status_code == 201
+    assert created.status_code == 201 and created.json()["link_to_pass_on"] is None  # e-mailed, not given
     assert (message["delivery"], message["status"]) == ("ses", "SENT") and message["provider_message_id"]
     assert "token=" not in message["body"] and ACCEPT_LINK.search(message["body"]) is None
+
+
+def test_an_admin_reading_the_outbox_cannot_take_the_seat_of_an_owner_invitation(api_url: str) -> None:
+    # Given an admin of the organisation, and an owner invitation to an address with no account yet
+    owner, org = _owner(api_url)
+    admin = signed_up(api_url, "admin")
+    invite_and_accept(owner, org, admin, "ADMIN")
+    address = unique_email("future-owner")
+    sent = owner.ok("POST", f"/orgs/{org}/invitations", json={"email": address, "role": "OWNER"})
+
+    # When the admin reads every e-mail of the outbox and signs up with the invited address (not verified)
+    outbox = admin.ok("GET", f"/orgs/{org}/outbox", params={"limit": 200})
+    bodies = [admin.ok("GET", f"/orgs/{org}/outbox/{m['id']}")["body"] for m in outbox]
+    impostor = ApiSession(api_url)
+    impostor.sign_up(address)
+
+    # Then no e-mail holds the link: only the owner who invited was given it, and the seat stays free
+    assert any(address in body for body in bodies)
+    assert not [body for body in bodies if ACCEPT_LINK.search(body) or "token=" in body]
+    token = parse_qs(urlsplit(sent["link_to_pass_on"]).query)["token"][0]
+    assert all(token not in body for body in bodies)
+    assert impostor.request("GET", f"/orgs/{org}").status_code == 404
+    assert [m["role"] for m in owner.ok("GET", f"/orgs/{org}/members")].count("OWNER") == 1

@@ -332,7 +332,7 @@ def invite(
         return _members_page(request, conn, user, org_id, status_of(exc), errors=errors, values=values)
     if sent.link_to_pass_on:
         # No e-mail service sends it: the inviter is shown the link once, here, as an agent key is (the outbox
-        # keeps it too). A page, not a redirect: the link must not travel in a URL.
+        # keeps the message without it). A page, not a redirect: the link must not travel in a URL.
         return _members_page(request, conn, user, org_id, captured=sent)
     return redirect(request, f"/orgs/{org_id}/members?invited=true")
 

@@ -12,7 +12,7 @@ from phi.api.deps import AdminOrg, Conn, CurrentUser, console_url
 from phi.domain.models import Organization, OrgRole
 from phi.domain.request_body import RequestBody
 from phi.services import invitations as service
-from phi.services.invitations import Invitation
+from phi.services.invitations import Invitation, SentInvitation
 
 router = APIRouter(tags=["members"])
 ConsoleUrl = Annotated[str, Depends(console_url)]
@@ -35,15 +35,16 @@ class InvitationAccept(RequestBody):
 @router.post(
     "/orgs/{org_id}/invitations",
     status_code=status.HTTP_201_CREATED,
-    response_model=Invitation,
+    response_model=SentInvitation,
     summary="Invite an e-mail address to join (owner, admin)",
     description="E-mails the address a link that works once, for 7 days, and only for an account using that "
     "address. The answer is the same whether or not an account uses it; an address already a member is a 409. "
     "Inviting an address again replaces its pending invitation (the earlier link stops working). Without an "
-    "e-mail service (the embedded stack), the message is captured in the organisation's outbox: pass its link on.",
+    "e-mail service (the embedded stack) nothing is sent: the answer's `link_to_pass_on` is the link to pass on, "
+    "given this once (the organisation's outbox keeps the message without it).",
 )
-def invite(body: InvitationCreate, org: AdminOrg, conn: Conn, user: CurrentUser, console: ConsoleUrl) -> Invitation:
-    return service.invite(conn, org, user, str(body.email), body.role, console).invitation
+def invite(body: InvitationCreate, org: AdminOrg, conn: Conn, user: CurrentUser, console: ConsoleUrl) -> SentInvitation:
+    return service.invite(conn, org, user, str(body.email), body.role, console)
 
 
 @router.get(
