@@ -113,6 +113,41 @@ def test_members_roles_are_changed_with_errors_next_to_the_form(api_url: str) ->
     assert last_owner.status_code == 409 and "owner" in last_owner.text.lower()
 
 
+def test_a_refused_role_change_answers_with_the_api_s_status(api_url: str) -> None:
+    # Given an organisation with its one owner and an admin, the admin signed in to the console too
+    owner = ApiSession(api_url)
+    owner.sign_up(f"own-{uuid.uuid4().hex[:10]}@example.com", "console-password-1")
+    org_id = owner.create_org("Refusals Ltd")
+    admin_email = f"adm-{uuid.uuid4().hex[:10]}@example.com"
+    admin = ApiSession(api_url)
+    admin.sign_up(admin_email, "console-password-1")
+    invite_and_accept(owner, org_id, admin, "ADMIN")
+    console = ConsoleSession(api_url)
+    assert console.log_in(admin_email, "console-password-1").status_code == 303
+    admin_id, owner_id = (s.ok("GET", "/me")["user"]["id"] for s in (admin, owner))
+    stranger = ApiSession(api_url)
+    stranger.sign_up(f"str-{uuid.uuid4().hex[:10]}@example.com")
+    stranger_id = stranger.ok("GET", "/me")["user"]["id"]
+
+    # When the admin tries what only an owner may, or names someone who is not a member, in both
+    cases = [(admin_id, "OWNER"), (owner_id, "MEMBER"), (stranger_id, "ADMIN"), (str(uuid.uuid4()), "ADMIN")]
+    answers = [
+        (
+            console.post(f"/console/orgs/{org_id}/members/{member}/role", {"role": role}).status_code,
+            admin.request("PATCH", f"/orgs/{org_id}/members/{member}", json={"role": role}).status_code,
+        )
+        for member, role in cases
+    ]
+
+    # Then the console answers as the API does, and nothing changed
+    assert answers == [(403, 403), (403, 403), (404, 404), (404, 404)]
+    assert {m["user_id"]: m["role"] for m in owner.ok("GET", f"/orgs/{org_id}/members")} == {
+        owner_id: "OWNER",
+        admin_id: "ADMIN",
+    }
+    assert console.post(f"/console/orgs/{org_id}/members/{admin_id}/role", {"role": "KING"}).status_code == 400
+
+
 def test_a_workflow_is_edited_with_errors_at_the_field_compared_and_rolled_back(api_url: str) -> None:
     owner = ApiSession(api_url)
     owner.sign_up(f"wf-{uuid.uuid4().hex[:10]}@example.com")

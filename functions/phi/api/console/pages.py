@@ -376,11 +376,16 @@ def change_role(
 ) -> Response:
     org = admin_org(org_of_caller(org_id, conn, user))
     try:
-        members_service.change_role(conn, org, member_id, OrgRole(role))
-    except (PhiError, ValueError) as exc:
-        rollback(conn)
-        message = exc.message if isinstance(exc, PhiError) else "Choose a role."
-        return _members_page(request, conn, user, org_id, 400, errors={"members": message})
+        chosen = OrgRole(role)
+    except ValueError:
+        return _members_page(request, conn, user, org_id, 400, errors={"members": "Choose a role."})
+    try:
+        members_service.change_role(conn, org, member_id, chosen)
+    except PhiError as exc:
+        if exc.code == "not_found":  # the console's not-found page, as for any id not in the organisation
+            raise
+        rollback(conn)  # the API's status for the same refusal (403: only an owner …; 409: the last owner)
+        return _members_page(request, conn, user, org_id, status_of(exc), errors={"members": exc.message})
     return redirect(request, f"/orgs/{org_id}/members")
 
 
@@ -393,9 +398,7 @@ def remove_member(request: Request, org_id: UUID, member_id: UUID, conn: Console
         if exc.code == "not_found":
             raise
         rollback(conn)
-        return _members_page(
-            request, conn, user, org_id, 409 if exc.code != "forbidden" else 403, errors={"members": exc.message}
-        )
+        return _members_page(request, conn, user, org_id, status_of(exc), errors={"members": exc.message})
     return redirect(request, "/orgs" if member_id == user.id else f"/orgs/{org_id}/members")
 
 
