@@ -3,7 +3,8 @@
 Layers, each enough on its own for what it covers:
 1. the statement check (`sql_guard`): one SELECT-like statement of allow-listed parts, re-generated from the
    checked tree before it runs;
-2. the session: PostgreSQL sessions start with `default_transaction_read_only=on` and each query runs in a
+2. the session: PostgreSQL sessions start with `default_transaction_read_only=on` (and
+   `standard_conforming_strings=on`, which the guard's reading of string literals assumes) and each query runs in a
    read-only transaction with a statement timeout, and the session is reset (`DISCARD ALL`) before the
    pooled connection is reused; SQLite files are opened read-only (`mode=ro`), `query_only`, with an
    authorizer that allows only reads and allow-listed functions and a cap on the size of any value;
@@ -312,7 +313,11 @@ class DbQueryTool:
         if backend == "postgresql":
             existing = self._url.query.get("options", "")
             existing = " ".join(existing) if isinstance(existing, tuple) else existing
-            options["connect_args"] = {"options": f"{existing} -c default_transaction_read_only=on".strip()}
+            # standard_conforming_strings pinned on: with it off (a database's or role's setting) '\' would end a
+            # string where the guard's parser, and the SQL it re-generates, see a backslash inside one — what
+            # follows would run as code.
+            pinned = "-c default_transaction_read_only=on -c standard_conforming_strings=on"
+            options["connect_args"] = {"options": f"{existing} {pinned}".strip()}
             options["pool_reset_on_return"] = None  # the reset event below rolls back and discards
         if backend in {"mysql", "mariadb"}:
             options["connect_args"] = {"conv": _mysql_conversions(self._url.get_driver_name())}

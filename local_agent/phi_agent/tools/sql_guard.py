@@ -72,6 +72,9 @@ _REFUSED_NODES: dict[type[exp.Expression], str] = {
     exp.DynamicIdentifier: "dynamic identifiers are not allowed",
     exp.Parameter: "session or server variables ($1, @x, @@x) are not allowed; use :name parameters",
     exp.SessionParameter: "session or server variables (@@x) are not allowed",
+    # MySQL keeps a hint it cannot read as one opaque text, which would reach the server unchecked
+    # (SET_VAR(max_execution_time=0), MAX_EXECUTION_TIME, RESOURCE_GROUP change the query's own limits).
+    exp.Hint: "optimizer hints (/*+ … */) are not allowed: they can change server settings for the query",
 }
 # Table hints that only relax locking (SQL Server reporting queries use them).
 _ALLOWED_TABLE_HINTS = frozenset({"NOLOCK", "READUNCOMMITTED", "READCOMMITTED", "NOWAIT"})
@@ -95,6 +98,7 @@ _ALLOWED_QUERY_NODES: frozenset[type[exp.Expression]] = frozenset(
         exp.Rollup,
         exp.GroupingSets,
         exp.Limit,
+        exp.LimitOptions,  # FETCH FIRST n ROWS ONLY / WITH TIES / PERCENT: standard paging
         exp.Join,
         exp.Lateral,
         exp.Offset,
@@ -137,6 +141,18 @@ SYSTEM_SCHEMAS = {
 # Unqualified names with these prefixes resolve to system relations without a schema: PostgreSQL searches
 # pg_catalog first, SQL Server resolves its compatibility views (sysprocesses, syslogins…) from any schema.
 _SYSTEM_NAME_PREFIXES = {"postgres": ("pg_",), "tsql": ("sys",)}
+# SQL Server's compatibility views (sys.sysprocesses …): qualified by a schema other than `sys` they are still
+# found (dbo.sysprocesses is the old idiom), so these names are refused in every schema.
+_TSQL_COMPATIBILITY_VIEWS = frozenset(
+    {
+        "sysaltfiles", "syscacheobjects", "syscharsets", "syscolumns", "syscomments", "sysconfigures",
+        "sysconstraints", "syscurconfigs", "sysdatabases", "sysdepends", "sysdevices", "sysfilegroups", "sysfiles",
+        "sysforeignkeys", "sysfulltextcatalogs", "sysindexes", "sysindexkeys", "syslanguages", "syslockinfo",
+        "syslogins", "sysmembers", "sysmessages", "sysobjects", "sysoledbusers", "sysopentapes", "sysperfinfo",
+        "syspermissions", "sysprocesses", "sysprotects", "sysreferences", "sysremotelogins", "sysservers",
+        "systypes", "sysusers",
+    }
+)  # fmt: skip
 # Database-qualified names that reach SQL Server's system databases.
 _SYSTEM_DATABASES = {"tsql": frozenset({"master", "msdb", "tempdb", "model"})}
 _SENTINEL_PREFIX = "phi_placeholder_"
@@ -389,6 +405,8 @@ class SqlGuard:
             raise _refuse(reason)
         if self.read == "sqlite" and name.lower().startswith("pragma_"):
             raise _refuse(reason)  # pragma_* reads and sets PRAGMAs, in any schema
+        if self.read == "tsql" and name.lower() in _TSQL_COMPATIBILITY_VIEWS:
+            raise _refuse(reason)
         if schema:
             if schema.lower() in self._system_schemas or (self.read == "postgres" and schema.startswith("pg_")):
                 raise _refuse(reason)

@@ -302,6 +302,32 @@ def test_postgres_sessions_are_read_only_and_reset_after_each_call(postgres_url:
         tool.dispose()
 
 
+def test_a_backslash_ends_no_string_even_where_the_database_turns_standard_strings_off(postgres_url: str) -> None:
+    # Given a login whose sessions default to standard_conforming_strings = off (a role's or database's setting the
+    # agent does not choose), where '\' would be an escaped quote and the rest of the text code
+    role = f"legacy_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(_raw_url(postgres_url), autocommit=True) as admin:
+        admin.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'legacy-pw'")
+        admin.execute(f"ALTER ROLE {role} SET standard_conforming_strings = off")
+        admin.execute(f"GRANT SELECT ON stock TO {role}")
+        with psycopg.connect(
+            _raw_url(
+                make_url(postgres_url).set(username=role, password="legacy-pw").render_as_string(hide_password=False)
+            )
+        ) as plain:
+            assert plain.execute("SHOW standard_conforming_strings").fetchone() == ("off",)
+    url = make_url(postgres_url).set(username=role, password="legacy-pw").render_as_string(hide_password=False)
+    tool = DbQueryTool(_settings(), url, 1)
+    try:
+        # When a query the guard reads as two plain strings runs through the agent
+        sql = "SELECT '\\' AS a, ', pg_backend_pid() --' AS b FROM stock LIMIT 1"
+        result = _run(tool, {"sql": sql})
+        # Then the database read them as the guard did: two strings, no function call
+        assert result["rows"] == [["\\", ", pg_backend_pid() --"]]
+    finally:
+        tool.dispose()
+
+
 def test_the_agent_cancels_a_query_whatever_the_server_timeout(
     postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -166,6 +166,34 @@ def test_sql_server_refusals() -> None:
     assert MSSQL.check("SELECT a FROM t WITH (NOLOCK)").sql
 
 
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT /*+ INDEX(t i) SET_VAR(max_execution_time=0) */ a FROM t",
+        "SELECT /*+ NO_INDEX(t i) SET_VAR(join_buffer_size=4294967295) */ a FROM t",
+        "SELECT /*+ MAX_EXECUTION_TIME(86400000) NO_ICP(t i) */ a FROM t",
+        "SELECT /*+ RESOURCE_GROUP(rg1) INDEX(t i) */ a FROM t",
+        "SELECT /*+ BKA(t) */ a FROM t",
+        "SELECT a FROM (SELECT /*+ SET_VAR(sort_buffer_size=1) */ a FROM t) AS s",
+    ],
+)
+def test_mysql_optimizer_hints_are_refused_since_some_change_server_settings(sql: str) -> None:
+    assert "optimizer hints" in _refused(MYSQL, sql).cause
+
+
+@pytest.mark.parametrize(
+    ("guard", "sql"),
+    [
+        (PG, "SELECT a FROM t ORDER BY a FETCH FIRST 5 ROWS ONLY"),
+        (PG, "SELECT a FROM t ORDER BY a OFFSET 10 ROWS FETCH NEXT 5 ROWS WITH TIES"),
+        (MSSQL, "SELECT a FROM t ORDER BY a OFFSET 0 ROWS FETCH NEXT 5 ROWS ONLY"),
+    ],
+)
+def test_standard_paging_passes(guard: SqlGuard, sql: str) -> None:
+    assert "FETCH NEXT 5 ROWS" in guard.check(sql).sql.replace("FIRST", "NEXT")
+    assert "pg_sleep" in _refused(PG, "SELECT a FROM t FETCH FIRST (SELECT pg_sleep(1)) ROWS ONLY").cause
+
+
 def test_named_parameters_survive_the_round_trip() -> None:
     checked = PG.check("SELECT * FROM stock WHERE qty = :qty AND updated >= :since")
     assert checked.sql == "SELECT * FROM stock WHERE qty = :qty AND updated >= :since"
@@ -260,6 +288,10 @@ def test_inputs_the_parser_cannot_handle_are_readable_refusals(guard: SqlGuard, 
         (MSSQL, "SELECT * FROM [sys].[sql_logins]"),
         (MSSQL, "SELECT * FROM INFORMATION_SCHEMA.TABLES"),
         (MSSQL, "SELECT * FROM sysprocesses"),
+        (MSSQL, "SELECT * FROM dbo.sysprocesses"),  # compatibility views are found from other schemas too
+        (MSSQL, "SELECT * FROM [dbo].[SysLogins]"),
+        (MSSQL, "SELECT name FROM x.sysusers"),
+        (MSSQL, "SELECT * FROM otherdb.dbo.sysobjects"),
         (MSSQL, "SELECT * FROM master.dbo.spt_values"),
         (MSSQL, "SELECT * FROM msdb..backupset"),
         (MSSQL, "SELECT * FROM otherdb.sys.objects"),
