@@ -54,9 +54,14 @@ def session_policy(agent: Agent, region: str, state_machine_arn: str) -> dict[st
     }
 
 
-def vend_credentials(agent: Agent) -> dict[str, Any]:
+def require_enabled(agent: Agent) -> None:
+    """A disabled agent's local agent gets nothing, and is not recorded as alive: its heartbeats are refused too."""
     if agent.status != AgentStatus.ACTIVE:
         raise Forbidden("This agent is disabled; enable it before its local agent can connect.")
+
+
+def vend_credentials(agent: Agent) -> dict[str, Any]:
+    require_enabled(agent)
     settings = get_settings()
     if not settings.agent_role_arn or not settings.state_machine_arn:
         raise ServiceUnavailable("Credential vending is not configured (PHI_AGENT_ROLE_ARN, PHI_STATE_MACHINE_ARN).")

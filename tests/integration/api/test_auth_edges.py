@@ -30,20 +30,30 @@ def test_a_validly_signed_token_whose_subject_is_not_a_user_id_is_401(api_url: s
     assert response.json()["error"]["code"] == "unauthorized"
 
 
-def test_a_disabled_agents_key_gets_no_credentials_until_it_is_enabled(new_user: ApiSession, api_url: str) -> None:
+def test_a_disabled_agents_key_gets_no_credentials_and_no_heartbeat_until_it_is_enabled(
+    new_user: ApiSession, api_url: str
+) -> None:
     agent = new_user.create_agent()
     agent_client = ApiSession(api_url)
     agent_client.token = new_user.ok("POST", f"/agents/{agent['id']}/keys")["key"]
 
     new_user.ok("PATCH", f"/agents/{agent['id']}", json={"status": "DISABLED"})
     refused = agent_client.request("POST", "/local-agents/credentials")
+    beat_refused = agent_client.request("POST", "/local-agents/heartbeat", json={"host": "disabled-host"})
+    fleet_while_disabled = new_user.ok("GET", f"/agents/{agent['id']}/local-agents")
     new_user.ok("PATCH", f"/agents/{agent['id']}", json={"status": "ACTIVE"})
     granted = agent_client.request("POST", "/local-agents/credentials")
+    beat = agent_client.request("POST", "/local-agents/heartbeat", json={"host": "enabled-host"})
 
     assert refused.status_code == 403, refused.text
     assert "disabled" in refused.json()["error"]["message"]
     assert "session_token" not in refused.text
+    # nor is its host recorded as alive
+    assert beat_refused.status_code == 403 and "disabled" in beat_refused.json()["error"]["message"]
+    assert fleet_while_disabled == []
     assert granted.status_code == 200
+    assert beat.status_code == 200
+    assert [h["host"] for h in new_user.ok("GET", f"/agents/{agent['id']}/local-agents")] == ["enabled-host"]
 
 
 def test_vended_credentials_last_the_shortest_session_sts_grants(new_user: ApiSession, api_url: str) -> None:

@@ -12,8 +12,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from phi.api.deps import CallerAgent, CallerOrg, Conn, CurrentAgentKey
 from phi.db import agents as agents_repo
 from phi.db import local_agents as fleet_repo
+from phi.db.connection import DbConnection
+from phi.domain.models import Agent, AgentKey
 from phi.errors import Unauthorized
-from phi.services.credentials import vend_credentials
+from phi.services.credentials import require_enabled, vend_credentials
 
 router = APIRouter(tags=["local agents"])
 HEARTBEAT_SECONDS = 30
@@ -74,22 +76,27 @@ class LocalAgentStatus(BaseModel):
     status: Literal["ENROLLED", "ONLINE", "OFFLINE"]
 
 
+def _key_agent(key: AgentKey, conn: DbConnection) -> Agent:
+    agent = agents_repo.get_agent_in_org(conn, key.agent_id, key.org_id)
+    if agent is None:
+        raise Unauthorized("The agent key is not valid or has been revoked.")
+    return agent
+
+
 @router.post(
     "/local-agents/credentials",
     response_model=Credentials,
     summary="Short-lived AWS credentials for the key's agent (agent key)",
 )
 def credentials(key: CurrentAgentKey, conn: Conn) -> Credentials:
-    agent = agents_repo.get_agent_in_org(conn, key.agent_id, key.org_id)
-    if agent is None:
-        raise Unauthorized("The agent key is not valid or has been revoked.")
-    return Credentials.model_validate(vend_credentials(agent))
+    return Credentials.model_validate(vend_credentials(_key_agent(key, conn)))
 
 
 @router.post(
     "/local-agents/heartbeat", response_model=HeartbeatAck, summary="Report the local agent's health (agent key)"
 )
 def heartbeat(beat: Heartbeat, key: CurrentAgentKey, conn: Conn) -> HeartbeatAck:
+    require_enabled(_key_agent(key, conn))  # a disabled agent's host is not shown as alive in the fleet
     fleet_repo.record_heartbeat(
         conn,
         agent_id=key.agent_id,
