@@ -62,6 +62,11 @@ def _pretty_json(value: Any) -> str:
     return json.dumps(value, indent=2, sort_keys=False, default=str, ensure_ascii=False)
 
 
+def _counted(count: int, noun: str, plural: str | None = None) -> str:
+    """`1 agent key`, `2 agent keys`, `0 document passages`."""
+    return f"{count} {noun if count == 1 else (plural or noun + 's')}"
+
+
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     env = Environment(
@@ -74,6 +79,7 @@ def environment() -> Environment:
     env.filters["markdown"] = _markdown
     env.filters["pretty_json"] = _pretty_json
     env.filters["compact_json"] = _compact_json
+    env.filters["counted"] = _counted
     env.globals["TERMINAL_STATUSES"] = TERMINAL_STATUSES
     return env
 
