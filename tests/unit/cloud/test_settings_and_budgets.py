@@ -7,10 +7,11 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin
 
 import pytest
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from phi import names
 from phi.aws import boto_config, call_budget_seconds
@@ -104,6 +105,18 @@ def test_settings_are_read_from_phi_variables_whatever_their_case_and_values_pas
     overridden = Settings(max_steps=3, region="ap-south-1", jwt_secret=None)  # type: ignore[call-arg]
     assert (overridden.max_steps, overridden.region, overridden.jwt_secret) == (3, "ap-south-1", None)
     assert overridden.tool_timeout_seconds == 90  # the rest still from the environment
+
+
+def test_every_setting_is_one_value_an_environment_variable_can_hold_as_text() -> None:
+    """The settings model reads each variable as text for pydantic to convert: a list or a mapping would need
+    decoding first (phi.settings._environment_values), so none may be declared."""
+    scalars = {str, int, float, bool, SecretStr, type(None)}
+    for name, field in Settings.model_fields.items():
+        members = (
+            get_args(field.annotation) if get_origin(field.annotation) in (Union, UnionType) else (field.annotation,)
+        )
+        for member in members:
+            assert member in scalars or get_origin(member) is Literal, f"{name}: {field.annotation}"
 
 
 def test_a_bad_setting_is_refused_naming_the_field_but_not_the_value(monkeypatch: pytest.MonkeyPatch) -> None:
