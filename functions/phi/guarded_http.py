@@ -97,6 +97,8 @@ def is_public_address(address: IpAddress) -> bool:
             inner = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
         if inner is not None:
             return is_public_address(inner)
+        if address.is_site_local:  # fec0::/10: deprecated, but a network may still route it internally
+            return False
     return bool(address.is_global and not address.is_multicast and not address.is_reserved)
 
 
@@ -239,9 +241,16 @@ def request(
 _GZIP = frozenset({"gzip", "x-gzip"})
 
 
+# Compressed bytes read for a body of at most `cap` decoded bytes: deflate never grows data by more than a few
+# bytes per block, so beyond this the stream is not a body of that size (a gzip header's endless comment field).
+_COMPRESSED_SLACK_BYTES = 64 * 1024
+
+
 def _decoded(raw: Iterable[bytes], content_encoding: str, cap: int, host: str) -> Iterator[bytes]:
     """The body as sent, decoded from gzip or deflate in pieces of at most `cap` + 1 bytes each, so the caller's
-    cap stops an inflation bomb after one piece; httpx's own decoder inflates each network read whole first."""
+    cap stops an inflation bomb after one piece; httpx's own decoder inflates each network read whole first.
+    One compressed stream, whole: a truncated one, or data after its end (a second gzip member, or bytes zlib
+    would copy again at every read), is refused rather than read in part."""
     codings = [c.strip().lower() for c in content_encoding.split(",") if c.strip().lower() not in ("", "identity")]
     if not codings:
         yield from raw
@@ -253,10 +262,16 @@ def _decoded(raw: Iterable[bytes], content_encoding: str, cap: int, host: str) -
     coding = codings[0]
     decoder = zlib.decompressobj(zlib.MAX_WBITS | 16 if coding in _GZIP else zlib.MAX_WBITS)
     started = False
+    compressed = 0
     try:
         for chunk in raw:
             if not chunk:
                 continue
+            compressed += len(chunk)
+            if compressed > cap + _COMPRESSED_SLACK_BYTES:
+                raise OutboundRefused("Http.TooLarge", f"{host} sent more than the limit of {cap:,} bytes")
+            if decoder.eof:
+                raise OutboundRefused("Http.Encoding", f"{host} sent data after the end of its {coding} body")
             try:
                 piece = decoder.decompress(chunk, cap + 1)
             except zlib.error:
@@ -269,7 +284,11 @@ def _decoded(raw: Iterable[bytes], content_encoding: str, cap: int, host: str) -
             yield piece
             while decoder.unconsumed_tail:
                 yield decoder.decompress(decoder.unconsumed_tail, cap + 1)
+            if decoder.unused_data:
+                raise OutboundRefused("Http.Encoding", f"{host} sent data after the end of its {coding} body")
         yield decoder.flush()
+        if started and not decoder.eof:
+            raise OutboundRefused("Http.Encoding", f"{host} sent a {coding} body cut short (it does not end)")
     except zlib.error as exc:
         raise OutboundRefused("Http.Encoding", f"{host} sent a body that is not valid {coding}: {exc}") from exc
 

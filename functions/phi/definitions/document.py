@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
@@ -189,11 +191,33 @@ def _path(parts: Any) -> str:
     return text or "(document)"
 
 
+# An unescaped `$` of a pattern (fastjsonschema, in phi.services.catalog, reads patterns the same way).
+_END_OF_PATTERN = re.compile(r"(?<!\\)\$")
+
+
+@cache
+def _validator_class() -> Any:
+    """Draft 2020-12, with `pattern` read as JSON Schema means it: an ECMA-262 expression, where `$` ends the
+    text. Python's `$` also matches before a final newline, which let "daily\n" pass as a key or a node id."""
+    from jsonschema import Draft202012Validator, validators
+    from jsonschema.exceptions import ValidationError
+
+    def pattern(validator: Any, regex: str, instance: Any, schema: Any) -> Iterator[ValidationError]:
+        if validator.is_type(instance, "string") and not _ecma_pattern(regex).search(instance):
+            yield ValidationError(f"{instance!r} does not match {regex!r}")
+
+    return validators.extend(Draft202012Validator, {"pattern": pattern})
+
+
+@cache
+def _ecma_pattern(regex: str) -> re.Pattern[str]:
+    return re.compile(_END_OF_PATTERN.sub(r"\\Z", regex))
+
+
 def _schema_problems(raw: Any) -> list[Problem]:
-    from jsonschema import Draft202012Validator
     from jsonschema.exceptions import best_match
 
-    validator = Draft202012Validator(published_schema())
+    validator = _validator_class()(published_schema())
     problems = []
     nodes = raw.get("nodes") if isinstance(raw, dict) else None
     for error in sorted(validator.iter_errors(raw), key=lambda e: list(e.absolute_path)):

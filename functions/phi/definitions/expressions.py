@@ -40,7 +40,7 @@ def _var(data: Any, path: Any, default: Any = None) -> Any:
     for part in str(path).split("."):
         if isinstance(current, Mapping) and part in current:
             current = current[part]
-        elif isinstance(current, list | tuple) and part.isdigit() and int(part) < len(current):
+        elif isinstance(current, list | tuple) and part.isascii() and part.isdigit() and int(part) < len(current):
             current = current[int(part)]
         else:
             return default

@@ -18,6 +18,7 @@ value up (`{{ kpis }}` passes a node's result on as it is)."""
 
 from __future__ import annotations
 
+import codecs
 import inspect
 import re
 import types
@@ -306,14 +307,41 @@ def _bounded_filter(name: str, function: Callable[..., Any]) -> Callable[..., An
     return bounded
 
 
+# Codecs whose cost is linear in the text. Others are not: punycode's is quadratic (a few kilobytes take
+# minutes, in one call the render's time limit cannot interrupt), and no template needs them.
+_LINEAR_CODECS = frozenset(
+    {"utf-8", "ascii", "iso8859-1", "utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be"}
+)
+
+
+def _check_codec(bound: inspect.BoundArguments) -> None:
+    encoding = bound.arguments.get("encoding", "utf-8")
+    try:
+        name = codecs.lookup(str(encoding)).name
+    except LookupError:
+        return  # the call itself refuses an unknown encoding
+    if name not in _LINEAR_CODECS:
+        raise TemplateLimit(f"the encoding {str(encoding)[:40]!r} is not allowed in templates (UTF-8, ASCII, Latin-1)")
+
+
 def _bounded_method(method: Any) -> Any:
     """A str/bytes/int method the sandbox hands out (Markup's too: it wraps str's), refused from its arguments
-    when it would build too much."""
+    when it would build too much, or take too long (encode/decode with a costly codec)."""
     name, owner = method.__name__, method.__self__
     base = next((t for t in (str, bytes, bytearray, int) if isinstance(owner, t)), None)
-    if name not in _METHOD_ESTIMATES or base is None or not hasattr(base, name):
+    codec = name in ("encode", "decode")
+    if (name not in _METHOD_ESTIMATES and not codec) or base is None or not hasattr(base, name):
         return method
     unbound = getattr(base, name)  # Markup's wrappers take *args: the builtin's signature names them
+    if codec:
+
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            bound = _bind(unbound, (owner, *args), kwargs)
+            if bound is not None:
+                _check_codec(bound)
+            return method(*args, **kwargs)
+
+        return checked
 
     def bounded(*args: Any, **kwargs: Any) -> Any:
         if name == "join" and args and isinstance(args[0], Iterable) and not isinstance(args[0], list):

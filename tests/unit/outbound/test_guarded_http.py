@@ -95,7 +95,7 @@ def test_private_loopback_link_local_and_metadata_addresses_are_refused_after_re
 def test_public_addresses_pass_the_address_check() -> None:
     for text in ("93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946", "8.8.8.8"):
         assert is_public_address(ipaddress.ip_address(text))
-    for text in ("10.1.2.3", "::ffff:10.1.2.3", "2002:a00:1::", "224.0.0.1", "240.0.0.1"):
+    for text in ("10.1.2.3", "::ffff:10.1.2.3", "2002:a00:1::", "224.0.0.1", "240.0.0.1", "fec0::1"):
         assert not is_public_address(ipaddress.ip_address(text))
 
 
@@ -182,3 +182,42 @@ def test_one_deadline_covers_an_answer_trickled_a_byte_at_a_time(server: TlsServ
 
 def test_error_statuses_are_returned_to_the_caller(server: TlsServer) -> None:
     assert request(server.policy(), "GET", server.url("/fail")).status == 500
+
+
+def _read_body(chunks: list[bytes], coding: str = "gzip", cap: int = 1_000_000) -> bytes:
+    from phi.guarded_http import _decoded
+
+    return b"".join(_decoded(iter(chunks), coding, cap, "api.example.com"))
+
+
+def _pieces(data: bytes, size: int = 1000) -> list[bytes]:
+    return [data[i : i + size] for i in range(0, len(data), size)]
+
+
+def test_a_compressed_body_is_read_whole_or_refused_never_in_part() -> None:
+    import gzip
+    import zlib
+
+    body = b"carrier,late\n" + b"".join(b"C%d,%d\n" % (i, i % 7) for i in range(5000))
+    packed = gzip.compress(body)
+    assert _read_body(_pieces(packed)) == body
+    assert _read_body(_pieces(zlib.compress(body)), "deflate") == body
+
+    # cut short: half a body is not an answer
+    with pytest.raises(OutboundRefused, match="cut short"):
+        _read_body(_pieces(packed[: len(packed) // 2]))
+    # a second gzip member, or anything after the end, would be dropped (or copied again at every read)
+    with pytest.raises(OutboundRefused, match="data after the end"):
+        _read_body(_pieces(packed + gzip.compress(b"more rows\n")))
+    with pytest.raises(OutboundRefused, match="data after the end"):
+        _read_body([packed, b"x" * 100_000])
+    with pytest.raises(OutboundRefused, match="data after the end"):
+        _read_body([packed + b"junk"])
+
+
+def test_compressed_bytes_that_never_make_a_body_are_capped_as_they_arrive() -> None:
+    # a gzip header announcing a comment field that never ends: bytes are read, nothing is decoded
+    header = bytes([0x1F, 0x8B, 8, 0x10, 0, 0, 0, 0, 0, 255])
+    chunks = [header + b"c" * 10_000, *(b"c" * 65_536 for _ in range(64))]
+    with pytest.raises(OutboundRefused, match="more than the limit"):
+        _read_body(chunks, cap=1_000_000)

@@ -60,6 +60,10 @@ def test_expressions_evaluate_without_eval_and_refuse_unknown_operators() -> Non
     assert evaluate({"if": [{"<": [{"var": "n"}, 2]}, "few", "many"]}, data) == "many"
     assert evaluate({"/": [1, 0]}, data) is None
     assert evaluate({">": [{"var": "missing"}, 1]}, data) is False
+    # a list index is ASCII digits: "²" or "٣" (digits to str.isdigit) name nothing, as a missing key does
+    assert evaluate({"var": "x.1"}, {"x": [10, 20]}) == 20
+    assert evaluate({"var": "x.²"}, {"x": [10, 20]}) is None
+    assert evaluate({"var": "x.٣"}, {"x": [10, 20, 30, 40]}) is None
     with pytest.raises(ExpressionError):
         check({"lambda": ["x"]})
     with pytest.raises(ExpressionError):

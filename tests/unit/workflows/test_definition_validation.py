@@ -62,6 +62,22 @@ def test_a_valid_definition_validates_and_round_trips() -> None:
     assert validate_definition(to_document(definition)) == definition
 
 
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda d: d.update(key="daily_report\n"), "key"),
+        (lambda d: d["nodes"][0].update(id="shipments\n"), "nodes[0].id"),
+        (lambda d: d["nodes"][0].update(id="inputs\n"), "nodes[0].id"),
+    ],
+)
+def test_a_name_ending_in_a_newline_is_refused_as_json_schema_reads_its_patterns(change: Any, field: str) -> None:
+    # A pattern's `$` ends the text (ECMA-262); Python's also matched before a final newline, so "daily\n" could
+    # sit next to "daily", looking the same in every list and log.
+    document = copy.deepcopy(VALID)
+    change(document)
+    assert field in [p["field"] for p in _problems(document)]
+
+
 def test_a_settings_error_names_the_node_and_the_field() -> None:
     document = copy.deepcopy(VALID)
     document["nodes"][1]["settings"]["ops"][2]["k"] = "three"

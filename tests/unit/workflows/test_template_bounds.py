@@ -172,3 +172,25 @@ def test_ordinary_templates_render_as_before_and_only_what_they_build_is_measure
     assert fill("{{ results['report'].rows }}", {"results": {"report": big}}) is big["rows"]
     with pytest.raises(TemplateError, match="100,000"):
         fill("{{ report.rows|list }}", {"report": big})  # a copy is built: measured
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        # punycode is quadratic: these few kilobytes took half a minute in one call, which no step limit sees
+        "{% set s %}{% for i in range(19968, 21968) %}{{ '%c' % i }}{% endfor %}{% endset %}"
+        "{{ (s * 50).encode('punycode')|length }}",
+        "{{ 'x'.encode('idna') }}",
+        "{{ 'x'.encode(encoding='utf_7') }}",
+        "{{ 'x'.encode('ascii').decode('punycode') }}",
+    ],
+)
+def test_encodings_whose_cost_is_not_linear_are_refused(template: str) -> None:
+    with pytest.raises(TemplateError, match="encoding .* is not allowed"):
+        fill(template, {})
+
+
+def test_linear_encodings_stay_available() -> None:
+    assert fill("{{ 'Zürich'.encode('utf-8')|length }}", {}) == 7
+    assert fill("{{ 'Zürich'.encode('latin-1').decode('latin_1') }}", {}) == "Zürich"
+    assert fill("{{ name.encode().decode('UTF8') }}", {"name": "Ana"}) == "Ana"
