@@ -186,7 +186,7 @@ def test_ordinary_templates_render_as_before_and_only_what_they_build_is_measure
     ],
 )
 def test_encodings_whose_cost_is_not_linear_are_refused(template: str) -> None:
-    with pytest.raises(TemplateError, match="encoding .* is not allowed"):
+    with pytest.raises(TemplateError, match=r"encoding .* is not allowed"):
         fill(template, {})
 
 
