@@ -223,6 +223,10 @@ def _edges(document: dict[str, Any]) -> set[tuple[str, str]]:
     return {(e["from"], e["to"]) for e in document.get("edges") or [] if isinstance(e, dict)}
 
 
+def _conditions(document: dict[str, Any]) -> dict[tuple[str, str], Any]:
+    return {(e["from"], e["to"]): e.get("when") for e in document.get("edges") or [] if isinstance(e, dict)}
+
+
 def summarise(old: dict[str, Any], new: dict[str, Any]) -> str:
     """A plain-language summary of what changes from `old` to `new` (both stored documents)."""
     sentences: list[str] = []
@@ -245,6 +249,10 @@ def summarise(old: dict[str, Any], new: dict[str, Any]) -> str:
         sentences.append("Connects " + ", ".join(f"{a} → {b}" for a, b in sorted(new_edges - old_edges)))
     if old_edges - new_edges:
         sentences.append("Disconnects " + ", ".join(f"{a} → {b}" for a, b in sorted(old_edges - new_edges)))
+    old_when, new_when = _conditions(old), _conditions(new)
+    rewired = sorted(edge for edge in old_edges & new_edges if old_when[edge] != new_when[edge])
+    if rewired:  # said whatever else changes: a condition decides what runs
+        sentences.append("Changes the condition on " + ", ".join(f"{a} → {b}" for a, b in rewired))
     for key in ("schedule", "inputs", "output", "name", "description"):
         if old.get(key) != new.get(key):
             if key == "schedule" and new.get("schedule") and old.get("schedule"):
@@ -259,7 +267,7 @@ def summarise(old: dict[str, Any], new: dict[str, Any]) -> str:
             else:
                 sentences.append(f"Changes the {key}")
     if not sentences and old.get("edges") != new.get("edges"):
-        sentences.append("Changes the conditions on edges")
+        sentences.append("Reorders the edges")
     return (". ".join(sentences) + ".") if sentences else "No change."
 
 

@@ -52,6 +52,19 @@ def test_a_valid_patch_gives_the_new_definition_a_summary_and_the_changes() -> N
     assert "Connects late → analysis" in summary and "Sets the schedule" in summary
 
 
+def test_a_changed_edge_condition_is_in_the_summary_whatever_else_changes() -> None:
+    condition = {"==": [{"var": "late.row_count"}, 0]}
+    patch = [
+        {"op": "replace", "path": "/edges/1", "value": {"from": "late", "to": "report", "when": condition}},
+        {"op": "replace", "path": "/name", "value": "Late shipments, when there are none"},
+    ]
+
+    document, _, _, summary = patched_definition(BASE, patch, TOOLS)
+
+    assert document["edges"][1]["when"] == condition
+    assert "Changes the condition on late → report" in summary and "Changes the name" in summary
+
+
 @pytest.mark.parametrize(
     ("patch", "words"),
     [
