@@ -170,15 +170,20 @@ def readable(text: str, limit: int) -> str:
 
 
 def _cause_text(cause: Any) -> str:
+    """The readable part of a failure's cause: a Lambda/SDK error's JSON object gives its errorMessage. A cause is
+    whatever its sender wrote (a local agent, anyone holding the task token): only an object is parsed, and one
+    nested past json's recursion limit is kept as the text it is."""
     if not cause:
         return ""
-    try:  # Lambda/SDK errors carry a JSON cause with an errorMessage
-        parsed = json.loads(cause)
-    except (TypeError, ValueError):
+    if not isinstance(cause, str) or not cause.lstrip().startswith("{"):
         return str(cause)
+    try:
+        parsed = json.loads(cause)
+    except (ValueError, RecursionError):
+        return cause
     if isinstance(parsed, dict):
         return str(parsed.get("errorMessage") or parsed.get("message") or cause)
-    return str(cause)
+    return cause
 
 
 def _from_reference(ref: Any, call: ToolCall | None) -> ToolOutcome:

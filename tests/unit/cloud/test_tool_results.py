@@ -68,6 +68,13 @@ def test_a_lambda_error_cause_is_unwrapped_to_its_message() -> None:
     assert outcome_from_state({"Error": "NotFound", "Cause": cause}, 30).cause == "Agent 1 not found"
 
 
+@pytest.mark.parametrize("cause", ["[" * 5000, '{"a":' * 5000, "{" + "[" * 5000])
+def test_a_failure_cause_nested_past_json_s_limit_is_kept_as_text(cause: str) -> None:
+    # A cause is whatever the sender of SendTaskFailure wrote: parsing it must not raise (it crashed Think)
+    outcome = outcome_from_state({"Error": "Tool.SqlError", "Cause": cause}, 30)
+    assert outcome.error == "Tool.SqlError" and outcome.cause.startswith(cause[:20])
+
+
 def test_an_answer_without_ok_is_not_taken_as_success() -> None:
     assert not outcome_from_state({"v": 1, "tool_call_id": "x"}, 30).ok
 
