@@ -12,6 +12,7 @@ import io
 import re
 import time
 import zipfile
+from collections.abc import Iterator
 from pathlib import PurePath
 from typing import IO, TYPE_CHECKING, Any, Literal
 
@@ -47,6 +48,10 @@ class ExtractionLimits(BaseModel):
     # Any PDF stream (fonts' ToUnicode maps, images, object streams...), once decompressed: pypdf's own
     # limits are 75 MB, and parsing that much takes ~25x its size in memory.
     max_stream_bytes: int = 8 * _MIB
+    # pypdf builds every font a page names (its ToUnicode map parsed again for each name, ~10 bytes of memory
+    # and ~0.2 µs per byte) before any text is laid out, where no page deadline reaches: bounded up front.
+    max_page_fonts: int = 256
+    max_page_font_map_bytes: int = 8 * _MIB
     # A DOCX part is read as a stream (never as a whole tree), so its size bounds the time, not the memory.
     max_docx_part_bytes: int = 64 * _MIB
     max_table_depth: int = 16
@@ -232,6 +237,7 @@ def _read_pdf(data: bytes, limits: ExtractionLimits, budget: _Budget) -> Extract
         try:
             pdf_page = reader.pages[number - 1]
             _check_page_content_size(pdf_page, number, limits)
+            _check_page_fonts(pdf_page, number, limits)
             text = _page_text_within_deadline(pdf_page, number, budget, limits)
         except (DocumentRejected, OutOfTime):
             raise
@@ -267,6 +273,36 @@ def _check_page_content_size(pdf_page: Any, number: int, limits: ExtractionLimit
             f"page {number} is too complex to read: its content is {size:,} bytes once decompressed,"
             f" the limit is {limits.max_page_content_bytes:,}"
         )
+
+
+def _check_page_fonts(pdf_page: Any, number: int, limits: ExtractionLimits) -> None:
+    """The page's fonts, and their ToUnicode maps summed over every name that uses one (a map is read once per
+    name), within the limits; each map's size is measured once."""
+    resources = pdf_page.get("/Resources")
+    resources = resources.get_object() if resources is not None else None
+    fonts = resources.get("/Font") if hasattr(resources, "get") else None
+    fonts = fonts.get_object() if fonts is not None else None
+    if not hasattr(fonts, "items"):
+        return
+    if len(fonts) > limits.max_page_fonts:
+        raise DocumentRejected(
+            f"page {number} is too complex to read: it names {len(fonts):,} fonts, the limit is {limits.max_page_fonts}"
+        )
+    map_bytes: dict[Any, int] = {}
+    total = 0
+    for reference in fonts.values():
+        key = getattr(reference, "idnum", None) or id(reference)
+        if key not in map_bytes:
+            font = reference.get_object()
+            to_unicode = font.get("/ToUnicode") if hasattr(font, "get") else None
+            stream = to_unicode.get_object() if to_unicode is not None else None
+            map_bytes[key] = len(stream.get_data()) if hasattr(stream, "get_data") else 0
+        total += map_bytes[key]
+        if total > limits.max_page_font_map_bytes:
+            raise DocumentRejected(
+                f"page {number} is too complex to read: its fonts' character maps come to more than "
+                f"{limits.max_page_font_map_bytes:,} bytes"
+            )
 
 
 def _page_text_within_deadline(pdf_page: Any, number: int, budget: _Budget, limits: ExtractionLimits) -> str:
@@ -354,6 +390,8 @@ def _extract_docx(data: bytes, limits: ExtractionLimits, budget: _Budget) -> Ext
         raise DocumentRejected(_xml_error_reason(error)) from error
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as error:
         raise DocumentRejected(f"corrupt Word document: {_short(error)}") from error
+    except (RuntimeError, NotImplementedError) as error:  # zipfile: an encrypted or unreadable entry it was not told of
+        raise DocumentRejected(f"unreadable Word document: {_short(error)}") from error
     return ExtractedDocument(format="docx", pages=[Page(number=None, blocks=reader.blocks)])
 
 
@@ -372,11 +410,16 @@ _WORD_MAIN_CONTENT_TYPES = (
 )
 
 
-def _iterparse(stream: IO[bytes]) -> Any:
+# Attributes of one element: Word writes a few dozen at most. libxml2 only caps a start tag at 10 MB, which is
+# ~800,000 attributes and ~200 MB of memory for one element that stays open (a few nested: gigabytes).
+MAX_XML_ATTRIBUTES = 512
+
+
+def _iterparse(stream: IO[bytes]) -> Iterator[tuple[str, Any]]:
     from lxml import etree
 
     # No entity expansion (billion laughs), no DTD, no network; libxml2's default depth and node-size limits stay.
-    return etree.iterparse(
+    events = etree.iterparse(
         stream,
         events=("start", "end"),
         resolve_entities=False,
@@ -386,6 +429,13 @@ def _iterparse(stream: IO[bytes]) -> Any:
         remove_comments=True,
         remove_pis=True,
     )
+    for event, element in events:
+        if event == "start" and len(element.attrib) > MAX_XML_ATTRIBUTES:
+            raise DocumentRejected(
+                f"the Word document has an element with {len(element.attrib):,} attributes (the limit is "
+                f"{MAX_XML_ATTRIBUTES}); it is not a document Word wrote"
+            )
+        yield event, element
 
 
 def _open_part(archive: zipfile.ZipFile, name: str, limits: ExtractionLimits) -> IO[bytes]:
@@ -565,6 +615,10 @@ class _DocxBodyReader:
         self.blocks.append(block)
 
 
+_ZIP_ENCRYPTED = 0x1  # general purpose flag bit 0
+_READABLE_ZIP_METHODS = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA})
+
+
 def check_zip_is_safe(data: bytes, limits: ExtractionLimits) -> None:
     """Judge the archive from its central directory only, before anything is decompressed.
 
@@ -586,6 +640,16 @@ def check_zip_is_safe(data: bytes, limits: ExtractionLimits) -> None:
                 f"the limit is {limits.max_uncompressed_bytes:,}"
             )
         for entry in entries:
+            if entry.flag_bits & _ZIP_ENCRYPTED:
+                raise DocumentRejected(
+                    f"the Word document is password-protected ('{entry.filename}' is encrypted); save it without a "
+                    "password and upload it again"
+                )
+            if entry.compress_type not in _READABLE_ZIP_METHODS:
+                raise DocumentRejected(
+                    f"the Word document uses a zip compression method this reader does not support "
+                    f"('{entry.filename}': method {entry.compress_type}); save it again from Word"
+                )
             ratio = entry.file_size / max(entry.compress_size, 1)
             if entry.file_size > _MIB and ratio > limits.max_compression_ratio:
                 raise DocumentRejected(f"rejected as a zip bomb: '{entry.filename}' expands {ratio:,.0f} times")

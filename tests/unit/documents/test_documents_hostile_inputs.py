@@ -232,6 +232,71 @@ def test_a_font_map_that_decompresses_past_the_stream_limit_is_rejected() -> Non
     assert reason.startswith("the PDF is too complex to read: page 1 exceeds a safety limit")
 
 
+def _page_naming_one_font(names: int, map_entries: int) -> bytes:
+    """One page whose font list names the same font `names` times; the font's ToUnicode map has `map_entries`."""
+    entries = b"".join(b"<%04X> <%04X>\n" % (i, 0x41 + i % 26) for i in range(1, map_entries + 1))
+    blocks = b"".join(
+        b"%d beginbfchar\n" % len(entries[j : j + 1400].splitlines()) + entries[j : j + 1400] + b"endbfchar\n"
+        for j in range(0, len(entries), 1400)
+    )
+    cmap = b"begincmap 1 begincodespacerange <0000> <FFFF> endcodespacerange " + blocks + b"endcmap"
+    objects = one_page_pdf_objects(b"BT /F0 12 Tf 72 720 Td <0001> Tj ET")
+    fonts = b"".join(b"/F%d 3 0 R" % i for i in range(names))
+    objects[3] = b"<< /Type /Font /Subtype /Type0 /BaseFont /X /Encoding /Identity-H /ToUnicode 6 0 R >>"
+    objects[4] = objects[4].replace(b"/F1 3 0 R", fonts)
+    objects[6] = pdf_stream(cmap)
+    return make_raw_pdf(objects)
+
+
+def test_a_page_naming_one_big_font_map_many_times_is_rejected_before_its_text_is_laid_out() -> None:
+    # pypdf parses a font's map again for each name before the first operator (no page deadline reaches it):
+    # 150 names of one 65,000-entry map took 46 s and 1.9 GB
+    started = time.monotonic()
+    reason = rejection(_page_naming_one_font(150, 65_000), "fonts.pdf")
+    assert reason.startswith("page 1 is too complex to read: its fonts' character maps come to more than")
+    assert time.monotonic() - started < 10  # measured up front (~0.1 s here), not after the text is laid out
+    many = rejection(_page_naming_one_font(300, 10), "fonts.pdf")
+    assert many == "page 1 is too complex to read: it names 300 fonts, the limit is 256"
+    assert extract(_page_naming_one_font(3, 2_000), "fonts.pdf").pages[0].text == "B"  # an ordinary page is read
+
+
+def test_a_word_element_with_a_huge_number_of_attributes_is_rejected_as_it_is_read() -> None:
+    # libxml2 allows a 10 MB start tag (~800,000 attributes, ~200 MB of memory each while the element is open)
+    attributes = " ".join(f'a{i:x}="1"' for i in range(5_000))
+    body = f"<w:sdt {attributes}>" + word_paragraph("Hi") + "</w:sdt>"
+    reason = rejection(make_docx_with_body(body), "attrs.docx")
+    assert reason.startswith("the Word document has an element with 5,000 attributes (the limit is 512)")
+
+
+@pytest.mark.parametrize(("flag_bits", "method", "words"), [(0x1, None, "password-protected"), (0, 99, "method 99")])
+def test_an_encrypted_or_unreadable_zip_entry_is_a_readable_rejection(
+    flag_bits: int, method: int | None, words: str
+) -> None:
+    import io
+    import struct
+    import zipfile
+
+    data = bytearray(make_docx_with_body(word_paragraph("Hi")))
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as archive:
+        local = archive.getinfo("word/document.xml").header_offset
+    # the flags and the compression method of word/document.xml, in its local header and its directory record
+    for offset, flags_at in ((local, 6), (_central_record(bytes(data), "word/document.xml"), 8)):
+        flags, compression = struct.unpack_from("<HH", data, offset + flags_at)
+        struct.pack_into("<HH", data, offset + flags_at, flags | flag_bits, method or compression)
+
+    assert words in rejection(bytes(data), "locked.docx")
+
+
+def _central_record(data: bytes, name: str) -> int:
+    at = data.find(b"PK\x01\x02")
+    while at >= 0:
+        name_length = int.from_bytes(data[at + 28 : at + 30], "little")
+        if data[at + 46 : at + 46 + name_length] == name.encode():
+            return at
+        at = data.find(b"PK\x01\x02", at + 4)
+    raise AssertionError(f"no central directory record for {name}")
+
+
 def test_a_pdf_with_an_unknown_security_handler_is_rejected() -> None:
     objects = {**one_page_pdf_objects(b"BT /F1 12 Tf 10 10 Td (Hi) Tj ET"), 9: b"<< /Filter /Unknown /V 9 /R 9 >>"}
     data = make_raw_pdf(objects, extra_trailer=b"/Encrypt 9 0 R /ID [<00> <00>] ")
