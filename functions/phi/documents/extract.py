@@ -278,10 +278,7 @@ def _check_page_content_size(pdf_page: Any, number: int, limits: ExtractionLimit
 def _check_page_fonts(pdf_page: Any, number: int, limits: ExtractionLimits) -> None:
     """The page's fonts, and their ToUnicode maps summed over every name that uses one (a map is read once per
     name), within the limits; each map's size is measured once."""
-    resources = pdf_page.get("/Resources")
-    resources = resources.get_object() if resources is not None else None
-    fonts = resources.get("/Font") if hasattr(resources, "get") else None
-    fonts = fonts.get_object() if fonts is not None else None
+    fonts: Any = _resolved(_resolved(pdf_page.get("/Resources")), "/Font")
     if not hasattr(fonts, "items"):
         return
     if len(fonts) > limits.max_page_fonts:
@@ -293,9 +290,7 @@ def _check_page_fonts(pdf_page: Any, number: int, limits: ExtractionLimits) -> N
     for reference in fonts.values():
         key = getattr(reference, "idnum", None) or id(reference)
         if key not in map_bytes:
-            font = reference.get_object()
-            to_unicode = font.get("/ToUnicode") if hasattr(font, "get") else None
-            stream = to_unicode.get_object() if to_unicode is not None else None
+            stream: Any = _resolved(_resolved(reference), "/ToUnicode")
             map_bytes[key] = len(stream.get_data()) if hasattr(stream, "get_data") else 0
         total += map_bytes[key]
         if total > limits.max_page_font_map_bytes:
@@ -303,6 +298,17 @@ def _check_page_fonts(pdf_page: Any, number: int, limits: ExtractionLimits) -> N
                 f"page {number} is too complex to read: its fonts' character maps come to more than "
                 f"{limits.max_page_font_map_bytes:,} bytes"
             )
+
+
+def _resolved(value: Any, key: str | None = None) -> Any:
+    """A PDF object (or its entry `key`, when it is a dictionary), indirect references followed; None if absent."""
+    if value is None:
+        return None
+    value = value.get_object() if hasattr(value, "get_object") else value
+    if key is None:
+        return value
+    entry: Any = value.get(key) if hasattr(value, "get") else None
+    return entry.get_object() if hasattr(entry, "get_object") else entry
 
 
 def _page_text_within_deadline(pdf_page: Any, number: int, budget: _Budget, limits: ExtractionLimits) -> str:
