@@ -55,6 +55,8 @@ class FileReadSettings(_Lenient):
     max_uncompressed_bytes: int = Field(default=500 * 1024 * 1024, ge=1_024)
     max_compression_ratio: float = Field(default=100, gt=1)
     max_shared_strings_bytes: int = Field(default=64 * 1024 * 1024, ge=1_024)
+    # openpyxl reads every shared string before the first row, where no deadline reaches (~150,000 a second).
+    max_shared_strings: int = Field(default=2_000_000, gt=0)
     # Any other part but the sheets (styles, workbook, themes…): openpyxl parses them whole before reading.
     max_part_bytes: int = Field(default=16 * 1024 * 1024, ge=1_024)
     max_cells: int = Field(default=20_000_000, gt=0)

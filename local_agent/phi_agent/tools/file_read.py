@@ -257,6 +257,118 @@ def check_workbook_archive(path: Path, settings: FileReadSettings) -> None:
             )
 
 
+# Elements of a sheet outside its rows (columns, merged cells, conditional formats…): tens in a real export.
+# openpyxl keeps every one it does not know, ~18 bytes of memory per byte of XML, before it gives a row.
+_MAX_SHEET_ELEMENTS_OUTSIDE_ROWS = 100_000
+_SCAN_CHUNK_BYTES = 1024 * 1024
+
+
+class _SheetXmlScan:
+    """One pass of expat over a sheet's XML (no tree is built; nothing is kept but counts), before openpyxl reads
+    it: what openpyxl would spend time or memory on before a row reaches the checks that follow it — cells in
+    rows it skips (a row numbered lower than the one before), one row of millions of cells, elements it keeps
+    whole — is refused, within the deadline."""
+
+    def __init__(self, settings: FileReadSettings, name: str, part: str) -> None:
+        self._settings, self._name, self._part = settings, name, part
+        self._rows_depth: int | None = None
+        self._depth = 0
+        self._last_row = 0
+        self._cells = 0
+        self._row_cells = 0
+        self._outside = 0
+
+    def start(self, tag: str, attributes: dict[str, str]) -> None:
+        self._depth += 1
+        local = tag.rsplit(" ", 1)[-1]
+        if self._rows_depth is not None:  # inside <sheetData>
+            if local == "row" and self._depth == self._rows_depth + 1:
+                self._row(attributes.get("r", ""))
+            elif local == "c":
+                self._cell()
+            return
+        if local == "sheetData":
+            self._rows_depth = self._depth
+            return
+        self._outside += 1
+        if self._outside > _MAX_SHEET_ELEMENTS_OUTSIDE_ROWS:
+            raise self._refuse(f"more than {_MAX_SHEET_ELEMENTS_OUTSIDE_ROWS:,} elements outside its rows")
+
+    def end(self, _tag: str) -> None:
+        if self._rows_depth == self._depth:  # </sheetData>
+            self._rows_depth = None
+        self._depth -= 1
+
+    def _row(self, number: str) -> None:
+        if number.isascii() and number.isdigit():
+            if int(number) <= self._last_row:
+                raise self._refuse(f"row {int(number):,} after row {self._last_row:,} (rows out of order)")
+            self._last_row = int(number)
+        else:
+            self._last_row += 1
+        self._row_cells = 0
+
+    def _cell(self) -> None:
+        self._cells += 1
+        self._row_cells += 1
+        if self._cells > self._settings.max_cells:
+            raise self._refuse(f"more than {self._settings.max_cells:,} cells (empty ones included)")
+        if self._row_cells > self._settings.max_columns:
+            raise self._refuse(f"a row of more than {self._settings.max_columns:,} cells")
+
+    def _refuse(self, what: str) -> ToolError:
+        return ToolError("Tool.BadRequest", f"'{self._name}': sheet {self._part} has {what}; not read")
+
+
+def _scan_xml(
+    archive: zipfile.ZipFile, member: zipfile.ZipInfo, deadline: float, start: Any, end: Any, name: str
+) -> None:
+    from xml.parsers import expat
+
+    parser = expat.ParserCreate(namespace_separator=" ")
+    parser.StartElementHandler, parser.EndElementHandler = start, end
+
+    def no_doctype(*_: Any) -> None:  # an OOXML part has none: no entity of any kind is expanded
+        raise ToolError("Tool.BadRequest", f"'{name}': part {member.filename} declares a DOCTYPE; not read")
+
+    parser.StartDoctypeDeclHandler = no_doctype
+    try:
+        with archive.open(member) as stream:
+            while chunk := stream.read(_SCAN_CHUNK_BYTES):
+                check_deadline(deadline)
+                parser.Parse(chunk, False)
+            parser.Parse(b"", True)
+    except expat.ExpatError as error:
+        raise ToolError("Tool.BadRequest", f"'{name}': part {member.filename} is not readable XML ({error})") from None
+    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError) as error:
+        raise ToolError("Tool.BadRequest", f"'{name}' is not a readable Excel file ({error})") from None
+
+
+def scan_workbook_xml(path: Path, settings: FileReadSettings, deadline: float) -> None:
+    """Each sheet's XML and the shared strings, counted by a streaming parser before openpyxl opens the file
+    (see _SheetXmlScan); the shared strings, which openpyxl reads whole first, at most `max_shared_strings`."""
+    with zipfile.ZipFile(path) as archive:
+        for member in archive.infolist():
+            if _is_worksheet(member):
+                scan = _SheetXmlScan(settings, path.name, member.filename)
+                _scan_xml(archive, member, deadline, scan.start, scan.end, path.name)
+            elif member.filename.lower().endswith("sharedstrings.xml"):
+                strings = 0
+
+                def start(tag: str, _attributes: dict[str, str]) -> None:
+                    nonlocal strings
+                    if tag.rsplit(" ", 1)[-1] == "si":
+                        strings += 1
+                        if strings > settings.max_shared_strings:
+                            raise ToolError(
+                                "Tool.ResultTooLarge",
+                                f"'{path.name}' holds more than {settings.max_shared_strings:,} shared strings "
+                                "(distinct texts); export fewer rows or split the file",
+                            )
+
+                _scan_xml(archive, member, deadline, start, lambda _tag: None, path.name)
+
+
 class FileReadTool:
     key = "file.read"
 
@@ -335,6 +447,7 @@ class FileReadTool:
         from openpyxl import load_workbook  # imported here: slow to import and only Excel needs it
 
         check_workbook_archive(path, self._settings)
+        scan_workbook_xml(path, self._settings, deadline)
         try:
             workbook = load_workbook(path, read_only=True, data_only=True)
         except Exception as error:  # openpyxl raises many unrelated types for a corrupt file

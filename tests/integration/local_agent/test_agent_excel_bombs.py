@@ -166,6 +166,51 @@ def test_a_cell_in_the_last_column_is_bounded(tmp_path: Path) -> None:
     assert error.error == "Tool.ResultTooLarge" and "cells" in error.cause
 
 
+def _sheet_elements_before_rows(path: Path, elements: int) -> Path:
+    """A workbook whose sheet has `elements` elements (openpyxl keeps each) before its rows."""
+    _workbook(path)
+    with zipfile.ZipFile(path) as archive:
+        parts = {info.filename: archive.read(info) for info in archive.infolist()}
+    sheet = parts["xl/worksheets/sheet1.xml"].decode()
+    junk = "".join(f"<x{i % 97}/>" for i in range(elements))
+    parts["xl/worksheets/sheet1.xml"] = sheet.replace("<sheetData>", junk + "<sheetData>", 1).encode()
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    return path
+
+
+def test_what_openpyxl_would_spend_on_before_a_row_is_refused_by_a_streaming_scan(tmp_path: Path) -> None:
+    tool = _tool(tmp_path)
+    # rows numbered lower than the one before: openpyxl skips them, uncounted, however many
+    _workbook(tmp_path / "back.xlsx", rows=['<row r="3"><c><v>1</v></c></row>', '<row r="2"><c><v>1</v></c></row>'])
+    assert "row 2 after row 3 (rows out of order)" in _refused(tool, "back.xlsx").cause
+    # one row of more cells than columns are allowed: built whole before it is counted
+    wide_row = '<row r="2">' + "<c><v>1</v></c>" * 5_000 + "</row>"
+    _workbook(tmp_path / "row.xlsx", rows=[wide_row])
+    assert "a row of more than 4,096 cells" in _refused(tool, "row.xlsx").cause
+    # elements outside the rows, which openpyxl keeps: 16 million took 1.4 GB and 24 s
+    _sheet_elements_before_rows(tmp_path / "junk.xlsx", 150_000)
+    assert "more than 100,000 elements outside its rows" in _refused(tool, "junk.xlsx").cause
+    # an ordinary workbook still reads
+    _workbook(tmp_path / "ok.xlsx", rows=['<row r="2"><c r="A2" t="inlineStr"><is><t>SKU-1</t></is></c></row>'])
+    assert _drain(tool, "ok.xlsx") == 1
+
+
+def test_a_workbook_with_more_shared_strings_than_allowed_is_refused_before_they_are_read(tmp_path: Path) -> None:
+    path = _workbook(tmp_path / "strings.xlsx")
+    with zipfile.ZipFile(path) as archive:
+        parts = {info.filename: archive.read(info) for info in archive.infolist()}
+    many = "".join("<si><t>s</t></si>" for _ in range(1_001))
+    parts["xl/sharedStrings.xml"] = parts["xl/sharedStrings.xml"].replace(b"</sst>", many.encode() + b"</sst>")
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    error = _refused(_tool(tmp_path, max_shared_strings=1_000), "strings.xlsx")
+    assert error.error == "Tool.ResultTooLarge" and "more than 1,000 shared strings" in error.cause
+    assert _drain(_tool(tmp_path, max_shared_strings=1_002), "strings.xlsx") == 0
+
+
 def test_a_lying_declared_size_cannot_unpack_more(tmp_path: Path) -> None:
     workbook = Workbook()
     sheet = workbook.active
