@@ -33,12 +33,15 @@ def ingest_s3_object(bucket: str, raw_key: str, must_finish_by: float | None = N
         s3 = client("s3")
         size = int(s3.head_object(Bucket=bucket, Key=key)["ContentLength"])
         limit = settings.max_upload_bytes
-        if size > limit:
+        # Read at most one byte past the limit: the object may have been replaced (its upload URL is still
+        # valid) between the size check and the read.
+        data = b"" if size > limit else s3.get_object(Bucket=bucket, Key=key)["Body"].read(limit + 1)
+        if size > limit or len(data) > limit:
             with transaction() as conn:
-                reason = f"the file is {size:,} bytes; the limit is {limit:,} bytes"
+                measured = f"{size:,} bytes" if size > limit else f"more than {limit:,} bytes"
+                reason = f"the file is {measured}; the limit is {limit:,} bytes"
                 documents_repo.mark_failed(conn, document_id, reason)
             return {"key": key, "status": "FAILED", "reason": "too large"}
-        data = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     except Exception as error:  # retried by the queue; the reason stays on the document for the sweeper
         with transaction() as conn:
             reason = f"the last attempt could not read the stored file: {type(error).__name__}: {str(error)[:300]}"

@@ -82,3 +82,42 @@ def test_a_text_file_with_control_characters_keeps_its_words() -> None:
     document = extract(b"Pallets\x1b are wrapped\x08 twice.\x0cLabels face out.", "sop.txt")
 
     assert document.pages[0].text == "Pallets are wrapped twice.\nLabels face out."
+
+
+def test_an_object_replaced_by_a_larger_one_after_its_size_was_checked_is_read_no_further_than_the_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # S3 and the database stand-ins (the race cannot be timed on moto): the object's size checks out, then its
+    # upload URL, still valid, replaces it with a bigger one before it is read
+    import contextlib
+    import io
+    import uuid
+
+    from phi.documents import pipeline
+    from phi.settings import get_settings
+
+    limit = get_settings().max_upload_bytes
+    requested: list[int] = []
+    failed: list[str] = []
+
+    class Body(io.BytesIO):
+        def read(self, size: int | None = -1) -> bytes:
+            requested.append(-1 if size is None else size)
+            return super().read(size)
+
+    class S3:
+        def head_object(self, **_: object) -> dict[str, int]:
+            return {"ContentLength": 1_000}
+
+        def get_object(self, **_: object) -> dict[str, object]:
+            return {"Body": Body(b"x" * (limit + 5_000))}
+
+    monkeypatch.setattr(pipeline, "client", lambda service: S3())
+    monkeypatch.setattr(pipeline, "transaction", contextlib.nullcontext)
+    monkeypatch.setattr(pipeline.documents_repo, "mark_failed", lambda conn, document, reason: failed.append(reason))
+
+    outcome = pipeline.ingest_s3_object("bucket", f"documents/{uuid.uuid4()}/{uuid.uuid4()}/sop.pdf")
+
+    assert outcome["status"] == "FAILED" and outcome["reason"] == "too large"
+    assert requested == [limit + 1]
+    assert failed == [f"the file is more than {limit:,} bytes; the limit is {limit:,} bytes"]
