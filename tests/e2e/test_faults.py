@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import apply_settings
 from tests.support.api import ApiSession
-from tests.support.e2e import REPORT_DAY, StartAgent, event_types, run_report
+from tests.support.e2e import REPORT_DAY, StartAgent, event_types, run_report, start_report
 from tests.support.faulty_proxy import FaultyProxy
 from tests.support.waiting import wait_until
 
@@ -41,11 +41,7 @@ def test_an_agent_killed_mid_tool_and_restarted_completes_the_task_once(
             aws_endpoint_url=proxy.url,
             local={"visibility_timeout_seconds": 10},
         )
-        run = new_user.ok(
-            "POST",
-            f"/agents/{agent['id']}/run-task",
-            json={"type": "DAILY_WAREHOUSE_REPORT", "input": {"date": REPORT_DAY.isoformat()}},
-        )
+        run = start_report(new_user, agent)
 
         # When it is killed after running the tool but before its answer got through, then restarted
         assert proxy.held.wait(120)
@@ -69,11 +65,7 @@ def test_a_request_delivered_twice_completes_once_and_the_duplicate_is_dropped(
 ) -> None:
     # Given the first tool request sitting in the agent's queue twice
     agent = new_user.create_agent()
-    run = new_user.ok(
-        "POST",
-        f"/agents/{agent['id']}/run-task",
-        json={"type": "DAILY_WAREHOUSE_REPORT", "input": {"date": REPORT_DAY.isoformat()}},
-    )
+    run = start_report(new_user, agent)
     sqs = boto3.client("sqs", endpoint_url=stack.info.aws_endpoint_url, region_name="us-east-1")
     message = wait_until(
         lambda: sqs.receive_message(QueueUrl=agent["queue_url"], WaitTimeSeconds=1).get("Messages"), timeout=120
@@ -99,11 +91,7 @@ def test_a_request_that_waited_on_the_queue_past_its_tasks_cancel_is_not_run(
 ) -> None:
     # Given a report whose first tool request waits on the queue of a local agent that is not running
     agent = new_user.create_agent()
-    run = new_user.ok(
-        "POST",
-        f"/agents/{agent['id']}/run-task",
-        json={"type": "DAILY_WAREHOUSE_REPORT", "input": {"date": REPORT_DAY.isoformat()}},
-    )
+    run = start_report(new_user, agent)
     waiting = wait_until(
         lambda: (
             (t := new_user.ok("GET", f"/tasks/{run['task_id']}"))["status"] == "RUNNING"

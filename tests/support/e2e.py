@@ -55,10 +55,15 @@ def event_types(task: dict[str, Any]) -> list[str]:
     return [event["type"] for event in task["events"]]
 
 
-def run_report(session: ApiSession, agent: dict[str, Any], timeout: float = 300) -> dict[str, Any]:
-    run = session.ok(
+def start_report(session: ApiSession, agent: dict[str, Any]) -> dict[str, Any]:
+    """Starts the agent's daily report for REPORT_DAY: the run-task answer (its task_id)."""
+    run: dict[str, Any] = session.ok(
         "POST",
         f"/agents/{agent['id']}/run-task",
         json={"type": "DAILY_WAREHOUSE_REPORT", "input": {"date": REPORT_DAY.isoformat()}},
     )
-    return session.wait_for_task(run["task_id"], timeout=timeout)
+    return run
+
+
+def run_report(session: ApiSession, agent: dict[str, Any], timeout: float = 300) -> dict[str, Any]:
+    return session.wait_for_task(start_report(session, agent)["task_id"], timeout=timeout)
