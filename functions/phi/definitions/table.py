@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
 from phi.definitions.expressions import MAX_TEXT_CHARS, compile_expression
+from phi.definitions.nesting import TooLarge, measure
 
 MAX_ROWS = 200_000  # an inline result (apply_ops), and what a compute node reads from a stored table
 MAX_GROUPS = 100_000
@@ -242,7 +243,7 @@ def _value_chars(value: Any) -> int:
     if isinstance(value, str):
         return len(value)
     if isinstance(value, list | dict):
-        return _json_size(value, MAX_TEXT_CHARS)
+        return _json_chars(value)
     return 0
 
 
@@ -306,7 +307,7 @@ def _derived(rows: Iterable[Row], column: str, value_of: Callable[[Row], Any], w
     themselves. What the values add up to is counted where rows are held (_HeldText)."""
     for row in rows:
         value = value_of(row)
-        if isinstance(value, list | dict) and _json_size(value, MAX_TEXT_CHARS) > MAX_TEXT_CHARS:
+        if isinstance(value, list | dict) and _json_chars(value) > MAX_TEXT_CHARS:
             raise TableError(
                 f"{where}: the value of {column!r} is larger than {MAX_TEXT_CHARS:,} characters as JSON; "
                 "derive plain values"
@@ -341,22 +342,13 @@ def _heaped(rows: Iterable[Row], k: int, held: _HeldText, where: str) -> Iterabl
         yield row
 
 
-def _json_size(value: Any, limit: int) -> int:
-    """About the length of value's JSON (text by its length, other scalars as 8), or more than `limit` once it
-    is over: at most `limit` items of it are walked."""
-    size, pending = 0, [value]
-    while pending and size <= limit:
-        item = pending.pop()
-        if isinstance(item, dict):
-            size += 2 + len(item)
-            pending.extend(item.keys())
-            pending.extend(item.values())
-        elif isinstance(item, list | tuple):
-            size += 2 + len(item)
-            pending.extend(item)
-        else:
-            size += len(item) + 2 if isinstance(item, str) else 8
-    return size
+def _json_chars(value: Any) -> int:
+    """About the length of a list or object as JSON, or MAX_TEXT_CHARS + 1 once it is longer (the walk stops
+    there: a value sharing its items may be huge as text and small in memory)."""
+    try:
+        return measure(value, MAX_TEXT_CHARS, max_depth=None)
+    except TooLarge:
+        return MAX_TEXT_CHARS + 1
 
 
 def _lazy(make: Callable[[], Iterator[Row]]) -> Iterator[Row]:
