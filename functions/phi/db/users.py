@@ -32,6 +32,11 @@ def get_user(conn: DbConnection, user_id: UUID) -> User | None:
     return User.model_validate(row) if row else None
 
 
+def get_user_with_password(conn: DbConnection, user_id: UUID) -> UserWithPassword | None:
+    row = conn.execute(f"SELECT {_COLUMNS}, password_hash FROM users WHERE id = %s", (user_id,)).fetchone()
+    return UserWithPassword.model_validate(row) if row else None
+
+
 def get_user_by_email(conn: DbConnection, email: str) -> UserWithPassword | None:
     row = conn.execute(
         f"SELECT {_COLUMNS}, password_hash FROM users WHERE lower(email) = lower(%s)", (email,)

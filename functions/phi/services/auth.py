@@ -85,13 +85,12 @@ def change_password(
     if new_password == current_password:
         raise BadRequest("The new password must differ from the current one.", details={"field": "new_password"})
     with api_transaction() as conn:
-        user = users_repo.get_user(conn, user_id)
+        user = users_repo.get_user_with_password(conn, user_id)
         if user is None:
             raise Unauthorized("The access token is not valid.")
         ensure_session_live(user, session_token)
         _refuse_when_throttled(conn, user.email, client_ip)
-        found = users_repo.get_user_by_email(conn, user.email)
-        proved = found is not None and found.id == user.id and verify_password(found.password_hash, current_password)
+        proved = verify_password(user.password_hash, current_password)
         if not proved:
             users_repo.record_login_failure(conn, user.email, client_ip, WINDOW_SECONDS)
         else:
