@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime
+from time import monotonic
 from typing import Any
 from uuid import UUID
 
@@ -16,7 +17,7 @@ from phi.db import tasks as tasks_repo
 from phi.db import workflows as workflows_repo
 from phi.db.connection import DbConnection, after_commit, commit
 from phi.definitions.document import task_input_for
-from phi.domain.models import Agent, EventType, Task, TaskStatus, User
+from phi.domain.models import FINAL_TASK_STATUSES, Agent, EventType, Task, TaskStatus, User
 from phi.errors import Conflict, ServiceUnavailable
 from phi.recently_used import RecentlyUsed
 from phi.settings import get_settings
@@ -185,16 +186,36 @@ _CLOSING_EVENTS = frozenset({"ExecutionSucceeded", "ExecutionFailed", "Execution
 _closed_histories: RecentlyUsed[tuple[str, int], ExecutionHistory | None] = RecentlyUsed(size=256)
 
 
-def execution_history(execution_arn: str | None, limit: int = 200) -> ExecutionHistory | None:
+# A running execution's history changes at every state: it is read at most once a second per process (the
+# same quota; a console showing running tasks polls them), unless its task has finished, when the closing
+# event is what the reader waits for.
+OPEN_HISTORY_SECONDS = 1.0
+_open_histories: RecentlyUsed[tuple[str, int, int], ExecutionHistory | None] = RecentlyUsed(size=256)
+
+
+def execution_history(execution_arn: str | None, limit: int = 200, *, fresh: bool = False) -> ExecutionHistory | None:
     """The newest `limit` events of the execution's state history, oldest first (how a long task ended matters
-    more than how it began), next to the task's own events; None when it cannot be read."""
+    more than how it began), next to the task's own events; None when it cannot be read. `fresh`: not one read
+    in the last second (for a task that has finished)."""
     if not execution_arn:
         return None
     key = (execution_arn, limit)
-    history = _closed_histories.get(key, lambda: _read_history(execution_arn, limit), keep=False)
+
+    def read() -> ExecutionHistory | None:
+        if fresh:
+            return _read_history(execution_arn, limit)
+        window = int(monotonic() / OPEN_HISTORY_SECONDS)
+        return _open_histories.get((execution_arn, limit, window), lambda: _read_history(execution_arn, limit))
+
+    history = _closed_histories.get(key, read, keep=False)
     if history is not None and history.events and history.events[-1].type in _CLOSING_EVENTS:
         _closed_histories.get(key, lambda: history)  # kept (a no-op when it was already)
     return history
+
+
+def task_history(task: Task) -> ExecutionHistory | None:
+    """The task's execution history as its view shows it: read fresh once the task has finished."""
+    return execution_history(task.execution_arn, fresh=task.status in FINAL_TASK_STATUSES)
 
 
 def _read_history(execution_arn: str, limit: int) -> ExecutionHistory | None:

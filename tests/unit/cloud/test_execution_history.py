@@ -1,5 +1,6 @@
-"""The task view's Step Functions history: a closed execution's is read once per process, a running one's every
-time. (The AWS client is a stand-in counting its calls: what is tested is when it is called.)"""
+"""The task view's Step Functions history: a closed execution's is read once per process, a running one's at most
+once a second (every time once its task has finished). (The AWS client is a stand-in counting its calls, the
+clock a stand-in too: what is tested is when the client is called.)"""
 
 from __future__ import annotations
 
@@ -33,22 +34,38 @@ def step_functions(monkeypatch: pytest.MonkeyPatch) -> CountingStepFunctions:
     return fake
 
 
-def test_a_running_execution_is_read_every_time_and_a_closed_one_once(step_functions: CountingStepFunctions) -> None:
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    now = [1_000.0]
+    monkeypatch.setattr(tasks_service, "monotonic", lambda: now[0])
+    return now
+
+
+def test_a_running_execution_is_read_once_a_second_and_a_closed_one_once(
+    step_functions: CountingStepFunctions, clock: list[float]
+) -> None:
     arn = f"arn:aws:states:eu-west-1:123456789012:execution:tasks:{uuid.uuid4()}"
     for _ in range(3):
         history = tasks_service.execution_history(arn)
         assert history is not None and [e.type for e in history.events][-1] == "TaskStateEntered"
-    assert step_functions.calls == 3
+    assert step_functions.calls == 1  # three views of a running task within a second: one read
+    clock[0] += tasks_service.OPEN_HISTORY_SECONDS
+    assert tasks_service.execution_history(arn) is not None
+    assert step_functions.calls == 2
 
+    # Its task has finished: read at once, whatever was read this second; once closed, never again
     step_functions.events.append(_event(3, "ExecutionAborted"))
-    for _ in range(3):
-        history = tasks_service.execution_history(arn)
+    history = tasks_service.execution_history(arn, fresh=True)
+    assert history is not None and history.events[-1].type == "ExecutionAborted"
+    clock[0] += 10 * tasks_service.OPEN_HISTORY_SECONDS
+    for fresh in (True, False, True):
+        history = tasks_service.execution_history(arn, fresh=fresh)
         assert history is not None and history.events[-1].type == "ExecutionAborted"
-    assert step_functions.calls == 4
+    assert step_functions.calls == 3
     # Another execution, and another page size, are read on their own.
     assert tasks_service.execution_history(arn, limit=5) is not None
     assert tasks_service.execution_history(arn.replace("tasks:", "other:")) is not None
-    assert step_functions.calls == 6
+    assert step_functions.calls == 5
 
 
 def test_a_history_that_cannot_be_read_is_none_and_read_again(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -61,6 +78,6 @@ def test_a_history_that_cannot_be_read_is_none_and_read_again(monkeypatch: pytes
 
     monkeypatch.setattr(tasks_service, "client", lambda service: Failing())
     arn = f"arn:aws:states:eu-west-1:123456789012:execution:tasks:{uuid.uuid4()}"
-    assert tasks_service.execution_history(arn) is None
-    assert tasks_service.execution_history(arn) is None
+    assert tasks_service.execution_history(arn, fresh=True) is None
+    assert tasks_service.execution_history(arn, fresh=True) is None
     assert len(calls) == 2

@@ -40,7 +40,7 @@ from phi.services.agents import AgentCreate, build_config, create_agent, render_
 from phi.services.documents import SearchRequest, SourceType
 from phi.services.profiles import ProfileRequest, generate_profile
 from phi.services.security import new_agent_key
-from phi.services.tasks import cancel_task, execution_history, run_task
+from phi.services.tasks import cancel_task, run_task, task_history
 from phi.settings import get_settings
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -475,7 +475,7 @@ def _task_context(conn: DbConnection, task: Task) -> dict[str, Any]:
     return {
         "task": task,
         "events": events,
-        "history": execution_history(task.execution_arn),
+        "history": task_history(task),
         "charts": charts,
         "citations": (task.output or {}).get("citations") or [],
         "table": _output_table(task.output),

@@ -14,7 +14,7 @@ from phi.db import llm_calls as llm_calls_repo
 from phi.db import tasks as tasks_repo
 from phi.domain.models import LlmCall, Task, TaskEvent, TaskStatus
 from phi.domain.request_body import RequestBody
-from phi.services.tasks import ExecutionEvent, cancel_task, execution_history, run_task
+from phi.services.tasks import ExecutionEvent, cancel_task, run_task, task_history
 
 router = APIRouter(tags=["tasks"])
 StatusFilter = Annotated[TaskStatus | None, Query(alias="status", description="Only tasks in this status")]
@@ -134,7 +134,7 @@ def list_for_org(
 @router.get("/tasks/{task_id}", response_model=TaskDetail, summary="A task with its output and events")
 def get(task: CallerTask, conn: Conn) -> TaskDetail:
     events = tasks_repo.list_events(conn, task.id, task.org_id)
-    history = execution_history(task.execution_arn)
+    history = task_history(task)
     llm_calls = llm_calls_repo.list_for_task(conn, task.id, task.org_id)
     return TaskDetail(
         **task.model_dump(),
