@@ -146,3 +146,24 @@ def test_document_answers_carry_no_storage_keys(new_user: ApiSession) -> None:
     for document in (uploaded, ticket["document"], *listed, one):
         assert "s3_key" not in document and "documents/" not in str(document.values()), document
     assert {d["id"] for d in listed} == {uploaded["id"], ticket["document"]["id"]}
+
+
+def test_a_json_body_is_limited_to_what_a_route_can_take_not_to_the_upload_size(api_url: str) -> None:
+    # A million made-up keys in 10 MB were a 100 MB answer of errors, built while every other request waited
+    anyone = ApiSession(api_url)
+    many_keys = "{" + ",".join(f'"k{i}":0' for i in range(120_000)) + "}"  # ~1.3 MB
+    refused = anyone.request(
+        "POST", "/auth/login", content=many_keys.encode(), headers={"Content-Type": "application/json"}
+    )
+    assert refused.status_code == 413 and refused.json()["error"]["code"] == "payload_too_large"
+    assert "the limit for anything but a document upload" in refused.json()["error"]["message"]
+
+    # Under the limit, a body of many unknown fields is answered with the first errors and how many there were
+    some_keys = "{" + ",".join(f'"k{i}":0' for i in range(5_000)) + "}"
+    answered = anyone.request(
+        "POST", "/auth/login", content=some_keys.encode(), headers={"Content-Type": "application/json"}
+    )
+    error = answered.json()["error"]
+    assert answered.status_code == 422 and len(answered.content) < 10_000
+    assert len(error["details"]["fields"]) == 20 and error["details"]["error_count"] >= 5_000
+    assert error["message"].endswith("more")

@@ -25,6 +25,10 @@ from phi.errors import (
     Unauthorized,
 )
 
+# Validation errors named in an answer: a body of a million unknown keys is a million errors (a 100 MB answer,
+# built while every other request waited); the count says how many there were.
+MAX_REPORTED_ERRORS = 20
+
 _STATUS: dict[type[PhiError], int] = {
     BadRequest: 400,
     Unauthorized: 401,
@@ -86,8 +90,10 @@ def _console_validation_error(request: Request, exc: RequestValidationError) -> 
     errors = exc.errors()
     if any(error["loc"][:1] == ("path",) for error in errors):
         return _console_error(request, 404, "This page does not exist, or you have no access to it.")
-    summary = "; ".join(f"{error['loc'][-1] if error['loc'] else 'form'}: {error['msg']}" for error in errors)
-    return _console_error(request, 400, f"Invalid request: {summary}.")
+    shown = errors[:MAX_REPORTED_ERRORS]
+    summary = "; ".join(f"{str(error['loc'][-1])[:200] if error['loc'] else 'form'}: {error['msg']}" for error in shown)
+    more = f"; and {len(errors) - len(shown):,} more" if len(errors) > len(shown) else ""
+    return _console_error(request, 400, f"Invalid request: {summary}{more}.")
 
 
 def status_of(exc: PhiError) -> int:
@@ -112,11 +118,16 @@ def install_error_handlers(app: FastAPI) -> None:
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         if is_console_request(request):
             return _console_validation_error(request, exc)
+        errors = exc.errors()
         fields = [
-            {"field": ".".join(str(p) for p in e["loc"] if p != "body"), "message": e["msg"]} for e in exc.errors()
+            {"field": ".".join(str(p) for p in e["loc"] if p != "body")[:200], "message": e["msg"]}
+            for e in errors[:MAX_REPORTED_ERRORS]
         ]
         summary = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
-        return JSONResponse(error_body("validation_error", f"Invalid request: {summary}", {"fields": fields}), 422)
+        if len(errors) > MAX_REPORTED_ERRORS:
+            summary += f"; and {len(errors) - MAX_REPORTED_ERRORS:,} more"
+        details = {"fields": fields, "error_count": len(errors)}
+        return JSONResponse(error_body("validation_error", f"Invalid request: {summary}", details), 422)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -21,8 +21,16 @@ from phi.settings import get_settings
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
 
-def max_body_bytes() -> int:
-    """The largest body any route accepts: a document upload of the configured maximum size."""
+# Any other body (JSON, a console form): the largest a route takes is a workflow definition (256 KiB). Parsing
+# and validating a body costs time on the event loop every request shares, so no more is read than needed.
+MAX_OTHER_BODY_BYTES = 1024 * 1024
+
+
+def max_body_bytes(scope: Scope | None = None) -> int:
+    """The largest body a request may send: a document upload of the configured maximum size when it is a
+    multipart form, MAX_OTHER_BODY_BYTES otherwise."""
+    if scope is not None and not _content_type(scope).startswith(b"multipart/form-data"):
+        return MAX_OTHER_BODY_BYTES
     return get_settings().max_upload_bytes + MULTIPART_OVERHEAD_BYTES
 
 
@@ -47,7 +55,7 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = max_body_bytes()
+        limit = max_body_bytes(scope)
         declared = _content_length(scope)
         if declared is not None and declared > limit:
             await _refuse(send, limit)
@@ -75,6 +83,13 @@ class BodySizeLimit:
             await _refuse(send, limit)
 
 
+def _content_type(scope: Scope) -> bytes:
+    for name, value in scope.get("headers", []):
+        if name == b"content-type":
+            return bytes(value).strip().lower()
+    return b""
+
+
 def _content_length(scope: Scope) -> int | None:
     for name, value in scope.get("headers", []):
         if name == b"content-length":
@@ -89,8 +104,12 @@ async def _refuse(send: Send, limit: int) -> None:
     body = json.dumps(
         error_body(
             "payload_too_large",
-            f"The request body is larger than {limit:,} bytes; "
-            "upload large documents with POST /agents/{agent_id}/documents/upload-url.",
+            f"The request body is larger than {limit:,} bytes"
+            + (
+                "; upload large documents with POST /agents/{agent_id}/documents/upload-url."
+                if limit > MAX_OTHER_BODY_BYTES
+                else " (the limit for anything but a document upload)."
+            ),
         )
     ).encode()
     await send(

@@ -13,6 +13,7 @@ from typing import Any
 
 import fastjsonschema
 
+from phi.definitions.nesting import NotFinite, TooLarge, measure
 from phi.domain.models import Tool
 from phi.errors import BadRequest
 
@@ -25,6 +26,10 @@ class ToolUnavailable(BadRequest):
     code = "tool_unavailable"
 
 
+# A tool's settings: a URL variable, limits, a folder, recipients. Far below this.
+MAX_TOOL_CONFIG_CHARS = 64 * 1024
+
+
 @lru_cache(maxsize=64)
 def _compiled(schema_json: str) -> Callable[[Any], Any]:
     return fastjsonschema.compile(json.loads(schema_json), use_default=True)
@@ -35,6 +40,13 @@ def validate_tool_config(tool: Tool, config: dict[str, Any]) -> dict[str, Any]:
     if not tool.available:
         raise ToolUnavailable(f"The tool {tool.key!r} is not available yet.", details={"tool": tool.key})
     validator = _compiled(json.dumps(tool.config_schema, sort_keys=True))
+    try:  # before the copy and the validator, which recurse (a few hundred levels raise RecursionError)
+        measure(config, MAX_TOOL_CONFIG_CHARS, finite=True)
+    except (TooLarge, NotFinite) as exc:
+        raise InvalidToolConfig(
+            f"Invalid configuration for tool {tool.key!r}: {exc} (at {exc.where or 'the top'})",
+            details={"tool": tool.key, "field": exc.where, "message": str(exc)},
+        ) from None
     try:
         checked = validator(copy.deepcopy(config))
     except fastjsonschema.JsonSchemaValueException as exc:

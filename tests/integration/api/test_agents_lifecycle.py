@@ -83,6 +83,14 @@ def test_a_roles_defaults_skip_tools_not_available_yet_and_name_the_configuratio
     assert asked_by_name.json()["error"]["code"] == "tool_unavailable"
 
 
+def _nested(depth: int) -> dict[str, Any]:
+    """{"a": {"a": … {} …}}: deeper than the validator's recursion reaches (it answered 500)."""
+    value: dict[str, Any] = {}
+    for _ in range(depth):
+        value = {"a": value}
+    return value
+
+
 @pytest.mark.parametrize(
     ("tools", "code", "needle"),
     [
@@ -90,6 +98,7 @@ def test_a_roles_defaults_skip_tools_not_available_yet_and_name_the_configuratio
         ({"db": {"max_rows": 0}}, "invalid_tool_config", "max_rows"),
         ({"email": {"recipients": ["not-an-email"]}}, "invalid_tool_config", "email"),
         ({"db": {"password": "hunter2"}}, "invalid_tool_config", "password"),
+        ({"db": {"url_env": "X", "a": _nested(900)}}, "invalid_tool_config", "nested deeper than 96 levels"),
         ({"cctv": {}}, "tool_unavailable", "cctv"),
         ({"fax": {}}, "bad_request", "fax"),
     ],
