@@ -1,8 +1,7 @@
 """The organisation's outbox (every notification its workflows sent, and the invitations it e-mailed), the
-allow-list of hosts its workflows
-may call (webhooks, `http` nodes) and its webhook signing secret. Reading: any member, except that only an
-owner or admin sees the invitations (a captured one holds its accept link); changing: owner or admin (checked
-by the routes' dependencies)."""
+allow-list of hosts its workflows may call (webhooks, `http` nodes) and its webhook signing secret. Reading: any
+member, except that only an owner or admin sees the invitations (who was invited; no row keeps an accept link);
+changing: owner or admin (checked by the routes' dependencies)."""
 
 from __future__ import annotations
 

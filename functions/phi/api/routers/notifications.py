@@ -28,7 +28,7 @@ router = APIRouter(tags=["notifications"])
     summary="Notifications the organisation's workflows sent, newest first (any member)",
     description="Every email (status CAPTURED on the embedded stack, which never sends real email; SENT when "
     "Amazon SES accepted it) and every webhook (SENT on a 2xx answer), with failures and their reasons. Owners "
-    "and admins also see the invitation e-mails (no node_id): a captured one holds the invitation's link.",
+    "and admins also see the invitation e-mails (no node_id), never with their accept link.",
 )
 def list_outbox(
     org: CallerOrg,
