@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -90,10 +91,15 @@ def _console_validation_error(request: Request, exc: RequestValidationError) -> 
     errors = exc.errors()
     if any(error["loc"][:1] == ("path",) for error in errors):
         return _console_error(request, 404, "This page does not exist, or you have no access to it.")
-    shown = errors[:MAX_REPORTED_ERRORS]
+    shown, more = _reported(errors)
     summary = "; ".join(f"{str(error['loc'][-1])[:200] if error['loc'] else 'form'}: {error['msg']}" for error in shown)
-    more = f"; and {len(errors) - len(shown):,} more" if len(errors) > len(shown) else ""
     return _console_error(request, 400, f"Invalid request: {summary}{more}.")
+
+
+def _reported(errors: Sequence[Any]) -> tuple[Sequence[Any], str]:
+    """The errors an answer names, and what it says of the rest ("; and 12,345 more", or nothing)."""
+    rest = len(errors) - MAX_REPORTED_ERRORS
+    return errors[:MAX_REPORTED_ERRORS], (f"; and {rest:,} more" if rest > 0 else "")
 
 
 def status_of(exc: PhiError) -> int:
@@ -119,13 +125,11 @@ def install_error_handlers(app: FastAPI) -> None:
         if is_console_request(request):
             return _console_validation_error(request, exc)
         errors = exc.errors()
+        shown, more = _reported(errors)
         fields = [
-            {"field": ".".join(str(p) for p in e["loc"] if p != "body")[:200], "message": e["msg"]}
-            for e in errors[:MAX_REPORTED_ERRORS]
+            {"field": ".".join(str(p) for p in e["loc"] if p != "body")[:200], "message": e["msg"]} for e in shown
         ]
-        summary = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
-        if len(errors) > MAX_REPORTED_ERRORS:
-            summary += f"; and {len(errors) - MAX_REPORTED_ERRORS:,} more"
+        summary = "; ".join(f"{f['field']}: {f['message']}" for f in fields) + more
         details = {"fields": fields, "error_count": len(errors)}
         return JSONResponse(error_body("validation_error", f"Invalid request: {summary}", details), 422)
 

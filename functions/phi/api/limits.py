@@ -26,10 +26,10 @@ MULTIPART_OVERHEAD_BYTES = 64 * 1024
 MAX_OTHER_BODY_BYTES = 1024 * 1024
 
 
-def max_body_bytes(scope: Scope | None = None) -> int:
+def max_body_bytes(scope: Scope) -> int:
     """The largest body a request may send: a document upload of the configured maximum size when it is a
     multipart form, MAX_OTHER_BODY_BYTES otherwise."""
-    if scope is not None and not _content_type(scope).startswith(b"multipart/form-data"):
+    if not (_header(scope, b"content-type") or b"").strip().lower().startswith(b"multipart/form-data"):
         return MAX_OTHER_BODY_BYTES
     return get_settings().max_upload_bytes + MULTIPART_OVERHEAD_BYTES
 
@@ -83,21 +83,16 @@ class BodySizeLimit:
             await _refuse(send, limit)
 
 
-def _content_type(scope: Scope) -> bytes:
-    for name, value in scope.get("headers", []):
-        if name == b"content-type":
-            return bytes(value).strip().lower()
-    return b""
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    return next((bytes(value) for key, value in scope.get("headers", []) if key == name), None)
 
 
 def _content_length(scope: Scope) -> int | None:
-    for name, value in scope.get("headers", []):
-        if name == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return None
-    return None
+    declared = _header(scope, b"content-length")
+    try:
+        return int(declared) if declared is not None else None
+    except ValueError:
+        return None
 
 
 async def _refuse(send: Send, limit: int) -> None:

@@ -95,7 +95,6 @@ def _email_invitation(
     settings = get_settings()
     delivery: notifications_repo.Delivery = "ses" if settings.email_delivery == "ses" else "outbox"
     subject = f"You are invited to {org.name} on Phi Agents"
-    body = _invitation_text(org, inviter, invitation, link)
     kept = _invitation_text(org, inviter, invitation, LINK_GIVEN_TO_INVITER if delivery == "outbox" else LINK_NOT_KEPT)
     row = notifications_repo.add_pending_email(
         conn, org_id=org.id, delivery=delivery, recipients=[invitation.email], subject=subject, body=kept
@@ -106,7 +105,8 @@ def _email_invitation(
         if delivery == "outbox":
             outcome = {"status": "CAPTURED"}
         else:
-            outcome = send_with_ses(settings.required("email_sender"), [invitation.email], subject, body)
+            sent = _invitation_text(org, inviter, invitation, link)  # the only text that holds the link
+            outcome = send_with_ses(settings.required("email_sender"), [invitation.email], subject, sent)
         notifications_repo.record_delivery(conn, row.id, org.id, **outcome)
 
     after_commit(conn, deliver)

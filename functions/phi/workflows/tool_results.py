@@ -178,12 +178,10 @@ def _cause_text(cause: Any) -> str:
     if not isinstance(cause, str) or not cause.lstrip().startswith("{"):
         return str(cause)
     try:
-        parsed = json.loads(cause)
+        parsed = json.loads(cause)  # text that starts with "{" parses to an object, or not at all
     except (ValueError, RecursionError):
         return cause
-    if isinstance(parsed, dict):
-        return str(parsed.get("errorMessage") or parsed.get("message") or cause)
-    return cause
+    return str(parsed.get("errorMessage") or parsed.get("message") or cause)
 
 
 def _from_reference(ref: Any, call: ToolCall | None) -> ToolOutcome:

@@ -344,29 +344,39 @@ def _scan_xml(
         raise ToolError("Tool.BadRequest", f"'{name}' is not a readable Excel file ({error})") from None
 
 
+class _SharedStringsScan:
+    """The shared strings counted (openpyxl reads them all, whole, before the first row)."""
+
+    def __init__(self, settings: FileReadSettings, name: str) -> None:
+        self._limit, self._name, self._strings = settings.max_shared_strings, name, 0
+
+    def start(self, tag: str, _attributes: dict[str, str]) -> None:
+        if tag.rsplit(" ", 1)[-1] == "si":
+            self._strings += 1
+            if self._strings > self._limit:
+                raise ToolError(
+                    "Tool.ResultTooLarge",
+                    f"'{self._name}' holds more than {self._limit:,} shared strings (distinct texts); "
+                    "export fewer rows or split the file",
+                )
+
+    def end(self, _tag: str) -> None:
+        pass
+
+
 def scan_workbook_xml(path: Path, settings: FileReadSettings, deadline: float) -> None:
     """Each sheet's XML and the shared strings, counted by a streaming parser before openpyxl opens the file
-    (see _SheetXmlScan); the shared strings, which openpyxl reads whole first, at most `max_shared_strings`."""
+    (_SheetXmlScan, _SharedStringsScan)."""
     with zipfile.ZipFile(path) as archive:
         for member in archive.infolist():
+            scan: _SheetXmlScan | _SharedStringsScan
             if _is_worksheet(member):
                 scan = _SheetXmlScan(settings, path.name, member.filename)
-                _scan_xml(archive, member, deadline, scan.start, scan.end, path.name)
             elif member.filename.lower().endswith("sharedstrings.xml"):
-                strings = 0
-
-                def start(tag: str, _attributes: dict[str, str]) -> None:
-                    nonlocal strings
-                    if tag.rsplit(" ", 1)[-1] == "si":
-                        strings += 1
-                        if strings > settings.max_shared_strings:
-                            raise ToolError(
-                                "Tool.ResultTooLarge",
-                                f"'{path.name}' holds more than {settings.max_shared_strings:,} shared strings "
-                                "(distinct texts); export fewer rows or split the file",
-                            )
-
-                _scan_xml(archive, member, deadline, start, lambda _tag: None, path.name)
+                scan = _SharedStringsScan(settings, path.name)
+            else:
+                continue
+            _scan_xml(archive, member, deadline, scan.start, scan.end, path.name)
 
 
 class FileReadTool:
