@@ -271,33 +271,30 @@ class _SheetXmlScan:
 
     def __init__(self, settings: FileReadSettings, name: str, part: str) -> None:
         self._settings, self._name, self._part = settings, name, part
-        self._rows_depth: int | None = None
-        self._depth = 0
+        self._in_rows = False
         self._last_row = 0
         self._cells = 0
         self._row_cells = 0
         self._outside = 0
 
+    # Called for every element (two or three per cell): kept to a few string comparisons. expat names an element
+    # "<namespace> <local name>", or its local name alone when it has no namespace.
     def start(self, tag: str, attributes: dict[str, str]) -> None:
-        self._depth += 1
-        local = tag.rsplit(" ", 1)[-1]
-        if self._rows_depth is not None:  # inside <sheetData>
-            if local == "row" and self._depth == self._rows_depth + 1:
-                self._row(attributes.get("r", ""))
-            elif local == "c":
+        if self._in_rows:
+            if tag.endswith(" c") or tag == "c":
                 self._cell()
-            return
-        if local == "sheetData":
-            self._rows_depth = self._depth
-            return
-        self._outside += 1
-        if self._outside > _MAX_SHEET_ELEMENTS_OUTSIDE_ROWS:
-            raise self._refuse(f"more than {_MAX_SHEET_ELEMENTS_OUTSIDE_ROWS:,} elements outside its rows")
+            elif tag.endswith(" row") or tag == "row":
+                self._row(attributes.get("r", ""))
+        elif tag.endswith(" sheetData") or tag == "sheetData":
+            self._in_rows = True
+        else:
+            self._outside += 1
+            if self._outside > _MAX_SHEET_ELEMENTS_OUTSIDE_ROWS:
+                raise self._refuse(f"more than {_MAX_SHEET_ELEMENTS_OUTSIDE_ROWS:,} elements outside its rows")
 
-    def end(self, _tag: str) -> None:
-        if self._rows_depth == self._depth:  # </sheetData>
-            self._rows_depth = None
-        self._depth -= 1
+    def end(self, tag: str) -> None:
+        if self._in_rows and (tag.endswith(" sheetData") or tag == "sheetData"):
+            self._in_rows = False
 
     def _row(self, number: str) -> None:
         if number.isascii() and number.isdigit():
