@@ -251,10 +251,8 @@ def _page_naming_one_font(names: int, map_entries: int) -> bytes:
 def test_a_page_naming_one_big_font_map_many_times_is_rejected_before_its_text_is_laid_out() -> None:
     # pypdf parses a font's map again for each name before the first operator (no page deadline reaches it):
     # 150 names of one 65,000-entry map took 46 s and 1.9 GB
-    started = time.monotonic()
     reason = rejection(_page_naming_one_font(150, 65_000), "fonts.pdf")
     assert reason.startswith("page 1 is too complex to read: its fonts' character maps come to more than")
-    assert time.monotonic() - started < 10  # measured up front (~0.1 s here), not after the text is laid out
     many = rejection(_page_naming_one_font(300, 10), "fonts.pdf")
     assert many == "page 1 is too complex to read: it names 300 fonts, the limit is 256"
     assert extract(_page_naming_one_font(3, 2_000), "fonts.pdf").pages[0].text == "B"  # an ordinary page is read
