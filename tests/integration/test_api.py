@@ -218,5 +218,9 @@ def test_a_task_shows_its_step_functions_history_next_to_its_events(new_user: Ap
         return history if history and any(event["state"] == "StartTask" for event in history) else None
 
     history = wait_until(history_with_start_task, 300, interval=0.5)
+    without = new_user.ok("GET", f"/tasks/{run['task_id']}", params={"history": "false"})
     assert history[0]["type"] == "ExecutionStarted"
     assert any(event["state"] == "StartTask" for event in history)
+    # A client waiting for the task leaves the history out (each read is a call to the workflow engine)
+    assert without["id"] == run["task_id"] and without["events"]
+    assert without["execution_history"] is None and without["execution_history_complete"] is None

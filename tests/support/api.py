@@ -55,9 +55,9 @@ class ApiSession:
         while len(finished) < len(task_ids):
             for task_id in task_ids:
                 if task_id not in finished:
-                    task: dict[str, Any] = self.ok("GET", f"/tasks/{task_id}")
+                    task: dict[str, Any] = self.ok("GET", f"/tasks/{task_id}?history=false")
                     if task["status"] in {"SUCCEEDED", "FAILED", "SKIPPED", "CANCELLED"}:
-                        finished[task_id] = task
+                        finished[task_id] = self.ok("GET", f"/tasks/{task_id}")
                         deadline = time.monotonic() + stall_timeout
             if len(finished) < len(task_ids):
                 if time.monotonic() > deadline:
@@ -69,9 +69,9 @@ class ApiSession:
     def wait_for_task(self, task_id: str, timeout: float = 300) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while True:
-            task: dict[str, Any] = self.ok("GET", f"/tasks/{task_id}")
+            task: dict[str, Any] = self.ok("GET", f"/tasks/{task_id}?history=false")  # one history, at the end
             if task["status"] in {"SUCCEEDED", "FAILED", "SKIPPED", "CANCELLED"}:
-                return task
+                return dict(self.ok("GET", f"/tasks/{task_id}"))
             if time.monotonic() > deadline:
                 raise AssertionError(f"task {task_id} still {task['status']} after {timeout}s: {task['events']}")
             time.sleep(0.2)

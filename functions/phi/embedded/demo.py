@@ -48,11 +48,13 @@ class ApiClient:
         )["access_token"]
 
     def wait_for_task(self, task_id: str, timeout: float, interval: float = 0.25) -> dict[str, Any]:
+        """The task once it has finished (or at the timeout), with its execution history. Polls without the
+        history: each read of it is a call to Step Functions, which the API shares with the running tasks."""
         deadline = time.monotonic() + timeout
         while True:
-            task: dict[str, Any] = self.call("GET", f"/tasks/{task_id}")
+            task: dict[str, Any] = self.call("GET", f"/tasks/{task_id}?history=false")
             if task["status"] in FINAL_STATUSES or time.monotonic() > deadline:
-                return task
+                return dict(self.call("GET", f"/tasks/{task_id}"))
             time.sleep(interval)
 
 

@@ -64,7 +64,7 @@ class TaskDetail(Task):
     execution_history: list[ExecutionEvent] | None = Field(
         default=None,
         description="The Step Functions execution's state history, oldest first: its newest 200 events (when it "
-        "can be read)",
+        "can be read, and unless `history=false` was asked)",
     )
     execution_history_complete: bool | None = Field(
         default=None, description="False when older events of a long execution were left out of execution_history"
@@ -131,16 +131,25 @@ def list_for_org(
     return tasks
 
 
+HistoryChoice = Annotated[
+    bool,
+    Query(
+        description="false: leave out the Step Functions history (a read of the workflow engine, rate-limited per "
+        "account on AWS): what a client waiting for the task to finish asks each time, the history once at the end"
+    ),
+]
+
+
 @router.get("/tasks/{task_id}", response_model=TaskDetail, summary="A task with its output and events")
-def get(task: CallerTask, conn: Conn) -> TaskDetail:
+def get(task: CallerTask, conn: Conn, history: HistoryChoice = True) -> TaskDetail:
     events = tasks_repo.list_events(conn, task.id, task.org_id)
-    history = task_history(task)
+    execution = task_history(task) if history else None
     llm_calls = llm_calls_repo.list_for_task(conn, task.id, task.org_id)
     return TaskDetail(
         **task.model_dump(),
         events=events,
-        execution_history=history.events if history else None,
-        execution_history_complete=history.complete if history else None,
+        execution_history=execution.events if execution else None,
+        execution_history_complete=execution.complete if execution else None,
         llm_calls=llm_calls,
     )
 
