@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -69,9 +70,34 @@ def get_pool(kind: str = "transactions") -> ConnectionPool:
                 kwargs=_POOL_KWARGS[kind],
                 open=True,
                 timeout=settings.db_connect_timeout_seconds,
-                check=ConnectionPool.check_connection,
+                check=_check_unless_just_used,
             )
         return _pools[kind]
+
+
+# A connection handed back within this many seconds is handed out again without a round trip to check it: one
+# that dies meanwhile (a failover) fails its request with a 503 and leaves the pool. The check is for connections
+# that sat idle, as a frozen Lambda's do (the wall clock counts the frozen time, which a monotonic clock may not).
+# Under load every round trip also waits for the interpreter lock again: the check was one of four in a
+# one-statement transaction.
+RECHECK_AFTER_IDLE_SECONDS = 5.0
+_returned_at: weakref.WeakKeyDictionary[psycopg.Connection[Any], float] = weakref.WeakKeyDictionary()
+
+
+def _check_unless_just_used(conn: psycopg.Connection[Any]) -> None:
+    returned = _returned_at.get(conn)
+    if returned is None or not 0 <= time.time() - returned < RECHECK_AFTER_IDLE_SECONDS:
+        ConnectionPool.check_connection(conn)
+
+
+@contextmanager
+def _pooled(kind: str) -> Iterator[DbConnection]:
+    with get_pool(kind).connection() as pooled:
+        conn = cast(DbConnection, pooled)
+        try:
+            yield conn
+        finally:
+            _returned_at[conn] = time.time()
 
 
 def close_pool() -> None:
@@ -140,8 +166,7 @@ def transaction(statement_timeout_seconds: float | None = None) -> Iterator[DbCo
     Outages surface as ServiceUnavailable; with `statement_timeout_seconds`, a statement of this transaction
     that runs longer is stopped and surfaces as RequestTimedOut (the limit ends with the transaction, as with
     SET LOCAL; whether RDS Proxy then pins the session is not measured: see the README's Security section)."""
-    with _unavailable_on_outage(), get_pool().connection() as pooled:
-        conn = cast(DbConnection, pooled)
+    with _unavailable_on_outage(), _pooled("transactions") as conn:
         _after_commit[conn] = []
         try:
             if statement_timeout_seconds is not None:
@@ -167,5 +192,5 @@ def api_transaction() -> Iterator[DbConnection]:
 
 @contextmanager
 def checkpoint_connection() -> Iterator[DbConnection]:
-    with _unavailable_on_outage(), get_pool("checkpoints").connection() as conn:
-        yield cast(DbConnection, conn)
+    with _unavailable_on_outage(), _pooled("checkpoints") as conn:
+        yield conn
