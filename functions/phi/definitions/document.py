@@ -513,12 +513,18 @@ def to_document(definition: WorkflowDefinition) -> dict[str, Any]:
     return data
 
 
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+
+
 def _coerce(name: str, spec: InputSpec, value: Any, today: dt.date) -> Any:
     if spec.type == "date":
         if value in ("today", "yesterday"):
             return (today - dt.timedelta(days=1 if value == "yesterday" else 0)).isoformat()
+        # The shape first: fromisoformat also reads '20261120', '2026-W47-5' and, dropping its end, '2026112008'
+        if not (isinstance(value, str) and _ISO_DAY.fullmatch(value)):
+            raise ValueError("expected a date YYYY-MM-DD, today or yesterday")
         try:
-            return dt.date.fromisoformat(str(value)).isoformat()
+            return dt.date.fromisoformat(value).isoformat()
         except ValueError as exc:
             raise ValueError("expected a date YYYY-MM-DD, today or yesterday") from exc
     if spec.type == "timezone":

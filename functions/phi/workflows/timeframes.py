@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from email.utils import parsedate_to_datetime
 from functools import cached_property, lru_cache
+from typing import NoReturn
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -194,6 +195,16 @@ _MONTH_NAME_DATE = re.compile(
 )
 # Day first, as everywhere dots separate a date's parts: 20.11.2026, 20.11.2026 08:05, 20.11.2026 08:05:30.
 _DOTTED_DATE = re.compile(r"\d{1,2}\.\d{1,2}\.\d{4}(?P<time> \d{1,2}:\d{2}(?P<seconds>:\d{2})?)?")
+# The ISO-8601 shapes read, checked before `fromisoformat`, which also takes any character between a date and a
+# time ('2026-11-20-05:00', a date with an offset, as 05:00) and reads '2026112008' or '1776010532' (epoch
+# seconds) as a date, dropping the rest: a calendar date (extended or basic, YYYYMMDD) or a week date with its
+# day, then optionally 'T' or a space, a time of day and an offset.
+_ISO_FORM = re.compile(
+    r"(?:\d{4}-\d{2}-\d{2}|\d{8}|\d{4}-W\d{2}-\d|\d{4}W\d{3})"
+    r"(?:[T ]\d{2}(?::?\d{2}(?::?\d{2}(?:[.,]\d+)?)?)?(?:Z|[+-]\d{2}(?::?\d{2}(?::?\d{2}(?:[.,]\d+)?)?)?)?)?",
+    re.ASCII,
+)
+_DATE_WITH_OFFSET = re.compile(r"\d{4}-?\d{2}-?\d{2}(?:Z|[+-]\d{2}(?::?\d{2})?)", re.ASCII)
 _ISO_ORDINAL_DATE = re.compile(r"(?P<year>\d{4})-(?P<day>\d{3})(?=$|[T ])")
 # ISO-8601's end of a day, '…T24:00[:00[.000]]' with an optional offset: the next day's midnight.
 _ISO_END_OF_DAY = re.compile(r"(?P<date>.+?)[T ]24(?::00(?::00(?:[.,]0+)?)?)?(?P<offset>Z|[+-]\d{2}(?::?\d{2})?)?")
@@ -246,6 +257,8 @@ def _iso_text(value: str) -> datetime | date:
     next_day = False
     if "24" in value[8:] and (match := _ISO_END_OF_DAY.fullmatch(value)) and len(match["date"]) >= 8:
         value, next_day = f"{match['date']}T00:00{match['offset'] or ''}", True
+    if not _ISO_FORM.fullmatch(value):
+        _refuse_other_iso_shape(value)
     if len(value) <= _LONGEST_ISO_DATE and not next_day:
         if zone_id is not None:
             raise TimestampError("a time zone without a time of day")
@@ -254,6 +267,17 @@ def _iso_text(value: str) -> datetime | date:
     if zone_id is not None and moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone_id)
     return moment
+
+
+def _refuse_other_iso_shape(value: str) -> NoReturn:
+    if _DATE_WITH_OFFSET.fullmatch(value):
+        raise TimestampError(
+            "a date with a UTC offset and no time of day, whose day begins at another instant in each zone: give "
+            "the date alone or a whole timestamp"
+        )
+    if value.isdigit():
+        raise TimestampError("digits alone: only YYYYMMDD is read as a date (epoch seconds or milliseconds is a guess)")
+    raise ValueError("no known form")
 
 
 def _rfc_2822(value: str) -> datetime:
@@ -314,10 +338,11 @@ def _text_timestamp(text: str) -> datetime | date:
         raise TimestampError("empty text")
     if len(value) > MAX_TIMESTAMP_CHARS:
         raise TimestampError(f"text of {len(value)} characters is too long for a timestamp ({value[:24]!r}…)")
-    try:  # the common case first: plain ISO-8601
-        return date.fromisoformat(value) if len(value) <= _LONGEST_ISO_DATE else datetime.fromisoformat(value)
-    except ValueError:
-        pass
+    if _ISO_FORM.fullmatch(value):  # the common case first: plain ISO-8601
+        try:
+            return date.fromisoformat(value) if len(value) <= _LONGEST_ISO_DATE else datetime.fromisoformat(value)
+        except ValueError:
+            pass
     if value.lower() in _INFINITIES:
         raise InfiniteTimestampError(f"{_quoted(text)} (PostgreSQL's endless value) is not a real instant")
     try:
@@ -346,7 +371,10 @@ def _utc(moment: datetime, tz: tzinfo, value: object) -> datetime:
     if moment.utcoffset() is None:
         moment = moment.replace(tzinfo=tz)
     try:
-        return moment.astimezone(UTC)
+        instant = moment.astimezone(UTC)
+        if not 1 < instant.year < 9999:  # at the calendar's ends: the day's own zone must reach it too (a report
+            instant.astimezone(tz)  # reads it on a local clock: 0001-01-01T00:00Z is still year 0 in New York)
+        return instant
     except OverflowError:  # e.g. 0001-01-01 east of UTC, 9999-12-31 west of it
         raise TimestampError(f"{_quoted(str(value))} is out of the range of instants") from None
 
@@ -357,8 +385,9 @@ def parse_timestamp(value: object, tz: tzinfo) -> datetime:
     dates, 24:00, a trailing `[Zone/Name]`), RFC 2822 / HTTP dates, English month names ('20 Nov 2026 08:05',
     'Nov 20, 2026 8:05 AM') and day-first dotted dates ('20.11.2026 08:05').
     Zone-less values are wall-clock times in `tz`; a date alone is its local midnight.
-    Raises TimestampError for anything else: numbers (seconds or milliseconds is a guess), slash dates
-    (03/12/2026 is March or December), PostgreSQL's 'infinity' (InfiniteTimestampError)."""
+    Raises TimestampError for anything else: numbers and digits alone other than YYYYMMDD (seconds or
+    milliseconds is a guess), a date with an offset and no time, slash dates (03/12/2026 is March or December),
+    instants the zone `tz` cannot show (year 0 or 10000 there), PostgreSQL's 'infinity' (InfiniteTimestampError)."""
     moment = _value(value)
     if not isinstance(moment, datetime):
         moment = datetime.combine(moment, time(0))

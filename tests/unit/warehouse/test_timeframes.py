@@ -128,6 +128,56 @@ def test_anything_else_is_refused_with_a_reason(value: object, reason: str) -> N
 
 
 @pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        # Python's fromisoformat reads each of these as another instant: any character may part date and time,
+        # and a basic date's trailing characters are dropped.
+        ("2026-11-20-05:00", "a date with a UTC offset and no time of day"),  # xs:date: not 05:00 local
+        ("2026-11-20+01:00", "a date with a UTC offset and no time of day"),
+        ("2026-11-20Z", "a date with a UTC offset and no time of day"),
+        ("2026112008", "digits alone: only YYYYMMDD is read as a date"),  # not 2026-11-20
+        ("1776010532", "digits alone"),  # epoch seconds as text, not 1776-01-05
+        ("1789020751554", "digits alone"),  # epoch milliseconds as text, not 1789-02-07 15:55
+        ("20261120ab", "not ISO-8601"),
+        ("2026-11-20x08:00", "not ISO-8601"),
+        ("2026-W47", "not ISO-8601"),  # a week is not a day
+        ("2026-11-20T08:00:00+01:00junk", "not ISO-8601"),
+    ],
+)
+def test_lookalikes_that_fromisoformat_would_misread_are_refused(value: str, reason: str) -> None:
+    with pytest.raises(TimestampError, match=reason):
+        parse_timestamp(value, BERLIN)
+    with pytest.raises(TimestampError, match=reason):
+        parse_deadline(value, BERLIN)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected_utc"),
+    [
+        ("20261120", "2026-11-19 23:00:00"),  # a basic date: local midnight
+        ("20261120T0800", "2026-11-20 07:00:00"),
+        ("20261120T080000Z", "2026-11-20 08:00:00"),
+        ("2026-W47-5", "2026-11-19 23:00:00"),  # Friday of week 47
+        ("2026-11-20T08", "2026-11-20 07:00:00"),
+        ("2026-11-20T08:00:00,5+01:00", "2026-11-20 07:00:00.500000"),
+        ("2026-11-20T08:00:00.123456789Z", "2026-11-20 08:00:00.123456"),
+    ],
+)
+def test_the_other_iso_shapes_are_still_read(value: str, expected_utc: str) -> None:
+    assert parse_timestamp(value, BERLIN) == datetime.fromisoformat(expected_utc).replace(tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "value", ["0001-01-01T00:00:00Z", "0001-01-01 00:00:00+00:00", datetime.min.replace(tzinfo=UTC)]
+)
+def test_an_instant_the_sites_zone_cannot_show_is_out_of_range(value: object) -> None:
+    # 0001-01-01 00:00 UTC is a real instant, but in New York it would fall in year 0: a report could not name its day
+    with pytest.raises(TimestampError, match="out of the range of instants"):
+        parse_timestamp(value, ZoneInfo("America/New_York"))
+    assert parse_timestamp(value, ZoneInfo("Asia/Tokyo")).year == 1
+
+
+@pytest.mark.parametrize(
     ("value", "expected_utc"),
     [
         # RFC 2822 / HTTP dates: the zone or offset they carry decides

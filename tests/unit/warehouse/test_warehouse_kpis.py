@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -238,6 +239,17 @@ def test_a_dataset_of_the_wrong_shape_raises_a_clear_error(dataset: str, data: T
         ("picks", picks(("P1", "two", "2026-11-20T08:00:00")), "row 0, qty: expected a number, got 'two'"),
         ("picks", picks(("", 1, "2026-11-20T08:00:00")), "row 0, picker_id: missing value"),
         ("shipments", table(SHIPMENT_COLUMNS, [["A", None, None]]), "row 0, promised_at: missing timestamp"),
+        ("picks", picks(("P1", "NaN", "2026-11-20T08:00:00")), "row 0, qty: expected a finite number, got 'NaN'"),
+        ("picks", picks(("P1", float("inf"), "2026-11-20T08:00:00")), "row 0, qty: expected a finite number"),
+        ("picks", picks(("P1", Decimal("NaN"), "2026-11-20T08:00:00")), "row 0, qty: expected a finite number"),
+        ("picks", picks(("P1", 10**400, "2026-11-20T08:00:00")), "row 0, qty: expected a number"),
+        (
+            "orders",
+            table(ORDER_COLUMNS, [["A", "2026-11-20T08:00:00", None, None, "inf"]]),
+            "row 0, line_count: expected a finite number",
+        ),
+        # Python's fromisoformat would read it as the date 2026-11-20 (its hour dropped): refused, so counted
+        ("picks", picks(("P1", 1, "2026112023")), "row 0, picked_at: '2026112023' is not a readable date"),
     ],
 )
 def test_a_row_that_cannot_be_read_is_skipped_counted_and_raised(dataset: str, data: TabularData, example: str) -> None:
@@ -247,6 +259,18 @@ def test_a_row_that_cannot_be_read_is_skipped_counted_and_raised(dataset: str, d
     assert quality.examples[0].startswith(example)
     anomaly = next(a for a in kpis.anomalies if a.code == "DATA_QUALITY")
     assert (anomaly.subject, anomaly.value, anomaly.severity) == (dataset, 1.0, "critical")
+
+
+def test_a_placeholder_instant_a_zone_west_of_utc_cannot_show_is_an_unreadable_row_not_a_failed_report() -> None:
+    # .NET's DateTime.MinValue as UTC: in New York it falls in year 0, where the backlog's age could not be told
+    orders = table(
+        ORDER_COLUMNS, [["A", "0001-01-01T00:00:00Z", None, None, 1], ["B", "2026-11-20 09:00", None, None, 1]]
+    )
+    kpis = compute_kpis(report_day(DAY, "America/New_York"), {"orders": orders}, Thresholds())
+    quality = next(q for q in kpis.data_quality if q.dataset == "orders")
+    assert (quality.rows, quality.unreadable) == (2, 1)
+    assert quality.examples[0].startswith("row 0, created_at: '0001-01-01T00:00:00Z' is out of the range of instants")
+    assert kpis.backlog.orders == 1
 
 
 def test_a_few_unreadable_rows_among_many_are_a_data_note_not_an_anomaly() -> None:

@@ -208,6 +208,18 @@ def test_inputs_are_typed_and_relative_dates_resolved_at_run_time() -> None:
     assert {p["field"] for p in raised.value.details["errors"]} == {"top", "colour"}
 
 
+@pytest.mark.parametrize("value", ["2026112008", "20261120", "2026-W47-5", "2026-11-20T08:00", "2026-11-31", 20261120])
+def test_a_date_input_is_a_calendar_day_written_yyyy_mm_dd(value: object) -> None:
+    # Python's fromisoformat reads the first three as days (the first one dropping its hour): none is a plain day
+    definition = validate_definition(VALID)
+    with pytest.raises(InvalidDefinition) as raised:
+        validate_inputs(definition, {"date": value})
+    assert [(p["field"], p["message"]) for p in raised.value.details["errors"]] == [
+        ("date", "expected a date YYYY-MM-DD, today or yesterday")
+    ]
+    assert validate_inputs(definition, {"date": "2026-11-20"})["date"] == "2026-11-20"
+
+
 def test_the_kept_schema_file_is_the_published_schema() -> None:
     # regenerate with: python -m phi.definitions.document
     assert json.loads(SCHEMA_FILE.read_text()) == build_schema()

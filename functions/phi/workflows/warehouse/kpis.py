@@ -29,6 +29,7 @@ that zone):
 
 from __future__ import annotations
 
+import math
 import re
 import statistics
 from collections import defaultdict
@@ -227,9 +228,12 @@ class _Row:
         if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
             raise self._fail(column, f"expected a number, got {str(value)[:40]!r}")
         try:
-            return float(value)
-        except ValueError:
+            number = float(value)
+        except (ValueError, OverflowError):  # OverflowError: an int past float's range
             raise self._fail(column, f"expected a number, got {str(value)[:40]!r}") from None
+        if not math.isfinite(number):  # NaN or infinity ('NaN', PostgreSQL's numeric NaN): no count or quantity
+            raise self._fail(column, f"expected a finite number, got {str(value)[:40]!r}")
+        return number
 
     def optional_int(self, column: str) -> int | None:
         return None if self.values.get(column) is None else int(self.number(column))
