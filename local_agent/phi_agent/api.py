@@ -16,6 +16,17 @@ from phi_agent.logs import log_fields, redact
 logger = logging.getLogger(__name__)
 
 
+class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    """The API never redirects the agent: following one would send its key (the Authorization header) to wherever
+    the redirect points. A 3xx answers as the HTTP error it is."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_NO_REDIRECTS = urllib.request.build_opener(_RefuseRedirects)
+
+
 class ApiError(Exception):
     def __init__(self, status: int | None, code: str, message: str) -> None:
         super().__init__(f"{code}: {message}" if status is None else f"HTTP {status} {code}: {message}")
@@ -83,7 +94,7 @@ class ApiClient:
             },
         )
         try:
-            with urllib.request.urlopen(request, timeout=self._timeout) as response:
+            with _NO_REDIRECTS.open(request, timeout=self._timeout) as response:
                 payload = json.loads(response.read() or b"{}")
         except urllib.error.HTTPError as error:
             raise _error_from_body(error.code, error.read()) from None

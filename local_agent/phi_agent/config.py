@@ -72,6 +72,12 @@ class CloudConfig(_Lenient):
     queue_url: str = Field(min_length=1)
     api_url: str = Field(min_length=1)
     aws_endpoint_url: str | None = None
+    # Large results are uploaded into this bucket only (a config written before the field: any bucket of the
+    # region's S3 endpoint, or of aws_endpoint_url).
+    results_bucket: str | None = None
+    # The scheme and host of the upload URLs (the embedded stack's S3); null: the region's S3 endpoint. A config
+    # written before the field: aws_endpoint_url.
+    results_endpoint_url: str | None = None
 
 
 class LocalConfig(_Lenient):

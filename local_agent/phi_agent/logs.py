@@ -10,7 +10,14 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-_URL_PASSWORD = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.\-]*://)(?P<user>[^:/@\s]*):(?P<pw>[^@\s]+)@")
+# A scheme starts where no scheme character precedes it: without the lookbehind every letter of a long word was
+# a new start, scanned to the word's end (quadratic: a 250,000-letter field in a message held the agent ~60 s).
+# User and password are bounded for the same reason.
+_URL_PASSWORD = re.compile(
+    r"(?<![a-zA-Z0-9+.\-])(?P<scheme>[a-zA-Z][a-zA-Z0-9+.\-]{0,31}://)(?P<user>[^:/@\s]{0,256}):(?P<pw>[^@\s/]{1,1024})@"
+)
+# Each logged text is cut to this before it is scrubbed and written: a log line quotes a request, it does not copy it.
+MAX_LOGGED_CHARS = 4_000
 _SIGNED_QUERY = re.compile(
     r"(?P<name>X-Amz-(?:Signature|Credential|Security-Token)|Signature|AWSAccessKeyId|x-amz-security-token)"
     r"=[^&\s\"']+",
@@ -26,9 +33,13 @@ def redact(text: str) -> str:
     return _BEARER.sub(r"\1***", text)
 
 
+def _clipped(text: str) -> str:
+    return text if len(text) <= MAX_LOGGED_CHARS else f"{text[:MAX_LOGGED_CHARS]}… ({len(text):,} characters)"
+
+
 def token_hint(task_token: str) -> str:
     """A short, stable fingerprint of a task token: enough to correlate log lines, useless to an attacker."""
-    return hashlib.sha256(task_token.encode("utf-8")).hexdigest()[:12]
+    return hashlib.sha256(task_token.encode("utf-8", errors="surrogatepass")).hexdigest()[:12]
 
 
 class JsonFormatter(logging.Formatter):
@@ -37,12 +48,12 @@ class JsonFormatter(logging.Formatter):
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
-            "msg": redact(record.getMessage()),
+            "msg": redact(_clipped(record.getMessage())),
         }
         fields = getattr(record, "fields", None)
         if isinstance(fields, dict):
             for key, value in fields.items():
-                line[key] = redact(value) if isinstance(value, str) else value
+                line[key] = redact(_clipped(value)) if isinstance(value, str) else value
         if record.exc_info:
             line["exc"] = redact(self.formatException(record.exc_info))
         return json.dumps(line, default=str, ensure_ascii=False)

@@ -10,17 +10,22 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from phi_agent.results import ResultUpload
 
+MAX_TOKEN_CHARS = 8_192
+MAX_ID_CHARS = 200
+
 
 class ToolRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     v: Literal[1]
-    task_token: str = Field(min_length=1)
-    task_id: str
-    tool_call_id: str
-    org_id: str
-    agent_id: str
-    tool: str = Field(min_length=1)
+    # Bounded: each is logged and echoed in the answer (a Step Functions task token is at most 1,024 characters;
+    # ids are UUIDs, tool names a few words).
+    task_token: str = Field(min_length=1, max_length=MAX_TOKEN_CHARS)
+    task_id: str = Field(max_length=MAX_ID_CHARS)
+    tool_call_id: str = Field(max_length=MAX_ID_CHARS)
+    org_id: str = Field(max_length=MAX_ID_CHARS)
+    agent_id: str = Field(max_length=MAX_ID_CHARS)
+    tool: str = Field(min_length=1, max_length=MAX_ID_CHARS)
     args: dict[str, Any] = Field(default_factory=dict)
     # db.query's per-database texts ({"sqlite": "...", ...}), beside `args` rather than in it: an agent older than
     # the field ignores it here and runs `args.sql`, where inside `args` its db.query would refuse the unknown key.
@@ -65,22 +70,39 @@ def queued_seconds(message: dict[str, Any], now: float) -> float | None:
 
 
 def parse_request(body: str) -> ToolRequest | MalformedRequest:
+    """The request, or why it is not one (with its task token when that can still be answered). Never raises:
+    a body that broke the parser (nesting past the recursion limit, a number of thousands of digits) would
+    otherwise come back from the queue until its dead-letter queue took it, its step waiting meanwhile."""
     try:
         data = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        return MalformedRequest(reason=f"the message body is not JSON ({error})")
+    except (ValueError, RecursionError) as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        return MalformedRequest(reason=f"the message body is not JSON ({str(error)[:200]})")
     if not isinstance(data, dict):
         return MalformedRequest(reason="the message body is not a JSON object")
+    token = data.get("task_token")
+    token = token if _answerable_token(token) else None
+    call_id = data.get("tool_call_id")
+    call_id = call_id if isinstance(call_id, str) and len(call_id) <= MAX_ID_CHARS else ""
     try:
-        return ToolRequest.model_validate(data)
+        request = ToolRequest.model_validate(data)
     except ValidationError as error:
         problems = "; ".join(
-            f"{'.'.join(str(part) for part in item['loc']) or '<root>'}: {item['msg']}" for item in error.errors()
+            f"{'.'.join(str(part) for part in item['loc'])[:100] or '<root>'}: {item['msg']}"
+            for item in error.errors()[:10]
         )
-        token = data.get("task_token")
-        call_id = data.get("tool_call_id")
-        return MalformedRequest(
-            reason=f"invalid tool request: {problems}",
-            task_token=token if isinstance(token, str) and token else None,
-            tool_call_id=call_id if isinstance(call_id, str) else "",
-        )
+        return MalformedRequest(reason=f"invalid tool request: {problems}", task_token=token, tool_call_id=call_id)
+    except (ValueError, RecursionError) as error:
+        return MalformedRequest(reason=f"invalid tool request: {str(error)[:200]}", task_token=token)
+    if token is None:  # a token only a broken client could send (lone surrogates): nothing can answer it
+        return MalformedRequest(reason="the task token is not valid text")
+    return request
+
+
+def _answerable_token(token: object) -> bool:
+    if not isinstance(token, str) or not 0 < len(token) <= MAX_TOKEN_CHARS:
+        return False
+    try:
+        token.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -10,11 +10,12 @@ import gzip
 import http.client
 import json
 import logging
+import re
 import tempfile
 import time
 from collections.abc import Callable
-from typing import IO, Any
-from urllib.parse import urlsplit
+from typing import IO, TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict
 
@@ -22,10 +23,16 @@ from phi_agent.errors import ToolError
 from phi_agent.logs import log_fields
 from phi_agent.tools.base import TabularResult, json_safe
 
+if TYPE_CHECKING:
+    from phi_agent.config import CloudConfig
+
 logger = logging.getLogger(__name__)
 
 RESULT_FORMAT = "jsonl.gz"
 _WRITE_BATCH_ROWS = 2_000
+# Or fewer rows when they are long: a batch is joined and encoded whole before it is compressed (JSON escapes a
+# control character as six bytes, so a row's text can be several times what the result limits counted).
+_WRITE_BATCH_CHARS = 4 * 1024 * 1024
 _UPLOAD_ATTEMPTS = 4
 _UPLOAD_BLOCK_BYTES = 1024 * 1024
 # Bytes of the inline wrapper around the rows: {"columns":…, "rows":[…], "row_count":N, "truncated":…}
@@ -54,16 +61,18 @@ class _GzipSpill:
         self.file: IO[bytes] = tempfile.TemporaryFile(prefix="phi-agent-result-")  # noqa: SIM115 (closed by close())
         self._gzip = gzip.GzipFile(fileobj=self.file, mode="wb", compresslevel=5)
         self._pending: list[str] = [_encode({"columns": columns})]
+        self._pending_chars = 0
 
     def add(self, encoded_row: str) -> None:
         self._pending.append(encoded_row)
-        if len(self._pending) >= _WRITE_BATCH_ROWS:
+        self._pending_chars += len(encoded_row)
+        if len(self._pending) >= _WRITE_BATCH_ROWS or self._pending_chars >= _WRITE_BATCH_CHARS:
             self._flush()
 
     def _flush(self) -> None:
         if self._pending:
             self._gzip.write(("\n".join(self._pending) + "\n").encode("utf-8"))
-            self._pending = []
+            self._pending, self._pending_chars = [], 0
 
     def finish(self) -> int:
         self._flush()
@@ -76,24 +85,86 @@ class _GzipSpill:
         self.file.close()
 
 
-def put_presigned(url: str, body: IO[bytes], size: int, sleep: Callable[[float], None] = time.sleep) -> None:
-    """HTTP PUT of `body` to a pre-signed URL, retrying network errors and 5xx answers with backoff."""
+# An S3 endpoint: '[bucket.]s3[.dualstack].<region>.amazonaws.com', the legacy 's3-<region>' and global 's3' forms,
+# and China's '.amazonaws.com.cn'.
+_S3_HOST = re.compile(
+    r"(?:(?P<bucket>[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])\.)?s3(?:[.\-](?:dualstack\.)?(?P<region>[a-z0-9\-]+))?"
+    r"\.amazonaws\.com(?:\.cn)?",
+    re.ASCII,
+)
+
+
+def _results_origin(cloud: CloudConfig) -> str | None:
+    """Where upload URLs point: the cloud's `results_endpoint_url` (null on AWS: the region's S3 endpoint); a
+    config written before that field: `aws_endpoint_url`. A config that points `aws_endpoint_url` at a proxy or a
+    VPC endpoint for the AWS API calls does not change where results go."""
+    if "results_endpoint_url" in cloud.model_fields_set:
+        return cloud.results_endpoint_url
+    return cloud.aws_endpoint_url
+
+
+def check_upload_target(upload: ResultUpload, cloud: CloudConfig) -> None:
+    """Refuses (Tool.BadRequest, before the tool runs) an upload URL that is not the agent's own S3: HTTPS to the
+    S3 endpoint of its region (or exactly the endpoint the cloud's configuration names: the embedded stack, an
+    S3-compatible store), into `results_bucket` when the config names it, at the request's own key. A queue
+    message must not make the agent send customer data to another host — one on the customer's own network above
+    all."""
+
+    def refuse(why: str) -> None:
+        raise ToolError("Tool.BadRequest", f"the result upload URL is refused: {why}")
+
+    parts = urlsplit(upload.url)
+    if "@" in parts.netloc:
+        refuse("it carries user information")
+    bucket: str | None = None
+    origin = _results_origin(cloud)
+    if origin:
+        endpoint = urlsplit(origin)
+        if (parts.scheme.lower(), parts.netloc.lower()) != (endpoint.scheme.lower(), endpoint.netloc.lower()):
+            refuse("it is not the configured results endpoint")
+    else:
+        host = (parts.hostname or "").lower()
+        match = _S3_HOST.fullmatch(host)
+        if parts.scheme.lower() != "https" or parts.port not in (None, 443):
+            refuse("it is not HTTPS")
+        if match is None or match["region"] not in (None, cloud.region.lower()):
+            refuse(f"{host[:80]!r} is not the S3 endpoint of {cloud.region}")
+        bucket = match["bucket"] if match else None
+    path = unquote(parts.path).removeprefix("/")
+    if bucket is None:  # path-style: /<bucket>/<key>
+        bucket, _, path = path.partition("/")
+    if path != upload.key:
+        refuse("its object is not the request's result key")
+    if cloud.results_bucket and bucket != cloud.results_bucket:
+        refuse("its bucket is not the configured results bucket")
+
+
+def put_presigned(
+    url: str,
+    body: IO[bytes],
+    size: int,
+    sleep: Callable[[float], None] = time.sleep,
+    deadline: float | None = None,
+) -> None:
+    """HTTP PUT of `body` to a pre-signed URL, retrying network errors and 5xx answers with backoff until
+    `deadline` (time.monotonic()) if given. The answer's body is never read back: only its status is reported."""
     parts = urlsplit(url)
     target = parts.path + (f"?{parts.query}" if parts.query else "")
     connection_type = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
     for attempt in range(1, _UPLOAD_ATTEMPTS + 1):
         body.seek(0)
-        connection = connection_type(parts.netloc, timeout=120, blocksize=_UPLOAD_BLOCK_BYTES)
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left <= 0:
+            raise ToolError("Tool.Timeout", "the request's deadline passed while its result was being uploaded")
+        timeout = 120.0 if left is None else max(1.0, min(120.0, left))
+        connection = connection_type(parts.netloc, timeout=timeout, blocksize=_UPLOAD_BLOCK_BYTES)
         try:
             connection.request("PUT", target, body=body, headers={"Content-Length": str(size)})
             response = connection.getresponse()
-            detail = response.read(2_000).decode("utf-8", errors="replace")
             if 200 <= response.status < 300:
                 return
             if response.status < 500:
-                raise ToolError(
-                    "Tool.InternalError", f"the result upload was refused (HTTP {response.status}): {detail}"
-                )
+                raise ToolError("Tool.InternalError", f"the result upload was refused (HTTP {response.status})")
             problem = f"HTTP {response.status}"
         except (OSError, http.client.HTTPException) as error:
             problem = f"{type(error).__name__}: {error}"
@@ -120,8 +191,10 @@ def build_output(
     inline_limit_bytes: int,
     upload: ResultUpload | None,
     as_text: bool = False,
+    deadline: float | None = None,
 ) -> dict[str, Any]:
-    """Read every row once and return the tool result (inline) or a reference to the uploaded result.
+    """Read every row once and return the tool result (inline) or a reference to the uploaded result (uploaded
+    until `deadline`, a time.monotonic() instant, if given).
 
     `as_text` (the request's `result_as_text`): an inline result goes as one JSON text (`result_text`) instead
     of a JSON object; the state machine carries it opaque to Think, which alone reads the rows (a state machine
@@ -150,7 +223,7 @@ def build_output(
             return _inline_output(tool_call_id, result, inline_rows, inline_texts, as_text)
         assert upload is not None  # _start_spill refuses to spill without an upload target
         size = spill.finish()
-        put_presigned(upload.url, spill.file, size)
+        put_presigned(upload.url, spill.file, size, deadline=deadline)
         return {
             "v": 1,
             "tool_call_id": tool_call_id,

@@ -19,7 +19,7 @@ from phi_agent.errors import ToolError
 from phi_agent.heartbeat import AgentState
 from phi_agent.logs import log_fields, redact, token_hint
 from phi_agent.messages import MalformedRequest, ToolRequest, parse_request, queued_seconds
-from phi_agent.results import build_output
+from phi_agent.results import build_output, check_upload_target
 from phi_agent.stepfunctions import TaskAnswerer
 from phi_agent.tools.registry import ToolRegistry
 
@@ -344,12 +344,15 @@ class Worker:
 
     def _run_tool(self, request: ToolRequest) -> Outcome:
         try:
-            if request.agent_id != self._config.agent_id:
-                raise ToolError("Tool.BadRequest", f"the request is for agent {request.agent_id}, not this agent")
+            if request.agent_id != self._config.agent_id or request.org_id != self._config.org_id:
+                raise ToolError("Tool.BadRequest", "the request is for another agent or organisation, not this one")
             seconds_left = request.seconds_left()
             if seconds_left is not None and seconds_left <= 0:
                 raise ToolError("Tool.Timeout", "the request's deadline passed before the agent could run it")
+            if request.result_upload is not None:
+                check_upload_target(request.result_upload, self._config.cloud)
             tool = self._registry.get(request.tool)
+            deadline = None if seconds_left is None else time.monotonic() + seconds_left
             with tool.open(request.tool_args(), seconds_left) as result:
                 output = build_output(
                     request.tool_call_id,
@@ -357,6 +360,7 @@ class Worker:
                     self._config.local.inline_result_limit_bytes,
                     request.result_upload,
                     as_text=request.result_as_text,
+                    deadline=deadline,
                 )
             return Outcome(output=output)
         except ToolError as error:

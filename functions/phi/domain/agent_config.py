@@ -45,6 +45,11 @@ class CloudConnection(BaseModel):
     queue_url: str
     api_url: str
     aws_endpoint_url: str | None = None
+    # The bucket large tool results are uploaded to: the agent uploads only there, whatever URL a message names.
+    results_bucket: str | None = None
+    # Where the upload URLs point (the stack's own S3 endpoint; null on AWS: the region's S3 endpoint), whatever
+    # endpoint the agent's machine uses for its AWS API calls.
+    results_endpoint_url: str | None = None
 
 
 class AgentConfigDocument(BaseModel):

@@ -354,6 +354,8 @@ def config_document(agent: Agent, catalog_tools: list[Tool], settings: Settings,
             queue_url=agent.queue_url or "",
             api_url=api_url,
             aws_endpoint_url=settings.aws_endpoint_url,
+            results_bucket=settings.documents_bucket,
+            results_endpoint_url=settings.aws_endpoint_url,
         ),
     )
 

@@ -117,6 +117,10 @@ def database_url(raw: str) -> URL:
     if raw.startswith("postgres://"):
         raw = "postgresql://" + raw[len("postgres://") :]
     url = make_url(raw)
+    if url.host and "@" in url.host:
+        # A password with a raw '@' (not written %40): the part after it would be taken for the host, and that
+        # part of the password would show in every connection error
+        raise ValueError("the database URL has an '@' after the login: write an '@' in the password as %40")
     if (
         url.drivername == "postgresql"
         and importlib.util.find_spec("psycopg2") is None

@@ -66,13 +66,16 @@ def _header_names(raw: Sequence[Any]) -> list[str]:
 def _column_picker(header: list[str], wanted: list[str] | None) -> list[int]:
     if wanted is None:
         return list(range(len(header)))
-    missing = [name for name in wanted if name not in header]
+    if len(wanted) > len(header):  # (the header itself is bounded by max_columns)
+        raise ToolError("Tool.BadRequest", f"args.columns names {len(wanted):,} columns; the file has {len(header)}")
+    position = {name: index for index, name in reversed(list(enumerate(header)))}  # the first of a repeated name
+    missing = [name for name in wanted if name not in position]
     if missing:
         raise ToolError(
             "Tool.BadRequest",
-            f"args.columns: unknown column(s) {missing}; the file has {header}",
+            f"args.columns: unknown column(s) {missing[:20]}; the file has {header[:200]}",
         )
-    return [header.index(name) for name in wanted]
+    return [position[name] for name in wanted]
 
 
 def _pick(rows: Iterator[Sequence[Any]], indexes: list[int]) -> Iterator[list[Any]]:

@@ -62,6 +62,9 @@ def test_a_role_template_is_all_an_agent_needs(new_user: ApiSession) -> None:
     }
     assert [w["type"] for w in agent["config"]["workflows"]] == ["DAILY_WAREHOUSE_REPORT"]
     assert [t["key"] for t in config["tools"]] == ["db.query", "file.read"]
+    # The local agent uploads large results only where the cloud says they go: the stack's bucket and S3 endpoint
+    cloud = config["cloud"]
+    assert cloud["results_bucket"] and cloud["results_endpoint_url"] == cloud["aws_endpoint_url"] is not None
     missing_role = new_user.request("POST", f"/orgs/{new_user.org_id}/agents", json={"name": "Analyst"})
     assert missing_role.status_code == 422, missing_role.text
     assert "role_key" in missing_role.json()["error"]["message"]

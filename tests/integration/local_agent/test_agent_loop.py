@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from phi_agent.stepfunctions import TaskAnswerer
 from phi_agent.tools.sql_guard import CheckedQuery
@@ -128,3 +130,68 @@ def test_long_tool_sends_task_heartbeats_and_extends_visibility(
     assert heartbeats.calls >= 3, "SendTaskHeartbeat about every second while the tool runs"
     assert extensions.calls >= 2, "the visibility is extended when the tool starts, then at half the timeout"
     wait_until(lambda: cloud.queue_depth(queue) == 0, timeout=60)
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    """An internal service on the customer's network: records what reaches it."""
+
+    seen: ClassVar[list[str]] = []
+
+    def do_PUT(self) -> None:
+        self.seen.append(self.path)
+        self.send_response(403)
+        self.end_headers()
+        self.wfile.write(b"INTERNAL ADMIN PANEL db_password=hunter2")
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_a_result_upload_url_other_than_the_agents_s3_is_refused_before_the_tool_reads_anything(
+    cloud: Any, warehouse_sqlite: Path, make_config: Any, run_agent: Any
+) -> None:
+    queue = cloud.new_queue()
+    internal = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    threading.Thread(target=internal.serve_forever, daemon=True).start()
+    key = "tool-results/t/c.jsonl.gz"
+    everything = {"sql": "SELECT * FROM stock"}
+    try:
+        with run_agent(make_config(queue, inline_result_limit_bytes=1_024), _env(warehouse_sqlite)):
+            for url in (
+                f"http://127.0.0.1:{internal.server_port}/{key}",  # a host on the customer's network
+                f"gopher://127.0.0.1:{internal.server_port}/{key}",
+                f"https://evil.example/{key}",
+                f"{cloud.endpoint}/phi-results/other-key",  # the agent's endpoint, another object
+                f"{cloud.endpoint.replace('://', '://user:pw@')}/phi-results/{key}",
+            ):
+                refused = cloud.run_tool(queue, "db.query", everything, result_upload={"url": url, "key": key})
+                assert refused["error"] == "Tool.BadRequest", url
+                assert "the result upload URL is refused" in refused["cause"]
+            wait_until(lambda: cloud.queue_depth(queue) == 0, timeout=60)
+    finally:
+        internal.shutdown()
+    assert _Recorder.seen == []
+
+
+def test_a_request_for_another_organisation_is_refused(
+    cloud: Any, warehouse_sqlite: Path, make_config: Any, run_agent: Any
+) -> None:
+    queue = cloud.new_queue()
+    with run_agent(make_config(queue), _env(warehouse_sqlite)):
+        foreign = cloud.run_tool(queue, "db.query", {"sql": "SELECT 1"}, org_id="another-organisation")
+        assert foreign["error"] == "Tool.BadRequest"
+        assert "another-organisation" not in foreign["cause"]
+
+
+def test_bodies_that_break_a_json_parser_are_deleted_not_redelivered(
+    cloud: Any, warehouse_sqlite: Path, make_config: Any, run_agent: Any
+) -> None:
+    queue = cloud.new_queue()
+    sqs = cloud.client("sqs")
+    with run_agent(make_config(queue), _env(warehouse_sqlite)):
+        sqs.send_message(QueueUrl=queue, MessageBody="[" * 100_000)  # past the recursion limit
+        sqs.send_message(QueueUrl=queue, MessageBody='{"v": 1, "n": ' + "9" * 5_000 + "}")  # past int's digits
+        sqs.send_message(QueueUrl=queue, MessageBody='{"v": 1, "task_token": "tok\\udc80", "tool": "db.query"}')
+        wait_until(lambda: cloud.queue_depth(queue) == 0, timeout=60)
+        still_serving = cloud.run_tool(queue, "db.query", {"sql": "SELECT count(*) AS n FROM stock"})
+        assert json.loads(still_serving["output"])["result"]["rows"] == [[100]]
