@@ -108,6 +108,31 @@ def _within_days(datasets: dict[str, Table], args: dict[str, Any]) -> dict[str, 
     return result
 
 
+def _open_at_day_end(datasets: dict[str, Table], args: dict[str, Any]) -> dict[str, Any]:
+    """The rows still open at the end of a local day: `column` (when each was closed) empty, or at or after
+    the next local midnight in `timezone`, each value read as phi.workflows.timeframes reads it."""
+    from phi.workflows.timeframes import end_of_local_day, iso_instant, rows_open_at, zone
+
+    table = datasets["table"]
+    timezone = str(args.get("timezone") or "UTC")
+    at = end_of_local_day(date.fromisoformat(str(args["day"])[:10]), timezone)
+    columns = list(table.get("columns") or [])
+    rows, closed, unreadable = rows_open_at(columns, list(table.get("rows") or []), args["column"], at, zone(timezone))
+    result = {
+        "columns": columns,
+        "rows": rows,
+        "row_count": len(rows),
+        "as_of": iso_instant(at),
+        "left_out": {"closed_before": closed, "unreadable": unreadable},
+    }
+    if unreadable:
+        result["note"] = (
+            f"{unreadable} row(s) left out: their {args['column']} is not a readable timestamp, so whether they "
+            "were still open cannot be told"
+        )
+    return result
+
+
 def _warehouse_contract() -> dict[str, tuple[str, ...]]:
     from phi.workflows.warehouse.columns import REQUIRED_COLUMNS
 
@@ -172,6 +197,20 @@ COMPUTE: dict[str, ComputeFunction] = {
             },
         ),
         ComputeFunction(
+            name="time.open_at_day_end",
+            description="The rows still open at the end of a local day: the timestamp column saying when each was "
+            "closed (completed, resolved, shipped) is empty or at or after the next local midnight (args: column, "
+            "day = 'YYYY-MM-DD', timezone = IANA name; zone-less values are read as times in that zone)",
+            datasets={"table": ()},
+            run=_open_at_day_end,
+            args_schema={
+                "type": "object",
+                "required": ["column", "day"],
+                "additionalProperties": False,
+                "properties": {"column": {"type": "string"}, "day": {"type": "string"}, "timezone": {"type": "string"}},
+            },
+        ),
+        ComputeFunction(
             name="stats.describe",
             description="Row count and count/sum/min/max/mean of each numeric column of one table",
             datasets={"table": ()},
@@ -209,7 +248,10 @@ def check_contract(function: ComputeFunction, datasets: dict[str, Table]) -> lis
 
 # --- render templates ------------------------------------------------------------------------------------
 
-MAX_TABLE_ROWS_SHOWN = 50
+MAX_TABLE_ROWS_SHOWN = 50  # rows of one table a Markdown report shows (it says how many more there are)
+# Rows of one table a render template is given, with the table's full row_count: enough for the figures a role
+# report totals from grouped tables (a row per carrier, owner, zone…); a renderer says when a table had more.
+MAX_RENDER_ROWS = 2_000
 
 
 @dataclass(frozen=True)

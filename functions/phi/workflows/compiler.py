@@ -26,7 +26,7 @@ from langgraph.graph import END, START, StateGraph
 
 from phi.definitions import expressions, payloads, templating
 from phi.definitions.document import NodeSpec, WorkflowDefinition, local_today, validate_inputs
-from phi.definitions.functions import COMPUTE, MAX_TABLE_ROWS_SHOWN, RENDER, check_contract, map_columns
+from phi.definitions.functions import COMPUTE, MAX_RENDER_ROWS, RENDER, check_contract, map_columns
 from phi.definitions.table import Row, TableError, run_ops
 from phi.definitions.table_format import is_table
 from phi.domain.models import EventType
@@ -243,9 +243,9 @@ def _render(node: NodeSpec, state: DefinitionState, ports: Ports, definition: Wo
     else:
         shown = s.get("sections") or [n for n in state.get("ran") or [] if n != node.id]
         named = {name: results[name] for name in shown if name in results}
-    # a stored table is shown by its first rows and its row count, read from its reference
+    # a stored table reaches the template as its first rows and its row count, read from its reference
     named = {
-        name: head(value, ports, MAX_TABLE_ROWS_SHOWN, f"The table {name}") if is_table(value) else value
+        name: head(value, ports, MAX_RENDER_ROWS, f"The table {name}") if is_table(value) else value
         for name, value in named.items()
     }
     if s.get("args"):

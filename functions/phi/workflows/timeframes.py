@@ -466,3 +466,35 @@ def rows_within_period(
         else:
             outside += 1
     return kept, outside, unreadable
+
+
+def end_of_local_day(day: date, timezone: str = DEFAULT_TIMEZONE) -> datetime:
+    """The instant a local calendar day ends: the next local midnight in the zone."""
+    return _local_midnight(day + timedelta(days=1), zone(timezone))
+
+
+def rows_open_at(
+    columns: list[str], rows: list[list[object]], column: str, moment: datetime, tz: tzinfo
+) -> tuple[list[list[object]], int, int]:
+    """The rows still open at `moment`: `column` (when a row was closed — completed, resolved, shipped) empty or
+    at or after it, read by `parse_timestamp` in `tz`; the number closed before it and the number whose value is
+    not a readable timestamp (neither open nor closed as far as can be told)."""
+    if column not in columns:
+        raise ValueError(f"no column {column!r} (has: {', '.join(columns)})")
+    index, at = columns.index(column), moment.astimezone(UTC)
+    kept, closed, unreadable = [], 0, 0
+    for row in rows:
+        value = row[index]
+        if value is None or (isinstance(value, str) and not value.strip()):
+            kept.append(row)
+            continue
+        try:
+            closed_at = parse_timestamp(value, tz)
+        except TimestampError:
+            unreadable += 1
+            continue
+        if closed_at >= at:
+            kept.append(row)
+        else:
+            closed += 1
+    return kept, closed, unreadable

@@ -20,9 +20,11 @@ from typing import Any
 
 from phi.workflows.operations.markdown import (
     hits_of,
-    is_table,
+    partial_table_notes,
     records,
     report_document,
+    row_total,
+    shown_table_lines,
     table_lines,
     total,
     whole,
@@ -80,7 +82,9 @@ def _exceptions(results: dict[str, Any]) -> dict[str, Any]:
         "raised_this_shift": sum(k["raised_this_shift"] for k in by_kind.values()),
         "open_at_handover": sum(k["open_at_handover"] for k in by_kind.values()),
         "by_kind": by_kind,
+        # the ids of the rows the renderer was given; open_listed says how many of how many that is
         "open_ids": [str(row.get("exception_id")) for row in open_rows],
+        "open_listed": {"ids": len(open_rows), "of": row_total(results.get("open_exceptions"))},
     }
 
 
@@ -131,12 +135,6 @@ def _header(title: str, shift: dict[str, Any] | None, shift_name: str) -> list[s
     ]
 
 
-def _plain_table(value: Any, empty: str) -> list[str]:
-    if not is_table(value) or not value["rows"]:
-        return [empty]
-    return table_lines(list(value["columns"]), value["rows"])
-
-
 def render_shift_handover(title: str, results: dict[str, Any], notes: list[str]) -> dict[str, Any]:
     figures = handover_figures(results)
     late, exceptions = figures["late"], figures["exceptions"]
@@ -156,7 +154,7 @@ def render_shift_handover(title: str, results: dict[str, Any], notes: list[str])
             f"{figures['backlog']['orders']} orders open, {figures['backlog']['past_promise']} of them past their "
             "promised ship time. Oldest open orders:",
             "",
-            *_plain_table(results.get("oldest_open"), "No open orders."),
+            *shown_table_lines(results.get("oldest_open"), "No open orders."),
         ],
         [
             "## Late orders by carrier",
@@ -195,16 +193,17 @@ def render_shift_handover(title: str, results: dict[str, Any], notes: list[str])
             "",
             "Open at handover:",
             "",
-            *_plain_table(results.get("open_exceptions"), "None."),
+            *shown_table_lines(results.get("open_exceptions"), "None."),
         ],
     ]
+    partial = partial_table_notes(results, ["backlog", "late_by_carrier", "exceptions_by_kind", "open_exceptions"])
     return report_document(
         title,
         sections,
         hits=hits,
         analysis_heading="Handover note",
         narrative=results.get("narrative"),
-        notes=notes,
+        notes=[*notes, *partial],
         summary=summary,
         figures=figures,
     )

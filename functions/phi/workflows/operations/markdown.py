@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, TypeGuard
 
+from phi.definitions.functions import MAX_TABLE_ROWS_SHOWN
 from phi.definitions.table import rows_of
 from phi.workflows.warehouse.report import MAX_QUOTE_CHARS, NO_LLM_STATEMENT
 
@@ -44,6 +45,34 @@ def cell(value: Any) -> str:
 def table_lines(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     return lines + ["| " + " | ".join(cell(value) for value in row) + " |" for row in rows]
+
+
+def row_total(value: Any) -> int:
+    """All the rows of a table result: a stored one reaches a renderer as its first rows and its row_count."""
+    if not is_table(value):
+        return 0
+    return max(len(value["rows"]), whole(value.get("row_count")))
+
+
+def shown_table_lines(value: Any, empty: str) -> list[str]:
+    """A table result as Markdown, its first MAX_TABLE_ROWS_SHOWN rows, saying how many more there are."""
+    if not is_table(value) or not value["rows"]:
+        return [empty]
+    shown = list(value["rows"])[:MAX_TABLE_ROWS_SHOWN]
+    more = row_total(value) - len(shown)
+    return table_lines(list(value["columns"]), shown) + (["", f"_{more:,} more not shown._"] if more > 0 else [])
+
+
+def partial_table_notes(results: dict[str, Any], names: Sequence[str]) -> list[str]:
+    """A note for each named table the renderer was given only part of (its figures cover those rows only)."""
+    notes = []
+    for name in names:
+        value = results.get(name)
+        if is_table(value) and row_total(value) > len(value["rows"]):
+            notes.append(
+                f"{name}: the report's figures come from its first {len(value['rows']):,} of {row_total(value):,} rows"
+            )
+    return notes
 
 
 def hits_of(*results: Any) -> list[dict[str, Any]]:

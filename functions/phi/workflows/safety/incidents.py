@@ -18,9 +18,11 @@ from typing import Any
 
 from phi.workflows.operations.markdown import (
     hits_of,
-    is_table,
+    partial_table_notes,
     records,
     report_document,
+    row_total,
+    shown_table_lines,
     table_lines,
     whole,
 )
@@ -42,14 +44,14 @@ def incident_figures(results: dict[str, Any]) -> dict[str, Any]:
     }
     by_zone = {str(row.get("zone_id")): whole(row.get("incidents")) for row in records(results.get("by_zone"))}
     overdue = records(results.get("overdue_actions"))
-    week = results.get("week")
     return {
         "period": _period(results),
-        "incidents": len(week["rows"]) if is_table(week) else 0,
+        "incidents": row_total(results.get("week")),
         "high_severity": sum(t["high_severity"] for t in by_type.values()),
         "by_type": by_type,
         "by_zone": by_zone,
-        "overdue_actions": len(overdue),
+        "overdue_actions": row_total(results.get("overdue_actions")),
+        # the ids of the rows the renderer was given (all but past MAX_RENDER_ROWS)
         "overdue_action_ids": [str(row.get("action_id")) for row in overdue],
         "overdue_by_owner": {
             str(row.get("owner")): whole(row.get("actions")) for row in records(results.get("overdue_by_owner"))
@@ -125,11 +127,7 @@ def render_incident_summary(title: str, results: dict[str, Any], notes: list[str
         [
             "## Overdue corrective actions",
             "",
-            *(
-                table_lines(list(overdue["columns"]), overdue["rows"])
-                if is_table(overdue) and overdue["rows"]
-                else ["None: every action due by the end of the week was completed."]
-            ),
+            *shown_table_lines(overdue, "None: every action due by the end of the week was completed."),
             *(
                 [
                     "",
@@ -145,13 +143,14 @@ def render_incident_summary(title: str, results: dict[str, Any], notes: list[str
             ),
         ],
     ]
+    partial = partial_table_notes(results, ["week", "by_type", "by_zone", "overdue_actions", "overdue_by_owner"])
     return report_document(
         title,
         sections,
         hits=hits,
         analysis_heading="Analysis",
         narrative=results.get("narrative"),
-        notes=notes,
+        notes=[*notes, *partial],
         summary=summary,
         figures=figures,
     )
