@@ -123,7 +123,7 @@ class EmbeddedStack:
             runtime_dir = self.data_dir / "run"
             runtime_dir.mkdir(mode=0o700, exist_ok=True)
             os.environ["XDG_RUNTIME_DIR"] = str(runtime_dir)
-        import pgserver
+        from phi.embedded.postgres import start_server
 
         pgdata = self.data_dir / "pgdata"
         # pgserver stops the server when the last process that holds a handle on it lets go, and keeps those
@@ -131,7 +131,7 @@ class EmbeddedStack:
         # outlive every later clean stop. With the data folder locked no other live process holds a handle: forget
         # the dead ones, so this stack adopts the old server and stops it like one it started.
         (pgdata / ".handle_pids.json").unlink(missing_ok=True)
-        self._pg = pgserver.get_server(pgdata, cleanup_mode="stop")
+        self._pg = start_server(pgdata)
         exists = self._pg.psql("SELECT 1 FROM pg_database WHERE datname = 'phi';")
         if "(1 row)" not in exists:
             self._pg.psql("CREATE DATABASE phi;")
