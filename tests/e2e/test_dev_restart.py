@@ -7,14 +7,18 @@ import signal
 import subprocess
 import sys
 import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
 import pytest
 
 from phi.embedded.aws import free_port
+from tests.support.api import ApiSession
+from tests.support.task_loop import PAY_SUPPLIER
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -92,6 +96,19 @@ def test_after_a_hard_kill_the_next_start_adopts_postgresql_and_a_clean_stop_sto
     # Given `phi dev` running, then killed hard (SIGKILL: no clean-up at all)
     first = DevProcess(data_dir, tmp_path / "first.log")
     wait_until(first.healthy, timeout=180, interval=0.5)
+    # with a task waiting on an approval
+    user = ApiSession(f"http://127.0.0.1:{first.api_port}")
+    user.sign_up(f"restart-{uuid.uuid4().hex[:10]}@example.com")
+    user.create_org("Restarts Ltd")
+    agent = user.create_agent()
+    user.ok("POST", f"/agents/{agent['id']}/workflows", json={"definition": PAY_SUPPLIER})
+    run = user.ok("POST", f"/agents/{agent['id']}/run-task", json={"type": "pay_supplier", "input": {"amount": 5}})
+
+    def pending_approval() -> dict[str, Any] | None:
+        found = user.ok("GET", f"/orgs/{user.org_id}/approvals", params={"task_id": run["task_id"]})
+        return found[0] if found and found[0]["status"] == "PENDING" else None
+
+    approval = wait_until(pending_approval, timeout=120, interval=0.3)
     postmaster = _postmaster_pid(pgdata)
     assert postmaster is not None
     first.process.send_signal(signal.SIGKILL)
@@ -102,6 +119,13 @@ def test_after_a_hard_kill_the_next_start_adopts_postgresql_and_a_clean_stop_sto
     second = DevProcess(data_dir, tmp_path / "second.log")
     wait_until(second.healthy, timeout=180, interval=0.5)
     assert _postmaster_pid(pgdata) == postmaster
+    # and the task whose execution was lost failed, its approval with it: nobody can approve it any more
+    user.client.base_url = f"http://127.0.0.1:{second.api_port}"
+    task = user.ok("GET", f"/tasks/{run['task_id']}")
+    assert task["status"] == "FAILED" and task["error"]["error"] == "Task.Orphaned"
+    assert user.ok("GET", f"/approvals/{approval['id']}")["status"] == "CANCELLED"
+    late = user.request("POST", f"/approvals/{approval['id']}/approve", json={})
+    assert late.status_code == 409 and late.json()["error"]["details"]["status"] == "CANCELLED"
 
     # And a second stack on the same data folder is refused while this one runs
     third = DevProcess(data_dir, tmp_path / "third.log")

@@ -113,11 +113,14 @@ def decide(
     email: str,
     comment: str | None,
 ) -> ApprovalWithToken | None:
-    """PENDING → APPROVED/REJECTED once, while it has not expired; None when it is no longer open."""
+    """PENDING → APPROVED/REJECTED once, while it has not expired and its task is still unfinished; None when it
+    is no longer open."""
     row = conn.execute(
         f"""UPDATE approvals SET status = %s, decided_by = %s, decided_by_email = %s, decided_at = now(),
                    comment = %s
             WHERE id = %s AND org_id = %s AND status = 'PENDING' AND expires_at > now()
+              AND EXISTS (SELECT 1 FROM tasks t WHERE t.id = approvals.task_id AND t.org_id = approvals.org_id
+                          AND t.status IN ('PENDING', 'RUNNING'))
             RETURNING {_WITH_TOKEN}""",
         (status.value, user_id, email, comment, approval_id, org_id),
     ).fetchone()

@@ -212,15 +212,21 @@ def list_proposals(
     limit: int,
     offset: int,
 ) -> tuple[list[ProposalRow], int]:
+    where = """p.org_id = %(org)s AND (%(agent)s::uuid IS NULL OR p.agent_id = %(agent)s::uuid)
+               AND (%(status)s::text IS NULL OR p.status = %(status)s::text)"""
+    params = {"org": org_id, "agent": agent_id, "status": status, "limit": limit, "offset": offset}
     rows = conn.execute(
         f"""SELECT {_PROPOSAL}, count(*) OVER () AS total FROM workflow_proposals p
             JOIN workflows w ON w.id = p.workflow_id
-            WHERE p.org_id = %(org)s AND (%(agent)s::uuid IS NULL OR p.agent_id = %(agent)s::uuid)
-              AND (%(status)s::text IS NULL OR p.status = %(status)s::text)
+            WHERE {where}
             ORDER BY p.created_at DESC, p.id LIMIT %(limit)s OFFSET %(offset)s""",
-        {"org": org_id, "agent": agent_id, "status": status, "limit": limit, "offset": offset},
+        params,
     ).fetchall()
-    return [ProposalRow.model_validate(r) for r in rows], int(rows[0]["total"]) if rows else 0
+    if rows:
+        return [ProposalRow.model_validate(r) for r in rows], int(rows[0]["total"])
+    # a page past the last one has no row to carry the count: the total is still the total
+    counted = conn.execute(f"SELECT count(*) AS n FROM workflow_proposals p WHERE {where}", params).fetchone()
+    return [], int(counted["n"]) if counted else 0
 
 
 def decide(

@@ -211,8 +211,9 @@ def finish_output(conn: DbConnection, task_id: UUID, org_id: UUID, output: dict[
     conn.execute("UPDATE tasks SET output = %s WHERE id = %s AND org_id = %s", (Jsonb(output), task_id, org_id))
 
 
-def fail_all_unfinished(conn: DbConnection, reason: str) -> int:
-    """Platform maintenance: fails every task still PENDING/RUNNING, with the reason as an event."""
+def fail_all_unfinished(conn: DbConnection, reason: str) -> list[tuple[UUID, UUID]]:
+    """Platform maintenance: fails every task still PENDING/RUNNING, with the reason as an event; their
+    (task id, org id)s."""
     rows: Any = conn.execute(
         """UPDATE tasks SET status = 'FAILED', finished_at = now(),
                   error = jsonb_build_object('error', 'Task.Orphaned', 'cause', %s::text)
@@ -231,7 +232,7 @@ def fail_all_unfinished(conn: DbConnection, reason: str) -> int:
                 "cause": reason,
             },
         )
-    return len(rows)
+    return [(row["id"], row["org_id"]) for row in rows]
 
 
 def running_task_of_type(conn: DbConnection, agent_id: UUID, org_id: UUID, task_type: str) -> UUID | None:

@@ -6,6 +6,7 @@ import logging
 from uuid import UUID
 
 from phi.db import agents as agents_repo
+from phi.db import approvals as approvals_repo
 from phi.db import tasks as tasks_repo
 from phi.db.connection import transaction
 from phi.services.queues import create_agent_queue
@@ -24,6 +25,8 @@ def restore_agent_queues() -> None:
 def fail_orphaned_tasks() -> None:
     reason = "The embedded stack stopped while this task was running; its workflow execution was lost."
     with transaction() as conn:
-        count = tasks_repo.fail_all_unfinished(conn, reason)
-    if count:
-        log.warning("%d unfinished task(s) from the previous run marked FAILED", count)
+        failed = tasks_repo.fail_all_unfinished(conn, reason)
+        for task_id, org_id in failed:  # as every other failure does: nobody can decide for a failed task
+            approvals_repo.cancel_pending_for_task(conn, task_id, org_id)
+    if failed:
+        log.warning("%d unfinished task(s) from the previous run marked FAILED", len(failed))

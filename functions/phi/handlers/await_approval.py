@@ -1,5 +1,6 @@
 """AwaitApproval's function (invoked with `.waitForTaskToken`): records the approval request with the task token
-the execution now waits on. It never completes the token itself; the API does, on a person's decision."""
+the execution now waits on. The API completes the token on a person's decision; this function does only when a
+retried step finds the decision already taken."""
 
 from __future__ import annotations
 

@@ -3,23 +3,19 @@ execution's task token (SendTaskSuccess / SendTaskFailure) after the decision is
 
 from __future__ import annotations
 
-import json
-import logging
+from datetime import UTC, datetime
 from typing import Literal
 from uuid import UUID
 
-from phi.aws import client
+from phi.approval_tokens import complete_token
 from phi.db import approvals as approvals_repo
 from phi.db import orgs as orgs_repo
 from phi.db import tasks as tasks_repo
 from phi.db.connection import DbConnection, after_commit
-from phi.domain.models import Approval, ApprovalStatus, ApprovalWithToken, EventType, OrgRole, User
+from phi.domain.models import Approval, ApprovalStatus, EventType, OrgRole, User
 from phi.errors import Conflict, Forbidden, NotFound
 
 Decision = Literal["approve", "reject"]
-# A token the execution no longer waits on: the step timed out or the execution ended meanwhile.
-STALE_TOKEN_ERRORS = frozenset({"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"})
-log = logging.getLogger("phi.approvals")
 
 
 def may_decide(approval: Approval, role: OrgRole | None, email: str) -> bool:
@@ -45,8 +41,13 @@ def decide(conn: DbConnection, approval_id: UUID, user: User, decision: Decision
     )
     if decided is None:
         current = approvals_repo.get(conn, approval.id, approval.org_id) or approval
-        state = current.status.value if current.status != ApprovalStatus.PENDING else "expired"
-        raise Conflict(f"This approval can no longer be decided: it is {state}.", details={"status": state})
+        if current.status != ApprovalStatus.PENDING:
+            state, why = current.status.value, f"it is {current.status.value}"
+        elif current.expires_at <= datetime.now(UTC):
+            state, why = "expired", "it is expired"
+        else:  # pending, in time, but its task has ended (failed, cancelled) without it
+            state, why = "task_finished", "its task has finished"
+        raise Conflict(f"This approval can no longer be decided: {why}.", details={"status": state})
     tasks_repo.add_event(
         conn,
         decided.task_id,
@@ -63,27 +64,3 @@ def decide(conn: DbConnection, approval_id: UUID, user: User, decision: Decision
     )
     after_commit(conn, lambda: complete_token(decided))
     return Approval.model_validate(decided.model_dump(exclude={"task_token"}))
-
-
-def complete_token(approval: ApprovalWithToken) -> None:
-    """Resumes the execution. The recorded decision is what Think reads; the token only wakes the execution."""
-    stepfunctions = client("stepfunctions")
-    try:
-        if approval.status == ApprovalStatus.APPROVED:
-            output = {"v": 1, "approval_id": str(approval.id), "decision": "approved"}
-            stepfunctions.send_task_success(taskToken=approval.task_token, output=json.dumps(output))
-        else:
-            stepfunctions.send_task_failure(
-                taskToken=approval.task_token,
-                error="Approval.Rejected",
-                cause=f"Rejected by {approval.decided_by_email}",
-            )
-    except Exception as exc:
-        code = getattr(exc, "response", {}).get("Error", {}).get("Code")
-        if code in STALE_TOKEN_ERRORS:
-            # The step ended meanwhile (timeout, or the execution stopped): Think has read or reads the decision.
-            log.warning("approval %s decided after its step ended (%s)", approval.id, code)
-            return
-        # The decision is committed and stands: the execution resumes with it when its step times out at the
-        # latest (Think reads the recorded decision), so the caller is not told the decision failed.
-        log.exception("approval %s: completing its task token failed (%s)", approval.id, code or type(exc).__name__)

@@ -25,7 +25,8 @@ from phi.domain.models import Agent, OrgRole, Task, is_manager_role
 from phi.domain.recipients import EmailRecipients
 from phi.domain.request_body import RequestBody
 from phi.errors import BadRequest, Conflict, Forbidden, InvalidDefinition, LlmBudgetExhausted, NotFound, PhiError
-from phi.services.lanes import Classification, Lane, classify_by_rules
+from phi.llm.failures import describe
+from phi.services.lanes import Classification, Lane, UnusableAnswer, classify_by_rules
 from phi.services.planning import (
     Budget,
     PlanningContext,
@@ -135,6 +136,13 @@ class RequestView(RequestSummary):
 # --- submitting --------------------------------------------------------------------------------------------------
 
 
+def _model_failure(exc: Exception, limit: int) -> str:
+    """Why the model's answer could not be used, fit to keep on the request and show its members: the project's
+    own words about an answer, but only the kind and HTTP status of a provider's error, whose text can echo a
+    masked key or the request."""
+    return str(exc)[:limit] if isinstance(exc, UnusableAnswer) else describe(exc)
+
+
 def _decide(body: NewRequest, llm: Any, budget: Budget, calls: list[RequestLlmCall]) -> LaneDecision:
     if body.pipeline is not None and body.patch is not None:
         raise BadRequest("Give a pipeline (execute lane) or a patch (patch lane), not both.")
@@ -150,7 +158,7 @@ def _decide(body: NewRequest, llm: Any, budget: Budget, calls: list[RequestLlmCa
             answer: Classification = classify_with_llm(llm, body.prompt, budget, calls)
             return LaneDecision(lane=answer.lane, source="llm", confidence=answer.confidence, reason=answer.reason)
         except Exception as exc:  # the rules still decide; the reason says why the model did not
-            note = f" (the model's answer could not be used: {str(exc)[:200]})"
+            note = f" (the model's answer could not be used: {_model_failure(exc, 200)})"
     rules = classify_by_rules(body.prompt)
     return LaneDecision(lane=rules.lane, source="rules", confidence=rules.confidence, reason=rules.reason + note)
 
@@ -266,7 +274,7 @@ class _Submission:
             except LlmBudgetExhausted:
                 raise
             except Exception as exc:
-                raise BadRequest(f"The model could not plan a pipeline: {str(exc)[:300]}") from exc
+                raise BadRequest(f"The model could not plan a pipeline: {_model_failure(exc, 300)}") from exc
         definition = _one_off(raw, self.body.prompt)
         try:
             checked, _ = validate_for_agent(definition, agent_scope(self.conn, self.agent))
@@ -318,7 +326,7 @@ class _Submission:
             except LlmBudgetExhausted:
                 raise
             except Exception as exc:
-                raise BadRequest(f"The model could not write a change: {str(exc)[:300]}") from exc
+                raise BadRequest(f"The model could not write a change: {_model_failure(exc, 300)}") from exc
             key = key or key_by_model
         target = _target(current, key)
         if self.body.based_on is not None and self.body.based_on != target.version:

@@ -13,10 +13,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from phi.approval_tokens import complete_token
 from phi.db import approvals as approvals_repo
 from phi.db import tasks as tasks_repo
-from phi.db.connection import transaction
-from phi.domain.models import Approval, ApprovalStatus, EventType
+from phi.db.connection import after_commit, transaction
+from phi.domain.models import Approval, ApprovalStatus, ApprovalWithToken, EventType
 from phi.workflows.contracts import ApprovalOut, ApprovalOutcome, TaskContext
 
 TIMEOUT_ERRORS = frozenset({"States.Timeout", "States.HeartbeatTimeout"})
@@ -41,6 +42,11 @@ def open_approval(ctx: TaskContext, approval: ApprovalOut, task_token: str) -> A
     )
     with transaction() as conn:
         row, created = approvals_repo.create(conn, new)
+        if row.status in (ApprovalStatus.APPROVED, ApprovalStatus.REJECTED):
+            # A retried step (a new token) after someone decided: the decision completed the old token, which
+            # nothing waits on any more; this one would wait out the whole timeout. Wake the execution now.
+            decided = ApprovalWithToken(**row.model_dump(), task_token=task_token)
+            after_commit(conn, lambda: complete_token(decided))
         if created:
             who = ", ".join([*approval.approvers.roles, *approval.approvers.emails])
             tasks_repo.add_event(

@@ -145,6 +145,10 @@ def test_a_proposal_on_an_older_version_is_refused_until_rebased(new_user: ApiSe
     assert rebased["base_version"] == 2 and rebased["rebased_from"] == 1 and rebased["stale"] is False
     assert approved["applied_version"] == 3
     assert workflow["definition"]["name"] == "Late shipments per carrier", "the first change is kept"
+    # a page past the last one is empty and still counts them all, for the agent and for the organisation
+    for path in (f"{base}/proposals", f"/orgs/{new_user.org_id}/proposals"):
+        past = new_user.request("GET", path, params={"offset": 5})
+        assert past.json() == [] and past.headers["x-total-count"] == "2", path
     assert "FROM shp" in workflow["definition"]["nodes"][0]["settings"]["sql"]
 
 

@@ -207,3 +207,20 @@ def test_the_task_loop_s_steps_after_a_cancel_leave_it_cancelled(new_user: ApiSe
     assert row["started_at"] is None
     events = [e["type"] for e in new_user.ok("GET", f"/tasks/{task_id}")["events"]]
     assert events == ["TASK_CANCELLED"]
+
+
+def test_an_approval_of_a_task_that_ended_without_it_cannot_be_decided(new_user: ApiSession) -> None:
+    # Given an approval left pending on a task that failed by a way that did not close it
+    from tests.integration.api.tenant_fixtures import insert_approval
+
+    agent = new_user.create_agent()
+    task_id = insert_task(new_user.org_id, agent["id"], status="FAILED")
+    approval_id = insert_approval(new_user.org_id, agent["id"], task_id)
+
+    # When an approver approves it, it is refused: the decision could resume nothing
+    late = new_user.request("POST", f"/approvals/{approval_id}/approve", json={"comment": "ok"})
+    assert late.status_code == 409, late.text
+    assert late.json()["error"]["details"]["status"] == "task_finished"
+    assert "its task has finished" in late.json()["error"]["message"]
+    assert new_user.ok("GET", f"/approvals/{approval_id}")["status"] == "PENDING"  # nothing was recorded
+    assert "APPROVAL_APPROVED" not in [e["type"] for e in new_user.ok("GET", f"/tasks/{task_id}")["events"]]

@@ -173,6 +173,8 @@ def test_a_workflow_is_edited_with_errors_at_the_field_compared_and_rolled_back(
     assert "nowhere" in refused.text
     not_json = console.post(f"{base}/edit", {"definition": "{not json", "based_on": "1"})
     assert not_json.status_code == 400 and "Not valid JSON" in not_json.text
+    too_deep = console.post(f"{base}/edit", {"definition": "[" * 5_000 + "]" * 5_000, "based_on": "1"})
+    assert too_deep.status_code == 400 and "Not valid JSON: nested too deeply" in too_deep.text
 
     renamed = {**definition, "name": "Daily report (renamed)"}
     saved = console.post(f"{base}/edit", {"definition": json.dumps(renamed), "reason": "new name", "based_on": "1"})
@@ -313,7 +315,7 @@ def test_a_workflow_that_needs_more_than_a_day_runs_with_its_inputs_given_in_the
     not_an_object = console.post(run, {"task_type": "pay_supplier", "input_json": "[250]"})
     assert not_an_object.status_code == 400 and "Input: give a JSON object" in not_an_object.text
     too_deep = console.post(run, {"task_type": "pay_supplier", "input_json": "[" * 9_000 + "]" * 9_000})
-    assert too_deep.status_code == 400 and "Input: nested too deeply" in too_deep.text
+    assert too_deep.status_code == 400 and "Input: not valid JSON (nested too deeply)" in too_deep.text
 
 
 def test_a_task_whose_result_is_a_table_shows_it_as_a_table_not_as_json(api_url: str) -> None:

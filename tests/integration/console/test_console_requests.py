@@ -46,6 +46,10 @@ def test_a_request_without_an_llm_is_refused_in_words_with_its_lane(api_url: str
     assert empty.status_code == 400 and 'id="prompt-error"' in empty.text
     bad_json = member.post(f"/console/agents/{agent['id']}/requests", {"prompt": "x", "pipeline": "{nope"})
     assert bad_json.status_code == 400 and 'id="pipeline-error"' in bad_json.text
+    # brackets nested past what the parser can follow are a field error too, not a server error
+    too_deep = member.post(f"/console/agents/{agent['id']}/requests", {"prompt": "x", "pipeline": "[" * 5_000})
+    assert too_deep.status_code == 400 and "Not valid JSON: nested too deeply" in too_deep.text
+    assert member.client.get(f"/console/agents/{agent['id']}/requests").status_code == 200  # and it still serves
 
 
 def test_a_one_off_pipeline_runs_and_its_page_follows_it_to_the_end(api_url: str) -> None:

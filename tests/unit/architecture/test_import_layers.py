@@ -33,6 +33,7 @@ LAYERS: dict[str, int] = {
     "phi.recently_used": 0,
     "phi.lifetime": 0,
     "phi.aws": 1,
+    "phi.approval_tokens": 1,
     "phi.email_delivery": 1,
     "phi.secrets": 1,
     "phi.guarded_http": 1,

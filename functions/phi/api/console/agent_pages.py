@@ -8,7 +8,6 @@ Lookups go through the caller's membership (`agent_of_caller`, `task_of_caller`:
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
@@ -19,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from phi.api.console.charts import Point, bar_chart, line_chart
 from phi.api.console.pages import field_errors
-from phi.api.console.rendering import TERMINAL_STATUSES, redirect, render
+from phi.api.console.rendering import TERMINAL_STATUSES, form_json, redirect, render
 from phi.api.console.session import ConsoleConn, ConsoleUser, CsrfChecked
 from phi.api.deps import admin_agent, admin_org, agent_of_caller, api_url, org_of_caller, task_of_caller
 from phi.api.routers.agents import AgentKeyCreated
@@ -345,11 +344,9 @@ def _input_of_form(text: str) -> dict[str, Any]:
     if not text.strip():
         return {}
     try:
-        value = json.loads(text)
+        value = form_json(text)
     except ValueError as exc:
         raise BadRequest(f"Input: not valid JSON ({exc}).") from exc
-    except RecursionError as exc:  # 20,000 characters hold thousands of nested brackets
-        raise BadRequest("Input: nested too deeply.") from exc
     if not isinstance(value, dict):
         raise BadRequest('Input: give a JSON object, e.g. {"amount": 250}.')
     return value

@@ -84,6 +84,15 @@ def environment() -> Environment:
     return env
 
 
+def form_json(text: str) -> Any:
+    """A form field's JSON. ValueError with a readable reason when it is not JSON — or is nested deeper than the
+    parser can follow: a few thousand brackets, which any form field's length allows, raise RecursionError."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
 def is_htmx(request: Request) -> bool:
     return request.headers.get("HX-Request") == "true"
 

@@ -6,13 +6,12 @@ proposal is for owners and admins (`admin_agent`)."""
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Form, Request, Response
 
-from phi.api.console.rendering import TERMINAL_STATUSES, redirect, render
+from phi.api.console.rendering import TERMINAL_STATUSES, form_json, redirect, render
 from phi.api.console.session import ConsoleConn, ConsoleUser, CsrfChecked
 from phi.api.deps import admin_agent, agent_of_caller, org_of_caller
 from phi.db import orgs as orgs_repo
@@ -73,7 +72,7 @@ def _parse_json(text: str, field: str, errors: dict[str, str], kind: type) -> An
     if not text.strip():
         return None
     try:
-        value = json.loads(text)
+        value = form_json(text)
     except ValueError as exc:
         errors[field] = f"Not valid JSON: {exc}"
         return None

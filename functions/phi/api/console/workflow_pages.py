@@ -10,7 +10,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Form, Query, Request, Response
 
-from phi.api.console.rendering import redirect, render
+from phi.api.console.rendering import form_json, redirect, render
 from phi.api.console.session import ConsoleConn, ConsoleUser, CsrfChecked
 from phi.api.deps import admin_agent, agent_of_caller, org_of_caller
 from phi.db.connection import rollback
@@ -110,7 +110,7 @@ def save_edit(
     errors: list[dict[str, Any]] = []
     message: str | None = None
     try:
-        parsed = json.loads(definition)
+        parsed = form_json(definition)
         if not isinstance(parsed, dict):
             raise ValueError("the definition must be a JSON object")
     except ValueError as exc:
