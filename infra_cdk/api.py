@@ -8,7 +8,13 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from infra_cdk import grants
-from infra_cdk.common import agent_queues_arn, executions_arn, schedules_arn, stage_log_group
+from infra_cdk.common import (
+    APPROVAL_RESPONSE_ACTIONS,
+    agent_queues_arn,
+    executions_arn,
+    schedules_arn,
+    stage_log_group,
+)
 from infra_cdk.config import DOCUMENTS_PREFIX, REQUEST_RESULTS_PREFIX, Handler, StageConfig
 from infra_cdk.lambdas import FunctionSpec, PhiFunctions
 from infra_cdk.nag import Suppression, arn_of, suppress
@@ -43,7 +49,6 @@ SCHEDULE_ACTIONS = [
     "scheduler:DeleteSchedule",
     "scheduler:GetSchedule",
 ]
-APPROVAL_RESPONSE_ACTIONS = ["states:SendTaskSuccess", "states:SendTaskFailure"]
 EXECUTION_ACTIONS = ["states:DescribeExecution", "states:GetExecutionHistory", "states:StopExecution"]
 
 

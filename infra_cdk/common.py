@@ -32,6 +32,17 @@ def schedules_arn(config: StageConfig) -> str:
     return f"arn:{Aws.PARTITION}:scheduler:{Aws.REGION}:{Aws.ACCOUNT_ID}:schedule/{config.scheduler_group_name}/*"
 
 
+# What completes the task token an AwaitApproval step waits on: a person's decision (the API), or a retried step
+# that finds the decision already taken (the await-approval function).
+APPROVAL_RESPONSE_ACTIONS = ["states:SendTaskSuccess", "states:SendTaskFailure"]
+
+
+def state_machine_arn(config: StageConfig) -> str:
+    """The agent task state machine's ARN by its name: for its own functions' policies, which a reference would
+    make a dependency cycle (the state machine names the functions)."""
+    return f"arn:{Aws.PARTITION}:states:{Aws.REGION}:{Aws.ACCOUNT_ID}:stateMachine:{config.state_machine_name}"
+
+
 def executions_arn(config: StageConfig) -> str:
     return f"arn:{Aws.PARTITION}:states:{Aws.REGION}:{Aws.ACCOUNT_ID}:execution:{config.state_machine_name}:*"
 

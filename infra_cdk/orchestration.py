@@ -13,7 +13,13 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra_cdk import grants
-from infra_cdk.common import agent_queues_arn, data_removal_policy, executions_arn
+from infra_cdk.common import (
+    APPROVAL_RESPONSE_ACTIONS,
+    agent_queues_arn,
+    data_removal_policy,
+    executions_arn,
+    state_machine_arn,
+)
 from infra_cdk.config import (
     ASL_PLACEHOLDERS,
     REQUEST_RESULTS_PREFIX,
@@ -130,6 +136,10 @@ class Orchestration(Construct):
         )
         self.state_machine.add_to_role_policy(
             iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[agent_queues_arn(config)])
+        )
+        # A retried AwaitApproval step (a new token) that finds the decision already taken completes that token
+        self.workflow_functions[Handler.AWAIT_APPROVAL].add_to_role_policy(
+            iam.PolicyStatement(actions=APPROVAL_RESPONSE_ACTIONS, resources=[state_machine_arn(config)])
         )
         self.sweeper = self._sweeper(config, functions)
         self._suppress_findings(config, storage)

@@ -401,9 +401,13 @@ def test_approvals_complete_task_tokens_of_the_agent_task_state_machine_only(dev
     assert "states:SendTaskHeartbeat" not in actions_of(api_statements)
     # CDK merges them with StartExecution: the one resource they share is the agent-task state machine.
     assert all(as_list(s["Resource"]) == [{"Ref": logical_id}] for s in respond)
-    # The await-approval function only records the request: it never completes a token itself.
+    # The await-approval function completes a token only when a retried step finds the decision taken: the same
+    # two actions on the same state machine (named, not referenced: the state machine names the function)
     approval_statements = role_statements(dev, function_role(dev, Handler.AWAIT_APPROVAL))
-    assert not any(a.startswith("states:") for a in actions_of(approval_statements))
+    states_actions = {a for a in actions_of(approval_statements) if a.startswith("states:")}
+    assert states_actions == {"states:SendTaskSuccess", "states:SendTaskFailure"}
+    (own,) = [s for s in approval_statements if any(a.startswith("states:") for a in as_list(s["Action"]))]
+    assert ":stateMachine:phi-dev-agent-task" in json.dumps(own["Resource"])
     # The state machine waits on it with a task token, for as long as the node says.
     definition = json.loads(
         state_machine_definition(STATE_MACHINE_FILE.read_text(), {p: "arn" for p in names.FUNCTION_PLACEHOLDERS})
