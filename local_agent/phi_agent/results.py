@@ -6,6 +6,7 @@ straight to a compressed temporary file that is then streamed to the pre-signed 
 
 from __future__ import annotations
 
+import base64
 import gzip
 import http.client
 import json
@@ -13,9 +14,10 @@ import logging
 import re
 import tempfile
 import time
+import urllib.request
 from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict
 
@@ -149,17 +151,15 @@ def put_presigned(
     """HTTP PUT of `body` to a pre-signed URL, retrying network errors and 5xx answers with backoff until
     `deadline` (time.monotonic()) if given. The answer's body is never read back: only its status is reported."""
     parts = urlsplit(url)
-    target = parts.path + (f"?{parts.query}" if parts.query else "")
-    connection_type = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
     for attempt in range(1, _UPLOAD_ATTEMPTS + 1):
         body.seek(0)
         left = None if deadline is None else deadline - time.monotonic()
         if left is not None and left <= 0:
             raise ToolError("Tool.Timeout", "the request's deadline passed while its result was being uploaded")
         timeout = 120.0 if left is None else max(1.0, min(120.0, left))
-        connection = connection_type(parts.netloc, timeout=timeout, blocksize=_UPLOAD_BLOCK_BYTES)
+        connection, target, proxy_headers = _connection(parts, timeout)
         try:
-            connection.request("PUT", target, body=body, headers={"Content-Length": str(size)})
+            connection.request("PUT", target, body=body, headers={"Content-Length": str(size), **proxy_headers})
             response = connection.getresponse()
             if 200 <= response.status < 300:
                 return
@@ -176,6 +176,35 @@ def put_presigned(
     raise ToolError("Tool.InternalError", f"the result upload failed after {_UPLOAD_ATTEMPTS} attempts: {problem}")
 
 
+def _connection(parts: SplitResult, timeout: float) -> tuple[http.client.HTTPConnection, str, dict[str, str]]:
+    """A connection for a PUT to `parts`, the request target and any header the proxy needs — through the
+    machine's proxy when its environment names one for that scheme and does not exclude the host (HTTPS_PROXY /
+    HTTP_PROXY / NO_PROXY, as boto3 and the API client honour them): a CONNECT tunnel for HTTPS (the proxy's
+    credentials on the CONNECT), the absolute URL for plain HTTP (on the request)."""
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    secure = parts.scheme == "https"
+    proxy = urllib.request.getproxies().get(parts.scheme)
+    if not proxy or urllib.request.proxy_bypass(parts.hostname or ""):
+        connection_type = http.client.HTTPSConnection if secure else http.client.HTTPConnection
+        return connection_type(parts.netloc, timeout=timeout, blocksize=_UPLOAD_BLOCK_BYTES), target, {}
+    via = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+    via_type = http.client.HTTPSConnection if via.scheme == "https" else http.client.HTTPConnection
+    connection = via_type(
+        via.hostname or "",
+        via.port or (443 if via.scheme == "https" else 80),
+        timeout=timeout,
+        blocksize=_UPLOAD_BLOCK_BYTES,
+    )
+    credentials: dict[str, str] = {}
+    if via.username is not None:
+        pair = f"{unquote(via.username)}:{unquote(via.password or '')}".encode()
+        credentials["Proxy-Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
+    if secure:
+        connection.set_tunnel(parts.hostname or "", parts.port or 443, headers=credentials)
+        return connection, target, {}
+    return connection, f"{parts.scheme}://{parts.netloc}{target}", credentials
+
+
 def _answer_bytes(encoded: str, as_text: bool) -> int:
     """What an encoded piece adds to the answer's UTF-8 size; inside a JSON string (as_text) every quote and
     backslash gains an escaping backslash, and the inline limit is on what is sent."""
@@ -185,16 +214,48 @@ def _answer_bytes(encoded: str, as_text: bool) -> int:
     return size
 
 
-def build_output(
+class SpilledResult:
+    """A result too large to answer inline, read whole into a compressed temporary file and not yet uploaded:
+    uploading after the tool has closed lets the database connection (or file) go before the network transfer."""
+
+    def __init__(self, tool_call_id: str, result: TabularResult, spill: _GzipSpill, upload: ResultUpload) -> None:
+        self.tool_call_id, self.upload, self._spill = tool_call_id, upload, spill
+        self.columns, self.row_count, self.truncated = result.columns, result.rows.count, result.rows.truncated
+        self.size = spill.finish()
+
+    def upload_output(self, deadline: float | None = None) -> dict[str, Any]:
+        """Uploads the result (until `deadline`, a time.monotonic() instant, if given) and returns the reference
+        answer; the temporary file is gone afterwards either way."""
+        try:
+            put_presigned(self.upload.url, self._spill.file, self.size, deadline=deadline)
+        finally:
+            self._spill.close()
+        return {
+            "v": 1,
+            "tool_call_id": self.tool_call_id,
+            "ok": True,
+            "result_ref": {
+                "key": self.upload.key,
+                "bytes": self.size,
+                "format": RESULT_FORMAT,
+                "row_count": self.row_count,
+                "columns": self.columns,
+                "truncated": self.truncated,
+            },
+        }
+
+    def close(self) -> None:
+        self._spill.close()
+
+
+def read_output(
     tool_call_id: str,
     result: TabularResult,
     inline_limit_bytes: int,
     upload: ResultUpload | None,
     as_text: bool = False,
-    deadline: float | None = None,
-) -> dict[str, Any]:
-    """Read every row once and return the tool result (inline) or a reference to the uploaded result (uploaded
-    until `deadline`, a time.monotonic() instant, if given).
+) -> dict[str, Any] | SpilledResult:
+    """Read every row once: the inline answer, or the result spilled for upload (see SpilledResult).
 
     `as_text` (the request's `result_as_text`): an inline result goes as one JSON text (`result_text`) instead
     of a JSON object; the state machine carries it opaque to Think, which alone reads the rows (a state machine
@@ -222,24 +283,26 @@ def build_output(
         if spill is None:
             return _inline_output(tool_call_id, result, inline_rows, inline_texts, as_text)
         assert upload is not None  # _start_spill refuses to spill without an upload target
-        size = spill.finish()
-        put_presigned(upload.url, spill.file, size, deadline=deadline)
-        return {
-            "v": 1,
-            "tool_call_id": tool_call_id,
-            "ok": True,
-            "result_ref": {
-                "key": upload.key,
-                "bytes": size,
-                "format": RESULT_FORMAT,
-                "row_count": result.rows.count,
-                "columns": result.columns,
-                "truncated": result.rows.truncated,
-            },
-        }
-    finally:
+        return SpilledResult(tool_call_id, result, spill, upload)
+    except BaseException:
         if spill is not None:
             spill.close()
+        raise
+
+
+def build_output(
+    tool_call_id: str,
+    result: TabularResult,
+    inline_limit_bytes: int,
+    upload: ResultUpload | None,
+    as_text: bool = False,
+    deadline: float | None = None,
+) -> dict[str, Any]:
+    """Read every row once and return the tool result (inline) or a reference to the uploaded result (uploaded
+    until `deadline`, a time.monotonic() instant, if given). The agent itself reads inside the tool's context and
+    uploads after it (read_output, then SpilledResult.upload_output)."""
+    read = read_output(tool_call_id, result, inline_limit_bytes, upload, as_text)
+    return read if isinstance(read, dict) else read.upload_output(deadline)
 
 
 def _start_spill(

@@ -19,7 +19,7 @@ from phi_agent.errors import ToolError
 from phi_agent.heartbeat import AgentState
 from phi_agent.logs import log_fields, redact, token_hint
 from phi_agent.messages import MalformedRequest, ToolRequest, parse_request, queued_seconds
-from phi_agent.results import build_output, check_upload_target
+from phi_agent.results import check_upload_target, read_output
 from phi_agent.stepfunctions import TaskAnswerer
 from phi_agent.tools.registry import ToolRegistry
 
@@ -354,15 +354,15 @@ class Worker:
             tool = self._registry.get(request.tool)
             deadline = None if seconds_left is None else time.monotonic() + seconds_left
             with tool.open(request.tool_args(), seconds_left) as result:
-                output = build_output(
+                read = read_output(
                     request.tool_call_id,
                     result,
                     self._config.local.inline_result_limit_bytes,
                     request.result_upload,
                     as_text=request.result_as_text,
-                    deadline=deadline,
                 )
-            return Outcome(output=output)
+            # a large result goes up after the tool closed: its database connection is not held during the upload
+            return Outcome(output=read if isinstance(read, dict) else read.upload_output(deadline))
         except ToolError as error:
             return Outcome(error=error.error, cause=error.cause)
         except Exception as error:

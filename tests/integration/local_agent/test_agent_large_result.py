@@ -12,7 +12,7 @@ import pytest
 
 from phi_agent.config import DbQuerySettings
 from phi_agent.errors import ToolError
-from phi_agent.results import ResultUpload, build_output
+from phi_agent.results import ResultUpload, SpilledResult, build_output, read_output
 from phi_agent.tools.db_query import DbQueryTool
 
 ROWS = 110_000
@@ -70,3 +70,18 @@ def test_expired_or_refused_upload_is_reported(cloud: Any, big_sqlite: Path) -> 
     assert caught.value.error == "Tool.InternalError"
     assert "HTTP 4" in caught.value.cause
     assert "Signature=" not in caught.value.cause or "Signature=***" in caught.value.cause
+
+
+def test_the_result_is_read_whole_before_it_is_uploaded_so_the_connection_is_free(cloud: Any, big_sqlite: Path) -> None:
+    # A pool of one connection: a second query can run only once the first query's connection is back
+    tool = DbQueryTool(DbQuerySettings(url_env="X", max_rows=1_000_000), f"sqlite:///{big_sqlite}", pool_size=1)
+    upload = _presigned_put(cloud, "tool-results/task-2/call-1.jsonl.gz")
+    with tool.open({"sql": "SELECT id, sku, qty, note FROM movements ORDER BY id"}, None) as result:
+        read = read_output("call-1", result, 131_072, upload)
+    assert isinstance(read, SpilledResult) and read.row_count == ROWS  # read, spilled, not yet sent
+    with tool.open({"sql": "SELECT COUNT(*) FROM movements"}, 5) as other:  # meanwhile the tool serves again
+        assert [list(row) for row in other.rows] == [[ROWS]]
+    output = read.upload_output()
+    tool.dispose()
+    stored = cloud.client("s3").get_object(Bucket="phi-tool-results", Key=upload.key)["Body"].read()
+    assert output["result_ref"]["bytes"] == len(stored) and output["result_ref"]["row_count"] == ROWS
