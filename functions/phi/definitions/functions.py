@@ -237,11 +237,21 @@ def check_contract(function: ComputeFunction, datasets: dict[str, Table]) -> lis
             if name not in function.optional_datasets:
                 problems.append(f"dataset {name!r} is not given")
             continue
-        missing = [c for c in required if c not in (table.get("columns") or [])]
+        columns = list(table.get("columns") or [])
+        missing = [c for c in required if c not in columns]
         if missing:
             problems.append(
                 f"dataset {name!r} lacks column(s) {', '.join(missing)} "
-                f"(has: {', '.join(table.get('columns') or [])}); map them with column_mapping"
+                f"(has: {', '.join(columns)}); map them with column_mapping"
+            )
+        # Two columns under one contract name (a mapped column and one already called so, a header written twice,
+        # `SELECT o.*, s.*`): which one the function read would be an accident.
+        contract = {*required, *function.optional_columns.get(name, ())}
+        twice = sorted({c for c in columns if c in contract and columns.count(c) > 1})
+        if twice:
+            problems.append(
+                f"dataset {name!r} has column(s) {', '.join(twice)} more than once (after column_mapping); "
+                "rename or leave out all but one"
             )
     return problems
 

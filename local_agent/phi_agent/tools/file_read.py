@@ -10,6 +10,9 @@ import time
 import zipfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
+from datetime import time as time_of_day
+from functools import lru_cache
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
@@ -203,6 +206,36 @@ class _SheetScanner:
                 )
             check_deadline(self._deadline)
             yield row
+
+
+# Parts of an Excel number format that are not date or time codes: quoted text, escaped characters, and bracketed
+# sections other than elapsed time ([$-409], [Red], [>100]); what is left shows a time when it has an hour, a
+# second or an AM/PM code (minutes, "m", are only minutes beside those; alone "m" is the month).
+_FORMAT_LITERALS = re.compile(r'"[^"]*"|\\.|_.|\*.|\[(?![hms]+\])[^\]]*\]', re.IGNORECASE)
+
+
+@lru_cache(maxsize=256)
+def _format_shows_time(number_format: str) -> bool:
+    codes = _FORMAT_LITERALS.sub("", number_format).lower()
+    return any(code in codes for code in ("h", "s", "am/pm", "a/p"))
+
+
+def _cell_value(cell: Any) -> Any:
+    """A cell's value, a date cell as a date: openpyxl gives a cell formatted as a date alone (a promised day, a
+    due date) as midnight of that day, which would read as a deadline at 00:00 rather than the whole day."""
+    value = cell.value
+    if (
+        type(value) is datetime
+        and value.time() == time_of_day(0)
+        and not _format_shows_time(str(getattr(cell, "number_format", "") or ""))
+    ):
+        return value.date()
+    return value
+
+
+def _row_values(rows: Iterator[Sequence[Any]]) -> Iterator[tuple[Any, ...]]:
+    for row in rows:
+        yield tuple(_cell_value(cell) for cell in row)
 
 
 def check_file_size(path: Path, settings: FileReadSettings) -> None:
@@ -475,7 +508,7 @@ class FileReadTool:
             if reset is not None:
                 reset()
             check_deadline(deadline)
-            cells = worksheet.iter_rows(values_only=True)
+            cells = _row_values(worksheet.iter_rows())  # cells, not bare values: a date cell's format tells a day
             scanner = _SheetScanner(cells, self._settings.max_cells, deadline, path.name)
             values = iter(scanner)
             first = tuple(next(values, ()))

@@ -42,7 +42,7 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, Field, model_validator
 
 from phi.workflows.timeframes import Deadline, ReportDay, TimestampError, parse_deadline, parse_timestamp, report_day
-from phi.workflows.warehouse.columns import REQUIRED_COLUMNS
+from phi.workflows.warehouse.columns import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 from phi.workflows.warehouse.queries import DATASETS
 
 LATE_ORDER_IDS_CAP = 50
@@ -203,6 +203,11 @@ class RowTimestampError(RowError):
     """A row whose timestamp is missing or not in a form the report reads."""
 
 
+def _is_empty(value: Any) -> bool:
+    """No value: null, or text of blanks only (a padded export's empty field)."""
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
 @dataclass(frozen=True)
 class _Row:
     dataset: str
@@ -236,7 +241,7 @@ class _Row:
         return number
 
     def optional_int(self, column: str) -> int | None:
-        return None if self.values.get(column) is None else int(self.number(column))
+        return None if _is_empty(self.values.get(column)) else int(self.number(column))
 
     def timestamp(self, column: str) -> datetime:
         moment = self.optional_timestamp(column)
@@ -249,14 +254,14 @@ class _Row:
 
     def deadline(self, column: str, *, required: bool) -> Deadline | None:
         """A promise: None when the row has none ('infinity'; an empty value where it is optional)."""
-        if required and self.values.get(column) in (None, ""):
+        if required and _is_empty(self.values.get(column)):
             raise RowTimestampError(f"row {self.index}, {column}: missing timestamp")
         return self._parsed(column, parse_deadline)
 
     def _parsed(self, column: str, parse: Callable[[Any, tzinfo], T]) -> T | None:
         """The column's value read by `parse`; None when empty; a RowTimestampError naming the row otherwise."""
         value = self.values.get(column)
-        if value is None or value == "":
+        if _is_empty(value):
             return None
         try:
             return parse(value, self.tz)
@@ -268,6 +273,10 @@ def _rows(name: str, data: TabularData, tz: tzinfo) -> Iterator[_Row]:
     missing = [column for column in REQUIRED_COLUMNS[name] if column not in data.columns]
     if missing:
         raise ValueError(f"dataset {name!r} lacks column(s) {', '.join(missing)} (has: {', '.join(data.columns)})")
+    contract = {*REQUIRED_COLUMNS[name], *OPTIONAL_COLUMNS.get(name, ())}
+    twice = sorted({column for column in data.columns if column in contract and data.columns.count(column) > 1})
+    if twice:  # which of the two a row's value came from would be an accident
+        raise ValueError(f"dataset {name!r} has column(s) {', '.join(twice)} more than once; keep one of each")
     width = len(data.columns)
     for index, values in enumerate(data.rows):
         if len(values) != width:
