@@ -146,8 +146,12 @@ class Orchestration(Construct):
 
     def _sweeper(self, config: StageConfig, functions: PhiFunctions) -> lambda_.Function:
         sweeper = functions.create(self, SWEEPER)
+        # DescribeExecution: a task whose execution ended without recording it is failed at the next sweep, not at
+        # its overall deadline; StopExecution: an overdue one is stopped.
         sweeper.add_to_role_policy(
-            iam.PolicyStatement(actions=["states:StopExecution"], resources=[executions_arn(config)])
+            iam.PolicyStatement(
+                actions=["states:DescribeExecution", "states:StopExecution"], resources=[executions_arn(config)]
+            )
         )
         events.Rule(
             self,

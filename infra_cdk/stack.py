@@ -39,7 +39,8 @@ LAMBDA_LOCAL_EMBEDDING_MODEL = "wordllama-l2-supercat-256"
 MIGRATE = FunctionSpec(
     handler=Handler.MIGRATE,
     description="Applies the versioned SQL migrations (yoyo) during deploys",
-    timeout_seconds=600,
+    # Lambda's most: on a first deploy it waits for RDS Proxy's new target (phi.db.migrate.CONNECT_BUDGET_SECONDS)
+    timeout_seconds=900,
 )
 
 

@@ -73,3 +73,26 @@ def test_a_transaction_records_when_its_connection_went_back(stack: object) -> N
     with transaction() as conn:
         pass
     assert before <= connection._returned_at[conn] <= time.time()
+
+
+def test_behind_rds_proxy_no_statement_is_prepared_and_the_checkpointer_still_works(stack: object) -> None:
+    # On AWS (the proxy host and its secret, no DSN) a session that prepares a statement would be pinned by RDS
+    # Proxy; here the same connection options against the embedded PostgreSQL, checked on the server itself.
+    from langgraph.checkpoint.postgres import PostgresSaver
+    from psycopg.rows import dict_row
+
+    from phi.settings import Settings
+
+    on_aws = Settings(database_url=None, db_secret_arn="arn:aws:secretsmanager:x", db_host="proxy.example")
+    embedded = get_settings()
+    for kind in ("transactions", "checkpoints"):
+        assert connection.connection_kwargs(kind, on_aws)["prepare_threshold"] is None
+    assert connection.connection_kwargs("checkpoints", embedded)["prepare_threshold"] == 0
+    kwargs = connection.connection_kwargs("checkpoints", on_aws)
+    assert kwargs["row_factory"] is dict_row
+    with psycopg.connect(connection.resolve_dsn(embedded), **kwargs) as conn:
+        saver = PostgresSaver(conn)
+        config = {"configurable": {"thread_id": f"no-prepare-{time.time_ns()}", "checkpoint_ns": ""}}
+        for _ in range(7):  # past psycopg's default threshold of 5 runs of one statement
+            assert saver.get_tuple(config) is None
+        assert conn.execute("SELECT count(*) AS n FROM pg_prepared_statements").fetchone() == {"n": 0}

@@ -31,3 +31,17 @@ class StageRootPath:
                     path = root + path
                 scope = {**scope, "root_path": root, "path": path, "raw_path": path.encode()}
         await self.app(scope, receive, send)
+
+
+# Types the app answers as text beyond Mangum's defaults (text/*, JSON, JavaScript, XML): Mangum base64-encodes any
+# other body, and API Gateway decodes it only for the binary media types it lists, so the agent's configuration
+# file would reach a browser or curl as base64 text and the console's icon as garbage.
+TEXT_MIME_TYPES = ("application/yaml", "image/svg+xml")
+
+
+def lambda_handler(app: _Asgi) -> Any:
+    """The app as API Gateway's Lambda integration calls it: under the stage, text answered as text."""
+    from mangum import Mangum
+    from mangum.adapter import DEFAULT_TEXT_MIME_TYPES
+
+    return Mangum(StageRootPath(app), lifespan="off", text_mime_types=[*DEFAULT_TEXT_MIME_TYPES, *TEXT_MIME_TYPES])

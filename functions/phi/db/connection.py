@@ -59,6 +59,17 @@ def resolve_dsn(settings: Settings) -> str:
     raise RuntimeError("No database configured: set PHI_DATABASE_URL, or PHI_DB_SECRET_ARN and PHI_DB_HOST")
 
 
+def connection_kwargs(kind: str, settings: Settings) -> dict[str, Any]:
+    """How a pool's connections are made. On AWS (the RDS Proxy host and its secret) no statement is prepared on the
+    server: RDS Proxy pins a client session that prepares one to its database connection until the client goes,
+    which a frozen Lambda's pool never does, and pinned sessions would use up the database's connections. psycopg
+    then sends every statement unnamed (its default prepares one run five times; the checkpointer's, at once)."""
+    kwargs = dict(_POOL_KWARGS[kind])
+    if settings.database_url is None:
+        kwargs["prepare_threshold"] = None
+    return kwargs
+
+
 def get_pool(kind: str = "transactions") -> ConnectionPool:
     with _lock:
         if kind not in _pools:
@@ -67,7 +78,7 @@ def get_pool(kind: str = "transactions") -> ConnectionPool:
                 resolve_dsn(settings),
                 min_size=0,
                 max_size=settings.db_pool_max,
-                kwargs=_POOL_KWARGS[kind],
+                kwargs=connection_kwargs(kind, settings),
                 open=True,
                 timeout=settings.db_connect_timeout_seconds,
                 check=_check_unless_just_used,

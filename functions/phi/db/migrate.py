@@ -10,9 +10,10 @@ from importlib.resources import files
 from yoyo import get_backend, read_migrations
 
 log = logging.getLogger("phi.db.migrate")
-# On a first deploy RDS Proxy can take minutes to register the new instance as a healthy target; the migrate
-# Lambda's timeout is 600 s.
-CONNECT_BUDGET_SECONDS = 300.0
+# On a first deploy RDS Proxy can take many minutes to register the new instance as a healthy target, and a failed
+# migration rolls the whole first stack back; the migrate Lambda's timeout is 900 s (Lambda's most), which leaves
+# the migrations themselves three minutes.
+CONNECT_BUDGET_SECONDS = 720.0
 _CONNECT_TIMEOUT_SECONDS = 10
 _MAX_WAIT_SECONDS = 15.0
 

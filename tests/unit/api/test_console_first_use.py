@@ -9,10 +9,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi.testclient import TestClient
-from mangum import Mangum
 
 from phi.api.app import create_app
-from phi.api.stage_root import StageRootPath
+from phi.api.stage_root import lambda_handler
 from tests.support.fresh_interpreter import json_from_fresh_interpreter
 from tests.support.lambda_events import LambdaContext as Context
 from tests.support.lambda_events import body_of, rest_event
@@ -62,7 +61,7 @@ def test_api_requests_never_import_the_console_and_the_first_console_request_doe
 
 
 def test_the_console_behind_the_stage_keeps_its_session_csrf_and_error_pages_when_installed_on_first_use() -> None:
-    handler = Mangum(StageRootPath(create_app()), lifespan="off")
+    handler = lambda_handler(create_app())
 
     # The very first request of the function is a console page: installed, then served.
     page = handler(rest_event("GET", "/console/login"), Context())

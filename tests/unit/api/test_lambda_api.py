@@ -7,11 +7,10 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from mangum import Mangum
 
 from phi import names
 from phi.api.app import create_app
-from phi.api.stage_root import StageRootPath
+from phi.api.stage_root import lambda_handler
 from phi.settings import get_settings
 from tests.support.lambda_events import EXECUTE_API_DOMAIN, body_of, rest_event
 from tests.support.lambda_events import LambdaContext as Context
@@ -28,7 +27,7 @@ def app(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
 
 def test_docs_behind_the_stage_load_the_openapi_document_with_the_stage_prefix(app: Any) -> None:
-    handler = Mangum(StageRootPath(app), lifespan="off")
+    handler = lambda_handler(app)
     response = handler(rest_event("GET", "/docs", EXECUTE_API_DOMAIN), Context())
     assert response["statusCode"] == 200
     assert "'/dev/openapi.json'" in body_of(response)
@@ -37,7 +36,7 @@ def test_docs_behind_the_stage_load_the_openapi_document_with_the_stage_prefix(a
 
 
 def test_a_custom_domain_without_the_stage_in_its_urls_is_left_alone(app: Any) -> None:
-    handler = Mangum(StageRootPath(app), lifespan="off")
+    handler = lambda_handler(app)
     response = handler(rest_event("GET", "/docs", "api.example.com"), Context())
     assert "'/openapi.json'" in body_of(response)
 
@@ -60,10 +59,30 @@ def test_the_app_answers_preflight_like_api_gateway_without_credentials(app: Any
 
 def test_the_consoles_static_files_load_behind_the_stage_and_on_a_custom_domain(app: Any) -> None:
     """A mount (the console's static files) matched the path without the stage against its root with it: 404."""
-    handler = Mangum(StageRootPath(app), lifespan="off")
+    handler = lambda_handler(app)
     for domain in (EXECUTE_API_DOMAIN, "api.example.com"):
         response = handler(rest_event("GET", "/console/static/console.css", domain), Context())
         assert response["statusCode"] == 200, domain
         assert "{" in body_of(response)
         assert handler(rest_event("GET", "/console/static/missing.css", domain), Context())["statusCode"] == 404
         assert handler(rest_event("GET", "/health", domain), Context())["statusCode"] == 200
+
+
+def test_text_answers_reach_api_gateway_as_text_not_base64(app: Any) -> None:
+    # API Gateway decodes a base64 body only for its binary media types (multipart uploads): any other answer that
+    # Mangum encoded would reach a browser or curl as base64 text
+    from fastapi import FastAPI
+    from fastapi.responses import Response
+
+    handler = lambda_handler(app)
+    for path in ("/console/static/favicon.svg", "/console/static/console.css", "/console/static/console.js"):
+        response = handler(rest_event("GET", path, EXECUTE_API_DOMAIN), Context())
+        assert response["statusCode"] == 200 and response["isBase64Encoded"] is False, path
+    config_like = FastAPI()  # the agent's configuration file is YAML (its route needs a database; the type decides)
+
+    @config_like.get("/config")
+    def config() -> Response:
+        return Response("version: 1\n", media_type="application/yaml")
+
+    response = lambda_handler(config_like)(rest_event("GET", "/config", EXECUTE_API_DOMAIN), Context())
+    assert response["isBase64Encoded"] is False and response["body"] == "version: 1\n"

@@ -10,10 +10,9 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from mangum import Mangum
 
 from phi.api.app import create_app
-from phi.api.stage_root import StageRootPath
+from phi.api.stage_root import lambda_handler
 from tests.support.lambda_events import EXECUTE_API_DOMAIN, rest_event
 from tests.support.lambda_events import LambdaContext as Context
 
@@ -73,7 +72,7 @@ def test_api_answers_are_never_sniffed_and_carry_no_console_policy(app: Any) -> 
 
 
 def test_behind_the_api_gateway_stage_the_console_still_carries_them() -> None:
-    handler = Mangum(StageRootPath(create_app()), lifespan="off")
+    handler = lambda_handler(create_app())
     page = handler(rest_event("GET", "/console/login", EXECUTE_API_DOMAIN), Context())
     assert page["statusCode"] == 200
     _assert_console_headers({k.lower(): v for k, v in page["headers"].items()}, stored=False)
