@@ -15,6 +15,7 @@ from phi.embedded.sample_sops import PICKING_SOP, shipping_sop_docx
 from tests.conftest import apply_settings
 from tests.support.api import ApiSession
 from tests.support.document_samples import make_pdf, make_zip_bomb
+from tests.support.waiting import wait_until
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -103,13 +104,28 @@ def test_bad_files_end_failed_with_the_reason_and_affect_nothing_else(
 
 @pytest.mark.parametrize(
     "name, data, status, code",
-    [("macro.xlsm", b"PK\x03\x04", 400, "bad_request"), ("empty.md", b"", 400, "bad_request")],
+    [
+        ("macro.xlsm", b"PK\x03\x04", 400, "bad_request"),
+        ("empty.md", b"", 400, "bad_request"),
+        # stored as '.pdf' (blanks trimmed, the last path part): a name with no extension, which ingest would fail
+        (" .pdf", b"%PDF-1.4", 400, "bad_request"),
+        ("..\\.md", b"# a", 400, "bad_request"),
+    ],
 )
 def test_the_api_refuses_what_it_can_see_is_wrong(
     new_user: ApiSession, agent: dict[str, Any], name: str, data: bytes, status: int, code: str
 ) -> None:
     response = _upload(new_user, agent, name, data)
     assert response.status_code == status and response.json()["error"]["code"] == code
+
+
+def test_an_upload_url_is_refused_for_a_name_stored_without_an_extension(
+    new_user: ApiSession, agent: dict[str, Any]
+) -> None:
+    url = f"/agents/{agent['id']}/documents/upload-url"
+    refused = new_user.request("POST", url, json={"filename": " .pdf", "source_type": "SOP"})
+    assert refused.status_code == 400 and "with a name before the extension" in refused.json()["error"]["message"]
+    assert new_user.request("POST", url, json={"filename": "a .pdf", "source_type": "SOP"}).status_code == 201
 
 
 def test_an_oversize_upload_is_refused_and_an_oversize_presigned_upload_fails(
@@ -136,6 +152,31 @@ def test_a_presigned_upload_is_ingested(new_user: ApiSession, agent: dict[str, A
     document = _wait_until_processed(new_user, agent, ticket["document"]["id"])
 
     assert document["status"] == "READY" and document["bytes"] == len(PICKING_SOP.encode())
+
+
+def test_a_document_that_fails_on_new_bytes_is_no_longer_searched(new_user: ApiSession, agent: dict[str, Any]) -> None:
+    # Given a READY SOP, then other bytes put to its (still valid) upload URL that cannot be read
+    ticket = new_user.ok(
+        "POST", f"/agents/{agent['id']}/documents/upload-url", json={"filename": "pickups.md", "source_type": "SOP"}
+    )
+    document_id = ticket["document"]["id"]
+    assert httpx.put(ticket["upload_url"], content=PICKING_SOP.encode()).status_code == 200
+    assert _wait_until_processed(new_user, agent, document_id)["status"] == "READY"
+    query = {"query": "what does a picker do with a short pick?", "top_k": 5}
+    assert any(
+        h["document_id"] == document_id for h in new_user.ok("POST", f"/agents/{agent['id']}/search-docs", json=query)
+    )
+    assert httpx.put(ticket["upload_url"], content=b"\x00\x01binary" * 100).status_code == 200
+
+    def failed() -> dict[str, Any] | None:
+        found: dict[str, Any] = new_user.ok("GET", f"/agents/{agent['id']}/documents/{document_id}")
+        return found if found["status"] == "FAILED" else None
+
+    assert wait_until(failed, timeout=300, interval=0.3)["chunk_count"] == 0
+
+    # Then its earlier chunks are gone from search: reports never cite a document the console shows as failed
+    hits = new_user.ok("POST", f"/agents/{agent['id']}/search-docs", json=query)
+    assert all(h["document_id"] != document_id for h in hits)
 
 
 def test_the_same_content_twice_is_one_document(new_user: ApiSession, agent: dict[str, Any]) -> None:

@@ -208,10 +208,13 @@ def mark_ready(conn: AnyConnection, document_id: UUID, *, pages: int | None, chu
 
 
 def mark_failed(conn: AnyConnection, document_id: UUID, reason: str) -> None:
+    """FAILED with the reason; chunks an earlier ingest of the document wrote go (their pieces with them): a failed
+    document is never searched, whatever its bytes were before."""
     conn.execute(
         "UPDATE documents SET status = 'FAILED', error = %s, chunk_count = 0, updated_at = now() WHERE id = %s",
         (reason[:2000], document_id),
     )
+    conn.execute("DELETE FROM document_chunks WHERE document_id = %s", (document_id,))
 
 
 def fail_stale_processing(conn: AnyConnection, before: datetime, limit: int = 500) -> list[Document]:
@@ -227,7 +230,10 @@ def fail_stale_processing(conn: AnyConnection, before: datetime, limit: int = 50
             RETURNING {_COLUMNS}""",
         (before, limit),
     )
-    return [Document.model_validate(r) for r in rows]
+    failed = [Document.model_validate(r) for r in rows]
+    if failed:  # as mark_failed: no chunk of a failed document stays searchable
+        conn.execute("DELETE FROM document_chunks WHERE document_id = ANY(%s)", ([d.id for d in failed],))
+    return failed
 
 
 def expire_unused_uploads(conn: AnyConnection, before: datetime, limit: int = 500) -> list[Document]:

@@ -425,17 +425,52 @@ def _settings_problems(definition: WorkflowDefinition) -> list[Problem]:
     return problems
 
 
+# What each of the five fields may hold: numbers, names, `*`, lists, ranges and steps — plus `L` (last) in the day
+# of the month and `L` / `#` (the last, the nth weekday) in the day of the week, which EventBridge reads the same.
+# croniter also takes `R` (a random value, drawn again at every tick), `H` and `?`, which EventBridge refuses or
+# reads otherwise.
+_CRON_FIELDS = (
+    ("minute", re.compile(r"[0-9*,/\-]+")),
+    ("hour", re.compile(r"[0-9*,/\-]+")),
+    ("day of the month", re.compile(r"[0-9*,/\-]+|L")),
+    ("month", re.compile(r"(?:[0-9*,/\-]|JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC)+", re.IGNORECASE)),
+    ("day of the week", re.compile(r"(?:[0-9*,/\-]|SUN|MON|TUE|WED|THU|FRI|SAT)+|[0-7]L|[0-7]#[1-5]", re.IGNORECASE)),
+)
+
+
 def cron_problem(cron: str) -> str | None:
-    """Why `cron` cannot schedule anything, or None: it is not a 5-field expression, or no date matches it
+    """Why `cron` cannot schedule anything, or None: it is not a standard 5-field expression, or no date matches it
     (30 February, 31 April), which croniter would only find out when asked for the next run."""
     from croniter import CroniterBadDateError, croniter
 
-    if len(cron.split()) != 5 or not croniter.is_valid(cron):
+    fields = cron.split()
+    if len(fields) != 5 or not croniter.is_valid(cron):
         return f"{cron!r} is not a 5-field cron expression"
+    for (name, allowed), field in zip(_CRON_FIELDS, fields, strict=True):
+        if not allowed.fullmatch(field):
+            return (
+                f"{cron!r}: the {name} field {field!r} is not standard cron (numbers, month and weekday names,"
+                " * , - / only; L and # in the day fields)"
+            )
+    if any(part.split("/")[0].startswith("7-") for part in fields[4].split(",")):
+        return f"{cron!r}: a day-of-week range starting at 7; write Sunday as 0"
     try:
         croniter(cron, dt.datetime.now(dt.UTC)).get_next(dt.datetime)
     except CroniterBadDateError:
         return f"{cron!r} never fires: no date matches it (such as 30 February or 31 April)"
+    return None
+
+
+def never_fires_problem(cron: str, zone: Any) -> str | None:
+    """Why a valid `cron` never fires in the time zone `zone` (a ZoneInfo), or None: every time it names is one the
+    clocks skip there (02:30 on the day summer time starts, and only then), which the next-run search would only
+    find out after trying every match to the year 9999."""
+    from phi.definitions.schedule_times import next_fire
+
+    try:
+        next_fire(cron, zone, dt.datetime.now(dt.UTC))
+    except ValueError:
+        return f"{cron!r} never fires in {zone.key}: every time it names is skipped when the clocks go forward"
     return None
 
 
@@ -465,9 +500,13 @@ def _schedule_problems(definition: WorkflowDefinition) -> list[Problem]:
     from phi.workflows.timeframes import zone
 
     try:
-        zone(definition.schedule.timezone)
+        schedule_zone = zone(definition.schedule.timezone)
     except ValueError as exc:
         problems.append(Problem(field="schedule.timezone", message=str(exc)))
+    else:
+        never = None if problem else never_fires_problem(definition.schedule.cron, schedule_zone)
+        if never:
+            problems.append(Problem(field="schedule.cron", message=never))
     try:
         validate_inputs(definition, definition.schedule.input, today=dt.date(2000, 1, 1))
     except InvalidDefinition as exc:

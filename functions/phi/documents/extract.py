@@ -52,6 +52,12 @@ class ExtractionLimits(BaseModel):
     # and ~0.2 µs per byte) before any text is laid out, where no page deadline reaches: bounded up front.
     max_page_fonts: int = 256
     max_page_font_map_bytes: int = 8 * _MIB
+    # A font's ToUnicode map turns one character code into a few characters at most (a ligature: "ffi"); a map that
+    # turns one into hundreds makes a few KB of content stream into gigabytes of text, built whole before any
+    # limit on characters can see it. Refused above this many per code, and when the page's content could expand
+    # (its bytes times the longest entry) past max_page_expanded_chars.
+    max_font_map_entry_chars: int = 32
+    max_page_expanded_chars: int = 32_000_000
     # A DOCX part is read as a stream (never as a whole tree), so its size bounds the time, not the memory.
     max_docx_part_bytes: int = 64 * _MIB
     max_table_depth: int = 16
@@ -236,8 +242,14 @@ def _read_pdf(data: bytes, limits: ExtractionLimits, budget: _Budget) -> Extract
         budget.check_time(f" (stopped on page {number})")
         try:
             pdf_page = reader.pages[number - 1]
-            _check_page_content_size(pdf_page, number, limits)
-            _check_page_fonts(pdf_page, number, limits)
+            content_bytes = _check_page_content_size(pdf_page, number, limits)
+            longest_entry = _check_page_fonts(pdf_page, number, limits)
+            if content_bytes * longest_entry > limits.max_page_expanded_chars:
+                raise DocumentRejected(
+                    f"page {number} is too complex to read: its fonts map one character code to up to "
+                    f"{longest_entry} characters, so its {content_bytes:,} bytes of content could become more than "
+                    f"{limits.max_page_expanded_chars:,} characters"
+                )
             text = _page_text_within_deadline(pdf_page, number, budget, limits)
         except (DocumentRejected, OutOfTime):
             raise
@@ -265,7 +277,7 @@ class _PageDeadline(Exception):
     pass
 
 
-def _check_page_content_size(pdf_page: Any, number: int, limits: ExtractionLimits) -> None:
+def _check_page_content_size(pdf_page: Any, number: int, limits: ExtractionLimits) -> int:
     contents = pdf_page.get_contents()
     size = len(contents.get_data()) if contents is not None else 0
     if size > limits.max_page_content_bytes:
@@ -273,31 +285,55 @@ def _check_page_content_size(pdf_page: Any, number: int, limits: ExtractionLimit
             f"page {number} is too complex to read: its content is {size:,} bytes once decompressed,"
             f" the limit is {limits.max_page_content_bytes:,}"
         )
+    return size
 
 
-def _check_page_fonts(pdf_page: Any, number: int, limits: ExtractionLimits) -> None:
+# A hex string of a CMap (<0041>, <D83D DE00>): the source codes and the UTF-16BE text they map to
+_CMAP_HEX = re.compile(rb"<([0-9A-Fa-f\s]+)>")
+
+
+def _longest_map_entry(cmap: bytes) -> int:
+    """An upper bound on the characters a ToUnicode map gives one code: its longest hex string, in UTF-16 units."""
+    longest = 0
+    for match in _CMAP_HEX.finditer(cmap):
+        digits = len(match.group(1)) - sum(match.group(1).count(blank) for blank in (b" ", b"\n", b"\r", b"\t"))
+        longest = max(longest, (digits + 3) // 4)
+    return longest
+
+
+def _check_page_fonts(pdf_page: Any, number: int, limits: ExtractionLimits) -> int:
     """The page's fonts, and their ToUnicode maps summed over every name that uses one (a map is read once per
-    name), within the limits; each map's size is measured once."""
+    name), within the limits; each map is measured once. Returns the most characters one code of the page's
+    fonts can become (1 without maps)."""
     fonts: Any = _resolved(_resolved(pdf_page.get("/Resources")), "/Font")
     if not hasattr(fonts, "items"):
-        return
+        return 1
     if len(fonts) > limits.max_page_fonts:
         raise DocumentRejected(
             f"page {number} is too complex to read: it names {len(fonts):,} fonts, the limit is {limits.max_page_fonts}"
         )
-    map_bytes: dict[Any, int] = {}
-    total = 0
+    measured: dict[Any, tuple[int, int]] = {}  # font → (its map's bytes, its longest entry)
+    total, longest = 0, 1
     for reference in fonts.values():
         key = getattr(reference, "idnum", None) or id(reference)
-        if key not in map_bytes:
+        if key not in measured:
             stream: Any = _resolved(_resolved(reference), "/ToUnicode")
-            map_bytes[key] = len(stream.get_data()) if hasattr(stream, "get_data") else 0
-        total += map_bytes[key]
+            data = stream.get_data() if hasattr(stream, "get_data") else b""
+            measured[key] = (len(data), _longest_map_entry(data) if len(data) <= limits.max_page_font_map_bytes else 0)
+        size, entry = measured[key]
+        total += size
         if total > limits.max_page_font_map_bytes:
             raise DocumentRejected(
                 f"page {number} is too complex to read: its fonts' character maps come to more than "
                 f"{limits.max_page_font_map_bytes:,} bytes"
             )
+        if entry > limits.max_font_map_entry_chars:
+            raise DocumentRejected(
+                f"page {number} cannot be read safely: a font's character map turns one code into {entry:,} "
+                f"characters (at most {limits.max_font_map_entry_chars} are read)"
+            )
+        longest = max(longest, entry)
+    return longest
 
 
 def _resolved(value: Any, key: str | None = None) -> Any:

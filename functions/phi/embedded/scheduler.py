@@ -21,6 +21,8 @@ from phi.services.schedules import from_eventbridge
 
 log = logging.getLogger("phi.embedded.scheduler")
 ENDED_EXECUTION_CHECK_SECONDS = 30.0
+# Starts of one due run tried before it is given up (as EventBridge Scheduler retries a target, then drops it).
+FIRE_ATTEMPTS = 3
 
 
 class LocalScheduler:
@@ -29,18 +31,36 @@ class LocalScheduler:
         self.interval_seconds = interval_seconds
         self._started = datetime.now(UTC)
         self._last_fired: dict[str, datetime] = {}
+        self._failed_starts: dict[tuple[str, datetime], int] = {}
         self._stop = threading.Event()
 
     def tick(self, now: datetime | None = None) -> list[str]:
-        """Fires every enabled schedule whose latest due time is past and not yet fired; returns their names."""
+        """Fires every enabled schedule whose latest due time is past and not yet fired; returns their names. One
+        schedule that cannot be read or started is logged and skipped: the others still fire. A run counts as fired
+        once its execution started; a failed start is tried again at the next ticks, FIRE_ATTEMPTS in all."""
         now = now or datetime.now(UTC)
         fired = []
         for schedule in self._schedules():
-            due = self._latest_due(schedule, now)
-            if due > self._last_fired.get(schedule["Name"], self._started):
-                self._last_fired[schedule["Name"]] = due
+            name = schedule.get("Name", "?")
+            try:
+                due = self._latest_due(schedule, now)
+            except Exception:
+                log.exception("schedule %s cannot be read; skipped", name)
+                continue
+            if due <= self._last_fired.get(name, self._started):
+                continue
+            try:
                 self._fire(schedule)
-                fired.append(schedule["Name"])
+                fired.append(name)
+            except Exception:
+                attempts = self._failed_starts.get((name, due), 0) + 1
+                self._failed_starts[(name, due)] = attempts
+                if attempts < FIRE_ATTEMPTS:
+                    log.warning("schedule %s: its run of %s did not start (attempt %d)", name, due, attempts)
+                    continue
+                log.exception("schedule %s: its run of %s did not start after %d attempts", name, due, attempts)
+            self._failed_starts.pop((name, due), None)
+            self._last_fired[name] = due
         return fired
 
     def run(self) -> None:

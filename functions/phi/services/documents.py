@@ -44,11 +44,21 @@ class SearchRequest(RequestBody):
     include_org_wide: bool = Field(default=True, description="Also search the organisation-wide documents")
 
 
-def check_upload(filename: str, size: int) -> None:
-    extension = PurePath(filename).suffix.lower()
+def check_file_type(filename: str) -> None:
+    """The type is read from the name the document is stored under (safe_filename: the last path part, odd
+    characters replaced, blanks trimmed), which is what ingest reads: ' .pdf' is stored as '.pdf', a name with
+    no extension."""
+    extension = PurePath(safe_filename(filename)).suffix.lower()
     if extension not in SUPPORTED_EXTENSIONS:
         allowed = ", ".join(sorted(SUPPORTED_EXTENSIONS))
-        raise BadRequest(f"Unsupported file type {extension or '(none)'!r}; upload one of: {allowed}")
+        raise BadRequest(
+            f"Unsupported file type {extension or '(none)'!r} in {filename[:100]!r}; upload one of: {allowed}, "
+            "with a name before the extension (manual.pdf)"
+        )
+
+
+def check_upload(filename: str, size: int) -> None:
+    check_file_type(filename)
     if size == 0:
         raise BadRequest("The file is empty.")
     limit = get_settings().max_upload_bytes
@@ -114,9 +124,7 @@ def create_upload_url(
     conn: DbConnection, agent: Agent, filename: str, source_type: SourceType, org_wide: bool, user_id: UUID
 ) -> UploadTicket:
     """For files too large for the API: the client PUTs straight to S3; ingest checks size and type."""
-    extension = PurePath(filename).suffix.lower()
-    if extension not in SUPPORTED_EXTENSIONS:
-        raise BadRequest(f"Unsupported file type {extension or '(none)'!r}")
+    check_file_type(filename)
     document_id = uuid4()
     key = object_key(agent.org_id, document_id, filename)
     document = documents_repo.insert(

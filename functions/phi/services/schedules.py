@@ -21,7 +21,7 @@ from phi.aws import client
 from phi.db import schedules as schedules_repo
 from phi.db import workflows as workflows_repo
 from phi.db.connection import DbConnection, after_commit
-from phi.definitions.document import cron_problem
+from phi.definitions.document import cron_problem, never_fires_problem
 from phi.definitions.schedule_times import next_fire
 from phi.domain.agent_config import WorkflowEntry
 from phi.domain.models import Agent
@@ -54,9 +54,12 @@ def validate_schedule(cron: str, timezone: str) -> None:
     if problem:
         raise BadRequest(f"Invalid schedule: {problem}; expected a 5-field cron expression such as '0 7 * * *'")
     try:
-        zone(timezone)
+        schedule_zone = zone(timezone)
     except ValueError as exc:
         raise BadRequest(f"Invalid schedule timezone: {exc}") from exc
+    never = never_fires_problem(cron, schedule_zone)
+    if never:
+        raise BadRequest(f"Invalid schedule: {never}")
     to_eventbridge(cron)
 
 
@@ -157,12 +160,20 @@ def list_schedules(conn: DbConnection, agent: Agent) -> list[ScheduleView]:
             input=row["input"],
             enabled=row["enabled"],
             overlap_policy=row["overlap_policy"],
-            next_run_at=next_run(row["cron"], row["timezone"]) if row["enabled"] else None,
+            next_run_at=_next_run_or_none(row["cron"], row["timezone"]) if row["enabled"] else None,
             last_fired_at=row["last_fired_at"],
             scheduler_name=schedule_name(agent.id, row["workflow_type"]),
         )
         for row in schedules_repo.list_for_agent(conn, agent.id, agent.org_id)
     ]
+
+
+def _next_run_or_none(cron: str, timezone: str) -> datetime | None:
+    """None for a schedule stored before its cron was checked against its zone (one that never fires there)."""
+    try:
+        return next_run(cron, timezone)
+    except ValueError:
+        return None
 
 
 def _put(conn: DbConnection, agent: Agent, workflow: WorkflowEntry, enabled: bool) -> None:

@@ -76,3 +76,31 @@ def test_next_run_in_ordinary_and_changing_zones(cron: str, zone: str, after: da
     assert next_run(cron, zone, after) == expected
     assert latest_fire(cron, ZoneInfo(zone), expected) == expected
     assert latest_fire(cron, ZoneInfo(zone), expected - timedelta(seconds=1)) < expected
+
+
+def test_one_unreadable_or_failing_schedule_does_not_stop_the_others(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The scheduler API is replaced here by a list (moto's is exercised in tests/integration/test_schedules.py)
+    good = {"Name": "good", "ScheduleExpression": to_eventbridge("*/5 * * * *"), "ScheduleExpressionTimezone": "UTC"}
+    broken = {"Name": "broken", "ScheduleExpression": "rate(5 minutes)", "ScheduleExpressionTimezone": "UTC"}
+    flaky = {"Name": "flaky", "ScheduleExpression": to_eventbridge("*/5 * * * *"), "ScheduleExpressionTimezone": "UTC"}
+    clock = LocalScheduler("group")
+    started: list[str] = []
+    failures = {"flaky": 2}
+
+    def fire(schedule: dict[str, object]) -> None:
+        name = str(schedule["Name"])
+        if failures.get(name, 0) > 0:
+            failures[name] -= 1
+            raise RuntimeError("StartExecution throttled")
+        started.append(name)
+
+    monkeypatch.setattr(clock, "_schedules", lambda: [broken, good, flaky])
+    monkeypatch.setattr(clock, "_fire", fire)
+    due = clock._started + timedelta(minutes=5)
+
+    # the unreadable one is skipped, the good one fires, the flaky one's failed start is tried again at the next
+    # ticks until it starts (a run counts once its execution started)
+    assert clock.tick(due) == ["good"]
+    assert clock.tick(due) == []
+    assert clock.tick(due) == ["flaky"]
+    assert clock.tick(due) == [] and started == ["good", "flaky"]

@@ -65,3 +65,30 @@ def test_schedule_names_fit_eventbridge_limits() -> None:
     import uuid
 
     assert len(schedule_name(uuid.uuid4(), "DAILY_WAREHOUSE_REPORT_WITH_A_VERY_LONG_NAME")) <= 64
+
+
+@pytest.mark.parametrize(
+    ("cron", "why"),
+    [
+        # croniter takes each of these; EventBridge refuses or reads them otherwise (R draws a random minute again
+        # at every tick: 32 runs in 48 h instead of 2 on the embedded clock)
+        ("R 7 * * *", "the minute field 'R' is not standard cron"),
+        ("0 7 ? * *", "the day of the month field '?' is not standard cron"),
+        ("0 R * * *", "the hour field 'R' is not standard cron"),
+        ("0 7 * * 7-7", "a day-of-week range starting at 7; write Sunday as 0"),  # croniter: every day
+    ],
+)
+def test_non_standard_cron_is_refused_with_the_field_named(cron: str, why: str) -> None:
+    with pytest.raises(BadRequest) as refused:
+        validate_schedule(cron, "UTC")
+    assert why in refused.value.message
+
+
+def test_a_cron_naming_only_a_time_the_clocks_skip_is_refused_for_that_zone_only() -> None:
+    # 02:30 on the second Sunday of March: the hour New York skips every year; London changes its clocks on another
+    # Sunday at 01:00, so there it fires. Before, working out the next run searched to the year 9999 and was a 500.
+    with pytest.raises(BadRequest) as refused:
+        validate_schedule("30 2 * 3 0#2", "America/New_York")
+    assert "never fires in America/New_York" in refused.value.message
+    validate_schedule("30 2 * 3 0#2", "Europe/London")
+    validate_schedule("0 7 L * *", "UTC")  # the last day of each month stays allowed

@@ -258,6 +258,33 @@ def test_a_page_naming_one_big_font_map_many_times_is_rejected_before_its_text_i
     assert extract(_page_naming_one_font(3, 2_000), "fonts.pdf").pages[0].text == "B"  # an ordinary page is read
 
 
+def _expanding_font_pdf(codes: int, chars_per_code: int) -> bytes:
+    """One page drawing `codes` copies of 'A' in one string, with a font map that turns 'A' into that many CJK
+    characters: a few KB of file."""
+    cmap = (
+        b"/CIDInit /ProcSet findresource begin 12 dict begin begincmap 1 begincodespacerange <00> <FF>"
+        b" endcodespacerange 1 beginbfchar <41> <" + b"4E00" * chars_per_code + b"> endbfchar endcmap end end"
+    )
+    font = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /ToUnicode 6 0 R >>"
+    content = b"BT /F1 12 Tf 72 700 Td (" + b"A" * codes + b") Tj ET"
+    return make_raw_pdf({**one_page_pdf_objects(content, font=font), 6: pdf_stream(cmap)})
+
+
+def test_a_font_map_turning_one_code_into_many_characters_is_rejected_before_the_text_is_built() -> None:
+    # 3.8 KB of PDF: one string of 3,000,000 codes, each becoming 256 characters — pypdf built the page's 768 million
+    # characters (1.5 GB) before the limit on characters could see them
+    bomb = _expanding_font_pdf(3_000_000, 256)
+    assert len(bomb) < 10_000
+    assert rejection(bomb, "bomb.pdf") == (
+        "page 1 cannot be read safely: a font's character map turns one code into 256 characters (at most 32 are read)"
+    )
+    # within the entry limit, the page's content times its longest entry bounds what it could become
+    wide = rejection(_expanding_font_pdf(2_000_000, 20), "wide.pdf")
+    assert wide.startswith("page 1 is too complex to read: its fonts map one character code to up to 20 characters")
+    # an ordinary ligature map is read
+    assert extract(_expanding_font_pdf(4, 3), "ligature.pdf").pages[0].text == "\u4e00" * 12
+
+
 def test_a_word_element_with_a_huge_number_of_attributes_is_rejected_as_it_is_read() -> None:
     # libxml2 allows a 10 MB start tag (~800,000 attributes, ~200 MB of memory each while the element is open)
     attributes = " ".join(f'a{i:x}="1"' for i in range(5_000))
