@@ -3,10 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+CDK_STAMP := infra_cdk/node_modules/.installed-stamp
 
 .PHONY: setup browser mariadb demo dev test lint typecheck unit integration e2e infra layers synth bench clean
 
-setup: $(STAMP) browser mariadb
+# Everything the tests need; the demo needs only the Python environment (no apt-get, no sudo, no Node.js).
+setup: $(STAMP) $(CDK_STAMP) browser mariadb
 
 browser:  ## Debian's chromium, which the console's browser tests drive (Playwright never downloads one here)
 	@command -v chromium >/dev/null 2>&1 || { \
@@ -24,17 +26,20 @@ mariadb:  ## Debian's MariaDB server binaries, which the local agent's MySQL-fam
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mariadb-server-core mariadb-client-core </dev/null; }
 
-$(STAMP): pyproject.toml local_agent/pyproject.toml infra_cdk/package-lock.json
+$(STAMP): pyproject.toml local_agent/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[embedded,dev]" -e "./local_agent[mysql]"
-	npm ci --prefix infra_cdk --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
 
-demo: setup  ## the daily warehouse report, end to end, on the embedded stack
+$(CDK_STAMP): infra_cdk/package-lock.json  ## the CDK CLI and library, for the infrastructure checks and deploys
+	npm ci --prefix infra_cdk --no-audit --no-fund --loglevel=error
+	touch $(CDK_STAMP)
+
+demo: $(STAMP)  ## the daily warehouse report, end to end, on the embedded stack
 	$(BIN)/phi demo
 
-dev: setup  ## the embedded stack until Ctrl-C
+dev: $(STAMP)  ## the embedded stack until Ctrl-C (phi dev --help: ports, data folder)
 	$(BIN)/phi dev
 
 LINTED := functions local_agent tests infra_cdk app.py bench

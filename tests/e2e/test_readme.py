@@ -43,6 +43,12 @@ def test_the_readme_curl_walkthrough_works_as_written(api_url: str, tmp_path: Pa
     )
     assert done.returncode == 0, f"stdout:\n{done.stdout}\nstderr:\n{done.stderr}"
 
+    # Run again, as a user does the next day on the same stack: the address is taken, so it logs in and goes on
+    again = subprocess.run(
+        ["bash", "-c", session], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert again.returncode == 0 and again.stdout.strip().startswith("phi_ak_"), again.stderr
+
     # The last command printed the agent key, and the config it downloaded is one the local agent runs with
     key = done.stdout.strip().splitlines()[-1]
     assert key.startswith("phi_ak_")

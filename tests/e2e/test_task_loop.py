@@ -85,7 +85,7 @@ def test_a_local_agent_that_never_answers_fails_the_task_at_the_step_timeout(
     assert task["status"] == "FAILED"
     failed = next(e for e in task["events"] if e["type"] == "TOOL_FAILED")
     assert failed["data"]["error"] == "Tool.Timeout"
-    assert "did not answer within 3 s" in failed["data"]["cause"]
+    assert "within 3 s" in failed["data"]["cause"]  # the step's limit or its heartbeat's, whichever ran out
     assert task["error"]["error"] == "Tool.Timeout"
     assert event_types(task)[-1] == "TASK_FAILED"
 

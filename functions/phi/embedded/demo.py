@@ -314,14 +314,14 @@ def _run_role_templates(
             "Operations manager (Leeds DC)",
             "SHIFT_HANDOVER",
             ("SOP-OUT-04.docx",),
-            {"date": day.isoformat(), "shift": "late"},
+            {"date": day.isoformat(), "shift": "late", "site": "Leeds DC"},
         ),
         RoleRun(
             "safety_officer",
             "Safety officer (Leeds DC)",
             "WEEKLY_INCIDENT_SUMMARY",
             ("SOP-SAF-01.md",),
-            {"week_ending": week_ending.isoformat()},
+            {"week_ending": week_ending.isoformat(), "site": "Leeds DC"},
         ),
     ]
     status = 0

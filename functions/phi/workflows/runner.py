@@ -230,7 +230,7 @@ def _record_tool_outcome(ctx: TaskContext, tool_result: Any) -> tuple[ToolOutcom
     with transaction() as conn:
         call = tasks_repo.open_tool_call(conn, task_id, org_id)
     # Outside the transaction: a large result is read from S3 (only from the key issued with `call`).
-    outcome = outcome_from_state(tool_result, ctx.tool_timeout_seconds, call)
+    outcome = outcome_from_state(tool_result, ctx.tool_timeout_seconds, call, ctx.tool_heartbeat_seconds)
     if call is None:
         return outcome, None
     with transaction() as conn:

@@ -52,14 +52,17 @@ class BadResult(Exception):
     """The local agent's answer cannot be accepted; the message is the readable cause."""
 
 
-def outcome_from_state(tool_result: Any, timeout_seconds: int, call: ToolCall | None = None) -> ToolOutcome:
+def outcome_from_state(
+    tool_result: Any, timeout_seconds: int, call: ToolCall | None = None, heartbeat_seconds: int | None = None
+) -> ToolOutcome:
     """`call` is the open tool call the answer belongs to (None when there is none, e.g. a late duplicate).
-    `tool_result` is whatever the step left: the agent's SendTaskSuccess output may be any JSON, or none."""
+    `tool_result` is whatever the step left: the agent's SendTaskSuccess output may be any JSON, or none.
+    `timeout_seconds` and `heartbeat_seconds` are the step's limits, named in a timeout's cause."""
     if not isinstance(tool_result, dict):
         kind = "no answer" if tool_result is None else f"a JSON {type(tool_result).__name__}"
         return ToolOutcome(ok=False, error=BAD_RESULT, cause=f"The local agent answered with {kind}, not an object.")
     if "Error" in tool_result:
-        return _failure(tool_result, timeout_seconds)
+        return _failure(tool_result, timeout_seconds, heartbeat_seconds)
     try:
         return _success(tool_result, call)
     except BadResult as problem:
@@ -142,15 +145,17 @@ def _storable(value: Any, depth: int = 0) -> Any:
     return value
 
 
-def _failure(tool_result: dict[str, Any], timeout_seconds: int) -> ToolOutcome:
+def _failure(tool_result: dict[str, Any], timeout_seconds: int, heartbeat_seconds: int | None) -> ToolOutcome:
     raw_error = error_name(tool_result.get("Error"))
     error = _FRIENDLY_ERRORS.get(raw_error, raw_error)
     cause = readable(_cause_text(tool_result.get("Cause")), MAX_CAUSE_CHARS)
     if error == "Tool.Timeout" and not cause:
-        cause = (
-            f"The local agent did not answer within {timeout_seconds} s ({raw_error}). "
-            "Is phi-agent running and connected for this agent?"
-        )
+        if raw_error == "States.HeartbeatTimeout" and heartbeat_seconds:
+            # the limit that ran out: no sign of life (a running agent reports one while it works)
+            what = f"did not take the request or report progress within {heartbeat_seconds} s"
+        else:
+            what = f"did not answer within {timeout_seconds} s"
+        cause = f"The local agent {what} ({raw_error}). Is phi-agent running and connected for this agent?"
     return ToolOutcome(ok=False, error=error, cause=cause or "no details given")
 
 

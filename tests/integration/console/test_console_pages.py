@@ -40,6 +40,8 @@ def test_the_create_form_makes_an_agent_from_a_role_and_shows_errors_at_their_fi
         headers={"HX-Request": "true"},
     )
     assert 'value="warehouse_analyst"' in choices.text and 'value="db" checked' in choices.text
+    # the form starts on a role that needs no settings of the user's own (not one whose e-mail needs recipients)
+    assert '<option value="warehouse_analyst" selected>' in choices.text and 'value="email" checked' not in choices.text
 
     bad = console.post(
         f"/console/orgs/{org_id}/agents",

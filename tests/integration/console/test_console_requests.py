@@ -38,7 +38,8 @@ def test_a_request_without_an_llm_is_refused_in_words_with_its_lane(api_url: str
     sent = member.post(f"/console/agents/{agent['id']}/requests", {"prompt": "show me the top 10 orders"})
     assert sent.status_code == 303
     page = member.client.get(sent.headers["location"]).text
-    assert "needs an LLM" in page and "llm_required" in page
+    # said in the user's words first, the API's own message under Details
+    assert "This question needs an AI model" in page and "needs an LLM" in page
     assert "<title>show me the top 10 orders · request · Phi Agents</title>" in page
     assert 'class="badge lane-execute">execute</span>' in page and "Rule-based" in page
 

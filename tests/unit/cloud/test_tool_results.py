@@ -54,8 +54,12 @@ def test_a_step_timeout_becomes_a_readable_tool_timeout() -> None:
     assert "did not answer within 45 s" in (outcome.cause or "")
 
 
-def test_a_heartbeat_timeout_is_a_tool_timeout_too() -> None:
-    assert outcome_from_state({"Error": "States.HeartbeatTimeout"}, 10).error == "Tool.Timeout"
+def test_a_heartbeat_timeout_is_a_tool_timeout_too_naming_the_limit_that_ran_out() -> None:
+    # no local agent took the request: the heartbeat (120 s) ran out long before the step's own limit (300 s)
+    outcome = outcome_from_state({"Error": "States.HeartbeatTimeout"}, 300, None, 120)
+    assert outcome.error == "Tool.Timeout"
+    assert "did not take the request or report progress within 120 s" in (outcome.cause or "")
+    assert "300" not in (outcome.cause or "")
 
 
 def test_a_tool_failure_keeps_the_agents_error_and_cause() -> None:

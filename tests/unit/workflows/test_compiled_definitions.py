@@ -231,9 +231,12 @@ def test_the_other_branch_runs_when_the_condition_is_false_and_no_llm_leaves_a_n
     workflow = _late_workflow()
     workflow["nodes"] = workflow["nodes"][:6]
     workflow["edges"] = [e for e in workflow["edges"] if not (isinstance(e, dict) and e["to"] == "all_good")]
-    state, _ = _run(workflow, _answer_with(SHIPMENTS), task_input={"date": "2026-11-20"})
+    state, ports = _run(workflow, _answer_with(SHIPMENTS), task_input={"date": "2026-11-20"})
     assert state["results"]["analysis"]["text"] is None
     assert "analysis: skipped, no LLM is configured" in state["output"]["markdown"]
+    # and the timeline says so too, not "done"
+    messages = [message for _, message, data in ports.events.recorded if data.get("node") == "analysis"]
+    assert messages == ["analysis (llm): skipped, no LLM is configured"]
 
 
 def test_a_spent_llm_budget_skips_the_llm_node_with_a_note_and_the_report_still_goes_out() -> None:

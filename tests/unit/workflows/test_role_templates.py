@@ -99,7 +99,8 @@ def test_shift_handover_figures_equal_independent_sql(sample: tuple[Path, Any], 
 
     # And the Markdown shows them, cites the SOP and says plainly that no LLM wrote a note
     markdown = output["markdown"]
-    assert output["title"] == f"Shift handover — Leeds DC — {shift} shift, {day.isoformat()}"
+    # no site given: the agent's name stands in the title (no other customer's site)
+    assert output["title"] == f"Shift handover — Test analyst — {shift} shift, {day.isoformat()}"
     for carrier, c in expected["by_carrier"].items():
         assert f"| {carrier} | {c['due']} | {c['late']} |" in markdown
     assert f"Backlog at handover: {backlog['orders']} open orders ({backlog['express']} express)" in markdown

@@ -31,7 +31,7 @@ from phi.db import orgs as orgs_repo
 from phi.db import tasks as tasks_repo
 from phi.db import workflows as workflows_repo
 from phi.db.connection import DbConnection, commit, rollback
-from phi.domain.models import Agent, Task, TaskStatus, User, is_manager_role
+from phi.domain.models import Agent, RoleTemplate, Task, TaskStatus, Tool, User, is_manager_role
 from phi.errors import BadRequest, PayloadTooLarge, PhiError
 from phi.services import documents as documents_service
 from phi.services import workflows as workflows_service
@@ -85,8 +85,8 @@ def _form_context(conn: DbConnection, industry_key: str | None, role_key: str | 
     industries = catalog_repo.list_industries(conn)
     industry_key = industry_key or (industries[0].key if industries else None)
     roles = catalog_repo.list_role_templates(conn, industry_key) if industry_key else []
-    role = next((r for r in roles if r.key == role_key), roles[0] if roles else None)
     tools = catalog_repo.list_tools(conn)
+    role = next((r for r in roles if r.key == role_key), None) or _ready_role(roles, tools)
     return {
         "industries": industries,
         "industry_key": industry_key,
@@ -95,6 +95,15 @@ def _form_context(conn: DbConnection, industry_key: str | None, role_key: str | 
         "tools": tools,
         "default_tools": set(role.default_tools) if role else set(),
     }
+
+
+def _ready_role(roles: list[RoleTemplate], tools: list[Tool]) -> RoleTemplate | None:
+    """The role the form starts on: the first whose default tools need no settings of the user's own (e-mail needs
+    its recipients), so that creating it straight away works; the first role when every one needs some."""
+    needs_settings = {t.key for t in tools if t.config_schema.get("required")}
+    ready = [r for r in roles if not needs_settings.intersection(r.default_tools)]
+    choices = ready or roles
+    return choices[0] if choices else None
 
 
 @router.get("/orgs/{org_id}/agents/new")
