@@ -26,7 +26,7 @@ def test_an_organisation_name_too_long_is_shown_at_its_field_and_kept(api_url: s
     name = "Northwind " + "W" * 191
     refused = console.post("/console/orgs", {"name": name})
     assert refused.status_code == 400
-    assert "at most 200 characters" in refused.text
+    assert "At most 200 characters." in refused.text
     assert f'value="{name}"' in refused.text  # what was typed is kept, to shorten it
 
 

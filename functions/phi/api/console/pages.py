@@ -51,12 +51,25 @@ DEFAULT_NEXT = "/orgs"
 FLEET_POLL_SECONDS = 5
 
 
+# Pydantic's wording for a length ("String should have at least 10 characters") said as a form says it
+_LENGTH_MESSAGES = {
+    "string_too_short": "At least {min_length} characters.",
+    "string_too_long": "At most {max_length} characters.",
+    "missing": "Required.",
+}
+
+
 def field_errors(exc: ValidationError) -> dict[str, str]:
     """Pydantic's errors by field name, for showing each next to its input."""
     errors: dict[str, str] = {}
     for error in exc.errors():
         field = str(error["loc"][0]) if error["loc"] else "form"
-        errors.setdefault(field, error["msg"].removeprefix("Value error, "))
+        template = _LENGTH_MESSAGES.get(error["type"])
+        try:
+            message = template.format(**(error.get("ctx") or {})) if template else None
+        except KeyError:
+            message = None
+        errors.setdefault(field, message or error["msg"].removeprefix("Value error, "))
     return errors
 
 
