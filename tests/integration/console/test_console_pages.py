@@ -57,6 +57,7 @@ def test_the_create_form_makes_an_agent_from_a_role_and_shows_errors_at_their_fi
     assert good.status_code == 303
     page = console.client.get(good.headers["location"])
     assert "<h1>Leeds analyst</h1>" in page.text and "<code>db</code>" in page.text
+    assert "/ Warehouse analyst</dd>" in page.text and "warehouse_analyst</dd>" not in page.text  # the role's name
     assert "<code>file</code>" not in page.text  # only the tools ticked
 
 

@@ -228,6 +228,12 @@ def agent_page(request: Request, agent_id: UUID, conn: ConsoleConn, user: Consol
     agent = agent_of_caller(agent_id, conn, user)
     org = org_of_caller(agent.org_id, conn, user)
     tools = {t.key: t for t in catalog_repo.list_tools(conn)}
+    industry = catalog_repo.get_industry(conn, key=agent.industry_key) if agent.industry_key else None
+    role = (
+        catalog_repo.find_role_template(conn, agent.industry_key, agent.role_key)
+        if agent.industry_key and agent.role_key
+        else None
+    )
     return render(
         request,
         "agent.html",
@@ -235,6 +241,8 @@ def agent_page(request: Request, agent_id: UUID, conn: ConsoleConn, user: Consol
         user=user,
         org=org,
         agent=agent,
+        industry_name=industry.name if industry else agent.industry_key,
+        role_name=role.name if role else agent.role_key,
         catalog=tools,
         can_manage=is_manager_role(org.role),
         documents=_documents(conn, agent),
