@@ -312,6 +312,11 @@ class _SheetXmlScan:
         self._cells = 0
         self._row_cells = 0
         self._outside = 0
+        # Formula cells whose result the file does not hold (`<f>` with an empty or no `<v>`): openpyxl reads them
+        # as empty. Text is looked at only inside such a cell's `<v>` (the handler is set for it alone).
+        self.uncalculated = 0
+        self._formula = self._valued = False
+        self.parser: Any = None
 
     # Called for every element (two or three per cell): kept to a few string comparisons. expat names an element
     # "<namespace> <local name>", or its local name alone when it has no namespace.
@@ -319,6 +324,11 @@ class _SheetXmlScan:
         if self._in_rows:
             if tag.endswith(" c") or tag == "c":
                 self._cell()
+                self._formula = self._valued = False
+            elif tag.endswith(" f") or tag == "f":
+                self._formula = True
+            elif (tag.endswith(" v") or tag == "v") and self._formula and self.parser is not None:
+                self.parser.CharacterDataHandler = self._value_text
             elif tag.endswith(" row") or tag == "row":
                 self._row(attributes.get("r", ""))
         elif tag.endswith(" sheetData") or tag == "sheetData":
@@ -329,8 +339,20 @@ class _SheetXmlScan:
                 raise self._refuse(f"more than {_MAX_SHEET_ELEMENTS_OUTSIDE_ROWS:,} elements outside its rows")
 
     def end(self, tag: str) -> None:
-        if self._in_rows and (tag.endswith(" sheetData") or tag == "sheetData"):
+        if not self._in_rows:
+            return
+        if tag.endswith(" v") or tag == "v":
+            if self.parser is not None:
+                self.parser.CharacterDataHandler = None
+        elif tag.endswith(" c") or tag == "c":
+            if self._formula and not self._valued:
+                self.uncalculated += 1
+        elif tag.endswith(" sheetData") or tag == "sheetData":
             self._in_rows = False
+
+    def _value_text(self, text: str) -> None:
+        if text.strip():
+            self._valued = True
 
     def _row(self, number: str) -> None:
         if number.isascii() and number.isdigit():
@@ -353,13 +375,12 @@ class _SheetXmlScan:
         return ToolError("Tool.BadRequest", f"'{self._name}': sheet {self._part} has {what}; not read")
 
 
-def _scan_xml(
-    archive: zipfile.ZipFile, member: zipfile.ZipInfo, deadline: float, start: Any, end: Any, name: str
-) -> None:
+def _scan_xml(archive: zipfile.ZipFile, member: zipfile.ZipInfo, deadline: float, scan: Any, name: str) -> None:
     from xml.parsers import expat
 
     parser = expat.ParserCreate(namespace_separator=" ")
-    parser.StartElementHandler, parser.EndElementHandler = start, end
+    parser.StartElementHandler, parser.EndElementHandler = scan.start, scan.end
+    scan.parser = parser
 
     def no_doctype(*_: Any) -> None:  # an OOXML part has none: no entity of any kind is expanded
         raise ToolError("Tool.BadRequest", f"'{name}': part {member.filename} declares a DOCTYPE; not read")
@@ -382,6 +403,7 @@ class _SharedStringsScan:
 
     def __init__(self, settings: FileReadSettings, name: str) -> None:
         self._limit, self._name, self._strings = settings.max_shared_strings, name, 0
+        self.parser: Any = None
 
     def start(self, tag: str, _attributes: dict[str, str]) -> None:
         if tag.rsplit(" ", 1)[-1] == "si":
@@ -397,9 +419,10 @@ class _SharedStringsScan:
         pass
 
 
-def scan_workbook_xml(path: Path, settings: FileReadSettings, deadline: float) -> None:
+def scan_workbook_xml(path: Path, settings: FileReadSettings, deadline: float) -> dict[str, int]:
     """Each sheet's XML and the shared strings, counted by a streaming parser before openpyxl opens the file
-    (_SheetXmlScan, _SharedStringsScan)."""
+    (_SheetXmlScan, _SharedStringsScan). Returns each sheet part's formula cells without a saved result."""
+    uncalculated: dict[str, int] = {}
     with zipfile.ZipFile(path) as archive:
         for member in archive.infolist():
             scan: _SheetXmlScan | _SharedStringsScan
@@ -409,7 +432,10 @@ def scan_workbook_xml(path: Path, settings: FileReadSettings, deadline: float) -
                 scan = _SharedStringsScan(settings, path.name)
             else:
                 continue
-            _scan_xml(archive, member, deadline, scan.start, scan.end, path.name)
+            _scan_xml(archive, member, deadline, scan, path.name)
+            if isinstance(scan, _SheetXmlScan) and scan.uncalculated:
+                uncalculated[member.filename] = scan.uncalculated
+    return uncalculated
 
 
 class FileReadTool:
@@ -490,7 +516,7 @@ class FileReadTool:
         from openpyxl import load_workbook  # imported here: slow to import and only Excel needs it
 
         check_workbook_archive(path, self._settings)
-        scan_workbook_xml(path, self._settings, deadline)
+        uncalculated = scan_workbook_xml(path, self._settings, deadline)
         try:
             workbook = load_workbook(path, read_only=True, data_only=True)
         except Exception as error:  # openpyxl raises many unrelated types for a corrupt file
@@ -502,6 +528,14 @@ class FileReadTool:
                     f"args.sheet: no sheet '{sheet}'; the workbook has {workbook.sheetnames}",
                 )
             worksheet = workbook[sheet] if sheet is not None else workbook.worksheets[0]
+            formulas = uncalculated.get(str(getattr(worksheet, "_worksheet_path", "")).lstrip("/"), 0)
+            if formulas:  # read as empty, they would be figures silently missing (an order "not shipped")
+                raise ToolError(
+                    "Tool.BadRequest",
+                    f"'{path.name}': sheet '{worksheet.title}' has {formulas:,} formula cell(s) without a saved result "
+                    "(the program that wrote the file did not calculate them); open and save it in Excel or "
+                    "LibreOffice, or export the values",
+                )
             # The declared dimension (e.g. A1:XFD1048576) is the file's claim, not its content: ignore it.
             declared_width = worksheet.max_column if isinstance(worksheet.max_column, int) else 0
             reset = getattr(worksheet, "reset_dimensions", None)

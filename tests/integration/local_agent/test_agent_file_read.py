@@ -98,3 +98,39 @@ def test_check_reports_the_base_folder(tool: FileReadTool, tmp_path: Path) -> No
     missing = FileReadTool(FileReadSettings(base_dir=tmp_path / "nope"))
     with pytest.raises(ToolError):
         missing.check()
+
+
+def _with_saved_results(path: Path) -> None:
+    """The workbook as Excel saves it: each formula's last result kept in its cell (`<v>3</v>`)."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as source:
+        parts = {name: source.read(name) for name in source.namelist()}
+    sheet = "xl/worksheets/sheet1.xml"
+    parts[sheet] = parts[sheet].replace(b"<f>A2+B2</f><v></v>", b"<f>A2+B2</f><v>3</v>")
+    with zipfile.ZipFile(path, "w") as target:
+        for name, data in parts.items():
+            target.writestr(name, data)
+
+
+def test_formula_cells_without_a_saved_result_are_refused_not_read_as_empty(tmp_path: Path) -> None:
+    # A workbook written by a program that does not calculate (openpyxl here) holds formulas without results:
+    # read as empty cells, a shipped_at formula would make every order look unshipped
+    book = Workbook()
+    orders = book.active
+    orders.title = "Orders"
+    orders.append(["qty", "extra", "total"])
+    orders.append([1, 2, "=A2+B2"])
+    book.create_sheet("Plain").append(["n"])
+    book["Plain"].append([5])
+    book.save(tmp_path / "calc.xlsx")
+    tool = FileReadTool(FileReadSettings(base_dir=tmp_path))
+
+    refused = _error(tool, path="calc.xlsx")
+    assert refused.error == "Tool.BadRequest"
+    assert "sheet 'Orders' has 1 formula cell(s) without a saved result" in refused.cause
+    assert _read(tool, path="calc.xlsx", sheet="Plain")["rows"] == [[5]]  # another sheet of the file reads
+
+    # the same file as Excel saves it (the result kept beside the formula) is read with its results
+    _with_saved_results(tmp_path / "calc.xlsx")
+    assert _read(tool, path="calc.xlsx", sheet="Orders")["rows"] == [[1, 2, 3]]
