@@ -40,6 +40,10 @@ def test_an_approver_approves_in_the_console_and_the_task_completes(api_url: str
     rows = wait_until(pending, timeout=120, interval=0.3)
     approval_id = re.search(r'id="approval-([0-9a-f-]{36})"', rows)
     assert approval_id, rows
+    # the task's own page says what it waits for and where to decide
+    task_page = " ".join(admin.client.get(f"/console/tasks/{run['task_id']}").text.split())
+    assert "This task is waiting for approval" in task_page and "Pay 250 EUR?" in task_page
+    assert f'href="/console/orgs/{owner.org_id}/approvals">decide on the approvals page' in task_page
     assert ">Approve<" in rows and "every 5s" in rows  # the list keeps refreshing
     as_member = member.client.get(page_path).text
     assert "Pay 250 EUR?" in as_member and "You are not one of its approvers." in as_member
@@ -51,6 +55,7 @@ def test_an_approver_approves_in_the_console_and_the_task_completes(api_url: str
     assert approved.status_code == 303
     task = owner.wait_for_task(run["task_id"], timeout=120)
     assert task["status"] == "SUCCEEDED", task
+    assert "This task is waiting for approval" not in admin.client.get(f"/console/tasks/{run['task_id']}").text
     decided = admin.client.get(page_path, params={"show": "all"}).text
     assert "invoice checked" in decided and "APPROVED" in decided
     assert "Nothing waits for a decision." in admin.client.get(page_path).text

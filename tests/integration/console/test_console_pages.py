@@ -58,6 +58,9 @@ def test_the_create_form_makes_an_agent_from_a_role_and_shows_errors_at_their_fi
     page = console.client.get(good.headers["location"])
     assert "<h1>Leeds analyst</h1>" in page.text and "<code>db</code>" in page.text
     assert "/ Warehouse analyst</dd>" in page.text and "warehouse_analyst</dd>" not in page.text  # the role's name
+    # no local agent has reported in: running a workflow that needs the database is shown to wait, then fail
+    words = " ".join(page.text.split())
+    assert "No local agent is online for this agent: a workflow that needs db waits for one" in words
     assert "<code>file</code>" not in page.text  # only the tools ticked
 
 

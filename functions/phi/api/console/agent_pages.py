@@ -31,7 +31,7 @@ from phi.db import orgs as orgs_repo
 from phi.db import tasks as tasks_repo
 from phi.db import workflows as workflows_repo
 from phi.db.connection import DbConnection, commit, rollback
-from phi.domain.models import Agent, RoleTemplate, Task, TaskStatus, Tool, User, is_manager_role
+from phi.domain.models import Agent, EventType, RoleTemplate, Task, TaskStatus, Tool, User, is_manager_role
 from phi.errors import BadRequest, PayloadTooLarge, PhiError
 from phi.services import documents as documents_service
 from phi.services import workflows as workflows_service
@@ -244,6 +244,7 @@ def agent_page(request: Request, agent_id: UUID, conn: ConsoleConn, user: Consol
         industry_name=industry.name if industry else agent.industry_key,
         role_name=role.name if role else agent.role_key,
         catalog=tools,
+        local_tool_keys=[key for key, tool in tools.items() if tool.runs_on == "LOCAL"],
         can_manage=is_manager_role(org.role),
         documents=_documents(conn, agent),
         tasks=_agent_tasks(conn, agent),
@@ -486,16 +487,30 @@ def _task_context(conn: DbConnection, task: Task) -> dict[str, Any]:
         if late_points:
             title = "Late rate by report day (recent reports)"
             charts.append((title, line_chart("late-rate", title, late_points)))
+    running = task.status.value not in TERMINAL_STATUSES
     return {
         "task": task,
         "events": events,
+        "awaiting_approval": _awaiting_approval(events) if running else None,
         "history": task_history(task),
         "charts": charts,
         "citations": (task.output or {}).get("citations") or [],
         "table": _output_table(task.output),
-        "running": task.status.value not in TERMINAL_STATUSES,
+        "running": running,
         "task_poll": TASK_POLL_SECONDS,
     }
+
+
+def _awaiting_approval(events: list[Any]) -> dict[str, Any] | None:
+    """The request of the approval the task waits on: its latest APPROVAL_REQUESTED with no decision after it."""
+    waiting: dict[str, Any] | None = None
+    for event in events:
+        if event.type == EventType.APPROVAL_REQUESTED:
+            # "<node>: waiting for approval (<approvers>): <title>" — said without the node's id
+            waiting = {**(event.data or {}), "message": event.message.partition(": ")[2] or event.message}
+        elif event.type in (EventType.APPROVAL_APPROVED, EventType.APPROVAL_REJECTED, EventType.APPROVAL_TIMED_OUT):
+            waiting = None
+    return waiting
 
 
 @router.get("/tasks/{task_id}")
