@@ -211,6 +211,7 @@ def test_the_weekly_summary_counts_every_overdue_action_and_shows_fifty(tmp_path
     assert "| A049 |" in output["markdown"] and "| A050 |" not in output["markdown"]
     assert "_350 more not shown._" in output["markdown"]
     assert "## Notes" not in output["markdown"]
+    assert "| Action id | Incident type | Zone id | Action | Owner | Due date | Days overdue |" in output["markdown"]
 
 
 def test_a_table_given_in_part_is_counted_whole_and_the_report_says_so() -> None:

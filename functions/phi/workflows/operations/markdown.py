@@ -60,7 +60,14 @@ def shown_table_lines(value: Any, empty: str) -> list[str]:
         return [empty]
     shown = list(value["rows"])[:MAX_TABLE_ROWS_SHOWN]
     more = row_total(value) - len(shown)
-    return table_lines(list(value["columns"]), shown) + (["", f"_{more:,} more not shown._"] if more > 0 else [])
+    header = [column_heading(str(column)) for column in value["columns"]]
+    return table_lines(header, shown) + (["", f"_{more:,} more not shown._"] if more > 0 else [])
+
+
+def column_heading(column: str) -> str:
+    """A query's column name as a table heading people read: 'days_overdue' → 'Days overdue'."""
+    words = column.replace("_", " ").strip()
+    return (words[:1].upper() + words[1:]) if words else column
 
 
 def partial_table_notes(results: dict[str, Any], names: Sequence[str]) -> list[str]:

@@ -75,11 +75,13 @@ _SUMMARY_TYPES = 3  # incident types named in the summary sentence; the table li
 
 def _summary(figures: dict[str, Any]) -> list[str]:
     by_type = sorted(figures["by_type"].items(), key=lambda item: (-item[1]["incidents"], item[0]))
-    top = ", ".join(f"{_label(kind)} {t['incidents']}" for kind, t in by_type[:_SUMMARY_TYPES])
-    others = by_type[_SUMMARY_TYPES:]
-    if others:  # the sentence's figures add up to the total: the rest are counted, not dropped
+    # A fourth type alone is named like the others; more are counted together, so the figures add up to the total
+    shown = by_type[: _SUMMARY_TYPES + 1] if len(by_type) == _SUMMARY_TYPES + 1 else by_type[:_SUMMARY_TYPES]
+    top = ", ".join(f"{_label(kind)} {t['incidents']}" for kind, t in shown)
+    others = by_type[len(shown) :]
+    if others:
         count = sum(t["incidents"] for _, t in others)
-        top += f", {count} of {len(others)} other {'type' if len(others) == 1 else 'types'}"
+        top += f", {count} of {len(others)} other types"
     zones = sorted(figures["by_zone"].items(), key=lambda item: (-item[1], item[0]))
     busiest = f"; most in zone {zones[0][0]} ({zones[0][1]})" if zones else ""
     owners = ", ".join(f"{owner} {n}" for owner, n in sorted(figures["overdue_by_owner"].items()))
