@@ -244,9 +244,6 @@ class SpilledResult:
             },
         }
 
-    def close(self) -> None:
-        self._spill.close()
-
 
 def read_output(
     tool_call_id: str,

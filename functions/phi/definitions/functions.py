@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from phi.definitions.table import rows_of
+from phi.definitions.table import repeated, rows_of, total_rows
 
 Table = dict[str, Any]
 
@@ -244,10 +244,7 @@ def check_contract(function: ComputeFunction, datasets: dict[str, Table]) -> lis
                 f"dataset {name!r} lacks column(s) {', '.join(missing)} "
                 f"(has: {', '.join(columns)}); map them with column_mapping"
             )
-        # Two columns under one contract name (a mapped column and one already called so, a header written twice,
-        # `SELECT o.*, s.*`): which one the function read would be an accident.
-        contract = {*required, *function.optional_columns.get(name, ())}
-        twice = sorted({c for c in columns if c in contract and columns.count(c) > 1})
+        twice = repeated(columns, {*required, *function.optional_columns.get(name, ())})
         if twice:
             problems.append(
                 f"dataset {name!r} has column(s) {', '.join(twice)} more than once (after column_mapping); "
@@ -283,7 +280,7 @@ def markdown_table(table: Table, limit: int = MAX_TABLE_ROWS_SHOWN) -> str:
         return "_(no columns)_"
     lines = ["| " + " | ".join(_cell(c) for c in columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows[:limit]]
-    total = max(len(rows), int(table.get("row_count") or 0))  # a stored table comes with its first rows only
+    total = total_rows(table)  # a stored table comes with its first rows only
     if total > limit:
         lines.append(f"\n_{total - limit:,} more rows not shown._")
     if not rows:

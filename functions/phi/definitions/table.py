@@ -24,7 +24,7 @@ import itertools
 import json
 import math
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import IO, Any
 
 from phi.definitions.expressions import MAX_TEXT_CHARS, compile_expression
@@ -58,6 +58,17 @@ def rows_of(table: dict[str, Any]) -> Iterator[Row]:
     columns = table.get("columns") or []
     for values in table.get("rows") or []:
         yield dict(zip(columns, values, strict=False))
+
+
+def total_rows(table: dict[str, Any]) -> int:
+    """All the rows of a table result: a stored one reaches a renderer as its first rows and its row_count."""
+    return max(len(table.get("rows") or []), int(table.get("row_count") or 0))
+
+
+def repeated(columns: Sequence[str], names: Collection[str]) -> list[str]:
+    """The `names` that stand more than once among `columns` (a mapped column beside one already called so, a header
+    written twice, `SELECT o.*, s.*`): which of them a reader took would be an accident."""
+    return sorted({column for column in columns if column in names and columns.count(column) > 1})
 
 
 def to_table(rows: Iterable[Row], columns: list[str] | None = None, max_rows: int = MAX_ROWS) -> dict[str, Any]:

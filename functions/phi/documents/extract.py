@@ -238,12 +238,13 @@ def _read_pdf(data: bytes, limits: ExtractionLimits, budget: _Budget) -> Extract
     if page_count > limits.max_pages:
         raise DocumentRejected(f"too many pages: {page_count}, the limit is {limits.max_pages}")
     pages: list[Page] = []
+    font_maps: dict[Any, tuple[int, int]] = {}  # a font's map measured once for the document, not once a page
     for number in range(1, page_count + 1):
         budget.check_time(f" (stopped on page {number})")
         try:
             pdf_page = reader.pages[number - 1]
             content_bytes = _check_page_content_size(pdf_page, number, limits)
-            longest_entry = _check_page_fonts(pdf_page, number, limits)
+            longest_entry = _check_page_fonts(pdf_page, number, limits, font_maps)
             if content_bytes * longest_entry > limits.max_page_expanded_chars:
                 raise DocumentRejected(
                     f"page {number} is too complex to read: its fonts map one character code to up to "
@@ -301,10 +302,13 @@ def _longest_map_entry(cmap: bytes) -> int:
     return longest
 
 
-def _check_page_fonts(pdf_page: Any, number: int, limits: ExtractionLimits) -> int:
+def _check_page_fonts(
+    pdf_page: Any, number: int, limits: ExtractionLimits, measured: dict[Any, tuple[int, int]]
+) -> int:
     """The page's fonts, and their ToUnicode maps summed over every name that uses one (a map is read once per
-    name), within the limits; each map is measured once. Returns the most characters one code of the page's
-    fonts can become (1 without maps)."""
+    name), within the limits; each font's map is measured once into `measured` (font → its map's bytes, its
+    longest entry), which the document's pages share. Returns the most characters one code of the page's fonts
+    can become (1 without maps)."""
     fonts: Any = _resolved(_resolved(pdf_page.get("/Resources")), "/Font")
     if not hasattr(fonts, "items"):
         return 1
@@ -312,10 +316,11 @@ def _check_page_fonts(pdf_page: Any, number: int, limits: ExtractionLimits) -> i
         raise DocumentRejected(
             f"page {number} is too complex to read: it names {len(fonts):,} fonts, the limit is {limits.max_page_fonts}"
         )
-    measured: dict[Any, tuple[int, int]] = {}  # font → (its map's bytes, its longest entry)
     total, longest = 0, 1
     for reference in fonts.values():
-        key = getattr(reference, "idnum", None) or id(reference)
+        # an indirect font is one object of the document; a font written inline in a page is that page's alone
+        idnum = getattr(reference, "idnum", None)
+        key = ("object", idnum) if idnum else ("inline", number, id(reference))
         if key not in measured:
             stream: Any = _resolved(_resolved(reference), "/ToUnicode")
             data = stream.get_data() if hasattr(stream, "get_data") else b""

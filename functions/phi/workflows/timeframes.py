@@ -17,6 +17,7 @@ with the offset in force before the change.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from email.utils import parsedate_to_datetime
@@ -450,22 +451,39 @@ def rows_within_period(
 ) -> tuple[list[list[object]], int, int]:
     """The rows whose `column` falls in the period (timestamps read by `parse_timestamp` in the period's
     zone), the number outside it and the number whose value is not a readable timestamp."""
+    start, end = period.start.astimezone(UTC), period.end.astimezone(UTC)
+    return _split_rows(columns, rows, column, zone(period.timezone), lambda moment: start <= moment < end)
+
+
+def _split_rows(
+    columns: list[str],
+    rows: list[list[object]],
+    column: str,
+    tz: tzinfo,
+    keep: Callable[[datetime], bool],
+    keep_empty: bool = False,
+) -> tuple[list[list[object]], int, int]:
+    """The rows whose `column`, read by `parse_timestamp` in `tz`, is one to `keep` (an empty value kept too with
+    `keep_empty`, else unreadable); the number of the others, and of the values that are not readable timestamps."""
     if column not in columns:
         raise ValueError(f"no column {column!r} (has: {', '.join(columns)})")
-    index, tz = columns.index(column), zone(period.timezone)
-    start, end = period.start.astimezone(UTC), period.end.astimezone(UTC)
-    kept, outside, unreadable = [], 0, 0
+    index = columns.index(column)
+    kept, others, unreadable = [], 0, 0
     for row in rows:
+        value = row[index]
+        if keep_empty and (value is None or (isinstance(value, str) and not value.strip())):
+            kept.append(row)
+            continue
         try:
-            moment = parse_timestamp(row[index], tz)
+            moment = parse_timestamp(value, tz)
         except TimestampError:
             unreadable += 1
             continue
-        if start <= moment < end:
+        if keep(moment):
             kept.append(row)
         else:
-            outside += 1
-    return kept, outside, unreadable
+            others += 1
+    return kept, others, unreadable
 
 
 def end_of_local_day(day: date, timezone: str = DEFAULT_TIMEZONE) -> datetime:
@@ -479,22 +497,5 @@ def rows_open_at(
     """The rows still open at `moment`: `column` (when a row was closed — completed, resolved, shipped) empty or
     at or after it, read by `parse_timestamp` in `tz`; the number closed before it and the number whose value is
     not a readable timestamp (neither open nor closed as far as can be told)."""
-    if column not in columns:
-        raise ValueError(f"no column {column!r} (has: {', '.join(columns)})")
-    index, at = columns.index(column), moment.astimezone(UTC)
-    kept, closed, unreadable = [], 0, 0
-    for row in rows:
-        value = row[index]
-        if value is None or (isinstance(value, str) and not value.strip()):
-            kept.append(row)
-            continue
-        try:
-            closed_at = parse_timestamp(value, tz)
-        except TimestampError:
-            unreadable += 1
-            continue
-        if closed_at >= at:
-            kept.append(row)
-        else:
-            closed += 1
-    return kept, closed, unreadable
+    at = moment.astimezone(UTC)
+    return _split_rows(columns, rows, column, tz, lambda closed_at: closed_at >= at, keep_empty=True)

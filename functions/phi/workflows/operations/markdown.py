@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any, TypeGuard
 
 from phi.definitions.functions import MAX_TABLE_ROWS_SHOWN
-from phi.definitions.table import rows_of
+from phi.definitions.table import rows_of, total_rows
 from phi.workflows.warehouse.report import MAX_QUOTE_CHARS, NO_LLM_STATEMENT
 
 Table = dict[str, Any]
@@ -48,10 +48,8 @@ def table_lines(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[st
 
 
 def row_total(value: Any) -> int:
-    """All the rows of a table result: a stored one reaches a renderer as its first rows and its row_count."""
-    if not is_table(value):
-        return 0
-    return max(len(value["rows"]), whole(value.get("row_count")))
+    """All the rows of a table result (0 for a missing or skipped one)."""
+    return total_rows(value) if is_table(value) else 0
 
 
 def shown_table_lines(value: Any, empty: str) -> list[str]:

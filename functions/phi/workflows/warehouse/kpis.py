@@ -41,6 +41,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, Field, model_validator
 
+from phi.definitions.table import repeated
 from phi.workflows.timeframes import Deadline, ReportDay, TimestampError, parse_deadline, parse_timestamp, report_day
 from phi.workflows.warehouse.columns import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 from phi.workflows.warehouse.queries import DATASETS
@@ -220,7 +221,7 @@ class _Row:
 
     def text(self, column: str) -> str:
         value = self.values.get(column)
-        if value is None or (isinstance(value, str) and not value.strip()):
+        if _is_empty(value):
             raise self._fail(column, "missing value")
         return str(value)
 
@@ -273,9 +274,8 @@ def _rows(name: str, data: TabularData, tz: tzinfo) -> Iterator[_Row]:
     missing = [column for column in REQUIRED_COLUMNS[name] if column not in data.columns]
     if missing:
         raise ValueError(f"dataset {name!r} lacks column(s) {', '.join(missing)} (has: {', '.join(data.columns)})")
-    contract = {*REQUIRED_COLUMNS[name], *OPTIONAL_COLUMNS.get(name, ())}
-    twice = sorted({column for column in data.columns if column in contract and data.columns.count(column) > 1})
-    if twice:  # which of the two a row's value came from would be an accident
+    twice = repeated(data.columns, {*REQUIRED_COLUMNS[name], *OPTIONAL_COLUMNS.get(name, ())})
+    if twice:
         raise ValueError(f"dataset {name!r} has column(s) {', '.join(twice)} more than once; keep one of each")
     width = len(data.columns)
     for index, values in enumerate(data.rows):
