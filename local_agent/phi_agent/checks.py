@@ -72,7 +72,8 @@ def _check_credentials(runtime: RuntimeConfig, report: CheckReport) -> boto3.Ses
         code = ExitCode.AUTH_FAILED if error.is_auth_failure else ExitCode.CLOUD_UNREACHABLE
         report.add("credentials", f"the Phi API at {runtime.agent.cloud.api_url} refused or failed: {error}", code)
         return None
-    report.add("credentials", f"agent key accepted by {runtime.agent.cloud.api_url}; AWS credentials until {expires}")
+    until = expires.isoformat(sep=" ", timespec="seconds")
+    report.add("credentials", f"agent key accepted by {runtime.agent.cloud.api_url}; AWS credentials until {until}")
     return aws_session(runtime.agent, vendor)
 
 

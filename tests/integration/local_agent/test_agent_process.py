@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -103,6 +104,7 @@ def test_check_reports_every_component(
     for component in ("config", "credentials", "queue", "db.query", "file.read"):
         assert f"[ OK ] {component}" in good.stdout
     assert "All checks passed." in good.stdout
+    assert re.search(r"AWS credentials until \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\+00:00\n", good.stdout)  # seconds
 
     bad_env = _agent_env(tmp_path / "missing-dir" / "x.db", "wrong-key")
     bad = subprocess.run(command, env=bad_env, capture_output=True, text=True)
