@@ -214,8 +214,15 @@ class _SheetScanner:
 _FORMAT_LITERALS = re.compile(r'"[^"]*"|\\.|_.|\*.|\[(?![hms]+\])[^\]]*\]', re.IGNORECASE)
 
 
+# Excel keeps a number format to 255 characters; a longer one is a file's own claim, read as showing a time (the
+# value stays a date and time) rather than scanned (a run of '[' without ']' would cost quadratic time).
+_MAX_NUMBER_FORMAT_CHARS = 255
+
+
 @lru_cache(maxsize=256)
 def _format_shows_time(number_format: str) -> bool:
+    if len(number_format) > _MAX_NUMBER_FORMAT_CHARS:
+        return True
     codes = _FORMAT_LITERALS.sub("", number_format).lower()
     return any(code in codes for code in ("h", "s", "am/pm", "a/p"))
 

@@ -79,7 +79,7 @@ def test_the_result_is_read_whole_before_it_is_uploaded_so_the_connection_is_fre
     with tool.open({"sql": "SELECT id, sku, qty, note FROM movements ORDER BY id"}, None) as result:
         read = read_output("call-1", result, 131_072, upload)
     assert isinstance(read, SpilledResult) and read.row_count == ROWS  # read, spilled, not yet sent
-    with tool.open({"sql": "SELECT COUNT(*) FROM movements"}, 5) as other:  # meanwhile the tool serves again
+    with tool.open({"sql": "SELECT COUNT(*) FROM movements"}, 60) as other:  # meanwhile the tool serves again
         assert [list(row) for row in other.rows] == [[ROWS]]
     output = read.upload_output()
     tool.dispose()

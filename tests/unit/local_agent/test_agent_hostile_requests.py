@@ -171,3 +171,12 @@ def test_the_api_client_never_follows_a_redirect_with_its_key() -> None:
         redirecting.shutdown()
     assert refused.value.status == 302
     assert _KeyCatcher.keys == []
+
+
+def test_an_excel_number_format_longer_than_excel_allows_is_not_scanned() -> None:
+    # A workbook may claim any format; a run of '[' without ']' made the scan quadratic. Past 255 characters the
+    # cell is read as showing a time (its date and time kept), without looking inside.
+    from phi_agent.tools.file_read import _format_shows_time
+
+    assert _format_shows_time("[" * 200_000) is True
+    assert _format_shows_time("yyyy-mm-dd") is False and _format_shows_time("dd.mm.yyyy hh:mm") is True
