@@ -84,6 +84,8 @@ PRUNE_GLOBS = (
     # phi.documents.extract and python-docx use lxml.etree only; nothing in the layer imports lxml.objectify or lxml.html (4 MB).
     "lxml/objectify.*",
     "lxml/html",
+    # ReDoc's page is not served (phi.api.docs_page serves Swagger UI only): 1 MB.
+    "fastapi_offline/static/redoc.standalone.js",
 )
 # botocore ships the models of ~450 services; these are the ones the code calls (phi.aws.client("...") — a test
 # checks every name used is kept), what botocore's credential chain may load, and X-Ray (the tracer's sampler).

@@ -424,3 +424,29 @@ def test_removing_a_member_asks_first_and_a_dismissed_question_changes_nothing(a
     assert member_email not in {m["email"] for m in owner.ok("GET", f"/orgs/{owner.org_id}/members")}
     assert refused == [], "the console's pages need what their Content-Security-Policy refuses"
     context.close()
+
+
+def test_the_api_docs_page_renders_with_no_request_leaving_the_machine(api_url: str, browser: Any) -> None:
+    """/docs is Swagger UI built from the API's own files: with every other host refused, it still lists the
+    API's operations (FastAPI's page loaded its script from a CDN and stayed blank offline)."""
+    own_host = re.match(r"https?://[^/]+", api_url)
+    assert own_host is not None
+    elsewhere: list[str] = []
+    context = browser.new_context(viewport=LAPTOP)
+    try:
+        page = context.new_page()
+
+        def only_the_api(route: Any) -> None:
+            if route.request.url.startswith(own_host.group(0)):
+                route.continue_()
+            else:
+                elsewhere.append(route.request.url)
+                route.abort()
+
+        page.route("**/*", only_the_api)
+        page.goto(f"{api_url}/docs")
+        expect(page.locator(".swagger-ui .info .title")).to_contain_text("Phi Agents API")
+        expect(page.locator(".opblock-summary-path", has_text="/agents/{agent_id}/run-task").first).to_be_visible()
+        assert elsewhere == []
+    finally:
+        context.close()

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from phi import names
+from phi.api.docs_page import install_docs_page
 from phi.api.errors import install_error_handlers
 from phi.api.limits import BodySizeLimit
 from phi.api.route_groups import InstallOnFirstUse, RouteGroups
@@ -20,8 +21,11 @@ def create_app() -> FastAPI:
         title="Phi Agents API",
         version="0.1.0",
         description="Create virtual employees, teach them with your documents and run their tasks.",
+        docs_url=None,  # phi.api.docs_page serves /docs with Swagger UI's own files, not a CDN's
+        redoc_url=None,
     )
     install_error_handlers(app)
+    install_docs_page(app)  # before the route groups, which keep the framework's routes first
     # The routers and the console's pages are added at the first request that can reach them (phi.api.route_groups).
     groups = RouteGroups(app)
     app.state.route_groups = groups

@@ -31,6 +31,13 @@ def test_docs_behind_the_stage_load_the_openapi_document_with_the_stage_prefix(a
     response = handler(rest_event("GET", "/docs", EXECUTE_API_DOMAIN), Context())
     assert response["statusCode"] == 200
     assert "'/dev/openapi.json'" in body_of(response)
+    # Swagger UI's own files, under the stage too, each reaching the browser as text.
+    for link in ('"/dev/docs/static/swagger-ui-bundle.js"', '"/dev/docs/static/swagger-ui.css"'):
+        assert link in body_of(response)
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css"):
+        answer = handler(rest_event("GET", f"/docs/static/{asset}", EXECUTE_API_DOMAIN), Context())
+        assert answer["statusCode"] == 200 and answer["isBase64Encoded"] is False, asset
+        assert len(body_of(answer)) > 10_000, asset
     # The routes themselves still match: the stage is a prefix of links, not of the path.
     assert handler(rest_event("GET", "/health", EXECUTE_API_DOMAIN), Context())["statusCode"] == 200
 
@@ -75,7 +82,8 @@ def test_text_answers_reach_api_gateway_as_text_not_base64(app: Any) -> None:
     from fastapi.responses import Response
 
     handler = lambda_handler(app)
-    for path in ("/console/static/favicon.svg", "/console/static/console.css", "/console/static/console.js"):
+    paths = ("/console/static/favicon.svg", "/console/static/console.css", "/console/static/console.js", "/docs")
+    for path in paths:
         response = handler(rest_event("GET", path, EXECUTE_API_DOMAIN), Context())
         assert response["statusCode"] == 200 and response["isBase64Encoded"] is False, path
     config_like = FastAPI()  # the agent's configuration file is YAML (its route needs a database; the type decides)
