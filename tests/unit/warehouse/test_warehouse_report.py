@@ -74,7 +74,7 @@ def test_summary_has_three_to_six_bullets_with_key_figures_and_anomalies(spike_k
 def test_anomalies_are_listed_with_their_thresholds(spike_kpis: WarehouseKpis) -> None:
     report = render_report(spike_kpis, narrative=None, agent_name="Wanda")
     late = next(a for a in spike_kpis.anomalies if a.code == "LATE_RATE_HIGH")
-    assert f"| {late.severity} | LATE_RATE_HIGH |  | {late.value * 100:.1f}% | 5.0% |" in report.markdown
+    assert f"| {late.severity} | LATE_RATE_HIGH | — | {late.value * 100:.1f}% | 5.0% |" in report.markdown
 
 
 def test_without_an_llm_the_analysis_says_so() -> None:

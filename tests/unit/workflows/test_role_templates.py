@@ -4,6 +4,7 @@ parameters, as the local agent answers it); every figure compared with SQL writt
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -107,6 +108,11 @@ def test_shift_handover_figures_equal_independent_sql(sample: tuple[Path, Any], 
     assert passage in markdown and "SOP-OUT-04.docx" in markdown
     assert "Narrative analysis needs an LLM" in markdown
     assert output["workflow"]["skipped"] == []
+    # Read as prose: timestamps without ISO's 'T', exception kinds in words (in the summary table and the list)
+    oldest = backlog["oldest"]
+    assert "T" in oldest and f"oldest created {oldest.replace('T', ' ')}." in markdown
+    assert not re.search(r"\d{4}-\d{2}-\d{2}T\d{2}:", markdown), "no ISO 'T' timestamp is shown"
+    assert "| missed pickup |" in markdown and "missed_pickup" not in markdown
     # Every query reads the shift's bounds from the shifts table
     assert len(ports.tools.requests) == 4
     assert all("\nFROM shifts h\n" in r.args["sql"] for r in ports.tools.requests)
@@ -142,6 +148,10 @@ def test_weekly_incident_summary_figures_equal_independent_sql(sample: tuple[Pat
     assert passage in markdown and "Chase the forklift crossing first." in markdown
     for kind, t in expected["by_type"].items():
         assert f"| {kind.replace('_', ' ')} | {t['incidents']} | {t['high_severity']} |" in markdown
+    # the overdue actions' incident types in words too, as in the table above
+    overdue_types = {row[1] for row in state["results"]["overdue_actions"]["rows"]}
+    assert any("_" in str(kind) for kind in overdue_types)
+    assert not any(f"| {kind} |" in markdown for kind in overdue_types if "_" in str(kind))
     prompt = ports.llm.prompts[0][1].content
     assert passage in prompt and '"by_type"' in prompt
     assert ports.documents.queries[0].startswith("corrective action due dates")
@@ -238,3 +248,24 @@ def test_the_summary_sentence_names_three_types_and_counts_the_rest() -> None:
     assert "(near miss 2, racking 1, slip trip fall 1, spill 1)" in four  # one more type is named, not "1 of 1"
     three = _summary(figures({"near_miss": 2, "spill": 1, "racking": 1}))[0]
     assert "(near miss 2, racking 1, spill 1)" in three
+
+
+def test_listed_tables_show_timestamps_and_category_codes_as_people_read_them() -> None:
+    from phi.workflows.operations.markdown import category_label, moment_text, shown_table_lines
+
+    assert moment_text("2026-11-28T20:37:10") == "2026-11-28 20:37:10"
+    assert moment_text("2026-11-28T20:37:10.5+01:00") == "2026-11-28 20:37:10.5+01:00"  # nothing lost
+    for as_it_came in ("2026-11-28", "28/11/2026 20:37", "Tomorrow", "SO-2026T1", 1764362230):
+        assert moment_text(as_it_came) == str(as_it_came)
+    assert category_label("slip_trip_fall") == "slip trip fall"
+    for not_a_code in ("DHL_EXPRESS", "SKU_00022", "near miss", "Grace_S", "_x", "a__b"):
+        assert category_label(not_a_code) == not_a_code
+    table = {
+        "columns": ["action_id", "incident_type", "owner", "due_at"],
+        "rows": [["CA-1", "slip_trip_fall", "site_manager", "2026-11-17T09:00:00"], ["CA-2", None, "x_y", None]],
+    }
+    lines = shown_table_lines(table, "None.", categories=("incident_type",))
+    assert lines[0] == "| Action id | Incident type | Owner | Due at |"
+    # only the named column's codes become words: an owner written with an underscore is data, kept as it came
+    assert lines[2] == "| CA-1 | slip trip fall | site_manager | 2026-11-17 09:00:00 |"
+    assert lines[3] == "| CA-2 | — | x_y | — |"

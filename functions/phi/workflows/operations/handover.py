@@ -19,7 +19,9 @@ from datetime import datetime
 from typing import Any
 
 from phi.workflows.operations.markdown import (
+    category_label,
     hits_of,
+    moment_text,
     partial_table_notes,
     records,
     report_document,
@@ -109,7 +111,7 @@ def _rate(late: int, due: int) -> str:
 
 def _summary(figures: dict[str, Any]) -> list[str]:
     backlog, late, exceptions = figures["backlog"], figures["late"], figures["exceptions"]
-    oldest = f"; oldest created {backlog['oldest_created_at']}" if backlog["oldest_created_at"] else ""
+    oldest = f"; oldest created {moment_text(backlog['oldest_created_at'])}" if backlog["oldest_created_at"] else ""
     worst = max(late["by_carrier"].items(), key=lambda item: item[1]["late"], default=None)
     worst_text = f"; most late: {worst[0]} ({worst[1]['late']})" if worst and worst[1]["late"] else ""
     return [
@@ -142,7 +144,10 @@ def render_shift_handover(title: str, results: dict[str, Any], notes: list[str])
         [carrier, c["due"], c["late"], _rate(c["late"], c["due"]), c["unshipped_at_handover"]]
         for carrier, c in late["by_carrier"].items()
     ]
-    kind_rows = [[kind, k["raised_this_shift"], k["open_at_handover"]] for kind, k in exceptions["by_kind"].items()]
+    kind_rows = [
+        [category_label(kind), k["raised_this_shift"], k["open_at_handover"]]
+        for kind, k in exceptions["by_kind"].items()
+    ]
     hits = hits_of(results.get("citations"))
     summary = _summary(figures)
     sections = [
@@ -193,7 +198,7 @@ def render_shift_handover(title: str, results: dict[str, Any], notes: list[str])
             "",
             "Open at handover:",
             "",
-            *shown_table_lines(results.get("open_exceptions"), "None."),
+            *shown_table_lines(results.get("open_exceptions"), "None.", categories=("kind",)),
         ],
     ]
     partial = partial_table_notes(results, ["backlog", "late_by_carrier", "exceptions_by_kind", "open_exceptions"])

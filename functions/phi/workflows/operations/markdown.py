@@ -4,7 +4,8 @@ analysis section with its honest no-LLM statement."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Collection, Sequence
 from typing import Any, TypeGuard
 
 from phi.definitions.functions import MAX_TABLE_ROWS_SHOWN
@@ -34,12 +35,31 @@ def total(value: Any, column: str) -> int:
     return whole(found[0].get(column)) if found else 0
 
 
+# An ISO 8601 date and time as databases and exports write it ('2026-11-28T20:37:10', offset or not).
+_ISO_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+# A category code: lower-case words joined by underscores ('missed_pickup', 'slip_trip_fall').
+_CATEGORY_CODE = re.compile(r"[a-z]+(?:_[a-z]+)+")
+
+
+def moment_text(value: Any) -> str:
+    """A timestamp as people read it: an ISO date and time with a space for its 'T' (nothing else changes, so
+    no precision or offset is lost); any other value as it came."""
+    text = str(value)
+    return f"{text[:10]} {text[11:]}" if _ISO_DATE_TIME.match(text) else text
+
+
+def category_label(value: Any) -> str:
+    """A category code in words ('missed_pickup' → 'missed pickup'); any other value as it came."""
+    text = str(value)
+    return text.replace("_", " ") if _CATEGORY_CODE.fullmatch(text) else text
+
+
 def cell(value: Any) -> str:
     if value is None:
         return "—"
     if isinstance(value, float):
         value = round(value) if value.is_integer() else round(value, 1)
-    return str(value).replace("|", "\\|").replace("\n", " ")
+    return moment_text(value).replace("|", "\\|").replace("\n", " ")
 
 
 def table_lines(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
@@ -52,11 +72,16 @@ def row_total(value: Any) -> int:
     return total_rows(value) if is_table(value) else 0
 
 
-def shown_table_lines(value: Any, empty: str) -> list[str]:
-    """A table result as Markdown, its first MAX_TABLE_ROWS_SHOWN rows, saying how many more there are."""
+def shown_table_lines(value: Any, empty: str, categories: Collection[str] = ()) -> list[str]:
+    """A table result as Markdown, its first MAX_TABLE_ROWS_SHOWN rows, saying how many more there are; the
+    values of the `categories` columns (codes such as an incident type) in words."""
     if not is_table(value) or not value["rows"]:
         return [empty]
-    shown = list(value["rows"])[:MAX_TABLE_ROWS_SHOWN]
+    coded = [column in categories for column in value["columns"]]
+    shown = [
+        [category_label(v) if is_code and v is not None else v for v, is_code in zip(row, coded, strict=False)]
+        for row in list(value["rows"])[:MAX_TABLE_ROWS_SHOWN]
+    ]
     more = row_total(value) - len(shown)
     header = [column_heading(str(column)) for column in value["columns"]]
     return table_lines(header, shown) + (["", f"_{more:,} more not shown._"] if more > 0 else [])

@@ -17,6 +17,7 @@ from datetime import date
 from typing import Any
 
 from phi.workflows.operations.markdown import (
+    category_label,
     hits_of,
     partial_table_notes,
     records,
@@ -66,10 +67,6 @@ def _day(value: Any) -> str:
         return str(value)
 
 
-def _label(kind: str) -> str:
-    return kind.replace("_", " ")
-
-
 _SUMMARY_TYPES = 3  # incident types named in the summary sentence; the table lists every type
 
 
@@ -77,7 +74,7 @@ def _summary(figures: dict[str, Any]) -> list[str]:
     by_type = sorted(figures["by_type"].items(), key=lambda item: (-item[1]["incidents"], item[0]))
     # A fourth type alone is named like the others; more are counted together, so the figures add up to the total
     shown = by_type[: _SUMMARY_TYPES + 1] if len(by_type) == _SUMMARY_TYPES + 1 else by_type[:_SUMMARY_TYPES]
-    top = ", ".join(f"{_label(kind)} {t['incidents']}" for kind, t in shown)
+    top = ", ".join(f"{category_label(kind)} {t['incidents']}" for kind, t in shown)
     others = by_type[len(shown) :]
     if others:
         count = sum(t["incidents"] for _, t in others)
@@ -96,7 +93,7 @@ def _summary(figures: dict[str, Any]) -> list[str]:
 def render_incident_summary(title: str, results: dict[str, Any], notes: list[str]) -> dict[str, Any]:
     figures = incident_figures(results)
     period = figures["period"]
-    by_type = [[_label(k), t["incidents"], t["high_severity"]] for k, t in figures["by_type"].items()]
+    by_type = [[category_label(k), t["incidents"], t["high_severity"]] for k, t in figures["by_type"].items()]
     zones = records(results.get("by_zone"))
     zone_rows = [[row.get("zone_id"), row.get("zone_name"), whole(row.get("incidents"))] for row in zones]
     overdue = results.get("overdue_actions")
@@ -129,7 +126,9 @@ def render_incident_summary(title: str, results: dict[str, Any], notes: list[str
         [
             "## Overdue corrective actions",
             "",
-            *shown_table_lines(overdue, "None: every action due by the end of the week was completed."),
+            *shown_table_lines(
+                overdue, "None: every action due by the end of the week was completed.", categories=("incident_type",)
+            ),
             *(
                 [
                     "",

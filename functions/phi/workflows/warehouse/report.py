@@ -217,7 +217,7 @@ def _anomaly_section(kpis: WarehouseKpis) -> list[str]:
     if not kpis.anomalies:
         return ["## Anomalies", "", "None: every figure is within its threshold."]
     rows = [
-        [a.severity, a.code, a.subject or "", _fmt_metric(a.metric, a.value), fmt_threshold(a), a.message]
+        [a.severity, a.code, a.subject or "—", _fmt_metric(a.metric, a.value), fmt_threshold(a), a.message]
         for a in _by_importance(kpis.anomalies)
     ]
     return [
