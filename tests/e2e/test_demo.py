@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.support.api import ApiSession
+from tests.support.dev_process import DevProcess
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -34,7 +39,27 @@ def test_the_demo_runs_the_three_role_templates_end_to_end_and_stops_everything(
     assert "SOP-OUT-04.docx: READY" in output
     assert "TASK_COMPLETED" in output  # the event timeline
     assert "Narrative analysis needs an LLM: none is configured" in output  # the honest no-LLM path
-    assert output.rstrip().endswith("Stopped: local agent, API, moto server and PostgreSQL.")
+    assert "\nStopped: local agent, API, moto server and PostgreSQL.\n\nNext steps:" in output
     [pid] = re.findall(r"Local agent started as process (\d+)", output)
     with pytest.raises(ProcessLookupError):  # stopped and reaped, not left running
         os.kill(int(pid), 0)
+
+    # And its next steps hold: `phi dev` on the same data folder serves the account it prints, with the three reports
+    [(email, password)] = re.findall(r"log in as\s+(\S+@\S+) / (\S+) to see", output)
+    dev = DevProcess(tmp_path / "phi-data", tmp_path / "dev.log")
+    try:
+        wait_until(dev.healthy, timeout=180, interval=0.5)
+        user = ApiSession(f"http://127.0.0.1:{dev.api_port}")
+        user.token = user.ok("POST", "/auth/login", json={"email": email, "password": password})["access_token"]
+        [org] = user.ok("GET", "/orgs")
+        tasks = user.ok("GET", f"/orgs/{org['id']}/tasks")
+        assert sorted((t["type"], t["status"]) for t in tasks) == [
+            ("DAILY_WAREHOUSE_REPORT", "SUCCEEDED"),
+            ("SHIFT_HANDOVER", "SUCCEEDED"),
+            ("WEEKLY_INCIDENT_SUMMARY", "SUCCEEDED"),
+        ]
+        console = user.request("GET", "/console/login")
+        assert console.status_code == 200
+    finally:
+        dev.process.send_signal(signal.SIGTERM)
+        assert dev.process.wait(timeout=120) == 0, dev.log()

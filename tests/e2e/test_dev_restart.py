@@ -4,54 +4,21 @@ from __future__ import annotations
 
 import shutil
 import signal
-import subprocess
-import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import psutil
 import pytest
 
-from phi.embedded.aws import free_port
 from tests.support.api import ApiSession
+from tests.support.dev_process import DevProcess
 from tests.support.task_loop import PAY_SUPPLIER
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
-
-
-class DevProcess:
-    def __init__(self, data_dir: Path, log_file: Path) -> None:
-        self.api_port, self.aws_port = free_port(), free_port()
-        self.log_file = log_file
-        command = [
-            sys.executable,
-            "-m",
-            "phi.cli",
-            "dev",
-            "--data-dir",
-            str(data_dir),
-            "--api-port",
-            str(self.api_port),
-            "--aws-port",
-            str(self.aws_port),
-        ]
-        with log_file.open("ab") as log:
-            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-
-    def log(self) -> str:
-        return self.log_file.read_text(errors="replace")
-
-    def healthy(self) -> bool:
-        assert self.process.poll() is None, f"phi dev exited with {self.process.returncode}:\n{self.log()}"
-        try:
-            return httpx.get(f"http://127.0.0.1:{self.api_port}/health", timeout=5).status_code == 200
-        except httpx.HTTPError:
-            return False
 
 
 def _alive(pid: int) -> bool:

@@ -174,6 +174,10 @@ def print_timeline(task: dict[str, Any]) -> None:
         print(f"  +{offset:7.3f}s  {event['type']:<17} {event['message']}")
 
 
+# The demo's own account on a local, throw-away stack (printed at the end so that the console can show its reports).
+DEMO_PASSWORD = "demo-password-123"
+
+
 def run_demo(data_dir: Path) -> int:
     from phi.embedded.stack import EmbeddedStack
     from phi.workflows.warehouse.sample_data import generate_sample_warehouse
@@ -191,6 +195,7 @@ def run_demo(data_dir: Path) -> int:
     print(f"  AWS endpoint (moto):  {info.aws_endpoint_url}")
     print(f"  PostgreSQL data:      {data_dir / 'pgdata'}\n")
     agent_processes: list[subprocess.Popen[bytes]] = []
+    email: str | None = None
     try:
         warehouse_db = work_dir / "warehouse.sqlite"
         summary = generate_sample_warehouse(warehouse_db, days=7, end_date=_yesterday(), seed=42)
@@ -204,7 +209,8 @@ def run_demo(data_dir: Path) -> int:
             print(f"  scripted incident on {event.day}: {event.detail}")
         print(f"Reporting on {report_day}, a day with incidents, so the anomaly checks have work to do.\n")
         api = ApiClient(info.api_url)
-        api.sign_up(f"demo-{int(time.time())}@northwind.example", "demo-password-123", "Demo User")
+        email = f"demo-{int(time.time())}@northwind.example"
+        api.sign_up(email, DEMO_PASSWORD, "Demo User")
         agent = create_demo_agent(api, work_dir)
         print(f"Agent {agent.agent_id} created with its own queue; config written to {agent.config_file}")
         print_workflows(api, agent)
@@ -224,6 +230,23 @@ def run_demo(data_dir: Path) -> int:
             stop_processes(agent_processes)
         stack.stop()
         print("\nStopped: local agent, API, moto server and PostgreSQL.")
+        if email is not None:
+            _print_next_steps(data_dir, email)
+
+
+def _print_next_steps(data_dir: Path, email: str) -> None:
+    """Where to go from here: the demo's account, agent and reports stay in the data folder, which `make dev`
+    (the same default folder) or `phi dev --data-dir` serves again."""
+    again = "make dev" if data_dir == Path(".phi").resolve() else f"phi dev --data-dir {data_dir}"
+    print(
+        "\nNext steps:\n"
+        f"  {again}\n"
+        f"      the same stack again, kept up until Ctrl-C (this demo's data stays in {data_dir});\n"
+        "      then open http://127.0.0.1:8000/console and log in as\n"
+        f"      {email} / {DEMO_PASSWORD} to see this agent, its SOPs and the three reports.\n"
+        "  README.md, 'Running the embedded stack yourself'\n"
+        "      your own account and agent, and phi-agent on your own database or files."
+    )
 
 
 def _yesterday() -> date:
