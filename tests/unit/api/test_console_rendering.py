@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import math
+import re
+
+import pytest
+
 from phi.api.console.charts import Point, bar_chart, line_chart
 from phi.api.console.rendering import environment
 
@@ -58,3 +63,59 @@ def test_aligned_table_columns_use_classes_not_inline_styles() -> None:
     assert "style=" not in html
     assert '<th class="align-right">lines</th>' in html and '<td class="align-right">12</td>' in html
     assert '<td class="align-left">A</td>' in html and '<td class="align-center">x</td>' in html
+
+
+def test_chart_axes_step_in_round_numbers_above_the_highest_figure() -> None:
+    from phi.api.console.charts import nice_scale
+
+    for highest, expected in (
+        (0.261, (0.4, 0.1)),
+        (0.125, (0.2, 0.05)),
+        (61, (80, 20)),
+        (175, (200, 50)),
+        (1, (1, 0.25)),
+    ):
+        top, step = nice_scale(highest)
+        assert (top, step) == pytest.approx(expected), highest
+    for highest in (0.0137, 0.07, 0.33, 3.3, 47, 999, 12_345):
+        top, step = nice_scale(highest)
+        assert highest <= top < highest * 2.5 and top == pytest.approx(4 * step)
+        mantissa = step / 10 ** math.floor(math.log10(step))
+        assert round(mantissa, 6) in (1, 2, 2.5, 5), (highest, step)
+    svg = str(line_chart("late", "Late rate", [Point("11-19", 0.261)]))
+    ticks = re.findall(r'class="tick">([^<]+)</text>', svg)
+    assert ticks[:5] == ["0%", "10%", "20%", "30%", "40%"]  # not 0.0%, 6.5%, 13.1%, ...
+    bars = str(bar_chart("picks", "Lines", [Point("07", 61), Point("08", 19)], "lines"))
+    assert re.findall(r'class="tick">([^<]+)</text>', bars)[:5] == ["0", "20", "40", "60", "80"]
+
+
+def test_a_day_without_a_figure_breaks_the_line_and_keeps_its_place() -> None:
+    points = [
+        Point("11-19", 0.04),
+        Point("11-20", 0.05),
+        Point("11-21", None),
+        Point("11-22", 0.1),
+        Point("11-23", 0.2),
+    ]
+    svg = str(line_chart("late", "Late rate", points))
+    assert svg.count("<polyline") == 2 and svg.count("<circle") == 4
+    assert "11-21 no figure" in svg and ">11-21</text>" in svg
+    first, second = re.findall(r'<polyline points="([^"]+)"', svg)
+    assert len(first.split()) == 2 and len(second.split()) == 2
+    assert str(line_chart("late", "Late rate", [Point("11-21", None)])) == ""
+
+
+def test_the_late_rate_chart_covers_the_fortnight_ending_at_the_newest_report_day() -> None:
+    from phi.api.console.agent_pages import LATE_RATE_DAYS, late_rate_points
+
+    points = late_rate_points({"2026-11-30": 0.1, "2026-11-20": 0.3, "2026-11-29": 0.2, "2026-10-01": 0.9})
+    assert len(points) == LATE_RATE_DAYS
+    assert points[0].label == "11-17" and points[-1].label == "11-30"
+    assert [(p.label, p.value) for p in points if p.value is not None] == [
+        ("11-20", 0.3),
+        ("11-29", 0.2),
+        ("11-30", 0.1),
+    ]  # October's report is outside the window, and no day is joined to a day far from it
+    assert late_rate_points({"2026-11-30": 0.1}) == [Point("11-30", 0.1)]
+    assert late_rate_points({"2026-11-30": 0.1, "2026-09-01": 0.2}) == [Point("11-30", 0.1)]
+    assert late_rate_points({"not a day": 0.5}) == []

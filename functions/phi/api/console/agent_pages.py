@@ -442,8 +442,11 @@ def search_page(
 # ---------------------------------------------------------------- a task
 
 
+LATE_RATE_DAYS = 14
+
+
 def _late_rate_points(conn: DbConnection, task: Task) -> list[Point]:
-    """The late rate of the agent's recent successful reports, one point per report day (the latest run)."""
+    """The late rate of the agent's recent successful reports (the latest run of each report day)."""
     where = tasks_repo.TaskFilter(agent_id=task.agent_id, status=TaskStatus.SUCCEEDED, type=task.type, limit=30)
     recent, _ = tasks_repo.list_tasks(conn, task.org_id, where)
     by_day: dict[str, float] = {}
@@ -452,8 +455,25 @@ def _late_rate_points(conn: DbConnection, task: Task) -> list[Point]:
         day, late = kpis.get("day"), (kpis.get("late") or {}).get("late_rate")
         if isinstance(day, str) and isinstance(late, int | float) and day not in by_day:
             by_day[day] = float(late)
-    days = sorted(by_day)[-14:]
-    return [Point(label=d[5:], value=by_day[d]) for d in days]
+    return late_rate_points(by_day)
+
+
+def late_rate_points(by_day: dict[str, float]) -> list[Point]:
+    """One point per calendar day of the LATE_RATE_DAYS days ending at the newest report day: a day without a
+    report keeps its place with no figure, so the chart does not join days that are far apart."""
+    dated = {}
+    for day_text, rate in by_day.items():
+        try:
+            dated[date.fromisoformat(day_text)] = rate
+        except ValueError:
+            continue  # not a report day this page can place
+    if not dated:
+        return []
+    newest = max(dated)
+    days = [newest - timedelta(days=back) for back in range(LATE_RATE_DAYS - 1, -1, -1)]
+    if not any(day in dated for day in days[:-1]):
+        days = days[-1:]  # the only report in the window: one point, not a fortnight of empty days
+    return [Point(label=day.isoformat()[5:], value=dated.get(day)) for day in days]
 
 
 class OutputTable(BaseModel):
