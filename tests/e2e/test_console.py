@@ -200,7 +200,8 @@ def test_sign_up_to_a_completed_report_in_the_browser(
     page.get_by_label("Workflow").select_option("DAILY_WAREHOUSE_REPORT")
     page.get_by_label("Day").fill(REPORT_DAY.isoformat())
     page.get_by_role("button", name="Run test task").click()
-    expect(page.get_by_role("heading", name="DAILY_WAREHOUSE_REPORT")).to_be_visible()
+    expect(page.get_by_role("heading", name="Daily warehouse report", exact=True)).to_be_visible()
+    expect(page.locator("dl.facts code", has_text="DAILY_WAREHOUSE_REPORT")).to_be_visible()  # the key, for the API
     expect(page.locator("#task-status")).to_contain_text("SUCCEEDED", timeout=300_000)
     timeline = page.locator("#timeline")
     for event in ("TASK_CREATED", "TASK_STARTED", "TOOL_REQUESTED", "TOOL_COMPLETED", "TASK_COMPLETED"):
@@ -229,6 +230,8 @@ def test_sign_up_to_a_completed_report_in_the_browser(
     page.get_by_role("button", name="Search", exact=True).click()
     hit = page.locator(".hit", has_text="re-books the orders").first
     expect(hit.locator("cite")).to_have_text("SOP-late-shipments.md")
+    # the passage's heading on its own line, not run into its first sentence
+    assert re.search(r"Escalation\s*\n\s*When a carrier", hit.locator(".snippet").inner_text()), hit.inner_text()
     _shot(page, screenshots, "07-search")
     assert refused == [], "the console's pages need what their Content-Security-Policy refuses"
     phone.close()

@@ -119,3 +119,11 @@ def test_the_late_rate_chart_covers_the_fortnight_ending_at_the_newest_report_da
     assert late_rate_points({"2026-11-30": 0.1}) == [Point("11-30", 0.1)]
     assert late_rate_points({"2026-11-30": 0.1, "2026-09-01": 0.2}) == [Point("11-30", 0.1)]
     assert late_rate_points({"not a day": 0.5}) == []
+
+
+def test_workflow_keys_read_as_words_in_headings() -> None:
+    name = environment().filters["workflow_name"]
+    assert name("DAILY_WAREHOUSE_REPORT") == "Daily warehouse report"
+    assert name("pay_supplier") == "Pay supplier"
+    assert name("SHIFT__HANDOVER_") == "Shift handover"
+    assert name("_") == "_"

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from phi.api.console.charts import Point, bar_chart, line_chart
 from phi.api.console.pages import field_errors
-from phi.api.console.rendering import TERMINAL_STATUSES, form_json, redirect, render
+from phi.api.console.rendering import TERMINAL_STATUSES, form_json, redirect, render, workflow_name
 from phi.api.console.session import ConsoleConn, ConsoleUser, CsrfChecked
 from phi.api.deps import admin_agent, admin_org, agent_of_caller, api_url, org_of_caller, task_of_caller
 from phi.api.routers.agents import AgentKeyCreated
@@ -539,7 +539,13 @@ def task_page(request: Request, task_id: UUID, conn: ConsoleConn, user: ConsoleU
     org = org_of_caller(task.org_id, conn, user)
     agent = agents_repo.get_agent_in_org(conn, task.agent_id, task.org_id)
     return render(
-        request, "task.html", title=f"{task.type} · task", user=user, org=org, agent=agent, **_task_context(conn, task)
+        request,
+        "task.html",
+        title=f"{workflow_name(task.type)} · task",
+        user=user,
+        org=org,
+        agent=agent,
+        **_task_context(conn, task),
     )
 
 

@@ -67,6 +67,13 @@ def _counted(count: int, noun: str, plural: str | None = None) -> str:
     return f"{count} {noun if count == 1 else (plural or noun + 's')}"
 
 
+def workflow_name(key: str) -> str:
+    """A workflow key as a heading people read: 'DAILY_WAREHOUSE_REPORT' → 'Daily warehouse report'
+    (the key itself is shown beside it where it matters: the API and schedules use it)."""
+    words = " ".join(key.replace("_", " ").split())
+    return (words[:1].upper() + words[1:].lower()) if words else key
+
+
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     env = Environment(
@@ -80,6 +87,7 @@ def environment() -> Environment:
     env.filters["pretty_json"] = _pretty_json
     env.filters["compact_json"] = _compact_json
     env.filters["counted"] = _counted
+    env.filters["workflow_name"] = workflow_name
     env.globals["TERMINAL_STATUSES"] = TERMINAL_STATUSES
     return env
 
