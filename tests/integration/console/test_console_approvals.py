@@ -40,6 +40,11 @@ def test_an_approver_approves_in_the_console_and_the_task_completes(api_url: str
     rows = wait_until(pending, timeout=120, interval=0.3)
     approval_id = re.search(r'id="approval-([0-9a-f-]{36})"', rows)
     assert approval_id, rows
+    # the menu counts what waits (this organisation's one approval), for every member
+    count_path = f"{page_path}/pending-count"
+    for who in (admin, member):
+        assert '>1<span class="sr-only"> waiting</span>' in who.client.get(count_path).text
+    assert f'hx-get="{count_path}"' in admin.client.get(f"/console/orgs/{owner.org_id}/agents").text
     # the task's own page says what it waits for and where to decide
     task_page = " ".join(admin.client.get(f"/console/tasks/{run['task_id']}").text.split())
     assert "This task is waiting for approval" in task_page and "Pay 250 EUR?" in task_page
@@ -53,6 +58,12 @@ def test_an_approver_approves_in_the_console_and_the_task_completes(api_url: str
 
     approved = admin.post(f"{page_path}/{approval_id.group(1)}/approve", {"comment": "invoice checked"})
     assert approved.status_code == 303
+    # the page it leads to confirms the decision and links to the task
+    assert approved.headers["location"].endswith(f"{page_path}?decided={approval_id.group(1)}")
+    confirmed = " ".join(admin.client.get(approved.headers["location"]).text.split())
+    assert "Approved: “Pay 250 EUR?”. Its task goes on" in confirmed
+    assert f'href="/console/tasks/{run["task_id"]}">see the task' in confirmed
+    assert admin.client.get(count_path).text.strip() == ""  # nothing waits any more
     task = owner.wait_for_task(run["task_id"], timeout=120)
     assert task["status"] == "SUCCEEDED", task
     assert "This task is waiting for approval" not in admin.client.get(f"/console/tasks/{run['task_id']}").text
@@ -63,4 +74,14 @@ def test_an_approver_approves_in_the_console_and_the_task_completes(api_url: str
     outsider = ConsoleSession(api_url)
     outsider.sign_up()
     assert outsider.client.get(page_path).status_code == 404
+    assert outsider.client.get(count_path).status_code == 404
+    # another organisation's approval named as just decided is not shown on one's own page
+    outsider_org = outsider.post("/console/orgs", {"name": "Elsewhere Ltd"})
+    assert outsider_org.status_code == 303
+    elsewhere = outsider.client.get(
+        f"{outsider_org.headers['location']}/approvals", params={"decided": approval_id.group(1)}
+    )
+    assert (
+        elsewhere.status_code == 200 and "Pay 250 EUR?" not in elsewhere.text and 'id="decided"' not in elsewhere.text
+    )
     assert outsider.post(f"{page_path}/{approval_id.group(1)}/reject").status_code == 404

@@ -38,9 +38,11 @@ def approvals_page(
     conn: ConsoleConn,
     user: ConsoleUser,
     show: Annotated[str, Query(pattern="^(pending|all)$")] = "pending",
+    decided: Annotated[UUID | None, Query(description="The approval just decided: confirmed at the top")] = None,
 ) -> Response:
     org = org_of_caller(org_id, conn, user)
     status = ApprovalStatus.PENDING if show == "pending" else None
+    just_decided = approvals_repo.get(conn, decided, org.id) if decided else None  # this organisation's only
     return render(
         request,
         "approvals.html",
@@ -49,9 +51,19 @@ def approvals_page(
         org=org,
         show=show,
         approvals=_approvals(conn, org.id, user, status),
+        decided=just_decided if just_decided and just_decided.status != ApprovalStatus.PENDING else None,
         poll=APPROVAL_POLL_SECONDS,
         error=None,
     )
+
+
+@router.get("/orgs/{org_id}/approvals/pending-count")
+def pending_count(request: Request, org_id: UUID, conn: ConsoleConn, user: ConsoleUser) -> Response:
+    """The number beside Approvals in the menu: the organisation's approvals waiting for a decision."""
+    org = org_of_caller(org_id, conn, user)
+    where = approvals_repo.ApprovalFilter(status=ApprovalStatus.PENDING, limit=1, offset=0)
+    _, waiting = approvals_repo.list_approvals(conn, org.id, where)
+    return render(request, "_pending_count.html", waiting=waiting)
 
 
 @router.get("/orgs/{org_id}/approvals/rows")
@@ -92,4 +104,4 @@ def decide_approval(
     if found is None or found.org_id != org.id:
         raise NotFound("Approval not found.")
     decide(conn, approval_id, user, "approve" if decision == "approve" else "reject", comment or None)
-    return redirect(request, f"/orgs/{org.id}/approvals")
+    return redirect(request, f"/orgs/{org.id}/approvals?decided={approval_id}")
