@@ -8,7 +8,7 @@ from typing import Any
 from phi.workflows.ports import DocumentsPort
 from phi.workflows.warehouse.kpis import WarehouseKpis
 from phi.workflows.warehouse.report import Citation
-from phi.workflows.warehouse.sop_thresholds import READERS, SourcedThreshold, read_threshold
+from phi.workflows.warehouse.sop_thresholds import READERS, SourcedThreshold, fmt_limit, read_threshold
 
 _PASSAGES_PER_ANOMALY = 2
 _MIN_SCORE = 0.3
@@ -21,6 +21,34 @@ _TOPICS = {
     "BACKLOG_AGE_HIGH": "maximum age of the oldest open order; escalation of old orders",
     "HOURLY_PICK_DIP": "drop in picks per hour; scanner or system outage procedure",
 }
+
+
+# The threshold each anomaly is measured against (a field of WarehouseKpis.thresholds that an SOP may state).
+_THRESHOLD_OF = {
+    "LATE_RATE_HIGH": "max_late_rate",
+    "PICKER_SLOW": "min_picker_lines_per_hour",
+    "BACKLOG_ORDERS_HIGH": "max_backlog_orders",
+    "BACKLOG_AGE_HIGH": "max_backlog_age_hours",
+    "HOURLY_PICK_DIP": "min_hourly_pick_ratio",
+}
+
+
+def different_limit_note(citation: Citation, kpis: WarehouseKpis, sourced: set[str]) -> str | None:
+    """What the report says under a cited passage that states another limit than the one it applied: the reader
+    would otherwise see an SOP's 4% quoted under an anomaly measured against a configured 5%. Nothing when the
+    threshold is read from an SOP already (threshold_sources) or the passage states no value for it."""
+    field = _THRESHOLD_OF.get(citation.anomaly_code or "")
+    if field is None or field in sourced:
+        return None
+    stated = read_threshold(field, citation.text, citation.heading)
+    applied = getattr(kpis.thresholds, field, None)
+    if stated is None or not isinstance(applied, int | float) or abs(stated - applied) <= 1e-9 * max(1.0, abs(applied)):
+        return None
+    return (
+        f"this passage states {fmt_limit(field, stated)} for {field}; the report applies the configured "
+        f"{fmt_limit(field, float(applied))}. To apply the SOP's value, name {citation.document} for {field} "
+        "under threshold_sources in the agent's configuration."
+    )
 
 
 def citations_for_anomalies(
@@ -82,7 +110,8 @@ def merge_same_passages(citations: list[Citation]) -> list[Citation]:
         if key in merged and citation.anomaly_code:
             first = merged[key]
             codes = ", ".join(code for code in (first.anomaly_code, citation.anomaly_code) if code)
-            merged[key] = first.model_copy(update={"anomaly_code": codes})
+            notes = " ".join(note for note in (first.note, citation.note) if note) or None
+            merged[key] = first.model_copy(update={"anomaly_code": codes, "note": notes})
         else:
             merged.setdefault(key, citation)
     return list(merged.values())
@@ -113,6 +142,8 @@ def anomaly_citations(documents: DocumentsPort, args: dict[str, Any]) -> dict[st
         if t.value is not None
     ]  # fmt: skip
     found = citations_for_anomalies(documents, kpis, dict(topics) if isinstance(topics, dict) else None)
+    from_sops = {t.field for t in sourced if t.value is not None}
+    found = [c.model_copy(update={"note": different_limit_note(c, kpis, from_sops)}) for c in found]
     return {"citations": [c.model_dump() for c in merge_same_passages([*sources, *found])]}
 
 

@@ -2,9 +2,12 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from uuid import uuid4
 
 import pytest
 
+from phi.documents.models import SearchHit
+from phi.workflows.sop_retrieval import anomaly_citations
 from phi.workflows.timeframes import report_day
 from phi.workflows.warehouse.kpis import TabularData, Thresholds, WarehouseKpis, compute_kpis
 from phi.workflows.warehouse.report import (
@@ -17,6 +20,8 @@ from phi.workflows.warehouse.report import (
     render_report,
 )
 from phi.workflows.warehouse.sample_data import SampleSummary
+from phi.workflows.warehouse.sop_thresholds import SourcedThreshold
+from tests.support.fake_ports import FakeDocuments
 from tests.support.warehouse_forms import run_report_queries
 
 DAY = date(2026, 11, 20)
@@ -136,3 +141,43 @@ def test_table_cells_escape_pipes() -> None:
     )
     report = render_report(kpis, narrative=None, agent_name="Wanda")
     assert "| P1 | Ann \\| Lee |" in report.markdown
+
+
+def _hit(text: str, heading: str) -> SearchHit:
+    return SearchHit(
+        document_id=uuid4(), filename="SOP-OUT-04.docx", chunk_index=0, page=None, heading=heading, text=text, score=0.9
+    )
+
+
+def test_a_cited_passage_stating_another_limit_says_which_limit_the_report_applied(spike_kpis: WarehouseKpis) -> None:
+    # Given the late-spike day (measured against the configured 5%) and an SOP whose service level says 4%
+    assert any(a.code == "LATE_RATE_HIGH" for a in spike_kpis.anomalies)
+    stricter = "Late shipments must stay at or below 4% of the orders due on any day."
+    documents = FakeDocuments(hits=[_hit(stricter, "2. Service level")])
+
+    # When the report cites it
+    found = anomaly_citations(documents, {"kpis": spike_kpis.model_dump(mode="json")})["citations"]
+    citations = [Citation.model_validate(c) for c in found]
+    markdown = render_report(spike_kpis, narrative=None, citations=citations, agent_name="Wanda").markdown
+
+    # Then the passage is quoted with a note naming both limits and how to apply the SOP's
+    assert stricter in markdown
+    assert (
+        "_Note: this passage states 4.0% for max_late_rate; the report applies the configured 5.0%. To apply the "
+        "SOP's value, name SOP-OUT-04.docx for max_late_rate under threshold_sources" in markdown
+    )
+
+    # And no note where the passage agrees, states nothing, or is where the threshold was read from
+    agrees = FakeDocuments(hits=[_hit("Late shipments must stay at or below 5% of the orders due.", "Service level")])
+    silent = FakeDocuments(hits=[_hit("Late shipments are escalated to the shift lead.", "Service level")])
+    for same in (agrees, silent):
+        assert all(
+            c["note"] is None
+            for c in anomaly_citations(same, {"kpis": spike_kpis.model_dump(mode="json")})["citations"]
+        )
+    sourced = SourcedThreshold(field="max_late_rate", document="SOP-OUT-04.docx", value=0.05, text="x")
+    args = {"kpis": spike_kpis.model_dump(mode="json"), "sourced_thresholds": [sourced.model_dump()]}
+    late_citations = [
+        c for c in anomaly_citations(documents, args)["citations"] if "LATE_RATE_HIGH" in (c["anomaly_code"] or "")
+    ]
+    assert late_citations and all(c["note"] is None for c in late_citations)

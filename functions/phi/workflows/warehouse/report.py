@@ -30,6 +30,8 @@ class Citation(BaseModel):
     heading: str | None = None
     text: str
     anomaly_code: str | None = None
+    # Set when the passage states a different limit from the one the report applied (phi.workflows.sop_retrieval).
+    note: str | None = None
 
 
 class Report(BaseModel):
@@ -239,7 +241,8 @@ def _citation_section(citations: Sequence[Citation]) -> list[str]:
         relates = f" (relates to {citation.anomaly_code})" if citation.anomaly_code else ""
         text = citation.text.strip()
         quote = text if len(text) <= MAX_QUOTE_CHARS else text[:MAX_QUOTE_CHARS].rstrip() + " …"
-        lines += [f"{number}. **{where}**{relates}", *[f"   > {line}" for line in quote.splitlines()], ""]
+        lines += [f"{number}. **{where}**{relates}", *[f"   > {line}" for line in quote.splitlines()]]
+        lines += ["", f"   _Note: {citation.note}_", ""] if citation.note else [""]
     return lines[:-1]
 
 
