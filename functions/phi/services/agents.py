@@ -194,7 +194,7 @@ def resolve_tools(
         tools = catalog_repo.tools_by_key(conn, wanted)
         unknown = set(wanted) - {t.key for t in tools}
         if unknown:
-            raise BadRequest(f"Unknown tools: {', '.join(sorted(unknown))}; see GET /tools.")
+            raise BadRequest(_unknown_tools_message(unknown, catalog_repo.list_tools(conn)))
         if selection.tools is None:
             # A role's defaults may name a tool that is not available yet (the safety officer's CCTV): the agent
             # gets the others; asking for it by name is still refused in words.
@@ -203,6 +203,18 @@ def resolve_tools(
     if stray:
         raise BadRequest(f"Configuration given for tools the agent does not get: {', '.join(sorted(stray))}")
     return {t.key: validate_tool_config(t, _config_for(t, per_tool, current or {})) for t in tools}
+
+
+def _unknown_tools_message(unknown: set[str], catalog: Sequence[Tool]) -> str:
+    """Names the tools not found, and for an operation's name (`db.query`, as the local agent's configuration
+    file lists it) the tool that offers it (`db`), which is what an agent is given."""
+    offered_by = {operation: tool.key for tool in catalog for operation in tool.operations}
+    named = [
+        f"{name} (an operation of the tool {offered_by[name]!r}: name the tool)" if name in offered_by else name
+        for name in sorted(unknown)
+    ]
+    known = ", ".join(sorted(tool.key for tool in catalog))
+    return f"Unknown tools: {', '.join(named)}. The tools are: {known} (GET /tools)."
 
 
 def _config_for(tool: Tool, per_tool: dict[str, dict[str, Any]], current: dict[str, dict[str, Any]]) -> dict[str, Any]:
