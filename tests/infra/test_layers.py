@@ -89,6 +89,22 @@ def test_every_handler_imports_from_the_code_asset_and_the_layer_alone(
     assert result.stdout.strip() == "ok"
 
 
+def test_think_does_not_load_the_langsmith_services_api_models(
+    layer_builder: ModuleType, layer_report: Any, tmp_path: Path
+) -> None:
+    # LangGraph imports langchain-core's tracers and with them langsmith.run_trees; from langsmith 0.9 on that loads
+    # every generated model of the LangSmith service's API (~0.1 CPU-s of Think's cold start, never used: tracing is
+    # off). pyproject pins the versions that do not; an upgrade that brings them back fails here.
+    code = (
+        "import phi.handlers.think\n"
+        "heavy = sorted(m for m in sys.modules if m.startswith(('langsmith.types', 'langsmith._openapi_client')))\n"
+        "print(len(heavy), heavy[:5])"
+    )
+    result = run_in_lambda_python(layer_builder, layer_report, code, tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.startswith("0 "), result.stdout
+
+
 def test_the_default_deploy_embeds_with_wordllama_from_the_layer_without_writing_or_downloading(
     layer_builder: ModuleType, layer_report: Any, tmp_path: Path
 ) -> None:
