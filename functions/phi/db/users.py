@@ -95,6 +95,27 @@ def recent_login_failures(conn: DbConnection, email: str, client_ip: str, window
     return LoginFailures.model_validate(row)
 
 
+class AddressFailures(BaseModel):
+    count: int
+    nth_newest: datetime | None  # the address-wide count falls below n when this one leaves the window
+
+
+def recent_failures_from_address(conn: DbConnection, client_ip: str, window_seconds: int, n: int) -> AddressFailures:
+    """Failures from this address within the window, whatever the email (at most n counted), and the n-th newest."""
+    row: Any = conn.execute(
+        """WITH recent AS (
+               SELECT attempted_at FROM login_attempts
+               WHERE client_ip = %(ip)s AND NOT succeeded
+                 AND attempted_at > now() - make_interval(secs => %(window)s)
+               ORDER BY attempted_at DESC LIMIT %(n)s)
+           SELECT count(*) AS count, min(attempted_at) AS nth_newest FROM recent""",
+        {"ip": client_ip, "window": window_seconds, "n": n},
+    ).fetchone()
+    assert row is not None
+    found = AddressFailures.model_validate(row)
+    return found if found.count >= n else found.model_copy(update={"nth_newest": None})
+
+
 def clear_login_failures(conn: DbConnection, email: str, client_ip: str) -> None:
     """After a successful login the earlier failures of this email from this address no longer count."""
     conn.execute("DELETE FROM login_attempts WHERE lower(email) = lower(%s) AND client_ip = %s", (email, client_ip))

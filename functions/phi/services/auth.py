@@ -1,9 +1,11 @@
 """Logging in, with failed attempts counted in PostgreSQL (Lambda instances share no memory, so an in-process
-counter would reset with every cold start): per email and client address, and per email from every address, so
-that guessing one account's password from many addresses is bounded too."""
+counter would reset with every cold start): per email and client address, per email from every address (guessing
+one account's password from many addresses), and per address across every email (password spraying: one
+password tried against many accounts, a few times each)."""
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -21,6 +23,10 @@ MAX_FAILURES = 5  # per email and client address
 # Per email, from every address: far above what one person mistypes, so only a spread-out guessing campaign meets
 # it; it then also refuses the account's owner until the window passes (the price of bounding that campaign).
 MAX_ACCOUNT_FAILURES = 50
+# Per client address, whatever the email: far above a shared office's mistyped passwords, far below a spraying
+# campaign's list of accounts. Loopback addresses are not counted: on the embedded stack every client is local (one
+# machine, one address for all), and on AWS API Gateway never reports one.
+MAX_ADDRESS_FAILURES = 100
 WINDOW_SECONDS = 15 * 60
 
 
@@ -39,17 +45,27 @@ def retry_after_seconds(oldest_failure: datetime, now: datetime) -> int:
 def _refuse_when_throttled(conn: DbConnection, email: str, client_ip: str) -> None:
     users_repo.lock_login_attempts(conn, email)  # count, check and record as one step
     failures = users_repo.recent_login_failures(conn, email, client_ip, WINDOW_SECONDS, MAX_ACCOUNT_FAILURES)
-    oldest = None
+    oldest, limited = None, "for this account"
     if failures.from_address >= MAX_FAILURES:
         oldest = failures.oldest_from_address
     elif failures.from_anywhere >= MAX_ACCOUNT_FAILURES:
         oldest = failures.nth_newest_from_anywhere
+    elif counts_address_wide(client_ip):
+        found = users_repo.recent_failures_from_address(conn, client_ip, WINDOW_SECONDS, MAX_ADDRESS_FAILURES)
+        oldest, limited = found.nth_newest, "from this address"
     if oldest is not None:
         wait = retry_after_seconds(oldest, datetime.now(UTC))
         raise RateLimited(
-            f"Too many failed log-ins for this account; try again in {wait} seconds.",
-            details={"retry_after_seconds": wait},
+            f"Too many failed log-ins {limited}; try again in {wait} seconds.", details={"retry_after_seconds": wait}
         )
+
+
+def counts_address_wide(client_ip: str) -> bool:
+    """Whether an address's failures across every email are limited: not for loopback (see MAX_ADDRESS_FAILURES)."""
+    try:
+        return not ipaddress.ip_address(client_ip).is_loopback
+    except ValueError:
+        return True  # 'unknown' or a name: counted, as any other address
 
 
 def authenticate(email: str, password: str, client_ip: str) -> User:

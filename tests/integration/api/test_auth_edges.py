@@ -168,6 +168,42 @@ def test_guessing_one_accounts_password_from_many_addresses_is_bounded_too(api_u
     assert handler(event, None)["statusCode"] == 200  # type: ignore[arg-type]
 
 
+def test_spraying_one_password_over_many_accounts_from_one_address_is_bounded(api_url: str) -> None:
+    from phi.handlers.api import handler
+    from phi.services.auth import MAX_ADDRESS_FAILURES, WINDOW_SECONDS
+
+    # An address of this test's own (random), and a real account someone behind it owns
+    address = f"198.20.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"
+    victim = unique_email("sprayed")
+    ApiSession(api_url).sign_up(victim, "the-right-password")
+
+    def send(email: str, password: str, source_ip: str = address) -> dict[str, Any]:
+        return handler(_api_gateway_event({"email": email, "password": password}, source_ip, source_ip), None)  # type: ignore[arg-type]
+
+    # When one password is tried once against each of many accounts (never twice against one)
+    statuses = [
+        int(send(unique_email(f"spray{i}"), "Summer2026!")["statusCode"]) for i in range(MAX_ADDRESS_FAILURES + 3)
+    ]
+
+    # Then the address-wide limit's worth were checked, and the rest refused, whatever the account
+    assert statuses[:MAX_ADDRESS_FAILURES] == [401] * MAX_ADDRESS_FAILURES
+    assert set(statuses[MAX_ADDRESS_FAILURES:]) == {429}, statuses[MAX_ADDRESS_FAILURES:]
+    refused = send(victim, "Summer2026!")
+    error = json.loads(refused["body"])["error"]
+    assert refused["statusCode"] == 429 and "from this address" in error["message"]
+    assert 0 < error["details"]["retry_after_seconds"] <= WINDOW_SECONDS
+    # ... while the account itself is not locked for everyone else
+    assert send(victim, "the-right-password", source_ip="198.20.251.1")["statusCode"] == 200
+
+
+def test_loopback_clients_are_not_limited_across_emails() -> None:
+    from phi.services.auth import counts_address_wide
+
+    # The embedded stack's clients all share the machine's loopback address; API Gateway never reports one.
+    assert not counts_address_wide("127.0.0.1") and not counts_address_wide("::1")
+    assert counts_address_wide("198.20.1.1") and counts_address_wide("2001:db8::1") and counts_address_wide("unknown")
+
+
 def test_wrong_passwords_sent_at_once_get_no_more_checks_than_the_limit(api_url: str) -> None:
     # Given an account, and a client that sends 24 wrong passwords for it at the same time
     email = unique_email("burst")

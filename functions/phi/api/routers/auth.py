@@ -10,7 +10,14 @@ from phi.db import orgs as orgs_repo
 from phi.db import users as users_repo
 from phi.domain.models import Organization, User
 from phi.domain.request_body import RequestBody
-from phi.services.auth import MAX_FAILURES, WINDOW_SECONDS, authenticate, change_password
+from phi.services.auth import (
+    MAX_ACCOUNT_FAILURES,
+    MAX_ADDRESS_FAILURES,
+    MAX_FAILURES,
+    WINDOW_SECONDS,
+    authenticate,
+    change_password,
+)
 from phi.services.security import hash_password, issue_access_token
 
 router = APIRouter(tags=["auth"])
@@ -68,7 +75,8 @@ def signup(body: SignupRequest, conn: PublicConn) -> TokenResponse:
     response_model=TokenResponse,
     summary="Log in",
     description=f"Returns an access token (JWT). After {MAX_FAILURES} failed attempts for one email from one "
-    f"address within {WINDOW_SECONDS // 60} minutes, answers 429 `rate_limited` with a Retry-After header.",
+    f"address, {MAX_ACCOUNT_FAILURES} for one email from every address or {MAX_ADDRESS_FAILURES} from one address "
+    f"across every email within {WINDOW_SECONDS // 60} minutes, answers 429 `rate_limited` with a Retry-After header.",
 )
 def login(body: LoginRequest, ip: ClientIp) -> TokenResponse:
     user = authenticate(body.email, body.password, ip)
