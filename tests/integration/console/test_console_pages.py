@@ -94,7 +94,7 @@ def test_a_role_with_email_asks_for_its_recipients_at_their_field_and_keeps_them
     tools = {tool["key"]: tool["config"] for tool in agent["tools"]}
     assert tools["email"]["recipients"] == ["ops@example.com", "leads@example.com"]
     # "Run a test task" offers the agent's own workflow first (the built-in report after it).
-    options = re.findall(r"<option>([A-Z_]+)</option>", console.client.get(f"/console/agents/{agent_id}").text)
+    options = re.findall(r"<option value=\"([A-Z_]+)\">", console.client.get(f"/console/agents/{agent_id}").text)
     assert options[:2] == ["SHIFT_HANDOVER", "DAILY_WAREHOUSE_REPORT"]
 
 
@@ -283,11 +283,18 @@ def test_the_test_task_day_goes_to_the_workflows_own_date_input(api_url: str) ->
     email = console.sign_up()
     invite_and_accept_in_console(owner, str(owner.org_id), console, email, "MEMBER")
 
-    assert "<option>LATE_AS_OF</option>" in console.client.get(f"/console/agents/{agent['id']}").text
+    # the workflow is offered by its name, and a built-in type by its key in words
+    page = console.client.get(f"/console/agents/{agent['id']}").text
+    assert '<option value="LATE_AS_OF">Late shipments as of a day</option>' in page
+    assert '<option value="DAILY_WAREHOUSE_REPORT">Daily warehouse report</option>' in page
     started = console.post(f"/console/agents/{agent['id']}/run", {"task_type": "LATE_AS_OF", "day": "2026-11-20"})
     assert started.status_code == 303, started.text
     task_id = started.headers["location"].rsplit("/", 1)[1]
     assert owner.ok("GET", f"/tasks/{task_id}")["input"] == {"as_of": "2026-11-20"}
+    # and its task's page is headed with the name of the version it ran, its key beside the facts
+    task_page = console.client.get(f"/console/tasks/{task_id}").text
+    assert "<h1>Late shipments as of a day</h1>" in task_page and "<code>LATE_AS_OF</code>" in task_page
+    assert "<title>Late shipments as of a day · task · Phi Agents</title>" in task_page
 
 
 def test_a_workflow_that_needs_more_than_a_day_runs_with_its_inputs_given_in_the_form(api_url: str) -> None:

@@ -207,10 +207,12 @@ def _agent_tasks(conn: DbConnection, agent: Agent) -> list[Task]:
     return tasks
 
 
-def _task_types(conn: DbConnection, agent: Agent) -> list[str]:
-    """The agent's own workflows first (the first is the one selected), then the built-in types it can also run."""
-    keys = [w.key for w in workflows_service.list_workflows(conn, agent)]
-    return [*keys, *(t for t in BUILT_IN_TASK_TYPES if t not in keys)]
+def _task_types(conn: DbConnection, agent: Agent) -> list[tuple[str, str]]:
+    """(key, name) of the agent's own workflows first (the first is the one selected), then of the built-in types
+    it can also run (named from their keys)."""
+    own = [(w.key, w.name) for w in workflows_service.list_workflows(conn, agent)]
+    keys = {key for key, _ in own}
+    return [*own, *((t, workflow_name(t)) for t in BUILT_IN_TASK_TYPES if t not in keys)]
 
 
 def _date_input(conn: DbConnection, agent: Agent, task_type: str) -> str | None:
@@ -510,6 +512,7 @@ def _task_context(conn: DbConnection, task: Task) -> dict[str, Any]:
     running = task.status.value not in TERMINAL_STATUSES
     return {
         "task": task,
+        "heading": _task_heading(conn, task),
         "events": events,
         "awaiting_approval": _awaiting_approval(events) if running else None,
         "history": task_history(task),
@@ -519,6 +522,17 @@ def _task_context(conn: DbConnection, task: Task) -> dict[str, Any]:
         "running": running,
         "task_poll": TASK_POLL_SECONDS,
     }
+
+
+def _task_heading(conn: DbConnection, task: Task) -> str:
+    """The name of the workflow version the task ran ('Supplier payments'), or its key in words for a task that ran
+    no stored version (a built-in type, a one-off request)."""
+    if task.workflow_version_id is not None:
+        version = workflows_repo.get_version_by_id(conn, task.workflow_version_id, task.org_id)
+        name = version.definition.get("name") if version is not None else None
+        if isinstance(name, str) and name.strip():
+            return name.strip()
+    return workflow_name(task.type)
 
 
 def _awaiting_approval(events: list[Any]) -> dict[str, Any] | None:
@@ -538,14 +552,9 @@ def task_page(request: Request, task_id: UUID, conn: ConsoleConn, user: ConsoleU
     task = task_of_caller(task_id, conn, user)
     org = org_of_caller(task.org_id, conn, user)
     agent = agents_repo.get_agent_in_org(conn, task.agent_id, task.org_id)
+    context = _task_context(conn, task)
     return render(
-        request,
-        "task.html",
-        title=f"{workflow_name(task.type)} · task",
-        user=user,
-        org=org,
-        agent=agent,
-        **_task_context(conn, task),
+        request, "task.html", title=f"{context['heading']} · task", user=user, org=org, agent=agent, **context
     )
 
 
