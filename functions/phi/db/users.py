@@ -58,13 +58,23 @@ def lock_login_attempts(conn: DbConnection, email: str) -> None:
     conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('login ' || lower(%s), 0))", (email,))
 
 
-def record_login_failure(conn: DbConnection, email: str, client_ip: str, window_seconds: int) -> None:
-    """Records a failure and removes every failure that has left the window (any email's and address's: a
-    client trying many emails leaves failures for pairs that are never tried again), so the table stays small."""
+def lock_login_network(conn: DbConnection, network: str) -> None:
+    """Serialises log-ins from one client network until the transaction ends (taken after the email's lock, always
+    in that order): attempts at many emails sent at once would otherwise all read the network's count before any
+    of them records its failure."""
+    conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('login-network ' || %s, 0))", (network,))
+
+
+def record_login_failure(
+    conn: DbConnection, email: str, client_ip: str, window_seconds: int, network: str | None = None
+) -> None:
+    """Records a failure (with the client's network when it is counted across emails) and removes every failure
+    that has left the window (any email's and address's: a client trying many emails leaves failures for pairs
+    that are never tried again), so the table stays small."""
     conn.execute("DELETE FROM login_attempts WHERE attempted_at < now() - make_interval(secs => %s)", (window_seconds,))
     conn.execute(
-        "INSERT INTO login_attempts (email, client_ip, succeeded) VALUES (lower(%s), %s, false)",
-        (email, client_ip),
+        "INSERT INTO login_attempts (email, client_ip, client_network, succeeded) VALUES (lower(%s), %s, %s, false)",
+        (email, client_ip, network),
     )
 
 
@@ -95,24 +105,25 @@ def recent_login_failures(conn: DbConnection, email: str, client_ip: str, window
     return LoginFailures.model_validate(row)
 
 
-class AddressFailures(BaseModel):
+class NetworkFailures(BaseModel):
     count: int
-    nth_newest: datetime | None  # the address-wide count falls below n when this one leaves the window
+    nth_newest: datetime | None  # the network-wide count falls below n when this one leaves the window
 
 
-def recent_failures_from_address(conn: DbConnection, client_ip: str, window_seconds: int, n: int) -> AddressFailures:
-    """Failures from this address within the window, whatever the email (at most n counted), and the n-th newest."""
+def recent_failures_from_network(conn: DbConnection, network: str, window_seconds: int, n: int) -> NetworkFailures:
+    """Failures from this client network within the window, whatever the email (at most n counted), and the n-th
+    newest of them (None while fewer than n)."""
     row: Any = conn.execute(
         """WITH recent AS (
                SELECT attempted_at FROM login_attempts
-               WHERE client_ip = %(ip)s AND NOT succeeded
+               WHERE client_network = %(network)s AND NOT succeeded
                  AND attempted_at > now() - make_interval(secs => %(window)s)
                ORDER BY attempted_at DESC LIMIT %(n)s)
            SELECT count(*) AS count, min(attempted_at) AS nth_newest FROM recent""",
-        {"ip": client_ip, "window": window_seconds, "n": n},
+        {"network": network, "window": window_seconds, "n": n},
     ).fetchone()
     assert row is not None
-    found = AddressFailures.model_validate(row)
+    found = NetworkFailures.model_validate(row)
     return found if found.count >= n else found.model_copy(update={"nth_newest": None})
 
 

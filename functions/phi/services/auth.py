@@ -23,9 +23,10 @@ MAX_FAILURES = 5  # per email and client address
 # Per email, from every address: far above what one person mistypes, so only a spread-out guessing campaign meets
 # it; it then also refuses the account's owner until the window passes (the price of bounding that campaign).
 MAX_ACCOUNT_FAILURES = 50
-# Per client address, whatever the email: far above a shared office's mistyped passwords, far below a spraying
-# campaign's list of accounts. Loopback addresses are not counted: on the embedded stack every client is local (one
-# machine, one address for all), and on AWS API Gateway never reports one.
+# Per client network (the address; an IPv6 address's /64, which one client holds whole), whatever the email: far
+# above a shared office's mistyped passwords, far below a spraying campaign's list of accounts. Loopback addresses
+# are not counted: on the embedded stack every client is local (one machine, one address for all), and on AWS API
+# Gateway never reports one.
 MAX_ADDRESS_FAILURES = 100
 WINDOW_SECONDS = 15 * 60
 
@@ -42,43 +43,58 @@ def retry_after_seconds(oldest_failure: datetime, now: datetime) -> int:
     return max(1, math.ceil(remaining))
 
 
-def _refuse_when_throttled(conn: DbConnection, email: str, client_ip: str) -> None:
+def _refuse_when_throttled(conn: DbConnection, email: str, client_ip: str) -> str | None:
+    """Refuses the attempt when a limit is reached; else the client's network (None when it is not counted across
+    emails), to be recorded with a failure."""
     users_repo.lock_login_attempts(conn, email)  # count, check and record as one step
+    network = client_network(client_ip)
+    if network is not None:
+        users_repo.lock_login_network(conn, network)
     failures = users_repo.recent_login_failures(conn, email, client_ip, WINDOW_SECONDS, MAX_ACCOUNT_FAILURES)
     oldest, limited = None, "for this account"
     if failures.from_address >= MAX_FAILURES:
         oldest = failures.oldest_from_address
     elif failures.from_anywhere >= MAX_ACCOUNT_FAILURES:
         oldest = failures.nth_newest_from_anywhere
-    elif counts_address_wide(client_ip):
-        found = users_repo.recent_failures_from_address(conn, client_ip, WINDOW_SECONDS, MAX_ADDRESS_FAILURES)
+    elif network is not None:
+        found = users_repo.recent_failures_from_network(conn, network, WINDOW_SECONDS, MAX_ADDRESS_FAILURES)
         oldest, limited = found.nth_newest, "from this address"
     if oldest is not None:
         wait = retry_after_seconds(oldest, datetime.now(UTC))
         raise RateLimited(
             f"Too many failed log-ins {limited}; try again in {wait} seconds.", details={"retry_after_seconds": wait}
         )
+    return network
 
 
-def counts_address_wide(client_ip: str) -> bool:
-    """Whether an address's failures across every email are limited: not for loopback (see MAX_ADDRESS_FAILURES)."""
+def client_network(client_ip: str) -> str | None:
+    """The network whose failures are counted together across emails: the address itself for IPv4, its /64 for
+    IPv6 (one client holds a whole /64), the text as it came when it is no address ('unknown'); None for loopback
+    (see MAX_ADDRESS_FAILURES)."""
     try:
-        return not ipaddress.ip_address(client_ip).is_loopback
+        address = ipaddress.ip_address(client_ip)
     except ValueError:
-        return True  # 'unknown' or a name: counted, as any other address
+        return client_ip
+    if address.is_loopback:
+        return None
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:  # '::ffff:198.51.100.7' is that IPv4 client
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
 
 
 def authenticate(email: str, password: str, client_ip: str) -> User:
     # Its own transaction (a failure is committed even though the request fails), under the API's statement limit.
     with api_transaction() as conn:
-        _refuse_when_throttled(conn, email, client_ip)
+        network = _refuse_when_throttled(conn, email, client_ip)
         found = users_repo.get_user_by_email(conn, email)
         if found is not None and verify_password(found.password_hash, password):
             users_repo.clear_login_failures(conn, email, client_ip)
             return User.model_validate(found.model_dump())
         if found is None:
             verify_password(_dummy_hash(), password)
-        users_repo.record_login_failure(conn, email, client_ip, WINDOW_SECONDS)
+        users_repo.record_login_failure(conn, email, client_ip, WINDOW_SECONDS, network)
     # Raised after the commit: the failure must be counted even though the request fails.
     raise Unauthorized("Wrong email or password.")
 
@@ -105,10 +121,10 @@ def change_password(
         if user is None:
             raise Unauthorized("The access token is not valid.")
         ensure_session_live(user, session_token)
-        _refuse_when_throttled(conn, user.email, client_ip)
+        network = _refuse_when_throttled(conn, user.email, client_ip)
         proved = verify_password(user.password_hash, current_password)
         if not proved:
-            users_repo.record_login_failure(conn, user.email, client_ip, WINDOW_SECONDS)
+            users_repo.record_login_failure(conn, user.email, client_ip, WINDOW_SECONDS, network)
         else:
             users_repo.clear_login_failures(conn, user.email, client_ip)
             # One instant for both: tokens issued before it stop working, the new one (issued at it) does not.

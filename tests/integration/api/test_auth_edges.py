@@ -3,6 +3,7 @@ address (the peer on the embedded stack, API Gateway's sourceIp on AWS; never X-
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
@@ -168,40 +169,78 @@ def test_guessing_one_accounts_password_from_many_addresses_is_bounded_too(api_u
     assert handler(event, None)["statusCode"] == 200  # type: ignore[arg-type]
 
 
-def test_spraying_one_password_over_many_accounts_from_one_address_is_bounded(api_url: str) -> None:
+def test_spraying_one_password_over_many_accounts_from_one_network_is_bounded(api_url: str) -> None:
     from phi.handlers.api import handler
     from phi.services.auth import MAX_ADDRESS_FAILURES, WINDOW_SECONDS
 
-    # An address of this test's own (random), and a real account someone behind it owns
-    address = f"198.20.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"
+    # An IPv6 /64 of this test's own (random): one client holds all of its addresses
+    network = f"2001:db8:{uuid.uuid4().int % 0xFFFF:x}:{uuid.uuid4().int % 0xFFFF:x}"
     victim = unique_email("sprayed")
     ApiSession(api_url).sign_up(victim, "the-right-password")
 
-    def send(email: str, password: str, source_ip: str = address) -> dict[str, Any]:
+    def send(email: str, password: str, source_ip: str) -> dict[str, Any]:
         return handler(_api_gateway_event({"email": email, "password": password}, source_ip, source_ip), None)  # type: ignore[arg-type]
 
-    # When one password is tried once against each of many accounts (never twice against one)
+    # When one password is tried once against each of many accounts, each time from another address of the /64
     statuses = [
-        int(send(unique_email(f"spray{i}"), "Summer2026!")["statusCode"]) for i in range(MAX_ADDRESS_FAILURES + 3)
+        int(send(unique_email(f"spray{i}"), "Summer2026!", f"{network}::{i + 1:x}")["statusCode"])
+        for i in range(MAX_ADDRESS_FAILURES + 3)
     ]
 
-    # Then the address-wide limit's worth were checked, and the rest refused, whatever the account
+    # Then the network-wide limit's worth were checked, and the rest refused, whatever the account
     assert statuses[:MAX_ADDRESS_FAILURES] == [401] * MAX_ADDRESS_FAILURES
     assert set(statuses[MAX_ADDRESS_FAILURES:]) == {429}, statuses[MAX_ADDRESS_FAILURES:]
-    refused = send(victim, "Summer2026!")
+    refused = send(victim, "Summer2026!", f"{network}:ffff:ffff:ffff:fffe")
     error = json.loads(refused["body"])["error"]
     assert refused["statusCode"] == 429 and "from this address" in error["message"]
     assert 0 < error["details"]["retry_after_seconds"] <= WINDOW_SECONDS
     # ... while the account itself is not locked for everyone else
-    assert send(victim, "the-right-password", source_ip="198.20.251.1")["statusCode"] == 200
+    assert send(victim, "the-right-password", "198.20.251.1")["statusCode"] == 200
 
 
-def test_loopback_clients_are_not_limited_across_emails() -> None:
-    from phi.services.auth import counts_address_wide
+def test_attempts_at_many_emails_sent_at_once_get_no_more_checks_than_the_networks_limit(api_url: str) -> None:
+    from phi.db.connection import transaction
+    from phi.handlers.api import handler
+    from phi.services.auth import MAX_ADDRESS_FAILURES
 
+    # Given an address with all but 5 of its network's failures used (recorded as the service records them)
+    address = f"198.21.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"
+    with transaction() as conn:
+        for number in range(MAX_ADDRESS_FAILURES - 5):
+            conn.execute(
+                """INSERT INTO login_attempts (email, client_ip, client_network, succeeded)
+                   VALUES (%s, %s, %s, false)""",
+                (unique_email(f"earlier{number}"), address, address),
+            )
+
+    def attempt(number: int) -> int:
+        loop = asyncio.new_event_loop()  # Mangum runs the app on the thread's event loop, as on Lambda
+        asyncio.set_event_loop(loop)
+        try:
+            body = {"email": unique_email(f"burst{number}"), "password": "Summer2026!"}
+            return int(handler(_api_gateway_event(body, address, address), None)["statusCode"])  # type: ignore[arg-type]
+        finally:
+            asyncio.set_event_loop(None)
+            loop.close()
+
+    # When 16 attempts at 16 different emails arrive at the same time
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        statuses = list(pool.map(attempt, range(16)))
+
+    # Then only 5 had a password checked
+    assert sorted(statuses) == [401] * 5 + [429] * 11, statuses
+
+
+def test_failures_are_counted_per_address_for_ipv4_and_per_64_for_ipv6_and_not_for_loopback() -> None:
+    from phi.services.auth import client_network
+
+    assert client_network("198.20.1.1") == "198.20.1.1"
+    assert client_network("2001:db8:1:2:3:4:5:6") == client_network("2001:db8:1:2::ffff") == "2001:db8:1:2::/64"
+    assert client_network("2001:db8:1:3::1") != client_network("2001:db8:1:2::1")
+    assert client_network("::ffff:198.20.1.1") == "198.20.1.1"  # an IPv4 client seen through IPv6
     # The embedded stack's clients all share the machine's loopback address; API Gateway never reports one.
-    assert not counts_address_wide("127.0.0.1") and not counts_address_wide("::1")
-    assert counts_address_wide("198.20.1.1") and counts_address_wide("2001:db8::1") and counts_address_wide("unknown")
+    assert client_network("127.0.0.1") is None and client_network("::1") is None
+    assert client_network("unknown") == "unknown"
 
 
 def test_wrong_passwords_sent_at_once_get_no_more_checks_than_the_limit(api_url: str) -> None:
