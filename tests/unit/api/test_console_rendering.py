@@ -87,6 +87,19 @@ def test_chart_axes_step_in_round_numbers_above_the_highest_figure() -> None:
     assert ticks[:5] == ["0%", "10%", "20%", "30%", "40%"]  # not 0.0%, 6.5%, 13.1%, ...
     bars = str(bar_chart("picks", "Lines", [Point("07", 61), Point("08", 19)], "lines"))
     assert re.findall(r'class="tick">([^<]+)</text>', bars)[:5] == ["0", "20", "40", "60", "80"]
+    # ticks say each step exactly, however small or large, and a day of zeros still has whole-number ticks
+    from phi.api.console.charts import _tick_text
+
+    def ticks(highest: float, as_percent: bool) -> list[str]:
+        _, step = nice_scale(highest)
+        return [_tick_text(step * n, step, as_percent) for n in range(5)]
+
+    assert ticks(0.01, False) == ["0.0000", "0.0025", "0.0050", "0.0075", "0.0100"]
+    assert ticks(0.0001, True) == ["0.0000%", "0.0025%", "0.0050%", "0.0075%", "0.0100%"]
+    assert ticks(3e7, False) == ["0", "10M", "20M", "30M", "40M"]
+    assert nice_scale(float("nan")) == nice_scale(float("inf")) == nice_scale(0) == (1.0, 0.25)
+    zeros = str(bar_chart("picks", "Lines", [Point("07", 0), Point("08", 0)], "lines"))
+    assert re.findall(r'class="tick">([^<]+)</text>', zeros)[:5] == ["0", "1", "2", "3", "4"]
 
 
 def test_a_day_without_a_figure_breaks_the_line_and_keeps_its_place() -> None:
@@ -119,6 +132,11 @@ def test_the_late_rate_chart_covers_the_fortnight_ending_at_the_newest_report_da
     assert late_rate_points({"2026-11-30": 0.1}) == [Point("11-30", 0.1)]
     assert late_rate_points({"2026-11-30": 0.1, "2026-09-01": 0.2}) == [Point("11-30", 0.1)]
     assert late_rate_points({"not a day": 0.5}) == []
+    # the window ends at the viewed task's day: a report of a far later day (a test run for next year) leaves it be
+    viewed = late_rate_points({"2027-11-30": 0.5, "2026-11-29": 0.2, "2026-11-28": 0.3}, ending="2026-11-29")
+    assert viewed[-1] == Point("11-29", 0.2) and Point("11-28", 0.3) in viewed and len(viewed) == LATE_RATE_DAYS
+    assert all(p.label != "11-30" for p in viewed)
+    assert late_rate_points({"2026-11-29": 0.2}, ending="not a day") == [Point("11-29", 0.2)]
 
 
 def test_workflow_keys_read_as_words_in_headings() -> None:

@@ -457,21 +457,30 @@ def _late_rate_points(conn: DbConnection, task: Task) -> list[Point]:
         day, late = kpis.get("day"), (kpis.get("late") or {}).get("late_rate")
         if isinstance(day, str) and isinstance(late, int | float) and day not in by_day:
             by_day[day] = float(late)
-    return late_rate_points(by_day)
+    viewed = ((task.output or {}).get("kpis") or {}).get("day")
+    return late_rate_points(by_day, viewed if isinstance(viewed, str) else None)
 
 
-def late_rate_points(by_day: dict[str, float]) -> list[Point]:
-    """One point per calendar day of the LATE_RATE_DAYS days ending at the newest report day: a day without a
-    report keeps its place with no figure, so the chart does not join days that are far apart."""
+def late_rate_points(by_day: dict[str, float], ending: str | None = None) -> list[Point]:
+    """One point per calendar day of the LATE_RATE_DAYS days ending at the viewed task's report day (`ending`; the
+    newest report day without one): a day without a report keeps its place with no figure, so the chart does not
+    join days that are far apart, and a report of a later day (a test run for next year) does not move the
+    window away from the one viewed."""
     dated = {}
     for day_text, rate in by_day.items():
         try:
             dated[date.fromisoformat(day_text)] = rate
         except ValueError:
             continue  # not a report day this page can place
+    try:
+        last = date.fromisoformat(ending) if ending else None
+    except ValueError:
+        last = None
+    if last is not None:
+        dated = {day: rate for day, rate in dated.items() if day <= last}
     if not dated:
         return []
-    newest = max(dated)
+    newest = last if last is not None and last in dated else max(dated)
     days = [newest - timedelta(days=back) for back in range(LATE_RATE_DAYS - 1, -1, -1)]
     if not any(day in dated for day in days[:-1]):
         days = days[-1:]  # the only report in the window: one point, not a fortnight of empty days

@@ -29,7 +29,7 @@ class Point:
 def nice_scale(highest: float) -> tuple[float, float]:
     """The axis' top and its tick step: the smallest step of 1, 2, 2.5 or 5 times a power of ten whose TICKS
     steps reach `highest` (26.1% → ticks every 10% up to 40%; 61 lines → every 20 up to 80)."""
-    raw = max(highest, 1e-9) / TICKS
+    raw = (highest if math.isfinite(highest) and highest > 0 else 1.0) / TICKS
     power = 10.0 ** math.floor(math.log10(raw))
     step = next((n * power for n in _NICE_STEPS if n * power >= raw * (1 - 1e-9)), 10 * power)
     return step * TICKS, step
@@ -38,8 +38,12 @@ def nice_scale(highest: float) -> tuple[float, float]:
 def _tick_text(value: float, step: float, as_percent: bool) -> str:
     """A tick's value with as many decimals as the step needs ('10%', '2.5%', '20', '0.25')."""
     shown, scaled_step = (value * 100, step * 100) if as_percent else (value, step)
-    decimals = next((d for d in range(4) if abs(round(scaled_step, d) - scaled_step) < 1e-9 * max(1, scaled_step)), 3)
-    return f"{shown:.{decimals}f}" + ("%" if as_percent else "")
+    suffix = "%" if as_percent else ""
+    if not as_percent and scaled_step >= 1000:  # '40M', not '40000000': the axis' margin is 44 px wide
+        divisor, suffix = next((d, s) for d, s in ((1e9, "G"), (1e6, "M"), (1e3, "k")) if scaled_step >= d)
+        shown, scaled_step = shown / divisor, scaled_step / divisor
+    decimals = next((d for d in range(16) if abs(round(scaled_step, d) - scaled_step) <= 1e-9 * scaled_step), 15)
+    return "0" if value == 0 and suffix not in ("", "%") else f"{shown:.{decimals}f}{suffix}"
 
 
 def _frame(title: str, description: str, body: str) -> Markup:
@@ -67,7 +71,7 @@ def bar_chart(chart_id: str, title: str, points: Sequence[Point], unit: str) -> 
     if not points:
         return Markup("")
     values = [p.value or 0.0 for p in points]
-    top, step = nice_scale(max(max(values), 1.0))
+    top, step = nice_scale(max(max(values), 4.0))  # whole-number ticks (0 1 2 3 4) however few
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     slot = plot_w / len(points)
     bars = []
