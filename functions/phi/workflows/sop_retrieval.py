@@ -36,11 +36,12 @@ _THRESHOLD_OF = {
 def different_limit_note(citation: Citation, kpis: WarehouseKpis, sourced: set[str]) -> str | None:
     """What the report says under a cited passage that states another limit than the one it applied: the reader
     would otherwise see an SOP's 4% quoted under an anomaly measured against a configured 5%. Nothing when the
-    threshold is read from an SOP already (threshold_sources) or the passage states no value for it."""
+    agent's configuration names an SOP for the threshold (`sourced`: read or not, the report says which limit
+    applied and why) or the passage states no value for it as a limit."""
     field = _THRESHOLD_OF.get(citation.anomaly_code or "")
     if field is None or field in sourced:
         return None
-    stated = read_threshold(field, citation.text, citation.heading)
+    stated = read_threshold(field, citation.text, citation.heading, as_limit=True)
     applied = getattr(kpis.thresholds, field, None)
     if stated is None or not isinstance(applied, int | float) or abs(stated - applied) <= 1e-9 * max(1.0, abs(applied)):
         return None
@@ -142,8 +143,8 @@ def anomaly_citations(documents: DocumentsPort, args: dict[str, Any]) -> dict[st
         if t.value is not None
     ]  # fmt: skip
     found = citations_for_anomalies(documents, kpis, dict(topics) if isinstance(topics, dict) else None)
-    from_sops = {t.field for t in sourced if t.value is not None}
-    found = [c.model_copy(update={"note": different_limit_note(c, kpis, from_sops)}) for c in found]
+    configured = {t.field for t in sourced}
+    found = [c.model_copy(update={"note": different_limit_note(c, kpis, configured)}) for c in found]
     return {"citations": [c.model_dump() for c in merge_same_passages([*sources, *found])]}
 
 

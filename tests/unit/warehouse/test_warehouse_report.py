@@ -170,14 +170,19 @@ def test_a_cited_passage_stating_another_limit_says_which_limit_the_report_appli
     # And no note where the passage agrees, states nothing, or is where the threshold was read from
     agrees = FakeDocuments(hits=[_hit("Late shipments must stay at or below 5% of the orders due.", "Service level")])
     silent = FakeDocuments(hits=[_hit("Late shipments are escalated to the shift lead.", "Service level")])
-    for same in (agrees, silent):
+    # a figure of another kind in a sentence about late orders is not a limit the SOP states
+    other_figure = FakeDocuments(
+        hits=[_hit("Customer service must answer 95% of calls about late orders within 2 minutes.", "Service level")]
+    )
+    for same in (agrees, silent, other_figure):
         assert all(
             c["note"] is None
             for c in anomaly_citations(same, {"kpis": spike_kpis.model_dump(mode="json")})["citations"]
         )
-    sourced = SourcedThreshold(field="max_late_rate", document="SOP-OUT-04.docx", value=0.05, text="x")
-    args = {"kpis": spike_kpis.model_dump(mode="json"), "sourced_thresholds": [sourced.model_dump()]}
-    late_citations = [
-        c for c in anomaly_citations(documents, args)["citations"] if "LATE_RATE_HIGH" in (c["anomaly_code"] or "")
-    ]
-    assert late_citations and all(c["note"] is None for c in late_citations)
+    # nor where the configuration names an SOP for the limit, whether a value could be read from it or not
+    for value in (0.05, None):
+        sourced = SourcedThreshold(field="max_late_rate", document="SOP-OUT-04.docx", value=value, text="x")
+        args = {"kpis": spike_kpis.model_dump(mode="json"), "sourced_thresholds": [sourced.model_dump()]}
+        found = anomaly_citations(documents, args)["citations"]
+        late_citations = [c for c in found if "LATE_RATE_HIGH" in (c["anomaly_code"] or "")]
+        assert late_citations and all(c["note"] is None for c in late_citations)

@@ -145,16 +145,32 @@ def _sentences(passage: str) -> list[str]:
     return [part.strip() for part in _SENTENCE_END.split(passage) if part and part.strip()]
 
 
-def read_threshold(field: str, passage: str, heading: str | None = None) -> float | None:
+# A value stated as a limit: right after one of these words ('at or below 5%', 'older than 24 hours').
+_STATED_AS_LIMIT = re.compile(
+    r"(?:" + _LIMIT_PHRASE + r"|older\s+than|longer\s+than|at\s+or\s+above|target\s+(?:of\s+|is\s+)?)"
+    r"\s*(?:the\s+|an?\s+)?$",
+    re.IGNORECASE,
+)
+
+
+def _stated_as_limit(sentence: str, match: re.Match[str]) -> bool:
+    before = sentence[max(0, match.start() - 60) : match.start()]
+    return bool(_STATED_AS_LIMIT.search(before) or re.match(_LIMIT_PHRASE, match.group(0), re.IGNORECASE))
+
+
+def read_threshold(field: str, passage: str, heading: str | None = None, *, as_limit: bool = False) -> float | None:
     """The threshold's value as stated in the passage, or None when no value could be read from it.
 
-    The first value with the right unit, in the first sentence that (with the heading) speaks of the threshold."""
+    The first value with the right unit, in the first sentence that (with the heading) speaks of the threshold.
+    With `as_limit`, only a value stated as a limit ('at or below 5%', 'must not exceed 200') counts: a passage
+    nobody named as the limit's source may quote figures of other kinds ('answer 95% of calls about late orders')."""
     reader = READERS[field]
     for sentence in _sentences(passage[:MAX_PASSAGE_CHARS]):
         context = f"{heading or ''}\n{sentence}"
         if not reader.about.search(context):
             continue
-        match = reader.pattern.search(sentence)
+        found = reader.pattern.finditer(sentence)
+        match = next((m for m in found if not as_limit or _stated_as_limit(sentence, m)), None)
         if match is None:
             continue
         value = reader.convert(match)
