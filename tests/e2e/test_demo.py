@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.api import ApiSession
-from tests.support.dev_process import DevProcess
+from tests.support.dev_process import DevProcess, postgres_processes
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -46,6 +46,7 @@ def test_the_demo_runs_the_three_role_templates_end_to_end_and_stops_everything(
 
     # And its next steps hold: `phi dev` on the same data folder serves the account it prints, with the three reports
     [(email, password)] = re.findall(r"log in as\s+(\S+@\S+) / (\S+) to see", output)
+    assert f"phi dev --data-dir {tmp_path / 'phi-data'}" in output  # not `make dev`: that serves the repository's .phi
     dev = DevProcess(tmp_path / "phi-data", tmp_path / "dev.log")
     try:
         wait_until(dev.healthy, timeout=180, interval=0.5)
@@ -62,4 +63,12 @@ def test_the_demo_runs_the_three_role_templates_end_to_end_and_stops_everything(
         assert console.status_code == 200
     finally:
         dev.process.send_signal(signal.SIGTERM)
-        assert dev.process.wait(timeout=120) == 0, dev.log()
+        try:
+            code = dev.process.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            dev.process.kill()  # leave nothing running: a killed phi dev leaves its PostgreSQL behind
+            dev.process.wait(timeout=30)
+            for server in postgres_processes(tmp_path / "phi-data" / "pgdata"):
+                server.kill()
+            raise
+    assert code == 0, dev.log()

@@ -10,22 +10,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import psutil
 import pytest
 
 from tests.support.api import ApiSession
-from tests.support.dev_process import DevProcess
+from tests.support.dev_process import DevProcess, alive, postgres_processes
 from tests.support.task_loop import PAY_SUPPLIER
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE  # exited but not yet reaped counts as gone
-    except psutil.NoSuchProcess:
-        return False
 
 
 def _postmaster_pid(pgdata: Path) -> int | None:
@@ -33,17 +25,7 @@ def _postmaster_pid(pgdata: Path) -> int | None:
     if not pid_file.exists():
         return None
     pid = int(pid_file.read_text().split("\n", 1)[0])
-    return pid if _alive(pid) else None
-
-
-def _postgres_processes(pgdata: Path) -> list[psutil.Process]:
-    return [
-        process
-        for process in psutil.process_iter(attrs=["name", "cmdline"])
-        if process.info["name"] == "postgres"
-        and str(pgdata) in " ".join(process.info["cmdline"] or [])
-        and _alive(process.pid)
-    ]
+    return pid if alive(pid) else None
 
 
 @pytest.fixture
@@ -51,7 +33,7 @@ def data_dir() -> Iterator[Path]:
     # Not under pytest's tmp dir: that is mode 0700, and PostgreSQL runs as its own user.
     path = Path(tempfile.mkdtemp(prefix="phi-dev-restart-"))
     yield path
-    for process in _postgres_processes(path / "pgdata"):  # whatever the outcome, leave no server behind
+    for process in postgres_processes(path / "pgdata"):  # whatever the outcome, leave no server behind
         process.kill()
     shutil.rmtree(path, ignore_errors=True)
 
@@ -80,7 +62,7 @@ def test_after_a_hard_kill_the_next_start_adopts_postgresql_and_a_clean_stop_sto
     assert postmaster is not None
     first.process.send_signal(signal.SIGKILL)
     first.process.wait(timeout=30)
-    assert _alive(postmaster), "precondition: a hard kill leaves PostgreSQL running"
+    assert alive(postmaster), "precondition: a hard kill leaves PostgreSQL running"
 
     # When it is started again, it adopts that PostgreSQL and serves
     second = DevProcess(data_dir, tmp_path / "second.log")
@@ -104,5 +86,5 @@ def test_after_a_hard_kill_the_next_start_adopts_postgresql_and_a_clean_stop_sto
     second.process.send_signal(signal.SIGTERM)
     assert second.process.wait(timeout=120) == 0, second.log()
     assert "Stopped." in second.log()
-    wait_until(lambda: not _alive(postmaster), timeout=30)
-    assert _postgres_processes(pgdata) == []
+    wait_until(lambda: not alive(postmaster), timeout=30)
+    assert postgres_processes(pgdata) == []

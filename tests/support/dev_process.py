@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import psutil
 
 from phi.embedded.aws import free_port
 
@@ -39,3 +40,20 @@ class DevProcess:
             return httpx.get(f"http://127.0.0.1:{self.api_port}/health", timeout=5).status_code == 200
         except httpx.HTTPError:
             return False
+
+
+def alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE  # exited but not yet reaped counts as gone
+    except psutil.NoSuchProcess:
+        return False
+
+
+def postgres_processes(pgdata: Path) -> list[psutil.Process]:
+    return [
+        process
+        for process in psutil.process_iter(attrs=["name", "cmdline"])
+        if process.info["name"] == "postgres"
+        and str(pgdata) in " ".join(process.info["cmdline"] or [])
+        and alive(process.pid)
+    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import ssl
 import subprocess
@@ -196,6 +197,7 @@ def run_demo(data_dir: Path) -> int:
     print(f"  PostgreSQL data:      {data_dir / 'pgdata'}\n")
     agent_processes: list[subprocess.Popen[bytes]] = []
     email: str | None = None
+    outcome = 1
     try:
         warehouse_db = work_dir / "warehouse.sqlite"
         summary = generate_sample_warehouse(warehouse_db, days=7, end_date=_yesterday(), seed=42)
@@ -223,21 +225,24 @@ def run_demo(data_dir: Path) -> int:
         roles = _run_role_templates(
             api, agent.org_id, warehouse_db, work_dir, report_day, summary.last_day, agent_processes
         )
-        return roles or status
+        outcome = roles or status
     finally:
         if agent_processes:
             print("\nStopping the local agents (each ends its current long poll first, up to 20 s) ...")
             stop_processes(agent_processes)
         stack.stop()
         print("\nStopped: local agent, API, moto server and PostgreSQL.")
-        if email is not None:
-            _print_next_steps(data_dir, email)
+    if outcome == 0 and email is not None:  # the steps promise the three reports: only when they are there
+        _print_next_steps(data_dir, email)
+    return outcome
 
 
 def _print_next_steps(data_dir: Path, email: str) -> None:
     """Where to go from here: the demo's account, agent and reports stay in the data folder, which `make dev`
     (the same default folder) or `phi dev --data-dir` serves again."""
-    again = "make dev" if data_dir == Path(".phi").resolve() else f"phi dev --data-dir {data_dir}"
+    # `make dev` serves the Makefile's folder's .phi: only that one, and only from where the Makefile is.
+    from_makefile = Path("Makefile").is_file() and data_dir == Path(".phi").resolve()
+    again = "make dev" if from_makefile else f"phi dev --data-dir {shlex.quote(str(data_dir))}"
     print(
         "\nNext steps:\n"
         f"  {again}\n"
