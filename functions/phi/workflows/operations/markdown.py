@@ -36,22 +36,19 @@ def total(value: Any, column: str) -> int:
 
 
 # An ISO 8601 date and time as databases and exports write it ('2026-11-28T20:37:10', offset or not).
-_ISO_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
-# A category code: lower-case words joined by underscores ('missed_pickup', 'slip_trip_fall').
-_CATEGORY_CODE = re.compile(r"[a-z]+(?:_[a-z]+)+")
+_ISO_DATE_TIME = re.compile(r"(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})")
 
 
 def moment_text(value: Any) -> str:
-    """A timestamp as people read it: an ISO date and time with a space for its 'T' (nothing else changes, so
-    no precision or offset is lost); any other value as it came."""
-    text = str(value)
-    return f"{text[:10]} {text[11:]}" if _ISO_DATE_TIME.match(text) else text
+    """Timestamps as people read them: each ISO date and time with a space for its 'T' (nothing else changes, so
+    no precision or offset is lost); any other text as it came."""
+    return _ISO_DATE_TIME.sub(r"\1 \2", str(value))
 
 
 def category_label(value: Any) -> str:
-    """A category code in words ('missed_pickup' → 'missed pickup'); any other value as it came."""
-    text = str(value)
-    return text.replace("_", " ") if _CATEGORY_CODE.fullmatch(text) else text
+    """A category code in words ('missed_pickup' → 'missed pickup', 'forklift_2' → 'forklift 2'): for values of a
+    column that holds codes (a kind, an incident type), never for free data such as a name or an id."""
+    return " ".join(str(value).replace("_", " ").split()) or str(value)
 
 
 def cell(value: Any) -> str:
