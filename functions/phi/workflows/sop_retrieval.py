@@ -11,6 +11,7 @@ from phi.workflows.warehouse.report import Citation
 from phi.workflows.warehouse.sop_thresholds import READERS, SourcedThreshold, fmt_limit, read_threshold
 
 _PASSAGES_PER_ANOMALY = 2
+_PASSAGES_PER_LIMIT = 3  # searched for a limit an SOP may state differently
 _MIN_SCORE = 0.3
 _NEAR_BEST = 0.1  # a second passage is cited only when it is about as relevant as the best one
 # What an SOP would say about each anomaly: a better search query than the figures alone.
@@ -33,12 +34,15 @@ _THRESHOLD_OF = {
 }
 
 
-def different_limit_note(citation: Citation, kpis: WarehouseKpis, sourced: set[str]) -> str | None:
+def different_limit_note(
+    citation: Citation, kpis: WarehouseKpis, sourced: set[str], field: str | None = None
+) -> str | None:
     """What the report says under a cited passage that states another limit than the one it applied: the reader
-    would otherwise see an SOP's 4% quoted under an anomaly measured against a configured 5%. Nothing when the
-    agent's configuration names an SOP for the threshold (`sourced`: read or not, the report says which limit
-    applied and why) or the passage states no value for it as a limit."""
-    field = _THRESHOLD_OF.get(citation.anomaly_code or "")
+    would otherwise see an SOP's 4% quoted under an anomaly measured against a configured 5% — or, with no anomaly
+    at all, never learn that the day is over the SOP's stricter limit. Nothing when the agent's configuration names
+    an SOP for the threshold (`sourced`: read or not, the report says which limit applied and why) or the passage
+    states no value for it as a limit. `field` defaults to the threshold of the citation's anomaly."""
+    field = field or _THRESHOLD_OF.get(citation.anomaly_code or "")
     if field is None or field in sourced:
         return None
     stated = read_threshold(field, citation.text, citation.heading, as_limit=True)
@@ -47,9 +51,56 @@ def different_limit_note(citation: Citation, kpis: WarehouseKpis, sourced: set[s
         return None
     return (
         f"this passage states {fmt_limit(field, stated)} for {field}; the report applies the configured "
-        f"{fmt_limit(field, float(applied))}. To apply the SOP's value, name {citation.document} for {field} "
-        "under threshold_sources in the agent's configuration."
+        f"{fmt_limit(field, float(applied))}.{_measured_against(field, stated, kpis)} To apply the SOP's value, "
+        f"name {citation.document} for {field} under threshold_sources in the agent's configuration."
     )
+
+
+# The day's figure each upper limit is checked against (the lower limits apply per picker and per hour).
+_DAYS_FIGURE: dict[str, tuple[str, Callable[[WarehouseKpis], float]]] = {
+    "max_late_rate": ("late rate", lambda kpis: kpis.late.late_rate),
+    "max_backlog_orders": ("backlog", lambda kpis: float(kpis.backlog.orders)),
+    "max_backlog_age_hours": ("oldest open order's age", lambda kpis: kpis.backlog.oldest_age_hours),
+}
+
+
+def _measured_against(field: str, stated: float, kpis: WarehouseKpis) -> str:
+    """' By the SOP's value, this day's late rate (4.7%) is over it.' — or within it; nothing for other limits."""
+    if field not in _DAYS_FIGURE:
+        return ""
+    name, figure_of = _DAYS_FIGURE[field]
+    figure = figure_of(kpis)
+    side = "over" if figure > stated else "within"
+    return f" By the SOP's value, this day's {name} ({fmt_limit(field, figure)}) is {side} it."
+
+
+def stated_limit_citations(
+    documents: DocumentsPort, kpis: WarehouseKpis, sourced: set[str], noted: set[str]
+) -> list[Citation]:
+    """For each threshold neither sourced from an SOP nor noted already, the most relevant passage of the
+    agent's documents that states another limit for it (searched by the threshold's topic, whether or not the day
+    crossed the configured limit), cited with its note."""
+    if not documents.has_documents():
+        return []
+    cited = []
+    for field in _THRESHOLD_OF.values():
+        if field in sourced or field in noted:
+            continue
+        for hit in documents.search(READERS[field].topic, _PASSAGES_PER_LIMIT):
+            if hit.score < _MIN_SCORE:
+                continue
+            citation = Citation(
+                document=hit.filename,
+                page=hit.page,
+                heading=hit.heading,
+                text=hit.text,
+                anomaly_code=f"threshold {field}",
+            )
+            note = different_limit_note(citation, kpis, sourced, field)
+            if note is not None:
+                cited.append(citation.model_copy(update={"note": note}))
+                break
+    return cited
 
 
 def citations_for_anomalies(
@@ -145,7 +196,9 @@ def anomaly_citations(documents: DocumentsPort, args: dict[str, Any]) -> dict[st
     found = citations_for_anomalies(documents, kpis, dict(topics) if isinstance(topics, dict) else None)
     configured = {t.field for t in sourced}
     found = [c.model_copy(update={"note": different_limit_note(c, kpis, configured)}) for c in found]
-    return {"citations": [c.model_dump() for c in merge_same_passages([*sources, *found])]}
+    noted = {_THRESHOLD_OF[c.anomaly_code] for c in found if c.note and c.anomaly_code in _THRESHOLD_OF}
+    stated = stated_limit_citations(documents, kpis, configured, noted)
+    return {"citations": [c.model_dump() for c in merge_same_passages([*sources, *found, *stated])]}
 
 
 SEARCH_STRATEGIES: dict[str, Callable[[DocumentsPort, dict[str, Any]], dict[str, Any]]] = {

@@ -162,10 +162,9 @@ def test_a_cited_passage_stating_another_limit_says_which_limit_the_report_appli
 
     # Then the passage is quoted with a note naming both limits and how to apply the SOP's
     assert stricter in markdown
-    assert (
-        "_Note: this passage states 4.0% for max_late_rate; the report applies the configured 5.0%. To apply the "
-        "SOP's value, name SOP-OUT-04.docx for max_late_rate under threshold_sources" in markdown
-    )
+    assert "_Note: this passage states 4.0% for max_late_rate; the report applies the configured 5.0%. " in markdown
+    assert f"this day's late rate ({spike_kpis.late.late_rate:.1%}) is over it." in markdown
+    assert "To apply the SOP's value, name SOP-OUT-04.docx for max_late_rate under threshold_sources" in markdown
 
     # And no note where the passage agrees, states nothing, or is where the threshold was read from
     agrees = FakeDocuments(hits=[_hit("Late shipments must stay at or below 5% of the orders due.", "Service level")])
@@ -186,3 +185,31 @@ def test_a_cited_passage_stating_another_limit_says_which_limit_the_report_appli
         found = anomaly_citations(documents, args)["citations"]
         late_citations = [c for c in found if "LATE_RATE_HIGH" in (c["anomaly_code"] or "")]
         assert late_citations and all(c["note"] is None for c in late_citations)
+
+
+def test_a_stricter_sop_limit_is_cited_even_on_a_day_within_the_configured_one(spike_kpis: WarehouseKpis) -> None:
+    # Given a day within the configured 5% (4.7%, no anomaly) and an SOP that states 4%
+    day = spike_kpis.model_copy(
+        update={"anomalies": [], "late": spike_kpis.late.model_copy(update={"late_rate": 0.047})}
+    )
+    stricter = "Late shipments must stay at or below 4% of the orders due on any day."
+    documents = FakeDocuments(hits=[_hit(stricter, "2. Service level")])
+
+    # When the report looks for citations
+    found = anomaly_citations(documents, {"kpis": day.model_dump(mode="json")})["citations"]
+
+    # Then the SOP's passage is cited once, saying the day is over the SOP's value
+    [cited] = found
+    assert cited["anomaly_code"] == "threshold max_late_rate" and cited["text"] == stricter
+    assert "states 4.0% for max_late_rate; the report applies the configured 5.0%." in cited["note"]
+    assert "By the SOP's value, this day's late rate (4.7%) is over it." in cited["note"]
+    markdown = render_report(day, narrative=None, citations=[Citation.model_validate(cited)], agent_name="W").markdown
+    assert "(relates to threshold max_late_rate)" in markdown and "is over it" in markdown
+
+    # And nothing is cited when the SOP agrees, or states nothing as a limit, or no document is there
+    for hits in (
+        [_hit("Late shipments must stay at or below 5% of the orders due on any day.", "Service level")],
+        [_hit("Late shipments are reviewed every morning.", "Service level")],
+        [],
+    ):
+        assert anomaly_citations(FakeDocuments(hits=hits), {"kpis": day.model_dump(mode="json")})["citations"] == []
