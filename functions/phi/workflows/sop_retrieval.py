@@ -74,6 +74,22 @@ def _measured_against(field: str, stated: float, kpis: WarehouseKpis) -> str:
     return f" By the SOP's value, this day's {name} ({fmt_limit(field, figure)}) is {side} it."
 
 
+def _summary_line(citation: Citation, kpis: WarehouseKpis, field: str) -> dict[str, str]:
+    """The summary's line when the day's figure is over the limit the SOP states (an upper limit only)."""
+    stated = read_threshold(field, citation.text, citation.heading, as_limit=True)
+    if stated is None or field not in _DAYS_FIGURE:
+        return {}
+    name, figure_of = _DAYS_FIGURE[field]
+    figure = figure_of(kpis)
+    if figure <= stated:
+        return {}
+    return {
+        "over_stated_limit": f"Over the SOP's limit: {citation.document} states {fmt_limit(field, stated)} for the "
+        f"{name}, stricter than the configured {fmt_limit(field, float(getattr(kpis.thresholds, field)))}; "
+        f"this day's is {fmt_limit(field, figure)} (see SOP references)."
+    }
+
+
 def stated_limit_citations(
     documents: DocumentsPort, kpis: WarehouseKpis, sourced: set[str], noted: set[str]
 ) -> list[Citation]:
@@ -98,7 +114,7 @@ def stated_limit_citations(
             )
             note = different_limit_note(citation, kpis, sourced, field)
             if note is not None:
-                cited.append(citation.model_copy(update={"note": note}))
+                cited.append(citation.model_copy(update={"note": note, **_summary_line(citation, kpis, field)}))
                 break
     return cited
 
@@ -163,7 +179,8 @@ def merge_same_passages(citations: list[Citation]) -> list[Citation]:
             first = merged[key]
             codes = ", ".join(code for code in (first.anomaly_code, citation.anomaly_code) if code)
             notes = " ".join(note for note in (first.note, citation.note) if note) or None
-            merged[key] = first.model_copy(update={"anomaly_code": codes, "note": notes})
+            over = first.over_stated_limit or citation.over_stated_limit
+            merged[key] = first.model_copy(update={"anomaly_code": codes, "note": notes, "over_stated_limit": over})
         else:
             merged.setdefault(key, citation)
     return list(merged.values())
@@ -195,6 +212,7 @@ def anomaly_citations(documents: DocumentsPort, args: dict[str, Any]) -> dict[st
     ]  # fmt: skip
     found = citations_for_anomalies(documents, kpis, dict(topics) if isinstance(topics, dict) else None)
     configured = {t.field for t in sourced}
+    # (an anomaly's passage needs no summary line of its own: the anomaly is in the summary)
     found = [c.model_copy(update={"note": different_limit_note(c, kpis, configured)}) for c in found]
     noted = {_THRESHOLD_OF[c.anomaly_code] for c in found if c.note and c.anomaly_code in _THRESHOLD_OF}
     stated = stated_limit_citations(documents, kpis, configured, noted)

@@ -205,6 +205,12 @@ def test_a_stricter_sop_limit_is_cited_even_on_a_day_within_the_configured_one(s
     assert "By the SOP's value, this day's late rate (4.7%) is over it." in cited["note"]
     markdown = render_report(day, narrative=None, citations=[Citation.model_validate(cited)], agent_name="W").markdown
     assert "(relates to threshold max_late_rate)" in markdown and "is over it" in markdown
+    # and the summary says so beside 'no anomalies', which now speaks of the configured thresholds only
+    assert "- No anomalies: every figure is within its configured threshold.\n" in markdown
+    assert (
+        "- Over the SOP's limit: SOP-OUT-04.docx states 4.0% for the late rate, stricter than the configured 5.0%; "
+        "this day's is 4.7% (see SOP references)." in markdown
+    )
 
     # And nothing is cited when the SOP agrees, or states nothing as a limit, or no document is there
     for hits in (

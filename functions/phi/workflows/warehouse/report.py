@@ -30,8 +30,10 @@ class Citation(BaseModel):
     heading: str | None = None
     text: str
     anomaly_code: str | None = None
-    # Set when the passage states a different limit from the one the report applied (phi.workflows.sop_retrieval).
+    # Set when the passage states a different limit from the one the report applied (phi.workflows.sop_retrieval):
+    # the note under the quote, and, when the day's figure is over the SOP's value, a line for the summary.
     note: str | None = None
+    over_stated_limit: str | None = None
 
 
 class Report(BaseModel):
@@ -89,8 +91,13 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
 # --- sections -----------------------------------------------------------------------------------------
 
 
-def _summary_bullets(kpis: WarehouseKpis) -> list[str]:
+MAX_SUMMARY_BULLETS = 6  # an executive summary of three to six lines
+
+
+def _summary_bullets(kpis: WarehouseKpis, citations: Sequence[Citation] = ()) -> list[str]:
     throughput, late, backlog = kpis.throughput, kpis.late, kpis.backlog
+    # A limit an SOP states more strictly than the configuration, which the day is over: as prominent as an anomaly.
+    stricter = list(dict.fromkeys(c.over_stated_limit for c in citations if c.over_stated_limit))
     bullets = [
         f"Shipped {fmt_int(throughput.orders_shipped)} orders; picked "
         f"{fmt_int(throughput.lines_picked)} lines ({fmt_qty(throughput.units_picked)} units) "
@@ -100,15 +107,18 @@ def _summary_bullets(kpis: WarehouseKpis) -> list[str]:
         f"Backlog at end of day: {fmt_int(backlog.orders)} open orders, oldest {fmt_hours(backlog.oldest_age_hours)}.",
     ]
     if not kpis.anomalies:
-        return [*bullets, "No anomalies: every figure is within its threshold."]
+        within = f"No anomalies: every figure is within its {'configured ' if stricter else ''}threshold."
+        return [*bullets, within, *stricter][:MAX_SUMMARY_BULLETS]
     critical = sum(1 for anomaly in kpis.anomalies if anomaly.severity == "critical")
-    shown = _by_importance(kpis.anomalies)[:SUMMARY_ANOMALIES]
+    stricter = stricter[:1]  # one line of its own beside the anomalies (every note is in the SOP references)
+    shown = _by_importance(kpis.anomalies)[: SUMMARY_ANOMALIES - len(stricter)]
     more = len(kpis.anomalies) - len(shown)
     bullets.append(
         f"{len(kpis.anomalies)} anomal{'y' if len(kpis.anomalies) == 1 else 'ies'} ({critical} critical)"
         + (f"; {more} more below." if more else ".")
     )
-    return bullets + [f"{anomaly.severity.capitalize()}: {anomaly.message}." for anomaly in shown]
+    anomaly_lines = [f"{anomaly.severity.capitalize()}: {anomaly.message}." for anomaly in shown]
+    return (bullets + anomaly_lines + stricter)[:MAX_SUMMARY_BULLETS]  # the rest is in the sections below
 
 
 def _by_importance(anomalies: Sequence[Anomaly]) -> list[Anomaly]:
@@ -266,7 +276,7 @@ def render_report(
 ) -> Report:
     """``narrative_refused``: why the model was not asked although one is configured (a spent LLM budget)."""
     title = f"Daily warehouse report{f' — {warehouse}' if warehouse else ''} — {kpis.day:%A %d %B %Y}"
-    bullets = [f"- {bullet}" for bullet in _summary_bullets(kpis)]
+    bullets = [f"- {bullet}" for bullet in _summary_bullets(kpis, citations)]
     unavailable = (
         f"Narrative analysis skipped: {narrative_refused} All figures above are computed from the data."
         if narrative_refused
