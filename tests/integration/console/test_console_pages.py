@@ -10,6 +10,7 @@ import uuid
 from tests.support.api import ApiSession
 from tests.support.console import ConsoleSession
 from tests.support.invitations import invite_and_accept, invite_and_accept_in_console
+from tests.support.waiting import wait_until
 
 
 def _console_owner(api_url: str) -> tuple[ConsoleSession, str]:
@@ -253,6 +254,15 @@ def test_a_running_task_is_polled_on_its_page_the_agent_page_and_the_overview(ap
 
     bad_day = console.post(f"/console/agents/{agent_id}/run", {"task_type": "DAILY_WAREHOUSE_REPORT", "day": "20/11"})
     assert bad_day.status_code == 400 and "is not a date" in bad_day.text
+
+    # Once the workflow asks for its first tool, the task's page says what it waits for and what happens next
+    def waiting() -> str | None:
+        text = " ".join(console.client.get(f"{task_path}/live", headers={"HX-Request": "true"}).text.split())
+        return text if 'id="awaiting-tool"' in text else None
+
+    said = wait_until(waiting, timeout=120, interval=0.3)
+    assert "Waiting for a local agent to run <code>db.query</code>" in said
+    assert "none of this agent's is online" in said and "within 5 minutes of the request, this step fails" in said
 
 
 def test_the_test_task_day_goes_to_the_workflows_own_date_input(api_url: str) -> None:

@@ -519,11 +519,17 @@ def _task_context(conn: DbConnection, task: Task) -> dict[str, Any]:
             title = "Late rate by report day (recent reports)"
             charts.append((title, line_chart("late-rate", title, late_points)))
     running = task.status.value not in TERMINAL_STATUSES
+    waiting_tool = _awaiting_tool(events) if running else None
+    if waiting_tool is not None:
+        fleet = fleet_repo.list_local_agents(conn, task.org_id, task.agent_id)
+        waiting_tool["online"] = [la["host"] for la in fleet if la["status"] == "ONLINE"]
+        waiting_tool["timeout_minutes"] = max(1, round(get_settings().tool_timeout_seconds / 60))
     return {
         "task": task,
         "heading": _task_heading(conn, task),
         "events": events,
         "awaiting_approval": _awaiting_approval(events) if running else None,
+        "awaiting_tool": waiting_tool,
         "history": task_history(task),
         "charts": charts,
         "citations": (task.output or {}).get("citations") or [],
@@ -542,6 +548,23 @@ def _task_heading(conn: DbConnection, task: Task) -> str:
         if isinstance(name, str) and name.strip():
             return name.strip()
     return workflow_name(task.type)
+
+
+def _awaiting_tool(events: list[Any]) -> dict[str, Any] | None:
+    """The tool request the task waits on (its latest TOOL_REQUESTED with no answer after it): what it asked and
+    when, so that the page can say it waits for a local agent."""
+    answered = {
+        (event.data or {}).get("tool_call_id")
+        for event in events
+        if event.type in (EventType.TOOL_COMPLETED, EventType.TOOL_FAILED)
+    }
+    for event in reversed(events):
+        if event.type == EventType.TOOL_REQUESTED:
+            data = event.data or {}
+            if data.get("tool_call_id") in answered:
+                return None
+            return {"tool": data.get("tool") or event.message.partition(":")[0], "requested_at": event.created_at}
+    return None
 
 
 def _awaiting_approval(events: list[Any]) -> dict[str, Any] | None:
