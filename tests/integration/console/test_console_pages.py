@@ -397,3 +397,47 @@ def test_a_tasks_input_reads_as_it_was_written(api_url: str) -> None:
 
     # Not Jinja's tojson "Z\u00fcrich \u003cNord\u003e"; escaped as the page's text, never as markup
     assert "<code>{&#34;warehouse&#34;: &#34;Zürich &lt;Nord&gt;&#34;}</code>" in page
+
+
+def test_document_search_lists_close_matches_apart_from_weaker_ones(api_url: str) -> None:
+    # Given an agent with one SOP of two sections, and its owner in the console
+    owner = ApiSession(api_url)
+    email = f"search-{uuid.uuid4().hex[:10]}@example.com"
+    owner.sign_up(email, "console-password-1")
+    owner.create_org("Search Ltd")
+    agent = owner.create_agent()
+    sop = (
+        "# SOP-OUT-04 Outbound\n\n## 2. Service level\n\nLate shipments must stay at or below 5% of the orders due "
+        "on any day. When a carrier misses its pick-up the shift lead re-books the orders on the next collection.\n\n"
+        "## 3. Charging\n\nForklift batteries are charged in the charging bay at the end of every shift.\n"
+    )
+    upload = owner.request(
+        "POST",
+        f"/agents/{agent['id']}/documents",
+        files={"file": ("sop.md", sop.encode())},
+        data={"source_type": "SOP"},
+    )
+    assert upload.status_code == 201, upload.text
+    document_id = upload.json()["id"]
+
+    def ready() -> bool:
+        status = owner.ok("GET", f"/agents/{agent['id']}/documents/{document_id}")["status"]
+        assert status != "FAILED"
+        return status == "READY"
+
+    wait_until(ready, timeout=300, interval=0.3)  # the first ingest loads the model on a busy machine
+    console = ConsoleSession(api_url)
+    assert console.log_in(email, "console-password-1").status_code == 303
+    search = f"/console/agents/{agent['id']}/search"
+
+    # When a question about the SOP is asked, its passage is a close match, listed without a "no match" line
+    about = " ".join(
+        console.client.get(search, params={"q": "what happens when a carrier misses a pickup"}).text.split()
+    )
+    assert "re-books the orders" in about.split('<details class="weaker">')[0]
+    assert "No passage matches" not in about
+
+    # And a question nothing is about says so, its nearest passages listed apart as weaker matches
+    nonsense = " ".join(console.client.get(search, params={"q": "xyzzy quux plugh"}).text.split())
+    assert "No passage matches “xyzzy quux plugh” closely." in nonsense
+    assert '<details class="weaker"> <summary>' in nonsense and "weaker match" in nonsense

@@ -145,3 +145,22 @@ def test_workflow_keys_read_as_words_in_headings() -> None:
     assert name("pay_supplier") == "Pay supplier"
     assert name("SHIFT__HANDOVER_") == "Shift handover"
     assert name("_") == "_"
+
+
+def test_form_errors_read_as_plain_sentences() -> None:
+    from pydantic import BaseModel, EmailStr, Field, ValidationError
+
+    from phi.api.console.pages import field_errors
+
+    class Form(BaseModel):
+        name: str = Field(min_length=1, max_length=5)
+        password: str = Field(min_length=10)
+        email: EmailStr
+
+    try:
+        Form(name="", password="short", email="nobody")
+    except ValidationError as exc:
+        errors = field_errors(exc)
+    assert errors["name"] == "Required."  # not "At least 1 characters."
+    assert errors["password"] == "At least 10 characters."
+    assert errors["email"] == "An email address must have an @-sign."

@@ -410,6 +410,11 @@ def tasks_fragment(request: Request, agent_id: UUID, conn: ConsoleConn, user: Co
 # ---------------------------------------------------------------- document search
 
 
+# Below this similarity a passage is listed apart, as a weaker match: a question none of the documents is about
+# ("xyzzy") still has nearest passages, with similarities near zero or below it.
+CLOSE_MATCH_SCORE = 0.2
+
+
 @router.get("/agents/{agent_id}/search")
 def search_page(
     request: Request,
@@ -436,7 +441,9 @@ def search_page(
         org=org,
         agent=agent,
         q=q or "",
-        hits=hits,
+        hits=[h for h in hits if h.score >= CLOSE_MATCH_SCORE] if hits is not None else None,
+        weaker=[h for h in hits if h.score < CLOSE_MATCH_SCORE] if hits is not None else [],
+        close_score=CLOSE_MATCH_SCORE,
         error=error,
     )
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from markupsafe import Markup, escape
 
 WIDTH, HEIGHT = 640, 220
-LEFT, RIGHT, TOP, BOTTOM = 44, 12, 16, 36
+LEFT, RIGHT, TOP, BOTTOM = 44, 28, 16, 36  # RIGHT: room for half of the last day's label ("12-04")
 
 
 TICKS = 4  # grid lines above the axis

@@ -57,6 +57,7 @@ _LENGTH_MESSAGES = {
     "string_too_long": "At most {max_length} characters.",
     "missing": "Required.",
 }
+_ONE_CHARACTER = {"string_too_short": "Required.", "string_too_long": "At most 1 character."}
 
 
 def field_errors(exc: ValidationError) -> dict[str, str]:
@@ -64,13 +65,24 @@ def field_errors(exc: ValidationError) -> dict[str, str]:
     errors: dict[str, str] = {}
     for error in exc.errors():
         field = str(error["loc"][0]) if error["loc"] else "form"
-        template = _LENGTH_MESSAGES.get(error["type"])
-        try:
-            message = template.format(**(error.get("ctx") or {})) if template else None
-        except KeyError:
-            message = None
-        errors.setdefault(field, message or error["msg"].removeprefix("Value error, "))
+        ctx = error.get("ctx") or {}
+        if 1 in (ctx.get("min_length"), ctx.get("max_length")) and error["type"] in _ONE_CHARACTER:
+            message: str | None = _ONE_CHARACTER[error["type"]]  # not "At least 1 characters."
+        else:
+            template = _LENGTH_MESSAGES.get(error["type"])
+            try:
+                message = template.format(**ctx) if template else None
+            except KeyError:
+                message = None
+        errors.setdefault(field, message or _plain(error["msg"]))
     return errors
+
+
+def _plain(message: str) -> str:
+    """A validator's message as a form says it: its 'Value error, ' prefix and an email validator's
+    'value is not a valid email address: ' lead-in dropped."""
+    message = message.removeprefix("Value error, ").removeprefix("value is not a valid email address: ")
+    return message[:1].upper() + message[1:]
 
 
 def safe_next(next_path: str | None) -> str:
