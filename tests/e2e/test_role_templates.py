@@ -22,7 +22,7 @@ pytestmark = pytest.mark.e2e
 
 def _agent_with(session: ApiSession, role: str, template: str) -> dict[str, Any]:
     """An agent of the role (with just the database tool): the role template names the catalogue's workflow,
-    stored as the agent's version 1 with the template's schedule."""
+    stored as the agent's version 1 with the template's schedule in the site's time zone."""
     role_tools = next(r for r in session.ok("GET", "/role-templates") if r["key"] == role)["default_tools"]
     assert "db" in role_tools
     agent = session.ok(
@@ -34,7 +34,9 @@ def _agent_with(session: ApiSession, role: str, template: str) -> dict[str, Any]
     assert [w["type"] for w in agent["config"]["workflows"]] == [workflow_key]
     stored = session.ok("GET", f"/agents/{agent['id']}/workflows/{workflow_key}")
     as_stored = to_document(validate_definition(get_template(template).definition))
-    assert stored["version"]["source"] == "template" and stored["definition"] == as_stored
+    # the template's schedule, at its hour on the site's clock (the agent's warehouse time zone)
+    site = {**as_stored["schedule"], "timezone": agent["config"]["warehouse_timezone"]}
+    assert stored["version"]["source"] == "template" and stored["definition"] == {**as_stored, "schedule": site}
     return agent
 
 

@@ -222,6 +222,16 @@ def entry_of(template: WorkflowTemplate) -> WorkflowEntry:
     )
 
 
+def in_site_zone(definition: dict[str, Any], agent: Agent) -> dict[str, Any]:
+    """A template's schedule at its hour in the agent's site (its warehouse time zone): a daily report at 07:00
+    and a handover at 22:30 are meant on the site's clock, whatever zone the catalogue wrote them in."""
+    schedule = definition.get("schedule")
+    zone = agent.config.get("warehouse_timezone")
+    if not isinstance(schedule, dict) or not isinstance(zone, str) or not zone:
+        return definition
+    return {**definition, "schedule": {**schedule, "timezone": zone}}
+
+
 def adopt_workflows(
     conn: DbConnection, agent: Agent, entries: Sequence[WorkflowEntry], author_id: UUID | None, *, from_role: bool
 ) -> None:
@@ -237,7 +247,9 @@ def adopt_workflows(
             template = template_for_workflow(entry.type)
             if template is None:
                 continue
-            definition = template.definition if from_role else with_schedule(template.definition, entry)
+            definition = (
+                in_site_zone(template.definition, agent) if from_role else with_schedule(template.definition, entry)
+            )
             reason = f"Created from the template {template.key}"
             body = NewVersion(definition=definition, reason=reason)
             add_version(conn, agent, entry.type, body, author_id, source="template")

@@ -288,3 +288,28 @@ def test_agent_keys_list_shows_use_and_revocation_never_the_secret(new_user: Api
     assert all("key" not in k for k in listed.values())
     assert first["key"].startswith(first["prefix"]) and stored != first["key"] and len(stored) == 64
     assert new_user.request("DELETE", f"/agents/{agent['id']}/keys/{agent['id']}").status_code == 404
+
+
+TOOLS_WITH_EMAIL = {"db": {}, "email": {"recipients": ["ops@example.com"]}}
+
+
+def test_a_roles_schedules_run_at_their_hour_on_the_sites_clock(new_user: ApiSession) -> None:
+    # Given a site in New York and one left at the default (UTC)
+    new_york = new_user.create_agent(
+        role_key="ops_manager",
+        warehouse_timezone="America/New_York",
+        tools=TOOLS_WITH_EMAIL,
+    )
+    default = new_user.create_agent(role_key="ops_manager", tools=TOOLS_WITH_EMAIL)
+
+    # Then the role's handover runs at 22:30 on each site's own clock (the catalogue writes it in London's)
+    def schedule_of(agent: dict[str, Any]) -> tuple[str, str]:
+        [schedule] = [
+            s for s in new_user.ok("GET", f"/agents/{agent['id']}/schedules") if s["workflow_type"] == "SHIFT_HANDOVER"
+        ]
+        return schedule["cron"], schedule["timezone"]
+
+    assert schedule_of(new_york) == ("30 22 * * *", "America/New_York")
+    assert schedule_of(default) == ("30 22 * * *", "UTC")
+    stored = new_user.ok("GET", f"/agents/{new_york['id']}/workflows/SHIFT_HANDOVER")["definition"]["schedule"]
+    assert stored["timezone"] == "America/New_York"
