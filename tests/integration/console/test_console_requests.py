@@ -34,6 +34,10 @@ def test_a_request_without_an_llm_is_refused_in_words_with_its_lane(api_url: str
     _, agent, member = _org_with_member(api_url, "MEMBER")
     box = member.client.get(f"/console/agents/{agent['id']}/requests")
     assert box.status_code == 200 and "No requests yet." in box.text
+    # before anything is sent, the page says that words alone will be refused here, and what to do instead
+    said = " ".join(box.text.split())
+    assert 'id="no-llm"' in said and "No AI model is configured here" in said
+    assert "(needed here: no AI model is configured)" in said
 
     sent = member.post(f"/console/agents/{agent['id']}/requests", {"prompt": "show me the top 10 orders"})
     assert sent.status_code == 303
@@ -42,6 +46,14 @@ def test_a_request_without_an_llm_is_refused_in_words_with_its_lane(api_url: str
     assert "This question needs an AI model" in page and "needs an LLM" in page
     assert "<title>show me the top 10 orders · request · Phi Agents</title>" in page
     assert 'class="badge lane-execute">execute</span>' in page and "Rule-based" in page
+    # a lasting change is refused as a change, with the way to give it without a model
+    change = member.post(
+        f"/console/agents/{agent['id']}/requests", {"prompt": "change the workflow to also email me", "lane": "patch"}
+    )
+    assert change.status_code == 303
+    changed = " ".join(member.client.get(change.headers["location"]).text.split())
+    assert "This change needs an AI model" in changed and "as a JSON Patch" in changed
+    assert "This question needs an AI model" not in changed
 
     empty = member.post(f"/console/agents/{agent['id']}/requests", {"prompt": "  "})
     assert empty.status_code == 400 and 'id="prompt-error"' in empty.text

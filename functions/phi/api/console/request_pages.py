@@ -23,6 +23,7 @@ from phi.services import requests as requests_service
 from phi.services import workflows as workflows_service
 from phi.services.proposals import Decision
 from phi.services.requests import NewRequest
+from phi.settings import get_settings
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 REQUEST_POLL_SECONDS = 2
@@ -42,6 +43,8 @@ def _box_context(conn: DbConnection, agent: Agent) -> dict[str, Any]:
         "workflows": workflows_service.list_workflows(conn, agent),
         "running": any(r.status not in TERMINAL_STATUSES and r.outcome == "task" for r in requests),
         "poll": REQUEST_POLL_SECONDS,
+        # Said before anything is sent: without a model, a request in plain words can only be refused.
+        "llm_available": bool(get_settings().llm_routing()),
     }
 
 
