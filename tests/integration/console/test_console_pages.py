@@ -63,6 +63,12 @@ def test_the_create_form_makes_an_agent_from_a_role_and_shows_errors_at_their_fi
     words = " ".join(page.text.split())
     assert "No local agent is online for this agent: a workflow that needs db waits for one" in words
     assert "<code>file</code>" not in page.text  # only the tools ticked
+    # the lists name the role and the tools in words, not by their keys
+    listed = " ".join(console.client.get(f"/console/orgs/{org_id}/agents").text.split())
+    assert "<td>Logistics &amp; Warehousing / Warehouse analyst</td>" in listed and "warehouse_analyst" not in listed
+    assert "<td>Warehouse database</td>" in listed and "1 agent<" in listed
+    overview = " ".join(console.client.get(f"/console/orgs/{org_id}").text.split())
+    assert '<span class="muted">Warehouse analyst</span>' in overview
 
 
 def test_a_role_with_email_asks_for_its_recipients_at_their_field_and_keeps_them(api_url: str) -> None:
@@ -251,6 +257,11 @@ def test_a_running_task_is_polled_on_its_page_the_agent_page_and_the_overview(ap
     assert f'hx-get="/console/orgs/{org_id}/tasks/rows"' in console.client.get(f"/console/orgs/{org_id}").text
     rows = console.client.get(f"/console/orgs/{org_id}/tasks/rows", headers={"HX-Request": "true"})
     assert f'href="/console/tasks/{task_id}"' in rows.text
+    # each run named in words, with the day it reports on, so that runs of one workflow can be told apart
+    assert (
+        f'href="/console/tasks/{task_id}">Daily warehouse report</a> <span class="muted">· 2026-11-20</span>'
+        in rows.text
+    )
 
     bad_day = console.post(f"/console/agents/{agent_id}/run", {"task_type": "DAILY_WAREHOUSE_REPORT", "day": "20/11"})
     assert bad_day.status_code == 400 and "is not a date" in bad_day.text

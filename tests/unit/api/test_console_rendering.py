@@ -164,3 +164,13 @@ def test_form_errors_read_as_plain_sentences() -> None:
     assert errors["name"] == "Required."  # not "At least 1 characters."
     assert errors["password"] == "At least 10 characters."
     assert errors["email"] == "An email address must have an @-sign."
+
+
+def test_a_tasks_input_is_summarised_so_that_runs_can_be_told_apart() -> None:
+    summary = environment().filters["task_input_summary"]
+    assert summary({"date": "2026-12-02"}) == "2026-12-02"
+    assert summary({"date": "2026-11-29", "shift": "late"}) == "2026-11-29 · late"
+    assert summary({"amount": 250, "flag": True, "nested": {"a": 1}}) == "250"
+    assert summary({}) == "" and summary(None) == ""
+    long = summary({"note": "x" * 500})
+    assert len(long) == 60 and long.endswith("…")

@@ -17,7 +17,7 @@ from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from pydantic import BaseModel, ValidationError
 
 from phi.api.console.charts import Point, bar_chart, line_chart
-from phi.api.console.pages import field_errors
+from phi.api.console.pages import catalog_names, field_errors
 from phi.api.console.rendering import TERMINAL_STATUSES, form_json, redirect, render, workflow_name
 from phi.api.console.session import ConsoleConn, ConsoleUser, CsrfChecked
 from phi.api.deps import admin_agent, admin_org, agent_of_caller, api_url, org_of_caller, task_of_caller
@@ -76,6 +76,7 @@ def agents_page(
         org=org,
         agents=agents,
         total=total,
+        **catalog_names(conn),
         q=q or "",
         can_manage=is_manager_role(org.role),
     )

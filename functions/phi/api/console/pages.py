@@ -33,12 +33,13 @@ from phi.api.routers.auth import PasswordChange, SignupRequest
 from phi.api.routers.invitations import InvitationCreate
 from phi.api.routers.orgs import OrgCreate
 from phi.db import agents as agents_repo
+from phi.db import catalog as catalog_repo
 from phi.db import local_agents as fleet_repo
 from phi.db import members as members_repo
 from phi.db import orgs as orgs_repo
 from phi.db import tasks as tasks_repo
 from phi.db import users as users_repo
-from phi.db.connection import api_transaction, rollback
+from phi.db.connection import DbConnection, api_transaction, rollback
 from phi.domain.models import OrgRole, TaskStatus, User
 from phi.errors import BadRequest, Forbidden, PhiError, RateLimited, WrongPassword
 from phi.services import invitations as invitations_service
@@ -58,6 +59,17 @@ _LENGTH_MESSAGES = {
     "missing": "Required.",
 }
 _ONE_CHARACTER = {"string_too_short": "Required.", "string_too_long": "At most 1 character."}
+
+
+def catalog_names(conn: DbConnection) -> dict[str, Any]:
+    """Names people read for the keys an agent stores: `role_names` by (industry key, role key) as
+    'Logistics & Warehousing / Warehouse analyst', `tool_names` by tool key ('Warehouse database')."""
+    industries = {i.key: i.name for i in catalog_repo.list_industries(conn)}
+    roles = {
+        (r.industry_key, r.key): f"{industries.get(r.industry_key, r.industry_key)} / {r.name}"
+        for r in catalog_repo.list_role_templates(conn)
+    }
+    return {"role_names": roles, "tool_names": {t.key: t.name for t in catalog_repo.list_tools(conn)}}
 
 
 def field_errors(exc: ValidationError) -> dict[str, str]:
@@ -259,6 +271,7 @@ def org_overview(request: Request, org_id: UUID, conn: ConsoleConn, user: Consol
         org=org,
         agents=agents[:12],
         agent_count=agent_count,
+        **catalog_names(conn),
         tasks=tasks,
         task_count=task_count,
         agent_names={a.id: a.name for a in agents},

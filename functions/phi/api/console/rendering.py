@@ -74,6 +74,19 @@ def workflow_name(key: str) -> str:
     return (words[:1].upper() + words[1:].lower()) if words else key
 
 
+_SUMMARY_INPUT_CHARS = 60
+
+
+def task_input_summary(task_input: Any) -> str:
+    """A task's input in a list, so that runs of one workflow can be told apart: its values in order ('2026-12-02',
+    '2026-11-29 · late'), short; nothing for an empty input."""
+    if not isinstance(task_input, dict) or not task_input:
+        return ""
+    values = [str(v) for v in task_input.values() if isinstance(v, str | int | float) and not isinstance(v, bool)]
+    text = " · ".join(values)
+    return text if len(text) <= _SUMMARY_INPUT_CHARS else text[: _SUMMARY_INPUT_CHARS - 1].rstrip() + "…"
+
+
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     env = Environment(
@@ -88,6 +101,7 @@ def environment() -> Environment:
     env.filters["compact_json"] = _compact_json
     env.filters["counted"] = _counted
     env.filters["workflow_name"] = workflow_name
+    env.filters["task_input_summary"] = task_input_summary
     env.globals["TERMINAL_STATUSES"] = TERMINAL_STATUSES
     return env
 
