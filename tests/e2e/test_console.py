@@ -215,7 +215,7 @@ def test_sign_up_to_a_completed_report_in_the_browser(
     # The agent's history shows the task; the pages fit a phone's width
     page.goto(agent_url)
     expect(page.locator("#agent-tasks")).to_contain_text("SUCCEEDED")
-    task_url = page.locator("#agent-tasks a", has_text="DAILY_WAREHOUSE_REPORT").first.get_attribute("href")
+    task_url = page.locator("#agent-tasks a", has_text="Daily warehouse report").first.get_attribute("href")
     phone = browser.new_context(viewport=PHONE, storage_state=context.storage_state())
     phone_page = phone.new_page()
     for url in (agent_url, f"{api_url}{task_url}"):
