@@ -42,18 +42,8 @@ def different_limit_note(
     at all, never learn that the day is over the SOP's stricter limit. Nothing when the agent's configuration names
     an SOP for the threshold (`sourced`: read or not, the report says which limit applied and why) or the passage
     states no value for it as a limit. `field` defaults to the threshold of the citation's anomaly."""
-    field = field or _THRESHOLD_OF.get(citation.anomaly_code or "")
-    if field is None or field in sourced:
-        return None
-    stated = read_threshold(field, citation.text, citation.heading, as_limit=True)
-    applied = getattr(kpis.thresholds, field, None)
-    if stated is None or not isinstance(applied, int | float) or abs(stated - applied) <= 1e-9 * max(1.0, abs(applied)):
-        return None
-    return (
-        f"this passage states {fmt_limit(field, stated)} for {field}; the report applies the configured "
-        f"{fmt_limit(field, float(applied))}.{_measured_against(field, stated, kpis)} To apply the SOP's value, "
-        f"name {citation.document} for {field} under threshold_sources in the agent's configuration."
-    )
+    notes = _limit_notes(citation, kpis, sourced, field)
+    return notes.get("note")
 
 
 # The day's figure each upper limit is checked against (the lower limits apply per picker and per hour).
@@ -64,30 +54,36 @@ _DAYS_FIGURE: dict[str, tuple[str, Callable[[WarehouseKpis], float]]] = {
 }
 
 
-def _measured_against(field: str, stated: float, kpis: WarehouseKpis) -> str:
-    """' By the SOP's value, this day's late rate (4.7%) is over it.' — or within it; nothing for other limits."""
-    if field not in _DAYS_FIGURE:
-        return ""
-    name, figure_of = _DAYS_FIGURE[field]
-    figure = figure_of(kpis)
-    side = "over" if figure > stated else "within"
-    return f" By the SOP's value, this day's {name} ({fmt_limit(field, figure)}) is {side} it."
-
-
-def _summary_line(citation: Citation, kpis: WarehouseKpis, field: str) -> dict[str, str]:
-    """The summary's line when the day's figure is over the limit the SOP states (an upper limit only)."""
+def _limit_notes(citation: Citation, kpis: WarehouseKpis, sourced: set[str], field: str | None) -> dict[str, str]:
+    """The Citation fields for a passage stating another limit than the applied one: its `note` and, when the day's
+    figure is over the SOP's (upper) limit, the summary's `over_stated_limit` line; nothing otherwise (see
+    different_limit_note). The passage is read once for both."""
+    field = field or _THRESHOLD_OF.get(citation.anomaly_code or "")
+    if field is None or field in sourced:
+        return {}
     stated = read_threshold(field, citation.text, citation.heading, as_limit=True)
-    if stated is None or field not in _DAYS_FIGURE:
+    applied = getattr(kpis.thresholds, field, None)
+    if stated is None or not isinstance(applied, int | float) or abs(stated - applied) <= 1e-9 * max(1.0, abs(applied)):
         return {}
-    name, figure_of = _DAYS_FIGURE[field]
-    figure = figure_of(kpis)
-    if figure <= stated:
-        return {}
-    return {
-        "over_stated_limit": f"Over the SOP's limit: {citation.document} states {fmt_limit(field, stated)} for the "
-        f"{name}, stricter than the configured {fmt_limit(field, float(getattr(kpis.thresholds, field)))}; "
-        f"this day's is {fmt_limit(field, figure)} (see SOP references)."
-    }
+    configured = fmt_limit(field, float(applied))
+    measured, over = "", None
+    if field in _DAYS_FIGURE:
+        name, figure_of = _DAYS_FIGURE[field]
+        figure = figure_of(kpis)
+        side = "over" if figure > stated else "within"
+        measured = f" By the SOP's value, this day's {name} ({fmt_limit(field, figure)}) is {side} it."
+        if figure > stated:
+            over = (
+                f"Over the SOP's limit: {citation.document} states {fmt_limit(field, stated)} for the {name}, "
+                f"stricter than the configured {configured}; this day's is {fmt_limit(field, figure)} "
+                "(see SOP references)."
+            )
+    note = (
+        f"this passage states {fmt_limit(field, stated)} for {field}; the report applies the configured "
+        f"{configured}.{measured} To apply the SOP's value, name {citation.document} for {field} under "
+        "threshold_sources in the agent's configuration."
+    )
+    return {"note": note, **({"over_stated_limit": over} if over else {})}
 
 
 def stated_limit_citations(
@@ -112,9 +108,9 @@ def stated_limit_citations(
                 text=hit.text,
                 anomaly_code=f"threshold {field}",
             )
-            note = different_limit_note(citation, kpis, sourced, field)
-            if note is not None:
-                cited.append(citation.model_copy(update={"note": note, **_summary_line(citation, kpis, field)}))
+            notes = _limit_notes(citation, kpis, sourced, field)
+            if notes:
+                cited.append(citation.model_copy(update=notes))
                 break
     return cited
 

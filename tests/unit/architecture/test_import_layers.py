@@ -1,7 +1,8 @@
 """The layering contract of functions/phi: a module imports only from its own layer or the layers below.
 
     0  phi.names, phi.domain, phi.errors, phi.settings, phi.log,      names, models, settings, errors, logger,
-       phi.recently_used, phi.lifetime                                a bounded cache, process-lifetime objects
+       phi.recently_used, phi.lifetime, phi.wording                   a bounded cache, process-lifetime objects,
+                                                                      codes in words
     1  phi.aws, phi.secrets, phi.guarded_http,                        AWS clients, secrets, guarded outbound HTTPS
        phi.deadline_transport,                                        (and its one deadline);
        phi.definitions, phi.workflows.warehouse                       workflow types and
@@ -32,6 +33,7 @@ LAYERS: dict[str, int] = {
     "phi.log": 0,
     "phi.recently_used": 0,
     "phi.lifetime": 0,
+    "phi.wording": 0,
     "phi.aws": 1,
     "phi.approval_tokens": 1,
     "phi.email_delivery": 1,

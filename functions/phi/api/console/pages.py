@@ -46,6 +46,7 @@ from phi.services import invitations as invitations_service
 from phi.services import members as members_service
 from phi.services.auth import authenticate, change_password
 from phi.services.security import hash_password, issue_access_token
+from phi.wording import capitalised
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 DEFAULT_NEXT = "/orgs"
@@ -93,8 +94,7 @@ def field_errors(exc: ValidationError) -> dict[str, str]:
 def _plain(message: str) -> str:
     """A validator's message as a form says it: its 'Value error, ' prefix and an email validator's
     'value is not a valid email address: ' lead-in dropped."""
-    message = message.removeprefix("Value error, ").removeprefix("value is not a valid email address: ")
-    return message[:1].upper() + message[1:]
+    return capitalised(message.removeprefix("Value error, ").removeprefix("value is not a valid email address: "))
 
 
 def safe_next(next_path: str | None) -> str:

@@ -16,6 +16,7 @@ from markupsafe import Markup
 
 from phi.api.console.session import console_root, csrf_token, remember_csrf
 from phi.domain.models import FINAL_TASK_STATUSES
+from phi.wording import capitalised, in_words
 
 HERE = Path(__file__).resolve().parent
 TERMINAL_STATUSES = frozenset(status.value for status in FINAL_TASK_STATUSES)
@@ -70,8 +71,7 @@ def _counted(count: int, noun: str, plural: str | None = None) -> str:
 def workflow_name(key: str) -> str:
     """A workflow key as a heading people read: 'DAILY_WAREHOUSE_REPORT' → 'Daily warehouse report'
     (the key itself is shown beside it where it matters: the API and schedules use it)."""
-    words = " ".join(key.replace("_", " ").split())
-    return (words[:1].upper() + words[1:].lower()) if words else key
+    return capitalised(in_words(key.lower())) or key
 
 
 _SUMMARY_INPUT_CHARS = 60

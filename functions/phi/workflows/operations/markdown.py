@@ -10,6 +10,7 @@ from typing import Any, TypeGuard
 
 from phi.definitions.functions import MAX_TABLE_ROWS_SHOWN
 from phi.definitions.table import rows_of, total_rows
+from phi.wording import capitalised, in_words
 from phi.workflows.warehouse.report import MAX_QUOTE_CHARS, NO_LLM_STATEMENT
 
 Table = dict[str, Any]
@@ -48,7 +49,7 @@ def moment_text(value: Any) -> str:
 def category_label(value: Any) -> str:
     """A category code in words ('missed_pickup' → 'missed pickup', 'forklift_2' → 'forklift 2'): for values of a
     column that holds codes (a kind, an incident type), never for free data such as a name or an id."""
-    return " ".join(str(value).replace("_", " ").split()) or str(value)
+    return in_words(str(value)) or str(value)
 
 
 def cell(value: Any) -> str:
@@ -86,8 +87,7 @@ def shown_table_lines(value: Any, empty: str, categories: Collection[str] = ()) 
 
 def column_heading(column: str) -> str:
     """A query's column name as a table heading people read: 'days_overdue' → 'Days overdue'."""
-    words = column.replace("_", " ").strip()
-    return (words[:1].upper() + words[1:]) if words else column
+    return capitalised(in_words(column)) or column
 
 
 def partial_table_notes(results: dict[str, Any], names: Sequence[str]) -> list[str]:
