@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
+import errno
+import io
 import os
 import re
+import stat
 import threading
 import time
 import zipfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from datetime import time as time_of_day
 from functools import lru_cache
 from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import Any
+from typing import Any, BinaryIO
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -62,6 +67,76 @@ def resolve_under(base_dir: Path, requested: str) -> Path:
     return real
 
 
+# Read-only, without following a symlink in the last part of the path, and without waiting for a writer should the
+# file have become a FIFO; never inherited by a child process.
+_OPEN_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_BINARY", 0)
+)
+
+
+def _open_descriptor(real: Path) -> int:
+    return os.open(real, _OPEN_FLAGS)
+
+
+@dataclass(frozen=True)
+class OpenedFile:
+    """A file of the base folder, opened once: every read (its size, the CSV sniffing, the zip checks, the parse)
+    goes through `handle`, so what was checked is what is parsed, and no later open can be sent elsewhere."""
+
+    name: str
+    handle: BinaryIO
+    opened: os.stat_result
+
+    def size(self) -> int:
+        return os.fstat(self.handle.fileno()).st_size
+
+    def check_unchanged(self) -> None:
+        """Refuses a file rewritten in place since it was opened (an export still being written): its checks no
+        longer describe what would be parsed. The change time cannot be set back by a program, unlike the
+        modification time."""
+        now = os.fstat(self.handle.fileno())
+        before = self.opened
+        if (now.st_size, now.st_mtime_ns, now.st_ctime_ns) != (before.st_size, before.st_mtime_ns, before.st_ctime_ns):
+            raise ToolError(
+                "Tool.BadRequest", f"'{self.name}' changed while it was being read; try again once it is written"
+            )
+
+
+@contextmanager
+def open_under(base_dir: Path, requested: str) -> Iterator[OpenedFile]:
+    """`requested` inside `base_dir` (see resolve_under), opened so that a path changed between the check and the
+    open is refused rather than read: someone who can write in the base folder could otherwise swap a file or a
+    folder on the path for a symlink to a file outside it at the right moment. The last part is opened without
+    following a symlink; the opened file must be a regular file, and the path, checked again after the open, must
+    still lead inside the base folder to that same file (device and inode)."""
+    real = resolve_under(base_dir, requested)
+    try:
+        descriptor = _open_descriptor(real)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise ToolError("Tool.PathNotAllowed", f"'{requested}' became a symbolic link; not read") from None
+        raise ToolError("Tool.FileNotFound", f"'{requested}' could not be opened ({error.strerror})") from None
+    try:
+        opened = os.fstat(descriptor)
+        if not stat.S_ISREG(opened.st_mode):
+            raise ToolError("Tool.FileNotFound", f"'{requested}' is not a file")
+        now = os.stat(resolve_under(base_dir, requested))
+        if (now.st_dev, now.st_ino) != (opened.st_dev, opened.st_ino):
+            raise ToolError("Tool.PathNotAllowed", f"'{requested}' was replaced while it was being opened; not read")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(descriptor, True)
+        handle = os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
+    with handle:
+        yield OpenedFile(real.name, handle, opened)
+
+
 def _header_names(raw: Sequence[Any]) -> list[str]:
     return [str(name).strip() if name not in (None, "") else f"column_{i + 1}" for i, name in enumerate(raw)]
 
@@ -86,11 +161,12 @@ def _pick(rows: Iterator[Sequence[Any]], indexes: list[int]) -> Iterator[list[An
         yield [row[i] if i < len(row) else None for i in indexes]
 
 
-def _csv_dialect(path: Path) -> type[csv.Dialect] | str:
-    if path.suffix.lower() == ".tsv":
+def _csv_dialect(file: OpenedFile) -> type[csv.Dialect] | str:
+    if Path(file.name).suffix.lower() == ".tsv":
         return "excel-tab"
-    with path.open("r", encoding="utf-8-sig", newline="") as sample_file:
-        sample = sample_file.read(_SNIFF_BYTES)
+    file.handle.seek(0)
+    # Incremental: the sample may end inside a character.
+    sample = codecs.getincrementaldecoder("utf-8-sig")().decode(file.handle.read(_SNIFF_BYTES), final=False)
     delimiter = guess_delimiter(sample)
     if delimiter == "\t":
         return "excel-tab"
@@ -245,10 +321,10 @@ def _row_values(rows: Iterator[Sequence[Any]]) -> Iterator[tuple[Any, ...]]:
         yield tuple(_cell_value(cell) for cell in row)
 
 
-def check_file_size(path: Path, settings: FileReadSettings) -> None:
-    if path.stat().st_size > settings.max_file_bytes:
+def check_file_size(file: OpenedFile, settings: FileReadSettings) -> None:
+    if file.size() > settings.max_file_bytes:
         raise ToolError(
-            "Tool.ResultTooLarge", f"'{path.name}' is larger than {settings.max_file_bytes} bytes (the file size limit)"
+            "Tool.ResultTooLarge", f"'{file.name}' is larger than {settings.max_file_bytes} bytes (the file size limit)"
         )
 
 
@@ -258,11 +334,13 @@ def _is_worksheet(member: zipfile.ZipInfo) -> bool:
     return name.startswith("xl/worksheets/") and name.count("/") == 2 and name.endswith(".xml")
 
 
-def check_workbook_archive(path: Path, settings: FileReadSettings) -> None:
+def check_workbook_archive(file: OpenedFile, settings: FileReadSettings) -> None:
     """Refuse an .xlsx whose zip declares too much data or compresses suspiciously well, before parsing."""
-    check_file_size(path, settings)
+    check_file_size(file, settings)
+    path = Path(file.name)
     try:
-        with zipfile.ZipFile(path) as archive:
+        file.handle.seek(0)
+        with zipfile.ZipFile(file.handle) as archive:
             members = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as error:
         raise ToolError("Tool.BadRequest", f"'{path.name}' is not a readable Excel file ({error})") from None
@@ -426,11 +504,13 @@ class _SharedStringsScan:
         pass
 
 
-def scan_workbook_xml(path: Path, settings: FileReadSettings, deadline: float) -> dict[str, int]:
+def scan_workbook_xml(file: OpenedFile, settings: FileReadSettings, deadline: float) -> dict[str, int]:
     """Each sheet's XML and the shared strings, counted by a streaming parser before openpyxl opens the file
     (_SheetXmlScan, _SharedStringsScan). Returns each sheet part's formula cells without a saved result."""
     uncalculated: dict[str, int] = {}
-    with zipfile.ZipFile(path) as archive:
+    path = Path(file.name)
+    file.handle.seek(0)
+    with zipfile.ZipFile(file.handle) as archive:
         for member in archive.infolist():
             scan: _SheetXmlScan | _SharedStringsScan
             if _is_worksheet(member):
@@ -458,7 +538,6 @@ class FileReadTool:
     @contextmanager
     def open(self, args: dict[str, Any], timeout_seconds: float | None) -> Iterator[TabularResult]:
         request = parse_args(FileReadArgs, args)
-        path = resolve_under(self._settings.base_dir, request.path)
         limit = effective_max_rows(request.max_rows, self._settings.max_rows)
         timeout = (
             self._settings.timeout_seconds
@@ -466,35 +545,43 @@ class FileReadTool:
             else min(timeout_seconds, self._settings.timeout_seconds)
         )
         deadline = time.monotonic() + max(0.001, timeout)
-        suffix = path.suffix.lower()
-        if suffix in CSV_SUFFIXES:
-            if request.sheet is not None:
-                raise ToolError("Tool.BadRequest", "args.sheet: only Excel files have sheets")
-            with self._open_csv(path, request.columns, limit, deadline) as result:
-                yield result
-        elif suffix in EXCEL_SUFFIXES:
-            with self._open_excel(path, request.sheet, request.columns, limit, deadline) as result:
-                yield result
-        else:
-            raise ToolError(
-                "Tool.BadRequest",
-                f"'{request.path}': unsupported file type '{suffix}' (use .csv, .tsv, .txt, .xlsx or .xlsm)",
-            )
+        with open_under(self._settings.base_dir, request.path) as file:
+            suffix = Path(file.name).suffix.lower()
+            if suffix in CSV_SUFFIXES:
+                if request.sheet is not None:
+                    raise ToolError("Tool.BadRequest", "args.sheet: only Excel files have sheets")
+                with self._open_csv(file, request.columns, limit, deadline) as result:
+                    yield result
+            elif suffix in EXCEL_SUFFIXES:
+                with self._open_excel(file, request.sheet, request.columns, limit, deadline) as result:
+                    yield result
+            else:
+                raise ToolError(
+                    "Tool.BadRequest",
+                    f"'{request.path}': unsupported file type '{suffix}' (use .csv, .tsv, .txt, .xlsx or .xlsm)",
+                )
 
     @contextmanager
-    def _open_csv(self, path: Path, columns: list[str] | None, limit: int, deadline: float) -> Iterator[TabularResult]:
-        check_file_size(path, self._settings)
+    def _open_csv(
+        self, file: OpenedFile, columns: list[str] | None, limit: int, deadline: float
+    ) -> Iterator[TabularResult]:
+        check_file_size(file, self._settings)
         _allow_csv_fields_up_to(self._settings.max_row_bytes)
+        path = Path(file.name)
         try:
-            dialect = _csv_dialect(path)
-            with path.open("r", encoding="utf-8-sig", newline="") as handle:
-                source = _BoundedCsvSource(handle, self._settings.max_row_bytes, deadline, path.name)
+            dialect = _csv_dialect(file)
+            file.handle.seek(0)
+            text = io.TextIOWrapper(file.handle, encoding="utf-8-sig", newline="")
+            try:
+                source = _BoundedCsvSource(text, self._settings.max_row_bytes, deadline, path.name)
                 reader = source.rows(csv.reader(source.lines(), dialect))
                 header = _header_names(next(reader, []))
                 self._check_width(header, path)
                 indexes = _column_picker(header, columns)
                 rows = self._capped(_pick(_non_empty(reader), indexes), limit, deadline)
                 yield TabularResult([header[i] for i in indexes], rows)
+            finally:
+                text.detach()  # the handle is open_under's to close
         except UnicodeDecodeError as error:
             raise ToolError("Tool.BadRequest", f"'{path.name}' is not UTF-8 text ({error.reason})") from None
         except csv.Error as error:
@@ -518,14 +605,17 @@ class FileReadTool:
 
     @contextmanager
     def _open_excel(
-        self, path: Path, sheet: str | None, columns: list[str] | None, limit: int, deadline: float
+        self, file: OpenedFile, sheet: str | None, columns: list[str] | None, limit: int, deadline: float
     ) -> Iterator[TabularResult]:
         from openpyxl import load_workbook  # imported here: slow to import and only Excel needs it
 
-        check_workbook_archive(path, self._settings)
-        uncalculated = scan_workbook_xml(path, self._settings, deadline)
+        path = Path(file.name)
+        check_workbook_archive(file, self._settings)
+        uncalculated = scan_workbook_xml(file, self._settings, deadline)
+        file.check_unchanged()  # the checks above describe what openpyxl reads next
         try:
-            workbook = load_workbook(path, read_only=True, data_only=True)
+            file.handle.seek(0)
+            workbook = load_workbook(file.handle, read_only=True, data_only=True)
         except Exception as error:  # openpyxl raises many unrelated types for a corrupt file
             raise ToolError("Tool.BadRequest", f"'{path.name}' is not a readable Excel file ({error})") from None
         try:

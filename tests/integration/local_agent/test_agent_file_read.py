@@ -134,3 +134,26 @@ def test_formula_cells_without_a_saved_result_are_refused_not_read_as_empty(tmp_
     # the same file as Excel saves it (the result kept beside the formula) is read with its results
     _with_saved_results(tmp_path / "calc.xlsx")
     assert _read(tool, path="calc.xlsx", sheet="Orders")["rows"] == [[1, 2, 3]]
+
+
+def test_a_workbook_rewritten_after_its_checks_is_not_parsed(
+    tool: FileReadTool, exports: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The zip-bomb and size checks describe the bytes openpyxl then reads: a workbook rewritten in place between
+    the two (an export being written, or swapped on purpose) is refused with a reason instead."""
+    from phi_agent.tools import file_read
+
+    scan = file_read.scan_workbook_xml
+
+    def scan_then_rewrite(*args: Any, **kwargs: Any) -> dict[str, int]:
+        found = scan(*args, **kwargs)
+        with (exports / "report.xlsx").open("ab") as writer:
+            writer.write(b"\0" * 1024)
+        return found
+
+    monkeypatch.setattr(file_read, "scan_workbook_xml", scan_then_rewrite)
+    refused = _error(tool, path="report.xlsx")
+    assert refused.error == "Tool.BadRequest"
+    assert "changed while it was being read" in refused.cause
+    monkeypatch.setattr(file_read, "scan_workbook_xml", scan)
+    assert _read(tool, path="report.xlsx", sheet="Summary")["rows"][0] == ["fill_rate", 0.97]

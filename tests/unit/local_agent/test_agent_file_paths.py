@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from phi_agent.errors import ToolError
-from phi_agent.tools.file_read import resolve_under
+from phi_agent.tools import file_read
+from phi_agent.tools.file_read import open_under, resolve_under
 
 
 @pytest.fixture
@@ -49,3 +52,118 @@ def test_symlink_escaping_the_base_is_refused(base: Path) -> None:
 def test_missing_file_and_folder(base: Path) -> None:
     assert _error(base, "nope.csv") == "Tool.FileNotFound"
     assert _error(base, "daily") == "Tool.FileNotFound"
+
+
+# A path swapped between the check and the open, by someone who can write in the base folder: each case runs the
+# swap at the moment file.read opens the file (file_read._open_descriptor), the narrowest window a race can hit.
+
+
+def _swapping_open(
+    monkeypatch: pytest.MonkeyPatch, swap: Callable[[], None], restore: Callable[[], None] | None = None
+) -> None:
+    real_open = file_read._open_descriptor
+
+    def open_after_swap(real: Path) -> int:
+        swap()
+        try:
+            return real_open(real)
+        finally:
+            if restore is not None:
+                restore()
+
+    monkeypatch.setattr(file_read, "_open_descriptor", open_after_swap)
+
+
+def _open_error(base: Path, requested: str) -> ToolError:
+    with pytest.raises(ToolError) as caught, open_under(base, requested) as file:
+        pytest.fail(f"opened {file.name}: {file.handle.read()!r}")
+    return caught.value
+
+
+def test_a_file_swapped_for_a_symlink_after_the_check_is_not_followed(
+    base: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = base / "daily" / "stock.csv"
+
+    def swap() -> None:
+        target.unlink()
+        os.symlink(base.parent / "secret.csv", target)
+
+    _swapping_open(monkeypatch, swap)
+    error = _open_error(base, "daily/stock.csv")
+    assert error.error == "Tool.PathNotAllowed"
+    assert "hunter2" not in error.cause
+
+
+def test_a_folder_swapped_for_a_symlink_after_the_check_is_refused(
+    base: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "stock.csv").write_text("password\nhunter2\n")
+
+    def swap() -> None:
+        (base / "daily").rename(tmp_path / "daily-moved")
+        os.symlink(outside, base / "daily")
+
+    _swapping_open(monkeypatch, swap)
+    error = _open_error(base, "daily/stock.csv")
+    assert error.error == "Tool.PathNotAllowed"
+    assert "hunter2" not in error.cause
+
+
+def test_a_folder_swapped_and_swapped_back_around_the_open_is_refused(
+    base: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The open lands outside and the path is put back before it is looked at again: the opened file is not the
+    one the path leads to, so it is not read."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "stock.csv").write_text("password\nhunter2\n")
+    moved = tmp_path / "daily-moved"
+
+    def swap() -> None:
+        (base / "daily").rename(moved)
+        os.symlink(outside, base / "daily")
+
+    def restore() -> None:
+        (base / "daily").unlink()
+        moved.rename(base / "daily")
+
+    _swapping_open(monkeypatch, swap, restore)
+    error = _open_error(base, "daily/stock.csv")
+    assert error.error == "Tool.PathNotAllowed"
+    assert "replaced" in error.cause
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are a POSIX feature")
+def test_a_fifo_swapped_in_is_refused_without_waiting_for_a_writer(base: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = base / "daily" / "stock.csv"
+
+    def swap() -> None:
+        target.unlink()
+        os.mkfifo(target)
+
+    _swapping_open(monkeypatch, swap)
+    outcome: list[BaseException] = []
+    # A blocking open of a FIFO waits for a writer forever: the open runs in a thread so that a regression fails
+    # this test rather than hanging the run.
+    opener = threading.Thread(target=lambda: outcome.append(_open_error(base, "daily/stock.csv")), daemon=True)
+    opener.start()
+    opener.join(timeout=120)
+    assert not opener.is_alive(), "opening a FIFO blocked"
+    assert isinstance(outcome[0], ToolError) and outcome[0].error == "Tool.FileNotFound"
+    assert "not a file" in outcome[0].cause
+
+
+def test_the_opened_file_is_read_and_an_in_place_rewrite_is_noticed(base: Path) -> None:
+    target = base / "daily" / "stock.csv"
+    with open_under(base, "daily/stock.csv") as file:
+        assert file.handle.read() == b"sku,qty\nA,1\n"
+        file.check_unchanged()
+        with target.open("a") as writer:
+            writer.write("B,2\n")
+        with pytest.raises(ToolError) as caught:
+            file.check_unchanged()
+    assert "changed while it was being read" in caught.value.cause
+    assert file.handle.closed
