@@ -75,6 +75,33 @@ def _check_threshold_sources(sources: dict[str, str]) -> dict[str, str]:
     return sources
 
 
+def _check_thresholds(values: dict[str, float]) -> dict[str, float]:
+    """The daily report's limits (`Thresholds`), checked when they are saved: a misspelt name or a rate given as
+    a percentage (5 for 5%) would otherwise be stored, then fail every report, or be silently ignored."""
+    from pydantic import ValidationError
+
+    from phi.workflows.warehouse.kpis import Thresholds
+
+    unknown = sorted(set(values) - set(Thresholds.model_fields))
+    if unknown:
+        raise ValueError(f"unknown threshold(s) {', '.join(unknown)}; known: {', '.join(Thresholds.model_fields)}")
+    try:
+        Thresholds.model_validate(values)
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        name = str(problem["loc"][0]) if problem["loc"] else "thresholds"
+        shown = " (rates are fractions: 0.05 for 5%)" if "less than or equal to 1" in problem["msg"] else ""
+        raise ValueError(f"{name}: {problem['msg']}{shown}") from None
+    return values
+
+
+KpiThresholds = Annotated[
+    dict[str, float],
+    AfterValidator(_check_thresholds),
+    Field(description="KPI thresholds for anomaly detection", examples=[{"max_late_rate": 0.04}]),
+]
+
+
 ThresholdSources = Annotated[
     dict[str, Annotated[str, Field(min_length=1, max_length=255)]],
     AfterValidator(_check_threshold_sources),
@@ -102,7 +129,7 @@ class AgentCreate(ToolSelection):
     workflows: list[WorkflowEntryInput] | None = Field(
         default=None, max_length=20, description="Defaults to the role template's workflows"
     )
-    thresholds: dict[str, float] | None = Field(default=None, description="KPI thresholds for anomaly detection")
+    thresholds: KpiThresholds | None = None
     threshold_sources: ThresholdSources | None = None
     warehouse_timezone: TimezoneName = Field(
         default="UTC",
@@ -140,7 +167,7 @@ class AgentUpdate(ToolSelection):
     )
     llm: LlmSettingsInput | None = None
     workflows: list[WorkflowEntryInput] | None = Field(default=None, max_length=20)
-    thresholds: dict[str, float] | None = None
+    thresholds: KpiThresholds | None = None
     threshold_sources: ThresholdSources | None = None
     warehouse_timezone: TimezoneName | None = None
 

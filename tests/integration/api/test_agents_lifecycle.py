@@ -155,7 +155,7 @@ def test_patch_changes_name_tools_config_and_workflows_and_syncs_schedules(new_u
             "tools": {"db": {"max_rows": 500}, "file": {"base_dir": "/data"}},
             "workflows": [workflow],
             "llm": {"model": "gpt-4o", "temperature": 0.1},
-            "thresholds": {"late_orders": 3},
+            "thresholds": {"max_backlog_orders": 150},
         },
     )
     schedules = new_user.ok("GET", f"/agents/{agent['id']}/schedules")
@@ -166,9 +166,34 @@ def test_patch_changes_name_tools_config_and_workflows_and_syncs_schedules(new_u
     assert retuned["tools"][0]["config"]["url_env"] == "PHI_WAREHOUSE_DB_URL"
     assert [t["key"] for t in regrouped["tools"]] == ["db", "file"]
     assert regrouped["config"]["llm"] == {"model": "gpt-4o", "temperature": 0.1}
-    assert regrouped["config"]["thresholds"] == {"late_orders": 3}
+    assert regrouped["config"]["thresholds"] == {"max_backlog_orders": 150}
     assert [(s["cron"], s["timezone"]) for s in schedules] == [("30 5 * * 1-5", "Europe/London")]
     assert bad_workflow.status_code == 400
+
+
+def test_thresholds_are_checked_when_saved_not_when_a_report_runs(new_user: ApiSession) -> None:
+    """A misspelt limit was stored and silently ignored; a rate given as a percentage failed every report."""
+    agent = new_user.create_agent()
+    misspelt = new_user.request("PATCH", f"/agents/{agent['id']}", json={"thresholds": {"late_orders": 3}})
+    as_percent = new_user.request("PATCH", f"/agents/{agent['id']}", json={"thresholds": {"max_late_rate": 5}})
+    fractional_count = new_user.request(
+        "PATCH", f"/agents/{agent['id']}", json={"thresholds": {"min_picker_lines_for_rating": 2.5}}
+    )
+    on_create = new_user.request(
+        "POST",
+        f"/orgs/{new_user.org_id}/agents",
+        json={"role_key": "warehouse_analyst", "thresholds": {"max_late_rate": -0.1}},
+    )
+    saved = new_user.ok("PATCH", f"/agents/{agent['id']}", json={"thresholds": {"max_late_rate": 0.04}})
+
+    for refused in (misspelt, as_percent, fractional_count, on_create):
+        assert (refused.status_code, refused.json()["error"]["code"]) == (422, "validation_error"), refused.text
+    assert "unknown threshold(s) late_orders; known: max_late_rate" in misspelt.text
+    assert "0.05 for 5%" in as_percent.text
+    assert "min_picker_lines_for_rating" in fractional_count.text
+    assert "max_late_rate" in on_create.text
+    assert saved["config"]["thresholds"] == {"max_late_rate": 0.04}
+    assert new_user.ok("GET", f"/agents/{agent['id']}")["config"]["thresholds"] == {"max_late_rate": 0.04}
 
 
 def test_a_disabled_agent_runs_no_new_tasks_until_enabled(new_user: ApiSession) -> None:
