@@ -458,3 +458,54 @@ def test_the_api_docs_page_renders_with_no_request_leaving_the_machine(api_url: 
         assert elsewhere == []
     finally:
         context.close()
+
+
+def test_an_agents_settings_are_changed_and_the_agent_deleted_in_the_browser(api_url: str, browser: Any) -> None:
+    # Given an owner on their agent's page
+    email = f"settings-{uuid.uuid4().hex[:10]}@example.com"
+    owner = ApiSession(api_url)
+    owner.sign_up(email, PASSWORD)
+    owner.create_org(f"Settings {uuid.uuid4().hex[:4]}")
+    agent = owner.create_agent()
+    context = browser.new_context(viewport=LAPTOP)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    refused = _refused_by_the_policy(page)
+    _log_in(page, api_url, email)
+    page.goto(f"{api_url}/console/agents/{agent['id']}")
+    settings = page.locator("#settings-form")
+
+    # When they give a rate as a percentage, the form says how to write it and keeps what was typed
+    settings.get_by_label("Max late rate").fill("4")
+    settings.get_by_role("button", name="Save settings").click()
+    expect(page.locator("#threshold_max_late_rate-error")).to_have_text(
+        "Max late rate: at most 1, a fraction: 0.05 for 5%."
+    )
+    expect(page.locator("#settings-form").get_by_label("Max late rate")).to_have_value("4")
+
+    # And with the rate corrected, a new time zone and name, the settings are saved
+    settings = page.locator("#settings-form")
+    settings.get_by_label("Max late rate").fill("0.04")
+    settings.get_by_label("Warehouse time zone").fill("America/New_York")
+    settings.get_by_label("Name").fill("Night analyst")
+    settings.get_by_role("button", name="Save settings").click()
+    expect(page.get_by_role("status").filter(has_text="Settings saved.")).to_be_visible()
+    expect(page.get_by_role("heading", name="Night analyst", level=1)).to_be_visible()
+    stored = owner.ok("GET", f"/agents/{agent['id']}")
+    assert stored["config"]["thresholds"] == {"max_late_rate": 0.04}
+    assert stored["config"]["warehouse_timezone"] == "America/New_York"
+
+    # Then deleting asks first, and answered yes, the agent is gone from the list
+    questions: list[str] = []
+
+    def answer_yes(dialog: Any) -> None:
+        questions.append(dialog.message)
+        dialog.accept()
+
+    page.once("dialog", answer_yes)
+    page.get_by_role("button", name="Delete agent").click()
+    expect(page.get_by_role("status").filter(has_text="The agent was deleted.")).to_be_visible()
+    assert questions and "Night analyst" in questions[0]
+    assert owner.request("GET", f"/agents/{agent['id']}").status_code == 404
+    assert refused == [], "the console's pages need what their Content-Security-Policy refuses"
+    context.close()

@@ -101,7 +101,9 @@ def test_a_role_with_email_asks_for_its_recipients_at_their_field_and_keeps_them
     tools = {tool["key"]: tool["config"] for tool in agent["tools"]}
     assert tools["email"]["recipients"] == ["ops@example.com", "leads@example.com"]
     # "Run a test task" offers the agent's own workflow first (the built-in report after it).
-    options = re.findall(r"<option value=\"([A-Z_]+)\">", console.client.get(f"/console/agents/{agent_id}").text)
+    page = console.client.get(f"/console/agents/{agent_id}").text
+    run_form = page[page.index('id="task_type"') :]
+    options = re.findall(r"<option value=\"([A-Z_]+)\">", run_form[: run_form.index("</select>")])
     assert options[:2] == ["SHIFT_HANDOVER", "DAILY_WAREHOUSE_REPORT"]
 
 
@@ -452,3 +454,101 @@ def test_document_search_lists_close_matches_apart_from_weaker_ones(api_url: str
     nonsense = " ".join(console.client.get(search, params={"q": "xyzzy quux plugh"}).text.split())
     assert "No passage matches “xyzzy quux plugh” closely." in nonsense
     assert '<details class="weaker"> <summary>' in nonsense and "weaker match" in nonsense
+
+
+def _agent_from_form(console: ConsoleSession, org_id: str, name: str) -> str:
+    created = console.post(
+        f"/console/orgs/{org_id}/agents",
+        {"name": name, "industry_key": "logistics", "role_key": "warehouse_analyst", "tool_keys": ["db"]},
+    )
+    assert created.status_code == 303
+    return str(created.headers["location"].rsplit("/", 1)[1])
+
+
+def _settings(console: ConsoleSession, agent_id: str, **fields: str) -> dict[str, str]:
+    page = console.client.get(f"/console/agents/{agent_id}").text
+    form = page[page.index('id="settings-form"') : page.index("Save settings")]
+    values = dict(re.findall(r'name="([a-z_]+)"[^>]*value="([^"]*)"', form))
+    status = re.search(r'<option value="([A-Z]+)" selected>', form)
+    values["status"] = status.group(1) if status else ""
+    values.pop("csrf_token", None)
+    return {**values, **fields}
+
+
+def test_an_agents_settings_are_changed_in_the_console_and_bad_values_shown_at_their_field(api_url: str) -> None:
+    console, org_id = _console_owner(api_url)
+    agent_id = _agent_from_form(console, org_id, "York analyst")
+    before = _settings(console, agent_id)
+    assert before["name"] == "York analyst" and before["warehouse_timezone"] == "UTC" and before["status"] == "ACTIVE"
+    assert before["threshold_max_late_rate"] == ""  # the default applies; the field says which
+
+    refused = [
+        console.post(f"/console/agents/{agent_id}/settings", _settings(console, agent_id, **change))
+        for change in (
+            {"warehouse_timezone": "Mars/Olympus"},
+            {"threshold_max_late_rate": "5"},
+            {"threshold_max_backlog_orders": "lots"},
+            {"name": "  "},
+        )
+    ]
+    assert [r.status_code for r in refused] == [400, 400, 400, 400]
+    assert 'id="warehouse_timezone-error"' in refused[0].text and 'value="Mars/Olympus"' in refused[0].text
+    assert 'id="threshold_max_late_rate-error">Max late rate: at most 1, a fraction: 0.05 for 5%.<' in refused[1].text
+    assert 'value="5"' in refused[1].text  # kept, to correct it
+    assert 'id="threshold_max_backlog_orders-error"' in refused[2].text and "enter a number" in refused[2].text
+    assert 'id="name-error"' in refused[3].text
+    assert _settings(console, agent_id) == before  # nothing of a refused form was saved
+
+    saved = console.post(
+        f"/console/agents/{agent_id}/settings",
+        _settings(
+            console,
+            agent_id,
+            name="York night analyst",
+            warehouse_timezone="Europe/London",
+            status="DISABLED",
+            threshold_max_late_rate="0.04",
+            threshold_max_backlog_orders="150",
+        ),
+    )
+    assert saved.status_code == 303 and "saved=true" in saved.headers["location"]
+    page = console.client.get(saved.headers["location"]).text
+    assert "Settings saved." in page and "<h1>York night analyst</h1>" in page
+    after = _settings(console, agent_id)
+    assert (after["warehouse_timezone"], after["status"]) == ("Europe/London", "DISABLED")
+    assert (after["threshold_max_late_rate"], after["threshold_max_backlog_orders"]) == ("0.04", "150")
+    # emptied, a limit goes back to its default
+    console.post(f"/console/agents/{agent_id}/settings", _settings(console, agent_id, threshold_max_late_rate=""))
+    assert _settings(console, agent_id)["threshold_max_late_rate"] == ""
+    assert _settings(console, agent_id)["threshold_max_backlog_orders"] == "150"
+
+
+def test_an_agent_is_deleted_from_the_console_by_a_manager_only(api_url: str) -> None:
+    console, org_id = _console_owner(api_url)
+    agent_id = _agent_from_form(console, org_id, "Temporary analyst")
+    stranger, _ = _console_owner(api_url)
+
+    assert stranger.post(f"/console/agents/{agent_id}/delete", {}).status_code == 404  # another organisation's
+    assert stranger.post(f"/console/agents/{agent_id}/settings", {"name": "Mine"}).status_code == 404
+    deleted = console.post(f"/console/agents/{agent_id}/delete", {})
+    assert deleted.status_code == 303 and deleted.headers["location"].endswith(f"/orgs/{org_id}/agents?deleted=true")
+    listed = console.client.get(deleted.headers["location"]).text
+    assert "The agent was deleted." in listed and "Temporary analyst" not in listed
+    assert console.client.get(f"/console/agents/{agent_id}").status_code == 404
+
+
+def test_a_member_sees_no_settings_form_and_cannot_change_or_delete_the_agent(api_url: str) -> None:
+    owner = ApiSession(api_url)
+    owner.sign_up(f"settings-{uuid.uuid4().hex[:10]}@example.com")
+    owner.create_org("Members Ltd")
+    agent = owner.create_agent()
+    console = ConsoleSession(api_url)
+    email = console.sign_up()
+    invite_and_accept_in_console(owner, str(owner.org_id), console, email, "MEMBER")
+
+    page = console.client.get(f"/console/agents/{agent['id']}").text
+    assert 'id="settings-form"' not in page and "Delete agent" not in page
+    changed = console.post(f"/console/agents/{agent['id']}/settings", {"name": "Taken over", "status": "ACTIVE"})
+    deleted = console.post(f"/console/agents/{agent['id']}/delete", {})
+    assert (changed.status_code, deleted.status_code) == (403, 403)
+    assert owner.ok("GET", f"/agents/{agent['id']}")["name"] == agent["name"]

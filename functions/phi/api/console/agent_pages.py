@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Any
+from functools import lru_cache
+from typing import Annotated, Any, cast
 from uuid import UUID
 
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError, create_model
 
 from phi.api.console.charts import Point, bar_chart, line_chart
 from phi.api.console.pages import catalog_names, field_errors
@@ -35,12 +36,21 @@ from phi.domain.models import Agent, EventType, RoleTemplate, Task, TaskStatus, 
 from phi.errors import BadRequest, PayloadTooLarge, PhiError
 from phi.services import documents as documents_service
 from phi.services import workflows as workflows_service
-from phi.services.agents import AgentCreate, build_config, create_agent, render_config
+from phi.services.agents import (
+    AgentCreate,
+    AgentUpdate,
+    build_config,
+    create_agent,
+    delete_agent,
+    render_config,
+    update_agent,
+)
 from phi.services.documents import SearchRequest, SourceType
 from phi.services.profiles import ProfileRequest, generate_profile
 from phi.services.security import new_agent_key
 from phi.services.tasks import cancel_task, run_task, task_history
 from phi.settings import get_settings
+from phi.wording import capitalised, in_words
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 TASK_POLL_SECONDS = 2
@@ -65,6 +75,7 @@ def agents_page(
     conn: ConsoleConn,
     user: ConsoleUser,
     q: Annotated[str | None, Query(max_length=200)] = None,
+    deleted: Annotated[bool, Query()] = False,
 ) -> Response:
     org = org_of_caller(org_id, conn, user)
     agents, total = agents_repo.list_agents(conn, org.id, agents_repo.AgentFilter(name_contains=q or None, limit=200))
@@ -79,6 +90,7 @@ def agents_page(
         **catalog_names(conn),
         q=q or "",
         can_manage=is_manager_role(org.role),
+        deleted=deleted,
     )
 
 
@@ -227,8 +239,27 @@ def _date_input(conn: DbConnection, agent: Agent, task_type: str) -> str | None:
 
 
 @router.get("/agents/{agent_id}")
-def agent_page(request: Request, agent_id: UUID, conn: ConsoleConn, user: ConsoleUser) -> Response:
+def agent_page(
+    request: Request,
+    agent_id: UUID,
+    conn: ConsoleConn,
+    user: ConsoleUser,
+    saved: Annotated[bool, Query()] = False,
+) -> Response:
     agent = agent_of_caller(agent_id, conn, user)
+    return _render_agent_page(request, conn, user, agent, saved=saved)
+
+
+def _render_agent_page(
+    request: Request,
+    conn: DbConnection,
+    user: User,
+    agent: Agent,
+    status_code: int = 200,
+    saved: bool = False,
+    settings_errors: dict[str, str] | None = None,
+    settings_values: dict[str, Any] | None = None,
+) -> Response:
     org = org_of_caller(agent.org_id, conn, user)
     tools = {t.key: t for t in catalog_repo.list_tools(conn)}
     industry = catalog_repo.get_industry(conn, key=agent.industry_key) if agent.industry_key else None
@@ -240,6 +271,7 @@ def agent_page(request: Request, agent_id: UUID, conn: ConsoleConn, user: Consol
     return render(
         request,
         "agent.html",
+        status_code,
         title=agent.name,
         user=user,
         org=org,
@@ -261,7 +293,142 @@ def agent_page(request: Request, agent_id: UUID, conn: ConsoleConn, user: Consol
         document_poll=DOCUMENT_POLL_SECONDS,
         generated=None,
         upload_error=None,
+        saved=saved,
+        settings_errors=settings_errors or {},
+        settings_values=settings_values or _settings_values(agent),
+        threshold_fields=THRESHOLD_FIELDS,
+        timezones=_timezone_names(),
     )
+
+
+# ---------------------------------------------------------------- an agent's settings, and deleting it
+
+
+def _threshold_fields() -> list[tuple[str, str, str]]:
+    """(name, label, hint) of each limit of the daily report, for the settings form."""
+    from phi.workflows.warehouse.kpis import Thresholds
+
+    fields = []
+    for name, info in Thresholds.model_fields.items():
+        hint = f"Default {info.default:g}"
+        if info.description:
+            hint += f"; {info.description}"
+        if (info.metadata and any(getattr(m, "le", None) == 1 for m in info.metadata)) or name.endswith("_share"):
+            hint += " (a fraction: 0.05 for 5%)"
+        fields.append((name, capitalised(in_words(name)), hint))
+    return fields
+
+
+THRESHOLD_FIELDS = _threshold_fields()
+
+
+@lru_cache(maxsize=1)
+def _timezone_names() -> list[str]:
+    import zoneinfo
+
+    return sorted(zoneinfo.available_timezones())
+
+
+def _settings_values(agent: Agent) -> dict[str, Any]:
+    thresholds = agent.config.get("thresholds") or {}
+    return {
+        "name": agent.name,
+        "status": agent.status.value,
+        "warehouse_timezone": agent.config.get("warehouse_timezone") or "UTC",
+        **{f"threshold_{name}": f"{thresholds[name]:g}" for name, _, _ in THRESHOLD_FIELDS if name in thresholds},
+    }
+
+
+# The settings form's fields, each as typed (a limit left empty goes back to its default).
+SettingsForm = create_model(
+    "SettingsForm",
+    name=(str, Field(default="", max_length=400)),
+    status=(str, Field(default="ACTIVE", max_length=20)),
+    warehouse_timezone=(str, Field(default="UTC", max_length=100)),
+    **{f"threshold_{name}": (str, Field(default="", max_length=50)) for name, _, _ in THRESHOLD_FIELDS},  # type: ignore[call-overload]
+)
+
+
+@router.post("/agents/{agent_id}/settings", dependencies=[CsrfChecked])
+def save_settings(
+    request: Request,
+    agent_id: UUID,
+    conn: ConsoleConn,
+    user: ConsoleUser,
+    form: Annotated[SettingsForm, Form()],  # type: ignore[valid-type]
+) -> Response:
+    """Name, status, time zone and the daily report's limits. Limits an SOP states (threshold_sources) are kept,
+    and still take precedence in the report."""
+    agent = admin_agent(agent_of_caller(agent_id, conn, user), conn, user)
+    values: dict[str, str] = cast(BaseModel, form).model_dump()
+    errors: dict[str, str] = {}
+    thresholds: dict[str, float] = {}
+    for name, label, _ in THRESHOLD_FIELDS:
+        text = values[f"threshold_{name}"].strip()
+        if not text:
+            continue
+        try:
+            thresholds[name] = float(text)
+        except ValueError:
+            errors[f"threshold_{name}"] = f"{label}: enter a number."
+    errors.update(_threshold_errors(thresholds))
+    if values["status"] not in ("ACTIVE", "DISABLED"):
+        errors["status"] = "Choose Active or Disabled."
+    if not values["name"].strip():
+        errors["name"] = "Enter a name."
+    if not errors:
+        try:
+            body = AgentUpdate.model_validate(
+                {
+                    "name": values["name"].strip(),
+                    "status": values["status"],
+                    "warehouse_timezone": values["warehouse_timezone"].strip() or "UTC",
+                    "thresholds": thresholds,
+                }
+            )
+            update_agent(conn, agent, body, user.id)
+        except (ValidationError, PhiError) as exc:
+            rollback(conn)
+            errors = field_errors(exc) if isinstance(exc, ValidationError) else {"form": exc.message}
+    if errors:
+        return _render_agent_page(request, conn, user, agent, 400, settings_errors=errors, settings_values=values)
+    commit(conn)
+    return redirect(request, f"/agents/{agent.id}?saved=true#settings-h")
+
+
+def _threshold_errors(thresholds: dict[str, float]) -> dict[str, str]:
+    """Each limit out of its range, said at its own field ('Max late rate: at most 1, a fraction: 0.05 for 5%')."""
+    from phi.workflows.warehouse.kpis import Thresholds
+
+    try:
+        Thresholds.model_validate(thresholds)
+    except ValidationError as exc:
+        labels = {name: label for name, label, _ in THRESHOLD_FIELDS}
+        errors = {}
+        for problem in exc.errors():
+            name = str(problem["loc"][0]) if problem["loc"] else ""
+            if name not in labels:
+                continue
+            bound = problem.get("ctx") or {}
+            said = {
+                "less_than_equal": f"at most {bound.get('le', 0):g}",
+                "greater_than_equal": f"at least {bound.get('ge', 0):g}",
+                "greater_than": f"more than {bound.get('gt', 0):g}",
+                "int_from_float": "a whole number",
+            }.get(problem["type"], problem["msg"])
+            if problem["type"] == "less_than_equal" and bound.get("le") == 1:
+                said += ", a fraction: 0.05 for 5%"
+            errors[f"threshold_{name}"] = f"{labels[name]}: {said}."
+        return errors
+    return {}
+
+
+@router.post("/agents/{agent_id}/delete", dependencies=[CsrfChecked])
+def delete_agent_action(request: Request, agent_id: UUID, conn: ConsoleConn, user: ConsoleUser) -> Response:
+    agent = admin_agent(agent_of_caller(agent_id, conn, user), conn, user)
+    delete_agent(conn, agent)
+    commit(conn)  # the queue goes after the commit (after-commit hook)
+    return redirect(request, f"/orgs/{agent.org_id}/agents?deleted=true")
 
 
 @router.get("/agents/{agent_id}/documents")
