@@ -185,11 +185,12 @@ _RFC_2822 = re.compile(
     re.IGNORECASE,
 )
 # A date with an English month name, day first or month first, then optionally a zone-less time of day:
-# '20 Nov 2026', '20 November 2026 08:05', 'Nov 20, 2026 8:05 AM', 'Friday, November 20 2026 08:05:30'.
+# '20 Nov 2026', '20 November 2026 08:05', 'Nov 20, 2026 8:05 AM', 'Friday, November 20 2026 08:05:30', and
+# Oracle's day-month-year with dashes, '20-Nov-2026 08:05' (its two-digit years, '20-NOV-26', are a guess).
 _MONTH_NAME_DATE = re.compile(
     rf"(?:(?P<weekday>{_WORD}),?\s+)?"
-    rf"(?:(?P<day>\d{{1,2}})\s+(?P<month>{_WORD})\.?|(?P<month_first>{_WORD})\.?\s+(?P<day_second>\d{{1,2}}))"
-    r",?\s+(?P<year>\d{4})"
+    rf"(?:(?P<day>\d{{1,2}})(?:\s+|-)(?P<month>{_WORD})\.?|(?P<month_first>{_WORD})\.?\s+(?P<day_second>\d{{1,2}}))"
+    r"(?:,?\s+|-)(?P<year>\d{4})"
     r"(?:,?\s+(?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:\.(?P<fraction>\d{1,6}))?)?"
     r"(?:\s*(?P<meridiem>[ap])\.?m\.?)?)?",
     re.IGNORECASE,
@@ -211,6 +212,28 @@ _ISO_ORDINAL_DATE = re.compile(r"(?P<year>\d{4})-(?P<day>\d{3})(?=$|[T ])")
 _ISO_END_OF_DAY = re.compile(r"(?P<date>.+?)[T ]24(?::00(?::00(?:[.,]0+)?)?)?(?P<offset>Z|[+-]\d{2}(?::?\d{2})?)?")
 # Java's ZonedDateTime and RFC 9557: '2026-11-20T08:05+01:00[Europe/Berlin]'.
 _ZONE_ID_SUFFIX = re.compile(r"(?P<moment>.+?)\[(?P<zone>[A-Za-z0-9_+\-/]{1,64})\]")
+
+
+# Year first with its parts unpadded or parted by slashes ('2026/11/20 14:05', Japanese and Chinese exports), a
+# one-digit hour ('2026-11-20 8:05:00', .NET's and some locales' default) or a 12-hour clock ('2026-11-20 2:05 PM'):
+# a four-digit year first leaves no doubt that month follows, then day. Rewritten to ISO-8601 before it is read.
+_YEAR_FIRST_LOOSE = re.compile(
+    r"(?P<year>\d{4})(?P<sep>[/-])(?P<month>\d{1,2})(?P=sep)(?P<day>\d{1,2})"
+    r"(?:(?:T|\s+)(?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?P<fraction>[.,]\d{1,9})?)?"
+    r"(?:\s*(?P<meridiem>[ap])\.?m\.?)?"
+    r"(?:\s*(?P<offset>Z|[+-]\d{2}(?::?\d{2})?|UTC|GMT))?)?",
+    re.IGNORECASE | re.ASCII,
+)
+# MySQL's zero date, which it stores for "no date" (a DATETIME column NOT NULL without a value, an unknown day).
+_ZERO_DATE = re.compile(r"0000-00-00(?:[T ]00:00:00(?:\.0+)?)?", re.ASCII)
+
+
+class NoDateError(TimestampError):
+    """MySQL's zero date ('0000-00-00 00:00:00'): a placeholder for no date, not an instant."""
+
+
+def is_zero_date(value: object) -> bool:
+    return isinstance(value, str) and _ZERO_DATE.fullmatch(value.strip()) is not None
 
 
 class InfiniteTimestampError(TimestampError):
@@ -314,9 +337,33 @@ def _check_weekday(match: re.Match[str], moment: datetime | date) -> None:
         raise TimestampError(f"{moment:%Y-%m-%d} is a {moment:%A}, not a {match['weekday']}")
 
 
+def _year_first_as_iso(match: re.Match[str]) -> str:
+    """A _YEAR_FIRST_LOOSE value as ISO-8601 text (the date checked here, so that the reason names it)."""
+    year, month, day = int(match["year"]), int(match["month"]), int(match["day"])
+    try:
+        text = date(year, month, day).isoformat()
+    except ValueError:
+        raise TimestampError(f"{match['year']}-{match['month']}-{match['day']} is not a calendar date") from None
+    if match["hour"] is None:
+        return text
+    hour = int(match["hour"])
+    if match["meridiem"]:
+        if not 1 <= hour <= 12:
+            raise TimestampError(f"hour {hour} with AM/PM")
+        hour = hour % 12 + (12 if match["meridiem"].lower() == "p" else 0)
+    offset = match["offset"] or ""
+    if offset.upper() in ("UTC", "GMT"):
+        offset = "Z"
+    return f"{text}T{hour:02d}:{match['minute']}:{match['second'] or '00'}{match['fraction'] or ''}{offset}"
+
+
 def _other_text(value: str) -> datetime | date:
     """The forms `fromisoformat` does not read; ValueError for anything else."""
-    if value[:4].isdigit():  # a year first: ISO-8601 (none of the other forms starts so)
+    if value[:4].isdigit():  # a year first: ISO-8601 or a loose form of it (none of the other forms starts so)
+        if _ZERO_DATE.fullmatch(value):
+            raise NoDateError(f"{_quoted(value)} is MySQL's zero date, which stands for no date")
+        if not _ISO_FORM.fullmatch(value) and (match := _YEAR_FIRST_LOOSE.fullmatch(value)):
+            return _iso_text(_year_first_as_iso(match))
         return _iso_text(value)
     if match := _RFC_2822.fullmatch(value):
         moment: datetime | date = _rfc_2822(value)
@@ -348,6 +395,8 @@ def _text_timestamp(text: str) -> datetime | date:
         raise InfiniteTimestampError(f"{_quoted(text)} (PostgreSQL's endless value) is not a real instant")
     try:
         return _other_text(value)
+    except NoDateError:
+        raise
     except ValueError as error:  # a TimestampError of the readers says what is wrong with a value of their form
         if isinstance(error, TimestampError):
             why = str(error)
@@ -388,7 +437,9 @@ def parse_timestamp(value: object, tz: tzinfo) -> datetime:
     Zone-less values are wall-clock times in `tz`; a date alone is its local midnight.
     Raises TimestampError for anything else: numbers and digits alone other than YYYYMMDD (seconds or
     milliseconds is a guess), a date with an offset and no time, slash dates (03/12/2026 is March or December),
-    instants the zone `tz` cannot show (year 0 or 10000 there), PostgreSQL's 'infinity' (InfiniteTimestampError)."""
+    instants the zone `tz` cannot show (year 0 or 10000 there), PostgreSQL's 'infinity' (InfiniteTimestampError),
+    MySQL's zero date (NoDateError). Also read: year-first dates with slashes or unpadded parts, a one-digit hour
+    and a 12-hour clock after a year-first date ('2026/11/20 2:05 PM'), Oracle's '20-Nov-2026 08:05'."""
     moment = _value(value)
     if not isinstance(moment, datetime):
         moment = datetime.combine(moment, time(0))

@@ -95,13 +95,18 @@ def test_a_file_swapped_for_a_symlink_after_the_check_is_not_followed(
     assert "hunter2" not in error.cause
 
 
-def test_a_folder_swapped_for_a_symlink_after_the_check_is_refused(
-    base: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    outside = tmp_path / "outside"
-    outside.mkdir()
-    (outside / "stock.csv").write_text("password\nhunter2\n")
+@pytest.fixture
+def outside(tmp_path: Path) -> Path:
+    """A folder outside the base folder with a file of the same name as the one asked for."""
+    folder = tmp_path / "outside"
+    folder.mkdir()
+    (folder / "stock.csv").write_text("password\nhunter2\n")
+    return folder
 
+
+def test_a_folder_swapped_for_a_symlink_after_the_check_is_refused(
+    base: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, outside: Path
+) -> None:
     def swap() -> None:
         (base / "daily").rename(tmp_path / "daily-moved")
         os.symlink(outside, base / "daily")
@@ -113,13 +118,10 @@ def test_a_folder_swapped_for_a_symlink_after_the_check_is_refused(
 
 
 def test_a_folder_swapped_and_swapped_back_around_the_open_is_refused(
-    base: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    base: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, outside: Path
 ) -> None:
     """The open lands outside and the path is put back before it is looked at again: the opened file is not the
     one the path leads to, so it is not read."""
-    outside = tmp_path / "outside"
-    outside.mkdir()
-    (outside / "stock.csv").write_text("password\nhunter2\n")
     moved = tmp_path / "daily-moved"
 
     def swap() -> None:

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from phi.workflows.timeframes import (
     InfiniteTimestampError,
+    NoDateError,
     TimestampError,
     parse_deadline,
     parse_timestamp,
@@ -110,8 +111,7 @@ def test_timestamps_in_every_common_form_are_read_as_instants(value: object, exp
         ("20/11/2026 08:00", r"is not a readable date or timestamp \(a slash date is ambiguous"),
         ("03/12/2026 14:05", "a slash date is ambiguous: 03/12/2026 is March or December"),
         ("11/20/2026 08:00 AM", "a slash date is ambiguous"),
-        ("2026/11/20 08:00:00", "a slash date is ambiguous"),
-        ("2026-11-20 8:00:00", "is not a readable date or timestamp"),
+        ("20/11/2026", "a slash date is ambiguous"),  # day first here, but 03/12/2026 in the same column is not
         ("2026-11-20T08:00:00 CET", "is not a readable date or timestamp"),  # CET is no offset: a guess
         ("garbage", "not ISO-8601, RFC 2822, an English month name or DD.MM.YYYY"),
         ("", "empty text"),
@@ -213,6 +213,20 @@ def test_an_instant_the_sites_zone_cannot_show_is_out_of_range(value: object) ->
         ("2026-11-20T08:05:00Z[UTC]", "2026-11-20 08:05:00"),
         ("2026-11-20T08:05-05:00[America/New_York]", "2026-11-20 13:05:00"),
         ("2026-11-20T08:05[America/New_York]", "2026-11-20 13:05:00"),  # no offset: that zone's wall clock
+        # year first, loosely written: month then day is the only reading
+        ("2026/11/20 08:00:00", "2026-11-20 07:00:00"),  # Japanese and Chinese exports
+        ("2026/11/20", "2026-11-19 23:00:00"),
+        ("2026/1/5 8:05", "2026-01-05 07:05:00"),
+        ("2026/11/20 08:05:00.250 UTC", "2026-11-20 08:05:00.250"),
+        ("2026/11/20 08:05+01:00", "2026-11-20 07:05:00"),
+        ("2026-11-20 8:00:00", "2026-11-20 07:00:00"),  # a one-digit hour (.NET's default in many cultures)
+        ("2026-11-20 2:05:00 PM", "2026-11-20 13:05:00"),  # a 12-hour clock after a year-first date
+        ("2026-11-20 12:05 AM", "2026-11-19 23:05:00"),
+        ("2026-11-20 12:30 p.m.", "2026-11-20 11:30:00"),
+        # Oracle's default date form, with a four-digit year
+        ("20-Nov-2026", "2026-11-19 23:00:00"),
+        ("20-NOV-2026 14:05", "2026-11-20 13:05:00"),
+        ("03-Dec-2026 02:05:30 PM", "2026-12-03 13:05:30"),
     ],
 )
 def test_unambiguous_non_iso_forms_are_read(value: str, expected_utc: str) -> None:
@@ -232,6 +246,12 @@ def test_unambiguous_non_iso_forms_are_read(value: str, expected_utc: str) -> No
         ("31 Nov 2026", "is not a readable date or timestamp"),
         ("Funday, 20 Nov 2026", "'Funday' is not an English weekday name"),
         ("20.11.26 08:05", "is not a readable date or timestamp"),  # a two-digit year is a guess
+        ("20-NOV-26", "is not a readable date or timestamp"),  # Oracle's RR year: a guess too
+        ("2026/13/01 08:00", "2026-13-01 is not a calendar date"),
+        ("2026/02/30", "2026-02-30 is not a calendar date"),
+        ("2026-11-20 13:05 PM", "hour 13 with AM/PM"),
+        ("2026-11-20 0:05 AM", "hour 0 with AM/PM"),
+        ("2026/11-20", "is not a readable date or timestamp"),  # mixed separators: no known form
         ("31.11.2026", "is not a readable date or timestamp"),
         ("20.11.2026 25:00", "is not a readable date or timestamp"),
         ("2026-367", "2026 has no day 367"),
@@ -249,6 +269,14 @@ def test_unambiguous_non_iso_forms_are_read(value: str, expected_utc: str) -> No
 def test_non_iso_lookalikes_are_refused_with_a_reason(value: str, reason: str) -> None:
     with pytest.raises(TimestampError, match=reason):
         parse_timestamp(value, BERLIN)
+
+
+@pytest.mark.parametrize("value", ["0000-00-00 00:00:00", "0000-00-00", " 0000-00-00T00:00:00.000000 "])
+def test_mysqls_zero_date_is_no_date_not_an_instant(value: str) -> None:
+    with pytest.raises(NoDateError, match="MySQL's zero date, which stands for no date"):
+        parse_timestamp(value, BERLIN)
+    with pytest.raises(NoDateError):
+        parse_deadline(value, BERLIN)
 
 
 def test_infinity_is_its_own_error() -> None:

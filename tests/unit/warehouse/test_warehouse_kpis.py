@@ -396,3 +396,35 @@ def test_a_readable_timestamp_the_window_cannot_compare_is_read_not_flagged_as_f
     assert (quality.outside_window, quality.unreadable, quality.in_day) == (0, 0, 1)
     iso = picks(("P1", 1, "2026-11-20T08:00:00"), ("P1", 1, "2025-11-20T08:00:00"))
     assert compute_kpis(DAY, {"picks": iso}, Thresholds()).data_quality[1].outside_window == 1
+
+
+def test_mysqls_zero_date_is_no_date() -> None:
+    # Given a MySQL export that stores "not shipped yet" and "no promise" as its zero date
+    zero = "0000-00-00 00:00:00"
+    shipments = table(
+        SHIPMENT_COLUMNS, [["A", "2026-11-20 10:00:00", zero], ["B", "2026-11-20 12:00:00", "2026-11-20 11:00:00"]]
+    )
+    orders = table(
+        ORDER_COLUMNS,
+        [["A", "2026-11-19 10:00:00", "0000-00-00", zero, 2], ["Z", zero, "2026-11-20 12:00:00", None, 1]],
+    )
+    kpis = compute_kpis(DAY, {"shipments": shipments, "orders": orders}, Thresholds())
+    # Then an optional zero date reads as none (A not shipped: late; its order open, with no promise), and a
+    # required one is a row with a missing timestamp, not a failed report
+    assert kpis.late.late_order_ids == ["A"] and kpis.throughput.orders_shipped == 1
+    order_quality = next(q for q in kpis.data_quality if q.dataset == "orders")
+    assert (order_quality.rows, order_quality.unreadable) == (2, 1)
+    assert order_quality.examples == ["row 1, created_at: missing timestamp"]
+    assert (kpis.backlog.orders, kpis.backlog.overdue) == (1, 0)
+    shipment_quality = next(q for q in kpis.data_quality if q.dataset == "shipments")
+    assert shipment_quality.unreadable == 0
+
+
+def test_year_first_slash_dates_and_oracle_dates_are_read_in_a_report() -> None:
+    shipments = table(
+        SHIPMENT_COLUMNS,
+        [["A", "2026/11/20 10:00", "2026/11/20 9:00"], ["B", "20-Nov-2026 12:00", "2026-11-20 1:00:00 PM"]],
+    )
+    kpis = compute_kpis(DAY, {"shipments": shipments}, Thresholds())
+    assert next(q for q in kpis.data_quality if q.dataset == "shipments").unreadable == 0
+    assert kpis.late.late_order_ids == ["B"] and (kpis.late.orders_due, kpis.late.shipped_late) == (2, 1)

@@ -42,7 +42,15 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, Field, model_validator
 
 from phi.definitions.table import repeated
-from phi.workflows.timeframes import Deadline, ReportDay, TimestampError, parse_deadline, parse_timestamp, report_day
+from phi.workflows.timeframes import (
+    Deadline,
+    ReportDay,
+    TimestampError,
+    is_zero_date,
+    parse_deadline,
+    parse_timestamp,
+    report_day,
+)
 from phi.workflows.warehouse.columns import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 from phi.workflows.warehouse.queries import DATASETS
 
@@ -209,6 +217,11 @@ def _is_empty(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+def _no_timestamp(value: Any) -> bool:
+    """No timestamp: empty, or MySQL's zero date, which it stores for "no date" (an order not shipped yet)."""
+    return _is_empty(value) or is_zero_date(value)
+
+
 @dataclass(frozen=True)
 class _Row:
     dataset: str
@@ -255,14 +268,14 @@ class _Row:
 
     def deadline(self, column: str, *, required: bool) -> Deadline | None:
         """A promise: None when the row has none ('infinity'; an empty value where it is optional)."""
-        if required and _is_empty(self.values.get(column)):
+        if required and _no_timestamp(self.values.get(column)):
             raise RowTimestampError(f"row {self.index}, {column}: missing timestamp")
         return self._parsed(column, parse_deadline)
 
     def _parsed(self, column: str, parse: Callable[[Any, tzinfo], T]) -> T | None:
         """The column's value read by `parse`; None when empty; a RowTimestampError naming the row otherwise."""
         value = self.values.get(column)
-        if _is_empty(value):
+        if _no_timestamp(value):
             return None
         try:
             return parse(value, self.tz)
