@@ -11,3 +11,12 @@ def in_words(code: str) -> str:
 def capitalised(text: str) -> str:
     """The first letter upper-case, the rest as it is ('days overdue' → 'Days overdue')."""
     return text[:1].upper() + text[1:]
+
+
+# A report's SOP section when no passage was cited: also what an agent without documents shows, so it says how
+# to give it some.
+NO_SOP_PASSAGES = (
+    "No relevant SOP passage was found for this report. The agent cites the SOPs uploaded to it (Documents on the "
+    "agent's page in the console): upload the site's procedures and the report quotes the passages behind its "
+    "limits and anomalies."
+)

@@ -49,10 +49,14 @@ def record_heartbeat(
 
 
 def list_local_agents(conn: DbConnection, org_id: UUID, agent_id: UUID | None = None) -> list[dict[str, Any]]:
+    """The organisation's local agents (one agent's, with `agent_id`), but those of a deleted agent: its keys are
+    revoked and its queue gone, so a process still running there serves nothing (and would read as online until
+    its last heartbeat ages)."""
     return conn.execute(
         f"""SELECT la.id, la.agent_id, la.host, la.pid, la.version, la.os, la.tools, la.stats, la.last_error,
                    la.last_heartbeat_at, la.heartbeat_seconds, {_STATUS} AS status
-            FROM local_agents la WHERE la.org_id = %s AND (%s::uuid IS NULL OR la.agent_id = %s::uuid)
+            FROM local_agents la JOIN agents a ON a.id = la.agent_id AND a.org_id = la.org_id
+            WHERE la.org_id = %s AND (%s::uuid IS NULL OR la.agent_id = %s::uuid) AND a.status <> 'DELETED'
             ORDER BY la.created_at""",
         (org_id, agent_id, agent_id),
     ).fetchall()

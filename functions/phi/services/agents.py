@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal, Self
 from uuid import UUID
@@ -30,7 +31,7 @@ from phi.errors import BadRequest, Forbidden, NotFound
 from phi.services.catalog import validate_tool_config
 from phi.services.queues import create_agent_queue, delete_agent_queue
 from phi.services.schedules import delete_agent_schedules, sync_agent_schedules
-from phi.services.workflows import adopt_workflows, entry_of
+from phi.services.workflows import adopt_workflows, entry_of, follow_site_zone
 from phi.settings import Settings, get_settings
 
 CONFIG_FILENAME = "phi-agent-config"
@@ -84,13 +85,18 @@ def _check_thresholds(values: dict[str, float]) -> dict[str, float]:
 
     unknown = sorted(set(values) - set(Thresholds.model_fields))
     if unknown:
-        raise ValueError(f"unknown threshold(s) {', '.join(unknown)}; known: {', '.join(Thresholds.model_fields)}")
+        listed = ", ".join(unknown[:20]) + (f" and {len(unknown) - 20} more" if len(unknown) > 20 else "")
+        raise ValueError(f"unknown threshold(s) {listed}; known: {', '.join(Thresholds.model_fields)}")
+    endless = sorted(name for name, value in values.items() if not math.isfinite(value))
+    if endless:
+        raise ValueError(f"{endless[0]}: a finite number is needed")
     try:
         Thresholds.model_validate(values)
     except ValidationError as exc:
         problem = exc.errors()[0]
         name = str(problem["loc"][0]) if problem["loc"] else "thresholds"
-        shown = " (rates are fractions: 0.05 for 5%)" if "less than or equal to 1" in problem["msg"] else ""
+        at_most_one = problem["type"] == "less_than_equal" and (problem.get("ctx") or {}).get("le") == 1
+        shown = " (rates are fractions: 0.05 for 5%)" if at_most_one else ""
         raise ValueError(f"{name}: {problem['msg']}{shown}") from None
     return values
 
@@ -264,7 +270,11 @@ def create_agent(conn: DbConnection, org: Organization, user_id: UUID, body: Age
     require_admin(org)
     template = resolve_template(conn, body)
     tools = resolve_tools(conn, body, template.default_tools)
-    workflows = body.workflows or _role_workflows(template)
+    # A role's scheduled workflows run on the site's clock (their definitions get the site's zone: in_site_zone).
+    workflows: Sequence[WorkflowEntry] = body.workflows or [
+        w.model_copy(update={"timezone": body.warehouse_timezone}) if w.schedule else w
+        for w in _role_workflows(template)
+    ]
     settings = get_settings()
     config = {
         "llm": (
@@ -321,8 +331,17 @@ def update_agent(conn: DbConnection, agent: Agent, body: AgentUpdate, user_id: U
         config["thresholds"] = body.thresholds
     if body.threshold_sources is not None:
         config["threshold_sources"] = body.threshold_sources
+    site_zone_before = agent.config.get("warehouse_timezone") or "UTC"
+    zone_moved = body.warehouse_timezone is not None and body.warehouse_timezone != site_zone_before
     if body.warehouse_timezone is not None:
         config["warehouse_timezone"] = body.warehouse_timezone
+    if zone_moved and body.workflows is None:  # entries on the site's old clock follow it to the new one
+        config["workflows"] = [
+            {**w, "timezone": body.warehouse_timezone}
+            if w.get("schedule") and w.get("timezone") == site_zone_before
+            else w
+            for w in config.get("workflows", [])
+        ]
     if body.names_tools() or body.tool_config is not None:
         current = {t.key: t.config for t in agent.tools}
         selection = (
@@ -343,7 +362,8 @@ def update_agent(conn: DbConnection, agent: Agent, body: AgentUpdate, user_id: U
     updated = _reload(conn, agent.id, agent.org_id)
     if body.workflows is not None:
         adopt_workflows(conn, updated, body.workflows, user_id, from_role=False)
-    if body.workflows is not None or updated.status != agent.status:
+    moved = zone_moved and follow_site_zone(conn, updated, site_zone_before, user_id)
+    if body.workflows is not None or updated.status != agent.status or moved:
         sync_agent_schedules(conn, updated)
     return updated
 

@@ -232,6 +232,23 @@ def in_site_zone(definition: dict[str, Any], agent: Agent) -> dict[str, Any]:
     return {**definition, "schedule": {**schedule, "timezone": zone}}
 
 
+def follow_site_zone(conn: DbConnection, agent: Agent, old_zone: str, author_id: UUID | None) -> bool:
+    """After the site's time zone changed: each workflow scheduled on the site's old clock keeps its hour on the
+    new one (a new version of its definition); a schedule set in another zone on purpose stays. Whether any moved."""
+    new_zone = agent.config.get("warehouse_timezone") or "UTC"
+    moved = False
+    for row in workflows_repo.current_definitions(conn, agent.id, agent.org_id):
+        schedule = row.definition.get("schedule")
+        if not isinstance(schedule, dict) or schedule.get("timezone", "UTC") != old_zone:
+            continue
+        definition = {**row.definition, "schedule": {**schedule, "timezone": new_zone}}
+        reason = f"The site's time zone changed from {old_zone} to {new_zone}; the schedule keeps its local hour"
+        add_version(conn, agent, row.definition["key"], NewVersion(definition=definition, reason=reason), author_id,
+                    source="patch")  # fmt: skip
+        moved = True
+    return moved
+
+
 def adopt_workflows(
     conn: DbConnection, agent: Agent, entries: Sequence[WorkflowEntry], author_id: UUID | None, *, from_role: bool
 ) -> None:

@@ -63,10 +63,19 @@ def zone(name: str) -> ZoneInfo:
         raise ValueError(f"unknown time zone {name!r}: use an IANA name such as 'Europe/London' or 'UTC'") from None
 
 
+@lru_cache(maxsize=1)
+def _zones_by_lower_case() -> dict[str, str]:
+    return {name.lower(): name for name in _known_zones()}  # no two IANA names differ by case alone
+
+
 def check_timezone(name: str) -> str:
-    """For pydantic validators: the name when it is a known IANA time zone."""
-    zone(name)
-    return name
+    """For pydantic validators: the IANA time zone's name as the tz database spells it ('america/chicago' is
+    America/Chicago); a ValueError naming the value when there is none."""
+    found = _zones_by_lower_case().get(name.lower()) if len(name) <= 64 else None
+    if found is None:
+        zone(name)  # raises, saying why
+        return name
+    return found
 
 
 class ReportDay(BaseModel):

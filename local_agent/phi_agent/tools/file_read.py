@@ -19,7 +19,7 @@ from datetime import datetime
 from datetime import time as time_of_day
 from functools import lru_cache
 from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -67,15 +67,23 @@ def resolve_under(base_dir: Path, requested: str) -> Path:
     return real
 
 
-# Read-only, without following a symlink in the last part of the path, and without waiting for a writer should the
-# file have become a FIFO; never inherited by a child process.
+# Read-only, without following a symlink in the last part of the path, without waiting for a writer should the file
+# have become a FIFO, never becoming the controlling terminal, and never inherited by a child process.
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 _OPEN_FLAGS = (
     os.O_RDONLY
     | getattr(os, "O_NOFOLLOW", 0)
-    | getattr(os, "O_NONBLOCK", 0)
+    | _NONBLOCK
+    | getattr(os, "O_NOCTTY", 0)
     | getattr(os, "O_CLOEXEC", 0)
     | getattr(os, "O_BINARY", 0)
 )
+# What open() says of a symlink it was told not to follow: ELOOP (Linux, macOS), EMLINK (FreeBSD), EFTYPE (NetBSD).
+_FOLLOWED_A_SYMLINK = frozenset(
+    code for code in (errno.ELOOP, getattr(errno, "EMLINK", None), getattr(errno, "EFTYPE", None)) if code is not None
+)
+_NOT_PERMITTED = frozenset({errno.EACCES, errno.EPERM})
+_COPY_CHUNK_BYTES = 1024 * 1024
 
 
 def _open_descriptor(real: Path) -> int:
@@ -85,56 +93,89 @@ def _open_descriptor(real: Path) -> int:
 @dataclass(frozen=True)
 class OpenedFile:
     """A file of the base folder, opened once: every read (its size, the CSV sniffing, the zip checks, the parse)
-    goes through `handle`, so what was checked is what is parsed, and no later open can be sent elsewhere."""
+    goes through `handle`, so no later open can be sent elsewhere."""
 
     name: str
     handle: BinaryIO
-    opened: os.stat_result
 
     def size(self) -> int:
         return os.fstat(self.handle.fileno()).st_size
 
-    def check_unchanged(self) -> None:
-        """Refuses a file rewritten in place since it was opened (an export still being written): its checks no
-        longer describe what would be parsed. The change time cannot be set back by a program, unlike the
-        modification time."""
-        now = os.fstat(self.handle.fileno())
-        before = self.opened
-        if (now.st_size, now.st_mtime_ns, now.st_ctime_ns) != (before.st_size, before.st_mtime_ns, before.st_ctime_ns):
-            raise ToolError(
-                "Tool.BadRequest", f"'{self.name}' changed while it was being read; try again once it is written"
-            )
-
 
 @contextmanager
 def open_under(base_dir: Path, requested: str) -> Iterator[OpenedFile]:
-    """`requested` inside `base_dir` (see resolve_under), opened so that a path changed between the check and the
-    open is refused rather than read: someone who can write in the base folder could otherwise swap a file or a
-    folder on the path for a symlink to a file outside it at the right moment. The last part is opened without
-    following a symlink; the opened file must be a regular file, and the path, checked again after the open, must
-    still lead inside the base folder to that same file (device and inode)."""
+    """`requested` inside `base_dir` (see resolve_under), a CSV or Excel file by its name, opened so that a path
+    changed between the check and the open is refused rather than read: someone who can write in the base folder
+    could otherwise swap a file or a folder on the path for a symlink to a file outside it at the right moment.
+    The type is checked by name before anything is opened (no device file ends in .csv); the last part is opened
+    without following a symlink; the path, checked again after the open, must still lead inside the base folder to
+    the very file opened (device and inode); and that file must be a regular one with no other hard link (a hard
+    link is the file it links to, wherever that is)."""
     real = resolve_under(base_dir, requested)
+    suffix = real.suffix.lower()
+    if suffix not in CSV_SUFFIXES | EXCEL_SUFFIXES:
+        raise ToolError(
+            "Tool.BadRequest",
+            f"'{requested}': unsupported file type '{suffix}' (use .csv, .tsv, .txt, .xlsx or .xlsm)",
+        )
     try:
         descriptor = _open_descriptor(real)
     except OSError as error:
-        if error.errno == errno.ELOOP:
+        if error.errno in _FOLLOWED_A_SYMLINK:
             raise ToolError("Tool.PathNotAllowed", f"'{requested}' became a symbolic link; not read") from None
-        raise ToolError("Tool.FileNotFound", f"'{requested}' could not be opened ({error.strerror})") from None
+        if error.errno in _NOT_PERMITTED:
+            raise ToolError("Tool.PathNotAllowed", f"'{requested}' cannot be read by the agent's user") from None
+        raise ToolError(
+            "Tool.FileNotFound", f"'{requested}' could not be opened; it may have just been removed"
+        ) from None
     try:
         opened = os.fstat(descriptor)
-        if not stat.S_ISREG(opened.st_mode):
-            raise ToolError("Tool.FileNotFound", f"'{requested}' is not a file")
         now = os.stat(resolve_under(base_dir, requested))
         if (now.st_dev, now.st_ino) != (opened.st_dev, opened.st_ino):
-            raise ToolError("Tool.PathNotAllowed", f"'{requested}' was replaced while it was being opened; not read")
-        if hasattr(os, "set_blocking"):
+            raise ToolError(
+                "Tool.PathNotAllowed", f"'{requested}' was replaced while it was being opened; not read (try again)"
+            )
+        if not stat.S_ISREG(opened.st_mode):
+            raise ToolError("Tool.FileNotFound", f"'{requested}' is not a file")
+        if opened.st_nlink > 1:
+            raise ToolError(
+                "Tool.PathNotAllowed",
+                f"'{requested}' has {opened.st_nlink} hard links, which may lead outside the base folder; copy the "
+                "file into the folder instead of linking it",
+            )
+        if _NONBLOCK:  # POSIX: reads of a regular file never block anyway; Windows has no such flag to undo
             os.set_blocking(descriptor, True)
         handle = os.fdopen(descriptor, "rb")
     except BaseException:
         os.close(descriptor)
         raise
     with handle:
-        yield OpenedFile(real.name, handle, opened)
+        yield OpenedFile(real.name, handle)
+
+
+@contextmanager
+def private_copy(file: OpenedFile, settings: FileReadSettings, deadline: float) -> Iterator[OpenedFile]:
+    """The file's bytes copied into an unnamed temporary file, for a parser that reads a file more than once (a
+    workbook: its zip directory, the checks, then openpyxl part by part): what was checked is then what is parsed,
+    even if the original is rewritten in place meanwhile. The copy is bounded by the file size limit."""
+    import tempfile
+
+    check_file_size(file, settings)
+    file.handle.seek(0)
+    with tempfile.TemporaryFile(prefix="phi-agent-") as copy:
+        copied = 0
+        while chunk := file.handle.read(_COPY_CHUNK_BYTES):
+            copied += len(chunk)
+            if copied > settings.max_file_bytes:  # grew since its size was checked
+                raise ToolError(
+                    "Tool.ResultTooLarge",
+                    f"'{file.name}' is larger than {settings.max_file_bytes} bytes (the file size limit)",
+                )
+            copy.write(chunk)
+            check_deadline(deadline)
+        copy.flush()
+        copy.seek(0)
+        yield OpenedFile(file.name, cast(BinaryIO, copy))
 
 
 def _header_names(raw: Sequence[Any]) -> list[str]:
@@ -546,20 +587,17 @@ class FileReadTool:
         )
         deadline = time.monotonic() + max(0.001, timeout)
         with open_under(self._settings.base_dir, request.path) as file:
-            suffix = Path(file.name).suffix.lower()
-            if suffix in CSV_SUFFIXES:
+            if Path(file.name).suffix.lower() in CSV_SUFFIXES:
                 if request.sheet is not None:
                     raise ToolError("Tool.BadRequest", "args.sheet: only Excel files have sheets")
                 with self._open_csv(file, request.columns, limit, deadline) as result:
                     yield result
-            elif suffix in EXCEL_SUFFIXES:
-                with self._open_excel(file, request.sheet, request.columns, limit, deadline) as result:
-                    yield result
             else:
-                raise ToolError(
-                    "Tool.BadRequest",
-                    f"'{request.path}': unsupported file type '{suffix}' (use .csv, .tsv, .txt, .xlsx or .xlsm)",
-                )
+                with (
+                    private_copy(file, self._settings, deadline) as copy,
+                    self._open_excel(copy, request.sheet, request.columns, limit, deadline) as result,
+                ):
+                    yield result
 
     @contextmanager
     def _open_csv(
@@ -612,7 +650,6 @@ class FileReadTool:
         path = Path(file.name)
         check_workbook_archive(file, self._settings)
         uncalculated = scan_workbook_xml(file, self._settings, deadline)
-        file.check_unchanged()  # the checks above describe what openpyxl reads next
         try:
             file.handle.seek(0)
             workbook = load_workbook(file.handle, read_only=True, data_only=True)

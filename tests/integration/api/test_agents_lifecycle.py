@@ -184,6 +184,12 @@ def test_thresholds_are_checked_when_saved_not_when_a_report_runs(new_user: ApiS
         f"/orgs/{new_user.org_id}/agents",
         json={"role_key": "warehouse_analyst", "thresholds": {"max_late_rate": -0.1}},
     )
+    endless = new_user.request(
+        "PATCH",
+        f"/agents/{agent['id']}",
+        content=b'{"thresholds": {"max_backlog_age_hours": Infinity}}',
+        headers={"Content-Type": "application/json"},
+    )
     saved = new_user.ok("PATCH", f"/agents/{agent['id']}", json={"thresholds": {"max_late_rate": 0.04}})
 
     for refused in (misspelt, as_percent, fractional_count, on_create):
@@ -192,6 +198,7 @@ def test_thresholds_are_checked_when_saved_not_when_a_report_runs(new_user: ApiS
     assert "0.05 for 5%" in as_percent.text
     assert "min_picker_lines_for_rating" in fractional_count.text
     assert "max_late_rate" in on_create.text
+    assert endless.status_code in (400, 422) and "max_backlog_age_hours" in endless.text, endless.text
     assert saved["config"]["thresholds"] == {"max_late_rate": 0.04}
     assert new_user.ok("GET", f"/agents/{agent['id']}")["config"]["thresholds"] == {"max_late_rate": 0.04}
 
@@ -338,3 +345,34 @@ def test_a_roles_schedules_run_at_their_hour_on_the_sites_clock(new_user: ApiSes
     assert schedule_of(default) == ("30 22 * * *", "UTC")
     stored = new_user.ok("GET", f"/agents/{new_york['id']}/workflows/SHIFT_HANDOVER")["definition"]["schedule"]
     assert stored["timezone"] == "America/New_York"
+
+
+def test_a_sites_schedules_follow_its_time_zone_when_it_changes(new_user: ApiSession) -> None:
+    """The role's daily report runs at 07:00 on the site's clock: created in London it is 07:00 London, in the
+    agent's configuration and its downloadable config too; moved to Chicago it is 07:00 Chicago. A schedule set in
+    another zone on purpose stays where it was put."""
+    agent = new_user.create_agent(warehouse_timezone="Europe/London")
+    assert [(s["cron"], s["timezone"]) for s in new_user.ok("GET", f"/agents/{agent['id']}/schedules")] == [
+        ("0 7 * * *", "Europe/London")
+    ]
+    assert [w["timezone"] for w in agent["config"]["workflows"]] == ["Europe/London"]
+    config = new_user.ok("GET", f"/agents/{agent['id']}/config", params={"format": "json"})
+    assert [w["timezone"] for w in config["workflows"]] == ["Europe/London"]
+
+    moved = new_user.ok("PATCH", f"/agents/{agent['id']}", json={"warehouse_timezone": "America/Chicago"})
+    schedules = new_user.ok("GET", f"/agents/{agent['id']}/schedules")
+    assert [(s["cron"], s["timezone"]) for s in schedules] == [("0 7 * * *", "America/Chicago")]
+    assert [w["timezone"] for w in moved["config"]["workflows"]] == ["America/Chicago"]
+    stored = new_user.ok("GET", f"/agents/{agent['id']}/workflows/DAILY_WAREHOUSE_REPORT")
+    assert stored["definition"]["schedule"]["timezone"] == "America/Chicago"
+    assert "time zone changed from Europe/London to America/Chicago" in stored["version"]["reason"]
+
+    # a schedule put in Tokyo on purpose does not follow the site
+    new_user.ok(
+        "PATCH",
+        f"/agents/{agent['id']}",
+        json={"workflows": [{"type": "DAILY_WAREHOUSE_REPORT", "schedule": "0 9 * * *", "timezone": "Asia/Tokyo"}]},
+    )
+    new_user.ok("PATCH", f"/agents/{agent['id']}", json={"warehouse_timezone": "Europe/Berlin"})
+    schedules = new_user.ok("GET", f"/agents/{agent['id']}/schedules")
+    assert [(s["cron"], s["timezone"]) for s in schedules] == [("0 9 * * *", "Asia/Tokyo")]

@@ -57,6 +57,22 @@ def test_a_disabled_agents_key_gets_no_credentials_and_no_heartbeat_until_it_is_
     assert [h["host"] for h in new_user.ok("GET", f"/agents/{agent['id']}/local-agents")] == ["enabled-host"]
 
 
+def test_a_deleted_agents_local_agent_leaves_the_fleet_at_once(new_user: ApiSession, api_url: str) -> None:
+    """Its process may still run on the customer's machine, refused at every call: it is not shown as online."""
+    agent, other = new_user.create_agent(), new_user.create_agent(name="Stays")
+    for each, host in ((agent, "deleted-host"), (other, "staying-host")):
+        client = ApiSession(api_url)
+        client.token = new_user.ok("POST", f"/agents/{each['id']}/keys")["key"]
+        client.ok("POST", "/local-agents/heartbeat", json={"host": host})
+    assert {h["host"] for h in new_user.ok("GET", f"/orgs/{new_user.org_id}/local-agents")} == {
+        "deleted-host",
+        "staying-host",
+    }
+
+    assert new_user.request("DELETE", f"/agents/{agent['id']}").status_code == 204
+    assert [h["host"] for h in new_user.ok("GET", f"/orgs/{new_user.org_id}/local-agents")] == ["staying-host"]
+
+
 def test_vended_credentials_last_the_shortest_session_sts_grants(new_user: ApiSession, api_url: str) -> None:
     agent = new_user.create_agent()
     agent_client = ApiSession(api_url)

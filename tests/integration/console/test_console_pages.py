@@ -552,3 +552,57 @@ def test_a_member_sees_no_settings_form_and_cannot_change_or_delete_the_agent(ap
     deleted = console.post(f"/console/agents/{agent['id']}/delete", {})
     assert (changed.status_code, deleted.status_code) == (403, 403)
     assert owner.ok("GET", f"/agents/{agent['id']}")["name"] == agent["name"]
+
+
+def test_one_settings_submission_shows_every_error_and_values_come_back_exactly(api_url: str) -> None:
+    console, org_id = _console_owner(api_url)
+    agent_id = _agent_from_form(console, org_id, "Exact analyst")
+    refused = console.post(
+        f"/console/agents/{agent_id}/settings",
+        _settings(
+            console,
+            agent_id,
+            name="",
+            warehouse_timezone="Mars/Base",
+            threshold_max_late_rate="5",
+            threshold_max_backlog_age_hours="inf",
+            threshold_min_picker_active_hours="nan",
+        ),
+    )
+    assert refused.status_code == 400
+    for field in (
+        "name",
+        "warehouse_timezone",
+        "threshold_max_late_rate",
+        "threshold_max_backlog_age_hours",
+        "threshold_min_picker_active_hours",
+    ):
+        assert f'id="{field}-error"' in refused.text, field
+    assert "5 settings could not be saved" in refused.text
+    assert "Max backlog age hours: enter a number" in refused.text
+
+    # the time zone as typed in any case is the IANA name; a limit keeps every digit across later saves
+    saved = console.post(
+        f"/console/agents/{agent_id}/settings",
+        _settings(
+            console,
+            agent_id,
+            warehouse_timezone="america/chicago",
+            threshold_max_backlog_orders="1234567",
+            threshold_max_unreadable_share="0.0123456789",
+        ),
+    )
+    assert saved.status_code == 303
+    console.post(f"/console/agents/{agent_id}/settings", _settings(console, agent_id, name="Renamed"))
+    after = _settings(console, agent_id)
+    assert after["warehouse_timezone"] == "America/Chicago"
+    assert (after["threshold_max_backlog_orders"], after["threshold_max_unreadable_share"]) == (
+        "1234567",
+        "0.0123456789",
+    )
+
+    # a hand-made request without a status leaves the status as it is (a disabled agent is not re-enabled)
+    console.post(f"/console/agents/{agent_id}/settings", _settings(console, agent_id, status="DISABLED"))
+    without_status = {k: v for k, v in _settings(console, agent_id).items() if k != "status"}
+    assert console.post(f"/console/agents/{agent_id}/settings", without_status).status_code == 303
+    assert _settings(console, agent_id)["status"] == "DISABLED"

@@ -136,24 +136,28 @@ def test_formula_cells_without_a_saved_result_are_refused_not_read_as_empty(tmp_
     assert _read(tool, path="calc.xlsx", sheet="Orders")["rows"] == [[1, 2, 3]]
 
 
-def test_a_workbook_rewritten_after_its_checks_is_not_parsed(
+def test_a_workbook_rewritten_after_its_checks_is_parsed_as_it_was_checked(
     tool: FileReadTool, exports: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The zip-bomb and size checks describe the bytes openpyxl then reads: a workbook rewritten in place between
-    the two (an export being written, or swapped on purpose) is refused with a reason instead."""
+    """The zip-bomb, size and formula checks describe the bytes openpyxl then reads: the workbook is read from a
+    private copy, so rewriting the file in place after the checks (an export being written, or a swap on purpose)
+    changes nothing of what is parsed."""
     from phi_agent.tools import file_read
 
     scan = file_read.scan_workbook_xml
+    rewritten = Workbook()
+    rewritten.active.title = "Summary"
+    rewritten.active.append(["kpi", "value"])
+    rewritten.active.append(["fill_rate", "=1/0"])  # a formula without a saved result, refused if it were checked
 
     def scan_then_rewrite(*args: Any, **kwargs: Any) -> dict[str, int]:
         found = scan(*args, **kwargs)
-        with (exports / "report.xlsx").open("ab") as writer:
-            writer.write(b"\0" * 1024)
+        with (exports / "report.xlsx").open("r+b") as original:  # in place: the same file, other bytes
+            original.truncate(0)
+            rewritten.save(original)
         return found
 
     monkeypatch.setattr(file_read, "scan_workbook_xml", scan_then_rewrite)
-    refused = _error(tool, path="report.xlsx")
-    assert refused.error == "Tool.BadRequest"
-    assert "changed while it was being read" in refused.cause
+    assert _read(tool, path="report.xlsx", sheet="Summary")["rows"] == [["fill_rate", 0.97]]
     monkeypatch.setattr(file_read, "scan_workbook_xml", scan)
-    assert _read(tool, path="report.xlsx", sheet="Summary")["rows"][0] == ["fill_rate", 0.97]
+    assert "formula cell(s) without a saved result" in _error(tool, path="report.xlsx", sheet="Summary").cause

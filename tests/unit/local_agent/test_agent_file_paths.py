@@ -92,6 +92,7 @@ def test_a_file_swapped_for_a_symlink_after_the_check_is_not_followed(
     _swapping_open(monkeypatch, swap)
     error = _open_error(base, "daily/stock.csv")
     assert error.error == "Tool.PathNotAllowed"
+    assert "became a symbolic link" in error.cause  # refused by the open itself (O_NOFOLLOW)
     assert "hunter2" not in error.cause
 
 
@@ -148,24 +149,58 @@ def test_a_fifo_swapped_in_is_refused_without_waiting_for_a_writer(base: Path, m
 
     _swapping_open(monkeypatch, swap)
     outcome: list[BaseException] = []
+
+    def open_it() -> None:
+        try:
+            outcome.append(_open_error(base, "daily/stock.csv"))
+        except BaseException as error:  # a failure of another kind: the assertion below shows it
+            outcome.append(error)
+
     # A blocking open of a FIFO waits for a writer forever: the open runs in a thread so that a regression fails
     # this test rather than hanging the run.
-    opener = threading.Thread(target=lambda: outcome.append(_open_error(base, "daily/stock.csv")), daemon=True)
+    opener = threading.Thread(target=open_it, daemon=True)
     opener.start()
     opener.join(timeout=120)
     assert not opener.is_alive(), "opening a FIFO blocked"
-    assert isinstance(outcome[0], ToolError) and outcome[0].error == "Tool.FileNotFound"
-    assert "not a file" in outcome[0].cause
+    assert len(outcome) == 1
+    error = outcome[0]
+    assert isinstance(error, ToolError) and error.error == "Tool.FileNotFound", repr(error)
+    assert "not a file" in error.cause
 
 
-def test_the_opened_file_is_read_and_an_in_place_rewrite_is_noticed(base: Path) -> None:
-    target = base / "daily" / "stock.csv"
+def test_a_symlink_inside_the_base_folder_is_read_through_the_one_handle(base: Path) -> None:
+    os.symlink(base / "daily" / "stock.csv", base / "alias.csv")
+    with open_under(base, "alias.csv") as file:
+        assert file.name == "stock.csv"
+        assert file.handle.read() == b"sku,qty\nA,1\n"
+    assert file.handle.closed
+
+
+def test_a_hard_link_is_refused_as_it_may_be_a_file_outside(base: Path) -> None:
+    os.link(base.parent / "secret.csv", base / "linked.csv")
+    error = _open_error(base, "linked.csv")
+    assert error.error == "Tool.PathNotAllowed" and "2 hard links" in error.cause
+    assert "hunter2" not in error.cause
+
+
+def test_an_unsupported_type_is_refused_before_anything_is_opened(base: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A swapped folder could otherwise make the agent open a device (a serial port resets what hangs on it)."""
+    (base / "notes.pdf").write_bytes(b"%PDF-1.4")
+    opened: list[Path] = []
+    monkeypatch.setattr(file_read, "_open_descriptor", opened.append)
+    error = _open_error(base, "notes.pdf")
+    assert error.error == "Tool.BadRequest" and "unsupported file type '.pdf'" in error.cause
+    assert opened == []
+
+
+def test_without_a_non_blocking_flag_the_descriptor_is_left_as_opened(
+    base: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Windows has no O_NONBLOCK, and its os.set_blocking (3.12+) fails on a regular file: it is not called."""
+    monkeypatch.setattr(file_read, "_NONBLOCK", 0)
+    monkeypatch.setattr(file_read, "_OPEN_FLAGS", file_read._OPEN_FLAGS & ~getattr(os, "O_NONBLOCK", 0))
+    calls: list[object] = []
+    monkeypatch.setattr(file_read.os, "set_blocking", lambda *args: calls.append(args))
     with open_under(base, "daily/stock.csv") as file:
         assert file.handle.read() == b"sku,qty\nA,1\n"
-        file.check_unchanged()
-        with target.open("a") as writer:
-            writer.write("B,2\n")
-        with pytest.raises(ToolError) as caught:
-            file.check_unchanged()
-    assert "changed while it was being read" in caught.value.cause
-    assert file.handle.closed
+    assert calls == []

@@ -88,7 +88,7 @@ def test_without_an_llm_the_analysis_says_so() -> None:
     assert report.markdown.count(NO_LLM_STATEMENT) == 1
     assert "PHI_LLM_PROVIDER=openai" in report.markdown
     assert "No picks were recorded on this day." in report.markdown
-    assert "No relevant SOP passages were found or available" in report.markdown
+    assert "No relevant SOP passage was found for this report. The agent cites the SOPs uploaded" in report.markdown
     assert "every figure is within its threshold" not in report.markdown  # no data is not a quiet day
     assert "| critical | NO_DATA |" in report.markdown
     assert "## Data notes" in report.markdown  # the missing datasets

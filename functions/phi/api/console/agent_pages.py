@@ -8,6 +8,7 @@ Lookups go through the caller's membership (`agent_of_caller`, `task_of_caller`:
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
@@ -51,6 +52,7 @@ from phi.services.security import new_agent_key
 from phi.services.tasks import cancel_task, run_task, task_history
 from phi.settings import get_settings
 from phi.wording import capitalised, in_words
+from phi.workflows.timeframes import check_timezone
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 TASK_POLL_SECONDS = 2
@@ -313,10 +315,21 @@ def _threshold_fields() -> list[tuple[str, str, str]]:
         hint = f"Default {info.default:g}"
         if info.description:
             hint += f"; {info.description}"
-        if (info.metadata and any(getattr(m, "le", None) == 1 for m in info.metadata)) or name.endswith("_share"):
-            hint += " (a fraction: 0.05 for 5%)"
+        if _is_fraction(info):
+            hint += f" (a fraction: {info.default:g} for {info.default * 100:g}%)"
         fields.append((name, capitalised(in_words(name)), hint))
     return fields
+
+
+def _is_fraction(info: Any) -> bool:
+    return any(getattr(bound, "le", None) == 1 for bound in info.metadata)
+
+
+def _exactly(value: Any) -> str:
+    """A stored limit as typed back into its field: every digit kept (1234567, 0.0123456789), so that saving the
+    form again for another change stores the same value."""
+    number = float(value)
+    return str(int(number)) if number.is_integer() else repr(number)
 
 
 THRESHOLD_FIELDS = _threshold_fields()
@@ -335,7 +348,7 @@ def _settings_values(agent: Agent) -> dict[str, Any]:
         "name": agent.name,
         "status": agent.status.value,
         "warehouse_timezone": agent.config.get("warehouse_timezone") or "UTC",
-        **{f"threshold_{name}": f"{thresholds[name]:g}" for name, _, _ in THRESHOLD_FIELDS if name in thresholds},
+        **{f"threshold_{name}": _exactly(thresholds[name]) for name, _, _ in THRESHOLD_FIELDS if name in thresholds},
     }
 
 
@@ -343,7 +356,7 @@ def _settings_values(agent: Agent) -> dict[str, Any]:
 SettingsForm = create_model(
     "SettingsForm",
     name=(str, Field(default="", max_length=400)),
-    status=(str, Field(default="ACTIVE", max_length=20)),
+    status=(str, Field(default="", max_length=20)),  # absent: unchanged
     warehouse_timezone=(str, Field(default="UTC", max_length=100)),
     **{f"threshold_{name}": (str, Field(default="", max_length=50)) for name, _, _ in THRESHOLD_FIELDS},  # type: ignore[call-overload]
 )
@@ -361,6 +374,8 @@ def save_settings(
     and still take precedence in the report."""
     agent = admin_agent(agent_of_caller(agent_id, conn, user), conn, user)
     values: dict[str, str] = cast(BaseModel, form).model_dump()
+    values["status"] = values["status"] or agent.status.value
+    # Every field is checked, so that one submission shows every error at its field.
     errors: dict[str, str] = {}
     thresholds: dict[str, float] = {}
     for name, label, _ in THRESHOLD_FIELDS:
@@ -370,19 +385,26 @@ def save_settings(
         try:
             thresholds[name] = float(text)
         except ValueError:
-            errors[f"threshold_{name}"] = f"{label}: enter a number."
-    errors.update(_threshold_errors(thresholds))
+            errors[f"threshold_{name}"] = f"{label}: enter a number, e.g. 0.05 or 200."
+            continue
+        if not math.isfinite(thresholds[name]):
+            errors[f"threshold_{name}"] = f"{label}: enter a number, e.g. 0.05 or 200."
+    errors.update(_threshold_errors({k: v for k, v in thresholds.items() if f"threshold_{k}" not in errors}))
     if values["status"] not in ("ACTIVE", "DISABLED"):
         errors["status"] = "Choose Active or Disabled."
     if not values["name"].strip():
         errors["name"] = "Enter a name."
+    try:
+        timezone = check_timezone(values["warehouse_timezone"].strip() or "UTC")
+    except ValueError as exc:
+        errors["warehouse_timezone"] = capitalised(str(exc)) + "."
     if not errors:
         try:
             body = AgentUpdate.model_validate(
                 {
                     "name": values["name"].strip(),
                     "status": values["status"],
-                    "warehouse_timezone": values["warehouse_timezone"].strip() or "UTC",
+                    "warehouse_timezone": timezone,
                     "thresholds": thresholds,
                 }
             )

@@ -10,7 +10,7 @@ from typing import Any, TypeGuard
 
 from phi.definitions.functions import MAX_TABLE_ROWS_SHOWN
 from phi.definitions.table import rows_of, total_rows
-from phi.wording import capitalised, in_words
+from phi.wording import NO_SOP_PASSAGES, capitalised, in_words
 from phi.workflows.warehouse.report import MAX_QUOTE_CHARS, NO_LLM_STATEMENT
 
 Table = dict[str, Any]
@@ -119,7 +119,7 @@ def hits_of(*results: Any) -> list[dict[str, Any]]:
 def citation_lines(hits: Sequence[dict[str, Any]]) -> list[str]:
     lines = ["## SOP references", ""]
     if not hits:
-        return [*lines, "No relevant SOP passages were found or available for this report."]
+        return [*lines, NO_SOP_PASSAGES]
     for number, hit in enumerate(hits, 1):
         page = f"page {hit['page']}" if hit.get("page") is not None else ""
         where = ", ".join(part for part in (hit.get("filename") or "", page, hit.get("heading") or "") if part)

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel
 
+from phi.wording import NO_SOP_PASSAGES
 from phi.workflows.warehouse.kpis import DATA_CODES, Anomaly, WarehouseKpis
 
 NO_LLM_STATEMENT = (
@@ -206,7 +207,7 @@ def _late_section(kpis: WarehouseKpis) -> list[str]:
             if late.late_order_ids_truncated
             else ""
         )
-        lines += ["", f"Late order ids{suffix}: {listed}"]
+        lines += ["", f"Late order ids, earliest promise first{suffix}: {listed}"]
     return lines
 
 
@@ -242,7 +243,7 @@ def _anomaly_section(kpis: WarehouseKpis) -> list[str]:
 def _citation_section(citations: Sequence[Citation]) -> list[str]:
     lines = ["## SOP references", ""]
     if not citations:
-        return [*lines, "No relevant SOP passages were found or available for this report."]
+        return [*lines, NO_SOP_PASSAGES]
     for number, citation in enumerate(citations, 1):
         where = ", ".join(
             part for part in (citation.document, f"page {citation.page}" if citation.page is not None else "",
