@@ -170,6 +170,8 @@ class Api(Construct):
         grants.objects(
             self.function, storage.bucket, storage.key, actions=["s3:GetObject"], prefixes=[REQUEST_RESULTS_PREFIX]
         )
+        # Rotating an organisation's webhook secret stores it encrypted; only Think decrypts it (to sign).
+        grants.org_secrets(self.function, storage.secrets_key, encrypt=True, purpose=names.WEBHOOK_SECRET_PURPOSE)
 
     def _suppress_findings(self, config: StageConfig, storage: Storage) -> None:
         suppress(

@@ -42,3 +42,15 @@ def objects(
     grantee.grant_principal.add_to_principal_policy(
         iam.PolicyStatement(actions=KMS_ENCRYPT_ACTIONS if writes else KMS_DECRYPT_ACTIONS, resources=[key.key_arn])
     )
+
+
+def org_secrets(grantee: iam.IGrantable, key: kms.IKey, *, encrypt: bool, purpose: str) -> None:
+    """Organisations' secrets kept in the database (phi.secrets): kms:Encrypt for the function that stores them,
+    kms:Decrypt for the one that uses them, each only under the encryption context's `purpose`."""
+    grantee.grant_principal.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=["kms:Encrypt"] if encrypt else ["kms:Decrypt"],
+            resources=[key.key_arn],
+            conditions={"StringEquals": {"kms:EncryptionContext:purpose": purpose}},
+        )
+    )

@@ -32,7 +32,12 @@ from infra_cdk.config import (
 from infra_cdk.lambdas import FunctionSpec, PhiFunctions
 from infra_cdk.nag import Suppression, arn_of, suppress
 from infra_cdk.storage import Storage
-from phi.names import EXECUTION_TIMEOUT_PLACEHOLDER, EXECUTION_TIMEOUT_SECONDS, PARTITION_PLACEHOLDER
+from phi.names import (
+    EXECUTION_TIMEOUT_PLACEHOLDER,
+    EXECUTION_TIMEOUT_SECONDS,
+    PARTITION_PLACEHOLDER,
+    WEBHOOK_SECRET_PURPOSE,
+)
 
 WORKFLOW_FUNCTIONS = (
     FunctionSpec(
@@ -84,6 +89,8 @@ class Orchestration(Construct):
             actions=["s3:GetObject", "s3:PutObject"],
             prefixes=[TOOL_RESULTS_PREFIX, REQUEST_RESULTS_PREFIX],
         )
+        # Think signs webhooks with the organisation's secret, stored encrypted by the API.
+        grants.org_secrets(think, storage.secrets_key, encrypt=False, purpose=WEBHOOK_SECRET_PURPOSE)
 
         self.agent_dead_letter_queue = sqs.Queue(
             self,

@@ -1,4 +1,5 @@
-"""Storage: the KMS-encrypted, versioned, private documents bucket (documents and tool results)."""
+"""Storage: the KMS-encrypted, versioned, private documents bucket (documents and tool results), and the KMS key
+of organisations' secrets kept in the database."""
 
 from __future__ import annotations
 
@@ -19,6 +20,15 @@ class Storage(Construct):
             self,
             "DocumentsKey",
             description=f"{config.prefix}: documents and tool results",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        # Organisations' secrets kept in the database (webhook signing secrets) are KMS ciphertexts under this key:
+        # a copy of the database alone cannot sign a webhook. Retained too: the ciphertexts outlive the stack.
+        self.secrets_key = kms.Key(
+            self,
+            "SecretsKey",
+            description=f"{config.prefix}: organisations' secrets kept in the database",
             enable_key_rotation=True,
             removal_policy=RemovalPolicy.RETAIN,
         )

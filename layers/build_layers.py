@@ -145,6 +145,7 @@ LAMBDA_IMPORT_ENVIRONMENT = {
     "PHI_DB_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:phi-dev/db/admin",
     "PHI_DB_HOST": "proxy.example.internal",
     "PHI_DOCUMENTS_BUCKET": "phi-dev-documents",
+    "PHI_SECRETS_KEY_ID": "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555",
     "PHI_LLM_PROVIDER": "none",
     "PHI_EMBEDDING_PROVIDER": "local",
     "PHI_EMBEDDING_MODEL": "wordllama-l2-supercat-256",

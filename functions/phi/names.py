@@ -20,6 +20,9 @@ DB_NAME = "phi"
 DOCUMENTS_PREFIX = "documents/"
 TOOL_RESULTS_PREFIX = "tool-results/"
 REQUEST_RESULTS_PREFIX = "request-results/"
+# The KMS encryption context's `purpose` of organisations' webhook signing secrets (phi.secrets); IAM lets the API
+# encrypt and Think decrypt with the secrets key for this purpose only.
+WEBHOOK_SECRET_PURPOSE = "webhook-signing-secret"
 
 # API Gateway's REST integration timeout. Everything the API Lambda calls within one request has a budget below it.
 API_INTEGRATION_TIMEOUT_SECONDS = 29

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from uuid import UUID
 
+from phi import names
 from phi.settings import Settings
 
 
@@ -26,3 +28,29 @@ def openai_api_key(settings: Settings) -> str | None:
     if settings.openai_api_key_secret_arn:
         return _secret_string(settings.openai_api_key_secret_arn)
     return "not-needed" if settings.openai_base_url else None
+
+
+def _context(org_id: UUID) -> dict[str, str]:
+    """Webhook signing secrets are encrypted with KMS (the settings' secrets_key_id) under this encryption context:
+    with the organisation's id, a ciphertext copied to another organisation's row does not decrypt."""
+    return {"purpose": names.WEBHOOK_SECRET_PURPOSE, "org_id": str(org_id)}
+
+
+def encrypt_webhook_secret(org_id: UUID, secret: str) -> bytes:
+    from phi.aws import client
+    from phi.settings import get_settings
+
+    key_id = get_settings().required("secrets_key_id")
+    response = client("kms").encrypt(KeyId=key_id, Plaintext=secret.encode(), EncryptionContext=_context(org_id))
+    return bytes(response["CiphertextBlob"])
+
+
+def decrypt_webhook_secret(org_id: UUID, ciphertext: bytes) -> str:
+    """The secret, for signing only (never a response or a log). KMS refuses a ciphertext of another organisation
+    or another key (InvalidCiphertextException)."""
+    from phi.aws import client
+    from phi.settings import get_settings
+
+    key_id = get_settings().required("secrets_key_id")
+    response = client("kms").decrypt(CiphertextBlob=ciphertext, KeyId=key_id, EncryptionContext=_context(org_id))
+    return bytes(response["Plaintext"]).decode()

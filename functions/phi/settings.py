@@ -141,6 +141,10 @@ class Settings(BaseModel):
     scheduler_group: str | None = None
     scheduler_role_arn: str | None = None
 
+    # The KMS key that encrypts organisations' secrets kept in the database (webhook signing secrets); each
+    # ciphertext is bound to its organisation by the encryption context.
+    secrets_key_id: str | None = None
+
     # Storage
     documents_bucket: str | None = None
     tool_results_prefix: str = names.TOOL_RESULTS_PREFIX
@@ -316,12 +320,13 @@ SCHEDULES: Requirement = (("scheduler_group", "scheduler_role_arn"),)
 AGENT_ROLE: Requirement = (("agent_role_arn",),)
 OPENAI_ACCESS: Requirement = (("openai_api_key",), ("openai_api_key_secret_arn",), ("openai_base_url",))
 EMAIL_SENDER: Requirement = (("email_sender",),)
+SECRETS_KEY: Requirement = (("secrets_key_id",),)
 
 # What each Lambda function needs before it may serve a request (names.Service value -> requirements).
 HANDLER_REQUIREMENTS: dict[names.Service, tuple[Requirement, ...]] = {
-    names.Service.API: (DATABASE, JWT_SECRET, STATE_MACHINE, DOCUMENTS_BUCKET, SCHEDULES, AGENT_ROLE),
+    names.Service.API: (DATABASE, JWT_SECRET, STATE_MACHINE, DOCUMENTS_BUCKET, SCHEDULES, AGENT_ROLE, SECRETS_KEY),
     names.Service.START_TASK: (DATABASE,),
-    names.Service.THINK: (DATABASE, DOCUMENTS_BUCKET),
+    names.Service.THINK: (DATABASE, DOCUMENTS_BUCKET, SECRETS_KEY),
     names.Service.FINISH_TASK: (DATABASE,),
     names.Service.MARK_FAILED: (DATABASE,),
     names.Service.AWAIT_APPROVAL: (DATABASE,),

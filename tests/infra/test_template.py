@@ -26,6 +26,7 @@ COMMON_ENVIRONMENT = {
     "PHI_DB_NAME",
     "PHI_AGENT_QUEUE_PREFIX",
     "PHI_DOCUMENTS_BUCKET",
+    "PHI_SECRETS_KEY_ID",
     "PHI_LLM_PROVIDER",
     "POWERTOOLS_SERVICE_NAME",
     "POWERTOOLS_METRICS_NAMESPACE",
@@ -307,6 +308,31 @@ def test_api_role_can_manage_agent_queues_executions_schedules(dev: Synthesis) -
     # The agents' DLQ is outside the prefix the API may delete.
     template = Template.from_json(dev.template_json)
     template.has_resource_properties("AWS::SQS::Queue", {"QueueName": "phi-dev-dlq-agent-tasks"})
+
+
+def test_webhook_secrets_are_encrypted_by_the_api_and_decrypted_by_think_only(dev: Synthesis) -> None:
+    """The secrets key: rotated yearly, retained; the API may only encrypt with it and Think only decrypt, each
+    under the webhook secrets' encryption-context purpose; no other function may use it."""
+    keys = {
+        logical_id: resource
+        for logical_id, resource in dev.resources("AWS::KMS::Key").items()
+        if "organisations' secrets" in resource["Properties"].get("Description", "")
+    }
+    assert len(keys) == 1
+    ((key_id, key),) = keys.items()
+    assert key["Properties"]["EnableKeyRotation"] is True and key["DeletionPolicy"] == "Retain"
+    key_arn = {"Fn::GetAtt": [key_id, "Arn"]}
+    for handler, (_, properties) in phi_functions(dev).items():
+        assert properties["Environment"]["Variables"]["PHI_SECRETS_KEY_ID"] == key_arn, handler
+        on_key = [s for s in role_statements(dev, function_role(dev, handler)) if key_arn in as_list(s["Resource"])]
+        expected = {Handler.API: ["kms:Encrypt"], Handler.THINK: ["kms:Decrypt"]}.get(handler)
+        if expected is None:
+            assert on_key == [], handler
+            continue
+        assert [as_list(s["Action"]) for s in on_key] == [expected], handler
+        assert on_key[0]["Condition"] == {
+            "StringEquals": {"kms:EncryptionContext:purpose": names.WEBHOOK_SECRET_PURPOSE}
+        }
 
 
 def test_local_agent_role_trusts_only_the_api_and_is_bounded(dev: Synthesis) -> None:

@@ -229,3 +229,59 @@ def test_the_webhook_secret_is_shown_once(new_user: ApiSession, stack: object) -
     assert info.json()["exists"] is True and secret not in info.text
     rotated = new_user.ok("POST", f"/orgs/{org}/webhook-secret")["secret"]
     assert rotated != secret
+
+
+def test_the_webhook_secret_is_stored_encrypted_and_bound_to_its_organisation(
+    new_user: ApiSession, server: TlsServer, stack: object, api_url: str
+) -> None:
+    """Only KMS's ciphertext is in the database (a backup or snapshot cannot sign a webhook); copied onto another
+    organisation's row it does not decrypt (the organisation is in the encryption context), and the webhook fails
+    with a reason instead of being signed with another organisation's secret."""
+    org = new_user.org_id
+    secret = new_user.ok("POST", f"/orgs/{org}/webhook-secret")["secret"]
+    with transaction() as conn:
+        row = conn.execute(
+            "SELECT secret, secret_ciphertext FROM org_webhook_secrets WHERE org_id = %s", (org,)
+        ).fetchone()
+    assert row is not None and row["secret"] is None
+    assert secret.encode() not in bytes(row["secret_ciphertext"])
+
+    other = ApiSession(api_url)
+    other.sign_up(f"other-{uuid.uuid4().hex[:10]}@example.com")
+    other.create_org("Other Ltd")
+    other.ok("POST", f"/orgs/{other.org_id}/outbound-hosts", json={"host": f"{HOST}:{server.port}"})
+    other.ok("POST", f"/orgs/{other.org_id}/webhook-secret")
+    with transaction() as conn:  # someone with write access to the database copies the ciphertext across
+        conn.execute(
+            "UPDATE org_webhook_secrets SET secret_ciphertext = %s WHERE org_id = %s",
+            (row["secret_ciphertext"], other.org_id),
+        )
+    before = len(server.received)
+    sent = OrgNotifier(_task(other), policy=_test_policy(server)).webhook(
+        WebhookMessage(node_id="copied", url=server.url("/echo"), body={"late": 7})
+    )
+    assert sent.status == "FAILED" and "cannot be decrypted" in str(sent.error)
+    assert len(server.received) == before
+
+
+def test_a_secret_stored_in_plain_text_before_encryption_keeps_signing_until_rotated(
+    new_user: ApiSession, server: TlsServer, stack: object
+) -> None:
+    org = new_user.org_id
+    new_user.ok("POST", f"/orgs/{org}/outbound-hosts", json={"host": f"{HOST}:{server.port}"})
+    legacy = "phi_whsec_" + uuid.uuid4().hex
+    with transaction() as conn:  # as migration 0027 leaves a secret stored before it
+        conn.execute("INSERT INTO org_webhook_secrets (org_id, secret) VALUES (%s, %s)", (org, legacy))
+    notifier = OrgNotifier(_task(new_user), policy=_test_policy(server))
+    sent = notifier.webhook(WebhookMessage(node_id="legacy", url=server.url("/echo"), body={"n": 1}))
+    assert sent.status == "SENT"
+    received = server.received[-1]
+    expected = hmac.new(
+        legacy.encode(), received.headers["X-Phi-Timestamp"].encode() + b"." + received.body, hashlib.sha256
+    ).hexdigest()
+    assert received.headers["X-Phi-Signature"] == f"sha256={expected}"
+
+    new_user.ok("POST", f"/orgs/{org}/webhook-secret")  # rotating replaces the plain text
+    with transaction() as conn:
+        row = conn.execute("SELECT secret FROM org_webhook_secrets WHERE org_id = %s", (org,)).fetchone()
+    assert row is not None and row["secret"] is None

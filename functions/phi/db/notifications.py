@@ -179,13 +179,14 @@ def remove_host(conn: DbConnection, org_id: UUID, host: str) -> bool:
 # --- the webhook signing secret -----------------------------------------------------------------------------
 
 
-def set_webhook_secret(conn: DbConnection, org_id: UUID, secret: str, user_id: UUID) -> datetime:
+def set_webhook_secret(conn: DbConnection, org_id: UUID, ciphertext: bytes, user_id: UUID) -> datetime:
+    """Stores the secret as KMS encrypted it (phi.secrets); a secret stored in plain text before is replaced."""
     row: Any = conn.execute(
-        """INSERT INTO org_webhook_secrets (org_id, secret, created_by) VALUES (%s, %s, %s)
-           ON CONFLICT (org_id) DO UPDATE SET secret = excluded.secret, created_by = excluded.created_by,
-                                              created_at = now()
+        """INSERT INTO org_webhook_secrets (org_id, secret_ciphertext, created_by) VALUES (%s, %s, %s)
+           ON CONFLICT (org_id) DO UPDATE SET secret = NULL, secret_ciphertext = excluded.secret_ciphertext,
+                                              created_by = excluded.created_by, created_at = now()
            RETURNING created_at""",
-        (org_id, secret, user_id),
+        (org_id, ciphertext, user_id),
     ).fetchone()
     return row["created_at"]
 
@@ -195,7 +196,22 @@ def webhook_secret_created_at(conn: DbConnection, org_id: UUID) -> datetime | No
     return row["created_at"] if row else None
 
 
-def webhook_secret(conn: DbConnection, org_id: UUID) -> str | None:
-    """The secret itself: for signing only (phi.workflows.live_ports), never for a response or a log."""
-    row = conn.execute("SELECT secret FROM org_webhook_secrets WHERE org_id = %s", (org_id,)).fetchone()
-    return str(row["secret"]) if row else None
+class StoredWebhookSecret(BaseModel):
+    """The secret as stored: its KMS ciphertext, or (a secret created before migration 0027, until rotated) the
+    plain text."""
+
+    ciphertext: bytes | None
+    plaintext: str | None
+
+
+def webhook_secret(conn: DbConnection, org_id: UUID) -> StoredWebhookSecret | None:
+    """For signing only (phi.workflows.live_ports), never for a response or a log."""
+    row = conn.execute(
+        "SELECT secret_ciphertext, secret FROM org_webhook_secrets WHERE org_id = %s", (org_id,)
+    ).fetchone()
+    if row is None:
+        return None
+    ciphertext = row["secret_ciphertext"]
+    return StoredWebhookSecret(
+        ciphertext=bytes(ciphertext) if ciphertext is not None else None, plaintext=row["secret"]
+    )

@@ -16,6 +16,7 @@ import traceback
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from moto.awslambda_simple.models import LambdaSimpleBackend
@@ -351,6 +352,34 @@ def start_moto(port: int) -> ThreadedMotoServer:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     return server
+
+
+def persistent_kms_key(key_file: Path, region: str, description: str) -> str:
+    """A KMS key in moto that is the same key at every start of the stack (moto keeps keys in memory only): its id
+    and 256-bit material live in `key_file` (created owner-only, like the JWT secret) and are put back into moto's
+    KMS backend, so what it encrypted before a restart still decrypts. Returns the key's ARN."""
+    import base64
+    import secrets as token_source
+
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.kms.models import kms_backends
+
+    if not key_file.exists():
+        saved = {"key_id": str(uuid.uuid4()), "material": base64.b64encode(token_source.token_bytes(32)).decode()}
+        descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            json.dump(saved, handle)
+    saved = json.loads(key_file.read_text())
+    backend = kms_backends[DEFAULT_ACCOUNT_ID][region]
+    key = backend.create_key(
+        policy=None, key_usage="ENCRYPT_DECRYPT", key_spec="SYMMETRIC_DEFAULT", description=description, tags=None
+    )
+    del backend.keys[key.id]
+    key.arn = key.arn.rsplit("/", 1)[0] + "/" + saved["key_id"]
+    key.id = saved["key_id"]
+    key.key_material = base64.b64decode(saved["material"])
+    backend.keys[key.id] = key
+    return str(key.arn)
 
 
 def state_machine_definition(template: str, function_arns: dict[str, str]) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 import boto3
 
 from phi import names
-from phi.embedded.aws import PLACEHOLDERS, free_port, start_moto, state_machine_definition
+from phi.embedded.aws import PLACEHOLDERS, free_port, persistent_kms_key, start_moto, state_machine_definition
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 ASL_FILE = REPO_ROOT / "statemachines" / "agent_task.asl.json"
@@ -222,6 +222,9 @@ class EmbeddedStack:
         os.environ["PHI_SCHEDULER_ROLE_ARN"] = scheduler_role["Role"]["Arn"]
         os.environ["PHI_AGENT_DLQ_ARN"] = dlq_arn
         os.environ["PHI_AGENT_ROLE_ARN"] = agent_role["Role"]["Arn"]
+        os.environ["PHI_SECRETS_KEY_ID"] = persistent_kms_key(
+            self.data_dir / "kms-secrets-key.json", REGION, f"phi-{STAGE}: organisations' secrets"
+        )
         return str(machine["stateMachineArn"])
 
     def _wire_ingest(self, sqs: Any, s3: Any) -> None:

@@ -335,13 +335,6 @@ def update_agent(conn: DbConnection, agent: Agent, body: AgentUpdate, user_id: U
     zone_moved = body.warehouse_timezone is not None and body.warehouse_timezone != site_zone_before
     if body.warehouse_timezone is not None:
         config["warehouse_timezone"] = body.warehouse_timezone
-    if zone_moved and body.workflows is None:  # entries on the site's old clock follow it to the new one
-        config["workflows"] = [
-            {**w, "timezone": body.warehouse_timezone}
-            if w.get("schedule") and w.get("timezone") == site_zone_before
-            else w
-            for w in config.get("workflows", [])
-        ]
     if body.names_tools() or body.tool_config is not None:
         current = {t.key: t.config for t in agent.tools}
         selection = (
@@ -362,7 +355,17 @@ def update_agent(conn: DbConnection, agent: Agent, body: AgentUpdate, user_id: U
     updated = _reload(conn, agent.id, agent.org_id)
     if body.workflows is not None:
         adopt_workflows(conn, updated, body.workflows, user_id, from_role=False)
-    moved = zone_moved and follow_site_zone(conn, updated, site_zone_before, user_id)
+    moved: list[str] = []
+    if zone_moved:  # the schedules on the site's old clock follow it (not those this change gives)
+        given = {w.type for w in body.workflows or []}
+        moved = follow_site_zone(conn, updated, site_zone_before, user_id, keep=given)
+        if moved:  # the config's entries say the same zone as the definitions
+            entries = [
+                {**w, "timezone": updated.config["warehouse_timezone"]} if w.get("type") in moved else w
+                for w in updated.config.get("workflows", [])
+            ]
+            agents_repo.update_agent(conn, agent.id, agent.org_id, config={**updated.config, "workflows": entries})
+            updated = _reload(conn, agent.id, agent.org_id)
     if body.workflows is not None or updated.status != agent.status or moved:
         sync_agent_schedules(conn, updated)
     return updated

@@ -16,6 +16,7 @@ from phi.db import notifications as repo
 from phi.db.connection import DbConnection
 from phi.domain.request_body import RequestBody
 from phi.errors import BadRequest, NotFound
+from phi.secrets import encrypt_webhook_secret
 
 HOST_PATTERN = re.compile(r"^(?=.{1,253}(:|$))([a-z0-9]([a-z0-9\-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}(:[0-9]{1,5})?$")
 MAX_HOSTS = 200
@@ -137,5 +138,6 @@ def webhook_secret_info(conn: DbConnection, org_id: UUID) -> WebhookSecretInfo:
 def rotate_webhook_secret(conn: DbConnection, org_id: UUID, user_id: UUID) -> NewWebhookSecret:
     """A new secret (replacing any earlier one), returned this once and never again."""
     secret = SECRET_PREFIX + secrets.token_urlsafe(32)
-    created = repo.set_webhook_secret(conn, org_id, secret, user_id)
+    # Only its KMS ciphertext is stored: a copy of the database (a backup, a snapshot) cannot sign a webhook.
+    created = repo.set_webhook_secret(conn, org_id, encrypt_webhook_secret(org_id, secret), user_id)
     return NewWebhookSecret(secret=secret, created_at=created)

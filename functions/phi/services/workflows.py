@@ -4,7 +4,7 @@ agent's schedules, whose AWS side runs after the commit (phi.db.connection.after
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
@@ -232,20 +232,23 @@ def in_site_zone(definition: dict[str, Any], agent: Agent) -> dict[str, Any]:
     return {**definition, "schedule": {**schedule, "timezone": zone}}
 
 
-def follow_site_zone(conn: DbConnection, agent: Agent, old_zone: str, author_id: UUID | None) -> bool:
+def follow_site_zone(
+    conn: DbConnection, agent: Agent, old_zone: str, author_id: UUID | None, keep: Collection[str] = ()
+) -> list[str]:
     """After the site's time zone changed: each workflow scheduled on the site's old clock keeps its hour on the
-    new one (a new version of its definition); a schedule set in another zone on purpose stays. Whether any moved."""
+    new one (a new version of its definition); a schedule set in another zone stays, and so do the workflows in
+    `keep` (their schedule given in the same change). The keys of the workflows moved."""
     new_zone = agent.config.get("warehouse_timezone") or "UTC"
-    moved = False
+    moved = []
     for row in workflows_repo.current_definitions(conn, agent.id, agent.org_id):
+        key = row.definition["key"]
         schedule = row.definition.get("schedule")
-        if not isinstance(schedule, dict) or schedule.get("timezone", "UTC") != old_zone:
+        if key in keep or not isinstance(schedule, dict) or schedule.get("timezone", "UTC") != old_zone:
             continue
         definition = {**row.definition, "schedule": {**schedule, "timezone": new_zone}}
         reason = f"The site's time zone changed from {old_zone} to {new_zone}; the schedule keeps its local hour"
-        add_version(conn, agent, row.definition["key"], NewVersion(definition=definition, reason=reason), author_id,
-                    source="patch")  # fmt: skip
-        moved = True
+        add_version(conn, agent, key, NewVersion(definition=definition, reason=reason), author_id, source="patch")
+        moved.append(key)
     return moved
 
 

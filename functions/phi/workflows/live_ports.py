@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import time
 from collections.abc import Callable
 from typing import IO, Any
@@ -20,6 +21,7 @@ from phi.db import documents as documents_repo
 from phi.db import notifications as notifications_repo
 from phi.db import tasks as tasks_repo
 from phi.db.connection import DbConnection, after_commit, transaction
+from phi.db.notifications import StoredWebhookSecret
 from phi.definitions.table import TableError
 from phi.definitions.table_format import TableLimits
 from phi.documents.models import SearchHit
@@ -30,6 +32,7 @@ from phi.guarded_http import OutboundPolicy, OutboundRefused
 from phi.guarded_http import request as guarded_request
 from phi.llm import get_llm
 from phi.llm.accounting import DbLlmAccounting
+from phi.secrets import decrypt_webhook_secret
 from phi.settings import get_settings
 from phi.workflows.contracts import ApprovalOutcome, ApprovalRequest, TaskContext, ToolOutcome, ToolRequest
 from phi.workflows.ports import (
@@ -113,6 +116,21 @@ def _allowed_hosts(conn: DbConnection, org_id: UUID) -> frozenset[str]:
     return frozenset(h.host for h in notifications_repo.list_hosts(conn, org_id))
 
 
+def _readable_secret(org_id: UUID, stored: StoredWebhookSecret) -> str | None:
+    """The signing secret: decrypted by KMS, or the plain text of one stored before secrets were encrypted; None
+    when KMS refuses the ciphertext (another key, another organisation's row). Never logged."""
+    if stored.ciphertext is None:
+        return stored.plaintext
+    try:
+        return decrypt_webhook_secret(org_id, stored.ciphertext)
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code in ("InvalidCiphertextException", "AccessDeniedException", "NotFoundException"):
+            logging.getLogger("phi.notifications").warning("webhook secret of org %s not decryptable: %s", org_id, code)
+            return None
+        raise
+
+
 def sign_webhook(secret: str, timestamp: str, body: bytes) -> str:
     """HMAC-SHA256 over "<timestamp>.<body>", hex: what a receiver recomputes with its copy of the secret."""
     return "sha256=" + hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
@@ -149,9 +167,15 @@ class OrgNotifier:
         body = json.dumps(message.body, default=str, separators=(",", ":"), sort_keys=True)
 
         def send(conn: DbConnection, notification_id: UUID) -> dict[str, Any]:
-            secret = notifications_repo.webhook_secret(conn, self.org_id)
-            if secret is None:
+            stored = notifications_repo.webhook_secret(conn, self.org_id)
+            if stored is None:
                 return {"status": "FAILED", "error": "the organisation has no webhook secret: create one first"}
+            secret = _readable_secret(self.org_id, stored)
+            if secret is None:
+                return {
+                    "status": "FAILED",
+                    "error": "the organisation's webhook secret cannot be decrypted (its key changed): rotate it",
+                }
             policy = self.policy(
                 _allowed_hosts(conn, self.org_id), settings.outbound_timeout_seconds, WEBHOOK_MAX_RESPONSE_BYTES
             )

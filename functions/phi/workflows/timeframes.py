@@ -234,7 +234,11 @@ _YEAR_FIRST_LOOSE = re.compile(
     re.IGNORECASE | re.ASCII,
 )
 # MySQL's zero date, which it stores for "no date" (a DATETIME column NOT NULL without a value, an unknown day).
-_ZERO_DATE = re.compile(r"0000-00-00(?:[T ]00:00:00(?:\.0+)?)?", re.ASCII)
+_ZERO_DATE = re.compile(r"0000-00-00(?:[T ]00:00(?::00(?:\.0+)?)?)?", re.ASCII)
+
+
+# A slash date with its year last ('03/12/2026'), which the reason for a refusal names.
+_YEAR_LAST_SLASH_DATE = re.compile(r"\d{1,2}/\d{1,2}/\d{2,4}", re.ASCII)
 
 
 class NoDateError(TimestampError):
@@ -409,10 +413,13 @@ def _text_timestamp(text: str) -> datetime | date:
     except ValueError as error:  # a TimestampError of the readers says what is wrong with a value of their form
         if isinstance(error, TimestampError):
             why = str(error)
-        elif "/" in value:
+        elif _YEAR_LAST_SLASH_DATE.match(value):
             why = "a slash date is ambiguous: 03/12/2026 is March or December"
         else:
-            why = "not ISO-8601, RFC 2822, an English month name or DD.MM.YYYY"
+            why = (
+                "not ISO-8601 (nor a year-first date such as 2026/11/20 08:05), RFC 2822, an English month name "
+                "or DD.MM.YYYY"
+            )
         raise TimestampError(f"{_quoted(text)} is not a readable date or timestamp ({why})") from None
 
 
@@ -531,7 +538,8 @@ def _split_rows(
     kept, others, unreadable = [], 0, 0
     for row in rows:
         value = row[index]
-        if keep_empty and (value is None or (isinstance(value, str) and not value.strip())):
+        # MySQL's zero date is its "no date": kept as an empty value is (an action never closed)
+        if keep_empty and (value is None or (isinstance(value, str) and not value.strip()) or is_zero_date(value)):
             kept.append(row)
             continue
         try:

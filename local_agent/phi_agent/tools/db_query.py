@@ -177,7 +177,7 @@ def _mysql_conversions(driver: str) -> dict[Any, Any]:
 
     def utc_timestamp(value: Any) -> Any:
         moment = convert_datetime(value)
-        # A zero date ('0000-00-00 00:00:00') stays text: the cloud counts it as unreadable.
+        # A zero date ('0000-00-00 00:00:00') stays text: the cloud reads it as MySQL's "no date".
         return moment.replace(tzinfo=UTC) if isinstance(moment, datetime) else moment
 
     return {**conversions, _MYSQL_TIMESTAMP_FIELD: utc_timestamp}

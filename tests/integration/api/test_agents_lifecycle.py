@@ -376,3 +376,12 @@ def test_a_sites_schedules_follow_its_time_zone_when_it_changes(new_user: ApiSes
     new_user.ok("PATCH", f"/agents/{agent['id']}", json={"warehouse_timezone": "Europe/Berlin"})
     schedules = new_user.ok("GET", f"/agents/{agent['id']}/schedules")
     assert [(s["cron"], s["timezone"]) for s in schedules] == [("0 9 * * *", "Asia/Tokyo")]
+
+    # a change that gives a workflow's schedule with the new site zone: the schedule given stands
+    entry = {"type": "DAILY_WAREHOUSE_REPORT", "schedule": "0 6 * * *", "timezone": "Europe/Berlin"}
+    both = new_user.ok(
+        "PATCH", f"/agents/{agent['id']}", json={"warehouse_timezone": "Europe/Paris", "workflows": [entry]}
+    )
+    schedules = new_user.ok("GET", f"/agents/{agent['id']}/schedules")
+    assert [(s["cron"], s["timezone"]) for s in schedules] == [("0 6 * * *", "Europe/Berlin")]
+    assert [w["timezone"] for w in both["config"]["workflows"]] == ["Europe/Berlin"]

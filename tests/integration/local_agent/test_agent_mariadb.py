@@ -95,3 +95,78 @@ def test_timestamp_columns_arrive_as_utc_instants_and_datetime_columns_as_wall_c
 def test_an_unsupported_mysql_driver_is_refused_with_the_reason(warehouse: str) -> None:
     with pytest.raises(ValueError, match="mysql\\+pymysql://"):
         DbQueryTool(DbQuerySettings(url_env="X"), warehouse.replace("+pymysql", "+mysqlconnector"), 1)
+
+
+@pytest.fixture
+def zero_dated(mariadb: MariaDb) -> Iterator[str]:
+    """The daily report's tables as a MySQL application that writes '0000-00-00 00:00:00' for "no date" keeps them:
+    order Z not shipped yet, shipment s-Y without a promise, pick 2 without a time. The columns are nullable: in a
+    NOT NULL one MySQL finds a zero date with IS NULL too, in a nullable one it does not."""
+    name = f"zd_{uuid.uuid4().hex[:10]}"
+    admin = mariadb.admin()
+    cursor = admin.cursor()
+    cursor.execute("SET SESSION sql_mode = ''")  # as such applications run (NO_ZERO_DATE off)
+    cursor.execute(f"CREATE DATABASE {name}")
+    cursor.execute(f"CREATE USER 'r_{name}'@'localhost' IDENTIFIED BY 'pw'")
+    cursor.execute(f"GRANT SELECT ON {name}.* TO 'r_{name}'@'localhost'")
+    for table in (
+        "orders (order_id VARCHAR(20), created_at DATETIME NULL, promised_ship_at DATETIME NULL,"
+        " priority VARCHAR(10), customer VARCHAR(20))",
+        "shipments (shipment_id VARCHAR(20), order_id VARCHAR(20), carrier VARCHAR(20),"
+        " promised_at DATETIME NULL, shipped_at DATETIME NULL)",
+        "order_lines (order_id VARCHAR(20))",
+        "picks (pick_id INT, order_id VARCHAR(20), line_no INT, sku_id VARCHAR(20), picker_id VARCHAR(20),"
+        " qty INT, picked_at DATETIME NULL)",
+        "pickers (picker_id VARCHAR(20), name VARCHAR(20), shift VARCHAR(10))",
+        "skus (sku_id VARCHAR(20), zone_id VARCHAR(10))",
+    ):
+        cursor.execute(f"CREATE TABLE {name}.{table}")
+    zero = "0000-00-00 00:00:00"
+    cursor.execute(
+        f"INSERT INTO {name}.orders VALUES ('Z', '2026-11-20 09:00:00', '2026-11-20 15:00:00', 'std', 'c'), "
+        "('S', '2026-11-20 09:30:00', '2026-11-20 15:00:00', 'std', 'c')"
+    )
+    cursor.execute(
+        f"INSERT INTO {name}.shipments VALUES ('s-Z', 'Z', 'DHL', '2026-11-20 15:00:00', '{zero}'), "
+        f"('s-S', 'S', 'DHL', '2026-11-20 15:00:00', '2026-11-20 14:00:00'), ('s-Y', 'Y', 'DHL', '{zero}', '{zero}')"
+    )
+    cursor.execute(f"INSERT INTO {name}.picks VALUES (1, 'S', 1, 'K', 'P1', 2, '2026-11-20 10:00:00'), "
+                   f"(2, 'S', 2, 'K', 'P1', 1, '{zero}')")  # fmt: skip
+    try:
+        yield mariadb.url(f"r_{name}", "pw", name)
+    finally:
+        cursor.execute(f"DROP DATABASE {name}")
+        cursor.execute(f"DROP USER 'r_{name}'@'localhost'")
+        admin.close()
+
+
+def test_the_daily_reports_mysql_queries_return_rows_with_mysqls_zero_date(zero_dated: str) -> None:
+    """MySQL sorts its zero date before every date: a window condition alone dropped an order not shipped yet
+    (the backlog missed it) and the rows without a promise or a time (instead of counting them)."""
+    from phi.definitions.templates import get_template
+    from phi.workflows.timeframes import report_day
+    from phi.workflows.warehouse.kpis import TabularData, Thresholds, compute_kpis
+
+    nodes = {node["id"]: node["settings"] for node in get_template("daily_warehouse_report").definition["nodes"]}
+    day = report_day(datetime(2026, 11, 20).date(), "UTC")
+    params = {
+        "window_start": {"$datetime": day.query_start.isoformat()},
+        "window_end": {"$datetime": day.query_end.isoformat()},
+    }
+    db = DbQueryTool(DbQuerySettings(url_env="X", statement_timeout_seconds=30), zero_dated, 1)
+    tables: dict[str, TabularData] = {}
+    try:
+        for dataset in ("orders", "shipments", "picks"):
+            with db.open({"sql": nodes[dataset]["sql_variants"]["mysql"], "params": params}, None) as result:
+                output = build_output("call", result, 131_072, None)["result"]
+            tables[dataset] = TabularData(columns=output["columns"], rows=output["rows"])
+    finally:
+        db.dispose()
+
+    assert sorted(row[0] for row in tables["orders"].rows) == ["S", "Z"]
+    assert sorted(row[0] for row in tables["shipments"].rows) == ["s-S", "s-Y", "s-Z"]
+    assert sorted(row[0] for row in tables["picks"].rows) == [1, 2]
+    kpis = compute_kpis(day, tables, Thresholds())
+    assert kpis.backlog.orders == 1 and kpis.late.late_order_ids == ["Z"]  # Z: due at 15:00, not shipped
+    quality = {q.dataset: (q.rows, q.unreadable) for q in kpis.data_quality}
+    assert quality["shipments"] == (3, 1) and quality["picks"] == (2, 1)  # no promise, no time: counted

@@ -68,6 +68,7 @@ def test_the_think_handler_cold_start_leaves_the_collector_on_and_its_imports_fr
         "POWERTOOLS_TRACE_DISABLED": "true",
         "PHI_DATABASE_URL": "postgresql://u:p@127.0.0.1:1/phi",
         "PHI_DOCUMENTS_BUCKET": "b",
+        "PHI_SECRETS_KEY_ID": "alias/phi-secrets",
         "PYTHONPATH": str(FUNCTIONS),
     }
     result = subprocess.run(

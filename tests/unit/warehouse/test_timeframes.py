@@ -113,7 +113,11 @@ def test_timestamps_in_every_common_form_are_read_as_instants(value: object, exp
         ("11/20/2026 08:00 AM", "a slash date is ambiguous"),
         ("20/11/2026", "a slash date is ambiguous"),  # day first here, but 03/12/2026 in the same column is not
         ("2026-11-20T08:00:00 CET", "is not a readable date or timestamp"),  # CET is no offset: a guess
-        ("garbage", "not ISO-8601, RFC 2822, an English month name or DD.MM.YYYY"),
+        (
+            "garbage",
+            r"not ISO-8601 \(nor a year-first date such as 2026/11/20 08:05\), RFC 2822, an English month name "
+            r"or DD.MM.YYYY",
+        ),
         ("", "empty text"),
         ("2026-11-20T08:00:00" + " " * 10 + "x" * 60, "too long for a timestamp"),
         (1763625600, "the number 1763625600 is not a timestamp"),
@@ -252,6 +256,7 @@ def test_unambiguous_non_iso_forms_are_read(value: str, expected_utc: str) -> No
         ("2026-11-20 13:05 PM", "hour 13 with AM/PM"),
         ("2026-11-20 0:05 AM", "hour 0 with AM/PM"),
         ("2026/11-20", "is not a readable date or timestamp"),  # mixed separators: no known form
+        ("2026/11/20 08:60", r"\(not ISO-8601 \(nor a year-first date"),  # not called an ambiguous slash date
         ("31.11.2026", "is not a readable date or timestamp"),
         ("20.11.2026 25:00", "is not a readable date or timestamp"),
         ("2026-367", "2026 has no day 367"),
@@ -271,7 +276,9 @@ def test_non_iso_lookalikes_are_refused_with_a_reason(value: str, reason: str) -
         parse_timestamp(value, BERLIN)
 
 
-@pytest.mark.parametrize("value", ["0000-00-00 00:00:00", "0000-00-00", " 0000-00-00T00:00:00.000000 "])
+@pytest.mark.parametrize(
+    "value", ["0000-00-00 00:00:00", "0000-00-00", " 0000-00-00T00:00:00.000000 ", "0000-00-00 00:00"]
+)
 def test_mysqls_zero_date_is_no_date_not_an_instant(value: str) -> None:
     with pytest.raises(NoDateError, match="MySQL's zero date, which stands for no date"):
         parse_timestamp(value, BERLIN)
@@ -322,3 +329,14 @@ def test_an_infinite_deadline_is_no_deadline(value: str) -> None:
 def test_an_unreadable_deadline_is_refused_with_a_reason(value: str, reason: str) -> None:
     with pytest.raises(TimestampError, match=reason):
         parse_deadline(value, BERLIN)
+
+
+def test_rows_still_open_keep_an_empty_value_and_mysqls_zero_date_alike() -> None:
+    from phi.workflows.timeframes import rows_open_at
+
+    rows = [["A", "0000-00-00 00:00:00"], ["B", None], ["C", "2026-11-20 09:00"], ["D", "2026-11-20 13:00"], ["E", "x"]]
+    kept, closed, unreadable = rows_open_at(
+        ["id", "closed_at"], rows, "closed_at", datetime(2026, 11, 20, 11, tzinfo=UTC), BERLIN
+    )
+    assert [row[0] for row in kept] == ["A", "B", "D"]  # 13:00 Berlin is 12:00 UTC, after the moment
+    assert (closed, unreadable) == (1, 1)

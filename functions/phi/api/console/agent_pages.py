@@ -357,7 +357,7 @@ SettingsForm = create_model(
     "SettingsForm",
     name=(str, Field(default="", max_length=400)),
     status=(str, Field(default="", max_length=20)),  # absent: unchanged
-    warehouse_timezone=(str, Field(default="UTC", max_length=100)),
+    warehouse_timezone=(str, Field(default="", max_length=100)),  # absent: unchanged
     **{f"threshold_{name}": (str, Field(default="", max_length=50)) for name, _, _ in THRESHOLD_FIELDS},  # type: ignore[call-overload]
 )
 
@@ -375,6 +375,7 @@ def save_settings(
     agent = admin_agent(agent_of_caller(agent_id, conn, user), conn, user)
     values: dict[str, str] = cast(BaseModel, form).model_dump()
     values["status"] = values["status"] or agent.status.value
+    values["warehouse_timezone"] = values["warehouse_timezone"] or agent.config.get("warehouse_timezone") or "UTC"
     # Every field is checked, so that one submission shows every error at its field.
     errors: dict[str, str] = {}
     thresholds: dict[str, float] = {}
