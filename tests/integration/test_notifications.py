@@ -285,3 +285,43 @@ def test_a_secret_stored_in_plain_text_before_encryption_keeps_signing_until_rot
     with transaction() as conn:
         row = conn.execute("SELECT secret FROM org_webhook_secrets WHERE org_id = %s", (org,)).fetchone()
     assert row is not None and row["secret"] is None
+
+
+def test_a_key_service_failure_fails_the_webhook_or_the_rotation_with_a_reason_not_the_task(
+    new_user: ApiSession, server: TlsServer, stack: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """KMS throttled or unreachable (mocked: moto does not fail so): the webhook is FAILED with the reason, as any
+    refusal is, and the task goes on; rotating the secret answers 503, and the secret stored before still signs."""
+    from botocore.exceptions import ClientError, EndpointConnectionError
+
+    from phi.services import notifications as notifications_service
+    from phi.workflows import live_ports
+
+    org = new_user.org_id
+    new_user.ok("POST", f"/orgs/{org}/outbound-hosts", json={"host": f"{HOST}:{server.port}"})
+    secret = new_user.ok("POST", f"/orgs/{org}/webhook-secret")["secret"]
+    notifier = OrgNotifier(_task(new_user), policy=_test_policy(server))
+
+    def throttled(*_: object) -> str:
+        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "Decrypt")
+
+    def unreachable(*_: object) -> bytes:
+        raise EndpointConnectionError(endpoint_url="https://kms.example")
+
+    before = len(server.received)
+    monkeypatch.setattr(live_ports, "decrypt_webhook_secret", throttled)
+    sent = notifier.webhook(WebhookMessage(node_id="throttled", url=server.url("/echo"), body={"n": 1}))
+    assert sent.status == "FAILED" and "could not be decrypted now (KMS: ThrottlingException)" in str(sent.error)
+    assert len(server.received) == before and secret not in str(sent.error)
+
+    monkeypatch.setattr(notifications_service, "encrypt_webhook_secret", unreachable)
+    refused = new_user.request("POST", f"/orgs/{org}/webhook-secret")
+    assert refused.status_code == 503 and "try again" in refused.json()["error"]["message"]
+    monkeypatch.undo()
+    again = notifier.webhook(WebhookMessage(node_id="after", url=server.url("/echo"), body={"n": 2}))
+    assert again.status == "SENT"
+    received = server.received[-1]
+    expected = hmac.new(
+        secret.encode(), received.headers["X-Phi-Timestamp"].encode() + b"." + received.body, hashlib.sha256
+    ).hexdigest()
+    assert received.headers["X-Phi-Signature"] == f"sha256={expected}"

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from uuid import UUID
 
 from psycopg.types.json import Jsonb
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from phi.db.connection import DbConnection
 
@@ -201,7 +201,7 @@ class StoredWebhookSecret(BaseModel):
     plain text."""
 
     ciphertext: bytes | None
-    plaintext: str | None
+    plaintext: str | None = Field(repr=False)
 
 
 def webhook_secret(conn: DbConnection, org_id: UUID) -> StoredWebhookSecret | None:

@@ -356,30 +356,62 @@ def start_moto(port: int) -> ThreadedMotoServer:
 
 def persistent_kms_key(key_file: Path, region: str, description: str) -> str:
     """A KMS key in moto that is the same key at every start of the stack (moto keeps keys in memory only): its id
-    and 256-bit material live in `key_file` (created owner-only, like the JWT secret) and are put back into moto's
-    KMS backend, so what it encrypted before a restart still decrypts. Returns the key's ARN."""
-    import base64
-    import secrets as token_source
-
+    and 256-bit material live in `key_file` (owner-only, like the JWT secret; written whole or not at all) and are
+    put back into moto's KMS backend, so what it encrypted before a restart still decrypts. Returns the key's ARN.
+    A file that is not such a key stops the start, naming the file: made anew, it would orphan every secret."""
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.kms.models import kms_backends
 
     if not key_file.exists():
-        saved = {"key_id": str(uuid.uuid4()), "material": base64.b64encode(token_source.token_bytes(32)).decode()}
-        descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as handle:
-            json.dump(saved, handle)
-    saved = json.loads(key_file.read_text())
-    backend = kms_backends[DEFAULT_ACCOUNT_ID][region]
+        _write_new_key_file(key_file)
+    key_id, material = _read_key_file(key_file)
+    backend = kms_backends[os.environ.get("MOTO_ACCOUNT_ID", DEFAULT_ACCOUNT_ID)][region]
     key = backend.create_key(
         policy=None, key_usage="ENCRYPT_DECRYPT", key_spec="SYMMETRIC_DEFAULT", description=description, tags=None
     )
     del backend.keys[key.id]
-    key.arn = key.arn.rsplit("/", 1)[0] + "/" + saved["key_id"]
-    key.id = saved["key_id"]
-    key.key_material = base64.b64decode(saved["material"])
+    key.arn = key.arn.rsplit("/", 1)[0] + "/" + key_id
+    key.id = key_id
+    key.key_material = material
     backend.keys[key.id] = key
     return str(key.arn)
+
+
+def _write_new_key_file(key_file: Path) -> None:
+    import base64
+    import secrets as token_source
+    import tempfile
+
+    saved = {"key_id": str(uuid.uuid4()), "material": base64.b64encode(token_source.token_bytes(32)).decode()}
+    descriptor, temporary = tempfile.mkstemp(prefix=".kms-", dir=key_file.parent)  # created 0600
+    try:
+        with os.fdopen(descriptor, "w") as handle:
+            json.dump(saved, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(temporary, key_file)  # whole, and never over a key another start wrote first
+    except FileExistsError:
+        pass
+    finally:
+        os.unlink(temporary)
+
+
+def _read_key_file(key_file: Path) -> tuple[str, bytes]:
+    import base64
+    import binascii
+
+    try:
+        saved = json.loads(key_file.read_text())
+        key_id = str(uuid.UUID(saved["key_id"]))
+        material = base64.b64decode(saved["material"], validate=True)
+    except (ValueError, KeyError, TypeError, binascii.Error, OSError) as exc:
+        raise RuntimeError(
+            f"{key_file} is not the embedded stack's secrets key ({type(exc).__name__}); restore it from a backup of "
+            "the data folder (a new key cannot decrypt the webhook secrets stored with the old one)"
+        ) from None
+    if len(material) != 32:
+        raise RuntimeError(f"{key_file} holds a key of {len(material)} bytes, not 32; restore it from a backup")
+    return key_id, material
 
 
 def state_machine_definition(template: str, function_arns: dict[str, str]) -> str:

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from phi.db import notifications as repo
 from phi.db.connection import DbConnection
 from phi.domain.request_body import RequestBody
-from phi.errors import BadRequest, NotFound
+from phi.errors import BadRequest, NotFound, ServiceUnavailable
 from phi.secrets import encrypt_webhook_secret
 
 HOST_PATTERN = re.compile(r"^(?=.{1,253}(:|$))([a-z0-9]([a-z0-9\-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}(:[0-9]{1,5})?$")
@@ -139,5 +139,11 @@ def rotate_webhook_secret(conn: DbConnection, org_id: UUID, user_id: UUID) -> Ne
     """A new secret (replacing any earlier one), returned this once and never again."""
     secret = SECRET_PREFIX + secrets.token_urlsafe(32)
     # Only its KMS ciphertext is stored: a copy of the database (a backup, a snapshot) cannot sign a webhook.
-    created = repo.set_webhook_secret(conn, org_id, encrypt_webhook_secret(org_id, secret), user_id)
+    from botocore.exceptions import BotoCoreError, ClientError  # here: the API's cold start does not need botocore
+
+    try:
+        ciphertext = encrypt_webhook_secret(org_id, secret)
+    except (ClientError, BotoCoreError) as exc:
+        raise ServiceUnavailable("The key service is not reachable right now; try again shortly.") from exc
+    created = repo.set_webhook_secret(conn, org_id, ciphertext, user_id)
     return NewWebhookSecret(secret=secret, created_at=created)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import IO, Any
 from uuid import UUID
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 from langgraph.types import interrupt
 
 from phi.aws import client
@@ -116,19 +116,32 @@ def _allowed_hosts(conn: DbConnection, org_id: UUID) -> frozenset[str]:
     return frozenset(h.host for h in notifications_repo.list_hosts(conn, org_id))
 
 
-def _readable_secret(org_id: UUID, stored: StoredWebhookSecret) -> str | None:
-    """The signing secret: decrypted by KMS, or the plain text of one stored before secrets were encrypted; None
-    when KMS refuses the ciphertext (another key, another organisation's row). Never logged."""
+# KMS's answers for a ciphertext it will never decrypt with this key: the secret has to be made again.
+_UNREADABLE_CIPHERTEXT = frozenset({"InvalidCiphertextException", "IncorrectKeyException", "NotFoundException"})
+
+
+class UnreadableSecret(Exception):
+    """The secret could not be decrypted; the message says why and what to do (never the secret)."""
+
+
+def _readable_secret(org_id: UUID, stored: StoredWebhookSecret) -> str:
+    """The signing secret: decrypted by KMS, or the plain text of one stored before secrets were encrypted.
+    UnreadableSecret when KMS does not decrypt it — a webhook then fails with the reason, like any refusal, rather
+    than failing the task. Never logged."""
     if stored.ciphertext is None:
-        return stored.plaintext
+        return stored.plaintext or ""
     try:
         return decrypt_webhook_secret(org_id, stored.ciphertext)
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        if code in ("InvalidCiphertextException", "AccessDeniedException", "NotFoundException"):
-            logging.getLogger("phi.notifications").warning("webhook secret of org %s not decryptable: %s", org_id, code)
-            return None
-        raise
+    except (ClientError, BotoCoreError) as exc:
+        code = exc.response.get("Error", {}).get("Code", "") if isinstance(exc, ClientError) else type(exc).__name__
+        logging.getLogger("phi.notifications").warning("webhook secret of org %s not decrypted: %s", org_id, code)
+        if code in _UNREADABLE_CIPHERTEXT:
+            raise UnreadableSecret(
+                f"the organisation's webhook secret cannot be decrypted with the current key (KMS: {code}): rotate it"
+            ) from None
+        raise UnreadableSecret(
+            f"the organisation's webhook secret could not be decrypted now (KMS: {code}); the webhook was not sent"
+        ) from None
 
 
 def sign_webhook(secret: str, timestamp: str, body: bytes) -> str:
@@ -170,12 +183,10 @@ class OrgNotifier:
             stored = notifications_repo.webhook_secret(conn, self.org_id)
             if stored is None:
                 return {"status": "FAILED", "error": "the organisation has no webhook secret: create one first"}
-            secret = _readable_secret(self.org_id, stored)
-            if secret is None:
-                return {
-                    "status": "FAILED",
-                    "error": "the organisation's webhook secret cannot be decrypted (its key changed): rotate it",
-                }
+            try:
+                secret = _readable_secret(self.org_id, stored)
+            except UnreadableSecret as exc:
+                return {"status": "FAILED", "error": str(exc)}
             policy = self.policy(
                 _allowed_hosts(conn, self.org_id), settings.outbound_timeout_seconds, WEBHOOK_MAX_RESPONSE_BYTES
             )
