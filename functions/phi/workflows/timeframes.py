@@ -324,6 +324,16 @@ def _rfc_2822(value: str) -> datetime:
     return moment
 
 
+def _hour_of_day(match: re.Match[str]) -> int:
+    """The match's `hour`, on a 24-hour clock: with a `meridiem` (a or p) it is 1-12, 12 AM being midnight."""
+    hour = int(match["hour"])
+    if match["meridiem"]:
+        if not 1 <= hour <= 12:
+            raise TimestampError(f"hour {hour} with AM/PM")
+        hour = hour % 12 + (12 if match["meridiem"].lower() == "p" else 0)
+    return hour
+
+
 def _month_name_date(match: re.Match[str]) -> datetime | date:
     month = _MONTHS.get((match["month"] or match["month_first"]).lower())
     if month is None:
@@ -331,11 +341,7 @@ def _month_name_date(match: re.Match[str]) -> datetime | date:
     day = date(int(match["year"]), month, int(match["day"] or match["day_second"]))
     if match["hour"] is None:
         return day
-    hour = int(match["hour"])
-    if match["meridiem"]:
-        if not 1 <= hour <= 12:
-            raise TimestampError(f"hour {hour} with AM/PM")
-        hour = hour % 12 + (12 if match["meridiem"].lower() == "p" else 0)
+    hour = _hour_of_day(match)
     fraction = int((match["fraction"] or "0").ljust(6, "0"))
     return datetime.combine(day, time(hour, int(match["minute"]), int(match["second"] or 0), fraction))
 
@@ -359,11 +365,7 @@ def _year_first_as_iso(match: re.Match[str]) -> str:
         raise TimestampError(f"{match['year']}-{match['month']}-{match['day']} is not a calendar date") from None
     if match["hour"] is None:
         return text
-    hour = int(match["hour"])
-    if match["meridiem"]:
-        if not 1 <= hour <= 12:
-            raise TimestampError(f"hour {hour} with AM/PM")
-        hour = hour % 12 + (12 if match["meridiem"].lower() == "p" else 0)
+    hour = _hour_of_day(match)
     offset = match["offset"] or ""
     if offset.upper() in ("UTC", "GMT"):
         offset = "Z"

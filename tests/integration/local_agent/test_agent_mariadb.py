@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,29 +29,36 @@ def mariadb() -> Iterator[MariaDb]:
         yield server
 
 
-@pytest.fixture
-def warehouse(mariadb: MariaDb) -> Iterator[str]:
-    """A database with a reader login; the application wrote its rows from a session in Berlin's offset."""
-    name = f"wh_{uuid.uuid4().hex[:10]}"
+@contextmanager
+def _database_with_reader(mariadb: MariaDb, prefix: str) -> Iterator[tuple[str, Any]]:
+    """A database of its own with a SELECT-only login: its name and an admin cursor to fill it; dropped after."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = mariadb.admin()
     cursor = admin.cursor()
     cursor.execute(f"CREATE DATABASE {name}")
     cursor.execute(f"CREATE USER 'r_{name}'@'localhost' IDENTIFIED BY 'pw'")
     cursor.execute(f"GRANT SELECT ON {name}.* TO 'r_{name}'@'localhost'")
-    cursor.execute(f"CREATE TABLE {name}.picks (pick_id INT PRIMARY KEY, picked_at TIMESTAMP NULL, noted DATETIME)")
-    cursor.execute(f"CREATE TABLE {name}.digits (d INT)")
-    cursor.execute(f"INSERT INTO {name}.digits VALUES (0), (1), (2), (3), (4), (5), (6), (7), (8), (9)")
-    cursor.execute("SET time_zone = '+01:00'")
-    cursor.execute(
-        f"INSERT INTO {name}.picks VALUES (1, '2026-11-20 08:05:00', '2026-11-20 08:05:00'), "
-        "(2, '2026-11-20 23:30:00', '2026-11-20 23:30:00')"
-    )
     try:
-        yield mariadb.url(f"r_{name}", "pw", name)
+        yield name, cursor
     finally:
         cursor.execute(f"DROP DATABASE {name}")
         cursor.execute(f"DROP USER 'r_{name}'@'localhost'")
         admin.close()
+
+
+@pytest.fixture
+def warehouse(mariadb: MariaDb) -> Iterator[str]:
+    """A database with a reader login; the application wrote its rows from a session in Berlin's offset."""
+    with _database_with_reader(mariadb, "wh") as (name, cursor):
+        cursor.execute(f"CREATE TABLE {name}.picks (pick_id INT PRIMARY KEY, picked_at TIMESTAMP NULL, noted DATETIME)")
+        cursor.execute(f"CREATE TABLE {name}.digits (d INT)")
+        cursor.execute(f"INSERT INTO {name}.digits VALUES (0), (1), (2), (3), (4), (5), (6), (7), (8), (9)")
+        cursor.execute("SET time_zone = '+01:00'")
+        cursor.execute(
+            f"INSERT INTO {name}.picks VALUES (1, '2026-11-20 08:05:00', '2026-11-20 08:05:00'), "
+            "(2, '2026-11-20 23:30:00', '2026-11-20 23:30:00')"
+        )
+        yield mariadb.url(f"r_{name}", "pw", name)
 
 
 @pytest.fixture
@@ -102,42 +110,35 @@ def zero_dated(mariadb: MariaDb) -> Iterator[str]:
     """The daily report's tables as a MySQL application that writes '0000-00-00 00:00:00' for "no date" keeps them:
     order Z not shipped yet, shipment s-Y without a promise, pick 2 without a time. The columns are nullable: in a
     NOT NULL one MySQL finds a zero date with IS NULL too, in a nullable one it does not."""
-    name = f"zd_{uuid.uuid4().hex[:10]}"
-    admin = mariadb.admin()
-    cursor = admin.cursor()
-    cursor.execute("SET SESSION sql_mode = ''")  # as such applications run (NO_ZERO_DATE off)
-    cursor.execute(f"CREATE DATABASE {name}")
-    cursor.execute(f"CREATE USER 'r_{name}'@'localhost' IDENTIFIED BY 'pw'")
-    cursor.execute(f"GRANT SELECT ON {name}.* TO 'r_{name}'@'localhost'")
-    for table in (
-        "orders (order_id VARCHAR(20), created_at DATETIME NULL, promised_ship_at DATETIME NULL,"
-        " priority VARCHAR(10), customer VARCHAR(20))",
-        "shipments (shipment_id VARCHAR(20), order_id VARCHAR(20), carrier VARCHAR(20),"
-        " promised_at DATETIME NULL, shipped_at DATETIME NULL)",
-        "order_lines (order_id VARCHAR(20))",
-        "picks (pick_id INT, order_id VARCHAR(20), line_no INT, sku_id VARCHAR(20), picker_id VARCHAR(20),"
-        " qty INT, picked_at DATETIME NULL)",
-        "pickers (picker_id VARCHAR(20), name VARCHAR(20), shift VARCHAR(10))",
-        "skus (sku_id VARCHAR(20), zone_id VARCHAR(10))",
-    ):
-        cursor.execute(f"CREATE TABLE {name}.{table}")
-    zero = "0000-00-00 00:00:00"
-    cursor.execute(
-        f"INSERT INTO {name}.orders VALUES ('Z', '2026-11-20 09:00:00', '2026-11-20 15:00:00', 'std', 'c'), "
-        "('S', '2026-11-20 09:30:00', '2026-11-20 15:00:00', 'std', 'c')"
-    )
-    cursor.execute(
-        f"INSERT INTO {name}.shipments VALUES ('s-Z', 'Z', 'DHL', '2026-11-20 15:00:00', '{zero}'), "
-        f"('s-S', 'S', 'DHL', '2026-11-20 15:00:00', '2026-11-20 14:00:00'), ('s-Y', 'Y', 'DHL', '{zero}', '{zero}')"
-    )
-    cursor.execute(f"INSERT INTO {name}.picks VALUES (1, 'S', 1, 'K', 'P1', 2, '2026-11-20 10:00:00'), "
-                   f"(2, 'S', 2, 'K', 'P1', 1, '{zero}')")  # fmt: skip
-    try:
+    with _database_with_reader(mariadb, "zd") as (name, cursor):
+        cursor.execute("SET SESSION sql_mode = ''")  # as such applications run (NO_ZERO_DATE off)
+        for table in (
+            "orders (order_id VARCHAR(20), created_at DATETIME NULL, promised_ship_at DATETIME NULL,"
+            " priority VARCHAR(10), customer VARCHAR(20))",
+            "shipments (shipment_id VARCHAR(20), order_id VARCHAR(20), carrier VARCHAR(20),"
+            " promised_at DATETIME NULL, shipped_at DATETIME NULL)",
+            "order_lines (order_id VARCHAR(20))",
+            "picks (pick_id INT, order_id VARCHAR(20), line_no INT, sku_id VARCHAR(20), picker_id VARCHAR(20),"
+            " qty INT, picked_at DATETIME NULL)",
+            "pickers (picker_id VARCHAR(20), name VARCHAR(20), shift VARCHAR(10))",
+            "skus (sku_id VARCHAR(20), zone_id VARCHAR(10))",
+        ):
+            cursor.execute(f"CREATE TABLE {name}.{table}")
+        zero = "0000-00-00 00:00:00"
+        cursor.execute(
+            f"INSERT INTO {name}.orders VALUES ('Z', '2026-11-20 09:00:00', '2026-11-20 15:00:00', 'std', 'c'), "
+            "('S', '2026-11-20 09:30:00', '2026-11-20 15:00:00', 'std', 'c')"
+        )
+        cursor.execute(
+            f"INSERT INTO {name}.shipments VALUES ('s-Z', 'Z', 'DHL', '2026-11-20 15:00:00', '{zero}'), "
+            f"('s-S', 'S', 'DHL', '2026-11-20 15:00:00', '2026-11-20 14:00:00'), "
+            f"('s-Y', 'Y', 'DHL', '{zero}', '{zero}')"
+        )
+        cursor.execute(
+            f"INSERT INTO {name}.picks VALUES (1, 'S', 1, 'K', 'P1', 2, '2026-11-20 10:00:00'), "
+            f"(2, 'S', 2, 'K', 'P1', 1, '{zero}')"
+        )
         yield mariadb.url(f"r_{name}", "pw", name)
-    finally:
-        cursor.execute(f"DROP DATABASE {name}")
-        cursor.execute(f"DROP USER 'r_{name}'@'localhost'")
-        admin.close()
 
 
 def test_the_daily_reports_mysql_queries_return_rows_with_mysqls_zero_date(zero_dated: str) -> None:
