@@ -225,13 +225,13 @@ def test_the_allow_list_is_managed_by_owners_and_admins(new_user: ApiSession, st
 
 def test_the_webhook_secret_is_shown_once(new_user: ApiSession, stack: object) -> None:
     org = new_user.org_id
-    assert new_user.ok("GET", f"/orgs/{org}/webhook-secret") == {"exists": False, "created_at": None}
+    assert new_user.ok("GET", f"/orgs/{org}/webhook-secret") == {"exists": False, "created_at": None, "encrypted": None}
     created = new_user.request("POST", f"/orgs/{org}/webhook-secret")
     assert created.status_code == 201
     secret = created.json()["secret"]
     assert secret.startswith("phi_whsec_") and len(secret) > 40
     info = new_user.request("GET", f"/orgs/{org}/webhook-secret")
-    assert info.json()["exists"] is True and secret not in info.text
+    assert info.json()["exists"] is True and info.json()["encrypted"] is True and secret not in info.text
     rotated = new_user.ok("POST", f"/orgs/{org}/webhook-secret")["secret"]
     assert rotated != secret
 
@@ -282,7 +282,9 @@ def test_a_secret_stored_in_plain_text_before_encryption_keeps_signing_until_rot
     assert sent.status == "SENT"
     assert _signed_with(legacy, server.received[-1])
 
+    assert new_user.ok("GET", f"/orgs/{org}/webhook-secret")["encrypted"] is False  # an admin sees it needs rotating
     new_user.ok("POST", f"/orgs/{org}/webhook-secret")  # rotating replaces the plain text
+    assert new_user.ok("GET", f"/orgs/{org}/webhook-secret")["encrypted"] is True
     with transaction() as conn:
         row = conn.execute("SELECT secret FROM org_webhook_secrets WHERE org_id = %s", (org,)).fetchone()
     assert row is not None and row["secret"] is None

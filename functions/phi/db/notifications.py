@@ -191,9 +191,13 @@ def set_webhook_secret(conn: DbConnection, org_id: UUID, ciphertext: bytes, user
     return row["created_at"]
 
 
-def webhook_secret_created_at(conn: DbConnection, org_id: UUID) -> datetime | None:
-    row = conn.execute("SELECT created_at FROM org_webhook_secrets WHERE org_id = %s", (org_id,)).fetchone()
-    return row["created_at"] if row else None
+def webhook_secret_status(conn: DbConnection, org_id: UUID) -> tuple[datetime, bool] | None:
+    """When the secret was made, and whether it is stored encrypted (one made before migration 0027 is not)."""
+    row = conn.execute(
+        "SELECT created_at, secret_ciphertext IS NOT NULL AS encrypted FROM org_webhook_secrets WHERE org_id = %s",
+        (org_id,),
+    ).fetchone()
+    return (row["created_at"], bool(row["encrypted"])) if row else None
 
 
 class StoredWebhookSecret(BaseModel):

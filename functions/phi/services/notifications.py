@@ -62,6 +62,10 @@ class NewOutboundHost(RequestBody):
 class WebhookSecretInfo(BaseModel):
     exists: bool
     created_at: datetime | None
+    encrypted: bool | None = Field(
+        default=None,
+        description="whether it is stored encrypted; false for one made before encryption: rotate it",
+    )
 
 
 class NewWebhookSecret(BaseModel):
@@ -131,8 +135,11 @@ def remove_host(conn: DbConnection, org_id: UUID, raw: str) -> None:
 
 
 def webhook_secret_info(conn: DbConnection, org_id: UUID) -> WebhookSecretInfo:
-    created = repo.webhook_secret_created_at(conn, org_id)
-    return WebhookSecretInfo(exists=created is not None, created_at=created)
+    status = repo.webhook_secret_status(conn, org_id)
+    if status is None:
+        return WebhookSecretInfo(exists=False, created_at=None)
+    created, encrypted = status
+    return WebhookSecretInfo(exists=True, created_at=created, encrypted=encrypted)
 
 
 def rotate_webhook_secret(conn: DbConnection, org_id: UUID, user_id: UUID) -> NewWebhookSecret:

@@ -47,9 +47,18 @@ class TimestampError(ValueError):
     """A value that is not a readable timestamp (the message says why, quoting a bounded part of it)."""
 
 
+# In the tz database but no place: this machine's own zone (which a site's zone must not depend on), and "Factory".
+_NOT_A_PLACE = frozenset({"localtime", "Factory"})
+
+
 @lru_cache(maxsize=1)
 def _known_zones() -> frozenset[str]:
-    return frozenset(available_timezones())
+    return frozenset(available_timezones()) - _NOT_A_PLACE
+
+
+def known_timezones() -> list[str]:
+    """Every IANA time zone name a site may have, sorted."""
+    return sorted(_known_zones())
 
 
 def zone(name: str) -> ZoneInfo:

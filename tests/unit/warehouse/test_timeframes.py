@@ -71,6 +71,18 @@ def test_yesterday_is_the_local_day_before_today() -> None:
     assert yesterday("Asia/Tokyo", now) == date(2026, 11, 20)
 
 
+def test_a_time_zone_is_read_in_any_letter_case_but_never_the_machines_own() -> None:
+    from phi.workflows.timeframes import check_timezone, known_timezones
+
+    assert check_timezone("america/chicago") == "America/Chicago"
+    assert check_timezone("UTC") == "UTC" and check_timezone("utc") == "UTC"
+    for not_a_place in ("localtime", "Factory"):
+        with pytest.raises(ValueError, match="unknown time zone"):
+            check_timezone(not_a_place)
+        assert not_a_place not in known_timezones()
+    assert "Europe/London" in known_timezones()
+
+
 def test_an_unknown_time_zone_is_refused_with_its_name() -> None:
     with pytest.raises(ValueError, match="unknown time zone 'Europe/Leeds'"):
         zone("Europe/Leeds")

@@ -52,7 +52,7 @@ from phi.services.security import new_agent_key
 from phi.services.tasks import cancel_task, run_task, task_history
 from phi.settings import get_settings
 from phi.wording import capitalised, in_words
-from phi.workflows.timeframes import check_timezone
+from phi.workflows.timeframes import check_timezone, known_timezones
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 TASK_POLL_SECONDS = 2
@@ -337,9 +337,7 @@ THRESHOLD_FIELDS = _threshold_fields()
 
 @lru_cache(maxsize=1)
 def _timezone_names() -> list[str]:
-    import zoneinfo
-
-    return sorted(zoneinfo.available_timezones())
+    return known_timezones()
 
 
 def _settings_values(agent: Agent) -> dict[str, Any]:
