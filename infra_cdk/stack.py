@@ -189,7 +189,7 @@ def _common_environment(config: StageConfig, data: Data, storage: Storage) -> di
         "PHI_DB_NAME": DB_NAME,
         "PHI_AGENT_QUEUE_PREFIX": config.agent_queue_prefix,
         "PHI_DOCUMENTS_BUCKET": storage.bucket.bucket_name,
-        "PHI_SECRETS_KEY_ID": storage.secrets_key.key_arn,
+        "PHI_SECRETS_KEY_ARN": storage.secrets_key.key_arn,
         "PHI_DOCUMENTS_PREFIX": DOCUMENTS_PREFIX,
         "PHI_TOOL_RESULTS_PREFIX": TOOL_RESULTS_PREFIX,
         "PHI_LLM_PROVIDER": config.llm_provider,

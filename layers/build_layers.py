@@ -90,6 +90,7 @@ PRUNE_GLOBS = (
 # botocore ships the models of ~450 services; these are the ones the code calls (phi.aws.client("...") — a test
 # checks every name used is kept), what botocore's credential chain may load, and X-Ray (the tracer's sampler).
 BOTOCORE_SERVICES = (
+    "kms",
     "s3",
     "scheduler",
     "secretsmanager",
@@ -145,7 +146,7 @@ LAMBDA_IMPORT_ENVIRONMENT = {
     "PHI_DB_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:phi-dev/db/admin",
     "PHI_DB_HOST": "proxy.example.internal",
     "PHI_DOCUMENTS_BUCKET": "phi-dev-documents",
-    "PHI_SECRETS_KEY_ID": "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555",
+    "PHI_SECRETS_KEY_ARN": "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555",
     "PHI_LLM_PROVIDER": "none",
     "PHI_EMBEDDING_PROVIDER": "local",
     "PHI_EMBEDDING_MODEL": "wordllama-l2-supercat-256",
@@ -309,6 +310,7 @@ def inputs_hash(requirements: list[str], bytecode: bool = True) -> str:
             "python": LAMBDA_PYTHON_VERSION,
             "platforms": LAMBDA_PLATFORMS,
             "pruned": sorted(PRUNE_PACKAGES),
+            "botocore_services": sorted(BOTOCORE_SERVICES),  # a service added must be in the next build
             "bytecode": bytecode,
             "build": BUILD_VERSION,
             "first_use": FIRST_USE_MODULES,

@@ -31,7 +31,7 @@ def openai_api_key(settings: Settings) -> str | None:
 
 
 def _context(org_id: UUID) -> dict[str, str]:
-    """Webhook signing secrets are encrypted with KMS (the settings' secrets_key_id) under this encryption context:
+    """Webhook signing secrets are encrypted with KMS (the settings' secrets_key_arn) under this encryption context:
     with the organisation's id, a ciphertext copied to another organisation's row does not decrypt."""
     return {"purpose": names.WEBHOOK_SECRET_PURPOSE, "org_id": str(org_id)}
 
@@ -40,7 +40,7 @@ def encrypt_webhook_secret(org_id: UUID, secret: str) -> bytes:
     from phi.aws import client
     from phi.settings import get_settings
 
-    key_id = get_settings().required("secrets_key_id")
+    key_id = get_settings().required("secrets_key_arn")
     response = client("kms").encrypt(KeyId=key_id, Plaintext=secret.encode(), EncryptionContext=_context(org_id))
     return bytes(response["CiphertextBlob"])
 
@@ -51,6 +51,6 @@ def decrypt_webhook_secret(org_id: UUID, ciphertext: bytes) -> str:
     from phi.aws import client
     from phi.settings import get_settings
 
-    key_id = get_settings().required("secrets_key_id")
+    key_id = get_settings().required("secrets_key_arn")
     response = client("kms").decrypt(CiphertextBlob=ciphertext, KeyId=key_id, EncryptionContext=_context(org_id))
     return bytes(response["Plaintext"]).decode()

@@ -143,7 +143,7 @@ class Settings(BaseModel):
 
     # The KMS key that encrypts organisations' secrets kept in the database (webhook signing secrets); each
     # ciphertext is bound to its organisation by the encryption context.
-    secrets_key_id: str | None = None
+    secrets_key_arn: str | None = None
 
     # Storage
     documents_bucket: str | None = None
@@ -320,7 +320,7 @@ SCHEDULES: Requirement = (("scheduler_group", "scheduler_role_arn"),)
 AGENT_ROLE: Requirement = (("agent_role_arn",),)
 OPENAI_ACCESS: Requirement = (("openai_api_key",), ("openai_api_key_secret_arn",), ("openai_base_url",))
 EMAIL_SENDER: Requirement = (("email_sender",),)
-SECRETS_KEY: Requirement = (("secrets_key_id",),)
+SECRETS_KEY: Requirement = (("secrets_key_arn",),)
 
 # What each Lambda function needs before it may serve a request (names.Service value -> requirements).
 HANDLER_REQUIREMENTS: dict[names.Service, tuple[Requirement, ...]] = {

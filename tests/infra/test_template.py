@@ -26,7 +26,7 @@ COMMON_ENVIRONMENT = {
     "PHI_DB_NAME",
     "PHI_AGENT_QUEUE_PREFIX",
     "PHI_DOCUMENTS_BUCKET",
-    "PHI_SECRETS_KEY_ID",
+    "PHI_SECRETS_KEY_ARN",
     "PHI_LLM_PROVIDER",
     "POWERTOOLS_SERVICE_NAME",
     "POWERTOOLS_METRICS_NAMESPACE",
@@ -323,7 +323,7 @@ def test_webhook_secrets_are_encrypted_by_the_api_and_decrypted_by_think_only(de
     assert key["Properties"]["EnableKeyRotation"] is True and key["DeletionPolicy"] == "Retain"
     key_arn = {"Fn::GetAtt": [key_id, "Arn"]}
     for handler, (_, properties) in phi_functions(dev).items():
-        assert properties["Environment"]["Variables"]["PHI_SECRETS_KEY_ID"] == key_arn, handler
+        assert properties["Environment"]["Variables"]["PHI_SECRETS_KEY_ARN"] == key_arn, handler
         on_key = [s for s in role_statements(dev, function_role(dev, handler)) if key_arn in as_list(s["Resource"])]
         expected = {Handler.API: ["kms:Encrypt"], Handler.THINK: ["kms:Decrypt"]}.get(handler)
         if expected is None:

@@ -222,7 +222,7 @@ class EmbeddedStack:
         os.environ["PHI_SCHEDULER_ROLE_ARN"] = scheduler_role["Role"]["Arn"]
         os.environ["PHI_AGENT_DLQ_ARN"] = dlq_arn
         os.environ["PHI_AGENT_ROLE_ARN"] = agent_role["Role"]["Arn"]
-        os.environ["PHI_SECRETS_KEY_ID"] = persistent_kms_key(
+        os.environ["PHI_SECRETS_KEY_ARN"] = persistent_kms_key(
             self.data_dir / "kms-secrets-key.json", REGION, f"phi-{STAGE}: organisations' secrets"
         )
         return str(machine["stateMachineArn"])

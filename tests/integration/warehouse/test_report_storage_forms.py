@@ -107,7 +107,7 @@ def test_unreadable_timestamps_are_counted_and_raise_a_data_quality_anomaly_no_r
 ) -> None:
     # Given the known day plus picks whose timestamps no parser should guess at
     zone = ZoneInfo("Europe/Berlin")
-    bad = [(90, "A", 1, "S1", "P1", 1, "2026-11-20 8:05:00"), (91, "A", 1, "S1", "P1", 1, "2026-11-20T08:00:00 CET"),
+    bad = [(90, "A", 1, "S1", "P1", 1, "11/20/2026 8:05:00"), (91, "A", 1, "S1", "P1", 1, "2026-11-20T08:00:00 CET"),
            (92, "A", 1, "S1", "P1", 1, "2026-11-20 08:00:00 +01:00 (Berlin)")]  # fmt: skip
     path = write_sqlite(tmp_path / "wh.sqlite", zone, SQLITE_FORMS["sqlite_space_naive"](zone), extra_picks=bad)
     # When the report runs
@@ -120,7 +120,7 @@ def test_unreadable_timestamps_are_counted_and_raise_a_data_quality_anomaly_no_r
     anomaly = next(a for a in kpis.anomalies if a.code == "DATA_QUALITY")
     assert (anomaly.subject, anomaly.severity) == ("picks", "critical")
     assert anomaly.value == pytest.approx(3 / 18, abs=1e-4)
-    assert "'2026-11-20 8:05:00' is not a readable date or timestamp" in anomaly.message
+    assert "'11/20/2026 8:05:00' is not a readable date or timestamp" in anomaly.message
     # and the warning stands above every figure and leads the executive summary
     head = report.markdown.split("## Executive summary")[0]
     assert "**⚠ DATA QUALITY: 3 of 18 picks rows (16.7%) were left out of every figure" in head

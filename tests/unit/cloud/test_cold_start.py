@@ -68,7 +68,7 @@ def test_the_think_handler_cold_start_leaves_the_collector_on_and_its_imports_fr
         "POWERTOOLS_TRACE_DISABLED": "true",
         "PHI_DATABASE_URL": "postgresql://u:p@127.0.0.1:1/phi",
         "PHI_DOCUMENTS_BUCKET": "b",
-        "PHI_SECRETS_KEY_ID": "alias/phi-secrets",
+        "PHI_SECRETS_KEY_ARN": "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555",
         "PYTHONPATH": str(FUNCTIONS),
     }
     result = subprocess.run(

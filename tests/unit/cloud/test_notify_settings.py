@@ -10,7 +10,7 @@ from phi.settings import MissingSettingError, Settings, requirements_for
 
 
 def _settings(**values: object) -> Settings:
-    return Settings(database_url="postgresql://x", documents_bucket="b", secrets_key_id="k", **values)  # type: ignore[arg-type]
+    return Settings(database_url="postgresql://x", documents_bucket="b", secrets_key_arn="k", **values)  # type: ignore[arg-type]
 
 
 def test_ses_delivery_needs_a_sender_in_think_and_the_api_only() -> None:

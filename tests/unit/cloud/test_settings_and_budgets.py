@@ -61,7 +61,7 @@ def test_the_api_cannot_start_without_its_state_machine() -> None:
         PHI_SCHEDULER_GROUP="g",
         PHI_SCHEDULER_ROLE_ARN="arn:aws:iam::1:role/s",
         PHI_AGENT_ROLE_ARN="arn:aws:iam::1:role/a",
-        PHI_SECRETS_KEY_ID="arn:aws:kms:us-east-1:1:key/k",
+        PHI_SECRETS_KEY_ARN="arn:aws:kms:us-east-1:1:key/k",
     )
     result = import_handler(names.Service.API, environment)
     assert result.returncode != 0
@@ -77,15 +77,15 @@ def test_a_configured_handler_starts() -> None:
 def test_requirements_name_every_missing_variable_and_accept_either_alternative() -> None:
     # Explicit values win over the environment (an embedded stack started by other tests sets PHI_* variables)
     settings = Settings(  # type: ignore[call-arg]
-        db_secret_arn="arn:secret", database_url=None, db_host=None, documents_bucket=None, secrets_key_id=None
+        db_secret_arn="arn:secret", database_url=None, db_host=None, documents_bucket=None, secrets_key_arn=None
     )
     with pytest.raises(MissingSettingError) as raised:
         settings.require(HANDLER_REQUIREMENTS[names.Service.THINK])
     assert str(raised.value) == (
         "missing configuration: set PHI_DATABASE_URL or PHI_DB_SECRET_ARN + PHI_DB_HOST; PHI_DOCUMENTS_BUCKET; "
-        "PHI_SECRETS_KEY_ID"
+        "PHI_SECRETS_KEY_ARN"
     )
-    complete = Settings(db_secret_arn="arn:secret", db_host="proxy", documents_bucket="b", secrets_key_id="k")  # type: ignore[call-arg]
+    complete = Settings(db_secret_arn="arn:secret", db_host="proxy", documents_bucket="b", secrets_key_arn="k")  # type: ignore[call-arg]
     assert complete.require(HANDLER_REQUIREMENTS[names.Service.THINK]) is complete
 
 
