@@ -12,25 +12,22 @@ from infra_cdk.config import NONCURRENT_VERSION_EXPIRY_DAYS, TOOL_RESULTS_EXPIRY
 from infra_cdk.nag import Suppression, suppress
 
 
+def _retained_key(scope: Construct, construct_id: str, description: str) -> kms.Key:
+    """A customer-managed key rotated yearly and kept when the stack goes: what it encrypted outlives the stack."""
+    return kms.Key(
+        scope, construct_id, description=description, enable_key_rotation=True, removal_policy=RemovalPolicy.RETAIN
+    )
+
+
 class Storage(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig) -> None:
         super().__init__(scope, construct_id)
         # Customer documents outlive the stack: the key and the bucket are retained on delete.
-        self.key = kms.Key(
-            self,
-            "DocumentsKey",
-            description=f"{config.prefix}: documents and tool results",
-            enable_key_rotation=True,
-            removal_policy=RemovalPolicy.RETAIN,
-        )
+        self.key = _retained_key(self, "DocumentsKey", f"{config.prefix}: documents and tool results")
         # Organisations' secrets kept in the database (webhook signing secrets) are KMS ciphertexts under this key:
         # a copy of the database alone cannot sign a webhook. Retained too: the ciphertexts outlive the stack.
-        self.secrets_key = kms.Key(
-            self,
-            "SecretsKey",
-            description=f"{config.prefix}: organisations' secrets kept in the database",
-            enable_key_rotation=True,
-            removal_policy=RemovalPolicy.RETAIN,
+        self.secrets_key = _retained_key(
+            self, "SecretsKey", f"{config.prefix}: organisations' secrets kept in the database"
         )
         access_logs = s3.Bucket(
             self,

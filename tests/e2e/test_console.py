@@ -101,6 +101,16 @@ def _log_in(page: Any, api_url: str, email: str) -> None:
     expect(page.get_by_role("heading", name="Your organisations")).to_be_visible()
 
 
+def _logged_in_page(browser: Any, api_url: str, email: str) -> tuple[Any, Any, list[str]]:
+    """A laptop-sized browser context logged in as `email`, its page, and what the page's policy refuses."""
+    context = browser.new_context(viewport=LAPTOP)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    refused = _refused_by_the_policy(page)
+    _log_in(page, api_url, email)
+    return context, page, refused
+
+
 def _refused_by_the_policy(page: Any) -> list[str]:
     """What the console's Content-Security-Policy refuses on this page, collected as the page runs: Chromium
     reports each refusal (an inline script or style, an eval, a file from elsewhere) on the console."""
@@ -298,11 +308,7 @@ def test_a_patch_request_and_an_approval_decided_in_the_browser(api_url: str, br
     owner.create_org(f"Lanes {uuid.uuid4().hex[:4]}")
     agent = owner.create_agent(name="Payables analyst")
     owner.ok("POST", f"/agents/{agent['id']}/workflows", json={"definition": PAY_SUPPLIER})
-    context = browser.new_context(viewport=LAPTOP)
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    refused = _refused_by_the_policy(page)
-    _log_in(page, api_url, owner_email)
+    context, page, refused = _logged_in_page(browser, api_url, owner_email)
 
     # A lasting change goes to the patch lane and is approved on its request's page
     page.goto(f"{api_url}/console/agents/{agent['id']}/requests")
@@ -404,11 +410,7 @@ def test_removing_a_member_asks_first_and_a_dismissed_question_changes_nothing(a
     member = ApiSession(api_url)
     member.sign_up(member_email, PASSWORD)
     invite_and_accept(owner, str(owner.org_id), member)
-    context = browser.new_context(viewport=LAPTOP)
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    refused = _refused_by_the_policy(page)
-    _log_in(page, api_url, owner_email)
+    context, page, refused = _logged_in_page(browser, api_url, owner_email)
     page.goto(f"{api_url}/console/orgs/{owner.org_id}/members")
     remove = page.get_by_role("button", name=f"Remove {member_email}")
     questions: list[str] = []
@@ -467,11 +469,7 @@ def test_an_agents_settings_are_changed_and_the_agent_deleted_in_the_browser(api
     owner.sign_up(email, PASSWORD)
     owner.create_org(f"Settings {uuid.uuid4().hex[:4]}")
     agent = owner.create_agent()
-    context = browser.new_context(viewport=LAPTOP)
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    refused = _refused_by_the_policy(page)
-    _log_in(page, api_url, email)
+    context, page, refused = _logged_in_page(browser, api_url, email)
     page.goto(f"{api_url}/console/agents/{agent['id']}")
     settings = page.locator("#settings-form")
 

@@ -255,7 +255,11 @@ class NoDateError(TimestampError):
 
 
 def is_zero_date(value: object) -> bool:
-    return isinstance(value, str) and _ZERO_DATE.fullmatch(value.strip()) is not None
+    # Called for every timestamp cell of a report: the regex only runs on text that starts like one.
+    if not isinstance(value, str):
+        return False
+    text = value.strip()
+    return text.startswith("0000-00-00") and _ZERO_DATE.fullmatch(text) is not None
 
 
 class InfiniteTimestampError(TimestampError):

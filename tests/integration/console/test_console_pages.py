@@ -6,11 +6,26 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from typing import Any
 
 from tests.support.api import ApiSession
 from tests.support.console import ConsoleSession
 from tests.support.invitations import invite_and_accept, invite_and_accept_in_console
 from tests.support.waiting import wait_until
+
+
+def _org_with_a_console_user(
+    api_url: str, role: str, prefix: str, org_name: str
+) -> tuple[ApiSession, dict[str, Any], ConsoleSession]:
+    """An owner (API session) of a new organisation with one agent, and a console user who joined it with `role`."""
+    owner = ApiSession(api_url)
+    owner.sign_up(f"{prefix}-{uuid.uuid4().hex[:10]}@example.com")
+    owner.create_org(org_name)
+    agent = owner.create_agent()
+    console = ConsoleSession(api_url)
+    email = console.sign_up()
+    invite_and_accept_in_console(owner, str(owner.org_id), console, email, role)
+    return owner, agent, console
 
 
 def _console_owner(api_url: str) -> tuple[ConsoleSession, str]:
@@ -164,13 +179,7 @@ def test_a_refused_role_change_answers_with_the_api_s_status(api_url: str) -> No
 
 
 def test_a_workflow_is_edited_with_errors_at_the_field_compared_and_rolled_back(api_url: str) -> None:
-    owner = ApiSession(api_url)
-    owner.sign_up(f"wf-{uuid.uuid4().hex[:10]}@example.com")
-    owner.create_org("Workflows Ltd")
-    agent = owner.create_agent()
-    console = ConsoleSession(api_url)
-    email = console.sign_up()
-    invite_and_accept_in_console(owner, str(owner.org_id), console, email, "ADMIN")
+    owner, agent, console = _org_with_a_console_user(api_url, "ADMIN", "wf", "Workflows Ltd")
     key = owner.ok("GET", f"/agents/{agent['id']}/workflows")[0]["key"]
     base = f"/console/agents/{agent['id']}/workflows/{key}"
     definition = owner.ok("GET", f"/agents/{agent['id']}/workflows/{key}")["definition"]
@@ -538,13 +547,7 @@ def test_an_agent_is_deleted_from_the_console_by_a_manager_only(api_url: str) ->
 
 
 def test_a_member_sees_no_settings_form_and_cannot_change_or_delete_the_agent(api_url: str) -> None:
-    owner = ApiSession(api_url)
-    owner.sign_up(f"settings-{uuid.uuid4().hex[:10]}@example.com")
-    owner.create_org("Members Ltd")
-    agent = owner.create_agent()
-    console = ConsoleSession(api_url)
-    email = console.sign_up()
-    invite_and_accept_in_console(owner, str(owner.org_id), console, email, "MEMBER")
+    owner, agent, console = _org_with_a_console_user(api_url, "MEMBER", "settings", "Members Ltd")
 
     page = console.client.get(f"/console/agents/{agent['id']}").text
     assert 'id="settings-form"' not in page and "Delete agent" not in page
