@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -37,6 +38,50 @@ class ApiError(Exception):
     @property
     def is_auth_failure(self) -> bool:
         return self.status in {401, 403}
+
+    @property
+    def key_refused(self) -> bool:
+        """The API no longer knows this key: revoked, or its agent deleted. Final, unlike 403 for a disabled
+        agent, which an admin can enable again."""
+        return self.status == 401
+
+
+class KeyRefusal:
+    """Remembers the first 401 any API call of the running agent got, and tells its subscribers (the agent
+    then stops as it does on SIGTERM and exits with AUTH_FAILED, rather than retrying a dead key forever)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._reason: str | None = None
+        self._subscribers: list[Callable[[], None]] = []
+
+    @property
+    def reason(self) -> str | None:
+        with self._lock:
+            return self._reason
+
+    def subscribe(self, callback: Callable[[], None]) -> None:
+        with self._lock:
+            self._subscribers.append(callback)
+            refused = self._reason is not None
+        if refused:
+            callback()
+
+    def note(self, error: ApiError) -> None:
+        if not error.key_refused:
+            return
+        with self._lock:
+            if self._reason is not None:
+                return
+            self._reason = str(error)
+            subscribers = list(self._subscribers)
+        logger.error(
+            "the Phi API refused this agent's key: it was revoked or its agent deleted; stopping "
+            "(issue a new key in the console, put it in PHI_AGENT_KEY and start the agent again)",
+            extra=log_fields(problem=self._reason),
+        )
+        for callback in subscribers:
+            callback()
 
 
 def _error_from_body(status: int, raw: bytes) -> ApiError:

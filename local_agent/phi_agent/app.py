@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import IntEnum
 
-from phi_agent.api import ApiClient
+from phi_agent.api import ApiClient, KeyRefusal
 from phi_agent.config import RuntimeConfig
 from phi_agent.credentials import AwsClients, CredentialVendor, aws_clients, aws_session
 from phi_agent.errors import ToolError
@@ -41,6 +41,7 @@ class Agent:
     clients: AwsClients
     state: AgentState
     heartbeater: Heartbeater | None
+    refusal: KeyRefusal
 
 
 def api_client(runtime: RuntimeConfig, attempts: int = 4) -> ApiClient | None:
@@ -54,9 +55,10 @@ def build_agent(
 ) -> Agent:
     """Raises ConfigError for a bad tool setting and ApiError when the agent key is refused."""
     registry = build_registry(runtime.agent, environ, allow_privileged_db_login=allow_privileged_db_login)
+    refusal = KeyRefusal()
     try:
         api = api_client(runtime)
-        vendor = CredentialVendor(api) if api is not None else None
+        vendor = CredentialVendor(api, refusal=refusal) if api is not None else None
         clients = aws_clients(aws_session(runtime.agent, vendor), runtime.agent)
     except Exception:
         registry.close()
@@ -64,9 +66,11 @@ def build_agent(
     state = AgentState(registry.keys)
     heartbeat_api = api_client(runtime, attempts=2)
     heartbeater = (
-        Heartbeater(heartbeat_api, state, runtime.agent.local.heartbeat_seconds) if heartbeat_api is not None else None
+        Heartbeater(heartbeat_api, state, runtime.agent.local.heartbeat_seconds, refusal)
+        if heartbeat_api is not None
+        else None
     )
-    return Agent(runtime, registry, clients, state, heartbeater)
+    return Agent(runtime, registry, clients, state, heartbeater, refusal)
 
 
 def privileged_logins(registry: ToolRegistry) -> list[str]:
@@ -87,7 +91,9 @@ def privileged_logins(registry: ToolRegistry) -> list[str]:
 
 
 def serve(agent: Agent, stop: threading.Event) -> bool:
-    """Run until `stop` is set, then report OFFLINE; True when no tool was cut short."""
+    """Run until `stop` is set (or the API refuses the agent key), then report OFFLINE; True when no tool was
+    cut short."""
+    agent.refusal.subscribe(stop.set)
     worker = Worker(agent.runtime.agent, agent.clients, agent.registry, agent.state)
     if agent.heartbeater is not None:
         agent.heartbeater.start()

@@ -27,7 +27,7 @@ Exit codes:
   1  unexpected internal error
   2  wrong command-line usage
   3  the config file or an environment variable is invalid
-  4  the agent key was refused (PHI_AGENT_KEY)
+  4  the agent key was refused (PHI_AGENT_KEY), at start or later: revoked, or its agent deleted
   5  the Phi API or the AWS queue cannot be reached
   6  a tool cannot reach its database or folder (check)
   7  stopped while tools were still running (their requests are redelivered)
@@ -140,11 +140,14 @@ def run(config_path: Path, log_level: str, allow_privileged_db_login: bool) -> N
     stop = threading.Event()
     _install_stop_handlers(stop)
     finished = serve(agent, stop)
+    code = ExitCode.OK if finished else ExitCode.STOPPED_WITH_RUNNING_TOOLS
+    if agent.refusal.reason is not None:
+        code = ExitCode.AUTH_FAILED
     logging.shutdown()
     if not finished:
         # Tool threads that outlived the grace period would keep the interpreter alive.
-        os._exit(ExitCode.STOPPED_WITH_RUNNING_TOOLS)
-    sys.exit(ExitCode.OK)
+        os._exit(code)
+    sys.exit(code)
 
 
 @app.command(epilog=_ENVIRONMENT_HELP + "\n\n" + _EXIT_CODES_HELP)

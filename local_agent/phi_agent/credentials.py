@@ -16,9 +16,10 @@ import boto3
 import botocore.session
 from botocore.config import Config
 from botocore.credentials import RefreshableCredentials
+from botocore.exceptions import CredentialRetrievalError
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from phi_agent.api import ApiClient, ApiError
+from phi_agent.api import ApiClient, ApiError, KeyRefusal
 from phi_agent.config import AgentConfig
 from phi_agent.logs import log_fields
 
@@ -67,9 +68,15 @@ class _VendedRefreshable(RefreshableCredentials):
 
 
 class CredentialVendor:
-    def __init__(self, api: ApiClient, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(
+        self,
+        api: ApiClient,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        refusal: KeyRefusal | None = None,
+    ) -> None:
         self._api = api
         self._clock = clock
+        self._refusal = refusal
 
     def fetch(self) -> VendedCredentials:
         payload = self._api.post(CREDENTIALS_PATH, {})
@@ -97,7 +104,14 @@ class CredentialVendor:
         return refreshable
 
     def _refresh(self, refreshable: _VendedRefreshable) -> dict[str, Any]:
-        fresh = self.fetch()
+        try:
+            fresh = self.fetch()
+        except ApiError as error:
+            if self._refusal is not None:
+                self._refusal.note(error)
+            # botocore re-raises a failed refresh once the current credentials are about to expire: as its
+            # own error type, so that the AWS calls' error handling (which logs and backs off) covers it.
+            raise CredentialRetrievalError(provider="phi-agent-vended", error_msg=str(error)) from error
         refreshable.set_windows(self._lifetime(fresh))
         return fresh.as_botocore_metadata()
 

@@ -13,7 +13,7 @@ from typing import Any, Literal
 import psutil
 
 from phi_agent import __version__
-from phi_agent.api import ApiClient, ApiError
+from phi_agent.api import ApiClient, ApiError, KeyRefusal
 from phi_agent.logs import log_fields, redact
 
 logger = logging.getLogger(__name__)
@@ -58,10 +58,13 @@ class AgentState:
 class Heartbeater:
     """Sends ONLINE every interval (the server may change it) and OFFLINE once when stopped."""
 
-    def __init__(self, api: ApiClient, state: AgentState, interval_seconds: float) -> None:
+    def __init__(
+        self, api: ApiClient, state: AgentState, interval_seconds: float, refusal: KeyRefusal | None = None
+    ) -> None:
         self._api = api
         self._state = state
         self._interval = interval_seconds
+        self._refusal = refusal
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="phi-heartbeat", daemon=True)
 
@@ -70,6 +73,8 @@ class Heartbeater:
             answer = self._api.post(HEARTBEAT_PATH, self._state.heartbeat_body(status))
         except ApiError as error:
             logger.warning("heartbeat failed", extra=log_fields(status=status, problem=str(error)))
+            if self._refusal is not None:
+                self._refusal.note(error)
             return False
         next_seconds = answer.get("next_heartbeat_seconds")
         if isinstance(next_seconds, int | float) and next_seconds > 0:

@@ -254,11 +254,19 @@ class FakePhiApi:
     credential_calls: int = 0
     next_heartbeat_seconds: int = 1
     url: str = ""
+    # Set to answer every call with this status and error, as the real API does for a key revoked after
+    # the agent started (401) or for a disabled agent (403); `refused` counts those answers.
+    refusing: tuple[int, str] | None = None
+    refused: int = 0
 
     def handle(self, path: str, authorization: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         self.auth_headers.append(authorization)
         if authorization != f"Bearer {GOOD_KEY}":
             return 401, {"error": {"code": "unauthorized", "message": "unknown agent key"}}
+        if self.refusing is not None:
+            self.refused += 1
+            status, code = self.refusing
+            return status, {"error": {"code": code, "message": f"refused by the test ({status})"}}
         if path == "/local-agents/credentials":
             self.credential_calls += 1
             return 200, self.credentials

@@ -99,3 +99,31 @@ def test_unreachable_api_is_retried_then_reported() -> None:
         client.post("/local-agents/credentials", {})
     assert caught.value.status is None and caught.value.code == "network_error"
     assert sleeps == [1.0, 2.0], "exponential backoff between attempts"
+
+
+@pytest.mark.parametrize(("status", "final"), [(401, True), (403, False)])
+def test_a_refused_refresh_is_a_botocore_credential_error_and_only_401_counts_as_a_refused_key(
+    phi_api: Any, status: int, final: bool
+) -> None:
+    """Once the current credentials are about to expire, botocore re-raises a failed refresh from the AWS call
+    itself; as CredentialRetrievalError the worker's AWS error handling logs it and backs off. Only 401 (revoked
+    key, deleted agent) stops the agent: 403 (disabled) may be lifted by an admin."""
+    from botocore.exceptions import CredentialRetrievalError
+
+    from phi_agent.api import KeyRefusal
+
+    clock = _Clock()
+    _vend_for(phi_api, timedelta(minutes=15), clock)
+    refusal = KeyRefusal()
+    stopped: list[bool] = []
+    refusal.subscribe(lambda: stopped.append(True))
+    credentials = CredentialVendor(ApiClient(phi_api.url, GOOD_KEY, attempts=1), clock=clock, refusal=refusal)
+    refreshable = credentials.refreshable()
+    phi_api.refusing = (status, "unauthorized" if status == 401 else "forbidden")
+
+    clock.now += timedelta(minutes=14)  # inside the mandatory window: the refresh must succeed or raise
+    with pytest.raises(CredentialRetrievalError) as caught:
+        refreshable.get_frozen_credentials()
+
+    assert f"HTTP {status}" in str(caught.value)
+    assert (refusal.reason is not None) is final and stopped == ([True] if final else [])

@@ -92,6 +92,56 @@ def test_refused_agent_key_exits_with_code_4(
     assert "wrong-key" not in log.read_text()
 
 
+def test_a_key_revoked_while_running_stops_the_agent_with_code_4(
+    cloud: Any, phi_api: Any, warehouse_sqlite: Path, make_config: Any, tmp_path: Path
+) -> None:
+    """A revoked key never works again: the agent stops as on SIGTERM and exits 4 (the systemd unit's
+    RestartPreventExitStatus), instead of retrying a dead key for ever."""
+    queue = cloud.new_queue()
+    config = make_config(queue, api_url=phi_api.url)
+    process, log = _start(config, _agent_env(warehouse_sqlite, GOOD_KEY), tmp_path)
+    try:
+        result = cloud.run_tool(queue, "db.query", {"sql": "SELECT 1 AS one"})
+        assert result["status"] == "SUCCEEDED", log.read_text()
+        phi_api.refusing = (401, "unauthorized")
+        assert process.wait(timeout=120) == 4, log.read_text()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    refusal = [line for line in lines if line["msg"].startswith("the Phi API refused this agent's key")]
+    assert len(refusal) == 1 and "HTTP 401" in refusal[0]["problem"]
+    assert any(line["msg"] == "stopping: no new requests; waiting for running tools" for line in lines)
+    assert GOOD_KEY not in log.read_text()
+
+
+def test_a_disabled_agent_keeps_its_local_agent_running_until_it_is_enabled_again(
+    cloud: Any, phi_api: Any, warehouse_sqlite: Path, make_config: Any, tmp_path: Path
+) -> None:
+    """403 (the agent disabled) is not final, unlike 401: an admin can enable the agent again, and its
+    local agent is still there to serve it."""
+    queue = cloud.new_queue()
+    config = make_config(queue, api_url=phi_api.url)
+    process, log = _start(config, _agent_env(warehouse_sqlite, GOOD_KEY), tmp_path)
+    try:
+        wait_until(lambda: len(phi_api.heartbeats) >= 1, timeout=120)
+        phi_api.refusing = (403, "forbidden")
+        wait_until(lambda: phi_api.refused >= 3, timeout=120)  # three heartbeats refused, one a second
+        assert process.poll() is None, log.read_text()
+        phi_api.refusing = None
+        beats = len(phi_api.heartbeats)
+        wait_until(lambda: len(phi_api.heartbeats) > beats, timeout=120)
+        result = cloud.run_tool(queue, "db.query", {"sql": "SELECT 1 AS one"})
+        assert result["status"] == "SUCCEEDED", log.read_text()
+        assert process.poll() is None
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=120) == 0
+    assert "refused this agent's key" not in log.read_text()
+
+
 def test_check_reports_every_component(
     cloud: Any, phi_api: Any, warehouse_sqlite: Path, make_config: Any, tmp_path: Path
 ) -> None:
