@@ -507,3 +507,50 @@ def test_an_agents_settings_are_changed_and_the_agent_deleted_in_the_browser(api
     assert owner.request("GET", f"/agents/{agent['id']}").status_code == 404
     assert refused == [], "the console's pages need what their Content-Security-Policy refuses"
     context.close()
+
+
+def test_a_key_is_revoked_and_a_document_deleted_in_the_browser_each_after_a_question(
+    api_url: str, browser: Any
+) -> None:
+    # Given an owner on the page of an agent with a key and a document
+    email = f"revoke-{uuid.uuid4().hex[:10]}@example.com"
+    owner = ApiSession(api_url)
+    owner.sign_up(email, PASSWORD)
+    owner.create_org(f"Revoke {uuid.uuid4().hex[:4]}")
+    agent = owner.create_agent()
+    key = owner.ok("POST", f"/agents/{agent['id']}/keys")
+    upload = owner.request(
+        "POST",
+        f"/agents/{agent['id']}/documents",
+        files={"file": ("dock-doors.txt", b"Dock doors close at 22:00.")},
+        data={"source_type": "SOP"},
+    )
+    assert upload.status_code == 201, upload.text
+    context, page, refused = _logged_in_page(browser, api_url, email)
+    page.goto(f"{api_url}/console/agents/{agent['id']}")
+    questions: list[str] = []
+
+    def answer_yes(dialog: Any) -> None:
+        questions.append(dialog.message)
+        dialog.accept()
+
+    # When they revoke the key, answering yes to the question
+    page.get_by_text("1 agent key, 1 in use").click()
+    page.once("dialog", answer_yes)
+    page.get_by_role("button", name=f"Revoke key {key['prefix']}").click()
+
+    # Then the page says so and the API lists the key revoked
+    expect(page.get_by_role("status").filter(has_text=f"Key {key['prefix']}… revoked.")).to_be_visible()
+    expect(page.get_by_text("1 agent key, 0 in use")).to_be_visible()
+    assert key["prefix"] in questions[0] and "30 seconds" in questions[0]
+    assert owner.ok("GET", f"/agents/{agent['id']}/keys")[0]["revoked_at"] is not None
+
+    # And deleting the document asks first too, then it leaves the list
+    page.once("dialog", answer_yes)
+    page.get_by_role("button", name="Delete dock-doors.txt").click()
+    expect(page.get_by_role("status").filter(has_text="“dock-doors.txt” deleted")).to_be_visible()
+    expect(page.get_by_role("button", name="Delete dock-doors.txt")).to_have_count(0)
+    assert "dock-doors.txt" in questions[1]
+    assert owner.ok("GET", f"/agents/{agent['id']}/documents") == []
+    assert refused == [], "the console's pages need what their Content-Security-Policy refuses"
+    context.close()

@@ -381,6 +381,14 @@ def delete_agent(conn: DbConnection, agent: Agent) -> None:
         after_commit(conn, lambda: delete_agent_queue(queue_url))
 
 
+def revoke_agent_key(conn: DbConnection, agent: Agent, key_id: UUID) -> None:
+    """Revoke one of the agent's keys (revoking a revoked key again changes nothing). A local agent using it is
+    refused at its next heartbeat or credentials renewal and stops; the credentials it holds lapse within 15
+    minutes."""
+    if not keys_repo.revoke_key(conn, key_id, agent.id, agent.org_id):
+        raise NotFound("Agent key not found.")
+
+
 def _reload(conn: DbConnection, agent_id: UUID, org_id: UUID) -> Agent:
     agent = agents_repo.get_agent_in_org(conn, agent_id, org_id)
     if agent is None:

@@ -151,11 +151,13 @@ def get_for_agent(conn: DbConnection, agent: Agent, document_id: UUID) -> Docume
     return document
 
 
-def delete(conn: DbConnection, agent: Agent, document_id: UUID) -> None:
+def delete(conn: DbConnection, agent: Agent, document_id: UUID) -> Document:
+    """Delete the document (the agent's own or its organisation's) and its passages; its file goes after the commit."""
     document = get_for_agent(conn, agent, document_id)
     documents_repo.delete(conn, document.id, agent.org_id)  # chunks go with it (ON DELETE CASCADE)
     bucket, key = get_settings().documents_bucket, document.s3_key
     after_commit(conn, lambda: client("s3").delete_object(Bucket=bucket, Key=key))  # the row goes first
+    return document
 
 
 def search(conn: DbConnection, agent: Agent, request: SearchRequest) -> list[SearchHit]:

@@ -609,3 +609,85 @@ def test_one_settings_submission_shows_every_error_and_values_come_back_exactly(
     without_status = {k: v for k, v in _settings(console, agent_id).items() if k != "status"}
     assert console.post(f"/console/agents/{agent_id}/settings", without_status).status_code == 303
     assert _settings(console, agent_id)["status"] == "DISABLED"
+
+
+def test_a_manager_revokes_an_agent_key_in_the_console_and_the_key_stops_working(api_url: str) -> None:
+    owner, agent, member = _org_with_a_console_user(api_url, "MEMBER", "keys", "Keys Ltd")
+    admin_console = ConsoleSession(api_url)
+    admin_email = admin_console.sign_up()
+    invite_and_accept_in_console(owner, str(owner.org_id), admin_console, admin_email, "ADMIN")
+    kept, revoked = (owner.ok("POST", f"/agents/{agent['id']}/keys") for _ in range(2))
+    stranger, _ = _console_owner(api_url)
+    revoke = f"/console/agents/{agent['id']}/keys/{revoked['id']}/revoke"
+
+    # A member sees the keys but no Revoke button and is refused; another organisation gets "not found"
+    assert "Revoke key" not in member.client.get(f"/console/agents/{agent['id']}").text
+    assert member.post(revoke, {}).status_code == 403
+    assert stranger.post(revoke, {}).status_code == 404
+    assert admin_console.post(revoke, {}, with_csrf=False).status_code == 403  # no token: not from the console
+
+    page = admin_console.client.get(f"/console/agents/{agent['id']}").text
+    assert f'aria-label="Revoke key {revoked["prefix"]}"' in page and "2 agent keys, 2 in use" in page
+    answer = admin_console.post(revoke, {})
+    assert answer.status_code == 200, answer.text
+    text = " ".join(answer.text.split())
+    assert f"Key <code>{revoked['prefix']}…</code> revoked." in text and "2 agent keys, 1 in use" in text
+    assert f'aria-label="Revoke key {revoked["prefix"]}"' not in text  # a revoked key has nothing to revoke
+    assert f'aria-label="Revoke key {kept["prefix"]}"' in text
+
+    # The revoked key gets no credentials; the other still does; the change is what the API lists
+    def credentials_status(key: str) -> int:
+        return (
+            ApiSession(api_url)
+            .request("POST", "/local-agents/credentials", headers={"Authorization": f"Bearer {key}"}, json={})
+            .status_code
+        )
+
+    assert credentials_status(revoked["key"]) == 401
+    assert credentials_status(kept["key"]) == 200
+    listed = {key["id"]: key["revoked_at"] for key in owner.ok("GET", f"/agents/{agent['id']}/keys")}
+    assert listed[revoked["id"]] is not None and listed[kept["id"]] is None
+    assert stranger.post(f"/console/agents/{agent['id']}/keys/{uuid.uuid4()}/revoke", {}).status_code == 404
+
+
+def test_a_manager_deletes_a_document_in_the_console_and_its_passages_leave_search(api_url: str) -> None:
+    owner, agent, member = _org_with_a_console_user(api_url, "MEMBER", "docs", "Documents Ltd")
+    upload = owner.request(
+        "POST",
+        f"/agents/{agent['id']}/documents",
+        files={"file": ("yard.md", b"# Yard\n\nTrailers are parked nose-in at bays 30 to 42 after the count.\n")},
+        data={"source_type": "SOP"},
+    )
+    assert upload.status_code == 201, upload.text
+    document = upload.json()
+    wait_until(
+        lambda: owner.ok("GET", f"/agents/{agent['id']}/documents/{document['id']}")["status"] in {"READY", "FAILED"},
+        timeout=300,
+        interval=0.3,
+    )
+    assert owner.ok("GET", f"/agents/{agent['id']}/documents/{document['id']}")["status"] == "READY"
+
+    def found() -> bool:
+        question = {"query": "where are trailers parked"}
+        hits = owner.ok("POST", f"/agents/{agent['id']}/search-docs", json=question)
+        return any(hit["document_id"] == document["id"] for hit in hits)
+
+    assert found()
+    stranger, _ = _console_owner(api_url)
+    delete = f"/console/agents/{agent['id']}/documents/{document['id']}/delete"
+
+    assert 'aria-label="Delete yard.md"' not in member.client.get(f"/console/agents/{agent['id']}").text
+    assert member.post(delete, {}).status_code == 403
+    assert stranger.post(delete, {}).status_code == 404
+
+    owner_console = ConsoleSession(api_url)
+    email = owner_console.sign_up()
+    invite_and_accept_in_console(owner, str(owner.org_id), owner_console, email, "ADMIN")
+    assert 'aria-label="Delete yard.md"' in owner_console.client.get(f"/console/agents/{agent['id']}").text
+    answer = owner_console.post(delete, {})
+    assert answer.status_code == 200, answer.text
+    assert "“yard.md” deleted" in answer.text and 'aria-label="Delete yard.md"' not in answer.text
+
+    assert owner.request("GET", f"/agents/{agent['id']}/documents/{document['id']}").status_code == 404
+    assert not found()
+    assert owner_console.post(delete, {}).status_code == 404  # already gone

@@ -241,7 +241,7 @@ def test_an_issued_key_is_counted_in_the_agent_pages_list_at_once(api_url: str) 
     # The answer carries the new key and, out of band, the list of keys that now counts it
     assert first.status_code == 200 and 'id="agent-key"' in first.text
     assert '<div id="agent-keys" hx-swap-oob="true">' in second.text
-    assert "<summary>2 agent keys</summary>" in second.text
+    assert "<summary>2 agent keys, 2 in use</summary>" in second.text
 
 
 def test_every_page_names_the_console_icon_which_is_served_under_the_content_security_policy(api_url: str) -> None:

@@ -44,6 +44,7 @@ from phi.services.agents import (
     create_agent,
     delete_agent,
     render_config,
+    revoke_agent_key,
     update_agent,
 )
 from phi.services.documents import SearchRequest, SourceType
@@ -506,6 +507,25 @@ def upload_document(
     )
 
 
+@router.post("/agents/{agent_id}/documents/{document_id}/delete", dependencies=[CsrfChecked])
+def delete_document_action(
+    request: Request, agent_id: UUID, document_id: UUID, conn: ConsoleConn, user: ConsoleUser
+) -> Response:
+    agent = admin_agent(agent_of_caller(agent_id, conn, user), conn, user)
+    deleted = documents_service.delete(conn, agent, document_id)
+    commit(conn)  # the stored file goes after the commit (after-commit hook)
+    return render(
+        request,
+        "_documents.html",
+        agent=agent,
+        documents=_documents(conn, agent),
+        document_poll=DOCUMENT_POLL_SECONDS,
+        can_manage=True,
+        upload_error=None,
+        deleted=deleted.filename,
+    )
+
+
 @router.post("/agents/{agent_id}/profile", dependencies=[CsrfChecked])
 def generate_profile_action(request: Request, agent_id: UUID, conn: ConsoleConn, user: ConsoleUser) -> Response:
     agent = admin_agent(agent_of_caller(agent_id, conn, user), conn, user)
@@ -544,7 +564,17 @@ def issue_key(request: Request, agent_id: UUID, conn: ConsoleConn, user: Console
     # The secret is shown once: like every console answer it is sent with Cache-Control: no-store
     # (phi.api.security_headers).
     keys = keys_repo.list_keys(conn, agent.id, agent.org_id)
-    return render(request, "_new_key.html", agent=agent, created=created, keys=keys)
+    return render(request, "_new_key.html", agent=agent, created=created, keys=keys, can_manage=True)
+
+
+@router.post("/agents/{agent_id}/keys/{key_id}/revoke", dependencies=[CsrfChecked])
+def revoke_key_action(request: Request, agent_id: UUID, key_id: UUID, conn: ConsoleConn, user: ConsoleUser) -> Response:
+    agent = admin_agent(agent_of_caller(agent_id, conn, user), conn, user)
+    revoke_agent_key(conn, agent, key_id)
+    commit(conn)
+    keys = keys_repo.list_keys(conn, agent.id, agent.org_id)
+    revoked = next(key for key in keys if key.id == key_id)
+    return render(request, "_agent_keys.html", agent=agent, keys=keys, can_manage=True, revoked=revoked, oob=False)
 
 
 def _input_of_form(text: str) -> dict[str, Any]:

@@ -25,7 +25,6 @@ from phi.db import agent_keys as keys_repo
 from phi.db import agents as agents_repo
 from phi.db.connection import commit
 from phi.domain.models import Agent, AgentKey, AgentStatus
-from phi.errors import NotFound
 from phi.services.agents import (
     AgentCreate,
     AgentUpdate,
@@ -33,6 +32,7 @@ from phi.services.agents import (
     create_agent,
     delete_agent,
     render_config,
+    revoke_agent_key,
 )
 from phi.services.agents import update_agent as apply_update
 from phi.services.profiles import GeneratedProfile, ProfileRequest, generate_profile
@@ -183,6 +183,5 @@ def list_keys(agent: CallerAgent, conn: Conn) -> list[AgentKey]:
     summary="Revoke a key (owner, admin)",
 )
 def revoke_key(key_id: UUID, agent: AdminAgent, conn: Conn) -> Response:
-    if not keys_repo.revoke_key(conn, key_id, agent.id, agent.org_id):
-        raise NotFound("Agent key not found.")
+    revoke_agent_key(conn, agent, key_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
