@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -92,8 +92,19 @@ def _console_validation_error(request: Request, exc: RequestValidationError) -> 
     if any(error["loc"][:1] == ("path",) for error in errors):
         return _console_error(request, 404, "This page does not exist, or you have no access to it.")
     shown, more = _reported(errors)
-    summary = "; ".join(f"{str(error['loc'][-1])[:200] if error['loc'] else 'form'}: {error['msg']}" for error in shown)
+    summary = "; ".join(
+        f"{str(error['loc'][-1])[:200] if error['loc'] else 'form'}: {validation_message(error)}" for error in shown
+    )
     return _console_error(request, 400, f"Invalid request: {summary}{more}.")
+
+
+def validation_message(error: Mapping[str, Any]) -> str:
+    """A validation error's message without pydantic's "Value error, " / "Assertion failed, " lead-in, which
+    names Python's exception rather than saying anything to the caller."""
+    message = str(error.get("msg", ""))
+    for lead_in in ("Value error, ", "Assertion failed, "):
+        message = message.removeprefix(lead_in)
+    return message
 
 
 def _reported(errors: Sequence[Any]) -> tuple[Sequence[Any], str]:
@@ -127,7 +138,8 @@ def install_error_handlers(app: FastAPI) -> None:
         errors = exc.errors()
         shown, more = _reported(errors)
         fields = [
-            {"field": ".".join(str(p) for p in e["loc"] if p != "body")[:200], "message": e["msg"]} for e in shown
+            {"field": ".".join(str(p) for p in e["loc"] if p != "body")[:200], "message": validation_message(e)}
+            for e in shown
         ]
         summary = "; ".join(f"{f['field']}: {f['message']}" for f in fields) + more
         details = {"fields": fields, "error_count": len(errors)}

@@ -195,6 +195,9 @@ def test_thresholds_are_checked_when_saved_not_when_a_report_runs(new_user: ApiS
     for refused in (misspelt, as_percent, fractional_count, on_create):
         assert (refused.status_code, refused.json()["error"]["code"]) == (422, "validation_error"), refused.text
     assert "unknown threshold(s) late_orders; known: max_late_rate" in misspelt.text
+    # said to the caller, not in Python's words (pydantic puts "Value error, " before a validator's message)
+    assert misspelt.json()["error"]["message"].startswith("Invalid request: thresholds: unknown threshold(s)")
+    assert "Value error" not in misspelt.text and "Value error" not in as_percent.text
     assert "0.05 for 5%" in as_percent.text
     assert "min_picker_lines_for_rating" in fractional_count.text
     assert "max_late_rate" in on_create.text

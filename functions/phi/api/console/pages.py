@@ -28,7 +28,7 @@ from phi.api.console.session import (
     start_session,
 )
 from phi.api.deps import admin_org, client_ip, console_url, is_manager, org_of_caller
-from phi.api.errors import status_of
+from phi.api.errors import status_of, validation_message
 from phi.api.routers.auth import PasswordChange, SignupRequest
 from phi.api.routers.invitations import InvitationCreate
 from phi.api.routers.orgs import OrgCreate
@@ -87,14 +87,14 @@ def field_errors(exc: ValidationError) -> dict[str, str]:
                 message = template.format(**ctx) if template else None
             except KeyError:
                 message = None
-        errors.setdefault(field, message or _plain(error["msg"]))
+        errors.setdefault(field, message or _plain(error))
     return errors
 
 
-def _plain(message: str) -> str:
-    """A validator's message as a form says it: its 'Value error, ' prefix and an email validator's
+def _plain(error: Any) -> str:
+    """A validator's message as a form says it: pydantic's 'Value error, ' prefix and an email validator's
     'value is not a valid email address: ' lead-in dropped."""
-    return capitalised(message.removeprefix("Value error, ").removeprefix("value is not a valid email address: "))
+    return capitalised(validation_message(error).removeprefix("value is not a valid email address: "))
 
 
 def safe_next(next_path: str | None) -> str:
