@@ -428,3 +428,39 @@ def test_year_first_slash_dates_and_oracle_dates_are_read_in_a_report() -> None:
     kpis = compute_kpis(DAY, {"shipments": shipments}, Thresholds())
     assert next(q for q in kpis.data_quality if q.dataset == "shipments").unreadable == 0
     assert kpis.late.late_order_ids == ["B"] and (kpis.late.orders_due, kpis.late.shipped_late) == (2, 1)
+
+
+def _with_carriers(carriers: list[Any]) -> TabularData:
+    return table([*SHIPMENT_COLUMNS, "carrier"], [[*row, c] for row, c in zip(SHIPMENTS.rows, carriers, strict=True)])
+
+
+def test_late_orders_by_carrier_count_as_the_totals_do_most_late_first() -> None:
+    # A on time, B late, C unshipped, D late from yesterday, E due tomorrow (not counted), with their carriers
+    late = compute_kpis(DAY, {"shipments": _with_carriers(["DHL", "UPS", "UPS", "  DHL ", "UPS"])}, Thresholds()).late
+    by_carrier = [(c.carrier, c.counted, c.late, c.late_rate) for c in late.by_carrier]
+    assert by_carrier == [("UPS", 2, 2, 1.0), ("DHL", 2, 1, 0.5)]  # blanks around a name do not split it
+    assert sum(c.counted for c in late.by_carrier) == late.rate_base
+    assert sum(c.late for c in late.by_carrier) == late.late_count
+
+
+def test_without_a_carrier_column_there_is_no_breakdown_and_an_empty_carrier_is_said_so() -> None:
+    assert compute_kpis(DAY, {"shipments": SHIPMENTS}, Thresholds()).late.by_carrier == []
+    late = compute_kpis(DAY, {"shipments": _with_carriers([None, "", "UPS", None, "UPS"])}, Thresholds()).late
+    assert [(c.carrier, c.counted, c.late) for c in late.by_carrier] == [
+        ("(no carrier given)", 3, 2),
+        ("UPS", 1, 1),
+    ]
+
+
+def test_an_order_shipped_in_parts_by_two_carriers_counts_once_with_each() -> None:
+    shipments = table(
+        [*SHIPMENT_COLUMNS, "carrier"],
+        [
+            ["K", "2026-11-20T10:00:00", "2026-11-20T09:00:00", "DHL"],  # the first part on time
+            ["K", "2026-11-20T10:00:00", "2026-11-20T11:00:00", "UPS"],  # the second late
+            ["K", "2026-11-20T10:00:00", "2026-11-20T12:00:00", "UPS"],  # and a third, late too
+        ],
+    )
+    late = compute_kpis(DAY, {"shipments": shipments}, Thresholds()).late
+    assert (late.rate_base, late.late_count) == (1, 1)
+    assert [(c.carrier, c.counted, c.late) for c in late.by_carrier] == [("UPS", 1, 1), ("DHL", 1, 0)]

@@ -219,3 +219,27 @@ def test_a_stricter_sop_limit_is_cited_even_on_a_day_within_the_configured_one(s
         [],
     ):
         assert anomaly_citations(FakeDocuments(hits=hits), {"kpis": day.model_dump(mode="json")})["citations"] == []
+
+
+def test_the_carrier_that_missed_its_pickups_leads_the_late_orders_by_carrier(spike_kpis: WarehouseKpis) -> None:
+    from phi.workflows.warehouse.sample_data import CARRIERS
+
+    missed = CARRIERS[0]  # the sample's late-spike day: this carrier misses every pickup from 13:00
+    top, *others = spike_kpis.late.by_carrier
+    assert top.carrier == missed and top.late > max(c.late for c in others)
+    report = render_report(spike_kpis, narrative=None, agent_name="Wanda").markdown
+    section = report.split("### By carrier", 1)[1].split("\n## ", 1)[0]
+    assert f"| {missed} | {fmt_int(top.counted)} | {fmt_int(top.late)} | {fmt_pct(top.late_rate)} |" in section
+    assert section.index(f"| {missed} |") < min(section.index(f"| {c.carrier} |") for c in others)
+    summary = report.split("## Late orders", 1)[0]  # said in the summary at the top
+    assert f"most with {missed} ({fmt_int(top.late)} of its {fmt_int(top.counted)})" in summary
+
+
+def test_one_carrier_or_none_adds_no_carrier_table() -> None:
+    shipments = TabularData(
+        columns=["order_id", "promised_at", "shipped_at", "carrier"],
+        rows=[["A", "2026-11-20T10:00:00", "2026-11-20T11:00:00", "DHL"]],
+    )
+    kpis = compute_kpis(DAY, {"shipments": shipments}, Thresholds())
+    report = render_report(kpis, narrative=None, agent_name="Wanda").markdown
+    assert "### By carrier" not in report and "most with" not in report

@@ -8,9 +8,10 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "picks": ("picker_id", "qty", "picked_at"),
     "shipments": ("order_id", "promised_at", "shipped_at"),
 }
-# Read when present: the promise (overdue backlog), line counts (backlog lines), picker names and shifts.
+# Read when present: the promise (overdue backlog), line counts (backlog lines), picker names and shifts, and the
+# shipment's carrier (late orders by carrier).
 OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {
     "orders": ("promised_ship_at", "line_count"),
     "picks": ("picker_name", "picker_shift"),
-    "shipments": (),
+    "shipments": ("carrier",),
 }

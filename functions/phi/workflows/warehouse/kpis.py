@@ -55,6 +55,8 @@ from phi.workflows.warehouse.columns import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 from phi.workflows.warehouse.queries import DATASETS
 
 LATE_ORDER_IDS_CAP = 50
+NO_CARRIER = "(no carrier given)"  # a shipment whose carrier is empty, in the late orders by carrier
+CARRIER_NAME_CHARS = 80
 CRITICAL_FACTOR = 2.0  # a crossing this many times beyond its threshold is critical
 QUALITY_EXAMPLES = 3
 # Rows the database returns as inside the window may read a little outside it (text compared as text ignores
@@ -126,6 +128,13 @@ class PickerRate(BaseModel):
     lines_per_hour: float
 
 
+class CarrierLateness(BaseModel):
+    carrier: str = Field(description="The shipments' carrier; NO_CARRIER when a shipment names none")
+    counted: int = Field(description="Orders counted for the rate with a counted shipment of this carrier")
+    late: int = Field(description="Of those, the orders late with this carrier")
+    late_rate: float
+
+
 class LateOrders(BaseModel):
     orders_due: int = Field(description="Orders promised during the day")
     promised_earlier_shipped_late: int = Field(
@@ -138,6 +147,11 @@ class LateOrders(BaseModel):
     unshipped_past_promise: int
     late_order_ids: list[str]
     late_order_ids_truncated: bool
+    by_carrier: list[CarrierLateness] = Field(
+        default_factory=list,
+        description="Per carrier, most late orders first; empty when the shipments have no carrier column. An order "
+        "shipped in parts with two carriers counts once under each.",
+    )
 
 
 class Backlog(BaseModel):
@@ -311,6 +325,7 @@ class _Shipment:
     order_id: str
     promise: Deadline | None
     shipped_at: datetime | None
+    carrier: str | None = None
 
     @property
     def due(self) -> datetime | None:
@@ -401,7 +416,10 @@ def _picks(data: TabularData, day: ReportDay, windowed: bool = True) -> _Reading
 def _shipments(data: TabularData, day: ReportDay, windowed: bool = True) -> _Reading[_Shipment]:
     def build(row: _Row) -> _Shipment:
         return _Shipment(
-            row.text("order_id"), row.deadline("promised_at", required=True), row.optional_timestamp("shipped_at")
+            row.text("order_id"),
+            row.deadline("promised_at", required=True),
+            row.optional_timestamp("shipped_at"),
+            _carrier(row) if "carrier" in row.values else None,
         )
 
     return _read(
@@ -467,19 +485,28 @@ def _picker_rate(picker_id: str, picks: list[_Pick], min_active_hours: float, da
     )
 
 
-def _late_orders(shipments: Sequence[_Shipment], day: ReportDay) -> LateOrders:
-    shipped_late = {
-        s.order_id: s.promise.due
-        for s in shipments
-        if s.promise is not None
+def _carrier(row: _Row) -> str:
+    value = row.values.get("carrier")
+    return NO_CARRIER if _is_empty(value) else " ".join(str(value).split())[:CARRIER_NAME_CHARS]
+
+
+def _shipped_late(s: _Shipment, day: ReportDay) -> bool:
+    return (
+        s.promise is not None
         and s.shipped_at is not None
         and day.contains(s.shipped_at)
         and s.promise.missed_by(s.shipped_at)
-    }
+    )
+
+
+def _unshipped_past_promise(s: _Shipment, day: ReportDay) -> bool:
+    return s.promise is not None and day.contains(s.promise.due) and (s.shipped_at is None or s.shipped_at >= day.end)
+
+
+def _late_orders(shipments: Sequence[_Shipment], day: ReportDay) -> LateOrders:
+    shipped_late = {s.order_id: s.promise.due for s in shipments if s.promise is not None and _shipped_late(s, day)}
     unshipped = {
-        s.order_id: s.promise.due
-        for s in shipments
-        if s.promise is not None and day.contains(s.promise.due) and (s.shipped_at is None or s.shipped_at >= day.end)
+        s.order_id: s.promise.due for s in shipments if s.promise is not None and _unshipped_past_promise(s, day)
     }
     due = {s.order_id for s in shipments if day.contains(s.due)}
     late = shipped_late | unshipped
@@ -495,7 +522,29 @@ def _late_orders(shipments: Sequence[_Shipment], day: ReportDay) -> LateOrders:
         unshipped_past_promise=len(unshipped),
         late_order_ids=listed[:LATE_ORDER_IDS_CAP],
         late_order_ids_truncated=len(listed) > LATE_ORDER_IDS_CAP,
+        by_carrier=_late_by_carrier(shipments, day),
     )
+
+
+def _late_by_carrier(shipments: Sequence[_Shipment], day: ReportDay) -> list[CarrierLateness]:
+    """The late orders of each carrier, counted as the totals are (an order once per carrier): an order is counted
+    with a carrier when one of its shipments with that carrier is due this day or late on it, and late with it
+    when one of those is late."""
+    counted: dict[str, set[str]] = defaultdict(set)
+    late: dict[str, set[str]] = defaultdict(set)
+    for s in shipments:
+        if s.carrier is None:
+            continue
+        is_late = _shipped_late(s, day) or _unshipped_past_promise(s, day)
+        if is_late or day.contains(s.due):
+            counted[s.carrier].add(s.order_id)
+        if is_late:
+            late[s.carrier].add(s.order_id)
+    rows = [
+        CarrierLateness(carrier=c, counted=len(orders), late=len(late[c]), late_rate=len(late[c]) / len(orders))
+        for c, orders in counted.items()
+    ]
+    return sorted(rows, key=lambda row: (-row.late, -row.late_rate, row.carrier))
 
 
 def _backlog(orders: Sequence[_Order], day: ReportDay) -> Backlog:

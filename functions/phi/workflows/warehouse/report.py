@@ -104,7 +104,7 @@ def _summary_bullets(kpis: WarehouseKpis, citations: Sequence[Citation] = ()) ->
         f"{fmt_int(throughput.lines_picked)} lines ({fmt_qty(throughput.units_picked)} units) "
         f"with {len(kpis.pickers)} pickers.",
         f"Late orders: {fmt_int(late.late_count)} of {fmt_int(late.rate_base)} counted for the rate "
-        f"({fmt_pct(late.late_rate)}; limit {fmt_pct(kpis.thresholds.max_late_rate)}).",
+        f"({fmt_pct(late.late_rate)}; limit {fmt_pct(kpis.thresholds.max_late_rate)}){_most_late_carrier(kpis)}.",
         f"Backlog at end of day: {fmt_int(backlog.orders)} open orders, oldest {fmt_hours(backlog.oldest_age_hours)}.",
     ]
     if not kpis.anomalies:
@@ -120,6 +120,15 @@ def _summary_bullets(kpis: WarehouseKpis, citations: Sequence[Citation] = ()) ->
     )
     anomaly_lines = [f"{anomaly.severity.capitalize()}: {anomaly.message}." for anomaly in shown]
     return (bullets + anomaly_lines + stricter)[:MAX_SUMMARY_BULLETS]  # the rest is in the sections below
+
+
+def _most_late_carrier(kpis: WarehouseKpis) -> str:
+    """ "; most with <carrier> (n of m late)" when the day's shipments name more than one carrier."""
+    carriers = kpis.late.by_carrier
+    if len(carriers) < 2 or carriers[0].late == 0:
+        return ""
+    top = carriers[0]
+    return f"; most with {top.carrier} ({fmt_int(top.late)} of its {fmt_int(top.counted)})"
 
 
 def _by_importance(anomalies: Sequence[Anomaly]) -> list[Anomaly]:
@@ -199,7 +208,7 @@ def _late_section(kpis: WarehouseKpis) -> list[str]:
         ["Shipped this day after their promise", fmt_int(late.shipped_late)],
         ["Promised this day, not shipped by its end", fmt_int(late.unshipped_past_promise)],
     ]
-    lines = ["## Late orders", "", *_table(["Measure", "Value"], rows), "", LATE_RATE_DEFINITION]
+    lines = ["## Late orders", "", *_table(["Measure", "Value"], rows), "", LATE_RATE_DEFINITION, *_carrier_table(kpis)]
     if late.late_order_ids:
         listed = ", ".join(late.late_order_ids)
         suffix = (
@@ -209,6 +218,21 @@ def _late_section(kpis: WarehouseKpis) -> list[str]:
         )
         lines += ["", f"Late order ids, earliest promise first{suffix}: {listed}"]
     return lines
+
+
+MAX_CARRIER_ROWS = 20
+
+
+def _carrier_table(kpis: WarehouseKpis) -> list[str]:
+    """Late orders per carrier, most late first, when the shipments name more than one carrier."""
+    carriers = kpis.late.by_carrier
+    if len(carriers) < 2:
+        return []
+    rows = [[c.carrier, fmt_int(c.counted), fmt_int(c.late), fmt_pct(c.late_rate)] for c in carriers[:MAX_CARRIER_ROWS]]
+    lines = ["", "### By carrier", "", *_table(["Carrier", "Orders counted", "Late", "Late rate"], rows)]
+    if len(carriers) > MAX_CARRIER_ROWS:
+        lines += ["", f"{len(carriers) - MAX_CARRIER_ROWS:,} more carriers with fewer late orders are not listed."]
+    return [*lines, "", "An order shipped in parts by two carriers is counted with each."]
 
 
 def _backlog_section(kpis: WarehouseKpis) -> list[str]:
