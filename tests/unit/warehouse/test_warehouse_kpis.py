@@ -8,6 +8,7 @@ import pytest
 
 from phi.workflows.timeframes import report_day
 from phi.workflows.warehouse.kpis import TabularData, Thresholds, compute_kpis
+from phi.workflows.warehouse.report import render_report
 
 DAY = date(2026, 11, 20)
 PICK_COLUMNS = ["picker_id", "picker_name", "picker_shift", "qty", "picked_at"]
@@ -464,3 +465,14 @@ def test_an_order_shipped_in_parts_by_two_carriers_counts_once_with_each() -> No
     late = compute_kpis(DAY, {"shipments": shipments}, Thresholds()).late
     assert (late.rate_base, late.late_count) == (1, 1)
     assert [(c.carrier, c.counted, c.late) for c in late.by_carrier] == [("UPS", 1, 1), ("DHL", 1, 0)]
+
+
+def test_a_carrier_column_of_thousands_of_names_lists_the_most_late_and_counts_the_rest() -> None:
+    """A carrier column that holds tracking numbers must not grow the task's output without bound."""
+    shipped = "2026-11-20T12:00:00"  # after the promise, or not shipped: every order is late
+    rows = [[f"O{i}", "2026-11-20T10:00:00", shipped if i % 3 else None, f"T{i:05d}"] for i in range(3000)]
+    kpis = compute_kpis(DAY, {"shipments": table([*SHIPMENT_COLUMNS, "carrier"], rows)}, Thresholds())
+    assert kpis.late.carriers == 3000 and len(kpis.late.by_carrier) == 50
+    assert all(c.late == 1 for c in kpis.late.by_carrier)
+    report = render_report(kpis, narrative=None, agent_name="Wanda").markdown
+    assert "2,980 more carriers with fewer late orders are not listed." in report

@@ -57,6 +57,7 @@ from phi.workflows.warehouse.queries import DATASETS
 LATE_ORDER_IDS_CAP = 50
 NO_CARRIER = "(no carrier given)"  # a shipment whose carrier is empty, in the late orders by carrier
 CARRIER_NAME_CHARS = 80
+CARRIERS_CAP = 50  # a carrier column holding tracking numbers would otherwise list thousands
 CRITICAL_FACTOR = 2.0  # a crossing this many times beyond its threshold is critical
 QUALITY_EXAMPLES = 3
 # Rows the database returns as inside the window may read a little outside it (text compared as text ignores
@@ -150,7 +151,10 @@ class LateOrders(BaseModel):
     by_carrier: list[CarrierLateness] = Field(
         default_factory=list,
         description="Per carrier, most late orders first; empty when the shipments have no carrier column. An order "
-        "shipped in parts with two carriers counts once under each.",
+        "shipped in parts with two carriers counts once under each. At most CARRIERS_CAP (50) of them.",
+    )
+    carriers: int = Field(
+        default=0, description="How many carriers the counted shipments name (by_carrier may list fewer)"
     )
 
 
@@ -512,6 +516,7 @@ def _late_orders(shipments: Sequence[_Shipment], day: ReportDay) -> LateOrders:
     late = shipped_late | unshipped
     counted = due | late.keys()
     listed = sorted(late, key=lambda order_id: (late[order_id], order_id))
+    by_carrier = _late_by_carrier(shipments, day)
     return LateOrders(
         orders_due=len(due),
         promised_earlier_shipped_late=len(counted - due),
@@ -522,7 +527,8 @@ def _late_orders(shipments: Sequence[_Shipment], day: ReportDay) -> LateOrders:
         unshipped_past_promise=len(unshipped),
         late_order_ids=listed[:LATE_ORDER_IDS_CAP],
         late_order_ids_truncated=len(listed) > LATE_ORDER_IDS_CAP,
-        by_carrier=_late_by_carrier(shipments, day),
+        by_carrier=by_carrier[:CARRIERS_CAP],
+        carriers=len(by_carrier),
     )
 
 

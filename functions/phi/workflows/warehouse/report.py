@@ -230,8 +230,9 @@ def _carrier_table(kpis: WarehouseKpis) -> list[str]:
         return []
     rows = [[c.carrier, fmt_int(c.counted), fmt_int(c.late), fmt_pct(c.late_rate)] for c in carriers[:MAX_CARRIER_ROWS]]
     lines = ["", "### By carrier", "", *_table(["Carrier", "Orders counted", "Late", "Late rate"], rows)]
-    if len(carriers) > MAX_CARRIER_ROWS:
-        lines += ["", f"{len(carriers) - MAX_CARRIER_ROWS:,} more carriers with fewer late orders are not listed."]
+    unlisted = kpis.late.carriers - min(len(carriers), MAX_CARRIER_ROWS)
+    if unlisted > 0:
+        lines += ["", f"{unlisted:,} more carriers with fewer late orders are not listed."]
     return [*lines, "", "An order shipped in parts by two carriers is counted with each."]
 
 
