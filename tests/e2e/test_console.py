@@ -190,7 +190,7 @@ def test_sign_up_to_a_completed_report_in_the_browser(
     _shot(page, screenshots, "03-agent")
     page.get_by_role("button", name="Issue an agent key").click()
     key = page.locator("#agent-key").inner_text().strip()
-    expect(page.locator("#agent-keys summary")).to_have_text("1 agent key")  # the list counts it at once
+    expect(page.locator("#agent-keys summary")).to_have_text("1 agent key, 1 in use")  # the list counts it at once
     assert key.startswith("phi_ak_")
 
     # Start a real local agent next to the warehouse database; the fleet page shows it online
@@ -211,7 +211,9 @@ def test_sign_up_to_a_completed_report_in_the_browser(
     page.get_by_label("Day").fill(REPORT_DAY.isoformat())
     page.get_by_role("button", name="Run test task").click()
     expect(page.get_by_role("heading", name="Daily warehouse report", exact=True)).to_be_visible()
-    expect(page.locator("dl.facts code", has_text="DAILY_WAREHOUSE_REPORT")).to_be_visible()  # the key, for the API
+    # the version it ran, a link to that version's page (where its key is, for the API); the input by name
+    expect(page.locator("dl.facts a", has_text="Daily warehouse report, version 1")).to_be_visible()
+    expect(page.locator("dl.inputs")).to_contain_text(REPORT_DAY.isoformat())
     expect(page.locator("#task-status")).to_contain_text("SUCCEEDED", timeout=300_000)
     timeline = page.locator("#timeline")
     for event in ("TASK_CREATED", "TASK_STARTED", "TOOL_REQUESTED", "TOOL_COMPLETED", "TASK_COMPLETED"):

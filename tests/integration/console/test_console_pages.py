@@ -323,9 +323,10 @@ def test_the_test_task_day_goes_to_the_workflows_own_date_input(api_url: str) ->
     assert started.status_code == 303, started.text
     task_id = started.headers["location"].rsplit("/", 1)[1]
     assert owner.ok("GET", f"/tasks/{task_id}")["input"] == {"as_of": "2026-11-20"}
-    # and its task's page is headed with the name of the version it ran, its key beside the facts
+    # and its task's page is headed with the name of the version it ran, which links to that version
     task_page = console.client.get(f"/console/tasks/{task_id}").text
-    assert "<h1>Late shipments as of a day</h1>" in task_page and "<code>LATE_AS_OF</code>" in task_page
+    assert "<h1>Late shipments as of a day</h1>" in task_page
+    assert "/workflows/LATE_AS_OF?version=1\">Late shipments as of a day, version 1</a>" in task_page
     assert "<title>Late shipments as of a day · task · Phi Agents</title>" in task_page
 
 
@@ -417,8 +418,11 @@ def test_a_tasks_input_reads_as_it_was_written(api_url: str) -> None:
 
     page = console.client.get(f"/console/tasks/{task['task_id']}").text
 
-    # Not Jinja's tojson "Z\u00fcrich \u003cNord\u003e"; escaped as the page's text, never as markup
-    assert "<code>{&#34;warehouse&#34;: &#34;Zürich &lt;Nord&gt;&#34;}</code>" in page
+    # Each value as written under its name in words (not Jinja's tojson "Z\u00fcrich \u003cNord\u003e"); escaped as
+    # the page's text, never as markup; how it started and which workflow version, in words
+    assert '<dl class="inputs"><dt>Warehouse</dt><dd>Zürich &lt;Nord&gt;</dd></dl>' in page
+    assert "<dt>Started by</dt><dd>Run from the console or the API</dd>" in page
+    assert re.search(r'<dt>Workflow</dt><dd><a href="[^"]+/workflows/DAILY_WAREHOUSE_REPORT\?version=1">', page)
 
 
 def test_document_search_lists_close_matches_apart_from_weaker_ones(api_url: str) -> None:

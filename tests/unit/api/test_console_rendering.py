@@ -174,3 +174,24 @@ def test_a_tasks_input_is_summarised_so_that_runs_can_be_told_apart() -> None:
     assert summary({}) == "" and summary(None) == ""
     long = summary({"note": "x" * 500})
     assert len(long) == 60 and long.endswith("…")
+
+
+def test_a_tasks_input_reads_as_named_values_and_anything_nested_as_json() -> None:
+    from phi.api.console.rendering import input_entries
+
+    entries = input_entries({"date": "2026-11-20", "max_rows": 500, "thresholds": {"max_late_rate": 0.1}, "go": True})
+    assert entries == [
+        ("Date", "2026-11-20", False),
+        ("Max rows", "500", False),
+        ("Thresholds", '{"max_late_rate": 0.1}', True),
+        ("Go", "true", True),  # a yes/no is JSON's, not Python's "True"
+    ]
+    assert input_entries({}) == []
+
+
+def test_how_a_task_started_is_said_in_words() -> None:
+    from phi.api.console.rendering import trigger_words
+
+    assert trigger_words("schedule") == "Its schedule"
+    assert trigger_words("run_now") == "A schedule's “Run now”"
+    assert trigger_words("some_new_trigger") == "Some new trigger"

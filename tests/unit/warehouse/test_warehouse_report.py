@@ -79,7 +79,8 @@ def test_summary_has_three_to_six_bullets_with_key_figures_and_anomalies(spike_k
 def test_anomalies_are_listed_with_their_thresholds(spike_kpis: WarehouseKpis) -> None:
     report = render_report(spike_kpis, narrative=None, agent_name="Wanda")
     late = next(a for a in spike_kpis.anomalies if a.code == "LATE_RATE_HIGH")
-    assert f"| {late.severity} | LATE_RATE_HIGH | — | {late.value * 100:.1f}% | 5.0% |" in report.markdown
+    row = f"| {late.severity.capitalize()} | Late rate high | — | {late.value * 100:.1f}% | 5.0% |"
+    assert row in report.markdown and "LATE_RATE_HIGH" not in report.markdown  # words, not codes
 
 
 def test_without_an_llm_the_analysis_says_so() -> None:
@@ -90,7 +91,7 @@ def test_without_an_llm_the_analysis_says_so() -> None:
     assert "No picks were recorded on this day." in report.markdown
     assert "No relevant SOP passage was found for this report. The agent cites the SOPs uploaded" in report.markdown
     assert "every figure is within its threshold" not in report.markdown  # no data is not a quiet day
-    assert "| critical | NO_DATA |" in report.markdown
+    assert "| Critical | No data |" in report.markdown
     assert "## Data notes" in report.markdown  # the missing datasets
 
 
@@ -121,7 +122,7 @@ def test_narrative_and_citations_are_rendered(spike_kpis: WarehouseKpis) -> None
     report = render_report(spike_kpis, narrative="DHL missed its pickups.", citations=citations, agent_name="W")
     assert "## Analysis\n\nDHL missed its pickups." in report.markdown
     assert NO_LLM_STATEMENT not in report.markdown
-    assert "1. **SOP-12 Shipping.pdf, page 4, Late shipments** (relates to LATE_RATE_HIGH)" in report.markdown
+    assert "1. **SOP-12 Shipping.pdf, page 4, Late shipments** (relates to late rate high)" in report.markdown
     assert "   > Escalate to the shift lead\n   > when more than 5% ship late." in report.markdown
     assert "2. **Picking | guide.docx**" in report.markdown
     assert "x" * 600 + " …" in report.markdown
@@ -204,7 +205,7 @@ def test_a_stricter_sop_limit_is_cited_even_on_a_day_within_the_configured_one(s
     assert "states 4.0% for max_late_rate; the report applies the configured 5.0%." in cited["note"]
     assert "By the SOP's value, this day's late rate (4.7%) is over it." in cited["note"]
     markdown = render_report(day, narrative=None, citations=[Citation.model_validate(cited)], agent_name="W").markdown
-    assert "(relates to threshold max_late_rate)" in markdown and "is over it" in markdown
+    assert "(relates to the max late rate limit)" in markdown and "is over it" in markdown
     # and the summary says so beside 'no anomalies', which now speaks of the configured thresholds only
     assert "- No anomalies: every figure is within its configured threshold.\n" in markdown
     assert (

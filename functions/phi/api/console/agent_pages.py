@@ -733,6 +733,7 @@ def _output_table(output: dict[str, Any] | None) -> OutputTable | None:
 
 def _task_context(conn: DbConnection, task: Task) -> dict[str, Any]:
     events = tasks_repo.list_events(conn, task.id, task.org_id)
+    heading, version_number = _task_workflow(conn, task)
     kpis = (task.output or {}).get("kpis") or {}
     hourly = [Point(label=f"{h['hour']:02d}", value=float(h["lines"])) for h in kpis.get("hourly") or []]
     charts = []
@@ -752,7 +753,8 @@ def _task_context(conn: DbConnection, task: Task) -> dict[str, Any]:
         waiting_tool["timeout_minutes"] = max(1, round(get_settings().tool_timeout_seconds / 60))
     return {
         "task": task,
-        "heading": _task_heading(conn, task),
+        "heading": heading,
+        "workflow_version": version_number,
         "events": events,
         "awaiting_approval": _awaiting_approval(events) if running else None,
         "awaiting_tool": waiting_tool,
@@ -765,15 +767,16 @@ def _task_context(conn: DbConnection, task: Task) -> dict[str, Any]:
     }
 
 
-def _task_heading(conn: DbConnection, task: Task) -> str:
-    """The name of the workflow version the task ran ('Supplier payments'), or its key in words for a task that ran
-    no stored version (a built-in type, a one-off request)."""
+def _task_workflow(conn: DbConnection, task: Task) -> tuple[str, int | None]:
+    """The name of the workflow version the task ran ('Supplier payments') and that version's number, or its key in
+    words and None for a task that ran no stored version (a built-in type, a one-off request)."""
     if task.workflow_version_id is not None:
         version = workflows_repo.get_version_by_id(conn, task.workflow_version_id, task.org_id)
-        name = version.definition.get("name") if version is not None else None
-        if isinstance(name, str) and name.strip():
-            return name.strip()
-    return workflow_name(task.type)
+        if version is not None:
+            name = version.definition.get("name")
+            named = name.strip() if isinstance(name, str) and name.strip() else workflow_name(task.type)
+            return named, version.version
+    return workflow_name(task.type), None
 
 
 def _awaiting_tool(events: list[Any]) -> dict[str, Any] | None:

@@ -74,6 +74,34 @@ def workflow_name(key: str) -> str:
     return capitalised(in_words(key.lower())) or key
 
 
+_TRIGGERS = {
+    "api": "Run from the console or the API",
+    "run_now": "A schedule's “Run now”",
+    "schedule": "Its schedule",
+    "request": "A request in the ask box",
+}
+
+
+def trigger_words(trigger: str) -> str:
+    """How a task was started, as people say it ('schedule' → 'Its schedule')."""
+    return _TRIGGERS.get(trigger) or capitalised(in_words(trigger.lower())) or trigger
+
+
+def input_entries(task_input: Any) -> list[tuple[str, str, bool]]:
+    """A task's input as (label, value, is_code) lines: a text or a number as written, anything else as compact
+    JSON; the key in words ('date' → 'Date', 'max_rows' → 'Max rows')."""
+    if not isinstance(task_input, dict):
+        return [("Input", _compact_json(task_input), True)]
+    entries = []
+    for key, value in task_input.items():
+        label = capitalised(in_words(str(key))) or str(key)
+        if isinstance(value, str | int | float) and not isinstance(value, bool):
+            entries.append((label, str(value), False))
+        else:
+            entries.append((label, _compact_json(value), True))
+    return entries
+
+
 _SUMMARY_INPUT_CHARS = 60
 
 
@@ -102,6 +130,8 @@ def environment() -> Environment:
     env.filters["counted"] = _counted
     env.filters["workflow_name"] = workflow_name
     env.filters["task_input_summary"] = task_input_summary
+    env.filters["trigger_words"] = trigger_words
+    env.filters["input_entries"] = input_entries
     env.globals["TERMINAL_STATUSES"] = TERMINAL_STATUSES
     return env
 

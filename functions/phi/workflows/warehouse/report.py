@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel
 
-from phi.wording import NO_SOP_PASSAGES
+from phi.wording import NO_SOP_PASSAGES, capitalised, in_words
 from phi.workflows.warehouse.kpis import DATA_CODES, Anomaly, WarehouseKpis
 
 NO_LLM_STATEMENT = (
@@ -255,14 +255,33 @@ def _anomaly_section(kpis: WarehouseKpis) -> list[str]:
     if not kpis.anomalies:
         return ["## Anomalies", "", "None: every figure is within its threshold."]
     rows = [
-        [a.severity, a.code, a.subject or "—", _fmt_metric(a.metric, a.value), fmt_threshold(a), a.message]
+        [
+            capitalised(a.severity),
+            anomaly_title(a.code),
+            a.subject or "—",
+            _fmt_metric(a.metric, a.value),
+            fmt_threshold(a),
+            a.message,
+        ]
         for a in _by_importance(kpis.anomalies)
     ]
     return [
         "## Anomalies",
         "",
-        *_table(["Severity", "Code", "Subject", "Value", "Threshold", "Detail"], rows),
+        *_table(["Severity", "Anomaly", "Subject", "Value", "Threshold", "Detail"], rows),
     ]
+
+
+def anomaly_title(code: str) -> str:
+    """An anomaly's code as a reader says it: 'LATE_RATE_HIGH' → 'Late rate high' (the code stays in the KPIs)."""
+    return capitalised(in_words(code.lower()))
+
+
+def _relates_to(anomaly_code: str) -> str:
+    """What a cited passage is about: an anomaly ('late rate high') or a limit ('the max late rate limit')."""
+    if anomaly_code.startswith("threshold "):
+        return f"the {in_words(anomaly_code.removeprefix('threshold '))} limit"
+    return in_words(anomaly_code.lower())
 
 
 def _citation_section(citations: Sequence[Citation]) -> list[str]:
@@ -274,7 +293,7 @@ def _citation_section(citations: Sequence[Citation]) -> list[str]:
             part for part in (citation.document, f"page {citation.page}" if citation.page is not None else "",
                               citation.heading or "") if part
         )  # fmt: skip
-        relates = f" (relates to {citation.anomaly_code})" if citation.anomaly_code else ""
+        relates = f" (relates to {_relates_to(citation.anomaly_code)})" if citation.anomaly_code else ""
         text = citation.text.strip()
         quote = text if len(text) <= MAX_QUOTE_CHARS else text[:MAX_QUOTE_CHARS].rstrip() + " …"
         lines += [f"{number}. **{where}**{relates}", *[f"   > {line}" for line in quote.splitlines()]]
