@@ -326,7 +326,7 @@ def test_the_test_task_day_goes_to_the_workflows_own_date_input(api_url: str) ->
     # and its task's page is headed with the name of the version it ran, which links to that version
     task_page = console.client.get(f"/console/tasks/{task_id}").text
     assert "<h1>Late shipments as of a day</h1>" in task_page
-    assert "/workflows/LATE_AS_OF?version=1\">Late shipments as of a day, version 1</a>" in task_page
+    assert '/workflows/LATE_AS_OF?version=1">Late shipments as of a day, version 1</a>' in task_page
     assert "<title>Late shipments as of a day · task · Phi Agents</title>" in task_page
 
 
