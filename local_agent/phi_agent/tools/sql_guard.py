@@ -33,10 +33,12 @@ import secrets
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import ClassVar
 
 import sqlglot
 from sqlalchemy import text
 from sqlglot import exp
+from sqlglot.dialects.mysql import MySQL
 from sqlglot.errors import ErrorLevel, SqlglotError
 from sqlglot.tokens import Token, TokenType
 
@@ -45,6 +47,26 @@ from phi_agent.tools.sql_functions import ALLOWED_FUNCTIONS, SYNTAX_FORMS
 
 # sqlglot warns when it falls back to an opaque command ("CALL …"); the guard refuses those anyway.
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
+
+
+class MySQLAndMariaDB(MySQL):
+    """MySQL as sqlglot writes it, except `a REGEXP b`, which sqlglot writes as MySQL 8's REGEXP_LIKE(a, b): MariaDB
+    has no such function (it answered "execute command denied … for routine 'db.REGEXP_LIKE'"), and both servers
+    read the operator (written like LIKE: `NOT a REGEXP b`, which reads back the same)."""
+
+    class Generator(MySQL.Generator):  # type: ignore[misc, valid-type]  # sqlglot sets it up at class creation
+        TRANSFORMS: ClassVar = {
+            **MySQL.Generator.TRANSFORMS,
+            exp.RegexpLike: lambda self, e: (
+                self.func("REGEXP_LIKE", e.this, e.expression, e.args["flag"])
+                if e.args.get("flag")
+                else self.binary(e, "REGEXP")
+            ),
+        }
+
+
+# The dialect a checked query is written back in, where it differs from the one it is read in.
+_WRITE_DIALECTS: dict[str, type[MySQL]] = {"mysql": MySQLAndMariaDB}
 
 # SQLAlchemy dialect name → sqlglot dialect.
 SQLGLOT_DIALECTS = {
@@ -439,7 +461,7 @@ class SqlGuard:
 
         prepared = tree.copy().transform(to_sentinel, copy=False)
         generated = prepared.sql(
-            dialect=self.read or None,
+            dialect=_WRITE_DIALECTS.get(self.read) or self.read or None,
             comments=False,
             normalize_functions=False,
             unsupported_level=ErrorLevel.RAISE,

@@ -12,8 +12,10 @@ A window compares timestamps, and SQLite compares whatever the application store
 number sorts before every text) or a text not shaped like an ISO date (`03/12/2026 14:05`, `Nov 20 2026`) is
 never inside it. So each node also carries a SQLite variant (`sql_variants.sqlite`, run instead of `sql` by an
 agent on SQLite) that returns those rows too, whatever their date, and the cloud counts them as unreadable; the
-portable `sql` returns rows whose window timestamp is NULL, so they are counted on every database. Here for the
-tests and tools that run the template's queries outside a workflow.
+portable `sql` returns rows whose window timestamp is NULL, so they are counted on every database. MySQL and
+MariaDB compare a VARCHAR timestamp as text and a number as a number, so their variant (`sql_variants.mysql`)
+returns rows whose value, as text, does not start like an ISO date, and MySQL's zero date. Here for the tests and
+tools that run the template's queries outside a workflow.
 """
 
 from __future__ import annotations
