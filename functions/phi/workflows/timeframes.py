@@ -123,13 +123,17 @@ class ReportDay(BaseModel):
     def local(self, moment: datetime) -> datetime:
         return moment.astimezone(self.tz)
 
-    def local_hours(self) -> set[int]:
-        """The wall-clock hours that exist on this day (a spring-forward day lacks one)."""
-        hours, moment = set(), self.start.astimezone(UTC)
+    def hour_lengths(self) -> dict[int, float]:
+        """How long each wall-clock hour of this day lasts, in hours: 1 on most days; 0.5 for the hour a 30-minute
+        change shortens (Lord Howe Island), 2 for the hour an autumn change repeats; a skipped hour is absent.
+        Every zone's offsets are whole quarter hours, so quarter-hour steps count exactly."""
+        lengths: dict[int, float] = {}
+        moment = self.start.astimezone(UTC)
         while moment < self.end:
-            hours.add(moment.astimezone(self.tz).hour)
-            moment += timedelta(hours=1)
-        return hours
+            hour = moment.astimezone(self.tz).hour
+            lengths[hour] = lengths.get(hour, 0.0) + 0.25
+            moment += timedelta(minutes=15)
+        return lengths
 
     @property
     def length_hours(self) -> float:
@@ -407,6 +411,10 @@ def _other_text(value: str) -> datetime | date:
     return moment
 
 
+# A trailing offset (before a zone ID): Python reads '+05:60' as +06:00 and email.utils '+0599' as +06:39.
+_TRAILING_OFFSET = re.compile(r"[T :.\d][+-](?P<hours>\d{2}):?(?P<minutes>\d{2})(?:\[[^\]]*\])?", re.ASCII)
+
+
 def _text_timestamp(text: str) -> datetime | date:
     """A timestamp written as text, or a `date` when it is a date alone."""
     value = text.strip()
@@ -414,6 +422,10 @@ def _text_timestamp(text: str) -> datetime | date:
         raise TimestampError("empty text")
     if len(value) > MAX_TIMESTAMP_CHARS:
         raise TimestampError(f"text of {len(value)} characters is too long for a timestamp ({value[:24]!r}…)")
+    tail = value[-24:]
+    offset = _TRAILING_OFFSET.search(tail) if ("+" in tail or "-" in tail[8:]) else None
+    if offset and offset.end() == len(tail) and int(offset["minutes"]) > 59:
+        raise TimestampError(f"{_quoted(text)} has an offset with {offset['minutes']} minutes (at most 59)")
     if _ISO_FORM.fullmatch(value):  # the common case first: plain ISO-8601
         try:
             return date.fromisoformat(value) if len(value) <= _LONGEST_ISO_DATE else datetime.fromisoformat(value)

@@ -61,7 +61,26 @@ def test_a_report_day_runs_from_local_midnight_to_local_midnight() -> None:
 def test_daylight_saving_days_are_23_or_25_hours_long(day: date, hours: int, absent: set[int]) -> None:
     report = report_day(day, "Europe/London")
     assert report.length_hours == hours
-    assert set(range(24)) - report.local_hours() == absent  # London springs from 01:00 to 02:00
+    lengths = report.hour_lengths()
+    assert set(range(24)) - set(lengths) == absent  # London springs from 01:00 to 02:00
+    assert sum(lengths.values()) == hours and lengths.get(1, 0) in (0, 1, 2)  # autumn: 01:00 happens twice
+
+
+@pytest.mark.parametrize(
+    ("zone_name", "day", "hour", "length"),
+    [
+        ("Australia/Lord_Howe", date(2026, 10, 4), 2, 0.5),  # 02:00 → 02:30: half an hour
+        ("Australia/Lord_Howe", date(2026, 4, 5), 1, 1.5),  # 02:00 → 01:30: 01:30-02:00 twice
+        ("Pacific/Chatham", date(2026, 9, 27), 2, 0.75),  # 02:45 → 03:45
+        ("Pacific/Chatham", date(2026, 9, 27), 3, 0.25),
+    ],
+)
+def test_an_hour_a_partial_change_shortens_or_repeats_has_its_length(
+    zone_name: str, day: date, hour: int, length: float
+) -> None:
+    lengths = report_day(day, zone_name).hour_lengths()
+    assert lengths[hour] == length
+    assert sum(lengths.values()) == report_day(day, zone_name).length_hours
 
 
 def test_yesterday_is_the_local_day_before_today() -> None:
@@ -281,6 +300,11 @@ def test_unambiguous_non_iso_forms_are_read(value: str, expected_utc: str) -> No
         ("-infinity", "is not a real instant"),
         ("0001-01-01", "is out of the range of instants"),  # before year 1 in UTC: not a crash
         ("Fri, 20 Nov 2026 08:05:00 +0100" + " " * 40 + "x", "too long for a timestamp"),
+        # an offset's minutes past 59: Python read +05:60 as +06:00, email.utils +0099 as +01:39
+        ("2026-11-20T08:05:00+05:60", "has an offset with 60 minutes"),
+        ("2026-11-20 08:05:00-0599", "has an offset with 99 minutes"),
+        ("Fri, 20 Nov 2026 08:05:00 +0099", "has an offset with 99 minutes"),
+        ("2026-11-20T08:05+01:75[Europe/Berlin]", "has an offset with 75 minutes"),
     ],
 )
 def test_non_iso_lookalikes_are_refused_with_a_reason(value: str, reason: str) -> None:

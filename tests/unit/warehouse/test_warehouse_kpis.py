@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -218,6 +218,25 @@ def test_the_hour_a_dst_change_skips_is_not_a_dip() -> None:
     assert kpis.throughput.lines_picked == 40
     assert {h.hour: h.lines for h in kpis.hourly if h.lines} == {0: 10, 2: 10, 3: 10, 4: 10}
     assert "HOURLY_PICK_DIP" not in {a.code for a in kpis.anomalies}
+
+
+def test_an_hour_a_thirty_minute_change_shortens_is_compared_by_its_rate_not_flagged() -> None:
+    """Lord Howe Island's clocks go from 02:00 to 02:30: steady picking gives that hour half the lines of the others,
+    which is no dip."""
+    tz = report_day(date(2026, 10, 4), "Australia/Lord_Howe")
+    moment, rows = tz.start.astimezone(UTC), []  # stepped in UTC: aware arithmetic in a zone steps its wall clock
+    while moment < tz.end:  # one pick every 6 minutes, all day
+        rows.append(("P1", 1.0, moment.isoformat()))
+        moment += timedelta(minutes=6)
+    kpis = compute_kpis(tz, {"picks": picks(*rows)}, Thresholds())
+    assert {h.hour: h.lines for h in kpis.hourly}[2] == 5  # 02:30-03:00 only
+    assert "HOURLY_PICK_DIP" not in {a.code for a in kpis.anomalies}
+    # and a real dip in that short hour is still one: 1 line in its half hour is 2 an hour against 10
+    thinned = [r for r in rows if not ("T15:3" in r[2] or "T15:4" in r[2] or "T15:5" in r[2])] + [
+        ("P1", 1.0, "2026-10-03T15:45:00+00:00")
+    ]
+    dips = compute_kpis(tz, {"picks": picks(*thinned)}, Thresholds()).anomalies
+    assert [a.subject for a in dips if a.code == "HOURLY_PICK_DIP"] == ["02:00"]
 
 
 @pytest.mark.parametrize(

@@ -667,14 +667,16 @@ def _hourly_anomalies(hourly: Sequence[HourlyPicks], limits: Thresholds, day: Re
     active = [h.hour for h in hourly if h.lines > 0]
     if len(active) < 3:
         return []
-    existing = day.local_hours()  # a DST spring-forward day has no 01:00 or 02:00 hour to flag
-    window = [h for h in hourly[active[0] : active[-1] + 1] if h.hour in existing]
-    median = statistics.median(h.lines for h in window)
+    # A DST spring-forward day has no 01:00 or 02:00 hour to flag; an hour a change shortens (Lord Howe's 30
+    # minutes) or repeats is compared by its lines per hour, not its total.
+    lengths = day.hour_lengths()
+    window = [h for h in hourly[active[0] : active[-1] + 1] if h.hour in lengths]
+    median = statistics.median(h.lines / lengths[h.hour] for h in window)
     if median == 0:  # most hours of the window idle (sparse picking): no typical hour to compare with
         return []
     anomalies = []
     for h in window[1:-1]:  # the first and last hours are usually partial
-        ratio = h.lines / median
+        ratio = h.lines / lengths[h.hour] / median
         if ratio < limits.min_hourly_pick_ratio:
             anomalies.append(
                 Anomaly(
