@@ -203,7 +203,7 @@ _WORD = r"[A-Za-z]{3,9}"
 # a four-digit year only: a two-digit one is a guess). email.utils reads them once they have this shape.
 _RFC_2822 = re.compile(
     rf"(?:(?P<weekday>{_WORD}),?\s+)?\d{{1,2}}\s+{_WORD}\s+\d{{4}}\s+\d{{1,2}}:\d{{2}}(?::\d{{2}})?\s+"
-    r"(?:[+-]\d{4}|UTC?|GMT|[ECMP][SD]T)",
+    r"(?:[+-]\d{4}|UTC?|GMT|Z|[ECMP][SD]T)(?P<comment>\s*\([^()]{0,40}\))?",
     re.IGNORECASE,
 )
 # A date with an English month name, day first or month first, then optionally a zone-less time of day:
@@ -213,12 +213,15 @@ _MONTH_NAME_DATE = re.compile(
     rf"(?:(?P<weekday>{_WORD}),?\s+)?"
     rf"(?:(?P<day>\d{{1,2}})(?:\s+|-)(?P<month>{_WORD})\.?|(?P<month_first>{_WORD})\.?\s+(?P<day_second>\d{{1,2}}))"
     r"(?:,?\s+|-)(?P<year>\d{4})"
-    r"(?:,?\s+(?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:\.(?P<fraction>\d{1,6}))?)?"
+    r"(?:,?\s+(?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:\.(?P<fraction>\d{1,9}))?)?"
     r"(?:\s*(?P<meridiem>[ap])\.?m\.?)?)?",
     re.IGNORECASE,
 )
 # Day first, as everywhere dots separate a date's parts: 20.11.2026, 20.11.2026 08:05, 20.11.2026 08:05:30.
-_DOTTED_DATE = re.compile(r"\d{1,2}\.\d{1,2}\.\d{4}(?P<time> \d{1,2}:\d{2}(?P<seconds>:\d{2})?)?")
+_DOTTED_DATE = re.compile(
+    r"(?P<day>\d{1,2})\.(?P<month>\d{1,2})\.(?P<year>\d{4})"
+    r"(?P<time> (?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:[.,](?P<fraction>\d{1,9}))?)?)?"
+)
 # The ISO-8601 shapes read, checked before `fromisoformat`, which also takes any character between a date and a
 # time ('2026-11-20-05:00', a date with an offset, as 05:00) and reads '2026112008' or '1776010532' (epoch
 # seconds) as a date, dropping the rest: a calendar date (extended or basic, YYYYMMDD) or a week date with its
@@ -334,7 +337,12 @@ def _refuse_other_iso_shape(value: str) -> NoReturn:
     raise ValueError("no known form")
 
 
-def _rfc_2822(value: str) -> datetime:
+def _rfc_2822(value: str, comment: str | None) -> datetime:
+    """An RFC 2822 date; a trailing comment ('… +0000 (UTC)', as mail headers carry) is only a comment, and
+    'Z' is UTC (RFC 822's military zone, which email.utils does not read)."""
+    value = value[: -len(comment)].rstrip() if comment else value
+    if value[-1:] in ("Z", "z"):
+        value = value[:-1] + "+0000"
     moment = parsedate_to_datetime(value)
     if moment.tzinfo is None:  # '-0000': UTC, its local zone unknown (RFC 2822 3.3)
         moment = moment.replace(tzinfo=UTC)
@@ -351,6 +359,13 @@ def _hour_of_day(match: re.Match[str]) -> int:
     return hour
 
 
+def _clock(match: re.Match[str], hour: int) -> time:
+    """The match's time of day; a fraction of a second to the microsecond (SQL Server's 7 digits, 9 of a
+    nanosecond clock), as ISO text is read."""
+    microseconds = int((match["fraction"] or "0")[:6].ljust(6, "0"))
+    return time(hour, int(match["minute"]), int(match["second"] or 0), microseconds)
+
+
 def _month_name_date(match: re.Match[str]) -> datetime | date:
     month = _MONTHS.get((match["month"] or match["month_first"]).lower())
     if month is None:
@@ -358,9 +373,7 @@ def _month_name_date(match: re.Match[str]) -> datetime | date:
     day = date(int(match["year"]), month, int(match["day"] or match["day_second"]))
     if match["hour"] is None:
         return day
-    hour = _hour_of_day(match)
-    fraction = int((match["fraction"] or "0").ljust(6, "0"))
-    return datetime.combine(day, time(hour, int(match["minute"]), int(match["second"] or 0), fraction))
+    return datetime.combine(day, _clock(match, _hour_of_day(match)))
 
 
 def _check_weekday(match: re.Match[str], moment: datetime | date) -> None:
@@ -398,13 +411,14 @@ def _other_text(value: str) -> datetime | date:
             return _iso_text(_year_first_as_iso(match))
         return _iso_text(value)
     if match := _RFC_2822.fullmatch(value):
-        moment: datetime | date = _rfc_2822(value)
+        moment: datetime | date = _rfc_2822(value, match["comment"])
     elif match := _MONTH_NAME_DATE.fullmatch(value):
         moment = _month_name_date(match)
     elif match := _DOTTED_DATE.fullmatch(value):
+        day = date(int(match["year"]), int(match["month"]), int(match["day"]))
         if not match["time"]:
-            return datetime.strptime(value, "%d.%m.%Y").date()
-        return datetime.strptime(value, "%d.%m.%Y %H:%M:%S" if match["seconds"] else "%d.%m.%Y %H:%M")
+            return day
+        return datetime.combine(day, _clock(match, int(match["hour"])))
     else:
         raise ValueError("no known form")
     _check_weekday(match, moment)

@@ -262,6 +262,13 @@ def test_an_instant_the_sites_zone_cannot_show_is_out_of_range(value: object) ->
         ("20-Nov-2026", "2026-11-19 23:00:00"),
         ("20-NOV-2026 14:05", "2026-11-20 13:05:00"),
         ("03-Dec-2026 02:05:30 PM", "2026-12-03 13:05:30"),
+        # fractions of a second in every form that has seconds, to the microsecond (7 and 9 digits too)
+        ("20.11.2026 08:05:30.250", "2026-11-20 07:05:30.250"),
+        ("20.11.2026 08:05:30,123456789", "2026-11-20 07:05:30.123456"),
+        ("Nov 20, 2026 8:05:00.1234567 AM", "2026-11-20 07:05:00.123456"),
+        # a mail header's trailing comment, and RFC 822's Z
+        ("Fri, 20 Nov 2026 08:05:00 +0000 (UTC)", "2026-11-20 08:05:00"),
+        ("Fri, 20 Nov 2026 08:05:00 Z", "2026-11-20 08:05:00"),
     ],
 )
 def test_unambiguous_non_iso_forms_are_read(value: str, expected_utc: str) -> None:
