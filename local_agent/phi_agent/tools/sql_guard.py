@@ -33,7 +33,7 @@ import secrets
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import sqlglot
 from sqlalchemy import text
@@ -98,6 +98,23 @@ _REFUSED_NODES: dict[type[exp.Expression], str] = {
     # (SET_VAR(max_execution_time=0), MAX_EXECUTION_TIME, RESOURCE_GROUP change the query's own limits).
     exp.Hint: "optimizer hints (/*+ … */) are not allowed: they can change server settings for the query",
 }
+# PostgreSQL's object identifier types whose text form is a catalog lookup: `g::oid::regclass::text` over a
+# series lists every relation without reading a catalog table.
+_POSTGRES_CATALOG_LOOKUP_TYPES = frozenset(
+    {
+        "regclass",
+        "regcollation",
+        "regconfig",
+        "regdictionary",
+        "regnamespace",
+        "regoper",
+        "regoperator",
+        "regproc",
+        "regprocedure",
+        "regrole",
+        "regtype",
+    }
+)
 # Table hints that only relax locking (SQL Server reporting queries use them).
 _ALLOWED_TABLE_HINTS = frozenset({"NOLOCK", "READUNCOMMITTED", "READCOMMITTED", "NOWAIT"})
 # Classes of `sqlglot.expressions.query` that may appear in a read-only query.
@@ -356,6 +373,16 @@ class SqlGuard:
                 f"selecting a field of a row value ({node.sql(dialect=self.read or None)}) is not allowed: "
                 "PostgreSQL runs a function of that name on the row when the row has no such field"
             )
+        if isinstance(node, exp.DataType) and self.read == "postgres":
+            type_name = node.sql(dialect="postgres").lower().rsplit(".", 1)[-1].strip('"')
+            if type_name in _POSTGRES_CATALOG_LOOKUP_TYPES:
+                raise _refuse(
+                    f"casts to {type_name} are not allowed: PostgreSQL's reg* types look names up in the system "
+                    "catalogs (every relation, role or schema could be listed by number)"
+                )
+        if isinstance(node, _SUBSTRING_SEARCHES):
+            head = _FUNCTION_HEAD.match(self._render_head(node))
+            _check_searched_text(node, next((g for g in head.groups() if g), "") if head else node.sql_name())
         if isinstance(node, exp.WithTableHint):
             hints = {hint.sql().upper() for hint in node.expressions}
             if not hints <= _ALLOWED_TABLE_HINTS:
@@ -389,8 +416,7 @@ class SqlGuard:
         if qualifier and not (self.read == "postgres" and qualifier == "pg_catalog"):
             raise _refuse(f"the function {qualifier}.{node.sql_name().lower()}() is not allowed")
         # A built-in function sqlglot knows: check the name it will be called by on this database.
-        rendered = node.sql(dialect=self.read or None, comments=False)
-        head = _FUNCTION_HEAD.match(rendered)
+        head = _FUNCTION_HEAD.match(self._render_head(node))
         if head is None:
             return ""  # operator or keyword syntax (a + b, x -> 'k', CASE …): its parts are checked separately
         raw = next(group for group in head.groups() if group is not None)
@@ -399,6 +425,18 @@ class SqlGuard:
         if name in SYNTAX_FORMS or name in self.allowed_functions:
             return name
         raise _refuse(f"the function {name}() is not allowed")
+
+    def _render_head(self, node: exp.Func) -> str:
+        """The node written out with each argument that is itself an expression replaced by a stand-in column:
+        its name is what matters here, and writing the whole subtree at every function of a deep query cost time
+        in proportion to depth times size (22,000 ORs took minutes). Literals, types and names stay: a generator may
+        choose the function by them. Written whole when the stand-ins do not render."""
+        try:
+            return type(node)(**{key: _stand_in(value) for key, value in node.args.items()}).sql(
+                dialect=self.read or None, comments=False
+            )
+        except Exception:  # a generator that needs the real argument: write it whole
+            return node.sql(dialect=self.read or None, comments=False)
 
     def _qualifier(self, node: exp.Func) -> str:
         parent = node.parent
@@ -475,6 +513,49 @@ class SqlGuard:
         if set(text(text_sql).compile().params) != parameters:
             raise _refuse("the query's parameters cannot be bound safely")
         return canonical, text_sql, parameters
+
+
+# Functions that look for one text in another: the databases search in time proportional to the two lengths
+# multiplied, inside one call that no statement timeout interrupts (PostgreSQL ignored even pg_cancel_backend for
+# minutes; MariaDB's max_statement_time and SQLite's progress handler alike). The text searched for is where a query
+# would make both long, so it must be written in the query, and short. The argument that holds it, by node type.
+_SUBSTRING_SEARCHES: tuple[type[exp.Func], ...] = (exp.StrPosition, exp.Replace, exp.SplitPart, exp.SubstringIndex)
+_SEARCHED_TEXT_ARGUMENT: dict[type[exp.Func], str] = {
+    exp.StrPosition: "substr",
+    exp.Replace: "expression",
+    exp.SplitPart: "delimiter",
+    exp.SubstringIndex: "delimiter",
+}
+MAX_SEARCHED_TEXT_CHARS = 1_000
+
+
+def _check_searched_text(node: exp.Func, name: str) -> None:
+    searched = next(
+        (node.args.get(arg) for kind, arg in _SEARCHED_TEXT_ARGUMENT.items() if isinstance(node, kind)), None
+    )
+    if searched is None or isinstance(searched, exp.Null):
+        return
+    if not (isinstance(searched, exp.Literal) and searched.is_string):
+        raise _refuse(
+            f"the text {name.lower()}() looks for must be a quoted text written in the query (here: "
+            f"{searched.sql()[:60]}): a search of one long computed text for another can run far past the time limit"
+        )
+    if len(searched.this) > MAX_SEARCHED_TEXT_CHARS:
+        raise _refuse(
+            f"the text {name.lower()}() looks for is {len(searched.this):,} characters long "
+            f"(at most {MAX_SEARCHED_TEXT_CHARS:,})"
+        )
+
+
+_KEPT_ARGUMENTS = (exp.DataType, exp.Literal, exp.Identifier, exp.Var, exp.Boolean, exp.Null, exp.Star)
+
+
+def _stand_in(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_stand_in(item) for item in value]
+    if isinstance(value, exp.Expr) and not isinstance(value, _KEPT_ARGUMENTS):
+        return exp.column("phi_argument")
+    return value
 
 
 def _check_placeholder(node: exp.Placeholder) -> None:

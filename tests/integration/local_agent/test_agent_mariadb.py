@@ -152,25 +152,11 @@ def zero_dated(mariadb: MariaDb) -> Iterator[str]:
 def test_the_daily_reports_mysql_queries_return_rows_with_mysqls_zero_date(zero_dated: str) -> None:
     """MySQL sorts its zero date before every date: a window condition alone dropped an order not shipped yet
     (the backlog missed it) and the rows without a promise or a time (instead of counting them)."""
-    from phi.definitions.templates import get_template
     from phi.workflows.timeframes import report_day
-    from phi.workflows.warehouse.kpis import TabularData, Thresholds, compute_kpis
+    from phi.workflows.warehouse.kpis import Thresholds, compute_kpis
 
-    nodes = {node["id"]: node["settings"] for node in get_template("daily_warehouse_report").definition["nodes"]}
     day = report_day(datetime(2026, 11, 20).date(), "UTC")
-    params = {
-        "window_start": {"$datetime": day.query_start.isoformat()},
-        "window_end": {"$datetime": day.query_end.isoformat()},
-    }
-    db = DbQueryTool(DbQuerySettings(url_env="X", statement_timeout_seconds=30), zero_dated, 1)
-    tables: dict[str, TabularData] = {}
-    try:
-        for dataset in ("orders", "shipments", "picks"):
-            with db.open({"sql": nodes[dataset]["sql_variants"]["mysql"], "params": params}, None) as result:
-                output = build_output("call", result, 131_072, None)["result"]
-            tables[dataset] = TabularData(columns=output["columns"], rows=output["rows"])
-    finally:
-        db.dispose()
+    tables = _report_tables(zero_dated, day)
 
     assert sorted(row[0] for row in tables["orders"].rows) == ["S", "Z"]
     assert sorted(row[0] for row in tables["shipments"].rows) == ["s-S", "s-Y", "s-Z"]

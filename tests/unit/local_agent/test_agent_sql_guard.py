@@ -390,3 +390,71 @@ def test_a_refused_query_stays_refused_and_a_long_one_is_not_kept(monkeypatch: p
     assert len(long_sql) > sql_guard._CACHEABLE_SQL_CHARS
     guard.check(long_sql)
     assert long_sql not in guard._accepted
+
+
+@pytest.mark.parametrize(
+    ("guard", "sql"),
+    [
+        (PG, "SELECT strpos(h.hay, nd.needle) AS p FROM h, nd"),
+        (PG, "SELECT position(n IN h) FROM t"),
+        (PG, "SELECT replace(h, other, '') FROM t"),
+        (PG, "SELECT split_part(h, sep, 2) FROM t"),
+        (PG, "SELECT strpos(h, :needle) FROM t"),
+        (MYSQL, "SELECT instr(h, n) FROM t"),
+        (MYSQL, "SELECT locate(concat(left(h, 200000), 'b'), h) FROM t"),
+        (SQLITE, "SELECT instr(hay, substr(hay, 1, 1000000) || 'b') FROM t"),
+        (MSSQL, "SELECT charindex(n, h) FROM t"),
+    ],
+)
+def test_a_substring_search_for_a_computed_text_is_refused(guard: SqlGuard, sql: str) -> None:
+    """Searching one long text for another costs their lengths multiplied inside one function call, which no
+    statement timeout interrupts (PostgreSQL ignored pg_cancel_backend for two minutes on 1.2M and 600k characters)."""
+    assert "must be a quoted text written in the query" in _refused(guard, sql).cause
+
+
+@pytest.mark.parametrize(
+    ("guard", "sql"),
+    [
+        (PG, "SELECT strpos(name, 'x'), position('ab' IN name), replace(name, ' ', '') FROM t"),
+        (PG, "SELECT split_part(name, ',', 2) FROM t"),
+        (PG, "SELECT strpos(name, NULL) FROM t"),
+        (MYSQL, "SELECT instr(h, 'x'), locate('x', h), replace(h, '-', '') FROM t"),
+        (SQLITE, "SELECT instr(h, 'T'), replace(h, 'T', ' ') FROM t"),
+        (MSSQL, "SELECT charindex('x', h), replace(h, 'x', 'y') FROM t"),
+    ],
+)
+def test_a_substring_search_for_a_quoted_text_passes(guard: SqlGuard, sql: str) -> None:
+    guard.check(sql)
+
+
+def test_a_searched_text_longer_than_the_limit_is_refused() -> None:
+    refusal = _refused(SQLITE, f"SELECT instr(h, '{'x' * 1001}') FROM t")
+    assert "is 1,001 characters long (at most 1,000)" in refusal.cause
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT g::oid::regclass::text FROM generate_series(1, 20000) AS g",
+        "SELECT CAST(g AS regrole) FROM t",
+        "SELECT 'x'::REGNAMESPACE",
+        "SELECT 'pg_class'::pg_catalog.regclass",
+        'SELECT g::"regtype" FROM t',
+    ],
+)
+def test_casts_to_catalog_lookup_types_are_refused_on_postgresql(sql: str) -> None:
+    assert "look names up in the system catalogs" in _refused(PG, sql).cause
+
+
+def test_a_type_of_yours_whose_name_starts_like_one_passes() -> None:
+    PG.check("SELECT r::region, a::text FROM t")
+
+
+def test_a_function_is_named_from_its_head_without_writing_its_arguments_out() -> None:
+    """Checking a function wrote its whole subtree, at every function of a deep query: 22,000 ORs took minutes."""
+    import sqlglot
+
+    node = sqlglot.parse_one("SELECT lower(" + " || ".join(["a"] * 500) + ") FROM t", read="postgres").expressions[0]
+    assert PG._render_head(node) == "LOWER(phi_argument)"
+    big_or = sqlglot.parse_one("SELECT 1 WHERE " + " OR ".join(["a = 1"] * 300), read="postgres").find(sqlglot.exp.Or)
+    assert PG._render_head(big_or) == "phi_argument OR phi_argument"

@@ -456,14 +456,29 @@ def delete_agent_action(request: Request, agent_id: UUID, conn: ConsoleConn, use
 @router.get("/agents/{agent_id}/documents")
 def documents_fragment(request: Request, agent_id: UUID, conn: ConsoleConn, user: ConsoleUser) -> Response:
     agent = agent_of_caller(agent_id, conn, user)
+    return _documents_list(request, conn, agent, can_manage=_can_manage(conn, agent.org_id, user))
+
+
+def _documents_list(
+    request: Request,
+    conn: DbConnection,
+    agent: Agent,
+    *,
+    can_manage: bool = True,
+    upload_error: str | None = None,
+    deleted: str | None = None,
+) -> Response:
+    """The agent's documents list (the fragment the upload form, Delete and the ingest polling replace)."""
     return render(
         request,
         "_documents.html",
+        400 if upload_error else 200,
         agent=agent,
         documents=_documents(conn, agent),
         document_poll=DOCUMENT_POLL_SECONDS,
-        can_manage=_can_manage(conn, agent.org_id, user),
-        upload_error=None,
+        can_manage=can_manage,
+        upload_error=upload_error,
+        deleted=deleted,
     )
 
 
@@ -495,16 +510,7 @@ def upload_document(
         rollback(conn)
         error = exc.message if isinstance(exc, PhiError) else "Choose a document type."
     commit(conn)  # the ingest starts after the commit; the list below shows the new document
-    return render(
-        request,
-        "_documents.html",
-        400 if error else 200,
-        agent=agent,
-        documents=_documents(conn, agent),
-        document_poll=DOCUMENT_POLL_SECONDS,
-        can_manage=True,
-        upload_error=error,
-    )
+    return _documents_list(request, conn, agent, upload_error=error)
 
 
 @router.post("/agents/{agent_id}/documents/{document_id}/delete", dependencies=[CsrfChecked])
@@ -514,16 +520,7 @@ def delete_document_action(
     agent = admin_agent(agent_of_caller(agent_id, conn, user), conn, user)
     deleted = documents_service.delete(conn, agent, document_id)
     commit(conn)  # the stored file goes after the commit (after-commit hook)
-    return render(
-        request,
-        "_documents.html",
-        agent=agent,
-        documents=_documents(conn, agent),
-        document_poll=DOCUMENT_POLL_SECONDS,
-        can_manage=True,
-        upload_error=None,
-        deleted=deleted.filename,
-    )
+    return _documents_list(request, conn, agent, deleted=deleted.filename)
 
 
 @router.post("/agents/{agent_id}/profile", dependencies=[CsrfChecked])
