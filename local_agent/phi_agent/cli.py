@@ -126,7 +126,13 @@ def run(config_path: Path, log_level: str, allow_privileged_db_login: bool) -> N
             click.echo(f"  - {problem}", err=True)
         sys.exit(ExitCode.CONFIG_INVALID)
     except ApiError as error:
-        logger.error("could not get AWS credentials from the Phi API", extra=log_fields(problem=str(error)))
+        advice = (
+            " (the key is wrong, revoked, or its agent deleted: issue a new key in the console and put it in "
+            "PHI_AGENT_KEY)"
+            if error.key_refused
+            else ""
+        )
+        logger.error(f"could not get AWS credentials from the Phi API{advice}", extra=log_fields(problem=str(error)))
         sys.exit(ExitCode.AUTH_FAILED if error.is_auth_failure else ExitCode.CLOUD_UNREACHABLE)
     if not allow_privileged_db_login:
         refused = privileged_logins(agent.registry)

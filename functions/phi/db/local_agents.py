@@ -9,9 +9,11 @@ from psycopg.types.json import Jsonb
 
 from phi.db.connection import DbConnection
 
+# A local agent whose key was revoked is OFFLINE at once: it is refused from then on and stops at its next
+# heartbeat, and until its last heartbeat aged it read as online.
 _STATUS = """CASE
     WHEN la.last_heartbeat_at IS NULL THEN 'ENROLLED'
-    WHEN la.reported_status = 'OFFLINE' THEN 'OFFLINE'
+    WHEN la.reported_status = 'OFFLINE' OR k.revoked_at IS NOT NULL THEN 'OFFLINE'
     WHEN la.last_heartbeat_at < now() - make_interval(secs => 3 * la.heartbeat_seconds) THEN 'OFFLINE'
     ELSE 'ONLINE' END"""
 
@@ -53,9 +55,12 @@ def list_local_agents(conn: DbConnection, org_id: UUID, agent_id: UUID | None = 
     revoked and its queue gone, so a process still running there serves nothing (and would read as online until
     its last heartbeat ages)."""
     return conn.execute(
-        f"""SELECT la.id, la.agent_id, la.host, la.pid, la.version, la.os, la.tools, la.stats, la.last_error,
+        f"""SELECT la.id, la.agent_id, la.host, la.pid, la.version, la.os, la.tools, la.stats,
+                   CASE WHEN k.revoked_at IS NOT NULL THEN 'its agent key was revoked' ELSE la.last_error END
+                     AS last_error,
                    la.last_heartbeat_at, la.heartbeat_seconds, {_STATUS} AS status
             FROM local_agents la JOIN agents a ON a.id = la.agent_id AND a.org_id = la.org_id
+            LEFT JOIN agent_keys k ON k.id = la.key_id AND k.org_id = la.org_id
             WHERE la.org_id = %s AND (%s::uuid IS NULL OR la.agent_id = %s::uuid) AND a.status <> 'DELETED'
             ORDER BY la.created_at""",
         (org_id, agent_id, agent_id),

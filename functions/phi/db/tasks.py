@@ -285,3 +285,12 @@ def list_tasks(conn: DbConnection, org_id: UUID | None, where: TaskFilter) -> tu
     ).fetchall()
     total: Any = conn.execute(f"SELECT count(*) AS n FROM tasks WHERE {condition}", params).fetchone()
     return [Task.model_validate(r) for r in rows], int(total["n"]) if total else 0
+
+
+def creator_email(conn: DbConnection, task_id: UUID, org_id: UUID) -> str | None:
+    """The e-mail of the person who started the task (none for a schedule's, or once their account is gone)."""
+    row = conn.execute(
+        """SELECT u.email FROM tasks t JOIN users u ON u.id = t.created_by WHERE t.id = %s AND t.org_id = %s""",
+        (task_id, org_id),
+    ).fetchone()
+    return str(row["email"]) if row else None

@@ -21,6 +21,7 @@ from phi.domain.models import FINAL_TASK_STATUSES, Agent, EventType, Task, TaskS
 from phi.errors import Conflict, ServiceUnavailable
 from phi.recently_used import RecentlyUsed
 from phi.settings import get_settings
+from phi.wording import capitalised, in_words
 
 
 def run_task(
@@ -72,7 +73,7 @@ def start_task(
         task.id,
         task.org_id,
         EventType.TASK_CREATED,
-        f"{task_type} requested",
+        f"{capitalised(in_words(task_type.lower()))} requested",  # read in the timeline: words, not a key
         {
             "trigger": trigger,
         },

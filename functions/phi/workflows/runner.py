@@ -250,7 +250,7 @@ def _record_tool_outcome(ctx: TaskContext, tool_result: Any) -> tuple[ToolOutcom
                 task_id,
                 org_id,
                 EventType.TOOL_COMPLETED,
-                f"{call.tool} returned {rows} rows",
+                f"{call.tool} returned {rows:,} rows" if isinstance(rows, int) else f"{call.tool} returned its result",
                 {
                     "tool_call_id": str(call.id),
                     "row_count": rows,

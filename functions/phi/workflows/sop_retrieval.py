@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from phi.wording import in_words
 from phi.workflows.ports import DocumentsPort
 from phi.workflows.warehouse.kpis import WarehouseKpis
 from phi.workflows.warehouse.report import Citation
@@ -79,9 +80,9 @@ def _limit_notes(citation: Citation, kpis: WarehouseKpis, sourced: set[str], fie
                 "(see SOP references)."
             )
     note = (
-        f"this passage states {fmt_limit(field, stated)} for {field}; the report applies the configured "
-        f"{configured}.{measured} To apply the SOP's value, name {citation.document} for {field} under "
-        "threshold_sources in the agent's configuration."
+        f"this passage states {fmt_limit(field, stated)} for the {in_words(field)} limit; the report applies the "
+        f"configured {configured}.{measured} To apply the SOP's value, name {citation.document} for `{field}` under "
+        "`threshold_sources` in the agent's configuration."
     )
     return {"note": note, **({"over_stated_limit": over} if over else {})}
 

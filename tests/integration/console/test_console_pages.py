@@ -421,8 +421,13 @@ def test_a_tasks_input_reads_as_it_was_written(api_url: str) -> None:
     # Each value as written under its name in words (not Jinja's tojson "Z\u00fcrich \u003cNord\u003e"); escaped as
     # the page's text, never as markup; how it started and which workflow version, in words
     assert '<dl class="inputs"><dt>Warehouse</dt><dd>Zürich &lt;Nord&gt;</dd></dl>' in page
-    assert "<dt>Started by</dt><dd>Run from the console or the API</dd>" in page
+    assert f"<dt>Started by</dt><dd>{email}, in the console or through the API</dd>" in page
     assert re.search(r'<dt>Workflow</dt><dd><a href="[^"]+/workflows/DAILY_WAREHOUSE_REPORT\?version=1">', page)
+    # and the timeline says what was requested in words, and how many rows a query returned with separators
+    events = owner.ok("GET", f"/tasks/{task['task_id']}")["events"]
+    assert events[0]["message"] == "Daily warehouse report requested"
+    listed = console.client.get(f"/console/agents/{agent['id']}").text
+    assert '<th scope="col">Started by</th>' in listed and "<td>The console or the API</td>" in listed
 
 
 def test_document_search_lists_close_matches_apart_from_weaker_ones(api_url: str) -> None:
@@ -632,6 +637,11 @@ def test_a_manager_revokes_an_agent_key_in_the_console_and_the_key_stops_working
 
     page = admin_console.client.get(f"/console/agents/{agent['id']}").text
     assert f'aria-label="Revoke key {revoked["prefix"]}"' in page and "2 agent keys, 2 in use" in page
+    beat = {"status": "ONLINE", "host": "dock-pc", "pid": 42, "version": "0.1.0", "tools": ["db.query"]}
+    ApiSession(api_url).request(
+        "POST", "/local-agents/heartbeat", headers={"Authorization": f"Bearer {revoked['key']}"}, json=beat
+    ).raise_for_status()
+    assert [la["status"] for la in owner.ok("GET", f"/agents/{agent['id']}/local-agents")] == ["ONLINE"]
     answer = admin_console.post(revoke, {})
     assert answer.status_code == 200, answer.text
     text = " ".join(answer.text.split())
@@ -649,6 +659,9 @@ def test_a_manager_revokes_an_agent_key_in_the_console_and_the_key_stops_working
 
     assert credentials_status(revoked["key"]) == 401
     assert credentials_status(kept["key"]) == 200
+    # its local agent is shown offline at once, saying why (it stops by itself at its next heartbeat)
+    [fleet] = owner.ok("GET", f"/agents/{agent['id']}/local-agents")
+    assert (fleet["host"], fleet["status"], fleet["last_error"]) == ("dock-pc", "OFFLINE", "its agent key was revoked")
     listed = {key["id"]: key["revoked_at"] for key in owner.ok("GET", f"/agents/{agent['id']}/keys")}
     assert listed[revoked["id"]] is not None and listed[kept["id"]] is None
     assert stranger.post(f"/console/agents/{agent['id']}/keys/{uuid.uuid4()}/revoke", {}).status_code == 404

@@ -89,6 +89,7 @@ def test_refused_agent_key_exits_with_code_4(
     process, log = _start(config, _agent_env(warehouse_sqlite, "wrong-key"), tmp_path)
     assert process.wait(timeout=120) == 4
     assert "unknown agent key" in log.read_text()
+    assert "issue a new key in the console and put it in PHI_AGENT_KEY" in log.read_text()
     assert "wrong-key" not in log.read_text()
 
 

@@ -195,3 +195,10 @@ def test_how_a_task_started_is_said_in_words() -> None:
     assert trigger_words("schedule") == "Its schedule"
     assert trigger_words("run_now") == "A schedule's “Run now”"
     assert trigger_words("some_new_trigger") == "Some new trigger"
+
+
+def test_who_started_a_task_is_named_with_how() -> None:
+    from phi.api.console.rendering import started_by
+
+    assert started_by("api", "bea@example.com") == "bea@example.com, in the console or through the API"
+    assert started_by("schedule", None) == "Its schedule"

@@ -163,9 +163,10 @@ def test_a_cited_passage_stating_another_limit_says_which_limit_the_report_appli
 
     # Then the passage is quoted with a note naming both limits and how to apply the SOP's
     assert stricter in markdown
-    assert "_Note: this passage states 4.0% for max_late_rate; the report applies the configured 5.0%. " in markdown
+    note = "_Note: this passage states 4.0% for the max late rate limit; the report applies the configured 5.0%. "
+    assert note in markdown
     assert f"this day's late rate ({spike_kpis.late.late_rate:.1%}) is over it." in markdown
-    assert "To apply the SOP's value, name SOP-OUT-04.docx for max_late_rate under threshold_sources" in markdown
+    assert "To apply the SOP's value, name SOP-OUT-04.docx for `max_late_rate` under `threshold_sources`" in markdown
 
     # And no note where the passage agrees, states nothing, or is where the threshold was read from
     agrees = FakeDocuments(hits=[_hit("Late shipments must stay at or below 5% of the orders due.", "Service level")])
@@ -202,10 +203,13 @@ def test_a_stricter_sop_limit_is_cited_even_on_a_day_within_the_configured_one(s
     # Then the SOP's passage is cited once, saying the day is over the SOP's value
     [cited] = found
     assert cited["anomaly_code"] == "threshold max_late_rate" and cited["text"] == stricter
-    assert "states 4.0% for max_late_rate; the report applies the configured 5.0%." in cited["note"]
+    assert "states 4.0% for the max late rate limit; the report applies the configured 5.0%." in cited["note"]
     assert "By the SOP's value, this day's late rate (4.7%) is over it." in cited["note"]
     markdown = render_report(day, narrative=None, citations=[Citation.model_validate(cited)], agent_name="W").markdown
     assert "(relates to the max late rate limit)" in markdown and "is over it" in markdown
+    merged = Citation.model_validate({**cited, "anomaly_code": "threshold max_late_rate, LATE_RATE_HIGH"})
+    merged_markdown = render_report(day, narrative=None, citations=[merged], agent_name="W").markdown
+    assert "(relates to the max late rate limit and late rate high)" in merged_markdown  # one passage, two codes
     # and the summary says so beside 'no anomalies', which now speaks of the configured thresholds only
     assert "- No anomalies: every figure is within its configured threshold.\n" in markdown
     assert (

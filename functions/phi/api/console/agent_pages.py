@@ -752,6 +752,7 @@ def _task_context(conn: DbConnection, task: Task) -> dict[str, Any]:
         "task": task,
         "heading": heading,
         "workflow_version": version_number,
+        "creator_email": tasks_repo.creator_email(conn, task.id, task.org_id),
         "events": events,
         "awaiting_approval": _awaiting_approval(events) if running else None,
         "awaiting_tool": waiting_tool,

@@ -75,7 +75,7 @@ def workflow_name(key: str) -> str:
 
 
 _TRIGGERS = {
-    "api": "Run from the console or the API",
+    "api": "The console or the API",
     "run_now": "A schedule's “Run now”",
     "schedule": "Its schedule",
     "request": "A request in the ask box",
@@ -85,6 +85,20 @@ _TRIGGERS = {
 def trigger_words(trigger: str) -> str:
     """How a task was started, as people say it ('schedule' → 'Its schedule')."""
     return _TRIGGERS.get(trigger) or capitalised(in_words(trigger.lower())) or trigger
+
+
+_HOW = {
+    "api": "in the console or through the API",
+    "run_now": "with a schedule's “Run now”",
+    "request": "through a request in the ask box",
+}
+
+
+def started_by(trigger: str, email: str | None) -> str:
+    """Who started a task and how: 'bea@example.com, in the console or through the API'; 'Its schedule'."""
+    if email is None:
+        return trigger_words(trigger)
+    return f"{email}, {_HOW.get(trigger) or in_words(trigger.lower())}"
 
 
 def input_entries(task_input: Any) -> list[tuple[str, str, bool]]:
@@ -131,6 +145,7 @@ def environment() -> Environment:
     env.filters["workflow_name"] = workflow_name
     env.filters["task_input_summary"] = task_input_summary
     env.filters["trigger_words"] = trigger_words
+    env.globals["started_by"] = started_by
     env.filters["input_entries"] = input_entries
     env.globals["TERMINAL_STATUSES"] = TERMINAL_STATUSES
     return env

@@ -277,11 +277,16 @@ def anomaly_title(code: str) -> str:
     return capitalised(in_words(code.lower()))
 
 
-def _relates_to(anomaly_code: str) -> str:
-    """What a cited passage is about: an anomaly ('late rate high') or a limit ('the max late rate limit')."""
-    if anomaly_code.startswith("threshold "):
-        return f"the {in_words(anomaly_code.removeprefix('threshold '))} limit"
-    return in_words(anomaly_code.lower())
+def _relates_to(anomaly_codes: str) -> str:
+    """What a cited passage is about, from its codes (one passage cited for several is listed once, its codes
+    joined by ', '): an anomaly ('late rate high') or a limit ('the max late rate limit')."""
+    said = []
+    for code in (part.strip() for part in anomaly_codes.split(",")):
+        if code.startswith("threshold "):
+            said.append(f"the {in_words(code.removeprefix('threshold '))} limit")
+        elif code:
+            said.append(in_words(code.lower()))
+    return " and ".join(said)
 
 
 def _citation_section(citations: Sequence[Citation]) -> list[str]:
