@@ -101,10 +101,21 @@ def _console_validation_error(request: Request, exc: RequestValidationError) -> 
 def validation_message(error: Mapping[str, Any]) -> str:
     """A validation error's message without pydantic's "Value error, " / "Assertion failed, " lead-in, which
     names Python's exception rather than saying anything to the caller."""
+    if error.get("type") == "json_invalid":  # its location is a character position, not a field
+        position = next((part for part in error.get("loc", ()) if isinstance(part, int)), None)
+        where = f" at character {position}" if position is not None else ""
+        return f"not valid JSON{where} ({(error.get('ctx') or {}).get('error', 'decode error')})"
     message = str(error.get("msg", ""))
     for lead_in in ("Value error, ", "Assertion failed, "):
         message = message.removeprefix(lead_in)
     return message
+
+
+def validation_field(error: Mapping[str, Any]) -> str:
+    """Where a validation error is: 'config.thresholds', 'query.limit'; the body itself for JSON that does not parse."""
+    if error.get("type") == "json_invalid":
+        return "body"
+    return ".".join(str(part) for part in error.get("loc", ()) if part != "body")[:200]
 
 
 def _reported(errors: Sequence[Any]) -> tuple[Sequence[Any], str]:
@@ -137,10 +148,7 @@ def install_error_handlers(app: FastAPI) -> None:
             return _console_validation_error(request, exc)
         errors = exc.errors()
         shown, more = _reported(errors)
-        fields = [
-            {"field": ".".join(str(p) for p in e["loc"] if p != "body")[:200], "message": validation_message(e)}
-            for e in shown
-        ]
+        fields = [{"field": validation_field(e), "message": validation_message(e)} for e in shown]
         summary = "; ".join(f"{f['field']}: {f['message']}" for f in fields) + more
         details = {"fields": fields, "error_count": len(errors)}
         return JSONResponse(error_body("validation_error", f"Invalid request: {summary}", details), 422)

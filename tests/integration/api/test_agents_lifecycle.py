@@ -388,3 +388,16 @@ def test_a_sites_schedules_follow_its_time_zone_when_it_changes(new_user: ApiSes
     schedules = new_user.ok("GET", f"/agents/{agent['id']}/schedules")
     assert [(s["cron"], s["timezone"]) for s in schedules] == [("0 6 * * *", "Europe/Berlin")]
     assert [w["timezone"] for w in both["config"]["workflows"]] == ["Europe/Berlin"]
+
+
+def test_a_body_that_is_not_json_is_said_so_with_where(new_user: ApiSession) -> None:
+    answer = new_user.request(
+        "POST",
+        f"/orgs/{new_user.org_id}/agents",
+        content=b'{"role_key": "warehouse_analyst",',
+        headers={"Content-Type": "application/json"},
+    )
+    assert answer.status_code == 422
+    error = answer.json()["error"]
+    assert error["message"].startswith("Invalid request: body: not valid JSON at character ")
+    assert error["details"]["fields"][0]["field"] == "body"
