@@ -224,7 +224,8 @@ def test_a_member_cancels_a_running_task_from_its_page(api_url: str) -> None:
     assert "Cancel this task…" not in after and "every 2s" not in after  # ended: no more refreshing
     assert "TASK_CANCELLED" in after and "Started by mistake" in after
     # a decision someone took, said in words rather than as a failure's error name
-    assert '<p class="alert" role="status">Cancelled: ' in after and "<strong>Task.Cancelled</strong>" not in after
+    assert '<p class="alert" role="status">Cancelled by ' in after and "<strong>Task.Cancelled</strong>" not in after
+    assert "Cancelled: Cancelled" not in after  # said once
 
 
 def test_an_issued_key_is_counted_in_the_agent_pages_list_at_once(api_url: str) -> None:
