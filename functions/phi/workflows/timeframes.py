@@ -237,6 +237,8 @@ _ISO_ORDINAL_DATE = re.compile(r"(?P<year>\d{4})-(?P<day>\d{3})(?=$|[T ])")
 _ISO_END_OF_DAY = re.compile(r"(?P<date>.+?)[T ]24(?::00(?::00(?:[.,]0+)?)?)?(?P<offset>Z|[+-]\d{2}(?::?\d{2})?)?")
 # Java's ZonedDateTime and RFC 9557: '2026-11-20T08:05+01:00[Europe/Berlin]'.
 _ZONE_ID_SUFFIX = re.compile(r"(?P<moment>.+?)\[(?P<zone>[A-Za-z0-9_+\-/]{1,64})\]")
+# The same zone ID after a space, as logs write it ('2026-11-20 08:05 Europe/London'): an Area/Location name only.
+_ZONE_NAME_AFTER_SPACE = re.compile(r"(?P<moment>.+?\d) (?P<zone>[A-Za-z]{2,14}(?:/[A-Za-z0-9_+\-]{1,30}){1,2})")
 
 
 # Year first with its parts unpadded or parted by slashes ('2026/11/20 14:05', Japanese and Chinese exports), a
@@ -297,7 +299,12 @@ def _iso_text(value: str) -> datetime | date:
     ('2026-324'), 24:00 (the next midnight) and a trailing zone ID ('…+01:00[Europe/Berlin]': the offset
     decides the instant; without one the wall clock is read in that zone)."""
     zone_id = None
-    if value.endswith("]") and (match := _ZONE_ID_SUFFIX.fullmatch(value)):
+    match = None
+    if value.endswith("]"):
+        match = _ZONE_ID_SUFFIX.fullmatch(value)
+    elif "/" in value[10:]:
+        match = _ZONE_NAME_AFTER_SPACE.fullmatch(value)
+    if match:
         try:
             value, zone_id = match["moment"], zone(match["zone"])
         except ValueError as error:

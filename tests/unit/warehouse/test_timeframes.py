@@ -248,6 +248,10 @@ def test_an_instant_the_sites_zone_cannot_show_is_out_of_range(value: object) ->
         ("2026-11-20T08:05:00Z[UTC]", "2026-11-20 08:05:00"),
         ("2026-11-20T08:05-05:00[America/New_York]", "2026-11-20 13:05:00"),
         ("2026-11-20T08:05[America/New_York]", "2026-11-20 13:05:00"),  # no offset: that zone's wall clock
+        ("2026-11-20 08:05 America/New_York", "2026-11-20 13:05:00"),  # the zone ID after a space, as logs write it
+        ("2026-07-20 08:05:00 Europe/London", "2026-07-20 07:05:00"),  # summer time there
+        ("2026-11-20T08:05:00+01:00 Europe/Berlin", "2026-11-20 07:05:00"),
+        ("2026-11-20 08:05 America/Argentina/Buenos_Aires", "2026-11-20 11:05:00"),
         # year first, loosely written: month then day is the only reading
         ("2026/11/20 08:00:00", "2026-11-20 07:00:00"),  # Japanese and Chinese exports
         ("2026/11/20", "2026-11-19 23:00:00"),
@@ -303,6 +307,8 @@ def test_unambiguous_non_iso_forms_are_read(value: str, expected_utc: str) -> No
         ("2026-11-20T24:00:01Z", "is not a readable date or timestamp"),
         ("2026-11-20T08:05+01:00[Mars/Olympus]", "unknown time zone 'Mars/Olympus'"),
         ("2026-11-20[Europe/Berlin]", "a time zone without a time of day"),
+        ("2026-11-20 08:05 Mars/Olympus", "unknown time zone 'Mars/Olympus'"),
+        ("2026-11-20 Europe/Berlin", "a time zone without a time of day"),
         ("infinity", "PostgreSQL's endless value\) is not a real instant"),
         ("-infinity", "is not a real instant"),
         ("0001-01-01", "is out of the range of instants"),  # before year 1 in UTC: not a crash
