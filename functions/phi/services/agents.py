@@ -25,12 +25,13 @@ from phi.domain.agent_config import (
     WorkflowEntry,
     WorkflowEntryInput,
 )
-from phi.domain.models import Agent, AgentStatus, Organization, RoleTemplate, Tool, is_manager_role
+from phi.domain.models import Agent, AgentKey, AgentStatus, Organization, RoleTemplate, Tool, is_manager_role
 from phi.domain.request_body import RequestBody
 from phi.errors import BadRequest, Forbidden, NotFound
 from phi.services.catalog import validate_tool_config
 from phi.services.queues import create_agent_queue, delete_agent_queue
 from phi.services.schedules import delete_agent_schedules, sync_agent_schedules
+from phi.services.security import new_agent_key
 from phi.services.workflows import adopt_workflows, entry_of, follow_site_zone
 from phi.settings import Settings, get_settings
 
@@ -379,6 +380,17 @@ def delete_agent(conn: DbConnection, agent: Agent) -> None:
     if agent.queue_url:
         queue_url = agent.queue_url
         after_commit(conn, lambda: delete_agent_queue(queue_url))
+
+
+class AgentKeyCreated(AgentKey):
+    key: str = Field(description="The secret; shown once, store it in the local agent's PHI_AGENT_KEY")
+
+
+def issue_agent_key(conn: DbConnection, agent: Agent, user_id: UUID) -> AgentKeyCreated:
+    """A new key for the agent's local agent: stored only as a hash, its secret returned this once."""
+    key, prefix, key_hash = new_agent_key()
+    stored = keys_repo.insert_key(conn, agent.id, agent.org_id, prefix, key_hash, user_id)
+    return AgentKeyCreated(**stored.model_dump(), key=key)
 
 
 def revoke_agent_key(conn: DbConnection, agent: Agent, key_id: UUID) -> None:

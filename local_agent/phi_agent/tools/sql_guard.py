@@ -380,9 +380,6 @@ class SqlGuard:
                     f"casts to {type_name} are not allowed: PostgreSQL's reg* types look names up in the system "
                     "catalogs (every relation, role or schema could be listed by number)"
                 )
-        if isinstance(node, _SUBSTRING_SEARCHES):
-            head = _FUNCTION_HEAD.match(self._render_head(node))
-            _check_searched_text(node, next((g for g in head.groups() if g), "") if head else node.sql_name())
         if isinstance(node, exp.WithTableHint):
             hints = {hint.sql().upper() for hint in node.expressions}
             if not hints <= _ALLOWED_TABLE_HINTS:
@@ -422,9 +419,11 @@ class SqlGuard:
         raw = next(group for group in head.groups() if group is not None)
         quoted = head.group(4) is None
         name = raw if (quoted and self._case_sensitive_quoted) else raw.lower()
-        if name in SYNTAX_FORMS or name in self.allowed_functions:
-            return name
-        raise _refuse(f"the function {name}() is not allowed")
+        if name not in SYNTAX_FORMS and name not in self.allowed_functions:
+            raise _refuse(f"the function {name}() is not allowed")
+        if isinstance(node, _SUBSTRING_SEARCHES):
+            _check_searched_text(node, name)
+        return name
 
     def _render_head(self, node: exp.Func) -> str:
         """The node written out with each argument that is itself an expression replaced by a stand-in column:

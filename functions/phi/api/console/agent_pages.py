@@ -23,7 +23,6 @@ from phi.api.console.pages import catalog_names, field_errors
 from phi.api.console.rendering import TERMINAL_STATUSES, form_json, redirect, render, workflow_name
 from phi.api.console.session import ConsoleConn, ConsoleUser, CsrfChecked
 from phi.api.deps import admin_agent, admin_org, agent_of_caller, api_url, org_of_caller, task_of_caller
-from phi.api.routers.agents import AgentKeyCreated
 from phi.db import agent_keys as keys_repo
 from phi.db import agents as agents_repo
 from phi.db import catalog as catalog_repo
@@ -43,13 +42,13 @@ from phi.services.agents import (
     build_config,
     create_agent,
     delete_agent,
+    issue_agent_key,
     render_config,
     revoke_agent_key,
     update_agent,
 )
 from phi.services.documents import SearchRequest, SourceType
 from phi.services.profiles import ProfileRequest, generate_profile
-from phi.services.security import new_agent_key
 from phi.services.tasks import cancel_task, run_task, task_history
 from phi.settings import get_settings
 from phi.wording import capitalised, in_words
@@ -555,9 +554,7 @@ def download_config(
 @router.post("/agents/{agent_id}/keys", dependencies=[CsrfChecked])
 def issue_key(request: Request, agent_id: UUID, conn: ConsoleConn, user: ConsoleUser) -> Response:
     agent = admin_agent(agent_of_caller(agent_id, conn, user), conn, user)
-    key, prefix, key_hash = new_agent_key()
-    stored = keys_repo.insert_key(conn, agent.id, agent.org_id, prefix, key_hash, user.id)
-    created = AgentKeyCreated(**stored.model_dump(), key=key)
+    created = issue_agent_key(conn, agent, user.id)
     # The secret is shown once: like every console answer it is sent with Cache-Control: no-store
     # (phi.api.security_headers).
     keys = keys_repo.list_keys(conn, agent.id, agent.org_id)

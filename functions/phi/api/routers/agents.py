@@ -7,7 +7,6 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, Query, Response, status
-from pydantic import Field
 
 from phi.api.deps import (
     LIST_HEADERS,
@@ -27,23 +26,20 @@ from phi.db.connection import commit
 from phi.domain.models import Agent, AgentKey, AgentStatus
 from phi.services.agents import (
     AgentCreate,
+    AgentKeyCreated,
     AgentUpdate,
     build_config,
     create_agent,
     delete_agent,
+    issue_agent_key,
     render_config,
     revoke_agent_key,
 )
 from phi.services.agents import update_agent as apply_update
 from phi.services.profiles import GeneratedProfile, ProfileRequest, generate_profile
-from phi.services.security import new_agent_key
 
 router = APIRouter(tags=["agents"])
 ApiUrl = Annotated[str, Depends(api_url)]
-
-
-class AgentKeyCreated(AgentKey):
-    key: str = Field(description="The secret; shown once, store it in the local agent's PHI_AGENT_KEY")
 
 
 @router.post(
@@ -163,9 +159,7 @@ def get_config(
     description="The key is returned once and stored only as a hash; the local agent sends it as a bearer token.",
 )
 def create_key(agent: AdminAgent, conn: Conn, user: CurrentUser) -> AgentKeyCreated:
-    key, prefix, key_hash = new_agent_key()
-    stored = keys_repo.insert_key(conn, agent.id, agent.org_id, prefix, key_hash, user.id)
-    return AgentKeyCreated(**stored.model_dump(), key=key)
+    return issue_agent_key(conn, agent, user.id)
 
 
 @router.get(
