@@ -13,6 +13,11 @@ def capitalised(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def workflow_name(key: str) -> str:
+    """A workflow key as people read it: 'DAILY_WAREHOUSE_REPORT' → 'Daily warehouse report'."""
+    return capitalised(in_words(key.lower())) or key
+
+
 # A report's SOP section when no passage was cited: also what an agent without documents shows, so it says how
 # to give it some.
 NO_SOP_PASSAGES = (

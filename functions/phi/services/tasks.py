@@ -21,7 +21,7 @@ from phi.domain.models import FINAL_TASK_STATUSES, Agent, EventType, Task, TaskS
 from phi.errors import Conflict, ServiceUnavailable
 from phi.recently_used import RecentlyUsed
 from phi.settings import get_settings
-from phi.wording import capitalised, in_words
+from phi.wording import workflow_name
 
 
 def run_task(
@@ -73,7 +73,7 @@ def start_task(
         task.id,
         task.org_id,
         EventType.TASK_CREATED,
-        f"{capitalised(in_words(task_type.lower()))} requested",  # read in the timeline: words, not a key
+        f"{workflow_name(task_type)} requested",  # read in the timeline: words, not a key
         {
             "trigger": trigger,
         },

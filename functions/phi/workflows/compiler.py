@@ -377,7 +377,7 @@ def _step(definition: WorkflowDefinition, node: NodeSpec) -> Any:  # a LangGraph
             update["notes"] = [*(state.get("notes") or []), str(result["note"])]
         if node.kind != "render":
             rows = result.get("row_count") if isinstance(result, dict) else None
-            message = f"{node.id} ({node.kind}) done" + (f": {rows} rows" if rows is not None else "")
+            message = f"{node.id} ({node.kind}) done" + (f": {rows:,} rows" if isinstance(rows, int) else "")
             if node.kind == "llm" and isinstance(result, dict) and result.get("text") is None and result.get("note"):
                 message = f"{node.id} ({node.kind}): {str(result['note']).removeprefix(f'{node.id}: ')}"  # not done
             ports.events.record(EventType.NODE_COMPLETED, message, {"node": node.id, "rows": rows})

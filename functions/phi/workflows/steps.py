@@ -18,6 +18,7 @@ from phi.definitions.document import task_input_for
 from phi.domain.models import FINAL_TASK_STATUSES, AgentStatus, EventType, TaskStatus
 from phi.errors import NotFound
 from phi.settings import get_settings
+from phi.wording import workflow_name
 from phi.workflows.contracts import TaskContext
 from phi.workflows.failures import record_failure
 from phi.workflows.tool_results import outcome_from_state
@@ -60,7 +61,7 @@ def start_task(start: StartEvent, execution_id: str) -> dict[str, Any]:
                 task_id,
                 org_id,
                 EventType.TASK_STARTED,
-                f"{start.type} started",
+                f"{workflow_name(start.type)} started",
                 {
                     "execution_arn": execution_id,
                     "trigger": start.trigger,

@@ -16,7 +16,7 @@ from markupsafe import Markup
 
 from phi.api.console.session import console_root, csrf_token, remember_csrf
 from phi.domain.models import FINAL_TASK_STATUSES
-from phi.wording import capitalised, in_words
+from phi.wording import capitalised, in_words, workflow_name
 
 HERE = Path(__file__).resolve().parent
 TERMINAL_STATUSES = frozenset(status.value for status in FINAL_TASK_STATUSES)
@@ -66,12 +66,6 @@ def _pretty_json(value: Any) -> str:
 def _counted(count: int, noun: str, plural: str | None = None) -> str:
     """`1 agent key`, `2 agent keys`, `0 document passages`."""
     return f"{count} {noun if count == 1 else (plural or noun + 's')}"
-
-
-def workflow_name(key: str) -> str:
-    """A workflow key as a heading people read: 'DAILY_WAREHOUSE_REPORT' → 'Daily warehouse report'
-    (the key itself is shown beside it where it matters: the API and schedules use it)."""
-    return capitalised(in_words(key.lower())) or key
 
 
 _TRIGGERS = {
