@@ -31,6 +31,7 @@ import logging
 import re
 import secrets
 import threading
+import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -457,23 +458,34 @@ class SqlGuard:
         shown = node.sql(dialect=self.read or None, comments=False)
         if isinstance(node.this, exp.Dot):
             raise _refuse(f"reading {shown} is not allowed (a name of four parts reaches a linked server)")
-        catalog, schema = (self._part(node, key) for key in ("catalog", "db"))
-        name = self._normal_name(node.this) if isinstance(node.this, exp.Identifier) else node.name.lower()
+        catalog, schema = (self._system_key(self._part(node, key)) for key in ("catalog", "db"))
+        name = self._system_key(
+            self._normal_name(node.this) if isinstance(node.this, exp.Identifier) else node.name.lower()
+        )
         reason = f"reading {shown} is not allowed (the database's system relations hold secrets and server internals)"
-        if catalog.lower() in _SYSTEM_DATABASES.get(self.read, frozenset()):
+        if catalog in _SYSTEM_DATABASES.get(self.read, frozenset()):
             raise _refuse(reason)
-        if self.read == "sqlite" and name.lower().startswith("pragma_"):
+        if self.read == "sqlite" and name.startswith("pragma_"):
             raise _refuse(reason)  # pragma_* reads and sets PRAGMAs, in any schema
-        if self.read == "tsql" and name.lower() in _TSQL_COMPATIBILITY_VIEWS:
+        if self.read == "tsql" and name in _TSQL_COMPATIBILITY_VIEWS:
             raise _refuse(reason)
         if schema:
-            if schema.lower() in self._system_schemas or (self.read == "postgres" and schema.startswith("pg_")):
+            if schema in self._system_schemas or (self.read == "postgres" and schema.startswith("pg_")):
                 raise _refuse(reason)
             return
-        if name.lower().startswith(_SYSTEM_NAME_PREFIXES.get(self.read, ())) or (
-            self._default_schema in self._system_schemas
-        ):
+        if name.startswith(_SYSTEM_NAME_PREFIXES.get(self.read, ())) or (self._default_schema in self._system_schemas):
             raise _refuse(f"{reason}; a table of yours with such a name can be read schema-qualified")
+
+    def _system_key(self, name: str) -> str:
+        """A name as the server compares it with its system names. SQL Server compares names by the database's
+        collation: trailing spaces do not count (`[sys ]` is `sys`), and a width- or accent-insensitive collation
+        finds `sys` from full-width letters or `[sÿs]`; so a name is refused when any of those readings is a
+        system one. The others compare names exactly or by case only (checked on MariaDB: `ínformation_schema` is
+        not found); case is folded for all, which refuses PostgreSQL's quoted `"PG_X"` too (fail closed)."""
+        if self.read != "tsql":
+            return name.lower()
+        decomposed = unicodedata.normalize("NFKD", name)
+        return "".join(char for char in decomposed if not unicodedata.combining(char)).casefold().rstrip(" ")
 
     def _part(self, node: exp.Table, key: str) -> str:
         part = node.args.get(key)

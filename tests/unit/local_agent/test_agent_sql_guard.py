@@ -286,6 +286,15 @@ def test_inputs_the_parser_cannot_handle_are_readable_refusals(guard: SqlGuard, 
         (MYSQL, "SELECT * FROM information_schema.processlist"),
         (MSSQL, "SELECT * FROM sys.dm_exec_requests"),
         (MSSQL, "SELECT * FROM [sys].[sql_logins]"),
+        # SQL Server compares names by collation: trailing spaces do not count, nor width or accents in some
+        (MSSQL, "SELECT * FROM [sys ].[objects]"),
+        (MSSQL, "SELECT * FROM [\uff53\uff59\uff53].[objects]"),  # full-width
+        (MSSQL, "SELECT * FROM [sÿs].[objects]"),
+        (MSSQL, "SELECT * FROM [INFORMATION_SCHEMA  ].[TABLES]"),
+        (MSSQL, "SELECT * FROM [master ].dbo.spt_values"),
+        (MSSQL, "SELECT * FROM [dbo].[sysprocesses ]"),
+        (MSSQL, "SELECT * FROM [dbo].[sýslogins]"),
+        (MSSQL, "SELECT * FROM [Sýsobjects]"),
         (MSSQL, "SELECT * FROM INFORMATION_SCHEMA.TABLES"),
         (MSSQL, "SELECT * FROM sysprocesses"),
         (MSSQL, "SELECT * FROM dbo.sysprocesses"),  # compatibility views are found from other schemas too
@@ -314,6 +323,8 @@ def test_relations_of_system_schemas_are_refused(guard: SqlGuard, sql: str) -> N
         (PG, "SELECT * FROM reporting.stock"),
         (MSSQL, "SELECT * FROM dbo.system_log"),
         (MSSQL, "SELECT * FROM warehouse.dbo.stock"),
+        (MSSQL, "SELECT * FROM [dbo].[café sales ]"),
+        (MYSQL, "SELECT * FROM `ínformation_schema`.tables"),  # MariaDB does not find it (checked)
         (SQLITE, "SELECT name, sql FROM sqlite_master"),
         (SQLITE, "SELECT name FROM sqlite_schema"),
     ],
