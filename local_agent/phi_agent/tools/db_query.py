@@ -39,9 +39,9 @@ from phi_agent.config import DbQuerySettings
 from phi_agent.errors import ToolError
 from phi_agent.logs import log_fields
 from phi_agent.tools.base import CappedRows, TabularResult, effective_max_rows, parse_args
-from phi_agent.tools.params import decode_params, match_placeholders
+from phi_agent.tools.params import check_short_texts, decode_params, match_placeholders
 from phi_agent.tools.postgres_types import load_infinity_as_text
-from phi_agent.tools.sql_guard import SqlGuard
+from phi_agent.tools.sql_guard import MAX_SEARCHED_TEXT_CHARS, SqlGuard
 
 logger = logging.getLogger(__name__)
 # Rows the driver may hold before the agent has measured them: it loads a whole fetch before any cap is
@@ -464,6 +464,7 @@ class DbQueryTool:
         checked = self._guard.check(request.sql_for(self._engine.dialect.name))
         params = decode_params(request.params, self._engine.dialect.name)
         match_placeholders(params, checked.parameters)
+        check_short_texts(params, checked.bounded_parameters, MAX_SEARCHED_TEXT_CHARS)
         timeout = self._timeout(timeout_seconds)
         deadline = time.monotonic() + timeout
         limit = effective_max_rows(request.max_rows, self._settings.max_rows)

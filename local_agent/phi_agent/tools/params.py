@@ -119,3 +119,16 @@ def match_placeholders(params: Mapping[str, Any], placeholders: frozenset[str]) 
         )
     if unused:
         raise _bad(unused[0], f"the query has no placeholder :{unused[0]} (it uses {used})")
+
+
+def check_short_texts(params: Mapping[str, Any], names: frozenset[str], max_chars: int) -> None:
+    """The values of the placeholders that stand for a LIKE pattern or a searched text (the guard's
+    `bounded_parameters`) are at most `max_chars` long, as such a text written in the query must be."""
+    for name in sorted(names):
+        value = params.get(name)
+        if isinstance(value, str) and len(value) > max_chars:
+            raise _bad(
+                name,
+                f"it stands for a LIKE pattern or a searched text, which may be at most {max_chars:,} characters "
+                f"long ({len(value):,} given)",
+            )

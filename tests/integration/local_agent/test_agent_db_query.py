@@ -73,6 +73,17 @@ def test_postgres_refusals(pg_tool: DbQueryTool, monkeypatch: pytest.MonkeyPatch
     assert _error(pg_tool, {"sql": "SELECT nothing FROM nowhere"}).error == "Tool.SqlError"
 
 
+def test_postgres_like_patterns_are_written_or_bounded_parameters(pg_tool: DbQueryTool) -> None:
+    """A LIKE pattern is a text in the query or a parameter of at most 1,000 characters: a computed one costs the
+    text's length times its own in one call that PostgreSQL does not interrupt at the statement timeout."""
+    sql = "SELECT sku FROM stock WHERE sku LIKE :pattern AND qty < 3 ORDER BY sku"
+    assert _run(pg_tool, {"sql": sql, "params": {"pattern": "SKU-%"}})["rows"] == [["SKU-1"], ["SKU-2"]]
+    too_long = _error(pg_tool, {"sql": sql, "params": {"pattern": "%" * 1001}})
+    assert too_long.error == "Tool.BadRequest" and too_long.cause.startswith("args.params.pattern: it stands for")
+    computed = _error(pg_tool, {"sql": "SELECT 1 WHERE repeat('a', 400) LIKE '%' || repeat('a', 40) || 'b'"})
+    assert computed.error == "Tool.NotAllowed" and "the pattern of LIKE must be a quoted text" in computed.cause
+
+
 def test_postgres_statement_timeout(pg_tool: DbQueryTool) -> None:
     error = _error(pg_tool, {"sql": "SELECT count(*) FROM generate_series(1, 20000000000)"})
     assert error.error == "Tool.Timeout"

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 
 from phi_agent.errors import ToolError
-from phi_agent.tools.params import decode_params, match_placeholders
+from phi_agent.tools.params import check_short_texts, decode_params, match_placeholders
 
 
 def test_plain_values_pass_through() -> None:
@@ -99,3 +99,15 @@ def test_params_must_name_exactly_the_placeholders() -> None:
     with pytest.raises(ToolError) as none:
         match_placeholders({"p": "x"}, frozenset())
     assert none.value.cause == "args.params.p: the query has no placeholder :p (it uses no parameters)"
+
+
+def test_values_standing_for_patterns_or_searched_texts_are_at_most_the_limit() -> None:
+    check_short_texts({"p": "x" * 10, "n": 12345678901, "other": "y" * 50}, frozenset({"p", "n"}), 10)
+    check_short_texts({"p": None}, frozenset({"p"}), 10)
+    with pytest.raises(ToolError) as caught:
+        check_short_texts({"p": "x" * 11}, frozenset({"p"}), 10)
+    assert caught.value.error == "Tool.BadRequest"
+    assert caught.value.cause == (
+        "args.params.p: it stands for a LIKE pattern or a searched text, which may be at most 10 characters long "
+        "(11 given)"
+    )
