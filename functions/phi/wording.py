@@ -1,6 +1,9 @@
-"""Codes said in words, the same way wherever people read them (reports, the console)."""
+"""Codes said in words, and tables written, the same way wherever people read them (reports, the console)."""
 
 from __future__ import annotations
+
+import re
+from collections.abc import Sequence
 
 
 def in_words(code: str) -> str:
@@ -25,3 +28,27 @@ NO_SOP_PASSAGES = (
     "agent's page in the console): upload the site's procedures and the report quotes the passages behind its "
     "limits and anomalies."
 )
+
+
+# A figure as reports write it: a sign, digits with separators and a decimal point, and an optional unit
+# ('1,283', '-4', '12.5%', '3.2 h', '41.7 lines/h'). Dates ('2026-11-20') and times ('08:05') are not figures.
+_FIGURE = re.compile(r"[-+\u2212]?\d[\d,]*(?:\.\d+)?(?:\s?(?:%|h|min|s|days?|lines/h|units?))?")
+_NO_VALUE = frozenset({"", "—", "-", "n/a"})
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """A Markdown table of texts (each cell's `|` escaped, its line breaks as spaces), a column of figures aligned
+    right so that its digits line up, as in a spreadsheet."""
+
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|").replace("\n", " ")
+
+    def is_figures(column: int) -> bool:
+        values = [row[column].strip() for row in rows if column < len(row)]
+        shown = [value for value in values if value not in _NO_VALUE]
+        return bool(shown) and all(_FIGURE.fullmatch(value) for value in shown)
+
+    rule = "|" + "|".join("---:" if is_figures(i) else "---" for i in range(len(header))) + "|"
+    return ["| " + " | ".join(cell(h) for h in header) + " |", rule] + [
+        "| " + " | ".join(cell(value) for value in row) + " |" for row in rows
+    ]

@@ -220,6 +220,12 @@ def test_sign_up_to_a_completed_report_in_the_browser(
         expect(timeline).to_contain_text(event)
     expect(page.locator("#execution-history")).to_contain_text("RunLocalTool")
     expect(page.locator("article.markdown table").first).to_be_visible()
+    # The report's figures line up on the right; its ids and dates stay on one line, sentences wrap
+    carriers = page.locator("article.markdown table", has=page.locator("th", has_text="Carrier"))
+    late_rate = carriers.locator("td").nth(3)
+    expect(late_rate).to_have_css("text-align", "right")
+    expect(late_rate).to_have_css("white-space", "nowrap")
+    expect(carriers.locator("td").first).to_have_css("text-align", "left")
     expect(page.locator("svg.chart title", has_text="Lines picked per hour")).to_have_count(1)
     expect(page.locator("svg.chart title", has_text="Late rate by report day")).to_have_count(1)
     _shot(page, screenshots, "05-task-report", full_page=False)

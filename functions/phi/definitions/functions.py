@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 
 from phi.definitions.table import repeated, rows_of, total_rows
+from phi.wording import markdown_table as write_table
 
 Table = dict[str, Any]
 
@@ -268,9 +269,12 @@ class RenderTemplate:
     run: Callable[[str, dict[str, Any], list[str]], dict[str, Any]]  # (title, named results, notes) → output
 
 
+def _text(value: Any) -> str:
+    return "" if value is None else f"{value:,.4g}" if isinstance(value, float) else str(value)
+
+
 def _cell(value: Any) -> str:
-    text = "" if value is None else f"{value:,.4g}" if isinstance(value, float) else str(value)
-    return text.replace("|", "\\|").replace("\n", " ")
+    return _text(value).replace("|", "\\|").replace("\n", " ")
 
 
 def markdown_table(table: Table, limit: int = MAX_TABLE_ROWS_SHOWN) -> str:
@@ -278,8 +282,7 @@ def markdown_table(table: Table, limit: int = MAX_TABLE_ROWS_SHOWN) -> str:
     rows = list(table.get("rows") or [])
     if not columns:
         return "_(no columns)_"
-    lines = ["| " + " | ".join(_cell(c) for c in columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows[:limit]]
+    lines = write_table([_text(c) for c in columns], [[_text(v) for v in row] for row in rows[:limit]])
     total = total_rows(table)  # a stored table comes with its first rows only
     if total > limit:
         lines.append(f"\n_{total - limit:,} more rows not shown._")

@@ -14,7 +14,7 @@ from phi.api.console.rendering import environment
 def test_report_markdown_renders_tables_and_escapes_raw_html() -> None:
     markdown = environment().filters["markdown"]
     html = str(markdown("| zone | lines |\n|---|---|\n| A | 12 |\n\n<script>alert(1)</script> <img src=x onerror=y>"))
-    assert "<table>" in html and "<td>A</td>" in html
+    assert "<table>" in html and '<td class="nowrap">A</td>' in html
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert "<img" not in html
     assert str(markdown("# Daily report\n\n## Late")).startswith("<h2>Daily report</h2>\n<h3>Late</h3>")
@@ -61,8 +61,17 @@ def test_aligned_table_columns_use_classes_not_inline_styles() -> None:
     # would lose their alignment (and the browser would report a violation) if the renderer wrote them.
     html = str(environment().filters["markdown"]("| zone | lines | mid |\n|:---|---:|:--:|\n| A | 12 | x |"))
     assert "style=" not in html
-    assert '<th class="align-right">lines</th>' in html and '<td class="align-right">12</td>' in html
-    assert '<td class="align-left">A</td>' in html and '<td class="align-center">x</td>' in html
+    assert '<th class="align-right">lines</th>' in html and '<td class="align-right nowrap">12</td>' in html
+    assert '<td class="align-left nowrap">A</td>' in html and '<td class="align-center nowrap">x</td>' in html
+
+
+def test_table_cells_of_one_short_word_stay_on_one_line_and_sentences_wrap() -> None:
+    long_id = "ORD-" + "9" * 40
+    rows = ["| id | note | empty |", "|---|---|---|", "| ORD-2026-0042 | picked late by the night shift |  |"]
+    html = str(environment().filters["markdown"]("\n".join([*rows, f"| {long_id} | x | |"])))
+    assert '<td class="nowrap">ORD-2026-0042</td>' in html
+    assert "<td>picked late by the night shift</td>" in html and "<td></td>" in html
+    assert f"<td>{long_id}</td>" in html  # longer than a cell may be unbroken: it may wrap
 
 
 def test_chart_axes_step_in_round_numbers_above_the_highest_figure() -> None:

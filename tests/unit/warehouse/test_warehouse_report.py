@@ -248,3 +248,18 @@ def test_one_carrier_or_none_adds_no_carrier_table() -> None:
     kpis = compute_kpis(DAY, {"shipments": shipments}, Thresholds())
     report = render_report(kpis, narrative=None, agent_name="Wanda").markdown
     assert "### By carrier" not in report and "most with" not in report
+
+
+def test_report_tables_align_their_figures_right_and_their_words_left() -> None:
+    from phi.wording import markdown_table
+
+    lines = markdown_table(
+        ["Carrier", "Orders", "Late rate", "Age", "Rate", "Day", "Time", "Note", "Nothing"],
+        [
+            ["DHL", "1,283", "12.5%", "3.2 h", "41.7 lines/h", "2026-11-20", "08:05", "ORD|7", ""],
+            ["UPS", "—", "-0.4%", "n/a", "7", "2026-11-21", "09:10", "7", "—"],
+        ],
+    )
+    assert lines[1] == "|---|---:|---:|---:|---:|---|---|---|---|"
+    assert lines[2] == "| DHL | 1,283 | 12.5% | 3.2 h | 41.7 lines/h | 2026-11-20 | 08:05 | ORD\\|7 |  |"
+    assert lines[3].startswith("| UPS | — | -0.4% | n/a |")

@@ -35,7 +35,7 @@ def _markdown(text: str | None) -> Markup:
     customers' data and documents), and headings move one level down under the page's own h1."""
     parser = _markdown_parser()
     tokens = parser.parse(text or "")
-    for token in tokens:
+    for index, token in enumerate(tokens):
         if token.type in ("heading_open", "heading_close"):
             token.tag = f"h{min(int(token.tag[1]) + 1, 6)}"
         elif token.type in ("th_open", "td_open") and "style" in token.attrs:
@@ -43,7 +43,18 @@ def _markdown(text: str | None) -> Markup:
             alignment = str(token.attrs.pop("style")).removeprefix("text-align:")
             if alignment in ("left", "center", "right"):
                 token.attrJoin("class", f"align-{alignment}")
+        if token.type == "td_open" and _is_one_word(tokens[index + 1] if index + 1 < len(tokens) else None):
+            # An id, a date or a figure stays on one line ('ORD-2026-0042' broke at its hyphens); sentences wrap.
+            token.attrJoin("class", "nowrap")
     return Markup(parser.renderer.render(tokens, parser.options, {}))
+
+
+MAX_UNBROKEN_CELL_CHARS = 32
+
+
+def _is_one_word(token: Any) -> bool:
+    content = token.content if token is not None and token.type == "inline" else ""
+    return 0 < len(content) <= MAX_UNBROKEN_CELL_CHARS and not any(char.isspace() for char in content)
 
 
 @lru_cache(maxsize=1)

@@ -10,7 +10,7 @@ from typing import Any, TypeGuard
 
 from phi.definitions.functions import MAX_TABLE_ROWS_SHOWN
 from phi.definitions.table import rows_of, total_rows
-from phi.wording import NO_SOP_PASSAGES, capitalised, in_words
+from phi.wording import NO_SOP_PASSAGES, capitalised, in_words, markdown_table
 from phi.workflows.warehouse.report import MAX_QUOTE_CHARS, NO_LLM_STATEMENT
 
 Table = dict[str, Any]
@@ -57,12 +57,11 @@ def cell(value: Any) -> str:
         return "—"
     if isinstance(value, float):
         value = round(value) if value.is_integer() else round(value, 1)
-    return moment_text(value).replace("|", "\\|").replace("\n", " ")
+    return moment_text(value)
 
 
 def table_lines(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    return lines + ["| " + " | ".join(cell(value) for value in row) + " |" for row in rows]
+    return markdown_table(header, [[cell(value) for value in row] for row in rows])
 
 
 def row_total(value: Any) -> int:

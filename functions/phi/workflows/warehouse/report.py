@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pydantic import BaseModel
 
 from phi.wording import NO_SOP_PASSAGES, capitalised, in_words
+from phi.wording import markdown_table as _table
 from phi.workflows.warehouse.kpis import DATA_CODES, Anomaly, WarehouseKpis
 
 NO_LLM_STATEMENT = (
@@ -78,15 +79,6 @@ def _fmt_metric(metric: str, value: float) -> str:
     if metric == "picker_lines_per_hour":
         return f"{fmt_rate(value)} lines/h"
     return fmt_int(value)
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    return lines + ["| " + " | ".join(_cell(value) for value in row) + " |" for row in rows]
 
 
 # --- sections -----------------------------------------------------------------------------------------
