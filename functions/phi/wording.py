@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
+from typing import Any
 
 
 def in_words(code: str) -> str:
@@ -52,3 +54,36 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list
     return ["| " + " | ".join(cell(h) for h in header) + " |", rule] + [
         "| " + " | ".join(cell(value) for value in row) + " |" for row in rows
     ]
+
+
+# Control characters of text from outside (NUL among them, which PostgreSQL refuses), and lone surrogate halves,
+# which a JSON escape ("\ud800") makes and which no UTF-8 encoder writes (a page or a database would fail on them).
+_UNREADABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def readable(text: str, limit: int) -> str:
+    """Text from outside kept as people read it and the database stores it: control characters and lone surrogate
+    halves become spaces, tabs and newlines stay, and only the first `limit` characters."""
+    cleaned = _UNREADABLE.sub(" ", text)
+    if len(cleaned) <= limit:
+        return cleaned
+    return f"{cleaned[:limit]}… ({len(cleaned) - limit:,} more characters left out)"
+
+
+def error_cause_text(cause: Any) -> str:
+    """The readable part of a failure's cause: a Lambda or SDK error's JSON object gives its errorMessage (never
+    its stack trace, which names the server's files). A cause is whatever its sender wrote (a local agent, anyone
+    holding a task token): only an object is parsed, and one nested past json's recursion limit is kept as the text
+    it is."""
+    if not cause:
+        return ""
+    if not isinstance(cause, str) or not cause.lstrip().startswith("{"):
+        return str(cause)
+    try:
+        parsed = json.loads(cause)  # text that starts with "{" parses to an object, or not at all
+    except (ValueError, RecursionError):
+        return cause
+    message = parsed.get("errorMessage") or parsed.get("message")
+    if message:
+        return str(message)
+    return "(details left out)" if "stackTrace" in parsed else cause

@@ -286,3 +286,44 @@ def test_a_gzip_bomb_at_the_issued_key_fails_the_step_and_the_task(stack: Any, n
     assert task["status"] == "FAILED" and task["error"]["error"] == "Tool.BadResult"
     failed = [e for e in task["events"] if e["type"] == "TOOL_FAILED"]
     assert failed and "-byte limit" in failed[0]["data"]["cause"], failed
+
+
+# --- Answers valid as JSON that the task's own storage could not hold -----------------------------------------
+
+
+def test_an_integer_past_64_bits_and_lone_surrogates_in_a_result_reach_the_next_step(
+    stack: Any, new_user: ApiSession
+) -> None:
+    """They had failed the task in the graph's checkpoint ("Integer exceeds 64-bit range", "string contains
+    surrogates"); kept as text and U+FFFD, the report goes on to its next query."""
+    task_id, request, agent = first_tool_request(stack, new_user)
+    result = {"columns": ["order_id", "customer\ud800"], "rows": [[10**30, "Zürich \udc00"]], "row_count": 1}
+    aws_client(stack, "stepfunctions").send_task_success(
+        taskToken=request["task_token"],
+        output=json.dumps({"v": 1, "tool_call_id": request["tool_call_id"], "ok": True, "result": result}),
+    )
+
+    sqs = aws_client(stack, "sqs")
+    wait_until(lambda: sqs.receive_message(QueueUrl=agent["queue_url"], WaitTimeSeconds=1).get("Messages"), timeout=90)
+    [completed] = [
+        e for e in _tool_events(new_user, task_id) if e["data"].get("tool_call_id") == request["tool_call_id"]
+    ]
+    assert completed["type"] == "TOOL_COMPLETED", completed
+    new_user.ok("POST", f"/tasks/{task_id}/cancel", json={"reason": "test done"})
+
+
+def test_a_lone_surrogate_in_a_failure_cause_is_recorded_and_the_task_still_reads(
+    stack: Any, new_user: ApiSession
+) -> None:
+    """It had failed the task with UnicodeEncodeError, and every answer about the task with 500 since."""
+    task_id, request, _ = first_tool_request(stack, new_user)
+    aws_client(stack, "stepfunctions").send_task_failure(
+        taskToken=request["task_token"], error="Tool.SqlError", cause="bad \ud800 thing"
+    )
+
+    task = new_user.wait_for_task(task_id, timeout=90)  # each read answers 200
+
+    failed = [e for e in task["events"] if e["type"] == "TOOL_FAILED"]
+    assert failed and failed[0]["data"]["cause"] == "bad   thing", failed
+    assert task["status"] == "FAILED" and "\ud800" not in json.dumps(task, ensure_ascii=False)
+    assert "stackTrace" not in json.dumps(task)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -44,6 +45,50 @@ MAX_COLUMNS = 1_000
 MAX_VALUE_DEPTH = 61
 CHUNK_BYTES = 1024 * 1024
 _WRITE_BATCH_ROWS = 2_000
+
+# What graph state can hold: its checkpoints are MessagePack, whose integers have 64 bits, and its texts are
+# written as UTF-8, which has no lone surrogate half (a JSON escape "\ud800" makes one). A longer integer (a
+# NUMERIC(38) key) becomes its digits as text, and a lone half U+FFFD, wherever a table or a result is read.
+INT64 = range(-(2**63), 2**63)
+_LONG_INTEGER = re.compile(rb"\d{19}")  # the cheap sign that an integer may not fit
+_TEXT_ESCAPES_TO_CLEAN = re.compile(rb"\\u(?:[dD][89a-fA-F]|0000)")  # a surrogate half or NUL
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _integer(digits: str) -> int | str:
+    if len(digits) > 20:  # past 64 bits: never turned into a number (Python refuses 4,300 digits)
+        return digits
+    value = int(digits)
+    return value if value in INT64 else digits
+
+
+def storable_text(text: str) -> str:
+    """Text as graph state and PostgreSQL keep it: NUL (which PostgreSQL refuses) and lone surrogate halves become
+    U+FFFD."""
+    return _LONE_SURROGATE.sub("\ufffd", text.replace("\x00", "\ufffd"))
+
+
+def storable_number(value: int) -> int | str:
+    """An integer as graph state keeps it: past 64 bits, its digits as text."""
+    return value if isinstance(value, bool) or value in INT64 else str(value)
+
+
+def _storable_texts(value: Any) -> Any:
+    if isinstance(value, str):
+        return storable_text(value)
+    if isinstance(value, list):
+        return [_storable_texts(item) for item in value]
+    if isinstance(value, dict):
+        return {storable_text(key): _storable_texts(item) for key, item in value.items()}
+    return value
+
+
+def _loads(text: bytes) -> Any:
+    """JSON as graph state can keep it (above); the common case, no long digits and no escaped surrogate or NUL, as
+    fast as json.loads."""
+    parsed = json.loads(text, parse_int=_integer if _LONG_INTEGER.search(text) else None)
+    return _storable_texts(parsed) if _TEXT_ESCAPES_TO_CLEAN.search(text) else parsed
+
 
 # One encoder for every row (json.dumps with options builds a new encoder per call); the local agent's too.
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
@@ -169,7 +214,7 @@ class _Parser:
         if self.columns is None and lines:
             if not lines[0]:
                 raise TableFormatError(f"{self.what} starts with an empty line instead of its header.")
-            self.columns = header_columns(json.loads(lines[0]), self.what)
+            self.columns = header_columns(_loads(lines[0]), self.what)
             yield _Header(self.columns)
             lines = lines[1:]
         if not lines:
@@ -177,7 +222,7 @@ class _Parser:
         if not all(lines):
             raise TableFormatError(f"{self.what} has an empty line after row {self.count:,}.")
         text = b"[" + b",".join(lines) + b"]"
-        parsed = json.loads(text)
+        parsed = _loads(text)
         width = len(self.columns or [])
         if len(parsed) != len(lines) or not all(isinstance(row, list) and len(row) == width for row in parsed):
             raise TableFormatError(

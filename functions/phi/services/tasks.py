@@ -21,7 +21,7 @@ from phi.domain.models import FINAL_TASK_STATUSES, Agent, EventType, Task, TaskS
 from phi.errors import Conflict, ServiceUnavailable
 from phi.recently_used import RecentlyUsed
 from phi.settings import get_settings
-from phi.wording import workflow_name
+from phi.wording import error_cause_text, readable, workflow_name
 
 
 def run_task(
@@ -233,12 +233,18 @@ def _read_history(execution_arn: str, limit: int) -> ExecutionHistory | None:
     return ExecutionHistory(events=[_trim(event) for event in newest], complete=complete)
 
 
+MAX_HISTORY_ERROR_CHARS = 200
+MAX_HISTORY_CAUSE_CHARS = 500
+
+
 def _trim(event: dict[str, Any]) -> ExecutionEvent:
     details = next((v for k, v in event.items() if k.endswith("EventDetails") and isinstance(v, dict)), {})
     return ExecutionEvent(
         timestamp=event["timestamp"],
         type=event["type"],
         state=details.get("name"),
-        error=details.get("error"),
-        cause=(details.get("cause") or None) and str(details.get("cause"))[:500],
+        # Written by whoever held a task token, or a Lambda's error object: its message only (no stack trace, which
+        # names the server's files), as text a page can show.
+        error=readable(str(details["error"]), MAX_HISTORY_ERROR_CHARS) if details.get("error") else None,
+        cause=readable(error_cause_text(details.get("cause")), MAX_HISTORY_CAUSE_CHARS) or None,
     )

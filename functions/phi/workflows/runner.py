@@ -25,6 +25,7 @@ from phi.definitions.table import TableError
 from phi.domain.models import EventType, TaskStatus
 from phi.errors import NotFound
 from phi.recently_used import RecentlyUsed
+from phi.wording import readable
 from phi.workflows.approvals import resume_approval
 from phi.workflows.compiler import compile_definition
 from phi.workflows.contracts import (
@@ -41,7 +42,7 @@ from phi.workflows.live_ports import APPROVAL_INTERRUPT_KEY, live_ports
 from phi.workflows.ports import Ports, graph_config
 from phi.workflows.request_results import store_result
 from phi.workflows.steps import StartEvent, finish_task, mark_failed, start_task
-from phi.workflows.tool_results import MAX_CAUSE_CHARS, error_name, outcome_from_state, presigned_upload, readable
+from phi.workflows.tool_results import MAX_CAUSE_CHARS, error_name, outcome_from_state, presigned_upload
 
 __all__ = ["StartEvent", "finish_task", "mark_failed", "start_task", "think"]
 

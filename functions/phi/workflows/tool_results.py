@@ -23,10 +23,13 @@ from phi.definitions.table_format import (
     TableLimits,
     reference,
     scan,
+    storable_number,
+    storable_text,
     too_large,
 )
 from phi.domain.models import ToolCall
 from phi.settings import get_settings
+from phi.wording import error_cause_text, readable
 from phi.workflows.contracts import ToolOutcome
 
 BAD_RESULT = "Tool.BadResult"
@@ -40,7 +43,6 @@ MAX_CAUSE_CHARS = 4000
 # serialises the graph's state later, far from the agent's answer. A value of a row sits three levels down (the
 # result, its rows, the row), so an inline value may nest as deep as a stored table's (the local agent's limit).
 MAX_RESULT_DEPTH = 3 + MAX_VALUE_DEPTH
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _NOT_IN_AN_ERROR_NAME = re.compile(r"[^\w.:-]")
 _FRIENDLY_ERRORS = {
     "States.Timeout": "Tool.Timeout",
@@ -124,15 +126,27 @@ def _inline_table(result: dict[str, Any]) -> dict[str, Any]:
             raise BadResult(
                 f"Row {number:,} of the local agent's inline result is not one list of {len(columns)} values."
             )
+    # The count the task's events and reports say: an inline result holds all its rows, so it is their number.
+    row_count = result.get("row_count", len(rows))
+    if isinstance(row_count, bool) or not isinstance(row_count, int) or row_count != len(rows):
+        raise BadResult(
+            f"The local agent's inline result gives {json.dumps(row_count)[:40]} as its row_count, "
+            f"but holds {len(rows):,} rows."
+        )
+    if not isinstance(result.get("truncated", False), bool):
+        raise BadResult("The local agent's inline result gives a truncated flag that is not true or false.")
     return result
 
 
 def _storable(value: Any, depth: int = 0) -> Any:
     """The result as the task can keep it: PostgreSQL holds no NUL character in text or jsonb (a database column
-    may), so each becomes U+FFFD; a result of more than MAX_RESULT_DEPTH levels of lists and objects is refused
-    (the result is the first)."""
+    may), and UTF-8 no lone surrogate half, so each becomes U+FFFD; an integer past 64 bits, which the graph's
+    checkpoints cannot hold, becomes its digits as text; a result of more than MAX_RESULT_DEPTH levels of lists and
+    objects is refused (the result is the first)."""
     if isinstance(value, str):
-        return value.replace("\x00", "\ufffd")
+        return storable_text(value)
+    if isinstance(value, int):
+        return storable_number(value)
     if isinstance(value, list | dict) and depth >= MAX_RESULT_DEPTH:
         raise BadResult(
             f"The local agent's result is nested more than {MAX_RESULT_DEPTH} levels deep (a value of a row at "
@@ -141,14 +155,14 @@ def _storable(value: Any, depth: int = 0) -> Any:
     if isinstance(value, list):
         return [_storable(item, depth + 1) for item in value]
     if isinstance(value, dict):
-        return {str(key).replace("\x00", "\ufffd"): _storable(item, depth + 1) for key, item in value.items()}
+        return {storable_text(str(key)): _storable(item, depth + 1) for key, item in value.items()}
     return value
 
 
 def _failure(tool_result: dict[str, Any], timeout_seconds: int, heartbeat_seconds: int | None) -> ToolOutcome:
     raw_error = error_name(tool_result.get("Error"))
     error = _FRIENDLY_ERRORS.get(raw_error, raw_error)
-    cause = readable(_cause_text(tool_result.get("Cause")), MAX_CAUSE_CHARS)
+    cause = readable(error_cause_text(tool_result.get("Cause")), MAX_CAUSE_CHARS)
     if error == "Tool.Timeout" and not cause:
         if raw_error == "States.HeartbeatTimeout" and heartbeat_seconds:
             # the limit that ran out: no sign of life (a running agent reports one while it works)
@@ -163,30 +177,6 @@ def error_name(name: Any) -> str:
     """An error name as recorded: the characters of a dotted name only, bounded (the agent's is any string)."""
     cleaned = _NOT_IN_AN_ERROR_NAME.sub("_", str(name or ""))[:MAX_ERROR_NAME]
     return cleaned or "Tool.Error"
-
-
-def readable(text: str, limit: int) -> str:
-    """Text from outside kept as people read it and the database stores it: control characters (NUL among them,
-    which PostgreSQL refuses) become spaces, tabs and newlines stay, and only the first `limit` characters."""
-    cleaned = _CONTROL_CHARACTERS.sub(" ", text)
-    if len(cleaned) <= limit:
-        return cleaned
-    return f"{cleaned[:limit]}… ({len(cleaned) - limit:,} more characters left out)"
-
-
-def _cause_text(cause: Any) -> str:
-    """The readable part of a failure's cause: a Lambda/SDK error's JSON object gives its errorMessage. A cause is
-    whatever its sender wrote (a local agent, anyone holding the task token): only an object is parsed, and one
-    nested past json's recursion limit is kept as the text it is."""
-    if not cause:
-        return ""
-    if not isinstance(cause, str) or not cause.lstrip().startswith("{"):
-        return str(cause)
-    try:
-        parsed = json.loads(cause)  # text that starts with "{" parses to an object, or not at all
-    except (ValueError, RecursionError):
-        return cause
-    return str(parsed.get("errorMessage") or parsed.get("message") or cause)
 
 
 def _from_reference(ref: Any, call: ToolCall | None) -> ToolOutcome:

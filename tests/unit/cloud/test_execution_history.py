@@ -81,3 +81,34 @@ def test_a_history_that_cannot_be_read_is_none_and_read_again(monkeypatch: pytes
     assert tasks_service.execution_history(arn, fresh=True) is None
     assert tasks_service.execution_history(arn, fresh=True) is None
     assert len(calls) == 2
+
+
+def test_a_failure_s_cause_shows_its_message_without_stack_trace_or_unwritable_characters(
+    step_functions: CountingStepFunctions,
+) -> None:
+    lambda_error = (
+        '{"errorMessage": "boom", "errorType": "TypeError", "stackTrace": ["  File \\"/var/task/phi/x.py\\""]}'
+    )
+    trace_only = '{"errorType": "TypeError", "stackTrace": ["  File \\"/var/task/phi/x.py\\""]}'
+    step_functions.events[:] = [
+        {
+            **_event(1, "LambdaFunctionFailed"),
+            "lambdaFunctionFailedEventDetails": {"error": "TypeError", "cause": lambda_error},
+        },
+        {
+            **_event(2, "TaskFailed"),
+            "taskFailedEventDetails": {"error": "Tool.\ud800Error", "cause": "bad \ud800 thing"},
+        },
+        {
+            **_event(3, "ExecutionFailed"),
+            "executionFailedEventDetails": {"error": "States.Runtime", "cause": trace_only},
+        },
+    ]
+    history = tasks_service.execution_history(f"arn:aws:states:eu-west-1:123456789012:execution:tasks:{uuid.uuid4()}")
+    assert history is not None
+    assert [(e.error, e.cause) for e in history.events] == [
+        ("TypeError", "boom"),
+        ("Tool. Error", "bad   thing"),
+        ("States.Runtime", "(details left out)"),
+    ]
+    assert "/var/task" not in history.model_dump_json()

@@ -193,3 +193,70 @@ def test_an_inline_table_is_held_to_the_rules_of_an_uploaded_one(
     outcome = outcome_from_state({"v": 1, "tool_call_id": "x", "ok": True, key: value}, 30)
     assert not outcome.ok and outcome.error == "Tool.BadResult"
     assert expected in (outcome.cause or "")
+
+
+@pytest.mark.parametrize(
+    ("row_count", "truncated", "expected"),
+    [
+        (float("nan"), False, "gives NaN as its row_count, but holds 1 rows"),
+        (10**18, False, "gives 1000000000000000000 as its row_count"),
+        ("1", False, 'gives "1" as its row_count'),
+        (True, False, "gives true as its row_count"),
+        (1, "yes", "a truncated flag that is not true or false"),
+    ],
+)
+def test_an_inline_result_s_row_count_is_its_number_of_rows(
+    row_count: object, truncated: object, expected: str
+) -> None:
+    # A NaN row count had failed the task in the database ("invalid input syntax for type json"), and 10**18 was
+    # recorded as the rows returned.
+    result = {"columns": ["a"], "rows": [[1]], "row_count": row_count, "truncated": truncated}
+    outcome = outcome_from_state({"v": 1, "tool_call_id": "x", "ok": True, "result": result}, 30)
+    assert not outcome.ok and outcome.error == "Tool.BadResult"
+    assert expected in (outcome.cause or ""), outcome.cause
+
+
+@pytest.mark.parametrize("key", ["result_text", "result"])
+def test_integers_past_64_bits_and_lone_surrogates_are_kept_as_the_task_can_hold_them(key: str) -> None:
+    # The graph's checkpoints (MessagePack) had failed the task on 10**30 ("Integer exceeds 64-bit range") and on a
+    # lone surrogate half ("string contains surrogates"), both valid JSON from the agent.
+    result = {
+        "columns": ["id", "name\ud800"],
+        "rows": [[10**30, {"k\udfff": "a\ud83db"}], [-(2**63), "ok \U0001f600"], [2**63, None]],
+        "row_count": 3,
+    }
+    value = json.dumps(result) if key == "result_text" else result
+    outcome = outcome_from_state({"v": 1, "tool_call_id": "x", "ok": True, key: value}, 30)
+    assert outcome.ok and outcome.result is not None
+    assert outcome.result["columns"] == ["id", "name\ufffd"]
+    assert outcome.result["rows"] == [
+        ["1" + "0" * 30, {"k\ufffd": "a\ufffdb"}],
+        [-(2**63), "ok \U0001f600"],
+        [str(2**63), None],
+    ]
+    json.dumps(outcome.result).encode("utf-8")  # writable as UTF-8 now
+
+
+def test_a_failure_cause_loses_lone_surrogates_and_a_lambda_stack_trace() -> None:
+    # A lone surrogate in a SendTaskFailure cause had failed the task, then every answer about it (500).
+    outcome = outcome_from_state({"Error": "Tool.Error", "Cause": "bad \ud800 thing"}, 30)
+    assert outcome.cause == "bad   thing"
+    trace = json.dumps({"errorType": "TypeError", "stackTrace": ['  File "/var/task/phi/x.py"']})
+    assert outcome_from_state({"Error": "Lambda.Unknown", "Cause": trace}, 30).cause == "(details left out)"
+
+
+def test_a_stored_table_with_long_integers_and_lone_surrogates_reads_as_the_task_can_hold_them() -> None:
+    lines = [
+        json.dumps({"columns": ["id", "note\ud800"]}),
+        json.dumps([123456789012345678901234567890, "x\udc00y\u0000"]),
+        json.dumps([-9223372036854775808, "plain"]),
+        "[" + "9" * 5000 + ', "many digits"]',
+    ]
+    body = io.BytesIO(gzip.compress(("\n".join(lines) + "\n").encode()))
+    columns, rows = read_rows(body, TableLimits(max_bytes=10**6, max_rows=10))
+    assert columns == ["id", "note\ufffd"]
+    assert list(rows) == [
+        ["123456789012345678901234567890", "x\ufffdy\ufffd"],
+        [-9223372036854775808, "plain"],
+        ["9" * 5000, "many digits"],
+    ]
