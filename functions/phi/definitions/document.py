@@ -18,6 +18,7 @@ from phi.definitions import expressions, templating
 from phi.definitions.functions import COMPUTE, check_contract
 from phi.definitions.nesting import NotFinite, TooLarge, joined, measure
 from phi.definitions.node_kinds import EXPRESSION, KINDS, NODE_ID, NODE_ID_PATTERN
+from phi.definitions.table_format import INT64
 from phi.errors import InvalidDefinition
 
 SCHEMA_FILE = Path(__file__).with_name("workflow-definition.schema.json")
@@ -535,8 +536,21 @@ def validate_definition(raw: Any) -> WorkflowDefinition:
     _raise(_schema_problems(raw))
     definition = WorkflowDefinition.model_validate({**raw, "edges": _edges(raw)})
     _raise(_graph_problems(definition))
-    _raise(_settings_problems(definition) + _schedule_problems(definition))
+    _raise(_settings_problems(definition) + _schedule_problems(definition) + _default_problems(definition))
     return definition
+
+
+def _default_problems(definition: WorkflowDefinition) -> list[Problem]:
+    """Each input's default is a value of its type (a task would otherwise fail as it starts, or not at all)."""
+    problems = []
+    for name, spec in definition.inputs.items():
+        if spec.default is None or (spec.type == "date" and spec.default in ("today", "yesterday")):
+            continue
+        try:
+            _coerce(name, spec, spec.default, dt.date.today())
+        except ValueError as exc:
+            problems.append(Problem(field=f"inputs.{name}.default", message=str(exc)))
+    return problems
 
 
 def to_document(definition: WorkflowDefinition) -> dict[str, Any]:
@@ -577,13 +591,21 @@ def _coerce(name: str, spec: InputSpec, value: Any, today: dt.date) -> Any:
     if spec.type == "integer":
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValueError("expected an integer")
-        return value
+        return _within_64_bits(value)
     if spec.type == "number":
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ValueError("expected a number")
-        return value
+        return _within_64_bits(value) if isinstance(value, int) else value
     if not isinstance(value, str) or len(value) > 1000:
         raise ValueError("expected a string of at most 1000 characters")
+    return value
+
+
+def _within_64_bits(value: int) -> int:
+    """A task's state holds integers of 64 bits (its checkpoints are MessagePack): a larger one is refused here,
+    naming the input, rather than failing the task as it starts."""
+    if value not in INT64:
+        raise ValueError(f"expected an integer from {INT64.start:,} to {INT64.stop - 1:,}")
     return value
 
 

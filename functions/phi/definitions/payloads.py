@@ -9,6 +9,8 @@ import io
 import json
 from typing import Any
 
+from phi.definitions.table_format import loads_storable
+
 MAX_COLUMNS = 200
 MAX_ROWS = 200_000
 MAX_CELL_CHARS = 10_000
@@ -27,9 +29,10 @@ def _cell(value: Any) -> Any:
 
 def json_table(content: bytes, rows_path: str | None, max_rows: int) -> dict[str, Any]:
     try:
-        data: Any = json.loads(content.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PayloadError(f"the response is not JSON: {exc}") from exc
+        # as graph state can keep it: a number past 64 bits (even past Python's 4,300 digits) as its digits
+        data: Any = loads_storable(content.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise PayloadError(f"the response is not JSON: {str(exc)[:200]}") from exc
     for part in (rows_path or "").split(".") if rows_path else []:
         if not isinstance(data, dict) or part not in data:
             raise PayloadError(f"the JSON has no {rows_path!r} (missing {part!r})")

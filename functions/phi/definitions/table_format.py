@@ -83,6 +83,36 @@ def _storable_texts(value: Any) -> Any:
     return value
 
 
+def storable(value: Any) -> Any:
+    """`value` as graph state can keep it: texts and keys through storable_text, integers through
+    storable_number (a tuple becomes a list, as JSON would write it)."""
+    if isinstance(value, str):
+        return storable_text(value)
+    if isinstance(value, int):
+        return storable_number(value)
+    if isinstance(value, list | tuple):
+        return [storable(item) for item in value]
+    if isinstance(value, dict):
+        return {storable_text(key) if isinstance(key, str) else key: storable(item) for key, item in value.items()}
+    return value
+
+
+_LONG_INTEGER_TEXT = re.compile(r"\d{19}")
+_TEXT_ESCAPES_TO_CLEAN_TEXT = re.compile(r"\\u(?:[dD][89a-fA-F]|0000)")
+
+
+def needs_storable(json_text: str) -> bool:
+    """Whether a value, written as ASCII JSON (json.dumps' default), may hold what storable() changes: cheap, so
+    the walk is made only then."""
+    return bool(_LONG_INTEGER_TEXT.search(json_text) or _TEXT_ESCAPES_TO_CLEAN_TEXT.search(json_text))
+
+
+def loads_storable(text: str | bytes) -> Any:
+    """JSON from outside as graph state can keep it, however long its numbers (no ValueError past Python's
+    4,300 digits)."""
+    return _loads(text.encode() if isinstance(text, str) else text)
+
+
 def _loads(text: bytes) -> Any:
     """JSON as graph state can keep it (above); the common case, no long digits and no escaped surrogate or NUL, as
     fast as json.loads."""

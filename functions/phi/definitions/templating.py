@@ -627,3 +627,17 @@ def fill(value: Any, context: dict[str, Any]) -> Any:
     if len(rendered) > MAX_OUTPUT_CHARS:
         raise TemplateLimit(f"template output longer than {MAX_OUTPUT_CHARS} characters")
     return rendered
+
+
+def fill_text(value: Any, context: dict[str, Any]) -> str:
+    """A parameter's value as text (a search query, a prompt, a subject): what `fill` gives, written out within
+    MAX_OUTPUT_CHARS. A template that only looks a value up (`{{ results }}`) is not measured by `fill`, since it
+    builds nothing; written as text it would be (each node's query quoting every earlier one had grown 2.5x a
+    node, to gigabytes)."""
+    filled = fill(value, context)
+    if not isinstance(filled, str):
+        _size(filled)
+    text = filled if isinstance(filled, str) else str(filled)
+    if len(text) > MAX_OUTPUT_CHARS:
+        raise TemplateLimit(f"the value written as text is longer than {MAX_OUTPUT_CHARS:,} characters")
+    return text

@@ -65,7 +65,11 @@ class LocalScheduler:
 
     def run(self) -> None:
         from phi.documents.sweeper import sweep_documents
-        from phi.workflows.sweeper import fail_overdue_tasks, fail_tasks_whose_execution_ended
+        from phi.workflows.sweeper import (
+            fail_overdue_tasks,
+            fail_tasks_whose_execution_ended,
+            prune_ended_checkpoints,
+        )
 
         last_execution_check = 0.0
         while not self._stop.wait(self.interval_seconds):
@@ -76,6 +80,7 @@ class LocalScheduler:
                 if time.monotonic() - last_execution_check >= ENDED_EXECUTION_CHECK_SECONDS:
                     last_execution_check = time.monotonic()
                     fail_tasks_whose_execution_ended()
+                    prune_ended_checkpoints()
                 sweep_documents()
             except Exception:  # the clock must keep ticking through a transient outage
                 log.exception("scheduler tick failed")

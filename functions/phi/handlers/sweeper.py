@@ -1,6 +1,6 @@
 """Runs every few minutes (EventBridge rule): fails tasks that passed their overall deadline or whose execution
-ended without recording their end, fails documents whose ingest stopped progressing and expires unused upload
-URLs."""
+ended without recording their end, prunes the checkpoints of ended tasks, fails documents whose ingest stopped
+progressing and expires unused upload URLs."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from phi.documents.sweeper import sweep_documents
 from phi.handlers.observability import log_metrics, logger, metrics, tracer
 from phi.names import Service
 from phi.settings import settings_for
-from phi.workflows.sweeper import fail_overdue_tasks, fail_tasks_whose_execution_ended
+from phi.workflows.sweeper import fail_overdue_tasks, fail_tasks_whose_execution_ended, prune_ended_checkpoints
 
 settings_for(Service.SWEEPER)  # a missing variable fails the cold start, naming it
 
@@ -26,6 +26,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if failed:
         metrics.add_metric(name="TasksFailed", unit=MetricUnit.Count, value=failed)
         logger.warning("overdue tasks failed", extra={"count": failed})
+    pruned = prune_ended_checkpoints()
     documents = sweep_documents()
     if documents.failed:
         metrics.add_metric(name="DocumentsFailed", unit=MetricUnit.Count, value=documents.failed)
@@ -34,4 +35,5 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         "documents_failed": documents.failed,
         "uploads_expired": documents.expired,
         "search_text_filled": documents.search_text_filled,
+        "checkpoints_pruned": pruned,
     }

@@ -18,7 +18,9 @@ from phi.db import approvals as approvals_repo
 from phi.db import tasks as tasks_repo
 from phi.db.connection import after_commit, transaction
 from phi.domain.models import Approval, ApprovalStatus, ApprovalWithToken, EventType
+from phi.wording import error_cause_text, readable
 from phi.workflows.contracts import ApprovalOut, ApprovalOutcome, TaskContext
+from phi.workflows.tool_results import MAX_CAUSE_CHARS, error_name
 
 TIMEOUT_ERRORS = frozenset({"States.Timeout", "States.HeartbeatTimeout"})
 
@@ -68,8 +70,10 @@ def open_approval(ctx: TaskContext, approval: ApprovalOut, task_token: str) -> A
 
 def approval_outcome(row: Approval | None, step_result: dict[str, Any]) -> ApprovalOutcome:
     """What the workflow is resumed with: the recorded decision, else what the AwaitApproval step reported."""
-    error = str(step_result.get("Error") or "Approval.Error")
-    cause = str(step_result.get("Cause") or "")
+    # The step's own error, or a Lambda's error object: its name and message only, as text a page can show (never
+    # the stack trace, which names the server's files).
+    error = error_name(step_result.get("Error") or "Approval.Error")
+    cause = readable(error_cause_text(step_result.get("Cause")), MAX_CAUSE_CHARS)
     if row is None:
         return ApprovalOutcome(decision="error", error=error, cause=cause or "no approval was recorded")
     decided = {

@@ -28,7 +28,7 @@ from phi.definitions import expressions, payloads, templating
 from phi.definitions.document import NodeSpec, WorkflowDefinition, local_today, validate_inputs
 from phi.definitions.functions import COMPUTE, MAX_RENDER_ROWS, RENDER, check_contract, map_columns
 from phi.definitions.table import Row, TableError, run_ops
-from phi.definitions.table_format import is_table
+from phi.definitions.table_format import is_table, needs_storable, storable, storable_text
 from phi.domain.models import EventType
 from phi.errors import InvalidDefinition, LlmBudgetExhausted
 from phi.guarded_http import OutboundRefused
@@ -86,6 +86,15 @@ def _fill(value: Any, state: DefinitionState) -> Any:
     return templating.fill(value, _context(state))
 
 
+def _first_line(error: Exception) -> str:
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0][:300] if lines else ''}"
+
+
+def _fill_text(value: Any, state: DefinitionState) -> str:
+    return templating.fill_text(value, _context(state))
+
+
 def _table(state: DefinitionState, node_id: str, reader: str) -> dict[str, Any]:
     value = (state.get("results") or {}).get(node_id)
     if not is_table(value):
@@ -104,7 +113,7 @@ def _local_tool(node: NodeSpec, state: DefinitionState, ports: Ports) -> Any:
         args: dict[str, Any] = {"sql": s["sql"], "params": _fill(s.get("params") or {}, state)}
         variants = s.get("sql_variants") or None
     else:
-        args = {"path": str(_fill(s["path"], state)), **{k: s[k] for k in ("sheet", "columns") if k in s}}
+        args = {"path": _fill_text(s["path"], state), **{k: s[k] for k in ("sheet", "columns") if k in s}}
     if "max_rows" in s:
         args["max_rows"] = s["max_rows"]
     outcome = ports.tools.call(ToolRequest(tool=s["tool"], args=args, purpose=f"{node.id}", sql_variants=variants))
@@ -130,8 +139,8 @@ def _approval(node: NodeSpec, state: DefinitionState, ports: Ports) -> Any:
     roles = approvers.get("roles") or ([] if emails else ["OWNER", "ADMIN"])
     request = ApprovalRequest(
         node_id=node.id,
-        title=str(_fill(s.get("title") or f"Approve {node.id}", state))[:300],
-        summary=str(_fill(s.get("summary") or "", state))[:4000],
+        title=storable_text(_fill_text(s.get("title") or f"Approve {node.id}", state)[:300]),
+        summary=storable_text(_fill_text(s.get("summary") or "", state)[:4000]),
         approvers=Approvers(roles=roles, emails=emails),
         timeout_seconds=int(s["timeout_seconds"]),
         on_timeout=s.get("on_timeout", "fail"),
@@ -202,7 +211,7 @@ def _search_docs(node: NodeSpec, state: DefinitionState, ports: Ports) -> Any:
             return SEARCH_STRATEGIES[s["strategy"]](ports.documents, _fill(s.get("args") or {}, state))
         except (ValueError, KeyError) as exc:
             raise NodeFailed("Workflow.SearchError", f"Node {node.id}: {s['strategy']}: {exc}") from exc
-    query = str(_fill(s["query"], state))
+    query = _fill_text(s["query"], state)
     if not ports.documents.has_documents():
         return {"query": query, "hits": []}
     hits = [
@@ -219,12 +228,12 @@ def _llm(node: NodeSpec, state: DefinitionState, ports: Ports) -> Any:
 
     results = state.get("results") or {}
     context = {name: results.get(name) for name in s.get("context") or []}
-    prompt = str(_fill(s["prompt"], state))
+    prompt = _fill_text(s["prompt"], state)
     if context:
         # compact separators: fewer tokens for the same figures
         prompt += "\n\nData (JSON):\n" + json.dumps(context, default=str, separators=(",", ":"))[:MAX_LLM_CONTEXT_CHARS]
     messages = [
-        ChatMessage(role="system", content=str(_fill(s.get("system") or DEFAULT_SYSTEM, state))),
+        ChatMessage(role="system", content=_fill_text(s.get("system") or DEFAULT_SYSTEM, state)),
         ChatMessage(role="user", content=prompt),
     ]
     llm = ports.llm
@@ -250,8 +259,18 @@ def _render(node: NodeSpec, state: DefinitionState, ports: Ports, definition: Wo
     }
     if s.get("args"):
         named["args"] = _fill(s["args"], state)
-    title = str(_fill(s.get("title") or definition.name, state))
-    output = RENDER[s["template"]].run(title, named, list(state.get("notes") or []))
+    title = _fill_text(s.get("title") or definition.name, state)
+    try:
+        output = RENDER[s["template"]].run(title, named, list(state.get("notes") or []))
+    except (KeyError, ValueError, TypeError, AttributeError, ArithmeticError) as exc:
+        # A renderer reads the results the definition names (`names`, `sections`): results of another shape (a
+        # condition's where the report's figures should be) are the definition's mistake, said as such.
+        missing = f"no result named {exc.args[0]!r}" if isinstance(exc, KeyError) and exc.args else _first_line(exc)
+        raise NodeFailed(
+            "Workflow.RenderError",
+            f"Node {node.id}: the template {s['template']} cannot render the results it was given ({missing}); "
+            "check the node's names and sections",
+        ) from exc
     ports.events.record(
         EventType.REPORT_GENERATED, f"Report generated: {output.get('title', title)}", {"node": node.id}
     )
@@ -263,15 +282,15 @@ def _notify(node: NodeSpec, state: DefinitionState, ports: Ports) -> Any:
     if ports.notifier is None:
         raise NodeFailed("Workflow.NoNotifier", f"Node {node.id}: this runner has no notifier")
     if s["channel"] == "email":
-        subject = " ".join(str(_fill(s["subject"], state)).split())[:MAX_SUBJECT_CHARS]  # one line
-        message = EmailMessage(node_id=node.id, to=list(s["to"]), subject=subject, body=str(_fill(s["body"], state)))
+        subject = " ".join(_fill_text(s["subject"], state).split())[:MAX_SUBJECT_CHARS]  # one line
+        message = EmailMessage(node_id=node.id, to=list(s["to"]), subject=subject, body=_fill_text(s["body"], state))
         report = ports.notifier.email(message)
     else:
         body = {
             "task_id": state.get("task_id"),
             "agent_id": state.get("agent_id"),
             "node": node.id,
-            "text": str(_fill(s["body"], state)) if "body" in s else None,
+            "text": _fill_text(s["body"], state) if "body" in s else None,
             "data": _fill(s.get("payload") or {}, state),
         }
         report = ports.notifier.webhook(WebhookMessage(node_id=node.id, url=s["url"], body=body))
@@ -365,7 +384,8 @@ def _step(definition: WorkflowDefinition, node: NodeSpec) -> Any:  # a LangGraph
             return {"failure": {"error": "Workflow.TableError", "cause": f"Node {node.id}: {exc}"}}
         except templating.TemplateError as exc:
             return {"failure": {"error": "Workflow.TemplateError", "cause": f"Node {node.id}: {exc}"}}
-        if not _finite_json(result):
+        result = _storable_result(result)
+        if result is _NOT_FINITE:
             cause = f"Node {node.id}: its result holds a number that is not finite (NaN or Infinity), "
             cause += "which JSON cannot hold"
             return {"failure": {"error": "Workflow.ResultError", "cause": cause}}
@@ -386,15 +406,20 @@ def _step(definition: WorkflowDefinition, node: NodeSpec) -> Any:  # a LangGraph
     return run
 
 
-def _finite_json(result: Any) -> bool:
-    """False when the result holds NaN or ±Infinity (from data, a function's arithmetic, a fetched document):
-    neither the task's output (a jsonb column) nor a downloaded result could hold it, so the task would fail
-    later, storing it, without saying which node made it."""
+_NOT_FINITE = object()
+
+
+def _storable_result(result: Any) -> Any:
+    """The result as the task can keep it, or _NOT_FINITE when it holds NaN or ±Infinity (from data, a function's
+    arithmetic, a fetched document): neither the task's output (a jsonb column) nor a downloaded result could hold
+    it, so the task would fail later, storing it, without saying which node made it. What is valid but cannot be
+    kept (a NUL or a lone surrogate half that a template or a fetched answer made, an integer past 64 bits from an
+    input or arithmetic) is changed as tool results are (phi.definitions.table_format.storable)."""
     try:
-        json.dumps(result, allow_nan=False, default=str)
+        text = json.dumps(result, allow_nan=False, default=str)
     except ValueError:
-        return False
-    return True
+        return _NOT_FINITE
+    return storable(result) if needs_storable(text) else result
 
 
 def _prepare(definition: WorkflowDefinition) -> Any:

@@ -22,7 +22,7 @@ from phi.db.connection import checkpoint_connection, transaction
 from phi.definitions.document import parse_stored
 from phi.definitions.registry import AD_HOC, template_definition
 from phi.definitions.table import TableError
-from phi.domain.models import EventType, TaskStatus
+from phi.domain.models import FINAL_TASK_STATUSES, EventType, TaskStatus
 from phi.errors import NotFound
 from phi.recently_used import RecentlyUsed
 from phi.wording import readable
@@ -60,9 +60,15 @@ def think(ctx: TaskContext, step: int, tool_result: Any, ports: Ports | None = N
     done (the graph's `output` stored on the task), or failed (the graph's `failure`). What the graph does is its
     own affair."""
     task_id, org_id = UUID(ctx.task_id), UUID(ctx.org_id)
-    if _cancelled(task_id, org_id):
+    ended = _ended(task_id, org_id)
+    if ended == TaskStatus.CANCELLED:
         # StopExecution normally ends a cancelled task's execution; when it failed, the next step ends it here.
         error = {"error": "Task.Cancelled", "cause": "The task was cancelled; its workflow stops."}
+        return ThinkOutput(status="failed", error=error)
+    if ended is not None:
+        # Failed meanwhile (past its deadline, by the sweeper): its workflow goes no further, and never starts
+        # again from the beginning once the ended task's checkpoints are pruned.
+        error = {"error": "Task.Ended", "cause": f"The task has ended ({ended.value}); its workflow stops."}
         return ThinkOutput(status="failed", error=error)
     ports = ports or live_ports(ctx)
     config = graph_config(ctx.task_id, ports)
@@ -96,9 +102,11 @@ def think(ctx: TaskContext, step: int, tool_result: Any, ports: Ports | None = N
     return ThinkOutput(status="done", completed_tool=completed)
 
 
-def _cancelled(task_id: UUID, org_id: UUID) -> bool:
+def _ended(task_id: UUID, org_id: UUID) -> TaskStatus | None:
+    """The task's final status, or None while it runs (or when it no longer exists: the graph says so)."""
     with transaction() as conn:
-        return tasks_repo.status_of(conn, task_id, org_id) == TaskStatus.CANCELLED
+        status = tasks_repo.status_of(conn, task_id, org_id)
+    return status if status in FINAL_TASK_STATUSES else None
 
 
 def _advance(

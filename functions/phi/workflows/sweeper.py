@@ -10,6 +10,7 @@ from typing import Any
 
 from phi.aws import client, stop_execution
 from phi.db import approvals as approvals_repo
+from phi.db import checkpoints as checkpoints_repo
 from phi.db import tasks as tasks_repo
 from phi.db.connection import transaction
 from phi.domain.models import Task
@@ -99,3 +100,20 @@ def _execution_ending(execution_arn: str) -> dict[str, str] | None:
     reported = outcome_from_state({"Error": execution.get("error") or status, "Cause": execution.get("cause")}, 0)
     cause = f"The task's execution ended ({status}: {reported.error}) without recording how the task ended"
     return {"error": "Task.ExecutionEnded", "cause": f"{cause}: {reported.cause}" if execution.get("cause") else cause}
+
+
+# An ended task's checkpoints are kept this long: a Think step already under way when the task ended still reads
+# them (and then stops: it finds the task ended).
+CHECKPOINT_GRACE_SECONDS = 600
+PRUNE_BATCH = 200
+
+
+def prune_ended_checkpoints(grace_seconds: int = CHECKPOINT_GRACE_SECONDS, batch: int = PRUNE_BATCH) -> int:
+    """Deletes the checkpoints of tasks that ended (each of up to `batch` threads per call, one transaction
+    each); returns how many threads were pruned."""
+    with transaction() as conn:
+        threads = checkpoints_repo.ended_threads(conn, grace_seconds, batch)
+    for thread_id in threads:
+        with transaction() as conn:
+            checkpoints_repo.delete_threads(conn, [thread_id])
+    return len(threads)

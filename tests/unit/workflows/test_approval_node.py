@@ -3,6 +3,7 @@ and the outcome Think resumes a workflow with, read from the recorded approval."
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
@@ -220,3 +221,9 @@ def test_who_may_decide() -> None:
     assert not may_decide(approval, OrgRole.ADMIN, "someone@example.com")
     assert may_decide(approval, OrgRole.MEMBER, "CFO@example.com")
     assert not may_decide(approval, None, "cfo@example.com")  # not a member of the organisation
+
+
+def test_an_approval_step_s_lambda_error_reaches_the_workflow_without_its_stack_trace() -> None:
+    cause = json.dumps({"errorMessage": "bad \ud800 title", "errorType": "DataError", "stackTrace": ["/var/task/x"]})
+    outcome = approval_outcome(None, {"Error": "DataError", "Cause": cause})
+    assert (outcome.error, outcome.cause) == ("DataError", "bad   title")

@@ -444,3 +444,82 @@ def test_one_compiled_graph_serves_interleaved_tasks_each_with_its_own_checkpoin
     graphs.get(("version", "org", "v3"), build)  # the least recently used (v1) makes room
     graphs.get(("version", "org", "v1"), build)
     assert len(builds) == 4
+
+
+# --- definitions as hostile input (review findings) ----------------------------------------------------------
+
+
+def test_a_lookup_of_every_result_written_as_text_is_bounded_not_grown_node_after_node() -> None:
+    # Each node's query quoting {{ results }} (every earlier query) had grown 2.5x a node: 87 MB at 16 nodes.
+    nodes = [{"id": "a0", "kind": "condition", "settings": {"expression": True}}]
+    nodes += [{"id": f"a{i}", "kind": "search_docs", "settings": {"query": "{{ results }}"}} for i in range(1, 20)]
+    document = {"key": "GROWTH", "name": "growth", "nodes": nodes, "edges": [[f"a{i}", f"a{i + 1}"] for i in range(19)]}
+    state, _ = _run(document, FakeTools(_no_tool))
+    assert state["failure"]["error"] == "Workflow.TemplateError"
+    assert "written as text is longer than 100,000 characters" in state["failure"]["cause"]
+    assert len(state["results"]) < 19
+
+
+def test_what_a_template_or_an_input_makes_is_kept_as_the_task_can_hold_it() -> None:
+    # A NUL made by a template had failed the task in PostgreSQL; an integer past 64 bits, in the checkpoint.
+    document = {
+        "key": "ODD_VALUES",
+        "name": "odd values",
+        "inputs": {"n": {"type": "number"}},
+        "nodes": [
+            {"id": "s", "kind": "search_docs", "settings": {"query": "a{{ '%c' % 0 }}b{{ '%c' % 55296 }}"}},
+            {"id": "c", "kind": "compute", "settings": {"function": "time.report_day", "args": {"date": "2026-11-20"}}},
+            {"id": "big", "kind": "condition", "settings": {"expression": {">": [{"var": "inputs.n"}, 0]}}},
+        ],
+        "edges": [["s", "c"], ["c", "big"]],
+    }
+    state, _ = _run(document, FakeTools(_no_tool), task_input={"n": 1.5})
+    assert state.get("failure") is None, state.get("failure")
+    assert state["results"]["s"]["query"] == "a\ufffdb\ufffd"
+
+
+@pytest.mark.parametrize("value", [10**30, -(2**63) - 1])
+def test_an_integer_input_past_64_bits_is_refused_naming_the_input(value: int) -> None:
+    from phi.definitions.document import validate_inputs
+    from phi.errors import InvalidDefinition
+
+    definition = validate_definition(
+        {"key": "BIG", "name": "big", "inputs": {"n": {"type": "integer"}}, "nodes": [_condition_node()]}
+    )
+    with pytest.raises(InvalidDefinition) as caught:
+        validate_inputs(definition, {"n": value})
+    assert "n: expected an integer from -9,223,372,036,854,775,808 to 9,223,372,036,854,775,807" in caught.value.message
+    assert validate_inputs(definition, {"n": 2**63 - 1}) == {"n": 2**63 - 1}
+    with pytest.raises(InvalidDefinition) as refused:
+        validate_definition(
+            {
+                "key": "BIG",
+                "name": "big",
+                "inputs": {"n": {"type": "integer", "default": value}},
+                "nodes": [_condition_node()],
+            }
+        )
+    assert "inputs.n.default" in str(refused.value.details)
+
+
+def _condition_node() -> dict[str, Any]:
+    return {"id": "c", "kind": "condition", "settings": {"expression": True}}
+
+
+def test_a_render_given_results_of_another_shape_fails_naming_the_node_and_its_template() -> None:
+    document = {
+        "key": "RENDER_WRONG",
+        "name": "render wrong",
+        "nodes": [
+            _condition_node(),
+            {"id": "r", "kind": "render", "settings": {"template": "warehouse.daily_report", "names": {"kpis": "c"}}},
+        ],
+        "edges": [["c", "r"]],
+    }
+    state, _ = _run(document, FakeTools(_no_tool))
+    assert state["failure"]["error"] == "Workflow.RenderError"
+    assert state["failure"]["cause"].startswith("Node r: the template warehouse.daily_report cannot render")
+
+
+def _no_tool(request: ToolRequest) -> ToolOutcome:
+    raise AssertionError(f"no tool is called here: {request}")

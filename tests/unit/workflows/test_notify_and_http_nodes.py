@@ -271,3 +271,12 @@ def test_http_settings_errors_name_the_node_and_the_field() -> None:
         validate_definition(document)
     fields = {p["field"] for p in caught.value.details["errors"] if p["node"] == "tms"}
     assert {"nodes[0].settings.url", "nodes[0].settings.timeout_seconds"} <= fields, caught.value.details
+
+
+def test_an_http_answer_with_numbers_past_python_s_digits_or_nul_characters_is_kept_as_text() -> None:
+    # A 5,000-digit number had failed Think with a bare ValueError; a NUL and 10**30 would fail storing the state.
+    from phi.definitions.payloads import json_table
+
+    body = b'[{"a": ' + b"7" * 5000 + b', "b": "x\\u0000y", "c": ' + str(10**30).encode() + b"}]"
+    table = json_table(body, None, 10)
+    assert table["rows"] == [["7" * 5000, "x\ufffdy", str(10**30)]]
