@@ -7,12 +7,11 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from phi.workflows.contracts import TaskContext
 from phi.workflows.runner import think
 from phi.workflows.sweeper import prune_ended_checkpoints
 from tests.integration.api.tenant_fixtures import insert_task, sql
 from tests.support.api import ApiSession
-from tests.support.task_loop import first_tool_request
+from tests.support.task_loop import first_tool_request, late_step_context
 
 QUICK = {
     "key": "quick_check",
@@ -52,17 +51,7 @@ def test_a_think_step_of_a_task_that_ended_stops_without_running_its_workflow(ne
     agent = new_user.create_agent()
     assert new_user.org_id
     task_id = insert_task(new_user.org_id, agent["id"], status="FAILED")
-    ctx = TaskContext(
-        task_id=task_id,
-        org_id=new_user.org_id,
-        agent_id=agent["id"],
-        execution_id="arn:aws:states:us-east-1:123456789012:execution:agent-task:late",
-        type="DAILY_WAREHOUSE_REPORT",
-        queue_url="https://sqs.example/queue",
-        max_steps=10,
-        tool_timeout_seconds=60,
-        tool_heartbeat_seconds=60,
-    )
+    ctx = late_step_context(task_id, new_user.org_id, agent["id"])
 
     thought = think(ctx, 3, None)
 

@@ -53,3 +53,20 @@ def first_tool_request(
     )[0]
     sqs.delete_message(QueueUrl=agent["queue_url"], ReceiptHandle=message["ReceiptHandle"])
     return run["task_id"], json.loads(message["Body"]), agent
+
+
+def late_step_context(task_id: str, org_id: str, agent_id: str) -> Any:
+    """The context a task-loop step gets, for calling a step directly as one that arrives late would run."""
+    from phi.workflows.contracts import TaskContext
+
+    return TaskContext(
+        task_id=task_id,
+        org_id=org_id,
+        agent_id=agent_id,
+        execution_id="arn:aws:states:us-east-1:123456789012:execution:agent-task:late",
+        type="DAILY_WAREHOUSE_REPORT",
+        queue_url="https://sqs.example/queue",
+        max_steps=10,
+        tool_timeout_seconds=60,
+        tool_heartbeat_seconds=60,
+    )

@@ -12,13 +12,12 @@ from uuid import UUID
 import pytest
 
 from phi.aws import client
-from phi.workflows.contracts import TaskContext
 from phi.workflows.runner import think
 from phi.workflows.steps import StartEvent, finish_task, mark_failed, start_task
 from phi_agent.stepfunctions import TaskAnswerer
 from tests.integration.api.tenant_fixtures import insert_task, signed_up, sql
 from tests.support.api import ApiSession
-from tests.support.task_loop import PAY_SUPPLIER, first_tool_request
+from tests.support.task_loop import PAY_SUPPLIER, first_tool_request, late_step_context
 from tests.support.waiting import wait_until
 
 
@@ -177,17 +176,7 @@ def test_the_task_loop_s_steps_after_a_cancel_leave_it_cancelled(new_user: ApiSe
     assert new_user.org_id
     task_id = insert_task(new_user.org_id, agent["id"], status="PENDING")
     assert new_user.ok("POST", f"/tasks/{task_id}/cancel", json={"reason": "not wanted"})["status"] == "CANCELLED"
-    ctx = TaskContext(
-        task_id=task_id,
-        org_id=new_user.org_id,
-        agent_id=agent["id"],
-        execution_id="arn:aws:states:us-east-1:123456789012:execution:agent-task:late",
-        type="DAILY_WAREHOUSE_REPORT",
-        queue_url="https://sqs.example/queue",
-        max_steps=10,
-        tool_timeout_seconds=60,
-        tool_heartbeat_seconds=60,
-    )
+    ctx = late_step_context(task_id, new_user.org_id, agent["id"])
 
     # StartTask skips it, Think ends the execution, FinishTask and MarkFailed change nothing
     start = StartEvent(task_id=task_id, org_id=new_user.org_id, agent_id=agent["id"], type="DAILY_WAREHOUSE_REPORT")
