@@ -36,6 +36,11 @@ MAX_DISTINCT_VALUES = 1_000_000
 MAX_JOIN_RIGHT_ROWS = 200_000
 MAX_JOIN_OUTPUT_ROWS = 5_000_000  # as many as a stored table holds (PHI_MAX_TOOL_RESULT_ROWS)
 SORT_RUN_ROWS = 100_000
+# Text a sort's run or a join's right side holds in memory, whatever its origin: the held-text budget below counts
+# what this node derives, but a column an earlier node derived arrives as plain input (100,000 rows of 9,000
+# characters made in one node and sorted in the next held 1.1 GB; Think has 1 GB).
+SORT_RUN_CHARS = 32_000_000
+MAX_JOIN_RIGHT_CHARS = 100_000_000
 # Derived text the ops that hold rows may take in, per table node. One derived value is at most MAX_TEXT_CHARS, but
 # those ops count rows, not bytes: 100,000 rows of one 100,000-character derived column would be 10 GB in a sort's
 # run (Think has 1 GB). Counted where rows are held — every row a sort takes (its runs also go to disk), what
@@ -250,6 +255,11 @@ class _HeldText:
         self.budget.spend(amount, where)
 
 
+def _row_chars(row: Row) -> int:
+    """The text a row holds (lists and objects as about their JSON length)."""
+    return sum(_value_chars(value) for value in row.values())
+
+
 def _value_chars(value: Any) -> int:
     if isinstance(value, str):
         return len(value)
@@ -414,11 +424,18 @@ def _join(
     rows: Iterable[Row], right: Iterable[Row], on: list[str], renamed: dict[str, str], how: str, where: str
 ) -> Iterator[Row]:
     index: dict[tuple[Any, ...], list[Row]] = {}
+    held_chars = 0
     for count, row in enumerate(right):
         if count >= MAX_JOIN_RIGHT_ROWS:
             raise TableError(
                 f"{where}: the right side has more than {MAX_JOIN_RIGHT_ROWS:,} rows; "
                 "join the larger table as the input and the smaller one as the right side"
+            )
+        held_chars += _row_chars(row)
+        if held_chars > MAX_JOIN_RIGHT_CHARS:
+            raise TableError(
+                f"{where}: the right side holds more than {MAX_JOIN_RIGHT_CHARS:,} characters of text; select only "
+                "the columns the join needs from it, or join the larger table as the input"
             )
         index.setdefault(_hashable(tuple(row.get(c) for c in on), where, on), []).append(row)
     empty = dict.fromkeys(renamed.values())
@@ -446,17 +463,18 @@ def _sort(rows: Iterable[Row], columns: list[str], by: list[str], descending: bo
 
     runs: list[IO[bytes]] = []
     buffer: list[Row] = []
-    total = 0
+    total = buffered_chars = 0
     try:
         for row in rows:
             total += 1
             if total > MAX_SORT_ROWS:
                 raise TableError(f"{where}: more than {MAX_SORT_ROWS:,} rows to sort; filter or aggregate first")
             buffer.append(row)
-            if len(buffer) >= SORT_RUN_ROWS:
+            buffered_chars += _row_chars(row)
+            if len(buffer) >= SORT_RUN_ROWS or buffered_chars >= SORT_RUN_CHARS:
                 buffer.sort(key=key, reverse=descending)
                 runs.append(_spill(buffer, columns))
-                buffer = []
+                buffer, buffered_chars = [], 0
         buffer.sort(key=key, reverse=descending)  # stable: ties keep their order, as in one big sort
         if not runs:
             yield from buffer

@@ -93,13 +93,35 @@ class _Budget:
             raise TemplateLimit(
                 f"the template takes more than {MAX_RENDER_STEPS:,} steps (loop iterations, calls, range() items)"
             )
-        if monotonic() - self.started > MAX_RENDER_SECONDS:
+        now = monotonic()
+        if now - self.started > MAX_RENDER_SECONDS:
             raise TemplateLimit(f"the template takes longer than {MAX_RENDER_SECONDS:g} seconds to render")
+        step_budget = _STEP_BUDGET.get()
+        if step_budget is not None and now > step_budget[0]:
+            raise TemplateLimit(
+                f"the workflow's templates take longer than {step_budget[1]:g} seconds in all in one step of the task"
+            )
 
     def spend(self, chars: int) -> None:
         self.chars += chars
         if self.chars > MAX_RENDER_CHARS:
             raise TemplateLimit(f"the template builds more than {MAX_RENDER_CHARS:,} characters while rendering")
+
+
+# All the templates one step of a task renders, together: each has its own 10 s, and a definition may hold
+# hundreds (four loops in one compute node's args took 36 s; a hundred nodes would outlast Think's time limit).
+MAX_STEP_TEMPLATE_SECONDS = 60.0
+_STEP_BUDGET: ContextVar[tuple[float, float] | None] = ContextVar("template_step_budget", default=None)
+
+
+@contextmanager
+def step_time_budget(seconds: float = MAX_STEP_TEMPLATE_SECONDS) -> Iterator[None]:
+    """Within this block, the templates rendered take at most `seconds` in all (checked as each one works)."""
+    token = _STEP_BUDGET.set((monotonic() + seconds, seconds))
+    try:
+        yield
+    finally:
+        _STEP_BUDGET.reset(token)
 
 
 # One budget per fill(): the environment is shared (and cached) by every thread that renders.

@@ -196,8 +196,9 @@ def _compute(node: NodeSpec, state: DefinitionState, ports: Ports) -> Any:
     problems = check_contract(function, datasets)
     if problems:
         raise NodeFailed("Workflow.ContractError", f"Node {node.id}: {function.name}: " + "; ".join(problems))
+    args = _fill(s.get("args") or {}, state)  # a template's failure is the template's (Workflow.TemplateError)
     try:
-        return function.run(datasets, _fill(s.get("args") or {}, state))
+        return function.run(datasets, args)
     except (ValueError, KeyError, ArithmeticError) as exc:  # ArithmeticError: a date at the calendar's end…
         raise NodeFailed("Workflow.ComputeError", f"Node {node.id}: {function.name}: {exc}") from exc
 

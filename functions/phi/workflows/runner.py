@@ -19,6 +19,7 @@ from phi.db import requests as requests_repo
 from phi.db import tasks as tasks_repo
 from phi.db import workflows as workflows_repo
 from phi.db.connection import checkpoint_connection, transaction
+from phi.definitions import templating
 from phi.definitions.document import parse_stored
 from phi.definitions.registry import AD_HOC, template_definition
 from phi.definitions.table import TableError
@@ -74,7 +75,8 @@ def think(ctx: TaskContext, step: int, tool_result: Any, ports: Ports | None = N
     config = graph_config(ctx.task_id, ports)
     with _checkpointer() as saver:
         graph = _compiled_graph_for(ctx).copy(update={"checkpointer": saver})
-        completed = _advance(graph, ctx, step, tool_result, config)
+        with templating.step_time_budget():
+            completed = _advance(graph, ctx, step, tool_result, config)
         snapshot = graph.get_state(config)
     if _asks_approval(snapshot.interrupts):
         request = ApprovalRequest.model_validate(snapshot.interrupts[0].value[APPROVAL_INTERRUPT_KEY])

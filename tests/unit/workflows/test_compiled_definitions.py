@@ -523,3 +523,23 @@ def test_a_render_given_results_of_another_shape_fails_naming_the_node_and_its_t
 
 def _no_tool(request: ToolRequest) -> ToolOutcome:
     raise AssertionError(f"no tool is called here: {request}")
+
+
+def test_the_templates_of_one_step_share_one_time_budget() -> None:
+    # Each template has its own 10 s; hundreds of them in one definition had no bound together (a compute node's
+    # four loops took 36 s). Inside the step's budget the graph runs; with the budget spent, the next one fails.
+    from phi.definitions.templating import step_time_budget
+
+    loop = "{% for i in range(50) %}{% endfor %}2026-11-20"
+    document = {
+        "key": "LOOPS",
+        "name": "loops",
+        "nodes": [{"id": "c", "kind": "compute", "settings": {"function": "time.report_day", "args": {"date": loop}}}],
+    }
+    with step_time_budget(3600):
+        state, _ = _run(document, FakeTools(_no_tool))
+    assert state.get("failure") is None, state.get("failure")
+    with step_time_budget(0):
+        state, _ = _run(document, FakeTools(_no_tool))
+    assert state["failure"]["error"] == "Workflow.TemplateError"
+    assert "the workflow's templates take longer than 0 seconds in all in one step" in state["failure"]["cause"]

@@ -706,3 +706,32 @@ def test_the_daily_warehouse_report_has_the_same_figures_from_referenced_results
     assert all("table_ref" in by_reference["results"][name] for name in ("orders", "picks", "shipments"))
     assert by_reference["output"]["kpis"] == by_value["output"]["kpis"]
     assert by_reference["output"]["markdown"] == by_value["output"]["markdown"]
+
+
+def test_a_sort_spills_a_run_by_the_text_it_holds_not_only_by_its_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A column an earlier node derived arrives as plain input: 100,000 rows of 9,000 characters sorted in one run
+    # had held 1.1 GB. Runs now end at SORT_RUN_CHARS of text too.
+    monkeypatch.setattr(table_module, "SORT_RUN_CHARS", 5_000)
+    spilled: list[int] = []
+    spill = table_module._spill
+
+    def counted_spill(rows: list[dict[str, Any]], columns: list[str]) -> Any:
+        spilled.append(len(rows))
+        return spill(rows, columns)
+
+    monkeypatch.setattr(table_module, "_spill", counted_spill)
+    rows = [[i % 13, f"{i:04d}" + "x" * 996] for i in range(60)]  # 1,000 characters a row: 5 rows a run
+
+    result = apply_ops({"columns": ["k", "text"], "rows": rows}, [{"op": "sort", "by": ["k"]}], {})
+
+    assert result["rows"] == sorted(rows, key=lambda r: r[0])
+    assert spilled == [5] * 12
+
+
+def test_the_join_refuses_a_right_side_holding_more_text_than_its_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(table_module, "MAX_JOIN_RIGHT_CHARS", 10_000)
+    right = {"columns": ["carrier", "note"], "rows": [[c, "n" * 1_000] for c in CARRIERS * 3]}
+    with pytest.raises(TableError, match="the right side holds more than 10,000 characters of text"):
+        apply_ops(
+            {"columns": COLUMNS, "rows": shipments(10)}, [{"op": "join", "right": "r", "on": ["carrier"]}], {"r": right}
+        )
