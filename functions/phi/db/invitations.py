@@ -4,7 +4,7 @@ organisation, except the invitee's look-up by token (the token is the invitee's 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel
@@ -59,6 +59,22 @@ def invite(
     ).fetchone()
     assert row is not None
     return InvitationRow.model_validate(row)
+
+
+def pending_role(
+    conn: DbConnection, org_id: UUID, *, email: str = "", invitation_id: UUID | None = None
+) -> OrgRole | None:
+    """The role of the invitation pending for the address (any case) or with the id, locked until the transaction
+    ends (whoever replaces or revokes it must be allowed to make that role); None when there is none."""
+    if invitation_id is not None:
+        where, value = "id = %s", str(invitation_id)
+    else:
+        where, value = "lower(email) = lower(%s)", email
+    row: Any = conn.execute(
+        f"SELECT role FROM org_invitations WHERE org_id = %s AND status = 'PENDING' AND {where} FOR UPDATE",
+        (org_id, value),
+    ).fetchone()
+    return OrgRole(row["role"]) if row else None
 
 
 def list_open(conn: DbConnection, org_id: UUID) -> list[InvitationRow]:

@@ -74,7 +74,10 @@ def invite(
     """Invites the address (replacing an invitation pending for it) and e-mails it the link once this
     transaction commits. The same answer whether or not an account uses the address."""
     require_manager(org)
-    require_owner_for(org, role)
+    # Replacing an invitation pending for the address changes its role too: an owner's invitation of an owner is
+    # an owner's to change.
+    replaced = repo.pending_role(conn, org.id, email=email)
+    require_owner_for(org, role, *([replaced] if replaced else []))
     if members_repo.is_member_email(conn, org.id, email):
         raise Conflict("This address is already a member of the organisation.")
     token, token_hash = new_invitation_token()
@@ -131,6 +134,10 @@ def list_open(conn: DbConnection, org: Organization) -> list[Invitation]:
 
 def revoke(conn: DbConnection, org: Organization, invitation_id: UUID) -> None:
     require_manager(org)
+    role = repo.pending_role(conn, org.id, invitation_id=invitation_id)
+    if role is None:
+        raise NotFound("No pending invitation with this id.")
+    require_owner_for(org, role)  # an invitation of an owner is an owner's to withdraw
     if not repo.revoke(conn, org.id, invitation_id):
         raise NotFound("No pending invitation with this id.")
 

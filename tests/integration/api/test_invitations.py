@@ -247,3 +247,32 @@ def test_an_admin_reading_the_outbox_cannot_take_the_seat_of_an_owner_invitation
     assert all(token not in body for body in bodies)
     assert impostor.request("GET", f"/orgs/{org}").status_code == 404
     assert [m["role"] for m in owner.ok("GET", f"/orgs/{org}/members")].count("OWNER") == 1
+
+
+def test_an_admin_can_neither_replace_nor_revoke_an_owner_s_invitation_of_an_owner(api_url: str) -> None:
+    # Given an owner's invitation of a future owner, and an admin of the organisation
+    owner, org = _owner(api_url)
+    admin = signed_up(api_url, "admin")
+    invite_and_accept(owner, org, admin, "ADMIN")
+    address = unique_email("future-owner")
+    token = invite(owner, org, address, "OWNER")
+    [pending] = owner.ok("GET", f"/orgs/{org}/invitations")
+
+    # When the admin invites the same address (another case) as a member, or revokes the invitation
+    replaced = admin.request("POST", f"/orgs/{org}/invitations", json={"email": address.upper(), "role": "MEMBER"})
+    revoked = admin.request("DELETE", f"/orgs/{org}/invitations/{pending['id']}")
+
+    # Then both are refused, and the owner's link still makes an owner
+    assert (replaced.status_code, revoked.status_code) == (403, 403), (replaced.text, revoked.text)
+    assert "Only an owner" in revoked.json()["error"]["message"]
+    assert [(i["id"], i["role"]) for i in owner.ok("GET", f"/orgs/{org}/invitations")] == [(pending["id"], "OWNER")]
+    future = ApiSession(api_url)
+    future.sign_up(address)
+    assert _accept(future, token)[0] == 200 and future.ok("GET", f"/orgs/{org}")["role"] == "OWNER"
+    # An admin's own invitations of members stay theirs to replace and revoke
+    member_address = unique_email("member")
+    invite(admin, org, member_address, "MEMBER")
+    invite(admin, org, member_address, "ADMIN")
+    [mine] = [i for i in owner.ok("GET", f"/orgs/{org}/invitations") if i["email"] == member_address]
+    assert mine["role"] == "ADMIN"
+    assert admin.request("DELETE", f"/orgs/{org}/invitations/{mine['id']}").status_code == 204
