@@ -78,18 +78,22 @@ def log_metrics(handler: Handler) -> Handler:
 
     @functools.wraps(handler)
     def run(event: Any, context: Any) -> Any:
+        logger.thread_safe_clear_keys()  # an earlier invocation's ids, on a thread the embedded stack reuses
         try:
             return flushed(event, context)
         finally:
             metrics.clear_metrics()
+            logger.thread_safe_clear_keys()
 
     return run
 
 
 def bind_task_ids(ids: dict[str, Any]) -> None:
-    """Puts org, agent, task and execution ids on every log line of this invocation."""
+    """Puts org, agent, task and execution ids on every log line of this invocation. Kept per thread: the
+    embedded stack runs several invocations at once in one process, and keys on the shared logger had put one
+    organisation's ids on another's lines (an ingest logged under the task of another organisation)."""
     keys = {k: ids[k] for k in ("org_id", "agent_id", "task_id", "execution_id") if ids.get(k)}
-    logger.append_keys(**keys)
+    logger.thread_safe_append_keys(**keys)
     tracer.put_annotation("task_id", str(ids.get("task_id", "")))
 
 
