@@ -25,6 +25,15 @@ ENDED_EXECUTION_CHECK_SECONDS = 30.0
 FIRE_ATTEMPTS = 3
 
 
+def _last_changed(schedule: dict[str, Any]) -> datetime:
+    """When the schedule was created or last changed (enabled again, a new expression): as EventBridge does, it
+    fires only at times after that. Without this a schedule made at 07:05 had fired its 07:00 run at once."""
+    changed = schedule.get("LastModificationDate") or schedule.get("CreationDate")
+    if not isinstance(changed, datetime):
+        return datetime.min.replace(tzinfo=UTC)
+    return changed if changed.tzinfo else changed.replace(tzinfo=UTC)
+
+
 class LocalScheduler:
     def __init__(self, group: str, interval_seconds: float = 1.0) -> None:
         self.group = group
@@ -47,7 +56,7 @@ class LocalScheduler:
             except Exception:
                 log.exception("schedule %s cannot be read; skipped", name)
                 continue
-            if due <= self._last_fired.get(name, self._started):
+            if due <= max(self._last_fired.get(name, self._started), _last_changed(schedule)):
                 continue
             try:
                 self._fire(schedule)

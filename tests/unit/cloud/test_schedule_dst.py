@@ -104,3 +104,22 @@ def test_one_unreadable_or_failing_schedule_does_not_stop_the_others(monkeypatch
     assert clock.tick(due) == []
     assert clock.tick(due) == ["flaky"]
     assert clock.tick(due) == [] and started == ["good", "flaky"]
+
+
+def test_a_schedule_fires_only_at_times_after_it_was_made_or_changed(monkeypatch: pytest.MonkeyPatch) -> None:
+    # As EventBridge does: a schedule made (or enabled again, or given a new expression) at 07:05 had fired its
+    # 07:00 run at once on the embedded stack, whose clock counted every due time since the stack started.
+    clock = LocalScheduler("group")
+    due = clock._started + timedelta(minutes=5)
+    every_five = to_eventbridge("*/5 * * * *")
+    made_after = {"Name": "late", "ScheduleExpression": every_five, "ScheduleExpressionTimezone": "UTC"}
+    made_before = {"Name": "early", "ScheduleExpression": every_five, "ScheduleExpressionTimezone": "UTC"}
+    made_after["LastModificationDate"] = clock._latest_due(made_after, due) + timedelta(seconds=30)
+    made_before["LastModificationDate"] = clock._started
+    started: list[str] = []
+    monkeypatch.setattr(clock, "_schedules", lambda: [made_after, made_before])
+    monkeypatch.setattr(clock, "_fire", lambda schedule: started.append(str(schedule["Name"])))
+    now = clock._latest_due(made_after, due) + timedelta(minutes=1)
+
+    assert clock.tick(now) == ["early"]
+    assert clock.tick(now + timedelta(minutes=5)) == ["late", "early"]  # its next time comes after the change
