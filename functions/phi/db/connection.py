@@ -33,7 +33,7 @@ import psycopg
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool
 
-from phi.errors import RequestTimedOut, ServiceUnavailable, UnstorableValue
+from phi.errors import Conflict, RequestTimedOut, ServiceUnavailable, UnstorableValue
 from phi.settings import Settings, get_settings
 
 # Every pooled connection returns rows as dicts (see _POOL_KWARGS); repositories are typed accordingly.
@@ -118,6 +118,11 @@ def close_pool() -> None:
         _pools.clear()
 
 
+# SQLSTATE class 40: PostgreSQL rolled the transaction back (to break a deadlock, or a serialization failure); the
+# database is fine, and the request may be tried again.
+_TRANSACTION_ROLLBACK = "40"
+
+
 @contextmanager
 def _unavailable_on_outage() -> Iterator[None]:
     try:
@@ -128,6 +133,9 @@ def _unavailable_on_outage() -> Iterator[None]:
             " fewer rows) or try again."
         ) from exc
     except (psycopg.OperationalError, TimeoutError) as exc:
+        if isinstance(exc, psycopg.OperationalError) and (exc.sqlstate or "").startswith(_TRANSACTION_ROLLBACK):
+            logging.getLogger("phi.db").warning("transaction rolled back: %s: %s", type(exc).__name__, exc)
+            raise Conflict("Another change to the same data was made at the same moment; try again.") from exc
         logging.getLogger("phi.db").warning("database unavailable: %s: %s", type(exc).__name__, exc)
         raise ServiceUnavailable("The database is not reachable right now; try again shortly.") from exc
 

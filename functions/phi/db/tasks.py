@@ -107,10 +107,13 @@ def finish(
 def cancel(conn: DbConnection, task_id: UUID, org_id: UUID, error: dict[str, Any]) -> tuple[Task, TaskStatus] | None:
     """PENDING/RUNNING → CANCELLED, with the reason as the task's error: the task and the status it had when the
     row was locked (a StartTask may have made a PENDING task RUNNING since the caller read it); None when the task
-    is already final."""
+    is already final. The lock is FOR NO KEY UPDATE: an approval decided at the same moment adds the task an event,
+    whose foreign key takes KEY SHARE on this row; FOR UPDATE blocked it while the cancel waited for the approval's
+    row, a deadlock."""
     row = conn.execute(
         f"""WITH before AS (
-                SELECT id, status FROM tasks WHERE id = %s AND org_id = %s AND status NOT IN {_FINAL} FOR UPDATE
+                SELECT id, status FROM tasks WHERE id = %s AND org_id = %s AND status NOT IN {_FINAL}
+                FOR NO KEY UPDATE
             )
             UPDATE tasks t SET status = 'CANCELLED', error = %s, finished_at = now()
             FROM before WHERE t.id = before.id

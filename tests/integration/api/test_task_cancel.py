@@ -6,6 +6,8 @@ stopped execution's last step, or one StopExecution did not reach) never overwri
 from __future__ import annotations
 
 import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from uuid import UUID
 
@@ -15,7 +17,7 @@ from phi.aws import client
 from phi.workflows.runner import think
 from phi.workflows.steps import StartEvent, finish_task, mark_failed, start_task
 from phi_agent.stepfunctions import TaskAnswerer
-from tests.integration.api.tenant_fixtures import insert_task, signed_up, sql
+from tests.integration.api.tenant_fixtures import insert_approval, insert_task, signed_up, sql
 from tests.support.api import ApiSession
 from tests.support.task_loop import PAY_SUPPLIER, first_tool_request, late_step_context
 from tests.support.waiting import wait_until
@@ -213,3 +215,47 @@ def test_an_approval_of_a_task_that_ended_without_it_cannot_be_decided(new_user:
     assert "its task has finished" in late.json()["error"]["message"]
     assert new_user.ok("GET", f"/approvals/{approval_id}")["status"] == "PENDING"  # nothing was recorded
     assert "APPROVAL_APPROVED" not in [e["type"] for e in new_user.ok("GET", f"/tasks/{task_id}")["events"]]
+
+
+def test_a_decision_and_a_cancel_of_the_same_task_at_once_do_not_deadlock(new_user: ApiSession) -> None:
+    """The cancel locked the task FOR UPDATE and then waited for the approval's row, while the decision held that
+    row and waited to add the task an event (its foreign key's KEY SHARE on the task): PostgreSQL broke the
+    deadlock by failing one, answered 503 "the database is not reachable". Driven here step by step on two
+    connections, in the order that deadlocked."""
+    from phi.db import approvals as approvals_repo
+    from phi.db import tasks as tasks_repo
+    from phi.db.connection import transaction
+    from phi.domain.models import ApprovalStatus, EventType
+
+    agent = new_user.create_agent()
+    assert new_user.org_id
+    org = UUID(new_user.org_id)
+    task_id = UUID(insert_task(new_user.org_id, agent["id"], status="RUNNING"))
+    approval_id = UUID(insert_approval(new_user.org_id, agent["id"], str(task_id)))
+    decision_holds_the_approval, cancel_holds_the_task = threading.Event(), threading.Event()
+    owner = UUID(new_user.ok("GET", "/me")["user"]["id"])
+
+    def decide() -> str:
+        with transaction() as conn:
+            decided = approvals_repo.decide(
+                conn, approval_id, org, status=ApprovalStatus.APPROVED, user_id=owner, email="a@x", comment=None
+            )
+            assert decided is not None
+            decision_holds_the_approval.set()
+            assert cancel_holds_the_task.wait(timeout=60)
+            tasks_repo.add_event(conn, task_id, org, EventType.APPROVAL_APPROVED, "sign_off: approved")
+        return "decided"
+
+    def cancel() -> int:
+        assert decision_holds_the_approval.wait(timeout=60)
+        with transaction() as conn:
+            assert tasks_repo.cancel(conn, task_id, org, {"error": "Task.Cancelled", "cause": "test"}) is not None
+            cancel_holds_the_task.set()
+            return approvals_repo.cancel_pending_for_task(conn, task_id, org)  # waits for the decision's commit
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        decided, cancelled = pool.submit(decide), pool.submit(cancel)
+        assert (decided.result(timeout=120), cancelled.result(timeout=120)) == ("decided", 0)
+
+    assert sql("SELECT status FROM approvals WHERE id = %s", (approval_id,))[0]["status"] == "APPROVED"
+    assert sql("SELECT status FROM tasks WHERE id = %s", (task_id,))[0]["status"] == "CANCELLED"
