@@ -18,8 +18,9 @@ from phi.definitions import expressions, templating
 from phi.definitions.functions import COMPUTE, check_contract
 from phi.definitions.nesting import NotFinite, TooLarge, joined, measure
 from phi.definitions.node_kinds import EXPRESSION, KINDS, NODE_ID, NODE_ID_PATTERN
+from phi.definitions.schedule_times import to_eventbridge
 from phi.definitions.table_format import INT64
-from phi.errors import InvalidDefinition
+from phi.errors import BadRequest, InvalidDefinition
 
 SCHEMA_FILE = Path(__file__).with_name("workflow-definition.schema.json")
 MAX_DOCUMENT_BYTES = 256 * 1024
@@ -508,6 +509,11 @@ def _schedule_problems(definition: WorkflowDefinition) -> list[Problem]:
         never = None if problem else never_fires_problem(definition.schedule.cron, schedule_zone)
         if never:
             problems.append(Problem(field="schedule.cron", message=never))
+    if not problem:
+        try:  # a cron EventBridge cannot take (both day fields restricted) fails here, not when it is approved
+            to_eventbridge(definition.schedule.cron)
+        except BadRequest as exc:
+            problems.append(Problem(field="schedule.cron", message=exc.message))
     try:
         validate_inputs(definition, definition.schedule.input, today=dt.date(2000, 1, 1))
     except InvalidDefinition as exc:

@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 
+from phi.errors import BadRequest
+
 # Wider than any zone's clock change (one hour almost everywhere; never more than two since 1945).
 _CLOCK_CHANGE_MARGIN = timedelta(hours=3)
 # A cron that matches nothing but skipped wall times for this many tries is broken, not busy: a clock change skips
@@ -45,3 +47,51 @@ def latest_fire(cron: str, zone: ZoneInfo, now: datetime) -> datetime:
         if instant is not None and instant <= now:
             return instant
     raise ValueError(f"the cron {cron!r} never fired in {zone.key}")
+
+
+# --- EventBridge Scheduler's cron expressions ------------------------------------------------------------------
+
+_EVENTBRIDGE_CRON_PREFIX = "cron("
+
+
+def to_eventbridge(cron: str) -> str:
+    """5-field cron → EventBridge `cron(min hour dom month dow year)`; one of dom/dow must be '?',
+    and EventBridge numbers weekdays 1-7 from Sunday where cron uses 0-6."""
+    minute, hour, dom, month, dow = cron.split()
+    if dom != "*" and dow != "*":
+        raise BadRequest(f"Schedule {cron!r} restricts both day-of-month and day-of-week; EventBridge allows one")
+    dow = "?" if dow == "*" else _shift_weekdays(dow, +1)
+    if dom == "*" and dow != "?":
+        dom = "?"
+    return f"{_EVENTBRIDGE_CRON_PREFIX}{minute} {hour} {dom} {month} {dow} *)"
+
+
+def from_eventbridge(expression: str) -> str:
+    minute, hour, dom, month, dow, _year = expression.removeprefix(_EVENTBRIDGE_CRON_PREFIX).rstrip(")").split()
+    return " ".join([minute, hour, "*" if dom == "?" else dom, month, "*" if dow == "?" else _shift_weekdays(dow, -1)])
+
+
+def _shift_weekdays(field: str, offset: int) -> str:
+    """Renumbers the day-of-week field between cron (0-7, Sunday 0 or 7) and EventBridge (1-7 from Sunday):
+    plain days, range ends, and the day of `5#2` (second Friday); names (MON-FRI) mean the same in both."""
+
+    def shift(token: str) -> str:
+        day, nth = token.partition("#")[::2]
+        if not day.isdigit():
+            return token
+        shifted = int(day) % 7 + 1 if offset > 0 else int(day) - 1
+        return str(shifted) + (f"#{nth}" if nth else "")
+
+    parts = []
+    for part in field.split(","):
+        span, _, step = part.partition("/")
+        ends = span.split("-")
+        if offset > 0 and len(ends) == 2 and ends[1] == "7" and ends[0].isdigit():
+            # Cron's Sunday 7 is EventBridge's 1, which would turn the range around (6-7 → 7-1, which
+            # EventBridge refuses): Sunday joins as a day of its own.
+            if step:
+                raise BadRequest(f"Schedule day-of-week {field!r}: write Sunday as 0 in a range with a step")
+            parts += ([f"{shift(ends[0])}-7"] if ends[0] != "6" else ["7"]) + ["1"]
+            continue
+        parts.append("-".join(shift(token) for token in ends) + (f"/{step}" if step else ""))
+    return ",".join(parts)

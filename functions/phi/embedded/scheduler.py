@@ -16,8 +16,7 @@ from zoneinfo import ZoneInfo
 from phi.aws import client
 from phi.db import schedules as schedules_repo
 from phi.db.connection import transaction
-from phi.definitions.schedule_times import latest_fire
-from phi.services.schedules import from_eventbridge
+from phi.definitions.schedule_times import from_eventbridge, latest_fire
 
 log = logging.getLogger("phi.embedded.scheduler")
 ENDED_EXECUTION_CHECK_SECONDS = 30.0

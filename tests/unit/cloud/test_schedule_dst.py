@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from phi.definitions.schedule_times import latest_fire, next_fire
+from phi.definitions.schedule_times import latest_fire, next_fire, to_eventbridge
 from phi.embedded.scheduler import LocalScheduler
-from phi.services.schedules import next_run, to_eventbridge
+from phi.services.schedules import next_run
 
 NEW_YORK = ZoneInfo("America/New_York")
 LONDON = ZoneInfo("Europe/London")

@@ -4,8 +4,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from phi.definitions.schedule_times import from_eventbridge, to_eventbridge
 from phi.errors import BadRequest
-from phi.services.schedules import from_eventbridge, next_run, schedule_name, to_eventbridge, validate_schedule
+from phi.services.schedules import next_run, schedule_name, validate_schedule
 
 
 @pytest.mark.parametrize(

@@ -311,6 +311,19 @@ def test_a_cron_that_never_fires_is_refused_at_schedule_cron_and_a_rare_one_is_n
         assert validate_definition(_scheduled(rare)).schedule is not None
 
 
+@pytest.mark.parametrize(
+    ("cron", "says"),
+    [
+        ("0 9 1 * 1", "restricts both day-of-month and day-of-week; EventBridge allows one"),
+        ("0 9 * * 5-7/2", "write Sunday as 0 in a range with a step"),
+    ],
+)
+def test_a_cron_eventbridge_cannot_take_is_refused_when_the_definition_is_checked(cron: str, says: str) -> None:
+    # It had been accepted in a patch proposal that then could never be approved (the check ran at approval only).
+    [problem] = _problems(_scheduled(cron))
+    assert problem["field"] == "schedule.cron" and says in problem["message"], problem
+
+
 @pytest.mark.parametrize("fn", ["count_distinct", "sum", "min", "max", "avg"])
 def test_an_aggregate_other_than_count_needs_its_column(fn: str) -> None:
     # Without a column such an aggregate read nothing: always null (or 0 for count_distinct), never an error.
