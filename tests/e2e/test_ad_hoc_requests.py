@@ -65,6 +65,7 @@ def test_an_explicit_pipeline_runs_through_the_local_agent_with_preview_csv_and_
     result = view["result"]
     assert result["columns"] == ["shipment_id", "carrier"]
     assert result["preview"] == expected[:20] and result["row_count"] == len(expected)
+    assert result["truncated"] is False and result["notes"] == []
     assert len(task["output"]["rows"]) == 20
 
     # the full result downloads as CSV through the pre-signed URL
@@ -117,3 +118,35 @@ def test_a_large_result_streams_from_its_stored_table_into_the_csv(
     assert rows[1:] == expected
     assert view["metadata"]["rows"] == len(expected) and view["metadata"]["bytes"] == len(download.content)
     assert view["result"]["preview"] == typed[:20]
+
+
+def test_a_result_made_from_a_table_cut_at_the_tool_s_row_limit_says_so(
+    new_user: ApiSession, warehouse_db: Path, start_local_agent: StartAgent
+) -> None:
+    # A count by carrier over the first 10 shipments had come back as the count of all of them, with nothing to say
+    # the query was cut at its row limit (the flag was lost at the first table operation).
+    agent = new_user.create_agent()
+    start_local_agent(new_user, agent, f"sqlite:///{warehouse_db}")
+    pipeline = {
+        "nodes": [
+            {"id": "shipments", "kind": "local_tool", "settings": {
+                "tool": "db.query", "sql": "SELECT shipment_id, carrier FROM shipments", "max_rows": 10}},
+            {"id": "by_carrier", "kind": "table", "settings": {"input": "shipments", "ops": [
+                {"op": "group_by", "keys": ["carrier"], "aggs": {"n": {"fn": "count"}}}]}},
+        ],
+        "edges": [["shipments", "by_carrier"]],
+        "output": "by_carrier",
+    }  # fmt: skip
+
+    created = new_user.ok(
+        "POST", f"/agents/{agent['id']}/requests", json={"prompt": "shipments by carrier", "pipeline": pipeline}
+    )
+    assert new_user.wait_for_task(str(created["task_id"]), timeout=180)["status"] == "SUCCEEDED"
+    result = new_user.ok("GET", f"/agents/{agent['id']}/requests/{created['id']}")["result"]
+
+    assert sum(n for _, n in result["preview"]) == 10
+    assert result["truncated"] is True
+    assert result["notes"] == [
+        "by_carrier: computed from shipments, cut at the tool's row limit: its counts and totals cover the rows "
+        "fetched only"
+    ]

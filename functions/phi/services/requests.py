@@ -108,6 +108,10 @@ class RequestResult(BaseModel):
     row_count: int | None = None
     value: Any = Field(default=None, description="The output when it is not a table (e.g. a rendered report)")
     csv: Download | None = None
+    truncated: bool = Field(
+        default=False, description="The data was cut at a tool's row limit: the result covers the rows fetched only"
+    )
+    notes: list[str] = Field(default_factory=list, description="What the run noted (a capped source, a skipped LLM)")
 
 
 class RequestSummary(BaseModel):
@@ -512,6 +516,8 @@ def _result(task: Task, metadata: RequestMetadata) -> RequestResult | None:
         preview=output["rows"][: get_settings().request_preview_rows],
         row_count=metadata.rows,
         csv=_download(reference.get("csv_key"), task),
+        truncated=bool(output.get("truncated")),
+        notes=[str(note) for note in output.get("notes") or []],
     )
 
 

@@ -180,7 +180,18 @@ def _table_node(node: NodeSpec, state: DefinitionState, ports: Ports) -> Any:
 
         rows = (dict(zip(columns, v, strict=False)) for v in values)
         out_columns, out = run_ops(columns, rows, s["ops"], right)
-        return keep(ports, node.id, out_columns, ([row.get(c) for c in out_columns] for row in out))
+        result = keep(ports, node.id, out_columns, ([row.get(c) for c in out_columns] for row in out))
+    # A table cut at a tool's row limit gives counts and totals of its first rows only: said on what is made of it.
+    sources = [s["input"], *(op["right"] for op in s["ops"] if op.get("op") == "join")]
+    capped = [name for name in dict.fromkeys(sources) if _table(state, name, node.id).get("truncated")]
+    if capped:
+        result = {
+            **result,
+            "truncated": True,
+            "note": f"{node.id}: computed from {', '.join(capped)}, cut at the tool's row limit: its counts and "
+            "totals cover the rows fetched only",
+        }
+    return result
 
 
 def _compute(node: NodeSpec, state: DefinitionState, ports: Ports) -> Any:
