@@ -148,8 +148,10 @@ def _model_failure(exc: Exception, limit: int) -> str:
 
 
 def _decide(body: NewRequest, llm: Any, budget: Budget, calls: list[RequestLlmCall]) -> LaneDecision:
-    if body.pipeline is not None and body.patch is not None:
-        raise BadRequest("Give a pipeline (execute lane) or a patch (patch lane), not both.")
+    if body.pipeline is not None and body.patch is not None:  # refused in submit, where the refusal is kept
+        return LaneDecision(
+            lane=body.lane or "execute", source="caller", reason="Both a pipeline and a patch were given."
+        )
     if body.lane is not None:
         return LaneDecision(lane=body.lane, source="caller", reason="The caller chose the lane.")
     if body.pipeline is not None:
@@ -211,6 +213,8 @@ def submit(
         decision.reason += f" (LLM not usable: {llm_problem})"
     state = _Submission(conn, agent, user_id, role, body, decision, calls)
     try:
+        if body.pipeline is not None and body.patch is not None:
+            raise BadRequest("Give a pipeline (execute lane) or a patch (patch lane), not both.")
         if decision.lane == "execute":
             return state.execute(llm, budget)
         return state.patch(llm, budget)

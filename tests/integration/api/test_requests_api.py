@@ -405,6 +405,9 @@ def test_requests_that_contradict_themselves_are_refused(
     agent = _agent_with_workflow(new_user)
     refused = new_user.request("POST", f"/agents/{agent['id']}/requests", json={"prompt": "p", **body})
     assert refused.status_code == 400 and words in refused.json()["error"]["message"], refused.text
+    # kept, as every refused request is, and named in the answer
+    kept = new_user.ok("GET", f"/agents/{agent['id']}/requests/{refused.json()['error']['details']['request_id']}")
+    assert kept["outcome"] == "refused" and words in kept["refusal"]["message"]
 
 
 def test_a_patch_must_name_its_workflow_when_the_agent_has_several(new_user: ApiSession) -> None:
