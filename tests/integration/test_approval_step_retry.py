@@ -56,3 +56,24 @@ def test_a_retried_step_after_the_decision_completes_its_new_token(
     assert [(c.id, c.task_token, c.status) for c in completed] == [(first.id, "token-of-the-retry", again.status)]
     events = new_user.ok("GET", f"/tasks/{ctx.task_id}")["events"]
     assert [e["type"] for e in events].count("APPROVAL_REQUESTED") == 1
+
+
+def test_an_approval_that_names_only_people_who_are_not_members_says_nobody_can_decide_it(
+    new_user: ApiSession,
+) -> None:
+    # Saved and opened without a word, it had left its task waiting out the whole timeout (up to 23 hours).
+    agent = new_user.create_agent()
+    assert new_user.org_id
+    member_email = new_user.ok("GET", "/me")["user"]["email"]
+    messages = {}
+    for emails in (["stranger@example.com"], ["stranger@example.com", member_email.upper()]):
+        task_id = insert_task(new_user.org_id, agent["id"], "pay_supplier", status="RUNNING")
+        approval = APPROVAL.model_copy(update={"approvers": Approvers(roles=[], emails=emails)})
+        workflow_approvals.open_approval(_context(new_user, agent, task_id), approval, "token-never-sent")
+        [requested] = [
+            e for e in new_user.ok("GET", f"/tasks/{task_id}")["events"] if e["type"] == "APPROVAL_REQUESTED"
+        ]
+        messages[len(emails)] = requested["message"]
+
+    assert "none of them is a member of the organisation, so nobody can decide it" in messages[1]
+    assert "none of them" not in messages[2]

@@ -15,6 +15,7 @@ from uuid import UUID
 
 from phi.approval_tokens import complete_token
 from phi.db import approvals as approvals_repo
+from phi.db import members as members_repo
 from phi.db import tasks as tasks_repo
 from phi.db.connection import after_commit, transaction
 from phi.domain.models import Approval, ApprovalStatus, ApprovalWithToken, EventType
@@ -51,12 +52,18 @@ def open_approval(ctx: TaskContext, approval: ApprovalOut, task_token: str) -> A
             after_commit(conn, lambda: complete_token(decided))
         if created:
             who = ", ".join([*approval.approvers.roles, *approval.approvers.emails])
+            # Named people alone decide when no role is given: say so when none of them is a member (yet: one
+            # invited may still join), rather than let the task wait out its timeout without a word.
+            nobody = not approval.approvers.roles and not any(
+                members_repo.is_member_email(conn, org_id, email) for email in approval.approvers.emails
+            )
+            warning = "; none of them is a member of the organisation, so nobody can decide it until one joins"
             tasks_repo.add_event(
                 conn,
                 task_id,
                 org_id,
                 EventType.APPROVAL_REQUESTED,
-                f"{approval.node_id}: waiting for approval ({who}): {approval.title}",
+                f"{approval.node_id}: waiting for approval ({who}){warning if nobody else ''}: {approval.title}",
                 {
                     "approval_id": str(row.id),
                     "node": approval.node_id,
