@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import faulthandler
 import logging
 import signal
 import threading
@@ -13,6 +14,7 @@ import typer
 app = typer.Typer(
     help="Phi Agents: the cloud side on one machine (embedded stack), the demo, migrations.", no_args_is_help=True
 )
+STOP_STACKS_AFTER_SECONDS = 60
 DataDir = Annotated[Path, typer.Option(help="Folder for the embedded stack's data (kept across restarts)")]
 DEFAULT_DATA_DIR = Path(".phi")
 
@@ -42,12 +44,17 @@ def dev(
     typer.echo("Press Ctrl-C to stop.")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # `kill -USR1 <pid>` writes every thread's stack to stderr: what a stop that hangs is waiting for.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     try:
         stop.wait()
     except KeyboardInterrupt:
         pass
     finally:
+        # A stop that takes more than a minute writes every thread's stack to stderr: where it waits.
+        faulthandler.dump_traceback_later(STOP_STACKS_AFTER_SECONDS, exit=False)
         stack.stop()
+        faulthandler.cancel_dump_traceback_later()
         typer.echo("Stopped.")
 
 

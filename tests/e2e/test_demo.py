@@ -66,9 +66,11 @@ def test_the_demo_runs_the_three_role_templates_end_to_end_and_stops_everything(
         try:
             code = dev.process.wait(timeout=120)
         except subprocess.TimeoutExpired:
+            dev.process.send_signal(signal.SIGUSR1)  # its threads' stacks into its log: where the stop waits
+            wait_until(lambda: "most recent call first" in dev.log(), timeout=30, interval=0.5)
             dev.process.kill()  # leave nothing running: a killed phi dev leaves its PostgreSQL behind
             dev.process.wait(timeout=30)
             for server in postgres_processes(tmp_path / "phi-data" / "pgdata"):
                 server.kill()
-            raise
+            raise AssertionError(f"phi dev did not stop within 120 s of SIGTERM:\n{dev.log()[-6000:]}") from None
     assert code == 0, dev.log()

@@ -86,6 +86,8 @@ class EmbeddedStack:
         return self.info
 
     def stop(self) -> None:
+        # Each phase is logged, so that a stop that takes long says where (a supervisor's log shows it).
+        log.info("stopping: API, scheduler and ingest")
         if self._uvicorn is not None:
             self._uvicorn.should_exit = True
         for worker in (self.scheduler, self.ingest_poller):
@@ -93,13 +95,18 @@ class EmbeddedStack:
                 worker.stop()
         for thread in self._threads:
             thread.join(timeout=10)
+            if thread.is_alive():
+                log.warning("stopping: %s did not end within 10 s; going on", thread.name)
         from phi.db.connection import close_pool
 
+        log.info("stopping: database connections")
         close_pool()
         if self._moto is not None:
+            log.info("stopping: moto server")
             self._moto.stop()
             self._moto = None
         if self._pg is not None:
+            log.info("stopping: PostgreSQL")
             self._stop_postgres()
         if self._data_lock is not None:
             self._data_lock.release()
