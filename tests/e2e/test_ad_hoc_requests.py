@@ -91,15 +91,7 @@ def test_a_large_result_streams_from_its_stored_table_into_the_csv(
     # Given a request whose result is far larger than what the graph state keeps inline
     agent = new_user.create_agent()
     start_local_agent(new_user, agent, f"sqlite:///{warehouse_db}")
-    pipeline = {
-        "nodes": [
-            {"id": "picks", "kind": "local_tool", "settings": {
-                "tool": "db.query", "sql": "SELECT pick_id, picker_id, qty FROM picks"}},
-            {"id": "sorted", "kind": "table", "settings": {"input": "picks", "ops": [
-                {"op": "sort", "by": ["pick_id"]}]}},
-        ],
-        "edges": [["picks", "sorted"]],
-    }  # fmt: skip
+    pipeline = _query_then_table("SELECT pick_id, picker_id, qty FROM picks", [{"op": "sort", "by": ["pick_id"]}])
     with sqlite3.connect(warehouse_db) as db:
         typed = [list(r) for r in db.execute("SELECT pick_id, picker_id, qty FROM picks ORDER BY pick_id")]
     expected = [[str(v) for v in r] for r in typed]
@@ -127,16 +119,11 @@ def test_a_result_made_from_a_table_cut_at_the_tool_s_row_limit_says_so(
     # the query was cut at its row limit (the flag was lost at the first table operation).
     agent = new_user.create_agent()
     start_local_agent(new_user, agent, f"sqlite:///{warehouse_db}")
-    pipeline = {
-        "nodes": [
-            {"id": "shipments", "kind": "local_tool", "settings": {
-                "tool": "db.query", "sql": "SELECT shipment_id, carrier FROM shipments", "max_rows": 10}},
-            {"id": "by_carrier", "kind": "table", "settings": {"input": "shipments", "ops": [
-                {"op": "group_by", "keys": ["carrier"], "aggs": {"n": {"fn": "count"}}}]}},
-        ],
-        "edges": [["shipments", "by_carrier"]],
-        "output": "by_carrier",
-    }  # fmt: skip
+    pipeline = _query_then_table(
+        "SELECT shipment_id, carrier FROM shipments",
+        [{"op": "group_by", "keys": ["carrier"], "aggs": {"n": {"fn": "count"}}}],
+        max_rows=10,
+    )
 
     created = new_user.ok(
         "POST", f"/agents/{agent['id']}/requests", json={"prompt": "shipments by carrier", "pipeline": pipeline}
@@ -147,6 +134,17 @@ def test_a_result_made_from_a_table_cut_at_the_tool_s_row_limit_says_so(
     assert sum(n for _, n in result["preview"]) == 10
     assert result["truncated"] is True
     assert result["notes"] == [
-        "by_carrier: computed from shipments, cut at the tool's row limit: its counts and totals cover the rows "
-        "fetched only"
+        "table: computed from query, cut at the tool's row limit: its counts and totals cover the rows fetched only"
     ]
+
+
+def _query_then_table(sql: str, ops: list[dict[str, Any]], **tool_settings: Any) -> dict[str, Any]:
+    """A pipeline of a db.query node `query` and a table node `table` over it, its output."""
+    return {
+        "nodes": [
+            {"id": "query", "kind": "local_tool", "settings": {"tool": "db.query", "sql": sql, **tool_settings}},
+            {"id": "table", "kind": "table", "settings": {"input": "query", "ops": ops}},
+        ],
+        "edges": [["query", "table"]],
+        "output": "table",
+    }

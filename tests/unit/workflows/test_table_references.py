@@ -557,14 +557,7 @@ def test_an_aggregate_that_overflows_fails_readably(values: list[Any], fn: str, 
 @pytest.mark.parametrize("descending", [False, True])
 def test_a_sort_over_spilled_runs_equals_one_in_memory_sort(descending: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(table_module, "SORT_RUN_ROWS", 7)
-    spilled: list[int] = []
-    spill = table_module._spill
-
-    def counted_spill(rows: list[dict[str, Any]], columns: list[str]) -> Any:
-        spilled.append(len(rows))
-        return spill(rows, columns)
-
-    monkeypatch.setattr(table_module, "_spill", counted_spill)
+    spilled = _count_spilled_runs(monkeypatch)
     rows = [[*r, "mixed" if i % 9 == 0 else i % 4] for i, r in enumerate(shipments(100))]
     table = {"columns": [*COLUMNS, "m"], "rows": rows}
 
@@ -712,14 +705,7 @@ def test_a_sort_spills_a_run_by_the_text_it_holds_not_only_by_its_rows(monkeypat
     # A column an earlier node derived arrives as plain input: 100,000 rows of 9,000 characters sorted in one run
     # had held 1.1 GB. Runs now end at SORT_RUN_CHARS of text too.
     monkeypatch.setattr(table_module, "SORT_RUN_CHARS", 5_000)
-    spilled: list[int] = []
-    spill = table_module._spill
-
-    def counted_spill(rows: list[dict[str, Any]], columns: list[str]) -> Any:
-        spilled.append(len(rows))
-        return spill(rows, columns)
-
-    monkeypatch.setattr(table_module, "_spill", counted_spill)
+    spilled = _count_spilled_runs(monkeypatch)
     rows = [[i % 13, f"{i:04d}" + "x" * 996] for i in range(60)]  # 1,000 characters a row: 5 rows a run
 
     result = apply_ops({"columns": ["k", "text"], "rows": rows}, [{"op": "sort", "by": ["k"]}], {})
@@ -735,3 +721,16 @@ def test_the_join_refuses_a_right_side_holding_more_text_than_its_cap(monkeypatc
         apply_ops(
             {"columns": COLUMNS, "rows": shipments(10)}, [{"op": "join", "right": "r", "on": ["carrier"]}], {"r": right}
         )
+
+
+def _count_spilled_runs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The rows of each run the sort spills, in order, as it spills them."""
+    spilled: list[int] = []
+    spill = table_module._spill
+
+    def counted_spill(rows: list[dict[str, Any]], columns: list[str]) -> Any:
+        spilled.append(len(rows))
+        return spill(rows, columns)
+
+    monkeypatch.setattr(table_module, "_spill", counted_spill)
+    return spilled
