@@ -68,8 +68,10 @@ def test_aligned_table_columns_use_classes_not_inline_styles() -> None:
 def test_table_cells_of_one_short_word_stay_on_one_line_and_sentences_wrap() -> None:
     long_id = "ORD-" + "9" * 40
     rows = ["| id | note | empty |", "|---|---|---|", "| ORD-2026-0042 | picked late by the night shift |  |"]
+    rows.append("| 2026-12-02 07:25:47 | missed pickup |  |")
     html = str(environment().filters["markdown"]("\n".join([*rows, f"| {long_id} | x | |"])))
     assert '<td class="nowrap">ORD-2026-0042</td>' in html
+    assert '<td class="nowrap">2026-12-02 07:25:47</td>' in html and '<td class="nowrap">missed pickup</td>' in html
     assert "<td>picked late by the night shift</td>" in html and "<td></td>" in html
     assert f"<td>{long_id}</td>" in html  # longer than a cell may be unbroken: it may wrap
 

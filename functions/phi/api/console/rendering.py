@@ -44,17 +44,23 @@ def _markdown(text: str | None) -> Markup:
             if alignment in ("left", "center", "right"):
                 token.attrJoin("class", f"align-{alignment}")
         if token.type == "td_open" and _is_one_word(tokens[index + 1] if index + 1 < len(tokens) else None):
-            # An id, a date or a figure stays on one line ('ORD-2026-0042' broke at its hyphens); sentences wrap.
+            # An id, a date and time or a figure stays on one line ('ORD-2026-0042' broke at its hyphens);
+            # sentences wrap.
             token.attrJoin("class", "nowrap")
     return Markup(parser.renderer.render(tokens, parser.options, {}))
 
 
-MAX_UNBROKEN_CELL_CHARS = 32
+MAX_UNBROKEN_CELL_CHARS = 32  # one word: an id, a figure
+MAX_SHORT_CELL_CHARS = 20  # a few words: a date and time, a code in words ('2026-12-02 07:25:47', 'missed pickup')
 
 
 def _is_one_word(token: Any) -> bool:
     content = token.content if token is not None and token.type == "inline" else ""
-    return 0 < len(content) <= MAX_UNBROKEN_CELL_CHARS and not any(char.isspace() for char in content)
+    if not content:
+        return False
+    return len(content) <= MAX_SHORT_CELL_CHARS or (
+        len(content) <= MAX_UNBROKEN_CELL_CHARS and not any(char.isspace() for char in content)
+    )
 
 
 @lru_cache(maxsize=1)
