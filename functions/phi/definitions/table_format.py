@@ -50,8 +50,14 @@ _WRITE_BATCH_ROWS = 2_000
 # written as UTF-8, which has no lone surrogate half (a JSON escape "\ud800" makes one). A longer integer (a
 # NUMERIC(38) key) becomes its digits as text, and a lone half U+FFFD, wherever a table or a result is read.
 INT64 = range(-(2**63), 2**63)
-_LONG_INTEGER = re.compile(rb"\d{19}")  # the cheap sign that an integer may not fit
-_TEXT_ESCAPES_TO_CLEAN = re.compile(rb"\\u(?:[dD][89a-fA-F]|0000)")  # a surrogate half or NUL
+# Cheap signs, in JSON text, of what storable() changes: 19 digits in a row (an integer that may not fit) and the
+# escape of a surrogate half or of NUL. Read both as text and as bytes.
+_LONG_DIGITS = r"\d{19}"
+_ESCAPES_TO_CLEAN = r"\\u(?:[dD][89a-fA-F]|0000)"
+_LONG_INTEGER = re.compile(_LONG_DIGITS.encode())
+_TEXT_ESCAPES_TO_CLEAN = re.compile(_ESCAPES_TO_CLEAN.encode())
+_LONG_INTEGER_TEXT = re.compile(_LONG_DIGITS)
+_TEXT_ESCAPES_TO_CLEAN_TEXT = re.compile(_ESCAPES_TO_CLEAN)
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -73,16 +79,6 @@ def storable_number(value: int) -> int | str:
     return value if isinstance(value, bool) or value in INT64 else str(value)
 
 
-def _storable_texts(value: Any) -> Any:
-    if isinstance(value, str):
-        return storable_text(value)
-    if isinstance(value, list):
-        return [_storable_texts(item) for item in value]
-    if isinstance(value, dict):
-        return {storable_text(key): _storable_texts(item) for key, item in value.items()}
-    return value
-
-
 def storable(value: Any) -> Any:
     """`value` as graph state can keep it: texts and keys through storable_text, integers through
     storable_number (a tuple becomes a list, as JSON would write it)."""
@@ -95,10 +91,6 @@ def storable(value: Any) -> Any:
     if isinstance(value, dict):
         return {storable_text(key) if isinstance(key, str) else key: storable(item) for key, item in value.items()}
     return value
-
-
-_LONG_INTEGER_TEXT = re.compile(r"\d{19}")
-_TEXT_ESCAPES_TO_CLEAN_TEXT = re.compile(r"\\u(?:[dD][89a-fA-F]|0000)")
 
 
 def needs_storable(json_text: str) -> bool:
@@ -117,7 +109,7 @@ def _loads(text: bytes) -> Any:
     """JSON as graph state can keep it (above); the common case, no long digits and no escaped surrogate or NUL, as
     fast as json.loads."""
     parsed = json.loads(text, parse_int=_integer if _LONG_INTEGER.search(text) else None)
-    return _storable_texts(parsed) if _TEXT_ESCAPES_TO_CLEAN.search(text) else parsed
+    return storable(parsed) if _TEXT_ESCAPES_TO_CLEAN.search(text) else parsed
 
 
 # One encoder for every row (json.dumps with options builds a new encoder per call); the local agent's too.
