@@ -8,6 +8,8 @@ import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
+import pytest
+
 from tests.conftest import apply_settings
 from tests.support.api import ApiSession
 
@@ -130,6 +132,23 @@ def test_an_overlong_file_name_is_refused(new_user: ApiSession) -> None:
     )
     assert response.status_code == 400, response.text
     assert "file name" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("second_field", ["file", "attachment"])
+def test_a_form_with_two_files_is_refused_and_neither_is_stored(new_user: ApiSession, second_field: str) -> None:
+    # One of them would otherwise be kept and the other dropped without a word.
+    agent = _admin_agent(new_user)
+    response = new_user.request(
+        "POST",
+        f"/agents/{agent['id']}/documents",
+        files=[
+            ("file", ("first.md", b"# Receiving\nCount every pallet.", "text/markdown")),
+            (second_field, ("second.md", b"# Shipping\nSeal every trailer.", "text/markdown")),
+        ],
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["message"] == "The form carries 2 files; upload one file at a time."
+    assert new_user.ok("GET", f"/agents/{agent['id']}/documents") == []
 
 
 def test_document_answers_carry_no_storage_keys(new_user: ApiSession) -> None:

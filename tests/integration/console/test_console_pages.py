@@ -708,3 +708,26 @@ def test_a_manager_deletes_a_document_in_the_console_and_its_passages_leave_sear
     assert owner.request("GET", f"/agents/{agent['id']}/documents/{document['id']}").status_code == 404
     assert not found()
     assert owner_console.post(delete, {}).status_code == 404  # already gone
+
+
+def test_the_upload_form_names_each_refusal_and_stores_nothing(api_url: str) -> None:
+    owner, org_id = _console_owner(api_url)
+    created = owner.post(
+        f"/console/orgs/{org_id}/agents",
+        {"name": "Uploads", "industry_key": "logistics", "role_key": "warehouse_analyst", "tool_keys": ["db"]},
+    )
+    assert created.status_code == 303, created.text
+    documents = created.headers["location"].split("#")[0].split("?")[0] + "/documents"
+
+    def upload(files: list[tuple[str, tuple[str, bytes, str]]]) -> str:
+        answer = owner.client.post(documents, data={"csrf_token": owner.csrf(), "source_type": "SOP"}, files=files)
+        assert answer.status_code == 400, answer.text  # the list, with the reason above it
+        return " ".join(answer.text.split())
+
+    two = upload([("file", ("a.md", b"# A\nOne.", "text/markdown")), ("file", ("b.md", b"# B\nTwo.", "text/markdown"))])
+    assert "The form carries 2 files; upload one file at a time." in two
+    nothing_chosen = upload([("file", ("", b"", "application/octet-stream"))])  # what a browser sends
+    assert "Choose a file to upload." in nothing_chosen
+    long_name = upload([("file", ("n" * 300 + ".md", b"# N\nThree.", "text/markdown"))])
+    assert "The file name is 303 characters long; the limit is 255." in long_name
+    assert "a.md" not in long_name and "b.md" not in long_name  # nothing was stored

@@ -23,6 +23,7 @@ from phi.api.console.pages import catalog_names, field_errors
 from phi.api.console.rendering import TERMINAL_STATUSES, form_json, redirect, render, workflow_name
 from phi.api.console.session import ConsoleConn, ConsoleUser, CsrfChecked
 from phi.api.deps import admin_agent, admin_org, agent_of_caller, api_url, org_of_caller, task_of_caller
+from phi.api.uploads import FileParts, read_upload
 from phi.db import agent_keys as keys_repo
 from phi.db import agents as agents_repo
 from phi.db import catalog as catalog_repo
@@ -33,7 +34,7 @@ from phi.db import tasks as tasks_repo
 from phi.db import workflows as workflows_repo
 from phi.db.connection import DbConnection, commit, rollback
 from phi.domain.models import Agent, EventType, RoleTemplate, Task, TaskStatus, Tool, User, is_manager_role
-from phi.errors import BadRequest, PayloadTooLarge, PhiError
+from phi.errors import BadRequest, PhiError
 from phi.services import documents as documents_service
 from phi.services import workflows as workflows_service
 from phi.services.agents import (
@@ -58,7 +59,6 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 TASK_POLL_SECONDS = 2
 DOCUMENT_POLL_SECONDS = 2
 BUILT_IN_TASK_TYPES = ("DAILY_WAREHOUSE_REPORT",)
-MAX_FILENAME_CHARS = 255
 MAX_INPUT_CHARS = 20_000
 
 
@@ -487,6 +487,7 @@ def upload_document(
     agent_id: UUID,
     conn: ConsoleConn,
     user: ConsoleUser,
+    file_parts: FileParts,
     file: Annotated[UploadFile | None, File()] = None,
     source_type: Annotated[str, Form(max_length=20)] = "SOP",
     org_wide: Annotated[bool, Form()] = False,
@@ -494,16 +495,9 @@ def upload_document(
     agent = admin_agent(agent_of_caller(agent_id, conn, user), conn, user)
     error: str | None = None
     try:
-        if file is None or not file.filename:
-            raise BadRequest("Choose a file to upload.")
-        if len(file.filename) > MAX_FILENAME_CHARS:
-            raise BadRequest(f"The file name is longer than {MAX_FILENAME_CHARS} characters.")
-        limit = get_settings().max_upload_bytes
-        data = file.file.read(limit + 1)
-        if len(data) > limit:
-            raise PayloadTooLarge(f"The file is larger than the {limit:,}-byte limit.")
+        filename, data = read_upload(file, file_parts)
         documents_service.upload(
-            conn, agent, file.filename, SourceType(source_type), data, file.content_type, org_wide, user.id
+            conn, agent, filename, SourceType(source_type), data, file.content_type if file else None, org_wide, user.id
         )
     except (PhiError, ValueError) as exc:
         rollback(conn)

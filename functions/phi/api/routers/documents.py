@@ -10,17 +10,15 @@ from fastapi import APIRouter, File, Form, Response, UploadFile, status
 from pydantic import BaseModel, Field
 
 from phi.api.deps import AdminAgent, CallerAgent, Conn, CurrentUser
+from phi.api.uploads import MAX_FILENAME_CHARS, FileParts, read_upload
 from phi.db import documents as documents_repo
 from phi.db.documents import Document
 from phi.documents.models import SearchHit
 from phi.domain.request_body import RequestBody
-from phi.errors import BadRequest, PayloadTooLarge
 from phi.services import documents as documents_service
 from phi.services.documents import SearchRequest, SourceType, UploadTicket
-from phi.settings import get_settings
 
 router = APIRouter(tags=["documents"])
-MAX_FILENAME_CHARS = 255
 
 
 class PublicDocument(BaseModel):
@@ -74,16 +72,11 @@ def upload(
     user: CurrentUser,
     response: Response,
     file: Annotated[UploadFile, File(description="The document")],
+    file_parts: FileParts,
     source_type: Annotated[SourceType, Form()] = SourceType.SOP,
     org_wide: Annotated[bool, Form()] = False,
 ) -> Document:
-    filename = file.filename or "document"
-    if len(filename) > MAX_FILENAME_CHARS:
-        raise BadRequest(f"The file name is {len(filename):,} characters long; the limit is {MAX_FILENAME_CHARS}.")
-    limit = get_settings().max_upload_bytes
-    data = file.file.read(limit + 1)  # the body itself was cut off while streaming (phi.api.limits)
-    if len(data) > limit:
-        raise PayloadTooLarge(f"The file is larger than the {limit:,}-byte limit; use /documents/upload-url.")
+    filename, data = read_upload(file, file_parts, "; use /documents/upload-url")
     document, created = documents_service.upload(
         conn, agent, filename, source_type, data, file.content_type, org_wide, user.id
     )
