@@ -482,16 +482,16 @@ def test_an_agents_settings_are_changed_and_the_agent_deleted_in_the_browser(api
     settings = page.locator("#settings-form")
 
     # When they give a rate as a percentage, the form says how to write it and keeps what was typed
-    settings.get_by_label("Max late rate").fill("4")
+    settings.get_by_label("Max late rate", exact=True).fill("4")
     settings.get_by_role("button", name="Save settings").click()
     expect(page.locator("#threshold_max_late_rate-error")).to_have_text(
         "Max late rate: at most 1, a fraction: 0.05 for 5%."
     )
-    expect(page.locator("#settings-form").get_by_label("Max late rate")).to_have_value("4")
+    expect(page.locator("#settings-form").get_by_label("Max late rate", exact=True)).to_have_value("4")
 
     # And with the rate corrected, a new time zone and name, the settings are saved
     settings = page.locator("#settings-form")
-    settings.get_by_label("Max late rate").fill("0.04")
+    settings.get_by_label("Max late rate", exact=True).fill("0.04")
     settings.get_by_label("Warehouse time zone").fill("America/New_York")
     settings.get_by_label("Name").fill("Night analyst")
     settings.get_by_role("button", name="Save settings").click()
@@ -500,6 +500,23 @@ def test_an_agents_settings_are_changed_and_the_agent_deleted_in_the_browser(api
     stored = owner.ok("GET", f"/agents/{agent['id']}")
     assert stored["config"]["thresholds"] == {"max_late_rate": 0.04}
     assert stored["config"]["warehouse_timezone"] == "America/New_York"
+
+    # And an SOP named for the late rate, and e-mail added as a tool with its recipients, are saved
+    page.locator("#settings-form").get_by_label("Max late rate: read from the SOP").fill("SOP-OUT-04.docx")
+    page.locator("#settings-form").get_by_role("button", name="Save settings").click()
+    expect(page.get_by_role("status").filter(has_text="Settings saved.")).to_be_visible()
+    tools = page.locator("#tools-form")
+    tools.get_by_label("Email (email, runs in the cloud)").check()
+    tools.get_by_role("button", name="Save tools").click()
+    expect(page.locator("#cfg-email-recipients-error")).to_have_text("Recipients: needed with Email.")
+    page.locator("#tools-form").get_by_label("Email: recipients").fill("ops@example.com, dock@example.com")
+    page.locator("#tools-form").get_by_role("button", name="Save tools").click()
+    expect(page.get_by_role("status").filter(has_text="Tools saved.")).to_be_visible()
+    stored = owner.ok("GET", f"/agents/{agent['id']}")
+    assert stored["config"]["threshold_sources"] == {"max_late_rate": "SOP-OUT-04.docx"}
+    assert {t["key"]: t["config"] for t in stored["tools"]}["email"] == {
+        "recipients": ["ops@example.com", "dock@example.com"]
+    }
 
     # Then deleting asks first, and answered yes, the agent is gone from the list
     questions: list[str] = []

@@ -731,3 +731,102 @@ def test_the_upload_form_names_each_refusal_and_stores_nothing(api_url: str) -> 
     long_name = upload([("file", ("n" * 300 + ".md", b"# N\nThree.", "text/markdown"))])
     assert "The file name is 303 characters long; the limit is 255." in long_name
     assert "a.md" not in long_name and "b.md" not in long_name  # nothing was stored
+
+
+def _agent_tools(owner: ApiSession, agent: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {tool["key"]: tool["config"] for tool in owner.ok("GET", f"/agents/{agent['id']}")["tools"]}
+
+
+def test_an_admin_chooses_tools_and_their_settings_in_fields_made_from_each_tools_schema(api_url: str) -> None:
+    owner, agent, admin = _org_with_a_console_user(api_url, "ADMIN", "tools", "Tools Ltd")
+    page = admin.client.get(f"/console/agents/{agent['id']}")
+    assert 'id="tools-form"' in page.text
+    assert 'name="tool_keys" value="db" checked' in " ".join(page.text.split())
+    for field in ("cfg-db-url_env", "cfg-db-max_rows", "cfg-db-statement_timeout_seconds", "cfg-email-recipients"):
+        assert f'name="{field}"' in page.text, field
+    tools_url = f"/console/agents/{agent['id']}/tools"
+
+    saved = admin.post(
+        tools_url,
+        {
+            "tool_keys": ["db", "email"],
+            "cfg-db-url_env": "PHI_YORK_DB",
+            "cfg-db-max_rows": "5,000",
+            "cfg-email-recipients": "ops@example.com, night.shift@example.com",
+        },
+    )
+    assert saved.status_code == 303, saved.text
+    assert saved.headers["location"].endswith("?tools_saved=true#tools-h")
+    tools = _agent_tools(owner, agent)
+    assert tools["db"] == {"url_env": "PHI_YORK_DB", "max_rows": 5000, "statement_timeout_seconds": 30}
+    assert tools["email"] == {"recipients": ["ops@example.com", "night.shift@example.com"]}
+    shown = admin.client.get(f"/console/agents/{agent['id']}?tools_saved=true").text
+    assert "Tools saved." in shown and 'value="ops@example.com, night.shift@example.com"' in shown
+    assert 'value="5000"' in shown  # the stored value is typed back into its field
+
+    refused = admin.post(
+        tools_url,
+        {
+            "tool_keys": ["db", "email", "cctv"],
+            "cfg-db-url_env": "lower-case",
+            "cfg-db-max_rows": "lots",
+            "cfg-db-statement_timeout_seconds": "99999",
+            "cfg-email-recipients": "",
+        },
+    )
+    assert refused.status_code == 400
+    words = " ".join(refused.text.split())
+    assert "5 tool settings could not be saved; see below. Nothing was changed." in words
+    for field, message in (
+        ("cfg-db-url_env", "Url env: &#39;lower-case&#39; is not a valid value here."),
+        ("cfg-db-max_rows", "Max rows: enter a whole number, e.g. 100000."),
+        ("cfg-db-statement_timeout_seconds", "Statement timeout seconds: at most 3,600."),
+        ("cfg-email-recipients", "Recipients: needed with Email."),
+        ("tool-cctv", "CCTV is not available yet."),
+    ):
+        assert f'<p class="field-error" id="{field}-error">{message}</p>' in words, field
+    assert 'value="lots"' in refused.text  # what was typed is kept, to correct it
+    assert _agent_tools(owner, agent) == tools
+
+    not_an_address = admin.post(tools_url, {"tool_keys": ["email"], "cfg-email-recipients": "ops@example.com, nobody"})
+    assert not_an_address.status_code == 400
+    assert 'id="cfg-email-recipients-error"' in not_an_address.text and "nobody" in not_an_address.text
+    assert _agent_tools(owner, agent) == tools
+
+    assert admin.post(tools_url, {"tool_keys": ["db"], "cfg-db-max_rows": "250"}).status_code == 303
+    assert _agent_tools(owner, agent) == {
+        "db": {"url_env": "PHI_WAREHOUSE_DB_URL", "max_rows": 250, "statement_timeout_seconds": 30}
+    }
+    assert admin.post(tools_url, {}).status_code == 303  # nothing ticked: no tools
+    assert _agent_tools(owner, agent) == {}
+
+    member = ConsoleSession(api_url)
+    invite_and_accept_in_console(owner, str(owner.org_id), member, member.sign_up(), "MEMBER")
+    assert 'id="tools-form"' not in member.client.get(f"/console/agents/{agent['id']}").text
+    assert member.post(tools_url, {"tool_keys": ["db"]}).status_code == 403
+    stranger, _ = _console_owner(api_url)
+    assert stranger.post(tools_url, {"tool_keys": ["db"]}).status_code == 404
+    assert _agent_tools(owner, agent) == {}
+
+
+def test_the_settings_form_names_the_sops_that_state_limits(api_url: str) -> None:
+    owner, agent, admin = _org_with_a_console_user(api_url, "ADMIN", "sources", "Sources Ltd")
+    settings_url = f"/console/agents/{agent['id']}/settings"
+    form = {"name": agent["name"], "status": "ACTIVE", "warehouse_timezone": "Europe/London"}
+
+    saved = admin.post(settings_url, {**form, "source_max_late_rate": " SOP-OUT-04.docx "})
+    assert saved.status_code == 303, saved.text
+    config = owner.ok("GET", f"/agents/{agent['id']}")["config"]
+    assert config["threshold_sources"] == {"max_late_rate": "SOP-OUT-04.docx"}
+    page = " ".join(admin.client.get(f"/console/agents/{agent['id']}").text.split())
+    assert 'name="source_max_late_rate" list="document-names"' in page and 'value="SOP-OUT-04.docx"' in page
+    assert "No document of this agent is named “SOP-OUT-04.docx” yet" in page
+
+    too_long = admin.post(settings_url, {**form, "source_max_backlog_orders": "s" * 300 + ".docx"})
+    assert too_long.status_code == 400
+    assert 'id="source_max_backlog_orders-error"' in too_long.text and "at most 255 characters" in too_long.text
+    unchanged = owner.ok("GET", f"/agents/{agent['id']}")["config"]["threshold_sources"]
+    assert unchanged == {"max_late_rate": "SOP-OUT-04.docx"}
+
+    assert admin.post(settings_url, form).status_code == 303  # emptied: the configured limits apply again
+    assert owner.ok("GET", f"/agents/{agent['id']}")["config"]["threshold_sources"] == {}

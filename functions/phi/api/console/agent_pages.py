@@ -21,9 +21,10 @@ from pydantic import BaseModel, Field, ValidationError, create_model
 from phi.api.console.charts import Point, bar_chart, line_chart
 from phi.api.console.pages import catalog_names, field_errors
 from phi.api.console.rendering import TERMINAL_STATUSES, form_json, redirect, render, workflow_name
-from phi.api.console.session import ConsoleConn, ConsoleUser, CsrfChecked
+from phi.api.console.session import ConsoleConn, ConsoleUser, CsrfChecked, FormFields
+from phi.api.console.tool_settings import config_from_form, field_values, tool_fields
 from phi.api.deps import admin_agent, admin_org, agent_of_caller, api_url, org_of_caller, task_of_caller
-from phi.api.uploads import FileParts, read_upload
+from phi.api.uploads import MAX_FILENAME_CHARS, FileParts, read_upload
 from phi.db import agent_keys as keys_repo
 from phi.db import agents as agents_repo
 from phi.db import catalog as catalog_repo
@@ -247,9 +248,10 @@ def agent_page(
     conn: ConsoleConn,
     user: ConsoleUser,
     saved: Annotated[bool, Query()] = False,
+    tools_saved: Annotated[bool, Query()] = False,
 ) -> Response:
     agent = agent_of_caller(agent_id, conn, user)
-    return _render_agent_page(request, conn, user, agent, saved=saved)
+    return _render_agent_page(request, conn, user, agent, saved=saved, tools_saved=tools_saved)
 
 
 def _render_agent_page(
@@ -261,9 +263,15 @@ def _render_agent_page(
     saved: bool = False,
     settings_errors: dict[str, str] | None = None,
     settings_values: dict[str, Any] | None = None,
+    tools_saved: bool = False,
+    tools_errors: dict[str, str] | None = None,
+    tools_values: dict[str, Any] | None = None,
 ) -> Response:
     org = org_of_caller(agent.org_id, conn, user)
     tools = {t.key: t for t in catalog_repo.list_tools(conn)}
+    if tools_values is None:
+        configs = {t.key: t.config for t in agent.tools}
+        tools_values = {**field_values(list(tools.values()), configs), "tool_keys": set(configs)}
     industry = catalog_repo.get_industry(conn, key=agent.industry_key) if agent.industry_key else None
     role = (
         catalog_repo.find_role_template(conn, agent.industry_key, agent.role_key)
@@ -299,7 +307,12 @@ def _render_agent_page(
         settings_errors=settings_errors or {},
         settings_values=settings_values or _settings_values(agent),
         threshold_fields=THRESHOLD_FIELDS,
+        threshold_source_fields=THRESHOLD_SOURCE_FIELDS,
         timezones=_timezone_names(),
+        tool_fields={key: tool_fields(tool) for key, tool in tools.items()},
+        tools_saved=tools_saved,
+        tools_errors=tools_errors or {},
+        tools_values=tools_values,
     )
 
 
@@ -335,6 +348,23 @@ def _exactly(value: Any) -> str:
 THRESHOLD_FIELDS = _threshold_fields()
 
 
+def _threshold_source_fields() -> list[tuple[str, str, str]]:
+    """(name, label, hint) of each limit an SOP can state, for the settings form's threshold_sources."""
+    from phi.workflows.warehouse.sop_thresholds import READERS
+
+    return [
+        (
+            name,
+            f"{capitalised(in_words(name))}: read from the SOP",
+            f"The file name of the SOP that states the {reader.topic}",
+        )
+        for name, reader in READERS.items()
+    ]
+
+
+THRESHOLD_SOURCE_FIELDS = _threshold_source_fields()
+
+
 @lru_cache(maxsize=1)
 def _timezone_names() -> list[str]:
     return known_timezones()
@@ -347,6 +377,7 @@ def _settings_values(agent: Agent) -> dict[str, Any]:
         "status": agent.status.value,
         "warehouse_timezone": agent.config.get("warehouse_timezone") or "UTC",
         **{f"threshold_{name}": _exactly(thresholds[name]) for name, _, _ in THRESHOLD_FIELDS if name in thresholds},
+        **{f"source_{name}": source for name, source in (agent.config.get("threshold_sources") or {}).items()},
     }
 
 
@@ -357,6 +388,7 @@ SettingsForm = create_model(
     status=(str, Field(default="", max_length=20)),  # absent: unchanged
     warehouse_timezone=(str, Field(default="", max_length=100)),  # absent: unchanged
     **{f"threshold_{name}": (str, Field(default="", max_length=50)) for name, _, _ in THRESHOLD_FIELDS},  # type: ignore[call-overload]
+    **{f"source_{name}": (str, Field(default="", max_length=1000)) for name, _, _ in THRESHOLD_SOURCE_FIELDS},
 )
 
 
@@ -368,8 +400,8 @@ def save_settings(
     user: ConsoleUser,
     form: Annotated[SettingsForm, Form()],  # type: ignore[valid-type]
 ) -> Response:
-    """Name, status, time zone and the daily report's limits. Limits an SOP states (threshold_sources) are kept,
-    and still take precedence in the report."""
+    """Name, status, time zone, the daily report's limits and the SOPs that state limits (threshold_sources: a
+    limit an SOP states takes precedence in the report)."""
     agent = admin_agent(agent_of_caller(agent_id, conn, user), conn, user)
     values: dict[str, str] = cast(BaseModel, form).model_dump()
     values["status"] = values["status"] or agent.status.value
@@ -389,6 +421,13 @@ def save_settings(
         if not math.isfinite(thresholds[name]):
             errors[f"threshold_{name}"] = f"{label}: enter a number, e.g. 0.05 or 200."
     errors.update(_threshold_errors({k: v for k, v in thresholds.items() if f"threshold_{k}" not in errors}))
+    sources: dict[str, str] = {}
+    for name, label, _ in THRESHOLD_SOURCE_FIELDS:
+        source = values[f"source_{name}"].strip()
+        if len(source) > MAX_FILENAME_CHARS:
+            errors[f"source_{name}"] = f"{label}: a file name of at most {MAX_FILENAME_CHARS} characters."
+        elif source:
+            sources[name] = source
     if values["status"] not in ("ACTIVE", "DISABLED"):
         errors["status"] = "Choose Active or Disabled."
     if not values["name"].strip():
@@ -405,6 +444,7 @@ def save_settings(
                     "status": values["status"],
                     "warehouse_timezone": timezone,
                     "thresholds": thresholds,
+                    "threshold_sources": sources,
                 }
             )
             update_agent(conn, agent, body, user.id)
@@ -442,6 +482,43 @@ def _threshold_errors(thresholds: dict[str, float]) -> dict[str, str]:
             errors[f"threshold_{name}"] = f"{labels[name]}: {said}."
         return errors
     return {}
+
+
+@router.post("/agents/{agent_id}/tools", dependencies=[CsrfChecked])
+def save_tools(request: Request, agent_id: UUID, conn: ConsoleConn, user: ConsoleUser, form: FormFields) -> Response:
+    """Which tools the agent has and each one's settings, from fields made from the tools' schemas; every field
+    is checked, so that one submission shows every error at its field, and nothing changes unless all are right."""
+    agent = admin_agent(agent_of_caller(agent_id, conn, user), conn, user)
+    catalog = catalog_repo.list_tools(conn)
+    had = {t.key for t in agent.tools}
+    chosen = set(form.get("tool_keys", []))
+    fields = {name: values[-1] for name, values in form.items() if name.startswith("cfg-")}
+    errors: dict[str, str] = {}
+    unknown = chosen - {t.key for t in catalog}
+    if unknown:
+        errors["tools"] = f"Unknown tools: {', '.join(sorted(unknown)[:5])}."
+    tools: dict[str, dict[str, Any]] = {}
+    for tool in catalog:
+        if tool.key not in chosen:
+            continue
+        if not tool.available and tool.key not in had:
+            errors[f"tool-{tool.key}"] = f"{tool.name} is not available yet."
+            continue
+        tools[tool.key], problems = config_from_form(tool, fields)
+        errors.update(problems)
+    if not errors:
+        try:
+            update_agent(conn, agent, AgentUpdate(tools=tools), user.id)
+        except PhiError as exc:
+            rollback(conn)
+            where = str(exc.details.get("field") or "").split(".")[0]  # "recipients.1": the recipients field
+            field = f"cfg-{exc.details.get('tool')}-{where}"
+            errors[field if field in fields else "tools"] = exc.message
+    if errors:
+        values: dict[str, Any] = {**fields, "tool_keys": chosen}
+        return _render_agent_page(request, conn, user, agent, 400, tools_errors=errors, tools_values=values)
+    commit(conn)
+    return redirect(request, f"/agents/{agent.id}?tools_saved=true#tools-h")
 
 
 @router.post("/agents/{agent_id}/delete", dependencies=[CsrfChecked])

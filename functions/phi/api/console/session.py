@@ -92,6 +92,19 @@ async def check_csrf(request: Request) -> None:
 CsrfChecked = Depends(check_csrf)
 
 
+async def form_fields(request: Request) -> dict[str, list[str]]:
+    """A form's text fields by name, each with every value sent (ticked checkboxes send their name once each), for
+    a form whose fields are made from data (a tool's settings); the form is parsed once per request."""
+    fields: dict[str, list[str]] = {}
+    for name, value in (await request.form()).multi_items():
+        if isinstance(value, str):
+            fields.setdefault(name, []).append(value)
+    return fields
+
+
+FormFields = Annotated[dict[str, list[str]], Depends(form_fields)]
+
+
 def start_session(request: Request, response: Response, token: str, ttl_seconds: int) -> None:
     response.set_cookie(
         SESSION_COOKIE,
