@@ -20,13 +20,16 @@ def _admin_agent(session: ApiSession) -> dict[str, Any]:
     return session.create_agent()
 
 
-def _raw_upload(api_url: str, token: str, agent_id: str, headers: dict[str, str], chunks: Any) -> tuple[int, bytes]:
-    """Sends a multipart upload over a plain socket; returns (body bytes the server took, response bytes)."""
+def _raw_upload(
+    api_url: str, token: str, agent_id: str, headers: dict[str, str], chunks: Any, path: str = ""
+) -> tuple[int, bytes]:
+    """Sends a multipart upload (to `path`, the agent's documents by default) over a plain socket; returns (body
+    bytes the server took, response bytes)."""
     parts = urlsplit(api_url)
     sock = socket.create_connection((parts.hostname, parts.port), timeout=60)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 64 * 1024)
     head = [
-        f"POST /agents/{agent_id}/documents HTTP/1.1",
+        f"POST {path or f'/agents/{agent_id}/documents'} HTTP/1.1",
         f"Host: {parts.netloc}",
         f"Authorization: Bearer {token}",
         *[f"{k}: {v}" for k, v in headers.items()],
@@ -88,6 +91,42 @@ def test_a_body_declared_larger_than_the_limit_is_refused_before_it_is_sent(
     assert sent == 0
     assert response.startswith(b"HTTP/1.1 413"), response[:200]
     assert b"payload_too_large" in response
+
+
+@pytest.mark.parametrize("route", ["/orgs", "/auth/login", "/console/orgs", "/agents/{agent}/documents/upload-url"])
+def test_a_route_that_takes_no_document_takes_no_more_than_the_small_limit_whatever_the_content_type(
+    new_user: ApiSession, api_url: str, route: str
+) -> None:
+    # Any client can say multipart/form-data: that alone no longer buys an upload's budget on any route
+    agent = _admin_agent(new_user)
+    boundary = uuid.uuid4().hex
+    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}", "Content-Length": str(3 * 1024 * 1024)}
+    path = route.format(agent=agent["id"])
+    sent, response = _raw_upload(api_url, new_user.token or "", agent["id"], headers, [], path=path)
+    assert sent == 0
+    assert response.startswith(b"HTTP/1.1 413"), response[:200]
+    assert b"(the limit for anything but a document upload)" in response
+
+
+@pytest.mark.parametrize("token", ["", "not-a-token", "eyJhbGciOiJIUzI1NiJ9.e30.c2lnbmF0dXJl"])
+def test_an_upload_without_a_valid_token_is_refused_before_its_body_is_read(
+    new_user: ApiSession, api_url: str, token: str
+) -> None:
+    agent = _admin_agent(new_user)
+    boundary = uuid.uuid4().hex
+    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}", "Content-Length": str(3 * 1024 * 1024)}
+    sent, response = _raw_upload(api_url, token, agent["id"], headers, [])
+    assert sent == 0
+    assert response.startswith(b"HTTP/1.1 401"), response[:200]
+    # the console's upload form, without a session cookie, the same
+    console_path = f"/console/agents/{agent['id']}/documents"
+    sent, response = _raw_upload(api_url, token, agent["id"], headers, [], path=console_path)
+    assert sent == 0 and response.startswith(b"HTTP/1.1 401"), response[:200]
+    # while the signed-in owner's upload of the same size is taken (under the default 25 MB limit)
+    small = new_user.request(
+        "POST", f"/agents/{agent['id']}/documents", files={"file": ("big.txt", b"a" * (3 * 1024 * 1024), "text/plain")}
+    )
+    assert small.status_code == 201, small.text
 
 
 def test_a_streamed_body_is_cut_off_once_it_passes_the_limit(

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from dataclasses import dataclass
 
+from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from phi.api.errors import error_body
+from phi.errors import PhiError
 from phi.settings import get_settings
 
 # Room for the multipart envelope (boundaries, part headers, the small form fields) around the file itself.
@@ -26,12 +29,48 @@ MULTIPART_OVERHEAD_BYTES = 64 * 1024
 MAX_OTHER_BODY_BYTES = 1024 * 1024
 
 
-def max_body_bytes(scope: Scope) -> int:
-    """The largest body a request may send: a document upload of the configured maximum size when it is a
-    multipart form, MAX_OTHER_BODY_BYTES otherwise."""
-    if not (_header(scope, b"content-type") or b"").strip().lower().startswith(b"multipart/form-data"):
-        return MAX_OTHER_BODY_BYTES
-    return get_settings().max_upload_bytes + MULTIPART_OVERHEAD_BYTES
+# The two routes that take a document (the API's and the console's upload form).
+_UPLOAD_PATH = re.compile(r"/agents/[^/]+/documents/?$")
+
+
+def is_upload(scope: Scope) -> bool:
+    """A multipart POST to a document upload route: the only requests that may send more than
+    MAX_OTHER_BODY_BYTES. Chosen by route, not by Content-Type alone, which any client can set on any route."""
+    content_type = (_header(scope, b"content-type") or b"").strip().lower()
+    return (
+        scope.get("method") == "POST"
+        and content_type.startswith(b"multipart/form-data")
+        and _UPLOAD_PATH.search(scope.get("path", "")) is not None
+    )
+
+
+def signed_in(scope: Scope) -> bool:
+    """Whether the request carries a valid access token (the API's bearer token or the console's session cookie,
+    the same token), checked by signature and expiry only: an upload's body is read before the route's own
+    checks run, so a caller without one is refused before it can make the server read an upload's worth."""
+    from phi.api.console.session import SESSION_COOKIE
+    from phi.services.security import user_id_from_token
+
+    tokens = []
+    authorization = _header(scope, b"authorization") or b""
+    if authorization[:7].lower() == b"bearer ":
+        tokens.append(authorization[7:].strip().decode("latin-1"))
+    cookies = cookie_parser((_header(scope, b"cookie") or b"").decode("latin-1"))
+    if cookies.get(SESSION_COOKIE):
+        tokens.append(cookies[SESSION_COOKIE])
+    for token in tokens:
+        try:
+            user_id_from_token(token)
+        except PhiError:
+            continue
+        return True
+    return False
+
+
+def max_body_bytes(upload: bool) -> int:
+    """The largest body a request may send: a document of the configured maximum size to an upload route from a
+    signed-in caller, MAX_OTHER_BODY_BYTES otherwise."""
+    return get_settings().max_upload_bytes + MULTIPART_OVERHEAD_BYTES if upload else MAX_OTHER_BODY_BYTES
 
 
 class _BodyTooLarge(Exception):
@@ -55,10 +94,12 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = max_body_bytes(scope)
+        upload = is_upload(scope)
+        anonymous_upload = upload and not signed_in(scope)
+        limit = max_body_bytes(upload and not anonymous_upload)
         declared = _content_length(scope)
         if declared is not None and declared > limit:
-            await _refuse(send, limit)
+            await (_refuse_anonymous(send) if anonymous_upload else _refuse(send, limit))
             return
         exchange = _Exchange()
 
@@ -80,7 +121,7 @@ class BodySizeLimit:
         with contextlib.suppress(_BodyTooLarge):
             await self.app(scope, limited_receive, guarded_send)
         if exchange.exceeded and not exchange.answered:
-            await _refuse(send, limit)
+            await (_refuse_anonymous(send) if anonymous_upload else _refuse(send, limit))
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
@@ -95,6 +136,11 @@ def _content_length(scope: Scope) -> int | None:
         return None
 
 
+async def _refuse_anonymous(send: Send) -> None:
+    message = "Authentication required: send 'Authorization: Bearer <token>' (or log in to the console) to upload."
+    await _answer(send, 401, json.dumps(error_body("unauthorized", message)).encode())
+
+
 async def _refuse(send: Send, limit: int) -> None:
     body = json.dumps(
         error_body(
@@ -107,10 +153,14 @@ async def _refuse(send: Send, limit: int) -> None:
             ),
         )
     ).encode()
+    await _answer(send, 413, body)
+
+
+async def _answer(send: Send, status: int, body: bytes) -> None:
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": status,
             # The unread rest of the body cannot be skipped on this connection: close it.
             "headers": [
                 (b"content-type", b"application/json"),
