@@ -9,6 +9,9 @@ from psycopg.types.json import Jsonb
 
 from phi.db.connection import DbConnection
 
+# The most a fleet listing returns (an agent keeps at most 50 hosts: phi.api.routers.local_agents).
+MAX_LISTED = 1000
+
 # A local agent whose key was revoked is OFFLINE at once: it is refused from then on and stops at its next
 # heartbeat, and until its last heartbeat aged it read as online.
 _STATUS = """CASE
@@ -50,6 +53,16 @@ def record_heartbeat(
     )
 
 
+def keep_latest_hosts(conn: DbConnection, agent_id: UUID, org_id: UUID, keep: int) -> None:
+    """Forgets the agent's hosts beyond the `keep` most recently heard from."""
+    conn.execute(
+        """DELETE FROM local_agents WHERE id IN (
+             SELECT id FROM local_agents WHERE agent_id = %s AND org_id = %s
+             ORDER BY last_heartbeat_at DESC NULLS LAST, created_at DESC OFFSET %s)""",
+        (agent_id, org_id, keep),
+    )
+
+
 def list_local_agents(conn: DbConnection, org_id: UUID, agent_id: UUID | None = None) -> list[dict[str, Any]]:
     """The organisation's local agents (one agent's, with `agent_id`), but those of a deleted agent: its keys are
     revoked and its queue gone, so a process still running there serves nothing (and would read as online until
@@ -62,6 +75,6 @@ def list_local_agents(conn: DbConnection, org_id: UUID, agent_id: UUID | None = 
             FROM local_agents la JOIN agents a ON a.id = la.agent_id AND a.org_id = la.org_id
             LEFT JOIN agent_keys k ON k.id = la.key_id AND k.org_id = la.org_id
             WHERE la.org_id = %s AND (%s::uuid IS NULL OR la.agent_id = %s::uuid) AND a.status <> 'DELETED'
-            ORDER BY la.created_at""",
-        (org_id, agent_id, agent_id),
+            ORDER BY la.created_at LIMIT %s""",
+        (org_id, agent_id, agent_id, MAX_LISTED),
     ).fetchall()

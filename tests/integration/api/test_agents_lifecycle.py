@@ -401,3 +401,31 @@ def test_a_body_that_is_not_json_is_said_so_with_where(new_user: ApiSession) -> 
     error = answer.json()["error"]
     assert error["message"].startswith("Invalid request: body: not valid JSON at character ")
     assert error["details"]["fields"][0]["field"] == "body"
+
+
+def test_a_key_reporting_ever_new_hosts_keeps_the_fleet_to_the_latest_fifty(new_user: ApiSession, api_url: str) -> None:
+    agent = new_user.create_agent()
+    client = ApiSession(api_url)
+    client.token = new_user.ok("POST", f"/agents/{agent['id']}/keys")["key"]
+    for number in range(55):
+        client.ok("POST", "/local-agents/heartbeat", json={"host": f"churn-{number:02d}", "tools": ["db.query"]})
+
+    hosts = {row["host"] for row in new_user.ok("GET", f"/agents/{agent['id']}/local-agents")}
+    assert hosts == {f"churn-{number:02d}" for number in range(5, 55)}  # the five heard from longest ago forgotten
+    org_hosts = {row["host"] for row in new_user.ok("GET", f"/orgs/{new_user.org_id}/local-agents")}
+    assert org_hosts == hosts
+
+
+def test_a_heartbeat_is_bounded_in_what_it_reports(new_user: ApiSession, api_url: str) -> None:
+    agent = new_user.create_agent()
+    client = ApiSession(api_url)
+    client.token = new_user.ok("POST", f"/agents/{agent['id']}/keys")["key"]
+    for beat in (
+        {"host": "h", "tools": ["t" * 101]},
+        {"host": "h", "tools": ["db.query"] * 101},
+        {"host": "h", "pid": 2**31},
+        {"host": "h", "pid": -1},
+    ):
+        assert client.request("POST", "/local-agents/heartbeat", json=beat).status_code == 422, beat
+    assert new_user.ok("GET", f"/agents/{agent['id']}/local-agents") == []
+    client.ok("POST", "/local-agents/heartbeat", json={"host": "h", "tools": ["db.query"] * 100, "pid": 2**31 - 1})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter
@@ -19,6 +19,9 @@ from phi.services.credentials import require_enabled, vend_credentials
 
 router = APIRouter(tags=["local agents"])
 HEARTBEAT_SECONDS = 30
+MAX_HOSTS_PER_AGENT = 50
+MAX_TOOLS_REPORTED = 100
+MAX_TOOL_NAME_CHARS = 100
 
 
 class Credentials(BaseModel):
@@ -47,9 +50,12 @@ class Heartbeat(BaseModel):
 
     status: Literal["ONLINE", "OFFLINE"] = "ONLINE"
     host: str = Field(min_length=1, max_length=255)
-    pid: int | None = None
+    pid: int | None = Field(default=None, ge=0, le=2**31 - 1)
     version: str | None = Field(default=None, max_length=50)
-    tools: list[str] = Field(default_factory=list)
+    # The operations it serves (db.query, file.read): a handful; bounded, as every row is shown in the fleet views.
+    tools: list[Annotated[str, Field(max_length=MAX_TOOL_NAME_CHARS)]] = Field(
+        default_factory=list, max_length=MAX_TOOLS_REPORTED
+    )
     os: str | None = Field(default=None, max_length=200)
     uptime_seconds: float | None = None
     cpu_percent: float | None = None
@@ -105,6 +111,9 @@ def heartbeat(beat: Heartbeat, key: CurrentAgentKey, conn: Conn) -> HeartbeatAck
         beat=beat.model_dump(),
         interval=HEARTBEAT_SECONDS,
     )
+    # Each host a key reports from is a row of the fleet: a key sending ever new host names (a looping script,
+    # a stolen key) keeps the agent's most recently heard-from hosts only, so the fleet views stay bounded.
+    fleet_repo.keep_latest_hosts(conn, key.agent_id, key.org_id, MAX_HOSTS_PER_AGENT)
     return HeartbeatAck(status=beat.status, next_heartbeat_seconds=HEARTBEAT_SECONDS)
 
 
