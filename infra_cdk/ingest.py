@@ -72,8 +72,13 @@ class Ingest(Construct):
                 max_concurrency=MAX_CONCURRENCY,
             )
         )
+        # Delete: a document refused for its size is removed, that version of it (phi.documents.pipeline).
         grants.objects(
-            self.function, storage.bucket, storage.key, actions=["s3:GetObject"], prefixes=[DOCUMENTS_PREFIX]
+            self.function,
+            storage.bucket,
+            storage.key,
+            actions=["s3:GetObject", "s3:DeleteObject", "s3:DeleteObjectVersion"],
+            prefixes=[DOCUMENTS_PREFIX],
         )
         suppress(
             self.dead_letter_queue,

@@ -128,8 +128,8 @@ def test_an_upload_url_is_refused_for_a_name_stored_without_an_extension(
     assert new_user.request("POST", url, json={"filename": "a .pdf", "source_type": "SOP"}).status_code == 201
 
 
-def test_an_oversize_upload_is_refused_and_an_oversize_presigned_upload_fails(
-    new_user: ApiSession, agent: dict[str, Any], settings_override: dict[str, str]
+def test_an_oversize_upload_is_refused_and_an_oversize_presigned_upload_fails_and_is_not_kept(
+    new_user: ApiSession, agent: dict[str, Any], settings_override: dict[str, str], stack: Any
 ) -> None:
     apply_settings({"PHI_MAX_UPLOAD_BYTES": "1000"})
     direct = _upload(new_user, agent, "big.md", b"# Big\n\n" + b"x " * 1000)
@@ -141,6 +141,11 @@ def test_an_oversize_upload_is_refused_and_an_oversize_presigned_upload_fails(
     assert direct.status_code == 413 and "limit" in direct.json()["error"]["message"]
     assert put.status_code == 200
     assert document["status"] == "FAILED" and "limit" in document["error"]
+    # An upload URL is a plain signed PUT (S3 takes up to 5 GB through one): what is refused is not kept
+    s3 = boto3.client("s3", endpoint_url=stack.info.aws_endpoint_url, region_name="us-east-1")
+    prefix = f"documents/{new_user.org_id}/{ticket['document']['id']}/"
+    wait_until(lambda: not s3.list_object_versions(Bucket="phi-dev-documents", Prefix=prefix).get("Versions"), 60)
+    assert s3.list_objects_v2(Bucket="phi-dev-documents", Prefix=prefix).get("KeyCount", 0) == 0
 
 
 def test_a_presigned_upload_is_ingested(new_user: ApiSession, agent: dict[str, Any]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from typing import Any
 from urllib.parse import unquote_plus
@@ -18,6 +19,19 @@ from phi.domain.document_keys import document_id_from_key
 from phi.embeddings import get_embedding_provider
 from phi.settings import get_settings
 
+logger = logging.getLogger(__name__)
+
+
+def _forget_oversized(bucket: str, key: str, version_id: str | None) -> None:
+    """Deletes the refused object, that version of it (the bucket is versioned: a delete alone would keep it,
+    noncurrent, for its retention). An upload URL is a plain signed PUT, which S3 lets carry up to 5 GB; what is
+    refused is not kept. A failure is logged, not raised: the document's refusal stands either way."""
+    try:
+        extra = {"VersionId": version_id} if version_id and version_id != "null" else {}
+        client("s3").delete_object(Bucket=bucket, Key=key, **extra)
+    except Exception as error:  # storage cleanup must not turn a refusal into a retry
+        logger.warning("could not delete the oversized object %s: %s", key, type(error).__name__)
+
 
 def ingest_s3_object(bucket: str, raw_key: str, must_finish_by: float | None = None) -> dict[str, Any]:
     """`must_finish_by`: the time.monotonic() by which the caller needs control back; `OutOfTime` is raised
@@ -31,7 +45,8 @@ def ingest_s3_object(bucket: str, raw_key: str, must_finish_by: float | None = N
         raise OutOfTime(f"not started: too little time left in this run for document {document_id}")
     try:
         s3 = client("s3")
-        size = int(s3.head_object(Bucket=bucket, Key=key)["ContentLength"])
+        stored = s3.head_object(Bucket=bucket, Key=key)
+        size = int(stored["ContentLength"])
         limit = settings.max_upload_bytes
         # Read at most one byte past the limit: the object may have been replaced (its upload URL is still
         # valid) between the size check and the read.
@@ -41,6 +56,7 @@ def ingest_s3_object(bucket: str, raw_key: str, must_finish_by: float | None = N
                 measured = f"{size:,} bytes" if size > limit else f"more than {limit:,} bytes"
                 reason = f"the file is {measured}; the limit is {limit:,} bytes"
                 documents_repo.mark_failed(conn, document_id, reason)
+            _forget_oversized(bucket, key, stored.get("VersionId"))
             return {"key": key, "status": "FAILED", "reason": "too large"}
     except Exception as error:  # retried by the queue; the reason stays on the document for the sweeper
         with transaction() as conn:
