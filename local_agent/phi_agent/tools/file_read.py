@@ -19,7 +19,7 @@ from datetime import datetime
 from datetime import time as time_of_day
 from functools import lru_cache
 from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import Any, BinaryIO, cast
+from typing import Any, BinaryIO, NamedTuple, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -202,12 +202,69 @@ def _pick(rows: Iterator[Sequence[Any]], indexes: list[int]) -> Iterator[list[An
         yield [row[i] if i < len(row) else None for i in indexes]
 
 
-def _csv_dialect(file: OpenedFile) -> type[csv.Dialect] | str:
+def _windows_1252_or_c1(error: UnicodeError) -> tuple[str, int]:
+    """The five bytes Windows-1252 leaves undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D) read as the C1 controls of the
+    same value, as browsers read that encoding, instead of failing a whole export on one stray byte."""
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    return error.object[error.start : error.end].decode("latin-1"), error.end
+
+
+codecs.register_error("phi_windows_1252", _windows_1252_or_c1)
+
+
+class TextEncoding(NamedTuple):
+    codec: str
+    errors: str = "strict"
+    label: str = "UTF-8"
+
+
+UTF8 = TextEncoding("utf-8-sig")
+WINDOWS_1252 = TextEncoding("cp1252", "phi_windows_1252", "Windows-1252")
+
+
+def detect_encoding(file: OpenedFile, deadline: float) -> TextEncoding:
+    """How a text export is encoded: what spreadsheets and databases write on export. A byte-order mark says it
+    (UTF-8, UTF-16 — Excel's "Unicode Text" — or UTF-32); text with a NUL in every other byte is UTF-16 without
+    one; otherwise UTF-8 when the whole file is valid UTF-8 (checked in steps, within the deadline; a file
+    that is not almost never is), else Windows-1252, the encoding of Excel's plain "CSV" on Western Windows."""
+    file.handle.seek(0)
+    head = file.handle.read(_SNIFF_BYTES)
+    for bom, encoding in _BYTE_ORDER_MARKS:
+        if head.startswith(bom):
+            return encoding
+    if len(head) >= 4 and head.count(0) * 4 >= len(head):
+        little_endian = head[1::2].count(0) > head[0::2].count(0)  # ASCII's high byte comes second
+        return TextEncoding("utf-16-le" if little_endian else "utf-16-be", label="UTF-16")
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    file.handle.seek(0)
+    try:
+        while chunk := file.handle.read(_ENCODING_CHECK_BYTES):
+            decoder.decode(chunk)
+            check_deadline(deadline)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return WINDOWS_1252
+    return UTF8
+
+
+_BYTE_ORDER_MARKS = (  # UTF-32's little-endian mark starts with UTF-16's: it is looked for first
+    (codecs.BOM_UTF32_LE, TextEncoding("utf-32", label="UTF-32")),
+    (codecs.BOM_UTF32_BE, TextEncoding("utf-32", label="UTF-32")),
+    (codecs.BOM_UTF8, UTF8),
+    (codecs.BOM_UTF16_LE, TextEncoding("utf-16", label="UTF-16")),
+    (codecs.BOM_UTF16_BE, TextEncoding("utf-16", label="UTF-16")),
+)
+_ENCODING_CHECK_BYTES = 1024 * 1024
+
+
+def _csv_dialect(file: OpenedFile, encoding: TextEncoding) -> type[csv.Dialect] | str:
     if Path(file.name).suffix.lower() == ".tsv":
         return "excel-tab"
     file.handle.seek(0)
     # Incremental: the sample may end inside a character.
-    sample = codecs.getincrementaldecoder("utf-8-sig")().decode(file.handle.read(_SNIFF_BYTES), final=False)
+    decoder = codecs.getincrementaldecoder(encoding.codec)(errors="replace")
+    sample = decoder.decode(file.handle.read(_SNIFF_BYTES), final=False)
     delimiter = guess_delimiter(sample)
     if delimiter == "\t":
         return "excel-tab"
@@ -606,10 +663,12 @@ class FileReadTool:
         check_file_size(file, self._settings)
         _allow_csv_fields_up_to(self._settings.max_row_bytes)
         path = Path(file.name)
+        encoding = UTF8
         try:
-            dialect = _csv_dialect(file)
+            encoding = detect_encoding(file, deadline)
+            dialect = _csv_dialect(file, encoding)
             file.handle.seek(0)
-            text = io.TextIOWrapper(file.handle, encoding="utf-8-sig", newline="")
+            text = io.TextIOWrapper(file.handle, encoding=encoding.codec, errors=encoding.errors, newline="")
             try:
                 source = _BoundedCsvSource(text, self._settings.max_row_bytes, deadline, path.name)
                 reader = source.rows(csv.reader(source.lines(), dialect))
@@ -621,7 +680,9 @@ class FileReadTool:
             finally:
                 text.detach()  # the handle is open_under's to close
         except UnicodeDecodeError as error:
-            raise ToolError("Tool.BadRequest", f"'{path.name}' is not UTF-8 text ({error.reason})") from None
+            raise ToolError(
+                "Tool.BadRequest", f"'{path.name}' is not readable as {encoding.label} text ({error.reason})"
+            ) from None
         except csv.Error as error:
             raise ToolError("Tool.BadRequest", f"'{path.name}' is not valid CSV ({error})") from None
 

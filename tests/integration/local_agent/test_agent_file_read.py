@@ -70,6 +70,44 @@ def test_csv_with_columns_and_cap(tool: FileReadTool) -> None:
     assert _read(tool, path="semicolon.csv")["rows"] == [["A", "1"], ["B", "2"]]
 
 
+EXPORT = "sku;customer;note\r\nA-1;Müller GmbH;5 € pallet\r\nB-2;Sørensen;“rush”\r\n"
+EXPORT_ROWS = [["A-1", "Müller GmbH", "5 € pallet"], ["B-2", "Sørensen", "“rush”"]]
+
+
+@pytest.mark.parametrize(
+    ("how", "data"),
+    [
+        ("Excel's plain CSV on Western Windows (Windows-1252)", EXPORT.encode("cp1252")),
+        ("CSV UTF-8 with a byte-order mark", EXPORT.encode("utf-8-sig")),
+        ("UTF-8 without one", EXPORT.encode("utf-8")),
+        ("Unicode Text (UTF-16 with a byte-order mark)", EXPORT.encode("utf-16")),
+        ("UTF-16 little-endian without one", EXPORT.encode("utf-16-le")),
+        ("UTF-16 big-endian without one", EXPORT.encode("utf-16-be")),
+        ("UTF-32 with a byte-order mark", EXPORT.encode("utf-32")),
+    ],
+)
+def test_a_text_export_is_read_in_the_encoding_it_was_written_in(tmp_path: Path, how: str, data: bytes) -> None:
+    (tmp_path / "export.csv").write_bytes(data)
+    tool = FileReadTool(FileReadSettings(base_dir=tmp_path, max_rows=25))
+    read = _read(tool, path="export.csv")
+    assert read["columns"] == ["sku", "customer", "note"], how
+    assert read["rows"] == EXPORT_ROWS, how
+
+
+def test_the_whole_file_decides_between_utf8_and_windows_1252(tmp_path: Path) -> None:
+    # Past the first 64 KiB: an export whose first non-ASCII character comes late is still read as what it is
+    ascii_rows = "".join(f"S-{n};plain;x\r\n" for n in range(8_000))  # 120 KB
+    for name, encoding in (("late_utf8.csv", "utf-8"), ("late_1252.csv", "cp1252")):
+        (tmp_path / name).write_bytes(("sku;customer;note\r\n" + ascii_rows + "Z-9;Café Noël;€\r\n").encode(encoding))
+    # and the five bytes Windows-1252 leaves undefined do not fail a whole export
+    (tmp_path / "stray.csv").write_bytes(b"sku;note\r\nA-1;caf\xe9 \x81\r\n")
+    tool = FileReadTool(FileReadSettings(base_dir=tmp_path, max_rows=10_000))
+    for name in ("late_utf8.csv", "late_1252.csv"):
+        with tool.open({"path": name}, None) as result:
+            assert list(result.rows)[-1] == ["Z-9", "Café Noël", "€"], name
+    assert _read(tool, path="stray.csv")["rows"] == [["A-1", "café \x81"]]
+
+
 def test_excel_sheets_types_and_cap(tool: FileReadTool) -> None:
     first = _read(tool, path="report.xlsx")
     assert first["columns"] == ["kpi", "value"] and first["rows"] == [["fill_rate", 0.97]]
