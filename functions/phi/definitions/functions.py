@@ -5,6 +5,7 @@ the contract's names before the call, so the function never sees a foreign schem
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -269,8 +270,34 @@ class RenderTemplate:
     run: Callable[[str, dict[str, Any], list[str]], dict[str, Any]]  # (title, named results, notes) → output
 
 
+# Floats up to here hold every whole number exactly; beyond, a float's digits past the 16th are noise.
+_EXACT_FLOAT_LIMIT = 2**53
+
+
 def _text(value: Any) -> str:
-    return "" if value is None else f"{value:,.4g}" if isinstance(value, float) else str(value)
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return _float_text(value)
+    return str(value)
+
+
+def _float_text(value: float) -> str:
+    """A figure as a reader wants it in a report: a whole number in full (12,345, never 1.234e+04, which hid
+    the order of magnitude of a count summed as floats), a larger amount to the cent (1,234,567.89) and a
+    fraction to 4 significant digits (0.04567), trailing zeros dropped."""
+    if not math.isfinite(value):
+        return str(value)
+    if value.is_integer() and abs(value) < _EXACT_FLOAT_LIMIT:
+        return f"{int(value):,}"
+    if abs(value) >= 1:
+        text = f"{value:,.2f}"
+        return text.rstrip("0").rstrip(".") if "." in text else text
+    return f"{value:.4g}"
 
 
 def _cell(value: Any) -> str:
