@@ -47,9 +47,13 @@ def _var(data: Any, path: Any, default: Any = None) -> Any:
     return current
 
 
-def _number(value: Any) -> float:
+def _number(value: Any) -> int | float:
+    """A number as arithmetic takes it: an integer stays an integer (exact, however large), anything else a
+    float."""
     if isinstance(value, bool) or value is None:
         raise ExpressionError(f"expected a number, got {value!r}")
+    if isinstance(value, int):
+        return value
     try:
         number = float(value)
     except (TypeError, ValueError, OverflowError) as exc:
@@ -59,11 +63,46 @@ def _number(value: Any) -> float:
     return number
 
 
+# An integer result may be as large as a float may be (about 1.8e308): integers stay exact, but a derived column
+# multiplied by itself from op to op would otherwise grow without end (and JSON refuses 4,300 digits).
+MAX_INTEGER_BITS = 1024
+
+
 def _finite(value: Any) -> Any:
     """An arithmetic result as it can be stored: JSON has no NaN or Infinity."""
     if isinstance(value, float) and not math.isfinite(value):
         raise ExpressionError("the result is not a finite number (it overflows)")
+    if isinstance(value, int) and value.bit_length() > MAX_INTEGER_BITS:
+        raise ExpressionError("the result overflows (it is larger than the largest number a float can hold)")
     return value
+
+
+def _overflowing(function: Callable[[list[Any]], Any]) -> Callable[[list[Any]], Any]:
+    """Arithmetic whose result is checked by _finite, an integer too large for a float (mixed with one, or
+    divided) failing the same way."""
+
+    def run(args: list[Any]) -> Any:
+        try:
+            return _finite(function(args))
+        except OverflowError:
+            raise ExpressionError("the result is not a finite number (it overflows)") from None
+
+    return run
+
+
+def _add(args: list[Any]) -> int | float:
+    """Integers added exactly; with a float among them, the correctly rounded sum (math.fsum: 0.1 + 0.2 + 0.3
+    is 0.6)."""
+    numbers = [_number(x) for x in args]
+    if all(isinstance(n, int) for n in numbers):
+        return sum(numbers)
+    return math.fsum(numbers)
+
+
+def _subtract(args: list[Any]) -> int | float:
+    if len(args) == 1:
+        return -_number(args[0])
+    return _number(args[0]) - _number(args[1])
 
 
 def _shown(value: Any) -> str:
@@ -108,7 +147,7 @@ def _compare(op: Callable[[Any, Any], bool]) -> Callable[[list[Any]], bool]:
     return run
 
 
-def _divide(args: list[Any]) -> float | None:
+def _divide(args: list[Any]) -> int | float | None:
     a, b = (_number(x) for x in args)
     return None if b == 0 else a / b
 
@@ -122,10 +161,10 @@ _OPERATORS: dict[str, Callable[[list[Any]], Any]] = {
     ">=": _compare(operator.ge),
     "!": lambda a: not a[0],
     "!!": lambda a: bool(a[0]),
-    "+": lambda a: _finite(sum(_number(x) for x in a)),
-    "*": lambda a: _finite(_product([_number(x) for x in a])),
-    "-": lambda a: -_number(a[0]) if len(a) == 1 else _finite(_number(a[0]) - _number(a[1])),
-    "/": lambda a: _finite(_divide(a)),
+    "+": _overflowing(_add),
+    "*": _overflowing(lambda a: _product([_number(x) for x in a])),
+    "-": _overflowing(_subtract),
+    "/": _overflowing(_divide),
     "min": lambda a: min(_number(x) for x in a) if a else None,
     "max": lambda a: max(_number(x) for x in a) if a else None,
     "abs": lambda a: abs(_number(a[0])),
@@ -174,10 +213,11 @@ _OPERATORS = {op: _guarded(op, function) for op, function in _OPERATORS.items()}
 KNOWN = frozenset({*_OPERATORS, "var", "and", "or", "if", "missing"})
 
 
-def _product(values: list[float]) -> float:
-    result = 1.0
+def _product(values: list[int | float]) -> int | float:
+    """The product, integers staying exact; checked as it grows, so that no huge integer is ever built."""
+    result: int | float = 1
     for value in values:
-        result *= value
+        result = _finite(result * value)
     return result
 
 

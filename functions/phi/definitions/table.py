@@ -129,10 +129,13 @@ def _distinct_value(value: Any) -> Any:
 class _Accumulator:
     """One aggregate of one group, in constant memory (count_distinct keeps its distinct values)."""
 
-    __slots__ = ("count", "fn", "high", "high_text", "low", "low_text", "seen", "total")
+    __slots__ = ("count", "float_parts", "fn", "high", "high_text", "low", "low_text", "seen", "total")
 
     def __init__(self, fn: str) -> None:
-        self.fn, self.count, self.total = fn, 0, 0.0
+        # The integers are added exactly (a Python int has no limit); the floats apart, as the exact partial sums
+        # math.fsum keeps (ten 0.1 add up to 1.0, not 0.9999999999999999). None until a float is added.
+        self.fn, self.count, self.total = fn, 0, 0
+        self.float_parts: list[float] | None = None
         self.low: Any = None
         self.high: Any = None
         # min/max of a column without numbers: its text (ISO dates and times, codes), compared as text
@@ -152,7 +155,10 @@ class _Accumulator:
                     return 1
         elif isinstance(value, int | float) and not isinstance(value, bool):
             self.count += 1
-            self.total += value
+            if isinstance(value, int):
+                self.total += value
+            else:
+                self.float_parts = _add_exactly(self.float_parts or [], value)
             self.low = value if self.low is None else min(self.low, value)
             self.high = value if self.high is None else max(self.high, value)
         elif isinstance(value, str) and self.fn in ("min", "max"):
@@ -171,7 +177,38 @@ class _Accumulator:
             return len(self.seen)
         if self.count == 0:
             return {"min": self.low_text, "max": self.high_text}.get(self.fn)
-        return {"sum": self.total, "min": self.low, "max": self.high}.get(self.fn, self.total / self.count)
+        if self.fn == "min":
+            return self.low
+        if self.fn == "max":
+            return self.high
+        total = self.sum()
+        return total if self.fn == "sum" else total / self.count  # may raise OverflowError (a huge int's avg)
+
+    def sum(self) -> int | float:
+        """The exact integer total, or with floats the correctly rounded sum of them all (may raise
+        OverflowError: an integer total past the floats' range)."""
+        if self.float_parts is None:
+            return self.total
+        if not all(map(math.isfinite, self.float_parts)):  # the floats' running sum went past their range
+            raise OverflowError("the sum is not a finite number")
+        return math.fsum([*self.float_parts, self.total])
+
+
+def _add_exactly(parts: list[float], value: float) -> list[float]:
+    """`value` added to the non-overlapping partial sums `parts` without rounding (Shewchuk's algorithm, the
+    one math.fsum runs, kept as a running state: the partials stay few, whatever the number of rows)."""
+    kept = 0
+    for part in parts:
+        if abs(value) < abs(part):
+            value, part = part, value
+        high = value + part
+        low = part - (high - value)
+        if low:
+            parts[kept] = low
+            kept += 1
+        value = high
+    parts[kept:] = [value]
+    return parts
 
 
 def apply_ops(table: dict[str, Any], ops: list[dict[str, Any]], tables: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -413,11 +450,20 @@ def _group(
         if distinct > MAX_DISTINCT_VALUES:
             raise TableError(f"{where}: count_distinct holds more than {MAX_DISTINCT_VALUES:,} distinct values")
     for key, state in groups.items():
-        results = {name: acc.result() for name, acc in state.items()}
-        for name, value in results.items():
-            if isinstance(value, float) and not math.isfinite(value):  # JSON could hold no such result
-                raise TableError(f"{where}: {name}: the {aggs[name]['fn']} overflows (it is not a finite number)")
+        results = {name: _result(accumulator, name, where) for name, accumulator in state.items()}
         yield {**dict(zip(keys, first_keys[key], strict=True)), **results}
+
+
+def _result(accumulator: _Accumulator, name: str, where: str) -> Any:
+    """An aggregate's value, refused when it is not a finite number (JSON could hold no such result)."""
+    overflows = f"{where}: {name}: the {accumulator.fn} overflows (it is not a finite number)"
+    try:
+        value = accumulator.result()
+    except OverflowError:
+        raise TableError(overflows) from None
+    if isinstance(value, float) and not math.isfinite(value):
+        raise TableError(overflows)
+    return value
 
 
 def _join(

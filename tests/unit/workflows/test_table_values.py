@@ -5,8 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+from langgraph.checkpoint.memory import InMemorySaver
+
+from phi.definitions.document import validate_definition
+from phi.definitions.expressions import ExpressionError, evaluate
 from phi.definitions.functions import RENDER, markdown_table
 from phi.definitions.table import apply_ops
+from phi.workflows.compiler import compile_definition
+from phi.workflows.contracts import ToolOutcome, ToolRequest
+from phi.workflows.ports import graph_config
+from tests.support.fake_ports import MemoryTables, fake_ports, snapshot
 
 
 def _table(columns: list[str], rows: list[list[Any]]) -> dict[str, Any]:
@@ -42,3 +51,64 @@ def test_a_report_prints_fractions_to_four_significant_digits_and_drops_trailing
     assert "| big | 1,234.5 |" in markdown
     assert "| whole | 12,345 |" in markdown
     assert "- **total**: 98,765" in markdown
+
+
+# --- 2. exact sums and integer arithmetic ----------------------------------------------------------------
+
+
+def _aggregate(values: list[Any], fn: str = "sum") -> Any:
+    table = _table(["v"], [[v] for v in values])
+    ops = [{"op": "group_by", "keys": [], "aggs": {"n": {"fn": fn, "column": "v"}}}]
+    return apply_ops(table, ops, {})["rows"][0][0]
+
+
+def test_a_sum_of_integers_is_an_exact_integer() -> None:
+    total = _aggregate([2**53, 1])
+    assert total == 2**53 + 1 and isinstance(total, int)
+    assert _aggregate([3, 4], "avg") == 3.5
+
+
+def test_a_sum_with_floats_is_correctly_rounded() -> None:
+    assert _aggregate([0.1] * 10) == 1.0
+    assert _aggregate([1e16, 1.0, -1e16]) == 1.0
+    assert _aggregate([1, 0.1, 0.2]) == 1.3
+
+
+def test_integer_arithmetic_in_expressions_stays_exact() -> None:
+    assert evaluate({"-": [2**63 + 1, 2**63]}, {}) == 1
+    product = evaluate({"*": [{"var": "a"}, 3]}, {"a": 2**60})
+    assert product == 3 * 2**60 and isinstance(product, int)
+    assert isinstance(evaluate({"+": [1, 2]}, {}), int)
+    assert evaluate({"+": [0.1, 0.2, 0.3]}, {}) == 0.6
+    with pytest.raises(ExpressionError, match="overflows"):
+        evaluate({"*": [2**1000, 2**1000]}, {})
+
+
+def test_an_exact_sum_past_64_bits_is_kept_as_its_digits_in_the_task_state() -> None:
+    answer = {"columns": ["v"], "rows": [[2**62], [2**62], [2**62]], "row_count": 3}
+    ops = [{"op": "group_by", "keys": [], "aggs": {"n": {"fn": "sum", "column": "v"}}}]
+    state = _run_table_node(ops, answer)
+    assert state["results"]["out"]["rows"] == [[str(3 * 2**62)]]
+
+
+def _run_table_node(ops: list[dict[str, Any]], answer: dict[str, Any]) -> dict[str, Any]:
+    """A definition of a tool node answering `answer` and a table node `out` running `ops`, run to its end."""
+    definition = validate_definition(
+        {
+            "key": "values",
+            "name": "Values",
+            "nodes": [
+                {"id": "rows", "kind": "local_tool", "settings": {"tool": "db.query", "sql": "SELECT 1"}},
+                {"id": "out", "kind": "table", "settings": {"input": "rows", "ops": ops}},
+            ],
+            "edges": [["rows", "out"]],
+        }
+    )
+
+    def tools(request: ToolRequest) -> ToolOutcome:
+        return ToolOutcome(ok=True, result=answer)
+
+    ports = fake_ports(snapshot(task_type="values"), tools, tables=MemoryTables())
+    graph = compile_definition(definition).compile(checkpointer=InMemorySaver())
+    state: dict[str, Any] = graph.invoke({"task_id": "t", "org_id": "o", "agent_id": "a"}, graph_config("t", ports))
+    return state
