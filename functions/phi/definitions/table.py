@@ -483,11 +483,14 @@ def _join(
                 f"{where}: the right side holds more than {MAX_JOIN_RIGHT_CHARS:,} characters of text; select only "
                 "the columns the join needs from it, or join the larger table as the input"
             )
-        index.setdefault(_hashable(tuple(row.get(c) for c in on), where, on), []).append(row)
+        values = tuple([row.get(c) for c in on])
+        if None not in values:  # a null key matches nothing, as in SQL (not even another null)
+            index.setdefault(_hashable(values, where, on), []).append(row)
     empty = dict.fromkeys(renamed.values())
     given = 0
     for row in rows:
-        matches = index.get(_hashable(tuple(row.get(c) for c in on), where, on), [])
+        values = tuple([row.get(c) for c in on])
+        matches = [] if None in values else index.get(_hashable(values, where, on), [])
         given += len(matches) or int(how == "left")
         if given > MAX_JOIN_OUTPUT_ROWS:
             raise TableError(

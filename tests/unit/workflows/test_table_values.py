@@ -112,3 +112,19 @@ def _run_table_node(ops: list[dict[str, Any]], answer: dict[str, Any]) -> dict[s
     graph = compile_definition(definition).compile(checkpointer=InMemorySaver())
     state: dict[str, Any] = graph.invoke({"task_id": "t", "org_id": "o", "agent_id": "a"}, graph_config("t", ports))
     return state
+
+
+# --- 3. a null key joins nothing ---------------------------------------------------------------------------
+
+LEFT = _table(["k", "lv"], [[1, "l1"], [None, "lnull"]])
+RIGHT = _table(["k", "rv"], [[1, "r1"], [None, "rnull"]])
+
+
+def test_a_null_key_never_matches_in_a_join() -> None:
+    joined = apply_ops(LEFT, [{"op": "join", "right": "R", "on": ["k"]}], {"R": RIGHT})
+    assert joined["rows"] == [[1, "l1", "r1"]]
+
+
+def test_a_left_join_keeps_a_row_with_a_null_key_with_nulls_for_the_right_columns() -> None:
+    joined = apply_ops(LEFT, [{"op": "join", "right": "R", "on": ["k"], "how": "left"}], {"R": RIGHT})
+    assert joined["rows"] == [[1, "l1", "r1"], [None, "lnull", None]]
