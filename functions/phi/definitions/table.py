@@ -449,6 +449,9 @@ def _group(
                 held.spend(accumulator.text_chars() - before + (_value_chars(value) if added else 0), where)
         if distinct > MAX_DISTINCT_VALUES:
             raise TableError(f"{where}: count_distinct holds more than {MAX_DISTINCT_VALUES:,} distinct values")
+    if not keys and not groups:  # as SQL's aggregates without GROUP BY: one row, the counts 0, the others null
+        groups[()] = {name: _Accumulator(a["fn"]) for name, a in aggs.items()}
+        first_keys[()] = ()
     for key, state in groups.items():
         results = {name: _result(accumulator, name, where) for name, accumulator in state.items()}
         yield {**dict(zip(keys, first_keys[key], strict=True)), **results}

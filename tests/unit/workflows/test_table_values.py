@@ -128,3 +128,16 @@ def test_a_null_key_never_matches_in_a_join() -> None:
 def test_a_left_join_keeps_a_row_with_a_null_key_with_nulls_for_the_right_columns() -> None:
     joined = apply_ops(LEFT, [{"op": "join", "right": "R", "on": ["k"], "how": "left"}], {"R": RIGHT})
     assert joined["rows"] == [[1, "l1", "r1"], [None, "lnull", None]]
+
+
+# --- 4. aggregates of no rows ------------------------------------------------------------------------------
+
+
+def test_group_by_without_keys_over_no_rows_gives_one_row_as_sql_does() -> None:
+    fns = ("count", "count_distinct", "sum", "avg", "min", "max")
+    aggs = {fn: {"fn": fn} if fn == "count" else {"fn": fn, "column": "v"} for fn in fns}
+    grouped = apply_ops(_table(["k", "v"], []), [{"op": "group_by", "keys": [], "aggs": aggs}], {})
+    assert grouped["columns"] == list(fns)
+    assert grouped["rows"] == [[0, 0, None, None, None, None]]
+    by_key = apply_ops(_table(["k", "v"], []), [{"op": "group_by", "keys": ["k"], "aggs": aggs}], {})
+    assert by_key["rows"] == []  # with keys, no group: no row

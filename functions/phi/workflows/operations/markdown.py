@@ -26,7 +26,7 @@ def records(value: Any) -> list[dict[str, Any]]:
 
 
 def whole(value: Any) -> int:
-    """A count as an int (sums of 0/1 flags come back from group_by as floats; a missing total is 0)."""
+    """A count as an int (a sum may be a float; a missing total, or a sum over no rows, which is null, is 0)."""
     return round(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
 
 
