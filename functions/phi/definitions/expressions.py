@@ -7,7 +7,7 @@ depth and size.
     {"and": [..]} {"or": [..]} {"!": x}   logic; {"if": [cond, then, else]}
     {"+": [..]} {"-": [a, b]} {"*": [..]} {"/": [a, b]} {"min": [..]} {"max": [..]}   arithmetic
     {"in": [x, [..] or "text"]}           membership; {"missing": ["a", "b"]} names the absent ones
-    {"round": [x, digits]} {"abs": x} {"cat": [..]} {"lower": x} {"upper": x}
+    {"round": [x, digits]} {"abs": x} {"cat": [..]} {"lower": x} {"upper": x}   round: half away from zero
 
 Each operator takes a fixed number of arguments where that matters (ARITY, checked with the rest by check()).
 Evaluation fails only with ExpressionError, naming the operator: an argument of the wrong type, arithmetic whose
@@ -18,6 +18,7 @@ multiply with every op (a column of 10 characters catted 200 times, three times 
 
 from __future__ import annotations
 
+import decimal
 import math
 import operator
 from collections.abc import Callable, Mapping
@@ -147,6 +148,24 @@ def _compare(op: Callable[[Any, Any], bool]) -> Callable[[list[Any]], bool]:
     return run
 
 
+# Enough digits for any integer arithmetic gives (MAX_INTEGER_BITS) and any float's decimals at the scale asked.
+_ROUNDING = decimal.Context(prec=1_000, rounding=decimal.ROUND_HALF_UP)
+_FEWEST_DIGITS = -400  # rounding any number a float can hold to a multiple of 10**400 gives 0
+
+
+def _round(value: int | float, digits: int) -> int | float:
+    """`value` rounded half away from zero on its decimal value as written (2.5 → 3, -2.5 → -3, 2.675 → 2.68 with
+    2 digits): what a reader does by hand. Python's round() rounds half to even (2.5 → 2) and on the binary
+    value (2.675 is stored as 2.67499…, so → 2.67). A whole number when `digits` is 0 or less."""
+    written = decimal.Decimal(repr(value))
+    digits = max(digits, _FEWEST_DIGITS)
+    exponent = written.as_tuple().exponent
+    if isinstance(exponent, int) and exponent >= -digits:  # no digit below the one asked for: nothing to round
+        return value if digits > 0 or isinstance(value, int) else int(value)
+    rounded = written.quantize(decimal.Decimal(1).scaleb(-digits), context=_ROUNDING)
+    return float(rounded) if digits > 0 else int(rounded)
+
+
 def _divide(args: list[Any]) -> int | float | None:
     a, b = (_number(x) for x in args)
     return None if b == 0 else a / b
@@ -168,7 +187,7 @@ _OPERATORS: dict[str, Callable[[list[Any]], Any]] = {
     "min": lambda a: min(_number(x) for x in a) if a else None,
     "max": lambda a: max(_number(x) for x in a) if a else None,
     "abs": lambda a: abs(_number(a[0])),
-    "round": lambda a: _finite(round(_number(a[0]), int(a[1]) if len(a) > 1 else 0)),
+    "round": lambda a: _finite(_round(_number(a[0]), int(a[1]) if len(a) > 1 else 0)),
     "in": lambda a: a[0] in a[1] if isinstance(a[1], list | str) else False,
     "cat": _cat,
     "lower": lambda a: _text(a[0]).lower(),

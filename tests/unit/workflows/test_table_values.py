@@ -141,3 +141,17 @@ def test_group_by_without_keys_over_no_rows_gives_one_row_as_sql_does() -> None:
     assert grouped["rows"] == [[0, 0, None, None, None, None]]
     by_key = apply_ops(_table(["k", "v"], []), [{"op": "group_by", "keys": ["k"], "aggs": aggs}], {})
     assert by_key["rows"] == []  # with keys, no group: no row
+
+
+# --- 5. rounding as written ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "digits", "rounded"),
+    [(2.5, 0, 3), (-2.5, 0, -3), (0.5, None, 1), (2.675, 2, 2.68), (1.005, 2, 1.01), (1250, -2, 1300), (7, 2, 7)],
+)
+def test_round_rounds_half_away_from_zero_on_the_value_as_written(value: Any, digits: Any, rounded: Any) -> None:
+    args = [value] if digits is None else [value, digits]
+    assert evaluate({"round": args}, {}) == rounded
+    derived = apply_ops(_table(["v"], [[value]]), [{"op": "derive", "column": "r", "expr": {"round": args}}], {})
+    assert derived["rows"] == [[value, rounded]]
