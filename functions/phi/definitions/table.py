@@ -94,13 +94,23 @@ def _need(columns: list[str], wanted: Iterable[str], op: str) -> None:
         raise TableError(f"{op}: unknown column(s) {', '.join(missing)} (has: {', '.join(columns)})")
 
 
-def _sort_key(value: Any) -> tuple[int, Any]:
-    # None sorts first; numbers before text so mixed columns never raise
-    if value is None:
-        return (0, 0)
-    if isinstance(value, bool | int | float):
-        return (1, value)
-    return (2, str(value))
+SortKey = tuple[Any, ...]
+
+
+def order_key(descending: bool) -> Callable[[Any], SortKey]:
+    """The key that orders one column's values for sort and top_k: numbers before text, so that a mixed column
+    never raises, and null after every value in either direction (a "bottom 2" of a column with gaps must not be
+    two nulls). A descending order is the ascending one reversed, so there null takes the lowest key."""
+    null: SortKey = (0,) if descending else (3,)
+
+    def key(value: Any) -> SortKey:
+        if value is None:
+            return null
+        if isinstance(value, bool | int | float):
+            return (1, value)
+        return (2, str(value))
+
+    return key
 
 
 def _hashable(values: tuple[Any, ...], where: str, columns: list[str]) -> tuple[Any, ...]:
@@ -335,8 +345,9 @@ def _one_op(
     if name == "top_k":
         by, k = op["by"], int(op["k"])
         _need(columns, [by], where)
-        pick = heapq.nlargest if op.get("descending", True) else heapq.nsmallest
-        return columns, _lazy(lambda: iter(pick(k, _heaped(rows, k, held, where), key=lambda r: _sort_key(r.get(by)))))
+        descending = bool(op.get("descending", True))
+        pick, value_key = (heapq.nlargest if descending else heapq.nsmallest), order_key(descending)
+        return columns, _lazy(lambda: iter(pick(k, _heaped(rows, k, held, where), key=lambda r: value_key(r.get(by)))))
     if name == "group_by":
         keys, aggs = list(op.get("keys") or []), dict(op["aggs"])
         _need(columns, keys, where)
@@ -510,8 +521,10 @@ def _join(
 
 
 def _sort(rows: Iterable[Row], columns: list[str], by: list[str], descending: bool, where: str) -> Iterator[Row]:
+    value_key = order_key(descending)
+
     def key(row: Row) -> tuple[Any, ...]:
-        return tuple(_sort_key(row.get(c)) for c in by)
+        return tuple([value_key(row.get(c)) for c in by])
 
     runs: list[IO[bytes]] = []
     buffer: list[Row] = []

@@ -565,7 +565,7 @@ def test_a_sort_over_spilled_runs_equals_one_in_memory_sort(descending: bool, mo
     result = apply_ops(table, [{"op": "sort", "by": ["carrier", "m"], "descending": descending}], {})
 
     def key(r: list[Any]) -> tuple[Any, ...]:
-        return tuple(table_module._sort_key(v) for v in (r[1], r[5]))
+        return tuple(table_module.order_key(descending)(v) for v in (r[1], r[5]))
 
     assert result["rows"] == sorted(rows, key=key, reverse=descending)  # stable: ties keep their order
     assert sum(spilled) == 100 and len(spilled) == 15

@@ -155,3 +155,24 @@ def test_round_rounds_half_away_from_zero_on_the_value_as_written(value: Any, di
     assert evaluate({"round": args}, {}) == rounded
     derived = apply_ops(_table(["v"], [[value]]), [{"op": "derive", "column": "r", "expr": {"round": args}}], {})
     assert derived["rows"] == [[value, rounded]]
+
+
+# --- 6. nulls last -------------------------------------------------------------------------------------------
+
+GAPS = _table(["id", "v"], [["a", 3], ["b", None], ["c", 1], ["d", None], ["e", 2]])
+
+
+@pytest.mark.parametrize("descending", [False, True])
+def test_sort_puts_nulls_last_in_both_directions(descending: bool) -> None:
+    ordered = apply_ops(GAPS, [{"op": "sort", "by": ["v"], "descending": descending}], {})
+    expected = ["a", "e", "c"] if descending else ["c", "e", "a"]
+    assert [row[0] for row in ordered["rows"]] == [*expected, "b", "d"]
+
+
+def test_top_k_takes_values_before_nulls_in_both_directions() -> None:
+    bottom = apply_ops(GAPS, [{"op": "top_k", "k": 2, "by": "v", "descending": False}], {})
+    top = apply_ops(GAPS, [{"op": "top_k", "k": 2, "by": "v"}], {})
+    assert [row[1] for row in bottom["rows"]] == [1, 2]
+    assert [row[1] for row in top["rows"]] == [3, 2]
+    only_nulls_left = apply_ops(GAPS, [{"op": "top_k", "k": 4, "by": "v", "descending": False}], {})
+    assert [row[1] for row in only_nulls_left["rows"]] == [1, 2, 3, None]
