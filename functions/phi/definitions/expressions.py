@@ -35,8 +35,12 @@ class ExpressionError(ValueError):
 
 
 def _var(data: Any, path: Any, default: Any = None) -> Any:
+    """The value at `path`: a key holding the whole name first (a column called "unit.price"), else the
+    dotted path into the data."""
     if path in (None, ""):
         return data
+    if isinstance(data, Mapping) and isinstance(path, str) and path in data:
+        return data[path]
     current = data
     for part in str(path).split("."):
         if isinstance(current, Mapping) and part in current:
@@ -304,6 +308,26 @@ def evaluate(expression: Any, data: Any) -> Any:
     if function is None:
         raise ExpressionError(f"unknown operator {op!r}")
     return function([evaluate(arg, data) for arg in args])
+
+
+def read_names(expression: Any) -> list[str]:
+    """The names the expression's `var`s read without a default, written as literal text (a computed path or one
+    with a default cannot be checked before the data is there)."""
+    names: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+        elif isinstance(node, dict):
+            for op, args in node.items():
+                path = args[0] if isinstance(args, list) and len(args) == 1 else args
+                if op == "var" and isinstance(path, str | int) and not isinstance(path, bool) and path != "":
+                    names.append(str(path))
+                walk(args)
+
+    walk(expression)
+    return list(dict.fromkeys(names))
 
 
 # --- compiled once, evaluated per row ------------------------------------------------------------------------

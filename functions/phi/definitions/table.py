@@ -27,7 +27,7 @@ import tempfile
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import IO, Any
 
-from phi.definitions.expressions import MAX_TEXT_CHARS, compile_expression
+from phi.definitions.expressions import MAX_TEXT_CHARS, compile_expression, read_names
 from phi.definitions.nesting import TooLarge, measure
 
 MAX_ROWS = 200_000  # an inline result (apply_ops), and what a compute node reads from a stored table
@@ -92,6 +92,20 @@ def _need(columns: list[str], wanted: Iterable[str], op: str) -> None:
     missing = [c for c in wanted if c not in columns]
     if missing:
         raise TableError(f"{op}: unknown column(s) {', '.join(missing)} (has: {', '.join(columns)})")
+
+
+def _need_read(columns: list[str], expression: Any, where: str) -> None:
+    """Refuses an expression reading a column the table lacks: a row has every column, so such a `var` would
+    be null on every row, and a filter on a misspelt column silently drops (or keeps) them all. A name is a
+    column, or a dotted path into a column holding JSON ("address.city"); a `var` with a default is left alone
+    (its default says the value may be absent)."""
+    present = set(columns)
+    for name in read_names(expression):
+        if name not in present and name.split(".", 1)[0] not in present:
+            raise TableError(
+                f"{where}: the expression reads the column {name!r}, which the table does not have "
+                f"(has: {', '.join(columns)})"
+            )
 
 
 SortKey = tuple[Any, ...]
@@ -331,9 +345,11 @@ def _one_op(
         return [rename.get(c, c) for c in wanted], ({rename.get(c, c): row.get(c) for c in wanted} for row in rows)
     if name == "filter":
         holds = compile_expression(op["where"])
+        _need_read(columns, op["where"], where)
         return columns, (row for row in rows if holds(row))
     if name == "derive":
         column, value_of = op["column"], compile_expression(op["expr"])
+        _need_read(columns, op["expr"], where)
         derived = _derived(rows, column, value_of, where)
         return ([*columns, column] if column not in columns else columns), derived
     if name == "limit":

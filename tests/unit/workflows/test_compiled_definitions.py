@@ -267,7 +267,11 @@ def test_a_table_op_on_a_missing_column_fails_readably() -> None:
     table = {"columns": ["id"], "rows": [[1]]}
     state, _ = _run(_late_workflow(), _answer_with(table))
     assert state["failure"]["error"] == "Workflow.TableError"
-    assert "late" in state["failure"]["cause"] and "carrier" in state["failure"]["cause"]
+    # the first op, a filter, reads shipped_at: refused there, before the group_by on carrier
+    assert state["failure"]["cause"] == (
+        "Node late: ops[0] (filter): the expression reads the column 'shipped_at', which the table does not have "
+        "(has: id)"
+    )
 
 
 def _describe_workflow(args: dict[str, Any], function: str = "stats.describe") -> dict[str, Any]:

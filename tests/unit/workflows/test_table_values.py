@@ -11,7 +11,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from phi.definitions.document import validate_definition
 from phi.definitions.expressions import ExpressionError, evaluate
 from phi.definitions.functions import RENDER, markdown_table
-from phi.definitions.table import apply_ops
+from phi.definitions.table import TableError, apply_ops
 from phi.workflows.compiler import compile_definition
 from phi.workflows.contracts import ToolOutcome, ToolRequest
 from phi.workflows.ports import graph_config
@@ -176,3 +176,32 @@ def test_top_k_takes_values_before_nulls_in_both_directions() -> None:
     assert [row[1] for row in top["rows"]] == [3, 2]
     only_nulls_left = apply_ops(GAPS, [{"op": "top_k", "k": 4, "by": "v", "descending": False}], {})
     assert [row[1] for row in only_nulls_left["rows"]] == [1, 2, 3, None]
+
+
+# --- 7. the columns an expression reads ------------------------------------------------------------------------
+
+DOTTED = _table(["unit.price", "unit", "carrier"], [[5, {"price": 9, "weight": 2}, "DHL"], [7, None, "UPS"]])
+
+
+def test_a_var_reads_a_column_whose_name_holds_a_dot_before_a_path_into_another() -> None:
+    derived = apply_ops(DOTTED, [{"op": "derive", "column": "p", "expr": {"var": "unit.price"}}], {})
+    assert [row[-1] for row in derived["rows"]] == [5, 7]
+    weights = apply_ops(DOTTED, [{"op": "derive", "column": "w", "expr": {"var": "unit.weight"}}], {})
+    assert [row[-1] for row in weights["rows"]] == [2, None]  # a path into a column holding JSON
+
+
+@pytest.mark.parametrize("op", ["filter", "derive"])
+def test_an_expression_reading_no_column_is_refused_naming_it_and_the_columns(op: str) -> None:
+    misspelt = {"==": [{"var": "carier"}, "DHL"]}
+    settings = {"op": "filter", "where": misspelt} if op == "filter" else {"op": op, "column": "c", "expr": misspelt}
+    with pytest.raises(TableError) as refused:
+        apply_ops(DOTTED, [settings], {})
+    assert str(refused.value) == (
+        f"ops[0] ({op}): the expression reads the column 'carier', which the table does not have "
+        "(has: unit.price, unit, carrier)"
+    )
+
+
+def test_a_var_with_a_default_may_name_an_absent_column() -> None:
+    kept = apply_ops(DOTTED, [{"op": "filter", "where": {"==": [{"var": ["region", "EU"]}, "EU"]}}], {})
+    assert len(kept["rows"]) == 2
