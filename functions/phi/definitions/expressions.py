@@ -19,6 +19,7 @@ multiply with every op (a column of 10 characters catted 200 times, three times 
 from __future__ import annotations
 
 import decimal
+import json
 import math
 import operator
 from collections.abc import Callable, Mapping
@@ -56,7 +57,7 @@ def _number(value: Any) -> int | float:
     """A number as arithmetic takes it: an integer stays an integer (exact, however large), anything else a
     float."""
     if isinstance(value, bool) or value is None:
-        raise ExpressionError(f"expected a number, got {value!r}")
+        raise ExpressionError(f"expected a number, got {_shown(value)}")
     if isinstance(value, int):
         return value
     try:
@@ -111,6 +112,9 @@ def _subtract(args: list[Any]) -> int | float:
 
 
 def _shown(value: Any) -> str:
+    """A value as an error message quotes it: JSON's words for null and the booleans, bounded."""
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
     text = repr(value)
     return text if len(text) <= 80 else f"{text[:80]}…"
 
@@ -147,7 +151,7 @@ def _compare(op: Callable[[Any, Any], bool]) -> Callable[[list[Any]], bool]:
                 return bool(op(args[0], args[1]) and op(args[1], args[2]))
             return bool(op(args[0], args[1]))
         except TypeError as exc:
-            raise ExpressionError(f"cannot compare {args[0]!r} with {args[1]!r}") from exc
+            raise ExpressionError(f"cannot compare {_shown(args[0])} with {_shown(args[1])}") from exc
 
     return run
 
@@ -168,6 +172,29 @@ def _round(value: int | float, digits: int) -> int | float:
         return value if digits > 0 or isinstance(value, int) else int(value)
     rounded = written.quantize(decimal.Decimal(1).scaleb(-digits), context=_ROUNDING)
     return float(rounded) if digits > 0 else int(rounded)
+
+
+def _digits(value: Any) -> int:
+    """round's number of decimal places: a whole number (a number written as text too)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("+-").isdigit() and len(value) < 10:
+        return int(value)
+    raise ExpressionError(f"the number of decimal places must be a whole number, got {_shown(value)}")
+
+
+def _within(value: Any, container: Any) -> bool:
+    """`in`: a value among a list's items, or a text within a text. Null is in no text (as a comparison with a
+    missing value is false); anything else must be text to be looked for in text."""
+    if isinstance(container, list):
+        return value in container
+    if not isinstance(container, str) or value is None:
+        return False
+    if not isinstance(value, str):
+        raise ExpressionError(f"looks for a text within the text {_shown(container)}, got {_shown(value)}")
+    return value in container
 
 
 def _divide(args: list[Any]) -> int | float | None:
@@ -191,8 +218,8 @@ _OPERATORS: dict[str, Callable[[list[Any]], Any]] = {
     "min": lambda a: min(_number(x) for x in a) if a else None,
     "max": lambda a: max(_number(x) for x in a) if a else None,
     "abs": lambda a: abs(_number(a[0])),
-    "round": lambda a: _finite(_round(_number(a[0]), int(a[1]) if len(a) > 1 else 0)),
-    "in": lambda a: a[0] in a[1] if isinstance(a[1], list | str) else False,
+    "round": lambda a: _finite(_round(_number(a[0]), _digits(a[1]) if len(a) > 1 else 0)),
+    "in": lambda a: _within(a[0], a[1]),
     "cat": _cat,
     "lower": lambda a: _text(a[0]).lower(),
     "upper": lambda a: _text(a[0]).upper(),
@@ -224,12 +251,34 @@ def _guarded(op: str, function: Callable[[list[Any]], Any]) -> Callable[[list[An
     def run(args: list[Any]) -> Any:
         try:
             return function(args)
-        except ExpressionError:
-            raise
-        except (TypeError, ValueError, IndexError, ArithmeticError) as exc:
+        except ExpressionError as exc:
+            raise ExpressionError(f"{op}: {exc}") from None
+        except (TypeError, ValueError, IndexError, ArithmeticError) as exc:  # a case the operators above missed
             raise ExpressionError(f"{op}: {exc}") from None
 
     return run
+
+
+def _read_from(args: list[Any]) -> str:
+    """Where an operator's failing arguments came from, for its error: the names its direct `var`s read."""
+    names = [json.dumps(path) for path in (_var_path(arg) for arg in args) if path is not None]
+    return f" (reading {', '.join(names)})" if names else ""
+
+
+def _var_path(expression: Any) -> str | None:
+    if isinstance(expression, dict) and len(expression) == 1 and "var" in expression:
+        args = expression["var"]
+        path = args[0] if isinstance(args, list) and args else args
+        return str(path) if isinstance(path, str | int) and not isinstance(path, bool) else None
+    return None
+
+
+def _applied(function: Callable[[list[Any]], Any], values: list[Any], args: list[Any]) -> Any:
+    """The operator applied to its arguments' values; its error says where those values were read from."""
+    try:
+        return function(values)
+    except ExpressionError as exc:
+        raise ExpressionError(f"{exc}{_read_from(args)}") from None
 
 
 _OPERATORS = {op: _guarded(op, function) for op, function in _OPERATORS.items()}
@@ -307,7 +356,7 @@ def evaluate(expression: Any, data: Any) -> Any:
     function = _OPERATORS.get(op)
     if function is None:
         raise ExpressionError(f"unknown operator {op!r}")
-    return function([evaluate(arg, data) for arg in args])
+    return _applied(function, [evaluate(arg, data) for arg in args], args)
 
 
 def read_names(expression: Any) -> list[str]:
@@ -371,9 +420,9 @@ def _compile(expression: Any) -> Compiled:
     if len(parts) == 2:
         first, second = parts
         if op in _COMPARISONS:
-            return _compile_comparison(_COMPARISONS[op], first, second)
-        return lambda data: function([first(data), second(data)])
-    return lambda data: function([part(data) for part in parts])
+            return _compile_comparison(op, first, second, _read_from(args))
+        return lambda data: _applied(function, [first(data), second(data)], args)
+    return lambda data: _applied(function, [part(data) for part in parts], args)
 
 
 _COMPARISONS: dict[str, Callable[[Any, Any], Any]] = {
@@ -384,8 +433,9 @@ _COMPARISONS: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
-def _compile_comparison(compare: Callable[[Any, Any], Any], first: Compiled, second: Compiled) -> Compiled:
+def _compile_comparison(op: str, first: Compiled, second: Compiled, read_from: str) -> Compiled:
     """_compare with two arguments, without building an argument list per row."""
+    compare = _COMPARISONS[op]
 
     def run(data: Any) -> bool:
         a, b = first(data), second(data)
@@ -393,8 +443,8 @@ def _compile_comparison(compare: Callable[[Any, Any], Any], first: Compiled, sec
             return False  # nothing compares with a missing value
         try:
             return bool(compare(a, b))
-        except TypeError as exc:
-            raise ExpressionError(f"cannot compare {a!r} with {b!r}") from exc
+        except TypeError:
+            raise ExpressionError(f"{op}: cannot compare {_shown(a)} with {_shown(b)}{read_from}") from None
 
     return run
 

@@ -27,7 +27,7 @@ import tempfile
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import IO, Any
 
-from phi.definitions.expressions import MAX_TEXT_CHARS, compile_expression, read_names
+from phi.definitions.expressions import MAX_TEXT_CHARS, ExpressionError, compile_expression, read_names
 from phi.definitions.nesting import TooLarge, measure
 
 MAX_ROWS = 200_000  # an inline result (apply_ops), and what a compute node reads from a stored table
@@ -346,7 +346,7 @@ def _one_op(
     if name == "filter":
         holds = compile_expression(op["where"])
         _need_read(columns, op["where"], where)
-        return columns, (row for row in rows if holds(row))
+        return columns, _filtered(rows, holds, where)
     if name == "derive":
         column, value_of = op["column"], compile_expression(op["expr"])
         _need_read(columns, op["expr"], where)
@@ -385,13 +385,26 @@ def _one_op(
     raise TableError(f"{where}: unknown operation")  # the schema admits no other operation
 
 
+def _filtered(rows: Iterable[Row], holds: Callable[[Row], Any], where: str) -> Iterator[Row]:
+    """The rows where the condition holds; its error names the op."""
+    try:
+        for row in rows:
+            if holds(row):
+                yield row
+    except ExpressionError as exc:
+        raise ExpressionError(f"{where}: {exc}") from None
+
+
 def _derived(rows: Iterable[Row], column: str, value_of: Callable[[Row], Any], where: str) -> Iterator[Row]:
     """Each row with its derived value. A list or object value is measured (its items may be lists the previous
     ops built, shared rather than copied: a list of 900 lists of 900 texts is small in memory, 8 MB as JSON, and
     one more such op makes it 7 GB) and refused over MAX_TEXT_CHARS; text is bounded by the expressions
     themselves. What the values add up to is counted where rows are held (_HeldText)."""
     for row in rows:
-        value = value_of(row)
+        try:
+            value = value_of(row)
+        except ExpressionError as exc:  # named with the op, as every other failure of a table node
+            raise ExpressionError(f"{where}: {column}: {exc}") from None
         if isinstance(value, list | dict) and _json_chars(value) > MAX_TEXT_CHARS:
             raise TableError(
                 f"{where}: the value of {column!r} is larger than {MAX_TEXT_CHARS:,} characters as JSON; "

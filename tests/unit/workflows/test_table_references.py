@@ -173,8 +173,8 @@ def test_compiling_refuses_what_check_refuses() -> None:
 @pytest.mark.parametrize(
     ("expression", "message"),
     [
-        ({"in": [{"var": "qty"}, "DHL"]}, "in: 'in <string>' requires string as left operand, not int"),
-        ({"round": [{"var": "qty"}, "two"]}, "round: invalid literal for int()"),
+        ({"in": [{"var": "qty"}, "DHL"]}, "in: looks for a text within the text 'DHL', got 1 (reading \"qty\")"),
+        ({"round": [{"var": "qty"}, "two"]}, "round: the number of decimal places must be a whole number, got 'two'"),
         ({"*": [{"var": "qty"}, 1e308, 10]}, "the result is not a finite number"),
         ({"+": [{"var": "qty"}, "nan"]}, "expected a finite number, got 'nan'"),
         ({"cat": [{"var": "carrier"}] * 300}, "the text would be longer than 500 characters"),

@@ -205,3 +205,28 @@ def test_an_expression_reading_no_column_is_refused_naming_it_and_the_columns(op
 def test_a_var_with_a_default_may_name_an_absent_column() -> None:
     kept = apply_ops(DOTTED, [{"op": "filter", "where": {"==": [{"var": ["region", "EU"]}, "EU"]}}], {})
     assert len(kept["rows"]) == 2
+
+
+# --- 8. expression errors say where -------------------------------------------------------------------------
+
+CARRIERS = _table(["carrier", "m"], [["DHL", 1], [None, None]])
+
+
+def test_an_arithmetic_error_names_the_op_the_operator_and_the_column() -> None:
+    with pytest.raises(ExpressionError) as failed:
+        apply_ops(CARRIERS, [{"op": "derive", "column": "d", "expr": {"-": [{"var": "m"}, 1]}}], {})
+    assert str(failed.value) == 'ops[0] (derive): d: -: expected a number, got null (reading "m")'
+
+
+def test_a_comparison_error_names_the_op_the_operator_and_the_values() -> None:
+    with pytest.raises(ExpressionError) as failed:
+        apply_ops(CARRIERS, [{"op": "filter", "where": {">": [{"var": "carrier"}, 3]}}], {})
+    assert str(failed.value) == "ops[0] (filter): >: cannot compare 'DHL' with 3 (reading \"carrier\")"
+
+
+def test_a_null_is_in_no_text_and_another_value_is_refused_in_words() -> None:
+    kept = apply_ops(CARRIERS, [{"op": "filter", "where": {"in": [{"var": "carrier"}, "UPS DHL"]}}], {})
+    assert kept["rows"] == [["DHL", 1]]
+    with pytest.raises(ExpressionError) as failed:
+        apply_ops(CARRIERS, [{"op": "filter", "where": {"in": [{"var": "m"}, "1 2"]}}], {})
+    assert str(failed.value) == "ops[0] (filter): in: looks for a text within the text '1 2', got 1 (reading \"m\")"
