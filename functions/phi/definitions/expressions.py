@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from phi.definitions.nesting import MAX_DEPTH
+from phi.definitions.values import as_number, is_blank, number_in_text
 
 MAX_NODES = 2_000
 MAX_TEXT_CHARS = 100_000  # as templating.MAX_OUTPUT_CHARS: what a template may print of one value
@@ -60,6 +61,10 @@ def _number(value: Any) -> int | float:
         raise ExpressionError(f"expected a number, got {_shown(value)}")
     if isinstance(value, int):
         return value
+    if isinstance(value, str):
+        written = number_in_text(value)  # "1,234.5" from a CSV cell; "nan" and "1e999" fall through, refused
+        if written is not None and (isinstance(written, int) or math.isfinite(written)):
+            return written
     try:
         number = float(value)
     except (TypeError, ValueError, OverflowError) as exc:
@@ -140,20 +145,52 @@ def _cat(values: list[Any]) -> str:
     return "".join(texts)
 
 
+def _comparable(a: Any, b: Any) -> tuple[Any, Any]:
+    """Two values as an order compares them: a text written as a number as that number when the other is a
+    number or such a text too ("10" > "9", as a CSV's cells mean), else as they are (text with text as text)."""
+    if type(a) is type(b) and not isinstance(a, str):  # the common case, two numbers: nothing to read
+        return a, b
+    first, second = as_number(a), as_number(b)
+    if first is not None and second is not None:
+        return first, second
+    return a, b
+
+
+def _ordered(op: Callable[[Any, Any], bool], a: Any, b: Any) -> bool:
+    first, second = _comparable(a, b)
+    if _blank_beside_number(first, second) or _blank_beside_number(second, first):
+        return False  # an empty CSV cell is a missing value, and nothing compares with one
+    try:
+        return bool(op(first, second))
+    except TypeError:
+        raise ExpressionError(f"cannot compare {_shown(a)} with {_shown(b)}") from None
+
+
+def _blank_beside_number(value: Any, other: Any) -> bool:
+    return isinstance(value, str) and isinstance(other, int | float) and is_blank(value)
+
+
 def _compare(op: Callable[[Any, Any], bool]) -> Callable[[list[Any]], bool]:
     def run(args: list[Any]) -> bool:
         if len(args) not in (2, 3):
             raise ExpressionError("comparisons take 2 arguments (3 for a between test)")
         if any(a is None for a in args):
             return False  # nothing compares with a missing value
-        try:
-            if len(args) == 3:
-                return bool(op(args[0], args[1]) and op(args[1], args[2]))
-            return bool(op(args[0], args[1]))
-        except TypeError as exc:
-            raise ExpressionError(f"cannot compare {_shown(args[0])} with {_shown(args[1])}") from exc
+        if len(args) == 3:
+            return _ordered(op, args[0], args[1]) and _ordered(op, args[1], args[2])
+        return _ordered(op, args[0], args[1])
 
     return run
+
+
+def _equal(a: Any, b: Any) -> bool:
+    """JSON Logic's loose ==: a number equals the text that writes it (42 == "42", as a CSV cell holds it);
+    otherwise the values themselves, as Python compares them (1 == 1.0)."""
+    if isinstance(a, str) != isinstance(b, str):
+        first, second = as_number(a), as_number(b)
+        if first is not None and second is not None:
+            return bool(first == second)
+    return bool(a == b)
 
 
 # Enough digits for any integer arithmetic gives (MAX_INTEGER_BITS) and any float's decimals at the scale asked.
@@ -203,8 +240,8 @@ def _divide(args: list[Any]) -> int | float | None:
 
 
 _OPERATORS: dict[str, Callable[[list[Any]], Any]] = {
-    "==": lambda a: a[0] == a[1],
-    "!=": lambda a: a[0] != a[1],
+    "==": lambda a: _equal(a[0], a[1]),
+    "!=": lambda a: not _equal(a[0], a[1]),
     "<": _compare(operator.lt),
     "<=": _compare(operator.le),
     ">": _compare(operator.gt),
@@ -442,9 +479,9 @@ def _compile_comparison(op: str, first: Compiled, second: Compiled, read_from: s
         if a is None or b is None:
             return False  # nothing compares with a missing value
         try:
-            return bool(compare(a, b))
-        except TypeError:
-            raise ExpressionError(f"{op}: cannot compare {_shown(a)} with {_shown(b)}{read_from}") from None
+            return _ordered(compare, a, b)
+        except ExpressionError as exc:
+            raise ExpressionError(f"{op}: {exc}{read_from}") from None
 
     return run
 

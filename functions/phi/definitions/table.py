@@ -29,6 +29,7 @@ from typing import IO, Any
 
 from phi.definitions.expressions import MAX_TEXT_CHARS, ExpressionError, compile_expression, read_names
 from phi.definitions.nesting import TooLarge, measure
+from phi.definitions.values import as_number, is_blank, number_in_text
 
 MAX_ROWS = 200_000  # an inline result (apply_ops), and what a compute node reads from a stored table
 MAX_GROUPS = 100_000
@@ -94,6 +95,12 @@ def _need(columns: list[str], wanted: Iterable[str], op: str) -> None:
         raise TableError(f"{op}: unknown column(s) {', '.join(missing)} (has: {', '.join(columns)})")
 
 
+def _quoted(value: Any) -> str:
+    """A value as an error quotes it: JSON, bounded."""
+    text = json.dumps(value, default=str, ensure_ascii=False)
+    return text if len(text) <= 80 else f"{text[:80]}…"
+
+
 def _need_read(columns: list[str], expression: Any, where: str) -> None:
     """Refuses an expression reading a column the table lacks: a row has every column, so such a `var` would
     be null on every row, and a filter on a misspelt column silently drops (or keeps) them all. A name is a
@@ -112,9 +119,10 @@ SortKey = tuple[Any, ...]
 
 
 def order_key(descending: bool) -> Callable[[Any], SortKey]:
-    """The key that orders one column's values for sort and top_k: numbers before text, so that a mixed column
-    never raises, and null after every value in either direction (a "bottom 2" of a column with gaps must not be
-    two nulls). A descending order is the ascending one reversed, so there null takes the lowest key."""
+    """The key that orders one column's values for sort and top_k: numbers (and texts that are plain numbers)
+    before other text, compared as text, so that a mixed column never raises; and null (and a blank text)
+    after every value in either direction (a "bottom 2" of a column with gaps must not be two nulls). A
+    descending order is the ascending one reversed, so there null takes the lowest key."""
     null: SortKey = (0,) if descending else (3,)
 
     def key(value: Any) -> SortKey:
@@ -122,6 +130,12 @@ def order_key(descending: bool) -> Callable[[Any], SortKey]:
             return null
         if isinstance(value, bool | int | float):
             return (1, value)
+        if isinstance(value, str):
+            # a text written as a number orders as that number (a CSV's "10" after "9"), a blank one as null
+            number = number_in_text(value)
+            if number is not None:
+                return (1, number)
+            return null if not value.strip() else (2, value)
         return (2, str(value))
 
     return key
@@ -148,6 +162,14 @@ def _distinct_value(value: Any) -> Any:
     """`value` as a set member or key: a boolean tagged (no JSON value is a tuple), so that `true` and `1` are
     two values; `1` and `1.0` stay one number, as in SQL."""
     return (bool, value) if isinstance(value, bool) else value
+
+
+class _NotANumber(ValueError):
+    """A value a sum or avg cannot add (the group_by names the aggregate and the column)."""
+
+    def __init__(self, value: Any) -> None:
+        super().__init__(value)
+        self.value = value
 
 
 class _Accumulator:
@@ -177,18 +199,34 @@ class _Accumulator:
                 if value not in self.seen:
                     self.seen.add(value)
                     return 1
-        elif isinstance(value, int | float) and not isinstance(value, bool):
-            self.count += 1
-            if isinstance(value, int):
-                self.total += value
-            else:
-                self.float_parts = _add_exactly(self.float_parts or [], value)
-            self.low = value if self.low is None else min(self.low, value)
-            self.high = value if self.high is None else max(self.high, value)
-        elif isinstance(value, str) and self.fn in ("min", "max"):
+        else:
+            self._add_value(value)
+        return 0
+
+    def _add_value(self, value: Any) -> None:
+        """A sum, avg, min or max takes numbers, and a text that is a plain number as that number (a CSV cell is
+        always text). Null, an empty text (a CSV's empty cell) and a boolean are no figure. Another text is
+        refused by sum and avg (dropping it would give a wrong total without a word); min and max keep the
+        column's text apart, for a column without numbers (ISO dates and times, codes)."""
+        number = as_number(value)
+        if number is not None:
+            self._add_number(number)
+        elif value is None or isinstance(value, bool) or is_blank(value):
+            return
+        elif self.fn in ("sum", "avg"):
+            raise _NotANumber(value)
+        elif isinstance(value, str):
             self.low_text = value if self.low_text is None else min(self.low_text, value)
             self.high_text = value if self.high_text is None else max(self.high_text, value)
-        return 0
+
+    def _add_number(self, number: int | float) -> None:
+        self.count += 1
+        if isinstance(number, int):
+            self.total += number
+        else:
+            self.float_parts = _add_exactly(self.float_parts or [], number)
+        self.low = number if self.low is None else min(self.low, number)
+        self.high = number if self.high is None else max(self.high, number)
 
     def text_chars(self) -> int:
         """The text a min or max keeps (count_distinct's values are counted as they are added)."""
@@ -483,6 +521,12 @@ def _group(
                 distinct += added
             except TypeError:
                 raise TableError(f"{where}: {name}: column {column!r} holds a list or object") from None
+            except _NotANumber as refused:
+                raise TableError(
+                    f"{where}: {name}: column {column!r} holds {_quoted(refused.value)}, which is not a number; "
+                    f"{agg['fn']} reads numbers only (a text written as a number, such as '1,234.5', counts as one): "
+                    "filter such rows out first"
+                ) from None
             except OverflowError:
                 raise TableError(f"{where}: {name}: column {column!r} holds a number too large to add") from None
             if name in held_aggs:  # the text a min or max now keeps, or a distinct value newly kept

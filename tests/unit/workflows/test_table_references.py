@@ -530,14 +530,12 @@ def test_min_and_max_read_numbers_and_without_any_the_columns_text() -> None:
             ["c", None],
         ],
     }
-    ops = [
-        {"op": "group_by", "keys": ["site"], "aggs": {fn: {"fn": fn, "column": "v"} for fn in ("min", "max", "sum")}}
-    ]
+    ops = [{"op": "group_by", "keys": ["site"], "aggs": {fn: {"fn": fn, "column": "v"} for fn in ("min", "max")}}]
     assert apply_ops(table, ops, {})["rows"] == [
-        ["a", "2026-10-30T23:59:00Z", "2026-11-21T17:30:00Z", None],
-        ["b", 2.5, 5, 7.5],
-        ["c", None, None, None],
-    ]
+        ["a", "2026-10-30T23:59:00Z", "2026-11-21T17:30:00Z"],
+        ["b", 2.5, 5],
+        ["c", None, None],
+    ]  # (a sum over such texts is refused: test_table_values)
 
 
 @pytest.mark.parametrize(

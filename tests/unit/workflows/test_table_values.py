@@ -230,3 +230,56 @@ def test_a_null_is_in_no_text_and_another_value_is_refused_in_words() -> None:
     with pytest.raises(ExpressionError) as failed:
         apply_ops(CARRIERS, [{"op": "filter", "where": {"in": [{"var": "m"}, "1 2"]}}], {})
     assert str(failed.value) == "ops[0] (filter): in: looks for a text within the text '1 2', got 1 (reading \"m\")"
+
+
+# --- 9. numbers written as text ---------------------------------------------------------------------------------
+
+CSV_QTY = _table(["carrier", "qty"], [["DHL", "10"], ["DHL", "9"], ["UPS", " 100 "], ["UPS", ""], ["DHL", "1,234.5"]])
+
+
+def test_aggregates_read_a_text_that_is_a_plain_number_as_that_number() -> None:
+    fns = ("sum", "avg", "min", "max", "count")
+    aggs = {fn: {"fn": fn, "column": "qty"} for fn in fns}
+    totals = apply_ops(CSV_QTY, [{"op": "group_by", "keys": [], "aggs": aggs}], {})
+    assert dict(zip(fns, totals["rows"][0], strict=True)) == {
+        "sum": 1353.5,
+        "avg": 338.375,  # the empty cell is no value
+        "min": 9,
+        "max": 1234.5,
+        "count": 5,  # count counts the rows whose cell is not null, an empty text included
+    }
+
+
+def test_a_sum_over_a_text_that_is_no_number_is_refused_naming_the_column_and_the_value() -> None:
+    table = _table(["qty"], [["10"], ["n/a"]])
+    with pytest.raises(TableError) as refused:
+        apply_ops(table, [{"op": "group_by", "keys": [], "aggs": {"units": {"fn": "sum", "column": "qty"}}}], {})
+    assert str(refused.value).startswith(
+        "ops[0] (group_by): units: column 'qty' holds \"n/a\", which is not a number; sum reads numbers only"
+    )
+    for misgrouped in ("1,23", "1.234,5"):  # not a plain number: thousands separators only in groups of three
+        with pytest.raises(TableError, match="which is not a number"):
+            apply_ops(
+                _table(["qty"], [[misgrouped]]),
+                [{"op": "group_by", "keys": [], "aggs": {"units": {"fn": "avg", "column": "qty"}}}],
+                {},
+            )
+
+
+@pytest.mark.parametrize("op", ["sort", "top_k"])
+def test_sort_and_top_k_order_numeric_text_as_numbers_with_blanks_last(op: str) -> None:
+    table = _table(["v"], [["10"], [None], ["9"], [""], [100], ["abc"], ["-2.5"]])
+    settings = {"op": "sort", "by": ["v"]} if op == "sort" else {"op": "top_k", "by": "v", "k": 7, "descending": False}
+    ordered = apply_ops(table, [settings], {})
+    assert [row[0] for row in ordered["rows"]] == ["-2.5", "9", "10", 100, "abc", None, ""]
+
+
+def test_equality_is_loose_between_a_number_and_its_text_and_orders_read_numeric_text() -> None:
+    assert evaluate({"==": [42, "42"]}, {}) is True
+    assert evaluate({"!=": [{"var": "q"}, 1234.5]}, {"q": "1,234.5"}) is False
+    assert evaluate({"==": ["42", "42.0"]}, {}) is False  # two texts compare as texts
+    assert evaluate({">": [{"var": "q"}, 9]}, {"q": "10"}) is True
+    assert evaluate({">": ["10", "9"]}, {}) is True
+    kept = apply_ops(CSV_QTY, [{"op": "filter", "where": {">=": [{"var": "qty"}, 100]}}], {})
+    assert [row[1] for row in kept["rows"]] == [" 100 ", "1,234.5"]
+    assert evaluate({"+": ["1,234.5", 1]}, {}) == 1235.5
