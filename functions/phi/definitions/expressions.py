@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from phi.definitions.nesting import MAX_DEPTH
-from phi.definitions.values import as_number, is_blank, number_in_text
+from phi.definitions.values import MixedZones, as_number, is_blank, number_in_text, timestamps
 
 MAX_NODES = 2_000
 MAX_TEXT_CHARS = 100_000  # as templating.MAX_OUTPUT_CHARS: what a template may print of one value
@@ -156,7 +156,18 @@ def _comparable(a: Any, b: Any) -> tuple[Any, Any]:
     return a, b
 
 
+_PLAIN_NUMBERS = frozenset({int, float})
+
+
 def _ordered(op: Callable[[Any, Any], bool], a: Any, b: Any) -> bool:
+    """`op` (an order) on two values: numbers as they are, two timestamp texts in time order (as instants with
+    their zones, as wall-clock times without), a number's text as the number; else as they are."""
+    if type(a) in _PLAIN_NUMBERS and type(b) in _PLAIN_NUMBERS:  # the common case first: per row, cheap
+        return bool(op(a, b))
+    if type(a) is str and type(b) is str:
+        moments = _timestamps(a, b)
+        if moments is not None:
+            return bool(op(*moments))
     first, second = _comparable(a, b)
     if _blank_beside_number(first, second) or _blank_beside_number(second, first):
         return False  # an empty CSV cell is a missing value, and nothing compares with one
@@ -183,9 +194,20 @@ def _compare(op: Callable[[Any, Any], bool]) -> Callable[[list[Any]], bool]:
     return run
 
 
+def _timestamps(a: str, b: str) -> tuple[Any, Any] | None:
+    try:
+        return timestamps(a, b)
+    except MixedZones as exc:
+        raise ExpressionError(str(exc)) from None
+
+
 def _equal(a: Any, b: Any) -> bool:
-    """JSON Logic's loose ==: a number equals the text that writes it (42 == "42", as a CSV cell holds it);
-    otherwise the values themselves, as Python compares them (1 == 1.0)."""
+    """JSON Logic's loose ==: a number equals the text that writes it (42 == "42", as a CSV cell holds it), two
+    timestamp texts are equal when they are the same moment; otherwise the values themselves, as Python compares
+    them (1 == 1.0)."""
+    if type(a) is str and type(b) is str and a != b:
+        moments = _timestamps(a, b)
+        return moments is not None and moments[0] == moments[1]
     if isinstance(a, str) != isinstance(b, str):
         first, second = as_number(a), as_number(b)
         if first is not None and second is not None:

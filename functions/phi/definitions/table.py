@@ -29,7 +29,7 @@ from typing import IO, Any
 
 from phi.definitions.expressions import MAX_TEXT_CHARS, ExpressionError, compile_expression, read_names
 from phi.definitions.nesting import TooLarge, measure
-from phi.definitions.values import as_number, is_blank, number_in_text
+from phi.definitions.values import MixedZones, TextOrder, as_number, is_blank, number_in_text
 
 MAX_ROWS = 200_000  # an inline result (apply_ops), and what a compute node reads from a stored table
 MAX_GROUPS = 100_000
@@ -119,11 +119,13 @@ SortKey = tuple[Any, ...]
 
 
 def order_key(descending: bool) -> Callable[[Any], SortKey]:
-    """The key that orders one column's values for sort and top_k: numbers (and texts that are plain numbers)
-    before other text, compared as text, so that a mixed column never raises; and null (and a blank text)
-    after every value in either direction (a "bottom 2" of a column with gaps must not be two nulls). A
-    descending order is the ascending one reversed, so there null takes the lowest key."""
+    """The key that orders one column's values for sort and top_k (one key per column: it follows the column's
+    timestamps): numbers (and texts that are plain numbers) before other text — timestamps in time order (see
+    phi.definitions.values), then the rest compared as text — so that a mixed column never raises; and null
+    (and a blank text) after every value in either direction (a "bottom 2" of a column with gaps must not be two
+    nulls). A descending order is the ascending one reversed, so there null takes the lowest key."""
     null: SortKey = (0,) if descending else (3,)
+    texts = TextOrder()  # timestamps in time order; refuses a column mixing them with and without a zone
 
     def key(value: Any) -> SortKey:
         if value is None:
@@ -135,8 +137,8 @@ def order_key(descending: bool) -> Callable[[Any], SortKey]:
             number = number_in_text(value)
             if number is not None:
                 return (1, number)
-            return null if not value.strip() else (2, value)
-        return (2, str(value))
+            return null if not value.strip() else (2, *texts.key(value))
+        return (2, 1, str(value))
 
     return key
 
@@ -175,7 +177,7 @@ class _NotANumber(ValueError):
 class _Accumulator:
     """One aggregate of one group, in constant memory (count_distinct keeps its distinct values)."""
 
-    __slots__ = ("count", "float_parts", "fn", "high", "high_text", "low", "low_text", "seen", "total")
+    __slots__ = ("count", "float_parts", "fn", "high", "high_text", "low", "low_text", "seen", "texts", "total")
 
     def __init__(self, fn: str) -> None:
         # The integers are added exactly (a Python int has no limit); the floats apart, as the exact partial sums
@@ -188,6 +190,7 @@ class _Accumulator:
         self.low_text: str | None = None
         self.high_text: str | None = None
         self.seen: set[Any] | None = set() if fn == "count_distinct" else None
+        self.texts: TextOrder | None = None
 
     def add(self, value: Any, counted: bool) -> int:
         """Adds one row's value; the number of distinct values newly held (count_distinct only)."""
@@ -216,8 +219,17 @@ class _Accumulator:
         elif self.fn in ("sum", "avg"):
             raise _NotANumber(value)
         elif isinstance(value, str):
-            self.low_text = value if self.low_text is None else min(self.low_text, value)
-            self.high_text = value if self.high_text is None else max(self.high_text, value)
+            self._add_text(value)
+
+    def _add_text(self, text: str) -> None:
+        """A text kept by min or max: timestamps in time order, others as text (TextOrder)."""
+        if self.texts is None:
+            self.texts = TextOrder()
+        key = self.texts.key(text)
+        if self.low_text is None or key < self.texts.key(self.low_text):
+            self.low_text = text
+        if self.high_text is None or key > self.texts.key(self.high_text):
+            self.high_text = text
 
     def _add_number(self, number: int | float) -> None:
         self.count += 1
@@ -395,13 +407,16 @@ def _one_op(
     if name == "sort":
         by = list(op["by"])
         _need(columns, by, where)
-        return columns, _sort(_taken(rows, held, where), columns, by, bool(op.get("descending")), where)
+        return columns, _zones_named(
+            _sort(_taken(rows, held, where), columns, by, bool(op.get("descending")), where), where
+        )
     if name == "top_k":
         by, k = op["by"], int(op["k"])
         _need(columns, [by], where)
         descending = bool(op.get("descending", True))
         pick, value_key = (heapq.nlargest if descending else heapq.nsmallest), order_key(descending)
-        return columns, _lazy(lambda: iter(pick(k, _heaped(rows, k, held, where), key=lambda r: value_key(r.get(by)))))
+        ordered = _lazy(lambda: iter(pick(k, _heaped(rows, k, held, where), key=lambda r: value_key(r.get(by)))))
+        return columns, _zones_named(ordered, where)
     if name == "group_by":
         keys, aggs = list(op.get("keys") or []), dict(op["aggs"])
         _need(columns, keys, where)
@@ -487,6 +502,14 @@ def _json_chars(value: Any) -> int:
         return MAX_TEXT_CHARS + 1
 
 
+def _zones_named(rows: Iterator[Row], where: str) -> Iterator[Row]:
+    """The rows of an op that orders timestamps; a column mixing them with and without a zone fails naming it."""
+    try:
+        yield from rows
+    except MixedZones as exc:
+        raise TableError(f"{where}: {exc}") from None
+
+
 def _lazy(make: Callable[[], Iterator[Row]]) -> Iterator[Row]:
     """Defers a blocking operation (top_k) until its rows are asked for, like the streaming ones."""
     yield from make()
@@ -521,6 +544,8 @@ def _group(
                 distinct += added
             except TypeError:
                 raise TableError(f"{where}: {name}: column {column!r} holds a list or object") from None
+            except MixedZones as exc:
+                raise TableError(f"{where}: {name}: column {column!r}: {exc}") from None
             except _NotANumber as refused:
                 raise TableError(
                     f"{where}: {name}: column {column!r} holds {_quoted(refused.value)}, which is not a number; "
@@ -594,10 +619,10 @@ def _join(
 
 
 def _sort(rows: Iterable[Row], columns: list[str], by: list[str], descending: bool, where: str) -> Iterator[Row]:
-    value_key = order_key(descending)
+    value_keys = [(c, order_key(descending)) for c in by]
 
     def key(row: Row) -> tuple[Any, ...]:
-        return tuple([value_key(row.get(c)) for c in by])
+        return tuple([value_key(row.get(c)) for c, value_key in value_keys])
 
     runs: list[IO[bytes]] = []
     buffer: list[Row] = []

@@ -510,6 +510,14 @@ def parse_timestamp(value: object, tz: tzinfo) -> datetime:
     return _utc(moment, tz, value)
 
 
+def timestamp_as_written(text: str) -> datetime:
+    """A timestamp text read as `parse_timestamp` reads it, but left as written: aware when it carries an offset
+    or a zone, naive (a wall-clock time in a zone it does not say) when not; a date alone is its midnight.
+    Raises TimestampError as `parse_timestamp` does."""
+    moment = _text_timestamp(text)
+    return moment if isinstance(moment, datetime) else datetime.combine(moment, time(0))
+
+
 def parse_deadline(value: object, tz: tzinfo) -> Deadline | None:
     """A promise or deadline (see `Deadline`); None for PostgreSQL's 'infinity' and '-infinity' (no promise
     made). Raises TimestampError as `parse_timestamp` does."""

@@ -12,6 +12,7 @@ from phi.definitions.document import validate_definition
 from phi.definitions.expressions import ExpressionError, evaluate
 from phi.definitions.functions import RENDER, markdown_table
 from phi.definitions.table import TableError, apply_ops
+from phi.definitions.templates import get_template
 from phi.workflows.compiler import compile_definition
 from phi.workflows.contracts import ToolOutcome, ToolRequest
 from phi.workflows.ports import graph_config
@@ -283,3 +284,74 @@ def test_equality_is_loose_between_a_number_and_its_text_and_orders_read_numeric
     kept = apply_ops(CSV_QTY, [{"op": "filter", "where": {">=": [{"var": "qty"}, 100]}}], {})
     assert [row[1] for row in kept["rows"]] == [" 100 ", "1,234.5"]
     assert evaluate({"+": ["1,234.5", 1]}, {}) == 1235.5
+
+
+# --- 10. timestamps written as text -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("earlier", "later"),
+    [
+        ("2026-11-20T09:00:00", "2026-11-20 10:00:00"),  # as text, ' ' < 'T' puts 10:00 first
+        ("2026-11-20T10:00:00+01:00", "2026-11-20T09:30:00Z"),  # 09:00 UTC before 09:30 UTC; as text "1" > "0"
+        ("2026-11-20", "2026-11-20 00:00:01"),  # a date alone is its midnight
+    ],
+)
+def test_timestamp_texts_compare_in_time_order(earlier: str, later: str) -> None:
+    row = {"a": earlier, "b": later}
+    assert evaluate({"<": [{"var": "a"}, {"var": "b"}]}, row) is True
+    assert evaluate({">=": [{"var": "a"}, {"var": "b"}]}, row) is False
+    assert evaluate({"!=": [{"var": "a"}, {"var": "b"}]}, row) is True
+
+
+def test_the_same_instant_written_two_ways_is_equal() -> None:
+    assert evaluate({"==": ["2026-11-20T10:00:00+01:00", "2026-11-20T09:00:00Z"]}, {}) is True
+    assert evaluate({"==": ["2026-11-20 09:00:00", "2026-11-20T09:00:00"]}, {}) is True
+    assert evaluate({"==": ["2026-11-20", "2026-11-20T00:00:00"]}, {}) is True
+
+
+def test_a_timestamp_with_a_zone_and_one_without_are_refused_naming_both() -> None:
+    table = _table(["a", "b"], [["2026-11-20T09:00:00Z", "2026-11-20 10:00:00"]])
+    with pytest.raises(ExpressionError) as refused:
+        apply_ops(table, [{"op": "filter", "where": {"<": [{"var": "a"}, {"var": "b"}]}}], {})
+    message = str(refused.value)
+    assert message.startswith("ops[0] (filter): <: cannot compare '2026-11-20T09:00:00Z', which carries a time zone,")
+    assert "with '2026-11-20 10:00:00', which does not" in message
+    mixed = _table(["at"], [["2026-11-20T09:00:00Z"], ["2026-11-20 10:00:00"]])
+    for op in (
+        {"op": "sort", "by": ["at"]},
+        {"op": "top_k", "by": "at", "k": 1},
+        {"op": "group_by", "keys": [], "aggs": {"first": {"fn": "min", "column": "at"}}},
+    ):
+        with pytest.raises(TableError, match=r"cannot compare '2026-11-20T09:00:00Z', which carries a time zone"):
+            apply_ops(mixed, [op], {})
+
+
+MOMENTS = ["2026-11-20T12:00:00", "2026-11-20 10:00:00", None, "2026-11-20T06:00:00", "2026-11-19"]
+
+
+def test_sort_top_k_min_and_max_order_timestamp_texts_in_time_order() -> None:
+    table = _table(["at"], [[moment] for moment in MOMENTS])
+    in_order = ["2026-11-19", "2026-11-20T06:00:00", "2026-11-20 10:00:00", "2026-11-20T12:00:00", None]
+    assert [r[0] for r in apply_ops(table, [{"op": "sort", "by": ["at"]}], {})["rows"]] == in_order
+    latest = apply_ops(table, [{"op": "top_k", "by": "at", "k": 2}], {})
+    assert [r[0] for r in latest["rows"]] == ["2026-11-20T12:00:00", "2026-11-20 10:00:00"]
+    aggs = {"first": {"fn": "min", "column": "at"}, "last": {"fn": "max", "column": "at"}}
+    assert apply_ops(table, [{"op": "group_by", "keys": [], "aggs": aggs}], {})["rows"] == [
+        ["2026-11-19", "2026-11-20T12:00:00"]
+    ]
+
+
+def test_the_shift_handover_lists_the_oldest_open_orders_first_whatever_their_separator() -> None:
+    definition = get_template("shift_handover").definition
+    [oldest_open] = [node for node in definition["nodes"] if node["id"] == "oldest_open"]
+    columns = ["order_id", "created_at", "priority", "customer", "carrier", "promised_ship_at"]
+    open_orders = _table(
+        columns,
+        [
+            ["o2", "2026-11-20 09:00:00", "standard", "ACME", "DHL", "2026-11-21 09:00:00"],
+            ["o1", "2026-11-20T06:00:00", "express", "Globex", "UPS", "2026-11-20T18:00:00"],
+        ],
+    )
+    oldest = apply_ops(open_orders, oldest_open["settings"]["ops"], {})
+    assert [row[0] for row in oldest["rows"]] == ["o1", "o2"]
