@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from phi.definitions import expressions, templating
-from phi.definitions.functions import COMPUTE, check_contract
+from phi.definitions.functions import COMPUTE, args_problems, check_contract
 from phi.definitions.nesting import NotFinite, TooLarge, joined, measure
 from phi.definitions.node_kinds import EXPRESSION, KINDS, NODE_ID, NODE_ID_PATTERN
 from phi.definitions.schedule_times import to_eventbridge
@@ -410,6 +410,10 @@ def _settings_problems(definition: WorkflowDefinition) -> list[Problem]:
                 )
             for name, value in (s.get("args") or {}).items():
                 problems += _template_problem(value, node.id, f"{where}.args.{name}")
+            problems += [
+                Problem(node=node.id, field=f"{where}.args", message=f"{function.name} {problem}")
+                for problem in args_problems(function, s.get("args") or {}, filled=False)
+            ]
         elif node.kind in ("search_docs", "llm", "render"):
             for key in ("query", "prompt", "system", "title"):
                 problems += _template_problem(s.get(key), node.id, f"{where}.{key}")

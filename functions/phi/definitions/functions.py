@@ -179,6 +179,15 @@ COMPUTE: dict[str, ComputeFunction] = {
             "end, and window_start/window_end as typed $datetime query parameters",
             datasets={},
             run=_report_day,
+            args_schema={
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "date": {"type": ["string", "null"]},
+                    "timezone": {"type": ["string", "null"]},
+                    "now": {"type": ["string", "null"]},
+                },
+            },
         ),
         ComputeFunction(
             name="time.within_days",
@@ -217,9 +226,39 @@ COMPUTE: dict[str, ComputeFunction] = {
             description="Row count and count/sum/min/max/mean of each numeric column of one table",
             datasets={"table": ()},
             run=_describe,
+            args_schema={"type": "object", "additionalProperties": False, "properties": {}},
         ),
     )
 }
+
+
+def _templated(value: Any) -> bool:
+    """A value a template fills when the node runs: its type is known only then."""
+    return isinstance(value, str) and ("{{" in value or "{%" in value)
+
+
+def args_problems(function: ComputeFunction, args: dict[str, Any], filled: bool) -> list[str]:
+    """What the function's args_schema refuses in `args`, in words: an arg it does not take (a misspelt name
+    would otherwise be ignored, and its default used without a word), a required one missing, a value of the
+    wrong type. Before the node runs (`filled` false) a templated value is not checked: its type is known once
+    filled."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import best_match
+
+    schema = function.args_schema
+    properties: dict[str, Any] = schema.get("properties") or {}
+    problems = []
+    unknown = [name for name in args if name not in properties]
+    if unknown and schema.get("additionalProperties") is False:
+        known = ", ".join(properties) or "none"
+        problems.append(f"takes no arg {', '.join(map(repr, unknown))}; the args it takes: {known}")
+    problems += [f"needs the input {name!r} in its args" for name in schema.get("required") or [] if name not in args]
+    for name, value in args.items():
+        if name in properties and (filled or not _templated(value)):
+            error = best_match(Draft202012Validator(properties[name]).iter_errors(value))
+            if error is not None:
+                problems.append(f"arg {name!r}: {error.message}")
+    return problems
 
 
 def map_columns(table: Table, mapping: dict[str, str]) -> Table:

@@ -23,10 +23,11 @@ from typing import Any, TypedDict
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
+from pydantic import ValidationError
 
 from phi.definitions import expressions, payloads, templating
 from phi.definitions.document import NodeSpec, WorkflowDefinition, local_today, validate_inputs
-from phi.definitions.functions import COMPUTE, MAX_RENDER_ROWS, RENDER, check_contract, map_columns
+from phi.definitions.functions import COMPUTE, MAX_RENDER_ROWS, RENDER, args_problems, check_contract, map_columns
 from phi.definitions.table import Row, TableError, run_ops
 from phi.definitions.table_format import is_table, needs_storable, storable, storable_text
 from phi.domain.models import EventType
@@ -208,10 +209,29 @@ def _compute(node: NodeSpec, state: DefinitionState, ports: Ports) -> Any:
     if problems:
         raise NodeFailed("Workflow.ContractError", f"Node {node.id}: {function.name}: " + "; ".join(problems))
     args = _fill(s.get("args") or {}, state)  # a template's failure is the template's (Workflow.TemplateError)
+    refused = args_problems(function, args, filled=True)  # filled, each value has its type now
+    if refused:
+        raise NodeFailed("Workflow.ComputeError", f"Node {node.id}: {function.name} " + "; ".join(refused))
     try:
         return function.run(datasets, args)
-    except (ValueError, KeyError, ArithmeticError) as exc:  # ArithmeticError: a date at the calendar's end…
-        raise NodeFailed("Workflow.ComputeError", f"Node {node.id}: {function.name}: {exc}") from exc
+    except (ValueError, KeyError, TypeError, ArithmeticError) as exc:  # ArithmeticError: a date at the calendar's end…
+        raise NodeFailed("Workflow.ComputeError", f"Node {node.id}: {function.name}: {_compute_cause(exc)}") from exc
+
+
+def _compute_cause(error: Exception) -> str:
+    """A compute function's failure in words: a missing key is an input it needs, a model's validation errors are
+    listed by field (never pydantic's text, which points at its web site); a TypeError (an arg of a type the
+    function could not use) by its first line."""
+    if isinstance(error, KeyError) and error.args:
+        return f"needs the input {error.args[0]!r}"
+    if isinstance(error, ValidationError):
+        return "; ".join(
+            f"{'.'.join(map(str, problem['loc'])) or 'value'}: {problem['msg']}"
+            for problem in error.errors(include_url=False)
+        )
+    if isinstance(error, TypeError):
+        return f"could not use the args it was given ({_first_line(error)})"
+    return str(error)
 
 
 def _search_docs(node: NodeSpec, state: DefinitionState, ports: Ports) -> Any:
