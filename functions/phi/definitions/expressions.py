@@ -206,7 +206,10 @@ def _equal(a: Any, b: Any) -> bool:
     timestamp texts are equal when they are the same moment; otherwise the values themselves, as Python compares
     them (1 == 1.0)."""
     if type(a) is str and type(b) is str and a != b:
-        moments = _timestamps(a, b)
+        try:
+            moments = timestamps(a, b)
+        except MixedZones:  # a time with a zone is not the same as one without, whatever the site's zone
+            return False
         return moments is not None and moments[0] == moments[1]
     if isinstance(a, str) != isinstance(b, str):
         first, second = as_number(a), as_number(b)

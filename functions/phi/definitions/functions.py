@@ -5,6 +5,7 @@ the contract's names before the call, so the function never sees a foreign schem
 
 from __future__ import annotations
 
+import decimal
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -319,23 +320,28 @@ def _text(value: Any) -> str:
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, int):
-        return f"{value:,}"
+        return str(value)  # its digits: an integer may be an order number, a year or a postcode (no 100,234)
     if isinstance(value, float):
         return _float_text(value)
     return str(value)
 
 
 def _float_text(value: float) -> str:
-    """A figure as a reader wants it in a report: a whole number in full (12,345, never 1.234e+04, which hid
-    the order of magnitude of a count summed as floats), a larger amount to the cent (1,234,567.89) and a
-    fraction to 4 significant digits (0.04567), trailing zeros dropped."""
+    """A measured figure as a reader wants it in a report: a whole number in full (12,345, never 1.234e+04, which
+    hid the order of magnitude of a count summed as floats), a larger amount to the cent (1,234,567.89), a
+    fraction to 4 significant digits (0.04567), trailing zeros dropped; rounded half away from zero on the value
+    as written, as the `round` operator does (2.675 → 2.68). Past 2**53 a float's last digits are noise: it is
+    shown to 15 significant digits."""
     if not math.isfinite(value):
         return str(value)
-    if value.is_integer() and abs(value) < _EXACT_FLOAT_LIMIT:
+    if abs(value) >= _EXACT_FLOAT_LIMIT:
+        return f"{value:.15g}"
+    if value.is_integer():
         return f"{int(value):,}"
     if abs(value) >= 1:
-        text = f"{value:,.2f}"
-        return text.rstrip("0").rstrip(".") if "." in text else text
+        cents = decimal.Decimal(repr(value)).quantize(decimal.Decimal("0.01"), rounding=decimal.ROUND_HALF_UP)
+        text = f"{cents:,.2f}"
+        return text.rstrip("0").rstrip(".")
     return f"{value:.4g}"
 
 

@@ -13,12 +13,12 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from phi.workflows.timeframes import timestamp_as_written
 
-# A plain number: optional sign, digits (thousands separators only in whole 3-digit groups: "1,234,567.5", never
-# "1,23"), optional decimals, optional exponent. Not "nan" or "inf" (no value JSON could hold), not "0x1F".
+# A plain number: optional sign, digits, optional decimals, optional exponent; thousands separators only in
+# whole 3-digit groups. Not "nan" or "inf" (no value JSON could hold), not "0x1F".
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 # Digits an integer text may have to be read as an exact integer (Python refuses 4,300); longer is a float.
 _MOST_INTEGER_DIGITS = 400
@@ -26,11 +26,19 @@ _MOST_INTEGER_DIGITS = 400
 
 def number_in_text(text: str) -> int | float | None:
     """The number `text` writes (surrounding spaces allowed): an integer exactly (an ID or a NUMERIC(38) kept
-    as its digits stays exact), else a float; None when it is not a plain number."""
+    as its digits stays exact), else a float; None when it is not a plain number.
+
+    A comma is read as a thousands separator only where it cannot be a decimal comma: "1,234,567" (two of them)
+    or "1,234.5" (a decimal point after). "1,500" and "0,250" could be 1500 and 250 or, from a decimal-comma
+    locale's export, 1.5 and 0.25: they are no number here, so that a sum over them is refused in words instead
+    of being 1,000 times too large."""
     plain = text.strip()
     if not plain or not _PLAIN_NUMBER.fullmatch(plain):
         return None
-    plain = plain.replace(",", "")
+    if "," in plain:
+        if plain.count(",") < 2 and "." not in plain:
+            return None
+        plain = plain.replace(",", "")
     if "." in plain or "e" in plain or "E" in plain or len(plain) > _MOST_INTEGER_DIGITS:
         return float(plain)
     return int(plain)
@@ -52,9 +60,13 @@ def is_blank(value: Any) -> bool:
 
 
 # A text read as a timestamp begins with an ISO date (the project's parser reads other forms too, but a code or a
-# name such as "Nov 20 batch" is not to be ordered as a time): cheap, so most texts are never parsed.
+# name such as "Nov 20 batch" is not to be ordered as a time): cheap, so most texts are never parsed. No
+# timestamp is longer than _LONGEST_TIMESTAMP characters: a longer text is not read, nor kept in the cache.
 _ISO_DATE_FIRST = re.compile(r"\s*\d{4}-\d{2}-\d{2}(?![\d])", re.ASCII)
-# Distinct texts whose reading is kept: a column of timestamps repeats few of them per second of a day.
+_DATE_ONLY = re.compile(r"\s*\d{4}-\d{2}-\d{2}\s*", re.ASCII)
+_LONGEST_TIMESTAMP = 64
+# Distinct texts whose reading is kept (each at most _LONGEST_TIMESTAMP characters: a few MB in all): a column of
+# timestamps repeats few of them per second of a day.
 _CACHED_TIMESTAMPS = 65_536
 
 
@@ -68,40 +80,61 @@ class MixedZones(ValueError):
         )
 
 
-@lru_cache(maxsize=_CACHED_TIMESTAMPS)
-def timestamp_in_text(text: str) -> tuple[bool, datetime] | None:
-    """Whether the timestamp `text` writes carries a zone, and its moment as a naive datetime that orders as it
-    should: an instant in UTC, or the wall-clock time. None when the text is no such timestamp."""
-    if not _ISO_DATE_FIRST.match(text):
+class Reading(NamedTuple):
+    """A timestamp text as read: whether it carries a zone, its moment as a naive datetime that orders as it
+    should (an instant in UTC, or the wall-clock time), the date and time as written (offset dropped), and
+    whether it is a date alone."""
+
+    zoned: bool
+    moment: datetime
+    written: datetime
+    date_only: bool
+
+
+def timestamp_in_text(text: str) -> Reading | None:
+    """The timestamp `text` writes; None when the text is no such timestamp."""
+    if len(text) > _LONGEST_TIMESTAMP or not _ISO_DATE_FIRST.match(text):
         return None
+    return _reading(text)
+
+
+@lru_cache(maxsize=_CACHED_TIMESTAMPS)
+def _reading(text: str) -> Reading | None:
     try:
         moment = timestamp_as_written(text)
     except (ValueError, OverflowError):  # begins like a date and is not one ("2026-13-45", "2026-11-20 lot 4")
         return None
+    written = moment.replace(tzinfo=None)
     if moment.utcoffset() is None:
-        return False, moment
+        return Reading(False, moment, written, _DATE_ONLY.fullmatch(text) is not None)
     try:
-        return True, moment.astimezone(UTC).replace(tzinfo=None)
+        return Reading(True, moment.astimezone(UTC).replace(tzinfo=None), written, False)
     except OverflowError:  # 0001-01-01T00:00+01:00 is before the first instant a datetime holds
         return None
 
 
 def timestamps(a: str, b: str) -> tuple[datetime, datetime] | None:
-    """Two texts as moments to compare, when both are timestamps; None when either is not. Raises MixedZones."""
+    """Two texts as moments to compare, when both are timestamps; None when either is not. Both with a zone
+    compare as instants, both without as wall-clock times; a date alone beside a time with a zone compares with
+    that time's date and time as written ("2026-11-20T23:30:00-05:00" is on 2026-11-20, as it reads). Raises
+    MixedZones for a time with a zone beside one without."""
     first = timestamp_in_text(a)
     if first is None:
         return None
     second = timestamp_in_text(b)
     if second is None:
         return None
-    if first[0] != second[0]:
-        raise MixedZones(a, b) if first[0] else MixedZones(b, a)
-    return first[1], second[1]
+    if first.zoned == second.zoned:
+        return first.moment, second.moment
+    if first.date_only or second.date_only:
+        return first.written, second.written
+    raise MixedZones(a, b) if first.zoned else MixedZones(b, a)
 
 
 class TextOrder:
     """Orders the texts of one column: timestamps in time order before other text, compared as text. Remembers
-    a timestamp with a zone and one without, to refuse a column that mixes them (MixedZones)."""
+    a timestamp with a zone and one without (a date alone is neither), to refuse a column that mixes them
+    (MixedZones)."""
 
     __slots__ = ("wall_clock", "zoned")
 
@@ -113,14 +146,13 @@ class TextOrder:
         found = timestamp_in_text(text)
         if found is None:
             return (1, text)
-        has_zone, moment = found
-        if has_zone and self.zoned is None:
+        if found.zoned and self.zoned is None:
             self.zoned = text
-        elif not has_zone and self.wall_clock is None:
+        elif not found.zoned and not found.date_only and self.wall_clock is None:
             self.wall_clock = text
         if self.zoned is not None and self.wall_clock is not None:
             raise MixedZones(self.zoned, self.wall_clock)
-        return (0, moment)
+        return (0, found.moment)
 
 
 def _quoted(text: str) -> str:

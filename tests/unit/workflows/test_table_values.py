@@ -40,9 +40,15 @@ def test_a_report_prints_whole_numbers_in_full_and_amounts_to_the_cent() -> None
         {},
     )
     shown = markdown_table(by_carrier)
-    assert "| DHL | 12,345 | 1 |" in shown
+    assert "| DHL | 12345 | 1 |" in shown  # an exact integer sum, as its digits
     assert "| UPS | 7 | 1,234,567.89 |" in shown
     assert "e+" not in shown
+
+
+def test_an_integer_is_printed_as_its_digits_as_it_may_be_an_identifier_and_amounts_round_half_up() -> None:
+    shown = markdown_table(_table(["order_id", "year", "zip", "amount"], [[100234, 2026, 10115, 2.675]]))
+    assert "| 100234 | 2026 | 10115 | 2.68 |" in shown
+    assert markdown_table(_table(["huge"], [[2.0**60]])).endswith("| 1.15292150460685e+18 |")
 
 
 def test_a_report_prints_fractions_to_four_significant_digits_and_drops_trailing_zeros() -> None:
@@ -258,7 +264,9 @@ def test_a_sum_over_a_text_that_is_no_number_is_refused_naming_the_column_and_th
     assert str(refused.value).startswith(
         "ops[0] (group_by): units: column 'qty' holds \"n/a\", which is not a number; sum reads numbers only"
     )
-    for misgrouped in ("1,23", "1.234,5"):  # not a plain number: thousands separators only in groups of three
+    # not a plain number: thousands separators only in groups of three, and never where a decimal comma could be
+    # meant ("1,500" is 1.5 in a decimal-comma locale's export: read as 1500 the sum would be 1,000 times too large)
+    for misgrouped in ("1,23", "1.234,5", "1,500", "0,250", "-2,125"):
         with pytest.raises(TableError, match="which is not a number"):
             apply_ops(
                 _table(["qty"], [[misgrouped]]),
@@ -302,6 +310,38 @@ def test_timestamp_texts_compare_in_time_order(earlier: str, later: str) -> None
     assert evaluate({"<": [{"var": "a"}, {"var": "b"}]}, row) is True
     assert evaluate({">=": [{"var": "a"}, {"var": "b"}]}, row) is False
     assert evaluate({"!=": [{"var": "a"}, {"var": "b"}]}, row) is True
+
+
+def test_a_comma_is_a_thousands_separator_only_where_it_cannot_be_a_decimal_comma() -> None:
+    table = _table(["qty"], [["1,234,567"], ["1,234.5"], ["-2,000,000.25"]])
+    totals = apply_ops(table, [{"op": "group_by", "keys": [], "aggs": {"units": {"fn": "sum", "column": "qty"}}}], {})
+    assert totals["rows"] == [[1_234_567 + 1_234.5 - 2_000_000.25]]
+
+
+def test_a_long_text_is_never_read_as_a_timestamp_nor_kept_by_the_cache() -> None:
+    from phi.definitions import values
+
+    before = values._reading.cache_info().currsize
+    descriptions = _table(["d"], [[f"2026-11-20 {n} " + "x" * 10_000] for n in range(50)])
+    kept = apply_ops(descriptions, [{"op": "filter", "where": {"<": [{"var": "d"}, "2026-11-21"]}}], {})
+    assert len(kept["rows"]) == 50  # compared as text
+    assert values._reading.cache_info().currsize == before
+
+
+def test_a_date_alone_compares_with_a_time_with_a_zone_by_that_times_date_as_written() -> None:
+    # a timestamptz column arrives with its offset; "on or after 1 November" is asked with a date alone
+    assert evaluate({">=": ["2026-11-01T00:30:00+01:00", "2026-11-01"]}, {}) is True
+    assert evaluate({"<": ["2026-10-31T23:30:00-05:00", "2026-11-01"]}, {}) is True
+    assert evaluate({"==": ["2026-11-01T00:00:00Z", "2026-11-01"]}, {}) is True
+    # and a time with a zone is never equal to one without (no refusal for an equality)
+    assert evaluate({"==": ["2026-11-01T09:00:00Z", "2026-11-01 09:00:00"]}, {}) is False
+    assert evaluate({"!=": ["2026-11-01T09:00:00Z", "2026-11-01 09:00:00"]}, {}) is True
+    dated = _table(["at"], [["2026-11-02T08:00:00+00:00"], ["2026-11-01"], ["2026-11-01T09:00:00+00:00"]])
+    assert apply_ops(dated, [{"op": "sort", "by": ["at"]}], {})["rows"] == [
+        ["2026-11-01"],
+        ["2026-11-01T09:00:00+00:00"],
+        ["2026-11-02T08:00:00+00:00"],
+    ]
 
 
 def test_the_same_instant_written_two_ways_is_equal() -> None:
