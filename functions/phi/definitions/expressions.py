@@ -441,6 +441,24 @@ def read_names(expression: Any) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def guarded_names(expression: Any) -> list[str]:
+    """The names the expression asks `missing` about, written as literal text: it expects them to be absent."""
+    names: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+        elif isinstance(node, dict):
+            for op, args in node.items():
+                if op == "missing":
+                    names.extend(str(a) for a in (args if isinstance(args, list) else [args]) if isinstance(a, str))
+                walk(args)
+
+    walk(expression)
+    return names
+
+
 # --- compiled once, evaluated per row ------------------------------------------------------------------------
 
 Compiled = Callable[[Any], Any]

@@ -27,7 +27,7 @@ import tempfile
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import IO, Any
 
-from phi.definitions.expressions import MAX_TEXT_CHARS, ExpressionError, compile_expression, read_names
+from phi.definitions.expressions import MAX_TEXT_CHARS, ExpressionError, compile_expression, guarded_names, read_names
 from phi.definitions.nesting import TooLarge, measure
 from phi.definitions.values import MixedZones, TextOrder, as_number, is_blank, number_in_text
 
@@ -105,13 +105,17 @@ def _need_read(columns: list[str], expression: Any, where: str) -> None:
     """Refuses an expression reading a column the table lacks: a row has every column, so such a `var` would
     be null on every row, and a filter on a misspelt column silently drops (or keeps) them all. A name is a
     column, or a dotted path into a column holding JSON ("address.city"); a `var` with a default is left alone
-    (its default says the value may be absent)."""
-    present = set(columns)
+    (its default says the value may be absent), and so is one the expression asks `missing` about. A table with
+    no columns (an http node's answer `[]`) has no row to read from: nothing to refuse."""
+    if not columns:
+        return
+    present = set(columns) | set(guarded_names(expression))
     for name in read_names(expression):
         if name not in present and name.split(".", 1)[0] not in present:
             raise TableError(
                 f"{where}: the expression reads the column {name!r}, which the table does not have "
-                f"(has: {', '.join(columns)})"
+                f"(has: {', '.join(columns)}); if only some rows may lack it (JSON that leaves out its null keys), "
+                f'read it with a default: {{"var": [{json.dumps(name)}, null]}}'
             )
 
 

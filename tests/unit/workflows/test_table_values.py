@@ -205,13 +205,22 @@ def test_an_expression_reading_no_column_is_refused_naming_it_and_the_columns(op
         apply_ops(DOTTED, [settings], {})
     assert str(refused.value) == (
         f"ops[0] ({op}): the expression reads the column 'carier', which the table does not have "
-        "(has: unit.price, unit, carrier)"
+        "(has: unit.price, unit, carrier); if only some rows may lack it (JSON that leaves out its null keys), "
+        'read it with a default: {"var": ["carier", null]}'
     )
 
 
 def test_a_var_with_a_default_may_name_an_absent_column() -> None:
     kept = apply_ops(DOTTED, [{"op": "filter", "where": {"==": [{"var": ["region", "EU"]}, "EU"]}}], {})
     assert len(kept["rows"]) == 2
+
+
+def test_a_column_the_expression_asks_missing_about_or_a_table_without_columns_is_not_refused() -> None:
+    guarded = {"if": [{"missing": ["closed_at"]}, True, {"<": [{"var": "closed_at"}, "2026-11-01"]}]}
+    assert len(apply_ops(DOTTED, [{"op": "filter", "where": guarded}], {})["rows"]) == 2
+    # an http node's answer `[]` is a table without columns: a filter on it gives an empty table, as before
+    nothing = apply_ops({"columns": [], "rows": []}, [{"op": "filter", "where": {"==": [{"var": "x"}, 1]}}], {})
+    assert nothing["rows"] == []
 
 
 # --- 8. expression errors say where -------------------------------------------------------------------------
