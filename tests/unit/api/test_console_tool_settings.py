@@ -75,3 +75,32 @@ def test_every_wrong_field_is_named_in_words() -> None:
     assert nested == {"cfg-probe-headers": "Headers: nested too deeply."}
     _, bad_host = config_from_form(TOOL, {"cfg-probe-hosts": "a.example.com, not a host!"})
     assert bad_host == {"cfg-probe-hosts": "Hosts: “host!” is not valid here."}
+
+
+def test_a_whole_number_field_reads_groups_of_three_only_and_no_number_is_too_long_to_say_why() -> None:
+    counter = Tool(
+        id=uuid.uuid4(),
+        key="count",
+        name="Count",
+        runs_on="CLOUD",
+        config_schema={"type": "object", "properties": {"rows": {"type": "integer"}}},
+        available=True,
+    )
+    for text, expected in (("1,500", 1500), ("2_000", 2000), ("-3", -3), ("1,234,567", 1234567)):
+        assert config_from_form(counter, {"cfg-count-rows": text}) == ({"rows": expected}, {}), text
+    for text in ("1,5", "9" * 400, "1e3", "2.0"):
+        _, errors = config_from_form(TOOL, {"cfg-probe-hosts": "a.example.com", "cfg-probe-retries": text})
+        assert errors == {"cfg-probe-retries": "Retries: enter a whole number, e.g. 100000."}, text
+    _, errors = config_from_form(TOOL, {"cfg-probe-hosts": "a.example.com", "cfg-probe-headers": "1" * 5000})
+    assert errors == {"cfg-probe-headers": "Headers: holds a number too long to read."}
+    _, errors = config_from_form(TOOL, {"cfg-probe-hosts": "a.example.com", "cfg-probe-headers": "{'a': 1}"})
+    said = "Headers: not valid JSON (Expecting property name enclosed in double quotes at character 2)."
+    assert errors == {"cfg-probe-headers": said}
+
+
+def test_a_stored_setting_the_form_has_no_field_for_is_kept() -> None:
+    free_form = Tool(
+        id=uuid.uuid4(), key="cam", name="Cam", runs_on="LOCAL", config_schema={"type": "object"}, available=True
+    )
+    config, errors = config_from_form(free_form, {}, {"stream": "rtsp://dock-4"})
+    assert (config, errors) == ({"stream": "rtsp://dock-4"}, {})

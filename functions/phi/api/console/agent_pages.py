@@ -504,7 +504,8 @@ def save_tools(request: Request, agent_id: UUID, conn: ConsoleConn, user: Consol
         if not tool.available and tool.key not in had:
             errors[f"tool-{tool.key}"] = f"{tool.name} is not available yet."
             continue
-        tools[tool.key], problems = config_from_form(tool, fields)
+        stored = next((t.config for t in agent.tools if t.key == tool.key), {})
+        tools[tool.key], problems = config_from_form(tool, fields, stored)
         errors.update(problems)
     if not errors:
         try:

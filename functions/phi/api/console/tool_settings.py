@@ -117,13 +117,10 @@ def _parsed(field: ToolField, text: str) -> tuple[Any, str | None]:
     if len(text) > limit:
         return None, f"{field.label}: at most {limit:,} characters."
     if field.kind == "integer" or field.kind == "number":
-        try:
-            value: Any = int(text.replace(",", "").replace("_", "")) if field.kind == "integer" else float(text)
-        except ValueError:
+        value = _whole_number(text) if field.kind == "integer" else _finite_number(text)
+        if value is None:
             example = "a whole number, e.g. 100000" if field.kind == "integer" else "a number, e.g. 0.5"
             return None, f"{field.label}: enter {example}."
-        if not math.isfinite(value):
-            return None, f"{field.label}: enter a number, e.g. 0.5."
         if "minimum" in schema and value < schema["minimum"]:
             return None, f"{field.label}: at least {schema['minimum']:,}."
         if "maximum" in schema and value > schema["maximum"]:
@@ -144,12 +141,30 @@ def _parsed(field: ToolField, text: str) -> tuple[Any, str | None]:
             return json.loads(text), None
         except RecursionError:
             return None, f"{field.label}: nested too deeply."
-        except ValueError as exc:
-            return None, f"{field.label}: not valid JSON ({exc.args[0] if exc.args else exc})."
+        except json.JSONDecodeError as exc:
+            return None, f"{field.label}: not valid JSON ({exc.msg} at character {exc.pos + 1})."
+        except ValueError:  # Python's own limit on an integer's digits (4,300)
+            return None, f"{field.label}: holds a number too long to read."
     pattern = schema.get("pattern")
     if isinstance(pattern, str) and not re.search(pattern, text):
         return None, f"{field.label}: {text[:80]!r} is not a valid value here."
     return text, None
+
+
+# Digits, with thousands separators only in whole groups of three (a comma elsewhere may be a decimal comma).
+_WHOLE_NUMBER = re.compile(r"[+-]?(?:\d{1,3}(?:[,_]\d{3})+|\d{1,18})", re.ASCII)
+
+
+def _whole_number(text: str) -> int | None:
+    return int(text.replace(",", "").replace("_", "")) if _WHOLE_NUMBER.fullmatch(text) else None
+
+
+def _finite_number(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
 
 
 @lru_cache(maxsize=32)
@@ -157,12 +172,16 @@ def _item_check(items_schema: str) -> Callable[[Any], Any]:
     return cast(Callable[[Any], Any], fastjsonschema.compile(json.loads(items_schema)))
 
 
-def config_from_form(tool: Tool, form: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+def config_from_form(
+    tool: Tool, form: Mapping[str, str], stored: Mapping[str, Any] | None = None
+) -> tuple[dict[str, Any], dict[str, str]]:
     """The tool's configuration from the form's fields (an empty field is left out: its default applies), and
-    the errors by field name."""
-    config: dict[str, Any] = {}
+    the errors by field name. A stored setting the form has no field for (a schema without properties) is kept."""
+    fields = tool_fields(tool)
+    shown = {field.name for field in fields}
+    config: dict[str, Any] = {name: value for name, value in (stored or {}).items() if name not in shown}
     errors: dict[str, str] = {}
-    for field in tool_fields(tool):
+    for field in fields:
         text = (form.get(field.form_name) or "").strip()
         if not text:
             if field.required:
