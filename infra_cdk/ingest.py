@@ -72,12 +72,13 @@ class Ingest(Construct):
                 max_concurrency=MAX_CONCURRENCY,
             )
         )
-        # Delete: a document refused for its size is removed, that version of it (phi.documents.pipeline).
+        # The version measured is the version read; a document refused for its size is removed, that version of
+        # it (phi.documents.pipeline).
         grants.objects(
             self.function,
             storage.bucket,
             storage.key,
-            actions=["s3:GetObject", "s3:DeleteObject", "s3:DeleteObjectVersion"],
+            actions=["s3:GetObject", "s3:GetObjectVersion", "s3:DeleteObject", "s3:DeleteObjectVersion"],
             prefixes=[DOCUMENTS_PREFIX],
         )
         suppress(

@@ -8,6 +8,8 @@ import time
 from typing import Any
 from urllib.parse import unquote_plus
 
+from botocore.exceptions import ClientError
+
 from phi.aws import client
 from phi.db import documents as documents_repo
 from phi.db import search_plan
@@ -22,13 +24,23 @@ from phi.settings import get_settings
 logger = logging.getLogger(__name__)
 
 
-def _forget_oversized(bucket: str, key: str, version_id: str | None) -> None:
+def _version_of(stored: dict[str, Any]) -> dict[str, str]:
+    """The object version a head_object answer describes, as get/delete_object's keyword (none when the bucket
+    keeps no versions: S3 then says "null")."""
+    version_id = stored.get("VersionId")
+    return {"VersionId": version_id} if version_id and version_id != "null" else {}
+
+
+def _gone(error: ClientError) -> bool:
+    return str(error.response.get("Error", {}).get("Code")) in ("404", "NoSuchKey", "NotFound", "NoSuchVersion")
+
+
+def _forget_oversized(bucket: str, key: str, version: dict[str, str]) -> None:
     """Deletes the refused object, that version of it (the bucket is versioned: a delete alone would keep it,
     noncurrent, for its retention). An upload URL is a plain signed PUT, which S3 lets carry up to 5 GB; what is
     refused is not kept. A failure is logged, not raised: the document's refusal stands either way."""
     try:
-        extra = {"VersionId": version_id} if version_id and version_id != "null" else {}
-        client("s3").delete_object(Bucket=bucket, Key=key, **extra)
+        client("s3").delete_object(Bucket=bucket, Key=key, **version)
     except Exception as error:  # storage cleanup must not turn a refusal into a retry
         logger.warning("could not delete the oversized object %s: %s", key, type(error).__name__)
 
@@ -45,18 +57,24 @@ def ingest_s3_object(bucket: str, raw_key: str, must_finish_by: float | None = N
         raise OutOfTime(f"not started: too little time left in this run for document {document_id}")
     try:
         s3 = client("s3")
-        stored = s3.head_object(Bucket=bucket, Key=key)
+        try:
+            stored = s3.head_object(Bucket=bucket, Key=key)
+        except ClientError as error:
+            if _gone(error):  # a redelivered event for a file deleted since (by its owner, or refused for its size)
+                return {"key": key, "status": "IGNORED", "reason": "the stored file is gone"}
+            raise
         size = int(stored["ContentLength"])
         limit = settings.max_upload_bytes
-        # Read at most one byte past the limit: the object may have been replaced (its upload URL is still
-        # valid) between the size check and the read.
-        data = b"" if size > limit else s3.get_object(Bucket=bucket, Key=key)["Body"].read(limit + 1)
+        # The version measured is the one read (and, refused, deleted): the upload URL is still valid, and the
+        # object may be replaced meanwhile. At most one byte past the limit is read all the same.
+        version = _version_of(stored)
+        data = b"" if size > limit else s3.get_object(Bucket=bucket, Key=key, **version)["Body"].read(limit + 1)
         if size > limit or len(data) > limit:
             with transaction() as conn:
                 measured = f"{size:,} bytes" if size > limit else f"more than {limit:,} bytes"
                 reason = f"the file is {measured}; the limit is {limit:,} bytes"
                 documents_repo.mark_failed(conn, document_id, reason)
-            _forget_oversized(bucket, key, stored.get("VersionId"))
+            _forget_oversized(bucket, key, version)
             return {"key": key, "status": "FAILED", "reason": "too large"}
     except Exception as error:  # retried by the queue; the reason stays on the document for the sweeper
         with transaction() as conn:

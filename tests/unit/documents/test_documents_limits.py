@@ -121,3 +121,54 @@ def test_an_object_replaced_by_a_larger_one_after_its_size_was_checked_is_read_n
     assert outcome["status"] == "FAILED" and outcome["reason"] == "too large"
     assert requested == [limit + 1]
     assert failed == [f"the file is more than {limit:,} bytes; the limit is {limit:,} bytes"]
+
+
+def test_the_version_measured_is_the_version_read_and_refused_it_is_the_version_deleted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # S3 stand-in: the object's upload URL is still valid, so a newer version may exist by the time it is read
+    import contextlib
+    import io
+    import uuid
+
+    from phi.documents import pipeline
+    from phi.settings import get_settings
+
+    limit = get_settings().max_upload_bytes
+    calls: list[tuple[str, dict[str, object]]] = []
+
+    class S3:
+        def head_object(self, **kwargs: object) -> dict[str, object]:
+            calls.append(("head", kwargs))
+            return {"ContentLength": limit + 1, "VersionId": "v-measured"}
+
+        def get_object(self, **kwargs: object) -> dict[str, object]:
+            calls.append(("get", kwargs))
+            return {"Body": io.BytesIO(b"")}
+
+        def delete_object(self, **kwargs: object) -> None:
+            calls.append(("delete", kwargs))
+
+    monkeypatch.setattr(pipeline, "client", lambda service: S3())
+    monkeypatch.setattr(pipeline, "transaction", contextlib.nullcontext)
+    monkeypatch.setattr(pipeline.documents_repo, "mark_failed", lambda conn, document, reason: None)
+
+    key = f"documents/{uuid.uuid4()}/{uuid.uuid4()}/big.pdf"
+    assert pipeline.ingest_s3_object("bucket", key)["status"] == "FAILED"
+    assert calls[-1] == ("delete", {"Bucket": "bucket", "Key": key, "VersionId": "v-measured"})
+
+
+def test_an_event_for_a_file_deleted_since_is_ignored_not_retried(monkeypatch: pytest.MonkeyPatch) -> None:
+    import uuid
+
+    from botocore.exceptions import ClientError
+
+    from phi.documents import pipeline
+
+    class S3:
+        def head_object(self, **_: object) -> None:
+            raise ClientError({"Error": {"Code": "404", "Message": "Not Found"}}, "HeadObject")
+
+    monkeypatch.setattr(pipeline, "client", lambda service: S3())
+    outcome = pipeline.ingest_s3_object("bucket", f"documents/{uuid.uuid4()}/{uuid.uuid4()}/gone.pdf")
+    assert outcome["status"] == "IGNORED" and outcome["reason"] == "the stored file is gone"
