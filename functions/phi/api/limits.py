@@ -30,7 +30,7 @@ MAX_OTHER_BODY_BYTES = 1024 * 1024
 
 
 # The two routes that take a document (the API's and the console's upload form).
-_UPLOAD_PATH = re.compile(r"/agents/[^/]+/documents/?$")
+_UPLOAD_PATH = re.compile(r"(?:/console)?/agents/[^/]+/documents/?")
 
 
 def is_upload(scope: Scope) -> bool:
@@ -40,8 +40,14 @@ def is_upload(scope: Scope) -> bool:
     return (
         scope.get("method") == "POST"
         and content_type.startswith(b"multipart/form-data")
-        and _UPLOAD_PATH.search(scope.get("path", "")) is not None
+        and _UPLOAD_PATH.fullmatch(_route_path(scope)) is not None
     )
+
+
+def _route_path(scope: Scope) -> str:
+    """The request's path within the app: without the API Gateway stage it is mounted under (phi.api.stage_root)."""
+    path, root = str(scope.get("path") or ""), str(scope.get("root_path") or "")
+    return path[len(root) :] if root and path.startswith(root + "/") else path
 
 
 def signed_in(scope: Scope) -> bool:
