@@ -225,17 +225,17 @@ WINDOWS_1252 = TextEncoding("cp1252", "phi_windows_1252", "Windows-1252")
 
 def detect_encoding(file: OpenedFile, deadline: float) -> TextEncoding:
     """How a text export is encoded: what spreadsheets and databases write on export. A byte-order mark says it
-    (UTF-8, UTF-16 — Excel's "Unicode Text" — or UTF-32); text with a NUL in every other byte is UTF-16 without
-    one; otherwise UTF-8 when the whole file is valid UTF-8 (checked in steps, within the deadline; a file
-    that is not almost never is), else Windows-1252, the encoding of Excel's plain "CSV" on Western Windows."""
+    (UTF-8, UTF-16 — Excel's "Unicode Text" — or UTF-32); NUL bytes in the places UTF-16 or UTF-32 puts them
+    say which without one (elsewhere, the file is no text: refused); otherwise UTF-8 when the whole file is
+    valid UTF-8 (checked in steps, within the deadline; a file that is not almost never is), else Windows-1252,
+    the encoding of Excel's plain "CSV" on Western Windows."""
     file.handle.seek(0)
     head = file.handle.read(_SNIFF_BYTES)
     for bom, encoding in _BYTE_ORDER_MARKS:
         if head.startswith(bom):
             return encoding
-    if len(head) >= 4 and head.count(0) * 4 >= len(head):
-        little_endian = head[1::2].count(0) > head[0::2].count(0)  # ASCII's high byte comes second
-        return TextEncoding("utf-16-le" if little_endian else "utf-16-be", label="UTF-16")
+    if b"\x00" in head:
+        return _wide_encoding(head, file.name)
     decoder = codecs.getincrementaldecoder("utf-8")()
     file.handle.seek(0)
     try:
@@ -246,6 +246,29 @@ def detect_encoding(file: OpenedFile, deadline: float) -> TextEncoding:
     except UnicodeDecodeError:
         return WINDOWS_1252
     return UTF8
+
+
+def _wide_encoding(head: bytes, name: str) -> TextEncoding:
+    """UTF-32 or UTF-16 without a byte-order mark, from where the NUL bytes fall: in text of Latin letters, digits
+    and punctuation all but one byte of each character is NUL, at the same places every time. A file whose NUL
+    bytes fall anywhere else is not a text export (an old binary .xls saved under a .csv name, say): refused,
+    rather than read as text of one kind or another and answered with garbage."""
+    size = len(head) - len(head) % 4
+    if size >= 4:
+        share = [head[i:size:4].count(0) * 4 / size for i in range(4)]
+        if min(share[1:]) >= 0.9 and share[0] <= 0.1:
+            return TextEncoding("utf-32-le", label="UTF-32")
+        if min(share[:3]) >= 0.9 and share[3] <= 0.1:
+            return TextEncoding("utf-32-be", label="UTF-32")
+        low, high = head[0:size:2].count(0) * 2 / size, head[1:size:2].count(0) * 2 / size
+        if high >= 0.6 and low <= 0.1:
+            return TextEncoding("utf-16-le", label="UTF-16")
+        if low >= 0.6 and high <= 0.1:
+            return TextEncoding("utf-16-be", label="UTF-16")
+    raise ToolError(
+        "Tool.BadRequest",
+        f"'{name}' holds NUL bytes: it is not a text export (a binary file, such as an old .xls, under a .csv name?)",
+    )
 
 
 _BYTE_ORDER_MARKS = (  # UTF-32's little-endian mark starts with UTF-16's: it is looked for first

@@ -199,3 +199,15 @@ def test_a_workbook_rewritten_after_its_checks_is_parsed_as_it_was_checked(
     assert _read(tool, path="report.xlsx", sheet="Summary")["rows"] == [["fill_rate", 0.97]]
     monkeypatch.setattr(file_read, "scan_workbook_xml", scan)
     assert "formula cell(s) without a saved result" in _error(tool, path="report.xlsx", sheet="Summary").cause
+
+
+def test_utf32_without_a_mark_is_read_and_a_binary_file_under_a_csv_name_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "wide.csv").write_bytes(EXPORT.encode("utf-32-le"))
+    (tmp_path / "old.csv").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(range(256)) * 40)  # an .xls
+    (tmp_path / "nul.csv").write_bytes(b"a,b\r\n1,\x00\x00\x00\x002\r\n")
+    tool = FileReadTool(FileReadSettings(base_dir=tmp_path, max_rows=25))
+    assert _read(tool, path="wide.csv")["rows"] == EXPORT_ROWS
+    for name in ("old.csv", "nul.csv"):
+        refused = _error(tool, path=name)
+        assert refused.error == "Tool.BadRequest", name
+        assert refused.cause.startswith(f"'{name}' holds NUL bytes: it is not a text export"), refused.cause
