@@ -22,6 +22,7 @@ import decimal
 import json
 import math
 import operator
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -236,13 +237,16 @@ def _round(value: int | float, digits: int) -> int | float:
     return float(rounded) if digits > 0 else int(rounded)
 
 
+_PLACES = re.compile(r"\s*[+-]?\d{1,9}\s*", re.ASCII)
+
+
 def _digits(value: Any) -> int:
     """round's number of decimal places: a whole number (a number written as text too)."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and value.strip().lstrip("+-").isdigit() and len(value) < 10:
+    if isinstance(value, str) and _PLACES.fullmatch(value):  # ASCII digits only ("²" is a digit to isdigit())
         return int(value)
     raise ExpressionError(f"the number of decimal places must be a whole number, got {_shown(value)}")
 

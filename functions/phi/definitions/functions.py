@@ -238,6 +238,13 @@ def _templated(value: Any) -> bool:
     return isinstance(value, str) and ("{{" in value or "{%" in value)
 
 
+_LONGEST_PROBLEM = 300
+
+
+def _shortened(message: str) -> str:
+    return message if len(message) <= _LONGEST_PROBLEM else message[: _LONGEST_PROBLEM - 1] + "…"
+
+
 def args_problems(function: ComputeFunction, args: dict[str, Any], filled: bool) -> list[str]:
     """What the function's args_schema refuses in `args`, in words: an arg it does not take (a misspelt name
     would otherwise be ignored, and its default used without a word), a required one missing, a value of the
@@ -257,8 +264,8 @@ def args_problems(function: ComputeFunction, args: dict[str, Any], filled: bool)
     for name, value in args.items():
         if name in properties and (filled or not _templated(value)):
             error = best_match(Draft202012Validator(properties[name]).iter_errors(value))
-            if error is not None:
-                problems.append(f"arg {name!r}: {error.message}")
+            if error is not None:  # its message quotes the value: a whole table, when one is given for a date
+                problems.append(f"arg {name!r}: {_shortened(error.message)}")
     return problems
 
 

@@ -76,6 +76,12 @@ def test_a_missing_or_mistyped_arg_is_refused_when_the_definition_is_validated()
     ]
 
 
+def test_an_arg_refused_quotes_at_most_a_few_hundred_characters_of_its_value() -> None:
+    [problem] = _problems(_definition("time.open_at_day_end", {"column": "at", "day": ["2026-11-20"] * 10_000}))
+    assert problem.startswith("time.open_at_day_end arg 'day': ['2026-11-20', ") and problem.endswith("…")
+    assert len(problem) < 400
+
+
 def test_a_templated_arg_is_checked_once_filled_when_the_node_runs() -> None:
     document = _definition("time.open_at_day_end", {"column": "at", "day": "{{ inputs.day }}"})
     document["inputs"] = {"day": {"type": "integer"}}

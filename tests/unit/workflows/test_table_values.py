@@ -240,6 +240,13 @@ def test_a_comparison_error_names_the_op_the_operator_and_the_values() -> None:
     assert str(failed.value) == "ops[0] (filter): >: cannot compare 'DHL' with 3 (reading \"carrier\")"
 
 
+def test_rounds_places_are_ascii_digits_or_refused_in_words() -> None:
+    assert evaluate({"round": [2.675, " 2 "]}, {}) == 2.68
+    for places in ("²", "-+5", "1e2", "9" * 12):
+        with pytest.raises(ExpressionError, match="the number of decimal places must be a whole number"):
+            evaluate({"round": [2.675, places]}, {})
+
+
 def test_a_null_is_in_no_text_and_another_value_is_refused_in_words() -> None:
     kept = apply_ops(CARRIERS, [{"op": "filter", "where": {"in": [{"var": "carrier"}, "UPS DHL"]}}], {})
     assert kept["rows"] == [["DHL", 1]]
