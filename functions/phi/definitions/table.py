@@ -582,6 +582,11 @@ def _result(accumulator: _Accumulator, name: str, where: str) -> Any:
     return value
 
 
+def _no_key(values: tuple[Any, ...]) -> bool:
+    """A join key with a null or an empty text (a CSV's empty cell, null elsewhere in the ops) in it."""
+    return any(value is None or is_blank(value) for value in values)
+
+
 def _join(
     rows: Iterable[Row], right: Iterable[Row], on: list[str], renamed: dict[str, str], how: str, where: str
 ) -> Iterator[Row]:
@@ -600,13 +605,13 @@ def _join(
                 "the columns the join needs from it, or join the larger table as the input"
             )
         values = tuple([row.get(c) for c in on])
-        if None not in values:  # a null key matches nothing, as in SQL (not even another null)
+        if not _no_key(values):  # a null key matches nothing, as in SQL (not even another null)
             index.setdefault(_hashable(values, where, on), []).append(row)
     empty = dict.fromkeys(renamed.values())
     given = 0
     for row in rows:
         values = tuple([row.get(c) for c in on])
-        matches = [] if None in values else index.get(_hashable(values, where, on), [])
+        matches = [] if _no_key(values) else index.get(_hashable(values, where, on), [])
         given += len(matches) or int(how == "left")
         if given > MAX_JOIN_OUTPUT_ROWS:
             raise TableError(

@@ -132,6 +132,13 @@ def test_a_null_key_never_matches_in_a_join() -> None:
     assert joined["rows"] == [[1, "l1", "r1"]]
 
 
+def test_an_empty_text_key_never_matches_either_as_it_is_null_elsewhere_in_the_ops() -> None:
+    csv_left = _table(["k", "lv"], [["", "blank"], [" ", "space"], ["A", "a"]])
+    csv_right = _table(["k", "rv"], [["", "r-blank"], ["A", "r-a"]])
+    joined = apply_ops(csv_left, [{"op": "join", "right": "R", "on": ["k"]}], {"R": csv_right})
+    assert joined["rows"] == [["A", "a", "r-a"]]
+
+
 def test_a_left_join_keeps_a_row_with_a_null_key_with_nulls_for_the_right_columns() -> None:
     joined = apply_ops(LEFT, [{"op": "join", "right": "R", "on": ["k"], "how": "left"}], {"R": RIGHT})
     assert joined["rows"] == [[1, "l1", "r1"], [None, "lnull", None]]
