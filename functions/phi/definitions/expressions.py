@@ -23,7 +23,7 @@ import json
 import math
 import operator
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from phi.definitions.nesting import MAX_DEPTH
@@ -425,42 +425,37 @@ def evaluate(expression: Any, data: Any) -> Any:
     return _applied(function, [evaluate(arg, data) for arg in args], args)
 
 
+def _operations(expression: Any) -> Iterator[tuple[str, Any]]:
+    """Every operation of the expression tree, as (operator, its arguments), outermost first."""
+    if isinstance(expression, list):
+        for item in expression:
+            yield from _operations(item)
+    elif isinstance(expression, dict):
+        for op, args in expression.items():
+            yield op, args
+            yield from _operations(args)
+
+
 def read_names(expression: Any) -> list[str]:
     """The names the expression's `var`s read without a default, written as literal text (a computed path or one
     with a default cannot be checked before the data is there)."""
-    names: list[str] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, list):
-            for item in node:
-                walk(item)
-        elif isinstance(node, dict):
-            for op, args in node.items():
-                path = args[0] if isinstance(args, list) and len(args) == 1 else args
-                if op == "var" and isinstance(path, str | int) and not isinstance(path, bool) and path != "":
-                    names.append(str(path))
-                walk(args)
-
-    walk(expression)
+    names = []
+    for op, args in _operations(expression):
+        path = args[0] if isinstance(args, list) and len(args) == 1 else args
+        if op == "var" and isinstance(path, str | int) and not isinstance(path, bool) and path != "":
+            names.append(str(path))
     return list(dict.fromkeys(names))
 
 
 def guarded_names(expression: Any) -> list[str]:
     """The names the expression asks `missing` about, written as literal text: it expects them to be absent."""
-    names: list[str] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, list):
-            for item in node:
-                walk(item)
-        elif isinstance(node, dict):
-            for op, args in node.items():
-                if op == "missing":
-                    names.extend(str(a) for a in (args if isinstance(args, list) else [args]) if isinstance(a, str))
-                walk(args)
-
-    walk(expression)
-    return names
+    return [
+        name
+        for op, args in _operations(expression)
+        if op == "missing"
+        for name in (args if isinstance(args, list) else [args])
+        if isinstance(name, str)
+    ]
 
 
 # --- compiled once, evaluated per row ------------------------------------------------------------------------
