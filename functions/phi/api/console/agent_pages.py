@@ -356,7 +356,7 @@ def _threshold_source_fields() -> list[tuple[str, str, str]]:
         (
             name,
             f"{capitalised(in_words(name))}: read from the SOP",
-            f"The file name of the SOP that states the {reader.topic}",
+            f"The file name of the SOP that states this limit (about {reader.topic})",
         )
         for name, reader in READERS.items()
     ]

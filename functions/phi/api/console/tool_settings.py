@@ -65,7 +65,7 @@ def _hint(schema: Mapping[str, Any], kind: FieldKind) -> str:
         parts.append(", ".join(bounds))
     if "default" in schema:
         parts.append(f"empty for the default, {_shown(schema['default'], kind)}")
-    return "; ".join(parts)
+    return capitalised("; ".join(parts))
 
 
 def tool_fields(tool: Tool) -> list[ToolField]:
