@@ -356,10 +356,14 @@ def _threshold_source_fields() -> list[tuple[str, str, str]]:
         (
             name,
             f"{capitalised(in_words(name))}: read from the SOP",
-            f"The file name of the SOP that states this limit (about {reader.topic})",
+            f"The file name of the SOP that states this limit (about {_with_article(reader.topic)})",
         )
         for name, reader in READERS.items()
     ]
+
+
+def _with_article(topic: str) -> str:
+    return topic if topic.startswith(("a ", "an ", "the ")) else f"the {topic}"
 
 
 THRESHOLD_SOURCE_FIELDS = _threshold_source_fields()
