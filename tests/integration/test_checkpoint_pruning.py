@@ -28,13 +28,23 @@ def _checkpoint_rows(task_id: str) -> int:
     return int(sum(counts))
 
 
+def _diagnosis(*task_ids: str) -> str:
+    """What a failure needs to be understood (seen once in CI: the ended task had no checkpoint rows a second
+    after it succeeded, and it has not been reproduced): each task's rows, status and end, and the database's now."""
+    tasks = sql(
+        "SELECT id::text, status, finished_at, now() AS db_now FROM tasks WHERE id = ANY(%s)",
+        ([UUID(t) for t in task_ids],),
+    )
+    return f"rows: {[(_checkpoint_rows(t), t) for t in task_ids]}; tasks: {tasks}"
+
+
 def test_an_ended_task_s_checkpoints_are_pruned_and_a_running_one_s_kept(stack: Any, new_user: ApiSession) -> None:
     agent = new_user.create_agent()
     new_user.ok("POST", f"/agents/{agent['id']}/workflows", json={"definition": QUICK})
     ended = new_user.ok("POST", f"/agents/{agent['id']}/run-task", json={"type": "quick_check"})["task_id"]
     assert new_user.wait_for_task(ended, timeout=120)["status"] == "SUCCEEDED"
     running, _, _ = first_tool_request(stack, new_user)  # waits for its local agent
-    assert _checkpoint_rows(ended) > 0 and _checkpoint_rows(running) > 0
+    assert _checkpoint_rows(ended) > 0 and _checkpoint_rows(running) > 0, _diagnosis(ended, running)
 
     assert prune_ended_checkpoints(grace_seconds=3600) >= 0
     assert _checkpoint_rows(ended) > 0  # within the grace period a late step may still read them
