@@ -201,7 +201,7 @@ class _Accumulator:
         if self.fn == "count":
             self.count += 1 if counted else 0
         elif self.seen is not None:
-            if value is not None:
+            if value is not None and not is_blank(value):
                 value = _distinct_value(value)
                 if value not in self.seen:
                     self.seen.add(value)
@@ -544,7 +544,8 @@ def _group(
             accumulator = state[name]
             before = accumulator.text_chars() if name in held_aggs else 0
             try:
-                added = accumulator.add(value, counted=column is None or value is not None)
+                # count(column) counts values: not a null, nor an empty text (a CSV's empty cell, null elsewhere)
+                added = accumulator.add(value, counted=column is None or not (value is None or is_blank(value)))
                 distinct += added
             except TypeError:
                 raise TableError(f"{where}: {name}: column {column!r} holds a list or object") from None

@@ -276,7 +276,7 @@ def test_aggregates_read_a_text_that_is_a_plain_number_as_that_number() -> None:
         "avg": 338.375,  # the empty cell is no value
         "min": 9,
         "max": 1234.5,
-        "count": 5,  # count counts the rows whose cell is not null, an empty text included
+        "count": 4,  # the rows with a value: the empty cell, as avg says, is none
     }
 
 
@@ -333,6 +333,14 @@ def test_timestamp_texts_compare_in_time_order(earlier: str, later: str) -> None
     assert evaluate({"<": [{"var": "a"}, {"var": "b"}]}, row) is True
     assert evaluate({">=": [{"var": "a"}, {"var": "b"}]}, row) is False
     assert evaluate({"!=": [{"var": "a"}, {"var": "b"}]}, row) is True
+
+
+def test_count_of_a_column_and_count_distinct_skip_empty_texts_as_they_skip_nulls() -> None:
+    cells = _table(["carrier"], [["DHL"], [""], ["  "], [None], ["DHL"], ["UPS"]])
+    aggs = {"rows": {"fn": "count"}, "with": {"fn": "count", "column": "carrier"}}
+    aggs["kinds"] = {"fn": "count_distinct", "column": "carrier"}
+    counted = apply_ops(cells, [{"op": "group_by", "keys": [], "aggs": aggs}], {})
+    assert counted["rows"] == [[6, 3, 2]]
 
 
 def test_a_comma_is_a_thousands_separator_only_where_it_cannot_be_a_decimal_comma() -> None:
