@@ -224,7 +224,7 @@ _ROUNDING = decimal.Context(prec=1_000, rounding=decimal.ROUND_HALF_UP)
 _FEWEST_DIGITS = -400  # rounding any number a float can hold to a multiple of 10**400 gives 0
 
 
-def _round(value: int | float, digits: int) -> int | float:
+def round_half_up(value: int | float, digits: int) -> int | float:
     """`value` rounded half away from zero on its decimal value as written (2.5 → 3, -2.5 → -3, 2.675 → 2.68 with
     2 digits): what a reader does by hand. Python's round() rounds half to even (2.5 → 2) and on the binary
     value (2.675 is stored as 2.67499…, so → 2.67). A whole number when `digits` is 0 or less."""
@@ -284,7 +284,7 @@ _OPERATORS: dict[str, Callable[[list[Any]], Any]] = {
     "min": lambda a: min(_number(x) for x in a) if a else None,
     "max": lambda a: max(_number(x) for x in a) if a else None,
     "abs": lambda a: abs(_number(a[0])),
-    "round": lambda a: _finite(_round(_number(a[0]), _digits(a[1]) if len(a) > 1 else 0)),
+    "round": lambda a: _finite(round_half_up(_number(a[0]), _digits(a[1]) if len(a) > 1 else 0)),
     "in": lambda a: _within(a[0], a[1]),
     "cat": _cat,
     "lower": lambda a: _text(a[0]).lower(),

@@ -5,13 +5,13 @@ the contract's names before the call, so the function never sees a foreign schem
 
 from __future__ import annotations
 
-import decimal
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from phi.definitions.expressions import round_half_up
 from phi.definitions.table import repeated, rows_of, total_rows
 from phi.wording import markdown_table as write_table
 
@@ -346,8 +346,7 @@ def _float_text(value: float) -> str:
     if value.is_integer():
         return f"{int(value):,}"
     if abs(value) >= 1:
-        cents = decimal.Decimal(repr(value)).quantize(decimal.Decimal("0.01"), rounding=decimal.ROUND_HALF_UP)
-        text = f"{cents:,.2f}"
+        text = f"{round_half_up(value, 2):,.2f}"
         return text.rstrip("0").rstrip(".")
     return f"{value:.4g}"
 

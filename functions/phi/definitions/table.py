@@ -141,7 +141,7 @@ def order_key(descending: bool) -> Callable[[Any], SortKey]:
             number = number_in_text(value)
             if number is not None:
                 return (1, number)
-            return null if not value.strip() else (2, *texts.key(value))
+            return null if is_blank(value) else (2, *texts.key(value))
         return (2, 1, str(value))
 
     return key
@@ -181,7 +181,20 @@ class _NotANumber(ValueError):
 class _Accumulator:
     """One aggregate of one group, in constant memory (count_distinct keeps its distinct values)."""
 
-    __slots__ = ("count", "float_parts", "fn", "high", "high_text", "low", "low_text", "seen", "texts", "total")
+    __slots__ = (
+        "count",
+        "float_parts",
+        "fn",
+        "high",
+        "high_key",
+        "high_text",
+        "low",
+        "low_key",
+        "low_text",
+        "seen",
+        "texts",
+        "total",
+    )
 
     def __init__(self, fn: str) -> None:
         # The integers are added exactly (a Python int has no limit); the floats apart, as the exact partial sums
@@ -193,6 +206,8 @@ class _Accumulator:
         # min/max of a column without numbers: its text (ISO dates and times, codes), compared as text
         self.low_text: str | None = None
         self.high_text: str | None = None
+        self.low_key: tuple[int, Any] = (0, None)  # the kept texts' TextOrder keys, once a text is kept
+        self.high_key: tuple[int, Any] = (0, None)
         self.seen: set[Any] | None = set() if fn == "count_distinct" else None
         self.texts: TextOrder | None = None
 
@@ -226,14 +241,15 @@ class _Accumulator:
             self._add_text(value)
 
     def _add_text(self, text: str) -> None:
-        """A text kept by min or max: timestamps in time order, others as text (TextOrder)."""
+        """A text kept by min or max: timestamps in time order, others as text (TextOrder). The kept texts' keys
+        are kept with them: each row's text is read once."""
         if self.texts is None:
             self.texts = TextOrder()
         key = self.texts.key(text)
-        if self.low_text is None or key < self.texts.key(self.low_text):
-            self.low_text = text
-        if self.high_text is None or key > self.texts.key(self.high_text):
-            self.high_text = text
+        if self.low_text is None or key < self.low_key:
+            self.low_text, self.low_key = text, key
+        if self.high_text is None or key > self.high_key:
+            self.high_text, self.high_key = text, key
 
     def _add_number(self, number: int | float) -> None:
         self.count += 1
