@@ -146,6 +146,35 @@ def effective_max_rows(requested: int | None, configured: int) -> int:
 _PLAIN_TYPES = frozenset({type(None), bool, int, str})
 
 
+# An integral DECIMAL/NUMERIC written without places (a NUMERIC(20) order id) stays an integer up to this many
+# digits; past it (1E+1000) its text: JSON carries any integer exactly, but a 100,000-digit one helps no one.
+_MAX_INTEGER_DIGITS = 64
+
+
+def _non_finite_text(value: float | Decimal) -> str:
+    """NaN and the infinities (PostgreSQL's float and numeric NaN) as text: JSON has no such numbers, and a null
+    would let a sum or an average skip the row silently, where the cloud refuses a text in one by name."""
+    if value.is_nan() if isinstance(value, Decimal) else math.isnan(value):  # a signalling NaN cannot compare
+        return "NaN"
+    return "-Infinity" if value < 0 else "Infinity"
+
+
+def _decimal(value: Decimal) -> int | float | str:
+    """A DECIMAL/NUMERIC without losing it: written without places and integral, an integer (two 20-digit ids
+    must not become one float); else a float when the float reads back as the same decimal (12.50 → 12.5,
+    0.1 → 0.1); else its digits as text (NUMERIC(30,10) amounts), which the cloud reads as a number where it
+    computes."""
+    if not value.is_finite():
+        return _non_finite_text(value)
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent >= 0 and value.adjusted() < _MAX_INTEGER_DIGITS:
+        return int(value)
+    as_float = float(value)
+    if math.isfinite(as_float) and Decimal(repr(as_float)) == value:
+        return as_float
+    return str(value)
+
+
 def json_safe(value: Any) -> Any:
     """Convert a database or spreadsheet value to the JSON form the contract fixes."""
     if type(value) in _PLAIN_TYPES:
@@ -153,10 +182,9 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, bool | int | str):
         return value
     if isinstance(value, float):
-        return value if math.isfinite(value) else None
+        return value if math.isfinite(value) else _non_finite_text(value)
     if isinstance(value, Decimal):
-        as_float = float(value)
-        return as_float if math.isfinite(as_float) else None
+        return _decimal(value)
     if isinstance(value, datetime | date | time):
         return value.isoformat()
     if isinstance(value, timedelta):

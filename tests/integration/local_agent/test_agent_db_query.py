@@ -117,6 +117,18 @@ def test_postgres_infinite_timestamps_and_dates_arrive_as_text(pg_tool: DbQueryT
     ]
 
 
+def test_postgres_numeric_ids_stay_distinct_and_nan_arrives_as_text(pg_tool: DbQueryTool) -> None:
+    sql = (
+        "SELECT v.id::numeric(20) AS id, v.amount::numeric(30,10) AS amount, v.ratio::float8 AS ratio FROM (VALUES "
+        "('12345678901234567891', '12345678901234.5678', 'NaN'), ('12345678901234567892', '2.5', 'Infinity')"
+        ") AS v (id, amount, ratio) ORDER BY v.id"
+    )
+    assert _run(pg_tool, {"sql": sql})["rows"] == [
+        [12345678901234567891, "12345678901234.5678000000", "NaN"],
+        [12345678901234567892, 2.5, "Infinity"],
+    ]
+
+
 def test_postgres_infinite_values_load_as_text_in_binary_results_too(postgres_url: str) -> None:
     import psycopg
 

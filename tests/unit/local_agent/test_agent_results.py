@@ -37,10 +37,34 @@ def test_json_safe_follows_the_contract() -> None:
         base64.b64encode(b"\x00\xff").decode(),
         None,
         "00000000-0000-0000-0000-000000000001",
-        None,
+        "NaN",
         True,
     ]
     json.dumps(safe, allow_nan=False)
+
+
+def test_decimals_keep_their_value_and_non_finite_numbers_arrive_as_text() -> None:
+    # Two 20-digit NUMERIC ids had become one float (1.2345678901234567e+19), merging them in a group or a join;
+    # a NaN had become null, which a sum skips silently.
+    cases = [
+        (Decimal("12345678901234567891"), 12345678901234567891),
+        (Decimal("12345678901234567892"), 12345678901234567892),
+        (Decimal("1E+5"), 100000),
+        (Decimal("12.50"), 12.5),
+        (Decimal("0.1"), 0.1),
+        (Decimal("12.00"), 12.0),
+        (Decimal("12345678901234.5678"), "12345678901234.5678"),  # no float holds it
+        (Decimal("1E+1000"), "1E+1000"),  # an integer, but not one worth 1,001 digits
+        (Decimal("NaN"), "NaN"),
+        (Decimal("sNaN"), "NaN"),
+        (Decimal("-Infinity"), "-Infinity"),
+        (float("inf"), "Infinity"),
+        (float("-inf"), "-Infinity"),
+    ]
+    for value, expected in cases:
+        safe = json_safe(value)
+        assert safe == expected and type(safe) is type(expected), (value, safe)
+        json.dumps(safe, allow_nan=False)
 
 
 def test_capped_rows_reports_truncation_only_when_rows_remain() -> None:
