@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from phi.definitions.nesting import MAX_DEPTH
-from phi.definitions.values import MixedZones, as_number, is_blank, number_in_text, timestamps
+from phi.definitions.values import MixedZones, as_number, is_blank, loosely_equal, number_in_text, timestamps
 
 MAX_NODES = 2_000
 MAX_TEXT_CHARS = 100_000  # as templating.MAX_OUTPUT_CHARS: what a template may print of one value
@@ -202,23 +202,6 @@ def _timestamps(a: str, b: str) -> tuple[Any, Any] | None:
         raise ExpressionError(str(exc)) from None
 
 
-def _equal(a: Any, b: Any) -> bool:
-    """JSON Logic's loose ==: a number equals the text that writes it (42 == "42", as a CSV cell holds it), two
-    timestamp texts are equal when they are the same moment; otherwise the values themselves, as Python compares
-    them (1 == 1.0)."""
-    if type(a) is str and type(b) is str and a != b:
-        try:
-            moments = timestamps(a, b)
-        except MixedZones:  # a time with a zone is not the same as one without, whatever the site's zone
-            return False
-        return moments is not None and moments[0] == moments[1]
-    if isinstance(a, str) != isinstance(b, str):
-        first, second = as_number(a), as_number(b)
-        if first is not None and second is not None:
-            return bool(first == second)
-    return bool(a == b)
-
-
 # Enough digits for any integer arithmetic gives (MAX_INTEGER_BITS) and any float's decimals at the scale asked.
 _ROUNDING = decimal.Context(prec=1_000, rounding=decimal.ROUND_HALF_UP)
 _FEWEST_DIGITS = -400  # rounding any number a float can hold to a multiple of 10**400 gives 0
@@ -269,8 +252,8 @@ def _divide(args: list[Any]) -> int | float | None:
 
 
 _OPERATORS: dict[str, Callable[[list[Any]], Any]] = {
-    "==": lambda a: _equal(a[0], a[1]),
-    "!=": lambda a: not _equal(a[0], a[1]),
+    "==": lambda a: loosely_equal(a[0], a[1]),  # a join's keys follow it (phi.definitions.values)
+    "!=": lambda a: not loosely_equal(a[0], a[1]),
     "<": _compare(operator.lt),
     "<=": _compare(operator.le),
     ">": _compare(operator.gt),

@@ -29,7 +29,17 @@ from typing import IO, Any
 
 from phi.definitions.expressions import MAX_TEXT_CHARS, ExpressionError, compile_expression, guarded_names, read_names
 from phi.definitions.nesting import TooLarge, measure
-from phi.definitions.values import MixedZones, TextOrder, as_number, is_blank, number_in_text
+from phi.definitions.values import (
+    MixedZones,
+    TextOrder,
+    as_number,
+    forms_held,
+    forms_sought,
+    group_value,
+    is_blank,
+    loosely_equal,
+    number_in_text,
+)
 
 MAX_ROWS = 200_000  # an inline result (apply_ops), and what a compute node reads from a stored table
 MAX_GROUPS = 100_000
@@ -147,11 +157,17 @@ def order_key(descending: bool) -> Callable[[Any], SortKey]:
     return key
 
 
-def _hashable(values: tuple[Any, ...], where: str, columns: list[str]) -> tuple[Any, ...]:
-    """A row's key values as a key that tells `true` from `1` (Python holds them equal, JSON does not), refusing
-    lists and objects (they cannot be grouped or joined on) readably. Runs for every row grouped or joined: the
-    key is built in one pass and the column is looked for only when it cannot be hashed."""
-    key = tuple([(bool, value) if value is True or value is False else value for value in values])
+def _group_key(values: tuple[Any, ...], where: str, columns: list[str]) -> tuple[Any, ...]:
+    """A row's key values as group_by holds them (`group_value`: 42 and "42" one key, `true` and 1 two), refusing
+    lists and objects (they cannot be grouped on) readably. Runs for every row grouped: the key is built in one
+    pass and the column is looked for only when it cannot be hashed."""
+    key = tuple([group_value(value) for value in values])
+    _need_hashable(key, values, where, columns)
+    return key
+
+
+def _need_hashable(key: Any, values: tuple[Any, ...], where: str, columns: list[str]) -> None:
+    """Refuses a key holding a list or an object (it cannot be grouped or joined on), naming its column."""
     try:
         hash(key)
     except TypeError:
@@ -161,13 +177,6 @@ def _hashable(values: tuple[Any, ...], where: str, columns: list[str]) -> tuple[
                     f"{where}: column {column!r} holds a {type(value).__name__}; use plain values as keys"
                 ) from None
         raise
-    return key
-
-
-def _distinct_value(value: Any) -> Any:
-    """`value` as a set member or key: a boolean tagged (no JSON value is a tuple), so that `true` and `1` are
-    two values; `1` and `1.0` stay one number, as in SQL."""
-    return (bool, value) if isinstance(value, bool) else value
 
 
 class _NotANumber(ValueError):
@@ -178,31 +187,59 @@ class _NotANumber(ValueError):
         self.value = value
 
 
+class ExactSum:
+    """A running sum: the integers added exactly (a Python int has no limit); the floats apart, as the exact
+    partial sums math.fsum keeps (ten 0.1 add up to 1.0, not 0.9999999999999999), None until a float is added."""
+
+    __slots__ = ("float_parts", "integers")
+
+    def __init__(self) -> None:
+        self.integers = 0
+        self.float_parts: list[float] | None = None
+
+    def add(self, number: int | float) -> None:
+        if isinstance(number, int):
+            self.integers += number
+        else:
+            self.float_parts = _add_exactly(self.float_parts or [], number)
+
+    def total(self) -> int | float:
+        """The exact integer total, or with floats the correctly rounded sum of them all (may raise
+        OverflowError: an integer total past the floats' range)."""
+        if self.float_parts is None:
+            return self.integers
+        if not all(map(math.isfinite, self.float_parts)):  # the floats' running sum went past their range
+            raise OverflowError("the sum is not a finite number")
+        return math.fsum([*self.float_parts, self.integers])
+
+
 class _Accumulator:
     """One aggregate of one group, in constant memory (count_distinct keeps its distinct values)."""
 
     __slots__ = (
         "count",
-        "float_parts",
         "fn",
         "high",
         "high_key",
         "high_text",
+        "high_written",
         "low",
         "low_key",
         "low_text",
+        "low_written",
         "seen",
         "texts",
         "total",
     )
 
     def __init__(self, fn: str) -> None:
-        # The integers are added exactly (a Python int has no limit); the floats apart, as the exact partial sums
-        # math.fsum keeps (ten 0.1 add up to 1.0, not 0.9999999999999999). None until a float is added.
-        self.fn, self.count, self.total = fn, 0, 0
-        self.float_parts: list[float] | None = None
-        self.low: Any = None
-        self.high: Any = None
+        self.fn, self.count = fn, 0
+        self.total = ExactSum()
+        # min/max of the numbers: each as read, to compare, and as written, to give (a code "007" keeps its zeros)
+        self.low: int | float | None = None
+        self.high: int | float | None = None
+        self.low_written: Any = None
+        self.high_written: Any = None
         # min/max of a column without numbers: its text (ISO dates and times, codes), compared as text
         self.low_text: str | None = None
         self.high_text: str | None = None
@@ -217,7 +254,7 @@ class _Accumulator:
             self.count += 1 if counted else 0
         elif self.seen is not None:
             if value is not None and not is_blank(value):
-                value = _distinct_value(value)
+                value = group_value(value)  # 42 and "42" one value, as `==` says; `true` and 1 two, as JSON says
                 if value not in self.seen:
                     self.seen.add(value)
                     return 1
@@ -227,13 +264,14 @@ class _Accumulator:
 
     def _add_value(self, value: Any) -> None:
         """A sum, avg, min or max takes numbers, and a text that is a plain number as that number (a CSV cell is
-        always text). Null, an empty text (a CSV's empty cell) and a boolean are no figure. Another text is
-        refused by sum and avg (dropping it would give a wrong total without a word); min and max keep the
-        column's text apart, for a column without numbers (ISO dates and times, codes)."""
+        always text). Null and an empty text (a CSV's empty cell) are no figure. A boolean and another text are
+        refused by sum and avg (dropping them would give a wrong total without a word; SQL refuses sum(boolean)
+        too); min and max pass booleans by, and keep the column's text apart, for a column without numbers (ISO
+        dates and times, codes)."""
         number = as_number(value)
         if number is not None:
-            self._add_number(number)
-        elif value is None or isinstance(value, bool) or is_blank(value):
+            self._add_number(number, value)
+        elif value is None or is_blank(value):
             return
         elif self.fn in ("sum", "avg"):
             raise _NotANumber(value)
@@ -251,18 +289,22 @@ class _Accumulator:
         if self.high_text is None or key > self.high_key:
             self.high_text, self.high_key = text, key
 
-    def _add_number(self, number: int | float) -> None:
+    def _add_number(self, number: int | float, written: Any) -> None:
+        """A number: added by sum and avg; compared by min and max, which keep it as written (the text "007", the
+        first of equal numbers), so that a min over a CSV's codes is one of its codes and not a number."""
         self.count += 1
-        if isinstance(number, int):
-            self.total += number
-        else:
-            self.float_parts = _add_exactly(self.float_parts or [], number)
-        self.low = number if self.low is None else min(self.low, number)
-        self.high = number if self.high is None else max(self.high, number)
+        if self.fn in ("sum", "avg"):
+            self.total.add(number)
+            return
+        if self.low is None or number < self.low:
+            self.low, self.low_written = number, written
+        if self.high is None or number > self.high:
+            self.high, self.high_written = number, written
 
     def text_chars(self) -> int:
         """The text a min or max keeps (count_distinct's values are counted as they are added)."""
-        return len(self.low_text or "") + len(self.high_text or "")
+        kept = (self.low_text, self.high_text, self.low_written, self.high_written)
+        return sum(len(text) for text in kept if isinstance(text, str))
 
     def result(self) -> Any:
         if self.fn == "count":
@@ -272,20 +314,11 @@ class _Accumulator:
         if self.count == 0:
             return {"min": self.low_text, "max": self.high_text}.get(self.fn)
         if self.fn == "min":
-            return self.low
+            return self.low_written
         if self.fn == "max":
-            return self.high
-        total = self.sum()
+            return self.high_written
+        total = self.total.total()
         return total if self.fn == "sum" else total / self.count  # may raise OverflowError (a huge int's avg)
-
-    def sum(self) -> int | float:
-        """The exact integer total, or with floats the correctly rounded sum of them all (may raise
-        OverflowError: an integer total past the floats' range)."""
-        if self.float_parts is None:
-            return self.total
-        if not all(map(math.isfinite, self.float_parts)):  # the floats' running sum went past their range
-            raise OverflowError("the sum is not a finite number")
-        return math.fsum([*self.float_parts, self.total])
 
 
 def _add_exactly(parts: list[float], value: float) -> list[float]:
@@ -545,7 +578,7 @@ def _group(
     held_aggs = {name for name, a in aggs.items() if a.get("column") in held.columns}
     for row in rows:
         values = tuple([row.get(k) for k in keys])
-        key = _hashable(values, where, keys)
+        key = _group_key(values, where, keys)  # 42 and "42" are one group (see group_value)
         state = groups.get(key)
         if state is None:
             if len(groups) >= MAX_GROUPS:
@@ -568,11 +601,7 @@ def _group(
             except MixedZones as exc:
                 raise TableError(f"{where}: {name}: column {column!r}: {exc}") from None
             except _NotANumber as refused:
-                raise TableError(
-                    f"{where}: {name}: column {column!r} holds {_quoted(refused.value)}, which is not a number; "
-                    f"{agg['fn']} reads numbers only (a text written as a number, such as '1,234.5', counts as one): "
-                    "filter such rows out first"
-                ) from None
+                raise TableError(f"{where}: {name}: {_not_a_number(agg['fn'], str(column), refused.value)}") from None
             except OverflowError:
                 raise TableError(f"{where}: {name}: column {column!r} holds a number too large to add") from None
             if name in held_aggs:  # the text a min or max now keeps, or a distinct value newly kept
@@ -585,6 +614,21 @@ def _group(
     for key, state in groups.items():
         results = {name: _result(accumulator, name, where) for name, accumulator in state.items()}
         yield {**dict(zip(keys, first_keys[key], strict=True)), **results}
+
+
+def _not_a_number(fn: str, column: str, value: Any) -> str:
+    """Why a sum or avg refuses `value`, and the way out. A boolean is not taken as 1 (SQL refuses sum(boolean),
+    and a flag summed with amounts is more likely a wrong column than a count): counting is said in words."""
+    if isinstance(value, bool):
+        wanted = json.dumps({"op": "filter", "where": {"==": [{"var": column}, value]}})
+        return (
+            f"column {column!r} holds {_quoted(value)}, a boolean, which {fn} does not take as a number; to count "
+            f"the rows where it is {_quoted(value)}, filter them ({wanted}) and count them"
+        )
+    return (
+        f"column {column!r} holds {_quoted(value)}, which is not a number; {fn} reads numbers only (a text written "
+        "as a number, such as '1,234.5', counts as one): filter such rows out first"
+    )
 
 
 def _result(accumulator: _Accumulator, name: str, where: str) -> Any:
@@ -604,10 +648,41 @@ def _no_key(values: tuple[Any, ...]) -> bool:
     return any(value is None or is_blank(value) for value in values)
 
 
+# The right side of a join, by key: each form of the key (forms_held) → its variants, each the key values as
+# written and the rows that have them (under the form 42: the rows with 42 or 42.0, those with "42", with "042"…).
+_Variant = tuple[tuple[Any, ...], list[Row]]
+_Index = dict[Any, list[_Variant]]
+
+
 def _join(
     rows: Iterable[Row], right: Iterable[Row], on: list[str], renamed: dict[str, str], how: str, where: str
 ) -> Iterator[Row]:
-    index: dict[tuple[Any, ...], list[Row]] = {}
+    """A hash join whose keys match as `==` says (loosely_equal): a number matches a text that writes it (a
+    database's 42 and a CSV's "42"), two timestamp texts the same moment; two other texts only the same text
+    ("007" is not "7"). Booleans match booleans only: JSON tells `true` from 1 (where `==`, as Python, does not),
+    as group_by does. Each left row looks its key up under its forms (forms_sought: one, or two for a date or a
+    zoned midnight) — never a scan of the right side — and keeps the variants there that `==` holds equal."""
+    index = _right_index(right, on, where)
+    empty = dict.fromkeys(renamed.values())
+    given = 0
+    for row in rows:
+        values = tuple([row.get(c) for c in on])
+        matches = () if _no_key(values) else _matches(index, values, on, where)
+        given += len(matches) or int(how == "left")
+        if given > MAX_JOIN_OUTPUT_ROWS:
+            raise TableError(
+                f"{where}: the join gives more than {MAX_JOIN_OUTPUT_ROWS:,} rows (keys repeat on both sides); "
+                "join on more columns, or aggregate one side by the keys first"
+            )
+        if not matches and how == "left":
+            yield {**row, **empty}
+        for match in matches:
+            yield {**row, **{renamed[c]: match.get(c) for c in renamed}}
+
+
+def _right_index(right: Iterable[Row], on: list[str], where: str) -> _Index:
+    """The right side held by its keys' forms, within the join's row and text bounds."""
+    index: _Index = {}
     held_chars = 0
     for count, row in enumerate(right):
         if count >= MAX_JOIN_RIGHT_ROWS:
@@ -622,23 +697,52 @@ def _join(
                 "the columns the join needs from it, or join the larger table as the input"
             )
         values = tuple([row.get(c) for c in on])
-        if not _no_key(values):  # a null key matches nothing, as in SQL (not even another null)
-            index.setdefault(_hashable(values, where, on), []).append(row)
-    empty = dict.fromkeys(renamed.values())
-    given = 0
-    for row in rows:
-        values = tuple([row.get(c) for c in on])
-        matches = [] if _no_key(values) else index.get(_hashable(values, where, on), [])
-        given += len(matches) or int(how == "left")
-        if given > MAX_JOIN_OUTPUT_ROWS:
-            raise TableError(
-                f"{where}: the join gives more than {MAX_JOIN_OUTPUT_ROWS:,} rows (keys repeat on both sides); "
-                "join on more columns, or aggregate one side by the keys first"
-            )
-        if not matches and how == "left":
-            yield {**row, **empty}
-        for match in matches:
-            yield {**row, **{renamed[c]: match.get(c) for c in renamed}}
+        if _no_key(values):  # a null key matches nothing, as in SQL (not even another null)
+            continue
+        for form in _key_forms(values, forms_held):
+            try:
+                variants = index.setdefault(form, [])
+            except TypeError:  # a list or an object
+                _need_hashable(form, values, where, on)
+                raise
+            for held, held_rows in variants:
+                if held == values:
+                    held_rows.append(row)
+                    break
+            else:
+                variants.append((values, [row]))
+    return index
+
+
+def _matches(index: _Index, values: tuple[Any, ...], on: list[str], where: str) -> Sequence[Row]:
+    """The right rows whose key `==` holds equal to `values`, column by column. The common case — one form,
+    one variant, the same values — gives the variant's rows themselves, without a copy."""
+    forms = _key_forms(values, forms_sought)
+    found: list[Row] = []
+    for form in forms:
+        try:
+            variants = index.get(form, ())
+        except TypeError:  # a list or an object
+            _need_hashable(form, values, where, on)
+            raise
+        for held, held_rows in variants:
+            # the same values as written are equal (the forms already keep `true` from 1); others are asked
+            if held == values or all(map(loosely_equal, values, held)):
+                if len(forms) == 1 and len(variants) == 1:
+                    return held_rows
+                found.extend(held_rows)
+    return found
+
+
+def _key_forms(values: tuple[Any, ...], forms: Callable[[Any], tuple[Any, ...]]) -> Sequence[Any]:
+    """The forms of a row's key: a one-column key's own (no tuple to build per row: the index holds the forms of
+    one join's keys only, all of one kind), else each combination of its columns' forms."""
+    if len(values) == 1:
+        return forms(values[0])
+    per_column = [forms(value) for value in values]
+    if all(len(column) == 1 for column in per_column):
+        return [tuple([column[0] for column in per_column])]
+    return list(itertools.product(*per_column))
 
 
 # --- sort: in memory, or an external merge sort over spilled runs ------------------------------------------

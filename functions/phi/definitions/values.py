@@ -6,12 +6,15 @@ http node's CSV) is always text, so "1,234.5" must count as the number it says a
 - `timestamp_in_text` and `TextOrder`: a text that is an ISO-8601-like timestamp, in time order. As text,
   "2026-11-20 10:00:00" comes before "2026-11-20T09:00:00" (' ' < 'T') and "…10:00+01:00" after "…09:30Z".
   Timestamps that carry a zone or offset compare as instants, those that carry none as wall-clock times (a date
-  alone is its midnight); one of each cannot be compared without the site's zone, and is refused naming both."""
+  alone is its midnight); one of each cannot be compared without the site's zone, and is refused naming both;
+- `loosely_equal`: the expressions' `==`, which a join's keys follow (`forms_held`, `forms_sought`);
+- `group_value`: a value as group_by and count_distinct hold it, so that 42 and "42" are one key."""
 
 from __future__ import annotations
 
+import math
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from functools import lru_cache
 from typing import Any, NamedTuple
 
@@ -68,6 +71,7 @@ _LONGEST_TIMESTAMP = 64
 # Distinct texts whose reading is kept (each at most _LONGEST_TIMESTAMP characters: a few MB in all): a column of
 # timestamps repeats few of them per second of a day.
 _CACHED_TIMESTAMPS = 65_536
+_MIDNIGHT = time()
 
 
 class MixedZones(ValueError):
@@ -157,3 +161,95 @@ class TextOrder:
 
 def _quoted(text: str) -> str:
     return repr(text) if len(text) <= 60 else repr(text[:60] + "…")
+
+
+# --- equality, and the keys that follow it -------------------------------------------------------------------
+
+
+def loosely_equal(a: Any, b: Any) -> bool:
+    """The expressions' `==` (JSON Logic's loose one): a number equals a text that writes it (42 == "42" == " 42 "
+    == "042", as a CSV cell holds it), two timestamp texts are equal when they are the same moment; two other
+    texts only when they are the same text ("007" is not "7"); otherwise the values themselves, as Python
+    compares them (1 == 1.0, and true == 1)."""
+    if type(a) is str and type(b) is str and a != b:
+        try:
+            moments = timestamps(a, b)
+        except MixedZones:  # a time with a zone is not the same as one without, whatever the site's zone
+            return False
+        return moments is not None and moments[0] == moments[1]
+    if isinstance(a, str) != isinstance(b, str):
+        first, second = as_number(a), as_number(b)
+        if first is not None and second is not None:
+            return bool(first == second)
+    return bool(a == b)
+
+
+def group_value(value: Any) -> Any:
+    """`value` as group_by holds a key and count_distinct a value: a number as the text that writes it plainly
+    (42 and 42.0 as "42", 2.5 as "2.5"), so that it is one key with that text, as `==` says (a join's 42 matches
+    a CSV's "42"); a boolean tagged (no JSON value is a tuple), so that `true` and `1` stay two keys as JSON
+    tells them apart; anything else as it is.
+
+    Why not every text that `==` equates with the number: `==` is no equivalence there — 42 == "42" and 42 ==
+    "042", but "42" != "042" (a CSV's codes keep their leading zeros) — and a group needs one. So texts stay
+    keys as written, and a number joins the one text that writes it plainly; "042", " 42 " or "1,234,567" are
+    their own keys."""
+    if value is True or value is False:
+        return (bool, value)
+    if type(value) is int:
+        return str(value) if value.bit_length() <= _PLAIN_INTEGER_BITS else value
+    if type(value) is float and math.isfinite(value):
+        if value.is_integer():  # 42.0 as "42", the same number as 42 (at most 309 digits: a float is < 2**1024)
+            return str(int(value))
+        return repr(value)  # the shortest text that reads back as this float: 2.5 as "2.5", 1e-05 as "1e-05"
+    return value
+
+
+# An integer up to this size is keyed as its digits (at most 392): number_in_text reads a text of more than 400
+# digits as a float, so no text equals a larger integer, which stays a key of its own.
+_PLAIN_INTEGER_BITS = 1_300
+
+
+# The tags of a join key's forms read as timestamps (a form that is a tuple is no JSON value: no tag meets a text).
+_ZONED, _WALL_CLOCK = "instant", "wall-clock time"
+_DATE_ALONE, _ZONED_MIDNIGHT = "date alone", "zoned midnight"
+# What a plain number or an ISO date may begin with, after any spaces.
+_NUMBER_OR_DATE_FIRST = frozenset("0123456789+-.")
+
+
+def forms_held(value: Any) -> tuple[Any, ...]:
+    """The forms under which a join's right side holds a (non-null) key value: every value `==` says equal to it
+    (`loosely_equal`; a boolean aside, which matches booleans only) seeks one of them (`forms_sought`), and finds
+    it under exactly one, so no right row is found twice. A form is coarse (the texts "007" and "7" are both held
+    as 7): the join then asks `loosely_equal` of the values found."""
+    return _forms(value, sought=False)
+
+
+def forms_sought(value: Any) -> tuple[Any, ...]:
+    """The forms under which a join's left (streamed) key value looks for its matches (see `forms_held`)."""
+    return _forms(value, sought=True)
+
+
+def _forms(value: Any, sought: bool) -> tuple[Any, ...]:
+    """The value's main form: a number (or the text of one) as the number, a boolean tagged (JSON tells `true`
+    from 1), a timestamp text as its moment (an instant with a zone, a wall-clock time without), other text as
+    itself. `==` also equates a date alone with a time with a zone written at that date's midnight
+    ("2026-11-20" == "2026-11-20T00:00:00+05:00"), though that time is another instant than the same midnight
+    at -03:00: that pair meets under a second form, held by one side's kind and sought by the other's."""
+    if type(value) is not str:
+        return ((bool, value),) if value is True or value is False else (value,)
+    first = value[:1]
+    if first not in _NUMBER_OR_DATE_FIRST and not first.isspace():  # a code, a name: no reading to try (cheap)
+        return (value,)
+    number = number_in_text(value)
+    if number is not None:
+        return (number,)
+    found = timestamp_in_text(value)
+    if found is None:
+        return (value,)
+    main = (_ZONED if found.zoned else _WALL_CLOCK, found.moment)
+    if found.date_only:
+        return (main, (_ZONED_MIDNIGHT if sought else _DATE_ALONE, found.written.date()))
+    if found.zoned and found.written.time() == _MIDNIGHT:
+        return (main, (_DATE_ALONE if sought else _ZONED_MIDNIGHT, found.written.date()))
+    return (main,)

@@ -274,8 +274,8 @@ def test_aggregates_read_a_text_that_is_a_plain_number_as_that_number() -> None:
     assert dict(zip(fns, totals["rows"][0], strict=True)) == {
         "sum": 1353.5,
         "avg": 338.375,  # the empty cell is no value
-        "min": 9,
-        "max": 1234.5,
+        "min": "9",  # compared as numbers, given as written (see the codes below)
+        "max": "1,234.5",
         "count": 4,  # the rows with a value: the empty cell, as avg says, is none
     }
 
@@ -426,3 +426,111 @@ def test_the_shift_handover_lists_the_oldest_open_orders_first_whatever_their_se
     )
     oldest = apply_ops(open_orders, oldest_open["settings"]["ops"], {})
     assert [row[0] for row in oldest["rows"]] == ["o1", "o2"]
+
+
+# --- 11. a CSV's text beside a database's numbers: keys, extremes, booleans ------------------------------
+
+# Key values as a database (numbers, booleans) and a CSV (text) write them, timestamps in several spellings.
+KEYS = [
+    *(42, 42.0, "42", " 42 ", "042", "42.0", 7, "7", "007", 2.5, "2.5", "2.50", 1234567, "1,234,567", "1,234", 1234),
+    *(True, 1, "1", False, 0, "true", "abc", "ABC", None, "", " "),
+    *("2026-11-20", "2026-11-20 00:00:00", "2026-11-20T00:00:00", "2026-11-20T00:00:00+05:00"),
+    *("2026-11-19T19:00:00Z", "2026-11-20T00:00:00-03:00", "2026-11-20T09:00:00Z", "2026-11-20T10:00:00+01:00"),
+    "2026-11-20 09:00:00",
+]
+
+
+def _joined_pairs(left: list[list[Any]], right: list[list[Any]], on: list[str]) -> list[tuple[Any, Any]]:
+    """The (left id, right id) pairs an inner join on `on` gives, in order, duplicates kept."""
+    left_table = _table(["id", *on], [[n, *values] for n, values in enumerate(left)])
+    right_table = _table(["rid", *on], [[n, *values] for n, values in enumerate(right)])
+    joined = apply_ops(left_table, [{"op": "join", "right": "R", "on": on}], {"R": right_table})
+    return [(row[0], row[-1]) for row in joined["rows"]]
+
+
+def _keys_equal(a: Any, b: Any) -> bool:
+    """What a join's keys should do: `==`, but nothing matches a null or an empty text, and a boolean only a
+    boolean (JSON tells `true` from 1, where `==`, as Python, does not)."""
+    if any(v is None or (isinstance(v, str) and not v.strip()) for v in (a, b)):
+        return False
+    if isinstance(a, bool) != isinstance(b, bool):
+        return False
+    return evaluate({"==": [a, b]}, {}) is True
+
+
+def test_a_join_matches_the_keys_that_equals_holds_equal_a_number_and_its_text_among_them() -> None:
+    pairs = _joined_pairs([[k] for k in KEYS], [[k] for k in KEYS], ["k"])
+    expected = [(i, j) for i, a in enumerate(KEYS) for j, b in enumerate(KEYS) if _keys_equal(a, b)]
+    assert sorted(pairs) == expected  # each match once (a left row's matches come by their spelling)
+    as_values = {(type(KEYS[i]), KEYS[i], type(KEYS[j]), KEYS[j]) for i, j in pairs}  # (True, 1) is not (1, 1)
+
+    def matched(a: Any, b: Any) -> bool:
+        return (type(a), a, type(b), b) in as_values
+
+    assert all(matched(a, b) for a, b in [(42, "42"), ("42", 42), (42, " 42 "), (42.0, "042"), (42, 42.0)])
+    assert matched(1234567, "1,234,567") and matched(1, 1) and matched(True, True)
+    assert not any(matched(a, b) for a, b in [("007", "7"), ("42", "42.0"), (1234, "1,234"), ("abc", "ABC")])
+    assert not any(matched(a, b) for a, b in [(True, 1), (True, "1"), (1, True), (False, 0), ("true", True)])
+    # the same moment written two ways, and a date alone beside a time with a zone written at its midnight
+    assert matched("2026-11-20T09:00:00Z", "2026-11-20T10:00:00+01:00")
+    assert matched("2026-11-20", "2026-11-20T00:00:00+05:00") and matched("2026-11-20", "2026-11-20 00:00:00")
+    assert not matched("2026-11-20T00:00:00+05:00", "2026-11-20T00:00:00-03:00")
+    assert not matched("2026-11-20T09:00:00Z", "2026-11-20 09:00:00")  # a zone and none: never equal
+
+
+def test_a_join_on_two_columns_matches_each_as_equals_does_and_finds_each_right_row_once() -> None:
+    values = [42, "42", "042", "2026-11-20", "2026-11-20 00:00:00", "2026-11-20T00:00:00+05:00", "x"]
+    keys = [[a, b] for a in values for b in values]
+    pairs = _joined_pairs(keys, keys, ["k1", "k2"])
+    expected = [
+        (i, j)
+        for i, (a1, a2) in enumerate(keys)
+        for j, (b1, b2) in enumerate(keys)
+        if _keys_equal(a1, b1) and _keys_equal(a2, b2)
+    ]
+    assert sorted(pairs) == expected
+
+
+def test_a_left_join_of_a_csv_to_a_database_table_keeps_its_codes_and_fills_the_unmatched_with_nulls() -> None:
+    customers = _table(["customer_id", "name"], [[42, "ACME"], [7, "Globex"], [True, "flag"]])
+    csv_orders = _table(["customer_id", "order"], [["42", "o1"], ["007", "o2"], [" 7", "o3"], ["1", "o4"], ["", "o5"]])
+    joined = apply_ops(
+        csv_orders, [{"op": "join", "right": "C", "on": ["customer_id"], "how": "left"}], {"C": customers}
+    )
+    assert joined["rows"] == [
+        ["42", "o1", "ACME"],
+        ["007", "o2", "Globex"],  # 7 == "007", as `==` says
+        [" 7", "o3", "Globex"],
+        ["1", "o4", None],  # a boolean is no number: true is not 1
+        ["", "o5", None],  # an empty cell is no key
+    ]
+
+
+def test_group_by_and_count_distinct_hold_a_number_and_its_plain_text_as_one_key() -> None:
+    table = _table(["k"], [[42], ["42"], [42.0], ["042"], [" 42 "], [True], [1], ["1"], [2.5], ["2.5"], ["2.50"]])
+    grouped = apply_ops(table, [{"op": "group_by", "keys": ["k"], "aggs": {"n": {"fn": "count"}}}], {})
+    # each group shows its key as its first row wrote it; "042" and " 42 " stay apart, as "042" != "42"
+    assert grouped["rows"] == [[42, 3], ["042", 1], [" 42 ", 1], [True, 1], [1, 2], [2.5, 2], ["2.50", 1]]
+    ops = [{"op": "group_by", "keys": [], "aggs": {"n": {"fn": "count_distinct", "column": "k"}}}]
+    assert apply_ops(table, ops, {})["rows"] == [[7]]
+    for group in ([42, "42", 42.0], [1, "1"], [2.5, "2.5"]):  # each group's values are equal as `==` says
+        assert all(_keys_equal(a, b) for a in group for b in group)
+
+
+def test_min_and_max_order_numeric_text_as_numbers_and_give_it_as_written() -> None:
+    codes = _aggregate(["010", "007", "", None, "7", "9"], "min"), _aggregate(["010", "007", "9"], "max")
+    assert codes == ("007", "010")  # "007" and "7" are both 7: the first is kept
+    assert _aggregate([3, 1.5, "2"], "min") == 1.5 and _aggregate([3, 1.5, "2"], "max") == 3  # numbers stay numbers
+    assert _aggregate(["1,234,567", 99], "max") == "1,234,567"
+
+
+@pytest.mark.parametrize("fn", ["sum", "avg"])
+def test_a_sum_or_avg_over_a_boolean_is_refused_naming_the_column_the_value_and_how_to_count(fn: str) -> None:
+    table = _table(["paid"], [[10], [True]])
+    with pytest.raises(TableError) as refused:
+        apply_ops(table, [{"op": "group_by", "keys": [], "aggs": {"total": {"fn": fn, "column": "paid"}}}], {})
+    assert str(refused.value) == (
+        f"ops[0] (group_by): total: column 'paid' holds true, a boolean, which {fn} does not take as a number; to "
+        'count the rows where it is true, filter them ({"op": "filter", "where": {"==": [{"var": "paid"}, true]}}) '
+        "and count them"
+    )
