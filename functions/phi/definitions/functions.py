@@ -5,6 +5,7 @@ the contract's names before the call, so the function never sees a foreign schem
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,7 +13,8 @@ from datetime import date
 from typing import Any
 
 from phi.definitions.expressions import round_half_up
-from phi.definitions.table import repeated, rows_of, total_rows
+from phi.definitions.table import ExactSum, repeated, rows_of, total_rows
+from phi.definitions.values import as_number, is_blank
 from phi.wording import markdown_table as write_table
 
 Table = dict[str, Any]
@@ -69,21 +71,66 @@ def _report_day(datasets: dict[str, Table], args: dict[str, Any]) -> dict[str, A
 
 
 def _describe(datasets: dict[str, Table], args: dict[str, Any]) -> dict[str, Any]:
-    """Row count, and count/sum/min/max/mean of each numeric column."""
-    table = datasets["table"]
-    stats: dict[str, dict[str, float]] = {}
+    """Row count, and count/sum/min/max/mean of each column holding numbers, read as group_by's sum and avg read
+    them: a text that is a plain number as that number (a CSV's "1,234.5"), an empty text as no value, integers
+    added exactly. The values sum and avg would refuse (other text, booleans) are left out of the figures here,
+    as a table's text columns must be, but counted (`not_numbers`) and named in a `note`: a "n/a" among the
+    amounts must not pass without a word."""
+    described: dict[str, _Described] = {}
     count = 0
-    for row in rows_of(table):
+    for row in rows_of(datasets["table"]):
         count += 1
         for column, value in row.items():
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                s = stats.setdefault(column, {"count": 0, "sum": 0.0, "min": value, "max": value})
-                s["count"] += 1
-                s["sum"] += value
-                s["min"], s["max"] = min(s["min"], value), max(s["max"], value)
-    for s in stats.values():
-        s["mean"] = s["sum"] / s["count"]
-    return {"rows": count, "columns": stats}
+            if value is not None and not is_blank(value):
+                described.setdefault(column, _Described()).add(value)
+    columns = {column: figures.figures(column) for column, figures in described.items() if figures.count}
+    result: dict[str, Any] = {"rows": count, "columns": columns}
+    notes = [figures.note(column) for column, figures in described.items() if figures.count and figures.not_numbers]
+    if notes:
+        result["note"] = "; ".join(notes)
+    return result
+
+
+class _Described:
+    """The figures of one column: its numbers (as group_by reads them), and the values that are not numbers."""
+
+    __slots__ = ("count", "first_not_number", "high", "low", "not_numbers", "total")
+
+    def __init__(self) -> None:
+        self.count = self.not_numbers = 0
+        self.total = ExactSum()
+        self.low: int | float | None = None
+        self.high: int | float | None = None
+        self.first_not_number: Any = None
+
+    def add(self, value: Any) -> None:
+        number = as_number(value)
+        if number is None:
+            if not self.not_numbers:
+                self.first_not_number = value
+            self.not_numbers += 1
+            return
+        self.count += 1
+        self.total.add(number)
+        self.low = number if self.low is None else min(self.low, number)
+        self.high = number if self.high is None else max(self.high, number)
+
+    def figures(self, column: str) -> dict[str, Any]:
+        try:
+            total = self.total.total()
+            mean = total / self.count
+        except OverflowError:
+            raise ValueError(f"column {column!r}: the sum overflows (it is not a finite number)") from None
+        figures = {"count": self.count, "sum": total, "min": self.low, "max": self.high, "mean": mean}
+        return {**figures, "not_numbers": self.not_numbers} if self.not_numbers else figures
+
+    def note(self, column: str) -> str:
+        first = json.dumps(self.first_not_number, ensure_ascii=False, default=str)
+        first = first if len(first) <= 80 else f"{first[:80]}…"
+        return (
+            f"column {column!r}: {self.not_numbers} value(s) that are not numbers (the first: {first}) are left "
+            "out of its figures"
+        )
 
 
 def _within_days(datasets: dict[str, Table], args: dict[str, Any]) -> dict[str, Any]:
@@ -224,7 +271,12 @@ COMPUTE: dict[str, ComputeFunction] = {
         ),
         ComputeFunction(
             name="stats.describe",
-            description="Row count and count/sum/min/max/mean of each numeric column of one table",
+            description=(
+                "Row count and count/sum/min/max/mean of each column holding numbers of one table: a text that is a "
+                "plain number (a CSV's \"1,234.5\") counts as that number, an empty cell as none, as group_by's sum "
+                "reads them; other text and booleans (which sum refuses) are left out of a column's figures, "
+                "counted as its not_numbers and named in the note"
+            ),
             datasets={"table": ()},
             run=_describe,
             args_schema={"type": "object", "additionalProperties": False, "properties": {}},

@@ -10,7 +10,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from phi.definitions.document import validate_definition
 from phi.definitions.expressions import ExpressionError, evaluate
-from phi.definitions.functions import RENDER, markdown_table
+from phi.definitions.functions import COMPUTE, RENDER, markdown_table
 from phi.definitions.table import TableError, apply_ops
 from phi.definitions.templates import get_template
 from phi.workflows.compiler import compile_definition
@@ -428,7 +428,7 @@ def test_the_shift_handover_lists_the_oldest_open_orders_first_whatever_their_se
     assert [row[0] for row in oldest["rows"]] == ["o1", "o2"]
 
 
-# --- 11. a CSV's text beside a database's numbers: keys, extremes, booleans ------------------------------
+# --- 11. a CSV's text beside a database's numbers: keys, extremes, booleans, describe ------------------------------
 
 # Key values as a database (numbers, booleans) and a CSV (text) write them, timestamps in several spellings.
 KEYS = [
@@ -534,3 +534,41 @@ def test_a_sum_or_avg_over_a_boolean_is_refused_naming_the_column_the_value_and_
         'count the rows where it is true, filter them ({"op": "filter", "where": {"==": [{"var": "paid"}, true]}}) '
         "and count them"
     )
+
+
+def test_describe_reads_numeric_text_as_sum_does_and_counts_the_values_that_are_not_numbers() -> None:
+    table = _table(
+        ["carrier", "qty", "weight"],
+        [
+            ["DHL", "12", 2],
+            ["UPS", "7.5", 3],
+            ["DHL", "1,234,567", None],
+            ["DHL", "", 4],
+            ["UPS", "n/a", 5],
+            ["UPS", True, 6],
+            ["DHL", "1,234", 7],  # 1,234 or 1.234: no number, as for sum
+        ],
+    )
+    described = COMPUTE["stats.describe"].run({"table": table}, {})
+    assert described["rows"] == 7
+    assert described["columns"] == {
+        "qty": {
+            "count": 3,
+            "sum": 1_234_586.5,
+            "min": 7.5,
+            "max": 1_234_567,
+            "mean": 1_234_586.5 / 3,
+            "not_numbers": 3,
+        },
+        "weight": {"count": 6, "sum": 27, "min": 2, "max": 7, "mean": 4.5},
+    }
+    assert described["note"] == (
+        "column 'qty': 3 value(s) that are not numbers (the first: \"n/a\") are left out of its figures"
+    )
+    sums = apply_ops(table, [{"op": "group_by", "keys": [], "aggs": {"w": {"fn": "sum", "column": "weight"}}}], {})
+    assert sums["rows"] == [[described["columns"]["weight"]["sum"]]]
+
+
+def test_describe_refuses_a_sum_past_the_floats_range_in_words() -> None:
+    with pytest.raises(ValueError, match=r"column 'v': the sum overflows \(it is not a finite number\)"):
+        COMPUTE["stats.describe"].run({"table": _table(["v"], [[1e308], ["1e308"]])}, {})
