@@ -6,20 +6,24 @@ Reusable by any workflow that reports on a local calendar day (the daily warehou
   window of instants a query asks for so that it catches every row of the day whatever form the source stores
   its timestamps in (see `ReportDay`).
 - `parse_timestamp(value, zone)`: one row timestamp, in any common form, as an aware UTC datetime.
+- `parse_deadline(value, zone)`: a promise, as a `Deadline` (a date alone is met by the end of that local day).
 
 The rule for zone-less values: a timestamp that carries no offset (SQLite text without `Z`/`+hh:mm`,
 PostgreSQL `TIMESTAMP`, MySQL `DATETIME`, a spreadsheet cell) is a wall-clock time **in the site's time
 zone**. Values with an offset or `Z`, and native time-zone-aware values, are exact instants. A zone-less
 value in the hour a DST change repeats is taken at its first occurrence (fold=0); one in a skipped hour maps
-with the offset in force before the change.
+with the offset in force before the change. A leap second (23:59:60, which ISO-8601 and RFC 2822 allow and Python
+cannot hold) is read as the last microsecond of its minute: on its day, and before the next second.
 """
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from functools import cached_property, lru_cache
 from typing import NoReturn
@@ -146,17 +150,26 @@ def _local_midnight(day: date, tz: tzinfo) -> datetime:
     return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC).astimezone(tz)
 
 
+def _too_near_the_calendar_ends(day: date) -> ValueError:
+    """For a report day or period whose bounds (a day after it, a window around it, its midnight in a zone east or
+    west of UTC) fall before year 1 or after 9999, where Python's datetimes end."""
+    return ValueError(f"{day.isoformat()} is too near the ends of the calendar (years 1 and 9999) to report on")
+
+
 def report_day(day: date, timezone: str = DEFAULT_TIMEZONE) -> ReportDay:
     tz = zone(timezone)
-    utc_midnight = datetime.combine(day, time(0), tzinfo=UTC)
-    return ReportDay(
-        day=day,
-        timezone=timezone,
-        start=_local_midnight(day, tz),
-        end=_local_midnight(day + timedelta(days=1), tz),
-        query_start=utc_midnight - timedelta(days=WINDOW_DAYS_BEFORE, seconds=1),
-        query_end=utc_midnight + timedelta(days=WINDOW_DAYS_AFTER),
-    )
+    try:
+        utc_midnight = datetime.combine(day, time(0), tzinfo=UTC)
+        return ReportDay(
+            day=day,
+            timezone=timezone,
+            start=_local_midnight(day, tz),
+            end=_local_midnight(day + timedelta(days=1), tz),
+            query_start=utc_midnight - timedelta(days=WINDOW_DAYS_BEFORE, seconds=1),
+            query_end=utc_midnight + timedelta(days=WINDOW_DAYS_AFTER),
+        )
+    except OverflowError:
+        raise _too_near_the_calendar_ends(day) from None
 
 
 def yesterday(timezone: str = DEFAULT_TIMEZONE, now: datetime | None = None) -> date:
@@ -198,6 +211,8 @@ _WEEKDAYS = {
     )
     for name in names
 }  # fmt: skip
+_MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+                "November", "December")  # fmt: skip
 _WORD = r"[A-Za-z]{3,9}"
 # RFC 2822 / HTTP dates: '[Fri, ]20 Nov 2026 08:05[:00] +0100' (or GMT, UT, UTC, the US zones RFC 2822 names;
 # a four-digit year only: a two-digit one is a guess). email.utils reads them once they have this shape.
@@ -231,6 +246,14 @@ _ISO_FORM = re.compile(
     r"(?:[T ]\d{2}(?::?\d{2}(?::?\d{2}(?:[.,]\d+)?)?)?(?:Z|[+-]\d{2}(?::?\d{2}(?::?\d{2}(?:[.,]\d+)?)?)?)?)?",
     re.ASCII,
 )
+# The parts of an _ISO_FORM value, to say what is wrong with one that `fromisoformat` refuses ('2026-02-29',
+# '24:30', '+25:00') and to read a leap second.
+_ISO_PARTS = re.compile(
+    r"(?:(?P<year>\d{4})-?(?P<month>\d{2})-?(?P<day>\d{2})|(?P<week_year>\d{4})-?W(?P<week>\d{2})-?(?P<weekday>\d))"
+    r"(?:[T ](?P<clock>(?P<hour>\d{2})(?::?(?P<minute>\d{2})(?::?(?P<second>\d{2})(?P<fraction>[.,]\d+)?)?)?)"
+    r"(?P<offset>Z|[+-](?P<offset_hours>\d{2})(?::?\d{2}(?::?\d{2}(?:[.,]\d+)?)?)?)?)?",
+    re.ASCII,
+)
 _DATE_WITH_OFFSET = re.compile(r"\d{4}-?\d{2}-?\d{2}(?:Z|[+-]\d{2}(?::?\d{2})?)", re.ASCII)
 _ISO_ORDINAL_DATE = re.compile(r"(?P<year>\d{4})-(?P<day>\d{3})(?=$|[T ])")
 # ISO-8601's end of a day, '…T24:00[:00[.000]]' with an optional offset: the next day's midnight.
@@ -257,6 +280,9 @@ _ZERO_DATE = re.compile(r"0000-00-00(?:[T ]00:00(?::00(?:\.0+)?)?)?", re.ASCII)
 
 # A slash date with its year last ('03/12/2026'), which the reason for a refusal names.
 _YEAR_LAST_SLASH_DATE = re.compile(r"\d{1,2}/\d{1,2}/\d{2,4}", re.ASCII)
+# A number written as text ('46000.5', '1776010532'), which the reason for a refusal names as what it may be.
+_NUMBER_TEXT = re.compile(r"[+-]?\d+(?:[.,]\d+)?", re.ASCII)
+_NUMBER_CANNOT_BE_TOLD = "seconds since 1970, milliseconds, or an Excel serial date cannot be told apart"
 
 
 class NoDateError(TimestampError):
@@ -294,6 +320,89 @@ def _quoted(text: str) -> str:
     return repr(text.strip()[:40])
 
 
+def _calendar_date(year: int, month: int, day: int) -> date:
+    """The date, or a TimestampError saying why there is none ('February 2026 has 28 days'); an OverflowError
+    for year 0, before the calendar Python holds (reported as out of the range of instants)."""
+    written = f"{year:04d}-{month:02d}-{day:02d}"
+    if year == 0:
+        raise OverflowError(written)
+    if not 1 <= month <= 12:
+        raise TimestampError(f"{written} is not a date: there is no month {month}")
+    days = calendar.monthrange(year, month)[1]
+    if not 1 <= day <= days:
+        raise TimestampError(f"{written} is not a date: {_MONTH_NAMES[month - 1]} {year} has {days} days")
+    return date(year, month, day)
+
+
+def _week_date_problem(year: int, week: int, weekday: int, written: str) -> str:
+    if not 1 <= weekday <= 7:
+        return f"{written} is not a date: a week's days run from 1 (Monday) to 7 (Sunday)"
+    weeks = date(year, 12, 28).isocalendar().week  # 28 December is always in the year's last ISO week
+    if not 1 <= week <= weeks:
+        return f"{written} is not a date: {year} has {weeks} weeks"
+    raise OverflowError(written)  # a real week date, past 9999-12-31 ('9999-W52-7' is 10000-01-02)
+
+
+def _clock_problem(hour: int, minute: int, second: int, fraction: str, written: str) -> str | None:
+    """What makes a time of day none ('24:30', '25:00', '08:61'); None when it is one. A second of 60 is a leap
+    second, read as the last microsecond of its minute (see the module notes)."""
+    if hour == 24 and (minute or second or fraction.strip(".,0")):
+        return f"{written} is past 24:00, the end of the day"
+    if hour > 24:
+        return f"{written} is not a time of day: hours run from 00 to 23, and 24:00 ends the day"
+    if minute > 59:
+        return f"{written} is not a time of day: minutes run from 00 to 59"
+    if second > 60:
+        return f"{written} is not a time of day: seconds run from 00 to 59 (60 in a leap second)"
+    return None
+
+
+def _iso_problem(value: str) -> str | None:
+    """What makes an ISO-8601-shaped value no instant ('2026-02-29 is not a date: February 2026 has 28 days',
+    '24:30 is past the end of the day', '+25:00 is not a UTC offset'); None when it is not that. An
+    OverflowError for a real date the calendar Python holds does not reach."""
+    parts = _ISO_PARTS.fullmatch(value)
+    if parts is None:
+        return None
+    if parts["year"]:
+        try:
+            _calendar_date(int(parts["year"]), int(parts["month"]), int(parts["day"]))
+        except TimestampError as error:
+            return str(error)
+    else:
+        written = value[: parts.end("weekday")]
+        return _week_date_problem(int(parts["week_year"]), int(parts["week"]), int(parts["weekday"]), written)
+    if parts["clock"]:
+        hour, minute, second = (int(parts[name] or 0) for name in ("hour", "minute", "second"))
+        if problem := _clock_problem(hour, minute, second, parts["fraction"] or "", parts["clock"]):
+            return problem
+    if parts["offset_hours"] and int(parts["offset_hours"]) > 23:
+        return f"{parts['offset']} is not a UTC offset: offsets are less than 24 hours"
+    return None
+
+
+def _without_leap_second(value: str) -> tuple[str, bool]:
+    """An ISO-8601 value with a leap second ('…23:59:60Z') as the last microsecond of its minute, which Python
+    can hold, and whether it had one."""
+    parts = _ISO_PARTS.fullmatch(value)
+    if parts is None or parts["second"] != "60" or int(parts["hour"]) > 23:
+        return value, False
+    end = parts.end("fraction") if parts["fraction"] else parts.end("second")
+    return value[: parts.start("second")] + "59.999999" + value[end:], True
+
+
+def _from_iso(value: str, is_date: bool) -> datetime | date:
+    """`fromisoformat` of an _ISO_FORM value, or a TimestampError saying what is wrong with it."""
+    value, _ = _without_leap_second(value)
+    try:
+        return date.fromisoformat(value) if is_date else datetime.fromisoformat(value)
+    except ValueError:
+        problem = _iso_problem(value)
+        if problem is None:
+            raise
+        raise TimestampError(problem) from None
+
+
 def _iso_text(value: str) -> datetime | date:
     """ISO-8601 text, including the forms `fromisoformat` does not read: ' UTC'/'GMT'/'z' for Z, ordinal dates
     ('2026-324'), 24:00 (the next midnight) and a trailing zone ID ('…+01:00[Europe/Berlin]': the offset
@@ -315,9 +424,9 @@ def _iso_text(value: str) -> datetime | date:
             break
     if match := _ISO_ORDINAL_DATE.match(value):
         year, day_of_year = int(match["year"]), int(match["day"])
-        if not 1 <= day_of_year <= (date(year, 12, 31) - date(year, 1, 1)).days + 1:
+        if not 1 <= day_of_year <= 365 + calendar.isleap(year):
             raise TimestampError(f"{year} has no day {day_of_year}")
-        value = (date(year, 1, 1) + timedelta(days=day_of_year - 1)).isoformat() + value[match.end() :]
+        value = (_calendar_date(year, 1, 1) + timedelta(days=day_of_year - 1)).isoformat() + value[match.end() :]
     next_day = False
     if "24" in value[8:] and (match := _ISO_END_OF_DAY.fullmatch(value)) and len(match["date"]) >= 8:
         value, next_day = f"{match['date']}T00:00{match['offset'] or ''}", True
@@ -326,8 +435,9 @@ def _iso_text(value: str) -> datetime | date:
     if len(value) <= _LONGEST_ISO_DATE and not next_day:
         if zone_id is not None:
             raise TimestampError("a time zone without a time of day")
-        return date.fromisoformat(value)
-    moment = datetime.fromisoformat(value) + timedelta(days=next_day)
+        return _from_iso(value, is_date=True)
+    moment = _from_iso(value, is_date=False) + timedelta(days=next_day)  # OverflowError past 9999-12-31T24:00
+    assert isinstance(moment, datetime)
     if zone_id is not None and moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone_id)
     return moment
@@ -340,8 +450,11 @@ def _refuse_other_iso_shape(value: str) -> NoReturn:
             "the date alone or a whole timestamp"
         )
     if value.isdigit():
-        raise TimestampError("digits alone: only YYYYMMDD is read as a date (epoch seconds or milliseconds is a guess)")
+        raise TimestampError(f"digits alone: only YYYYMMDD is read as a date ({_NUMBER_CANNOT_BE_TOLD})")
     raise ValueError("no known form")
+
+
+_RFC_2822_LEAP_SECOND = re.compile(r"(?<=\d:\d{2}):60(?=\s)", re.ASCII)
 
 
 def _rfc_2822(value: str, comment: str | None) -> datetime:
@@ -350,7 +463,12 @@ def _rfc_2822(value: str, comment: str | None) -> datetime:
     value = value[: -len(comment)].rstrip() if comment else value
     if value[-1:] in ("Z", "z"):
         value = value[:-1] + "+0000"
+    leap = _RFC_2822_LEAP_SECOND.search(value)
+    if leap:  # '23:59:60': the last microsecond of its minute, as in ISO text
+        value = value[: leap.start()] + ":59" + value[leap.end() :]
     moment = parsedate_to_datetime(value)
+    if leap:
+        moment = moment.replace(microsecond=999_999)
     if moment.tzinfo is None:  # '-0000': UTC, its local zone unknown (RFC 2822 3.3)
         moment = moment.replace(tzinfo=UTC)
     return moment
@@ -369,15 +487,22 @@ def _hour_of_day(match: re.Match[str]) -> int:
 def _clock(match: re.Match[str], hour: int) -> time:
     """The match's time of day; a fraction of a second to the microsecond (SQL Server's 7 digits, 9 of a
     nanosecond clock), as ISO text is read."""
-    microseconds = int((match["fraction"] or "0")[:6].ljust(6, "0"))
-    return time(hour, int(match["minute"]), int(match["second"] or 0), microseconds)
+    minute, second, fraction = int(match["minute"]), int(match["second"] or 0), match["fraction"] or ""
+    written = ":".join(part for part in (match["hour"], match["minute"], match["second"]) if part)
+    if problem := _clock_problem(hour, minute, second, fraction, written):
+        raise TimestampError(problem)
+    if hour == 24:
+        raise TimestampError("24:00, the end of a day, is read in ISO-8601 text only (write 00:00 of the next day)")
+    if second == 60:  # a leap second: the last microsecond of its minute, as in ISO text
+        return time(hour, minute, 59, 999_999)
+    return time(hour, minute, second, int(fraction[:6].ljust(6, "0")))
 
 
 def _month_name_date(match: re.Match[str]) -> datetime | date:
     month = _MONTHS.get((match["month"] or match["month_first"]).lower())
     if month is None:
         raise TimestampError(f"{(match['month'] or match['month_first'])!r} is not an English month name")
-    day = date(int(match["year"]), month, int(match["day"] or match["day_second"]))
+    day = _calendar_date(int(match["year"]), month, int(match["day"] or match["day_second"]))
     if match["hour"] is None:
         return day
     return datetime.combine(day, _clock(match, _hour_of_day(match)))
@@ -395,18 +520,15 @@ def _check_weekday(match: re.Match[str], moment: datetime | date) -> None:
 
 def _year_first_as_iso(match: re.Match[str]) -> str:
     """A _YEAR_FIRST_LOOSE value as ISO-8601 text (the date checked here, so that the reason names it)."""
-    year, month, day = int(match["year"]), int(match["month"]), int(match["day"])
-    try:
-        text = date(year, month, day).isoformat()
-    except ValueError:
-        raise TimestampError(f"{match['year']}-{match['month']}-{match['day']} is not a calendar date") from None
+    text = _calendar_date(int(match["year"]), int(match["month"]), int(match["day"])).isoformat()
     if match["hour"] is None:
         return text
     hour = _hour_of_day(match)
     offset = match["offset"] or ""
     if offset.upper() in ("UTC", "GMT"):
         offset = "Z"
-    return f"{text}T{hour:02d}:{match['minute']}:{match['second'] or '00'}{match['fraction'] or ''}{offset}"
+    seconds = f":{match['second']}{match['fraction'] or ''}" if match["second"] else ""
+    return f"{text}T{hour:02d}:{match['minute']}{seconds}{offset}"
 
 
 def _other_text(value: str) -> datetime | date:
@@ -422,7 +544,7 @@ def _other_text(value: str) -> datetime | date:
     elif match := _MONTH_NAME_DATE.fullmatch(value):
         moment = _month_name_date(match)
     elif match := _DOTTED_DATE.fullmatch(value):
-        day = date(int(match["year"]), int(match["month"]), int(match["day"]))
+        day = _calendar_date(int(match["year"]), int(match["month"]), int(match["day"]))
         if not match["time"]:
             return day
         return datetime.combine(day, _clock(match, int(match["hour"])))
@@ -438,6 +560,13 @@ _TRAILING_OFFSET = re.compile(r"[T :.\d][+-](?P<hours>\d{2}):?(?P<minutes>\d{2})
 
 def _text_timestamp(text: str) -> datetime | date:
     """A timestamp written as text, or a `date` when it is a date alone."""
+    try:
+        return _read_text(text)
+    except OverflowError:  # a day added to 9999-12-31 ('9999-12-31T24:00'), a week date past it, year 0
+        raise TimestampError(f"{_quoted(text)} is out of the range of instants") from None
+
+
+def _read_text(text: str) -> datetime | date:
     value = text.strip()
     if not value:
         raise TimestampError("empty text")
@@ -463,6 +592,8 @@ def _text_timestamp(text: str) -> datetime | date:
             why = str(error)
         elif _YEAR_LAST_SLASH_DATE.match(value):
             why = "a slash date is ambiguous: 03/12/2026 is March or December"
+        elif _NUMBER_TEXT.fullmatch(value):
+            why = f"a number: {_NUMBER_CANNOT_BE_TOLD}"
         else:
             why = (
                 "not ISO-8601 (nor a year-first date such as 2026/11/20 08:05), RFC 2822, an English month name "
@@ -476,8 +607,10 @@ def _value(value: object) -> datetime | date:
         return value
     if isinstance(value, str):
         return _text_timestamp(value)
-    if isinstance(value, (int, float)):  # bool is an int
-        raise TimestampError(f"the number {value!r} is not a timestamp (epoch values are not read)")
+    if isinstance(value, bool):
+        raise TimestampError(f"a boolean ({value}) is not a timestamp")
+    if isinstance(value, int | float | Decimal):
+        raise TimestampError(f"the number {value} is not read as a timestamp: {_NUMBER_CANNOT_BE_TOLD}")
     raise TimestampError(f"a {type(value).__name__} is not a timestamp")
 
 
@@ -499,10 +632,12 @@ def parse_timestamp(value: object, tz: tzinfo) -> datetime:
     dates, 24:00, a trailing `[Zone/Name]`), RFC 2822 / HTTP dates, English month names ('20 Nov 2026 08:05',
     'Nov 20, 2026 8:05 AM') and day-first dotted dates ('20.11.2026 08:05').
     Zone-less values are wall-clock times in `tz`; a date alone is its local midnight.
-    Raises TimestampError for anything else: numbers and digits alone other than YYYYMMDD (seconds or
-    milliseconds is a guess), a date with an offset and no time, slash dates (03/12/2026 is March or December),
-    instants the zone `tz` cannot show (year 0 or 10000 there), PostgreSQL's 'infinity' (InfiniteTimestampError),
-    MySQL's zero date (NoDateError). Also read: year-first dates with slashes or unpadded parts, a one-digit hour
+    Raises TimestampError for anything else: numbers and digits alone other than YYYYMMDD (seconds, milliseconds
+    or an Excel serial date is a guess), a date with an offset and no time, slash dates (03/12/2026 is March or
+    December), instants out of Python's range or that the zone `tz` cannot show (year 0 or 10000 there), dates
+    and times that do not exist (2026-02-29, 24:30, an offset of +25:00), PostgreSQL's 'infinity'
+    (InfiniteTimestampError), MySQL's zero date (NoDateError). A leap second (23:59:60) is the last microsecond
+    of its minute. Also read: year-first dates with slashes or unpadded parts, a one-digit hour
     and a 12-hour clock after a year-first date ('2026/11/20 2:05 PM'), Oracle's '20-Nov-2026 08:05'."""
     moment = _value(value)
     if not isinstance(moment, datetime):
@@ -528,15 +663,18 @@ def parse_deadline(value: object, tz: tzinfo) -> Deadline | None:
     if isinstance(moment, datetime):
         instant = _utc(moment, tz, value)
         return Deadline(due=instant, ends=instant, whole_day=False)
+    starts, ends = _local_day_bounds(moment, tz, value)
+    return Deadline(due=starts, ends=ends, whole_day=True)
+
+
+def _local_day_bounds(day: date, tz: tzinfo, value: object) -> tuple[datetime, datetime]:
+    """The local midnights starting and ending `day` in `tz`, as UTC instants (TimestampError naming `value` when
+    one is out of the range of instants: 9999-12-31 has no next midnight)."""
     try:
-        following = moment + timedelta(days=1)
+        following = day + timedelta(days=1)
     except OverflowError:
         raise TimestampError(f"{_quoted(str(value))} is out of the range of instants") from None
-    return Deadline(
-        due=_utc(datetime.combine(moment, time(0)), tz, value),
-        ends=_utc(datetime.combine(following, time(0)), tz, value),
-        whole_day=True,
-    )
+    return _utc(datetime.combine(day, time(0)), tz, value), _utc(datetime.combine(following, time(0)), tz, value)
 
 
 # --- keeping the rows of a span of local days ---------------------------------------------------------
@@ -560,13 +698,16 @@ def local_period(first_day: date, last_day: date, timezone: str = DEFAULT_TIMEZO
     if (last_day - first_day).days >= MAX_SPAN_DAYS:
         raise ValueError(f"a period of at most {MAX_SPAN_DAYS} days, got {(last_day - first_day).days + 1}")
     tz = zone(timezone)
-    return LocalPeriod(
-        first_day=first_day,
-        last_day=last_day,
-        timezone=timezone,
-        start=_local_midnight(first_day, tz),
-        end=_local_midnight(last_day + timedelta(days=1), tz),
-    )
+    try:
+        return LocalPeriod(
+            first_day=first_day,
+            last_day=last_day,
+            timezone=timezone,
+            start=_local_midnight(first_day, tz),
+            end=_local_midnight(last_day + timedelta(days=1), tz),
+        )
+    except OverflowError:
+        raise _too_near_the_calendar_ends(first_day if first_day.year == 1 else last_day) from None
 
 
 def rows_within_period(
@@ -612,7 +753,11 @@ def _split_rows(
 
 def end_of_local_day(day: date, timezone: str = DEFAULT_TIMEZONE) -> datetime:
     """The instant a local calendar day ends: the next local midnight in the zone."""
-    return _local_midnight(day + timedelta(days=1), zone(timezone))
+    tz = zone(timezone)
+    try:
+        return _local_midnight(day + timedelta(days=1), tz)
+    except OverflowError:
+        raise _too_near_the_calendar_ends(day) from None
 
 
 def rows_open_at(

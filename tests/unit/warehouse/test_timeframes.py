@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -13,6 +15,8 @@ from phi.workflows.timeframes import (
     InfiniteTimestampError,
     NoDateError,
     TimestampError,
+    end_of_local_day,
+    local_period,
     parse_deadline,
     parse_timestamp,
     report_day,
@@ -151,10 +155,12 @@ def test_timestamps_in_every_common_form_are_read_as_instants(value: object, exp
         ),
         ("", "empty text"),
         ("2026-11-20T08:00:00" + " " * 10 + "x" * 60, "too long for a timestamp"),
-        (1763625600, "the number 1763625600 is not a timestamp"),
-        (1763625600.5, "is not a timestamp"),
-        (Decimal(5), "a Decimal is not a timestamp"),
-        (True, "the number True is not a timestamp"),
+        (1763625600, "the number 1763625600 is not read as a timestamp: seconds since 1970, milliseconds, or an "),
+        (1763625600.5, "is not read as a timestamp"),
+        (46000.5, "Excel serial date cannot be told apart"),  # an Excel cell's serial date is a number too
+        ("46000.5", r"\(a number: seconds since 1970, milliseconds, or an Excel serial date cannot be told apart\)"),
+        (Decimal(5), "the number 5 is not read as a timestamp"),
+        (True, r"a boolean \(True\) is not a timestamp"),
     ],
 )
 def test_anything_else_is_refused_with_a_reason(value: object, reason: str) -> None:
@@ -293,12 +299,12 @@ def test_unambiguous_non_iso_forms_are_read(value: str, expected_utc: str) -> No
         ("Funday, 20 Nov 2026", "'Funday' is not an English weekday name"),
         ("20.11.26 08:05", "is not a readable date or timestamp"),  # a two-digit year is a guess
         ("20-NOV-26", "is not a readable date or timestamp"),  # Oracle's RR year: a guess too
-        ("2026/13/01 08:00", "2026-13-01 is not a calendar date"),
-        ("2026/02/30", "2026-02-30 is not a calendar date"),
+        ("2026/13/01 08:00", "2026-13-01 is not a date: there is no month 13"),
+        ("2026/02/30", "2026-02-30 is not a date: February 2026 has 28 days"),
         ("2026-11-20 13:05 PM", "hour 13 with AM/PM"),
         ("2026-11-20 0:05 AM", "hour 0 with AM/PM"),
         ("2026/11-20", "is not a readable date or timestamp"),  # mixed separators: no known form
-        ("2026/11/20 08:60", r"\(not ISO-8601 \(nor a year-first date"),  # not called an ambiguous slash date
+        ("2026/11/20 08:60", r"\(08:60 is not a time of day: minutes run"),  # not called an ambiguous slash date
         ("31.11.2026", "is not a readable date or timestamp"),
         ("20.11.2026 25:00", "is not a readable date or timestamp"),
         ("2026-367", "2026 has no day 367"),
@@ -389,3 +395,105 @@ def test_rows_still_open_keep_an_empty_value_and_mysqls_zero_date_alike() -> Non
     )
     assert [row[0] for row in kept] == ["A", "B", "D"]  # 13:00 Berlin is 12:00 UTC, after the moment
     assert (closed, unreadable) == (1, 1)
+
+
+# --- values at the ends of the calendar: refused naming the value, never an OverflowError ----------------
+
+
+@pytest.mark.parametrize(
+    ("value", "site"),
+    [
+        ("9999-12-31T24:00", "UTC"),  # the end of the last day is the first instant of year 10000
+        ("99991231T24", "UTC"),
+        ("9999/12/31 24:00", "UTC"),
+        ("9999-12-31 24:00:00Z", "UTC"),
+        ("9999-W52-7", "UTC"),  # 10000-01-02
+        ("0000-06-01T08:00", "UTC"),  # year 0, before the first year a datetime holds
+        ("0000-100", "UTC"),
+        ("9999-12-31T23:00-05:00", "UTC"),  # an offset pushing it past 9999
+        ("0001-01-01T00:00+05:00", "UTC"),  # … or before year 1
+        ("Fri, 31 Dec 9999 23:59:59 -0100", "UTC"),
+        ("31.12.9999 23:59", "America/New_York"),  # a wall clock whose UTC instant is in year 10000
+        ("0001-01-01 08:00", "Asia/Tokyo"),  # … or in year 0
+    ],
+)
+def test_an_instant_past_the_calendars_ends_is_refused_naming_the_value(value: str, site: str) -> None:
+    for parse in (parse_timestamp, parse_deadline):
+        with pytest.raises(TimestampError, match=rf"^'{re.escape(value)}' is out of the range of instants$"):
+            parse(value, ZoneInfo(site))
+
+
+def test_a_row_past_the_calendars_ends_is_counted_unreadable_by_the_table_functions() -> None:
+    from phi.workflows.timeframes import rows_open_at, rows_within_period
+
+    rows = [["A", "9999-12-31T24:00"], ["B", "2026-11-20 09:00"], ["C", "0001-01-01T00:00+05:00"]]
+    kept, outside, unreadable = rows_within_period(
+        ["id", "at"], rows, "at", local_period(date(2026, 11, 20), date(2026, 11, 20), "Europe/Berlin")
+    )
+    assert ([row[0] for row in kept], outside, unreadable) == (["B"], 0, 2)
+    kept, closed, unreadable = rows_open_at(["id", "at"], rows, "at", datetime(2026, 11, 20, 11, tzinfo=UTC), BERLIN)
+    assert ([row[0] for row in kept], closed, unreadable) == ([], 1, 2)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: report_day(date(9999, 12, 31)),
+        lambda: report_day(date(9999, 12, 30)),  # its query window closes two days later
+        lambda: report_day(date(1, 1, 1), "Asia/Tokyo"),  # its local midnight is in year 0 in UTC
+        lambda: local_period(date(9999, 12, 1), date(9999, 12, 31)),
+        lambda: end_of_local_day(date(9999, 12, 31)),
+    ],
+)
+def test_a_report_day_at_the_calendars_ends_is_refused_in_words(make: Callable[[], object]) -> None:
+    with pytest.raises(ValueError, match="is too near the ends of the calendar"):
+        make()
+
+
+# --- what is wrong with a value of a known form, said in words ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("2026-02-29", "2026-02-29 is not a date: February 2026 has 28 days"),
+        ("2026-02-29T08:00:00Z", "2026-02-29 is not a date: February 2026 has 28 days"),
+        ("20260229", "2026-02-29 is not a date: February 2026 has 28 days"),
+        ("2026-04-31 08:00", "2026-04-31 is not a date: April 2026 has 30 days"),
+        ("2026-13-01", "2026-13-01 is not a date: there is no month 13"),
+        ("2026-00-10", "2026-00-10 is not a date: there is no month 0"),
+        ("29.02.2026 08:00", "2026-02-29 is not a date: February 2026 has 28 days"),
+        ("31 Feb 2026", "2026-02-31 is not a date: February 2026 has 28 days"),
+        ("2026-W54-1", "2026-W54-1 is not a date: 2026 has 53 weeks"),
+        ("2026-W47-8", "2026-W47-8 is not a date: a week's days run from 1 \\(Monday\\) to 7 \\(Sunday\\)"),
+        ("2026-11-20T24:30", "24:30 is past 24:00, the end of the day"),
+        ("2026-11-20T24:00:00.5", "24:00:00.5 is past 24:00, the end of the day"),
+        ("2026-11-20T25:00", "25:00 is not a time of day: hours run from 00 to 23, and 24:00 ends the day"),
+        ("2026-11-20T08:61", "08:61 is not a time of day: minutes run from 00 to 59"),
+        ("2026-11-20 08:05:61", "08:05:61 is not a time of day: seconds run from 00 to 59 \\(60 in a leap second\\)"),
+        ("20.11.2026 25:00", "25:00 is not a time of day"),
+        ("Nov 20, 2026 08:75", "08:75 is not a time of day"),
+        ("2026-11-20T08:00+25:00", "\\+25:00 is not a UTC offset: offsets are less than 24 hours"),
+        ("2026-11-20T08:00-2400", "-2400 is not a UTC offset"),
+    ],
+)
+def test_a_date_or_time_that_does_not_exist_is_refused_saying_what_is_wrong(value: str, reason: str) -> None:
+    with pytest.raises(TimestampError, match=rf"^'{re.escape(value)}' is not a readable date or timestamp \({reason}"):
+        parse_timestamp(value, BERLIN)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected_utc"),
+    [
+        ("2016-12-31T23:59:60Z", "2016-12-31 23:59:59.999999"),  # the last leap second so far
+        ("2016-12-31T23:59:60.5Z", "2016-12-31 23:59:59.999999"),
+        ("20161231T235960Z", "2016-12-31 23:59:59.999999"),
+        ("2017-01-01 00:59:60+01:00", "2016-12-31 23:59:59.999999"),  # the same second, on Berlin's clock
+        ("Sat, 31 Dec 2016 23:59:60 +0000", "2016-12-31 23:59:59.999999"),
+        ("01.01.2017 00:59:60", "2016-12-31 23:59:59.999999"),
+        ("Jan 1, 2017 00:59:60", "2016-12-31 23:59:59.999999"),
+    ],
+)
+def test_a_leap_second_is_the_last_microsecond_of_its_minute(value: str, expected_utc: str) -> None:
+    # Python cannot hold 23:59:60; its minute's last microsecond keeps it on its day and before the next second.
+    assert parse_timestamp(value, BERLIN) == datetime.fromisoformat(expected_utc).replace(tzinfo=UTC)

@@ -255,7 +255,7 @@ def test_a_dataset_of_the_wrong_shape_raises_a_clear_error(dataset: str, data: T
     ("dataset", "data", "example"),
     [
         ("picks", picks(("P1", 1, "yesterday-ish")), "row 0, picked_at: 'yesterday-ish' is not a readable date"),
-        ("picks", picks(("P1", 1, 1763625600)), "row 0, picked_at: the number 1763625600 is not a timestamp"),
+        ("picks", picks(("P1", 1, 1763625600)), "row 0, picked_at: the number 1763625600 is not read as a timestamp"),
         ("picks", picks(("P1", "two", "2026-11-20T08:00:00")), "row 0, qty: expected a number, got 'two'"),
         ("picks", picks(("", 1, "2026-11-20T08:00:00")), "row 0, picker_id: missing value"),
         ("shipments", table(SHIPMENT_COLUMNS, [["A", None, None]]), "row 0, promised_at: missing timestamp"),
@@ -291,6 +291,35 @@ def test_a_placeholder_instant_a_zone_west_of_utc_cannot_show_is_an_unreadable_r
     assert (quality.rows, quality.unreadable) == (2, 1)
     assert quality.examples[0].startswith("row 0, created_at: '0001-01-01T00:00:00Z' is out of the range of instants")
     assert kpis.backlog.orders == 1
+
+
+@pytest.mark.parametrize(
+    ("dataset", "column", "row"),
+    [
+        ("picks", "picked_at", ["P1", "Name P1", "early", 1, "9999-12-31T24:00"]),
+        ("picks", "picked_at", ["P1", "Name P1", "early", 1, "99991231T24"]),
+        ("shipments", "promised_at", ["A", "9999/12/31 24:00", None]),
+        ("shipments", "shipped_at", ["A", "2026-11-20T10:00", "9999-12-31T23:00-05:00"]),
+        ("orders", "created_at", ["A", "0001-01-01T00:00+05:00", None, None, 1]),
+        ("orders", "promised_ship_at", ["A", "2026-11-20 09:00", "9999-12-31", None, 1]),
+    ],
+)
+def test_a_timestamp_past_the_calendars_ends_is_an_unreadable_row_not_a_failed_report(
+    dataset: str, column: str, row: list[Any]
+) -> None:
+    columns = {"picks": PICK_COLUMNS, "shipments": SHIPMENT_COLUMNS, "orders": ORDER_COLUMNS}[dataset]
+    kpis = compute_kpis(DAY, {dataset: table(columns, [row])}, Thresholds())
+    quality = next(q for q in kpis.data_quality if q.dataset == dataset)
+    assert (quality.rows, quality.unreadable, quality.unreadable_timestamps) == (1, 1, 1)
+    value = row[columns.index(column)]
+    assert quality.examples == [f"row 0, {column}: {value!r} is out of the range of instants"]
+
+
+@pytest.mark.parametrize("day", [date(1, 1, 3), date(9999, 12, 28)])
+def test_a_report_day_near_the_calendars_ends_is_computed(day: date) -> None:
+    # the window widened for far-out rows reaches past year 1 or 9999: it stops at the calendar's ends
+    kpis = compute_kpis(day, {"picks": picks(("P1", 1, f"{day.isoformat()}T08:00:00"))}, Thresholds())
+    assert kpis.throughput.lines_picked == 1
 
 
 def test_a_few_unreadable_rows_among_many_are_a_data_note_not_an_anomaly() -> None:

@@ -313,7 +313,9 @@ def test_a_compute_function_past_the_calendars_end_fails_the_node_readably() -> 
     table = {"columns": ["v"], "rows": [[1]]}
     state, _ = _run(_describe_workflow({"date": "9999-12-31"}, "time.report_day"), _answer_with(table))
     assert state["failure"]["error"] == "Workflow.ComputeError"
-    assert state["failure"]["cause"].startswith("Node stats: time.report_day: date value out of range")
+    assert state["failure"]["cause"] == (
+        "Node stats: time.report_day: 9999-12-31 is too near the ends of the calendar (years 1 and 9999) to report on"
+    )
 
 
 def test_relative_dates_resolve_in_the_schedules_time_zone() -> None:

@@ -35,7 +35,7 @@ import statistics
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any, Generic, Literal, TypeVar
 
@@ -365,7 +365,7 @@ def _read(
     rows are left out silently when the dataset is a whole export rather than a query's window)."""
     quality = DatasetQuality(dataset=name, rows=len(data.rows))
     reading: _Reading[T] = _Reading(quality=quality)
-    low, high = day.query_start - WINDOW_TOLERANCE, day.query_end + WINDOW_TOLERANCE
+    low, high = _widened_window(day)
     for row in _rows(name, data, day.tz):
         try:
             item = build(row)
@@ -385,6 +385,20 @@ def _read(
         quality.in_day += on_day(item)
         reading.items.append(item)
     return reading
+
+
+def _widened_window(day: ReportDay) -> tuple[datetime, datetime]:
+    """The query's window widened by WINDOW_TOLERANCE each side, within the instants a datetime holds (a report
+    day in year 1 or 9999 would otherwise fail every report with an OverflowError)."""
+    try:
+        low = day.query_start - WINDOW_TOLERANCE
+    except OverflowError:
+        low = datetime.min.replace(tzinfo=UTC)
+    try:
+        high = day.query_end + WINDOW_TOLERANCE
+    except OverflowError:
+        high = datetime.max.replace(tzinfo=UTC)
+    return low, high
 
 
 def _fetched_whatever_its_date(row: _Row, columns: tuple[str, ...]) -> bool:
