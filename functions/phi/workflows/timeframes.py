@@ -6,6 +6,8 @@ Reusable by any workflow that reports on a local calendar day (the daily warehou
   window of instants a query asks for so that it catches every row of the day whatever form the source stores
   its timestamps in (see `ReportDay`).
 - `parse_timestamp(value, zone)`: one row timestamp, in any common form, as an aware UTC datetime.
+- `parse_event_time(value, zone)`: when something happened, as an `EventTime`: an instant, or for a date alone
+  the local day it happened on, its time of day unknown (see `EventTime`).
 - `parse_deadline(value, zone)`: a promise, as a `Deadline` (a date alone is met by the end of that local day).
 
 The rule for zone-less values: a timestamp that carries no offset (SQLite text without `Z`/`+hh:mm`,
@@ -314,6 +316,28 @@ class Deadline:
     def missed_by(self, moment: datetime) -> bool:
         """Whether something done at `moment` (aware) is late for it."""
         return moment >= self.ends if self.whole_day else moment > self.ends
+
+
+@dataclass(frozen=True, slots=True)
+class EventTime:
+    """When something happened, read from a row (a pick, a shipment, an order's creation): an instant; or, for a
+    date alone ('2026-11-20', a `DATE` column, a spreadsheet cell formatted as a date), the local day it happened
+    on, its time of day unknown. `at` places it on its day exactly either way; a figure that needs the time of
+    day (an hour, an age, lateness against a promise with a time) must ask `time_known`, or `missed`.
+    (A dataclass: one is built per row.)"""
+
+    at: datetime  # aware UTC: the instant, or the local midnight that starts the day
+    latest: datetime  # aware UTC: the instant, or the day's last microsecond (before the next local midnight)
+    time_known: bool
+
+    def missed(self, promise: Deadline) -> bool | None:
+        """Whether this was late for `promise`; None when the day alone cannot tell (a date alone on the day of a
+        promise with a time of day: shipped at 09:00 or 17:00 against 10:00)."""
+        if promise.missed_by(self.at):
+            return True
+        if not promise.missed_by(self.latest):
+            return False
+        return None
 
 
 def _quoted(text: str) -> str:
@@ -631,7 +655,8 @@ def parse_timestamp(value: object, tz: tzinfo) -> datetime:
     ISO-8601 (`T` or a space before the time, fractional seconds, an offset, `Z` or ` UTC`, week and ordinal
     dates, 24:00, a trailing `[Zone/Name]`), RFC 2822 / HTTP dates, English month names ('20 Nov 2026 08:05',
     'Nov 20, 2026 8:05 AM') and day-first dotted dates ('20.11.2026 08:05').
-    Zone-less values are wall-clock times in `tz`; a date alone is its local midnight.
+    Zone-less values are wall-clock times in `tz`; a date alone is its local midnight (which places it on its
+    day, but says nothing of its time: where the time of day matters, use `parse_event_time`).
     Raises TimestampError for anything else: numbers and digits alone other than YYYYMMDD (seconds, milliseconds
     or an Excel serial date is a guess), a date with an offset and no time, slash dates (03/12/2026 is March or
     December), instants out of Python's range or that the zone `tz` cannot show (year 0 or 10000 there), dates
@@ -665,6 +690,17 @@ def parse_deadline(value: object, tz: tzinfo) -> Deadline | None:
         return Deadline(due=instant, ends=instant, whole_day=False)
     starts, ends = _local_day_bounds(moment, tz, value)
     return Deadline(due=starts, ends=ends, whole_day=True)
+
+
+def parse_event_time(value: object, tz: tzinfo) -> EventTime:
+    """When something happened (see `EventTime`): an instant, or for a date alone its local day, its time of day
+    unknown. Raises TimestampError as `parse_timestamp` does."""
+    moment = _value(value)
+    if isinstance(moment, datetime):
+        instant = _utc(moment, tz, value)
+        return EventTime(at=instant, latest=instant, time_known=True)
+    starts, ends = _local_day_bounds(moment, tz, value)
+    return EventTime(at=starts, latest=ends - timedelta(microseconds=1), time_known=False)
 
 
 def _local_day_bounds(day: date, tz: tzinfo, value: object) -> tuple[datetime, datetime]:

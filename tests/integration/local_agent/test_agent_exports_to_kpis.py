@@ -62,6 +62,34 @@ def test_an_excel_date_cell_promise_is_the_whole_day(tmp_path: Path) -> None:
     assert figures["late"]["orders_due"] == 11 and figures["late"]["late_order_ids"] == ["O-timed"]
 
 
+def test_excel_date_cells_as_pick_times_count_on_their_day_but_in_no_hour(tmp_path: Path) -> None:
+    # Given 40 picks whose time is a date cell (formatted yyyy-mm-dd: file.read sends '2026-11-20'), and 2 at 09:10
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["Picker", "Qty", "Picked"])
+    for n in range(40):
+        sheet.append([f"P{n % 4}", 1, DAY])
+        sheet.cell(row=n + 2, column=3).number_format = "yyyy-mm-dd"
+    sheet.append(["P9", 3, datetime(2026, 11, 20, 9, 10)])
+    sheet.append(["P9", 3, datetime(2026, 11, 20, 9, 40)])
+    book.save(tmp_path / "picks.xlsx")
+    picks = _read(tmp_path, "picks.xlsx")
+    assert picks["rows"][0][2] == "2026-11-20"
+
+    # When the day's KPIs are computed
+    figures = _kpis(
+        {"picks": picks, "orders": _orders([])},
+        {"picks": {"picker_id": "Picker", "qty": "Qty", "picked_at": "Picked"}},
+    )
+
+    # Then all 42 are the day's lines (46 units), but only the two timed ones fall in an hour (09:00, not 00:00)
+    assert (figures["throughput"]["lines_picked"], figures["throughput"]["units_picked"]) == (42, 46)
+    assert {h["hour"]: h["lines"] for h in figures["hourly"] if h["lines"]} == {9: 2}
+    assert [p["lines_per_hour"] for p in figures["pickers"]] == [None, None, None, None, 2.0]
+    assert any(w.startswith("40 of 42 rows of 'picks' give picked_at as a date with no time of day") for w in
+               figures["data_warnings"])  # fmt: skip
+
+
 def _orders(rows: list[list[Any]]) -> dict[str, Any]:
     columns = ["order_id", "created_at", "shipped_at", "line_count"]
     return {"columns": columns, "rows": rows, "row_count": len(rows)}

@@ -18,6 +18,7 @@ from phi.workflows.timeframes import (
     end_of_local_day,
     local_period,
     parse_deadline,
+    parse_event_time,
     parse_timestamp,
     report_day,
     yesterday,
@@ -497,3 +498,58 @@ def test_a_date_or_time_that_does_not_exist_is_refused_saying_what_is_wrong(valu
 def test_a_leap_second_is_the_last_microsecond_of_its_minute(value: str, expected_utc: str) -> None:
     # Python cannot hold 23:59:60; its minute's last microsecond keeps it on its day and before the next second.
     assert parse_timestamp(value, BERLIN) == datetime.fromisoformat(expected_utc).replace(tzinfo=UTC)
+
+
+# --- when something happened: a date alone is its local day, its time of day unknown --------------------------
+
+
+@pytest.mark.parametrize("value", ["2026-11-20", date(2026, 11, 20), "20.11.2026", "Nov 20, 2026", "2026-W47-5"])
+def test_an_event_on_a_date_alone_is_its_local_day_with_no_time_of_day(value: object) -> None:
+    event = parse_event_time(value, BERLIN)
+    assert not event.time_known
+    assert event.at == datetime(2026, 11, 19, 23, tzinfo=UTC)  # local midnight: on its day
+    assert event.latest == datetime(2026, 11, 20, 22, 59, 59, 999999, tzinfo=UTC)  # the day's last microsecond
+
+
+def test_an_event_on_a_date_alone_spans_its_whole_dst_day() -> None:
+    event = parse_event_time("2026-10-25", BERLIN)  # 25 hours long
+    assert (event.at, event.latest) == (
+        datetime(2026, 10, 24, 22, tzinfo=UTC),
+        datetime(2026, 10, 25, 22, 59, 59, 999999, tzinfo=UTC),
+    )
+
+
+@pytest.mark.parametrize("value", ["2026-11-20T00:00:00", datetime(2026, 11, 20), "2026-11-20 09:00", "20261120T08"])
+def test_an_event_with_a_time_of_day_is_its_instant(value: object) -> None:
+    event = parse_event_time(value, BERLIN)
+    assert event.time_known and event.at == event.latest == parse_timestamp(value, BERLIN)
+
+
+@pytest.mark.parametrize(
+    ("shipped", "promised", "late"),
+    [
+        ("2026-11-20", "2026-11-20T10:00", None),  # 09:00 or 17:00: the date alone cannot tell
+        ("2026-11-20", "2026-11-21T00:00", False),  # every instant of the 20th is before midnight
+        ("2026-11-21", "2026-11-21T00:00", None),  # at 00:00 exactly it would be on time
+        ("2026-11-21", "2026-11-20T23:59", True),
+        ("2026-11-19", "2026-11-20T10:00", False),
+        ("2026-11-20", "2026-11-20", False),  # a whole-day promise: the dates always decide
+        ("2026-11-21", "2026-11-20", True),
+        ("2026-11-20 10:00", "2026-11-20T10:00", False),
+        ("2026-11-20 10:01", "2026-11-20T10:00", True),
+    ],
+)
+def test_an_event_missed_a_promise_only_when_its_time_or_its_date_decides(
+    shipped: str, promised: str, late: bool | None
+) -> None:
+    promise = parse_deadline(promised, BERLIN)
+    assert promise is not None
+    assert parse_event_time(shipped, BERLIN).missed(promise) is late
+
+
+@pytest.mark.parametrize(
+    ("value", "site"), [("9999-12-31", "UTC"), (date(9999, 12, 31), "UTC"), ("0001-01-01", "Asia/Tokyo")]
+)
+def test_an_event_on_a_day_at_the_calendars_ends_is_out_of_range(value: object, site: str) -> None:
+    with pytest.raises(TimestampError, match="is out of the range of instants"):
+        parse_event_time(value, ZoneInfo(site))

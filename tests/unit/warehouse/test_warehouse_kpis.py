@@ -182,7 +182,7 @@ def test_picks_of_the_window_outside_the_day_are_not_counted() -> None:
     assert kpis.throughput.lines_picked == 1
     assert kpis.data_quality[1].model_dump() == {
         "dataset": "picks", "rows": 2, "unreadable": 0, "unreadable_timestamps": 0, "outside_window": 0, "in_day": 1,
-        "examples": [],
+        "without_time_of_day": {}, "examples": [],
     }  # fmt: skip
     assert not any("picks" in w for w in kpis.data_warnings)
 
@@ -524,3 +524,120 @@ def test_a_carrier_column_of_thousands_of_names_lists_the_most_late_and_counts_t
     assert all(c.late == 1 for c in kpis.late.by_carrier)
     report = render_report(kpis, narrative=None, agent_name="Wanda").markdown
     assert "2,980 more carriers with fewer late orders are not listed." in report
+
+
+# --- event times given as a date alone: on their day, out of what needs the time of day ---------------------
+
+
+@pytest.mark.parametrize("picked_on", ["2026-11-20", date(2026, 11, 20), "20.11.2026", "20261120"])
+def test_a_picks_column_of_dates_alone_counts_on_its_day_but_not_per_hour_nor_per_picker_rate(picked_on: Any) -> None:
+    # Given 40 picks dated 2026-11-20 with no time of day (a DATE column, a date-only cell, a native date)
+    forty = picks(*[(f"P{n % 2}", 2, picked_on) for n in range(40)])
+    kpis = compute_kpis(
+        DAY, {"picks": forty}, Thresholds(min_picker_lines_per_hour=1000, min_picker_lines_for_rating=1)
+    )
+    # Then they are the day's lines and units
+    assert (kpis.throughput.lines_picked, kpis.throughput.units_picked) == (40, 80)
+    assert kpis.throughput.lines_without_time_of_day == 40
+    # but not in hour 0 (no false HOURLY_PICK_DIP), and no picker is given a rate from made-up times
+    assert sum(h.lines for h in kpis.hourly) == 0
+    assert [(p.picker_id, p.lines, p.lines_per_hour, p.first_pick_at) for p in kpis.pickers] == [
+        ("P0", 20, None, None),
+        ("P1", 20, None, None),
+    ]
+    assert not [a for a in kpis.anomalies if a.code in ("HOURLY_PICK_DIP", "PICKER_SLOW")]
+    # and the data notes say how many rows of which column had no time of day
+    assert (
+        "40 of 40 rows of 'picks' give picked_at as a date with no time of day: they count as lines and units of "
+        "their day, but not in the picks per hour"
+    ) in "\n".join(kpis.data_warnings)
+    report = render_report(kpis, narrative=None, agent_name="Wanda").markdown
+    assert "40 of the day's 40 lines were picked on a date with no time of day and are not in this table." in report
+    assert "| n/a (20 with no time of day) |" in report
+
+
+def test_an_hour_is_a_dip_only_if_it_still_is_with_every_pick_without_a_time_in_it() -> None:
+    per_hour = {8: 20, 9: 20, 10: 20, 11: 20, 12: 2, 13: 20, 14: 20}
+    timed = hourly_picks(per_hour).rows
+
+    def dips(dates_alone: int) -> list[str]:
+        rows = timed + [["P1", "Name P1", "early", 1.0, "2026-11-20"]] * dates_alone
+        kpis = compute_kpis(DAY, {"picks": table(PICK_COLUMNS, rows)}, Thresholds(min_picker_lines_per_hour=0))
+        assert sum(h.lines for h in kpis.hourly) == sum(per_hour.values())  # none of them in hour 0
+        return [a.message for a in kpis.anomalies if a.code == "HOURLY_PICK_DIP"]
+
+    assert dips(0) == ["12:00-13:00: 2 lines picked, 10% of the median hour (20 lines; minimum 50%)"]
+    assert dips(5) == [
+        "12:00-13:00: 2 lines picked, at most 35% of the median hour even if all 5 picks with no time of day were in "
+        "it (20 lines; minimum 50%)"
+    ]
+    assert dips(10) == []  # 12 lines in that hour would be no dip: the report cannot tell
+
+
+SHIPPED_ON_DATES = table(
+    SHIPMENT_COLUMNS,
+    [
+        ["A", "2026-11-20T10:00:00", "2026-11-20"],  # shipped on the promise's date, time unknown: neither
+        ["B", "2026-11-19T10:00:00", "2026-11-20"],  # shipped on a later date than promised: late
+        ["C", "2026-11-20", "2026-11-20"],  # a whole-day promise kept on its day: on time
+        ["D", "2026-11-20T10:00:00", date(2026, 11, 21)],  # shipped the next day: late (not shipped by the end)
+        ["E", "2026-11-20T10:00:00", "2026-11-19"],  # shipped on an earlier date: on time
+        ["F", "2026-11-20T10:00:00", "2026-11-20T09:00:00"],  # a time of day: on time
+    ],
+)
+
+
+def test_a_shipping_date_alone_is_late_or_on_time_only_when_the_dates_decide() -> None:
+    kpis = compute_kpis(DAY, {"shipments": SHIPPED_ON_DATES}, Thresholds())
+    late = kpis.late
+    assert kpis.throughput.orders_shipped == 4  # A, B, C, F: on the day, time or no time
+    assert (late.orders_due, late.lateness_unknown, late.promised_earlier_shipped_late) == (5, 1, 1)
+    assert late.late_order_ids == ["B", "D"]
+    assert (late.late_count, late.rate_base) == (2, 5)  # A is neither late nor counted on time
+    assert late.late_rate == pytest.approx(2 / 5)
+    assert (
+        "5 of 6 rows of 'shipments' give shipped_at as a date with no time of day: they count as shipped on their "
+        "day; against a promise with a time of day they are late if shipped on a later date, on time if on an "
+        "earlier one, and neither on the promise's own date (left out of the late rate: 1 order due this day)."
+    ) in kpis.data_warnings
+    report = render_report(kpis, narrative=None, agent_name="Wanda").markdown
+    assert "| Left out: shipped on the promise's date, with no time of day | 1 |" in report
+
+
+def test_a_shipping_date_alone_leaves_an_order_out_of_its_carriers_rate_too() -> None:
+    shipments = table(
+        [*SHIPMENT_COLUMNS, "carrier"],
+        [[*row, carrier] for row, carrier in zip(SHIPPED_ON_DATES.rows, "XXYYYY", strict=True)],
+    )
+    by_carrier = {
+        c.carrier: (c.counted, c.late)
+        for c in compute_kpis(DAY, {"shipments": shipments}, Thresholds()).late.by_carrier
+    }
+    assert by_carrier == {"X": (1, 1), "Y": (4, 1)}  # A (carrier X) is left out; B is late with X, D with Y
+
+
+def test_an_order_created_on_a_date_alone_is_open_but_not_in_the_oldest_age() -> None:
+    orders = table(
+        ORDER_COLUMNS,
+        [
+            ["A", "2026-11-17", None, None, 1],  # open, created on a date with no time of day
+            ["B", "2026-11-20T08:00:00", None, None, 1],  # open, 16 h old at the end of the day
+            ["C", "2026-11-20", None, "2026-11-20", 1],  # received and shipped on the day
+            ["D", date(2026, 11, 19), None, date(2026, 11, 21), 1],  # shipped the next day: open at the end
+        ],
+    )
+    kpis = compute_kpis(DAY, {"orders": orders}, Thresholds(max_backlog_age_hours=24))
+    backlog = kpis.backlog
+    assert (kpis.throughput.orders_received, backlog.orders) == (2, 3)  # B, C; A, B, D
+    assert (backlog.oldest_age_hours, backlog.oldest_created_at) == (16.0, datetime(2026, 11, 20, 8, tzinfo=UTC))
+    assert (backlog.without_time_of_day, backlog.earliest_date_without_time) == (2, date(2026, 11, 17))
+    assert not [a for a in kpis.anomalies if a.code == "BACKLOG_AGE_HIGH"]  # 16 h, not a made-up 96 h
+    notes = "\n".join(kpis.data_warnings)
+    assert "3 of 4 rows of 'orders' give created_at as a date with no time of day" in notes
+    assert "(2 open at the end of the day, the earliest created on 2026-11-17)" in notes
+    assert "2 of 4 rows of 'orders' give shipped_at as a date with no time of day" in notes
+    report = render_report(kpis, narrative=None, agent_name="Wanda")
+    assert (
+        "oldest 16.0 h of those with a time of creation (2 created on a date with no time of day, the earliest "
+        "2026-11-17)" in report.summary
+    )

@@ -19,6 +19,14 @@ that zone):
   those whose promise the end of the day has missed.
 - hourly: lines per local wall-clock hour; a dip is an hour strictly inside the picking window (first to
   last hour with picks) whose lines fall below `min_hourly_pick_ratio` times the median hour of that window.
+- event times given as a date alone (picked_at, shipped_at, created_at: a `DATE` column, '2026-11-20', a
+  spreadsheet cell formatted as a date) are `phi.workflows.timeframes.EventTime`s with no time of day. They
+  place the row on its day exactly (throughput, lines and units, orders shipped and received, who is open at
+  the end of the day) but are left out of whatever needs the time of day: the picks per hour (and a dip is
+  flagged only if the hour would still be one with all such picks in it), a picker's first and last pick and
+  rate, the oldest open order's age, and lateness against a promise with a time of day unless the dates decide
+  it (shipped on a later date than the promise's: late; on an earlier date: on time; on its date: neither, and
+  not counted for the rate). The data notes say how many rows of which column had no time of day.
 - data quality: the queries fetch a window wider than the day; every row's timestamps are parsed and the
   day is kept exactly. Rows whose timestamps (or numbers) cannot be read — including a required timestamp that
   is empty or PostgreSQL's 'infinity' — are skipped and counted (with the reason), as are rows
@@ -44,11 +52,12 @@ from pydantic import BaseModel, Field, model_validator
 from phi.definitions.table import repeated
 from phi.workflows.timeframes import (
     Deadline,
+    EventTime,
     ReportDay,
     TimestampError,
     is_zero_date,
     parse_deadline,
-    parse_timestamp,
+    parse_event_time,
     report_day,
 )
 from phi.workflows.warehouse.columns import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
@@ -109,6 +118,9 @@ class Throughput(BaseModel):
     orders_shipped: int
     lines_picked: int
     units_picked: float
+    lines_without_time_of_day: int = Field(
+        default=0, description="Of lines_picked, those picked on a date with no time of day: not in `hourly`"
+    )
 
 
 class HourlyPicks(BaseModel):
@@ -118,15 +130,19 @@ class HourlyPicks(BaseModel):
 
 
 class PickerRate(BaseModel):
+    """A picker's day. The times and rate are None when some of the picker's picks have a date and no time of day
+    (`lines_without_time_of_day`): when those were picked, and so the rate, cannot be told."""
+
     picker_id: str
     picker_name: str | None
     shift: str | None
     lines: int
     units: float
-    first_pick_at: datetime
-    last_pick_at: datetime
-    active_hours: float
-    lines_per_hour: float
+    first_pick_at: datetime | None
+    last_pick_at: datetime | None
+    active_hours: float | None
+    lines_per_hour: float | None
+    lines_without_time_of_day: int = 0
 
 
 class CarrierLateness(BaseModel):
@@ -156,14 +172,23 @@ class LateOrders(BaseModel):
     carriers: int = Field(
         default=0, description="How many carriers the counted shipments name (by_carrier may list fewer)"
     )
+    lateness_unknown: int = Field(
+        default=0,
+        description="Orders due this day shipped on it with a date and no time of day, against a promise with a time "
+        "of day: neither late nor on time, and left out of rate_base (the orders due and promised earlier, less these)",
+    )
 
 
 class Backlog(BaseModel):
     orders: int
     lines: int | None
     overdue: int
-    oldest_created_at: datetime | None
-    oldest_age_hours: float
+    oldest_created_at: datetime | None = Field(description="Of the open orders whose creation has a time of day")
+    oldest_age_hours: float = Field(description="Of the open orders whose creation has a time of day")
+    without_time_of_day: int = Field(
+        default=0, description="Open orders created on a date with no time of day: left out of the oldest's age"
+    )
+    earliest_date_without_time: date | None = Field(default=None, description="The earliest of those dates")
 
 
 class DatasetQuality(BaseModel):
@@ -179,6 +204,11 @@ class DatasetQuality(BaseModel):
         default=0, description="Rows skipped: their timestamps lie far outside the window the query asked for"
     )
     in_day: int = Field(default=0, description="Rows whose timestamps fall on the report day")
+    without_time_of_day: dict[str, int] = Field(
+        default_factory=dict,
+        description="Rows read whose event time (picked_at, shipped_at, created_at) is a date with no time of day, by "
+        "column: they count on their day, not in the figures that need the time of day",
+    )
     examples: list[str] = Field(default_factory=list, description="Why the first skipped rows were skipped")
 
     @property
@@ -246,6 +276,7 @@ class _Row:
     index: int
     values: dict[str, Any]
     tz: tzinfo
+    dates_alone: list[str] = field(default_factory=list)  # the event-time columns read as a date with no time
 
     def _fail(self, column: str, problem: str) -> RowError:
         return RowError(f"row {self.index}, {column}: {problem}")
@@ -275,14 +306,18 @@ class _Row:
     def optional_int(self, column: str) -> int | None:
         return None if _is_empty(self.values.get(column)) else int(self.number(column))
 
-    def timestamp(self, column: str) -> datetime:
-        moment = self.optional_timestamp(column)
+    def event_time(self, column: str) -> EventTime:
+        moment = self.optional_event_time(column)
         if moment is None:
             raise RowTimestampError(f"row {self.index}, {column}: missing timestamp")
         return moment
 
-    def optional_timestamp(self, column: str) -> datetime | None:
-        return self._parsed(column, parse_timestamp)
+    def optional_event_time(self, column: str) -> EventTime | None:
+        """When something happened; a date alone is noted in `dates_alone` (see `EventTime`)."""
+        moment = self._parsed(column, parse_event_time)
+        if moment is not None and not moment.time_known:
+            self.dates_alone.append(column)
+        return moment
 
     def deadline(self, column: str, *, required: bool) -> Deadline | None:
         """A promise: None when the row has none ('infinity'; an empty value where it is optional)."""
@@ -321,28 +356,41 @@ class _Pick:
     picker_name: str | None
     shift: str | None
     qty: float
-    picked_at: datetime
+    picked_at: EventTime
 
 
 @dataclass(frozen=True)
 class _Shipment:
     order_id: str
     promise: Deadline | None
-    shipped_at: datetime | None
+    shipped: EventTime | None
     carrier: str | None = None
 
     @property
     def due(self) -> datetime | None:
         return self.promise.due if self.promise else None
 
+    @property
+    def shipped_at(self) -> datetime | None:
+        """The instant shipped, or the local midnight starting the day shipped (which places it on that day)."""
+        return self.shipped.at if self.shipped else None
+
 
 @dataclass(frozen=True)
 class _Order:
     order_id: str
-    created_at: datetime
+    created: EventTime
     promise: Deadline | None
-    shipped_at: datetime | None
+    shipped: EventTime | None
     line_count: int | None
+
+    @property
+    def created_at(self) -> datetime:
+        return self.created.at
+
+    @property
+    def shipped_at(self) -> datetime | None:
+        return self.shipped.at if self.shipped else None
 
 
 @dataclass
@@ -383,6 +431,8 @@ def _read(
                 quality.examples.append(f"row {row.index}: outside the window the query asked for")
             continue
         quality.in_day += on_day(item)
+        for column in row.dates_alone:
+            quality.without_time_of_day[column] = quality.without_time_of_day.get(column, 0) + 1
         reading.items.append(item)
     return reading
 
@@ -421,12 +471,12 @@ def _picks(data: TabularData, day: ReportDay, windowed: bool = True) -> _Reading
             row.optional_text("picker_name"),
             row.optional_text("picker_shift"),
             row.number("qty"),
-            row.timestamp("picked_at"),
+            row.event_time("picked_at"),
         )
 
     return _read(
         "picks", data, day, build,
-        lambda p, low, high: _between(p.picked_at, low, high), lambda p: day.contains(p.picked_at), windowed,
+        lambda p, low, high: _between(p.picked_at.at, low, high), lambda p: day.contains(p.picked_at.at), windowed,
         ("picked_at",),
     )  # fmt: skip
 
@@ -436,7 +486,7 @@ def _shipments(data: TabularData, day: ReportDay, windowed: bool = True) -> _Rea
         return _Shipment(
             row.text("order_id"),
             row.deadline("promised_at", required=True),
-            row.optional_timestamp("shipped_at"),
+            row.optional_event_time("shipped_at"),
             _carrier(row) if "carrier" in row.values else None,
         )
 
@@ -452,9 +502,9 @@ def _orders(data: TabularData, day: ReportDay, windowed: bool = True) -> _Readin
     def build(row: _Row) -> _Order:
         return _Order(
             row.text("order_id"),
-            row.timestamp("created_at"),
+            row.event_time("created_at"),
             row.deadline("promised_ship_at", required=False),
-            row.optional_timestamp("shipped_at"),
+            row.optional_event_time("shipped_at"),
             row.optional_int("line_count"),
         )
 
@@ -470,9 +520,12 @@ def _orders(data: TabularData, day: ReportDay, windowed: bool = True) -> _Readin
 
 
 def _hourly(picks: Sequence[_Pick], day: ReportDay) -> list[HourlyPicks]:
+    """Lines and units per local hour, of the picks whose time of day is known."""
     lines, units = [0] * 24, [0.0] * 24
     for pick in picks:
-        hour = day.local(pick.picked_at).hour
+        if not pick.picked_at.time_known:
+            continue
+        hour = day.local(pick.picked_at.at).hour
         lines[hour] += 1
         units[hour] += pick.qty
     return [HourlyPicks(hour=hour, lines=lines[hour], units=units[hour]) for hour in range(24)]
@@ -486,20 +539,32 @@ def _picker_rates(picks: Sequence[_Pick], min_active_hours: float, day: ReportDa
 
 
 def _picker_rate(picker_id: str, picks: list[_Pick], min_active_hours: float, day: ReportDay) -> PickerRate:
-    first = min(pick.picked_at for pick in picks)
-    last = max(pick.picked_at for pick in picks)
-    active_hours = max((last - first).total_seconds() / 3600, min_active_hours)
     named = next((pick for pick in picks if pick.picker_name), picks[0])
-    return PickerRate(
+    rate = PickerRate(
         picker_id=picker_id,
         picker_name=named.picker_name,
         shift=named.shift,
         lines=len(picks),
         units=sum(pick.qty for pick in picks),
-        first_pick_at=day.local(first),
-        last_pick_at=day.local(last),
-        active_hours=round(active_hours, 3),
-        lines_per_hour=round(len(picks) / active_hours, 2),
+        first_pick_at=None,
+        last_pick_at=None,
+        active_hours=None,
+        lines_per_hour=None,
+        lines_without_time_of_day=sum(1 for pick in picks if not pick.picked_at.time_known),
+    )
+    if rate.lines_without_time_of_day:
+        # Those picks may have widened the span or fallen inside it: no rate is better than a wrong one.
+        return rate
+    first = min(pick.picked_at.at for pick in picks)
+    last = max(pick.picked_at.at for pick in picks)
+    active_hours = max((last - first).total_seconds() / 3600, min_active_hours)
+    return rate.model_copy(
+        update={
+            "first_pick_at": day.local(first),
+            "last_pick_at": day.local(last),
+            "active_hours": round(active_hours, 3),
+            "lines_per_hour": round(len(picks) / active_hours, 2),
+        }
     )
 
 
@@ -508,13 +573,20 @@ def _carrier(row: _Row) -> str:
     return NO_CARRIER if _is_empty(value) else " ".join(str(value).split())[:CARRIER_NAME_CHARS]
 
 
+def _lateness_on_day(s: _Shipment, day: ReportDay) -> bool | None:
+    """For a shipment shipped during the day with a promise: whether it missed it (None when its shipping date
+    alone cannot tell: the promise's own date, against a time of day). False for any other shipment."""
+    if s.promise is None or s.shipped is None or not day.contains(s.shipped.at):
+        return False
+    return s.shipped.missed(s.promise)
+
+
 def _shipped_late(s: _Shipment, day: ReportDay) -> bool:
-    return (
-        s.promise is not None
-        and s.shipped_at is not None
-        and day.contains(s.shipped_at)
-        and s.promise.missed_by(s.shipped_at)
-    )
+    return _lateness_on_day(s, day) is True
+
+
+def _lateness_unknown(s: _Shipment, day: ReportDay) -> bool:
+    return _lateness_on_day(s, day) is None
 
 
 def _unshipped_past_promise(s: _Shipment, day: ReportDay) -> bool:
@@ -528,7 +600,9 @@ def _late_orders(shipments: Sequence[_Shipment], day: ReportDay) -> LateOrders:
     }
     due = {s.order_id for s in shipments if day.contains(s.due)}
     late = shipped_late | unshipped
-    counted = due | late.keys()
+    # An order with a shipment that may or may not be late (and none that is) is neither: left out of the rate.
+    unknown = {s.order_id for s in shipments if _lateness_unknown(s, day)} - late.keys()
+    counted = (due | late.keys()) - unknown
     listed = sorted(late, key=lambda order_id: (late[order_id], order_id))
     by_carrier = _late_by_carrier(shipments, day)
     return LateOrders(
@@ -543,15 +617,17 @@ def _late_orders(shipments: Sequence[_Shipment], day: ReportDay) -> LateOrders:
         late_order_ids_truncated=len(listed) > LATE_ORDER_IDS_CAP,
         by_carrier=by_carrier[:CARRIERS_CAP],
         carriers=len(by_carrier),
+        lateness_unknown=len(unknown),
     )
 
 
 def _late_by_carrier(shipments: Sequence[_Shipment], day: ReportDay) -> list[CarrierLateness]:
     """The late orders of each carrier, counted as the totals are (an order once per carrier): an order is counted
     with a carrier when one of its shipments with that carrier is due this day or late on it, and late with it
-    when one of those is late."""
+    when one of those is late (and left out when one of those may be late and none is)."""
     counted: dict[str, set[str]] = defaultdict(set)
     late: dict[str, set[str]] = defaultdict(set)
+    unknown: dict[str, set[str]] = defaultdict(set)
     for s in shipments:
         if s.carrier is None:
             continue
@@ -560,9 +636,13 @@ def _late_by_carrier(shipments: Sequence[_Shipment], day: ReportDay) -> list[Car
             counted[s.carrier].add(s.order_id)
         if is_late:
             late[s.carrier].add(s.order_id)
+        if _lateness_unknown(s, day):
+            unknown[s.carrier].add(s.order_id)
+    known = {c: orders - (unknown[c] - late[c]) for c, orders in counted.items()}
     rows = [
         CarrierLateness(carrier=c, counted=len(orders), late=len(late[c]), late_rate=len(late[c]) / len(orders))
-        for c, orders in counted.items()
+        for c, orders in known.items()
+        if orders
     ]
     return sorted(rows, key=lambda row: (-row.late, -row.late_rate, row.carrier))
 
@@ -572,7 +652,10 @@ def _backlog(orders: Sequence[_Order], day: ReportDay) -> Backlog:
     for order in orders:
         if order.created_at < day.end and (order.shipped_at is None or order.shipped_at >= day.end):
             open_orders.setdefault(order.order_id, order)
-    oldest = min((order.created_at for order in open_orders.values()), default=None)
+    # An age needs the time of creation: an order created on a date alone is counted open, and named apart.
+    timed = [order.created_at for order in open_orders.values() if order.created.time_known]
+    dates_alone = [day.local(order.created_at).date() for order in open_orders.values() if not order.created.time_known]
+    oldest = min(timed, default=None)
     counts = [order.line_count for order in open_orders.values()]
     return Backlog(
         orders=len(open_orders),
@@ -580,6 +663,8 @@ def _backlog(orders: Sequence[_Order], day: ReportDay) -> Backlog:
         overdue=sum(1 for o in open_orders.values() if o.promise is not None and o.promise.missed_by(day.end)),
         oldest_created_at=day.local(oldest) if oldest else None,
         oldest_age_hours=round((day.end - oldest).total_seconds() / 3600, 2) if oldest else 0.0,
+        without_time_of_day=len(dates_alone),
+        earliest_date_without_time=min(dates_alone, default=None),
     )
 
 
@@ -591,6 +676,7 @@ def _throughput(
         orders_shipped=len({s.order_id for s in shipments if day.contains(s.shipped_at)}),
         lines_picked=len(picks),
         units_picked=sum(pick.qty for pick in picks),
+        lines_without_time_of_day=sum(1 for pick in picks if not pick.picked_at.time_known),
     )
 
 
@@ -625,25 +711,28 @@ def _late_anomalies(late: LateOrders, limits: Thresholds) -> list[Anomaly]:
 
 def _picker_anomalies(pickers: Iterable[PickerRate], limits: Thresholds) -> list[Anomaly]:
     slow = [
-        p
+        (p, p.lines_per_hour, p.active_hours)
         for p in pickers
-        if p.lines >= limits.min_picker_lines_for_rating and p.lines_per_hour < limits.min_picker_lines_per_hour
+        if p.lines >= limits.min_picker_lines_for_rating
+        and p.lines_per_hour is not None
+        and p.active_hours is not None
+        and p.lines_per_hour < limits.min_picker_lines_per_hour
     ]
     return [
         Anomaly(
             code="PICKER_SLOW",
             metric="picker_lines_per_hour",
-            value=p.lines_per_hour,
+            value=rate,
             threshold=limits.min_picker_lines_per_hour,
             subject=p.picker_id,
-            severity=_severity_below(p.lines_per_hour, limits.min_picker_lines_per_hour),
+            severity=_severity_below(rate, limits.min_picker_lines_per_hour),
             message=(
                 f"Picker {p.picker_id}{f' ({p.picker_name})' if p.picker_name else ''} picked "
-                f"{p.lines_per_hour:.1f} lines/hour over {p.active_hours:.1f} h "
+                f"{rate:.1f} lines/hour over {hours:.1f} h "
                 f"(minimum {limits.min_picker_lines_per_hour:.1f})"
             ),
         )
-        for p in slow
+        for p, rate, hours in slow
     ]
 
 
@@ -677,7 +766,11 @@ def _backlog_anomalies(backlog: Backlog, limits: Thresholds) -> list[Anomaly]:
     return anomalies
 
 
-def _hourly_anomalies(hourly: Sequence[HourlyPicks], limits: Thresholds, day: ReportDay) -> list[Anomaly]:
+def _hourly_anomalies(
+    hourly: Sequence[HourlyPicks], limits: Thresholds, day: ReportDay, untimed_lines: int = 0
+) -> list[Anomaly]:
+    """Hours whose lines dip below the median hour's. `untimed_lines` (picks of the day with a date and no time of
+    day) could belong to any hour: an hour is flagged only if it is still a dip with all of them counted in it."""
     active = [h.hour for h in hourly if h.lines > 0]
     if len(active) < 3:
         return []
@@ -685,28 +778,35 @@ def _hourly_anomalies(hourly: Sequence[HourlyPicks], limits: Thresholds, day: Re
     # minutes) or repeats is compared by its lines per hour, not its total.
     lengths = day.hour_lengths()
     window = [h for h in hourly[active[0] : active[-1] + 1] if h.hour in lengths]
-    median = statistics.median(h.lines / lengths[h.hour] for h in window)
-    if median == 0:  # most hours of the window idle (sparse picking): no typical hour to compare with
-        return []
+    per_hour = {h.hour: h.lines / lengths[h.hour] for h in window}
     anomalies = []
     for h in window[1:-1]:  # the first and last hours are usually partial
-        ratio = h.lines / lengths[h.hour] / median
+        at_most = h.lines + untimed_lines
+        median = statistics.median({**per_hour, h.hour: at_most / lengths[h.hour]}.values())
+        if median == 0:  # most hours of the window idle (sparse picking): no typical hour to compare with
+            return []
+        ratio = at_most / lengths[h.hour] / median
         if ratio < limits.min_hourly_pick_ratio:
-            anomalies.append(
-                Anomaly(
-                    code="HOURLY_PICK_DIP",
-                    metric="hourly_pick_ratio",
-                    value=round(ratio, 4),
-                    threshold=limits.min_hourly_pick_ratio,
-                    subject=f"{h.hour:02d}:00",
-                    severity=_severity_below(ratio, limits.min_hourly_pick_ratio),
-                    message=(
-                        f"{h.hour:02d}:00-{h.hour + 1:02d}:00: {h.lines:,} lines picked, {ratio:.0%} of the "
-                        f"median hour ({median:,.0f} lines; minimum {limits.min_hourly_pick_ratio:.0%})"
-                    ),
-                )
-            )
+            anomalies.append(_hourly_dip(h, ratio, median, limits, untimed_lines))
     return anomalies
+
+
+def _hourly_dip(h: HourlyPicks, ratio: float, median: float, limits: Thresholds, untimed_lines: int) -> Anomaly:
+    share = f"{ratio:.0%} of the median hour"
+    if untimed_lines:
+        share = f"at most {share} even if all {untimed_lines:,} picks with no time of day were in it"
+    return Anomaly(
+        code="HOURLY_PICK_DIP",
+        metric="hourly_pick_ratio",
+        value=round(ratio, 4),
+        threshold=limits.min_hourly_pick_ratio,
+        subject=f"{h.hour:02d}:00",
+        severity=_severity_below(ratio, limits.min_hourly_pick_ratio),
+        message=(
+            f"{h.hour:02d}:00-{h.hour + 1:02d}:00: {h.lines:,} lines picked, {share} ({median:,.0f} lines; "
+            f"minimum {limits.min_hourly_pick_ratio:.0%})"
+        ),
+    )
 
 
 def _data_anomalies(
@@ -814,6 +914,43 @@ def _dataset_warnings(datasets: dict[str, TabularData], quality: Sequence[Datase
     return warnings
 
 
+# What a date with no time of day in each event-time column still counts in, and what it is left out of.
+_WITHOUT_TIME_OF_DAY = {
+    ("picks", "picked_at"): (
+        "they count as lines and units of their day, but not in the picks per hour (an hour is a dip only if it would "
+        "still be one with all of them in it) nor in their pickers' first and last pick and rate"
+    ),
+    ("shipments", "shipped_at"): (
+        "they count as shipped on their day; against a promise with a time of day they are late if shipped on a "
+        "later date, on time if on an earlier one, and neither on the promise's own date"
+    ),
+    ("orders", "created_at"): "they count as received and open on their day, but not in the oldest open order's age",
+    ("orders", "shipped_at"): "they count as shipped on their day (no figure needs the time)",
+}
+
+
+def _time_of_day_notes(quality: Sequence[DatasetQuality], late: LateOrders, backlog: Backlog) -> list[str]:
+    """A data note per event-time column that gave dates with no time of day: how many rows, and what they are left
+    out of, so that no figure that needs the time of day is silently off."""
+    notes = []
+    for q in quality:
+        for column, count in q.without_time_of_day.items():
+            note = (
+                f"{count:,} of {q.rows:,} rows of '{q.dataset}' give {column} as a date with no time of day: "
+                + _WITHOUT_TIME_OF_DAY.get((q.dataset, column), "they count on their day only")
+            )
+            if (q.dataset, column) == ("shipments", "shipped_at") and late.lateness_unknown:
+                unknown = late.lateness_unknown
+                note += f" (left out of the late rate: {unknown:,} order{'s' if unknown != 1 else ''} due this day)"
+            if (q.dataset, column) == ("orders", "created_at") and backlog.earliest_date_without_time:
+                note += (
+                    f" ({backlog.without_time_of_day:,} open at the end of the day, the earliest created on "
+                    f"{backlog.earliest_date_without_time:%Y-%m-%d})"
+                )
+            notes.append(note + ".")
+    return notes
+
+
 def _dataset(datasets: dict[str, TabularData], name: str) -> TabularData:
     return datasets.get(name) or TabularData(columns=list(REQUIRED_COLUMNS[name]), rows=[])
 
@@ -831,7 +968,7 @@ def compute_kpis(
     shipments_read = _shipments(_dataset(datasets, "shipments"), day, windowed)
     orders_read = _orders(_dataset(datasets, "orders"), day, windowed)
     quality = [r.quality for r in (orders_read, picks_read, shipments_read) if r.quality is not None]
-    picks = [pick for pick in picks_read.items if day.contains(pick.picked_at)]
+    picks = [pick for pick in picks_read.items if day.contains(pick.picked_at.at)]
     shipments, orders = shipments_read.items, orders_read.items
     hourly = _hourly(picks, day)
     pickers = _picker_rates(picks, thresholds.min_picker_active_hours, day)
@@ -843,7 +980,7 @@ def compute_kpis(
         + _late_anomalies(late, thresholds)
         + _picker_anomalies(pickers, thresholds)
         + _backlog_anomalies(backlog, thresholds)
-        + _hourly_anomalies(hourly, thresholds, day)
+        + _hourly_anomalies(hourly, thresholds, day, throughput.lines_without_time_of_day)
     )
     return WarehouseKpis(
         day=day.day,
@@ -857,6 +994,6 @@ def compute_kpis(
         backlog=backlog,
         anomalies=anomalies,
         data_quality=quality,
-        data_warnings=_dataset_warnings(datasets, quality),
+        data_warnings=_dataset_warnings(datasets, quality) + _time_of_day_notes(quality, late, backlog),
         thresholds=thresholds,
     )

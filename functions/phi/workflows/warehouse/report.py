@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from phi.wording import NO_SOP_PASSAGES, capitalised, in_words
 from phi.wording import markdown_table as _table
-from phi.workflows.warehouse.kpis import DATA_CODES, Anomaly, WarehouseKpis
+from phi.workflows.warehouse.kpis import DATA_CODES, Anomaly, PickerRate, WarehouseKpis
 
 NO_LLM_STATEMENT = (
     "Narrative analysis needs an LLM: none is configured (set PHI_LLM_PROVIDER=openai, with "
@@ -97,7 +97,7 @@ def _summary_bullets(kpis: WarehouseKpis, citations: Sequence[Citation] = ()) ->
         f"with {len(kpis.pickers)} pickers.",
         f"Late orders: {fmt_int(late.late_count)} of {fmt_int(late.rate_base)} counted for the rate "
         f"({fmt_pct(late.late_rate)}; limit {fmt_pct(kpis.thresholds.max_late_rate)}){_most_late_carrier(kpis)}.",
-        f"Backlog at end of day: {fmt_int(backlog.orders)} open orders, oldest {fmt_hours(backlog.oldest_age_hours)}.",
+        f"Backlog at end of day: {fmt_int(backlog.orders)} open orders, {_oldest_open_order(kpis)}.",
     ]
     if not kpis.anomalies:
         within = f"No anomalies: every figure is within its {'configured ' if stricter else ''}threshold."
@@ -112,6 +112,20 @@ def _summary_bullets(kpis: WarehouseKpis, citations: Sequence[Citation] = ()) ->
     )
     anomaly_lines = [f"{anomaly.severity.capitalize()}: {anomaly.message}." for anomaly in shown]
     return (bullets + anomaly_lines + stricter)[:MAX_SUMMARY_BULLETS]  # the rest is in the sections below
+
+
+def _oldest_open_order(kpis: WarehouseKpis) -> str:
+    """'oldest 38.0 h', saying apart the open orders created on a date with no time of day (whose age is unknown)."""
+    backlog = kpis.backlog
+    if not backlog.without_time_of_day:
+        return f"oldest {fmt_hours(backlog.oldest_age_hours)}"
+    undated = (
+        f"{fmt_int(backlog.without_time_of_day)} created on a date with no time of day, the earliest "
+        f"{backlog.earliest_date_without_time:%Y-%m-%d}"
+    )
+    if backlog.oldest_created_at is None:
+        return undated
+    return f"oldest {fmt_hours(backlog.oldest_age_hours)} of those with a time of creation ({undated})"
 
 
 def _most_late_carrier(kpis: WarehouseKpis) -> str:
@@ -147,8 +161,13 @@ def _throughput_section(kpis: WarehouseKpis) -> list[str]:
 
 def _hourly_section(kpis: WarehouseKpis) -> list[str]:
     active = [h for h in kpis.hourly if h.lines]
+    untimed = kpis.throughput.lines_without_time_of_day
+    untimed_note = (
+        f"{fmt_int(untimed)} of the day's {fmt_int(kpis.throughput.lines_picked)} lines were picked on a date with no "
+        "time of day and are not in this table."
+    )
     if not active:
-        return ["## Picks per hour", "", "No picks were recorded on this day."]
+        return ["## Picks per hour", "", untimed_note if untimed else "No picks were recorded on this day."]
     dips = {a.subject for a in kpis.anomalies if a.code == "HOURLY_PICK_DIP"}
     window = kpis.hourly[active[0].hour : active[-1].hour + 1]
     rows = [
@@ -156,7 +175,8 @@ def _hourly_section(kpis: WarehouseKpis) -> list[str]:
          "dip" if f"{h.hour:02d}:00" in dips else ""]
         for h in window
     ]  # fmt: skip
-    return [f"## Picks per hour ({kpis.timezone})", "", *_table(["Hour", "Lines", "Units", "Flag"], rows)]
+    table = _table(["Hour", "Lines", "Units", "Flag"], rows)
+    return [f"## Picks per hour ({kpis.timezone})", "", *table, *(["", untimed_note] if untimed else [])]
 
 
 def _picker_section(kpis: WarehouseKpis) -> list[str]:
@@ -164,9 +184,8 @@ def _picker_section(kpis: WarehouseKpis) -> list[str]:
         return ["## Pick rate per picker", "", "No picks were recorded on this day."]
     slow = {a.subject for a in kpis.anomalies if a.code == "PICKER_SLOW"}
     rows = [
-        [p.picker_id, p.picker_name or "", p.shift or "", fmt_int(p.lines), fmt_qty(p.units),
-         f"{p.first_pick_at:%H:%M}-{p.last_pick_at:%H:%M}", fmt_hours(p.active_hours),
-         fmt_rate(p.lines_per_hour), "slow" if p.picker_id in slow else ""]
+        [p.picker_id, p.picker_name or "", p.shift or "", fmt_int(p.lines), fmt_qty(p.units), *_picker_times(p),
+         "slow" if p.picker_id in slow else ""]
         for p in kpis.pickers
     ]  # fmt: skip
     header = [
@@ -186,7 +205,19 @@ def _picker_section(kpis: WarehouseKpis) -> list[str]:
         f"{fmt_rate(kpis.thresholds.min_picker_lines_per_hour)} lines/h for pickers with at least "
         f"{fmt_int(kpis.thresholds.min_picker_lines_for_rating)} lines."
     )
+    if any(p.lines_without_time_of_day for p in kpis.pickers):
+        note += (
+            " A picker with picks dated with no time of day has no first-last pick nor rate: when those were picked "
+            "cannot be told."
+        )
     return ["## Pick rate per picker", "", *_table(header, rows), "", note]
+
+
+def _picker_times(p: PickerRate) -> list[str]:
+    """First-last pick, active time and lines per hour; 'n/a' when some picks have no time of day."""
+    if p.first_pick_at is None or p.last_pick_at is None or p.active_hours is None or p.lines_per_hour is None:
+        return [f"n/a ({fmt_int(p.lines_without_time_of_day)} with no time of day)", "n/a", "n/a"]
+    return [f"{p.first_pick_at:%H:%M}-{p.last_pick_at:%H:%M}", fmt_hours(p.active_hours), fmt_rate(p.lines_per_hour)]
 
 
 def _late_section(kpis: WarehouseKpis) -> list[str]:
@@ -200,7 +231,14 @@ def _late_section(kpis: WarehouseKpis) -> list[str]:
         ["Shipped this day after their promise", fmt_int(late.shipped_late)],
         ["Promised this day, not shipped by its end", fmt_int(late.unshipped_past_promise)],
     ]
-    lines = ["## Late orders", "", *_table(["Measure", "Value"], rows), "", LATE_RATE_DEFINITION, *_carrier_table(kpis)]
+    definition = LATE_RATE_DEFINITION
+    if late.lateness_unknown:
+        rows.insert(2, ["Left out: shipped on the promise's date, with no time of day", fmt_int(late.lateness_unknown)])
+        definition += (
+            " Orders shipped on the date of a promise with a time of day, their shipping time unknown (a date alone), "
+            "are neither late nor on time and are left out of it."
+        )
+    lines = ["## Late orders", "", *_table(["Measure", "Value"], rows), "", definition, *_carrier_table(kpis)]
     if late.late_order_ids:
         listed = ", ".join(late.late_order_ids)
         suffix = (
@@ -238,8 +276,13 @@ def _backlog_section(kpis: WarehouseKpis) -> list[str]:
             "Oldest open order created",
             f"{backlog.oldest_created_at:%Y-%m-%d %H:%M}" if backlog.oldest_created_at else "n/a",
         ],
-        ["Age of the oldest open order", fmt_hours(backlog.oldest_age_hours)],
+        ["Age of the oldest open order", fmt_hours(backlog.oldest_age_hours) if backlog.oldest_created_at else "n/a"],
     ]
+    if backlog.without_time_of_day:
+        rows += [
+            ["Open orders created on a date, no time of day (not in the age)", fmt_int(backlog.without_time_of_day)],
+            ["Earliest of those dates", f"{backlog.earliest_date_without_time:%Y-%m-%d}"],
+        ]
     return ["## Backlog", "", *_table(["Measure", "Value"], rows)]
 
 
