@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import math
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from phi.definitions.values import number_in_text
 from phi.workflows.timeframes import report_day
 from phi.workflows.warehouse.kpis import TabularData, Thresholds, compute_kpis
 from phi.workflows.warehouse.report import render_report
@@ -641,3 +643,56 @@ def test_an_order_created_on_a_date_alone_is_open_but_not_in_the_oldest_age() ->
         "oldest 16.0 h of those with a time of creation (2 created on a date with no time of day, the earliest "
         "2026-11-17)" in report.summary
     )
+
+
+# --- quantities and counts: read as the table ops read numeric text ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("qty", "units"),
+    [
+        ("1,234.5", 1234.5),  # a thousands comma before a decimal point
+        ("1,234,567", 1234567),  # two thousands commas
+        (" 12 ", 12),
+        ("-3", -3),  # a reversal
+        ("1e3", 1000),
+        ("1.500", 1.5),  # a decimal point, as the table ops read it (see number_in_text)
+        (Decimal("2.5"), 2.5),
+        (7, 7),
+    ],
+)
+def test_a_quantity_is_read_as_the_table_ops_read_it(qty: Any, units: float) -> None:
+    kpis = compute_kpis(DAY, {"picks": picks(("P1", qty, "2026-11-20T08:00:00"))}, Thresholds())
+    assert (kpis.throughput.lines_picked, kpis.throughput.units_picked) == (1, units)
+    if isinstance(qty, str):
+        assert number_in_text(qty) == units  # the same number the table ops' sum would add
+
+
+@pytest.mark.parametrize(
+    ("qty", "reason"),
+    [
+        ("1,500", "'1,500' is ambiguous: 1500 with a thousands comma, or 1.5 with a decimal comma"),
+        ("0,250", "'0,250' is ambiguous: 250 with a thousands comma, or 0.25 with a decimal comma"),
+        ("-2,000", "'-2,000' is ambiguous: -2000 with a thousands comma, or -2 with a decimal comma"),
+        ("1,5", "expected a number, got '1,5'"),
+        ("12 units", "expected a number, got '12 units'"),
+        ("  ", "missing value"),
+        ("1e999", "expected a finite number, got '1e999'"),
+        ("-Infinity", "expected a finite number, got '-Infinity'"),
+        # a NaN or infinite float or NUMERIC reaches the cloud as null: the local agent's json_safe
+        (None, "no number (null: none was given, or a NaN or infinity sent as null)"),
+    ],
+)
+def test_a_quantity_that_is_no_number_or_is_ambiguous_is_refused_naming_row_and_value(qty: Any, reason: str) -> None:
+    kpis = compute_kpis(DAY, {"picks": picks(("P0", 1, "2026-11-20T07:00:00"), ("P1", qty, "2026-11-20T08:00:00"))},
+                        Thresholds())  # fmt: skip
+    quality = next(q for q in kpis.data_quality if q.dataset == "picks")
+    assert (quality.unreadable, quality.unreadable_timestamps, kpis.throughput.units_picked) == (1, 0, 1)
+    assert quality.examples == [f"row 1, qty: {reason}"]
+    if isinstance(qty, str) and qty.strip():
+        assert number_in_text(qty) is None or not math.isfinite(number_in_text(qty) or 0)  # the table ops refuse it too
+
+
+def test_a_line_count_with_thousands_commas_is_read() -> None:
+    orders = table(ORDER_COLUMNS, [["A", "2026-11-20T08:00:00", None, None, "1,234,567"]])
+    assert compute_kpis(DAY, {"orders": orders}, Thresholds()).backlog.lines == 1234567

@@ -50,6 +50,7 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, Field, model_validator
 
 from phi.definitions.table import repeated
+from phi.definitions.values import number_in_text
 from phi.workflows.timeframes import (
     Deadline,
     EventTime,
@@ -260,6 +261,22 @@ class RowTimestampError(RowError):
     """A row whose timestamp is missing or not in a form the report reads."""
 
 
+# A number text with one comma and three digits after it ('1,500', '0,250'): 1500 with a thousands comma, or 1.5
+# with a decimal comma. `number_in_text` reads neither, so that the table ops and the report agree.
+_ONE_THOUSANDS_GROUP = re.compile(r"\s*[+-]?\d{1,3},\d{3}(?:[eE][+-]?\d+)?\s*", re.ASCII)
+_NOT_FINITE_WORDS = frozenset({"nan", "inf", "infinity"})
+
+
+def _plain(number_text: str) -> str:
+    """A number text as its plain digits: '0250' is 250, '0.250' is 0.25."""
+    return format(Decimal(number_text).normalize(), "f")
+
+
+def _shown(value: Any) -> str:
+    """A cell's value as an error quotes it: its text, at most 40 characters."""
+    return repr(str(value)[:40])
+
+
 def _is_empty(value: Any) -> bool:
     """No value: null, or text of blanks only (a padded export's empty field)."""
     return value is None or (isinstance(value, str) and not value.strip())
@@ -292,16 +309,41 @@ class _Row:
         return None if value is None else str(value)
 
     def number(self, column: str) -> float:
+        """A count or quantity: a native number, or text read as the table ops read it (`number_in_text`:
+        '1,234.5' and '1,234,567' are numbers; '1,500' is refused, 1500 or 1.5 being a guess)."""
         value = self.values.get(column)
-        if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
-            raise self._fail(column, f"expected a number, got {str(value)[:40]!r}")
+        if value is None:  # the local agent sends a NaN or infinite float or NUMERIC as null (JSON holds neither)
+            raise self._fail(column, "no number (null: none was given, or a NaN or infinity sent as null)")
+        if isinstance(value, str):
+            return self._finite(column, value, self._number_in_text(column, value))
+        if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+            raise self._fail(column, f"expected a number, got {_shown(value)}")
+        return self._finite(column, value, value)
+
+    def _number_in_text(self, column: str, text: str) -> int | float:
+        number = number_in_text(text)
+        if number is not None:
+            return number
+        if _is_empty(text):
+            raise self._fail(column, "missing value")
+        if _ONE_THOUSANDS_GROUP.fullmatch(text):
+            thousands, decimal = (_plain(text.strip().replace(",", mark)) for mark in ("", "."))
+            raise self._fail(
+                column,
+                f"{_shown(text)} is ambiguous: {thousands} with a thousands comma, or {decimal} with a decimal comma",
+            )
+        if text.strip().lower().lstrip("+-") in _NOT_FINITE_WORDS:
+            raise self._fail(column, f"expected a finite number, got {_shown(text)}")
+        raise self._fail(column, f"expected a number, got {_shown(text)}")
+
+    def _finite(self, column: str, value: Any, number: int | float | Decimal) -> float:
         try:
-            number = float(value)
-        except (ValueError, OverflowError):  # OverflowError: an int past float's range
-            raise self._fail(column, f"expected a number, got {str(value)[:40]!r}") from None
-        if not math.isfinite(number):  # NaN or infinity ('NaN', PostgreSQL's numeric NaN): no count or quantity
-            raise self._fail(column, f"expected a finite number, got {str(value)[:40]!r}")
-        return number
+            as_float = float(number)
+        except (ValueError, OverflowError):  # an int past float's range; Decimal's signalling NaN
+            raise self._fail(column, f"expected a number, got {_shown(value)}") from None
+        if not math.isfinite(as_float):  # NaN or infinity (PostgreSQL's numeric NaN, '1e999'): no count or quantity
+            raise self._fail(column, f"expected a finite number, got {_shown(value)}")
+        return as_float
 
     def optional_int(self, column: str) -> int | None:
         return None if _is_empty(self.values.get(column)) else int(self.number(column))
