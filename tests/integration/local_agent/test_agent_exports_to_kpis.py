@@ -6,6 +6,7 @@ are refused rather than one of them read by accident. Each expected figure is wo
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -127,3 +128,13 @@ def test_two_columns_under_one_contract_name_are_refused(tmp_path: Path, header:
     ]
     with pytest.raises(ValueError, match="created_at more than once"):  # and the function itself never guesses
         KPIS.run({"orders": orders, "picks": _no_picks()}, {"day": DAY.isoformat(), "windowed": False})
+
+
+@pytest.mark.parametrize("nan", [float("nan"), Decimal("NaN"), float("inf")])
+def test_a_nan_quantity_as_the_agent_sends_it_is_refused_by_its_value(nan: Any) -> None:
+    # The local agent's JSON form of a NaN or infinite float or NUMERIC, through the day's KPIs: named as what it is
+    sent = json_safe(nan)
+    picks = {"columns": ["picker_id", "qty", "picked_at"], "rows": [["P1", sent, "2026-11-20T08:00:00"]]}
+    figures = _kpis({"picks": picks, "orders": _orders([])}, {})
+    quality = next(q for q in figures["data_quality"] if q["dataset"] == "picks")
+    assert quality["examples"] == [f"row 0, qty: expected a finite number, got {sent!r}"]

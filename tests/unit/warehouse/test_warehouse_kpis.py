@@ -679,8 +679,10 @@ def test_a_quantity_is_read_as_the_table_ops_read_it(qty: Any, units: float) -> 
         ("  ", "missing value"),
         ("1e999", "expected a finite number, got '1e999'"),
         ("-Infinity", "expected a finite number, got '-Infinity'"),
-        # a NaN or infinite float or NUMERIC reaches the cloud as null: the local agent's json_safe
-        (None, "no number (null: none was given, or a NaN or infinity sent as null)"),
+        # the local agent sends a NaN or infinite float or NUMERIC as text ("NaN", "Infinity"); older ones as null
+        ("NaN", "expected a finite number, got 'NaN'"),
+        ("Infinity", "expected a finite number, got 'Infinity'"),
+        (None, "no number (null: none was given, or a NaN or infinity from an older local agent)"),
     ],
 )
 def test_a_quantity_that_is_no_number_or_is_ambiguous_is_refused_naming_row_and_value(qty: Any, reason: str) -> None:

@@ -312,8 +312,8 @@ class _Row:
         """A count or quantity: a native number, or text read as the table ops read it (`number_in_text`:
         '1,234.5' and '1,234,567' are numbers; '1,500' is refused, 1500 or 1.5 being a guess)."""
         value = self.values.get(column)
-        if value is None:  # the local agent sends a NaN or infinite float or NUMERIC as null (JSON holds neither)
-            raise self._fail(column, "no number (null: none was given, or a NaN or infinity sent as null)")
+        if value is None:  # older local agents sent a NaN or infinite float or NUMERIC as null (now as text)
+            raise self._fail(column, "no number (null: none was given, or a NaN or infinity from an older local agent)")
         if isinstance(value, str):
             return self._finite(column, value, self._number_in_text(column, value))
         if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
