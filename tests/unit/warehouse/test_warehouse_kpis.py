@@ -698,3 +698,12 @@ def test_a_quantity_that_is_no_number_or_is_ambiguous_is_refused_naming_row_and_
 def test_a_line_count_with_thousands_commas_is_read() -> None:
     orders = table(ORDER_COLUMNS, [["A", "2026-11-20T08:00:00", None, None, "1,234,567"]])
     assert compute_kpis(DAY, {"orders": orders}, Thresholds()).backlog.lines == 1234567
+
+
+@pytest.mark.parametrize("line_count", [2.5, "2.5", "1,234.5"])
+def test_a_line_count_that_is_not_a_whole_number_is_refused_not_cut(line_count: object) -> None:
+    orders = table(ORDER_COLUMNS, [["A", "2026-11-20T08:00:00", None, None, line_count]])
+    kpis = compute_kpis(DAY, {"orders": orders}, Thresholds())
+    quality = next(q for q in kpis.data_quality if q.dataset == "orders")
+    assert quality.unreadable == 1 and kpis.backlog.lines == 0
+    assert quality.examples == [f"row 0, line_count: expected a whole number, got {str(line_count)!r}"]

@@ -346,7 +346,13 @@ class _Row:
         return as_float
 
     def optional_int(self, column: str) -> int | None:
-        return None if _is_empty(self.values.get(column)) else int(self.number(column))
+        """A count (an order's lines): a whole number, or none. 2.5 lines is refused rather than cut to 2."""
+        if _is_empty(self.values.get(column)):
+            return None
+        number = self.number(column)
+        if not number.is_integer():
+            raise self._fail(column, f"expected a whole number, got {_shown(self.values.get(column))}")
+        return int(number)
 
     def event_time(self, column: str) -> EventTime:
         moment = self.optional_event_time(column)
