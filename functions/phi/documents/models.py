@@ -71,6 +71,12 @@ class Chunk(BaseModel):
     content_hash: str = Field(description="sha256 hex of `text`")
 
 
+# Below this score a passage is not about the question, only the nearest there is (an SOP on another subject,
+# when the organisation has none on this one): reports do not cite it. The same floor for every embedding model
+# the product ships; a search_docs node may set its own `min_score`.
+RELEVANT_SCORE = 0.3
+
+
 class SearchHit(BaseModel):
     model_config = ConfigDict(frozen=True)
 

@@ -30,6 +30,7 @@ from phi.definitions.document import NodeSpec, WorkflowDefinition, local_today, 
 from phi.definitions.functions import COMPUTE, MAX_RENDER_ROWS, RENDER, args_problems, check_contract, map_columns
 from phi.definitions.table import Row, TableError, run_ops
 from phi.definitions.table_format import is_table, needs_storable, storable, storable_text
+from phi.documents.models import RELEVANT_SCORE, SearchHit
 from phi.domain.models import EventType
 from phi.errors import InvalidDefinition, LlmBudgetExhausted
 from phi.guarded_http import OutboundRefused
@@ -246,10 +247,22 @@ def _search_docs(node: NodeSpec, state: DefinitionState, ports: Ports) -> Any:
     query = _fill_text(s["query"], state)
     if not ports.documents.has_documents():
         return {"query": query, "hits": []}
-    hits = [
-        h for h in ports.documents.search(query, int(s.get("top_k", 3))) if h.score >= float(s.get("min_score", 0.0))
-    ]
-    return {"query": query, "hits": [h.model_dump(mode="json") for h in hits]}
+    floor = float(s.get("min_score", RELEVANT_SCORE))
+    hits = [h for h in ports.documents.search(query, int(s.get("top_k", 3))) if h.score >= floor]
+    return {"query": query, "hits": [h.model_dump(mode="json") for h in _distinct_passages(hits)]}
+
+
+def _distinct_passages(hits: list[SearchHit]) -> list[SearchHit]:
+    """Each passage once: the same text uploaded in two documents (a copy under another name) would be cited
+    twice. The best-scored copy is kept (hits come best first)."""
+    seen: set[str] = set()
+    distinct = []
+    for hit in hits:
+        text = " ".join(hit.text.split()).casefold()
+        if text not in seen:
+            seen.add(text)
+            distinct.append(hit)
+    return distinct
 
 
 def _llm(node: NodeSpec, state: DefinitionState, ports: Ports) -> Any:

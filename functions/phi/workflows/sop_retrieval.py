@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from phi.documents.models import RELEVANT_SCORE
 from phi.wording import in_words
 from phi.workflows.ports import DocumentsPort
 from phi.workflows.warehouse.kpis import WarehouseKpis
@@ -13,7 +14,7 @@ from phi.workflows.warehouse.sop_thresholds import READERS, SourcedThreshold, fm
 
 _PASSAGES_PER_ANOMALY = 2
 _PASSAGES_PER_LIMIT = 3  # searched for a limit an SOP may state differently
-_MIN_SCORE = 0.3
+_MIN_SCORE = RELEVANT_SCORE
 _NEAR_BEST = 0.1  # a second passage is cited only when it is about as relevant as the best one
 # What an SOP would say about each anomaly: a better search query than the figures alone.
 _TOPICS = {

@@ -556,3 +556,31 @@ def test_the_templates_of_one_step_share_one_time_budget() -> None:
         state, _ = _run(document, FakeTools(_no_tool))
     assert state["failure"]["error"] == "Workflow.TemplateError"
     assert "the workflow's templates take longer than 0 seconds in all in one step" in state["failure"]["cause"]
+
+
+def _search_only(settings: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "key": "search_only",
+        "name": "Search only",
+        "nodes": [{"id": "s", "kind": "search_docs", "settings": settings}],
+    }
+
+
+def _hit(filename: str, text: str, score: float) -> SearchHit:
+    return SearchHit(
+        document_id=uuid4(), filename=filename, chunk_index=0, page=None, heading=None, text=text, score=score
+    )
+
+
+def test_search_docs_leaves_out_passages_on_another_subject_and_copies_of_one_passage() -> None:
+    # A safety summary had cited a shipping SOP's "Missed pickups" (the nearest passage there was, with no floor),
+    # and a shift handover the same passage twice when two uploaded documents held it.
+    hits = [
+        _hit("incidents.md", "Report every fall within one hour.", 0.71),
+        _hit("incidents copy.md", "Report every  fall within one hour.\n", 0.70),
+        _hit("handover-rules.md", "Missed pickups: call the carrier.", 0.12),
+    ]
+    state, _ = _run(_search_only({"query": "falls", "top_k": 3}), _answer_with(SHIPMENTS), hits=hits)
+    assert [h["filename"] for h in state["results"]["s"]["hits"]] == ["incidents.md"]
+    every, _ = _run(_search_only({"query": "falls", "top_k": 3, "min_score": 0}), _answer_with(SHIPMENTS), hits=hits)
+    assert [h["filename"] for h in every["results"]["s"]["hits"]] == ["incidents.md", "handover-rules.md"]
