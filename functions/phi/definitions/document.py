@@ -444,26 +444,70 @@ _CRON_FIELDS = (
 )
 
 
+# Each field's numbers (names and `L` / `#` are checked by _CRON_FIELDS); Sunday is 0 or 7.
+_CRON_RANGES = {
+    "minute": (0, 59),
+    "hour": (0, 23),
+    "day of the month": (1, 31),
+    "month": (1, 12),
+    "day of the week": (0, 7),
+}
+
+
 def cron_problem(cron: str) -> str | None:
-    """Why `cron` cannot schedule anything, or None: it is not a standard 5-field expression, or no date matches it
+    """Why `cron` cannot schedule anything, or None: it is not five fields, a field holds what standard cron does
+    not (naming the field), a number is out of its field's range (naming it and the range), or no date matches it
     (30 February, 31 April), which croniter would only find out when asked for the next run."""
     from croniter import CroniterBadDateError, croniter
 
+    from phi.definitions.schedule_times import croniter_expression
+
     fields = cron.split()
-    if len(fields) != 5 or not croniter.is_valid(cron):
-        return f"{cron!r} is not a 5-field cron expression"
+    if len(fields) != 5:
+        return (
+            f"{cron!r} is not a 5-field cron expression (it has {len(fields)}: minute, hour, day of the month, month "
+            "and day of the week are needed)"
+        )
     for (name, allowed), field in zip(_CRON_FIELDS, fields, strict=True):
         if not allowed.fullmatch(field):
-            return (
-                f"{cron!r}: the {name} field {field!r} is not standard cron (numbers, month and weekday names,"
-                " * , - / only; L and # in the day fields)"
-            )
+            return _unsupported_field(cron, name, field)
+        out_of_range = _out_of_range(name, field)
+        if out_of_range:
+            return f"{cron!r}: {out_of_range}"
     if any(part.split("/")[0].startswith("7-") for part in fields[4].split(",")):
         return f"{cron!r}: a day-of-week range starting at 7; write Sunday as 0"
+    readable = croniter_expression(cron)
+    if not croniter.is_valid(readable):
+        return f"{cron!r} is not a cron expression this scheduler can read"
     try:
-        croniter(cron, dt.datetime.now(dt.UTC)).get_next(dt.datetime)
+        croniter(readable, dt.datetime.now(dt.UTC)).get_next(dt.datetime)
     except CroniterBadDateError:
         return f"{cron!r} never fires: no date matches it (such as 30 February or 31 April)"
+    return None
+
+
+def _unsupported_field(cron: str, name: str, field: str) -> str:
+    """Why a field's text is refused: `L` where it is not supported said as such, anything else as not standard."""
+    if "L" in field.upper() and name in ("day of the month", "day of the week"):
+        takes = "L only alone (its last day)" if name == "day of the month" else "L only after one weekday (5L)"
+        return f"{cron!r}: {field!r} is not supported in the {name}, which takes {takes}"
+    return (
+        f"{cron!r}: the {name} field {field!r} is not standard cron (numbers, month and weekday names,"
+        " * , - / only; L and # in the day fields)"
+    )
+
+
+def _out_of_range(name: str, field: str) -> str | None:
+    """What is out of range in a field ('minute 61 is out of range 0-59', written with an en dash): its first
+    number outside the field's range, or a step below 1."""
+    low, high = _CRON_RANGES[name]
+    for part in field.split(","):
+        span, _, step = part.partition("/")
+        if step and (not step.isdigit() or int(step) == 0):
+            return f"the {name} step {step!r} is not a whole number of at least 1"
+        for number in re.findall(r"\d+", span.split("#")[0]):
+            if not low <= int(number) <= high:
+                return f"{name} {int(number)} is out of range {low}\N{EN DASH}{high}"
     return None
 
 

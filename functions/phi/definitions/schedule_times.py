@@ -6,6 +6,7 @@ the zone. The embedded stack's clock fires by these times and the API shows the 
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -21,6 +22,18 @@ _CLOCK_CHANGE_MARGIN = timedelta(hours=3)
 _MAX_TRIES = 1_000
 
 
+# The last given weekday of the month: `5L` (the last Friday) in standard cron and in EventBridge, `L5` in croniter.
+_LAST_WEEKDAY = re.compile(r"([0-7])L", re.IGNORECASE)
+
+
+def croniter_expression(cron: str) -> str:
+    """The cron as croniter reads it: the same five fields, a day of the week `5L` written `L5`."""
+    fields = cron.split()
+    if len(fields) == 5 and _LAST_WEEKDAY.fullmatch(fields[4]):
+        fields[4] = "L" + fields[4][0]
+    return " ".join(fields)
+
+
 def _instant(wall: datetime, zone: ZoneInfo) -> datetime | None:
     """The first instant a naive wall-clock time names in the zone; None when the clocks skip it."""
     aware = wall.replace(tzinfo=zone, fold=0)
@@ -31,7 +44,7 @@ def _instant(wall: datetime, zone: ZoneInfo) -> datetime | None:
 
 def next_fire(cron: str, zone: ZoneInfo, after: datetime) -> datetime:
     """The first firing strictly after `after` (aware), in UTC."""
-    walls = croniter(cron, after.astimezone(zone).replace(tzinfo=None) - _CLOCK_CHANGE_MARGIN)
+    walls = croniter(croniter_expression(cron), after.astimezone(zone).replace(tzinfo=None) - _CLOCK_CHANGE_MARGIN)
     for _ in range(_MAX_TRIES):
         instant = _instant(walls.get_next(datetime), zone)
         if instant is not None and instant > after:
@@ -41,7 +54,7 @@ def next_fire(cron: str, zone: ZoneInfo, after: datetime) -> datetime:
 
 def latest_fire(cron: str, zone: ZoneInfo, now: datetime) -> datetime:
     """The last firing at or before `now` (aware), in UTC."""
-    walls = croniter(cron, now.astimezone(zone).replace(tzinfo=None) + _CLOCK_CHANGE_MARGIN)
+    walls = croniter(croniter_expression(cron), now.astimezone(zone).replace(tzinfo=None) + _CLOCK_CHANGE_MARGIN)
     for _ in range(_MAX_TRIES):
         instant = _instant(walls.get_prev(datetime), zone)
         if instant is not None and instant <= now:
@@ -73,14 +86,17 @@ def from_eventbridge(expression: str) -> str:
 
 def _shift_weekdays(field: str, offset: int) -> str:
     """Renumbers the day-of-week field between cron (0-7, Sunday 0 or 7) and EventBridge (1-7 from Sunday):
-    plain days, range ends, and the day of `5#2` (second Friday); names (MON-FRI) mean the same in both."""
+    plain days, range ends, the day of `5#2` (second Friday) and of `5L` (the last Friday); names (MON-FRI) mean
+    the same in both."""
 
     def shift(token: str) -> str:
         day, nth = token.partition("#")[::2]
+        last = "L" if day[-1:] in ("L", "l") else ""
+        day = day.removesuffix(day[-1:]) if last else day
         if not day.isdigit():
             return token
         shifted = int(day) % 7 + 1 if offset > 0 else int(day) - 1
-        return str(shifted) + (f"#{nth}" if nth else "")
+        return str(shifted) + last + (f"#{nth}" if nth else "")
 
     parts = []
     for part in field.split(","):

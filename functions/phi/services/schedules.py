@@ -50,7 +50,7 @@ def schedule_name(agent_id: UUID, workflow_type: str) -> str:
 def validate_schedule(cron: str, timezone: str) -> None:
     problem = cron_problem(cron)
     if problem:
-        raise BadRequest(f"Invalid schedule: {problem}; expected a 5-field cron expression such as '0 7 * * *'")
+        raise BadRequest(f"Invalid schedule: {problem} (for example '0 7 * * *': 07:00 every day)")
     try:
         schedule_zone = zone(timezone)
     except ValueError as exc:

@@ -19,6 +19,8 @@ from phi.services.schedules import next_run, schedule_name, validate_schedule
         ("0 7 * * MON-FRI", "cron(0 7 ? * MON-FRI *)"),
         ("0 9 * * 5#2", "cron(0 9 ? * 6#2 *)"),  # the second Friday
         ("0 9 * * 0#1", "cron(0 9 ? * 1#1 *)"),  # the first Sunday
+        ("0 9 * * 5L", "cron(0 9 ? * 6L *)"),  # the last Friday
+        ("0 9 L * *", "cron(0 9 L * ? *)"),  # the last day of the month
     ],
 )
 def test_cron_round_trips_through_eventbridge_syntax(cron: str, eventbridge: str) -> None:
@@ -44,7 +46,7 @@ def test_sunday_as_7_becomes_eventbridge_1_without_reversing_a_range(cron: str, 
     "cron, timezone, message",
     [
         ("0 7 * *", "UTC", "5-field"),
-        ("61 7 * * *", "UTC", "5-field"),
+        ("61 7 * * *", "UTC", "minute 61 is out of range 0\N{EN DASH}59"),
         ("0 7 * * *", "Mars/Olympus", "timezone"),
         ("0 7 1 * 1", "UTC", "both day-of-month and day-of-week"),
         ("0 0 30 2 *", "UTC", "never fires"),
@@ -83,6 +85,36 @@ def test_non_standard_cron_is_refused_with_the_field_named(cron: str, why: str) 
     with pytest.raises(BadRequest) as refused:
         validate_schedule(cron, "UTC")
     assert why in refused.value.message
+
+
+@pytest.mark.parametrize(
+    ("cron", "why"),
+    [
+        # five fields, each named with what is wrong in it (all three were "not a 5-field cron expression")
+        ("61 7 * * *", "minute 61 is out of range 0\N{EN DASH}59"),
+        ("0 25 * * *", "hour 25 is out of range 0\N{EN DASH}23"),
+        ("0 7 0 * *", "day of the month 0 is out of range 1\N{EN DASH}31"),
+        ("0 7 * 1-13 *", "month 13 is out of range 1\N{EN DASH}12"),
+        ("0 7 * * 8", "day of the week 8 is out of range 0\N{EN DASH}7"),
+        ("*/0 7 * * *", "the minute step '0' is not a whole number of at least 1"),
+        ("0 7 5L * *", "'5L' is not supported in the day of the month, which takes L only alone (its last day)"),
+        ("0 7 * * 1,5L", "'1,5L' is not supported in the day of the week, which takes L only after one weekday"),
+        ("0 7 * *", "is not a 5-field cron expression (it has 4"),
+    ],
+)
+def test_a_cron_of_five_fields_is_refused_naming_the_field_and_what_is_wrong(cron: str, why: str) -> None:
+    with pytest.raises(BadRequest) as refused:
+        validate_schedule(cron, "UTC")
+    assert why in refused.value.message
+    assert "5-field" not in refused.value.message or cron == "0 7 * *"
+
+
+def test_the_last_weekday_of_the_month_is_supported_as_the_readme_says() -> None:
+    validate_schedule("0 7 * * 5L", "Europe/London")
+    after = datetime(2026, 12, 6, tzinfo=UTC)
+    assert next_run("0 7 * * 5L", "UTC", after) == datetime(2026, 12, 25, 7, 0, tzinfo=UTC)  # the last Friday
+    assert next_run("0 7 * * 0L", "UTC", after) == next_run("0 7 * * 7L", "UTC", after)  # Sunday as 0 or 7
+    assert next_run("0 7 * * 0L", "UTC", after) == datetime(2026, 12, 27, 7, 0, tzinfo=UTC)
 
 
 def test_a_cron_naming_only_a_time_the_clocks_skip_is_refused_for_that_zone_only() -> None:
