@@ -17,7 +17,7 @@ from phi.db.connection import DbConnection, after_commit
 from phi.db.documents import Document
 from phi.documents.extract import SUPPORTED_EXTENSIONS
 from phi.documents.models import SearchHit
-from phi.domain.document_keys import UPLOAD_URL_SECONDS, object_key, safe_filename
+from phi.domain.document_keys import UPLOAD_URL_SECONDS, document_name, object_key
 from phi.domain.models import Agent
 from phi.domain.request_body import RequestBody
 from phi.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, ServiceUnavailable
@@ -45,10 +45,10 @@ class SearchRequest(RequestBody):
 
 
 def check_file_type(filename: str) -> None:
-    """The type is read from the name the document is stored under (safe_filename: the last path part, odd
-    characters replaced, blanks trimmed), which is what ingest reads: ' .pdf' is stored as '.pdf', a name with
-    no extension."""
-    extension = PurePath(safe_filename(filename)).suffix.lower()
+    """The type is read from the name the document is stored under (document_name: the last path part, control
+    characters dropped, blanks trimmed), which is what ingest reads: ' .pdf' is stored as '.pdf', a name with
+    no extension, and so is '..\\.md'."""
+    extension = PurePath(document_name(filename)).suffix.lower()
     if extension not in SUPPORTED_EXTENSIONS:
         allowed = ", ".join(sorted(SUPPORTED_EXTENSIONS))
         raise BadRequest(
@@ -97,7 +97,7 @@ def upload(
         id=document_id,
         org_id=agent.org_id,
         agent_id=owner,
-        filename=safe_filename(filename),
+        filename=document_name(filename),
         source_type=source_type.value,
         content_type=content_type,
         s3_key=key,
@@ -132,7 +132,7 @@ def create_upload_url(
         id=document_id,
         org_id=agent.org_id,
         agent_id=None if org_wide else agent.id,
-        filename=safe_filename(filename),
+        filename=document_name(filename),
         source_type=source_type.value,
         content_type=None,
         s3_key=key,

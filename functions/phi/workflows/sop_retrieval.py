@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from phi.documents.models import RELEVANT_SCORE
+from phi.documents.models import RELEVANT_SCORE, SearchHit
+from phi.domain.document_keys import matching_names
 from phi.wording import in_words
 from phi.workflows.ports import DocumentsPort
 from phi.workflows.warehouse.kpis import WarehouseKpis
@@ -153,7 +154,7 @@ def thresholds_from_sops(documents: DocumentsPort, sources: dict[str, str]) -> l
     for field, document in sources.items():
         reader = READERS[field]
         hits = documents.search(reader.topic, 8)
-        own = [hit for hit in hits if hit.filename == document]
+        own = _passages_of(document, hits)
         stated = next(
             ((hit, value) for hit in own if (value := read_threshold(field, hit.text, hit.heading)) is not None),
             None,
@@ -166,6 +167,13 @@ def thresholds_from_sops(documents: DocumentsPort, sources: dict[str, str]) -> l
             )
         )  # fmt: skip
     return found
+
+
+def _passages_of(document: str, hits: list[SearchHit]) -> list[SearchHit]:
+    """The hits from the document the configuration names, by its name as uploaded (or, for a document stored
+    before names were kept as uploaded, by the name it was stored under: document_keys.matching_names)."""
+    names = set(matching_names(document, {hit.filename for hit in hits}))
+    return [hit for hit in hits if hit.filename in names]
 
 
 def merge_same_passages(citations: list[Citation]) -> list[Citation]:

@@ -34,6 +34,7 @@ from phi.db import orgs as orgs_repo
 from phi.db import tasks as tasks_repo
 from phi.db import workflows as workflows_repo
 from phi.db.connection import DbConnection, commit, rollback
+from phi.domain.document_keys import matching_names
 from phi.domain.models import Agent, EventType, RoleTemplate, Task, TaskStatus, Tool, User, is_manager_role
 from phi.errors import BadRequest, PhiError
 from phi.services import documents as documents_service
@@ -278,6 +279,8 @@ def _render_agent_page(
         if agent.industry_key and agent.role_key
         else None
     )
+    documents = _documents(conn, agent)
+    settings_values = settings_values or _settings_values(agent)
     return render(
         request,
         "agent.html",
@@ -291,7 +294,8 @@ def _render_agent_page(
         catalog=tools,
         local_tool_keys=[key for key, tool in tools.items() if tool.runs_on == "LOCAL"],
         can_manage=is_manager_role(org.role),
-        documents=_documents(conn, agent),
+        documents=documents,
+        sources_without_document=_sources_without_document(settings_values, documents),
         tasks=_agent_tasks(conn, agent),
         keys=keys_repo.list_keys(conn, agent.id, agent.org_id),
         fleet=fleet_repo.list_local_agents(conn, agent.org_id, agent.id),
@@ -305,7 +309,7 @@ def _render_agent_page(
         upload_error=None,
         saved=saved,
         settings_errors=settings_errors or {},
-        settings_values=settings_values or _settings_values(agent),
+        settings_values=settings_values,
         threshold_fields=THRESHOLD_FIELDS,
         threshold_source_fields=THRESHOLD_SOURCE_FIELDS,
         timezones=_timezone_names(),
@@ -314,6 +318,14 @@ def _render_agent_page(
         tools_errors=tools_errors or {},
         tools_values=tools_values,
     )
+
+
+def _sources_without_document(settings_values: dict[str, Any], documents: list[Any]) -> set[str]:
+    """The SOP names typed into the settings' threshold sources that name none of the agent's documents, matched as
+    the report matches them (document_keys.matching_names: a document stored under its old safe name counts)."""
+    names = [document.filename for document in documents]
+    typed = (value for key, value in settings_values.items() if key.startswith("source_") and value)
+    return {source for source in typed if not matching_names(str(source), names)}
 
 
 # ---------------------------------------------------------------- an agent's settings, and deleting it
