@@ -6,10 +6,13 @@ form at once."""
 from __future__ import annotations
 
 import html
+import re
 import unicodedata
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
+from phi.workflows.timeframes import yesterday
 from tests.support.api import ApiSession
 from tests.support.console import ConsoleSession
 from tests.support.invitations import invite_and_accept_in_console
@@ -29,6 +32,25 @@ def _owner_with_agent(api_url: str, prefix: str, **agent: Any) -> tuple[ApiSessi
 
 def _words(text: str) -> str:
     return " ".join(text.split())
+
+
+def _zone_where_utc_yesterday_is_wrong(now: datetime) -> str:
+    """A zone whose yesterday differs from yesterday in UTC right now: UTC+14 from 10:00 UTC, UTC-11 before 11:00."""
+    return "Pacific/Kiritimati" if now.hour >= 10 else "Pacific/Pago_Pago"
+
+
+def test_the_test_task_day_is_yesterday_at_the_warehouse(api_url: str) -> None:
+    now = datetime.now(UTC)
+    zone = _zone_where_utc_yesterday_is_wrong(now)
+    assert yesterday(zone, now) != yesterday("UTC", now)  # so that the test tells the two apart
+    _, agent, console = _owner_with_agent(api_url, "day", warehouse_timezone=zone)
+
+    before = yesterday(zone)
+    page = console.client.get(f"/console/agents/{agent['id']}").text
+    shown = re.search(r'<input id="day" name="day" type="date" value="([\d-]+)">', page)
+
+    assert shown is not None
+    assert shown.group(1) in {before.isoformat(), yesterday(zone).isoformat()}, (zone, shown.group(1))
 
 
 def test_a_document_keeps_the_name_it_was_uploaded_with(api_url: str) -> None:
@@ -72,10 +94,20 @@ def test_a_document_keeps_the_name_it_was_uploaded_with(api_url: str) -> None:
     assert climbing.status_code == 201 and climbing.json()["filename"] == "Zoë's SOP.md"
 
 
-def _second_workflow(owner: ApiSession, agent: dict[str, Any]) -> dict[str, Any]:
-    key = owner.ok("GET", f"/agents/{agent['id']}/workflows")[0]["key"]
-    definition = owner.ok("GET", f"/agents/{agent['id']}/workflows/{key}")["definition"]
-    copy = {**definition, "key": "SECOND_REPORT", "name": "Second report"}
-    copy.pop("schedule", None)
-    owner.ok("POST", f"/agents/{agent['id']}/workflows", json={"definition": copy})
-    return copy
+def test_the_new_agent_form_reports_every_field_error_at_once(api_url: str) -> None:
+    console = ConsoleSession(api_url)
+    console.sign_up()
+    org_id = console.post("/console/orgs", {"name": f"Org {uuid.uuid4().hex[:6]}"}).headers["location"].rsplit("/")[-1]
+    form = {
+        "industry_key": "logistics",
+        "role_key": "ops_manager",
+        "tool_keys": ["db", "email"],
+        "warehouse_timezone": "Mars/Olympus",
+    }
+
+    missing = console.post(f"/console/orgs/{org_id}/agents", form)
+    assert missing.status_code == 400
+    assert 'id="email_recipients-error"' in missing.text and 'id="warehouse_timezone-error"' in missing.text
+    invalid = console.post(f"/console/orgs/{org_id}/agents", {**form, "email_recipients": "ops@"})
+    assert 'id="email_recipients-error"' in invalid.text and 'id="warehouse_timezone-error"' in invalid.text
+    assert 'value="Mars/Olympus"' in invalid.text  # what was typed is kept

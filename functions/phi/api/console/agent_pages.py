@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Annotated, Any, cast
 from uuid import UUID
@@ -50,12 +50,13 @@ from phi.services.agents import (
     revoke_agent_key,
     update_agent,
 )
+from phi.services.catalog import validate_tool_config
 from phi.services.documents import SearchRequest, SourceType
 from phi.services.profiles import ProfileRequest, generate_profile
 from phi.services.tasks import cancel_task, run_task, task_history
 from phi.settings import get_settings
 from phi.wording import capitalised, in_words
-from phi.workflows.timeframes import check_timezone, known_timezones
+from phi.workflows.timeframes import DEFAULT_TIMEZONE, check_timezone, known_timezones, yesterday
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 TASK_POLL_SECONDS = 2
@@ -175,41 +176,78 @@ def create_agent_from_form(
         "email_recipients": email_recipients,
     }
     chosen_tools = tool_keys or []
+    body, errors = _checked_agent_form(conn, values, chosen_tools)
+    if body is not None:
+        try:
+            agent = create_agent(conn, org, user.id, body)
+        except PhiError as exc:
+            rollback(conn)
+            errors = _create_errors(exc)
+        else:
+            commit(conn)  # the queue is made after the agent is committed (after-commit hook)
+            return redirect(request, f"/agents/{agent.id}")
+    context = _form_context(conn, industry_key or None, role_key or None)
+    context["default_tools"] = set(chosen_tools)
+    return render(
+        request,
+        "agent_new.html",
+        400,
+        title=f"New agent · {org.name}",
+        user=user,
+        org=org,
+        errors=errors,
+        values=values,
+        **context,
+    )
+
+
+def _checked_agent_form(
+    conn: DbConnection, values: dict[str, str], chosen_tools: list[str]
+) -> tuple[AgentCreate | None, dict[str, str]]:
+    """The new agent's body, or None with every field's error: each field is checked before anything is made, so
+    that one submission shows them all (a missing recipient and a bad time zone together)."""
     tools: dict[str, dict[str, Any]] = {key: {} for key in chosen_tools}
-    recipients = [address for address in re.split(r"[\s,;]+", email_recipients) if address]
-    try:
-        if "email" in tools:
-            if not recipients:
-                raise BadRequest("Email needs at least one recipient (or untick Email).")
+    errors: dict[str, str] = {}
+    if "email" in tools:
+        recipients = [address for address in re.split(r"[\s,;]+", values["email_recipients"]) if address]
+        problem = _recipients_problem(conn, recipients)
+        if problem:
+            errors["email_recipients"] = problem
+        else:
             tools["email"] = {"recipients": recipients}
+    try:
         body = AgentCreate(
-            name=name.strip() or None,
-            industry_key=industry_key or None,
-            role_key=role_key or None,
-            warehouse_timezone=warehouse_timezone.strip() or "UTC",
+            name=values["name"].strip() or None,
+            industry_key=values["industry_key"] or None,
+            role_key=values["role_key"] or None,
+            warehouse_timezone=values["warehouse_timezone"].strip() or "UTC",
             tools=tools,
         )
-        agent = create_agent(conn, org, user.id, body)
-    except (ValidationError, PhiError) as exc:
-        rollback(conn)
-        errors = field_errors(exc) if isinstance(exc, ValidationError) else {"form": exc.message}
-        if "form" in errors and errors["form"].startswith(("Email needs", "Invalid configuration for tool 'email'")):
-            errors["email_recipients"] = errors.pop("form")  # shown at the recipients field
-        context = _form_context(conn, industry_key or None, role_key or None)
-        context["default_tools"] = set(chosen_tools)
-        return render(
-            request,
-            "agent_new.html",
-            400,
-            title=f"New agent · {org.name}",
-            user=user,
-            org=org,
-            errors=errors,
-            values=values,
-            **context,
-        )
-    commit(conn)  # the queue is made after the agent is committed (after-commit hook)
-    return redirect(request, f"/agents/{agent.id}")
+    except ValidationError as exc:
+        return None, {**field_errors(exc), **errors}
+    return (None, errors) if errors else (body, {})
+
+
+def _recipients_problem(conn: DbConnection, recipients: list[str]) -> str | None:
+    """Why the e-mail tool's recipients cannot be saved, checked by the tool's own schema before the agent is made
+    (so that a bad time zone in the same form is reported with it); None when they can."""
+    if not recipients:
+        return "Email needs at least one recipient (or untick Email)."
+    email = next((tool for tool in catalog_repo.list_tools(conn) if tool.key == "email"), None)
+    if email is None or not email.available:
+        return None  # the service says why when the agent is made
+    try:
+        validate_tool_config(email, {"recipients": recipients})
+    except PhiError as exc:
+        return exc.message
+    return None
+
+
+def _create_errors(exc: PhiError) -> dict[str, str]:
+    """The service's refusal, at the recipients field when it is about them."""
+    if exc.message.startswith("Invalid configuration for tool 'email'"):
+        return {"email_recipients": exc.message}
+    return {"form": exc.message}
 
 
 # ---------------------------------------------------------------- the agent page
@@ -230,6 +268,13 @@ def _task_types(conn: DbConnection, agent: Agent) -> list[tuple[str, str]]:
     own = [(w.key, w.name) for w in workflows_service.list_workflows(conn, agent)]
     keys = {key for key, _ in own}
     return [*own, *((t, workflow_name(t)) for t in BUILT_IN_TASK_TYPES if t not in keys)]
+
+
+def default_run_day(agent: Agent, now: datetime | None = None) -> date:
+    """The day "Run a test task" proposes: yesterday at the warehouse, by the rule the API applies to a report run
+    without a date (timeframes.yesterday in the agent's time zone). Yesterday in UTC is today in Pago Pago until
+    11:00 UTC, and already the day before yesterday in Kiritimati after 10:00 UTC."""
+    return yesterday(agent.config.get("warehouse_timezone") or DEFAULT_TIMEZONE, now)
 
 
 def _date_input(conn: DbConnection, agent: Agent, task_type: str) -> str | None:
@@ -302,7 +347,7 @@ def _render_agent_page(
         profile=agent.config.get("profile"),
         task_types=_task_types(conn, agent),
         source_types=list(SourceType),
-        default_day=(datetime.now(UTC).date() - timedelta(days=1)).isoformat(),
+        default_day=default_run_day(agent).isoformat(),
         task_poll=TASK_POLL_SECONDS,
         document_poll=DOCUMENT_POLL_SECONDS,
         generated=None,
