@@ -6,11 +6,14 @@ form at once."""
 from __future__ import annotations
 
 import html
+import json
 import re
 import unicodedata
 import uuid
 from datetime import UTC, datetime
 from typing import Any
+
+from markupsafe import escape
 
 from phi.workflows.timeframes import yesterday
 from tests.support.api import ApiSession
@@ -92,6 +95,45 @@ def test_a_document_keeps_the_name_it_was_uploaded_with(api_url: str) -> None:
         data={"source_type": "SOP"},
     )
     assert climbing.status_code == 201 and climbing.json()["filename"] == "Zoë's SOP.md"
+
+
+def _second_workflow(owner: ApiSession, agent: dict[str, Any]) -> dict[str, Any]:
+    key = owner.ok("GET", f"/agents/{agent['id']}/workflows")[0]["key"]
+    definition = owner.ok("GET", f"/agents/{agent['id']}/workflows/{key}")["definition"]
+    copy = {**definition, "key": "SECOND_REPORT", "name": "Second report"}
+    copy.pop("schedule", None)
+    owner.ok("POST", f"/agents/{agent['id']}/workflows", json={"definition": copy})
+    return copy
+
+
+def test_request_box_errors_the_user_can_fix_are_shown_at_their_field_with_the_form_kept(api_url: str) -> None:
+    owner, agent, console = _owner_with_agent(api_url, "box")
+    _second_workflow(owner, agent)
+    box = f"/console/agents/{agent['id']}/requests"
+    patch = json.dumps([{"op": "replace", "path": "/name", "value": "Renamed"}])
+
+    unchosen = console.post(box, {"prompt": "rename it", "patch": patch})
+
+    assert unchosen.status_code == 400
+    assert '<p class="field-error" id="workflow-error">Choose the workflow to change.</p>' in unchosen.text
+    assert 'aria-invalid="true" aria-describedby="workflow-error"' in unchosen.text
+    assert "rename it</textarea>" in unchosen.text and str(escape(patch)) in unchosen.text
+    assert "name one with `workflow`" not in unchosen.text
+    assert owner.ok("GET", f"/agents/{agent['id']}/requests") == []  # nothing was sent
+
+    both = console.post(box, {"prompt": "x", "patch": patch, "pipeline": '{"nodes": []}', "workflow": "SECOND_REPORT"})
+    assert both.status_code == 400 and 'id="patch-error"' in both.text
+    wrong_lane = console.post(box, {"prompt": "x", "lane": "execute", "patch": patch, "workflow": "SECOND_REPORT"})
+    assert wrong_lane.status_code == 400 and 'id="lane-error"' in wrong_lane.text
+
+    # a patch the service refuses as invalid is said at the patch field, the form kept
+    bad = json.dumps([{"op": "remove", "path": "/nodes"}])
+    invalid = console.post(box, {"prompt": "drop the nodes", "patch": bad, "workflow": "SECOND_REPORT"})
+    assert invalid.status_code == 400, invalid.text
+    assert 'id="patch-error"' in invalid.text and str(escape(bad)) in invalid.text
+
+    chosen = console.post(box, {"prompt": "rename it", "patch": patch, "workflow": "SECOND_REPORT"})
+    assert chosen.status_code == 303
 
 
 def test_the_new_agent_form_reports_every_field_error_at_once(api_url: str) -> None:

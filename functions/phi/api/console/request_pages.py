@@ -17,7 +17,7 @@ from phi.api.deps import admin_agent, agent_of_caller, org_of_caller
 from phi.db import orgs as orgs_repo
 from phi.db.connection import DbConnection, rollback
 from phi.domain.models import Agent, OrgRole, User, is_manager_role
-from phi.errors import NotFound, PhiError
+from phi.errors import InvalidDefinition, NotFound, PhiError
 from phi.services import proposals as proposals_service
 from phi.services import requests as requests_service
 from phi.services import workflows as workflows_service
@@ -60,6 +60,7 @@ def request_box(request: Request, agent_id: UUID, conn: ConsoleConn, user: Conso
         org=org,
         agent=agent,
         errors={},
+        problems={},
         values={},
         **_box_context(conn, agent),
     )
@@ -101,10 +102,13 @@ def submit_request(
     org = org_of_caller(agent.org_id, conn, user)
     values = {"prompt": prompt, "lane": lane, "pipeline": pipeline, "patch": patch, "workflow": workflow}
     errors: dict[str, str] = {}
+    refused_details: dict[str, list[dict[str, Any]]] = {}
     if not prompt.strip():
         errors["prompt"] = "Say what you need."
     parsed_pipeline = _parse_json(pipeline, "pipeline", errors, dict)
     parsed_patch = _parse_json(patch, "patch", errors, list)
+    workflows = workflows_service.list_workflows(conn, agent)
+    errors.update(_choice_errors(values, [w.key for w in workflows]))
     if not errors:
         try:
             body = NewRequest.model_validate(
@@ -121,9 +125,18 @@ def submit_request(
         except PhiError as exc:
             rollback(conn)  # the service has already committed the refused request, which the page then shows
             refused_id = exc.details.get("request_id")
-            if refused_id:
+            at_field = _field_of_refusal(exc, values)
+            if at_field:
+                # What the user wrote themselves is wrong: shown at its field with the form kept (the refusal is
+                # still recorded, as the API records it, and listed below).
+                errors[at_field] = exc.message
+                problems = exc.details.get("errors")
+                if isinstance(problems, list):
+                    refused_details[at_field] = [p for p in problems if isinstance(p, dict)][:MAX_PROBLEMS_SHOWN]
+            elif refused_id:
                 return redirect(request, f"/agents/{agent.id}/requests/{refused_id}")
-            errors["form"] = exc.message
+            else:
+                errors["form"] = exc.message
         except ValueError as exc:  # pydantic's ValidationError
             errors["form"] = str(exc).splitlines()[-1] if str(exc) else "The request is not valid."
     return render(
@@ -135,9 +148,42 @@ def submit_request(
         org=org,
         agent=agent,
         errors=errors,
+        problems=refused_details,
         values=values,
         **_box_context(conn, agent),
     )
+
+
+MAX_PROBLEMS_SHOWN = 10
+
+
+def _choice_errors(values: dict[str, str], workflow_keys: list[str]) -> dict[str, str]:
+    """The form's choices that cannot go together, said at their field before anything is sent: the API would
+    refuse each (and keep a refused request) with the same rule in its own words."""
+    pipeline, patch, lane, chosen = (values[k].strip() for k in ("pipeline", "patch", "lane", "workflow"))
+    if pipeline and patch:
+        return {"patch": "Give a pipeline or a patch, not both: clear one of them."}
+    if patch and lane == "execute":
+        return {"lane": "A patch changes a workflow: choose the patch lane, or clear the patch."}
+    if pipeline and lane == "patch":
+        return {"lane": "A pipeline runs once: choose the execute lane, or clear the pipeline."}
+    if chosen and chosen not in workflow_keys:
+        return {"workflow": "The agent has no such workflow any more: choose one of the list."}
+    if patch and not chosen and len(workflow_keys) > 1:
+        return {"workflow": "Choose the workflow to change."}
+    return {}
+
+
+def _field_of_refusal(error: PhiError, values: dict[str, str]) -> str | None:
+    """The field a refusal is about when it is about what the user wrote there: an invalid pipeline or patch of
+    their own (not one a model wrote, nor a missing model, a role or a disabled agent, which the request's own
+    page explains)."""
+    if not isinstance(error, InvalidDefinition):
+        return None
+    for field in ("pipeline", "patch"):
+        if values[field].strip():
+            return field
+    return None
 
 
 def _request_context(conn: DbConnection, agent: Agent, request_id: UUID, user: User) -> dict[str, Any]:
