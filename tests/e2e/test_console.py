@@ -534,6 +534,45 @@ def test_an_agents_settings_are_changed_and_the_agent_deleted_in_the_browser(api
     context.close()
 
 
+def test_a_workflow_edited_in_two_tabs_is_saved_from_the_second_after_it_shows_what_changed(
+    api_url: str, browser: Any
+) -> None:
+    # Given an owner with the editor of their agent's weekly workflow open in two tabs
+    email = f"tabs-{uuid.uuid4().hex[:10]}@example.com"
+    owner = ApiSession(api_url)
+    owner.sign_up(email, PASSWORD)
+    owner.create_org(f"Tabs {uuid.uuid4().hex[:4]}")
+    agent = owner.create_agent()
+    key = owner.ok("GET", f"/agents/{agent['id']}/workflows")[0]["key"]
+    context, first, refused = _logged_in_page(browser, api_url, email)
+    second = context.new_page()
+    refused_in_second = _refused_by_the_policy(second)
+    edit = f"{api_url}/console/agents/{agent['id']}/workflows/{key}/edit"
+    first.goto(edit)
+    second.goto(edit)
+
+    # When the first tab saves a new name, and the second then saves a description typed before that
+    definition = json.loads(first.get_by_label("Definition (JSON)").input_value())
+    first.get_by_label("Definition (JSON)").fill(json.dumps({**definition, "name": "Renamed in tab 1"}, indent=2))
+    first.get_by_role("button", name="Save new version").click()
+    expect(first.get_by_role("status").filter(has_text="Saved: version 2 is current.")).to_be_visible()
+    typed = json.dumps({**definition, "description": "Typed in tab 2"}, indent=2)
+    second.get_by_label("Definition (JSON)").fill(typed)
+    second.get_by_role("button", name="Save new version").click()
+
+    # Then the second tab says what version 2 changed, keeps the typed text, and saving again adds version 3
+    notice = second.locator("#newer-version")
+    expect(notice).to_contain_text("Not saved: version 2 was added since you opened this page (on version 1)")
+    expect(notice.locator("li")).to_contain_text("/name")
+    expect(notice.get_by_role("link", name="Show the changes from v1 to v2")).to_be_visible()
+    assert json.loads(second.get_by_label("Definition (JSON)").input_value())["description"] == "Typed in tab 2"
+    second.get_by_role("button", name="Save new version").click()
+    expect(second.get_by_role("status").filter(has_text="Saved: version 3 is current.")).to_be_visible()
+    assert owner.ok("GET", f"/agents/{agent['id']}/workflows/{key}")["definition"]["description"] == "Typed in tab 2"
+    assert refused == refused_in_second == [], "the console's pages need what their Content-Security-Policy refuses"
+    context.close()
+
+
 def test_a_key_is_revoked_and_a_document_deleted_in_the_browser_each_after_a_question(
     api_url: str, browser: Any
 ) -> None:

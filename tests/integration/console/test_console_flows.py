@@ -12,9 +12,11 @@ import unicodedata
 import uuid
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from markupsafe import escape
 
+from phi.services.schedules import next_run
 from phi.workflows.timeframes import yesterday
 from tests.support.api import ApiSession
 from tests.support.console import ConsoleSession
@@ -97,6 +99,32 @@ def test_a_document_keeps_the_name_it_was_uploaded_with(api_url: str) -> None:
     assert climbing.status_code == 201 and climbing.json()["filename"] == "Zoë's SOP.md"
 
 
+def test_a_stale_workflow_edit_shows_what_changed_and_the_second_save_succeeds(api_url: str) -> None:
+    owner, agent, console = _owner_with_agent(api_url, "stale")
+    key = owner.ok("GET", f"/agents/{agent['id']}/workflows")[0]["key"]
+    edit = f"/console/agents/{agent['id']}/workflows/{key}/edit"
+    definition = owner.ok("GET", f"/agents/{agent['id']}/workflows/{key}")["definition"]
+    # two tabs open the editor on version 1
+    assert 'name="based_on" value="1"' in console.client.get(edit).text
+    first = {**definition, "name": "Renamed in tab 1"}
+    saved = console.post(edit, {"definition": json.dumps(first), "reason": "tab 1", "based_on": "1"})
+    assert saved.status_code == 303
+
+    second = {**definition, "description": "Typed in tab 2"}
+    stale = console.post(edit, {"definition": json.dumps(second), "reason": "tab 2", "based_on": "1"})
+
+    assert stale.status_code == 409
+    said = _words(stale.text)
+    assert "Not saved: version 2 was added since you opened this page (on version 1)" in said
+    assert "“tab 1”" in said and "replace <code>/name</code>" in said  # who saved what, and what changed
+    assert f'/workflows/{key}/diff?from=1&amp;to=2"' in stale.text
+    assert "Typed in tab 2" in stale.text  # the text is kept
+    assert 'name="based_on" value="2"' in stale.text  # and the form now knows of version 2
+    again = console.post(edit, {"definition": json.dumps(second), "reason": "tab 2", "based_on": "2"})
+    assert again.status_code == 303 and again.headers["location"].endswith("?saved=3")
+    assert owner.ok("GET", f"/agents/{agent['id']}/workflows/{key}")["definition"]["description"] == "Typed in tab 2"
+
+
 def _second_workflow(owner: ApiSession, agent: dict[str, Any]) -> dict[str, Any]:
     key = owner.ok("GET", f"/agents/{agent['id']}/workflows")[0]["key"]
     definition = owner.ok("GET", f"/agents/{agent['id']}/workflows/{key}")["definition"]
@@ -134,6 +162,26 @@ def test_request_box_errors_the_user_can_fix_are_shown_at_their_field_with_the_f
 
     chosen = console.post(box, {"prompt": "rename it", "patch": patch, "workflow": "SECOND_REPORT"})
     assert chosen.status_code == 303
+
+
+def test_schedules_show_their_next_run_in_their_zone_and_utc_and_when_they_are_paused(api_url: str) -> None:
+    owner, agent, console = _owner_with_agent(api_url, "sched", warehouse_timezone="Asia/Tokyo")
+    [schedule] = owner.ok("GET", f"/agents/{agent['id']}/schedules")
+    assert schedule["timezone"] == "Asia/Tokyo"
+    due = next_run(schedule["cron"], "Asia/Tokyo")
+    local = due.astimezone(ZoneInfo("Asia/Tokyo"))
+
+    listed = _words(console.client.get(f"/console/agents/{agent['id']}/workflows").text)
+
+    assert f"Next run {local:%a %Y-%m-%d %H:%M} Asia/Tokyo" in listed
+    utc = due.astimezone(UTC)
+    assert (f"({utc:%H:%M} UTC)" if utc.date() == local.date() else f"({utc:%a %Y-%m-%d %H:%M} UTC)") in listed
+    one = _words(console.client.get(f"/console/agents/{agent['id']}/workflows/{schedule['workflow_type']}").text)
+    assert f"Next run {local:%a %Y-%m-%d %H:%M} Asia/Tokyo" in one
+
+    owner.ok("PATCH", f"/agents/{agent['id']}", json={"status": "DISABLED"})
+    paused = _words(console.client.get(f"/console/agents/{agent['id']}/workflows").text)
+    assert 'Paused</span> <span class="muted">while the agent is disabled' in paused and "Next run" not in paused
 
 
 def test_the_new_agent_form_reports_every_field_error_at_once(api_url: str) -> None:
