@@ -71,7 +71,7 @@ def test_an_explicit_pipeline_runs_through_the_local_agent_with_preview_csv_and_
     # the full result downloads as CSV through the pre-signed URL
     download = httpx.get(result["csv"]["url"], timeout=30)
     assert download.status_code == 200, download.text
-    rows = list(csv.reader(io.StringIO(download.text)))
+    rows = list(csv.reader(io.StringIO(download.content.decode("utf-8-sig"))))  # after its byte-order mark
     assert rows[0] == ["shipment_id", "carrier"] and rows[1:] == expected
 
     # and the metadata says what it cost
@@ -106,7 +106,7 @@ def test_a_large_result_streams_from_its_stored_table_into_the_csv(
     assert task["status"] == "SUCCEEDED", task
     assert "table_ref" in task["output"] and len(task["output"]["rows"]) == 20
     download = httpx.get(view["result"]["csv"]["url"], timeout=60)
-    rows = list(csv.reader(io.StringIO(download.text)))
+    rows = list(csv.reader(io.StringIO(download.content.decode("utf-8-sig"))))  # after its byte-order mark
     assert rows[1:] == expected
     assert view["metadata"]["rows"] == len(expected) and view["metadata"]["bytes"] == len(download.content)
     assert view["result"]["preview"] == typed[:20]

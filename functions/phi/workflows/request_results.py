@@ -42,22 +42,32 @@ def _cell(value: Any) -> Any:
     return value
 
 
+# Excel reads a CSV file as the system's legacy code page ('Chloé' shows as 'ChloÃ©') unless it starts with
+# UTF-8's byte-order mark; other readers (Python's utf-8-sig, pandas, LibreOffice, Google Sheets) skip it.
+UTF8_BOM = "\ufeff".encode()
+
+
 class _CsvWriter:
-    """RFC 4180 CSV with a header row, encoded to UTF-8 into a binary file as rows arrive."""
+    """RFC 4180 CSV with a header row, encoded to UTF-8 (after a byte-order mark) into a binary file as rows
+    arrive."""
 
     def __init__(self, target: IO[bytes], columns: list[str]) -> None:
         self.target, self.bytes = target, 0
         self._buffer = io.StringIO()
         self._writer = csv.writer(self._buffer, lineterminator="\r\n")
+        self._write(UTF8_BOM)
         self.add(columns, header=True)
+
+    def _write(self, data: bytes) -> None:
+        self.target.write(data)
+        self.bytes += len(data)
 
     def add(self, row: list[Any], *, header: bool = False) -> None:
         self._writer.writerow([_inert(str(c)) for c in row] if header else [_cell(v) for v in row])
         data = self._buffer.getvalue().encode("utf-8")
         self._buffer.seek(0)
         self._buffer.truncate()
-        self.target.write(data)
-        self.bytes += len(data)
+        self._write(data)
 
 
 def to_csv(columns: list[str], rows: list[list[Any]]) -> bytes:

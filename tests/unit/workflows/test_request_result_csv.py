@@ -1,6 +1,7 @@
 """An ad-hoc request's CSV download never carries a spreadsheet formula: text that a spreadsheet would run
 (starting with =, +, -, @, a tab or a carriage return), in a value or in a column name, is prefixed with a
-quote; numbers, dates and ordinary text are written as they are."""
+quote; numbers, dates and ordinary text are written as they are, in UTF-8 after a byte-order mark (so that Excel
+reads 'Chloé' as written)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ HOSTILE = ['=HYPERLINK("http://x.test","click")', "+1+1", "-2+3", "@SUM(A1)", "\
 
 
 def read(data: bytes) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
+    return list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
 
 
 @pytest.mark.parametrize("text", HOSTILE)
@@ -29,3 +30,11 @@ def test_numbers_json_and_ordinary_text_are_kept() -> None:
     header, row = read(to_csv(["n", "delta", "note", "tags", "when"], [[3, -5, "late, again", ["=x"], "2026-12-04"]]))
     assert header == ["n", "delta", "note", "tags", "when"]
     assert row == ["3", "-5", "late, again", '["=x"]', "2026-12-04"]
+
+
+def test_the_file_starts_with_utf_8_s_byte_order_mark_so_excel_reads_accents_as_written() -> None:
+    data = to_csv(["picker", "note"], [["Chloé", "Zürich — Nord"]])
+    assert data.startswith(b"\xef\xbb\xbf") and data.count(b"\xef\xbb\xbf") == 1
+    assert data[3:].decode("utf-8") == "picker,note\r\nChloé,Zürich — Nord\r\n"
+    # the byte-order mark is not part of the first column's name for a reader that knows it
+    assert read(data)[0] == ["picker", "note"]
