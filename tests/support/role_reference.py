@@ -95,8 +95,7 @@ def weekly_reference(path: Path, week_ending: date) -> dict[str, Any]:
         "by_type": {t: {"incidents": n, "high_severity": high} for t, n, high in types},
         "by_zone": zones,
         "incidents": sum(n for _, n, _ in types),
-        "overdue": {
-            action_id: (week_ending + timedelta(days=1) - date.fromisoformat(due)).days for action_id, _, due in actions
-        },
+        # whole days from the due date to the week's last day (a due date means by the end of that day)
+        "overdue": {action_id: (week_ending - date.fromisoformat(due)).days for action_id, _, due in actions},
         "overdue_by_owner": owners,
     }

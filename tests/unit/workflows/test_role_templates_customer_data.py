@@ -191,6 +191,34 @@ def test_the_end_of_the_week_is_the_site_s_midnight(tmp_path: Path) -> None:
     assert sorted(state["output"]["figures"]["overdue_action_ids"]) == ["just-after", "just-before"]
 
 
+def test_days_overdue_count_from_the_end_of_the_due_day_to_the_end_of_the_week(tmp_path: Path) -> None:
+    # Given open actions due on Friday the 4th, on Wednesday 18 November and on the week's last day, Saturday the 5th
+    db = _database(
+        tmp_path / "overdue.sqlite",
+        WEEKLY_SCHEMA,
+        {
+            "zones": [("Z1", "Inbound")],
+            "safety_incidents": [("I1", "2026-11-03T08:00:00", "Z1", "spill", "high", "x")],
+            "corrective_actions": [
+                ("CA-20261120-1", "I1", "fix", "Ana", "2026-12-04", None),
+                ("CA-20261104-1", "I1", "fix", "Ana", "2026-11-18", None),
+                ("CA-20261201-1", "I1", "fix", "Ana", "2026-12-05", None),
+            ],
+        },
+    )
+
+    # When the week ending on the 5th is summarised
+    state = _run("weekly_incident_summary", db, {"week_ending": "2026-12-05", "timezone": "UTC"})
+
+    # Then a due date means by the end of that day: due on the 4th is 1 day overdue at the end of the 5th (it was
+    # 2), due on 18 November 17 days (it was 18), due on the 5th itself less than a day (0)
+    days = {row[0]: row[-1] for row in state["results"]["overdue_actions"]["rows"]}
+    assert days == {"CA-20261120-1": 1, "CA-20261104-1": 17, "CA-20261201-1": 0}
+    owners = state["results"]["overdue_by_owner"]["rows"]
+    assert owners == [["Ana", 3, 17]]
+    assert "| CA-20261104-1 | spill | Z1 | fix | Ana | 2026-11-18 | 17 |" in state["output"]["markdown"]
+
+
 # --- tables longer than a report shows ----------------------------------------------------------------------
 
 
