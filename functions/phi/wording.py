@@ -38,12 +38,65 @@ _FIGURE = re.compile(r"[-+\u2212]?\d[\d,]*(?:\.\d+)?(?:\s?(?:%|h|min|s|days?|lin
 _NO_VALUE = frozenset({"", "—", "-", "n/a"})
 
 
+# --- text from outside, written into Markdown as itself -----------------------------------------------------------
+#
+# A report quotes what it did not write: database values, SOP passages, document names, agent and warehouse names,
+# a model's answer. Read as Markdown, '[portal](https://evil.example)' in a customer's row became a live link in the
+# console. Each such text goes into a report through markdown_literal (or its _lines and _text forms), which escapes
+# every character that could be syntax where it stands, and no more: the report's Markdown is also read as it is
+# (an e-mail body, the summary in a webhook), so '(limit 5%)' or 'missed_pickup' keep their plain look.
+# Left as they are on purpose: '(' ')' and '!' (syntax only next to '[' ']', which are escaped), '_' between two
+# letters or digits (never emphasis in CommonMark), '#' inside a line, '>' '-' '+' '=' and '1.' inside a line, bare
+# URLs (the console's renderer does not link them: linkify is off) and '&' not starting an entity.
+_ALWAYS_SYNTAX = re.compile(r"[\\`*\[\]<|~]")
+_UNDERSCORE_NOT_INSIDE_A_WORD = re.compile(r"(?<![^\W_])_|_(?![^\W_])")
+_ENTITY_START = re.compile(r"&(?=#\d{1,7};|#[xX][0-9a-fA-F]{1,6};|[A-Za-z][A-Za-z0-9]{1,31};)")
+_HEADING_CLOSE = re.compile(r"(?<=\s)(#+\s*)$")  # 'Bay #' in a heading: a closing sequence, dropped when read
+# What opens a block at the start of a line: a heading, a quote, a list item, a rule or a heading's underline.
+_LINE_START_MARKER = re.compile(r"^(?:[#>]|[-+=](?=\s|$|[-=])|(?P<number>\d{1,9})[.)](?=\s|$))")
+
+
+def _escape_line(line: str) -> str:
+    text = _ALWAYS_SYNTAX.sub(r"\\\g<0>", line.strip())
+    text = _UNDERSCORE_NOT_INSIDE_A_WORD.sub(r"\\_", text)
+    text = _ENTITY_START.sub(r"\\&", text)
+    text = _HEADING_CLOSE.sub(r"\\\1", text)
+    # A line of '#', '>', '-', '+', '=' or '1.' first starts a block; anywhere else they are text.
+    marker = _LINE_START_MARKER.match(text)
+    if marker is None:
+        return text
+    at = marker.end("number") if marker["number"] else 0
+    return f"{text[:at]}\\{text[at:]}"
+
+
+def markdown_literal(value: Any) -> str:
+    """Text from outside as Markdown that shows exactly that text, in a sentence, a heading, a list item or a table
+    cell: its syntax characters escaped, its line breaks read as spaces (see above)."""
+    return _escape_line(" ".join(str(value).split("\n")).replace("\r", " "))
+
+
+def markdown_literal_lines(value: Any) -> list[str]:
+    """Text of several lines from outside (a quoted passage) as Markdown lines that show it: each line escaped as
+    markdown_literal escapes one, blank lines kept as paragraph breaks; a line break within a paragraph reads as a
+    space (a PDF's passage breaks its lines where its page did)."""
+    return [_escape_line(line) for line in str(value).splitlines()]
+
+
+def markdown_literal_text(value: Any) -> str:
+    """Text of several lines from outside that someone wrote line by line (a model's analysis) as Markdown that shows
+    it as written: each line escaped, each line break kept (two spaces before it: a hard break that reads as nothing
+    in the plain text), blank lines as paragraph breaks."""
+    lines = markdown_literal_lines(value)
+    followed = [bool(line and after) for line, after in zip(lines, [*lines[1:], ""], strict=True)]
+    return "\n".join(f"{line}  " if broken else line for line, broken in zip(lines, followed, strict=True))
+
+
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    """A Markdown table of texts (each cell's `|` escaped, its line breaks as spaces), a column of figures aligned
-    right so that its digits line up, as in a spreadsheet."""
+    """A Markdown table of texts, each cell shown as itself (markdown_literal: its `|` and any other syntax escaped,
+    its line breaks as spaces), a column of figures aligned right so that its digits line up, as in a spreadsheet."""
 
     def cell(text: str) -> str:
-        return text.replace("|", "\\|").replace("\n", " ")
+        return markdown_literal(text)
 
     def is_figures(column: int) -> bool:
         values = [row[column].strip() for row in rows if column < len(row)]

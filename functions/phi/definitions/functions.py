@@ -15,6 +15,7 @@ from typing import Any
 from phi.definitions.expressions import round_half_up
 from phi.definitions.table import ExactSum, repeated, rows_of, total_rows
 from phi.definitions.values import as_number, is_blank
+from phi.wording import markdown_literal, markdown_literal_text
 from phi.wording import markdown_table as write_table
 
 Table = dict[str, Any]
@@ -364,9 +365,12 @@ MAX_RENDER_ROWS = 2_000
 
 @dataclass(frozen=True)
 class RenderTemplate:
+    """A renderer: (title, named results, notes) → its output; what came from outside is written into the Markdown
+    through markdown_literal."""
+
     name: str
     description: str
-    run: Callable[[str, dict[str, Any], list[str]], dict[str, Any]]  # (title, named results, notes) → output
+    run: Callable[[str, dict[str, Any], list[str]], dict[str, Any]]
 
 
 # Floats up to here hold every whole number exactly; beyond, a float's digits past the 16th are noise.
@@ -404,7 +408,7 @@ def _float_text(value: float) -> str:
 
 
 def _cell(value: Any) -> str:
-    return _text(value).replace("|", "\\|").replace("\n", " ")
+    return markdown_literal(_text(value))
 
 
 def markdown_table(table: Table, limit: int = MAX_TABLE_ROWS_SHOWN) -> str:
@@ -422,24 +426,27 @@ def markdown_table(table: Table, limit: int = MAX_TABLE_ROWS_SHOWN) -> str:
 
 
 def _section(name: str, value: Any) -> str:
+    heading = f"## {markdown_literal(name)}"
     if isinstance(value, dict) and "columns" in value and "rows" in value:
-        return f"## {name}\n\n{markdown_table(value)}"
+        return f"{heading}\n\n{markdown_table(value)}"
     if isinstance(value, dict) and "text" in value:  # an llm node
-        return f"## {name}\n\n{value.get('text') or value.get('note') or ''}"
+        return f"{heading}\n\n" + markdown_literal_text(value.get("text") or value.get("note") or "")
     if isinstance(value, dict) and "hits" in value:  # a search_docs node
         hits = value["hits"] or []
-        body = "\n".join(f"- {h['filename']} (p. {h.get('page') or '-'}): {h['text'][:300]}" for h in hits)
-        return f"## {name}\n\n{body or '_No passages found._'}"
+        body = "\n".join(
+            "- " + markdown_literal(f"{h['filename']} (p. {h.get('page') or '-'}): {h['text'][:300]}") for h in hits
+        )
+        return f"{heading}\n\n{body or '_No passages found._'}"
     if isinstance(value, dict):
-        body = "\n".join(f"- **{k}**: {_cell(v) if not isinstance(v, dict | list) else v}" for k, v in value.items())
-        return f"## {name}\n\n{body}"
-    return f"## {name}\n\n{_cell(value)}"
+        body = "\n".join(f"- **{markdown_literal(k)}**: {_cell(v)}" for k, v in value.items())
+        return f"{heading}\n\n{body}"
+    return f"{heading}\n\n{_cell(value)}"
 
 
 def _sections(title: str, results: dict[str, Any], notes: list[str]) -> dict[str, Any]:
-    parts = [f"# {title}", *(_section(name, value) for name, value in results.items())]
+    parts = [f"# {markdown_literal(title)}", *(_section(name, value) for name, value in results.items())]
     if notes:
-        parts.append("## Notes\n\n" + "\n".join(f"- {note}" for note in notes))
+        parts.append("## Notes\n\n" + "\n".join(f"- {markdown_literal(note)}" for note in notes))
     markdown = "\n\n".join(parts) + "\n"
     return {"title": title, "markdown": markdown, "summary": notes[0] if notes else title}
 

@@ -7,11 +7,16 @@ from typing import Any
 
 from phi.documents.models import RELEVANT_SCORE, SearchHit
 from phi.domain.document_keys import matching_names
-from phi.wording import in_words
 from phi.workflows.ports import DocumentsPort
 from phi.workflows.warehouse.kpis import WarehouseKpis
 from phi.workflows.warehouse.report import Citation
-from phi.workflows.warehouse.sop_thresholds import READERS, SourcedThreshold, fmt_limit, read_threshold
+from phi.workflows.warehouse.sop_thresholds import (
+    READERS,
+    SourcedThreshold,
+    fmt_limit,
+    limit_subject,
+    read_threshold,
+)
 
 _PASSAGES_PER_ANOMALY = 2
 _PASSAGES_PER_LIMIT = 3  # searched for a limit an SOP may state differently
@@ -81,10 +86,12 @@ def _limit_notes(citation: Citation, kpis: WarehouseKpis, sourced: set[str], fie
                 f"stricter than the configured {configured}; this day's is {fmt_limit(field, figure)} "
                 "(see SOP references)."
             )
+    # Plain sentences (the report escapes them as it quotes them), each starting with a capital: one passage cited
+    # for several limits carries their notes one after the other.
     note = (
-        f"this passage states {fmt_limit(field, stated)} for the {in_words(field)} limit; the report applies the "
-        f"configured {configured}.{measured} To apply the SOP's value, name {citation.document} for `{field}` under "
-        "`threshold_sources` in the agent's configuration."
+        f"This passage states {fmt_limit(field, stated)} as the limit on {limit_subject(field)}; the report applies "
+        f"the configured {configured}.{measured} To apply the SOP's value, name {citation.document} for {field} "
+        "under threshold_sources in the agent's configuration."
     )
     return {"note": note, **({"over_stated_limit": over} if over else {})}
 
@@ -184,7 +191,7 @@ def merge_same_passages(citations: list[Citation]) -> list[Citation]:
         if key in merged and citation.anomaly_code:
             first = merged[key]
             codes = ", ".join(code for code in (first.anomaly_code, citation.anomaly_code) if code)
-            notes = " ".join(note for note in (first.note, citation.note) if note) or None
+            notes = " ".join(dict.fromkeys(note for note in (first.note, citation.note) if note)) or None
             over = first.over_stated_limit or citation.over_stated_limit
             merged[key] = first.model_copy(update={"anomaly_code": codes, "note": notes, "over_stated_limit": over})
         else:

@@ -20,6 +20,16 @@ def test_report_markdown_renders_tables_and_escapes_raw_html() -> None:
     assert str(markdown("# Daily report\n\n## Late")).startswith("<h2>Daily report</h2>\n<h3>Late</h3>")
 
 
+def test_the_markdown_renderer_passes_no_raw_html_links_no_script_urls_and_does_not_link_bare_urls() -> None:
+    # Reports escape what they quote (phi.wording.markdown_literal); the renderer is the second line: raw HTML is
+    # text, a javascript:/vbscript:/file: link is no link, and a bare URL stays text (linkify off)
+    markdown = environment().filters["markdown"]
+    html = str(markdown("[x](javascript:alert(1)) [y](vbscript:msgbox) [z](file:///etc/passwd) <javascript:alert(1)>"))
+    assert "href" not in html and "<a" not in html
+    assert "<a" not in str(markdown("See https://evil.example/login and www.evil.example"))
+    assert "<div" not in str(markdown('<div onclick="x()">a</div>\n\n<!-- c -->'))
+
+
 def test_bar_chart_is_an_svg_with_a_title_and_a_description_of_its_figures() -> None:
     svg = str(bar_chart("picks", "Lines per hour", [Point("07", 10), Point("08", 42), Point("09", 5)], "lines"))
     assert svg.startswith("<svg") and 'role="img"' in svg

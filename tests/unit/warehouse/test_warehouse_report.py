@@ -122,9 +122,11 @@ def test_narrative_and_citations_are_rendered(spike_kpis: WarehouseKpis) -> None
     report = render_report(spike_kpis, narrative="DHL missed its pickups.", citations=citations, agent_name="W")
     assert "## Analysis\n\nDHL missed its pickups." in report.markdown
     assert NO_LLM_STATEMENT not in report.markdown
-    assert "1. **SOP-12 Shipping.pdf, page 4, Late shipments** (relates to late rate high)" in report.markdown
-    assert "   > Escalate to the shift lead\n   > when more than 5% ship late." in report.markdown
-    assert "2. **Picking | guide.docx**" in report.markdown
+    assert (
+        "1. **SOP-12 Shipping.pdf, page 4, Late shipments**\n\n   It relates to the anomaly “Late rate high”.\n\n"
+        "   > Escalate to the shift lead\n   > when more than 5% ship late."
+    ) in report.markdown
+    assert "2. **Picking \\| guide.docx**\n   > xxx" in report.markdown  # no reason given: the quote follows
     assert "x" * 600 + " …" in report.markdown
     assert "x" * 601 not in report.markdown
 
@@ -163,10 +165,10 @@ def test_a_cited_passage_stating_another_limit_says_which_limit_the_report_appli
 
     # Then the passage is quoted with a note naming both limits and how to apply the SOP's
     assert stricter in markdown
-    note = "_Note: this passage states 4.0% for the max late rate limit; the report applies the configured 5.0%. "
+    note = "_Note: This passage states 4.0% as the limit on the late rate; the report applies the configured 5.0%. "
     assert note in markdown
     assert f"this day's late rate ({spike_kpis.late.late_rate:.1%}) is over it." in markdown
-    assert "To apply the SOP's value, name SOP-OUT-04.docx for `max_late_rate` under `threshold_sources`" in markdown
+    assert "To apply the SOP's value, name SOP-OUT-04.docx for max_late_rate under threshold_sources" in markdown
 
     # And no note where the passage agrees, states nothing, or is where the threshold was read from
     agrees = FakeDocuments(hits=[_hit("Late shipments must stay at or below 5% of the orders due.", "Service level")])
@@ -203,13 +205,14 @@ def test_a_stricter_sop_limit_is_cited_even_on_a_day_within_the_configured_one(s
     # Then the SOP's passage is cited once, saying the day is over the SOP's value
     [cited] = found
     assert cited["anomaly_code"] == "threshold max_late_rate" and cited["text"] == stricter
-    assert "states 4.0% for the max late rate limit; the report applies the configured 5.0%." in cited["note"]
+    assert "states 4.0% as the limit on the late rate; the report applies the configured 5.0%." in cited["note"]
     assert "By the SOP's value, this day's late rate (4.7%) is over it." in cited["note"]
     markdown = render_report(day, narrative=None, citations=[Citation.model_validate(cited)], agent_name="W").markdown
-    assert "(relates to the max late rate limit)" in markdown and "is over it" in markdown
+    assert "It relates to the limit on the late rate." in markdown and "is over it" in markdown
     merged = Citation.model_validate({**cited, "anomaly_code": "threshold max_late_rate, LATE_RATE_HIGH"})
     merged_markdown = render_report(day, narrative=None, citations=[merged], agent_name="W").markdown
-    assert "(relates to the max late rate limit and late rate high)" in merged_markdown  # one passage, two codes
+    # one passage, two codes: one sentence
+    assert "It relates to the limit on the late rate, and to the anomaly “Late rate high”." in merged_markdown
     # and the summary says so beside 'no anomalies', which now speaks of the configured thresholds only
     assert "- No anomalies: every figure is within its configured threshold.\n" in markdown
     assert (
@@ -263,3 +266,41 @@ def test_report_tables_align_their_figures_right_and_their_words_left() -> None:
     assert lines[1] == "|---|---:|---:|---:|---:|---|---|---|---|"
     assert lines[2] == "| DHL | 1,283 | 12.5% | 3.2 h | 41.7 lines/h | 2026-11-20 | 08:05 | ORD\\|7 |  |"
     assert lines[3].startswith("| UPS | — | -0.4% | n/a |")
+
+
+def _anomaly_rows(markdown: str) -> list[list[str]]:
+    section = markdown.split("## Anomalies\n\n", 1)[1].split("\n\n", 1)[0]
+    return [[cell.strip() for cell in line.strip("|").split("|")] for line in section.splitlines()[2:]]
+
+
+def test_an_anomalys_value_and_threshold_are_written_as_its_detail_writes_them(spike_kpis: WarehouseKpis) -> None:
+    # The late-spike day has an hourly dip, whose detail says '44% of the median hour' (the row had said 44.2%)
+    assert any(a.code == "HOURLY_PICK_DIP" for a in spike_kpis.anomalies)
+    rows = _anomaly_rows(render_report(spike_kpis, narrative=None, agent_name="Wanda").markdown)
+    assert len(rows) == len(spike_kpis.anomalies) >= 3
+    for _, _, _, value, threshold, detail in rows:
+        for figure in (value, threshold):
+            number = figure.removesuffix(" lines/h").removesuffix(" h")
+            assert number in detail, (figure, detail)
+
+
+def test_a_passage_stating_two_limits_reads_as_sentences(spike_kpis: WarehouseKpis) -> None:
+    # Given one passage that states a stricter late rate and a stricter backlog than the configured limits
+    text = "Late shipments must stay at or below 4% of the orders due. The backlog must not exceed 150 open orders."
+    found = anomaly_citations(FakeDocuments(hits=[_hit(text, "Service level")]), {"kpis": spike_kpis.model_dump()})
+    [cited] = found["citations"]
+    markdown = render_report(
+        spike_kpis, narrative=None, citations=[Citation.model_validate(cited)], agent_name="W"
+    ).markdown
+
+    # Then its notes are sentences one after the other (the second had begun in lower case), and why it is cited
+    # is a sentence too (it had been '(relates to late rate high and the max backlog orders limit)')
+    assert (
+        "in the agent's configuration. This passage states 150 as the limit on the orders open at the end"
+        in (cited["note"])
+    )
+    assert ". this" not in cited["note"]
+    assert (
+        "   It relates to the limit on the orders open at the end of the day, and to the anomaly “Late rate high”."
+    ) in markdown
+    assert "relates to the max" not in markdown

@@ -18,8 +18,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from phi.wording import markdown_literal
 from phi.workflows.operations.markdown import (
+    bullet_lines,
     category_label,
+    heading_line,
     hits_of,
     moment_text,
     partial_table_notes,
@@ -114,26 +117,30 @@ def _summary(figures: dict[str, Any]) -> list[str]:
     oldest = f"; oldest created {moment_text(backlog['oldest_created_at'])}" if backlog["oldest_created_at"] else ""
     worst = max(late["by_carrier"].items(), key=lambda item: item[1]["late"], default=None)
     worst_text = f"; most late: {worst[0]} ({worst[1]['late']})" if worst and worst[1]["late"] else ""
-    return [
-        f"- Backlog at handover: {backlog['orders']} open orders ({backlog['express']} express), "
-        f"{backlog['past_promise']} past their promised ship time{oldest}.",
-        f"- Late orders due this shift: {late['late']} of {late['due']} ({_rate(late['late'], late['due'])})"
-        f"{worst_text}; {late['unshipped_at_handover']} still unshipped at handover.",
-        f"- Exceptions: {exceptions['raised_this_shift']} raised this shift, "
-        f"{exceptions['open_at_handover']} open at handover.",
-    ]
+    return bullet_lines(
+        [
+            f"Backlog at handover: {backlog['orders']} open orders ({backlog['express']} express), "
+            f"{backlog['past_promise']} past their promised ship time{oldest}.",
+            f"Late orders due this shift: {late['late']} of {late['due']} ({_rate(late['late'], late['due'])})"
+            f"{worst_text}; {late['unshipped_at_handover']} still unshipped at handover.",
+            f"Exceptions: {exceptions['raised_this_shift']} raised this shift, "
+            f"{exceptions['open_at_handover']} open at handover.",
+        ]
+    )
 
 
 def _header(title: str, shift: dict[str, Any] | None, shift_name: str) -> list[str]:
     if shift is None:
-        return [f"# {title}", "", "No such shift in the shifts table: nothing to hand over."]
+        return [heading_line(title), "", "No such shift in the shifts table: nothing to hand over."]
     return [
-        f"# {title}",
+        heading_line(title),
         "",
-        f"{str(shift.get('shift') or shift_name).capitalize()} shift of {_day(shift.get('shift_date'))}, "
-        f"{_clock(shift.get('starts_at'))} to {_clock(shift.get('ends_at'))} (site time), lead "
-        f"{shift.get('lead') or '—'}, {whole(shift.get('pickers_on_shift'))} pickers on shift. "
-        f"Figures as of the handover at {_clock(shift.get('ends_at'))}.",
+        markdown_literal(
+            f"{str(shift.get('shift') or shift_name).capitalize()} shift of {_day(shift.get('shift_date'))}, "
+            f"{_clock(shift.get('starts_at'))} to {_clock(shift.get('ends_at'))} (site time), lead "
+            f"{shift.get('lead') or '—'}, {whole(shift.get('pickers_on_shift'))} pickers on shift. "
+            f"Figures as of the handover at {_clock(shift.get('ends_at'))}."
+        ),
     ]
 
 

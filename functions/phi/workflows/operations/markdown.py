@@ -1,6 +1,7 @@
 """Small Markdown pieces the role reports share (shift handover, weekly incident summary): tables from
 {columns, rows} results, numbers read from one-row totals, SOP citations from search_docs results, and the
-analysis section with its honest no-LLM statement."""
+analysis section with its honest no-LLM statement. Sentences are built as plain text; what came from outside
+(values, names, passages, the model's text) goes into the Markdown through phi.wording.markdown_literal."""
 
 from __future__ import annotations
 
@@ -10,7 +11,15 @@ from typing import Any, TypeGuard
 
 from phi.definitions.functions import MAX_TABLE_ROWS_SHOWN
 from phi.definitions.table import rows_of, total_rows
-from phi.wording import NO_SOP_PASSAGES, capitalised, in_words, markdown_table
+from phi.wording import (
+    NO_SOP_PASSAGES,
+    capitalised,
+    in_words,
+    markdown_literal,
+    markdown_literal_lines,
+    markdown_literal_text,
+    markdown_table,
+)
 from phi.workflows.warehouse.report import MAX_QUOTE_CHARS, NO_LLM_STATEMENT
 
 Table = dict[str, Any]
@@ -124,7 +133,8 @@ def citation_lines(hits: Sequence[dict[str, Any]]) -> list[str]:
         where = ", ".join(part for part in (hit.get("filename") or "", page, hit.get("heading") or "") if part)
         text = str(hit.get("text") or "").strip()
         quote = text if len(text) <= MAX_QUOTE_CHARS else text[:MAX_QUOTE_CHARS].rstrip() + " …"
-        lines += [f"{number}. **{where}**", *[f"   > {line}" for line in quote.splitlines()], ""]
+        quoted = [f"   > {line}" for line in markdown_literal_lines(quote)]
+        lines += [f"{number}. **{markdown_literal(where)}**", *quoted, ""]
     return lines[:-1]
 
 
@@ -137,7 +147,19 @@ def citations(hits: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def analysis_lines(heading: str, narrative: Any) -> list[str]:
     text = (narrative or {}).get("text") if isinstance(narrative, dict) else None
-    return [f"## {heading}", "", text.strip() if isinstance(text, str) and text.strip() else NO_LLM_STATEMENT]
+    if not isinstance(text, str) or not text.strip():
+        return [f"## {heading}", "", NO_LLM_STATEMENT]
+    return [f"## {heading}", "", markdown_literal_text(text.strip())]
+
+
+def heading_line(title: str) -> str:
+    """The report's heading: its title, from the definition and the data, shown as written."""
+    return f"# {markdown_literal(title)}"
+
+
+def bullet_lines(sentences: Sequence[str]) -> list[str]:
+    """Plain sentences (figures and names from the data among them) as a Markdown list."""
+    return [f"- {markdown_literal(sentence)}" for sentence in sentences]
 
 
 def join_sections(sections: Sequence[Sequence[str]]) -> str:
@@ -161,7 +183,7 @@ def report_document(
         *body,
         citation_lines(hits),
         analysis_lines(analysis_heading, narrative),
-        ["## Notes", "", *[f"- {note}" for note in notes]] if notes else [],
+        ["## Notes", "", *bullet_lines(notes)] if notes else [],
     ]
     return {
         "title": title,

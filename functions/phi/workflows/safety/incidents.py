@@ -16,8 +16,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from phi.wording import markdown_literal
 from phi.workflows.operations.markdown import (
+    bullet_lines,
     category_label,
+    heading_line,
     hits_of,
     partial_table_notes,
     records,
@@ -82,12 +85,14 @@ def _summary(figures: dict[str, Any]) -> list[str]:
     zones = sorted(figures["by_zone"].items(), key=lambda item: (-item[1], item[0]))
     busiest = f"; most in zone {zones[0][0]} ({zones[0][1]})" if zones else ""
     owners = ", ".join(f"{owner} {n}" for owner, n in sorted(figures["overdue_by_owner"].items()))
-    return [
-        f"- {figures['incidents']} incidents this week, {figures['high_severity']} of high severity"
-        + (f" ({top}){busiest}." if top else "."),
-        f"- {figures['overdue_actions']} corrective actions overdue at the end of the week"
-        + (f" ({owners})." if owners else "."),
-    ]
+    return bullet_lines(
+        [
+            f"{figures['incidents']} incidents this week, {figures['high_severity']} of high severity"
+            + (f" ({top}){busiest}." if top else "."),
+            f"{figures['overdue_actions']} corrective actions overdue at the end of the week"
+            + (f" ({owners})." if owners else "."),
+        ]
+    )
 
 
 def render_incident_summary(title: str, results: dict[str, Any], notes: list[str]) -> dict[str, Any]:
@@ -100,12 +105,14 @@ def render_incident_summary(title: str, results: dict[str, Any], notes: list[str
     owners = records(results.get("overdue_by_owner"))
     hits = hits_of(results.get("citations"), results.get("hazard_citations"))
     summary = _summary(figures)
-    header = [f"# {title}"]
+    header = [heading_line(title)]
     if period:
         header += [
             "",
-            f"Incidents from {_day(period.get('first_day'))} to {_day(period.get('last_day'))} "
-            f"({period.get('timezone')}); corrective actions as of the end of the week.",
+            markdown_literal(
+                f"Incidents from {_day(period.get('first_day'))} to {_day(period.get('last_day'))} "
+                f"({period.get('timezone')}); corrective actions as of the end of the week."
+            ),
         ]
     sections = [
         header,

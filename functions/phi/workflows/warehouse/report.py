@@ -1,6 +1,8 @@
 """Render the daily warehouse report (Markdown plus an executive summary) from computed KPIs.
 
-Every figure comes from `WarehouseKpis`; the LLM only contributes the optional narrative text.
+Every figure comes from `WarehouseKpis`; the LLM only contributes the optional narrative text. Sentences are built
+as plain text and every text that came from outside (names, ids, messages quoting data, SOP passages and document
+names, the narrative) is written into the Markdown through phi.wording.markdown_literal, so it shows as itself.
 """
 
 from __future__ import annotations
@@ -9,9 +11,17 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel
 
-from phi.wording import NO_SOP_PASSAGES, capitalised, in_words
+from phi.wording import (
+    NO_SOP_PASSAGES,
+    capitalised,
+    in_words,
+    markdown_literal,
+    markdown_literal_lines,
+    markdown_literal_text,
+)
 from phi.wording import markdown_table as _table
 from phi.workflows.warehouse.kpis import DATA_CODES, Anomaly, PickerRate, WarehouseKpis
+from phi.workflows.warehouse.sop_thresholds import limit_subject
 
 NO_LLM_STATEMENT = (
     "Narrative analysis needs an LLM: none is configured (set PHI_LLM_PROVIDER=openai, with "
@@ -72,7 +82,10 @@ def fmt_threshold(anomaly: Anomaly) -> str:
 
 
 def _fmt_metric(metric: str, value: float) -> str:
-    if metric in ("late_rate", "hourly_pick_ratio", "unusable_row_share"):
+    if metric == "hourly_pick_ratio":
+        # in whole percent, as the anomaly's detail says it ('24% of the median hour'): the row had shown 23.6%
+        return f"{value * 100:.0f}%"
+    if metric in ("late_rate", "unusable_row_share"):
         return fmt_pct(value)
     if metric == "backlog_oldest_age_hours":
         return fmt_hours(value)
@@ -145,7 +158,7 @@ def _by_importance(anomalies: Sequence[Anomaly]) -> list[Anomaly]:
 def _data_banner(kpis: WarehouseKpis) -> list[str]:
     """A warning above everything else when the data itself is missing or partly unreadable."""
     data = [a for a in _by_importance(kpis.anomalies) if a.code in DATA_CODES]
-    return [f"> **⚠ {a.code.replace('_', ' ')}: {a.message}.**" for a in data]
+    return [f"> **⚠ {markdown_literal(f'{in_words(a.code)}: {a.message}.')}**" for a in data]
 
 
 def _throughput_section(kpis: WarehouseKpis) -> list[str]:
@@ -176,7 +189,8 @@ def _hourly_section(kpis: WarehouseKpis) -> list[str]:
         for h in window
     ]  # fmt: skip
     table = _table(["Hour", "Lines", "Units", "Flag"], rows)
-    return [f"## Picks per hour ({kpis.timezone})", "", *table, *(["", untimed_note] if untimed else [])]
+    heading = f"## Picks per hour ({markdown_literal(kpis.timezone)})"
+    return [heading, "", *table, *(["", untimed_note] if untimed else [])]
 
 
 def _picker_section(kpis: WarehouseKpis) -> list[str]:
@@ -246,7 +260,7 @@ def _late_section(kpis: WarehouseKpis) -> list[str]:
             if late.late_order_ids_truncated
             else ""
         )
-        lines += ["", f"Late order ids, earliest promise first{suffix}: {listed}"]
+        lines += ["", markdown_literal(f"Late order ids, earliest promise first{suffix}: {listed}")]
     return lines
 
 
@@ -312,16 +326,24 @@ def anomaly_title(code: str) -> str:
     return capitalised(in_words(code.lower()))
 
 
-def _relates_to(anomaly_codes: str) -> str:
-    """What a cited passage is about, from its codes (one passage cited for several is listed once, its codes
-    joined by ', '): an anomaly ('late rate high') or a limit ('the max late rate limit')."""
+def _listed(items: Sequence[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return " and ".join(item for item in (", ".join(items[:-1]), items[-1] if items else "") if item)
+
+
+def relates_to(anomaly_codes: str) -> str:
+    """Why a passage is cited, as a sentence, from its codes (one passage cited for several is listed once, its
+    codes joined by ', '): the limits it states ('threshold max_late_rate') and the anomalies it is about
+    ('LATE_RATE_HIGH', named as the Anomalies table names them). Nothing without a code."""
+    codes = [code for code in (part.strip() for part in anomaly_codes.split(",")) if code]
+    limits = [limit_subject(code.removeprefix("threshold ")) for code in codes if code.startswith("threshold ")]
+    anomalies = [f"“{anomaly_title(code)}”" for code in codes if not code.startswith("threshold ")]
     said = []
-    for code in (part.strip() for part in anomaly_codes.split(",")):
-        if code.startswith("threshold "):
-            said.append(f"the {in_words(code.removeprefix('threshold '))} limit")
-        elif code:
-            said.append(in_words(code.lower()))
-    return " and ".join(said)
+    if limits:
+        said.append(f"the limit{'s' if len(limits) > 1 else ''} on {_listed(limits)}")
+    if anomalies:
+        said.append(f"the anomal{'ies' if len(anomalies) > 1 else 'y'} {_listed(anomalies)}")
+    return f"It relates to {', and to '.join(said)}." if said else ""
 
 
 def _citation_section(citations: Sequence[Citation]) -> list[str]:
@@ -333,21 +355,32 @@ def _citation_section(citations: Sequence[Citation]) -> list[str]:
             part for part in (citation.document, f"page {citation.page}" if citation.page is not None else "",
                               citation.heading or "") if part
         )  # fmt: skip
-        relates = f" (relates to {_relates_to(citation.anomaly_code)})" if citation.anomaly_code else ""
+        relates = relates_to(citation.anomaly_code or "")
         text = citation.text.strip()
         quote = text if len(text) <= MAX_QUOTE_CHARS else text[:MAX_QUOTE_CHARS].rstrip() + " …"
-        lines += [f"{number}. **{where}**{relates}", *[f"   > {line}" for line in quote.splitlines()]]
-        lines += ["", f"   _Note: {citation.note}_", ""] if citation.note else [""]
+        lines.append(f"{number}. **{markdown_literal(where)}**")
+        lines += ["", f"   {markdown_literal(relates)}", ""] if relates else []
+        lines += [f"   > {line}" for line in markdown_literal_lines(quote)]
+        lines += ["", f"   _Note: {markdown_literal(citation.note)}_", ""] if citation.note else [""]
     return lines[:-1]
 
 
 def _warnings_section(kpis: WarehouseKpis) -> list[str]:
     if not kpis.data_warnings:
         return []
-    return ["## Data notes", "", *[f"- {warning}" for warning in kpis.data_warnings]]
+    return ["## Data notes", "", *[f"- {markdown_literal(warning)}" for warning in kpis.data_warnings]]
 
 
 # --- entry point --------------------------------------------------------------------------------------
+
+
+def _analysis(narrative: str | None, narrative_refused: str | None) -> str:
+    if narrative and narrative.strip():
+        return markdown_literal_text(narrative.strip())
+    if narrative_refused:
+        skipped = f"Narrative analysis skipped: {narrative_refused} All figures above are computed from the data."
+        return markdown_literal(skipped)
+    return NO_LLM_STATEMENT
 
 
 def render_report(
@@ -361,21 +394,18 @@ def render_report(
 ) -> Report:
     """``narrative_refused``: why the model was not asked although one is configured (a spent LLM budget)."""
     title = f"Daily warehouse report{f' — {warehouse}' if warehouse else ''} — {kpis.day:%A %d %B %Y}"
-    bullets = [f"- {bullet}" for bullet in _summary_bullets(kpis, citations)]
-    unavailable = (
-        f"Narrative analysis skipped: {narrative_refused} All figures above are computed from the data."
-        if narrative_refused
-        else NO_LLM_STATEMENT
+    bullets = [f"- {markdown_literal(bullet)}" for bullet in _summary_bullets(kpis, citations)]
+    prepared = (
+        f"Prepared by {agent_name} for {kpis.period_start:%Y-%m-%d %H:%M} to {kpis.period_end:%Y-%m-%d %H:%M} "
+        f"{kpis.timezone}; all times below are in {kpis.timezone}."
     )
-    analysis = narrative.strip() if narrative and narrative.strip() else unavailable
     sections = [
-        [f"# {title}", "", f"Prepared by {agent_name} for {kpis.period_start:%Y-%m-%d %H:%M} to "
-         f"{kpis.period_end:%Y-%m-%d %H:%M} {kpis.timezone}; all times below are in {kpis.timezone}.",
+        [f"# {markdown_literal(title)}", "", markdown_literal(prepared),
          *(["", *_data_banner(kpis)] if _data_banner(kpis) else [])],
         ["## Executive summary", "", *bullets],
         _throughput_section(kpis), _hourly_section(kpis), _picker_section(kpis), _late_section(kpis),
         _backlog_section(kpis), _anomaly_section(kpis), _citation_section(citations),
-        ["## Analysis", "", analysis],
+        ["## Analysis", "", _analysis(narrative, narrative_refused)],
         _warnings_section(kpis),
     ]  # fmt: skip
     markdown = "\n\n".join("\n".join(section).rstrip() for section in sections if section) + "\n"

@@ -205,6 +205,25 @@ def where(threshold: SourcedThreshold) -> str:
     return threshold.document
 
 
+# What each limit is on, as a sentence names it ('the limit on the late rate'): the fields' own names ('max late
+# rate limit') read as code.
+_LIMIT_SUBJECTS = {
+    "max_late_rate": "the late rate",
+    "min_picker_lines_per_hour": "each picker's lines per hour",
+    "min_picker_lines_for_rating": "the lines a picker needs to be rated",
+    "min_picker_active_hours": "a picker's shortest active time",
+    "max_backlog_orders": "the orders open at the end of the day",
+    "max_backlog_age_hours": "the age of the oldest open order",
+    "min_hourly_pick_ratio": "an hour's picks against the median hour",
+    "max_unreadable_share": "the share of rows that cannot be read",
+}
+
+
+def limit_subject(field: str) -> str:
+    """What a threshold limits, in words: 'max_late_rate' → 'the late rate'."""
+    return _LIMIT_SUBJECTS.get(field) or "the " + " ".join(field.removeprefix("max_").removeprefix("min_").split("_"))
+
+
 def fmt_limit(field: str, value: float) -> str:
     if field in ("max_late_rate", "min_hourly_pick_ratio", "max_unreadable_share"):
         return f"{value * 100:.1f}%"
