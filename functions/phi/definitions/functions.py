@@ -365,12 +365,12 @@ MAX_RENDER_ROWS = 2_000
 
 @dataclass(frozen=True)
 class RenderTemplate:
-    """A renderer: (title, named results, notes) → its output; what came from outside is written into the Markdown
-    through markdown_literal."""
+    """A renderer: (title, named results, notes, the name of the agent whose task it is) → its output. The title is
+    the report's heading; what came from outside is written into the Markdown through markdown_literal."""
 
     name: str
     description: str
-    run: Callable[[str, dict[str, Any], list[str]], dict[str, Any]]
+    run: Callable[[str, dict[str, Any], list[str], str], dict[str, Any]]
 
 
 # Floats up to here hold every whole number exactly; beyond, a float's digits past the 16th are noise.
@@ -443,7 +443,7 @@ def _section(name: str, value: Any) -> str:
     return f"{heading}\n\n{_cell(value)}"
 
 
-def _sections(title: str, results: dict[str, Any], notes: list[str]) -> dict[str, Any]:
+def _sections(title: str, results: dict[str, Any], notes: list[str], agent_name: str) -> dict[str, Any]:
     parts = [f"# {markdown_literal(title)}", *(_section(name, value) for name, value in results.items())]
     if notes:
         parts.append("## Notes\n\n" + "\n".join(f"- {markdown_literal(note)}" for note in notes))
@@ -451,7 +451,9 @@ def _sections(title: str, results: dict[str, Any], notes: list[str]) -> dict[str
     return {"title": title, "markdown": markdown, "summary": notes[0] if notes else title}
 
 
-def _warehouse_daily_report(title: str, results: dict[str, Any], notes: list[str]) -> dict[str, Any]:
+def _warehouse_daily_report(title: str, results: dict[str, Any], notes: list[str], agent_name: str) -> dict[str, Any]:
+    """The title is the heading. Definitions made before it was had `title: "{{ agent.name }}"` (the name then went
+    into 'Prepared by …'): a title that is just the agent's name still gets the standard heading."""
     from phi.workflows.warehouse.kpis import WarehouseKpis
     from phi.workflows.warehouse.report import Citation, render_report
 
@@ -468,9 +470,10 @@ def _warehouse_daily_report(title: str, results: dict[str, Any], notes: list[str
         kpis,
         narrative=narrative,
         citations=citations,
-        agent_name=title or "Phi agent",
+        agent_name=agent_name or "Phi agent",
         warehouse=warehouse,
         narrative_refused=refused,
+        title=title if title.strip() and title.strip() != agent_name.strip() else None,
     )
     return {
         **report.model_dump(),
@@ -480,13 +483,13 @@ def _warehouse_daily_report(title: str, results: dict[str, Any], notes: list[str
     }
 
 
-def _shift_handover(title: str, results: dict[str, Any], notes: list[str]) -> dict[str, Any]:
+def _shift_handover(title: str, results: dict[str, Any], notes: list[str], agent_name: str) -> dict[str, Any]:
     from phi.workflows.operations.handover import render_shift_handover
 
     return render_shift_handover(title, results, notes)
 
 
-def _incident_summary(title: str, results: dict[str, Any], notes: list[str]) -> dict[str, Any]:
+def _incident_summary(title: str, results: dict[str, Any], notes: list[str], agent_name: str) -> dict[str, Any]:
     from phi.workflows.safety.incidents import render_incident_summary
 
     return render_incident_summary(title, results, notes)
@@ -505,7 +508,9 @@ RENDER: dict[str, RenderTemplate] = {
             "warehouse.daily_report",
             "The daily warehouse report: results named kpis (from "
             "warehouse.daily_kpis), optional citations (search_docs: passages, or the warehouse.anomaly_citations "
-            "strategy), narrative (llm); args: warehouse (its name in the title); title: the agent's name",
+            "strategy), narrative (llm); title: the report's heading ('Daily warehouse report — <warehouse> — <day>' "
+            "when it is only the agent's name, as in older definitions; args: warehouse names the warehouse there); "
+            "'Prepared by' names the agent",
             _warehouse_daily_report,
         ),
         RenderTemplate(

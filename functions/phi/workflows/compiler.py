@@ -305,8 +305,9 @@ def _render(node: NodeSpec, state: DefinitionState, ports: Ports, definition: Wo
     if s.get("args"):
         named["args"] = _fill(s["args"], state)
     title = _fill_text(s.get("title") or definition.name, state)
+    agent_name = str((state.get("agent") or {}).get("name") or "")  # who prepared it: a fact, not a setting
     try:
-        output = RENDER[s["template"]].run(title, named, list(state.get("notes") or []))
+        output = RENDER[s["template"]].run(title, named, list(state.get("notes") or []), agent_name)
     except (KeyError, ValueError, TypeError, AttributeError, ArithmeticError) as exc:
         # A renderer reads the results the definition names (`names`, `sections`): results of another shape (a
         # condition's where the report's figures should be) are the definition's mistake, said as such.

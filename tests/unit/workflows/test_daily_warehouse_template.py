@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Any
 from uuid import uuid4
 
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
 from phi.definitions.document import parse_stored
+from phi.definitions.patching import apply_patch
 from phi.definitions.templates import get_template
 from phi.documents.models import SearchHit
 from phi.domain.models import EventType
@@ -138,3 +140,44 @@ def test_the_live_tool_port_suspends_the_graph_until_resumed(warehouse_sqlite: P
     # Then three fetches were asked for, and the output is there
     assert asked == 3
     assert graph.get_state(config).values["output"]["title"]
+
+
+def _report(warehouse_sqlite: Path, document: dict[str, Any], task_input: dict[str, Any]) -> dict[str, Any]:
+    ports = fake_ports(snapshot(task_input=task_input), sqlite_tools(warehouse_sqlite))
+    state = compile_definition(parse_stored(document)).compile().invoke(START, graph_config("t7", ports))
+    assert state.get("failure") is None, state.get("failure")
+    output: dict[str, Any] = state["output"]
+    return output
+
+
+def test_the_render_title_is_the_reports_heading_and_prepared_by_names_the_agent(warehouse_sqlite: Path) -> None:
+    # Given the template as it comes, with and without a warehouse
+    template = get_template("daily_warehouse_report").definition
+    day = {"date": REPORT_DAY.isoformat()}
+
+    # Then its heading names the warehouse (else the agent) and the day, and the agent prepared it
+    output = _report(warehouse_sqlite, template, {**day, "warehouse": "Leeds DC"})
+    assert output["title"] == "Daily warehouse report — Leeds DC — 2026-11-20"
+    assert output["markdown"].startswith(
+        "# Daily warehouse report — Leeds DC — 2026-11-20\n\nPrepared by Test analyst "
+    )
+    output = _report(warehouse_sqlite, template, day)
+    assert output["markdown"].startswith("# Daily warehouse report — Test analyst — 2026-11-20\n")
+
+    # When the render node's title is changed, the heading is what it says (it had gone into 'Prepared by …')
+    patch = [{"op": "replace", "path": "/nodes/8/settings/title", "value": "Night check {{ day.day }}"}]
+    output = _report(warehouse_sqlite, apply_patch(template, patch), day)
+    assert output["title"] == "Night check 2026-11-20"
+    assert output["markdown"].startswith("# Night check 2026-11-20\n\nPrepared by Test analyst for 2026-11-20 00:00 ")
+
+    # And a definition made before (its title the agent's name, the warehouse an arg) reads as it always did
+    render = {"title": "{{ agent.name }}", "args": {"warehouse": "{{ inputs.get('warehouse') or '' }}"}}
+    older = apply_patch(
+        template, [{"op": "add", "path": f"/nodes/8/settings/{k}", "value": v} for k, v in render.items()]
+    )
+    output = _report(warehouse_sqlite, older, {**day, "warehouse": "Leeds DC"})
+    assert output["title"] == "Daily warehouse report — Leeds DC — Friday 20 November 2026"
+    assert output["markdown"].startswith(f"# {output['title']}\n\nPrepared by Test analyst for ")
+    # and its title, once changed, is its heading too
+    output = _report(warehouse_sqlite, apply_patch(older, patch), day)
+    assert output["markdown"].startswith("# Night check 2026-11-20\n\nPrepared by Test analyst for ")

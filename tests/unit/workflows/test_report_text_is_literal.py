@@ -253,7 +253,7 @@ def test_the_sections_template_shows_results_and_notes_as_text() -> None:
         "figures": {"**key**": ATTACK, "nested": {"a": ATTACK}},
     }
 
-    output = RENDER["sections"].run(f"Late {ATTACK}", results, [f"note {ATTACK}"])
+    output = RENDER["sections"].run(f"Late {ATTACK}", results, [f"note {ATTACK}"], "agent")
     page = _console(output["markdown"])
 
     assert page.headings == [f"Late {ATTACK}", "late", "narrative", "sops", "figures", "Notes"]

@@ -53,7 +53,7 @@ def test_an_integer_is_printed_as_its_digits_as_it_may_be_an_identifier_and_amou
 
 def test_a_report_prints_fractions_to_four_significant_digits_and_drops_trailing_zeros() -> None:
     rates = _table(["name", "rate"], [["late", 0.0456789], ["big", 1234.5], ["whole", 12345.0]])
-    markdown = RENDER["sections"].run("Rates", {"rates": rates, "figures": {"total": 98765.0}}, [])["markdown"]
+    markdown = RENDER["sections"].run("Rates", {"rates": rates, "figures": {"total": 98765.0}}, [], "Wanda")["markdown"]
     assert "| late | 0.04568 |" in markdown
     assert "| big | 1,234.5 |" in markdown
     assert "| whole | 12,345 |" in markdown

@@ -374,6 +374,11 @@ def _warnings_section(kpis: WarehouseKpis) -> list[str]:
 # --- entry point --------------------------------------------------------------------------------------
 
 
+def standard_title(kpis: WarehouseKpis, warehouse: str | None = None) -> str:
+    """The report's heading when its definition gives none: 'Daily warehouse report — <warehouse> — <day>'."""
+    return f"Daily warehouse report{f' — {warehouse}' if warehouse else ''} — {kpis.day:%A %d %B %Y}"
+
+
 def _analysis(narrative: str | None, narrative_refused: str | None) -> str:
     if narrative and narrative.strip():
         return markdown_literal_text(narrative.strip())
@@ -391,9 +396,12 @@ def render_report(
     agent_name: str,
     warehouse: str | None = None,
     narrative_refused: str | None = None,
+    title: str | None = None,
 ) -> Report:
-    """``narrative_refused``: why the model was not asked although one is configured (a spent LLM budget)."""
-    title = f"Daily warehouse report{f' — {warehouse}' if warehouse else ''} — {kpis.day:%A %d %B %Y}"
+    """``agent_name``: who prepared it (the line under the heading); ``title``: the heading (standard_title when
+    not given); ``narrative_refused``: why the model was not asked although one is configured (a spent LLM
+    budget)."""
+    title = title or standard_title(kpis, warehouse)
     bullets = [f"- {markdown_literal(bullet)}" for bullet in _summary_bullets(kpis, citations)]
     prepared = (
         f"Prepared by {agent_name} for {kpis.period_start:%Y-%m-%d %H:%M} to {kpis.period_end:%Y-%m-%d %H:%M} "
