@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from phi.definitions.nesting import MAX_DEPTH
-from phi.definitions.values import MixedZones, as_number, is_blank, loosely_equal, number_in_text, timestamps
+from phi.definitions.values import Unorderable, is_blank, loosely_equal, number_in_text, order_pair, timestamps
 
 MAX_NODES = 2_000
 MAX_TEXT_CHARS = 100_000  # as templating.MAX_OUTPUT_CHARS: what a template may print of one value
@@ -146,40 +146,36 @@ def _cat(values: list[Any]) -> str:
     return "".join(texts)
 
 
-def _comparable(a: Any, b: Any) -> tuple[Any, Any]:
-    """Two values as an order compares them: a text written as a number as that number when the other is a
-    number or such a text too ("10" > "9", as a CSV's cells mean), else as they are (text with text as text)."""
-    if type(a) is type(b) and not isinstance(a, str):  # the common case, two numbers: nothing to read
-        return a, b
-    first, second = as_number(a), as_number(b)
-    if first is not None and second is not None:
-        return first, second
-    return a, b
-
-
 _PLAIN_NUMBERS = frozenset({int, float})
 
 
 def _ordered(op: Callable[[Any, Any], bool], a: Any, b: Any) -> bool:
     """`op` (an order) on two values: numbers as they are, two timestamp texts in time order (as instants with
-    their zones, as wall-clock times without), a number's text as the number; else as they are."""
+    their zones, as wall-clock times without), a text written as a number as that number, amounts of one unit
+    by their number, other texts as text (values.order_pair); an empty text beside a number is a missing value.
+    What no order can compare without a guess is refused: a number (1000 or "1000") with a text that is no
+    number, "12%" with 12, "1,500" (1500 or 1.5?) with any number."""
     if type(a) in _PLAIN_NUMBERS and type(b) in _PLAIN_NUMBERS:  # the common case first: per row, cheap
         return bool(op(a, b))
-    if type(a) is str and type(b) is str:
-        moments = _timestamps(a, b)
-        if moments is not None:
-            return bool(op(*moments))
-    first, second = _comparable(a, b)
-    if _blank_beside_number(first, second) or _blank_beside_number(second, first):
+    if type(a) is str:
+        if type(b) is str:
+            moments = _timestamps(a, b)
+            if moments is not None:
+                return bool(op(*moments))
+        elif type(b) in _PLAIN_NUMBERS:  # a CSV's column beside a number: per row, the next most common
+            number = number_in_text(a)
+            if number is not None:
+                return bool(op(number, b))
+    try:
+        pair = order_pair(a, b)
+    except Unorderable as exc:
+        raise ExpressionError(str(exc)) from None
+    if pair is None:
         return False  # an empty CSV cell is a missing value, and nothing compares with one
     try:
-        return bool(op(first, second))
+        return bool(op(*pair))
     except TypeError:
         raise ExpressionError(f"cannot compare {_shown(a)} with {_shown(b)}") from None
-
-
-def _blank_beside_number(value: Any, other: Any) -> bool:
-    return isinstance(value, str) and isinstance(other, int | float) and is_blank(value)
 
 
 def _compare(op: Callable[[Any, Any], bool]) -> Callable[[list[Any]], bool]:
@@ -198,7 +194,7 @@ def _compare(op: Callable[[Any, Any], bool]) -> Callable[[list[Any]], bool]:
 def _timestamps(a: str, b: str) -> tuple[Any, Any] | None:
     try:
         return timestamps(a, b)
-    except MixedZones as exc:
+    except Unorderable as exc:
         raise ExpressionError(str(exc)) from None
 
 
@@ -258,8 +254,6 @@ _OPERATORS: dict[str, Callable[[list[Any]], Any]] = {
     "<=": _compare(operator.le),
     ">": _compare(operator.gt),
     ">=": _compare(operator.ge),
-    "!": lambda a: not a[0],
-    "!!": lambda a: bool(a[0]),
     "+": _overflowing(_add),
     "*": _overflowing(lambda a: _product([_number(x) for x in a])),
     "-": _overflowing(_subtract),
@@ -331,7 +325,7 @@ def _applied(function: Callable[[list[Any]], Any], values: list[Any], args: list
 
 
 _OPERATORS = {op: _guarded(op, function) for op, function in _OPERATORS.items()}
-KNOWN = frozenset({*_OPERATORS, "var", "and", "or", "if", "missing"})
+KNOWN = frozenset({*_OPERATORS, "var", "and", "or", "if", "missing", "!", "!!"})
 
 
 def _product(values: list[int | float]) -> int | float:
@@ -382,12 +376,14 @@ def evaluate(expression: Any, data: Any) -> Any:
     if op == "var":
         return _var(data, evaluate(args[0], data) if args else None, evaluate(args[1], data) if len(args) > 1 else None)
     if op == "missing":
-        return [name for name in (evaluate(a, data) for a in args) if _var(data, name) is None]
+        return [name for name in (evaluate(a, data) for a in args) if _absent(_var(data, name))]
+    if op in _NEGATIONS:
+        return _NEGATIONS[op](truth(evaluate(args[0], data), args[0], f"{op}: its argument is"))
     if op == "and":
         value: Any = True
-        for arg in args:
+        for index, arg in enumerate(args):
             value = evaluate(arg, data)
-            if not value:
+            if index < len(args) - 1 and not truth(value, arg, _AND_TESTS):
                 return value
         return value
     if op == "or":
@@ -399,7 +395,7 @@ def evaluate(expression: Any, data: Any) -> Any:
         return value
     if op == "if":
         for index in range(0, len(args) - 1, 2):
-            if evaluate(args[index], data):
+            if truth(evaluate(args[index], data), args[index], _IF_TESTS):
                 return evaluate(args[index + 1], data)
         return evaluate(args[-1], data) if len(args) % 2 == 1 else None
     function = _OPERATORS.get(op)
@@ -441,6 +437,82 @@ def guarded_names(expression: Any) -> list[str]:
     ]
 
 
+# --- truth: what a filter, `if`, `!`, `!!` and `and` test --------------------------------------------------------
+
+_IF_TESTS, _AND_TESTS = "if: a condition is", "and: an operand before its last is"
+_NEGATIONS: dict[str, Callable[[bool], bool]] = {"!": operator.not_, "!!": bool}
+# The text that means true, beside one that may mean either: what a refused text's column is to be compared with.
+_TRUE_TEXTS = {
+    **{"true": "true", "false": "true", "yes": "yes", "no": "yes", "y": "y", "n": "y"},
+    **{"t": "t", "f": "t", "1": "1", "0": "1", "on": "on", "off": "on"},
+}
+
+
+def truth(value: Any, expression: Any, tester: str) -> bool:
+    """`value`, the value of `expression`, as a test takes it (a filter's condition, `if`'s conditions, `!`,
+    `!!`, `and`'s operands but its last): JSON Logic's truth — false for null, false, 0, an empty list, and an
+    empty (or blank) text, a CSV's empty cell — except that a text with something in it is refused, naming it.
+    JSON Logic counts every such text as true: a CSV's "false", "no" and "0" too, so a filter on a flag column
+    would keep every row without a word. (`or` gives its first operand that is not false as its value, a text
+    too — `{"or": [{"var": "region"}, "unknown"]}` fills gaps — and that value is tested where it is used.)"""
+    if value is True or value is False:
+        return value
+    if isinstance(value, str):
+        if value.strip():
+            raise ExpressionError(_not_a_truth(value, expression, tester))
+        return False
+    return bool(value)
+
+
+def _not_a_truth(value: str, expression: Any, tester: str) -> str:
+    """Why a text is refused as a truth, and the comparison to write instead, with the column it reads."""
+    path = _var_path(expression)
+    names = [path] if path is not None else read_names(expression)
+    true_text = _TRUE_TEXTS.get(value.strip().lower(), "true")
+    if value.strip().isupper():
+        true_text = true_text.upper()
+    elif value.strip()[:1].isupper():
+        true_text = true_text.capitalize()
+    reason = (
+        f"{tester} {_shown(value)}, a text, which is neither true nor false (JSON Logic counts every text but an "
+        'empty one as true, "false", "no" and "0" too)'
+    )
+    if not names:
+        compared = json.dumps({"==": [expression, true_text]}, ensure_ascii=False)
+        return f"{reason}; compare it with the text that means true: {compared[:300]}"
+    compared = json.dumps({"==": [{"var": names[0]}, true_text]}, ensure_ascii=False)
+    filled = json.dumps({"!": {"missing": [names[0]]}}, ensure_ascii=False)
+    return (
+        f"{reason}; compare it with the text that means true, {compared[:300]}, or, to test that it is filled "
+        f"in, {filled[:300]}{_read_from([expression])}"
+    )
+
+
+def _absent(value: Any) -> bool:
+    """A value `missing` names: null, or an empty text (as JSON Logic says; a blank one is empty too)."""
+    return value is None or is_blank(value)
+
+
+# The operators whose value is always true or false.
+_GIVING_BOOLEANS = frozenset({"==", "!=", "<", "<=", ">", ">=", "!", "!!"})
+
+
+def compile_condition(expression: Any) -> Callable[[Any], bool]:
+    """compile_expression for a condition (a filter's `where`): whether it holds for the data, its value taken
+    as `truth` takes it."""
+    value_of = compile_expression(expression)
+    if isinstance(expression, dict) and len(expression) == 1 and next(iter(expression)) in _GIVING_BOOLEANS:
+        return value_of  # its value is true or false: nothing to test, per row
+
+    def holds(data: Any) -> bool:
+        value = value_of(data)
+        if value is True or value is False:  # a comparison's, per row: cheap
+            return value
+        return truth(value, expression, "the condition gives")
+
+    return holds
+
+
 # --- compiled once, evaluated per row ------------------------------------------------------------------------
 
 Compiled = Callable[[Any], Any]
@@ -467,11 +539,13 @@ def _compile(expression: Any) -> Compiled:
     if op == "var":
         return _compile_var(args, parts)
     if op == "missing":
-        return lambda data: [name for name in (part(data) for part in parts) if _var(data, name) is None]
+        return lambda data: [name for name in (part(data) for part in parts) if _absent(_var(data, name))]
+    if op in _NEGATIONS:
+        return _compile_negation(op, parts[0], args[0])
     if op in ("and", "or"):
-        return _compile_and(parts) if op == "and" else _compile_or(parts)
+        return _compile_and(parts, args) if op == "and" else _compile_or(parts)
     if op == "if":
-        return _compile_if(parts)
+        return _compile_if(parts, args)
     function = _OPERATORS.get(op)
     if function is None:
 
@@ -529,16 +603,23 @@ def _compile_var(args: list[Any], parts: list[Compiled]) -> Compiled:
     return lambda data: _var(data, path_of(data), default_of(data))
 
 
-def _compile_and(parts: list[Compiled]) -> Compiled:
+def _compile_and(parts: list[Compiled], args: list[Any]) -> Compiled:
+    tested = list(zip(parts[:-1], args[:-1], strict=True))  # every operand but the last, whose value it gives
+    last = parts[-1] if parts else (lambda data: True)
+
     def run(data: Any) -> Any:
-        value: Any = True
-        for part in parts:
+        for part, arg in tested:
             value = part(data)
-            if not value:
+            if not truth(value, arg, _AND_TESTS):
                 return value
-        return value
+        return last(data)
 
     return run
+
+
+def _compile_negation(op: str, part: Compiled, arg: Any) -> Compiled:
+    negation, tester = _NEGATIONS[op], f"{op}: its argument is"
+    return lambda data: negation(truth(part(data), arg, tester))
 
 
 def _compile_or(parts: list[Compiled]) -> Compiled:
@@ -553,10 +634,10 @@ def _compile_or(parts: list[Compiled]) -> Compiled:
     return run
 
 
-def _compile_if(parts: list[Compiled]) -> Compiled:
+def _compile_if(parts: list[Compiled], args: list[Any]) -> Compiled:
     def run(data: Any) -> Any:
         for index in range(0, len(parts) - 1, 2):
-            if parts[index](data):
+            if truth(parts[index](data), args[index], _IF_TESTS):
                 return parts[index + 1](data)
         return parts[-1](data) if len(parts) % 2 == 1 else None
 

@@ -27,11 +27,21 @@ import tempfile
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import IO, Any
 
-from phi.definitions.expressions import MAX_TEXT_CHARS, ExpressionError, compile_expression, guarded_names, read_names
+from phi.definitions.expressions import (
+    MAX_TEXT_CHARS,
+    ExpressionError,
+    compile_condition,
+    compile_expression,
+    guarded_names,
+    read_names,
+)
 from phi.definitions.nesting import TooLarge, measure
 from phi.definitions.values import (
-    MixedZones,
+    Figure,
+    Figures,
     TextOrder,
+    Unorderable,
+    amount_in_text,
     as_number,
     forms_held,
     forms_sought,
@@ -132,29 +142,53 @@ def _need_read(columns: list[str], expression: Any, where: str) -> None:
 SortKey = tuple[Any, ...]
 
 
-def order_key(descending: bool) -> Callable[[Any], SortKey]:
+def order_key(descending: bool, column: str = "") -> Callable[[Any], SortKey]:
     """The key that orders one column's values for sort and top_k (one key per column: it follows the column's
-    timestamps): numbers (and texts that are plain numbers) before other text — timestamps in time order (see
-    phi.definitions.values), then the rest compared as text — so that a mixed column never raises; and null
-    (and a blank text) after every value in either direction (a "bottom 2" of a column with gaps must not be two
-    nulls). A descending order is the ascending one reversed, so there null takes the lowest key."""
+    timestamps and numbers): numbers — and texts that are plain numbers, or amounts of one unit ("5%" before
+    "12%") — before other text: timestamps in time order (see phi.definitions.values), then the rest compared
+    as text, so that a column of numbers and words never raises; and null (and a blank text) after every value
+    in either direction (a "bottom 2" of a column with gaps must not be two nulls). A descending order is the
+    ascending one reversed, so there null takes the lowest key. Values no order could place without a guess
+    are refused naming the column (Unorderable, see Figures and TextOrder): placed as text, "1,500" would
+    come after 950 whether it is 1500 or 1.5, and "12%" before "5%"."""
     null: SortKey = (0,) if descending else (3,)
     texts = TextOrder()  # timestamps in time order; refuses a column mixing them with and without a zone
+    figures = Figures()  # refuses amounts beside plain numbers or another unit, and numbers it cannot read
 
     def key(value: Any) -> SortKey:
-        if value is None:
-            return null
-        if isinstance(value, bool | int | float):
-            return (1, value)
-        if isinstance(value, str):
-            # a text written as a number orders as that number (a CSV's "10" after "9"), a blank one as null
-            number = number_in_text(value)
-            if number is not None:
-                return (1, number)
-            return null if is_blank(value) else (2, *texts.key(value))
-        return (2, 1, str(value))
+        try:
+            if value is None:
+                return null
+            if isinstance(value, bool):
+                return (1, value)
+            if isinstance(value, int | float):
+                if figures.unit is not None:  # the first number, or one beside amounts
+                    figures.figure(value, _PLAIN)
+                return (1, value)
+            if isinstance(value, str):
+                number = number_in_text(value)  # a CSV's "10" after "9"
+                if number is not None:
+                    if figures.unit is not None:
+                        figures.figure(value, _PLAIN)
+                    return (1, number)
+                figure = amount_in_text(value)
+                if figure is None:  # no number: a blank one orders as null
+                    return null if is_blank(value) else (2, *texts.key(value))
+                if figure.number is None:
+                    figures.not_read(value)
+                    return (2, *texts.key(value))
+                if figure.unit != figures.unit:
+                    figures.figure(value, figure)
+                return (1, figure.number)
+            return (2, 1, str(value))
+        except Unorderable as refused:
+            raise Unorderable(f"column {column!r}: {refused}") from None
 
     return key
+
+
+_PLAIN = Figure(None, 0)  # any plain number, as Figures tells one from an amount
+_EXTREMES = frozenset({"min", "max"})
 
 
 def _group_key(values: tuple[Any, ...], where: str, columns: list[str]) -> tuple[Any, ...]:
@@ -218,6 +252,7 @@ class _Accumulator:
 
     __slots__ = (
         "count",
+        "figures",
         "fn",
         "high",
         "high_key",
@@ -247,6 +282,7 @@ class _Accumulator:
         self.high_key: tuple[int, Any] = (0, None)
         self.seen: set[Any] | None = set() if fn == "count_distinct" else None
         self.texts: TextOrder | None = None
+        self.figures: Figures | None = None  # min and max: what the column holds, once it holds a value
 
     def add(self, value: Any, counted: bool) -> int:
         """Adds one row's value; the number of distinct values newly held (count_distinct only)."""
@@ -266,16 +302,42 @@ class _Accumulator:
         """A sum, avg, min or max takes numbers, and a text that is a plain number as that number (a CSV cell is
         always text). Null and an empty text (a CSV's empty cell) are no figure. A boolean and another text are
         refused by sum and avg (dropping them would give a wrong total without a word; SQL refuses sum(boolean)
-        too); min and max pass booleans by, and keep the column's text apart, for a column without numbers (ISO
-        dates and times, codes)."""
+        too); min and max read amounts too (`_add_extreme`)."""
         number = as_number(value)
-        if number is not None:
+        if number is not None:  # the common case first: per row
+            if self.fn in _EXTREMES and self._figures().unit is not None:  # the first number, or one beside amounts
+                self._figures().figure(value, _PLAIN)
             self._add_number(number, value)
         elif value is None or is_blank(value):
             return
-        elif self.fn in ("sum", "avg"):
+        elif self.fn in _EXTREMES:
+            self._add_extreme(value)
+        else:
             raise _NotANumber(value)
-        elif isinstance(value, str):
+
+    def _figures(self) -> Figures:
+        """What a min or max column holds (see Figures), made with its first value."""
+        if self.figures is None:
+            self.figures = Figures(refusing_others=self.fn)
+        return self.figures
+
+    def _add_extreme(self, value: Any) -> None:
+        """A value of min or max that is no plain number: an amount of the column's one unit ("12%", "€12.50"),
+        compared by its number; in a column without numbers, a text (ISO dates and times, codes) in TextOrder's
+        order, a boolean passed by. Anything else beside numbers is refused (Figures): left out, "1,500" or
+        "n/a" would leave a maximum of 950 without a word."""
+        figures = self._figures()
+        figure = amount_in_text(value) if isinstance(value, str) else None
+        if figure is not None and figure.number is not None:
+            if figure.unit != figures.unit:
+                figures.figure(value, figure)
+            self._add_number(figure.number, value)
+            return
+        if figure is not None:  # written like a number, not plainly ("1,500"): not even beside another such text
+            figures.not_read(value)
+        if figures.other is None:  # the first such value (a number after it is refused by figures.figure)
+            figures.another(value)
+        if isinstance(value, str):
             self._add_text(value)
 
     def _add_text(self, text: str) -> None:
@@ -447,7 +509,7 @@ def _one_op(
         rename = op.get("rename") or {}
         return [rename.get(c, c) for c in wanted], ({rename.get(c, c): row.get(c) for c in wanted} for row in rows)
     if name == "filter":
-        holds = compile_expression(op["where"])
+        holds = compile_condition(op["where"])  # a text is no truth: "false" and "no" would keep their rows
         _need_read(columns, op["where"], where)
         return columns, _filtered(rows, holds, where)
     if name == "derive":
@@ -460,16 +522,16 @@ def _one_op(
     if name == "sort":
         by = list(op["by"])
         _need(columns, by, where)
-        return columns, _zones_named(
+        return columns, _order_refused(
             _sort(_taken(rows, held, where), columns, by, bool(op.get("descending")), where), where
         )
     if name == "top_k":
         by, k = op["by"], int(op["k"])
         _need(columns, [by], where)
         descending = bool(op.get("descending", True))
-        pick, value_key = (heapq.nlargest if descending else heapq.nsmallest), order_key(descending)
+        pick, value_key = (heapq.nlargest if descending else heapq.nsmallest), order_key(descending, by)
         ordered = _lazy(lambda: iter(pick(k, _heaped(rows, k, held, where), key=lambda r: value_key(r.get(by)))))
-        return columns, _zones_named(ordered, where)
+        return columns, _order_refused(ordered, where)
     if name == "group_by":
         keys, aggs = list(op.get("keys") or []), dict(op["aggs"])
         _need(columns, keys, where)
@@ -491,7 +553,7 @@ def _one_op(
     raise TableError(f"{where}: unknown operation")  # the schema admits no other operation
 
 
-def _filtered(rows: Iterable[Row], holds: Callable[[Row], Any], where: str) -> Iterator[Row]:
+def _filtered(rows: Iterable[Row], holds: Callable[[Row], bool], where: str) -> Iterator[Row]:
     """The rows where the condition holds; its error names the op."""
     try:
         for row in rows:
@@ -555,11 +617,12 @@ def _json_chars(value: Any) -> int:
         return MAX_TEXT_CHARS + 1
 
 
-def _zones_named(rows: Iterator[Row], where: str) -> Iterator[Row]:
-    """The rows of an op that orders timestamps; a column mixing them with and without a zone fails naming it."""
+def _order_refused(rows: Iterator[Row], where: str) -> Iterator[Row]:
+    """The rows of an op that orders them; a column no order can place without a guess (timestamps with and
+    without a zone, amounts beside plain numbers…) fails naming the op (the column and values are named)."""
     try:
         yield from rows
-    except MixedZones as exc:
+    except Unorderable as exc:
         raise TableError(f"{where}: {exc}") from None
 
 
@@ -598,8 +661,8 @@ def _group(
                 distinct += added
             except TypeError:
                 raise TableError(f"{where}: {name}: column {column!r} holds a list or object") from None
-            except MixedZones as exc:
-                raise TableError(f"{where}: {name}: column {column!r}: {exc}") from None
+            except Unorderable as exc:  # timestamps or numbers min or max cannot order
+                raise TableError(f"{where}: {name}: {agg['fn']} over column {column!r}: {exc}") from None
             except _NotANumber as refused:
                 raise TableError(f"{where}: {name}: {_not_a_number(agg['fn'], str(column), refused.value)}") from None
             except OverflowError:
@@ -749,7 +812,7 @@ def _key_forms(values: tuple[Any, ...], forms: Callable[[Any], tuple[Any, ...]])
 
 
 def _sort(rows: Iterable[Row], columns: list[str], by: list[str], descending: bool, where: str) -> Iterator[Row]:
-    value_keys = [(c, order_key(descending)) for c in by]
+    value_keys = [(c, order_key(descending, c)) for c in by]
 
     def key(row: Row) -> tuple[Any, ...]:
         return tuple([value_key(row.get(c)) for c, value_key in value_keys])

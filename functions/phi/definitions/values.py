@@ -2,11 +2,16 @@
 http node's CSV) is always text, so "1,234.5" must count as the number it says and an empty cell as no value.
 
 - `number_in_text`: a text that is a plain number, as that number;
+- `figure_in_text`, `order_pair` and `Figures`: a text written as a number for an order (`< <= > >=`, sort,
+  top_k, min, max): a plain number as that number, an amount ("12%", "€12.50", "($1,234.50)") as its number
+  beside amounts of its unit only, and a number that cannot be read ("1,500": 1500 or 1.5?) never beside
+  numbers — ordered as text, "12%" would come before "5%" and "1,500" after "950" without a word;
 - `is_blank`: an empty or blank text, which the aggregates and orders take as null;
 - `timestamp_in_text` and `TextOrder`: a text that is an ISO-8601-like timestamp, in time order. As text,
   "2026-11-20 10:00:00" comes before "2026-11-20T09:00:00" (' ' < 'T') and "…10:00+01:00" after "…09:30Z".
   Timestamps that carry a zone or offset compare as instants, those that carry none as wall-clock times (a date
   alone is its midnight); one of each cannot be compared without the site's zone, and is refused naming both;
+  a column is ordered as its pairs compare (`TextOrder`), or refused where no order could agree with them;
 - `loosely_equal`: the expressions' `==`, which a join's keys follow (`forms_held`, `forms_sought`);
 - `group_value`: a value as group_by and count_distinct hold it, so that 42 and "42" are one key."""
 
@@ -14,7 +19,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any, NamedTuple
 
@@ -62,6 +67,258 @@ def is_blank(value: Any) -> bool:
     return isinstance(value, str) and not value.strip()
 
 
+# --- texts written as numbers, for an order ----------------------------------------------------------------
+
+
+class Unorderable(ValueError):
+    """Two values, or the values of one column, that no order can compare without guessing (the caller names
+    the op, and the column where there is one)."""
+
+
+class Figure(NamedTuple):
+    """A value written as a number, as an order reads it: `unit` None for a plain number, else "%" or a currency
+    ("EUR", "$"…); `number` None when it is written like a number but cannot be read as one ("1,500")."""
+
+    unit: str | None
+    number: int | float | None
+
+
+# Currency symbols, as the unit each writes: "$" and "¥" stand for several currencies, so stay as they are.
+_CURRENCY_SYMBOLS = {
+    **{"€": "EUR", "£": "GBP", "₹": "INR", "₽": "RUB", "₩": "KRW", "₺": "TRY", "₪": "ILS", "₫": "VND"},
+    **{"฿": "THB", "₴": "UAH", "₦": "NGN", "₱": "PHP", "$": "$", "¥": "¥"},
+}
+# Currency codes read beside a number: the common ones, none an English word ("TOP 10" is no amount).
+_CODES = "EUR USD GBP CHF JPY CNY CAD AUD NZD SEK NOK DKK PLN CZK HUF RON BGN INR BRL MXN ZAR RUB KRW SGD HKD"
+_CURRENCY_CODES = frozenset([*_CODES.split(), "ILS", "AED", "SAR", "THB", "IDR", "MYR"])
+# Written like a number, though perhaps not plainly: thousands in groups of three after commas, spaces (also
+# no-break ones) or apostrophes ("1,500", "10 000", "1'234"), dots only with a decimal comma ("1.234,56"), a
+# decimal comma ("1,5"). Not a version ("1.2.3"), an IP address ("10.0.0.1", "192.168.100.200"), a phone
+# number ("+1 555 0100", "030 123 456"), a code ("A-12") or a date: those stay text.
+_WRITTEN_NUMBER = re.compile(
+    r"(?:(?:0|[1-9]\d{0,2})(?:[,' \u00a0\u202f\u2019]\d{3})+(?:[.,]\d+)?"
+    r"|(?:0|[1-9]\d{0,2})(?:\.\d{3})+,\d+"
+    r"|\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?",
+    re.ASCII,
+)
+_UNREAD = Figure(None, None)
+# Distinct texts whose reading is kept: an amount column repeats its values (the cache is bounded; a miss only
+# reads the text again). A longer text is read as a plain number or not at all, and not kept.
+_LONGEST_FIGURE = 64
+_CACHED_FIGURES = 65_536
+
+
+def figure_in_text(text: str) -> Figure | None:
+    """The number `text` writes, as an order reads it: a plain number (`number_in_text`); an amount, a plain
+    number with a percent sign or one currency symbol or code before or after it, negative with a sign or in
+    accounting parentheses ("12%", "€12.50", "12.50 EUR", "-$5", "($1,234.50)"); or, with `number` None, a text
+    written like a number that is not read ("1,500" and "0,250", which may be 1.5 and 0.25; "1.234,56",
+    "10 000", "€12,50", and "(2,000)", which sum does not read either). None for any other text (blank too)."""
+    number = number_in_text(text)
+    if number is not None:
+        return Figure(None, number)
+    return amount_in_text(text)
+
+
+def amount_in_text(text: str) -> Figure | None:
+    """`figure_in_text` for a text that is no plain number: an amount, a number not read, or None."""
+    if text[:1] not in _FIGURE_FIRST and text[:3] not in _CURRENCY_CODES:  # a word or a code: cheap, per row
+        return None
+    if len(text) > _LONGEST_FIGURE or _ISO_DATE_FIRST.match(text):
+        return None
+    return _amount(text)
+
+
+# What an amount or a number not read may begin with (an ISO date does too, and is told apart next).
+_FIGURE_FIRST = frozenset("0123456789.,+-( \t\u00a0" + "".join(_CURRENCY_SYMBOLS))
+
+
+@lru_cache(maxsize=_CACHED_FIGURES)
+def _amount(text: str) -> Figure | None:
+    body = text.strip()
+    accounting = negative = False
+    if body[:1] == "(" and body[-1:] == ")":
+        body, accounting = body[1:-1].strip(), True
+    if body[:1] in ("+", "-"):
+        body, negative = body[1:].lstrip(), body[0] == "-"
+    unit, body = _unit_before(body)
+    if unit is not None:
+        if not negative and body[:1] in ("+", "-"):  # "€-5"
+            body, negative = body[1:].lstrip(), body[0] == "-"
+        elif not accounting and body[:1] == "(" and body[-1:] == ")":  # "$(5)"
+            body, accounting = body[1:-1].strip(), True
+    else:
+        unit, body = _unit_after(body)
+    if not _WRITTEN_NUMBER.fullmatch(body):
+        return None
+    if unit is None:  # not a plain number (the caller read those): written otherwise ("1,500", "(2,000)")
+        return _UNREAD
+    number = number_in_text(body)
+    if number is None or (negative and accounting):
+        return Figure(unit, None)
+    return Figure(unit, -number if negative or accounting else number)
+
+
+def _unit_before(body: str) -> tuple[str | None, str]:
+    symbol = _CURRENCY_SYMBOLS.get(body[:1])
+    if symbol is not None:
+        return symbol, body[1:].lstrip()
+    if body[:3] in _CURRENCY_CODES and not body[3:4].isalpha():
+        return body[:3], body[3:].lstrip()
+    return None, body
+
+
+def _unit_after(body: str) -> tuple[str | None, str]:
+    if body[-1:] == "%":
+        return "%", body[:-1].rstrip()
+    symbol = _CURRENCY_SYMBOLS.get(body[-1:])
+    if symbol is not None:
+        return symbol, body[:-1].rstrip()
+    if body[-3:] in _CURRENCY_CODES and not body[-4:-3].isalpha():
+        return body[-3:], body[:-3].rstrip()
+    return None, body
+
+
+def figure_of(value: Any) -> Figure | None:
+    """A value as an order reads it: a number as a plain number, a text as `figure_in_text`; None otherwise."""
+    if type(value) is int or type(value) is float:
+        return Figure(None, value)
+    if type(value) is str:
+        return figure_in_text(value)
+    return None
+
+
+def _kind(value: Any, figure: Figure) -> str:
+    if figure.number is None:
+        return "written like a number but not plainly"
+    return "a plain number" if figure.unit is None else f"an amount in {figure.unit}"
+
+
+def _in_different_units(a: Any, first: Figure, b: Any, second: Figure) -> Unorderable:
+    percent_or_not = {first.unit, second.unit} == {"%", None}
+    return Unorderable(
+        f"cannot order {_shown(a)}, {_kind(a, first)}, with {_shown(b)}, {_kind(b, second)}: "
+        + ("is 12% the number 12 or 0.12?" if percent_or_not else "numbers in different units do not compare")
+        + "; make them plain numbers in one unit where the data comes from, or compare amounts with amounts "
+        "of their unit ('10%', '€10')"
+    )
+
+
+def _not_read(text: Any, beside: Any) -> Unorderable:
+    return Unorderable(
+        f"cannot order {_shown(text)} with {_shown(beside)}: {_shown(text)} is written like a number but "
+        f"{_why_not_read(str(text))}, so which number it is cannot be told; make it a plain number where the data "
+        "comes from (1500, or 1.5 if its comma is a decimal comma)"
+    )
+
+
+def _why_not_read(text: str) -> str:
+    if "(" in text:
+        return "in parentheses (an accounting export's negative number), which sum does not read either"
+    if "," in text and "." in text:
+        return "with dots between thousands and a decimal comma"
+    if any(mark in text.strip() for mark in " '\u00a0\u202f\u2019"):
+        return "with spaces or apostrophes between thousands"
+    if _COMMA_BEFORE_THOUSANDS.search(text):
+        return "with a comma that may be a thousands separator or a decimal comma ('1,500': 1500 or 1.5?)"
+    return "with a decimal comma" if "," in text else "not plainly"
+
+
+_COMMA_BEFORE_THOUSANDS = re.compile(r",\d{3}(?!\d)", re.ASCII)
+
+
+def order_pair(a: Any, b: Any) -> tuple[Any, Any] | None:
+    """Two values (not null; two timestamp texts are compared before, see `timestamps`) as `< <= > >=` compare
+    them: numbers, and texts written plainly as numbers, by number; amounts of one unit by number ("5%" <
+    "12%"); anything else as it is (text with text as text). None when a blank text meets a number: a missing
+    value, with which nothing compares. Raises Unorderable where no order can be told without a guess: a
+    number beside a text that is no number (whether written 1000 or "1000"), an amount beside a plain number
+    or another unit, and a text written like a number but not plainly ("1,500") beside any number."""
+    first, second = figure_of(a), figure_of(b)
+    if first is None and second is None:
+        return a, b
+    if first is None or second is None:
+        figure, other = (first, b) if second is None else (second, a)
+        assert figure is not None  # for mypy: one of them is a figure
+        if is_blank(other):
+            return None
+        if figure.number is None or type(other) is not str:
+            return a, b  # a text not read beside another text, as text; a boolean or list as Python says
+        raise Unorderable(f"cannot compare {_shown(a)} with {_shown(b)}: a number with a text that is no number")
+    if first.number is None:
+        raise _not_read(a, b)
+    if second.number is None:
+        raise _not_read(b, a)
+    if first.unit != second.unit:
+        raise _in_different_units(a, first, b, second)
+    return first.number, second.number
+
+
+_UNSET: Any = object()
+
+
+class Figures:
+    """The values written as numbers in one column, for an order over it (sort, top_k, min, max), refusing
+    those no order can place without a guess (see `order_pair`): an amount beside a plain number or another
+    unit, and a text written like a number but not plainly beside any number or beside another such text (as
+    text "12,50" would come before "5,00"). With `refusing_others` (min, max), also any other value beside
+    numbers: min and max would leave it out without a word, where sort shows it after them."""
+
+    __slots__ = ("first", "other", "refusing_others", "unit", "unread")
+
+    def __init__(self, refusing_others: str | None = None) -> None:
+        self.refusing_others = refusing_others
+        self.first: Any = _UNSET  # the first number or amount
+        self.unit: Any = _UNSET  # its unit (None for a plain number): a caller may skip figures of this unit
+        self.unread: str | None = None
+        self.other: Any = None
+
+    def figure(self, value: Any, figure: Figure) -> None:
+        """A number or an amount of the column (the caller need not call again for figures of `unit`)."""
+        if self.first is _UNSET:
+            self.first, self.unit = value, figure.unit
+        elif figure.unit != self.unit:
+            raise _in_different_units(self.first, figure_of(self.first) or _UNREAD, value, figure)
+        if self.unread is not None:
+            raise _not_read(self.unread, value)
+        if self.refusing_others and self.other is not None:
+            raise self._not_a_number(self.other)
+
+    def not_read(self, text: str) -> None:
+        """A text written like a number but not plainly."""
+        if self.first is not _UNSET:
+            raise _not_read(text, self.first)
+        if self.unread is None:
+            self.unread = text
+        elif text != self.unread:
+            raise _not_read(text, self.unread)
+
+    def another(self, value: Any) -> None:
+        """Any other value (not null nor blank), for min and max."""
+        if self.first is not _UNSET:
+            raise self._not_a_number(value)
+        if self.other is None:
+            self.other = value
+
+    def _not_a_number(self, value: Any) -> Unorderable:
+        return Unorderable(
+            f"holds {_shown(value)}, which is not a plain number, beside numbers ({_shown(self.first)}): "
+            f"{self.refusing_others} would leave it out without a word; filter such rows out first, or make the "
+            "column plain numbers where the data comes from"
+        )
+
+
+def _shown(value: Any) -> str:
+    """A value as an order's error quotes it: a text as Python writes it, JSON's words for null and the
+    booleans, bounded."""
+    if isinstance(value, str):
+        return _quoted(value)
+    if value is None or isinstance(value, bool):
+        return {None: "null", True: "true", False: "false"}[value]
+    text = repr(value)
+    return text if len(text) <= 60 else text[:60] + "…"
+
+
 # A text read as a timestamp begins with an ISO date (the project's parser reads other forms too, but a code or a
 # name such as "Nov 20 batch" is not to be ordered as a time): cheap, so most texts are never parsed. No
 # timestamp is longer than _LONGEST_TIMESTAMP characters: a longer text is not read, nor kept in the cache.
@@ -74,7 +331,7 @@ _CACHED_TIMESTAMPS = 65_536
 _MIDNIGHT = time()
 
 
-class MixedZones(ValueError):
+class MixedZones(Unorderable):
     """Two timestamps, one with a zone or offset and one without: their order depends on the site's zone."""
 
     def __init__(self, zoned: str, wall_clock: str) -> None:
@@ -93,6 +350,7 @@ class Reading(NamedTuple):
     moment: datetime
     written: datetime
     date_only: bool
+    offset: timedelta = timedelta(0)  # a zoned time's, from UTC
 
 
 def timestamp_in_text(text: str) -> Reading | None:
@@ -109,10 +367,11 @@ def _reading(text: str) -> Reading | None:
     except (ValueError, OverflowError):  # begins like a date and is not one ("2026-13-45", "2026-11-20 lot 4")
         return None
     written = moment.replace(tzinfo=None)
-    if moment.utcoffset() is None:
+    offset = moment.utcoffset()
+    if offset is None:
         return Reading(False, moment, written, _DATE_ONLY.fullmatch(text) is not None)
     try:
-        return Reading(True, moment.astimezone(UTC).replace(tzinfo=None), written, False)
+        return Reading(True, moment.astimezone(UTC).replace(tzinfo=None), written, False, offset)
     except OverflowError:  # 0001-01-01T00:00+01:00 is before the first instant a datetime holds
         return None
 
@@ -135,28 +394,77 @@ def timestamps(a: str, b: str) -> tuple[datetime, datetime] | None:
     raise MixedZones(a, b) if first.zoned else MixedZones(b, a)
 
 
+class MixedOffsets(Unorderable):
+    """A date alone beside times written at different offsets: no order of them agrees with their comparisons."""
+
+    def __init__(self, date_alone: str, zoned: str, other_offset: str) -> None:
+        super().__init__(
+            f"cannot order the date {_quoted(date_alone)} among times written at different offsets "
+            f"({_quoted(zoned)}, {_quoted(other_offset)}): a date alone compares with such a time by the date and "
+            "time it is written at, which times at different offsets do not keep in the order of their instants "
+            "(02:00+05:00 on one day is before 23:00-05:00 on the one before); write the dates as times with an "
+            "offset, or the times at one offset"
+        )
+
+
 class TextOrder:
     """Orders the texts of one column: timestamps in time order before other text, compared as text. Remembers
     a timestamp with a zone and one without (a date alone is neither), to refuse a column that mixes them
-    (MixedZones)."""
+    (MixedZones).
 
-    __slots__ = ("wall_clock", "zoned")
+    A date alone compares with a zoned time by that time's date and time as written (`timestamps`), and two
+    zoned times by their instants: while the zoned times share one offset, those agree, and a zoned time is keyed
+    by its instant at the first one's offset — its written time, beside which a date alone sits at its midnight.
+    Times at different offsets are ordered by their instants too, but no order of them agrees with a date alone's
+    comparisons (02:00+05:00 is before 23:00-05:00 the day before, yet on or after the date between): a column
+    holding a date alone and zoned times at two offsets is refused (MixedOffsets)."""
+
+    __slots__ = ("date_alone", "offset", "other_offset", "wall_clock", "zoned")
 
     def __init__(self) -> None:
         self.zoned: str | None = None
         self.wall_clock: str | None = None
+        self.date_alone: str | None = None
+        self.offset = timedelta(0)  # the first zoned time's
+        self.other_offset: str | None = None  # the first zoned time at another offset
 
     def key(self, text: str) -> tuple[int, Any]:
         found = timestamp_in_text(text)
         if found is None:
             return (1, text)
-        if found.zoned and self.zoned is None:
-            self.zoned = text
-        elif not found.zoned and not found.date_only and self.wall_clock is None:
+        if found.zoned:
+            return (0, self._zoned_key(text, found))
+        if found.date_only:
+            if self.date_alone is None:
+                self.date_alone = text
+                self._refuse_a_mix()
+        elif self.wall_clock is None:
             self.wall_clock = text
+            self._refuse_a_mix()
+        return (0, found.moment)
+
+    def _zoned_key(self, text: str, found: Reading) -> datetime:
+        if self.zoned is None:
+            self.zoned, self.offset = text, found.offset
+            self._refuse_a_mix()
+        if found.offset == self.offset:  # the common case: as written, the instant at that offset
+            return found.written
+        if self.other_offset is None:
+            self.other_offset = text
+            self._refuse_a_mix()
+        try:
+            return found.moment + self.offset
+        except OverflowError:  # within a day of the calendar's ends (year 1 or 9999)
+            raise Unorderable(
+                f"cannot order {_quoted(text)} beside {_quoted(self.zoned)}: it is too near the end of the "
+                "calendar to be placed among times at another offset"
+            ) from None
+
+    def _refuse_a_mix(self) -> None:
         if self.zoned is not None and self.wall_clock is not None:
             raise MixedZones(self.zoned, self.wall_clock)
-        return (0, found.moment)
+        if self.date_alone is not None and self.zoned is not None and self.other_offset is not None:
+            raise MixedOffsets(self.date_alone, self.zoned, self.other_offset)
 
 
 def _quoted(text: str) -> str:

@@ -3,6 +3,8 @@ sums, SQL's nulls, rounding as written, numbers and timestamps written as text."
 
 from __future__ import annotations
 
+import itertools
+import re
 from typing import Any
 
 import pytest
@@ -244,7 +246,9 @@ def test_an_arithmetic_error_names_the_op_the_operator_and_the_column() -> None:
 def test_a_comparison_error_names_the_op_the_operator_and_the_values() -> None:
     with pytest.raises(ExpressionError) as failed:
         apply_ops(CARRIERS, [{"op": "filter", "where": {">": [{"var": "carrier"}, 3]}}], {})
-    assert str(failed.value) == "ops[0] (filter): >: cannot compare 'DHL' with 3 (reading \"carrier\")"
+    assert str(failed.value) == (
+        "ops[0] (filter): >: cannot compare 'DHL' with 3: a number with a text that is no number (reading \"carrier\")"
+    )
 
 
 def test_rounds_places_are_ascii_digits_or_refused_in_words() -> None:
@@ -572,3 +576,178 @@ def test_describe_reads_numeric_text_as_sum_does_and_counts_the_values_that_are_
 def test_describe_refuses_a_sum_past_the_floats_range_in_words() -> None:
     with pytest.raises(ValueError, match=r"column 'v': the sum overflows \(it is not a finite number\)"):
         COMPUTE["stats.describe"].run({"table": _table(["v"], [[1e308], ["1e308"]])}, {})
+
+
+# --- 12. texts written as numbers, dates beside zoned times, and texts as truths --------------------------------
+
+
+def _ordered(values: list[Any], op: dict[str, Any]) -> list[Any]:
+    return [row[0] for row in apply_ops(_table(["v"], [[v] for v in values]), [op], {})["rows"]]
+
+
+@pytest.mark.parametrize("fn", ["min", "max"])
+@pytest.mark.parametrize("stray", ["1,500", "(2,000)", "€12.50", "12%", "1.234,56", "1 234,5", "n/a", True])
+def test_min_and_max_refuse_a_value_that_is_no_plain_number_beside_numbers(fn: str, stray: Any) -> None:
+    # left out, "1,500" (1500, or 1.5 from a decimal-comma export) would leave a maximum of 950 without a word
+    with pytest.raises(TableError) as refused:
+        _aggregate(["950", stray, "3", ""], fn)
+    message = str(refused.value)
+    assert message.startswith(f"ops[0] (group_by): n: {fn} over column 'v': ")
+    assert repr(stray) in message or str(stray).lower() in message
+
+
+def test_min_and_max_of_amounts_of_one_unit_compare_their_numbers_and_give_them_as_written() -> None:
+    assert _aggregate(["5%", "12%", "", "100%"], "max") == "100%"
+    assert _aggregate(["5%", "12%", "100%"], "min") == "5%"
+    assert _aggregate(["€5.00", "€12.50"], "max") == "€12.50"
+    assert _aggregate(["$1,234.50", "($2,000.00)", "-$5", "$(3)"], "min") == "($2,000.00)"
+    assert _aggregate(["12.50 EUR", "EUR 9", "€10"], "max") == "12.50 EUR"  # one currency, three spellings
+    # a column without numbers keeps its text order, a text written like a number among the rest
+    assert _aggregate(["A-12", "1,500", "B-3"], "max") == "B-3"
+
+
+@pytest.mark.parametrize(
+    ("values", "named"),
+    [
+        (["12%", "5"], "cannot order '12%', an amount in %, with '5', a plain number: is 12% the number 12 or 0.12?"),
+        (["€5", "$7"], "cannot order '€5', an amount in EUR, with '$7', an amount in $: numbers in different units"),
+        (["950", "1,500"], "cannot order '1,500' with '950': '1,500' is written like a number but with a comma that"),
+        (["12,50", "5,00"], "'5,00' is written like a number but with a decimal comma"),  # as text 12,50 < 5,00
+    ],
+)
+def test_sort_top_k_min_and_max_refuse_numbers_they_cannot_place_naming_the_column_and_values(
+    values: list[Any], named: str
+) -> None:
+    for op, where in [
+        ({"op": "sort", "by": ["v"]}, "ops[0] (sort): column 'v': "),
+        ({"op": "top_k", "by": "v", "k": 1}, "ops[0] (top_k): column 'v': "),
+        ({"op": "group_by", "keys": [], "aggs": {"n": {"fn": "max", "column": "v"}}}, "ops[0] (group_by): n: max"),
+    ]:
+        with pytest.raises(TableError) as refused:
+            apply_ops(_table(["v"], [[v] for v in values]), [op], {})
+        assert str(refused.value).startswith(where) and named in str(refused.value)
+
+
+def test_sort_and_top_k_order_amounts_of_one_unit_by_their_number() -> None:
+    rates = ["5%", "100%", None, "12%", "-3.5 %"]
+    assert _ordered(rates, {"op": "sort", "by": ["v"]}) == ["-3.5 %", "5%", "12%", "100%", None]
+    assert _ordered(rates, {"op": "top_k", "by": "v", "k": 2}) == ["100%", "12%"]
+    prices = ["€12.50", "€5.00", "n/a", "(€20.00)"]  # a word among amounts comes after them, as among numbers
+    assert _ordered(prices, {"op": "sort", "by": ["v"]}) == ["(€20.00)", "€5.00", "€12.50", "n/a"]
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [
+        ["A-12", "A-9", "B-1", "a-1"],  # codes
+        ["1.2.3", "1.10.0", "0.9.1"],  # versions
+        ["10.0.0.1", "192.168.100.200", "9.9.9.9"],  # IP addresses
+        ["+1 555 0100", "+44 20 7946 0958", "030 123 456"],  # phone numbers
+        ["1.234.567", "TOP 10", "12 kg", "PHP 8"],  # no amounts: dots without a decimal comma, no currency
+    ],
+)
+def test_ordinary_text_columns_still_sort_as_text(texts: list[str]) -> None:
+    assert _ordered(texts, {"op": "sort", "by": ["v"]}) == sorted(texts)
+    assert _aggregate(texts, "max") == max(texts) and _aggregate(texts, "min") == min(texts)
+    assert evaluate({"<": [texts[0], texts[1]]}, {}) is (texts[0] < texts[1])
+
+
+def test_comparisons_order_amounts_of_one_unit_and_refuse_what_they_cannot_tell() -> None:
+    rates = _table(["v"], [["5%"], ["12%"], ["100%"], [""]])
+    kept = apply_ops(rates, [{"op": "filter", "where": {">": [{"var": "v"}, "10%"]}}], {})
+    assert [row[0] for row in kept["rows"]] == ["12%", "100%"]  # as text, "5%" > "10%" and "100%" < "10%"
+    assert evaluate({"<": ["€5.00", "€12.50"]}, {}) is True
+    assert evaluate({">": ["($1,234.50)", "$5"]}, {}) is False
+    # a text written like a number but not plainly is refused beside a number, however the number is written
+    for limit in ("1000", 1000, "1,000", "10%"):
+        with pytest.raises(ExpressionError, match=r"^>: cannot order '1,500' with .*\(reading \"v\"\)$"):
+            evaluate({">": [{"var": "v"}, limit]}, {"v": "1,500"})
+    # so is an amount beside a plain number or another unit, and a word beside a number written as text
+    refused = [("12%", 10), ("12%", "10"), ("€5", "$7"), ("€5", "n/a"), ("abc", "1000"), ("2026-11-20", "2026")]
+    for a, b in refused:
+        with pytest.raises(ExpressionError, match=r"^>: cannot (order|compare)"):
+            evaluate({">": [{"var": "a"}, b]}, {"a": a})
+    assert evaluate({">": [{"var": "a"}, "10%"]}, {"a": ""}) is False  # an empty cell is a missing value
+
+
+ZONED_AND_DATE = ["2026-12-01T02:00:00+05:00", "2026-12-01", "2026-11-30T23:00:00-05:00"]
+
+
+def test_a_date_alone_among_times_at_different_offsets_is_refused_by_every_order() -> None:
+    # filter >= "2026-12-01" keeps …02:00+05:00 (on 1 December as written), though its instant is before
+    # …23:00-05:00 on 30 November: no order of the three agrees with both comparisons
+    assert evaluate({">=": [ZONED_AND_DATE[0], ZONED_AND_DATE[1]]}, {}) is True
+    assert evaluate({"<": [ZONED_AND_DATE[2], ZONED_AND_DATE[1]]}, {}) is True
+    assert evaluate({"<": [ZONED_AND_DATE[0], ZONED_AND_DATE[2]]}, {}) is True
+    for op in (
+        {"op": "sort", "by": ["v"]},
+        {"op": "top_k", "by": "v", "k": 1},
+        {"op": "group_by", "keys": [], "aggs": {"n": {"fn": "min", "column": "v"}}},
+    ):
+        with pytest.raises(TableError, match=r"cannot order the date '2026-12-01' among times written at different"):
+            _ordered(ZONED_AND_DATE, op)
+    # without a date alone, times at different offsets are ordered by their instants
+    assert _ordered([ZONED_AND_DATE[2], ZONED_AND_DATE[0]], {"op": "sort", "by": ["v"]}) == [
+        ZONED_AND_DATE[0],
+        ZONED_AND_DATE[2],
+    ]
+
+
+def test_a_date_alone_among_times_at_one_offset_is_ordered_as_the_comparisons_say() -> None:
+    column = ["2026-12-01T02:00:00+05:00", "2026-12-01", "2026-11-30T23:00:00+05:00", "2026-12-01T00:00:00+05:00"]
+    ordered = _ordered(column, {"op": "sort", "by": ["v"]})
+    assert ordered == ["2026-11-30T23:00:00+05:00", "2026-12-01", "2026-12-01T00:00:00+05:00", column[0]]
+    assert all(evaluate({"<=": [a, b]}, {}) for a, b in itertools.pairwise(ordered))
+    assert _aggregate(column, "min") == "2026-11-30T23:00:00+05:00" and _aggregate(column, "max") == column[0]
+    kept = _ordered(column, {"op": "filter", "where": {">=": [{"var": "v"}, "2026-12-01"]}})
+    assert kept == [column[0], "2026-12-01", "2026-12-01T00:00:00+05:00"]
+
+
+FLAGS = _table(["f", "n"], [["false", 1], ["no", 2], ["0", 3], ["true", 4]])
+
+
+def test_a_filter_on_a_text_is_refused_naming_the_column_and_the_comparison_to_write() -> None:
+    with pytest.raises(ExpressionError) as refused:
+        apply_ops(FLAGS, [{"op": "filter", "where": {"var": "f"}}], {})  # JSON Logic would keep all four rows
+    assert str(refused.value) == (
+        "ops[0] (filter): the condition gives 'false', a text, which is neither true nor false (JSON Logic counts "
+        'every text but an empty one as true, "false", "no" and "0" too); compare it with the text that means '
+        'true, {"==": [{"var": "f"}, "true"]}, or, to test that it is filled in, {"!": {"missing": ["f"]}} '
+        '(reading "f")'
+    )
+    kept = apply_ops(FLAGS, [{"op": "filter", "where": {"==": [{"var": "f"}, "true"]}}], {})
+    assert kept["rows"] == [["true", 4]]
+
+
+def test_booleans_numbers_nulls_and_empty_texts_keep_their_truth() -> None:
+    table = _table(["f"], [[True], [False], [1], [0], [None], [""], [" "], [[1]], [[]]])
+    assert _ordered([row[0] for row in table["rows"]], {"op": "filter", "where": {"var": "v"}}) == [True, 1, [1]]
+    filled = {"!": {"missing": ["v"]}}  # `missing` names null and an empty text, as JSON Logic does
+    assert _ordered(["x", "", " ", None, "2026-11-20"], {"op": "filter", "where": filled}) == ["x", "2026-11-20"]
+
+
+@pytest.mark.parametrize(
+    ("expr", "tester"),
+    [
+        ({"if": [{"var": "f"}, 1, 0]}, "if: a condition is 'No'"),
+        ({"!": {"var": "f"}}, "!: its argument is 'No'"),
+        ({"!!": {"var": "f"}}, "!!: its argument is 'No'"),
+        ({"and": [{"var": "f"}, 1]}, "and: an operand before its last is 'No'"),
+    ],
+)
+def test_every_test_of_truth_refuses_a_text_in_derive_and_in_a_condition(expr: dict[str, Any], tester: str) -> None:
+    way_out = '{"==": [{"var": "f"}, "Yes"]}'  # the text that means true, as the column writes it
+    with pytest.raises(ExpressionError) as refused:
+        apply_ops(_table(["f"], [["No"]]), [{"op": "derive", "column": "d", "expr": expr}], {})
+    assert str(refused.value).startswith(f"ops[0] (derive): d: {tester}, a text") and way_out in str(refused.value)
+    with pytest.raises(ExpressionError, match=re.escape(tester)):
+        evaluate(expr, {"f": "No"})  # a condition node's or an edge's expression
+    assert bool(evaluate(expr, {"f": ""})) is bool(evaluate(expr, {"f": False}))  # an empty text is false
+
+
+def test_or_still_gives_its_first_filled_operand_as_a_value() -> None:
+    expr = {"or": [{"var": "region"}, "unknown"]}
+    filled = apply_ops(_table(["region"], [["EU"], [""], [None]]), [{"op": "derive", "column": "r", "expr": expr}], {})
+    assert [row[1] for row in filled["rows"]] == ["EU", "unknown", "unknown"]
+    with pytest.raises(ExpressionError, match=r"the condition gives 'false', a text"):  # tested where it is used
+        apply_ops(FLAGS, [{"op": "filter", "where": {"or": [{"var": "f"}, {">": [{"var": "n"}, 3]}]}}], {})
