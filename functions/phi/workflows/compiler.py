@@ -380,7 +380,9 @@ def _http(node: NodeSpec, state: DefinitionState, ports: Ports) -> Any:
 
 
 def _condition(node: NodeSpec, state: DefinitionState, ports: Ports) -> Any:
-    return {"value": bool(expressions.evaluate(node.settings["expression"], _context(state)))}
+    expression = node.settings["expression"]
+    # A text is no truth here either: a condition on a CSV's "false" had held (JSON Logic's truth of any text).
+    return {"value": expressions.truth(expressions.evaluate(expression, _context(state)), expression, "it gives")}
 
 
 Executor = Callable[[NodeSpec, DefinitionState, Ports], Any]
@@ -403,7 +405,11 @@ def _active(definition: WorkflowDefinition, node_id: str, state: DefinitionState
         return True
     ran = set(state.get("ran") or [])
     context = _context(state)
-    return any(e.source in ran and (e.when is None or bool(expressions.evaluate(e.when, context))) for e in incoming)
+    return any(
+        e.source in ran
+        and (e.when is None or expressions.truth(expressions.evaluate(e.when, context), e.when, "its `when` gives"))
+        for e in incoming
+    )
 
 
 def _step(definition: WorkflowDefinition, node: NodeSpec) -> Any:  # a LangGraph node taking (state, config)

@@ -584,3 +584,22 @@ def test_search_docs_leaves_out_passages_on_another_subject_and_copies_of_one_pa
     assert [h["filename"] for h in state["results"]["s"]["hits"]] == ["incidents.md"]
     every, _ = _run(_search_only({"query": "falls", "top_k": 3, "min_score": 0}), _answer_with(SHIPMENTS), hits=hits)
     assert [h["filename"] for h in every["results"]["s"]["hits"]] == ["incidents.md", "handover-rules.md"]
+
+
+def test_a_condition_or_an_edge_on_a_text_is_refused_not_taken_as_true() -> None:
+    # JSON Logic holds every text but an empty one true: a condition on a CSV's "false" had held.
+    flag = {"columns": ["flag"], "rows": [["false"]]}
+    nodes = [
+        {"id": "data", "kind": "local_tool", "settings": {"tool": "db.query", "sql": "SELECT flag FROM f"}},
+        {"id": "c", "kind": "condition", "settings": {"expression": {"var": "data.rows.0.0"}}},
+    ]
+    document = {"key": "flags", "name": "Flags", "nodes": nodes, "edges": [["data", "c"]]}
+    state, _ = _run(document, _answer_with(flag))
+    assert state["failure"]["error"] == "Workflow.TableError"
+    assert "Node c: it gives 'false', a text, which is neither true nor false" in state["failure"]["cause"]
+
+    nodes[1] = {"id": "c", "kind": "condition", "settings": {"expression": True}}
+    edge = {"from": "data", "to": "c", "when": {"var": "data.rows.0.0"}}
+    state, _ = _run({**document, "nodes": nodes, "edges": [edge]}, _answer_with(flag))
+    assert state["failure"]["error"] == "Workflow.ExpressionError"
+    assert "Edge into c: its `when` gives 'false', a text" in state["failure"]["cause"]
