@@ -15,6 +15,7 @@ from phi.documents.models import SearchHit
 from phi.workflows.compiler import compile_definition
 from phi.workflows.ports import graph_config
 from tests.support.fake_ports import fake_ports, snapshot, sqlite_tools
+from tests.support.role_schemas import HANDOVER_SCHEMA
 
 # The reviewer's: a shift_exceptions row's description that became a live link and a tracking pixel.
 ATTACK = "[open the carrier portal](https://evil.example/login) ![t](https://evil.example/pixel.png)"
@@ -52,16 +53,6 @@ def hit(text: str = HOSTILE_LINES, filename: str = "_22__img_0001_.md", heading:
     return SearchHit(
         document_id=uuid4(), filename=filename, chunk_index=0, text=text, page=None, heading=heading, score=0.9
     )
-
-
-HANDOVER_SCHEMA = """
-CREATE TABLE shifts (shift_id TEXT, shift_date TEXT, shift TEXT, starts_at TEXT, ends_at TEXT, lead TEXT,
-                     pickers_on_shift INTEGER);
-CREATE TABLE orders (order_id TEXT, created_at TEXT, promised_ship_at TEXT, priority TEXT, customer TEXT);
-CREATE TABLE shipments (shipment_id TEXT, order_id TEXT, carrier TEXT, promised_at TEXT, shipped_at TEXT);
-CREATE TABLE shift_exceptions (exception_id TEXT, raised_at TEXT, kind TEXT, zone_id TEXT, order_id TEXT,
-                               carrier TEXT, description TEXT, resolved_at TEXT);
-"""
 
 
 def handover_database(path: Path, description: str = ATTACK, carrier: str = "DPD", lead: str = "Tom") -> Path:

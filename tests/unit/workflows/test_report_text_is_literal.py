@@ -32,6 +32,7 @@ from tests.support.hostile_text import (
     hit,
     run_handover,
 )
+from tests.support.role_schemas import WEEKLY_SCHEMA
 
 
 class _Page(HTMLParser):
@@ -161,15 +162,6 @@ def test_the_shift_handover_shows_a_customers_exception_text_as_text_not_a_link(
     # the title and the figures stay plain text outside the Markdown
     assert output["title"] == "Shift handover — # Leeds [DC](https://evil.example) — late shift, 2026-11-20"
     assert output["citations"][0]["document"] == "_22__img_0001_.md"
-
-
-WEEKLY_SCHEMA = """
-CREATE TABLE zones (zone_id TEXT, name TEXT);
-CREATE TABLE safety_incidents (incident_id TEXT, occurred_at TEXT, zone_id TEXT, incident_type TEXT, severity TEXT,
-                               description TEXT);
-CREATE TABLE corrective_actions (action_id TEXT, incident_id TEXT, action TEXT, owner TEXT, due_date TEXT,
-                                 completed_at TEXT);
-"""
 
 
 def test_the_weekly_incident_summary_shows_the_incident_log_as_text(tmp_path: Path) -> None:
