@@ -67,8 +67,12 @@ def schedule_line(schedule: ScheduleView) -> ScheduleLine:
         local = next_run.astimezone(zone(schedule.timezone))
         utc = next_run.astimezone(UTC)
         local_text = f"{local:%a %Y-%m-%d %H:%M} {schedule.timezone}"
-        # The UTC time alone when it falls on the same date; with its own date when it does not.
-        utc_text = f"{utc:%H:%M} UTC" if utc.date() == local.date() else f"{utc:%a %Y-%m-%d %H:%M} UTC"
+        # The UTC time alone when it falls on the same date; with its own date when it does not; nothing when the
+        # schedule's zone says the same time (UTC itself, or a zone at UTC's offset then).
+        if local.utcoffset() == utc.utcoffset():
+            utc_text = None
+        else:
+            utc_text = f"{utc:%H:%M} UTC" if utc.date() == local.date() else f"{utc:%a %Y-%m-%d %H:%M} UTC"
     return ScheduleLine(
         workflow_type=schedule.workflow_type,
         cron=schedule.cron,
