@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from phi import names
 from phi.names import Service
@@ -86,6 +86,10 @@ def sender_address(sender: str) -> str:
     return parseaddr(sender)[1].lower()
 
 
+# What PHI_LLM_PROVIDER may be on AWS (phi.settings also knows "scripted", the tests' provider: never deployed).
+LlmProvider = Literal["none", "openai"]
+
+
 class StageConfig(BaseModel):
     """What differs between stages; everything else is a constant above."""
 
@@ -102,7 +106,7 @@ class StageConfig(BaseModel):
     api_rate_limit_rps: int
     api_burst_limit: int
     cors_allow_origins: list[str]
-    llm_provider: str = "none"
+    llm_provider: LlmProvider = "none"
     openai_api_key_secret_arn: str | None = None
     # PHI_LLM_ROUTES (JSON), checked at synth: on AWS a route's key is a Secrets Manager secret the functions may read.
     llm_routes: str | None = None
@@ -136,6 +140,41 @@ class StageConfig(BaseModel):
         if not origins:
             raise ValueError("corsAllowOrigins needs at least one origin (the web app's URL)")
         return origins
+
+    @field_validator("llm_provider", mode="before")
+    @classmethod
+    def provider_supported(cls, value: Any) -> Any:
+        if value not in get_args(LlmProvider):
+            raise ValueError(f"llmProvider must be one of: {', '.join(get_args(LlmProvider))} (not {value!r})")
+        return value
+
+    @model_validator(mode="after")
+    def openai_key_where_needed(self) -> StageConfig:
+        """What each function checks at cold start (phi.settings.requirements_for), checked at synth: an LLM on
+        OpenAI's endpoint needs the key's secret, or the API, Think and ingest functions fail at every cold start.
+        On AWS there is no other way to give it (no base URL context key; routes name their own secrets)."""
+        if self.openai_api_key_secret_arn:
+            return self
+        if self.llm_provider == "openai":
+            raise ValueError(
+                "llmProvider=openai needs openaiApiKeySecretArn (the full ARN of the Secrets Manager secret holding "
+                "the API key): without it the API, Think and ingest functions fail at every cold start"
+            )
+        if self.llm_routes:
+            table = parse_llm_routes(self.llm_routes)
+            default_key = [
+                route.label
+                for routes in table.values()
+                for route in routes
+                if route.provider == "openai" and not (route.base_url or route.api_key_secret_arn)
+            ]
+            if default_key:
+                raise ValueError(
+                    f"llmRoutes: {', '.join(dict.fromkeys(default_key))} talks to OpenAI's endpoint with no key of "
+                    "its own (api_key_secret_arn), which needs openaiApiKeySecretArn: set it, or give the route its "
+                    "own key and base_url"
+                )
+        return self
 
     @field_validator("llm_routes")
     @classmethod
