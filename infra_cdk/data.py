@@ -24,6 +24,11 @@ from infra_cdk.config import (
 )
 from infra_cdk.nag import Suppression, arn_of, suppress
 
+# The major version only: RDS creates the instance at its default 16 minor and upgrades minors in the maintenance
+# window (auto_minor_version_upgrade), so the template never names a retired minor nor drifts from the instance.
+# pgvector 0.8 (iterative index scans, README) is in every 16 minor from 16.5 on.
+POSTGRES_VERSION = rds.PostgresEngineVersion.VER_16
+
 PRIVATE_APP_SUBNETS = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
 ISOLATED_DB_SUBNETS = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
 
@@ -65,7 +70,7 @@ class Data(Construct):
         self.instance = rds.DatabaseInstance(
             self,
             "Postgres",
-            engine=rds.DatabaseInstanceEngine.postgres(version=rds.PostgresEngineVersion.VER_16_13),
+            engine=rds.DatabaseInstanceEngine.postgres(version=POSTGRES_VERSION),
             instance_type=ec2.InstanceType(config.db_instance_class),
             vpc=self.vpc,
             vpc_subnets=ISOLATED_DB_SUBNETS,
@@ -87,7 +92,7 @@ class Data(Construct):
             parameter_group=rds.ParameterGroup(
                 self,
                 "Parameters",
-                engine=rds.DatabaseInstanceEngine.postgres(version=rds.PostgresEngineVersion.VER_16_13),
+                engine=rds.DatabaseInstanceEngine.postgres(version=POSTGRES_VERSION),
                 parameters={"rds.force_ssl": "1"},
             ),
         )

@@ -239,3 +239,14 @@ def test_errors_api_gateway_answers_itself_are_readable_by_the_web_app(dev: Synt
         for response_type in ("DEFAULT_4XX", "DEFAULT_5XX"):
             allow_origin = responses[response_type]["gatewayresponse.header.Access-Control-Allow-Origin"]
             assert allow_origin == expected[synthesis.config.stage.value]
+
+
+def test_the_database_pins_the_major_version_only_and_takes_minor_upgrades(dev: Synthesis) -> None:
+    """A pinned minor ("16.13") with automatic minor upgrades drifts from the template at the first upgrade, and a
+    stack created after that minor is retired cannot be created at all; pgvector 0.8 is in every 16 minor from 16.5
+    on, which RDS reaches by its default minor and the maintenance window's upgrades."""
+    (instance,) = dev.resources("AWS::RDS::DBInstance").values()
+    assert instance["Properties"]["EngineVersion"] == "16"
+    assert instance["Properties"]["AutoMinorVersionUpgrade"] is True
+    (parameters,) = dev.resources("AWS::RDS::DBParameterGroup").values()
+    assert parameters["Properties"]["Family"] == "postgres16"
