@@ -13,7 +13,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from infra_cdk.common import stage_log_group
+from infra_cdk.common import data_removal_policy, stage_log_group
 from infra_cdk.config import (
     DB_ADMIN_USER,
     DB_INSTANCE_PORT,
@@ -98,6 +98,11 @@ class Data(Construct):
         )
         secret = self.instance.secret
         assert secret is not None, "from_generated_secret always creates a secret"
+        # prod's final snapshot is restored with this password; CloudFormation would delete the secret at once.
+        # (``instance.secret`` is its attachment to the instance; the generated secret is the instance's child.)
+        generated = self.instance.node.find_child("Secret")
+        assert isinstance(generated, rds.DatabaseSecret), "from_generated_secret names its secret 'Secret'"
+        generated.apply_removal_policy(data_removal_policy(config))
         self.secret: secretsmanager.ISecret = secret
 
         self.proxy = self.instance.add_proxy(

@@ -250,3 +250,28 @@ def test_the_database_pins_the_major_version_only_and_takes_minor_upgrades(dev: 
     assert instance["Properties"]["AutoMinorVersionUpgrade"] is True
     (parameters,) = dev.resources("AWS::RDS::DBParameterGroup").values()
     assert parameters["Properties"]["Family"] == "postgres16"
+
+
+def _secret_named(synthesis: Synthesis, name: str) -> dict[str, Any]:
+    (secret,) = [
+        s for s in synthesis.resources("AWS::SecretsManager::Secret").values() if s["Properties"]["Name"] == name
+    ]
+    return secret
+
+
+def test_prod_keeps_what_restoring_its_final_snapshot_needs(dev: Synthesis, prod: Synthesis) -> None:
+    """prod's database leaves a final snapshot on destroy; its password is in the admin secret, which CloudFormation
+    would delete at once (no recovery window). The keys that encrypt the documents and organisations' secrets are
+    kept in every stage; dev, torn down on purpose, deletes its secret."""
+    admin = _secret_named(prod, "phi-prod/db/admin")
+    assert admin["DeletionPolicy"] == admin["UpdateReplacePolicy"] == "Retain"
+    (instance,) = prod.resources("AWS::RDS::DBInstance").values()
+    assert instance["DeletionPolicy"] == "Snapshot"
+    assert _secret_named(dev, "phi-dev/db/admin")["DeletionPolicy"] == "Delete"
+    for synthesis in (dev, prod):
+        data_keys = [
+            key
+            for key in synthesis.resources("AWS::KMS::Key").values()
+            if "alarm notifications" not in key["Properties"]["Description"]
+        ]
+        assert len(data_keys) == 2 and all(key["DeletionPolicy"] == "Retain" for key in data_keys)
