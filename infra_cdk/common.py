@@ -47,6 +47,8 @@ def executions_arn(config: StageConfig) -> str:
     return f"arn:{Aws.PARTITION}:states:{Aws.REGION}:{Aws.ACCOUNT_ID}:execution:{config.state_machine_name}:*"
 
 
-def ses_identity_arn(identity: str) -> str:
-    """A verified SES identity (a domain or an address) of this account and region."""
-    return f"arn:{Aws.PARTITION}:ses:{Aws.REGION}:{Aws.ACCOUNT_ID}:identity/{identity}"
+def ses_identities_arn() -> str:
+    """Every SES identity (domain or address) of this account and region. SES authorises a send against the From
+    address's own identity when it is verified (else its domain's) and, in the sandbox, against each recipient's
+    too; the policy's ses:FromAddress condition is what pins the sender."""
+    return f"arn:{Aws.PARTITION}:ses:{Aws.REGION}:{Aws.ACCOUNT_ID}:identity/*"

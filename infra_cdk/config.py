@@ -111,9 +111,10 @@ class StageConfig(BaseModel):
     # PHI_LLM_ROUTES (JSON), checked at synth: on AWS a route's key is a Secrets Manager secret the functions may read.
     llm_routes: str | None = None
     alarm_email: str | None = None
-    # Workflow e-mail (notify nodes) through Amazon SES: the From address, and the SES identity it belongs to
-    # (a verified domain or address; default: the address's domain). Without a sender, e-mails stay in the
-    # outbox (readable through the API) and nothing is sent.
+    # Workflow e-mail (notify nodes) through Amazon SES: the From address (the only one the functions may send
+    # from), and the SES identity it belongs to, which the deployer verifies (a domain or address; default: the
+    # address's domain; named in the EmailDelivery output). Without a sender, e-mails stay in the outbox
+    # (readable through the API) and nothing is sent.
     email_sender: str | None = None
     ses_identity: str | None = None
     # X-Ray SDK subsegments and task annotations on top of Lambda's active tracing (costs each cold start the
@@ -129,7 +130,8 @@ class StageConfig(BaseModel):
 
     @property
     def email_identity(self) -> str | None:
-        """The SES identity the Think function may send from (its IAM policy is scoped to it)."""
+        """The SES identity to verify for the sender (the IAM policies pin the From address, not the identity:
+        SES may authorise a send against the address's own identity or, in the sandbox, the recipients')."""
         if self.email_sender is None:
             return None
         return self.ses_identity or sender_address(self.email_sender).rsplit("@", 1)[1]

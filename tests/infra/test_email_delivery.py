@@ -1,7 +1,8 @@
 """E-mail on AWS, on the real synthesized templates: dev (no emailSender) keeps e-mails in the outbox and grants
 no SES action; prod (emailSender in the context) sends through SES, and Think (notify nodes) and the API
-(invitations) — the only functions that send — may call ses:SendEmail only on that identity and only from that
-address."""
+(invitations) — the only functions that send — may call ses:SendEmail only from that address, on the account's
+identities (SES authorises a send against the From address's own identity when it is verified, and in the sandbox
+against each recipient's: a policy on the sender's domain alone refuses those sends)."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ def test_without_a_sender_emails_stay_in_the_outbox_and_no_ses_action_is_granted
     assert dev.template_json["Outputs"]["EmailDelivery"]["Value"].startswith("outbox")
 
 
-def test_with_a_sender_think_and_the_api_may_send_only_from_that_address_of_that_identity(prod: Synthesis) -> None:
+def test_with_a_sender_think_and_the_api_may_send_only_from_that_address(prod: Synthesis) -> None:
     for handler in SENDERS:
         environment = _environment(prod, handler)
         assert environment["PHI_EMAIL_DELIVERY"] == "ses"
@@ -47,11 +48,13 @@ def test_with_a_sender_think_and_the_api_may_send_only_from_that_address_of_that
         assert statement["Effect"] == "Allow" and as_list(statement["Action"]) == ["ses:SendEmail"]
         [resource] = as_list(statement["Resource"])
         parts = resource["Fn::Join"][1]
-        assert parts[-1] == ":identity/example.com" and ":ses:" in parts
+        # every identity of this account and region (the domain's, the address's, a sandbox recipient's) ...
+        assert parts[0] == "arn:" and parts[2] == ":ses:" and parts[-1] == ":identity/*"
         assert {"Ref": "AWS::Region"} in parts and {"Ref": "AWS::AccountId"} in parts
+        # ... and only from the configured address: the condition pins the sender
         assert statement["Condition"] == {"StringEquals": {"ses:FromAddress": "alerts@example.com"}}
 
-    # no other function may send e-mail, and nothing grants ses:* or on every identity
+    # no other function may send e-mail; nothing grants ses:*, on every resource, or without the sender's condition
     for handler in phi_functions(prod):
         if handler not in SENDERS:
             assert not {
@@ -59,6 +62,7 @@ def test_with_a_sender_think_and_the_api_may_send_only_from_that_address_of_that
             }
     for ses in _ses_statements(list(all_statements(prod))):
         assert "ses:*" not in as_list(ses["Action"]) and "*" not in as_list(ses["Resource"])
+        assert ses["Condition"]["StringEquals"]["ses:FromAddress"] == "alerts@example.com"
     assert prod.template_json["Outputs"]["EmailDelivery"]["Value"].startswith("ses from")
 
 
