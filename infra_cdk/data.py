@@ -29,6 +29,10 @@ from infra_cdk.nag import Suppression, arn_of, suppress
 # pgvector 0.8 (iterative index scans, README) is in every 16 minor from 16.5 on.
 POSTGRES_VERSION = rds.PostgresEngineVersion.VER_16
 
+# aws-cdk-lib's custom resource provider framework function (cr.Provider's onEvent) runs at most this long; it is
+# not configurable. The migrate function's timeout is below it (names.MIGRATE_TIMEOUT_SECONDS).
+PROVIDER_FRAMEWORK_TIMEOUT = Duration.minutes(15)
+
 PRIVATE_APP_SUBNETS = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
 ISOLATED_DB_SUBNETS = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
 
@@ -197,6 +201,9 @@ class DatabaseMigrations(Construct):
             "Run",
             service_token=provider.service_token,
             resource_type="Custom::PhiDatabaseMigrations",
+            # CloudFormation's wait for an answer (one hour by default): just above the provider framework
+            # function's own timeout, which answers FAILED when migrate (shorter still) runs out of time.
+            service_timeout=PROVIDER_FRAMEWORK_TIMEOUT.plus(Duration.minutes(1)),
             properties={
                 "MigrationsHash": migrations_hash(),
                 "DatabaseEndpoint": data.instance.db_instance_endpoint_address,

@@ -32,6 +32,7 @@ from infra_cdk.observability import Observability
 from infra_cdk.orchestration import Orchestration
 from infra_cdk.schedules import Schedules
 from infra_cdk.storage import Storage
+from phi import names
 
 # The offline embedding model that fits Lambda (phi.embeddings.local.WORDLLAMA; its package is in the layer).
 LAMBDA_LOCAL_EMBEDDING_MODEL = "wordllama-l2-supercat-256"
@@ -39,8 +40,9 @@ LAMBDA_LOCAL_EMBEDDING_MODEL = "wordllama-l2-supercat-256"
 MIGRATE = FunctionSpec(
     handler=Handler.MIGRATE,
     description="Applies the versioned SQL migrations (yoyo) during deploys",
-    # Lambda's most: on a first deploy it waits for RDS Proxy's new target (phi.db.migrate.CONNECT_BUDGET_SECONDS)
-    timeout_seconds=900,
+    # On a first deploy it waits for RDS Proxy's new target (phi.db.migrate.CONNECT_BUDGET_SECONDS); a minute or
+    # more below the provider framework function's 900 s, so the framework answers CloudFormation when it fails.
+    timeout_seconds=names.MIGRATE_TIMEOUT_SECONDS,
 )
 
 

@@ -27,6 +27,11 @@ WEBHOOK_SECRET_PURPOSE = "webhook-signing-secret"
 # API Gateway's REST integration timeout. Everything the API Lambda calls within one request has a budget below it.
 API_INTEGRATION_TIMEOUT_SECONDS = 29
 
+# The migrate Lambda's timeout: clearly below the 900 s of CDK's custom resource provider function that invokes it,
+# so a migration out of time fails the deploy at once (the provider answers FAILED) instead of leaving
+# CloudFormation waiting for an answer that never comes.
+MIGRATE_TIMEOUT_SECONDS = 780
+
 # A task that runs longer than this is stuck, whatever its step budget says: the state machine's TimeoutSeconds.
 EXECUTION_TIMEOUT_SECONDS = 24 * 3600
 

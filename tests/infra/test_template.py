@@ -171,9 +171,28 @@ def test_migrations_run_on_deploy_when_migrations_change(dev: Synthesis) -> None
     migrate_id, migrate = phi_functions(dev)[Handler.MIGRATE]
     assert migrate_id in json.dumps(provider_function["Properties"]["Environment"])
     # on a first deploy it waits minutes for RDS Proxy's new target, and still has time for the migrations
-    from phi.db.migrate import CONNECT_BUDGET_SECONDS
+    from phi.db.migrate import CONNECT_BUDGET_SECONDS, MIGRATIONS_RESERVE_SECONDS
 
-    assert migrate["Timeout"] >= CONNECT_BUDGET_SECONDS + 120
+    assert migrate["Timeout"] >= CONNECT_BUDGET_SECONDS + MIGRATIONS_RESERVE_SECONDS
+
+
+def test_a_migration_that_runs_out_of_time_fails_the_deploy_at_once(dev: Synthesis) -> None:
+    """The provider framework's function invokes migrate and answers CloudFormation. Were both to time out
+    together (900 s each), the framework would die without answering, and CloudFormation would wait out the
+    custom resource's service timeout (one hour by default) before failing. Migrate stops first, so the framework
+    answers FAILED; the service timeout is just above the framework's, should it ever not answer."""
+    from phi.db.migrate import CONNECT_BUDGET_SECONDS, MIGRATIONS_RESERVE_SECONDS, connect_budget_seconds
+
+    (migrations,) = dev.resources("Custom::PhiDatabaseMigrations").values()
+    framework = dev.template_json["Resources"][migrations["Properties"]["ServiceToken"]["Fn::GetAtt"][0]]
+    framework_timeout = framework["Properties"]["Timeout"]
+    _, migrate = phi_functions(dev)[Handler.MIGRATE]
+    assert migrate["Timeout"] <= framework_timeout - 60, (migrate["Timeout"], framework_timeout)
+    assert framework_timeout < int(migrations["Properties"]["ServiceTimeout"]) <= framework_timeout + 120
+    # The connect budget follows the time the invocation has left, keeping the migrations' reserve.
+    assert connect_budget_seconds(migrate["Timeout"]) == CONNECT_BUDGET_SECONDS
+    assert connect_budget_seconds(migrate["Timeout"] - 100) == migrate["Timeout"] - 100 - MIGRATIONS_RESERVE_SECONDS
+    assert connect_budget_seconds(MIGRATIONS_RESERVE_SECONDS / 2) == 0
 
 
 def test_documents_bucket_is_kms_encrypted_private_versioned_tls_only(dev: Synthesis) -> None:

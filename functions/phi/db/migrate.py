@@ -9,11 +9,14 @@ from importlib.resources import files
 
 from yoyo import get_backend, read_migrations
 
+from phi.names import MIGRATE_TIMEOUT_SECONDS
+
 log = logging.getLogger("phi.db.migrate")
 # On a first deploy RDS Proxy can take many minutes to register the new instance as a healthy target, and a failed
-# migration rolls the whole first stack back; the migrate Lambda's timeout is 900 s (Lambda's most), which leaves
-# the migrations themselves three minutes.
-CONNECT_BUDGET_SECONDS = 720.0
+# migration rolls the whole first stack back: connecting is retried for most of the migrate Lambda's time
+# (names.MIGRATE_TIMEOUT_SECONDS), and the rest is kept for the migrations and the checkpointer's setup.
+MIGRATIONS_RESERVE_SECONDS = 180.0
+CONNECT_BUDGET_SECONDS = MIGRATE_TIMEOUT_SECONDS - MIGRATIONS_RESERVE_SECONDS
 _CONNECT_TIMEOUT_SECONDS = 10
 _MAX_WAIT_SECONDS = 15.0
 
@@ -46,6 +49,12 @@ def wait_for_database(
             wait = min(wait * 2, _MAX_WAIT_SECONDS)
 
 
+def connect_budget_seconds(remaining_seconds: float) -> float:
+    """How long to retry connecting when the invocation has ``remaining_seconds`` left: at most the connect budget,
+    never into the migrations' reserve (a run that finds the database only then fails fast, not by timing out)."""
+    return max(0.0, min(CONNECT_BUDGET_SECONDS, remaining_seconds - MIGRATIONS_RESERVE_SECONDS))
+
+
 def migrations_dir() -> str:
     return str(files("phi.db").joinpath("migrations"))
 
@@ -55,9 +64,10 @@ def _yoyo_url(dsn: str) -> str:
     return f"postgresql+psycopg://{rest}" if scheme in {"postgresql", "postgres"} else dsn
 
 
-def apply_migrations(dsn: str) -> list[str]:
-    """Applies every pending migration under a lock; returns the ids applied."""
-    wait_for_database(dsn)
+def apply_migrations(dsn: str, connect_budget: float = CONNECT_BUDGET_SECONDS) -> list[str]:
+    """Waits up to ``connect_budget`` seconds for the database, then applies every pending migration under a lock;
+    returns the ids applied."""
+    wait_for_database(dsn, connect_budget)
     backend = get_backend(_yoyo_url(dsn))
     migrations = read_migrations(migrations_dir())
     with backend.lock():

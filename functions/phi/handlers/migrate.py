@@ -9,7 +9,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from phi.db.connection import resolve_dsn
-from phi.db.migrate import apply_migrations
+from phi.db.migrate import apply_migrations, connect_budget_seconds
 from phi.handlers.observability import logger
 from phi.names import Service
 from phi.settings import get_settings, settings_for
@@ -23,6 +23,8 @@ PHYSICAL_ID = "phi-database-migrations"
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if event.get("RequestType") == "Delete":  # the data outlives the stack's migration resource
         return {"PhysicalResourceId": event.get("PhysicalResourceId", PHYSICAL_ID)}
-    applied = apply_migrations(resolve_dsn(get_settings()))
+    # Connecting may take what the invocation has left but the migrations' reserve (a retried event included).
+    budget = connect_budget_seconds(context.get_remaining_time_in_millis() / 1000)
+    applied = apply_migrations(resolve_dsn(get_settings()), connect_budget=budget)
     logger.info("migrations applied", extra={"applied": applied})
     return {"PhysicalResourceId": PHYSICAL_ID, "Data": {"Applied": ",".join(applied) or "none"}}
