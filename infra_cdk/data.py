@@ -22,6 +22,7 @@ from infra_cdk.config import (
     MIGRATIONS_DIR,
     StageConfig,
 )
+from infra_cdk.lambdas import layer_distribution_version
 from infra_cdk.nag import Suppression, arn_of, suppress
 
 # The major version only: RDS creates the instance at its default 16 minor and upgrades minors in the maintenance
@@ -32,6 +33,9 @@ POSTGRES_VERSION = rds.PostgresEngineVersion.VER_16
 # aws-cdk-lib's custom resource provider framework function (cr.Provider's onEvent) runs at most this long; it is
 # not configurable. The migrate function's timeout is below it (names.MIGRATE_TIMEOUT_SECONDS).
 PROVIDER_FRAMEWORK_TIMEOUT = Duration.minutes(15)
+
+# LangGraph's PostgreSQL checkpointer, whose tables the migrate function sets up (phi.db.migrate).
+CHECKPOINTER = "langgraph-checkpoint-postgres"
 
 PRIVATE_APP_SUBNETS = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
 ISOLATED_DB_SUBNETS = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
@@ -176,8 +180,9 @@ def migrations_hash(migrations_dir: Path = MIGRATIONS_DIR) -> str:
 class DatabaseMigrations(Construct):
     """Runs ``phi.handlers.migrate`` (yoyo, the embedded stack's migrations) during every deploy.
 
-    The custom resource's properties carry the migrations' hash and the database endpoint, so
-    CloudFormation calls the handler again whenever either changes; a failure fails the deploy.
+    The custom resource's properties carry the migrations' hash, the database endpoint and the layer's LangGraph
+    checkpointer version (whose tables migrate sets up), so CloudFormation calls the handler again whenever one
+    of them changes; a failure fails the deploy.
     """
 
     def __init__(
@@ -206,6 +211,8 @@ class DatabaseMigrations(Construct):
             service_timeout=PROVIDER_FRAMEWORK_TIMEOUT.plus(Duration.minutes(1)),
             properties={
                 "MigrationsHash": migrations_hash(),
+                # PostgresSaver.setup() applies the checkpointer's own migrations: a new version must run it again.
+                "CheckpointerVersion": f"{CHECKPOINTER}=={layer_distribution_version(CHECKPOINTER)}",
                 "DatabaseEndpoint": data.instance.db_instance_endpoint_address,
                 "ProxyEndpoint": data.proxy.endpoint,
             },

@@ -58,6 +58,19 @@ def dependency_layer_code() -> lambda_.Code:
     return lambda_.Code.from_asset(str(DEPS_LAYER_DIR))
 
 
+def layer_distribution_version(name: str) -> str:
+    """The version of a distribution installed in the built dependency layer (what the functions import)."""
+    from importlib.metadata import distributions
+
+    found = [dist.version for dist in distributions(name=name, path=[str(DEPS_LAYER_DIR / "python")])]
+    if not found:
+        raise LayerMissingError(
+            f"{name} is not in the Lambda dependency layer ({DEPS_LAYER_DIR}). "
+            f"Run `{LAYER_BUILD_COMMAND}` from the repository root first."
+        )
+    return found[0]
+
+
 def _sources(root: Path) -> dict[str, bytes]:
     return {
         str(path.relative_to(root)): path.read_bytes()

@@ -275,3 +275,14 @@ def test_prod_keeps_what_restoring_its_final_snapshot_needs(dev: Synthesis, prod
             if "alarm notifications" not in key["Properties"]["Description"]
         ]
         assert len(data_keys) == 2 and all(key["DeletionPolicy"] == "Retain" for key in data_keys)
+
+
+def test_a_new_checkpointer_in_the_layer_runs_the_migrations_again(dev: Synthesis, layer_report: Any) -> None:
+    """LangGraph's checkpoint tables are set up (PostgresSaver.setup(), its own versioned migrations) only by the
+    migrate function, which CloudFormation calls again only when the custom resource's properties change: the
+    layer's langgraph-checkpoint-postgres version is one of them, so a deploy with a new one sets its tables up."""
+    site_packages = Path(layer_report.layers[0].path) / "python"
+    (dist_info,) = site_packages.glob("langgraph_checkpoint_postgres-*.dist-info")
+    version = dist_info.name.removeprefix("langgraph_checkpoint_postgres-").removesuffix(".dist-info")
+    (migrations,) = dev.resources("Custom::PhiDatabaseMigrations").values()
+    assert migrations["Properties"]["CheckpointerVersion"] == f"langgraph-checkpoint-postgres=={version}"
