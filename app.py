@@ -3,15 +3,20 @@
 
 from __future__ import annotations
 
+import sys
+
 import aws_cdk as cdk
 
-from infra_cdk.synthesis import add_stack
+from infra_cdk.synthesis import add_stack, synthesized_problems
 
 
 def main() -> None:
     app = cdk.App()
-    add_stack(app)
-    app.synth()
+    stack = add_stack(app)
+    assembly = app.synth()
+    problems = synthesized_problems(assembly.get_stack_by_name(stack.stack_name).template)
+    if problems:  # the CLI stops here: nothing is deployed
+        sys.exit("\n".join(problems))
 
 
 if __name__ == "__main__":

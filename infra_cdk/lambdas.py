@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from aws_cdk import Duration
 from aws_cdk import aws_ec2 as ec2
@@ -28,6 +30,55 @@ from phi.names import Service, function_name
 # The layer's wheels are built for CPython 3.12 on x86_64 (layers/build_layers.py): change both together.
 RUNTIME = lambda_.Runtime.PYTHON_3_12
 ARCHITECTURE = lambda_.Architecture.X86_64
+
+
+# Lambda refuses a function whose environment variables (keys and values, as JSON) pass 4 KB, and only when
+# CloudFormation creates or updates it: mid-deploy. Synthesis checks it first, counting each value resolved at
+# deploy time at its longest: a pseudo parameter at its longest value, any other reference (an ARN, an endpoint, a
+# generated name of this stack's resources: a role ARN is at most ~100 characters) at DEPLOY_TIME_VALUE_CHARS.
+LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096
+DEPLOY_TIME_VALUE_CHARS = 128
+_PSEUDO_PARAMETER_CHARS = {"AWS::Region": 16, "AWS::URLSuffix": 20, "AWS::AccountId": 12, "AWS::Partition": 10}
+
+
+def _stand_in(value: Any) -> str:
+    """A template value as text of its longest plausible length: literal text as it is, a Join of its parts, a
+    pseudo parameter at its longest, any other intrinsic (Ref, GetAtt, ...) as DEPLOY_TIME_VALUE_CHARS characters."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and set(value) == {"Fn::Join"}:
+        separator, parts = value["Fn::Join"]
+        return str(separator).join(_stand_in(part) for part in parts)
+    if isinstance(value, dict) and value.get("Ref") in _PSEUDO_PARAMETER_CHARS:
+        return "x" * _PSEUDO_PARAMETER_CHARS[value["Ref"]]
+    return "x" * DEPLOY_TIME_VALUE_CHARS
+
+
+def estimated_environment_bytes(variables: Mapping[str, Any]) -> int:
+    """A function's environment as Lambda measures it (its variables as JSON), from the template's values."""
+    text = json.dumps({key: _stand_in(value) for key, value in variables.items()}, separators=(",", ":"))
+    return len(text.encode())
+
+
+def oversized_environments(template: Mapping[str, Any]) -> list[str]:
+    """One readable problem for each function of a synthesized template whose environment would pass 4 KB."""
+    problems = []
+    for logical_id, resource in template.get("Resources", {}).items():
+        if resource.get("Type") != "AWS::Lambda::Function":
+            continue
+        variables: dict[str, Any] = resource["Properties"].get("Environment", {}).get("Variables", {})
+        size = estimated_environment_bytes(variables)
+        if size > LAMBDA_ENVIRONMENT_LIMIT_BYTES:
+            lengths = {name: len(_stand_in(value)) for name, value in variables.items()}
+            by_size = sorted(lengths, key=lengths.__getitem__, reverse=True)
+            largest = ", ".join(f"{name} ({lengths[name]} characters)" for name in by_size[:3])
+            problems.append(
+                f"The environment of function {logical_id} ({resource['Properties'].get('Handler')}) would be about "
+                f"{size} bytes, over Lambda's 4 KB ({LAMBDA_ENVIRONMENT_LIMIT_BYTES} bytes of variables as JSON; "
+                f"values resolved at deploy time counted at their longest). Largest: {largest}; the llmRoutes context "
+                "value is PHI_LLM_ROUTES."
+            )
+    return problems
 
 
 class FunctionSpec(BaseModel):

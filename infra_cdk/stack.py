@@ -37,6 +37,9 @@ from phi import names
 # The offline embedding model that fits Lambda (phi.embeddings.local.WORDLLAMA; its package is in the layer).
 LAMBDA_LOCAL_EMBEDDING_MODEL = "wordllama-l2-supercat-256"
 
+# The functions that call an LLM (phi.llm: requests, profiles, workflow nodes): the routes and their keys are theirs.
+LLM_CALLERS = (Handler.API, Handler.THINK)
+
 MIGRATE = FunctionSpec(
     handler=Handler.MIGRATE,
     description="Applies the versioned SQL migrations (yoyo) during deploys",
@@ -137,8 +140,10 @@ class PhiStack(Stack):
             secretsmanager.Secret.from_secret_complete_arn(self, f"LlmRouteKey{index}", arn)
             for index, arn in enumerate(config.llm_route_secret_arns)
         ]
-        for handler in (Handler.API, Handler.THINK):  # the functions that call an LLM
+        for handler in LLM_CALLERS:
             grants.read_secrets(all_functions[handler], route_secrets)
+            if config.llm_routes:  # up to kilobytes of JSON, of Lambda's 4 KB of environment: only where read
+                all_functions[handler].add_environment("PHI_LLM_ROUTES", config.llm_routes)
 
         email_delivery = _email_delivery(config, [orchestration.workflow_functions[Handler.THINK], api.function])
 
@@ -203,8 +208,6 @@ def _common_environment(config: StageConfig, data: Data, storage: Storage) -> di
     }
     if config.openai_api_key_secret_arn:
         environment["PHI_OPENAI_API_KEY_SECRET_ARN"] = config.openai_api_key_secret_arn
-    if config.llm_routes:
-        environment["PHI_LLM_ROUTES"] = config.llm_routes
     if config.xray_sdk:
         environment["PHI_XRAY_SDK"] = "true"
     return environment

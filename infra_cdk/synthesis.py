@@ -12,6 +12,7 @@ import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
 from infra_cdk.config import StageConfig, cdk_json_context, stage_config
+from infra_cdk.lambdas import oversized_environments
 from infra_cdk.stack import PhiStack
 
 
@@ -23,6 +24,11 @@ def add_stack(app: cdk.App, *, nag: bool = True) -> PhiStack:
     if nag:
         cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return stack
+
+
+def synthesized_problems(template: dict[str, Any]) -> list[str]:
+    """What only the synthesized template shows and the deploy would stumble on: each problem in a sentence."""
+    return oversized_environments(template)
 
 
 @dataclass
@@ -59,4 +65,6 @@ def synthesize(outdir: Path, context: dict[str, Any] | None = None, *, nag: bool
     config = stack.config
     template_path = outdir / f"{config.stack_name}.template.json"
     template_json = json.loads(template_path.read_text(encoding="utf-8")) if template_path.exists() else {}
+    if problems := synthesized_problems(template_json):
+        validation_error = "\n".join([*problems, *([validation_error] if validation_error else [])])
     return Synthesis(config, stack, outdir, template_json, validation_error, round(time.monotonic() - started, 1))

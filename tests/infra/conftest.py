@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import sys
 from pathlib import Path
@@ -14,6 +15,18 @@ import pytest
 from infra_cdk.synthesis import Synthesis, synthesize
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+PROD_LLM_ROUTE_KEY_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:vllm-AbCdEf"
+PROD_LLM_ROUTES = json.dumps(
+    {
+        "default": [
+            {
+                "model": "Qwen2.5-72B-Instruct",
+                "base_url": "https://vllm.internal/v1",
+                "api_key_secret_arn": PROD_LLM_ROUTE_KEY_ARN,
+            }
+        ]
+    }
+)
 # jsii prints a banner about Node 20's end of life on every synthesis; it says nothing about our code.
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 
@@ -54,6 +67,7 @@ def prod(layer_report: Any, tmp_path_factory: pytest.TempPathFactory) -> Synthes
         "alarmEmail": "ops@example.com",
         "emailSender": "Phi Alerts <alerts@example.com>",  # notify e-mail through SES (dev keeps the outbox)
         "xraySdk": "true",  # X-Ray SDK subsegments (dev: Lambda's active tracing only)
+        "llmRoutes": PROD_LLM_ROUTES,  # a self-hosted model with its own key: no OpenAI key needed
     }
     synthesis = synthesize(tmp_path_factory.mktemp("cdk-out-prod"), context)
     if not synthesis.template_json:

@@ -13,7 +13,7 @@ import pytest
 
 from infra_cdk.config import DOCUMENTS_PREFIX, STATE_MACHINE_FILE, Handler, stage_config
 from infra_cdk.stack import LAMBDA_LOCAL_EMBEDDING_MODEL, embedding_environment
-from infra_cdk.synthesis import Synthesis
+from infra_cdk.synthesis import Synthesis, synthesize
 from phi import names
 from phi.embedded.aws import state_machine_definition
 from phi.settings import Settings, requirements_for
@@ -286,3 +286,35 @@ def test_a_new_checkpointer_in_the_layer_runs_the_migrations_again(dev: Synthesi
     version = dist_info.name.removeprefix("langgraph_checkpoint_postgres-").removesuffix(".dist-info")
     (migrations,) = dev.resources("Custom::PhiDatabaseMigrations").values()
     assert migrations["Properties"]["CheckpointerVersion"] == f"langgraph-checkpoint-postgres=={version}"
+
+
+LLM_CALLERS = {Handler.API, Handler.THINK}
+
+
+def test_the_llm_routes_go_only_to_the_functions_that_call_an_llm(dev: Synthesis, prod: Synthesis) -> None:
+    """PHI_LLM_ROUTES can be kilobytes of JSON, and Lambda allows 4 KB of environment per function: only the API and
+    Think read it (phi.llm); the others would only carry it towards the limit."""
+    from tests.infra.conftest import PROD_LLM_ROUTE_KEY_ARN, PROD_LLM_ROUTES
+
+    for handler, (_, properties) in phi_functions(prod).items():
+        routes = environment(properties).get("PHI_LLM_ROUTES")
+        assert routes == (PROD_LLM_ROUTES if handler in LLM_CALLERS else None), handler
+        route_key_readers = PROD_LLM_ROUTE_KEY_ARN in json.dumps(role_statements(prod, function_role(prod, handler)))
+        assert route_key_readers == (handler in LLM_CALLERS), handler
+    assert all("PHI_LLM_ROUTES" not in environment(properties) for _, properties in phi_functions(dev).values())
+
+
+def test_an_environment_over_lambdas_4_kb_fails_the_synth_naming_the_function(tmp_path: Path, dev: Synthesis) -> None:
+    """Lambda refuses a function whose variables pass 4 KB only when CloudFormation creates it, mid-deploy."""
+    from infra_cdk.lambdas import LAMBDA_ENVIRONMENT_LIMIT_BYTES, estimated_environment_bytes
+
+    largest = max(estimated_environment_bytes(environment(p)) for _, p in phi_functions(dev).values())
+    assert largest <= LAMBDA_ENVIRONMENT_LIMIT_BYTES - 1024, largest  # today's room, references counted long
+    arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:vllm-AbCdEf"
+    route = {"model": "m" * 200, "base_url": "https://vllm.internal/" + "v" * 400, "api_key_secret_arn": arn}
+    routes = json.dumps({purpose: [route, route] for purpose in ("default", "analysis", "planning")})
+    synthesis = synthesize(tmp_path, {"llmRoutes": routes}, nag=False)
+    assert synthesis.validation_error is not None
+    assert "over Lambda's 4 KB" in synthesis.validation_error and "PHI_LLM_ROUTES" in synthesis.validation_error
+    assert "(phi.handlers.api.handler)" in synthesis.validation_error  # and not the functions without the routes
+    assert "phi.handlers.ingest.handler" not in synthesis.validation_error
