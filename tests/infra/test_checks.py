@@ -45,9 +45,19 @@ def test_every_acknowledgment_gives_a_reason(dev: Synthesis) -> None:
         assert len(text) > 60, f"acknowledgment without a real reason: {text}"
 
 
+def _flags_a_major_version_as_deprecated(match: Any) -> bool:
+    """W3691 lists a PostgreSQL major version alone ("16") as deprecated once some of its minors are: RDS takes a
+    major version alone and creates its current default minor ("If a major version is specified but a minor version
+    is not, Amazon RDS defaults to a recent release of the major version"; cfn-lint fixed the same for E3691 in
+    aws-cloudformation/cfn-lint#3849). A pinned minor that is deprecated is still reported."""
+    return (
+        match.rule.id == "W3691" and re.search(r"Engine version '\d+' for engine 'postgres'", match.message) is not None
+    )
+
+
 def test_cfn_lint_is_clean(dev: Synthesis) -> None:
     matches = lint_file(dev.template_path, ManualArgs(regions=LINT_REGIONS, ignore_checks=CFN_LINT_IGNORED))
-    assert [str(match) for match in matches] == []
+    assert [str(match) for match in matches if not _flags_a_major_version_as_deprecated(match)] == []
 
 
 def test_state_machine_definition_is_the_asl_file_with_only_placeholders_substituted(dev: Synthesis) -> None:
