@@ -8,6 +8,7 @@ from pathlib import Path
 from aws_cdk import CustomResource, Duration, RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_rds as rds
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import custom_resources as cr
@@ -96,6 +97,9 @@ class Data(Construct):
             removal_policy=RemovalPolicy.SNAPSHOT,
             auto_minor_version_upgrade=True,
             cloudwatch_logs_exports=["postgresql"],
+            # RDS creates the export's log group (/aws/rds/instance/<id>/postgresql) with no expiry; a CDK custom
+            # resource gives it the stage's retention (the group itself outlives the stack, its events expire).
+            cloudwatch_logs_retention=logs.RetentionDays[config.log_retention],
             enable_performance_insights=config.is_prod,
             parameter_group=rds.ParameterGroup(
                 self,

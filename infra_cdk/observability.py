@@ -21,6 +21,22 @@ from constructs import Construct
 from infra_cdk.config import AGENT_QUEUE_AGE_ALARM_SECONDS, Handler, StageConfig
 
 PERIOD = Duration.minutes(5)
+GIB = 1024**3
+
+# Burstable (t3, t4g) DB instance classes by size: memory (GiB) and CPU credits earned per hour.
+BURSTABLE_MEMORY_GIB = {"micro": 1, "small": 2, "medium": 4, "large": 8, "xlarge": 16, "2xlarge": 32}
+BURSTABLE_CREDITS_PER_HOUR = {"micro": 12, "small": 24, "medium": 24, "large": 36, "xlarge": 96, "2xlarge": 192}
+# Any other class has at least this much memory (the smallest m and r classes: 8 and 16 GiB).
+OTHER_CLASS_MEMORY_GIB = 8
+# Sessions RDS Proxy pins (README, Security): a few pass; this many, held for PINNED_MINUTES, means requests pin.
+PINNED_SESSIONS_ALARM = 10
+PINNED_MINUTES = 15
+
+
+def burstable_size(instance_class: str) -> str | None:
+    """'t4g.micro' → 'micro'; None for a class that is not burstable (or a size not in the tables)."""
+    family, _, size = instance_class.removeprefix("db.").partition(".")
+    return size if family.startswith("t") and size in BURSTABLE_MEMORY_GIB else None
 
 
 def agent_queue_age_query(config: StageConfig) -> str:
@@ -28,6 +44,18 @@ def agent_queue_age_query(config: StageConfig) -> str:
     return (
         'SELECT MAX(ApproximateAgeOfOldestMessage) FROM SCHEMA("AWS/SQS", QueueName) '
         f"WHERE QueueName LIKE '{config.agent_queue_prefix}%'"
+    )
+
+
+def pinned_sessions(proxy: rds.DatabaseProxy) -> cloudwatch.Metric:
+    """Sessions the proxy pins to one database connection, summed over the proxy's nodes (each publishes its own)
+    each minute."""
+    return cloudwatch.Metric(
+        namespace="AWS/RDS",
+        metric_name="DatabaseConnectionsCurrentlySessionPinned",
+        dimensions_map={"ProxyName": proxy.db_proxy_name},
+        statistic="Sum",
+        period=Duration.minutes(1),
     )
 
 
@@ -44,6 +72,7 @@ class Observability(Construct):
         ingest_queue: sqs.IQueue,
         rest_api: apigw.RestApi,
         database: rds.DatabaseInstance,
+        database_proxy: rds.DatabaseProxy,
     ) -> None:
         super().__init__(scope, construct_id)
         self._config = config
@@ -101,6 +130,7 @@ class Observability(Construct):
             threshold=5,
             description="The REST API answered 5xx.",
         )
+        self._database_alarms(config, database, database_proxy)
 
         self.dashboard = cloudwatch.Dashboard(
             self, "Dashboard", dashboard_name=f"{config.prefix}-overview", default_interval=Duration.hours(6)
@@ -177,6 +207,71 @@ class Observability(Construct):
                 width=12,
             ),
         )
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Database memory and CPU credits",
+                left=[database.metric_freeable_memory(period=PERIOD)],
+                right=[database.metric("CPUCreditBalance", period=PERIOD)],
+                width=12,
+            ),
+            cloudwatch.GraphWidget(
+                title="Proxy: sessions pinned",
+                left=[pinned_sessions(database_proxy)],
+                width=12,
+            ),
+        )
+
+    def _database_alarms(self, config: StageConfig, database: rds.DatabaseInstance, proxy: rds.DatabaseProxy) -> None:
+        size = burstable_size(config.db_instance_class)
+        memory_gib = BURSTABLE_MEMORY_GIB[size] if size else OTHER_CLASS_MEMORY_GIB
+        self._alarm(
+            "DatabaseCpuHigh",
+            database.metric_cpu_utilization(period=PERIOD, statistic="Average"),
+            threshold=80,
+            evaluation_periods=3,
+            description="The database's CPU was at 80 % or more for 15 minutes.",
+        )
+        self._alarm(
+            "DatabaseFreeStorageLow",
+            database.metric_free_storage_space(period=PERIOD, statistic="Minimum"),
+            # Storage autoscaling adds space below 10 % of the allocation (at most every 6 hours, up to the
+            # maximum): this fires when it has not, or cannot.
+            threshold=0.1 * config.db_allocated_storage_gb * GIB,
+            comparison=cloudwatch.ComparisonOperator.LESS_THAN_OR_EQUAL_TO_THRESHOLD,
+            evaluation_periods=2,
+            description="The database's free storage is at 10 % of its first allocation or less: storage "
+            "autoscaling has not added space (or has reached its maximum).",
+        )
+        self._alarm(
+            "DatabaseFreeableMemoryLow",
+            database.metric_freeable_memory(period=PERIOD, statistic="Minimum"),
+            threshold=0.1 * memory_gib * GIB,
+            comparison=cloudwatch.ComparisonOperator.LESS_THAN_OR_EQUAL_TO_THRESHOLD,
+            evaluation_periods=3,
+            description=f"The database's freeable memory was at 10 % of {memory_gib} GiB or less for 15 minutes.",
+        )
+        if size is not None:
+            credits_per_hour = BURSTABLE_CREDITS_PER_HOUR[size]
+            self._alarm(
+                "DatabaseCpuCreditsLow",
+                database.metric("CPUCreditBalance", period=Duration.hours(1), statistic="Minimum"),
+                # A new instance starts with no credits and earns them: idle, it is above two hours' worth
+                # within three hours, so only a balance held low for four hours fires.
+                threshold=2 * credits_per_hour,
+                comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+                evaluation_periods=4,
+                description=f"The database's CPU credits stayed under two hours' earnings ({2 * credits_per_hour}) "
+                "for four hours: it runs above its baseline, and RDS bills the surplus credits of its "
+                "unlimited mode. Consider a larger class (dbInstanceClass).",
+            )
+        self._alarm(
+            "ProxySessionsPinned",
+            pinned_sessions(proxy),
+            threshold=PINNED_SESSIONS_ALARM,
+            evaluation_periods=PINNED_MINUTES,
+            description=f"RDS Proxy held {PINNED_SESSIONS_ALARM} or more sessions pinned for {PINNED_MINUTES} "
+            "minutes: it cannot share their connections. See README, Security (bounded database time).",
+        )
 
     def _alarm_topic(self, config: StageConfig) -> sns.Topic:
         # CloudWatch can publish to an encrypted topic only through a customer managed key it may use.
@@ -199,7 +294,16 @@ class Observability(Construct):
             topic.add_subscription(subscriptions.EmailSubscription(config.alarm_email))
         return topic
 
-    def _alarm(self, construct_id: str, metric: cloudwatch.IMetric, *, threshold: float, description: str) -> None:
+    def _alarm(
+        self,
+        construct_id: str,
+        metric: cloudwatch.IMetric,
+        *,
+        threshold: float,
+        description: str,
+        comparison: cloudwatch.ComparisonOperator = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluation_periods: int = 1,
+    ) -> None:
         alarm = cloudwatch.Alarm(
             self,
             construct_id,
@@ -207,8 +311,8 @@ class Observability(Construct):
             alarm_name=f"{self._config.prefix}-{construct_id}",
             alarm_description=description,
             threshold=threshold,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            evaluation_periods=evaluation_periods,
+            comparison_operator=comparison,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
         alarm.add_alarm_action(cw_actions.SnsAction(self.topic))

@@ -157,6 +157,7 @@ class PhiStack(Stack):
             ingest_queue=ingest.queue,
             rest_api=api.rest_api,
             database=data.instance,
+            database_proxy=data.proxy,
         )
 
         outputs = {
@@ -286,6 +287,20 @@ def _suppress_cdk_internals(stack: Stack) -> None:
             ),
         ],
     )
+    log_retention = stack.node.try_find_child("LogRetentionaae0aa3c5b4d4f87b02d85b201efdd8a")
+    if log_retention is not None:
+        suppress(
+            log_retention,
+            [
+                Suppression(
+                    rule="AwsSolutions-IAM5",
+                    reason="aws-cdk-lib's log retention handler sets the retention of the log group RDS creates "
+                    "for the instance's postgresql log export; it scopes its logs:PutRetentionPolicy and "
+                    "DeleteRetentionPolicy to Resource '*'.",
+                    findings=["Resource::*"],
+                )
+            ],
+        )
     notifications_handler = stack.node.try_find_child("BucketNotificationsHandler050a0587b7544547bf325f094a3db834")
     if notifications_handler is not None:
         suppress(

@@ -468,3 +468,67 @@ def test_approvals_complete_task_tokens_of_the_agent_task_state_machine_only(dev
     assert await_approval["Parameters"]["Payload"]["task_token.$"] == "$$.Task.Token"
     assert await_approval["TimeoutSecondsPath"] == "$.think.approval.timeout_seconds"
     assert [c["Next"] for c in await_approval["Catch"]] == ["NextStep"]
+
+
+def _alarm(synthesis: Synthesis, name: str) -> dict[str, Any]:
+    (alarm,) = [
+        a["Properties"]
+        for a in synthesis.resources("AWS::CloudWatch::Alarm").values()
+        if a["Properties"]["AlarmName"] == f"{synthesis.config.prefix}-{name}"
+    ]
+    return alarm
+
+
+def test_the_database_and_its_proxy_alarm_to_the_alarm_topic(dev: Synthesis, prod: Synthesis) -> None:
+    """CPU, storage and memory of the instance, its CPU credits (t classes, which RDS runs in unlimited mode:
+    running out costs surplus credits), and sessions the proxy pins (README, Security: watch it)."""
+    gib = 1024**3
+    for synthesis, memory_gib, credits_per_hour in ((dev, 1, 12), (prod, 4, 24)):
+        (instance_id,) = synthesis.resources("AWS::RDS::DBInstance")
+        (proxy_id,) = synthesis.resources("AWS::RDS::DBProxy")
+        (topic_id,) = synthesis.resources("AWS::SNS::Topic")
+        on_instance = [{"Name": "DBInstanceIdentifier", "Value": {"Ref": instance_id}}]
+        expected = {
+            "DatabaseCpuHigh": ("CPUUtilization", on_instance, "GreaterThanOrEqualToThreshold", 80),
+            "DatabaseFreeStorageLow": (
+                "FreeStorageSpace",
+                on_instance,
+                "LessThanOrEqualToThreshold",
+                0.1 * synthesis.config.db_allocated_storage_gb * gib,
+            ),
+            "DatabaseFreeableMemoryLow": (
+                "FreeableMemory",
+                on_instance,
+                "LessThanOrEqualToThreshold",
+                0.1 * memory_gib * gib,
+            ),
+            "DatabaseCpuCreditsLow": ("CPUCreditBalance", on_instance, "LessThanThreshold", 2 * credits_per_hour),
+            "ProxySessionsPinned": (
+                "DatabaseConnectionsCurrentlySessionPinned",
+                [{"Name": "ProxyName", "Value": {"Ref": proxy_id}}],
+                "GreaterThanOrEqualToThreshold",
+                10,
+            ),
+        }
+        for name, (metric, dimensions, comparison, threshold) in expected.items():
+            alarm = _alarm(synthesis, name)
+            assert (alarm["Namespace"], alarm["MetricName"], alarm["Dimensions"]) == ("AWS/RDS", metric, dimensions)
+            assert alarm["ComparisonOperator"] == comparison and alarm["Threshold"] == threshold, name
+            assert alarm["AlarmActions"] == [{"Ref": topic_id}], name
+        # a new t instance starts with no credits and earns them: it must not alarm in its first hours
+        credits = _alarm(synthesis, "DatabaseCpuCreditsLow")
+        assert credits["Period"] * credits["EvaluationPeriods"] >= 4 * 3600 and credits["Statistic"] == "Minimum"
+
+
+def test_the_database_log_export_has_a_retention(dev: Synthesis, prod: Synthesis) -> None:
+    for synthesis, days in ((dev, 14), (prod, 365)):
+        (instance_id,) = synthesis.resources("AWS::RDS::DBInstance")
+        (retention,) = [
+            r["Properties"]
+            for r in synthesis.resources("Custom::LogRetention").values()
+            if "/postgresql" in json.dumps(r["Properties"]["LogGroupName"])
+        ]
+        assert retention["LogGroupName"] == {
+            "Fn::Join": ["", ["/aws/rds/instance/", {"Ref": instance_id}, "/postgresql"]]
+        }
+        assert retention["RetentionInDays"] == days
