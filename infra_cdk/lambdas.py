@@ -96,8 +96,16 @@ class FunctionSpec(BaseModel):
         return self.handler.service
 
 
+# Every LayerMissingError ends with this: a teardown needs no build (README, Tear down).
+TEAR_DOWN_WITHOUT_BUILD = (
+    "To tear down without building, destroy from the deploy's cloud assembly "
+    "(`npx --prefix infra_cdk cdk destroy --app cdk.out <stack>`) or delete the stack in CloudFormation."
+)
+
+
 class LayerMissingError(RuntimeError):
-    pass
+    def __init__(self, message: str) -> None:
+        super().__init__(f"{message} {TEAR_DOWN_WITHOUT_BUILD}")
 
 
 def dependency_layer_code() -> lambda_.Code:

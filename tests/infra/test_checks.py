@@ -118,3 +118,54 @@ def test_cdk_cli_synthesizes_the_app(dev: Synthesis, tmp_path: Path) -> None:
 
 def resource_types(template: dict[str, Any]) -> Counter[str]:
     return Counter(resource["Type"] for resource in template["Resources"].values())
+
+
+def _readme_section(heading: str) -> str:
+    text = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    start = text.index(f"\n{heading}\n")
+    end = text.find("\n### ", start + 1)
+    return text[start:end]
+
+
+def test_the_readme_builds_before_any_cdk_command_that_runs_the_app() -> None:
+    """cdk bootstrap, deploy and destroy all run `python app.py` (cdk.json's app), which refuses to synthesize
+    without the built layer and code asset: on a fresh clone the build comes first, and tearing down from a
+    machine without it goes through the deploy's cloud assembly (cdk.out) or CloudFormation."""
+    deploy = _readme_section("### Deploy")
+    block = deploy[deploy.index("```bash") : deploy.index("```", deploy.index("```bash") + 3)]
+    lines = [line for line in block.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    build = next(i for i, line in enumerate(lines) if "layers/build_layers.py" in line)
+    cdk_commands = [i for i, line in enumerate(lines) if re.search(r"\bcdk (bootstrap|deploy|synth|destroy)\b", line)]
+    assert cdk_commands and min(cdk_commands) > build, lines
+    teardown = _readme_section("### Tear down")
+    assert "cdk destroy --app cdk.out" in teardown and "aws cloudformation delete-stack" in teardown
+
+
+@pytest.mark.skipif(not CDK_CLI.exists(), reason="CDK CLI not installed: npm ci --prefix infra_cdk")
+def test_the_deploys_cloud_assembly_names_the_stack_without_the_app(dev: Synthesis, tmp_path: Path) -> None:
+    """`cdk destroy --app cdk.out` reads the stacks from the assembly a synth or deploy left, without running
+    app.py (so without the build): here from a folder with no cdk.json and no Python on PATH."""
+    node_dir = Path(subprocess.run(["which", "node"], capture_output=True, text=True, check=True).stdout.strip()).parent
+    result = subprocess.run(
+        [str(CDK_CLI), "ls", "--app", str(dev.outdir)],
+        cwd=tmp_path,
+        env={"PATH": str(node_dir), "HOME": str(tmp_path), "CDK_DISABLE_VERSION_CHECK": "1"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert result.stdout.split() == [dev.config.stack_name]
+
+
+def test_the_missing_build_error_says_how_to_tear_down_without_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from infra_cdk import lambdas
+
+    monkeypatch.setattr(lambdas, "CODE_ASSET_DIR", tmp_path / "missing")
+    with pytest.raises(lambdas.LayerMissingError) as missing:
+        lambdas.function_code()
+    assert "python layers/build_layers.py" in str(missing.value)
+    assert "cdk destroy --app cdk.out" in str(missing.value)
