@@ -58,7 +58,7 @@ def different_limit_note(
 _DAYS_FIGURE: dict[str, tuple[str, Callable[[WarehouseKpis], float]]] = {
     "max_late_rate": ("late rate", lambda kpis: kpis.late.late_rate),
     "max_backlog_orders": ("backlog", lambda kpis: float(kpis.backlog.orders)),
-    "max_backlog_age_hours": ("oldest open order's age", lambda kpis: kpis.backlog.oldest_age_hours),
+    "max_backlog_age_hours": ("oldest open order's age", lambda kpis: kpis.backlog.oldest_age_known),
 }
 
 

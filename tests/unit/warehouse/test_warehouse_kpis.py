@@ -633,7 +633,9 @@ def test_an_order_created_on_a_date_alone_is_open_but_not_in_the_oldest_age() ->
     assert (kpis.throughput.orders_received, backlog.orders) == (2, 3)  # B, C; A, B, D
     assert (backlog.oldest_age_hours, backlog.oldest_created_at) == (16.0, datetime(2026, 11, 20, 8, tzinfo=UTC))
     assert (backlog.without_time_of_day, backlog.earliest_date_without_time) == (2, date(2026, 11, 17))
-    assert not [a for a in kpis.anomalies if a.code == "BACKLOG_AGE_HIGH"]  # 16 h, not a made-up 96 h
+    # Not a made-up 96 h (from 2026-11-17's midnight): at least 72 h (from its end), certain and over the limit
+    [alarm] = [a for a in kpis.anomalies if a.code == "BACKLOG_AGE_HIGH"]
+    assert (alarm.value, backlog.earliest_date_age_at_least) == (72.0, 72.0)
     notes = "\n".join(kpis.data_warnings)
     assert "3 of 4 rows of 'orders' give created_at as a date with no time of day" in notes
     assert "(2 open at the end of the day, the earliest created on 2026-11-17)" in notes
@@ -707,3 +709,31 @@ def test_a_line_count_that_is_not_a_whole_number_is_refused_not_cut(line_count: 
     quality = next(q for q in kpis.data_quality if q.dataset == "orders")
     assert quality.unreadable == 1 and kpis.backlog.lines == 0
     assert quality.examples == [f"row 0, line_count: expected a whole number, got {str(line_count)!r}"]
+
+
+def test_an_open_order_created_on_a_date_alone_long_ago_still_raises_the_backlog_age_alarm() -> None:
+    # Left out of the oldest order's age (its time of creation is unknown), it had silenced the alarm: an order
+    # created ten days before is at least 240 h old at the end of the day, whatever its time.
+    orders = table(ORDER_COLUMNS, [["OLD", "2026-11-10", None, None, 1], ["NEW", "2026-11-20T18:00:00", None, None, 1]])
+    kpis = compute_kpis(DAY, {"orders": orders}, Thresholds(max_backlog_age_hours=48))
+    assert (kpis.backlog.oldest_age_hours, kpis.backlog.earliest_date_age_at_least) == (6.0, 240.0)
+    [alarm] = [a for a in kpis.anomalies if a.code == "BACKLOG_AGE_HIGH"]
+    assert alarm.value == 240.0 and "created on 2026-11-10 (a date with no time of day) is at least 240.0 h" in (
+        alarm.message
+    )
+    recent = table(ORDER_COLUMNS, [["D", "2026-11-20", None, None, 1]])
+    assert not [
+        a for a in compute_kpis(DAY, {"orders": recent}, Thresholds()).anomalies if a.code == "BACKLOG_AGE_HIGH"
+    ]
+
+
+@pytest.mark.parametrize("qty", ["1,500e999999", "1,500e-999999", "1,500e99"])
+def test_a_quantity_with_a_huge_exponent_is_an_unreadable_row_quoted_briefly(qty: str) -> None:
+    # "1,500e999999" had failed the whole report with decimal.Overflow's class list as its cause.
+    picks = table(
+        ["picker_id", "qty", "picked_at"], [["P1", qty, "2026-11-20T10:00:00"], ["P1", 1, "2026-11-20T10:00:00"]]
+    )
+    kpis = compute_kpis(DAY, {"picks": picks}, Thresholds())
+    [quality] = [q for q in kpis.data_quality if q.dataset == "picks"]
+    assert quality.unreadable == 1 and kpis.throughput.units_picked == 1
+    assert len(quality.examples[0]) < 200

@@ -43,7 +43,7 @@ import statistics
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any, Generic, Literal, TypeVar
 
@@ -190,6 +190,16 @@ class Backlog(BaseModel):
         default=0, description="Open orders created on a date with no time of day: left out of the oldest's age"
     )
     earliest_date_without_time: date | None = Field(default=None, description="The earliest of those dates")
+    earliest_date_age_at_least: float = Field(
+        default=0.0,
+        description="The least age, in hours at end of day, an order created on that earliest date can have "
+        "(created at the latest as that date ended): certain, so it is checked against the age limit too",
+    )
+
+    @property
+    def oldest_age_known(self) -> float:
+        """The oldest open order's age as far as it is certain: with a time of creation, or at least this old."""
+        return max(self.oldest_age_hours, self.earliest_date_age_at_least)
 
 
 class DatasetQuality(BaseModel):
@@ -263,13 +273,16 @@ class RowTimestampError(RowError):
 
 # A number text with one comma and three digits after it ('1,500', '0,250'): 1500 with a thousands comma, or 1.5
 # with a decimal comma. `number_in_text` reads neither, so that the table ops and the report agree.
-_ONE_THOUSANDS_GROUP = re.compile(r"\s*[+-]?\d{1,3},\d{3}(?:[eE][+-]?\d+)?\s*", re.ASCII)
+# (An exponent of at most two digits: "1,500e999999" is no quantity either way, and Decimal would overflow
+# writing it out; the two readings are quoted at most 40 characters long.)
+_ONE_THOUSANDS_GROUP = re.compile(r"\s*[+-]?\d{1,3},\d{3}(?:[eE][+-]?\d{1,2})?\s*", re.ASCII)
 _NOT_FINITE_WORDS = frozenset({"nan", "inf", "infinity"})
 
 
 def _plain(number_text: str) -> str:
     """A number text as its plain digits: '0250' is 250, '0.250' is 0.25."""
-    return format(Decimal(number_text).normalize(), "f")
+    plain = format(Decimal(number_text).normalize(), "f")
+    return plain if len(plain) <= 40 else f"{plain[:37]}..."
 
 
 def _shown(value: Any) -> str:
@@ -704,6 +717,7 @@ def _backlog(orders: Sequence[_Order], day: ReportDay) -> Backlog:
     timed = [order.created_at for order in open_orders.values() if order.created.time_known]
     dates_alone = [day.local(order.created_at).date() for order in open_orders.values() if not order.created.time_known]
     oldest = min(timed, default=None)
+    earliest_date = min(dates_alone, default=None)
     counts = [order.line_count for order in open_orders.values()]
     return Backlog(
         orders=len(open_orders),
@@ -712,8 +726,21 @@ def _backlog(orders: Sequence[_Order], day: ReportDay) -> Backlog:
         oldest_created_at=day.local(oldest) if oldest else None,
         oldest_age_hours=round((day.end - oldest).total_seconds() / 3600, 2) if oldest else 0.0,
         without_time_of_day=len(dates_alone),
-        earliest_date_without_time=min(dates_alone, default=None),
+        earliest_date_without_time=earliest_date,
+        earliest_date_age_at_least=_age_at_least(earliest_date, day),
     )
+
+
+def _age_at_least(created_on: date | None, day: ReportDay) -> float:
+    """Hours from the end of `created_on` (local) to the end of the report day: the least age an order created
+    on that date alone can have. An order created ten days ago is certainly over a 48-hour limit, time or not."""
+    if created_on is None:
+        return 0.0
+    try:
+        latest_creation = report_day(created_on, day.timezone).end
+    except ValueError:  # a date by year 1, which the zone cannot place: UTC's reading is within hours of it
+        latest_creation = datetime.combine(created_on, time(0), tzinfo=UTC) + timedelta(days=1)
+    return max(0.0, round((day.end - latest_creation).total_seconds() / 3600, 2))
 
 
 def _throughput(
@@ -797,7 +824,22 @@ def _backlog_anomalies(backlog: Backlog, limits: Thresholds) -> list[Anomaly]:
                 message=f"{backlog.orders:,} orders open at end of day (limit {limits.max_backlog_orders:,})",
             )
         )
-    if backlog.oldest_age_hours > limits.max_backlog_age_hours:
+    if backlog.earliest_date_age_at_least > max(limits.max_backlog_age_hours, backlog.oldest_age_hours):
+        at_least = backlog.earliest_date_age_at_least
+        anomalies.append(
+            Anomaly(
+                code="BACKLOG_AGE_HIGH",
+                metric="backlog_oldest_age_hours",
+                value=at_least,
+                threshold=limits.max_backlog_age_hours,
+                severity=_severity_above(at_least, limits.max_backlog_age_hours),
+                message=(
+                    f"An open order created on {backlog.earliest_date_without_time:%Y-%m-%d} (a date with no time of "
+                    f"day) is at least {at_least:.1f} h old at end of day (limit {limits.max_backlog_age_hours:.1f} h)"
+                ),
+            )
+        )
+    elif backlog.oldest_age_hours > limits.max_backlog_age_hours:
         anomalies.append(
             Anomaly(
                 code="BACKLOG_AGE_HIGH",
