@@ -52,8 +52,9 @@ _ALWAYS_SYNTAX = re.compile(r"[\\`*\[\]<|~]")
 _UNDERSCORE_NOT_INSIDE_A_WORD = re.compile(r"(?<![^\W_])_|_(?![^\W_])")
 _ENTITY_START = re.compile(r"&(?=#\d{1,7};|#[xX][0-9a-fA-F]{1,6};|[A-Za-z][A-Za-z0-9]{1,31};)")
 _HEADING_CLOSE = re.compile(r"(?<=\s)(#+\s*)$")  # 'Bay #' in a heading: a closing sequence, dropped when read
-# What opens a block at the start of a line: a heading, a quote, a list item, a rule or a heading's underline.
-_LINE_START_MARKER = re.compile(r"^(?:[#>]|[-+=](?=\s|$|[-=])|(?P<number>\d{1,9})[.)](?=\s|$))")
+# What opens a block at the start of a line: a heading, a quote, a list item, a rule, a heading's underline, or a
+# table's delimiter row (':---', which would make the line above a table's header).
+_LINE_START_MARKER = re.compile(r"^(?:[#>]|[-+=](?=\s|$|[-=])|:(?=\s*-)|(?P<number>\d{1,9})[.)](?=\s|$))")
 
 
 def _escape_line(line: str) -> str:

@@ -390,7 +390,7 @@ def evaluate(expression: Any, data: Any) -> Any:
         value = False
         for arg in args:
             value = evaluate(arg, data)
-            if value:
+            if _filled(value):
                 return value
         return value
     if op == "if":
@@ -627,11 +627,17 @@ def _compile_or(parts: list[Compiled]) -> Compiled:
         value: Any = False
         for part in parts:
             value = part(data)
-            if value:
+            if _filled(value):
                 return value
         return value
 
     return run
+
+
+def _filled(value: Any) -> bool:
+    """Whether `or` stops at `value`: JSON Logic's truth, but a blank text (a padded export's empty cell) is empty
+    as `truth` and `missing` take it, so `{"or": [{"var": "region"}, "unknown"]}` fills it too."""
+    return bool(value.strip()) if isinstance(value, str) else bool(value)
 
 
 def _compile_if(parts: list[Compiled], args: list[Any]) -> Compiled:

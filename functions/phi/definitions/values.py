@@ -102,6 +102,7 @@ _WRITTEN_NUMBER = re.compile(
     re.ASCII,
 )
 _UNREAD = Figure(None, None)
+_SPACED_GROUPS = re.compile(r"\d{1,3}(?:[ \u00a0\u202f]\d{3})+", re.ASCII)
 # Distinct texts whose reading is kept: an amount column repeats its values (the cache is bounded; a miss only
 # reads the text again). A longer text is read as a plain number or not at all, and not kept.
 _LONGEST_FIGURE = 64
@@ -152,7 +153,9 @@ def _amount(text: str) -> Figure | None:
     if not _WRITTEN_NUMBER.fullmatch(body):
         return None
     if unit is None:  # not a plain number (the caller read those): written otherwise ("1,500", "(2,000)")
-        return _UNREAD
+        # Digits in groups split by spaces alone, with no unit or decimals, are far more often a phone number or
+        # a registration number ("612 345 678", a SIREN) than an amount: text, which sorts; "10 000,5" is not.
+        return None if not accounting and not negative and _SPACED_GROUPS.fullmatch(body) else _UNREAD
     number = number_in_text(body)
     if number is None or (negative and accounting):
         return Figure(unit, None)

@@ -120,6 +120,14 @@ def test_lines_of_text_show_as_written_in_a_quote_and_as_paragraphs() -> None:
     _nothing_but(analysis, p=2, br=HOSTILE_LINES.count("\n") - 2)
 
 
+@pytest.mark.parametrize("lines", ["a | b\n:---", "a | b\n :-:", "total\n:- 5"])
+def test_a_line_like_a_table_s_delimiter_row_does_not_make_a_table(lines: str) -> None:
+    for markdown in (markdown_literal_text(lines), "\n".join(markdown_literal_lines(lines))):
+        shown = _console(markdown)
+        assert shown.words == _as_written(lines)
+        assert "table" not in shown.tags, markdown
+
+
 def test_text_that_reads_plainly_is_written_plainly() -> None:
     # The report's Markdown is also read as it is (a webhook's summary, an e-mail body): only what could be syntax
     # where it stands is escaped

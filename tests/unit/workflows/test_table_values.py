@@ -11,7 +11,7 @@ import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
 from phi.definitions.document import validate_definition
-from phi.definitions.expressions import ExpressionError, evaluate
+from phi.definitions.expressions import ExpressionError, compile_expression, evaluate
 from phi.definitions.functions import COMPUTE, RENDER, markdown_table
 from phi.definitions.table import TableError, apply_ops
 from phi.definitions.templates import get_template
@@ -643,6 +643,7 @@ def test_sort_and_top_k_order_amounts_of_one_unit_by_their_number() -> None:
         ["1.2.3", "1.10.0", "0.9.1"],  # versions
         ["10.0.0.1", "192.168.100.200", "9.9.9.9"],  # IP addresses
         ["+1 555 0100", "+44 20 7946 0958", "030 123 456"],  # phone numbers
+        ["612 345 679", "612 345 678", "732 829 320"],  # mobiles and registration numbers written in groups of three
         ["1.234.567", "TOP 10", "12 kg", "PHP 8"],  # no amounts: dots without a decimal comma, no currency
     ],
 )
@@ -751,3 +752,12 @@ def test_or_still_gives_its_first_filled_operand_as_a_value() -> None:
     assert [row[1] for row in filled["rows"]] == ["EU", "unknown", "unknown"]
     with pytest.raises(ExpressionError, match=r"the condition gives 'false', a text"):  # tested where it is used
         apply_ops(FLAGS, [{"op": "filter", "where": {"or": [{"var": "f"}, {">": [{"var": "n"}, 3]}]}}], {})
+
+
+def test_or_fills_a_blank_cell_as_it_fills_an_empty_one() -> None:
+    # A padded export's "  " is empty to `!`, `missing` and the filters; `or` had kept it as the value.
+    fill = {"or": [{"var": "region"}, "unknown"]}
+    for blank in ("", "  ", None):
+        assert evaluate(fill, {"region": blank}) == "unknown"
+        assert compile_expression(fill)({"region": blank}) == "unknown"
+    assert evaluate(fill, {"region": "North"}) == "North"
