@@ -73,11 +73,15 @@ def matching_names(named: str, stored: Iterable[str]) -> list[str]:
     name once both are normalised (document_name); failing that, the same storage-safe form, so that a document
     stored before names were kept as uploaded ('Outbound SOP _v2_ _ Zo_ _ Co.docx') answers to its original name,
     and a configuration that names it that way still finds it uploaded again. The loose form only when no name
-    matches exactly: it makes 'Zoë' and 'Zoé' alike."""
+    matches exactly (it makes 'Zoë' and 'Zoé' alike), and only where one side is such an old name: 'Outbound SOP
+    (draft).md' never answers for 'Outbound SOP [draft].md', another document uploaded since."""
     names = list(stored)
     wanted = document_name(named)
     exact = [name for name in names if document_name(name) == wanted]
     if exact:
         return exact
     safe = safe_filename(wanted)
-    return [name for name in names if safe_filename(name) == safe]
+    named_the_old_way = wanted == safe
+    return [
+        name for name in names if safe_filename(name) == safe and (named_the_old_way or safe_filename(name) == name)
+    ]

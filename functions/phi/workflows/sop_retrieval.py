@@ -169,7 +169,8 @@ def thresholds_from_sops(documents: DocumentsPort, sources: dict[str, str]) -> l
         hit, value = stated if stated is not None else (own[0] if own else None, None)
         found.append(
             SourcedThreshold(
-                field=field, document=document, value=value,
+                # the document as it is stored, so that its passage is cited once, under the name it has now
+                field=field, document=hit.filename if hit else document, value=value,
                 page=hit.page if hit else None, heading=hit.heading if hit else None, text=hit.text if hit else None,
             )
         )  # fmt: skip

@@ -60,6 +60,11 @@ def test_a_configured_name_matches_the_original_name_and_the_old_safe_name() -> 
     # the loose safe form only when nothing matches exactly: Zoé's SOP is not Zoë's
     assert matching_names("Zoë.md", ["Zoé.md", "Zoë.md"]) == ["Zoë.md"]
     assert matching_names("Zoë.md", ["Zoe.md"]) == []
+    # nor is another document uploaded since whose storage-safe form is the same: it has a name of its own
+    assert matching_names("Outbound SOP (draft).md", ["Outbound SOP [draft].md"]) == []
+    assert matching_names("Outbound SOP (draft).md", ["Outbound SOP [draft].md", "Outbound SOP _draft_.md"]) == [
+        "Outbound SOP _draft_.md"
+    ]
 
 
 def _hit(filename: str, text: str) -> SearchHit:
@@ -77,4 +82,14 @@ def test_threshold_sources_read_the_sop_named_by_its_original_name(stored: str) 
         ]
     )
     [sourced] = thresholds_from_sops(documents, {"max_late_rate": ORIGINAL})
+    assert sourced.value == 0.04 and sourced.document == stored  # cited under the name the document has
+
+
+def test_a_threshold_configured_by_an_old_shown_name_is_cited_under_the_document_s_name_now() -> None:
+    # Configured as 'Outbound SOP _v2_…' (as it was shown then), the passage had been cited twice: under that name,
+    # which no document has any more, and under the document's own.
+    documents = FakeDocuments(
+        hits=[_hit(ORIGINAL, "The share of late shipments must not exceed 4% of the day's orders.")]
+    )
+    [sourced] = thresholds_from_sops(documents, {"max_late_rate": OLD_SAFE_NAME})
     assert sourced.value == 0.04 and sourced.document == ORIGINAL
