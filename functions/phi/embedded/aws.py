@@ -277,6 +277,18 @@ def _heartbeat_endpoint_seeing_early_answers(self: Any, heartbeat_seconds: int) 
     return endpoint
 
 
+def _heartbeat_accepted_before_the_wait(self: Any) -> bool:
+    """moto 5.2 refuses a SendTaskHeartbeat (InvalidToken) until the step has set up its heartbeat wait, which it
+    does only after it has sent the message. On AWS the token is valid as soon as the message is sent. A local
+    agent that checks a request before running it (a request that waited, or `stale_request_seconds: 0`) and is
+    quicker than the interpreter took the refusal for a step that had ended, and dropped a live request: accept
+    the heartbeat, as there is no wait yet whose timer it would reset."""
+    endpoint = self._heartbeat_endpoint
+    if endpoint is not None:
+        endpoint.notify()
+    return True
+
+
 def _set_stop_waking_callback_waits(self: Any, stop_date: Any, cause: str | None, error: str | None) -> None:
     """moto 5.2's StopExecution marks the program stopped but leaves a waitForTaskToken step waiting until its
     heartbeat or timeout (minutes), the execution RUNNING all that time; on AWS the execution ends ABORTED at once.
@@ -306,7 +318,7 @@ def free_port() -> int:
 
 
 def patch_moto() -> None:
-    """Step Functions execution on, Lambda invocations dispatched to our handlers, and six moto 5.2 fixes.
+    """Step Functions execution on, Lambda invocations dispatched to our handlers, and seven moto 5.2 fixes.
     Idempotent; process-wide, like moto's own backends."""
     from moto.stepfunctions.models import StateMachineInstance
     from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint
@@ -320,6 +332,7 @@ def patch_moto() -> None:
     if "setup_heartbeat_endpoint" not in _moto_originals:
         _moto_originals["setup_heartbeat_endpoint"] = CallbackEndpoint.setup_heartbeat_endpoint
         CallbackEndpoint.setup_heartbeat_endpoint = _heartbeat_endpoint_seeing_early_answers  # type: ignore[method-assign]
+        CallbackEndpoint.notify_heartbeat = _heartbeat_accepted_before_the_wait  # type: ignore[method-assign]
     if "set_stop" not in _moto_originals:
         _moto_originals.update(set_stop=Environment.set_stop, set_error=Environment.set_error)
         Environment.set_stop = _set_stop_waking_callback_waits  # type: ignore[method-assign]

@@ -74,6 +74,19 @@ def test_an_answer_that_arrives_before_the_heartbeat_wait_starts_is_not_lost(sho
     assert endpoint.get_outcome() is not None
 
 
+def test_a_heartbeat_sent_before_the_step_waits_is_accepted_as_on_aws(shortcuts: None) -> None:
+    # A local agent that checks each request had its heartbeat refused (InvalidToken) in the moment between the
+    # message being sent and the step setting up its wait, and dropped a live request as if its step had ended.
+    from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackPoolManager
+
+    pool = CallbackPoolManager(activity_store={})
+    endpoint = pool.add("token")
+    assert pool.heartbeat("token") is True  # the message is out, the wait not set up yet
+    heartbeat = endpoint.setup_heartbeat_endpoint(heartbeat_seconds=3600)
+    assert pool.heartbeat("token") is True and heartbeat.clear_and_wait() is True  # a later one resets the wait
+    assert pool.heartbeat("another token") is False  # an unknown token is still refused
+
+
 def test_each_json_path_is_parsed_once_and_evaluates_as_before(shortcuts: None) -> None:
     from moto.stepfunctions.parser.asl.utils import json_path
 
