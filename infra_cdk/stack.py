@@ -287,30 +287,22 @@ def _suppress_cdk_internals(stack: Stack) -> None:
             ),
         ],
     )
-    log_retention = stack.node.try_find_child("LogRetentionaae0aa3c5b4d4f87b02d85b201efdd8a")
-    if log_retention is not None:
-        suppress(
-            log_retention,
-            [
-                Suppression(
-                    rule="AwsSolutions-IAM5",
-                    reason="aws-cdk-lib's log retention handler sets the retention of the log group RDS creates "
-                    "for the instance's postgresql log export; it scopes its logs:PutRetentionPolicy and "
-                    "DeleteRetentionPolicy to Resource '*'.",
-                    findings=["Resource::*"],
-                )
-            ],
-        )
-    notifications_handler = stack.node.try_find_child("BucketNotificationsHandler050a0587b7544547bf325f094a3db834")
-    if notifications_handler is not None:
-        suppress(
-            notifications_handler,
-            [
-                Suppression(
-                    rule="AwsSolutions-IAM5",
-                    reason="aws-cdk-lib's bucket notifications handler calls s3:PutBucketNotification, "
-                    "which it scopes to Resource '*'.",
-                    findings=["Resource::*"],
-                )
-            ],
-        )
+    # aws-cdk-lib's singleton handlers scope their own actions to Resource '*'.
+    _suppress_resource_star(
+        stack,
+        "LogRetentionaae0aa3c5b4d4f87b02d85b201efdd8a",
+        "aws-cdk-lib's log retention handler sets the retention of the log group RDS creates for the instance's "
+        "postgresql log export; it scopes its logs:PutRetentionPolicy and DeleteRetentionPolicy to Resource '*'.",
+    )
+    _suppress_resource_star(
+        stack,
+        "BucketNotificationsHandler050a0587b7544547bf325f094a3db834",
+        "aws-cdk-lib's bucket notifications handler calls s3:PutBucketNotification, which it scopes to Resource '*'.",
+    )
+
+
+def _suppress_resource_star(stack: Stack, child_id: str, reason: str) -> None:
+    """AwsSolutions-IAM5 on `Resource::*` for one of aws-cdk-lib's singleton handlers, when the stack has it."""
+    child = stack.node.try_find_child(child_id)
+    if child is not None:
+        suppress(child, [Suppression(rule="AwsSolutions-IAM5", reason=reason, findings=["Resource::*"])])
