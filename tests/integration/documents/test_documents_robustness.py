@@ -21,6 +21,7 @@ from phi.embeddings.base import EmbeddingUnavailable
 from tests.conftest import apply_settings
 from tests.support.document_samples import make_pdf_with_content_streams
 from tests.support.documents_db import add_document
+from tests.support.waiting import wait_until
 
 
 class CountingEmbedder:
@@ -214,10 +215,15 @@ def test_full_text_vectors_are_written_only_with_hybrid_search_on_and_the_sweepe
         assert ingest_document(conn, written_after, after, embedder).status == "READY"
         assert not any(search_text_missing(conn, written_after))
 
-        for _ in range(1_000):  # other tests' chunks may be waiting too; each sweep fills a bounded batch
-            if not any(search_text_missing(conn, written_before)) or sweep_documents().search_text_filled == 0:
-                break
-        assert not any(search_text_missing(conn, written_before))
+        # Other tests' chunks may be waiting too, and each sweep fills a bounded batch. A sweep that fills nothing
+        # does not mean the sweeps are done: another sweeper in this process (the embedded stack's clock) may hold
+        # the rows it is filling, which this one skips. So sweep until this document's chunks are filled.
+        def swept_until_filled() -> bool:
+            if any(search_text_missing(conn, written_before)):
+                sweep_documents()
+            return not any(search_text_missing(conn, written_before))
+
+        wait_until(swept_until_filled, timeout=120, interval=0.05)
     finally:
         close_pool()
 
