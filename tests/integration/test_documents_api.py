@@ -245,3 +245,22 @@ def test_search_never_returns_another_organisations_documents(
     assert own[0]["text"].endswith(secret)
     assert all(secret not in hit["text"] for hit in rival)
     assert peek.status_code == 404
+
+
+def test_the_document_list_comes_in_pages_newest_first_with_the_total(
+    new_user: ApiSession, agent: dict[str, Any]
+) -> None:
+    # Pre-signed upload tickets make document rows without a file: nothing is ingested.
+    made = [
+        new_user.ok("POST", f"/agents/{agent['id']}/documents/upload-url", json={"filename": f"sop-{n}.md"})["document"]
+        for n in range(3)
+    ]
+    newest_first = [document["id"] for document in reversed(made)]
+
+    first = new_user.request("GET", f"/agents/{agent['id']}/documents", params={"limit": 2})
+    second = new_user.request("GET", f"/agents/{agent['id']}/documents", params={"limit": 2, "offset": 2})
+    too_many = new_user.request("GET", f"/agents/{agent['id']}/documents", params={"limit": 201})
+
+    assert first.headers["x-total-count"] == second.headers["x-total-count"] == "3"
+    assert [d["id"] for d in first.json()] + [d["id"] for d in second.json()] == newest_first
+    assert (too_many.status_code, too_many.json()["error"]["code"]) == (422, "validation_error")

@@ -101,15 +101,31 @@ def get_in_org(conn: AnyConnection, document_id: UUID, org_id: UUID) -> Document
     return Document.model_validate(row) if row else None
 
 
+_AGENTS_DOCUMENTS = "FROM documents WHERE org_id = %(org_id)s AND (agent_id = %(agent_id)s OR agent_id IS NULL)"
+
+
 def list_for_agent(conn: AnyConnection, org_id: UUID, agent_id: UUID) -> list[Document]:
-    """The agent's own documents and the organisation-wide ones it also learns from."""
+    """The agent's own documents and the organisation-wide ones it also learns from, newest first."""
     rows = _all(
         conn,
-        f"""SELECT {_COLUMNS} FROM documents WHERE org_id = %s AND (agent_id = %s OR agent_id IS NULL)
-            ORDER BY created_at DESC, id""",
-        (org_id, agent_id),
+        f"SELECT {_COLUMNS} {_AGENTS_DOCUMENTS} ORDER BY created_at DESC, id",
+        {"org_id": org_id, "agent_id": agent_id},
     )
     return [Document.model_validate(r) for r in rows]
+
+
+def page_for_agent(
+    conn: AnyConnection, org_id: UUID, agent_id: UUID, limit: int, offset: int
+) -> tuple[list[Document], int]:
+    """One page of `list_for_agent`, and how many there are in all."""
+    params = {"org_id": org_id, "agent_id": agent_id, "limit": limit, "offset": offset}
+    rows = _all(
+        conn,
+        f"SELECT {_COLUMNS} {_AGENTS_DOCUMENTS} ORDER BY created_at DESC, id LIMIT %(limit)s OFFSET %(offset)s",
+        params,
+    )
+    total = _one(conn, f"SELECT count(*) AS n {_AGENTS_DOCUMENTS}", params)
+    return [Document.model_validate(r) for r in rows], int(total["n"]) if total else 0
 
 
 def find_same_content(conn: AnyConnection, org_id: UUID, agent_id: UUID | None, sha256: str) -> Document | None:

@@ -20,6 +20,16 @@ def list_members(conn: DbConnection, org_id: UUID) -> list[Member]:
     return [Member.model_validate(r) for r in rows]
 
 
+def page_of_members(conn: DbConnection, org_id: UUID, limit: int, offset: int) -> tuple[list[Member], int]:
+    """One page of `list_members` (earliest to join first), and how many members there are in all."""
+    rows = conn.execute(
+        _SELECT + " WHERE m.org_id = %s ORDER BY m.created_at, u.email, m.user_id LIMIT %s OFFSET %s",
+        (org_id, limit, offset),
+    ).fetchall()
+    total = conn.execute("SELECT count(*) AS n FROM organization_members WHERE org_id = %s", (org_id,)).fetchone()
+    return [Member.model_validate(r) for r in rows], int(total["n"]) if total else 0
+
+
 def get_member(conn: DbConnection, org_id: UUID, user_id: UUID) -> Member | None:
     row = conn.execute(_SELECT + " WHERE m.org_id = %s AND m.user_id = %s", (org_id, user_id)).fetchone()
     return Member.model_validate(row) if row else None

@@ -153,3 +153,16 @@ def test_passwords_are_stored_as_argon2_hashes(api_url: str) -> None:
     ApiSession(api_url).sign_up(email, "plain-text-password")
     stored = sql("SELECT password_hash FROM users WHERE email = %s", (email,))[0]["password_hash"]
     assert stored.startswith("$argon2id$") and "plain-text-password" not in stored
+
+
+def test_the_member_list_comes_in_pages_with_the_total(api_url: str) -> None:
+    owner, first, second = signed_up(api_url, "owner"), signed_up(api_url, "first"), signed_up(api_url, "second")
+    org = owner.create_org("Pages Ltd")
+    invite_and_accept(owner, org, first)
+    invite_and_accept(owner, org, second)
+
+    one = owner.request("GET", f"/orgs/{org}/members", params={"limit": 1})
+    rest = owner.request("GET", f"/orgs/{org}/members", params={"limit": 5, "offset": 1})
+
+    assert one.headers["x-total-count"] == rest.headers["x-total-count"] == "3"
+    assert [m["user_id"] for m in one.json() + rest.json()] == [user_id(owner), user_id(first), user_id(second)]

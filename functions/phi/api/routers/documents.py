@@ -9,7 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, File, Form, Response, UploadFile, status
 from pydantic import BaseModel, Field
 
-from phi.api.deps import AdminAgent, CallerAgent, Conn, CurrentUser
+from phi.api.deps import LIST_HEADERS, TOTAL_COUNT_HEADER, AdminAgent, CallerAgent, Conn, CurrentUser, Page
 from phi.api.uploads import MAX_FILENAME_CHARS, FileParts, read_upload
 from phi.db import documents as documents_repo
 from phi.db.documents import Document
@@ -98,10 +98,13 @@ def upload_url(body: UploadUrlRequest, agent: AdminAgent, conn: Conn, user: Curr
 @router.get(
     "/agents/{agent_id}/documents",
     response_model=list[PublicDocument],
-    summary="The agent's documents and the organisation-wide ones, with status, pages, chunks and errors",
+    responses=LIST_HEADERS,
+    summary="The agent's documents and the organisation-wide ones, newest first, with status, pages, chunks and errors",
 )
-def list_documents(agent: CallerAgent, conn: Conn) -> list[Document]:
-    return documents_repo.list_for_agent(conn, agent.org_id, agent.id)
+def list_documents(agent: CallerAgent, conn: Conn, page: Page, response: Response) -> list[Document]:
+    documents, total = documents_repo.page_for_agent(conn, agent.org_id, agent.id, page.limit, page.offset)
+    response.headers[TOTAL_COUNT_HEADER] = str(total)
+    return documents
 
 
 @router.get("/agents/{agent_id}/documents/{document_id}", response_model=PublicDocument)

@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Response, status
 from pydantic import Field
 
-from phi.api.deps import AdminOrg, CallerOrg, Conn, CurrentUser
+from phi.api.deps import LIST_HEADERS, TOTAL_COUNT_HEADER, AdminOrg, CallerOrg, Conn, CurrentUser, Page
 from phi.db import members as members_repo
 from phi.domain.models import Member, OrgRole
 from phi.domain.request_body import RequestBody
@@ -21,9 +21,13 @@ class RoleChange(RequestBody):
     role: OrgRole = Field(examples=["ADMIN"])
 
 
-@router.get("/orgs/{org_id}/members", response_model=list[Member], summary="Members and their roles")
-def list_members(org: CallerOrg, conn: Conn) -> list[Member]:
-    return members_repo.list_members(conn, org.id)
+@router.get(
+    "/orgs/{org_id}/members", response_model=list[Member], responses=LIST_HEADERS, summary="Members and their roles"
+)
+def list_members(org: CallerOrg, conn: Conn, page: Page, response: Response) -> list[Member]:
+    members, total = members_repo.page_of_members(conn, org.id, page.limit, page.offset)
+    response.headers[TOTAL_COUNT_HEADER] = str(total)
+    return members
 
 
 @router.patch(
