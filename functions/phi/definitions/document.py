@@ -200,15 +200,34 @@ _END_OF_PATTERN = re.compile(r"(?<!\\)\$")
 @cache
 def _validator_class() -> Any:
     """Draft 2020-12, with `pattern` read as JSON Schema means it: an ECMA-262 expression, where `$` ends the
-    text. Python's `$` also matches before a final newline, which let "daily\n" pass as a key or a node id."""
+    text. Python's `$` also matches before a final newline, which let "daily\n" pass as a key or a node id.
+
+    jsonschema checks every keyword of a schema, also when another has already refused the value: a
+    `pattern` backtracks over the whole of a text far past its `maxLength` (the e-mail pattern is quadratic:
+    80 KB of `a.a.a.…` held the validation for 32 s), and `uniqueItems` compares every pair of a list far past
+    its `maxItems` (5,000 objects as approver roles: 49 s). A definition is outside input, up to 256 KiB, so
+    these two keywords are skipped on a value longer than its own bound, which refuses it on its own."""
     from jsonschema import Draft202012Validator, validators
     from jsonschema.exceptions import ValidationError
 
     def pattern(validator: Any, regex: str, instance: Any, schema: Any) -> Iterator[ValidationError]:
-        if validator.is_type(instance, "string") and not _ecma_pattern(regex).search(instance):
+        if not validator.is_type(instance, "string") or _over(len(instance), schema.get("maxLength")):
+            return
+        if not _ecma_pattern(regex).search(instance):
             yield ValidationError(f"{instance!r} does not match {regex!r}")
 
-    return validators.extend(Draft202012Validator, {"pattern": pattern})
+    unique_items = Draft202012Validator.VALIDATORS["uniqueItems"]
+
+    def bounded_unique_items(validator: Any, unique: Any, instance: Any, schema: Any) -> Iterator[ValidationError]:
+        if validator.is_type(instance, "array") and _over(len(instance), schema.get("maxItems")):
+            return
+        yield from unique_items(validator, unique, instance, schema)
+
+    return validators.extend(Draft202012Validator, {"pattern": pattern, "uniqueItems": bounded_unique_items})
+
+
+def _over(length: int, bound: Any) -> bool:
+    return isinstance(bound, int) and length > bound
 
 
 @cache

@@ -397,6 +397,7 @@ KINDS: dict[str, NodeKind] = {
                             "roles": {
                                 "type": "array",
                                 "minItems": 1,
+                                "maxItems": 3,
                                 "uniqueItems": True,
                                 "items": {"enum": ["OWNER", "ADMIN", "MEMBER"]},
                             },

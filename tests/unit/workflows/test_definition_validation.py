@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 from typing import Any
 
 import pytest
@@ -335,3 +336,39 @@ def test_an_aggregate_other_than_count_needs_its_column(fn: str) -> None:
     for aggs in ({"late": {"fn": fn, "column": "carrier"}}, {"late": {"fn": "count"}}):  # count counts rows
         document["nodes"][1]["settings"]["ops"][1]["aggs"] = aggs
         validate_definition(document)
+
+
+def _mail_to(address: str) -> dict[str, Any]:
+    return {"id": "mail", "kind": "notify",
+            "settings": {"channel": "email", "to": [address], "subject": "s", "body": "b"}}  # fmt: skip
+
+
+def _approvers(roles: list[Any]) -> dict[str, Any]:
+    return {"id": "ask", "kind": "approval", "settings": {"timeout_seconds": 60, "approvers": {"roles": roles}}}
+
+
+@pytest.mark.parametrize(
+    ("node", "field", "words"),
+    [
+        # the e-mail pattern backtracks quadratically over `a.a.a.…`: 40 KB of it took 10 s to refuse
+        (_mail_to("a@" + "a." * 20_000 + "@"), "nodes[0].settings.to[0]", "is too long"),
+        # uniqueItems compares every pair of objects: 3,000 roles took 18 s
+        (_approvers([{"role": n} for n in range(3_000)]), "nodes[0].settings.approvers.roles", "is too long"),
+    ],
+)
+def test_a_value_far_past_its_bound_is_refused_at_once_not_checked_at_length(
+    node: dict[str, Any], field: str, words: str
+) -> None:
+    # Any member can send a pipeline or a patch: validating one must not cost a worker minutes of CPU.
+    started = time.monotonic()
+    problems = _problems({"key": "big", "name": "Big", "nodes": [node]})
+    assert time.monotonic() - started < 2.0
+    assert any(p["field"] == field and words in p["message"] for p in problems), problems[:3]
+
+
+def test_values_within_their_bounds_are_still_held_to_their_pattern_and_uniqueness() -> None:
+    [mail] = _problems({"key": "m", "name": "M", "nodes": [_mail_to("ops@example")]})
+    assert mail["field"] == "nodes[0].settings.to[0]" and "does not match" in mail["message"]
+    [twice] = _problems({"key": "a", "name": "A", "nodes": [_approvers(["ADMIN", "ADMIN"])]})
+    assert twice["field"] == "nodes[0].settings.approvers.roles" and "non-unique" in twice["message"]
+    assert validate_definition({"key": "a", "name": "A", "nodes": [_approvers(["OWNER", "ADMIN", "MEMBER"])]})
