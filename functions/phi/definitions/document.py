@@ -302,12 +302,25 @@ def _graph_problems(definition: WorkflowDefinition) -> list[Problem]:
                 )
             )
         seen.add(node.id)
+    first_edge: dict[tuple[str, str], int] = {}
     for i, edge in enumerate(definition.edges):
         for end, name in (("from", edge.source), ("to", edge.target)):
             if name not in index:
                 problems.append(Problem(field=f"edges[{i}].{end}", message=f"no node has the id {name!r}"))
         if edge.source == edge.target:
             problems.append(Problem(node=edge.source, field=f"edges[{i}]", message="an edge from a node to itself"))
+        # A second edge between the same nodes runs the target whenever either holds: an unconditional copy
+        # beside a guarded edge silently drops the guard (and reads as a mere reordering of the edges).
+        earlier = first_edge.setdefault((edge.source, edge.target), i)
+        if earlier != i:
+            problems.append(
+                Problem(
+                    node=edge.target,
+                    field=f"edges[{i}]",
+                    message=f"edges[{earlier}] already goes from {edge.source!r} to {edge.target!r}: give one edge "
+                    'between two nodes (to run it on either of two conditions, join them with {"or": [...]})',
+                )
+            )
         if edge.when is not None:
             problems += _expression_problem(edge.when, None, f"edges[{i}].when")
     if definition.output is not None and definition.output not in index:

@@ -9,6 +9,7 @@ sentence naming the operation or the node."""
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -223,8 +224,15 @@ def _edges(document: dict[str, Any]) -> set[tuple[str, str]]:
     return {(e["from"], e["to"]) for e in document.get("edges") or [] if isinstance(e, dict)}
 
 
-def _conditions(document: dict[str, Any]) -> dict[tuple[str, str], Any]:
-    return {(e["from"], e["to"]): e.get("when") for e in document.get("edges") or [] if isinstance(e, dict)}
+def _conditions(document: dict[str, Any]) -> dict[tuple[str, str], list[str]]:
+    """Each pair of nodes' edge conditions (a stored definition made before duplicate edges were refused may
+    hold two edges between the same nodes: one more, or one fewer, changes when the target runs)."""
+    conditions: dict[tuple[str, str], list[str]] = {}
+    for edge in document.get("edges") or []:
+        if isinstance(edge, dict):
+            when = json.dumps(edge.get("when"), sort_keys=True)
+            conditions.setdefault((edge["from"], edge["to"]), []).append(when)
+    return {pair: sorted(whens) for pair, whens in conditions.items()}
 
 
 def summarise(old: dict[str, Any], new: dict[str, Any]) -> str:

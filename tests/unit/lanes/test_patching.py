@@ -10,7 +10,14 @@ from typing import Any
 import pytest
 
 from phi.definitions.document import to_document, validate_definition
-from phi.definitions.patching import AgentScope, PatchRefused, apply_patch, patched_definition, structural_warnings
+from phi.definitions.patching import (
+    AgentScope,
+    PatchRefused,
+    apply_patch,
+    patched_definition,
+    structural_warnings,
+    summarise,
+)
 
 TOOLS = AgentScope(operations=frozenset({"db.query", "file.read"}))
 BASE: dict[str, Any] = to_document(
@@ -63,6 +70,39 @@ def test_a_changed_edge_condition_is_in_the_summary_whatever_else_changes() -> N
 
     assert document["edges"][1]["when"] == condition
     assert "Changes the condition on late → report" in summary and "Changes the name" in summary
+
+
+GUARDED: dict[str, Any] = to_document(
+    validate_definition(
+        {
+            "key": "pay_when_late",
+            "name": "Pay carriers' penalties when late",
+            "nodes": [
+                {"id": "late", "kind": "condition", "settings": {"expression": {">": [{"var": "inputs.late"}, 5]}}},
+                {"id": "pay", "kind": "http", "settings": {"url": "https://pay.example.com/penalties",
+                                                          "method": "POST", "body": {"late": "{{ inputs.late }}"}}},
+            ],
+            "inputs": {"late": {"type": "integer", "default": 0}},
+            "edges": [{"from": "late", "to": "pay", "when": {"var": "late.value"}}],
+        }
+    )
+)  # fmt: skip
+
+
+def test_a_patch_adding_an_unconditional_copy_of_a_guarded_edge_is_refused() -> None:
+    # It had been summarised as "Reorders the edges." while the POST then ran whatever the condition said.
+    patch = [{"op": "add", "path": "/edges/0", "value": ["late", "pay"]}]
+    with pytest.raises(PatchRefused) as refused:
+        patched_definition(GUARDED, patch, TOOLS)
+    assert "edges[0] already goes from 'late' to 'pay'" in refused.value.message
+
+
+def test_the_summary_names_a_condition_dropped_from_two_edges_between_the_same_nodes() -> None:
+    # A stored version from before duplicate edges were refused: removing its guarded one changes when pay runs.
+    both = {**GUARDED, "edges": [{"from": "late", "to": "pay"}, *GUARDED["edges"]]}
+    guarded_only = {**GUARDED, "edges": GUARDED["edges"]}
+    assert "Changes the condition on late → pay" in summarise(guarded_only, both)
+    assert "Changes the condition on late → pay" in summarise(both, guarded_only)
 
 
 @pytest.mark.parametrize(

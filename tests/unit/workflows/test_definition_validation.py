@@ -114,6 +114,15 @@ def test_edges_must_name_existing_nodes() -> None:
     assert problem == {"node": None, "field": "edges[3].to", "message": "no node has the id 'nowhere'"}
 
 
+def test_a_second_edge_between_the_same_nodes_is_refused_naming_both() -> None:
+    # Beside the guarded edge any_late → report, an unconditional copy ran the report whatever the condition.
+    document = copy.deepcopy(VALID)
+    document["edges"].insert(0, ["any_late", "report"])
+    [problem] = _problems(document)
+    assert problem["node"] == "report" and problem["field"] == "edges[3]"
+    assert "edges[0] already goes from 'any_late' to 'report'" in problem["message"]
+
+
 def test_cycles_are_refused() -> None:
     document = copy.deepcopy(VALID)
     document["edges"].append(["report", "shipments"])
