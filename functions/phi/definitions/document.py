@@ -440,8 +440,8 @@ def _settings_problems(definition: WorkflowDefinition) -> list[Problem]:
                         message=f"{function.name} needs the dataset(s) {', '.join(missing)}",
                     )
                 )
-            for name, value in (s.get("args") or {}).items():
-                problems += _template_problem(value, node.id, f"{where}.args.{name}")
+            for name, value in (s.get("args") or {}).items():  # filled whole when the node runs, nested too
+                problems += _nested_template_problems(value, node.id, f"{where}.args.{name}")
             problems += [
                 Problem(node=node.id, field=f"{where}.args", message=f"{function.name} {problem}")
                 for problem in args_problems(function, s.get("args") or {}, filled=False)
@@ -450,7 +450,10 @@ def _settings_problems(definition: WorkflowDefinition) -> list[Problem]:
             for key in ("query", "prompt", "system", "title"):
                 problems += _template_problem(s.get(key), node.id, f"{where}.{key}")
             for name, value in (s.get("args") or {}).items():
-                problems += _template_problem(value, node.id, f"{where}.args.{name}")
+                problems += _nested_template_problems(value, node.id, f"{where}.args.{name}")
+        elif node.kind == "approval":
+            for key in ("title", "summary"):
+                problems += _template_problem(s.get(key), node.id, f"{where}.{key}")
         elif node.kind == "condition":
             problems += _expression_problem(s["expression"], node.id, f"{where}.expression")
         elif node.kind == "notify":

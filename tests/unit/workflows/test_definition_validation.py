@@ -154,6 +154,32 @@ def test_expressions_and_templates_are_checked_before_anything_runs() -> None:
     assert problem["field"] == "nodes[0].settings.params.start" and "parse" in problem["message"]
 
 
+@pytest.mark.parametrize(
+    ("node", "field"),
+    [
+        ({"id": "ask", "kind": "approval", "settings": {"timeout_seconds": 60, "title": "Pay {{ inputs.amount"}},
+         "nodes[0].settings.title"),
+        ({"id": "ask", "kind": "approval", "settings": {"timeout_seconds": 60, "summary": "{% if %}"}},
+         "nodes[0].settings.summary"),
+        ({"id": "report", "kind": "render", "settings": {"template": "sections", "args": {"site": {"name": "{{ x"}}}},
+         "nodes[0].settings.args.site.name"),
+        ({"id": "limits", "kind": "search_docs", "settings": {"strategy": "warehouse.threshold_sources",
+                                                              "args": {"sources": {"late": "{{ x"}}}},
+         "nodes[0].settings.args.sources.late"),
+        ({"id": "kpis", "kind": "compute", "settings": {
+            "function": "warehouse.daily_kpis", "inputs": {"orders": "rows", "picks": "rows", "shipments": "rows"},
+            "args": {"day": "2026-11-20", "thresholds": {"max_late_rate": "{{ x"}}}},
+         "nodes[0].settings.args.thresholds.max_late_rate"),
+    ],
+)  # fmt: skip
+def test_every_template_a_node_fills_is_checked_before_anything_runs(node: dict[str, Any], field: str) -> None:
+    # These had passed validation (a proposal, a pipeline) and failed only when the node ran, after the nodes
+    # before it: the approval's title once the task had done its work, nested args filled whole by the node.
+    rows = {"id": "rows", "kind": "local_tool", "settings": {"tool": "db.query", "sql": "SELECT 1"}}
+    problems = _problems({"key": "t", "name": "T", "nodes": [node, rows], "edges": [["rows", node["id"]]]})
+    assert any(p["field"] == field and "template does not parse" in p["message"] for p in problems), problems
+
+
 def test_an_operator_given_the_wrong_number_of_arguments_is_refused_naming_the_field() -> None:
     document = copy.deepcopy(VALID)
     document["nodes"][1]["settings"]["ops"][0]["where"] = {"and": [True, {"==": [{"var": "carrier"}]}]}
