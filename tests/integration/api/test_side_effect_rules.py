@@ -5,6 +5,7 @@ webhook or an `http` POST needs an owner or admin; refusals are kept like any re
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -177,3 +178,16 @@ def test_a_members_one_off_webhook_or_post_is_forbidden_an_admins_is_accepted(
     read = {"id": "read", "kind": "http", "settings": {"url": "https://api.example.com/orders"}}
     assert _ask(org.member, agent_id, _one_node(read)).status_code == 201
     assert _ask(org.member, agent_id, _one_node(_mail([OPS]))).status_code == 201
+
+
+def test_a_members_pipeline_with_a_recipient_built_to_backtrack_is_refused_at_once(org: Org) -> None:
+    # The e-mail pattern backtracks quadratically: 80 KB of `a.a.a…` as a recipient held this request's worker
+    # for 32 s of CPU (a 256 KiB pipeline, minutes) before the field's length was looked at.
+    agent_id = _agent(org, [OPS])
+    started = time.monotonic()
+    refused = _ask(org.member, agent_id, _one_node(_mail(["a@" + "a." * 40_000 + "@"])))
+    assert time.monotonic() - started < 5.0
+    assert refused.status_code == 400, refused.text[:500]
+    assert "nodes[0].settings.to[0]" in refused.json()["error"]["message"]
+    assert "is too long" in refused.json()["error"]["message"]
+    assert _kept_refusal(org.member, agent_id, refused)["refusal"]["code"] == "invalid_definition"
