@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -65,7 +66,25 @@ _DOCUMENTED_ERRORS: dict[int, tuple[str, str]] = {
 
 
 def error_body(code: str, message: str, details: object | None = None) -> dict[str, object]:
-    return {"error": {"code": code, "message": message, "details": details or {}}}
+    return {"error": {"code": code, "message": encodable(message), "details": encodable(details or {})}}
+
+
+# A lone surrogate half: JSON's escape "\ud800" makes one, and a field typed as any JSON (a task's input, a tool's
+# settings) keeps it. Messages quote the caller's keys and values, and no UTF-8 encoder writes one: an answer
+# naming `{"\ud800": 1}` as an unknown input failed to render, and the client got a 500 instead of its 400.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def encodable(value: Any) -> Any:
+    """`value` (an error's message or details) with every lone surrogate half in its texts and keys made U+FFFD,
+    so that the answer (JSON or a console page) can be written as UTF-8."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list | tuple):
+        return [encodable(item) for item in value]
+    if isinstance(value, dict):
+        return {encodable(key): encodable(item) for key, item in value.items()}
+    return value
 
 
 def _headers_for(status: int, exc: PhiError) -> dict[str, str] | None:
@@ -81,7 +100,7 @@ def _console_error(request: Request, status: int, message: str) -> Response:
     # session module, which API requests never need (see phi.api.console).
     from phi.api.console.rendering import console_error_response
 
-    return console_error_response(request, status, message)
+    return console_error_response(request, status, encodable(message))
 
 
 def _console_validation_error(request: Request, exc: RequestValidationError) -> Response:

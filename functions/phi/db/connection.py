@@ -207,6 +207,10 @@ def api_transaction() -> Iterator[DbConnection]:
             yield conn
     except psycopg.DataError as exc:
         raise UnstorableValue("The request holds a value that cannot be stored.") from exc
+    except UnicodeEncodeError as exc:
+        # A lone surrogate half (JSON's escape "\ud800", kept by a field typed as any JSON) has no UTF-8 form:
+        # psycopg fails to write the parameter before PostgreSQL sees it, so no DataError; the client's to fix too.
+        raise UnstorableValue("The request holds a value that cannot be stored.") from exc
 
 
 @contextmanager
