@@ -358,6 +358,8 @@ class SqlGuard:
             if node.depth > MAX_DEPTH:
                 raise _refuse("the query is nested too deeply")
             self._check_node(node)
+            if isinstance(node, _CONTAINMENTS):  # operators that sqlglot also counts as functions
+                bounded_parameters |= _check_containment(node)
             if isinstance(node, exp.Func):
                 name = self._check_function(node)
                 if name:
@@ -535,24 +537,84 @@ class SqlGuard:
 # Functions that look for one text in another: the databases search in time proportional to the two lengths
 # multiplied, inside one call that no statement timeout interrupts (PostgreSQL ignored even pg_cancel_backend for
 # minutes; MariaDB's max_statement_time and SQLite's progress handler alike). The text searched for is where a query
-# would make both long, so it must be written in the query, and short. The argument that holds it, by node type.
-_SUBSTRING_SEARCHES: tuple[type[exp.Func], ...] = (exp.StrPosition, exp.Replace, exp.SplitPart, exp.SubstringIndex)
-_SEARCHED_TEXT_ARGUMENT: dict[type[exp.Func], str] = {
-    exp.StrPosition: "substr",
-    exp.Replace: "expression",
-    exp.SplitPart: "delimiter",
-    exp.SubstringIndex: "delimiter",
+# would make both long, so it must be written in the query, and short. The argument that holds it, by node type, and
+# what it is called in a refusal. Trimming and translate() look each character up in a set of characters the same
+# way (PostgreSQL's ltrim and translate of a computed 200,000-character text by a computed set as long ran 214 s and
+# 313 s past a 1 s statement_timeout; SQLite's trim(a, b) 29 s past its deadline at 100,000).
+_SUBSTRING_SEARCHES: tuple[type[exp.Func], ...] = (
+    exp.StrPosition,
+    exp.Replace,
+    exp.SplitPart,
+    exp.SubstringIndex,
+    exp.Trim,
+    exp.Translate,
+)
+_SEARCHED_TEXT_ARGUMENT: dict[type[exp.Func], tuple[str, str]] = {
+    exp.StrPosition: ("substr", "the text {name}() looks for"),
+    exp.Replace: ("expression", "the text {name}() looks for"),
+    exp.SplitPart: ("delimiter", "the text {name}() looks for"),
+    exp.SubstringIndex: ("delimiter", "the text {name}() looks for"),
+    exp.Trim: ("expression", "the characters {name}() removes"),
+    exp.Translate: ("from_", "the characters {name}() replaces"),
 }
 MAX_SEARCHED_TEXT_CHARS = 1_000
 
 
 def _check_searched_text(node: exp.Func, name: str) -> set[str]:
-    searched = next(
-        (node.args.get(arg) for kind, arg in _SEARCHED_TEXT_ARGUMENT.items() if isinstance(node, kind)), None
-    )
+    argument, what = next(pair for kind, pair in _SEARCHED_TEXT_ARGUMENT.items() if isinstance(node, kind))
     return _short_text_parameters(
-        searched, f"the text {name.lower()}() looks for", "a search of one long computed text for another"
+        node.args.get(argument), what.format(name=name.lower()), "a search of one long computed text for another"
     )
+
+
+# Array and JSON containment and overlap (`&&`, `@>`, `<@`, `?|`, `?&`) compare each element of one side with the
+# elements of the other inside one operator call, which no statement timeout interrupts (PostgreSQL: `a && b` of two
+# computed 60,000-element arrays ran 15 s past a 1 s statement_timeout, jsonb `a @> a` of 30,000 elements 14 s; the
+# time grows with the square of the size). One side must be written in the query: a quoted text (`'{"s": 1}'::jsonb`)
+# of at most MAX_SEARCHED_TEXT_CHARS, an ARRAY[…] of at most MAX_WRITTEN_ELEMENTS written values, or a :parameter.
+_CONTAINMENTS: tuple[type[exp.Expr], ...] = (
+    exp.ArrayOverlaps,
+    exp.ArrayContainsAll,
+    exp.ArrayContainedBy,
+    exp.JSONBContainsAnyTopKeys,
+    exp.JSONBContainsAllTopKeys,
+)
+MAX_WRITTEN_ELEMENTS = 1_000
+
+
+def _check_containment(node: exp.Expr) -> set[str]:
+    for side in (node.args.get("expression"), node.this):
+        bounded = _written_value(side)
+        if bounded is not None:
+            return bounded
+    raise _refuse(
+        f"one side of {node.sql(dialect='postgres')[:80]} must be written in the query (a quoted text of at most "
+        f"{MAX_SEARCHED_TEXT_CHARS:,} characters, an ARRAY[…] of at most {MAX_WRITTEN_ELEMENTS:,} values, or a "
+        ":parameter): comparing two long computed arrays or JSON values can run far past the time limit"
+    )
+
+
+def _written_value(node: exp.Expr | None) -> set[str] | None:
+    """The placeholders of a value written in the query (a literal, a :parameter, an ARRAY[…] of those, each maybe
+    cast or negated), or None when the value is computed or longer than the limits above."""
+    node = node.unnest() if isinstance(node, exp.Expr) else node
+    while isinstance(node, exp.Cast | exp.Neg):
+        node = node.this.unnest()
+    if isinstance(node, exp.Placeholder):
+        return {node.name}
+    if isinstance(node, exp.Null | exp.Boolean) or (
+        isinstance(node, (exp.Literal, *_WRITTEN_TEXTS)) and len(node.name) <= MAX_SEARCHED_TEXT_CHARS
+    ):
+        return set()
+    if isinstance(node, exp.Array) and len(node.expressions) <= MAX_WRITTEN_ELEMENTS:
+        bounded: set[str] = set()
+        for element in node.expressions:
+            written = _written_value(element)
+            if written is None:
+                return None
+            bounded |= written
+        return bounded
+    return None
 
 
 # LIKE and GLOB match in time proportional to the text's length times the pattern's, inside one call that no

@@ -494,3 +494,37 @@ def test_format_cannot_build_a_huge_value(target: Target) -> None:
     function = "format('%150000000s', 'x')" if target.postgres else "printf('%150000000s', 'x')"
     error = _error(target.tool, f"SELECT length({function})")
     assert error.error == "Tool.NotAllowed" and "()" in error.cause
+
+
+def test_quadratic_set_lookups_of_computed_values_are_refused_before_they_run(target: Target) -> None:
+    """Trimming or translating a computed text by a computed set of characters, and (PostgreSQL) containment or
+    overlap of two computed arrays or JSON values, cost one size times the other inside one call that neither the
+    statement timeout nor a cancel interrupts: at 200,000 characters PostgreSQL's ltrim ran 214 s and translate 313 s
+    past a 1 s limit, holding the agent's worker and a database backend all that time. They are refused unrun."""
+    texts = (
+        "(SELECT string_agg('a', '') AS a, string_agg('b', '') AS b FROM generate_series(1, 30000))"
+        if target.postgres
+        else "(WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r WHERE i < 30000) "
+        "SELECT group_concat('a', '') AS a, group_concat('b', '') AS b FROM r)"
+    )
+    attacks = [f"SELECT length(trim(s.a, s.b || 'a')) FROM {texts} AS s"]
+    if target.postgres:
+        series = "(SELECT array_agg(g) AS a, jsonb_agg(g) AS j FROM generate_series(1, 30000) AS g)"
+        attacks += [
+            f"SELECT length(ltrim(s.a, s.b || 'a')) FROM {texts} AS s",
+            f"SELECT length(translate(s.a, s.b || 'a', '')) FROM {texts} AS s",
+            f"SELECT s.a && s.a, s.a @> s.a FROM {series} AS s",
+            f"SELECT s.j @> s.j FROM {series} AS s",
+        ]
+    for sql in attacks:
+        started = time.monotonic()
+        error = _error(target.tool, sql)
+        assert error.error == "Tool.NotAllowed" and "written in the query" in error.cause, (sql, error.cause)
+        assert time.monotonic() - started < 1, sql
+    # Sets written in the query still work.
+    sku, number = ("SKU-7", "7") if target.postgres else ("SKU-0007", "0007")
+    trimmed = _run(target.tool, {"sql": "SELECT trim(sku, 'SKU-') FROM stock WHERE sku = :sku", "params": {"sku": sku}})
+    assert trimmed["rows"] == [[number]]
+    if target.postgres:
+        overlap = _run(target.tool, {"sql": "SELECT ARRAY[1, 2, 3] && ARRAY[3, :n]", "params": {"n": 9}})
+        assert overlap["rows"] == [[True]]

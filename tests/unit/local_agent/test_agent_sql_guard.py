@@ -522,3 +522,70 @@ def test_a_function_is_named_from_its_head_without_writing_its_arguments_out() -
     assert PG._render_head(node) == "LOWER(phi_argument)"
     big_or = sqlglot.parse_one("SELECT 1 WHERE " + " OR ".join(["a = 1"] * 300), read="postgres").find(sqlglot.exp.Or)
     assert PG._render_head(big_or) == "phi_argument OR phi_argument"
+
+
+@pytest.mark.parametrize(
+    ("guard", "sql", "what"),
+    [
+        (PG, "SELECT ltrim(a, b) FROM t", "the characters trim() removes"),
+        (PG, "SELECT btrim(a, b || 'x') FROM t", "the characters trim() removes"),
+        (PG, "SELECT trim(both b from a) FROM t", "the characters trim() removes"),
+        (PG, "SELECT rtrim(a, string_agg(b, '')) FROM t GROUP BY a", "the characters trim() removes"),
+        (PG, "SELECT translate(a, b, '') FROM t", "the characters translate() replaces"),
+        (SQLITE, "SELECT trim(a, b), ltrim(a, b || 'x') FROM t", "the characters trim() removes"),
+        (SQLITE, "SELECT rtrim(a, (SELECT group_concat(b, '') FROM u)) FROM t", "the characters rtrim() removes"),
+        (MYSQL, "SELECT trim(both b from a) FROM t", "the characters trim() removes"),
+        (MSSQL, "SELECT ltrim(a, b) FROM t", "the characters trim() removes"),
+    ],
+)
+def test_trimming_or_translating_by_a_computed_set_of_characters_is_refused(
+    guard: SqlGuard, sql: str, what: str
+) -> None:
+    """Each character is looked up in the set, inside one call no timeout interrupts: PostgreSQL's ltrim and translate
+    of a computed 200,000-character text by a set as long ran 214 s and 313 s past a 1 s statement_timeout."""
+    refusal = _refused(guard, sql)
+    assert f"{what} must be a quoted text written in the query or a :parameter" in refusal.cause, refusal.cause
+
+
+@pytest.mark.parametrize(
+    ("guard", "sql", "bounded"),
+    [
+        (PG, "SELECT trim(a), btrim(a, ' '), ltrim(a, '0'), translate(a, 'abc', 'xyz') FROM t", set()),
+        (PG, "SELECT trim(both :chars from a), translate(a, :old, :new) FROM t", {"chars", "old"}),
+        (SQLITE, "SELECT trim(a), trim(a, ' '), rtrim(a, :x) FROM t", {"x"}),
+        (MYSQL, "SELECT trim(a), trim(leading '0' from a) FROM t", set()),
+        (MSSQL, "SELECT ltrim(a), rtrim(a), trim(a), ltrim(a, '0') FROM t", set()),
+    ],
+)
+def test_trimming_or_translating_by_written_characters_passes(guard: SqlGuard, sql: str, bounded: set[str]) -> None:
+    assert guard.check(sql).bounded_parameters == bounded
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT a && b FROM t",
+        "SELECT a @> b, a <@ b FROM t",
+        "SELECT payload @> other FROM t",
+        "SELECT j ?| keys FROM t",
+        "SELECT j ?& array_agg(k) FROM t GROUP BY j",
+        "SELECT a @> ARRAY(SELECT x FROM u) FROM t",
+        "SELECT a @> ARRAY[b] FROM t",  # b may itself be an array: ARRAY[b] holds all of its elements
+        "SELECT a @> CAST(b AS INT[]) FROM t",
+    ],
+)
+def test_array_and_json_containment_of_two_computed_values_is_refused(sql: str) -> None:
+    """Containment and overlap compare every element of one side with the other's inside one operator call: `a && b`
+    of two computed 60,000-element arrays ran 15 s past a 1 s statement_timeout, jsonb `a @> a` of 30,000 14 s."""
+    refusal = _refused(PG, sql)
+    assert "must be written in the query" in refusal.cause and "far past the time limit" in refusal.cause
+
+
+def test_array_and_json_containment_with_one_side_written_in_the_query_passes() -> None:
+    checked = PG.check(
+        "SELECT tags && ARRAY['x', 'y'], ARRAY[1, -2, :id] <@ ids, payload @> '{\"status\": \"late\"}'::jsonb, "
+        "'{\"a\": 1}' <@ payload, j ?| ARRAY['a', 'b'], ids @> CAST(:wanted AS INT[]), ids @> '{1,2}' FROM t"
+    )
+    assert checked.bounded_parameters == {"id", "wanted"}
+    long_text = "'" + "x" * 1001 + "'"
+    assert "must be written in the query" in _refused(PG, f"SELECT j @> {long_text}::jsonb FROM t").cause
