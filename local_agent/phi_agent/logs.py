@@ -24,11 +24,21 @@ _SIGNED_QUERY = re.compile(
     re.IGNORECASE,
 )
 _BEARER = re.compile(r"(Bearer\s+)[A-Za-z0-9._~+/=\-]+", re.IGNORECASE)
+# A password given as a keyword rather than in the URL's user part: a database URL's query
+# (`postgresql://reader@db/w?password=…`, which SQLAlchemy hands to the driver) or a libpq connection string
+# (`host=db password='…'`). Names are those of the drivers the agent supports; values are bounded (linear scan).
+_PASSWORD_KEYWORDS = ("password", "passwd", "pwd", "sslpassword")
+_KEYWORD_PASSWORD = re.compile(
+    r"(?<![A-Za-z0-9_])(?P<name>" + "|".join(_PASSWORD_KEYWORDS) + r")(?P<eq>\s*=\s*)"
+    r"(?:'(?:[^'\\]|\\.){0,1024}'|(?!\*\*\*)[^&\s'\"]{1,1024})",
+    re.IGNORECASE,
+)
 
 
 def redact(text: str) -> str:
-    """Remove passwords in URLs, pre-signed URL signatures and bearer tokens from a message."""
+    """Remove passwords in URLs (and given as keywords), pre-signed URL signatures and bearer tokens from a message."""
     text = _URL_PASSWORD.sub(lambda m: f"{m['scheme']}{m['user']}:***@", text)
+    text = _KEYWORD_PASSWORD.sub(lambda m: f"{m['name']}{m['eq']}***", text)
     text = _SIGNED_QUERY.sub(lambda m: f"{m['name']}=***", text)
     return _BEARER.sub(r"\1***", text)
 

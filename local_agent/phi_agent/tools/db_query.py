@@ -37,7 +37,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, InvalidRequestError, SQLAl
 
 from phi_agent.config import DbQuerySettings
 from phi_agent.errors import ToolError
-from phi_agent.logs import log_fields
+from phi_agent.logs import log_fields, redact
 from phi_agent.tools.base import CappedRows, TabularResult, effective_max_rows, parse_args
 from phi_agent.tools.params import check_short_texts, decode_params, match_placeholders
 from phi_agent.tools.postgres_types import load_infinity_as_text
@@ -302,7 +302,9 @@ class DbQueryTool:
         return self._guard
 
     def safe_url(self) -> str:
-        return self._url.render_as_string(hide_password=True)
+        """The URL as shown by `check` and in refusals: its password hidden, also one given in its query
+        (`?password=…`, which SQLAlchemy passes to the driver as a keyword and would otherwise render as is)."""
+        return redact(self._url.render_as_string(hide_password=True))
 
     # -- engine and session set-up ------------------------------------------------------------------
     def _create_engine(self, pool_size: int) -> Engine:

@@ -528,3 +528,16 @@ def test_quadratic_set_lookups_of_computed_values_are_refused_before_they_run(ta
     if target.postgres:
         overlap = _run(target.tool, {"sql": "SELECT ARRAY[1, 2, 3] && ARRAY[3, :n]", "params": {"n": 9}})
         assert overlap["rows"] == [[True]]
+
+
+def test_a_password_in_the_urls_query_is_never_shown(reader_url: str) -> None:
+    """libpq and SQLAlchemy take `?password=…` as the login's password (this login connects with it); `phi-agent
+    check` and the privileged-login refusal print the URL, which showed it in clear."""
+    url = make_url(reader_url).set(password=None).update_query_dict({"password": "reader-pw"})
+    tool = DbQueryTool(_settings(), url.render_as_string(hide_password=False), 1)
+    try:
+        assert tool.check().startswith("postgresql at ")  # connected with the password from the query
+        assert "reader-pw" not in tool.safe_url() and "reader-pw" not in tool.check()
+        assert "password=***" in tool.safe_url()
+    finally:
+        tool.dispose()

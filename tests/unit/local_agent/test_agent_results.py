@@ -196,6 +196,25 @@ def test_secrets_are_scrubbed() -> None:
     assert len(clip_cause("é" * 40_000).encode()) <= 32_000
 
 
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        # SQLAlchemy hands a URL's query to the driver as keywords: this login works, its password in the query
+        (
+            "postgresql+psycopg://reader@db/w?sslmode=require&password=s3cret&application_name=x",
+            "postgresql+psycopg://reader@db/w?sslmode=require&password=***&application_name=x",
+        ),
+        ("mysql+pymysql://ro@h/db?PASSWD=s3cret", "mysql+pymysql://ro@h/db?PASSWD=***"),
+        ("mssql+pyodbc://ro@dsn?PWD=s3cret;x", "mssql+pyodbc://ro@dsn?PWD=***"),
+        ("host=db user=reader password='s3 cret\\' x' dbname=w", "host=db user=reader password=*** dbname=w"),
+        ("sslpassword = s3cret", "sslpassword = ***"),
+        ("passwords=are checked, password_reset=never", "passwords=are checked, password_reset=never"),
+    ],
+)
+def test_a_password_given_as_a_keyword_is_scrubbed(text: str, shown: str) -> None:
+    assert redact(text) == shown
+
+
 def test_json_log_lines_are_structured_and_scrubbed() -> None:
     import logging
 
