@@ -50,3 +50,20 @@ def test_ids_bound_by_concurrent_invocations_stay_on_their_own_lines(log_lines: 
     assert (lines["working for A"]["org_id"], lines["working for A"]["task_id"]) == ("A", "task-of-A")
     assert (lines["working for B"]["org_id"], lines["working for B"]["task_id"]) == ("B", "task-of-B")
     assert "org_id" not in lines["ingesting"] and "task_id" not in lines["ingesting"]
+
+
+def test_a_lone_surrogate_in_a_message_is_written_as_its_json_escape_not_dropped() -> None:
+    # A UTF-8 stream, as Lambda's and a terminal's are (a StringIO would take the surrogate as it is).
+    raw = io.BytesIO()
+    stream = io.TextIOWrapper(raw, encoding="utf-8", write_through=True)
+    handler = logger._logger.handlers[0]
+    saved = handler.stream  # type: ignore[attr-defined]
+    handler.stream = stream  # type: ignore[attr-defined]
+    try:
+        logger.info("unknown input %s for Zoë & Co", '"\ud800"')  # JSON's "\ud800" decodes to a lone half
+    finally:
+        handler.stream = saved  # type: ignore[attr-defined]
+
+    [line] = raw.getvalue().decode("utf-8").splitlines()
+    assert json.loads(line)["message"] == 'unknown input "\ud800" for Zoë & Co'
+    assert "Zoë" in line  # other non-ASCII text stays readable, as Powertools writes it
