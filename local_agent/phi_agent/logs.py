@@ -66,7 +66,10 @@ class JsonFormatter(logging.Formatter):
                 line[key] = redact(_clipped(value)) if isinstance(value, str) else value
         if record.exc_info:
             line["exc"] = redact(self.formatException(record.exc_info))
-        return json.dumps(line, default=str, ensure_ascii=False)
+        text = json.dumps(line, default=str, ensure_ascii=False)
+        # A lone surrogate half (JSON's "\ud800" in what the cloud sent) cannot be written to a UTF-8 stream: the
+        # handler would drop the whole line. Inside a JSON string the six characters \ud800 are its own escape.
+        return text if text.isascii() else text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def configure_logging(level: str = "INFO") -> None:

@@ -225,6 +225,18 @@ def test_json_log_lines_are_structured_and_scrubbed() -> None:
     assert "pw" not in line["msg"] and ":b@" not in line["url"]
 
 
+def test_a_lone_surrogate_in_a_log_line_is_written_as_its_json_escape_not_dropped() -> None:
+    import logging
+
+    record = logging.LogRecord("phi", logging.INFO, __file__, 1, "unknown tool %s at Zoë's", ("\ud800",), None)
+    record.fields = {"tool": "db.\udcff"}
+    text = JsonFormatter().format(record)
+
+    assert text.encode("utf-8")  # a UTF-8 stream can write it (the handler dropped the line otherwise)
+    line = json.loads(text)
+    assert (line["msg"], line["tool"]) == ("unknown tool \ud800 at Zoë's", "db.\udcff")
+
+
 def test_success_is_sent_as_utf8_json_not_escaped() -> None:
     """Escaping non-ASCII (\\u00e9, a surrogate pair for an emoji) would send up to 3x the bytes the limit counted."""
     from phi_agent.stepfunctions import TaskAnswerer
