@@ -727,6 +727,27 @@ def test_an_open_order_created_on_a_date_alone_long_ago_still_raises_the_backlog
     ]
 
 
+@pytest.mark.parametrize(
+    ("report_date", "created_on", "hours"),
+    [
+        # New York springs forward on Sunday 2026-03-08 (a 23-hour day): from the end of Saturday to the end of
+        # Monday is 47 hours, not the 48 the wall clocks show
+        (date(2026, 3, 9), "2026-03-07", 47.0),
+        # and falls back on Sunday 2026-11-01 (25 hours): 49 hours
+        (date(2026, 11, 2), "2026-10-31", 49.0),
+    ],
+)
+def test_the_least_age_of_an_order_created_on_a_date_alone_counts_the_clock_change_between(
+    report_date: date, created_on: str, hours: float
+) -> None:
+    orders = table(ORDER_COLUMNS, [["OLD", created_on, None, None, 1]])
+    day = report_day(report_date, "America/New_York")
+    kpis = compute_kpis(day, {"orders": orders}, Thresholds(max_backlog_age_hours=40))
+    assert kpis.backlog.earliest_date_age_at_least == hours
+    [alarm] = [a for a in kpis.anomalies if a.code == "BACKLOG_AGE_HIGH"]
+    assert f"is at least {hours:.1f} h old at end of day" in alarm.message
+
+
 @pytest.mark.parametrize("qty", ["1,500e999999", "1,500e-999999", "1,500e99"])
 def test_a_quantity_with_a_huge_exponent_is_an_unreadable_row_quoted_briefly(qty: str) -> None:
     # "1,500e999999" had failed the whole report with decimal.Overflow's class list as its cause.

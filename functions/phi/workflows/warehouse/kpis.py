@@ -737,10 +737,13 @@ def _age_at_least(created_on: date | None, day: ReportDay) -> float:
     if created_on is None:
         return 0.0
     try:
-        latest_creation = report_day(created_on, day.timezone).end
+        latest_creation = report_day(created_on, day.timezone).utc_bounds[1]
     except ValueError:  # a date by year 1, which the zone cannot place: UTC's reading is within hours of it
         latest_creation = datetime.combine(created_on, time(0), tzinfo=UTC) + timedelta(days=1)
-    return max(0.0, round((day.end - latest_creation).total_seconds() / 3600, 2))
+    # In UTC: two datetimes of the same zone subtract as wall clocks, a clock change between them not counted (an
+    # order dated the Saturday before the spring change was "at least 48 h" old at the end of Monday, not 47 h).
+    report_end = day.utc_bounds[1]
+    return max(0.0, round((report_end - latest_creation).total_seconds() / 3600, 2))
 
 
 def _throughput(
