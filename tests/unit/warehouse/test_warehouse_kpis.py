@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from phi.definitions.values import number_in_text
-from phi.workflows.timeframes import report_day
+from phi.workflows.timeframes import ReportDay, report_day
 from phi.workflows.warehouse.kpis import TabularData, Thresholds, compute_kpis
 from phi.workflows.warehouse.report import render_report
 
@@ -220,6 +220,43 @@ def test_the_hour_a_dst_change_skips_is_not_a_dip() -> None:
     assert kpis.throughput.lines_picked == 40
     assert {h.hour: h.lines for h in kpis.hourly if h.lines} == {0: 10, 2: 10, 3: 10, 4: 10}
     assert "HOURLY_PICK_DIP" not in {a.code for a in kpis.anomalies}
+
+
+def _picks_every(minutes: int, day: date, zone_name: str) -> tuple[TabularData, ReportDay]:
+    """One line every `minutes` through the whole local day, stepped in UTC, written with a UTC offset."""
+    bounds = report_day(day, zone_name)
+    moment, rows = bounds.start.astimezone(UTC), []
+    while moment < bounds.end:
+        rows.append(("P1", 1.0, moment.isoformat()))
+        moment += timedelta(minutes=minutes)
+    return picks(*rows), bounds
+
+
+@pytest.mark.parametrize(
+    ("day", "zone_name", "hour", "lengths", "row"),
+    [
+        # London springs from 01:00 to 02:00: that hour did not exist, and is no hour nobody picked in
+        (date(2026, 3, 29), "Europe/London", 1, (0.0, 0), "01:00-02:00 | — | — | skipped: the clocks went forward"),
+        # New York falls back from 02:00 to 01:00: the 01:00 hour ran twice and holds two hours' lines
+        (date(2026, 11, 1), "America/New_York", 1, (2.0, 12), "01:00-02:00 | 12 | 12 | 2 h long: the clocks went back"),
+        # Lord Howe Island's 30-minute changes
+        (date(2026, 10, 4), "Australia/Lord_Howe", 2, (0.5, 3),
+         "02:00-03:00 | 3 | 3 | 30 min long: the clocks went forward"),
+        (date(2026, 4, 5), "Australia/Lord_Howe", 1, (1.5, 9),
+         "01:00-02:00 | 9 | 9 | 1 h 30 min long: the clocks went back"),
+    ],
+)  # fmt: skip
+def test_the_picks_per_hour_say_which_hour_a_clock_change_skipped_or_repeated(
+    day: date, zone_name: str, hour: int, lengths: tuple[float, int], row: str
+) -> None:
+    stored, bounds = _picks_every(10, day, zone_name)
+    kpis = compute_kpis(bounds, {"picks": stored}, Thresholds())
+    changed = kpis.hourly[hour]
+    assert (changed.length_hours, changed.lines) == lengths
+    assert all(h.length_hours == 1.0 and h.lines == 6 for h in kpis.hourly if h.hour != hour)
+    markdown = render_report(kpis, narrative=None, agent_name="Wanda").markdown
+    assert f"| {row} |" in markdown
+    assert "| 00:00-01:00 | 6 | 6 |  |" in markdown  # an ordinary hour says nothing
 
 
 def test_an_hour_a_thirty_minute_change_shortens_is_compared_by_its_rate_not_flagged() -> None:

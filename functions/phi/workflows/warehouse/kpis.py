@@ -128,6 +128,11 @@ class HourlyPicks(BaseModel):
     hour: int = Field(description="Local wall-clock hour in the warehouse's time zone")
     lines: int
     units: float
+    length_hours: float = Field(
+        default=1.0,
+        description="How long this wall-clock hour lasted on the day: 0 when a clock change skipped it, 2 when one "
+        "repeated it (0.5 and 1.5 for Lord Howe Island's 30-minute change); its lines are that span's",
+    )
 
 
 class PickerRate(BaseModel):
@@ -581,7 +586,8 @@ def _orders(data: TabularData, day: ReportDay, windowed: bool = True) -> _Readin
 
 
 def _hourly(picks: Sequence[_Pick], day: ReportDay) -> list[HourlyPicks]:
-    """Lines and units per local hour, of the picks whose time of day is known."""
+    """Lines and units per local hour, of the picks whose time of day is known, with each hour's length that day (a
+    repeated hour holds two hours' picks; a skipped one none, and must not read as an hour nobody picked)."""
     lines, units = [0] * 24, [0.0] * 24
     for pick in picks:
         if not pick.picked_at.time_known:
@@ -589,7 +595,11 @@ def _hourly(picks: Sequence[_Pick], day: ReportDay) -> list[HourlyPicks]:
         hour = day.local(pick.picked_at.at).hour
         lines[hour] += 1
         units[hour] += pick.qty
-    return [HourlyPicks(hour=hour, lines=lines[hour], units=units[hour]) for hour in range(24)]
+    lengths = day.hour_lengths()
+    return [
+        HourlyPicks(hour=hour, lines=lines[hour], units=units[hour], length_hours=lengths.get(hour, 0.0))
+        for hour in range(24)
+    ]
 
 
 def _picker_rates(picks: Sequence[_Pick], min_active_hours: float, day: ReportDay) -> list[PickerRate]:

@@ -20,7 +20,7 @@ from phi.wording import (
     markdown_literal_text,
 )
 from phi.wording import markdown_table as _table
-from phi.workflows.warehouse.kpis import DATA_CODES, Anomaly, PickerRate, WarehouseKpis
+from phi.workflows.warehouse.kpis import DATA_CODES, Anomaly, HourlyPicks, PickerRate, WarehouseKpis
 from phi.workflows.warehouse.sop_thresholds import limit_subject
 
 NO_LLM_STATEMENT = (
@@ -184,13 +184,31 @@ def _hourly_section(kpis: WarehouseKpis) -> list[str]:
     dips = {a.subject for a in kpis.anomalies if a.code == "HOURLY_PICK_DIP"}
     window = kpis.hourly[active[0].hour : active[-1].hour + 1]
     rows = [
-        [f"{h.hour:02d}:00-{h.hour + 1:02d}:00", fmt_int(h.lines), fmt_qty(h.units),
-         "dip" if f"{h.hour:02d}:00" in dips else ""]
+        [f"{h.hour:02d}:00-{h.hour + 1:02d}:00", *_hour_figures(h),
+         "; ".join(flag for flag in ("dip" if f"{h.hour:02d}:00" in dips else "", _clock_change(h)) if flag)]
         for h in window
     ]  # fmt: skip
     table = _table(["Hour", "Lines", "Units", "Flag"], rows)
     heading = f"## Picks per hour ({markdown_literal(kpis.timezone)})"
     return [heading, "", *table, *(["", untimed_note] if untimed else [])]
+
+
+def _hour_figures(h: HourlyPicks) -> list[str]:
+    """An hour's lines and units; none for an hour the clocks skipped, which is no hour nobody picked in."""
+    return ["—", "—"] if h.length_hours == 0 else [fmt_int(h.lines), fmt_qty(h.units)]
+
+
+def _clock_change(h: HourlyPicks) -> str:
+    """What a clock change did to the hour ('' on most days): a repeated hour holds two hours' picks, and must not
+    read as a busy one."""
+    if h.length_hours == 1:
+        return ""
+    if h.length_hours == 0:
+        return "skipped: the clocks went forward"
+    minutes = round(h.length_hours * 60)
+    length = " ".join(part for part in (f"{minutes // 60} h" if minutes >= 60 else "",
+                                        f"{minutes % 60} min" if minutes % 60 else "") if part)  # fmt: skip
+    return f"{length} long: the clocks went {'forward' if h.length_hours < 1 else 'back'}"
 
 
 def _picker_section(kpis: WarehouseKpis) -> list[str]:
