@@ -9,7 +9,7 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from phi.definitions.expressions import round_half_up
@@ -53,12 +53,10 @@ def _report_day(datasets: dict[str, Table], args: dict[str, Any]) -> dict[str, A
     """A calendar day in a time zone (`date`, else yesterday there at `now`): its local bounds, and the wider
     window of instants a query fetches so that it holds every row of the day whatever form the database keeps
     its timestamps in (typed `$datetime` parameters the local agent binds as time-zone-aware timestamps)."""
-    from datetime import datetime
-
     from phi.workflows.timeframes import iso_instant, report_day, yesterday
 
     timezone = str(args.get("timezone") or "UTC")
-    now = datetime.fromisoformat(str(args["now"])) if args.get("now") else None
+    now = _instant_arg("now", args["now"]) if args.get("now") else None
     day = date.fromisoformat(str(args["date"])[:10]) if args.get("date") else yesterday(timezone, now)
     found = report_day(day, timezone)
     return {
@@ -69,6 +67,23 @@ def _report_day(datasets: dict[str, Table], args: dict[str, Any]) -> dict[str, A
         "window_start": {"$datetime": iso_instant(found.query_start)},
         "window_end": {"$datetime": iso_instant(found.query_end)},
     }
+
+
+def _instant_arg(name: str, value: Any) -> datetime:
+    """An ISO-8601 instant with its UTC offset. A time without one is refused: Python would read it in this
+    machine's own zone (`astimezone`), so that "yesterday" would depend on where the stack runs."""
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        raise ValueError(
+            f"{name} must be an ISO-8601 instant such as '2026-11-21T07:00:00+00:00', got {str(value)[:40]!r}"
+        ) from None
+    if moment.utcoffset() is None:
+        raise ValueError(
+            f"{name} {str(value)[:40]!r} has no UTC offset: add one (e.g. '+00:00' or 'Z'), or it would be read in "
+            "this machine's own time zone"
+        )
+    return moment
 
 
 def _describe(datasets: dict[str, Table], args: dict[str, Any]) -> dict[str, Any]:

@@ -318,6 +318,31 @@ def test_a_compute_function_past_the_calendars_end_fails_the_node_readably() -> 
     )
 
 
+@pytest.mark.parametrize("machine_zone", ["UTC", "America/Los_Angeles"])
+def test_report_days_now_is_an_instant_never_a_time_in_the_machines_zone(
+    machine_zone: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from phi.definitions.functions import COMPUTE
+
+    monkeypatch.setenv("TZ", machine_zone)
+    time.tzset()
+    try:
+        run = COMPUTE["time.report_day"].run
+        # 07:00 UTC on the 21st is 16:00 in Tokyo: yesterday there is the 20th, wherever the stack runs
+        assert run({}, {"timezone": "Asia/Tokyo", "now": "2026-11-21T07:00:00+00:00"})["day"] == "2026-11-20"
+        # without an offset Python reads it in the machine's zone (07:00 in Los Angeles is already the 22nd in
+        # Tokyo, which had made the day the 21st): refused, saying why
+        with pytest.raises(ValueError, match="has no UTC offset: add one"):
+            run({}, {"timezone": "Asia/Tokyo", "now": "2026-11-21T07:00"})
+        with pytest.raises(ValueError, match="now must be an ISO-8601 instant"):
+            run({}, {"timezone": "Asia/Tokyo", "now": "tomorrow"})
+    finally:
+        monkeypatch.undo()  # the machine's own zone back, for the tests after this one
+        time.tzset()
+
+
 def test_relative_dates_resolve_in_the_schedules_time_zone() -> None:
     workflow = {**_late_workflow(), "schedule": {"cron": "0 7 * * *", "timezone": "Pacific/Auckland"}}
     # FixedClock is 2026-11-21 07:00 UTC = 2026-11-21 20:00 in Auckland → yesterday is 2026-11-20
