@@ -223,3 +223,23 @@ def test_who_started_a_task_is_named_with_how() -> None:
 
     assert started_by("api", "bea@example.com") == "bea@example.com, in the console or through the API"
     assert started_by("schedule", None) == "Its schedule"
+
+
+def test_the_picks_per_hour_chart_draws_no_bar_for_a_skipped_hour_and_says_how_long_a_changed_one_ran() -> None:
+    from phi.api.console.agent_pages import _hour_point
+
+    spring = [_hour_point({"hour": h, "lines": 0 if h == 2 else 6, "units": 6, "length_hours": 0 if h == 2 else 1})
+              for h in range(24)]  # fmt: skip
+    fall = [_hour_point({"hour": h, "lines": 12 if h == 1 else 6, "units": 6, "length_hours": 2 if h == 1 else 1})
+            for h in range(24)]  # fmt: skip
+    stored_before_lengths = _hour_point({"hour": 7, "lines": 3, "units": 3.0})
+
+    spring_svg = str(bar_chart("picks", "Lines picked per hour", spring, "lines"))
+    fall_svg = str(bar_chart("picks", "Lines picked per hour", fall, "lines"))
+
+    assert spring_svg.count('class="bar"') == 23  # no bar of 0 for the hour that never was
+    assert "02: no figure (skipped: the clocks went forward)" in spring_svg
+    assert spring_svg.count("<title>02: 0 lines") == 0
+    assert "<title>01: 12 lines (2 h long: the clocks went back)</title>" in fall_svg
+    assert fall_svg.count('class="bar"') == 24
+    assert (stored_before_lengths.value, stored_before_lengths.note) == (3.0, "")

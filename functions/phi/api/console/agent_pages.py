@@ -858,11 +858,22 @@ def _output_table(output: dict[str, Any] | None) -> OutputTable | None:
         return None  # another shape: shown as JSON
 
 
+def _hour_point(hour: dict[str, Any]) -> Point:
+    """One bar of the picks per hour: none for an hour a clock change skipped, and an hour it lengthened or
+    shortened says so in its tooltip (the repeated 01:00 of a fall-back day holds two hours' picks). A report stored
+    before hours had lengths counts each as one hour."""
+    from phi.workflows.warehouse.kpis import HourlyPicks
+
+    picks = HourlyPicks.model_validate(hour)
+    value = None if picks.length_hours == 0 else float(picks.lines)
+    return Point(label=f"{picks.hour:02d}", value=value, note=picks.clock_change())
+
+
 def _task_context(conn: DbConnection, task: Task) -> dict[str, Any]:
     events = tasks_repo.list_events(conn, task.id, task.org_id)
     heading, version_number = _task_workflow(conn, task)
     kpis = (task.output or {}).get("kpis") or {}
-    hourly = [Point(label=f"{h['hour']:02d}", value=float(h["lines"])) for h in kpis.get("hourly") or []]
+    hourly = [_hour_point(h) for h in kpis.get("hourly") or []]
     charts = []
     if hourly:
         caption = f"Lines picked per hour ({kpis.get('timezone', 'UTC')})"

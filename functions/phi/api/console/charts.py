@@ -24,6 +24,7 @@ class Point:
 
     label: str
     value: float | None
+    note: str = ""  # said with the figure in its tooltip (a bar chart's hour that a clock change repeated)
 
 
 def nice_scale(highest: float) -> tuple[float, float]:
@@ -67,7 +68,8 @@ def _axis(top: float, step: float, as_percent: bool) -> str:
 
 
 def bar_chart(chart_id: str, title: str, points: Sequence[Point], unit: str) -> Markup:
-    """Vertical bars, one per point (e.g. lines picked in each hour of the day)."""
+    """Vertical bars, one per point (e.g. lines picked in each hour of the day). A point without a value keeps its
+    place with no bar (an hour a clock change skipped: not an hour with nothing in it), its note in a tooltip."""
     if not points:
         return Markup("")
     values = [p.value or 0.0 for p in points]
@@ -79,10 +81,14 @@ def bar_chart(chart_id: str, title: str, points: Sequence[Point], unit: str) -> 
         h = plot_h * value / top
         x = LEFT + index * slot + slot * 0.15
         y = HEIGHT - BOTTOM - h
-        bars.append(
-            f'<rect x="{x:.1f}" y="{y:.1f}" width="{slot * 0.7:.1f}" height="{h:.1f}" class="bar">'
-            f"<title>{escape(point.label)}: {value:g} {escape(unit)}</title></rect>"
-        )
+        note = f" ({escape(point.note)})" if point.note else ""
+        if point.value is None:
+            bars.append(f'<g class="no-bar"><title>{escape(point.label)}: no figure{note}</title></g>')
+        else:
+            bars.append(
+                f'<rect x="{x:.1f}" y="{y:.1f}" width="{slot * 0.7:.1f}" height="{h:.1f}" class="bar">'
+                f"<title>{escape(point.label)}: {value:g} {escape(unit)}{note}</title></rect>"
+            )
         if len(points) <= 12 or index % 3 == 0:
             bars.append(
                 f'<text x="{x + slot * 0.35:.1f}" y="{HEIGHT - BOTTOM + 16}" text-anchor="middle" '

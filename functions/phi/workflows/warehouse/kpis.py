@@ -134,6 +134,18 @@ class HourlyPicks(BaseModel):
         "repeated it (0.5 and 1.5 for Lord Howe Island's 30-minute change); its lines are that span's",
     )
 
+    def clock_change(self) -> str:
+        """What a clock change did to the hour ('' on most days): a repeated hour holds two hours' picks, and must
+        not read as a busy one; a skipped one is no hour nobody picked in."""
+        if self.length_hours == 1:
+            return ""
+        if self.length_hours == 0:
+            return "skipped: the clocks went forward"
+        minutes = round(self.length_hours * 60)
+        length = " ".join(part for part in (f"{minutes // 60} h" if minutes >= 60 else "",
+                                            f"{minutes % 60} min" if minutes % 60 else "") if part)  # fmt: skip
+        return f"{length} long: the clocks went {'forward' if self.length_hours < 1 else 'back'}"
+
 
 class PickerRate(BaseModel):
     """A picker's day. The times and rate are None when some of the picker's picks have a date and no time of day

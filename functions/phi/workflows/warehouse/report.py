@@ -185,7 +185,7 @@ def _hourly_section(kpis: WarehouseKpis) -> list[str]:
     window = kpis.hourly[active[0].hour : active[-1].hour + 1]
     rows = [
         [f"{h.hour:02d}:00-{h.hour + 1:02d}:00", *_hour_figures(h),
-         "; ".join(flag for flag in ("dip" if f"{h.hour:02d}:00" in dips else "", _clock_change(h)) if flag)]
+         "; ".join(flag for flag in ("dip" if f"{h.hour:02d}:00" in dips else "", h.clock_change()) if flag)]
         for h in window
     ]  # fmt: skip
     table = _table(["Hour", "Lines", "Units", "Flag"], rows)
@@ -196,19 +196,6 @@ def _hourly_section(kpis: WarehouseKpis) -> list[str]:
 def _hour_figures(h: HourlyPicks) -> list[str]:
     """An hour's lines and units; none for an hour the clocks skipped, which is no hour nobody picked in."""
     return ["—", "—"] if h.length_hours == 0 else [fmt_int(h.lines), fmt_qty(h.units)]
-
-
-def _clock_change(h: HourlyPicks) -> str:
-    """What a clock change did to the hour ('' on most days): a repeated hour holds two hours' picks, and must not
-    read as a busy one."""
-    if h.length_hours == 1:
-        return ""
-    if h.length_hours == 0:
-        return "skipped: the clocks went forward"
-    minutes = round(h.length_hours * 60)
-    length = " ".join(part for part in (f"{minutes // 60} h" if minutes >= 60 else "",
-                                        f"{minutes % 60} min" if minutes % 60 else "") if part)  # fmt: skip
-    return f"{length} long: the clocks went {'forward' if h.length_hours < 1 else 'back'}"
 
 
 def _picker_section(kpis: WarehouseKpis) -> list[str]:
