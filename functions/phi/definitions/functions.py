@@ -43,7 +43,7 @@ def _daily_kpis(datasets: dict[str, Table], args: dict[str, Any]) -> dict[str, A
     sourced = [SourcedThreshold.model_validate(t) for t in args.get("sourced_thresholds") or []]
     stated = {t.field: t.value for t in sourced if t.value is not None}
     thresholds = Thresholds.model_validate({**(args.get("thresholds") or {}), **stated})
-    day = report_day(date.fromisoformat(str(args["day"])[:10]), str(args.get("timezone") or "UTC"))
+    day = report_day(_day_arg("day", args["day"]), str(args.get("timezone") or "UTC"))
     kpis = compute_kpis(day, tables, thresholds, windowed=bool(args.get("windowed", True)))
     kpis.data_warnings.extend(unread_threshold_note(t, thresholds) for t in sourced if t.value is None)
     return kpis.model_dump(mode="json")
@@ -57,7 +57,7 @@ def _report_day(datasets: dict[str, Table], args: dict[str, Any]) -> dict[str, A
 
     timezone = str(args.get("timezone") or "UTC")
     now = _instant_arg("now", args["now"]) if args.get("now") else None
-    day = date.fromisoformat(str(args["date"])[:10]) if args.get("date") else yesterday(timezone, now)
+    day = _day_arg("date", args["date"]) if args.get("date") else yesterday(timezone, now)
     found = report_day(day, timezone)
     return {
         "day": found.day.isoformat(),
@@ -67,6 +67,18 @@ def _report_day(datasets: dict[str, Table], args: dict[str, Any]) -> dict[str, A
         "window_start": {"$datetime": iso_instant(found.query_start)},
         "window_end": {"$datetime": iso_instant(found.query_end)},
     }
+
+
+def _day_arg(name: str, value: Any) -> date:
+    """A calendar day: an ISO date, or an ISO timestamp's date as written (a day's `start`, passed on by a
+    template). Anything else is refused, not cut to its first ten characters ("2026-11-20junk")."""
+    text = str(value)
+    try:
+        return date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text).date()
+    except ValueError:
+        raise ValueError(
+            f"{name} must be an ISO-8601 date such as '2026-11-20' (or a timestamp on that day), got {text[:40]!r}"
+        ) from None
 
 
 def _instant_arg(name: str, value: Any) -> datetime:
@@ -156,8 +168,8 @@ def _within_days(datasets: dict[str, Table], args: dict[str, Any]) -> dict[str, 
 
     table = datasets["table"]
     period = local_period(
-        date.fromisoformat(str(args["first_day"])[:10]),
-        date.fromisoformat(str(args["last_day"])[:10]),
+        _day_arg("first_day", args["first_day"]),
+        _day_arg("last_day", args["last_day"]),
         str(args.get("timezone") or "UTC"),
     )
     columns = list(table.get("columns") or [])
@@ -181,7 +193,7 @@ def _open_at_day_end(datasets: dict[str, Table], args: dict[str, Any]) -> dict[s
 
     table = datasets["table"]
     timezone = str(args.get("timezone") or "UTC")
-    at = end_of_local_day(date.fromisoformat(str(args["day"])[:10]), timezone)
+    at = end_of_local_day(_day_arg("day", args["day"]), timezone)
     columns = list(table.get("columns") or [])
     rows, closed, unreadable = rows_open_at(columns, list(table.get("rows") or []), args["column"], at, zone(timezone))
     result = {

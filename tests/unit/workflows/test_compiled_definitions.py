@@ -343,6 +343,27 @@ def test_report_days_now_is_an_instant_never_a_time_in_the_machines_zone(
         time.tzset()
 
 
+@pytest.mark.parametrize(
+    ("function", "args", "name"),
+    [
+        ("time.report_day", {"timezone": "UTC", "date": "2026-11-20junk"}, "date"),
+        ("time.report_day", {"timezone": "UTC", "date": "2026-11-2"}, "date"),
+        ("warehouse.daily_kpis", {"day": "2026-11-20T25:00"}, "day"),
+    ],
+)
+def test_a_day_argument_is_a_date_or_a_timestamp_never_its_first_ten_characters(
+    function: str, args: dict[str, Any], name: str
+) -> None:
+    from phi.definitions.functions import COMPUTE
+
+    with pytest.raises(ValueError, match=f"^{name} must be an ISO-8601 date such as '2026-11-20'"):
+        COMPUTE[function].run({}, args)
+    # a date, or a day's start passed on as a timestamp, still name the day
+    report_day = COMPUTE["time.report_day"].run
+    assert report_day({}, {"timezone": "Asia/Tokyo", "date": "2026-11-20T00:00:00+09:00"})["day"] == "2026-11-20"
+    assert report_day({}, {"timezone": "Asia/Tokyo", "date": "2026-11-20"})["day"] == "2026-11-20"
+
+
 def test_relative_dates_resolve_in_the_schedules_time_zone() -> None:
     workflow = {**_late_workflow(), "schedule": {"cron": "0 7 * * *", "timezone": "Pacific/Auckland"}}
     # FixedClock is 2026-11-21 07:00 UTC = 2026-11-21 20:00 in Auckland → yesterday is 2026-11-20
