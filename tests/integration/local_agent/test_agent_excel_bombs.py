@@ -3,6 +3,7 @@ before openpyxl parses anything, and reading is bounded by cells, bytes and the 
 
 from __future__ import annotations
 
+import os
 import struct
 import zipfile
 from pathlib import Path
@@ -237,3 +238,96 @@ def test_csv_lines_and_rows_are_capped(tmp_path: Path) -> None:
     (tmp_path / "many.csv").write_text("a\n" + ("y" * 1_000 + "\n") * 5_000)
     total = _refused(_tool(tmp_path, max_result_bytes=1_000_000), "many.csv")
     assert total.error == "Tool.ResultTooLarge" and "1000000 bytes" in total.cause
+
+
+_RELATIONSHIP = (
+    '<Relationship Id="{id}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/{type}" '
+    'Target="{target}"{mode}/>'
+)
+
+
+def _relationships(*items: tuple[str, str, str]) -> bytes:
+    external = ("hyperlink", "externalLinkPath")
+    body = "".join(
+        _RELATIONSHIP.format(id=i, type=t, target=g, mode=' TargetMode="External"' if t in external else "")
+        for i, t, g in items
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">{body}</Relationships>'
+    ).encode()
+
+
+def _rewritten(path: Path, sheets: str, more: str = "", **parts: bytes) -> Path:
+    """`_workbook(path)` with workbook.xml's sheet entries (and what follows them) and other parts replaced."""
+    _workbook(path)
+    with zipfile.ZipFile(path) as archive:
+        kept = {info.filename: archive.read(info) for info in archive.infolist()}
+    kept["xl/workbook.xml"] = _WORKBOOK.replace(
+        '<sheets><sheet name="Data" sheetId="1" r:id="rId1"/></sheets>', f"<sheets>{sheets}</sheets>{more}"
+    ).encode()
+    kept.update({name.replace("__", "/").replace("_dot_", "."): data for name, data in parts.items()})
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in kept.items():
+            archive.writestr(name, data)
+    return path
+
+
+def _random_hex(count: int) -> list[str]:
+    return [f"{number:016x}" for number in struct.unpack(f"<{count}Q", os.urandom(8 * count))]
+
+
+def test_a_part_many_workbook_entries_lead_to_is_not_parsed_once_per_entry(tmp_path: Path) -> None:
+    tool = _tool(tmp_path)
+    sheet = '<sheet name="Data" sheetId="1" r:id="rId1"/>'
+    # 100 external references to one 1.5 MiB cached copy of another workbook: openpyxl parsed it 100 times,
+    # before the first row and past the time limit (200: 49 s and 1.5 GB from a 280 KB file)
+    cells = "".join(f'<cell r="A{i + 1}" t="str"><v>{text}</v></cell>' for i, text in enumerate(_random_hex(30_000)))
+    link = (
+        '<externalLink xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+        'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><externalBook r:id="rId1">'
+        f'<sheetNames><sheetName val="S"/></sheetNames><sheetDataSet><sheetData sheetId="0"><row r="1">{cells}</row>'
+        "</sheetData></sheetDataSet></externalBook></externalLink>"
+    ).encode()
+    workbook_rels = _relationships(
+        ("rId1", "worksheet", "worksheets/sheet1.xml"),
+        ("rId2", "sharedStrings", "sharedStrings.xml"),
+        ("rId9", "externalLink", "externalLinks/externalLink1.xml"),
+    )
+    _rewritten(
+        tmp_path / "links.xlsx",
+        sheet,
+        "<externalReferences>" + '<externalReference r:id="rId9"/>' * 100 + "</externalReferences>",
+        xl__externalLinks__externalLink1_dot_xml=link,
+        xl__externalLinks___rels__externalLink1_dot_xml_dot_rels=_relationships(
+            ("rId1", "externalLinkPath", "file:///C:/other.xlsx")
+        ),
+        xl___rels__workbook_dot_xml_dot_rels=workbook_rels,
+    )
+    assert _read(tool, "links.xlsx", timeout=5)["columns"] == ["sku", "qty"]
+    # 60 sheet entries leading to one sheet whose relationships take 3 MiB: openpyxl parsed those 60 times (11 s)
+    entries = "".join(f'<sheet name="S{i}" sheetId="{i + 2}" r:id="rId1"/>' for i in range(60))
+    links = [(f"rId{i}", "hyperlink", f"https://example.com/{text}") for i, text in enumerate(_random_hex(20_000))]
+    _rewritten(
+        tmp_path / "entries.xlsx",
+        sheet + entries,
+        xl__worksheets___rels__sheet1_dot_xml_dot_rels=_relationships(*links),
+    )
+    assert _read(tool, "entries.xlsx", timeout=5)["columns"] == ["sku", "qty"]
+    duplicate = pytest.raises(ToolError, match="no sheet 'S1'; the workbook has \\['Data'\\]")  # one part, once
+    with duplicate, tool.open({"path": "entries.xlsx", "sheet": "S1"}, 5):
+        pass
+    # A sheet kept outside xl/worksheets/, where the streaming scan does not look (its formula cells without a
+    # result were read as empty), is not offered.
+    workbook_rels = _relationships(
+        ("rId1", "worksheet", "other/sheet1.xml"), ("rId2", "sharedStrings", "sharedStrings.xml")
+    )
+    hidden = _SHEET_HEAD.replace("</row>", '<c r="C1"><f>1+1</f></c></row>') + _SHEET_TAIL
+    _rewritten(
+        tmp_path / "elsewhere.xlsx",
+        sheet,
+        xl__other__sheet1_dot_xml=hidden.encode(),
+        xl___rels__workbook_dot_xml_dot_rels=workbook_rels,
+    )
+    error = _refused(tool, "elsewhere.xlsx")
+    assert error.error == "Tool.BadRequest" and "has no worksheet" in error.cause
