@@ -60,9 +60,16 @@ def resolve_under(base_dir: Path, requested: str) -> Path:
     real = Path(os.path.realpath(candidate))
     if not real.is_relative_to(base):
         raise ToolError("Tool.PathNotAllowed", f"'{requested}' is outside the agent's base folder")
-    if not real.exists():
+    try:
+        exists, is_file = real.exists(), real.is_file()
+    except OSError as error:  # a name too long for the system, a folder the agent's user may not search…
+        # …named by its reason alone: the error's own text holds the resolved path, the machine's folders included.
+        raise ToolError(
+            "Tool.FileNotFound", f"'{requested}' cannot be looked up ({os.strerror(error.errno or 0)})"
+        ) from None
+    if not exists:
         raise ToolError("Tool.FileNotFound", f"'{requested}' does not exist in the agent's base folder")
-    if not real.is_file():
+    if not is_file:
         raise ToolError("Tool.FileNotFound", f"'{requested}' is not a file")
     return real
 

@@ -54,6 +54,14 @@ def test_missing_file_and_folder(base: Path) -> None:
     assert _error(base, "daily") == "Tool.FileNotFound"
 
 
+def test_a_name_too_long_for_the_system_is_a_readable_refusal_without_the_machines_folders(base: Path) -> None:
+    # 300 characters: over the 255 a name may have (it was an OSError, sent as Tool.InternalError with the path)
+    with pytest.raises(ToolError) as caught:
+        resolve_under(base, "daily/" + "a" * 300 + ".csv")
+    assert caught.value.error == "Tool.FileNotFound"
+    assert "File name too long" in caught.value.cause and str(base) not in caught.value.cause
+
+
 # A path swapped between the check and the open, by someone who can write in the base folder: each case runs the
 # swap at the moment file.read opens the file (file_read._open_descriptor), the narrowest window a race can hit.
 
