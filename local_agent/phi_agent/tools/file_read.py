@@ -322,6 +322,8 @@ def guess_delimiter(sample: str) -> str:
 
 
 def _non_empty(rows: Iterator[Sequence[Any]]) -> Iterator[Sequence[Any]]:
+    """The rows holding a value. The header is the first of them: an export that starts with an empty line (or a
+    sheet whose first row is empty) was read as a header of no column, and every row as an empty list."""
     for row in rows:
         if any(value not in (None, "") for value in row):
             yield row
@@ -742,7 +744,7 @@ class FileReadTool:
             try:
                 source = _BoundedCsvSource(text, self._settings.max_row_bytes, deadline, path.name)
                 reader = source.rows(csv.reader(source.lines(), dialect))
-                header = _header_names(next(reader, []))
+                header = _header_names(next(_non_empty(reader), []))
                 self._check_width(header, path)
                 indexes = _column_picker(header, columns)
                 rows = self._capped(_pick(_non_empty(reader), indexes), limit, deadline)
@@ -810,7 +812,7 @@ class FileReadTool:
             cells = _row_values(worksheet.iter_rows())  # cells, not bare values: a date cell's format tells a day
             scanner = _SheetScanner(cells, self._settings.max_cells, deadline, path.name)
             values = iter(scanner)
-            first = tuple(next(values, ()))
+            first = tuple(next(_non_empty(values), ()))
             if len(first) < declared_width <= self._settings.max_columns:
                 first += (None,) * (declared_width - len(first))  # trailing empty header cells still name columns
             header = _header_names(first)

@@ -211,3 +211,22 @@ def test_utf32_without_a_mark_is_read_and_a_binary_file_under_a_csv_name_is_refu
         refused = _error(tool, path=name)
         assert refused.error == "Tool.BadRequest", name
         assert refused.cause.startswith(f"'{name}' holds NUL bytes: it is not a text export"), refused.cause
+
+
+def test_the_header_is_the_first_row_holding_a_value(tmp_path: Path) -> None:
+    # An export starting with empty lines was read as a header of no column and every row as an empty list.
+    (tmp_path / "blank-first.csv").write_bytes(b"\r\n,,\r\nsku,qty\r\nA-1,4\r\n")
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet["A3"], sheet["B3"], sheet["A4"], sheet["B4"] = "sku", "qty", "A-1", 4
+    workbook.save(tmp_path / "blank-first.xlsx")
+    tool = FileReadTool(FileReadSettings(base_dir=tmp_path))
+    assert _read(tool, path="blank-first.csv") == {
+        "columns": ["sku", "qty"],
+        "rows": [["A-1", "4"]],
+        "row_count": 1,
+        "truncated": False,
+    }
+    assert _read(tool, path="blank-first.xlsx")["columns"] == ["sku", "qty"]
+    assert _read(tool, path="blank-first.xlsx")["rows"] == [["A-1", 4]]
