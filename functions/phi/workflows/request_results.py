@@ -48,13 +48,15 @@ UTF8_BOM = "\ufeff".encode()
 
 
 class _CsvWriter:
-    """RFC 4180 CSV with a header row, encoded to UTF-8 (after a byte-order mark) into a binary file as rows
-    arrive."""
+    """RFC 4180 CSV with a header row, texts quoted, encoded to UTF-8 (after a byte-order mark) into a binary file
+    as rows arrive."""
 
     def __init__(self, target: IO[bytes], columns: list[str]) -> None:
         self.target, self.bytes = target, 0
         self._buffer = io.StringIO()
-        self._writer = csv.writer(self._buffer, lineterminator="\r\n")
+        # Every text quoted: where the system's list separator is ';', Excel splits an unquoted `x;=1+1` into two
+        # cells, the second a formula the quote prefix never saw; a quoted field stays one cell (OWASP's advice).
+        self._writer = csv.writer(self._buffer, lineterminator="\r\n", quoting=csv.QUOTE_NONNUMERIC)
         self._write(UTF8_BOM)
         self.add(columns, header=True)
 

@@ -35,6 +35,20 @@ def test_numbers_json_and_ordinary_text_are_kept() -> None:
 def test_the_file_starts_with_utf_8_s_byte_order_mark_so_excel_reads_accents_as_written() -> None:
     data = to_csv(["picker", "note"], [["Chloé", "Zürich — Nord"]])
     assert data.startswith(b"\xef\xbb\xbf") and data.count(b"\xef\xbb\xbf") == 1
-    assert data[3:].decode("utf-8") == "picker,note\r\nChloé,Zürich — Nord\r\n"
+    assert data[3:].decode("utf-8") == '"picker","note"\r\n"Chloé","Zürich — Nord"\r\n'
     # the byte-order mark is not part of the first column's name for a reader that knows it
     assert read(data)[0] == ["picker", "note"]
+
+
+@pytest.mark.parametrize("separator", [",", ";", "\t"])
+def test_a_formula_after_a_list_separator_stays_inside_its_quoted_cell(separator: str) -> None:
+    # Excel splits a CSV on the system's list separator (';' in much of Europe): an unquoted `x;=1+1` would be two
+    # cells there, the second a formula. Texts are quoted, so it stays one cell whatever the reader splits on.
+    data = to_csv(["note", "carrier"], [[f"x{separator}=1+1", "DHL"], [3, 2.5]])
+    text = data.decode("utf-8-sig")
+
+    [line] = text.splitlines()[1:2]
+    cells = next(csv.reader([line], delimiter=separator))
+    assert not any(cell.lstrip().startswith("=") for cell in cells), cells
+    assert read(data)[1:] == [[f"x{separator}=1+1", "DHL"], ["3", "2.5"]]
+    assert text.splitlines()[2] == "3,2.5"  # numbers stay numbers
