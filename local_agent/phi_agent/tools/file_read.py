@@ -288,17 +288,27 @@ _BYTE_ORDER_MARKS = (  # UTF-32's little-endian mark starts with UTF-16's: it is
 _ENCODING_CHECK_BYTES = 1024 * 1024
 
 
-def _csv_dialect(file: OpenedFile, encoding: TextEncoding) -> type[csv.Dialect] | str:
-    if Path(file.name).suffix.lower() == ".tsv":
-        return "excel-tab"
+# Excel's own first line naming the delimiter (`sep=;`, common in European exports, where the list separator is
+# ';'): it says the delimiter, and is no header.
+_EXCEL_SEPARATOR_LINE = re.compile(r'"?sep=([^\r\n"])"?[ \t]*\r?\n?', re.IGNORECASE)
+
+
+def _csv_dialect(file: OpenedFile, encoding: TextEncoding) -> tuple[type[csv.Dialect] | str, bool]:
+    """The file's CSV dialect, and whether its first line is Excel's `sep=` line (to be skipped)."""
     file.handle.seek(0)
     # Incremental: the sample may end inside a character.
     decoder = codecs.getincrementaldecoder(encoding.codec)(errors="replace")
-    sample = decoder.decode(file.handle.read(_SNIFF_BYTES), final=False)
-    delimiter = guess_delimiter(sample)
+    sample = decoder.decode(file.handle.read(_SNIFF_BYTES), final=False).lstrip("\ufeff")
+    stated = _EXCEL_SEPARATOR_LINE.fullmatch(sample.splitlines(keepends=True)[0]) if sample else None
+    if stated:
+        delimiter = stated.group(1)
+    elif Path(file.name).suffix.lower() == ".tsv":
+        return "excel-tab", False
+    else:
+        delimiter = guess_delimiter(sample)
     if delimiter == "\t":
-        return "excel-tab"
-    return type("Detected", (csv.excel,), {"delimiter": delimiter})
+        return "excel-tab", bool(stated)
+    return type("Detected", (csv.excel,), {"delimiter": delimiter}), bool(stated)
 
 
 def guess_delimiter(sample: str) -> str:
@@ -738,12 +748,15 @@ class FileReadTool:
         encoding = UTF8
         try:
             encoding = detect_encoding(file, deadline)
-            dialect = _csv_dialect(file, encoding)
+            dialect, separator_line = _csv_dialect(file, encoding)
             file.handle.seek(0)
             text = io.TextIOWrapper(file.handle, encoding=encoding.codec, errors=encoding.errors, newline="")
             try:
                 source = _BoundedCsvSource(text, self._settings.max_row_bytes, deadline, path.name)
-                reader = source.rows(csv.reader(source.lines(), dialect))
+                lines = source.lines()
+                if separator_line:
+                    next(lines, None)
+                reader = source.rows(csv.reader(lines, dialect))
                 header = _header_names(next(_non_empty(reader), []))
                 self._check_width(header, path)
                 indexes = _column_picker(header, columns)

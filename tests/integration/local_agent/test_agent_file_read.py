@@ -230,3 +230,27 @@ def test_the_header_is_the_first_row_holding_a_value(tmp_path: Path) -> None:
     }
     assert _read(tool, path="blank-first.xlsx")["columns"] == ["sku", "qty"]
     assert _read(tool, path="blank-first.xlsx")["rows"] == [["A-1", 4]]
+
+
+@pytest.mark.parametrize(
+    ("first_line", "encoding"),
+    [(b"sep=;\r\n", "utf-8"), (b"SEP=;\n", "utf-8"), (b'"sep=;"\r\n', "utf-8"), ("sep=;\r\n", "utf-16")],
+)
+def test_excels_sep_line_names_the_delimiter_and_is_no_header(
+    first_line: bytes | str, encoding: str, tmp_path: Path
+) -> None:
+    # Excel writes (and reads) a first line `sep=;` in exports made where the list separator is ';'. It had become
+    # the header, so every column asked for by name was missing.
+    body = "sku;qty;note\r\nA-1;4;a, b\r\nB-2;1;c\r\n"
+    data = (first_line + body).encode(encoding) if isinstance(first_line, str) else first_line + body.encode(encoding)
+    (tmp_path / "export.csv").write_bytes(data)
+
+    result = _read(FileReadTool(FileReadSettings(base_dir=tmp_path)), path="export.csv", columns=["sku", "note"])
+
+    assert result["columns"] == ["sku", "note"]
+    assert result["rows"] == [["A-1", "a, b"], ["B-2", "c"]]
+
+
+def test_a_first_column_named_like_a_sep_line_is_still_a_header(tmp_path: Path) -> None:
+    (tmp_path / "not-sep.csv").write_bytes(b"sep=;x,qty\r\nA,1\r\n")
+    assert _read(FileReadTool(FileReadSettings(base_dir=tmp_path)), path="not-sep.csv")["columns"] == ["sep=;x", "qty"]
