@@ -37,10 +37,32 @@ from phi.workflows.operations.markdown import (
 
 
 def _clock(value: Any) -> str:
-    try:
-        return datetime.fromisoformat(str(value)).strftime("%H:%M")
-    except ValueError:
+    """A shift's time of day as stored: the site's wall clock when it has no offset (the template's tables), with
+    its offset when it has one ("22:00 UTC", "06:00 UTC+05:30"): the note does not know the site's zone, and must
+    not show a UTC time as the site's."""
+    moment = _moment(value)
+    if moment is None:
         return str(value)
+    offset = moment.utcoffset()
+    if offset is None:
+        return f"{moment:%H:%M}"
+    if not offset:
+        return f"{moment:%H:%M} UTC"
+    minutes = round(abs(offset.total_seconds()) / 60)
+    return f"{moment:%H:%M} UTC{'-' if offset.total_seconds() < 0 else '+'}{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _moment(value: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+def _site_time(*values: Any) -> str:
+    """' (site time)' when the times shown carry no offset: wall-clock times at the site, as the tables store them."""
+    moments = [_moment(value) for value in values]
+    return "" if any(m is not None and m.utcoffset() is not None for m in moments) else " (site time)"
 
 
 def _day(value: Any) -> str:
@@ -137,7 +159,8 @@ def _header(title: str, shift: dict[str, Any] | None, shift_name: str) -> list[s
         "",
         markdown_literal(
             f"{str(shift.get('shift') or shift_name).capitalize()} shift of {_day(shift.get('shift_date'))}, "
-            f"{_clock(shift.get('starts_at'))} to {_clock(shift.get('ends_at'))} (site time), lead "
+            f"{_clock(shift.get('starts_at'))} to {_clock(shift.get('ends_at'))}"
+            f"{_site_time(shift.get('starts_at'), shift.get('ends_at'))}, lead "
             f"{shift.get('lead') or '—'}, {whole(shift.get('pickers_on_shift'))} pickers on shift. "
             f"Figures as of the handover at {_clock(shift.get('ends_at'))}."
         ),
