@@ -127,10 +127,14 @@ def _cleaned(document: ExtractedDocument) -> ExtractedDocument:
 
 def _check_char_count(count: int, limits: ExtractionLimits, where: str = "") -> None:
     if count > limits.max_chars:
-        raise DocumentRejected(
-            f"too much text: more than {limits.max_chars:,} characters{where}, the limit per document;"
-            " split it into smaller documents"
-        )
+        raise _too_much_text(limits, where)
+
+
+def _too_much_text(limits: ExtractionLimits, where: str) -> DocumentRejected:
+    return DocumentRejected(
+        f"too much text: more than {limits.max_chars:,} characters{where}, the limit per document;"
+        " split it into smaller documents"
+    )
 
 
 class _Budget:
@@ -244,22 +248,23 @@ def _read_pdf(data: bytes, limits: ExtractionLimits, budget: _Budget) -> Extract
         try:
             pdf_page = reader.pages[number - 1]
             content_bytes = _check_page_content_size(pdf_page, number, limits)
-            longest_entry = _check_page_fonts(pdf_page, number, limits, font_maps)
-            if content_bytes * longest_entry > limits.max_page_expanded_chars:
-                raise DocumentRejected(
-                    f"page {number} is too complex to read: its fonts map one character code to up to "
-                    f"{longest_entry} characters, so its {content_bytes:,} bytes of content could become more than "
-                    f"{limits.max_page_expanded_chars:,} characters"
-                )
-            text = _page_text_within_deadline(pdf_page, number, budget, limits)
+            resources = _resolved(pdf_page.get("/Resources"))
+            longest_entry = _check_page_fonts(resources, number, limits, font_maps)
+            _check_expansion(content_bytes, longest_entry, number, limits)
+            _check_form_xobjects(resources, content_bytes, number, budget, font_maps)
+            reached = f" (reached on page {number} of {page_count})"
+            text = _page_text_within_deadline(pdf_page, number, budget, limits, reached)
         except (DocumentRejected, OutOfTime):
             raise
         except RecursionError as error:
             raise DocumentRejected(f"corrupt PDF: page {number} is nested too deeply to read") from error
         except Exception as error:  # pypdf raises many types on broken content streams
             raise DocumentRejected(_pdf_error_reason(error, number)) from error
-        budget.add_chars(len(text), f" (reached on page {number} of {page_count})")
+        budget.add_chars(len(text), reached)
         pages.append(Page(number=number, blocks=_paragraph_blocks(text, budget)))
+        # pypdf keeps every object it has read, decompressed streams included, for the reader's life: a 2 MB file
+        # of 300 pages of 7 MiB blank content each held 1.36 GB by page 186. What one page read is let go.
+        reader.resolved_objects.clear()
     return ExtractedDocument(format="pdf", pages=pages)
 
 
@@ -274,7 +279,16 @@ def _pdf_error_reason(error: Exception, page: int | None = None) -> str:
     return f"corrupt PDF: page {page} cannot be read ({_short(error)})"
 
 
-class _PageDeadline(Exception):
+class _StopPage(BaseException):
+    """Not an Exception: pypdf catches every Exception raised while it reads a Form XObject, logs it and goes on
+    with the next one, so a page drawing a slow form 5,000 times ran for 25 minutes past its deadline."""
+
+
+class _PageDeadline(_StopPage):
+    pass
+
+
+class _PageTooMuchText(_StopPage):
     pass
 
 
@@ -302,14 +316,59 @@ def _longest_map_entry(cmap: bytes) -> int:
     return longest
 
 
+def _check_expansion(content_bytes: int, longest_entry: int, number: int, limits: ExtractionLimits) -> None:
+    if content_bytes * longest_entry > limits.max_page_expanded_chars:
+        raise DocumentRejected(
+            f"page {number} is too complex to read: its fonts map one character code to up to "
+            f"{longest_entry} characters, so its {content_bytes:,} bytes of content could become more than "
+            f"{limits.max_page_expanded_chars:,} characters"
+        )
+
+
+def _check_form_xobjects(
+    resources: Any, content_bytes: int, number: int, budget: _Budget, font_maps: dict[Any, tuple[int, int]]
+) -> None:
+    """The Form XObjects a page can draw (and those they can draw), checked as its own content is: they are content
+    streams with fonts of their own that pypdf reads as it meets them. Their decompressed bytes count toward the
+    page's content limit (300 forms of 7 MiB on one page held 1.8 GB), and each one's fonts and expansion are checked
+    (a form's own font map turning a code into 256 characters made a 4 KB file take 1.5 GB)."""
+    limits = budget.limits
+    total = content_bytes
+    seen: set[Any] = set()
+    pending = [resources]
+    while pending:
+        xobjects: Any = _resolved(pending.pop(), "/XObject")
+        if not hasattr(xobjects, "values"):
+            continue
+        for reference in xobjects.values():
+            form = _resolved(reference)
+            idnum = getattr(reference, "idnum", None)
+            key = idnum if idnum else id(form)
+            if key in seen or _resolved(form, "/Subtype") != "/Form" or not hasattr(form, "get_data"):
+                continue
+            seen.add(key)
+            budget.check_time(f" (stopped on page {number})")  # a page can name 100,000s of (empty) forms
+            # pypdf stops a stream at max_stream_bytes while it decompresses, so one read is bounded too
+            size = len(form.get_data())
+            total += size
+            if total > limits.max_page_content_bytes:
+                raise DocumentRejected(
+                    f"page {number} is too complex to read: its content and the forms it draws are more than"
+                    f" {limits.max_page_content_bytes:,} bytes once decompressed"
+                )
+            form_resources = _resolved(form, "/Resources")
+            _check_expansion(size, _check_page_fonts(form_resources, number, limits, font_maps), number, limits)
+            pending.append(form_resources)
+
+
 def _check_page_fonts(
-    pdf_page: Any, number: int, limits: ExtractionLimits, measured: dict[Any, tuple[int, int]]
+    resources: Any, number: int, limits: ExtractionLimits, measured: dict[Any, tuple[int, int]]
 ) -> int:
-    """The page's fonts, and their ToUnicode maps summed over every name that uses one (a map is read once per
-    name), within the limits; each font's map is measured once into `measured` (font → its map's bytes, its
-    longest entry), which the document's pages share. Returns the most characters one code of the page's fonts
-    can become (1 without maps)."""
-    fonts: Any = _resolved(_resolved(pdf_page.get("/Resources")), "/Font")
+    """The fonts of a page's (or a form's) resources, and their ToUnicode maps summed over every name that uses one
+    (a map is read once per name), within the limits; each font's map is measured once into `measured` (font → its
+    map's bytes, its longest entry), which the document's pages share. Returns the most characters one code of the
+    fonts can become (1 without maps)."""
+    fonts: Any = _resolved(resources, "/Font")
     if not hasattr(fonts, "items"):
         return 1
     if len(fonts) > limits.max_page_fonts:
@@ -352,20 +411,32 @@ def _resolved(value: Any, key: str | None = None) -> Any:
     return entry.get_object() if hasattr(entry, "get_object") else entry
 
 
-def _page_text_within_deadline(pdf_page: Any, number: int, budget: _Budget, limits: ExtractionLimits) -> str:
-    """pypdf calls the visitor for every content-stream operator, which bounds the time of text layout."""
+def _page_text_within_deadline(
+    pdf_page: Any, number: int, budget: _Budget, limits: ExtractionLimits, where: str
+) -> str:
+    """pypdf calls the visitor for every content-stream operator, which bounds the time of text layout, and reports
+    each piece of text as it is laid out, which bounds the page's text to what the document has room left for."""
     page_deadline = time.monotonic() + limits.max_page_seconds
     deadline = min(page_deadline, budget.deadline, limits.must_finish_by or budget.deadline)
-    calls = 0
+    room = limits.max_chars - budget.chars
+    produced = 0
 
     def check(*_: Any) -> None:
-        nonlocal calls
-        calls += 1
-        if calls % 256 == 0 and time.monotonic() > deadline:
+        # Every operator: one can take seconds (a form drawing a 7 MiB string, drawn 1,000 times by the page)
+        if time.monotonic() > deadline:
             raise _PageDeadline
 
+    def count(text: Any, *_: Any) -> None:
+        # A form drawn 5,000 times repeats its text 5,000 times: 1 MiB of it had built 800 MB before the deadline
+        nonlocal produced
+        produced += len(text)
+        if produced > room:
+            raise _PageTooMuchText
+
     try:
-        return str(pdf_page.extract_text(visitor_operand_before=check) or "")
+        return str(pdf_page.extract_text(visitor_operand_before=check, visitor_text=count) or "")
+    except _PageTooMuchText:
+        raise _too_much_text(limits, where) from None
     except _PageDeadline:
         now = time.monotonic()
         if limits.must_finish_by is not None and now > limits.must_finish_by:

@@ -27,6 +27,7 @@ from tests.support.document_samples import (
     word_cell,
     word_paragraph,
 )
+from tests.support.memory import peaks_in_child
 
 
 def rejection(data: bytes, filename: str, limits: ExtractionLimits | None = None) -> str:
@@ -382,6 +383,111 @@ def test_a_page_tree_claiming_two_to_the_forty_pages_is_rejected_by_a_limit() ->
     assert rejection(make_raw_pdf(objects), "pages.pdf").startswith(
         "the PDF is too complex to read: the file exceeds a safety limit"
     )
+
+
+def _page_drawing_forms(page_content: bytes, forms: list[bytes], form_font: bytes | None = None) -> bytes:
+    """One page whose content `page_content` draws Form XObjects /X0, /X1... (contents `forms`); each form has the
+    font /F1 as its own resource: `form_font` (object 7, a ToUnicode map in object 6 if it names one) or the page's."""
+    objects = one_page_pdf_objects(page_content)
+    font_number = 3
+    if form_font is not None:
+        objects[7], font_number = form_font, 7
+        cmap = b"begincmap 1 begincodespacerange <00> <FF> endcodespacerange 1 beginbfchar <41> <"
+        objects[6] = pdf_stream(cmap + b"4E00" * 256 + b"> endbfchar endcmap")
+    names = b"".join(b"/X%d %d 0 R " % (i, 10 + i) for i in range(len(forms)))
+    objects[4] = objects[4].replace(b"/Font << /F1 3 0 R >>", b"/Font << /F1 3 0 R >> /XObject << " + names + b">>")
+    form = b"/Type /XObject /Subtype /Form /BBox [0 0 612 792] /Resources << /Font << /F1 %d 0 R >> >> " % font_number
+    for i, content in enumerate(forms):
+        objects[10 + i] = pdf_stream(content, form)
+    return make_raw_pdf(objects)
+
+
+def test_a_form_xobjects_own_font_map_is_checked_as_a_pages_is() -> None:
+    # Only the page's own fonts were checked: a map turning a code into 256 characters, as a form's font, made a
+    # 4 KB file build 768 million characters (1.5 GB) before any limit saw them
+    font = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /ToUnicode 6 0 R >>"
+    data = _page_drawing_forms(b"/X0 Do", [b"BT /F1 12 Tf 72 700 Td (AAAA) Tj ET"], form_font=font)
+
+    assert rejection(data, "form-font.pdf") == (
+        "page 1 cannot be read safely: a font's character map turns one code into 256 characters (at most 32 are read)"
+    )
+
+
+def test_the_forms_a_page_draws_count_toward_its_content_size() -> None:
+    # 300 distinct forms of 7 MiB (blank) on one page, 2 MB of file, held 1.8 GB and read for 156 s
+    forms = [b"BT /F1 12 Tf 72 700 Td (Form %d) Tj ET" % i + b" " * 30_000 for i in range(5)]
+    data = _page_drawing_forms(b"/X0 Do /X1 Do /X2 Do /X3 Do /X4 Do", forms)
+    assert "Form 4" in extract(data, "forms.pdf").pages[0].text  # within the limit: read
+
+    reason = rejection(data, "forms.pdf", ExtractionLimits(max_page_content_bytes=100_000))
+
+    assert reason == (
+        "page 1 is too complex to read: its content and the forms it draws are more than 100,000 bytes once"
+        " decompressed"
+    )
+
+
+def test_a_page_past_its_deadline_inside_a_form_is_stopped() -> None:
+    # pypdf catches any Exception raised while it reads a form and goes on with the next: the page's deadline was
+    # lost inside each form, and a page drawing a slow form 1,000 times ran 97 s on a 20 s limit
+    data = _page_drawing_forms(b"/X0 Do\n" * 50, [b"BT /F1 12 Tf 72 700 Td " + b"(Forklift) Tj " * 300 + b"ET"])
+
+    reason = rejection(data, "slow-form.pdf", ExtractionLimits(max_page_seconds=0))
+
+    assert reason.startswith("page 1 took longer than 0 s to read")
+
+
+def test_a_form_drawn_many_times_stops_being_read_once_the_text_is_past_the_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A form of 1 MiB of text drawn 5,000 times by a 2 KB file: its text was built whole (5 GB) before the page's
+    # length was compared with the limit
+    from pypdf import PageObject
+
+    drawn: list[int] = []
+    read_form = PageObject._extract_text__xform
+
+    def counted(self: PageObject, *args: object, **kwargs: object) -> str:
+        drawn.append(1)
+        return read_form(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(PageObject, "_extract_text__xform", counted)
+    data = _page_drawing_forms(b"/X0 Do\n" * 1_000, [b"BT /F1 12 Tf 72 700 Td (" + b"A" * 600 + b") Tj ET"])
+
+    reason = rejection(data, "repeated-form.pdf", ExtractionLimits(max_chars=10_000))
+
+    assert reason.startswith("too much text: more than 10,000 characters (reached on page 1 of 1)")
+    assert len(drawn) < 20  # stopped as the text passed the limit, not after the page's 1,000 forms
+
+
+def test_what_a_page_decompressed_is_let_go_before_the_next_page() -> None:
+    # pypdf keeps every object it read, decompressed streams included: 300 pages of 7 MiB of blank content (2 MB of
+    # file) held 1.36 GB by page 186. Here 12 pages of 2 MB each, measured alone in a child process.
+    setup = (
+        "from phi.documents.extract import extract\n"
+        "from tests.unit.documents.test_documents_hostile_inputs import pdf_of_large_blank_pages\n"
+        "data = pdf_of_large_blank_pages(12, 2_000_000)\n"
+    )
+    [measured] = peaks_in_child(setup, ["extract(data, 'big.pdf').page_count"])
+
+    assert measured.value == "12"
+    assert measured.peak < 12_000_000  # one page's content and its reading; keeping them all is over 24 MB
+
+
+def pdf_of_large_blank_pages(pages: int, blank_bytes: int) -> bytes:
+    """Pages of one line of text and `blank_bytes` of a comment each (distinct streams, ~1000x compressed)."""
+    objects = {
+        1: b"<< /Type /Catalog /Pages 2 0 R >>",
+        2: b"<< /Type /Pages /Kids [%s] /Count %d >>"
+        % (b" ".join(b"%d 0 R" % (10 + 2 * i) for i in range(pages)), pages),
+        3: b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    }
+    for i in range(pages):
+        objects[10 + 2 * i] = (
+            b"<< /Type /Page /Parent 2 0 R /Resources << /Font << /F1 3 0 R >> >> /Contents %d 0 R >>" % (11 + 2 * i)
+        )
+        objects[11 + 2 * i] = pdf_stream(b"BT /F1 10 Tf 20 700 Td (Page %d) Tj ET\n%%" % i + b"a" * blank_bytes + b"\n")
+    return make_raw_pdf(objects)
 
 
 # ------------------------------------------------------------------------------------------------ chunking
