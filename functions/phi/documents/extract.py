@@ -219,8 +219,16 @@ def _extract_pdf(data: bytes, limits: ExtractionLimits, budget: _Budget) -> Extr
         image_maximum_buffer_size=stream_limit,
         stream_decoding_work_maximum_length=4 * stream_limit,
         xmp_maximum_input_length=min(stream_limit, 5_000_000),
+        # pypdf flattens the whole page tree before the page count can be checked: 100,000 pages (its own limit)
+        # cost ~430 MB of the ingest function's 1 GB. Well past the page limit is refused before that.
+        page_tree_maximum_entries=_page_tree_entries(limits),
     ):
         return _read_pdf(data, limits, budget)
+
+
+def _page_tree_entries(limits: ExtractionLimits) -> int:
+    """Page-tree nodes pypdf may visit: every page and the nodes above them, with room for generous trees."""
+    return 2 * limits.max_pages + 1_000
 
 
 def _read_pdf(data: bytes, limits: ExtractionLimits, budget: _Budget) -> ExtractedDocument:
@@ -238,6 +246,11 @@ def _read_pdf(data: bytes, limits: ExtractionLimits, budget: _Budget) -> Extract
     except RecursionError as error:
         raise DocumentRejected("corrupt PDF: its structure is nested too deeply to read") from error
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError) as error:
+        if "page tree entr" in str(error):  # pypdf's LimitReachedError on _page_tree_entries
+            raise DocumentRejected(
+                f"too many pages: its page tree has more than {_page_tree_entries(limits):,} entries, and the limit "
+                f"is {limits.max_pages} pages"
+            ) from error
         raise DocumentRejected(_pdf_error_reason(error)) from error
     if page_count > limits.max_pages:
         raise DocumentRejected(f"too many pages: {page_count}, the limit is {limits.max_pages}")

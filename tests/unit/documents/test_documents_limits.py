@@ -6,7 +6,7 @@ import pytest
 
 from phi.documents.extract import ExtractionLimits, clean_text, extract
 from phi.documents.models import DocumentRejected
-from tests.support.document_samples import make_pdf_with_content_streams
+from tests.support.document_samples import make_pdf, make_pdf_with_content_streams
 
 
 def test_a_pdf_whose_pages_expand_to_millions_of_characters_is_rejected_by_its_text_size() -> None:
@@ -172,3 +172,27 @@ def test_an_event_for_a_file_deleted_since_is_ignored_not_retried(monkeypatch: p
     monkeypatch.setattr(pipeline, "client", lambda service: S3())
     outcome = pipeline.ingest_s3_object("bucket", f"documents/{uuid.uuid4()}/{uuid.uuid4()}/gone.pdf")
     assert outcome["status"] == "IGNORED" and outcome["reason"] == "the stored file is gone"
+
+
+def _blank_pages_pdf(count: int) -> bytes:
+    import io
+
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    for _ in range(count):
+        writer.add_blank_page(612, 792)
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
+def test_a_pdf_at_its_page_limit_is_read_and_one_far_past_it_is_refused_at_its_page_tree() -> None:
+    limits = ExtractionLimits(max_pages=20)
+    assert len(extract(make_pdf([f"Page {n}" for n in range(20)]), "ok.pdf", limits).pages) == 20
+    with pytest.raises(DocumentRejected, match=r"^too many pages: 21, the limit is 20$"):
+        extract(_blank_pages_pdf(21), "one-more.pdf", limits)
+    # pypdf flattens the whole page tree before the count can be checked (100,000 pages cost ~430 MB): a tree far
+    # larger than the limit allows is refused while it is read
+    with pytest.raises(DocumentRejected, match=r"^too many pages: its page tree has more than 1,040 entries"):
+        extract(_blank_pages_pdf(1_100), "many.pdf", limits)
