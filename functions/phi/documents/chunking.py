@@ -175,15 +175,20 @@ def _joined_length(parts: list[str]) -> int:
 
 
 def _split_long_unit(unit: _Unit, max_unit: int) -> list[_Unit]:
+    """The unit in pieces of at most `max_unit` characters, each cut at a boundary where one fits. Walks an offset:
+    slicing off the rest at each cut made a paragraph of n characters cost n²/max_unit."""
     pieces = []
-    rest = unit.text
-    while len(rest) > max_unit:
-        head, rest = _split_at_boundary(rest, max_unit)
+    text, start = unit.text, 0
+    while len(text) - start > max_unit:
+        cut = _boundary_cut(text, start, max_unit)
+        head = ""
+        if cut is not None:
+            head, start = text[start:cut].rstrip(), _after_spaces(text, cut)
         if not head:  # a single "word" longer than a chunk: cutting it is the only way
-            head, rest = rest[:max_unit], rest[max_unit:]
+            head, start = text[start : start + max_unit], start + max_unit
         pieces.append(_Unit(text=head, page=unit.page))
-    if rest:
-        pieces.append(_Unit(text=rest, page=unit.page))
+    if start < len(text):
+        pieces.append(_Unit(text=text[start:], page=unit.page))
     return pieces
 
 
@@ -191,16 +196,29 @@ def _split_at_boundary(text: str, limit: int) -> tuple[str, str]:
     """The longest head of at most `limit` chars ending at a sentence end, else at a space."""
     if len(text) <= limit:
         return text, ""
-    window = text[: limit + 1]
+    cut = _boundary_cut(text, 0, limit)
+    if cut is None:
+        return "", text
+    return text[:cut].rstrip(), text[_after_spaces(text, cut) :]
+
+
+def _boundary_cut(text: str, start: int, limit: int) -> int | None:
+    """Where the longest piece of `text` from `start`, at most `limit` chars, ends at a sentence end, else at a
+    space; None when there is neither (text[start:] is longer than `limit`)."""
+    window = text[start : start + limit + 1]
     sentence_ends = [match.start() for match in _SENTENCE_END.finditer(window) if match.start() <= limit]
     # A sentence cut that keeps less than half the window wastes too much room; use a word cut then.
     if sentence_ends and sentence_ends[-1] >= limit // 2:
-        cut = sentence_ends[-1]
-    else:
-        cut = window.rfind(" ", 0, limit + 1)
-        if cut <= 0:
-            return "", text
-    return text[:cut].rstrip(), text[cut:].lstrip()
+        return start + sentence_ends[-1]
+    cut = window.rfind(" ", 0, limit + 1)
+    return start + cut if cut > 0 else None
+
+
+def _after_spaces(text: str, index: int) -> int:
+    """The first index at or after `index` that is not whitespace (what lstrip() would leave)."""
+    while index < len(text) and text[index].isspace():
+        index += 1
+    return index
 
 
 def _tail_on_boundary(text: str, overlap_chars: int) -> str:
