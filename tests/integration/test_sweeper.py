@@ -1,10 +1,12 @@
-"""No task stays RUNNING past its overall deadline."""
+"""No task stays RUNNING past its overall deadline, nor PENDING when its execution never started."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
+
+import pytest
 
 from phi.db.connection import transaction
 from phi.workflows.sweeper import fail_overdue_tasks
@@ -70,3 +72,64 @@ def test_the_ended_execution_check_can_reach_every_running_task_not_only_the_old
 
     assert set(ids) <= every
     assert len(oldest) == 500 and ids[500] not in oldest  # the deadline's query: the oldest 500 only
+
+
+class _CutOff(BaseException):
+    """The API process cut off between the task's commit and its StartExecution (a Lambda timeout, a crash): no
+    `except Exception` in the process runs."""
+
+
+def test_a_task_whose_execution_never_started_is_failed_with_the_reason_not_left_pending(
+    new_user: ApiSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from phi.db import agents as agents_repo
+    from phi.services import tasks as tasks_service
+    from phi.workflows.sweeper import UNSTARTED_TASK_GRACE_SECONDS, fail_tasks_never_started
+
+    # Given a run whose request was cut off after committing its task, before StartExecution
+    agent = new_user.create_agent()
+
+    def cut_off(task: Any) -> str:
+        raise _CutOff
+
+    monkeypatch.setattr(tasks_service, "_start_execution", cut_off)
+    with pytest.raises(_CutOff), transaction() as conn:
+        stored = agents_repo.get_agent_in_org(conn, UUID(agent["id"]), UUID(new_user.org_id))
+        assert stored is not None
+        tasks_service.run_task(conn, stored, None, "DAILY_WAREHOUSE_REPORT", {}, trigger="api")
+    with transaction() as conn:
+        row = conn.execute("SELECT id, status, created_at FROM tasks WHERE agent_id = %s", (UUID(agent["id"]),))
+        task = row.fetchone()
+    assert task is not None and task["status"] == "PENDING"
+
+    # When the sweeper runs within the grace the task is left alone (its execution may still be on its way)
+    fail_tasks_never_started(now=task["created_at"] + timedelta(seconds=60))
+    assert _status(str(task["id"]))["status"] == "PENDING"
+
+    # And after it, the task is FAILED with the reason, not PENDING for ever
+    fail_tasks_never_started(now=task["created_at"] + timedelta(seconds=UNSTARTED_TASK_GRACE_SECONDS + 1))
+    ended = new_user.ok("GET", f"/tasks/{task['id']}")
+    assert ended["status"] == "FAILED" and ended["error"]["error"] == "Task.StartFailed", ended["error"]
+    assert "did not start" in ended["error"]["cause"]
+    assert [e["type"] for e in ended["events"]] == ["TASK_CREATED", "TASK_FAILED"]
+
+
+def test_the_never_started_check_leaves_a_task_that_started_meanwhile_running(new_user: ApiSession) -> None:
+    from phi.domain.models import TaskStatus
+    from phi.workflows.failures import record_failure
+
+    # Given a task read as PENDING by the sweep, which StartTask has made RUNNING since
+    agent = new_user.create_agent()
+    with transaction() as conn:
+        row = conn.execute(
+            """INSERT INTO tasks (org_id, agent_id, type, status, trigger, started_at)
+               VALUES (%s, %s, 'DAILY_WAREHOUSE_REPORT', 'RUNNING', 'api', now()) RETURNING id""",
+            (UUID(new_user.org_id), UUID(agent["id"])),
+        ).fetchone()
+        assert row is not None
+        # Then the sweep's failure does not take it (rolled back: no sweeper ever sees this task)
+        failure = {"error": "Task.StartFailed", "cause": "test"}
+        recorded = record_failure(conn, row["id"], UUID(new_user.org_id), failure, only_from=TaskStatus.PENDING)
+        status = conn.execute("SELECT status FROM tasks WHERE id = %s", (row["id"],)).fetchone()
+        conn.rollback()
+    assert recorded is False and status is not None and status["status"] == "RUNNING"

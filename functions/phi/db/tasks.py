@@ -88,17 +88,22 @@ def finish(
     *,
     output: dict[str, Any] | None = None,
     error: dict[str, Any] | None = None,
+    only_from: TaskStatus | None = None,
 ) -> bool:
-    """Sets the final status once; a second call (retry) changes nothing and returns False."""
+    """Sets the final status once; a second call (retry) changes nothing and returns False. `only_from`: only a
+    task that still has that status (the sweeper's PENDING check leaves alone a task StartTask has just started)."""
     row = conn.execute(
         f"""UPDATE tasks SET status = %s, output = COALESCE(%s, output), error = %s, finished_at = now()
-            WHERE id = %s AND org_id = %s AND status NOT IN {_FINAL} RETURNING id""",
+            WHERE id = %s AND org_id = %s AND status NOT IN {_FINAL} AND (%s::text IS NULL OR status = %s)
+            RETURNING id""",
         (
             status.value,
             Jsonb(output) if output is not None else None,
             Jsonb(error) if error else None,
             task_id,
             org_id,
+            only_from.value if only_from else None,
+            only_from.value if only_from else None,
         ),
     ).fetchone()
     return row is not None
@@ -252,6 +257,17 @@ def running_started_before(conn: DbConnection, cutoff: datetime, limit: int | No
     at most `limit` (None: all of them)."""
     rows = conn.execute(
         f"""SELECT {_COLUMNS} FROM tasks WHERE status = 'RUNNING' AND started_at < %s ORDER BY started_at
+            LIMIT %s""",
+        (cutoff, limit),
+    ).fetchall()
+    return [Task.model_validate(r) for r in rows]
+
+
+def pending_created_before(conn: DbConnection, cutoff: datetime, limit: int = 500) -> list[Task]:
+    """Platform maintenance (the sweeper): PENDING tasks of every organisation created before cutoff, oldest
+    first, at most `limit`."""
+    rows = conn.execute(
+        f"""SELECT {_COLUMNS} FROM tasks WHERE status = 'PENDING' AND created_at < %s ORDER BY created_at
             LIMIT %s""",
         (cutoff, limit),
     ).fetchall()

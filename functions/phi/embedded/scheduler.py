@@ -75,6 +75,7 @@ class LocalScheduler:
         from phi.documents.sweeper import sweep_documents
         from phi.workflows.sweeper import (
             fail_overdue_tasks,
+            fail_tasks_never_started,
             fail_tasks_whose_execution_ended,
             prune_ended_checkpoints,
         )
@@ -88,6 +89,7 @@ class LocalScheduler:
                 if time.monotonic() - last_execution_check >= ENDED_EXECUTION_CHECK_SECONDS:
                     last_execution_check = time.monotonic()
                     fail_tasks_whose_execution_ended()
+                    fail_tasks_never_started()
                     prune_ended_checkpoints()
                 sweep_documents()
             except Exception:  # the clock must keep ticking through a transient outage

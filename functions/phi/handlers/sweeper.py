@@ -1,6 +1,6 @@
-"""Runs every few minutes (EventBridge rule): fails tasks that passed their overall deadline or whose execution
-ended without recording their end, prunes the checkpoints of ended tasks, fails documents whose ingest stopped
-progressing and expires unused upload URLs."""
+"""Runs every few minutes (EventBridge rule): fails tasks that passed their overall deadline, whose execution
+ended without recording their end, or whose execution never started, prunes the checkpoints of ended tasks, fails
+documents whose ingest stopped progressing and expires unused upload URLs."""
 
 from __future__ import annotations
 
@@ -13,7 +13,12 @@ from phi.documents.sweeper import sweep_documents
 from phi.handlers.observability import log_metrics, logger, metrics, tracer
 from phi.names import Service
 from phi.settings import settings_for
-from phi.workflows.sweeper import fail_overdue_tasks, fail_tasks_whose_execution_ended, prune_ended_checkpoints
+from phi.workflows.sweeper import (
+    fail_overdue_tasks,
+    fail_tasks_never_started,
+    fail_tasks_whose_execution_ended,
+    prune_ended_checkpoints,
+)
 
 settings_for(Service.SWEEPER)  # a missing variable fails the cold start, naming it
 
@@ -22,7 +27,7 @@ settings_for(Service.SWEEPER)  # a missing variable fails the cold start, naming
 @tracer.capture_lambda_handler
 @log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    failed = fail_overdue_tasks() + fail_tasks_whose_execution_ended()
+    failed = fail_overdue_tasks() + fail_tasks_whose_execution_ended() + fail_tasks_never_started()
     if failed:
         metrics.add_metric(name="TasksFailed", unit=MetricUnit.Count, value=failed)
         logger.warning("overdue tasks failed", extra={"count": failed})

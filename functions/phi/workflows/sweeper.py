@@ -1,6 +1,7 @@
 """No task stays RUNNING past its overall deadline: overdue executions are stopped and their tasks FAILED. Nor
 after its execution ended without recording how the task ended (stopped outside the product, deleted, or failed
-where no Catch reaches, e.g. States.DataLimitExceeded): such a task is FAILED with what ended it."""
+where no Catch reaches, e.g. States.DataLimitExceeded): such a task is FAILED with what ended it. Nor PENDING when
+its execution never started."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from phi.db import approvals as approvals_repo
 from phi.db import checkpoints as checkpoints_repo
 from phi.db import tasks as tasks_repo
 from phi.db.connection import transaction
-from phi.domain.models import Task
+from phi.domain.models import Task, TaskStatus
 from phi.log import logger
 from phi.settings import get_settings
 from phi.workflows.failures import record_failure
@@ -63,6 +64,34 @@ def fail_tasks_whose_execution_ended(now: datetime | None = None) -> int:
         cutoff = now - timedelta(seconds=ENDED_EXECUTION_GRACE_SECONDS)
         candidates = tasks_repo.running_started_before(conn, cutoff, limit=None)
     return sum(fail_if_execution_ended(task) for task in tasks_to_check(candidates))
+
+
+# A task is PENDING from the commit that creates it until its execution's StartTask runs, seconds later. One
+# still PENDING after this long never had its execution started (the API process was cut off between that commit
+# and StartExecution — a Lambda timeout, a crash), or its execution ended before StartTask could record anything;
+# either way nothing else will ever end it. Far past the API's own call budget (under 29 s): a StartExecution
+# still in flight cannot start the execution afterwards, and a StartTask that ran later would skip a final task.
+UNSTARTED_TASK_GRACE_SECONDS = 900
+
+
+def fail_tasks_never_started(now: datetime | None = None) -> int:
+    """FAILED (`Task.StartFailed`, with the reason) for tasks still PENDING long after they were created. The
+    database alone says it: the execution of such a task, named after it, is not recorded on it until StartTask
+    runs, so there is no execution to ask about."""
+    now = now or datetime.now(UTC)
+    cutoff = now - timedelta(seconds=UNSTARTED_TASK_GRACE_SECONDS)
+    with transaction() as conn:
+        candidates = tasks_repo.pending_created_before(conn, cutoff)
+    error = {
+        "error": "Task.StartFailed",
+        "cause": f"The task's workflow did not start within {UNSTARTED_TASK_GRACE_SECONDS} s of the request "
+        "(the request was cut off before it could start it); run the task again.",
+    }
+    failed = 0
+    for task in candidates:
+        with transaction() as conn:  # only while PENDING: a task that started or was cancelled meanwhile stays so
+            failed += record_failure(conn, task.id, task.org_id, error, only_from=TaskStatus.PENDING)
+    return failed
 
 
 def tasks_to_check(candidates: list[Task], limit: int | None = None) -> list[Task]:
