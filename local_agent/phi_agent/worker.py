@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
@@ -52,6 +53,41 @@ class _InFlight:
 class _KeepaliveTable:
     entries: dict[int, _InFlight] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class TokenLedger:
+    """The task tokens this process is running a tool for, and the last `size` it answered (the step is over for
+    them). SQS delivers at least once: the same request can come back while its tool still runs here (a duplicate
+    delivery) or after it was answered (its delete failed); neither is run a second time on the customer's
+    database."""
+
+    RUNNING = "running"
+    ANSWERED = "answered"
+
+    def __init__(self, size: int = 4096) -> None:
+        self._size = size
+        self._running: set[str] = set()
+        self._answered: OrderedDict[str, None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def claim(self, task_token: str) -> str | None:
+        """None when the caller may run the request (it is now running); else why not."""
+        with self._lock:
+            if task_token in self._answered:
+                return self.ANSWERED
+            if task_token in self._running:
+                return self.RUNNING
+            self._running.add(task_token)
+            return None
+
+    def release(self, task_token: str, *, answered: bool) -> None:
+        """The tool ended; `answered`: the step is over (a copy that comes back is deleted, not run)."""
+        with self._lock:
+            self._running.discard(task_token)
+            if answered:
+                self._answered[task_token] = None
+                while len(self._answered) > self._size:
+                    self._answered.popitem(last=False)
 
 
 class Keepalive:
@@ -127,6 +163,7 @@ class Worker:
         self._state = state
         self._answerer = TaskAnswerer(clients.sfn)
         self._keepalive = Keepalive(clients, self._answerer, config)
+        self._ledger = TokenLedger()
         self._slots = threading.Semaphore(config.local.concurrency)
         self._executor = ThreadPoolExecutor(config.local.concurrency, thread_name_prefix="phi-tool")
         self._futures: dict[Future[None], dict[str, Any]] = {}
@@ -286,12 +323,34 @@ class Worker:
             "token": token_hint(request.task_token),
         }
         logger.info("tool request received", extra=log_fields(**fields))
+        seen = self._ledger.claim(request.task_token)
+        if seen == TokenLedger.ANSWERED:
+            logger.warning("a request this agent already answered came again; deleted", extra=log_fields(**fields))
+            self._delete(receipt_handle)
+            return
+        if seen == TokenLedger.RUNNING:
+            # Hidden for a visibility timeout, not deleted: by the time it comes back the running copy has answered
+            # (and this one is deleted), or failed to (and this one runs then).
+            logger.warning(
+                "a copy of a request whose tool is running here came; tool not run twice", extra=log_fields(**fields)
+            )
+            self._hide(receipt_handle)
+            return
+        answered = False
+        try:
+            answered = self._serve(message, request, fields)
+        finally:
+            self._ledger.release(request.task_token, answered=answered)
+
+    def _serve(self, message: dict[str, Any], request: ToolRequest, fields: dict[str, Any]) -> bool:
+        """Runs the request's tool and answers; True when the step is over (answered now or before)."""
+        receipt_handle = message["ReceiptHandle"]
         if self._step_ended_while_queued(message, request):
             logger.warning(
                 "the step ended while its request waited on the queue; tool not run", extra=log_fields(**fields)
             )
             self._delete(receipt_handle)
-            return
+            return True
         started = time.monotonic()
         entry = self._keepalive.track(request.task_token, receipt_handle)
         try:
@@ -311,6 +370,17 @@ class Worker:
             )
         if answered:
             self._delete(receipt_handle)
+        return answered
+
+    def _hide(self, receipt_handle: str) -> None:
+        try:
+            self._sqs.change_message_visibility(
+                QueueUrl=self._config.cloud.queue_url,
+                ReceiptHandle=receipt_handle,
+                VisibilityTimeout=self._config.local.visibility_timeout_seconds,
+            )
+        except (ClientError, BotoCoreError) as error:
+            logger.warning("could not hide a duplicate request", extra=log_fields(problem=str(error)))
 
     def _step_ended_while_queued(self, message: dict[str, Any], request: ToolRequest) -> bool:
         """A request that waited long enough for its task to be cancelled or time out meanwhile is checked first:

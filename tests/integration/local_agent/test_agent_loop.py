@@ -132,6 +132,41 @@ def test_long_tool_sends_task_heartbeats_and_extends_visibility(
     wait_until(lambda: cloud.queue_depth(queue) == 0, timeout=60)
 
 
+def test_a_request_delivered_twice_runs_its_tool_once(
+    cloud: Any, postgres_url: str, make_config: Any, run_agent: Any
+) -> None:
+    # Given one tool request sitting in the queue twice (SQS delivers at least once), for a tool that takes a while
+    queue = cloud.new_queue()
+    execution = cloud.start_tool(queue, "db.query", {"sql": "SELECT 42 AS answer FROM pg_sleep(3)"})
+    sqs = cloud.client("sqs")
+    message = wait_until(lambda: sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1).get("Messages"), 120)[0]
+    for _ in range(2):
+        sqs.send_message(QueueUrl=queue, MessageBody=message["Body"])
+    sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+    config = make_config(queue, concurrency=2, visibility_timeout_seconds=10)
+    runner = run_agent(config, {"PHI_WAREHOUSE_DB_URL": postgres_url}, allow_privileged_db_login=True)
+    db_tool = runner.agent.registry.db_tools()[0]
+    # (pg_sleep is not on the guard's allow-list: this test is about deliveries, so the check is bypassed)
+    db_tool.guard.check = lambda sql: CheckedQuery(sql=sql, text_sql=sql, parameters=frozenset(), functions=frozenset())  # type: ignore[method-assign]
+    runs: list[dict[str, Any]] = []
+    real_open = db_tool.open
+
+    def counted_open(args: dict[str, Any], timeout_seconds: float | None) -> Any:
+        runs.append(args)
+        return real_open(args, timeout_seconds)
+
+    db_tool.open = counted_open  # type: ignore[method-assign]
+
+    # When the agent (two tools at a time) receives both copies
+    with runner:
+        finished = cloud.wait_finished(execution, timeout=120)
+        # Then both copies are gone from the queue, and the tool ran on the customer's database once
+        wait_until(lambda: cloud.queue_depth(queue) == 0, timeout=60)
+    assert finished["status"] == "SUCCEEDED", finished
+    assert json.loads(finished["output"])["result"]["rows"] == [[42]]
+    assert len(runs) == 1, runs
+
+
 class _Recorder(BaseHTTPRequestHandler):
     """An internal service on the customer's network: records what reaches it."""
 
