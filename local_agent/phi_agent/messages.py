@@ -69,6 +69,21 @@ def queued_seconds(message: dict[str, Any], now: float) -> float | None:
         return None
 
 
+def clock_offset(message: dict[str, Any], now: float) -> float | None:
+    """This machine's clock minus the cloud's, in seconds, read off a message on its first delivery: SQS stamps
+    `ApproximateFirstReceiveTimestamp` (milliseconds since the epoch, on its own clock) as it hands the message
+    out, moments before `now` (this machine's clock, seconds since the epoch). None for a redelivery (stamped at
+    an earlier receive) or when the queue did not say."""
+    attributes = message.get("Attributes") or {}
+    first = attributes.get("ApproximateFirstReceiveTimestamp")
+    if str(attributes.get("ApproximateReceiveCount")) != "1" or not isinstance(first, str | int):
+        return None
+    try:
+        return now - int(first) / 1000
+    except ValueError:
+        return None
+
+
 def parse_request(body: str) -> ToolRequest | MalformedRequest:
     """The request, or why it is not one (with its task token when that can still be answered). Never raises:
     a body that broke the parser (nesting past the recursion limit, a number of thousands of digits) would

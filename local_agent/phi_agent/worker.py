@@ -10,6 +10,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -19,13 +20,15 @@ from phi_agent.credentials import AwsClients
 from phi_agent.errors import ToolError
 from phi_agent.heartbeat import AgentState
 from phi_agent.logs import log_fields, redact, token_hint
-from phi_agent.messages import MalformedRequest, ToolRequest, parse_request, queued_seconds
+from phi_agent.messages import MalformedRequest, ToolRequest, clock_offset, parse_request, queued_seconds
 from phi_agent.results import check_upload_target, read_output
 from phi_agent.stepfunctions import TaskAnswerer
 from phi_agent.tools.registry import ToolRegistry
 
 logger = logging.getLogger(__name__)
 MAX_TASK_HEARTBEAT_SECONDS = 30.0
+# This machine's clock (seconds since the epoch); a module attribute so that tests can set it wrong.
+_wall_clock = time.time
 _MAX_POLL_BACKOFF_SECONDS = 30.0
 
 
@@ -164,6 +167,9 @@ class Worker:
         self._answerer = TaskAnswerer(clients.sfn)
         self._keepalive = Keepalive(clients, self._answerer, config)
         self._ledger = TokenLedger()
+        # This machine's clock minus the cloud's, from the latest first delivery: a request's deadline and its send
+        # time are on the cloud's clock, and a customer machine's clock may be minutes off (no NTP).
+        self._clock_offset = 0.0
         self._slots = threading.Semaphore(config.local.concurrency)
         self._executor = ThreadPoolExecutor(config.local.concurrency, thread_name_prefix="phi-tool")
         self._futures: dict[Future[None], dict[str, Any]] = {}
@@ -268,7 +274,8 @@ class Worker:
             MaxNumberOfMessages=count,
             WaitTimeSeconds=self._config.local.wait_time_seconds,
             VisibilityTimeout=self._config.local.initial_visibility_seconds,
-            AttributeNames=["SentTimestamp"],  # MessageSystemAttributeNames needs a newer boto3 than we require
+            # MessageSystemAttributeNames needs a newer boto3 than we require
+            AttributeNames=["SentTimestamp", "ApproximateFirstReceiveTimestamp", "ApproximateReceiveCount"],
         )
         messages: list[dict[str, Any]] = answer.get("Messages", [])
         return messages
@@ -311,6 +318,9 @@ class Worker:
 
     def _handle(self, message: dict[str, Any]) -> None:
         receipt_handle = message["ReceiptHandle"]
+        offset = clock_offset(message, _wall_clock())
+        if offset is not None:
+            self._clock_offset = offset
         request = parse_request(message.get("Body", ""))
         if isinstance(request, MalformedRequest):
             self._handle_malformed(message, request)
@@ -372,6 +382,10 @@ class Worker:
             self._delete(receipt_handle)
         return answered
 
+    def _cloud_now(self) -> float:
+        """The cloud's time now (seconds since the epoch), by this machine's clock corrected by the offset."""
+        return _wall_clock() - self._clock_offset
+
     def _hide(self, receipt_handle: str) -> None:
         try:
             self._sqs.change_message_visibility(
@@ -386,7 +400,7 @@ class Worker:
         """A request that waited long enough for its task to be cancelled or time out meanwhile is checked first:
         work on the customer's database nobody waits for any more is not started. (A network error answers
         "not ended": the tool runs, and its answer is dropped if the step is over.)"""
-        waited = queued_seconds(message, time.time())
+        waited = queued_seconds(message, self._cloud_now())
         if waited is None or waited < self._config.local.stale_request_seconds:
             return False
         return not self._answerer.heartbeat(request.task_token)
@@ -416,7 +430,7 @@ class Worker:
         try:
             if request.agent_id != self._config.agent_id or request.org_id != self._config.org_id:
                 raise ToolError("Tool.BadRequest", "the request is for another agent or organisation, not this one")
-            seconds_left = request.seconds_left()
+            seconds_left = request.seconds_left(datetime.fromtimestamp(self._cloud_now(), UTC))
             if seconds_left is not None and seconds_left <= 0:
                 raise ToolError("Tool.Timeout", "the request's deadline passed before the agent could run it")
             if request.result_upload is not None:

@@ -5,10 +5,14 @@ from __future__ import annotations
 import json
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
 
+import pytest
+
+from phi_agent import worker
 from phi_agent.stepfunctions import TaskAnswerer
 from phi_agent.tools.sql_guard import CheckedQuery
 from tests.support.waiting import wait_until
@@ -165,6 +169,22 @@ def test_a_request_delivered_twice_runs_its_tool_once(
     assert finished["status"] == "SUCCEEDED", finished
     assert json.loads(finished["output"])["result"]["rows"] == [[42]]
     assert len(runs) == 1, runs
+
+
+def test_an_agent_whose_clock_runs_ahead_still_runs_a_request_within_its_deadline(
+    cloud: Any, warehouse_sqlite: Path, make_config: Any, run_agent: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a customer machine whose clock is two minutes ahead of the cloud's (no NTP), and a request with a
+    # minute left before its deadline by the cloud's clock
+    monkeypatch.setattr(worker, "_wall_clock", lambda: time.time() + 120)
+    queue = cloud.new_queue()
+    deadline = (datetime.now(UTC) + timedelta(seconds=60)).isoformat()
+    with run_agent(make_config(queue), _env(warehouse_sqlite)):
+        finished = cloud.run_tool(queue, "db.query", {"sql": "SELECT count(*) AS n FROM stock"}, deadline=deadline)
+
+    # Then the agent runs it (by its own clock the deadline had passed a minute ago)
+    assert finished["status"] == "SUCCEEDED", finished
+    assert json.loads(finished["output"])["result"]["rows"] == [[100]]
 
 
 class _Recorder(BaseHTTPRequestHandler):
