@@ -4,6 +4,7 @@ answer (a page, a redirect, an error page, the 500 of an unhandled error) and be
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -99,3 +100,14 @@ def test_the_console_templates_need_nothing_the_policy_refuses(template: Path) -
     text = template.read_text()
     found = [what for what, pattern in _REFUSED_BY_THE_POLICY.items() if pattern.search(text)]
     assert found == [], f"{template.name} holds {found}"
+
+
+def test_htmx_keeps_no_copy_of_a_page_in_the_browsers_storage() -> None:
+    # htmx's history cache would store a snapshot of the page at each pushed URL (the document search) in the
+    # tab's sessionStorage, where it outlives Cache-Control: no-store and the log-out; back to such a URL reloads.
+    base = (CONSOLE / "templates" / "base.html").read_text()
+    found = re.search(r"<meta name=\"htmx-config\" content='([^']*)'>", base)
+    assert found is not None
+    config = json.loads(found.group(1))
+    assert config["historyCacheSize"] == 0
+    assert config["refreshOnHistoryMiss"] is True
