@@ -186,6 +186,14 @@ def iso_instant(moment: datetime) -> str:
     return moment.isoformat()
 
 
+def offset_text(offset: timedelta) -> str:
+    """A UTC offset as people read it beside a clock time: "UTC", "UTC+01:00", "UTC-03:30"."""
+    if not offset:
+        return "UTC"
+    minutes = round(abs(offset.total_seconds()) / 60)
+    return f"UTC{'-' if offset < timedelta(0) else '+'}{minutes // 60:02d}:{minutes % 60:02d}"
+
+
 # --- reading row timestamps ---------------------------------------------------------------------------
 
 _ZONE_SUFFIXES = (" UTC", " GMT", "UTC", "GMT", "z")

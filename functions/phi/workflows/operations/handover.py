@@ -34,6 +34,7 @@ from phi.workflows.operations.markdown import (
     total,
     whole,
 )
+from phi.workflows.timeframes import offset_text
 
 
 def _clock(value: Any) -> str:
@@ -44,12 +45,7 @@ def _clock(value: Any) -> str:
     if moment is None:
         return str(value)
     offset = moment.utcoffset()
-    if offset is None:
-        return f"{moment:%H:%M}"
-    if not offset:
-        return f"{moment:%H:%M} UTC"
-    minutes = round(abs(offset.total_seconds()) / 60)
-    return f"{moment:%H:%M} UTC{'-' if offset.total_seconds() < 0 else '+'}{minutes // 60:02d}:{minutes % 60:02d}"
+    return f"{moment:%H:%M}" if offset is None else f"{moment:%H:%M} {offset_text(offset)}"
 
 
 def _moment(value: Any) -> datetime | None:

@@ -8,6 +8,7 @@ names, the narrative) is written into the Markdown through phi.wording.markdown_
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel
 
@@ -20,6 +21,7 @@ from phi.wording import (
     markdown_literal_text,
 )
 from phi.wording import markdown_table as _table
+from phi.workflows.timeframes import offset_text, zone
 from phi.workflows.warehouse.kpis import DATA_CODES, Anomaly, HourlyPicks, PickerRate, WarehouseKpis
 from phi.workflows.warehouse.sop_thresholds import limit_subject
 
@@ -203,7 +205,8 @@ def _picker_section(kpis: WarehouseKpis) -> list[str]:
         return ["## Pick rate per picker", "", "No picks were recorded on this day."]
     slow = {a.subject for a in kpis.anomalies if a.code == "PICKER_SLOW"}
     rows = [
-        [p.picker_id, p.picker_name or "", p.shift or "", fmt_int(p.lines), fmt_qty(p.units), *_picker_times(p),
+        [p.picker_id, p.picker_name or "", p.shift or "", fmt_int(p.lines), fmt_qty(p.units),
+         *_picker_times(p, kpis.timezone),
          "slow" if p.picker_id in slow else ""]
         for p in kpis.pickers
     ]  # fmt: skip
@@ -232,11 +235,26 @@ def _picker_section(kpis: WarehouseKpis) -> list[str]:
     return ["## Pick rate per picker", "", *_table(header, rows), "", note]
 
 
-def _picker_times(p: PickerRate) -> list[str]:
+def _picker_times(p: PickerRate, timezone: str) -> list[str]:
     """First-last pick, active time and lines per hour; 'n/a' when some picks have no time of day."""
     if p.first_pick_at is None or p.last_pick_at is None or p.active_hours is None or p.lines_per_hour is None:
         return [f"n/a ({fmt_int(p.lines_without_time_of_day)} with no time of day)", "n/a", "n/a"]
-    return [f"{p.first_pick_at:%H:%M}-{p.last_pick_at:%H:%M}", fmt_hours(p.active_hours), fmt_rate(p.lines_per_hour)]
+    span = f"{clock_text(p.first_pick_at, timezone)}-{clock_text(p.last_pick_at, timezone)}"
+    return [span, fmt_hours(p.active_hours), fmt_rate(p.lines_per_hour)]
+
+
+def clock_text(at: datetime, timezone: str, form: str = "%H:%M") -> str:
+    """A local time as the site's clock showed it, with its UTC offset when the clock showed that time twice (the
+    hour an autumn change repeats): "01:30-01:10" would read backwards, "01:30 UTC-04:00-01:10 UTC-05:00" does not."""
+    text = at.strftime(form)
+    try:
+        tz = zone(timezone)
+    except ValueError:
+        return text
+    wall = at.replace(tzinfo=None)
+    if wall.replace(tzinfo=tz, fold=0).utcoffset() == wall.replace(tzinfo=tz, fold=1).utcoffset():
+        return text
+    return f"{text} {offset_text(at.utcoffset() or timedelta(0))}"
 
 
 def _late_section(kpis: WarehouseKpis) -> list[str]:
@@ -293,7 +311,9 @@ def _backlog_section(kpis: WarehouseKpis) -> list[str]:
         ["Open orders past their promise", fmt_int(backlog.overdue)],
         [
             "Oldest open order created",
-            f"{backlog.oldest_created_at:%Y-%m-%d %H:%M}" if backlog.oldest_created_at else "n/a",
+            clock_text(backlog.oldest_created_at, kpis.timezone, "%Y-%m-%d %H:%M")
+            if backlog.oldest_created_at
+            else "n/a",
         ],
         ["Age of the oldest open order", fmt_hours(backlog.oldest_age_hours) if backlog.oldest_created_at else "n/a"],
     ]
