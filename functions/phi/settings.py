@@ -181,6 +181,8 @@ class Settings(BaseModel):
     llm_temperature: float = 0.2
     # One LLM request (the SDK does not retry; phi.workflows.retry is the one retry layer, in Think only).
     llm_timeout_seconds: float = 60.0
+    # The most a model's server may send for one answer (phi.llm.bounded_http): an answer is outside input.
+    llm_max_answer_bytes: int = Field(default=2 * 1024 * 1024, gt=0)
     # Profile generation runs inside an API request: one LLM request, cut off after this, then the role template.
     profile_llm_budget_seconds: float = Field(default=20.0, gt=0, lt=names.API_INTEGRATION_TIMEOUT_SECONDS)
     scripted_llm_file: str | None = None

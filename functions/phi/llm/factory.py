@@ -46,6 +46,7 @@ def connect_route(route: LlmRoute, settings: Settings, timeout_seconds: float | 
             t for t in (route.timeout_seconds, timeout_seconds, settings.llm_timeout_seconds) if t is not None
         ),
         temperature=settings.llm_temperature,
+        max_answer_bytes=settings.llm_max_answer_bytes,
     )
 
 

@@ -13,12 +13,28 @@ class OpenAIProvider:
     name = "openai"
 
     def __init__(
-        self, *, model: str, api_key: str, base_url: str | None, timeout_seconds: float, temperature: float
+        self,
+        *,
+        model: str,
+        api_key: str,
+        base_url: str | None,
+        timeout_seconds: float,
+        temperature: float,
+        max_answer_bytes: int = 2 * 1024 * 1024,
     ) -> None:
-        from openai import OpenAI  # imported here: only tasks that call an LLM pay for it
+        from openai import DefaultHttpxClient, OpenAI  # imported here: only tasks that call an LLM pay for it
+
+        from phi.llm.bounded_http import BoundedTransport
 
         # No SDK retries: the caller owns the one retry layer (phi.workflows.retry) or has none (a budget).
-        self._client = OpenAI(api_key=api_key, base_url=base_url, timeout=timeout_seconds, max_retries=0)
+        # The transport bounds the answer in bytes and in time (the SDK's timeout bounds each read only).
+        self._client = OpenAI(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout_seconds,
+            max_retries=0,
+            http_client=DefaultHttpxClient(transport=BoundedTransport(max_answer_bytes)),
+        )
         self._model = model
         self._temperature = temperature
 
