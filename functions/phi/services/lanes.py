@@ -17,6 +17,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
+from phi.definitions.nesting import MAX_JSON_DEPTH, NotFinite, TooLarge, measure
+from phi.definitions.table_format import storable
+
 Lane = Literal["execute", "patch"]
 
 _QUOTED = re.compile(r"\"[^\"]*\"|\u201c[^\u201d]*\u201d|\u2018[^\u2019]*\u2019|(?<![a-z])'[^']*'(?![a-z])")
@@ -139,14 +142,39 @@ class UnusableAnswer(ValueError):
 
 
 def parse_json_answer(text: str, max_chars: int = 262_144) -> object:
-    """JSON from a model's answer, optionally inside a Markdown code fence."""
+    """JSON from a model's answer, optionally inside a Markdown code fence. The answer is outside input: either a
+    value that can be validated and stored comes back, or UnusableAnswer saying why — never Python's own
+    failures (nesting past the recursion limit, an integer past 4,300 digits), nor NaN or Infinity (which a
+    jsonb column refuses). Texts keep what PostgreSQL cannot (NUL, a lone surrogate half) as U+FFFD, as
+    everything else read from outside does (phi.definitions.table_format.storable)."""
     if len(text) > max_chars:
         raise UnusableAnswer(f"the answer is longer than {max_chars:,} characters")
     cleaned = re.sub(r"^\s*```(?:json)?\s*|\s*```\s*$", "", text.strip())
     try:
-        return json.loads(cleaned)
+        value = json.loads(cleaned, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise UnusableAnswer(f"the answer is not JSON ({exc.msg} at position {exc.pos})") from exc
+    except UnusableAnswer:
+        raise
+    except RecursionError as exc:
+        raise UnusableAnswer(f"the answer's JSON is nested deeper than {MAX_ANSWER_DEPTH} levels") from exc
+    except ValueError as exc:  # int() of a number past sys.get_int_max_str_digits()
+        raise UnusableAnswer("the answer's JSON has a number with thousands of digits") from exc
+    try:
+        measure(value, 2 * max_chars, max_depth=MAX_ANSWER_DEPTH, finite=True)
+    except TooLarge as exc:
+        raise UnusableAnswer(f"the answer's JSON at {exc.where or 'its top'} is {exc}") from exc
+    except NotFinite as exc:
+        raise UnusableAnswer(f"the answer's JSON has a number out of range at {exc.where}") from exc
+    return storable(value)
+
+
+# A planned pipeline or patch is wrapped in the answer's object: one level more than a definition may nest.
+MAX_ANSWER_DEPTH = MAX_JSON_DEPTH + 1
+
+
+def _no_constant(name: str) -> object:
+    raise UnusableAnswer(f"the answer's JSON has {name}, which JSON does not allow")
 
 
 def parse_classification(text: str) -> Classification:

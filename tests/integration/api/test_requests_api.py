@@ -481,3 +481,20 @@ def test_a_pipeline_or_input_nested_too_deep_is_a_400_naming_the_place(new_user:
     error = refused.json()["error"]
     field = "nodes[0].settings.payload.a.a.a.a…" if place == "pipeline" else "top.a.a.a.a.a.a.a…"
     assert {"node": None, "field": field, "message": "nested deeper than 96 levels"} in error["details"]["errors"]
+
+
+def test_a_plan_with_text_postgresql_cannot_keep_becomes_a_proposal(
+    new_user: ApiSession, tmp_path: Path, settings_override: dict[str, str]
+) -> None:
+    """The model's JSON may hold text PostgreSQL cannot store (a lone surrogate half, NUL): it is kept as U+FFFD,
+    as any text read from outside is — not a failure at the INSERT that loses the request and blames the
+    person's own."""
+    agent = _agent_with_workflow(new_user)
+    explanation = '"Renames \\ud800 it\\u0000."'  # JSON escapes: a lone surrogate half and NUL
+    answer = f'{{"workflow": "late_by_carrier", "patch": {json.dumps(RENAME)}, "explanation": {explanation}}}'
+    _script(tmp_path, settings_override, {"planning": [answer]})
+
+    request = new_user.ok("POST", f"/agents/{agent['id']}/requests", json={"prompt": "rename", "lane": "patch"})
+
+    proposal = new_user.ok("GET", f"/agents/{agent['id']}/proposals/{request['proposal_id']}")
+    assert proposal["explanation"] == "Renames \ufffd it\ufffd."
