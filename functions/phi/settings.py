@@ -6,6 +6,7 @@ import os
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -58,8 +59,19 @@ class LlmRoute(BaseModel):
     @property
     def label(self) -> str:
         """provider/model@host — what logs, events and metrics show (never a key)."""
-        host = self.base_url.split("://", 1)[1].split("/", 1)[0] if self.base_url else None
-        return f"{self.provider}/{self.model}" + (f"@{host}" if host else "")
+        return f"{self.provider}/{self.model}" + (f"@{_host(self.base_url)}" if self.base_url else "")
+
+
+def _host(url: str) -> str:
+    """host[:port] of a URL, without its user information: a proxy's credentials in the URL
+    (https://user:key@host/v1) must not reach a label that logs, events and metrics show."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        port = parts.port
+    except ValueError:  # a port that is no number: the host alone says where the route goes
+        port = None
+    return f"{host}:{port}" if port is not None else host
 
 
 LlmRoutingTable = dict[LlmPurpose, list[LlmRoute]]

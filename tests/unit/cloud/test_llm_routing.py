@@ -248,3 +248,10 @@ def test_scripted_routes_fall_back_and_report_tokens(tmp_path: Path) -> None:
     assert (answer.text, answer.model, answer.prompt_tokens) == ("plan", "backup", 40)
     assert [(c.model, c.ok) for c in ledger.calls] == [("primary", False), ("backup", True)]
     assert [s["model"] for s in json.loads(script.read_text())["seen"]] == ["primary", "backup"]
+
+
+def test_a_route_s_label_never_shows_credentials_in_its_base_url() -> None:
+    route = LlmRoute(model="m", base_url="https://proxy-user:sk-proxy-secret@llm.example.com:8443/v1")
+    assert route.label == "openai/m@llm.example.com:8443"
+    assert LlmRoute(model="m", base_url="http://ollama:11434/v1").label == "openai/m@ollama:11434"
+    assert LlmRoute(model="m", base_url="https://api.example.com").label == "openai/m@api.example.com"
