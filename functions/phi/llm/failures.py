@@ -26,3 +26,15 @@ def describe(exc: BaseException) -> str:
     """The failure's kind and HTTP status only: error bodies can echo request content or a masked key."""
     status = http_status(exc)
     return type(exc).__name__ + (f" (HTTP {status})" if status is not None else "")
+
+
+def explain(exc: BaseException) -> str:
+    """Why an LLM call failed, fit for a task's error, a request's refusal and the events people read: the
+    project's own words (every route failed, an answer over the cap, a configuration gap) as they are; a provider's
+    error by its kind and status only (describe)."""
+    from phi.llm.bounded_http import AnswerTooLarge
+    from phi.llm.routing import LlmRoutesFailed, RouteUnavailable
+
+    if isinstance(exc, LlmRoutesFailed | RouteUnavailable | AnswerTooLarge) or type(exc) is RuntimeError:
+        return str(exc)
+    return describe(exc)

@@ -286,6 +286,12 @@ def _llm(node: NodeSpec, state: DefinitionState, ports: Ports) -> Any:
         response = call_llm_with_retry(lambda: llm.chat(messages, purpose=s.get("purpose", "analysis")))
     except LlmBudgetExhausted as exc:  # the workflow goes on without the model's text, and says why
         return {"text": None, "note": f"{node.id}: skipped, {exc.message}", "refused": exc.message}
+    except Exception as exc:
+        # Raised on, a provider's error would reach the task's error and events as its message, which can echo
+        # the request or a masked API key (OpenAI's 401 does): the node fails with what kind of failure it was.
+        from phi.llm.failures import explain
+
+        raise NodeFailed("Workflow.LlmError", f"Node {node.id}: the model did not answer: {explain(exc)}") from exc
     return {"text": response.text.strip() or None, "model": response.model}
 
 

@@ -649,3 +649,22 @@ def test_a_condition_or_an_edge_on_a_text_is_refused_not_taken_as_true() -> None
     state, _ = _run({**document, "nodes": nodes, "edges": [edge]}, _answer_with(flag))
     assert state["failure"]["error"] == "Workflow.ExpressionError"
     assert "Edge into c: its `when` gives 'false', a text" in state["failure"]["cause"]
+
+
+class _ProviderError(Exception):
+    """A provider's error as the OpenAI SDK raises one: a status, and a message echoing a masked key."""
+
+    status_code = 401
+
+
+def test_a_model_that_fails_fails_its_node_by_kind_never_with_the_provider_s_message() -> None:
+    echoed = _ProviderError("Error code: 401 - Incorrect API key provided: sk-abcd************************wxyz.")
+    state, ports = _run(
+        _late_workflow(), _answer_with(SHIPMENTS), llm_answers=[echoed], task_input={"date": "2026-11-20"}
+    )
+
+    assert state["failure"] == {
+        "error": "Workflow.LlmError",
+        "cause": "Node analysis: the model did not answer: _ProviderError (HTTP 401)",
+    }
+    assert "output" not in state and len(ports.llm.prompts) == 1  # not transient: asked once
