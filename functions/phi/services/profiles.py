@@ -25,6 +25,7 @@ from phi.domain.request_body import RequestBody
 from phi.errors import LlmBudgetExhausted
 from phi.llm import ChatMessage, LlmProvider, get_llm
 from phi.llm.accounting import DbLlmAccounting
+from phi.llm.failures import explain
 from phi.settings import get_settings
 
 MAX_SOURCES = 10
@@ -261,7 +262,9 @@ def generate_profile(conn: DbConnection, agent: Agent, request: ProfileRequest) 
         notice = f"{exc.message} The profile was built from the role template."
     except Exception as exc:  # the template profile still gives the agent a usable prompt
         logger.warning("profile generation fell back to the template", extra={"agent_id": str(agent.id)})
-        notice = f"The LLM's answer could not be used ({exc}); the profile was built from the role template."
+        # a provider's error text can echo the request or a masked API key: its kind and status only
+        why = str(exc) if isinstance(exc, ProfileParseError | ProfileBudgetExceeded) else explain(exc)
+        notice = f"The LLM's answer could not be used ({why}); the profile was built from the role template."
     generated_by: Literal["llm", "template"] = "llm" if profile is not None else "template"
     profile = profile or template_profile(context)
     _save(conn, agent, profile, generated_by, model)
