@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -117,3 +119,36 @@ class FakeOpenAIServer:
                     pass
 
         return Handler
+
+
+class _WrongKeyHandler(BaseHTTPRequestHandler):
+    """Answers every request as OpenAI does to a wrong key: a 401 whose message echoes the key, masked."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["content-length"]))
+        sent = self.headers["authorization"].split()[-1]
+        masked = sent[:8] + "*" * (len(sent) - 12) + sent[-4:]
+        body = json.dumps(
+            {"error": {"message": f"Incorrect API key provided: {masked}.", "code": "invalid_api_key"}}
+        ).encode()
+        self.send_response(401)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def wrong_key_server() -> Iterator[str]:
+    """TEST DOUBLE: an OpenAI-compatible base URL on 127.0.0.1 that refuses every key as OpenAI does (401)."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _WrongKeyHandler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -4,13 +4,12 @@ LLM with the organisation's own document chunks, never another organisation's.""
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 from tests.conftest import apply_settings
 from tests.integration.api.tenant_fixtures import insert_document, signed_up
 from tests.support.api import ApiSession
+from tests.support.fake_openai import wrong_key_server
 
 LLM_PROFILE = {
     "system_prompt": "You are the Leeds DC warehouse analyst. Report daily KPIs and cite the SOPs precisely.",
@@ -83,37 +82,16 @@ def test_an_unusable_llm_answer_falls_back_to_the_template_and_says_why(
 KEY = "sk-abcd1234EFGH5678ijkl9012MNOP3456qrst7890UVWXyz"
 
 
-class _WrongKey(BaseHTTPRequestHandler):
-    """Answers as OpenAI does to a wrong key: a 401 whose message echoes the key, masked."""
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers["content-length"]))
-        sent = self.headers["authorization"].split()[-1]
-        body = json.dumps({"error": {"message": f"Incorrect API key provided: {sent[:8]}****{sent[-4:]}."}}).encode()
-        self.send_response(401)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 def test_a_provider_error_is_named_by_kind_and_status_in_the_notice(
     new_user: ApiSession, settings_override: dict[str, str]
 ) -> None:
-    server = HTTPServer(("127.0.0.1", 0), _WrongKey)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base_url = f"http://127.0.0.1:{server.server_port}/v1"
-    settings_override.update({"PHI_LLM_PROVIDER": "openai", "PHI_OPENAI_API_KEY": KEY, "PHI_OPENAI_BASE_URL": base_url})
-    apply_settings(settings_override)
-    agent = new_user.create_agent()
-
-    try:
+    with wrong_key_server() as base_url:
+        settings_override.update(
+            {"PHI_LLM_PROVIDER": "openai", "PHI_OPENAI_API_KEY": KEY, "PHI_OPENAI_BASE_URL": base_url}
+        )
+        apply_settings(settings_override)
+        agent = new_user.create_agent()
         generated = new_user.ok("POST", f"/agents/{agent['id']}/generate-profile")
-    finally:
-        server.shutdown()
 
     assert generated["generated_by"] == "template"
     assert "(AuthenticationError (HTTP 401))" in generated["notice"]

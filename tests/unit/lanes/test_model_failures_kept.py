@@ -5,46 +5,22 @@ key (OpenAI itself cannot be reached here)."""
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
 from phi.llm.openai_provider import OpenAIProvider
 from phi.services import requests as requests_service
 from phi.services.planning import Budget
+from tests.support.fake_openai import wrong_key_server
 
 KEY = "sk-abcd1234EFGH5678ijkl9012MNOP3456qrst7890UVWXyz"
 
 
-class _WrongKey(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers["content-length"]))
-        sent = self.headers["authorization"].split()[-1]
-        masked = sent[:8] + "*" * (len(sent) - 12) + sent[-4:]
-        body = json.dumps(
-            {"error": {"message": f"Incorrect API key provided: {masked}.", "code": "invalid_api_key"}}
-        ).encode()
-        self.send_response(401)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
 def provider() -> Iterator[OpenAIProvider]:
-    server = HTTPServer(("127.0.0.1", 0), _WrongKey)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield OpenAIProvider(
-        model="m", api_key=KEY, base_url=f"http://127.0.0.1:{server.server_port}/v1", timeout_seconds=10, temperature=0
-    )
-    server.shutdown()
+    with wrong_key_server() as base_url:
+        yield OpenAIProvider(model="m", api_key=KEY, base_url=base_url, timeout_seconds=10, temperature=0)
 
 
 def test_a_provider_error_is_kept_as_its_kind_and_status_only(provider: OpenAIProvider) -> None:
