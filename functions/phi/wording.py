@@ -110,6 +110,16 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list
     ]
 
 
+# A lone surrogate half: JSON's escape "\ud800" makes one, and no UTF-8 encoder writes it (an answer, a page or a
+# database would fail on it).
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def without_lone_surrogates(text: str) -> str:
+    """`text` with each lone surrogate half made U+FFFD, so that it can be written as UTF-8."""
+    return _LONE_SURROGATE.sub("\ufffd", text)
+
+
 # Control characters of text from outside (NUL among them, which PostgreSQL refuses), and lone surrogate halves,
 # which a JSON escape ("\ud800") makes and which no UTF-8 encoder writes (a page or a database would fail on them).
 _UNREADABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -69,17 +68,14 @@ def error_body(code: str, message: str, details: object | None = None) -> dict[s
     return {"error": {"code": code, "message": encodable(message), "details": encodable(details or {})}}
 
 
-# A lone surrogate half: JSON's escape "\ud800" makes one, and a field typed as any JSON (a task's input, a tool's
-# settings) keeps it. Messages quote the caller's keys and values, and no UTF-8 encoder writes one: an answer
-# naming `{"\ud800": 1}` as an unknown input failed to render, and the client got a 500 instead of its 400.
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
 def encodable(value: Any) -> Any:
     """`value` (an error's message or details) with every lone surrogate half in its texts and keys made U+FFFD,
-    so that the answer (JSON or a console page) can be written as UTF-8."""
+    so that the answer (JSON or a console page) can be written as UTF-8: messages quote the caller's keys and
+    values, and a field typed as any JSON keeps `{"\ud800": 1}` (its 400 had failed to render, a 500)."""
     if isinstance(value, str):
-        return _LONE_SURROGATE.sub("\ufffd", value)
+        from phi.wording import without_lone_surrogates  # on use: the API's cold start does not need phi.wording
+
+        return without_lone_surrogates(value)
     if isinstance(value, list | tuple):
         return [encodable(item) for item in value]
     if isinstance(value, dict):

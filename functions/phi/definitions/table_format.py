@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import IO, Any, TypeGuard
 
 from phi.definitions.table import TableError
+from phi.wording import without_lone_surrogates
 
 FORMAT = "jsonl.gz"
 INLINE_MAX_ROWS = 1_000
@@ -58,7 +59,6 @@ _LONG_INTEGER = re.compile(_LONG_DIGITS.encode())
 _TEXT_ESCAPES_TO_CLEAN = re.compile(_ESCAPES_TO_CLEAN.encode())
 _LONG_INTEGER_TEXT = re.compile(_LONG_DIGITS)
 _TEXT_ESCAPES_TO_CLEAN_TEXT = re.compile(_ESCAPES_TO_CLEAN)
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _integer(digits: str) -> int | str:
@@ -71,7 +71,7 @@ def _integer(digits: str) -> int | str:
 def storable_text(text: str) -> str:
     """Text as graph state and PostgreSQL keep it: NUL (which PostgreSQL refuses) and lone surrogate halves become
     U+FFFD."""
-    return _LONE_SURROGATE.sub("\ufffd", text.replace("\x00", "\ufffd"))
+    return without_lone_surrogates(text.replace("\x00", "\ufffd"))
 
 
 def storable_number(value: int) -> int | str:
