@@ -111,7 +111,8 @@ def test_an_answer_still_dripping_in_at_the_timeout_is_cut_off(base: str) -> Non
     started = time.monotonic()
     with pytest.raises(Exception) as caught:
         _ask(_provider(base, "drip", timeout=1))
-    # the whole answer would take over a minute at this pace; each byte arrives well within the read timeout
-    assert time.monotonic() - started < 10
+    # the whole answer would take over a minute at this pace; each byte arrives well within the read timeout (the
+    # bound is generous for a loaded machine: the cut comes at 1 s)
+    assert time.monotonic() - started < 30
     assert type(caught.value).__name__ == "APITimeoutError"
     assert is_transient(caught.value)
